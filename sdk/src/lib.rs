@@ -1,0 +1,95 @@
+//! # oplink
+//!
+//! Write native dataflow-operator plugins in plain Rust. Annotate an ordinary `impl` block
+//! with [`operator`] and build the crate as a `cdylib`; a host loads it with `oplink-host`.
+//!
+//! ```
+//! use oplink::prelude::*;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Config { column: String, min: i64 }
+//!
+//! /// Keeps the rows whose `column` is at least `min`.
+//! struct Threshold { cfg: Config }
+//!
+//! #[oplink::operator(name = "threshold", version = "1.0.0")]
+//! impl Threshold {
+//!     fn new(cfg: Config) -> Result<Self> {
+//!         Ok(Self { cfg })
+//!     }
+//!
+//!     fn apply(&mut self, _ctx: &mut Context, change: Change) -> Result<Change> {
+//!         let mut out = change.empty_like();
+//!         for diff in change.diffs {
+//!             if let Diff::Insert { post } = diff {
+//!                 let column = post.batch().column_by_name(&self.cfg.column)
+//!                     .ok_or_else(|| Error::msg(format!("no column `{}`", self.cfg.column)))?;
+//!                 let values = column.as_any().downcast_ref::<Int64Array>()
+//!                     .ok_or_else(|| Error::msg("expected an Int64 column"))?;
+//!                 let keep: BooleanArray = values.iter().map(|v| v.map(|v| v >= self.cfg.min)).collect();
+//!                 out.diffs.push(Diff::Insert { post: post.filter(&keep)? });
+//!             }
+//!         }
+//!         Ok(out)
+//!     }
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! The impl stays an ordinary impl: `Threshold::new` and `Threshold::apply` can be called
+//! directly in unit tests, with a [`Context::new`].
+
+pub mod abi;
+mod context;
+mod data;
+mod error;
+pub mod exchange;
+mod runtime;
+pub mod trampoline;
+
+pub use context::Context;
+pub use data::{Change, Diff, RowNumber, Rows, Timestamp};
+pub use error::{Error, Result};
+pub use oplink_macros::operator;
+
+/// The Arrow crates oplink is built on, re-exported so plugins use the same versions.
+pub mod arrow {
+    pub use arrow_array as array;
+    pub use arrow_buffer as buffer;
+    pub use arrow_data as data;
+    pub use arrow_schema as schema;
+    pub use arrow_select as select;
+}
+
+/// What an operator's code usually needs, in one `use`.
+pub mod prelude {
+    pub use crate::arrow::array::{
+        Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+    };
+    pub use crate::arrow::schema::{DataType, Field, Schema, SchemaRef};
+    pub use crate::{Change, Context, Diff, Error, Result, RowNumber, Rows, Timestamp, bail};
+}
+
+/// Not public API: what the macros' expansions name. May change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::abi;
+    pub use crate::runtime::*;
+    pub use ::linkme;
+    pub use ::serde::de::IgnoredAny;
+    pub use ::static_assertions;
+    pub use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
+    pub use crate::arrow::array::RecordBatch;
+
+    /// Checked for every operator type, so that a non-`Send` one gets a plain message.
+    #[diagnostic::on_unimplemented(
+        message = "operator `{Self}` is not `Send`",
+        label = "this operator type is not `Send`",
+        note = "a host may call an operator instance from any thread; replace `Rc`, `RefCell` or raw pointers in its fields with `Arc`, `Mutex` or owned data"
+    )]
+    pub trait OperatorMustBeSend {}
+    impl<T: Send> OperatorMustBeSend for T {}
+
+    /// Compile-time check used by the expansion: `T` is `Send`.
+    pub const fn assert_send<T: OperatorMustBeSend>() {}
+}

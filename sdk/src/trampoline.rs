@@ -1,0 +1,243 @@
+//! The one trampoline every generated thunk runs through.
+//!
+//! [`guard`] is deliberately non-generic: `catch_unwind` is monomorphised once here rather
+//! than in every generated function. It turns a panic into a [`Failure`] carrying the
+//! panic's message and `file:line:column`, and it survives a panic payload whose own `Drop`
+//! panics.
+//!
+//! Each plugin library links its own copy of `std`, so the host's panic hook never sees a
+//! plugin's panics. Ours records the location of a panic raised inside [`guard`] and prints
+//! nothing (a panic there is an ordinary error for the host to report), and defers to the
+//! previous hook for every other panic. Capturing no backtrace keeps a caught panic cheap
+//! even when `RUST_BACKTRACE=1` is set, as it often is in CI.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
+use std::sync::Once;
+
+use crate::Error;
+use crate::abi::{ErrorOut, OwnedBuf, Status};
+
+/// Whether a call failed by returning an error or by panicking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The code returned `Err`.
+    Error,
+    /// The code panicked.
+    Panic,
+}
+
+/// A failed call: what the caller on the other side of the boundary gets to see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// Error or panic.
+    pub kind: FailureKind,
+    /// The error's message or the panic's payload.
+    pub message: String,
+    /// Source file of the error or panic; empty when unknown.
+    pub file: String,
+    /// Line in `file`, 0 when unknown.
+    pub line: u32,
+    /// Column in `file`, 0 when unknown.
+    pub column: u32,
+}
+
+impl Failure {
+    /// The failure of an `Err`, located where the error was made.
+    pub fn from_error(error: &Error) -> Failure {
+        let location = error.location();
+        Failure {
+            kind: FailureKind::Error,
+            message: error.message().to_owned(),
+            file: location.file().to_owned(),
+            line: location.line(),
+            column: location.column(),
+        }
+    }
+
+    /// The status that reports this failure.
+    pub fn status(&self) -> Status {
+        match self.kind {
+            FailureKind::Error => Status::ERROR,
+            FailureKind::Panic => Status::PANIC,
+        }
+    }
+
+    /// Writes the failure into `out` (whose previous buffers must be empty) and returns the
+    /// matching status.
+    ///
+    /// # Safety
+    /// `out` must be null or point to a writable [`ErrorOut`].
+    pub unsafe fn write_to(self, out: *mut ErrorOut) -> Status {
+        let status = self.status();
+        if !out.is_null() {
+            let written = ErrorOut {
+                message: OwnedBuf::from_vec(self.message.into_bytes()),
+                file: OwnedBuf::from_vec(self.file.into_bytes()),
+                line: self.line,
+                column: self.column,
+            };
+            // SAFETY: the caller guarantees `out` is writable; the previous value holds no
+            // buffers (callers pass `ErrorOut::EMPTY`), so overwriting leaks nothing.
+            unsafe { out.write(written) };
+        }
+        status
+    }
+
+    /// Reads a failure written by the other side and releases its buffers.
+    ///
+    /// # Safety
+    /// `out` must have been written by [`Failure::write_to`] of a library still loaded (or
+    /// still be empty), and not be read twice.
+    pub unsafe fn read_from(status: Status, out: &mut ErrorOut) -> Failure {
+        // SAFETY: forwarded from the caller's guarantee.
+        let message = unsafe { out.message.take() };
+        // SAFETY: as above.
+        let file = unsafe { out.file.take() };
+        Failure {
+            kind: if status == Status::PANIC { FailureKind::Panic } else { FailureKind::Error },
+            message: String::from_utf8_lossy(&message).into_owned(),
+            file: String::from_utf8_lossy(&file).into_owned(),
+            line: out.line,
+            column: out.column,
+        }
+    }
+
+    /// `file:line:column`, or `None` when the location is unknown.
+    pub fn location(&self) -> Option<String> {
+        (!self.file.is_empty()).then(|| format!("{}:{}:{}", self.file, self.line, self.column))
+    }
+}
+
+thread_local! {
+    /// How many `guard` frames are on this thread's stack.
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Where the last panic inside a `guard` happened.
+    static LAST_PANIC: RefCell<Option<(String, u32, u32)>> = const { RefCell::new(None) };
+}
+
+static INSTALL_HOOK: Once = Once::new();
+
+/// Installs the panic hook that records locations of panics inside [`guard`] (idempotent).
+pub fn install_panic_hook() {
+    INSTALL_HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
+            if DEPTH.with(Cell::get) == 0 {
+                return previous(info);
+            }
+            let location = info.location().map(|l| (l.file().to_owned(), l.line(), l.column()));
+            // `try_with`/`try_borrow_mut`: a hook must never panic itself.
+            let _ = LAST_PANIC.try_with(|slot| {
+                if let Ok(mut slot) = slot.try_borrow_mut() {
+                    *slot = location;
+                }
+            });
+        }));
+    });
+}
+
+/// Runs `body`, turning an `Err` or a panic into a [`Failure`]. Never unwinds.
+pub fn guard(body: &mut dyn FnMut() -> Result<(), Error>) -> Result<(), Failure> {
+    install_panic_hook();
+    DEPTH.with(|d| d.set(d.get() + 1));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(body));
+    DEPTH.with(|d| d.set(d.get() - 1));
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(Failure::from_error(&error)),
+        Err(payload) => {
+            let message = panic_message(payload.as_ref());
+            let (file, line, column) =
+                LAST_PANIC.with(|slot| slot.borrow_mut().take()).unwrap_or_default();
+            drop_payload(payload);
+            Err(Failure { kind: FailureKind::Panic, message, file, line, column })
+        }
+    }
+}
+
+/// Runs `body` under [`guard`] and reports through `err`: the shape every thunk takes.
+///
+/// # Safety
+/// `err` must be null or point to a writable, empty [`ErrorOut`].
+pub unsafe fn guard_into(err: *mut ErrorOut, body: &mut dyn FnMut() -> Result<(), Error>) -> Status {
+    match guard(body) {
+        Ok(()) => Status::OK,
+        // SAFETY: forwarded from the caller's guarantee about `err`.
+        Err(failure) => unsafe { failure.write_to(err) },
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(e) = payload.downcast_ref::<Error>() {
+        e.message().to_owned()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// Drops a panic payload; a payload whose `Drop` panics in turn is forgotten, not rethrown.
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    DEPTH.with(|d| d.set(d.get() + 1));
+    if let Err(second) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(second);
+    }
+    DEPTH.with(|d| d.set(d.get() - 1));
+    LAST_PANIC.with(|slot| slot.borrow_mut().take());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ok_and_err_pass_through() {
+        assert_eq!(guard(&mut || Ok(())), Ok(()));
+        let failure = guard(&mut || Err(Error::msg("nope"))).unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Error);
+        assert_eq!(failure.message, "nope");
+        assert!(failure.file.ends_with("trampoline.rs"), "{}", failure.file);
+    }
+
+    #[test]
+    fn panic_becomes_failure_with_location() {
+        let failure = guard(&mut || panic!("boom {}", 7)).unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Panic);
+        assert_eq!(failure.message, "boom 7");
+        assert!(failure.file.ends_with("trampoline.rs"), "{}", failure.file);
+        assert!(failure.line > 0);
+        assert_eq!(failure.status(), Status::PANIC);
+    }
+
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("payload drop panicked");
+        }
+    }
+
+    #[test]
+    fn panicking_payload_drop_does_not_abort() {
+        let failure = guard(&mut || std::panic::panic_any(Bomb)).unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Panic);
+        assert_eq!(failure.message, "panic with a non-string payload");
+    }
+
+    #[test]
+    fn failure_crosses_through_error_out() {
+        let failure = guard(&mut || Err(Error::msg("crossing"))).unwrap_err();
+        let mut out = ErrorOut::EMPTY;
+        // SAFETY: `out` is a local, empty ErrorOut.
+        let status = unsafe { failure.clone().write_to(&mut out) };
+        assert_eq!(status, Status::ERROR);
+        // SAFETY: written just above by this library.
+        let read = unsafe { Failure::read_from(status, &mut out) };
+        assert_eq!(read, failure);
+        assert!(out.message.release.is_none());
+    }
+}
