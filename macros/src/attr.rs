@@ -1,0 +1,162 @@
+//! The arguments of `#[operator(...)]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
+
+use crate::errors::Errors;
+
+/// The parsed arguments. Missing required ones are reported and left `None`.
+pub struct OperatorArgs {
+    pub name: Option<LitStr>,
+    pub version: Option<LitStr>,
+    pub description: Option<LitStr>,
+    /// Path of the runtime crate, `::oplink` unless `crate = path` says otherwise.
+    pub krate: syn::Path,
+}
+
+const KEYS: &str = "`name`, `version`, `description` or `crate`";
+
+pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
+    let mut out = OperatorArgs {
+        name: None,
+        version: None,
+        description: None,
+        krate: syn::parse_quote!(::oplink),
+    };
+    let mut krate_seen = false;
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
+        Ok(metas) => metas,
+        Err(error) => {
+            errors.push(syn::Error::new(
+                error.span(),
+                format!("expected `key = \"value\"` pairs separated by commas, such as `name = \"threshold\", version = \"1.0.0\"` ({error})"),
+            ));
+            return out;
+        }
+    };
+    for meta in metas {
+        let Meta::NameValue(pair) = &meta else {
+            errors.at(&meta, format!("expected `key = \"value\"`; operator attributes are {KEYS}"));
+            continue;
+        };
+        let key = pair.path.get_ident().map(ToString::to_string).unwrap_or_default();
+        let slot = match key.as_str() {
+            "name" => &mut out.name,
+            "version" => &mut out.version,
+            "description" => &mut out.description,
+            "crate" => {
+                if std::mem::replace(&mut krate_seen, true) {
+                    errors.at(&pair.path, "duplicate operator attribute `crate`");
+                }
+                match &pair.value {
+                    Expr::Path(path) => out.krate = path.path.clone(),
+                    Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => match s.parse::<syn::Path>() {
+                        Ok(path) => out.krate = path,
+                        Err(_) => errors.at(s, "`crate` takes a path, such as `crate = ::oplink`"),
+                    },
+                    other => errors.at(other, "`crate` takes a path, such as `crate = ::oplink`"),
+                }
+                continue;
+            }
+            _ => {
+                let shown = pair.path.clone();
+                errors.at(&pair.path, format!("unknown operator attribute `{}`; expected {KEYS}", quote::quote!(#shown)));
+                continue;
+            }
+        };
+        let Expr::Lit(ExprLit { lit: Lit::Str(value), .. }) = &pair.value else {
+            errors.at(&pair.value, format!("`{key}` takes a string literal, such as `{key} = \"...\"`"));
+            continue;
+        };
+        if slot.is_some() {
+            errors.at(&pair.path, format!("duplicate operator attribute `{key}`"));
+            continue;
+        }
+        *slot = Some(value.clone());
+    }
+    if let Some(name) = &out.name {
+        if let Err(why) = check_name(&name.value()) {
+            errors.at(name, why);
+        }
+    } else {
+        errors.at_span(Span::call_site(), "missing `name = \"...\"`: every operator needs a name, e.g. `#[oplink::operator(name = \"threshold\", version = \"1.0.0\")]`");
+    }
+    if let Some(version) = &out.version {
+        if let Err(why) = check_version(&version.value()) {
+            errors.at(version, why);
+        }
+    } else {
+        errors.at_span(Span::call_site(), "missing `version = \"...\"`: every operator needs a semantic version, e.g. `version = \"1.0.0\"`");
+    }
+    out
+}
+
+/// Operator names: 1 to 64 ASCII letters, digits, `_`, `-` or `.`, starting with a letter.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    if name.is_empty() {
+        return Err("operator name is empty".into());
+    }
+    if name.len() > 64 {
+        return Err(format!("operator name `{name}` is longer than 64 bytes"));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) || !name.chars().all(valid_char) {
+        return Err(format!(
+            "invalid operator name `{name}`: use ASCII letters, digits, `_`, `-` and `.`, starting with a letter"
+        ));
+    }
+    Ok(())
+}
+
+/// Semantic versions: `MAJOR.MINOR.PATCH`, with an optional `-pre` and `+build`.
+pub fn check_version(version: &str) -> Result<(), String> {
+    let bad = || format!("invalid version `{version}`: expected a semantic version such as `1.0.0` or `0.3.1-beta.2`");
+    let core = version.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0'));
+    if parts.len() != 3 || !parts.iter().all(numeric) {
+        return Err(bad());
+    }
+    let rest = &version[core.len()..];
+    let ident_ok = |s: &str| !s.is_empty() && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    let (pre, build) = match rest.split_once('+') {
+        Some((pre, build)) => (pre, Some(build)),
+        None => (rest, None),
+    };
+    if let Some(pre) = pre.strip_prefix('-') {
+        if !ident_ok(pre) {
+            return Err(bad());
+        }
+    } else if !pre.is_empty() {
+        return Err(bad());
+    }
+    if build.is_some_and(|b| !ident_ok(b)) {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        for ok in ["1.0.0", "0.3.1-beta.2", "10.20.30+build.5", "1.0.0-rc-1+x"] {
+            assert_eq!(check_version(ok), Ok(()), "{ok}");
+        }
+        for bad in ["1.0", "01.0.0", "1.0.0-", "1.0.0+", "v1.0.0", "1.0.0.0", "1.x.0", ""] {
+            assert!(check_version(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(check_name("running-sum.v2"), Ok(()));
+        assert!(check_name("2fast").is_err());
+        assert!(check_name("has space").is_err());
+        assert!(check_name("").is_err());
+    }
+}
