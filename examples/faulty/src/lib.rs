@@ -1,0 +1,86 @@
+//! An operator that fails on purpose, for testing hosts: configured with the method to fail
+//! in and how (`"panic"` or `"error"`), it implements every method and fails in that one.
+
+use oplink::prelude::*;
+
+/// Configuration: `{"fail_in": "apply", "how": "panic"}`; `fail_in` may also be `"new"`,
+/// `"pull"`, `"tick"`, `"flush_state"`, `"snapshot"`, `"restore"` or `"drop"`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The method that fails.
+    pub fail_in: String,
+    /// `"panic"` or `"error"`.
+    pub how: String,
+}
+
+/// Fails in the configured method; works everywhere else.
+#[derive(Debug)]
+pub struct Faulty {
+    cfg: Config,
+    state: Vec<u8>,
+}
+
+impl Faulty {
+    fn maybe_fail(&self, method: &str) -> Result<()> {
+        if self.cfg.fail_in != method {
+            return Ok(());
+        }
+        match self.cfg.how.as_str() {
+            "panic" => panic!("faulty panics in {method}"),
+            _ => Err(Error::msg(format!("faulty fails in {method}"))),
+        }
+    }
+}
+
+impl Drop for Faulty {
+    fn drop(&mut self) {
+        if self.cfg.fail_in == "drop" && !std::thread::panicking() {
+            panic!("faulty panics in drop");
+        }
+    }
+}
+
+#[oplink::operator(name = "faulty", version = "0.1.0", description = "Fails on purpose")]
+impl Faulty {
+    fn new(cfg: Config) -> Result<Self> {
+        if cfg.how != "panic" && cfg.how != "error" {
+            bail!("`how` must be \"panic\" or \"error\", not {:?}", cfg.how);
+        }
+        let this = Faulty { cfg, state: b"initial".to_vec() };
+        this.maybe_fail("new")?;
+        Ok(this)
+    }
+
+    fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
+        self.maybe_fail("apply")?;
+        let _ = ctx.operator();
+        Ok(change)
+    }
+
+    fn pull(&mut self, rows: &[RowNumber]) -> Result<RecordBatch> {
+        self.maybe_fail("pull")?;
+        let numbers = UInt64Array::from(rows.to_vec());
+        Ok(RecordBatch::try_from_iter([("row", std::sync::Arc::new(numbers) as ArrayRef)])?)
+    }
+
+    fn tick(&mut self, now: Timestamp) -> Result<Option<Change>> {
+        self.maybe_fail("tick")?;
+        Ok((now.as_nanos() % 2 == 0).then(|| Change::new(1, now, Vec::new())))
+    }
+
+    fn flush_state(&mut self) -> Result<()> {
+        self.maybe_fail("flush_state")
+    }
+
+    fn snapshot(&self) -> Result<Vec<u8>> {
+        self.maybe_fail("snapshot")?;
+        Ok(self.state.clone())
+    }
+
+    fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
+        self.maybe_fail("restore")?;
+        self.state = snapshot.to_vec();
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! One library, two operators: `passthrough` and `tag`. One handshake lists both.
+
+use std::sync::Arc;
+
+use oplink::prelude::*;
+
+/// Emits every change unchanged: the cheapest possible operator, used to measure the cost
+/// of crossing the boundary.
+#[derive(Debug)]
+pub struct Passthrough;
+
+#[oplink::operator(name = "passthrough", version = "1.0.0", description = "Emits its input unchanged")]
+impl Passthrough {
+    fn new() -> Result<Self> {
+        Ok(Passthrough)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+}
+
+/// Configuration of `tag`: `{"column": "source", "value": "web"}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagConfig {
+    /// Name of the added column.
+    pub column: String,
+    /// Its value on every row.
+    pub value: String,
+}
+
+/// Adds a constant `Utf8` column to every batch.
+#[derive(Debug)]
+pub struct Tag {
+    cfg: TagConfig,
+}
+
+#[oplink::operator(name = "tag", version = "1.1.0", description = "Adds a constant column")]
+impl Tag {
+    fn new(cfg: TagConfig) -> Result<Self> {
+        Ok(Tag { cfg })
+    }
+
+    fn apply(&mut self, _ctx: &mut Context, change: Change) -> Result<Change> {
+        let mut out = change.empty_like();
+        for diff in change.diffs {
+            out.diffs.push(match diff {
+                Diff::Insert { post } => Diff::Insert { post: self.tag(post)? },
+                Diff::Update { pre, post } => Diff::Update { pre: self.tag(pre)?, post: self.tag(post)? },
+                Diff::Remove { pre } => Diff::Remove { pre: self.tag(pre)? },
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Tag {
+    fn tag(&self, rows: Rows) -> Result<Rows> {
+        let (numbers, batch) = rows.into_parts();
+        let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new(&self.cfg.column, DataType::Utf8, false));
+        let mut columns = batch.columns().to_vec();
+        columns.push(Arc::new(StringArray::from(vec![self.cfg.value.as_str(); batch.num_rows()])));
+        Rows::new(numbers, RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    }
+}

@@ -1,0 +1,154 @@
+//! Everything that can go wrong on the host side, one readable sentence each.
+
+use std::path::PathBuf;
+
+/// An error of loading, instantiating or calling a plugin.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be opened as a shared library at all.
+    #[error("cannot load `{path}` as a shared library: {source}")]
+    Open {
+        /// The library's path.
+        path: PathBuf,
+        /// What the dynamic loader said.
+        #[source]
+        source: libloading::Error,
+    },
+    /// The library does not export any oplink entry symbol.
+    #[error("`{path}` is not an oplink plugin: it exports no `oplink_plugin_v1` symbol")]
+    NotAPlugin {
+        /// The library's path.
+        path: PathBuf,
+    },
+    /// The library speaks another major version of the ABI.
+    #[error("`{path}` was built for oplink ABI {found}, but this host speaks ABI {expected}; rebuild the plugin against a matching oplink")]
+    AbiMajor {
+        /// The library's path.
+        path: PathBuf,
+        /// The library's ABI major.
+        found: u32,
+        /// This host's ABI major.
+        expected: u16,
+    },
+    /// The library was built against a newer minor version than this host knows.
+    #[error("`{path}` was built for oplink ABI 1.{found}, newer than this host's 1.{supported}; upgrade the host")]
+    AbiMinor {
+        /// The library's path.
+        path: PathBuf,
+        /// The library's ABI minor.
+        found: u16,
+        /// This host's ABI minor.
+        supported: u16,
+    },
+    /// The header does not start with oplink's magic bytes.
+    #[error("`{path}` has a bad oplink header: its magic bytes are {found:02x?}, expected {expected:02x?}")]
+    BadMagic {
+        /// The library's path.
+        path: PathBuf,
+        /// What the header starts with.
+        found: [u8; 8],
+        /// What it should start with.
+        expected: [u8; 8],
+    },
+    /// The library's ABI structs are laid out differently from the host's.
+    #[error("`{path}` was built with a different ABI layout than this host: {detail}")]
+    Layout {
+        /// The library's path.
+        path: PathBuf,
+        /// Which struct differs, and how.
+        detail: String,
+    },
+    /// Something in the header or a descriptor is malformed.
+    #[error("`{path}` has an invalid oplink header: {detail}")]
+    InvalidHeader {
+        /// The library's path.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The library was built with `panic = "abort"`.
+    #[error("`{path}` was built with panic = \"abort\", so any panic in it would abort this process; rebuild it with panic = \"unwind\"")]
+    PanicAbort {
+        /// The library's path.
+        path: PathBuf,
+    },
+    /// Two operators of one library share a name.
+    #[error("`{path}` defines the operator `{name}` more than once")]
+    DuplicateOperator {
+        /// The library's path.
+        path: PathBuf,
+        /// The repeated name.
+        name: String,
+    },
+    /// `instantiate` named an operator the library does not have.
+    #[error("`{path}` has no operator `{name}`; it has: {available}")]
+    UnknownOperator {
+        /// The library's path.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// The names it has, comma-separated.
+        available: String,
+    },
+    /// The configuration could not be turned into JSON.
+    #[error("cannot serialise the configuration of operator `{operator}`: {source}")]
+    Config {
+        /// The operator's name.
+        operator: String,
+        /// What serde_json said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The operator returned an error.
+    #[error("operator `{operator}` failed in `{method}`: {message}{}", at(location))]
+    Failed {
+        /// The operator's name.
+        operator: String,
+        /// The method that failed.
+        method: &'static str,
+        /// The operator's message.
+        message: String,
+        /// `file:line:column` where the error was made, when known.
+        location: Option<String>,
+    },
+    /// The operator panicked; the instance is poisoned from now on.
+    #[error("operator `{operator}` panicked in `{method}`: {message}{}", at(location))]
+    Panicked {
+        /// The operator's name.
+        operator: String,
+        /// The method that panicked.
+        method: &'static str,
+        /// The panic's message.
+        message: String,
+        /// `file:line:column` of the panic, when known.
+        location: Option<String>,
+    },
+    /// An earlier panic poisoned the instance; it refuses every further call.
+    #[error("operator `{operator}` is poisoned by a panic in `{panicked_in}` and refuses `{method}`; create a new instance")]
+    Poisoned {
+        /// The operator's name.
+        operator: String,
+        /// The method refused now.
+        method: &'static str,
+        /// The method that panicked earlier.
+        panicked_in: &'static str,
+    },
+    /// Data could not cross the boundary (either way).
+    #[error("operator `{operator}`, `{method}`: {message}")]
+    Data {
+        /// The operator's name.
+        operator: String,
+        /// The method being called.
+        method: &'static str,
+        /// What was wrong with the data.
+        message: String,
+    },
+}
+
+fn at(location: &Option<String>) -> String {
+    location.as_ref().map(|l| format!(" (at {l})")).unwrap_or_default()
+}
+
+/// `Result<T, oplink_host::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

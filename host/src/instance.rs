@@ -1,0 +1,251 @@
+//! A live operator instance behind a safe handle.
+
+use std::fmt;
+use std::sync::Arc;
+
+use oplink::abi::{AbiChange, AbiRows, BytesView, ErrorOut, HostApi, OpaqueInstance, OwnedBuf, Status, StrView};
+use oplink::arrow::array::RecordBatch;
+use oplink::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
+use oplink::trampoline::{Failure, FailureKind};
+use oplink::{Change, RowNumber, Timestamp};
+
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::plugin::{Library, OperatorInfo};
+
+/// An instance of an operator, created by [`Plugin::instantiate`](crate::Plugin::instantiate).
+///
+/// Every call returns `Err` when the operator returns an error or panics; a panic also
+/// poisons the instance, which then refuses every call with [`Error::Poisoned`]. Other
+/// instances, other plugins and the host go on. Dropping the instance destroys it in the
+/// plugin.
+pub struct Instance {
+    raw: *mut OpaqueInstance,
+    info: OperatorInfo,
+    poisoned: Option<&'static str>,
+    outbox: SchemaOutbox,
+    inbox: SchemaInbox,
+    outgoing: Outgoing,
+    // Must outlive `raw`: the plugin keeps a pointer to it.
+    _host_api: Box<HostApi>,
+    _host: Host,
+    // Keeps the library (and every pointer into it above) owned while the instance lives.
+    _library: Arc<Library>,
+}
+
+// SAFETY: operators are `Send` (the macro checks it), and the instance's pointers are owned by
+// this handle alone; nothing in it is shared with another handle.
+unsafe impl Send for Instance {}
+
+impl fmt::Debug for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instance")
+            .field("operator", &self.info.name())
+            .field("id", &self._host_api.instance_id)
+            .field("poisoned", &self.poisoned)
+            .finish()
+    }
+}
+
+impl Instance {
+    pub(crate) fn create(library: Arc<Library>, info: OperatorInfo, config: &str, host: &Host) -> Result<Instance> {
+        let host_api = Box::new(host.api_for_new_instance());
+        let mut raw: *mut OpaqueInstance = std::ptr::null_mut();
+        let mut err = ErrorOut::EMPTY;
+        // SAFETY: `create` is a validated entry point of a loaded library; `host_api` is
+        // boxed and outlives the instance (we own both); `config` is valid for the call.
+        let status = unsafe { (info.slots.create)(&*host_api, StrView::new(config), &mut raw, &mut err) };
+        if status != Status::OK {
+            // SAFETY: the plugin wrote `err` for a non-OK status.
+            return Err(unsafe { failure_error(status, &mut err, info.name(), "new") });
+        }
+        if raw.is_null() {
+            return Err(Error::Data {
+                operator: info.name().to_owned(),
+                method: "new",
+                message: "the plugin reported success but returned no instance".to_owned(),
+            });
+        }
+        Ok(Instance {
+            raw,
+            info,
+            poisoned: None,
+            outbox: SchemaOutbox::default(),
+            inbox: SchemaInbox::default(),
+            outgoing: Outgoing::default(),
+            _host_api: host_api,
+            _host: host.clone(),
+            _library: library,
+        })
+    }
+
+    /// The operator's name.
+    pub fn name(&self) -> &str {
+        self.info.name()
+    }
+
+    /// The operator this is an instance of.
+    pub fn info(&self) -> &OperatorInfo {
+        &self.info
+    }
+
+    /// The host's id of this instance.
+    pub fn id(&self) -> u64 {
+        self._host_api.instance_id
+    }
+
+    /// Whether a panic poisoned this instance.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+
+    /// Runs one entry point: refuses when poisoned, turns a non-OK status into an error and
+    /// poisons the instance on a panic.
+    fn call(&mut self, method: &'static str, f: impl FnOnce(*mut OpaqueInstance, *mut ErrorOut) -> Status) -> Result<()> {
+        self.refuse_if_poisoned(method)?;
+        let mut err = ErrorOut::EMPTY;
+        let status = f(self.raw, &mut err);
+        if status == Status::OK {
+            return Ok(());
+        }
+        if status != Status::ERROR {
+            self.poisoned = Some(method);
+        }
+        // SAFETY: the plugin wrote `err` for a non-OK status (or left it empty).
+        Err(unsafe { failure_error(status, &mut err, self.info.name(), method) })
+    }
+
+    fn refuse_if_poisoned(&self, method: &'static str) -> Result<()> {
+        match self.poisoned {
+            Some(panicked_in) => Err(Error::Poisoned { operator: self.info.name().to_owned(), method, panicked_in }),
+            None => Ok(()),
+        }
+    }
+
+    fn data_error(&self, method: &'static str, error: oplink::Error) -> Error {
+        Error::Data { operator: self.info.name().to_owned(), method, message: error.to_string() }
+    }
+
+    /// Sends a change through the operator and returns what it emits.
+    pub fn apply(&mut self, change: Change) -> Result<Change> {
+        self.refuse_if_poisoned("apply")?;
+        let mut input =
+            self.outgoing.export_change(change, &mut self.outbox).map_err(|e| self.data_error("apply", e))?;
+        let mut out = AbiChange::EMPTY;
+        let apply = self.info.slots.apply;
+        let result = self.call("apply", |raw, err| {
+            // SAFETY: a validated entry point, called with our live instance, an input that
+            // stays alive for the call and writable out-parameters.
+            unsafe { apply(raw, &mut input, &mut out, err) }
+        });
+        // Whatever the plugin did not take is released here, on our side.
+        self.outgoing.clear();
+        if let Err(error) = result {
+            self.outbox.rollback();
+            return Err(error);
+        }
+        self.outbox.commit();
+        // SAFETY: on OK the plugin wrote `out`, valid until our next call on the instance.
+        unsafe { exchange::import_change(&out, &mut self.inbox) }.map_err(|e| self.data_error("apply", e))
+    }
+
+    /// Asks the operator for the rows with these numbers, one output row per number.
+    pub fn pull(&mut self, rows: &[RowNumber]) -> Result<RecordBatch> {
+        let mut out = AbiRows::absent();
+        let pull = self.info.slots.pull;
+        self.call("pull", |raw, err| {
+            // SAFETY: a validated entry point; `rows` is valid for the call.
+            unsafe { pull(raw, rows.as_ptr(), rows.len(), &mut out, err) }
+        })?;
+        // SAFETY: on OK the plugin wrote `out`, valid until our next call.
+        let batch = unsafe { exchange::import_batch(&mut out, &mut self.inbox) }.map_err(|e| self.data_error("pull", e))?;
+        if batch.num_rows() != rows.len() {
+            return Err(Error::Data {
+                operator: self.info.name().to_owned(),
+                method: "pull",
+                message: format!("asked for {} rows, got {}", rows.len(), batch.num_rows()),
+            });
+        }
+        Ok(batch)
+    }
+
+    /// Lets time pass; the operator may emit a change.
+    pub fn tick(&mut self, now: Timestamp) -> Result<Option<Change>> {
+        let mut out = AbiChange::EMPTY;
+        let mut produced = 0u32;
+        let tick = self.info.slots.tick;
+        self.call("tick", |raw, err| {
+            // SAFETY: a validated entry point with writable out-parameters.
+            unsafe { tick(raw, now.as_nanos(), &mut out, &mut produced, err) }
+        })?;
+        if produced == 0 {
+            return Ok(None);
+        }
+        // SAFETY: `produced` says the plugin wrote `out`, valid until our next call.
+        let change = unsafe { exchange::import_change(&out, &mut self.inbox) }.map_err(|e| self.data_error("tick", e))?;
+        Ok(Some(change))
+    }
+
+    /// Asks the operator to persist pending state.
+    pub fn flush_state(&mut self) -> Result<()> {
+        let flush = self.info.slots.flush_state;
+        // SAFETY: a validated entry point called with our live instance.
+        self.call("flush_state", |raw, err| unsafe { flush(raw, err) })
+    }
+
+    /// The operator's state as bytes (for a hot-reload handoff).
+    pub fn snapshot(&mut self) -> Result<Vec<u8>> {
+        let mut out = OwnedBuf::EMPTY;
+        let snapshot = self.info.slots.snapshot;
+        // SAFETY: a validated entry point with a writable out-parameter.
+        self.call("snapshot", |raw, err| unsafe { snapshot(raw, &mut out, err) })?;
+        // SAFETY: on OK the plugin wrote `out` with its own release function.
+        Ok(unsafe { out.take() })
+    }
+
+    /// Restores state written by [`Instance::snapshot`].
+    pub fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
+        let restore = self.info.slots.restore;
+        // SAFETY: a validated entry point; `snapshot` is valid for the call.
+        self.call("restore", |raw, err| unsafe { restore(raw, BytesView::new(snapshot), err) })
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let mut err = ErrorOut::EMPTY;
+        // SAFETY: `raw` is our live instance, destroyed exactly once, here.
+        let status = unsafe { (self.info.slots.destroy)(self.raw, &mut err) };
+        if status != Status::OK {
+            // SAFETY: the plugin wrote `err` for a non-OK status.
+            let error = unsafe { failure_error(status, &mut err, self.info.name(), "drop") };
+            tracing::warn!(operator = self.info.name(), %error, "destroying an operator instance failed");
+        }
+    }
+}
+
+/// Turns what the plugin wrote for a failed call into an [`Error`].
+///
+/// # Safety
+/// `err` was written by the plugin for this call (or is still empty).
+unsafe fn failure_error(
+    status: Status,
+    err: &mut ErrorOut,
+    operator: &str,
+    method: &'static str,
+) -> Error {
+    // SAFETY: forwarded from the caller.
+    let failure = unsafe { Failure::read_from(status, err) };
+    let location = failure.location();
+    match (status, failure.kind) {
+        (Status::ERROR, _) => Error::Failed { operator: operator.to_owned(), method, message: failure.message, location },
+        (Status::PANIC, FailureKind::Panic) => {
+            Error::Panicked { operator: operator.to_owned(), method, message: failure.message, location }
+        }
+        (other, _) => Error::Data {
+            operator: operator.to_owned(),
+            method,
+            message: format!("the plugin returned unknown status {}", other.0),
+        },
+    }
+}

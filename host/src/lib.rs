@@ -1,0 +1,30 @@
+//! # oplink-host
+//!
+//! Load oplink operator plugins, validate them, and run their operators behind safe handles.
+//! A panic or an error in a plugin is an `Err` here, never a crash; a bad library is a typed
+//! [`Error`] with one readable sentence.
+//!
+//! ```no_run
+//! use oplink_host::{Host, Plugin};
+//! use serde_json::json;
+//!
+//! let plugin = Plugin::load("target/debug/libthreshold.so")?;
+//! let host = Host::builder().build();
+//! let mut op = plugin.instantiate("threshold", json!({"column": "amount", "min": 10}), &host)?;
+//! # let input = oplink::Change::default();
+//! let output = op.apply(input)?;
+//! # Ok::<(), oplink_host::Error>(())
+//! ```
+
+mod error;
+mod host;
+mod instance;
+mod plugin;
+
+pub use error::{Error, Result};
+pub use host::{Host, HostBuilder};
+pub use instance::Instance;
+pub use plugin::{BuildInfo, Implemented, OperatorInfo, Plugin};
+
+/// The SDK the host shares with its plugins (data model, ABI).
+pub use oplink;
