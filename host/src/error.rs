@@ -15,6 +15,20 @@ pub enum Error {
         #[source]
         source: libloading::Error,
     },
+    /// The path is a folder or a device, not a library file.
+    #[error("`{path}` is not a file")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is shorter than its own headers say (loading it would crash the process).
+    #[error("`{path}` is truncated or damaged: {detail}")]
+    Truncated {
+        /// The library's path.
+        path: PathBuf,
+        /// Where the file ends and what lies beyond.
+        detail: String,
+    },
     /// The library does not export any oplink entry symbol.
     #[error("`{path}` is not an oplink plugin: it exports no `oplink_plugin_v1` symbol")]
     NotAPlugin {

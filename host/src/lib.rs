@@ -20,6 +20,7 @@ mod error;
 mod host;
 mod instance;
 mod plugin;
+mod preflight;
 
 pub use error::{Error, Result};
 pub use host::{Host, HostBuilder};

@@ -168,6 +168,7 @@ impl Plugin {
     /// and the panic strategy of the build. Runs no operator code.
     pub fn load(path: impl AsRef<Path>) -> Result<Plugin> {
         let path = path.as_ref().to_path_buf();
+        crate::preflight::check(&path)?;
         // SAFETY: loading a library runs its initialisers. oplink plugins have none of their
         // own (the handshake is a plain function), and native plugins are trusted code: see
         // the README's "Trust" section.
@@ -330,18 +331,17 @@ unsafe fn layout_difference(h: &PluginHeader, path: &Path) -> Result<String> {
         // SAFETY: checked non-null and bounded; a static table of the library (caller).
         unsafe { std::slice::from_raw_parts(h.layouts, h.layout_count) }
     };
+    let mut named = Vec::with_capacity(theirs.len());
+    for entry in theirs {
+        // SAFETY: a static string of the library.
+        named.push((unsafe { read_str(entry.name, "a layout name", path) }?, entry));
+    }
+    let mut missing = None;
     for ours in abi::LAYOUTS.iter() {
         // SAFETY: our own static strings.
         let name = unsafe { read_str(ours.name, "a layout name", path) }?;
-        let mut found = None;
-        for entry in theirs {
-            // SAFETY: a static string of the library.
-            if unsafe { read_str(entry.name, "a layout name", path) }? == name {
-                found = Some(entry);
-            }
-        }
-        match found {
-            None => return Ok(format!("the plugin does not describe `{name}`")),
+        match named.iter().find(|(n, _)| *n == name).map(|(_, e)| e) {
+            None => missing = missing.or(Some(name)),
             Some(t) if t.size != ours.size || t.align != ours.align => {
                 return Ok(format!(
                     "`{name}` is {} bytes aligned to {} in the plugin but {} bytes aligned to {} in this host",
@@ -353,6 +353,13 @@ unsafe fn layout_difference(h: &PluginHeader, path: &Path) -> Result<String> {
             }
             Some(_) => {}
         }
+    }
+    if let Some(name) = missing {
+        return Ok(format!(
+            "the plugin does not describe `{name}` (layout fingerprint {:#018x}, this host's {:#018x})",
+            h.layout_fingerprint,
+            abi::LAYOUT_FINGERPRINT
+        ));
     }
     Ok(format!(
         "layout fingerprint {:#018x} differs from this host's {:#018x}",
