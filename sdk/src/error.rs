@@ -96,3 +96,27 @@ macro_rules! bail {
         return ::core::result::Result::Err($crate::Error::msg(::std::format!($($arg)*)))
     };
 }
+
+/// Carries an [`Error`] where a `std::error::Error` is wanted (`Box<dyn Error>`).
+#[derive(Debug)]
+struct Boxed(Error);
+
+impl fmt::Display for Boxed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Boxed {}
+
+impl From<Error> for Box<dyn std::error::Error + Send + Sync + 'static> {
+    fn from(error: Error) -> Self {
+        Box::new(Boxed(error))
+    }
+}
+
+impl From<Error> for Box<dyn std::error::Error + 'static> {
+    fn from(error: Error) -> Self {
+        Box::new(Boxed(error))
+    }
+}

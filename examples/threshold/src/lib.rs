@@ -27,11 +27,13 @@ pub struct Threshold {
     description = "Keeps the rows whose column is at least `min`"
 )]
 impl Threshold {
-    fn new(cfg: Config) -> Result<Self> {
+    /// Creates the operator (also callable directly, in process).
+    pub fn new(cfg: Config) -> Result<Self> {
         Ok(Threshold { cfg })
     }
 
-    fn apply(&mut self, change: Change) -> Result<Change> {
+    /// Filters one change.
+    pub fn apply(&mut self, change: Change) -> Result<Change> {
         let mut out = change.empty_like();
         for diff in change.diffs {
             let kept = match diff {

@@ -11,11 +11,13 @@ pub struct Passthrough;
 
 #[oplink::operator(name = "passthrough", version = "1.0.0", description = "Emits its input unchanged")]
 impl Passthrough {
-    fn new() -> Result<Self> {
+    /// Creates the operator.
+    pub fn new() -> Result<Self> {
         Ok(Passthrough)
     }
 
-    fn apply(&mut self, change: Change) -> Result<Change> {
+    /// Returns its input.
+    pub fn apply(&mut self, change: Change) -> Result<Change> {
         Ok(change)
     }
 }

@@ -1,0 +1,100 @@
+//! An example host: loads the `threshold` and `running_sum` plugins, feeds a CSV file of
+//! `customer,amount` rows through them (threshold first), and prints every change.
+//!
+//! ```text
+//! cargo build --workspace && cargo run -p host-demo -- [DATA.csv] [PLUGIN_DIR]
+//! ```
+//! `PLUGIN_DIR` defaults to the folder of this executable (`target/debug`), where cargo put
+//! the example plugins.
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use oplink::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use oplink::{Change, Diff, Rows, Timestamp};
+use oplink_host::{Host, Plugin};
+use serde_json::json;
+
+fn main() {
+    if let Err(error) = run() {
+        eprintln!("host-demo: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
+    let mut args = std::env::args_os().skip(1);
+    let data = args.next().map(PathBuf::from).unwrap_or_else(|| "examples/data/orders.csv".into());
+    let plugins = match args.next() {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::current_exe()?.parent().ok_or("executable has no folder")?.to_path_buf(),
+    };
+    let library = |name: &str| plugins.join(format!("{}{name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+
+    let host = Host::builder().build();
+    let threshold = Plugin::load(library("threshold"))?;
+    let running_sum = Plugin::load(library("running_sum"))?;
+    for plugin in [&threshold, &running_sum] {
+        for op in plugin.operators() {
+            println!("loaded {} {} from {}: {}", op.name(), op.version(), plugin.path().display(), op.description());
+        }
+    }
+    let mut filter = threshold.instantiate("threshold", json!({"column": "amount", "min": 10}), &host)?;
+    let mut sums = running_sum.instantiate("running_sum", json!({"key": "customer", "value": "amount"}), &host)?;
+
+    let input = read_csv(&data)?;
+    println!("\ninput: {} rows from {}", input.num_rows(), data.display());
+    // Two changes: the first half of the file, then the second.
+    let half = input.num_rows() / 2;
+    for (version, (offset, len)) in [(0, half), (half, input.num_rows() - half)].into_iter().enumerate() {
+        let rows = Rows::new((offset as u64..(offset + len) as u64).collect::<Vec<_>>(), input.slice(offset, len))?;
+        let change = Change::new(version as u64 + 1, Timestamp::now(), vec![Diff::Insert { post: rows }]);
+        let filtered = filter.apply(change)?;
+        println!("\nchange {}: threshold kept {} rows", version + 1, filtered.row_count());
+        let totals = sums.apply(filtered)?;
+        print_change(&totals);
+    }
+    Ok(())
+}
+
+fn read_csv(path: &Path) -> Result<RecordBatch, Box<dyn Error>> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut lines = text.lines();
+    let header = lines.next().ok_or_else(|| format!("{} is empty", path.display()))?;
+    if header.trim() != "customer,amount" {
+        return Err(format!("{}: expected the header `customer,amount`, found `{header}`", path.display()).into());
+    }
+    let (mut customers, mut amounts) = (Vec::new(), Vec::new());
+    for (index, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let (customer, amount) = line
+            .split_once(',')
+            .ok_or_else(|| format!("{}:{}: expected `customer,amount`", path.display(), index + 2))?;
+        let amount: i64 = amount
+            .trim()
+            .parse()
+            .map_err(|e| format!("{}:{}: amount `{amount}`: {e}", path.display(), index + 2))?;
+        customers.push(customer.trim().to_owned());
+        amounts.push(amount);
+    }
+    Ok(RecordBatch::try_from_iter([
+        ("customer", Arc::new(StringArray::from(customers)) as ArrayRef),
+        ("amount", Arc::new(Int64Array::from(amounts)) as ArrayRef),
+    ])?)
+}
+
+fn print_change(change: &Change) {
+    for diff in &change.diffs {
+        let (label, rows) = match diff {
+            Diff::Insert { post } => ("insert", post),
+            Diff::Update { post, .. } => ("update", post),
+            Diff::Remove { pre } => ("remove", pre),
+        };
+        let keys = rows.batch().column(0).as_any().downcast_ref::<StringArray>();
+        let sums = rows.batch().column(1).as_any().downcast_ref::<Int64Array>();
+        let (Some(keys), Some(sums)) = (keys, sums) else { continue };
+        for i in 0..rows.len() {
+            println!("  {label:<6} row {:>2}  {:<6} sum = {}", rows.row_numbers().value(i), keys.value(i), sums.value(i));
+        }
+    }
+}
