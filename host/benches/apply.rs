@@ -25,16 +25,34 @@ fn main() {
 fn plugin(name: &str) -> Plugin {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
         let status = Command::new(env!("CARGO"))
             .current_dir(&root)
-            .args(["build", "--quiet", "--release", "-p", "threshold", "-p", "toolkit"])
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "-p",
+                "threshold",
+                "-p",
+                "toolkit",
+            ])
             .status()
             .expect("run cargo");
         assert!(status.success(), "building the example plugins failed");
-        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target")).join("release")
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"))
+            .join("release")
     });
-    let file = format!("{}{name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let file = format!(
+        "{}{name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
     Plugin::load(dir.join(file)).expect("load plugin")
 }
 
@@ -44,8 +62,18 @@ fn change(rows: usize) -> Change {
         return Change::new(1, Timestamp(0), Vec::new());
     }
     let batch = RecordBatch::try_from_iter([
-        ("amount", Arc::new(Int64Array::from_iter_values((0..rows as i64).map(|i| i % 100))) as ArrayRef),
-        ("customer", Arc::new(StringArray::from_iter_values((0..rows).map(|i| format!("c{}", i % 50)))) as ArrayRef),
+        (
+            "amount",
+            Arc::new(Int64Array::from_iter_values(
+                (0..rows as i64).map(|i| i % 100),
+            )) as ArrayRef,
+        ),
+        (
+            "customer",
+            Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|i| format!("c{}", i % 50)),
+            )) as ArrayRef,
+        ),
     ])
     .unwrap();
     let post = Rows::new((0..rows as u64).collect::<Vec<_>>(), batch).unwrap();
@@ -53,33 +81,51 @@ fn change(rows: usize) -> Change {
 }
 
 fn instance(library: &str, operator: &str, config: serde_json::Value) -> Instance {
-    plugin(library).instantiate(operator, config, &Host::default()).unwrap()
+    plugin(library)
+        .instantiate(operator, config, &Host::default())
+        .unwrap()
 }
 
 #[divan::bench(args = SIZES)]
 fn passthrough_in_process(bencher: Bencher, rows: usize) {
     let input = change(rows);
     let mut op = toolkit::Passthrough::new().unwrap();
-    bencher.with_inputs(|| input.clone()).bench_local_values(|c| op.apply(c).unwrap());
+    bencher
+        .with_inputs(|| input.clone())
+        .bench_local_values(|c| op.apply(c).unwrap());
 }
 
 #[divan::bench(args = SIZES)]
 fn passthrough_plugin(bencher: Bencher, rows: usize) {
     let input = change(rows);
     let mut op = instance("toolkit", "passthrough", json!(null));
-    bencher.with_inputs(|| input.clone()).bench_local_values(|c| op.apply(c).unwrap());
+    bencher
+        .with_inputs(|| input.clone())
+        .bench_local_values(|c| op.apply(c).unwrap());
 }
 
 #[divan::bench(args = SIZES)]
 fn threshold_in_process(bencher: Bencher, rows: usize) {
     let input = change(rows);
-    let mut op = threshold::Threshold::new(threshold::Config { column: "amount".into(), min: 50 }).unwrap();
-    bencher.with_inputs(|| input.clone()).bench_local_values(|c| op.apply(c).unwrap());
+    let mut op = threshold::Threshold::new(threshold::Config {
+        column: "amount".into(),
+        min: 50,
+    })
+    .unwrap();
+    bencher
+        .with_inputs(|| input.clone())
+        .bench_local_values(|c| op.apply(c).unwrap());
 }
 
 #[divan::bench(args = SIZES)]
 fn threshold_plugin(bencher: Bencher, rows: usize) {
     let input = change(rows);
-    let mut op = instance("threshold", "threshold", json!({"column": "amount", "min": 50}));
-    bencher.with_inputs(|| input.clone()).bench_local_values(|c| op.apply(c).unwrap());
+    let mut op = instance(
+        "threshold",
+        "threshold",
+        json!({"column": "amount", "min": 50}),
+    );
+    bencher
+        .with_inputs(|| input.clone())
+        .bench_local_values(|c| op.apply(c).unwrap());
 }

@@ -36,7 +36,9 @@ pub enum Error {
         path: PathBuf,
     },
     /// The library speaks another major version of the ABI.
-    #[error("`{path}` was built for oplink ABI {found}, but this host speaks ABI {expected}; rebuild the plugin against a matching oplink")]
+    #[error(
+        "`{path}` was built for oplink ABI {found}, but this host speaks ABI {expected}; rebuild the plugin against a matching oplink"
+    )]
     AbiMajor {
         /// The library's path.
         path: PathBuf,
@@ -46,7 +48,9 @@ pub enum Error {
         expected: u16,
     },
     /// The library was built against a newer minor version than this host knows.
-    #[error("`{path}` was built for oplink ABI 1.{found}, newer than this host's 1.{supported}; upgrade the host")]
+    #[error(
+        "`{path}` was built for oplink ABI 1.{found}, newer than this host's 1.{supported}; upgrade the host"
+    )]
     AbiMinor {
         /// The library's path.
         path: PathBuf,
@@ -56,7 +60,9 @@ pub enum Error {
         supported: u16,
     },
     /// The header does not start with oplink's magic bytes.
-    #[error("`{path}` has a bad oplink header: its magic bytes are {found:02x?}, expected {expected:02x?}")]
+    #[error(
+        "`{path}` has a bad oplink header: its magic bytes are {found:02x?}, expected {expected:02x?}"
+    )]
     BadMagic {
         /// The library's path.
         path: PathBuf,
@@ -82,7 +88,9 @@ pub enum Error {
         detail: String,
     },
     /// The library was built with `panic = "abort"`.
-    #[error("`{path}` was built with panic = \"abort\", so any panic in it would abort this process; rebuild it with panic = \"unwind\"")]
+    #[error(
+        "`{path}` was built with panic = \"abort\", so any panic in it would abort this process; rebuild it with panic = \"unwind\""
+    )]
     PanicAbort {
         /// The library's path.
         path: PathBuf,
@@ -115,7 +123,10 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// The operator returned an error.
-    #[error("operator `{operator}` failed in `{method}`: {message}{}", at(location))]
+    #[error(
+        "operator `{operator}` failed in `{method}`: {message}{}",
+        at(location)
+    )]
     Failed {
         /// The operator's name.
         operator: String,
@@ -127,7 +138,10 @@ pub enum Error {
         location: Option<String>,
     },
     /// The operator panicked; the instance is poisoned from now on.
-    #[error("operator `{operator}` panicked in `{method}`: {message}{}", at(location))]
+    #[error(
+        "operator `{operator}` panicked in `{method}`: {message}{}",
+        at(location)
+    )]
     Panicked {
         /// The operator's name.
         operator: String,
@@ -139,7 +153,9 @@ pub enum Error {
         location: Option<String>,
     },
     /// An earlier panic poisoned the instance; it refuses every further call.
-    #[error("operator `{operator}` is poisoned by a panic in `{panicked_in}` and refuses `{method}`; create a new instance")]
+    #[error(
+        "operator `{operator}` is poisoned by a panic in `{panicked_in}` and refuses `{method}`; create a new instance"
+    )]
     Poisoned {
         /// The operator's name.
         operator: String,
@@ -161,7 +177,10 @@ pub enum Error {
 }
 
 fn at(location: &Option<String>) -> String {
-    location.as_ref().map(|l| format!(" (at {l})")).unwrap_or_default()
+    location
+        .as_ref()
+        .map(|l| format!(" (at {l})"))
+        .unwrap_or_default()
 }
 
 /// `Result<T, oplink_host::Error>`.

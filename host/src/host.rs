@@ -26,7 +26,12 @@ struct HostInner {
 
 impl fmt::Debug for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Host").field("instances_created", &self.inner.next_instance.load(Ordering::Relaxed)).finish()
+        f.debug_struct("Host")
+            .field(
+                "instances_created",
+                &self.inner.next_instance.load(Ordering::Relaxed),
+            )
+            .finish()
     }
 }
 
@@ -39,7 +44,11 @@ pub struct HostBuilder {
 impl HostBuilder {
     /// The host, with the default services.
     pub fn build(self) -> Host {
-        Host { inner: Arc::new(HostInner { next_instance: AtomicU64::new(0) }) }
+        Host {
+            inner: Arc::new(HostInner {
+                next_instance: AtomicU64::new(0),
+            }),
+        }
     }
 }
 
@@ -77,7 +86,9 @@ unsafe extern "C" fn lookup_service(
     let mut body = || {
         // SAFETY: the plugin passes a view valid for this call.
         let name = String::from_utf8_lossy(unsafe { name.as_bytes() }).into_owned();
-        Err(oplink::Error::msg(format!("this host provides no service `{name}`")))
+        Err(oplink::Error::msg(format!(
+            "this host provides no service `{name}`"
+        )))
     };
     match oplink::trampoline::guard(&mut body) {
         Ok(()) => Status::OK,

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use oplink::abi::{AbiChange, AbiRows, BytesView, ErrorOut, HostApi, OpaqueInstance, OwnedBuf, Status, StrView};
+use oplink::abi::{
+    AbiChange, AbiRows, BytesView, ErrorOut, HostApi, OpaqueInstance, OwnedBuf, Status, StrView,
+};
 use oplink::arrow::array::RecordBatch;
 use oplink::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
 use oplink::trampoline::{Failure, FailureKind};
@@ -48,13 +50,19 @@ impl fmt::Debug for Instance {
 }
 
 impl Instance {
-    pub(crate) fn create(library: Arc<Library>, info: OperatorInfo, config: &str, host: &Host) -> Result<Instance> {
+    pub(crate) fn create(
+        library: Arc<Library>,
+        info: OperatorInfo,
+        config: &str,
+        host: &Host,
+    ) -> Result<Instance> {
         let host_api = Box::new(host.api_for_new_instance());
         let mut raw: *mut OpaqueInstance = std::ptr::null_mut();
         let mut err = ErrorOut::EMPTY;
         // SAFETY: `create` is a validated entry point of a loaded library; `host_api` is
         // boxed and outlives the instance (we own both); `config` is valid for the call.
-        let status = unsafe { (info.slots.create)(&*host_api, StrView::new(config), &mut raw, &mut err) };
+        let status =
+            unsafe { (info.slots.create)(&*host_api, StrView::new(config), &mut raw, &mut err) };
         if status != Status::OK {
             // SAFETY: the plugin wrote `err` for a non-OK status.
             return Err(unsafe { failure_error(status, &mut err, info.name(), "new") });
@@ -101,7 +109,11 @@ impl Instance {
 
     /// Runs one entry point: refuses when poisoned, turns a non-OK status into an error and
     /// poisons the instance on a panic.
-    fn call(&mut self, method: &'static str, f: impl FnOnce(*mut OpaqueInstance, *mut ErrorOut) -> Status) -> Result<()> {
+    fn call(
+        &mut self,
+        method: &'static str,
+        f: impl FnOnce(*mut OpaqueInstance, *mut ErrorOut) -> Status,
+    ) -> Result<()> {
         self.refuse_if_poisoned(method)?;
         let mut err = ErrorOut::EMPTY;
         let status = f(self.raw, &mut err);
@@ -117,20 +129,30 @@ impl Instance {
 
     fn refuse_if_poisoned(&self, method: &'static str) -> Result<()> {
         match self.poisoned {
-            Some(panicked_in) => Err(Error::Poisoned { operator: self.info.name().to_owned(), method, panicked_in }),
+            Some(panicked_in) => Err(Error::Poisoned {
+                operator: self.info.name().to_owned(),
+                method,
+                panicked_in,
+            }),
             None => Ok(()),
         }
     }
 
     fn data_error(&self, method: &'static str, error: oplink::Error) -> Error {
-        Error::Data { operator: self.info.name().to_owned(), method, message: error.to_string() }
+        Error::Data {
+            operator: self.info.name().to_owned(),
+            method,
+            message: error.to_string(),
+        }
     }
 
     /// Sends a change through the operator and returns what it emits.
     pub fn apply(&mut self, change: Change) -> Result<Change> {
         self.refuse_if_poisoned("apply")?;
-        let mut input =
-            self.outgoing.export_change(change, &mut self.outbox).map_err(|e| self.data_error("apply", e))?;
+        let mut input = self
+            .outgoing
+            .export_change(change, &mut self.outbox)
+            .map_err(|e| self.data_error("apply", e))?;
         let mut out = AbiChange::EMPTY;
         let apply = self.info.slots.apply;
         let result = self.call("apply", |raw, err| {
@@ -146,7 +168,8 @@ impl Instance {
         }
         self.outbox.commit();
         // SAFETY: on OK the plugin wrote `out`, valid until our next call on the instance.
-        unsafe { exchange::import_change(&out, &mut self.inbox) }.map_err(|e| self.data_error("apply", e))
+        unsafe { exchange::import_change(&out, &mut self.inbox) }
+            .map_err(|e| self.data_error("apply", e))
     }
 
     /// Asks the operator for the rows with these numbers, one output row per number.
@@ -158,7 +181,8 @@ impl Instance {
             unsafe { pull(raw, rows.as_ptr(), rows.len(), &mut out, err) }
         })?;
         // SAFETY: on OK the plugin wrote `out`, valid until our next call.
-        let batch = unsafe { exchange::import_batch(&mut out, &mut self.inbox) }.map_err(|e| self.data_error("pull", e))?;
+        let batch = unsafe { exchange::import_batch(&mut out, &mut self.inbox) }
+            .map_err(|e| self.data_error("pull", e))?;
         if batch.num_rows() != rows.len() {
             return Err(Error::Data {
                 operator: self.info.name().to_owned(),
@@ -182,7 +206,8 @@ impl Instance {
             return Ok(None);
         }
         // SAFETY: `produced` says the plugin wrote `out`, valid until our next call.
-        let change = unsafe { exchange::import_change(&out, &mut self.inbox) }.map_err(|e| self.data_error("tick", e))?;
+        let change = unsafe { exchange::import_change(&out, &mut self.inbox) }
+            .map_err(|e| self.data_error("tick", e))?;
         Ok(Some(change))
     }
 
@@ -198,7 +223,9 @@ impl Instance {
         let mut out = OwnedBuf::EMPTY;
         let snapshot = self.info.slots.snapshot;
         // SAFETY: a validated entry point with a writable out-parameter.
-        self.call("snapshot", |raw, err| unsafe { snapshot(raw, &mut out, err) })?;
+        self.call("snapshot", |raw, err| unsafe {
+            snapshot(raw, &mut out, err)
+        })?;
         // SAFETY: on OK the plugin wrote `out` with its own release function.
         Ok(unsafe { out.take() })
     }
@@ -207,7 +234,9 @@ impl Instance {
     pub fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
         let restore = self.info.slots.restore;
         // SAFETY: a validated entry point; `snapshot` is valid for the call.
-        self.call("restore", |raw, err| unsafe { restore(raw, BytesView::new(snapshot), err) })
+        self.call("restore", |raw, err| unsafe {
+            restore(raw, BytesView::new(snapshot), err)
+        })
     }
 }
 
@@ -238,10 +267,18 @@ unsafe fn failure_error(
     let failure = unsafe { Failure::read_from(status, err) };
     let location = failure.location();
     match (status, failure.kind) {
-        (Status::ERROR, _) => Error::Failed { operator: operator.to_owned(), method, message: failure.message, location },
-        (Status::PANIC, FailureKind::Panic) => {
-            Error::Panicked { operator: operator.to_owned(), method, message: failure.message, location }
-        }
+        (Status::ERROR, _) => Error::Failed {
+            operator: operator.to_owned(),
+            method,
+            message: failure.message,
+            location,
+        },
+        (Status::PANIC, FailureKind::Panic) => Error::Panicked {
+            operator: operator.to_owned(),
+            method,
+            message: failure.message,
+            location,
+        },
         (other, _) => Error::Data {
             operator: operator.to_owned(),
             method,

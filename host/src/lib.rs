@@ -29,3 +29,8 @@ pub use plugin::{BuildInfo, Implemented, OperatorInfo, Plugin};
 
 /// The SDK the host shares with its plugins (data model, ABI).
 pub use oplink;
+
+/// Compiles and runs the code blocks of the README, so the guides stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use oplink::abi::{
-    self, CreateFn, DestroyFn, ApplyFn, EntryFn, FlushStateFn, LayoutEntry, OperatorDescriptor,
+    self, ApplyFn, CreateFn, DestroyFn, EntryFn, FlushStateFn, LayoutEntry, OperatorDescriptor,
     OperatorVTable, PluginHeader, PullFn, RestoreFn, SnapshotFn, StrView, TickFn,
 };
 
@@ -172,17 +172,26 @@ impl Plugin {
         // SAFETY: loading a library runs its initialisers. oplink plugins have none of their
         // own (the handshake is a plain function), and native plugins are trusted code: see
         // the README's "Trust" section.
-        let library = unsafe { libloading::Library::new(&path) }
-            .map_err(|source| Error::Open { path: path.clone(), source })?;
+        let library = unsafe { libloading::Library::new(&path) }.map_err(|source| Error::Open {
+            path: path.clone(),
+            source,
+        })?;
         let entry = entry_symbol(&library, &path)?;
         // SAFETY: `entry` is the library's `oplink_plugin_v1`, whose ABI is `EntryFn`; it
         // runs no operator code and returns a pointer to a static header.
         let header_ptr = unsafe { entry() };
-        let library = Arc::new(Library { _library: std::mem::ManuallyDrop::new(library), path });
+        let library = Arc::new(Library {
+            _library: std::mem::ManuallyDrop::new(library),
+            path,
+        });
         // SAFETY: the header pointer came from the entry symbol and the library stays mapped.
         let (build, operators) = unsafe { read_header(header_ptr, &library.path) }?;
         tracing::debug!(path = %library.path.display(), operators = operators.len(), "loaded oplink plugin");
-        Ok(Plugin { library, build, operators: operators.into() })
+        Ok(Plugin {
+            library,
+            build,
+            operators: operators.into(),
+        })
     }
 
     /// The library's path.
@@ -207,16 +216,32 @@ impl Plugin {
 
     /// Creates an instance of operator `name` with a configuration (anything serde can
     /// write as JSON, such as `serde_json::json!({...})`).
-    pub fn instantiate(&self, name: &str, config: impl serde::Serialize, host: &Host) -> Result<Instance> {
+    pub fn instantiate(
+        &self,
+        name: &str,
+        config: impl serde::Serialize,
+        host: &Host,
+    ) -> Result<Instance> {
         let Some(info) = self.operators.iter().find(|op| op.name == name) else {
-            let available = self.operators.iter().map(|op| format!("`{}`", op.name)).collect::<Vec<_>>();
+            let available = self
+                .operators
+                .iter()
+                .map(|op| format!("`{}`", op.name))
+                .collect::<Vec<_>>();
             return Err(Error::UnknownOperator {
                 path: self.library.path.clone(),
                 name: name.to_owned(),
-                available: if available.is_empty() { "no operators".to_owned() } else { available.join(", ") },
+                available: if available.is_empty() {
+                    "no operators".to_owned()
+                } else {
+                    available.join(", ")
+                },
             });
         };
-        let config = serde_json::to_string(&config).map_err(|source| Error::Config { operator: name.to_owned(), source })?;
+        let config = serde_json::to_string(&config).map_err(|source| Error::Config {
+            operator: name.to_owned(),
+            source,
+        })?;
         Instance::create(self.library.clone(), info.clone(), &config, host)
     }
 }
@@ -231,10 +256,16 @@ fn entry_symbol(library: &libloading::Library, path: &Path) -> Result<EntryFn> {
         let other = format!("{}{major}\0", abi::ENTRY_SYMBOL_PREFIX);
         // SAFETY: only probing whether the symbol exists; it is never called.
         if unsafe { library.get::<EntryFn>(other.as_bytes()) }.is_ok() {
-            return Err(Error::AbiMajor { path: path.to_owned(), found: major, expected: abi::ABI_MAJOR });
+            return Err(Error::AbiMajor {
+                path: path.to_owned(),
+                found: major,
+                expected: abi::ABI_MAJOR,
+            });
         }
     }
-    Err(Error::NotAPlugin { path: path.to_owned() })
+    Err(Error::NotAPlugin {
+        path: path.to_owned(),
+    })
 }
 
 /// Reads `len` bytes of a view, checking pointer and UTF-8.
@@ -242,7 +273,10 @@ fn entry_symbol(library: &libloading::Library, path: &Path) -> Result<EntryFn> {
 /// # Safety
 /// A non-null `view.ptr` must point to `view.len` readable bytes that stay mapped.
 unsafe fn read_str(view: StrView, what: &str, path: &Path) -> Result<String> {
-    let invalid = |detail: String| Error::InvalidHeader { path: path.to_owned(), detail };
+    let invalid = |detail: String| Error::InvalidHeader {
+        path: path.to_owned(),
+        detail,
+    };
     if view.len > MAX_STR {
         return Err(invalid(format!("{what} is {} bytes long", view.len)));
     }
@@ -258,10 +292,18 @@ unsafe fn read_str(view: StrView, what: &str, path: &Path) -> Result<String> {
 
 /// # Safety
 /// `header` is what the entry symbol returned; the library stays mapped.
-unsafe fn read_header(header: *const PluginHeader, path: &Path) -> Result<(BuildInfo, Vec<OperatorInfo>)> {
-    let invalid = |detail: String| Error::InvalidHeader { path: path.to_owned(), detail };
+unsafe fn read_header(
+    header: *const PluginHeader,
+    path: &Path,
+) -> Result<(BuildInfo, Vec<OperatorInfo>)> {
+    let invalid = |detail: String| Error::InvalidHeader {
+        path: path.to_owned(),
+        detail,
+    };
     if header.is_null() {
-        return Err(invalid("the entry symbol returned a null header".to_owned()));
+        return Err(invalid(
+            "the entry symbol returned a null header".to_owned(),
+        ));
     }
     // The first 16 bytes are frozen across every ABI major: read them before trusting more.
     // SAFETY: every oplink header, of any major, starts with these 16 bytes.
@@ -270,23 +312,41 @@ unsafe fn read_header(header: *const PluginHeader, path: &Path) -> Result<(Build
         (h.magic, h.size, h.abi_major, h.abi_minor)
     };
     if magic != abi::MAGIC {
-        return Err(Error::BadMagic { path: path.to_owned(), found: magic, expected: abi::MAGIC });
+        return Err(Error::BadMagic {
+            path: path.to_owned(),
+            found: magic,
+            expected: abi::MAGIC,
+        });
     }
     if major != abi::ABI_MAJOR {
-        return Err(Error::AbiMajor { path: path.to_owned(), found: major.into(), expected: abi::ABI_MAJOR });
+        return Err(Error::AbiMajor {
+            path: path.to_owned(),
+            found: major.into(),
+            expected: abi::ABI_MAJOR,
+        });
     }
     if minor > abi::ABI_MINOR {
-        return Err(Error::AbiMinor { path: path.to_owned(), found: minor, supported: abi::ABI_MINOR });
+        return Err(Error::AbiMinor {
+            path: path.to_owned(),
+            found: minor,
+            supported: abi::ABI_MINOR,
+        });
     }
     if (size as usize) < size_of::<PluginHeader>() {
-        return Err(invalid(format!("the header is {size} bytes, ABI 1.{minor} needs {}", size_of::<PluginHeader>())));
+        return Err(invalid(format!(
+            "the header is {size} bytes, ABI 1.{minor} needs {}",
+            size_of::<PluginHeader>()
+        )));
     }
     // SAFETY: the header declares itself at least as large as ours.
     let h = unsafe { &*header };
     if h.layout_fingerprint != abi::LAYOUT_FINGERPRINT {
         // SAFETY: the header's layout table is a static of the library.
         let detail = unsafe { layout_difference(h, path) }?;
-        return Err(Error::Layout { path: path.to_owned(), detail });
+        return Err(Error::Layout {
+            path: path.to_owned(),
+            detail,
+        });
     }
     let build = BuildInfo {
         abi: (major, minor),
@@ -298,14 +358,21 @@ unsafe fn read_header(header: *const PluginHeader, path: &Path) -> Result<(Build
     };
     match h.panic_strategy {
         abi::PANIC_UNWIND => {}
-        abi::PANIC_ABORT => return Err(Error::PanicAbort { path: path.to_owned() }),
+        abi::PANIC_ABORT => {
+            return Err(Error::PanicAbort {
+                path: path.to_owned(),
+            });
+        }
         other => return Err(invalid(format!("unknown panic strategy {other}"))),
     }
     if h.operator_count > MAX_OPERATORS {
         return Err(invalid(format!("it claims {} operators", h.operator_count)));
     }
     if h.operator_count > 0 && h.operators.is_null() {
-        return Err(invalid(format!("it lists {} operators but the list is a null pointer", h.operator_count)));
+        return Err(invalid(format!(
+            "it lists {} operators but the list is a null pointer",
+            h.operator_count
+        )));
     }
     let mut operators = Vec::with_capacity(h.operator_count);
     let mut seen = HashSet::new();
@@ -315,7 +382,10 @@ unsafe fn read_header(header: *const PluginHeader, path: &Path) -> Result<(Build
         // SAFETY: a descriptor pointer of the library's static table.
         let info = unsafe { read_descriptor(descriptor, index, path) }?;
         if !seen.insert(info.name.clone()) {
-            return Err(Error::DuplicateOperator { path: path.to_owned(), name: info.name });
+            return Err(Error::DuplicateOperator {
+                path: path.to_owned(),
+                name: info.name,
+            });
         }
         operators.push(info);
     }
@@ -325,16 +395,20 @@ unsafe fn read_header(header: *const PluginHeader, path: &Path) -> Result<(Build
 /// # Safety
 /// `h.layouts` is null or points to `h.layout_count` entries that stay mapped.
 unsafe fn layout_difference(h: &PluginHeader, path: &Path) -> Result<String> {
-    let theirs: &[LayoutEntry] = if h.layouts.is_null() || h.layout_count == 0 || h.layout_count > MAX_LAYOUTS {
-        &[]
-    } else {
-        // SAFETY: checked non-null and bounded; a static table of the library (caller).
-        unsafe { std::slice::from_raw_parts(h.layouts, h.layout_count) }
-    };
+    let theirs: &[LayoutEntry] =
+        if h.layouts.is_null() || h.layout_count == 0 || h.layout_count > MAX_LAYOUTS {
+            &[]
+        } else {
+            // SAFETY: checked non-null and bounded; a static table of the library (caller).
+            unsafe { std::slice::from_raw_parts(h.layouts, h.layout_count) }
+        };
     let mut named = Vec::with_capacity(theirs.len());
     for entry in theirs {
         // SAFETY: a static string of the library.
-        named.push((unsafe { read_str(entry.name, "a layout name", path) }?, entry));
+        named.push((
+            unsafe { read_str(entry.name, "a layout name", path) }?,
+            entry,
+        ));
     }
     let mut missing = None;
     for ours in abi::LAYOUTS.iter() {
@@ -349,7 +423,9 @@ unsafe fn layout_difference(h: &PluginHeader, path: &Path) -> Result<String> {
                 ));
             }
             Some(t) if t.fingerprint != ours.fingerprint => {
-                return Ok(format!("the fields of `{name}` sit at different offsets in the plugin and in this host"));
+                return Ok(format!(
+                    "the fields of `{name}` sit at different offsets in the plugin and in this host"
+                ));
             }
             Some(_) => {}
         }
@@ -370,8 +446,15 @@ unsafe fn layout_difference(h: &PluginHeader, path: &Path) -> Result<String> {
 
 /// # Safety
 /// `descriptor` is null or points into the library's static tables.
-unsafe fn read_descriptor(descriptor: *const OperatorDescriptor, index: usize, path: &Path) -> Result<OperatorInfo> {
-    let invalid = |detail: String| Error::InvalidHeader { path: path.to_owned(), detail };
+unsafe fn read_descriptor(
+    descriptor: *const OperatorDescriptor,
+    index: usize,
+    path: &Path,
+) -> Result<OperatorInfo> {
+    let invalid = |detail: String| Error::InvalidHeader {
+        path: path.to_owned(),
+        detail,
+    };
     if descriptor.is_null() {
         return Err(invalid(format!("operator {index} is a null pointer")));
     }
@@ -418,5 +501,11 @@ unsafe fn read_descriptor(descriptor: *const OperatorDescriptor, index: usize, p
         snapshot: v.snapshot.ok_or_else(|| missing("snapshot"))?,
         restore: v.restore.ok_or_else(|| missing("restore"))?,
     };
-    Ok(OperatorInfo { name, version, description, implemented: Implemented(d.implemented), slots })
+    Ok(OperatorInfo {
+        name,
+        version,
+        description,
+        implemented: Implemented(d.implemented),
+        slots,
+    })
 }

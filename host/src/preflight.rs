@@ -14,16 +14,22 @@ use crate::error::{Error, Result};
 
 /// Validates what can be validated of `path` without loading it.
 pub fn check(path: &Path) -> Result<()> {
-    let invalid = |detail: String| Error::Truncated { path: path.to_owned(), detail };
+    let invalid = |detail: String| Error::Truncated {
+        path: path.to_owned(),
+        detail,
+    };
     let Ok(metadata) = std::fs::metadata(path) else {
         return Ok(()); // let the loader report the missing file in its own words
     };
     if !metadata.is_file() {
-        return Err(Error::NotAFile { path: path.to_owned() });
+        return Err(Error::NotAFile {
+            path: path.to_owned(),
+        });
     }
     let mut file = File::open(path).map_err(|e| invalid(format!("cannot read it: {e}")))?;
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(|e| invalid(format!("cannot read it: {e}")))?;
+    file.read_to_end(&mut bytes)
+        .map_err(|e| invalid(format!("cannot read it: {e}")))?;
     elf64_fits(&bytes).map_err(invalid)
 }
 
@@ -51,20 +57,32 @@ fn elf64_fits(b: &[u8]) -> std::result::Result<(), String> {
     let table_end = |off: u64, size: u64, n: u64| off.checked_add(size.checked_mul(n)?);
     let ph_end = table_end(phoff, phentsize, phnum).ok_or("its program header table overflows")?;
     if ph_end > len {
-        return Err(format!("its program headers end at byte {ph_end}, but the file has {len} bytes"));
+        return Err(format!(
+            "its program headers end at byte {ph_end}, but the file has {len} bytes"
+        ));
     }
     for i in 0..phnum {
         let at = (phoff + i * phentsize) as usize;
-        let (offset, filesz) = (u64_at(b, at + 8).unwrap_or(0), u64_at(b, at + 0x20).unwrap_or(0));
-        let end = offset.checked_add(filesz).ok_or("a segment's extent overflows")?;
+        let (offset, filesz) = (
+            u64_at(b, at + 8).unwrap_or(0),
+            u64_at(b, at + 0x20).unwrap_or(0),
+        );
+        let end = offset
+            .checked_add(filesz)
+            .ok_or("a segment's extent overflows")?;
         if end > len {
-            return Err(format!("segment {i} ends at byte {end}, but the file has {len} bytes"));
+            return Err(format!(
+                "segment {i} ends at byte {end}, but the file has {len} bytes"
+            ));
         }
     }
     if shoff != 0 {
-        let sh_end = table_end(shoff, shentsize, shnum).ok_or("its section header table overflows")?;
+        let sh_end =
+            table_end(shoff, shentsize, shnum).ok_or("its section header table overflows")?;
         if sh_end > len {
-            return Err(format!("its section headers end at byte {sh_end}, but the file has {len} bytes"));
+            return Err(format!(
+                "its section headers end at byte {sh_end}, but the file has {len} bytes"
+            ));
         }
     }
     Ok(())

@@ -12,14 +12,21 @@ use oplink_host::{Error, Plugin};
 fn fixture(variant: &str) -> PathBuf {
     let dir = common::workspace().join("target").join("broken-fixtures");
     std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join(format!("lib{}{}", variant.to_lowercase(), std::env::consts::DLL_SUFFIX));
+    let out = dir.join(format!(
+        "lib{}{}",
+        variant.to_lowercase(),
+        std::env::consts::DLL_SUFFIX
+    ));
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken.c");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     let status = Command::new(&cc)
         .args(["-shared", "-fPIC", "-O0", "-o"])
         .arg(&out)
         .arg(format!("-D{variant}"))
-        .arg(format!("-DOPLINK_FINGERPRINT={:#x}ULL", oplink::abi::LAYOUT_FINGERPRINT))
+        .arg(format!(
+            "-DOPLINK_FINGERPRINT={:#x}ULL",
+            oplink::abi::LAYOUT_FINGERPRINT
+        ))
         .arg(&source)
         .status()
         .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
@@ -48,25 +55,44 @@ fn a_valid_header_written_in_c_loads() {
 fn a_library_that_is_not_a_plugin() {
     let (err, text) = load_err("NOT_PLUGIN");
     assert!(matches!(err, Error::NotAPlugin { .. }));
-    assert_eq!(text, "is not an oplink plugin: it exports no `oplink_plugin_v1` symbol");
+    assert_eq!(
+        text,
+        "is not an oplink plugin: it exports no `oplink_plugin_v1` symbol"
+    );
 }
 
 #[test]
 fn a_plugin_of_another_abi_major_by_symbol() {
     let (_, text) = load_err("ENTRY_V2");
-    assert_eq!(text, "was built for oplink ABI 2, but this host speaks ABI 1; rebuild the plugin against a matching oplink");
+    assert_eq!(
+        text,
+        "was built for oplink ABI 2, but this host speaks ABI 1; rebuild the plugin against a matching oplink"
+    );
 }
 
 #[test]
 fn a_plugin_of_another_abi_major_by_header() {
     let (err, _) = load_err("ABI_MAJOR");
-    assert!(matches!(err, Error::AbiMajor { found: 2, expected: 1, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::AbiMajor {
+                found: 2,
+                expected: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn a_plugin_of_a_newer_minor() {
     let (_, text) = load_err("ABI_MINOR");
-    assert_eq!(text, "was built for oplink ABI 1.9, newer than this host's 1.0; upgrade the host");
+    assert_eq!(
+        text,
+        "was built for oplink ABI 1.9, newer than this host's 1.0; upgrade the host"
+    );
 }
 
 #[test]
@@ -105,7 +131,10 @@ fn duplicate_operator_names() {
 #[test]
 fn null_vtable() {
     let (_, text) = load_err("NULL_VTABLE");
-    assert_eq!(text, "has an invalid oplink header: operator `c_op` has a null vtable");
+    assert_eq!(
+        text,
+        "has an invalid oplink header: operator `c_op` has a null vtable"
+    );
 }
 
 #[test]
@@ -120,7 +149,10 @@ fn invalid_utf8_in_a_name() {
 #[test]
 fn null_header() {
     let (_, text) = load_err("NULL_HEADER");
-    assert_eq!(text, "has an invalid oplink header: the entry symbol returned a null header");
+    assert_eq!(
+        text,
+        "has an invalid oplink header: the entry symbol returned a null header"
+    );
 }
 
 #[test]
@@ -132,16 +164,35 @@ fn truncated_and_missing_files() {
     std::fs::write(&truncated, &real[..real.len().min(4096)]).unwrap();
     let err = Plugin::load(&truncated).unwrap_err();
     assert!(matches!(err, Error::Truncated { .. }), "{err:?}");
-    assert!(err.to_string().starts_with(&format!("`{}` is truncated or damaged: ", truncated.display())), "{err}");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "`{}` is truncated or damaged: ",
+            truncated.display()
+        )),
+        "{err}"
+    );
 
     let garbage = dir.join("libgarbage.so");
     std::fs::write(&garbage, b"this is not a library").unwrap();
     let err = Plugin::load(&garbage).unwrap_err();
-    assert!(err.to_string().starts_with(&format!("cannot load `{}` as a shared library: ", garbage.display())), "{err}");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "cannot load `{}` as a shared library: ",
+            garbage.display()
+        )),
+        "{err}"
+    );
 
     let err = Plugin::load(&dir).unwrap_err();
-    assert_eq!(err.to_string(), format!("`{}` is not a file", dir.display()));
+    assert_eq!(
+        err.to_string(),
+        format!("`{}` is not a file", dir.display())
+    );
 
     let err = Plugin::load(dir.join("no-such-file.so")).unwrap_err();
-    assert!(err.to_string().contains("no-such-file.so` as a shared library"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("no-such-file.so` as a shared library"),
+        "{err}"
+    );
 }

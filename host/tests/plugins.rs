@@ -11,34 +11,62 @@ use serde_json::json;
 
 fn amounts(rows: &oplink::Rows) -> Vec<i64> {
     let column = rows.batch().column_by_name("amount").unwrap();
-    column.as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec()
+    column
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .values()
+        .to_vec()
 }
 
 #[test]
 fn threshold_filters_through_the_boundary() {
     let plugin = Plugin::load(plugin_path("threshold")).unwrap();
-    let info: Vec<_> = plugin.operators().map(|o| (o.name().to_owned(), o.version().to_owned())).collect();
+    let info: Vec<_> = plugin
+        .operators()
+        .map(|o| (o.name().to_owned(), o.version().to_owned()))
+        .collect();
     assert_eq!(info, [("threshold".to_owned(), "1.0.0".to_owned())]);
     let op = plugin.operator("threshold").unwrap();
-    assert_eq!(op.description(), "Keeps the rows whose column is at least `min`");
+    assert_eq!(
+        op.description(),
+        "Keeps the rows whose column is at least `min`"
+    );
     assert!(op.implemented().names().is_empty());
     assert_eq!(plugin.build().abi, (1, 0));
     assert_eq!(plugin.build().profile, "debug");
 
     let host = Host::builder().build();
-    let mut op = plugin.instantiate("threshold", json!({"column": "amount", "min": 10}), &host).unwrap();
+    let mut op = plugin
+        .instantiate("threshold", json!({"column": "amount", "min": 10}), &host)
+        .unwrap();
     let input = Change::new(
         3,
         Timestamp(77),
         vec![
-            Diff::Insert { post: rows(&[5, 10, 50], &["a", "b", "c"], 100) },
-            Diff::Remove { pre: rows(&[1, 20], &["d", "e"], 7) },
-            Diff::Update { pre: rows(&[4, 30], &["f", "g"], 40), post: rows(&[11, 3], &["f", "g"], 40) },
+            Diff::Insert {
+                post: rows(&[5, 10, 50], &["a", "b", "c"], 100),
+            },
+            Diff::Remove {
+                pre: rows(&[1, 20], &["d", "e"], 7),
+            },
+            Diff::Update {
+                pre: rows(&[4, 30], &["f", "g"], 40),
+                post: rows(&[11, 3], &["f", "g"], 40),
+            },
         ],
     );
     let out = op.apply(input).unwrap();
     assert_eq!((out.version, out.changed_at), (3, Timestamp(77)));
-    let [Diff::Insert { post }, Diff::Remove { pre }, Diff::Update { pre: upre, post: upost }] = &out.diffs[..] else {
+    let [
+        Diff::Insert { post },
+        Diff::Remove { pre },
+        Diff::Update {
+            pre: upre,
+            post: upost,
+        },
+    ] = &out.diffs[..]
+    else {
         panic!("unexpected diffs: {:?}", out.diffs);
     };
     assert_eq!(amounts(post), [10, 50]);
@@ -48,7 +76,14 @@ fn threshold_filters_through_the_boundary() {
     assert_eq!(amounts(upre), [4]);
     assert_eq!(amounts(upost), [11]);
     let customers = upost.batch().column_by_name("customer").unwrap();
-    assert_eq!(customers.as_any().downcast_ref::<StringArray>().unwrap().value(0), "f");
+    assert_eq!(
+        customers
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .value(0),
+        "f"
+    );
 
     // Same schema again: served from the caches on both sides.
     let out = op.apply(insert(4, &[9, 10])).unwrap();
@@ -61,12 +96,15 @@ fn threshold_filters_through_the_boundary() {
     op.restore(&[]).unwrap();
     let err = op.pull(&[1]).unwrap_err();
     assert!(
-        err.to_string().starts_with("operator `threshold` failed in `pull`: operator `threshold` does not implement `pull`"),
+        err.to_string().starts_with(
+            "operator `threshold` failed in `pull`: operator `threshold` does not implement `pull`"
+        ),
         "{err}"
     );
     let err = op.restore(b"state").unwrap_err();
     assert!(
-        err.to_string().contains("does not implement `restore`, so it cannot take a snapshot of 5 bytes"),
+        err.to_string()
+            .contains("does not implement `restore`, so it cannot take a snapshot of 5 bytes"),
         "{err}"
     );
     // Errors (not panics) leave the instance usable.
@@ -78,12 +116,34 @@ fn threshold_filters_through_the_boundary() {
 fn operator_errors_name_operator_method_and_location() {
     let plugin = Plugin::load(plugin_path("threshold")).unwrap();
     let host = Host::default();
-    let mut op = plugin.instantiate("threshold", json!({"column": "price", "min": 1}), &host).unwrap();
+    let mut op = plugin
+        .instantiate("threshold", json!({"column": "price", "min": 1}), &host)
+        .unwrap();
     let err = op.apply(insert(1, &[1])).unwrap_err();
-    let Error::Failed { operator, method, message, location } = &err else { panic!("{err:?}") };
-    assert_eq!((operator.as_str(), *method, message.as_str()), ("threshold", "apply", "input has no column `price`"));
-    assert!(location.as_deref().is_some_and(|l| l.contains("threshold/src/lib.rs:")), "{location:?}");
-    assert!(err.to_string().starts_with("operator `threshold` failed in `apply`: input has no column `price` (at "));
+    let Error::Failed {
+        operator,
+        method,
+        message,
+        location,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (operator.as_str(), *method, message.as_str()),
+        ("threshold", "apply", "input has no column `price`")
+    );
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains("threshold/src/lib.rs:")),
+        "{location:?}"
+    );
+    assert!(
+        err.to_string().starts_with(
+            "operator `threshold` failed in `apply`: input has no column `price` (at "
+        )
+    );
     // Not poisoned: the next good call works.
     assert!(!op.is_poisoned());
 }
@@ -92,19 +152,36 @@ fn operator_errors_name_operator_method_and_location() {
 fn bad_configuration_is_an_error_naming_operator_and_field() {
     let plugin = Plugin::load(plugin_path("threshold")).unwrap();
     let host = Host::default();
-    let err = plugin.instantiate("threshold", json!({"column": "amount"}), &host).unwrap_err();
+    let err = plugin
+        .instantiate("threshold", json!({"column": "amount"}), &host)
+        .unwrap_err();
     assert!(
         err.to_string().starts_with("operator `threshold` failed in `new`: invalid configuration for operator `threshold`: missing field `min`"),
         "{err}"
     );
-    let err = plugin.instantiate("threshold", json!({"column": "amount", "min": "ten"}), &host).unwrap_err();
+    let err = plugin
+        .instantiate(
+            "threshold",
+            json!({"column": "amount", "min": "ten"}),
+            &host,
+        )
+        .unwrap_err();
     assert!(err.to_string().contains("invalid configuration for operator `threshold` at `min`: invalid type: string \"ten\", expected i64"), "{err}");
-    let err = plugin.instantiate("threshold", json!({"column": "amount", "min": 1, "max": 2}), &host).unwrap_err();
+    let err = plugin
+        .instantiate(
+            "threshold",
+            json!({"column": "amount", "min": 1, "max": 2}),
+            &host,
+        )
+        .unwrap_err();
     assert!(err.to_string().contains("unknown field `max`"), "{err}");
     let err = plugin.instantiate("thresh", json!({}), &host).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("`{}` has no operator `thresh`; it has: `threshold`", plugin.path().display())
+        format!(
+            "`{}` has no operator `thresh`; it has: `threshold`",
+            plugin.path().display()
+        )
     );
 }
 
@@ -116,14 +193,25 @@ fn one_library_carries_two_operators() {
     assert_eq!(names, ["passthrough", "tag"]);
     let host = Host::default();
     let mut pass = plugin.instantiate("passthrough", (), &host).unwrap();
-    let mut tag = plugin.instantiate("tag", json!({"column": "source", "value": "web"}), &host).unwrap();
+    let mut tag = plugin
+        .instantiate("tag", json!({"column": "source", "value": "web"}), &host)
+        .unwrap();
     assert_ne!(pass.id(), tag.id());
     let input = insert(1, &[1, 2]);
     assert_eq!(pass.apply(input.clone()).unwrap(), input);
     let out = tag.apply(input).unwrap();
-    let Diff::Insert { post } = &out.diffs[0] else { panic!() };
+    let Diff::Insert { post } = &out.diffs[0] else {
+        panic!()
+    };
     let source = post.batch().column_by_name("source").unwrap();
-    assert_eq!(source.as_any().downcast_ref::<StringArray>().unwrap().value(1), "web");
+    assert_eq!(
+        source
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .value(1),
+        "web"
+    );
     assert_eq!(post.batch().num_columns(), 3);
 }
 
@@ -136,20 +224,64 @@ fn stateful_operator_sums_pulls_snapshots_and_restores() {
     let host = Host::default();
     let config = json!({"key": "customer", "value": "amount"});
     let mut op = plugin.instantiate("running_sum", &config, &host).unwrap();
-    let first = Change::new(1, Timestamp(1), vec![Diff::Insert { post: rows(&[5, 7, 1], &["ann", "bob", "ann"], 0) }]);
+    let first = Change::new(
+        1,
+        Timestamp(1),
+        vec![Diff::Insert {
+            post: rows(&[5, 7, 1], &["ann", "bob", "ann"], 0),
+        }],
+    );
     let out = op.apply(first).unwrap();
-    let [Diff::Insert { post }] = &out.diffs[..] else { panic!("{out:?}") };
-    assert_eq!(post.batch().column(1).as_any().downcast_ref::<Int64Array>().unwrap().values(), &[6, 7]);
+    let [Diff::Insert { post }] = &out.diffs[..] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        post.batch()
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .values(),
+        &[6, 7]
+    );
 
-    let second = Change::new(2, Timestamp(2), vec![Diff::Remove { pre: rows(&[5], &["ann"], 0) }]);
+    let second = Change::new(
+        2,
+        Timestamp(2),
+        vec![Diff::Remove {
+            pre: rows(&[5], &["ann"], 0),
+        }],
+    );
     let out = op.apply(second).unwrap();
-    let [Diff::Update { pre, post }] = &out.diffs[..] else { panic!("{out:?}") };
-    assert_eq!(pre.batch().column(1).as_any().downcast_ref::<Int64Array>().unwrap().values(), &[6]);
-    assert_eq!(post.batch().column(1).as_any().downcast_ref::<Int64Array>().unwrap().values(), &[1]);
+    let [Diff::Update { pre, post }] = &out.diffs[..] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        pre.batch()
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .values(),
+        &[6]
+    );
+    assert_eq!(
+        post.batch()
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .values(),
+        &[1]
+    );
     assert_eq!(post.row_numbers().values(), &[0]);
 
     let pulled = op.pull(&[1, 0]).unwrap();
-    let keys = pulled.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+    let keys = pulled
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
     assert_eq!((keys.value(0), keys.value(1)), ("bob", "ann"));
     let err = op.pull(&[9]).unwrap_err();
     assert!(err.to_string().contains("no key has row number 9"), "{err}");
@@ -162,7 +294,15 @@ fn stateful_operator_sums_pulls_snapshots_and_restores() {
     assert!(err.to_string().contains("snapshot is truncated"), "{err}");
 }
 
-const METHODS: [&str; 7] = ["apply", "pull", "tick", "flush_state", "snapshot", "restore", "new"];
+const METHODS: [&str; 7] = [
+    "apply",
+    "pull",
+    "tick",
+    "flush_state",
+    "snapshot",
+    "restore",
+    "new",
+];
 
 fn call(op: &mut oplink_host::Instance, method: &str) -> oplink_host::Result<()> {
     match method {
@@ -180,7 +320,9 @@ fn call(op: &mut oplink_host::Instance, method: &str) -> oplink_host::Result<()>
 fn a_panic_in_any_slot_is_an_error_and_poisons_only_that_instance() {
     let plugin = Plugin::load(plugin_path("faulty")).unwrap();
     let host = Host::default();
-    let mut healthy = plugin.instantiate("faulty", json!({"fail_in": "none", "how": "panic"}), &host).unwrap();
+    let mut healthy = plugin
+        .instantiate("faulty", json!({"fail_in": "none", "how": "panic"}), &host)
+        .unwrap();
     for method in METHODS {
         let config = json!({"fail_in": method, "how": "panic"});
         let err = match plugin.instantiate("faulty", &config, &host) {
@@ -192,18 +334,40 @@ fn a_panic_in_any_slot_is_an_error_and_poisons_only_that_instance() {
                 assert!(matches!(again, Error::Poisoned { .. }), "{again:?}");
                 assert_eq!(
                     again.to_string(),
-                    format!("operator `faulty` is poisoned by a panic in `{method}` and refuses `apply`; create a new instance")
+                    format!(
+                        "operator `faulty` is poisoned by a panic in `{method}` and refuses `apply`; create a new instance"
+                    )
                 );
                 err
             }
         };
         let method_name = if method == "new" { "new" } else { method };
-        let Error::Panicked { operator, method: m, message, location } = &err else { panic!("{method}: {err:?}") };
+        let Error::Panicked {
+            operator,
+            method: m,
+            message,
+            location,
+        } = &err
+        else {
+            panic!("{method}: {err:?}")
+        };
         assert_eq!((operator.as_str(), *m), ("faulty", method_name));
         assert_eq!(message, &format!("faulty panics in {method}"));
-        assert!(location.as_deref().is_some_and(|l| l.contains("faulty/src/lib.rs:")), "{location:?}");
+        assert!(
+            location
+                .as_deref()
+                .is_some_and(|l| l.contains("faulty/src/lib.rs:")),
+            "{location:?}"
+        );
         // The host and the other instance go on.
-        for method in ["apply", "pull", "tick", "flush_state", "snapshot", "restore"] {
+        for method in [
+            "apply",
+            "pull",
+            "tick",
+            "flush_state",
+            "snapshot",
+            "restore",
+        ] {
             call(&mut healthy, method).unwrap();
         }
     }
@@ -221,12 +385,19 @@ fn an_error_in_any_slot_is_an_error_and_does_not_poison() {
                 let err = call(&mut op, method).unwrap_err();
                 assert!(!op.is_poisoned());
                 // Other methods still work.
-                let other = if method == "apply" { "flush_state" } else { "apply" };
+                let other = if method == "apply" {
+                    "flush_state"
+                } else {
+                    "apply"
+                };
                 call(&mut op, other).unwrap();
                 err
             }
         };
-        assert_eq!(err.to_string().split(" (at ").next().unwrap(), format!("operator `faulty` failed in `{method}`: faulty fails in {method}"));
+        assert_eq!(
+            err.to_string().split(" (at ").next().unwrap(),
+            format!("operator `faulty` failed in `{method}`: faulty fails in {method}")
+        );
     }
 }
 
@@ -234,21 +405,42 @@ fn an_error_in_any_slot_is_an_error_and_does_not_poison() {
 fn a_panic_while_dropping_is_contained() {
     let plugin = Plugin::load(plugin_path("faulty")).unwrap();
     let host = Host::default();
-    let mut op = plugin.instantiate("faulty", json!({"fail_in": "drop", "how": "panic"}), &host).unwrap();
+    let mut op = plugin
+        .instantiate("faulty", json!({"fail_in": "drop", "how": "panic"}), &host)
+        .unwrap();
     op.apply(insert(1, &[1])).unwrap();
     drop(op); // logged, not propagated
-    let mut again = plugin.instantiate("faulty", json!({"fail_in": "none", "how": "error"}), &host).unwrap();
+    let mut again = plugin
+        .instantiate("faulty", json!({"fail_in": "none", "how": "error"}), &host)
+        .unwrap();
     again.flush_state().unwrap();
 }
 
 #[test]
 fn tick_may_or_may_not_emit() {
     let plugin = Plugin::load(plugin_path("faulty")).unwrap();
-    let mut op = plugin.instantiate("faulty", json!({"fail_in": "none", "how": "error"}), &Host::default()).unwrap();
+    let mut op = plugin
+        .instantiate(
+            "faulty",
+            json!({"fail_in": "none", "how": "error"}),
+            &Host::default(),
+        )
+        .unwrap();
     assert_eq!(op.tick(Timestamp(3)).unwrap(), None);
-    assert_eq!(op.tick(Timestamp(4)).unwrap(), Some(Change::new(1, Timestamp(4), vec![])));
+    assert_eq!(
+        op.tick(Timestamp(4)).unwrap(),
+        Some(Change::new(1, Timestamp(4), vec![]))
+    );
     let pulled = op.pull(&[4, 2]).unwrap();
-    assert_eq!(pulled.column(0).as_any().downcast_ref::<UInt64Array>().unwrap().values(), &[4, 2]);
+    assert_eq!(
+        pulled
+            .column(0)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .unwrap()
+            .values(),
+        &[4, 2]
+    );
     assert_eq!(op.snapshot().unwrap(), b"initial");
     op.restore(b"next").unwrap();
     assert_eq!(op.snapshot().unwrap(), b"next");
@@ -258,9 +450,17 @@ fn tick_may_or_may_not_emit() {
 fn instances_keep_their_library_and_move_between_threads() {
     let mut op = {
         let plugin = Plugin::load(plugin_path("threshold")).unwrap();
-        plugin.instantiate("threshold", json!({"column": "amount", "min": 0}), &Host::default()).unwrap()
+        plugin
+            .instantiate(
+                "threshold",
+                json!({"column": "amount", "min": 0}),
+                &Host::default(),
+            )
+            .unwrap()
     }; // the Plugin handle is gone; the instance still owns its library
-    let out = std::thread::spawn(move || op.apply(insert(1, &[1, 2])).unwrap()).join().unwrap();
+    let out = std::thread::spawn(move || op.apply(insert(1, &[1, 2])).unwrap())
+        .join()
+        .unwrap();
     assert_eq!(out.row_count(), 2);
     assert_eq!(batch(&[1], &["a"]).num_rows(), 1);
 }

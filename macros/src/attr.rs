@@ -25,7 +25,9 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         description: None,
         krate: syn::parse_quote!(::oplink),
     };
-    let mut krate_seen = false;
+    // Keys written at least once, valid or not: a key with a bad value is reported once, as
+    // a bad value, and not again as missing.
+    let mut seen: Vec<String> = Vec::new();
     let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
         Ok(metas) => metas,
         Err(error) => {
@@ -38,21 +40,33 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
     };
     for meta in metas {
         let Meta::NameValue(pair) = &meta else {
-            errors.at(&meta, format!("expected `key = \"value\"`; operator attributes are {KEYS}"));
+            errors.at(
+                &meta,
+                format!("expected `key = \"value\"`; operator attributes are {KEYS}"),
+            );
             continue;
         };
-        let key = pair.path.get_ident().map(ToString::to_string).unwrap_or_default();
+        let key = pair
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let known = matches!(key.as_str(), "name" | "version" | "description" | "crate");
+        if known && seen.contains(&key) {
+            errors.at(&pair.path, format!("duplicate operator attribute `{key}`"));
+            continue;
+        }
+        seen.push(key.clone());
         let slot = match key.as_str() {
             "name" => &mut out.name,
             "version" => &mut out.version,
             "description" => &mut out.description,
             "crate" => {
-                if std::mem::replace(&mut krate_seen, true) {
-                    errors.at(&pair.path, "duplicate operator attribute `crate`");
-                }
                 match &pair.value {
                     Expr::Path(path) => out.krate = path.path.clone(),
-                    Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => match s.parse::<syn::Path>() {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(s), ..
+                    }) => match s.parse::<syn::Path>() {
                         Ok(path) => out.krate = path,
                         Err(_) => errors.at(s, "`crate` takes a path, such as `crate = ::oplink`"),
                     },
@@ -62,32 +76,41 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
             }
             _ => {
                 let shown = pair.path.clone();
-                errors.at(&pair.path, format!("unknown operator attribute `{}`; expected {KEYS}", quote::quote!(#shown)));
+                errors.at(
+                    &pair.path,
+                    format!(
+                        "unknown operator attribute `{}`; expected {KEYS}",
+                        quote::quote!(#shown)
+                    ),
+                );
                 continue;
             }
         };
-        let Expr::Lit(ExprLit { lit: Lit::Str(value), .. }) = &pair.value else {
-            errors.at(&pair.value, format!("`{key}` takes a string literal, such as `{key} = \"...\"`"));
+        let Expr::Lit(ExprLit {
+            lit: Lit::Str(value),
+            ..
+        }) = &pair.value
+        else {
+            errors.at(
+                &pair.value,
+                format!("`{key}` takes a string literal, such as `{key} = \"...\"`"),
+            );
             continue;
         };
-        if slot.is_some() {
-            errors.at(&pair.path, format!("duplicate operator attribute `{key}`"));
-            continue;
-        }
         *slot = Some(value.clone());
     }
     if let Some(name) = &out.name {
         if let Err(why) = check_name(&name.value()) {
             errors.at(name, why);
         }
-    } else {
+    } else if !seen.iter().any(|k| k == "name") {
         errors.at_span(Span::call_site(), "missing `name = \"...\"`: every operator needs a name, e.g. `#[oplink::operator(name = \"threshold\", version = \"1.0.0\")]`");
     }
     if let Some(version) = &out.version {
         if let Err(why) = check_version(&version.value()) {
             errors.at(version, why);
         }
-    } else {
+    } else if !seen.iter().any(|k| k == "version") {
         errors.at_span(Span::call_site(), "missing `version = \"...\"`: every operator needs a semantic version, e.g. `version = \"1.0.0\"`");
     }
     out
@@ -112,15 +135,27 @@ pub fn check_name(name: &str) -> Result<(), String> {
 
 /// Semantic versions: `MAJOR.MINOR.PATCH`, with an optional `-pre` and `+build`.
 pub fn check_version(version: &str) -> Result<(), String> {
-    let bad = || format!("invalid version `{version}`: expected a semantic version such as `1.0.0` or `0.3.1-beta.2`");
+    let bad = || {
+        format!(
+            "invalid version `{version}`: expected a semantic version such as `1.0.0` or `0.3.1-beta.2`"
+        )
+    };
     let core = version.split(['-', '+']).next().unwrap_or_default();
     let parts: Vec<&str> = core.split('.').collect();
-    let numeric = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0'));
+    let numeric = |p: &&str| {
+        !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (p.len() == 1 || !p.starts_with('0'))
+    };
     if parts.len() != 3 || !parts.iter().all(numeric) {
         return Err(bad());
     }
     let rest = &version[core.len()..];
-    let ident_ok = |s: &str| !s.is_empty() && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    let ident_ok = |s: &str| {
+        !s.is_empty()
+            && s.split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
     let (pre, build) = match rest.split_once('+') {
         Some((pre, build)) => (pre, Some(build)),
         None => (rest, None),
@@ -147,7 +182,9 @@ mod tests {
         for ok in ["1.0.0", "0.3.1-beta.2", "10.20.30+build.5", "1.0.0-rc-1+x"] {
             assert_eq!(check_version(ok), Ok(()), "{ok}");
         }
-        for bad in ["1.0", "01.0.0", "1.0.0-", "1.0.0+", "v1.0.0", "1.0.0.0", "1.x.0", ""] {
+        for bad in [
+            "1.0", "01.0.0", "1.0.0-", "1.0.0+", "v1.0.0", "1.0.0.0", "1.x.0", "",
+        ] {
             assert!(check_version(bad).is_err(), "{bad}");
         }
     }

@@ -39,6 +39,9 @@ impl Errors {
 
     /// All errors as `compile_error!` invocations.
     pub fn into_compile_errors(self) -> TokenStream {
-        self.errors.into_iter().map(|e| e.into_compile_error()).collect()
+        self.errors
+            .into_iter()
+            .map(|e| e.into_compile_error())
+            .collect()
     }
 }

@@ -5,10 +5,9 @@
 //! user's namespace, and names only `::core` and the runtime crate's `__private` module.
 //! Set `OPLINK_DEBUG=1` while building to print each expansion to stderr.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
-use syn::{Item, ItemImpl, LitStr};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::{Item, ItemImpl, LitStr, ReturnType};
 
 use crate::attr::{self, OperatorArgs};
 use crate::errors::Errors;
@@ -46,7 +45,10 @@ pub fn operator(args: TokenStream, input: TokenStream) -> TokenStream {
         out
     };
     if std::env::var_os("OPLINK_DEBUG").is_some() {
-        eprintln!("// oplink: expansion of #[operator] on `{}`\n{expanded}", type_name(&item));
+        eprintln!(
+            "// oplink: expansion of #[operator] on `{}`\n{expanded}",
+            type_name(&item)
+        );
     }
     expanded
 }
@@ -70,9 +72,21 @@ fn item_head(item: &Item) -> TokenStream {
     }
 }
 
+/// The operator type as the user wrote it: `a::B<u8>`, not `a :: B < u8 >`.
 fn type_name(item: &ItemImpl) -> String {
     let ty = &item.self_ty;
-    quote!(#ty).to_string()
+    let mut name = quote!(#ty).to_string();
+    for (spaced, tight) in [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+    ] {
+        name = name.replace(spaced, tight);
+    }
+    name
 }
 
 fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
@@ -82,20 +96,22 @@ fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
     let self_ty = model.self_ty;
     let name = args.name.as_ref().map(LitStr::value).unwrap_or_default();
     let version = args.version.as_ref().map(LitStr::value).unwrap_or_default();
-    let description = args.description.as_ref().map(LitStr::value).unwrap_or_else(|| doc_text(item));
+    let description = args
+        .description
+        .as_ref()
+        .map(LitStr::value)
+        .unwrap_or_else(|| doc_text(item));
 
     let new = model.method(Slot::New).expect("checked: `new` is present");
     let config_ty = match new.arg_types.first() {
         Some(ty) => quote!(#ty),
         None => quote!(#private::IgnoredAny),
     };
-    let new_call = {
-        let span = new.item.sig.output.span();
-        let call = if new.arg_types.is_empty() { quote!(<#self_ty>::new()) } else { quote!(<#self_ty>::new(config)) };
-        quote_spanned!(span=> ::core::result::Result::Ok(#call?))
-    };
-    let apply = model.method(Slot::Apply).expect("checked: `apply` is present");
-    let apply_call = call(apply, self_ty, &[quote!(change)]);
+    let new_call = call(new, &["config"]);
+    let apply = model
+        .method(Slot::Apply)
+        .expect("checked: `apply` is present");
+    let apply_call = call(apply, &["change"]);
 
     let mut optional = TokenStream::new();
     let mut implemented = Vec::new();
@@ -103,31 +119,31 @@ fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
         let body = match method.slot {
             Slot::New | Slot::Apply => continue,
             Slot::Pull => {
-                let call = call(method, self_ty, &[quote!(rows)]);
+                let call = call(method, &["rows"]);
                 quote! {
                     fn __pull(&mut self, ctx: &mut #private::Context, rows: &[#private::RowNumber]) -> #private::Result<#private::RecordBatch> { #call }
                 }
             }
             Slot::Tick => {
-                let call = call(method, self_ty, &[quote!(now)]);
+                let call = call(method, &["now"]);
                 quote! {
                     fn __tick(&mut self, ctx: &mut #private::Context, now: #private::Timestamp) -> #private::Result<::core::option::Option<#private::Change>> { #call }
                 }
             }
             Slot::FlushState => {
-                let call = call(method, self_ty, &[]);
+                let call = call(method, &[]);
                 quote! {
                     fn __flush_state(&mut self, ctx: &mut #private::Context) -> #private::Result<()> { #call }
                 }
             }
             Slot::Snapshot => {
-                let call = call(method, self_ty, &[]);
+                let call = call(method, &[]);
                 quote! {
                     fn __snapshot(&mut self) -> #private::Result<::std::vec::Vec<u8>> { #call }
                 }
             }
             Slot::Restore => {
-                let call = call(method, self_ty, &[quote!(snapshot)]);
+                let call = call(method, &["snapshot"]);
                 quote! {
                     fn __restore(&mut self, snapshot: &[u8]) -> #private::Result<()> { #call }
                 }
@@ -143,17 +159,41 @@ fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
         };
         implemented.push(quote!(#private::abi::#bit));
     }
-    let implemented = if implemented.is_empty() { quote!(0) } else { quote!(#(#implemented)|*) };
-    let send_check = quote_spanned!(self_ty.span()=> const _: () = #private::assert_send::<#self_ty>(););
+    let implemented = if implemented.is_empty() {
+        quote!(0)
+    } else {
+        quote!(#(#implemented)|*)
+    };
+    let (ty_start, ty_end) = span_range(self_ty);
+    // Why `Send` matters: the headline of a non-`Send` operator's errors, on its type.
+    let not_send = {
+        let shown = type_name(item);
+        let message = format!(
+            "operator `{shown}` is not `Send`: a host may call an operator instance from any \
+             thread, so every field of `{shown}` must be `Send` (use `Arc` instead of `Rc`, \
+             owned data instead of raw pointers)"
+        );
+        let message = LitStr::new(&message.replace('{', "{{").replace('}', "}}"), ty_start);
+        let path = quote_spanned!(ty_start=> ::core::panic!);
+        let args = quote_spanned!(ty_end=> (#message));
+        quote!(#path #args)
+    };
+    let vtable_of = {
+        let open = quote_spanned!(ty_start=> <__OplinkVTableOf<);
+        let close = quote_spanned!(ty_end=> >>::VTABLE);
+        quote!(#open #self_ty #close)
+    };
 
     quote! {
         #item
 
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, clippy::all)]
+        #[allow(non_upper_case_globals, dead_code, clippy::all)]
         const _: () = {
+            // A bound under `for<..>` is checked where the impl is used, not here: a non-`Send`
+            // operator gets the errors of the checks below, not one from `OperatorImpl: Send`.
             #[automatically_derived]
-            impl #private::OperatorImpl for #self_ty {
+            impl #private::OperatorImpl for #self_ty where for<'__oplink> #self_ty: ::core::marker::Send {
                 type Config = #config_ty;
                 const NAME: &'static str = #name;
 
@@ -169,9 +209,22 @@ fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
                 #optional
             }
 
-            #send_check
+            // A non-`Send` operator fails twice, both times on its type: rustc's error names
+            // the field that is not `Send`, and the const panic below says why it must be.
+            const fn operator_must_be_send<T: ::core::marker::Send>() {}
+            const _: () = operator_must_be_send::<#self_ty>();
 
-            static __OPLINK_VTABLE: #private::abi::OperatorVTable = #private::vtable::<#self_ty>();
+            // The vtable; for a type that is not an operator (not `Send`), the inherent const's
+            // bound fails and the trait's const, a panic with the headline, is used instead.
+            struct __OplinkVTableOf<T>(::core::marker::PhantomData<T>);
+            trait __OplinkNotSend {
+                const VTABLE: #private::abi::OperatorVTable = #not_send;
+            }
+            impl<T> __OplinkNotSend for __OplinkVTableOf<T> {}
+            impl<T: #private::OperatorImpl> __OplinkVTableOf<T> {
+                const VTABLE: #private::abi::OperatorVTable = #private::vtable::<T>();
+            }
+            static __OPLINK_VTABLE: #private::abi::OperatorVTable = #vtable_of;
 
             static __OPLINK_DESCRIPTOR: #private::abi::OperatorDescriptor = #private::abi::OperatorDescriptor {
                 size: ::core::mem::size_of::<#private::abi::OperatorDescriptor>(),
@@ -195,24 +248,49 @@ fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
     }
 }
 
-/// A call of the user's method from the bridge trait, spanned on the user's signature so a
-/// type mismatch points there. `data` are the bridge's data arguments.
-fn call(method: &Method<'_>, self_ty: &syn::Type, data: &[TokenStream]) -> TokenStream {
-    let ident = &method.item.sig.ident;
-    let ctx = method.has_ctx.then(|| quote!(ctx,));
-    let args = data.iter().zip(method.arg_types.iter()).map(|(arg, ty)| quote_spanned!(ty.span()=> #arg));
-    let receiver = if method.item.sig.inputs.first().is_some_and(|a| matches!(a, syn::FnArg::Receiver(_))) {
-        Some(quote!(self,))
-    } else {
-        None
+/// A call of the user's method from the bridge trait, `Ok(match Self::method(self, ctx,
+/// data) { r => r }?)` (the `match` only carries a span), spanned on the user's signature so that rustc's errors point there:
+/// the `match` and its `?` on the return type (a wrong `Ok` type, or an error type that does
+/// not convert, is underlined there), the call on the method's name, and each argument on
+/// the type the user wrote for it. `data` names the bridge's data arguments.
+fn call(method: &Method<'_>, data: &[&str]) -> TokenStream {
+    let sig = &method.item.sig;
+    let ident = &sig.ident;
+    let (start, end) = match &sig.output {
+        ReturnType::Type(_, ty) => span_range(ty),
+        ReturnType::Default => (ident.span(), ident.span()),
     };
-    let span = method.item.sig.output.span();
-    let unused_ctx = (!method.has_ctx && method.slot.name() != "snapshot" && method.slot.name() != "restore")
-        .then(|| quote!(let _ = &ctx;));
-    quote_spanned! {span=>
+    let receiver =
+        matches!(sig.inputs.first(), Some(syn::FnArg::Receiver(_))).then(|| quote!(self,));
+    let ctx = method.ctx_type.map(|ty| {
+        let ctx = Ident::new("ctx", span_range(ty).0);
+        quote!(#ctx,)
+    });
+    let args = data
+        .iter()
+        .zip(&method.arg_types)
+        .map(|(name, ty)| Ident::new(name, span_range(ty).0));
+    let call = quote_spanned!(ident.span()=> Self::#ident(#receiver #ctx #(#args),*));
+    let match_ = quote_spanned!(start=> match);
+    let arms_and_try = quote_spanned!(end=> { __oplink_result => __oplink_result }?);
+    let bridge_has_ctx = matches!(
+        method.slot,
+        Slot::Apply | Slot::Pull | Slot::Tick | Slot::FlushState
+    );
+    let unused_ctx = (bridge_has_ctx && !method.has_ctx).then(|| quote!(let _ = &ctx;));
+    quote! {
         #unused_ctx
-        ::core::result::Result::Ok(<#self_ty>::#ident(#receiver #ctx #(#args),*)?)
+        ::core::result::Result::Ok(#match_ #call #arms_and_try)
     }
+}
+
+/// The spans of the first and the last token of `tokens`. Generated code whose first token
+/// has the first span and whose last token has the last makes rustc underline all of `tokens`.
+fn span_range(tokens: &impl ToTokens) -> (Span, Span) {
+    let mut tokens = tokens.to_token_stream().into_iter();
+    let start = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let end = tokens.last().map_or(start, |t| t.span());
+    (start, end)
 }
 
 /// The doc comment on the impl block, as a one-line default description.
@@ -223,7 +301,10 @@ fn doc_text(item: &ItemImpl) -> String {
             continue;
         }
         if let syn::Meta::NameValue(nv) = &attr.meta
-            && let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
         {
             let line = s.value().trim().to_owned();
             if line.is_empty() && !lines.is_empty() {
@@ -260,12 +341,22 @@ mod tests {
             },
         );
         let text = quote!(#file).to_string();
-        assert!(text.contains("impl :: oplink :: __private :: OperatorImpl for Threshold"), "{text}");
+        assert!(
+            text.contains("impl :: oplink :: __private :: OperatorImpl for Threshold"),
+            "{text}"
+        );
         assert!(text.contains("type Config = Config"), "{text}");
         assert!(text.contains("distributed_slice"), "{text}");
+        assert!(
+            text.contains("operator_must_be_send :: < Threshold >"),
+            "a non-`Send` operator is reported on its type: {text}"
+        );
         assert!(text.contains("IMPLEMENTS_SNAPSHOT"), "{text}");
         assert!(!text.contains("IMPLEMENTS_PULL"), "{text}");
-        assert!(text.contains("\"Keeps big rows.\""), "description defaults to the doc: {text}");
+        assert!(
+            text.contains("\"Keeps big rows.\""),
+            "description defaults to the doc: {text}"
+        );
         assert!(!text.contains("compile_error"), "{text}");
     }
 
@@ -281,7 +372,10 @@ mod tests {
             },
         );
         let text = quote!(#file).to_string();
-        assert!(text.contains("my :: sdk :: __private :: OperatorImpl"), "{text}");
+        assert!(
+            text.contains("my :: sdk :: __private :: OperatorImpl"),
+            "{text}"
+        );
         assert!(text.contains("IgnoredAny"), "{text}");
         assert!(!text.contains(":: oplink ::"), "{text}");
     }
@@ -297,7 +391,14 @@ mod tests {
             },
         )
         .to_string();
-        for needle in ["invalid version", "unknown operator attribute `colour`", "cannot be `async`", "wrong receiver", "must return a `Result`", "missing method `new`"] {
+        for needle in [
+            "invalid version",
+            "unknown operator attribute `colour`",
+            "cannot be `async`",
+            "wrong receiver",
+            "must return a `Result`",
+            "missing method `new`",
+        ] {
             assert!(out.contains(needle), "`{needle}` missing from {out}");
         }
         assert!(out.contains("impl X"), "the user's impl is kept: {out}");

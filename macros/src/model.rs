@@ -1,8 +1,6 @@
 //! The model of an operator: its impl block, parsed and checked. Every node keeps the
 //! user's tokens so errors and generated calls point at them.
 
-use proc_macro2::Span;
-use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, ReturnType, Type};
 
 use crate::errors::Errors;
@@ -20,8 +18,15 @@ pub enum Slot {
 }
 
 impl Slot {
-    pub const ALL: [Slot; 7] =
-        [Slot::New, Slot::Apply, Slot::Pull, Slot::Tick, Slot::FlushState, Slot::Snapshot, Slot::Restore];
+    pub const ALL: [Slot; 7] = [
+        Slot::New,
+        Slot::Apply,
+        Slot::Pull,
+        Slot::Tick,
+        Slot::FlushState,
+        Slot::Snapshot,
+        Slot::Restore,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -39,9 +44,15 @@ impl Slot {
     pub fn expected(self) -> &'static str {
         match self {
             Slot::New => "fn new(config: Config) -> Result<Self>",
-            Slot::Apply => "fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change>",
-            Slot::Pull => "fn pull(&mut self, ctx: &mut Context, rows: &[RowNumber]) -> Result<RecordBatch>",
-            Slot::Tick => "fn tick(&mut self, ctx: &mut Context, now: Timestamp) -> Result<Option<Change>>",
+            Slot::Apply => {
+                "fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change>"
+            }
+            Slot::Pull => {
+                "fn pull(&mut self, ctx: &mut Context, rows: &[RowNumber]) -> Result<RecordBatch>"
+            }
+            Slot::Tick => {
+                "fn tick(&mut self, ctx: &mut Context, now: Timestamp) -> Result<Option<Change>>"
+            }
             Slot::FlushState => "fn flush_state(&mut self, ctx: &mut Context) -> Result<()>",
             Slot::Snapshot => "fn snapshot(&self) -> Result<Vec<u8>>",
             Slot::Restore => "fn restore(&mut self, snapshot: &[u8]) -> Result<()>",
@@ -58,7 +69,10 @@ impl Slot {
 
     /// Whether the method may take `ctx: &mut Context` first.
     fn takes_ctx(self) -> bool {
-        matches!(self, Slot::Apply | Slot::Pull | Slot::Tick | Slot::FlushState)
+        matches!(
+            self,
+            Slot::Apply | Slot::Pull | Slot::Tick | Slot::FlushState
+        )
     }
 
     fn from_name(name: &str) -> Option<Slot> {
@@ -72,6 +86,8 @@ pub struct Method<'a> {
     pub item: &'a ImplItemFn,
     /// Whether the user's method takes `ctx` (methods may leave it out).
     pub has_ctx: bool,
+    /// The type the user wrote for `ctx`, for spans.
+    pub ctx_type: Option<&'a Type>,
     /// The types of the data arguments (after `self` and `ctx`), for spans.
     pub arg_types: Vec<&'a Type>,
 }
@@ -107,7 +123,10 @@ impl<'a> Operator<'a> {
         }
         match &*item.self_ty {
             Type::Path(path) if path.qself.is_none() => {}
-            other => errors.at(other, "an operator must be a named struct or enum type, such as `impl Threshold { ... }`"),
+            other => errors.at(
+                other,
+                "an operator must be a named struct or enum type, such as `impl Threshold { ... }`",
+            ),
         }
 
         let mut methods = Vec::new();
@@ -137,36 +156,65 @@ impl<'a> Operator<'a> {
             }
         }
         for slot in [Slot::New, Slot::Apply] {
-            let present = item.items.iter().any(|i| matches!(i, ImplItem::Fn(f) if f.sig.ident == slot.name()));
+            let present = item
+                .items
+                .iter()
+                .any(|i| matches!(i, ImplItem::Fn(f) if f.sig.ident == slot.name()));
             if !present {
                 errors.at(
                     &item.self_ty,
-                    format!("missing method `{}`: every operator needs `{}`", slot.name(), slot.expected()),
+                    format!(
+                        "missing method `{}`: every operator needs `{}`",
+                        slot.name(),
+                        slot.expected()
+                    ),
                 );
             }
         }
-        Operator { item, self_ty: &item.self_ty, methods }
+        Operator {
+            item,
+            self_ty: &item.self_ty,
+            methods,
+        }
     }
 }
 
-fn check_method<'a>(slot: Slot, function: &'a ImplItemFn, errors: &mut Errors) -> Option<Method<'a>> {
+fn check_method<'a>(
+    slot: Slot,
+    function: &'a ImplItemFn,
+    errors: &mut Errors,
+) -> Option<Method<'a>> {
     let sig = &function.sig;
     let before = errors.len();
     let name = slot.name();
     if let Some(asyncness) = &sig.asyncness {
-        errors.at(asyncness, format!("`{name}` cannot be `async`: operator methods are called synchronously by the host"));
+        errors.at(
+            asyncness,
+            format!(
+                "`{name}` cannot be `async`: operator methods are called synchronously by the host"
+            ),
+        );
     }
     if let Some(unsafety) = &sig.unsafety {
-        errors.at(unsafety, format!("`{name}` cannot be `unsafe`: the host calls it with no extra promises"));
+        errors.at(
+            unsafety,
+            format!("`{name}` cannot be `unsafe`: the host calls it with no extra promises"),
+        );
     }
     if let Some(abi) = &sig.abi {
-        errors.at(abi, format!("`{name}` must be a plain Rust fn; oplink writes the `extern \"C\"` side"));
+        errors.at(
+            abi,
+            format!("`{name}` must be a plain Rust fn; oplink writes the `extern \"C\"` side"),
+        );
     }
     if let Some(constness) = &sig.constness {
         errors.at(constness, format!("`{name}` cannot be `const`"));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.at(&sig.generics, format!("`{name}` cannot be generic: expected `{}`", slot.expected()));
+        errors.at(
+            &sig.generics,
+            format!("`{name}` cannot be generic: expected `{}`", slot.expected()),
+        );
     }
     if let Some(variadic) = &sig.variadic {
         errors.at(variadic, format!("`{name}` cannot be variadic"));
@@ -182,15 +230,32 @@ fn check_method<'a>(slot: Slot, function: &'a ImplItemFn, errors: &mut Errors) -
         (_, Some(FnArg::Receiver(receiver))) => {
             let by_ref = receiver.reference.is_some() && receiver.colon_token.is_none();
             let mutable = receiver.mutability.is_some();
-            let ok = by_ref && (mutable || matches!(slot, Slot::Snapshot | Slot::Apply | Slot::Pull | Slot::Tick));
+            let shared_ok = matches!(slot, Slot::Snapshot | Slot::Apply | Slot::Pull | Slot::Tick);
+            let ok = by_ref && (mutable || shared_ok);
             if !ok {
-                let wanted = if slot == Slot::Snapshot { "`&self` or `&mut self`" } else { "`&mut self`" };
-                errors.at(receiver, format!("wrong receiver for `{name}`: it takes {wanted}, as in `{}`", slot.expected()));
+                let wanted = if shared_ok {
+                    "`&self` or `&mut self`"
+                } else {
+                    "`&mut self`"
+                };
+                errors.at(
+                    receiver,
+                    format!(
+                        "wrong receiver for `{name}`: it takes {wanted}, as in `{}`",
+                        slot.expected()
+                    ),
+                );
             }
             inputs.next();
         }
         (_, _) => {
-            errors.at(&sig.ident, format!("`{name}` needs a `&mut self` receiver: expected `{}`", slot.expected()));
+            errors.at(
+                &sig.ident,
+                format!(
+                    "`{name}` needs a `&mut self` receiver: expected `{}`",
+                    slot.expected()
+                ),
+            );
         }
     }
 
@@ -199,7 +264,6 @@ fn check_method<'a>(slot: Slot, function: &'a ImplItemFn, errors: &mut Errors) -
     let has_ctx = slot.takes_ctx() && rest.len() == data + 1;
     let config_optional = slot == Slot::New && rest.is_empty();
     if rest.len() != data && !has_ctx && !config_optional {
-        let span = if rest.is_empty() { sig.paren_token.span.join() } else { rest_span(&rest) };
         let takes = match (data, slot.takes_ctx()) {
             (0, true) => "no arguments besides an optional `ctx: &mut Context`".to_owned(),
             (0, false) => "no arguments".to_owned(),
@@ -207,14 +271,28 @@ fn check_method<'a>(slot: Slot, function: &'a ImplItemFn, errors: &mut Errors) -
             _ if slot == Slot::New => "at most one argument, its configuration".to_owned(),
             _ => "one argument".to_owned(),
         };
-        errors.at_span(span, format!("`{name}` takes {takes}: expected `{}`", slot.expected()));
+        let message = format!("`{name}` takes {takes}: expected `{}`", slot.expected());
+        let allowed = data + usize::from(slot.takes_ctx());
+        if rest.len() > allowed {
+            // Point at the surplus arguments, from the first to the last.
+            let surplus = &rest[allowed..];
+            errors.at(quote::quote!(#(#surplus),*), message);
+        } else {
+            errors.at_span(sig.paren_token.span.join(), message);
+        }
     }
     let mut arg_types = Vec::new();
     for arg in &rest {
         match arg {
             FnArg::Typed(typed) => {
                 if let Type::ImplTrait(_) = &*typed.ty {
-                    errors.at(&typed.ty, format!("`{name}` cannot take `impl Trait` arguments: expected `{}`", slot.expected()));
+                    errors.at(
+                        &typed.ty,
+                        format!(
+                            "`{name}` cannot take `impl Trait` arguments: expected `{}`",
+                            slot.expected()
+                        ),
+                    );
                 }
                 arg_types.push(&*typed.ty);
             }
@@ -236,18 +314,26 @@ fn check_method<'a>(slot: Slot, function: &'a ImplItemFn, errors: &mut Errors) -
     if errors.len() != before {
         return None;
     }
-    let arg_types = if has_ctx { arg_types[1..].to_vec() } else { arg_types };
-    Some(Method { slot, item: function, has_ctx, arg_types })
-}
-
-fn rest_span(rest: &[&FnArg]) -> Span {
-    let first = rest[0].span();
-    first.join(rest[rest.len() - 1].span()).unwrap_or(first)
+    let (ctx_type, arg_types) = match arg_types.split_first() {
+        Some((ctx, data)) if has_ctx => (Some(*ctx), data.to_vec()),
+        _ => (None, arg_types),
+    };
+    Some(Method {
+        slot,
+        item: function,
+        has_ctx,
+        ctx_type,
+        arg_types,
+    })
 }
 
 fn returns_result(ty: &Type) -> bool {
     match ty {
-        Type::Path(path) => path.path.segments.last().is_some_and(|s| s.ident == "Result"),
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Result"),
         Type::Group(group) => returns_result(&group.elem),
         Type::Paren(paren) => returns_result(&paren.elem),
         _ => false,

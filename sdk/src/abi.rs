@@ -93,12 +93,18 @@ unsafe impl Send for StrView {}
 impl StrView {
     /// A view of a `'static` string, usable in statics.
     pub const fn from_static(s: &'static str) -> StrView {
-        StrView { ptr: s.as_ptr(), len: s.len() }
+        StrView {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
     }
 
     /// A view of `s`, valid while `s` is.
     pub fn new(s: &str) -> StrView {
-        StrView { ptr: s.as_ptr(), len: s.len() }
+        StrView {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
     }
 
     /// The bytes behind the view.
@@ -127,7 +133,10 @@ pub struct BytesView {
 impl BytesView {
     /// A view of `bytes`, valid while `bytes` is.
     pub fn new(bytes: &[u8]) -> BytesView {
-        BytesView { ptr: bytes.as_ptr(), len: bytes.len() }
+        BytesView {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+        }
     }
 
     /// The bytes behind the view.
@@ -160,8 +169,12 @@ pub struct OwnedBuf {
 
 impl OwnedBuf {
     /// An empty buffer that owns nothing.
-    pub const EMPTY: OwnedBuf =
-        OwnedBuf { ptr: core::ptr::null_mut(), len: 0, capacity: 0, release: None };
+    pub const EMPTY: OwnedBuf = OwnedBuf {
+        ptr: core::ptr::null_mut(),
+        len: 0,
+        capacity: 0,
+        release: None,
+    };
 
     /// Hands a vector over; the allocator of this side frees it through `release`.
     pub fn from_vec(bytes: Vec<u8>) -> OwnedBuf {
@@ -227,8 +240,12 @@ pub struct ErrorOut {
 
 impl ErrorOut {
     /// An empty error slot for a callee to write into.
-    pub const EMPTY: ErrorOut =
-        ErrorOut { message: OwnedBuf::EMPTY, file: OwnedBuf::EMPTY, line: 0, column: 0 };
+    pub const EMPTY: ErrorOut = ErrorOut {
+        message: OwnedBuf::EMPTY,
+        file: OwnedBuf::EMPTY,
+        line: 0,
+        column: 0,
+    };
 }
 
 /// A facts-only description of one ABI struct, carried in the header so the host can say
@@ -326,7 +343,8 @@ pub type CreateFn = unsafe extern "C" fn(
     err: *mut ErrorOut,
 ) -> Status;
 /// `destroy(instance, err)`: drops the instance; a panic while dropping is reported.
-pub type DestroyFn = unsafe extern "C" fn(instance: *mut OpaqueInstance, err: *mut ErrorOut) -> Status;
+pub type DestroyFn =
+    unsafe extern "C" fn(instance: *mut OpaqueInstance, err: *mut ErrorOut) -> Status;
 /// `apply(instance, input, out, err)`: the arrays of `input` move to the plugin; `out`
 /// stays valid until the next call on the instance, and its arrays move to the caller.
 pub type ApplyFn = unsafe extern "C" fn(
@@ -352,13 +370,20 @@ pub type TickFn = unsafe extern "C" fn(
     err: *mut ErrorOut,
 ) -> Status;
 /// `flush_state(instance, err)`.
-pub type FlushStateFn = unsafe extern "C" fn(instance: *mut OpaqueInstance, err: *mut ErrorOut) -> Status;
+pub type FlushStateFn =
+    unsafe extern "C" fn(instance: *mut OpaqueInstance, err: *mut ErrorOut) -> Status;
 /// `snapshot(instance, out, err)`: `out` is released by the caller through its `release`.
-pub type SnapshotFn =
-    unsafe extern "C" fn(instance: *mut OpaqueInstance, out: *mut OwnedBuf, err: *mut ErrorOut) -> Status;
+pub type SnapshotFn = unsafe extern "C" fn(
+    instance: *mut OpaqueInstance,
+    out: *mut OwnedBuf,
+    err: *mut ErrorOut,
+) -> Status;
 /// `restore(instance, snapshot, err)`.
-pub type RestoreFn =
-    unsafe extern "C" fn(instance: *mut OpaqueInstance, snapshot: BytesView, err: *mut ErrorOut) -> Status;
+pub type RestoreFn = unsafe extern "C" fn(
+    instance: *mut OpaqueInstance,
+    snapshot: BytesView,
+    err: *mut ErrorOut,
+) -> Status;
 
 /// The entry points of one operator. Every slot is filled (absent optional methods get a
 /// generated default); `OperatorDescriptor::implemented` says which ones the author wrote.
@@ -463,8 +488,12 @@ pub struct AbiChange {
 
 impl AbiChange {
     /// A change with no diffs, for out-parameters.
-    pub const EMPTY: AbiChange =
-        AbiChange { version: 0, changed_at: 0, diffs: core::ptr::null_mut(), diff_count: 0 };
+    pub const EMPTY: AbiChange = AbiChange {
+        version: 0,
+        changed_at: 0,
+        diffs: core::ptr::null_mut(),
+        diff_count: 0,
+    };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -495,7 +524,12 @@ const fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 impl LayoutEntry {
-    const fn describe(name: &'static str, size: usize, align: usize, offsets: &[usize]) -> LayoutEntry {
+    const fn describe(
+        name: &'static str,
+        size: usize,
+        align: usize,
+        offsets: &[usize],
+    ) -> LayoutEntry {
         let mut hash = fnv1a(FNV_OFFSET, name.as_bytes());
         hash = fnv1a(hash, &(size as u64).to_le_bytes());
         hash = fnv1a(hash, &(align as u64).to_le_bytes());
@@ -504,7 +538,12 @@ impl LayoutEntry {
             hash = fnv1a(hash, &(offsets[i] as u64).to_le_bytes());
             i += 1;
         }
-        LayoutEntry { name: StrView::from_static(name), size: size as u32, align: align as u32, fingerprint: hash }
+        LayoutEntry {
+            name: StrView::from_static(name),
+            size: size as u32,
+            align: align as u32,
+            fingerprint: hash,
+        }
     }
 }
 
@@ -514,23 +553,91 @@ pub static LAYOUTS: [LayoutEntry; 13] = LAYOUT_TABLE;
 const LAYOUT_TABLE: [LayoutEntry; 13] = [
     layout_of!(StrView { ptr, len }),
     layout_of!(BytesView { ptr, len }),
-    layout_of!(OwnedBuf { ptr, len, capacity, release }),
-    layout_of!(ErrorOut { message, file, line, column }),
-    layout_of!(LayoutEntry { name, size, align, fingerprint }),
+    layout_of!(OwnedBuf {
+        ptr,
+        len,
+        capacity,
+        release
+    }),
+    layout_of!(ErrorOut {
+        message,
+        file,
+        line,
+        column
+    }),
+    layout_of!(LayoutEntry {
+        name,
+        size,
+        align,
+        fingerprint
+    }),
     layout_of!(PluginHeader {
-        magic, size, abi_major, abi_minor, layout_fingerprint, layouts, layout_count,
-        oplink_version, rustc_version, target, profile, panic_strategy, reserved, operators,
+        magic,
+        size,
+        abi_major,
+        abi_minor,
+        layout_fingerprint,
+        layouts,
+        layout_count,
+        oplink_version,
+        rustc_version,
+        target,
+        profile,
+        panic_strategy,
+        reserved,
+        operators,
         operator_count,
     }),
-    layout_of!(OperatorDescriptor { size, name, version, description, implemented, reserved, vtable }),
-    layout_of!(OperatorVTable {
-        size, create, destroy, apply, pull, tick, flush_state, snapshot, restore,
+    layout_of!(OperatorDescriptor {
+        size,
+        name,
+        version,
+        description,
+        implemented,
+        reserved,
+        vtable
     }),
-    layout_of!(HostApi { size, instance_id, context, lookup_service }),
-    layout_of!(AbiRows { schema_id, schema, columns, row_numbers }),
-    layout_of!(AbiDiff { kind, reserved, pre, post }),
-    layout_of!(AbiChange { version, changed_at, diffs, diff_count }),
-    LayoutEntry::describe("FFI_ArrowArray", size_of::<FFI_ArrowArray>(), align_of::<FFI_ArrowArray>(), &[]),
+    layout_of!(OperatorVTable {
+        size,
+        create,
+        destroy,
+        apply,
+        pull,
+        tick,
+        flush_state,
+        snapshot,
+        restore,
+    }),
+    layout_of!(HostApi {
+        size,
+        instance_id,
+        context,
+        lookup_service
+    }),
+    layout_of!(AbiRows {
+        schema_id,
+        schema,
+        columns,
+        row_numbers
+    }),
+    layout_of!(AbiDiff {
+        kind,
+        reserved,
+        pre,
+        post
+    }),
+    layout_of!(AbiChange {
+        version,
+        changed_at,
+        diffs,
+        diff_count
+    }),
+    LayoutEntry::describe(
+        "FFI_ArrowArray",
+        size_of::<FFI_ArrowArray>(),
+        align_of::<FFI_ArrowArray>(),
+        &[],
+    ),
 ];
 
 const fn fingerprint_of(entries: &[LayoutEntry]) -> u64 {
@@ -616,12 +723,18 @@ mod tests {
     /// then update the number here.
     #[test]
     fn layout_fingerprint_is_pinned() {
-        assert_eq!(LAYOUT_FINGERPRINT, 0x2285_b6aa_1be7_efac, "ABI layout changed: bump the ABI version");
+        assert_eq!(
+            LAYOUT_FINGERPRINT, 0x2285_b6aa_1be7_efac,
+            "ABI layout changed: bump the ABI version"
+        );
     }
 
     #[test]
     fn layout_entries_have_distinct_names() {
-        let mut names: Vec<&[u8]> = LAYOUTS.iter().map(|e| unsafe { e.name.as_bytes() }).collect();
+        let mut names: Vec<&[u8]> = LAYOUTS
+            .iter()
+            .map(|e| unsafe { e.name.as_bytes() })
+            .collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), LAYOUTS.len());

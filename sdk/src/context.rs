@@ -24,11 +24,23 @@ pub struct Context {
 impl Context {
     /// A context outside any host, for calling operator methods directly in tests.
     pub fn new(operator: &'static str) -> Context {
-        Context { operator, instance_id: 0, _host: std::ptr::null() }
+        Context {
+            operator,
+            instance_id: 0,
+            _host: std::ptr::null(),
+        }
     }
 
-    pub(crate) fn attached(operator: &'static str, instance_id: u64, host: *const HostApi) -> Context {
-        Context { operator, instance_id, _host: host }
+    pub(crate) fn attached(
+        operator: &'static str,
+        instance_id: u64,
+        host: *const HostApi,
+    ) -> Context {
+        Context {
+            operator,
+            instance_id,
+            _host: host,
+        }
     }
 
     /// The name of the operator this context belongs to.

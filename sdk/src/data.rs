@@ -18,7 +18,9 @@ pub struct Timestamp(pub i64);
 impl Timestamp {
     /// The current system time.
     pub fn now() -> Timestamp {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         Timestamp(i64::try_from(nanos).unwrap_or(i64::MAX))
     }
 
@@ -99,7 +101,10 @@ impl Rows {
         let batch = arrow_select::filter::filter_record_batch(&self.batch, keep)?;
         let numbers = arrow_select::filter::filter(&self.row_numbers, keep)?;
         let numbers = numbers.as_any().downcast_ref::<UInt64Array>().cloned();
-        Rows::new(numbers.ok_or_else(|| Error::msg("filtered row numbers are not UInt64"))?, batch)
+        Rows::new(
+            numbers.ok_or_else(|| Error::msg("filtered row numbers are not UInt64"))?,
+            batch,
+        )
     }
 }
 
@@ -139,12 +144,20 @@ pub struct Change {
 impl Change {
     /// A change with these diffs.
     pub fn new(version: u64, changed_at: Timestamp, diffs: Vec<Diff>) -> Change {
-        Change { version, changed_at, diffs }
+        Change {
+            version,
+            changed_at,
+            diffs,
+        }
     }
 
     /// An empty change that keeps the version and time of `self` (handy for outputs).
     pub fn empty_like(&self) -> Change {
-        Change { version: self.version, changed_at: self.changed_at, diffs: Vec::new() }
+        Change {
+            version: self.version,
+            changed_at: self.changed_at,
+            diffs: Vec::new(),
+        }
     }
 
     /// Total number of rows across all diffs (an update counts its `post` rows).

@@ -33,7 +33,10 @@ impl Error {
     /// An error with this message, located at the caller.
     #[track_caller]
     pub fn msg(message: impl fmt::Display) -> Error {
-        Error { message: message.to_string(), location: Location::caller() }
+        Error {
+            message: message.to_string(),
+            location: Location::caller(),
+        }
     }
 
     /// The message, without the location.
@@ -63,7 +66,10 @@ impl<E: std::error::Error> From<E> for Error {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        Error { message, location: Location::caller() }
+        Error {
+            message,
+            location: Location::caller(),
+        }
     }
 }
 

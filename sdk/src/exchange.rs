@@ -85,7 +85,11 @@ pub struct Outgoing {
 
 impl Outgoing {
     /// Lays `change` out for the other side, reusing this buffer's allocations.
-    pub fn export_change(&mut self, change: Change, outbox: &mut SchemaOutbox) -> Result<AbiChange> {
+    pub fn export_change(
+        &mut self,
+        change: Change,
+        outbox: &mut SchemaOutbox,
+    ) -> Result<AbiChange> {
         self.clear();
         self.diffs.reserve(change.diffs.len());
         for diff in change.diffs {
@@ -120,7 +124,11 @@ impl Outgoing {
     }
 
     /// Lays a batch out for the other side (with no row numbers).
-    pub fn export_batch(&mut self, batch: RecordBatch, outbox: &mut SchemaOutbox) -> Result<AbiRows> {
+    pub fn export_batch(
+        &mut self,
+        batch: RecordBatch,
+        outbox: &mut SchemaOutbox,
+    ) -> Result<AbiRows> {
         self.clear();
         let (schema_id, schema) = self.schema_for(&batch.schema(), outbox)?;
         let columns = StructArray::from(batch).into_data();
@@ -192,7 +200,10 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
     let diffs: &mut [AbiDiff] = if abi.diff_count == 0 {
         &mut []
     } else if abi.diffs.is_null() {
-        return Err(Error::msg(format!("change lists {} diffs but no diff array", abi.diff_count)));
+        return Err(Error::msg(format!(
+            "change lists {} diffs but no diff array",
+            abi.diff_count
+        )));
     } else {
         // SAFETY: the caller guarantees `diff_count` valid diffs at `diffs`, not aliased.
         unsafe { std::slice::from_raw_parts_mut(abi.diffs, abi.diff_count) }
@@ -201,7 +212,13 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
     let mut taken = Vec::with_capacity(diffs.len());
     for diff in diffs.iter_mut() {
         // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
-        taken.push(unsafe { (diff.kind, take_rows(&mut diff.pre), take_rows(&mut diff.post)) });
+        taken.push(unsafe {
+            (
+                diff.kind,
+                take_rows(&mut diff.pre),
+                take_rows(&mut diff.post),
+            )
+        });
     }
     for diff in diffs.iter() {
         // SAFETY: schema pointers of this change are alive for the call (caller).
@@ -213,14 +230,25 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
     let mut out = Vec::with_capacity(taken.len());
     for (index, (kind, pre, post)) in taken.into_iter().enumerate() {
         let diff = match kind {
-            DIFF_INSERT => Diff::Insert { post: inbox.rows(post, "post")? },
-            DIFF_UPDATE => Diff::Update { pre: inbox.rows(pre, "pre")?, post: inbox.rows(post, "post")? },
-            DIFF_REMOVE => Diff::Remove { pre: inbox.rows(pre, "pre")? },
+            DIFF_INSERT => Diff::Insert {
+                post: inbox.rows(post, "post")?,
+            },
+            DIFF_UPDATE => Diff::Update {
+                pre: inbox.rows(pre, "pre")?,
+                post: inbox.rows(post, "post")?,
+            },
+            DIFF_REMOVE => Diff::Remove {
+                pre: inbox.rows(pre, "pre")?,
+            },
             other => return Err(Error::msg(format!("diff {index} has unknown kind {other}"))),
         };
         out.push(diff);
     }
-    Ok(Change { version: abi.version, changed_at: Timestamp(abi.changed_at), diffs: out })
+    Ok(Change {
+        version: abi.version,
+        changed_at: Timestamp(abi.changed_at),
+        diffs: out,
+    })
 }
 
 /// Takes a batch laid out by [`Outgoing::export_batch`].
@@ -270,7 +298,9 @@ impl SchemaInbox {
         }
         // SAFETY: non-null and valid (caller).
         let ffi = unsafe { &*rows.schema };
-        let schema = Arc::new(Schema::try_from(ffi).map_err(|e| Error::msg(format!("unreadable schema: {e}")))?);
+        let schema = Arc::new(
+            Schema::try_from(ffi).map_err(|e| Error::msg(format!("unreadable schema: {e}")))?,
+        );
         let data_type = DataType::Struct(schema.fields().clone());
         self.known.insert(rows.schema_id, (schema, data_type));
         Ok(())
@@ -278,7 +308,10 @@ impl SchemaInbox {
 
     fn batch(&self, taken: TakenRows) -> Result<RecordBatch> {
         let Some((schema, data_type)) = self.known.get(&taken.schema_id) else {
-            return Err(Error::msg(format!("batch refers to unknown schema id {}", taken.schema_id)));
+            return Err(Error::msg(format!(
+                "batch refers to unknown schema id {}",
+                taken.schema_id
+            )));
         };
         if taken.columns.is_released() {
             return Err(Error::msg("batch has no columns array"));
@@ -296,12 +329,22 @@ impl SchemaInbox {
 
     fn rows(&self, taken: TakenRows, side: &str) -> Result<Rows> {
         if taken.row_numbers.is_released() {
-            return Err(Error::msg(format!("the {side} rows of a diff have no row numbers")));
+            return Err(Error::msg(format!(
+                "the {side} rows of a diff have no row numbers"
+            )));
         }
-        let TakenRows { schema_id, columns, row_numbers } = taken;
+        let TakenRows {
+            schema_id,
+            columns,
+            row_numbers,
+        } = taken;
         // SAFETY: a valid C Data Interface array of UInt64 (the exporter's contract).
         let numbers = unsafe { from_ffi_and_data_type(row_numbers, DataType::UInt64) }?;
-        let batch = self.batch(TakenRows { schema_id, columns, row_numbers: FFI_ArrowArray::empty() })?;
+        let batch = self.batch(TakenRows {
+            schema_id,
+            columns,
+            row_numbers: FFI_ArrowArray::empty(),
+        })?;
         Rows::new(UInt64Array::from(numbers), batch).map_err(|e| e.context(format!("{side} rows")))
     }
 }
@@ -314,22 +357,42 @@ mod tests {
     fn rows(values: &[i64], first: u64) -> Rows {
         let batch = RecordBatch::try_from_iter([
             ("amount", Arc::new(Int64Array::from(values.to_vec())) as _),
-            ("label", Arc::new(StringArray::from_iter_values(values.iter().map(|v| format!("#{v}")))) as _),
+            (
+                "label",
+                Arc::new(StringArray::from_iter_values(
+                    values.iter().map(|v| format!("#{v}")),
+                )) as _,
+            ),
         ])
         .unwrap();
-        Rows::new((first..first + values.len() as u64).collect::<Vec<_>>(), batch).unwrap()
+        Rows::new(
+            (first..first + values.len() as u64).collect::<Vec<_>>(),
+            batch,
+        )
+        .unwrap()
     }
 
     #[test]
     fn change_round_trips_zero_copy_and_schema_crosses_once() {
-        let (mut outbox, mut inbox, mut out) = (SchemaOutbox::default(), SchemaInbox::default(), Outgoing::default());
+        let (mut outbox, mut inbox, mut out) = (
+            SchemaOutbox::default(),
+            SchemaInbox::default(),
+            Outgoing::default(),
+        );
         let change = Change::new(
             7,
             Timestamp(42),
             vec![
-                Diff::Insert { post: rows(&[1, 2, 3], 0) },
-                Diff::Update { pre: rows(&[4], 9), post: rows(&[5], 9) },
-                Diff::Remove { pre: rows(&[6, 7], 20) },
+                Diff::Insert {
+                    post: rows(&[1, 2, 3], 0),
+                },
+                Diff::Update {
+                    pre: rows(&[4], 9),
+                    post: rows(&[5], 9),
+                },
+                Diff::Remove {
+                    pre: rows(&[6, 7], 20),
+                },
             ],
         );
         let amount_ptr = match &change.diffs[0] {
@@ -337,8 +400,14 @@ mod tests {
             _ => unreachable!(),
         };
         let abi = out.export_change(change.clone(), &mut outbox).unwrap();
-        assert!(!abi_diff(&abi, 0).post.schema.is_null(), "first batch carries its schema");
-        assert!(abi_diff(&abi, 2).pre.schema.is_null() || abi_diff(&abi, 2).pre.schema_id == abi_diff(&abi, 0).post.schema_id);
+        assert!(
+            !abi_diff(&abi, 0).post.schema.is_null(),
+            "first batch carries its schema"
+        );
+        assert!(
+            abi_diff(&abi, 2).pre.schema.is_null()
+                || abi_diff(&abi, 2).pre.schema_id == abi_diff(&abi, 0).post.schema_id
+        );
         // SAFETY: exported just above, arrays not taken yet.
         let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
         outbox.commit();
@@ -351,7 +420,10 @@ mod tests {
         assert_eq!(inbox.len(), 1);
 
         let abi = out.export_change(change.clone(), &mut outbox).unwrap();
-        assert!(abi_diff(&abi, 0).post.schema.is_null(), "a known schema is not sent again");
+        assert!(
+            abi_diff(&abi, 0).post.schema.is_null(),
+            "a known schema is not sent again"
+        );
         // SAFETY: as above.
         assert_eq!(unsafe { import_change(&abi, &mut inbox) }.unwrap(), change);
     }
@@ -364,7 +436,13 @@ mod tests {
     #[test]
     fn unknown_schema_id_is_an_error_and_releases_arrays() {
         let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
-        let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: rows(&[1], 0) }]);
+        let change = Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: rows(&[1], 0),
+            }],
+        );
         let abi = out.export_change(change.clone(), &mut outbox).unwrap();
         outbox.commit();
         // SAFETY: exported above.
@@ -374,13 +452,22 @@ mod tests {
         // SAFETY: exported above.
         let err = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap_err();
         assert_eq!(err.to_string(), "batch refers to unknown schema id 1");
-        assert!(abi_diff(&abi, 0).post.columns.is_released(), "arrays were taken and released");
+        assert!(
+            abi_diff(&abi, 0).post.columns.is_released(),
+            "arrays were taken and released"
+        );
     }
 
     #[test]
     fn rolled_back_schema_is_sent_again() {
         let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
-        let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: rows(&[1], 0) }]);
+        let change = Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: rows(&[1], 0),
+            }],
+        );
         let abi = out.export_change(change.clone(), &mut outbox).unwrap();
         assert!(!abi_diff(&abi, 0).post.schema.is_null());
         outbox.rollback();
@@ -390,10 +477,17 @@ mod tests {
 
     #[test]
     fn batch_round_trips() {
-        let (mut outbox, mut inbox, mut out) = (SchemaOutbox::default(), SchemaInbox::default(), Outgoing::default());
+        let (mut outbox, mut inbox, mut out) = (
+            SchemaOutbox::default(),
+            SchemaInbox::default(),
+            Outgoing::default(),
+        );
         let batch = rows(&[3, 4], 0).batch().clone();
         let mut abi = out.export_batch(batch.clone(), &mut outbox).unwrap();
         // SAFETY: exported above.
-        assert_eq!(unsafe { import_batch(&mut abi, &mut inbox) }.unwrap(), batch);
+        assert_eq!(
+            unsafe { import_batch(&mut abi, &mut inbox) }.unwrap(),
+            batch
+        );
     }
 }

@@ -64,7 +64,8 @@ pub mod arrow {
 /// What an operator's code usually needs, in one `use`.
 pub mod prelude {
     pub use crate::arrow::array::{
-        Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+        Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+        UInt64Array,
     };
     pub use crate::arrow::schema::{DataType, Field, Schema, SchemaRef};
     pub use crate::{Change, Context, Diff, Error, Result, RowNumber, Rows, Timestamp, bail};
@@ -74,12 +75,12 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::abi;
+    pub use crate::arrow::array::RecordBatch;
     pub use crate::runtime::*;
+    pub use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
     pub use ::linkme;
     pub use ::serde::de::IgnoredAny;
     pub use ::static_assertions;
-    pub use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
-    pub use crate::arrow::array::RecordBatch;
 
     /// Checked for every operator type, so that a non-`Send` one gets a plain message.
     #[diagnostic::on_unimplemented(

@@ -28,7 +28,10 @@ pub trait OperatorImpl: Sized + Send + 'static {
     fn __apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change>;
     /// Calls `pull`; by default, an error saying the operator has none.
     fn __pull(&mut self, _ctx: &mut Context, _rows: &[RowNumber]) -> Result<RecordBatch> {
-        Err(Error::msg(format!("operator `{}` does not implement `pull`", Self::NAME)))
+        Err(Error::msg(format!(
+            "operator `{}` does not implement `pull`",
+            Self::NAME
+        )))
     }
     /// Calls `tick`; by default, nothing happens.
     fn __tick(&mut self, _ctx: &mut Context, _now: Timestamp) -> Result<Option<Change>> {
@@ -73,20 +76,34 @@ unsafe fn instance<'a, T>(instance: *mut OpaqueInstance) -> &'a mut Instance<T> 
 }
 
 fn parse_config<T: OperatorImpl>(config: &[u8]) -> Result<T::Config> {
-    let text = std::str::from_utf8(config)
-        .map_err(|e| Error::msg(format!("configuration of operator `{}` is not UTF-8: {e}", T::NAME)))?;
+    let text = std::str::from_utf8(config).map_err(|e| {
+        Error::msg(format!(
+            "configuration of operator `{}` is not UTF-8: {e}",
+            T::NAME
+        ))
+    })?;
     let mut de = serde_json::Deserializer::from_str(text);
     let config: T::Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." {
-            Error::msg(format!("invalid configuration for operator `{}`: {inner}", T::NAME))
+            Error::msg(format!(
+                "invalid configuration for operator `{}`: {inner}",
+                T::NAME
+            ))
         } else {
-            Error::msg(format!("invalid configuration for operator `{}` at `{path}`: {inner}", T::NAME))
+            Error::msg(format!(
+                "invalid configuration for operator `{}` at `{path}`: {inner}",
+                T::NAME
+            ))
         }
     })?;
-    de.end()
-        .map_err(|e| Error::msg(format!("invalid configuration for operator `{}`: {e}", T::NAME)))?;
+    de.end().map_err(|e| {
+        Error::msg(format!(
+            "invalid configuration for operator `{}`: {e}",
+            T::NAME
+        ))
+    })?;
     Ok(config)
 }
 
@@ -126,7 +143,10 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
 ///
 /// # Safety
 /// `instance` comes from `create::<T>`, is not used again, and `err` is writable.
-pub unsafe extern "C" fn destroy<T: OperatorImpl>(instance: *mut OpaqueInstance, err: *mut ErrorOut) -> Status {
+pub unsafe extern "C" fn destroy<T: OperatorImpl>(
+    instance: *mut OpaqueInstance,
+    err: *mut ErrorOut,
+) -> Status {
     let mut owned = Some(instance);
     let mut body = || {
         if let Some(ptr) = owned.take() {
@@ -234,7 +254,10 @@ pub unsafe extern "C" fn tick<T: OperatorImpl>(
 ///
 /// # Safety
 /// The ABI's contract for `flush_state`.
-pub unsafe extern "C" fn flush_state<T: OperatorImpl>(instance: *mut OpaqueInstance, err: *mut ErrorOut) -> Status {
+pub unsafe extern "C" fn flush_state<T: OperatorImpl>(
+    instance: *mut OpaqueInstance,
+    err: *mut ErrorOut,
+) -> Status {
     let mut body = || {
         // SAFETY: a live instance of `T` (ABI contract).
         let this = unsafe { self::instance::<T>(instance) };
@@ -322,7 +345,8 @@ unsafe impl Send for Header {}
 static HEADER: OnceLock<Header> = OnceLock::new();
 
 fn build_header() -> Header {
-    let operators: Vec<*const OperatorDescriptor> = OPERATORS.iter().map(|r| r.0 as *const _).collect();
+    let operators: Vec<*const OperatorDescriptor> =
+        OPERATORS.iter().map(|r| r.0 as *const _).collect();
     let header = PluginHeader {
         magic: abi::MAGIC,
         size: size_of::<PluginHeader>() as u32,
@@ -335,12 +359,19 @@ fn build_header() -> Header {
         rustc_version: StrView::from_static(env!("OPLINK_RUSTC_VERSION")),
         target: StrView::from_static(env!("OPLINK_TARGET")),
         profile: StrView::from_static(env!("OPLINK_PROFILE")),
-        panic_strategy: if cfg!(panic = "unwind") { abi::PANIC_UNWIND } else { abi::PANIC_ABORT },
+        panic_strategy: if cfg!(panic = "unwind") {
+            abi::PANIC_UNWIND
+        } else {
+            abi::PANIC_ABORT
+        },
         reserved: 0,
         operators: operators.as_ptr(),
         operator_count: operators.len(),
     };
-    Header { header, _operators: operators }
+    Header {
+        header,
+        _operators: operators,
+    }
 }
 
 /// The library's entry symbol (see [`abi::ENTRY_SYMBOL`]): returns the static header. It

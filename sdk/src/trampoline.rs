@@ -96,7 +96,11 @@ impl Failure {
         // SAFETY: as above.
         let file = unsafe { out.file.take() };
         Failure {
-            kind: if status == Status::PANIC { FailureKind::Panic } else { FailureKind::Error },
+            kind: if status == Status::PANIC {
+                FailureKind::Panic
+            } else {
+                FailureKind::Error
+            },
             message: String::from_utf8_lossy(&message).into_owned(),
             file: String::from_utf8_lossy(&file).into_owned(),
             line: out.line,
@@ -127,7 +131,9 @@ pub fn install_panic_hook() {
             if DEPTH.with(Cell::get) == 0 {
                 return previous(info);
             }
-            let location = info.location().map(|l| (l.file().to_owned(), l.line(), l.column()));
+            let location = info
+                .location()
+                .map(|l| (l.file().to_owned(), l.line(), l.column()));
             // `try_with`/`try_borrow_mut`: a hook must never panic itself.
             let _ = LAST_PANIC.try_with(|slot| {
                 if let Ok(mut slot) = slot.try_borrow_mut() {
@@ -149,10 +155,17 @@ pub fn guard(body: &mut dyn FnMut() -> Result<(), Error>) -> Result<(), Failure>
         Ok(Err(error)) => Err(Failure::from_error(&error)),
         Err(payload) => {
             let message = panic_message(payload.as_ref());
-            let (file, line, column) =
-                LAST_PANIC.with(|slot| slot.borrow_mut().take()).unwrap_or_default();
+            let (file, line, column) = LAST_PANIC
+                .with(|slot| slot.borrow_mut().take())
+                .unwrap_or_default();
             drop_payload(payload);
-            Err(Failure { kind: FailureKind::Panic, message, file, line, column })
+            Err(Failure {
+                kind: FailureKind::Panic,
+                message,
+                file,
+                line,
+                column,
+            })
         }
     }
 }
@@ -161,7 +174,10 @@ pub fn guard(body: &mut dyn FnMut() -> Result<(), Error>) -> Result<(), Failure>
 ///
 /// # Safety
 /// `err` must be null or point to a writable, empty [`ErrorOut`].
-pub unsafe fn guard_into(err: *mut ErrorOut, body: &mut dyn FnMut() -> Result<(), Error>) -> Status {
+pub unsafe fn guard_into(
+    err: *mut ErrorOut,
+    body: &mut dyn FnMut() -> Result<(), Error>,
+) -> Status {
     match guard(body) {
         Ok(()) => Status::OK,
         // SAFETY: forwarded from the caller's guarantee about `err`.

@@ -47,7 +47,10 @@ impl Faulty {
         if cfg.how != "panic" && cfg.how != "error" {
             bail!("`how` must be \"panic\" or \"error\", not {:?}", cfg.how);
         }
-        let this = Faulty { cfg, state: b"initial".to_vec() };
+        let this = Faulty {
+            cfg,
+            state: b"initial".to_vec(),
+        };
         this.maybe_fail("new")?;
         Ok(this)
     }
@@ -61,7 +64,10 @@ impl Faulty {
     fn pull(&mut self, rows: &[RowNumber]) -> Result<RecordBatch> {
         self.maybe_fail("pull")?;
         let numbers = UInt64Array::from(rows.to_vec());
-        Ok(RecordBatch::try_from_iter([("row", std::sync::Arc::new(numbers) as ArrayRef)])?)
+        Ok(RecordBatch::try_from_iter([(
+            "row",
+            std::sync::Arc::new(numbers) as ArrayRef,
+        )])?)
     }
 
     fn tick(&mut self, now: Timestamp) -> Result<Option<Change>> {

@@ -25,33 +25,70 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args_os().skip(1);
-    let data = args.next().map(PathBuf::from).unwrap_or_else(|| "examples/data/orders.csv".into());
+    let data = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "examples/data/orders.csv".into());
     let plugins = match args.next() {
         Some(dir) => PathBuf::from(dir),
-        None => std::env::current_exe()?.parent().ok_or("executable has no folder")?.to_path_buf(),
+        None => std::env::current_exe()?
+            .parent()
+            .ok_or("executable has no folder")?
+            .to_path_buf(),
     };
-    let library = |name: &str| plugins.join(format!("{}{name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    let library = |name: &str| {
+        plugins.join(format!(
+            "{}{name}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ))
+    };
 
     let host = Host::builder().build();
     let threshold = Plugin::load(library("threshold"))?;
     let running_sum = Plugin::load(library("running_sum"))?;
     for plugin in [&threshold, &running_sum] {
         for op in plugin.operators() {
-            println!("loaded {} {} from {}: {}", op.name(), op.version(), plugin.path().display(), op.description());
+            println!(
+                "loaded {} {} from {}: {}",
+                op.name(),
+                op.version(),
+                plugin.path().display(),
+                op.description()
+            );
         }
     }
-    let mut filter = threshold.instantiate("threshold", json!({"column": "amount", "min": 10}), &host)?;
-    let mut sums = running_sum.instantiate("running_sum", json!({"key": "customer", "value": "amount"}), &host)?;
+    let mut filter =
+        threshold.instantiate("threshold", json!({"column": "amount", "min": 10}), &host)?;
+    let mut sums = running_sum.instantiate(
+        "running_sum",
+        json!({"key": "customer", "value": "amount"}),
+        &host,
+    )?;
 
     let input = read_csv(&data)?;
     println!("\ninput: {} rows from {}", input.num_rows(), data.display());
     // Two changes: the first half of the file, then the second.
     let half = input.num_rows() / 2;
-    for (version, (offset, len)) in [(0, half), (half, input.num_rows() - half)].into_iter().enumerate() {
-        let rows = Rows::new((offset as u64..(offset + len) as u64).collect::<Vec<_>>(), input.slice(offset, len))?;
-        let change = Change::new(version as u64 + 1, Timestamp::now(), vec![Diff::Insert { post: rows }]);
+    for (version, (offset, len)) in [(0, half), (half, input.num_rows() - half)]
+        .into_iter()
+        .enumerate()
+    {
+        let rows = Rows::new(
+            (offset as u64..(offset + len) as u64).collect::<Vec<_>>(),
+            input.slice(offset, len),
+        )?;
+        let change = Change::new(
+            version as u64 + 1,
+            Timestamp::now(),
+            vec![Diff::Insert { post: rows }],
+        );
         let filtered = filter.apply(change)?;
-        println!("\nchange {}: threshold kept {} rows", version + 1, filtered.row_count());
+        println!(
+            "\nchange {}: threshold kept {} rows",
+            version + 1,
+            filtered.row_count()
+        );
         let totals = sums.apply(filtered)?;
         print_change(&totals);
     }
@@ -59,17 +96,28 @@ fn run() -> Result<(), Box<dyn Error>> {
 }
 
 fn read_csv(path: &Path) -> Result<RecordBatch, Box<dyn Error>> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut lines = text.lines();
-    let header = lines.next().ok_or_else(|| format!("{} is empty", path.display()))?;
+    let header = lines
+        .next()
+        .ok_or_else(|| format!("{} is empty", path.display()))?;
     if header.trim() != "customer,amount" {
-        return Err(format!("{}: expected the header `customer,amount`, found `{header}`", path.display()).into());
+        return Err(format!(
+            "{}: expected the header `customer,amount`, found `{header}`",
+            path.display()
+        )
+        .into());
     }
     let (mut customers, mut amounts) = (Vec::new(), Vec::new());
     for (index, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let (customer, amount) = line
-            .split_once(',')
-            .ok_or_else(|| format!("{}:{}: expected `customer,amount`", path.display(), index + 2))?;
+        let (customer, amount) = line.split_once(',').ok_or_else(|| {
+            format!(
+                "{}:{}: expected `customer,amount`",
+                path.display(),
+                index + 2
+            )
+        })?;
         let amount: i64 = amount
             .trim()
             .parse()
@@ -78,7 +126,10 @@ fn read_csv(path: &Path) -> Result<RecordBatch, Box<dyn Error>> {
         amounts.push(amount);
     }
     Ok(RecordBatch::try_from_iter([
-        ("customer", Arc::new(StringArray::from(customers)) as ArrayRef),
+        (
+            "customer",
+            Arc::new(StringArray::from(customers)) as ArrayRef,
+        ),
         ("amount", Arc::new(Int64Array::from(amounts)) as ArrayRef),
     ])?)
 }
@@ -90,11 +141,22 @@ fn print_change(change: &Change) {
             Diff::Update { post, .. } => ("update", post),
             Diff::Remove { pre } => ("remove", pre),
         };
-        let keys = rows.batch().column(0).as_any().downcast_ref::<StringArray>();
+        let keys = rows
+            .batch()
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>();
         let sums = rows.batch().column(1).as_any().downcast_ref::<Int64Array>();
-        let (Some(keys), Some(sums)) = (keys, sums) else { continue };
+        let (Some(keys), Some(sums)) = (keys, sums) else {
+            continue;
+        };
         for i in 0..rows.len() {
-            println!("  {label:<6} row {:>2}  {:<6} sum = {}", rows.row_numbers().value(i), keys.value(i), sums.value(i));
+            println!(
+                "  {label:<6} row {:>2}  {:<6} sum = {}",
+                rows.row_numbers().value(i),
+                keys.value(i),
+                sums.value(i)
+            );
         }
     }
 }

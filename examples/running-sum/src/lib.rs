@@ -38,7 +38,11 @@ impl RunningSum {
             Field::new(&cfg.key, DataType::Utf8, false),
             Field::new("sum", DataType::Int64, false),
         ]));
-        Ok(RunningSum { cfg, sums: BTreeMap::new(), schema })
+        Ok(RunningSum {
+            cfg,
+            sums: BTreeMap::new(),
+            schema,
+        })
     }
 
     fn apply(&mut self, change: Change) -> Result<Change> {
@@ -54,7 +58,11 @@ impl RunningSum {
                 let (keys, values) = self.columns(rows)?;
                 for i in 0..rows.len() {
                     let key = keys.value(i).to_owned();
-                    let delta = if values.is_null(i) { 0 } else { values.value(i) * sign };
+                    let delta = if values.is_null(i) {
+                        0
+                    } else {
+                        values.value(i) * sign
+                    };
                     let next_row = self.sums.len() as u64;
                     let known = self.sums.get(&key).map(|(_, sum)| *sum);
                     touched.entry(key.clone()).or_insert(known);
@@ -76,19 +84,30 @@ impl RunningSum {
             }
         }
         if !fresh.is_empty() {
-            out.diffs.push(Diff::Insert { post: self.rows(&fresh)? });
+            out.diffs.push(Diff::Insert {
+                post: self.rows(&fresh)?,
+            });
         }
         if !after.is_empty() {
-            out.diffs.push(Diff::Update { pre: self.rows(&before)?, post: self.rows(&after)? });
+            out.diffs.push(Diff::Update {
+                pre: self.rows(&before)?,
+                post: self.rows(&after)?,
+            });
         }
         Ok(out)
     }
 
     fn pull(&mut self, rows: &[RowNumber]) -> Result<RecordBatch> {
-        let by_row: BTreeMap<u64, (&String, i64)> = self.sums.iter().map(|(k, (row, sum))| (*row, (k, *sum))).collect();
+        let by_row: BTreeMap<u64, (&String, i64)> = self
+            .sums
+            .iter()
+            .map(|(k, (row, sum))| (*row, (k, *sum)))
+            .collect();
         let mut picked = Vec::with_capacity(rows.len());
         for row in rows {
-            let (key, sum) = by_row.get(row).ok_or_else(|| Error::msg(format!("no key has row number {row}")))?;
+            let (key, sum) = by_row
+                .get(row)
+                .ok_or_else(|| Error::msg(format!("no key has row number {row}")))?;
             picked.push((*row, (*key).clone(), *sum));
         }
         Ok(self.rows(&picked)?.batch().clone())
@@ -122,7 +141,10 @@ impl RunningSum {
 
 fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8]> {
     if rest.len() < n {
-        bail!("snapshot is truncated: needed {n} more bytes, {} left", rest.len());
+        bail!(
+            "snapshot is truncated: needed {n} more bytes, {} left",
+            rest.len()
+        );
     }
     let (head, tail) = rest.split_at(n);
     *rest = tail;
@@ -132,7 +154,11 @@ fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8]> {
 impl RunningSum {
     fn columns<'a>(&self, rows: &'a Rows) -> Result<(&'a StringArray, &'a Int64Array)> {
         let batch = rows.batch();
-        let column = |name: &str| batch.column_by_name(name).ok_or_else(|| Error::msg(format!("input has no column `{name}`")));
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::msg(format!("input has no column `{name}`")))
+        };
         let keys = column(&self.cfg.key)?
             .as_any()
             .downcast_ref::<StringArray>()
@@ -147,7 +173,11 @@ impl RunningSum {
     fn rows(&self, entries: &[(u64, String, i64)]) -> Result<Rows> {
         let keys = StringArray::from_iter_values(entries.iter().map(|(_, k, _)| k.as_str()));
         let sums = Int64Array::from_iter_values(entries.iter().map(|(_, _, s)| *s));
-        let batch = RecordBatch::try_new(self.schema.clone(), vec![Arc::new(keys), Arc::new(sums)])?;
-        Rows::new(entries.iter().map(|(row, _, _)| *row).collect::<Vec<_>>(), batch)
+        let batch =
+            RecordBatch::try_new(self.schema.clone(), vec![Arc::new(keys), Arc::new(sums)])?;
+        Rows::new(
+            entries.iter().map(|(row, _, _)| *row).collect::<Vec<_>>(),
+            batch,
+        )
     }
 }

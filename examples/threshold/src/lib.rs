@@ -59,10 +59,20 @@ impl Threshold {
             .batch()
             .column_by_name(&self.cfg.column)
             .ok_or_else(|| Error::msg(format!("input has no column `{}`", self.cfg.column)))?;
-        let values = column.as_any().downcast_ref::<Int64Array>().ok_or_else(|| {
-            Error::msg(format!("column `{}` is {}, expected Int64", self.cfg.column, column.data_type()))
-        })?;
-        Ok(values.iter().map(|v| Some(v.is_some_and(|v| v >= self.cfg.min))).collect())
+        let values = column
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "column `{}` is {}, expected Int64",
+                    self.cfg.column,
+                    column.data_type()
+                ))
+            })?;
+        Ok(values
+            .iter()
+            .map(|v| Some(v.is_some_and(|v| v >= self.cfg.min)))
+            .collect())
     }
 
     fn keep(&self, rows: &Rows) -> Result<Option<Rows>> {
@@ -78,24 +88,51 @@ mod tests {
     use super::*;
 
     fn rows(amounts: &[i64]) -> Rows {
-        let batch = RecordBatch::try_from_iter([("amount", Arc::new(Int64Array::from(amounts.to_vec())) as ArrayRef)])
-            .unwrap();
+        let batch = RecordBatch::try_from_iter([(
+            "amount",
+            Arc::new(Int64Array::from(amounts.to_vec())) as ArrayRef,
+        )])
+        .unwrap();
         Rows::new((0..amounts.len() as u64).collect::<Vec<_>>(), batch).unwrap()
     }
 
     #[test]
     fn filters_in_process_without_ffi() {
-        let mut op = Threshold::new(Config { column: "amount".into(), min: 10 }).unwrap();
-        let out = op.apply(Change::new(1, Timestamp(5), vec![Diff::Insert { post: rows(&[3, 10, 42]) }])).unwrap();
-        let Diff::Insert { post } = &out.diffs[0] else { panic!("expected an insert") };
+        let mut op = Threshold::new(Config {
+            column: "amount".into(),
+            min: 10,
+        })
+        .unwrap();
+        let out = op
+            .apply(Change::new(
+                1,
+                Timestamp(5),
+                vec![Diff::Insert {
+                    post: rows(&[3, 10, 42]),
+                }],
+            ))
+            .unwrap();
+        let Diff::Insert { post } = &out.diffs[0] else {
+            panic!("expected an insert")
+        };
         assert_eq!(post.row_numbers().values(), &[1, 2]);
         assert_eq!(out.version, 1);
     }
 
     #[test]
     fn missing_column_is_an_error() {
-        let mut op = Threshold::new(Config { column: "price".into(), min: 1 }).unwrap();
-        let err = op.apply(Change::new(1, Timestamp(0), vec![Diff::Insert { post: rows(&[1]) }])).unwrap_err();
+        let mut op = Threshold::new(Config {
+            column: "price".into(),
+            min: 1,
+        })
+        .unwrap();
+        let err = op
+            .apply(Change::new(
+                1,
+                Timestamp(0),
+                vec![Diff::Insert { post: rows(&[1]) }],
+            ))
+            .unwrap_err();
         assert_eq!(err.to_string(), "input has no column `price`");
     }
 }

@@ -9,7 +9,11 @@ use oplink::prelude::*;
 #[derive(Debug)]
 pub struct Passthrough;
 
-#[oplink::operator(name = "passthrough", version = "1.0.0", description = "Emits its input unchanged")]
+#[oplink::operator(
+    name = "passthrough",
+    version = "1.0.0",
+    description = "Emits its input unchanged"
+)]
 impl Passthrough {
     /// Creates the operator.
     pub fn new() -> Result<Self> {
@@ -38,7 +42,11 @@ pub struct Tag {
     cfg: TagConfig,
 }
 
-#[oplink::operator(name = "tag", version = "1.1.0", description = "Adds a constant column")]
+#[oplink::operator(
+    name = "tag",
+    version = "1.1.0",
+    description = "Adds a constant column"
+)]
 impl Tag {
     fn new(cfg: TagConfig) -> Result<Self> {
         Ok(Tag { cfg })
@@ -48,9 +56,16 @@ impl Tag {
         let mut out = change.empty_like();
         for diff in change.diffs {
             out.diffs.push(match diff {
-                Diff::Insert { post } => Diff::Insert { post: self.tag(post)? },
-                Diff::Update { pre, post } => Diff::Update { pre: self.tag(pre)?, post: self.tag(post)? },
-                Diff::Remove { pre } => Diff::Remove { pre: self.tag(pre)? },
+                Diff::Insert { post } => Diff::Insert {
+                    post: self.tag(post)?,
+                },
+                Diff::Update { pre, post } => Diff::Update {
+                    pre: self.tag(pre)?,
+                    post: self.tag(post)?,
+                },
+                Diff::Remove { pre } => Diff::Remove {
+                    pre: self.tag(pre)?,
+                },
             });
         }
         Ok(out)
@@ -60,10 +75,21 @@ impl Tag {
 impl Tag {
     fn tag(&self, rows: Rows) -> Result<Rows> {
         let (numbers, batch) = rows.into_parts();
-        let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
         fields.push(Field::new(&self.cfg.column, DataType::Utf8, false));
         let mut columns = batch.columns().to_vec();
-        columns.push(Arc::new(StringArray::from(vec![self.cfg.value.as_str(); batch.num_rows()])));
-        Rows::new(numbers, RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+        columns.push(Arc::new(StringArray::from(vec![
+            self.cfg.value.as_str();
+            batch.num_rows()
+        ])));
+        Rows::new(
+            numbers,
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?,
+        )
     }
 }

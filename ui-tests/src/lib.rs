@@ -1,0 +1,1 @@
+//! UI tests of `#[oplink::operator]`: see `tests/ui.rs`, `tests/pass/` and `tests/fail/`.

@@ -1,0 +1,19 @@
+use oplink::prelude::*;
+
+struct Op;
+
+#[oplink::operator(
+    name = "an-operator-name-that-goes-on-and-on-well-past-the-sixty-four-byte-limit",
+    version = "1.0.0"
+)]
+impl Op {
+    fn new() -> Result<Self> {
+        Ok(Op)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+}
+
+fn main() {}

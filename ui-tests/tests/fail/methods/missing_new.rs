@@ -1,0 +1,12 @@
+use oplink::prelude::*;
+
+struct Op;
+
+#[oplink::operator(name = "op", version = "1.0.0")]
+impl Op {
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+}
+
+fn main() {}

@@ -1,0 +1,20 @@
+use oplink::prelude::*;
+
+struct Op;
+
+#[oplink::operator(name = "op", version = "1.0.0")]
+impl Op {
+    fn new() -> Result<Self> {
+        Ok(Op)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+
+    fn snapshot(self) -> Result<Vec<u8>> {
+        Ok(Vec::new())
+    }
+}
+
+fn main() {}

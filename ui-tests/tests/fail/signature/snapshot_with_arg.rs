@@ -1,0 +1,21 @@
+use oplink::prelude::*;
+
+struct Op;
+
+#[oplink::operator(name = "op", version = "1.0.0")]
+impl Op {
+    fn new() -> Result<Self> {
+        Ok(Op)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+
+    fn snapshot(&self, compress: bool) -> Result<Vec<u8>> {
+        let _ = compress;
+        Ok(Vec::new())
+    }
+}
+
+fn main() {}
