@@ -350,10 +350,13 @@ unsafe fn read_header(
     }
     let build = BuildInfo {
         abi: (major, minor),
-        // SAFETY (all four): header strings are statics of the library.
+        // SAFETY: header and descriptor strings are statics of the mapped library.
         oplink_version: unsafe { read_str(h.oplink_version, "the oplink version", path) }?,
+        // SAFETY: header and descriptor strings are statics of the mapped library.
         rustc_version: unsafe { read_str(h.rustc_version, "the rustc version", path) }?,
+        // SAFETY: header and descriptor strings are statics of the mapped library.
         target: unsafe { read_str(h.target, "the target", path) }?,
+        // SAFETY: header and descriptor strings are statics of the mapped library.
         profile: unsafe { read_str(h.profile, "the profile", path) }?,
     };
     match h.panic_strategy {
@@ -470,9 +473,11 @@ unsafe fn read_descriptor(
     // SAFETY: at least as large as ours.
     let d = unsafe { &*descriptor };
     let what = |field: &str| format!("the {field} of operator {index}");
-    // SAFETY (all three): descriptor strings are statics of the library.
+    // SAFETY: header and descriptor strings are statics of the mapped library.
     let name = unsafe { read_str(d.name, &what("name"), path) }?;
+    // SAFETY: header and descriptor strings are statics of the mapped library.
     let version = unsafe { read_str(d.version, &what("version"), path) }?;
+    // SAFETY: header and descriptor strings are statics of the mapped library.
     let description = unsafe { read_str(d.description, &what("description"), path) }?;
     if name.is_empty() {
         return Err(invalid(format!("operator {index} has an empty name")));

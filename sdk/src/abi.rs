@@ -733,6 +733,7 @@ mod tests {
     fn layout_entries_have_distinct_names() {
         let mut names: Vec<&[u8]> = LAYOUTS
             .iter()
+            // SAFETY: layout names are static strings of this crate.
             .map(|e| unsafe { e.name.as_bytes() })
             .collect();
         names.sort();

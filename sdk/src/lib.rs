@@ -82,15 +82,4 @@ pub mod __private {
     pub use ::serde::de::IgnoredAny;
     pub use ::static_assertions;
 
-    /// Checked for every operator type, so that a non-`Send` one gets a plain message.
-    #[diagnostic::on_unimplemented(
-        message = "operator `{Self}` is not `Send`",
-        label = "this operator type is not `Send`",
-        note = "a host may call an operator instance from any thread; replace `Rc`, `RefCell` or raw pointers in its fields with `Arc`, `Mutex` or owned data"
-    )]
-    pub trait OperatorMustBeSend {}
-    impl<T: Send> OperatorMustBeSend for T {}
-
-    /// Compile-time check used by the expansion: `T` is `Send`.
-    pub const fn assert_send<T: OperatorMustBeSend>() {}
 }
