@@ -81,5 +81,4 @@ pub mod __private {
     pub use ::linkme;
     pub use ::serde::de::IgnoredAny;
     pub use ::static_assertions;
-
 }
