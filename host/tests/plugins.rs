@@ -19,6 +19,17 @@ fn amounts(rows: &oplink::Rows) -> Vec<i64> {
         .to_vec()
 }
 
+/// The `sum` column (the second) of running_sum's output.
+fn sums(rows: &oplink::Rows) -> Vec<i64> {
+    let column = rows.batch().column(1);
+    column
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .values()
+        .to_vec()
+}
+
 #[test]
 fn threshold_filters_through_the_boundary() {
     let plugin = Plugin::load(plugin_path("threshold")).unwrap();
@@ -235,15 +246,7 @@ fn stateful_operator_sums_pulls_snapshots_and_restores() {
     let [Diff::Insert { post }] = &out.diffs[..] else {
         panic!("{out:?}")
     };
-    assert_eq!(
-        post.batch()
-            .column(1)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .unwrap()
-            .values(),
-        &[6, 7]
-    );
+    assert_eq!(sums(post), &[6, 7]);
 
     let second = Change::new(
         2,
@@ -256,24 +259,8 @@ fn stateful_operator_sums_pulls_snapshots_and_restores() {
     let [Diff::Update { pre, post }] = &out.diffs[..] else {
         panic!("{out:?}")
     };
-    assert_eq!(
-        pre.batch()
-            .column(1)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .unwrap()
-            .values(),
-        &[6]
-    );
-    assert_eq!(
-        post.batch()
-            .column(1)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .unwrap()
-            .values(),
-        &[1]
-    );
+    assert_eq!(sums(pre), &[6]);
+    assert_eq!(sums(post), &[1]);
     assert_eq!(post.row_numbers().values(), &[0]);
 
     let pulled = op.pull(&[1, 0]).unwrap();
