@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi_and_data_type};
 use arrow_array::{Array, RecordBatch, StructArray, UInt64Array};
+use arrow_data::ArrayData;
 use arrow_schema::{DataType, Schema, SchemaRef};
 
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
@@ -287,6 +288,30 @@ unsafe fn take_rows(rows: &mut AbiRows) -> TakenRows {
     }
 }
 
+/// Imports one array as `data_type`. arrow-rs asserts (panics) where an array's shape
+/// disagrees with its type, for instance a struct with fewer children than fields; such an
+/// array from the other side is an error here, never a panic in the caller.
+fn import_array(array: FFI_ArrowArray, data_type: &DataType) -> Result<ArrayData> {
+    let mut array = Some(array);
+    let mut data = None;
+    let outcome = crate::trampoline::guard(&mut || {
+        if let Some(array) = array.take() {
+            // SAFETY: a valid C Data Interface array of the schema registered under its id
+            // (the exporter's contract); the type comes from our own cache.
+            data = Some(unsafe { from_ffi_and_data_type(array, data_type.clone()) }?);
+        }
+        Ok(())
+    });
+    match (outcome, data) {
+        (Ok(()), Some(data)) => Ok(data),
+        (Err(failure), _) => Err(Error::msg(format!(
+            "an array does not match its type {data_type}: {}",
+            failure.message
+        ))),
+        (Ok(()), None) => unreachable!("the guarded body always imports"),
+    }
+}
+
 impl SchemaInbox {
     /// Caches the schema an `AbiRows` carries, if it carries one.
     ///
@@ -319,9 +344,7 @@ impl SchemaInbox {
         if taken.columns.is_released() {
             return Err(Error::msg("batch has no columns array"));
         }
-        // SAFETY: the array is a valid C Data Interface array of the schema registered under
-        // its id (the exporter's contract); the type comes from our own cache.
-        let data = unsafe { from_ffi_and_data_type(taken.columns, data_type.clone()) }?;
+        let data = import_array(taken.columns, data_type)?;
         let columns = StructArray::from(data);
         let (_, arrays, nulls) = columns.into_parts();
         if nulls.is_some_and(|n| n.null_count() > 0) {
@@ -341,8 +364,7 @@ impl SchemaInbox {
             columns,
             row_numbers,
         } = taken;
-        // SAFETY: a valid C Data Interface array of UInt64 (the exporter's contract).
-        let numbers = unsafe { from_ffi_and_data_type(row_numbers, DataType::UInt64) }?;
+        let numbers = import_array(row_numbers, &DataType::UInt64)?;
         let batch = self.batch(TakenRows {
             schema_id,
             columns,
@@ -476,6 +498,36 @@ mod tests {
         outbox.rollback();
         let abi = out.export_change(change, &mut outbox).unwrap();
         assert!(!abi_diff(&abi, 0).post.schema.is_null());
+    }
+
+    #[test]
+    fn array_whose_shape_disagrees_with_its_schema_is_an_error_not_a_panic() {
+        let (mut inbox, mut out) = (SchemaInbox::default(), Outgoing::default());
+        let two_columns = rows(&[1], 0).batch().clone();
+        let mut abi = out
+            .export_batch(two_columns, &mut SchemaOutbox::default())
+            .unwrap();
+        // SAFETY: exported above.
+        unsafe { import_batch(&mut abi, &mut inbox) }.unwrap();
+        // A one-column batch claiming the two-column schema's id.
+        let one_column = first_column_only(rows(&[2], 0).batch());
+        let mut abi = out
+            .export_batch(one_column, &mut SchemaOutbox::default())
+            .unwrap();
+        abi.schema = std::ptr::null();
+        // SAFETY: exported above; the schema id is wrong on purpose, the arrays are valid.
+        let err = unsafe { import_batch(&mut abi, &mut inbox) }.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("an array does not match its type Struct(")
+                && err.to_string().contains("left: 2")
+                && err.to_string().contains("right: 1"),
+            "{err}"
+        );
+    }
+
+    fn first_column_only(batch: &RecordBatch) -> RecordBatch {
+        batch.project(&[0]).unwrap()
     }
 
     #[test]
