@@ -113,6 +113,30 @@ pub enum Error {
         /// The names it has, comma-separated.
         available: String,
     },
+    /// The operator requires a host service this host does not provide.
+    #[error(
+        "operator `{operator}` requires the host service `{service}`, which this host does not provide (it provides: {provided}); add it with `Host::builder().provide::<dyn {service}>(..)`"
+    )]
+    MissingService {
+        /// The operator's name.
+        operator: String,
+        /// The service's name.
+        service: String,
+        /// The services the host does provide.
+        provided: String,
+    },
+    /// The operator was built against another version of a service than the host's.
+    #[error(
+        "operator `{operator}` was built against another version of the host service `{service}`: {difference}"
+    )]
+    ServiceMismatch {
+        /// The operator's name.
+        operator: String,
+        /// The service's name.
+        service: String,
+        /// Which method differs, and how.
+        difference: String,
+    },
     /// The configuration could not be turned into JSON.
     #[error("cannot serialise the configuration of operator `{operator}`: {source}")]
     Config {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use oplink::abi::{
-    AbiChange, AbiRows, BytesView, ErrorOut, HostApi, OpaqueInstance, OwnedBuf, Status, StrView,
+    AbiChange, AbiRows, BytesView, ErrorOut, OpaqueInstance, OwnedBuf, Status, StrView,
 };
 use oplink::arrow::array::RecordBatch;
 use oplink::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
@@ -12,7 +12,7 @@ use oplink::trampoline::{Failure, FailureKind};
 use oplink::{Change, RowNumber, Timestamp};
 
 use crate::error::{Error, Result};
-use crate::host::Host;
+use crate::host::{Attachment, Host};
 use crate::plugin::{Library, OperatorInfo};
 
 /// An instance of an operator, created by [`Plugin::instantiate`](crate::Plugin::instantiate).
@@ -28,8 +28,8 @@ pub struct Instance {
     outbox: SchemaOutbox,
     inbox: SchemaInbox,
     outgoing: Outgoing,
-    // Must outlive `raw`: the plugin keeps a pointer to it.
-    _host_api: Box<HostApi>,
+    // Must outlive `raw`: the plugin keeps pointers to its `HostApi` and service tables.
+    attachment: Attachment,
     _host: Host,
     // Keeps the library (and every pointer into it above) owned while the instance lives.
     _library: Arc<Library>,
@@ -43,7 +43,7 @@ impl fmt::Debug for Instance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Instance")
             .field("operator", &self.info.name())
-            .field("id", &self._host_api.instance_id)
+            .field("id", &self.attachment.api.instance_id)
             .field("poisoned", &self.poisoned)
             .finish()
     }
@@ -56,13 +56,13 @@ impl Instance {
         config: &str,
         host: &Host,
     ) -> Result<Instance> {
-        let host_api = Box::new(host.api_for_new_instance());
+        let attachment = host.attach(&info.name().to_owned());
         let mut raw: *mut OpaqueInstance = std::ptr::null_mut();
         let mut err = ErrorOut::EMPTY;
-        // SAFETY: `create` is a validated entry point of a loaded library; `host_api` is
+        // SAFETY: `create` is a validated entry point of a loaded library; `attachment` is
         // boxed and outlives the instance (we own both); `config` is valid for the call.
         let status =
-            unsafe { (info.slots.create)(&*host_api, StrView::new(config), &mut raw, &mut err) };
+            unsafe { (info.slots.create)(&*attachment.api, StrView::new(config), &mut raw, &mut err) };
         if status != Status::OK {
             // SAFETY: the plugin wrote `err` for a non-OK status.
             return Err(unsafe { failure_error(status, &mut err, info.name(), "new") });
@@ -81,7 +81,7 @@ impl Instance {
             outbox: SchemaOutbox::default(),
             inbox: SchemaInbox::default(),
             outgoing: Outgoing::default(),
-            _host_api: host_api,
+            attachment,
             _host: host.clone(),
             _library: library,
         })
@@ -99,7 +99,7 @@ impl Instance {
 
     /// The host's id of this instance.
     pub fn id(&self) -> u64 {
-        self._host_api.instance_id
+        self.attachment.api.instance_id
     }
 
     /// Whether a panic poisoned this instance.

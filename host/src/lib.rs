@@ -19,13 +19,14 @@
 mod error;
 mod host;
 mod instance;
+mod logging;
 mod plugin;
 mod preflight;
 
 pub use error::{Error, Result};
 pub use host::{Host, HostBuilder};
 pub use instance::Instance;
-pub use plugin::{BuildInfo, Implemented, OperatorInfo, Plugin};
+pub use plugin::{BuildInfo, Implemented, OperatorInfo, Plugin, RequiredService};
 
 /// The SDK the host shares with its plugins (data model, ABI).
 pub use oplink;

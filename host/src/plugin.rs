@@ -98,7 +98,19 @@ pub struct OperatorInfo {
     version: String,
     description: String,
     implemented: Implemented,
+    requires: Vec<RequiredService>,
     pub(crate) slots: Slots,
+}
+
+/// A host service an operator requires, as its descriptor lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequiredService {
+    /// The service's name, e.g. `Catalog`.
+    pub name: String,
+    /// The fingerprint of the plugin's view of the service.
+    pub fingerprint: u64,
+    /// Each method's signature as the plugin was built with it, in table order.
+    pub methods: Vec<String>,
 }
 
 impl OperatorInfo {
@@ -118,6 +130,10 @@ impl OperatorInfo {
     pub fn implemented(&self) -> Implemented {
         self.implemented
     }
+    /// The host services it requires (`#[operator(requires = [..])]`).
+    pub fn requires(&self) -> &[RequiredService] {
+        &self.requires
+    }
 }
 
 impl fmt::Debug for OperatorInfo {
@@ -127,6 +143,10 @@ impl fmt::Debug for OperatorInfo {
             .field("version", &self.version)
             .field("description", &self.description)
             .field("implemented", &self.implemented.names())
+            .field(
+                "requires",
+                &self.requires.iter().map(|r| &r.name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -242,6 +262,7 @@ impl Plugin {
             operator: name.to_owned(),
             source,
         })?;
+        host.check_requirements(info)?;
         Instance::create(self.library.clone(), info.clone(), &config, host)
     }
 }
@@ -464,13 +485,15 @@ unsafe fn read_descriptor(
     // SAFETY: non-null static of the library (caller). `size` is the first field of every
     // version of the descriptor.
     let size = unsafe { (*descriptor).size };
-    if size < size_of::<OperatorDescriptor>() {
+    // Descriptors of ABI 1.0 end before `requires`: such an operator requires nothing.
+    let v1_0_size = std::mem::offset_of!(OperatorDescriptor, requires);
+    if size < v1_0_size {
         return Err(invalid(format!(
-            "operator {index}'s descriptor is {size} bytes, expected {}",
-            size_of::<OperatorDescriptor>()
+            "operator {index}'s descriptor is {size} bytes, expected at least {v1_0_size}"
         )));
     }
-    // SAFETY: at least as large as ours.
+    // SAFETY: at least as large as an ABI 1.0 descriptor; the fields beyond the writer's
+    // size are not read (below).
     let d = unsafe { &*descriptor };
     let what = |field: &str| format!("the {field} of operator {index}");
     // SAFETY: header and descriptor strings are statics of the mapped library.
@@ -506,11 +529,79 @@ unsafe fn read_descriptor(
         snapshot: v.snapshot.ok_or_else(|| missing("snapshot"))?,
         restore: v.restore.ok_or_else(|| missing("restore"))?,
     };
+    let requires = if size >= size_of::<OperatorDescriptor>() {
+        // SAFETY: the descriptor has the fields; what they point to is the library's statics.
+        unsafe { read_requires(d, &name, path) }?
+    } else {
+        Vec::new()
+    };
     Ok(OperatorInfo {
         name,
         version,
         description,
         implemented: Implemented(d.implemented),
+        requires,
         slots,
     })
+}
+
+const MAX_REQUIRES: usize = 256;
+const MAX_SERVICE_METHODS: usize = 4096;
+
+/// # Safety
+/// `d.requires` is null or points into the library's static tables.
+unsafe fn read_requires(
+    d: &OperatorDescriptor,
+    operator: &str,
+    path: &Path,
+) -> Result<Vec<RequiredService>> {
+    let invalid = |detail: String| Error::InvalidHeader {
+        path: path.to_owned(),
+        detail,
+    };
+    if d.requires_count == 0 {
+        return Ok(Vec::new());
+    }
+    if d.requires.is_null() || d.requires_count > MAX_REQUIRES {
+        return Err(invalid(format!(
+            "operator `{operator}` lists {} required services at {:?}",
+            d.requires_count, d.requires
+        )));
+    }
+    // SAFETY: non-null, `requires_count` entries (the library's statics).
+    let entries = unsafe { std::slice::from_raw_parts(d.requires, d.requires_count) };
+    let mut out = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let what = format!("required service {index} of operator `{operator}`");
+        // SAFETY: a static string of the library.
+        let name = unsafe { read_str(entry.name, &format!("the name of {what}"), path) }?;
+        if entry.method_count > MAX_SERVICE_METHODS
+            || (entry.method_count > 0 && entry.methods.is_null())
+        {
+            return Err(invalid(format!(
+                "{what} (`{name}`) lists {} methods at {:?}",
+                entry.method_count, entry.methods
+            )));
+        }
+        let views = if entry.method_count == 0 {
+            &[][..]
+        } else {
+            // SAFETY: non-null, `method_count` views (the library's statics).
+            unsafe { std::slice::from_raw_parts(entry.methods, entry.method_count) }
+        };
+        let methods = views
+            .iter()
+            .enumerate()
+            .map(|(m, view)| {
+                // SAFETY: a static string of the library.
+                unsafe { read_str(*view, &format!("method {m} of `{name}` in {what}"), path) }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.push(RequiredService {
+            name,
+            fingerprint: entry.fingerprint,
+            methods,
+        });
+    }
+    Ok(out)
 }

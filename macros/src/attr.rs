@@ -1,6 +1,7 @@
 //! The arguments of `#[operator(...)]`.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
@@ -14,9 +15,11 @@ pub struct OperatorArgs {
     pub description: Option<LitStr>,
     /// Path of the runtime crate, `::oplink` unless `crate = path` says otherwise.
     pub krate: syn::Path,
+    /// The host services the operator requires: `requires = [Catalog, acme::Lookup]`.
+    pub requires: Vec<syn::Path>,
 }
 
-const KEYS: &str = "`name`, `version`, `description` or `crate`";
+const KEYS: &str = "`name`, `version`, `description`, `requires` or `crate`";
 
 pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
     let mut out = OperatorArgs {
@@ -24,6 +27,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         version: None,
         description: None,
         krate: syn::parse_quote!(::oplink),
+        requires: Vec::new(),
     };
     // Keys written at least once, valid or not: a key with a bad value is reported once, as
     // a bad value, and not again as missing.
@@ -51,7 +55,10 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
             .get_ident()
             .map(ToString::to_string)
             .unwrap_or_default();
-        let known = matches!(key.as_str(), "name" | "version" | "description" | "crate");
+        let known = matches!(
+            key.as_str(),
+            "name" | "version" | "description" | "crate" | "requires"
+        );
         if known && seen.contains(&key) {
             errors.at(&pair.path, format!("duplicate operator attribute `{key}`"));
             continue;
@@ -61,6 +68,10 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
             "name" => &mut out.name,
             "version" => &mut out.version,
             "description" => &mut out.description,
+            "requires" => {
+                parse_requires(&pair.value, &mut out.requires, errors);
+                continue;
+            }
             "crate" => {
                 match &pair.value {
                     Expr::Path(path) => out.krate = path.path.clone(),
@@ -114,6 +125,35 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         errors.at_span(Span::call_site(), "missing `version = \"...\"`: every operator needs a semantic version, e.g. `version = \"1.0.0\"`");
     }
     out
+}
+
+const REQUIRES_HELP: &str =
+    "`requires` takes a list of host service traits, such as `requires = [Catalog, acme::Lookup]`";
+
+fn parse_requires(value: &Expr, out: &mut Vec<syn::Path>, errors: &mut Errors) {
+    let Expr::Array(array) = value else {
+        errors.at(value, REQUIRES_HELP);
+        return;
+    };
+    for element in &array.elems {
+        match element {
+            Expr::Path(path) if path.qself.is_none() => {
+                let written = path.path.to_token_stream().to_string();
+                if out
+                    .iter()
+                    .any(|p| p.to_token_stream().to_string() == written)
+                {
+                    errors.at(
+                        element,
+                        format!("service `{written}` is listed twice in `requires`"),
+                    );
+                } else {
+                    out.push(path.path.clone());
+                }
+            }
+            other => errors.at(other, REQUIRES_HELP),
+        }
+    }
 }
 
 /// Operator names: 1 to 64 ASCII letters, digits, `_`, `-` or `.`, starting with a letter.

@@ -102,6 +102,18 @@ fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
         .map(LitStr::value)
         .unwrap_or_else(|| doc_text(item));
 
+    // Each required service as `dyn Path`, spanned on the path so that a path that is not a
+    // service is underlined where it is written.
+    let services: Vec<TokenStream> = args
+        .requires
+        .iter()
+        .map(|path| {
+            let (start, _) = span_range(path);
+            quote_spanned!(start=> dyn #path)
+        })
+        .collect();
+    let requires_count = services.len();
+
     let new = model.method(Slot::New).expect("checked: `new` is present");
     let config_ty = match new.arg_types.first() {
         Some(ty) => quote!(#ty),
@@ -196,6 +208,8 @@ fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
             impl #private::OperatorImpl for #self_ty where for<'__oplink> #self_ty: ::core::marker::Send {
                 type Config = #config_ty;
                 const NAME: &'static str = #name;
+                const REQUIRES: &'static [#private::Requirement] = &[#(#private::requirement::<#services>()),*];
+                const DECLARED: &'static [&'static str] = &[#(<#services as #private::Service>::NAME),*];
 
                 fn __new(config: Self::Config) -> #private::Result<Self> {
                     let _ = &config;
@@ -226,6 +240,9 @@ fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
             }
             static __OPLINK_VTABLE: #private::abi::OperatorVTable = #vtable_of;
 
+            static __OPLINK_REQUIRES: [#private::abi::ServiceRequirement; #requires_count] =
+                [#(<#services as #private::Service>::REQUIREMENT),*];
+
             static __OPLINK_DESCRIPTOR: #private::abi::OperatorDescriptor = #private::abi::OperatorDescriptor {
                 size: ::core::mem::size_of::<#private::abi::OperatorDescriptor>(),
                 name: #private::abi::StrView::from_static(#name),
@@ -234,6 +251,8 @@ fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
                 implemented: #implemented,
                 reserved: 0,
                 vtable: &__OPLINK_VTABLE,
+                requires: __OPLINK_REQUIRES.as_ptr(),
+                requires_count: #requires_count,
             };
 
             #[#private::linkme::distributed_slice(#private::OPERATORS)]

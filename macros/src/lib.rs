@@ -8,6 +8,7 @@
 //! errors in one build.
 
 mod attr;
+mod callbacks;
 mod errors;
 mod expand;
 mod model;
@@ -28,4 +29,22 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn operator(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::operator(args.into(), input.into()).into()
+}
+
+/// Turns a trait into a host service: a `#[repr(C)]` table of `extern "C"` functions that
+/// the host fills from any value implementing the trait, and a proxy through which plugins
+/// call it as ordinary Rust.
+///
+/// See `oplink::service` for the types a method may take and return. In short:
+///
+/// ```ignore
+/// #[oplink::host_callbacks]
+/// pub trait Catalog {
+///     fn table_exists(&self, name: &str) -> bool;
+///     fn row_count(&self, table: &str) -> oplink::Result<u64>;
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn host_callbacks(args: TokenStream, input: TokenStream) -> TokenStream {
+    callbacks::host_callbacks(args.into(), input.into()).into()
 }

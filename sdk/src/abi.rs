@@ -26,7 +26,7 @@ pub use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
 /// Major version of the ABI. A host loads only libraries of its own major.
 pub const ABI_MAJOR: u16 = 1;
 /// Minor version of the ABI. Minors only append fields to tables.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 /// The first eight bytes of every [`PluginHeader`].
 pub const MAGIC: [u8; 8] = *b"\x7fOPLINK\0";
 /// The one symbol a plugin library exports for ABI major 1.
@@ -323,6 +323,43 @@ pub struct OperatorDescriptor {
     pub reserved: u32,
     /// The operator's entry points.
     pub vtable: *const OperatorVTable,
+    /// The host services the operator requires (`#[operator(requires = [..])]`), checked
+    /// by the host before it creates an instance. Since ABI 1.1.
+    pub requires: *const ServiceRequirement,
+    /// Number of entries at `requires`. Since ABI 1.1.
+    pub requires_count: usize,
+}
+
+/// A host service's identity as an operator descriptor lists it: name, fingerprint and
+/// each method's signature, so a host can say which method differs.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceRequirement {
+    /// The service's name, e.g. `Catalog`.
+    pub name: StrView,
+    /// The service's fingerprint (`oplink::service::fingerprint`).
+    pub fingerprint: u64,
+    /// Each method's signature, in table order.
+    pub methods: *const StrView,
+    /// Number of entries at `methods`.
+    pub method_count: usize,
+}
+
+// SAFETY: a requirement only points to static strings.
+unsafe impl Sync for ServiceRequirement {}
+// SAFETY: as above.
+unsafe impl Send for ServiceRequirement {}
+
+impl ServiceRequirement {
+    /// A requirement over static data.
+    pub const fn new(name: &'static str, fingerprint: u64, methods: &'static [StrView]) -> Self {
+        ServiceRequirement {
+            name: StrView::from_static(name),
+            fingerprint,
+            methods: methods.as_ptr(),
+            method_count: methods.len(),
+        }
+    }
 }
 
 // SAFETY: descriptors are immutable statics that point to statics.
@@ -511,7 +548,7 @@ macro_rules! layout_of {
     };
 }
 
-const fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+pub(crate) const fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
     let mut i = 0;
     while i < bytes.len() {
         hash ^= bytes[i] as u64;
@@ -521,7 +558,7 @@ const fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
     hash
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 impl LayoutEntry {
     const fn describe(
@@ -548,9 +585,9 @@ impl LayoutEntry {
 }
 
 /// Layout facts of every ABI struct, in a fixed order.
-pub static LAYOUTS: [LayoutEntry; 13] = LAYOUT_TABLE;
+pub static LAYOUTS: [LayoutEntry; 14] = LAYOUT_TABLE;
 
-const LAYOUT_TABLE: [LayoutEntry; 13] = [
+const LAYOUT_TABLE: [LayoutEntry; 14] = [
     layout_of!(StrView { ptr, len }),
     layout_of!(BytesView { ptr, len }),
     layout_of!(OwnedBuf {
@@ -595,7 +632,15 @@ const LAYOUT_TABLE: [LayoutEntry; 13] = [
         description,
         implemented,
         reserved,
-        vtable
+        vtable,
+        requires,
+        requires_count
+    }),
+    layout_of!(ServiceRequirement {
+        name,
+        fingerprint,
+        methods,
+        method_count
     }),
     layout_of!(OperatorVTable {
         size,
@@ -667,7 +712,8 @@ mod assertions {
     assert_eq_size!(ErrorOut, [u64; 9]);
     assert_eq_size!(LayoutEntry, [u64; 4]);
     assert_eq_size!(PluginHeader, [u64; 16]);
-    assert_eq_size!(OperatorDescriptor, [u64; 9]);
+    assert_eq_size!(OperatorDescriptor, [u64; 11]);
+    assert_eq_size!(ServiceRequirement, [u64; 5]);
     assert_eq_size!(OperatorVTable, [u64; 9]);
     assert_eq_size!(HostApi, [u64; 4]);
     assert_eq_size!(FFI_ArrowArray, [u64; 10]);
@@ -694,6 +740,11 @@ mod assertions {
     const_assert_eq!(offset_of!(OperatorDescriptor, name), 8);
     const_assert_eq!(offset_of!(OperatorDescriptor, implemented), 56);
     const_assert_eq!(offset_of!(OperatorDescriptor, vtable), 64);
+    const_assert_eq!(offset_of!(OperatorDescriptor, requires), 72);
+    const_assert_eq!(offset_of!(OperatorDescriptor, requires_count), 80);
+    const_assert_eq!(offset_of!(ServiceRequirement, fingerprint), 16);
+    const_assert_eq!(offset_of!(ServiceRequirement, methods), 24);
+    const_assert_eq!(offset_of!(ServiceRequirement, method_count), 32);
     const_assert_eq!(offset_of!(OperatorVTable, create), 8);
     const_assert_eq!(offset_of!(OperatorVTable, destroy), 16);
     const_assert_eq!(offset_of!(OperatorVTable, apply), 24);
@@ -724,7 +775,7 @@ mod tests {
     #[test]
     fn layout_fingerprint_is_pinned() {
         assert_eq!(
-            LAYOUT_FINGERPRINT, 0x2285_b6aa_1be7_efac,
+            LAYOUT_FINGERPRINT, 0x7fc8_1d96_585f_7cc1,
             "ABI layout changed: bump the ABI version"
         );
     }

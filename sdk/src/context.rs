@@ -1,46 +1,108 @@
 //! What an operator method can ask of its surroundings.
 
-use crate::abi::HostApi;
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
-/// The operator's view of its host, passed to `apply`, `pull`, `tick` and `flush_state`.
+use crate::service::Service;
+use crate::services::{Clock, Entries, Log, State};
+use crate::{Error, Result, Timestamp};
+
+/// The operator's view of its host, passed to `apply`, `pull`, `tick` and `flush_state`:
+/// the host services it declared, and the standard ones every operator has (state, clock;
+/// `tracing` macros reach the host's log on their own).
 ///
 /// In a loaded plugin the host fills it in. In unit tests, build one with
-/// [`Context::new`]:
+/// [`Context::new`]; it keeps state in memory and reads the system clock, and
+/// [`Context::with_service`] adds a service of your own:
 ///
 /// ```
 /// let mut ctx = oplink::Context::new("threshold");
 /// assert_eq!(ctx.operator(), "threshold");
 /// assert_eq!(ctx.instance_id(), 0);
+/// ctx.state()?.put(b"seen", b"1")?;
+/// assert_eq!(ctx.state()?.get(b"seen")?, Some(b"1".to_vec()));
+/// # Ok::<(), oplink::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Context {
     operator: &'static str,
     instance_id: u64,
-    // Kept for the host services of ABI 1.x; never dereferenced without the host's promise
-    // that it outlives the instance.
-    _host: *const HostApi,
+    /// The services the operator declared in `requires = [..]`.
+    declared: &'static [&'static str],
+    /// Each declared service, as an `Arc<dyn Service>` behind `Any`.
+    services: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
+    /// The log and the most verbose level the host wants.
+    pub(crate) log: Option<(Arc<dyn Log>, u8)>,
+    state: Option<Arc<dyn State>>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("operator", &self.operator)
+            .field("instance_id", &self.instance_id)
+            .field(
+                "services",
+                &self.services.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Context {
-    /// A context outside any host, for calling operator methods directly in tests.
+    /// A context outside any host, for calling operator methods directly in tests: state
+    /// in memory, the system clock, no other services until [`Context::with_service`].
     pub fn new(operator: &'static str) -> Context {
         Context {
             operator,
             instance_id: 0,
-            _host: std::ptr::null(),
+            declared: &[],
+            services: Vec::new(),
+            log: None,
+            state: Some(Arc::new(MemoryState::default())),
+            clock: Some(Arc::new(SystemClock)),
         }
+    }
+
+    /// This context with `implementation` as the service `S`, for tests:
+    /// `Context::new("enrich").with_service::<dyn Catalog>(Arc::new(FakeCatalog))`.
+    pub fn with_service<S: Service + ?Sized>(mut self, implementation: Arc<S>) -> Context {
+        self.services.retain(|(name, _)| *name != S::NAME);
+        self.services.push((S::NAME, Box::new(implementation)));
+        self
     }
 
     pub(crate) fn attached(
         operator: &'static str,
         instance_id: u64,
-        host: *const HostApi,
+        declared: &'static [&'static str],
     ) -> Context {
         Context {
             operator,
             instance_id,
-            _host: host,
+            declared,
+            services: Vec::new(),
+            log: None,
+            state: None,
+            clock: None,
         }
+    }
+
+    pub(crate) fn attach_service(&mut self, name: &'static str, proxy: Box<dyn Any + Send + Sync>) {
+        self.services.push((name, proxy));
+    }
+
+    pub(crate) fn attach_standard(
+        &mut self,
+        log: Option<(Arc<dyn Log>, u8)>,
+        state: Option<Arc<dyn State>>,
+        clock: Option<Arc<dyn Clock>>,
+    ) {
+        self.log = log;
+        self.state = state;
+        self.clock = clock;
     }
 
     /// The name of the operator this context belongs to.
@@ -51,5 +113,144 @@ impl Context {
     /// The host's identifier of this instance (0 outside a host).
     pub fn instance_id(&self) -> u64 {
         self.instance_id
+    }
+
+    /// The host service `S`, which the operator must list in `#[operator(requires = [..])]`:
+    ///
+    /// ```ignore
+    /// let rows = ctx.service::<dyn Catalog>()?.row_count("orders")?;
+    /// ```
+    pub fn service<S: Service + ?Sized>(&self) -> Result<&S> {
+        if let Some((_, service)) = self.services.iter().find(|(name, _)| *name == S::NAME) {
+            return service
+                .downcast_ref::<Arc<S>>()
+                .map(|arc| &**arc)
+                .ok_or_else(|| {
+                    Error::msg(format!(
+                        "service `{}` of operator `{}` has another type than the one asked for",
+                        S::NAME,
+                        self.operator
+                    ))
+                });
+        }
+        if self.declared.contains(&S::NAME) || self.instance_id == 0 {
+            return Err(Error::msg(format!(
+                "operator `{}` has no service `{}` here (in a unit test, add it with `Context::with_service`)",
+                self.operator,
+                S::NAME
+            )));
+        }
+        Err(Error::msg(format!(
+            "operator `{}` did not declare the service `{}`: add it to `#[operator(requires = [..])]`",
+            self.operator,
+            S::NAME
+        )))
+    }
+
+    /// The instance's state: keys to bytes, private to this instance.
+    pub fn state(&self) -> Result<&dyn State> {
+        self.state.as_deref().ok_or_else(|| {
+            Error::msg(format!(
+                "the host of operator `{}` provides no state service",
+                self.operator
+            ))
+        })
+    }
+
+    /// The host's current time (the system clock outside a host).
+    pub fn now(&self) -> Timestamp {
+        match &self.clock {
+            Some(clock) => Timestamp(clock.now_nanos()),
+            None => Timestamp(SystemClock.now_nanos()),
+        }
+    }
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_nanos(&self) -> i64 {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+    }
+}
+
+/// State in memory: what [`Context::new`] gives tests, and what hosts use by default.
+#[derive(Debug, Default)]
+pub struct MemoryState {
+    entries: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemoryState {
+    fn entries(&self) -> std::sync::MutexGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>> {
+        // A panic while the lock was held cannot leave the map half-written: every
+        // operation below is one call on the map.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State for MemoryState {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.entries().get(key).cloned())
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.entries().insert(key.to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self, key: &[u8]) -> Result<bool> {
+        Ok(self.entries().remove(key).is_some())
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries> {
+        let entries = self.entries();
+        Ok(Entries(
+            entries
+                .range(prefix.to_vec()..)
+                .take_while(|(key, _)| key.starts_with(prefix))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_state_scans_a_prefix_in_key_order() {
+        let state = MemoryState::default();
+        for key in ["b/2", "a/1", "b/1", "c", "b"] {
+            state.put(key.as_bytes(), key.as_bytes()).unwrap();
+        }
+        let keys: Vec<_> = state
+            .scan_prefix(b"b")
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|(k, _)| String::from_utf8(k).unwrap())
+            .collect();
+        assert_eq!(keys, ["b", "b/1", "b/2"]);
+        assert!(state.delete(b"b").unwrap());
+        assert!(!state.delete(b"b").unwrap());
+        assert_eq!(state.get(b"b").unwrap(), None);
+    }
+
+    #[test]
+    fn asking_for_a_service_outside_a_host_says_how_to_add_it() {
+        let ctx = Context::new("enrich");
+        let err = ctx.service::<dyn Clock>().err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "operator `enrich` has no service `oplink.Clock` here (in a unit test, add it with `Context::with_service`)"
+        );
+        let ctx = ctx.with_service::<dyn Clock>(Arc::new(SystemClock));
+        assert!(ctx.service::<dyn Clock>().unwrap().now_nanos() > 0);
     }
 }

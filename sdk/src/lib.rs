@@ -43,14 +43,21 @@ pub mod abi;
 mod context;
 mod data;
 mod error;
+mod logging;
 pub mod exchange;
 mod runtime;
+pub mod service;
+pub mod services;
 pub mod trampoline;
 
-pub use context::Context;
+pub use context::{Context, MemoryState, SystemClock};
 pub use data::{Change, Diff, RowNumber, Rows, Timestamp};
 pub use error::{Error, Result};
-pub use oplink_macros::operator;
+pub use oplink_macros::{host_callbacks, operator};
+
+/// `tracing`, re-exported so that plugins log through the same version the SDK forwards:
+/// `oplink::tracing::info!(rows = 3, "kept")` reaches the host's subscriber.
+pub use ::tracing;
 
 /// The Arrow crates oplink is built on, re-exported so plugins use the same versions.
 pub mod arrow {
@@ -77,6 +84,7 @@ pub mod __private {
     pub use crate::abi;
     pub use crate::arrow::array::RecordBatch;
     pub use crate::runtime::*;
+    pub use crate::service::*;
     pub use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
     pub use ::linkme;
     pub use ::serde::de::IgnoredAny;

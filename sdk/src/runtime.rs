@@ -1,7 +1,9 @@
 //! What `#[oplink::operator]` expands to calls into: the generic thunks, the registry of
 //! operators and the library's entry symbol. Reached through [`crate::__private`].
 
-use std::sync::OnceLock;
+use std::any::Any;
+use std::ffi::c_void;
+use std::sync::{Arc, OnceLock};
 
 use arrow_array::RecordBatch;
 use serde::de::DeserializeOwned;
@@ -11,6 +13,8 @@ use crate::abi::{
     OperatorVTable, OwnedBuf, PluginHeader, Status, StrView,
 };
 use crate::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
+use crate::service::Service;
+use crate::services::{Clock, Log, State};
 use crate::trampoline::guard_into;
 use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
 
@@ -21,6 +25,10 @@ pub trait OperatorImpl: Sized + Send + 'static {
     type Config: DeserializeOwned;
     /// The operator's name.
     const NAME: &'static str;
+    /// The host services the operator requires, from `requires = [..]`.
+    const REQUIRES: &'static [Requirement] = &[];
+    /// The names of those services.
+    const DECLARED: &'static [&'static str] = &[];
 
     /// Calls `new`.
     fn __new(config: Self::Config) -> Result<Self>;
@@ -121,12 +129,21 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
     let mut body = || {
         // SAFETY: `config` is valid for this call.
         let config = parse_config::<T>(unsafe { config.as_bytes() })?;
-        let op = T::__new(config)?;
         // SAFETY: `host` is null or outlives the instance (ABI contract).
-        let instance_id = unsafe { host.as_ref() }.map_or(0, |h| h.instance_id);
+        let host = unsafe { host.as_ref() };
+        let instance_id = host.map_or(0, |h| h.instance_id);
+        let mut ctx = Context::attached(T::NAME, instance_id, T::DECLARED);
+        if let Some(host) = host {
+            attach_services::<T>(host, &mut ctx)?;
+        }
+        crate::logging::install();
+        let op = {
+            let _log = crate::logging::enter(ctx.log.as_ref());
+            T::__new(config)?
+        };
         let instance = Box::new(Instance {
             op,
-            ctx: Context::attached(T::NAME, instance_id, host),
+            ctx,
             inbox: SchemaInbox::default(),
             outbox: SchemaOutbox::default(),
             out: Outgoing::default(),
@@ -137,6 +154,89 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
     };
     // SAFETY: `err` is writable (ABI contract).
     unsafe { guard_into(err, &mut body) }
+}
+
+/// A service an operator requires: its identity for the descriptor, and how to make the
+/// plugin-side proxy from the host's table.
+#[derive(Debug)]
+pub struct Requirement {
+    /// The service's name.
+    pub name: &'static str,
+    /// The service's fingerprint.
+    pub fingerprint: u64,
+    /// Makes the proxy (an `Arc<dyn Service>`, boxed) from the host's table.
+    pub resolve: unsafe fn(*const c_void) -> Result<Box<dyn Any + Send + Sync>>,
+}
+
+/// The requirement of service `S`.
+pub const fn requirement<S: Service + ?Sized>() -> Requirement {
+    Requirement {
+        name: S::NAME,
+        fingerprint: S::FINGERPRINT,
+        resolve: resolve::<S>,
+    }
+}
+
+/// # Safety
+/// `table` is the host's table of `S` (same fingerprint), alive for the instance.
+unsafe fn resolve<S: Service + ?Sized>(table: *const c_void) -> Result<Box<dyn Any + Send + Sync>> {
+    // SAFETY: forwarded from the caller.
+    let proxy: Arc<S> = unsafe { S::__proxy(table) }?;
+    Ok(Box::new(proxy))
+}
+
+/// Asks the host for the table of service `name` with `fingerprint`.
+fn lookup(host: &HostApi, name: &str, fingerprint: u64) -> Result<*const c_void> {
+    let has_slot = host.size >= std::mem::offset_of!(HostApi, lookup_service) + size_of::<usize>();
+    let Some(lookup) = host.lookup_service.filter(|_| has_slot) else {
+        return Err(Error::msg(format!(
+            "this host offers no services, so it has no `{name}`"
+        )));
+    };
+    let mut table: *const c_void = std::ptr::null();
+    let mut err = ErrorOut::EMPTY;
+    // SAFETY: the host's own lookup with its own `HostApi`; the name is valid for the call;
+    // `table` and `err` are writable.
+    let status = unsafe { lookup(host, StrView::new(name), fingerprint, &mut table, &mut err) };
+    // SAFETY: `err` was written by the host for a non-OK status, or is empty.
+    if let Some(message) = unsafe { crate::service::failure_message(status, &mut err, name, "lookup") } {
+        return Err(Error::msg(message));
+    }
+    if table.is_null() {
+        return Err(Error::msg(format!("the host returned no table for `{name}`")));
+    }
+    Ok(table)
+}
+
+/// The plugin side of one standard service: its proxy, or `None` when the host has none.
+fn standard<S: Service + ?Sized>(host: &HostApi) -> Option<Arc<S>> {
+    let table = lookup(host, S::NAME, S::FINGERPRINT).ok()?;
+    // SAFETY: the host's table for `S`, alive for the instance (the host checked the
+    // fingerprint in `lookup`).
+    unsafe { S::__proxy(table) }.ok()
+}
+
+/// Resolves the standard services and every service `T` requires.
+fn attach_services<T: OperatorImpl>(host: &HostApi, ctx: &mut Context) -> Result<()> {
+    let log = standard::<dyn Log>(host).map(|log| {
+        let level = log.max_level();
+        (log, level)
+    });
+    ctx.attach_standard(log, standard::<dyn State>(host), standard::<dyn Clock>(host));
+    for requirement in T::REQUIRES {
+        let table = lookup(host, requirement.name, requirement.fingerprint).map_err(|e| {
+            e.context(format!(
+                "operator `{}` requires service `{}`",
+                T::NAME,
+                requirement.name
+            ))
+        })?;
+        // SAFETY: the host's table for this service (fingerprint checked by the host),
+        // alive for the instance.
+        let proxy = unsafe { (requirement.resolve)(table) }?;
+        ctx.attach_service(requirement.name, proxy);
+    }
+    Ok(())
 }
 
 /// The `destroy` thunk.
@@ -172,6 +272,7 @@ pub unsafe extern "C" fn apply<T: OperatorImpl>(
     let mut body = || {
         // SAFETY: a live instance of `T`, used by this call only (ABI contract).
         let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.ctx.log.as_ref());
         this.out.clear();
         // SAFETY: `input` is a change exported for this call (ABI contract).
         let change = unsafe { exchange::import_change(&*input, &mut this.inbox) }?;
@@ -200,6 +301,7 @@ pub unsafe extern "C" fn pull<T: OperatorImpl>(
     let mut body = || {
         // SAFETY: a live instance of `T` (ABI contract).
         let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.ctx.log.as_ref());
         this.out.clear();
         let rows: &[u64] = if row_count == 0 {
             &[]
@@ -232,6 +334,7 @@ pub unsafe extern "C" fn tick<T: OperatorImpl>(
     let mut body = || {
         // SAFETY: a live instance of `T` (ABI contract).
         let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.ctx.log.as_ref());
         this.out.clear();
         // SAFETY: `produced` is writable (ABI contract).
         unsafe { produced.write(0) };
@@ -261,6 +364,7 @@ pub unsafe extern "C" fn flush_state<T: OperatorImpl>(
     let mut body = || {
         // SAFETY: a live instance of `T` (ABI contract).
         let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.ctx.log.as_ref());
         this.op.__flush_state(&mut this.ctx)
     };
     // SAFETY: `err` is writable (ABI contract).
@@ -279,6 +383,7 @@ pub unsafe extern "C" fn snapshot<T: OperatorImpl>(
     let mut body = || {
         // SAFETY: a live instance of `T` (ABI contract).
         let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.ctx.log.as_ref());
         let bytes = this.op.__snapshot()?;
         // SAFETY: `out` is writable (ABI contract).
         unsafe { out.write(OwnedBuf::from_vec(bytes)) };
@@ -300,6 +405,7 @@ pub unsafe extern "C" fn restore<T: OperatorImpl>(
     let mut body = || {
         // SAFETY: a live instance of `T` (ABI contract).
         let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.ctx.log.as_ref());
         // SAFETY: `snapshot` is valid for this call (ABI contract).
         this.op.__restore(unsafe { snapshot.as_slice() })
     };

@@ -1,0 +1,134 @@
+//! The host side of the `Log` service: each plugin event is re-emitted into the host's
+//! `tracing` subscriber at its level and with its target, file and line, carrying the
+//! fields `operator`, `instance` and `message` plus every field the plugin wrote.
+//!
+//! `tracing` wants `'static` metadata per call site; a plugin's events arrive as data, so
+//! each distinct shape (level, target, location, field names) gets one call site made at
+//! run time, registered once and kept for the life of the process. Plugins have a fixed
+//! set of event sites, so this set stays small.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use oplink::services::{FieldValue, Log, LogEvent};
+use tracing_core::callsite::{Callsite, register};
+use tracing_core::field::{FieldSet, Value};
+use tracing_core::metadata::Kind;
+use tracing_core::subscriber::Interest;
+use tracing_core::{Event, Level, LevelFilter, Metadata, dispatcher, identify_callsite};
+
+/// The `Log` service of one instance.
+#[derive(Debug)]
+pub(crate) struct TracingLog {
+    pub(crate) operator: String,
+    pub(crate) instance: u64,
+}
+
+impl Log for TracingLog {
+    fn max_level(&self) -> u8 {
+        match LevelFilter::current().into_level() {
+            None => 0,
+            Some(Level::ERROR) => 1,
+            Some(Level::WARN) => 2,
+            Some(Level::INFO) => 3,
+            Some(Level::DEBUG) => 4,
+            Some(Level::TRACE) => 5,
+        }
+    }
+
+    fn event(&self, event: LogEvent) {
+        emit(&self.operator, self.instance, &event);
+    }
+}
+
+/// A call site made at run time.
+struct DynamicCallsite {
+    metadata: OnceLock<Metadata<'static>>,
+}
+
+impl Callsite for DynamicCallsite {
+    fn set_interest(&self, _: Interest) {}
+
+    fn metadata(&self) -> &Metadata<'_> {
+        self.metadata
+            .get()
+            .expect("a dynamic call site is registered only after its metadata is set")
+    }
+}
+
+#[derive(Hash, PartialEq, Eq)]
+struct Shape {
+    level: u8,
+    target: String,
+    file: Option<String>,
+    line: u32,
+    fields: Vec<String>,
+}
+
+fn leak(text: &str) -> &'static str {
+    Box::leak(text.to_owned().into_boxed_str())
+}
+
+fn callsite(shape: Shape) -> &'static DynamicCallsite {
+    static SITES: OnceLock<Mutex<HashMap<Shape, &'static DynamicCallsite>>> = OnceLock::new();
+    let mut sites = SITES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(site) = sites.get(&shape) {
+        return site;
+    }
+    let site: &'static DynamicCallsite = Box::leak(Box::new(DynamicCallsite {
+        metadata: OnceLock::new(),
+    }));
+    let mut names: Vec<&'static str> = vec!["message", "operator", "instance"];
+    names.extend(shape.fields.iter().map(|name| leak(name)));
+    let level = match shape.level {
+        1 => Level::ERROR,
+        2 => Level::WARN,
+        3 => Level::INFO,
+        4 => Level::DEBUG,
+        _ => Level::TRACE,
+    };
+    let metadata = Metadata::new(
+        "event from a plugin",
+        leak(&shape.target),
+        level,
+        shape.file.as_deref().map(leak),
+        Some(shape.line).filter(|&l| l > 0),
+        None,
+        FieldSet::new(Box::leak(names.into_boxed_slice()), identify_callsite!(site)),
+        Kind::EVENT,
+    );
+    let _ = site.metadata.set(metadata);
+    register(site);
+    sites.insert(shape, site);
+    site
+}
+
+fn emit(operator: &str, instance: u64, event: &LogEvent) {
+    let site = callsite(Shape {
+        level: event.level,
+        target: event.target.clone(),
+        file: event.file.clone(),
+        line: event.line,
+        fields: event.fields.iter().map(|(name, _)| name.clone()).collect(),
+    });
+    let metadata = site.metadata();
+    if !dispatcher::get_default(|d| d.enabled(metadata)) {
+        return;
+    }
+    let message = format_args!("{}", event.message);
+    let mut values: Vec<Option<&dyn Value>> = vec![Some(&message), Some(&operator), Some(&instance)];
+    values.extend(event.fields.iter().map(|(_, value)| {
+        Some(match value {
+            FieldValue::I64(v) => v as &dyn Value,
+            FieldValue::U64(v) => v as &dyn Value,
+            FieldValue::F64(v) => v as &dyn Value,
+            FieldValue::Bool(v) => v as &dyn Value,
+            FieldValue::Str(v) => v as &dyn Value,
+        })
+    }));
+    let fields = metadata.fields();
+    Event::dispatch(metadata, &fields.value_set_all(&values));
+}

@@ -1,0 +1,162 @@
+//! The plugin side of logging: a `tracing` subscriber that forwards each event of a plugin
+//! to the [`Log`] service of the instance whose call is running on this thread.
+//!
+//! A plugin library links its own copy of `tracing`, so the host's subscriber never sees
+//! its events directly. The first instance created installs [`Forwarder`] as the library's
+//! global default; every thunk marks its instance as the current one for the length of the
+//! call ([`enter`]). Events raised outside any call (on a thread the plugin spawned, say)
+//! have no instance to be attributed to and are dropped. Spans are not forwarded.
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::{Arc, Once};
+
+use tracing_core::field::{Field, Visit};
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::subscriber::Interest;
+use tracing_core::{Dispatch, Event, Level, LevelFilter, Metadata, Subscriber};
+
+use crate::services::{FieldValue, Log, LogEvent};
+
+thread_local! {
+    /// The log of the instance whose call runs on this thread, and its most verbose level.
+    static CURRENT: Cell<Option<(*const dyn Log, u8)>> = const { Cell::new(None) };
+}
+
+/// Marks an instance's log as the current one until dropped.
+pub(crate) struct Scope {
+    previous: Option<(*const dyn Log, u8)>,
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(self.previous));
+    }
+}
+
+/// Makes `log` (with its level) the current log of this thread for the life of the scope.
+/// The caller keeps `log` alive longer than the scope.
+pub(crate) fn enter(log: Option<&(Arc<dyn Log>, u8)>) -> Scope {
+    let next = log.map(|(log, level)| (Arc::as_ptr(log), *level));
+    Scope {
+        previous: CURRENT.with(|current| current.replace(next)),
+    }
+}
+
+static INSTALL: Once = Once::new();
+
+/// Installs the forwarder as this library's global `tracing` subscriber (once). A plugin
+/// that installed a subscriber of its own keeps it.
+pub(crate) fn install() {
+    INSTALL.call_once(|| {
+        let _ = tracing_core::dispatcher::set_global_default(Dispatch::new(Forwarder));
+    });
+}
+
+pub(crate) fn level_number(level: &Level) -> u8 {
+    match *level {
+        Level::ERROR => 1,
+        Level::WARN => 2,
+        Level::INFO => 3,
+        Level::DEBUG => 4,
+        Level::TRACE => 5,
+    }
+}
+
+/// The plugin's `tracing` subscriber: see the module's documentation.
+struct Forwarder;
+
+impl Subscriber for Forwarder {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        // Whether an event is wanted depends on the instance running at the time.
+        Interest::sometimes()
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::TRACE)
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.is_event()
+            && CURRENT.with(Cell::get).is_some_and(|(_, max)| {
+                level_number(metadata.level()) <= max
+            })
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let Some((log, max)) = CURRENT.with(Cell::get) else {
+            return;
+        };
+        let metadata = event.metadata();
+        let level = level_number(metadata.level());
+        if level > max {
+            return;
+        }
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let record = LogEvent {
+            level,
+            target: metadata.target().to_owned(),
+            file: metadata.file().map(str::to_owned),
+            line: metadata.line().unwrap_or(0),
+            message: fields.message,
+            fields: fields.fields,
+        };
+        // SAFETY: `CURRENT` holds a log only inside `enter`'s scope, whose caller keeps the
+        // log alive for longer.
+        let log = unsafe { &*log };
+        log.event(record);
+    }
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    fields: Vec<(String, FieldValue)>,
+}
+
+impl Fields {
+    fn push(&mut self, field: &Field, value: FieldValue) {
+        if field.name() == "message" {
+            self.message = match value {
+                FieldValue::Str(s) => s,
+                other => format!("{other:?}"),
+            };
+        } else {
+            self.fields.push((field.name().to_owned(), value));
+        }
+    }
+}
+
+impl Visit for Fields {
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.push(field, FieldValue::I64(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.push(field, FieldValue::U64(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.push(field, FieldValue::F64(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.push(field, FieldValue::Bool(value));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.push(field, FieldValue::Str(value.to_owned()));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.push(field, FieldValue::Str(format!("{value:?}")));
+    }
+}

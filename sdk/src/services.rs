@@ -1,0 +1,284 @@
+//! The standard host services every operator may use without declaring them, themselves
+//! declared with `#[host_callbacks]`: [`Log`], [`State`] and [`Clock`].
+//!
+//! Operators rarely call them by hand: `tracing` macros reach [`Log`] on their own, and
+//! [`Context::state`](crate::Context::state) and [`Context::now`](crate::Context::now) wrap
+//! the other two.
+
+use crate::service::Wire;
+use crate::{Error, Result};
+
+/// Where a plugin's `tracing` events go: the host re-emits each one into its own
+/// subscriber, tagged with the operator and the instance.
+#[crate::host_callbacks(crate = crate, name = "oplink.Log")]
+pub trait Log {
+    /// The most verbose level the host wants: 1 = error, 2 = warn, 3 = info, 4 = debug,
+    /// 5 = trace, 0 = nothing at all.
+    fn max_level(&self) -> u8;
+    /// One event.
+    fn event(&self, event: LogEvent);
+}
+
+/// Keys to bytes, scoped to the operator instance: two instances never see each other's
+/// keys. Usable from every method that has a [`Context`](crate::Context).
+#[crate::host_callbacks(crate = crate, name = "oplink.State")]
+pub trait State {
+    /// The value of `key`, if any.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Sets `key` to `value`.
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()>;
+    /// Removes `key`; whether it was there.
+    fn delete(&self, key: &[u8]) -> Result<bool>;
+    /// Every entry whose key starts with `prefix`, in ascending key order.
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries>;
+}
+
+/// The host's clock.
+#[crate::host_callbacks(crate = crate, name = "oplink.Clock")]
+pub trait Clock {
+    /// Nanoseconds since the Unix epoch.
+    fn now_nanos(&self) -> i64;
+}
+
+/// Key-value pairs in ascending key order, as [`State::scan_prefix`] returns them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Entries(pub Vec<(Vec<u8>, Vec<u8>)>);
+
+/// A field value of a [`LogEvent`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A float.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Text, or anything recorded through `Debug`/`Display`.
+    Str(String),
+}
+
+/// One `tracing` event of a plugin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogEvent {
+    /// 1 = error … 5 = trace.
+    pub level: u8,
+    /// The event's target (by default the plugin's module path).
+    pub target: String,
+    /// Source file and line, when known.
+    pub file: Option<String>,
+    /// Line in `file` (0 when unknown).
+    pub line: u32,
+    /// The event's message (its `message` field), empty when it has none.
+    pub message: String,
+    /// The other fields, in the order they were written.
+    pub fields: Vec<(String, FieldValue)>,
+}
+
+/// A small length-prefixed encoding for the services' own types.
+struct Writer<'a>(&'a mut Vec<u8>);
+
+impl Writer<'_> {
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u64(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    what: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    fn short(&self) -> Error {
+        Error::msg(format!("a {} is cut short", self.what))
+    }
+    fn u8(&mut self) -> Result<u8> {
+        let (&first, rest) = self.bytes.split_first().ok_or_else(|| self.short())?;
+        self.bytes = rest;
+        Ok(first)
+    }
+    fn u64(&mut self) -> Result<u64> {
+        let (head, rest) = self
+            .bytes
+            .split_first_chunk::<8>()
+            .ok_or_else(|| self.short())?;
+        self.bytes = rest;
+        Ok(u64::from_le_bytes(*head))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8]> {
+        let len = usize::try_from(self.u64()?).map_err(|_| self.short())?;
+        if len > self.bytes.len() {
+            return Err(self.short());
+        }
+        let (head, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        Ok(head)
+    }
+    fn string(&mut self) -> Result<String> {
+        let what = self.what;
+        String::from_utf8(self.bytes()?.to_vec())
+            .map_err(|_| Error::msg(format!("a {what} holds text that is not UTF-8")))
+    }
+    fn end(&self) -> Result<()> {
+        if self.bytes.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::msg(format!(
+                "a {} has {} bytes too many",
+                self.what,
+                self.bytes.len()
+            )))
+        }
+    }
+}
+
+impl Wire for Entries {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let mut w = Writer(out);
+        w.u64(self.0.len() as u64);
+        for (key, value) in &self.0 {
+            w.bytes(key);
+            w.bytes(value);
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Entries> {
+        let mut r = Reader {
+            bytes,
+            what: "list of state entries",
+        };
+        let count = r.u64()?;
+        let mut entries = Vec::new();
+        for _ in 0..count {
+            let key = r.bytes()?.to_vec();
+            let value = r.bytes()?.to_vec();
+            entries.push((key, value));
+        }
+        r.end()?;
+        Ok(Entries(entries))
+    }
+}
+
+impl Wire for LogEvent {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let mut w = Writer(out);
+        w.0.push(self.level);
+        w.bytes(self.target.as_bytes());
+        w.bytes(self.file.as_deref().unwrap_or_default().as_bytes());
+        w.u64(u64::from(self.line));
+        w.bytes(self.message.as_bytes());
+        w.u64(self.fields.len() as u64);
+        for (name, value) in &self.fields {
+            w.bytes(name.as_bytes());
+            match value {
+                FieldValue::I64(v) => {
+                    w.0.push(0);
+                    w.u64(*v as u64);
+                }
+                FieldValue::U64(v) => {
+                    w.0.push(1);
+                    w.u64(*v);
+                }
+                FieldValue::F64(v) => {
+                    w.0.push(2);
+                    w.u64(v.to_bits());
+                }
+                FieldValue::Bool(v) => {
+                    w.0.push(3);
+                    w.0.push(u8::from(*v));
+                }
+                FieldValue::Str(v) => {
+                    w.0.push(4);
+                    w.bytes(v.as_bytes());
+                }
+            }
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Result<LogEvent> {
+        let mut r = Reader {
+            bytes,
+            what: "log event",
+        };
+        let level = r.u8()?;
+        let target = r.string()?;
+        let file = Some(r.string()?).filter(|f| !f.is_empty());
+        let line = u32::try_from(r.u64()?).unwrap_or(0);
+        let message = r.string()?;
+        let count = r.u64()?;
+        let mut fields = Vec::new();
+        for _ in 0..count {
+            let name = r.string()?;
+            let value = match r.u8()? {
+                0 => FieldValue::I64(r.u64()? as i64),
+                1 => FieldValue::U64(r.u64()?),
+                2 => FieldValue::F64(f64::from_bits(r.u64()?)),
+                3 => FieldValue::Bool(r.u8()? != 0),
+                4 => FieldValue::Str(r.string()?),
+                other => {
+                    return Err(Error::msg(format!(
+                        "a log event field has unknown kind {other}"
+                    )));
+                }
+            };
+            fields.push((name, value));
+        }
+        r.end()?;
+        Ok(LogEvent {
+            level,
+            target,
+            file,
+            line,
+            message,
+            fields,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_events_and_entries_round_trip_and_reject_bad_bytes() {
+        let event = LogEvent {
+            level: 3,
+            target: "threshold".into(),
+            file: Some("src/lib.rs".into()),
+            line: 12,
+            message: "kept rows".into(),
+            fields: vec![
+                ("kept".into(), FieldValue::U64(3)),
+                ("delta".into(), FieldValue::I64(-2)),
+                ("ratio".into(), FieldValue::F64(0.5)),
+                ("full".into(), FieldValue::Bool(true)),
+                ("column".into(), FieldValue::Str("amount".into())),
+            ],
+        };
+        let mut bytes = Vec::new();
+        event.encode(&mut bytes);
+        assert_eq!(LogEvent::decode(&bytes).unwrap(), event);
+        assert_eq!(
+            LogEvent::decode(&bytes[..bytes.len() - 1])
+                .unwrap_err()
+                .to_string(),
+            "a log event is cut short"
+        );
+
+        let entries = Entries(vec![(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), vec![])]);
+        let mut bytes = Vec::new();
+        entries.encode(&mut bytes);
+        assert_eq!(Entries::decode(&bytes).unwrap(), entries);
+        bytes.push(0);
+        assert_eq!(
+            Entries::decode(&bytes).unwrap_err().to_string(),
+            "a list of state entries has 1 bytes too many"
+        );
+    }
+}
