@@ -10,7 +10,7 @@ use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use oplink::{Change, Diff, Rows, Timestamp};
 
 /// The example plugin crates the tests load.
-const PLUGINS: [&str; 4] = ["threshold", "running-sum", "toolkit", "faulty"];
+const PLUGINS: [&str; 5] = ["threshold", "running-sum", "toolkit", "faulty", "enrich"];
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

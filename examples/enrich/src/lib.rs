@@ -1,0 +1,237 @@
+//! Operators that call host services.
+//!
+//! * `enrich` adds a `tier` column from the host's [`Catalog`], logs through `tracing` and
+//!   counts the customers it has seen in its instance state.
+//! * `echo` sends every type of the vocabulary through the host's [`Echo`] and checks that
+//!   it comes back unchanged; its configuration can make it call a failing host method.
+//! * `undeclared` asks for the catalog without declaring it, which is an error.
+
+use std::sync::Arc;
+
+use oplink::prelude::*;
+use oplink::service::Json;
+use oplink::tracing;
+use services::{Catalog, Customer, Echo};
+
+/// Configuration of `enrich`: the column holding customer ids.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrichConfig {
+    /// Name of the `Utf8` column with customer ids.
+    pub customer_column: String,
+}
+
+/// Adds a `tier` column (`Utf8`, null for customers the catalog does not know).
+#[derive(Debug)]
+pub struct Enrich {
+    cfg: EnrichConfig,
+}
+
+#[oplink::operator(
+    name = "enrich",
+    version = "0.1.0",
+    description = "Adds each customer's tier from the host's catalog",
+    requires = [Catalog]
+)]
+impl Enrich {
+    fn new(cfg: EnrichConfig) -> Result<Self> {
+        Ok(Enrich { cfg })
+    }
+
+    fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
+        let catalog = ctx.service::<dyn Catalog>()?;
+        let mut out = change.empty_like();
+        for diff in change.diffs {
+            out.diffs.push(match diff {
+                Diff::Insert { post } => Diff::Insert {
+                    post: self.enrich(ctx, catalog, post)?,
+                },
+                Diff::Update { pre, post } => Diff::Update {
+                    pre: self.enrich(ctx, catalog, pre)?,
+                    post: self.enrich(ctx, catalog, post)?,
+                },
+                Diff::Remove { pre } => Diff::Remove {
+                    pre: self.enrich(ctx, catalog, pre)?,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// The customers seen so far, from the instance's state.
+    fn flush_state(&mut self, ctx: &mut Context) -> Result<()> {
+        let seen = ctx.state()?.scan_prefix(b"seen/")?.0.len();
+        tracing::info!(seen, "flushed");
+        Ok(())
+    }
+}
+
+impl Enrich {
+    fn enrich(&self, ctx: &Context, catalog: &dyn Catalog, rows: Rows) -> Result<Rows> {
+        let column = rows
+            .batch()
+            .column_by_name(&self.cfg.customer_column)
+            .ok_or_else(|| Error::msg(format!("no column `{}`", self.cfg.customer_column)))?;
+        let customers = column
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| Error::msg(format!("`{}` is not a Utf8 column", self.cfg.customer_column)))?;
+        let state = ctx.state()?;
+        let mut tiers = Vec::with_capacity(customers.len());
+        for customer in customers.iter() {
+            let tier = match customer {
+                Some(customer) => {
+                    state.put(format!("seen/{customer}").as_bytes(), b"")?;
+                    catalog.tier(customer)
+                }
+                None => None,
+            };
+            tiers.push(tier);
+        }
+        let unknown = tiers.iter().filter(|t| t.is_none()).count();
+        tracing::debug!(rows = tiers.len(), unknown, "enriched a batch");
+        if unknown > 0 {
+            tracing::warn!(unknown, column = %self.cfg.customer_column, "customers missing from the catalog");
+        }
+        let (numbers, batch) = rows.into_parts();
+        let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new("tier", DataType::Utf8, true)));
+        let mut columns = batch.columns().to_vec();
+        columns.push(Arc::new(StringArray::from(tiers)));
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+        Rows::new(numbers, batch)
+    }
+}
+
+/// Configuration of `echo`: `{"call": "all"}` (the default) round-trips every type;
+/// `"fail"`, `"panic"` and `"panic_plain"` call the matching failing method of [`Echo`].
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EchoConfig {
+    /// What `apply` calls.
+    #[serde(default)]
+    pub call: EchoCall,
+}
+
+/// What `echo`'s `apply` calls.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EchoCall {
+    /// Every method of the vocabulary.
+    #[default]
+    All,
+    /// `Echo::fail`, which returns an error.
+    Fail,
+    /// `Echo::panic`, which panics in the host.
+    Panic,
+    /// `Echo::panic_plain`, which panics in a method without `Result`.
+    PanicPlain,
+}
+
+/// Round-trips every type through the host and returns its input unchanged.
+#[derive(Debug)]
+pub struct EchoAll {
+    call: EchoCall,
+}
+
+#[oplink::operator(name = "echo", version = "0.1.0", requires = [Echo])]
+impl EchoAll {
+    fn new(cfg: EchoConfig) -> Result<Self> {
+        Ok(EchoAll { call: cfg.call })
+    }
+
+    fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
+        let echo = ctx.service::<dyn Echo>()?;
+        match self.call {
+            EchoCall::All => round_trip_all(echo, &change)?,
+            EchoCall::Fail => {
+                echo.fail("the host says no")?;
+            }
+            EchoCall::Panic => {
+                echo.panic("the host fell over")?;
+            }
+            EchoCall::PanicPlain => {
+                echo.panic_plain("the host fell over");
+            }
+        }
+        Ok(change)
+    }
+}
+
+fn check<T: PartialEq + std::fmt::Debug>(what: &str, sent: T, back: T) -> Result<()> {
+    if sent == back {
+        Ok(())
+    } else {
+        Err(Error::msg(format!("{what}: sent {sent:?}, got {back:?}")))
+    }
+}
+
+/// Sends a value of every type and checks what comes back.
+pub fn round_trip_all(echo: &dyn Echo, change: &Change) -> Result<()> {
+    check("i8", i8::MIN, echo.i8(i8::MIN))?;
+    check("i16", -12_345, echo.i16(-12_345))?;
+    check("i32", i32::MAX, echo.i32(i32::MAX))?;
+    check("i64", i64::MIN, echo.i64(i64::MIN))?;
+    check("u8", u8::MAX, echo.u8(u8::MAX))?;
+    check("u16", 65_000, echo.u16(65_000))?;
+    check("u32", u32::MAX, echo.u32(u32::MAX))?;
+    check("u64", u64::MAX, echo.u64(u64::MAX))?;
+    check("usize", usize::MAX, echo.usize(usize::MAX))?;
+    check("isize", isize::MIN, echo.isize(isize::MIN))?;
+    check("f32", 1.5f32, echo.f32(1.5))?;
+    check("f64", -0.25f64, echo.f64(-0.25))?;
+    check("bool true", true, echo.bool(true))?;
+    check("bool false", false, echo.bool(false))?;
+    check("char", 'é', echo.char('é'))?;
+    check("&str", "héllo".to_owned(), echo.str("héllo"))?;
+    check("empty &str", String::new(), echo.str(""))?;
+    check("String", "owned".to_owned(), echo.string("owned".to_owned()))?;
+    check("&[u8]", vec![0, 1, 255], echo.bytes(&[0, 1, 255]))?;
+    check("Vec<u8>", vec![9u8; 1024], echo.byte_vec(vec![9; 1024]))?;
+    check("&[f64]", vec![1.0, f64::MAX], echo.f64_slice(&[1.0, f64::MAX]))?;
+    check("empty &[f64]", Vec::<f64>::new(), echo.f64_slice(&[]))?;
+    check("Vec<i32>", vec![-1, 0, 1], echo.i32_vec(vec![-1, 0, 1]))?;
+    check("Some(&str)", Some("x".to_owned()), echo.option(Some("x")))?;
+    check("None::<&str>", None, echo.option(None))?;
+    check("Some(u64)", Some(7), echo.option_u64(Some(7)))?;
+    check("None::<u64>", None, echo.option_u64(None))?;
+    check("Result", 41, echo.result(41)?)?;
+    check(
+        "Result<_, String>",
+        "fine".to_owned(),
+        echo.result_string_error("fine").map_err(Error::msg)?,
+    )?;
+    check("()", (), echo.unit(1))?;
+    let customer = Customer {
+        id: "c1".into(),
+        tier: "gold".into(),
+        orders: 3,
+    };
+    check(
+        "Json<Customer>",
+        customer.clone(),
+        echo.customer(Json(customer.clone())).0,
+    )?;
+    for diff in &change.diffs {
+        if let Diff::Insert { post } = diff {
+            check("RecordBatch", post.batch().clone(), echo.batch(post.batch().clone()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Asks for the catalog without listing it in `requires`.
+#[derive(Debug)]
+pub struct Undeclared;
+
+#[oplink::operator(name = "undeclared", version = "0.1.0")]
+impl Undeclared {
+    fn new() -> Result<Self> {
+        Ok(Undeclared)
+    }
+
+    fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
+        ctx.service::<dyn Catalog>()?.tier("c1");
+        Ok(change)
+    }
+}

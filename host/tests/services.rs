@@ -1,0 +1,421 @@
+//! Host services through real loaded libraries: every type of the vocabulary both ways,
+//! failures of host code reaching the plugin as errors, requirements checked at
+//! `instantiate`, and plugin `tracing` events arriving in the host's subscriber.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::{insert, plugin_path, rows};
+use oplink::Diff;
+use oplink::arrow::array::{Array, RecordBatch, StringArray};
+use oplink::service::Json;
+use oplink_host::{Error, Host, Plugin};
+use serde_json::json;
+use services::{Catalog, Customer, Echo};
+
+/// Returns what it is given; fails and panics on request.
+struct EchoHost;
+
+impl Echo for EchoHost {
+    fn i8(&self, v: i8) -> i8 {
+        v
+    }
+    fn i16(&self, v: i16) -> i16 {
+        v
+    }
+    fn i32(&self, v: i32) -> i32 {
+        v
+    }
+    fn i64(&self, v: i64) -> i64 {
+        v
+    }
+    fn u8(&self, v: u8) -> u8 {
+        v
+    }
+    fn u16(&self, v: u16) -> u16 {
+        v
+    }
+    fn u32(&self, v: u32) -> u32 {
+        v
+    }
+    fn u64(&self, v: u64) -> u64 {
+        v
+    }
+    fn usize(&self, v: usize) -> usize {
+        v
+    }
+    fn isize(&self, v: isize) -> isize {
+        v
+    }
+    fn f32(&self, v: f32) -> f32 {
+        v
+    }
+    fn f64(&self, v: f64) -> f64 {
+        v
+    }
+    fn bool(&self, v: bool) -> bool {
+        v
+    }
+    fn char(&self, v: char) -> char {
+        v
+    }
+    fn str(&self, v: &str) -> String {
+        v.to_owned()
+    }
+    fn string(&self, v: String) -> String {
+        v
+    }
+    fn bytes(&self, v: &[u8]) -> Vec<u8> {
+        v.to_vec()
+    }
+    fn byte_vec(&self, v: Vec<u8>) -> Vec<u8> {
+        v
+    }
+    fn f64_slice(&self, v: &[f64]) -> Vec<f64> {
+        v.to_vec()
+    }
+    fn i32_vec(&self, v: Vec<i32>) -> Vec<i32> {
+        v
+    }
+    fn option(&self, v: Option<&str>) -> Option<String> {
+        v.map(str::to_owned)
+    }
+    fn option_u64(&self, v: Option<u64>) -> Option<u64> {
+        v
+    }
+    fn result(&self, v: i64) -> oplink::Result<i64> {
+        Ok(v)
+    }
+    fn result_string_error(&self, v: &str) -> Result<String, String> {
+        Ok(v.to_owned())
+    }
+    fn unit(&self, _: u8) {}
+    fn batch(&self, v: RecordBatch) -> RecordBatch {
+        v
+    }
+    fn customer(&self, v: Json<Customer>) -> Json<Customer> {
+        v
+    }
+    fn fail(&self, message: &str) -> oplink::Result<u64> {
+        Err(oplink::Error::msg(message))
+    }
+    fn panic(&self, message: &str) -> oplink::Result<u64> {
+        panic!("{message}")
+    }
+    fn panic_plain(&self, message: &str) -> u64 {
+        panic!("{message}")
+    }
+}
+
+struct Customers;
+
+impl Catalog for Customers {
+    fn tier(&self, customer: &str) -> Option<String> {
+        match customer {
+            "ada" => Some("gold".into()),
+            "bob" => Some("silver".into()),
+            _ => None,
+        }
+    }
+    fn customers_in(&self, region: &str) -> oplink::Result<u64> {
+        match region {
+            "eu" => Ok(2),
+            other => Err(oplink::Error::msg(format!("no region `{other}`"))),
+        }
+    }
+}
+
+fn echo_host() -> Host {
+    Host::builder()
+        .provide::<dyn Echo>(Arc::new(EchoHost))
+        .build()
+}
+
+fn plugin() -> Plugin {
+    Plugin::load(plugin_path("enrich")).unwrap()
+}
+
+#[test]
+fn the_descriptor_lists_required_services() {
+    let plugin = plugin();
+    let enrich = plugin.operator("enrich").unwrap();
+    let required = &enrich.requires()[0];
+    assert_eq!(required.name, "Catalog");
+    assert_eq!(
+        required.methods,
+        [
+            "fn tier(&self, customer: &str) -> Option<String>",
+            "fn customers_in(&self, region: &str) -> Result<u64>",
+        ]
+    );
+    assert!(plugin.operator("undeclared").unwrap().requires().is_empty());
+}
+
+#[test]
+fn every_type_of_the_vocabulary_round_trips_both_ways() {
+    let mut op = plugin().instantiate("echo", json!({}), &echo_host()).unwrap();
+    let input = insert(1, &[1, 2, 3]);
+    // The plugin checks every value that comes back and fails naming the type otherwise.
+    let output = op.apply(input.clone()).unwrap();
+    assert_eq!(output, input);
+}
+
+#[test]
+fn an_err_in_host_code_reaches_the_plugin_as_an_err() {
+    let host = echo_host();
+    let mut op = plugin()
+        .instantiate("echo", json!({"call": "fail"}), &host)
+        .unwrap();
+    let err = op.apply(insert(1, &[1])).unwrap_err();
+    assert!(matches!(err, Error::Failed { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("operator `echo` failed in `apply`: the host says no (at "),
+        "{err}"
+    );
+    // The instance and the host go on.
+    assert!(!op.is_poisoned());
+    let mut fine = plugin().instantiate("echo", json!({}), &host).unwrap();
+    fine.apply(insert(2, &[2])).unwrap();
+}
+
+#[test]
+fn a_panic_in_host_code_reaches_the_plugin_as_an_err() {
+    let host = echo_host();
+    let mut op = plugin()
+        .instantiate("echo", json!({"call": "panic"}), &host)
+        .unwrap();
+    let err = op.apply(insert(1, &[1])).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Failed { .. }), "{err:?}");
+    assert!(
+        text.starts_with("operator `echo` failed in `apply`: the host panicked in `Echo::panic` at host/tests/services.rs:"),
+        "{text}"
+    );
+    assert!(text.contains(": the host fell over"), "{text}");
+    assert!(!op.is_poisoned());
+    let mut fine = plugin().instantiate("echo", json!({}), &host).unwrap();
+    fine.apply(insert(2, &[2])).unwrap();
+}
+
+#[test]
+fn a_panic_in_a_host_method_without_result_fails_the_call_as_a_panic() {
+    let mut op = plugin()
+        .instantiate("echo", json!({"call": "panic_plain"}), &echo_host())
+        .unwrap();
+    let err = op.apply(insert(1, &[1])).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Panicked { .. }), "{err:?}");
+    assert!(
+        text.starts_with("operator `echo` panicked in `apply`: host service call `Echo::panic_plain` failed and the method has no `Result` to report it: the host panicked in `Echo::panic_plain` at host/tests/services.rs:"),
+        "{text}"
+    );
+    assert!(op.is_poisoned());
+}
+
+#[test]
+fn a_missing_service_is_rejected_at_instantiate() {
+    let err = plugin()
+        .instantiate("enrich", json!({"customer_column": "customer"}), &echo_host())
+        .unwrap_err();
+    assert!(matches!(err, Error::MissingService { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "operator `enrich` requires the host service `Catalog`, which this host does not provide (it provides: `Echo`); add it with `Host::builder().provide::<dyn Catalog>(..)`"
+    );
+}
+
+/// A host built against another version of the catalog: `customers_in` returns `i64`.
+mod other_version {
+    #[oplink::host_callbacks(name = "Catalog")]
+    pub trait Catalog {
+        fn tier(&self, customer: &str) -> Option<String>;
+        fn customers_in(&self, region: &str) -> oplink::Result<i64>;
+    }
+
+    pub struct Old;
+
+    impl Catalog for Old {
+        fn tier(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn customers_in(&self, _: &str) -> oplink::Result<i64> {
+            Ok(0)
+        }
+    }
+}
+
+#[test]
+fn a_mismatched_service_is_rejected_at_instantiate_naming_the_method() {
+    let host = Host::builder()
+        .provide::<dyn other_version::Catalog>(Arc::new(other_version::Old))
+        .build();
+    let err = plugin()
+        .instantiate("enrich", json!({"customer_column": "customer"}), &host)
+        .unwrap_err();
+    assert!(matches!(err, Error::ServiceMismatch { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "operator `enrich` was built against another version of the host service `Catalog`: method `customers_in` differs: the plugin expects `fn customers_in(&self, region: &str) -> Result<u64>`, the host has `fn customers_in(&self, region: &str) -> oplink::Result<i64>`"
+    );
+}
+
+#[test]
+fn asking_for_an_undeclared_service_is_an_err_not_a_crash() {
+    let host = Host::builder()
+        .provide::<dyn Catalog>(Arc::new(Customers))
+        .build();
+    let mut op = plugin().instantiate("undeclared", json!(null), &host).unwrap();
+    let err = op.apply(insert(1, &[1])).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "operator `undeclared` failed in `apply`: operator `undeclared` did not declare the service `Catalog`: add it to `#[operator(requires = [..])]`"
+        ),
+        "{err}"
+    );
+    assert!(!op.is_poisoned());
+}
+
+/// One event as the host's subscriber saw it.
+#[derive(Debug, Clone)]
+struct Captured {
+    level: tracing::Level,
+    target: String,
+    fields: Vec<(String, String)>,
+}
+
+impl Captured {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A subscriber that records every event.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<Captured>>>);
+
+struct Visitor<'a>(&'a mut Vec<(String, String)>);
+
+impl tracing::field::Visit for Visitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Vec::new();
+        event.record(&mut Visitor(&mut fields));
+        self.0.lock().unwrap().push(Captured {
+            level: *event.metadata().level(),
+            target: event.metadata().target().to_owned(),
+            fields,
+        });
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn enrich_calls_the_catalog_keeps_state_per_instance_and_logs_into_the_host() {
+    let recorder = Recorder::default();
+    let events = recorder.0.clone();
+    tracing::subscriber::with_default(recorder, || {
+        let host = Host::builder()
+            .provide::<dyn Catalog>(Arc::new(Customers))
+            .build();
+        let plugin = plugin();
+        let config = json!({"customer_column": "customer"});
+        let mut first = plugin.instantiate("enrich", &config, &host).unwrap();
+        let mut second = plugin.instantiate("enrich", &config, &host).unwrap();
+
+        let change = oplink::Change::new(
+            1,
+            oplink::Timestamp(0),
+            vec![Diff::Insert {
+                post: rows(&[1, 2, 3], &["ada", "bob", "eve"], 0),
+            }],
+        );
+        let out = first.apply(change).unwrap();
+        let Diff::Insert { post } = &out.diffs[0] else {
+            panic!("expected an insert")
+        };
+        let tiers = post
+            .batch()
+            .column_by_name("tier")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .iter()
+            .map(|t| t.map(str::to_owned))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            tiers,
+            [Some("gold".to_owned()), Some("silver".to_owned()), None]
+        );
+        second
+            .apply(oplink::Change::new(
+                1,
+                oplink::Timestamp(0),
+                vec![Diff::Insert {
+                    post: rows(&[1], &["ada"], 0),
+                }],
+            ))
+            .unwrap();
+        first.flush_state().unwrap();
+        second.flush_state().unwrap();
+
+        let events = events.lock().unwrap().clone();
+        let warn = events
+            .iter()
+            .find(|e| e.level == tracing::Level::WARN)
+            .expect("the warning about unknown customers");
+        assert_eq!(warn.target, "enrich");
+        assert_eq!(warn.field("message"), Some("customers missing from the catalog"));
+        assert_eq!(warn.field("operator"), Some("enrich"));
+        assert_eq!(warn.field("instance"), Some(first.id().to_string().as_str()));
+        assert_eq!(warn.field("unknown"), Some("1"));
+        assert_eq!(warn.field("column"), Some("customer"));
+
+        // State is per instance: the first saw three customers, the second one.
+        let flushed: Vec<(String, String)> = events
+            .iter()
+            .filter(|e| e.field("message") == Some("flushed"))
+            .map(|e| {
+                (
+                    e.field("instance").unwrap().to_owned(),
+                    e.field("seen").unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            flushed,
+            [
+                (first.id().to_string(), "3".to_owned()),
+                (second.id().to_string(), "1".to_owned())
+            ]
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| e.level == tracing::Level::DEBUG && e.field("rows") == Some("3")),
+            "{events:?}"
+        );
+    });
+}
