@@ -91,7 +91,7 @@ fn a_plugin_of_a_newer_minor() {
     let (_, text) = load_err("ABI_MINOR");
     assert_eq!(
         text,
-        "was built for oplink ABI 1.9, newer than this host's 1.0; upgrade the host"
+        "was built for oplink ABI 1.9, newer than this host's 1.1; upgrade the host"
     );
 }
 

@@ -44,7 +44,7 @@ fn threshold_filters_through_the_boundary() {
         "Keeps the rows whose column is at least `min`"
     );
     assert!(op.implemented().names().is_empty());
-    assert_eq!(plugin.build().abi, (1, 0));
+    assert_eq!(plugin.build().abi, (1, 1));
     assert_eq!(plugin.build().profile, "debug");
 
     let host = Host::builder().build();
