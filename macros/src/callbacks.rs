@@ -3,7 +3,7 @@
 //! service's identity and the layout assertions.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::visit_mut::VisitMut;
@@ -547,27 +547,44 @@ impl Service {
 
         for (index, method) in self.methods.iter().enumerate() {
             let ident = &method.ident;
+            // The table's field for this method: prefixed, so that no method name can
+            // collide with the table's own `size` and `context`.
+            let slot_field = format_ident!("fn_{}", ident);
             let method_name = ident.to_string();
             let thunk = format_ident!("__oplink_thunk_{}", ident);
-            let ok_ty = if method.fallible {
-                let output = staticised(&method.output);
-                quote!(<#output as #p::Fallible>::Ok)
+            // Every path that puts a user's type through a trait of the vocabulary is spanned
+            // on that type, so an unsupported one is underlined where it is written, once.
+            let ret_span = param_span(&method.output);
+            let output_static = staticised(&method.output);
+            let output = &method.output;
+            let (ok_static, ok) = if method.fallible {
+                (
+                    quote!(<#output_static as #p::Fallible>::Ok),
+                    quote!(<#output as #p::Fallible>::Ok),
+                )
             } else {
-                let output = staticised(&method.output);
-                quote!(#output)
+                (quote!(#output_static), quote!(#output))
             };
-            // Spanned on the user's types, so an unsupported one is underlined where it is
-            // written, with the `Arg`/`Ret` trait's message.
+            let out_abi = respan(quote!(<#ok_static as #p::Ret>::Abi), ret_span);
+            let ret_trait = respan(quote!(<#ok as #p::Ret>), ret_span);
+            let fallible_trait = respan(quote!(<#output as #p::Fallible>), ret_span);
+            let fallible_failed = respan(quote!(#p::fallible_failed::<#output>), ret_span);
             let abi_params: Vec<TokenStream> = method
                 .params
                 .iter()
                 .map(|param| {
                     let ty = staticised(&param.ty);
-                    quote_spanned!(param_span(&param.ty)=> <#ty as #p::Arg>::Abi)
+                    respan(quote!(<#ty as #p::Arg>::Abi), param_span(&param.ty))
                 })
                 .collect();
-            let ret_span = param_span(&method.output);
-            let out_abi = quote_spanned!(ret_span=> <#ok_ty as #p::Ret>::Abi);
+            let arg_traits: Vec<TokenStream> = method
+                .params
+                .iter()
+                .map(|param| {
+                    let ty = &param.ty;
+                    respan(quote!(<#ty as #p::Arg>), param_span(ty))
+                })
+                .collect();
             let fn_type = quote! {
                 unsafe extern "C" fn(
                     *const ::core::ffi::c_void,
@@ -576,10 +593,19 @@ impl Service {
                     *mut #p::abi::ErrorOut,
                 ) -> #p::abi::Status
             };
-            fields.push(quote!(#ident: ::core::option::Option<#fn_type>));
-            slot_inits.push(quote!(#ident: ::core::option::Option::Some(#thunk)));
+            // Slots are stored type-erased: the table's layout never depends on the user's
+            // types, so an unsupported type is reported at the type alone, not again at
+            // the table. Each slot is cast back to its real type where it is called.
+            fields.push(quote!(#slot_field: ::core::option::Option<unsafe extern "C" fn()>));
+            slot_inits.push(quote! {
+                // SAFETY: a function pointer cast to another function pointer type, and cast
+                // back to `#fn_type` before every call (in the proxy).
+                #slot_field: ::core::option::Option::Some(unsafe {
+                    ::core::mem::transmute::<#fn_type, unsafe extern "C" fn()>(#thunk)
+                })
+            });
             slot_checks.push(quote! {
-                if table.#ident.is_none() {
+                if table.#slot_field.is_none() {
                     return ::core::result::Result::Err(#p::Error::msg(::std::format!(
                         "the host's `{}` table has no function for `{}`", #name, #method_name
                     )));
@@ -588,7 +614,7 @@ impl Service {
             let slot = 2 + index;
             offset_asserts.push(quote! {
                 ::core::assert!(
-                    ::core::mem::offset_of!(#table, #ident) == #slot * ::core::mem::size_of::<usize>(),
+                    ::core::mem::offset_of!(#table, #slot_field) == #slot * ::core::mem::size_of::<usize>(),
                     ::core::concat!("the slot of `", #method_name, "` is not where the ABI puts it"),
                 );
             });
@@ -597,18 +623,17 @@ impl Service {
             let arg_names: Vec<Ident> = (0..method.params.len())
                 .map(|i| format_ident!("__oplink_a{}", i))
                 .collect();
-            let lifts = method.params.iter().zip(&arg_names).map(|(param, arg)| {
-                let ty = &param.ty;
+            let lifts = method.params.iter().zip(&arg_names).zip(&arg_traits).map(|((param, arg), arg_trait)| {
                 let param_name = &param.name;
                 quote! {
                     // SAFETY: lowered by the plugin's proxy for this call.
-                    let #arg = unsafe { <#ty as #p::Arg>::lift(#arg) }
+                    let #arg = unsafe { #arg_trait::lift(#arg) }
                         .map_err(|e| #p::bad_argument(#name, #method_name, #param_name, e))?;
                 }
             });
             let finish = if method.fallible {
                 quote! {
-                    let value = #p::Fallible::into_result(value).map_err(#p::host_error)?;
+                    let value = #fallible_trait::into_result(value).map_err(#p::host_error)?;
                 }
             } else {
                 quote!()
@@ -628,7 +653,7 @@ impl Service {
                         let value = #trait_ident::#ident(implementation, #(#arg_names),*);
                         #finish
                         // SAFETY: `out` is writable for this call (the ABI's contract).
-                        unsafe { out.write(#p::Ret::raise(value)) };
+                        unsafe { out.write(#ret_trait::raise(value)) };
                         ::core::result::Result::Ok(())
                     };
                     // SAFETY: `err` is writable and empty (the ABI's contract).
@@ -641,27 +666,20 @@ impl Service {
                 let ty = &param.ty;
                 quote!(#arg: #ty)
             });
-            let lowers = method.params.iter().zip(&arg_names).map(|(param, arg)| {
-                let ty = &param.ty;
-                quote!(let #arg = <#ty as #p::Arg>::lower(&#arg, &mut keep);)
+            let lowers = arg_names.iter().zip(&arg_traits).map(|(arg, arg_trait)| {
+                quote!(let #arg = #arg_trait::lower(&#arg, &mut keep);)
             });
-            let output = &method.output;
-            let unstaticised_ok = if method.fallible {
-                quote!(<#output as #p::Fallible>::Ok)
-            } else {
-                quote!(#output)
-            };
             let outcome = if method.fallible {
                 quote! {
                     match failure {
                         ::core::option::Option::None => {
                             // SAFETY: an OK status means the host wrote `out`, once.
-                            match unsafe { <#unstaticised_ok as #p::Ret>::take(out.assume_init()) } {
-                                ::core::result::Result::Ok(value) => #p::Fallible::from_result(::core::result::Result::Ok(value)),
-                                ::core::result::Result::Err(e) => #p::fallible_failed::<#output>(#name, #method_name, #p::bad_return(#name, #method_name, e)),
+                            match unsafe { #ret_trait::take(out.assume_init()) } {
+                                ::core::result::Result::Ok(value) => #fallible_trait::from_result(::core::result::Result::Ok(value)),
+                                ::core::result::Result::Err(e) => #fallible_failed(#name, #method_name, #p::bad_return(#name, #method_name, e)),
                             }
                         }
-                        ::core::option::Option::Some(message) => #p::fallible_failed::<#output>(#name, #method_name, message),
+                        ::core::option::Option::Some(message) => #fallible_failed(#name, #method_name, message),
                     }
                 }
             } else {
@@ -669,7 +687,7 @@ impl Service {
                     match failure {
                         ::core::option::Option::None => {
                             // SAFETY: an OK status means the host wrote `out`, once.
-                            match unsafe { <#unstaticised_ok as #p::Ret>::take(out.assume_init()) } {
+                            match unsafe { #ret_trait::take(out.assume_init()) } {
                                 ::core::result::Result::Ok(value) => value,
                                 ::core::result::Result::Err(e) => #p::infallible_failed(#name, #method_name, &#p::bad_return(#name, #method_name, e)),
                             }
@@ -682,15 +700,18 @@ impl Service {
                 fn #ident(&self, #(#proxy_params),*) -> #output {
                     let mut keep = #p::Keep::default();
                     #(#lowers)*
-                    let mut out = ::core::mem::MaybeUninit::<<#unstaticised_ok as #p::Ret>::Abi>::uninit();
+                    let mut out = ::core::mem::MaybeUninit::<#ret_trait::Abi>::uninit();
                     let mut err = #p::abi::ErrorOut::EMPTY;
                     // SAFETY: `__proxy` checked that the table is this service's, large enough,
                     // and that this slot is filled; the host keeps it alive for the instance.
                     let table = unsafe { &*self.table };
-                    let status = match table.#ident {
-                        // SAFETY: the host's thunk for this method, with arguments lowered for it;
-                        // `keep` holds what they point to until after the call.
+                    let status = match table.#slot_field {
+                        // SAFETY: the slot holds the host's thunk for this method, whose type
+                        // is `#fn_type` (the fingerprint promises the same signature on both
+                        // sides); the arguments are lowered for it, and `keep` holds what they
+                        // point to until after the call.
                         ::core::option::Option::Some(f) => unsafe {
+                            let f = ::core::mem::transmute::<unsafe extern "C" fn(), #fn_type>(f);
                             f(table.context, #(#arg_names,)* out.as_mut_ptr(), &mut err)
                         },
                         ::core::option::Option::None => ::core::unreachable!("checked when the proxy was made"),
@@ -776,6 +797,24 @@ impl Service {
             };
         }
     }
+}
+
+/// `tokens` with every span moved to `span`, so that rustc reports a failed bound on any of
+/// them at `span` (the user's type), and reports it once.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 /// The span of a type's first token, where rustc's trait errors for it should point.

@@ -567,6 +567,13 @@ unsafe impl Ret for RecordBatch {
 /// ```
 ///
 /// For a type that is `serde::Serialize` and `Deserialize`, [`Json<T>`] does this for you.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross between host and plugin",
+    label = "not a type a host service method can take or return",
+    note = "methods may use integers, floats, `bool`, `char`, `&str`, `String`, `&[T]` and `Vec<T>` of numbers, `Option` of those, `RecordBatch`, and return `()` or `Result<T, E>` of those",
+    note = "for a type of your own, implement `oplink::service::Wire` for `{Self}`, or wrap a serde type: `oplink::service::Json<{Self}>`",
+    note = "return owned values: `String` rather than `&str`, `Vec<T>` rather than `&[T]`"
+)]
 pub trait Wire: Sized + 'static {
     /// Appends the value's bytes to `out`.
     fn encode(&self, out: &mut Vec<u8>);

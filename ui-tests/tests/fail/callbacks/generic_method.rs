@@ -1,0 +1,6 @@
+#[oplink::host_callbacks]
+pub trait Lookup {
+    fn get<K: AsRef<str>>(&self, key: K) -> Option<String>;
+}
+
+fn main() {}

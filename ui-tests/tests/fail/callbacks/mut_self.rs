@@ -1,0 +1,6 @@
+#[oplink::host_callbacks]
+pub trait Counter {
+    fn bump(&mut self) -> u64;
+}
+
+fn main() {}

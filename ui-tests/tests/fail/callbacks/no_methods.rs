@@ -1,0 +1,4 @@
+#[oplink::host_callbacks]
+pub trait Lookup {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[oplink::host_callbacks]
+pub struct Lookup {
+    table: Vec<String>,
+}
+
+fn main() {}
