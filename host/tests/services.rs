@@ -8,105 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use common::{insert, plugin_path, rows};
 use oplink::Diff;
-use oplink::arrow::array::{Array, RecordBatch, StringArray};
-use oplink::service::Json;
+use oplink::arrow::array::{Array, StringArray};
 use oplink_host::{Error, Host, Plugin};
 use serde_json::json;
-use services::{Catalog, Customer, Echo};
-
-/// Returns what it is given; fails and panics on request.
-struct EchoHost;
-
-impl Echo for EchoHost {
-    fn i8(&self, v: i8) -> i8 {
-        v
-    }
-    fn i16(&self, v: i16) -> i16 {
-        v
-    }
-    fn i32(&self, v: i32) -> i32 {
-        v
-    }
-    fn i64(&self, v: i64) -> i64 {
-        v
-    }
-    fn u8(&self, v: u8) -> u8 {
-        v
-    }
-    fn u16(&self, v: u16) -> u16 {
-        v
-    }
-    fn u32(&self, v: u32) -> u32 {
-        v
-    }
-    fn u64(&self, v: u64) -> u64 {
-        v
-    }
-    fn usize(&self, v: usize) -> usize {
-        v
-    }
-    fn isize(&self, v: isize) -> isize {
-        v
-    }
-    fn f32(&self, v: f32) -> f32 {
-        v
-    }
-    fn f64(&self, v: f64) -> f64 {
-        v
-    }
-    fn bool(&self, v: bool) -> bool {
-        v
-    }
-    fn char(&self, v: char) -> char {
-        v
-    }
-    fn str(&self, v: &str) -> String {
-        v.to_owned()
-    }
-    fn string(&self, v: String) -> String {
-        v
-    }
-    fn bytes(&self, v: &[u8]) -> Vec<u8> {
-        v.to_vec()
-    }
-    fn byte_vec(&self, v: Vec<u8>) -> Vec<u8> {
-        v
-    }
-    fn f64_slice(&self, v: &[f64]) -> Vec<f64> {
-        v.to_vec()
-    }
-    fn i32_vec(&self, v: Vec<i32>) -> Vec<i32> {
-        v
-    }
-    fn option(&self, v: Option<&str>) -> Option<String> {
-        v.map(str::to_owned)
-    }
-    fn option_u64(&self, v: Option<u64>) -> Option<u64> {
-        v
-    }
-    fn result(&self, v: i64) -> oplink::Result<i64> {
-        Ok(v)
-    }
-    fn result_string_error(&self, v: &str) -> Result<String, String> {
-        Ok(v.to_owned())
-    }
-    fn unit(&self, _: u8) {}
-    fn batch(&self, v: RecordBatch) -> RecordBatch {
-        v
-    }
-    fn customer(&self, v: Json<Customer>) -> Json<Customer> {
-        v
-    }
-    fn fail(&self, message: &str) -> oplink::Result<u64> {
-        Err(oplink::Error::msg(message))
-    }
-    fn panic(&self, message: &str) -> oplink::Result<u64> {
-        panic!("{message}")
-    }
-    fn panic_plain(&self, message: &str) -> u64 {
-        panic!("{message}")
-    }
-}
+use services::{Catalog, Echo, EchoBack};
 
 struct Customers;
 
@@ -128,7 +33,7 @@ impl Catalog for Customers {
 
 fn echo_host() -> Host {
     Host::builder()
-        .provide::<dyn Echo>(Arc::new(EchoHost))
+        .provide::<dyn Echo>(Arc::new(EchoBack))
         .build()
 }
 
@@ -190,7 +95,7 @@ fn a_panic_in_host_code_reaches_the_plugin_as_an_err() {
     let text = err.to_string();
     assert!(matches!(err, Error::Failed { .. }), "{err:?}");
     assert!(
-        text.starts_with("operator `echo` failed in `apply`: the host panicked in `Echo::panic` at host/tests/services.rs:"),
+        text.starts_with("operator `echo` failed in `apply`: the host panicked in `Echo::panic` at examples/services/src/lib.rs:"),
         "{text}"
     );
     assert!(text.contains(": the host fell over"), "{text}");
@@ -208,7 +113,7 @@ fn a_panic_in_a_host_method_without_result_fails_the_call_as_a_panic() {
     let text = err.to_string();
     assert!(matches!(err, Error::Panicked { .. }), "{err:?}");
     assert!(
-        text.starts_with("operator `echo` panicked in `apply`: host service call `Echo::panic_plain` failed and the method has no `Result` to report it: the host panicked in `Echo::panic_plain` at host/tests/services.rs:"),
+        text.starts_with("operator `echo` panicked in `apply`: host service call `Echo::panic_plain` failed and the method has no `Result` to report it: the host panicked in `Echo::panic_plain` at examples/services/src/lib.rs:"),
         "{text}"
     );
     assert!(op.is_poisoned());

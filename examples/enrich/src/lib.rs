@@ -104,13 +104,18 @@ impl Enrich {
 }
 
 /// Configuration of `echo`: `{"call": "all"}` (the default) round-trips every type;
-/// `"fail"`, `"panic"` and `"panic_plain"` call the matching failing method of [`Echo`].
+/// `"fail"`, `"panic"` and `"panic_plain"` call the matching failing method of [`Echo`];
+/// `"u64_loop"` and `"string_loop"` call `Echo::u64` or `Echo::str` (with 1 KiB of text)
+/// `times` times, for the benchmark.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EchoConfig {
     /// What `apply` calls.
     #[serde(default)]
     pub call: EchoCall,
+    /// How many calls the loops make.
+    #[serde(default)]
+    pub times: u64,
 }
 
 /// What `echo`'s `apply` calls.
@@ -126,18 +131,26 @@ pub enum EchoCall {
     Panic,
     /// `Echo::panic_plain`, which panics in a method without `Result`.
     PanicPlain,
+    /// `Echo::u64`, `times` times.
+    U64Loop,
+    /// `Echo::str` with 1 KiB of text, `times` times.
+    StringLoop,
 }
 
 /// Round-trips every type through the host and returns its input unchanged.
 #[derive(Debug)]
 pub struct EchoAll {
     call: EchoCall,
+    times: u64,
 }
 
 #[oplink::operator(name = "echo", version = "0.1.0", requires = [Echo])]
 impl EchoAll {
     fn new(cfg: EchoConfig) -> Result<Self> {
-        Ok(EchoAll { call: cfg.call })
+        Ok(EchoAll {
+            call: cfg.call,
+            times: cfg.times,
+        })
     }
 
     fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
@@ -152,6 +165,17 @@ impl EchoAll {
             }
             EchoCall::PanicPlain => {
                 echo.panic_plain("the host fell over");
+            }
+            EchoCall::U64Loop => {
+                for i in 0..self.times {
+                    std::hint::black_box(echo.u64(i));
+                }
+            }
+            EchoCall::StringLoop => {
+                let text = "x".repeat(1024);
+                for _ in 0..self.times {
+                    std::hint::black_box(echo.str(&text));
+                }
             }
         }
         Ok(change)

@@ -63,3 +63,100 @@ pub trait Echo {
     /// Panics with `message`, in a method that has no `Result` to report it.
     fn panic_plain(&self, message: &str) -> u64;
 }
+
+/// The host side of [`Echo`]: returns what it is given; `fail` and the `panic` methods do
+/// what they say.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EchoBack;
+
+impl Echo for EchoBack {
+    fn i8(&self, v: i8) -> i8 {
+        v
+    }
+    fn i16(&self, v: i16) -> i16 {
+        v
+    }
+    fn i32(&self, v: i32) -> i32 {
+        v
+    }
+    fn i64(&self, v: i64) -> i64 {
+        v
+    }
+    fn u8(&self, v: u8) -> u8 {
+        v
+    }
+    fn u16(&self, v: u16) -> u16 {
+        v
+    }
+    fn u32(&self, v: u32) -> u32 {
+        v
+    }
+    fn u64(&self, v: u64) -> u64 {
+        v
+    }
+    fn usize(&self, v: usize) -> usize {
+        v
+    }
+    fn isize(&self, v: isize) -> isize {
+        v
+    }
+    fn f32(&self, v: f32) -> f32 {
+        v
+    }
+    fn f64(&self, v: f64) -> f64 {
+        v
+    }
+    fn bool(&self, v: bool) -> bool {
+        v
+    }
+    fn char(&self, v: char) -> char {
+        v
+    }
+    fn str(&self, v: &str) -> String {
+        v.to_owned()
+    }
+    fn string(&self, v: String) -> String {
+        v
+    }
+    fn bytes(&self, v: &[u8]) -> Vec<u8> {
+        v.to_vec()
+    }
+    fn byte_vec(&self, v: Vec<u8>) -> Vec<u8> {
+        v
+    }
+    fn f64_slice(&self, v: &[f64]) -> Vec<f64> {
+        v.to_vec()
+    }
+    fn i32_vec(&self, v: Vec<i32>) -> Vec<i32> {
+        v
+    }
+    fn option(&self, v: Option<&str>) -> Option<String> {
+        v.map(str::to_owned)
+    }
+    fn option_u64(&self, v: Option<u64>) -> Option<u64> {
+        v
+    }
+    fn result(&self, v: i64) -> Result<i64> {
+        Ok(v)
+    }
+    fn result_string_error(&self, v: &str) -> std::result::Result<String, String> {
+        Ok(v.to_owned())
+    }
+    fn unit(&self, _: u8) {}
+    fn batch(&self, v: RecordBatch) -> RecordBatch {
+        v
+    }
+    fn customer(&self, v: Json<Customer>) -> Json<Customer> {
+        v
+    }
+    fn fail(&self, message: &str) -> Result<u64> {
+        Err(oplink::Error::msg(message))
+    }
+    fn panic(&self, message: &str) -> Result<u64> {
+        panic!("{message}")
+    }
+    fn panic_plain(&self, message: &str) -> u64 {
+        panic!("{message}")
+    }
+}
+
