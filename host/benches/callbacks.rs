@@ -118,7 +118,11 @@ mod string_1kib {
             .provide::<dyn Echo>(Arc::new(EchoBack))
             .build();
         let mut op = enrich()
-            .instantiate("echo", json!({"call": "string_loop", "times": CALLS}), &host)
+            .instantiate(
+                "echo",
+                json!({"call": "string_loop", "times": CALLS}),
+                &host,
+            )
             .unwrap();
         bencher
             .counter(ItemsCount::new(CALLS))

@@ -258,8 +258,9 @@ impl InstanceServices {
                     .find(|p| p.name == name)
                     .ok_or_else(|| format!("this host provides no service `{name}`"))?;
                 // The plugin's table may be a prefix of ours (methods added later).
-                let fits = (1..=provided.methods.len())
-                    .any(|n| fingerprint(provided.name, &provided.methods[..n]) == plugin_fingerprint);
+                let fits = (1..=provided.methods.len()).any(|n| {
+                    fingerprint(provided.name, &provided.methods[..n]) == plugin_fingerprint
+                });
                 if fits {
                     Ok(provided.table.as_ptr())
                 } else {

@@ -56,13 +56,14 @@ impl Instance {
         config: &str,
         host: &Host,
     ) -> Result<Instance> {
-        let attachment = host.attach(&info.name().to_owned());
+        let attachment = host.attach(info.name());
         let mut raw: *mut OpaqueInstance = std::ptr::null_mut();
         let mut err = ErrorOut::EMPTY;
         // SAFETY: `create` is a validated entry point of a loaded library; `attachment` is
         // boxed and outlives the instance (we own both); `config` is valid for the call.
-        let status =
-            unsafe { (info.slots.create)(&*attachment.api, StrView::new(config), &mut raw, &mut err) };
+        let status = unsafe {
+            (info.slots.create)(&*attachment.api, StrView::new(config), &mut raw, &mut err)
+        };
         if status != Status::OK {
             // SAFETY: the plugin wrote `err` for a non-OK status.
             return Err(unsafe { failure_error(status, &mut err, info.name(), "new") });

@@ -97,7 +97,10 @@ fn callsite(shape: Shape) -> &'static DynamicCallsite {
         shape.file.as_deref().map(leak),
         Some(shape.line).filter(|&l| l > 0),
         None,
-        FieldSet::new(Box::leak(names.into_boxed_slice()), identify_callsite!(site)),
+        FieldSet::new(
+            Box::leak(names.into_boxed_slice()),
+            identify_callsite!(site),
+        ),
         Kind::EVENT,
     );
     let _ = site.metadata.set(metadata);
@@ -119,7 +122,8 @@ fn emit(operator: &str, instance: u64, event: &LogEvent) {
         return;
     }
     let message = format_args!("{}", event.message);
-    let mut values: Vec<Option<&dyn Value>> = vec![Some(&message), Some(&operator), Some(&instance)];
+    let mut values: Vec<Option<&dyn Value>> =
+        vec![Some(&message), Some(&operator), Some(&instance)];
     values.extend(event.fields.iter().map(|(_, value)| {
         Some(match value {
             FieldValue::I64(v) => v as &dyn Value,

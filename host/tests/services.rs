@@ -59,7 +59,9 @@ fn the_descriptor_lists_required_services() {
 
 #[test]
 fn every_type_of_the_vocabulary_round_trips_both_ways() {
-    let mut op = plugin().instantiate("echo", json!({}), &echo_host()).unwrap();
+    let mut op = plugin()
+        .instantiate("echo", json!({}), &echo_host())
+        .unwrap();
     let input = insert(1, &[1, 2, 3]);
     // The plugin checks every value that comes back and fails naming the type otherwise.
     let output = op.apply(input.clone()).unwrap();
@@ -122,7 +124,11 @@ fn a_panic_in_a_host_method_without_result_fails_the_call_as_a_panic() {
 #[test]
 fn a_missing_service_is_rejected_at_instantiate() {
     let err = plugin()
-        .instantiate("enrich", json!({"customer_column": "customer"}), &echo_host())
+        .instantiate(
+            "enrich",
+            json!({"customer_column": "customer"}),
+            &echo_host(),
+        )
         .unwrap_err();
     assert!(matches!(err, Error::MissingService { .. }), "{err:?}");
     assert_eq!(
@@ -171,7 +177,9 @@ fn asking_for_an_undeclared_service_is_an_err_not_a_crash() {
     let host = Host::builder()
         .provide::<dyn Catalog>(Arc::new(Customers))
         .build();
-    let mut op = plugin().instantiate("undeclared", json!(null), &host).unwrap();
+    let mut op = plugin()
+        .instantiate("undeclared", json!(null), &host)
+        .unwrap();
     let err = op.apply(insert(1, &[1])).unwrap_err();
     assert!(
         err.to_string().starts_with(
@@ -292,9 +300,15 @@ fn enrich_calls_the_catalog_keeps_state_per_instance_and_logs_into_the_host() {
             .find(|e| e.level == tracing::Level::WARN)
             .expect("the warning about unknown customers");
         assert_eq!(warn.target, "enrich");
-        assert_eq!(warn.field("message"), Some("customers missing from the catalog"));
+        assert_eq!(
+            warn.field("message"),
+            Some("customers missing from the catalog")
+        );
         assert_eq!(warn.field("operator"), Some("enrich"));
-        assert_eq!(warn.field("instance"), Some(first.id().to_string().as_str()));
+        assert_eq!(
+            warn.field("instance"),
+            Some(first.id().to_string().as_str())
+        );
         assert_eq!(warn.field("unknown"), Some("1"));
         assert_eq!(warn.field("column"), Some("customer"));
 

@@ -85,7 +85,10 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
             .map(ToString::to_string)
             .unwrap_or_default();
         if seen.contains(&key) {
-            errors.at(&pair.path, format!("duplicate host_callbacks attribute `{key}`"));
+            errors.at(
+                &pair.path,
+                format!("duplicate host_callbacks attribute `{key}`"),
+            );
             continue;
         }
         seen.push(key.clone());
@@ -105,7 +108,9 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
                 "`name` takes a string literal, such as `name = \"acme.Catalog\"`",
             ),
             ("crate", Expr::Path(path)) => out.krate = path.path.clone(),
-            ("crate", other) => errors.at(other, "`crate` takes a path, such as `crate = ::oplink`"),
+            ("crate", other) => {
+                errors.at(other, "`crate` takes a path, such as `crate = ::oplink`")
+            }
             _ => {
                 let path = &pair.path;
                 errors.at(
@@ -229,10 +234,7 @@ fn check_trait(item: &ItemTrait, errors: &mut Errors) {
         );
     }
     if let Some(clause) = &item.generics.where_clause {
-        errors.at(
-            clause,
-            "a host service trait cannot have a `where` clause",
-        );
+        errors.at(clause, "a host service trait cannot have a `where` clause");
     }
     if let Some(unsafety) = &item.unsafety {
         errors.at(unsafety, "a host service trait cannot be `unsafe`");
@@ -387,23 +389,23 @@ fn check_type(ty: &Type, what: &str, method: &Ident, errors: &mut Errors) -> boo
                     ),
                 );
             }
-            if let Some(lifetime) = &ty.lifetime {
-                if lifetime.ident != "_" && lifetime.ident != "static" {
-                    self.found = true;
-                    self.errors.at(
+            if let Some(lifetime) = &ty.lifetime
+                && lifetime.ident != "_"
+                && lifetime.ident != "static"
+            {
+                self.found = true;
+                self.errors.at(
                         lifetime,
                         format!(
                             "named lifetimes are not supported in host service methods ({} of `{}`): borrowed parameters live for the call, so leave the lifetime out",
                             self.what, self.method
                         ),
                     );
-                }
             }
             syn::visit::visit_type_reference(self, ty);
         }
         fn visit_path(&mut self, path: &syn::Path) {
-            if path.is_ident("Self") || path.segments.first().is_some_and(|s| s.ident == "Self")
-            {
+            if path.is_ident("Self") || path.segments.first().is_some_and(|s| s.ident == "Self") {
                 self.found = true;
                 self.errors.at(
                     path,
@@ -623,14 +625,16 @@ impl Service {
             let arg_names: Vec<Ident> = (0..method.params.len())
                 .map(|i| format_ident!("__oplink_a{}", i))
                 .collect();
-            let lifts = method.params.iter().zip(&arg_names).zip(&arg_traits).map(|((param, arg), arg_trait)| {
-                let param_name = &param.name;
-                quote! {
-                    // SAFETY: lowered by the plugin's proxy for this call.
-                    let #arg = unsafe { #arg_trait::lift(#arg) }
-                        .map_err(|e| #p::bad_argument(#name, #method_name, #param_name, e))?;
-                }
-            });
+            let lifts = method.params.iter().zip(&arg_names).zip(&arg_traits).map(
+                |((param, arg), arg_trait)| {
+                    let param_name = &param.name;
+                    quote! {
+                        // SAFETY: lowered by the plugin's proxy for this call.
+                        let #arg = unsafe { #arg_trait::lift(#arg) }
+                            .map_err(|e| #p::bad_argument(#name, #method_name, #param_name, e))?;
+                    }
+                },
+            );
             let finish = if method.fallible {
                 quote! {
                     let value = #fallible_trait::into_result(value).map_err(#p::host_error)?;
@@ -666,9 +670,10 @@ impl Service {
                 let ty = &param.ty;
                 quote!(#arg: #ty)
             });
-            let lowers = arg_names.iter().zip(&arg_traits).map(|(arg, arg_trait)| {
-                quote!(let #arg = #arg_trait::lower(&#arg, &mut keep);)
-            });
+            let lowers = arg_names
+                .iter()
+                .zip(&arg_traits)
+                .map(|(arg, arg_trait)| quote!(let #arg = #arg_trait::lower(&#arg, &mut keep);));
             let outcome = if method.fallible {
                 quote! {
                     match failure {
@@ -806,7 +811,8 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .into_iter()
         .map(|mut token| {
             if let proc_macro2::TokenTree::Group(group) = &token {
-                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
                 inner.set_span(span);
                 token = proc_macro2::TokenTree::Group(inner);
             } else {

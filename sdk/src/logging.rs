@@ -78,9 +78,9 @@ impl Subscriber for Forwarder {
 
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.is_event()
-            && CURRENT.with(Cell::get).is_some_and(|(_, max)| {
-                level_number(metadata.level()) <= max
-            })
+            && CURRENT
+                .with(Cell::get)
+                .is_some_and(|(_, max)| level_number(metadata.level()) <= max)
     }
 
     fn new_span(&self, _: &Attributes<'_>) -> Id {

@@ -199,11 +199,14 @@ fn lookup(host: &HostApi, name: &str, fingerprint: u64) -> Result<*const c_void>
     // `table` and `err` are writable.
     let status = unsafe { lookup(host, StrView::new(name), fingerprint, &mut table, &mut err) };
     // SAFETY: `err` was written by the host for a non-OK status, or is empty.
-    if let Some(message) = unsafe { crate::service::failure_message(status, &mut err, name, "lookup") } {
+    let failure = unsafe { crate::service::failure_message(status, &mut err, name, "lookup") };
+    if let Some(message) = failure {
         return Err(Error::msg(message));
     }
     if table.is_null() {
-        return Err(Error::msg(format!("the host returned no table for `{name}`")));
+        return Err(Error::msg(format!(
+            "the host returned no table for `{name}`"
+        )));
     }
     Ok(table)
 }
@@ -222,7 +225,11 @@ fn attach_services<T: OperatorImpl>(host: &HostApi, ctx: &mut Context) -> Result
         let level = log.max_level();
         (log, level)
     });
-    ctx.attach_standard(log, standard::<dyn State>(host), standard::<dyn Clock>(host));
+    ctx.attach_standard(
+        log,
+        standard::<dyn State>(host),
+        standard::<dyn Clock>(host),
+    );
     for requirement in T::REQUIRES {
         let table = lookup(host, requirement.name, requirement.fingerprint).map_err(|e| {
             e.context(format!(

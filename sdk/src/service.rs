@@ -121,7 +121,9 @@ impl<T: Number> OwnedVec<T> {
         let copied = if self.len == 0 {
             Ok(Vec::new())
         } else if self.ptr.is_null() || !self.ptr.is_aligned() {
-            Err(Error::msg("a vector arrived with a null or misaligned pointer"))
+            Err(Error::msg(
+                "a vector arrived with a null or misaligned pointer",
+            ))
         } else {
             // SAFETY: the writer guarantees `len` initialised elements at `ptr`.
             Ok(unsafe { std::slice::from_raw_parts(self.ptr, self.len) }.to_vec())
@@ -239,9 +241,7 @@ macro_rules! numbers {
     )*};
 }
 
-numbers!(
-    i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64
-);
+numbers!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64);
 
 /// A type that can be a parameter of a host service method.
 ///
@@ -449,7 +449,9 @@ unsafe impl<T: Arg> Arg for Option<T> {
             0 => Ok(None),
             // SAFETY: `present` is 1, so the writer initialised `value`; forwarded.
             1 => unsafe { T::lift(abi.value.assume_init()) }.map(Some),
-            other => Err(Error::msg(format!("{other} is not an option flag (0 or 1)"))),
+            other => Err(Error::msg(format!(
+                "{other} is not an option flag (0 or 1)"
+            ))),
         }
     }
 }
@@ -474,7 +476,9 @@ unsafe impl<T: Ret> Ret for Option<T> {
             0 => Ok(None),
             // SAFETY: `present` is 1, so the writer initialised `value`; forwarded.
             1 => unsafe { T::take(abi.value.assume_init()) }.map(Some),
-            other => Err(Error::msg(format!("{other} is not an option flag (0 or 1)"))),
+            other => Err(Error::msg(format!(
+                "{other} is not an option flag (0 or 1)"
+            ))),
         }
     }
 }
@@ -792,7 +796,7 @@ impl HostTable {
 #[doc(hidden)]
 pub unsafe fn implementation<'a, S: ?Sized>(context: *const c_void) -> &'a S {
     // SAFETY: forwarded from the caller.
-    unsafe { &**context.cast::<Arc<S>>() }
+    unsafe { &*context.cast::<Arc<S>>() }
 }
 
 /// The start of every service table: its size, then the host's context.
@@ -812,7 +816,9 @@ pub struct TableHeader {
 #[doc(hidden)]
 pub unsafe fn check_table(table: *const c_void, service: &str, size: usize) -> Result<()> {
     if table.is_null() {
-        return Err(Error::msg(format!("the host gave a null table for `{service}`")));
+        return Err(Error::msg(format!(
+            "the host gave a null table for `{service}`"
+        )));
     }
     // SAFETY: non-null and starts with a header (caller).
     let header = unsafe { &*table.cast::<TableHeader>() };
@@ -854,10 +860,7 @@ pub unsafe fn failure_message(
     let failure = unsafe { Failure::read_from(status, err) };
     Some(match failure.kind {
         FailureKind::Error if status == Status::ERROR => failure.message,
-        FailureKind::Error => format!(
-            "`{service}::{method}` returned unknown status {}",
-            status.0
-        ),
+        FailureKind::Error => format!("`{service}::{method}` returned unknown status {}", status.0),
         FailureKind::Panic => match failure.location() {
             Some(at) => format!(
                 "the host panicked in `{service}::{method}` at {at}: {}",

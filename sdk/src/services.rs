@@ -271,7 +271,10 @@ mod tests {
             "a log event is cut short"
         );
 
-        let entries = Entries(vec![(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), vec![])]);
+        let entries = Entries(vec![
+            (b"a".to_vec(), b"1".to_vec()),
+            (b"b".to_vec(), vec![]),
+        ]);
         let mut bytes = Vec::new();
         entries.encode(&mut bytes);
         assert_eq!(Entries::decode(&bytes).unwrap(), entries);

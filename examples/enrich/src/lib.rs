@@ -75,7 +75,12 @@ impl Enrich {
         let customers = column
             .as_any()
             .downcast_ref::<StringArray>()
-            .ok_or_else(|| Error::msg(format!("`{}` is not a Utf8 column", self.cfg.customer_column)))?;
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "`{}` is not a Utf8 column",
+                    self.cfg.customer_column
+                ))
+            })?;
         let state = ctx.state()?;
         let mut tiers = Vec::with_capacity(customers.len());
         for customer in customers.iter() {
@@ -144,7 +149,12 @@ pub struct EchoAll {
     times: u64,
 }
 
-#[oplink::operator(name = "echo", version = "0.1.0", requires = [Echo])]
+#[oplink::operator(
+    name = "echo",
+    version = "0.1.0",
+    description = "Sends every type of the vocabulary through the host's Echo",
+    requires = [Echo]
+)]
 impl EchoAll {
     fn new(cfg: EchoConfig) -> Result<Self> {
         Ok(EchoAll {
@@ -209,10 +219,18 @@ pub fn round_trip_all(echo: &dyn Echo, change: &Change) -> Result<()> {
     check("char", 'é', echo.char('é'))?;
     check("&str", "héllo".to_owned(), echo.str("héllo"))?;
     check("empty &str", String::new(), echo.str(""))?;
-    check("String", "owned".to_owned(), echo.string("owned".to_owned()))?;
+    check(
+        "String",
+        "owned".to_owned(),
+        echo.string("owned".to_owned()),
+    )?;
     check("&[u8]", vec![0, 1, 255], echo.bytes(&[0, 1, 255]))?;
     check("Vec<u8>", vec![9u8; 1024], echo.byte_vec(vec![9; 1024]))?;
-    check("&[f64]", vec![1.0, f64::MAX], echo.f64_slice(&[1.0, f64::MAX]))?;
+    check(
+        "&[f64]",
+        vec![1.0, f64::MAX],
+        echo.f64_slice(&[1.0, f64::MAX]),
+    )?;
     check("empty &[f64]", Vec::<f64>::new(), echo.f64_slice(&[]))?;
     check("Vec<i32>", vec![-1, 0, 1], echo.i32_vec(vec![-1, 0, 1]))?;
     check("Some(&str)", Some("x".to_owned()), echo.option(Some("x")))?;
@@ -238,7 +256,11 @@ pub fn round_trip_all(echo: &dyn Echo, change: &Change) -> Result<()> {
     )?;
     for diff in &change.diffs {
         if let Diff::Insert { post } = diff {
-            check("RecordBatch", post.batch().clone(), echo.batch(post.batch().clone()))?;
+            check(
+                "RecordBatch",
+                post.batch().clone(),
+                echo.batch(post.batch().clone()),
+            )?;
         }
     }
     Ok(())
@@ -248,7 +270,11 @@ pub fn round_trip_all(echo: &dyn Echo, change: &Change) -> Result<()> {
 #[derive(Debug)]
 pub struct Undeclared;
 
-#[oplink::operator(name = "undeclared", version = "0.1.0")]
+#[oplink::operator(
+    name = "undeclared",
+    version = "0.1.0",
+    description = "Asks for a service it did not declare (an error, for the tests)"
+)]
 impl Undeclared {
     fn new() -> Result<Self> {
         Ok(Undeclared)

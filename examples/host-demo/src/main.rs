@@ -1,5 +1,8 @@
-//! An example host: loads the `threshold` and `running_sum` plugins, feeds a CSV file of
-//! `customer,amount` rows through them (threshold first), and prints every change.
+//! An example host: loads the `threshold`, `enrich` and `running_sum` plugins, feeds a CSV
+//! file of `customer,amount` rows through them in that order, and prints every change.
+//! `enrich` calls back into this host: it requires the `Catalog` service (declared in the
+//! shared `services` crate), which the host provides from a small in-memory table, and it
+//! logs through `tracing`, which arrives in this host's subscriber.
 //!
 //! ```text
 //! cargo build --workspace && cargo run -p host-demo -- [DATA.csv] [PLUGIN_DIR]
@@ -15,6 +18,27 @@ use oplink::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray
 use oplink::{Change, Diff, Rows, Timestamp};
 use oplink_host::{Host, Plugin};
 use serde_json::json;
+use services::Catalog;
+
+/// The host's side of the `Catalog` service: who is a gold or silver customer.
+struct Tiers;
+
+impl Catalog for Tiers {
+    fn tier(&self, customer: &str) -> Option<String> {
+        match customer {
+            "ann" | "carol" => Some("gold".to_owned()),
+            "bob" => Some("silver".to_owned()),
+            _ => None,
+        }
+    }
+
+    fn customers_in(&self, region: &str) -> oplink::Result<u64> {
+        match region {
+            "eu" => Ok(3),
+            other => Err(oplink::Error::msg(format!("no region `{other}`"))),
+        }
+    }
+}
 
 fn main() {
     if let Err(error) = run() {
@@ -44,10 +68,21 @@ fn run() -> Result<(), Box<dyn Error>> {
         ))
     };
 
-    let host = Host::builder().build();
+    // Plugin events (here: `enrich`'s warning about unknown customers) reach this subscriber.
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .with_writer(std::io::stdout)
+        .init();
+
+    let host = Host::builder()
+        .provide::<dyn Catalog>(Arc::new(Tiers))
+        .build();
     let threshold = Plugin::load(library("threshold"))?;
+    let enrich = Plugin::load(library("enrich"))?;
     let running_sum = Plugin::load(library("running_sum"))?;
-    for plugin in [&threshold, &running_sum] {
+    for plugin in [&threshold, &enrich, &running_sum] {
         for op in plugin.operators() {
             println!(
                 "loaded {} {} from {}: {}",
@@ -60,6 +95,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     }
     let mut filter =
         threshold.instantiate("threshold", json!({"column": "amount", "min": 10}), &host)?;
+    let mut tiers = enrich.instantiate("enrich", json!({"customer_column": "customer"}), &host)?;
     let mut sums = running_sum.instantiate(
         "running_sum",
         json!({"key": "customer", "value": "amount"}),
@@ -89,7 +125,9 @@ fn run() -> Result<(), Box<dyn Error>> {
             version + 1,
             filtered.row_count()
         );
-        let totals = sums.apply(filtered)?;
+        let enriched = tiers.apply(filtered)?;
+        print_tiers(&enriched);
+        let totals = sums.apply(enriched)?;
         print_change(&totals);
     }
     Ok(())
@@ -156,6 +194,34 @@ fn print_change(change: &Change) {
                 rows.row_numbers().value(i),
                 keys.value(i),
                 sums.value(i)
+            );
+        }
+    }
+}
+
+fn print_tiers(change: &Change) {
+    for diff in &change.diffs {
+        let Diff::Insert { post } = diff else {
+            continue;
+        };
+        let column = |name: &str| {
+            post.batch()
+                .column_by_name(name)
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
+        };
+        let (Some(customers), Some(tiers)) = (column("customer"), column("tier")) else {
+            continue;
+        };
+        for i in 0..post.len() {
+            let tier = if tiers.is_null(i) {
+                "-"
+            } else {
+                tiers.value(i)
+            };
+            println!(
+                "  enrich row {:>2}  {:<6} tier = {tier}",
+                post.row_numbers().value(i),
+                customers.value(i)
             );
         }
     }

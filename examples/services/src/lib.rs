@@ -159,4 +159,3 @@ impl Echo for EchoBack {
         panic!("{message}")
     }
 }
-
