@@ -915,3 +915,73 @@ pub fn bad_argument(service: &str, method: &str, argument: &str, error: Error) -
 pub fn host_error(error: impl fmt::Display) -> Error {
     Error::msg(error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_that_do_not_validate_are_errors_that_say_why() {
+        assert_eq!(
+            bool_from(7).unwrap_err().to_string(),
+            "7 is not a bool (0 or 1)"
+        );
+        assert_eq!(
+            char_from(0xD800).unwrap_err().to_string(),
+            "0xd800 is not a Unicode scalar value"
+        );
+        let bad_utf8 = [0xffu8, 0xfe];
+        // SAFETY: the view points at a live local array for the call.
+        let err = unsafe {
+            <&str as Arg>::lift(StrView {
+                ptr: bad_utf8.as_ptr(),
+                len: bad_utf8.len(),
+            })
+        }
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("a string is not UTF-8"),
+            "{err}"
+        );
+        let flag = AbiOption::<u64> {
+            present: 2,
+            value: MaybeUninit::uninit(),
+        };
+        // SAFETY: a flag of 2 is rejected before the value is read.
+        let err = unsafe { <Option<u64> as Arg>::lift(flag) }.unwrap_err();
+        assert_eq!(err.to_string(), "2 is not an option flag (0 or 1)");
+        let null = SliceView::<u64> {
+            ptr: std::ptr::null(),
+            len: 3,
+        };
+        // SAFETY: a null pointer with a length is rejected before anything is read.
+        let err = unsafe { <&[u64] as Arg>::lift(null) }.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a slice of 3 elements arrived with a null or misaligned pointer"
+        );
+        let err = Json::<Vec<u8>>::decode(b"{").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot decode alloc::vec::Vec<u8>: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn owned_returns_are_taken_and_released_once() {
+        let raised = vec![1i64, -2, 3].raise();
+        // SAFETY: raised just above, taken once.
+        assert_eq!(
+            unsafe { <Vec<i64> as Ret>::take(raised) }.unwrap(),
+            [1, -2, 3]
+        );
+        let raised = "héllo".to_owned().raise();
+        // SAFETY: as above.
+        assert_eq!(unsafe { String::take(raised) }.unwrap(), "héllo");
+        let raised = Some(Json(vec![1u8, 2])).raise();
+        // SAFETY: as above.
+        let back = unsafe { <Option<Json<Vec<u8>>> as Ret>::take(raised) }.unwrap();
+        assert_eq!(back, Some(Json(vec![1, 2])));
+    }
+}
