@@ -972,16 +972,15 @@ mod tests {
     fn owned_returns_are_taken_and_released_once() {
         let raised = vec![1i64, -2, 3].raise();
         // SAFETY: raised just above, taken once.
-        assert_eq!(
-            unsafe { <Vec<i64> as Ret>::take(raised) }.unwrap(),
-            [1, -2, 3]
-        );
+        let back = unsafe { <Vec<i64> as Ret>::take(raised) };
+        assert_eq!(back.unwrap(), [1, -2, 3]);
         let raised = "héllo".to_owned().raise();
         // SAFETY: as above.
-        assert_eq!(unsafe { String::take(raised) }.unwrap(), "héllo");
+        let back = unsafe { String::take(raised) };
+        assert_eq!(back.unwrap(), "héllo");
         let raised = Some(Json(vec![1u8, 2])).raise();
         // SAFETY: as above.
-        let back = unsafe { <Option<Json<Vec<u8>>> as Ret>::take(raised) }.unwrap();
-        assert_eq!(back, Some(Json(vec![1, 2])));
+        let back = unsafe { <Option<Json<Vec<u8>>> as Ret>::take(raised) };
+        assert_eq!(back.unwrap(), Some(Json(vec![1, 2])));
     }
 }
