@@ -323,4 +323,49 @@ mod tests {
             "method `b` is at position 2 in the host's trait but at 1 in the plugin's; methods may only be added at the end"
         );
     }
+
+    #[oplink::host_callbacks(name = "Lookup")]
+    trait Lookup {
+        fn get(&self, key: &str) -> Option<String>;
+        fn count(&self) -> u64;
+    }
+
+    struct Empty;
+
+    impl Lookup for Empty {
+        fn get(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn count(&self) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn lookups_check_names_and_fingerprints() {
+        let host = Host::builder()
+            .provide::<dyn Lookup>(Arc::new(Empty))
+            .build();
+        let attachment = host.attach("op");
+        // SAFETY: the context of the `HostApi` that `attach` just made.
+        let services = unsafe { &*attachment.api.context.cast::<InstanceServices>() };
+        assert_eq!(
+            services.table("Nope", 0).unwrap_err(),
+            "this host provides no service `Nope`"
+        );
+        assert!(services.table("Lookup", <dyn Lookup>::FINGERPRINT).is_ok());
+        // A plugin built when the trait had only its first method still fits.
+        let older = fingerprint("Lookup", &<dyn Lookup>::METHODS[..1]);
+        assert!(services.table("Lookup", older).is_ok());
+        assert_eq!(
+            services.table("Lookup", 1).unwrap_err(),
+            "the plugin's `Lookup` has other methods than this host's: fn get(&self, key: &str) -> Option<String>; fn count(&self) -> u64"
+        );
+        assert!(
+            services
+                .table("oplink.State", 1)
+                .unwrap_err()
+                .starts_with("the plugin's `oplink.State` (fingerprint 0x0000000000000001) differs from this host's ("),
+        );
+    }
 }

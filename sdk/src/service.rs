@@ -983,4 +983,77 @@ mod tests {
         let back = unsafe { <Option<Json<Vec<u8>>> as Ret>::take(raised) };
         assert_eq!(back.unwrap(), Some(Json(vec![1, 2])));
     }
+
+    #[test]
+    fn broken_tables_and_transfers_are_errors_that_say_why() {
+        // SAFETY: a null table is rejected before it is read.
+        let err = unsafe { check_table(std::ptr::null(), "Catalog", 32) }.unwrap_err();
+        assert_eq!(err.to_string(), "the host gave a null table for `Catalog`");
+        let small = TableHeader {
+            size: 16,
+            context: std::ptr::null(),
+        };
+        let ptr: *const TableHeader = &small;
+        // SAFETY: points at a live header.
+        let err = unsafe { check_table(ptr.cast(), "Catalog", 32) }.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the host's table for `Catalog` has 16 bytes, this plugin needs 32"
+        );
+
+        let mut out = ErrorOut::EMPTY;
+        // SAFETY: an empty error slot.
+        let message = unsafe { failure_message(Status(9), &mut out, "Catalog", "tier") };
+        assert_eq!(
+            message.as_deref(),
+            Some("`Catalog::tier` returned unknown status 9")
+        );
+        assert_eq!(
+            bad_return("Catalog", "tier", Error::msg("7 is not a bool (0 or 1)")),
+            "`Catalog::tier` returned a value this plugin cannot read: 7 is not a bool (0 or 1)"
+        );
+        assert_eq!(
+            bad_argument(
+                "Catalog",
+                "tier",
+                "customer",
+                Error::msg("a string is not UTF-8")
+            )
+            .to_string(),
+            "argument `customer` of `Catalog::tier` cannot be read: a string is not UTF-8"
+        );
+
+        let vec = OwnedVec::<u32> {
+            ptr: std::ptr::null_mut(),
+            len: 2,
+            capacity: 2,
+            release: None,
+        };
+        // SAFETY: a null pointer with a length is rejected before anything is read.
+        let err = unsafe { vec.take() }.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a vector arrived with a null or misaligned pointer"
+        );
+
+        let null = AbiBatchRef {
+            array: std::ptr::null_mut(),
+            schema: std::ptr::null(),
+        };
+        // SAFETY: null pointers are rejected before they are read.
+        let err = unsafe { RecordBatch::lift(null) }.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a batch arrived with a null array or schema"
+        );
+        let mut released = FFI_ArrowArray::empty();
+        let schema = FFI_ArrowSchema::empty();
+        let taken = AbiBatchRef {
+            array: &mut released,
+            schema: &schema,
+        };
+        // SAFETY: valid (released) structs, alive for the call.
+        let err = unsafe { RecordBatch::lift(taken) }.unwrap_err();
+        assert_eq!(err.to_string(), "a batch arrived without its array");
+    }
 }
