@@ -4,14 +4,13 @@
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
-use syn::parse::Parser;
-use syn::punctuated::Punctuated;
 use syn::visit_mut::VisitMut;
 use syn::{
-    Expr, ExprLit, FnArg, ItemTrait, Lit, LitStr, Meta, Pat, ReturnType, Token, TraitItem,
-    TraitItemFn, Type, TypeParamBound,
+    Expr, ExprLit, FnArg, ItemTrait, Lit, LitStr, Pat, ReturnType, TraitItem, TraitItemFn, Type,
+    TypeParamBound,
 };
 
+use crate::attr;
 use crate::errors::Errors;
 
 /// Entry point of `#[host_callbacks]`.
@@ -60,30 +59,21 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
         name: None,
         krate: syn::parse_quote!(::oplink),
     };
-    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
-        Ok(metas) => metas,
-        Err(error) => {
-            errors.push(syn::Error::new(
-                error.span(),
-                format!("expected `key = value` pairs separated by commas, such as `name = \"acme.Catalog\"` ({error})"),
-            ));
-            return out;
-        }
+    let Some(pairs) = attr::key_values(
+        args,
+        errors,
+        attr::Form {
+            written: "`key = value`",
+            example: "name = \"acme.Catalog\"",
+            attribute: "host_callbacks",
+            keys: KEYS,
+        },
+    ) else {
+        return out;
     };
-    let mut seen = Vec::new();
-    for meta in metas {
-        let Meta::NameValue(pair) = &meta else {
-            errors.at(
-                &meta,
-                format!("expected `key = value`; host_callbacks attributes are {KEYS}"),
-            );
-            continue;
-        };
-        let key = pair
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+    let mut seen: Vec<&str> = Vec::new();
+    for (key, pair) in &pairs {
+        let key = key.as_str();
         if seen.contains(&key) {
             errors.at(
                 &pair.path,
@@ -91,8 +81,8 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
             );
             continue;
         }
-        seen.push(key.clone());
-        match (key.as_str(), &pair.value) {
+        seen.push(key);
+        match (key, &pair.value) {
             (
                 "name",
                 Expr::Lit(ExprLit {
@@ -107,9 +97,10 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
                 other,
                 "`name` takes a string literal, such as `name = \"acme.Catalog\"`",
             ),
-            ("crate", Expr::Path(path)) => out.krate = path.path.clone(),
-            ("crate", other) => {
-                errors.at(other, "`crate` takes a path, such as `crate = ::oplink`")
+            ("crate", value) => {
+                if let Some(path) = attr::crate_path(value, errors) {
+                    out.krate = path;
+                }
             }
             _ => {
                 let path = &pair.path;
