@@ -6,9 +6,7 @@
 //! crossing; `threshold` filters an Int64 column, so its numbers show the share of that cost
 //! in real work.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use divan::Bencher;
 use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
@@ -18,42 +16,14 @@ use serde_json::json;
 
 const SIZES: [usize; 4] = [0, 1, 1_000, 1_000_000];
 
+mod common;
+
 fn main() {
     divan::main();
 }
 
 fn plugin(name: &str) -> Plugin {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
-        let status = Command::new(env!("CARGO"))
-            .current_dir(&root)
-            .args([
-                "build",
-                "--quiet",
-                "--release",
-                "-p",
-                "threshold",
-                "-p",
-                "toolkit",
-            ])
-            .status()
-            .expect("run cargo");
-        assert!(status.success(), "building the example plugins failed");
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"))
-            .join("release")
-    });
-    let file = format!(
-        "{}{name}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    Plugin::load(dir.join(file)).expect("load plugin")
+    common::release_plugin(&["threshold", "toolkit"], name)
 }
 
 /// A change of `rows` rows (two columns); 0 rows means a change with no diffs at all.

@@ -11,8 +11,6 @@
 //! * `from_plugin`: the `echo` operator of the loaded `enrich` library making 1,000 calls
 //!   into this host per `apply`; divan reports the time per call (items).
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use divan::{Bencher, counter::ItemsCount};
@@ -23,31 +21,14 @@ use services::{Echo, EchoBack};
 
 const CALLS: u64 = 1_000;
 
+mod common;
+
 fn main() {
     divan::main();
 }
 
 fn enrich() -> Plugin {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let status = Command::new(env!("CARGO"))
-        .current_dir(&root)
-        .args(["build", "--quiet", "--release", "-p", "enrich"])
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building the enrich plugin failed");
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("release");
-    let file = format!(
-        "{}enrich{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    Plugin::load(dir.join(file)).expect("load the enrich plugin")
+    common::release_plugin(&["enrich"], "enrich")
 }
 
 fn proxy() -> (oplink::service::HostTable, Arc<dyn Echo>) {

@@ -1,0 +1,37 @@
+//! Builds example plugins in release mode (once per benchmark binary) and loads them.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use oplink_host::Plugin;
+
+/// Loads the library `name` after building the example crates `crates` in release mode
+/// with the cargo running the benchmark (only the first call builds).
+pub fn release_plugin(crates: &[&str], name: &str) -> Plugin {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.current_dir(&root)
+            .args(["build", "--quiet", "--release"]);
+        for krate in crates {
+            cmd.args(["-p", krate]);
+        }
+        let status = cmd.status().expect("run cargo");
+        assert!(status.success(), "building the example plugins failed");
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"))
+            .join("release")
+    });
+    let file = format!(
+        "{}{name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    Plugin::load(dir.join(file)).expect("load plugin")
+}
