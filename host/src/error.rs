@@ -7,13 +7,23 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be opened as a shared library at all.
-    #[error("cannot load `{path}` as a shared library: {source}")]
+    #[error("cannot load `{path}` as a shared library: {reason}")]
     Open {
         /// The library's path.
         path: PathBuf,
-        /// What the dynamic loader said.
+        /// What the dynamic loader said: a missing file, a missing dependency or symbol, ….
+        reason: String,
+        /// The loader's error.
         #[source]
         source: libloading::Error,
+    },
+    /// The file is a library for another machine.
+    #[error("`{path}` is not a library for this host: {detail}")]
+    WrongTarget {
+        /// The library's path.
+        path: PathBuf,
+        /// What it was built for, and what this host is.
+        detail: String,
     },
     /// The path is a folder or a device, not a library file.
     #[error("`{path}` is not a file")]
@@ -30,14 +40,19 @@ pub enum Error {
         detail: String,
     },
     /// The library does not export any oplink entry symbol.
-    #[error("`{path}` is not an oplink plugin: it exports no `oplink_plugin_v1` symbol")]
+    #[error("`{path}` is not an oplink plugin: it exports no `oplink_plugin_v2` symbol")]
     NotAPlugin {
         /// The library's path.
         path: PathBuf,
     },
     /// The library speaks another major version of the ABI.
     #[error(
-        "`{path}` was built for oplink ABI {found}, but this host speaks ABI {expected}; rebuild the plugin against a matching oplink"
+        "`{path}` was built for oplink ABI {found}, but this host speaks ABI {expected}: {}",
+        if *found < u32::from(*expected) {
+            format!("rebuild it against oplink {}", crate::OPLINK_SERIES)
+        } else {
+            "load it with a host built on a newer oplink".to_owned()
+        }
     )]
     AbiMajor {
         /// The library's path.
@@ -49,7 +64,9 @@ pub enum Error {
     },
     /// The library was built against a newer minor version than this host knows.
     #[error(
-        "`{path}` was built for oplink ABI 1.{found}, newer than this host's 1.{supported}; upgrade the host"
+        "`{path}` was built for oplink ABI {}.{found}, newer than this host's {}.{supported}: load it with a host built on a newer oplink",
+        oplink::abi::ABI_MAJOR,
+        oplink::abi::ABI_MAJOR
     )]
     AbiMinor {
         /// The library's path.
@@ -87,13 +104,16 @@ pub enum Error {
         /// What is wrong.
         detail: String,
     },
-    /// The library was built with `panic = "abort"`.
+    /// The library, or the crate of one of its operators, was built with `panic = "abort"`.
     #[error(
-        "`{path}` was built with panic = \"abort\", so any panic in it would abort this process; rebuild it with panic = \"unwind\""
+        "`{path}` was built with panic = \"abort\"{}, so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike)",
+        operator.as_ref().map(|o| format!(" (operator `{o}`)")).unwrap_or_default()
     )]
     PanicAbort {
         /// The library's path.
         path: PathBuf,
+        /// The operator whose crate was built so, when the SDK itself was not.
+        operator: Option<String>,
     },
     /// Two operators of one library share a name.
     #[error("`{path}` defines the operator `{name}` more than once")]
@@ -115,14 +135,14 @@ pub enum Error {
     },
     /// The operator requires a host service this host does not provide.
     #[error(
-        "operator `{operator}` requires the host service `{service}`, which this host does not provide (it provides: {provided}); add it with `Host::builder().provide::<dyn {service}>(..)`"
+        "operator `{operator}` requires the host service `{service}`, which this host does not provide ({provided}); add it with `Host::builder().provide::<dyn {service}>(..)`"
     )]
     MissingService {
         /// The operator's name.
         operator: String,
         /// The service's name.
         service: String,
-        /// The services the host does provide.
+        /// What the host does provide, in words.
         provided: String,
     },
     /// The operator was built against another version of a service than the host's.
@@ -146,9 +166,18 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// The plugin refused the configuration (its `new` never ran).
+    #[error("{message}")]
+    InvalidConfig {
+        /// The operator's name.
+        operator: String,
+        /// What is wrong, naming the operator and the field.
+        message: String,
+    },
     /// The operator returned an error.
     #[error(
-        "operator `{operator}` failed in `{method}`: {message}{}",
+        "operator `{operator}` failed in `{method}`: {}{}",
+        or_note(message),
         at(location)
     )]
     Failed {
@@ -163,7 +192,8 @@ pub enum Error {
     },
     /// The operator panicked; the instance is poisoned from now on.
     #[error(
-        "operator `{operator}` panicked in `{method}`: {message}{}",
+        "operator `{operator}` panicked in `{method}`: {}{}",
+        or_note(message),
         at(location)
     )]
     Panicked {
@@ -198,6 +228,14 @@ pub enum Error {
         /// What was wrong with the data.
         message: String,
     },
+}
+
+fn or_note(message: &str) -> &str {
+    if message.trim().is_empty() {
+        "(the plugin gave no message)"
+    } else {
+        message
+    }
 }
 
 fn at(location: &Option<String>) -> String {

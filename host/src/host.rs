@@ -5,14 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use oplink::abi::{ErrorOut, HostApi, Status, StrView};
-use oplink::service::{HostTable, Service, fingerprint};
+use oplink::abi::{ErrorOut, HostApi, LookupServiceFn, Status, StrView};
+use oplink::service::{HostTable, MethodInfo, Service, service_fingerprint};
 use oplink::services::{Clock, Log, State};
 use oplink::{MemoryState, SystemClock};
 
 use crate::error::{Error, Result};
 use crate::logging::TracingLog;
-use crate::plugin::OperatorInfo;
+use crate::plugin::{OperatorInfo, RequiredMethod, RequiredService};
 
 /// What a host offers to the operators it instantiates: the standard services (log into
 /// `tracing`, state in memory per instance, the system clock) and the services given to
@@ -52,9 +52,16 @@ struct HostInner {
 /// A service given to the builder.
 struct Provided {
     name: &'static str,
-    methods: &'static [&'static str],
+    methods: &'static [MethodInfo],
     table: HostTable,
 }
+
+/// The standard services: their names and methods, as this host's oplink declares them.
+const STANDARD: [(&str, &[MethodInfo]); 3] = [
+    (<dyn Log as Service>::NAME, <dyn Log as Service>::METHODS),
+    (<dyn State as Service>::NAME, <dyn State as Service>::METHODS),
+    (<dyn Clock as Service>::NAME, <dyn Clock as Service>::METHODS),
+];
 
 impl fmt::Debug for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -127,27 +134,44 @@ impl Host {
     /// Checks that this host provides every service `operator` requires, in a version the
     /// operator can use.
     pub(crate) fn check_requirements(&self, operator: &OperatorInfo) -> Result<()> {
-        for required in operator.requires() {
-            let Some(provided) = self.inner.provided.iter().find(|p| p.name == required.name)
-            else {
+        self.check_services(operator.name(), operator.requires())
+    }
+
+    fn check_services(&self, operator: &str, requires: &[RequiredService]) -> Result<()> {
+        for required in requires {
+            let methods = STANDARD
+                .iter()
+                .find(|(name, _)| *name == required.name)
+                .map(|(_, methods)| *methods)
+                .or_else(|| {
+                    self.inner
+                        .provided
+                        .iter()
+                        .find(|p| p.name == required.name)
+                        .map(|p| p.methods)
+                });
+            let Some(methods) = methods else {
                 let provided = self.services();
                 return Err(Error::MissingService {
-                    operator: operator.name().to_owned(),
+                    operator: operator.to_owned(),
                     service: required.name.clone(),
                     provided: if provided.is_empty() {
-                        "none besides the standard ones".to_owned()
+                        "it provides only the standard services `oplink.Log`, `oplink.State` and `oplink.Clock`".to_owned()
                     } else {
-                        provided
-                            .iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        format!(
+                            "it provides {} besides the standard services",
+                            provided
+                                .iter()
+                                .map(|n| format!("`{n}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
                     },
                 });
             };
-            if let Some(difference) = difference(&required.methods, provided.methods) {
+            if let Some(difference) = difference(&required.methods, methods) {
                 return Err(Error::ServiceMismatch {
-                    operator: operator.name().to_owned(),
+                    operator: operator.to_owned(),
                     service: required.name.clone(),
                     difference,
                 });
@@ -168,10 +192,11 @@ impl Host {
             state: <dyn State>::__host_table(Arc::new(MemoryState::default())),
         });
         let api = Box::new(HostApi {
-            size: size_of::<HostApi>(),
+            size: size_of::<HostApi>() as u32,
+            reserved: 0,
             instance_id,
             context: (&*services as *const InstanceServices).cast_mut().cast(),
-            lookup_service: Some(lookup_service),
+            lookup_service: Some(LookupServiceFn(lookup_service)),
         });
         Attachment {
             api,
@@ -188,32 +213,34 @@ impl Default for Host {
 
 /// How the plugin's view of a service differs from the host's, or `None` when the plugin
 /// can use the host's: the same methods, or the plugin's followed by methods added later
-/// (tables are append-only).
-fn difference(plugin: &[String], host: &[&str]) -> Option<String> {
-    let method_name = |signature: &str| {
-        signature
-            .strip_prefix("fn ")
-            .and_then(|s| s.split('(').next())
-            .unwrap_or(signature)
-            .to_owned()
-    };
+/// (tables are append-only). Methods are compared by fingerprint (their names and the C
+/// form of their types), and named by their signatures.
+fn difference(plugin: &[RequiredMethod], host: &[MethodInfo]) -> Option<String> {
     for (index, expected) in plugin.iter().enumerate() {
-        let name = method_name(expected);
-        match host.get(index) {
-            Some(have) if have == expected => continue,
-            _ => {}
+        let name = expected.name.as_str();
+        if host
+            .get(index)
+            .is_some_and(|have| have.name == name && have.fingerprint == expected.fingerprint)
+        {
+            continue;
         }
-        return Some(match host.iter().find(|h| method_name(h) == name) {
-            Some(have) if have == expected => format!(
+        return Some(match host.iter().position(|h| h.name == name) {
+            Some(at) if host[at].fingerprint == expected.fingerprint => format!(
                 "method `{name}` is at position {} in the host's trait but at {} in the plugin's; methods may only be added at the end",
-                host.iter().position(|h| h == have).unwrap_or(0) + 1,
+                at + 1,
                 index + 1
             ),
-            Some(have) => format!(
-                "method `{name}` differs: the plugin expects `{expected}`, the host has `{have}`"
+            Some(at) if host[at].signature == expected.signature => format!(
+                "method `{name}` differs in what crosses, though it reads `{}` on both sides: a `Wire` type's encoding (its `SCHEMA`) or a type's size differs",
+                expected.signature
+            ),
+            Some(at) => format!(
+                "method `{name}` differs: the plugin expects `{}`, the host has `{}`",
+                expected.signature, host[at].signature
             ),
             None => format!(
-                "method `{name}` is missing: the plugin expects `{expected}`, the host has no method `{name}`"
+                "method `{name}` is missing: the plugin expects `{}`, the host has no method `{name}`",
+                expected.signature
             ),
         });
     }
@@ -235,21 +262,14 @@ struct InstanceServices {
 }
 
 impl InstanceServices {
-    /// The table of service `name` if the plugin's `fingerprint` fits it.
+    /// The table of service `name` if the plugin's `fingerprint` fits it: the fingerprint
+    /// of all of the host's methods, or of a prefix of them (the plugin was built before
+    /// methods were appended).
     fn table(&self, name: &str, plugin_fingerprint: u64) -> Result<*const c_void, String> {
-        let standard = |table: &HostTable, ours: u64| {
-            if ours == plugin_fingerprint {
-                Ok(table.as_ptr())
-            } else {
-                Err(format!(
-                    "the plugin's `{name}` (fingerprint {plugin_fingerprint:#018x}) differs from this host's ({ours:#018x}): rebuild the plugin against this host's oplink"
-                ))
-            }
-        };
-        match name {
-            n if n == <dyn Log>::NAME => standard(&self.log, <dyn Log>::FINGERPRINT),
-            n if n == <dyn State>::NAME => standard(&self.state, <dyn State>::FINGERPRINT),
-            n if n == <dyn Clock>::NAME => standard(&self.host.clock, <dyn Clock>::FINGERPRINT),
+        let (table, methods): (&HostTable, &[MethodInfo]) = match name {
+            n if n == <dyn Log>::NAME => (&self.log, <dyn Log>::METHODS),
+            n if n == <dyn State>::NAME => (&self.state, <dyn State>::METHODS),
+            n if n == <dyn Clock>::NAME => (&self.host.clock, <dyn Clock>::METHODS),
             _ => {
                 let provided = self
                     .host
@@ -257,19 +277,22 @@ impl InstanceServices {
                     .iter()
                     .find(|p| p.name == name)
                     .ok_or_else(|| format!("this host provides no service `{name}`"))?;
-                // The plugin's table may be a prefix of ours (methods added later).
-                let fits = (1..=provided.methods.len()).any(|n| {
-                    fingerprint(provided.name, &provided.methods[..n]) == plugin_fingerprint
-                });
-                if fits {
-                    Ok(provided.table.as_ptr())
-                } else {
-                    Err(format!(
-                        "the plugin's `{name}` has other methods than this host's: {}",
-                        provided.methods.join("; ")
-                    ))
-                }
+                (&provided.table, provided.methods)
             }
+        };
+        let fits = (1..=methods.len())
+            .any(|n| service_fingerprint(name, &methods[..n]) == plugin_fingerprint);
+        if fits {
+            Ok(table.as_ptr())
+        } else {
+            Err(format!(
+                "the plugin's `{name}` (fingerprint {plugin_fingerprint:#018x}) has other methods than this host's: {}",
+                methods
+                    .iter()
+                    .map(|m| m.signature)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
         }
     }
 }
@@ -290,7 +313,7 @@ unsafe extern "C" fn lookup_service(
         let services = unsafe { &*(*host).context.cast::<InstanceServices>() };
         let table = services
             .table(&name, plugin_fingerprint)
-            .map_err(oplink::Error::msg)?;
+            .map_err(oplink::Error::unlocated)?;
         // SAFETY: `out` is writable for the call (ABI contract).
         unsafe { out.write(table) };
         Ok(())
@@ -300,72 +323,4 @@ unsafe extern "C" fn lookup_service(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn differences_name_the_method() {
-        let host = ["fn a(&self) -> u8", "fn b(&self, x: &str) -> u64"];
-        let same: Vec<String> = host.iter().map(|s| s.to_string()).collect();
-        assert_eq!(difference(&same, &host), None);
-        assert_eq!(difference(&same[..1], &host), None, "a prefix is fine");
-        let changed = vec![
-            "fn a(&self) -> u8".to_owned(),
-            "fn b(&self, x: &str) -> i64".to_owned(),
-        ];
-        assert_eq!(
-            difference(&changed, &host).unwrap(),
-            "method `b` differs: the plugin expects `fn b(&self, x: &str) -> i64`, the host has `fn b(&self, x: &str) -> u64`"
-        );
-        let swapped = vec![host[1].to_owned(), host[0].to_owned()];
-        assert_eq!(
-            difference(&swapped, &host).unwrap(),
-            "method `b` is at position 2 in the host's trait but at 1 in the plugin's; methods may only be added at the end"
-        );
-    }
-
-    #[oplink::host_callbacks(name = "Lookup")]
-    trait Lookup {
-        fn get(&self, key: &str) -> Option<String>;
-        fn count(&self) -> u64;
-    }
-
-    struct Empty;
-
-    impl Lookup for Empty {
-        fn get(&self, _: &str) -> Option<String> {
-            None
-        }
-        fn count(&self) -> u64 {
-            0
-        }
-    }
-
-    #[test]
-    fn lookups_check_names_and_fingerprints() {
-        let host = Host::builder()
-            .provide::<dyn Lookup>(Arc::new(Empty))
-            .build();
-        let attachment = host.attach("op");
-        // SAFETY: the context of the `HostApi` that `attach` just made.
-        let services = unsafe { &*attachment.api.context.cast::<InstanceServices>() };
-        assert_eq!(
-            services.table("Nope", 0).unwrap_err(),
-            "this host provides no service `Nope`"
-        );
-        assert!(services.table("Lookup", <dyn Lookup>::FINGERPRINT).is_ok());
-        // A plugin built when the trait had only its first method still fits.
-        let older = fingerprint("Lookup", &<dyn Lookup>::METHODS[..1]);
-        assert!(services.table("Lookup", older).is_ok());
-        assert_eq!(
-            services.table("Lookup", 1).unwrap_err(),
-            "the plugin's `Lookup` has other methods than this host's: fn get(&self, key: &str) -> Option<String>; fn count(&self) -> u64"
-        );
-        assert!(
-            services
-                .table("oplink.State", 1)
-                .unwrap_err()
-                .starts_with("the plugin's `oplink.State` (fingerprint 0x0000000000000001) differs from this host's ("),
-        );
-    }
-}
+mod tests;

@@ -9,6 +9,7 @@ use oplink::abi::{
 use oplink::arrow::array::RecordBatch;
 use oplink::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
 use oplink::trampoline::{Failure, FailureKind};
+
 use oplink::{Change, RowNumber, Timestamp};
 
 use crate::error::{Error, Result};
@@ -62,7 +63,7 @@ impl Instance {
         // SAFETY: `create` is a validated entry point of a loaded library; `attachment` is
         // boxed and outlives the instance (we own both); `config` is valid for the call.
         let status = unsafe {
-            (info.slots.create)(&*attachment.api, StrView::new(config), &mut raw, &mut err)
+            (info.slots.create.0)(&*attachment.api, StrView::new(config), &mut raw, &mut err)
         };
         if status != Status::OK {
             // SAFETY: the plugin wrote `err` for a non-OK status.
@@ -121,7 +122,7 @@ impl Instance {
         if status == Status::OK {
             return Ok(());
         }
-        if status != Status::ERROR {
+        if !matches!(status, Status::ERROR | Status::INVALID_INPUT) {
             self.poisoned = Some(method);
         }
         // SAFETY: the plugin wrote `err` for a non-OK status (or left it empty).
@@ -159,7 +160,7 @@ impl Instance {
         let result = self.call("apply", |raw, err| {
             // SAFETY: a validated entry point, called with our live instance, an input that
             // stays alive for the call and writable out-parameters.
-            unsafe { apply(raw, &mut input, &mut out, err) }
+            unsafe { (apply.0)(raw, &mut input, &mut out, err) }
         });
         // Whatever the plugin did not take is released here, on our side.
         self.outgoing.clear();
@@ -179,7 +180,7 @@ impl Instance {
         let pull = self.info.slots.pull;
         self.call("pull", |raw, err| {
             // SAFETY: a validated entry point; `rows` is valid for the call.
-            unsafe { pull(raw, rows.as_ptr(), rows.len(), &mut out, err) }
+            unsafe { (pull.0)(raw, rows.as_ptr(), rows.len(), &mut out, err) }
         })?;
         // SAFETY: on OK the plugin wrote `out`, valid until our next call.
         let batch = unsafe { exchange::import_batch(&mut out, &mut self.inbox) }
@@ -201,7 +202,7 @@ impl Instance {
         let tick = self.info.slots.tick;
         self.call("tick", |raw, err| {
             // SAFETY: a validated entry point with writable out-parameters.
-            unsafe { tick(raw, now.as_nanos(), &mut out, &mut produced, err) }
+            unsafe { (tick.0)(raw, now.as_nanos(), &mut out, &mut produced, err) }
         })?;
         if produced == 0 {
             return Ok(None);
@@ -216,7 +217,7 @@ impl Instance {
     pub fn flush_state(&mut self) -> Result<()> {
         let flush = self.info.slots.flush_state;
         // SAFETY: a validated entry point called with our live instance.
-        self.call("flush_state", |raw, err| unsafe { flush(raw, err) })
+        self.call("flush_state", |raw, err| unsafe { (flush.0)(raw, err) })
     }
 
     /// The operator's state as bytes (for a hot-reload handoff).
@@ -225,7 +226,7 @@ impl Instance {
         let snapshot = self.info.slots.snapshot;
         // SAFETY: a validated entry point with a writable out-parameter.
         self.call("snapshot", |raw, err| unsafe {
-            snapshot(raw, &mut out, err)
+            (snapshot.0)(raw, &mut out, err)
         })?;
         // SAFETY: on OK the plugin wrote `out` with its own release function.
         Ok(unsafe { out.take() })
@@ -236,7 +237,7 @@ impl Instance {
         let restore = self.info.slots.restore;
         // SAFETY: a validated entry point; `snapshot` is valid for the call.
         self.call("restore", |raw, err| unsafe {
-            restore(raw, BytesView::new(snapshot), err)
+            (restore.0)(raw, BytesView::new(snapshot), err)
         })
     }
 }
@@ -245,7 +246,7 @@ impl Drop for Instance {
     fn drop(&mut self) {
         let mut err = ErrorOut::EMPTY;
         // SAFETY: `raw` is our live instance, destroyed exactly once, here.
-        let status = unsafe { (self.info.slots.destroy)(self.raw, &mut err) };
+        let status = unsafe { (self.info.slots.destroy.0)(self.raw, &mut err) };
         if status != Status::OK {
             // SAFETY: the plugin wrote `err` for a non-OK status.
             let error = unsafe { failure_error(status, &mut err, self.info.name(), "drop") };
@@ -265,25 +266,41 @@ unsafe fn failure_error(
     method: &'static str,
 ) -> Error {
     // SAFETY: forwarded from the caller.
-    let failure = unsafe { Failure::read_from(status, err) };
+    let Some(failure) = (unsafe { Failure::read_from(status, err) }) else {
+        return Error::Data {
+            operator: operator.to_owned(),
+            method,
+            message: "the plugin reported a failure with status OK".to_owned(),
+        };
+    };
     let location = failure.location();
-    match (status, failure.kind) {
-        (Status::ERROR, _) => Error::Failed {
-            operator: operator.to_owned(),
+    let operator = operator.to_owned();
+    match failure.kind {
+        FailureKind::Error => Error::Failed {
+            operator,
             method,
             message: failure.message,
             location,
         },
-        (Status::PANIC, FailureKind::Panic) => Error::Panicked {
-            operator: operator.to_owned(),
+        FailureKind::Panic => Error::Panicked {
+            operator,
             method,
             message: failure.message,
             location,
         },
-        (other, _) => Error::Data {
-            operator: operator.to_owned(),
+        FailureKind::InvalidInput if method == "new" => Error::InvalidConfig {
+            operator,
+            message: failure.message_or_note(),
+        },
+        FailureKind::InvalidInput => Error::Data {
+            operator,
             method,
-            message: format!("the plugin returned unknown status {}", other.0),
+            message: failure.message_or_note(),
+        },
+        FailureKind::Unknown(status) => Error::Data {
+            operator,
+            method,
+            message: format!("the plugin returned unknown status {status}"),
         },
     }
 }

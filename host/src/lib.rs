@@ -19,14 +19,36 @@
 mod error;
 mod host;
 mod instance;
+#[doc(hidden)]
+pub mod load;
 mod logging;
 mod plugin;
-mod preflight;
 
 pub use error::{Error, Result};
 pub use host::{Host, HostBuilder};
 pub use instance::Instance;
-pub use plugin::{BuildInfo, Implemented, OperatorInfo, Plugin, RequiredService};
+pub use plugin::{BuildInfo, Implemented, OperatorInfo, Plugin, RequiredMethod, RequiredService};
+
+/// The release series of oplink this host belongs to, for messages ("rebuild it against
+/// oplink 0.2").
+pub(crate) const OPLINK_SERIES: &str = {
+    let version = env!("CARGO_PKG_VERSION").as_bytes();
+    let mut dots = 0;
+    let mut end = 0;
+    while end < version.len() {
+        if version[end] == b'.' {
+            dots += 1;
+            if dots == 2 {
+                break;
+            }
+        }
+        end += 1;
+    }
+    match std::str::from_utf8(version.split_at(end).0) {
+        Ok(series) => series,
+        Err(_) => env!("CARGO_PKG_VERSION"),
+    }
+};
 
 /// The SDK the host shares with its plugins (data model, ABI).
 pub use oplink;

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use oplink::services::{FieldValue, Log, LogEvent};
+use oplink::services::{FieldValue, Log, LogEvent, level};
 use tracing_core::callsite::{Callsite, register};
 use tracing_core::field::{FieldSet, Value};
 use tracing_core::metadata::Kind;
@@ -26,17 +26,22 @@ pub(crate) struct TracingLog {
 
 impl Log for TracingLog {
     fn max_level(&self) -> u8 {
-        match LevelFilter::current().into_level() {
-            None => 0,
-            Some(Level::ERROR) => 1,
-            Some(Level::WARN) => 2,
-            Some(Level::INFO) => 3,
-            Some(Level::DEBUG) => 4,
-            Some(Level::TRACE) => 5,
-        }
+        level::of_filter(LevelFilter::current())
     }
 
     fn event(&self, event: LogEvent) {
+        emit(&self.operator, self.instance, &event);
+    }
+
+    fn message(&self, level: u8, target: &str, text: &str) {
+        let event = LogEvent {
+            level,
+            target: target.to_owned(),
+            file: None,
+            line: 0,
+            message: text.to_owned(),
+            fields: Vec::new(),
+        };
         emit(&self.operator, self.instance, &event);
     }
 }
@@ -83,13 +88,7 @@ fn callsite(shape: Shape) -> &'static DynamicCallsite {
     }));
     let mut names: Vec<&'static str> = vec!["message", "operator", "instance"];
     names.extend(shape.fields.iter().map(|name| leak(name)));
-    let level = match shape.level {
-        1 => Level::ERROR,
-        2 => Level::WARN,
-        3 => Level::INFO,
-        4 => Level::DEBUG,
-        _ => Level::TRACE,
-    };
+    let level = level::to_tracing(shape.level).unwrap_or(Level::TRACE);
     let metadata = Metadata::new(
         "event from a plugin",
         leak(&shape.target),

@@ -1,13 +1,17 @@
-//! Deliberately broken libraries, each rejected with its own message. They are built from
-//! `fixtures/broken.c` with the system C compiler (`$CC`, default `cc`), one library per
-//! variant, so every byte of the header is under the test's control.
+//! Deliberately broken libraries, each refused with its own sentence: built from
+//! `fixtures/broken.c` against `oplink.h` with the system C compiler (`$CC`, default `cc`),
+//! one library per variant, so that every byte of the header is under the test's control.
+//! Every load runs in a child process: a regression that crashes the host shows as a failed
+//! test naming the signal.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use oplink_host::{Error, Plugin};
+use common::in_child;
+use oplink_host::{Error, Host, Plugin};
+use serde_json::json;
 
 fn fixture(variant: &str) -> PathBuf {
     let dir = common::workspace().join("target").join("broken-fixtures");
@@ -18,15 +22,15 @@ fn fixture(variant: &str) -> PathBuf {
         std::env::consts::DLL_SUFFIX
     ));
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken.c");
+    let include = common::workspace().join("sdk/include");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     let status = Command::new(&cc)
-        .args(["-shared", "-fPIC", "-O0", "-o"])
-        .arg(&out)
+        .args(["-std=c11", "-shared", "-fPIC", "-O0", "-Wall", "-Werror", "-Wno-unused-function", "-Wno-unused-const-variable", "-Wno-unused-variable"])
+        .arg("-I")
+        .arg(include)
         .arg(format!("-D{variant}"))
-        .arg(format!(
-            "-DOPLINK_FINGERPRINT={:#x}ULL",
-            oplink::abi::LAYOUT_FINGERPRINT
-        ))
+        .arg("-o")
+        .arg(&out)
         .arg(&source)
         .status()
         .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
@@ -34,125 +38,295 @@ fn fixture(variant: &str) -> PathBuf {
     out
 }
 
+/// The error of loading the variant, and its sentence after the library's path.
 fn load_err(variant: &str) -> (Error, String) {
     let path = fixture(variant);
     let err = Plugin::load(&path).expect_err(variant);
     let text = err.to_string();
-    let prefix = format!("`{}` ", path.display());
-    assert!(text.starts_with(&prefix), "{text}");
-    (err, text[prefix.len()..].to_owned())
+    let path = path.display().to_string();
+    let rest = text
+        .split_once(&format!("`{path}` "))
+        .map(|(_, rest)| rest.to_owned())
+        .unwrap_or_else(|| panic!("the message names the library: {text}"));
+    (err, rest)
+}
+
+/// One test per variant, in a child process: `refused!(name, VARIANT, "sentence")`.
+macro_rules! refused {
+    ($name:ident, $variant:literal, $sentence:expr) => {
+        #[test]
+        fn $name() {
+            in_child(stringify!($name), || {
+                let (_, text) = load_err($variant);
+                assert_eq!(text, $sentence);
+            });
+        }
+    };
 }
 
 #[test]
-fn a_valid_header_written_in_c_loads() {
-    let plugin = Plugin::load(fixture("VALID")).unwrap();
-    let op = plugin.operator("c_op").unwrap();
-    assert_eq!((op.version(), op.description()), ("1.0.0", "written in C"));
-    assert_eq!(plugin.build().rustc_version, "cc");
+fn a_valid_header_written_in_c_loads_and_runs() {
+    in_child("a_valid_header_written_in_c_loads_and_runs", || {
+        let plugin = Plugin::load(fixture("VALID")).unwrap();
+        let op = plugin.operator("c_op").unwrap();
+        assert_eq!((op.version(), op.description()), ("1.0.0", "written in C"));
+        assert_eq!(plugin.build().rustc_version, "cc");
+        let mut instance = plugin.instantiate("c_op", json!(null), &Host::default()).unwrap();
+        instance.apply(common::insert(1, &[1, 2])).unwrap();
+    });
+}
+
+refused!(
+    a_library_that_is_not_a_plugin,
+    "NOT_PLUGIN",
+    "is not an oplink plugin: it exports no `oplink_plugin_v2` symbol"
+);
+refused!(
+    a_plugin_of_abi_1,
+    "ENTRY_V1",
+    "was built for oplink ABI 1, but this host speaks ABI 2: rebuild it against oplink 0.2"
+);
+refused!(
+    a_plugin_of_a_newer_major_by_symbol,
+    "ENTRY_V3",
+    "was built for oplink ABI 3, but this host speaks ABI 2: load it with a host built on a newer oplink"
+);
+refused!(
+    a_plugin_of_a_newer_major_by_header,
+    "ABI_MAJOR",
+    "was built for oplink ABI 3, but this host speaks ABI 2: load it with a host built on a newer oplink"
+);
+refused!(
+    a_plugin_of_a_newer_minor,
+    "ABI_MINOR",
+    "was built for oplink ABI 2.9, newer than this host's 2.1: load it with a host built on a newer oplink"
+);
+refused!(
+    wrong_magic,
+    "BAD_MAGIC",
+    "has a bad oplink header: its magic bytes are [4e, 4f, 54, 4f, 50, 4c, 4e, 4b], expected [7f, 4f, 50, 4c, 49, 4e, 4b, 00]"
+);
+refused!(
+    a_mismatched_layout_names_the_struct,
+    "LAYOUT",
+    "was built with a different ABI layout than this host: the fields of `OperatorVTable` differ between the plugin and this host"
+);
+refused!(
+    panic_abort_builds_are_refused,
+    "PANIC_ABORT",
+    "was built with panic = \"abort\", so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike)"
+);
+refused!(
+    an_operator_built_with_panic_abort_is_refused,
+    "PANIC_ABORT_OPERATOR",
+    "was built with panic = \"abort\" (operator `c_op`), so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike)"
+);
+refused!(
+    duplicate_operator_names,
+    "DUPLICATE",
+    "defines the operator `c_op` more than once"
+);
+refused!(
+    invalid_utf8_in_a_name,
+    "BAD_UTF8",
+    "has an invalid oplink header: the name of operator 0 is not valid UTF-8 (invalid utf-8 sequence of 1 bytes from index 0)"
+);
+refused!(
+    an_invalid_operator_name,
+    "BAD_NAME",
+    "has an invalid oplink header: operator 0 has the name \"2fast\"; names are ASCII letters, digits, `_`, `-` and `.`, starting with a letter"
+);
+refused!(
+    unknown_implemented_bits,
+    "UNKNOWN_BITS",
+    "has an invalid oplink header: operator `c_op` claims methods this host does not know (implemented bits 0x100)"
+);
+refused!(
+    a_nonzero_reserved_field_of_the_header,
+    "HEADER_RESERVED",
+    "has an invalid oplink header: the header's reserved field is not zero"
+);
+refused!(
+    a_nonzero_reserved_field_of_a_descriptor,
+    "DESCRIPTOR_RESERVED",
+    "has an invalid oplink header: operator `c_op`'s reserved field is not zero"
+);
+refused!(
+    a_nonzero_reserved_field_of_a_vtable,
+    "VTABLE_RESERVED",
+    "has an invalid oplink header: the vtable of operator `c_op` has a reserved field that is not zero"
+);
+
+// Pointers a header may hold that lead nowhere: each one is checked before it is read.
+refused!(
+    a_null_header,
+    "NULL_HEADER",
+    "has an invalid oplink header: the header the entry symbol returned is a null pointer"
+);
+#[test]
+fn an_entry_symbol_that_is_data() {
+    in_child("an_entry_symbol_that_is_data", || {
+        let (_, text) = load_err("ENTRY_IS_DATA");
+        assert!(
+            text.starts_with("has an invalid oplink header: its entry symbol `oplink_plugin_v2` is at 0x")
+                && text.ends_with(", which is not code of the library"),
+            "{text}"
+        );
+    });
+}
+refused!(
+    an_unmapped_header,
+    "HEADER_UNMAPPED",
+    "has an invalid oplink header: the header the entry symbol returned at 0x10 (16 bytes) is not inside the library's mapped memory"
+);
+refused!(
+    a_header_small_than_its_major,
+    "HEADER_SMALL",
+    "has an invalid oplink header: the header says it is 16 bytes, less than the 128 of ABI 2.0"
+);
+refused!(
+    an_unmapped_operator_list,
+    "OPERATORS_UNMAPPED",
+    "has an invalid oplink header: the operator list at 0x1000 (8 bytes) is not inside the library's mapped memory"
+);
+refused!(
+    an_unmapped_descriptor,
+    "DESCRIPTOR_UNMAPPED",
+    "has an invalid oplink header: the descriptor of operator 0 at 0x1008 (4 bytes) is not inside the library's mapped memory"
+);
+refused!(
+    a_descriptor_smaller_than_its_major,
+    "DESCRIPTOR_SMALL",
+    "has an invalid oplink header: the descriptor of operator 0 says it is 8 bytes, less than the 80 of ABI 2.0"
+);
+refused!(
+    a_null_vtable,
+    "NULL_VTABLE",
+    "has an invalid oplink header: the vtable of operator `c_op` is a null pointer"
+);
+refused!(
+    an_unmapped_vtable,
+    "VTABLE_UNMAPPED",
+    "has an invalid oplink header: the vtable of operator `c_op` at 0x3000 (4 bytes) is not inside the library's mapped memory"
+);
+refused!(
+    a_vtable_smaller_than_its_major,
+    "VTABLE_SMALL",
+    "has an invalid oplink header: the vtable of operator `c_op` says it is 16 bytes, less than the 72 of ABI 2.0"
+);
+refused!(
+    an_unmapped_list_of_required_services,
+    "REQUIRES_UNMAPPED",
+    "has an invalid oplink header: the required services of operator `c_op` at 0x4000 (40 bytes) is not inside the library's mapped memory"
+);
+refused!(
+    an_unmapped_list_of_methods,
+    "METHODS_UNMAPPED",
+    "has an invalid oplink header: the methods of `oplink.Log` in required service 0 of operator `c_op` at 0x2000 (120 bytes) is not inside the library's mapped memory"
+);
+refused!(
+    an_unmapped_string,
+    "STRING_UNMAPPED",
+    "has an invalid oplink header: the name of operator 0 at 0x10 (4 bytes) is not inside the library's mapped memory"
+);
+refused!(
+    a_string_of_a_terabyte,
+    "STRING_HUGE",
+    "has an invalid oplink header: the name of operator 0 is 1099511627776 bytes long"
+);
+refused!(
+    an_entry_point_that_is_not_mapped,
+    "CREATE_UNMAPPED",
+    "has an invalid oplink header: the `create` entry point of operator `c_op` is at 0x10, which is not code of the library"
+);
+
+#[test]
+fn pointers_into_memory_that_is_not_the_librarys() {
+    in_child("pointers_into_memory_that_is_not_the_librarys", || {
+        for variant in ["HEADER_FOREIGN", "DESCRIPTOR_FOREIGN"] {
+            let (err, text) = load_err(variant);
+            assert!(matches!(err, Error::InvalidHeader { .. }), "{err:?}");
+            assert!(
+                text.ends_with("is not inside the library's mapped memory"),
+                "{variant}: {text}"
+            );
+        }
+        let (_, text) = load_err("CREATE_IS_DATA");
+        assert!(
+            text.starts_with("has an invalid oplink header: the `create` entry point of operator `c_op` is at 0x")
+                && text.ends_with(", which is not code of the library"),
+            "{text}"
+        );
+    });
 }
 
 #[test]
-fn a_library_that_is_not_a_plugin() {
-    let (err, text) = load_err("NOT_PLUGIN");
-    assert!(matches!(err, Error::NotAPlugin { .. }));
-    assert_eq!(
-        text,
-        "is not an oplink plugin: it exports no `oplink_plugin_v1` symbol"
-    );
+fn misaligned_headers_and_descriptors() {
+    in_child("misaligned_headers_and_descriptors", || {
+        let (_, text) = load_err("HEADER_MISALIGNED");
+        assert!(
+            text.starts_with("has an invalid oplink header: the header the entry symbol returned is at 0x")
+                && text.ends_with(", which is not aligned to 8 bytes"),
+            "{text}"
+        );
+        let (_, text) = load_err("DESCRIPTOR_MISALIGNED");
+        assert!(
+            text.starts_with("has an invalid oplink header: the descriptor of operator 0 is at 0x")
+                && text.ends_with(", which is not aligned to 8 bytes"),
+            "{text}"
+        );
+    });
 }
 
 #[test]
-fn a_plugin_of_another_abi_major_by_symbol() {
-    let (_, text) = load_err("ENTRY_V2");
-    assert_eq!(
-        text,
-        "was built for oplink ABI 2, but this host speaks ABI 1; rebuild the plugin against a matching oplink"
-    );
+fn an_unmapped_layout_table_is_an_error_not_a_crash() {
+    in_child("an_unmapped_layout_table_is_an_error_not_a_crash", || {
+        let (err, text) = load_err("LAYOUT_UNMAPPED");
+        assert!(matches!(err, Error::Layout { .. }), "{err:?}");
+        assert!(
+            text.starts_with("was built with a different ABI layout than this host: the plugin does not describe `StrView`"),
+            "{text}"
+        );
+    });
 }
 
 #[test]
-fn a_plugin_of_another_abi_major_by_header() {
-    let (err, _) = load_err("ABI_MAJOR");
-    assert!(
-        matches!(
-            err,
-            Error::AbiMajor {
-                found: 2,
-                expected: 1,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+fn a_missing_symbol_is_a_load_error_not_a_crash_at_the_first_call() {
+    in_child("a_missing_symbol_is_a_load_error_not_a_crash_at_the_first_call", || {
+        let path = fixture("UNDEFINED_SYMBOL");
+        let err = Plugin::load(&path).unwrap_err();
+        assert!(matches!(err, Error::Open { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("undefined symbol: oplink_fixture_missing_function"),
+            "{err}"
+        );
+    });
 }
 
 #[test]
-fn a_plugin_of_a_newer_minor() {
-    let (_, text) = load_err("ABI_MINOR");
-    assert_eq!(
-        text,
-        "was built for oplink ABI 1.9, newer than this host's 1.1; upgrade the host"
-    );
+fn a_panic_without_a_message_says_so() {
+    in_child("a_panic_without_a_message_says_so", || {
+        let plugin = Plugin::load(fixture("PANIC_WITHOUT_MESSAGE")).unwrap();
+        let err = plugin.instantiate("c_op", json!(null), &Host::default()).unwrap_err();
+        assert!(matches!(err, Error::Panicked { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "operator `c_op` panicked in `new`: (the plugin gave no message)"
+        );
+    });
 }
 
 #[test]
-fn wrong_magic() {
-    let (_, text) = load_err("BAD_MAGIC");
-    assert_eq!(
-        text,
-        "has a bad oplink header: its magic bytes are [4e, 4f, 54, 4f, 50, 4c, 4e, 4b], expected [7f, 4f, 50, 4c, 49, 4e, 4b, 00]"
-    );
-}
-
-#[test]
-fn mismatched_layout_names_the_struct() {
-    let (_, text) = load_err("LAYOUT");
-    assert_eq!(
-        text,
-        "was built with a different ABI layout than this host: `OperatorVTable` is 64 bytes aligned to 8 in the plugin but 72 bytes aligned to 8 in this host"
-    );
-}
-
-#[test]
-fn panic_abort_builds_are_refused() {
-    let (_, text) = load_err("PANIC_ABORT");
-    assert_eq!(
-        text,
-        "was built with panic = \"abort\", so any panic in it would abort this process; rebuild it with panic = \"unwind\""
-    );
-}
-
-#[test]
-fn duplicate_operator_names() {
-    let (_, text) = load_err("DUPLICATE");
-    assert_eq!(text, "defines the operator `c_op` more than once");
-}
-
-#[test]
-fn null_vtable() {
-    let (_, text) = load_err("NULL_VTABLE");
-    assert_eq!(
-        text,
-        "has an invalid oplink header: operator `c_op` has a null vtable"
-    );
-}
-
-#[test]
-fn invalid_utf8_in_a_name() {
-    let (_, text) = load_err("BAD_UTF8");
-    assert!(
-        text.starts_with("has an invalid oplink header: the name of operator 0 is not valid UTF-8"),
-        "{text}"
-    );
-}
-
-#[test]
-fn null_header() {
-    let (_, text) = load_err("NULL_HEADER");
-    assert_eq!(
-        text,
-        "has an invalid oplink header: the entry symbol returned a null header"
-    );
+fn an_unknown_status_is_an_error() {
+    in_child("an_unknown_status_is_an_error", || {
+        let plugin = Plugin::load(fixture("UNKNOWN_STATUS")).unwrap();
+        let err = plugin.instantiate("c_op", json!(null), &Host::default()).unwrap_err();
+        assert!(matches!(err, Error::Data { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "operator `c_op`, `new`: the plugin returned unknown status 77"
+        );
+    });
 }
 
 #[test]
@@ -175,12 +349,12 @@ fn truncated_and_missing_files() {
     let garbage = dir.join("libgarbage.so");
     std::fs::write(&garbage, b"this is not a library").unwrap();
     let err = Plugin::load(&garbage).unwrap_err();
-    assert!(
-        err.to_string().starts_with(&format!(
-            "cannot load `{}` as a shared library: ",
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot load `{0}` as a shared library: {0}: file too short",
             garbage.display()
-        )),
-        "{err}"
+        )
     );
 
     let err = Plugin::load(&dir).unwrap_err();
@@ -189,10 +363,46 @@ fn truncated_and_missing_files() {
         format!("`{}` is not a file", dir.display())
     );
 
-    let err = Plugin::load(dir.join("no-such-file.so")).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("no-such-file.so` as a shared library"),
-        "{err}"
+    // The loader's own reason is in the sentence, not only in `source()`.
+    let missing = dir.join("no-such-file.so");
+    let err = Plugin::load(&missing).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot load `{0}` as a shared library: {0}: cannot open shared object file: No such file or directory",
+            missing.display()
+        )
+    );
+}
+
+#[test]
+fn a_library_for_another_machine_names_it() {
+    let real = std::fs::read(common::plugin_path("threshold")).unwrap();
+    let dir = common::workspace().join("target").join("broken-fixtures");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut aarch64 = real.clone();
+    aarch64[0x12..0x14].copy_from_slice(&183u16.to_le_bytes());
+    let path = dir.join("libaarch64.so");
+    std::fs::write(&path, &aarch64).unwrap();
+    let err = Plugin::load(&path).unwrap_err();
+    assert!(matches!(err, Error::WrongTarget { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}` is not a library for this host: it was built for aarch64, and this host is x86_64",
+            path.display()
+        )
+    );
+    let mut elf32 = real;
+    elf32[4] = 1;
+    let path = dir.join("libelf32.so");
+    std::fs::write(&path, &elf32).unwrap();
+    let err = Plugin::load(&path).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}` is not a library for this host: it is a 32-bit library and this host is 64-bit x86_64",
+            path.display()
+        )
     );
 }

@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use common::{insert, plugin_path, rows};
+use common::{Recorder, insert, plugin_path, rows};
 use oplink::Diff;
 use oplink::arrow::array::{Array, StringArray};
 use oplink_host::{Error, Host, Plugin};
@@ -45,16 +45,20 @@ fn plugin() -> Plugin {
 fn the_descriptor_lists_required_services() {
     let plugin = plugin();
     let enrich = plugin.operator("enrich").unwrap();
-    let required = &enrich.requires()[0];
-    assert_eq!(required.name, "Catalog");
+    let names: Vec<&str> = enrich.requires().iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["oplink.Log", "oplink.State", "oplink.Clock", "Catalog"]);
+    let catalog = &enrich.requires()[3];
+    let signatures: Vec<&str> = catalog.methods.iter().map(|m| m.signature.as_str()).collect();
     assert_eq!(
-        required.methods,
+        signatures,
         [
             "fn tier(&self, customer: &str) -> Option<String>",
             "fn customers_in(&self, region: &str) -> Result<u64>",
         ]
     );
-    assert!(plugin.operator("undeclared").unwrap().requires().is_empty());
+    assert_eq!(catalog.fingerprint, <dyn Catalog as oplink::service::Service>::FINGERPRINT);
+    let undeclared = plugin.operator("undeclared").unwrap().requires();
+    assert_eq!(undeclared.len(), 3, "only the standard services");
 }
 
 #[test]
@@ -75,11 +79,15 @@ fn an_err_in_host_code_reaches_the_plugin_as_an_err() {
         .instantiate("echo", json!({"call": "fail"}), &host)
         .unwrap();
     let err = op.apply(insert(1, &[1])).unwrap_err();
-    assert!(matches!(err, Error::Failed { .. }), "{err:?}");
-    assert!(
-        err.to_string()
-            .starts_with("operator `echo` failed in `apply`: the host says no (at "),
-        "{err}"
+    let Error::Failed { location, .. } = &err else {
+        panic!("{err:?}")
+    };
+    // The error was made by the host, not by a line of the plugin: no location, rather
+    // than one inside oplink.
+    assert_eq!(location, &None);
+    assert_eq!(
+        err.to_string(),
+        "operator `echo` failed in `apply`: the host says no"
     );
     // The instance and the host go on.
     assert!(!op.is_poisoned());
@@ -133,7 +141,14 @@ fn a_missing_service_is_rejected_at_instantiate() {
     assert!(matches!(err, Error::MissingService { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "operator `enrich` requires the host service `Catalog`, which this host does not provide (it provides: `Echo`); add it with `Host::builder().provide::<dyn Catalog>(..)`"
+        "operator `enrich` requires the host service `Catalog`, which this host does not provide (it provides `Echo` besides the standard services); add it with `Host::builder().provide::<dyn Catalog>(..)`"
+    );
+    let err = plugin()
+        .instantiate("enrich", json!({"customer_column": "customer"}), &Host::default())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operator `enrich` requires the host service `Catalog`, which this host does not provide (it provides only the standard services `oplink.Log`, `oplink.State` and `oplink.Clock`); add it with `Host::builder().provide::<dyn Catalog>(..)`"
     );
 }
 
@@ -181,67 +196,23 @@ fn asking_for_an_undeclared_service_is_an_err_not_a_crash() {
         .instantiate("undeclared", json!(null), &host)
         .unwrap();
     let err = op.apply(insert(1, &[1])).unwrap_err();
+    let Error::Failed { location, .. } = &err else {
+        panic!("{err:?}")
+    };
+    // Located at the operator's call of `ctx.service`, not inside oplink.
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("examples/enrich/src/lib.rs:")),
+        "{location:?}"
+    );
     assert!(
         err.to_string().starts_with(
-            "operator `undeclared` failed in `apply`: operator `undeclared` did not declare the service `Catalog`: add it to `#[operator(requires = [..])]`"
+            "operator `undeclared` failed in `apply`: operator `undeclared` did not declare the service `Catalog`: add it to `#[operator(requires = [..])]` (at examples/enrich/src/lib.rs:"
         ),
         "{err}"
     );
     assert!(!op.is_poisoned());
-}
-
-/// One event as the host's subscriber saw it.
-#[derive(Debug, Clone)]
-struct Captured {
-    level: tracing::Level,
-    target: String,
-    fields: Vec<(String, String)>,
-}
-
-impl Captured {
-    fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A subscriber that records every event.
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<Captured>>>);
-
-struct Visitor<'a>(&'a mut Vec<(String, String)>);
-
-impl tracing::field::Visit for Visitor<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push((field.name().to_owned(), format!("{value:?}")));
-    }
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.push((field.name().to_owned(), value.to_owned()));
-    }
-}
-
-impl tracing::Subscriber for Recorder {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut fields = Vec::new();
-        event.record(&mut Visitor(&mut fields));
-        self.0.lock().unwrap().push(Captured {
-            level: *event.metadata().level(),
-            target: event.metadata().target().to_owned(),
-            fields,
-        });
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 #[test]

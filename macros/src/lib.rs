@@ -1,17 +1,17 @@
 //! Procedural macros of [oplink](https://docs.rs/oplink). Use them through the `oplink`
-//! crate (`#[oplink::operator]`), which re-exports them; the code they generate names only
-//! `::core`, `::std` and `::oplink::__private`.
+//! crate (`#[oplink::operator]`, `#[oplink::host_callbacks]`), which re-exports them; the
+//! code they generate names only `::core`, `::std` and `::oplink::__private`.
 //!
-//! The work is split by phase, one file each: `attr` parses the attribute's arguments,
-//! `model` parses and checks the impl block into one model, `expand` writes the code.
-//! Every phase collects its errors (see `errors`), so a user with three mistakes sees three
-//! errors in one build.
+//! One folder per macro, one file per phase: `args` parses the attribute, `model` parses
+//! the item into one model that keeps the user's tokens, `check` reports what is wrong with
+//! it, and `expand` (for services: `table`, `host`, `plugin`) writes the code. What both
+//! macros share lives in `common`: error collection, attribute parsing, signature checks,
+//! spans, `#[cfg]` handling and the `OPLINK_DEBUG` hook. Every phase collects its errors, so
+//! a user with three mistakes sees three errors in one build.
 
-mod attr;
-mod callbacks;
-mod errors;
-mod expand;
-mod model;
+mod common;
+mod operator;
+mod service;
 
 use proc_macro::TokenStream;
 
@@ -19,7 +19,7 @@ use proc_macro::TokenStream;
 ///
 /// See the `oplink` crate for the full guide. In short:
 ///
-/// ```ignore
+/// ```text
 /// #[oplink::operator(name = "threshold", version = "1.0.0", description = "…")]
 /// impl Threshold {
 ///     fn new(cfg: Config) -> Result<Self> { … }
@@ -28,7 +28,7 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro_attribute]
 pub fn operator(args: TokenStream, input: TokenStream) -> TokenStream {
-    expand::operator(args.into(), input.into()).into()
+    operator::expand(args.into(), input.into()).into()
 }
 
 /// Turns a trait into a host service: a `#[repr(C)]` table of `extern "C"` functions that
@@ -37,7 +37,7 @@ pub fn operator(args: TokenStream, input: TokenStream) -> TokenStream {
 ///
 /// See `oplink::service` for the types a method may take and return. In short:
 ///
-/// ```ignore
+/// ```text
 /// #[oplink::host_callbacks]
 /// pub trait Catalog {
 ///     fn table_exists(&self, name: &str) -> bool;
@@ -46,5 +46,5 @@ pub fn operator(args: TokenStream, input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn host_callbacks(args: TokenStream, input: TokenStream) -> TokenStream {
-    callbacks::host_callbacks(args.into(), input.into()).into()
+    service::expand(args.into(), input.into()).into()
 }

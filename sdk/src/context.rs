@@ -29,7 +29,7 @@ pub struct Context {
     operator: &'static str,
     instance_id: u64,
     /// The services the operator declared in `requires = [..]`.
-    declared: &'static [&'static str],
+    declared: Vec<&'static str>,
     /// Each declared service, as an `Arc<dyn Service>` behind `Any`.
     services: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
     /// The log and the most verbose level the host wants.
@@ -55,15 +55,13 @@ impl Context {
     /// A context outside any host, for calling operator methods directly in tests: state
     /// in memory, the system clock, no other services until [`Context::with_service`].
     pub fn new(operator: &'static str) -> Context {
-        Context {
-            operator,
-            instance_id: 0,
-            declared: &[],
-            services: Vec::new(),
-            log: None,
-            state: Some(Arc::new(MemoryState::default())),
-            clock: Some(Arc::new(SystemClock)),
-        }
+        let mut ctx = Context::attached(operator, 0, Vec::new());
+        ctx.attach_standard(
+            None,
+            Some(Arc::new(MemoryState::default())),
+            Some(Arc::new(SystemClock)),
+        );
+        ctx
     }
 
     /// This context with `implementation` as the service `S`, for tests:
@@ -77,7 +75,7 @@ impl Context {
     pub(crate) fn attached(
         operator: &'static str,
         instance_id: u64,
-        declared: &'static [&'static str],
+        declared: Vec<&'static str>,
     ) -> Context {
         Context {
             operator,
@@ -100,6 +98,15 @@ impl Context {
         state: Option<Arc<dyn State>>,
         clock: Option<Arc<dyn Clock>>,
     ) {
+        if let Some((log, _)) = &log {
+            self.services.push((<dyn Log>::NAME, Box::new(log.clone())));
+        }
+        if let Some(state) = &state {
+            self.services.push((<dyn State>::NAME, Box::new(state.clone())));
+        }
+        if let Some(clock) = &clock {
+            self.services.push((<dyn Clock>::NAME, Box::new(clock.clone())));
+        }
         self.log = log;
         self.state = state;
         self.clock = clock;
@@ -115,25 +122,34 @@ impl Context {
         self.instance_id
     }
 
-    /// The host service `S`, which the operator must list in `#[operator(requires = [..])]`:
+    /// The host service `S`, which the operator must list in `#[operator(requires = [..])]`
+    /// (the standard services `Log`, `State` and `Clock` need not be listed):
     ///
-    /// ```ignore
-    /// let rows = ctx.service::<dyn Catalog>()?.row_count("orders")?;
     /// ```
+    /// # #[oplink::host_callbacks]
+    /// # pub trait Catalog { fn row_count(&self, table: &str) -> oplink::Result<u64>; }
+    /// # struct Fixed;
+    /// # impl Catalog for Fixed { fn row_count(&self, _: &str) -> oplink::Result<u64> { Ok(3) } }
+    /// # let ctx = oplink::Context::new("enrich").with_service::<dyn Catalog>(std::sync::Arc::new(Fixed));
+    /// let rows = ctx.service::<dyn Catalog>()?.row_count("orders")?;
+    /// # assert_eq!(rows, 3);
+    /// # Ok::<(), oplink::Error>(())
+    /// ```
+    #[track_caller]
     pub fn service<S: Service + ?Sized>(&self) -> Result<&S> {
+        // No closures below: an error made in one would be located here, not at the caller.
         if let Some((_, service)) = self.services.iter().find(|(name, _)| *name == S::NAME) {
-            return service
-                .downcast_ref::<Arc<S>>()
-                .map(|arc| &**arc)
-                .ok_or_else(|| {
-                    Error::msg(format!(
-                        "service `{}` of operator `{}` has another type than the one asked for",
-                        S::NAME,
-                        self.operator
-                    ))
-                });
+            if let Some(service) = service.downcast_ref::<Arc<S>>() {
+                return Ok(&**service);
+            }
+            return Err(Error::msg(format!(
+                "service `{}` of operator `{}` has another type than the one asked for",
+                S::NAME,
+                self.operator
+            )));
         }
         if self.declared.contains(&S::NAME) || self.instance_id == 0 {
+            // Declared (so the host was checked to provide it), or outside any host.
             return Err(Error::msg(format!(
                 "operator `{}` has no service `{}` here (in a unit test, add it with `Context::with_service`)",
                 self.operator,
@@ -148,13 +164,15 @@ impl Context {
     }
 
     /// The instance's state: keys to bytes, private to this instance.
+    #[track_caller]
     pub fn state(&self) -> Result<&dyn State> {
-        self.state.as_deref().ok_or_else(|| {
-            Error::msg(format!(
+        match self.state.as_deref() {
+            Some(state) => Ok(state),
+            None => Err(Error::msg(format!(
                 "the host of operator `{}` provides no state service",
                 self.operator
-            ))
-        })
+            ))),
+        }
     }
 
     /// The host's current time (the system clock outside a host).
@@ -242,15 +260,31 @@ mod tests {
         assert_eq!(state.get(b"b").unwrap(), None);
     }
 
+    #[crate::host_callbacks(crate = crate)]
+    trait Lookup {
+        fn size(&self) -> u64;
+    }
+
+    struct Seven;
+    impl Lookup for Seven {
+        fn size(&self) -> u64 {
+            7
+        }
+    }
+
     #[test]
     fn asking_for_a_service_outside_a_host_says_how_to_add_it() {
         let ctx = Context::new("enrich");
-        let err = ctx.service::<dyn Clock>().err().unwrap();
+        let err = ctx.service::<dyn Lookup>().err().unwrap();
         assert_eq!(
             err.to_string(),
-            "operator `enrich` has no service `oplink.Clock` here (in a unit test, add it with `Context::with_service`)"
+            "operator `enrich` has no service `Lookup` here (in a unit test, add it with `Context::with_service`)"
         );
-        let ctx = ctx.with_service::<dyn Clock>(Arc::new(SystemClock));
+        let ctx = ctx.with_service::<dyn Lookup>(Arc::new(Seven));
+        assert_eq!(ctx.service::<dyn Lookup>().unwrap().size(), 7);
+        // The standard services are there without being declared.
         assert!(ctx.service::<dyn Clock>().unwrap().now_nanos() > 0);
+        ctx.service::<dyn State>().unwrap().put(b"k", b"v").unwrap();
+        assert_eq!(ctx.state().unwrap().get(b"k").unwrap(), Some(b"v".to_vec()));
     }
 }

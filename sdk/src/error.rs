@@ -3,7 +3,8 @@
 use core::fmt;
 use std::panic::Location;
 
-/// An operator's error: a message and the place in the source where it was made.
+/// An operator's error: a message and, when it was made by the operator's own code, the
+/// place in that code.
 ///
 /// Any `std::error::Error` converts into it with `?`, keeping its chain of sources in the
 /// message, so operator code reads like ordinary Rust:
@@ -12,7 +13,7 @@ use std::panic::Location;
 /// use oplink::{Error, Result};
 ///
 /// fn parse(text: &str) -> Result<i64> {
-///     let n: i64 = text.parse()?; // ParseIntError -> Error, location recorded here
+///     let n: i64 = text.parse()?; // ParseIntError -> Error, located on this line
 ///     if n < 0 {
 ///         return Err(Error::msg(format!("{n} is negative")));
 ///     }
@@ -20,14 +21,37 @@ use std::panic::Location;
 /// }
 /// assert_eq!(parse("-3").unwrap_err().to_string(), "-3 is negative");
 /// assert!(parse("x").unwrap_err().to_string().contains("invalid digit"));
+/// assert!(parse("-3").unwrap_err().location().is_some());
 /// ```
+///
+/// The location is where the error was made in *your* code: errors that oplink makes on
+/// its own account (a configuration that does not parse, a service call that failed on the
+/// other side) carry none, rather than a path inside oplink.
 pub struct Error {
     message: String,
-    location: &'static Location<'static>,
+    location: Option<&'static Location<'static>>,
 }
 
 /// `Result<T, oplink::Error>`.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// The folder of oplink's own sources, as locations inside it are spelled.
+fn is_inside_oplink(location: &Location<'_>) -> bool {
+    let ours = Location::caller();
+    let folder = ours
+        .file()
+        .rsplit_once(['/', '\\'])
+        .map_or("", |(folder, _)| folder);
+    !folder.is_empty()
+        && location
+            .file()
+            .strip_prefix(folder)
+            .is_some_and(|rest| rest.starts_with(['/', '\\']))
+}
+
+fn user_location(location: &'static Location<'static>) -> Option<&'static Location<'static>> {
+    (!is_inside_oplink(location)).then_some(location)
+}
 
 impl Error {
     /// An error with this message, located at the caller.
@@ -35,7 +59,16 @@ impl Error {
     pub fn msg(message: impl fmt::Display) -> Error {
         Error {
             message: message.to_string(),
-            location: Location::caller(),
+            location: user_location(Location::caller()),
+        }
+    }
+
+    /// An error with this message and no location, for errors that belong to no line of
+    /// yours (what another component reported, say).
+    pub fn unlocated(message: impl fmt::Display) -> Error {
+        Error {
+            message: message.to_string(),
+            location: None,
         }
     }
 
@@ -44,8 +77,8 @@ impl Error {
         &self.message
     }
 
-    /// Where the error was made.
-    pub fn location(&self) -> &'static Location<'static> {
+    /// Where the error was made, if it was made by code outside oplink.
+    pub fn location(&self) -> Option<&'static Location<'static>> {
         self.location
     }
 
@@ -68,7 +101,7 @@ impl<E: std::error::Error> From<E> for Error {
         }
         Error {
             message,
-            location: Location::caller(),
+            location: user_location(Location::caller()),
         }
     }
 }
@@ -81,11 +114,14 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (at {})", self.message, self.location)
+        match self.location {
+            Some(location) => write!(f, "{} (at {location})", self.message),
+            None => write!(f, "{}", self.message),
+        }
     }
 }
 
-/// Returns early with an [`Error`] built from a format string.
+/// Returns early with an [`Error`] built from a format string, located at the macro's call.
 ///
 /// ```
 /// fn check(n: i64) -> oplink::Result<()> {
@@ -124,5 +160,19 @@ impl From<Error> for Box<dyn std::error::Error + Send + Sync + 'static> {
 impl From<Error> for Box<dyn std::error::Error + 'static> {
     fn from(error: Error) -> Self {
         Box::new(Boxed(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_made_inside_oplink_carry_no_location() {
+        // Made here, inside oplink's own sources: no location.
+        assert!(Error::msg("x").location().is_none());
+        assert!(Error::from(std::fmt::Error).location().is_none());
+        assert!(Error::unlocated("x").location().is_none());
+        assert!(is_inside_oplink(Location::caller()));
     }
 }

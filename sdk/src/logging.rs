@@ -8,38 +8,44 @@
 //! have no instance to be attributed to and are dropped. Spans are not forwarded.
 
 use std::cell::Cell;
+use std::marker::PhantomData;
 use std::fmt;
 use std::sync::{Arc, Once};
 
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::subscriber::Interest;
-use tracing_core::{Dispatch, Event, Level, LevelFilter, Metadata, Subscriber};
+use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber};
 
-use crate::services::{FieldValue, Log, LogEvent};
+use crate::services::{FieldValue, Log, LogEvent, level};
 
 thread_local! {
     /// The log of the instance whose call runs on this thread, and its most verbose level.
     static CURRENT: Cell<Option<(*const dyn Log, u8)>> = const { Cell::new(None) };
 }
 
-/// Marks an instance's log as the current one until dropped.
-pub(crate) struct Scope {
+/// Marks an instance's log as the current one until dropped. It borrows the log, so it
+/// cannot outlive it, and it is neither `Send` nor `Sync` (it restores a thread-local).
+pub(crate) struct Scope<'a> {
     previous: Option<(*const dyn Log, u8)>,
+    _log: PhantomData<&'a dyn Log>,
+    _not_send: PhantomData<*const ()>,
 }
 
-impl Drop for Scope {
+impl Drop for Scope<'_> {
     fn drop(&mut self) {
         CURRENT.with(|current| current.set(self.previous));
     }
 }
 
-/// Makes `log` (with its level) the current log of this thread for the life of the scope.
-/// The caller keeps `log` alive longer than the scope.
-pub(crate) fn enter(log: Option<&(Arc<dyn Log>, u8)>) -> Scope {
+/// Makes `log` (with its level) the current log of this thread for the life of the scope,
+/// which borrows it.
+pub(crate) fn enter(log: Option<&(Arc<dyn Log>, u8)>) -> Scope<'_> {
     let next = log.map(|(log, level)| (Arc::as_ptr(log), *level));
     Scope {
         previous: CURRENT.with(|current| current.replace(next)),
+        _log: PhantomData,
+        _not_send: PhantomData,
     }
 }
 
@@ -53,15 +59,6 @@ pub(crate) fn install() {
     });
 }
 
-pub(crate) fn level_number(level: &Level) -> u8 {
-    match *level {
-        Level::ERROR => 1,
-        Level::WARN => 2,
-        Level::INFO => 3,
-        Level::DEBUG => 4,
-        Level::TRACE => 5,
-    }
-}
 
 /// The plugin's `tracing` subscriber: see the module's documentation.
 struct Forwarder;
@@ -80,7 +77,7 @@ impl Subscriber for Forwarder {
         metadata.is_event()
             && CURRENT
                 .with(Cell::get)
-                .is_some_and(|(_, max)| level_number(metadata.level()) <= max)
+                .is_some_and(|(_, max)| level::of(metadata.level()) <= max)
     }
 
     fn new_span(&self, _: &Attributes<'_>) -> Id {
@@ -96,7 +93,7 @@ impl Subscriber for Forwarder {
             return;
         };
         let metadata = event.metadata();
-        let level = level_number(metadata.level());
+        let level = level::of(metadata.level());
         if level > max {
             return;
         }
@@ -110,8 +107,8 @@ impl Subscriber for Forwarder {
             message: fields.message,
             fields: fields.fields,
         };
-        // SAFETY: `CURRENT` holds a log only inside `enter`'s scope, whose caller keeps the
-        // log alive for longer.
+        // SAFETY: `CURRENT` holds a log only while a `Scope` is alive, and a scope borrows the
+        // log it marks, so the log outlives it.
         let log = unsafe { &*log };
         log.event(record);
     }
@@ -159,4 +156,11 @@ impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.push(field, FieldValue::Str(format!("{value:?}")));
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static_assertions::assert_not_impl_any!(Scope<'static>: Send, Sync);
 }

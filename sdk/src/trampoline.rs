@@ -1,15 +1,21 @@
-//! The one trampoline every generated thunk runs through.
+//! The one trampoline every generated thunk runs through, and the one way failures cross.
 //!
 //! [`guard`] is deliberately non-generic: `catch_unwind` is monomorphised once here rather
 //! than in every generated function. It turns a panic into a [`Failure`] carrying the
 //! panic's message and `file:line:column`, and it survives a panic payload whose own `Drop`
-//! panics.
+//! panics. [`Failure::write_to`] and [`Failure::read_from`] are the only code that writes
+//! and reads the ABI's error slot, on either side of either kind of call.
 //!
 //! Each plugin library links its own copy of `std`, so the host's panic hook never sees a
-//! plugin's panics. Ours records the location of a panic raised inside [`guard`] and prints
-//! nothing (a panic there is an ordinary error for the host to report), and defers to the
-//! previous hook for every other panic. Capturing no backtrace keeps a caught panic cheap
-//! even when `RUST_BACKTRACE=1` is set, as it often is in CI.
+//! plugin's panics. The hook installed here records the location of a panic raised inside
+//! [`guard`] and prints nothing (a caught panic is an ordinary error for the caller to
+//! report); every other panic goes to the hook that was there before. Capturing no
+//! backtrace keeps a caught panic cheap even when `RUST_BACKTRACE=1` is set.
+//!
+//! A plugin that installs a panic hook of its own must chain to the one it replaces
+//! (`let previous = std::panic::take_hook(); std::panic::set_hook(Box::new(move |info| {
+//! …; previous(info) }))`): otherwise the panics oplink catches lose their location, and the
+//! plugin's hook prints each of them.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -19,21 +25,25 @@ use std::sync::Once;
 use crate::Error;
 use crate::abi::{ErrorOut, OwnedBuf, Status};
 
-/// Whether a call failed by returning an error or by panicking.
+/// How a call failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailureKind {
     /// The code returned `Err`.
     Error,
     /// The code panicked.
     Panic,
+    /// The callee could not read what it was given.
+    InvalidInput,
+    /// The callee returned a status this side does not know.
+    Unknown(u32),
 }
 
 /// A failed call: what the caller on the other side of the boundary gets to see.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
-    /// Error or panic.
+    /// Error, panic, bad input.
     pub kind: FailureKind,
-    /// The error's message or the panic's payload.
+    /// The error's message or the panic's payload; empty when the callee gave none.
     pub message: String,
     /// Source file of the error or panic; empty when unknown.
     pub file: String,
@@ -44,15 +54,29 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// The failure of an `Err`, located where the error was made.
+    /// The failure of an `Err`, located where the error was made (if anywhere).
     pub fn from_error(error: &Error) -> Failure {
-        let location = error.location();
+        let (file, line, column) = error
+            .location()
+            .map(|l| (l.file().to_owned(), l.line(), l.column()))
+            .unwrap_or_default();
         Failure {
             kind: FailureKind::Error,
             message: error.message().to_owned(),
-            file: location.file().to_owned(),
-            line: location.line(),
-            column: location.column(),
+            file,
+            line,
+            column,
+        }
+    }
+
+    /// The failure of input the callee could not read.
+    pub fn invalid_input(error: &Error) -> Failure {
+        Failure {
+            kind: FailureKind::InvalidInput,
+            message: error.message().to_owned(),
+            file: String::new(),
+            line: 0,
+            column: 0,
         }
     }
 
@@ -61,11 +85,23 @@ impl Failure {
         match self.kind {
             FailureKind::Error => Status::ERROR,
             FailureKind::Panic => Status::PANIC,
+            FailureKind::InvalidInput => Status::INVALID_INPUT,
+            FailureKind::Unknown(status) => Status(status),
         }
     }
 
-    /// Writes the failure into `out` (whose previous buffers must be empty) and returns the
-    /// matching status.
+    /// The kind a status reports, or `None` for `OK`.
+    pub fn kind_of(status: Status) -> Option<FailureKind> {
+        match status {
+            Status::OK => None,
+            Status::ERROR => Some(FailureKind::Error),
+            Status::PANIC => Some(FailureKind::Panic),
+            Status::INVALID_INPUT => Some(FailureKind::InvalidInput),
+            Status(other) => Some(FailureKind::Unknown(other)),
+        }
+    }
+
+    /// Writes the failure into `out` (whose buffers must be empty) and returns its status.
     ///
     /// # Safety
     /// `out` must be null or point to a writable [`ErrorOut`].
@@ -85,32 +121,39 @@ impl Failure {
         status
     }
 
-    /// Reads a failure written by the other side and releases its buffers.
+    /// Reads what the other side wrote for a call that returned `status`, releasing its
+    /// buffers; `None` when the call succeeded.
     ///
     /// # Safety
-    /// `out` must have been written by [`Failure::write_to`] of a library still loaded (or
-    /// still be empty), and not be read twice.
-    pub unsafe fn read_from(status: Status, out: &mut ErrorOut) -> Failure {
+    /// For a status other than `OK`, `out` was written by the callee of a library still
+    /// loaded (or left empty), and is read once.
+    pub unsafe fn read_from(status: Status, out: &mut ErrorOut) -> Option<Failure> {
+        let kind = Failure::kind_of(status)?;
         // SAFETY: forwarded from the caller's guarantee.
         let message = unsafe { out.message.take() };
         // SAFETY: as above.
         let file = unsafe { out.file.take() };
-        Failure {
-            kind: if status == Status::PANIC {
-                FailureKind::Panic
-            } else {
-                FailureKind::Error
-            },
+        Some(Failure {
+            kind,
             message: String::from_utf8_lossy(&message).into_owned(),
             file: String::from_utf8_lossy(&file).into_owned(),
             line: out.line,
             column: out.column,
-        }
+        })
     }
 
     /// `file:line:column`, or `None` when the location is unknown.
     pub fn location(&self) -> Option<String> {
         (!self.file.is_empty()).then(|| format!("{}:{}:{}", self.file, self.line, self.column))
+    }
+
+    /// The message, or a sentence saying there was none.
+    pub fn message_or_note(&self) -> String {
+        if self.message.trim().is_empty() {
+            "(the plugin gave no message)".to_owned()
+        } else {
+            self.message.clone()
+        }
     }
 }
 
@@ -214,10 +257,10 @@ mod tests {
     #[test]
     fn ok_and_err_pass_through() {
         assert_eq!(guard(&mut || Ok(())), Ok(()));
-        let failure = guard(&mut || Err(Error::msg("nope"))).unwrap_err();
+        let failure = guard(&mut || Err(Error::unlocated("nope"))).unwrap_err();
         assert_eq!(failure.kind, FailureKind::Error);
         assert_eq!(failure.message, "nope");
-        assert!(failure.file.ends_with("trampoline.rs"), "{}", failure.file);
+        assert_eq!(failure.location(), None);
     }
 
     #[test]
@@ -246,14 +289,29 @@ mod tests {
 
     #[test]
     fn failure_crosses_through_error_out() {
-        let failure = guard(&mut || Err(Error::msg("crossing"))).unwrap_err();
+        let failure = guard(&mut || panic!("crossing")).unwrap_err();
         let mut out = ErrorOut::EMPTY;
         // SAFETY: `out` is a local, empty ErrorOut.
         let status = unsafe { failure.clone().write_to(&mut out) };
-        assert_eq!(status, Status::ERROR);
+        assert_eq!(status, Status::PANIC);
         // SAFETY: written just above by this library.
-        let read = unsafe { Failure::read_from(status, &mut out) };
+        let read = unsafe { Failure::read_from(status, &mut out) }.unwrap();
         assert_eq!(read, failure);
         assert!(out.message.release.is_none());
+        // SAFETY: an OK status reads nothing.
+        assert!(unsafe { Failure::read_from(Status::OK, &mut out) }.is_none());
+    }
+
+    #[test]
+    fn statuses_map_to_kinds_and_an_empty_message_says_so() {
+        let mut out = ErrorOut::EMPTY;
+        // SAFETY: an empty slot with an unknown status: nothing to release.
+        let failure = unsafe { Failure::read_from(Status(9), &mut out) }.unwrap();
+        assert_eq!(failure.kind, FailureKind::Unknown(9));
+        assert_eq!(failure.message_or_note(), "(the plugin gave no message)");
+        assert_eq!(
+            Failure::kind_of(Status::INVALID_INPUT),
+            Some(FailureKind::InvalidInput)
+        );
     }
 }

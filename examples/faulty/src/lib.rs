@@ -4,7 +4,9 @@
 use oplink::prelude::*;
 
 /// Configuration: `{"fail_in": "apply", "how": "panic"}`; `fail_in` may also be `"new"`,
-/// `"pull"`, `"tick"`, `"flush_state"`, `"snapshot"`, `"restore"` or `"drop"`.
+/// `"pull"`, `"tick"`, `"flush_state"`, `"snapshot"`, `"restore"` or `"drop"`. With
+/// `"hook": "replace"` (or `"chain"`), `new` installs a panic hook of its own that replaces
+/// oplink's (or chains to it), to show what that does to the panics oplink reports.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -12,6 +14,9 @@ pub struct Config {
     pub fail_in: String,
     /// `"panic"` or `"error"`.
     pub how: String,
+    /// `"replace"` or `"chain"`: install a panic hook in `new`.
+    #[serde(default)]
+    pub hook: Option<String>,
 }
 
 /// Fails in the configured method; works everywhere else.
@@ -46,6 +51,18 @@ impl Faulty {
     fn new(cfg: Config) -> Result<Self> {
         if cfg.how != "panic" && cfg.how != "error" {
             bail!("`how` must be \"panic\" or \"error\", not {:?}", cfg.how);
+        }
+        match cfg.hook.as_deref() {
+            None => {}
+            // What a plugin must not do: oplink's hook is gone, so panics lose their
+            // location (and this hook would print each of them).
+            Some("replace") => std::panic::set_hook(Box::new(|_| {})),
+            // What a plugin may do: its hook runs, then oplink's.
+            Some("chain") => {
+                let previous = std::panic::take_hook();
+                std::panic::set_hook(Box::new(move |info| previous(info)));
+            }
+            Some(other) => bail!("`hook` must be \"replace\" or \"chain\", not {other:?}"),
         }
         let this = Faulty {
             cfg,

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use oplink::{Change, Diff, Rows, Timestamp};
@@ -88,4 +88,87 @@ pub fn insert(version: u64, amounts: &[i64]) -> Change {
             post: rows(amounts, &customers, 0),
         }],
     )
+}
+
+/// One event as the host's subscriber saw it.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub level: tracing::Level,
+    pub target: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Captured {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A subscriber that records every event.
+#[derive(Clone, Default)]
+pub struct Recorder(pub Arc<Mutex<Vec<Captured>>>);
+
+struct Visitor<'a>(&'a mut Vec<(String, String)>);
+
+impl tracing::field::Visit for Visitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Vec::new();
+        event.record(&mut Visitor(&mut fields));
+        self.0.lock().unwrap().push(Captured {
+            level: *event.metadata().level(),
+            target: event.metadata().target().to_owned(),
+            fields,
+        });
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+
+/// Runs `body` in a child process (this test binary again, running only test `name`), so a
+/// crash of the host shows as a failed assertion naming the signal, not as a dead test run.
+pub fn in_child(name: &str, body: impl FnOnce()) {
+    const CHILD: &str = "OPLINK_TEST_CHILD";
+    if std::env::var(CHILD).as_deref() == Ok(name) {
+        body();
+        return;
+    }
+    let output = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, name)
+        .output()
+        .expect("run the test binary again");
+    let how = match output.status.code() {
+        Some(code) => format!("exit code {code}"),
+        None => {
+            use std::os::unix::process::ExitStatusExt;
+            format!("signal {}", output.status.signal().unwrap_or(0))
+        }
+    };
+    assert!(
+        output.status.success(),
+        "`{name}` failed in its child process ({how}):\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

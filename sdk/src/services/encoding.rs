@@ -1,80 +1,8 @@
-//! The standard host services every operator may use without declaring them, themselves
-//! declared with `#[host_callbacks]`: [`Log`], [`State`] and [`Clock`].
-//!
-//! Operators rarely call them by hand: `tracing` macros reach [`Log`] on their own, and
-//! [`Context::state`](crate::Context::state) and [`Context::now`](crate::Context::now) wrap
-//! the other two.
+//! A small length-prefixed encoding for the standard services' own types.
 
+use super::{Entries, FieldValue, LogEvent};
 use crate::service::Wire;
 use crate::{Error, Result};
-
-/// Where a plugin's `tracing` events go: the host re-emits each one into its own
-/// subscriber, tagged with the operator and the instance.
-#[crate::host_callbacks(crate = crate, name = "oplink.Log")]
-pub trait Log {
-    /// The most verbose level the host wants: 1 = error, 2 = warn, 3 = info, 4 = debug,
-    /// 5 = trace, 0 = nothing at all.
-    fn max_level(&self) -> u8;
-    /// One event.
-    fn event(&self, event: LogEvent);
-}
-
-/// Keys to bytes, scoped to the operator instance: two instances never see each other's
-/// keys. Usable from every method that has a [`Context`](crate::Context).
-#[crate::host_callbacks(crate = crate, name = "oplink.State")]
-pub trait State {
-    /// The value of `key`, if any.
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
-    /// Sets `key` to `value`.
-    fn put(&self, key: &[u8], value: &[u8]) -> Result<()>;
-    /// Removes `key`; whether it was there.
-    fn delete(&self, key: &[u8]) -> Result<bool>;
-    /// Every entry whose key starts with `prefix`, in ascending key order.
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries>;
-}
-
-/// The host's clock.
-#[crate::host_callbacks(crate = crate, name = "oplink.Clock")]
-pub trait Clock {
-    /// Nanoseconds since the Unix epoch.
-    fn now_nanos(&self) -> i64;
-}
-
-/// Key-value pairs in ascending key order, as [`State::scan_prefix`] returns them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Entries(pub Vec<(Vec<u8>, Vec<u8>)>);
-
-/// A field value of a [`LogEvent`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum FieldValue {
-    /// A signed integer.
-    I64(i64),
-    /// An unsigned integer.
-    U64(u64),
-    /// A float.
-    F64(f64),
-    /// A boolean.
-    Bool(bool),
-    /// Text, or anything recorded through `Debug`/`Display`.
-    Str(String),
-}
-
-/// One `tracing` event of a plugin.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LogEvent {
-    /// 1 = error … 5 = trace.
-    pub level: u8,
-    /// The event's target (by default the plugin's module path).
-    pub target: String,
-    /// Source file and line, when known.
-    pub file: Option<String>,
-    /// Line in `file` (0 when unknown).
-    pub line: u32,
-    /// The event's message (its `message` field), empty when it has none.
-    pub message: String,
-    /// The other fields, in the order they were written.
-    pub fields: Vec<(String, FieldValue)>,
-}
 
 /// A small length-prefixed encoding for the services' own types.
 struct Writer<'a>(&'a mut Vec<u8>);
@@ -96,7 +24,7 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn short(&self) -> Error {
-        Error::msg(format!("a {} is cut short", self.what))
+        Error::unlocated(format!("a {} is cut short", self.what))
     }
     fn u8(&mut self) -> Result<u8> {
         let (&first, rest) = self.bytes.split_first().ok_or_else(|| self.short())?;
@@ -123,13 +51,13 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Result<String> {
         let what = self.what;
         String::from_utf8(self.bytes()?.to_vec())
-            .map_err(|_| Error::msg(format!("a {what} holds text that is not UTF-8")))
+            .map_err(|_| Error::unlocated(format!("a {what} holds text that is not UTF-8")))
     }
     fn end(&self) -> Result<()> {
         if self.bytes.is_empty() {
             Ok(())
         } else {
-            Err(Error::msg(format!(
+            Err(Error::unlocated(format!(
                 "a {} has {} bytes too many",
                 self.what,
                 self.bytes.len()
@@ -139,6 +67,7 @@ impl<'a> Reader<'a> {
 }
 
 impl Wire for Entries {
+    const SCHEMA: &'static str = "u64 count, then per entry: u64 key length, key, u64 value length, value (little-endian)";
     fn encode(&self, out: &mut Vec<u8>) {
         let mut w = Writer(out);
         w.u64(self.0.len() as u64);
@@ -166,6 +95,7 @@ impl Wire for Entries {
 }
 
 impl Wire for LogEvent {
+    const SCHEMA: &'static str = "u8 level, target, file, u64 line, message, u64 field count, then per field: name, u8 kind (0 i64, 1 u64, 2 f64, 3 bool, 4 text) and value; text as u64 length and UTF-8 (little-endian)";
     fn encode(&self, out: &mut Vec<u8>) {
         let mut w = Writer(out);
         w.0.push(self.level);
@@ -222,7 +152,7 @@ impl Wire for LogEvent {
                 3 => FieldValue::Bool(r.u8()? != 0),
                 4 => FieldValue::Str(r.string()?),
                 other => {
-                    return Err(Error::msg(format!(
+                    return Err(Error::unlocated(format!(
                         "a log event field has unknown kind {other}"
                     )));
                 }
@@ -244,6 +174,7 @@ impl Wire for LogEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::FieldValue;
 
     #[test]
     fn log_events_and_entries_round_trip_and_reject_bad_bytes() {

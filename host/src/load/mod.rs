@@ -1,0 +1,163 @@
+//! Loading a library: pre-flight check of the file, `dlopen` with every symbol bound, the
+//! library's segments from the dynamic loader, and validation of everything its header says.
+
+pub mod memory;
+mod preflight;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use oplink::abi::decl::Addr;
+use oplink::abi::{self, EntryFn};
+
+use crate::error::{Error, Result};
+use crate::plugin::{Library, OperatorInfo, Plugin, Slots};
+use memory::{Memory, SegmentMap};
+use validate::Refusal;
+
+/// Loads and validates the library at `path`; see [`Plugin::load`].
+pub fn load(path: &Path) -> Result<Plugin> {
+    // The file checked is the file opened: a bare name would otherwise be searched for on
+    // the library path by `dlopen`, after the check looked in the current folder.
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    preflight::check(&path)?;
+    let library = open(&path)?;
+    let handle = library.into_raw();
+    // SAFETY: a handle `into_raw` just gave us; it is owned again right away.
+    let library = unsafe { libloading::os::unix::Library::from_raw(handle) };
+    let segments = segments(handle, &path)?;
+    let entry = entry_symbol(&library, &path, &segments)?;
+    // SAFETY: `entry` lies in an executable segment of this library and is its entry symbol,
+    // whose ABI is `EntryFn`; it runs none of the operators' code.
+    let header = unsafe { (entry.0)() };
+    let described = validate::validate(&segments, Addr(header as usize))
+        .map_err(|refusal| refused(&path, refusal))?;
+    let library = Arc::new(Library {
+        _library: std::mem::ManuallyDrop::new(library),
+        path,
+    });
+    let operators = described
+        .operators
+        .into_iter()
+        .map(|operator| OperatorInfo {
+            // SAFETY: each address lies in an executable segment of the library (checked by
+            // `validate`), in the vtable slot that the ABI types as this function.
+            slots: unsafe { Slots::from_addresses(operator.slots) },
+            name: operator.name,
+            version: operator.version,
+            description: operator.description,
+            implemented: operator.implemented,
+            requires: operator.requires,
+        })
+        .collect::<Vec<_>>();
+    tracing::debug!(path = %library.path.display(), operators = operators.len(), "loaded oplink plugin");
+    Ok(Plugin::new(library, described.build, operators))
+}
+
+/// `dlopen` with `RTLD_NOW`: a symbol the library needs and nothing provides is an error now,
+/// not a crash at its first call.
+fn open(path: &Path) -> Result<libloading::os::unix::Library> {
+    let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
+    // SAFETY: loading a library runs its initialisers (static constructors). oplink plugins
+    // have none of their own; a damaged or hostile file can still misbehave here, which is
+    // why the README tells hosts to load untrusted files in a separate process first.
+    unsafe { libloading::os::unix::Library::open(Some(path), flags) }.map_err(|source| {
+        let reason = reason(&source);
+        Error::Open {
+            path: path.to_owned(),
+            reason,
+            source,
+        }
+    })
+}
+
+/// The loader's own words: libloading's message is "dlopen failed", the reason its source.
+fn reason(error: &libloading::Error) -> String {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason = cause.to_string();
+        source = cause.source();
+    }
+    reason
+}
+
+fn segments(handle: *mut std::ffi::c_void, path: &Path) -> Result<SegmentMap> {
+    #[cfg(target_os = "linux")]
+    let map = memory::segments_of(handle);
+    #[cfg(not(target_os = "linux"))]
+    let map: Option<SegmentMap> = {
+        let _ = handle;
+        None
+    };
+    map.ok_or_else(|| Error::InvalidHeader {
+        path: path.to_owned(),
+        detail: "the dynamic loader does not say where the library is mapped (oplink-host reads plugins on Linux)".to_owned(),
+    })
+}
+
+fn entry_symbol(
+    library: &libloading::os::unix::Library,
+    path: &Path,
+    segments: &SegmentMap,
+) -> Result<EntryFn> {
+    let name = format!("{}\0", abi::ENTRY_SYMBOL);
+    // SAFETY: only the symbol's address is read here; it is checked before it is called.
+    if let Ok(symbol) = unsafe { library.get::<*const ()>(name.as_bytes()) } {
+        let addr = *symbol as usize;
+        if !segments.is_code(addr) {
+            return Err(Error::InvalidHeader {
+                path: path.to_owned(),
+                detail: format!(
+                    "its entry symbol `{}` is at {addr:#x}, which is not code of the library",
+                    abi::ENTRY_SYMBOL
+                ),
+            });
+        }
+        // SAFETY: a non-null address of the library's code, exported under the entry
+        // symbol's name, whose type the ABI fixes as `EntryFn`.
+        return Ok(EntryFn(unsafe {
+            std::mem::transmute::<usize, unsafe extern "C" fn() -> *const abi::PluginHeader>(addr)
+        }));
+    }
+    for major in (1..=16u32).filter(|&m| m != u32::from(abi::ABI_MAJOR)) {
+        let other = format!("{}{major}\0", abi::ENTRY_SYMBOL_PREFIX);
+        // SAFETY: only probing whether the symbol exists; it is never called.
+        if unsafe { library.get::<*const ()>(other.as_bytes()) }.is_ok() {
+            return Err(Error::AbiMajor {
+                path: path.to_owned(),
+                found: major,
+                expected: abi::ABI_MAJOR,
+            });
+        }
+    }
+    Err(Error::NotAPlugin {
+        path: path.to_owned(),
+    })
+}
+
+fn refused(path: &Path, refusal: Refusal) -> Error {
+    let path: PathBuf = path.to_owned();
+    match refusal {
+        Refusal::BadMagic(found) => Error::BadMagic {
+            path,
+            found,
+            expected: abi::MAGIC,
+        },
+        Refusal::Major(found) => Error::AbiMajor {
+            path,
+            found: found.into(),
+            expected: abi::ABI_MAJOR,
+        },
+        Refusal::Minor(found) => Error::AbiMinor {
+            path,
+            found,
+            supported: abi::ABI_MINOR,
+        },
+        Refusal::Layout(detail) => Error::Layout { path, detail },
+        Refusal::PanicAbort(operator) => Error::PanicAbort { path, operator },
+        Refusal::Duplicate(name) => Error::DuplicateOperator { path, name },
+        Refusal::Invalid(detail) => Error::InvalidHeader { path, detail },
+    }
+}

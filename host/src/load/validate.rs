@@ -1,0 +1,404 @@
+//! Validation of a plugin's header: a function of the header's address and the library's
+//! memory ([`Memory`]), so that it can be tested and fuzzed without loading anything.
+//!
+//! Nothing read from the library is trusted. Every pointer is checked for alignment and for
+//! lying inside a readable segment of the library before anything is read through it, and
+//! every function pointer for lying inside an executable one. A struct is read only as far
+//! as both its writer's size and ours go: fields a newer minor appended are absent from an
+//! older writer's struct and take their defaults. Counts are bounded before they are used.
+
+use std::collections::HashSet;
+
+use oplink::abi::decl::{Addr, Declared, Decode, View};
+use oplink::abi::{
+    self, LayoutEntry, OperatorDescriptor, OperatorVTable, PluginHeader, ServiceMethod,
+    ServiceRequirement, StrView,
+};
+
+use super::memory::Memory;
+use crate::plugin::{BuildInfo, Implemented, RequiredMethod, RequiredService};
+
+/// Upper bounds that catch garbage counts before anything is read.
+const MAX_OPERATORS: usize = 4096;
+const MAX_LAYOUTS: usize = 256;
+const MAX_STR: usize = 1 << 20;
+const MAX_REQUIRES: usize = 256;
+const MAX_METHODS: usize = 4096;
+
+/// Why a header is refused; the loader turns it into an [`Error`](crate::Error).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The header is not oplink's.
+    BadMagic([u8; 8]),
+    /// Another major of the ABI.
+    Major(u16),
+    /// A newer minor than this host's.
+    Minor(u16),
+    /// Another layout than this host's; says which struct differs.
+    Layout(String),
+    /// Built with `panic = "abort"` (the SDK, or the crate of the named operator).
+    PanicAbort(Option<String>),
+    /// Two operators of one name.
+    Duplicate(String),
+    /// Anything else, in one sentence.
+    Invalid(String),
+}
+
+/// What a valid header describes.
+#[derive(Debug)]
+pub struct Described {
+    /// Facts about the build.
+    pub build: BuildInfo,
+    /// The operators, in the header's order.
+    pub operators: Vec<DescribedOperator>,
+}
+
+/// One operator of a valid header. Function addresses are checked to lie in executable
+/// segments of the library.
+#[derive(Debug)]
+pub struct DescribedOperator {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub implemented: Implemented,
+    pub requires: Vec<RequiredService>,
+    /// `create`, `destroy`, `apply`, `pull`, `tick`, `flush_state`, `snapshot`, `restore`.
+    pub slots: [usize; 8],
+}
+
+fn invalid(detail: impl Into<String>) -> Refusal {
+    Refusal::Invalid(detail.into())
+}
+
+struct Reader<'m, M: Memory> {
+    memory: &'m M,
+}
+
+impl<'m, M: Memory> Reader<'m, M> {
+    /// `len` bytes at `addr`, which must be aligned to `align`.
+    fn bytes(&self, addr: Addr, len: usize, align: usize, what: &str) -> Result<&'m [u8], Refusal> {
+        if addr.is_null() {
+            return Err(invalid(format!("{what} is a null pointer")));
+        }
+        if addr.0 % align != 0 {
+            return Err(invalid(format!(
+                "{what} is at {:#x}, which is not aligned to {align} bytes",
+                addr.0
+            )));
+        }
+        self.memory.read(addr.0, len).ok_or_else(|| {
+            invalid(format!(
+                "{what} at {:#x} ({len} bytes) is not inside the library's mapped memory",
+                addr.0
+            ))
+        })
+    }
+
+    /// A table that carries its writer's size (a `u32` field named `size`): its bytes, at
+    /// most our size and at least the size of its frozen prefix.
+    fn table<S: Declared>(&self, addr: Addr, what: &str) -> Result<View<'m, S>, Refusal> {
+        let align = align_of::<S>();
+        let at = S::DECL
+            .fields
+            .iter()
+            .find(|f| f.name == "size")
+            .map_or(0, |f| f.rust_offset);
+        let head = self.bytes(addr, at + 4, align, what)?;
+        let size = u32::decode(&head[at..]) as usize;
+        let frozen = abi::size_at_minor::<S>(0);
+        if size < frozen {
+            return Err(invalid(format!(
+                "{what} says it is {size} bytes, less than the {frozen} of ABI {}.0",
+                abi::ABI_MAJOR
+            )));
+        }
+        let len = size.min(size_of::<S>());
+        Ok(View::new(self.bytes(addr, len, align, what)?))
+    }
+
+    /// An array of `count` `S`, each read as a view.
+    fn array<S: Declared>(
+        &self,
+        addr: Addr,
+        count: usize,
+        max: usize,
+        what: &str,
+    ) -> Result<Vec<View<'m, S>>, Refusal> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        if count > max {
+            return Err(invalid(format!("{what} counts {count} entries, more than {max}")));
+        }
+        let bytes = self.bytes(addr, count * size_of::<S>(), align_of::<S>(), what)?;
+        Ok(bytes.chunks_exact(size_of::<S>()).map(View::new).collect())
+    }
+
+    /// A string view's text: its bytes inside the library, UTF-8.
+    fn str(&self, view: View<'_, StrView>, what: &str) -> Result<String, Refusal> {
+        let (ptr, len) = (required(view.get(StrView::ptr))?, required(view.get(StrView::len))?);
+        if len > MAX_STR {
+            return Err(invalid(format!("{what} is {len} bytes long")));
+        }
+        if len == 0 {
+            return Ok(String::new());
+        }
+        let bytes = self.bytes(ptr, len, 1, what)?;
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|e| invalid(format!("{what} is not valid UTF-8 ({e})")))
+    }
+}
+
+/// A field of the frozen prefix, which a checked table always has.
+fn required<T>(value: Option<T>) -> Result<T, Refusal> {
+    value.ok_or_else(|| invalid("a table ends inside its frozen prefix"))
+}
+
+/// Validates the header at `header` in `memory`.
+pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusal> {
+    let r = Reader { memory };
+    // The first 16 bytes are the same in every major: read them before trusting more.
+    let prefix = r.bytes(header, 16, 8, "the header the entry symbol returned")?;
+    let magic = <[u8; 8]>::decode(prefix);
+    if magic != abi::MAGIC {
+        return Err(Refusal::BadMagic(magic));
+    }
+    let (major, minor) = (u16::decode(&prefix[12..]), u16::decode(&prefix[14..]));
+    if major != abi::ABI_MAJOR {
+        return Err(Refusal::Major(major));
+    }
+    if minor > abi::ABI_MINOR {
+        return Err(Refusal::Minor(minor));
+    }
+    let h = r.table::<PluginHeader>(header, "the header")?;
+    let fingerprint = required(h.get(PluginHeader::layout_fingerprint))?;
+    if fingerprint != abi::LAYOUT_FINGERPRINT {
+        return Err(Refusal::Layout(layout_difference(&r, &h, fingerprint)?));
+    }
+    if required(h.get(PluginHeader::reserved))? != 0 {
+        return Err(invalid("the header's reserved field is not zero"));
+    }
+    let build = BuildInfo {
+        abi: (major, minor),
+        oplink_version: r.str(required(h.get(PluginHeader::oplink_version))?, "the oplink version")?,
+        rustc_version: r.str(required(h.get(PluginHeader::rustc_version))?, "the compiler version")?,
+        target: r.str(required(h.get(PluginHeader::target))?, "the target")?,
+        profile: r.str(required(h.get(PluginHeader::profile))?, "the profile")?,
+    };
+    match required(h.get(PluginHeader::panic_strategy))? {
+        abi::PANIC_UNWIND => {}
+        abi::PANIC_ABORT => return Err(Refusal::PanicAbort(None)),
+        other => return Err(invalid(format!("its panic strategy is {other}, not 0 or 1"))),
+    }
+    let count = required(h.get(PluginHeader::operator_count))?;
+    let list = required(h.get(PluginHeader::operators))?;
+    let pointers = if count == 0 {
+        Vec::new()
+    } else {
+        if count > MAX_OPERATORS {
+            return Err(invalid(format!("it lists {count} operators, more than {MAX_OPERATORS}")));
+        }
+        let bytes = r.bytes(list, count * size_of::<usize>(), align_of::<usize>(), "the operator list")?;
+        bytes
+            .chunks_exact(size_of::<usize>())
+            .map(|b| Addr(usize::decode(b)))
+            .collect()
+    };
+    let mut operators = Vec::with_capacity(count);
+    let mut seen = HashSet::new();
+    for (index, addr) in pointers.into_iter().enumerate() {
+        let operator = descriptor(&r, addr, index)?;
+        if !seen.insert(operator.name.clone()) {
+            return Err(Refusal::Duplicate(operator.name));
+        }
+        operators.push(operator);
+    }
+    Ok(Described { build, operators })
+}
+
+fn descriptor<M: Memory>(r: &Reader<'_, M>, addr: Addr, index: usize) -> Result<DescribedOperator, Refusal> {
+    let d = r.table::<OperatorDescriptor>(addr, &format!("the descriptor of operator {index}"))?;
+    let what = |field: &str| format!("the {field} of operator {index}");
+    let name = r.str(required(d.get(OperatorDescriptor::name))?, &what("name"))?;
+    check_name(&name).map_err(|why| invalid(format!("operator {index} {why}")))?;
+    let version = r.str(required(d.get(OperatorDescriptor::version))?, &what("version"))?;
+    let description = r.str(required(d.get(OperatorDescriptor::description))?, &what("description"))?;
+    let implemented = required(d.get(OperatorDescriptor::implemented))?;
+    if implemented & !abi::IMPLEMENTS_ALL != 0 {
+        return Err(invalid(format!(
+            "operator `{name}` claims methods this host does not know (implemented bits {implemented:#x})"
+        )));
+    }
+    // Appended in 2.1: absent from 2.0 descriptors, whose header's strategy covers them.
+    match d.get(OperatorDescriptor::panic_strategy) {
+        None | Some(abi::PANIC_UNWIND) => {}
+        Some(abi::PANIC_ABORT) => return Err(Refusal::PanicAbort(Some(name))),
+        Some(other) => {
+            return Err(invalid(format!("operator `{name}` has panic strategy {other}, not 0 or 1")));
+        }
+    }
+    if d.get(OperatorDescriptor::reserved).is_some_and(|r| r != 0) {
+        return Err(invalid(format!("operator `{name}`'s reserved field is not zero")));
+    }
+    let vtable = r.table::<OperatorVTable>(
+        required(d.get(OperatorDescriptor::vtable))?,
+        &format!("the vtable of operator `{name}`"),
+    )?;
+    if required(vtable.get(OperatorVTable::reserved))? != 0 {
+        return Err(invalid(format!("the vtable of operator `{name}` has a reserved field that is not zero")));
+    }
+    let entries = [
+        ("create", vtable.get(OperatorVTable::create)),
+        ("destroy", vtable.get(OperatorVTable::destroy)),
+        ("apply", vtable.get(OperatorVTable::apply)),
+        ("pull", vtable.get(OperatorVTable::pull)),
+        ("tick", vtable.get(OperatorVTable::tick)),
+        ("flush_state", vtable.get(OperatorVTable::flush_state)),
+        ("snapshot", vtable.get(OperatorVTable::snapshot)),
+        ("restore", vtable.get(OperatorVTable::restore)),
+    ];
+    let mut slots = [0usize; 8];
+    for (slot, (entry, addr)) in slots.iter_mut().zip(entries) {
+        let addr = required(addr)?;
+        if addr.is_null() {
+            return Err(invalid(format!("operator `{name}` has no `{entry}` entry point")));
+        }
+        if !r.memory.is_code(addr.0) {
+            return Err(invalid(format!(
+                "the `{entry}` entry point of operator `{name}` is at {:#x}, which is not code of the library",
+                addr.0
+            )));
+        }
+        *slot = addr.0;
+    }
+    let requires = requirements(r, &d, &name)?;
+    Ok(DescribedOperator {
+        name,
+        version,
+        description,
+        implemented: Implemented::from_bits(implemented),
+        requires,
+        slots,
+    })
+}
+
+fn requirements<M: Memory>(
+    r: &Reader<'_, M>,
+    d: &View<'_, OperatorDescriptor>,
+    operator: &str,
+) -> Result<Vec<RequiredService>, Refusal> {
+    let count = required(d.get(OperatorDescriptor::requires_count))?;
+    let list = r.array::<ServiceRequirement>(
+        required(d.get(OperatorDescriptor::requires))?,
+        count,
+        MAX_REQUIRES,
+        &format!("the required services of operator `{operator}`"),
+    )?;
+    let mut out: Vec<RequiredService> = Vec::with_capacity(list.len());
+    for (index, entry) in list.into_iter().enumerate() {
+        let what = format!("required service {index} of operator `{operator}`");
+        let name = r.str(required(entry.get(ServiceRequirement::name))?, &format!("the name of {what}"))?;
+        let methods = r.array::<ServiceMethod>(
+            required(entry.get(ServiceRequirement::methods))?,
+            required(entry.get(ServiceRequirement::method_count))?,
+            MAX_METHODS,
+            &format!("the methods of `{name}` in {what}"),
+        )?;
+        let methods = methods
+            .into_iter()
+            .enumerate()
+            .map(|(m, method)| {
+                Ok(RequiredMethod {
+                    name: r.str(required(method.get(ServiceMethod::name))?, &format!("the name of method {m} of `{name}`"))?,
+                    signature: r.str(required(method.get(ServiceMethod::signature))?, &format!("the signature of method {m} of `{name}`"))?,
+                    fingerprint: required(method.get(ServiceMethod::fingerprint))?,
+                })
+            })
+            .collect::<Result<Vec<_>, Refusal>>()?;
+        let service = RequiredService {
+            name,
+            fingerprint: required(entry.get(ServiceRequirement::fingerprint))?,
+            methods,
+        };
+        // A standard service also listed in `requires` appears twice: once is enough.
+        if !out.iter().any(|s| s.name == service.name) {
+            out.push(service);
+        }
+    }
+    Ok(out)
+}
+
+/// Which struct differs from this host's, by the layout table the header points to.
+fn layout_difference<M: Memory>(
+    r: &Reader<'_, M>,
+    h: &View<'_, PluginHeader>,
+    fingerprint: u64,
+) -> Result<String, Refusal> {
+    let count = required(h.get(PluginHeader::layout_count))?;
+    let theirs = r
+        .array::<LayoutEntry>(required(h.get(PluginHeader::layouts))?, count, MAX_LAYOUTS, "the layout table")
+        .unwrap_or_default();
+    let mut named = Vec::with_capacity(theirs.len());
+    for entry in theirs {
+        let name = r.str(required(entry.get(LayoutEntry::name))?, "a layout entry's name")?;
+        named.push((
+            name,
+            required(entry.get(LayoutEntry::size))?,
+            required(entry.get(LayoutEntry::align))?,
+            required(entry.get(LayoutEntry::fingerprint))?,
+        ));
+    }
+    let mut missing = None;
+    for ours in abi::STRUCTS {
+        let ours_fp = ours.fingerprint();
+        match named.iter().find(|(n, ..)| n == ours.name) {
+            None => missing = missing.or(Some(ours.name)),
+            Some((_, _, _, fp)) if *fp != ours_fp => {
+                return Ok(format!(
+                    "the fields of `{}` differ between the plugin and this host",
+                    ours.name
+                ));
+            }
+            Some((_, size, align, _))
+                if *size as usize != ours.rust_size || *align as usize != ours.rust_align =>
+            {
+                return Ok(format!(
+                    "`{}` is {size} bytes aligned to {align} in the plugin but {} bytes aligned to {} in this host",
+                    ours.name, ours.rust_size, ours.rust_align
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(name) = missing {
+        return Ok(format!(
+            "the plugin does not describe `{name}` (layout fingerprint {fingerprint:#018x}, this host's {:#018x})",
+            abi::LAYOUT_FINGERPRINT
+        ));
+    }
+    Ok(format!(
+        "layout fingerprint {fingerprint:#018x} differs from this host's {:#018x}",
+        abi::LAYOUT_FINGERPRINT
+    ))
+}
+
+/// Operator names: 1 to 64 ASCII letters, digits, `_`, `-` or `.`, starting with a letter.
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("has an empty name".to_owned());
+    }
+    if name.len() > 64 {
+        return Err(format!("has a name of {} bytes, more than 64", name.len()));
+    }
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) || !name.chars().all(valid) {
+        return Err(format!(
+            "has the name {name:?}; names are ASCII letters, digits, `_`, `-` and `.`, starting with a letter"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

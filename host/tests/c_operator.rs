@@ -1,0 +1,190 @@
+//! `c_filter`, an operator written in C against `oplink.h` alone (`examples/c-operator`),
+//! loaded by the same host as the Rust plugins: it must filter exactly as the Rust
+//! `threshold` does, report its errors through the error slot, log through the host, and a
+//! build of it against ABI 2.0 must load and run in this 2.1 host.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Recorder, plugin_path};
+use oplink::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use oplink::{Change, Diff, Rows, Timestamp};
+use oplink_host::{Error, Host, Plugin};
+use serde_json::json;
+
+/// Rows with nulls in every column and a batch sliced at a non-zero offset.
+fn rows(first: u64) -> Rows {
+    let batch = RecordBatch::try_from_iter([
+        (
+            "amount",
+            Arc::new(Int64Array::from(vec![Some(5), Some(10), None, Some(50), Some(7), Some(99)])) as ArrayRef,
+        ),
+        (
+            "customer",
+            Arc::new(StringArray::from(vec![Some("ann"), None, Some("carol"), Some("dave"), Some(""), Some("eve")])) as ArrayRef,
+        ),
+        (
+            "paid",
+            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None, Some(true), Some(false), Some(true)])) as ArrayRef,
+        ),
+        (
+            "rate",
+            Arc::new(Float64Array::from(vec![Some(0.5), None, Some(1.5), Some(2.5), Some(3.5), Some(4.5)])) as ArrayRef,
+        ),
+    ])
+    .unwrap()
+    .slice(1, 5);
+    Rows::new((first..first + 5).collect::<Vec<_>>(), batch).unwrap()
+}
+
+fn change() -> Change {
+    Change::new(
+        9,
+        Timestamp(1234),
+        vec![
+            Diff::Insert { post: rows(100) },
+            Diff::Remove { pre: rows(200) },
+            Diff::Update {
+                pre: rows(300),
+                post: rows(300),
+            },
+            // Nothing of this one passes: it leaves no diff.
+            Diff::Insert {
+                post: rows(400).slice_for_test(1, 1),
+            },
+        ],
+    )
+}
+
+trait SliceForTest {
+    fn slice_for_test(self, offset: usize, len: usize) -> Rows;
+}
+
+impl SliceForTest for Rows {
+    fn slice_for_test(self, offset: usize, len: usize) -> Rows {
+        let (numbers, batch) = self.into_parts();
+        Rows::new(numbers.slice(offset, len), batch.slice(offset, len)).unwrap()
+    }
+}
+
+#[test]
+fn the_c_operator_filters_exactly_as_the_rust_one_does() {
+    let host = Host::default();
+    let config = json!({"column": "amount", "min": 10});
+    let c = Plugin::load(c_operator::LIBRARY).unwrap();
+    let info = c.operator("c_filter").unwrap();
+    assert_eq!(info.version(), "1.0.0");
+    assert_eq!(c.build().abi, (2, 1));
+    assert!(c.build().rustc_version.starts_with("cc "), "{:?}", c.build());
+    let names: Vec<&str> = info.requires().iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["oplink.Log"]);
+
+    let rust = Plugin::load(plugin_path("threshold")).unwrap();
+    let mut c_op = c.instantiate("c_filter", &config, &host).unwrap();
+    let mut rust_op = rust.instantiate("threshold", &config, &host).unwrap();
+    for _ in 0..3 {
+        // The same schema again: cached on both sides from the second call on.
+        let from_c = c_op.apply(change()).unwrap();
+        let from_rust = rust_op.apply(change()).unwrap();
+        assert_eq!(from_c, from_rust);
+        assert_eq!((from_c.version, from_c.changed_at), (9, Timestamp(1234)));
+        assert_eq!(from_c.diffs.len(), 3);
+        let Diff::Insert { post } = &from_c.diffs[0] else {
+            panic!("{:?}", from_c.diffs)
+        };
+        assert_eq!(post.row_numbers().values(), &[100, 102, 104]);
+    }
+    // A change without diffs.
+    let empty = c_op.apply(Change::new(1, Timestamp(0), vec![])).unwrap();
+    assert!(empty.diffs.is_empty());
+    // The defaults of the methods it leaves out.
+    assert_eq!(c_op.tick(Timestamp(1)).unwrap(), None);
+    c_op.flush_state().unwrap();
+    assert!(c_op.snapshot().unwrap().is_empty());
+    c_op.restore(&[]).unwrap();
+}
+
+#[test]
+fn a_c_operator_reports_errors_through_the_error_slot() {
+    let host = Host::default();
+    let plugin = Plugin::load(c_operator::LIBRARY).unwrap();
+    let err = plugin
+        .instantiate("c_filter", json!({"min": 10}), &host)
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { .. }), "{err:?}");
+    assert!(
+        err.to_string().starts_with(
+            "invalid configuration for operator `c_filter`: expected {\"column\": \"...\", \"min\": N}"
+        ),
+        "{err}"
+    );
+    let mut op = plugin
+        .instantiate("c_filter", json!({"column": "price", "min": 1}), &host)
+        .unwrap();
+    let err = op.apply(change()).unwrap_err();
+    let Error::Failed { message, location, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(message, "input has no column `price`");
+    assert!(
+        location.as_deref().is_some_and(|l| l.contains("filter.c:")),
+        "{location:?}"
+    );
+    assert!(!op.is_poisoned());
+    let mut op = plugin
+        .instantiate("c_filter", json!({"column": "customer", "min": 1}), &host)
+        .unwrap();
+    let err = op.apply(change()).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("operator `c_filter` failed in `apply`: column `customer` is `u`, expected Int64 (`l`)"),
+        "{err}"
+    );
+    let err = op.restore(b"state").unwrap_err();
+    assert!(err.to_string().contains("cannot take a snapshot of 5 bytes"), "{err}");
+}
+
+#[test]
+fn a_c_operator_logs_through_the_hosts_standard_service() {
+    let recorder = Recorder::default();
+    let events = recorder.0.clone();
+    tracing::subscriber::with_default(recorder, || {
+        let plugin = Plugin::load(c_operator::LIBRARY).unwrap();
+        let mut op = plugin
+            .instantiate("c_filter", json!({"column": "amount", "min": 10}), &Host::default())
+            .unwrap();
+        op.apply(change()).unwrap();
+        let events = events.lock().unwrap().clone();
+        let created = events
+            .iter()
+            .find(|e| e.level == tracing::Level::INFO && e.target == "c_filter")
+            .expect("the message of `create`");
+        assert_eq!(created.target, "c_filter");
+        assert_eq!(created.field("operator"), Some("c_filter"));
+        assert_eq!(
+            created.field("message"),
+            Some("keeping the rows whose `amount` is at least 10")
+        );
+        let applied = events
+            .iter()
+            .find(|e| e.level == tracing::Level::DEBUG && e.target == "c_filter")
+            .expect("the message of `apply`");
+        assert_eq!(applied.field("message"), Some("kept 9 of 16 rows"));
+    });
+}
+
+#[test]
+fn a_library_of_an_older_minor_loads_and_runs_in_this_host() {
+    let plugin = Plugin::load(c_operator::LIBRARY_MINOR_0).unwrap();
+    assert_eq!(plugin.build().abi, (2, 0));
+    assert!(oplink::abi::ABI_MINOR > 0, "this host speaks a newer minor");
+    let host = Host::default();
+    let config = json!({"column": "amount", "min": 10});
+    let mut old = plugin.instantiate("c_filter", &config, &host).unwrap();
+    let mut new = Plugin::load(c_operator::LIBRARY)
+        .unwrap()
+        .instantiate("c_filter", &config, &host)
+        .unwrap();
+    assert_eq!(old.apply(change()).unwrap(), new.apply(change()).unwrap());
+}

@@ -1,0 +1,140 @@
+//! Reading types as the user wrote them: their shape, their text, their lifetimes.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::visit_mut::VisitMut;
+use syn::{GenericArgument, PathArguments, Type};
+
+/// The type inside any parentheses or invisible groups.
+pub fn bare(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => bare(&group.elem),
+        Type::Paren(paren) => bare(&paren.elem),
+        other => other,
+    }
+}
+
+/// The last segment's name of a path type: `Result` for `std::result::Result<u8>`.
+pub fn last_ident(ty: &Type) -> Option<String> {
+    match bare(ty) {
+        Type::Path(path) if path.qself.is_none() => {
+            path.path.segments.last().map(|s| s.ident.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// The type arguments of a path type's last segment: `[u8, E]` for `Result<u8, E>`.
+pub fn type_args(ty: &Type) -> Vec<&Type> {
+    let Type::Path(path) = bare(ty) else {
+        return Vec::new();
+    };
+    let Some(last) = path.path.segments.last() else {
+        return Vec::new();
+    };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return Vec::new();
+    };
+    args.args
+        .iter()
+        .filter_map(|arg| match arg {
+            GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the type is `Result<…>` (by its last segment: `io::Result<T>` counts).
+pub fn is_result(ty: &Type) -> bool {
+    last_ident(ty).as_deref() == Some("Result")
+}
+
+/// `Ok` and `Err` types of a `Result<T>` or `Result<T, E>`.
+pub fn result_parts(ty: &Type) -> Option<(&Type, Option<&Type>)> {
+    if !is_result(ty) {
+        return None;
+    }
+    let args = type_args(ty);
+    let ok = *args.first()?;
+    Some((ok, args.get(1).copied()))
+}
+
+/// The user's tokens as readable text: `Option<&str>`, not `Option < & str >`.
+pub fn text(tokens: &impl ToTokens) -> String {
+    tidy(&tokens.to_token_stream())
+}
+
+fn tidy(tokens: &TokenStream) -> String {
+    let mut text = tokens.to_string();
+    for (from, to) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        (":: ", "::"),
+        (" ::", "::"),
+        ("& ", "&"),
+        ("[ ", "["),
+        (" ]", "]"),
+        ("( ", "("),
+        (" )", ")"),
+        (" ;", ";"),
+        ("' ", "'"),
+        ("# ", "#"),
+    ] {
+        while text.contains(from) {
+            text = text.replace(from, to);
+        }
+    }
+    text
+}
+
+/// `ty` with the lifetime of every reference (written or elided) set to `lifetime`.
+pub fn with_lifetimes(ty: &Type, lifetime: &syn::Lifetime) -> Type {
+    struct Set<'a>(&'a syn::Lifetime);
+    impl VisitMut for Set<'_> {
+        fn visit_type_reference_mut(&mut self, ty: &mut syn::TypeReference) {
+            ty.lifetime = Some(self.0.clone());
+            syn::visit_mut::visit_type_reference_mut(self, ty);
+        }
+        fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+            *lifetime = self.0.clone();
+        }
+    }
+    let mut ty = ty.clone();
+    Set(lifetime).visit_type_mut(&mut ty);
+    ty
+}
+
+/// Whether the type mentions a reference anywhere.
+pub fn has_reference(ty: &Type) -> bool {
+    struct Find(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_type_reference(&mut self, _: &'ast syn::TypeReference) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_type(&mut find, ty);
+    find.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_and_text() {
+        let ty: Type = syn::parse_quote!(std::result::Result<Option<&'static str>, String>);
+        let (ok, err) = result_parts(&ty).unwrap();
+        assert_eq!(text(ok), "Option<&'static str>");
+        assert_eq!(text(&err.unwrap()), "String");
+        let ty: Type = syn::parse_quote!(&mut Context);
+        assert_eq!(text(&ty), "&mut Context");
+        let ty: Type = syn::parse_quote!(Option<&str>);
+        let lt: syn::Lifetime = syn::parse_quote!('static);
+        assert_eq!(text(&with_lifetimes(&ty, &lt)), "Option<&'static str>");
+        assert!(has_reference(&ty));
+    }
+}

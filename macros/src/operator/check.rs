@@ -1,0 +1,425 @@
+//! What the operator macro checks: the impl block, and each method's signature against the
+//! one its slot wants. Types it can recognise by their shape (a `Change` where `ctx` goes, a
+//! `Result<Change>` from `tick`) are reported here, in plain words; types it cannot (an
+//! alias) are left to rustc, whose errors the expansion points at the user's tokens.
+
+use proc_macro2::TokenStream;
+use syn::{FnArg, ImplItemFn, ItemImpl, ReturnType, Type};
+
+use super::model::{Method, Slot};
+use crate::common::errors::Errors;
+use crate::common::sig::{self, Place};
+use crate::common::types::{bare, last_ident, result_parts, text, type_args};
+
+/// Checks of the impl block itself.
+pub fn item(item: &ItemImpl, errors: &mut Errors) {
+    if let Some((_, path, _)) = &item.trait_ {
+        errors.at(
+            path,
+            "#[oplink::operator] goes on an inherent impl such as `impl Threshold { ... }`, not on a trait impl",
+        );
+    }
+    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+        errors.at(
+            &item.generics,
+            "an operator cannot be generic: the host creates it by name, so it must be one concrete type (write a separate operator per type, or take the choice from the configuration)",
+        );
+    }
+    if let Some(unsafety) = &item.unsafety {
+        errors.at(unsafety, "an operator impl cannot be `unsafe`");
+    }
+    match bare(&item.self_ty) {
+        Type::Path(path) if path.qself.is_none() => {}
+        other => errors.at(
+            other,
+            "an operator must be a named struct or enum type, such as `impl Threshold { ... }`",
+        ),
+    }
+}
+
+/// What an argument is, by its shape.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    /// `&mut Context` (`mutable`) or `&Context`.
+    Ctx { mutable: bool },
+    Change,
+    RowNumbers,
+    Bytes,
+    Timestamp,
+    /// Something else: a configuration, an alias, or a mistake rustc will report.
+    Other,
+}
+
+impl Kind {
+    fn of(ty: &Type) -> Kind {
+        match bare(ty) {
+            Type::Reference(reference) => match bare(&reference.elem) {
+                Type::Slice(slice) => match last_ident(&slice.elem).as_deref() {
+                    Some("RowNumber" | "u64") => Kind::RowNumbers,
+                    Some("u8") => Kind::Bytes,
+                    _ => Kind::Other,
+                },
+                elem if last_ident(elem).as_deref() == Some("Context") => Kind::Ctx {
+                    mutable: reference.mutability.is_some(),
+                },
+                _ => Kind::Other,
+            },
+            other => match last_ident(other).as_deref() {
+                Some("Change") => Kind::Change,
+                Some("Timestamp") => Kind::Timestamp,
+                _ => Kind::Other,
+            },
+        }
+    }
+
+    /// How the user should write it.
+    fn written(self) -> &'static str {
+        match self {
+            Kind::Ctx { .. } => "ctx: &mut Context",
+            Kind::Change => "change: Change",
+            Kind::RowNumbers => "rows: &[RowNumber]",
+            Kind::Bytes => "snapshot: &[u8]",
+            Kind::Timestamp => "now: Timestamp",
+            Kind::Other => "config: Config",
+        }
+    }
+}
+
+/// The kind of a slot's data argument.
+fn data_kind(slot: Slot) -> Kind {
+    match slot {
+        Slot::Apply => Kind::Change,
+        Slot::Pull => Kind::RowNumbers,
+        Slot::Tick => Kind::Timestamp,
+        Slot::Restore => Kind::Bytes,
+        Slot::New | Slot::FlushState | Slot::Snapshot => Kind::Other,
+    }
+}
+
+/// Checks one method and models it; `None` when anything is wrong (all of it reported).
+pub fn method<'a>(
+    slot: Slot,
+    function: &'a ImplItemFn,
+    cfg: Option<TokenStream>,
+    self_ty: &Type,
+    errors: &mut Errors,
+) -> Option<Method<'a>> {
+    let sig = &function.sig;
+    let before = errors.len();
+    let name = slot.name();
+    let expected = slot.expected();
+    sig::check_flavor(sig, Place::Operator, errors);
+    sig::check_generics(sig, &format!(": expected `{expected}`"), errors);
+
+    let mut inputs = sig.inputs.iter().peekable();
+    match (slot, inputs.peek()) {
+        (Slot::New, Some(FnArg::Receiver(receiver))) => {
+            errors.at(receiver, format!("`new` creates the operator, so it takes no `self`: expected `{expected}`"));
+            inputs.next();
+        }
+        (Slot::New, _) => {}
+        (_, Some(FnArg::Receiver(receiver))) => {
+            let by_ref = receiver.reference.is_some() && receiver.colon_token.is_none();
+            let mutable = receiver.mutability.is_some();
+            let shared_ok = matches!(slot, Slot::Snapshot | Slot::Apply | Slot::Pull | Slot::Tick);
+            if !(by_ref && (mutable || shared_ok)) {
+                let wanted = if shared_ok {
+                    "`&self` or `&mut self`"
+                } else {
+                    "`&mut self`"
+                };
+                errors.at(
+                    receiver,
+                    format!("wrong receiver for `{name}`: it takes {wanted}, as in `{expected}`"),
+                );
+            }
+            inputs.next();
+        }
+        (_, _) => errors.at(
+            &sig.ident,
+            format!("`{name}` needs a `&mut self` receiver: expected `{expected}`"),
+        ),
+    }
+
+    let rest: Vec<&FnArg> = inputs.collect();
+    let mut types: Vec<&Type> = Vec::new();
+    for arg in &rest {
+        match arg {
+            FnArg::Typed(typed) => {
+                if let Type::ImplTrait(_) = &*typed.ty {
+                    errors.at(
+                        &typed.ty,
+                        format!("`{name}` cannot take `impl Trait` arguments: expected `{expected}`"),
+                    );
+                }
+                types.push(&typed.ty);
+            }
+            FnArg::Receiver(receiver) => errors.at(receiver, "`self` must come first"),
+        }
+    }
+    let data = slot.data_args();
+    let with_ctx = slot.takes_ctx() && types.len() == data + 1;
+    let config_optional = slot == Slot::New && types.is_empty();
+    if types.len() != data && !with_ctx && !config_optional {
+        arity(slot, sig, &rest, errors);
+    } else if errors.len() == before {
+        arguments(slot, &types, with_ctx, errors);
+    }
+
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) => Some(&**ty),
+        ReturnType::Default => {
+            errors.at(
+                &sig.ident,
+                format!("`{name}` must return a `Result`: expected `{expected}`"),
+            );
+            None
+        }
+    };
+    let parts = output.and_then(|ty| {
+        let parts = result_parts(ty);
+        if parts.is_none() {
+            errors.at(
+                ty,
+                format!("`{name}` must return a `Result` (`oplink::Result<T>`, or a `Result<T, E>` whose error converts into `oplink::Error`): expected `{expected}`"),
+            );
+        }
+        parts
+    });
+    if let Some((ok, err)) = parts {
+        returns(slot, ok, self_ty, errors);
+        if let Some(err) = err {
+            error_type(slot, err, errors);
+        }
+    }
+    if errors.len() != before {
+        return None;
+    }
+    let (ok, err) = parts?;
+    let (ctx_type, arg_types) = match types.split_first() {
+        Some((ctx, data)) if with_ctx => (Some(*ctx), data.to_vec()),
+        _ => (None, types),
+    };
+    Some(Method {
+        slot,
+        item: function,
+        cfg,
+        ctx_type,
+        arg_types,
+        ok,
+        err,
+    })
+}
+
+fn arity(slot: Slot, sig: &syn::Signature, rest: &[&FnArg], errors: &mut Errors) {
+    let name = slot.name();
+    let data = slot.data_args();
+    let takes = match (data, slot.takes_ctx()) {
+        (0, true) => "no arguments besides an optional `ctx: &mut Context`".to_owned(),
+        (0, false) => "no arguments".to_owned(),
+        (1, true) => "one argument, after an optional `ctx: &mut Context`".to_owned(),
+        _ if slot == Slot::New => "at most one argument, its configuration".to_owned(),
+        _ => "one argument".to_owned(),
+    };
+    let message = format!("`{name}` takes {takes}: expected `{}`", slot.expected());
+    let allowed = data + usize::from(slot.takes_ctx());
+    if rest.len() > allowed {
+        // Point at the surplus arguments, from the first to the last.
+        let surplus = &rest[allowed..];
+        errors.at(quote::quote!(#(#surplus),*), message);
+    } else {
+        errors.at_span(sig.paren_token.span.join(), message);
+    }
+}
+
+/// Each argument against what its position wants, where its shape tells.
+fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, errors: &mut Errors) {
+    let name = slot.name();
+    let expected = slot.expected();
+    let kinds: Vec<Kind> = types.iter().map(|ty| Kind::of(ty)).collect();
+    let want = data_kind(slot);
+    if with_ctx && kinds.len() == 2 && kinds[0] == want && matches!(kinds[1], Kind::Ctx { .. }) {
+        errors.at(
+            quote::quote!(#(#types),*),
+            format!("the arguments of `{name}` are the wrong way round: `ctx` comes first, then `{}`: expected `{expected}`", want.written()),
+        );
+        return;
+    }
+    for (index, (ty, kind)) in types.iter().zip(&kinds).enumerate() {
+        let position_is_ctx = with_ctx && index == 0;
+        if position_is_ctx {
+            match kind {
+                Kind::Ctx { mutable: true } | Kind::Other => {}
+                Kind::Ctx { mutable: false } => errors.at(
+                    ty,
+                    format!("`ctx` is `&mut Context`, not `&Context`: expected `{expected}`"),
+                ),
+                other => errors.at(
+                    ty,
+                    format!(
+                        "`{name}` takes `ctx: &mut Context` here, not `{}`: expected `{expected}`",
+                        other.written()
+                    ),
+                ),
+            }
+            continue;
+        }
+        if slot == Slot::New {
+            match kind {
+                Kind::Ctx { .. } => errors.at(
+                    ty,
+                    format!("`new` takes no `ctx`: it runs before the instance exists, and gets only its configuration: expected `{expected}`"),
+                ),
+                _ if matches!(bare(ty), Type::Reference(_)) => errors.at(
+                    ty,
+                    format!("`new` takes its configuration by value, not `{}`: oplink reads a fresh configuration for every instance and hands it over, so write `fn new(config: {}) -> Result<Self>`", text(ty), reference_target(ty)),
+                ),
+                _ => {}
+            }
+            continue;
+        }
+        match kind {
+            Kind::Other => {}
+            Kind::Ctx { .. } if slot.takes_ctx() => errors.at(
+                ty,
+                format!(
+                    "`{name}` is missing its `{}` after `ctx`: expected `{expected}`",
+                    want.written()
+                ),
+            ),
+            kind if *kind == want => {}
+            other => errors.at(
+                ty,
+                format!(
+                    "`{name}` takes `{}` here, not `{}`: expected `{expected}`",
+                    want.written(),
+                    other.written()
+                ),
+            ),
+        }
+    }
+}
+
+fn reference_target(ty: &Type) -> String {
+    match bare(ty) {
+        Type::Reference(reference) => text(&reference.elem),
+        other => text(other),
+    }
+}
+
+/// What a slot returns inside its `Result`.
+enum Want {
+    SelfType(String),
+    Named(&'static str),
+    Option(&'static str),
+    VecOfU8,
+    Unit,
+}
+
+/// Type names the check knows, so that a different one is surely a mistake (an unknown
+/// name may be an alias, which rustc checks).
+const KNOWN: &[&str] = &[
+    "Change", "RecordBatch", "Option", "Vec", "Self", "Rows", "Diff", "Timestamp", "String",
+    "str", "bool", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
+    "i128", "isize", "f32", "f64", "Box", "Arc", "HashMap", "BTreeMap", "Context",
+    "RowNumber", "Result",
+];
+
+enum Verdict {
+    Fits,
+    Wrong,
+    Unknown,
+}
+
+fn judge(ty: &Type, want: &Want, self_name: &str) -> Verdict {
+    let ty = bare(ty);
+    if let Type::Tuple(tuple) = ty {
+        return if tuple.elems.is_empty() && matches!(want, Want::Unit) {
+            Verdict::Fits
+        } else {
+            Verdict::Wrong
+        };
+    }
+    let Some(last) = last_ident(ty) else {
+        return Verdict::Wrong; // references, slices, arrays, tuples, fn pointers, ...
+    };
+    let fits = match want {
+        Want::SelfType(name) => last == "Self" || last == *name,
+        Want::Named(name) => last == *name,
+        Want::Unit => false,
+        Want::Option(inner) if last == "Option" => {
+            return match type_args(ty).first() {
+                Some(arg) => judge(arg, &Want::Named(inner), self_name),
+                None => Verdict::Wrong,
+            };
+        }
+        Want::VecOfU8 if last == "Vec" => {
+            return match type_args(ty).first().and_then(|t| last_ident(t)) {
+                Some(elem) if elem == "u8" => Verdict::Fits,
+                _ => Verdict::Wrong,
+            };
+        }
+        Want::Option(_) | Want::VecOfU8 => false,
+    };
+    if fits {
+        Verdict::Fits
+    } else if KNOWN.contains(&last.as_str()) || last == self_name {
+        Verdict::Wrong
+    } else {
+        Verdict::Unknown
+    }
+}
+
+fn returns(slot: Slot, ok: &Type, self_ty: &Type, errors: &mut Errors) {
+    let self_name = last_ident(self_ty).unwrap_or_default();
+    let (want, what) = match slot {
+        Slot::New => (Want::SelfType(self_name.clone()), "`Result<Self>`: the new operator".to_owned()),
+        Slot::Apply => (Want::Named("Change"), "`Result<Change>`: the change it emits (`change.empty_like()` starts an empty one)".to_owned()),
+        Slot::Pull => (Want::Named("RecordBatch"), "`Result<RecordBatch>`: one row per requested row number".to_owned()),
+        Slot::Tick => (Want::Option("Change"), "`Result<Option<Change>>`: `Ok(None)` when nothing is due".to_owned()),
+        Slot::FlushState => (Want::Unit, "`Result<()>`".to_owned()),
+        Slot::Snapshot => (Want::VecOfU8, "`Result<Vec<u8>>`: the state as bytes".to_owned()),
+        Slot::Restore => (Want::Unit, "`Result<()>`".to_owned()),
+    };
+    if let Verdict::Wrong = judge(ok, &want, &self_name) {
+        errors.at(
+            ok,
+            format!(
+                "`{}` returns {what}, not `Result<{}>`: expected `{}`",
+                slot.name(),
+                text(ok),
+                slot.expected()
+            ),
+        );
+    }
+}
+
+/// Error types that surely do not convert into `oplink::Error`.
+fn error_type(slot: Slot, err: &Type, errors: &mut Errors) {
+    let plain = match bare(err) {
+        Type::Reference(reference) => last_ident(&reference.elem).as_deref() == Some("str"),
+        other => matches!(last_ident(other).as_deref(), Some("String" | "Box")),
+    };
+    if plain {
+        let ok = slot_ok(slot);
+        errors.at(
+            err,
+            format!(
+                "the error type of `{}` must convert into `oplink::Error`, and `{}` does not: return `oplink::Result<{ok}>` and make errors with `Error::msg(\"...\")` or `bail!(\"...\")` (any `std::error::Error` converts with `?`)",
+                slot.name(),
+                text(err)
+            ),
+        );
+    }
+}
+
+fn slot_ok(slot: Slot) -> &'static str {
+    match slot {
+        Slot::New => "Self",
+        Slot::Apply => "Change",
+        Slot::Pull => "RecordBatch",
+        Slot::Tick => "Option<Change>",
+        Slot::FlushState | Slot::Restore => "()",
+        Slot::Snapshot => "Vec<u8>",
+    }
+}

@@ -1,0 +1,427 @@
+//! Code generation for `#[operator]`: the bridge trait impl, the vtable, the descriptor, its
+//! registration with the library's handshake, and one check per user type.
+//!
+//! Everything generated sits inside `const _: () = { ... };` so nothing leaks into the
+//! user's namespace, and names only `::core` and the runtime crate's `__private` module.
+//! Where a user type could fail a bound, it is checked once, at the type (a `__oplink_checks`
+//! function that is never called); every other use of it goes through a stand-in that
+//! cannot fail, so one mistake is one error. Set `OPLINK_DEBUG=1` to print each expansion.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{Item, ItemImpl, LitStr};
+
+use super::args::OperatorArgs;
+use super::model::{Method, Operator, Slot};
+use crate::common::{cfg, span, types};
+
+pub fn item_head(item: &Item) -> TokenStream {
+    match item {
+        Item::Fn(f) => {
+            let sig = &f.sig;
+            quote!(#sig)
+        }
+        Item::Struct(s) => {
+            let (kw, ident) = (&s.struct_token, &s.ident);
+            quote!(#kw #ident)
+        }
+        Item::Enum(e) => {
+            let (kw, ident) = (&e.enum_token, &e.ident);
+            quote!(#kw #ident)
+        }
+        Item::Trait(t) => {
+            let (kw, ident) = (&t.trait_token, &t.ident);
+            quote!(#kw #ident)
+        }
+        other => quote!(#other),
+    }
+}
+
+pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
+    let krate = &args.krate;
+    let p = quote!(#krate::__private);
+    let item = model.item;
+    let self_ty = model.self_ty;
+    let name = args.name.as_ref().map(LitStr::value).unwrap_or_default();
+    let version = args.version.as_ref().map(LitStr::value).unwrap_or_default();
+    let description = args
+        .description
+        .as_ref()
+        .map(LitStr::value)
+        .unwrap_or_else(|| doc_text(item));
+
+    // One alias per required service, spanned on its path, so a path that is not a service
+    // trait is reported there, once.
+    let required: Vec<Ident> = (0..args.requires.len())
+        .map(|i| format_ident!("__OplinkRequired{}", i))
+        .collect();
+    let aliases = args.requires.iter().zip(&required).map(|(path, alias)| {
+        let dyn_path = quote_spanned!(span::first(path)=> dyn #path);
+        quote!(type #alias = #dyn_path;)
+    });
+    let service_checks = args.requires.iter().zip(&required).map(|(path, alias)| {
+        let (start, end) = span::range(path);
+        let call = quote_spanned!(start=> #p::check_service::<#alias>);
+        let parens = quote_spanned!(end=> ());
+        quote!(#call #parens;)
+    });
+    let requires_count = 3 + required.len();
+
+    let mut bridge = TokenStream::new();
+    let mut config_checks = TokenStream::new();
+    let mut implemented = Vec::new();
+    for method in &model.methods {
+        let cfg_attr = cfg::attribute(method.cfg.as_ref());
+        let body = match method.slot {
+            Slot::New => {
+                let config_ty = match method.arg_types.first() {
+                    Some(ty) => {
+                        let (start, end) = span::range(ty);
+                        let call = quote_spanned!(start=> #p::check_config::<#ty>);
+                        let parens = quote_spanned!(end=> ());
+                        config_checks.extend(quote!(#cfg_attr #call #parens;));
+                        quote!(#ty)
+                    }
+                    None => quote!(#p::NoConfig),
+                };
+                let call = call(method, &["config"], &p);
+                quote! {
+                    #cfg_attr
+                    type Config = #config_ty;
+                    #cfg_attr
+                    fn __new(config: Self::Config) -> #p::Result<Self> {
+                        let _ = &config;
+                        #call
+                    }
+                }
+            }
+            Slot::Apply => {
+                let call = call(method, &["change"], &p);
+                quote! {
+                    #cfg_attr
+                    fn __apply(&mut self, ctx: &mut #p::Context, change: #p::Change) -> #p::Result<#p::Change> { #call }
+                }
+            }
+            Slot::Pull => {
+                let call = call(method, &["rows"], &p);
+                quote! {
+                    #cfg_attr
+                    fn __pull(&mut self, ctx: &mut #p::Context, rows: &[#p::RowNumber]) -> #p::Result<#p::RecordBatch> { #call }
+                }
+            }
+            Slot::Tick => {
+                let call = call(method, &["now"], &p);
+                quote! {
+                    #cfg_attr
+                    fn __tick(&mut self, ctx: &mut #p::Context, now: #p::Timestamp) -> #p::Result<::core::option::Option<#p::Change>> { #call }
+                }
+            }
+            Slot::FlushState => {
+                let call = call(method, &[], &p);
+                quote! {
+                    #cfg_attr
+                    fn __flush_state(&mut self, ctx: &mut #p::Context) -> #p::Result<()> { #call }
+                }
+            }
+            Slot::Snapshot => {
+                let call = call(method, &[], &p);
+                quote! {
+                    #cfg_attr
+                    fn __snapshot(&mut self) -> #p::Result<::std::vec::Vec<u8>> { #call }
+                }
+            }
+            Slot::Restore => {
+                let call = call(method, &["snapshot"], &p);
+                quote! {
+                    #cfg_attr
+                    fn __restore(&mut self, snapshot: &[u8]) -> #p::Result<()> { #call }
+                }
+            }
+        };
+        bridge.extend(body);
+        if let Some(bit) = method.slot.bit() {
+            let bit = Ident::new(bit, Span::call_site());
+            let test = cfg::test(method.cfg.as_ref());
+            implemented.push(quote!((if #test { #p::abi::#bit } else { 0 })));
+        }
+    }
+    let implemented = if implemented.is_empty() {
+        quote!(0)
+    } else {
+        quote!(#(#implemented)|*)
+    };
+    let compiled_out = compiled_out(model);
+
+    let (ty_start, ty_end) = span::range(self_ty);
+    // Why `Send` matters: the headline of a non-`Send` operator's errors, on its type.
+    let not_send = {
+        let shown = types::text(self_ty);
+        let message = format!(
+            "operator `{shown}` is not `Send`: a host may call an operator instance from any \
+             thread, so every field of `{shown}` must be `Send` (use `Arc` instead of `Rc`, \
+             owned data instead of raw pointers)"
+        );
+        let message = LitStr::new(&message.replace('{', "{{").replace('}', "}}"), ty_start);
+        let path = quote_spanned!(ty_start=> ::core::panic!);
+        let args = quote_spanned!(ty_end=> (#message));
+        quote!(#path #args)
+    };
+    let of = |konst: TokenStream| {
+        let open = quote_spanned!(ty_start=> <__OplinkOperatorOf<);
+        let close = quote_spanned!(ty_end=> >>::#konst);
+        quote!(#open #self_ty #close)
+    };
+    let vtable_of = of(quote!(VTABLE));
+    let descriptor_of = of(quote!(DESCRIPTOR));
+
+    quote! {
+        #item
+
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, non_camel_case_types, dead_code, deprecated, clippy::all)]
+        const _: () = {
+            #(#aliases)*
+
+            // Each required service's identity, or a stand-in when the path is not a service:
+            // `__oplink_checks` reports that once, at the path.
+            struct __OplinkService<S: ?::core::marker::Sized>(::core::marker::PhantomData<S>);
+            trait __OplinkNotAService {
+                const REQUIREMENT: #p::Requirement = #p::NOT_A_SERVICE;
+                const ABI: #p::abi::ServiceRequirement = #p::NOT_A_SERVICE_ABI;
+            }
+            impl<S: ?::core::marker::Sized> __OplinkNotAService for __OplinkService<S> {}
+            impl<S: #p::Service + ?::core::marker::Sized> __OplinkService<S> {
+                const REQUIREMENT: #p::Requirement = #p::requirement::<S>();
+                const ABI: #p::abi::ServiceRequirement = <S as #p::Service>::REQUIREMENT;
+            }
+
+            // A bound under `for<..>` is checked where the impl is used, not here: a non-`Send`
+            // operator gets the errors of the checks below, not one from `OperatorImpl: Send`.
+            #[automatically_derived]
+            impl #p::OperatorImpl for #self_ty where for<'__oplink> #self_ty: ::core::marker::Send {
+                const NAME: &'static str = #name;
+                const REQUIRES: &'static [#p::Requirement] = &[#(<__OplinkService<#required>>::REQUIREMENT),*];
+                #bridge
+            }
+
+            // Never called: each line makes rustc check one of the user's types, at that type.
+            fn __oplink_checks() {
+                #config_checks
+                #(#service_checks)*
+            }
+
+            // A non-`Send` operator fails twice, both times on its type: rustc's error names
+            // the field that is not `Send`, and the const panic below says why it must be.
+            const fn operator_must_be_send<T: ::core::marker::Send>() {}
+            const _: () = operator_must_be_send::<#self_ty>();
+
+            // The vtable and the descriptor; for a type that is not an operator (not `Send`),
+            // the inherent consts' bound fails and the trait's consts are used instead: a
+            // panic with the headline, and a placeholder.
+            struct __OplinkOperatorOf<T>(::core::marker::PhantomData<T>);
+            trait __OplinkNotSend {
+                const VTABLE: #p::abi::OperatorVTable = #not_send;
+                const DESCRIPTOR: #p::abi::OperatorDescriptor = #p::PLACEHOLDER_DESCRIPTOR;
+            }
+            impl<T> __OplinkNotSend for __OplinkOperatorOf<T> {}
+            impl<T: #p::OperatorImpl> __OplinkOperatorOf<T> {
+                const VTABLE: #p::abi::OperatorVTable = #p::vtable::<T>();
+                const DESCRIPTOR: #p::abi::OperatorDescriptor = #p::descriptor::<T>(
+                    #version,
+                    #description,
+                    #implemented,
+                    ::core::cfg!(panic = "unwind"),
+                    &__OPLINK_VTABLE,
+                    &__OPLINK_REQUIRES,
+                );
+            }
+            static __OPLINK_VTABLE: #p::abi::OperatorVTable = #vtable_of;
+
+            // The standard services first, then the declared ones.
+            static __OPLINK_REQUIRES: [#p::abi::ServiceRequirement; #requires_count] = [
+                <dyn #p::Log as #p::Service>::REQUIREMENT,
+                <dyn #p::State as #p::Service>::REQUIREMENT,
+                <dyn #p::Clock as #p::Service>::REQUIREMENT,
+                #(<__OplinkService<#required>>::ABI),*
+            ];
+
+            static __OPLINK_DESCRIPTOR: #p::abi::OperatorDescriptor = #descriptor_of;
+
+            #[#p::linkme::distributed_slice(#p::OPERATORS)]
+            #[linkme(crate = #p::linkme)]
+            static __OPLINK_REGISTRATION: #p::Registration = #p::Registration(&__OPLINK_DESCRIPTOR);
+
+            #compiled_out
+        };
+    }
+}
+
+/// A `compile_error!` for each required method that every variant's `#[cfg]` may remove.
+fn compiled_out(model: &Operator<'_>) -> TokenStream {
+    let mut out = TokenStream::new();
+    for slot in [Slot::New, Slot::Apply] {
+        let predicates: Option<Vec<&TokenStream>> =
+            model.methods(slot).map(|m| m.cfg.as_ref()).collect();
+        let Some(predicates) = predicates else {
+            continue; // one variant has no condition: always there
+        };
+        let message = format!(
+            "every `{0}` of this operator is removed by its `#[cfg]` in this build, but an operator needs `{0}`",
+            slot.name()
+        );
+        out.extend(quote! {
+            #[cfg(not(any(#(#predicates),*)))]
+            ::core::compile_error!(#message);
+        });
+    }
+    out
+}
+
+/// A call of the user's method from the bridge trait, spanned on the user's signature so
+/// that rustc's errors point there: the call on the method's name, each argument on the
+/// type the user wrote for it, the `Ok` value on the `Ok` type, and the conversion of the
+/// error on the error type. `data` names the bridge's data arguments.
+fn call(method: &Method<'_>, data: &[&str], p: &TokenStream) -> TokenStream {
+    let sig = &method.item.sig;
+    let ident = &sig.ident;
+    let receiver =
+        matches!(sig.inputs.first(), Some(syn::FnArg::Receiver(_))).then(|| quote!(self,));
+    let ctx = method.ctx_type.map(|ty| {
+        let ctx = Ident::new("ctx", span::first(ty));
+        quote!(#ctx,)
+    });
+    let args = data
+        .iter()
+        .zip(&method.arg_types)
+        .map(|(name, ty)| Ident::new(name, span::first(ty)));
+    let call = quote_spanned!(ident.span()=> Self::#ident(#receiver #ctx #(#args),*));
+    let value = Ident::new("__oplink_value", span::first(method.ok));
+    let error_span = method
+        .err
+        .map_or_else(|| span::first(&sig.output), |err| span::first(err));
+    let convert = quote_spanned!(error_span=> #p::OperatorError::into_error(__oplink_error));
+    let bridge_has_ctx = matches!(
+        method.slot,
+        Slot::Apply | Slot::Pull | Slot::Tick | Slot::FlushState
+    );
+    let unused_ctx = (bridge_has_ctx && method.ctx_type.is_none()).then(|| quote!(let _ = &ctx;));
+    quote! {
+        #unused_ctx
+        match #call {
+            ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
+            ::core::result::Result::Err(__oplink_error) => ::core::result::Result::Err(#convert),
+        }
+    }
+}
+
+/// The doc comment on the impl block, as a one-line default description.
+fn doc_text(item: &ItemImpl) -> String {
+    let mut lines = Vec::new();
+    for attr in &item.attrs {
+        if !attr.path().is_ident("doc") {
+            continue;
+        }
+        if let syn::Meta::NameValue(nv) = &attr.meta
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
+        {
+            let line = s.value().trim().to_owned();
+            if line.is_empty() && !lines.is_empty() {
+                break; // the first paragraph is the description
+            }
+            if !line.is_empty() {
+                lines.push(line);
+            }
+        }
+    }
+    lines.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(args: TokenStream, input: TokenStream) -> syn::File {
+        let out = super::super::expand(args, input);
+        syn::parse2(out.clone()).unwrap_or_else(|e| panic!("expansion does not parse: {e}\n{out}"))
+    }
+
+    #[test]
+    fn expansion_parses_and_registers_the_descriptor() {
+        let file = expand(
+            quote!(name = "threshold", version = "1.0.0"),
+            quote! {
+                /// Keeps big rows.
+                impl Threshold {
+                    fn new(cfg: Config) -> Result<Self> { Ok(Self { cfg }) }
+                    fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> { Ok(change) }
+                    fn snapshot(&self) -> Result<Vec<u8>> { Ok(vec![]) }
+                }
+            },
+        );
+        let text = quote!(#file).to_string();
+        assert!(
+            text.contains("impl :: oplink :: __private :: OperatorImpl for Threshold"),
+            "{text}"
+        );
+        assert!(text.contains("type Config = Config"), "{text}");
+        assert!(text.contains("distributed_slice"), "{text}");
+        assert!(
+            text.contains("operator_must_be_send :: < Threshold >"),
+            "a non-`Send` operator is reported on its type: {text}"
+        );
+        assert!(text.contains("IMPLEMENTS_SNAPSHOT"), "{text}");
+        assert!(!text.contains("IMPLEMENTS_PULL"), "{text}");
+        assert!(
+            text.contains("\"Keeps big rows.\""),
+            "description defaults to the doc: {text}"
+        );
+        assert!(!text.contains("compile_error"), "{text}");
+    }
+
+    #[test]
+    fn crate_path_is_overridable_and_new_may_take_no_config() {
+        let file = expand(
+            quote!(name = "x", version = "0.1.0", crate = my::sdk),
+            quote! {
+                impl X {
+                    fn new() -> Result<Self> { Ok(X) }
+                    fn apply(&mut self, change: Change) -> Result<Change> { Ok(change) }
+                }
+            },
+        );
+        let text = quote!(#file).to_string();
+        assert!(
+            text.contains("my :: sdk :: __private :: OperatorImpl"),
+            "{text}"
+        );
+        assert!(text.contains("NoConfig"), "{text}");
+        assert!(!text.contains(":: oplink ::"), "{text}");
+    }
+
+    #[test]
+    fn errors_are_collected_and_the_impl_is_kept() {
+        let out = super::super::expand(
+            quote!(name = "x", version = "1.0", colour = "red"),
+            quote! {
+                impl X {
+                    async fn apply(self, change: Change) -> Change { change }
+                }
+            },
+        )
+        .to_string();
+        for needle in [
+            "invalid version",
+            "unknown operator attribute `colour`",
+            "cannot be `async`",
+            "wrong receiver",
+            "must return a `Result`",
+            "missing method `new`",
+        ] {
+            assert!(out.contains(needle), "`{needle}` missing from {out}");
+        }
+        assert!(out.contains("impl X"), "the user's impl is kept: {out}");
+    }
+}

@@ -1,0 +1,53 @@
+//! `#[operator]`: parse the arguments and the impl block into one model, check it, then
+//! write the bridge to the runtime, the vtable, the descriptor and its registration.
+
+mod args;
+mod check;
+mod expand;
+mod model;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::Item;
+
+use crate::common::errors::Errors;
+use model::Operator;
+
+/// Entry point of `#[operator]`.
+pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = args::parse(args, &mut errors);
+    let item = match syn::parse2::<Item>(input.clone()) {
+        Ok(Item::Impl(item)) => item,
+        Ok(other) => {
+            errors.at(
+                expand::item_head(&other),
+                "#[oplink::operator] goes on an `impl` block of the operator type, such as `impl Threshold { ... }`",
+            );
+            let mut out = errors.into_compile_errors();
+            out.extend(input);
+            return out;
+        }
+        Err(error) => {
+            let mut out = error.into_compile_error();
+            out.extend(input);
+            return out;
+        }
+    };
+    let model = Operator::from_syn(&item, &mut errors);
+    let expanded = if errors.is_empty() {
+        expand::generate(&model, &args)
+    } else {
+        // Keep the user's impl so that its methods still resolve: the user sees our errors
+        // and not a cascade of "no function named `new`" after them.
+        let mut out = errors.into_compile_errors();
+        out.extend(quote!(#item));
+        out
+    };
+    crate::common::debug::print(
+        "operator",
+        &crate::common::types::text(&item.self_ty),
+        &expanded,
+    );
+    expanded
+}

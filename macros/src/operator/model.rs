@@ -1,0 +1,228 @@
+//! The model of an operator: its impl block, parsed and checked. Every node keeps the
+//! user's tokens, so errors and generated calls point at them.
+
+use proc_macro2::TokenStream;
+use syn::{ImplItem, ImplItemFn, ItemImpl, Type};
+
+use super::check;
+use crate::common::errors::Errors;
+
+/// The methods an operator impl may hold.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Slot {
+    New,
+    Apply,
+    Pull,
+    Tick,
+    FlushState,
+    Snapshot,
+    Restore,
+}
+
+impl Slot {
+    pub const ALL: [Slot; 7] = [
+        Slot::New,
+        Slot::Apply,
+        Slot::Pull,
+        Slot::Tick,
+        Slot::FlushState,
+        Slot::Snapshot,
+        Slot::Restore,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Slot::New => "new",
+            Slot::Apply => "apply",
+            Slot::Pull => "pull",
+            Slot::Tick => "tick",
+            Slot::FlushState => "flush_state",
+            Slot::Snapshot => "snapshot",
+            Slot::Restore => "restore",
+        }
+    }
+
+    /// The signature the user should write, for messages.
+    pub fn expected(self) -> &'static str {
+        match self {
+            Slot::New => "fn new(config: Config) -> Result<Self>",
+            Slot::Apply => {
+                "fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change>"
+            }
+            Slot::Pull => {
+                "fn pull(&mut self, ctx: &mut Context, rows: &[RowNumber]) -> Result<RecordBatch>"
+            }
+            Slot::Tick => {
+                "fn tick(&mut self, ctx: &mut Context, now: Timestamp) -> Result<Option<Change>>"
+            }
+            Slot::FlushState => "fn flush_state(&mut self, ctx: &mut Context) -> Result<()>",
+            Slot::Snapshot => "fn snapshot(&self) -> Result<Vec<u8>>",
+            Slot::Restore => "fn restore(&mut self, snapshot: &[u8]) -> Result<()>",
+        }
+    }
+
+    /// Arguments besides `self` and the optional leading `ctx`.
+    pub fn data_args(self) -> usize {
+        match self {
+            Slot::New | Slot::Apply | Slot::Pull | Slot::Tick | Slot::Restore => 1,
+            Slot::FlushState | Slot::Snapshot => 0,
+        }
+    }
+
+    /// Whether the method may take `ctx: &mut Context` first.
+    pub fn takes_ctx(self) -> bool {
+        matches!(
+            self,
+            Slot::Apply | Slot::Pull | Slot::Tick | Slot::FlushState
+        )
+    }
+
+    /// Whether the method is optional; the `IMPLEMENTS_*` bit of an optional one.
+    pub fn bit(self) -> Option<&'static str> {
+        match self {
+            Slot::New | Slot::Apply => None,
+            Slot::Pull => Some("IMPLEMENTS_PULL"),
+            Slot::Tick => Some("IMPLEMENTS_TICK"),
+            Slot::FlushState => Some("IMPLEMENTS_FLUSH_STATE"),
+            Slot::Snapshot => Some("IMPLEMENTS_SNAPSHOT"),
+            Slot::Restore => Some("IMPLEMENTS_RESTORE"),
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Slot> {
+        Slot::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// One of the user's operator methods.
+pub struct Method<'a> {
+    pub slot: Slot,
+    pub item: &'a ImplItemFn,
+    /// The `#[cfg]` conditions on the method, combined.
+    pub cfg: Option<TokenStream>,
+    /// The type the user wrote for `ctx`, when the method takes it.
+    pub ctx_type: Option<&'a Type>,
+    /// The types of the data arguments (after `self` and `ctx`).
+    pub arg_types: Vec<&'a Type>,
+    /// The `Ok` type of the returned `Result`.
+    pub ok: &'a Type,
+    /// The error type of the returned `Result`, when written (`Result<T, E>`).
+    pub err: Option<&'a Type>,
+}
+
+/// A checked operator impl.
+pub struct Operator<'a> {
+    pub item: &'a ItemImpl,
+    pub self_ty: &'a Type,
+    pub methods: Vec<Method<'a>>,
+}
+
+impl<'a> Operator<'a> {
+    /// The variants of `slot` (several only when `#[cfg]` picks one per build).
+    pub fn methods(&self, slot: Slot) -> impl Iterator<Item = &Method<'a>> {
+        self.methods.iter().filter(move |m| m.slot == slot)
+    }
+
+    /// Parses and checks `item`, recording every problem in `errors`.
+    pub fn from_syn(item: &'a ItemImpl, errors: &mut Errors) -> Operator<'a> {
+        check::item(item, errors);
+        let mut methods: Vec<Method<'a>> = Vec::new();
+        for impl_item in &item.items {
+            let ImplItem::Fn(function) = impl_item else {
+                errors.at(
+                    impl_item,
+                    "an #[oplink::operator] impl holds only operator methods; move other items to a separate `impl` block",
+                );
+                continue;
+            };
+            let name = function.sig.ident.to_string();
+            let Some(slot) = Slot::from_name(&name) else {
+                let hint = closest_slot(&name)
+                    .map(|s| format!("did you mean `{}`? ", s.name()))
+                    .unwrap_or_default();
+                errors.at(
+                    &function.sig.ident,
+                    format!(
+                        "`{name}` is not an operator method; {hint}an #[oplink::operator] impl holds only `new`, `apply`, `pull`, `tick`, `flush_state`, `snapshot` and `restore` (put helpers in a separate `impl` block)"
+                    ),
+                );
+                continue;
+            };
+            let cfg = crate::common::cfg::predicate(&function.attrs);
+            let twice = methods
+                .iter()
+                .any(|m| m.slot == slot && (m.cfg.is_none() || cfg.is_none()));
+            if twice {
+                errors.at(
+                    &function.sig.ident,
+                    format!(
+                        "`{name}` is defined twice; put `#[cfg(...)]` on each definition so that one is chosen per build"
+                    ),
+                );
+                continue;
+            }
+            if let Some(method) = check::method(slot, function, cfg, &item.self_ty, errors) {
+                methods.push(method);
+            }
+        }
+        for slot in [Slot::New, Slot::Apply] {
+            let present = item
+                .items
+                .iter()
+                .any(|i| matches!(i, ImplItem::Fn(f) if f.sig.ident == slot.name()));
+            if !present {
+                errors.at(
+                    &item.self_ty,
+                    format!(
+                        "missing method `{}`: every operator needs `{}`",
+                        slot.name(),
+                        slot.expected()
+                    ),
+                );
+            }
+        }
+        Operator {
+            item,
+            self_ty: &item.self_ty,
+            methods,
+        }
+    }
+}
+
+/// The slot whose name is within two edits of `name`, for "did you mean".
+fn closest_slot(name: &str) -> Option<Slot> {
+    Slot::ALL
+        .into_iter()
+        .map(|s| (edit_distance(name, s.name()), s))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, s)| s)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest_slot("aply"), Some(Slot::Apply));
+        assert_eq!(closest_slot("snapshots"), Some(Slot::Snapshot));
+        assert_eq!(closest_slot("helper"), None);
+    }
+}

@@ -1,0 +1,279 @@
+//! What the service macro checks: the trait, each method's form, and each type a method
+//! takes or returns, where its shape shows it cannot cross (a borrowed return value, a
+//! `&String`, a `u128`). Every other type is left to the vocabulary's traits, checked once at
+//! the type by the expansion.
+
+use proc_macro2::Ident;
+use syn::visit::Visit;
+use syn::{FnArg, ItemTrait, TraitItemFn, Type, TypeParamBound};
+
+use crate::common::errors::Errors;
+use crate::common::sig::{self, Place};
+use crate::common::types::{bare, last_ident, text, type_args};
+
+pub fn trait_item(item: &ItemTrait, errors: &mut Errors) {
+    if !item.generics.params.is_empty() {
+        errors.at(
+            &item.generics,
+            format!(
+                "host service trait `{}` cannot be generic: the host and the plugin must agree on one table of concrete functions",
+                item.ident
+            ),
+        );
+    }
+    if let Some(clause) = &item.generics.where_clause {
+        errors.at(clause, "a host service trait cannot have a `where` clause");
+    }
+    if let Some(unsafety) = &item.unsafety {
+        errors.at(unsafety, "a host service trait cannot be `unsafe`");
+    }
+    if let Some(auto) = &item.auto_token {
+        errors.at(auto, "a host service trait cannot be an auto trait");
+    }
+    for bound in &item.supertraits {
+        let allowed = match bound {
+            TypeParamBound::Trait(t) => t
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "Send" || s.ident == "Sync"),
+            _ => false,
+        };
+        if !allowed {
+            errors.at(
+                bound,
+                "a host service trait cannot have supertraits (other than `Send` and `Sync`, which it always gets): the plugin sees the service only through its own methods",
+            );
+        }
+    }
+}
+
+pub fn method(method: &TraitItemFn, errors: &mut Errors) {
+    let sig = &method.sig;
+    let name = &sig.ident;
+    if let Some(body) = &method.default {
+        errors.at_span(
+            body.brace_token.span.join(),
+            format!(
+                "`{name}` has a default body, which host services do not support: the host implements every method and the plugin calls through a table; remove the body"
+            ),
+        );
+    }
+    sig::check_flavor(sig, Place::Service, errors);
+    sig::check_generics(sig, "", errors);
+    match sig.inputs.first() {
+        Some(FnArg::Receiver(receiver))
+            if receiver.reference.is_some()
+                && receiver.mutability.is_none()
+                && receiver.colon_token.is_none()
+                && receiver
+                    .reference
+                    .as_ref()
+                    .is_some_and(|(_, lifetime)| lifetime.is_none()) => {}
+        Some(FnArg::Receiver(receiver)) => errors.at(
+            receiver,
+            format!(
+                "`{name}` must take `&self`: the host serves every plugin and instance through a shared reference (keep mutable state behind a `Mutex` in the host's type)"
+            ),
+        ),
+        _ => errors.at(
+            name,
+            format!(
+                "`{name}` must take `&self` as its first parameter: a host service method is called on the host's service"
+            ),
+        ),
+    }
+}
+
+/// What no type may hold, wherever it appears: `impl Trait`, `Self`, `&mut`, a named
+/// lifetime, a 128-bit integer.
+fn forbidden(ty: &Type, what: &str, method: &Ident, errors: &mut Errors) -> bool {
+    struct Finder<'a> {
+        errors: &'a mut Errors,
+        what: &'a str,
+        method: &'a Ident,
+        found: bool,
+    }
+    impl Visit<'_> for Finder<'_> {
+        fn visit_type_impl_trait(&mut self, ty: &syn::TypeImplTrait) {
+            self.found = true;
+            self.errors.at(
+                ty,
+                format!(
+                    "`impl Trait` cannot cross the plugin boundary ({} of `{}`): name a concrete type",
+                    self.what, self.method
+                ),
+            );
+        }
+        fn visit_type_reference(&mut self, ty: &syn::TypeReference) {
+            if let Some(token) = &ty.mutability {
+                self.found = true;
+                self.errors.at(
+                    token,
+                    format!(
+                        "`&mut` cannot cross the plugin boundary ({} of `{}`): the other side cannot write into this side's memory; return the new value instead",
+                        self.what, self.method
+                    ),
+                );
+            }
+            if let Some(lifetime) = &ty.lifetime
+                && lifetime.ident != "_"
+            {
+                self.found = true;
+                self.errors.at(
+                    lifetime,
+                    format!(
+                        "`{lifetime}` cannot be named here ({} of `{}`): a borrowed parameter lives for the one call, so leave the lifetime out (`&str`, not `&{lifetime} str`)",
+                        self.what, self.method
+                    ),
+                );
+            }
+            syn::visit::visit_type_reference(self, ty);
+        }
+        fn visit_path(&mut self, path: &syn::Path) {
+            if path.segments.first().is_some_and(|s| s.ident == "Self") {
+                self.found = true;
+                self.errors.at(
+                    path,
+                    format!(
+                        "`Self` cannot appear in a host service method's types ({} of `{}`): the plugin sees the service only as a table of functions",
+                        self.what, self.method
+                    ),
+                );
+            }
+            if let Some(wide) = path
+                .get_ident()
+                .filter(|ident| *ident == "u128" || *ident == "i128")
+            {
+                self.found = true;
+                self.errors.at(
+                    path,
+                    format!(
+                        "`{wide}` cannot cross the plugin boundary ({} of `{}`): C has no portable 128-bit integer; use a 64-bit integer, two of them, or the value's bytes (`[u8; 16]` as `Vec<u8>`)",
+                        self.what, self.method
+                    ),
+                );
+            }
+            syn::visit::visit_path(self, path);
+        }
+    }
+    let mut finder = Finder {
+        errors,
+        what,
+        method,
+        found: false,
+    };
+    finder.visit_type(ty);
+    finder.found
+}
+
+/// A parameter: borrowed strings and slices cross as views; any other borrow is refused
+/// with the form to use instead.
+pub fn param(ty: &Type, name: &str, method: &Ident, errors: &mut Errors) {
+    let what = format!("parameter `{name}`");
+    if forbidden(ty, &what, method, errors) {
+        return;
+    }
+    struct Borrows<'a> {
+        errors: &'a mut Errors,
+        what: &'a str,
+        method: &'a Ident,
+    }
+    impl Visit<'_> for Borrows<'_> {
+        fn visit_type_reference(&mut self, reference: &syn::TypeReference) {
+            let target = bare(&reference.elem);
+            let advice = match target {
+                Type::Slice(_) => None,
+                _ if last_ident(target).as_deref() == Some("str") => None,
+                _ => Some(match last_ident(target).as_deref() {
+                    Some("String") => "take `&str`".to_owned(),
+                    Some("Vec") => format!(
+                        "take a slice: `&[{}]`",
+                        type_args(target)
+                            .first()
+                            .map_or_else(|| "T".to_owned(), |t| text(t))
+                    ),
+                    Some("RecordBatch") => {
+                        "take `RecordBatch` by value (cloning a batch copies no data)".to_owned()
+                    }
+                    _ => format!("take `{}` by value", text(target)),
+                }),
+            };
+            if let Some(advice) = advice {
+                self.errors.at(
+                    reference,
+                    format!(
+                        "`{}` cannot cross the plugin boundary ({} of `{}`): only `&str` and slices of numbers cross borrowed; {advice}",
+                        text(reference),
+                        self.what,
+                        self.method
+                    ),
+                );
+            }
+            syn::visit::visit_type_reference(self, reference);
+        }
+    }
+    Borrows {
+        errors,
+        what: &what,
+        method,
+    }
+    .visit_type(ty);
+}
+
+/// A return value: it must own what it holds.
+pub fn output(ty: &Type, method: &Ident, errors: &mut Errors) {
+    if forbidden(ty, "the return value", method, errors) {
+        return;
+    }
+    if crate::common::types::has_reference(ty) {
+        errors.at(
+            ty,
+            format!(
+                "`{method}` returns `{}`, which borrows: a return value must own its data, so return `{}`",
+                text(ty),
+                owned(ty)
+            ),
+        );
+    }
+}
+
+/// `ty` with every borrow replaced by its owned form: `&str` by `String`, `&[T]` by
+/// `Vec<T>`, any other `&T` by `T`.
+fn owned(ty: &Type) -> String {
+    struct Own;
+    impl syn::visit_mut::VisitMut for Own {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            syn::visit_mut::visit_type_mut(self, ty);
+            if let Type::Reference(reference) = ty {
+                let target = (*reference.elem).clone();
+                *ty = match bare(&target) {
+                    Type::Slice(slice) => {
+                        let elem = &slice.elem;
+                        syn::parse_quote!(Vec<#elem>)
+                    }
+                    other if last_ident(other).as_deref() == Some("str") => {
+                        syn::parse_quote!(String)
+                    }
+                    _ => target,
+                };
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Own, &mut ty);
+    text(&ty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_forms() {
+        let ty: Type = syn::parse_quote!(Option<&str>);
+        assert_eq!(owned(&ty), "Option<String>");
+        let ty: Type = syn::parse_quote!(Result<&[u8], String>);
+        assert_eq!(owned(&ty), "Result<Vec<u8>, String>");
+    }
+}

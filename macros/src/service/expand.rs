@@ -1,0 +1,193 @@
+//! Assembles the expansion of `#[host_callbacks]` from its parts.
+//!
+//! Every impl that names the user's types carries them as `where for<'__oplink> T: Arg`
+//! bounds. A bound under `for<..>` is assumed inside the impl rather than checked there, so
+//! a type that cannot cross makes those impls absent instead of failing in each of them:
+//! the one error is `__oplink_checks`', at the type, with the vocabulary's message. (Inside
+//! such an impl, `<T as Arg>::Abi` is only known through the bound, and two spellings of it
+//! that differ by a lifetime are different types to rustc: `relabel` moves a value between
+//! them.)
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Type;
+
+use super::model::{Method, Service};
+use crate::common::{cfg, span, types};
+
+/// What the parts of the expansion need to know about one method.
+pub struct Parts<'m> {
+    pub method: &'m Method<'m>,
+    pub name: String,
+    pub cfg_attr: TokenStream,
+    pub cfg_not: TokenStream,
+    /// `cfg!(…)` of the method, `true` when it has no `#[cfg]`.
+    pub cfg_test: TokenStream,
+    pub slot_field: Ident,
+    pub thunk: Ident,
+    pub info: Ident,
+    /// Argument names of the generated functions.
+    pub args: Vec<Ident>,
+    /// `<T as Arg>` per parameter with the user's lifetimes, spanned at the type.
+    pub arg_traits: Vec<TokenStream>,
+    /// `<T as Arg>::Abi` per parameter with `'static` lifetimes, spanned at the type.
+    pub abi_params: Vec<TokenStream>,
+    /// `<ok as Ret>`, spanned at the return type.
+    pub ret_trait: TokenStream,
+    /// `<ok as Ret>::Abi`.
+    pub out_abi: TokenStream,
+    /// The type of the table's function for this method.
+    pub fn_type: TokenStream,
+}
+
+pub fn generate(service: &Service<'_>) -> TokenStream {
+    let krate = &service.krate;
+    let p = quote!(#krate::__private);
+    let parts: Vec<Parts<'_>> = service.methods.iter().map(|m| parts(m, &p)).collect();
+    let bounds = bounds(service, &p);
+    let checks = checks(service, &p);
+    let cfg_tests = parts.iter().map(|part| &part.cfg_test);
+    let table = super::table::generate(service, &parts, &p, &bounds);
+    let host = super::host::generate(service, &parts, &p, &bounds);
+    let plugin = super::plugin::generate(service, &parts, &p, &bounds);
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, non_snake_case, non_camel_case_types, dead_code, deprecated, clippy::all)]
+        const _: () = {
+            /// How many of the trait's methods this build keeps (`#[cfg]` may remove some).
+            const __OPLINK_KEPT: usize = #p::count_enabled(&[#(#cfg_tests),*]);
+
+            struct __OplinkProxy {
+                table: *const __OplinkTable,
+            }
+
+            // SAFETY: the proxy only reads an immutable table of thunks over a host value
+            // that is `Send + Sync` (the trait requires it).
+            unsafe impl ::core::marker::Send for __OplinkProxy {}
+            // SAFETY: as above.
+            unsafe impl ::core::marker::Sync for __OplinkProxy {}
+
+            #table
+            #host
+            #plugin
+
+            // Never called: each line makes rustc check one of the user's types, at that type.
+            fn __oplink_checks() {
+                #checks
+            }
+        };
+    }
+}
+
+fn parts<'m>(method: &'m Method<'m>, p: &TokenStream) -> Parts<'m> {
+    let ident = method.ident;
+    let name = ident.to_string();
+    let statik: syn::Lifetime = syn::parse_quote!('static);
+    let args: Vec<Ident> = (0..method.params.len())
+        .map(|i| format_ident!("__oplink_a{}", i))
+        .collect();
+    let arg_traits = method
+        .params
+        .iter()
+        .map(|param| {
+            let ty = param.ty;
+            span::respan(quote!(<#ty as #p::Arg>), span::first(ty))
+        })
+        .collect();
+    let abi_params: Vec<TokenStream> = method
+        .params
+        .iter()
+        .map(|param| {
+            let ty = types::with_lifetimes(param.ty, &statik);
+            span::respan(quote!(<#ty as #p::Arg>::Abi), span::first(param.ty))
+        })
+        .collect();
+    let output = &method.output;
+    let ret_span = span::first(output);
+    let ok_path = match &method.fallible {
+        Some(_) => span::respan(quote!(<#output as #p::Fallible>::Ok), ret_span),
+        None => quote!(#output),
+    };
+    let ret_trait = span::respan(quote!(<#ok_path as #p::Ret>), ret_span);
+    let out_abi = span::respan(quote!(<#ok_path as #p::Ret>::Abi), ret_span);
+    let fn_type = quote! {
+        unsafe extern "C" fn(
+            *const ::core::ffi::c_void,
+            #(#abi_params,)*
+            *mut #out_abi,
+            *mut #p::abi::ErrorOut,
+        ) -> #p::abi::Status
+    };
+    Parts {
+        method,
+        cfg_attr: cfg::attribute(method.cfg.as_ref()),
+        cfg_not: cfg::negated(method.cfg.as_ref()),
+        cfg_test: cfg::test(method.cfg.as_ref()),
+        // Prefixed, so that no method name collides with the table's own `header`.
+        slot_field: format_ident!("fn_{}", ident),
+        thunk: format_ident!("__oplink_thunk_{}", ident),
+        info: format_ident!("__oplink_info_{}", ident),
+        name,
+        args,
+        arg_traits,
+        abi_params,
+        ret_trait,
+        out_abi,
+        fn_type,
+    }
+}
+
+/// `where` bounds for every type of the methods that no `#[cfg]` may remove (a bound
+/// cannot carry a `#[cfg]`; the types of conditional methods are checked the plain way).
+fn bounds(service: &Service<'_>, p: &TokenStream) -> TokenStream {
+    let any: syn::Lifetime = syn::parse_quote!('__oplink);
+    let mut bounds = Vec::new();
+    for method in service.methods.iter().filter(|m| m.cfg.is_none()) {
+        for param in &method.params {
+            let ty = types::with_lifetimes(param.ty, &any);
+            bounds.push(quote_spanned!(span::first(param.ty)=> for<'__oplink> #ty: #p::Arg));
+        }
+        let output = &method.output;
+        let bound = match method.fallible {
+            Some(_) => quote_spanned!(span::first(output)=> for<'__oplink> #output: #p::Fallible),
+            None => quote_spanned!(span::first(output)=> for<'__oplink> #output: #p::Ret),
+        };
+        bounds.push(bound);
+    }
+    quote!(where #(#bounds),*)
+}
+
+/// One check per type a method names, spanned at it: the only place a type that cannot
+/// cross is reported.
+fn checks(service: &Service<'_>, p: &TokenStream) -> TokenStream {
+    let mut out = TokenStream::new();
+    for method in &service.methods {
+        let cfg_attr = cfg::attribute(method.cfg.as_ref());
+        for param in &method.params {
+            out.extend(check(p, &cfg_attr, param.ty, "check_arg"));
+        }
+        match &method.fallible {
+            Some((ok, err)) => {
+                out.extend(check(p, &cfg_attr, ok, "check_ret"));
+                if let Some(err) = err {
+                    out.extend(check(p, &cfg_attr, err, "check_service_error"));
+                }
+            }
+            None => out.extend(check(p, &cfg_attr, &method.output, "check_ret")),
+        }
+    }
+    out
+}
+
+fn check(p: &TokenStream, cfg_attr: &TokenStream, ty: &Type, what: &str) -> TokenStream {
+    // `Json<T>` of a `T` that is not serde is reported as that, at `T`.
+    let (ty, what) = match (types::last_ident(ty).as_deref(), types::type_args(ty).first()) {
+        (Some("Json"), Some(inner)) => (*inner, "check_json"),
+        _ => (ty, what),
+    };
+    let (start, end) = span::range(ty);
+    let what = Ident::new(what, start);
+    let call = quote_spanned!(start=> #p::#what::<#ty>);
+    let parens = quote_spanned!(end=> ());
+    quote!(#cfg_attr #call #parens;)
+}

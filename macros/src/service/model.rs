@@ -1,0 +1,152 @@
+//! The model of a service: its trait, parsed and checked into what both sides are written
+//! from.
+
+use proc_macro2::{Ident, TokenStream};
+use syn::{FnArg, ItemTrait, LitStr, Pat, ReturnType, TraitItem, TraitItemFn, Type};
+
+use super::args::Args;
+use super::check;
+use crate::common::errors::Errors;
+use crate::common::types::{self, result_parts};
+
+/// The parsed and checked trait.
+pub struct Service<'a> {
+    pub trait_ident: &'a Ident,
+    /// The service's name (`name = "…"`, or the trait's).
+    pub name: String,
+    pub krate: syn::Path,
+    pub methods: Vec<Method<'a>>,
+}
+
+pub struct Method<'a> {
+    pub ident: &'a Ident,
+    /// The `#[cfg]` conditions on the method, combined.
+    pub cfg: Option<TokenStream>,
+    /// `fn name(&self, a: A) -> R`, tidied, for messages.
+    pub signature: String,
+    pub params: Vec<Param<'a>>,
+    /// The return type as written (`()` when absent).
+    pub output: Type,
+    /// For a `Result` return: its `Ok` type and, when written, its error type.
+    pub fallible: Option<(Type, Option<Type>)>,
+}
+
+pub struct Param<'a> {
+    /// The name in the signature, for messages (`_` when it is not a plain identifier).
+    pub name: String,
+    pub ty: &'a Type,
+}
+
+impl<'a> Service<'a> {
+    pub fn parse(item: &'a ItemTrait, args: &Args, errors: &mut Errors) -> Service<'a> {
+        check::trait_item(item, errors);
+        let methods = item
+            .items
+            .iter()
+            .filter_map(|entry| match entry {
+                TraitItem::Fn(method) => Method::parse(method, errors),
+                TraitItem::Type(ty) => {
+                    errors.at(
+                        ty,
+                        format!(
+                            "host service traits cannot have associated types (`type {}`): both sides must agree on every type at compile time; name the concrete type in the method signatures",
+                            ty.ident
+                        ),
+                    );
+                    None
+                }
+                TraitItem::Const(c) => {
+                    errors.at(
+                        c,
+                        format!(
+                            "host service traits cannot have associated constants (`const {}`): a constant cannot be called across the boundary; make it a method (`fn {}(&self) -> …`)",
+                            c.ident,
+                            c.ident.to_string().to_lowercase()
+                        ),
+                    );
+                    None
+                }
+                other => {
+                    errors.at(other, "only methods may appear in a host service trait");
+                    None
+                }
+            })
+            .collect::<Vec<_>>();
+        if methods.is_empty() && errors.is_empty() {
+            errors.at(
+                &item.ident,
+                format!(
+                    "host service `{}` has no methods: declare at least one `fn …(&self, …)`",
+                    item.ident
+                ),
+            );
+        }
+        Service {
+            trait_ident: &item.ident,
+            name: args
+                .name
+                .as_ref()
+                .map_or_else(|| item.ident.to_string(), LitStr::value),
+            krate: args.krate.clone(),
+            methods,
+        }
+    }
+}
+
+impl<'a> Method<'a> {
+    fn parse(method: &'a TraitItemFn, errors: &mut Errors) -> Option<Method<'a>> {
+        let before = errors.len();
+        check::method(method, errors);
+        let sig = &method.sig;
+        let mut params = Vec::new();
+        for input in &sig.inputs {
+            let FnArg::Typed(typed) = input else { continue };
+            let name = match &*typed.pat {
+                Pat::Ident(ident) => ident.ident.to_string(),
+                _ => "_".to_owned(),
+            };
+            check::param(&typed.ty, &name, &sig.ident, errors);
+            params.push(Param {
+                name,
+                ty: &typed.ty,
+            });
+        }
+        let output: Type = match &sig.output {
+            ReturnType::Default => syn::parse_quote!(()),
+            ReturnType::Type(_, ty) => (**ty).clone(),
+        };
+        check::output(&output, &sig.ident, errors);
+        if errors.len() > before {
+            return None;
+        }
+        let fallible = result_parts(&output).map(|(ok, err)| (ok.clone(), err.cloned()));
+        Some(Method {
+            ident: &sig.ident,
+            cfg: crate::common::cfg::predicate(&method.attrs),
+            signature: signature_text(method),
+            params,
+            output,
+            fallible,
+        })
+    }
+}
+
+/// `fn name(&self, a: &str) -> Result<u64>`: the signature as written, spacing tidied.
+pub fn signature_text(method: &TraitItemFn) -> String {
+    let sig = &method.sig;
+    let params: Vec<String> = sig
+        .inputs
+        .iter()
+        .map(|input| match input {
+            FnArg::Receiver(_) => "&self".to_owned(),
+            FnArg::Typed(typed) => {
+                format!("{}: {}", types::text(&typed.pat), types::text(&typed.ty))
+            }
+        })
+        .collect();
+    let output = match &sig.output {
+        ReturnType::Default => String::new(),
+        ReturnType::Type(_, ty) => format!(" -> {}", types::text(ty)),
+    };
+    format!("fn {}({}){output}", sig.ident, params.join(", "))
+}

@@ -1,0 +1,112 @@
+//! The plugin side: a proxy that implements the trait by calling through the host's table,
+//! lowering each argument for the call and taking the result back.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::expand::Parts;
+use super::model::Service;
+
+pub fn generate(
+    service: &Service<'_>,
+    parts: &[Parts<'_>],
+    p: &TokenStream,
+    bounds: &TokenStream,
+) -> TokenStream {
+    let trait_ident = service.trait_ident;
+    let name = &service.name;
+    let methods = parts.iter().map(|part| {
+        let Parts {
+            method,
+            cfg_attr,
+            slot_field,
+            name: method_name,
+            args,
+            arg_traits,
+            abi_params,
+            ret_trait,
+            out_abi,
+            fn_type,
+            ..
+        } = part;
+        let ident = method.ident;
+        let output = &method.output;
+        let params = method.params.iter().zip(args).map(|(param, arg)| {
+            let ty = param.ty;
+            quote!(#arg: #ty)
+        });
+        let lowered: Vec<proc_macro2::Ident> = args
+            .iter()
+            .map(|arg| quote::format_ident!("{}_abi", arg))
+            .collect();
+        let lowers = args
+            .iter()
+            .zip(&lowered)
+            .zip(arg_traits.iter().zip(abi_params))
+            .map(|((arg, low), (arg_trait, abi))| {
+                quote! {
+                    // SAFETY: the same type under another lifetime; `keep` and the argument
+                    // outlive the call, so what the value points to stays valid for it.
+                    let #low = unsafe { #p::relabel::<_, #abi>(#arg_trait::lower(&#arg, &mut keep)) };
+                }
+            });
+        let outcome = if method.fallible.is_some() {
+            quote! {
+                match failure {
+                    ::core::option::Option::None => {
+                        // SAFETY: an OK status means the host wrote `out`, once.
+                        match unsafe { #ret_trait::take(out.assume_init()) } {
+                            ::core::result::Result::Ok(value) => <#output as #p::Fallible>::from_result(::core::result::Result::Ok(value)),
+                            ::core::result::Result::Err(e) => #p::fallible_failed::<#output>(#p::bad_return(#name, #method_name, e)),
+                        }
+                    }
+                    ::core::option::Option::Some(message) => #p::fallible_failed::<#output>(message),
+                }
+            }
+        } else {
+            quote! {
+                match failure {
+                    ::core::option::Option::None => {
+                        // SAFETY: an OK status means the host wrote `out`, once.
+                        match unsafe { #ret_trait::take(out.assume_init()) } {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(e) => #p::infallible_failed(#name, #method_name, &#p::bad_return(#name, #method_name, e)),
+                        }
+                    }
+                    ::core::option::Option::Some(message) => #p::infallible_failed(#name, #method_name, &message),
+                }
+            }
+        };
+        quote! {
+            #cfg_attr
+            fn #ident(&self, #(#params),*) -> #output {
+                let mut keep = #p::Keep::default();
+                #(#lowers)*
+                let mut out = ::core::mem::MaybeUninit::<#out_abi>::uninit();
+                let mut err = #p::abi::ErrorOut::EMPTY;
+                // SAFETY: `__proxy` checked that the table is this service's, large enough,
+                // and that this slot is filled; the host keeps it alive for the instance.
+                let table = unsafe { &*self.table };
+                let status = match table.#slot_field {
+                    // SAFETY: the slot holds the host's thunk for this method, whose type is
+                    // this one (the fingerprints promise the same signature on both sides);
+                    // the arguments are lowered for it, and `keep` holds what they point to.
+                    ::core::option::Option::Some(f) => unsafe {
+                        let f = ::core::mem::transmute::<unsafe extern "C" fn(), #fn_type>(f);
+                        f(table.header.context, #(#lowered,)* out.as_mut_ptr(), &mut err)
+                    },
+                    ::core::option::Option::None => ::core::unreachable!("checked when the proxy was made"),
+                };
+                ::core::mem::drop(keep);
+                // SAFETY: `err` was written by the host for a non-OK status, or is empty.
+                let failure = unsafe { #p::failure_message(status, &mut err, #name, #method_name) };
+                #outcome
+            }
+        }
+    });
+    quote! {
+        impl #trait_ident for __OplinkProxy #bounds {
+            #(#methods)*
+        }
+    }
+}

@@ -1,0 +1,737 @@
+/* oplink.h: the oplink plugin ABI, major 2 (minors 0 to 1).
+ *
+ * Generated from sdk/src/abi/types.rs by `cargo run -p oplink --example abi-header`;
+ * do not edit. sdk/tests/abi_files.rs fails when this file is stale.
+ *
+ * A plugin written in C includes this file, fills an OplinkPluginHeader and exports it from
+ * `oplink_plugin_v2` (OPLINK_ENTRY_SYMBOL). Define OPLINK_BUILD_MINOR to build against an
+ * older minor of the ABI (its tables then end where that minor's did).
+ */
+#ifndef OPLINK_H
+#define OPLINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Constants ---------------------------------------------------- */
+
+/* Major version of the ABI. A host loads only libraries of its own major. */
+#define OPLINK_ABI_MAJOR 2
+
+/* Minor version of the ABI. Minors only append fields to tables; a host reads a
+ * library of its own or an older minor.
+ */
+#define OPLINK_ABI_MINOR 1
+
+/* The version of the oplink SDK that wrote this declaration (and `oplink.h`). */
+#define OPLINK_SDK_VERSION "0.2.0"
+
+/* The one symbol a plugin library exports for this major, as text. */
+#define OPLINK_ENTRY_SYMBOL "oplink_plugin_v2"
+
+/* The first eight bytes of every plugin header, of every major. */
+#define OPLINK_MAGIC { 0x7f, 'O', 'P', 'L', 'I', 'N', 'K', 0x00 }
+
+/* `panic_strategy` of code built with `panic = "unwind"`. */
+#define OPLINK_PANIC_UNWIND 0u
+
+/* `panic_strategy` of code built with `panic = "abort"`; hosts refuse such libraries,
+ * since a panic in them would end the host's process.
+ */
+#define OPLINK_PANIC_ABORT 1u
+
+/* Bit of the descriptor's `implemented`: the author wrote `pull`. */
+#define OPLINK_IMPLEMENTS_PULL (1u << 0)
+
+/* Bit of the descriptor's `implemented`: the author wrote `tick`. */
+#define OPLINK_IMPLEMENTS_TICK (1u << 1)
+
+/* Bit of the descriptor's `implemented`: the author wrote `flush_state`. */
+#define OPLINK_IMPLEMENTS_FLUSH_STATE (1u << 2)
+
+/* Bit of the descriptor's `implemented`: the author wrote `snapshot`. */
+#define OPLINK_IMPLEMENTS_SNAPSHOT (1u << 3)
+
+/* Bit of the descriptor's `implemented`: the author wrote `restore`. */
+#define OPLINK_IMPLEMENTS_RESTORE (1u << 4)
+
+/* Every bit `implemented` may have; any other is refused. */
+#define OPLINK_IMPLEMENTS_ALL 0x1fu
+
+/* An `AbiDiff`'s `kind` for an insert (only `post` is set). */
+#define OPLINK_DIFF_INSERT 1u
+
+/* An `AbiDiff`'s `kind` for an update (`pre` and `post` are set, with the same row numbers). */
+#define OPLINK_DIFF_UPDATE 2u
+
+/* An `AbiDiff`'s `kind` for a remove (only `pre` is set). */
+#define OPLINK_DIFF_REMOVE 3u
+
+/* The largest schema id a sender may use: ids are slots of the receiver's schema
+ * cache, so a cache never holds more schemas than this.
+ */
+#define OPLINK_MAX_SCHEMA_ID 1024u
+
+/* The fingerprint of the frozen ABI layout of this major (every minor shares it). */
+#define OPLINK_LAYOUT_FINGERPRINT 0xf1c25135918a5e53ull
+
+/* The minor this build writes. */
+#ifndef OPLINK_BUILD_MINOR
+#define OPLINK_BUILD_MINOR OPLINK_ABI_MINOR
+#endif
+#if OPLINK_BUILD_MINOR > OPLINK_ABI_MINOR
+#error "OPLINK_BUILD_MINOR is newer than this header"
+#endif
+
+/* Define the entry symbol with this: OPLINK_ENTRY const OplinkPluginHeader *oplink_plugin_v2(void). */
+#if defined(_WIN32)
+#define OPLINK_ENTRY __declspec(dllexport)
+#else
+#define OPLINK_ENTRY __attribute__((visibility("default")))
+#endif
+
+/* ---- Status codes ------------------------------------------------- */
+
+typedef uint32_t OplinkStatus;
+
+/* The call succeeded; its out-parameters are written. */
+#define OPLINK_STATUS_OK 0u
+
+/* The callee returned an error; the error slot is written. */
+#define OPLINK_STATUS_ERROR 1u
+
+/* The callee panicked; the error slot is written and the instance is poisoned. */
+#define OPLINK_STATUS_PANIC 2u
+
+/* The callee could not read its input; the error slot is written. */
+#define OPLINK_STATUS_INVALID_INPUT 3u
+
+/* ---- The Arrow C Data Interface (https://arrow.apache.org/docs/format/CDataInterface.html) */
+
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+#endif /* ARROW_C_DATA_INTERFACE */
+
+/* ---- Types ---------------------------------------------------------- */
+
+/* An operator instance, opaque to everyone but the plugin that made it. */
+typedef struct OplinkInstance OplinkInstance;
+typedef struct OplinkStrView OplinkStrView;
+typedef struct OplinkBytesView OplinkBytesView;
+typedef struct OplinkSliceView OplinkSliceView;
+typedef struct OplinkOwnedBuf OplinkOwnedBuf;
+typedef struct OplinkOwnedVec OplinkOwnedVec;
+typedef struct OplinkErrorOut OplinkErrorOut;
+typedef struct OplinkLayoutEntry OplinkLayoutEntry;
+typedef struct OplinkPluginHeader OplinkPluginHeader;
+typedef struct OplinkOperatorDescriptor OplinkOperatorDescriptor;
+typedef struct OplinkServiceMethod OplinkServiceMethod;
+typedef struct OplinkServiceRequirement OplinkServiceRequirement;
+typedef struct OplinkOperatorVTable OplinkOperatorVTable;
+typedef struct OplinkHostApi OplinkHostApi;
+typedef struct OplinkTableHeader OplinkTableHeader;
+typedef struct OplinkAbiBatchRef OplinkAbiBatchRef;
+typedef struct OplinkAbiBatch OplinkAbiBatch;
+typedef struct OplinkAbiRows OplinkAbiRows;
+typedef struct OplinkAbiDiff OplinkAbiDiff;
+typedef struct OplinkAbiChange OplinkAbiChange;
+
+/* Frees an `OwnedBuf`; called exactly once, by the receiver. */
+typedef void (*OplinkReleaseBufFn)(OplinkOwnedBuf *buf);
+
+/* Frees an `OwnedVec`; called exactly once, by the receiver. */
+typedef void (*OplinkReleaseVecFn)(OplinkOwnedVec *vec);
+
+/* The library's entry symbol, `oplink_plugin_v2`: returns its static header. It runs
+ * none of the operators' code.
+ */
+typedef OplinkPluginHeader const * (*OplinkEntryFn)(void);
+
+/* Creates an instance from a JSON configuration; `host` outlives the instance. */
+typedef OplinkStatus (*OplinkCreateFn)(OplinkHostApi const *host, OplinkStrView config, OplinkInstance * *out, OplinkErrorOut *err);
+
+/* Destroys an instance; a panic while dropping it is reported, not raised. */
+typedef OplinkStatus (*OplinkDestroyFn)(OplinkInstance *instance, OplinkErrorOut *err);
+
+/* Transforms one change. The arrays of `input` move to the callee; `out` stays valid
+ * until the next call on the instance, and its arrays move to the caller.
+ */
+typedef OplinkStatus (*OplinkApplyFn)(OplinkInstance *instance, OplinkAbiChange *input, OplinkAbiChange *out, OplinkErrorOut *err);
+
+/* Returns one row per requested row number, in order. */
+typedef OplinkStatus (*OplinkPullFn)(OplinkInstance *instance, uint64_t const *rows, size_t row_count, OplinkAbiRows *out, OplinkErrorOut *err);
+
+/* Lets time pass; `*produced` is 1 when `out` is written. */
+typedef OplinkStatus (*OplinkTickFn)(OplinkInstance *instance, int64_t now_nanos, OplinkAbiChange *out, uint32_t *produced, OplinkErrorOut *err);
+
+/* Persists pending state. */
+typedef OplinkStatus (*OplinkFlushStateFn)(OplinkInstance *instance, OplinkErrorOut *err);
+
+/* Serialises the instance's state; the caller releases `out` through its `release`. */
+typedef OplinkStatus (*OplinkSnapshotFn)(OplinkInstance *instance, OplinkOwnedBuf *out, OplinkErrorOut *err);
+
+/* Restores state written by `snapshot`. */
+typedef OplinkStatus (*OplinkRestoreFn)(OplinkInstance *instance, OplinkBytesView snapshot, OplinkErrorOut *err);
+
+/* Finds a host service by name and fingerprint: writes its table to `out` and returns
+ * `OK`, or returns `ERROR` with `err` saying why.
+ */
+typedef OplinkStatus (*OplinkLookupServiceFn)(OplinkHostApi const *host, OplinkStrView name, uint64_t fingerprint, void const * *out, OplinkErrorOut *err);
+
+/* A borrowed UTF-8 string: valid for the call it is passed to, or for the life of the
+ * library when it sits in a static table. The reader validates the UTF-8.
+ */
+struct OplinkStrView {
+    /* First byte; may be dangling (never null) when `len` is 0. */
+    uint8_t const *ptr;
+    /* Length in bytes. */
+    size_t len;
+};
+
+/* A borrowed byte string, valid for the call it is passed to. */
+struct OplinkBytesView {
+    /* First byte; may be dangling (never null) when `len` is 0. */
+    uint8_t const *ptr;
+    /* Length in bytes. */
+    size_t len;
+};
+
+/* A borrowed array of numbers, valid for the call it is passed to; the element type is
+ * the one the signature names.
+ */
+struct OplinkSliceView {
+    /* First element, aligned for its type; may be dangling (never null) when `len` is 0. */
+    void const *ptr;
+    /* Number of elements. */
+    size_t len;
+};
+
+/* An owned byte buffer that travels with the function that frees it: the receiver reads
+ * it, then calls `release` once, so the allocator that made it frees it.
+ */
+struct OplinkOwnedBuf {
+    /* First byte (null for an empty buffer). */
+    uint8_t *ptr;
+    /* Length in bytes. */
+    size_t len;
+    /* Capacity of the allocation, for the releasing side. */
+    size_t capacity;
+    /* Frees the buffer; null for an empty buffer, which needs no release. */
+    OplinkReleaseBufFn release;
+};
+
+/* An owned array of numbers that travels with the function that frees it; the element
+ * type is the one the signature names.
+ */
+struct OplinkOwnedVec {
+    /* First element (null or dangling when `capacity` is 0). */
+    void *ptr;
+    /* Number of elements. */
+    size_t len;
+    /* Capacity of the allocation in elements, for the releasing side. */
+    size_t capacity;
+    /* Frees the array; null when there is nothing to free. */
+    OplinkReleaseVecFn release;
+};
+
+/* What a callee writes when it returns anything but `OK`. The caller passes it in
+ * zeroed, then reads it and releases its buffers.
+ */
+struct OplinkErrorOut {
+    /* The message, UTF-8. An empty message means the callee gave none. */
+    OplinkOwnedBuf message;
+    /* The source file where the error was made or the panic happened, UTF-8; empty when
+     * unknown.
+     */
+    OplinkOwnedBuf file;
+    /* Line in `file` (1-based; 0 when unknown). */
+    uint32_t line;
+    /* Column in `file` (1-based; 0 when unknown). */
+    uint32_t column;
+};
+
+/* The layout facts of one ABI struct, carried in the header so that a host can say which
+ * struct differs when fingerprints disagree.
+ */
+struct OplinkLayoutEntry {
+    /* The struct's name, e.g. `OperatorVTable`. */
+    OplinkStrView name;
+    /* Its size in the writer. */
+    uint32_t size;
+    /* Its alignment in the writer. */
+    uint32_t align;
+    /* The fingerprint of its frozen prefix (names and types of its fields). */
+    uint64_t fingerprint;
+};
+
+/* The static header behind the entry symbol. Its first 16 bytes (magic, size, major,
+ * minor) are the same in every major, so any host can tell what it is looking at.
+ */
+struct OplinkPluginHeader {
+    /* Always `OPLINK_MAGIC`. */
+    uint8_t magic[8];
+    /* The writer's `sizeof(OplinkPluginHeader)`. */
+    uint32_t size;
+    /* `OPLINK_ABI_MAJOR` of the writer. */
+    uint16_t abi_major;
+    /* `OPLINK_ABI_MINOR` of the writer. */
+    uint16_t abi_minor;
+    /* The fingerprint of the writer's ABI layout (`OPLINK_LAYOUT_FINGERPRINT`). */
+    uint64_t layout_fingerprint;
+    /* The layout entries behind the fingerprint (may be null when `layout_count` is 0). */
+    OplinkLayoutEntry const *layouts;
+    /* Number of layout entries. */
+    size_t layout_count;
+    /* Version of the oplink SDK (or of `oplink.h`) the library was built with. */
+    OplinkStrView oplink_version;
+    /* The compiler that built the library (`rustc --version`, or a C compiler's name). */
+    OplinkStrView rustc_version;
+    /* Target triple of the build. */
+    OplinkStrView target;
+    /* Build profile (`debug`, `release`, …). */
+    OplinkStrView profile;
+    /* `OPLINK_PANIC_UNWIND` or `OPLINK_PANIC_ABORT`, as the SDK was compiled. */
+    uint32_t panic_strategy;
+    /* Reserved, zero. */
+    uint32_t reserved;
+    /* The operator descriptors (may be null when `operator_count` is 0). */
+    OplinkOperatorDescriptor const * const *operators;
+    /* Number of operators. */
+    size_t operator_count;
+};
+
+/* One operator of a library: its identity, its entry points and what it requires. */
+struct OplinkOperatorDescriptor {
+    /* The writer's `sizeof(OplinkOperatorDescriptor)`: fields beyond it are absent. */
+    uint32_t size;
+    /* Which optional methods the author wrote: `OPLINK_IMPLEMENTS_*` bits. */
+    uint32_t implemented;
+    /* The operator's name: 1 to 64 ASCII letters, digits, `_`, `-` or `.`, starting with
+     * a letter; unique within the library.
+     */
+    OplinkStrView name;
+    /* Its semantic version. */
+    OplinkStrView version;
+    /* A one-line description (may be empty). */
+    OplinkStrView description;
+    /* Its entry points. */
+    OplinkOperatorVTable const *vtable;
+    /* The host services it requires (may be null when `requires_count` is 0). */
+    OplinkServiceRequirement const *requires;
+    /* Number of required services. */
+    size_t requires_count;
+#if OPLINK_BUILD_MINOR >= 1
+    /* The panic strategy of the code that defines the operator (ABI 2.1): a plugin crate
+     * built alone with `-C panic=abort` says so here even when the SDK was not. Absent
+     * in 2.0 descriptors, which the header's strategy covers.
+     */
+    uint32_t panic_strategy;
+    /* Reserved, zero (ABI 2.1). */
+    uint32_t reserved;
+#endif
+};
+
+/* One method of a host service as a plugin was built against it. */
+struct OplinkServiceMethod {
+    /* The method's name. */
+    OplinkStrView name;
+    /* Its signature as written in the trait, for messages. */
+    OplinkStrView signature;
+    /* The fingerprint of its name and of the C form of its parameter and return types. */
+    uint64_t fingerprint;
+};
+
+/* A host service an operator requires: the host checks it before creating the instance. */
+struct OplinkServiceRequirement {
+    /* The service's name, e.g. `oplink.Log`. */
+    OplinkStrView name;
+    /* The fingerprint of the whole service (name and every method's fingerprint). */
+    uint64_t fingerprint;
+    /* Its methods, in table order. */
+    OplinkServiceMethod const *methods;
+    /* Number of methods. */
+    size_t method_count;
+};
+
+/* The entry points of one operator. Every slot is filled: absent optional methods get
+ * defaults, and the descriptor's `implemented` says which ones the author wrote.
+ */
+struct OplinkOperatorVTable {
+    /* The writer's `sizeof(OplinkOperatorVTable)`. */
+    uint32_t size;
+    /* Reserved, zero. */
+    uint32_t reserved;
+    /* `new`. */
+    OplinkCreateFn create;
+    /* Dropping the instance. */
+    OplinkDestroyFn destroy;
+    /* `apply`. */
+    OplinkApplyFn apply;
+    /* `pull`. */
+    OplinkPullFn pull;
+    /* `tick`. */
+    OplinkTickFn tick;
+    /* `flush_state`. */
+    OplinkFlushStateFn flush_state;
+    /* `snapshot`. */
+    OplinkSnapshotFn snapshot;
+    /* `restore`. */
+    OplinkRestoreFn restore;
+};
+
+/* What the host hands to `create`; it outlives the instance. */
+struct OplinkHostApi {
+    /* The writer's `sizeof(OplinkHostApi)`. */
+    uint32_t size;
+    /* Reserved, zero. */
+    uint32_t reserved;
+    /* Host-chosen identifier of the instance, unique within the host process. */
+    uint64_t instance_id;
+    /* Host-private data for `lookup_service`. */
+    void *context;
+    /* Service lookup. */
+    OplinkLookupServiceFn lookup_service;
+};
+
+/* The start of every host service table: its size, then the host's context for the
+ * table's functions, then one function per method in the trait's order.
+ */
+struct OplinkTableHeader {
+    /* The writer's size of the whole table, in bytes. */
+    size_t size;
+    /* The host's context, passed first to every function of the table. */
+    void const *context;
+};
+
+/* A batch passed as a service argument: the callee moves the array out (leaving it
+ * released); the schema is borrowed for the call.
+ */
+struct OplinkAbiBatchRef {
+    /* The batch as a struct array. */
+    struct ArrowArray *array;
+    /* The batch's schema, as a struct type. */
+    struct ArrowSchema const *schema;
+};
+
+/* A batch returned from a service: the receiver owns and releases both. */
+struct OplinkAbiBatch {
+    /* The batch as a struct array. */
+    struct ArrowArray array;
+    /* The batch's schema, as a struct type. */
+    struct ArrowSchema schema;
+};
+
+/* One batch of rows: an Arrow struct array (one child per column, its length the row
+ * count, no nulls) and the rows' numbers (a `UInt64` array of the same length without
+ * nulls, or a released array where a call has none).
+ * `schema_id` names a slot (1 to `OPLINK_MAX_SCHEMA_ID`) of the receiver's schema cache
+ * for this instance and direction. When `schema` is not null, the receiver stores it in
+ * that slot (replacing what was there) before reading the batch; when it is null, the
+ * slot must already hold the batch's schema. The arrays move to the receiver.
+ */
+struct OplinkAbiRows {
+    /* The schema's slot, 1 to `OPLINK_MAX_SCHEMA_ID`; 0 only for an absent side. */
+    uint64_t schema_id;
+    /* The schema (a struct type, one child per column), borrowed for the call; or null. */
+    struct ArrowSchema const *schema;
+    /* The columns, as one struct array. */
+    struct ArrowArray columns;
+    /* The row numbers. */
+    struct ArrowArray row_numbers;
+};
+
+/* One diff of a change: `kind` is an `OPLINK_DIFF_*`; the unused side of an insert or
+ * a remove has schema id 0 and released arrays.
+ */
+struct OplinkAbiDiff {
+    /* `OPLINK_DIFF_INSERT`, `OPLINK_DIFF_UPDATE` or `OPLINK_DIFF_REMOVE`. */
+    uint32_t kind;
+    /* Reserved, zero. */
+    uint32_t reserved;
+    /* The rows before the change (update, remove). */
+    OplinkAbiRows pre;
+    /* The rows after the change (insert, update). */
+    OplinkAbiRows post;
+};
+
+/* A change. The diff array is borrowed for the call (input) or until the next call on
+ * the instance (output); the Arrow arrays inside it move to the receiver, which reads
+ * the diffs in order (a schema slot may be reused by a later diff of the same change).
+ */
+struct OplinkAbiChange {
+    /* Monotonic version of the change. */
+    uint64_t version;
+    /* When it happened, in nanoseconds since the Unix epoch. */
+    int64_t changed_at;
+    /* First diff (may be null when `diff_count` is 0). */
+    OplinkAbiDiff *diffs;
+    /* Number of diffs. */
+    size_t diff_count;
+};
+
+/* ---- The standard host services ------------------------------------ */
+
+/* A string literal as an OplinkStrView. */
+#define OPLINK_STR(literal) { (uint8_t const *)(literal), sizeof(literal) - 1 }
+
+/* Log levels, for OplinkLogTable.message and max_level. */
+#define OPLINK_LOG_OFF 0
+#define OPLINK_LOG_ERROR 1
+#define OPLINK_LOG_WARN 2
+#define OPLINK_LOG_INFO 3
+#define OPLINK_LOG_DEBUG 4
+#define OPLINK_LOG_TRACE 5
+
+/* The table of the host service `oplink.Log` (fingerprint 0x7f9c1ff383334704). */
+typedef struct OplinkLogTable {
+    OplinkTableHeader header;
+    OplinkStatus (*max_level)(void const *context, uint8_t *out, OplinkErrorOut *err);
+    OplinkStatus (*event)(void const *context, OplinkBytesView event, uint8_t *out, OplinkErrorOut *err);
+    OplinkStatus (*message)(void const *context, uint8_t level, OplinkStrView target, OplinkStrView text, uint8_t *out, OplinkErrorOut *err);
+} OplinkLogTable;
+#define OPLINK_LOG_NAME "oplink.Log"
+#define OPLINK_LOG_FINGERPRINT 0x7f9c1ff383334704ull
+#define OPLINK_LOG_METHOD_COUNT 3
+#define OPLINK_LOG_METHODS { \
+    { OPLINK_STR("max_level"), OPLINK_STR("fn max_level(&self) -> u8"), 0xd116b31f9dff3358ull }, \
+    { OPLINK_STR("event"), OPLINK_STR("fn event(&self, event: LogEvent)"), 0xdd79137d237a7ecbull }, \
+    { OPLINK_STR("message"), OPLINK_STR("fn message(&self, level: u8, target: &str, text: &str)"), 0x22d409257029e3e0ull }, \
+}
+
+typedef struct { uint8_t present; OplinkOwnedVec value; } OplinkOptionOwnedVec;
+/* The table of the host service `oplink.State` (fingerprint 0xd78c43e07c9d8850). */
+typedef struct OplinkStateTable {
+    OplinkTableHeader header;
+    OplinkStatus (*get)(void const *context, OplinkSliceView key, OplinkOptionOwnedVec *out, OplinkErrorOut *err);
+    OplinkStatus (*put)(void const *context, OplinkSliceView key, OplinkSliceView value, uint8_t *out, OplinkErrorOut *err);
+    OplinkStatus (*delete)(void const *context, OplinkSliceView key, uint8_t *out, OplinkErrorOut *err);
+    OplinkStatus (*scan_prefix)(void const *context, OplinkSliceView prefix, OplinkOwnedBuf *out, OplinkErrorOut *err);
+} OplinkStateTable;
+#define OPLINK_STATE_NAME "oplink.State"
+#define OPLINK_STATE_FINGERPRINT 0xd78c43e07c9d8850ull
+#define OPLINK_STATE_METHOD_COUNT 4
+#define OPLINK_STATE_METHODS { \
+    { OPLINK_STR("get"), OPLINK_STR("fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>"), 0x798611e2b748da14ull }, \
+    { OPLINK_STR("put"), OPLINK_STR("fn put(&self, key: &[u8], value: &[u8]) -> Result<()>"), 0x2b955716c5513826ull }, \
+    { OPLINK_STR("delete"), OPLINK_STR("fn delete(&self, key: &[u8]) -> Result<bool>"), 0xd003590923f084b4ull }, \
+    { OPLINK_STR("scan_prefix"), OPLINK_STR("fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries>"), 0x0b83d632277539e0ull }, \
+}
+
+/* The table of the host service `oplink.Clock` (fingerprint 0xfae75550b9188a7c). */
+typedef struct OplinkClockTable {
+    OplinkTableHeader header;
+    OplinkStatus (*now_nanos)(void const *context, int64_t *out, OplinkErrorOut *err);
+} OplinkClockTable;
+#define OPLINK_CLOCK_NAME "oplink.Clock"
+#define OPLINK_CLOCK_FINGERPRINT 0xfae75550b9188a7cull
+#define OPLINK_CLOCK_METHOD_COUNT 1
+#define OPLINK_CLOCK_METHODS { \
+    { OPLINK_STR("now_nanos"), OPLINK_STR("fn now_nanos(&self) -> i64"), 0xbb091e41acecc996ull }, \
+}
+
+/* ---- Layout checks ------------------------------------------------- */
+
+/* In-struct alignment of 64-bit integers: 8 on most targets, 4 on 32-bit x86. */
+typedef struct { char c; uint64_t v; } OplinkAlignProbe_;
+#define OPLINK_U64_ALIGN_ offsetof(OplinkAlignProbe_, v)
+
+#if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
+#define OPLINK_LAYOUT_(lp64, ilp32, i386) (lp64)
+#elif UINTPTR_MAX == 0xFFFFFFFFu
+#define OPLINK_LAYOUT_(lp64, ilp32, i386) (OPLINK_U64_ALIGN_ == 8 ? (ilp32) : (i386))
+#else
+#error "oplink supports 32-bit and 64-bit targets"
+#endif
+
+_Static_assert(sizeof(OplinkStrView) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkStrView");
+_Static_assert(_Alignof(OplinkStrView) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkStrView");
+_Static_assert(offsetof(OplinkStrView, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkStrView.ptr");
+_Static_assert(offsetof(OplinkStrView, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkStrView.len");
+
+_Static_assert(sizeof(OplinkBytesView) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkBytesView");
+_Static_assert(_Alignof(OplinkBytesView) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkBytesView");
+_Static_assert(offsetof(OplinkBytesView, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkBytesView.ptr");
+_Static_assert(offsetof(OplinkBytesView, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkBytesView.len");
+
+_Static_assert(sizeof(OplinkSliceView) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkSliceView");
+_Static_assert(_Alignof(OplinkSliceView) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkSliceView");
+_Static_assert(offsetof(OplinkSliceView, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkSliceView.ptr");
+_Static_assert(offsetof(OplinkSliceView, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkSliceView.len");
+
+_Static_assert(sizeof(OplinkOwnedBuf) == OPLINK_LAYOUT_(32, 16, 16), "size of OplinkOwnedBuf");
+_Static_assert(_Alignof(OplinkOwnedBuf) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOwnedBuf");
+_Static_assert(offsetof(OplinkOwnedBuf, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOwnedBuf.ptr");
+_Static_assert(offsetof(OplinkOwnedBuf, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkOwnedBuf.len");
+_Static_assert(offsetof(OplinkOwnedBuf, capacity) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkOwnedBuf.capacity");
+_Static_assert(offsetof(OplinkOwnedBuf, release) == OPLINK_LAYOUT_(24, 12, 12), "offset of OplinkOwnedBuf.release");
+
+_Static_assert(sizeof(OplinkOwnedVec) == OPLINK_LAYOUT_(32, 16, 16), "size of OplinkOwnedVec");
+_Static_assert(_Alignof(OplinkOwnedVec) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOwnedVec");
+_Static_assert(offsetof(OplinkOwnedVec, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOwnedVec.ptr");
+_Static_assert(offsetof(OplinkOwnedVec, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkOwnedVec.len");
+_Static_assert(offsetof(OplinkOwnedVec, capacity) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkOwnedVec.capacity");
+_Static_assert(offsetof(OplinkOwnedVec, release) == OPLINK_LAYOUT_(24, 12, 12), "offset of OplinkOwnedVec.release");
+
+_Static_assert(sizeof(OplinkErrorOut) == OPLINK_LAYOUT_(72, 40, 40), "size of OplinkErrorOut");
+_Static_assert(_Alignof(OplinkErrorOut) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkErrorOut");
+_Static_assert(offsetof(OplinkErrorOut, message) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkErrorOut.message");
+_Static_assert(offsetof(OplinkErrorOut, file) == OPLINK_LAYOUT_(32, 16, 16), "offset of OplinkErrorOut.file");
+_Static_assert(offsetof(OplinkErrorOut, line) == OPLINK_LAYOUT_(64, 32, 32), "offset of OplinkErrorOut.line");
+_Static_assert(offsetof(OplinkErrorOut, column) == OPLINK_LAYOUT_(68, 36, 36), "offset of OplinkErrorOut.column");
+
+_Static_assert(sizeof(OplinkLayoutEntry) == OPLINK_LAYOUT_(32, 24, 24), "size of OplinkLayoutEntry");
+_Static_assert(_Alignof(OplinkLayoutEntry) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkLayoutEntry");
+_Static_assert(offsetof(OplinkLayoutEntry, name) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkLayoutEntry.name");
+_Static_assert(offsetof(OplinkLayoutEntry, size) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkLayoutEntry.size");
+_Static_assert(offsetof(OplinkLayoutEntry, align) == OPLINK_LAYOUT_(20, 12, 12), "offset of OplinkLayoutEntry.align");
+_Static_assert(offsetof(OplinkLayoutEntry, fingerprint) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkLayoutEntry.fingerprint");
+
+_Static_assert(sizeof(OplinkPluginHeader) == OPLINK_LAYOUT_(128, 80, 80), "size of OplinkPluginHeader");
+_Static_assert(_Alignof(OplinkPluginHeader) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkPluginHeader");
+_Static_assert(offsetof(OplinkPluginHeader, magic) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkPluginHeader.magic");
+_Static_assert(offsetof(OplinkPluginHeader, size) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkPluginHeader.size");
+_Static_assert(offsetof(OplinkPluginHeader, abi_major) == OPLINK_LAYOUT_(12, 12, 12), "offset of OplinkPluginHeader.abi_major");
+_Static_assert(offsetof(OplinkPluginHeader, abi_minor) == OPLINK_LAYOUT_(14, 14, 14), "offset of OplinkPluginHeader.abi_minor");
+_Static_assert(offsetof(OplinkPluginHeader, layout_fingerprint) == OPLINK_LAYOUT_(16, 16, 16), "offset of OplinkPluginHeader.layout_fingerprint");
+_Static_assert(offsetof(OplinkPluginHeader, layouts) == OPLINK_LAYOUT_(24, 24, 24), "offset of OplinkPluginHeader.layouts");
+_Static_assert(offsetof(OplinkPluginHeader, layout_count) == OPLINK_LAYOUT_(32, 28, 28), "offset of OplinkPluginHeader.layout_count");
+_Static_assert(offsetof(OplinkPluginHeader, oplink_version) == OPLINK_LAYOUT_(40, 32, 32), "offset of OplinkPluginHeader.oplink_version");
+_Static_assert(offsetof(OplinkPluginHeader, rustc_version) == OPLINK_LAYOUT_(56, 40, 40), "offset of OplinkPluginHeader.rustc_version");
+_Static_assert(offsetof(OplinkPluginHeader, target) == OPLINK_LAYOUT_(72, 48, 48), "offset of OplinkPluginHeader.target");
+_Static_assert(offsetof(OplinkPluginHeader, profile) == OPLINK_LAYOUT_(88, 56, 56), "offset of OplinkPluginHeader.profile");
+_Static_assert(offsetof(OplinkPluginHeader, panic_strategy) == OPLINK_LAYOUT_(104, 64, 64), "offset of OplinkPluginHeader.panic_strategy");
+_Static_assert(offsetof(OplinkPluginHeader, reserved) == OPLINK_LAYOUT_(108, 68, 68), "offset of OplinkPluginHeader.reserved");
+_Static_assert(offsetof(OplinkPluginHeader, operators) == OPLINK_LAYOUT_(112, 72, 72), "offset of OplinkPluginHeader.operators");
+_Static_assert(offsetof(OplinkPluginHeader, operator_count) == OPLINK_LAYOUT_(120, 76, 76), "offset of OplinkPluginHeader.operator_count");
+
+#if OPLINK_BUILD_MINOR == 0
+_Static_assert(sizeof(OplinkOperatorDescriptor) == OPLINK_LAYOUT_(80, 44, 44), "size of OplinkOperatorDescriptor");
+#endif
+#if OPLINK_BUILD_MINOR >= 1
+_Static_assert(sizeof(OplinkOperatorDescriptor) == OPLINK_LAYOUT_(88, 52, 52), "size of OplinkOperatorDescriptor");
+#endif
+_Static_assert(_Alignof(OplinkOperatorDescriptor) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOperatorDescriptor");
+_Static_assert(offsetof(OplinkOperatorDescriptor, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOperatorDescriptor.size");
+_Static_assert(offsetof(OplinkOperatorDescriptor, implemented) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkOperatorDescriptor.implemented");
+_Static_assert(offsetof(OplinkOperatorDescriptor, name) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkOperatorDescriptor.name");
+_Static_assert(offsetof(OplinkOperatorDescriptor, version) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkOperatorDescriptor.version");
+_Static_assert(offsetof(OplinkOperatorDescriptor, description) == OPLINK_LAYOUT_(40, 24, 24), "offset of OplinkOperatorDescriptor.description");
+_Static_assert(offsetof(OplinkOperatorDescriptor, vtable) == OPLINK_LAYOUT_(56, 32, 32), "offset of OplinkOperatorDescriptor.vtable");
+_Static_assert(offsetof(OplinkOperatorDescriptor, requires) == OPLINK_LAYOUT_(64, 36, 36), "offset of OplinkOperatorDescriptor.requires");
+_Static_assert(offsetof(OplinkOperatorDescriptor, requires_count) == OPLINK_LAYOUT_(72, 40, 40), "offset of OplinkOperatorDescriptor.requires_count");
+#if OPLINK_BUILD_MINOR >= 1
+_Static_assert(offsetof(OplinkOperatorDescriptor, panic_strategy) == OPLINK_LAYOUT_(80, 44, 44), "offset of OplinkOperatorDescriptor.panic_strategy");
+#endif
+#if OPLINK_BUILD_MINOR >= 1
+_Static_assert(offsetof(OplinkOperatorDescriptor, reserved) == OPLINK_LAYOUT_(84, 48, 48), "offset of OplinkOperatorDescriptor.reserved");
+#endif
+
+_Static_assert(sizeof(OplinkServiceMethod) == OPLINK_LAYOUT_(40, 24, 24), "size of OplinkServiceMethod");
+_Static_assert(_Alignof(OplinkServiceMethod) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkServiceMethod");
+_Static_assert(offsetof(OplinkServiceMethod, name) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkServiceMethod.name");
+_Static_assert(offsetof(OplinkServiceMethod, signature) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkServiceMethod.signature");
+_Static_assert(offsetof(OplinkServiceMethod, fingerprint) == OPLINK_LAYOUT_(32, 16, 16), "offset of OplinkServiceMethod.fingerprint");
+
+_Static_assert(sizeof(OplinkServiceRequirement) == OPLINK_LAYOUT_(40, 24, 24), "size of OplinkServiceRequirement");
+_Static_assert(_Alignof(OplinkServiceRequirement) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkServiceRequirement");
+_Static_assert(offsetof(OplinkServiceRequirement, name) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkServiceRequirement.name");
+_Static_assert(offsetof(OplinkServiceRequirement, fingerprint) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkServiceRequirement.fingerprint");
+_Static_assert(offsetof(OplinkServiceRequirement, methods) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkServiceRequirement.methods");
+_Static_assert(offsetof(OplinkServiceRequirement, method_count) == OPLINK_LAYOUT_(32, 20, 20), "offset of OplinkServiceRequirement.method_count");
+
+_Static_assert(sizeof(OplinkOperatorVTable) == OPLINK_LAYOUT_(72, 40, 40), "size of OplinkOperatorVTable");
+_Static_assert(_Alignof(OplinkOperatorVTable) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOperatorVTable");
+_Static_assert(offsetof(OplinkOperatorVTable, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOperatorVTable.size");
+_Static_assert(offsetof(OplinkOperatorVTable, reserved) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkOperatorVTable.reserved");
+_Static_assert(offsetof(OplinkOperatorVTable, create) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkOperatorVTable.create");
+_Static_assert(offsetof(OplinkOperatorVTable, destroy) == OPLINK_LAYOUT_(16, 12, 12), "offset of OplinkOperatorVTable.destroy");
+_Static_assert(offsetof(OplinkOperatorVTable, apply) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkOperatorVTable.apply");
+_Static_assert(offsetof(OplinkOperatorVTable, pull) == OPLINK_LAYOUT_(32, 20, 20), "offset of OplinkOperatorVTable.pull");
+_Static_assert(offsetof(OplinkOperatorVTable, tick) == OPLINK_LAYOUT_(40, 24, 24), "offset of OplinkOperatorVTable.tick");
+_Static_assert(offsetof(OplinkOperatorVTable, flush_state) == OPLINK_LAYOUT_(48, 28, 28), "offset of OplinkOperatorVTable.flush_state");
+_Static_assert(offsetof(OplinkOperatorVTable, snapshot) == OPLINK_LAYOUT_(56, 32, 32), "offset of OplinkOperatorVTable.snapshot");
+_Static_assert(offsetof(OplinkOperatorVTable, restore) == OPLINK_LAYOUT_(64, 36, 36), "offset of OplinkOperatorVTable.restore");
+
+_Static_assert(sizeof(OplinkHostApi) == OPLINK_LAYOUT_(32, 24, 24), "size of OplinkHostApi");
+_Static_assert(_Alignof(OplinkHostApi) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkHostApi");
+_Static_assert(offsetof(OplinkHostApi, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkHostApi.size");
+_Static_assert(offsetof(OplinkHostApi, reserved) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkHostApi.reserved");
+_Static_assert(offsetof(OplinkHostApi, instance_id) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkHostApi.instance_id");
+_Static_assert(offsetof(OplinkHostApi, context) == OPLINK_LAYOUT_(16, 16, 16), "offset of OplinkHostApi.context");
+_Static_assert(offsetof(OplinkHostApi, lookup_service) == OPLINK_LAYOUT_(24, 20, 20), "offset of OplinkHostApi.lookup_service");
+
+_Static_assert(sizeof(OplinkTableHeader) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkTableHeader");
+_Static_assert(_Alignof(OplinkTableHeader) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkTableHeader");
+_Static_assert(offsetof(OplinkTableHeader, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkTableHeader.size");
+_Static_assert(offsetof(OplinkTableHeader, context) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkTableHeader.context");
+
+_Static_assert(sizeof(OplinkAbiBatchRef) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkAbiBatchRef");
+_Static_assert(_Alignof(OplinkAbiBatchRef) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkAbiBatchRef");
+_Static_assert(offsetof(OplinkAbiBatchRef, array) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiBatchRef.array");
+_Static_assert(offsetof(OplinkAbiBatchRef, schema) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkAbiBatchRef.schema");
+
+_Static_assert(sizeof(OplinkAbiBatch) == OPLINK_LAYOUT_(152, 112, 104), "size of OplinkAbiBatch");
+_Static_assert(_Alignof(OplinkAbiBatch) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiBatch");
+_Static_assert(offsetof(OplinkAbiBatch, array) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiBatch.array");
+_Static_assert(offsetof(OplinkAbiBatch, schema) == OPLINK_LAYOUT_(80, 64, 60), "offset of OplinkAbiBatch.schema");
+
+_Static_assert(sizeof(OplinkAbiRows) == OPLINK_LAYOUT_(176, 144, 132), "size of OplinkAbiRows");
+_Static_assert(_Alignof(OplinkAbiRows) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiRows");
+_Static_assert(offsetof(OplinkAbiRows, schema_id) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiRows.schema_id");
+_Static_assert(offsetof(OplinkAbiRows, schema) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkAbiRows.schema");
+_Static_assert(offsetof(OplinkAbiRows, columns) == OPLINK_LAYOUT_(16, 16, 12), "offset of OplinkAbiRows.columns");
+_Static_assert(offsetof(OplinkAbiRows, row_numbers) == OPLINK_LAYOUT_(96, 80, 72), "offset of OplinkAbiRows.row_numbers");
+
+_Static_assert(sizeof(OplinkAbiDiff) == OPLINK_LAYOUT_(360, 296, 272), "size of OplinkAbiDiff");
+_Static_assert(_Alignof(OplinkAbiDiff) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiDiff");
+_Static_assert(offsetof(OplinkAbiDiff, kind) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiDiff.kind");
+_Static_assert(offsetof(OplinkAbiDiff, reserved) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkAbiDiff.reserved");
+_Static_assert(offsetof(OplinkAbiDiff, pre) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkAbiDiff.pre");
+_Static_assert(offsetof(OplinkAbiDiff, post) == OPLINK_LAYOUT_(184, 152, 140), "offset of OplinkAbiDiff.post");
+
+_Static_assert(sizeof(OplinkAbiChange) == OPLINK_LAYOUT_(32, 24, 24), "size of OplinkAbiChange");
+_Static_assert(_Alignof(OplinkAbiChange) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiChange");
+_Static_assert(offsetof(OplinkAbiChange, version) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiChange.version");
+_Static_assert(offsetof(OplinkAbiChange, changed_at) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkAbiChange.changed_at");
+_Static_assert(offsetof(OplinkAbiChange, diffs) == OPLINK_LAYOUT_(16, 16, 16), "offset of OplinkAbiChange.diffs");
+_Static_assert(offsetof(OplinkAbiChange, diff_count) == OPLINK_LAYOUT_(24, 20, 20), "offset of OplinkAbiChange.diff_count");
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OPLINK_H */

@@ -1,0 +1,20 @@
+//! Moving changes and batches across the boundary through the Arrow C Data Interface,
+//! zero-copy.
+//!
+//! Both sides use the same code: the host to send inputs and receive outputs, the plugin the
+//! other way round, and service calls that pass a `RecordBatch`. Each instance keeps, per
+//! direction, a [`SchemaOutbox`] on the sending side and a [`SchemaInbox`] on the receiving
+//! side (see [`schema`]). Buffers are never copied: an exported array owns clones of the
+//! `Arc`s of its buffers, and the importer's arrays point at them until they are dropped,
+//! which calls the exporter's release.
+
+mod export;
+mod import;
+pub mod schema;
+
+pub use export::{Outgoing, export_batch};
+pub use import::{import_batch, import_change, import_standalone_batch};
+pub use schema::{SchemaInbox, SchemaOutbox};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,315 @@
+//! The schema caches of one instance and direction: a schema crosses once, then batches
+//! carry only the id of its slot.
+//!
+//! Ids are slots, from 1 to a capacity of at most [`MAX_SCHEMA_ID`]: a schema sent with an
+//! id replaces whatever the receiver held in that slot. So the sender evicts by reusing a
+//! slot (the least recently used one) and the receiver learns of the eviction by the next
+//! schema sent with that id: both caches stay bounded, and both look schemas up in O(1).
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use arrow_schema::{DataType, SchemaRef};
+
+use crate::abi::MAX_SCHEMA_ID;
+use crate::{Error, Result};
+
+/// How many schemas a sender keeps per instance and direction unless told otherwise.
+pub const DEFAULT_SCHEMA_SLOTS: usize = 64;
+
+/// A schema compared and hashed by content.
+#[derive(Clone, Debug)]
+struct ByContent(SchemaRef);
+
+impl PartialEq for ByContent {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+impl Eq for ByContent {}
+impl Hash for ByContent {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    schema: SchemaRef,
+    last_used: u64,
+    /// Whether the receiver surely holds it (a send that carried it succeeded).
+    committed: bool,
+}
+
+/// The sending side's record of which schemas the receiver holds, and in which slot.
+#[derive(Debug)]
+pub struct SchemaOutbox {
+    capacity: usize,
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    /// By the address of the `Arc` held in the slot (so the address cannot be reused).
+    by_ptr: HashMap<usize, usize>,
+    by_content: HashMap<ByContent, usize>,
+    /// Slots assigned since the last commit or rollback.
+    pending: Vec<usize>,
+    clock: u64,
+}
+
+impl Default for SchemaOutbox {
+    fn default() -> Self {
+        SchemaOutbox::with_capacity(DEFAULT_SCHEMA_SLOTS)
+    }
+}
+
+impl SchemaOutbox {
+    /// An outbox of `capacity` slots (1 to [`MAX_SCHEMA_ID`]).
+    pub fn with_capacity(capacity: usize) -> SchemaOutbox {
+        SchemaOutbox {
+            capacity: capacity.clamp(1, MAX_SCHEMA_ID as usize),
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_ptr: HashMap::new(),
+            by_content: HashMap::new(),
+            pending: Vec::new(),
+            clock: 0,
+        }
+    }
+
+    /// How many schemas the receiver holds (or will, once the last send is committed).
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// Whether no schema was sent yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Starts a new send: slots used from now on belong to it.
+    pub fn begin(&mut self) {
+        self.clock += 1;
+    }
+
+    /// The slot id of `schema`, and whether the schema must travel with this batch.
+    pub fn id_of(&mut self, schema: &SchemaRef) -> (u64, bool) {
+        let found = self
+            .by_ptr
+            .get(&ptr_key(schema))
+            .or_else(|| self.by_content.get(&ByContent(schema.clone())))
+            .copied();
+        if let Some(index) = found {
+            let clock = self.clock;
+            let slot = self.slots[index].as_mut().expect("indexed slots are filled");
+            slot.last_used = clock;
+            if !Arc::ptr_eq(&slot.schema, schema) {
+                // The same schema in another `Arc`: keep the newest, so the pointer fast path
+                // finds it next time.
+                self.by_ptr.remove(&ptr_key(&slot.schema));
+                slot.schema = schema.clone();
+                self.by_ptr.insert(ptr_key(schema), index);
+            }
+            // A slot first filled by this very send is known to the receiver by the time it
+            // reads this batch: receivers read a change's batches in order.
+            let send = !slot.committed && !self.pending.contains(&index);
+            if send {
+                self.pending.push(index);
+            }
+            return (index as u64 + 1, send);
+        }
+        let index = self.free_slot();
+        self.slots[index] = Some(Slot {
+            schema: schema.clone(),
+            last_used: self.clock,
+            committed: false,
+        });
+        self.by_ptr.insert(ptr_key(schema), index);
+        self.by_content.insert(ByContent(schema.clone()), index);
+        self.pending.push(index);
+        (index as u64 + 1, true)
+    }
+
+    fn free_slot(&mut self) -> usize {
+        if let Some(index) = self.free.pop() {
+            return index;
+        }
+        if self.slots.len() < self.capacity {
+            self.slots.push(None);
+            return self.slots.len() - 1;
+        }
+        let index = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| slot.as_ref().map(|s| (s.last_used, i)))
+            .min()
+            .map_or(0, |(_, i)| i);
+        self.evict(index);
+        index
+    }
+
+    fn evict(&mut self, index: usize) {
+        if let Some(slot) = self.slots[index].take() {
+            self.by_ptr.remove(&ptr_key(&slot.schema));
+            self.by_content.remove(&ByContent(slot.schema));
+        }
+        self.pending.retain(|&i| i != index);
+    }
+
+    /// The receiver has taken every schema sent since the last commit: stop sending them.
+    pub fn commit(&mut self) {
+        for index in self.pending.drain(..) {
+            if let Some(slot) = self.slots[index].as_mut() {
+                slot.committed = true;
+            }
+        }
+    }
+
+    /// The receiver may not have taken the schemas of the last send: forget their slots, so
+    /// they are sent again (with whatever slot they get) before they are referred to.
+    pub fn rollback(&mut self) {
+        for index in std::mem::take(&mut self.pending) {
+            let committed = self.slots[index].as_ref().is_some_and(|s| s.committed);
+            if !committed {
+                self.evict(index);
+                self.free.push(index);
+            }
+        }
+    }
+}
+
+fn ptr_key(schema: &SchemaRef) -> usize {
+    Arc::as_ptr(schema) as *const () as usize
+}
+
+/// The receiving side's cache: one schema per slot id.
+#[derive(Debug, Default)]
+pub struct SchemaInbox {
+    slots: Vec<Option<(SchemaRef, DataType)>>,
+}
+
+impl SchemaInbox {
+    /// Number of schemas held.
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// Whether no schema was received yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn index(id: u64) -> Result<usize> {
+        if id == 0 || id > MAX_SCHEMA_ID {
+            return Err(Error::unlocated(format!(
+                "schema id {id} is not a slot (1 to {MAX_SCHEMA_ID})"
+            )));
+        }
+        Ok(id as usize - 1)
+    }
+
+    /// Stores `schema` in slot `id`, replacing what was there.
+    pub fn store(&mut self, id: u64, schema: SchemaRef) -> Result<()> {
+        let index = Self::index(id)?;
+        if self.slots.len() <= index {
+            self.slots.resize_with(index + 1, || None);
+        }
+        let data_type = DataType::Struct(schema.fields().clone());
+        self.slots[index] = Some((schema, data_type));
+        Ok(())
+    }
+
+    /// The schema in slot `id` and its struct type.
+    pub fn get(&self, id: u64) -> Result<&(SchemaRef, DataType)> {
+        let index = Self::index(id)?;
+        self.slots
+            .get(index)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| {
+                Error::unlocated(format!("batch refers to schema id {id}, which was never sent"))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_schema::{Field, Schema};
+
+    use super::*;
+
+    fn schema(n: usize) -> SchemaRef {
+        Arc::new(Schema::new(vec![Field::new(
+            format!("c{n}"),
+            DataType::Int64,
+            false,
+        )]))
+    }
+
+    #[test]
+    fn a_known_schema_is_sent_once_by_pointer_or_by_content() {
+        let mut outbox = SchemaOutbox::default();
+        let s = schema(1);
+        outbox.begin();
+        assert_eq!(outbox.id_of(&s), (1, true));
+        assert_eq!(outbox.id_of(&s), (1, false), "same send: already on its way");
+        outbox.commit();
+        outbox.begin();
+        assert_eq!(outbox.id_of(&s), (1, false));
+        assert_eq!(outbox.id_of(&schema(1)), (1, false), "equal content, other Arc");
+        assert_eq!(outbox.id_of(&schema(2)), (2, true));
+    }
+
+    #[test]
+    fn slots_are_bounded_and_reused_least_recently_used_first() {
+        let mut outbox = SchemaOutbox::with_capacity(3);
+        let schemas: Vec<_> = (0..10).map(schema).collect();
+        for s in &schemas[..3] {
+            outbox.begin();
+            outbox.id_of(s);
+            outbox.commit();
+        }
+        outbox.begin();
+        outbox.id_of(&schemas[0]); // slot 1 is now the most recent
+        outbox.commit();
+        outbox.begin();
+        assert_eq!(outbox.id_of(&schemas[3]), (2, true), "evicts slot 2, the oldest");
+        outbox.commit();
+        for s in &schemas {
+            outbox.begin();
+            outbox.id_of(s);
+            outbox.commit();
+        }
+        assert_eq!(outbox.len(), 3);
+    }
+
+    #[test]
+    fn a_rolled_back_schema_is_sent_again() {
+        let mut outbox = SchemaOutbox::default();
+        outbox.begin();
+        assert_eq!(outbox.id_of(&schema(1)), (1, true));
+        outbox.rollback();
+        outbox.begin();
+        assert!(outbox.id_of(&schema(1)).1);
+        outbox.commit();
+        outbox.begin();
+        assert!(!outbox.id_of(&schema(1)).1);
+    }
+
+    #[test]
+    fn the_inbox_holds_one_schema_per_slot_and_refuses_other_ids() {
+        let mut inbox = SchemaInbox::default();
+        inbox.store(2, schema(1)).unwrap();
+        inbox.store(2, schema(2)).unwrap();
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(inbox.get(2).unwrap().0.field(0).name(), "c2");
+        assert_eq!(
+            inbox.get(1).unwrap_err().to_string(),
+            "batch refers to schema id 1, which was never sent"
+        );
+        assert_eq!(
+            inbox.store(0, schema(1)).unwrap_err().to_string(),
+            "schema id 0 is not a slot (1 to 1024)"
+        );
+        assert!(inbox.store(MAX_SCHEMA_ID + 1, schema(1)).is_err());
+    }
+}

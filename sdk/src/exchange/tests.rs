@@ -1,0 +1,219 @@
+use std::sync::Arc;
+
+use arrow_array::{Int64Array, RecordBatch, RecordBatchOptions, StringArray};
+use arrow_schema::Schema;
+
+use super::*;
+use crate::abi::{AbiChange, AbiDiff};
+use crate::data::{Change, Diff, Rows, Timestamp};
+
+fn rows(values: &[i64], first: u64) -> Rows {
+    let batch = RecordBatch::try_from_iter([
+        ("amount", Arc::new(Int64Array::from(values.to_vec())) as _),
+        (
+            "label",
+            Arc::new(StringArray::from_iter_values(
+                values.iter().map(|v| format!("#{v}")),
+            )) as _,
+        ),
+    ])
+    .unwrap();
+    Rows::new(
+        (first..first + values.len() as u64).collect::<Vec<_>>(),
+        batch,
+    )
+    .unwrap()
+}
+
+fn abi_diff(abi: &AbiChange, i: usize) -> &AbiDiff {
+    // SAFETY: tests only index diffs they exported.
+    unsafe { &*abi.diffs.add(i) }
+}
+
+#[test]
+fn change_round_trips_zero_copy_and_schema_crosses_once() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let change = Change::new(
+        7,
+        Timestamp(42),
+        vec![
+            Diff::Insert {
+                post: rows(&[1, 2, 3], 0),
+            },
+            Diff::Update {
+                pre: rows(&[4], 9),
+                post: rows(&[5], 9),
+            },
+            Diff::Remove {
+                pre: rows(&[6, 7], 20),
+            },
+        ],
+    );
+    let amount_ptr = match &change.diffs[0] {
+        Diff::Insert { post } => post.batch().column(0).to_data().buffers()[0].as_ptr(),
+        _ => unreachable!(),
+    };
+    let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    assert!(!abi_diff(&abi, 0).post.schema.is_null(), "first batch carries its schema");
+    assert!(abi_diff(&abi, 2).pre.schema.is_null(), "later ones in the change do not");
+    // SAFETY: exported just above, arrays not taken yet.
+    let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    outbox.commit();
+    assert_eq!(back, change);
+    let back_ptr = match &back.diffs[0] {
+        Diff::Insert { post } => post.batch().column(0).to_data().buffers()[0].as_ptr(),
+        _ => unreachable!(),
+    };
+    assert_eq!(back_ptr, amount_ptr, "buffers must not be copied");
+    assert_eq!(inbox.len(), 1);
+
+    let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    assert!(abi_diff(&abi, 0).post.schema.is_null(), "a known schema is not sent again");
+    // SAFETY: as above.
+    assert_eq!(unsafe { import_change(&abi, &mut inbox) }.unwrap(), change);
+}
+
+#[test]
+fn a_change_without_diffs_crosses_with_a_null_diff_array() {
+    let mut out = Outgoing::default();
+    let abi = out
+        .export_change(Change::new(3, Timestamp(1), vec![]), &mut SchemaOutbox::default())
+        .unwrap();
+    assert!(abi.diffs.is_null() && abi.diff_count == 0);
+    // SAFETY: exported above.
+    let back = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap();
+    assert_eq!(back, Change::new(3, Timestamp(1), vec![]));
+}
+
+#[test]
+fn a_batch_without_columns_keeps_its_row_count_both_ways() {
+    let empty = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(5)),
+    )
+    .unwrap();
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: Rows::new(vec![0, 1, 2, 3, 4], empty.clone()).unwrap(),
+        }],
+    );
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    // SAFETY: exported above.
+    let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    assert_eq!(back, change);
+    assert_eq!(back.row_count(), 5);
+
+    let mut abi = out.export_batch(empty.clone(), &mut outbox).unwrap();
+    // SAFETY: exported above.
+    let back = unsafe { import_batch(&mut abi, &mut inbox) }.unwrap();
+    assert_eq!(back.num_rows(), 5);
+
+    let (array, schema) = export_batch(&empty).unwrap();
+    // SAFETY: exported above.
+    let back = unsafe { import_standalone_batch(array, &schema) }.unwrap();
+    assert_eq!(back, empty);
+}
+
+#[test]
+fn many_schemas_cross_in_bounded_caches_and_every_batch_stays_right() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::with_capacity(4),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    for round in 0..3 {
+        for n in 0..20i64 {
+            // A schema of its own per `n`, and several of them in one change.
+            let batch = |k: i64| {
+                RecordBatch::try_from_iter([(
+                    format!("c{}", (n + k) % 20),
+                    Arc::new(Int64Array::from(vec![n + k, round])) as _,
+                )])
+                .unwrap()
+            };
+            let change = Change::new(
+                n as u64,
+                Timestamp(0),
+                (0..6)
+                    .map(|k| Diff::Insert {
+                        post: Rows::new(vec![1, 2], batch(k)).unwrap(),
+                    })
+                    .collect(),
+            );
+            let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+            // SAFETY: exported above.
+            let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+            outbox.commit();
+            assert_eq!(back, change);
+            assert!(outbox.len() <= 4 && inbox.len() <= 4, "{} {}", outbox.len(), inbox.len());
+        }
+    }
+}
+
+#[test]
+fn an_unknown_schema_id_is_an_error_and_the_arrays_are_released() {
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: rows(&[1], 0) }]);
+    let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    outbox.commit();
+    // SAFETY: exported above.
+    unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap();
+    // The second send omits the schema; a fresh inbox does not know it.
+    let abi = out.export_change(change, &mut outbox).unwrap();
+    // SAFETY: exported above.
+    let err = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "diff 0 of the change: batch refers to schema id 1, which was never sent"
+    );
+    assert!(abi_diff(&abi, 0).post.columns.is_released(), "arrays were taken and released");
+}
+
+#[test]
+fn an_array_whose_shape_disagrees_with_its_schema_is_an_error_not_a_panic() {
+    let (mut inbox, mut out) = (SchemaInbox::default(), Outgoing::default());
+    let two_columns = rows(&[1], 0).batch().clone();
+    let mut abi = out
+        .export_batch(two_columns, &mut SchemaOutbox::default())
+        .unwrap();
+    // SAFETY: exported above.
+    unsafe { import_batch(&mut abi, &mut inbox) }.unwrap();
+    // A one-column batch claiming the two-column schema's slot.
+    let one_column = rows(&[2], 0).batch().project(&[0]).unwrap();
+    let mut abi = out
+        .export_batch(one_column, &mut SchemaOutbox::default())
+        .unwrap();
+    abi.schema = std::ptr::null();
+    // SAFETY: exported above; the schema id is wrong on purpose, the arrays are valid.
+    let err = unsafe { import_batch(&mut abi, &mut inbox) }.unwrap_err();
+    assert!(
+        err.to_string().starts_with("an array does not match its type Struct("),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_batch_round_trips_alone() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let batch = rows(&[3, 4], 0).batch().clone();
+    let mut abi = out.export_batch(batch.clone(), &mut outbox).unwrap();
+    // SAFETY: exported above.
+    let back = unsafe { import_batch(&mut abi, &mut inbox) }.unwrap();
+    assert_eq!(back, batch);
+}

@@ -1,0 +1,86 @@
+//! What `#[oplink::operator]` expands to calls into: the bridge trait, the generic thunks,
+//! the descriptor constructor, the registry of operators and the library's entry symbol.
+//! Reached through [`crate::__private`]; not public API.
+
+mod attach;
+mod config;
+mod entry;
+mod registry;
+mod thunks;
+
+pub use attach::{NOT_A_SERVICE, NOT_A_SERVICE_ABI, Requirement, requirement};
+pub use config::{NoConfig, OperatorConfig};
+pub use entry::oplink_plugin_v2;
+pub use registry::{OPERATORS, PLACEHOLDER_DESCRIPTOR, Registration, descriptor, vtable};
+
+use arrow_array::RecordBatch;
+
+use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
+
+/// The bridge from an operator's inherent methods to the thunks. Implemented by the
+/// `#[operator]` expansion only; the provided methods are the defaults of absent methods.
+pub trait OperatorImpl: Sized + Send + 'static {
+    /// The configuration `new` takes ([`NoConfig`] when it takes none).
+    type Config: OperatorConfig;
+    /// The operator's name.
+    const NAME: &'static str;
+    /// The host services the operator declared in `requires = [..]`.
+    const REQUIRES: &'static [Requirement] = &[];
+
+    /// Calls `new`.
+    fn __new(config: Self::Config) -> Result<Self>;
+    /// Calls `apply`.
+    fn __apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change>;
+    /// Calls `pull`; by default, an error saying the operator has none.
+    fn __pull(&mut self, _ctx: &mut Context, _rows: &[RowNumber]) -> Result<RecordBatch> {
+        Err(Error::unlocated(format!(
+            "operator `{}` does not implement `pull`",
+            Self::NAME
+        )))
+    }
+    /// Calls `tick`; by default, nothing happens.
+    fn __tick(&mut self, _ctx: &mut Context, _now: Timestamp) -> Result<Option<Change>> {
+        Ok(None)
+    }
+    /// Calls `flush_state`; by default, nothing to flush.
+    fn __flush_state(&mut self, _ctx: &mut Context) -> Result<()> {
+        Ok(())
+    }
+    /// Calls `snapshot`; by default, an empty snapshot (a stateless operator).
+    fn __snapshot(&mut self) -> Result<Vec<u8>> {
+        Ok(Vec::new())
+    }
+    /// Calls `restore`; by default, accepts only the empty snapshot.
+    fn __restore(&mut self, snapshot: &[u8]) -> Result<()> {
+        if snapshot.is_empty() {
+            return Ok(());
+        }
+        Err(Error::unlocated(format!(
+            "operator `{}` does not implement `restore`, so it cannot take a snapshot of {} bytes",
+            Self::NAME,
+            snapshot.len()
+        )))
+    }
+}
+
+/// What the error of an operator method's `Result` must be: convertible into [`Error`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the error type of an operator method",
+    label = "this error does not convert into `oplink::Error`",
+    note = "return `oplink::Result<T>` and make errors with `Error::msg(\"...\")` or `bail!(\"...\")`; any `std::error::Error` converts with `?`"
+)]
+pub trait OperatorError {
+    /// The error as the host will see it. Not `#[track_caller]`: a converted error has no
+    /// line of the operator's to point at, while an `oplink::Error` keeps its own.
+    fn into_error(self) -> Error;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E> OperatorError for E
+where
+    Error: From<E>,
+{
+    fn into_error(self) -> Error {
+        Error::from(self)
+    }
+}

@@ -1,0 +1,80 @@
+//! The descriptors of a library's operators, and the typed constructor the macro fills them
+//! with.
+
+use crate::abi::{
+    self, CreateFn, DestroyFn, ApplyFn, FlushStateFn, OperatorDescriptor, OperatorVTable,
+    PullFn, RestoreFn, ServiceRequirement, SnapshotFn, StrView, TickFn,
+};
+
+use super::OperatorImpl;
+use super::thunks;
+
+/// The vtable of `T`: every slot filled.
+pub const fn vtable<T: OperatorImpl>() -> OperatorVTable {
+    OperatorVTable {
+        size: size_of::<OperatorVTable>() as u32,
+        reserved: 0,
+        create: Some(CreateFn(thunks::create::<T>)),
+        destroy: Some(DestroyFn(thunks::destroy::<T>)),
+        apply: Some(ApplyFn(thunks::apply::<T>)),
+        pull: Some(PullFn(thunks::pull::<T>)),
+        tick: Some(TickFn(thunks::tick::<T>)),
+        flush_state: Some(FlushStateFn(thunks::flush_state::<T>)),
+        snapshot: Some(SnapshotFn(thunks::snapshot::<T>)),
+        restore: Some(RestoreFn(thunks::restore::<T>)),
+    }
+}
+
+/// The descriptor of operator `T`. `implemented` holds the `IMPLEMENTS_*` bits of the
+/// methods its author wrote; `panic_unwind` is `cfg!(panic = "unwind")` as evaluated in the
+/// crate that defines the operator; `requires` lists the standard services and the ones it
+/// declared.
+pub const fn descriptor<T: OperatorImpl>(
+    version: &'static str,
+    description: &'static str,
+    implemented: u32,
+    panic_unwind: bool,
+    vtable: &'static OperatorVTable,
+    requires: &'static [ServiceRequirement],
+) -> OperatorDescriptor {
+    OperatorDescriptor {
+        size: size_of::<OperatorDescriptor>() as u32,
+        implemented,
+        name: StrView::from_static(T::NAME),
+        version: StrView::from_static(version),
+        description: StrView::from_static(description),
+        vtable,
+        requires: requires.as_ptr(),
+        requires_count: requires.len(),
+        panic_strategy: if panic_unwind {
+            abi::PANIC_UNWIND
+        } else {
+            abi::PANIC_ABORT
+        },
+        reserved: 0,
+    }
+}
+
+/// The stand-in descriptor of a type that is not an operator (the expansion reports why at
+/// the type, so this is never compiled into a library).
+pub const PLACEHOLDER_DESCRIPTOR: OperatorDescriptor = OperatorDescriptor {
+    size: 0,
+    implemented: 0,
+    name: StrView::from_static(""),
+    version: StrView::from_static(""),
+    description: StrView::from_static(""),
+    vtable: std::ptr::null(),
+    requires: std::ptr::null(),
+    requires_count: 0,
+    panic_strategy: 0,
+    reserved: 0,
+};
+
+/// An entry of [`OPERATORS`]: one operator's descriptor.
+#[derive(Debug)]
+#[repr(transparent)]
+pub struct Registration(pub &'static OperatorDescriptor);
+
+/// Every operator linked into this library, registered by the `#[operator]` expansions.
+#[linkme::distributed_slice]
+pub static OPERATORS: [Registration];

@@ -1,0 +1,288 @@
+//! The `extern "C"` entry points of an operator, generic over its [`OperatorImpl`]. Each runs
+//! its body under the one trampoline, so no panic leaves them.
+
+use std::sync::Arc;
+
+use crate::abi::{
+    AbiChange, AbiRows, BytesView, ErrorOut, HostApi, OpaqueInstance, OwnedBuf, Status, StrView,
+};
+use crate::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
+use crate::services::Log;
+use crate::trampoline::{Failure, guard_into};
+use crate::{Context, Error, Result, Timestamp};
+
+use super::OperatorImpl;
+
+/// A live operator on the plugin side: the author's value and the per-instance caches.
+struct Instance<T> {
+    op: T,
+    ctx: Context,
+    /// The instance's log, apart from `ctx` so a call can mark it current while the
+    /// operator borrows `ctx` mutably.
+    log: Option<(Arc<dyn Log>, u8)>,
+    inbox: SchemaInbox,
+    outbox: SchemaOutbox,
+    /// What the last call returned, kept alive until the next call (the ABI's promise).
+    out: Outgoing,
+}
+
+/// # Safety
+/// `instance` must come from `create::<T>` and not be destroyed; no other call on it runs.
+unsafe fn instance<'a, T>(instance: *mut OpaqueInstance) -> &'a mut Instance<T> {
+    // SAFETY: forwarded from the caller.
+    unsafe { &mut *instance.cast::<Instance<T>>() }
+}
+
+/// Runs a thunk's body; an input the body could not read (`Err` put in `bad_input`) is
+/// reported as `INVALID_INPUT`, not as the operator's failure.
+///
+/// # Safety
+/// `err` must be writable and empty.
+unsafe fn run(err: *mut ErrorOut, body: &mut dyn FnMut(&mut Option<Error>) -> Result<()>) -> Status {
+    let mut bad_input = None;
+    // SAFETY: forwarded from the caller.
+    let status = unsafe { guard_into(err, &mut || body(&mut bad_input)) };
+    match bad_input {
+        // SAFETY: the body returned `Ok` without writing `err`; forwarded from the caller.
+        Some(error) if status == Status::OK => unsafe { Failure::invalid_input(&error).write_to(err) },
+        _ => status,
+    }
+}
+
+/// The `create` thunk.
+///
+/// # Safety
+/// The ABI's contract for `create`: `host` outlives the instance, `config` is valid for the
+/// call, `out` and `err` are writable.
+pub unsafe extern "C" fn create<T: OperatorImpl>(
+    host: *const HostApi,
+    config: StrView,
+    out: *mut *mut OpaqueInstance,
+    err: *mut ErrorOut,
+) -> Status {
+    let mut body = |bad_input: &mut Option<Error>| {
+        // SAFETY: `config` is valid for this call.
+        let config = match super::config::parse::<T::Config>(T::NAME, unsafe { config.as_bytes() }) {
+            Ok(config) => config,
+            Err(error) => {
+                *bad_input = Some(error);
+                return Ok(());
+            }
+        };
+        // SAFETY: `host` is null or outlives the instance (ABI contract).
+        let host = unsafe { host.as_ref() };
+        let instance_id = host.map_or(0, |h| h.instance_id);
+        let declared: Vec<&'static str> = T::REQUIRES.iter().map(|r| r.name).collect();
+        let mut ctx = Context::attached(T::NAME, instance_id, declared);
+        if let Some(host) = host {
+            super::attach::services(host, T::NAME, T::REQUIRES, &mut ctx)?;
+        }
+        let log = ctx.log.clone();
+        crate::logging::install();
+        let op = {
+            let _log = crate::logging::enter(log.as_ref());
+            T::__new(config)?
+        };
+        let instance = Box::new(Instance {
+            op,
+            ctx,
+            log,
+            inbox: SchemaInbox::default(),
+            outbox: SchemaOutbox::default(),
+            out: Outgoing::default(),
+        });
+        // SAFETY: `out` is writable (ABI contract).
+        unsafe { out.write(Box::into_raw(instance).cast()) };
+        Ok(())
+    };
+    // SAFETY: `err` is writable (ABI contract).
+    unsafe { run(err, &mut body) }
+}
+
+/// The `destroy` thunk.
+///
+/// # Safety
+/// `instance` comes from `create::<T>`, is not used again, and `err` is writable.
+pub unsafe extern "C" fn destroy<T: OperatorImpl>(
+    instance: *mut OpaqueInstance,
+    err: *mut ErrorOut,
+) -> Status {
+    let mut owned = Some(instance);
+    let mut body = || {
+        if let Some(ptr) = owned.take() {
+            // SAFETY: `ptr` came from `Box::into_raw` in `create::<T>` and is dropped once.
+            let instance = unsafe { Box::from_raw(ptr.cast::<Instance<T>>()) };
+            let log = instance.log.clone();
+            let _log = crate::logging::enter(log.as_ref());
+            drop(instance);
+        }
+        Ok(())
+    };
+    // SAFETY: `err` is writable (ABI contract).
+    unsafe { guard_into(err, &mut body) }
+}
+
+/// The `apply` thunk.
+///
+/// # Safety
+/// The ABI's contract for `apply`.
+pub unsafe extern "C" fn apply<T: OperatorImpl>(
+    instance: *mut OpaqueInstance,
+    input: *mut AbiChange,
+    out: *mut AbiChange,
+    err: *mut ErrorOut,
+) -> Status {
+    let mut body = |bad_input: &mut Option<Error>| {
+        // SAFETY: a live instance of `T`, used by this call only (ABI contract).
+        let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.log.as_ref());
+        this.out.clear();
+        // SAFETY: `input` is a change exported for this call (ABI contract).
+        let change = match unsafe { exchange::import_change(&*input, &mut this.inbox) } {
+            Ok(change) => change,
+            Err(error) => {
+                *bad_input = Some(error.context("cannot read the input change"));
+                return Ok(());
+            }
+        };
+        let result = this.op.__apply(&mut this.ctx, change)?;
+        let abi = this.out.export_change(result, &mut this.outbox)?;
+        this.outbox.commit();
+        // SAFETY: `out` is writable (ABI contract).
+        unsafe { out.write(abi) };
+        Ok(())
+    };
+    // SAFETY: `err` is writable (ABI contract).
+    unsafe { run(err, &mut body) }
+}
+
+/// The `pull` thunk.
+///
+/// # Safety
+/// The ABI's contract for `pull`.
+pub unsafe extern "C" fn pull<T: OperatorImpl>(
+    instance: *mut OpaqueInstance,
+    rows: *const u64,
+    row_count: usize,
+    out: *mut AbiRows,
+    err: *mut ErrorOut,
+) -> Status {
+    let mut body = |bad_input: &mut Option<Error>| {
+        // SAFETY: a live instance of `T` (ABI contract).
+        let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.log.as_ref());
+        this.out.clear();
+        let rows: &[u64] = if row_count == 0 {
+            &[]
+        } else if rows.is_null() || !rows.is_aligned() {
+            *bad_input = Some(Error::unlocated(format!(
+                "{row_count} row numbers arrived with a null or misaligned pointer"
+            )));
+            return Ok(());
+        } else {
+            // SAFETY: `row_count` readable numbers at `rows` for this call (ABI contract).
+            unsafe { std::slice::from_raw_parts(rows, row_count) }
+        };
+        let batch = this.op.__pull(&mut this.ctx, rows)?;
+        let abi = this.out.export_batch(batch, &mut this.outbox)?;
+        this.outbox.commit();
+        // SAFETY: `out` is writable (ABI contract).
+        unsafe { out.write(abi) };
+        Ok(())
+    };
+    // SAFETY: `err` is writable (ABI contract).
+    unsafe { run(err, &mut body) }
+}
+
+/// The `tick` thunk.
+///
+/// # Safety
+/// The ABI's contract for `tick`.
+pub unsafe extern "C" fn tick<T: OperatorImpl>(
+    instance: *mut OpaqueInstance,
+    now_nanos: i64,
+    out: *mut AbiChange,
+    produced: *mut u32,
+    err: *mut ErrorOut,
+) -> Status {
+    let mut body = || {
+        // SAFETY: a live instance of `T` (ABI contract).
+        let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.log.as_ref());
+        this.out.clear();
+        // SAFETY: `produced` is writable (ABI contract).
+        unsafe { produced.write(0) };
+        if let Some(change) = this.op.__tick(&mut this.ctx, Timestamp(now_nanos))? {
+            let abi = this.out.export_change(change, &mut this.outbox)?;
+            this.outbox.commit();
+            // SAFETY: `out` and `produced` are writable (ABI contract).
+            unsafe {
+                out.write(abi);
+                produced.write(1);
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: `err` is writable (ABI contract).
+    unsafe { guard_into(err, &mut body) }
+}
+
+/// The `flush_state` thunk.
+///
+/// # Safety
+/// The ABI's contract for `flush_state`.
+pub unsafe extern "C" fn flush_state<T: OperatorImpl>(
+    instance: *mut OpaqueInstance,
+    err: *mut ErrorOut,
+) -> Status {
+    let mut body = || {
+        // SAFETY: a live instance of `T` (ABI contract).
+        let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.log.as_ref());
+        this.op.__flush_state(&mut this.ctx)
+    };
+    // SAFETY: `err` is writable (ABI contract).
+    unsafe { guard_into(err, &mut body) }
+}
+
+/// The `snapshot` thunk.
+///
+/// # Safety
+/// The ABI's contract for `snapshot`.
+pub unsafe extern "C" fn snapshot<T: OperatorImpl>(
+    instance: *mut OpaqueInstance,
+    out: *mut OwnedBuf,
+    err: *mut ErrorOut,
+) -> Status {
+    let mut body = || {
+        // SAFETY: a live instance of `T` (ABI contract).
+        let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.log.as_ref());
+        let bytes = this.op.__snapshot()?;
+        // SAFETY: `out` is writable (ABI contract).
+        unsafe { out.write(OwnedBuf::from_vec(bytes)) };
+        Ok(())
+    };
+    // SAFETY: `err` is writable (ABI contract).
+    unsafe { guard_into(err, &mut body) }
+}
+
+/// The `restore` thunk.
+///
+/// # Safety
+/// The ABI's contract for `restore`.
+pub unsafe extern "C" fn restore<T: OperatorImpl>(
+    instance: *mut OpaqueInstance,
+    snapshot: BytesView,
+    err: *mut ErrorOut,
+) -> Status {
+    let mut body = || {
+        // SAFETY: a live instance of `T` (ABI contract).
+        let this = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(this.log.as_ref());
+        // SAFETY: `snapshot` is valid for this call (ABI contract).
+        this.op.__restore(unsafe { snapshot.as_slice() })
+    };
+    // SAFETY: `err` is writable (ABI contract).
+    unsafe { guard_into(err, &mut body) }
+}

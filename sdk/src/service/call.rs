@@ -1,0 +1,178 @@
+//! What the code `#[host_callbacks]` generates calls into, on both sides of a service call.
+//! Not public API.
+
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use super::{Fallible, ServiceError};
+use crate::abi::{ErrorOut, Status, TableHeader};
+use crate::trampoline::{Failure, FailureKind};
+use crate::{Error, Result};
+
+/// The implementation behind a table's context.
+///
+/// # Safety
+/// `context` comes from [`HostTable::new`](super::HostTable::new) for an `Arc<S>`, and the
+/// table is alive.
+pub unsafe fn implementation<'a, S: ?Sized>(context: *const c_void) -> &'a S {
+    // SAFETY: forwarded from the caller.
+    unsafe { &*context.cast::<Arc<S>>() }
+}
+
+/// Checks that `table` is aligned and at least `size` bytes (the plugin's view of it).
+///
+/// # Safety
+/// `table` is null or points to a table that starts with a [`TableHeader`].
+pub unsafe fn check_table(table: *const c_void, service: &str, size: usize) -> Result<()> {
+    let header = table.cast::<TableHeader>();
+    if header.is_null() || !header.is_aligned() {
+        return Err(Error::unlocated(format!(
+            "the host gave a null or misaligned table for `{service}`"
+        )));
+    }
+    // SAFETY: non-null, aligned, and starts with a header (caller).
+    let have = unsafe { (*header).size };
+    if have < size {
+        return Err(Error::unlocated(format!(
+            "the host's table for `{service}` has {have} bytes, this plugin needs {size}"
+        )));
+    }
+    Ok(())
+}
+
+/// Runs one host-side method under the trampoline and writes its outcome.
+///
+/// # Safety
+/// `err` is writable and empty.
+pub unsafe fn serve(err: *mut ErrorOut, body: &mut dyn FnMut() -> Result<()>) -> Status {
+    // SAFETY: forwarded.
+    unsafe { crate::trampoline::guard_into(err, body) }
+}
+
+/// The error of an argument that does not validate, on the host side: the plugin gave it.
+pub fn bad_argument(service: &str, method: &str, argument: &str, error: Error) -> Error {
+    Error::unlocated(format!(
+        "argument `{argument}` of `{service}::{method}` cannot be read: {}",
+        error.message()
+    ))
+}
+
+/// The error the host's implementation returned, as it crosses to the plugin.
+pub fn host_error<E: ServiceError>(error: E) -> Error {
+    error.into_error()
+}
+
+/// The message of a failed call from the plugin to `service::method`, or `None` when the
+/// call succeeded.
+///
+/// # Safety
+/// `err` was written by the host for a non-OK status (or is still empty).
+pub unsafe fn failure_message(
+    status: Status,
+    err: &mut ErrorOut,
+    service: &str,
+    method: &str,
+) -> Option<String> {
+    // SAFETY: forwarded from the caller.
+    let failure = unsafe { Failure::read_from(status, err) }?;
+    let message = failure.message_or_note();
+    Some(match failure.kind {
+        FailureKind::Error => message,
+        FailureKind::InvalidInput => {
+            format!("the host could not read the arguments of `{service}::{method}`: {message}")
+        }
+        FailureKind::Panic => match failure.location() {
+            Some(at) => format!("the host panicked in `{service}::{method}` at {at}: {message}"),
+            None => format!("the host panicked in `{service}::{method}`: {message}"),
+        },
+        FailureKind::Unknown(status) => {
+            format!("`{service}::{method}` returned unknown status {status}")
+        }
+    })
+}
+
+/// The message for a returned value that does not validate.
+pub fn bad_return(service: &str, method: &str, error: Error) -> String {
+    format!(
+        "`{service}::{method}` returned a value this plugin cannot read: {}",
+        error.message()
+    )
+}
+
+/// What a proxy does when a method without `Result` fails: panic with the message, so the
+/// operator's call fails (and its instance is poisoned) rather than go on with no value.
+pub fn infallible_failed(service: &str, method: &str, message: &str) -> ! {
+    panic!(
+        "host service call `{service}::{method}` failed and the method has no `Result` to report it: {message}"
+    )
+}
+
+/// The error of a failed call, for a method that returns `Result<T, E>`.
+pub fn fallible_failed<F: Fallible>(message: String) -> F {
+    F::from_result(Err(F::Err::from_message(message)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broken_tables_and_transfers_are_errors_that_say_why() {
+        // SAFETY: a null table is rejected before it is read.
+        let err = unsafe { check_table(std::ptr::null(), "Catalog", 32) }.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the host gave a null or misaligned table for `Catalog`"
+        );
+        let small = TableHeader {
+            size: 16,
+            context: std::ptr::null(),
+        };
+        let ptr: *const TableHeader = &small;
+        // SAFETY: points at a live header.
+        let err = unsafe { check_table(ptr.cast(), "Catalog", 32) }.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the host's table for `Catalog` has 16 bytes, this plugin needs 32"
+        );
+
+        let mut out = ErrorOut::EMPTY;
+        // SAFETY: an empty error slot.
+        let message = unsafe { failure_message(Status(9), &mut out, "Catalog", "tier") };
+        assert_eq!(
+            message.as_deref(),
+            Some("`Catalog::tier` returned unknown status 9")
+        );
+        assert_eq!(
+            bad_return("Catalog", "tier", Error::unlocated("7 is not a bool (0 or 1)")),
+            "`Catalog::tier` returned a value this plugin cannot read: 7 is not a bool (0 or 1)"
+        );
+        assert_eq!(
+            bad_argument(
+                "Catalog",
+                "tier",
+                "customer",
+                Error::unlocated("a string is not UTF-8")
+            )
+            .to_string(),
+            "argument `customer` of `Catalog::tier` cannot be read: a string is not UTF-8"
+        );
+    }
+}
+
+/// Moves a value between two spellings of the same type that differ only in lifetimes:
+/// inside the generated impls, `<&'a str as Arg>::Abi` and `<&'static str as Arg>::Abi` are
+/// known only through a bound, so rustc cannot see that they are one type.
+///
+/// # Safety
+/// `A` and `B` must be the same type up to lifetimes, and the caller keeps alive whatever
+/// the value points to for as long as it is used.
+#[inline(always)]
+pub unsafe fn relabel<A: Copy, B: Copy>(value: A) -> B {
+    const {
+        assert!(size_of::<A>() == size_of::<B>());
+        assert!(align_of::<A>() == align_of::<B>());
+    }
+    // SAFETY: the same type (caller), so the same size, alignment and validity.
+    unsafe { std::mem::transmute_copy(&value) }
+}

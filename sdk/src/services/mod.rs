@@ -1,0 +1,171 @@
+//! The standard host services every operator has without declaring them, themselves
+//! declared with `#[host_callbacks]`: [`Log`], [`State`] and [`Clock`].
+//!
+//! Operators rarely call them by hand: `tracing` macros reach [`Log`] on their own, and
+//! [`Context::state`](crate::Context::state) and [`Context::now`](crate::Context::now) wrap
+//! the other two. Every operator's descriptor lists them among its requirements, so a host
+//! checks them like any other service before it creates an instance; listing one in
+//! `requires = [..]` as well is allowed and changes nothing.
+
+mod encoding;
+
+use crate::Result;
+use crate::service::{Service, ServiceRequirement};
+
+/// Where a plugin's `tracing` events go: the host re-emits each one into its own
+/// subscriber, tagged with the operator and the instance.
+#[crate::host_callbacks(crate = crate, name = "oplink.Log")]
+pub trait Log {
+    /// The most verbose level the host wants: one of the [`level`] numbers, or
+    /// [`level::OFF`] for nothing at all.
+    fn max_level(&self) -> u8;
+    /// One event of a plugin's `tracing`, with its fields.
+    fn event(&self, event: LogEvent);
+    /// A plain message at `level` (one of the [`level`] numbers) under `target`: the form
+    /// for plugins written in C.
+    fn message(&self, level: u8, target: &str, text: &str);
+}
+
+/// The numbers of log levels as they cross: the same on both sides and in C.
+pub mod level {
+    /// Nothing at all (as a maximum level).
+    pub const OFF: u8 = 0;
+    /// `tracing::Level::ERROR`.
+    pub const ERROR: u8 = 1;
+    /// `tracing::Level::WARN`.
+    pub const WARN: u8 = 2;
+    /// `tracing::Level::INFO`.
+    pub const INFO: u8 = 3;
+    /// `tracing::Level::DEBUG`.
+    pub const DEBUG: u8 = 4;
+    /// `tracing::Level::TRACE`.
+    pub const TRACE: u8 = 5;
+
+    /// The number of a `tracing` level.
+    pub fn of(level: &tracing_core::Level) -> u8 {
+        match *level {
+            tracing_core::Level::ERROR => ERROR,
+            tracing_core::Level::WARN => WARN,
+            tracing_core::Level::INFO => INFO,
+            tracing_core::Level::DEBUG => DEBUG,
+            tracing_core::Level::TRACE => TRACE,
+        }
+    }
+
+    /// The `tracing` level of a number; anything above `TRACE` is `TRACE`, `OFF` is `None`.
+    pub fn to_tracing(level: u8) -> Option<tracing_core::Level> {
+        Some(match level {
+            OFF => return None,
+            ERROR => tracing_core::Level::ERROR,
+            WARN => tracing_core::Level::WARN,
+            INFO => tracing_core::Level::INFO,
+            DEBUG => tracing_core::Level::DEBUG,
+            _ => tracing_core::Level::TRACE,
+        })
+    }
+
+    /// The number of the most verbose level a `tracing` filter lets through.
+    pub fn of_filter(filter: tracing_core::LevelFilter) -> u8 {
+        filter.into_level().map_or(OFF, |l| of(&l))
+    }
+}
+
+/// Keys to bytes, scoped to the operator instance: two instances never see each other's
+/// keys. Usable from every method that has a [`Context`](crate::Context).
+#[crate::host_callbacks(crate = crate, name = "oplink.State")]
+pub trait State {
+    /// The value of `key`, if any.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Sets `key` to `value`.
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()>;
+    /// Removes `key`; whether it was there.
+    fn delete(&self, key: &[u8]) -> Result<bool>;
+    /// Every entry whose key starts with `prefix`, in ascending key order.
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries>;
+}
+
+/// The host's clock.
+#[crate::host_callbacks(crate = crate, name = "oplink.Clock")]
+pub trait Clock {
+    /// Nanoseconds since the Unix epoch.
+    fn now_nanos(&self) -> i64;
+}
+
+/// Key-value pairs in ascending key order, as [`State::scan_prefix`] returns them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Entries(pub Vec<(Vec<u8>, Vec<u8>)>);
+
+/// A field value of a [`LogEvent`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A float.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Text, or anything recorded through `Debug`/`Display`.
+    Str(String),
+}
+
+/// One `tracing` event of a plugin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogEvent {
+    /// One of the [`level`] numbers.
+    pub level: u8,
+    /// The event's target (by default the plugin's module path).
+    pub target: String,
+    /// Source file and line, when known.
+    pub file: Option<String>,
+    /// Line in `file` (0 when unknown).
+    pub line: u32,
+    /// The event's message (its `message` field), empty when it has none.
+    pub message: String,
+    /// The other fields, in the order they were written.
+    pub fields: Vec<(String, FieldValue)>,
+}
+
+/// The standard services, as every operator's descriptor lists them.
+pub const STANDARD: [ServiceRequirement; 3] = [
+    <dyn Log as Service>::REQUIREMENT,
+    <dyn State as Service>::REQUIREMENT,
+    <dyn Clock as Service>::REQUIREMENT,
+];
+
+/// Whether `name` is one of the standard services.
+pub fn is_standard(name: &str) -> bool {
+    [
+        <dyn Log as Service>::NAME,
+        <dyn State as Service>::NAME,
+        <dyn Clock as Service>::NAME,
+    ]
+    .contains(&name)
+}
+
+/// The C declarations of the standard services, for `oplink.h`: each one's table, name,
+/// fingerprint and methods (for a C operator's list of requirements).
+pub fn c_section() -> String {
+    fn one<S: Service + ?Sized>(short: &str) -> String {
+        let upper = short.to_uppercase();
+        let mut out = crate::service::c_table::<S>(short);
+        out.push_str(&format!(
+            "#define OPLINK_{upper}_NAME \"{}\"\n#define OPLINK_{upper}_FINGERPRINT 0x{:016x}ull\n#define OPLINK_{upper}_METHOD_COUNT {}\n#define OPLINK_{upper}_METHODS {{ \\\n",
+            S::NAME,
+            S::FINGERPRINT,
+            S::METHODS.len()
+        ));
+        for method in S::METHODS {
+            out.push_str(&format!(
+                "    {{ OPLINK_STR(\"{}\"), OPLINK_STR(\"{}\"), 0x{:016x}ull }}, \\\n",
+                method.name,
+                method.signature.replace('\\', "\\\\").replace('"', "\\\""),
+                method.fingerprint
+            ));
+        }
+        out.push_str("}\n");
+        out
+    }
+    [one::<dyn Log>("Log"), one::<dyn State>("State"), one::<dyn Clock>("Clock")].join("\n")
+}

@@ -1,0 +1,55 @@
+//! The files generated from the ABI's one declaration must match it: regenerate them with
+//! `cargo run -p oplink --example abi-header` after changing the ABI.
+
+use std::path::Path;
+
+use oplink::abi::header;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+#[test]
+fn the_checked_in_c_header_is_current() {
+    let checked_in = std::fs::read_to_string(root().join(header::HEADER_PATH))
+        .expect("sdk/include/oplink.h exists");
+    assert!(
+        checked_in == header::c_header(),
+        "sdk/include/oplink.h is stale: run `cargo run -p oplink --example abi-header`"
+    );
+}
+
+#[test]
+fn the_tables_of_docs_abi_md_are_current() {
+    let docs = std::fs::read_to_string(root().join("docs/abi.md")).expect("docs/abi.md exists");
+    let fresh = header::splice_docs(&docs).expect("docs/abi.md has the generated section's markers");
+    assert!(
+        docs == fresh,
+        "the tables of docs/abi.md are stale: run `cargo run -p oplink --example abi-header`"
+    );
+}
+
+#[test]
+fn the_c_header_compiles_and_its_assertions_hold_for_every_minor() {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    let dir = std::env::temp_dir().join(format!("oplink-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("check.c");
+    std::fs::write(
+        &source,
+        "#include \"oplink.h\"\nint main(void) { return OPLINK_ABI_MAJOR == 2 ? 0 : 1; }\n",
+    )
+    .unwrap();
+    for minor in 0..=oplink::abi::ABI_MINOR {
+        let status = std::process::Command::new(&cc)
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
+            .arg(format!("-DOPLINK_BUILD_MINOR={minor}"))
+            .arg("-I")
+            .arg(root().join("sdk/include"))
+            .arg(&source)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
+        assert!(status.success(), "oplink.h does not compile for minor {minor}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
