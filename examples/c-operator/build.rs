@@ -16,7 +16,9 @@ fn main() {
     for (file, minor) in [("libc_filter.so", None), ("libc_filter_v2_0.so", Some(0))] {
         let mut command = Command::new(&cc);
         command
-            .args(["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"])
+            .args([
+                "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
+            ])
             .arg(format!("-DOPLINK_TARGET=\"{target}\""))
             .arg(format!("-DOPLINK_PROFILE=\"{profile}\""))
             .arg("-I")

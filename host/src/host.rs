@@ -59,8 +59,14 @@ struct Provided {
 /// The standard services: their names and methods, as this host's oplink declares them.
 const STANDARD: [(&str, &[MethodInfo]); 3] = [
     (<dyn Log as Service>::NAME, <dyn Log as Service>::METHODS),
-    (<dyn State as Service>::NAME, <dyn State as Service>::METHODS),
-    (<dyn Clock as Service>::NAME, <dyn Clock as Service>::METHODS),
+    (
+        <dyn State as Service>::NAME,
+        <dyn State as Service>::METHODS,
+    ),
+    (
+        <dyn Clock as Service>::NAME,
+        <dyn Clock as Service>::METHODS,
+    ),
 ];
 
 impl fmt::Debug for Host {

@@ -224,7 +224,11 @@ impl fmt::Debug for Plugin {
 }
 
 impl Plugin {
-    pub(crate) fn new(library: Arc<Library>, build: BuildInfo, operators: Vec<OperatorInfo>) -> Plugin {
+    pub(crate) fn new(
+        library: Arc<Library>,
+        build: BuildInfo,
+        operators: Vec<OperatorInfo>,
+    ) -> Plugin {
         Plugin {
             library,
             build,

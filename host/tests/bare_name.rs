@@ -18,7 +18,10 @@ fn a_bare_file_name_is_the_file_in_the_current_folder() {
     assert!(
         missing.to_string().contains(&format!(
             "{}: cannot open shared object file",
-            path.parent().unwrap().join("libno_such_plugin.so").display()
+            path.parent()
+                .unwrap()
+                .join("libno_such_plugin.so")
+                .display()
         )),
         "{missing}"
     );

@@ -25,7 +25,17 @@ fn fixture(variant: &str) -> PathBuf {
     let include = common::workspace().join("sdk/include");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     let status = Command::new(&cc)
-        .args(["-std=c11", "-shared", "-fPIC", "-O0", "-Wall", "-Werror", "-Wno-unused-function", "-Wno-unused-const-variable", "-Wno-unused-variable"])
+        .args([
+            "-std=c11",
+            "-shared",
+            "-fPIC",
+            "-O0",
+            "-Wall",
+            "-Werror",
+            "-Wno-unused-function",
+            "-Wno-unused-const-variable",
+            "-Wno-unused-variable",
+        ])
         .arg("-I")
         .arg(include)
         .arg(format!("-D{variant}"))
@@ -71,7 +81,9 @@ fn a_valid_header_written_in_c_loads_and_runs() {
         let op = plugin.operator("c_op").unwrap();
         assert_eq!((op.version(), op.description()), ("1.0.0", "written in C"));
         assert_eq!(plugin.build().rustc_version, "cc");
-        let mut instance = plugin.instantiate("c_op", json!(null), &Host::default()).unwrap();
+        let mut instance = plugin
+            .instantiate("c_op", json!(null), &Host::default())
+            .unwrap();
         instance.apply(common::insert(1, &[1, 2])).unwrap();
     });
 }
@@ -168,8 +180,9 @@ fn an_entry_symbol_that_is_data() {
     in_child("an_entry_symbol_that_is_data", || {
         let (_, text) = load_err("ENTRY_IS_DATA");
         assert!(
-            text.starts_with("has an invalid oplink header: its entry symbol `oplink_plugin_v2` is at 0x")
-                && text.ends_with(", which is not code of the library"),
+            text.starts_with(
+                "has an invalid oplink header: its entry symbol `oplink_plugin_v2` is at 0x"
+            ) && text.ends_with(", which is not code of the library"),
             "{text}"
         );
     });
@@ -253,8 +266,9 @@ fn pointers_into_memory_that_is_not_the_librarys() {
         }
         let (_, text) = load_err("CREATE_IS_DATA");
         assert!(
-            text.starts_with("has an invalid oplink header: the `create` entry point of operator `c_op` is at 0x")
-                && text.ends_with(", which is not code of the library"),
+            text.starts_with(
+                "has an invalid oplink header: the `create` entry point of operator `c_op` is at 0x"
+            ) && text.ends_with(", which is not code of the library"),
             "{text}"
         );
     });
@@ -265,8 +279,9 @@ fn misaligned_headers_and_descriptors() {
     in_child("misaligned_headers_and_descriptors", || {
         let (_, text) = load_err("HEADER_MISALIGNED");
         assert!(
-            text.starts_with("has an invalid oplink header: the header the entry symbol returned is at 0x")
-                && text.ends_with(", which is not aligned to 8 bytes"),
+            text.starts_with(
+                "has an invalid oplink header: the header the entry symbol returned is at 0x"
+            ) && text.ends_with(", which is not aligned to 8 bytes"),
             "{text}"
         );
         let (_, text) = load_err("DESCRIPTOR_MISALIGNED");
@@ -292,22 +307,28 @@ fn an_unmapped_layout_table_is_an_error_not_a_crash() {
 
 #[test]
 fn a_missing_symbol_is_a_load_error_not_a_crash_at_the_first_call() {
-    in_child("a_missing_symbol_is_a_load_error_not_a_crash_at_the_first_call", || {
-        let path = fixture("UNDEFINED_SYMBOL");
-        let err = Plugin::load(&path).unwrap_err();
-        assert!(matches!(err, Error::Open { .. }), "{err:?}");
-        assert!(
-            err.to_string().contains("undefined symbol: oplink_fixture_missing_function"),
-            "{err}"
-        );
-    });
+    in_child(
+        "a_missing_symbol_is_a_load_error_not_a_crash_at_the_first_call",
+        || {
+            let path = fixture("UNDEFINED_SYMBOL");
+            let err = Plugin::load(&path).unwrap_err();
+            assert!(matches!(err, Error::Open { .. }), "{err:?}");
+            assert!(
+                err.to_string()
+                    .contains("undefined symbol: oplink_fixture_missing_function"),
+                "{err}"
+            );
+        },
+    );
 }
 
 #[test]
 fn a_panic_without_a_message_says_so() {
     in_child("a_panic_without_a_message_says_so", || {
         let plugin = Plugin::load(fixture("PANIC_WITHOUT_MESSAGE")).unwrap();
-        let err = plugin.instantiate("c_op", json!(null), &Host::default()).unwrap_err();
+        let err = plugin
+            .instantiate("c_op", json!(null), &Host::default())
+            .unwrap_err();
         assert!(matches!(err, Error::Panicked { .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
@@ -320,7 +341,9 @@ fn a_panic_without_a_message_says_so() {
 fn an_unknown_status_is_an_error() {
     in_child("an_unknown_status_is_an_error", || {
         let plugin = Plugin::load(fixture("UNKNOWN_STATUS")).unwrap();
-        let err = plugin.instantiate("c_op", json!(null), &Host::default()).unwrap_err();
+        let err = plugin
+            .instantiate("c_op", json!(null), &Host::default())
+            .unwrap_err();
         assert!(matches!(err, Error::Data { .. }), "{err:?}");
         assert_eq!(
             err.to_string(),

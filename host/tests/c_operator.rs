@@ -8,7 +8,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{Recorder, plugin_path};
-use oplink::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use oplink::arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
 use oplink::{Change, Diff, Rows, Timestamp};
 use oplink_host::{Error, Host, Plugin};
 use serde_json::json;
@@ -18,19 +20,47 @@ fn rows(first: u64) -> Rows {
     let batch = RecordBatch::try_from_iter([
         (
             "amount",
-            Arc::new(Int64Array::from(vec![Some(5), Some(10), None, Some(50), Some(7), Some(99)])) as ArrayRef,
+            Arc::new(Int64Array::from(vec![
+                Some(5),
+                Some(10),
+                None,
+                Some(50),
+                Some(7),
+                Some(99),
+            ])) as ArrayRef,
         ),
         (
             "customer",
-            Arc::new(StringArray::from(vec![Some("ann"), None, Some("carol"), Some("dave"), Some(""), Some("eve")])) as ArrayRef,
+            Arc::new(StringArray::from(vec![
+                Some("ann"),
+                None,
+                Some("carol"),
+                Some("dave"),
+                Some(""),
+                Some("eve"),
+            ])) as ArrayRef,
         ),
         (
             "paid",
-            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None, Some(true), Some(false), Some(true)])) as ArrayRef,
+            Arc::new(BooleanArray::from(vec![
+                Some(true),
+                Some(false),
+                None,
+                Some(true),
+                Some(false),
+                Some(true),
+            ])) as ArrayRef,
         ),
         (
             "rate",
-            Arc::new(Float64Array::from(vec![Some(0.5), None, Some(1.5), Some(2.5), Some(3.5), Some(4.5)])) as ArrayRef,
+            Arc::new(Float64Array::from(vec![
+                Some(0.5),
+                None,
+                Some(1.5),
+                Some(2.5),
+                Some(3.5),
+                Some(4.5),
+            ])) as ArrayRef,
         ),
     ])
     .unwrap()
@@ -76,7 +106,11 @@ fn the_c_operator_filters_exactly_as_the_rust_one_does() {
     let info = c.operator("c_filter").unwrap();
     assert_eq!(info.version(), "1.0.0");
     assert_eq!(c.build().abi, (2, 1));
-    assert!(c.build().rustc_version.starts_with("cc "), "{:?}", c.build());
+    assert!(
+        c.build().rustc_version.starts_with("cc "),
+        "{:?}",
+        c.build()
+    );
     let names: Vec<&str> = info.requires().iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["oplink.Log"]);
 
@@ -123,7 +157,10 @@ fn a_c_operator_reports_errors_through_the_error_slot() {
         .instantiate("c_filter", json!({"column": "price", "min": 1}), &host)
         .unwrap();
     let err = op.apply(change()).unwrap_err();
-    let Error::Failed { message, location, .. } = &err else {
+    let Error::Failed {
+        message, location, ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
     assert_eq!(message, "input has no column `price`");
@@ -137,12 +174,17 @@ fn a_c_operator_reports_errors_through_the_error_slot() {
         .unwrap();
     let err = op.apply(change()).unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("operator `c_filter` failed in `apply`: column `customer` is `u`, expected Int64 (`l`)"),
+        err.to_string().starts_with(
+            "operator `c_filter` failed in `apply`: column `customer` is `u`, expected Int64 (`l`)"
+        ),
         "{err}"
     );
     let err = op.restore(b"state").unwrap_err();
-    assert!(err.to_string().contains("cannot take a snapshot of 5 bytes"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("cannot take a snapshot of 5 bytes"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -152,7 +194,11 @@ fn a_c_operator_logs_through_the_hosts_standard_service() {
     tracing::subscriber::with_default(recorder, || {
         let plugin = Plugin::load(c_operator::LIBRARY).unwrap();
         let mut op = plugin
-            .instantiate("c_filter", json!({"column": "amount", "min": 10}), &Host::default())
+            .instantiate(
+                "c_filter",
+                json!({"column": "amount", "min": 10}),
+                &Host::default(),
+            )
             .unwrap();
         op.apply(change()).unwrap();
         let events = events.lock().unwrap().clone();
@@ -178,7 +224,7 @@ fn a_c_operator_logs_through_the_hosts_standard_service() {
 fn a_library_of_an_older_minor_loads_and_runs_in_this_host() {
     let plugin = Plugin::load(c_operator::LIBRARY_MINOR_0).unwrap();
     assert_eq!(plugin.build().abi, (2, 0));
-    assert!(oplink::abi::ABI_MINOR > 0, "this host speaks a newer minor");
+    const { assert!(oplink::abi::ABI_MINOR > 0, "this host speaks a newer minor") };
     let host = Host::default();
     let config = json!({"column": "amount", "min": 10});
     let mut old = plugin.instantiate("c_filter", &config, &host).unwrap();

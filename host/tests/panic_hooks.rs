@@ -44,7 +44,10 @@ fn a_replaced_panic_hook_loses_the_location_but_not_the_message() {
         || {
             let (message, location) = panic_location("replace");
             assert_eq!(message, "faulty panics in apply");
-            assert_eq!(location, None, "documented: replacing oplink's hook loses it");
+            assert_eq!(
+                location, None,
+                "documented: replacing oplink's hook loses it"
+            );
         },
     );
 }

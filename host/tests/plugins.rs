@@ -455,3 +455,80 @@ fn instances_keep_their_library_and_move_between_threads() {
     assert_eq!(out.row_count(), 2);
     assert_eq!(batch(&[1], &["a"]).num_rows(), 1);
 }
+
+/// `faulty` passes every change through unchanged when it is not failing.
+fn passthrough() -> oplink_host::Instance {
+    Plugin::load(plugin_path("faulty"))
+        .unwrap()
+        .instantiate(
+            "faulty",
+            json!({"fail_in": "nothing", "how": "error"}),
+            &Host::default(),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_batch_without_columns_crosses_both_ways_with_its_row_count() {
+    use oplink::arrow::array::{RecordBatch, RecordBatchOptions};
+    use oplink::arrow::schema::Schema;
+    let empty = RecordBatch::try_new_with_options(
+        std::sync::Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(3)),
+    )
+    .unwrap();
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: oplink::Rows::new(vec![7, 8, 9], empty).unwrap(),
+        }],
+    );
+    let mut op = passthrough();
+    let out = op.apply(change.clone()).unwrap();
+    assert_eq!(out, change);
+    assert_eq!(out.row_count(), 3);
+}
+
+#[test]
+fn a_new_schema_in_every_call_crosses_in_bounded_caches() {
+    let mut op = passthrough();
+    // Far more schemas than either side keeps: each one is sent, used, and later evicted.
+    for n in 0..300u64 {
+        let batch = oplink::arrow::array::RecordBatch::try_from_iter([(
+            format!("column_{n}"),
+            std::sync::Arc::new(Int64Array::from(vec![n as i64, -(n as i64)])) as _,
+        )])
+        .unwrap();
+        let change = Change::new(
+            n,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: oplink::Rows::new(vec![n, n + 1], batch).unwrap(),
+            }],
+        );
+        assert_eq!(op.apply(change.clone()).unwrap(), change, "call {n}");
+    }
+    // An early schema again: it was evicted long ago, so it crosses again, correctly.
+    let again = insert(1000, &[1, 2, 3]);
+    assert_eq!(op.apply(again.clone()).unwrap(), again);
+}
+
+#[test]
+fn a_bad_configuration_has_no_location_inside_oplink() {
+    let plugin = Plugin::load(plugin_path("threshold")).unwrap();
+    let err = plugin
+        .instantiate(
+            "threshold",
+            json!({"column": 3, "min": 1}),
+            &Host::default(),
+        )
+        .unwrap_err();
+    // The configuration is the host's data: the error names the field, and no source line
+    // (certainly none inside oplink).
+    assert_eq!(
+        err.to_string(),
+        "invalid configuration for operator `threshold` at `column`: invalid type: integer `3`, expected a string"
+    );
+}

@@ -46,9 +46,16 @@ fn the_descriptor_lists_required_services() {
     let plugin = plugin();
     let enrich = plugin.operator("enrich").unwrap();
     let names: Vec<&str> = enrich.requires().iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["oplink.Log", "oplink.State", "oplink.Clock", "Catalog"]);
+    assert_eq!(
+        names,
+        ["oplink.Log", "oplink.State", "oplink.Clock", "Catalog"]
+    );
     let catalog = &enrich.requires()[3];
-    let signatures: Vec<&str> = catalog.methods.iter().map(|m| m.signature.as_str()).collect();
+    let signatures: Vec<&str> = catalog
+        .methods
+        .iter()
+        .map(|m| m.signature.as_str())
+        .collect();
     assert_eq!(
         signatures,
         [
@@ -56,7 +63,10 @@ fn the_descriptor_lists_required_services() {
             "fn customers_in(&self, region: &str) -> Result<u64>",
         ]
     );
-    assert_eq!(catalog.fingerprint, <dyn Catalog as oplink::service::Service>::FINGERPRINT);
+    assert_eq!(
+        catalog.fingerprint,
+        <dyn Catalog as oplink::service::Service>::FINGERPRINT
+    );
     let undeclared = plugin.operator("undeclared").unwrap().requires();
     assert_eq!(undeclared.len(), 3, "only the standard services");
 }
@@ -144,7 +154,11 @@ fn a_missing_service_is_rejected_at_instantiate() {
         "operator `enrich` requires the host service `Catalog`, which this host does not provide (it provides `Echo` besides the standard services); add it with `Host::builder().provide::<dyn Catalog>(..)`"
     );
     let err = plugin()
-        .instantiate("enrich", json!({"customer_column": "customer"}), &Host::default())
+        .instantiate(
+            "enrich",
+            json!({"customer_column": "customer"}),
+            &Host::default(),
+        )
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -308,4 +322,49 @@ fn enrich_calls_the_catalog_keeps_state_per_instance_and_logs_into_the_host() {
             "{events:?}"
         );
     });
+}
+
+#[test]
+fn a_standard_service_listed_in_requires_is_provided_like_any_other() {
+    let plugin = plugin();
+    let counter = plugin.operator("counter").unwrap();
+    let names: Vec<&str> = counter.requires().iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["oplink.Log", "oplink.State", "oplink.Clock"],
+        "listed once"
+    );
+    let mut op = plugin
+        .instantiate("counter", json!(null), &Host::default())
+        .unwrap();
+    for version in 1..=3 {
+        op.apply(insert(version, &[1])).unwrap();
+    }
+}
+
+#[test]
+fn an_operator_without_configuration_refuses_one() {
+    let plugin = plugin();
+    plugin
+        .instantiate("counter", json!({}), &Host::default())
+        .unwrap();
+    let err = plugin
+        .instantiate(
+            "counter",
+            json!({"customer_column": "customer"}),
+            &Host::default(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "invalid configuration for operator `counter`: unexpected key `customer_column`: the operator takes no configuration, since its `new` takes none (pass `null` or `{}`)"
+    );
+    let err = plugin
+        .instantiate("counter", json!("enrich"), &Host::default())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid configuration for operator `counter`: invalid type: string \"enrich\", expected no configuration (`null` or `{}`), since its `new` takes none"
+    );
 }

@@ -516,7 +516,7 @@ struct OplinkAbiChange {
 #define OPLINK_LOG_DEBUG 4
 #define OPLINK_LOG_TRACE 5
 
-/* The table of the host service `oplink.Log` (fingerprint 0x7f9c1ff383334704). */
+/* The table of the host service `oplink.Log` (fingerprint 0xa755e8b416758270). */
 typedef struct OplinkLogTable {
     OplinkTableHeader header;
     OplinkStatus (*max_level)(void const *context, uint8_t *out, OplinkErrorOut *err);
@@ -524,16 +524,16 @@ typedef struct OplinkLogTable {
     OplinkStatus (*message)(void const *context, uint8_t level, OplinkStrView target, OplinkStrView text, uint8_t *out, OplinkErrorOut *err);
 } OplinkLogTable;
 #define OPLINK_LOG_NAME "oplink.Log"
-#define OPLINK_LOG_FINGERPRINT 0x7f9c1ff383334704ull
+#define OPLINK_LOG_FINGERPRINT 0xa755e8b416758270ull
 #define OPLINK_LOG_METHOD_COUNT 3
 #define OPLINK_LOG_METHODS { \
-    { OPLINK_STR("max_level"), OPLINK_STR("fn max_level(&self) -> u8"), 0xd116b31f9dff3358ull }, \
-    { OPLINK_STR("event"), OPLINK_STR("fn event(&self, event: LogEvent)"), 0xdd79137d237a7ecbull }, \
-    { OPLINK_STR("message"), OPLINK_STR("fn message(&self, level: u8, target: &str, text: &str)"), 0x22d409257029e3e0ull }, \
+    { OPLINK_STR("max_level"), OPLINK_STR("fn max_level(&self) -> u8"), 0xcfb34d0ac114679bull }, \
+    { OPLINK_STR("event"), OPLINK_STR("fn event(&self, event: LogEvent)"), 0x42c6857d617c53b9ull }, \
+    { OPLINK_STR("message"), OPLINK_STR("fn message(&self, level: u8, target: &str, text: &str)"), 0xce68c608222040c3ull }, \
 }
 
 typedef struct { uint8_t present; OplinkOwnedVec value; } OplinkOptionOwnedVec;
-/* The table of the host service `oplink.State` (fingerprint 0xd78c43e07c9d8850). */
+/* The table of the host service `oplink.State` (fingerprint 0xe1100a167eea8f06). */
 typedef struct OplinkStateTable {
     OplinkTableHeader header;
     OplinkStatus (*get)(void const *context, OplinkSliceView key, OplinkOptionOwnedVec *out, OplinkErrorOut *err);
@@ -542,25 +542,25 @@ typedef struct OplinkStateTable {
     OplinkStatus (*scan_prefix)(void const *context, OplinkSliceView prefix, OplinkOwnedBuf *out, OplinkErrorOut *err);
 } OplinkStateTable;
 #define OPLINK_STATE_NAME "oplink.State"
-#define OPLINK_STATE_FINGERPRINT 0xd78c43e07c9d8850ull
+#define OPLINK_STATE_FINGERPRINT 0xe1100a167eea8f06ull
 #define OPLINK_STATE_METHOD_COUNT 4
 #define OPLINK_STATE_METHODS { \
-    { OPLINK_STR("get"), OPLINK_STR("fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>"), 0x798611e2b748da14ull }, \
-    { OPLINK_STR("put"), OPLINK_STR("fn put(&self, key: &[u8], value: &[u8]) -> Result<()>"), 0x2b955716c5513826ull }, \
-    { OPLINK_STR("delete"), OPLINK_STR("fn delete(&self, key: &[u8]) -> Result<bool>"), 0xd003590923f084b4ull }, \
-    { OPLINK_STR("scan_prefix"), OPLINK_STR("fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries>"), 0x0b83d632277539e0ull }, \
+    { OPLINK_STR("get"), OPLINK_STR("fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>"), 0x73b351004d6d3294ull }, \
+    { OPLINK_STR("put"), OPLINK_STR("fn put(&self, key: &[u8], value: &[u8]) -> Result<()>"), 0x1262fae1a46e318aull }, \
+    { OPLINK_STR("delete"), OPLINK_STR("fn delete(&self, key: &[u8]) -> Result<bool>"), 0x63c7086aee4874e0ull }, \
+    { OPLINK_STR("scan_prefix"), OPLINK_STR("fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries>"), 0x8c5005eabd79de0dull }, \
 }
 
-/* The table of the host service `oplink.Clock` (fingerprint 0xfae75550b9188a7c). */
+/* The table of the host service `oplink.Clock` (fingerprint 0x6d72ec46c0f44dab). */
 typedef struct OplinkClockTable {
     OplinkTableHeader header;
     OplinkStatus (*now_nanos)(void const *context, int64_t *out, OplinkErrorOut *err);
 } OplinkClockTable;
 #define OPLINK_CLOCK_NAME "oplink.Clock"
-#define OPLINK_CLOCK_FINGERPRINT 0xfae75550b9188a7cull
+#define OPLINK_CLOCK_FINGERPRINT 0x6d72ec46c0f44dabull
 #define OPLINK_CLOCK_METHOD_COUNT 1
 #define OPLINK_CLOCK_METHODS { \
-    { OPLINK_STR("now_nanos"), OPLINK_STR("fn now_nanos(&self) -> i64"), 0xbb091e41acecc996ull }, \
+    { OPLINK_STR("now_nanos"), OPLINK_STR("fn now_nanos(&self) -> i64"), 0xa69749c4359e12c8ull }, \
 }
 
 /* ---- Layout checks ------------------------------------------------- */

@@ -102,10 +102,12 @@ impl Context {
             self.services.push((<dyn Log>::NAME, Box::new(log.clone())));
         }
         if let Some(state) = &state {
-            self.services.push((<dyn State>::NAME, Box::new(state.clone())));
+            self.services
+                .push((<dyn State>::NAME, Box::new(state.clone())));
         }
         if let Some(clock) = &clock {
-            self.services.push((<dyn Clock>::NAME, Box::new(clock.clone())));
+            self.services
+                .push((<dyn Clock>::NAME, Box::new(clock.clone())));
         }
         self.log = log;
         self.state = state;

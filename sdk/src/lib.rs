@@ -40,6 +40,7 @@
 //! directly in unit tests, with a [`Context::new`].
 
 pub mod abi;
+pub mod bounds;
 mod context;
 mod data;
 mod error;
@@ -89,17 +90,4 @@ pub mod __private {
     pub use crate::services::{Clock, Log, State};
     pub use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
     pub use ::linkme;
-
-    /// Checks, at the user's type, that `new`'s configuration can be read.
-    pub const fn check_config<T: OperatorConfig>() {}
-    /// Checks, at the user's type, that a service parameter can cross.
-    pub fn check_arg<T: Arg>() {}
-    /// Checks, at the user's type, that a service return value can cross.
-    pub fn check_ret<T: Ret>() {}
-    /// Checks, at the user's path, that a required service is one.
-    pub fn check_service<S: Service + ?Sized>() {}
-    /// Checks, at the user's type, that a service method's error type can be one.
-    pub fn check_service_error<E: ServiceError>() {}
-    /// Checks, at the user's type, that `Json<T>` can carry `T`.
-    pub fn check_json<T: crate::vocabulary::JsonValue>() {}
 }

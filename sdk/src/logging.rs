@@ -8,8 +8,8 @@
 //! have no instance to be attributed to and are dropped. Spans are not forwarded.
 
 use std::cell::Cell;
-use std::marker::PhantomData;
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::{Arc, Once};
 
 use tracing_core::field::{Field, Visit};
@@ -58,7 +58,6 @@ pub(crate) fn install() {
         let _ = tracing_core::dispatcher::set_global_default(Dispatch::new(Forwarder));
     });
 }
-
 
 /// The plugin's `tracing` subscriber: see the module's documentation.
 struct Forwarder;

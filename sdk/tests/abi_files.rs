@@ -22,7 +22,8 @@ fn the_checked_in_c_header_is_current() {
 #[test]
 fn the_tables_of_docs_abi_md_are_current() {
     let docs = std::fs::read_to_string(root().join("docs/abi.md")).expect("docs/abi.md exists");
-    let fresh = header::splice_docs(&docs).expect("docs/abi.md has the generated section's markers");
+    let fresh =
+        header::splice_docs(&docs).expect("docs/abi.md has the generated section's markers");
     assert!(
         docs == fresh,
         "the tables of docs/abi.md are stale: run `cargo run -p oplink --example abi-header`"
@@ -49,7 +50,10 @@ fn the_c_header_compiles_and_its_assertions_hold_for_every_minor() {
             .arg(&source)
             .status()
             .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
-        assert!(status.success(), "oplink.h does not compile for minor {minor}");
+        assert!(
+            status.success(),
+            "oplink.h does not compile for minor {minor}"
+        );
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -5,6 +5,7 @@
 //! * `echo` sends every type of the vocabulary through the host's [`Echo`] and checks that
 //!   it comes back unchanged; its configuration can make it call a failing host method.
 //! * `undeclared` asks for the catalog without declaring it, which is an error.
+//! * `counter` lists the standard `State` service in `requires` and counts changes in it.
 
 use std::sync::Arc;
 
@@ -282,6 +283,33 @@ impl Undeclared {
 
     fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
         ctx.service::<dyn Catalog>()?.tier("c1");
+        Ok(change)
+    }
+}
+
+/// Counts the changes it has seen in its state, reached as a service it lists explicitly
+/// (`requires = [State]`; the standard services need not be listed, but may be).
+#[derive(Debug)]
+pub struct Counter;
+
+#[oplink::operator(
+    name = "counter",
+    version = "0.1.0",
+    description = "Counts changes in the instance's state",
+    requires = [oplink::services::State]
+)]
+impl Counter {
+    fn new() -> Result<Self> {
+        Ok(Counter)
+    }
+
+    fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
+        let state = ctx.service::<dyn oplink::services::State>()?;
+        let seen = state
+            .get(b"changes")?
+            .map(|bytes| u64::from_le_bytes(bytes.try_into().unwrap_or_default()))
+            .unwrap_or(0);
+        state.put(b"changes", &(seen + 1).to_le_bytes())?;
         Ok(change)
     }
 }

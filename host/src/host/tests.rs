@@ -1,1 +1,147 @@
 use super::*;
+
+fn required(name: &str, methods: &[MethodInfo]) -> RequiredService {
+    RequiredService {
+        name: name.to_owned(),
+        fingerprint: service_fingerprint(name, methods),
+        methods: methods
+            .iter()
+            .map(|m| RequiredMethod {
+                name: m.name.to_owned(),
+                signature: m.signature.to_owned(),
+                fingerprint: m.fingerprint,
+            })
+            .collect(),
+    }
+}
+
+#[oplink::host_callbacks(name = "Lookup")]
+trait Lookup {
+    fn get(&self, key: &str) -> Option<String>;
+    fn count(&self) -> u64;
+}
+
+struct Empty;
+
+impl Lookup for Empty {
+    fn get(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn count(&self) -> u64 {
+        0
+    }
+}
+
+#[test]
+fn differences_name_the_method() {
+    let host = <dyn Lookup>::METHODS;
+    let same = required("Lookup", host).methods;
+    assert_eq!(difference(&same, host), None);
+    assert_eq!(difference(&same[..1], host), None, "a prefix is fine");
+    let mut changed = same.clone();
+    changed[1].signature = "fn count(&self) -> i64".to_owned();
+    changed[1].fingerprint ^= 1;
+    assert_eq!(
+        difference(&changed, host).unwrap(),
+        "method `count` differs: the plugin expects `fn count(&self) -> i64`, the host has `fn count(&self) -> u64`"
+    );
+    let mut encoding = same.clone();
+    encoding[0].fingerprint ^= 1;
+    assert_eq!(
+        difference(&encoding, host).unwrap(),
+        "method `get` differs in what crosses, though it reads `fn get(&self, key: &str) -> Option<String>` on both sides: a `Wire` type's encoding (its `SCHEMA`) or a type's size differs"
+    );
+    let swapped = vec![same[1].clone(), same[0].clone()];
+    assert_eq!(
+        difference(&swapped, host).unwrap(),
+        "method `count` is at position 2 in the host's trait but at 1 in the plugin's; methods may only be added at the end"
+    );
+    let mut extra = same;
+    extra.push(RequiredMethod {
+        name: "scan".to_owned(),
+        signature: "fn scan(&self) -> u64".to_owned(),
+        fingerprint: 9,
+    });
+    assert_eq!(
+        difference(&extra, host).unwrap(),
+        "method `scan` is missing: the plugin expects `fn scan(&self) -> u64`, the host has no method `scan`"
+    );
+}
+
+#[test]
+fn a_mismatched_standard_service_is_refused_naming_the_method() {
+    let host = Host::default();
+    let mut log = required(<dyn Log>::NAME, <dyn Log>::METHODS);
+    assert!(
+        host.check_services("op", std::slice::from_ref(&log))
+            .is_ok()
+    );
+    log.methods[2].signature = "fn message(&self, level: u8, text: &str)".to_owned();
+    log.methods[2].fingerprint ^= 1;
+    let err = host.check_services("op", &[log]).unwrap_err();
+    assert!(matches!(err, Error::ServiceMismatch { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "operator `op` was built against another version of the host service `oplink.Log`: method `message` differs: the plugin expects `fn message(&self, level: u8, text: &str)`, the host has `fn message(&self, level: u8, target: &str, text: &str)`"
+    );
+}
+
+#[test]
+fn lookups_check_names_and_fingerprints() {
+    let host = Host::builder()
+        .provide::<dyn Lookup>(Arc::new(Empty))
+        .build();
+    let attachment = host.attach("op");
+    // SAFETY: the context of the `HostApi` that `attach` just made.
+    let services = unsafe { &*attachment.api.context.cast::<InstanceServices>() };
+    assert_eq!(
+        services.table("Nope", 0).unwrap_err(),
+        "this host provides no service `Nope`"
+    );
+    assert!(services.table("Lookup", <dyn Lookup>::FINGERPRINT).is_ok());
+    // A plugin built when the trait had only its first method still fits.
+    let older = service_fingerprint("Lookup", &<dyn Lookup>::METHODS[..1]);
+    assert!(services.table("Lookup", older).is_ok());
+    assert_eq!(
+        services.table("Lookup", 1).unwrap_err(),
+        "the plugin's `Lookup` (fingerprint 0x0000000000000001) has other methods than this host's: fn get(&self, key: &str) -> Option<String>; fn count(&self) -> u64"
+    );
+    assert!(
+        services
+            .table("oplink.State", <dyn State>::FINGERPRINT)
+            .is_ok()
+    );
+    assert!(
+        services
+            .table("oplink.State", 1)
+            .unwrap_err()
+            .starts_with("the plugin's `oplink.State` (fingerprint 0x0000000000000001) has other methods than this host's: "),
+    );
+}
+
+#[test]
+fn services_are_identified_by_what_crosses_not_by_spelling() {
+    mod spelled {
+        #[oplink::host_callbacks(name = "Lookup")]
+        pub trait Lookup {
+            fn get(&self, name: &str) -> std::option::Option<std::string::String>;
+            fn count(&self) -> core::primitive::u64;
+        }
+    }
+    assert_eq!(
+        <dyn spelled::Lookup>::FINGERPRINT,
+        <dyn Lookup>::FINGERPRINT,
+        "parameter names and paths do not matter"
+    );
+    mod changed {
+        #[oplink::host_callbacks(name = "Lookup")]
+        pub trait Lookup {
+            fn get(&self, key: &str) -> Option<String>;
+            fn count(&self) -> u32;
+        }
+    }
+    assert_ne!(
+        <dyn changed::Lookup>::FINGERPRINT,
+        <dyn Lookup>::FINGERPRINT
+    );
+}

@@ -106,8 +106,11 @@ impl Memory for FakeMemory {
 }
 
 /// The segments of the library whose dynamic-loader handle is `handle`.
+///
+/// # Safety
+/// `handle` is a live handle returned by `dlopen`.
 #[cfg(target_os = "linux")]
-pub fn segments_of(handle: *mut std::ffi::c_void) -> Option<SegmentMap> {
+pub unsafe fn segments_of(handle: *mut std::ffi::c_void) -> Option<SegmentMap> {
     use std::ffi::{CStr, c_char, c_int, c_void};
 
     // The first fields of glibc's and musl's `struct link_map` (<link.h>).

@@ -84,8 +84,9 @@ fn reason(error: &libloading::Error) -> String {
 }
 
 fn segments(handle: *mut std::ffi::c_void, path: &Path) -> Result<SegmentMap> {
+    // SAFETY: `handle` is the live handle of the library just opened (it is never closed).
     #[cfg(target_os = "linux")]
-    let map = memory::segments_of(handle);
+    let map = unsafe { memory::segments_of(handle) };
     #[cfg(not(target_os = "linux"))]
     let map: Option<SegmentMap> = {
         let _ = handle;

@@ -70,14 +70,19 @@ pub fn check(path: &Path) -> Result<()> {
     let len = metadata.len();
     let mut file = File::open(path).map_err(|e| truncated(format!("cannot read it: {e}")))?;
     let mut ident = [0u8; 64];
-    let got = read_up_to(&mut file, &mut ident).map_err(|e| truncated(format!("cannot read it: {e}")))?;
+    let got =
+        read_up_to(&mut file, &mut ident).map_err(|e| truncated(format!("cannot read it: {e}")))?;
     let ident = &ident[..got];
     if !ident.starts_with(b"\x7fELF") {
         return Ok(()); // not ELF: the loader's own checks apply
     }
     let class = ident.get(4).copied().unwrap_or(0);
     let data = ident.get(5).copied().unwrap_or(0);
-    let host_class = if cfg!(target_pointer_width = "64") { 2 } else { 1 };
+    let host_class = if cfg!(target_pointer_width = "64") {
+        2
+    } else {
+        1
+    };
     let host_data = if cfg!(target_endian = "little") { 1 } else { 2 };
     let wrong_target = |detail: String| Error::WrongTarget {
         path: path.to_owned(),
@@ -97,9 +102,7 @@ pub fn check(path: &Path) -> Result<()> {
         )));
     }
     if data != host_data {
-        return Err(wrong_target(
-            "its byte order is not this host's".to_owned(),
-        ));
+        return Err(wrong_target("its byte order is not this host's".to_owned()));
     }
     let short = || format!("the file ends at {len} bytes, inside its own ELF header");
     if class != 2 || data != 1 {

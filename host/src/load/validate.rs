@@ -80,7 +80,7 @@ impl<'m, M: Memory> Reader<'m, M> {
         if addr.is_null() {
             return Err(invalid(format!("{what} is a null pointer")));
         }
-        if addr.0 % align != 0 {
+        if !addr.0.is_multiple_of(align) {
             return Err(invalid(format!(
                 "{what} is at {:#x}, which is not aligned to {align} bytes",
                 addr.0
@@ -128,7 +128,9 @@ impl<'m, M: Memory> Reader<'m, M> {
             return Ok(Vec::new());
         }
         if count > max {
-            return Err(invalid(format!("{what} counts {count} entries, more than {max}")));
+            return Err(invalid(format!(
+                "{what} counts {count} entries, more than {max}"
+            )));
         }
         let bytes = self.bytes(addr, count * size_of::<S>(), align_of::<S>(), what)?;
         Ok(bytes.chunks_exact(size_of::<S>()).map(View::new).collect())
@@ -136,7 +138,10 @@ impl<'m, M: Memory> Reader<'m, M> {
 
     /// A string view's text: its bytes inside the library, UTF-8.
     fn str(&self, view: View<'_, StrView>, what: &str) -> Result<String, Refusal> {
-        let (ptr, len) = (required(view.get(StrView::ptr))?, required(view.get(StrView::len))?);
+        let (ptr, len) = (
+            required(view.get(StrView::ptr))?,
+            required(view.get(StrView::len))?,
+        );
         if len > MAX_STR {
             return Err(invalid(format!("{what} is {len} bytes long")));
         }
@@ -181,15 +186,25 @@ pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusa
     }
     let build = BuildInfo {
         abi: (major, minor),
-        oplink_version: r.str(required(h.get(PluginHeader::oplink_version))?, "the oplink version")?,
-        rustc_version: r.str(required(h.get(PluginHeader::rustc_version))?, "the compiler version")?,
+        oplink_version: r.str(
+            required(h.get(PluginHeader::oplink_version))?,
+            "the oplink version",
+        )?,
+        rustc_version: r.str(
+            required(h.get(PluginHeader::rustc_version))?,
+            "the compiler version",
+        )?,
         target: r.str(required(h.get(PluginHeader::target))?, "the target")?,
         profile: r.str(required(h.get(PluginHeader::profile))?, "the profile")?,
     };
     match required(h.get(PluginHeader::panic_strategy))? {
         abi::PANIC_UNWIND => {}
         abi::PANIC_ABORT => return Err(Refusal::PanicAbort(None)),
-        other => return Err(invalid(format!("its panic strategy is {other}, not 0 or 1"))),
+        other => {
+            return Err(invalid(format!(
+                "its panic strategy is {other}, not 0 or 1"
+            )));
+        }
     }
     let count = required(h.get(PluginHeader::operator_count))?;
     let list = required(h.get(PluginHeader::operators))?;
@@ -197,9 +212,16 @@ pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusa
         Vec::new()
     } else {
         if count > MAX_OPERATORS {
-            return Err(invalid(format!("it lists {count} operators, more than {MAX_OPERATORS}")));
+            return Err(invalid(format!(
+                "it lists {count} operators, more than {MAX_OPERATORS}"
+            )));
         }
-        let bytes = r.bytes(list, count * size_of::<usize>(), align_of::<usize>(), "the operator list")?;
+        let bytes = r.bytes(
+            list,
+            count * size_of::<usize>(),
+            align_of::<usize>(),
+            "the operator list",
+        )?;
         bytes
             .chunks_exact(size_of::<usize>())
             .map(|b| Addr(usize::decode(b)))
@@ -217,13 +239,23 @@ pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusa
     Ok(Described { build, operators })
 }
 
-fn descriptor<M: Memory>(r: &Reader<'_, M>, addr: Addr, index: usize) -> Result<DescribedOperator, Refusal> {
+fn descriptor<M: Memory>(
+    r: &Reader<'_, M>,
+    addr: Addr,
+    index: usize,
+) -> Result<DescribedOperator, Refusal> {
     let d = r.table::<OperatorDescriptor>(addr, &format!("the descriptor of operator {index}"))?;
     let what = |field: &str| format!("the {field} of operator {index}");
     let name = r.str(required(d.get(OperatorDescriptor::name))?, &what("name"))?;
     check_name(&name).map_err(|why| invalid(format!("operator {index} {why}")))?;
-    let version = r.str(required(d.get(OperatorDescriptor::version))?, &what("version"))?;
-    let description = r.str(required(d.get(OperatorDescriptor::description))?, &what("description"))?;
+    let version = r.str(
+        required(d.get(OperatorDescriptor::version))?,
+        &what("version"),
+    )?;
+    let description = r.str(
+        required(d.get(OperatorDescriptor::description))?,
+        &what("description"),
+    )?;
     let implemented = required(d.get(OperatorDescriptor::implemented))?;
     if implemented & !abi::IMPLEMENTS_ALL != 0 {
         return Err(invalid(format!(
@@ -235,18 +267,24 @@ fn descriptor<M: Memory>(r: &Reader<'_, M>, addr: Addr, index: usize) -> Result<
         None | Some(abi::PANIC_UNWIND) => {}
         Some(abi::PANIC_ABORT) => return Err(Refusal::PanicAbort(Some(name))),
         Some(other) => {
-            return Err(invalid(format!("operator `{name}` has panic strategy {other}, not 0 or 1")));
+            return Err(invalid(format!(
+                "operator `{name}` has panic strategy {other}, not 0 or 1"
+            )));
         }
     }
     if d.get(OperatorDescriptor::reserved).is_some_and(|r| r != 0) {
-        return Err(invalid(format!("operator `{name}`'s reserved field is not zero")));
+        return Err(invalid(format!(
+            "operator `{name}`'s reserved field is not zero"
+        )));
     }
     let vtable = r.table::<OperatorVTable>(
         required(d.get(OperatorDescriptor::vtable))?,
         &format!("the vtable of operator `{name}`"),
     )?;
     if required(vtable.get(OperatorVTable::reserved))? != 0 {
-        return Err(invalid(format!("the vtable of operator `{name}` has a reserved field that is not zero")));
+        return Err(invalid(format!(
+            "the vtable of operator `{name}` has a reserved field that is not zero"
+        )));
     }
     let entries = [
         ("create", vtable.get(OperatorVTable::create)),
@@ -262,7 +300,9 @@ fn descriptor<M: Memory>(r: &Reader<'_, M>, addr: Addr, index: usize) -> Result<
     for (slot, (entry, addr)) in slots.iter_mut().zip(entries) {
         let addr = required(addr)?;
         if addr.is_null() {
-            return Err(invalid(format!("operator `{name}` has no `{entry}` entry point")));
+            return Err(invalid(format!(
+                "operator `{name}` has no `{entry}` entry point"
+            )));
         }
         if !r.memory.is_code(addr.0) {
             return Err(invalid(format!(
@@ -298,7 +338,10 @@ fn requirements<M: Memory>(
     let mut out: Vec<RequiredService> = Vec::with_capacity(list.len());
     for (index, entry) in list.into_iter().enumerate() {
         let what = format!("required service {index} of operator `{operator}`");
-        let name = r.str(required(entry.get(ServiceRequirement::name))?, &format!("the name of {what}"))?;
+        let name = r.str(
+            required(entry.get(ServiceRequirement::name))?,
+            &format!("the name of {what}"),
+        )?;
         let methods = r.array::<ServiceMethod>(
             required(entry.get(ServiceRequirement::methods))?,
             required(entry.get(ServiceRequirement::method_count))?,
@@ -310,8 +353,14 @@ fn requirements<M: Memory>(
             .enumerate()
             .map(|(m, method)| {
                 Ok(RequiredMethod {
-                    name: r.str(required(method.get(ServiceMethod::name))?, &format!("the name of method {m} of `{name}`"))?,
-                    signature: r.str(required(method.get(ServiceMethod::signature))?, &format!("the signature of method {m} of `{name}`"))?,
+                    name: r.str(
+                        required(method.get(ServiceMethod::name))?,
+                        &format!("the name of method {m} of `{name}`"),
+                    )?,
+                    signature: r.str(
+                        required(method.get(ServiceMethod::signature))?,
+                        &format!("the signature of method {m} of `{name}`"),
+                    )?,
                     fingerprint: required(method.get(ServiceMethod::fingerprint))?,
                 })
             })
@@ -337,11 +386,19 @@ fn layout_difference<M: Memory>(
 ) -> Result<String, Refusal> {
     let count = required(h.get(PluginHeader::layout_count))?;
     let theirs = r
-        .array::<LayoutEntry>(required(h.get(PluginHeader::layouts))?, count, MAX_LAYOUTS, "the layout table")
+        .array::<LayoutEntry>(
+            required(h.get(PluginHeader::layouts))?,
+            count,
+            MAX_LAYOUTS,
+            "the layout table",
+        )
         .unwrap_or_default();
     let mut named = Vec::with_capacity(theirs.len());
     for entry in theirs {
-        let name = r.str(required(entry.get(LayoutEntry::name))?, "a layout entry's name")?;
+        let name = r.str(
+            required(entry.get(LayoutEntry::name))?,
+            "a layout entry's name",
+        )?;
         named.push((
             name,
             required(entry.get(LayoutEntry::size))?,

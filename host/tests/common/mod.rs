@@ -144,7 +144,6 @@ impl tracing::Subscriber for Recorder {
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
-
 /// Runs `body` in a child process (this test binary again, running only test `name`), so a
 /// crash of the host shows as a failed assertion naming the signal, not as a dead test run.
 pub fn in_child(name: &str, body: impl FnOnce()) {

@@ -41,11 +41,16 @@ pub fn item(item: &ItemImpl, errors: &mut Errors) {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
     /// `&mut Context` (`mutable`) or `&Context`.
-    Ctx { mutable: bool },
+    Ctx {
+        mutable: bool,
+    },
     Change,
     RowNumbers,
     Bytes,
     Timestamp,
+    /// Another type oplink or std names (`Rows`, `RecordBatch`, `Vec<…>`, …): surely wrong
+    /// where a `Change`, row numbers, a time or bytes go.
+    Known,
     /// Something else: a configuration, an alias, or a mistake rustc will report.
     Other,
 }
@@ -67,6 +72,7 @@ impl Kind {
             other => match last_ident(other).as_deref() {
                 Some("Change") => Kind::Change,
                 Some("Timestamp") => Kind::Timestamp,
+                Some(name) if KNOWN.contains(&name) => Kind::Known,
                 _ => Kind::Other,
             },
         }
@@ -80,7 +86,7 @@ impl Kind {
             Kind::RowNumbers => "rows: &[RowNumber]",
             Kind::Bytes => "snapshot: &[u8]",
             Kind::Timestamp => "now: Timestamp",
-            Kind::Other => "config: Config",
+            Kind::Known | Kind::Other => "config: Config",
         }
     }
 }
@@ -114,7 +120,10 @@ pub fn method<'a>(
     let mut inputs = sig.inputs.iter().peekable();
     match (slot, inputs.peek()) {
         (Slot::New, Some(FnArg::Receiver(receiver))) => {
-            errors.at(receiver, format!("`new` creates the operator, so it takes no `self`: expected `{expected}`"));
+            errors.at(
+                receiver,
+                format!("`new` creates the operator, so it takes no `self`: expected `{expected}`"),
+            );
             inputs.next();
         }
         (Slot::New, _) => {}
@@ -149,7 +158,9 @@ pub fn method<'a>(
                 if let Type::ImplTrait(_) = &*typed.ty {
                     errors.at(
                         &typed.ty,
-                        format!("`{name}` cannot take `impl Trait` arguments: expected `{expected}`"),
+                        format!(
+                            "`{name}` cannot take `impl Trait` arguments: expected `{expected}`"
+                        ),
                     );
                 }
                 types.push(&typed.ty);
@@ -250,6 +261,13 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, errors: &mut Errors) {
         if position_is_ctx {
             match kind {
                 Kind::Ctx { mutable: true } | Kind::Other => {}
+                Kind::Known => errors.at(
+                    ty,
+                    format!(
+                        "`{name}` takes `ctx: &mut Context` here, not `{}`: expected `{expected}`",
+                        text(ty)
+                    ),
+                ),
                 Kind::Ctx { mutable: false } => errors.at(
                     ty,
                     format!("`ctx` is `&mut Context`, not `&Context`: expected `{expected}`"),
@@ -280,6 +298,14 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, errors: &mut Errors) {
         }
         match kind {
             Kind::Other => {}
+            Kind::Known => errors.at(
+                ty,
+                format!(
+                    "`{name}` takes `{}` here, not `{}`: expected `{expected}`",
+                    want.written(),
+                    text(ty)
+                ),
+            ),
             Kind::Ctx { .. } if slot.takes_ctx() => errors.at(
                 ty,
                 format!(
@@ -319,10 +345,38 @@ enum Want {
 /// Type names the check knows, so that a different one is surely a mistake (an unknown
 /// name may be an alias, which rustc checks).
 const KNOWN: &[&str] = &[
-    "Change", "RecordBatch", "Option", "Vec", "Self", "Rows", "Diff", "Timestamp", "String",
-    "str", "bool", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
-    "i128", "isize", "f32", "f64", "Box", "Arc", "HashMap", "BTreeMap", "Context",
-    "RowNumber", "Result",
+    "Change",
+    "RecordBatch",
+    "Option",
+    "Vec",
+    "Self",
+    "Rows",
+    "Diff",
+    "Timestamp",
+    "String",
+    "str",
+    "bool",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "Box",
+    "Arc",
+    "HashMap",
+    "BTreeMap",
+    "Context",
+    "RowNumber",
+    "Result",
 ];
 
 enum Verdict {
@@ -373,12 +427,28 @@ fn judge(ty: &Type, want: &Want, self_name: &str) -> Verdict {
 fn returns(slot: Slot, ok: &Type, self_ty: &Type, errors: &mut Errors) {
     let self_name = last_ident(self_ty).unwrap_or_default();
     let (want, what) = match slot {
-        Slot::New => (Want::SelfType(self_name.clone()), "`Result<Self>`: the new operator".to_owned()),
-        Slot::Apply => (Want::Named("Change"), "`Result<Change>`: the change it emits (`change.empty_like()` starts an empty one)".to_owned()),
-        Slot::Pull => (Want::Named("RecordBatch"), "`Result<RecordBatch>`: one row per requested row number".to_owned()),
-        Slot::Tick => (Want::Option("Change"), "`Result<Option<Change>>`: `Ok(None)` when nothing is due".to_owned()),
+        Slot::New => (
+            Want::SelfType(self_name.clone()),
+            "`Result<Self>`: the new operator".to_owned(),
+        ),
+        Slot::Apply => (
+            Want::Named("Change"),
+            "`Result<Change>`: the change it emits (`change.empty_like()` starts an empty one)"
+                .to_owned(),
+        ),
+        Slot::Pull => (
+            Want::Named("RecordBatch"),
+            "`Result<RecordBatch>`: one row per requested row number".to_owned(),
+        ),
+        Slot::Tick => (
+            Want::Option("Change"),
+            "`Result<Option<Change>>`: `Ok(None)` when nothing is due".to_owned(),
+        ),
         Slot::FlushState => (Want::Unit, "`Result<()>`".to_owned()),
-        Slot::Snapshot => (Want::VecOfU8, "`Result<Vec<u8>>`: the state as bytes".to_owned()),
+        Slot::Snapshot => (
+            Want::VecOfU8,
+            "`Result<Vec<u8>>`: the state as bytes".to_owned(),
+        ),
         Slot::Restore => (Want::Unit, "`Result<()>`".to_owned()),
     };
     if let Verdict::Wrong = judge(ok, &want, &self_name) {

@@ -59,11 +59,11 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
         let dyn_path = quote_spanned!(span::first(path)=> dyn #path);
         quote!(type #alias = #dyn_path;)
     });
-    let service_checks = args.requires.iter().zip(&required).map(|(path, alias)| {
+    let service_checks = args.requires.iter().map(|path| {
         let (start, end) = span::range(path);
-        let call = quote_spanned!(start=> #p::check_service::<#alias>);
-        let parens = quote_spanned!(end=> ());
-        quote!(#call #parens;)
+        let open = quote_spanned!(start=> let _ = <dyn);
+        let close = quote_spanned!(end=> as #p::Service>::NAME;);
+        quote!(#open #path #close)
     });
     let requires_count = 3 + required.len();
 
@@ -77,9 +77,9 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
                 let config_ty = match method.arg_types.first() {
                     Some(ty) => {
                         let (start, end) = span::range(ty);
-                        let call = quote_spanned!(start=> #p::check_config::<#ty>);
-                        let parens = quote_spanned!(end=> ());
-                        config_checks.extend(quote!(#cfg_attr #call #parens;));
+                        let open = quote_spanned!(start=> let _ = <);
+                        let close = quote_spanned!(end=> as #p::OperatorConfig>::CHECKED;);
+                        config_checks.extend(quote!(#cfg_attr #open #ty #close));
                         quote!(#ty)
                     }
                     None => quote!(#p::NoConfig),
@@ -173,6 +173,23 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
     };
     let vtable_of = of(quote!(VTABLE));
     let descriptor_of = of(quote!(DESCRIPTOR));
+    let send_of = {
+        let open = quote_spanned!(ty_start=> <__OplinkSendOf<);
+        let close = quote_spanned!(ty_end=> >>::SEND);
+        quote!(#open #self_ty #close)
+    };
+    // The configuration's bound is assumed in the impl (checked once, at the type, below),
+    // unless `#[cfg]` chooses between several `new`s.
+    let config_bound = {
+        let mut news = model.methods(Slot::New);
+        match (news.next(), news.next()) {
+            (Some(new), None) if new.cfg.is_none() => new
+                .arg_types
+                .first()
+                .map(|ty| quote!(, for<'__oplink> #ty: #p::OperatorConfig)),
+            _ => None,
+        }
+    };
 
     quote! {
         #item
@@ -198,7 +215,7 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
             // A bound under `for<..>` is checked where the impl is used, not here: a non-`Send`
             // operator gets the errors of the checks below, not one from `OperatorImpl: Send`.
             #[automatically_derived]
-            impl #p::OperatorImpl for #self_ty where for<'__oplink> #self_ty: ::core::marker::Send {
+            impl #p::OperatorImpl for #self_ty where for<'__oplink> #self_ty: ::core::marker::Send #config_bound {
                 const NAME: &'static str = #name;
                 const REQUIRES: &'static [#p::Requirement] = &[#(<__OplinkService<#required>>::REQUIREMENT),*];
                 #bridge
@@ -214,16 +231,25 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
             // the field that is not `Send`, and the const panic below says why it must be.
             const fn operator_must_be_send<T: ::core::marker::Send>() {}
             const _: () = operator_must_be_send::<#self_ty>();
-
-            // The vtable and the descriptor; for a type that is not an operator (not `Send`),
-            // the inherent consts' bound fails and the trait's consts are used instead: a
-            // panic with the headline, and a placeholder.
-            struct __OplinkOperatorOf<T>(::core::marker::PhantomData<T>);
+            struct __OplinkSendOf<T>(::core::marker::PhantomData<T>);
             trait __OplinkNotSend {
-                const VTABLE: #p::abi::OperatorVTable = #not_send;
+                const SEND: () = #not_send;
+            }
+            impl<T> __OplinkNotSend for __OplinkSendOf<T> {}
+            impl<T: ::core::marker::Send> __OplinkSendOf<T> {
+                const SEND: () = ();
+            }
+            const _: () = #send_of;
+
+            // The vtable and the descriptor; for a type that is not an operator (whose error
+            // is reported above), the inherent consts' bound fails and the trait's stand-ins
+            // are used instead.
+            struct __OplinkOperatorOf<T>(::core::marker::PhantomData<T>);
+            trait __OplinkNotAnOperator {
+                const VTABLE: #p::abi::OperatorVTable = #p::PLACEHOLDER_VTABLE;
                 const DESCRIPTOR: #p::abi::OperatorDescriptor = #p::PLACEHOLDER_DESCRIPTOR;
             }
-            impl<T> __OplinkNotSend for __OplinkOperatorOf<T> {}
+            impl<T> __OplinkNotAnOperator for __OplinkOperatorOf<T> {}
             impl<T: #p::OperatorImpl> __OplinkOperatorOf<T> {
                 const VTABLE: #p::abi::OperatorVTable = #p::vtable::<T>();
                 const DESCRIPTOR: #p::abi::OperatorDescriptor = #p::descriptor::<T>(
@@ -298,7 +324,7 @@ fn call(method: &Method<'_>, data: &[&str], p: &TokenStream) -> TokenStream {
     let value = Ident::new("__oplink_value", span::first(method.ok));
     let error_span = method
         .err
-        .map_or_else(|| span::first(&sig.output), |err| span::first(err));
+        .map_or_else(|| span::first(&sig.output), span::first);
     let convert = quote_spanned!(error_span=> #p::OperatorError::into_error(__oplink_error));
     let bridge_has_ctx = matches!(
         method.slot,

@@ -92,4 +92,3 @@ fn check_service_name(name: &str) -> Result<(), String> {
     }
     Ok(())
 }
-

@@ -87,11 +87,18 @@ pub fn method(method: &TraitItemFn, errors: &mut Errors) {
 
 /// What no type may hold, wherever it appears: `impl Trait`, `Self`, `&mut`, a named
 /// lifetime, a 128-bit integer.
-fn forbidden(ty: &Type, what: &str, method: &Ident, errors: &mut Errors) -> bool {
+fn forbidden(
+    ty: &Type,
+    what: &str,
+    method: &Ident,
+    lifetimes_reported: bool,
+    errors: &mut Errors,
+) -> bool {
     struct Finder<'a> {
         errors: &'a mut Errors,
         what: &'a str,
         method: &'a Ident,
+        lifetimes_reported: bool,
         found: bool,
     }
     impl Visit<'_> for Finder<'_> {
@@ -120,6 +127,9 @@ fn forbidden(ty: &Type, what: &str, method: &Ident, errors: &mut Errors) -> bool
                 && lifetime.ident != "_"
             {
                 self.found = true;
+                if self.lifetimes_reported {
+                    return syn::visit::visit_type_reference(self, ty);
+                }
                 self.errors.at(
                     lifetime,
                     format!(
@@ -161,6 +171,7 @@ fn forbidden(ty: &Type, what: &str, method: &Ident, errors: &mut Errors) -> bool
         errors,
         what,
         method,
+        lifetimes_reported,
         found: false,
     };
     finder.visit_type(ty);
@@ -169,9 +180,10 @@ fn forbidden(ty: &Type, what: &str, method: &Ident, errors: &mut Errors) -> bool
 
 /// A parameter: borrowed strings and slices cross as views; any other borrow is refused
 /// with the form to use instead.
-pub fn param(ty: &Type, name: &str, method: &Ident, errors: &mut Errors) {
+/// `lifetimes_reported`: the method's own lifetime parameters were reported already.
+pub fn param(ty: &Type, name: &str, method: &Ident, lifetimes_reported: bool, errors: &mut Errors) {
     let what = format!("parameter `{name}`");
-    if forbidden(ty, &what, method, errors) {
+    if forbidden(ty, &what, method, lifetimes_reported, errors) {
         return;
     }
     struct Borrows<'a> {
@@ -191,7 +203,7 @@ pub fn param(ty: &Type, name: &str, method: &Ident, errors: &mut Errors) {
                         "take a slice: `&[{}]`",
                         type_args(target)
                             .first()
-                            .map_or_else(|| "T".to_owned(), |t| text(t))
+                            .map_or_else(|| "T".to_owned(), text)
                     ),
                     Some("RecordBatch") => {
                         "take `RecordBatch` by value (cloning a batch copies no data)".to_owned()
@@ -222,8 +234,8 @@ pub fn param(ty: &Type, name: &str, method: &Ident, errors: &mut Errors) {
 }
 
 /// A return value: it must own what it holds.
-pub fn output(ty: &Type, method: &Ident, errors: &mut Errors) {
-    if forbidden(ty, "the return value", method, errors) {
+pub fn output(ty: &Type, method: &Ident, lifetimes_reported: bool, errors: &mut Errors) {
+    if forbidden(ty, "the return value", method, lifetimes_reported, errors) {
         return;
     }
     if crate::common::types::has_reference(ty) {

@@ -158,36 +158,129 @@ fn bounds(service: &Service<'_>, p: &TokenStream) -> TokenStream {
 }
 
 /// One check per type a method names, spanned at it: the only place a type that cannot
-/// cross is reported.
+/// cross is reported. A check names a constant of the trait (`<T as Arg>::SHAPE`) rather
+/// than calling a function with a bound, so rustc's message is the trait's own.
 fn checks(service: &Service<'_>, p: &TokenStream) -> TokenStream {
     let mut out = TokenStream::new();
     for method in &service.methods {
         let cfg_attr = cfg::attribute(method.cfg.as_ref());
         for param in &method.params {
-            out.extend(check(p, &cfg_attr, param.ty, "check_arg"));
+            out.extend(check(p, &cfg_attr, param.ty, quote!(Arg), quote!(SHAPE)));
         }
         match &method.fallible {
             Some((ok, err)) => {
-                out.extend(check(p, &cfg_attr, ok, "check_ret"));
+                out.extend(check(p, &cfg_attr, ok, quote!(Ret), quote!(SHAPE)));
                 if let Some(err) = err {
-                    out.extend(check(p, &cfg_attr, err, "check_service_error"));
+                    out.extend(check(
+                        p,
+                        &cfg_attr,
+                        err,
+                        quote!(ServiceError),
+                        quote!(CHECKED),
+                    ));
                 }
             }
-            None => out.extend(check(p, &cfg_attr, &method.output, "check_ret")),
+            None => out.extend(check(
+                p,
+                &cfg_attr,
+                &method.output,
+                quote!(Ret),
+                quote!(SHAPE),
+            )),
         }
     }
     out
 }
 
-fn check(p: &TokenStream, cfg_attr: &TokenStream, ty: &Type, what: &str) -> TokenStream {
-    // `Json<T>` of a `T` that is not serde is reported as that, at `T`.
-    let (ty, what) = match (types::last_ident(ty).as_deref(), types::type_args(ty).first()) {
-        (Some("Json"), Some(inner)) => (*inner, "check_json"),
-        _ => (ty, what),
+fn check(
+    p: &TokenStream,
+    cfg_attr: &TokenStream,
+    ty: &Type,
+    bound: TokenStream,
+    konst: TokenStream,
+) -> TokenStream {
+    let one = |ty: &Type, bound: TokenStream, konst: TokenStream| {
+        let (start, end) = span::range(ty);
+        let open = quote_spanned!(start=> let _ = <);
+        let close = quote_spanned!(end=> as #p::#bound>::#konst;);
+        quote!(#cfg_attr #open #ty #close)
     };
-    let (start, end) = span::range(ty);
-    let what = Ident::new(what, start);
-    let call = quote_spanned!(start=> #p::#what::<#ty>);
-    let parens = quote_spanned!(end=> ());
-    quote!(#cfg_attr #call #parens;)
+    // `Json<T>` of a `T` that is not serde is reported as that, at `T`; the type around it
+    // is then not checked again.
+    let inner = json_arguments(ty);
+    if inner.is_empty() {
+        return one(ty, bound, konst);
+    }
+    inner
+        .into_iter()
+        .map(|inner| one(inner, quote!(JsonValue), quote!(CHECKED)))
+        .collect()
+}
+
+/// The `T` of every `Json<T>` inside `ty`.
+fn json_arguments(ty: &Type) -> Vec<&Type> {
+    let mut found = Vec::new();
+    if types::last_ident(ty).as_deref() == Some("Json") {
+        found.extend(types::type_args(ty).first().copied());
+        return found;
+    }
+    for arg in types::type_args(ty) {
+        found.extend(json_arguments(arg));
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    fn expand(input: TokenStream) -> String {
+        let out = super::super::expand(TokenStream::new(), input);
+        let file: syn::File = syn::parse2(out.clone()).expect("the expansion parses");
+        quote!(#file).to_string()
+    }
+
+    #[test]
+    fn the_expansion_has_table_thunks_proxy_identity_and_checks() {
+        let text = expand(quote! {
+            pub trait Catalog {
+                fn table_exists(&self, name: &str) -> bool;
+                #[cfg(feature = "rows")]
+                fn row_count(&self, table: &str) -> Result<u64>;
+            }
+        });
+        for fragment in [
+            "struct __OplinkTable",
+            "fn __oplink_thunk_table_exists",
+            "# [cfg (feature = \"rows\")] unsafe extern \"C\" fn __oplink_thunk_row_count",
+            "impl Catalog for __OplinkProxy where for < '__oplink > & '__oplink str : :: oplink :: __private :: Arg",
+            "Service for dyn Catalog",
+            "\"fn row_count(&self, table: &str) -> Result<u64>\"",
+            "let _ = < & str as :: oplink :: __private :: Arg > :: SHAPE",
+            ":: core :: marker :: Send",
+            "deprecated",
+        ] {
+            assert!(text.contains(fragment), "missing `{fragment}` in {text}");
+        }
+    }
+
+    #[test]
+    fn errors_are_collected_and_the_trait_is_kept() {
+        let out = super::super::expand(
+            TokenStream::new(),
+            quote! {
+                pub trait Bad<T> {
+                    type Item;
+                    async fn a(&self);
+                    fn b(&mut self);
+                    fn c(&self, x: impl Fn());
+                    fn d(&self) -> Option<&str>;
+                }
+            },
+        )
+        .to_string();
+        assert_eq!(out.matches("compile_error").count(), 6, "{out}");
+        assert!(out.contains("pub trait Bad"), "{out}");
+    }
 }

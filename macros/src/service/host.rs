@@ -30,17 +30,21 @@ pub fn generate(
         } = part;
         let ident = method.ident;
         let output = &method.output;
-        let lifts = method.params.iter().zip(args).zip(arg_traits).map(
-            |((param, arg), arg_trait)| {
-                let param_name = &param.name;
-                quote! {
-                    // SAFETY: lowered by the plugin's proxy for this call, as the same type
-                    // (the fingerprints agree); `relabel` only renames its lifetime.
-                    let #arg = unsafe { #arg_trait::lift(#p::relabel(#arg)) }
-                        .map_err(|e| #p::bad_argument(#name, #method_name, #param_name, e))?;
-                }
-            },
-        );
+        let lifts =
+            method
+                .params
+                .iter()
+                .zip(args)
+                .zip(arg_traits)
+                .map(|((param, arg), arg_trait)| {
+                    let param_name = &param.name;
+                    quote! {
+                        // SAFETY: lowered by the plugin's proxy for this call, as the same type
+                        // (the fingerprints agree); `relabel` only renames its lifetime.
+                        let #arg = unsafe { #arg_trait::lift(#p::relabel(#arg)) }
+                            .map_err(|e| #p::bad_argument(#name, #method_name, #param_name, e))?;
+                    }
+                });
         let finish = method.fallible.as_ref().map(|_| {
             quote! {
                 let value = match <#output as #p::Fallible>::into_result(value) {

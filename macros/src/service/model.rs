@@ -98,6 +98,7 @@ impl<'a> Method<'a> {
         let before = errors.len();
         check::method(method, errors);
         let sig = &method.sig;
+        let lifetimes_reported = sig.generics.lifetimes().next().is_some();
         let mut params = Vec::new();
         for input in &sig.inputs {
             let FnArg::Typed(typed) = input else { continue };
@@ -105,7 +106,7 @@ impl<'a> Method<'a> {
                 Pat::Ident(ident) => ident.ident.to_string(),
                 _ => "_".to_owned(),
             };
-            check::param(&typed.ty, &name, &sig.ident, errors);
+            check::param(&typed.ty, &name, &sig.ident, lifetimes_reported, errors);
             params.push(Param {
                 name,
                 ty: &typed.ty,
@@ -115,7 +116,7 @@ impl<'a> Method<'a> {
             ReturnType::Default => syn::parse_quote!(()),
             ReturnType::Type(_, ty) => (**ty).clone(),
         };
-        check::output(&output, &sig.ident, errors);
+        check::output(&output, &sig.ident, lifetimes_reported, errors);
         if errors.len() > before {
             return None;
         }

@@ -644,9 +644,6 @@ mod tests {
         assert_eq!((i386.size, i386.align), (16, 4));
         assert_eq!(<*const u8>::c_decl("p"), "uint8_t const *p");
         assert_eq!(<[u8; 8]>::c_decl("magic"), "uint8_t magic[8]");
-        assert_eq!(
-            <*const *const u32>::c_name(),
-            "uint32_t const * const *"
-        );
+        assert_eq!(<*const *const u32>::c_name(), "uint32_t const * const *");
     }
 }

@@ -246,11 +246,11 @@ mod tests {
     fn appended_fields_shrink_older_minors() {
         let v20 = size_at_minor::<OperatorDescriptor>(0);
         let v21 = size_at_minor::<OperatorDescriptor>(1);
-        assert!(v20 < v21 && v21 == size_of::<OperatorDescriptor>(), "{v20} {v21}");
-        assert_eq!(
-            size_at_minor::<PluginHeader>(0),
-            size_of::<PluginHeader>()
+        assert!(
+            v20 < v21 && v21 == size_of::<OperatorDescriptor>(),
+            "{v20} {v21}"
         );
+        assert_eq!(size_at_minor::<PluginHeader>(0), size_of::<PluginHeader>());
     }
 
     #[test]

@@ -46,9 +46,9 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
                     "its reserved field is {reserved}, not 0"
                 )));
             }
-            // SAFETY: schemas of this change are alive for the call (caller).
             Ok(match kind {
                 DIFF_INSERT => Diff::Insert {
+                    // SAFETY: schemas of this change are alive for the call (caller).
                     post: unsafe { inbox.rows(post, "post") }?,
                 },
                 DIFF_UPDATE => Diff::Update {
@@ -61,7 +61,11 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
                     // SAFETY: as above.
                     pre: unsafe { inbox.rows(pre, "pre") }?,
                 },
-                other => return Err(Error::unlocated(format!("its kind is {other}, not 1, 2 or 3"))),
+                other => {
+                    return Err(Error::unlocated(format!(
+                        "its kind is {other}, not 1, 2 or 3"
+                    )));
+                }
             })
         })()
         .map_err(|e| e.context(format!("diff {index} of the change")))?;
@@ -153,7 +157,11 @@ fn import_array(array: FFI_ArrowArray, data_type: &DataType) -> Result<ArrayData
     }
 }
 
-fn batch_from(array: FFI_ArrowArray, schema: &SchemaRef, data_type: &DataType) -> Result<RecordBatch> {
+fn batch_from(
+    array: FFI_ArrowArray,
+    schema: &SchemaRef,
+    data_type: &DataType,
+) -> Result<RecordBatch> {
     let data = import_array(array, data_type)?;
     let columns = StructArray::from(data);
     let rows = columns.len();

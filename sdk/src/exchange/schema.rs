@@ -100,7 +100,9 @@ impl SchemaOutbox {
             .copied();
         if let Some(index) = found {
             let clock = self.clock;
-            let slot = self.slots[index].as_mut().expect("indexed slots are filled");
+            let slot = self.slots[index]
+                .as_mut()
+                .expect("indexed slots are filled");
             slot.last_used = clock;
             if !Arc::ptr_eq(&slot.schema, schema) {
                 // The same schema in another `Arc`: keep the newest, so the pointer fast path
@@ -226,7 +228,9 @@ impl SchemaInbox {
             .get(index)
             .and_then(Option::as_ref)
             .ok_or_else(|| {
-                Error::unlocated(format!("batch refers to schema id {id}, which was never sent"))
+                Error::unlocated(format!(
+                    "batch refers to schema id {id}, which was never sent"
+                ))
             })
     }
 }
@@ -251,11 +255,19 @@ mod tests {
         let s = schema(1);
         outbox.begin();
         assert_eq!(outbox.id_of(&s), (1, true));
-        assert_eq!(outbox.id_of(&s), (1, false), "same send: already on its way");
+        assert_eq!(
+            outbox.id_of(&s),
+            (1, false),
+            "same send: already on its way"
+        );
         outbox.commit();
         outbox.begin();
         assert_eq!(outbox.id_of(&s), (1, false));
-        assert_eq!(outbox.id_of(&schema(1)), (1, false), "equal content, other Arc");
+        assert_eq!(
+            outbox.id_of(&schema(1)),
+            (1, false),
+            "equal content, other Arc"
+        );
         assert_eq!(outbox.id_of(&schema(2)), (2, true));
     }
 
@@ -272,7 +284,11 @@ mod tests {
         outbox.id_of(&schemas[0]); // slot 1 is now the most recent
         outbox.commit();
         outbox.begin();
-        assert_eq!(outbox.id_of(&schemas[3]), (2, true), "evicts slot 2, the oldest");
+        assert_eq!(
+            outbox.id_of(&schemas[3]),
+            (2, true),
+            "evicts slot 2, the oldest"
+        );
         outbox.commit();
         for s in &schemas {
             outbox.begin();

@@ -58,8 +58,14 @@ fn change_round_trips_zero_copy_and_schema_crosses_once() {
         _ => unreachable!(),
     };
     let abi = out.export_change(change.clone(), &mut outbox).unwrap();
-    assert!(!abi_diff(&abi, 0).post.schema.is_null(), "first batch carries its schema");
-    assert!(abi_diff(&abi, 2).pre.schema.is_null(), "later ones in the change do not");
+    assert!(
+        !abi_diff(&abi, 0).post.schema.is_null(),
+        "first batch carries its schema"
+    );
+    assert!(
+        abi_diff(&abi, 2).pre.schema.is_null(),
+        "later ones in the change do not"
+    );
     // SAFETY: exported just above, arrays not taken yet.
     let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
     outbox.commit();
@@ -72,7 +78,10 @@ fn change_round_trips_zero_copy_and_schema_crosses_once() {
     assert_eq!(inbox.len(), 1);
 
     let abi = out.export_change(change.clone(), &mut outbox).unwrap();
-    assert!(abi_diff(&abi, 0).post.schema.is_null(), "a known schema is not sent again");
+    assert!(
+        abi_diff(&abi, 0).post.schema.is_null(),
+        "a known schema is not sent again"
+    );
     // SAFETY: as above.
     assert_eq!(unsafe { import_change(&abi, &mut inbox) }.unwrap(), change);
 }
@@ -81,7 +90,10 @@ fn change_round_trips_zero_copy_and_schema_crosses_once() {
 fn a_change_without_diffs_crosses_with_a_null_diff_array() {
     let mut out = Outgoing::default();
     let abi = out
-        .export_change(Change::new(3, Timestamp(1), vec![]), &mut SchemaOutbox::default())
+        .export_change(
+            Change::new(3, Timestamp(1), vec![]),
+            &mut SchemaOutbox::default(),
+        )
         .unwrap();
     assert!(abi.diffs.is_null() && abi.diff_count == 0);
     // SAFETY: exported above.
@@ -157,7 +169,12 @@ fn many_schemas_cross_in_bounded_caches_and_every_batch_stays_right() {
             let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
             outbox.commit();
             assert_eq!(back, change);
-            assert!(outbox.len() <= 4 && inbox.len() <= 4, "{} {}", outbox.len(), inbox.len());
+            assert!(
+                outbox.len() <= 4 && inbox.len() <= 4,
+                "{} {}",
+                outbox.len(),
+                inbox.len()
+            );
         }
     }
 }
@@ -165,7 +182,13 @@ fn many_schemas_cross_in_bounded_caches_and_every_batch_stays_right() {
 #[test]
 fn an_unknown_schema_id_is_an_error_and_the_arrays_are_released() {
     let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
-    let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: rows(&[1], 0) }]);
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(&[1], 0),
+        }],
+    );
     let abi = out.export_change(change.clone(), &mut outbox).unwrap();
     outbox.commit();
     // SAFETY: exported above.
@@ -178,7 +201,10 @@ fn an_unknown_schema_id_is_an_error_and_the_arrays_are_released() {
         err.to_string(),
         "diff 0 of the change: batch refers to schema id 1, which was never sent"
     );
-    assert!(abi_diff(&abi, 0).post.columns.is_released(), "arrays were taken and released");
+    assert!(
+        abi_diff(&abi, 0).post.columns.is_released(),
+        "arrays were taken and released"
+    );
 }
 
 #[test]
@@ -199,7 +225,8 @@ fn an_array_whose_shape_disagrees_with_its_schema_is_an_error_not_a_panic() {
     // SAFETY: exported above; the schema id is wrong on purpose, the arrays are valid.
     let err = unsafe { import_batch(&mut abi, &mut inbox) }.unwrap_err();
     assert!(
-        err.to_string().starts_with("an array does not match its type Struct("),
+        err.to_string()
+            .starts_with("an array does not match its type Struct("),
         "{err}"
     );
 }

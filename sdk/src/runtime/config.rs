@@ -7,17 +7,6 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 
 use crate::{Error, Result};
 
-/// What the configuration of an operator must be: a type serde can read (from JSON).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the configuration of an operator",
-    label = "`new` takes this, but it is not `serde::Deserialize`",
-    note = "the host's configuration arrives as JSON and is read into this type: add `#[derive(serde::Deserialize)]` to `{Self}`"
-)]
-pub trait OperatorConfig: DeserializeOwned {}
-
-#[diagnostic::do_not_recommend]
-impl<T: DeserializeOwned> OperatorConfig for T {}
-
 /// The configuration of an operator whose `new` takes none: `null` or `{}`, and nothing
 /// else, so a configuration meant for another operator is not silently dropped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -112,7 +101,11 @@ mod tests {
         );
         assert!(err.location().is_none());
         let err = parse::<Config>("t", br#"{"min": 3} x"#).unwrap_err();
-        assert!(err.to_string().starts_with("invalid configuration for operator `t`: trailing characters"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("invalid configuration for operator `t`: trailing characters"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,10 +8,14 @@ mod entry;
 mod registry;
 mod thunks;
 
+pub use crate::bounds::{OperatorConfig, OperatorError};
 pub use attach::{NOT_A_SERVICE, NOT_A_SERVICE_ABI, Requirement, requirement};
-pub use config::{NoConfig, OperatorConfig};
+pub use config::NoConfig;
+pub(crate) use config::parse as parse_config;
 pub use entry::oplink_plugin_v2;
-pub use registry::{OPERATORS, PLACEHOLDER_DESCRIPTOR, Registration, descriptor, vtable};
+pub use registry::{
+    OPERATORS, PLACEHOLDER_DESCRIPTOR, PLACEHOLDER_VTABLE, Registration, descriptor, vtable,
+};
 
 use arrow_array::RecordBatch;
 
@@ -60,27 +64,5 @@ pub trait OperatorImpl: Sized + Send + 'static {
             Self::NAME,
             snapshot.len()
         )))
-    }
-}
-
-/// What the error of an operator method's `Result` must be: convertible into [`Error`].
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the error type of an operator method",
-    label = "this error does not convert into `oplink::Error`",
-    note = "return `oplink::Result<T>` and make errors with `Error::msg(\"...\")` or `bail!(\"...\")`; any `std::error::Error` converts with `?`"
-)]
-pub trait OperatorError {
-    /// The error as the host will see it. Not `#[track_caller]`: a converted error has no
-    /// line of the operator's to point at, while an `oplink::Error` keeps its own.
-    fn into_error(self) -> Error;
-}
-
-#[diagnostic::do_not_recommend]
-impl<E> OperatorError for E
-where
-    Error: From<E>,
-{
-    fn into_error(self) -> Error {
-        Error::from(self)
     }
 }

@@ -2,8 +2,8 @@
 //! with.
 
 use crate::abi::{
-    self, CreateFn, DestroyFn, ApplyFn, FlushStateFn, OperatorDescriptor, OperatorVTable,
-    PullFn, RestoreFn, ServiceRequirement, SnapshotFn, StrView, TickFn,
+    self, ApplyFn, CreateFn, DestroyFn, FlushStateFn, OperatorDescriptor, OperatorVTable, PullFn,
+    RestoreFn, ServiceRequirement, SnapshotFn, StrView, TickFn,
 };
 
 use super::OperatorImpl;
@@ -54,6 +54,21 @@ pub const fn descriptor<T: OperatorImpl>(
         reserved: 0,
     }
 }
+
+/// The stand-in vtable of a type that is not an operator (the expansion reports why at the
+/// type, so this is never compiled into a library).
+pub const PLACEHOLDER_VTABLE: OperatorVTable = OperatorVTable {
+    size: 0,
+    reserved: 0,
+    create: None,
+    destroy: None,
+    apply: None,
+    pull: None,
+    tick: None,
+    flush_state: None,
+    snapshot: None,
+    restore: None,
+};
 
 /// The stand-in descriptor of a type that is not an operator (the expansion reports why at
 /// the type, so this is never compiled into a library).

@@ -38,13 +38,18 @@ unsafe fn instance<'a, T>(instance: *mut OpaqueInstance) -> &'a mut Instance<T> 
 ///
 /// # Safety
 /// `err` must be writable and empty.
-unsafe fn run(err: *mut ErrorOut, body: &mut dyn FnMut(&mut Option<Error>) -> Result<()>) -> Status {
+unsafe fn run(
+    err: *mut ErrorOut,
+    body: &mut dyn FnMut(&mut Option<Error>) -> Result<()>,
+) -> Status {
     let mut bad_input = None;
     // SAFETY: forwarded from the caller.
     let status = unsafe { guard_into(err, &mut || body(&mut bad_input)) };
     match bad_input {
         // SAFETY: the body returned `Ok` without writing `err`; forwarded from the caller.
-        Some(error) if status == Status::OK => unsafe { Failure::invalid_input(&error).write_to(err) },
+        Some(error) if status == Status::OK => unsafe {
+            Failure::invalid_input(&error).write_to(err)
+        },
         _ => status,
     }
 }
@@ -62,13 +67,16 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
 ) -> Status {
     let mut body = |bad_input: &mut Option<Error>| {
         // SAFETY: `config` is valid for this call.
-        let config = match super::config::parse::<T::Config>(T::NAME, unsafe { config.as_bytes() }) {
-            Ok(config) => config,
-            Err(error) => {
-                *bad_input = Some(error);
-                return Ok(());
-            }
-        };
+        let config =
+            match <T::Config as crate::bounds::OperatorConfig>::from_json(T::NAME, unsafe {
+                config.as_bytes()
+            }) {
+                Ok(config) => config,
+                Err(error) => {
+                    *bad_input = Some(error);
+                    return Ok(());
+                }
+            };
         // SAFETY: `host` is null or outlives the instance (ABI contract).
         let host = unsafe { host.as_ref() };
         let instance_id = host.map_or(0, |h| h.instance_id);

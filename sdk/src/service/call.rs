@@ -112,6 +112,23 @@ pub fn fallible_failed<F: Fallible>(message: String) -> F {
     F::from_result(Err(F::Err::from_message(message)))
 }
 
+/// Moves a value between two spellings of the same type that differ only in lifetimes:
+/// inside the generated impls, `<&'a str as Arg>::Abi` and `<&'static str as Arg>::Abi` are
+/// known only through a bound, so rustc cannot see that they are one type.
+///
+/// # Safety
+/// `A` and `B` must be the same type up to lifetimes, and the caller keeps alive whatever
+/// the value points to for as long as it is used.
+#[inline(always)]
+pub unsafe fn relabel<A: Copy, B: Copy>(value: A) -> B {
+    const {
+        assert!(size_of::<A>() == size_of::<B>());
+        assert!(align_of::<A>() == align_of::<B>());
+    }
+    // SAFETY: the same type (caller), so the same size, alignment and validity.
+    unsafe { std::mem::transmute_copy(&value) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +161,11 @@ mod tests {
             Some("`Catalog::tier` returned unknown status 9")
         );
         assert_eq!(
-            bad_return("Catalog", "tier", Error::unlocated("7 is not a bool (0 or 1)")),
+            bad_return(
+                "Catalog",
+                "tier",
+                Error::unlocated("7 is not a bool (0 or 1)")
+            ),
             "`Catalog::tier` returned a value this plugin cannot read: 7 is not a bool (0 or 1)"
         );
         assert_eq!(
@@ -158,21 +179,4 @@ mod tests {
             "argument `customer` of `Catalog::tier` cannot be read: a string is not UTF-8"
         );
     }
-}
-
-/// Moves a value between two spellings of the same type that differ only in lifetimes:
-/// inside the generated impls, `<&'a str as Arg>::Abi` and `<&'static str as Arg>::Abi` are
-/// known only through a bound, so rustc cannot see that they are one type.
-///
-/// # Safety
-/// `A` and `B` must be the same type up to lifetimes, and the caller keeps alive whatever
-/// the value points to for as long as it is used.
-#[inline(always)]
-pub unsafe fn relabel<A: Copy, B: Copy>(value: A) -> B {
-    const {
-        assert!(size_of::<A>() == size_of::<B>());
-        assert!(align_of::<A>() == align_of::<B>());
-    }
-    // SAFETY: the same type (caller), so the same size, alignment and validity.
-    unsafe { std::mem::transmute_copy(&value) }
 }

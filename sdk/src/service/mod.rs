@@ -26,13 +26,13 @@ use std::sync::Arc;
 #[doc(hidden)]
 pub use call::*;
 
-pub use crate::abi::{ServiceMethod, ServiceRequirement};
+use crate::Result;
 use crate::abi::StrView;
 use crate::abi::decl::{FNV_OFFSET, fnv1a};
+pub use crate::abi::{ServiceMethod, ServiceRequirement};
 pub use crate::vocabulary::{
-    AbiOption, Arg, Fallible, Json, Keep, Number, Ret, ServiceError, Shape, Wire,
+    AbiOption, Arg, Fallible, Json, JsonValue, Keep, Number, Ret, ServiceError, Shape, Wire,
 };
-use crate::Result;
 
 /// A host service declared with `#[oplink::host_callbacks]`; implemented by the macro for
 /// `dyn YourTrait`. The host provides one with `HostBuilder::provide::<dyn YourTrait>`, an

@@ -67,7 +67,8 @@ impl<'a> Reader<'a> {
 }
 
 impl Wire for Entries {
-    const SCHEMA: &'static str = "u64 count, then per entry: u64 key length, key, u64 value length, value (little-endian)";
+    const SCHEMA: &'static str =
+        "u64 count, then per entry: u64 key length, key, u64 value length, value (little-endian)";
     fn encode(&self, out: &mut Vec<u8>) {
         let mut w = Writer(out);
         w.u64(self.0.len() as u64);

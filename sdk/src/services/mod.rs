@@ -167,5 +167,33 @@ pub fn c_section() -> String {
         out.push_str("}\n");
         out
     }
-    [one::<dyn Log>("Log"), one::<dyn State>("State"), one::<dyn Clock>("Clock")].join("\n")
+    [
+        one::<dyn Log>("Log"),
+        one::<dyn State>("State"),
+        one::<dyn Clock>("Clock"),
+    ]
+    .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The standard services' identities. When one fails, a standard service changed: that
+    /// refuses every plugin built before, so it needs a new ABI major (or an appended method
+    /// and a new minor) and a regenerated `oplink.h`.
+    #[test]
+    fn the_standard_services_fingerprints_are_pinned() {
+        assert_eq!(<dyn Log>::FINGERPRINT, 0xa755_e8b4_1675_8270, "oplink.Log");
+        assert_eq!(
+            <dyn State>::FINGERPRINT,
+            0xe110_0a16_7eea_8f06,
+            "oplink.State"
+        );
+        assert_eq!(
+            <dyn Clock>::FINGERPRINT,
+            0x6d72_ec46_c0f4_4dab,
+            "oplink.Clock"
+        );
+    }
 }

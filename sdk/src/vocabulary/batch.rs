@@ -66,7 +66,10 @@ mod tests {
         };
         // SAFETY: null pointers are rejected before they are read.
         let err = unsafe { RecordBatch::lift(null) }.unwrap_err();
-        assert_eq!(err.to_string(), "a batch arrived with a null array or schema");
+        assert_eq!(
+            err.to_string(),
+            "a batch arrived with a null array or schema"
+        );
         let mut released = FFI_ArrowArray::empty();
         let schema = FFI_ArrowSchema::empty();
         let taken = AbiBatchRef {

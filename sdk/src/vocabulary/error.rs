@@ -12,6 +12,8 @@ use crate::Error;
     note = "use `oplink::Error` (as in `oplink::Result<T>`), `String` or `Box<dyn std::error::Error + Send + Sync>`, or implement `oplink::service::ServiceError` for `{Self}`"
 )]
 pub trait ServiceError: fmt::Display + Sized {
+    #[doc(hidden)]
+    const CHECKED: () = ();
     /// The error the plugin's caller sees for a failure with this message.
     fn from_message(message: String) -> Self;
     /// The error that crosses to the plugin (an `oplink::Error` keeps its location).

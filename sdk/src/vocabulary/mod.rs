@@ -45,7 +45,8 @@ pub use wire::{Json, JsonValue, Wire};
 use crate::Result;
 use crate::abi::decl::{CType, FNV_OFFSET, fnv1a};
 
-/// A fingerprint of the C form of a type: its kind, its parts and its C size and alignment.
+/// A fingerprint of the C form of a type: its kind, its parts, and its C size and alignment
+/// on every data model the ABI knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Shape(pub u64);
 
@@ -63,9 +64,14 @@ impl Shape {
             hash = fnv1a(hash, &parts[i].0.to_le_bytes());
             i += 1;
         }
-        let model = crate::abi::decl::TARGET_MODEL;
-        hash = fnv1a(hash, &(A::LAYOUT[model].size as u64).to_le_bytes());
-        hash = fnv1a(hash, &(A::LAYOUT[model].align as u64).to_le_bytes());
+        // The C layout on every data model, so that the fingerprint is the same on every
+        // target (and `oplink.h` can carry it).
+        let mut model = 0;
+        while model < 3 {
+            hash = fnv1a(hash, &(A::LAYOUT[model].size as u64).to_le_bytes());
+            hash = fnv1a(hash, &(A::LAYOUT[model].align as u64).to_le_bytes());
+            model += 1;
+        }
         Shape(hash)
     }
 }

@@ -125,8 +125,11 @@ mod tests {
     #[test]
     fn vectors_round_trip_and_bad_ones_say_why() {
         let raised = vec![1i64, -2, 3].raise();
-        // SAFETY: raised just above, taken once.
-        assert_eq!(unsafe { <Vec<i64> as Ret>::take(raised) }.unwrap(), [1, -2, 3]);
+        assert_eq!(
+            // SAFETY: raised just above, taken once.
+            unsafe { <Vec<i64> as Ret>::take(raised) }.unwrap(),
+            [1, -2, 3]
+        );
         let null = SliceView {
             ptr: std::ptr::null(),
             len: 3,

@@ -68,7 +68,10 @@ mod tests {
             })
         }
         .unwrap_err();
-        assert!(err.to_string().starts_with("a string is not UTF-8"), "{err}");
+        assert!(
+            err.to_string().starts_with("a string is not UTF-8"),
+            "{err}"
+        );
         let raised = "héllo".to_owned().raise();
         // SAFETY: raised just above, taken once.
         assert_eq!(unsafe { String::take(raised) }.unwrap(), "héllo");

@@ -100,10 +100,31 @@ unsafe impl<T: Wire> Ret for T {
     label = "`Json<{Self}>` needs a serde type",
     note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to `{Self}`"
 )]
-pub trait JsonValue: serde::Serialize + serde::de::DeserializeOwned + 'static {}
+pub trait JsonValue: Sized + 'static {
+    #[doc(hidden)]
+    const CHECKED: ();
+    /// Appends the value as JSON.
+    #[doc(hidden)]
+    fn to_json(&self, out: &mut Vec<u8>);
+    /// Reads a value from JSON.
+    #[doc(hidden)]
+    fn from_json(bytes: &[u8]) -> Result<Self>;
+}
 
 #[diagnostic::do_not_recommend]
-impl<T: serde::Serialize + serde::de::DeserializeOwned + 'static> JsonValue for T {}
+impl<T: serde::Serialize + serde::de::DeserializeOwned + 'static> JsonValue for T {
+    const CHECKED: () = ();
+    fn to_json(&self, out: &mut Vec<u8>) {
+        // Serialising into memory fails only for maps with non-string keys and the like; the
+        // receiver then reports the empty input it gets.
+        let _ = serde_json::to_writer(out, self);
+    }
+    fn from_json(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|e| {
+            Error::unlocated(format!("cannot decode {}: {e}", std::any::type_name::<T>()))
+        })
+    }
+}
 
 /// Any serde type, crossing as JSON: `fn customer(&self, id: u64) -> Option<Json<Customer>>`.
 /// Read and write the value through `.0`.
@@ -113,17 +134,13 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned + 'static> JsonValue for 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Json<T>(pub T);
 
-impl<T: serde::Serialize + serde::de::DeserializeOwned + 'static> Wire for Json<T> {
+impl<T: JsonValue> Wire for Json<T> {
     const SCHEMA: &'static str = "json";
     fn encode(&self, out: &mut Vec<u8>) {
-        // Serialising into memory fails only for maps with non-string keys and the like; the
-        // receiver then reports the empty input it gets.
-        let _ = serde_json::to_writer(out, &self.0);
+        self.0.to_json(out);
     }
     fn decode(bytes: &[u8]) -> Result<Self> {
-        serde_json::from_slice(bytes).map(Json).map_err(|e| {
-            Error::unlocated(format!("cannot decode {}: {e}", std::any::type_name::<T>()))
-        })
+        T::from_json(bytes).map(Json)
     }
 }
 
@@ -139,7 +156,8 @@ mod tests {
         assert_eq!(back.unwrap(), Some(Json(vec![1, 2])));
         let err = Json::<Vec<u8>>::decode(b"{").unwrap_err();
         assert!(
-            err.to_string().starts_with("cannot decode alloc::vec::Vec<u8>: "),
+            err.to_string()
+                .starts_with("cannot decode alloc::vec::Vec<u8>: "),
             "{err}"
         );
     }
