@@ -144,7 +144,7 @@ pub struct RequiredService {
     /// The fingerprint of the plugin's view of the service.
     pub fingerprint: u64,
     /// Its methods as the plugin was built against them, in table order.
-    pub methods: Vec<RequiredMethod>,
+    pub methods: Arc<[RequiredMethod]>,
 }
 
 /// One method of a required service.

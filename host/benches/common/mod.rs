@@ -8,7 +8,14 @@ use oplink_host::Plugin;
 
 /// Loads the library `name` after building the example crates `crates` in release mode
 /// with the cargo running the benchmark (only the first call builds).
+#[allow(dead_code)]
 pub fn release_plugin(crates: &[&str], name: &str) -> Plugin {
+    Plugin::load(release_path(crates, name)).expect("load plugin")
+}
+
+/// The path of library `name` after building the example crates `crates` in release mode
+/// (only the first call builds).
+pub fn release_path(crates: &[&str], name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -33,5 +40,5 @@ pub fn release_plugin(crates: &[&str], name: &str) -> Plugin {
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     );
-    Plugin::load(dir.join(file)).expect("load plugin")
+    dir.join(file)
 }

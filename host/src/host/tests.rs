@@ -11,7 +11,8 @@ fn required(name: &str, methods: &[MethodInfo]) -> RequiredService {
                 signature: m.signature.to_owned(),
                 fingerprint: m.fingerprint,
             })
-            .collect(),
+            .collect::<Vec<_>>()
+            .into(),
     }
 }
 
@@ -35,7 +36,7 @@ impl Lookup for Empty {
 #[test]
 fn differences_name_the_method() {
     let host = <dyn Lookup>::METHODS;
-    let same = required("Lookup", host).methods;
+    let same = required("Lookup", host).methods.to_vec();
     assert_eq!(difference(&same, host), None);
     assert_eq!(difference(&same[..1], host), None, "a prefix is fine");
     let mut changed = same.clone();
@@ -76,8 +77,10 @@ fn a_mismatched_standard_service_is_refused_naming_the_method() {
         host.check_services("op", std::slice::from_ref(&log))
             .is_ok()
     );
-    log.methods[2].signature = "fn message(&self, level: u8, text: &str)".to_owned();
-    log.methods[2].fingerprint ^= 1;
+    let mut methods = log.methods.to_vec();
+    methods[2].signature = "fn message(&self, level: u8, text: &str)".to_owned();
+    methods[2].fingerprint ^= 1;
+    log.methods = methods.into();
     let err = host.check_services("op", &[log]).unwrap_err();
     assert!(matches!(err, Error::ServiceMismatch { .. }), "{err:?}");
     assert_eq!(

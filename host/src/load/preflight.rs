@@ -8,9 +8,11 @@
 //! for that, "wrong ELF class", names no architecture). Other formats are left to the
 //! platform's loader.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 
@@ -53,14 +55,59 @@ fn machine_name(machine: u16) -> String {
     }
 }
 
+/// Device, inode, size, and the times of the last change of content and of metadata.
+#[cfg(unix)]
+type Identity = (u64, u64, u64, i64, i64, i64, i64);
+
+/// The identity of a file's content as `stat` tells it: a file that passed once and has
+/// this identity still is the file that passed (a rewrite or a copy changes it).
+#[cfg(unix)]
+fn identity(metadata: &std::fs::Metadata) -> Identity {
+    use std::os::unix::fs::MetadataExt;
+    (
+        metadata.dev(),
+        metadata.ino(),
+        metadata.len(),
+        metadata.mtime(),
+        metadata.mtime_nsec(),
+        metadata.ctime(),
+        metadata.ctime_nsec(),
+    )
+}
+
+/// Files that passed, by identity: loading the same library again reads no headers.
+#[cfg(unix)]
+fn passed() -> &'static Mutex<HashSet<Identity>> {
+    static PASSED: OnceLock<Mutex<HashSet<Identity>>> = OnceLock::new();
+    PASSED.get_or_init(Default::default)
+}
+
 /// Validates what can be validated of `path` without loading it.
 pub fn check(path: &Path) -> Result<()> {
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return Ok(()); // let the loader report the missing file in its own words
+    };
+    #[cfg(unix)]
+    {
+        let identity = identity(&metadata);
+        let mut passed = passed().lock().unwrap_or_else(|e| e.into_inner());
+        if passed.contains(&identity) {
+            return Ok(());
+        }
+        drop(passed);
+        check_headers(path, &metadata)?;
+        passed = self::passed().lock().unwrap_or_else(|e| e.into_inner());
+        passed.insert(identity);
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    check_headers(path, &metadata)
+}
+
+fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
     let truncated = |detail: String| Error::Truncated {
         path: path.to_owned(),
         detail,
-    };
-    let Ok(metadata) = std::fs::metadata(path) else {
-        return Ok(()); // let the loader report the missing file in its own words
     };
     if !metadata.is_file() {
         return Err(Error::NotAFile {

@@ -7,7 +7,9 @@
 //! as both its writer's size and ours go: fields a newer minor appended are absent from an
 //! older writer's struct and take their defaults. Counts are bounded before they are used.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use oplink::abi::decl::{Addr, Declared, Decode, View};
 use oplink::abi::{
@@ -66,29 +68,47 @@ pub struct DescribedOperator {
     pub slots: [usize; 8],
 }
 
+/// What is being read, for an error message: called only when there is one.
+type What<'a> = &'a dyn Fn() -> String;
+
 fn invalid(detail: impl Into<String>) -> Refusal {
     Refusal::Invalid(detail.into())
 }
 
+/// A shared list of the methods of a required service.
+type Methods = Arc<[RequiredMethod]>;
+
 struct Reader<'m, M: Memory> {
     memory: &'m M,
+    /// Method lists read so far, by address and count: operators of one library point at
+    /// the same lists (the standard services'), which are read once.
+    methods: RefCell<Vec<(Addr, usize, Methods)>>,
 }
 
 impl<'m, M: Memory> Reader<'m, M> {
-    /// `len` bytes at `addr`, which must be aligned to `align`.
-    fn bytes(&self, addr: Addr, len: usize, align: usize, what: &str) -> Result<&'m [u8], Refusal> {
+    /// `len` bytes at `addr`, which must be aligned to `align`. `what` names them for the
+    /// error (made only when there is one: a load reads hundreds of fields).
+    fn bytes(
+        &self,
+        addr: Addr,
+        len: usize,
+        align: usize,
+        what: What<'_>,
+    ) -> Result<&'m [u8], Refusal> {
         if addr.is_null() {
-            return Err(invalid(format!("{what} is a null pointer")));
+            return Err(invalid(format!("{} is a null pointer", what())));
         }
         if !addr.0.is_multiple_of(align) {
             return Err(invalid(format!(
-                "{what} is at {:#x}, which is not aligned to {align} bytes",
+                "{} is at {:#x}, which is not aligned to {align} bytes",
+                what(),
                 addr.0
             )));
         }
         self.memory.read(addr.0, len).ok_or_else(|| {
             invalid(format!(
-                "{what} at {:#x} ({len} bytes) is not inside the library's mapped memory",
+                "{} at {:#x} ({len} bytes) is not inside the library's mapped memory",
+                what(),
                 addr.0
             ))
         })
@@ -96,19 +116,16 @@ impl<'m, M: Memory> Reader<'m, M> {
 
     /// A table that carries its writer's size (a `u32` field named `size`): its bytes, at
     /// most our size and at least the size of its frozen prefix.
-    fn table<S: Declared>(&self, addr: Addr, what: &str) -> Result<View<'m, S>, Refusal> {
+    fn table<S: Declared>(&self, addr: Addr, what: What<'_>) -> Result<View<'m, S>, Refusal> {
         let align = align_of::<S>();
-        let at = S::DECL
-            .fields
-            .iter()
-            .find(|f| f.name == "size")
-            .map_or(0, |f| f.rust_offset);
+        let at = const { size_offset(S::DECL.fields) };
         let head = self.bytes(addr, at + 4, align, what)?;
         let size = u32::decode(&head[at..]) as usize;
-        let frozen = abi::size_at_minor::<S>(0);
+        let frozen = const { abi::size_at_minor::<S>(0) };
         if size < frozen {
             return Err(invalid(format!(
-                "{what} says it is {size} bytes, less than the {frozen} of ABI {}.0",
+                "{} says it is {size} bytes, less than the {frozen} of ABI {}.0",
+                what(),
                 abi::ABI_MAJOR
             )));
         }
@@ -122,37 +139,60 @@ impl<'m, M: Memory> Reader<'m, M> {
         addr: Addr,
         count: usize,
         max: usize,
-        what: &str,
+        what: What<'_>,
     ) -> Result<Vec<View<'m, S>>, Refusal> {
         if count == 0 {
             return Ok(Vec::new());
         }
         if count > max {
             return Err(invalid(format!(
-                "{what} counts {count} entries, more than {max}"
+                "{} counts {count} entries, more than {max}",
+                what()
             )));
         }
         let bytes = self.bytes(addr, count * size_of::<S>(), align_of::<S>(), what)?;
         Ok(bytes.chunks_exact(size_of::<S>()).map(View::new).collect())
     }
 
-    /// A string view's text: its bytes inside the library, UTF-8.
-    fn str(&self, view: View<'_, StrView>, what: &str) -> Result<String, Refusal> {
+    /// A string view's text: its bytes inside the library, UTF-8, copied.
+    fn str(&self, view: View<'_, StrView>, what: What<'_>) -> Result<String, Refusal> {
+        self.text(view, what).map(str::to_owned)
+    }
+
+    /// A string view's text, borrowed from the library's memory.
+    fn text(&self, view: View<'_, StrView>, what: What<'_>) -> Result<&'m str, Refusal> {
         let (ptr, len) = (
             required(view.get(StrView::ptr))?,
             required(view.get(StrView::len))?,
         );
         if len > MAX_STR {
-            return Err(invalid(format!("{what} is {len} bytes long")));
+            return Err(invalid(format!("{} is {len} bytes long", what())));
         }
         if len == 0 {
-            return Ok(String::new());
+            return Ok("");
         }
         let bytes = self.bytes(ptr, len, 1, what)?;
         std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|e| invalid(format!("{what} is not valid UTF-8 ({e})")))
+            .map_err(|e| invalid(format!("{} is not valid UTF-8 ({e})", what())))
     }
+}
+
+/// The offset of a table's `size` field (0 when it has none).
+const fn size_offset(fields: &[oplink::abi::decl::FieldDecl]) -> usize {
+    let mut i = 0;
+    while i < fields.len() {
+        let name = fields[i].name.as_bytes();
+        if name.len() == 4
+            && name[0] == b's'
+            && name[1] == b'i'
+            && name[2] == b'z'
+            && name[3] == b'e'
+        {
+            return fields[i].rust_offset;
+        }
+        i += 1;
+    }
+    0
 }
 
 /// A field of the frozen prefix, which a checked table always has.
@@ -162,9 +202,14 @@ fn required<T>(value: Option<T>) -> Result<T, Refusal> {
 
 /// Validates the header at `header` in `memory`.
 pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusal> {
-    let r = Reader { memory };
+    let r = Reader {
+        memory,
+        methods: RefCell::new(Vec::new()),
+    };
     // The first 16 bytes are the same in every major: read them before trusting more.
-    let prefix = r.bytes(header, 16, 8, "the header the entry symbol returned")?;
+    let prefix = r.bytes(header, 16, 8, &|| {
+        "the header the entry symbol returned".to_owned()
+    })?;
     let magic = <[u8; 8]>::decode(prefix);
     if magic != abi::MAGIC {
         return Err(Refusal::BadMagic(magic));
@@ -176,7 +221,7 @@ pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusa
     if minor > abi::ABI_MINOR {
         return Err(Refusal::Minor(minor));
     }
-    let h = r.table::<PluginHeader>(header, "the header")?;
+    let h = r.table::<PluginHeader>(header, &|| "the header".to_owned())?;
     let fingerprint = required(h.get(PluginHeader::layout_fingerprint))?;
     if fingerprint != abi::LAYOUT_FINGERPRINT {
         return Err(Refusal::Layout(layout_difference(&r, &h, fingerprint)?));
@@ -186,16 +231,18 @@ pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusa
     }
     let build = BuildInfo {
         abi: (major, minor),
-        oplink_version: r.str(
-            required(h.get(PluginHeader::oplink_version))?,
-            "the oplink version",
-        )?,
-        rustc_version: r.str(
-            required(h.get(PluginHeader::rustc_version))?,
-            "the compiler version",
-        )?,
-        target: r.str(required(h.get(PluginHeader::target))?, "the target")?,
-        profile: r.str(required(h.get(PluginHeader::profile))?, "the profile")?,
+        oplink_version: r.str(required(h.get(PluginHeader::oplink_version))?, &|| {
+            "the oplink version".to_owned()
+        })?,
+        rustc_version: r.str(required(h.get(PluginHeader::rustc_version))?, &|| {
+            "the compiler version".to_owned()
+        })?,
+        target: r.str(required(h.get(PluginHeader::target))?, &|| {
+            "the target".to_owned()
+        })?,
+        profile: r.str(required(h.get(PluginHeader::profile))?, &|| {
+            "the profile".to_owned()
+        })?,
     };
     match required(h.get(PluginHeader::panic_strategy))? {
         abi::PANIC_UNWIND => {}
@@ -220,7 +267,7 @@ pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusa
             list,
             count * size_of::<usize>(),
             align_of::<usize>(),
-            "the operator list",
+            &|| "the operator list".to_owned(),
         )?;
         bytes
             .chunks_exact(size_of::<usize>())
@@ -244,18 +291,17 @@ fn descriptor<M: Memory>(
     addr: Addr,
     index: usize,
 ) -> Result<DescribedOperator, Refusal> {
-    let d = r.table::<OperatorDescriptor>(addr, &format!("the descriptor of operator {index}"))?;
+    let d =
+        r.table::<OperatorDescriptor>(addr, &|| format!("the descriptor of operator {index}"))?;
     let what = |field: &str| format!("the {field} of operator {index}");
-    let name = r.str(required(d.get(OperatorDescriptor::name))?, &what("name"))?;
+    let name = r.str(required(d.get(OperatorDescriptor::name))?, &|| what("name"))?;
     check_name(&name).map_err(|why| invalid(format!("operator {index} {why}")))?;
-    let version = r.str(
-        required(d.get(OperatorDescriptor::version))?,
-        &what("version"),
-    )?;
-    let description = r.str(
-        required(d.get(OperatorDescriptor::description))?,
-        &what("description"),
-    )?;
+    let version = r.str(required(d.get(OperatorDescriptor::version))?, &|| {
+        what("version")
+    })?;
+    let description = r.str(required(d.get(OperatorDescriptor::description))?, &|| {
+        what("description")
+    })?;
     let implemented = required(d.get(OperatorDescriptor::implemented))?;
     if implemented & !abi::IMPLEMENTS_ALL != 0 {
         return Err(invalid(format!(
@@ -277,10 +323,10 @@ fn descriptor<M: Memory>(
             "operator `{name}`'s reserved field is not zero"
         )));
     }
-    let vtable = r.table::<OperatorVTable>(
-        required(d.get(OperatorDescriptor::vtable))?,
-        &format!("the vtable of operator `{name}`"),
-    )?;
+    let vtable = r
+        .table::<OperatorVTable>(required(d.get(OperatorDescriptor::vtable))?, &|| {
+            format!("the vtable of operator `{name}`")
+        })?;
     if required(vtable.get(OperatorVTable::reserved))? != 0 {
         return Err(invalid(format!(
             "the vtable of operator `{name}` has a reserved field that is not zero"
@@ -333,38 +379,32 @@ fn requirements<M: Memory>(
         required(d.get(OperatorDescriptor::requires))?,
         count,
         MAX_REQUIRES,
-        &format!("the required services of operator `{operator}`"),
+        &|| format!("the required services of operator `{operator}`"),
     )?;
     let mut out: Vec<RequiredService> = Vec::with_capacity(list.len());
     for (index, entry) in list.into_iter().enumerate() {
-        let what = format!("required service {index} of operator `{operator}`");
-        let name = r.str(
-            required(entry.get(ServiceRequirement::name))?,
-            &format!("the name of {what}"),
-        )?;
-        let methods = r.array::<ServiceMethod>(
+        let what = || format!("required service {index} of operator `{operator}`");
+        let name = r.str(required(entry.get(ServiceRequirement::name))?, &|| {
+            format!("the name of {}", what())
+        })?;
+        let (list, count) = (
             required(entry.get(ServiceRequirement::methods))?,
             required(entry.get(ServiceRequirement::method_count))?,
-            MAX_METHODS,
-            &format!("the methods of `{name}` in {what}"),
-        )?;
-        let methods = methods
-            .into_iter()
-            .enumerate()
-            .map(|(m, method)| {
-                Ok(RequiredMethod {
-                    name: r.str(
-                        required(method.get(ServiceMethod::name))?,
-                        &format!("the name of method {m} of `{name}`"),
-                    )?,
-                    signature: r.str(
-                        required(method.get(ServiceMethod::signature))?,
-                        &format!("the signature of method {m} of `{name}`"),
-                    )?,
-                    fingerprint: required(method.get(ServiceMethod::fingerprint))?,
-                })
-            })
-            .collect::<Result<Vec<_>, Refusal>>()?;
+        );
+        let known = r
+            .methods
+            .borrow()
+            .iter()
+            .find(|(at, n, _)| *at == list && *n == count)
+            .map(|(_, _, methods)| methods.clone());
+        let methods = match known {
+            Some(methods) => methods,
+            None => {
+                let methods = read_methods(r, list, count, &name, &what)?;
+                r.methods.borrow_mut().push((list, count, methods.clone()));
+                methods
+            }
+        };
         let service = RequiredService {
             name,
             fingerprint: required(entry.get(ServiceRequirement::fingerprint))?,
@@ -376,6 +416,73 @@ fn requirements<M: Memory>(
         }
     }
     Ok(out)
+}
+
+fn read_methods<M: Memory>(
+    r: &Reader<'_, M>,
+    list: Addr,
+    count: usize,
+    name: &str,
+    what: &dyn Fn() -> String,
+) -> Result<Arc<[RequiredMethod]>, Refusal> {
+    let methods = r.array::<ServiceMethod>(list, count, MAX_METHODS, &|| {
+        format!("the methods of `{name}` in {}", what())
+    })?;
+    // Validate every string in place first; the owned copies are made once per distinct
+    // list in the process (most plugins list the same standard services).
+    let mut texts = Vec::with_capacity(methods.len());
+    for (m, method) in methods.iter().enumerate() {
+        let method_name = r.text(required(method.get(ServiceMethod::name))?, &|| {
+            format!("the name of method {m} of `{name}`")
+        })?;
+        let signature = r.text(required(method.get(ServiceMethod::signature))?, &|| {
+            format!("the signature of method {m} of `{name}`")
+        })?;
+        texts.push((
+            method_name,
+            signature,
+            required(method.get(ServiceMethod::fingerprint))?,
+        ));
+    }
+    Ok(intern(&texts))
+}
+
+/// The one shared copy of a method list with this content.
+fn intern(texts: &[(&str, &str, u64)]) -> Arc<[RequiredMethod]> {
+    use std::hash::{Hash, Hasher};
+    static LISTS: OnceLock<Mutex<HashMap<u64, Vec<Methods>>>> = OnceLock::new();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    texts.hash(&mut hasher);
+    let key = hasher.finish();
+    let same = |list: &Arc<[RequiredMethod]>| {
+        list.len() == texts.len()
+            && list
+                .iter()
+                .zip(texts)
+                .all(|(have, (name, signature, fingerprint))| {
+                    have.name == *name
+                        && have.signature == *signature
+                        && have.fingerprint == *fingerprint
+                })
+    };
+    let mut lists = LISTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let bucket = lists.entry(key).or_default();
+    if let Some(list) = bucket.iter().find(|list| same(list)) {
+        return list.clone();
+    }
+    let list: Arc<[RequiredMethod]> = texts
+        .iter()
+        .map(|(name, signature, fingerprint)| RequiredMethod {
+            name: (*name).to_owned(),
+            signature: (*signature).to_owned(),
+            fingerprint: *fingerprint,
+        })
+        .collect();
+    bucket.push(list.clone());
+    list
 }
 
 /// Which struct differs from this host's, by the layout table the header points to.
@@ -390,15 +497,14 @@ fn layout_difference<M: Memory>(
             required(h.get(PluginHeader::layouts))?,
             count,
             MAX_LAYOUTS,
-            "the layout table",
+            &|| "the layout table".to_owned(),
         )
         .unwrap_or_default();
     let mut named = Vec::with_capacity(theirs.len());
     for entry in theirs {
-        let name = r.str(
-            required(entry.get(LayoutEntry::name))?,
-            "a layout entry's name",
-        )?;
+        let name = r.str(required(entry.get(LayoutEntry::name))?, &|| {
+            "a layout entry's name".to_owned()
+        })?;
         named.push((
             name,
             required(entry.get(LayoutEntry::size))?,
