@@ -1,5 +1,7 @@
 //! An example host: loads the `threshold`, `enrich` and `running_sum` plugins, feeds a CSV
-//! file of `customer,amount` rows through them in that order, and prints every change.
+//! file of `customer,amount` rows through them in that order, and prints every change. It
+//! also runs each change through `c_filter`, the same filter written in C against
+//! `oplink.h` (`examples/c-operator`), and shows that it keeps the same rows.
 //! `enrich` calls back into this host: it requires the `Catalog` service (declared in the
 //! shared `services` crate), which the host provides from a small in-memory table, and it
 //! logs through `tracing`, which arrives in this host's subscriber.
@@ -82,7 +84,8 @@ fn run() -> Result<(), Box<dyn Error>> {
     let threshold = Plugin::load(library("threshold"))?;
     let enrich = Plugin::load(library("enrich"))?;
     let running_sum = Plugin::load(library("running_sum"))?;
-    for plugin in [&threshold, &enrich, &running_sum] {
+    let c_filter = Plugin::load(c_operator::LIBRARY)?;
+    for plugin in [&threshold, &enrich, &running_sum, &c_filter] {
         for op in plugin.operators() {
             println!(
                 "loaded {} {} from {}: {}",
@@ -93,8 +96,9 @@ fn run() -> Result<(), Box<dyn Error>> {
             );
         }
     }
-    let mut filter =
-        threshold.instantiate("threshold", json!({"column": "amount", "min": 10}), &host)?;
+    let config = json!({"column": "amount", "min": 10});
+    let mut filter = threshold.instantiate("threshold", &config, &host)?;
+    let mut filter_in_c = c_filter.instantiate("c_filter", &config, &host)?;
     let mut tiers = enrich.instantiate("enrich", json!({"customer_column": "customer"}), &host)?;
     let mut sums = running_sum.instantiate(
         "running_sum",
@@ -119,11 +123,18 @@ fn run() -> Result<(), Box<dyn Error>> {
             Timestamp::now(),
             vec![Diff::Insert { post: rows }],
         );
-        let filtered = filter.apply(change)?;
+        let filtered = filter.apply(change.clone())?;
+        let filtered_in_c = filter_in_c.apply(change)?;
         println!(
-            "\nchange {}: threshold kept {} rows",
+            "\nchange {}: threshold kept {} rows; c_filter (written in C) kept {}{}",
             version + 1,
-            filtered.row_count()
+            filtered.row_count(),
+            filtered_in_c.row_count(),
+            if filtered_in_c == filtered {
+                ", the same ones"
+            } else {
+                ", NOT the same ones"
+            }
         );
         let enriched = tiers.apply(filtered)?;
         print_tiers(&enriched);

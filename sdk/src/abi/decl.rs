@@ -1,6 +1,6 @@
 //! The machinery behind the one declaration of the ABI (`types.rs`).
 //!
-//! Each ABI struct is written once, inside [`abi_struct!`]. From that one place come the
+//! Each ABI struct is written once, inside `abi_struct!`. From that one place come the
 //! Rust struct, its description ([`StructDecl`]: fields, C spelling, the minor that added
 //! each field), its C layout on every data model computed by the rules of C
 //! ([`struct_layout`]), compile-time assertions that rustc lays it out the same way, its
@@ -237,7 +237,7 @@ pub struct FieldDecl {
     pub c_name: fn() -> String,
 }
 
-/// A declared struct: what [`abi_struct!`] knows about it.
+/// A declared struct: what `abi_struct!` knows about it.
 #[derive(Clone, Copy, Debug)]
 pub struct StructDecl {
     /// The Rust name; the C name is this with an `Oplink` prefix.

@@ -85,7 +85,7 @@ pub const PLACEHOLDER_DESCRIPTOR: OperatorDescriptor = OperatorDescriptor {
     reserved: 0,
 };
 
-/// An entry of [`OPERATORS`]: one operator's descriptor.
+/// An entry of `OPERATORS`: one operator's descriptor.
 #[derive(Debug)]
 #[repr(transparent)]
 pub struct Registration(pub &'static OperatorDescriptor);
