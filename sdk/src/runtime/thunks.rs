@@ -13,13 +13,18 @@ use crate::{Context, Error, Result, Timestamp};
 
 use super::OperatorImpl;
 
-/// A live operator on the plugin side: the author's value and the per-instance caches.
+/// A live operator on the plugin side: its log, and the rest.
 struct Instance<T> {
+    /// The instance's log, apart from the rest so that a call can mark it current while the
+    /// operator borrows everything else mutably.
+    log: Option<(Arc<dyn Log>, u8)>,
+    live: Live<T>,
+}
+
+/// The author's value and the per-instance caches.
+struct Live<T> {
     op: T,
     ctx: Context,
-    /// The instance's log, apart from `ctx` so a call can mark it current while the
-    /// operator borrows `ctx` mutably.
-    log: Option<(Arc<dyn Log>, u8)>,
     inbox: SchemaInbox,
     outbox: SchemaOutbox,
     /// What the last call returned, kept alive until the next call (the ABI's promise).
@@ -92,12 +97,14 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
             T::__new(config)?
         };
         let instance = Box::new(Instance {
-            op,
-            ctx,
             log,
-            inbox: SchemaInbox::default(),
-            outbox: SchemaOutbox::default(),
-            out: Outgoing::default(),
+            live: Live {
+                op,
+                ctx,
+                inbox: SchemaInbox::default(),
+                outbox: SchemaOutbox::default(),
+                out: Outgoing::default(),
+            },
         });
         // SAFETY: `out` is writable (ABI contract).
         unsafe { out.write(Box::into_raw(instance).cast()) };
@@ -130,6 +137,26 @@ pub unsafe extern "C" fn destroy<T: OperatorImpl>(
     unsafe { guard_into(err, &mut body) }
 }
 
+/// Runs `body` on a live instance of `T`, with its log marked current, under the trampoline.
+///
+/// # Safety
+/// `instance` is a live instance of `T` used by this call only, and `err` is writable and
+/// empty (the ABI's contract for every slot).
+unsafe fn on<T: OperatorImpl>(
+    instance: *mut OpaqueInstance,
+    err: *mut ErrorOut,
+    mut body: impl FnMut(&mut Live<T>, &mut Option<Error>) -> Result<()>,
+) -> Status {
+    let mut call = |bad_input: &mut Option<Error>| {
+        // SAFETY: forwarded from the caller.
+        let Instance { log, live } = unsafe { self::instance::<T>(instance) };
+        let _log = crate::logging::enter(log.as_ref());
+        body(live, bad_input)
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { run(err, &mut call) }
+}
+
 /// The `apply` thunk.
 ///
 /// # Safety
@@ -140,10 +167,7 @@ pub unsafe extern "C" fn apply<T: OperatorImpl>(
     out: *mut AbiChange,
     err: *mut ErrorOut,
 ) -> Status {
-    let mut body = |bad_input: &mut Option<Error>| {
-        // SAFETY: a live instance of `T`, used by this call only (ABI contract).
-        let this = unsafe { self::instance::<T>(instance) };
-        let _log = crate::logging::enter(this.log.as_ref());
+    let body = |this: &mut Live<T>, bad_input: &mut Option<Error>| {
         this.out.clear();
         // SAFETY: `input` is a change exported for this call (ABI contract).
         let change = match unsafe { exchange::import_change(&*input, &mut this.inbox) } {
@@ -160,8 +184,8 @@ pub unsafe extern "C" fn apply<T: OperatorImpl>(
         unsafe { out.write(abi) };
         Ok(())
     };
-    // SAFETY: `err` is writable (ABI contract).
-    unsafe { run(err, &mut body) }
+    // SAFETY: the ABI's contract for `apply`.
+    unsafe { on(instance, err, body) }
 }
 
 /// The `pull` thunk.
@@ -175,10 +199,7 @@ pub unsafe extern "C" fn pull<T: OperatorImpl>(
     out: *mut AbiRows,
     err: *mut ErrorOut,
 ) -> Status {
-    let mut body = |bad_input: &mut Option<Error>| {
-        // SAFETY: a live instance of `T` (ABI contract).
-        let this = unsafe { self::instance::<T>(instance) };
-        let _log = crate::logging::enter(this.log.as_ref());
+    let body = |this: &mut Live<T>, bad_input: &mut Option<Error>| {
         this.out.clear();
         let rows: &[u64] = if row_count == 0 {
             &[]
@@ -198,8 +219,8 @@ pub unsafe extern "C" fn pull<T: OperatorImpl>(
         unsafe { out.write(abi) };
         Ok(())
     };
-    // SAFETY: `err` is writable (ABI contract).
-    unsafe { run(err, &mut body) }
+    // SAFETY: the ABI's contract for `pull`.
+    unsafe { on(instance, err, body) }
 }
 
 /// The `tick` thunk.
@@ -213,10 +234,7 @@ pub unsafe extern "C" fn tick<T: OperatorImpl>(
     produced: *mut u32,
     err: *mut ErrorOut,
 ) -> Status {
-    let mut body = || {
-        // SAFETY: a live instance of `T` (ABI contract).
-        let this = unsafe { self::instance::<T>(instance) };
-        let _log = crate::logging::enter(this.log.as_ref());
+    let body = |this: &mut Live<T>, _: &mut Option<Error>| {
         this.out.clear();
         // SAFETY: `produced` is writable (ABI contract).
         unsafe { produced.write(0) };
@@ -231,8 +249,8 @@ pub unsafe extern "C" fn tick<T: OperatorImpl>(
         }
         Ok(())
     };
-    // SAFETY: `err` is writable (ABI contract).
-    unsafe { guard_into(err, &mut body) }
+    // SAFETY: the ABI's contract for `tick`.
+    unsafe { on(instance, err, body) }
 }
 
 /// The `flush_state` thunk.
@@ -243,14 +261,9 @@ pub unsafe extern "C" fn flush_state<T: OperatorImpl>(
     instance: *mut OpaqueInstance,
     err: *mut ErrorOut,
 ) -> Status {
-    let mut body = || {
-        // SAFETY: a live instance of `T` (ABI contract).
-        let this = unsafe { self::instance::<T>(instance) };
-        let _log = crate::logging::enter(this.log.as_ref());
-        this.op.__flush_state(&mut this.ctx)
-    };
-    // SAFETY: `err` is writable (ABI contract).
-    unsafe { guard_into(err, &mut body) }
+    let body = |this: &mut Live<T>, _: &mut Option<Error>| this.op.__flush_state(&mut this.ctx);
+    // SAFETY: the ABI's contract for `flush_state`.
+    unsafe { on(instance, err, body) }
 }
 
 /// The `snapshot` thunk.
@@ -262,17 +275,14 @@ pub unsafe extern "C" fn snapshot<T: OperatorImpl>(
     out: *mut OwnedBuf,
     err: *mut ErrorOut,
 ) -> Status {
-    let mut body = || {
-        // SAFETY: a live instance of `T` (ABI contract).
-        let this = unsafe { self::instance::<T>(instance) };
-        let _log = crate::logging::enter(this.log.as_ref());
+    let body = |this: &mut Live<T>, _: &mut Option<Error>| {
         let bytes = this.op.__snapshot()?;
         // SAFETY: `out` is writable (ABI contract).
         unsafe { out.write(OwnedBuf::from_vec(bytes)) };
         Ok(())
     };
-    // SAFETY: `err` is writable (ABI contract).
-    unsafe { guard_into(err, &mut body) }
+    // SAFETY: the ABI's contract for `snapshot`.
+    unsafe { on(instance, err, body) }
 }
 
 /// The `restore` thunk.
@@ -284,13 +294,10 @@ pub unsafe extern "C" fn restore<T: OperatorImpl>(
     snapshot: BytesView,
     err: *mut ErrorOut,
 ) -> Status {
-    let mut body = || {
-        // SAFETY: a live instance of `T` (ABI contract).
-        let this = unsafe { self::instance::<T>(instance) };
-        let _log = crate::logging::enter(this.log.as_ref());
+    let body = |this: &mut Live<T>, _: &mut Option<Error>| {
         // SAFETY: `snapshot` is valid for this call (ABI contract).
         this.op.__restore(unsafe { snapshot.as_slice() })
     };
-    // SAFETY: `err` is writable (ABI contract).
-    unsafe { guard_into(err, &mut body) }
+    // SAFETY: the ABI's contract for `restore`.
+    unsafe { on(instance, err, body) }
 }
