@@ -1,15 +1,29 @@
-//! The cost of one `apply` through a loaded plugin versus the same method called directly
-//! in-process, for changes of 0, 1, 1,000 and 1,000,000 rows.
+//! The cost of one `apply` through a loaded plugin, against the same method called directly
+//! in-process and against arrow-rs's own C Data Interface round trip of the same change, in
+//! one run. Run with `cargo bench -p oplink-host --bench apply` (it builds the example
+//! plugins in release mode first).
 //!
-//! Run with `cargo bench -p oplink-host --bench apply`. It builds the example plugins in
-//! release mode first. `passthrough` returns its input, so its numbers are the pure cost of
-//! crossing; `threshold` filters an Int64 column, so its numbers show the share of that cost
-//! in real work.
+//! * `passthrough_*`: `toolkit`'s `passthrough` reads every column of its input and returns
+//!   it, so the plugin's numbers are the cost of crossing a change both ways.
+//! * `threshold_*`: a filter on an Int64 column: the share of that cost in real work.
+//! * `arrow_ffi_baseline`: the same change exported and imported both ways with arrow-rs's
+//!   `ffi` module (`FFI_ArrowArray::new`, `from_ffi_and_data_type`, cached types), in this
+//!   process: what crossing costs with arrow-rs alone.
+//! * `wide_*`: a change of 1,000 rows × 20 columns of Int64, Float64, Utf8, Boolean and
+//!   Timestamp, with nulls, through `passthrough` and through the arrow-rs baseline.
+//!
+//! Row counts: 0 (a change with no diffs), 1, 1,000 and 1,000,000.
 
 use std::sync::Arc;
 
 use divan::Bencher;
-use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use oplink::arrow::array::ffi::{FFI_ArrowArray, from_ffi_and_data_type};
+use oplink::arrow::array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StructArray,
+    TimestampMicrosecondArray, UInt64Array,
+};
+use oplink::arrow::schema::DataType;
+use oplink::exchange::{Outgoing, SchemaInbox, SchemaOutbox, import_change};
 use oplink::{Change, Diff, Rows, Timestamp};
 use oplink_host::{Host, Instance, Plugin};
 use serde_json::json;
@@ -19,7 +33,39 @@ const SIZES: [usize; 4] = [0, 1, 1_000, 1_000_000];
 mod common;
 
 fn main() {
+    // `OPLINK_PROFILE=one|wide|empty` runs that crossing in a loop instead, for a profiler:
+    // `OPLINK_PROFILE=one perf record -g target/release/deps/apply-*`.
+    if let Ok(what) = std::env::var("OPLINK_PROFILE") {
+        profile(&what);
+        return;
+    }
     divan::main();
+}
+
+fn profile(what: &str) {
+    let (change, times) = match what {
+        "one" => (change(1), 3_000_000),
+        "wide" => (wide_change(), 300_000),
+        "empty" => (change(0), 10_000_000),
+        other => panic!("OPLINK_PROFILE is one, wide or empty, not {other:?}"),
+    };
+    if std::env::var_os("OPLINK_PROFILE_IN_PROCESS").is_some() {
+        let mut out = Outgoing::default();
+        let (mut outbox, mut inbox) = (SchemaOutbox::default(), SchemaInbox::default());
+        for _ in 0..times {
+            divan::black_box(oplink_cross(
+                change.clone(),
+                &mut out,
+                &mut outbox,
+                &mut inbox,
+            ));
+        }
+        return;
+    }
+    let mut op = instance("toolkit", "passthrough", json!(null));
+    for _ in 0..times {
+        divan::black_box(op.apply(change.clone()).unwrap());
+    }
 }
 
 fn plugin(name: &str) -> Plugin {
@@ -50,10 +96,139 @@ fn change(rows: usize) -> Change {
     Change::new(1, Timestamp(0), vec![Diff::Insert { post }])
 }
 
+/// 1,000 rows × 20 columns of mixed types, every seventh value null.
+fn wide_change() -> Change {
+    const ROWS: usize = 1_000;
+    let valid = |i: usize| i % 7 != 3;
+    let mut columns: Vec<(String, ArrayRef)> = Vec::new();
+    for c in 0..4 {
+        columns.push((
+            format!("int_{c}"),
+            Arc::new(Int64Array::from_iter(
+                (0..ROWS).map(|i| valid(i + c).then_some(i as i64 * 3)),
+            )),
+        ));
+        columns.push((
+            format!("float_{c}"),
+            Arc::new(Float64Array::from_iter(
+                (0..ROWS).map(|i| valid(i + c).then_some(i as f64 / 4.0)),
+            )),
+        ));
+        columns.push((
+            format!("text_{c}"),
+            Arc::new(StringArray::from_iter(
+                (0..ROWS).map(|i| valid(i + c).then(|| format!("value {i}"))),
+            )),
+        ));
+        columns.push((
+            format!("flag_{c}"),
+            Arc::new(BooleanArray::from_iter(
+                (0..ROWS).map(|i| valid(i + c).then_some(i % 2 == 0)),
+            )),
+        ));
+        columns.push((
+            format!("time_{c}"),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter(
+                    (0..ROWS).map(|i| valid(i + c).then_some(1_700_000_000_000_000 + i as i64)),
+                )
+                .with_timezone("UTC"),
+            ),
+        ));
+    }
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let post = Rows::new((0..ROWS as u64).collect::<Vec<_>>(), batch).unwrap();
+    Change::new(1, Timestamp(0), vec![Diff::Insert { post }])
+}
+
 fn instance(library: &str, operator: &str, config: serde_json::Value) -> Instance {
     plugin(library)
         .instantiate(operator, config, &Host::default())
         .unwrap()
+}
+
+/// One crossing of `change` with arrow-rs alone: every batch and its row numbers exported
+/// with `FFI_ArrowArray::new` and imported with `from_ffi_and_data_type`, the types cached
+/// (as oplink caches schemas).
+fn arrow_cross(change: Change) -> Change {
+    let rows = |rows: Rows| {
+        let (numbers, batch) = rows.into_parts();
+        let schema = batch.schema();
+        let struct_type = DataType::Struct(schema.fields().clone());
+        let columns = FFI_ArrowArray::new(&StructArray::from(batch).into_data());
+        let numbers = FFI_ArrowArray::new(&numbers.into_data());
+        // SAFETY: arrays exported just above, of these types.
+        let (columns, numbers) = unsafe {
+            (
+                from_ffi_and_data_type(columns, struct_type).unwrap(),
+                from_ffi_and_data_type(numbers, DataType::UInt64).unwrap(),
+            )
+        };
+        let batch = RecordBatch::from(StructArray::from(columns));
+        Rows::new(UInt64Array::from(numbers), batch).unwrap()
+    };
+    let diffs = change
+        .diffs
+        .into_iter()
+        .map(|diff| match diff {
+            Diff::Insert { post } => Diff::Insert { post: rows(post) },
+            Diff::Update { pre, post } => Diff::Update {
+                pre: rows(pre),
+                post: rows(post),
+            },
+            Diff::Remove { pre } => Diff::Remove { pre: rows(pre) },
+        })
+        .collect();
+    Change::new(change.version, change.changed_at, diffs)
+}
+
+/// The baseline: there and back with arrow-rs, reading every column on the way, as the
+/// passthrough does.
+fn arrow_round_trip(change: Change) -> Change {
+    let mut there = toolkit::Passthrough::new().unwrap();
+    let change = there.apply(arrow_cross(change)).unwrap();
+    arrow_cross(change)
+}
+
+/// oplink's own exchange both ways in this process, without the plugin call: what the
+/// crossing itself costs, apart from the thunks around it.
+fn oplink_cross(
+    change: Change,
+    out: &mut Outgoing,
+    outbox: &mut SchemaOutbox,
+    inbox: &mut SchemaInbox,
+) -> Change {
+    let abi = out.export_change(change, outbox).unwrap();
+    // SAFETY: exported just above, not taken yet.
+    let back = unsafe { import_change(&abi, inbox) }.unwrap();
+    outbox.commit();
+    back
+}
+
+#[divan::bench(args = SIZES)]
+fn oplink_exchange(bencher: Bencher, rows: usize) {
+    let input = change(rows);
+    let mut there = toolkit::Passthrough::new().unwrap();
+    let mut sides = [
+        (
+            Outgoing::default(),
+            SchemaOutbox::default(),
+            SchemaInbox::default(),
+        ),
+        (
+            Outgoing::default(),
+            SchemaOutbox::default(),
+            SchemaInbox::default(),
+        ),
+    ];
+    bencher
+        .with_inputs(|| input.clone())
+        .bench_local_values(|c| {
+            let [(o1, ob1, ib1), (o2, ob2, ib2)] = &mut sides;
+            let c = oplink_cross(c, o1, ob1, ib1);
+            let c = there.apply(c).unwrap();
+            oplink_cross(c, o2, ob2, ib2)
+        });
 }
 
 #[divan::bench(args = SIZES)]
@@ -72,6 +247,14 @@ fn passthrough_plugin(bencher: Bencher, rows: usize) {
     bencher
         .with_inputs(|| input.clone())
         .bench_local_values(|c| op.apply(c).unwrap());
+}
+
+#[divan::bench(args = SIZES)]
+fn arrow_ffi_baseline(bencher: Bencher, rows: usize) {
+    let input = change(rows);
+    bencher
+        .with_inputs(|| input.clone())
+        .bench_local_values(arrow_round_trip);
 }
 
 #[divan::bench(args = SIZES)]
@@ -98,4 +281,21 @@ fn threshold_plugin(bencher: Bencher, rows: usize) {
     bencher
         .with_inputs(|| input.clone())
         .bench_local_values(|c| op.apply(c).unwrap());
+}
+
+#[divan::bench]
+fn wide_plugin(bencher: Bencher) {
+    let input = wide_change();
+    let mut op = instance("toolkit", "passthrough", json!(null));
+    bencher
+        .with_inputs(|| input.clone())
+        .bench_local_values(|c| op.apply(c).unwrap());
+}
+
+#[divan::bench]
+fn wide_arrow_ffi_baseline(bencher: Bencher) {
+    let input = wide_change();
+    bencher
+        .with_inputs(|| input.clone())
+        .bench_local_values(arrow_round_trip);
 }

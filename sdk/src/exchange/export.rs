@@ -1,10 +1,31 @@
-//! The sending side.
+//! The sending side: a change laid out as C Data Interface arrays in one allocation.
+//!
+//! Every array of a change (each batch's struct array and its columns at any depth, each
+//! row-number array) lives in one block with their buffer and child lists; the block also
+//! owns the change's Rust values, which keep the buffers alive, and counts how many of its
+//! arrays are still unreleased. Each array's `release` releases its children, then gives up
+//! its own count; the last one frees the block. So exporting a change costs one allocation,
+//! whatever its shape; a change with no diffs costs none. Nothing is copied, except the
+//! validity bitmap of an array sliced at an offset that is not a multiple of 8 (the C Data
+//! Interface has one offset per array, arrow-rs one per buffer). Types this exporter does
+//! not lay out itself are exported by arrow-rs, as a child of the block's arrays.
+
+use core::ffi::c_void;
+use std::alloc::Layout;
+use std::sync::atomic::{AtomicUsize, Ordering, fence};
 
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
-use arrow_array::{Array, RecordBatch, StructArray};
-use arrow_schema::SchemaRef;
+use arrow_array::types::{ByteArrayType, ByteViewType};
+use arrow_array::{
+    Array, ArrowPrimitiveType, BooleanArray, DictionaryArray, FixedSizeBinaryArray,
+    GenericByteArray, GenericByteViewArray, GenericListArray, OffsetSizeTrait, PrimitiveArray,
+    RecordBatch, StructArray, UInt64Array, downcast_dictionary_array, downcast_primitive_array,
+};
+use arrow_buffer::{Buffer, NullBuffer};
+use arrow_schema::{DataType, SchemaRef};
 
 use super::SchemaOutbox;
+use super::raw::RawArray;
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
 use crate::data::{Change, Diff, Rows};
 use crate::{Error, Result};
@@ -22,50 +43,63 @@ pub struct Outgoing {
 }
 
 // SAFETY: `Outgoing` owns its schemas and diffs; the raw pointers inside point into its own
-// boxes and into Arrow buffers that are themselves `Send`.
+// boxes and into blocks whose contents are `Send`.
 unsafe impl Send for Outgoing {}
 
 impl Outgoing {
-    /// Lays `change` out for the other side, reusing this buffer's allocations.
+    /// Lays `change` out for the other side, reusing this buffer's allocations. A change
+    /// with no diffs allocates nothing; any other change, one block.
     pub fn export_change(
         &mut self,
         change: Change,
         outbox: &mut SchemaOutbox,
     ) -> Result<AbiChange> {
         self.clear();
+        let Change {
+            version,
+            changed_at,
+            diffs,
+        } = change;
+        if diffs.is_empty() {
+            return Ok(AbiChange {
+                version,
+                changed_at: changed_at.0,
+                diffs: std::ptr::null_mut(),
+                diff_count: 0,
+            });
+        }
         outbox.begin();
-        self.diffs.reserve(change.diffs.len());
-        for diff in change.diffs {
-            let abi = match diff {
-                Diff::Insert { post } => AbiDiff {
-                    kind: DIFF_INSERT,
-                    reserved: 0,
-                    pre: AbiRows::absent(),
-                    post: self.export_rows(post, outbox)?,
-                },
-                Diff::Update { pre, post } => AbiDiff {
-                    kind: DIFF_UPDATE,
-                    reserved: 0,
-                    pre: self.export_rows(pre, outbox)?,
-                    post: self.export_rows(post, outbox)?,
-                },
-                Diff::Remove { pre } => AbiDiff {
-                    kind: DIFF_REMOVE,
-                    reserved: 0,
-                    pre: self.export_rows(pre, outbox)?,
-                    post: AbiRows::absent(),
-                },
-            };
-            self.diffs.push(abi);
+        // The diffs with their schemas, in the order the receiver reads them; their arrays
+        // come next, from the block.
+        self.diffs.reserve(diffs.len());
+        for diff in &diffs {
+            let [pre, post] = sides(diff);
+            let pre = self.side(pre, outbox)?;
+            let post = self.side(post, outbox)?;
+            self.diffs.push(AbiDiff {
+                kind: kind(diff),
+                reserved: 0,
+                pre,
+                post,
+            });
+        }
+        {
+            // Schema ids start at 1: an absent side has 0.
+            let mut slots = self.diffs.iter_mut().flat_map(|diff| {
+                [&mut diff.pre, &mut diff.post]
+                    .into_iter()
+                    .filter(|rows| rows.schema_id != 0)
+            });
+            Block::export(Kept::Diffs(diffs), &mut |columns, numbers| {
+                let rows = slots.next().expect("a slot per side");
+                rows.columns = columns.into_ffi();
+                rows.row_numbers = numbers.unwrap_or(RawArray::RELEASED).into_ffi();
+            })?;
         }
         Ok(AbiChange {
-            version: change.version,
-            changed_at: change.changed_at.0,
-            diffs: if self.diffs.is_empty() {
-                std::ptr::null_mut()
-            } else {
-                self.diffs.as_mut_ptr()
-            },
+            version,
+            changed_at: changed_at.0,
+            diffs: self.diffs.as_mut_ptr(),
             diff_count: self.diffs.len(),
         })
     }
@@ -79,10 +113,12 @@ impl Outgoing {
         self.clear();
         outbox.begin();
         let (schema_id, schema) = self.schema_for(&batch.schema(), outbox)?;
+        let mut columns = RawArray::RELEASED;
+        Block::export(Kept::Batch(batch), &mut |array, _| columns = array)?;
         Ok(AbiRows {
             schema_id,
             schema,
-            columns: export_columns(batch),
+            columns: columns.into_ffi(),
             row_numbers: FFI_ArrowArray::empty(),
         })
     }
@@ -93,14 +129,16 @@ impl Outgoing {
         self.schemas.clear();
     }
 
-    fn export_rows(&mut self, rows: Rows, outbox: &mut SchemaOutbox) -> Result<AbiRows> {
-        let (schema_id, schema) = self.schema_for(&rows.schema(), outbox)?;
-        let (numbers, batch) = rows.into_parts();
+    /// One side of a diff with its schema and no arrays yet (those come from the block).
+    fn side(&mut self, rows: Option<&Rows>, outbox: &mut SchemaOutbox) -> Result<AbiRows> {
+        let Some(rows) = rows else {
+            return Ok(AbiRows::absent());
+        };
+        let (schema_id, schema) = self.schema_for(rows.batch().schema_ref(), outbox)?;
         Ok(AbiRows {
             schema_id,
             schema,
-            columns: export_columns(batch),
-            row_numbers: FFI_ArrowArray::new(&numbers.into_data()),
+            ..AbiRows::absent()
         })
     }
 
@@ -132,10 +170,21 @@ impl AbiRows {
     }
 }
 
-/// A batch as one struct array, whose length is the row count (so a batch without columns
-/// keeps its rows).
-fn export_columns(batch: RecordBatch) -> FFI_ArrowArray {
-    FFI_ArrowArray::new(&StructArray::from(batch).into_data())
+fn kind(diff: &Diff) -> u32 {
+    match diff {
+        Diff::Insert { .. } => DIFF_INSERT,
+        Diff::Update { .. } => DIFF_UPDATE,
+        Diff::Remove { .. } => DIFF_REMOVE,
+    }
+}
+
+/// The `pre` and `post` of a diff, in the order they cross.
+fn sides(diff: &Diff) -> [Option<&Rows>; 2] {
+    match diff {
+        Diff::Insert { post } => [None, Some(post)],
+        Diff::Update { pre, post } => [Some(pre), Some(post)],
+        Diff::Remove { pre } => [Some(pre), None],
+    }
 }
 
 fn export_schema(schema: &SchemaRef) -> Result<FFI_ArrowSchema> {
@@ -145,6 +194,464 @@ fn export_schema(schema: &SchemaRef) -> Result<FFI_ArrowSchema> {
 
 /// A batch with its own schema, for a service argument or return value.
 pub fn export_batch(batch: &RecordBatch) -> Result<(FFI_ArrowArray, FFI_ArrowSchema)> {
-    let schema = export_schema(&batch.schema())?;
-    Ok((export_columns(batch.clone()), schema))
+    let schema = export_schema(batch.schema_ref())?;
+    let mut columns = RawArray::RELEASED;
+    Block::export(Kept::Batch(batch.clone()), &mut |array, _| columns = array)?;
+    Ok((columns.into_ffi(), schema))
+}
+
+/// What a block keeps alive: the Rust values whose buffers its arrays point into.
+#[derive(Debug)]
+enum Kept {
+    Diffs(Vec<Diff>),
+    Batch(RecordBatch),
+}
+
+impl Kept {
+    /// Calls `f` on each batch to export, with its row numbers (none for a lone batch).
+    fn each(&self, mut f: impl FnMut(&RecordBatch, Option<&UInt64Array>)) {
+        match self {
+            Kept::Diffs(diffs) => {
+                for rows in diffs.iter().flat_map(sides).flatten() {
+                    f(rows.batch(), Some(rows.row_numbers()));
+                }
+            }
+            Kept::Batch(batch) => f(batch, None),
+        }
+    }
+}
+
+/// The start of a block; its arrays, buffer lists and child lists follow in the same
+/// allocation.
+struct Header {
+    /// Arrays of this block not released yet.
+    refs: AtomicUsize,
+    layout: Layout,
+    /// Set once the arrays are laid out, before any is handed out.
+    kept: Option<Kept>,
+    /// Bitmaps copied to realign them, and the size lists of view arrays.
+    extras: Vec<Buffer>,
+}
+
+/// How many arrays, buffer pointers and child pointers a change needs.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    nodes: usize,
+    buffers: usize,
+    children: usize,
+}
+
+/// Where an export writes: nowhere (counting what a block needs) or into a block.
+trait Sink {
+    /// Stores a list of buffer pointers.
+    fn buffers(&mut self, list: &[*const c_void]) -> *mut *const c_void;
+    /// Space for `n` child pointers.
+    fn children(&mut self, n: usize) -> *mut *mut RawArray;
+    /// Stores an array that is not top-level, returning where it lives.
+    fn node(&mut self, array: RawArray) -> *mut RawArray;
+    /// A buffer the block must own (made only when filling).
+    fn extra(&mut self, make: &mut dyn FnMut() -> Buffer) -> *const c_void;
+    /// An array of oplink's: released through the block.
+    fn ours(&mut self, array: RawArray) -> RawArray;
+    /// An array exported by arrow-rs (made only when filling).
+    fn foreign(&mut self, array: &dyn Array) -> RawArray;
+}
+
+impl Sink for Counts {
+    fn buffers(&mut self, list: &[*const c_void]) -> *mut *const c_void {
+        self.buffers += list.len();
+        std::ptr::null_mut()
+    }
+    fn children(&mut self, n: usize) -> *mut *mut RawArray {
+        self.children += n;
+        std::ptr::null_mut()
+    }
+    fn node(&mut self, _: RawArray) -> *mut RawArray {
+        self.nodes += 1;
+        std::ptr::null_mut()
+    }
+    fn extra(&mut self, _: &mut dyn FnMut() -> Buffer) -> *const c_void {
+        std::ptr::null()
+    }
+    fn ours(&mut self, array: RawArray) -> RawArray {
+        array
+    }
+    fn foreign(&mut self, _: &dyn Array) -> RawArray {
+        RawArray::RELEASED
+    }
+}
+
+/// Writes into a block laid out for the counts.
+struct Fill {
+    header: *mut Header,
+    nodes: *mut RawArray,
+    buffers: *mut *const c_void,
+    children: *mut *mut RawArray,
+    used: Counts,
+    limit: Counts,
+    /// Arrays of ours written so far: the block's initial count.
+    ours: usize,
+}
+
+impl Sink for Fill {
+    fn buffers(&mut self, list: &[*const c_void]) -> *mut *const c_void {
+        assert!(self.used.buffers + list.len() <= self.limit.buffers);
+        // SAFETY: within the block's buffer area (asserted against the counts it was sized
+        // for), which nothing else writes.
+        unsafe {
+            let at = self.buffers.add(self.used.buffers);
+            std::ptr::copy_nonoverlapping(list.as_ptr(), at, list.len());
+            self.used.buffers += list.len();
+            at
+        }
+    }
+    fn children(&mut self, n: usize) -> *mut *mut RawArray {
+        assert!(self.used.children + n <= self.limit.children);
+        // SAFETY: within the block's child area, as above.
+        let at = unsafe { self.children.add(self.used.children) };
+        self.used.children += n;
+        at
+    }
+    fn node(&mut self, array: RawArray) -> *mut RawArray {
+        assert!(self.used.nodes < self.limit.nodes);
+        // SAFETY: within the block's node area, as above.
+        unsafe {
+            let at = self.nodes.add(self.used.nodes);
+            at.write(array);
+            self.used.nodes += 1;
+            at
+        }
+    }
+    fn extra(&mut self, make: &mut dyn FnMut() -> Buffer) -> *const c_void {
+        let buffer = make();
+        let ptr = buffer.as_ptr().cast();
+        // SAFETY: the header of the block being filled, not handed out yet.
+        unsafe { (*self.header).extras.push(buffer) };
+        ptr
+    }
+    fn ours(&mut self, mut array: RawArray) -> RawArray {
+        array.release = Some(release);
+        array.private_data = self.header.cast();
+        self.ours += 1;
+        array
+    }
+    fn foreign(&mut self, array: &dyn Array) -> RawArray {
+        RawArray::from_ffi(FFI_ArrowArray::new(&array.to_data()))
+    }
+}
+
+/// The `release` of every array a block holds.
+unsafe extern "C" fn release(array: *mut RawArray) {
+    // SAFETY: called by the consumer on an array of ours that it has not released yet; its
+    // lists and its children live in the block, which this array's count keeps alive.
+    unsafe {
+        let array = &mut *array;
+        if array.release.take().is_none() {
+            return;
+        }
+        for i in 0..array.n_children.max(0) as usize {
+            let child = *array.children.add(i);
+            if let Some(release) = (*child).release {
+                release(child);
+            }
+        }
+        if !array.dictionary.is_null()
+            && let Some(release) = (*array.dictionary).release
+        {
+            release(array.dictionary);
+        }
+        let header = array.private_data.cast::<Header>();
+        if (*header).refs.fetch_sub(1, Ordering::Release) == 1 {
+            fence(Ordering::Acquire);
+            let Header {
+                layout,
+                kept,
+                extras,
+                ..
+            } = header.read();
+            std::alloc::dealloc(header.cast(), layout);
+            drop((kept, extras));
+        }
+    }
+}
+
+/// Lays out blocks.
+struct Block;
+
+impl Block {
+    /// Lays out every batch of `kept` (and its row numbers) in one block, and hands each
+    /// batch's top-level arrays to `out`, in order.
+    fn export(kept: Kept, out: &mut dyn FnMut(RawArray, Option<RawArray>)) -> Result<()> {
+        let mut counts = Counts::default();
+        kept.each(|batch, numbers| {
+            top_level(batch, numbers, &mut counts);
+        });
+        let (layout, nodes_at, buffers_at, children_at) = block_layout(counts)?;
+        // SAFETY: the layout is non-zero-sized (it holds the header).
+        let base = unsafe { std::alloc::alloc(layout) };
+        if base.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let header = base.cast::<Header>();
+        // SAFETY: a fresh allocation laid out for a header at its start.
+        unsafe {
+            header.write(Header {
+                refs: AtomicUsize::new(0),
+                layout,
+                kept: None,
+                extras: Vec::new(),
+            });
+        }
+        // SAFETY: all three are offsets within the allocation, from `block_layout`.
+        let (nodes, buffers, children) = unsafe {
+            (
+                base.add(nodes_at).cast(),
+                base.add(buffers_at).cast(),
+                base.add(children_at).cast(),
+            )
+        };
+        let mut fill = Fill {
+            header,
+            nodes,
+            buffers,
+            children,
+            used: Counts::default(),
+            limit: counts,
+            ours: 0,
+        };
+        // `out` only stores the arrays: none is released before this function returns.
+        kept.each(|batch, numbers| {
+            let (columns, numbers) = top_level(batch, numbers, &mut fill);
+            out(columns, numbers);
+        });
+        // SAFETY: the header written above, which nobody else reads yet (see `out`). The
+        // values move in after the arrays that borrow from them were laid out (moving a
+        // `Vec` or a `RecordBatch` does not move their buffers).
+        unsafe {
+            (*header).kept = Some(kept);
+            (*header).refs.store(fill.ours, Ordering::Release);
+        }
+        Ok(())
+    }
+}
+
+/// A block's layout: the header, then the nodes, the buffer pointers and the child pointers.
+fn block_layout(counts: Counts) -> Result<(Layout, usize, usize, usize)> {
+    let too_big = |_| Error::unlocated("a change is too large to export");
+    let header = Layout::new::<Header>();
+    let (layout, nodes) = header
+        .extend(Layout::array::<RawArray>(counts.nodes).map_err(too_big)?)
+        .map_err(too_big)?;
+    let (layout, buffers) = layout
+        .extend(Layout::array::<*const c_void>(counts.buffers).map_err(too_big)?)
+        .map_err(too_big)?;
+    let (layout, children) = layout
+        .extend(Layout::array::<*mut RawArray>(counts.children).map_err(too_big)?)
+        .map_err(too_big)?;
+    Ok((layout.pad_to_align(), nodes, buffers, children))
+}
+
+/// A batch as a struct array (its length is the row count, so a batch without columns
+/// keeps its rows), and its row numbers.
+fn top_level(
+    batch: &RecordBatch,
+    numbers: Option<&UInt64Array>,
+    sink: &mut dyn Sink,
+) -> (RawArray, Option<RawArray>) {
+    let columns = batch.columns();
+    let children = sink.children(columns.len());
+    for (i, column) in columns.iter().enumerate() {
+        let array = export(column.as_ref(), sink);
+        let node = sink.node(array);
+        if !children.is_null() {
+            // SAFETY: `children` has room for one pointer per column (asked for above).
+            unsafe { children.add(i).write(node) };
+        }
+    }
+    let buffers = sink.buffers(&[std::ptr::null()]);
+    let columns = sink.ours(RawArray {
+        length: batch.num_rows() as i64,
+        null_count: 0,
+        offset: 0,
+        n_buffers: 1,
+        n_children: columns.len() as i64,
+        buffers,
+        children,
+        dictionary: std::ptr::null_mut(),
+        release: None,
+        private_data: std::ptr::null_mut(),
+    });
+    let numbers = numbers.map(|numbers| primitive(numbers, sink));
+    (columns, numbers)
+}
+
+/// Exports one column (of any depth).
+fn export(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
+    use arrow_array::types::{
+        BinaryType, BinaryViewType, LargeBinaryType, LargeUtf8Type, StringViewType, Utf8Type,
+    };
+    let n = array.len();
+    downcast_primitive_array!(
+        array => primitive(array, sink),
+        DataType::Boolean => {
+            let array = array.as_any().downcast_ref::<BooleanArray>().expect("a boolean array");
+            let (validity, nulls) = validity(array.nulls(), sink);
+            let values = bits(array.values(), sink);
+            with_buffers(sink, n, nulls, &[validity, values], &mut [])
+        }
+        DataType::Utf8 => bytes::<Utf8Type>(array, sink),
+        DataType::LargeUtf8 => bytes::<LargeUtf8Type>(array, sink),
+        DataType::Binary => bytes::<BinaryType>(array, sink),
+        DataType::LargeBinary => bytes::<LargeBinaryType>(array, sink),
+        DataType::Utf8View => views::<StringViewType>(array, sink),
+        DataType::BinaryView => views::<BinaryViewType>(array, sink),
+        DataType::FixedSizeBinary(_) => {
+            let array = array
+                .as_any()
+                .downcast_ref::<FixedSizeBinaryArray>()
+                .expect("a fixed-size binary array");
+            let (validity, nulls) = validity(array.nulls(), sink);
+            let values = array.value_data().as_ptr().cast();
+            with_buffers(sink, n, nulls, &[validity, values], &mut [])
+        }
+        DataType::Null => sink.ours(RawArray {
+            length: n as i64,
+            null_count: n as i64,
+            ..RawArray::RELEASED
+        }),
+        DataType::Struct(_) => {
+            let array = array.as_any().downcast_ref::<StructArray>().expect("a struct array");
+            let (validity, nulls) = validity(array.nulls(), sink);
+            let mut children: Vec<RawArray> =
+                array.columns().iter().map(|column| export(column.as_ref(), sink)).collect();
+            with_buffers(sink, n, nulls, &[validity], &mut children)
+        }
+        DataType::List(_) => list::<i32>(array, sink),
+        DataType::LargeList(_) => list::<i64>(array, sink),
+        DataType::Dictionary(_, _) => downcast_dictionary_array!(
+            array => dictionary(array, sink),
+            _ => sink.foreign(array)
+        ),
+        // Every other type: arrow-rs lays it out, as a child of ours.
+        _ => sink.foreign(array)
+    )
+}
+
+/// An array of ours with these buffers (validity first) and children.
+fn with_buffers(
+    sink: &mut dyn Sink,
+    length: usize,
+    null_count: usize,
+    buffers: &[*const c_void],
+    children: &mut [RawArray],
+) -> RawArray {
+    let list = sink.buffers(buffers);
+    let kids = sink.children(children.len());
+    for (i, child) in children.iter_mut().enumerate() {
+        let node = sink.node(std::mem::replace(child, RawArray::RELEASED));
+        if !kids.is_null() {
+            // SAFETY: `kids` has room for one pointer per child (asked for above).
+            unsafe { kids.add(i).write(node) };
+        }
+    }
+    sink.ours(RawArray {
+        length: length as i64,
+        null_count: null_count as i64,
+        offset: 0,
+        n_buffers: buffers.len() as i64,
+        n_children: children.len() as i64,
+        buffers: list,
+        children: kids,
+        dictionary: std::ptr::null_mut(),
+        release: None,
+        private_data: std::ptr::null_mut(),
+    })
+}
+
+fn primitive<T: ArrowPrimitiveType>(array: &PrimitiveArray<T>, sink: &mut dyn Sink) -> RawArray {
+    let (validity, nulls) = validity(array.nulls(), sink);
+    let values = array.values().inner().as_ptr().cast();
+    with_buffers(sink, array.len(), nulls, &[validity, values], &mut [])
+}
+
+fn bytes<T: ByteArrayType>(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
+    let array = array
+        .as_any()
+        .downcast_ref::<GenericByteArray<T>>()
+        .expect("the byte array of its type");
+    let (validity, nulls) = validity(array.nulls(), sink);
+    let offsets = array.offsets().inner().inner().as_ptr().cast();
+    let values = array.values().as_ptr().cast();
+    with_buffers(
+        sink,
+        array.len(),
+        nulls,
+        &[validity, offsets, values],
+        &mut [],
+    )
+}
+
+fn views<T: ByteViewType + ?Sized>(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
+    let array = array
+        .as_any()
+        .downcast_ref::<GenericByteViewArray<T>>()
+        .expect("the view array of its type");
+    let (validity, nulls) = validity(array.nulls(), sink);
+    let mut list = vec![validity, array.views().inner().as_ptr().cast()];
+    list.extend(
+        array
+            .data_buffers()
+            .iter()
+            .map(|b| b.as_ptr().cast::<c_void>()),
+    );
+    // The C Data Interface adds a buffer with the size of each data buffer.
+    let sizes: Vec<i64> = array
+        .data_buffers()
+        .iter()
+        .map(|b| b.len() as i64)
+        .collect();
+    list.push(sink.extra(&mut || Buffer::from_vec(sizes.clone())));
+    with_buffers(sink, array.len(), nulls, &list, &mut [])
+}
+
+fn list<O: OffsetSizeTrait>(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
+    let array = array
+        .as_any()
+        .downcast_ref::<GenericListArray<O>>()
+        .expect("the list array of its type");
+    let (validity, nulls) = validity(array.nulls(), sink);
+    let offsets = array.offsets().inner().inner().as_ptr().cast();
+    let mut child = [export(array.values().as_ref(), sink)];
+    with_buffers(sink, array.len(), nulls, &[validity, offsets], &mut child)
+}
+
+fn dictionary<K: arrow_array::types::ArrowDictionaryKeyType>(
+    array: &DictionaryArray<K>,
+    sink: &mut dyn Sink,
+) -> RawArray {
+    let values = export(array.values().as_ref(), sink);
+    let values = sink.node(values);
+    let mut keys = primitive(array.keys(), sink);
+    keys.dictionary = values;
+    keys
+}
+
+/// The validity bitmap as the C Data Interface wants it (offset 0, or none when there are
+/// no nulls) and the null count.
+fn validity(nulls: Option<&NullBuffer>, sink: &mut dyn Sink) -> (*const c_void, usize) {
+    match nulls {
+        Some(nulls) if nulls.null_count() > 0 => (bits(nulls.inner(), sink), nulls.null_count()),
+        _ => (std::ptr::null(), 0),
+    }
+}
+
+/// A bitmap starting at bit 0 of the pointer: the buffer itself when its offset is a whole
+/// number of bytes, a realigned copy otherwise.
+fn bits(bits: &arrow_buffer::BooleanBuffer, sink: &mut dyn Sink) -> *const c_void {
+    let offset = bits.offset();
+    if offset.is_multiple_of(8) {
+        // SAFETY: `offset / 8` bytes into the bitmap's own buffer.
+        return unsafe { bits.inner().as_ptr().add(offset / 8) }.cast();
+    }
+    sink.extra(&mut || bits.sliced())
 }

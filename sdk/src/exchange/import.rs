@@ -1,14 +1,42 @@
 //! The receiving side. Everything here treats what arrives as untrusted: a malformed change
 //! is an `Err`, and every array it carried is released whatever happens.
+//!
+//! Each batch that crosses gets one owner, holding its arrays as the producer laid them out;
+//! every buffer imported from them shares that owner, so the producer's `release` runs once,
+//! when the last buffer of the batch is dropped. The common types (fixed width, boolean,
+//! Utf8/Binary and their large and view forms, fixed-size binary, lists, structs and
+//! dictionaries) are built here straight from the C structs; the others are moved out of
+//! their parent and handed to arrow-rs's `ffi` module.
+//!
+//! What is checked is the shape of each array: its buffer and child counts against its type,
+//! non-null pointers, non-negative lengths and offsets, a null count within the length, and
+//! the lengths that a buffer's contents declare where they can be read in constant time (the
+//! last offset of a list against its child's length, a view array's data buffer sizes). The
+//! contents themselves (offsets increasing, UTF-8, dictionary keys in range) are the
+//! producer's word, as the C Data Interface has it and as arrow-rs's own importer takes them.
 
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi_and_data_type};
-use arrow_array::{Array, RecordBatch, RecordBatchOptions, StructArray, UInt64Array};
-use arrow_data::ArrayData;
-use arrow_schema::{DataType, Schema, SchemaRef};
+use arrow_array::types::{
+    ArrowDictionaryKeyType, BinaryType, BinaryViewType, ByteArrayType, ByteViewType,
+    LargeBinaryType, LargeUtf8Type, StringViewType, UInt64Type, Utf8Type,
+};
+use arrow_array::{
+    Array, ArrayRef, ArrowPrimitiveType, BooleanArray, DictionaryArray, FixedSizeBinaryArray,
+    GenericByteArray, GenericByteViewArray, GenericListArray, NullArray, OffsetSizeTrait,
+    PrimitiveArray, RecordBatch, StructArray, UInt64Array, downcast_integer, downcast_primitive,
+    make_array,
+};
+use arrow_buffer::alloc::Allocation;
+use arrow_buffer::{
+    ArrowNativeType, BooleanBuffer, Buffer, MutableBuffer, NullBuffer, OffsetBuffer, ScalarBuffer,
+};
+use arrow_schema::{DataType, FieldRef, Fields, Schema, SchemaRef};
 
 use super::SchemaInbox;
+use super::raw::{RawArray, Taken};
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
 use crate::data::{Change, Diff, Rows, Timestamp};
 use crate::{Error, Result};
@@ -30,46 +58,23 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
         // SAFETY: the caller guarantees `diff_count` valid diffs at `diffs`, not aliased.
         unsafe { std::slice::from_raw_parts_mut(abi.diffs, abi.diff_count) }
     };
-    // First take every array, so that all of them are released whatever happens next.
-    let mut taken = Vec::with_capacity(diffs.len());
-    for diff in diffs.iter_mut() {
+    let mut out = Vec::with_capacity(diffs.len());
+    for index in 0..diffs.len() {
+        let diff = &mut diffs[index];
         // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
         let (pre, post) = unsafe { (take_rows(&mut diff.pre), take_rows(&mut diff.post)) };
-        taken.push((diff.kind, diff.reserved, pre, post));
-    }
-    let mut out = Vec::with_capacity(taken.len());
-    // Then read them in order: a schema slot may be refilled by a later diff.
-    for (index, (kind, reserved, pre, post)) in taken.into_iter().enumerate() {
-        let diff = (|| {
-            if reserved != 0 {
-                return Err(Error::unlocated(format!(
-                    "its reserved field is {reserved}, not 0"
-                )));
-            }
-            Ok(match kind {
-                DIFF_INSERT => Diff::Insert {
-                    // SAFETY: schemas of this change are alive for the call (caller).
-                    post: unsafe { inbox.rows(post, "post") }?,
-                },
-                DIFF_UPDATE => Diff::Update {
-                    // SAFETY: as above.
-                    pre: unsafe { inbox.rows(pre, "pre") }?,
-                    // SAFETY: as above.
-                    post: unsafe { inbox.rows(post, "post") }?,
-                },
-                DIFF_REMOVE => Diff::Remove {
-                    // SAFETY: as above.
-                    pre: unsafe { inbox.rows(pre, "pre") }?,
-                },
-                other => {
-                    return Err(Error::unlocated(format!(
-                        "its kind is {other}, not 1, 2 or 3"
-                    )));
+        // SAFETY: schemas of this change are alive for the call (caller).
+        match unsafe { inbox.diff(diff.kind, diff.reserved, pre, post) } {
+            Ok(diff) => out.push(diff),
+            Err(error) => {
+                // Every array of the change is released whatever happens.
+                for rest in &mut diffs[index + 1..] {
+                    // SAFETY: as above; dropping what is taken releases it.
+                    drop(unsafe { (take_rows(&mut rest.pre), take_rows(&mut rest.post)) });
                 }
-            })
-        })()
-        .map_err(|e| e.context(format!("diff {index} of the change")))?;
-        out.push(diff);
+                return Err(error.context(format!("diff {index} of the change")));
+            }
+        }
     }
     Ok(Change {
         version: abi.version,
@@ -86,7 +91,8 @@ pub unsafe fn import_batch(rows: &mut AbiRows, inbox: &mut SchemaInbox) -> Resul
     // SAFETY: forwarded from the caller.
     let taken = unsafe { take_rows(rows) };
     // SAFETY: forwarded from the caller.
-    unsafe { inbox.batch(taken) }
+    let (_, batch) = unsafe { inbox.read(taken, false) }?;
+    Ok(batch)
 }
 
 /// Takes a batch that crossed with its own schema (a service argument or return value).
@@ -98,34 +104,56 @@ pub unsafe fn import_standalone_batch(
     array: FFI_ArrowArray,
     schema: &FFI_ArrowSchema,
 ) -> Result<RecordBatch> {
-    if array.is_released() {
+    let owner = Arc::new(Owner {
+        columns: Taken(RawArray::from_ffi(array)),
+        numbers: Taken(RawArray::RELEASED),
+    });
+    if owner.columns.0.is_released() {
         return Err(Error::unlocated("a batch arrived without its array"));
     }
     let schema = Arc::new(read_schema(schema)?);
-    let data_type = DataType::Struct(schema.fields().clone());
-    batch_from(array, &schema, &data_type)
+    // SAFETY: a valid array (caller).
+    unsafe { batch_of(&owner, &schema) }
 }
 
-/// Arrays moved out of an `AbiRows`; dropping them releases them on the exporter's side.
+/// The arrays of one batch as the producer laid them out: every buffer imported from them
+/// holds it, and the last one to go releases them.
+#[derive(Debug)]
+struct Owner {
+    columns: Taken,
+    numbers: Taken,
+}
+
+/// Arrays moved out of an `AbiRows`, with where their schema is.
 #[derive(Debug)]
 struct TakenRows {
     schema_id: u64,
     schema: *const FFI_ArrowSchema,
-    columns: FFI_ArrowArray,
-    row_numbers: FFI_ArrowArray,
+    /// None when both arrays were released (the absent side of an insert or a remove).
+    owner: Option<Arc<Owner>>,
 }
 
 /// # Safety
 /// The arrays in `rows` must be valid C Data Interface arrays (or released ones).
 unsafe fn take_rows(rows: &mut AbiRows) -> TakenRows {
+    // SAFETY: valid arrays (caller), the same layout as `RawArray`; `take` leaves released
+    // arrays behind, so the other side sees them as taken.
+    let (columns, numbers) = unsafe {
+        (
+            RawArray::take((&raw mut rows.columns).cast()),
+            RawArray::take((&raw mut rows.row_numbers).cast()),
+        )
+    };
+    let owner = (!columns.is_released() || !numbers.is_released()).then(|| {
+        Arc::new(Owner {
+            columns: Taken(columns),
+            numbers: Taken(numbers),
+        })
+    });
     TakenRows {
         schema_id: rows.schema_id,
         schema: rows.schema,
-        // SAFETY: valid arrays (caller); `from_raw` leaves released arrays behind, so the
-        // other side sees them as taken.
-        columns: unsafe { FFI_ArrowArray::from_raw(&mut rows.columns) },
-        // SAFETY: as above.
-        row_numbers: unsafe { FFI_ArrowArray::from_raw(&mut rows.row_numbers) },
+        owner,
     }
 }
 
@@ -133,95 +161,613 @@ fn read_schema(ffi: &FFI_ArrowSchema) -> Result<Schema> {
     Schema::try_from(ffi).map_err(|e| Error::unlocated(format!("unreadable schema: {e}")))
 }
 
-/// Imports one array as `data_type`. arrow-rs asserts (panics) where an array's shape
-/// disagrees with its type, for instance a struct with fewer children than fields; such an
-/// array from the other side is an error here, never a panic in the caller.
-fn import_array(array: FFI_ArrowArray, data_type: &DataType) -> Result<ArrayData> {
-    let mut array = Some(array);
+impl SchemaInbox {
+    /// One diff, from its kind and its two sides (taken, so released whatever happens).
+    ///
+    /// # Safety
+    /// As for [`SchemaInbox::read`].
+    unsafe fn diff(
+        &mut self,
+        kind: u32,
+        reserved: u32,
+        pre: TakenRows,
+        post: TakenRows,
+    ) -> Result<Diff> {
+        if reserved != 0 {
+            return Err(Error::unlocated(format!(
+                "its reserved field is {reserved}, not 0"
+            )));
+        }
+        // SAFETY: every arm forwards the caller's guarantees.
+        Ok(unsafe {
+            match kind {
+                DIFF_INSERT => Diff::Insert {
+                    post: self.rows(post, "post")?,
+                },
+                DIFF_UPDATE => Diff::Update {
+                    pre: self.rows(pre, "pre")?,
+                    post: self.rows(post, "post")?,
+                },
+                DIFF_REMOVE => Diff::Remove {
+                    pre: self.rows(pre, "pre")?,
+                },
+                other => {
+                    return Err(Error::unlocated(format!(
+                        "its kind is {other}, not 1, 2 or 3"
+                    )));
+                }
+            }
+        })
+    }
+
+    /// Stores the schema an `AbiRows` carries, then reads its batch and, with `numbered`,
+    /// its row numbers.
+    ///
+    /// # Safety
+    /// `taken.schema` must be null or point to a valid `FFI_ArrowSchema`; its arrays are
+    /// valid C Data Interface arrays or released ones.
+    unsafe fn read(
+        &mut self,
+        taken: TakenRows,
+        numbered: bool,
+    ) -> Result<(Option<UInt64Array>, RecordBatch)> {
+        let TakenRows {
+            schema_id,
+            schema,
+            owner,
+        } = taken;
+        if !schema.is_null() {
+            if !schema.is_aligned() {
+                return Err(Error::unlocated("a schema pointer is misaligned"));
+            }
+            // SAFETY: non-null and valid (caller).
+            let schema = read_schema(unsafe { &*schema })?;
+            self.store(schema_id, Arc::new(schema))?;
+        }
+        let (schema, _) = self.get(schema_id)?;
+        let Some(owner) = owner.filter(|owner| !owner.columns.0.is_released()) else {
+            return Err(Error::unlocated("a batch has no columns array"));
+        };
+        let numbers = if numbered {
+            if owner.numbers.0.is_released() {
+                return Err(Error::unlocated("no row numbers"));
+            }
+            let shared: Arc<dyn Allocation> = owner.clone();
+            // SAFETY: a valid array (caller) that `shared` keeps alive.
+            let numbers =
+                unsafe { Importer { owner: &shared }.primitive::<UInt64Type>(&owner.numbers.0) }
+                    .map_err(|e| e.context("its row numbers"))?;
+            if numbers.null_count() != 0 {
+                return Err(Error::unlocated("its row numbers have nulls"));
+            }
+            Some(numbers)
+        } else {
+            None
+        };
+        // SAFETY: a valid array (caller).
+        let batch = unsafe { batch_of(&owner, schema) }?;
+        Ok((numbers, batch))
+    }
+
+    /// # Safety
+    /// As for [`SchemaInbox::read`].
+    unsafe fn rows(&mut self, taken: TakenRows, side: &str) -> Result<Rows> {
+        // SAFETY: forwarded.
+        let (numbers, batch) =
+            unsafe { self.read(taken, true) }.map_err(|e| e.context(format!("its {side} rows")))?;
+        let numbers = numbers.expect("read with row numbers");
+        Rows::new(numbers, batch)
+            .map_err(|e| Error::unlocated(format!("its {side} rows: {}", e.message())))
+    }
+}
+
+/// The batch in `owner.columns`: a struct array without nulls whose children are the
+/// columns of `schema`.
+///
+/// # Safety
+/// `owner.columns` is a valid C Data Interface array.
+unsafe fn batch_of(owner: &Arc<Owner>, schema: &SchemaRef) -> Result<RecordBatch> {
+    let shared: Arc<dyn Allocation> = owner.clone();
+    let importer = Importer { owner: &shared };
+    let raw = &owner.columns.0;
+    let fields = schema.fields();
+    if raw.n_children != fields.len() as i64 {
+        return Err(Error::unlocated(format!(
+            "the batch has {} columns where its schema has {}",
+            raw.n_children,
+            fields.len()
+        )));
+    }
+    // SAFETY: a valid array (caller).
+    let shape = unsafe { Shape::of(raw, 1, fields.len()) }?;
+    // SAFETY: as above.
+    if unsafe { importer.nulls(raw, &shape) }?.is_some() {
+        return Err(Error::unlocated(
+            "a batch's struct array must not have null rows",
+        ));
+    }
+    let mut columns = Vec::with_capacity(fields.len());
+    for (i, field) in fields.iter().enumerate() {
+        // SAFETY: `Shape::of` checked the child list (caller: the arrays are valid).
+        let column = unsafe { importer.child(raw, i, field.data_type(), &shape) }
+            .map_err(|e| e.context(format!("column {:?}", field.name())))?;
+        columns.push(column);
+    }
+    // SAFETY: each column was built for its field's type, and `child` gave each the
+    // struct's length.
+    Ok(unsafe { RecordBatch::new_unchecked(schema.clone(), columns, shape.length) })
+}
+
+/// What every array's header must satisfy, read once.
+#[derive(Debug)]
+struct Shape {
+    length: usize,
+    offset: usize,
+    /// None when the producer did not count.
+    null_count: Option<usize>,
+}
+
+impl Shape {
+    /// Checks `raw`'s header against a type with `buffers` buffers and `children` children.
+    ///
+    /// # Safety
+    /// `raw` is a C Data Interface array as far as its fields' types go: its pointers are
+    /// checked here only for being null or misaligned.
+    unsafe fn of(raw: &RawArray, buffers: usize, children: usize) -> Result<Shape> {
+        if raw.is_released() {
+            return Err(Error::unlocated("the array is released"));
+        }
+        let (Ok(length), Ok(offset)) = (usize::try_from(raw.length), usize::try_from(raw.offset))
+        else {
+            return Err(Error::unlocated(format!(
+                "its length {} or offset {} is negative",
+                raw.length, raw.offset
+            )));
+        };
+        if raw.length.checked_add(raw.offset).is_none() {
+            return Err(Error::unlocated(format!(
+                "its length {length} and offset {offset} overflow"
+            )));
+        }
+        let null_count = match raw.null_count {
+            -1 => None,
+            n if (0..=raw.length).contains(&n) => Some(n as usize),
+            n => {
+                return Err(Error::unlocated(format!(
+                    "its null count {n} is outside 0..={length}"
+                )));
+            }
+        };
+        if raw.n_buffers != buffers as i64 {
+            return Err(Error::unlocated(format!(
+                "it has {} buffers where its type has {buffers}",
+                raw.n_buffers
+            )));
+        }
+        if raw.n_children != children as i64 {
+            return Err(Error::unlocated(format!(
+                "it has {} children where its type has {children}",
+                raw.n_children
+            )));
+        }
+        if buffers > 0 && (raw.buffers.is_null() || !raw.buffers.is_aligned()) {
+            return Err(Error::unlocated("its buffer list is null or misaligned"));
+        }
+        if children > 0 && (raw.children.is_null() || !raw.children.is_aligned()) {
+            return Err(Error::unlocated("its child list is null or misaligned"));
+        }
+        Ok(Shape {
+            length,
+            offset,
+            null_count,
+        })
+    }
+
+    /// Offset plus length: how many slots the buffers hold.
+    fn end(&self) -> usize {
+        self.offset + self.length
+    }
+}
+
+/// Bytes for `count` values of `width` bytes, or an error naming the overflow.
+fn bytes_for(count: usize, width: usize) -> Result<usize> {
+    count
+        .checked_mul(width)
+        .ok_or_else(|| Error::unlocated(format!("{count} values of {width} bytes overflow")))
+}
+
+/// Builds arrow-rs arrays over one batch's buffers.
+struct Importer<'a> {
+    owner: &'a Arc<dyn Allocation>,
+}
+
+impl Importer<'_> {
+    /// Buffer `index` of `raw`, `len` bytes long, shared with the owner (or copied when
+    /// it is not aligned to `align`, as arrow-rs requires of typed buffers).
+    ///
+    /// # Safety
+    /// `raw`'s buffer list holds `n_buffers` readable pointers (checked by `Shape::of`),
+    /// and the producer declared buffer `index` to hold `len` bytes.
+    unsafe fn buffer(
+        &self,
+        raw: &RawArray,
+        index: usize,
+        len: usize,
+        align: usize,
+    ) -> Result<Buffer> {
+        // SAFETY: within the list (caller).
+        let ptr = unsafe { raw.buffer(index) }.cast::<u8>();
+        if len == 0 {
+            return Ok(MutableBuffer::new(0).into());
+        }
+        let Some(ptr) = NonNull::new(ptr.cast_mut()) else {
+            return Err(Error::unlocated(format!(
+                "its buffer {index} is null but must hold {len} bytes"
+            )));
+        };
+        if !(ptr.as_ptr() as usize).is_multiple_of(align) {
+            // SAFETY: `len` readable bytes (caller); copied into an aligned buffer.
+            let bytes = unsafe { std::slice::from_raw_parts(ptr.as_ptr(), len) };
+            return Ok(Buffer::from_slice_ref(bytes));
+        }
+        // SAFETY: `len` readable bytes (caller), kept alive by the owner: the producer
+        // releases them only after the last buffer sharing the owner is dropped.
+        Ok(unsafe { Buffer::from_custom_allocation(ptr, len, self.owner.clone()) })
+    }
+
+    /// The validity bitmap (buffer 0), or none when there are no nulls.
+    ///
+    /// # Safety
+    /// As for [`Importer::buffer`].
+    unsafe fn nulls(&self, raw: &RawArray, shape: &Shape) -> Result<Option<NullBuffer>> {
+        if shape.null_count == Some(0) || shape.length == 0 {
+            return Ok(None);
+        }
+        // SAFETY: the list has at least one buffer (every caller's type has a bitmap).
+        if unsafe { raw.buffer(0) }.is_null() {
+            return match shape.null_count {
+                None => Ok(None),
+                Some(n) => Err(Error::unlocated(format!(
+                    "it has {n} nulls but no validity bitmap"
+                ))),
+            };
+        }
+        // SAFETY: a bitmap covers offset + length bits (the C Data Interface).
+        let bits = unsafe { self.buffer(raw, 0, shape.end().div_ceil(8), 1) }?;
+        let bits = BooleanBuffer::new(bits, shape.offset, shape.length);
+        let nulls = match shape.null_count {
+            // SAFETY: the producer's count of the bitmap's zeros.
+            Some(n) => unsafe { NullBuffer::new_unchecked(bits, n) },
+            None => NullBuffer::new(bits),
+        };
+        Ok(Some(nulls).filter(|nulls| nulls.null_count() > 0))
+    }
+
+    /// A `values` buffer of `T`s at `index`, sliced to the array's slots.
+    ///
+    /// # Safety
+    /// As for [`Importer::buffer`].
+    unsafe fn values<T: ArrowNativeType>(
+        &self,
+        raw: &RawArray,
+        index: usize,
+        offset: usize,
+        len: usize,
+    ) -> Result<ScalarBuffer<T>> {
+        let bytes = bytes_for(offset + len, size_of::<T>())?;
+        // SAFETY: forwarded; a buffer of fixed-width values holds offset + length of them.
+        let buffer = unsafe { self.buffer(raw, index, bytes, align_of::<T>()) }?;
+        Ok(ScalarBuffer::new(buffer, offset, len))
+    }
+
+    /// The array at child `index` of `parent` (shape `shape`), as `data_type`, sliced to
+    /// the parent's slots (a struct's offset applies to its children).
+    ///
+    /// # Safety
+    /// `parent`'s child list was checked by `Shape::of` and holds valid arrays.
+    unsafe fn child(
+        &self,
+        parent: &RawArray,
+        index: usize,
+        data_type: &DataType,
+        shape: &Shape,
+    ) -> Result<ArrayRef> {
+        // SAFETY: within the list (caller).
+        let child = unsafe { parent.child(index) };
+        // SAFETY: a valid array (caller).
+        let array = unsafe { self.array(child, data_type) }?;
+        if array.len() < shape.end() {
+            return Err(Error::unlocated(format!(
+                "it has {} rows where its parent needs {}",
+                array.len(),
+                shape.end()
+            )));
+        }
+        if shape.offset == 0 && array.len() == shape.length {
+            return Ok(array);
+        }
+        Ok(array.slice(shape.offset, shape.length))
+    }
+
+    /// The array at `raw` (which may be moved out, for a type arrow-rs imports).
+    ///
+    /// # Safety
+    /// `raw` is null or a valid C Data Interface array, writable if arrow-rs is to take it.
+    unsafe fn array(&self, raw: *mut RawArray, data_type: &DataType) -> Result<ArrayRef> {
+        if raw.is_null() || !raw.is_aligned() {
+            return Err(Error::unlocated("the array pointer is null or misaligned"));
+        }
+        // SAFETY: non-null, aligned and valid (caller).
+        let array = unsafe { &*raw };
+        macro_rules! primitive {
+            ($t:ty) => {
+                Arc::new(
+                    self.primitive::<$t>(array)?
+                        .with_data_type(data_type.clone()),
+                )
+            };
+        }
+        // SAFETY: every arm reads a valid array (caller) of the type it was given.
+        let imported: ArrayRef = unsafe {
+            downcast_primitive!(
+            data_type => (primitive),
+            DataType::Boolean => Arc::new(self.boolean(array)?),
+            DataType::Utf8 => Arc::new(self.bytes::<Utf8Type>(array)?),
+            DataType::LargeUtf8 => Arc::new(self.bytes::<LargeUtf8Type>(array)?),
+            DataType::Binary => Arc::new(self.bytes::<BinaryType>(array)?),
+            DataType::LargeBinary => Arc::new(self.bytes::<LargeBinaryType>(array)?),
+            DataType::Utf8View => Arc::new(self.views::<StringViewType>(array)?),
+            DataType::BinaryView => Arc::new(self.views::<BinaryViewType>(array)?),
+            DataType::FixedSizeBinary(width) => Arc::new(self.fixed_binary(array, *width)?),
+            DataType::Null => {
+                let shape = Shape::of(array, 0, 0)?;
+                Arc::new(NullArray::new(shape.length))
+            }
+            DataType::Struct(fields) => Arc::new(self.structure(array, fields)?),
+            DataType::List(field) => Arc::new(self.list::<i32>(array, field)?),
+            DataType::LargeList(field) => Arc::new(self.list::<i64>(array, field)?),
+            DataType::Dictionary(keys, values) => {
+                macro_rules! dictionary {
+                    ($k:ty) => {
+                        Arc::new(self.dictionary::<$k>(array, values)?)
+                    };
+                }
+                downcast_integer!(
+                    keys.as_ref() => (dictionary),
+                    other => return Err(Error::unlocated(format!("dictionary keys of type {other}")))
+                )
+            }
+            // Every other type: moved out of its parent for arrow-rs to import.
+            _ => return foreign(raw, data_type),
+            )
+        };
+        if !matches!(data_type, DataType::Dictionary(..)) && !array.dictionary.is_null() {
+            return Err(Error::unlocated(format!(
+                "an array of type {data_type} has a dictionary"
+            )));
+        }
+        Ok(imported)
+    }
+
+    /// # Safety
+    /// `raw` is a valid C Data Interface array.
+    unsafe fn primitive<T: ArrowPrimitiveType>(&self, raw: &RawArray) -> Result<PrimitiveArray<T>> {
+        // SAFETY: a valid array (caller), checked before its buffers are read.
+        unsafe {
+            let shape = Shape::of(raw, 2, 0)?;
+            let nulls = self.nulls(raw, &shape)?;
+            let values = self.values::<T::Native>(raw, 1, shape.offset, shape.length)?;
+            Ok(PrimitiveArray::new(values, nulls))
+        }
+    }
+
+    /// # Safety
+    /// As for [`Importer::primitive`].
+    unsafe fn boolean(&self, raw: &RawArray) -> Result<BooleanArray> {
+        // SAFETY: as above.
+        unsafe {
+            let shape = Shape::of(raw, 2, 0)?;
+            let nulls = self.nulls(raw, &shape)?;
+            let values = self.buffer(raw, 1, shape.end().div_ceil(8), 1)?;
+            let values = BooleanBuffer::new(values, shape.offset, shape.length);
+            Ok(BooleanArray::new(values, nulls))
+        }
+    }
+
+    /// The offsets of a variable-length array at buffer 1, with the first and last offset.
+    ///
+    /// # Safety
+    /// As for [`Importer::primitive`].
+    unsafe fn offsets<O: OffsetSizeTrait>(
+        &self,
+        raw: &RawArray,
+        shape: &Shape,
+    ) -> Result<(OffsetBuffer<O>, usize)> {
+        // An empty array may come without offsets.
+        // SAFETY: the list has at least two buffers (every caller's type).
+        if shape.length == 0 && unsafe { raw.buffer(1) }.is_null() {
+            return Ok((OffsetBuffer::new_empty(), 0));
+        }
+        // SAFETY: offset + length + 1 offsets (the C Data Interface).
+        let offsets = unsafe { self.values::<O>(raw, 1, shape.offset, shape.length + 1) }?;
+        let (first, last) = (offsets[0].as_usize(), offsets[shape.length]);
+        let Some(last) = last.to_usize().filter(|last| *last >= first) else {
+            return Err(Error::unlocated(format!(
+                "its offsets run from {first} to {last:?}"
+            )));
+        };
+        // SAFETY: non-decreasing from the first to the last (checked); between them, the
+        // producer's word.
+        Ok((unsafe { OffsetBuffer::new_unchecked(offsets) }, last))
+    }
+
+    /// # Safety
+    /// As for [`Importer::primitive`].
+    unsafe fn bytes<T: ByteArrayType>(&self, raw: &RawArray) -> Result<GenericByteArray<T>> {
+        // SAFETY: as above.
+        unsafe {
+            let shape = Shape::of(raw, 3, 0)?;
+            let nulls = self.nulls(raw, &shape)?;
+            let (offsets, end) = self.offsets::<T::Offset>(raw, &shape)?;
+            let values = self.buffer(raw, 2, end, 1)?;
+            Ok(GenericByteArray::new_unchecked(offsets, values, nulls))
+        }
+    }
+
+    /// # Safety
+    /// As for [`Importer::primitive`].
+    unsafe fn views<T: ByteViewType + ?Sized>(
+        &self,
+        raw: &RawArray,
+    ) -> Result<GenericByteViewArray<T>> {
+        // Validity, views, the data buffers, and the list of their sizes.
+        let data = (raw.n_buffers.max(3) - 3) as usize;
+        // SAFETY: as above.
+        unsafe {
+            let shape = Shape::of(raw, data + 3, 0)?;
+            let nulls = self.nulls(raw, &shape)?;
+            let views = self.values::<u128>(raw, 1, shape.offset, shape.length)?;
+            let sizes = self.values::<i64>(raw, data + 2, 0, data)?;
+            let mut buffers = Vec::with_capacity(data);
+            for (i, size) in sizes.iter().enumerate() {
+                let Ok(size) = usize::try_from(*size) else {
+                    return Err(Error::unlocated(format!("data buffer {i} has size {size}")));
+                };
+                buffers.push(self.buffer(raw, i + 2, size, 1)?);
+            }
+            Ok(GenericByteViewArray::new_unchecked(
+                views,
+                buffers.into(),
+                nulls,
+            ))
+        }
+    }
+
+    /// # Safety
+    /// As for [`Importer::primitive`].
+    unsafe fn fixed_binary(&self, raw: &RawArray, width: i32) -> Result<FixedSizeBinaryArray> {
+        let Ok(size) = usize::try_from(width) else {
+            return Err(Error::unlocated(format!(
+                "fixed-size binary of width {width}"
+            )));
+        };
+        // SAFETY: as above.
+        unsafe {
+            let shape = Shape::of(raw, 2, 0)?;
+            let nulls = self.nulls(raw, &shape)?;
+            let values = self.buffer(raw, 1, bytes_for(shape.end(), size)?, 1)?;
+            let values = values.slice_with_length(shape.offset * size, shape.length * size);
+            Ok(FixedSizeBinaryArray::new_unchecked(
+                width,
+                values,
+                nulls,
+                shape.length,
+            ))
+        }
+    }
+
+    /// # Safety
+    /// As for [`Importer::primitive`], children included.
+    unsafe fn structure(&self, raw: &RawArray, fields: &Fields) -> Result<StructArray> {
+        // SAFETY: as above.
+        unsafe {
+            let shape = Shape::of(raw, 1, fields.len())?;
+            let nulls = self.nulls(raw, &shape)?;
+            let mut children = Vec::with_capacity(fields.len());
+            for (i, field) in fields.iter().enumerate() {
+                let child = self
+                    .child(raw, i, field.data_type(), &shape)
+                    .map_err(|e| e.context(format!("field {:?}", field.name())))?;
+                children.push(child);
+            }
+            Ok(StructArray::new_unchecked_with_length(
+                fields.clone(),
+                children,
+                nulls,
+                shape.length,
+            ))
+        }
+    }
+
+    /// # Safety
+    /// As for [`Importer::structure`].
+    unsafe fn list<O: OffsetSizeTrait>(
+        &self,
+        raw: &RawArray,
+        field: &FieldRef,
+    ) -> Result<GenericListArray<O>> {
+        // SAFETY: as above.
+        unsafe {
+            let shape = Shape::of(raw, 2, 1)?;
+            let nulls = self.nulls(raw, &shape)?;
+            let (offsets, end) = self.offsets::<O>(raw, &shape)?;
+            let values = self
+                .array(raw.child(0), field.data_type())
+                .map_err(|e| e.context("its values"))?;
+            if values.len() < end {
+                return Err(Error::unlocated(format!(
+                    "its offsets reach {end} but its values hold {}",
+                    values.len()
+                )));
+            }
+            Ok(GenericListArray::new_unchecked(
+                field.clone(),
+                offsets,
+                values,
+                nulls,
+            ))
+        }
+    }
+
+    /// # Safety
+    /// As for [`Importer::structure`], the dictionary included.
+    unsafe fn dictionary<K: ArrowDictionaryKeyType>(
+        &self,
+        raw: &RawArray,
+        values: &DataType,
+    ) -> Result<DictionaryArray<K>> {
+        if raw.dictionary.is_null() {
+            return Err(Error::unlocated("a dictionary array has no dictionary"));
+        }
+        // SAFETY: as above.
+        unsafe {
+            let keys = self.primitive::<K>(raw)?;
+            let values = self
+                .array(raw.dictionary, values)
+                .map_err(|e| e.context("its dictionary"))?;
+            Ok(DictionaryArray::new_unchecked(keys, values))
+        }
+    }
+}
+
+/// Moves the array at `raw` out of its parent and imports it with arrow-rs. arrow-rs asserts
+/// (panics) where an array's shape disagrees with its type, for instance a union with fewer
+/// children than fields; such an array is an error here, never a panic in the caller.
+///
+/// # Safety
+/// As for [`Importer::array`].
+unsafe fn foreign(raw: *mut RawArray, data_type: &DataType) -> Result<ArrayRef> {
+    // SAFETY: a valid array (caller); the parent now holds a released one in its place, as
+    // the C Data Interface lets a consumer move children out.
+    let taken = unsafe { RawArray::take(raw) };
+    if taken.is_released() {
+        return Err(Error::unlocated("the array is released"));
+    }
+    let mut array = Some(taken.into_ffi());
     let mut data = None;
     let outcome = crate::trampoline::guard(&mut || {
         if let Some(array) = array.take() {
-            // SAFETY: a valid C Data Interface array of the schema registered under its id
-            // (the exporter's contract); the type comes from our own cache.
+            // SAFETY: a valid C Data Interface array (caller) of the type its schema gave.
             data = Some(unsafe { from_ffi_and_data_type(array, data_type.clone()) }?);
         }
         Ok(())
     });
     match (outcome, data) {
-        (Ok(()), Some(data)) => Ok(data),
+        (Ok(()), Some(data)) => Ok(make_array(data)),
         (Err(failure), _) => Err(Error::unlocated(format!(
             "an array does not match its type {data_type}: {}",
             failure.message
         ))),
         (Ok(()), None) => Err(Error::unlocated("an array could not be imported")),
-    }
-}
-
-fn batch_from(
-    array: FFI_ArrowArray,
-    schema: &SchemaRef,
-    data_type: &DataType,
-) -> Result<RecordBatch> {
-    let data = import_array(array, data_type)?;
-    let columns = StructArray::from(data);
-    let rows = columns.len();
-    let (_, arrays, nulls) = columns.into_parts();
-    if nulls.is_some_and(|n| n.null_count() > 0) {
-        return Err(Error::unlocated(
-            "a batch's struct array must not have null rows",
-        ));
-    }
-    let options = RecordBatchOptions::new().with_row_count(Some(rows));
-    RecordBatch::try_new_with_options(schema.clone(), arrays, &options)
-        .map_err(|e| Error::unlocated(format!("the batch does not fit its schema: {e}")))
-}
-
-impl SchemaInbox {
-    /// Stores the schema an `AbiRows` carries, then reads its batch.
-    ///
-    /// # Safety
-    /// `taken.schema` must be null or point to a valid `FFI_ArrowSchema`.
-    unsafe fn batch(&mut self, taken: TakenRows) -> Result<RecordBatch> {
-        if !taken.schema.is_null() {
-            if !taken.schema.is_aligned() {
-                return Err(Error::unlocated("a schema pointer is misaligned"));
-            }
-            // SAFETY: non-null and valid (caller).
-            let schema = read_schema(unsafe { &*taken.schema })?;
-            self.store(taken.schema_id, Arc::new(schema))?;
-        }
-        let (schema, data_type) = self.get(taken.schema_id)?;
-        if taken.columns.is_released() {
-            return Err(Error::unlocated("a batch has no columns array"));
-        }
-        batch_from(taken.columns, schema, data_type)
-    }
-
-    /// # Safety
-    /// As for [`SchemaInbox::batch`].
-    unsafe fn rows(&mut self, taken: TakenRows, side: &str) -> Result<Rows> {
-        let TakenRows {
-            schema_id,
-            schema,
-            columns,
-            row_numbers,
-        } = taken;
-        if row_numbers.is_released() {
-            return Err(Error::unlocated(format!(
-                "its {side} rows have no row numbers"
-            )));
-        }
-        let numbers = import_array(row_numbers, &DataType::UInt64)?;
-        // SAFETY: forwarded.
-        let batch = unsafe {
-            self.batch(TakenRows {
-                schema_id,
-                schema,
-                columns,
-                row_numbers: FFI_ArrowArray::empty(),
-            })
-        }?;
-        Rows::new(UInt64Array::from(numbers), batch)
-            .map_err(|e| Error::unlocated(format!("its {side} rows: {}", e.message())))
     }
 }

@@ -10,6 +10,7 @@
 
 mod export;
 mod import;
+mod raw;
 pub mod schema;
 
 pub use export::{Outgoing, export_batch};
@@ -18,3 +19,6 @@ pub use schema::{SchemaInbox, SchemaOutbox};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod conformance;

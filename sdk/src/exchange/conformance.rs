@@ -1,0 +1,609 @@
+//! The exchange against an independent producer and consumer (arrow-rs's own `ffi` module),
+//! over generated batches of every Arrow type arrow-rs supports, with nulls, slices at
+//! non-zero offsets, field and schema metadata; and against arrays malformed on purpose.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::builder::{Int32Builder, MapBuilder, StringBuilder};
+use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi};
+use arrow_array::types::*;
+use arrow_array::*;
+use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer, i256};
+use arrow_schema::{DataType, Field, Fields, Schema, UnionFields, UnionMode};
+use proptest::prelude::*;
+
+use super::raw::RawArray;
+use super::*;
+use crate::data::{Change, Diff, Rows, Timestamp};
+
+/// A small deterministic generator: the property test draws its seed.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    /// `Some(value)` three times in four.
+    fn maybe<T>(&mut self, value: impl FnOnce(&mut Gen) -> T) -> Option<T> {
+        (self.below(4) != 0).then(|| value(self))
+    }
+    fn text(&mut self) -> String {
+        // Some longer than 12 bytes, so that view arrays get data buffers.
+        let len = self.below(20);
+        (0..len)
+            .map(|_| (b'a' + self.below(26) as u8) as char)
+            .collect()
+    }
+    fn validity(&mut self, len: usize) -> Option<NullBuffer> {
+        let valid: Vec<bool> = (0..len).map(|_| self.below(4) != 0).collect();
+        Some(NullBuffer::from(valid)).filter(|n| n.null_count() > 0)
+    }
+}
+
+/// The number of column kinds [`column`] makes.
+const KINDS: usize = 38;
+
+/// A column of kind `kind` (one per Arrow type family) and `len` rows.
+fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
+    macro_rules! primitive {
+        ($t:ty, $value:expr) => {
+            Arc::new(PrimitiveArray::<$t>::from_iter(
+                (0..len).map(|_| g.maybe($value)),
+            )) as ArrayRef
+        };
+    }
+    let texts =
+        |g: &mut Gen| -> Vec<Option<String>> { (0..len).map(|_| g.maybe(Gen::text)).collect() };
+    match kind {
+        0 => primitive!(Int8Type, |g| g.next() as i8),
+        1 => primitive!(Int16Type, |g| g.next() as i16),
+        2 => primitive!(Int32Type, |g| g.next() as i32),
+        3 => primitive!(Int64Type, |g| g.next() as i64),
+        4 => primitive!(UInt8Type, |g| g.next() as u8),
+        5 => primitive!(UInt16Type, |g| g.next() as u16),
+        6 => primitive!(UInt32Type, |g| g.next() as u32),
+        7 => primitive!(UInt64Type, |g| g.next()),
+        8 => {
+            let bits: Vec<u16> = (0..len).map(|_| g.next() as u16 & 0x3bff).collect();
+            Arc::new(Float16Array::new(
+                ScalarBuffer::new(Buffer::from_vec(bits), 0, len),
+                g.validity(len),
+            ))
+        }
+        9 => primitive!(Float32Type, |g| g.next() as f32 / 7.0),
+        10 => primitive!(Float64Type, |g| g.next() as f64 / 3.0),
+        11 => Arc::new(
+            PrimitiveArray::<Decimal128Type>::from_iter(
+                (0..len).map(|_| g.maybe(|g| g.next() as i128 % 10_i128.pow(18))),
+            )
+            .with_precision_and_scale(20, 3)
+            .unwrap(),
+        ),
+        12 => Arc::new(
+            PrimitiveArray::<Decimal256Type>::from_iter(
+                (0..len).map(|_| g.maybe(|g| i256::from_i128(g.next() as i128))),
+            )
+            .with_precision_and_scale(60, 10)
+            .unwrap(),
+        ),
+        13 => primitive!(Date32Type, |g| g.next() as i32 % 100_000),
+        14 => primitive!(Date64Type, |g| g.next() as i64 % 10_000_000_000),
+        15 => primitive!(Time32SecondType, |g| (g.next() % 86_400) as i32),
+        16 => primitive!(Time64NanosecondType, |g| (g.next() % 86_400_000_000_000)
+            as i64),
+        17 => Arc::new(
+            PrimitiveArray::<TimestampMicrosecondType>::from_iter(
+                (0..len).map(|_| g.maybe(|g| g.next() as i64 >> 8)),
+            )
+            .with_timezone("+02:00"),
+        ),
+        18 => primitive!(DurationMillisecondType, |g| g.next() as i64),
+        19 => primitive!(IntervalMonthDayNanoType, |g| IntervalMonthDayNano::new(
+            g.next() as i32,
+            3,
+            g.next() as i64
+        )),
+        20 => primitive!(IntervalYearMonthType, |g| g.next() as i32),
+        21 => Arc::new(BooleanArray::from_iter(
+            (0..len).map(|_| g.maybe(|g| g.below(2) == 0)),
+        )),
+        22 => Arc::new(StringArray::from(texts(g))),
+        23 => Arc::new(LargeStringArray::from(texts(g))),
+        24 => Arc::new(BinaryArray::from_iter(texts(g))),
+        25 => Arc::new(LargeBinaryArray::from_iter(texts(g))),
+        26 => Arc::new(StringViewArray::from_iter(texts(g))),
+        27 => Arc::new(BinaryViewArray::from_iter(texts(g))),
+        28 => Arc::new(
+            FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+                (0..len).map(|_| g.maybe(|g| (g.next() as u32).to_le_bytes())),
+                4,
+            )
+            .unwrap(),
+        ),
+        29 => Arc::new(NullArray::new(len)),
+        30 => Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(
+            (0..len).map(|_| {
+                g.maybe(|g| {
+                    (0..g.below(4))
+                        .map(|_| g.maybe(|g| g.next() as i32))
+                        .collect::<Vec<_>>()
+                })
+            }),
+        )),
+        31 => {
+            let values = column(g, 22, len * 2);
+            let offsets = OffsetBuffer::<i64>::from_lengths((0..len).map(|_| 2));
+            let field = Arc::new(Field::new_list_field(DataType::Utf8, true));
+            Arc::new(LargeListArray::new(field, offsets, values, g.validity(len)))
+        }
+        32 => Arc::new(FixedSizeListArray::from_iter_primitive::<Int16Type, _, _>(
+            (0..len).map(|_| g.maybe(|g| vec![g.maybe(|g| g.next() as i16), Some(1)])),
+            2,
+        )),
+        33 => {
+            let values = column(g, 2, len * 2);
+            let offsets: Vec<i32> = (0..len as i32)
+                .map(|i| (2 * len as i32 - 2 - 2 * i).max(0))
+                .collect();
+            let sizes: Vec<i32> = (0..len).map(|_| g.below(3) as i32).collect();
+            let field = Arc::new(Field::new_list_field(DataType::Int32, true));
+            Arc::new(ListViewArray::new(
+                field,
+                offsets.into(),
+                sizes.into(),
+                values,
+                g.validity(len),
+            ))
+        }
+        34 => {
+            let fields = Fields::from(vec![
+                Field::new("a", DataType::Int32, true),
+                Field::new("b", DataType::Utf8, true)
+                    .with_metadata(HashMap::from([("k".into(), "v".into())])),
+            ]);
+            Arc::new(StructArray::new(
+                fields,
+                vec![column(g, 2, len), column(g, 22, len)],
+                g.validity(len),
+            ))
+        }
+        35 => {
+            let mut builder = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+            for _ in 0..len {
+                for _ in 0..g.below(3) {
+                    builder.keys().append_value(g.text());
+                    builder.values().append_option(g.maybe(|g| g.next() as i32));
+                }
+                builder.append(g.below(4) != 0).unwrap();
+            }
+            Arc::new(builder.finish())
+        }
+        36 => {
+            let words = ["red", "green", "blue"];
+            Arc::new(DictionaryArray::<Int16Type>::from_iter(
+                (0..len).map(|_| g.maybe(|g| words[g.below(3)])),
+            ))
+        }
+        37 => {
+            let words = ["x", "y"];
+            let values: Vec<Option<&str>> =
+                (0..len).map(|_| g.maybe(|g| words[g.below(2)])).collect();
+            if g.below(2) == 0 {
+                Arc::new(values.into_iter().collect::<RunArray<Int32Type>>())
+            } else {
+                union(g, len)
+            }
+        }
+        _ => unreachable!("{KINDS} kinds"),
+    }
+}
+
+/// A dense or sparse union of Int32 and Utf8.
+fn union(g: &mut Gen, len: usize) -> ArrayRef {
+    let fields = UnionFields::try_new(
+        [0, 1],
+        [
+            Field::new("i", DataType::Int32, true),
+            Field::new("s", DataType::Utf8, true),
+        ],
+    )
+    .unwrap();
+    let ids: Vec<i8> = (0..len).map(|_| g.below(2) as i8).collect();
+    if g.below(2) == 0 {
+        let children = vec![column(g, 2, len), column(g, 22, len)];
+        Arc::new(UnionArray::try_new(fields, ids.into(), None, children).unwrap())
+    } else {
+        let count = |id| ids.iter().filter(|i| **i == id).count();
+        let (ints, texts) = (count(0), count(1));
+        let mut seen = [0i32; 2];
+        let offsets: Vec<i32> = ids
+            .iter()
+            .map(|id| {
+                seen[*id as usize] += 1;
+                seen[*id as usize] - 1
+            })
+            .collect();
+        let children = vec![column(g, 2, ints), column(g, 22, texts)];
+        Arc::new(UnionArray::try_new(fields, ids.into(), Some(offsets.into()), children).unwrap())
+    }
+}
+
+/// A batch of `kinds` columns and `len` rows, with schema and field metadata.
+fn batch(g: &mut Gen, kinds: &[usize], len: usize) -> RecordBatch {
+    let columns: Vec<ArrayRef> = kinds.iter().map(|kind| column(g, *kind, len)).collect();
+    let fields: Vec<Field> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let field = Field::new(format!("c{i}"), column.data_type().clone(), true);
+            if i % 3 == 0 {
+                field.with_metadata(HashMap::from([("origin".into(), format!("gen {i}"))]))
+            } else {
+                field
+            }
+        })
+        .collect();
+    let schema = Schema::new(fields).with_metadata(HashMap::from([("table".into(), "t".into())]));
+    RecordBatch::try_new_with_options(
+        Arc::new(schema),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(len)),
+    )
+    .unwrap()
+}
+
+/// There and back through oplink's exchange as a change, with row numbers.
+fn through_change(rows: Rows) -> Rows {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let change = Change::new(1, Timestamp(2), vec![Diff::Insert { post: rows }]);
+    let abi = out.export_change(change, &mut outbox).unwrap();
+    // SAFETY: exported just above.
+    let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    match back.diffs.into_iter().next() {
+        Some(Diff::Insert { post }) => post,
+        other => panic!("one insert crossed, not {other:?}"),
+    }
+}
+
+/// Exported by oplink, imported by arrow-rs.
+fn ours_to_arrow(batch: &RecordBatch) -> RecordBatch {
+    let (array, schema) = export_batch(batch).unwrap();
+    // SAFETY: a batch exported just above with its schema.
+    let data = unsafe { from_ffi(array, &schema) }.unwrap();
+    let columns = StructArray::from(data);
+    let (_, arrays, _) = columns.into_parts();
+    RecordBatch::try_new_with_options(
+        batch.schema(),
+        arrays,
+        &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .unwrap()
+}
+
+/// Exported by arrow-rs, imported by oplink.
+fn arrow_to_ours(batch: &RecordBatch) -> RecordBatch {
+    let array = FFI_ArrowArray::new(&StructArray::from(batch.clone()).into_data());
+    let schema = FFI_ArrowSchema::try_from(batch.schema().as_ref()).unwrap();
+    // SAFETY: exported just above by arrow-rs.
+    unsafe { import_standalone_batch(array, &schema) }.unwrap()
+}
+
+fn check_all_ways(batch: &RecordBatch, numbers: &UInt64Array) {
+    let rows = Rows::new(numbers.clone(), batch.clone()).unwrap();
+    let back = through_change(rows.clone());
+    assert_eq!(back, rows, "oplink to oplink");
+    assert_eq!(&ours_to_arrow(batch), batch, "oplink to arrow-rs");
+    assert_eq!(&arrow_to_ours(batch), batch, "arrow-rs to oplink");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Every type, alone and mixed, at any slice of any length, round-trips exactly.
+    #[test]
+    fn every_type_round_trips_both_ways(
+        seed in 1u64..,
+        kinds in proptest::collection::vec(0..KINDS, 0..6),
+        len in 0usize..24,
+        start in 0usize..5,
+        take in 0usize..24,
+    ) {
+        let mut g = Gen(seed);
+        let whole = batch(&mut g, &kinds, len + start);
+        let take = take.min(len);
+        let sliced = whole.slice(start, take);
+        let numbers = UInt64Array::from_iter_values(0..(len + start) as u64).slice(start, take);
+        check_all_ways(&sliced, &numbers);
+    }
+}
+
+#[test]
+fn each_type_round_trips_with_nulls_and_offsets() {
+    let mut g = Gen(7);
+    for kind in 0..KINDS {
+        for (len, start) in [(0, 0), (1, 0), (9, 3), (17, 1)] {
+            let whole = batch(&mut g, &[kind], len + start);
+            let sliced = whole.slice(start, len);
+            let numbers = UInt64Array::from_iter_values(0..len as u64);
+            check_all_ways(&sliced, &numbers);
+        }
+    }
+}
+
+#[test]
+fn a_thousand_columns_and_no_columns_round_trip() {
+    let mut g = Gen(11);
+    let kinds: Vec<usize> = (0..1000).map(|i| i % KINDS).collect();
+    let wide = batch(&mut g, &kinds, 5);
+    check_all_ways(&wide, &UInt64Array::from_iter_values(0..5));
+    let none = batch(&mut g, &[], 3);
+    check_all_ways(&none, &UInt64Array::from_iter_values(0..3));
+}
+
+#[test]
+fn a_schema_that_changes_between_calls_is_followed() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let mut g = Gen(5);
+    for round in 0..12 {
+        let kinds = [round % KINDS, (round * 7) % KINDS];
+        let batch = batch(&mut g, &kinds[..round % 3], 4);
+        let rows = Rows::new(vec![1, 2, 3, 4], batch).unwrap();
+        let change = Change::new(
+            round as u64,
+            Timestamp(0),
+            vec![Diff::Insert { post: rows }],
+        );
+        let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+        // SAFETY: exported just above.
+        let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+        outbox.commit();
+        assert_eq!(back, change, "round {round}");
+    }
+}
+
+#[test]
+fn a_batch_outlives_the_exporter_and_the_call() {
+    let mut g = Gen(3);
+    let original = batch(&mut g, &[3, 22, 30, 34, 36], 10);
+    let rows = Rows::new(UInt64Array::from_iter_values(0..10), original.clone()).unwrap();
+    let kept = {
+        let (mut outbox, mut inbox, mut out) = (
+            SchemaOutbox::default(),
+            SchemaInbox::default(),
+            Outgoing::default(),
+        );
+        let abi = out
+            .export_change(
+                Change::new(1, Timestamp(0), vec![Diff::Insert { post: rows }]),
+                &mut outbox,
+            )
+            .unwrap();
+        // SAFETY: exported just above.
+        unsafe { import_change(&abi, &mut inbox) }.unwrap()
+        // The exporter's `Outgoing`, caches and the change it was given all drop here.
+    };
+    match &kept.diffs[0] {
+        Diff::Insert { post } => assert_eq!(post.batch(), &original),
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---- Arrays malformed on purpose -------------------------------------------------------
+
+/// A hand-made producer: arrays over memory the test owns, whose release only marks them.
+unsafe extern "C" fn mark_released(array: *mut RawArray) {
+    // SAFETY: the importer calls this on an array of the test's, once.
+    unsafe { (*array).release = None };
+}
+
+struct Made {
+    /// The top-level struct's child list and buffers, and the column's.
+    _lists: Vec<Box<[*const std::ffi::c_void]>>,
+    _children: Vec<Box<[*mut RawArray]>>,
+    // Boxed so that the nodes keep their addresses while the vector grows.
+    #[allow(clippy::vec_box)]
+    _nodes: Vec<Box<RawArray>>,
+}
+
+fn raw(length: i64, buffers: &[*const std::ffi::c_void], made: &mut Made) -> RawArray {
+    let list: Box<[*const std::ffi::c_void]> = buffers.into();
+    let ptr = list.as_ptr().cast_mut();
+    made._lists.push(list);
+    RawArray {
+        length,
+        null_count: 0,
+        offset: 0,
+        n_buffers: buffers.len() as i64,
+        n_children: 0,
+        buffers: ptr,
+        children: std::ptr::null_mut(),
+        dictionary: std::ptr::null_mut(),
+        release: Some(mark_released),
+        private_data: std::ptr::null_mut(),
+    }
+}
+
+fn with_children(mut array: RawArray, children: Vec<RawArray>, made: &mut Made) -> RawArray {
+    let nodes: Vec<*mut RawArray> = children
+        .into_iter()
+        .map(|child| {
+            let mut node = Box::new(child);
+            let ptr: *mut RawArray = &mut *node;
+            made._nodes.push(node);
+            ptr
+        })
+        .collect();
+    let list: Box<[*mut RawArray]> = nodes.into();
+    array.n_children = list.len() as i64;
+    array.children = list.as_ptr().cast_mut();
+    made._children.push(list);
+    array
+}
+
+/// Imports a one-column batch of `field` whose column is `column`; the error's text.
+fn import_malformed(field: Field, column: RawArray) -> String {
+    let mut made = Made {
+        _lists: vec![],
+        _children: vec![],
+        _nodes: vec![],
+    };
+    let length = column.length;
+    let top = raw(length, &[std::ptr::null()], &mut made);
+    let top = with_children(top, vec![column], &mut made);
+    let schema = FFI_ArrowSchema::try_from(&Schema::new(vec![field])).unwrap();
+    // SAFETY: the arrays are readable as far as their declared counts go (each test breaks
+    // only what the importer must catch).
+    let result = unsafe { import_standalone_batch(top.into_ffi(), &schema) };
+    result.unwrap_err().to_string()
+}
+
+#[test]
+fn malformed_arrays_are_errors_never_crashes() {
+    let values = [1i64, 2, 3, 4];
+    let ints = values.as_ptr().cast::<std::ffi::c_void>();
+    let null = std::ptr::null::<std::ffi::c_void>();
+    let offsets = [0i32, 1, 2, 9];
+    let offs = offsets.as_ptr().cast::<std::ffi::c_void>();
+    let text = b"abcdefghij".as_ptr().cast::<std::ffi::c_void>();
+    let int64 = || Field::new("n", DataType::Int64, true);
+    let mut made = Made {
+        _lists: vec![],
+        _children: vec![],
+        _nodes: vec![],
+    };
+
+    let three_buffers = raw(4, &[null, ints, ints], &mut made);
+    assert_eq!(
+        import_malformed(int64(), three_buffers),
+        "column \"n\": it has 3 buffers where its type has 2"
+    );
+
+    let with_a_child = with_children(
+        raw(4, &[null, ints], &mut made),
+        vec![raw(4, &[null, ints], &mut made)],
+        &mut made,
+    );
+    assert_eq!(
+        import_malformed(int64(), with_a_child),
+        "column \"n\": it has 1 children where its type has 0"
+    );
+
+    let null_values = raw(4, &[null, null], &mut made);
+    assert_eq!(
+        import_malformed(int64(), null_values),
+        "column \"n\": its buffer 1 is null but must hold 32 bytes"
+    );
+
+    let mut negative = raw(4, &[null, ints], &mut made);
+    negative.offset = -2;
+    assert_eq!(
+        import_malformed(int64(), negative),
+        "column \"n\": its length 4 or offset -2 is negative"
+    );
+
+    let mut nulls_without_bitmap = raw(4, &[null, ints], &mut made);
+    nulls_without_bitmap.null_count = 2;
+    assert_eq!(
+        import_malformed(int64(), nulls_without_bitmap),
+        "column \"n\": it has 2 nulls but no validity bitmap"
+    );
+
+    let mut too_many_nulls = raw(4, &[null, ints], &mut made);
+    too_many_nulls.null_count = 5;
+    assert_eq!(
+        import_malformed(int64(), too_many_nulls),
+        "column \"n\": its null count 5 is outside 0..=4"
+    );
+
+    // A list whose last offset (9) is past its child's 4 values.
+    let list = with_children(
+        raw(3, &[null, offs], &mut made),
+        vec![raw(4, &[null, ints], &mut made)],
+        &mut made,
+    );
+    assert_eq!(
+        import_malformed(
+            Field::new("l", DataType::new_list(DataType::Int64, true), true),
+            list
+        ),
+        "column \"l\": its offsets reach 9 but its values hold 4"
+    );
+
+    // Offsets that run backwards from the first to the last.
+    let backwards = [5i32, 1];
+    let strings = raw(1, &[null, backwards.as_ptr().cast(), text], &mut made);
+    assert_eq!(
+        import_malformed(Field::new("s", DataType::Utf8, true), strings),
+        "column \"s\": its offsets run from 5 to 1"
+    );
+
+    // A struct column shorter than the batch.
+    let inner = Fields::from(vec![Field::new("x", DataType::Int64, true)]);
+    let short = with_children(
+        raw(4, &[null], &mut made),
+        vec![raw(2, &[null, ints], &mut made)],
+        &mut made,
+    );
+    assert_eq!(
+        import_malformed(Field::new("s", DataType::Struct(inner), true), short),
+        "column \"s\": field \"x\": it has 2 rows where its parent needs 4"
+    );
+
+    // A dictionary array without its dictionary, and a plain array with one.
+    let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let keys = [0i32, 0, 0, 0];
+    let no_dictionary = raw(4, &[null, keys.as_ptr().cast()], &mut made);
+    assert_eq!(
+        import_malformed(Field::new("d", dict, true), no_dictionary),
+        "column \"d\": a dictionary array has no dictionary"
+    );
+
+    // A union that arrow-rs would assert on: one child where the type has two.
+    let union = DataType::Union(
+        UnionFields::try_new(
+            [0, 1],
+            [
+                Field::new("i", DataType::Int32, true),
+                Field::new("s", DataType::Utf8, true),
+            ],
+        )
+        .unwrap(),
+        UnionMode::Sparse,
+    );
+    let ids = [0i8; 4];
+    let one_child = with_children(
+        raw(4, &[ids.as_ptr().cast()], &mut made),
+        vec![raw(4, &[null, ints], &mut made)],
+        &mut made,
+    );
+    let message = import_malformed(Field::new("u", union, true), one_child);
+    assert!(
+        message.starts_with("column \"u\": an array does not match its type Union("),
+        "{message}"
+    );
+
+    // The batch's own struct array released, or with the wrong column count.
+    let schema = FFI_ArrowSchema::try_from(&Schema::new(vec![int64()])).unwrap();
+    // SAFETY: a released array is valid input.
+    let released = unsafe { import_standalone_batch(FFI_ArrowArray::empty(), &schema) };
+    assert_eq!(
+        released.unwrap_err().to_string(),
+        "a batch arrived without its array"
+    );
+}
