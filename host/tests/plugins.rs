@@ -201,11 +201,11 @@ fn bad_configuration_is_an_error_naming_operator_and_field() {
 }
 
 #[test]
-fn one_library_carries_two_operators() {
+fn one_library_carries_several_operators() {
     let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
     let mut names: Vec<_> = plugin.operators().map(|o| o.name().to_owned()).collect();
     names.sort();
-    assert_eq!(names, ["passthrough", "tag"]);
+    assert_eq!(names, ["delay", "passthrough", "tag"]);
     let host = Host::default();
     let mut pass = plugin.instantiate("passthrough", (), &host).unwrap();
     let mut tag = plugin
@@ -531,4 +531,49 @@ fn a_bad_configuration_has_no_location_inside_oplink() {
         err.to_string(),
         "invalid configuration for operator `threshold` at `column`: invalid type: integer `3`, expected a string"
     );
+}
+
+/// A change of `n` rows with a string column, each call's values different.
+fn numbered_change(version: u64, n: usize) -> Change {
+    let amounts: Vec<i64> = (0..n as i64).map(|i| i * 10 + version as i64).collect();
+    let names: Vec<String> = (0..n).map(|i| format!("v{version} r{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    Change::new(
+        version,
+        Timestamp(version as i64),
+        vec![Diff::Insert {
+            post: rows(&amounts, &names, version * 100),
+        }],
+    )
+}
+
+#[test]
+fn batches_kept_by_the_plugin_across_calls_stay_valid() {
+    let mut op = Plugin::load(plugin_path("toolkit"))
+        .unwrap()
+        .instantiate("delay", json!(null), &Host::default())
+        .unwrap();
+    assert_eq!(op.apply(numbered_change(1, 3)).unwrap(), Change::default());
+    for version in 2..20 {
+        // The plugin returns what it kept from the call before, which the host exported then.
+        let out = op.apply(numbered_change(version, 3)).unwrap();
+        assert_eq!(out, numbered_change(version - 1, 3), "call {version}");
+    }
+}
+
+#[test]
+fn batches_the_host_keeps_stay_valid_after_the_instance_and_plugin_are_dropped() {
+    let kept = {
+        let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+        let mut op = plugin
+            .instantiate("passthrough", json!(null), &Host::default())
+            .unwrap();
+        (1..5)
+            .map(|version| op.apply(numbered_change(version, 4)).unwrap())
+            .collect::<Vec<_>>()
+        // The instance, its caches and the plugin handle drop here.
+    };
+    for (i, change) in kept.iter().enumerate() {
+        assert_eq!(change, &numbered_change(i as u64 + 1, 4));
+    }
 }

@@ -1,4 +1,4 @@
-//! One library, two operators: `passthrough` and `tag`. One handshake lists both.
+//! One library, three operators: `passthrough`, `delay` and `tag`. One handshake lists them.
 
 use std::sync::Arc;
 
@@ -33,6 +33,31 @@ impl Passthrough {
             }
         }
         Ok(change)
+    }
+}
+
+/// Returns each change one call late: the batches it received stay in its state, past the
+/// call that brought them, until the next call returns them.
+#[derive(Debug, Default)]
+pub struct Delay {
+    kept: Option<Change>,
+}
+
+#[oplink::operator(
+    name = "delay",
+    version = "1.0.0",
+    description = "Emits the previous change it received"
+)]
+impl Delay {
+    /// Creates the operator, holding nothing.
+    pub fn new() -> Result<Self> {
+        Ok(Delay::default())
+    }
+
+    /// Keeps `change` and returns the one before (an empty change the first time).
+    pub fn apply(&mut self, change: Change) -> Result<Change> {
+        let previous = self.kept.replace(change);
+        Ok(previous.unwrap_or_default())
     }
 }
 
