@@ -112,13 +112,11 @@ impl Outgoing {
     ) -> Result<AbiRows> {
         self.clear();
         outbox.begin();
-        let (schema_id, schema) = self.schema_for(&batch.schema(), outbox)?;
-        let mut columns = RawArray::RELEASED;
-        Block::export(Kept::Batch(batch), &mut |array, _| columns = array)?;
+        let (schema_id, schema) = self.schema_for(batch.schema_ref(), outbox)?;
         Ok(AbiRows {
             schema_id,
             schema,
-            columns: columns.into_ffi(),
+            columns: Block::export_lone(batch)?.into_ffi(),
             row_numbers: FFI_ArrowArray::empty(),
         })
     }
@@ -195,9 +193,7 @@ fn export_schema(schema: &SchemaRef) -> Result<FFI_ArrowSchema> {
 /// A batch with its own schema, for a service argument or return value.
 pub fn export_batch(batch: &RecordBatch) -> Result<(FFI_ArrowArray, FFI_ArrowSchema)> {
     let schema = export_schema(batch.schema_ref())?;
-    let mut columns = RawArray::RELEASED;
-    Block::export(Kept::Batch(batch.clone()), &mut |array, _| columns = array)?;
-    Ok((columns.into_ffi(), schema))
+    Ok((Block::export_lone(batch.clone())?.into_ffi(), schema))
 }
 
 /// What a block keeps alive: the Rust values whose buffers its arrays point into.
@@ -379,6 +375,13 @@ unsafe extern "C" fn release(array: *mut RawArray) {
 struct Block;
 
 impl Block {
+    /// One batch, without row numbers, in a block of its own: its struct array.
+    fn export_lone(batch: RecordBatch) -> Result<RawArray> {
+        let mut columns = RawArray::RELEASED;
+        Block::export(Kept::Batch(batch), &mut |array, _| columns = array)?;
+        Ok(columns)
+    }
+
     /// Lays out every batch of `kept` (and its row numbers) in one block, and hands each
     /// batch's top-level arrays to `out`, in order.
     fn export(kept: Kept, out: &mut dyn FnMut(RawArray, Option<RawArray>)) -> Result<()> {

@@ -113,7 +113,7 @@ pub unsafe fn import_standalone_batch(
     }
     let schema = Arc::new(read_schema(schema)?);
     // SAFETY: a valid array (caller).
-    unsafe { batch_of(&owner, &schema) }
+    unsafe { Importer::new(&owner).batch(&owner.columns.0, &schema) }
 }
 
 /// The arrays of one batch as the producer laid them out: every buffer imported from them
@@ -228,24 +228,20 @@ impl SchemaInbox {
         let Some(owner) = owner.filter(|owner| !owner.columns.0.is_released()) else {
             return Err(Error::unlocated("a batch has no columns array"));
         };
+        let importer = Importer::new(&owner);
         let numbers = if numbered {
             if owner.numbers.0.is_released() {
                 return Err(Error::unlocated("no row numbers"));
             }
-            let shared: Arc<dyn Allocation> = owner.clone();
-            // SAFETY: a valid array (caller) that `shared` keeps alive.
-            let numbers =
-                unsafe { Importer { owner: &shared }.primitive::<UInt64Type>(&owner.numbers.0) }
-                    .map_err(|e| e.context("its row numbers"))?;
-            if numbers.null_count() != 0 {
-                return Err(Error::unlocated("its row numbers have nulls"));
-            }
+            // SAFETY: a valid array (caller), kept alive by the importer's owner.
+            let numbers = unsafe { importer.primitive::<UInt64Type>(&owner.numbers.0) }
+                .map_err(|e| e.context("its row numbers"))?;
             Some(numbers)
         } else {
             None
         };
         // SAFETY: a valid array (caller).
-        let batch = unsafe { batch_of(&owner, schema) }?;
+        let batch = unsafe { importer.batch(&owner.columns.0, schema) }?;
         Ok((numbers, batch))
     }
 
@@ -259,43 +255,6 @@ impl SchemaInbox {
         Rows::new(numbers, batch)
             .map_err(|e| Error::unlocated(format!("its {side} rows: {}", e.message())))
     }
-}
-
-/// The batch in `owner.columns`: a struct array without nulls whose children are the
-/// columns of `schema`.
-///
-/// # Safety
-/// `owner.columns` is a valid C Data Interface array.
-unsafe fn batch_of(owner: &Arc<Owner>, schema: &SchemaRef) -> Result<RecordBatch> {
-    let shared: Arc<dyn Allocation> = owner.clone();
-    let importer = Importer { owner: &shared };
-    let raw = &owner.columns.0;
-    let fields = schema.fields();
-    if raw.n_children != fields.len() as i64 {
-        return Err(Error::unlocated(format!(
-            "the batch has {} columns where its schema has {}",
-            raw.n_children,
-            fields.len()
-        )));
-    }
-    // SAFETY: a valid array (caller).
-    let shape = unsafe { Shape::of(raw, 1, fields.len()) }?;
-    // SAFETY: as above.
-    if unsafe { importer.nulls(raw, &shape) }?.is_some() {
-        return Err(Error::unlocated(
-            "a batch's struct array must not have null rows",
-        ));
-    }
-    let mut columns = Vec::with_capacity(fields.len());
-    for (i, field) in fields.iter().enumerate() {
-        // SAFETY: `Shape::of` checked the child list (caller: the arrays are valid).
-        let column = unsafe { importer.child(raw, i, field.data_type(), &shape) }
-            .map_err(|e| e.context(format!("column {:?}", field.name())))?;
-        columns.push(column);
-    }
-    // SAFETY: each column was built for its field's type, and `child` gave each the
-    // struct's length.
-    Ok(unsafe { RecordBatch::new_unchecked(schema.clone(), columns, shape.length) })
 }
 
 /// What every array's header must satisfy, read once.
@@ -377,11 +336,51 @@ fn bytes_for(count: usize, width: usize) -> Result<usize> {
 }
 
 /// Builds arrow-rs arrays over one batch's buffers.
-struct Importer<'a> {
-    owner: &'a Arc<dyn Allocation>,
+struct Importer {
+    owner: Arc<dyn Allocation>,
 }
 
-impl Importer<'_> {
+impl Importer {
+    fn new(owner: &Arc<Owner>) -> Importer {
+        Importer {
+            owner: owner.clone(),
+        }
+    }
+
+    /// The batch at `raw`: a struct array without nulls whose children are the columns of
+    /// `schema`.
+    ///
+    /// # Safety
+    /// `raw` is a valid C Data Interface array, kept alive by the owner.
+    unsafe fn batch(&self, raw: &RawArray, schema: &SchemaRef) -> Result<RecordBatch> {
+        let fields = schema.fields();
+        if raw.n_children != fields.len() as i64 {
+            return Err(Error::unlocated(format!(
+                "the batch has {} columns where its schema has {}",
+                raw.n_children,
+                fields.len()
+            )));
+        }
+        // SAFETY: a valid array (caller).
+        let shape = unsafe { Shape::of(raw, 1, fields.len()) }?;
+        // SAFETY: as above.
+        if unsafe { self.nulls(raw, &shape) }?.is_some() {
+            return Err(Error::unlocated(
+                "a batch's struct array must not have null rows",
+            ));
+        }
+        let mut columns = Vec::with_capacity(fields.len());
+        for (i, field) in fields.iter().enumerate() {
+            // SAFETY: `Shape::of` checked the child list (caller: the arrays are valid).
+            let column = unsafe { self.child(raw, i, field.data_type(), &shape) }
+                .map_err(|e| e.context(format!("column {:?}", field.name())))?;
+            columns.push(column);
+        }
+        // SAFETY: each column was built for its field's type, and `child` gave each the
+        // struct's length.
+        Ok(unsafe { RecordBatch::new_unchecked(schema.clone(), columns, shape.length) })
+    }
+
     /// Buffer `index` of `raw`, `len` bytes long, shared with the owner (or copied when
     /// it is not aligned to `align`, as arrow-rs requires of typed buffers).
     ///
@@ -412,7 +411,7 @@ impl Importer<'_> {
         }
         // SAFETY: `len` readable bytes (caller), kept alive by the owner: the producer
         // releases them only after the last buffer sharing the owner is dropped.
-        Ok(unsafe { Buffer::from_custom_allocation(ptr, len, self.owner.clone()) })
+        Ok(unsafe { Buffer::from_custom_allocation(ptr, len, Arc::clone(&self.owner)) })
     }
 
     /// The validity bitmap (buffer 0), or none when there are no nulls.

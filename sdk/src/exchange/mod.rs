@@ -4,9 +4,10 @@
 //! Both sides use the same code: the host to send inputs and receive outputs, the plugin the
 //! other way round, and service calls that pass a `RecordBatch`. Each instance keeps, per
 //! direction, a [`SchemaOutbox`] on the sending side and a [`SchemaInbox`] on the receiving
-//! side (see [`schema`]). Buffers are never copied: an exported array owns clones of the
-//! `Arc`s of its buffers, and the importer's arrays point at them until they are dropped,
-//! which calls the exporter's release.
+//! side (see [`schema`]). Buffers are never copied: the exporter lays a change's arrays out in
+//! one block that keeps the change's Rust values alive ([`export`]'s notes), and the importer
+//! shares one owner per batch among the buffers it builds, so the exporter's release runs
+//! when the last of them is dropped (`import`'s notes). `docs/abi.md` describes both.
 
 mod export;
 mod import;

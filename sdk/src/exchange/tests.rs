@@ -243,3 +243,102 @@ fn a_batch_round_trips_alone() {
     let back = unsafe { import_batch(&mut abi, &mut inbox) }.unwrap();
     assert_eq!(back, batch);
 }
+
+/// Exports a one-insert change, lets `spoil` change what crossed, and imports it: the error.
+fn import_spoiled(spoil: impl FnOnce(&mut AbiChange)) -> String {
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(&[1, 2], 0),
+        }],
+    );
+    let mut abi = out.export_change(change, &mut outbox).unwrap();
+    spoil(&mut abi);
+    // SAFETY: exported above; each spoiling keeps the arrays readable and releasable.
+    let err = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap_err();
+    err.to_string()
+}
+
+/// The first diff's `post` side, mutably.
+fn post(abi: &mut AbiChange) -> &mut crate::abi::AbiRows {
+    // SAFETY: tests only spoil changes they exported, which have a first diff.
+    unsafe { &mut (*abi.diffs).post }
+}
+
+/// An array of an `AbiRows` as the C struct, to spoil its fields.
+fn raw(array: &mut arrow_array::ffi::FFI_ArrowArray) -> &mut super::raw::RawArray {
+    // SAFETY: the same `#[repr(C)]` layout (asserted in `raw`).
+    unsafe { &mut *(array as *mut arrow_array::ffi::FFI_ArrowArray).cast() }
+}
+
+/// A validity bitmap whose first slot is null.
+static FIRST_NULL: [u8; 8] = [0b1111_1110, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+
+#[test]
+fn every_malformed_change_is_an_error_naming_what_is_wrong() {
+    let cases: [(&str, Box<dyn FnOnce(&mut AbiChange)>); 8] = [
+        (
+            "a change lists 1 diffs but its diff array is null or misaligned",
+            Box::new(|abi| {
+                // The exported diffs are released when `Outgoing` is dropped.
+                abi.diffs = std::ptr::null_mut();
+            }),
+        ),
+        (
+            "diff 0 of the change: its reserved field is 1, not 0",
+            // SAFETY: the change has a first diff.
+            Box::new(|abi| unsafe { (*abi.diffs).reserved = 1 }),
+        ),
+        (
+            "diff 0 of the change: its kind is 9, not 1, 2 or 3",
+            // SAFETY: as above.
+            Box::new(|abi| unsafe { (*abi.diffs).kind = 9 }),
+        ),
+        (
+            "diff 0 of the change: its post rows: a schema pointer is misaligned",
+            Box::new(|abi| {
+                let rows = post(abi);
+                rows.schema = rows.schema.cast::<u8>().wrapping_add(1).cast();
+            }),
+        ),
+        (
+            "diff 0 of the change: its post rows: a batch has no columns array",
+            Box::new(|abi| {
+                // SAFETY: a valid array not taken yet; dropping it releases it.
+                drop(unsafe { arrow_array::ffi::FFI_ArrowArray::from_raw(&mut post(abi).columns) });
+            }),
+        ),
+        (
+            "diff 0 of the change: its post rows: no row numbers",
+            Box::new(|abi| {
+                // SAFETY: as above.
+                drop(unsafe {
+                    arrow_array::ffi::FFI_ArrowArray::from_raw(&mut post(abi).row_numbers)
+                });
+            }),
+        ),
+        (
+            "diff 0 of the change: its post rows: row numbers must not be null",
+            Box::new(|abi| {
+                let numbers = raw(&mut post(abi).row_numbers);
+                numbers.null_count = 1;
+                // SAFETY: the exporter's buffer list, writable, with a validity slot.
+                unsafe { *numbers.buffers = FIRST_NULL.as_ptr().cast() };
+            }),
+        ),
+        (
+            "diff 0 of the change: its post rows: a batch's struct array must not have null rows",
+            Box::new(|abi| {
+                let columns = raw(&mut post(abi).columns);
+                columns.null_count = 1;
+                // SAFETY: as above.
+                unsafe { *columns.buffers = FIRST_NULL.as_ptr().cast() };
+            }),
+        ),
+    ];
+    for (expected, spoil) in cases {
+        assert_eq!(import_spoiled(spoil), expected);
+    }
+}
