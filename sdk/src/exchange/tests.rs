@@ -273,12 +273,15 @@ fn raw(array: &mut arrow_array::ffi::FFI_ArrowArray) -> &mut super::raw::RawArra
     unsafe { &mut *(array as *mut arrow_array::ffi::FFI_ArrowArray).cast() }
 }
 
+/// A change to what crossed, made on purpose.
+type Spoil = Box<dyn FnOnce(&mut AbiChange)>;
+
 /// A validity bitmap whose first slot is null.
 static FIRST_NULL: [u8; 8] = [0b1111_1110, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
-    let cases: [(&str, Box<dyn FnOnce(&mut AbiChange)>); 8] = [
+    let cases: [(&str, Spoil); 8] = [
         (
             "a change lists 1 diffs but its diff array is null or misaligned",
             Box::new(|abi| {
