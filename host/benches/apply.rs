@@ -49,6 +49,11 @@ fn profile(what: &str) {
         "empty" => (change(0), 10_000_000),
         other => panic!("OPLINK_PROFILE is one, wide or empty, not {other:?}"),
     };
+    // `OPLINK_PROFILE_TIMES=N` for a slower profiler (callgrind).
+    let times = std::env::var("OPLINK_PROFILE_TIMES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(times);
     if std::env::var_os("OPLINK_PROFILE_IN_PROCESS").is_some() {
         let mut out = Outgoing::default();
         let (mut outbox, mut inbox) = (SchemaOutbox::default(), SchemaInbox::default());
@@ -205,6 +210,20 @@ fn oplink_cross(
     back
 }
 
+/// Times `f` on clones of `input`, after 50 ms of untimed calls: divan sizes its samples from
+/// the first ones, and the first calls through a plugin fill its caches (schemas, the
+/// allocator's), which would leave every sample at one call, timer overhead included.
+fn time<O>(bencher: Bencher, input: &Change, mut f: impl FnMut(Change) -> O) {
+    let start = std::time::Instant::now();
+    for _ in 0..16 {
+        drop(f(input.clone()));
+    }
+    while start.elapsed() < std::time::Duration::from_millis(50) {
+        drop(f(input.clone()));
+    }
+    bencher.with_inputs(|| input.clone()).bench_local_values(f);
+}
+
 #[divan::bench(args = SIZES)]
 fn oplink_exchange(bencher: Bencher, rows: usize) {
     let input = change(rows);
@@ -235,26 +254,20 @@ fn oplink_exchange(bencher: Bencher, rows: usize) {
 fn passthrough_in_process(bencher: Bencher, rows: usize) {
     let input = change(rows);
     let mut op = toolkit::Passthrough::new().unwrap();
-    bencher
-        .with_inputs(|| input.clone())
-        .bench_local_values(|c| op.apply(c).unwrap());
+    time(bencher, &input, |c| op.apply(c).unwrap());
 }
 
 #[divan::bench(args = SIZES)]
 fn passthrough_plugin(bencher: Bencher, rows: usize) {
     let input = change(rows);
     let mut op = instance("toolkit", "passthrough", json!(null));
-    bencher
-        .with_inputs(|| input.clone())
-        .bench_local_values(|c| op.apply(c).unwrap());
+    time(bencher, &input, |c| op.apply(c).unwrap());
 }
 
 #[divan::bench(args = SIZES)]
 fn arrow_ffi_baseline(bencher: Bencher, rows: usize) {
     let input = change(rows);
-    bencher
-        .with_inputs(|| input.clone())
-        .bench_local_values(arrow_round_trip);
+    time(bencher, &input, arrow_round_trip);
 }
 
 #[divan::bench(args = SIZES)]
@@ -265,9 +278,7 @@ fn threshold_in_process(bencher: Bencher, rows: usize) {
         min: 50,
     })
     .unwrap();
-    bencher
-        .with_inputs(|| input.clone())
-        .bench_local_values(|c| op.apply(c).unwrap());
+    time(bencher, &input, |c| op.apply(c).unwrap());
 }
 
 #[divan::bench(args = SIZES)]
@@ -278,24 +289,18 @@ fn threshold_plugin(bencher: Bencher, rows: usize) {
         "threshold",
         json!({"column": "amount", "min": 50}),
     );
-    bencher
-        .with_inputs(|| input.clone())
-        .bench_local_values(|c| op.apply(c).unwrap());
+    time(bencher, &input, |c| op.apply(c).unwrap());
 }
 
 #[divan::bench]
 fn wide_plugin(bencher: Bencher) {
     let input = wide_change();
     let mut op = instance("toolkit", "passthrough", json!(null));
-    bencher
-        .with_inputs(|| input.clone())
-        .bench_local_values(|c| op.apply(c).unwrap());
+    time(bencher, &input, |c| op.apply(c).unwrap());
 }
 
 #[divan::bench]
 fn wide_arrow_ffi_baseline(bencher: Bencher) {
     let input = wide_change();
-    bencher
-        .with_inputs(|| input.clone())
-        .bench_local_values(arrow_round_trip);
+    time(bencher, &input, arrow_round_trip);
 }

@@ -123,8 +123,13 @@ impl Outgoing {
 
     /// Releases whatever the receiver did not take, and keeps the allocations.
     pub fn clear(&mut self) {
-        self.diffs.clear();
-        self.schemas.clear();
+        // Most calls find it empty: a change without diffs left nothing.
+        if !self.diffs.is_empty() {
+            self.diffs.clear();
+        }
+        if !self.schemas.is_empty() {
+            self.schemas.clear();
+        }
     }
 
     /// One side of a diff with its schema and no arrays yet (those come from the block).

@@ -160,6 +160,9 @@ impl SchemaOutbox {
 
     /// The receiver has taken every schema sent since the last commit: stop sending them.
     pub fn commit(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
         for index in self.pending.drain(..) {
             if let Some(slot) = self.slots[index].as_mut() {
                 slot.committed = true;
