@@ -40,6 +40,17 @@ pub struct Outgoing {
     // when the vector grows.
     #[allow(clippy::vec_box)]
     schemas: Vec<Box<FFI_ArrowSchema>>,
+    /// The block of the last change, held so that the next change can reuse it once the
+    /// receiver has released all its arrays (a steady stream then allocates no block).
+    block: Hold,
+}
+
+impl Drop for Outgoing {
+    fn drop(&mut self) {
+        // Whatever the receiver did not take goes first, then the hold on the block.
+        self.clear();
+        self.block.let_go();
+    }
 }
 
 // SAFETY: `Outgoing` owns its schemas and diffs; the raw pointers inside point into its own
@@ -90,11 +101,15 @@ impl Outgoing {
                     .into_iter()
                     .filter(|rows| rows.schema_id != 0)
             });
-            Block::export(Kept::Diffs(diffs), &mut |columns, numbers| {
-                let rows = slots.next().expect("a slot per side");
-                rows.columns = columns.into_ffi();
-                rows.row_numbers = numbers.unwrap_or(RawArray::RELEASED).into_ffi();
-            })?;
+            Block::export(
+                Kept::Diffs(diffs),
+                Some(&mut self.block),
+                &mut |columns, numbers| {
+                    let rows = slots.next().expect("a slot per side");
+                    rows.columns = columns.into_ffi();
+                    rows.row_numbers = numbers.unwrap_or(RawArray::RELEASED).into_ffi();
+                },
+            )?;
         }
         Ok(AbiChange {
             version,
@@ -225,8 +240,11 @@ impl Kept {
 /// The start of a block; its arrays, buffer lists and child lists follow in the same
 /// allocation.
 struct Header {
-    /// Arrays of this block not released yet.
+    /// Arrays of this block not released yet: the last one drops what the block keeps.
+    arrays: AtomicUsize,
+    /// Those arrays plus the sender's hold, if any: the last one frees the block.
     refs: AtomicUsize,
+    /// The allocation's layout (at least what the arrays in it need).
     layout: Layout,
     /// Set once the arrays are laid out, before any is handed out.
     kept: Option<Kept>,
@@ -362,6 +380,25 @@ unsafe extern "C" fn release(array: *mut RawArray) {
             release(array.dictionary);
         }
         let header = array.private_data.cast::<Header>();
+        if (*header).arrays.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The last array: the values they borrowed from go now, whoever holds the block.
+            // Nobody else touches them: the sender waits for `refs` to fall to its hold.
+            let kept = (*header).kept.take();
+            let extras = std::mem::take(&mut (*header).extras);
+            drop((kept, extras));
+        }
+        give_up(header);
+    }
+}
+
+/// Gives up one reference to a block; the last one frees it.
+///
+/// # Safety
+/// `header` is a live block of which the caller holds a reference (an array or the hold).
+unsafe fn give_up(header: *mut Header) {
+    // SAFETY: alive while the caller's reference is (caller); the last reference is the
+    // only one left to touch the header, after the fence.
+    unsafe {
         if (*header).refs.fetch_sub(1, Ordering::Release) == 1 {
             fence(Ordering::Acquire);
             let Header {
@@ -376,6 +413,31 @@ unsafe extern "C" fn release(array: *mut RawArray) {
     }
 }
 
+/// The sender's hold on its last block.
+#[derive(Debug, Default)]
+struct Hold(Option<std::ptr::NonNull<Header>>);
+
+impl Hold {
+    /// The held block, if every array of it has been released and it has room for
+    /// `layout`: it is the sender's alone again.
+    fn reusable(&self, layout: Layout) -> Option<*mut Header> {
+        let header = self.0?.as_ptr();
+        // SAFETY: the hold keeps the block alive; `Acquire` pairs with the releases, so
+        // what the last array dropped is dropped before the block is written again.
+        let (refs, held) = unsafe { ((*header).refs.load(Ordering::Acquire), (*header).layout) };
+        (refs == 1 && held.size() >= layout.size() && held.align() >= layout.align())
+            .then_some(header)
+    }
+
+    /// Gives the hold up (the block is freed now if no array of it is left).
+    fn let_go(&mut self) {
+        if let Some(header) = self.0.take() {
+            // SAFETY: the hold is a reference to a live block.
+            unsafe { give_up(header.as_ptr()) };
+        }
+    }
+}
+
 /// Lays out blocks.
 struct Block;
 
@@ -383,34 +445,52 @@ impl Block {
     /// One batch, without row numbers, in a block of its own: its struct array.
     fn export_lone(batch: RecordBatch) -> Result<RawArray> {
         let mut columns = RawArray::RELEASED;
-        Block::export(Kept::Batch(batch), &mut |array, _| columns = array)?;
+        Block::export(Kept::Batch(batch), None, &mut |array, _| columns = array)?;
         Ok(columns)
     }
 
     /// Lays out every batch of `kept` (and its row numbers) in one block, and hands each
-    /// batch's top-level arrays to `out`, in order.
-    fn export(kept: Kept, out: &mut dyn FnMut(RawArray, Option<RawArray>)) -> Result<()> {
+    /// batch's top-level arrays to `out`, in order. With a `hold`, the block is the held one
+    /// when that is free and large enough, and is held afterwards.
+    fn export(
+        kept: Kept,
+        mut hold: Option<&mut Hold>,
+        out: &mut dyn FnMut(RawArray, Option<RawArray>),
+    ) -> Result<()> {
         let mut counts = Counts::default();
         kept.each(|batch, numbers| {
             top_level(batch, numbers, &mut counts);
         });
         let (layout, nodes_at, buffers_at, children_at) = block_layout(counts)?;
-        // SAFETY: the layout is non-zero-sized (it holds the header).
-        let base = unsafe { std::alloc::alloc(layout) };
-        if base.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        let header = base.cast::<Header>();
-        // SAFETY: a fresh allocation laid out for a header at its start.
-        unsafe {
-            header.write(Header {
-                refs: AtomicUsize::new(0),
-                layout,
-                kept: None,
-                extras: Vec::new(),
-            });
-        }
-        // SAFETY: all three are offsets within the allocation, from `block_layout`.
+        let reused = hold.as_ref().and_then(|hold| hold.reusable(layout));
+        let header = match reused {
+            Some(header) => header,
+            None => {
+                if let Some(hold) = hold.as_deref_mut() {
+                    hold.let_go();
+                }
+                // SAFETY: the layout is non-zero-sized (it holds the header).
+                let base = unsafe { std::alloc::alloc(layout) };
+                if base.is_null() {
+                    std::alloc::handle_alloc_error(layout);
+                }
+                let header = base.cast::<Header>();
+                // SAFETY: a fresh allocation laid out for a header at its start.
+                unsafe {
+                    header.write(Header {
+                        arrays: AtomicUsize::new(0),
+                        refs: AtomicUsize::new(0),
+                        layout,
+                        kept: None,
+                        extras: Vec::new(),
+                    });
+                }
+                header
+            }
+        };
+        let base = header.cast::<u8>();
+        // SAFETY: all three are offsets within the allocation, from `block_layout` (a
+        // reused block is at least as large).
         let (nodes, buffers, children) = unsafe {
             (
                 base.add(nodes_at).cast(),
@@ -432,12 +512,18 @@ impl Block {
             let (columns, numbers) = top_level(batch, numbers, &mut fill);
             out(columns, numbers);
         });
-        // SAFETY: the header written above, which nobody else reads yet (see `out`). The
-        // values move in after the arrays that borrow from them were laid out (moving a
-        // `Vec` or a `RecordBatch` does not move their buffers).
+        let held = usize::from(hold.is_some());
+        // SAFETY: the header of a block nobody else reads yet (fresh, or free: see
+        // `Hold::reusable`; and `out` releases nothing). The values move in after the
+        // arrays that borrow from them were laid out (moving a `Vec` or a `RecordBatch`
+        // does not move their buffers).
         unsafe {
             (*header).kept = Some(kept);
-            (*header).refs.store(fill.ours, Ordering::Release);
+            (*header).arrays.store(fill.ours, Ordering::Relaxed);
+            (*header).refs.store(fill.ours + held, Ordering::Release);
+        }
+        if let Some(hold) = hold {
+            hold.0 = std::ptr::NonNull::new(header);
         }
         Ok(())
     }

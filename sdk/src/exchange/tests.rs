@@ -345,3 +345,62 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
         assert_eq!(import_spoiled(spoil), expected);
     }
 }
+
+/// The block a change's first `post` side was laid out in.
+fn block_of(abi: &mut AbiChange) -> *mut std::ffi::c_void {
+    raw(&mut post(abi).columns).private_data
+}
+
+#[test]
+fn a_steady_stream_reuses_one_block_and_never_one_still_in_use() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let change = |v| {
+        Change::new(
+            v,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: rows(&[1, 2, 3], 0),
+            }],
+        )
+    };
+    let mut abi = out.export_change(change(1), &mut outbox).unwrap();
+    let first = block_of(&mut abi);
+    // SAFETY: exported just above.
+    drop(unsafe { import_change(&abi, &mut inbox) }.unwrap());
+    outbox.commit();
+    let mut abi = out.export_change(change(2), &mut outbox).unwrap();
+    assert_eq!(block_of(&mut abi), first, "a released block is reused");
+    // SAFETY: as above.
+    let kept = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    let mut abi = out.export_change(change(3), &mut outbox).unwrap();
+    assert_ne!(block_of(&mut abi), first, "a block still in use is not");
+    // SAFETY: as above.
+    let third = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    drop(out);
+    assert_eq!((kept, third), (change(2), change(3)));
+}
+
+#[test]
+fn the_senders_values_go_when_the_last_array_does_not_when_the_block_is_reused() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let sent = rows(&[1, 2], 0);
+    let column = sent.batch().column(0).clone();
+    let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: sent }]);
+    let abi = out.export_change(change, &mut outbox).unwrap();
+    assert_eq!(Arc::strong_count(&column), 2, "the block keeps the change");
+    // SAFETY: exported just above.
+    drop(unsafe { import_change(&abi, &mut inbox) }.unwrap());
+    assert_eq!(
+        Arc::strong_count(&column),
+        1,
+        "released with the last array, though the block is still held"
+    );
+}
