@@ -12,7 +12,11 @@
 //! * `wide_*`: a change of 1,000 rows × 20 columns of Int64, Float64, Utf8, Boolean and
 //!   Timestamp, with nulls, through `passthrough` and through the arrow-rs baseline.
 //!
-//! Row counts: 0 (a change with no diffs), 1, 1,000 and 1,000,000.
+//! * `oplink_exchange`: oplink's own exchange both ways in this process, with no plugin call.
+//!
+//! Row counts: 0 (a change with no diffs), 1, 1,000 and 1,000,000. `OPLINK_PROFILE=one`,
+//! `wide` or `empty` runs one crossing in a loop instead, for a profiler
+//! (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin; `OPLINK_PROFILE_TIMES=N`: N times).
 
 use std::sync::Arc;
 
