@@ -5,7 +5,7 @@
 //! other way round, and service calls that pass a `RecordBatch`. Each instance keeps, per
 //! direction, a [`SchemaOutbox`] on the sending side and a [`SchemaInbox`] on the receiving
 //! side (see [`schema`]). Buffers are never copied: the exporter lays a change's arrays out in
-//! one block that keeps the change's Rust values alive ([`export`]'s notes), and the importer
+//! one block that keeps the change's Rust values alive (the `export` module's notes), and the importer
 //! shares one owner per batch among the buffers it builds, so the exporter's release runs
 //! when the last of them is dropped (`import`'s notes). `docs/abi.md` describes both.
 
