@@ -12,11 +12,14 @@
 //! * `wide_*`: a change of 1,000 rows × 20 columns of Int64, Float64, Utf8, Boolean and
 //!   Timestamp, with nulls, through `passthrough` and through the arrow-rs baseline.
 //!
+//! * `passthrough_view_plugin`, `wide_view_plugin`: the same, through `passthrough_view`,
+//!   which reads every column with the typed borrowed view and forwards its input.
 //! * `oplink_exchange`: oplink's own exchange both ways in this process, with no plugin call.
 //!
 //! Row counts: 0 (a change with no diffs), 1, 1,000 and 1,000,000. `OPLINK_PROFILE=one`,
 //! `wide` or `empty` runs one crossing in a loop instead, for a profiler
-//! (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin; `OPLINK_PROFILE_TIMES=N`: N times).
+//! (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin; `OPLINK_PROFILE_TIMES=N`: N times;
+//! `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`).
 
 use std::sync::Arc;
 
@@ -71,7 +74,9 @@ fn profile(what: &str) {
         }
         return;
     }
-    let mut op = instance("toolkit", "passthrough", json!(null));
+    // `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`.
+    let operator = std::env::var("OPLINK_PROFILE_OPERATOR").unwrap_or("passthrough".into());
+    let mut op = instance("toolkit", &operator, json!(null));
     for _ in 0..times {
         divan::black_box(op.apply(change.clone()).unwrap());
     }
@@ -268,6 +273,15 @@ fn passthrough_plugin(bencher: Bencher, rows: usize) {
     time(bencher, &input, |c| op.apply(c).unwrap());
 }
 
+/// `passthrough` written with the typed borrowed view: it reads every column in place and
+/// forwards its input.
+#[divan::bench(args = SIZES)]
+fn passthrough_view_plugin(bencher: Bencher, rows: usize) {
+    let input = change(rows);
+    let mut op = instance("toolkit", "passthrough_view", json!(null));
+    time(bencher, &input, |c| op.apply(c).unwrap());
+}
+
 #[divan::bench(args = SIZES)]
 fn arrow_ffi_baseline(bencher: Bencher, rows: usize) {
     let input = change(rows);
@@ -300,6 +314,13 @@ fn threshold_plugin(bencher: Bencher, rows: usize) {
 fn wide_plugin(bencher: Bencher) {
     let input = wide_change();
     let mut op = instance("toolkit", "passthrough", json!(null));
+    time(bencher, &input, |c| op.apply(c).unwrap());
+}
+
+#[divan::bench]
+fn wide_view_plugin(bencher: Bencher) {
+    let input = wide_change();
+    let mut op = instance("toolkit", "passthrough_view", json!(null));
     time(bencher, &input, |c| op.apply(c).unwrap());
 }
 

@@ -205,7 +205,7 @@ fn one_library_carries_several_operators() {
     let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
     let mut names: Vec<_> = plugin.operators().map(|o| o.name().to_owned()).collect();
     names.sort();
-    assert_eq!(names, ["delay", "passthrough", "tag"]);
+    assert_eq!(names, ["delay", "passthrough", "passthrough_view", "tag"]);
     let host = Host::default();
     let mut pass = plugin.instantiate("passthrough", (), &host).unwrap();
     let mut tag = plugin
@@ -576,4 +576,56 @@ fn batches_the_host_keeps_stay_valid_after_the_instance_and_plugin_are_dropped()
     for (i, change) in kept.iter().enumerate() {
         assert_eq!(change, &numbered_change(i as u64 + 1, 4));
     }
+}
+
+#[test]
+fn a_view_operator_reads_in_place_and_forwards_every_diff_kind_unchanged() {
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let mut op = plugin
+        .instantiate("passthrough_view", (), &Host::default())
+        .unwrap();
+    let change = Change::new(
+        4,
+        Timestamp(8),
+        vec![
+            Diff::Insert {
+                post: rows(&[1, 2, 3], &["a", "b", "ä"], 0),
+            },
+            Diff::Update {
+                pre: rows(&[4], &["d"], 3),
+                post: rows(&[5], &[""], 3),
+            },
+            Diff::Remove {
+                pre: rows(&[6, 7], &["f", "g"], 9),
+            },
+        ],
+    );
+    let original = match &change.diffs[0] {
+        Diff::Insert { post } => post.batch().column(0).to_data().buffers()[0].as_ptr(),
+        _ => unreachable!(),
+    };
+    // Twice: the second call reuses the first one's schemas and its diff vector.
+    for _ in 0..2 {
+        let out = op.apply(change.clone()).unwrap();
+        assert_eq!(out, change);
+        let Diff::Insert { post } = &out.diffs[0] else {
+            panic!("expected an insert")
+        };
+        // What came back is the host's own buffer: nothing was copied either way.
+        assert_eq!(
+            post.batch().column(0).to_data().buffers()[0].as_ptr(),
+            original
+        );
+    }
+    let empty = Change::new(9, Timestamp(1), vec![]);
+    assert_eq!(op.apply(empty.clone()).unwrap(), empty);
+}
+
+#[test]
+fn a_view_operator_is_also_an_ordinary_method_in_process() {
+    use oplink::view::ChangeView;
+    let mut op = toolkit::PassthroughView::new().unwrap();
+    let change = insert(2, &[10, 20]);
+    let view = ChangeView::from_change(change.clone()).unwrap();
+    assert_eq!(op.apply(view).unwrap().into_change().unwrap(), change);
 }

@@ -55,6 +55,9 @@ mod vocabulary;
 pub use context::{Context, MemoryState, SystemClock};
 pub use data::{Change, Diff, RowNumber, Rows, Timestamp};
 pub use error::{Error, Result};
+
+/// The typed borrowed view: read a change in place, without building arrow-rs arrays.
+pub use exchange::view;
 pub use oplink_macros::{host_callbacks, operator};
 
 /// `tracing`, re-exported so that plugins log through the same version the SDK forwards:
@@ -88,6 +91,7 @@ pub mod __private {
     pub use crate::runtime::*;
     pub use crate::service::*;
     pub use crate::services::{Clock, Log, State};
+    pub use crate::view::{ChangeOut, ChangeView};
     pub use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
     pub use ::linkme;
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use oplink::prelude::*;
+use oplink::view::{ChangeOut, ChangeView, ColumnView};
 
 /// Emits every change unchanged after reading every column of it (so that whatever the
 /// receiving side builds lazily is built): the cheapest useful operator, used to measure
@@ -34,6 +35,68 @@ impl Passthrough {
         }
         Ok(change)
     }
+}
+
+/// [`Passthrough`] through the typed borrowed view: reads every column of its input in
+/// place (no arrow-rs array is built) and forwards the input, whose arrays go back to the
+/// host as they came.
+#[derive(Debug)]
+pub struct PassthroughView;
+
+#[oplink::operator(
+    name = "passthrough_view",
+    version = "1.0.0",
+    description = "Emits its input unchanged, read in place"
+)]
+impl PassthroughView {
+    /// Creates the operator.
+    pub fn new() -> Result<Self> {
+        Ok(PassthroughView)
+    }
+
+    /// Reads every column in place, then forwards its input.
+    pub fn apply(&mut self, change: ChangeView) -> Result<ChangeOut> {
+        for rows in change.rows() {
+            let numbers = rows.row_numbers()?;
+            std::hint::black_box((numbers.len(), numbers.first()));
+            for column in rows.columns() {
+                touch_view(&column?)?;
+            }
+        }
+        Ok(change.forward())
+    }
+}
+
+/// Reads a column's length and its first value through the typed view of its type.
+fn touch_view(column: &ColumnView<'_>) -> Result<()> {
+    use oplink::arrow::array::types::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    use oplink::arrow::schema::TimeUnit;
+    let first = match column.data_type() {
+        DataType::Int64 => column.i64s()?.iter().next().flatten().is_some(),
+        DataType::Float64 => column.f64s()?.iter().next().flatten().is_some(),
+        DataType::Utf8 | DataType::LargeUtf8 => column.strings()?.iter().next().flatten().is_some(),
+        DataType::Boolean => column.booleans()?.iter().next().flatten().is_some(),
+        DataType::Timestamp(unit, _) => match unit {
+            TimeUnit::Second => column.primitive::<TimestampSecondType>()?.iter().next(),
+            TimeUnit::Millisecond => column
+                .primitive::<TimestampMillisecondType>()?
+                .iter()
+                .next(),
+            TimeUnit::Microsecond => column
+                .primitive::<TimestampMicrosecondType>()?
+                .iter()
+                .next(),
+            TimeUnit::Nanosecond => column.primitive::<TimestampNanosecondType>()?.iter().next(),
+        }
+        .flatten()
+        .is_some(),
+        _ => false,
+    };
+    std::hint::black_box((column.len(), first));
+    Ok(())
 }
 
 /// Returns each change one call late: the batches it received stay in its state, past the

@@ -45,6 +45,8 @@ enum Kind {
         mutable: bool,
     },
     Change,
+    /// `ChangeView`: `apply`'s input read in place.
+    View,
     RowNumbers,
     Bytes,
     Timestamp,
@@ -71,6 +73,7 @@ impl Kind {
             },
             other => match last_ident(other).as_deref() {
                 Some("Change") => Kind::Change,
+                Some("ChangeView") => Kind::View,
                 Some("Timestamp") => Kind::Timestamp,
                 Some(name) if KNOWN.contains(&name) => Kind::Known,
                 _ => Kind::Other,
@@ -83,6 +86,7 @@ impl Kind {
         match self {
             Kind::Ctx { .. } => "ctx: &mut Context",
             Kind::Change => "change: Change",
+            Kind::View => "change: ChangeView",
             Kind::RowNumbers => "rows: &[RowNumber]",
             Kind::Bytes => "snapshot: &[u8]",
             Kind::Timestamp => "now: Timestamp",
@@ -113,7 +117,13 @@ pub fn method<'a>(
     let sig = &function.sig;
     let before = errors.len();
     let name = slot.name();
-    let expected = slot.expected();
+    // `apply` may read its change in place: then messages show that form.
+    let view = slot == Slot::Apply
+        && sig
+            .inputs
+            .iter()
+            .any(|arg| matches!(arg, FnArg::Typed(typed) if Kind::of(&typed.ty) == Kind::View));
+    let expected = slot.expected_for(view);
     sig::check_flavor(sig, Place::Operator, errors);
     sig::check_generics(sig, &format!(": expected `{expected}`"), errors);
 
@@ -174,7 +184,7 @@ pub fn method<'a>(
     if types.len() != data && !with_ctx && !config_optional {
         arity(slot, sig, &rest, errors);
     } else if errors.len() == before {
-        arguments(slot, &types, with_ctx, errors);
+        arguments(slot, &types, with_ctx, view, errors);
     }
 
     let output = match &sig.output {
@@ -198,7 +208,7 @@ pub fn method<'a>(
         parts
     });
     if let Some((ok, err)) = parts {
-        returns(slot, ok, self_ty, errors);
+        returns(slot, ok, self_ty, view, errors);
         if let Some(err) = err {
             error_type(slot, err, errors);
         }
@@ -244,15 +254,17 @@ fn arity(slot: Slot, sig: &syn::Signature, rest: &[&FnArg], errors: &mut Errors)
 }
 
 /// Each argument against what its position wants, where its shape tells.
-fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, errors: &mut Errors) {
+fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, view: bool, errors: &mut Errors) {
     let name = slot.name();
-    let expected = slot.expected();
+    let expected = slot.expected_for(view);
     let kinds: Vec<Kind> = types.iter().map(|ty| Kind::of(ty)).collect();
     let want = data_kind(slot);
-    if with_ctx && kinds.len() == 2 && kinds[0] == want && matches!(kinds[1], Kind::Ctx { .. }) {
+    // `apply` may read its change in place instead.
+    let fits = |kind: Kind| kind == want || (want == Kind::Change && kind == Kind::View);
+    if with_ctx && kinds.len() == 2 && fits(kinds[0]) && matches!(kinds[1], Kind::Ctx { .. }) {
         errors.at(
             quote::quote!(#(#types),*),
-            format!("the arguments of `{name}` are the wrong way round: `ctx` comes first, then `{}`: expected `{expected}`", want.written()),
+            format!("the arguments of `{name}` are the wrong way round: `ctx` comes first, then `{}`: expected `{expected}`", kinds[0].written()),
         );
         return;
     }
@@ -313,7 +325,7 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, errors: &mut Errors) {
                     want.written()
                 ),
             ),
-            kind if *kind == want => {}
+            kind if fits(*kind) => {}
             other => errors.at(
                 ty,
                 format!(
@@ -337,6 +349,8 @@ fn reference_target(ty: &Type) -> String {
 enum Want {
     SelfType(String),
     Named(&'static str),
+    /// Any of these (what converts into the one the slot returns).
+    AnyOf(&'static [&'static str]),
     Option(&'static str),
     VecOfU8,
     Unit,
@@ -400,6 +414,7 @@ fn judge(ty: &Type, want: &Want, self_name: &str) -> Verdict {
     let fits = match want {
         Want::SelfType(name) => last == "Self" || last == *name,
         Want::Named(name) => last == *name,
+        Want::AnyOf(names) => names.contains(&last.as_str()),
         Want::Unit => false,
         Want::Option(inner) if last == "Option" => {
             return match type_args(ty).first() {
@@ -424,12 +439,17 @@ fn judge(ty: &Type, want: &Want, self_name: &str) -> Verdict {
     }
 }
 
-fn returns(slot: Slot, ok: &Type, self_ty: &Type, errors: &mut Errors) {
+fn returns(slot: Slot, ok: &Type, self_ty: &Type, view: bool, errors: &mut Errors) {
     let self_name = last_ident(self_ty).unwrap_or_default();
     let (want, what) = match slot {
         Slot::New => (
             Want::SelfType(self_name.clone()),
             "`Result<Self>`: the new operator".to_owned(),
+        ),
+        Slot::Apply if view => (
+            Want::AnyOf(&["ChangeOut", "Change", "ChangeView"]),
+            "`Result<ChangeOut>`: its input forwarded (`change.forward()`) or a `Change` it built (`.into()`)"
+                .to_owned(),
         ),
         Slot::Apply => (
             Want::Named("Change"),
@@ -458,7 +478,7 @@ fn returns(slot: Slot, ok: &Type, self_ty: &Type, errors: &mut Errors) {
                 "`{}` returns {what}, not `Result<{}>`: expected `{}`",
                 slot.name(),
                 text(ok),
-                slot.expected()
+                slot.expected_for(view)
             ),
         );
     }

@@ -95,6 +95,24 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
                     }
                 }
             }
+            Slot::Apply if takes_view(method) => {
+                let call = call(method, &["change"], &p);
+                // The value may be a `ChangeOut` or a `Change`; both convert.
+                quote! {
+                    #cfg_attr
+                    const VIEW: bool = true;
+                    #cfg_attr
+                    fn __apply_view(&mut self, ctx: &mut #p::Context, change: #p::ChangeView) -> #p::Result<#p::ChangeOut> {
+                        let __oplink_out = { #call };
+                        __oplink_out.map(::core::convert::Into::into)
+                    }
+                    #cfg_attr
+                    fn __apply(&mut self, ctx: &mut #p::Context, change: #p::Change) -> #p::Result<#p::Change> {
+                        let change = #p::ChangeView::from_change(change)?;
+                        #p::ChangeOut::into_change(<Self as #p::OperatorImpl>::__apply_view(self, ctx, change)?)
+                    }
+                }
+            }
             Slot::Apply => {
                 let call = call(method, &["change"], &p);
                 quote! {
@@ -307,6 +325,16 @@ fn compiled_out(model: &Operator<'_>) -> TokenStream {
 /// that rustc's errors point there: the call on the method's name, each argument on the
 /// type the user wrote for it, the `Ok` value on the `Ok` type, and the conversion of the
 /// error on the error type. `data` names the bridge's data arguments.
+/// Whether `apply` takes a `ChangeView` (the typed borrowed view) rather than a `Change`.
+fn takes_view(method: &Method<'_>) -> bool {
+    method
+        .arg_types
+        .first()
+        .and_then(|ty| crate::common::types::last_ident(ty))
+        .as_deref()
+        == Some("ChangeView")
+}
+
 fn call(method: &Method<'_>, data: &[&str], p: &TokenStream) -> TokenStream {
     let sig = &method.item.sig;
     let ident = &sig.ident;

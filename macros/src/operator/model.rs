@@ -42,6 +42,15 @@ impl Slot {
         }
     }
 
+    /// The signature the user should write, for messages; for `apply`, the view form when
+    /// the user wrote a `ChangeView`.
+    pub fn expected_for(self, view: bool) -> &'static str {
+        if view && self == Slot::Apply {
+            return "fn apply(&mut self, ctx: &mut Context, change: ChangeView) -> Result<ChangeOut>";
+        }
+        self.expected()
+    }
+
     /// The signature the user should write, for messages.
     pub fn expected(self) -> &'static str {
         match self {

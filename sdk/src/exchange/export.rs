@@ -136,6 +136,25 @@ impl Outgoing {
         })
     }
 
+    /// Adds a diff laid out elsewhere (a forwarded one).
+    pub(super) fn push_diff(&mut self, diff: AbiDiff) {
+        self.diffs.push(diff);
+    }
+
+    /// The change whose diffs were pushed.
+    pub(super) fn finish(&mut self, version: u64, changed_at: i64) -> AbiChange {
+        AbiChange {
+            version,
+            changed_at,
+            diffs: if self.diffs.is_empty() {
+                std::ptr::null_mut()
+            } else {
+                self.diffs.as_mut_ptr()
+            },
+            diff_count: self.diffs.len(),
+        }
+    }
+
     /// Releases whatever the receiver did not take, and keeps the allocations.
     pub fn clear(&mut self) {
         // Most calls find it empty: a change without diffs left nothing.
@@ -160,7 +179,7 @@ impl Outgoing {
         })
     }
 
-    fn schema_for(
+    pub(super) fn schema_for(
         &mut self,
         schema: &SchemaRef,
         outbox: &mut SchemaOutbox,

@@ -119,23 +119,23 @@ pub unsafe fn import_standalone_batch(
 /// The arrays of one batch as the producer laid them out: every buffer imported from them
 /// holds it, and the last one to go releases them.
 #[derive(Debug)]
-struct Owner {
-    columns: Taken,
-    numbers: Taken,
+pub(super) struct Owner {
+    pub(super) columns: Taken,
+    pub(super) numbers: Taken,
 }
 
 /// Arrays moved out of an `AbiRows`, with where their schema is.
 #[derive(Debug)]
-struct TakenRows {
-    schema_id: u64,
-    schema: *const FFI_ArrowSchema,
+pub(super) struct TakenRows {
+    pub(super) schema_id: u64,
+    pub(super) schema: *const FFI_ArrowSchema,
     /// None when both arrays were released (the absent side of an insert or a remove).
-    owner: Option<Arc<Owner>>,
+    pub(super) owner: Option<Arc<Owner>>,
 }
 
 /// # Safety
 /// The arrays in `rows` must be valid C Data Interface arrays (or released ones).
-unsafe fn take_rows(rows: &mut AbiRows) -> TakenRows {
+pub(super) unsafe fn take_rows(rows: &mut AbiRows) -> TakenRows {
     // SAFETY: valid arrays (caller), the same layout as `RawArray`; `take` leaves released
     // arrays behind, so the other side sees them as taken.
     let (columns, numbers) = unsafe {
@@ -157,7 +157,7 @@ unsafe fn take_rows(rows: &mut AbiRows) -> TakenRows {
     }
 }
 
-fn read_schema(ffi: &FFI_ArrowSchema) -> Result<Schema> {
+pub(super) fn read_schema(ffi: &FFI_ArrowSchema) -> Result<Schema> {
     Schema::try_from(ffi).map_err(|e| Error::unlocated(format!("unreadable schema: {e}")))
 }
 
@@ -216,6 +216,24 @@ impl SchemaInbox {
             schema,
             owner,
         } = taken;
+        // SAFETY: forwarded from the caller.
+        let schema = unsafe { self.receive(schema_id, schema) }?;
+        let Some(owner) = owner.filter(|owner| !owner.columns.0.is_released()) else {
+            return Err(Error::unlocated("a batch has no columns array"));
+        };
+        // SAFETY: valid arrays (caller).
+        unsafe { read_owned(&owner, schema, numbered) }
+    }
+
+    /// Stores the schema a side carries, if any, and returns the one its id names.
+    ///
+    /// # Safety
+    /// `schema` is null or points to a valid `FFI_ArrowSchema`.
+    pub(super) unsafe fn receive(
+        &mut self,
+        schema_id: u64,
+        schema: *const FFI_ArrowSchema,
+    ) -> Result<&SchemaRef> {
         if !schema.is_null() {
             if !schema.is_aligned() {
                 return Err(Error::unlocated("a schema pointer is misaligned"));
@@ -224,25 +242,7 @@ impl SchemaInbox {
             let schema = read_schema(unsafe { &*schema })?;
             self.store(schema_id, Arc::new(schema))?;
         }
-        let (schema, _) = self.get(schema_id)?;
-        let Some(owner) = owner.filter(|owner| !owner.columns.0.is_released()) else {
-            return Err(Error::unlocated("a batch has no columns array"));
-        };
-        let importer = Importer::new(&owner);
-        let numbers = if numbered {
-            if owner.numbers.0.is_released() {
-                return Err(Error::unlocated("no row numbers"));
-            }
-            // SAFETY: a valid array (caller), kept alive by the importer's owner.
-            let numbers = unsafe { importer.primitive::<UInt64Type>(&owner.numbers.0) }
-                .map_err(|e| e.context("its row numbers"))?;
-            Some(numbers)
-        } else {
-            None
-        };
-        // SAFETY: a valid array (caller).
-        let batch = unsafe { importer.batch(&owner.columns.0, schema) }?;
-        Ok((numbers, batch))
+        Ok(&self.get(schema_id)?.0)
     }
 
     /// # Safety
@@ -257,13 +257,39 @@ impl SchemaInbox {
     }
 }
 
+/// Reads the batch of `owner` as `schema` and, with `numbered`, its row numbers.
+///
+/// # Safety
+/// The owner's arrays are valid C Data Interface arrays (or released ones).
+pub(super) unsafe fn read_owned(
+    owner: &Arc<Owner>,
+    schema: &SchemaRef,
+    numbered: bool,
+) -> Result<(Option<UInt64Array>, RecordBatch)> {
+    let importer = Importer::new(owner);
+    let numbers = if numbered {
+        if owner.numbers.0.is_released() {
+            return Err(Error::unlocated("no row numbers"));
+        }
+        // SAFETY: a valid array (caller), kept alive by the importer's owner.
+        let numbers = unsafe { importer.primitive::<UInt64Type>(&owner.numbers.0) }
+            .map_err(|e| e.context("its row numbers"))?;
+        Some(numbers)
+    } else {
+        None
+    };
+    // SAFETY: a valid array (caller).
+    let batch = unsafe { importer.batch(&owner.columns.0, schema) }?;
+    Ok((numbers, batch))
+}
+
 /// What every array's header must satisfy, read once.
 #[derive(Debug)]
-struct Shape {
-    length: usize,
-    offset: usize,
+pub(super) struct Shape {
+    pub(super) length: usize,
+    pub(super) offset: usize,
     /// None when the producer did not count.
-    null_count: Option<usize>,
+    pub(super) null_count: Option<usize>,
 }
 
 impl Shape {
@@ -272,7 +298,7 @@ impl Shape {
     /// # Safety
     /// `raw` is a C Data Interface array as far as its fields' types go: its pointers are
     /// checked here only for being null or misaligned.
-    unsafe fn of(raw: &RawArray, buffers: usize, children: usize) -> Result<Shape> {
+    pub(super) unsafe fn of(raw: &RawArray, buffers: usize, children: usize) -> Result<Shape> {
         if raw.is_released() {
             return Err(Error::unlocated("the array is released"));
         }
@@ -323,7 +349,7 @@ impl Shape {
     }
 
     /// Offset plus length: how many slots the buffers hold.
-    fn end(&self) -> usize {
+    pub(super) fn end(&self) -> usize {
         self.offset + self.length
     }
 }

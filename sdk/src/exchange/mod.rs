@@ -13,6 +13,7 @@ mod export;
 mod import;
 mod raw;
 pub mod schema;
+pub mod view;
 
 pub use export::{Outgoing, export_batch};
 pub use import::{import_batch, import_change, import_standalone_batch};
@@ -23,3 +24,6 @@ mod tests;
 
 #[cfg(test)]
 mod conformance;
+
+#[cfg(test)]
+mod view_tests;

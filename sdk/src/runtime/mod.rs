@@ -19,6 +19,7 @@ pub use registry::{
 
 use arrow_array::RecordBatch;
 
+use crate::view::{ChangeOut, ChangeView};
 use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
 
 /// The bridge from an operator's inherent methods to the thunks. Implemented by the
@@ -33,8 +34,16 @@ pub trait OperatorImpl: Sized + Send + 'static {
 
     /// Calls `new`.
     fn __new(config: Self::Config) -> Result<Self>;
-    /// Calls `apply`.
+    /// Whether `apply` takes a [`ChangeView`] (the thunk then reads the change in place and
+    /// calls [`OperatorImpl::__apply_view`]).
+    const VIEW: bool = false;
+
+    /// Calls `apply` (through a view laid out from `change`, for a view operator).
     fn __apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change>;
+    /// Calls an `apply` that takes a [`ChangeView`]; by default, through `__apply`.
+    fn __apply_view(&mut self, ctx: &mut Context, change: ChangeView) -> Result<ChangeOut> {
+        Ok(self.__apply(ctx, change.into_change()?)?.into())
+    }
     /// Calls `pull`; by default, an error saying the operator has none.
     fn __pull(&mut self, _ctx: &mut Context, _rows: &[RowNumber]) -> Result<RecordBatch> {
         Err(Error::unlocated(format!(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::abi::{
     AbiChange, AbiRows, BytesView, ErrorOut, HostApi, OpaqueInstance, OwnedBuf, Status, StrView,
 };
+use crate::exchange::view::{ChangeView, Sides};
 use crate::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
 use crate::services::Log;
 use crate::trampoline::{Failure, guard_into};
@@ -29,6 +30,8 @@ struct Live<T> {
     outbox: SchemaOutbox,
     /// What the last call returned, kept alive until the next call (the ABI's promise).
     out: Outgoing,
+    /// The diff vector of the last view, for the next one (view operators only).
+    spare: Vec<Sides>,
 }
 
 /// # Safety
@@ -104,6 +107,7 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
                 inbox: SchemaInbox::default(),
                 outbox: SchemaOutbox::default(),
                 out: Outgoing::default(),
+                spare: Vec::new(),
             },
         });
         // SAFETY: `out` is writable (ABI contract).
@@ -168,6 +172,10 @@ pub unsafe extern "C" fn apply<T: OperatorImpl>(
     err: *mut ErrorOut,
 ) -> Status {
     let body = |this: &mut Live<T>, bad_input: &mut Option<Error>| {
+        if T::VIEW {
+            // SAFETY: forwarded from the caller.
+            return unsafe { apply_view(this, input, out, bad_input) };
+        }
         this.out.clear();
         // SAFETY: `input` is a change exported for this call (ABI contract).
         let change = match unsafe { exchange::import_change(&*input, &mut this.inbox) } {
@@ -186,6 +194,37 @@ pub unsafe extern "C" fn apply<T: OperatorImpl>(
     };
     // SAFETY: the ABI's contract for `apply`.
     unsafe { on(instance, err, body) }
+}
+
+/// The body of `apply` for an operator that reads its input in place.
+///
+/// # Safety
+/// The ABI's contract for `apply`.
+unsafe fn apply_view<T: OperatorImpl>(
+    this: &mut Live<T>,
+    input: *mut AbiChange,
+    out: *mut AbiChange,
+    bad_input: &mut Option<Error>,
+) -> Result<()> {
+    this.out.clear();
+    let spare = std::mem::take(&mut this.spare);
+    // SAFETY: `input` is a change exported for this call (ABI contract).
+    let view = match unsafe { ChangeView::import(&*input, &mut this.inbox, spare) } {
+        Ok(view) => view,
+        Err(error) => {
+            *bad_input = Some(error.context("cannot read the input change"));
+            return Ok(());
+        }
+    };
+    let result = this.op.__apply_view(&mut this.ctx, view)?;
+    let (abi, spare) = this.out.export_out(result, &mut this.outbox)?;
+    if let Some(spare) = spare {
+        this.spare = spare;
+    }
+    this.outbox.commit();
+    // SAFETY: `out` is writable (ABI contract).
+    unsafe { out.write(abi) };
+    Ok(())
 }
 
 /// The `pull` thunk.

@@ -1,0 +1,999 @@
+//! Reading a change in place: the typed borrowed view.
+//!
+//! An operator whose `apply` takes a [`ChangeView`] instead of a [`Change`] reads its input
+//! straight from the C Data Interface arrays that crossed: a column of `Int64` is a
+//! `&[i64]`, a column of `Utf8` yields `&str`s, validity is a bitmap read in place. No
+//! arrow-rs array is built unless the operator asks for one ([`RowsView::to_rows`]). It
+//! returns a [`ChangeOut`]: either a [`Change`] it built (as any operator does), or its
+//! input forwarded unchanged, whose arrays go back to the host as they came, with nothing
+//! laid out again.
+//!
+//! What is checked is what the importer checks (the shape of each array against its type),
+//! plus what a borrowed slice needs: a buffer's pointer is aligned for its values, and a
+//! string column's offsets rise, stay within its data and fall on UTF-8 character
+//! boundaries of data that is valid UTF-8. Anything else is an `Err` naming the column, and
+//! the operator can still read that column through [`RowsView::to_rows`].
+
+use std::sync::Arc;
+
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{ArrowPrimitiveType, PrimitiveArray};
+use arrow_buffer::ArrowNativeType;
+use arrow_schema::{DataType, Field, SchemaRef};
+
+use super::import::{Owner, Shape, TakenRows, read_owned, take_rows};
+
+use super::raw::RawArray;
+use super::{Outgoing, SchemaInbox, SchemaOutbox};
+use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
+use crate::data::{Change, Diff, Rows, Timestamp};
+use crate::{Error, Result};
+
+/// A change read in place: what an operator's `apply` takes when it declares
+/// `change: ChangeView`.
+///
+/// ```
+/// use oplink::prelude::*;
+/// use oplink::view::{ChangeOut, ChangeView, DiffView};
+///
+/// /// Passes every change on, after checking that no `amount` is negative.
+/// struct NoNegatives;
+///
+/// #[oplink::operator(name = "no_negatives", version = "1.0.0")]
+/// impl NoNegatives {
+///     fn new() -> Result<Self> {
+///         Ok(NoNegatives)
+///     }
+///
+///     fn apply(&mut self, change: ChangeView) -> Result<ChangeOut> {
+///         for diff in change.diffs() {
+///             if let DiffView::Insert { post } = diff {
+///                 let amounts = post.column_by_name("amount")?.i64s()?;
+///                 if let Some(row) = amounts.iter().position(|v| v.is_some_and(|v| v < 0)) {
+///                     bail!("row {} has a negative amount", post.row_numbers()?[row]);
+///                 }
+///             }
+///         }
+///         // The input goes back as it came: nothing is built or laid out again.
+///         Ok(change.forward())
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// In a unit test, [`ChangeView::from_change`] makes one from a [`Change`], laid out as it
+/// would cross.
+#[derive(Debug)]
+pub struct ChangeView {
+    version: u64,
+    changed_at: Timestamp,
+    diffs: Vec<Sides>,
+}
+
+/// One diff's sides, checked.
+#[derive(Debug)]
+pub(crate) enum Sides {
+    Insert(Side),
+    Update(Side, Side),
+    Remove(Side),
+}
+
+/// One side of a diff: its arrays, held by one owner, and its schema.
+#[derive(Debug)]
+pub(crate) struct Side {
+    schema: SchemaRef,
+    owner: Arc<Owner>,
+    /// The batch's row count.
+    length: usize,
+    /// The batch's offset, which applies to its columns.
+    offset: usize,
+}
+
+/// A diff of a [`ChangeView`]: [`Diff`]'s shape, with [`RowsView`]s for its sides.
+#[derive(Debug)]
+pub enum DiffView<'v> {
+    /// Rows that appear.
+    Insert {
+        /// The new rows.
+        post: RowsView<'v>,
+    },
+    /// Rows that change: `pre[i]` becomes `post[i]`.
+    Update {
+        /// The rows as they were.
+        pre: RowsView<'v>,
+        /// The rows as they are now.
+        post: RowsView<'v>,
+    },
+    /// Rows that go.
+    Remove {
+        /// The rows that go.
+        pre: RowsView<'v>,
+    },
+}
+
+/// The rows of one side of a diff, read in place.
+#[derive(Clone, Copy, Debug)]
+pub struct RowsView<'v> {
+    side: &'v Side,
+}
+
+/// One column of a [`RowsView`], read in place.
+#[derive(Clone, Copy, Debug)]
+pub struct ColumnView<'v> {
+    raw: &'v RawArray,
+    field: &'v Field,
+    /// The first slot of the column's buffers that belongs to these rows.
+    start: usize,
+    len: usize,
+}
+
+/// A validity bitmap read in place: bit `start + i` tells whether value `i` is present.
+#[derive(Clone, Copy, Debug)]
+pub struct Validity<'v> {
+    bits: &'v [u8],
+    start: usize,
+    len: usize,
+}
+
+/// A column of fixed-width values: the values as a slice, and their validity.
+#[derive(Clone, Copy, Debug)]
+pub struct PrimitiveView<'v, T> {
+    values: &'v [T],
+    validity: Option<Validity<'v>>,
+}
+
+/// A `Utf8` or `LargeUtf8` column: its strings, and their validity.
+#[derive(Clone, Copy, Debug)]
+pub struct StringsView<'v> {
+    /// The column's name, for errors.
+    name: &'v str,
+    offsets: Offsets<'v>,
+    /// The data up to the last value's end.
+    data: &'v [u8],
+    validity: Option<Validity<'v>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Offsets<'v> {
+    Small(&'v [i32]),
+    Large(&'v [i64]),
+}
+
+/// A `Boolean` column: its values and their validity, as bitmaps read in place.
+#[derive(Clone, Copy, Debug)]
+pub struct BooleansView<'v> {
+    values: Validity<'v>,
+    validity: Option<Validity<'v>>,
+}
+
+/// What a view operator's `apply` returns: a change it built, or its input forwarded.
+///
+/// Made with `.into()` from a [`Change`] or with [`ChangeView::forward`].
+#[derive(Debug)]
+pub struct ChangeOut(Out);
+
+#[derive(Debug)]
+enum Out {
+    Built(Change),
+    Forwarded(ChangeView),
+}
+
+impl From<Change> for ChangeOut {
+    fn from(change: Change) -> ChangeOut {
+        ChangeOut(Out::Built(change))
+    }
+}
+
+impl From<ChangeView> for ChangeOut {
+    fn from(view: ChangeView) -> ChangeOut {
+        ChangeOut(Out::Forwarded(view))
+    }
+}
+
+impl ChangeOut {
+    /// The change this output stands for, as arrow-rs batches (a forwarded view is read
+    /// into them): for tests, and for whoever calls a view operator in-process.
+    pub fn into_change(self) -> Result<Change> {
+        match self.0 {
+            Out::Built(change) => Ok(change),
+            Out::Forwarded(view) => view.into_change(),
+        }
+    }
+}
+
+impl ChangeView {
+    /// Reads a change laid out by the other side, taking all its arrays (released whatever
+    /// happens). `spare` is a vector to reuse for the diffs.
+    ///
+    /// # Safety
+    /// As for [`super::import_change`].
+    pub(crate) unsafe fn import(
+        abi: &AbiChange,
+        inbox: &mut SchemaInbox,
+        mut spare: Vec<Sides>,
+    ) -> Result<ChangeView> {
+        spare.clear();
+        let diffs: &mut [AbiDiff] = if abi.diff_count == 0 {
+            &mut []
+        } else if abi.diffs.is_null() || !abi.diffs.is_aligned() {
+            return Err(Error::unlocated(format!(
+                "a change lists {} diffs but its diff array is null or misaligned",
+                abi.diff_count
+            )));
+        } else {
+            // SAFETY: the caller guarantees `diff_count` valid diffs at `diffs`.
+            unsafe { std::slice::from_raw_parts_mut(abi.diffs, abi.diff_count) }
+        };
+        for index in 0..diffs.len() {
+            let diff = &mut diffs[index];
+            // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
+            let (pre, post) = unsafe { (take_rows(&mut diff.pre), take_rows(&mut diff.post)) };
+            // SAFETY: schemas of this change are alive for the call (caller).
+            match unsafe { Sides::read(diff.kind, diff.reserved, pre, post, inbox) } {
+                Ok(sides) => spare.push(sides),
+                Err(error) => {
+                    // Every array of the change is released whatever happens.
+                    for rest in &mut diffs[index + 1..] {
+                        // SAFETY: as above; dropping what is taken releases it.
+                        drop(unsafe { (take_rows(&mut rest.pre), take_rows(&mut rest.post)) });
+                    }
+                    return Err(error.context(format!("diff {index} of the change")));
+                }
+            }
+        }
+        Ok(ChangeView {
+            version: abi.version,
+            changed_at: Timestamp(abi.changed_at),
+            diffs: spare,
+        })
+    }
+
+    /// Lays `change` out as it would cross, and reads it back as a view: for unit tests of
+    /// a view operator, and for calling one in-process.
+    pub fn from_change(change: Change) -> Result<ChangeView> {
+        let mut out = Outgoing::default();
+        let mut outbox = SchemaOutbox::default();
+        let abi = out.export_change(change, &mut outbox)?;
+        let mut inbox = SchemaInbox::default();
+        // SAFETY: a change just laid out by this crate's exporter, alive in `out` (the view
+        // takes every array before `out` is dropped).
+        unsafe { ChangeView::import(&abi, &mut inbox, Vec::new()) }
+    }
+
+    /// The change's version.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// When the change happened.
+    pub fn changed_at(&self) -> Timestamp {
+        self.changed_at
+    }
+
+    /// How many diffs the change has.
+    pub fn len(&self) -> usize {
+        self.diffs.len()
+    }
+
+    /// Whether the change has no diffs.
+    pub fn is_empty(&self) -> bool {
+        self.diffs.is_empty()
+    }
+
+    /// Diff `index`, or `None` past the last.
+    pub fn diff(&self, index: usize) -> Option<DiffView<'_>> {
+        self.diffs.get(index).map(Sides::view)
+    }
+
+    /// The diffs, in order.
+    pub fn diffs(&self) -> impl ExactSizeIterator<Item = DiffView<'_>> + '_ {
+        self.diffs.iter().map(Sides::view)
+    }
+
+    /// The rows of every diff, `pre` before `post`.
+    pub fn rows(&self) -> impl Iterator<Item = RowsView<'_>> + '_ {
+        self.diffs.iter().flat_map(|sides| {
+            let (first, second) = match sides {
+                Sides::Insert(post) => (post, None),
+                Sides::Update(pre, post) => (pre, Some(post)),
+                Sides::Remove(pre) => (pre, None),
+            };
+            std::iter::once(first)
+                .chain(second)
+                .map(|side| RowsView { side })
+        })
+    }
+
+    /// Returns this change unchanged: its arrays go back to the host as they came.
+    pub fn forward(self) -> ChangeOut {
+        ChangeOut(Out::Forwarded(self))
+    }
+
+    /// The whole change as arrow-rs batches, sharing the buffers that crossed.
+    pub fn into_change(self) -> Result<Change> {
+        let mut diffs = Vec::with_capacity(self.diffs.len());
+        for sides in &self.diffs {
+            diffs.push(match sides.view() {
+                DiffView::Insert { post } => Diff::Insert {
+                    post: post.to_rows()?,
+                },
+                DiffView::Update { pre, post } => Diff::Update {
+                    pre: pre.to_rows()?,
+                    post: post.to_rows()?,
+                },
+                DiffView::Remove { pre } => Diff::Remove {
+                    pre: pre.to_rows()?,
+                },
+            });
+        }
+        Ok(Change::new(self.version, self.changed_at, diffs))
+    }
+}
+
+impl Sides {
+    /// # Safety
+    /// The schemas of `pre` and `post` are null or valid; their arrays are valid C Data
+    /// Interface arrays (or released ones).
+    unsafe fn read(
+        kind: u32,
+        reserved: u32,
+        pre: TakenRows,
+        post: TakenRows,
+        inbox: &mut SchemaInbox,
+    ) -> Result<Sides> {
+        if reserved != 0 {
+            return Err(Error::unlocated(format!(
+                "its reserved field is {reserved}, not 0"
+            )));
+        }
+        // SAFETY: every arm forwards the caller's guarantees.
+        unsafe {
+            match kind {
+                DIFF_INSERT => Ok(Sides::Insert(Side::read(post, inbox, "post")?)),
+                DIFF_UPDATE => {
+                    let pre = Side::read(pre, inbox, "pre")?;
+                    Ok(Sides::Update(pre, Side::read(post, inbox, "post")?))
+                }
+                DIFF_REMOVE => Ok(Sides::Remove(Side::read(pre, inbox, "pre")?)),
+                other => Err(Error::unlocated(format!(
+                    "its kind is {other}, not 1, 2 or 3"
+                ))),
+            }
+        }
+    }
+
+    fn view(&self) -> DiffView<'_> {
+        match self {
+            Sides::Insert(post) => DiffView::Insert {
+                post: RowsView { side: post },
+            },
+            Sides::Update(pre, post) => DiffView::Update {
+                pre: RowsView { side: pre },
+                post: RowsView { side: post },
+            },
+            Sides::Remove(pre) => DiffView::Remove {
+                pre: RowsView { side: pre },
+            },
+        }
+    }
+
+    /// Each side, `pre` before `post`.
+    fn each(self) -> impl Iterator<Item = Side> {
+        let (first, second) = match self {
+            Sides::Insert(post) => (post, None),
+            Sides::Update(pre, post) => (pre, Some(post)),
+            Sides::Remove(pre) => (pre, None),
+        };
+        std::iter::once(first).chain(second)
+    }
+}
+
+impl Side {
+    /// Checks a side's struct array and row numbers against its schema.
+    ///
+    /// # Safety
+    /// As for [`Sides::read`].
+    unsafe fn read(taken: TakenRows, inbox: &mut SchemaInbox, name: &str) -> Result<Side> {
+        let context = |e: Error| e.context(format!("its {name} rows"));
+        // SAFETY: forwarded from the caller.
+        let schema = unsafe { inbox.receive(taken.schema_id, taken.schema) }
+            .map_err(context)?
+            .clone();
+        let Some(owner) = taken.owner.filter(|owner| !owner.columns.0.is_released()) else {
+            return Err(context(Error::unlocated("a batch has no columns array")));
+        };
+        let columns = &owner.columns.0;
+        let fields = schema.fields().len();
+        if columns.n_children != fields as i64 {
+            return Err(context(Error::unlocated(format!(
+                "the batch has {} columns where its schema has {fields}",
+                columns.n_children
+            ))));
+        }
+        // SAFETY: a valid array (caller).
+        let shape = unsafe { Shape::of(columns, 1, fields) }.map_err(context)?;
+        // SAFETY: `Shape::of` checked the buffer list.
+        if shape.null_count != Some(0) && !unsafe { columns.buffer(0) }.is_null() {
+            return Err(context(Error::unlocated(
+                "a batch's struct array must not have null rows",
+            )));
+        }
+        let numbers = &owner.numbers.0;
+        if numbers.is_released() {
+            return Err(context(Error::unlocated("no row numbers")));
+        }
+        // SAFETY: a valid array (caller).
+        let counted = unsafe { Shape::of(numbers, 2, 0) }
+            .map_err(|e| context(e.context("its row numbers")))?;
+        if counted.length != shape.length {
+            return Err(context(Error::unlocated(format!(
+                "{} row numbers for a batch of {} rows",
+                counted.length, shape.length
+            ))));
+        }
+        // SAFETY: `Shape::of` checked the buffer list.
+        if counted.null_count != Some(0) && !unsafe { numbers.buffer(0) }.is_null() {
+            return Err(context(Error::unlocated("row numbers must not be null")));
+        }
+        Ok(Side {
+            schema,
+            owner,
+            length: shape.length,
+            offset: shape.offset,
+        })
+    }
+}
+
+impl<'v> RowsView<'v> {
+    /// How many rows.
+    pub fn num_rows(&self) -> usize {
+        self.side.length
+    }
+
+    /// How many columns.
+    pub fn num_columns(&self) -> usize {
+        self.side.schema.fields().len()
+    }
+
+    /// The rows' schema.
+    pub fn schema(&self) -> &'v SchemaRef {
+        &self.side.schema
+    }
+
+    /// The row numbers, one per row.
+    pub fn row_numbers(&self) -> Result<&'v [u64]> {
+        let raw = &self.side.owner.numbers.0;
+        // SAFETY: checked by `Side::read` as an array of two buffers without nulls; its
+        // values hold offset + length numbers (the C Data Interface).
+        unsafe { values::<u64>(raw, raw.offset as usize, self.side.length) }
+            .map_err(|e| e.context("the row numbers"))
+    }
+
+    /// Column `index`.
+    pub fn column(&self, index: usize) -> Result<ColumnView<'v>> {
+        let fields = self.side.schema.fields();
+        let Some(field) = fields.get(index) else {
+            return Err(Error::msg(format!(
+                "no column {index}: the rows have {} columns",
+                fields.len()
+            )));
+        };
+        self.column_at(index, field)
+    }
+
+    /// The column named `name`.
+    pub fn column_by_name(&self, name: &str) -> Result<ColumnView<'v>> {
+        let fields = self.side.schema.fields();
+        match fields.find(name) {
+            Some((index, field)) => self.column_at(index, field),
+            None => {
+                let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+                Err(Error::msg(format!(
+                    "no column `{name}`: the columns are {}",
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        format!("`{}`", names.join("`, `"))
+                    }
+                )))
+            }
+        }
+    }
+
+    /// The columns, in order.
+    pub fn columns(&self) -> impl ExactSizeIterator<Item = Result<ColumnView<'v>>> + '_ {
+        (0..self.num_columns()).map(|index| self.column(index))
+    }
+
+    /// These rows as arrow-rs batches, sharing the buffers that crossed (nothing is
+    /// copied); they stay valid after the view is gone.
+    pub fn to_rows(&self) -> Result<Rows> {
+        // SAFETY: the owner's arrays were checked when the view was made, and are valid
+        // C Data Interface arrays (the producer's word).
+        let (numbers, batch) = unsafe { read_owned(&self.side.owner, &self.side.schema, true) }?;
+        Rows::new(numbers.expect("read with row numbers"), batch)
+    }
+
+    fn column_at(&self, index: usize, field: &'v Field) -> Result<ColumnView<'v>> {
+        let parent = &self.side.owner.columns.0;
+        let context = |e: Error| e.context(format!("column {:?}", field.name()));
+        // SAFETY: `Side::read` checked the child list's count and pointer.
+        let child = unsafe { parent.child(index) };
+        if child.is_null() || !child.is_aligned() {
+            return Err(context(Error::unlocated(
+                "the array pointer is null or misaligned",
+            )));
+        }
+        // SAFETY: non-null, aligned, and a valid array (the producer's word), alive as long
+        // as the side's owner, which `'v` borrows.
+        let raw: &'v RawArray = unsafe { &*child };
+        if raw.is_released() {
+            return Err(context(Error::unlocated("the array is released")));
+        }
+        let (length, offset) = (
+            usize::try_from(raw.length).unwrap_or(0),
+            usize::try_from(raw.offset).map_err(|_| {
+                context(Error::unlocated(format!(
+                    "its offset {} is negative",
+                    raw.offset
+                )))
+            })?,
+        );
+        let end = self.side.offset + self.side.length;
+        if length < end {
+            return Err(context(Error::unlocated(format!(
+                "it has {} rows where its parent needs {end}",
+                raw.length
+            ))));
+        }
+        Ok(ColumnView {
+            raw,
+            field,
+            start: offset + self.side.offset,
+            len: self.side.length,
+        })
+    }
+}
+
+impl<'v> ColumnView<'v> {
+    /// The column's name.
+    pub fn name(&self) -> &'v str {
+        self.field.name()
+    }
+
+    /// The column's field (name, type, nullability, metadata).
+    pub fn field(&self) -> &'v Field {
+        self.field
+    }
+
+    /// The column's type.
+    pub fn data_type(&self) -> &'v DataType {
+        self.field.data_type()
+    }
+
+    /// How many values (the row count).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the column has no values.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The validity bitmap in buffer 0, or `None` when the producer counted no nulls.
+    fn validity(&self, shape: &Shape) -> Result<Option<Validity<'v>>> {
+        if shape.null_count == Some(0) || self.len == 0 {
+            return Ok(None);
+        }
+        // SAFETY: every type this view reads has a bitmap as buffer 0 of a list `Shape::of`
+        // checked.
+        let bits = unsafe { self.raw.buffer(0) }.cast::<u8>();
+        if bits.is_null() {
+            return match shape.null_count {
+                None => Ok(None),
+                Some(n) => Err(self.error(format!("it has {n} nulls but no validity bitmap"))),
+            };
+        }
+        // SAFETY: a bitmap covers offset + length bits (the C Data Interface); `start +
+        // len` is within them (checked in `column_at`).
+        let bits = unsafe { std::slice::from_raw_parts(bits, shape.end().div_ceil(8)) };
+        Ok(Some(Validity {
+            bits,
+            start: self.start,
+            len: self.len,
+        }))
+    }
+
+    /// The values of a column of `T`s (any primitive type: integers, floats, dates,
+    /// times, timestamps, durations, decimals) as a slice, with their validity.
+    pub fn primitive<T: ArrowPrimitiveType>(&self) -> Result<PrimitiveView<'v, T::Native>> {
+        if !PrimitiveArray::<T>::is_compatible(self.data_type()) {
+            return Err(self.error(format!("it is {}, not {}", self.data_type(), T::DATA_TYPE)));
+        }
+        // SAFETY: a valid array (the producer's word).
+        let shape = unsafe { Shape::of(self.raw, 2, 0) }.map_err(|e| self.wrap(e))?;
+        let validity = self.validity(&shape)?;
+        // SAFETY: a checked array of two buffers whose values hold offset + length `T`s.
+        let values = unsafe { values::<T::Native>(self.raw, self.start, self.len) }
+            .map_err(|e| self.wrap(e))?;
+        Ok(PrimitiveView { values, validity })
+    }
+
+    /// An `Int64` column.
+    pub fn i64s(&self) -> Result<PrimitiveView<'v, i64>> {
+        self.primitive::<Int64Type>()
+    }
+
+    /// A `Float64` column.
+    pub fn f64s(&self) -> Result<PrimitiveView<'v, f64>> {
+        self.primitive::<Float64Type>()
+    }
+
+    /// A `Utf8` or `LargeUtf8` column's strings.
+    pub fn strings(&self) -> Result<StringsView<'v>> {
+        // SAFETY: a valid array (the producer's word) of the type each arm names.
+        unsafe {
+            match self.data_type() {
+                DataType::Utf8 => self.strings_of(|o: &'v [i32]| Offsets::Small(o)),
+                DataType::LargeUtf8 => self.strings_of(|o: &'v [i64]| Offsets::Large(o)),
+                other => Err(self.error(format!("it is {other}, not Utf8 or LargeUtf8"))),
+            }
+        }
+    }
+
+    /// # Safety
+    /// The column is a valid array of strings with `O` offsets.
+    unsafe fn strings_of<O: ArrowNativeType>(
+        &self,
+        wrap: impl FnOnce(&'v [O]) -> Offsets<'v>,
+    ) -> Result<StringsView<'v>> {
+        // SAFETY: a valid array (caller).
+        let shape = unsafe { Shape::of(self.raw, 3, 0) }.map_err(|e| self.wrap(e))?;
+        let validity = self.validity(&shape)?;
+        // SAFETY: the offsets buffer holds offset + length + 1 offsets (the C Data
+        // Interface).
+        let offsets = unsafe { values::<O>(self.raw, self.start, self.len + 1) }
+            .map_err(|e| self.wrap(e.context("its offsets")))?;
+        let (Some(first), Some(last)) = (offsets[0].to_usize(), offsets[self.len].to_usize())
+        else {
+            return Err(self.error("its offsets are negative"));
+        };
+        if first > last {
+            return Err(self.error(format!("its offsets fall from {first} to {last}")));
+        }
+        let data = if last == 0 {
+            &[][..]
+        } else {
+            // SAFETY: the list has three buffers (checked).
+            let ptr = unsafe { self.raw.buffer(2) }.cast::<u8>();
+            if ptr.is_null() {
+                return Err(self.error(format!(
+                    "its data buffer is null but must hold {last} bytes"
+                )));
+            }
+            // SAFETY: the data buffer holds the bytes up to the last offset (the C Data
+            // Interface), alive as long as the view.
+            unsafe { std::slice::from_raw_parts(ptr, last) }
+        };
+        Ok(StringsView {
+            name: self.name(),
+            offsets: wrap(offsets),
+            data,
+            validity,
+        })
+    }
+
+    /// A `Boolean` column.
+    pub fn booleans(&self) -> Result<BooleansView<'v>> {
+        if self.data_type() != &DataType::Boolean {
+            return Err(self.error(format!("it is {}, not Boolean", self.data_type())));
+        }
+        // SAFETY: a valid array (the producer's word).
+        let shape = unsafe { Shape::of(self.raw, 2, 0) }.map_err(|e| self.wrap(e))?;
+        let validity = self.validity(&shape)?;
+        let end = shape.end();
+        let bits = if end == 0 {
+            &[][..]
+        } else {
+            // SAFETY: two buffers (checked).
+            let ptr = unsafe { self.raw.buffer(1) }.cast::<u8>();
+            if ptr.is_null() {
+                return Err(self.error("its values buffer is null"));
+            }
+            // SAFETY: a boolean array's values are a bitmap of offset + length bits.
+            unsafe { std::slice::from_raw_parts(ptr, end.div_ceil(8)) }
+        };
+        Ok(BooleansView {
+            values: Validity {
+                bits,
+                start: self.start,
+                len: self.len,
+            },
+            validity,
+        })
+    }
+
+    fn error(&self, message: impl std::fmt::Display) -> Error {
+        Error::msg(format!("column `{}`: {message}", self.name()))
+    }
+
+    fn wrap(&self, error: Error) -> Error {
+        self.error(error.message())
+    }
+}
+
+/// `len` values of `T` from slot `start` of buffer 1 of `raw`, borrowed in place.
+///
+/// # Safety
+/// `raw` has at least two buffers in a readable list, and buffer 1 holds at least
+/// `start + len` values of `T` (the caller checked the slots against the array's length).
+unsafe fn values<T: ArrowNativeType>(
+    raw: &RawArray,
+    start: usize,
+    len: usize,
+) -> Result<&[T]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: two buffers (caller).
+    let ptr = unsafe { raw.buffer(1) }.cast::<T>();
+    if ptr.is_null() {
+        return Err(Error::msg(format!(
+            "its values buffer is null but must hold {len} values"
+        )));
+    }
+    if !ptr.is_aligned() {
+        return Err(Error::msg(format!(
+            "its values buffer is not aligned to {} bytes, so it cannot be borrowed as a slice (read it with `to_rows`, which copies it)",
+            align_of::<T>()
+        )));
+    }
+    // SAFETY: aligned, non-null, and holding `start + len` values (caller), alive as long
+    // as `raw` is.
+    Ok(unsafe { std::slice::from_raw_parts(ptr.add(start), len) })
+}
+
+impl<'v> Validity<'v> {
+    /// Whether value `i` is present. Panics past the end, as slice indexing does.
+    pub fn is_valid(&self, i: usize) -> bool {
+        assert!(i < self.len, "index {i} out of {} values", self.len);
+        let bit = self.start + i;
+        self.bits[bit / 8] & (1 << (bit % 8)) != 0
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Each value's presence, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = bool> + 'v {
+        let this = *self;
+        (0..self.len).map(move |i| this.is_valid(i))
+    }
+
+    /// How many values are absent.
+    pub fn count_nulls(&self) -> usize {
+        self.len - self.iter().filter(|valid| *valid).count()
+    }
+}
+
+impl<'v, T: Copy> PrimitiveView<'v, T> {
+    /// The values as a slice; a null's slot holds an unspecified value.
+    pub fn values(&self) -> &'v [T] {
+        self.values
+    }
+
+    /// The validity bitmap, or `None` when every value is present.
+    pub fn validity(&self) -> Option<Validity<'v>> {
+        self.validity
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Value `i`, or `None` for a null. Panics past the end.
+    pub fn get(&self, i: usize) -> Option<T> {
+        let value = self.values[i];
+        match &self.validity {
+            Some(validity) if !validity.is_valid(i) => None,
+            _ => Some(value),
+        }
+    }
+
+    /// Each value, `None` for a null.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<T>> + 'v {
+        let this = *self;
+        (0..self.len()).map(move |i| this.get(i))
+    }
+}
+
+impl<'v> StringsView<'v> {
+    /// How many values.
+    pub fn len(&self) -> usize {
+        match self.offsets {
+            Offsets::Small(o) => o.len() - 1,
+            Offsets::Large(o) => o.len() - 1,
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The validity bitmap, or `None` when every value is present.
+    pub fn validity(&self) -> Option<Validity<'v>> {
+        self.validity
+    }
+
+    /// String `i`, also for a null (whose string is usually empty), or an error when its
+    /// offsets or its bytes are malformed. Panics past the end, as slice indexing does.
+    ///
+    /// Each string is checked when it is read (its offsets lie within the data and its
+    /// bytes are UTF-8), so reading a column costs in proportion to what is read.
+    pub fn try_value(&self, i: usize) -> Result<&'v str> {
+        assert!(i < self.len(), "index {i} out of {} strings", self.len());
+        let (start, end) = match self.offsets {
+            Offsets::Small(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
+            Offsets::Large(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
+        };
+        let bytes = start
+            .zip(end)
+            .and_then(|(start, end)| self.data.get(start..end))
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "column `{}`: the offsets of string {i} do not lie within its {} bytes of data",
+                    self.name,
+                    self.data.len()
+                ))
+            })?;
+        std::str::from_utf8(bytes).map_err(|e| {
+            Error::msg(format!(
+                "column `{}`: string {i} is not UTF-8: {e}",
+                self.name
+            ))
+        })
+    }
+
+    /// String `i`, or `None` for a null, or an error when it is malformed. Panics past the
+    /// end.
+    pub fn try_get(&self, i: usize) -> Result<Option<&'v str>> {
+        match &self.validity {
+            Some(validity) if !validity.is_valid(i) => Ok(None),
+            _ => self.try_value(i).map(Some),
+        }
+    }
+
+    /// String `i`, or `None` for a null. Panics past the end, and on a malformed string
+    /// (the panic becomes the call's error; [`StringsView::try_get`] returns it instead).
+    pub fn get(&self, i: usize) -> Option<&'v str> {
+        self.try_get(i)
+            .unwrap_or_else(|e| panic!("{}", e.message()))
+    }
+
+    /// Each string, `None` for a null.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&'v str>> + 'v {
+        let this = *self;
+        (0..self.len()).map(move |i| this.get(i))
+    }
+}
+
+impl<'v> BooleansView<'v> {
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.values.len
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.values.len == 0
+    }
+
+    /// The values as a bitmap (a null's bit is unspecified).
+    pub fn values(&self) -> Validity<'v> {
+        self.values
+    }
+
+    /// The validity bitmap, or `None` when every value is present.
+    pub fn validity(&self) -> Option<Validity<'v>> {
+        self.validity
+    }
+
+    /// Value `i`, or `None` for a null. Panics past the end.
+    pub fn get(&self, i: usize) -> Option<bool> {
+        let value = self.values.is_valid(i);
+        match &self.validity {
+            Some(validity) if !validity.is_valid(i) => None,
+            _ => Some(value),
+        }
+    }
+
+    /// Each value, `None` for a null.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<bool>> + 'v {
+        let this = *self;
+        (0..self.len()).map(move |i| this.get(i))
+    }
+}
+
+impl Outgoing {
+    /// Lays out what a view operator returned: a built change as [`Outgoing::export_change`]
+    /// does; a forwarded view by moving its arrays back out, each side with its schema id
+    /// (none is laid out again). Returns the view's emptied diff vector for reuse.
+    pub(crate) fn export_out(
+        &mut self,
+        out: ChangeOut,
+        outbox: &mut SchemaOutbox,
+    ) -> Result<(AbiChange, Option<Vec<Sides>>)> {
+        let view = match out.0 {
+            Out::Built(change) => return Ok((self.export_change(change, outbox)?, None)),
+            Out::Forwarded(view) => view,
+        };
+        // A side whose arrays someone else still shares (a `to_rows` kept in the operator's
+        // state) cannot move: then the whole change is exported as built batches.
+        let shared = view.diffs.iter().any(|sides| match sides {
+            Sides::Insert(side) | Sides::Remove(side) => Arc::strong_count(&side.owner) > 1,
+            Sides::Update(pre, post) => {
+                Arc::strong_count(&pre.owner) > 1 || Arc::strong_count(&post.owner) > 1
+            }
+        });
+        if shared {
+            return Ok((self.export_change(view.into_change()?, outbox)?, None));
+        }
+        self.clear();
+        let ChangeView {
+            version,
+            changed_at,
+            mut diffs,
+        } = view;
+        if !diffs.is_empty() {
+            outbox.begin();
+        }
+        for sides in diffs.drain(..) {
+            let kind = match sides {
+                Sides::Insert(_) => DIFF_INSERT,
+                Sides::Update(..) => DIFF_UPDATE,
+                Sides::Remove(_) => DIFF_REMOVE,
+            };
+            let mut abi = [AbiRows::absent(), AbiRows::absent()];
+            let slots: &mut [AbiRows] = match kind {
+                DIFF_INSERT => &mut abi[1..],
+                DIFF_REMOVE => &mut abi[..1],
+                _ => &mut abi[..],
+            };
+            for (slot, side) in slots.iter_mut().zip(sides.each()) {
+                let (schema_id, schema) = self.schema_for(&side.schema, outbox)?;
+                let mut owner = Arc::try_unwrap(side.owner)
+                    .map_err(|_| Error::unlocated("a forwarded batch is shared"))?;
+                *slot = AbiRows {
+                    schema_id,
+                    schema,
+                    columns: std::mem::replace(&mut owner.columns.0, RawArray::RELEASED).into_ffi(),
+                    row_numbers: std::mem::replace(&mut owner.numbers.0, RawArray::RELEASED)
+                        .into_ffi(),
+                };
+            }
+            let [pre, post] = abi;
+            self.push_diff(AbiDiff {
+                kind,
+                reserved: 0,
+                pre,
+                post,
+            });
+        }
+        Ok((self.finish(version, changed_at.0), Some(diffs)))
+    }
+}

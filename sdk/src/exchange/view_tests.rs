@@ -1,0 +1,411 @@
+//! The typed borrowed view: what it reads, what it forwards, and its errors.
+
+use std::sync::Arc;
+
+use arrow_array::types::{Float64Type, Int64Type, TimestampMillisecondType};
+use arrow_array::{
+    Array, BooleanArray, Float64Array, Int64Array, LargeStringArray, RecordBatch, StringArray,
+    TimestampMillisecondArray,
+};
+use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+
+use super::view::{ChangeOut, ChangeView, DiffView};
+use super::*;
+use crate::abi::AbiChange;
+use crate::data::{Change, Diff, Rows, Timestamp};
+
+/// A batch of every type the view reads, with nulls.
+fn mixed(first: u64) -> Rows {
+    let batch = RecordBatch::try_from_iter([
+        (
+            "id",
+            Arc::new(Int64Array::from(vec![Some(1), None, Some(3), Some(4)])) as _,
+        ),
+        (
+            "price",
+            Arc::new(Float64Array::from(vec![
+                Some(0.5),
+                Some(1.5),
+                None,
+                Some(-2.0),
+            ])) as _,
+        ),
+        (
+            "name",
+            Arc::new(StringArray::from(vec![
+                Some("ä"),
+                Some(""),
+                None,
+                Some("long"),
+            ])) as _,
+        ),
+        (
+            "note",
+            Arc::new(LargeStringArray::from(vec![
+                None,
+                Some("x"),
+                Some("yz"),
+                None,
+            ])) as _,
+        ),
+        (
+            "ok",
+            Arc::new(BooleanArray::from(vec![
+                Some(true),
+                Some(false),
+                None,
+                Some(true),
+            ])) as _,
+        ),
+        (
+            "at",
+            Arc::new(
+                TimestampMillisecondArray::from(vec![Some(10), Some(20), Some(30), None])
+                    .with_timezone("+01:00"),
+            ) as _,
+        ),
+    ])
+    .unwrap();
+    Rows::new((first..first + 4).collect::<Vec<_>>(), batch).unwrap()
+}
+
+fn insert(rows: Rows) -> Change {
+    Change::new(3, Timestamp(9), vec![Diff::Insert { post: rows }])
+}
+
+fn post_of(view: &ChangeView) -> super::view::RowsView<'_> {
+    match view.diff(0).unwrap() {
+        DiffView::Insert { post } => post,
+        other => panic!("expected an insert, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_typed_column_reads_in_place_as_arrow_rs_reads_it() {
+    let rows = mixed(100);
+    let view = ChangeView::from_change(insert(rows.clone())).unwrap();
+    assert_eq!(
+        (view.version(), view.changed_at(), view.len()),
+        (3, Timestamp(9), 1)
+    );
+    let post = post_of(&view);
+    assert_eq!((post.num_rows(), post.num_columns()), (4, 6));
+    assert_eq!(post.row_numbers().unwrap(), &[100, 101, 102, 103]);
+
+    let ids = post.column_by_name("id").unwrap().i64s().unwrap();
+    assert_eq!(
+        ids.iter().collect::<Vec<_>>(),
+        [Some(1), None, Some(3), Some(4)]
+    );
+    // The slice borrows the very buffer that crossed.
+    let original = rows.batch().column(0).to_data().buffers()[0].as_ptr();
+    assert_eq!(ids.values().as_ptr().cast::<u8>(), original);
+
+    let prices = post.column(1).unwrap().f64s().unwrap();
+    assert_eq!(
+        prices.iter().collect::<Vec<_>>(),
+        [Some(0.5), Some(1.5), None, Some(-2.0)]
+    );
+    let names = post.column_by_name("name").unwrap().strings().unwrap();
+    assert_eq!(
+        names.iter().collect::<Vec<_>>(),
+        [Some("ä"), Some(""), None, Some("long")]
+    );
+    let notes = post.column_by_name("note").unwrap().strings().unwrap();
+    assert_eq!(
+        notes.iter().collect::<Vec<_>>(),
+        [None, Some("x"), Some("yz"), None]
+    );
+    let ok = post.column_by_name("ok").unwrap().booleans().unwrap();
+    assert_eq!(
+        ok.iter().collect::<Vec<_>>(),
+        [Some(true), Some(false), None, Some(true)]
+    );
+    let at = post.column_by_name("at").unwrap();
+    let at = at.primitive::<TimestampMillisecondType>().unwrap();
+    assert_eq!(
+        at.iter().collect::<Vec<_>>(),
+        [Some(10), Some(20), Some(30), None]
+    );
+    assert_eq!(at.validity().unwrap().count_nulls(), 1);
+}
+
+#[test]
+fn a_sliced_batch_reads_from_its_offset() {
+    let rows = mixed(0);
+    let (numbers, batch) = rows.into_parts();
+    let sliced = Rows::new(numbers.slice(1, 3), batch.slice(1, 3)).unwrap();
+    let view = ChangeView::from_change(insert(sliced)).unwrap();
+    let post = post_of(&view);
+    assert_eq!(post.row_numbers().unwrap(), &[1, 2, 3]);
+    let ids = post.column(0).unwrap().i64s().unwrap();
+    assert_eq!(ids.iter().collect::<Vec<_>>(), [None, Some(3), Some(4)]);
+    let names = post.column(2).unwrap().strings().unwrap();
+    assert_eq!(
+        names.iter().collect::<Vec<_>>(),
+        [Some(""), None, Some("long")]
+    );
+    let ok = post.column(4).unwrap().booleans().unwrap();
+    assert_eq!(
+        ok.iter().collect::<Vec<_>>(),
+        [Some(false), None, Some(true)]
+    );
+}
+
+#[test]
+fn every_diff_kind_and_no_diff_read_and_come_back_whole() {
+    let change = Change::new(
+        5,
+        Timestamp(1),
+        vec![
+            Diff::Insert { post: mixed(0) },
+            Diff::Update {
+                pre: mixed(10),
+                post: mixed(20),
+            },
+            Diff::Remove { pre: mixed(30) },
+        ],
+    );
+    let view = ChangeView::from_change(change.clone()).unwrap();
+    assert_eq!(view.diffs().len(), 3);
+    let firsts: Vec<u64> = view.rows().map(|r| r.row_numbers().unwrap()[0]).collect();
+    assert_eq!(firsts, [0, 10, 20, 30]);
+    assert_eq!(view.into_change().unwrap(), change);
+
+    let empty = ChangeView::from_change(Change::new(1, Timestamp(2), vec![])).unwrap();
+    assert!(empty.is_empty());
+    assert_eq!(
+        ChangeOut::from(empty).into_change().unwrap(),
+        Change::new(1, Timestamp(2), vec![])
+    );
+}
+
+/// What a view operator's output looks like to the host: exported by the thunk's path,
+/// imported as the host does.
+fn across(out: ChangeOut) -> Change {
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let (abi, _spare) = outgoing.export_out(out, &mut outbox).unwrap();
+    // SAFETY: laid out just above, alive in `outgoing`.
+    unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap()
+}
+
+#[test]
+fn a_forwarded_view_goes_back_with_the_same_buffers() {
+    let change = Change::new(
+        2,
+        Timestamp(3),
+        vec![
+            Diff::Update {
+                pre: mixed(0),
+                post: mixed(4),
+            },
+            Diff::Remove { pre: mixed(8) },
+        ],
+    );
+    let original = match &change.diffs[1] {
+        Diff::Remove { pre } => pre.batch().column(2).to_data().buffers()[1].as_ptr(),
+        _ => unreachable!(),
+    };
+    let back = across(ChangeView::from_change(change.clone()).unwrap().forward());
+    assert_eq!(back, change);
+    let crossed = match &back.diffs[1] {
+        Diff::Remove { pre } => pre.batch().column(2).to_data().buffers()[1].as_ptr(),
+        _ => unreachable!(),
+    };
+    assert_eq!(crossed, original, "forwarding copies nothing");
+}
+
+#[test]
+fn a_view_whose_rows_were_kept_is_still_forwarded_whole() {
+    let change = insert(mixed(0));
+    let view = ChangeView::from_change(change.clone()).unwrap();
+    // The operator keeps the rows in its state, then forwards the change.
+    let kept = post_of(&view).to_rows().unwrap();
+    let back = across(view.forward());
+    assert_eq!(back, change);
+    assert_eq!(kept, mixed(0));
+}
+
+#[test]
+fn a_built_change_goes_out_as_any_change() {
+    let built = insert(mixed(7));
+    assert_eq!(across(ChangeOut::from(built.clone())), built);
+}
+
+#[test]
+fn a_missing_or_mistyped_column_is_an_error_naming_it() {
+    let view = ChangeView::from_change(insert(mixed(0))).unwrap();
+    let post = post_of(&view);
+    fn message<T>(r: crate::Result<T>) -> String {
+        r.map(|_| ()).unwrap_err().to_string()
+    }
+    assert_eq!(
+        message(post.column_by_name("nope")),
+        "no column `nope`: the columns are `id`, `price`, `name`, `note`, `ok`, `at`"
+    );
+    assert_eq!(
+        message(post.column(6)),
+        "no column 6: the rows have 6 columns"
+    );
+    assert_eq!(
+        message(post.column(2).and_then(|c| c.i64s())),
+        "column `name`: it is Utf8, not Int64"
+    );
+    assert_eq!(
+        message(post.column(0).and_then(|c| c.strings())),
+        "column `id`: it is Int64, not Utf8 or LargeUtf8"
+    );
+    assert_eq!(
+        message(post.column(0).and_then(|c| c.booleans())),
+        "column `id`: it is Int64, not Boolean"
+    );
+    assert_eq!(
+        message(post.column(0).and_then(|c| c.primitive::<Float64Type>())),
+        "column `id`: it is Int64, not Float64"
+    );
+    // A column of no columns names none.
+    let empty = RecordBatch::try_new_with_options(
+        Arc::new(arrow_schema::Schema::empty()),
+        vec![],
+        &arrow_array::RecordBatchOptions::new().with_row_count(Some(1)),
+    )
+    .unwrap();
+    let view = ChangeView::from_change(insert(Rows::new(vec![0], empty).unwrap())).unwrap();
+    assert_eq!(
+        message(post_of(&view).column_by_name("x")),
+        "no column `x`: the columns are none"
+    );
+}
+
+/// A string column whose offsets and bytes are whatever the test says, as a C producer
+/// could send them.
+fn strings(offsets: Vec<i32>, bytes: &[u8]) -> Rows {
+    // SAFETY: deliberately unchecked, to produce malformed strings; the view must not trust
+    // them (the buffers themselves are valid memory of the lengths the offsets' ends give).
+    let array = unsafe {
+        StringArray::new_unchecked(
+            OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
+            Buffer::from(bytes.to_vec()),
+            None,
+        )
+    };
+    let len = array.len() as u64;
+    let batch = RecordBatch::try_from_iter([("text", Arc::new(array) as _)]).unwrap();
+    Rows::new((0..len).collect::<Vec<_>>(), batch).unwrap()
+}
+
+#[test]
+fn malformed_strings_are_errors_when_read_and_the_rest_still_reads() {
+    // String 0 ends past where the data ends (the last offset), string 1 is not UTF-8.
+    let view = ChangeView::from_change(insert(strings(vec![0, 7, 2, 3, 6], b"ab\xffcd!"))).unwrap();
+    let texts = post_of(&view).column(0).unwrap().strings().unwrap();
+    assert_eq!(
+        texts.try_get(0).unwrap_err().to_string(),
+        "column `text`: the offsets of string 0 do not lie within its 6 bytes of data"
+    );
+    assert_eq!(
+        texts.try_get(1).unwrap_err().to_string(),
+        "column `text`: the offsets of string 1 do not lie within its 6 bytes of data"
+    );
+    assert_eq!(
+        texts.try_get(2).unwrap_err().to_string(),
+        "column `text`: string 2 is not UTF-8: invalid utf-8 sequence of 1 bytes from index 0"
+    );
+    assert_eq!(texts.try_get(3).unwrap(), Some("cd!"));
+    let panic = std::panic::catch_unwind(|| texts.get(2)).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().unwrap(),
+        "column `text`: string 2 is not UTF-8: invalid utf-8 sequence of 1 bytes from index 0"
+    );
+
+    let view = ChangeView::from_change(insert(strings(vec![4, 2], b"abcd"))).unwrap();
+    let column = post_of(&view).column(0).unwrap();
+    assert_eq!(
+        column.strings().unwrap_err().to_string(),
+        "column `text`: its offsets fall from 4 to 2"
+    );
+}
+
+/// The first column of the first diff's `post`, as the C struct, to spoil.
+fn first_column(abi: &mut AbiChange) -> &mut super::raw::RawArray {
+    // SAFETY: tests spoil changes they exported, with a first diff and a first column,
+    // whose struct lives in the exporter's block.
+    unsafe {
+        let post = &mut (*abi.diffs).post;
+        let columns: *mut super::raw::RawArray = (&raw mut post.columns).cast();
+        &mut **(*columns).children
+    }
+}
+
+#[test]
+fn a_misaligned_or_short_column_is_an_error_and_to_rows_still_reads_it() {
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let values = Int64Array::from(vec![1, 2, 3]);
+    let batch = RecordBatch::try_from_iter([("x", Arc::new(values) as _)]).unwrap();
+    let mut abi = out
+        .export_change(
+            insert(Rows::new(vec![0, 1, 2], batch).unwrap()),
+            &mut outbox,
+        )
+        .unwrap();
+    // Move the values one byte on: still readable memory (a 64-byte aligned buffer of 24
+    // bytes is followed by its padding), but no longer aligned for `i64`.
+    let column = first_column(&mut abi);
+    // SAFETY: the column's buffer list has two entries, in the exporter's block.
+    unsafe {
+        let values = column.buffers.add(1);
+        *values = (*values).cast::<u8>().add(1).cast();
+    }
+    // SAFETY: exported above; the spoiled pointer stays within the buffer's allocation.
+    let view =
+        unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), Vec::new()) }.unwrap();
+    let post = post_of(&view);
+    assert_eq!(
+        post.column(0).unwrap().i64s().unwrap_err().to_string(),
+        "column `x`: its values buffer is not aligned to 8 bytes, so it cannot be borrowed as a slice (read it with `to_rows`, which copies it)"
+    );
+    let copied = post.to_rows().unwrap();
+    assert_eq!(copied.len(), 3);
+    drop(view);
+
+    let mut abi = out.export_change(insert(mixed(0)), &mut outbox).unwrap();
+    first_column(&mut abi).length = 2;
+    // SAFETY: exported above; a shorter length reads less.
+    let view =
+        unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), Vec::new()) }.unwrap();
+    assert_eq!(
+        post_of(&view).column(0).unwrap_err().to_string(),
+        "column \"id\": it has 2 rows where its parent needs 4"
+    );
+}
+
+#[test]
+fn a_malformed_batch_is_an_error_when_the_view_is_made() {
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let abi = out.export_change(insert(mixed(0)), &mut outbox).unwrap();
+    // SAFETY: the first diff exists; its row numbers are an exported array.
+    unsafe {
+        let numbers: *mut super::raw::RawArray = (&raw mut (*abi.diffs).post.row_numbers).cast();
+        (*numbers).length = 3;
+    }
+    // SAFETY: exported above; a shorter length reads less.
+    let err =
+        unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), Vec::new()) }.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "diff 0 of the change: its post rows: 3 row numbers for a batch of 4 rows"
+    );
+}
+
+#[test]
+fn a_primitive_view_reads_any_primitive_type() {
+    let view = ChangeView::from_change(insert(mixed(0))).unwrap();
+    let ids = post_of(&view).column(0).unwrap();
+    let typed = ids.primitive::<Int64Type>().unwrap();
+    assert_eq!(
+        (typed.len(), typed.get(0), typed.get(1)),
+        (4, Some(1), None)
+    );
+    assert_eq!(typed.values()[2], 3);
+    assert_eq!((ids.name(), ids.len(), ids.is_empty()), ("id", 4, false));
+}
