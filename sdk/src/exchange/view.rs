@@ -8,11 +8,12 @@
 //! input forwarded unchanged, whose arrays go back to the host as they came, with nothing
 //! laid out again.
 //!
-//! What is checked is what the importer checks (the shape of each array against its type),
-//! plus what a borrowed slice needs: a buffer's pointer is aligned for its values, and a
-//! string column's offsets rise, stay within its data and fall on UTF-8 character
-//! boundaries of data that is valid UTF-8. Anything else is an `Err` naming the column, and
-//! the operator can still read that column through [`RowsView::to_rows`].
+//! What is checked is what the importer checks (the shape of each batch when the view is
+//! made, of each column when it is asked for, against its type), plus what a borrowed slice
+//! needs: a buffer's pointer is aligned for its values. Strings are checked when they are
+//! read (their offsets lie within the data, their bytes are UTF-8), so reading costs in
+//! proportion to what is read. Anything wrong is an `Err` naming the column, and the
+//! operator can still read that column through [`RowsView::to_rows`].
 
 use std::sync::Arc;
 
