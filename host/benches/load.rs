@@ -6,6 +6,7 @@
 //!
 //! Run with `cargo bench -p oplink-host --bench load` (it builds the example plugins in
 //! release mode first). Target: `plugin_load` ≤ `bare_dlopen_dlsym` + 10 µs.
+//! `plugin_load_checked` adds the checked load's child process (issue 10: its cost per file).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -57,6 +58,19 @@ fn bare_dlopen_dlsym(name: &str) -> *const () {
 #[divan::bench(args = ["threshold", "toolkit"])]
 fn plugin_load(name: &str) -> Plugin {
     Plugin::load(if name == "threshold" {
+        threshold()
+    } else {
+        toolkit()
+    })
+    .unwrap()
+}
+
+/// `Plugin::load_checked`: a `fork`ed child opens and validates the library first, the
+/// parent waits for it, then loads as `plugin_load` does. The difference is the check's
+/// cost per file.
+#[divan::bench(args = ["threshold", "toolkit"], sample_count = 30, sample_size = 1)]
+fn plugin_load_checked(name: &str) -> Plugin {
+    Plugin::load_checked(if name == "threshold" {
         threshold()
     } else {
         toolkit()

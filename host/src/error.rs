@@ -17,6 +17,39 @@ pub enum Error {
         #[source]
         source: libloading::Error,
     },
+    /// Opening the library in a child process first (a checked load) ended that process: a
+    /// constructor aborted or exited, the file crashed the loader, or the check hung.
+    #[error("`{path}` was not loaded: {reason}")]
+    CheckFailed {
+        /// The library's path.
+        path: PathBuf,
+        /// How the check process ended.
+        reason: String,
+    },
+    /// Two libraries found by discovery offer the same operator: neither is picked.
+    #[error("operator `{operator}` is offered by more than one library: {}", paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(" and "))]
+    Conflict {
+        /// The operator's name.
+        operator: String,
+        /// The libraries that offer it.
+        paths: Vec<PathBuf>,
+    },
+    /// A folder discovery was asked to search cannot be read.
+    #[error("cannot search `{path}` for plugins: {reason}")]
+    FolderUnreadable {
+        /// The folder.
+        path: PathBuf,
+        /// What the system said.
+        reason: String,
+    },
+    /// No plugin that discovery found offers the operator.
+    #[error("no plugin found offers operator `{name}`; found: {available}")]
+    NotFound {
+        /// The name asked for.
+        name: String,
+        /// The operators found, comma-separated (or "none").
+        available: String,
+    },
     /// The file is a library for another machine.
     #[error("`{path}` is not a library for this host: {detail}")]
     WrongTarget {

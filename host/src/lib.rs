@@ -16,6 +16,7 @@
 //! # Ok::<(), oplink_host::Error>(())
 //! ```
 
+mod discover;
 mod error;
 mod host;
 mod instance;
@@ -24,6 +25,7 @@ pub mod load;
 mod logging;
 mod plugin;
 
+pub use discover::{Discovery, Entry, Found, Outcome, PLUGIN_PATH_VAR};
 pub use error::{Error, Result};
 pub use host::{Host, HostBuilder};
 pub use instance::Instance;

@@ -247,6 +247,28 @@ impl Plugin {
         crate::load::load(path.as_ref())
     }
 
+    /// Loads the library at `path` only after a short-lived child process opened and
+    /// validated it: a library whose constructor aborts or exits, or that crashes the
+    /// loader, ends the child, not this process, and is refused with
+    /// [`Error::CheckFailed`](crate::Error::CheckFailed) naming the signal or exit status.
+    /// A check that takes longer than 10 s is killed and refused the same way. Costs a
+    /// `fork` and a second `dlopen` (the README has the measured cost). Otherwise as
+    /// [`Plugin::load`], with the same errors.
+    pub fn load_checked(path: impl AsRef<Path>) -> Result<Plugin> {
+        crate::load::checked::load_checked(
+            path.as_ref(),
+            crate::load::checked::DEFAULT_CHECK_TIMEOUT,
+        )
+    }
+
+    /// [`Plugin::load_checked`] with a timeout of the caller's.
+    pub fn load_checked_within(
+        path: impl AsRef<Path>,
+        timeout: std::time::Duration,
+    ) -> Result<Plugin> {
+        crate::load::checked::load_checked(path.as_ref(), timeout)
+    }
+
     /// The library's path (absolute).
     pub fn path(&self) -> &Path {
         &self.library.path

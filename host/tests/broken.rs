@@ -6,47 +6,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use common::in_child;
 use oplink_host::{Error, Host, Plugin};
 use serde_json::json;
 
-fn fixture(variant: &str) -> PathBuf {
-    let dir = common::workspace().join("target").join("broken-fixtures");
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join(format!(
-        "lib{}{}",
-        variant.to_lowercase(),
-        std::env::consts::DLL_SUFFIX
-    ));
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken.c");
-    let include = common::workspace().join("sdk/include");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
-    let status = Command::new(&cc)
-        .args([
-            "-std=c11",
-            "-shared",
-            "-fPIC",
-            "-O0",
-            "-Wall",
-            "-Werror",
-            "-Wno-unused-function",
-            "-Wno-unused-const-variable",
-            "-Wno-unused-variable",
-        ])
-        .arg("-I")
-        .arg(include)
-        .arg(format!("-D{variant}"))
-        .arg("-o")
-        .arg(&out)
-        .arg(&source)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
-    assert!(status.success(), "compiling the {variant} fixture failed");
-    out
-}
+use common::fixture;
 
 /// The error of loading the variant, and its sentence after the library's path.
 fn load_err(variant: &str) -> (Error, String) {

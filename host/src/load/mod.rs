@@ -1,6 +1,7 @@
 //! Loading a library: pre-flight check of the file, `dlopen` with every symbol bound, the
 //! library's segments from the dynamic loader, and validation of everything its header says.
 
+pub mod checked;
 pub mod memory;
 mod preflight;
 pub mod validate;

@@ -171,3 +171,43 @@ pub fn in_child(name: &str, body: impl FnOnce()) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `tests/fixtures/broken.c` built with `-D{variant}` (one library per variant) against
+/// `oplink.h`, with the system C compiler (`$CC`, default `cc`).
+pub fn fixture(variant: &str) -> PathBuf {
+    let dir = workspace().join("target").join("broken-fixtures");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!(
+        "lib{}{}",
+        variant.to_lowercase(),
+        std::env::consts::DLL_SUFFIX
+    ));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken.c");
+    let include = workspace().join("sdk/include");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    // Compiled to a name of its own, then renamed: parallel tests may build the same one.
+    let partial = out.with_extension(format!("{}.partial", std::process::id()));
+    let status = Command::new(&cc)
+        .args([
+            "-std=c11",
+            "-shared",
+            "-fPIC",
+            "-O0",
+            "-Wall",
+            "-Werror",
+            "-Wno-unused-function",
+            "-Wno-unused-const-variable",
+            "-Wno-unused-variable",
+        ])
+        .arg("-I")
+        .arg(include)
+        .arg(format!("-D{variant}"))
+        .arg("-o")
+        .arg(&partial)
+        .arg(&source)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
+    assert!(status.success(), "compiling the {variant} fixture failed");
+    std::fs::rename(&partial, &out).unwrap();
+    out
+}

@@ -729,11 +729,7 @@ impl<'v> ColumnView<'v> {
 /// # Safety
 /// `raw` has at least two buffers in a readable list, and buffer 1 holds at least
 /// `start + len` values of `T` (the caller checked the slots against the array's length).
-unsafe fn values<T: ArrowNativeType>(
-    raw: &RawArray,
-    start: usize,
-    len: usize,
-) -> Result<&[T]> {
+unsafe fn values<T: ArrowNativeType>(raw: &RawArray, start: usize, len: usize) -> Result<&[T]> {
     if len == 0 {
         return Ok(&[]);
     }

@@ -1,0 +1,270 @@
+//! Discovery: every plugin in a list of folders (by default `OPLINK_PLUGIN_PATH`), each file
+//! reported as loaded, skipped or rejected, and operator names offered twice reported as
+//! conflicts rather than silently picked.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::load::checked::DEFAULT_CHECK_TIMEOUT;
+use crate::plugin::{OperatorInfo, Plugin};
+
+/// The environment variable that lists the folders to search, separated by `:`.
+pub const PLUGIN_PATH_VAR: &str = "OPLINK_PLUGIN_PATH";
+
+/// Searches folders for plugins.
+///
+/// ```no_run
+/// use oplink_host::Discovery;
+///
+/// // The folders in `OPLINK_PLUGIN_PATH`, each library opened in a child process first.
+/// let found = Discovery::from_env().scan();
+/// for entry in found.entries() {
+///     println!("{entry}");
+/// }
+/// let plugin = found.plugin_for("threshold")?; // an error if two libraries offer it
+/// # Ok::<(), oplink_host::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Discovery {
+    folders: Vec<PathBuf>,
+    checked: bool,
+    timeout: Duration,
+}
+
+/// What discovery made of one file.
+#[derive(Debug)]
+pub enum Outcome {
+    /// An oplink plugin, loaded; its operators are listed.
+    Loaded(Vec<String>),
+    /// Not considered: not a library file, a symbolic link, or a library that is not an
+    /// oplink plugin. The reason says which.
+    Skipped(String),
+    /// An oplink plugin (or a library that claims to be one, or crashed its check) that
+    /// cannot be loaded: the error says why.
+    Rejected(Error),
+}
+
+/// One file of a scan and what became of it.
+#[derive(Debug)]
+pub struct Entry {
+    /// The file.
+    pub path: PathBuf,
+    /// What became of it.
+    pub outcome: Outcome,
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        match &self.outcome {
+            Outcome::Loaded(operators) => write!(
+                f,
+                "loaded   {path}: {}",
+                if operators.is_empty() {
+                    "no operators".to_owned()
+                } else {
+                    operators.join(", ")
+                }
+            ),
+            Outcome::Skipped(reason) => write!(f, "skipped  {path}: {reason}"),
+            Outcome::Rejected(error) => write!(f, "rejected {path}: {error}"),
+        }
+    }
+}
+
+/// The result of a scan: every file considered, the plugins loaded, and the conflicts.
+#[derive(Debug)]
+pub struct Found {
+    entries: Vec<Entry>,
+    plugins: Vec<Plugin>,
+    /// Operator name → the plugins (indices into `plugins`) that offer it.
+    offers: BTreeMap<String, Vec<usize>>,
+}
+
+impl Default for Discovery {
+    fn default() -> Self {
+        Discovery {
+            folders: Vec::new(),
+            checked: true,
+            timeout: DEFAULT_CHECK_TIMEOUT,
+        }
+    }
+}
+
+impl Discovery {
+    /// Searches `folders`, in order.
+    pub fn new(folders: impl IntoIterator<Item = impl Into<PathBuf>>) -> Discovery {
+        Discovery {
+            folders: folders.into_iter().map(Into::into).collect(),
+            ..Discovery::default()
+        }
+    }
+
+    /// Searches the folders in `OPLINK_PLUGIN_PATH` (separated by `:`; empty parts are
+    /// ignored). None when it is unset.
+    pub fn from_env() -> Discovery {
+        let value = std::env::var_os(PLUGIN_PATH_VAR).unwrap_or_default();
+        Discovery::new(
+            std::env::split_paths(&value).filter(|folder| !folder.as_os_str().is_empty()),
+        )
+    }
+
+    /// Whether each library is opened in a child process before it is loaded here (the
+    /// default: see [`Plugin::load_checked`]). Without, a library whose constructor aborts
+    /// ends this process.
+    pub fn checked(mut self, checked: bool) -> Discovery {
+        self.checked = checked;
+        self
+    }
+
+    /// How long each check may take (10 s by default).
+    pub fn check_timeout(mut self, timeout: Duration) -> Discovery {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The folders searched.
+    pub fn folders(&self) -> &[PathBuf] {
+        &self.folders
+    }
+
+    /// Scans every folder. Never fails: a folder that cannot be read and every bad file are
+    /// entries of the result.
+    pub fn scan(&self) -> Found {
+        let mut found = Found {
+            entries: Vec::new(),
+            plugins: Vec::new(),
+            offers: BTreeMap::new(),
+        };
+        for folder in &self.folders {
+            let mut files = match std::fs::read_dir(folder) {
+                Ok(files) => files
+                    .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                    .collect::<Vec<_>>(),
+                Err(error) => {
+                    found.entries.push(Entry {
+                        path: folder.clone(),
+                        outcome: Outcome::Rejected(Error::FolderUnreadable {
+                            path: folder.clone(),
+                            reason: error.to_string(),
+                        }),
+                    });
+                    continue;
+                }
+            };
+            files.sort();
+            for path in files {
+                if let Some(outcome) = self.consider(&path, &mut found) {
+                    found.entries.push(Entry { path, outcome });
+                }
+            }
+        }
+        found
+    }
+
+    /// What to make of one file; `None` for files that are not libraries at all (not
+    /// reported, as a folder of plugins usually holds other files too).
+    fn consider(&self, path: &Path, found: &mut Found) -> Option<Outcome> {
+        if path.extension().and_then(|e| e.to_str()) != Some(std::env::consts::DLL_EXTENSION) {
+            return None;
+        }
+        let metadata = match std::fs::symlink_metadata(path) {
+            Ok(metadata) => metadata,
+            Err(error) => return Some(Outcome::Skipped(format!("cannot read it: {error}"))),
+        };
+        if metadata.file_type().is_symlink() {
+            return Some(Outcome::Skipped(
+                "a symbolic link (discovery follows none)".to_owned(),
+            ));
+        }
+        if !metadata.is_file() {
+            return Some(Outcome::Skipped("not a regular file".to_owned()));
+        }
+        let loaded = if self.checked {
+            Plugin::load_checked_within(path, self.timeout)
+        } else {
+            Plugin::load(path)
+        };
+        Some(match loaded {
+            Ok(plugin) => {
+                let names: Vec<String> = plugin.operators().map(|o| o.name().to_owned()).collect();
+                let index = found.plugins.len();
+                for name in &names {
+                    found.offers.entry(name.clone()).or_default().push(index);
+                }
+                found.plugins.push(plugin);
+                Outcome::Loaded(names)
+            }
+            Err(Error::NotAPlugin { .. }) => Outcome::Skipped(
+                "a library, but not an oplink plugin (no `oplink_plugin_v2` symbol)".to_owned(),
+            ),
+            Err(error) => Outcome::Rejected(error),
+        })
+    }
+}
+
+impl Found {
+    /// Every file considered, in scan order (folders in order, files by name).
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The plugins loaded.
+    pub fn plugins(&self) -> &[Plugin] {
+        &self.plugins
+    }
+
+    /// Operator names offered by more than one library, with those libraries.
+    pub fn conflicts(&self) -> impl Iterator<Item = (&str, Vec<&Path>)> + '_ {
+        self.offers
+            .iter()
+            .filter(|(_, offers)| offers.len() > 1)
+            .map(|(name, offers)| {
+                (
+                    name.as_str(),
+                    offers.iter().map(|&i| self.plugins[i].path()).collect(),
+                )
+            })
+    }
+
+    /// Every operator offered by exactly one library, by name.
+    pub fn operators(&self) -> impl Iterator<Item = (&OperatorInfo, &Plugin)> + '_ {
+        self.offers
+            .iter()
+            .filter(|(_, offers)| offers.len() == 1)
+            .filter_map(|(name, offers)| {
+                let plugin = &self.plugins[offers[0]];
+                plugin.operator(name).map(|operator| (operator, plugin))
+            })
+    }
+
+    /// The plugin that offers `operator`: an error when none does (naming those that exist)
+    /// or when several do ([`Error::Conflict`]).
+    pub fn plugin_for(&self, operator: &str) -> Result<&Plugin> {
+        match self.offers.get(operator).map(Vec::as_slice) {
+            Some([only]) => Ok(&self.plugins[*only]),
+            Some(several) => Err(Error::Conflict {
+                operator: operator.to_owned(),
+                paths: several
+                    .iter()
+                    .map(|&i| self.plugins[i].path().to_owned())
+                    .collect(),
+            }),
+            None => Err(Error::NotFound {
+                name: operator.to_owned(),
+                available: if self.offers.is_empty() {
+                    "none".to_owned()
+                } else {
+                    self.offers
+                        .keys()
+                        .map(|name| format!("`{name}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            }),
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Checked loading: open and validate a library in a short-lived child process first, and
+//! load it in this process only when the child finished.
+//!
+//! `dlopen` runs a library's constructors and applies its relocations before any check can
+//! look at it, so a damaged or hostile file can end the process that opens it (a
+//! constructor calling `abort()` or `exit()`, a corrupted dynamic section). The child is a
+//! `fork` of this process that does exactly what [`super::load`] does, then reports that it
+//! got through and exits without running any of this process's exit handlers. A child that
+//! dies by a signal, exits early (a constructor's `exit`), or does not finish in time is
+//! killed if need be and reported as [`Error::CheckFailed`], with the signal or the status.
+//! When the child got through, the library is loaded here as usual, so every validation
+//! error is the same one an unchecked load gives.
+//!
+//! Only the child runs the library's code before the verdict; the parent waits with a
+//! timeout (a child that deadlocks on a lock another thread held at the fork is killed).
+
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::plugin::Plugin;
+
+/// How long a check may take before its child is killed, unless the caller says otherwise.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the child writes once the load returned, whatever it returned.
+const GOT_THROUGH: &[u8] = b"oplink-check-done";
+
+/// Loads `path` after a child process opened and validated it; see the module notes.
+pub fn load_checked(path: &Path, timeout: Duration) -> Result<Plugin> {
+    check_in_child(path, timeout)?;
+    super::load(path)
+}
+
+/// Opens and validates `path` in a child process; `Ok` when the child got through the load
+/// (whatever the load's verdict, which the caller gets by loading it itself).
+pub fn check_in_child(path: &Path, timeout: Duration) -> Result<()> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let failed = |reason: String| Error::CheckFailed {
+        path: path.clone(),
+        reason,
+    };
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors `pipe2` writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(failed(format!(
+            "cannot make a pipe to the check process: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    // SAFETY: two fresh descriptors that nothing else owns.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: the child runs only `child` (no return into the caller's frames, no exit
+    // handlers: it ends with `_exit`).
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(failed(format!(
+            "cannot start the check process: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    if pid == 0 {
+        drop(read_end);
+        child(&path, write_end);
+    }
+    drop(write_end);
+    let (report, status) = wait_for(pid, read_end, timeout);
+    match status {
+        Waited::Exited(0) if report == GOT_THROUGH => Ok(()),
+        Waited::Exited(0) => Err(failed(
+            "the library ended the check process (status 0) while it was being opened".into(),
+        )),
+        Waited::Exited(code) => Err(failed(format!(
+            "the library ended the check process with exit status {code} while it was being opened"
+        ))),
+        Waited::Signaled(signal) => Err(failed(format!(
+            "the check process was killed by signal {signal} ({}) while opening it",
+            signal_name(signal)
+        ))),
+        Waited::TimedOut => Err(failed(format!(
+            "the check process did not finish within {:.1} s and was killed",
+            timeout.as_secs_f64()
+        ))),
+        Waited::Lost(error) => Err(failed(format!(
+            "cannot wait for the check process: {error}"
+        ))),
+    }
+}
+
+/// The child: the load, the report, `_exit`. Never returns.
+fn child(path: &Path, report: OwnedFd) -> ! {
+    // Nothing of the parent's logging: a subscriber's lock may have been held at the fork.
+    let _quiet = tracing::dispatcher::set_default(&tracing::Dispatch::none());
+    let _ = super::load(path);
+    let mut file = std::fs::File::from(report);
+    let _ = std::io::Write::write_all(&mut file, GOT_THROUGH);
+    drop(file);
+    // SAFETY: ends the child at once, running none of the parent's exit handlers.
+    unsafe { libc::_exit(0) }
+}
+
+enum Waited {
+    Exited(i32),
+    Signaled(i32),
+    TimedOut,
+    Lost(std::io::Error),
+}
+
+/// Reads the child's report and reaps it, killing it at the deadline.
+fn wait_for(pid: libc::pid_t, report: OwnedFd, timeout: Duration) -> (Vec<u8>, Waited) {
+    let deadline = Instant::now() + timeout;
+    let mut file = std::fs::File::from(report);
+    let mut buffer = Vec::new();
+    // The pipe closes when the child ends (its only writer): poll it until then.
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            // SAFETY: `pid` is our child, not reaped yet.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = reap(pid);
+            return (buffer, Waited::TimedOut);
+        }
+        let mut poll = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&file),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let millis = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        // SAFETY: one valid `pollfd`.
+        let ready = unsafe { libc::poll(&mut poll, 1, millis) };
+        if ready < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            // SAFETY: as above.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = reap(pid);
+            return (buffer, Waited::Lost(error));
+        }
+        if ready == 0 {
+            continue;
+        }
+        let mut chunk = [0u8; 64];
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    (buffer, reap(pid))
+}
+
+fn reap(pid: libc::pid_t) -> Waited {
+    let mut status = 0;
+    loop {
+        // SAFETY: `pid` is our child; `status` is writable.
+        let done = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if done == pid {
+            break;
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Waited::Lost(error);
+        }
+    }
+    if libc::WIFEXITED(status) {
+        Waited::Exited(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Waited::Signaled(libc::WTERMSIG(status))
+    } else {
+        Waited::Lost(std::io::Error::other(format!("wait status {status}")))
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGTRAP => "SIGTRAP",
+        _ => "another signal",
+    }
+}

@@ -1,0 +1,197 @@
+//! Discovery over a folder of good, foreign, broken and hostile libraries, and checked
+//! loading: every file is reported for what it is, and the host lives through all of them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{fixture, plugin_path};
+use oplink_host::{Discovery, Error, Outcome, Plugin};
+
+/// A fresh folder under `target/` for one test.
+fn folder(name: &str) -> PathBuf {
+    let dir = common::workspace()
+        .join("target")
+        .join("discovery-tests")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn copy(from: &Path, dir: &Path, name: &str) -> PathBuf {
+    let to = dir.join(name);
+    std::fs::copy(from, &to).unwrap();
+    to
+}
+
+fn outcome_of<'a>(found: &'a oplink_host::Found, name: &str) -> &'a Outcome {
+    &found
+        .entries()
+        .iter()
+        .find(|entry| entry.path.file_name().unwrap() == name)
+        .unwrap_or_else(|| panic!("no entry for {name}: {:#?}", found.entries()))
+        .outcome
+}
+
+#[test]
+fn a_checked_load_survives_a_constructor_that_aborts_exits_or_hangs() {
+    let aborts = fixture("CTOR_ABORT");
+    let err = Plugin::load_checked(&aborts).unwrap_err();
+    assert!(matches!(err, Error::CheckFailed { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}` was not loaded: the check process was killed by signal 6 (SIGABRT) while opening it",
+            aborts.display()
+        )
+    );
+
+    let exits = fixture("CTOR_EXIT");
+    assert_eq!(
+        Plugin::load_checked(&exits).unwrap_err().to_string(),
+        format!(
+            "`{}` was not loaded: the library ended the check process with exit status 3 while it was being opened",
+            exits.display()
+        )
+    );
+
+    let hangs = fixture("CTOR_HANG");
+    assert_eq!(
+        Plugin::load_checked_within(&hangs, Duration::from_millis(300))
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "`{}` was not loaded: the check process did not finish within 0.3 s and was killed",
+            hangs.display()
+        )
+    );
+}
+
+#[test]
+fn a_checked_load_of_a_good_plugin_loads_it_and_of_a_bad_one_gives_the_usual_error() {
+    let plugin = Plugin::load_checked(plugin_path("toolkit")).unwrap();
+    assert!(plugin.operator("passthrough").is_some());
+    let valid = fixture("VALID");
+    assert!(Plugin::load_checked(&valid).is_ok());
+    // A refusal the child got through is the same error an unchecked load gives.
+    let bad = fixture("BAD_MAGIC");
+    assert_eq!(
+        Plugin::load_checked(&bad).unwrap_err().to_string(),
+        Plugin::load(&bad).unwrap_err().to_string()
+    );
+}
+
+#[test]
+fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
+    let dir = folder("mixed");
+    copy(&plugin_path("toolkit"), &dir, "libtoolkit.so");
+    copy(&plugin_path("threshold"), &dir, "libthreshold.so");
+    // The same operators again under another name: a conflict, not a pick.
+    copy(&plugin_path("threshold"), &dir, "libthreshold_copy.so");
+    copy(&fixture("NOT_PLUGIN"), &dir, "libforeign.so");
+    copy(&fixture("BAD_MAGIC"), &dir, "libbroken.so");
+    copy(&fixture("CTOR_ABORT"), &dir, "libaborts.so");
+    std::os::unix::fs::symlink(plugin_path("enrich"), dir.join("liblinked.so")).unwrap();
+    std::fs::write(dir.join("README.txt"), "not a library").unwrap();
+    std::fs::write(dir.join("libempty.so"), b"").unwrap();
+
+    let found = Discovery::new([&dir]).scan();
+    let lines: Vec<String> = found.entries().iter().map(ToString::to_string).collect();
+    assert_eq!(found.entries().len(), 8, "{lines:#?}");
+
+    assert!(
+        matches!(outcome_of(&found, "libtoolkit.so"), Outcome::Loaded(names) if names.len() == 4)
+    );
+    assert!(matches!(
+        outcome_of(&found, "libthreshold.so"),
+        Outcome::Loaded(_)
+    ));
+    assert!(matches!(
+        outcome_of(&found, "libthreshold_copy.so"),
+        Outcome::Loaded(_)
+    ));
+    match outcome_of(&found, "libforeign.so") {
+        Outcome::Skipped(reason) => assert_eq!(
+            reason,
+            "a library, but not an oplink plugin (no `oplink_plugin_v2` symbol)"
+        ),
+        other => panic!("{other:?}"),
+    }
+    match outcome_of(&found, "liblinked.so") {
+        Outcome::Skipped(reason) => assert_eq!(reason, "a symbolic link (discovery follows none)"),
+        other => panic!("{other:?}"),
+    }
+    match outcome_of(&found, "libbroken.so") {
+        Outcome::Rejected(error) => assert!(matches!(error, Error::BadMagic { .. }), "{error:?}"),
+        other => panic!("{other:?}"),
+    }
+    match outcome_of(&found, "libaborts.so") {
+        Outcome::Rejected(Error::CheckFailed { reason, .. }) => {
+            assert!(reason.contains("SIGABRT"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        outcome_of(&found, "libempty.so"),
+        Outcome::Rejected(_)
+    ));
+
+    let conflicts: Vec<_> = found.conflicts().collect();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].0, "threshold");
+    let err = found.plugin_for("threshold").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "operator `threshold` is offered by more than one library: `{}` and `{}`",
+            dir.join("libthreshold.so").display(),
+            dir.join("libthreshold_copy.so").display()
+        )
+    );
+    assert_eq!(
+        found.plugin_for("passthrough").unwrap().path(),
+        dir.join("libtoolkit.so")
+    );
+    assert_eq!(
+        found.plugin_for("nope").unwrap_err().to_string(),
+        "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `tag`, `threshold`"
+    );
+    let unique: Vec<&str> = found.operators().map(|(op, _)| op.name()).collect();
+    assert_eq!(unique, ["delay", "passthrough", "passthrough_view", "tag"]);
+    assert_eq!(found.plugins().len(), 3);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("rejected ") && l.contains("libaborts.so"))
+    );
+}
+
+#[test]
+fn discovery_reads_its_folders_from_oplink_plugin_path_and_reports_an_unreadable_one() {
+    let dir = folder("from-env");
+    copy(&plugin_path("threshold"), &dir, "libthreshold.so");
+    let missing = dir.join("missing");
+    let value = std::env::join_paths([dir.clone(), PathBuf::new(), missing.clone()]).unwrap();
+    // SAFETY: this test binary's tests do not read the environment concurrently with this
+    // write other than through `Discovery::from_env`, which only this test calls.
+    unsafe { std::env::set_var(oplink_host::PLUGIN_PATH_VAR, &value) };
+    let discovery = Discovery::from_env();
+    assert_eq!(discovery.folders(), [dir.clone(), missing.clone()]);
+    let found = discovery.checked(false).scan();
+    assert!(matches!(
+        outcome_of(&found, "libthreshold.so"),
+        Outcome::Loaded(_)
+    ));
+    match outcome_of(&found, "missing") {
+        Outcome::Rejected(error) => assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot search `{}` for plugins: No such file or directory (os error 2)",
+                missing.display()
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+}
