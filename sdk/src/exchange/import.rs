@@ -47,6 +47,31 @@ use crate::{Error, Result};
 /// `abi` must describe `diff_count` diffs whose arrays are valid C Data Interface arrays
 /// (or released ones) not taken yet, with non-null schemas alive for this call.
 pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<Change> {
+    let mut out = Vec::with_capacity(abi.diff_count);
+    // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
+    unsafe {
+        take_each_diff(abi, &mut |kind, reserved, pre, post| {
+            out.push(inbox.diff(kind, reserved, pre, post)?);
+            Ok(())
+        })
+    }?;
+    Ok(Change {
+        version: abi.version,
+        changed_at: Timestamp(abi.changed_at),
+        diffs: out,
+    })
+}
+
+/// Takes the arrays of each diff of `abi` in order and hands them to `read` with the
+/// diff's kind and reserved field. On the first error, every array left is released too,
+/// and the error names the diff.
+///
+/// # Safety
+/// As for [`import_change`].
+pub(super) unsafe fn take_each_diff(
+    abi: &AbiChange,
+    read: &mut dyn FnMut(u32, u32, TakenRows, TakenRows) -> Result<()>,
+) -> Result<()> {
     let diffs: &mut [AbiDiff] = if abi.diff_count == 0 {
         &mut []
     } else if abi.diffs.is_null() || !abi.diffs.is_aligned() {
@@ -58,29 +83,20 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
         // SAFETY: the caller guarantees `diff_count` valid diffs at `diffs`, not aliased.
         unsafe { std::slice::from_raw_parts_mut(abi.diffs, abi.diff_count) }
     };
-    let mut out = Vec::with_capacity(diffs.len());
     for index in 0..diffs.len() {
         let diff = &mut diffs[index];
         // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
         let (pre, post) = unsafe { (take_rows(&mut diff.pre), take_rows(&mut diff.post)) };
-        // SAFETY: schemas of this change are alive for the call (caller).
-        match unsafe { inbox.diff(diff.kind, diff.reserved, pre, post) } {
-            Ok(diff) => out.push(diff),
-            Err(error) => {
-                // Every array of the change is released whatever happens.
-                for rest in &mut diffs[index + 1..] {
-                    // SAFETY: as above; dropping what is taken releases it.
-                    drop(unsafe { (take_rows(&mut rest.pre), take_rows(&mut rest.post)) });
-                }
-                return Err(error.context(format!("diff {index} of the change")));
+        if let Err(error) = read(diff.kind, diff.reserved, pre, post) {
+            // Every array of the change is released whatever happens.
+            for rest in &mut diffs[index + 1..] {
+                // SAFETY: as above; dropping what is taken releases it.
+                drop(unsafe { (take_rows(&mut rest.pre), take_rows(&mut rest.post)) });
             }
+            return Err(error.context(format!("diff {index} of the change")));
         }
     }
-    Ok(Change {
-        version: abi.version,
-        changed_at: Timestamp(abi.changed_at),
-        diffs: out,
-    })
+    Ok(())
 }
 
 /// Takes a batch laid out by `Outgoing::export_batch`.

@@ -22,7 +22,7 @@ use arrow_array::{ArrowPrimitiveType, PrimitiveArray};
 use arrow_buffer::ArrowNativeType;
 use arrow_schema::{DataType, Field, SchemaRef};
 
-use super::import::{Owner, Shape, TakenRows, read_owned, take_rows};
+use super::import::{Owner, Shape, TakenRows, read_owned, take_each_diff};
 
 use super::raw::RawArray;
 use super::{Outgoing, SchemaInbox, SchemaOutbox};
@@ -214,34 +214,13 @@ impl ChangeView {
         mut spare: Vec<Sides>,
     ) -> Result<ChangeView> {
         spare.clear();
-        let diffs: &mut [AbiDiff] = if abi.diff_count == 0 {
-            &mut []
-        } else if abi.diffs.is_null() || !abi.diffs.is_aligned() {
-            return Err(Error::unlocated(format!(
-                "a change lists {} diffs but its diff array is null or misaligned",
-                abi.diff_count
-            )));
-        } else {
-            // SAFETY: the caller guarantees `diff_count` valid diffs at `diffs`.
-            unsafe { std::slice::from_raw_parts_mut(abi.diffs, abi.diff_count) }
-        };
-        for index in 0..diffs.len() {
-            let diff = &mut diffs[index];
-            // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
-            let (pre, post) = unsafe { (take_rows(&mut diff.pre), take_rows(&mut diff.post)) };
-            // SAFETY: schemas of this change are alive for the call (caller).
-            match unsafe { Sides::read(diff.kind, diff.reserved, pre, post, inbox) } {
-                Ok(sides) => spare.push(sides),
-                Err(error) => {
-                    // Every array of the change is released whatever happens.
-                    for rest in &mut diffs[index + 1..] {
-                        // SAFETY: as above; dropping what is taken releases it.
-                        drop(unsafe { (take_rows(&mut rest.pre), take_rows(&mut rest.post)) });
-                    }
-                    return Err(error.context(format!("diff {index} of the change")));
-                }
-            }
-        }
+        // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
+        unsafe {
+            take_each_diff(abi, &mut |kind, reserved, pre, post| {
+                spare.push(Sides::read(kind, reserved, pre, post, inbox)?);
+                Ok(())
+            })
+        }?;
         Ok(ChangeView {
             version: abi.version,
             changed_at: Timestamp(abi.changed_at),
