@@ -81,7 +81,7 @@ impl Instance {
             info,
             poisoned: None,
             outbox: SchemaOutbox::default(),
-            inbox: SchemaInbox::default(),
+            inbox: SchemaInbox::recognizing_own(),
             outgoing: Outgoing::default(),
             attachment,
             _host: host.clone(),

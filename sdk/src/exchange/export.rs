@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering, fence};
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::types::{ByteArrayType, ByteViewType};
 use arrow_array::{
-    Array, ArrowPrimitiveType, BooleanArray, DictionaryArray, FixedSizeBinaryArray,
+    Array, ArrayRef, ArrowPrimitiveType, BooleanArray, DictionaryArray, FixedSizeBinaryArray,
     GenericByteArray, GenericByteViewArray, GenericListArray, OffsetSizeTrait, PrimitiveArray,
     RecordBatch, StructArray, UInt64Array, downcast_dictionary_array, downcast_primitive_array,
 };
@@ -277,6 +277,8 @@ struct Counts {
     nodes: usize,
     buffers: usize,
     children: usize,
+    /// Top-level arrays (each batch's struct array and its row numbers).
+    tops: usize,
 }
 
 /// Where an export writes: nowhere (counting what a block needs) or into a block.
@@ -291,6 +293,9 @@ trait Sink {
     fn extra(&mut self, make: &mut dyn FnMut() -> Buffer) -> *const c_void;
     /// An array of oplink's: released through the block.
     fn ours(&mut self, array: RawArray) -> RawArray;
+    /// Marks an array of ours as the top-level array of batch `batch` (its row numbers with
+    /// `numbers`), so that this process recognises it if it comes back.
+    fn top(&mut self, array: RawArray, batch: usize, numbers: bool) -> RawArray;
     /// An array exported by arrow-rs (made only when filling).
     fn foreign(&mut self, array: &dyn Array) -> RawArray;
 }
@@ -314,6 +319,10 @@ impl Sink for Counts {
     fn ours(&mut self, array: RawArray) -> RawArray {
         array
     }
+    fn top(&mut self, array: RawArray, _: usize, _: bool) -> RawArray {
+        self.tops += 1;
+        array
+    }
     fn foreign(&mut self, _: &dyn Array) -> RawArray {
         RawArray::RELEASED
     }
@@ -323,6 +332,7 @@ impl Sink for Counts {
 struct Fill {
     header: *mut Header,
     nodes: *mut RawArray,
+    tops: *mut Top,
     buffers: *mut *const c_void,
     children: *mut *mut RawArray,
     used: Counts,
@@ -373,9 +383,108 @@ impl Sink for Fill {
         self.ours += 1;
         array
     }
+    fn top(&mut self, mut array: RawArray, batch: usize, numbers: bool) -> RawArray {
+        assert!(self.used.tops < self.limit.tops);
+        // SAFETY: within the block's area of top-level records, as above.
+        let at = unsafe { self.tops.add(self.used.tops) };
+        // SAFETY: as above; written once, before any array of the block is handed out.
+        unsafe {
+            at.write(Top {
+                header: self.header,
+                batch,
+                numbers,
+            })
+        };
+        self.used.tops += 1;
+        array.release = Some(release_top);
+        array.private_data = at.cast();
+        array
+    }
     fn foreign(&mut self, array: &dyn Array) -> RawArray {
         RawArray::from_ffi(FFI_ArrowArray::new(&array.to_data()))
     }
+}
+
+/// What a top-level array's `private_data` points to: its block, and which batch of the
+/// block it is.
+struct Top {
+    header: *mut Header,
+    batch: usize,
+    numbers: bool,
+}
+
+/// The `release` of a top-level array: the block's, once `private_data` is the block again.
+unsafe extern "C" fn release_top(array: *mut RawArray) {
+    // SAFETY: called by the consumer on a top-level array of ours not released yet; its
+    // `Top` lives in the block, which this array's count keeps alive.
+    unsafe {
+        if (*array).release.is_none() {
+            return;
+        }
+        let top = (*array).private_data.cast::<Top>();
+        (*array).private_data = (*top).header.cast();
+        release(array);
+    }
+}
+
+/// Whether `array`'s `release` is this process's `release_top`: an array this process
+/// exported, come back.
+fn is_our_top(array: &RawArray) -> bool {
+    array.release.map(|f| f as *const () as usize) == Some(release_top as *const () as usize)
+}
+
+/// The rows this process exported as `columns` and `numbers` (top-level arrays that came
+/// back to it unreleased), when both are ours, of the same batch, and unchanged where
+/// the receiver could have changed them: the struct's length, offset and children, each
+/// child still present with its length and offset. `None` otherwise (import them then).
+///
+/// # Safety
+/// `columns` and `numbers` are valid, unreleased C Data Interface arrays.
+pub(super) unsafe fn recognize(
+    columns: &RawArray,
+    numbers: &RawArray,
+) -> Option<(Vec<ArrayRef>, UInt64Array, usize)> {
+    if !is_our_top(columns) || !is_our_top(numbers) {
+        return None;
+    }
+    // SAFETY: both are our top-level arrays, so `private_data` is their `Top`, in a block
+    // kept alive by these unreleased arrays; the block's values are dropped only when its
+    // last array is released, and nothing writes them meanwhile.
+    let (top, other, kept) = unsafe {
+        let top = &*columns.private_data.cast::<Top>();
+        let other = &*numbers.private_data.cast::<Top>();
+        (top, other, (*top.header).kept.as_ref()?)
+    };
+    if top.numbers || !other.numbers || top.batch != other.batch || top.header != other.header {
+        return None;
+    }
+    let Kept::Diffs(diffs) = kept else {
+        return None;
+    };
+    let rows = diffs.iter().flat_map(sides).flatten().nth(top.batch)?;
+    let (batch, row_numbers) = (rows.batch(), rows.row_numbers());
+    let unchanged = |array: &RawArray, length: usize| {
+        !array.is_released() && array.offset == 0 && array.length == length as i64
+    };
+    if !unchanged(columns, batch.num_rows())
+        || !unchanged(numbers, row_numbers.len())
+        || columns.n_children != batch.num_columns() as i64
+    {
+        return None;
+    }
+    for (i, column) in batch.columns().iter().enumerate() {
+        // SAFETY: `n_children` child pointers, as this process laid them out.
+        let child = unsafe { columns.child(i) };
+        // SAFETY: a node of the block (non-null: checked), alive with it.
+        if child.is_null() || !unchanged(unsafe { &*child }, column.len()) {
+            return None;
+        }
+    }
+    Some((
+        batch.columns().to_vec(),
+        row_numbers.clone(),
+        batch.num_rows(),
+    ))
 }
 
 /// The `release` of every array a block holds.
@@ -477,10 +586,12 @@ impl Block {
         out: &mut dyn FnMut(RawArray, Option<RawArray>),
     ) -> Result<()> {
         let mut counts = Counts::default();
+        let mut index = 0;
         kept.each(|batch, numbers| {
-            top_level(batch, numbers, &mut counts);
+            top_level(batch, numbers, index, &mut counts);
+            index += 1;
         });
-        let (layout, nodes_at, buffers_at, children_at) = block_layout(counts)?;
+        let (layout, tops_at, nodes_at, buffers_at, children_at) = block_layout(counts)?;
         let reused = hold.as_ref().and_then(|hold| hold.reusable(layout));
         let header = match reused {
             Some(header) => header,
@@ -510,8 +621,9 @@ impl Block {
         let base = header.cast::<u8>();
         // SAFETY: all three are offsets within the allocation, from `block_layout` (a
         // reused block is at least as large).
-        let (nodes, buffers, children) = unsafe {
+        let (tops, nodes, buffers, children) = unsafe {
             (
+                base.add(tops_at).cast(),
                 base.add(nodes_at).cast(),
                 base.add(buffers_at).cast(),
                 base.add(children_at).cast(),
@@ -520,6 +632,7 @@ impl Block {
         let mut fill = Fill {
             header,
             nodes,
+            tops,
             buffers,
             children,
             used: Counts::default(),
@@ -527,8 +640,10 @@ impl Block {
             ours: 0,
         };
         // `out` only stores the arrays: none is released before this function returns.
+        let mut index = 0;
         kept.each(|batch, numbers| {
-            let (columns, numbers) = top_level(batch, numbers, &mut fill);
+            let (columns, numbers) = top_level(batch, numbers, index, &mut fill);
+            index += 1;
             out(columns, numbers);
         });
         let held = usize::from(hold.is_some());
@@ -549,10 +664,13 @@ impl Block {
 }
 
 /// A block's layout: the header, then the nodes, the buffer pointers and the child pointers.
-fn block_layout(counts: Counts) -> Result<(Layout, usize, usize, usize)> {
+fn block_layout(counts: Counts) -> Result<(Layout, usize, usize, usize, usize)> {
     let too_big = |_| Error::unlocated("a change is too large to export");
     let header = Layout::new::<Header>();
-    let (layout, nodes) = header
+    let (layout, tops) = header
+        .extend(Layout::array::<Top>(counts.tops).map_err(too_big)?)
+        .map_err(too_big)?;
+    let (layout, nodes) = layout
         .extend(Layout::array::<RawArray>(counts.nodes).map_err(too_big)?)
         .map_err(too_big)?;
     let (layout, buffers) = layout
@@ -561,7 +679,7 @@ fn block_layout(counts: Counts) -> Result<(Layout, usize, usize, usize)> {
     let (layout, children) = layout
         .extend(Layout::array::<*mut RawArray>(counts.children).map_err(too_big)?)
         .map_err(too_big)?;
-    Ok((layout.pad_to_align(), nodes, buffers, children))
+    Ok((layout.pad_to_align(), tops, nodes, buffers, children))
 }
 
 /// A batch as a struct array (its length is the row count, so a batch without columns
@@ -569,6 +687,7 @@ fn block_layout(counts: Counts) -> Result<(Layout, usize, usize, usize)> {
 fn top_level(
     batch: &RecordBatch,
     numbers: Option<&UInt64Array>,
+    index: usize,
     sink: &mut dyn Sink,
 ) -> (RawArray, Option<RawArray>) {
     let columns = batch.columns();
@@ -594,7 +713,11 @@ fn top_level(
         release: None,
         private_data: std::ptr::null_mut(),
     });
-    let numbers = numbers.map(|numbers| primitive(numbers, sink));
+    let columns = sink.top(columns, index, false);
+    let numbers = numbers.map(|numbers| {
+        let array = primitive(numbers, sink);
+        sink.top(array, index, true)
+    });
     (columns, numbers)
 }
 

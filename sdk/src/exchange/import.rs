@@ -26,8 +26,8 @@ use arrow_array::types::{
 use arrow_array::{
     Array, ArrayRef, ArrowPrimitiveType, BooleanArray, DictionaryArray, FixedSizeBinaryArray,
     GenericByteArray, GenericByteViewArray, GenericListArray, NullArray, OffsetSizeTrait,
-    PrimitiveArray, RecordBatch, StructArray, UInt64Array, downcast_integer, downcast_primitive,
-    make_array,
+    PrimitiveArray, RecordBatch, RecordBatchOptions, StructArray, UInt64Array, downcast_integer,
+    downcast_primitive, make_array,
 };
 use arrow_buffer::alloc::Allocation;
 use arrow_buffer::{
@@ -36,6 +36,7 @@ use arrow_buffer::{
 use arrow_schema::{DataType, FieldRef, Fields, Schema, SchemaRef};
 
 use super::SchemaInbox;
+use super::export::recognize;
 use super::raw::{RawArray, Taken};
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
 use crate::data::{Change, Diff, Rows, Timestamp};
@@ -232,11 +233,25 @@ impl SchemaInbox {
             schema,
             owner,
         } = taken;
+        let own = numbered && self.recognizes_own();
         // SAFETY: forwarded from the caller.
         let schema = unsafe { self.receive(schema_id, schema) }?;
         let Some(owner) = owner.filter(|owner| !owner.columns.0.is_released()) else {
             return Err(Error::unlocated("a batch has no columns array"));
         };
+        if own {
+            // SAFETY: valid arrays (caller), unreleased (checked above and in `recognize`).
+            let ours = unsafe { recognize(&owner.columns.0, &owner.numbers.0) };
+            if let Some((columns, numbers, rows)) = ours {
+                // The schema the other side declared must describe the batch it returned.
+                let options = RecordBatchOptions::new().with_row_count(Some(rows));
+                if let Ok(batch) =
+                    RecordBatch::try_new_with_options(schema.clone(), columns, &options)
+                {
+                    return Ok((Some(numbers), batch));
+                }
+            }
+        }
         // SAFETY: valid arrays (caller).
         unsafe { read_owned(&owner, schema, numbered) }
     }

@@ -191,9 +191,28 @@ fn ptr_key(schema: &SchemaRef) -> usize {
 #[derive(Debug, Default)]
 pub struct SchemaInbox {
     slots: Vec<Option<(SchemaRef, DataType)>>,
+    /// Whether batches this process exported, come back unchanged, are taken back as the
+    /// batches they were instead of being imported.
+    own: bool,
 }
 
 impl SchemaInbox {
+    /// An inbox that recognises batches this process exported when they come back
+    /// unchanged (a forwarded change), and takes them back as the very batches it sent,
+    /// checked against the schema the other side declared, instead of importing them.
+    /// What the runtime and the host use; the default inbox always imports.
+    pub fn recognizing_own() -> SchemaInbox {
+        SchemaInbox {
+            own: true,
+            ..SchemaInbox::default()
+        }
+    }
+
+    /// Whether this inbox recognises batches this process exported.
+    pub fn recognizes_own(&self) -> bool {
+        self.own
+    }
+
     /// Number of schemas held.
     pub fn len(&self) -> usize {
         self.slots.iter().filter(|s| s.is_some()).count()

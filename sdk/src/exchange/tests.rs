@@ -404,3 +404,100 @@ fn the_senders_values_go_when_the_last_array_does_not_when_the_block_is_reused()
         "released with the last array, though the block is still held"
     );
 }
+
+/// Exports `change` and takes it back in the same process through an inbox that
+/// recognises its own arrays, after `spoil` changed what crossed.
+fn back_home(change: &Change, spoil: impl FnOnce(&mut AbiChange)) -> Change {
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    spoil(&mut abi);
+    let mut inbox = SchemaInbox::recognizing_own();
+    // SAFETY: exported above; each spoiling keeps the arrays readable and releasable.
+    unsafe { import_change(&abi, &mut inbox) }.unwrap()
+}
+
+fn first_column_of(change: &Change) -> arrow_array::ArrayRef {
+    match &change.diffs[0] {
+        Diff::Insert { post } => post.batch().column(0).clone(),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn batches_that_come_back_unchanged_are_taken_back_as_the_very_batches_sent() {
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![
+            Diff::Insert {
+                post: rows(&[1, 2, 3], 0),
+            },
+            Diff::Update {
+                pre: rows(&[4], 9),
+                post: rows(&[5], 9),
+            },
+        ],
+    );
+    let back = back_home(&change, |_| {});
+    assert_eq!(back, change);
+    // The same column objects, not new arrays over the same buffers.
+    assert!(Arc::ptr_eq(
+        &first_column_of(&back),
+        &first_column_of(&change)
+    ));
+    // A default inbox imports them instead: equal values, new arrays.
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    // SAFETY: exported above.
+    let imported = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap();
+    assert_eq!(imported, change);
+    assert!(!Arc::ptr_eq(
+        &first_column_of(&imported),
+        &first_column_of(&change)
+    ));
+}
+
+#[test]
+fn batches_changed_on_the_way_or_swapped_are_imported_not_recognised() {
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![
+            Diff::Insert {
+                post: rows(&[1, 2, 3], 0),
+            },
+            Diff::Insert {
+                post: rows(&[7, 8, 9], 10),
+            },
+        ],
+    );
+    // The receiver shortened the batch: what comes back is the shorter batch.
+    let back = back_home(&change, |abi| {
+        raw(&mut post(abi).columns).length = 2;
+        raw(&mut post(abi).row_numbers).length = 2;
+    });
+    let Diff::Insert { post: first } = &back.diffs[0] else {
+        unreachable!()
+    };
+    assert_eq!(first.batch().num_rows(), 2);
+    assert!(!Arc::ptr_eq(
+        &first.batch().column(0).clone(),
+        &first_column_of(&change)
+    ));
+    // Row numbers of one batch with the columns of another: imported as they are.
+    let back = back_home(&change, |abi| {
+        // SAFETY: the change has two diffs; their row-number arrays swap places whole.
+        unsafe {
+            let second = &mut (*abi.diffs.add(1)).post.row_numbers;
+            std::mem::swap(&mut (*abi.diffs).post.row_numbers, second);
+        }
+    });
+    let Diff::Insert { post: first } = &back.diffs[0] else {
+        unreachable!()
+    };
+    assert_eq!(first.row_numbers().values(), &[10, 11, 12]);
+    assert_eq!(
+        first.batch().column(0).as_ref(),
+        first_column_of(&change).as_ref()
+    );
+}

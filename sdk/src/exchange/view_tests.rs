@@ -340,7 +340,8 @@ fn first_column(abi: &mut AbiChange) -> &mut super::raw::RawArray {
 #[test]
 fn a_misaligned_or_short_column_is_an_error_and_to_rows_still_reads_it() {
     let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
-    let values = Int64Array::from(vec![1, 2, 3]);
+    // Four values, of which the batch holds three: the buffer has a spare value's room.
+    let values = Int64Array::from(vec![1, 2, 3, 4]).slice(0, 3);
     let batch = RecordBatch::try_from_iter([("x", Arc::new(values) as _)]).unwrap();
     let mut abi = out
         .export_change(
@@ -348,8 +349,8 @@ fn a_misaligned_or_short_column_is_an_error_and_to_rows_still_reads_it() {
             &mut outbox,
         )
         .unwrap();
-    // Move the values one byte on: still readable memory (a 64-byte aligned buffer of 24
-    // bytes is followed by its padding), but no longer aligned for `i64`.
+    // Move the values one byte on: still within the buffer (it has room for a fourth
+    // value), but no longer aligned for `i64`.
     let column = first_column(&mut abi);
     // SAFETY: the column's buffer list has two entries, in the exporter's block.
     unsafe {

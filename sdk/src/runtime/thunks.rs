@@ -104,7 +104,7 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
             live: Live {
                 op,
                 ctx,
-                inbox: SchemaInbox::default(),
+                inbox: SchemaInbox::recognizing_own(),
                 outbox: SchemaOutbox::default(),
                 out: Outgoing::default(),
                 spare: Vec::new(),
