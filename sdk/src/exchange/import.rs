@@ -26,8 +26,8 @@ use arrow_array::types::{
 use arrow_array::{
     Array, ArrayRef, ArrowPrimitiveType, BooleanArray, DictionaryArray, FixedSizeBinaryArray,
     GenericByteArray, GenericByteViewArray, GenericListArray, NullArray, OffsetSizeTrait,
-    PrimitiveArray, RecordBatch, RecordBatchOptions, StructArray, UInt64Array, downcast_integer,
-    downcast_primitive, make_array,
+    PrimitiveArray, RecordBatch, StructArray, UInt64Array, downcast_integer, downcast_primitive,
+    make_array,
 };
 use arrow_buffer::alloc::Allocation;
 use arrow_buffer::{
@@ -242,14 +242,13 @@ impl SchemaInbox {
         if own {
             // SAFETY: valid arrays (caller), unreleased (checked above and in `recognize`).
             let ours = unsafe { recognize(&owner.columns.0, &owner.numbers.0) };
-            if let Some((columns, numbers, rows)) = ours {
-                // The schema the other side declared must describe the batch it returned.
-                let options = RecordBatchOptions::new().with_row_count(Some(rows));
-                if let Ok(batch) =
-                    RecordBatch::try_new_with_options(schema.clone(), columns, &options)
-                {
-                    return Ok((Some(numbers), batch));
-                }
+            if let Some((columns, numbers, rows)) = ours
+                && describes(schema, &columns)
+            {
+                // SAFETY: the batch's own columns, of its row count, each of the type and
+                // nullability its field in `schema` declares (`describes`).
+                let batch = unsafe { RecordBatch::new_unchecked(schema.clone(), columns, rows) };
+                return Ok((Some(numbers), batch));
             }
         }
         // SAFETY: valid arrays (caller).
@@ -286,6 +285,17 @@ impl SchemaInbox {
         Rows::new(numbers, batch)
             .map_err(|e| Error::unlocated(format!("its {side} rows: {}", e.message())))
     }
+}
+
+/// Whether `schema` describes `columns`: one field per column, of its type, nullable
+/// unless the column has no nulls.
+fn describes(schema: &SchemaRef, columns: &[ArrayRef]) -> bool {
+    let fields = schema.fields();
+    fields.len() == columns.len()
+        && fields.iter().zip(columns).all(|(field, column)| {
+            field.data_type() == column.data_type()
+                && (field.is_nullable() || column.null_count() == 0)
+        })
 }
 
 /// Reads the batch of `owner` as `schema` and, with `numbered`, its row numbers.

@@ -7,7 +7,7 @@
 //! schema sent with that id: both caches stay bounded, and both look schemas up in O(1).
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 use arrow_schema::{DataType, SchemaRef};
@@ -34,6 +34,31 @@ impl Hash for ByContent {
     }
 }
 
+/// Hashes an address: a multiplication that spreads its bits (SipHash, the default, costs
+/// more than the rest of a lookup, and addresses need no protection from collisions).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.write_u8(*byte);
+        }
+    }
+    fn write_u8(&mut self, byte: u8) {
+        self.write_u64(u64::from(byte));
+    }
+    fn write_usize(&mut self, address: usize) {
+        self.write_u64(address as u64);
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 #[derive(Debug)]
 struct Slot {
     schema: SchemaRef,
@@ -49,7 +74,7 @@ pub struct SchemaOutbox {
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     /// By the address of the `Arc` held in the slot (so the address cannot be reused).
-    by_ptr: HashMap<usize, usize>,
+    by_ptr: HashMap<usize, usize, BuildHasherDefault<AddressHasher>>,
     by_content: HashMap<ByContent, usize>,
     /// Slots assigned since the last commit or rollback.
     pending: Vec<usize>,
@@ -69,7 +94,7 @@ impl SchemaOutbox {
             capacity: capacity.clamp(1, MAX_SCHEMA_ID as usize),
             slots: Vec::new(),
             free: Vec::new(),
-            by_ptr: HashMap::new(),
+            by_ptr: HashMap::default(),
             by_content: HashMap::new(),
             pending: Vec::new(),
             clock: 0,

@@ -501,3 +501,40 @@ fn batches_changed_on_the_way_or_swapped_are_imported_not_recognised() {
         first_column_of(&change).as_ref()
     );
 }
+
+#[test]
+fn a_batch_of_ours_declared_with_another_schema_is_not_taken_back() {
+    let swapped = RecordBatch::try_from_iter([
+        ("label", Arc::new(StringArray::from(vec!["a", "b"])) as _),
+        ("amount", Arc::new(Int64Array::from(vec![1, 2])) as _),
+    ])
+    .unwrap();
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![
+            Diff::Insert {
+                post: rows(&[1, 2], 0),
+            },
+            Diff::Insert {
+                post: Rows::new(vec![5, 6], swapped).unwrap(),
+            },
+        ],
+    );
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let abi = out.export_change(change, &mut outbox).unwrap();
+    // Each side now claims the other's schema (both schemas travel with this change).
+    // SAFETY: the change has two diffs, each with its schema pointer set.
+    unsafe {
+        let (first, second) = (&mut (*abi.diffs).post, &mut (*abi.diffs.add(1)).post);
+        std::mem::swap(&mut first.schema_id, &mut second.schema_id);
+        std::mem::swap(&mut first.schema, &mut second.schema);
+    }
+    let mut inbox = SchemaInbox::recognizing_own();
+    // SAFETY: exported above; the schemas and arrays are intact, only paired differently.
+    let err = unsafe { import_change(&abi, &mut inbox) }.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "diff 0 of the change: its post rows: column \"label\": it has 2 buffers where its type has 3"
+    );
+}
