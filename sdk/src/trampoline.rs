@@ -193,6 +193,49 @@ pub fn guard(body: &mut dyn FnMut() -> Result<(), Error>) -> Result<(), Failure>
     DEPTH.with(|d| d.set(d.get() + 1));
     let outcome = panic::catch_unwind(AssertUnwindSafe(body));
     DEPTH.with(|d| d.set(d.get() - 1));
+    settle(outcome)
+}
+
+/// [`guard_into`] for the hottest thunks (host services): generic, so that the body is
+/// inlined into the thunk, with everything but success handled out of line.
+///
+/// # Safety
+/// As for [`guard_into`].
+#[inline]
+pub unsafe fn guard_into_inline<F: FnMut() -> Result<(), Error>>(
+    err: *mut ErrorOut,
+    mut body: F,
+) -> Status {
+    install_panic_hook();
+    DEPTH.with(|d| d.set(d.get() + 1));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(&mut body));
+    DEPTH.with(|d| d.set(d.get() - 1));
+    match outcome {
+        Ok(Ok(())) => Status::OK,
+        // SAFETY: forwarded from the caller's guarantee about `err`.
+        other => unsafe { write_failure(err, other) },
+    }
+}
+
+/// The failure of a guarded body, written into `err`.
+///
+/// # Safety
+/// As for [`guard_into`].
+#[cold]
+#[inline(never)]
+unsafe fn write_failure(
+    err: *mut ErrorOut,
+    outcome: std::thread::Result<Result<(), Error>>,
+) -> Status {
+    match settle(outcome) {
+        Ok(()) => Status::OK,
+        // SAFETY: forwarded from the caller.
+        Err(failure) => unsafe { failure.write_to(err) },
+    }
+}
+
+/// What a guarded body's outcome means: its `Err` or its panic as a [`Failure`].
+fn settle(outcome: std::thread::Result<Result<(), Error>>) -> Result<(), Failure> {
     match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(Failure::from_error(&error)),

@@ -44,9 +44,10 @@ pub unsafe fn check_table(table: *const c_void, service: &str, size: usize) -> R
 ///
 /// # Safety
 /// `err` is writable and empty.
-pub unsafe fn serve(err: *mut ErrorOut, body: &mut dyn FnMut() -> Result<()>) -> Status {
+#[inline]
+pub unsafe fn serve(err: *mut ErrorOut, body: impl FnMut() -> Result<()>) -> Status {
     // SAFETY: forwarded.
-    unsafe { crate::trampoline::guard_into(err, body) }
+    unsafe { crate::trampoline::guard_into_inline(err, body) }
 }
 
 /// The error of an argument that does not validate, on the host side: the plugin gave it.
@@ -67,7 +68,27 @@ pub fn host_error<E: ServiceError>(error: E) -> Error {
 ///
 /// # Safety
 /// `err` was written by the host for a non-OK status (or is still empty).
+#[inline]
 pub unsafe fn failure_message(
+    status: Status,
+    err: &mut ErrorOut,
+    service: &str,
+    method: &str,
+) -> Option<String> {
+    if status == Status::OK {
+        return None;
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { failed_message(status, err, service, method) }
+}
+
+/// [`failure_message`] for a call that did not succeed.
+///
+/// # Safety
+/// As for [`failure_message`].
+#[cold]
+#[inline(never)]
+unsafe fn failed_message(
     status: Status,
     err: &mut ErrorOut,
     service: &str,
