@@ -34,6 +34,38 @@ pub enum Error {
         /// The libraries that offer it.
         paths: Vec<PathBuf>,
     },
+    /// The state store cannot be opened, read or written.
+    #[error("state store `{path}`: {reason}")]
+    State {
+        /// The store's file (empty for the in-memory store).
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Another live instance holds the state scope asked for.
+    #[error(
+        "state `{scope}` is in use by another live instance; give each instance a name of its own"
+    )]
+    StateInUse {
+        /// The scope's name.
+        scope: String,
+    },
+    /// A reload or a recovery failed; the instance that was serving still serves.
+    #[error("reloading operator `{operator}` failed, and the old instance keeps serving: {reason}")]
+    Reload {
+        /// The operator's name.
+        operator: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A library could not be copied for a fresh load.
+    #[error("cannot copy `{path}` to load a fresh copy of it: {reason}")]
+    CopyFailed {
+        /// The library's path.
+        path: PathBuf,
+        /// What the system said.
+        reason: String,
+    },
     /// A folder discovery was asked to search cannot be read.
     #[error("cannot search `{path}` for plugins: {reason}")]
     FolderUnreadable {

@@ -5,14 +5,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use oplink::SystemClock;
 use oplink::abi::{ErrorOut, HostApi, LookupServiceFn, Status, StrView};
 use oplink::service::{HostTable, MethodInfo, Service, service_fingerprint};
 use oplink::services::{Clock, Log, State};
-use oplink::{MemoryState, SystemClock};
 
 use crate::error::{Error, Result};
 use crate::logging::TracingLog;
 use crate::plugin::{OperatorInfo, RequiredMethod, RequiredService};
+use crate::state::{ScopedState, StateStore};
 
 /// What a host offers to the operators it instantiates: the standard services (log into
 /// `tracing`, state in memory per instance, the system clock) and the services given to
@@ -45,6 +46,7 @@ pub struct Host {
 
 struct HostInner {
     next_instance: AtomicU64,
+    store: StateStore,
     provided: Vec<Provided>,
     clock: HostTable,
 }
@@ -85,6 +87,7 @@ impl fmt::Debug for Host {
 #[derive(Default)]
 pub struct HostBuilder {
     provided: Vec<Provided>,
+    store: Option<StateStore>,
 }
 
 impl fmt::Debug for HostBuilder {
@@ -113,11 +116,22 @@ impl HostBuilder {
         self
     }
 
+    /// Keeps the state of named instances ([`Plugin::instantiate_named`]) in `store`: for
+    /// example `StateStore::open("state.redb")?`, which survives restarts. By default it
+    /// is kept in memory.
+    ///
+    /// [`Plugin::instantiate_named`]: crate::Plugin::instantiate_named
+    pub fn state_store(mut self, store: StateStore) -> HostBuilder {
+        self.store = Some(store);
+        self
+    }
+
     /// The host.
     pub fn build(self) -> Host {
         Host {
             inner: Arc::new(HostInner {
                 next_instance: AtomicU64::new(0),
+                store: self.store.unwrap_or_else(StateStore::in_memory),
                 provided: self.provided,
                 clock: <dyn Clock>::__host_table(Arc::new(SystemClock)),
             }),
@@ -186,8 +200,14 @@ impl Host {
         Ok(())
     }
 
-    /// The `HostApi` and services of a new instance of `operator`.
-    pub(crate) fn attach(&self, operator: &str) -> Attachment {
+    /// The store of named instances' state.
+    pub fn state_store(&self) -> &StateStore {
+        &self.inner.store
+    }
+
+    /// The `HostApi` and services of a new instance of `operator`, with `state` as its
+    /// `oplink.State`.
+    pub(crate) fn attach(&self, operator: &str, state: Arc<ScopedState>) -> Attachment {
         let instance_id = self.inner.next_instance.fetch_add(1, Ordering::Relaxed) + 1;
         let services = Box::new(InstanceServices {
             host: self.inner.clone(),
@@ -195,7 +215,7 @@ impl Host {
                 operator: operator.to_owned(),
                 instance: instance_id,
             })),
-            state: <dyn State>::__host_table(Arc::new(MemoryState::default())),
+            state: <dyn State>::__host_table(state as Arc<dyn State>),
         });
         let api = Box::new(HostApi {
             size: size_of::<HostApi>() as u32,

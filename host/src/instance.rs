@@ -15,6 +15,7 @@ use oplink::{Change, RowNumber, Timestamp};
 use crate::error::{Error, Result};
 use crate::host::{Attachment, Host};
 use crate::plugin::{Library, OperatorInfo};
+use crate::state::ScopedState;
 
 /// An instance of an operator, created by [`Plugin::instantiate`](crate::Plugin::instantiate).
 ///
@@ -31,6 +32,8 @@ pub struct Instance {
     outgoing: Outgoing,
     // Must outlive `raw`: the plugin keeps pointers to its `HostApi` and service tables.
     attachment: Attachment,
+    /// The instance's state: the host's, handed to the next instance on a reload.
+    state: Arc<ScopedState>,
     _host: Host,
     // Keeps the library (and every pointer into it above) owned while the instance lives.
     _library: Arc<Library>,
@@ -56,8 +59,9 @@ impl Instance {
         info: OperatorInfo,
         config: &str,
         host: &Host,
+        state: Arc<ScopedState>,
     ) -> Result<Instance> {
-        let attachment = host.attach(info.name());
+        let attachment = host.attach(info.name(), state.clone());
         let mut raw: *mut OpaqueInstance = std::ptr::null_mut();
         let mut err = ErrorOut::EMPTY;
         // SAFETY: `create` is a validated entry point of a loaded library; `attachment` is
@@ -84,6 +88,7 @@ impl Instance {
             inbox: SchemaInbox::recognizing_own(),
             outgoing: Outgoing::default(),
             attachment,
+            state,
             _host: host.clone(),
             _library: library,
         })
@@ -213,11 +218,25 @@ impl Instance {
         Ok(Some(change))
     }
 
-    /// Asks the operator to persist pending state.
+    /// Asks the operator to persist pending state, then writes everything it put in its
+    /// `ctx.state()` since the last flush to the host's store, in one transaction: a crash
+    /// before this returns loses those writes, never part of them. When the operator's
+    /// `flush_state` fails, nothing is written (the writes stay pending).
     pub fn flush_state(&mut self) -> Result<()> {
         let flush = self.info.slots.flush_state;
         // SAFETY: a validated entry point called with our live instance.
-        self.call("flush_state", |raw, err| unsafe { (flush.0)(raw, err) })
+        self.call("flush_state", |raw, err| unsafe { (flush.0)(raw, err) })?;
+        self.state.flush()
+    }
+
+    /// The name of this instance's state in the host's store, if it was created with
+    /// [`Plugin::instantiate_named`](crate::Plugin::instantiate_named).
+    pub fn state_name(&self) -> Option<&str> {
+        self.state.scope()
+    }
+
+    pub(crate) fn state(&self) -> &Arc<ScopedState> {
+        &self.state
     }
 
     /// The operator's state as bytes (for a hot-reload handoff).

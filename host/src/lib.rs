@@ -20,16 +20,20 @@ mod discover;
 mod error;
 mod host;
 mod instance;
+mod live;
 #[doc(hidden)]
 pub mod load;
 mod logging;
 mod plugin;
+mod state;
 
 pub use discover::{Discovery, Entry, Found, Outcome, PLUGIN_PATH_VAR};
 pub use error::{Error, Result};
 pub use host::{Host, HostBuilder};
 pub use instance::Instance;
+pub use live::{DEFAULT_MAX_GENERATIONS, LiveInstance};
 pub use plugin::{BuildInfo, Implemented, OperatorInfo, Plugin, RequiredMethod, RequiredService};
+pub use state::StateStore;
 
 /// The release series of oplink this host belongs to, for messages ("rebuild it against
 /// oplink 0.2").

@@ -11,6 +11,7 @@ use oplink::abi::{
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::instance::Instance;
+use crate::state::ScopedState;
 
 /// A loaded library. It is never unloaded: batches a plugin returned carry release callbacks
 /// into its code, and thread-local destructors make `dlclose` unsound, so the mapping stays
@@ -290,34 +291,70 @@ impl Plugin {
     }
 
     /// Creates an instance of operator `name` with a configuration (anything serde can
-    /// write as JSON, such as `serde_json::json!({...})`).
+    /// write as JSON, such as `serde_json::json!({...})`). Its `ctx.state()` is its own, in
+    /// memory, and goes with it.
     pub fn instantiate(
         &self,
         name: &str,
         config: impl serde::Serialize,
         host: &Host,
     ) -> Result<Instance> {
-        let Some(info) = self.operators.iter().find(|op| op.name == name) else {
-            let available = self
-                .operators
-                .iter()
-                .map(|op| format!("`{}`", op.name))
-                .collect::<Vec<_>>();
-            return Err(Error::UnknownOperator {
-                path: self.library.path.clone(),
-                name: name.to_owned(),
-                available: if available.is_empty() {
-                    "no operators".to_owned()
-                } else {
-                    available.join(", ")
-                },
-            });
-        };
+        self.create(name, config, host, ScopedState::unnamed())
+    }
+
+    /// Creates an instance whose `ctx.state()` is the scope `state` of the host's store
+    /// ([`HostBuilder::state_store`](crate::HostBuilder::state_store)): it sees what an
+    /// earlier instance of that name flushed, in this process or, with an on-disk store,
+    /// before a restart. One live instance per name: another is [`Error::StateInUse`].
+    pub fn instantiate_named(
+        &self,
+        name: &str,
+        config: impl serde::Serialize,
+        host: &Host,
+        state: &str,
+    ) -> Result<Instance> {
+        let info = self.find(name)?;
+        let state = host.state_store().claim(state)?;
+        self.create(&info.name.clone(), config, host, state)
+    }
+
+    /// An instance of `name` with the given state (a reload hands over the old one's).
+    pub(crate) fn create(
+        &self,
+        name: &str,
+        config: impl serde::Serialize,
+        host: &Host,
+        state: Arc<ScopedState>,
+    ) -> Result<Instance> {
+        let info = self.find(name)?;
         let config = serde_json::to_string(&config).map_err(|source| Error::Config {
             operator: name.to_owned(),
             source,
         })?;
         host.check_requirements(info)?;
-        Instance::create(self.library.clone(), info.clone(), &config, host)
+        Instance::create(self.library.clone(), info.clone(), &config, host, state)
+    }
+
+    /// The operator `name`, or the error naming those that exist.
+    fn find(&self, name: &str) -> Result<&OperatorInfo> {
+        self.operators
+            .iter()
+            .find(|op| op.name == name)
+            .ok_or_else(|| {
+                let available = self
+                    .operators
+                    .iter()
+                    .map(|op| format!("`{}`", op.name))
+                    .collect::<Vec<_>>();
+                Error::UnknownOperator {
+                    path: self.library.path.clone(),
+                    name: name.to_owned(),
+                    available: if available.is_empty() {
+                        "no operators".to_owned()
+                    } else {
+                        available.join(", ")
+                    },
+                }
+            })
     }
 }

@@ -200,3 +200,129 @@ impl Tag {
         )
     }
 }
+
+/// Configuration of `tally`: `{"key": "customer"}`; `ballast` adds that many bytes to the
+/// in-memory state (to measure a reload with a large snapshot); `restore` makes `restore`
+/// fail on purpose (`"reject"` or `"panic"`) in the build with the `variant` feature, to
+/// test a reload's rollback.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TallyConfig {
+    /// A `Utf8` column to count rows by.
+    pub key: String,
+    /// Bytes of in-memory state carried by every snapshot.
+    #[serde(default)]
+    pub ballast: usize,
+    /// What `restore` does in the `variant` build: `"accept"` (the default), `"reject"`
+    /// or `"panic"`.
+    #[serde(default)]
+    pub restore: String,
+    /// A key that makes `apply` panic when it sees it (to test recovery).
+    #[serde(default)]
+    pub panic_on: Option<String>,
+}
+
+/// Counts rows per key in the instance's state (`n/<key>`, flushed by the host) and all
+/// rows in memory (carried across a reload by `snapshot` and `restore`), and forwards every
+/// change unchanged: an operator whose state is part in the store, part in memory.
+#[derive(Debug)]
+pub struct Tally {
+    cfg: TallyConfig,
+    rows: u64,
+    ballast: Vec<u8>,
+}
+
+/// Which build this is: the `variant` feature makes a second, distinct library of the same
+/// operators (for reload tests).
+pub const BUILD: &str = if cfg!(feature = "variant") {
+    "variant"
+} else {
+    "base"
+};
+
+#[oplink::operator(
+    name = "tally",
+    version = "1.0.0",
+    description = "Counts rows per key in its state, and all rows in memory"
+)]
+impl Tally {
+    /// Creates the operator.
+    pub fn new(cfg: TallyConfig) -> Result<Self> {
+        let ballast = vec![7; cfg.ballast];
+        Ok(Tally {
+            cfg,
+            rows: 0,
+            ballast,
+        })
+    }
+
+    /// Counts the inserted rows and forwards the change.
+    pub fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
+        let state = ctx.state()?;
+        for diff in &change.diffs {
+            let Diff::Insert { post } = diff else {
+                continue;
+            };
+            let keys = post
+                .batch()
+                .column_by_name(&self.cfg.key)
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+                .ok_or_else(|| Error::msg(format!("no Utf8 column `{}`", self.cfg.key)))?;
+            for key in keys.iter().flatten() {
+                if self.cfg.panic_on.as_deref() == Some(key) {
+                    panic!("tally met the key {key:?} it was told to panic on");
+                }
+                let name = format!("n/{key}");
+                let count = state
+                    .get(name.as_bytes())?
+                    .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+                    .map_or(0, u64::from_le_bytes);
+                state.put(name.as_bytes(), &(count + 1).to_le_bytes())?;
+            }
+            self.rows += post.len() as u64;
+        }
+        Ok(change)
+    }
+
+    /// The rows counted so far, the build, then the ballast.
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
+        let mut out = self.rows.to_le_bytes().to_vec();
+        out.extend_from_slice(&self.ballast);
+        Ok(out)
+    }
+
+    /// Takes the rows counted (and the ballast) from a snapshot.
+    pub fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
+        if cfg!(feature = "variant") {
+            match self.cfg.restore.as_str() {
+                "reject" => bail!("this build cannot read snapshots of the base build"),
+                "panic" => panic!("restore panicked on purpose"),
+                _ => {}
+            }
+        }
+        let Some((rows, ballast)) = snapshot.split_first_chunk::<8>() else {
+            bail!(
+                "a snapshot of {} bytes; expected at least 8",
+                snapshot.len()
+            );
+        };
+        self.rows = u64::from_le_bytes(*rows);
+        self.ballast = ballast.to_vec();
+        Ok(())
+    }
+
+    /// The rows counted, and the build that counts them (for tests).
+    pub fn pull(&mut self, rows: &[RowNumber]) -> Result<RecordBatch> {
+        let n = rows.len();
+        Ok(RecordBatch::try_from_iter([
+            (
+                "rows",
+                Arc::new(UInt64Array::from(vec![self.rows; n])) as ArrayRef,
+            ),
+            (
+                "build",
+                Arc::new(StringArray::from(vec![BUILD; n])) as ArrayRef,
+            ),
+        ])?)
+    }
+}

@@ -94,7 +94,7 @@ fn lookups_check_names_and_fingerprints() {
     let host = Host::builder()
         .provide::<dyn Lookup>(Arc::new(Empty))
         .build();
-    let attachment = host.attach("op");
+    let attachment = host.attach("op", crate::state::ScopedState::unnamed());
     // SAFETY: the context of the `HostApi` that `attach` just made.
     let services = unsafe { &*attachment.api.context.cast::<InstanceServices>() };
     assert_eq!(

@@ -10,7 +10,14 @@ use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use oplink::{Change, Diff, Rows, Timestamp};
 
 /// The example plugin crates the tests load.
-const PLUGINS: [&str; 5] = ["threshold", "running-sum", "toolkit", "faulty", "enrich"];
+const PLUGINS: [&str; 6] = [
+    "threshold",
+    "running-sum",
+    "toolkit",
+    "toolkit-next",
+    "faulty",
+    "enrich",
+];
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,259 @@
+//! Instances for long-running hosts: shared between threads, reloaded from a new build of
+//! their library while data flows, and recreated after a panic.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use oplink::arrow::array::RecordBatch;
+use oplink::{Change, RowNumber, Timestamp};
+
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::instance::Instance;
+use crate::plugin::Plugin;
+
+/// How many generations a [`LiveInstance`] may reach unless told otherwise: each reload
+/// maps one more copy of its library for good (libraries are never unloaded).
+pub const DEFAULT_MAX_GENERATIONS: u64 = 64;
+
+/// An instance that several threads can use (calls are serialized), that can be reloaded
+/// from a new build of its library without losing its state, and recreated after a panic.
+///
+/// ```no_run
+/// use oplink_host::{Host, LiveInstance, Plugin};
+///
+/// let host = Host::default();
+/// let plugin = Plugin::load("target/debug/libtoolkit.so")?;
+/// let live = LiveInstance::new(&plugin, "tally", serde_json::json!({"key": "customer"}), &host, Some("tally-1"))?;
+/// // ... threads call live.apply(change) ...
+/// let rebuilt = Plugin::load_fresh("target/debug/libtoolkit.so")?; // a unique copy
+/// live.reload(&rebuilt)?; // snapshot, new instance, restore, swap; or rollback
+/// assert_eq!(live.generation(), 2);
+/// # Ok::<(), oplink_host::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct LiveInstance {
+    inner: Arc<Mutex<Live>>,
+}
+
+#[derive(Debug)]
+struct Live {
+    instance: Instance,
+    plugin: Plugin,
+    host: Host,
+    config: serde_json::Value,
+    generation: u64,
+    max_generations: u64,
+    /// The last snapshot taken (by a reload or [`LiveInstance::checkpoint`]): what
+    /// [`LiveInstance::recover`] restores.
+    last_good: Option<Vec<u8>>,
+}
+
+impl LiveInstance {
+    /// Creates an instance of `operator`, with its state named `state` in the host's store
+    /// (see [`Plugin::instantiate_named`]) or, with `None`, its own in memory.
+    pub fn new(
+        plugin: &Plugin,
+        operator: &str,
+        config: impl serde::Serialize,
+        host: &Host,
+        state: Option<&str>,
+    ) -> Result<LiveInstance> {
+        let config = serde_json::to_value(config).map_err(|source| Error::Config {
+            operator: operator.to_owned(),
+            source,
+        })?;
+        let instance = match state {
+            Some(state) => plugin.instantiate_named(operator, &config, host, state)?,
+            None => plugin.instantiate(operator, &config, host)?,
+        };
+        Ok(LiveInstance {
+            inner: Arc::new(Mutex::new(Live {
+                instance,
+                plugin: plugin.clone(),
+                host: host.clone(),
+                config,
+                generation: 1,
+                max_generations: DEFAULT_MAX_GENERATIONS,
+                last_good: None,
+            })),
+        })
+    }
+
+    /// Refuses reloads past `max` generations (default [`DEFAULT_MAX_GENERATIONS`]).
+    pub fn with_max_generations(self, max: u64) -> LiveInstance {
+        self.lock().max_generations = max.max(1);
+        self
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Live> {
+        // A panic inside a plugin is caught in the plugin; one in this module's own code
+        // leaves the instance as consistent as before the call, so the lock is taken back.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the current instance, holding it for the call (other threads wait).
+    pub fn with<R>(&self, f: impl FnOnce(&mut Instance) -> R) -> R {
+        f(&mut self.lock().instance)
+    }
+
+    /// [`Instance::apply`] on the current instance.
+    pub fn apply(&self, change: Change) -> Result<Change> {
+        self.with(|instance| instance.apply(change))
+    }
+
+    /// [`Instance::tick`] on the current instance.
+    pub fn tick(&self, now: Timestamp) -> Result<Option<Change>> {
+        self.with(|instance| instance.tick(now))
+    }
+
+    /// [`Instance::pull`] on the current instance.
+    pub fn pull(&self, rows: &[RowNumber]) -> Result<RecordBatch> {
+        self.with(|instance| instance.pull(rows))
+    }
+
+    /// [`Instance::flush_state`] on the current instance.
+    pub fn flush_state(&self) -> Result<()> {
+        self.with(Instance::flush_state)
+    }
+
+    /// Takes a snapshot and keeps it as the one [`LiveInstance::recover`] restores.
+    pub fn checkpoint(&self) -> Result<()> {
+        let mut live = self.lock();
+        let snapshot = live.instance.snapshot()?;
+        live.last_good = Some(snapshot);
+        Ok(())
+    }
+
+    /// The generation of the current instance: 1, then one more per reload or recovery.
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// The library the current instance comes from.
+    pub fn plugin(&self) -> Plugin {
+        self.lock().plugin.clone()
+    }
+
+    /// Whether the current instance is poisoned (a panic): see [`LiveInstance::recover`].
+    pub fn is_poisoned(&self) -> bool {
+        self.lock().instance.is_poisoned()
+    }
+
+    /// Replaces the instance with one of the same operator from `new` (load it with
+    /// [`Plugin::load_fresh`], which copies the file first: the dynamic loader would hand
+    /// back the old build for the same path). Waits for the call in flight, takes a
+    /// `snapshot`, creates the new instance with the same configuration and the same
+    /// `ctx.state()` (pending writes included), `restore`s the snapshot into it and swaps.
+    /// Returns the new generation.
+    ///
+    /// If anything fails (`new` lacks the operator or the host's services, `snapshot`,
+    /// `new`'s constructor or `restore` errs or panics, the generation bound is reached)
+    /// nothing changes: the old instance keeps serving, untouched, and the error names the
+    /// operator and the reason ([`Error::Reload`]).
+    pub fn reload(&self, new: &Plugin) -> Result<u64> {
+        let mut live = self.lock();
+        let operator = live.instance.name().to_owned();
+        let failed = |reason: String| Error::Reload {
+            operator: operator.clone(),
+            reason,
+        };
+        if live.generation >= live.max_generations {
+            return Err(failed(format!(
+                "it has reached its bound of {} generations (each reload keeps one more copy of its library mapped); raise it with `with_max_generations`",
+                live.max_generations
+            )));
+        }
+        if new.operator(&operator).is_none() {
+            return Err(failed(format!(
+                "the new build `{}` has no operator `{operator}`; it has: {}",
+                new.path().display(),
+                names(new)
+            )));
+        }
+        let snapshot = live
+            .instance
+            .snapshot()
+            .map_err(|e| failed(format!("the old instance's snapshot failed: {e}")))?;
+        let state = live.instance.state().clone();
+        let mut next = new
+            .create(&operator, &live.config, &live.host, state)
+            .map_err(|e| failed(format!("the new build could not create it: {e}")))?;
+        next.restore(&snapshot).map_err(|e| {
+            failed(format!(
+                "the new build's `restore` refused the snapshot: {e}"
+            ))
+        })?;
+        live.instance = next;
+        live.plugin = new.clone();
+        live.generation += 1;
+        live.last_good = Some(snapshot);
+        Ok(live.generation)
+    }
+
+    /// Recreates a poisoned instance (or any instance) from the same library: from the last
+    /// good snapshot (taken by the last reload or [`LiveInstance::checkpoint`]) when there
+    /// is one, else from scratch. Its `ctx.state()` is kept, flushed or not. Returns the
+    /// new generation.
+    pub fn recover(&self) -> Result<u64> {
+        let mut live = self.lock();
+        let operator = live.instance.name().to_owned();
+        let state = live.instance.state().clone();
+        let mut next = live
+            .plugin
+            .create(&operator, &live.config, &live.host, state)
+            .map_err(|e| Error::Reload {
+                operator: operator.clone(),
+                reason: format!("it could not be created again: {e}"),
+            })?;
+        if let Some(snapshot) = &live.last_good {
+            next.restore(snapshot).map_err(|e| Error::Reload {
+                operator: operator.clone(),
+                reason: format!("its last good snapshot could not be restored: {e}"),
+            })?;
+        }
+        live.instance = next;
+        live.generation += 1;
+        Ok(live.generation)
+    }
+}
+
+fn names(plugin: &Plugin) -> String {
+    let names: Vec<String> = plugin
+        .operators()
+        .map(|o| format!("`{}`", o.name()))
+        .collect();
+    if names.is_empty() {
+        "no operators".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+impl Plugin {
+    /// Loads a copy of the file at `path` (made under the system's temporary folder, with
+    /// a name of its own), with a checked load: what a reload needs, since the dynamic
+    /// loader hands back the library it already mapped for a path it has seen. The copy
+    /// is removed once loaded (the mapping stays).
+    pub fn load_fresh(path: impl AsRef<Path>) -> Result<Plugin> {
+        static COPIES: AtomicU64 = AtomicU64::new(0);
+        let path = path.as_ref();
+        let dir = std::env::temp_dir().join(format!("oplink-reload-{}", std::process::id()));
+        let copy_failed = |e: std::io::Error| Error::CopyFailed {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(&dir).map_err(copy_failed)?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let n = COPIES.fetch_add(1, Ordering::Relaxed);
+        let copy: PathBuf = dir.join(format!("{stem}.{n}.{}", std::env::consts::DLL_EXTENSION));
+        std::fs::copy(path, &copy).map_err(copy_failed)?;
+        let loaded = Plugin::load_checked(&copy);
+        let _ = std::fs::remove_file(&copy);
+        loaded
+    }
+}

@@ -1,0 +1,296 @@
+//! The `State` service behind instances: in memory by default, or in an embedded on-disk
+//! store (redb) when the host asks for one. Each named instance gets a scope of its own;
+//! writes are held by the scope and reach the store at `flush_state`, in one transaction.
+//!
+//! Why redb: a pure-Rust embedded key-value store with ACID transactions, copy-on-write
+//! B-trees and a crash-safe commit (a commit is durable when it returns, a crash never
+//! leaves half of one), one file, no C toolchain, and a small API. sled is unmaintained in
+//! its stable line; RocksDB and LMDB need C libraries; SQLite would bring SQL for what is a
+//! sorted map.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use oplink::services::{Entries, State};
+
+use crate::error::{Error, Result};
+
+/// Keys are `(scope, key)`; values are bytes.
+const TABLE: redb::TableDefinition<(&str, &[u8]), &[u8]> = redb::TableDefinition::new("state");
+
+/// Where the state of named instances lives. Cheap to clone (one store, shared).
+#[derive(Clone, Debug)]
+pub struct StateStore {
+    inner: Arc<StoreInner>,
+}
+
+#[derive(Debug)]
+struct StoreInner {
+    backing: Backing,
+    /// Scopes held by a live instance: one instance per scope at a time.
+    live: Mutex<BTreeSet<String>>,
+}
+
+/// The in-memory store: `(scope, key)` to value.
+type MemoryMap = BTreeMap<(String, Vec<u8>), Vec<u8>>;
+
+enum Backing {
+    Memory(Mutex<MemoryMap>),
+    Disk { path: PathBuf, db: redb::Database },
+}
+
+impl std::fmt::Debug for Backing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backing::Memory(_) => f.write_str("Memory"),
+            Backing::Disk { path, .. } => write!(f, "Disk({})", path.display()),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section below is a single map operation: a panic cannot leave one
+    // half-done.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl StateStore {
+    /// A store in memory: state survives a reload, not a restart.
+    pub fn in_memory() -> StateStore {
+        StateStore::with(Backing::Memory(Mutex::new(BTreeMap::new())))
+    }
+
+    /// The store in the file at `path`, created if missing (its folder must exist). State
+    /// flushed to it survives a crash and a restart.
+    pub fn open(path: impl AsRef<Path>) -> Result<StateStore> {
+        let path = path.as_ref().to_path_buf();
+        let failed = |reason: String| Error::State {
+            path: path.clone(),
+            reason,
+        };
+        let db = redb::Database::create(&path).map_err(|e| failed(e.to_string()))?;
+        // The table exists from the start, so that readers never meet its absence.
+        let tx = db.begin_write().map_err(|e| failed(e.to_string()))?;
+        tx.open_table(TABLE).map_err(|e| failed(e.to_string()))?;
+        tx.commit().map_err(|e| failed(e.to_string()))?;
+        Ok(StateStore::with(Backing::Disk { path, db }))
+    }
+
+    fn with(backing: Backing) -> StateStore {
+        StateStore {
+            inner: Arc::new(StoreInner {
+                backing,
+                live: Mutex::new(BTreeSet::new()),
+            }),
+        }
+    }
+
+    /// The file of an on-disk store.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.inner.backing {
+            Backing::Memory(_) => None,
+            Backing::Disk { path, .. } => Some(path),
+        }
+    }
+
+    /// Every flushed entry of `scope`, in key order (what a restarted instance would see).
+    pub fn entries(&self, scope: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.scan(scope, b"")
+    }
+
+    /// Claims `scope` for a new instance: an error while another live instance holds it.
+    pub(crate) fn claim(&self, scope: &str) -> Result<Arc<ScopedState>> {
+        if !lock(&self.inner.live).insert(scope.to_owned()) {
+            return Err(Error::StateInUse {
+                scope: scope.to_owned(),
+            });
+        }
+        Ok(Arc::new(ScopedState {
+            store: Some(self.clone()),
+            scope: scope.to_owned(),
+            pending: Mutex::new(BTreeMap::new()),
+        }))
+    }
+
+    fn disk_error(&self, reason: impl std::fmt::Display) -> Error {
+        Error::State {
+            path: self.path().map(Path::to_path_buf).unwrap_or_default(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn get(&self, scope: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match &self.inner.backing {
+            Backing::Memory(map) => Ok(lock(map).get(&(scope.to_owned(), key.to_vec())).cloned()),
+            Backing::Disk { db, .. } => {
+                let tx = db.begin_read().map_err(|e| self.disk_error(e))?;
+                let table = tx.open_table(TABLE).map_err(|e| self.disk_error(e))?;
+                let value = table.get((scope, key)).map_err(|e| self.disk_error(e))?;
+                Ok(value.map(|v| v.value().to_vec()))
+            }
+        }
+    }
+
+    fn scan(&self, scope: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        match &self.inner.backing {
+            Backing::Memory(map) => Ok(lock(map)
+                .range((scope.to_owned(), prefix.to_vec())..)
+                .take_while(|((s, k), _)| s == scope && k.starts_with(prefix))
+                .map(|((_, k), v)| (k.clone(), v.clone()))
+                .collect()),
+            Backing::Disk { db, .. } => {
+                let tx = db.begin_read().map_err(|e| self.disk_error(e))?;
+                let table = tx.open_table(TABLE).map_err(|e| self.disk_error(e))?;
+                let mut out = Vec::new();
+                for entry in table
+                    .range((scope, prefix)..)
+                    .map_err(|e| self.disk_error(e))?
+                {
+                    let (key, value) = entry.map_err(|e| self.disk_error(e))?;
+                    let (s, k) = key.value();
+                    if s != scope || !k.starts_with(prefix) {
+                        break;
+                    }
+                    out.push((k.to_vec(), value.value().to_vec()));
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Applies `writes` to `scope` at once: one transaction on disk.
+    fn commit(&self, scope: &str, writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Result<()> {
+        match &self.inner.backing {
+            Backing::Memory(map) => {
+                let mut map = lock(map);
+                for (key, value) in writes {
+                    let key = (scope.to_owned(), key.clone());
+                    match value {
+                        Some(value) => map.insert(key, value.clone()),
+                        None => map.remove(&key),
+                    };
+                }
+                Ok(())
+            }
+            Backing::Disk { db, .. } => {
+                let tx = db.begin_write().map_err(|e| self.disk_error(e))?;
+                {
+                    let mut table = tx.open_table(TABLE).map_err(|e| self.disk_error(e))?;
+                    for (key, value) in writes {
+                        match value {
+                            Some(value) => table
+                                .insert((scope, key.as_slice()), value.as_slice())
+                                .map(drop),
+                            None => table.remove((scope, key.as_slice())).map(drop),
+                        }
+                        .map_err(|e| self.disk_error(e))?;
+                    }
+                }
+                tx.commit().map_err(|e| self.disk_error(e))
+            }
+        }
+    }
+}
+
+/// The state of one instance: its scope of a store (or, unnamed, a store of its own), and
+/// the writes not flushed yet. Moves to the new instance on a reload.
+#[derive(Debug)]
+pub(crate) struct ScopedState {
+    /// `None` for an unnamed instance: its state lives in `pending` only.
+    store: Option<StateStore>,
+    scope: String,
+    /// Writes since the last flush: `Some(value)` puts, `None` deletes.
+    pending: Mutex<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+}
+
+impl ScopedState {
+    /// The state of an instance the host gave no name: in memory, its own.
+    pub(crate) fn unnamed() -> Arc<ScopedState> {
+        Arc::new(ScopedState {
+            store: None,
+            scope: String::new(),
+            pending: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The scope's name, if the instance has one.
+    pub(crate) fn scope(&self) -> Option<&str> {
+        self.store.as_ref().map(|_| self.scope.as_str())
+    }
+
+    /// Writes what is pending to the store, at once.
+    pub(crate) fn flush(&self) -> Result<()> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let mut pending = lock(&self.pending);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        store.commit(&self.scope, &pending)?;
+        pending.clear();
+        Ok(())
+    }
+
+    fn to_service(error: Error) -> oplink::Error {
+        oplink::Error::msg(error.to_string())
+    }
+}
+
+impl Drop for ScopedState {
+    fn drop(&mut self) {
+        if let Some(store) = &self.store {
+            lock(&store.inner.live).remove(&self.scope);
+        }
+    }
+}
+
+impl State for ScopedState {
+    fn get(&self, key: &[u8]) -> oplink::Result<Option<Vec<u8>>> {
+        if let Some(value) = lock(&self.pending).get(key) {
+            return Ok(value.clone());
+        }
+        match &self.store {
+            Some(store) => store.get(&self.scope, key).map_err(Self::to_service),
+            None => Ok(None),
+        }
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> oplink::Result<()> {
+        lock(&self.pending).insert(key.to_vec(), Some(value.to_vec()));
+        Ok(())
+    }
+
+    fn delete(&self, key: &[u8]) -> oplink::Result<bool> {
+        let existed = self.get(key)?.is_some();
+        let mut pending = lock(&self.pending);
+        if self.store.is_some() {
+            pending.insert(key.to_vec(), None);
+        } else {
+            pending.remove(key);
+        }
+        Ok(existed)
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> oplink::Result<Entries> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = match &self.store {
+            Some(store) => store
+                .scan(&self.scope, prefix)
+                .map_err(Self::to_service)?
+                .into_iter()
+                .collect(),
+            None => BTreeMap::new(),
+        };
+        for (key, value) in lock(&self.pending)
+            .range(prefix.to_vec()..)
+            .take_while(|(key, _)| key.starts_with(prefix))
+        {
+            match value {
+                Some(value) => merged.insert(key.clone(), value.clone()),
+                None => merged.remove(key),
+            };
+        }
+        Ok(Entries(merged.into_iter().collect()))
+    }
+}

@@ -1,0 +1,448 @@
+//! The lifecycle of instances in a long-running host: durable state across a killed
+//! process, reloads under load and every rollback path, recovery after a panic.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{fixture, plugin_path, rows};
+use oplink::arrow::array::{Array, StringArray, UInt64Array};
+use oplink::{Change, Diff, Timestamp};
+use oplink_host::{Error, Host, LiveInstance, Plugin, StateStore};
+use serde_json::json;
+
+/// Keys cycle through 7 customers.
+fn key_of(row: u64) -> String {
+    format!("k{}", row % 7)
+}
+
+/// Batch `i`: 10 rows numbered `10 i ..`, keyed by [`key_of`].
+fn batch_change(i: u64) -> Change {
+    let first = i * 10;
+    let keys: Vec<String> = (first..first + 10).map(key_of).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let amounts: Vec<i64> = (0..10).collect();
+    Change::new(
+        i,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(&amounts, &keys, first),
+        }],
+    )
+}
+
+/// The per-key counts of `tally` after rows `0..rows`.
+fn expected_counts(rows: u64) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for row in 0..rows {
+        *counts.entry(format!("n/{}", key_of(row))).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn counts_in(store: &StateStore, scope: &str) -> BTreeMap<String, u64> {
+    store
+        .entries(scope)
+        .unwrap()
+        .into_iter()
+        .map(|(key, value)| {
+            (
+                String::from_utf8(key).unwrap(),
+                u64::from_le_bytes(value.try_into().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn tally_config() -> serde_json::Value {
+    json!({"key": "customer"})
+}
+
+/// A fresh folder under `target/` for one test.
+fn folder(name: &str) -> PathBuf {
+    let dir = common::workspace()
+        .join("target")
+        .join("lifecycle-tests")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const CHILD_STORE: &str = "OPLINK_TEST_CHILD_STORE";
+
+/// The child of `flushed_state_survives_a_killed_process_and_is_never_half_written`: feeds
+/// batches forever, flushing after every fifth and saying so on stdout.
+fn feed_until_killed(store: &Path) {
+    let host = Host::builder()
+        .state_store(StateStore::open(store).unwrap())
+        .build();
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let mut tally = plugin
+        .instantiate_named("tally", tally_config(), &host, "tally-durable")
+        .unwrap();
+    for i in 0..1_000_000u64 {
+        tally.apply(batch_change(i)).unwrap();
+        if i % 5 == 4 {
+            tally.flush_state().unwrap();
+            println!("flushed {i}");
+        }
+    }
+}
+
+#[test]
+fn flushed_state_survives_a_killed_process_and_is_never_half_written() {
+    if let Some(store) = std::env::var_os(CHILD_STORE) {
+        feed_until_killed(Path::new(&store));
+        return;
+    }
+    let dir = folder("killed");
+    let store = dir.join("state.redb");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "flushed_state_survives_a_killed_process_and_is_never_half_written",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_STORE, &store)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut last_seen = None;
+    let mut seen = 0;
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(i) = line.strip_prefix("flushed ") {
+            last_seen = Some(i.parse::<u64>().unwrap());
+            seen += 1;
+            if seen == 4 {
+                // In the middle of the run: between flushes, or inside one.
+                child.kill().unwrap();
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    let last_seen = last_seen.expect("the child flushed before it was killed");
+
+    let store = StateStore::open(&store).unwrap();
+    let counts = counts_in(&store, "tally-durable");
+    let total: u64 = counts.values().sum();
+    // Whole flushes only: the rows of batches 0..=F for a flush F at or after the last one
+    // the child reported, never part of one.
+    assert_eq!(total % 50, 0, "a flush was half written: {counts:?}");
+    assert!(total >= (last_seen + 1) * 10, "flushed state was lost");
+    assert_eq!(counts, expected_counts(total));
+}
+
+#[test]
+fn named_state_outlives_its_instance_and_unflushed_writes_do_not() {
+    let dir = folder("named");
+    let path = dir.join("state.redb");
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    {
+        let host = Host::builder()
+            .state_store(StateStore::open(&path).unwrap())
+            .build();
+        let mut tally = plugin
+            .instantiate_named("tally", tally_config(), &host, "t")
+            .unwrap();
+        assert_eq!(tally.state_name(), Some("t"));
+        // One live instance per name.
+        let err = plugin
+            .instantiate_named("tally", tally_config(), &host, "t")
+            .unwrap_err();
+        assert!(matches!(err, Error::StateInUse { .. }));
+        assert_eq!(
+            err.to_string(),
+            "state `t` is in use by another live instance; give each instance a name of its own"
+        );
+        tally.apply(batch_change(0)).unwrap();
+        tally.flush_state().unwrap();
+        tally.apply(batch_change(1)).unwrap(); // never flushed
+    }
+    // A restart: the store reopened, the name taken again.
+    let store = StateStore::open(&path).unwrap();
+    assert_eq!(counts_in(&store, "t"), expected_counts(10));
+    let host = Host::builder().state_store(store.clone()).build();
+    let mut tally = plugin
+        .instantiate_named("tally", tally_config(), &host, "t")
+        .unwrap();
+    tally.apply(batch_change(1)).unwrap();
+    tally.flush_state().unwrap();
+    assert_eq!(counts_in(&store, "t"), expected_counts(20));
+    // An unnamed instance keeps its state to itself.
+    assert!(
+        plugin
+            .instantiate("tally", tally_config(), &host)
+            .unwrap()
+            .state_name()
+            .is_none()
+    );
+}
+
+#[test]
+fn a_store_that_cannot_be_opened_is_an_error_naming_it() {
+    let dir = folder("unopenable");
+    let path = dir.join("missing-folder").join("state.redb");
+    let err = StateStore::open(&path).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("state store `{}`: ", path.display())),
+        "{err}"
+    );
+}
+
+/// The rows `tally` counted and the build that counts them, as `pull` reports.
+fn tally_report(live: &LiveInstance) -> (u64, String) {
+    let batch = live.pull(&[0]).unwrap();
+    let rows = batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<UInt64Array>()
+        .unwrap()
+        .value(0);
+    let build = batch
+        .column(1)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap()
+        .value(0)
+        .to_owned();
+    (rows, build)
+}
+
+#[test]
+fn a_reload_under_load_loses_and_duplicates_nothing() {
+    const BATCHES: u64 = 400;
+    const RELOADS: u64 = 12;
+    let store = StateStore::in_memory();
+    let host = Host::builder().state_store(store.clone()).build();
+    let base = plugin_path("toolkit");
+    let next = plugin_path("toolkit_next");
+    let live = LiveInstance::new(
+        &Plugin::load(&base).unwrap(),
+        "tally",
+        tally_config(),
+        &host,
+        Some("under-load"),
+    )
+    .unwrap();
+
+    // The new builds are loaded (copied, checked, validated) before the rows flow, so that
+    // the reloads themselves land among the batches.
+    let builds: Vec<Plugin> = (0..RELOADS)
+        .map(|n| Plugin::load_fresh(if n % 2 == 0 { &next } else { &base }).unwrap())
+        .collect();
+    let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let feeder = {
+        let (live, progress) = (live.clone(), progress.clone());
+        std::thread::spawn(move || {
+            let (mut out, mut generations) = (Vec::new(), std::collections::BTreeSet::new());
+            for i in 0..BATCHES {
+                let change = live.apply(batch_change(i)).unwrap();
+                generations.insert(live.generation());
+                for diff in change.diffs {
+                    let Diff::Insert { post } = diff else {
+                        panic!("tally forwards inserts")
+                    };
+                    out.extend_from_slice(post.row_numbers().values());
+                }
+                if i % 50 == 49 {
+                    live.flush_state().unwrap();
+                }
+                progress.store(i + 1, std::sync::atomic::Ordering::Release);
+            }
+            (out, generations)
+        })
+    };
+    for (n, build) in (0..).zip(&builds) {
+        // Each reload while rows flow: after the feeder passed another 30 batches. The
+        // builds alternate between the two libraries, each a fresh copy of its file.
+        while progress.load(std::sync::atomic::Ordering::Acquire) < (n + 1) * 30 {
+            std::thread::yield_now();
+        }
+        assert_eq!(live.reload(build).unwrap(), n + 2);
+    }
+    let (rows, generations) = feeder.join().unwrap();
+    live.flush_state().unwrap();
+    assert!(
+        generations.len() > RELOADS as usize / 2,
+        "the feeder saw only generations {generations:?}: the reloads did not overlap it"
+    );
+
+    assert_eq!(
+        rows,
+        (0..BATCHES * 10).collect::<Vec<_>>(),
+        "lost or duplicated rows"
+    );
+    assert_eq!(live.generation(), RELOADS + 1);
+    // What one uninterrupted run gives: the rows counted in memory (handed over by every
+    // reload), and the per-key counts in the store (which moved with the instance).
+    assert_eq!(tally_report(&live), (BATCHES * 10, "base".to_owned()));
+    assert_eq!(
+        counts_in(&store, "under-load"),
+        expected_counts(BATCHES * 10)
+    );
+}
+
+/// A live `tally` of the base build that has counted 20 rows (10 of them flushed), with
+/// `restore` set as the variant build will read it.
+fn serving(restore: &str) -> (LiveInstance, StateStore) {
+    let store = StateStore::in_memory();
+    let host = Host::builder().state_store(store.clone()).build();
+    let live = LiveInstance::new(
+        &Plugin::load(plugin_path("toolkit")).unwrap(),
+        "tally",
+        json!({"key": "customer", "restore": restore}),
+        &host,
+        Some("serving"),
+    )
+    .unwrap();
+    live.apply(batch_change(0)).unwrap();
+    live.flush_state().unwrap();
+    live.apply(batch_change(1)).unwrap();
+    (live, store)
+}
+
+/// The instance still answers as the old build, with its state whole.
+fn still_serving(live: &LiveInstance, store: &StateStore) {
+    assert_eq!(live.generation(), 1);
+    assert!(!live.is_poisoned());
+    assert_eq!(tally_report(live), (20, "base".to_owned()));
+    let out = live.apply(batch_change(2)).unwrap();
+    assert_eq!(out.row_count(), 10);
+    live.flush_state().unwrap();
+    assert_eq!(counts_in(store, "serving"), expected_counts(30));
+}
+
+#[test]
+fn every_failed_reload_rolls_back_and_the_old_instance_keeps_serving() {
+    // A new build that fails validation never gets to the instance.
+    let (live, store) = serving("accept");
+    let broken = fixture("BAD_MAGIC");
+    assert!(Plugin::load_fresh(&broken).is_err());
+    still_serving(&live, &store);
+
+    // A new build without the operator.
+    let (live, store) = serving("accept");
+    let threshold = Plugin::load_fresh(plugin_path("threshold")).unwrap();
+    let err = live.reload(&threshold).unwrap_err();
+    assert!(matches!(err, Error::Reload { .. }));
+    assert!(
+        err.to_string().starts_with(
+            "reloading operator `tally` failed, and the old instance keeps serving: the new build `"
+        ) && err
+            .to_string()
+            .ends_with("` has no operator `tally`; it has: `threshold`"),
+        "{err}"
+    );
+    still_serving(&live, &store);
+
+    // A new build whose `restore` rejects the snapshot, with a message.
+    let (live, store) = serving("reject");
+    let next = Plugin::load_fresh(plugin_path("toolkit_next")).unwrap();
+    let err = live.reload(&next).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "the new build's `restore` refused the snapshot: operator `tally` failed in `restore`"
+        ) && err
+            .to_string()
+            .contains("this build cannot read snapshots of the base build"),
+        "{err}"
+    );
+    still_serving(&live, &store);
+
+    // A new build that panics in `restore`.
+    let (live, store) = serving("panic");
+    let err = live.reload(&next).unwrap_err();
+    assert!(
+        err.to_string().contains("panicked in `restore`")
+            && err.to_string().contains("restore panicked on purpose"),
+        "{err}"
+    );
+    still_serving(&live, &store);
+}
+
+#[test]
+fn reloads_stop_at_the_generation_bound() {
+    let (live, _store) = serving("accept");
+    let live = live.with_max_generations(2);
+    let next = Plugin::load_fresh(plugin_path("toolkit_next")).unwrap();
+    assert_eq!(live.reload(&next).unwrap(), 2);
+    assert_eq!(tally_report(&live), (20, "variant".to_owned()));
+    let err = live.reload(&next).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "reloading operator `tally` failed, and the old instance keeps serving: it has reached its bound of 2 generations (each reload keeps one more copy of its library mapped); raise it with `with_max_generations`"
+    );
+    assert_eq!(live.generation(), 2);
+}
+
+#[test]
+fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state() {
+    let store = StateStore::in_memory();
+    let host = Host::builder().state_store(store.clone()).build();
+    let live = LiveInstance::new(
+        &Plugin::load(plugin_path("toolkit")).unwrap(),
+        "tally",
+        json!({"key": "customer", "panic_on": "poison"}),
+        &host,
+        Some("recovered"),
+    )
+    .unwrap();
+    live.apply(batch_change(0)).unwrap();
+    live.checkpoint().unwrap(); // 10 rows counted in memory
+    live.apply(batch_change(1)).unwrap();
+    live.flush_state().unwrap(); // 20 rows in the store
+
+    // A panic poisons it: every call is refused until it is recovered.
+    let poison = Change::new(
+        9,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(&[1], &["poison"], 1_000),
+        }],
+    );
+    let err = live.apply(poison).unwrap_err();
+    assert!(matches!(err, Error::Panicked { .. }), "{err:?}");
+    assert!(live.is_poisoned());
+    assert!(matches!(
+        live.apply(batch_change(2)).unwrap_err(),
+        Error::Poisoned { .. }
+    ));
+
+    // One call recreates it from its checkpoint: its memory goes back to the checkpoint,
+    // its store keeps everything flushed.
+    assert_eq!(live.recover().unwrap(), 2);
+    assert!(!live.is_poisoned());
+    assert_eq!(tally_report(&live).0, 10);
+    assert_eq!(counts_in(&store, "recovered"), expected_counts(20));
+    live.apply(batch_change(2)).unwrap();
+    assert_eq!(tally_report(&live).0, 20);
+
+    // Without a checkpoint, from scratch.
+    let fresh = LiveInstance::new(
+        &Plugin::load(plugin_path("toolkit")).unwrap(),
+        "tally",
+        json!({"key": "customer", "panic_on": "poison"}),
+        &host,
+        None,
+    )
+    .unwrap();
+    fresh.apply(batch_change(0)).unwrap();
+    let poison = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(&[1], &["poison"], 1_000),
+        }],
+    );
+    assert!(fresh.apply(poison).is_err());
+    assert_eq!(fresh.recover().unwrap(), 2);
+    assert_eq!(tally_report(&fresh).0, 0);
+}
