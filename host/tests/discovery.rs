@@ -102,7 +102,7 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
     assert_eq!(found.entries().len(), 8, "{lines:#?}");
 
     assert!(
-        matches!(outcome_of(&found, "libtoolkit.so"), Outcome::Loaded(names) if names.len() == 4)
+        matches!(outcome_of(&found, "libtoolkit.so"), Outcome::Loaded(names) if names.len() == 5)
     );
     assert!(matches!(
         outcome_of(&found, "libthreshold.so"),
@@ -156,10 +156,13 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
     );
     assert_eq!(
         found.plugin_for("nope").unwrap_err().to_string(),
-        "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `tag`, `threshold`"
+        "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `tag`, `tally`, `threshold`"
     );
     let unique: Vec<&str> = found.operators().map(|(op, _)| op.name()).collect();
-    assert_eq!(unique, ["delay", "passthrough", "passthrough_view", "tag"]);
+    assert_eq!(
+        unique,
+        ["delay", "passthrough", "passthrough_view", "tag", "tally"]
+    );
     assert_eq!(found.plugins().len(), 3);
     assert!(
         lines

@@ -145,14 +145,14 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
                 let call = call(method, &[], &p);
                 quote! {
                     #cfg_attr
-                    fn __snapshot(&mut self) -> #p::Result<::std::vec::Vec<u8>> { #call }
+                    fn __snapshot(&mut self, ctx: &mut #p::Context) -> #p::Result<::std::vec::Vec<u8>> { #call }
                 }
             }
             Slot::Restore => {
                 let call = call(method, &["snapshot"], &p);
                 quote! {
                     #cfg_attr
-                    fn __restore(&mut self, snapshot: &[u8]) -> #p::Result<()> { #call }
+                    fn __restore(&mut self, ctx: &mut #p::Context, snapshot: &[u8]) -> #p::Result<()> { #call }
                 }
             }
         };
@@ -354,10 +354,7 @@ fn call(method: &Method<'_>, data: &[&str], p: &TokenStream) -> TokenStream {
         .err
         .map_or_else(|| span::first(&sig.output), span::first);
     let convert = quote_spanned!(error_span=> #p::OperatorError::into_error(__oplink_error));
-    let bridge_has_ctx = matches!(
-        method.slot,
-        Slot::Apply | Slot::Pull | Slot::Tick | Slot::FlushState
-    );
+    let bridge_has_ctx = method.slot.takes_ctx();
     let unused_ctx = (bridge_has_ctx && method.ctx_type.is_none()).then(|| quote!(let _ = &ctx;));
     quote! {
         #unused_ctx

@@ -65,8 +65,10 @@ impl Slot {
                 "fn tick(&mut self, ctx: &mut Context, now: Timestamp) -> Result<Option<Change>>"
             }
             Slot::FlushState => "fn flush_state(&mut self, ctx: &mut Context) -> Result<()>",
-            Slot::Snapshot => "fn snapshot(&self) -> Result<Vec<u8>>",
-            Slot::Restore => "fn restore(&mut self, snapshot: &[u8]) -> Result<()>",
+            Slot::Snapshot => "fn snapshot(&self, ctx: &mut Context) -> Result<Vec<u8>>",
+            Slot::Restore => {
+                "fn restore(&mut self, ctx: &mut Context, snapshot: &[u8]) -> Result<()>"
+            }
         }
     }
 
@@ -82,7 +84,12 @@ impl Slot {
     pub fn takes_ctx(self) -> bool {
         matches!(
             self,
-            Slot::Apply | Slot::Pull | Slot::Tick | Slot::FlushState
+            Slot::Apply
+                | Slot::Pull
+                | Slot::Tick
+                | Slot::FlushState
+                | Slot::Snapshot
+                | Slot::Restore
         )
     }
 

@@ -60,11 +60,11 @@ pub trait OperatorImpl: Sized + Send + 'static {
         Ok(())
     }
     /// Calls `snapshot`; by default, an empty snapshot (a stateless operator).
-    fn __snapshot(&mut self) -> Result<Vec<u8>> {
+    fn __snapshot(&mut self, _ctx: &mut Context) -> Result<Vec<u8>> {
         Ok(Vec::new())
     }
     /// Calls `restore`; by default, accepts only the empty snapshot.
-    fn __restore(&mut self, snapshot: &[u8]) -> Result<()> {
+    fn __restore(&mut self, _ctx: &mut Context, snapshot: &[u8]) -> Result<()> {
         if snapshot.is_empty() {
             return Ok(());
         }

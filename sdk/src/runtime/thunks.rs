@@ -315,7 +315,7 @@ pub unsafe extern "C" fn snapshot<T: OperatorImpl>(
     err: *mut ErrorOut,
 ) -> Status {
     let body = |this: &mut Live<T>, _: &mut Option<Error>| {
-        let bytes = this.op.__snapshot()?;
+        let bytes = this.op.__snapshot(&mut this.ctx)?;
         // SAFETY: `out` is writable (ABI contract).
         unsafe { out.write(OwnedBuf::from_vec(bytes)) };
         Ok(())
@@ -335,7 +335,8 @@ pub unsafe extern "C" fn restore<T: OperatorImpl>(
 ) -> Status {
     let body = |this: &mut Live<T>, _: &mut Option<Error>| {
         // SAFETY: `snapshot` is valid for this call (ABI contract).
-        this.op.__restore(unsafe { snapshot.as_slice() })
+        this.op
+            .__restore(&mut this.ctx, unsafe { snapshot.as_slice() })
     };
     // SAFETY: the ABI's contract for `restore`.
     unsafe { on(instance, err, body) }

@@ -61,3 +61,30 @@ impl Full {
 }
 
 fn main() {}
+
+/// `snapshot` and `restore` may reach the instance's `Context` (its state in the store).
+struct Mixed {
+    in_memory: u64,
+}
+
+#[oplink::operator(name = "mixed", version = "1.0.0")]
+impl Mixed {
+    fn new() -> Result<Self> {
+        Ok(Mixed { in_memory: 0 })
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+
+    fn snapshot(&self, ctx: &mut Context) -> Result<Vec<u8>> {
+        ctx.state()?.put(b"snapshotted", b"yes")?;
+        Ok(self.in_memory.to_le_bytes().to_vec())
+    }
+
+    fn restore(&mut self, ctx: &mut Context, snapshot: &[u8]) -> Result<()> {
+        let _ = ctx.state()?.get(b"snapshotted")?;
+        self.in_memory = snapshot.len() as u64;
+        Ok(())
+    }
+}
