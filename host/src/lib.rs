@@ -31,7 +31,7 @@ pub use discover::{Discovery, Entry, Found, Outcome, PLUGIN_PATH_VAR};
 pub use error::{Error, Result};
 pub use host::{Host, HostBuilder};
 pub use instance::Instance;
-pub use live::{DEFAULT_MAX_GENERATIONS, LiveInstance};
+pub use live::{DEFAULT_MAX_GENERATIONS, LiveInstance, reload_all};
 pub use plugin::{BuildInfo, Implemented, OperatorInfo, Plugin, RequiredMethod, RequiredService};
 pub use state::StateStore;
 

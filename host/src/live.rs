@@ -154,37 +154,7 @@ impl LiveInstance {
     /// operator and the reason ([`Error::Reload`]).
     pub fn reload(&self, new: &Plugin) -> Result<u64> {
         let mut live = self.lock();
-        let operator = live.instance.name().to_owned();
-        let failed = |reason: String| Error::Reload {
-            operator: operator.clone(),
-            reason,
-        };
-        if live.generation >= live.max_generations {
-            return Err(failed(format!(
-                "it has reached its bound of {} generations (each reload keeps one more copy of its library mapped); raise it with `with_max_generations`",
-                live.max_generations
-            )));
-        }
-        if new.operator(&operator).is_none() {
-            return Err(failed(format!(
-                "the new build `{}` has no operator `{operator}`; it has: {}",
-                new.path().display(),
-                names(new)
-            )));
-        }
-        let snapshot = live
-            .instance
-            .snapshot()
-            .map_err(|e| failed(format!("the old instance's snapshot failed: {e}")))?;
-        let state = live.instance.state().clone();
-        let mut next = new
-            .create(&operator, &live.config, &live.host, state)
-            .map_err(|e| failed(format!("the new build could not create it: {e}")))?;
-        next.restore(&snapshot).map_err(|e| {
-            failed(format!(
-                "the new build's `restore` refused the snapshot: {e}"
-            ))
-        })?;
+        let (next, snapshot) = prepare(&mut live, new)?;
         live.instance = next;
         live.plugin = new.clone();
         live.generation += 1;
@@ -217,6 +187,68 @@ impl LiveInstance {
         live.generation += 1;
         Ok(live.generation)
     }
+}
+
+/// Reloads every instance in `instances` from `new`, all or nothing: each is prepared as
+/// [`LiveInstance::reload`] prepares one (snapshot, new instance, restore) while all are
+/// held, and the new instances are swapped in only when every one is ready. If any step
+/// fails for any of them, none changes, and the error names that operator. Returns how
+/// many were reloaded.
+pub fn reload_all(instances: &[LiveInstance], new: &Plugin) -> Result<usize> {
+    // Locked in one order (by address), so that two concurrent `reload_all` cannot
+    // deadlock; an instance listed twice is locked once.
+    let mut order: Vec<&LiveInstance> = instances.iter().collect();
+    order.sort_by_key(|live| Arc::as_ptr(&live.inner) as usize);
+    order.dedup_by_key(|live| Arc::as_ptr(&live.inner) as usize);
+    let mut held: Vec<MutexGuard<'_, Live>> = order.iter().map(|live| live.lock()).collect();
+    let mut ready = Vec::with_capacity(held.len());
+    for live in &mut held {
+        ready.push(prepare(live, new)?);
+    }
+    for (live, (next, snapshot)) in held.iter_mut().zip(ready) {
+        live.instance = next;
+        live.plugin = new.clone();
+        live.generation += 1;
+        live.last_good = Some(snapshot);
+    }
+    Ok(held.len())
+}
+
+/// The new instance for `live` from `new`, restored from a snapshot of the old one, and
+/// that snapshot; the old instance is left as it was.
+fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Vec<u8>)> {
+    let operator = live.instance.name().to_owned();
+    let failed = |reason: String| Error::Reload {
+        operator: operator.clone(),
+        reason,
+    };
+    if live.generation >= live.max_generations {
+        return Err(failed(format!(
+            "it has reached its bound of {} generations (each reload keeps one more copy of its library mapped); raise it with `with_max_generations`",
+            live.max_generations
+        )));
+    }
+    if new.operator(&operator).is_none() {
+        return Err(failed(format!(
+            "the new build `{}` has no operator `{operator}`; it has: {}",
+            new.path().display(),
+            names(new)
+        )));
+    }
+    let snapshot = live
+        .instance
+        .snapshot()
+        .map_err(|e| failed(format!("the old instance's snapshot failed: {e}")))?;
+    let state = live.instance.state().clone();
+    let mut next = new
+        .create(&operator, &live.config, &live.host, state)
+        .map_err(|e| failed(format!("the new build could not create it: {e}")))?;
+    next.restore(&snapshot).map_err(|e| {
+        failed(format!(
+            "the new build's `restore` refused the snapshot: {e}"
+        ))
+    })?;
+    Ok((next, snapshot))
 }
 
 fn names(plugin: &Plugin) -> String {

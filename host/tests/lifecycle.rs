@@ -446,3 +446,38 @@ fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state()
     assert_eq!(fresh.recover().unwrap(), 2);
     assert_eq!(tally_report(&fresh).0, 0);
 }
+
+#[test]
+fn a_library_reload_swaps_every_instance_or_none() {
+    let host = Host::default();
+    let base = Plugin::load(plugin_path("toolkit")).unwrap();
+    let make = |restore: &str| {
+        let live = LiveInstance::new(
+            &base,
+            "tally",
+            json!({"key": "customer", "restore": restore}),
+            &host,
+            None,
+        )
+        .unwrap();
+        live.apply(batch_change(0)).unwrap();
+        live
+    };
+    let next = Plugin::load_fresh(plugin_path("toolkit_next")).unwrap();
+
+    let both = [make("accept"), make("accept")];
+    assert_eq!(oplink_host::reload_all(&both, &next).unwrap(), 2);
+    for live in &both {
+        assert_eq!(live.generation(), 2);
+        assert_eq!(tally_report(live), (10, "variant".to_owned()));
+    }
+
+    // One of them cannot take the new build: neither changes.
+    let mixed = [make("accept"), make("reject")];
+    let err = oplink_host::reload_all(&mixed, &next).unwrap_err();
+    assert!(err.to_string().contains("refused the snapshot"), "{err}");
+    for live in &mixed {
+        assert_eq!(live.generation(), 1);
+        assert_eq!(tally_report(live), (10, "base".to_owned()));
+    }
+}
