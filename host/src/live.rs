@@ -155,10 +155,7 @@ impl LiveInstance {
     pub fn reload(&self, new: &Plugin) -> Result<u64> {
         let mut live = self.lock();
         let (next, snapshot) = prepare(&mut live, new)?;
-        live.instance = next;
-        live.plugin = new.clone();
-        live.generation += 1;
-        live.last_good = Some(snapshot);
+        live.swap(next, snapshot, new);
         Ok(live.generation)
     }
 
@@ -206,12 +203,19 @@ pub fn reload_all(instances: &[LiveInstance], new: &Plugin) -> Result<usize> {
         ready.push(prepare(live, new)?);
     }
     for (live, (next, snapshot)) in held.iter_mut().zip(ready) {
-        live.instance = next;
-        live.plugin = new.clone();
-        live.generation += 1;
-        live.last_good = Some(snapshot);
+        live.swap(next, snapshot, new);
     }
     Ok(held.len())
+}
+
+impl Live {
+    /// Puts `next`, made from `new` and restored from `snapshot`, in the old one's place.
+    fn swap(&mut self, next: Instance, snapshot: Vec<u8>, new: &Plugin) {
+        self.instance = next;
+        self.plugin = new.clone();
+        self.generation += 1;
+        self.last_good = Some(snapshot);
+    }
 }
 
 /// The new instance for `live` from `new`, restored from a snapshot of the old one, and

@@ -481,3 +481,17 @@ fn a_library_reload_swaps_every_instance_or_none() {
         assert_eq!(tally_report(live), (10, "base".to_owned()));
     }
 }
+
+#[test]
+fn a_fresh_copy_of_a_missing_file_is_an_error_naming_it() {
+    let missing = folder("missing").join("libnothing.so");
+    let err = Plugin::load_fresh(&missing).unwrap_err();
+    assert!(matches!(err, Error::CopyFailed { .. }));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot copy `{}` to load a fresh copy of it: No such file or directory (os error 2)",
+            missing.display()
+        )
+    );
+}

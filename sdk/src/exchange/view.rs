@@ -272,16 +272,10 @@ impl ChangeView {
 
     /// The rows of every diff, `pre` before `post`.
     pub fn rows(&self) -> impl Iterator<Item = RowsView<'_>> + '_ {
-        self.diffs.iter().flat_map(|sides| {
-            let (first, second) = match sides {
-                Sides::Insert(post) => (post, None),
-                Sides::Update(pre, post) => (pre, Some(post)),
-                Sides::Remove(pre) => (pre, None),
-            };
-            std::iter::once(first)
-                .chain(second)
-                .map(|side| RowsView { side })
-        })
+        self.diffs
+            .iter()
+            .flat_map(Sides::iter)
+            .map(|side| RowsView { side })
     }
 
     /// Returns this change unchanged: its arrays go back to the host as they came.
@@ -359,6 +353,16 @@ impl Sides {
 
     /// Each side, `pre` before `post`.
     fn each(self) -> impl Iterator<Item = Side> {
+        let (first, second) = match self {
+            Sides::Insert(post) => (post, None),
+            Sides::Update(pre, post) => (pre, Some(post)),
+            Sides::Remove(pre) => (pre, None),
+        };
+        std::iter::once(first).chain(second)
+    }
+
+    /// Each side, `pre` before `post`, borrowed.
+    fn iter(&self) -> impl Iterator<Item = &Side> {
         let (first, second) = match self {
             Sides::Insert(post) => (post, None),
             Sides::Update(pre, post) => (pre, Some(post)),
@@ -920,12 +924,11 @@ impl Outgoing {
         };
         // A side whose arrays someone else still shares (a `to_rows` kept in the operator's
         // state) cannot move: then the whole change is exported as built batches.
-        let shared = view.diffs.iter().any(|sides| match sides {
-            Sides::Insert(side) | Sides::Remove(side) => Arc::strong_count(&side.owner) > 1,
-            Sides::Update(pre, post) => {
-                Arc::strong_count(&pre.owner) > 1 || Arc::strong_count(&post.owner) > 1
-            }
-        });
+        let shared = view
+            .diffs
+            .iter()
+            .flat_map(Sides::iter)
+            .any(|side| Arc::strong_count(&side.owner) > 1);
         if shared {
             return Ok((self.export_change(view.into_change()?, outbox)?, None));
         }

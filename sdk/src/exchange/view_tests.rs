@@ -410,3 +410,131 @@ fn a_primitive_view_reads_any_primitive_type() {
     assert_eq!(typed.values()[2], 3);
     assert_eq!((ids.name(), ids.len(), ids.is_empty()), ("id", 4, false));
 }
+
+/// A validity bitmap whose first slot is null.
+static FIRST_NULL: [u8; 8] = [0b1111_1110, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+
+/// Exports `mixed(0)` as one insert, lets `spoil` change the column `column` of what
+/// crossed (and the `post` side), views it and reads that column with `read`: the error.
+/// Every spoiling keeps the arrays releasable.
+fn view_spoiled(
+    column: usize,
+    spoil: impl FnOnce(&mut super::raw::RawArray, &mut crate::abi::AbiRows),
+    read: impl FnOnce(super::view::ColumnView<'_>) -> crate::Result<()>,
+) -> String {
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let abi = out.export_change(insert(mixed(0)), &mut outbox).unwrap();
+    // SAFETY: the change has a first diff whose `post` has six columns, in the block.
+    let (target, post) = unsafe {
+        let post = &mut (*abi.diffs).post;
+        let columns: *mut super::raw::RawArray = (&raw mut post.columns).cast();
+        (&mut **(*columns).children.add(column), post)
+    };
+    spoil(target, post);
+    // SAFETY: exported above; the spoiled fields are read only as the view checks them.
+    match unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), Vec::new()) } {
+        Err(error) => error.to_string(),
+        Ok(view) => post_of(&view)
+            .column(column)
+            .and_then(read)
+            .unwrap_err()
+            .to_string(),
+    }
+}
+
+#[test]
+fn every_malformed_column_or_side_is_an_error_naming_what_is_wrong() {
+    let take = |slot: &mut arrow_array::ffi::FFI_ArrowArray| {
+        // SAFETY: an exported array, moved out whole and released by the drop.
+        drop(super::raw::Taken(unsafe {
+            super::raw::RawArray::take((slot as *mut arrow_array::ffi::FFI_ArrowArray).cast())
+        }));
+    };
+    // The closures below write fields of arrays and buffer lists that live in the
+    // exporter's block; the release of a block array reads neither the buffers nor the
+    // null count.
+    let cases: Vec<(String, String)> = vec![
+        (
+            view_spoiled(0, |_, post| take(&mut post.row_numbers), |_| Ok(())),
+            "diff 0 of the change: its post rows: no row numbers".into(),
+        ),
+        (
+            view_spoiled(0, |_, post| take(&mut post.columns), |_| Ok(())),
+            "diff 0 of the change: its post rows: a batch has no columns array".into(),
+        ),
+        (
+            view_spoiled(
+                0,
+                // SAFETY: the row numbers' buffer list (two entries) is in the block.
+                |_, post| unsafe {
+                    let numbers: *mut super::raw::RawArray = (&raw mut post.row_numbers).cast();
+                    (*numbers).null_count = 1;
+                    *(*numbers).buffers = FIRST_NULL.as_ptr().cast();
+                },
+                |_| Ok(()),
+            ),
+            "diff 0 of the change: its post rows: row numbers must not be null".into(),
+        ),
+        (
+            view_spoiled(0, |c, _| c.offset = -1, |_| Ok(())),
+            "column \"id\": its offset -1 is negative".into(),
+        ),
+        (
+            view_spoiled(
+                0,
+                // SAFETY: the column's buffer list is in the block.
+                |c, _| unsafe { *c.buffers.add(1) = std::ptr::null() },
+                |c| c.i64s().map(drop),
+            ),
+            "column `id`: its values buffer is null but must hold 4 values".into(),
+        ),
+        (
+            view_spoiled(
+                0,
+                // SAFETY: the column's buffer list is in the block.
+                |c, _| unsafe { *c.buffers = std::ptr::null() },
+                |c| c.i64s().map(drop),
+            ),
+            "column `id`: it has 1 nulls but no validity bitmap".into(),
+        ),
+        (
+            view_spoiled(
+                2,
+                // SAFETY: the column's buffer list is in the block.
+                |c, _| unsafe { *c.buffers.add(2) = std::ptr::null() },
+                |c| c.strings().map(drop),
+            ),
+            "column `name`: its data buffer is null but must hold 6 bytes".into(),
+        ),
+        (
+            view_spoiled(
+                4,
+                // SAFETY: the column's buffer list is in the block.
+                |c, _| unsafe { *c.buffers.add(1) = std::ptr::null() },
+                |c| c.booleans().map(drop),
+            ),
+            "column `ok`: its values buffer is null".into(),
+        ),
+        (
+            view_spoiled(0, |c, _| c.n_buffers = 3, |c| c.i64s().map(drop)),
+            "column `id`: it has 3 buffers where its type has 2".into(),
+        ),
+    ];
+    for (got, want) in cases {
+        assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn negative_string_offsets_are_an_error() {
+    let view = ChangeView::from_change(insert(strings(vec![-1, 2], b"ab"))).unwrap();
+    assert_eq!(
+        post_of(&view)
+            .column(0)
+            .unwrap()
+            .strings()
+            .unwrap_err()
+            .to_string(),
+        "column `text`: its offsets are negative"
+    );
+}
