@@ -35,6 +35,11 @@ pub struct BuildInfo {
     pub target: String,
     /// Build profile (`debug`, `release`, …).
     pub profile: String,
+    /// The fingerprint of the ABI layout the library was built with (a loaded library's
+    /// always equals [`oplink::abi::LAYOUT_FINGERPRINT`]).
+    pub layout_fingerprint: u64,
+    /// The panic strategy of its SDK, `"unwind"` (a host refuses `"abort"`).
+    pub panic_strategy: &'static str,
 }
 
 /// The optional methods an operator's author wrote (absent ones get defaults).

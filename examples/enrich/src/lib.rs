@@ -6,11 +6,14 @@
 //!   it comes back unchanged; its configuration can make it call a failing host method.
 //! * `undeclared` asks for the catalog without declaring it, which is an error.
 //! * `counter` lists the standard `State` service in `requires` and counts changes in it.
+//! * `lookup` adds a column looked up in a table of the host's [`Lookup`] service, the one
+//!   the `oplink` command line provides from files (`oplink run --lookup tiers=tiers.csv`).
 
 use std::sync::Arc;
 
 use oplink::prelude::*;
 use oplink::service::Json;
+use oplink::services::Lookup;
 use oplink::tracing;
 use services::{Catalog, Customer, Echo};
 
@@ -311,5 +314,100 @@ impl Counter {
             .unwrap_or(0);
         state.put(b"changes", &(seen + 1).to_le_bytes())?;
         Ok(change)
+    }
+}
+
+/// Configuration of `lookup`: `{"column": "customer", "table": "tiers"}` looks each value of
+/// the `Utf8` column `customer` up in the host's table `tiers` and adds the answers as a
+/// `Utf8` column named `into` (by default the table's name; null where the table has no
+/// such key).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupConfig {
+    /// The `Utf8` column whose values are the keys.
+    pub column: String,
+    /// The host's table to look them up in.
+    pub table: String,
+    /// The name of the added column (default: the table's name).
+    #[serde(default)]
+    pub into: Option<String>,
+}
+
+/// Adds a column of values looked up in a table the host holds.
+#[derive(Debug)]
+pub struct LookupColumn {
+    column: String,
+    table: String,
+    into: String,
+}
+
+#[oplink::operator(
+    name = "lookup",
+    version = "0.1.0",
+    description = "Adds a column looked up in a table of the host's `oplink.Lookup` service",
+    requires = [Lookup]
+)]
+impl LookupColumn {
+    fn new(cfg: LookupConfig) -> Result<Self> {
+        Ok(LookupColumn {
+            into: cfg.into.unwrap_or_else(|| cfg.table.clone()),
+            column: cfg.column,
+            table: cfg.table,
+        })
+    }
+
+    fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
+        let tables = ctx.service::<dyn Lookup>()?;
+        let mut out = change.empty_like();
+        for diff in change.diffs {
+            out.diffs.push(match diff {
+                Diff::Insert { post } => Diff::Insert {
+                    post: self.add(tables, post)?,
+                },
+                Diff::Update { pre, post } => Diff::Update {
+                    pre: self.add(tables, pre)?,
+                    post: self.add(tables, post)?,
+                },
+                Diff::Remove { pre } => Diff::Remove {
+                    pre: self.add(tables, pre)?,
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl LookupColumn {
+    fn add(&self, tables: &dyn Lookup, rows: Rows) -> Result<Rows> {
+        let column = rows
+            .batch()
+            .column_by_name(&self.column)
+            .ok_or_else(|| Error::msg(format!("the input has no column `{}`", self.column)))?;
+        let keys = column
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "column `{}` is {}, expected Utf8",
+                    self.column,
+                    column.data_type()
+                ))
+            })?;
+        let values = keys
+            .iter()
+            .map(|key| match key {
+                Some(key) => tables.get(&self.table, key),
+                None => Ok(None),
+            })
+            .collect::<Result<StringArray>>()?;
+        let (numbers, batch) = rows.into_parts();
+        let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new(&self.into, DataType::Utf8, true)));
+        let mut columns = batch.columns().to_vec();
+        columns.push(Arc::new(values));
+        Rows::new(
+            numbers,
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?,
+        )
     }
 }

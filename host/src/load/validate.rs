@@ -243,6 +243,8 @@ pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusa
         profile: r.str(required(h.get(PluginHeader::profile))?, &|| {
             "the profile".to_owned()
         })?,
+        layout_fingerprint: fingerprint,
+        panic_strategy: "unwind",
     };
     match required(h.get(PluginHeader::panic_strategy))? {
         abi::PANIC_UNWIND => {}

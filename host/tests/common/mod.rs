@@ -189,7 +189,7 @@ pub fn fixture(variant: &str) -> PathBuf {
         variant.to_lowercase(),
         std::env::consts::DLL_SUFFIX
     ));
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken.c");
+    let source = workspace().join("host/tests/fixtures/broken.c");
     let include = workspace().join("sdk/include");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     // Compiled to a name of its own, then renamed: parallel tests may build the same one.

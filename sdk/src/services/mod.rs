@@ -1,5 +1,7 @@
 //! The standard host services every operator has without declaring them, themselves
-//! declared with `#[host_callbacks]`: [`Log`], [`State`] and [`Clock`].
+//! declared with `#[host_callbacks]`: [`Log`], [`State`] and [`Clock`]; and [`Lookup`], a
+//! service of oplink's own that an operator declares in `requires = [..]` and a host may
+//! provide (the `oplink` command line does, from files).
 //!
 //! Operators rarely call them by hand: `tracing` macros reach [`Log`] on their own, and
 //! [`Context::state`](crate::Context::state) and [`Context::now`](crate::Context::now) wrap
@@ -89,6 +91,17 @@ pub trait State {
 pub trait Clock {
     /// Nanoseconds since the Unix epoch.
     fn now_nanos(&self) -> i64;
+}
+
+/// Named tables of text keyed by text that the host holds, such as reference data to join
+/// with (`oplink run --lookup tiers=tiers.csv` provides it from files). Not a standard
+/// service: an operator lists it in `requires = [oplink::services::Lookup]`, and hosts that
+/// do not provide it refuse to create that operator.
+#[crate::host_callbacks(crate = crate, name = "oplink.Lookup")]
+pub trait Lookup {
+    /// The value of `key` in the table `table`; `None` when the table has no such key, an
+    /// error when the host has no such table.
+    fn get(&self, table: &str, key: &str) -> Result<Option<String>>;
 }
 
 /// Key-value pairs in ascending key order, as [`State::scan_prefix`] returns them.

@@ -1,0 +1,221 @@
+//! The command line's arguments (clap), with an example in every subcommand's `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Inspect, check and run oplink operator plugins, and start new ones.
+#[derive(Debug, Parser)]
+#[command(
+    name = "oplink",
+    version,
+    after_help = "Examples:
+  oplink inspect target/debug/libthreshold.so
+  oplink check target/debug/*.so
+  oplink run examples/data/orders.csv --plugins target/debug \\
+      --op 'threshold={\"column\": \"amount\", \"min\": 10}'
+  oplink new my-operator
+
+Run `oplink help <COMMAND>` for each command's options and examples."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Show the plugins' log events: `-v` for info, `-vv` for debug (warnings always show).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a plugin library declares: its build and every operator.
+    #[command(
+        after_help = "Inspecting opens the library in a child process first and runs no \
+operator code. For a folder, every library in it is shown.
+
+Examples:
+  oplink inspect target/debug/libenrich.so
+  oplink inspect --json target/debug/libthreshold.so | jq '.[0].operators[0].name'
+  oplink inspect target/debug"
+    )]
+    Inspect(InspectArgs),
+    /// Validate libraries against this host, each in a child process; exit 0 only if all pass.
+    #[command(
+        after_help = "One line per library: `ok` with its operators, or `FAILED` with the \
+reason. A library that crashes its loader or hangs fails the check without ending the command. \
+Folders are searched for libraries (not recursively).
+
+Examples:
+  oplink check target/debug/libthreshold.so
+  oplink check target/release/*.so && echo all good
+  oplink check --timeout 30 plugins/"
+    )]
+    Check(CheckArgs),
+    /// Feed a data file through a chain of operators and write the result.
+    #[command(
+        after_help = "The input is read in batches; each batch crosses the chain as one \
+change of inserts (row numbers are the rows' positions in the file, from 0). What comes out is \
+written with a leading `op` column: +I (insert), -D (remove), -U and +U (an update's old and new \
+rows). A closing summary (rows in and out and time per operator) goes to stderr.
+
+Examples:
+  oplink run examples/data/orders.csv --plugins target/debug \\
+      --op 'threshold={\"column\": \"amount\", \"min\": 10}' \\
+      --op 'lookup={\"column\": \"customer\", \"table\": \"tiers\"}' \\
+      --lookup tiers=examples/data/tiers.csv \\
+      --op 'running_sum={\"key\": \"tier\", \"value\": \"amount\"}'
+  oplink run big.parquet --plugins plugins/ --op threshold=@filter.json \\
+      --emit inserts -o kept.parquet
+  oplink run events.jsonl --schema 'user:utf8,amount:int64' --op my_op --to csv > out.csv"
+    )]
+    Run(Box<RunArgs>),
+    /// Create a new plugin crate (or a C operator) that builds and passes `oplink check`.
+    #[command(
+        after_help = "The Rust crate has a documented operator (a filter to start from), \
+a unit test that calls it in process and a README with the commands to build and check it. \
+With `--lang c`, a C operator against oplink.h (copied in) with a Makefile.
+
+Examples:
+  oplink new my-filter && cd my-filter && cargo build && oplink check target/debug/libmy_filter.so
+  oplink new --lang c counter && make -C counter && oplink check counter/libcounter.so"
+    )]
+    New(NewArgs),
+}
+
+/// `oplink inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A plugin library, or a folder of them.
+    pub path: PathBuf,
+    /// Print JSON instead of a table: an array with one object per library.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `oplink check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Libraries, or folders of them.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Seconds a library's check may take before it fails as hung.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub timeout: f64,
+}
+
+/// The data formats `oplink run` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+    /// Arrow IPC, file or stream format.
+    Ipc,
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// The formats `oplink run` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people (the default on standard output).
+    Table,
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+    /// Arrow IPC file format.
+    Ipc,
+    /// Apache Parquet.
+    Parquet,
+    /// Nothing: the summary still counts the rows out (for timing a chain).
+    None,
+}
+
+/// What `oplink run` writes of the changes that come out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    /// Every row of every diff, with a leading `op` column (+I, -D, -U, +U).
+    #[default]
+    Changes,
+    /// The inserted rows alone, without the `op` column; any other diff is an error.
+    Inserts,
+}
+
+/// `oplink run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The data file: .csv, .jsonl/.ndjson/.json, .arrow/.ipc/.feather or .parquet.
+    pub input: PathBuf,
+    /// An operator of the chain, in order: `NAME`, `NAME=JSON` or `NAME=@FILE.json`.
+    /// Repeat it for a chain; none passes the input through.
+    #[arg(long = "op", value_name = "NAME[=CONFIG]")]
+    pub ops: Vec<String>,
+    /// Where to find plugins: a folder (searched, not recursively) or a library file.
+    /// Repeatable; by default the folders of OPLINK_PLUGIN_PATH.
+    #[arg(long, short = 'p', value_name = "PATH")]
+    pub plugins: Vec<PathBuf>,
+    /// The input's format, when its extension does not say.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<InputFormat>,
+    /// The input's schema, for CSV and JSON lines, as `name:type,...` (types: utf8, int8 to
+    /// int64, uint8 to uint64, float32, float64, bool, date32, timestamp_ms, timestamp_us;
+    /// every field may hold nulls). Inferred from the first 10,000 rows when absent.
+    #[arg(long, value_name = "SPEC")]
+    pub schema: Option<String>,
+    /// Rows per batch (per change).
+    #[arg(long, default_value_t = 8192, value_name = "ROWS")]
+    pub batch_size: usize,
+    /// Write the result to this file instead of standard output (format from its extension).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The output's format (default: from --output's extension, else a table).
+    #[arg(long, value_name = "FORMAT")]
+    pub to: Option<OutputFormat>,
+    /// What to write of the changes that come out.
+    #[arg(long, value_enum, default_value_t = Emit::Changes)]
+    pub emit: Emit,
+    /// Keep the operators' state in this folder, across runs: their store (`state.redb`,
+    /// flushed at the end) and the snapshots of operators that take them.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Provide the `oplink.Lookup` host service with the table NAME, read from a CSV file
+    /// (key and value: the first two columns) or a JSON object. Repeatable.
+    #[arg(long, value_name = "NAME=FILE")]
+    pub lookup: Vec<String>,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// The languages of `oplink new`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// A Rust crate with `#[oplink::operator]`.
+    #[default]
+    Rust,
+    /// A C operator against oplink.h, with a Makefile.
+    C,
+}
+
+/// `oplink new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The plugin's name: lowercase letters, digits, `-` and `_`, starting with a letter.
+    /// The operator is named after it (with `_` for `-`).
+    pub name: String,
+    /// The language.
+    #[arg(long, value_enum, default_value_t = Lang::Rust)]
+    pub lang: Lang,
+    /// The folder to create (default: ./NAME). It must not exist, or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// How the crate depends on oplink: a path to oplink's `sdk` folder, or a version
+    /// requirement such as `0.2` (default: the SDK this command was built from, when
+    /// it is still there, else this command's version).
+    #[arg(long, value_name = "PATH|VERSION")]
+    pub oplink: Option<String>,
+}

@@ -1,0 +1,105 @@
+//! `oplink check`: each library validated in a child process, one line each.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use oplink_host::{Discovery, Outcome, Plugin};
+
+use crate::args::CheckArgs;
+use crate::error::{CliError, Result};
+
+/// Checks every library of `args`, writing one line per library to `out`. An error when
+/// any fails (or the arguments name nothing to check).
+pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(CliError::Usage(format!(
+            "--timeout must be a positive number of seconds, not {}",
+            args.timeout
+        )));
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let mut verdicts: Vec<(PathBuf, Verdict)> = Vec::new();
+    for path in &args.paths {
+        if path.is_dir() {
+            // A folder: its libraries, each checked; libraries that are not oplink plugins
+            // (a proc-macro, a dependency) are listed as skipped, not failed.
+            let found = Discovery::new([path]).check_timeout(timeout).scan();
+            let mut plugins = found.plugins().iter();
+            let before = verdicts.len();
+            for entry in found.entries() {
+                let verdict = match &entry.outcome {
+                    Outcome::Loaded(_) => match plugins.next() {
+                        Some(plugin) => Verdict::Ok(operators_of(plugin)),
+                        None => continue,
+                    },
+                    Outcome::Skipped(reason) => Verdict::Skipped(reason.clone()),
+                    Outcome::Rejected(error) => Verdict::Failed(error.to_string()),
+                };
+                verdicts.push((entry.path.clone(), verdict));
+            }
+            if verdicts[before..]
+                .iter()
+                .all(|(_, v)| matches!(v, Verdict::Skipped(_)))
+            {
+                verdicts.push((
+                    path.clone(),
+                    Verdict::Failed(format!(
+                        "a folder without oplink plugins (*.{})",
+                        std::env::consts::DLL_EXTENSION
+                    )),
+                ));
+            }
+        } else if !path.exists() {
+            verdicts.push((path.clone(), Verdict::Failed("does not exist".to_owned())));
+        } else {
+            let verdict = match Plugin::load_checked_within(path, timeout) {
+                Ok(plugin) => Verdict::Ok(operators_of(&plugin)),
+                Err(error) => Verdict::Failed(error.to_string()),
+            };
+            verdicts.push((path.clone(), verdict));
+        }
+    }
+    let total = verdicts
+        .iter()
+        .filter(|(_, v)| !matches!(v, Verdict::Skipped(_)))
+        .count();
+    let mut failed = 0;
+    for (path, verdict) in &verdicts {
+        match verdict {
+            Verdict::Ok(operators) => writeln!(out, "ok       {}: {operators}", path.display()),
+            Verdict::Skipped(reason) => writeln!(out, "skipped  {}: {reason}", path.display()),
+            Verdict::Failed(reason) => {
+                failed += 1;
+                writeln!(out, "FAILED   {}: {reason}", path.display())
+            }
+        }
+        .map_err(CliError::write)?;
+    }
+    if failed > 0 {
+        return Err(CliError::CheckFailed { failed, total });
+    }
+    Ok(())
+}
+
+/// What became of one library.
+enum Verdict {
+    /// It passed: its operators, in words.
+    Ok(String),
+    /// In a folder, a library that is not an oplink plugin.
+    Skipped(String),
+    /// It failed: why.
+    Failed(String),
+}
+
+fn operators_of(plugin: &Plugin) -> String {
+    let operators: Vec<String> = plugin
+        .operators()
+        .map(|o| format!("{} {}", o.name(), o.version()))
+        .collect();
+    if operators.is_empty() {
+        "no operators".to_owned()
+    } else {
+        operators.join(", ")
+    }
+}

@@ -1,0 +1,207 @@
+//! Every error the command line reports: one sentence each (a configuration error adds the
+//! offending text and a caret), no backtrace. `main` prints it after `oplink: ` and exits
+//! with status 1.
+
+use std::path::{Path, PathBuf};
+
+/// An error of the `oplink` command line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// A file or folder named on the command line does not exist.
+    #[error("`{}` does not exist", path.display())]
+    Missing {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// A file could not be read or written.
+    #[error("cannot {action} `{}`: {}", path.display(), plain(source))]
+    Io {
+        /// What was being done: `read`, `create`, `write`, ….
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No plugin on the plugin path offers the operator asked for.
+    #[error(
+        "no plugin in {searched} offers an operator `{name}`{}; {}",
+        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(),
+        if available.is_empty() {
+            "no operators were found there".to_owned()
+        } else {
+            format!("the operators found are {}", available.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
+        }
+    )]
+    UnknownOperator {
+        /// The name asked for.
+        name: String,
+        /// The folders and files searched, in words.
+        searched: String,
+        /// The operators that exist there.
+        available: Vec<String>,
+        /// The nearest of them, when one is near.
+        suggestion: Option<String>,
+    },
+    /// An operator's configuration is not valid JSON.
+    #[error("the configuration of `{operator}` {source_text} is not valid JSON: {reason}{}", excerpt.as_ref().map(|e| format!("\n{e}")).unwrap_or_default())]
+    BadConfig {
+        /// The operator.
+        operator: String,
+        /// Where the configuration came from: `(inline)` or `(from config.json)`.
+        source_text: String,
+        /// What serde_json said, with the line and column.
+        reason: String,
+        /// The offending line and a caret under the column.
+        excerpt: Option<String>,
+    },
+    /// A data file could not be read as the format it claims to be.
+    #[error("cannot read `{}`{}: {reason}", path.display(), place(*line, column.as_deref()))]
+    Data {
+        /// The file.
+        path: PathBuf,
+        /// The line (1-based) where reading failed, when known.
+        line: Option<u64>,
+        /// The column (a field's name or a 1-based position), when known.
+        column: Option<String>,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Standard output was closed by its reader (`oplink inspect ... | head`): not a
+    /// failure, `main` exits quietly.
+    #[error("the output was closed")]
+    BrokenPipe,
+    /// The output could not be written as asked.
+    #[error("cannot write the output: {0}")]
+    Output(String),
+    /// An argument is not usable (an unknown format, a malformed schema, ...).
+    #[error("{0}")]
+    Usage(String),
+    /// The plugin path is empty.
+    #[error(
+        "no plugin folder given: pass `--plugins DIR` (a folder or a library file; repeatable) or set OPLINK_PLUGIN_PATH"
+    )]
+    NoPluginPath,
+    /// Some libraries failed `oplink check`.
+    #[error("{failed} of {total} {} failed the check", if *total == 1 { "library" } else { "libraries" })]
+    CheckFailed {
+        /// How many failed.
+        failed: usize,
+        /// How many were checked.
+        total: usize,
+    },
+    /// An operator failed or panicked during the run: the run stops.
+    #[error("{source}, on {when}")]
+    Stage {
+        /// The error, naming the operator, the method and the message.
+        source: oplink_host::Error,
+        /// When: which change (and input rows), or the closing tick, flush or snapshot.
+        when: String,
+    },
+    /// An error of `oplink-host`: loading, instantiating or calling a plugin.
+    #[error(transparent)]
+    Host(#[from] oplink_host::Error),
+}
+
+/// `Result<T, CliError>`.
+pub type Result<T, E = CliError> = std::result::Result<T, E>;
+
+impl CliError {
+    /// An I/O error on `path`, or [`CliError::Missing`] when the path does not exist.
+    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> CliError {
+        if source.kind() == std::io::ErrorKind::NotFound && action == "read" {
+            CliError::Missing {
+                path: path.to_owned(),
+            }
+        } else {
+            CliError::Io {
+                action,
+                path: path.to_owned(),
+                source,
+            }
+        }
+    }
+}
+
+impl CliError {
+    /// An error writing the output.
+    pub fn write(error: std::io::Error) -> CliError {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError::BrokenPipe
+        } else {
+            CliError::Output(plain(&error))
+        }
+    }
+}
+
+/// An I/O error's words without the "(os error N)" suffix.
+fn plain(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+fn place(line: Option<u64>, column: Option<&str>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!(" at line {line}, column {column}"),
+        (Some(line), None) => format!(" at line {line}"),
+        (None, Some(column)) => format!(" in column {column}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// The nearest of `candidates` to `name`, when it is near enough to be a likely typo.
+pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .filter(|(distance, c)| *distance <= (name.len().max(c.len()) / 3).max(1))
+        .min()
+        .map(|(_, c)| c.to_owned())
+}
+
+/// A list of paths in words: "`a` and `b`".
+pub fn paths_in_words(paths: &[PathBuf]) -> String {
+    let quoted: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+    match quoted.as_slice() {
+        [] => "no folder".to_owned(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_names_a_likely_typo_and_nothing_else() {
+        let names = ["threshold", "running_sum", "lookup"];
+        assert_eq!(nearest("treshold", names).as_deref(), Some("threshold"));
+        assert_eq!(nearest("runing_sum", names).as_deref(), Some("running_sum"));
+        assert_eq!(nearest("sort", names), None);
+    }
+
+    #[test]
+    fn a_missing_file_is_one_sentence_without_the_os_error_number() {
+        let error = CliError::io(
+            "read",
+            Path::new("nope.csv"),
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        );
+        assert_eq!(error.to_string(), "`nope.csv` does not exist");
+        let error = CliError::io(
+            "create",
+            Path::new("/out.csv"),
+            std::io::Error::from_raw_os_error(13),
+        );
+        assert_eq!(
+            error.to_string(),
+            "cannot create `/out.csv`: Permission denied"
+        );
+    }
+}

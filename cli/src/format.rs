@@ -1,0 +1,858 @@
+//! Reading data files (CSV, JSON lines, Arrow IPC, Parquet) in batches and writing results
+//! (a table, CSV, JSON lines, Arrow IPC, Parquet), with arrow-rs's readers and writers. What
+//! is oplink's own: choosing the format, the schema notation, and turning a reader's error
+//! into the file's line and column.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use oplink::arrow::array::RecordBatch;
+use oplink::arrow::schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use crate::args::{InputFormat, OutputFormat};
+use crate::error::{CliError, Result};
+
+/// How many records a schema is inferred from.
+pub const INFER_RECORDS: usize = 10_000;
+
+/// The input format of `path`: the one given, else its extension's.
+pub fn input_format(path: &Path, given: Option<InputFormat>) -> Result<InputFormat> {
+    if let Some(format) = given {
+        return Ok(format);
+    }
+    let extension = extension(path);
+    Ok(match extension.as_str() {
+        "csv" => InputFormat::Csv,
+        "jsonl" | "ndjson" | "json" => InputFormat::Jsonl,
+        "arrow" | "ipc" | "feather" | "arrows" => InputFormat::Ipc,
+        "parquet" | "pq" => InputFormat::Parquet,
+        _ => {
+            return Err(CliError::Usage(format!(
+                "cannot tell the format of `{}` from its extension; name it with `--format csv|jsonl|ipc|parquet`",
+                path.display()
+            )));
+        }
+    })
+}
+
+/// The output format: the one given, else `--output`'s extension's, else a table.
+pub fn output_format(path: Option<&Path>, given: Option<OutputFormat>) -> Result<OutputFormat> {
+    if let Some(format) = given {
+        return Ok(format);
+    }
+    let Some(path) = path else {
+        return Ok(OutputFormat::Table);
+    };
+    Ok(match extension(path).as_str() {
+        "csv" => OutputFormat::Csv,
+        "jsonl" | "ndjson" | "json" => OutputFormat::Jsonl,
+        "arrow" | "ipc" | "feather" => OutputFormat::Ipc,
+        "parquet" | "pq" => OutputFormat::Parquet,
+        "txt" | "table" => OutputFormat::Table,
+        _ => {
+            return Err(CliError::Usage(format!(
+                "cannot tell the format to write `{}` in from its extension; name it with `--to table|csv|jsonl|ipc|parquet`",
+                path.display()
+            )));
+        }
+    })
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// Parses a schema written as `name:type,...`; every field may hold nulls.
+pub fn parse_schema(spec: &str) -> Result<Schema> {
+    let mut fields = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, ty)) = part.split_once(':') else {
+            return Err(CliError::Usage(format!(
+                "--schema: `{part}` is not `name:type` (for example `amount:int64`)"
+            )));
+        };
+        let data_type = match ty.trim().to_ascii_lowercase().as_str() {
+            "utf8" | "string" | "str" => DataType::Utf8,
+            "int8" => DataType::Int8,
+            "int16" => DataType::Int16,
+            "int32" => DataType::Int32,
+            "int64" | "int" => DataType::Int64,
+            "uint8" => DataType::UInt8,
+            "uint16" => DataType::UInt16,
+            "uint32" => DataType::UInt32,
+            "uint64" => DataType::UInt64,
+            "float32" => DataType::Float32,
+            "float64" | "float" | "double" => DataType::Float64,
+            "bool" | "boolean" => DataType::Boolean,
+            "date32" | "date" => DataType::Date32,
+            "timestamp_ms" => DataType::Timestamp(TimeUnit::Millisecond, None),
+            "timestamp_us" | "timestamp" => DataType::Timestamp(TimeUnit::Microsecond, None),
+            other => {
+                return Err(CliError::Usage(format!(
+                    "--schema: unknown type `{other}` for `{}`; use one of utf8, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64, bool, date32, timestamp_ms, timestamp_us",
+                    name.trim()
+                )));
+            }
+        };
+        fields.push(Field::new(name.trim(), data_type, true));
+    }
+    if fields.is_empty() {
+        return Err(CliError::Usage(
+            "--schema is empty; write it as `name:type,...`".to_owned(),
+        ));
+    }
+    Ok(Schema::new(fields))
+}
+
+/// How far reading has come, for the progress bar.
+#[derive(Clone, Debug)]
+pub enum Progress {
+    /// Bytes of the file consumed, of a total.
+    Bytes(Arc<AtomicU64>, u64),
+    /// Rows read, of a total.
+    Rows(u64),
+}
+
+/// A data file being read in batches.
+pub struct Input {
+    /// The file.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: InputFormat,
+    /// The schema of its batches.
+    pub schema: SchemaRef,
+    /// How to measure progress.
+    pub progress: Progress,
+    /// Whether the schema was inferred (for the hint in an error).
+    inferred: bool,
+    batches: Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>>>,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reader that counts the bytes it has read.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+fn open(path: &Path) -> Result<File> {
+    let file = File::open(path).map_err(|e| CliError::io("read", path, e))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(CliError::Usage(format!(
+            "`{}` is a folder, not a data file",
+            path.display()
+        )));
+    }
+    Ok(file)
+}
+
+impl Input {
+    /// Opens `path` to read batches of `batch_size` rows, with `schema` (CSV and JSON lines;
+    /// inferred from the first [`INFER_RECORDS`] records when absent).
+    pub fn open(
+        path: &Path,
+        format: InputFormat,
+        schema: Option<Schema>,
+        batch_size: usize,
+    ) -> Result<Input> {
+        if batch_size == 0 {
+            return Err(CliError::Usage(
+                "--batch-size must be at least 1".to_owned(),
+            ));
+        }
+        let data = |reason: String| CliError::Data {
+            path: path.to_owned(),
+            line: None,
+            column: None,
+            reason,
+        };
+        let mut file = open(path)?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if schema.is_some() && matches!(format, InputFormat::Ipc | InputFormat::Parquet) {
+            return Err(CliError::Usage(format!(
+                "--schema is for CSV and JSON lines; `{}` carries its own schema",
+                path.display()
+            )));
+        }
+        let inferred = schema.is_none();
+        let read = Arc::new(AtomicU64::new(0));
+        let (schema, progress, batches): (SchemaRef, Progress, Box<dyn Iterator<Item = _>>) =
+            match format {
+                InputFormat::Csv => {
+                    let schema = match schema {
+                        Some(schema) => schema,
+                        None => {
+                            let (schema, _) = arrow_csv::reader::Format::default()
+                                .with_header(true)
+                                .infer_schema(&mut file, Some(INFER_RECORDS))
+                                .map_err(|e| {
+                                    // The header alone names the columns for the message.
+                                    let header = File::open(path).ok().and_then(|f| {
+                                        arrow_csv::reader::Format::default()
+                                            .with_header(true)
+                                            .infer_schema(f, Some(0))
+                                            .ok()
+                                    });
+                                    csv_error(path, header.as_ref().map(|h| &h.0), e, false)
+                                })?;
+                            file.rewind().map_err(|e| CliError::io("read", path, e))?;
+                            schema
+                        }
+                    };
+                    if schema.fields().is_empty() {
+                        return Err(data("it has no header line".to_owned()));
+                    }
+                    let schema = Arc::new(schema);
+                    let reader = arrow_csv::ReaderBuilder::new(schema.clone())
+                        .with_header(true)
+                        .with_batch_size(batch_size)
+                        .build(Counting {
+                            inner: file,
+                            read: read.clone(),
+                        })
+                        .map_err(|e| data(e.to_string()))?;
+                    (schema, Progress::Bytes(read, size), Box::new(reader))
+                }
+                InputFormat::Jsonl => {
+                    let mut buffered = BufReader::new(file);
+                    let schema = match schema {
+                        Some(schema) => schema,
+                        None => {
+                            match arrow_json::reader::infer_json_schema_from_seekable(
+                                &mut buffered,
+                                Some(INFER_RECORDS),
+                            ) {
+                                Ok((schema, _)) => in_file_order(schema, &mut buffered)
+                                    .map_err(|e| CliError::io("read", path, e))?,
+                                Err(error) => {
+                                    return Err(json_error(path, None, error));
+                                }
+                            }
+                        }
+                    };
+                    if schema.fields().is_empty() {
+                        return Err(data("it holds no JSON objects with fields".to_owned()));
+                    }
+                    let schema = Arc::new(schema);
+                    let reader = arrow_json::ReaderBuilder::new(schema.clone())
+                        .with_batch_size(batch_size)
+                        .build(BufReader::new(Counting {
+                            inner: buffered.into_inner(),
+                            read: read.clone(),
+                        }))
+                        .map_err(|e| data(e.to_string()))?;
+                    (schema, Progress::Bytes(read, size), Box::new(reader))
+                }
+                InputFormat::Ipc => {
+                    let mut magic = [0u8; 6];
+                    let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
+                    file.rewind().map_err(|e| CliError::io("read", path, e))?;
+                    if is_file {
+                        let reader = arrow_ipc::reader::FileReader::try_new(file, None)
+                            .map_err(|e| data(e.to_string()))?;
+                        let schema = reader.schema();
+                        (schema, Progress::Bytes(read, 0), Box::new(reader))
+                    } else {
+                        let reader = arrow_ipc::reader::StreamReader::try_new(
+                            BufReader::new(Counting {
+                                inner: file,
+                                read: read.clone(),
+                            }),
+                            None,
+                        )
+                        .map_err(|e| data(e.to_string()))?;
+                        let schema = reader.schema();
+                        (schema, Progress::Bytes(read, size), Box::new(reader))
+                    }
+                }
+                InputFormat::Parquet => {
+                    let builder =
+                        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                            file,
+                        )
+                        .map_err(|e| data(e.to_string()))?;
+                    let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
+                    let reader = builder
+                        .with_batch_size(batch_size)
+                        .build()
+                        .map_err(|e| data(e.to_string()))?;
+                    let schema = arrow_array_reader_schema(&reader);
+                    (schema, Progress::Rows(rows), Box::new(reader))
+                }
+            };
+        Ok(Input {
+            path: path.to_owned(),
+            format,
+            schema,
+            progress,
+            inferred,
+            batches,
+        })
+    }
+
+    /// The next batch, or `None` at the end; a reading error names the line and column
+    /// where they can be known.
+    pub fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        match self.batches.next() {
+            None => Ok(None),
+            Some(Ok(batch)) => Ok(Some(batch)),
+            Some(Err(error)) => Err(match self.format {
+                InputFormat::Csv => csv_error(&self.path, Some(&self.schema), error, self.inferred),
+                InputFormat::Jsonl => json_error(&self.path, Some(&self.schema), error),
+                InputFormat::Ipc | InputFormat::Parquet => CliError::Data {
+                    path: self.path.clone(),
+                    line: None,
+                    column: None,
+                    reason: error.to_string(),
+                },
+            }),
+        }
+    }
+}
+
+fn arrow_array_reader_schema(
+    reader: &parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+) -> SchemaRef {
+    use oplink::arrow::array::RecordBatchReader;
+    reader.schema()
+}
+
+/// `schema` with its fields in the order the keys first appear in the file (arrow-json
+/// infers them sorted by name); the reader is left at the start.
+fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::Result<Schema> {
+    /// The keys of one JSON object, in order.
+    struct Keys(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some(key) = map.next_key::<String>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        keys.push(key);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            d.deserialize_map(Visit)
+        }
+    }
+    let mut order: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for _ in 0..INFER_RECORDS {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        if let Ok(Keys(keys)) = serde_json::from_str::<Keys>(&line) {
+            for key in keys {
+                if !order.contains(&key) {
+                    order.push(key);
+                }
+            }
+        }
+    }
+    reader.rewind()?;
+    let position = |name: &str| order.iter().position(|k| k == name).unwrap_or(usize::MAX);
+    let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+    fields.sort_by_key(|f| position(f.name()));
+    Ok(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// The number after `word ` in `text`.
+fn number_after(text: &str, word: &str) -> Option<u64> {
+    let at = text.find(word)? + word.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// A CSV reader's error, with the line (of the file, the header being line 1) and the
+/// column's name when the message gives them.
+fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: bool) -> CliError {
+    let message = match &error {
+        ArrowError::ParseError(m) | ArrowError::CsvError(m) => m.clone(),
+        other => other.to_string(),
+    };
+    // arrow-csv's `at line N` counts data records from 1 after the header; its `for line N`
+    // counts the file's lines. Both are turned into the file's line.
+    let (line, column, reason) = if let Some(value) = message
+        .strip_prefix("Error while parsing value '")
+        .and_then(|rest| rest.split_once("' as type '"))
+    {
+        let (value, rest) = value;
+        let ty = rest.split('\'').next().unwrap_or_default();
+        let hint = if inferred {
+            " (the schema was inferred from the first rows; give `--schema` to set it)"
+        } else {
+            ""
+        };
+        (
+            number_after(&message, "at line ").map(|l| l + 1),
+            number_after(&message, "for column "),
+            format!("`{value}` is not a valid {ty}{hint}"),
+        )
+    } else if message.starts_with("incorrect number of fields") {
+        let expected = number_after(&message, "expected ");
+        let got = message
+            .rsplit("got ")
+            .next()
+            .map(str::to_owned)
+            .unwrap_or_default();
+        (
+            number_after(&message, "for line "),
+            None,
+            format!(
+                "{got} fields where the header has {}",
+                expected.map_or("another number".to_owned(), |e| e.to_string())
+            ),
+        )
+    } else if message.starts_with("Encountered unequal lengths") {
+        // The csv crate's own count, while inferring: its line is the file's.
+        (
+            number_after(&message, "at line "),
+            None,
+            format!(
+                "{} fields where the header has {}",
+                number_after(&message, "found ")
+                    .map_or("another number".to_owned(), |n| n.to_string()),
+                number_after(&message, "Expected ")
+                    .map_or("another number".to_owned(), |n| n.to_string()),
+            ),
+        )
+    } else if message.starts_with("Encountered invalid UTF-8") {
+        // While reading: fields counted from 1.
+        (
+            number_after(&message, "for line "),
+            number_after(&message, "and field ").map(|f| f.saturating_sub(1)),
+            "the text is not valid UTF-8".to_owned(),
+        )
+    } else if message.starts_with("Encountered UTF-8 error") {
+        // While inferring (the csv crate's words): fields counted from 0.
+        (
+            number_after(&message, "at line "),
+            number_after(&message, "in field "),
+            "the text is not valid UTF-8".to_owned(),
+        )
+    } else if message.starts_with("Error parsing column") {
+        let reason = message.split_once(": ").map(|(_, r)| r.to_owned());
+        (
+            number_after(&message, "at line ").map(|l| l + 1),
+            number_after(&message, "Error parsing column "),
+            reason.unwrap_or(message.clone()),
+        )
+    } else {
+        (None, None, message)
+    };
+    let column = column.map(|index| {
+        let name = schema.and_then(|s| s.fields().get(index as usize));
+        match name {
+            Some(field) => format!("{} (`{}`)", index + 1, field.name()),
+            None => (index + 1).to_string(),
+        }
+    });
+    CliError::Data {
+        path: path.to_owned(),
+        line,
+        column,
+        reason,
+    }
+}
+
+/// A JSON lines reader's error. arrow-json does not say where, so the file is read again
+/// line by line to find the first line that is not valid JSON, or that does not decode with
+/// the schema on its own.
+fn json_error(path: &Path, schema: Option<&SchemaRef>, error: ArrowError) -> CliError {
+    let fallback = || CliError::Data {
+        path: path.to_owned(),
+        line: None,
+        column: None,
+        reason: error.to_string(),
+    };
+    let Ok(file) = File::open(path) else {
+        return fallback();
+    };
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let Ok(line) = line else {
+            return CliError::Data {
+                path: path.to_owned(),
+                line: Some(index as u64 + 1),
+                column: None,
+                reason: "the text is not valid UTF-8".to_owned(),
+            };
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Err(bad) = serde_json::from_str::<serde_json::Value>(&line) {
+            return CliError::Data {
+                path: path.to_owned(),
+                line: Some(index as u64 + 1),
+                column: Some(bad.column().to_string()),
+                reason: format!("not valid JSON: {}", without_position(&bad.to_string())),
+            };
+        }
+        let Some(schema) = schema else { continue };
+        let decoded = arrow_json::ReaderBuilder::new(schema.clone())
+            .build(line.as_bytes())
+            .and_then(|mut reader| reader.next().transpose());
+        if let Err(bad) = decoded {
+            let text = bad.to_string();
+            let field = text
+                .split_once("field '")
+                .and_then(|(_, rest)| rest.split_once('\''))
+                .map(|(name, _)| name.to_owned());
+            let column = field.as_ref().and_then(|name| {
+                line.find(&format!("\"{name}\""))
+                    .map(|at| format!("{} (`{name}`)", at + 1))
+            });
+            return CliError::Data {
+                path: path.to_owned(),
+                line: Some(index as u64 + 1),
+                column,
+                reason: text
+                    .strip_prefix("Json error: ")
+                    .unwrap_or(&text)
+                    .to_owned(),
+            };
+        }
+    }
+    fallback()
+}
+
+/// serde_json's message without its " at line L column C" suffix.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Where the output goes.
+#[derive(Debug)]
+pub enum Destination {
+    /// Standard output.
+    Stdout,
+    /// A file, written under a temporary name and renamed into place when complete, so a
+    /// failed run leaves any earlier file as it was.
+    File {
+        /// The final path.
+        path: PathBuf,
+        /// The temporary path being written.
+        partial: PathBuf,
+    },
+}
+
+/// What the output is written to.
+type Writer = Box<dyn Write + Send>;
+
+/// The result written in a format; writers with a fixed schema take it from the first
+/// batch.
+pub struct Sink {
+    format: OutputFormat,
+    destination: Destination,
+    out: Option<Writer>,
+    schema: Option<SchemaRef>,
+    state: SinkState,
+    rows: u64,
+    finished: bool,
+}
+
+enum SinkState {
+    Start,
+    Table(Vec<RecordBatch>),
+    Csv(arrow_csv::Writer<Writer>),
+    Jsonl(arrow_json::LineDelimitedWriter<Writer>),
+    Ipc(arrow_ipc::writer::FileWriter<Writer>),
+    Parquet(Box<parquet::arrow::ArrowWriter<Writer>>),
+    Done,
+}
+
+impl Sink {
+    /// A sink writing `format` to `output` (standard output when `None`).
+    pub fn create(format: OutputFormat, output: Option<&Path>) -> Result<Sink> {
+        let (destination, out): (Destination, Writer) = match output {
+            None => (Destination::Stdout, Box::new(std::io::stdout())),
+            Some(path) => {
+                let name = path
+                    .file_name()
+                    .ok_or_else(|| {
+                        CliError::Usage(format!("`{}` is not a file name", path.display()))
+                    })?
+                    .to_string_lossy();
+                let partial = path.with_file_name(format!(".{name}.partial"));
+                let file = File::create(&partial).map_err(|e| CliError::io("create", path, e))?;
+                (
+                    Destination::File {
+                        path: path.to_owned(),
+                        partial,
+                    },
+                    Box::new(std::io::BufWriter::with_capacity(1 << 16, file)),
+                )
+            }
+        };
+        Ok(Sink {
+            format,
+            destination,
+            out: Some(out),
+            schema: None,
+            state: SinkState::Start,
+            rows: 0,
+            finished: false,
+        })
+    }
+
+    /// A sink writing to `out` (for tests and benchmarks).
+    pub fn to_writer(format: OutputFormat, out: Writer) -> Sink {
+        Sink {
+            format,
+            destination: Destination::Stdout,
+            out: Some(out),
+            schema: None,
+            state: SinkState::Start,
+            rows: 0,
+            finished: false,
+        }
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes `batch`.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if self.format == OutputFormat::None {
+            self.rows += batch.num_rows() as u64;
+            return Ok(());
+        }
+        let failed = |e: &dyn std::fmt::Display| CliError::Output(e.to_string());
+        match &self.schema {
+            None => {
+                self.schema = Some(batch.schema());
+                if self.format == OutputFormat::Table {
+                    self.state = SinkState::Table(Vec::new());
+                    return self.write(batch);
+                }
+                let out = self.out.take().expect("the writer is taken once");
+                self.state = match self.format {
+                    OutputFormat::Table => unreachable!("handled above"),
+                    OutputFormat::Csv => {
+                        SinkState::Csv(arrow_csv::WriterBuilder::new().with_header(true).build(out))
+                    }
+                    OutputFormat::Jsonl => {
+                        SinkState::Jsonl(arrow_json::LineDelimitedWriter::new(out))
+                    }
+                    OutputFormat::Ipc => SinkState::Ipc(
+                        arrow_ipc::writer::FileWriter::try_new(out, &batch.schema())
+                            .map_err(|e| failed(&e))?,
+                    ),
+                    OutputFormat::Parquet => SinkState::Parquet(Box::new(
+                        parquet::arrow::ArrowWriter::try_new(out, batch.schema(), None)
+                            .map_err(|e| failed(&e))?,
+                    )),
+                    OutputFormat::None => unreachable!("handled above"),
+                };
+            }
+            Some(schema) if schema.fields() != batch.schema().fields() => {
+                if !matches!(self.format, OutputFormat::Jsonl | OutputFormat::Table) {
+                    return Err(CliError::Output(format!(
+                        "the output's columns changed from ({}) to ({}), and {} holds one schema; write JSON lines or a table instead",
+                        fields_in_words(schema),
+                        fields_in_words(&batch.schema()),
+                        format_name(self.format),
+                    )));
+                }
+                self.schema = Some(batch.schema());
+            }
+            Some(_) => {}
+        }
+        match &mut self.state {
+            SinkState::Table(batches) => batches.push(batch.clone()),
+            SinkState::Csv(w) => w.write(batch).map_err(arrow_write)?,
+            SinkState::Jsonl(w) => w.write(batch).map_err(arrow_write)?,
+            SinkState::Ipc(w) => w.write(batch).map_err(arrow_write)?,
+            SinkState::Parquet(w) => w.write(batch).map_err(|e| failed(&e))?,
+            SinkState::Start | SinkState::Done => {
+                unreachable!("a writer exists after the first batch")
+            }
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Finishes the output (a table is printed now; a file is renamed into place). A sink
+    /// dropped unfinished removes its partial file.
+    pub fn finish(mut self) -> Result<u64> {
+        let failed = |e: &dyn std::fmt::Display| CliError::Output(e.to_string());
+        let state = std::mem::replace(&mut self.state, SinkState::Done);
+        let mut out: Writer = match state {
+            SinkState::Start => {
+                let mut out = self.out.take().expect("unused writer");
+                if self.format == OutputFormat::Table {
+                    writeln!(out, "(no rows)").map_err(|e| failed(&e))?;
+                }
+                out
+            }
+            SinkState::Table(batches) => {
+                let mut out = self.out.take().expect("a table keeps its writer");
+                // One table per run of batches with the same columns.
+                let mut start = 0;
+                for end in 1..=batches.len() {
+                    if end == batches.len()
+                        || batches[end].schema().fields() != batches[start].schema().fields()
+                    {
+                        let table = arrow_cast::pretty::pretty_format_batches(&batches[start..end])
+                            .map_err(|e| failed(&e))?;
+                        writeln!(out, "{table}").map_err(CliError::write)?;
+                        start = end;
+                    }
+                }
+                out
+            }
+            SinkState::Csv(w) => w.into_inner(),
+            SinkState::Jsonl(mut w) => {
+                w.finish().map_err(|e| failed(&e))?;
+                w.into_inner()
+            }
+            SinkState::Ipc(mut w) => {
+                w.finish().map_err(|e| failed(&e))?;
+                w.into_inner().map_err(|e| failed(&e))?
+            }
+            SinkState::Parquet(w) => w.into_inner().map_err(|e| failed(&e))?,
+            SinkState::Done => return Ok(self.rows),
+        };
+        out.flush().map_err(CliError::write)?;
+        drop(out);
+        if let Destination::File { path, partial } = &self.destination {
+            std::fs::rename(partial, path).map_err(|e| CliError::io("write", path, e))?;
+        }
+        self.finished = true;
+        Ok(self.rows)
+    }
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sink")
+            .field("format", &self.format)
+            .field("destination", &self.destination)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let (false, Destination::File { partial, .. }) = (self.finished, &self.destination) {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
+}
+
+/// An arrow writer's error; a closed standard output is not a failure.
+fn arrow_write(error: ArrowError) -> CliError {
+    match error {
+        ArrowError::IoError(_, io) => CliError::write(io),
+        other => CliError::Output(other.to_string()),
+    }
+}
+
+fn fields_in_words(schema: &Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}: {}", f.name(), f.data_type()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The format's name, for messages.
+pub fn format_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Table => "a table",
+        OutputFormat::Csv => "CSV",
+        OutputFormat::Jsonl => "JSON lines",
+        OutputFormat::Ipc => "Arrow IPC",
+        OutputFormat::Parquet => "Parquet",
+        OutputFormat::None => "nothing",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_spec_names_every_field_and_refuses_unknown_types() {
+        let schema = parse_schema("customer:utf8, amount:int64,price:float64").unwrap();
+        assert_eq!(schema.field(1).data_type(), &DataType::Int64);
+        assert_eq!(schema.fields().len(), 3);
+        assert_eq!(
+            parse_schema("amount:money").unwrap_err().to_string(),
+            "--schema: unknown type `money` for `amount`; use one of utf8, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64, bool, date32, timestamp_ms, timestamp_us"
+        );
+        assert_eq!(
+            parse_schema("amount").unwrap_err().to_string(),
+            "--schema: `amount` is not `name:type` (for example `amount:int64`)"
+        );
+        assert_eq!(
+            parse_schema(" , ").unwrap_err().to_string(),
+            "--schema is empty; write it as `name:type,...`"
+        );
+    }
+
+    #[test]
+    fn formats_come_from_extensions_or_a_clear_error() {
+        assert_eq!(
+            input_format(Path::new("a.PARQUET"), None).unwrap(),
+            InputFormat::Parquet
+        );
+        assert_eq!(
+            input_format(Path::new("data.txt"), None)
+                .unwrap_err()
+                .to_string(),
+            "cannot tell the format of `data.txt` from its extension; name it with `--format csv|jsonl|ipc|parquet`"
+        );
+        assert_eq!(output_format(None, None).unwrap(), OutputFormat::Table);
+        assert_eq!(
+            output_format(Some(Path::new("out.xlsx")), None)
+                .unwrap_err()
+                .to_string(),
+            "cannot tell the format to write `out.xlsx` in from its extension; name it with `--to table|csv|jsonl|ipc|parquet`"
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! `oplink inspect`: a library's build and operators, as a table or JSON. Libraries are
+//! opened in a child process first ([`Plugin::load_checked`]); no operator code runs.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use oplink_host::{Discovery, Outcome, Plugin, RequiredService};
+use serde_json::{Value, json};
+
+use crate::args::InspectArgs;
+use crate::error::{CliError, Result};
+
+/// What was found at the path: loaded plugins, and libraries that could not be loaded.
+enum Item {
+    Plugin(Plugin),
+    Rejected(PathBuf, String),
+}
+
+/// Inspects `args.path`, writing to `out`.
+pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
+    let metadata =
+        std::fs::metadata(&args.path).map_err(|e| CliError::io("read", &args.path, e))?;
+    let items = if metadata.is_dir() {
+        let found = Discovery::new([&args.path]).scan();
+        let mut plugins = found.plugins().iter();
+        let mut items = Vec::new();
+        for entry in found.entries() {
+            match &entry.outcome {
+                Outcome::Loaded(_) => items.extend(plugins.next().cloned().map(Item::Plugin)),
+                Outcome::Rejected(error) => {
+                    items.push(Item::Rejected(entry.path.clone(), error.to_string()))
+                }
+                Outcome::Skipped(_) => {}
+            }
+        }
+        if items.is_empty() {
+            return Err(CliError::Usage(format!(
+                "`{}` holds no oplink plugins",
+                args.path.display()
+            )));
+        }
+        items
+    } else {
+        vec![Item::Plugin(Plugin::load_checked(&args.path)?)]
+    };
+    let write = CliError::write;
+    if args.json {
+        let value = Value::Array(items.iter().map(to_json).collect());
+        serde_json::to_writer_pretty(&mut *out, &value).map_err(|e| CliError::write(e.into()))?;
+        writeln!(out).map_err(write)?;
+    } else {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                writeln!(out).map_err(write)?;
+            }
+            out.write_all(to_text(item).as_bytes()).map_err(write)?;
+        }
+    }
+    Ok(())
+}
+
+fn hex(value: u64) -> String {
+    format!("0x{value:016x}")
+}
+
+fn to_json(item: &Item) -> Value {
+    let plugin = match item {
+        Item::Plugin(plugin) => plugin,
+        Item::Rejected(path, error) => return json!({"path": path, "error": error}),
+    };
+    let build = plugin.build();
+    json!({
+        "path": plugin.path(),
+        "abi": format!("{}.{}", build.abi.0, build.abi.1),
+        "layout_fingerprint": hex(build.layout_fingerprint),
+        "oplink_version": build.oplink_version,
+        "compiler": build.rustc_version,
+        "target": build.target,
+        "profile": build.profile,
+        "panic_strategy": build.panic_strategy,
+        "operators": plugin.operators().map(|op| json!({
+            "name": op.name(),
+            "version": op.version(),
+            "description": op.description(),
+            "implements": op.implemented().names(),
+            "requires": op.requires().iter().map(|service| json!({
+                "name": service.name,
+                "fingerprint": hex(service.fingerprint),
+                "standard": oplink::services::is_standard(&service.name),
+                "methods": service.methods.iter().map(|m| json!({
+                    "name": m.name,
+                    "signature": m.signature,
+                    "fingerprint": hex(m.fingerprint),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn to_text(item: &Item) -> String {
+    let plugin = match item {
+        Item::Plugin(plugin) => plugin,
+        Item::Rejected(path, error) => {
+            return format!("library   {}\nREJECTED  {error}\n", path.display());
+        }
+    };
+    let build = plugin.build();
+    let mut text = format!(
+        "library   {}\nABI       {}.{} (layout fingerprint {})\noplink    {}\ncompiler  {}\ntarget    {}\nprofile   {}\npanic     {}\n\n",
+        plugin.path().display(),
+        build.abi.0,
+        build.abi.1,
+        hex(build.layout_fingerprint),
+        build.oplink_version,
+        build.rustc_version,
+        build.target,
+        build.profile,
+        build.panic_strategy,
+    );
+    let mut rows = vec![[
+        "operator".to_owned(),
+        "version".to_owned(),
+        "implements".to_owned(),
+        "requires".to_owned(),
+        "description".to_owned(),
+    ]];
+    // Services beyond the standard ones, by name, with the operators that require them.
+    let mut services: BTreeMap<&str, (&RequiredService, Vec<&str>)> = BTreeMap::new();
+    for op in plugin.operators() {
+        let extra: Vec<&RequiredService> = op
+            .requires()
+            .iter()
+            .filter(|s| !oplink::services::is_standard(&s.name))
+            .collect();
+        for service in &extra {
+            services
+                .entry(&service.name)
+                .or_insert_with(|| (service, Vec::new()))
+                .1
+                .push(op.name());
+        }
+        let implements = op.implemented().names();
+        rows.push([
+            op.name().to_owned(),
+            op.version().to_owned(),
+            or_dash(implements.join(", ")),
+            or_dash(
+                extra
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            op.description().to_owned(),
+        ]);
+    }
+    text.push_str(&columns(&rows));
+    let standard: Vec<String> = plugin
+        .operators()
+        .flat_map(|op| op.requires())
+        .filter(|s| oplink::services::is_standard(&s.name))
+        .map(|s| format!("{} {}", s.name, hex(s.fingerprint)))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    text.push_str(&format!(
+        "\nstandard services: {}\n",
+        if standard.is_empty() {
+            "none".to_owned()
+        } else {
+            standard.join(", ")
+        }
+    ));
+    for (name, (service, users)) in services {
+        text.push_str(&format!(
+            "service {name} {} (required by {})\n",
+            hex(service.fingerprint),
+            users.join(", ")
+        ));
+        let methods: Vec<[String; 2]> = service
+            .methods
+            .iter()
+            .map(|m| [format!("  {}", m.signature), hex(m.fingerprint)])
+            .collect();
+        text.push_str(&columns(&methods));
+    }
+    text
+}
+
+fn or_dash(text: String) -> String {
+    if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text
+    }
+}
+
+/// Rows as left-aligned columns separated by two spaces (the last column unpadded).
+fn columns<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0; N];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 < N {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            } else {
+                line.push_str(cell);
+            }
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}

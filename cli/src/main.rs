@@ -1,0 +1,45 @@
+//! The `oplink` command: see `oplink --help`, and `oplink_cli` for the code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use oplink_cli::args::{Cli, Command};
+use oplink_cli::{CliError, check, inspect, new, run};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Plugins' `tracing` events reach this subscriber: warnings always, more with -v.
+    let level = match cli.verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .without_time()
+        .with_writer(std::io::stderr)
+        .init();
+
+    let mut stdout = std::io::stdout().lock();
+    let result = match &cli.command {
+        Command::Inspect(args) => inspect::inspect(args, &mut stdout),
+        Command::Check(args) => check::check(args, &mut stdout),
+        Command::New(args) => new::new(args, &mut stdout).map(drop),
+        Command::Run(args) => {
+            drop(stdout);
+            run::run(args).map(|summary| {
+                if !args.quiet {
+                    eprint!("{}", summary.to_text(&args.input));
+                }
+            })
+        }
+    };
+    match result {
+        Ok(()) | Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("oplink: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

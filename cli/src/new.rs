@@ -1,0 +1,171 @@
+//! `oplink new`: a plugin crate (or a C operator) from the templates in `cli/templates`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::args::{Lang, NewArgs};
+use crate::error::{CliError, Result};
+
+/// The SDK this command was built from: the default dependency of a new crate while it is
+/// still there.
+const SDK_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk");
+
+/// The C header of the ABI, copied into a new C operator.
+const OPLINK_H: &str = include_str!("../../sdk/include/oplink.h");
+
+const RUST: [(&str, &str); 4] = [
+    ("Cargo.toml", include_str!("../templates/rust/Cargo.toml")),
+    ("src/lib.rs", include_str!("../templates/rust/lib.rs")),
+    ("README.md", include_str!("../templates/rust/README.md")),
+    (".gitignore", include_str!("../templates/rust/gitignore")),
+];
+
+const C: [(&str, &str); 3] = [
+    ("{{op}}.c", include_str!("../templates/c/op.c")),
+    ("Makefile", include_str!("../templates/c/Makefile")),
+    ("README.md", include_str!("../templates/c/README.md")),
+];
+
+/// Creates the plugin of `args`, telling `out` what was made and what to do next.
+pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
+    check_name(&args.name)?;
+    let folder = args
+        .path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
+    if folder.exists() {
+        let empty = std::fs::read_dir(&folder)
+            .map(|mut entries| entries.next().is_none())
+            .unwrap_or(false);
+        if !empty {
+            return Err(CliError::Usage(format!(
+                "`{}` already exists and is not empty; choose another name or `--path`",
+                folder.display()
+            )));
+        }
+    }
+    let op = args.name.replace('-', "_");
+    let words = [
+        ("{{name}}", args.name.clone()),
+        ("{{op}}", op.clone()),
+        ("{{Struct}}", camel(&op)),
+        ("{{oplink_dependency}}", dependency(args.oplink.as_deref())?),
+    ];
+    let fill = |text: &str| {
+        words
+            .iter()
+            .fold(text.to_owned(), |text, (from, to)| text.replace(from, to))
+    };
+    let files: Vec<(String, String)> = match args.lang {
+        Lang::Rust => RUST.iter().map(|(p, t)| (fill(p), fill(t))).collect(),
+        Lang::C => C
+            .iter()
+            .map(|(p, t)| (fill(p), fill(t)))
+            .chain([("oplink.h".to_owned(), OPLINK_H.to_owned())])
+            .collect(),
+    };
+    for (relative, text) in &files {
+        let path = folder.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| CliError::io("create", parent, e))?;
+        }
+        std::fs::write(&path, text).map_err(|e| CliError::io("write", &path, e))?;
+    }
+    let shown = folder.display();
+    let next = match args.lang {
+        Lang::Rust => format!(
+            "created the plugin crate `{}` in `{shown}` (operator `{op}`)\n\nnext:\n  cd {shown}\n  cargo build && cargo test\n  oplink check target/debug/{}{op}{}\n",
+            args.name,
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ),
+        Lang::C => format!(
+            "created the C operator `{op}` in `{shown}`\n\nnext:\n  make -C {shown}\n  oplink check {shown}/lib{op}.so\n"
+        ),
+    };
+    out.write_all(next.as_bytes())
+        .map_err(|e| CliError::Output(e.to_string()))?;
+    Ok(folder)
+}
+
+/// A name usable as a crate, a library file and an operator.
+fn check_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let starts_well = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+    let rest_ok =
+        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !starts_well || !rest_ok || name.len() > 64 {
+        return Err(CliError::Usage(format!(
+            "`{name}` is not a usable plugin name: use lowercase letters, digits, `-` and `_`, starting with a letter (at most 64)"
+        )));
+    }
+    Ok(())
+}
+
+/// `my_filter` → `MyFilter`.
+fn camel(op: &str) -> String {
+    op.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The `oplink = ...` line of the new crate's Cargo.toml.
+fn dependency(given: Option<&str>) -> Result<String> {
+    let path_dependency = |path: &Path| -> Result<String> {
+        let path = path
+            .canonicalize()
+            .map_err(|e| CliError::io("read", path, e))?;
+        if !path.join("Cargo.toml").is_file() {
+            return Err(CliError::Usage(format!(
+                "--oplink `{}` is not oplink's `sdk` folder (it has no Cargo.toml)",
+                path.display()
+            )));
+        }
+        Ok(format!(
+            "oplink = {{ path = {} }}",
+            serde_json::to_string(&path.to_string_lossy()).expect("a string")
+        ))
+    };
+    match given {
+        Some(spec) if spec.chars().next().is_some_and(|c| c.is_ascii_digit()) => {
+            Ok(format!("oplink = \"{spec}\""))
+        }
+        Some(path) => path_dependency(Path::new(path)),
+        None if Path::new(SDK_SOURCE).join("Cargo.toml").is_file() => {
+            path_dependency(Path::new(SDK_SOURCE))
+        }
+        None => Ok(format!("oplink = \"{}\"", env!("CARGO_PKG_VERSION"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_operators_and_types() {
+        assert_eq!(camel("my_filter2"), "MyFilter2");
+        assert!(check_name("my-filter").is_ok());
+        assert_eq!(
+            check_name("My Filter").unwrap_err().to_string(),
+            "`My Filter` is not a usable plugin name: use lowercase letters, digits, `-` and `_`, starting with a letter (at most 64)"
+        );
+    }
+
+    #[test]
+    fn the_dependency_is_a_version_or_the_sdk_folder() {
+        assert_eq!(dependency(Some("0.2")).unwrap(), "oplink = \"0.2\"");
+        assert!(dependency(None).unwrap().starts_with("oplink = { path = "));
+        assert_eq!(
+            dependency(Some("/no/such/sdk")).unwrap_err().to_string(),
+            "`/no/such/sdk` does not exist"
+        );
+    }
+}

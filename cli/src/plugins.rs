@@ -1,0 +1,111 @@
+//! The plugin path: folders searched with [`Discovery`] and library files named directly,
+//! and finding the plugin that offers an operator.
+
+use std::path::PathBuf;
+
+use oplink_host::{Discovery, Found, Outcome, PLUGIN_PATH_VAR, Plugin};
+
+use crate::error::{CliError, Result, nearest, paths_in_words};
+
+/// The plugins of a plugin path.
+#[derive(Debug)]
+pub struct Plugins {
+    /// Libraries named directly, in order: they win over folders.
+    files: Vec<Plugin>,
+    /// What the folders held.
+    found: Found,
+    /// Everything searched, as given.
+    searched: Vec<PathBuf>,
+}
+
+impl Plugins {
+    /// Loads (checked, each in a child process first) the libraries of `paths`, or of
+    /// `OPLINK_PLUGIN_PATH` when `paths` is empty. A library named directly that fails to
+    /// load is an error; in a folder it is left out.
+    pub fn open(paths: &[PathBuf]) -> Result<Plugins> {
+        let paths: Vec<PathBuf> = if paths.is_empty() {
+            let value = std::env::var_os(PLUGIN_PATH_VAR).unwrap_or_default();
+            std::env::split_paths(&value)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        } else {
+            paths.to_vec()
+        };
+        if paths.is_empty() {
+            return Err(CliError::NoPluginPath);
+        }
+        let mut files = Vec::new();
+        let mut folders = Vec::new();
+        for path in &paths {
+            let metadata = std::fs::metadata(path).map_err(|e| CliError::io("read", path, e))?;
+            if metadata.is_dir() {
+                folders.push(path.clone());
+            } else {
+                files.push(Plugin::load_checked(path)?);
+            }
+        }
+        let found = Discovery::new(folders).scan();
+        Ok(Plugins {
+            files,
+            found,
+            searched: paths,
+        })
+    }
+
+    /// The plugin offering operator `name`.
+    pub fn plugin_for(&self, name: &str) -> Result<&Plugin> {
+        if let Some(plugin) = self.files.iter().find(|p| p.operator(name).is_some()) {
+            return Ok(plugin);
+        }
+        match self.found.plugin_for(name) {
+            Ok(plugin) => Ok(plugin),
+            Err(error @ oplink_host::Error::Conflict { .. }) => Err(CliError::Usage(format!(
+                "{error}; name the one to use with `--plugins FILE`"
+            ))),
+            Err(_) => {
+                let available = self.operator_names();
+                Err(CliError::UnknownOperator {
+                    name: name.to_owned(),
+                    suggestion: nearest(name, available.iter().map(String::as_str)),
+                    searched: self.searched_in_words(),
+                    available,
+                })
+            }
+        }
+    }
+
+    /// Every operator name on the path, sorted, each once.
+    pub fn operator_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .files
+            .iter()
+            .flat_map(|p| p.operators().map(|o| o.name().to_owned()))
+            .chain(self.found.operators().map(|(o, _)| o.name().to_owned()))
+            .chain(self.found.conflicts().map(|(name, _)| name.to_owned()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn searched_in_words(&self) -> String {
+        let rejected = self
+            .found
+            .entries()
+            .iter()
+            .filter(|e| matches!(e.outcome, Outcome::Rejected(_)))
+            .count();
+        let mut words = paths_in_words(&self.searched);
+        if rejected > 0 {
+            words.push_str(&format!(
+                " ({rejected} {} there could not be loaded: `oplink check` says why)",
+                if rejected == 1 {
+                    "library"
+                } else {
+                    "libraries"
+                }
+            ));
+        }
+        words
+    }
+}

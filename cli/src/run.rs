@@ -1,0 +1,628 @@
+//! `oplink run`: a data file through a chain of operators, into a sink.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use oplink::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use oplink::arrow::schema::{DataType, Field, Schema};
+use oplink::services::Lookup;
+use oplink::{Change, Diff, Rows, Timestamp};
+use oplink_host::{Host, Instance, StateStore};
+use serde_json::Value;
+
+use crate::args::{Emit, OutputFormat, RunArgs};
+use crate::error::{CliError, Result};
+use crate::format::{
+    Input, Progress, Sink, format_name, input_format, output_format, parse_schema,
+};
+use crate::plugins::Plugins;
+
+/// One `--op`: an operator's name and configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpSpec {
+    /// The operator's name.
+    pub name: String,
+    /// Its configuration.
+    pub config: Value,
+}
+
+/// Parses `NAME`, `NAME=JSON` or `NAME=@FILE`.
+pub fn parse_op(spec: &str) -> Result<OpSpec> {
+    let (name, config) = match spec.split_once('=') {
+        Some((name, config)) => (name.trim(), Some(config)),
+        None => (spec.trim(), None),
+    };
+    if name.is_empty() {
+        return Err(CliError::Usage(format!(
+            "--op `{spec}` names no operator; write `NAME`, `NAME=JSON` or `NAME=@FILE`"
+        )));
+    }
+    let (text, source_text) = match config {
+        None => {
+            return Ok(OpSpec {
+                name: name.to_owned(),
+                config: Value::Object(Default::default()),
+            });
+        }
+        Some(config) => match config.strip_prefix('@') {
+            Some(file) => {
+                let path = Path::new(file);
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| CliError::io("read", path, e))?;
+                (text, format!("(from `{file}`)"))
+            }
+            None => (config.to_owned(), "(inline)".to_owned()),
+        },
+    };
+    match serde_json::from_str(&text) {
+        Ok(config) => Ok(OpSpec {
+            name: name.to_owned(),
+            config,
+        }),
+        Err(error) => {
+            let (line, column) = (error.line(), error.column());
+            let excerpt = text
+                .lines()
+                .nth(line.saturating_sub(1))
+                .map(|l| format!("  {l}\n  {}^", " ".repeat(column.saturating_sub(1))));
+            Err(CliError::BadConfig {
+                operator: name.to_owned(),
+                source_text,
+                reason: error.to_string(),
+                excerpt,
+            })
+        }
+    }
+}
+
+/// The host's `oplink.Lookup` tables.
+#[derive(Debug, Default)]
+pub struct Tables(BTreeMap<String, HashMap<String, String>>);
+
+impl Lookup for Tables {
+    fn get(&self, table: &str, key: &str) -> oplink::Result<Option<String>> {
+        match self.0.get(table) {
+            Some(rows) => Ok(rows.get(key).cloned()),
+            None => Err(oplink::Error::msg(format!(
+                "the host has no lookup table `{table}`; it has {}",
+                self.0
+                    .keys()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}
+
+impl Tables {
+    /// Reads the tables of `--lookup NAME=FILE` arguments.
+    pub fn read(specs: &[String]) -> Result<Tables> {
+        let mut tables = BTreeMap::new();
+        for spec in specs {
+            let Some((name, file)) = spec.split_once('=') else {
+                return Err(CliError::Usage(format!(
+                    "--lookup `{spec}` is not `NAME=FILE`"
+                )));
+            };
+            let path = Path::new(file);
+            let rows = if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            {
+                read_json_table(path)?
+            } else {
+                read_csv_table(path)?
+            };
+            tables.insert(name.trim().to_owned(), rows);
+        }
+        Ok(Tables(tables))
+    }
+}
+
+fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::io("read", path, e))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| CliError::Data {
+        path: path.to_owned(),
+        line: Some(e.line() as u64),
+        column: Some(e.column().to_string()),
+        reason: format!("not valid JSON: {e}"),
+    })?;
+    let Value::Object(map) = value else {
+        return Err(CliError::Data {
+            path: path.to_owned(),
+            line: None,
+            column: None,
+            reason: "a lookup table in JSON is one object of keys to values".to_owned(),
+        });
+    };
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect())
+}
+
+fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {
+    // Every column as text: infer the header, then read with Utf8 fields.
+    let input = Input::open(path, crate::args::InputFormat::Csv, None, 8192)?;
+    let text_schema = Schema::new(
+        input
+            .schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    );
+    if text_schema.fields().len() < 2 {
+        return Err(CliError::Data {
+            path: path.to_owned(),
+            line: Some(1),
+            column: None,
+            reason: "a lookup table needs two columns, a key and a value".to_owned(),
+        });
+    }
+    let mut input = Input::open(path, crate::args::InputFormat::Csv, Some(text_schema), 8192)?;
+    let mut rows = HashMap::new();
+    while let Some(batch) = input.next_batch()? {
+        let strings = |i: usize| {
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("read as Utf8")
+                .clone()
+        };
+        let (keys, values) = (strings(0), strings(1));
+        for i in 0..batch.num_rows() {
+            if keys.is_valid(i) && values.is_valid(i) {
+                rows.insert(keys.value(i).to_owned(), values.value(i).to_owned());
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// One operator of the chain and what it has done.
+#[derive(Debug)]
+pub struct Stage {
+    /// The operator's name.
+    pub name: String,
+    /// Its state scope (with `--state`).
+    pub scope: Option<String>,
+    instance: Instance,
+    /// Rows it was given.
+    pub rows_in: u64,
+    /// Rows it returned.
+    pub rows_out: u64,
+    /// Time spent in its calls.
+    pub time: Duration,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Summary {
+    /// Rows read from the input.
+    pub rows_read: u64,
+    /// Changes fed to the chain.
+    pub changes: u64,
+    /// Time spent reading the input.
+    pub read_time: Duration,
+    /// Each operator.
+    pub stages: Vec<(String, u64, u64, Duration)>,
+    /// Rows written.
+    pub rows_written: u64,
+    /// Time spent writing.
+    pub write_time: Duration,
+    /// The whole run.
+    pub total: Duration,
+}
+
+/// Runs `args`. The summary is for the caller to print.
+pub fn run(args: &RunArgs) -> Result<Summary> {
+    let started = Instant::now();
+    // Everything the command line says is checked before any plugin is loaded.
+    let specs = args
+        .ops
+        .iter()
+        .map(|s| parse_op(s))
+        .collect::<Result<Vec<_>>>()?;
+    let schema = args.schema.as_deref().map(parse_schema).transpose()?;
+    let format = input_format(&args.input, args.format)?;
+    let output = output_format(args.output.as_deref(), args.to)?;
+    if args.output.is_none()
+        && matches!(output, OutputFormat::Ipc | OutputFormat::Parquet)
+        && std::io::stdout().is_terminal()
+    {
+        return Err(CliError::Usage(format!(
+            "{} is binary: write it to a file with `--output FILE`, or redirect standard output",
+            format_name(output)
+        )));
+    }
+    let tables = Tables::read(&args.lookup)?;
+    let mut input = Input::open(&args.input, format, schema, args.batch_size)?;
+    let host = build_host(args, tables)?;
+    let mut stages = instantiate(args, &specs, &host)?;
+    let mut sink = Sink::create(output, args.output.as_deref())?;
+
+    let progress = progress_bar(&input.progress);
+    let mut rows_read = 0u64;
+    let mut changes = 0u64;
+    let mut read_time = Duration::ZERO;
+    let mut write_time = Duration::ZERO;
+    loop {
+        let t = Instant::now();
+        let Some(batch) = input.next_batch()? else {
+            read_time += t.elapsed();
+            break;
+        };
+        read_time += t.elapsed();
+        let first = rows_read;
+        rows_read += batch.num_rows() as u64;
+        changes += 1;
+        let rows = Rows::new((first..rows_read).collect::<Vec<u64>>(), batch)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let change = Change::new(changes, Timestamp::now(), vec![Diff::Insert { post: rows }]);
+        let out = through(
+            &mut stages,
+            0,
+            change,
+            &format!("change {changes} (input rows {first} to {})", rows_read - 1),
+        )?;
+        let t = Instant::now();
+        emit(&mut sink, out, args.emit, &stages)?;
+        write_time += t.elapsed();
+        match &input.progress {
+            Progress::Bytes(read, _) => {
+                progress.set_position(read.load(std::sync::atomic::Ordering::Relaxed))
+            }
+            Progress::Rows(_) => progress.set_position(rows_read),
+        }
+        show_when_slow(&progress, started, args.quiet);
+    }
+    // End of input: operators that act on time get one tick, whose output flows on.
+    for index in 0..stages.len() {
+        if !stages[index].instance.info().implemented().tick() {
+            continue;
+        }
+        let t = Instant::now();
+        let ticked = stages[index]
+            .instance
+            .tick(Timestamp::now())
+            .map_err(|e| stage_error(e, "the closing tick"))?;
+        stages[index].time += t.elapsed();
+        if let Some(change) = ticked {
+            stages[index].rows_out += change.row_count() as u64;
+            let out = through(&mut stages, index + 1, change, "the closing tick")?;
+            emit(&mut sink, out, args.emit, &stages)?;
+        }
+    }
+    finish_state(args, &mut stages)?;
+    progress.finish_and_clear();
+    let t = Instant::now();
+    let rows_written = sink.finish()?;
+    write_time += t.elapsed();
+    Ok(Summary {
+        rows_read,
+        changes,
+        read_time,
+        stages: stages
+            .iter()
+            .map(|s| (s.name.clone(), s.rows_in, s.rows_out, s.time))
+            .collect(),
+        rows_written,
+        write_time,
+        total: started.elapsed(),
+    })
+}
+
+fn stage_error(source: oplink_host::Error, when: &str) -> CliError {
+    CliError::Stage {
+        source,
+        when: when.to_owned(),
+    }
+}
+
+/// `change` through the stages from `from` on.
+fn through(stages: &mut [Stage], from: usize, mut change: Change, when: &str) -> Result<Change> {
+    for stage in &mut stages[from..] {
+        stage.rows_in += change.row_count() as u64;
+        let t = Instant::now();
+        change = stage
+            .instance
+            .apply(change)
+            .map_err(|e| stage_error(e, when))?;
+        stage.time += t.elapsed();
+        stage.rows_out += change.row_count() as u64;
+    }
+    Ok(change)
+}
+
+/// Writes what came out of the chain.
+fn emit(sink: &mut Sink, change: Change, emit: Emit, stages: &[Stage]) -> Result<()> {
+    for diff in change.diffs {
+        match (emit, diff) {
+            (Emit::Inserts, Diff::Insert { post }) => sink.write(post.batch())?,
+            (Emit::Inserts, other) => {
+                let kind = match other {
+                    Diff::Remove { .. } => "a remove",
+                    _ => "an update",
+                };
+                return Err(CliError::Output(format!(
+                    "{} emitted {kind}, and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`",
+                    stages
+                        .last()
+                        .map_or("the input".to_owned(), |s| format!("operator `{}`", s.name))
+                )));
+            }
+            (Emit::Changes, Diff::Insert { post }) => sink.write(&with_op("+I", post.batch())?)?,
+            (Emit::Changes, Diff::Remove { pre }) => sink.write(&with_op("-D", pre.batch())?)?,
+            (Emit::Changes, Diff::Update { pre, post }) => {
+                sink.write(&with_op("-U", pre.batch())?)?;
+                sink.write(&with_op("+U", post.batch())?)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `batch` with a leading `op` column holding `op` on every row.
+fn with_op(op: &str, batch: &RecordBatch) -> Result<RecordBatch> {
+    let mut fields = vec![Arc::new(Field::new("op", DataType::Utf8, false))];
+    fields.extend(batch.schema().fields().iter().cloned());
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(vec![op; batch.num_rows()]))];
+    columns.extend(batch.columns().iter().cloned());
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| CliError::Output(e.to_string()))
+}
+
+/// The host: the standard services, `oplink.Lookup` when tables were given, and the state
+/// store of `--state`.
+fn build_host(args: &RunArgs, tables: Tables) -> Result<Host> {
+    let mut builder = Host::builder();
+    if !tables.0.is_empty() {
+        builder = builder.provide::<dyn Lookup>(Arc::new(tables));
+    }
+    if let Some(dir) = &args.state {
+        std::fs::create_dir_all(dir).map_err(|e| CliError::io("create", dir, e))?;
+        builder = builder.state_store(StateStore::open(dir.join("state.redb"))?);
+    }
+    Ok(builder.build())
+}
+
+/// The instances of the chain, with their state restored from `--state`.
+fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stage>> {
+    if specs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let plugins = Plugins::open(&args.plugins)?;
+    let lookup_name = <dyn Lookup as oplink::service::Service>::NAME;
+    let mut stages = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for spec in specs {
+        let plugin = plugins.plugin_for(&spec.name)?;
+        let info = plugin.operator(&spec.name).expect("the plugin offers it");
+        for service in info.requires() {
+            if oplink::services::is_standard(&service.name) {
+                continue;
+            }
+            if service.name == lookup_name {
+                if args.lookup.is_empty() {
+                    return Err(CliError::Usage(format!(
+                        "operator `{}` requires the host service `{lookup_name}`: give it its tables with `--lookup NAME=FILE`",
+                        spec.name
+                    )));
+                }
+                continue;
+            }
+            return Err(CliError::Usage(format!(
+                "operator `{}` requires the host service `{}`, which `oplink run` cannot provide (it provides the standard services and `{lookup_name}`); run it in a host that provides `{}`",
+                spec.name, service.name, service.name
+            )));
+        }
+        let count = seen.entry(&spec.name).or_insert(0);
+        *count += 1;
+        let (instance, scope) = match &args.state {
+            None => (plugin.instantiate(&spec.name, &spec.config, host)?, None),
+            Some(dir) => {
+                let scope = if *count == 1 {
+                    spec.name.clone()
+                } else {
+                    format!("{}.{count}", spec.name)
+                };
+                let mut instance =
+                    plugin.instantiate_named(&spec.name, &spec.config, host, &scope)?;
+                let snapshot = snapshot_path(dir, &scope);
+                if instance.info().implemented().restore() && snapshot.exists() {
+                    let bytes =
+                        std::fs::read(&snapshot).map_err(|e| CliError::io("read", &snapshot, e))?;
+                    instance.restore(&bytes)?;
+                }
+                (instance, Some(scope))
+            }
+        };
+        stages.push(Stage {
+            name: spec.name.clone(),
+            scope,
+            instance,
+            rows_in: 0,
+            rows_out: 0,
+            time: Duration::ZERO,
+        });
+    }
+    Ok(stages)
+}
+
+fn snapshot_path(dir: &Path, scope: &str) -> PathBuf {
+    dir.join(format!("{scope}.snapshot"))
+}
+
+/// At the end: every instance's state flushed, and with `--state` the snapshots written
+/// (each under a temporary name, then renamed, so a crash leaves the last good one).
+fn finish_state(args: &RunArgs, stages: &mut [Stage]) -> Result<()> {
+    for stage in stages.iter_mut() {
+        let t = Instant::now();
+        if stage.instance.info().implemented().flush_state() || args.state.is_some() {
+            stage
+                .instance
+                .flush_state()
+                .map_err(|e| stage_error(e, "the closing flush"))?;
+        }
+        if let (Some(dir), Some(scope)) = (&args.state, &stage.scope)
+            && stage.instance.info().implemented().snapshot()
+        {
+            let bytes = stage
+                .instance
+                .snapshot()
+                .map_err(|e| stage_error(e, "the closing snapshot"))?;
+            let path = snapshot_path(dir, scope);
+            let partial = path.with_extension("snapshot.partial");
+            std::fs::write(&partial, &bytes).map_err(|e| CliError::io("write", &partial, e))?;
+            std::fs::rename(&partial, &path).map_err(|e| CliError::io("write", &path, e))?;
+        }
+        stage.time += t.elapsed();
+    }
+    Ok(())
+}
+
+/// A progress bar, hidden until the run has taken a moment (and always when standard
+/// error is not a terminal or `--quiet` is given).
+fn progress_bar(progress: &Progress) -> ProgressBar {
+    let (len, template) = match progress {
+        Progress::Bytes(_, total) => (
+            *total,
+            "{spinner} reading {bytes}/{total_bytes} [{wide_bar}] {eta} left",
+        ),
+        Progress::Rows(total) => (
+            *total,
+            "{spinner} reading {human_pos}/{human_len} rows [{wide_bar}] {eta} left",
+        ),
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+const SHOW_AFTER: Duration = Duration::from_millis(400);
+
+fn show_when_slow(bar: &ProgressBar, started: Instant, quiet: bool) {
+    if !quiet
+        && bar.is_hidden()
+        && started.elapsed() > SHOW_AFTER
+        && std::io::stderr().is_terminal()
+    {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+    }
+}
+
+impl Summary {
+    /// The closing summary, for standard error.
+    pub fn to_text(&self, input: &Path) -> String {
+        let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
+        let mut text = format!(
+            "read {} rows in {} {} from `{}` ({})\n",
+            self.rows_read,
+            self.changes,
+            if self.changes == 1 {
+                "change"
+            } else {
+                "changes"
+            },
+            input.display(),
+            ms(self.read_time)
+        );
+        if !self.stages.is_empty() {
+            let width = self
+                .stages
+                .iter()
+                .map(|s| s.0.len())
+                .max()
+                .unwrap_or(0)
+                .max(8);
+            text.push_str(&format!(
+                "{:<width$}  {:>10}  {:>10}  {:>10}\n",
+                "operator", "rows in", "rows out", "time"
+            ));
+            for (name, rows_in, rows_out, time) in &self.stages {
+                text.push_str(&format!(
+                    "{name:<width$}  {rows_in:>10}  {rows_out:>10}  {:>10}\n",
+                    ms(*time)
+                ));
+            }
+        }
+        let rate = if self.total > Duration::from_millis(100) {
+            format!(
+                ", {:.0} rows/s",
+                self.rows_read as f64 / self.total.as_secs_f64()
+            )
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "wrote {} rows ({}); {} in all{rate}\n",
+            self.rows_written,
+            ms(self.write_time),
+            ms(self.total),
+        ));
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_op_is_a_name_with_an_inline_or_file_configuration() {
+        assert_eq!(
+            parse_op("threshold={\"min\": 3}").unwrap(),
+            OpSpec {
+                name: "threshold".into(),
+                config: serde_json::json!({"min": 3})
+            }
+        );
+        assert_eq!(
+            parse_op("passthrough").unwrap().config,
+            serde_json::json!({})
+        );
+        assert_eq!(
+            parse_op("=1").unwrap_err().to_string(),
+            "--op `=1` names no operator; write `NAME`, `NAME=JSON` or `NAME=@FILE`"
+        );
+        assert_eq!(
+            parse_op("t=@/no/such.json").unwrap_err().to_string(),
+            "`/no/such.json` does not exist"
+        );
+    }
+
+    #[test]
+    fn bad_json_points_at_the_problem() {
+        let error = parse_op("threshold={\"column\" \"amount\"}").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the configuration of `threshold` (inline) is not valid JSON: expected `:` at line 1 column 11\n  {\"column\" \"amount\"}\n            ^"
+        );
+    }
+
+    #[test]
+    fn a_lookup_table_names_the_missing_table() {
+        let tables = Tables(BTreeMap::from([("tiers".to_owned(), HashMap::new())]));
+        assert_eq!(tables.get("tiers", "ann").unwrap(), None);
+        assert_eq!(
+            tables.get("regions", "ann").unwrap_err().to_string(),
+            "the host has no lookup table `regions`; it has `tiers`"
+        );
+        assert_eq!(
+            Tables::read(&["tiers".into()]).unwrap_err().to_string(),
+            "--lookup `tiers` is not `NAME=FILE`"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! `{{op}}`: an oplink operator plugin.
+//!
+//! Build and check it:
+//!
+//! ```text
+//! cargo build
+//! oplink check target/debug/lib{{op}}.so
+//! ```
+//!
+//! Run it over a CSV file with an `amount` column:
+//!
+//! ```text
+//! oplink run data.csv --plugins target/debug --op '{{op}}={"column": "amount", "min": 10}'
+//! ```
+
+use oplink::prelude::*;
+
+/// The configuration, from the host's JSON: `{"column": "amount", "min": 10}`. A field
+/// that is missing, misspelt or of the wrong type is refused with a message naming it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// An `Int64` column of the input.
+    pub column: String,
+    /// The smallest value kept.
+    pub min: i64,
+}
+
+/// Keeps the rows whose `column` is at least `min`; a null is never kept.
+#[derive(Debug)]
+pub struct {{Struct}} {
+    cfg: Config,
+}
+
+#[oplink::operator(
+    name = "{{op}}",
+    version = "0.1.0",
+    description = "Keeps the rows whose column is at least `min`"
+)]
+impl {{Struct}} {
+    /// Creates the operator from its configuration.
+    pub fn new(cfg: Config) -> Result<Self> {
+        Ok({{Struct}} { cfg })
+    }
+
+    /// Filters one change: inserts and removes by their own rows, updates by their new
+    /// rows, so that downstream sees a consistent filtered view.
+    pub fn apply(&mut self, change: Change) -> Result<Change> {
+        let mut out = change.empty_like();
+        for diff in change.diffs {
+            let kept = match diff {
+                Diff::Insert { post } => {
+                    let keep = self.keep(&post)?;
+                    Diff::Insert {
+                        post: post.filter(&keep)?,
+                    }
+                }
+                Diff::Remove { pre } => {
+                    let keep = self.keep(&pre)?;
+                    Diff::Remove {
+                        pre: pre.filter(&keep)?,
+                    }
+                }
+                Diff::Update { pre, post } => {
+                    let keep = self.keep(&post)?;
+                    Diff::Update {
+                        pre: pre.filter(&keep)?,
+                        post: post.filter(&keep)?,
+                    }
+                }
+            };
+            let empty = match &kept {
+                Diff::Insert { post } | Diff::Update { post, .. } => post.is_empty(),
+                Diff::Remove { pre } => pre.is_empty(),
+            };
+            if !empty {
+                out.diffs.push(kept);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl {{Struct}} {
+    /// Which rows pass: an error names the column when it is missing or not `Int64`.
+    fn keep(&self, rows: &Rows) -> Result<BooleanArray> {
+        let column = rows
+            .batch()
+            .column_by_name(&self.cfg.column)
+            .ok_or_else(|| Error::msg(format!("the input has no column `{}`", self.cfg.column)))?;
+        let values = column
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "column `{}` is {}, expected Int64",
+                    self.cfg.column,
+                    column.data_type()
+                ))
+            })?;
+        Ok(values
+            .iter()
+            .map(|v| Some(v.is_some_and(|v| v >= self.cfg.min)))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Calls the operator in process, as the host would through the plugin boundary.
+    #[test]
+    fn keeps_the_rows_at_or_above_min() {
+        let amounts = Int64Array::from(vec![Some(5), Some(10), None, Some(42)]);
+        let batch = RecordBatch::try_from_iter([("amount", Arc::new(amounts) as ArrayRef)])
+            .expect("a batch");
+        let rows = Rows::new(vec![0u64, 1, 2, 3], batch).expect("rows");
+        let change = Change::new(1, Timestamp::now(), vec![Diff::Insert { post: rows }]);
+
+        let mut op = {{Struct}}::new(Config {
+            column: "amount".to_owned(),
+            min: 10,
+        })
+        .expect("a valid configuration");
+        let out = op.apply(change).expect("apply");
+
+        let Diff::Insert { post } = &out.diffs[0] else {
+            panic!("expected an insert, got {:?}", out.diffs[0]);
+        };
+        assert_eq!(post.row_numbers().values().to_vec(), vec![1, 3]);
+    }
+}

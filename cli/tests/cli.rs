@@ -1,0 +1,843 @@
+//! The `oplink` binary, run as a user runs it: every subcommand, every input and output
+//! format, and every error a person can meet, against the real example plugins.
+
+#[path = "../../host/tests/common/mod.rs"]
+mod common;
+
+use assert_cmd::Command;
+use common::{fixture, plugin_path, workspace};
+
+/// The `oplink` binary, run from the workspace.
+fn oplink() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oplink"));
+    cmd.current_dir(workspace())
+        .env_remove("OPLINK_PLUGIN_PATH");
+    cmd
+}
+
+/// `--plugins` arguments naming the libraries of these example crates.
+fn plugins(crates: &[&str]) -> Vec<String> {
+    crates
+        .iter()
+        .flat_map(|c| ["--plugins".to_owned(), plugin_path(c).display().to_string()])
+        .collect()
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs `cmd`, expecting it to fail with exactly one line on stderr: `oplink: {message}`.
+fn fails_with(cmd: &mut Command, message: &str) {
+    let output = cmd.assert().failure().code(1).get_output().clone();
+    assert_eq!(stderr(&output), format!("oplink: {message}\n"));
+}
+
+const ORDERS: &str = "examples/data/orders.csv";
+const THRESHOLD: &str = r#"threshold={"column": "amount", "min": 10}"#;
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    for sub in ["inspect", "check", "run", "new"] {
+        let output = oplink()
+            .args([sub, "--help"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let text = stdout(&output);
+        assert!(text.contains("Examples:"), "{sub} --help:\n{text}");
+        assert!(
+            text.contains(&format!("oplink {sub}")),
+            "{sub} --help:\n{text}"
+        );
+    }
+    let output = oplink()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(stdout(&output).contains("oplink run examples/data/orders.csv"));
+}
+
+#[test]
+fn inspect_prints_the_build_and_every_operator() {
+    let lib = plugin_path("enrich");
+    let output = oplink()
+        .arg("inspect")
+        .arg(&lib)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout(&output);
+    for expected in [
+        format!("library   {}", lib.display()),
+        "ABI       2.1 (layout fingerprint 0x".to_owned(),
+        "oplink    0.2.0".to_owned(),
+        "compiler  rustc ".to_owned(),
+        "target    x86_64-".to_owned(),
+        "profile   debug".to_owned(),
+        "panic     unwind".to_owned(),
+        "enrich      0.1.0    flush_state  Catalog        Adds each customer's tier from the host's catalog".to_owned(),
+        "service Catalog 0x".to_owned(),
+        "fn tier(&self, customer: &str) -> Option<String>".to_owned(),
+        "standard services: oplink.Clock 0x6d72ec46c0f44dab".to_owned(),
+    ] {
+        assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn inspect_json_has_the_same_facts() {
+    let output = oplink()
+        .args(["inspect", "--json"])
+        .arg(plugin_path("threshold"))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let lib = &value[0];
+    assert_eq!(lib["abi"], "2.1");
+    assert_eq!(lib["panic_strategy"], "unwind");
+    assert_eq!(lib["profile"], "debug");
+    assert!(
+        lib["layout_fingerprint"]
+            .as_str()
+            .unwrap()
+            .starts_with("0x")
+    );
+    let op = &lib["operators"][0];
+    assert_eq!(op["name"], "threshold");
+    assert_eq!(op["version"], "1.0.0");
+    assert_eq!(op["implements"], serde_json::json!([]));
+    let log = &op["requires"][0];
+    assert_eq!(log["name"], "oplink.Log");
+    assert_eq!(log["standard"], true);
+    assert_eq!(log["methods"][0]["name"], "max_level");
+}
+
+#[test]
+fn inspect_a_c_library_and_a_folder() {
+    let output = oplink()
+        .arg("inspect")
+        .arg(c_operator::LIBRARY)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout(&output);
+    assert!(text.contains("compiler  cc"), "{text}");
+    assert!(text.contains("c_filter  1.0.0"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(plugin_path("threshold"), dir.path().join("libthreshold.so")).unwrap();
+    std::fs::copy(fixture("ABI_MAJOR"), dir.path().join("libabi3.so")).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a library").unwrap();
+    let output = oplink()
+        .arg("inspect")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout(&output);
+    assert!(text.contains("threshold  1.0.0"), "{text}");
+    assert!(
+        text.contains("REJECTED  `") && text.contains("libabi3.so` was built for oplink ABI 3"),
+        "{text}"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    fails_with(
+        oplink().arg("inspect").arg(empty.path()),
+        &format!("`{}` holds no oplink plugins", empty.path().display()),
+    );
+}
+
+#[test]
+fn check_passes_good_libraries_and_exits_zero() {
+    let output = oplink()
+        .arg("check")
+        .arg(plugin_path("threshold"))
+        .arg(c_operator::LIBRARY)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "ok       {}: threshold 1.0.0\nok       {}: c_filter 1.0.0\n",
+            plugin_path("threshold").display(),
+            c_operator::LIBRARY
+        )
+    );
+}
+
+/// A folder of one good library and every kind of bad one: each gets its line, the
+/// command survives the library whose constructor aborts, and exits 1.
+#[test]
+fn check_reports_each_bad_library_and_exits_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(plugin_path("threshold"), d.join("libgood.so")).unwrap();
+    std::fs::copy(fixture("ABI_MAJOR"), d.join("libabi3.so")).unwrap();
+    std::fs::copy(fixture("CTOR_ABORT"), d.join("libctor.so")).unwrap();
+    let mut arm = std::fs::read(plugin_path("threshold")).unwrap();
+    arm[0x12..0x14].copy_from_slice(&183u16.to_le_bytes());
+    std::fs::write(d.join("libarm.so"), arm).unwrap();
+    let output = oplink()
+        .arg("check")
+        .arg(d)
+        .assert()
+        .failure()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = stdout(&output);
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no line for {name} in:\n{text}"))
+            .to_owned()
+    };
+    let path = |name: &str| d.join(name).display().to_string();
+    assert_eq!(
+        line("libabi3.so"),
+        format!(
+            "FAILED   {}: `{}` was built for oplink ABI 3, but this host speaks ABI 2: load it with a host built on a newer oplink",
+            path("libabi3.so"),
+            path("libabi3.so")
+        )
+    );
+    assert_eq!(
+        line("libarm.so"),
+        format!(
+            "FAILED   {}: `{}` is not a library for this host: it was built for aarch64, and this host is x86_64",
+            path("libarm.so"),
+            path("libarm.so")
+        )
+    );
+    assert!(line("libctor.so").starts_with("FAILED   "), "{text}");
+    assert!(line("libctor.so").contains("SIGABRT"), "{text}");
+    assert_eq!(
+        line("libgood.so"),
+        format!("ok       {}: threshold 1.0.0", path("libgood.so"))
+    );
+    assert_eq!(
+        stderr(&output),
+        "oplink: 3 of 4 libraries failed the check\n"
+    );
+
+    fails_with(
+        oplink().args(["check", "no/such.so"]),
+        "1 of 1 library failed the check",
+    );
+}
+
+#[test]
+fn run_prints_the_pipeline_as_a_table_with_a_summary() {
+    let output = oplink()
+        .args(["run", ORDERS, "--batch-size", "4"])
+        .args(plugins(&["threshold", "enrich", "running-sum"]))
+        .args(["--op", THRESHOLD])
+        .args([
+            "--op",
+            r#"lookup={"column": "customer", "table": "tiers", "into": "tier"}"#,
+        ])
+        .args(["--lookup", "tiers=examples/data/tiers.csv"])
+        .args(["--op", r#"running_sum={"key": "tier", "value": "amount"}"#])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output),
+        "\
++----+--------+-----+
+| op | tier   | sum |
++----+--------+-----+
+| +I | gold   | 77  |
+| +I | silver | 95  |
+| +I | bronze | 31  |
+| -U | gold   | 77  |
+| +U | gold   | 87  |
++----+--------+-----+
+"
+    );
+    let summary = stderr(&output);
+    assert!(
+        summary.starts_with("read 10 rows in 3 changes from `examples/data/orders.csv`"),
+        "{summary}"
+    );
+    let rows: Vec<Vec<&str>> = summary
+        .lines()
+        .skip(2)
+        .take(3)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0][..3], ["threshold", "10", "7"]);
+    assert_eq!(rows[1][..3], ["lookup", "7", "7"]);
+    assert_eq!(rows[2][..3], ["running_sum", "7", "4"]);
+    assert!(summary.contains("wrote 5 rows"), "{summary}");
+    // Not a terminal: no progress bar.
+    assert!(!summary.contains("reading"), "{summary}");
+}
+
+/// CSV in; every output format out; each output read back in as input gives the same rows.
+#[test]
+fn run_reads_and_writes_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = "\
+customer,amount
+ann,12
+carol,40
+ann,25
+bob,18
+erin,77
+ann,10
+dave,31
+";
+    for ext in ["csv", "jsonl", "arrow", "parquet"] {
+        let out = dir.path().join(format!("kept.{ext}"));
+        oplink()
+            .args([
+                "run",
+                ORDERS,
+                "--quiet",
+                "--emit",
+                "inserts",
+                "--batch-size",
+                "3",
+            ])
+            .args(plugins(&["threshold"]))
+            .args(["--op", THRESHOLD, "--output"])
+            .arg(&out)
+            .assert()
+            .success();
+        assert!(out.is_file(), "{ext} written");
+        assert!(
+            !dir.path().join(format!(".kept.{ext}.partial")).exists(),
+            "no partial file left"
+        );
+        // Read back with no operator, written as CSV to stdout.
+        let output = oplink()
+            .args(["run", "--quiet", "--emit", "inserts", "--to", "csv"])
+            .arg(&out)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert_eq!(stdout(&output), expected, "through {ext}");
+    }
+    // JSON lines to stdout, and an IPC stream read back.
+    let output = oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--quiet",
+            "--to",
+            "jsonl",
+            "--batch-size",
+            "20",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let first = stdout(&output).lines().next().unwrap().to_owned();
+    assert_eq!(first, r#"{"op":"+I","customer":"ann","amount":12}"#);
+}
+
+#[test]
+fn run_keeps_state_across_runs_in_a_state_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let output = oplink()
+            .args(["run", ORDERS, "--quiet", "--to", "csv", "--state"])
+            .arg(dir.path())
+            .args(plugins(&["running-sum"]))
+            .args([
+                "--op",
+                r#"running_sum={"key": "customer", "value": "amount"}"#,
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        stdout(&output)
+    };
+    let first = run();
+    assert!(first.contains("+I,ann,47"), "{first}");
+    assert!(dir.path().join("state.redb").is_file());
+    assert!(dir.path().join("running_sum.snapshot").is_file());
+    // The second run starts from the sums of the first: every key is an update.
+    let second = run();
+    assert!(
+        second.contains("-U,ann,47\n") && second.contains("+U,ann,94\n"),
+        "{second}"
+    );
+    assert!(!second.contains("+I"), "{second}");
+}
+
+#[test]
+fn a_missing_input_file_is_one_sentence() {
+    fails_with(
+        oplink().args(["run", "no/such/orders.csv"]),
+        "`no/such/orders.csv` does not exist",
+    );
+}
+
+#[test]
+fn an_unknown_operator_lists_the_ones_found_and_suggests_the_nearest() {
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op", "treshold"])
+            .args(plugins(&["threshold", "running-sum"])),
+        &format!(
+            "no plugin in `{}` and `{}` offers an operator `treshold` (did you mean `threshold`?); the operators found are `running_sum`, `threshold`",
+            plugin_path("threshold").display(),
+            plugin_path("running-sum").display()
+        ),
+    );
+}
+
+#[test]
+fn bad_json_configuration_points_at_the_problem() {
+    fails_with(
+        oplink()
+            .args([
+                "run",
+                ORDERS,
+                "--op",
+                r#"threshold={"column": "amount" "min": 10}"#,
+            ])
+            .args(plugins(&["threshold"])),
+        "the configuration of `threshold` (inline) is not valid JSON: expected `,` or `}` at line 1 column 21\n  {\"column\": \"amount\" \"min\": 10}\n                      ^",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("filter.json");
+    std::fs::write(&file, "{\n  \"column\": \"amount\",\n  \"min\": ten\n}\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op"])
+            .arg(format!("threshold=@{}", file.display()))
+            .args(plugins(&["threshold"])),
+        &format!(
+            "the configuration of `threshold` (from `{}`) is not valid JSON: expected ident at line 3 column 11\n    \"min\": ten\n            ^",
+            file.display()
+        ),
+    );
+    // Valid JSON the operator refuses: its own message, naming the field.
+    let output = oplink()
+        .args(["run", ORDERS, "--op", r#"threshold={"column": "amount"}"#])
+        .args(plugins(&["threshold"]))
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let text = stderr(&output);
+    assert!(
+        text.starts_with("oplink: ") && text.contains("missing field `min`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unreadable_csv_file_names_the_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.csv");
+    std::fs::write(&file, "customer,amount\nann,12\nbob,twelve\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--schema", "customer:utf8,amount:int64"])
+            .arg(&file),
+        &format!(
+            "cannot read `{}` at line 3, column 2 (`amount`): `twelve` is not a valid Int64",
+            file.display()
+        ),
+    );
+    // Inferred, the value is found while inferring; given, while reading.
+    std::fs::write(&file, "customer,amount\nann,12\nbob,3,extra\n").unwrap();
+    for schema in [&[][..], &["--schema", "customer:utf8,amount:int64"][..]] {
+        fails_with(
+            oplink().arg("run").args(schema).arg(&file),
+            &format!(
+                "cannot read `{}` at line 3: 3 fields where the header has 2",
+                file.display()
+            ),
+        );
+    }
+    // Not UTF-8, found while inferring the schema or while reading with one given.
+    std::fs::write(&file, b"customer,amount\nann,12\nb\xffb,3\n").unwrap();
+    for schema in [&[][..], &["--schema", "customer:utf8,amount:int64"][..]] {
+        fails_with(
+            oplink().arg("run").args(schema).arg(&file),
+            &format!(
+                "cannot read `{}` at line 3, column 1 (`customer`): the text is not valid UTF-8",
+                file.display()
+            ),
+        );
+    }
+    // In a later batch, the line is still the file's.
+    std::fs::write(&file, "customer,amount\nann,12\nbob,3\ncarol,x\n").unwrap();
+    fails_with(
+        oplink()
+            .args([
+                "run",
+                "--batch-size",
+                "1",
+                "--schema",
+                "customer:utf8,amount:int64",
+            ])
+            .arg(&file),
+        &format!(
+            "cannot read `{}` at line 4, column 2 (`amount`): `x` is not a valid Int64",
+            file.display()
+        ),
+    );
+    // Past the rows the schema was inferred from.
+    let mut text = "customer,amount\n".to_owned();
+    text.push_str(&"ann,1\n".repeat(10_000));
+    text.push_str("bob,4.5\n");
+    std::fs::write(&file, text).unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 10002, column 2 (`amount`): `4.5` is not a valid Int64 (the schema was inferred from the first rows; give `--schema` to set it)",
+            file.display()
+        ),
+    );
+}
+
+#[test]
+fn an_unreadable_json_lines_file_names_the_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.jsonl");
+    std::fs::write(&file, "{\"a\": 1}\n{\"a\": 2}\n{\"a\" 3}\n").unwrap();
+    fails_with(
+        oplink().args(["run", "--schema", "a:int64"]).arg(&file),
+        &format!(
+            "cannot read `{}` at line 3, column 6: not valid JSON: expected `:`",
+            file.display()
+        ),
+    );
+    std::fs::write(&file, "{\"a\": 1}\n{\"a\": \"two\"}\n").unwrap();
+    let output = oplink()
+        .args(["run", "--schema", "a:int64"])
+        .arg(&file)
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let text = stderr(&output);
+    assert!(
+        text.starts_with(&format!(
+            "oplink: cannot read `{}` at line 2, column 2 (`a`): ",
+            file.display()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_library_for_another_abi_or_machine_is_one_sentence() {
+    let abi3 = fixture("ABI_MAJOR");
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op", "x", "--plugins"])
+            .arg(&abi3),
+        &format!(
+            "`{}` was built for oplink ABI 3, but this host speaks ABI 2: load it with a host built on a newer oplink",
+            abi3.display()
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let arm = dir.path().join("libarm.so");
+    let mut bytes = std::fs::read(plugin_path("threshold")).unwrap();
+    bytes[0x12..0x14].copy_from_slice(&183u16.to_le_bytes());
+    std::fs::write(&arm, bytes).unwrap();
+    fails_with(
+        oplink().arg("inspect").arg(&arm),
+        &format!(
+            "`{}` is not a library for this host: it was built for aarch64, and this host is x86_64",
+            arm.display()
+        ),
+    );
+}
+
+#[test]
+fn a_plugin_error_or_panic_stops_the_run_naming_operator_and_method() {
+    let output = oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--op",
+            r#"faulty={"fail_in": "apply", "how": "error"}"#,
+        ])
+        .args(plugins(&["faulty"]))
+        .assert()
+        .failure()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = stderr(&output);
+    assert!(
+        text.starts_with("oplink: operator `faulty` failed in `apply`: faulty fails in apply (at "),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(", on change 1 (input rows 0 to 9)\n"),
+        "{text}"
+    );
+    assert!(stdout(&output).is_empty());
+
+    let output = oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--op",
+            r#"faulty={"fail_in": "apply", "how": "panic"}"#,
+        ])
+        .args(plugins(&["faulty"]))
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let text = stderr(&output);
+    assert!(
+        text.contains("oplink: operator `faulty` panicked in `apply`: faulty panics in apply"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("RUST_BACKTRACE"),
+        "no backtrace hint: {text}"
+    );
+}
+
+#[test]
+fn a_failed_run_leaves_an_earlier_output_file_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    std::fs::write(&out, "earlier\n").unwrap();
+    oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--op",
+            r#"faulty={"fail_in": "apply", "how": "error"}"#,
+        ])
+        .args(plugins(&["faulty"]))
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .failure();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier\n");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no partial file left"
+    );
+}
+
+#[test]
+fn services_the_command_cannot_provide_are_named() {
+    fails_with(
+        oplink()
+            .args([
+                "run",
+                ORDERS,
+                "--op",
+                r#"lookup={"column": "customer", "table": "tiers"}"#,
+            ])
+            .args(plugins(&["enrich"])),
+        "operator `lookup` requires the host service `oplink.Lookup`: give it its tables with `--lookup NAME=FILE`",
+    );
+    fails_with(
+        oplink()
+            .args([
+                "run",
+                ORDERS,
+                "--op",
+                r#"enrich={"customer_column": "customer"}"#,
+            ])
+            .args(plugins(&["enrich"])),
+        "operator `enrich` requires the host service `Catalog`, which `oplink run` cannot provide (it provides the standard services and `oplink.Lookup`); run it in a host that provides `Catalog`",
+    );
+    let output = oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--op",
+            r#"lookup={"column": "customer", "table": "regions"}"#,
+        ])
+        .args(["--lookup", "tiers=examples/data/tiers.csv"])
+        .args(plugins(&["enrich"]))
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&output).contains("the host has no lookup table `regions`; it has `tiers`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn usage_errors_are_one_sentence() {
+    fails_with(
+        oplink().args(["run", ORDERS, "--op", "threshold"]),
+        "no plugin folder given: pass `--plugins DIR` (a folder or a library file; repeatable) or set OPLINK_PLUGIN_PATH",
+    );
+    fails_with(
+        oplink().args([
+            "run",
+            ORDERS,
+            "--op",
+            "threshold",
+            "--plugins",
+            "no/such/dir",
+        ]),
+        "`no/such/dir` does not exist",
+    );
+    fails_with(
+        oplink().args(["run", "Cargo.toml"]),
+        "cannot tell the format of `Cargo.toml` from its extension; name it with `--format csv|jsonl|ipc|parquet`",
+    );
+    fails_with(
+        oplink().args(["run", ORDERS, "--batch-size", "0"]),
+        "--batch-size must be at least 1",
+    );
+    fails_with(
+        oplink().args(["new", "Bad Name"]),
+        "`Bad Name` is not a usable plugin name: use lowercase letters, digits, `-` and `_`, starting with a letter (at most 64)",
+    );
+}
+
+#[test]
+fn inserts_only_output_refuses_updates() {
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--emit", "inserts", "--batch-size", "2"])
+            .args(plugins(&["running-sum"]))
+            .args([
+                "--op",
+                r#"running_sum={"key": "customer", "value": "amount"}"#,
+            ]),
+        "cannot write the output: operator `running_sum` emitted an update, and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`",
+    );
+}
+
+/// `oplink new`, then build the crate, run its test and check the library, as its README
+/// says; and the same for a C operator with make.
+#[test]
+fn a_new_plugin_builds_tests_and_passes_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    oplink()
+        .current_dir(dir.path())
+        .args(["new", "my-filter"])
+        .assert()
+        .success();
+    let crate_dir = dir.path().join("my-filter");
+    for file in ["Cargo.toml", "src/lib.rs", "README.md", ".gitignore"] {
+        assert!(crate_dir.join(file).is_file(), "{file}");
+    }
+    let cargo_toml = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    assert!(cargo_toml.contains(r#"crate-type = ["cdylib", "rlib"]"#));
+    // The workspace's lock file pins the same dependency versions (no new downloads), and
+    // a target folder of its own keeps the new library out of the workspace's.
+    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
+    let target = workspace().join("target").join("oplink-new-test");
+    for step in [&["build", "--quiet"][..], &["test", "--quiet"][..]] {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(step)
+            .current_dir(&crate_dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo {step:?} in the new crate");
+    }
+    let library = target.join("debug").join("libmy_filter.so");
+    let output = oplink()
+        .arg("check")
+        .arg(&library)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output),
+        format!("ok       {}: my_filter 0.1.0\n", library.display())
+    );
+    // It runs as its README says.
+    let output = oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--quiet",
+            "--emit",
+            "inserts",
+            "--to",
+            "csv",
+            "--plugins",
+        ])
+        .arg(&library)
+        .args(["--op", r#"my_filter={"column": "amount", "min": 40}"#])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "customer,amount\ncarol,40\nerin,77\n");
+
+    // Not over an existing folder.
+    fails_with(
+        oplink().current_dir(dir.path()).args(["new", "my-filter"]),
+        "`my-filter` already exists and is not empty; choose another name or `--path`",
+    );
+
+    // C.
+    oplink()
+        .current_dir(dir.path())
+        .args(["new", "--lang", "c", "counter"])
+        .assert()
+        .success();
+    let c_dir = dir.path().join("counter");
+    let status = std::process::Command::new("make")
+        .arg("--quiet")
+        .current_dir(&c_dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "make in the new C operator");
+    let library = c_dir.join("libcounter.so");
+    oplink().arg("check").arg(&library).assert().success();
+    let output = oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--quiet",
+            "--to",
+            "csv",
+            "--batch-size",
+            "4",
+            "--plugins",
+        ])
+        .arg(&library)
+        .args(["--op", "counter"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output).lines().count(),
+        11,
+        "the header and every row"
+    );
+}
