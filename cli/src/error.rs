@@ -27,12 +27,17 @@ pub enum CliError {
     },
     /// No plugin on the plugin path offers the operator asked for.
     #[error(
-        "no plugin in {searched} offers an operator `{name}`{}; {}",
+        "no plugin in {searched} offers an operator `{name}`{}; {}{}",
         suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(),
         if available.is_empty() {
             "no operators were found there".to_owned()
         } else {
             format!("the operators found are {}", available.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
+        },
+        match rejected {
+            0 => String::new(),
+            1 => "; 1 library there could not be loaded (`oplink check` says why)".to_owned(),
+            n => format!("; {n} libraries there could not be loaded (`oplink check` says why)"),
         }
     )]
     UnknownOperator {
@@ -44,6 +49,8 @@ pub enum CliError {
         available: Vec<String>,
         /// The nearest of them, when one is near.
         suggestion: Option<String>,
+        /// How many libraries in the folders searched could not be loaded.
+        rejected: usize,
     },
     /// An operator's configuration is not valid JSON.
     #[error("the configuration of `{operator}` {source_text} is not valid JSON: {reason}{}", excerpt.as_ref().map(|e| format!("\n{e}")).unwrap_or_default())]

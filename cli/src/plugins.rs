@@ -67,7 +67,8 @@ impl Plugins {
                 Err(CliError::UnknownOperator {
                     name: name.to_owned(),
                     suggestion: nearest(name, available.iter().map(String::as_str)),
-                    searched: self.searched_in_words(),
+                    searched: paths_in_words(&self.searched),
+                    rejected: self.rejected(),
                     available,
                 })
             }
@@ -88,24 +89,11 @@ impl Plugins {
         names
     }
 
-    fn searched_in_words(&self) -> String {
-        let rejected = self
-            .found
+    fn rejected(&self) -> usize {
+        self.found
             .entries()
             .iter()
             .filter(|e| matches!(e.outcome, Outcome::Rejected(_)))
-            .count();
-        let mut words = paths_in_words(&self.searched);
-        if rejected > 0 {
-            words.push_str(&format!(
-                " ({rejected} {} there could not be loaded: `oplink check` says why)",
-                if rejected == 1 {
-                    "library"
-                } else {
-                    "libraries"
-                }
-            ));
-        }
-        words
+            .count()
     }
 }

@@ -410,6 +410,22 @@ fn an_unknown_operator_lists_the_ones_found_and_suggests_the_nearest() {
 }
 
 #[test]
+fn an_unknown_operator_in_a_folder_counts_the_libraries_that_would_not_load() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(plugin_path("threshold"), dir.path().join("libthreshold.so")).unwrap();
+    std::fs::copy(fixture("ABI_MAJOR"), dir.path().join("libabi3.so")).unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op", "sort", "--plugins"])
+            .arg(dir.path()),
+        &format!(
+            "no plugin in `{}` offers an operator `sort`; the operators found are `threshold`; 1 library there could not be loaded (`oplink check` says why)",
+            dir.path().display()
+        ),
+    );
+}
+
+#[test]
 fn bad_json_configuration_points_at_the_problem() {
     fails_with(
         oplink()
