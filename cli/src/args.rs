@@ -63,7 +63,7 @@ rows). A closing summary (rows in and out and time per operator) goes to stderr.
 Examples:
   oplink run examples/data/orders.csv --plugins target/debug \\
       --op 'threshold={\"column\": \"amount\", \"min\": 10}' \\
-      --op 'lookup={\"column\": \"customer\", \"table\": \"tiers\"}' \\
+      --op 'lookup={\"column\": \"customer\", \"table\": \"tiers\", \"into\": \"tier\"}' \\
       --lookup tiers=examples/data/tiers.csv \\
       --op 'running_sum={\"key\": \"tier\", \"value\": \"amount\"}'
   oplink run big.parquet --plugins plugins/ --op threshold=@filter.json \\

@@ -836,6 +836,31 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_change_is_refused_by_writers_of_one_schema() {
+        use oplink::arrow::array::{ArrayRef, Int64Array, StringArray};
+        let a = RecordBatch::try_from_iter([(
+            "amount",
+            Arc::new(Int64Array::from(vec![1])) as ArrayRef,
+        )])
+        .unwrap();
+        let b = RecordBatch::try_from_iter([(
+            "customer",
+            Arc::new(StringArray::from(vec!["ann"])) as ArrayRef,
+        )])
+        .unwrap();
+        let mut sink = Sink::to_writer(OutputFormat::Csv, Box::new(std::io::sink()));
+        sink.write(&a).unwrap();
+        assert_eq!(
+            sink.write(&b).unwrap_err().to_string(),
+            "cannot write the output: the output's columns changed from (amount: Int64) to (customer: Utf8), and CSV holds one schema; write JSON lines or a table instead"
+        );
+        let mut sink = Sink::to_writer(OutputFormat::Jsonl, Box::new(std::io::sink()));
+        sink.write(&a).unwrap();
+        sink.write(&b).unwrap();
+        assert_eq!(sink.finish().unwrap(), 2);
+    }
+
+    #[test]
     fn formats_come_from_extensions_or_a_clear_error() {
         assert_eq!(
             input_format(Path::new("a.PARQUET"), None).unwrap(),

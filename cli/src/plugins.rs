@@ -54,8 +54,23 @@ impl Plugins {
 
     /// The plugin offering operator `name`.
     pub fn plugin_for(&self, name: &str) -> Result<&Plugin> {
-        if let Some(plugin) = self.files.iter().find(|p| p.operator(name).is_some()) {
-            return Ok(plugin);
+        let offering: Vec<&Plugin> = self
+            .files
+            .iter()
+            .filter(|p| p.operator(name).is_some())
+            .collect();
+        match offering.as_slice() {
+            [only] => return Ok(only),
+            [] => {}
+            several => {
+                return Err(CliError::Usage(format!(
+                    "{}; name only the one to use with `--plugins`",
+                    oplink_host::Error::Conflict {
+                        operator: name.to_owned(),
+                        paths: several.iter().map(|p| p.path().to_owned()).collect(),
+                    }
+                )));
+            }
         }
         match self.found.plugin_for(name) {
             Ok(plugin) => Ok(plugin),

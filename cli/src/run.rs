@@ -236,15 +236,10 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
     let schema = args.schema.as_deref().map(parse_schema).transpose()?;
     let format = input_format(&args.input, args.format)?;
     let output = output_format(args.output.as_deref(), args.to)?;
-    if args.output.is_none()
-        && matches!(output, OutputFormat::Ipc | OutputFormat::Parquet)
-        && std::io::stdout().is_terminal()
-    {
-        return Err(CliError::Usage(format!(
-            "{} is binary: write it to a file with `--output FILE`, or redirect standard output",
-            format_name(output)
-        )));
-    }
+    refuse_binary_on_a_terminal(
+        output,
+        args.output.is_none() && std::io::stdout().is_terminal(),
+    )?;
     let tables = Tables::read(&args.lookup)?;
     let mut input = Input::open(&args.input, format, schema, args.batch_size)?;
     let host = build_host(args, tables)?;
@@ -320,6 +315,17 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
         write_time,
         total: started.elapsed(),
     })
+}
+
+/// Binary formats are not written to a terminal.
+fn refuse_binary_on_a_terminal(format: OutputFormat, to_terminal: bool) -> Result<()> {
+    if to_terminal && matches!(format, OutputFormat::Ipc | OutputFormat::Parquet) {
+        return Err(CliError::Usage(format!(
+            "{} is binary: write it to a file with `--output FILE`, or redirect standard output",
+            format_name(format)
+        )));
+    }
+    Ok(())
 }
 
 fn stage_error(source: oplink_host::Error, when: &str) -> CliError {
@@ -610,6 +616,18 @@ mod tests {
             error.to_string(),
             "the configuration of `threshold` (inline) is not valid JSON: expected `:` at line 1 column 11\n  {\"column\" \"amount\"}\n            ^"
         );
+    }
+
+    #[test]
+    fn binary_output_is_refused_on_a_terminal_only() {
+        assert_eq!(
+            refuse_binary_on_a_terminal(OutputFormat::Parquet, true)
+                .unwrap_err()
+                .to_string(),
+            "Parquet is binary: write it to a file with `--output FILE`, or redirect standard output"
+        );
+        assert!(refuse_binary_on_a_terminal(OutputFormat::Parquet, false).is_ok());
+        assert!(refuse_binary_on_a_terminal(OutputFormat::Csv, true).is_ok());
     }
 
     #[test]

@@ -739,6 +739,122 @@ fn usage_errors_are_one_sentence() {
 }
 
 #[test]
+fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fails_with(
+        oplink().arg("run").arg(d),
+        &format!(
+            "cannot tell the format of `{}` from its extension; name it with `--format csv|jsonl|ipc|parquet`",
+            d.display()
+        ),
+    );
+    fails_with(
+        oplink().args(["run", "--format", "csv"]).arg(d),
+        &format!("`{}` is a folder, not a data file", d.display()),
+    );
+    let empty_csv = d.join("empty.csv");
+    std::fs::write(&empty_csv, "").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&empty_csv),
+        &format!(
+            "cannot read `{}`: it has no header line",
+            empty_csv.display()
+        ),
+    );
+    let empty_jsonl = d.join("empty.jsonl");
+    std::fs::write(&empty_jsonl, "\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&empty_jsonl),
+        &format!(
+            "cannot read `{}`: it holds no JSON objects with fields",
+            empty_jsonl.display()
+        ),
+    );
+    let parquet = d.join("orders.parquet");
+    oplink()
+        .args(["run", ORDERS, "--quiet", "--emit", "inserts", "--output"])
+        .arg(&parquet)
+        .assert()
+        .success();
+    fails_with(
+        oplink().args(["run", "--schema", "a:int64"]).arg(&parquet),
+        &format!(
+            "--schema is for CSV and JSON lines; `{}` carries its own schema",
+            parquet.display()
+        ),
+    );
+    fails_with(
+        oplink().args(["check", "--timeout", "0", "x.so"]),
+        "--timeout must be a positive number of seconds, not 0",
+    );
+    fails_with(
+        oplink().arg("check").arg(d),
+        "1 of 1 library failed the check",
+    );
+    let not_object = d.join("tiers.json");
+    std::fs::write(&not_object, "[1, 2]").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--lookup"])
+            .arg(format!("tiers={}", not_object.display())),
+        &format!(
+            "cannot read `{}`: a lookup table in JSON is one object of keys to values",
+            not_object.display()
+        ),
+    );
+    let one_column = d.join("tiers.csv");
+    std::fs::write(&one_column, "customer\nann\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--lookup"])
+            .arg(format!("tiers={}", one_column.display())),
+        &format!(
+            "cannot read `{}` at line 1: a lookup table needs two columns, a key and a value",
+            one_column.display()
+        ),
+    );
+    // Two libraries named that offer the same operator: neither is picked.
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op", "tally"])
+            .args(plugins(&["toolkit", "toolkit-next"])),
+        &format!(
+            "operator `tally` is offered by more than one library: `{}` and `{}`; name only the one to use with `--plugins`",
+            plugin_path("toolkit").display(),
+            plugin_path("toolkit-next").display()
+        ),
+    );
+}
+
+/// Arrow IPC in its stream format (as `pyarrow` or another engine may write it) reads too.
+#[test]
+fn an_ipc_stream_reads_like_an_ipc_file() {
+    use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("amounts.arrows");
+    let batch = RecordBatch::try_from_iter([(
+        "amount",
+        std::sync::Arc::new(Int64Array::from(vec![3, 30])) as ArrayRef,
+    )])
+    .unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer = arrow_ipc::writer::StreamWriter::try_new(file, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    let output = oplink()
+        .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+        .arg(&path)
+        .args(plugins(&["threshold"]))
+        .args(["--op", THRESHOLD])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "amount\n30\n");
+}
+
+#[test]
 fn inserts_only_output_refuses_updates() {
     fails_with(
         oplink()
