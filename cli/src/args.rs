@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     after_help = "Examples:
   oplink inspect target/debug/libthreshold.so
-  oplink check target/debug/*.so
+  oplink check target/debug/libthreshold.so target/debug/libenrich.so
   oplink run examples/data/orders.csv --plugins target/debug \\
       --op 'threshold={\"column\": \"amount\", \"min\": 10}'
   oplink new my-operator

@@ -534,7 +534,7 @@ impl Summary {
     pub fn to_text(&self, input: &Path) -> String {
         let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
         let mut text = format!(
-            "read {} rows in {} {} from `{}` ({})\n",
+            "read {} rows in {} {} from `{}` in {}\n",
             self.rows_read,
             self.changes,
             if self.changes == 1 {
@@ -573,7 +573,7 @@ impl Summary {
             String::new()
         };
         text.push_str(&format!(
-            "wrote {} rows ({}); {} in all{rate}\n",
+            "wrote {} rows in {}; {} in all{rate}\n",
             self.rows_written,
             ms(self.write_time),
             ms(self.total),

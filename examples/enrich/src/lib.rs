@@ -44,22 +44,7 @@ impl Enrich {
 
     fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
         let catalog = ctx.service::<dyn Catalog>()?;
-        let mut out = change.empty_like();
-        for diff in change.diffs {
-            out.diffs.push(match diff {
-                Diff::Insert { post } => Diff::Insert {
-                    post: self.enrich(ctx, catalog, post)?,
-                },
-                Diff::Update { pre, post } => Diff::Update {
-                    pre: self.enrich(ctx, catalog, pre)?,
-                    post: self.enrich(ctx, catalog, post)?,
-                },
-                Diff::Remove { pre } => Diff::Remove {
-                    pre: self.enrich(ctx, catalog, pre)?,
-                },
-            });
-        }
-        Ok(out)
+        each_side(change, |rows| self.enrich(ctx, catalog, rows))
     }
 
     /// The customers seen so far, from the instance's state.
@@ -102,13 +87,7 @@ impl Enrich {
         if unknown > 0 {
             tracing::warn!(unknown, column = %self.cfg.customer_column, "customers missing from the catalog");
         }
-        let (numbers, batch) = rows.into_parts();
-        let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
-        fields.push(Arc::new(Field::new("tier", DataType::Utf8, true)));
-        let mut columns = batch.columns().to_vec();
-        columns.push(Arc::new(StringArray::from(tiers)));
-        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
-        Rows::new(numbers, batch)
+        with_column(rows, "tier", StringArray::from(tiers))
     }
 }
 
@@ -358,22 +337,7 @@ impl LookupColumn {
 
     fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
         let tables = ctx.service::<dyn Lookup>()?;
-        let mut out = change.empty_like();
-        for diff in change.diffs {
-            out.diffs.push(match diff {
-                Diff::Insert { post } => Diff::Insert {
-                    post: self.add(tables, post)?,
-                },
-                Diff::Update { pre, post } => Diff::Update {
-                    pre: self.add(tables, pre)?,
-                    post: self.add(tables, post)?,
-                },
-                Diff::Remove { pre } => Diff::Remove {
-                    pre: self.add(tables, pre)?,
-                },
-            });
-        }
-        Ok(out)
+        each_side(change, |rows| self.add(tables, rows))
     }
 }
 
@@ -400,14 +364,35 @@ impl LookupColumn {
                 None => Ok(None),
             })
             .collect::<Result<StringArray>>()?;
-        let (numbers, batch) = rows.into_parts();
-        let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
-        fields.push(Arc::new(Field::new(&self.into, DataType::Utf8, true)));
-        let mut columns = batch.columns().to_vec();
-        columns.push(Arc::new(values));
-        Rows::new(
-            numbers,
-            RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?,
-        )
+        with_column(rows, &self.into, values)
     }
+}
+
+/// `change` with `f` applied to the rows of every side of every diff.
+fn each_side(change: Change, mut f: impl FnMut(Rows) -> Result<Rows>) -> Result<Change> {
+    let mut out = change.empty_like();
+    for diff in change.diffs {
+        out.diffs.push(match diff {
+            Diff::Insert { post } => Diff::Insert { post: f(post)? },
+            Diff::Update { pre, post } => Diff::Update {
+                pre: f(pre)?,
+                post: f(post)?,
+            },
+            Diff::Remove { pre } => Diff::Remove { pre: f(pre)? },
+        });
+    }
+    Ok(out)
+}
+
+/// `rows` with a nullable `Utf8` column `name` appended.
+fn with_column(rows: Rows, name: &str, values: StringArray) -> Result<Rows> {
+    let (numbers, batch) = rows.into_parts();
+    let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
+    fields.push(Arc::new(Field::new(name, DataType::Utf8, true)));
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(values));
+    Rows::new(
+        numbers,
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?,
+    )
 }
