@@ -156,6 +156,9 @@ impl Instance {
     /// Sends a change through the operator and returns what it emits.
     pub fn apply(&mut self, change: Change) -> Result<Change> {
         self.refuse_if_poisoned("apply")?;
+        if change.diffs.is_empty() {
+            return self.apply_empty(change.version, change.changed_at);
+        }
         let mut input = self
             .outgoing
             .export_change(change, &mut self.outbox)
@@ -174,6 +177,34 @@ impl Instance {
             return Err(error);
         }
         self.outbox.commit();
+        // SAFETY: on OK the plugin wrote `out`, valid until our next call on the instance.
+        unsafe { exchange::import_change(&out, &mut self.inbox) }
+            .map_err(|e| self.data_error("apply", e))
+    }
+
+    /// `apply` of a change with no diffs: nothing to lay out or to release, and usually
+    /// nothing to take back.
+    fn apply_empty(&mut self, version: u64, changed_at: Timestamp) -> Result<Change> {
+        let mut input = AbiChange {
+            version,
+            changed_at: changed_at.as_nanos(),
+            diffs: std::ptr::null_mut(),
+            diff_count: 0,
+        };
+        let mut out = AbiChange::EMPTY;
+        let apply = self.info.slots.apply;
+        self.call("apply", |raw, err| {
+            // SAFETY: a validated entry point, called with our live instance, an input that
+            // stays alive for the call and writable out-parameters.
+            unsafe { (apply.0)(raw, &mut input, &mut out, err) }
+        })?;
+        if out.diff_count == 0 {
+            return Ok(Change::new(
+                out.version,
+                Timestamp(out.changed_at),
+                Vec::new(),
+            ));
+        }
         // SAFETY: on OK the plugin wrote `out`, valid until our next call on the instance.
         unsafe { exchange::import_change(&out, &mut self.inbox) }
             .map_err(|e| self.data_error("apply", e))

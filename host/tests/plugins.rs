@@ -564,6 +564,27 @@ fn batches_kept_by_the_plugin_across_calls_stay_valid() {
     }
 }
 
+/// A change with no diffs takes a shorter way on both sides; what comes back may still have
+/// diffs (here the change `delay` kept), and an empty answer keeps its version and time.
+#[test]
+fn an_empty_change_crosses_both_ways_and_may_bring_back_rows() {
+    let mut op = Plugin::load(plugin_path("toolkit"))
+        .unwrap()
+        .instantiate("delay", json!(null), &Host::default())
+        .unwrap();
+    let empty = Change::new(5, Timestamp(42), vec![]);
+    assert_eq!(op.apply(empty.clone()).unwrap(), Change::default());
+    assert_eq!(op.apply(numbered_change(6, 3)).unwrap(), empty);
+    assert_eq!(
+        op.apply(Change::new(7, Timestamp(43), vec![])).unwrap(),
+        numbered_change(6, 3)
+    );
+    assert_eq!(
+        op.apply(numbered_change(8, 2)).unwrap(),
+        Change::new(7, Timestamp(43), vec![])
+    );
+}
+
 #[test]
 fn batches_the_host_keeps_stay_valid_after_the_instance_and_plugin_are_dropped() {
     let kept = {

@@ -7,7 +7,6 @@
 //! call ([`enter`]). Events raised outside any call (on a thread the plugin spawned, say)
 //! have no instance to be attributed to and are dropped. Spans are not forwarded.
 
-use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, Once};
@@ -18,35 +17,36 @@ use tracing_core::subscriber::Interest;
 use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber};
 
 use crate::services::{FieldValue, Log, LogEvent, level};
-
-thread_local! {
-    /// The log of the instance whose call runs on this thread, and its most verbose level.
-    static CURRENT: Cell<Option<(*const dyn Log, u8)>> = const { Cell::new(None) };
-}
+use crate::trampoline::{CALL, CurrentLog};
 
 /// Marks an instance's log as the current one until dropped. It borrows the log, so it
 /// cannot outlive it, and it is neither `Send` nor `Sync` (it restores a thread-local).
+/// (Calls through the thunks mark it in the trampoline's own lookup instead.)
 pub(crate) struct Scope<'a> {
-    previous: Option<(*const dyn Log, u8)>,
+    previous: CurrentLog,
     _log: PhantomData<&'a dyn Log>,
     _not_send: PhantomData<*const ()>,
 }
 
 impl Drop for Scope<'_> {
     fn drop(&mut self) {
-        CURRENT.with(|current| current.set(self.previous));
+        CALL.with(|call| call.log.set(self.previous));
     }
 }
 
 /// Makes `log` (with its level) the current log of this thread for the life of the scope,
 /// which borrows it.
 pub(crate) fn enter(log: Option<&(Arc<dyn Log>, u8)>) -> Scope<'_> {
-    let next = log.map(|(log, level)| (Arc::as_ptr(log), *level));
     Scope {
-        previous: CURRENT.with(|current| current.replace(next)),
+        previous: CALL.with(|call| call.log.replace(current(log))),
         _log: PhantomData,
         _not_send: PhantomData,
     }
+}
+
+/// `log` as the thread's current log.
+pub(crate) fn current(log: Option<&(Arc<dyn Log>, u8)>) -> CurrentLog {
+    log.map(|(log, level)| (Arc::as_ptr(log), *level))
 }
 
 static INSTALL: Once = Once::new();
@@ -74,8 +74,8 @@ impl Subscriber for Forwarder {
 
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.is_event()
-            && CURRENT
-                .with(Cell::get)
+            && CALL
+                .with(|call| call.log.get())
                 .is_some_and(|(_, max)| level::of(metadata.level()) <= max)
     }
 
@@ -88,7 +88,7 @@ impl Subscriber for Forwarder {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let Some((log, max)) = CURRENT.with(Cell::get) else {
+        let Some((log, max)) = CALL.with(|call| call.log.get()) else {
             return;
         };
         let metadata = event.metadata();
@@ -106,8 +106,8 @@ impl Subscriber for Forwarder {
             message: fields.message,
             fields: fields.fields,
         };
-        // SAFETY: `CURRENT` holds a log only while a `Scope` is alive, and a scope borrows the
-        // log it marks, so the log outlives it.
+        // SAFETY: the current log is set only while a `Scope` or a guarded call is alive, and
+        // both borrow the log they mark, so the log outlives them.
         let log = unsafe { &*log };
         log.event(record);
     }

@@ -157,9 +157,27 @@ impl Failure {
     }
 }
 
-thread_local! {
+/// What this thread's calls through the trampoline keep: one thread-local, so that a call
+/// looks it up once (in a plugin, each lookup is a call into the dynamic loader).
+pub(crate) struct CallState {
     /// How many `guard` frames are on this thread's stack.
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    depth: Cell<u32>,
+    /// The log of the plugin instance whose call runs on this thread, and its most verbose
+    /// level (see `logging`).
+    pub(crate) log: Cell<CurrentLog>,
+}
+
+/// The current log: a pointer to the instance's log (valid while its call runs) and a level.
+pub(crate) type CurrentLog = Option<(*const dyn crate::services::Log, u8)>;
+
+thread_local! {
+    /// This thread's call state.
+    pub(crate) static CALL: CallState = const {
+        CallState {
+            depth: Cell::new(0),
+            log: Cell::new(None),
+        }
+    };
     /// Where the last panic inside a `guard` happened.
     static LAST_PANIC: RefCell<Option<(String, u32, u32)>> = const { RefCell::new(None) };
 }
@@ -171,7 +189,7 @@ pub fn install_panic_hook() {
     INSTALL_HOOK.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
-            if DEPTH.with(Cell::get) == 0 {
+            if CALL.with(|call| call.depth.get()) == 0 {
                 return previous(info);
             }
             let location = info
@@ -190,10 +208,7 @@ pub fn install_panic_hook() {
 /// Runs `body`, turning an `Err` or a panic into a [`Failure`]. Never unwinds.
 pub fn guard(body: &mut dyn FnMut() -> Result<(), Error>) -> Result<(), Failure> {
     install_panic_hook();
-    DEPTH.with(|d| d.set(d.get() + 1));
-    let outcome = panic::catch_unwind(AssertUnwindSafe(body));
-    DEPTH.with(|d| d.set(d.get() - 1));
-    settle(outcome)
+    settle(guarded(AssertUnwindSafe(body)))
 }
 
 /// [`guard_into`] for the hottest thunks (host services): generic, so that the body is
@@ -207,9 +222,45 @@ pub unsafe fn guard_into_inline<F: FnMut() -> Result<(), Error>>(
     mut body: F,
 ) -> Status {
     install_panic_hook();
-    DEPTH.with(|d| d.set(d.get() + 1));
-    let outcome = panic::catch_unwind(AssertUnwindSafe(&mut body));
-    DEPTH.with(|d| d.set(d.get() - 1));
+    match guarded(AssertUnwindSafe(&mut body)) {
+        Ok(Ok(())) => Status::OK,
+        // SAFETY: forwarded from the caller's guarantee about `err`.
+        other => unsafe { write_failure(err, other) },
+    }
+}
+
+/// `body` under `catch_unwind`, counted in the call depth (one lookup of the thread-local for
+/// both the count and the discount: a panic is caught inside, so the discount always runs).
+#[inline(always)]
+fn guarded<R>(body: impl FnOnce() -> R + panic::UnwindSafe) -> std::thread::Result<R> {
+    CALL.with(|call| {
+        call.depth.set(call.depth.get() + 1);
+        let outcome = panic::catch_unwind(body);
+        call.depth.set(call.depth.get() - 1);
+        outcome
+    })
+}
+
+/// [`guard_into_inline`] with `log` marked as the thread's current log for the call (and
+/// the previous one restored after), in the same lookup of the thread-local.
+///
+/// # Safety
+/// As for [`guard_into`]; `log`, when set, stays valid for the call.
+#[inline]
+pub(crate) unsafe fn guard_into_logged<F: FnMut() -> Result<(), Error>>(
+    err: *mut ErrorOut,
+    log: CurrentLog,
+    mut body: F,
+) -> Status {
+    install_panic_hook();
+    let outcome = CALL.with(|call| {
+        call.depth.set(call.depth.get() + 1);
+        let previous = call.log.replace(log);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(&mut body));
+        call.log.set(previous);
+        call.depth.set(call.depth.get() - 1);
+        outcome
+    });
     match outcome {
         Ok(Ok(())) => Status::OK,
         // SAFETY: forwarded from the caller's guarantee about `err`.
@@ -285,11 +336,9 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 /// Drops a panic payload; a payload whose `Drop` panics in turn is forgotten, not rethrown.
 fn drop_payload(payload: Box<dyn Any + Send>) {
-    DEPTH.with(|d| d.set(d.get() + 1));
-    if let Err(second) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+    if let Err(second) = guarded(AssertUnwindSafe(move || drop(payload))) {
         std::mem::forget(second);
     }
-    DEPTH.with(|d| d.set(d.get() - 1));
     LAST_PANIC.with(|slot| slot.borrow_mut().take());
 }
 

@@ -156,6 +156,7 @@ impl Outgoing {
     }
 
     /// Releases whatever the receiver did not take, and keeps the allocations.
+    #[inline]
     pub fn clear(&mut self) {
         // Most calls find it empty: a change without diffs left nothing.
         if !self.diffs.is_empty() {

@@ -9,8 +9,8 @@ use crate::abi::{
 use crate::exchange::view::{ChangeView, Sides};
 use crate::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
 use crate::services::Log;
-use crate::trampoline::{Failure, guard_into};
-use crate::{Context, Error, Result, Timestamp};
+use crate::trampoline::{CurrentLog, Failure, guard_into, guard_into_inline, guard_into_logged};
+use crate::{Change, Context, Error, Result, Timestamp};
 
 use super::OperatorImpl;
 
@@ -46,20 +46,57 @@ unsafe fn instance<'a, T>(instance: *mut OpaqueInstance) -> &'a mut Instance<T> 
 ///
 /// # Safety
 /// `err` must be writable and empty.
+///
+/// Generic, so that the body and the guard are inlined into each thunk, with everything
+/// but success handled out of line.
+#[inline]
 unsafe fn run(
     err: *mut ErrorOut,
-    body: &mut dyn FnMut(&mut Option<Error>) -> Result<()>,
+    mut body: impl FnMut(&mut Option<Error>) -> Result<()>,
 ) -> Status {
     let mut bad_input = None;
     // SAFETY: forwarded from the caller.
-    let status = unsafe { guard_into(err, &mut || body(&mut bad_input)) };
+    let status = unsafe { guard_into_inline(err, || body(&mut bad_input)) };
     match bad_input {
-        // SAFETY: the body returned `Ok` without writing `err`; forwarded from the caller.
-        Some(error) if status == Status::OK => unsafe {
-            Failure::invalid_input(&error).write_to(err)
-        },
-        _ => status,
+        None => status,
+        // SAFETY: forwarded from the caller.
+        Some(error) => unsafe { invalid_input(err, status, error) },
     }
+}
+
+/// [`run`] with `log` marked as the thread's current log for the call.
+///
+/// # Safety
+/// As for [`run`]; `log`, when set, stays valid for the call.
+#[inline]
+unsafe fn run_logged(
+    err: *mut ErrorOut,
+    log: CurrentLog,
+    mut body: impl FnMut(&mut Option<Error>) -> Result<()>,
+) -> Status {
+    let mut bad_input = None;
+    // SAFETY: forwarded from the caller.
+    let status = unsafe { guard_into_logged(err, log, || body(&mut bad_input)) };
+    match bad_input {
+        None => status,
+        // SAFETY: forwarded from the caller.
+        Some(error) => unsafe { invalid_input(err, status, error) },
+    }
+}
+
+/// An input the body could not read, reported as `INVALID_INPUT` unless the body failed
+/// otherwise.
+///
+/// # Safety
+/// As for [`run`].
+#[cold]
+#[inline(never)]
+unsafe fn invalid_input(err: *mut ErrorOut, status: Status, error: Error) -> Status {
+    if status != Status::OK {
+        return status;
+    }
+    // SAFETY: the body returned `Ok` without writing `err`; forwarded from the caller.
+    unsafe { Failure::invalid_input(&error).write_to(err) }
 }
 
 /// The `create` thunk.
@@ -73,7 +110,7 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
     out: *mut *mut OpaqueInstance,
     err: *mut ErrorOut,
 ) -> Status {
-    let mut body = |bad_input: &mut Option<Error>| {
+    let body = |bad_input: &mut Option<Error>| {
         // SAFETY: `config` is valid for this call.
         let config =
             match <T::Config as crate::bounds::OperatorConfig>::from_json(T::NAME, unsafe {
@@ -115,7 +152,7 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
         Ok(())
     };
     // SAFETY: `err` is writable (ABI contract).
-    unsafe { run(err, &mut body) }
+    unsafe { run(err, body) }
 }
 
 /// The `destroy` thunk.
@@ -151,14 +188,11 @@ unsafe fn on<T: OperatorImpl>(
     err: *mut ErrorOut,
     mut body: impl FnMut(&mut Live<T>, &mut Option<Error>) -> Result<()>,
 ) -> Status {
-    let mut call = |bad_input: &mut Option<Error>| {
-        // SAFETY: forwarded from the caller.
-        let Instance { log, live } = unsafe { self::instance::<T>(instance) };
-        let _log = crate::logging::enter(log.as_ref());
-        body(live, bad_input)
-    };
     // SAFETY: forwarded from the caller.
-    unsafe { run(err, &mut call) }
+    let Instance { log, live } = unsafe { self::instance::<T>(instance) };
+    let log = crate::logging::current(log.as_ref());
+    // SAFETY: forwarded from the caller; the log is the instance's, alive for the call.
+    unsafe { run_logged(err, log, |bad_input| body(live, bad_input)) }
 }
 
 /// The `apply` thunk.
@@ -178,16 +212,33 @@ pub unsafe extern "C" fn apply<T: OperatorImpl>(
         }
         this.out.clear();
         // SAFETY: `input` is a change exported for this call (ABI contract).
-        let change = match unsafe { exchange::import_change(&*input, &mut this.inbox) } {
-            Ok(change) => change,
-            Err(error) => {
-                *bad_input = Some(error.context("cannot read the input change"));
-                return Ok(());
+        let input = unsafe { &*input };
+        // A change with no diffs (a heartbeat, a punctuation) skips the exchange both ways.
+        let change = if input.diff_count == 0 {
+            Change::new(input.version, Timestamp(input.changed_at), Vec::new())
+        } else {
+            // SAFETY: as above.
+            match unsafe { exchange::import_change(input, &mut this.inbox) } {
+                Ok(change) => change,
+                Err(error) => {
+                    *bad_input = Some(error.context("cannot read the input change"));
+                    return Ok(());
+                }
             }
         };
         let result = this.op.__apply(&mut this.ctx, change)?;
-        let abi = this.out.export_change(result, &mut this.outbox)?;
-        this.outbox.commit();
+        let abi = if result.diffs.is_empty() {
+            AbiChange {
+                version: result.version,
+                changed_at: result.changed_at.0,
+                diffs: std::ptr::null_mut(),
+                diff_count: 0,
+            }
+        } else {
+            let abi = this.out.export_change(result, &mut this.outbox)?;
+            this.outbox.commit();
+            abi
+        };
         // SAFETY: `out` is writable (ABI contract).
         unsafe { out.write(abi) };
         Ok(())
