@@ -184,8 +184,18 @@ thread_local! {
 
 static INSTALL_HOOK: Once = Once::new();
 
-/// Installs the panic hook that records locations of panics inside [`guard`] (idempotent).
+/// Installs the panic hook that records locations of panics inside [`guard`] (idempotent;
+/// after the first call, one load and a branch, inlined into every guard).
+#[inline]
 pub fn install_panic_hook() {
+    if !INSTALL_HOOK.is_completed() {
+        install_panic_hook_once();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn install_panic_hook_once() {
     INSTALL_HOOK.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {

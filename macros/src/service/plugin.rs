@@ -97,7 +97,7 @@ pub fn generate(
                     },
                     ::core::option::Option::None => ::core::unreachable!("checked when the proxy was made"),
                 };
-                ::core::mem::drop(keep);
+                keep.release();
                 // SAFETY: `err` was written by the host for a non-OK status, or is empty.
                 let failure = unsafe { #p::failure_message(status, &mut err, #name, #method_name) };
                 #outcome

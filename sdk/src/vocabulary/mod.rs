@@ -143,6 +143,18 @@ impl fmt::Debug for Keep {
 }
 
 impl Keep {
+    /// Lets go of what was held, after the call. Most calls held nothing: then there is
+    /// nothing to free, and no call into `Vec`'s drop.
+    #[inline]
+    pub fn release(self) {
+        if self.held.capacity() != 0 {
+            drop(self);
+        } else {
+            // An empty `Vec` without capacity owns no memory.
+            std::mem::forget(self);
+        }
+    }
+
     /// Holds `value` until the call returns and gives a pointer to it that stays put.
     pub fn hold<T: 'static>(&mut self, value: T) -> *mut T {
         let mut boxed = Box::new(value);
