@@ -53,9 +53,12 @@ pub fn check_in_child(path: &Path, timeout: Duration) -> Result<()> {
     // SAFETY: two fresh descriptors that nothing else owns.
     let (read_end, write_end) =
         unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // No other thread of ours is in the dynamic loader while the process forks.
+    let loader = super::loader_lock();
     // SAFETY: the child runs only `child` (no return into the caller's frames, no exit
     // handlers: it ends with `_exit`).
     let pid = unsafe { libc::fork() };
+    drop(loader);
     if pid < 0 {
         return Err(failed(format!(
             "cannot start the check process: {}",
@@ -94,7 +97,7 @@ pub fn check_in_child(path: &Path, timeout: Duration) -> Result<()> {
 fn child(path: &Path, report: OwnedFd) -> ! {
     // Nothing of the parent's logging: a subscriber's lock may have been held at the fork.
     let _quiet = tracing::dispatcher::set_default(&tracing::Dispatch::none());
-    let _ = super::load(path);
+    let _ = super::load_unlocked(path);
     let mut file = std::fs::File::from(report);
     let _ = std::io::Write::write_all(&mut file, GOT_THROUGH);
     drop(file);

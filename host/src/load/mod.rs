@@ -17,8 +17,29 @@ use crate::plugin::{Library, OperatorInfo, Plugin, Slots};
 use memory::{Memory, SegmentMap};
 use validate::Refusal;
 
+/// Held by every load of this process while it is in the dynamic loader, and by a checked
+/// load across its `fork`: so no other thread of ours is inside `dlopen` or
+/// `dl_iterate_phdr` (holding the loader's lock) at the moment of a fork, which would leave
+/// the child waiting on that lock forever. (Threads that load libraries without oplink can
+/// still do that; the check's timeout then refuses the file rather than hanging.)
+static LOADER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds [`LOADER`] (a panic while holding it leaves nothing to repair).
+pub(crate) fn loader_lock() -> std::sync::MutexGuard<'static, ()> {
+    LOADER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Loads and validates the library at `path`; see [`Plugin::load`].
 pub fn load(path: &Path) -> Result<Plugin> {
+    let _loader = loader_lock();
+    load_unlocked(path)
+}
+
+/// [`load`] without taking [`LOADER`]: for the child of a checked load, whose copy of the
+/// lock is held by a thread that does not exist there.
+pub(crate) fn load_unlocked(path: &Path) -> Result<Plugin> {
     // The file checked is the file opened: a bare name would otherwise be searched for on
     // the library path by `dlopen`, after the check looked in the current folder.
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());

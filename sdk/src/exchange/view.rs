@@ -192,6 +192,20 @@ impl From<ChangeView> for ChangeOut {
 }
 
 impl ChangeOut {
+    /// An output without diffs as its version and time (and a forwarded view's vector, for
+    /// reuse); any other output unchanged.
+    pub(crate) fn into_empty(self) -> Result<(u64, Timestamp, Option<Vec<Sides>>), ChangeOut> {
+        match self.0 {
+            Out::Built(change) if change.diffs.is_empty() => {
+                Ok((change.version, change.changed_at, None))
+            }
+            Out::Forwarded(view) if view.diffs.is_empty() => {
+                Ok((view.version, view.changed_at, Some(view.diffs)))
+            }
+            other => Err(ChangeOut(other)),
+        }
+    }
+
     /// The change this output stands for, as arrow-rs batches (a forwarded view is read
     /// into them): for tests, and for whoever calls a view operator in-process.
     pub fn into_change(self) -> Result<Change> {
@@ -226,6 +240,16 @@ impl ChangeView {
             changed_at: Timestamp(abi.changed_at),
             diffs: spare,
         })
+    }
+
+    /// A view of a change with no diffs, in `spare`'s allocation.
+    pub(crate) fn empty(version: u64, changed_at: Timestamp, mut spare: Vec<Sides>) -> ChangeView {
+        spare.clear();
+        ChangeView {
+            version,
+            changed_at,
+            diffs: spare,
+        }
     }
 
     /// Lays `change` out as it would cross, and reads it back as a view: for unit tests of

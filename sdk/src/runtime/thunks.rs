@@ -260,19 +260,40 @@ unsafe fn apply_view<T: OperatorImpl>(
     this.out.clear();
     let spare = std::mem::take(&mut this.spare);
     // SAFETY: `input` is a change exported for this call (ABI contract).
-    let view = match unsafe { ChangeView::import(&*input, &mut this.inbox, spare) } {
-        Ok(view) => view,
-        Err(error) => {
-            *bad_input = Some(error.context("cannot read the input change"));
-            return Ok(());
+    let input = unsafe { &*input };
+    // A change with no diffs skips the exchange both ways, as in `apply`.
+    let view = if input.diff_count == 0 {
+        ChangeView::empty(input.version, Timestamp(input.changed_at), spare)
+    } else {
+        // SAFETY: as above.
+        match unsafe { ChangeView::import(input, &mut this.inbox, spare) } {
+            Ok(view) => view,
+            Err(error) => {
+                *bad_input = Some(error.context("cannot read the input change"));
+                return Ok(());
+            }
         }
     };
     let result = this.op.__apply_view(&mut this.ctx, view)?;
-    let (abi, spare) = this.out.export_out(result, &mut this.outbox)?;
+    let (abi, spare) = match result.into_empty() {
+        Ok((version, changed_at, spare)) => (
+            AbiChange {
+                version,
+                changed_at: changed_at.0,
+                diffs: std::ptr::null_mut(),
+                diff_count: 0,
+            },
+            spare,
+        ),
+        Err(result) => {
+            let exported = this.out.export_out(result, &mut this.outbox)?;
+            this.outbox.commit();
+            exported
+        }
+    };
     if let Some(spare) = spare {
         this.spare = spare;
     }
-    this.outbox.commit();
     // SAFETY: `out` is writable (ABI contract).
     unsafe { out.write(abi) };
     Ok(())
