@@ -18,7 +18,7 @@ use divan::counter::ItemsCount;
 use oplink::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use oplink::{Change, Diff, Rows, Timestamp};
 use oplink_cli::args::{Emit, InputFormat, OutputFormat, RunArgs};
-use oplink_cli::format::Input;
+use oplink_cli::input::Input;
 
 const ROWS: usize = 1_000_000;
 const BATCH: usize = 8192;

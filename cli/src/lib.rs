@@ -16,9 +16,11 @@
 pub mod args;
 pub mod check;
 pub mod error;
-pub mod format;
+pub mod input;
 pub mod inspect;
+pub mod lookup;
 pub mod new;
+pub mod output;
 pub mod plugins;
 pub mod run;
 

@@ -1,13 +1,13 @@
 //! `oplink run`: a data file through a chain of operators, into a sink.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use oplink::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use oplink::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use oplink::arrow::schema::{DataType, Field, Schema};
 use oplink::services::Lookup;
 use oplink::{Change, Diff, Rows, Timestamp};
@@ -16,9 +16,9 @@ use serde_json::Value;
 
 use crate::args::{Emit, OutputFormat, RunArgs};
 use crate::error::{CliError, Result};
-use crate::format::{
-    Input, Progress, Sink, format_name, input_format, output_format, parse_schema,
-};
+use crate::input::{Input, Progress, input_format, parse_schema};
+use crate::lookup::Tables;
+use crate::output::{Sink, format_name, output_format};
 use crate::plugins::Plugins;
 
 /// One `--op`: an operator's name and configuration.
@@ -77,116 +77,6 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             })
         }
     }
-}
-
-/// The host's `oplink.Lookup` tables.
-#[derive(Debug, Default)]
-pub struct Tables(BTreeMap<String, HashMap<String, String>>);
-
-impl Lookup for Tables {
-    fn get(&self, table: &str, key: &str) -> oplink::Result<Option<String>> {
-        match self.0.get(table) {
-            Some(rows) => Ok(rows.get(key).cloned()),
-            None => Err(oplink::Error::msg(format!(
-                "the host has no lookup table `{table}`; it has {}",
-                self.0
-                    .keys()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
-    }
-}
-
-impl Tables {
-    /// Reads the tables of `--lookup NAME=FILE` arguments.
-    pub fn read(specs: &[String]) -> Result<Tables> {
-        let mut tables = BTreeMap::new();
-        for spec in specs {
-            let Some((name, file)) = spec.split_once('=') else {
-                return Err(CliError::Usage(format!(
-                    "--lookup `{spec}` is not `NAME=FILE`"
-                )));
-            };
-            let path = Path::new(file);
-            let rows = if path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-            {
-                read_json_table(path)?
-            } else {
-                read_csv_table(path)?
-            };
-            tables.insert(name.trim().to_owned(), rows);
-        }
-        Ok(Tables(tables))
-    }
-}
-
-fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::io("read", path, e))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| CliError::Data {
-        path: path.to_owned(),
-        line: Some(e.line() as u64),
-        column: Some(e.column().to_string()),
-        reason: format!("not valid JSON: {e}"),
-    })?;
-    let Value::Object(map) = value else {
-        return Err(CliError::Data {
-            path: path.to_owned(),
-            line: None,
-            column: None,
-            reason: "a lookup table in JSON is one object of keys to values".to_owned(),
-        });
-    };
-    Ok(map
-        .into_iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => (k, s),
-            other => (k, other.to_string()),
-        })
-        .collect())
-}
-
-fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {
-    // Every column as text: infer the header, then read with Utf8 fields.
-    let input = Input::open(path, crate::args::InputFormat::Csv, None, 8192)?;
-    let text_schema = Schema::new(
-        input
-            .schema
-            .fields()
-            .iter()
-            .map(|f| Field::new(f.name(), DataType::Utf8, true))
-            .collect::<Vec<_>>(),
-    );
-    if text_schema.fields().len() < 2 {
-        return Err(CliError::Data {
-            path: path.to_owned(),
-            line: Some(1),
-            column: None,
-            reason: "a lookup table needs two columns, a key and a value".to_owned(),
-        });
-    }
-    let mut input = Input::open(path, crate::args::InputFormat::Csv, Some(text_schema), 8192)?;
-    let mut rows = HashMap::new();
-    while let Some(batch) = input.next_batch()? {
-        let strings = |i: usize| {
-            batch
-                .column(i)
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .expect("read as Utf8")
-                .clone()
-        };
-        let (keys, values) = (strings(0), strings(1));
-        for i in 0..batch.num_rows() {
-            if keys.is_valid(i) && values.is_valid(i) {
-                rows.insert(keys.value(i).to_owned(), values.value(i).to_owned());
-            }
-        }
-    }
-    Ok(rows)
 }
 
 /// One operator of the chain and what it has done.
@@ -392,7 +282,7 @@ fn with_op(op: &str, batch: &RecordBatch) -> Result<RecordBatch> {
 /// store of `--state`.
 fn build_host(args: &RunArgs, tables: Tables) -> Result<Host> {
     let mut builder = Host::builder();
-    if !tables.0.is_empty() {
+    if !tables.is_empty() {
         builder = builder.provide::<dyn Lookup>(Arc::new(tables));
     }
     if let Some(dir) = &args.state {
@@ -628,19 +518,5 @@ mod tests {
         );
         assert!(refuse_binary_on_a_terminal(OutputFormat::Parquet, false).is_ok());
         assert!(refuse_binary_on_a_terminal(OutputFormat::Csv, true).is_ok());
-    }
-
-    #[test]
-    fn a_lookup_table_names_the_missing_table() {
-        let tables = Tables(BTreeMap::from([("tiers".to_owned(), HashMap::new())]));
-        assert_eq!(tables.get("tiers", "ann").unwrap(), None);
-        assert_eq!(
-            tables.get("regions", "ann").unwrap_err().to_string(),
-            "the host has no lookup table `regions`; it has `tiers`"
-        );
-        assert_eq!(
-            Tables::read(&["tiers".into()]).unwrap_err().to_string(),
-            "--lookup `tiers` is not `NAME=FILE`"
-        );
     }
 }

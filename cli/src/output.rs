@@ -1,0 +1,329 @@
+//! Writing a run's result (a table, CSV, JSON lines, Arrow IPC, Parquet, or nothing) with
+//! arrow-rs's writers and pretty printer: to standard output, or to a file written under a
+//! temporary name and renamed when complete.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use oplink::arrow::array::RecordBatch;
+use oplink::arrow::schema::{ArrowError, Schema, SchemaRef};
+
+use crate::args::OutputFormat;
+use crate::error::{CliError, Result};
+use crate::input::extension;
+
+/// The output format: the one given, else `--output`'s extension's, else a table.
+pub fn output_format(path: Option<&Path>, given: Option<OutputFormat>) -> Result<OutputFormat> {
+    if let Some(format) = given {
+        return Ok(format);
+    }
+    let Some(path) = path else {
+        return Ok(OutputFormat::Table);
+    };
+    Ok(match extension(path).as_str() {
+        "csv" => OutputFormat::Csv,
+        "jsonl" | "ndjson" | "json" => OutputFormat::Jsonl,
+        "arrow" | "ipc" | "feather" => OutputFormat::Ipc,
+        "parquet" | "pq" => OutputFormat::Parquet,
+        "txt" | "table" => OutputFormat::Table,
+        _ => {
+            return Err(CliError::Usage(format!(
+                "cannot tell the format to write `{}` in from its extension; name it with `--to table|csv|jsonl|ipc|parquet`",
+                path.display()
+            )));
+        }
+    })
+}
+
+/// Where the output goes.
+#[derive(Debug)]
+pub enum Destination {
+    /// Standard output.
+    Stdout,
+    /// A file, written under a temporary name and renamed into place when complete, so a
+    /// failed run leaves any earlier file as it was.
+    File {
+        /// The final path.
+        path: PathBuf,
+        /// The temporary path being written.
+        partial: PathBuf,
+    },
+}
+
+/// What the output is written to.
+type Writer = Box<dyn Write + Send>;
+
+/// The result written in a format; writers with a fixed schema take it from the first
+/// batch.
+pub struct Sink {
+    format: OutputFormat,
+    destination: Destination,
+    out: Option<Writer>,
+    schema: Option<SchemaRef>,
+    state: SinkState,
+    rows: u64,
+    finished: bool,
+}
+
+enum SinkState {
+    Start,
+    Table(Vec<RecordBatch>),
+    Csv(arrow_csv::Writer<Writer>),
+    Jsonl(arrow_json::LineDelimitedWriter<Writer>),
+    Ipc(arrow_ipc::writer::FileWriter<Writer>),
+    Parquet(Box<parquet::arrow::ArrowWriter<Writer>>),
+    Done,
+}
+
+impl Sink {
+    /// A sink writing `format` to `output` (standard output when `None`).
+    pub fn create(format: OutputFormat, output: Option<&Path>) -> Result<Sink> {
+        let (destination, out): (Destination, Writer) = match output {
+            None => (Destination::Stdout, Box::new(std::io::stdout())),
+            Some(path) => {
+                let name = path
+                    .file_name()
+                    .ok_or_else(|| {
+                        CliError::Usage(format!("`{}` is not a file name", path.display()))
+                    })?
+                    .to_string_lossy();
+                let partial = path.with_file_name(format!(".{name}.partial"));
+                let file = File::create(&partial).map_err(|e| CliError::io("create", path, e))?;
+                (
+                    Destination::File {
+                        path: path.to_owned(),
+                        partial,
+                    },
+                    Box::new(std::io::BufWriter::with_capacity(1 << 16, file)),
+                )
+            }
+        };
+        Ok(Sink {
+            format,
+            destination,
+            out: Some(out),
+            schema: None,
+            state: SinkState::Start,
+            rows: 0,
+            finished: false,
+        })
+    }
+
+    /// A sink writing to `out` (for tests and benchmarks).
+    pub fn to_writer(format: OutputFormat, out: Writer) -> Sink {
+        Sink {
+            format,
+            destination: Destination::Stdout,
+            out: Some(out),
+            schema: None,
+            state: SinkState::Start,
+            rows: 0,
+            finished: false,
+        }
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes `batch`.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if self.format == OutputFormat::None {
+            self.rows += batch.num_rows() as u64;
+            return Ok(());
+        }
+        let failed = |e: &dyn std::fmt::Display| CliError::Output(e.to_string());
+        match &self.schema {
+            None => {
+                self.schema = Some(batch.schema());
+                if self.format == OutputFormat::Table {
+                    self.state = SinkState::Table(Vec::new());
+                    return self.write(batch);
+                }
+                let out = self.out.take().expect("the writer is taken once");
+                self.state = match self.format {
+                    OutputFormat::Table => unreachable!("handled above"),
+                    OutputFormat::Csv => {
+                        SinkState::Csv(arrow_csv::WriterBuilder::new().with_header(true).build(out))
+                    }
+                    OutputFormat::Jsonl => {
+                        SinkState::Jsonl(arrow_json::LineDelimitedWriter::new(out))
+                    }
+                    OutputFormat::Ipc => SinkState::Ipc(
+                        arrow_ipc::writer::FileWriter::try_new(out, &batch.schema())
+                            .map_err(|e| failed(&e))?,
+                    ),
+                    OutputFormat::Parquet => SinkState::Parquet(Box::new(
+                        parquet::arrow::ArrowWriter::try_new(out, batch.schema(), None)
+                            .map_err(|e| failed(&e))?,
+                    )),
+                    OutputFormat::None => unreachable!("handled above"),
+                };
+            }
+            Some(schema) if schema.fields() != batch.schema().fields() => {
+                if !matches!(self.format, OutputFormat::Jsonl | OutputFormat::Table) {
+                    return Err(CliError::Output(format!(
+                        "the output's columns changed from ({}) to ({}), and {} holds one schema; write JSON lines or a table instead",
+                        fields_in_words(schema),
+                        fields_in_words(&batch.schema()),
+                        format_name(self.format),
+                    )));
+                }
+                self.schema = Some(batch.schema());
+            }
+            Some(_) => {}
+        }
+        match &mut self.state {
+            SinkState::Table(batches) => batches.push(batch.clone()),
+            SinkState::Csv(w) => w.write(batch).map_err(arrow_write)?,
+            SinkState::Jsonl(w) => w.write(batch).map_err(arrow_write)?,
+            SinkState::Ipc(w) => w.write(batch).map_err(arrow_write)?,
+            SinkState::Parquet(w) => w.write(batch).map_err(|e| failed(&e))?,
+            SinkState::Start | SinkState::Done => {
+                unreachable!("a writer exists after the first batch")
+            }
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Finishes the output (a table is printed now; a file is renamed into place). A sink
+    /// dropped unfinished removes its partial file.
+    pub fn finish(mut self) -> Result<u64> {
+        let failed = |e: &dyn std::fmt::Display| CliError::Output(e.to_string());
+        let state = std::mem::replace(&mut self.state, SinkState::Done);
+        let mut out: Writer = match state {
+            SinkState::Start => {
+                let mut out = self.out.take().expect("unused writer");
+                if self.format == OutputFormat::Table {
+                    writeln!(out, "(no rows)").map_err(|e| failed(&e))?;
+                }
+                out
+            }
+            SinkState::Table(batches) => {
+                let mut out = self.out.take().expect("a table keeps its writer");
+                // One table per run of batches with the same columns.
+                let mut start = 0;
+                for end in 1..=batches.len() {
+                    if end == batches.len()
+                        || batches[end].schema().fields() != batches[start].schema().fields()
+                    {
+                        let table = arrow_cast::pretty::pretty_format_batches(&batches[start..end])
+                            .map_err(|e| failed(&e))?;
+                        writeln!(out, "{table}").map_err(CliError::write)?;
+                        start = end;
+                    }
+                }
+                out
+            }
+            SinkState::Csv(w) => w.into_inner(),
+            SinkState::Jsonl(mut w) => {
+                w.finish().map_err(|e| failed(&e))?;
+                w.into_inner()
+            }
+            SinkState::Ipc(mut w) => {
+                w.finish().map_err(|e| failed(&e))?;
+                w.into_inner().map_err(|e| failed(&e))?
+            }
+            SinkState::Parquet(w) => w.into_inner().map_err(|e| failed(&e))?,
+            SinkState::Done => return Ok(self.rows),
+        };
+        out.flush().map_err(CliError::write)?;
+        drop(out);
+        if let Destination::File { path, partial } = &self.destination {
+            std::fs::rename(partial, path).map_err(|e| CliError::io("write", path, e))?;
+        }
+        self.finished = true;
+        Ok(self.rows)
+    }
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sink")
+            .field("format", &self.format)
+            .field("destination", &self.destination)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let (false, Destination::File { partial, .. }) = (self.finished, &self.destination) {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
+}
+
+/// An arrow writer's error; a closed standard output is not a failure.
+fn arrow_write(error: ArrowError) -> CliError {
+    match error {
+        ArrowError::IoError(_, io) => CliError::write(io),
+        other => CliError::Output(other.to_string()),
+    }
+}
+
+fn fields_in_words(schema: &Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}: {}", f.name(), f.data_type()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The format's name, for messages.
+pub fn format_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Table => "a table",
+        OutputFormat::Csv => "CSV",
+        OutputFormat::Jsonl => "JSON lines",
+        OutputFormat::Ipc => "Arrow IPC",
+        OutputFormat::Parquet => "Parquet",
+        OutputFormat::None => "nothing",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_change_is_refused_by_writers_of_one_schema() {
+        use oplink::arrow::array::{ArrayRef, Int64Array, StringArray};
+        let a = RecordBatch::try_from_iter([(
+            "amount",
+            std::sync::Arc::new(Int64Array::from(vec![1])) as ArrayRef,
+        )])
+        .unwrap();
+        let b = RecordBatch::try_from_iter([(
+            "customer",
+            std::sync::Arc::new(StringArray::from(vec!["ann"])) as ArrayRef,
+        )])
+        .unwrap();
+        let mut sink = Sink::to_writer(OutputFormat::Csv, Box::new(std::io::sink()));
+        sink.write(&a).unwrap();
+        assert_eq!(
+            sink.write(&b).unwrap_err().to_string(),
+            "cannot write the output: the output's columns changed from (amount: Int64) to (customer: Utf8), and CSV holds one schema; write JSON lines or a table instead"
+        );
+        let mut sink = Sink::to_writer(OutputFormat::Jsonl, Box::new(std::io::sink()));
+        sink.write(&a).unwrap();
+        sink.write(&b).unwrap();
+        assert_eq!(sink.finish().unwrap(), 2);
+    }
+
+    #[test]
+    fn the_format_comes_from_the_extension_or_a_clear_error() {
+        assert_eq!(output_format(None, None).unwrap(), OutputFormat::Table);
+        assert_eq!(
+            output_format(Some(Path::new("out.xlsx")), None)
+                .unwrap_err()
+                .to_string(),
+            "cannot tell the format to write `out.xlsx` in from its extension; name it with `--to table|csv|jsonl|ipc|parquet`"
+        );
+    }
+}
