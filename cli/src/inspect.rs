@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use oplink_host::{Discovery, Outcome, Plugin, RequiredService};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::args::InspectArgs;
 use crate::error::{CliError, Result};
@@ -46,8 +46,9 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
     };
     let write = CliError::write;
     if args.json {
-        let value = Value::Array(items.iter().map(to_json).collect());
-        serde_json::to_writer_pretty(&mut *out, &value).map_err(|e| CliError::write(e.into()))?;
+        let libraries: Vec<LibraryJson<'_>> = items.iter().map(to_json).collect();
+        serde_json::to_writer_pretty(&mut *out, &libraries)
+            .map_err(|e| CliError::write(e.into()))?;
         writeln!(out).map_err(write)?;
     } else {
         for (i, item) in items.iter().enumerate() {
@@ -64,38 +65,94 @@ fn hex(value: u64) -> String {
     format!("0x{value:016x}")
 }
 
-fn to_json(item: &Item) -> Value {
+/// One library in `--json`, its fields in this order (the order a person reads them in).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum LibraryJson<'a> {
+    Loaded {
+        path: &'a Path,
+        abi: String,
+        layout_fingerprint: String,
+        oplink_version: &'a str,
+        compiler: &'a str,
+        target: &'a str,
+        profile: &'a str,
+        panic_strategy: &'a str,
+        operators: Vec<OperatorJson<'a>>,
+    },
+    Rejected {
+        path: &'a Path,
+        error: &'a str,
+    },
+}
+
+#[derive(Serialize)]
+struct OperatorJson<'a> {
+    name: &'a str,
+    version: &'a str,
+    description: &'a str,
+    implements: Vec<&'static str>,
+    requires: Vec<ServiceJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ServiceJson<'a> {
+    name: &'a str,
+    fingerprint: String,
+    standard: bool,
+    methods: Vec<MethodJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct MethodJson<'a> {
+    name: &'a str,
+    signature: &'a str,
+    fingerprint: String,
+}
+
+fn to_json(item: &Item) -> LibraryJson<'_> {
     let plugin = match item {
         Item::Plugin(plugin) => plugin,
-        Item::Rejected(path, error) => return json!({"path": path, "error": error}),
+        Item::Rejected(path, error) => return LibraryJson::Rejected { path, error },
     };
     let build = plugin.build();
-    json!({
-        "path": plugin.path(),
-        "abi": format!("{}.{}", build.abi.0, build.abi.1),
-        "layout_fingerprint": hex(build.layout_fingerprint),
-        "oplink_version": build.oplink_version,
-        "compiler": build.rustc_version,
-        "target": build.target,
-        "profile": build.profile,
-        "panic_strategy": build.panic_strategy,
-        "operators": plugin.operators().map(|op| json!({
-            "name": op.name(),
-            "version": op.version(),
-            "description": op.description(),
-            "implements": op.implemented().names(),
-            "requires": op.requires().iter().map(|service| json!({
-                "name": service.name,
-                "fingerprint": hex(service.fingerprint),
-                "standard": oplink::services::is_standard(&service.name),
-                "methods": service.methods.iter().map(|m| json!({
-                    "name": m.name,
-                    "signature": m.signature,
-                    "fingerprint": hex(m.fingerprint),
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
+    LibraryJson::Loaded {
+        path: plugin.path(),
+        abi: format!("{}.{}", build.abi.0, build.abi.1),
+        layout_fingerprint: hex(build.layout_fingerprint),
+        oplink_version: &build.oplink_version,
+        compiler: &build.rustc_version,
+        target: &build.target,
+        profile: &build.profile,
+        panic_strategy: build.panic_strategy,
+        operators: plugin
+            .operators()
+            .map(|op| OperatorJson {
+                name: op.name(),
+                version: op.version(),
+                description: op.description(),
+                implements: op.implemented().names(),
+                requires: op
+                    .requires()
+                    .iter()
+                    .map(|service| ServiceJson {
+                        name: &service.name,
+                        fingerprint: hex(service.fingerprint),
+                        standard: oplink::services::is_standard(&service.name),
+                        methods: service
+                            .methods
+                            .iter()
+                            .map(|m| MethodJson {
+                                name: &m.name,
+                                signature: &m.signature,
+                                fingerprint: hex(m.fingerprint),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
 }
 
 fn to_text(item: &Item) -> String {
