@@ -105,7 +105,10 @@ fn inspect_json_has_the_same_facts() {
     let text = stdout(&output);
     // The fields in the order a person reads them, not sorted.
     let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap();
-    assert!(at("path") < at("abi") && at("abi") < at("operators"), "{text}");
+    assert!(
+        at("path") < at("abi") && at("abi") < at("operators"),
+        "{text}"
+    );
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let lib = &value[0];
     assert_eq!(lib["abi"], "2.1");
