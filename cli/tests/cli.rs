@@ -740,6 +740,14 @@ fn usage_errors_are_one_sentence() {
         "--batch-size must be at least 1",
     );
     fails_with(
+        oplink().args(["run", ORDERS, "--to", "csv", "--output", ".."]),
+        "`..` is not a file name",
+    );
+    fails_with(
+        oplink().args(["run", ORDERS, "--output", "no/such/dir/out.csv"]),
+        "cannot create `no/such/dir/out.csv`: No such file or directory",
+    );
+    fails_with(
         oplink().args(["new", "Bad Name"]),
         "`Bad Name` is not a usable plugin name: use lowercase letters, digits, `-` and `_`, starting with a letter (at most 64)",
     );
