@@ -25,16 +25,13 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
             // A folder: its libraries, each checked; libraries that are not oplink plugins
             // (a proc-macro, a dependency) are listed as skipped, not failed.
             let found = Discovery::new([path]).check_timeout(timeout).scan();
-            let mut plugins = found.plugins().iter();
             let before = verdicts.len();
-            for entry in found.entries() {
-                let verdict = match &entry.outcome {
-                    Outcome::Loaded(_) => match plugins.next() {
-                        Some(plugin) => Verdict::Ok(operators_of(plugin)),
-                        None => continue,
-                    },
-                    Outcome::Skipped(reason) => Verdict::Skipped(reason.clone()),
-                    Outcome::Rejected(error) => Verdict::Failed(error.to_string()),
+            for (entry, plugin) in found.entries_with_plugins() {
+                let verdict = match (&entry.outcome, plugin) {
+                    (_, Some(plugin)) => Verdict::Ok(operators_of(plugin)),
+                    (Outcome::Skipped(reason), None) => Verdict::Skipped(reason.clone()),
+                    (Outcome::Rejected(error), None) => Verdict::Failed(error.to_string()),
+                    (Outcome::Loaded(_), None) => continue,
                 };
                 verdicts.push((entry.path.clone(), verdict));
             }

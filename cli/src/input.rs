@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use oplink::arrow::array::RecordBatch;
+use oplink::arrow::array::{RecordBatch, RecordBatchReader};
 use oplink::arrow::schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::args::InputFormat;
@@ -186,13 +186,8 @@ impl Input {
                                 .infer_schema(&mut file, Some(INFER_RECORDS))
                                 .map_err(|e| {
                                     // The header alone names the columns for the message.
-                                    let header = File::open(path).ok().and_then(|f| {
-                                        arrow_csv::reader::Format::default()
-                                            .with_header(true)
-                                            .infer_schema(f, Some(0))
-                                            .ok()
-                                    });
-                                    csv_error(path, header.as_ref().map(|h| &h.0), e, false)
+                                    let header = csv_header(path).ok();
+                                    csv_error(path, header.as_ref(), e, false)
                                 })?;
                             file.rewind().map_err(|e| CliError::io("read", path, e))?;
                             schema
@@ -275,7 +270,7 @@ impl Input {
                         .with_batch_size(batch_size)
                         .build()
                         .map_err(|e| data(e.to_string()))?;
-                    let schema = arrow_array_reader_schema(&reader);
+                    let schema = reader.schema();
                     (schema, Progress::Rows(rows), Box::new(reader))
                 }
             };
@@ -309,11 +304,19 @@ impl Input {
     }
 }
 
-fn arrow_array_reader_schema(
-    reader: &parquet::arrow::arrow_reader::ParquetRecordBatchReader,
-) -> SchemaRef {
-    use oplink::arrow::array::RecordBatchReader;
-    reader.schema()
+/// The columns named by a CSV file's header line, every one `Utf8`.
+pub(crate) fn csv_header(path: &Path) -> Result<Schema> {
+    let (schema, _) = arrow_csv::reader::Format::default()
+        .with_header(true)
+        .infer_schema(open(path)?, Some(0))
+        .map_err(|e| csv_error(path, None, e, false))?;
+    Ok(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// `schema` with its fields in the order the keys first appear in the file (arrow-json

@@ -23,15 +23,14 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
         std::fs::metadata(&args.path).map_err(|e| CliError::io("read", &args.path, e))?;
     let items = if metadata.is_dir() {
         let found = Discovery::new([&args.path]).scan();
-        let mut plugins = found.plugins().iter();
         let mut items = Vec::new();
-        for entry in found.entries() {
-            match &entry.outcome {
-                Outcome::Loaded(_) => items.extend(plugins.next().cloned().map(Item::Plugin)),
-                Outcome::Rejected(error) => {
+        for (entry, plugin) in found.entries_with_plugins() {
+            match (&entry.outcome, plugin) {
+                (_, Some(plugin)) => items.push(Item::Plugin(plugin.clone())),
+                (Outcome::Rejected(error), None) => {
                     items.push(Item::Rejected(entry.path.clone(), error.to_string()))
                 }
-                Outcome::Skipped(_) => {}
+                _ => {}
             }
         }
         if items.is_empty() {

@@ -6,13 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use oplink::arrow::array::{Array, StringArray};
-use oplink::arrow::schema::{DataType, Field, Schema};
 use oplink::services::Lookup;
 use serde_json::Value;
 
 use crate::args::InputFormat;
 use crate::error::{CliError, Result};
-use crate::input::Input;
+use crate::input::{Input, csv_header};
 
 /// The host's `oplink.Lookup` tables.
 #[derive(Debug, Default)]
@@ -90,16 +89,8 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
 }
 
 fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {
-    // Every column as text: infer the header, then read with Utf8 fields.
-    let input = Input::open(path, InputFormat::Csv, None, 8192)?;
-    let text_schema = Schema::new(
-        input
-            .schema
-            .fields()
-            .iter()
-            .map(|f| Field::new(f.name(), DataType::Utf8, true))
-            .collect::<Vec<_>>(),
-    );
+    // Every column as text: the header's names, read with Utf8 fields.
+    let text_schema = csv_header(path)?;
     if text_schema.fields().len() < 2 {
         return Err(CliError::Data {
             path: path.to_owned(),

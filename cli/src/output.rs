@@ -99,22 +99,18 @@ impl Sink {
                 )
             }
         };
-        Ok(Sink {
-            format,
-            destination,
-            out: Some(out),
-            schema: None,
-            state: SinkState::Start,
-            rows: 0,
-            finished: false,
-        })
+        Ok(Sink::new(format, destination, out))
     }
 
     /// A sink writing to `out` (for tests and benchmarks).
     pub fn to_writer(format: OutputFormat, out: Writer) -> Sink {
+        Sink::new(format, Destination::Stdout, out)
+    }
+
+    fn new(format: OutputFormat, destination: Destination, out: Writer) -> Sink {
         Sink {
             format,
-            destination: Destination::Stdout,
+            destination,
             out: Some(out),
             schema: None,
             state: SinkState::Start,

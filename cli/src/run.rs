@@ -79,14 +79,21 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
     }
 }
 
-/// One operator of the chain and what it has done.
+/// One operator of the chain.
 #[derive(Debug)]
-pub struct Stage {
+struct Stage {
+    /// Its state scope (with `--state`).
+    scope: Option<String>,
+    instance: Instance,
+    /// What it has done so far.
+    done: StageSummary,
+}
+
+/// What one operator of the chain did.
+#[derive(Clone, Debug, Default)]
+pub struct StageSummary {
     /// The operator's name.
     pub name: String,
-    /// Its state scope (with `--state`).
-    pub scope: Option<String>,
-    instance: Instance,
     /// Rows it was given.
     pub rows_in: u64,
     /// Rows it returned.
@@ -105,7 +112,7 @@ pub struct Summary {
     /// Time spent reading the input.
     pub read_time: Duration,
     /// Each operator.
-    pub stages: Vec<(String, u64, u64, Duration)>,
+    pub stages: Vec<StageSummary>,
     /// Rows written.
     pub rows_written: u64,
     /// Time spent writing.
@@ -137,6 +144,8 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
     let mut sink = Sink::create(output, args.output.as_deref())?;
 
     let progress = progress_bar(&input.progress);
+    // Whether the bar may appear at all, decided once (not a system call per batch).
+    let may_show = !args.quiet && std::io::stderr().is_terminal();
     let mut rows_read = 0u64;
     let mut changes = 0u64;
     let mut read_time = Duration::ZERO;
@@ -154,12 +163,10 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
         let rows = Rows::new((first..rows_read).collect::<Vec<u64>>(), batch)
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let change = Change::new(changes, Timestamp::now(), vec![Diff::Insert { post: rows }]);
-        let out = through(
-            &mut stages,
-            0,
-            change,
-            &format!("change {changes} (input rows {first} to {})", rows_read - 1),
-        )?;
+        let last = rows_read - 1;
+        let out = through(&mut stages, 0, change, &|| {
+            format!("change {changes} (input rows {first} to {last})")
+        })?;
         let t = Instant::now();
         emit(&mut sink, out, args.emit, &stages)?;
         write_time += t.elapsed();
@@ -169,7 +176,9 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
             }
             Progress::Rows(_) => progress.set_position(rows_read),
         }
-        show_when_slow(&progress, started, args.quiet);
+        if may_show && progress.is_hidden() && started.elapsed() > SHOW_AFTER {
+            progress.set_draw_target(ProgressDrawTarget::stderr());
+        }
     }
     // End of input: operators that act on time get one tick, whose output flows on.
     for index in 0..stages.len() {
@@ -180,11 +189,13 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
         let ticked = stages[index]
             .instance
             .tick(Timestamp::now())
-            .map_err(|e| stage_error(e, "the closing tick"))?;
-        stages[index].time += t.elapsed();
+            .map_err(|e| stage_error(e, || "the closing tick".to_owned()))?;
+        stages[index].done.time += t.elapsed();
         if let Some(change) = ticked {
-            stages[index].rows_out += change.row_count() as u64;
-            let out = through(&mut stages, index + 1, change, "the closing tick")?;
+            stages[index].done.rows_out += change.row_count() as u64;
+            let out = through(&mut stages, index + 1, change, &|| {
+                "the closing tick".to_owned()
+            })?;
             emit(&mut sink, out, args.emit, &stages)?;
         }
     }
@@ -197,10 +208,7 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
         rows_read,
         changes,
         read_time,
-        stages: stages
-            .iter()
-            .map(|s| (s.name.clone(), s.rows_in, s.rows_out, s.time))
-            .collect(),
+        stages: stages.into_iter().map(|s| s.done).collect(),
         rows_written,
         write_time,
         total: started.elapsed(),
@@ -218,24 +226,30 @@ fn refuse_binary_on_a_terminal(format: OutputFormat, to_terminal: bool) -> Resul
     Ok(())
 }
 
-fn stage_error(source: oplink_host::Error, when: &str) -> CliError {
+/// An operator's failure, with when it happened (said only when it did).
+fn stage_error(source: oplink_host::Error, when: impl FnOnce() -> String) -> CliError {
     CliError::Stage {
         source,
-        when: when.to_owned(),
+        when: when(),
     }
 }
 
-/// `change` through the stages from `from` on.
-fn through(stages: &mut [Stage], from: usize, mut change: Change, when: &str) -> Result<Change> {
+/// `change` through the stages from `from` on; `when` names the change in an error.
+fn through(
+    stages: &mut [Stage],
+    from: usize,
+    mut change: Change,
+    when: &dyn Fn() -> String,
+) -> Result<Change> {
     for stage in &mut stages[from..] {
-        stage.rows_in += change.row_count() as u64;
+        stage.done.rows_in += change.row_count() as u64;
         let t = Instant::now();
         change = stage
             .instance
             .apply(change)
             .map_err(|e| stage_error(e, when))?;
-        stage.time += t.elapsed();
-        stage.rows_out += change.row_count() as u64;
+        stage.done.time += t.elapsed();
+        stage.done.rows_out += change.row_count() as u64;
     }
     Ok(change)
 }
@@ -252,9 +266,10 @@ fn emit(sink: &mut Sink, change: Change, emit: Emit, stages: &[Stage]) -> Result
                 };
                 return Err(CliError::Output(format!(
                     "{} emitted {kind}, and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`",
-                    stages
-                        .last()
-                        .map_or("the input".to_owned(), |s| format!("operator `{}`", s.name))
+                    stages.last().map_or("the input".to_owned(), |s| format!(
+                        "operator `{}`",
+                        s.done.name
+                    ))
                 )));
             }
             (Emit::Changes, Diff::Insert { post }) => sink.write(&with_op("+I", post.batch())?)?,
@@ -344,12 +359,12 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
             }
         };
         stages.push(Stage {
-            name: spec.name.clone(),
             scope,
             instance,
-            rows_in: 0,
-            rows_out: 0,
-            time: Duration::ZERO,
+            done: StageSummary {
+                name: spec.name.clone(),
+                ..StageSummary::default()
+            },
         });
     }
     Ok(stages)
@@ -368,7 +383,7 @@ fn finish_state(args: &RunArgs, stages: &mut [Stage]) -> Result<()> {
             stage
                 .instance
                 .flush_state()
-                .map_err(|e| stage_error(e, "the closing flush"))?;
+                .map_err(|e| stage_error(e, || "the closing flush".to_owned()))?;
         }
         if let (Some(dir), Some(scope)) = (&args.state, &stage.scope)
             && stage.instance.info().implemented().snapshot()
@@ -376,13 +391,13 @@ fn finish_state(args: &RunArgs, stages: &mut [Stage]) -> Result<()> {
             let bytes = stage
                 .instance
                 .snapshot()
-                .map_err(|e| stage_error(e, "the closing snapshot"))?;
+                .map_err(|e| stage_error(e, || "the closing snapshot".to_owned()))?;
             let path = snapshot_path(dir, scope);
             let partial = path.with_extension("snapshot.partial");
             std::fs::write(&partial, &bytes).map_err(|e| CliError::io("write", &partial, e))?;
             std::fs::rename(&partial, &path).map_err(|e| CliError::io("write", &path, e))?;
         }
-        stage.time += t.elapsed();
+        stage.done.time += t.elapsed();
     }
     Ok(())
 }
@@ -407,17 +422,8 @@ fn progress_bar(progress: &Progress) -> ProgressBar {
     bar
 }
 
+/// How long a run goes before its progress bar appears.
 const SHOW_AFTER: Duration = Duration::from_millis(400);
-
-fn show_when_slow(bar: &ProgressBar, started: Instant, quiet: bool) {
-    if !quiet
-        && bar.is_hidden()
-        && started.elapsed() > SHOW_AFTER
-        && std::io::stderr().is_terminal()
-    {
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-    }
-}
 
 impl Summary {
     /// The closing summary, for standard error.
@@ -439,7 +445,7 @@ impl Summary {
             let width = self
                 .stages
                 .iter()
-                .map(|s| s.0.len())
+                .map(|s| s.name.len())
                 .max()
                 .unwrap_or(0)
                 .max(8);
@@ -447,10 +453,13 @@ impl Summary {
                 "{:<width$}  {:>10}  {:>10}  {:>10}\n",
                 "operator", "rows in", "rows out", "time"
             ));
-            for (name, rows_in, rows_out, time) in &self.stages {
+            for stage in &self.stages {
                 text.push_str(&format!(
-                    "{name:<width$}  {rows_in:>10}  {rows_out:>10}  {:>10}\n",
-                    ms(*time)
+                    "{:<width$}  {:>10}  {:>10}  {:>10}\n",
+                    stage.name,
+                    stage.rows_in,
+                    stage.rows_out,
+                    ms(stage.time)
                 ));
             }
         }

@@ -212,6 +212,20 @@ impl Found {
         &self.entries
     }
 
+    /// Every file considered, in scan order, each with the plugin loaded from it (`Some`
+    /// exactly for [`Outcome::Loaded`]).
+    pub fn entries_with_plugins(&self) -> impl Iterator<Item = (&Entry, Option<&Plugin>)> + '_ {
+        // Plugins are pushed as their files are found loaded, so they come in entry order.
+        let mut plugins = self.plugins.iter();
+        self.entries.iter().map(move |entry| {
+            let plugin = match entry.outcome {
+                Outcome::Loaded(_) => plugins.next(),
+                _ => None,
+            };
+            (entry, plugin)
+        })
+    }
+
     /// The plugins loaded.
     pub fn plugins(&self) -> &[Plugin] {
         &self.plugins

@@ -156,13 +156,15 @@ impl Instance {
     /// Sends a change through the operator and returns what it emits.
     pub fn apply(&mut self, change: Change) -> Result<Change> {
         self.refuse_if_poisoned("apply")?;
-        if change.diffs.is_empty() {
-            return self.apply_empty(change.version, change.changed_at);
-        }
-        let mut input = self
-            .outgoing
-            .export_change(change, &mut self.outbox)
-            .map_err(|e| self.data_error("apply", e))?;
+        // A change with no diffs has nothing to lay out, and so nothing to release after.
+        let laid_out = !change.diffs.is_empty();
+        let mut input = if laid_out {
+            self.outgoing
+                .export_change(change, &mut self.outbox)
+                .map_err(|e| self.data_error("apply", e))?
+        } else {
+            AbiChange::without_diffs(change.version, change.changed_at.as_nanos())
+        };
         let mut out = AbiChange::EMPTY;
         let apply = self.info.slots.apply;
         let result = self.call("apply", |raw, err| {
@@ -170,34 +172,25 @@ impl Instance {
             // stays alive for the call and writable out-parameters.
             unsafe { (apply.0)(raw, &mut input, &mut out, err) }
         });
-        // Whatever the plugin did not take is released here, on our side.
-        self.outgoing.clear();
-        if let Err(error) = result {
-            self.outbox.rollback();
-            return Err(error);
+        if laid_out {
+            // Whatever the plugin did not take is released here, on our side.
+            self.outgoing.clear();
+            match result {
+                Ok(()) => self.outbox.commit(),
+                Err(_) => self.outbox.rollback(),
+            }
         }
-        self.outbox.commit();
+        result?;
         // SAFETY: on OK the plugin wrote `out`, valid until our next call on the instance.
-        unsafe { exchange::import_change(&out, &mut self.inbox) }
-            .map_err(|e| self.data_error("apply", e))
+        unsafe { self.take_change(&out, "apply") }
     }
 
-    /// `apply` of a change with no diffs: nothing to lay out or to release, and usually
-    /// nothing to take back.
-    fn apply_empty(&mut self, version: u64, changed_at: Timestamp) -> Result<Change> {
-        let mut input = AbiChange {
-            version,
-            changed_at: changed_at.as_nanos(),
-            diffs: std::ptr::null_mut(),
-            diff_count: 0,
-        };
-        let mut out = AbiChange::EMPTY;
-        let apply = self.info.slots.apply;
-        self.call("apply", |raw, err| {
-            // SAFETY: a validated entry point, called with our live instance, an input that
-            // stays alive for the call and writable out-parameters.
-            unsafe { (apply.0)(raw, &mut input, &mut out, err) }
-        })?;
+    /// The change the plugin wrote into `out`; one without diffs is taken without the
+    /// importer.
+    ///
+    /// # Safety
+    /// `out` was written by the plugin for the call that just returned OK.
+    unsafe fn take_change(&mut self, out: &AbiChange, method: &'static str) -> Result<Change> {
         if out.diff_count == 0 {
             return Ok(Change::new(
                 out.version,
@@ -205,9 +198,9 @@ impl Instance {
                 Vec::new(),
             ));
         }
-        // SAFETY: on OK the plugin wrote `out`, valid until our next call on the instance.
-        unsafe { exchange::import_change(&out, &mut self.inbox) }
-            .map_err(|e| self.data_error("apply", e))
+        // SAFETY: forwarded from the caller.
+        unsafe { exchange::import_change(out, &mut self.inbox) }
+            .map_err(|e| self.data_error(method, e))
     }
 
     /// Asks the operator for the rows with these numbers, one output row per number.
@@ -244,8 +237,7 @@ impl Instance {
             return Ok(None);
         }
         // SAFETY: `produced` says the plugin wrote `out`, valid until our next call.
-        let change = unsafe { exchange::import_change(&out, &mut self.inbox) }
-            .map_err(|e| self.data_error("tick", e))?;
+        let change = unsafe { self.take_change(&out, "tick") }?;
         Ok(Some(change))
     }
 

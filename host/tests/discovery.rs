@@ -164,6 +164,14 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
         ["delay", "passthrough", "passthrough_view", "tag", "tally"]
     );
     assert_eq!(found.plugins().len(), 3);
+    // Each loaded file comes with its own plugin; every other file with none.
+    for (entry, plugin) in found.entries_with_plugins() {
+        match (&entry.outcome, plugin) {
+            (Outcome::Loaded(_), Some(plugin)) => assert_eq!(plugin.path(), entry.path),
+            (Outcome::Loaded(_), None) => panic!("{} loaded without a plugin", entry),
+            (_, plugin) => assert!(plugin.is_none(), "{entry}"),
+        }
+    }
     assert!(
         lines
             .iter()

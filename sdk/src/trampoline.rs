@@ -232,11 +232,8 @@ pub unsafe fn guard_into_inline<F: FnMut() -> Result<(), Error>>(
     mut body: F,
 ) -> Status {
     install_panic_hook();
-    match guarded(AssertUnwindSafe(&mut body)) {
-        Ok(Ok(())) => Status::OK,
-        // SAFETY: forwarded from the caller's guarantee about `err`.
-        other => unsafe { write_failure(err, other) },
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { status_of(err, guarded(AssertUnwindSafe(&mut body))) }
 }
 
 /// `body` under `catch_unwind`, counted in the call depth (one lookup of the thread-local for
@@ -271,6 +268,17 @@ pub(crate) unsafe fn guard_into_logged<F: FnMut() -> Result<(), Error>>(
         call.depth.set(call.depth.get() - 1);
         outcome
     });
+    // SAFETY: forwarded from the caller.
+    unsafe { status_of(err, outcome) }
+}
+
+/// A guarded body's outcome as a status: success inline, a failure written into `err` out
+/// of line.
+///
+/// # Safety
+/// As for [`guard_into`].
+#[inline(always)]
+unsafe fn status_of(err: *mut ErrorOut, outcome: std::thread::Result<Result<(), Error>>) -> Status {
     match outcome {
         Ok(Ok(())) => Status::OK,
         // SAFETY: forwarded from the caller's guarantee about `err`.

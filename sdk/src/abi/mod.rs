@@ -206,6 +206,15 @@ impl AbiChange {
         diffs: core::ptr::null_mut(),
         diff_count: 0,
     };
+
+    /// A change with no diffs, of this version and time.
+    pub const fn without_diffs(version: u64, changed_at: i64) -> AbiChange {
+        AbiChange {
+            version,
+            changed_at,
+            ..AbiChange::EMPTY
+        }
+    }
 }
 
 // SAFETY: descriptors, vtables and requirements are immutable statics that point only to

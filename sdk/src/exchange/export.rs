@@ -72,12 +72,7 @@ impl Outgoing {
             diffs,
         } = change;
         if diffs.is_empty() {
-            return Ok(AbiChange {
-                version,
-                changed_at: changed_at.0,
-                diffs: std::ptr::null_mut(),
-                diff_count: 0,
-            });
+            return Ok(AbiChange::without_diffs(version, changed_at.0));
         }
         outbox.begin();
         // The diffs with their schemas, in the order the receiver reads them; their arrays

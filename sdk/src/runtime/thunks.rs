@@ -9,7 +9,7 @@ use crate::abi::{
 use crate::exchange::view::{ChangeView, Sides};
 use crate::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
 use crate::services::Log;
-use crate::trampoline::{CurrentLog, Failure, guard_into, guard_into_inline, guard_into_logged};
+use crate::trampoline::{CurrentLog, Failure, guard_into, guard_into_logged};
 use crate::{Change, Context, Error, Result, Timestamp};
 
 use super::OperatorImpl;
@@ -41,35 +41,18 @@ unsafe fn instance<'a, T>(instance: *mut OpaqueInstance) -> &'a mut Instance<T> 
     unsafe { &mut *instance.cast::<Instance<T>>() }
 }
 
-/// Runs a thunk's body; an input the body could not read (`Err` put in `bad_input`) is
-/// reported as `INVALID_INPUT`, not as the operator's failure.
-///
-/// # Safety
-/// `err` must be writable and empty.
+/// Runs a thunk's body with `log` marked as the thread's current log for the call (none
+/// for `create`, which marks its new instance's own); an input the body could not read
+/// (`Err` put in `bad_input`) is reported as `INVALID_INPUT`, not as the operator's
+/// failure.
 ///
 /// Generic, so that the body and the guard are inlined into each thunk, with everything
 /// but success handled out of line.
-#[inline]
-unsafe fn run(
-    err: *mut ErrorOut,
-    mut body: impl FnMut(&mut Option<Error>) -> Result<()>,
-) -> Status {
-    let mut bad_input = None;
-    // SAFETY: forwarded from the caller.
-    let status = unsafe { guard_into_inline(err, || body(&mut bad_input)) };
-    match bad_input {
-        None => status,
-        // SAFETY: forwarded from the caller.
-        Some(error) => unsafe { invalid_input(err, status, error) },
-    }
-}
-
-/// [`run`] with `log` marked as the thread's current log for the call.
 ///
 /// # Safety
-/// As for [`run`]; `log`, when set, stays valid for the call.
+/// `err` must be writable and empty; `log`, when set, stays valid for the call.
 #[inline]
-unsafe fn run_logged(
+unsafe fn run(
     err: *mut ErrorOut,
     log: CurrentLog,
     mut body: impl FnMut(&mut Option<Error>) -> Result<()>,
@@ -152,7 +135,7 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
         Ok(())
     };
     // SAFETY: `err` is writable (ABI contract).
-    unsafe { run(err, body) }
+    unsafe { run(err, None, body) }
 }
 
 /// The `destroy` thunk.
@@ -192,7 +175,7 @@ unsafe fn on<T: OperatorImpl>(
     let Instance { log, live } = unsafe { self::instance::<T>(instance) };
     let log = crate::logging::current(log.as_ref());
     // SAFETY: forwarded from the caller; the log is the instance's, alive for the call.
-    unsafe { run_logged(err, log, |bad_input| body(live, bad_input)) }
+    unsafe { run(err, log, |bad_input| body(live, bad_input)) }
 }
 
 /// The `apply` thunk.
@@ -228,12 +211,7 @@ pub unsafe extern "C" fn apply<T: OperatorImpl>(
         };
         let result = this.op.__apply(&mut this.ctx, change)?;
         let abi = if result.diffs.is_empty() {
-            AbiChange {
-                version: result.version,
-                changed_at: result.changed_at.0,
-                diffs: std::ptr::null_mut(),
-                diff_count: 0,
-            }
+            AbiChange::without_diffs(result.version, result.changed_at.0)
         } else {
             let abi = this.out.export_change(result, &mut this.outbox)?;
             this.outbox.commit();
@@ -276,15 +254,9 @@ unsafe fn apply_view<T: OperatorImpl>(
     };
     let result = this.op.__apply_view(&mut this.ctx, view)?;
     let (abi, spare) = match result.into_empty() {
-        Ok((version, changed_at, spare)) => (
-            AbiChange {
-                version,
-                changed_at: changed_at.0,
-                diffs: std::ptr::null_mut(),
-                diff_count: 0,
-            },
-            spare,
-        ),
+        Ok((version, changed_at, spare)) => {
+            (AbiChange::without_diffs(version, changed_at.0), spare)
+        }
         Err(result) => {
             let exported = this.out.export_out(result, &mut this.outbox)?;
             this.outbox.commit();
