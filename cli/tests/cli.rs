@@ -78,7 +78,7 @@ fn inspect_prints_the_build_and_every_operator() {
     let text = stdout(&output);
     for expected in [
         format!("library   {}", lib.display()),
-        "ABI       2.1 (layout fingerprint 0x".to_owned(),
+        "ABI       2.2 (layout fingerprint 0x".to_owned(),
         "oplink    0.2.0".to_owned(),
         "compiler  rustc ".to_owned(),
         "target    x86_64-".to_owned(),
@@ -111,7 +111,7 @@ fn inspect_json_has_the_same_facts() {
     );
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let lib = &value[0];
-    assert_eq!(lib["abi"], "2.1");
+    assert_eq!(lib["abi"], "2.2");
     assert_eq!(lib["panic_strategy"], "unwind");
     assert_eq!(lib["profile"], "debug");
     assert!(

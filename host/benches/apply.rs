@@ -17,9 +17,9 @@
 //! * `oplink_exchange`: oplink's own exchange both ways in this process, with no plugin call.
 //!
 //! Row counts: 0 (a change with no diffs), 1, 1,000 and 1,000,000. `OPLINK_PROFILE=one`,
-//! `wide` or `empty` runs one crossing in a loop instead, for a profiler
+//! `thousand`, `wide` or `empty` runs one crossing in a loop instead, for a profiler
 //! (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin; `OPLINK_PROFILE_TIMES=N`: N times;
-//! `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`).
+//! `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`, or `threshold`).
 
 use std::sync::Arc;
 
@@ -40,7 +40,7 @@ const SIZES: [usize; 4] = [0, 1, 1_000, 1_000_000];
 mod common;
 
 fn main() {
-    // `OPLINK_PROFILE=one|wide|empty` runs that crossing in a loop instead, for a profiler:
+    // `OPLINK_PROFILE=one|thousand|wide|empty` runs that crossing in a loop instead, for a profiler:
     // `OPLINK_PROFILE=one perf record -g target/release/deps/apply-*`.
     if let Ok(what) = std::env::var("OPLINK_PROFILE") {
         profile(&what);
@@ -52,9 +52,10 @@ fn main() {
 fn profile(what: &str) {
     let (change, times) = match what {
         "one" => (change(1), 3_000_000),
+        "thousand" => (change(1_000), 1_000_000),
         "wide" => (wide_change(), 300_000),
         "empty" => (change(0), 10_000_000),
-        other => panic!("OPLINK_PROFILE is one, wide or empty, not {other:?}"),
+        other => panic!("OPLINK_PROFILE is one, thousand, wide or empty, not {other:?}"),
     };
     // `OPLINK_PROFILE_TIMES=N` for a slower profiler (callgrind).
     let times = std::env::var("OPLINK_PROFILE_TIMES")
@@ -74,9 +75,17 @@ fn profile(what: &str) {
         }
         return;
     }
-    // `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`.
+    // `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`, or
+    // `threshold`.
     let operator = std::env::var("OPLINK_PROFILE_OPERATOR").unwrap_or("passthrough".into());
-    let mut op = instance("toolkit", &operator, json!(null));
+    let mut op = match operator.as_str() {
+        "threshold" => instance(
+            "threshold",
+            "threshold",
+            json!({"column": "amount", "min": 50}),
+        ),
+        other => instance("toolkit", other, json!(null)),
+    };
     for _ in 0..times {
         divan::black_box(op.apply(change.clone()).unwrap());
     }

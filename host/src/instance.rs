@@ -172,17 +172,32 @@ impl Instance {
             // stays alive for the call and writable out-parameters.
             unsafe { (apply.0)(raw, &mut input, &mut out, err) }
         });
-        if laid_out {
+        if !laid_out {
+            result?;
+            // SAFETY: on OK the plugin wrote `out`, valid until our next call on the instance.
+            return unsafe { self.take_change(&out, "apply") };
+        }
+        if let Err(error) = result {
             // Whatever the plugin did not take is released here, on our side.
             self.outgoing.clear();
-            match result {
-                Ok(()) => self.outbox.commit(),
-                Err(_) => self.outbox.rollback(),
-            }
+            self.outbox.rollback();
+            return Err(error);
         }
-        result?;
-        // SAFETY: on OK the plugin wrote `out`, valid until our next call on the instance.
-        unsafe { self.take_change(&out, "apply") }
+        self.outbox.commit();
+        // An output that is the input itself (its diff array, ABI 2.2): the operator
+        // returned its input, each array back in its place. Then the change is ours again,
+        // taken back whole; read as any output otherwise (before the input is cleared,
+        // since its arrays are the output's).
+        let returned = out.diffs == input.diffs && out.diff_count == input.diff_count;
+        if returned && let Some(diffs) = self.outgoing.take_back() {
+            return Ok(Change::new(out.version, Timestamp(out.changed_at), diffs));
+        }
+        // SAFETY: on OK the plugin wrote `out`, valid until our next call on the instance
+        // (when it is the input, until `clear` below).
+        let change = unsafe { self.take_change(&out, "apply") };
+        // Whatever the plugin did not take is released here, on our side.
+        self.outgoing.clear();
+        change
     }
 
     /// The change the plugin wrote into `out`; one without diffs is taken without the

@@ -75,7 +75,7 @@ refused!(
 refused!(
     a_plugin_of_a_newer_minor,
     "ABI_MINOR",
-    "was built for oplink ABI 2.9, newer than this host's 2.1: load it with a host built on a newer oplink"
+    "was built for oplink ABI 2.9, newer than this host's 2.2: load it with a host built on a newer oplink"
 );
 refused!(
     wrong_magic,

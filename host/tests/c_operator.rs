@@ -1,7 +1,7 @@
 //! `c_filter`, an operator written in C against `oplink.h` alone (`examples/c-operator`),
 //! loaded by the same host as the Rust plugins: it must filter exactly as the Rust
 //! `threshold` does, report its errors through the error slot, log through the host, and a
-//! build of it against ABI 2.0 must load and run in this 2.1 host.
+//! build of it against ABI 2.0 must load and run in this 2.2 host.
 
 mod common;
 
@@ -105,7 +105,7 @@ fn the_c_operator_filters_exactly_as_the_rust_one_does() {
     let c = Plugin::load(c_operator::LIBRARY).unwrap();
     let info = c.operator("c_filter").unwrap();
     assert_eq!(info.version(), "1.0.0");
-    assert_eq!(c.build().abi, (2, 1));
+    assert_eq!(c.build().abi, (2, 2));
     assert!(
         c.build().rustc_version.starts_with("cc "),
         "{:?}",

@@ -44,7 +44,7 @@ fn threshold_filters_through_the_boundary() {
         "Keeps the rows whose column is at least `min`"
     );
     assert!(op.implemented().names().is_empty());
-    assert_eq!(plugin.build().abi, (2, 1));
+    assert_eq!(plugin.build().abi, (2, 2));
     assert_eq!(plugin.build().profile, "debug");
 
     let host = Host::builder().build();

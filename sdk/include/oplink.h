@@ -1,4 +1,4 @@
-/* oplink.h: the oplink plugin ABI, major 2 (minors 0 to 1).
+/* oplink.h: the oplink plugin ABI, major 2 (minors 0 to 2).
  *
  * Generated from sdk/src/abi/types.rs by `cargo run -p oplink --example abi-header`;
  * do not edit. sdk/tests/abi_files.rs fails when this file is stale.
@@ -25,7 +25,7 @@ extern "C" {
 /* Minor version of the ABI. Minors only append fields to tables; a host reads a
  * library of its own or an older minor.
  */
-#define OPLINK_ABI_MINOR 1
+#define OPLINK_ABI_MINOR 2
 
 /* The version of the oplink SDK that wrote this declaration (and `oplink.h`). */
 #define OPLINK_SDK_VERSION "0.2.0"
@@ -188,7 +188,9 @@ typedef OplinkStatus (*OplinkCreateFn)(OplinkHostApi const *host, OplinkStrView 
 typedef OplinkStatus (*OplinkDestroyFn)(OplinkInstance *instance, OplinkErrorOut *err);
 
 /* Transforms one change. The arrays of `input` move to the callee; `out` stays valid
- * until the next call on the instance, and its arrays move to the caller.
+ * until the next call on the instance, and its arrays move to the caller. Since 2.2 an
+ * operator may return its input unchanged: `out` then has the input's diff array and
+ * count, with every array moved back into the slot it came from.
  */
 typedef OplinkStatus (*OplinkApplyFn)(OplinkInstance *instance, OplinkAbiChange *input, OplinkAbiChange *out, OplinkErrorOut *err);
 

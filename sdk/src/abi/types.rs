@@ -47,7 +47,7 @@ abi_consts! {
     pub const ABI_MAJOR: u16 = 2 => "2";
     /// Minor version of the ABI. Minors only append fields to tables; a host reads a
     /// library of its own or an older minor.
-    pub const ABI_MINOR: u16 = 1 => "1";
+    pub const ABI_MINOR: u16 = 2 => "2";
     /// The version of the oplink SDK that wrote this declaration (and `oplink.h`).
     pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION") => concat!("\"", env!("CARGO_PKG_VERSION"), "\"");
     /// The one symbol a plugin library exports for this major, as text.
@@ -407,7 +407,9 @@ abi_fn! {
 }
 abi_fn! {
     /// Transforms one change. The arrays of `input` move to the callee; `out` stays valid
-    /// until the next call on the instance, and its arrays move to the caller.
+    /// until the next call on the instance, and its arrays move to the caller. Since 2.2 an
+    /// operator may return its input unchanged: `out` then has the input's diff array and
+    /// count, with every array moved back into the slot it came from.
     pub fn ApplyFn(instance: *mut OpaqueInstance, input: *mut AbiChange, out: *mut AbiChange, err: *mut ErrorOut) -> Status;
 }
 abi_fn! {

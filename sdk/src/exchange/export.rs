@@ -12,12 +12,13 @@
 
 use core::ffi::c_void;
 use std::alloc::Layout;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering, fence};
 
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::types::{ByteArrayType, ByteViewType};
 use arrow_array::{
-    Array, ArrayRef, ArrowPrimitiveType, BooleanArray, DictionaryArray, FixedSizeBinaryArray,
+    Array, ArrowPrimitiveType, BooleanArray, DictionaryArray, FixedSizeBinaryArray,
     GenericByteArray, GenericByteViewArray, GenericListArray, OffsetSizeTrait, PrimitiveArray,
     RecordBatch, StructArray, UInt64Array, downcast_dictionary_array, downcast_primitive_array,
 };
@@ -150,6 +151,85 @@ impl Outgoing {
         }
     }
 
+    /// Takes back the change laid out last when the receiver returned it untouched: every
+    /// array of its block in its place, unreleased, none moved out (ABI 2.2: an `apply`
+    /// whose output is its input). The arrays are then released in place, without a call,
+    /// and the block is free for the next change. `None` (and nothing changed) otherwise.
+    pub fn take_back(&mut self) -> Option<Vec<Diff>> {
+        let header = self.block.block?.as_ptr();
+        // SAFETY: the hold keeps the block alive; its values are read, not written, until
+        // every array is known to be in place (so nobody else can reach the block).
+        let kept = unsafe { (*header).kept.as_ref()? };
+        let Kept::Diffs(diffs) = kept else {
+            return None;
+        };
+        if diffs.len() != self.diffs.len() {
+            return None;
+        }
+        // SAFETY: the tops follow the header, as `block_layout` lays them out.
+        let tops = unsafe { header.cast::<u8>().add(tops_offset()) }.cast::<Top>();
+        let mut batch = 0;
+        for (diff, abi) in diffs.iter().zip(&mut self.diffs) {
+            if abi.kind != kind(diff) || abi.reserved != 0 {
+                return None;
+            }
+            for (rows, slot) in sides(diff).into_iter().zip([&mut abi.pre, &mut abi.post]) {
+                let (columns, numbers) = slot_arrays(slot);
+                // SAFETY: the arrays of a diff this process laid out, alive in `self`.
+                let (columns, numbers) = unsafe { (&*columns, &*numbers) };
+                let present = rows.is_some();
+                if !present {
+                    if !columns.is_released() || !numbers.is_released() {
+                        return None;
+                    }
+                    continue;
+                }
+                // SAFETY: `batch` counts the block's batches so far; two tops each.
+                let (own_columns, own_numbers) =
+                    unsafe { (tops.add(2 * batch).cast(), tops.add(2 * batch + 1).cast()) };
+                batch += 1;
+                if !is_our_top(columns)
+                    || !is_our_top(numbers)
+                    || columns.private_data != own_columns
+                    || numbers.private_data != own_numbers
+                {
+                    return None;
+                }
+                // SAFETY: our own top-level arrays, with the lists and children we laid out.
+                if !unsafe { intact(columns) && intact(numbers) } {
+                    return None;
+                }
+            }
+        }
+        // Every array of the block is in place and unreleased, so nobody else holds any:
+        // release them all at once.
+        for abi in &mut self.diffs {
+            for slot in [&mut abi.pre, &mut abi.post] {
+                let (columns, numbers) = slot_arrays(slot);
+                // SAFETY: arrays of `self`, moved out here (so `clear` releases nothing).
+                unsafe {
+                    columns.write(RawArray::RELEASED);
+                    numbers.write(RawArray::RELEASED);
+                }
+            }
+        }
+        self.diffs.clear();
+        // SAFETY: no array of the block is left, so the header is the sender's alone; its
+        // counts go back to the hold only.
+        unsafe {
+            (*header).arrays.store(0, Ordering::Relaxed);
+            (*header).refs.store(1, Ordering::Relaxed);
+            let extras = std::mem::take(&mut (*header).extras);
+            match (*header).kept.take() {
+                Some(Kept::Diffs(diffs)) => {
+                    drop(extras);
+                    Some(diffs)
+                }
+                _ => unreachable!("checked above"),
+            }
+        }
+    }
+
     /// Releases whatever the receiver did not take, and keeps the allocations.
     #[inline]
     pub fn clear(&mut self) {
@@ -275,6 +355,65 @@ struct Counts {
     children: usize,
     /// Top-level arrays (each batch's struct array and its row numbers).
     tops: usize,
+}
+
+impl Counts {
+    /// What one batch and its row numbers need.
+    fn of(batch: &RecordBatch, numbers: Option<&UInt64Array>, index: usize) -> Counts {
+        let mut counts = Counts::default();
+        top_level(batch, numbers, index, &mut counts);
+        counts
+    }
+
+    fn add(&mut self, other: Counts) {
+        self.nodes += other.nodes;
+        self.buffers += other.buffers;
+        self.children += other.children;
+        self.tops += other.tops;
+    }
+}
+
+/// The counts of the schemas a sender met last. They follow from the schema alone unless it
+/// has a view array (whose data buffers vary from batch to batch), so a steady stream
+/// counts each schema once. The `Arc`s held keep their addresses from being reused.
+#[derive(Debug, Default)]
+struct CountCache(Vec<(SchemaRef, bool, Counts)>);
+
+impl CountCache {
+    /// How many schemas it remembers.
+    const SIZE: usize = 8;
+
+    fn of(&mut self, batch: &RecordBatch, numbers: Option<&UInt64Array>, index: usize) -> Counts {
+        let schema = batch.schema_ref();
+        let numbered = numbers.is_some();
+        if let Some((_, _, counts)) = self
+            .0
+            .iter()
+            .find(|(known, with, _)| Arc::ptr_eq(known, schema) && *with == numbered)
+        {
+            return *counts;
+        }
+        let counts = Counts::of(batch, numbers, index);
+        if !schema.fields().iter().any(|f| has_views(f.data_type())) {
+            if self.0.len() == Self::SIZE {
+                self.0.remove(0);
+            }
+            self.0.push((schema.clone(), numbered, counts));
+        }
+        counts
+    }
+}
+
+/// Whether `data_type` is or holds a view array.
+fn has_views(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8View | DataType::BinaryView => true,
+        DataType::Struct(fields) => fields.iter().any(|f| has_views(f.data_type())),
+        DataType::List(f) | DataType::LargeList(f) => has_views(f.data_type()),
+        DataType::Dictionary(_, values) => has_views(values),
+        // Types arrow-rs lays out count as one node whatever they hold.
+        _ => false,
+    }
 }
 
 /// Where an export writes: nowhere (counting what a block needs) or into a block.
@@ -435,11 +574,9 @@ fn is_our_top(array: &RawArray) -> bool {
 /// child still present with its length and offset. `None` otherwise (import them then).
 ///
 /// # Safety
-/// `columns` and `numbers` are valid, unreleased C Data Interface arrays.
-pub(super) unsafe fn recognize(
-    columns: &RawArray,
-    numbers: &RawArray,
-) -> Option<(Vec<ArrayRef>, UInt64Array, usize)> {
+/// `columns` and `numbers` are valid C Data Interface arrays, `columns` unreleased. The
+/// rows returned live as long as these arrays stay unreleased.
+pub(super) unsafe fn recognize<'a>(columns: &'a RawArray, numbers: &RawArray) -> Option<&'a Rows> {
     if !is_our_top(columns) || !is_our_top(numbers) {
         return None;
     }
@@ -476,11 +613,46 @@ pub(super) unsafe fn recognize(
             return None;
         }
     }
-    Some((
-        batch.columns().to_vec(),
-        row_numbers.clone(),
-        batch.num_rows(),
-    ))
+    Some(rows)
+}
+
+/// Where a block's top-level records start: right after its header (as `block_layout`
+/// lays them out).
+const fn tops_offset() -> usize {
+    size_of::<Header>().next_multiple_of(align_of::<Top>())
+}
+
+/// The two arrays of an `AbiRows`, as the C structs they are.
+fn slot_arrays(slot: &mut AbiRows) -> (*mut RawArray, *mut RawArray) {
+    (
+        (&raw mut slot.columns).cast(),
+        (&raw mut slot.row_numbers).cast(),
+    )
+}
+
+/// Whether `array` and everything under it are arrays of a block of ours, unreleased: none
+/// was moved out or replaced (an array arrow-rs laid out is not ours: then `false`).
+///
+/// # Safety
+/// `array` is an unreleased array this process laid out, with its lists as it wrote them.
+unsafe fn intact(array: &RawArray) -> bool {
+    if array.is_released() {
+        return false;
+    }
+    let ours = |array: &RawArray| {
+        array.release.map(|f| f as *const () as usize) == Some(release as *const () as usize)
+    };
+    (0..array.n_children.max(0) as usize).all(|i| {
+        // SAFETY: `n_children` pointers to arrays of the block (caller).
+        let child = unsafe { &**array.children.add(i) };
+        // SAFETY: as above, recursively.
+        ours(child) && unsafe { intact(child) }
+    }) && (array.dictionary.is_null() || {
+        // SAFETY: a dictionary of the block (caller).
+        let dictionary = unsafe { &*array.dictionary };
+        // SAFETY: as above.
+        ours(dictionary) && unsafe { intact(dictionary) }
+    })
 }
 
 /// The `release` of every array a block holds.
@@ -537,15 +709,18 @@ unsafe fn give_up(header: *mut Header) {
     }
 }
 
-/// The sender's hold on its last block.
+/// The sender's hold on its last block, and the counts of the schemas it met.
 #[derive(Debug, Default)]
-struct Hold(Option<std::ptr::NonNull<Header>>);
+struct Hold {
+    block: Option<std::ptr::NonNull<Header>>,
+    counts: CountCache,
+}
 
 impl Hold {
     /// The held block, if every array of it has been released and it has room for
     /// `layout`: it is the sender's alone again.
     fn reusable(&self, layout: Layout) -> Option<*mut Header> {
-        let header = self.0?.as_ptr();
+        let header = self.block?.as_ptr();
         // SAFETY: the hold keeps the block alive; `Acquire` pairs with the releases, so
         // what the last array dropped is dropped before the block is written again.
         let (refs, held) = unsafe { ((*header).refs.load(Ordering::Acquire), (*header).layout) };
@@ -555,7 +730,7 @@ impl Hold {
 
     /// Gives the hold up (the block is freed now if no array of it is left).
     fn let_go(&mut self) {
-        if let Some(header) = self.0.take() {
+        if let Some(header) = self.block.take() {
             // SAFETY: the hold is a reference to a live block.
             unsafe { give_up(header.as_ptr()) };
         }
@@ -583,8 +758,12 @@ impl Block {
     ) -> Result<()> {
         let mut counts = Counts::default();
         let mut index = 0;
+        let mut cache = hold.as_deref_mut().map(|hold| &mut hold.counts);
         kept.each(|batch, numbers| {
-            top_level(batch, numbers, index, &mut counts);
+            counts.add(match cache.as_deref_mut() {
+                Some(cache) => cache.of(batch, numbers, index),
+                None => Counts::of(batch, numbers, index),
+            });
             index += 1;
         });
         let (layout, tops_at, nodes_at, buffers_at, children_at) = block_layout(counts)?;
@@ -653,7 +832,7 @@ impl Block {
             (*header).refs.store(fill.ours + held, Ordering::Release);
         }
         if let Some(hold) = hold {
-            hold.0 = std::ptr::NonNull::new(header);
+            hold.block = std::ptr::NonNull::new(header);
         }
         Ok(())
     }
@@ -680,11 +859,11 @@ fn block_layout(counts: Counts) -> Result<(Layout, usize, usize, usize, usize)> 
 
 /// A batch as a struct array (its length is the row count, so a batch without columns
 /// keeps its rows), and its row numbers.
-fn top_level(
+fn top_level<S: Sink>(
     batch: &RecordBatch,
     numbers: Option<&UInt64Array>,
     index: usize,
-    sink: &mut dyn Sink,
+    sink: &mut S,
 ) -> (RawArray, Option<RawArray>) {
     let columns = batch.columns();
     let children = sink.children(columns.len());
@@ -718,7 +897,7 @@ fn top_level(
 }
 
 /// Exports one column (of any depth).
-fn export(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
+fn export<S: Sink>(array: &dyn Array, sink: &mut S) -> RawArray {
     use arrow_array::types::{
         BinaryType, BinaryViewType, LargeBinaryType, LargeUtf8Type, StringViewType, Utf8Type,
     };
@@ -731,12 +910,12 @@ fn export(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
             let values = bits(array.values(), sink);
             with_buffers(sink, n, nulls, &[validity, values], &mut [])
         }
-        DataType::Utf8 => bytes::<Utf8Type>(array, sink),
-        DataType::LargeUtf8 => bytes::<LargeUtf8Type>(array, sink),
-        DataType::Binary => bytes::<BinaryType>(array, sink),
-        DataType::LargeBinary => bytes::<LargeBinaryType>(array, sink),
-        DataType::Utf8View => views::<StringViewType>(array, sink),
-        DataType::BinaryView => views::<BinaryViewType>(array, sink),
+        DataType::Utf8 => bytes::<Utf8Type, S>(array, sink),
+        DataType::LargeUtf8 => bytes::<LargeUtf8Type, S>(array, sink),
+        DataType::Binary => bytes::<BinaryType, S>(array, sink),
+        DataType::LargeBinary => bytes::<LargeBinaryType, S>(array, sink),
+        DataType::Utf8View => views::<StringViewType, S>(array, sink),
+        DataType::BinaryView => views::<BinaryViewType, S>(array, sink),
         DataType::FixedSizeBinary(_) => {
             let array = array
                 .as_any()
@@ -758,8 +937,8 @@ fn export(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
                 array.columns().iter().map(|column| export(column.as_ref(), sink)).collect();
             with_buffers(sink, n, nulls, &[validity], &mut children)
         }
-        DataType::List(_) => list::<i32>(array, sink),
-        DataType::LargeList(_) => list::<i64>(array, sink),
+        DataType::List(_) => list::<i32, S>(array, sink),
+        DataType::LargeList(_) => list::<i64, S>(array, sink),
         DataType::Dictionary(_, _) => downcast_dictionary_array!(
             array => dictionary(array, sink),
             _ => sink.foreign(array)
@@ -770,8 +949,8 @@ fn export(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
 }
 
 /// An array of ours with these buffers (validity first) and children.
-fn with_buffers(
-    sink: &mut dyn Sink,
+fn with_buffers<S: Sink>(
+    sink: &mut S,
     length: usize,
     null_count: usize,
     buffers: &[*const c_void],
@@ -800,13 +979,13 @@ fn with_buffers(
     })
 }
 
-fn primitive<T: ArrowPrimitiveType>(array: &PrimitiveArray<T>, sink: &mut dyn Sink) -> RawArray {
+fn primitive<T: ArrowPrimitiveType, S: Sink>(array: &PrimitiveArray<T>, sink: &mut S) -> RawArray {
     let (validity, nulls) = validity(array.nulls(), sink);
     let values = array.values().inner().as_ptr().cast();
     with_buffers(sink, array.len(), nulls, &[validity, values], &mut [])
 }
 
-fn bytes<T: ByteArrayType>(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
+fn bytes<T: ByteArrayType, S: Sink>(array: &dyn Array, sink: &mut S) -> RawArray {
     let array = array
         .as_any()
         .downcast_ref::<GenericByteArray<T>>()
@@ -823,7 +1002,7 @@ fn bytes<T: ByteArrayType>(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
     )
 }
 
-fn views<T: ByteViewType + ?Sized>(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
+fn views<T: ByteViewType + ?Sized, S: Sink>(array: &dyn Array, sink: &mut S) -> RawArray {
     let array = array
         .as_any()
         .downcast_ref::<GenericByteViewArray<T>>()
@@ -846,7 +1025,7 @@ fn views<T: ByteViewType + ?Sized>(array: &dyn Array, sink: &mut dyn Sink) -> Ra
     with_buffers(sink, array.len(), nulls, &list, &mut [])
 }
 
-fn list<O: OffsetSizeTrait>(array: &dyn Array, sink: &mut dyn Sink) -> RawArray {
+fn list<O: OffsetSizeTrait, S: Sink>(array: &dyn Array, sink: &mut S) -> RawArray {
     let array = array
         .as_any()
         .downcast_ref::<GenericListArray<O>>()
@@ -857,9 +1036,9 @@ fn list<O: OffsetSizeTrait>(array: &dyn Array, sink: &mut dyn Sink) -> RawArray 
     with_buffers(sink, array.len(), nulls, &[validity, offsets], &mut child)
 }
 
-fn dictionary<K: arrow_array::types::ArrowDictionaryKeyType>(
+fn dictionary<K: arrow_array::types::ArrowDictionaryKeyType, S: Sink>(
     array: &DictionaryArray<K>,
-    sink: &mut dyn Sink,
+    sink: &mut S,
 ) -> RawArray {
     let values = export(array.values().as_ref(), sink);
     let values = sink.node(values);
@@ -870,7 +1049,7 @@ fn dictionary<K: arrow_array::types::ArrowDictionaryKeyType>(
 
 /// The validity bitmap as the C Data Interface wants it (offset 0, or none when there are
 /// no nulls) and the null count.
-fn validity(nulls: Option<&NullBuffer>, sink: &mut dyn Sink) -> (*const c_void, usize) {
+fn validity<S: Sink>(nulls: Option<&NullBuffer>, sink: &mut S) -> (*const c_void, usize) {
     match nulls {
         Some(nulls) if nulls.null_count() > 0 => (bits(nulls.inner(), sink), nulls.null_count()),
         _ => (std::ptr::null(), 0),
@@ -879,7 +1058,7 @@ fn validity(nulls: Option<&NullBuffer>, sink: &mut dyn Sink) -> (*const c_void, 
 
 /// A bitmap starting at bit 0 of the pointer: the buffer itself when its offset is a whole
 /// number of bytes, a realigned copy otherwise.
-fn bits(bits: &arrow_buffer::BooleanBuffer, sink: &mut dyn Sink) -> *const c_void {
+fn bits<S: Sink>(bits: &arrow_buffer::BooleanBuffer, sink: &mut S) -> *const c_void {
     let offset = bits.offset();
     if offset.is_multiple_of(8) {
         // SAFETY: `offset / 8` bytes into the bitmap's own buffer.

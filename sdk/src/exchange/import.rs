@@ -141,13 +141,42 @@ pub(super) struct Owner {
     pub(super) numbers: Taken,
 }
 
-/// Arrays moved out of an `AbiRows`, with where their schema is.
+/// Arrays moved out of an `AbiRows`, with where their schema is. Nothing is allocated yet:
+/// a side that comes back to the process that exported it needs no owner.
 #[derive(Debug)]
 pub(super) struct TakenRows {
     pub(super) schema_id: u64,
     pub(super) schema: *const FFI_ArrowSchema,
-    /// None when both arrays were released (the absent side of an insert or a remove).
-    pub(super) owner: Option<Arc<Owner>>,
+    pub(super) columns: Taken,
+    pub(super) numbers: Taken,
+}
+
+impl TakenRows {
+    /// The arrays under one owner, or `None` when the batch has no columns array (the
+    /// absent side of an insert or a remove; the row numbers, if any, are released).
+    pub(super) fn into_owner(self) -> Option<Arc<Owner>> {
+        self.into_owner_from(&mut Vec::new())
+    }
+
+    /// [`TakenRows::into_owner`] in an owner of `spares` (emptied ones, unshared) if there
+    /// is one: a view that returns its input gives its owners back for the next call.
+    pub(super) fn into_owner_from(self, spares: &mut Vec<Arc<Owner>>) -> Option<Arc<Owner>> {
+        if self.columns.0.is_released() {
+            return None;
+        }
+        if let Some(mut spare) = spares.pop()
+            && let Some(owner) = Arc::get_mut(&mut spare)
+        {
+            // The spare's arrays were moved out (released), so nothing is released here.
+            owner.columns = self.columns;
+            owner.numbers = self.numbers;
+            return Some(spare);
+        }
+        Some(Arc::new(Owner {
+            columns: self.columns,
+            numbers: self.numbers,
+        }))
+    }
 }
 
 /// # Safety
@@ -161,16 +190,11 @@ pub(super) unsafe fn take_rows(rows: &mut AbiRows) -> TakenRows {
             RawArray::take((&raw mut rows.row_numbers).cast()),
         )
     };
-    let owner = (!columns.is_released() || !numbers.is_released()).then(|| {
-        Arc::new(Owner {
-            columns: Taken(columns),
-            numbers: Taken(numbers),
-        })
-    });
     TakenRows {
         schema_id: rows.schema_id,
         schema: rows.schema,
-        owner,
+        columns: Taken(columns),
+        numbers: Taken(numbers),
     }
 }
 
@@ -228,29 +252,36 @@ impl SchemaInbox {
         taken: TakenRows,
         numbered: bool,
     ) -> Result<(Option<UInt64Array>, RecordBatch)> {
-        let TakenRows {
-            schema_id,
-            schema,
-            owner,
-        } = taken;
         let own = numbered && self.recognizes_own();
         // SAFETY: forwarded from the caller.
-        let schema = unsafe { self.receive(schema_id, schema) }?;
-        let Some(owner) = owner.filter(|owner| !owner.columns.0.is_released()) else {
+        let schema = unsafe { self.receive(taken.schema_id, taken.schema) }?;
+        if taken.columns.0.is_released() {
             return Err(Error::unlocated("a batch has no columns array"));
-        };
+        }
         if own {
-            // SAFETY: valid arrays (caller), unreleased (checked above and in `recognize`).
-            let ours = unsafe { recognize(&owner.columns.0, &owner.numbers.0) };
-            if let Some((columns, numbers, rows)) = ours
-                && describes(schema, &columns)
-            {
-                // SAFETY: the batch's own columns, of its row count, each of the type and
-                // nullability its field in `schema` declares (`describes`).
-                let batch = unsafe { RecordBatch::new_unchecked(schema.clone(), columns, rows) };
-                return Ok((Some(numbers), batch));
+            // SAFETY: valid arrays (caller), the columns unreleased (checked above), the
+            // row numbers checked in `recognize`. The rows it returns stay alive while the
+            // arrays are, and are cloned before they are released (when `taken` drops).
+            if let Some(rows) = unsafe { recognize(&taken.columns.0, &taken.numbers.0) } {
+                let batch = rows.batch();
+                if Arc::ptr_eq(schema, batch.schema_ref()) || **schema == **batch.schema_ref() {
+                    return Ok((Some(rows.row_numbers().clone()), batch.clone()));
+                }
+                if describes(schema, batch.columns()) {
+                    // SAFETY: the batch's own columns, of its row count, each of the type
+                    // and nullability its field in `schema` declares (`describes`).
+                    let batch = unsafe {
+                        RecordBatch::new_unchecked(
+                            schema.clone(),
+                            batch.columns().to_vec(),
+                            batch.num_rows(),
+                        )
+                    };
+                    return Ok((Some(rows.row_numbers().clone()), batch));
+                }
             }
         }
+        let owner = taken.into_owner().expect("columns checked above");
         // SAFETY: valid arrays (caller).
         unsafe { read_owned(&owner, schema, numbered) }
     }

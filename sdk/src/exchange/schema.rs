@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, SchemaRef};
 
+use super::import::Owner;
 use crate::abi::MAX_SCHEMA_ID;
 use crate::{Error, Result};
 
@@ -219,6 +220,9 @@ pub struct SchemaInbox {
     /// Whether batches this process exported, come back unchanged, are taken back as the
     /// batches they were instead of being imported.
     own: bool,
+    /// Emptied owners of a typed view's sides, for the next view's (so a view operator that
+    /// returns its input allocates none).
+    pub(super) spare_owners: Vec<Arc<Owner>>,
 }
 
 impl SchemaInbox {

@@ -538,3 +538,96 @@ fn a_batch_of_ours_declared_with_another_schema_is_not_taken_back() {
         "diff 0 of the change: its post rows: column \"label\": it has 2 buffers where its type has 3"
     );
 }
+
+/// A change of an insert and an update, the update's `pre` with a struct column (whose
+/// child a receiver may move out).
+fn two_diffs() -> Change {
+    let nested = RecordBatch::try_from_iter([(
+        "point",
+        Arc::new(arrow_array::StructArray::from(vec![(
+            Arc::new(arrow_schema::Field::new(
+                "x",
+                arrow_schema::DataType::Int64,
+                false,
+            )),
+            Arc::new(Int64Array::from(vec![7, 8])) as arrow_array::ArrayRef,
+        )])) as _,
+    )])
+    .unwrap();
+    Change::new(
+        3,
+        Timestamp(4),
+        vec![
+            Diff::Insert {
+                post: rows(&[1, 2, 3], 0),
+            },
+            Diff::Update {
+                pre: Rows::new(vec![5u64, 6], nested).unwrap(),
+                post: rows(&[9, 10], 5),
+            },
+        ],
+    )
+}
+
+#[test]
+fn a_change_returned_untouched_is_taken_back_whole_and_its_block_reused() {
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let change = two_diffs();
+    let column = first_column_of(&change);
+    let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    let block = block_of(&mut abi);
+    let back = out.take_back().expect("every array is in place");
+    assert_eq!(back, change.diffs);
+    let Diff::Insert { post } = &back[0] else {
+        panic!("expected an insert")
+    };
+    assert!(
+        Arc::ptr_eq(post.batch().column(0), &column),
+        "the very arrays that were sent"
+    );
+    assert!(out.take_back().is_none(), "nothing is left to take back");
+    // Nobody read the schemas: they go again.
+    outbox.rollback();
+    let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    assert_eq!(block_of(&mut abi), block, "the block is free at once");
+    drop(back);
+    // SAFETY: exported just above.
+    let again = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap();
+    assert_eq!(again, change);
+}
+
+#[test]
+fn a_change_with_an_array_taken_or_moved_out_is_not_taken_back() {
+    type Take = fn(&mut AbiChange) -> Box<dyn std::any::Any>;
+    let takes: [(&str, Take); 3] = [
+        ("a top-level array", |abi| {
+            // SAFETY: the first diff's post columns, exported by the test.
+            let taken = unsafe { raw::RawArray::take(raw(&mut post(abi).columns)) };
+            Box::new(raw::Taken(taken))
+        }),
+        ("the row numbers", |abi| {
+            // SAFETY: as above.
+            let taken = unsafe { raw::RawArray::take(raw(&mut post(abi).row_numbers)) };
+            Box::new(raw::Taken(taken))
+        }),
+        ("a child of a struct column", |abi| {
+            // SAFETY: the second diff's pre: a batch of one struct column with one child.
+            let taken = unsafe {
+                let pre = &mut (*abi.diffs.add(1)).pre;
+                let columns = raw(&mut pre.columns);
+                let point = *columns.children;
+                raw::RawArray::take(*(*point).children)
+            };
+            Box::new(raw::Taken(taken))
+        }),
+    ];
+    for (what, take) in takes {
+        let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+        let mut abi = out.export_change(two_diffs(), &mut outbox).unwrap();
+        let taken = take(&mut abi);
+        assert!(out.take_back().is_none(), "{what} was taken");
+        // The rest is released as usual, and what was taken stays valid until dropped.
+        out.clear();
+        drop(taken);
+    }
+}

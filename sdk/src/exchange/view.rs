@@ -69,7 +69,24 @@ pub struct ChangeView {
     version: u64,
     changed_at: Timestamp,
     diffs: Vec<Sides>,
+    /// The input this view was read from, when it was one (see [`Origin`]).
+    origin: Option<Origin>,
 }
+
+/// Which call's input a view was read from: its diff array and the call's number. A view
+/// forwarded by the call that read it goes back into that diff array, in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Origin {
+    /// The address of the input's diff array.
+    pub(crate) diffs: usize,
+    /// How many diffs it holds.
+    pub(crate) count: usize,
+    /// The instance's count of calls when it was read.
+    pub(crate) call: u64,
+}
+
+/// How many emptied owners an instance keeps for its next views.
+const MAX_SPARE_OWNERS: usize = 64;
 
 /// One diff's sides, checked.
 #[derive(Debug)]
@@ -225,9 +242,31 @@ impl ChangeView {
     pub(crate) unsafe fn import(
         abi: &AbiChange,
         inbox: &mut SchemaInbox,
-        mut spare: Vec<Sides>,
+        spare: Vec<Sides>,
     ) -> Result<ChangeView> {
-        spare.clear();
+        // SAFETY: forwarded.
+        unsafe { ChangeView::import_call(abi, inbox, spare, 0) }
+    }
+
+    /// [`ChangeView::import`] for call number `call` of an instance, remembered so that a
+    /// forward from that call can return the input in place.
+    ///
+    /// # Safety
+    /// As for [`super::import_change`].
+    pub(crate) unsafe fn import_call(
+        abi: &AbiChange,
+        inbox: &mut SchemaInbox,
+        mut spare: Vec<Sides>,
+        call: u64,
+    ) -> Result<ChangeView> {
+        // The owners a returned view emptied serve this view's sides.
+        for side in spare.drain(..).flat_map(Sides::each) {
+            let mut owner = side.owner;
+            let empty = Arc::get_mut(&mut owner).is_some_and(|o| o.columns.0.is_released());
+            if empty && inbox.spare_owners.len() < MAX_SPARE_OWNERS {
+                inbox.spare_owners.push(owner);
+            }
+        }
         // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
         unsafe {
             take_each_diff(abi, &mut |kind, reserved, pre, post| {
@@ -239,6 +278,11 @@ impl ChangeView {
             version: abi.version,
             changed_at: Timestamp(abi.changed_at),
             diffs: spare,
+            origin: Some(Origin {
+                diffs: abi.diffs as usize,
+                count: abi.diff_count,
+                call,
+            }),
         })
     }
 
@@ -249,6 +293,7 @@ impl ChangeView {
             version,
             changed_at,
             diffs: spare,
+            origin: None,
         }
     }
 
@@ -328,6 +373,47 @@ impl ChangeView {
     }
 }
 
+impl ChangeView {
+    /// Moves every side's arrays back into the diff array they were taken from and returns
+    /// that array as the output (with the emptied vector, for reuse).
+    fn return_in_place(mut self, origin: Origin) -> (AbiChange, Option<Vec<Sides>>) {
+        let diffs = origin.diffs as *mut AbiDiff;
+        // The sides stay in the vector with their owners emptied, for the next view.
+        for (index, sides) in self.diffs.iter_mut().enumerate() {
+            // SAFETY: the input of the call running (`origin` matched it), `count` diffs,
+            // whose slots this view's sides were taken from (left released by the take).
+            let diff = unsafe { &mut *diffs.add(index) };
+            let slots: [Option<&mut AbiRows>; 2] = match sides {
+                Sides::Insert(_) => [None, Some(&mut diff.post)],
+                Sides::Update(..) => [Some(&mut diff.pre), Some(&mut diff.post)],
+                Sides::Remove(_) => [Some(&mut diff.pre), None],
+            };
+            for (slot, side) in slots.into_iter().flatten().zip(sides.iter_mut()) {
+                let Some(owner) = Arc::get_mut(&mut side.owner) else {
+                    unreachable!("unshared: checked by the caller")
+                };
+                let columns = std::mem::replace(&mut owner.columns.0, RawArray::RELEASED);
+                let numbers = std::mem::replace(&mut owner.numbers.0, RawArray::RELEASED);
+                // SAFETY: slots of the input, released since the take; the arrays go back
+                // to them whole.
+                unsafe {
+                    (&raw mut slot.columns).cast::<RawArray>().write(columns);
+                    (&raw mut slot.row_numbers)
+                        .cast::<RawArray>()
+                        .write(numbers);
+                }
+            }
+        }
+        let abi = AbiChange {
+            version: self.version,
+            changed_at: self.changed_at.0,
+            diffs,
+            diff_count: origin.count,
+        };
+        (abi, Some(self.diffs))
+    }
+}
+
 impl Sides {
     /// # Safety
     /// The schemas of `pre` and `post` are null or valid; their arrays are valid C Data
@@ -385,6 +471,16 @@ impl Sides {
         std::iter::once(first).chain(second)
     }
 
+    /// Each side, `pre` before `post`, borrowed mutably.
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Side> {
+        let (first, second) = match self {
+            Sides::Insert(post) => (post, None),
+            Sides::Update(pre, post) => (pre, Some(post)),
+            Sides::Remove(pre) => (pre, None),
+        };
+        std::iter::once(first).chain(second)
+    }
+
     /// Each side, `pre` before `post`, borrowed.
     fn iter(&self) -> impl Iterator<Item = &Side> {
         let (first, second) = match self {
@@ -407,7 +503,7 @@ impl Side {
         let schema = unsafe { inbox.receive(taken.schema_id, taken.schema) }
             .map_err(context)?
             .clone();
-        let Some(owner) = taken.owner.filter(|owner| !owner.columns.0.is_released()) else {
+        let Some(owner) = taken.into_owner_from(&mut inbox.spare_owners) else {
             return Err(context(Error::unlocated("a batch has no columns array")));
         };
         let columns = &owner.columns.0;
@@ -937,10 +1033,15 @@ impl Outgoing {
     /// Lays out what a view operator returned: a built change as [`Outgoing::export_change`]
     /// does; a forwarded view by moving its arrays back out, each side with its schema id
     /// (none is laid out again). Returns the view's emptied diff vector for reuse.
+    ///
+    /// `input` is the input of the call running, when the output may go back into it: a
+    /// view forwarded whole by the call that read it is returned in place (its arrays moved
+    /// back where they came from, and the input's diff array as the output's, ABI 2.2).
     pub(crate) fn export_out(
         &mut self,
         out: ChangeOut,
         outbox: &mut SchemaOutbox,
+        input: Option<Origin>,
     ) -> Result<(AbiChange, Option<Vec<Sides>>)> {
         let view = match out.0 {
             Out::Built(change) => return Ok((self.export_change(change, outbox)?, None)),
@@ -956,11 +1057,19 @@ impl Outgoing {
         if shared {
             return Ok((self.export_change(view.into_change()?, outbox)?, None));
         }
+        if let (Some(origin), Some(input)) = (view.origin, input)
+            && origin == input
+            && origin.count == view.diffs.len()
+        {
+            self.clear();
+            return Ok(view.return_in_place(origin));
+        }
         self.clear();
         let ChangeView {
             version,
             changed_at,
             mut diffs,
+            ..
         } = view;
         if !diffs.is_empty() {
             outbox.begin();

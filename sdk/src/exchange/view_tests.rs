@@ -9,7 +9,7 @@ use arrow_array::{
 };
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 
-use super::view::{ChangeOut, ChangeView, DiffView};
+use super::view::{ChangeOut, ChangeView, DiffView, Origin};
 use super::*;
 use crate::abi::AbiChange;
 use crate::data::{Change, Diff, Rows, Timestamp};
@@ -184,7 +184,7 @@ fn every_diff_kind_and_no_diff_read_and_come_back_whole() {
 /// imported as the host does.
 fn across(out: ChangeOut) -> Change {
     let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
-    let (abi, _spare) = outgoing.export_out(out, &mut outbox).unwrap();
+    let (abi, _spare) = outgoing.export_out(out, &mut outbox, None).unwrap();
     // SAFETY: laid out just above, alive in `outgoing`.
     unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap()
 }
@@ -537,4 +537,94 @@ fn negative_string_offsets_are_an_error() {
             .to_string(),
         "column `text`: its offsets are negative"
     );
+}
+
+#[test]
+fn a_view_forwarded_by_the_call_that_read_it_goes_back_in_place_and_home_whole() {
+    let change = Change::new(
+        2,
+        Timestamp(3),
+        vec![
+            Diff::Update {
+                pre: mixed(0),
+                post: mixed(4),
+            },
+            Diff::Remove { pre: mixed(8) },
+        ],
+    );
+    // The host's side.
+    let (mut sent, mut host_outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let input = sent
+        .export_change(change.clone(), &mut host_outbox)
+        .unwrap();
+    // The plugin's side: read as call 7, forwarded by call 7.
+    let mut inbox = SchemaInbox::recognizing_own();
+    // SAFETY: laid out just above, alive in `sent`.
+    let view = unsafe { ChangeView::import_call(&input, &mut inbox, Vec::new(), 7) }.unwrap();
+    let origin = Origin {
+        diffs: input.diffs as usize,
+        count: input.diff_count,
+        call: 7,
+    };
+    let (mut returned, mut plugin_outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let (out, spare) = returned
+        .export_out(view.forward(), &mut plugin_outbox, Some(origin))
+        .unwrap();
+    assert_eq!(
+        out.diffs, input.diffs,
+        "the output is the input's diff array"
+    );
+    assert_eq!((out.version, out.diff_count), (2, 2));
+    // The owners it emptied serve the next view.
+    let spare = spare.expect("a forwarded view's vector");
+    // SAFETY: the same input, now whole again (the test's second reading).
+    let again = unsafe { ChangeView::import_call(&input, &mut inbox, spare, 8) }.unwrap();
+    assert!(
+        inbox.spare_owners.is_empty(),
+        "all three owners were reused"
+    );
+    let (out, _) = returned
+        .export_out(
+            again.forward(),
+            &mut plugin_outbox,
+            Some(Origin { call: 8, ..origin }),
+        )
+        .unwrap();
+    assert_eq!(out.diffs, input.diffs);
+    // The host takes its change back whole.
+    let back = sent.take_back().expect("every array in its place");
+    assert_eq!(Change::new(2, Timestamp(3), back), change);
+}
+
+#[test]
+fn a_view_kept_from_an_earlier_call_is_laid_out_anew_when_forwarded() {
+    let change = insert(mixed(0));
+    let (mut sent, mut host_outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let input = sent
+        .export_change(change.clone(), &mut host_outbox)
+        .unwrap();
+    let mut inbox = SchemaInbox::recognizing_own();
+    // SAFETY: laid out just above, alive in `sent`.
+    let view = unsafe { ChangeView::import_call(&input, &mut inbox, Vec::new(), 1) }.unwrap();
+    // Forwarded by call 2, whose input (by chance) has the same address.
+    let later = Origin {
+        diffs: input.diffs as usize,
+        count: input.diff_count,
+        call: 2,
+    };
+    let (mut returned, mut plugin_outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let (out, _) = returned
+        .export_out(view.forward(), &mut plugin_outbox, Some(later))
+        .unwrap();
+    assert_ne!(
+        out.diffs, input.diffs,
+        "laid out in the plugin's own diff array"
+    );
+    assert!(
+        sent.take_back().is_none(),
+        "the arrays moved to the plugin's output"
+    );
+    // SAFETY: laid out just above, alive in `returned`.
+    let back = unsafe { import_change(&out, &mut SchemaInbox::recognizing_own()) }.unwrap();
+    assert_eq!(back, change);
 }

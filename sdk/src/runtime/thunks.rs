@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::abi::{
     AbiChange, AbiRows, BytesView, ErrorOut, HostApi, OpaqueInstance, OwnedBuf, Status, StrView,
 };
-use crate::exchange::view::{ChangeView, Sides};
+use crate::exchange::view::{ChangeView, Origin, Sides};
 use crate::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
 use crate::services::Log;
 use crate::trampoline::{CurrentLog, Failure, guard_into, guard_into_logged};
@@ -32,6 +32,9 @@ struct Live<T> {
     out: Outgoing,
     /// The diff vector of the last view, for the next one (view operators only).
     spare: Vec<Sides>,
+    /// Calls of `apply` so far (view operators only): tells a view read by this call from
+    /// one kept from an earlier call.
+    calls: u64,
 }
 
 /// # Safety
@@ -128,6 +131,7 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
                 outbox: SchemaOutbox::default(),
                 out: Outgoing::default(),
                 spare: Vec::new(),
+                calls: 0,
             },
         });
         // SAFETY: `out` is writable (ABI contract).
@@ -236,15 +240,21 @@ unsafe fn apply_view<T: OperatorImpl>(
     bad_input: &mut Option<Error>,
 ) -> Result<()> {
     this.out.clear();
+    this.calls += 1;
     let spare = std::mem::take(&mut this.spare);
     // SAFETY: `input` is a change exported for this call (ABI contract).
     let input = unsafe { &*input };
+    let origin = Origin {
+        diffs: input.diffs as usize,
+        count: input.diff_count,
+        call: this.calls,
+    };
     // A change with no diffs skips the exchange both ways, as in `apply`.
     let view = if input.diff_count == 0 {
         ChangeView::empty(input.version, Timestamp(input.changed_at), spare)
     } else {
         // SAFETY: as above.
-        match unsafe { ChangeView::import(input, &mut this.inbox, spare) } {
+        match unsafe { ChangeView::import_call(input, &mut this.inbox, spare, this.calls) } {
             Ok(view) => view,
             Err(error) => {
                 *bad_input = Some(error.context("cannot read the input change"));
@@ -258,7 +268,9 @@ unsafe fn apply_view<T: OperatorImpl>(
             (AbiChange::without_diffs(version, changed_at.0), spare)
         }
         Err(result) => {
-            let exported = this.out.export_out(result, &mut this.outbox)?;
+            let exported = this
+                .out
+                .export_out(result, &mut this.outbox, Some(origin))?;
             this.outbox.commit();
             exported
         }
