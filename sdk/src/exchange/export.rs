@@ -81,14 +81,14 @@ impl Outgoing {
         self.diffs.reserve(diffs.len());
         for diff in &diffs {
             let [pre, post] = sides(diff);
-            let pre = self.side(pre, outbox)?;
-            let post = self.side(post, outbox)?;
-            self.diffs.push(AbiDiff {
-                kind: kind(diff),
-                reserved: 0,
-                pre,
-                post,
-            });
+            let pre = self.schema_of(pre, outbox)?;
+            let post = self.schema_of(post, outbox)?;
+            // Built in place: an `AbiDiff` is 352 bytes.
+            self.diffs.push(AbiDiff::EMPTY);
+            let abi = self.diffs.last_mut().expect("pushed just above");
+            abi.kind = kind(diff);
+            (abi.pre.schema_id, abi.pre.schema) = pre;
+            (abi.post.schema_id, abi.post.schema) = post;
         }
         {
             // Schema ids start at 1: an absent side has 0.
@@ -159,8 +159,7 @@ impl Outgoing {
         let header = self.block.block?.as_ptr();
         // SAFETY: the hold keeps the block alive; its values are read, not written, until
         // every array is known to be in place (so nobody else can reach the block).
-        let kept = unsafe { (*header).kept.as_ref()? };
-        let Kept::Diffs(diffs) = kept else {
+        let Some(Kept::Diffs(diffs)) = (unsafe { (*header).kept.as_ref() }) else {
             return None;
         };
         if diffs.len() != self.diffs.len() {
@@ -169,15 +168,19 @@ impl Outgoing {
         // SAFETY: the tops follow the header, as `block_layout` lays them out.
         let tops = unsafe { header.cast::<u8>().add(tops_offset()) }.cast::<Top>();
         let mut batch = 0;
-        for (diff, abi) in diffs.iter().zip(&mut self.diffs) {
+        for (diff, abi) in diffs.iter().zip(&self.diffs) {
             if abi.kind != kind(diff) || abi.reserved != 0 {
                 return None;
             }
-            for (rows, slot) in sides(diff).into_iter().zip([&mut abi.pre, &mut abi.post]) {
-                let (columns, numbers) = slot_arrays(slot);
-                // SAFETY: the arrays of a diff this process laid out, alive in `self`.
-                let (columns, numbers) = unsafe { (&*columns, &*numbers) };
-                let present = rows.is_some();
+            let [pre, post] = sides(diff);
+            for (present, slot) in [(pre.is_some(), &abi.pre), (post.is_some(), &abi.post)] {
+                // SAFETY: the same layout (asserted in `raw`).
+                let (columns, numbers) = unsafe {
+                    (
+                        &*(&raw const slot.columns).cast::<RawArray>(),
+                        &*(&raw const slot.row_numbers).cast::<RawArray>(),
+                    )
+                };
                 if !present {
                     if !columns.is_released() || !numbers.is_released() {
                         return None;
@@ -185,31 +188,29 @@ impl Outgoing {
                     continue;
                 }
                 // SAFETY: `batch` counts the block's batches so far; two tops each.
-                let (own_columns, own_numbers) =
-                    unsafe { (tops.add(2 * batch).cast(), tops.add(2 * batch + 1).cast()) };
+                let own = unsafe { tops.add(2 * batch) };
                 batch += 1;
-                if !is_our_top(columns)
-                    || !is_our_top(numbers)
-                    || columns.private_data != own_columns
-                    || numbers.private_data != own_numbers
-                {
-                    return None;
-                }
-                // SAFETY: our own top-level arrays, with the lists and children we laid out.
-                if !unsafe { intact(columns) && intact(numbers) } {
+                let in_place = is_our_top(columns)
+                    && is_our_top(numbers)
+                    && columns.private_data == own.cast()
+                    // SAFETY: as above.
+                    && numbers.private_data == unsafe { own.add(1) }.cast();
+                // SAFETY: our own top-level arrays, with the lists and children we laid
+                // out (`intact` reads only what this process wrote).
+                if !in_place || !unsafe { intact(columns) && intact(numbers) } {
                     return None;
                 }
             }
         }
         // Every array of the block is in place and unreleased, so nobody else holds any:
-        // release them all at once.
+        // they are all released at once, by marking the tops released (so `clear` calls
+        // nothing) and giving the block back to the hold.
         for abi in &mut self.diffs {
             for slot in [&mut abi.pre, &mut abi.post] {
-                let (columns, numbers) = slot_arrays(slot);
-                // SAFETY: arrays of `self`, moved out here (so `clear` releases nothing).
+                // SAFETY: the same layout (asserted in `raw`).
                 unsafe {
-                    columns.write(RawArray::RELEASED);
-                    numbers.write(RawArray::RELEASED);
+                    (*(&raw mut slot.columns).cast::<RawArray>()).release = None;
+                    (*(&raw mut slot.row_numbers).cast::<RawArray>()).release = None;
                 }
             }
         }
@@ -219,12 +220,11 @@ impl Outgoing {
         unsafe {
             (*header).arrays.store(0, Ordering::Relaxed);
             (*header).refs.store(1, Ordering::Relaxed);
-            let extras = std::mem::take(&mut (*header).extras);
+            if !(*header).extras.is_empty() {
+                (*header).extras.clear();
+            }
             match (*header).kept.take() {
-                Some(Kept::Diffs(diffs)) => {
-                    drop(extras);
-                    Some(diffs)
-                }
+                Some(Kept::Diffs(diffs)) => Some(diffs),
                 _ => unreachable!("checked above"),
             }
         }
@@ -242,17 +242,17 @@ impl Outgoing {
         }
     }
 
-    /// One side of a diff with its schema and no arrays yet (those come from the block).
-    fn side(&mut self, rows: Option<&Rows>, outbox: &mut SchemaOutbox) -> Result<AbiRows> {
-        let Some(rows) = rows else {
-            return Ok(AbiRows::absent());
-        };
-        let (schema_id, schema) = self.schema_for(rows.batch().schema_ref(), outbox)?;
-        Ok(AbiRows {
-            schema_id,
-            schema,
-            ..AbiRows::absent()
-        })
+    /// The schema id and schema (when it travels) of one side of a diff; 0 and none for an
+    /// absent side.
+    fn schema_of(
+        &mut self,
+        rows: Option<&Rows>,
+        outbox: &mut SchemaOutbox,
+    ) -> Result<(u64, *const FFI_ArrowSchema)> {
+        match rows {
+            Some(rows) => self.schema_for(rows.batch().schema_ref(), outbox),
+            None => Ok((0, std::ptr::null())),
+        }
     }
 
     pub(super) fn schema_for(
@@ -281,6 +281,26 @@ impl AbiRows {
             row_numbers: FFI_ArrowArray::empty(),
         }
     }
+}
+
+impl AbiDiff {
+    /// A diff of kind 0 with two absent sides, to fill in place.
+    const EMPTY: AbiDiff = AbiDiff {
+        kind: 0,
+        reserved: 0,
+        pre: AbiRows::ABSENT,
+        post: AbiRows::ABSENT,
+    };
+}
+
+impl AbiRows {
+    /// [`AbiRows::absent`], as a constant.
+    const ABSENT: AbiRows = AbiRows {
+        schema_id: 0,
+        schema: std::ptr::null(),
+        columns: RawArray::RELEASED.into_ffi(),
+        row_numbers: RawArray::RELEASED.into_ffi(),
+    };
 }
 
 fn kind(diff: &Diff) -> u32 {
@@ -323,8 +343,10 @@ impl Kept {
     fn each(&self, mut f: impl FnMut(&RecordBatch, Option<&UInt64Array>)) {
         match self {
             Kept::Diffs(diffs) => {
-                for rows in diffs.iter().flat_map(sides).flatten() {
-                    f(rows.batch(), Some(rows.row_numbers()));
+                for diff in diffs {
+                    for rows in sides(diff).into_iter().flatten() {
+                        f(rows.batch(), Some(rows.row_numbers()));
+                    }
                 }
             }
             Kept::Batch(batch) => f(batch, None),
@@ -620,14 +642,6 @@ pub(super) unsafe fn recognize<'a>(columns: &'a RawArray, numbers: &RawArray) ->
 /// lays them out).
 const fn tops_offset() -> usize {
     size_of::<Header>().next_multiple_of(align_of::<Top>())
-}
-
-/// The two arrays of an `AbiRows`, as the C structs they are.
-fn slot_arrays(slot: &mut AbiRows) -> (*mut RawArray, *mut RawArray) {
-    (
-        (&raw mut slot.columns).cast(),
-        (&raw mut slot.row_numbers).cast(),
-    )
 }
 
 /// Whether `array` and everything under it are arrays of a block of ours, unreleased: none

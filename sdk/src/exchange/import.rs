@@ -63,15 +63,16 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
     })
 }
 
-/// Takes the arrays of each diff of `abi` in order and hands them to `read` with the
-/// diff's kind and reserved field. On the first error, every array left is released too,
-/// and the error names the diff.
+/// Hands each diff of `abi`, in order, to `read` with its kind, its reserved field and its
+/// two sides in place (each side's arrays are released when its `Slot` drops, unless
+/// `read` took them). On the first error, every array left is released too, and the error
+/// names the diff.
 ///
 /// # Safety
 /// As for [`import_change`].
 pub(super) unsafe fn take_each_diff(
     abi: &AbiChange,
-    read: &mut dyn FnMut(u32, u32, TakenRows, TakenRows) -> Result<()>,
+    read: &mut dyn FnMut(u32, u32, Slot<'_>, Slot<'_>) -> Result<()>,
 ) -> Result<()> {
     let diffs: &mut [AbiDiff] = if abi.diff_count == 0 {
         &mut []
@@ -86,13 +87,14 @@ pub(super) unsafe fn take_each_diff(
     };
     for index in 0..diffs.len() {
         let diff = &mut diffs[index];
+        let (kind, reserved) = (diff.kind, diff.reserved);
         // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
-        let (pre, post) = unsafe { (take_rows(&mut diff.pre), take_rows(&mut diff.post)) };
-        if let Err(error) = read(diff.kind, diff.reserved, pre, post) {
+        let (pre, post) = unsafe { (Slot::new(&mut diff.pre), Slot::new(&mut diff.post)) };
+        if let Err(error) = read(kind, reserved, pre, post) {
             // Every array of the change is released whatever happens.
             for rest in &mut diffs[index + 1..] {
-                // SAFETY: as above; dropping what is taken releases it.
-                drop(unsafe { (take_rows(&mut rest.pre), take_rows(&mut rest.post)) });
+                // SAFETY: as above; a dropped slot releases its arrays.
+                drop(unsafe { (Slot::new(&mut rest.pre), Slot::new(&mut rest.post)) });
             }
             return Err(error.context(format!("diff {index} of the change")));
         }
@@ -106,9 +108,9 @@ pub(super) unsafe fn take_each_diff(
 /// As for [`import_change`], for one `AbiRows`.
 pub unsafe fn import_batch(rows: &mut AbiRows, inbox: &mut SchemaInbox) -> Result<RecordBatch> {
     // SAFETY: forwarded from the caller.
-    let taken = unsafe { take_rows(rows) };
+    let slot = unsafe { Slot::new(rows) };
     // SAFETY: forwarded from the caller.
-    let (_, batch) = unsafe { inbox.read(taken, false) }?;
+    let (_, batch) = unsafe { inbox.read(slot, false) }?;
     Ok(batch)
 }
 
@@ -141,60 +143,84 @@ pub(super) struct Owner {
     pub(super) numbers: Taken,
 }
 
-/// Arrays moved out of an `AbiRows`, with where their schema is. Nothing is allocated yet:
-/// a side that comes back to the process that exported it needs no owner.
+/// One side of a diff as it arrived, its arrays still in place: whoever reads it may take
+/// them (into an owner); whatever is left is released when the slot drops, so every array
+/// is released whatever happens.
 #[derive(Debug)]
-pub(super) struct TakenRows {
-    pub(super) schema_id: u64,
-    pub(super) schema: *const FFI_ArrowSchema,
-    pub(super) columns: Taken,
-    pub(super) numbers: Taken,
-}
+pub(super) struct Slot<'a>(&'a mut AbiRows);
 
-impl TakenRows {
-    /// The arrays under one owner, or `None` when the batch has no columns array (the
-    /// absent side of an insert or a remove; the row numbers, if any, are released).
-    pub(super) fn into_owner(self) -> Option<Arc<Owner>> {
-        self.into_owner_from(&mut Vec::new())
+impl<'a> Slot<'a> {
+    /// # Safety
+    /// The arrays in `rows` must be valid C Data Interface arrays (or released ones), not
+    /// taken by anyone else.
+    pub(super) unsafe fn new(rows: &'a mut AbiRows) -> Slot<'a> {
+        Slot(rows)
     }
 
-    /// [`TakenRows::into_owner`] in an owner of `spares` (emptied ones, unshared) if there
-    /// is one: a view that returns its input gives its owners back for the next call.
-    pub(super) fn into_owner_from(self, spares: &mut Vec<Arc<Owner>>) -> Option<Arc<Owner>> {
-        if self.columns.0.is_released() {
+    pub(super) fn schema_id(&self) -> u64 {
+        self.0.schema_id
+    }
+
+    pub(super) fn schema(&self) -> *const FFI_ArrowSchema {
+        self.0.schema
+    }
+
+    /// The batch's struct array (released when absent or taken).
+    pub(super) fn columns(&self) -> &RawArray {
+        // SAFETY: the same layout as `RawArray` (asserted in `raw`).
+        unsafe { &*(&raw const self.0.columns).cast::<RawArray>() }
+    }
+
+    /// The row numbers (released when absent or taken).
+    pub(super) fn numbers(&self) -> &RawArray {
+        // SAFETY: as above.
+        unsafe { &*(&raw const self.0.row_numbers).cast::<RawArray>() }
+    }
+
+    fn arrays(&mut self) -> (*mut RawArray, *mut RawArray) {
+        (
+            (&raw mut self.0.columns).cast(),
+            (&raw mut self.0.row_numbers).cast(),
+        )
+    }
+
+    /// Takes the arrays into one owner, or `None` when the batch has no columns array (the
+    /// absent side of an insert or a remove). An owner of `spares` (emptied ones, unshared)
+    /// is used if there is one: a view that returns its input gives its owners back.
+    pub(super) fn take_owner(mut self, spares: &mut Vec<Arc<Owner>>) -> Option<Arc<Owner>> {
+        if self.columns().is_released() {
             return None;
         }
+        let (columns, numbers) = self.arrays();
+        // SAFETY: valid arrays (`Slot::new`); `take` leaves released ones behind, so the
+        // other side sees them as taken and the drop of `self` releases nothing.
+        let (columns, numbers) = unsafe { (RawArray::take(columns), RawArray::take(numbers)) };
         if let Some(mut spare) = spares.pop()
             && let Some(owner) = Arc::get_mut(&mut spare)
         {
             // The spare's arrays were moved out (released), so nothing is released here.
-            owner.columns = self.columns;
-            owner.numbers = self.numbers;
+            owner.columns = Taken(columns);
+            owner.numbers = Taken(numbers);
             return Some(spare);
         }
         Some(Arc::new(Owner {
-            columns: self.columns,
-            numbers: self.numbers,
+            columns: Taken(columns),
+            numbers: Taken(numbers),
         }))
     }
 }
 
-/// # Safety
-/// The arrays in `rows` must be valid C Data Interface arrays (or released ones).
-pub(super) unsafe fn take_rows(rows: &mut AbiRows) -> TakenRows {
-    // SAFETY: valid arrays (caller), the same layout as `RawArray`; `take` leaves released
-    // arrays behind, so the other side sees them as taken.
-    let (columns, numbers) = unsafe {
-        (
-            RawArray::take((&raw mut rows.columns).cast()),
-            RawArray::take((&raw mut rows.row_numbers).cast()),
-        )
-    };
-    TakenRows {
-        schema_id: rows.schema_id,
-        schema: rows.schema,
-        columns: Taken(columns),
-        numbers: Taken(numbers),
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let (columns, numbers) = self.arrays();
+        for array in [columns, numbers] {
+            // SAFETY: a valid array (`Slot::new`); taken, it is released by `Taken`'s drop.
+            unsafe {
+                if !(*array).is_released() {
+                    drop(Taken(RawArray::take(array)));
+                }
+            }
+        }
     }
 }
 
@@ -211,8 +237,8 @@ impl SchemaInbox {
         &mut self,
         kind: u32,
         reserved: u32,
-        pre: TakenRows,
-        post: TakenRows,
+        pre: Slot<'_>,
+        post: Slot<'_>,
     ) -> Result<Diff> {
         if reserved != 0 {
             return Err(Error::unlocated(format!(
@@ -245,24 +271,23 @@ impl SchemaInbox {
     /// its row numbers.
     ///
     /// # Safety
-    /// `taken.schema` must be null or point to a valid `FFI_ArrowSchema`; its arrays are
-    /// valid C Data Interface arrays or released ones.
+    /// The slot's schema must be null or point to a valid `FFI_ArrowSchema`.
     unsafe fn read(
         &mut self,
-        taken: TakenRows,
+        slot: Slot<'_>,
         numbered: bool,
     ) -> Result<(Option<UInt64Array>, RecordBatch)> {
         let own = numbered && self.recognizes_own();
         // SAFETY: forwarded from the caller.
-        let schema = unsafe { self.receive(taken.schema_id, taken.schema) }?;
-        if taken.columns.0.is_released() {
+        let schema = unsafe { self.receive(slot.schema_id(), slot.schema()) }?;
+        if slot.columns().is_released() {
             return Err(Error::unlocated("a batch has no columns array"));
         }
         if own {
-            // SAFETY: valid arrays (caller), the columns unreleased (checked above), the
-            // row numbers checked in `recognize`. The rows it returns stay alive while the
-            // arrays are, and are cloned before they are released (when `taken` drops).
-            if let Some(rows) = unsafe { recognize(&taken.columns.0, &taken.numbers.0) } {
+            // SAFETY: valid arrays (`Slot::new`), the columns unreleased (checked above).
+            // The rows it returns stay alive while the arrays are, and are cloned before
+            // they are released (when the slot drops).
+            if let Some(rows) = unsafe { recognize(slot.columns(), slot.numbers()) } {
                 let batch = rows.batch();
                 if Arc::ptr_eq(schema, batch.schema_ref()) || **schema == **batch.schema_ref() {
                     return Ok((Some(rows.row_numbers().clone()), batch.clone()));
@@ -281,8 +306,10 @@ impl SchemaInbox {
                 }
             }
         }
-        let owner = taken.into_owner().expect("columns checked above");
-        // SAFETY: valid arrays (caller).
+        let owner = slot
+            .take_owner(&mut Vec::new())
+            .expect("columns checked above");
+        // SAFETY: valid arrays (`Slot::new`).
         unsafe { read_owned(&owner, schema, numbered) }
     }
 
@@ -308,10 +335,10 @@ impl SchemaInbox {
 
     /// # Safety
     /// As for [`SchemaInbox::read`].
-    unsafe fn rows(&mut self, taken: TakenRows, side: &str) -> Result<Rows> {
+    unsafe fn rows(&mut self, slot: Slot<'_>, side: &str) -> Result<Rows> {
         // SAFETY: forwarded.
         let (numbers, batch) =
-            unsafe { self.read(taken, true) }.map_err(|e| e.context(format!("its {side} rows")))?;
+            unsafe { self.read(slot, true) }.map_err(|e| e.context(format!("its {side} rows")))?;
         let numbers = numbers.expect("read with row numbers");
         Rows::new(numbers, batch)
             .map_err(|e| Error::unlocated(format!("its {side} rows: {}", e.message())))
@@ -492,6 +519,24 @@ impl Importer {
         len: usize,
         align: usize,
     ) -> Result<Buffer> {
+        // SAFETY: forwarded.
+        unsafe { self.buffer_range(raw, index, 0, len, align) }
+    }
+
+    /// Bytes `skip..skip + len` of buffer `index` of `raw` (so a slice needs no second
+    /// buffer object), as [`Importer::buffer`] does.
+    ///
+    /// # Safety
+    /// As for [`Importer::buffer`], the buffer holding `skip + len` bytes; `skip` is a
+    /// multiple of `align`.
+    unsafe fn buffer_range(
+        &self,
+        raw: &RawArray,
+        index: usize,
+        skip: usize,
+        len: usize,
+        align: usize,
+    ) -> Result<Buffer> {
         // SAFETY: within the list (caller).
         let ptr = unsafe { raw.buffer(index) }.cast::<u8>();
         if len == 0 {
@@ -499,9 +544,12 @@ impl Importer {
         }
         let Some(ptr) = NonNull::new(ptr.cast_mut()) else {
             return Err(Error::unlocated(format!(
-                "its buffer {index} is null but must hold {len} bytes"
+                "its buffer {index} is null but must hold {} bytes",
+                skip + len
             )));
         };
+        // SAFETY: within the buffer's `skip + len` bytes (caller).
+        let ptr = unsafe { ptr.add(skip) };
         if !(ptr.as_ptr() as usize).is_multiple_of(align) {
             // SAFETY: `len` readable bytes (caller); copied into an aligned buffer.
             let bytes = unsafe { std::slice::from_raw_parts(ptr.as_ptr(), len) };
@@ -551,10 +599,13 @@ impl Importer {
         offset: usize,
         len: usize,
     ) -> Result<ScalarBuffer<T>> {
-        let bytes = bytes_for(offset + len, size_of::<T>())?;
-        // SAFETY: forwarded; a buffer of fixed-width values holds offset + length of them.
-        let buffer = unsafe { self.buffer(raw, index, bytes, align_of::<T>()) }?;
-        Ok(ScalarBuffer::new(buffer, offset, len))
+        bytes_for(offset + len, size_of::<T>())?;
+        let size = size_of::<T>();
+        // SAFETY: forwarded; a buffer of fixed-width values holds offset + length of them
+        // (whose byte count does not overflow: checked above).
+        let buffer =
+            unsafe { self.buffer_range(raw, index, offset * size, len * size, align_of::<T>()) }?;
+        Ok(ScalarBuffer::from(buffer))
     }
 
     /// The array at child `index` of `parent` (shape `shape`), as `data_type`, sliced to
@@ -597,12 +648,15 @@ impl Importer {
         // SAFETY: non-null, aligned and valid (caller).
         let array = unsafe { &*raw };
         macro_rules! primitive {
-            ($t:ty) => {
-                Arc::new(
-                    self.primitive::<$t>(array)?
-                        .with_data_type(data_type.clone()),
-                )
-            };
+            ($t:ty) => {{
+                let array = self.primitive::<$t>(array)?;
+                // Only parametric types (a timestamp's zone, a decimal's precision) differ.
+                if array.data_type() == data_type {
+                    Arc::new(array)
+                } else {
+                    Arc::new(array.with_data_type(data_type.clone()))
+                }
+            }};
         }
         // SAFETY: every arm reads a valid array (caller) of the type it was given.
         let imported: ArrayRef = unsafe {

@@ -60,7 +60,7 @@ impl RawArray {
     }
 
     /// As arrow-rs's type, which owns it from now on.
-    pub fn into_ffi(self) -> FFI_ArrowArray {
+    pub const fn into_ffi(self) -> FFI_ArrowArray {
         // SAFETY: the same `#[repr(C)]` layout (asserted above); arrow-rs's type releases
         // the array when dropped, as the one owner.
         unsafe { core::mem::transmute::<RawArray, FFI_ArrowArray>(self) }

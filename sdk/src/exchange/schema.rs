@@ -80,6 +80,8 @@ pub struct SchemaOutbox {
     /// Slots assigned since the last commit or rollback.
     pending: Vec<usize>,
     clock: u64,
+    /// The slot found last (checked against the schema's `Arc` before it is trusted).
+    last: Option<usize>,
 }
 
 impl Default for SchemaOutbox {
@@ -99,6 +101,7 @@ impl SchemaOutbox {
             by_content: HashMap::new(),
             pending: Vec::new(),
             clock: 0,
+            last: None,
         }
     }
 
@@ -119,11 +122,22 @@ impl SchemaOutbox {
 
     /// The slot id of `schema`, and whether the schema must travel with this batch.
     pub fn id_of(&mut self, schema: &SchemaRef) -> (u64, bool) {
-        let found = self
-            .by_ptr
-            .get(&ptr_key(schema))
-            .or_else(|| self.by_content.get(&ByContent(schema.clone())))
-            .copied();
+        // A stream mostly repeats its last schema, in the same `Arc`: no hashing then.
+        let last = self.last.filter(|&index| {
+            self.slots
+                .get(index)
+                .and_then(Option::as_ref)
+                .is_some_and(|slot| Arc::ptr_eq(&slot.schema, schema))
+        });
+        let found = last.or_else(|| {
+            self.by_ptr
+                .get(&ptr_key(schema))
+                .or_else(|| self.by_content.get(&ByContent(schema.clone())))
+                .copied()
+        });
+        if let Some(index) = found {
+            self.last = Some(index);
+        }
         if let Some(index) = found {
             let clock = self.clock;
             let slot = self.slots[index]

@@ -22,7 +22,7 @@ use arrow_array::{ArrowPrimitiveType, PrimitiveArray};
 use arrow_buffer::ArrowNativeType;
 use arrow_schema::{DataType, Field, SchemaRef};
 
-use super::import::{Owner, Shape, TakenRows, read_owned, take_each_diff};
+use super::import::{Owner, Shape, Slot, read_owned, take_each_diff};
 
 use super::raw::RawArray;
 use super::{Outgoing, SchemaInbox, SchemaOutbox};
@@ -421,8 +421,8 @@ impl Sides {
     unsafe fn read(
         kind: u32,
         reserved: u32,
-        pre: TakenRows,
-        post: TakenRows,
+        pre: Slot<'_>,
+        post: Slot<'_>,
         inbox: &mut SchemaInbox,
     ) -> Result<Sides> {
         if reserved != 0 {
@@ -497,13 +497,13 @@ impl Side {
     ///
     /// # Safety
     /// As for [`Sides::read`].
-    unsafe fn read(taken: TakenRows, inbox: &mut SchemaInbox, name: &str) -> Result<Side> {
+    unsafe fn read(slot: Slot<'_>, inbox: &mut SchemaInbox, name: &str) -> Result<Side> {
         let context = |e: Error| e.context(format!("its {name} rows"));
         // SAFETY: forwarded from the caller.
-        let schema = unsafe { inbox.receive(taken.schema_id, taken.schema) }
+        let schema = unsafe { inbox.receive(slot.schema_id(), slot.schema()) }
             .map_err(context)?
             .clone();
-        let Some(owner) = taken.into_owner_from(&mut inbox.spare_owners) else {
+        let Some(owner) = slot.take_owner(&mut inbox.spare_owners) else {
             return Err(context(Error::unlocated("a batch has no columns array")));
         };
         let columns = &owner.columns.0;
