@@ -18,7 +18,8 @@
 //!
 //! Row counts: 0 (a change with no diffs), 1, 1,000 and 1,000,000. `OPLINK_PROFILE=one`,
 //! `thousand`, `wide` or `empty` runs one crossing in a loop instead, for a profiler
-//! (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin; `OPLINK_PROFILE_TIMES=N`: N times;
+//! (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin, the exchange alone or `threshold`;
+//! `OPLINK_PROFILE_TIMES=N`: N times;
 //! `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`, or `threshold`).
 
 use std::sync::Arc;
@@ -62,6 +63,18 @@ fn profile(what: &str) {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(times);
+    let operator = std::env::var("OPLINK_PROFILE_OPERATOR").unwrap_or("passthrough".into());
+    if std::env::var_os("OPLINK_PROFILE_IN_PROCESS").is_some() && operator == "threshold" {
+        let mut op = threshold::Threshold::new(threshold::Config {
+            column: "amount".into(),
+            min: 50,
+        })
+        .unwrap();
+        for _ in 0..times {
+            divan::black_box(op.apply(change.clone()).unwrap());
+        }
+        return;
+    }
     if std::env::var_os("OPLINK_PROFILE_IN_PROCESS").is_some() {
         let mut out = Outgoing::default();
         let (mut outbox, mut inbox) = (SchemaOutbox::default(), SchemaInbox::default());
@@ -76,8 +89,7 @@ fn profile(what: &str) {
         return;
     }
     // `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`, or
-    // `threshold`.
-    let operator = std::env::var("OPLINK_PROFILE_OPERATOR").unwrap_or("passthrough".into());
+    // `threshold` (in process too).
     let mut op = match operator.as_str() {
         "threshold" => instance(
             "threshold",

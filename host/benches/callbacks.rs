@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use divan::{Bencher, counter::ItemsCount};
-use oplink::service::Service;
+use oplink::service::{HostTableFor, Service};
 use oplink_host::{Host, Plugin};
 use serde_json::json;
 use services::{Echo, EchoBack};
@@ -32,7 +32,8 @@ fn enrich() -> Plugin {
 }
 
 fn proxy() -> (oplink::service::HostTable, Arc<dyn Echo>) {
-    let table = <dyn Echo>::__host_table(Arc::new(EchoBack));
+    // The table over the concrete type, as `HostBuilder::provide` makes it.
+    let table = <dyn Echo as HostTableFor<EchoBack>>::__host_table_for(Arc::new(EchoBack));
     // SAFETY: the table was built just above for `dyn Echo` and outlives the proxy (both
     // are returned together and the proxy is dropped first by the callers).
     let proxy = unsafe { <dyn Echo>::__proxy(table.as_ptr()) }.unwrap();

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use oplink::SystemClock;
 use oplink::abi::{ErrorOut, HostApi, LookupServiceFn, Status, StrView};
-use oplink::service::{HostTable, MethodInfo, Service, service_fingerprint};
+use oplink::service::{
+    HostTable, HostTableFor, Implementation, MethodInfo, Service, service_fingerprint,
+};
 use oplink::services::{Clock, Log, State};
 
 use crate::error::{Error, Result};
@@ -105,13 +107,18 @@ impl HostBuilder {
     /// Offers `implementation` as the service `S` (a trait declared with
     /// `#[oplink::host_callbacks]`) to every operator that requires it. One value serves
     /// every instance, from whichever thread calls the instance. Providing a service twice
-    /// keeps the last one.
-    pub fn provide<S: Service + ?Sized>(mut self, implementation: Arc<S>) -> HostBuilder {
+    /// keeps the last one. Given a value of a concrete type (`Arc::new(MyCatalog)`), the
+    /// service's thunks call its methods directly; given an `Arc<dyn Trait>`, through the
+    /// trait object.
+    pub fn provide<S: Service + ?Sized>(
+        mut self,
+        implementation: Arc<impl Implementation<S> + ?Sized>,
+    ) -> HostBuilder {
         self.provided.retain(|p| p.name != S::NAME);
         self.provided.push(Provided {
             name: S::NAME,
             methods: S::METHODS,
-            table: S::__host_table(implementation),
+            table: implementation.__table(),
         });
         self
     }
@@ -133,7 +140,9 @@ impl HostBuilder {
                 next_instance: AtomicU64::new(0),
                 store: self.store.unwrap_or_else(StateStore::in_memory),
                 provided: self.provided,
-                clock: <dyn Clock>::__host_table(Arc::new(SystemClock)),
+                clock: <dyn Clock as HostTableFor<SystemClock>>::__host_table_for(Arc::new(
+                    SystemClock,
+                )),
             }),
         }
     }
@@ -211,11 +220,11 @@ impl Host {
         let instance_id = self.inner.next_instance.fetch_add(1, Ordering::Relaxed) + 1;
         let services = Box::new(InstanceServices {
             host: self.inner.clone(),
-            log: <dyn Log>::__host_table(Arc::new(TracingLog {
+            log: <dyn Log as HostTableFor<TracingLog>>::__host_table_for(Arc::new(TracingLog {
                 operator: operator.to_owned(),
                 instance: instance_id,
             })),
-            state: <dyn State>::__host_table(state as Arc<dyn State>),
+            state: <dyn State as Service>::__host_table(state as Arc<dyn State>),
         });
         let api = Box::new(HostApi {
             size: size_of::<HostApi>() as u32,

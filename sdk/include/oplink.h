@@ -270,8 +270,10 @@ struct OplinkOwnedVec {
     OplinkReleaseVecFn release;
 };
 
-/* What a callee writes when it returns anything but `OK`. The caller passes it in
- * zeroed, then reads it and releases its buffers.
+/* What a callee writes, every field of it, when it returns `ERROR`, `PANIC` or
+ * `INVALID_INPUT`; the caller then reads it and releases its buffers. Since 2.2 a
+ * caller need not zero it first (the host still does for plugins, whose older
+ * minors may write only some fields); for any other status it is not read.
  */
 struct OplinkErrorOut {
     /* The message, UTF-8. An empty message means the callee gave none. */

@@ -222,16 +222,17 @@ pub fn guard(body: &mut dyn FnMut() -> Result<(), Error>) -> Result<(), Failure>
 }
 
 /// [`guard_into`] for the hottest thunks (host services): generic, so that the body is
-/// inlined into the thunk, with everything but success handled out of line.
+/// inlined into the thunk, with everything but success handled out of line; the panic hook
+/// is known to be installed already (the service's table installed it, see
+/// [`HostTable::new`](crate::service::HostTable::new)), so it is not checked per call.
 ///
 /// # Safety
 /// As for [`guard_into`].
 #[inline]
-pub unsafe fn guard_into_inline<F: FnMut() -> Result<(), Error>>(
+pub(crate) unsafe fn guard_into_hooked<F: FnMut() -> Result<(), Error>>(
     err: *mut ErrorOut,
     mut body: F,
 ) -> Status {
-    install_panic_hook();
     // SAFETY: forwarded from the caller.
     unsafe { status_of(err, guarded(AssertUnwindSafe(&mut body))) }
 }
@@ -248,8 +249,10 @@ fn guarded<R>(body: impl FnOnce() -> R + panic::UnwindSafe) -> std::thread::Resu
     })
 }
 
-/// [`guard_into_inline`] with `log` marked as the thread's current log for the call (and
-/// the previous one restored after), in the same lookup of the thread-local.
+/// [`guard_into_hooked`] with `log` marked as the thread's current log for the call (and
+/// the previous one restored after), in the same lookup of the thread-local. For the
+/// operator thunks: `create` installs the panic hook before its first guarded call, and
+/// every other runs on an instance `create` made.
 ///
 /// # Safety
 /// As for [`guard_into`]; `log`, when set, stays valid for the call.
@@ -259,7 +262,6 @@ pub(crate) unsafe fn guard_into_logged<F: FnMut() -> Result<(), Error>>(
     log: CurrentLog,
     mut body: F,
 ) -> Status {
-    install_panic_hook();
     let outcome = CALL.with(|call| {
         call.depth.set(call.depth.get() + 1);
         let previous = call.log.replace(log);

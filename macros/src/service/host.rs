@@ -15,28 +15,24 @@ pub fn generate(
 ) -> TokenStream {
     let trait_ident = service.trait_ident;
     let name = &service.name;
-    let thunks = parts.iter().map(|part| {
-        let Parts {
-            method,
-            cfg_attr,
-            thunk,
-            name: method_name,
-            args,
-            arg_traits,
-            abi_params,
-            ret_trait,
-            out_abi,
-            ..
-        } = part;
-        let ident = method.ident;
-        let output = &method.output;
-        let lifts =
-            method
-                .params
-                .iter()
-                .zip(args)
-                .zip(arg_traits)
-                .map(|((param, arg), arg_trait)| {
+    let thunks =
+        parts.iter().map(|part| {
+            let Parts {
+                method,
+                cfg_attr,
+                thunk,
+                name: method_name,
+                args,
+                arg_traits,
+                abi_params,
+                ret_trait,
+                out_abi,
+                ..
+            } = part;
+            let ident = method.ident;
+            let output = &method.output;
+            let lifts = method.params.iter().zip(args).zip(arg_traits).map(
+                |((param, arg), arg_trait)| {
                     let param_name = &param.name;
                     quote! {
                         // SAFETY: lowered by the plugin's proxy for this call, as the same type
@@ -44,41 +40,43 @@ pub fn generate(
                         let #arg = unsafe { #arg_trait::lift(#p::relabel(#arg)) }
                             .map_err(|e| #p::bad_argument(#name, #method_name, #param_name, e))?;
                     }
-                });
-        let finish = method.fallible.as_ref().map(|_| {
+                },
+            );
+            let finish = method.fallible.as_ref().map(|_| {
+                quote! {
+                    let value = match <#output as #p::Fallible>::into_result(value) {
+                        ::core::result::Result::Ok(value) => value,
+                        ::core::result::Result::Err(error) => {
+                            return ::core::result::Result::Err(#p::host_error(error));
+                        }
+                    };
+                }
+            });
             quote! {
-                let value = match <#output as #p::Fallible>::into_result(value) {
-                    ::core::result::Result::Ok(value) => value,
-                    ::core::result::Result::Err(error) => {
-                        return ::core::result::Result::Err(#p::host_error(error));
-                    }
-                };
+                #cfg_attr
+                unsafe extern "C" fn #thunk<__OplinkImpl: ?::core::marker::Sized + #trait_ident>(
+                    context: *const ::core::ffi::c_void,
+                    #(#args: #abi_params,)*
+                    out: *mut #out_abi,
+                    err: *mut #p::abi::ErrorOut,
+                ) -> #p::abi::Status {
+                    let mut body = || -> #p::Result<()> {
+                        // SAFETY: the context of a table that `__oplink_host_table` built
+                        // over an `Arc<__OplinkImpl>`; the host keeps it alive while plugins
+                        // call.
+                        let implementation = unsafe { #p::implementation::<__OplinkImpl>(context) };
+                        #(#lifts)*
+                        let value = #trait_ident::#ident(implementation, #(#args),*);
+                        #finish
+                        // SAFETY: `out` is writable for this call (the ABI's contract).
+                        unsafe { out.write(#ret_trait::raise(value)) };
+                        ::core::result::Result::Ok(())
+                    };
+                    // SAFETY: `err` is writable (the ABI's contract).
+                    unsafe { #p::serve(err, &mut body) }
+                }
             }
         });
-        quote! {
-            #cfg_attr
-            unsafe extern "C" fn #thunk(
-                context: *const ::core::ffi::c_void,
-                #(#args: #abi_params,)*
-                out: *mut #out_abi,
-                err: *mut #p::abi::ErrorOut,
-            ) -> #p::abi::Status {
-                let mut body = || -> #p::Result<()> {
-                    // SAFETY: the context of a table that `__host_table` built for
-                    // `dyn #trait_ident`; the host keeps it alive while plugins call.
-                    let implementation = unsafe { #p::implementation::<dyn #trait_ident>(context) };
-                    #(#lifts)*
-                    let value = #trait_ident::#ident(implementation, #(#args),*);
-                    #finish
-                    // SAFETY: `out` is writable for this call (the ABI's contract).
-                    unsafe { out.write(#ret_trait::raise(value)) };
-                    ::core::result::Result::Ok(())
-                };
-                // SAFETY: `err` is writable and empty (the ABI's contract).
-                unsafe { #p::serve(err, &mut body) }
-            }
-        }
-    });
     quote! {
         impl __OplinkProxy #bounds {
             #(#thunks)*

@@ -83,7 +83,7 @@ pub fn generate(
                 let mut keep = #p::Keep::default();
                 #(#lowers)*
                 let mut out = ::core::mem::MaybeUninit::<#out_abi>::uninit();
-                let mut err = #p::abi::ErrorOut::EMPTY;
+                let mut err = ::core::mem::MaybeUninit::<#p::abi::ErrorOut>::uninit();
                 // SAFETY: `__proxy` checked that the table is this service's, large enough,
                 // and that this slot is filled; the host keeps it alive for the instance.
                 let table = unsafe { &*self.table };
@@ -93,18 +93,21 @@ pub fn generate(
                     // the arguments are lowered for it, and `keep` holds what they point to.
                     ::core::option::Option::Some(f) => unsafe {
                         let f = ::core::mem::transmute::<unsafe extern "C" fn(), #fn_type>(f);
-                        f(table.header.context, #(#lowered,)* out.as_mut_ptr(), &mut err)
+                        f(table.header.context, #(#lowered,)* out.as_mut_ptr(), err.as_mut_ptr())
                     },
                     ::core::option::Option::None => ::core::unreachable!("checked when the proxy was made"),
                 };
                 keep.release();
-                // SAFETY: `err` was written by the host for a non-OK status, or is empty.
-                let failure = unsafe { #p::failure_message(status, &mut err, #name, #method_name) };
+                // SAFETY: the host writes `err` whole for a failure status (and it is read
+                // for no other, ABI 2.2).
+                let failure = unsafe { #p::failure_message(status, err.as_mut_ptr(), #name, #method_name) };
                 #outcome
             }
         }
     });
     quote! {
+        // Not a candidate a compiler message should suggest: the proxy is internal.
+        #[diagnostic::do_not_recommend]
         impl #trait_ident for __OplinkProxy #bounds {
             #(#methods)*
         }

@@ -94,7 +94,7 @@ pub fn generate(
             // SAFETY: a function pointer cast to another function pointer type, and cast
             // back to its real type before every call (in the proxy).
             #slot_field: ::core::option::Option::Some(unsafe {
-                ::core::mem::transmute::<#fn_type, unsafe extern "C" fn()>(__OplinkProxy::#thunk)
+                ::core::mem::transmute::<#fn_type, unsafe extern "C" fn()>(__OplinkProxy::#thunk::<__OplinkImpl>)
             })
         }
     });
@@ -161,10 +161,31 @@ pub fn generate(
         };
 
         impl __OplinkProxy #bounds {
+            /// The table over an implementation of type `__OplinkImpl`: its thunks call
+            /// that type's methods directly.
+            fn __oplink_host_table<__OplinkImpl: ?::core::marker::Sized + #trait_ident + 'static>(
+                implementation: ::std::sync::Arc<__OplinkImpl>,
+            ) -> #p::HostTable {
+                #p::HostTable::new(implementation, |context| __OplinkTable {
+                    header: #p::abi::TableHeader {
+                        size: ::core::mem::size_of::<__OplinkTable>(),
+                        context,
+                    },
+                    #(#slot_inits,)*
+                })
+            }
+
             #(#infos)*
             const __METHODS: [#p::MethodInfo; __OPLINK_KEPT] =
                 #p::kept_methods::<__OPLINK_KEPT>(&[#(Self::#info_names),*]);
             const __ABI_METHODS: [#p::ServiceMethod; __OPLINK_KEPT] = #p::abi_methods(&Self::__METHODS);
+        }
+
+        // SAFETY: the table `Service` describes, over any implementation of the trait.
+        unsafe impl<__OplinkImpl: ?::core::marker::Sized + #trait_ident + 'static> #p::HostTableFor<__OplinkImpl> for dyn #trait_ident #bounds {
+            fn __host_table_for(implementation: ::std::sync::Arc<__OplinkImpl>) -> #p::HostTable {
+                __OplinkProxy::__oplink_host_table::<__OplinkImpl>(implementation)
+            }
         }
 
         // SAFETY: the constants describe the table the functions build and read.
@@ -179,13 +200,7 @@ pub fn generate(
             );
 
             fn __host_table(implementation: ::std::sync::Arc<Self>) -> #p::HostTable {
-                #p::HostTable::new(implementation, |context| __OplinkTable {
-                    header: #p::abi::TableHeader {
-                        size: ::core::mem::size_of::<__OplinkTable>(),
-                        context,
-                    },
-                    #(#slot_inits,)*
-                })
+                __OplinkProxy::__oplink_host_table::<Self>(implementation)
             }
 
             unsafe fn __proxy(table: *const ::core::ffi::c_void) -> #p::Result<::std::sync::Arc<Self>> {

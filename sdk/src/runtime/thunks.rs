@@ -96,6 +96,8 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
     out: *mut *mut OpaqueInstance,
     err: *mut ErrorOut,
 ) -> Status {
+    // Once per process, before any guarded call: the other thunks do not check.
+    crate::trampoline::install_panic_hook();
     let body = |bad_input: &mut Option<Error>| {
         // SAFETY: `config` is valid for this call.
         let config =

@@ -40,14 +40,15 @@ pub unsafe fn check_table(table: *const c_void, service: &str, size: usize) -> R
     Ok(())
 }
 
-/// Runs one host-side method under the trampoline and writes its outcome.
+/// Runs one host-side method under the trampoline and writes its outcome. The panic hook
+/// went in when the table was built ([`HostTable::new`](super::HostTable::new)).
 ///
 /// # Safety
-/// `err` is writable and empty.
+/// `err` is writable.
 #[inline]
 pub unsafe fn serve(err: *mut ErrorOut, body: impl FnMut() -> Result<()>) -> Status {
     // SAFETY: forwarded.
-    unsafe { crate::trampoline::guard_into_inline(err, body) }
+    unsafe { crate::trampoline::guard_into_hooked(err, body) }
 }
 
 /// The error of an argument that does not validate, on the host side: the plugin gave it.
@@ -67,11 +68,13 @@ pub fn host_error<E: ServiceError>(error: E) -> Error {
 /// call succeeded.
 ///
 /// # Safety
-/// `err` was written by the host for a non-OK status (or is still empty).
+/// `err` was written whole by the host for a failure status (`ERROR`, `PANIC`,
+/// `INVALID_INPUT`); for any other status it is not read (the proxy does not clear it
+/// before the call, ABI 2.2).
 #[inline]
 pub unsafe fn failure_message(
     status: Status,
-    err: &mut ErrorOut,
+    err: *mut ErrorOut,
     service: &str,
     method: &str,
 ) -> Option<String> {
@@ -90,12 +93,18 @@ pub unsafe fn failure_message(
 #[inline(never)]
 unsafe fn failed_message(
     status: Status,
-    err: &mut ErrorOut,
+    err: *mut ErrorOut,
     service: &str,
     method: &str,
 ) -> Option<String> {
-    // SAFETY: forwarded from the caller.
-    let failure = unsafe { Failure::read_from(status, err) }?;
+    if let Some(FailureKind::Unknown(status)) = Failure::kind_of(status) {
+        // Nothing says the host wrote `err`: it is not read.
+        return Some(format!(
+            "`{service}::{method}` returned unknown status {status}"
+        ));
+    }
+    // SAFETY: a failure status: the host wrote `err` whole (caller).
+    let failure = unsafe { Failure::read_from(status, &mut *err) }?;
     let message = failure.message_or_note();
     Some(match failure.kind {
         FailureKind::Error => message,
@@ -174,9 +183,9 @@ mod tests {
             "the host's table for `Catalog` has 16 bytes, this plugin needs 32"
         );
 
-        let mut out = ErrorOut::EMPTY;
-        // SAFETY: an empty error slot.
-        let message = unsafe { failure_message(Status(9), &mut out, "Catalog", "tier") };
+        let mut out = std::mem::MaybeUninit::<ErrorOut>::uninit();
+        // SAFETY: an unknown status: the slot is not read.
+        let message = unsafe { failure_message(Status(9), out.as_mut_ptr(), "Catalog", "tier") };
         assert_eq!(
             message.as_deref(),
             Some("`Catalog::tier` returned unknown status 9")

@@ -73,6 +73,43 @@ pub unsafe trait Service: Send + Sync + 'static {
     fn __c_methods() -> Vec<CMethod>;
 }
 
+/// A table of `S` over an implementation of type `T`, whose thunks call `T`'s methods
+/// directly (static dispatch: a host that provides a concrete type gets its methods
+/// inlined into the thunks). Implemented by `#[host_callbacks]` for every `T` that
+/// implements the trait, `dyn Trait` included.
+///
+/// # Safety
+/// Implemented only by the macro, with the table [`Service`] describes.
+pub unsafe trait HostTableFor<T: ?Sized>: Service {
+    /// The host side: a table of thunks over `implementation`.
+    #[doc(hidden)]
+    fn __host_table_for(implementation: Arc<T>) -> HostTable;
+}
+
+/// A value that can serve as the host's implementation of the service `S`: any type that
+/// implements the service's trait, or `dyn Trait` itself. What
+/// `HostBuilder::provide::<dyn Trait>(Arc::new(value))` takes.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement the host service `{S}`",
+    label = "this value does not implement the service's trait",
+    note = "`provide::<dyn Trait>(Arc::new(value))` takes a value whose type implements `Trait`"
+)]
+pub trait Implementation<S: ?Sized + Service>: Send + Sync + 'static {
+    /// The table of `S` over this value.
+    #[doc(hidden)]
+    fn __table(self: Arc<Self>) -> HostTable;
+}
+
+impl<S, T> Implementation<S> for T
+where
+    S: ?Sized + HostTableFor<T>,
+    T: ?Sized + Send + Sync + 'static,
+{
+    fn __table(self: Arc<Self>) -> HostTable {
+        S::__host_table_for(self)
+    }
+}
+
 /// One method of a service, as the host compares it with what a plugin was built against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MethodInfo {
@@ -215,6 +252,9 @@ impl HostTable {
         implementation: Arc<S>,
         make: impl FnOnce(*const c_void) -> T,
     ) -> HostTable {
+        // The thunks' panics are caught with their location: the hook that records it goes
+        // in now, before any call, so that the thunks need not check for it each time.
+        crate::trampoline::install_panic_hook();
         let implementation = Box::new(implementation);
         let context: *const Arc<S> = &*implementation;
         let table = Box::new(make(context.cast()));

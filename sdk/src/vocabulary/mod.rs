@@ -131,13 +131,14 @@ pub unsafe trait Ret: Sized {
 /// arrays that the lowered values point into.
 #[derive(Default)]
 pub struct Keep {
-    held: Vec<Box<dyn Any>>,
+    /// `None` until something is held: a call that holds nothing (most) writes one word.
+    held: Option<Vec<Box<dyn Any>>>,
 }
 
 impl fmt::Debug for Keep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keep")
-            .field("held", &self.held.len())
+            .field("held", &self.held.as_ref().map_or(0, Vec::len))
             .finish()
     }
 }
@@ -147,10 +148,10 @@ impl Keep {
     /// nothing to free, and no call into `Vec`'s drop.
     #[inline]
     pub fn release(self) {
-        if self.held.capacity() != 0 {
+        if self.held.is_some() {
             drop(self);
         } else {
-            // An empty `Vec` without capacity owns no memory.
+            // Nothing held: nothing to drop.
             std::mem::forget(self);
         }
     }
@@ -159,7 +160,7 @@ impl Keep {
     pub fn hold<T: 'static>(&mut self, value: T) -> *mut T {
         let mut boxed = Box::new(value);
         let ptr: *mut T = &mut *boxed;
-        self.held.push(boxed);
+        self.held.get_or_insert_with(Vec::new).push(boxed);
         ptr
     }
 }
