@@ -155,10 +155,11 @@ impl Instance {
 
     /// Sends a change through the operator and returns what it emits.
     pub fn apply(&mut self, change: Change) -> Result<Change> {
-        self.refuse_if_poisoned("apply")?;
-        // A change with no diffs has nothing to lay out, and so nothing to release after.
+        // A change with no diffs has nothing to lay out, and so nothing to release after
+        // (and `call` refuses a poisoned instance); any other is laid out only for a live one.
         let laid_out = !change.diffs.is_empty();
         let mut input = if laid_out {
+            self.refuse_if_poisoned("apply")?;
             self.outgoing
                 .export_change(change, &mut self.outbox)
                 .map_err(|e| self.data_error("apply", e))?
@@ -190,7 +191,8 @@ impl Instance {
         // since its arrays are the output's).
         let returned = out.diffs == input.diffs && out.diff_count == input.diff_count;
         if returned && let Some(diffs) = self.outgoing.take_back() {
-            return Ok(Change::new(out.version, Timestamp(out.changed_at), diffs));
+            let (version, changed_at) = out.version_and_time();
+            return Ok(Change::new(version, Timestamp(changed_at), diffs));
         }
         // SAFETY: on OK the plugin wrote `out`, valid until our next call on the instance
         // (when it is the input, until `clear` below).
@@ -207,11 +209,8 @@ impl Instance {
     /// `out` was written by the plugin for the call that just returned OK.
     unsafe fn take_change(&mut self, out: &AbiChange, method: &'static str) -> Result<Change> {
         if out.diff_count == 0 {
-            return Ok(Change::new(
-                out.version,
-                Timestamp(out.changed_at),
-                Vec::new(),
-            ));
+            let (version, changed_at) = out.version_and_time();
+            return Ok(Change::new(version, Timestamp(changed_at), Vec::new()));
         }
         // SAFETY: forwarded from the caller.
         unsafe { exchange::import_change(out, &mut self.inbox) }

@@ -65,12 +65,34 @@ use crate::{Error, Result};
 /// In a unit test, [`ChangeView::from_change`] makes one from a [`Change`], laid out as it
 /// would cross.
 #[derive(Debug)]
-pub struct ChangeView {
+pub struct ChangeView(Box<Parts>);
+
+/// What a view holds. Boxed, so that a view moves as one pointer (in a register, not
+/// through memory) and the box serves the instance's next view.
+#[derive(Debug)]
+pub(crate) struct Parts {
     version: u64,
     changed_at: Timestamp,
     diffs: Vec<Sides>,
     /// The input this view was read from, when it was one (see [`Origin`]).
     origin: Option<Origin>,
+}
+
+/// The box of a view that went back, for the next view (none at first).
+pub(crate) type Spare = Option<Box<Parts>>;
+
+impl Parts {
+    /// `spare`'s box, or a new one.
+    fn reuse(spare: Spare) -> Box<Parts> {
+        spare.unwrap_or_else(|| {
+            Box::new(Parts {
+                version: 0,
+                changed_at: Timestamp(0),
+                diffs: Vec::new(),
+                origin: None,
+            })
+        })
+    }
 }
 
 /// Which call's input a view was read from: its diff array and the call's number. A view
@@ -211,13 +233,13 @@ impl From<ChangeView> for ChangeOut {
 impl ChangeOut {
     /// An output without diffs as its version and time (and a forwarded view's vector, for
     /// reuse); any other output unchanged.
-    pub(crate) fn into_empty(self) -> Result<(u64, Timestamp, Option<Vec<Sides>>), ChangeOut> {
+    pub(crate) fn into_empty(self) -> Result<(u64, Timestamp, Spare), ChangeOut> {
         match self.0 {
             Out::Built(change) if change.diffs.is_empty() => {
                 Ok((change.version, change.changed_at, None))
             }
-            Out::Forwarded(view) if view.diffs.is_empty() => {
-                Ok((view.version, view.changed_at, Some(view.diffs)))
+            Out::Forwarded(view) if view.0.diffs.is_empty() => {
+                Ok((view.0.version, view.0.changed_at, Some(view.0)))
             }
             other => Err(ChangeOut(other)),
         }
@@ -235,14 +257,14 @@ impl ChangeOut {
 
 impl ChangeView {
     /// Reads a change laid out by the other side, taking all its arrays (released whatever
-    /// happens). `spare` is a vector to reuse for the diffs.
+    /// happens). `spare` is the box of an earlier view, to reuse.
     ///
     /// # Safety
     /// As for [`super::import_change`].
     pub(crate) unsafe fn import(
         abi: &AbiChange,
         inbox: &mut SchemaInbox,
-        spare: Vec<Sides>,
+        spare: Spare,
     ) -> Result<ChangeView> {
         // SAFETY: forwarded.
         unsafe { ChangeView::import_call(abi, inbox, spare, 0) }
@@ -256,45 +278,45 @@ impl ChangeView {
     pub(crate) unsafe fn import_call(
         abi: &AbiChange,
         inbox: &mut SchemaInbox,
-        mut spare: Vec<Sides>,
+        spare: Spare,
         call: u64,
     ) -> Result<ChangeView> {
+        let mut parts = Parts::reuse(spare);
         // The owners a returned view emptied serve this view's sides.
-        for side in spare.drain(..).flat_map(Sides::each) {
+        for side in parts.diffs.drain(..).flat_map(Sides::each) {
             let mut owner = side.owner;
             let empty = Arc::get_mut(&mut owner).is_some_and(|o| o.columns.0.is_released());
             if empty && inbox.spare_owners.len() < MAX_SPARE_OWNERS {
                 inbox.spare_owners.push(owner);
             }
         }
+        let diffs = &mut parts.diffs;
         // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
         unsafe {
             take_each_diff(abi, &mut |kind, reserved, pre, post| {
-                spare.push(Sides::read(kind, reserved, pre, post, inbox)?);
+                diffs.push(Sides::read(kind, reserved, pre, post, inbox)?);
                 Ok(())
             })
         }?;
-        Ok(ChangeView {
-            version: abi.version,
-            changed_at: Timestamp(abi.changed_at),
-            diffs: spare,
-            origin: Some(Origin {
-                diffs: abi.diffs as usize,
-                count: abi.diff_count,
-                call,
-            }),
-        })
+        let (version, changed_at) = abi.version_and_time();
+        parts.version = version;
+        parts.changed_at = Timestamp(changed_at);
+        parts.origin = Some(Origin {
+            diffs: abi.diffs as usize,
+            count: abi.diff_count,
+            call,
+        });
+        Ok(ChangeView(parts))
     }
 
-    /// A view of a change with no diffs, in `spare`'s allocation.
-    pub(crate) fn empty(version: u64, changed_at: Timestamp, mut spare: Vec<Sides>) -> ChangeView {
-        spare.clear();
-        ChangeView {
-            version,
-            changed_at,
-            diffs: spare,
-            origin: None,
-        }
+    /// A view of a change with no diffs, in `spare`'s box.
+    pub(crate) fn empty(version: u64, changed_at: Timestamp, spare: Spare) -> ChangeView {
+        let mut parts = Parts::reuse(spare);
+        parts.diffs.clear();
+        parts.version = version;
+        parts.changed_at = changed_at;
+        parts.origin = None;
+        ChangeView(parts)
     }
 
     /// Lays `change` out as it would cross, and reads it back as a view: for unit tests of
@@ -306,42 +328,43 @@ impl ChangeView {
         let mut inbox = SchemaInbox::default();
         // SAFETY: a change just laid out by this crate's exporter, alive in `out` (the view
         // takes every array before `out` is dropped).
-        unsafe { ChangeView::import(&abi, &mut inbox, Vec::new()) }
+        unsafe { ChangeView::import(&abi, &mut inbox, None) }
     }
 
     /// The change's version.
     pub fn version(&self) -> u64 {
-        self.version
+        self.0.version
     }
 
     /// When the change happened.
     pub fn changed_at(&self) -> Timestamp {
-        self.changed_at
+        self.0.changed_at
     }
 
     /// How many diffs the change has.
     pub fn len(&self) -> usize {
-        self.diffs.len()
+        self.0.diffs.len()
     }
 
     /// Whether the change has no diffs.
     pub fn is_empty(&self) -> bool {
-        self.diffs.is_empty()
+        self.0.diffs.is_empty()
     }
 
     /// Diff `index`, or `None` past the last.
     pub fn diff(&self, index: usize) -> Option<DiffView<'_>> {
-        self.diffs.get(index).map(Sides::view)
+        self.0.diffs.get(index).map(Sides::view)
     }
 
     /// The diffs, in order.
     pub fn diffs(&self) -> impl ExactSizeIterator<Item = DiffView<'_>> + '_ {
-        self.diffs.iter().map(Sides::view)
+        self.0.diffs.iter().map(Sides::view)
     }
 
     /// The rows of every diff, `pre` before `post`.
     pub fn rows(&self) -> impl Iterator<Item = RowsView<'_>> + '_ {
-        self.diffs
+        self.0
+            .diffs
             .iter()
             .flat_map(Sides::iter)
             .map(|side| RowsView { side })
@@ -354,8 +377,8 @@ impl ChangeView {
 
     /// The whole change as arrow-rs batches, sharing the buffers that crossed.
     pub fn into_change(self) -> Result<Change> {
-        let mut diffs = Vec::with_capacity(self.diffs.len());
-        for sides in &self.diffs {
+        let mut diffs = Vec::with_capacity(self.0.diffs.len());
+        for sides in &self.0.diffs {
             diffs.push(match sides.view() {
                 DiffView::Insert { post } => Diff::Insert {
                     post: post.to_rows()?,
@@ -369,17 +392,17 @@ impl ChangeView {
                 },
             });
         }
-        Ok(Change::new(self.version, self.changed_at, diffs))
+        Ok(Change::new(self.0.version, self.0.changed_at, diffs))
     }
 }
 
 impl ChangeView {
     /// Moves every side's arrays back into the diff array they were taken from and returns
     /// that array as the output (with the emptied vector, for reuse).
-    fn return_in_place(mut self, origin: Origin) -> (AbiChange, Option<Vec<Sides>>) {
+    fn return_in_place(mut self, origin: Origin) -> (AbiChange, Spare) {
         let diffs = origin.diffs as *mut AbiDiff;
         // The sides stay in the vector with their owners emptied, for the next view.
-        for (index, sides) in self.diffs.iter_mut().enumerate() {
+        for (index, sides) in self.0.diffs.iter_mut().enumerate() {
             // SAFETY: the input of the call running (`origin` matched it), `count` diffs,
             // whose slots this view's sides were taken from (left released by the take).
             let diff = unsafe { &mut *diffs.add(index) };
@@ -405,12 +428,12 @@ impl ChangeView {
             }
         }
         let abi = AbiChange {
-            version: self.version,
-            changed_at: self.changed_at.0,
+            version: self.0.version,
+            changed_at: self.0.changed_at.0,
             diffs,
             diff_count: origin.count,
         };
-        (abi, Some(self.diffs))
+        (abi, Some(self.0))
     }
 }
 
@@ -1042,7 +1065,7 @@ impl Outgoing {
         out: ChangeOut,
         outbox: &mut SchemaOutbox,
         input: Option<Origin>,
-    ) -> Result<(AbiChange, Option<Vec<Sides>>)> {
+    ) -> Result<(AbiChange, Spare)> {
         let view = match out.0 {
             Out::Built(change) => return Ok((self.export_change(change, outbox)?, None)),
             Out::Forwarded(view) => view,
@@ -1050,6 +1073,7 @@ impl Outgoing {
         // A side whose arrays someone else still shares (a `to_rows` kept in the operator's
         // state) cannot move: then the whole change is exported as built batches.
         let shared = view
+            .0
             .diffs
             .iter()
             .flat_map(Sides::iter)
@@ -1057,24 +1081,20 @@ impl Outgoing {
         if shared {
             return Ok((self.export_change(view.into_change()?, outbox)?, None));
         }
-        if let (Some(origin), Some(input)) = (view.origin, input)
+        if let (Some(origin), Some(input)) = (view.0.origin, input)
             && origin == input
-            && origin.count == view.diffs.len()
+            && origin.count == view.0.diffs.len()
         {
             self.clear();
             return Ok(view.return_in_place(origin));
         }
         self.clear();
-        let ChangeView {
-            version,
-            changed_at,
-            mut diffs,
-            ..
-        } = view;
-        if !diffs.is_empty() {
+        let mut parts = view.0;
+        let (version, changed_at) = (parts.version, parts.changed_at);
+        if !parts.diffs.is_empty() {
             outbox.begin();
         }
-        for sides in diffs.drain(..) {
+        for sides in parts.diffs.drain(..) {
             let kind = match sides {
                 Sides::Insert(_) => DIFF_INSERT,
                 Sides::Update(..) => DIFF_UPDATE,
@@ -1106,6 +1126,6 @@ impl Outgoing {
                 post,
             });
         }
-        Ok((self.finish(version, changed_at.0), Some(diffs)))
+        Ok((self.finish(version, changed_at.0), Some(parts)))
     }
 }

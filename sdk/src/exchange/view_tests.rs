@@ -358,8 +358,7 @@ fn a_misaligned_or_short_column_is_an_error_and_to_rows_still_reads_it() {
         *values = (*values).cast::<u8>().add(1).cast();
     }
     // SAFETY: exported above; the spoiled pointer stays within the buffer's allocation.
-    let view =
-        unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), Vec::new()) }.unwrap();
+    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
     let post = post_of(&view);
     assert_eq!(
         post.column(0).unwrap().i64s().unwrap_err().to_string(),
@@ -372,8 +371,7 @@ fn a_misaligned_or_short_column_is_an_error_and_to_rows_still_reads_it() {
     let mut abi = out.export_change(insert(mixed(0)), &mut outbox).unwrap();
     first_column(&mut abi).length = 2;
     // SAFETY: exported above; a shorter length reads less.
-    let view =
-        unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), Vec::new()) }.unwrap();
+    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
     assert_eq!(
         post_of(&view).column(0).unwrap_err().to_string(),
         "column \"id\": it has 2 rows where its parent needs 4"
@@ -390,8 +388,7 @@ fn a_malformed_batch_is_an_error_when_the_view_is_made() {
         (*numbers).length = 3;
     }
     // SAFETY: exported above; a shorter length reads less.
-    let err =
-        unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), Vec::new()) }.unwrap_err();
+    let err = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap_err();
     assert_eq!(
         err.to_string(),
         "diff 0 of the change: its post rows: 3 row numbers for a batch of 4 rows"
@@ -432,7 +429,7 @@ fn view_spoiled(
     };
     spoil(target, post);
     // SAFETY: exported above; the spoiled fields are read only as the view checks them.
-    match unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), Vec::new()) } {
+    match unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) } {
         Err(error) => error.to_string(),
         Ok(view) => post_of(&view)
             .column(column)
@@ -560,7 +557,7 @@ fn a_view_forwarded_by_the_call_that_read_it_goes_back_in_place_and_home_whole()
     // The plugin's side: read as call 7, forwarded by call 7.
     let mut inbox = SchemaInbox::recognizing_own();
     // SAFETY: laid out just above, alive in `sent`.
-    let view = unsafe { ChangeView::import_call(&input, &mut inbox, Vec::new(), 7) }.unwrap();
+    let view = unsafe { ChangeView::import_call(&input, &mut inbox, None, 7) }.unwrap();
     let origin = Origin {
         diffs: input.diffs as usize,
         count: input.diff_count,
@@ -575,8 +572,8 @@ fn a_view_forwarded_by_the_call_that_read_it_goes_back_in_place_and_home_whole()
         "the output is the input's diff array"
     );
     assert_eq!((out.version, out.diff_count), (2, 2));
-    // The owners it emptied serve the next view.
-    let spare = spare.expect("a forwarded view's vector");
+    // The owners it emptied (and its box) serve the next view.
+    assert!(spare.is_some(), "a forwarded view's box");
     // SAFETY: the same input, now whole again (the test's second reading).
     let again = unsafe { ChangeView::import_call(&input, &mut inbox, spare, 8) }.unwrap();
     assert!(
@@ -605,7 +602,7 @@ fn a_view_kept_from_an_earlier_call_is_laid_out_anew_when_forwarded() {
         .unwrap();
     let mut inbox = SchemaInbox::recognizing_own();
     // SAFETY: laid out just above, alive in `sent`.
-    let view = unsafe { ChangeView::import_call(&input, &mut inbox, Vec::new(), 1) }.unwrap();
+    let view = unsafe { ChangeView::import_call(&input, &mut inbox, None, 1) }.unwrap();
     // Forwarded by call 2, whose input (by chance) has the same address.
     let later = Origin {
         diffs: input.diffs as usize,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::abi::{
     AbiChange, AbiRows, BytesView, ErrorOut, HostApi, OpaqueInstance, OwnedBuf, Status, StrView,
 };
-use crate::exchange::view::{ChangeView, Origin, Sides};
+use crate::exchange::view::{ChangeView, Origin, Spare};
 use crate::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
 use crate::services::Log;
 use crate::trampoline::{CurrentLog, Failure, guard_into, guard_into_logged};
@@ -30,8 +30,8 @@ struct Live<T> {
     outbox: SchemaOutbox,
     /// What the last call returned, kept alive until the next call (the ABI's promise).
     out: Outgoing,
-    /// The diff vector of the last view, for the next one (view operators only).
-    spare: Vec<Sides>,
+    /// The box of the last view, for the next one (view operators only).
+    spare: Spare,
     /// Calls of `apply` so far (view operators only): tells a view read by this call from
     /// one kept from an earlier call.
     calls: u64,
@@ -132,7 +132,7 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
                 inbox: SchemaInbox::recognizing_own(),
                 outbox: SchemaOutbox::default(),
                 out: Outgoing::default(),
-                spare: Vec::new(),
+                spare: None,
                 calls: 0,
             },
         });
@@ -204,7 +204,8 @@ pub unsafe extern "C" fn apply<T: OperatorImpl>(
         let input = unsafe { &*input };
         // A change with no diffs (a heartbeat, a punctuation) skips the exchange both ways.
         let change = if input.diff_count == 0 {
-            Change::new(input.version, Timestamp(input.changed_at), Vec::new())
+            let (version, changed_at) = input.version_and_time();
+            Change::new(version, Timestamp(changed_at), Vec::new())
         } else {
             // SAFETY: as above.
             match unsafe { exchange::import_change(input, &mut this.inbox) } {
@@ -253,7 +254,8 @@ unsafe fn apply_view<T: OperatorImpl>(
     };
     // A change with no diffs skips the exchange both ways, as in `apply`.
     let view = if input.diff_count == 0 {
-        ChangeView::empty(input.version, Timestamp(input.changed_at), spare)
+        let (version, changed_at) = input.version_and_time();
+        ChangeView::empty(version, Timestamp(changed_at), spare)
     } else {
         // SAFETY: as above.
         match unsafe { ChangeView::import_call(input, &mut this.inbox, spare, this.calls) } {
@@ -277,7 +279,7 @@ unsafe fn apply_view<T: OperatorImpl>(
             exported
         }
     };
-    if let Some(spare) = spare {
+    if spare.is_some() {
         this.spare = spare;
     }
     // SAFETY: `out` is writable (ABI contract).
