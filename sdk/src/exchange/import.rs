@@ -397,6 +397,7 @@ impl Shape {
     /// # Safety
     /// `raw` is a C Data Interface array as far as its fields' types go: its pointers are
     /// checked here only for being null or misaligned.
+    #[inline]
     pub(super) unsafe fn of(raw: &RawArray, buffers: usize, children: usize) -> Result<Shape> {
         if raw.is_released() {
             return Err(Error::unlocated("the array is released"));

@@ -573,21 +573,25 @@ impl Side {
 
 impl<'v> RowsView<'v> {
     /// How many rows.
+    #[inline]
     pub fn num_rows(&self) -> usize {
         self.side.length
     }
 
     /// How many columns.
+    #[inline]
     pub fn num_columns(&self) -> usize {
         self.side.schema.fields().len()
     }
 
     /// The rows' schema.
+    #[inline]
     pub fn schema(&self) -> &'v SchemaRef {
         &self.side.schema
     }
 
     /// The row numbers, one per row.
+    #[inline]
     pub fn row_numbers(&self) -> Result<&'v [u64]> {
         let raw = &self.side.owner.numbers.0;
         // SAFETY: checked by `Side::read` as an array of two buffers without nulls; its
@@ -597,6 +601,7 @@ impl<'v> RowsView<'v> {
     }
 
     /// Column `index`.
+    #[inline]
     pub fn column(&self, index: usize) -> Result<ColumnView<'v>> {
         let fields = self.side.schema.fields();
         let Some(field) = fields.get(index) else {
@@ -609,6 +614,7 @@ impl<'v> RowsView<'v> {
     }
 
     /// The column named `name`.
+    #[inline]
     pub fn column_by_name(&self, name: &str) -> Result<ColumnView<'v>> {
         let fields = self.side.schema.fields();
         match fields.find(name) {
@@ -628,12 +634,14 @@ impl<'v> RowsView<'v> {
     }
 
     /// The columns, in order.
+    #[inline]
     pub fn columns(&self) -> impl ExactSizeIterator<Item = Result<ColumnView<'v>>> + '_ {
         (0..self.num_columns()).map(|index| self.column(index))
     }
 
     /// These rows as arrow-rs batches, sharing the buffers that crossed (nothing is
     /// copied); they stay valid after the view is gone.
+    #[inline]
     pub fn to_rows(&self) -> Result<Rows> {
         // SAFETY: the owner's arrays were checked when the view was made, and are valid
         // C Data Interface arrays (the producer's word).
@@ -641,6 +649,7 @@ impl<'v> RowsView<'v> {
         Rows::new(numbers.expect("read with row numbers"), batch)
     }
 
+    #[inline]
     fn column_at(&self, index: usize, field: &'v Field) -> Result<ColumnView<'v>> {
         let parent = &self.side.owner.columns.0;
         let context = |e: Error| e.context(format!("column {:?}", field.name()));
@@ -684,31 +693,37 @@ impl<'v> RowsView<'v> {
 
 impl<'v> ColumnView<'v> {
     /// The column's name.
+    #[inline]
     pub fn name(&self) -> &'v str {
         self.field.name()
     }
 
     /// The column's field (name, type, nullability, metadata).
+    #[inline]
     pub fn field(&self) -> &'v Field {
         self.field
     }
 
     /// The column's type.
+    #[inline]
     pub fn data_type(&self) -> &'v DataType {
         self.field.data_type()
     }
 
     /// How many values (the row count).
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the column has no values.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// The validity bitmap in buffer 0, or `None` when the producer counted no nulls.
+    #[inline]
     fn validity(&self, shape: &Shape) -> Result<Option<Validity<'v>>> {
         if shape.null_count == Some(0) || self.len == 0 {
             return Ok(None);
@@ -734,6 +749,7 @@ impl<'v> ColumnView<'v> {
 
     /// The values of a column of `T`s (any primitive type: integers, floats, dates,
     /// times, timestamps, durations, decimals) as a slice, with their validity.
+    #[inline]
     pub fn primitive<T: ArrowPrimitiveType>(&self) -> Result<PrimitiveView<'v, T::Native>> {
         if !PrimitiveArray::<T>::is_compatible(self.data_type()) {
             return Err(self.error(format!("it is {}, not {}", self.data_type(), T::DATA_TYPE)));
@@ -748,16 +764,19 @@ impl<'v> ColumnView<'v> {
     }
 
     /// An `Int64` column.
+    #[inline]
     pub fn i64s(&self) -> Result<PrimitiveView<'v, i64>> {
         self.primitive::<Int64Type>()
     }
 
     /// A `Float64` column.
+    #[inline]
     pub fn f64s(&self) -> Result<PrimitiveView<'v, f64>> {
         self.primitive::<Float64Type>()
     }
 
     /// A `Utf8` or `LargeUtf8` column's strings.
+    #[inline]
     pub fn strings(&self) -> Result<StringsView<'v>> {
         // SAFETY: a valid array (the producer's word) of the type each arm names.
         unsafe {
@@ -771,6 +790,7 @@ impl<'v> ColumnView<'v> {
 
     /// # Safety
     /// The column is a valid array of strings with `O` offsets.
+    #[inline]
     unsafe fn strings_of<O: ArrowNativeType>(
         &self,
         wrap: impl FnOnce(&'v [O]) -> Offsets<'v>,
@@ -812,6 +832,7 @@ impl<'v> ColumnView<'v> {
     }
 
     /// A `Boolean` column.
+    #[inline]
     pub fn booleans(&self) -> Result<BooleansView<'v>> {
         if self.data_type() != &DataType::Boolean {
             return Err(self.error(format!("it is {}, not Boolean", self.data_type())));
@@ -841,10 +862,12 @@ impl<'v> ColumnView<'v> {
         })
     }
 
+    #[inline]
     fn error(&self, message: impl std::fmt::Display) -> Error {
         Error::msg(format!("column `{}`: {message}", self.name()))
     }
 
+    #[inline]
     fn wrap(&self, error: Error) -> Error {
         self.error(error.message())
     }
@@ -879,6 +902,7 @@ unsafe fn values<T: ArrowNativeType>(raw: &RawArray, start: usize, len: usize) -
 
 impl<'v> Validity<'v> {
     /// Whether value `i` is present. Panics past the end, as slice indexing does.
+    #[inline]
     pub fn is_valid(&self, i: usize) -> bool {
         assert!(i < self.len, "index {i} out of {} values", self.len);
         let bit = self.start + i;
@@ -886,22 +910,26 @@ impl<'v> Validity<'v> {
     }
 
     /// How many values.
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether there are no values.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Each value's presence, in order.
+    #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = bool> + 'v {
         let this = *self;
         (0..self.len).map(move |i| this.is_valid(i))
     }
 
     /// How many values are absent.
+    #[inline]
     pub fn count_nulls(&self) -> usize {
         self.len - self.iter().filter(|valid| *valid).count()
     }
@@ -909,26 +937,31 @@ impl<'v> Validity<'v> {
 
 impl<'v, T: Copy> PrimitiveView<'v, T> {
     /// The values as a slice; a null's slot holds an unspecified value.
+    #[inline]
     pub fn values(&self) -> &'v [T] {
         self.values
     }
 
     /// The validity bitmap, or `None` when every value is present.
+    #[inline]
     pub fn validity(&self) -> Option<Validity<'v>> {
         self.validity
     }
 
     /// How many values.
+    #[inline]
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
     /// Whether there are no values.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 
     /// Value `i`, or `None` for a null. Panics past the end.
+    #[inline]
     pub fn get(&self, i: usize) -> Option<T> {
         let value = self.values[i];
         match &self.validity {
@@ -938,6 +971,7 @@ impl<'v, T: Copy> PrimitiveView<'v, T> {
     }
 
     /// Each value, `None` for a null.
+    #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<T>> + 'v {
         let this = *self;
         (0..self.len()).map(move |i| this.get(i))
@@ -946,6 +980,7 @@ impl<'v, T: Copy> PrimitiveView<'v, T> {
 
 impl<'v> StringsView<'v> {
     /// How many values.
+    #[inline]
     pub fn len(&self) -> usize {
         match self.offsets {
             Offsets::Small(o) => o.len() - 1,
@@ -954,11 +989,13 @@ impl<'v> StringsView<'v> {
     }
 
     /// Whether there are no values.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The validity bitmap, or `None` when every value is present.
+    #[inline]
     pub fn validity(&self) -> Option<Validity<'v>> {
         self.validity
     }
@@ -968,6 +1005,7 @@ impl<'v> StringsView<'v> {
     ///
     /// Each string is checked when it is read (its offsets lie within the data and its
     /// bytes are UTF-8), so reading a column costs in proportion to what is read.
+    #[inline]
     pub fn try_value(&self, i: usize) -> Result<&'v str> {
         assert!(i < self.len(), "index {i} out of {} strings", self.len());
         let (start, end) = match self.offsets {
@@ -994,6 +1032,7 @@ impl<'v> StringsView<'v> {
 
     /// String `i`, or `None` for a null, or an error when it is malformed. Panics past the
     /// end.
+    #[inline]
     pub fn try_get(&self, i: usize) -> Result<Option<&'v str>> {
         match &self.validity {
             Some(validity) if !validity.is_valid(i) => Ok(None),
@@ -1003,12 +1042,14 @@ impl<'v> StringsView<'v> {
 
     /// String `i`, or `None` for a null. Panics past the end, and on a malformed string
     /// (the panic becomes the call's error; [`StringsView::try_get`] returns it instead).
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&'v str> {
         self.try_get(i)
             .unwrap_or_else(|e| panic!("{}", e.message()))
     }
 
     /// Each string, `None` for a null.
+    #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&'v str>> + 'v {
         let this = *self;
         (0..self.len()).map(move |i| this.get(i))
@@ -1017,26 +1058,31 @@ impl<'v> StringsView<'v> {
 
 impl<'v> BooleansView<'v> {
     /// How many values.
+    #[inline]
     pub fn len(&self) -> usize {
         self.values.len
     }
 
     /// Whether there are no values.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.values.len == 0
     }
 
     /// The values as a bitmap (a null's bit is unspecified).
+    #[inline]
     pub fn values(&self) -> Validity<'v> {
         self.values
     }
 
     /// The validity bitmap, or `None` when every value is present.
+    #[inline]
     pub fn validity(&self) -> Option<Validity<'v>> {
         self.validity
     }
 
     /// Value `i`, or `None` for a null. Panics past the end.
+    #[inline]
     pub fn get(&self, i: usize) -> Option<bool> {
         let value = self.values.is_valid(i);
         match &self.validity {
@@ -1046,6 +1092,7 @@ impl<'v> BooleansView<'v> {
     }
 
     /// Each value, `None` for a null.
+    #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<bool>> + 'v {
         let this = *self;
         (0..self.len()).map(move |i| this.get(i))
