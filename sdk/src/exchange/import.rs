@@ -462,15 +462,13 @@ fn bytes_for(count: usize, width: usize) -> Result<usize> {
 }
 
 /// Builds arrow-rs arrays over one batch's buffers.
-struct Importer {
-    owner: Arc<dyn Allocation>,
+struct Importer<'a> {
+    owner: &'a Arc<Owner>,
 }
 
-impl Importer {
-    fn new(owner: &Arc<Owner>) -> Importer {
-        Importer {
-            owner: owner.clone(),
-        }
+impl<'a> Importer<'a> {
+    fn new(owner: &'a Arc<Owner>) -> Importer<'a> {
+        Importer { owner }
     }
 
     /// The batch at `raw`: a struct array without nulls whose children are the columns of
@@ -556,9 +554,10 @@ impl Importer {
             let bytes = unsafe { std::slice::from_raw_parts(ptr.as_ptr(), len) };
             return Ok(Buffer::from_slice_ref(bytes));
         }
+        let owner: Arc<dyn Allocation> = Arc::<Owner>::clone(self.owner);
         // SAFETY: `len` readable bytes (caller), kept alive by the owner: the producer
         // releases them only after the last buffer sharing the owner is dropped.
-        Ok(unsafe { Buffer::from_custom_allocation(ptr, len, Arc::clone(&self.owner)) })
+        Ok(unsafe { Buffer::from_custom_allocation(ptr, len, owner) })
     }
 
     /// The validity bitmap (buffer 0), or none when there are no nulls.
