@@ -45,7 +45,8 @@ macro_rules! abi_consts {
 abi_consts! {
     /// Major version of the ABI. A host loads only libraries of its own major.
     pub const ABI_MAJOR: u16 = 2 => "2";
-    /// Minor version of the ABI. Minors only append fields to tables; a host reads a
+    /// Minor version of the ABI. Minors append fields to tables or allow a callee more
+    /// (2.2: `apply` may return its input; the error slot needs no zeroing); a host reads a
     /// library of its own or an older minor.
     pub const ABI_MINOR: u16 = 2 => "2";
     /// The version of the oplink SDK that wrote this declaration (and `oplink.h`).
