@@ -50,32 +50,29 @@ pub fn generate(
                     let #low = unsafe { #p::relabel::<_, #abi>(#arg_trait::lower(&#arg, &mut keep)) };
                 }
             });
-        let outcome = if method.fallible.is_some() {
-            quote! {
-                match failure {
-                    ::core::option::Option::None => {
-                        // SAFETY: an OK status means the host wrote `out`, once.
-                        match unsafe { #ret_trait::take(out.assume_init()) } {
-                            ::core::result::Result::Ok(value) => <#output as #p::Fallible>::from_result(::core::result::Result::Ok(value)),
-                            ::core::result::Result::Err(e) => #p::fallible_failed::<#output>(#p::bad_return(#name, #method_name, e)),
-                        }
-                    }
-                    ::core::option::Option::Some(message) => #p::fallible_failed::<#output>(message),
-                }
-            }
+        let (failed, took) = if method.fallible.is_some() {
+            (
+                quote! {
+                    // SAFETY: the host writes `err` whole for a failure status (and it is
+                    // read for no other, ABI 2.2).
+                    return unsafe { #p::fallible_call_failed::<#output>(status, err.as_mut_ptr(), #name, #method_name) };
+                },
+                quote! {
+                    ::core::result::Result::Ok(value) => <#output as #p::Fallible>::from_result(::core::result::Result::Ok(value)),
+                    ::core::result::Result::Err(e) => #p::fallible_failed::<#output>(#p::bad_return(#name, #method_name, e)),
+                },
+            )
         } else {
-            quote! {
-                match failure {
-                    ::core::option::Option::None => {
-                        // SAFETY: an OK status means the host wrote `out`, once.
-                        match unsafe { #ret_trait::take(out.assume_init()) } {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(e) => #p::infallible_failed(#name, #method_name, &#p::bad_return(#name, #method_name, e)),
-                        }
-                    }
-                    ::core::option::Option::Some(message) => #p::infallible_failed(#name, #method_name, &message),
-                }
-            }
+            (
+                quote! {
+                    // SAFETY: as above.
+                    unsafe { #p::infallible_call_failed(status, err.as_mut_ptr(), #name, #method_name) }
+                },
+                quote! {
+                    ::core::result::Result::Ok(value) => value,
+                    ::core::result::Result::Err(e) => #p::infallible_failed(#name, #method_name, &#p::bad_return(#name, #method_name, e)),
+                },
+            )
         };
         quote! {
             #cfg_attr
@@ -87,21 +84,27 @@ pub fn generate(
                 // SAFETY: `__proxy` checked that the table is this service's, large enough,
                 // and that this slot is filled; the host keeps it alive for the instance.
                 let table = unsafe { &*self.table };
-                let status = match table.#slot_field {
-                    // SAFETY: the slot holds the host's thunk for this method, whose type is
-                    // this one (the fingerprints promise the same signature on both sides);
-                    // the arguments are lowered for it, and `keep` holds what they point to.
-                    ::core::option::Option::Some(f) => unsafe {
-                        let f = ::core::mem::transmute::<unsafe extern "C" fn(), #fn_type>(f);
-                        f(table.header.context, #(#lowered,)* out.as_mut_ptr(), err.as_mut_ptr())
-                    },
-                    ::core::option::Option::None => ::core::unreachable!("checked when the proxy was made"),
+                let ::core::option::Option::Some(f) = table.#slot_field else {
+                    // Nothing unwinds with `keep` alive (so no landing pad drops it).
+                    keep.release();
+                    ::core::unreachable!("checked when the proxy was made")
+                };
+                // SAFETY: the slot holds the host's thunk for this method, whose type is this
+                // one (the fingerprints promise the same signature on both sides); the
+                // arguments are lowered for it, and `keep` holds what they point to.
+                let status = unsafe {
+                    let f = ::core::mem::transmute::<unsafe extern "C" fn(), #fn_type>(f);
+                    f(table.header.context, #(#lowered,)* out.as_mut_ptr(), err.as_mut_ptr())
                 };
                 keep.release();
-                // SAFETY: the host writes `err` whole for a failure status (and it is read
-                // for no other, ABI 2.2).
-                let failure = unsafe { #p::failure_message(status, err.as_mut_ptr(), #name, #method_name) };
-                #outcome
+                // A failure is handled out of line, so the call itself saves no registers.
+                if status != #p::abi::Status::OK {
+                    #failed
+                }
+                // SAFETY: an OK status means the host wrote `out`, once.
+                match unsafe { #ret_trait::take(out.assume_init()) } {
+                    #took
+                }
             }
         }
     });

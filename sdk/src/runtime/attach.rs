@@ -5,7 +5,8 @@ use std::ffi::c_void;
 use std::sync::Arc;
 
 use crate::abi::{ErrorOut, HostApi, ServiceRequirement, StrView};
-use crate::service::{Service, failure_message};
+use crate::service::Service;
+use crate::service::call::failure_message;
 use crate::services::{Clock, Log, State};
 use crate::{Context, Error, Result};
 
@@ -70,7 +71,7 @@ fn lookup(host: &HostApi, name: &str, fingerprint: u64) -> Result<*const c_void>
     // SAFETY: the host's own lookup with its own `HostApi`; the name is valid for the call;
     // `table` and `err` are writable.
     let status = unsafe { (lookup.0)(host, StrView::new(name), fingerprint, &mut table, &mut err) };
-    // SAFETY: `err` was written by the host for a non-OK status, or is empty.
+    // SAFETY: `err` was written by the host for a failure status, or is empty.
     if let Some(message) = unsafe { failure_message(status, &mut err, name, "lookup") } {
         return Err(Error::unlocated(message));
     }

@@ -64,50 +64,81 @@ pub fn host_error<E: ServiceError>(error: E) -> Error {
     error.into_error()
 }
 
-/// The message of a failed call from the plugin to `service::method`, or `None` when the
-/// call succeeded.
+/// What a proxy's method without `Result` does when its call returned a status other
+/// than `OK`: panics with the failure's message (see [`infallible_failed`]).
 ///
 /// # Safety
 /// `err` was written whole by the host for a failure status (`ERROR`, `PANIC`,
 /// `INVALID_INPUT`); for any other status it is not read (the proxy does not clear it
 /// before the call, ABI 2.2).
-#[inline]
-pub unsafe fn failure_message(
+#[cold]
+#[inline(never)]
+pub unsafe fn infallible_call_failed(
+    status: Status,
+    err: *mut ErrorOut,
+    service: &str,
+    method: &str,
+) -> ! {
+    // SAFETY: forwarded from the caller.
+    let message = unsafe { failed_message(status, err, service, method) };
+    infallible_failed(service, method, &message)
+}
+
+/// What a proxy's method returning `Result<T, E>` returns when its call returned a status
+/// other than `OK`: the failure's message as an `E`.
+///
+/// # Safety
+/// As for [`infallible_call_failed`].
+#[cold]
+#[inline(never)]
+pub unsafe fn fallible_call_failed<F: Fallible>(
+    status: Status,
+    err: *mut ErrorOut,
+    service: &str,
+    method: &str,
+) -> F {
+    // SAFETY: forwarded from the caller.
+    fallible_failed(unsafe { failed_message(status, err, service, method) })
+}
+
+/// The message of a failed call to `service::method`, or `None` when it succeeded (for the
+/// plugin's own calls into the host outside a proxy, such as the service lookup).
+///
+/// # Safety
+/// As for [`infallible_call_failed`].
+pub(crate) unsafe fn failure_message(
     status: Status,
     err: *mut ErrorOut,
     service: &str,
     method: &str,
 ) -> Option<String> {
-    if status == Status::OK {
-        return None;
-    }
     // SAFETY: forwarded from the caller.
-    unsafe { failed_message(status, err, service, method) }
+    (status != Status::OK).then(|| unsafe { failed_message(status, err, service, method) })
 }
 
-/// [`failure_message`] for a call that did not succeed.
+/// The message of a call to `service::method` that returned `status` (not `OK`).
 ///
 /// # Safety
-/// As for [`failure_message`].
-#[cold]
-#[inline(never)]
+/// As for [`infallible_call_failed`].
 unsafe fn failed_message(
     status: Status,
     err: *mut ErrorOut,
     service: &str,
     method: &str,
-) -> Option<String> {
-    if let Some(FailureKind::Unknown(status)) = Failure::kind_of(status) {
-        // Nothing says the host wrote `err`: it is not read.
-        return Some(format!(
-            "`{service}::{method}` returned unknown status {status}"
-        ));
-    }
+) -> String {
+    let kind = match Failure::kind_of(status) {
+        // Nothing says the host wrote `err` for a status it does not know: not read.
+        None | Some(FailureKind::Unknown(_)) => {
+            return format!("`{service}::{method}` returned unknown status {}", status.0);
+        }
+        Some(kind) => kind,
+    };
     // SAFETY: a failure status: the host wrote `err` whole (caller).
-    let failure = unsafe { Failure::read_from(status, &mut *err) }?;
+    let Some(failure) = (unsafe { Failure::read_from(status, &mut *err) }) else {
+        unreachable!("a failure status has a kind")
+    };
     let message = failure.message_or_note();
-    Some(match failure.kind {
-        FailureKind::Error => message,
+    match kind {
         FailureKind::InvalidInput => {
             format!("the host could not read the arguments of `{service}::{method}`: {message}")
         }
@@ -115,10 +146,8 @@ unsafe fn failed_message(
             Some(at) => format!("the host panicked in `{service}::{method}` at {at}: {message}"),
             None => format!("the host panicked in `{service}::{method}`: {message}"),
         },
-        FailureKind::Unknown(status) => {
-            format!("`{service}::{method}` returned unknown status {status}")
-        }
-    })
+        FailureKind::Error | FailureKind::Unknown(_) => message,
+    }
 }
 
 /// The message for a returned value that does not validate.
@@ -185,10 +214,11 @@ mod tests {
 
         let mut out = std::mem::MaybeUninit::<ErrorOut>::uninit();
         // SAFETY: an unknown status: the slot is not read.
-        let message = unsafe { failure_message(Status(9), out.as_mut_ptr(), "Catalog", "tier") };
+        let result: std::result::Result<u64, String> =
+            unsafe { fallible_call_failed(Status(9), out.as_mut_ptr(), "Catalog", "tier") };
         assert_eq!(
-            message.as_deref(),
-            Some("`Catalog::tier` returned unknown status 9")
+            result.unwrap_err(),
+            "`Catalog::tier` returned unknown status 9"
         );
         assert_eq!(
             bad_return(

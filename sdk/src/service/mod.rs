@@ -16,7 +16,7 @@
 //! is poisoned. Give every method that can fail a `Result`.
 #![doc = include_str!("../vocabulary/table.md")]
 
-mod call;
+pub(crate) mod call;
 
 use std::any::Any;
 use std::ffi::c_void;
