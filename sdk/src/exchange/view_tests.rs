@@ -536,6 +536,51 @@ fn negative_string_offsets_are_an_error() {
     );
 }
 
+/// `change` laid out by the host, and a plugin's view of it read as call `call`, with the
+/// origin that call's thunk gives `export_out`.
+struct Crossing {
+    sent: Outgoing,
+    input: AbiChange,
+    inbox: SchemaInbox,
+    returned: Outgoing,
+    plugin_outbox: SchemaOutbox,
+}
+
+impl Crossing {
+    fn new(change: &Change) -> Crossing {
+        let (mut sent, mut host_outbox) = (Outgoing::default(), SchemaOutbox::default());
+        let input = sent
+            .export_change(change.clone(), &mut host_outbox)
+            .unwrap();
+        Crossing {
+            sent,
+            input,
+            inbox: SchemaInbox::recognizing_own(),
+            returned: Outgoing::default(),
+            plugin_outbox: SchemaOutbox::default(),
+        }
+    }
+
+    /// The input as call `call` of the plugin reads it.
+    fn read(&mut self, spare: super::view::Spare, call: u64) -> ChangeView {
+        // SAFETY: laid out by `new`, alive in `sent`, its arrays back in place if a view
+        // took them before.
+        unsafe { ChangeView::import_call(&self.input, &mut self.inbox, spare, call) }.unwrap()
+    }
+
+    /// What the plugin sends back when call `call` returns `view` forwarded.
+    fn forward(&mut self, view: ChangeView, call: u64) -> (AbiChange, super::view::Spare) {
+        let origin = Origin {
+            diffs: self.input.diffs as usize,
+            count: self.input.diff_count,
+            call,
+        };
+        self.returned
+            .export_out(view.forward(), &mut self.plugin_outbox, Some(origin))
+            .unwrap()
+    }
+}
+
 #[test]
 fn a_view_forwarded_by_the_call_that_read_it_goes_back_in_place_and_home_whole() {
     let change = Change::new(
@@ -549,76 +594,41 @@ fn a_view_forwarded_by_the_call_that_read_it_goes_back_in_place_and_home_whole()
             Diff::Remove { pre: mixed(8) },
         ],
     );
-    // The host's side.
-    let (mut sent, mut host_outbox) = (Outgoing::default(), SchemaOutbox::default());
-    let input = sent
-        .export_change(change.clone(), &mut host_outbox)
-        .unwrap();
-    // The plugin's side: read as call 7, forwarded by call 7.
-    let mut inbox = SchemaInbox::recognizing_own();
-    // SAFETY: laid out just above, alive in `sent`.
-    let view = unsafe { ChangeView::import_call(&input, &mut inbox, None, 7) }.unwrap();
-    let origin = Origin {
-        diffs: input.diffs as usize,
-        count: input.diff_count,
-        call: 7,
-    };
-    let (mut returned, mut plugin_outbox) = (Outgoing::default(), SchemaOutbox::default());
-    let (out, spare) = returned
-        .export_out(view.forward(), &mut plugin_outbox, Some(origin))
-        .unwrap();
+    let mut crossing = Crossing::new(&change);
+    let view = crossing.read(None, 7);
+    let (out, spare) = crossing.forward(view, 7);
     assert_eq!(
-        out.diffs, input.diffs,
+        out.diffs, crossing.input.diffs,
         "the output is the input's diff array"
     );
     assert_eq!((out.version, out.diff_count), (2, 2));
     // The owners it emptied (and its box) serve the next view.
     assert!(spare.is_some(), "a forwarded view's box");
-    // SAFETY: the same input, now whole again (the test's second reading).
-    let again = unsafe { ChangeView::import_call(&input, &mut inbox, spare, 8) }.unwrap();
+    let again = crossing.read(spare, 8);
     assert!(
-        inbox.spare_owners.is_empty(),
+        crossing.inbox.spare_owners.is_empty(),
         "all three owners were reused"
     );
-    let (out, _) = returned
-        .export_out(
-            again.forward(),
-            &mut plugin_outbox,
-            Some(Origin { call: 8, ..origin }),
-        )
-        .unwrap();
-    assert_eq!(out.diffs, input.diffs);
+    let (out, _) = crossing.forward(again, 8);
+    assert_eq!(out.diffs, crossing.input.diffs);
     // The host takes its change back whole.
-    let back = sent.take_back().expect("every array in its place");
+    let back = crossing.sent.take_back().expect("every array in its place");
     assert_eq!(Change::new(2, Timestamp(3), back), change);
 }
 
 #[test]
 fn a_view_kept_from_an_earlier_call_is_laid_out_anew_when_forwarded() {
     let change = insert(mixed(0));
-    let (mut sent, mut host_outbox) = (Outgoing::default(), SchemaOutbox::default());
-    let input = sent
-        .export_change(change.clone(), &mut host_outbox)
-        .unwrap();
-    let mut inbox = SchemaInbox::recognizing_own();
-    // SAFETY: laid out just above, alive in `sent`.
-    let view = unsafe { ChangeView::import_call(&input, &mut inbox, None, 1) }.unwrap();
+    let mut crossing = Crossing::new(&change);
+    let view = crossing.read(None, 1);
     // Forwarded by call 2, whose input (by chance) has the same address.
-    let later = Origin {
-        diffs: input.diffs as usize,
-        count: input.diff_count,
-        call: 2,
-    };
-    let (mut returned, mut plugin_outbox) = (Outgoing::default(), SchemaOutbox::default());
-    let (out, _) = returned
-        .export_out(view.forward(), &mut plugin_outbox, Some(later))
-        .unwrap();
+    let (out, _) = crossing.forward(view, 2);
     assert_ne!(
-        out.diffs, input.diffs,
+        out.diffs, crossing.input.diffs,
         "laid out in the plugin's own diff array"
     );
     assert!(
-        sent.take_back().is_none(),
+        crossing.sent.take_back().is_none(),
         "the arrays moved to the plugin's output"
     );
     // SAFETY: laid out just above, alive in `returned`.
