@@ -189,9 +189,9 @@ fn across(out: ChangeOut) -> Change {
     unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap()
 }
 
-#[test]
-fn a_forwarded_view_goes_back_with_the_same_buffers() {
-    let change = Change::new(
+/// A change of an update and a remove, version 2 at time 3.
+fn update_and_remove() -> Change {
+    Change::new(
         2,
         Timestamp(3),
         vec![
@@ -201,7 +201,12 @@ fn a_forwarded_view_goes_back_with_the_same_buffers() {
             },
             Diff::Remove { pre: mixed(8) },
         ],
-    );
+    )
+}
+
+#[test]
+fn a_forwarded_view_goes_back_with_the_same_buffers() {
+    let change = update_and_remove();
     let original = match &change.diffs[1] {
         Diff::Remove { pre } => pre.batch().column(2).to_data().buffers()[1].as_ptr(),
         _ => unreachable!(),
@@ -583,17 +588,7 @@ impl Crossing {
 
 #[test]
 fn a_view_forwarded_by_the_call_that_read_it_goes_back_in_place_and_home_whole() {
-    let change = Change::new(
-        2,
-        Timestamp(3),
-        vec![
-            Diff::Update {
-                pre: mixed(0),
-                post: mixed(4),
-            },
-            Diff::Remove { pre: mixed(8) },
-        ],
-    );
+    let change = update_and_remove();
     let mut crossing = Crossing::new(&change);
     let view = crossing.read(None, 7);
     let (out, spare) = crossing.forward(view, 7);
