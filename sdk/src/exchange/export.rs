@@ -274,12 +274,7 @@ impl Outgoing {
 impl AbiRows {
     /// The unused side of an insert or a remove.
     pub fn absent() -> AbiRows {
-        AbiRows {
-            schema_id: 0,
-            schema: std::ptr::null(),
-            columns: FFI_ArrowArray::empty(),
-            row_numbers: FFI_ArrowArray::empty(),
-        }
+        AbiRows::ABSENT
     }
 }
 

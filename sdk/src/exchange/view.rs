@@ -862,12 +862,12 @@ impl<'v> ColumnView<'v> {
         })
     }
 
-    #[inline]
+    #[cold]
     fn error(&self, message: impl std::fmt::Display) -> Error {
         Error::msg(format!("column `{}`: {message}", self.name()))
     }
 
-    #[inline]
+    #[cold]
     fn wrap(&self, error: Error) -> Error {
         self.error(error.message())
     }
