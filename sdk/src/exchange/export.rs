@@ -352,9 +352,11 @@ impl Kept {
 /// The start of a block; its arrays, buffer lists and child lists follow in the same
 /// allocation.
 struct Header {
-    /// Arrays of this block not released yet: the last one drops what the block keeps.
+    /// Arrays of this block not released yet: the release that takes the last ones drops
+    /// what the block keeps.
     arrays: AtomicUsize,
-    /// Those arrays plus the sender's hold, if any: the last one frees the block.
+    /// One while any array is unreleased, plus one for the sender's hold, if any: the last
+    /// one frees the block.
     refs: AtomicUsize,
     /// The allocation's layout (at least what the arrays in it need).
     layout: Layout,
@@ -664,36 +666,62 @@ unsafe fn intact(array: &RawArray) -> bool {
     })
 }
 
-/// The `release` of every array a block holds.
+/// The `release` of every array a block holds. It releases the array's whole subtree at
+/// once: every array of the block under it that is still in place is marked released and
+/// counted, so the block's count falls by one atomic step per release call, not one per
+/// array (children moved out by the consumer were marked released in place, and are
+/// counted when their own release comes).
 unsafe extern "C" fn release(array: *mut RawArray) {
     // SAFETY: called by the consumer on an array of ours that it has not released yet; its
     // lists and its children live in the block, which this array's count keeps alive.
     unsafe {
         let array = &mut *array;
-        if array.release.take().is_none() {
+        if array.release.is_none() {
             return;
         }
-        for i in 0..array.n_children.max(0) as usize {
-            let child = *array.children.add(i);
-            if let Some(release) = (*child).release {
-                release(child);
-            }
-        }
-        if !array.dictionary.is_null()
-            && let Some(release) = (*array.dictionary).release
-        {
-            release(array.dictionary);
-        }
         let header = array.private_data.cast::<Header>();
-        if (*header).arrays.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // The last array: the values they borrowed from go now, whoever holds the block.
-            // Nobody else touches them: the sender waits for `refs` to fall to its hold.
+        let released = take_subtree(array);
+        if (*header).arrays.fetch_sub(released, Ordering::AcqRel) == released {
+            // The last arrays: the values they borrowed from go now, whoever holds the
+            // block. Nobody else touches them: the sender waits for `refs` to fall to its
+            // hold, and this call's reference is given up only after.
             let kept = (*header).kept.take();
             let extras = std::mem::take(&mut (*header).extras);
             drop((kept, extras));
+            give_up(header);
         }
-        give_up(header);
     }
+}
+
+/// Marks `array` and every unreleased array of ours under it released, releases the
+/// foreign ones under it (laid out by arrow-rs), and returns how many of ours it marked.
+///
+/// # Safety
+/// `array` is an unreleased array of a block of ours, with its lists as this process laid
+/// them out.
+unsafe fn take_subtree(array: &mut RawArray) -> usize {
+    array.release = None;
+    let mut ours = 1;
+    let mut take = |child: *mut RawArray| {
+        // SAFETY: a child or dictionary of ours points to a valid array (caller).
+        unsafe {
+            match (*child).release {
+                None => {}
+                Some(f) if f as *const () as usize == release as *const () as usize => {
+                    ours += take_subtree(&mut *child);
+                }
+                Some(foreign) => foreign(child),
+            }
+        }
+    };
+    for i in 0..array.n_children.max(0) as usize {
+        // SAFETY: `n_children` pointers, as this process laid them out (caller).
+        take(unsafe { *array.children.add(i) });
+    }
+    if !array.dictionary.is_null() {
+        take(array.dictionary);
+    }
+    ours
 }
 
 /// Gives up one reference to a block; the last one frees it.
@@ -838,7 +866,9 @@ impl Block {
         unsafe {
             (*header).kept = Some(kept);
             (*header).arrays.store(fill.ours, Ordering::Relaxed);
-            (*header).refs.store(fill.ours + held, Ordering::Release);
+            (*header)
+                .refs
+                .store(usize::from(fill.ours > 0) + held, Ordering::Release);
         }
         if let Some(hold) = hold {
             hold.block = std::ptr::NonNull::new(header);

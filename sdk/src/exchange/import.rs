@@ -38,6 +38,7 @@ use arrow_schema::{DataType, FieldRef, Fields, Schema, SchemaRef};
 use super::SchemaInbox;
 use super::export::recognize;
 use super::raw::{RawArray, Taken};
+use super::schema::Received;
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
 use crate::data::{Change, Diff, Rows, Timestamp};
 use crate::{Error, Result};
@@ -131,8 +132,9 @@ pub unsafe fn import_standalone_batch(
         return Err(Error::unlocated("a batch arrived without its array"));
     }
     let schema = Arc::new(read_schema(schema)?);
+    let columns = Column::for_schema(&schema);
     // SAFETY: a valid array (caller).
-    unsafe { Importer::new(&owner).batch(&owner.columns.0, &schema) }
+    unsafe { Importer::new(&owner).batch(&owner.columns.0, &schema, &columns) }
 }
 
 /// The arrays of one batch as the producer laid them out: every buffer imported from them
@@ -233,6 +235,7 @@ impl SchemaInbox {
     ///
     /// # Safety
     /// As for [`SchemaInbox::read`].
+    #[inline]
     unsafe fn diff(
         &mut self,
         kind: u32,
@@ -272,6 +275,7 @@ impl SchemaInbox {
     ///
     /// # Safety
     /// The slot's schema must be null or point to a valid `FFI_ArrowSchema`.
+    #[inline]
     unsafe fn read(
         &mut self,
         slot: Slot<'_>,
@@ -279,7 +283,8 @@ impl SchemaInbox {
     ) -> Result<(Option<UInt64Array>, RecordBatch)> {
         let own = numbered && self.recognizes_own();
         // SAFETY: forwarded from the caller.
-        let schema = unsafe { self.receive(slot.schema_id(), slot.schema()) }?;
+        let received = unsafe { self.receive(slot.schema_id(), slot.schema()) }?;
+        let schema = &received.schema;
         if slot.columns().is_released() {
             return Err(Error::unlocated("a batch has no columns array"));
         }
@@ -310,7 +315,7 @@ impl SchemaInbox {
             .take_owner(&mut Vec::new())
             .expect("columns checked above");
         // SAFETY: valid arrays (`Slot::new`).
-        unsafe { read_owned(&owner, schema, numbered) }
+        unsafe { read_owned(&owner, schema, &received.columns, numbered) }
     }
 
     /// Stores the schema a side carries, if any, and returns the one its id names.
@@ -321,7 +326,7 @@ impl SchemaInbox {
         &mut self,
         schema_id: u64,
         schema: *const FFI_ArrowSchema,
-    ) -> Result<&SchemaRef> {
+    ) -> Result<&Received> {
         if !schema.is_null() {
             if !schema.is_aligned() {
                 return Err(Error::unlocated("a schema pointer is misaligned"));
@@ -330,11 +335,12 @@ impl SchemaInbox {
             let schema = read_schema(unsafe { &*schema })?;
             self.store(schema_id, Arc::new(schema))?;
         }
-        Ok(&self.get(schema_id)?.0)
+        self.received(schema_id)
     }
 
     /// # Safety
     /// As for [`SchemaInbox::read`].
+    #[inline]
     unsafe fn rows(&mut self, slot: Slot<'_>, side: &str) -> Result<Rows> {
         // SAFETY: forwarded.
         let (numbers, batch) =
@@ -360,9 +366,11 @@ fn describes(schema: &SchemaRef, columns: &[ArrayRef]) -> bool {
 ///
 /// # Safety
 /// The owner's arrays are valid C Data Interface arrays (or released ones).
+#[inline]
 pub(super) unsafe fn read_owned(
     owner: &Arc<Owner>,
     schema: &SchemaRef,
+    columns: &[Column],
     numbered: bool,
 ) -> Result<(Option<UInt64Array>, RecordBatch)> {
     let importer = Importer::new(owner);
@@ -378,7 +386,7 @@ pub(super) unsafe fn read_owned(
         None
     };
     // SAFETY: a valid array (caller).
-    let batch = unsafe { importer.batch(&owner.columns.0, schema) }?;
+    let batch = unsafe { importer.batch(&owner.columns.0, schema, columns) }?;
     Ok((numbers, batch))
 }
 
@@ -452,6 +460,201 @@ impl Shape {
     pub(super) fn end(&self) -> usize {
         self.offset + self.length
     }
+
+    /// The slots of this array that a parent of shape `parent` sees (a struct's offset and
+    /// length apply to its children), or an error when the array is too short for them.
+    #[inline]
+    fn within(&self, parent: &Shape) -> Result<Shape> {
+        if self.length < parent.end() {
+            return Err(Error::unlocated(format!(
+                "it has {} rows where its parent needs {}",
+                self.length,
+                parent.end()
+            )));
+        }
+        let whole = parent.offset == 0 && parent.length == self.length;
+        Ok(Shape {
+            // No overflow: at most `self.offset + self.length`, checked by `Shape::of`.
+            offset: self.offset + parent.offset,
+            length: parent.length,
+            null_count: if whole || self.null_count == Some(0) {
+                self.null_count
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// How one top-level column of a schema is imported: a builder chosen for its type once,
+/// when the schema arrives, so that a stream of batches does not match on the type of each
+/// column of each batch. Fixed-width, boolean and Utf8/Binary columns (plain and large)
+/// are built straight into their arrow-rs array at the struct's slots; every other type
+/// goes through [`Importer::child`].
+#[derive(Clone, Copy)]
+pub(super) struct Column(ColumnBuild);
+
+/// Imports the column at a child pointer of a struct of the given shape, as a data type.
+type ColumnBuild = unsafe fn(&Importer<'_>, *mut RawArray, &DataType, &Shape) -> Result<ArrayRef>;
+
+impl std::fmt::Debug for Column {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Column")
+    }
+}
+
+impl Column {
+    /// The builder for a column of `data_type`.
+    pub(super) fn for_type(data_type: &DataType) -> Column {
+        macro_rules! fixed {
+            ($t:ty) => {
+                if *data_type == <$t as ArrowPrimitiveType>::DATA_TYPE {
+                    Column(fixed_column::<$t, true>)
+                } else {
+                    Column(fixed_column::<$t, false>)
+                }
+            };
+        }
+        downcast_primitive!(
+            data_type => (fixed),
+            DataType::Boolean => Column(boolean_column),
+            DataType::Utf8 => Column(bytes_column::<Utf8Type>),
+            DataType::LargeUtf8 => Column(bytes_column::<LargeUtf8Type>),
+            DataType::Binary => Column(bytes_column::<BinaryType>),
+            DataType::LargeBinary => Column(bytes_column::<LargeBinaryType>),
+            _ => Column(any_column),
+        )
+    }
+
+    /// The builders for every column of `schema`.
+    pub(super) fn for_schema(schema: &SchemaRef) -> Box<[Column]> {
+        schema
+            .fields()
+            .iter()
+            .map(|field| Column::for_type(field.data_type()))
+            .collect()
+    }
+
+    /// Imports the column at `raw`, child of a struct of shape `parent`.
+    ///
+    /// # Safety
+    /// `raw` is null or a valid C Data Interface array kept alive by the importer's owner;
+    /// `data_type` is the type this builder was chosen for.
+    #[inline]
+    unsafe fn import(
+        self,
+        importer: &Importer<'_>,
+        raw: *mut RawArray,
+        data_type: &DataType,
+        parent: &Shape,
+    ) -> Result<ArrayRef> {
+        // SAFETY: forwarded from the caller.
+        unsafe { (self.0)(importer, raw, data_type, parent) }
+    }
+}
+
+/// The array a child pointer points to, once it is known to be non-null and aligned.
+///
+/// # Safety
+/// `raw` is null or points to a valid C Data Interface array.
+#[inline]
+unsafe fn node<'r>(raw: *mut RawArray) -> Result<&'r RawArray> {
+    if raw.is_null() || !raw.is_aligned() {
+        return Err(Error::unlocated("the array pointer is null or misaligned"));
+    }
+    // SAFETY: non-null, aligned and valid (caller).
+    Ok(unsafe { &*raw })
+}
+
+/// An error unless `raw` has no dictionary (only a dictionary array has one).
+#[inline]
+fn no_dictionary(raw: &RawArray, data_type: &DataType) -> Result<()> {
+    if raw.dictionary.is_null() {
+        return Ok(());
+    }
+    Err(Error::unlocated(format!(
+        "an array of type {data_type} has a dictionary"
+    )))
+}
+
+/// A fixed-width column (`EXACT` when its type is `T`'s own, not a parametric one such as
+/// a timestamp with a zone).
+///
+/// # Safety
+/// As for [`Column::import`].
+unsafe fn fixed_column<T: ArrowPrimitiveType, const EXACT: bool>(
+    importer: &Importer<'_>,
+    raw: *mut RawArray,
+    data_type: &DataType,
+    parent: &Shape,
+) -> Result<ArrayRef> {
+    // SAFETY: forwarded from the caller; the shape is checked before the buffers are read.
+    let array = unsafe {
+        let raw = node(raw)?;
+        let shape = Shape::of(raw, 2, 0)?.within(parent)?;
+        let array = importer.primitive_shaped::<T>(raw, &shape)?;
+        no_dictionary(raw, data_type)?;
+        array
+    };
+    Ok(if EXACT {
+        Arc::new(array)
+    } else {
+        Arc::new(array.with_data_type(data_type.clone()))
+    })
+}
+
+/// A boolean column.
+///
+/// # Safety
+/// As for [`Column::import`].
+unsafe fn boolean_column(
+    importer: &Importer<'_>,
+    raw: *mut RawArray,
+    data_type: &DataType,
+    parent: &Shape,
+) -> Result<ArrayRef> {
+    // SAFETY: as above.
+    unsafe {
+        let raw = node(raw)?;
+        let shape = Shape::of(raw, 2, 0)?.within(parent)?;
+        let array = importer.boolean_shaped(raw, &shape)?;
+        no_dictionary(raw, data_type)?;
+        Ok(Arc::new(array))
+    }
+}
+
+/// A Utf8 or Binary column, plain or large.
+///
+/// # Safety
+/// As for [`Column::import`].
+unsafe fn bytes_column<T: ByteArrayType>(
+    importer: &Importer<'_>,
+    raw: *mut RawArray,
+    data_type: &DataType,
+    parent: &Shape,
+) -> Result<ArrayRef> {
+    // SAFETY: as above.
+    unsafe {
+        let raw = node(raw)?;
+        let shape = Shape::of(raw, 3, 0)?.within(parent)?;
+        let array = importer.bytes_shaped::<T>(raw, &shape)?;
+        no_dictionary(raw, data_type)?;
+        Ok(Arc::new(array))
+    }
+}
+
+/// A column of any other type, through the general importer.
+///
+/// # Safety
+/// As for [`Column::import`].
+unsafe fn any_column(
+    importer: &Importer<'_>,
+    raw: *mut RawArray,
+    data_type: &DataType,
+    parent: &Shape,
+) -> Result<ArrayRef> {
+    // SAFETY: forwarded from the caller.
+    unsafe { importer.child_at(raw, data_type, parent) }
 }
 
 /// Bytes for `count` values of `width` bytes, or an error naming the overflow.
@@ -476,8 +679,15 @@ impl<'a> Importer<'a> {
     ///
     /// # Safety
     /// `raw` is a valid C Data Interface array, kept alive by the owner.
-    unsafe fn batch(&self, raw: &RawArray, schema: &SchemaRef) -> Result<RecordBatch> {
+    #[inline]
+    unsafe fn batch(
+        &self,
+        raw: &RawArray,
+        schema: &SchemaRef,
+        plan: &[Column],
+    ) -> Result<RecordBatch> {
         let fields = schema.fields();
+        debug_assert_eq!(plan.len(), fields.len(), "one plan per field");
         if raw.n_children != fields.len() as i64 {
             return Err(Error::unlocated(format!(
                 "the batch has {} columns where its schema has {}",
@@ -494,9 +704,10 @@ impl<'a> Importer<'a> {
             ));
         }
         let mut columns = Vec::with_capacity(fields.len());
-        for (i, field) in fields.iter().enumerate() {
-            // SAFETY: `Shape::of` checked the child list (caller: the arrays are valid).
-            let column = unsafe { self.child(raw, i, field.data_type(), &shape) }
+        for (i, (field, column)) in fields.iter().zip(plan).enumerate() {
+            // SAFETY: `Shape::of` checked the child list (caller: the arrays are valid),
+            // and the plan was made for this field's type.
+            let column = unsafe { column.import(self, raw.child(i), field.data_type(), &shape) }
                 .map_err(|e| e.context(format!("column {:?}", field.name())))?;
             columns.push(column);
         }
@@ -511,6 +722,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// `raw`'s buffer list holds `n_buffers` readable pointers (checked by `Shape::of`),
     /// and the producer declared buffer `index` to hold `len` bytes.
+    #[inline]
     unsafe fn buffer(
         &self,
         raw: &RawArray,
@@ -528,6 +740,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// As for [`Importer::buffer`], the buffer holding `skip + len` bytes; `skip` is a
     /// multiple of `align`.
+    #[inline]
     unsafe fn buffer_range(
         &self,
         raw: &RawArray,
@@ -564,6 +777,7 @@ impl<'a> Importer<'a> {
     ///
     /// # Safety
     /// As for [`Importer::buffer`].
+    #[inline]
     unsafe fn nulls(&self, raw: &RawArray, shape: &Shape) -> Result<Option<NullBuffer>> {
         if shape.null_count == Some(0) || shape.length == 0 {
             return Ok(None);
@@ -592,6 +806,7 @@ impl<'a> Importer<'a> {
     ///
     /// # Safety
     /// As for [`Importer::buffer`].
+    #[inline]
     unsafe fn values<T: ArrowNativeType>(
         &self,
         raw: &RawArray,
@@ -620,8 +835,20 @@ impl<'a> Importer<'a> {
         data_type: &DataType,
         shape: &Shape,
     ) -> Result<ArrayRef> {
-        // SAFETY: within the list (caller).
-        let child = unsafe { parent.child(index) };
+        // SAFETY: within the list, valid (caller).
+        unsafe { self.child_at(parent.child(index), data_type, shape) }
+    }
+
+    /// The array at `child`, a child of a parent of shape `shape`, as in [`Importer::child`].
+    ///
+    /// # Safety
+    /// `child` is null or a valid C Data Interface array.
+    unsafe fn child_at(
+        &self,
+        child: *mut RawArray,
+        data_type: &DataType,
+        shape: &Shape,
+    ) -> Result<ArrayRef> {
         // SAFETY: a valid array (caller).
         let array = unsafe { self.array(child, data_type) }?;
         if array.len() < shape.end() {
@@ -704,11 +931,26 @@ impl<'a> Importer<'a> {
     /// `raw` is a valid C Data Interface array.
     unsafe fn primitive<T: ArrowPrimitiveType>(&self, raw: &RawArray) -> Result<PrimitiveArray<T>> {
         // SAFETY: a valid array (caller), checked before its buffers are read.
+        unsafe { self.primitive_shaped(raw, &Shape::of(raw, 2, 0)?) }
+    }
+
+    /// The slots `shape` names of a fixed-width array whose header was checked.
+    ///
+    /// # Safety
+    /// `raw` is a valid C Data Interface array whose header `Shape::of` checked; `shape` is
+    /// its own or a window of it (`Shape::within`).
+    #[inline]
+    unsafe fn primitive_shaped<T: ArrowPrimitiveType>(
+        &self,
+        raw: &RawArray,
+        shape: &Shape,
+    ) -> Result<PrimitiveArray<T>> {
+        // SAFETY: forwarded from the caller.
         unsafe {
-            let shape = Shape::of(raw, 2, 0)?;
-            let nulls = self.nulls(raw, &shape)?;
+            let nulls = self.nulls(raw, shape)?;
             let values = self.values::<T::Native>(raw, 1, shape.offset, shape.length)?;
-            Ok(PrimitiveArray::new(values, nulls))
+            // SAFETY: a validity bitmap, when there is one, covers the same slots.
+            Ok(PrimitiveArray::new_unchecked(values, nulls))
         }
     }
 
@@ -716,9 +958,15 @@ impl<'a> Importer<'a> {
     /// As for [`Importer::primitive`].
     unsafe fn boolean(&self, raw: &RawArray) -> Result<BooleanArray> {
         // SAFETY: as above.
+        unsafe { self.boolean_shaped(raw, &Shape::of(raw, 2, 0)?) }
+    }
+
+    /// # Safety
+    /// As for [`Importer::primitive_shaped`].
+    unsafe fn boolean_shaped(&self, raw: &RawArray, shape: &Shape) -> Result<BooleanArray> {
+        // SAFETY: as above.
         unsafe {
-            let shape = Shape::of(raw, 2, 0)?;
-            let nulls = self.nulls(raw, &shape)?;
+            let nulls = self.nulls(raw, shape)?;
             let values = self.buffer(raw, 1, shape.end().div_ceil(8), 1)?;
             let values = BooleanBuffer::new(values, shape.offset, shape.length);
             Ok(BooleanArray::new(values, nulls))
@@ -729,6 +977,7 @@ impl<'a> Importer<'a> {
     ///
     /// # Safety
     /// As for [`Importer::primitive`].
+    #[inline]
     unsafe fn offsets<O: OffsetSizeTrait>(
         &self,
         raw: &RawArray,
@@ -756,10 +1005,21 @@ impl<'a> Importer<'a> {
     /// As for [`Importer::primitive`].
     unsafe fn bytes<T: ByteArrayType>(&self, raw: &RawArray) -> Result<GenericByteArray<T>> {
         // SAFETY: as above.
+        unsafe { self.bytes_shaped(raw, &Shape::of(raw, 3, 0)?) }
+    }
+
+    /// # Safety
+    /// As for [`Importer::primitive_shaped`].
+    #[inline]
+    unsafe fn bytes_shaped<T: ByteArrayType>(
+        &self,
+        raw: &RawArray,
+        shape: &Shape,
+    ) -> Result<GenericByteArray<T>> {
+        // SAFETY: as above.
         unsafe {
-            let shape = Shape::of(raw, 3, 0)?;
-            let nulls = self.nulls(raw, &shape)?;
-            let (offsets, end) = self.offsets::<T::Offset>(raw, &shape)?;
+            let nulls = self.nulls(raw, shape)?;
+            let (offsets, end) = self.offsets::<T::Offset>(raw, shape)?;
             let values = self.buffer(raw, 2, end, 1)?;
             Ok(GenericByteArray::new_unchecked(offsets, values, nulls))
         }

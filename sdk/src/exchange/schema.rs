@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::SchemaRef;
 
-use super::import::Owner;
+use super::import::{Column, Owner};
 use crate::abi::MAX_SCHEMA_ID;
 use crate::{Error, Result};
 
@@ -227,10 +227,26 @@ fn ptr_key(schema: &SchemaRef) -> usize {
     Arc::as_ptr(schema) as *const () as usize
 }
 
+/// A schema a receiver holds, with how each of its columns is imported (decided once, when
+/// the schema arrives, so that a steady stream does not match on its types batch after
+/// batch).
+#[derive(Debug)]
+pub(super) struct Received {
+    pub(super) schema: SchemaRef,
+    pub(super) columns: Box<[Column]>,
+}
+
+impl Received {
+    fn new(schema: SchemaRef) -> Received {
+        let columns = Column::for_schema(&schema);
+        Received { schema, columns }
+    }
+}
+
 /// The receiving side's cache: one schema per slot id.
 #[derive(Debug, Default)]
 pub struct SchemaInbox {
-    slots: Vec<Option<(SchemaRef, DataType)>>,
+    slots: Vec<Option<Received>>,
     /// Whether batches this process exported, come back unchanged, are taken back as the
     /// batches they were instead of being imported.
     own: bool,
@@ -281,13 +297,17 @@ impl SchemaInbox {
         if self.slots.len() <= index {
             self.slots.resize_with(index + 1, || None);
         }
-        let data_type = DataType::Struct(schema.fields().clone());
-        self.slots[index] = Some((schema, data_type));
+        self.slots[index] = Some(Received::new(schema));
         Ok(())
     }
 
-    /// The schema in slot `id` and its struct type.
-    pub fn get(&self, id: u64) -> Result<&(SchemaRef, DataType)> {
+    /// The schema in slot `id`.
+    pub fn get(&self, id: u64) -> Result<&SchemaRef> {
+        Ok(&self.received(id)?.schema)
+    }
+
+    /// The schema in slot `id` with how its columns are imported.
+    pub(super) fn received(&self, id: u64) -> Result<&Received> {
         let index = Self::index(id)?;
         self.slots
             .get(index)
@@ -302,7 +322,7 @@ impl SchemaInbox {
 
 #[cfg(test)]
 mod tests {
-    use arrow_schema::{Field, Schema};
+    use arrow_schema::{DataType, Field, Schema};
 
     use super::*;
 
@@ -382,7 +402,7 @@ mod tests {
         inbox.store(2, schema(1)).unwrap();
         inbox.store(2, schema(2)).unwrap();
         assert_eq!(inbox.len(), 1);
-        assert_eq!(inbox.get(2).unwrap().0.field(0).name(), "c2");
+        assert_eq!(inbox.get(2).unwrap().field(0).name(), "c2");
         assert_eq!(
             inbox.get(1).unwrap_err().to_string(),
             "batch refers to schema id 1, which was never sent"

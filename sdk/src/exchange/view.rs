@@ -22,7 +22,7 @@ use arrow_array::{ArrowPrimitiveType, PrimitiveArray};
 use arrow_buffer::ArrowNativeType;
 use arrow_schema::{DataType, Field, SchemaRef};
 
-use super::import::{Owner, Shape, Slot, read_owned, take_each_diff};
+use super::import::{Column, Owner, Shape, Slot, read_owned, take_each_diff};
 
 use super::raw::RawArray;
 use super::{Outgoing, SchemaInbox, SchemaOutbox};
@@ -525,6 +525,7 @@ impl Side {
         // SAFETY: forwarded from the caller.
         let schema = unsafe { inbox.receive(slot.schema_id(), slot.schema()) }
             .map_err(context)?
+            .schema
             .clone();
         let Some(owner) = slot.take_owner(&mut inbox.spare_owners) else {
             return Err(context(Error::unlocated("a batch has no columns array")));
@@ -645,7 +646,14 @@ impl<'v> RowsView<'v> {
     pub fn to_rows(&self) -> Result<Rows> {
         // SAFETY: the owner's arrays were checked when the view was made, and are valid
         // C Data Interface arrays (the producer's word).
-        let (numbers, batch) = unsafe { read_owned(&self.side.owner, &self.side.schema, true) }?;
+        let (numbers, batch) = unsafe {
+            read_owned(
+                &self.side.owner,
+                &self.side.schema,
+                &Column::for_schema(&self.side.schema),
+                true,
+            )
+        }?;
         Rows::new(numbers.expect("read with row numbers"), batch)
     }
 
