@@ -15,6 +15,11 @@
 //! * `passthrough_view_plugin`, `wide_view_plugin`: the same, through `passthrough_view`,
 //!   which reads every column with the typed borrowed view and forwards its input.
 //! * `oplink_exchange`: oplink's own exchange both ways in this process, with no plugin call.
+//! * `import_floor`: the arrow-rs objects that any import of this change into a `Change` of
+//!   `RecordBatch`es must build (an owner, one `Buffer` per buffer, one `Arc` per column, the
+//!   columns' `Vec`, the batch, the row numbers, the diffs' `Vec`), built by hand over the
+//!   change's own buffers with nothing checked, then dropped: the least a crossing into a
+//!   `RecordBatch` operator can cost on this machine, whoever lays it out.
 //!
 //! Row counts: 0 (a change with no diffs), 1, 1,000 and 1,000,000. `OPLINK_PROFILE=one`,
 //! `thousand`, `wide` or `empty` runs one crossing in a loop instead, for a profiler
@@ -22,6 +27,7 @@
 //! `OPLINK_PROFILE_TIMES=N`: N times;
 //! `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`, or `threshold`).
 
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use divan::Bencher;
@@ -30,6 +36,8 @@ use oplink::arrow::array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StructArray,
     TimestampMicrosecondArray, UInt64Array,
 };
+use oplink::arrow::buffer::alloc::Allocation;
+use oplink::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use oplink::arrow::schema::DataType;
 use oplink::exchange::{Outgoing, SchemaInbox, SchemaOutbox, import_change};
 use oplink::{Change, Diff, Rows, Timestamp};
@@ -278,6 +286,72 @@ fn oplink_exchange(bencher: Bencher, rows: usize) {
             let c = there.apply(c).unwrap();
             oplink_cross(c, o2, ob2, ib2)
         });
+}
+
+/// What a buffer shared with its producer holds on to (here: nothing; the change is alive
+/// for the whole call).
+#[derive(Debug)]
+struct Producer;
+
+impl std::panic::RefUnwindSafe for Producer {}
+
+/// The objects an import of `change` into `RecordBatch`es builds, built by hand over its own
+/// buffers (Int64 and Utf8 columns, as `change` makes them), and dropped.
+fn import_by_hand(change: &Change) {
+    let owner: Arc<dyn Allocation> = Arc::new(Producer);
+    let share = |buffer: &Buffer, skip: usize, len: usize| {
+        let ptr = NonNull::new(buffer.as_ptr().cast_mut()).expect("a buffer");
+        // SAFETY: `skip + len` bytes of a live buffer of the change, which outlives the
+        // objects built here.
+        unsafe { Buffer::from_custom_allocation(ptr.add(skip), len, owner.clone()) }
+    };
+    let mut diffs = Vec::with_capacity(change.diffs.len());
+    for diff in &change.diffs {
+        let Diff::Insert { post } = diff else {
+            unreachable!("the benchmark's changes are inserts")
+        };
+        let batch = post.batch();
+        let rows = batch.num_rows();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+        for column in batch.columns() {
+            let column: ArrayRef = if let Some(ints) = column.as_any().downcast_ref::<Int64Array>()
+            {
+                let values = share(ints.values().inner(), 0, rows * 8);
+                Arc::new(Int64Array::new(ScalarBuffer::from(values), None))
+            } else {
+                let strings = column.as_any().downcast_ref::<StringArray>().expect("Utf8");
+                let offsets = share(strings.offsets().inner().inner(), 0, (rows + 1) * 4);
+                // SAFETY: the offsets of a valid array.
+                let offsets = unsafe { OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)) };
+                let values = share(strings.values(), 0, strings.values().len());
+                // SAFETY: the parts of a valid array.
+                Arc::new(unsafe { StringArray::new_unchecked(offsets, values, None) })
+            };
+            columns.push(column);
+        }
+        // SAFETY: the batch's own schema, columns and row count.
+        let batch = unsafe { RecordBatch::new_unchecked(batch.schema(), columns, rows) };
+        let numbers = share(post.row_numbers().values().inner(), 0, rows * 8);
+        let numbers = UInt64Array::new(ScalarBuffer::from(numbers), None);
+        diffs.push(Diff::Insert {
+            post: Rows::new(numbers, batch).expect("as many numbers as rows"),
+        });
+    }
+    drop(owner);
+    drop(divan::black_box(Change::new(
+        change.version,
+        change.changed_at,
+        diffs,
+    )));
+}
+
+/// The floor of an import into `RecordBatch`es: see the module's notes.
+#[divan::bench(args = [1, 1_000])]
+fn import_floor(bencher: Bencher, rows: usize) {
+    let input = change(rows);
+    bencher
+        .with_inputs(|| input.clone())
+        .bench_local_refs(|c| import_by_hand(c));
 }
 
 #[divan::bench(args = SIZES)]
