@@ -298,6 +298,7 @@ impl AbiRows {
     };
 }
 
+#[inline(always)]
 fn kind(diff: &Diff) -> u32 {
     match diff {
         Diff::Insert { .. } => DIFF_INSERT,
@@ -307,6 +308,7 @@ fn kind(diff: &Diff) -> u32 {
 }
 
 /// The `pre` and `post` of a diff, in the order they cross.
+#[inline(always)]
 fn sides(diff: &Diff) -> [Option<&Rows>; 2] {
     match diff {
         Diff::Insert { post } => [None, Some(post)],
@@ -496,6 +498,7 @@ struct Fill {
 }
 
 impl Sink for Fill {
+    #[inline(always)]
     fn buffers(&mut self, list: &[*const c_void]) -> *mut *const c_void {
         assert!(self.used.buffers + list.len() <= self.limit.buffers);
         // SAFETY: within the block's buffer area (asserted against the counts it was sized
@@ -507,6 +510,7 @@ impl Sink for Fill {
             at
         }
     }
+    #[inline(always)]
     fn children(&mut self, n: usize) -> *mut *mut RawArray {
         assert!(self.used.children + n <= self.limit.children);
         // SAFETY: within the block's child area, as above.
@@ -514,6 +518,7 @@ impl Sink for Fill {
         self.used.children += n;
         at
     }
+    #[inline(always)]
     fn node(&mut self, array: RawArray) -> *mut RawArray {
         assert!(self.used.nodes < self.limit.nodes);
         // SAFETY: within the block's node area, as above.
@@ -524,6 +529,7 @@ impl Sink for Fill {
             at
         }
     }
+    #[inline(always)]
     fn extra(&mut self, make: &mut dyn FnMut() -> Buffer) -> *const c_void {
         let buffer = make();
         let ptr = buffer.as_ptr().cast();
@@ -531,12 +537,14 @@ impl Sink for Fill {
         unsafe { (*self.header).extras.push(buffer) };
         ptr
     }
+    #[inline(always)]
     fn ours(&mut self, mut array: RawArray) -> RawArray {
         array.release = Some(release);
         array.private_data = self.header.cast();
         self.ours += 1;
         array
     }
+    #[inline(always)]
     fn top(&mut self, mut array: RawArray, batch: usize, numbers: bool) -> RawArray {
         assert!(self.used.tops < self.limit.tops);
         // SAFETY: within the block's area of top-level records, as above.
@@ -554,6 +562,7 @@ impl Sink for Fill {
         array.private_data = at.cast();
         array
     }
+    #[inline(always)]
     fn foreign(&mut self, array: &dyn Array) -> RawArray {
         RawArray::from_ffi(FFI_ArrowArray::new(&array.to_data()))
     }
@@ -702,26 +711,45 @@ unsafe extern "C" fn release(array: *mut RawArray) {
 unsafe fn take_subtree(array: &mut RawArray) -> usize {
     array.release = None;
     let mut ours = 1;
-    let mut take = |child: *mut RawArray| {
-        // SAFETY: a child or dictionary of ours points to a valid array (caller).
-        unsafe {
-            match (*child).release {
-                None => {}
-                Some(f) if f as *const () as usize == release as *const () as usize => {
-                    ours += take_subtree(&mut *child);
-                }
-                Some(foreign) => foreign(child),
-            }
-        }
-    };
     for i in 0..array.n_children.max(0) as usize {
-        // SAFETY: `n_children` pointers, as this process laid them out (caller).
-        take(unsafe { *array.children.add(i) });
+        // SAFETY: `n_children` pointers to valid arrays, as this process laid them out
+        // (caller).
+        ours += unsafe { take_child(*array.children.add(i)) };
     }
     if !array.dictionary.is_null() {
-        take(array.dictionary);
+        // SAFETY: as above.
+        ours += unsafe { take_child(array.dictionary) };
     }
     ours
+}
+
+/// [`take_subtree`] for a child or dictionary: nothing when it was moved out (released in
+/// place), its own release when it is foreign.
+///
+/// # Safety
+/// `child` is a child or dictionary of an array of ours, as this process laid it out.
+#[inline(always)]
+unsafe fn take_child(child: *mut RawArray) -> usize {
+    // SAFETY: a valid array (caller).
+    let child = unsafe { &mut *child };
+    match child.release {
+        None => 0,
+        Some(f) if std::ptr::fn_addr_eq(f, release as unsafe extern "C" fn(*mut RawArray)) => {
+            if child.n_children == 0 && child.dictionary.is_null() {
+                // A leaf, the common case.
+                child.release = None;
+                1
+            } else {
+                // SAFETY: an unreleased array of ours (caller).
+                unsafe { take_subtree(child) }
+            }
+        }
+        Some(foreign) => {
+            // SAFETY: a foreign array not released yet: its own release frees it.
+            unsafe { foreign(child) };
+            0
+        }
+    }
 }
 
 /// Gives up one reference to a block; the last one frees it.
@@ -898,6 +926,7 @@ fn block_layout(counts: Counts) -> Result<(Layout, usize, usize, usize, usize)> 
 
 /// A batch as a struct array (its length is the row count, so a batch without columns
 /// keeps its rows), and its row numbers.
+#[inline(always)]
 fn top_level<S: Sink>(
     batch: &RecordBatch,
     numbers: Option<&UInt64Array>,
@@ -988,6 +1017,7 @@ fn export<S: Sink>(array: &dyn Array, sink: &mut S) -> RawArray {
 }
 
 /// An array of ours with these buffers (validity first) and children.
+#[inline(always)]
 fn with_buffers<S: Sink>(
     sink: &mut S,
     length: usize,
@@ -1018,12 +1048,14 @@ fn with_buffers<S: Sink>(
     })
 }
 
+#[inline(always)]
 fn primitive<T: ArrowPrimitiveType, S: Sink>(array: &PrimitiveArray<T>, sink: &mut S) -> RawArray {
     let (validity, nulls) = validity(array.nulls(), sink);
     let values = array.values().inner().as_ptr().cast();
     with_buffers(sink, array.len(), nulls, &[validity, values], &mut [])
 }
 
+#[inline(always)]
 fn bytes<T: ByteArrayType, S: Sink>(array: &dyn Array, sink: &mut S) -> RawArray {
     let array = array
         .as_any()
@@ -1088,6 +1120,7 @@ fn dictionary<K: arrow_array::types::ArrowDictionaryKeyType, S: Sink>(
 
 /// The validity bitmap as the C Data Interface wants it (offset 0, or none when there are
 /// no nulls) and the null count.
+#[inline(always)]
 fn validity<S: Sink>(nulls: Option<&NullBuffer>, sink: &mut S) -> (*const c_void, usize) {
     match nulls {
         Some(nulls) if nulls.null_count() > 0 => (bits(nulls.inner(), sink), nulls.null_count()),
@@ -1097,6 +1130,7 @@ fn validity<S: Sink>(nulls: Option<&NullBuffer>, sink: &mut S) -> (*const c_void
 
 /// A bitmap starting at bit 0 of the pointer: the buffer itself when its offset is a whole
 /// number of bytes, a realigned copy otherwise.
+#[inline(always)]
 fn bits<S: Sink>(bits: &arrow_buffer::BooleanBuffer, sink: &mut S) -> *const c_void {
     let offset = bits.offset();
     if offset.is_multiple_of(8) {

@@ -52,7 +52,7 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
     let mut out = Vec::with_capacity(abi.diff_count);
     // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
     unsafe {
-        take_each_diff(abi, &mut |kind, reserved, pre, post| {
+        take_each_diff(abi, |kind, reserved, pre, post| {
             out.push(inbox.diff(kind, reserved, pre, post)?);
             Ok(())
         })
@@ -71,9 +71,10 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
 ///
 /// # Safety
 /// As for [`import_change`].
+#[inline(always)]
 pub(super) unsafe fn take_each_diff(
     abi: &AbiChange,
-    read: &mut dyn FnMut(u32, u32, Slot<'_>, Slot<'_>) -> Result<()>,
+    mut read: impl FnMut(u32, u32, Slot<'_>, Slot<'_>) -> Result<()>,
 ) -> Result<()> {
     let diffs: &mut [AbiDiff] = if abi.diff_count == 0 {
         &mut []
@@ -92,15 +93,26 @@ pub(super) unsafe fn take_each_diff(
         // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
         let (pre, post) = unsafe { (Slot::new(&mut diff.pre), Slot::new(&mut diff.post)) };
         if let Err(error) = read(kind, reserved, pre, post) {
-            // Every array of the change is released whatever happens.
-            for rest in &mut diffs[index + 1..] {
-                // SAFETY: as above; a dropped slot releases its arrays.
-                drop(unsafe { (Slot::new(&mut rest.pre), Slot::new(&mut rest.post)) });
-            }
-            return Err(error.context(format!("diff {index} of the change")));
+            // SAFETY: the diffs after this one are untaken (caller).
+            return Err(unsafe { release_rest(&mut diffs[index + 1..], error, index) });
         }
     }
     Ok(())
+}
+
+/// Releases the diffs after a failed one (every array of the change is released whatever
+/// happens) and names the failed one in the error.
+///
+/// # Safety
+/// `rest` holds valid diffs whose arrays are not taken yet.
+#[cold]
+#[inline(never)]
+unsafe fn release_rest(rest: &mut [AbiDiff], error: Error, index: usize) -> Error {
+    for diff in rest {
+        // SAFETY: as above; a dropped slot releases its arrays.
+        drop(unsafe { (Slot::new(&mut diff.pre), Slot::new(&mut diff.post)) });
+    }
+    error.context(format!("diff {index} of the change"))
 }
 
 /// Takes a batch laid out by `Outgoing::export_batch`.
@@ -189,6 +201,7 @@ impl<'a> Slot<'a> {
     /// Takes the arrays into one owner, or `None` when the batch has no columns array (the
     /// absent side of an insert or a remove). An owner of `spares` (emptied ones, unshared)
     /// is used if there is one: a view that returns its input gives its owners back.
+    #[inline(always)]
     pub(super) fn take_owner(mut self, spares: &mut Vec<Arc<Owner>>) -> Option<Arc<Owner>> {
         if self.columns().is_released() {
             return None;
@@ -235,7 +248,7 @@ impl SchemaInbox {
     ///
     /// # Safety
     /// As for [`SchemaInbox::read`].
-    #[inline]
+    #[inline(always)]
     unsafe fn diff(
         &mut self,
         kind: u32,
@@ -275,7 +288,7 @@ impl SchemaInbox {
     ///
     /// # Safety
     /// The slot's schema must be null or point to a valid `FFI_ArrowSchema`.
-    #[inline]
+    #[inline(always)]
     unsafe fn read(
         &mut self,
         slot: Slot<'_>,
@@ -340,7 +353,7 @@ impl SchemaInbox {
 
     /// # Safety
     /// As for [`SchemaInbox::read`].
-    #[inline]
+    #[inline(always)]
     unsafe fn rows(&mut self, slot: Slot<'_>, side: &str) -> Result<Rows> {
         // SAFETY: forwarded.
         let (numbers, batch) =
@@ -366,7 +379,7 @@ fn describes(schema: &SchemaRef, columns: &[ArrayRef]) -> bool {
 ///
 /// # Safety
 /// The owner's arrays are valid C Data Interface arrays (or released ones).
-#[inline]
+#[inline(always)]
 pub(super) unsafe fn read_owned(
     owner: &Arc<Owner>,
     schema: &SchemaRef,
@@ -405,7 +418,7 @@ impl Shape {
     /// # Safety
     /// `raw` is a C Data Interface array as far as its fields' types go: its pointers are
     /// checked here only for being null or misaligned.
-    #[inline]
+    #[inline(always)]
     pub(super) unsafe fn of(raw: &RawArray, buffers: usize, children: usize) -> Result<Shape> {
         if raw.is_released() {
             return Err(Error::unlocated("the array is released"));
@@ -463,7 +476,7 @@ impl Shape {
 
     /// The slots of this array that a parent of shape `parent` sees (a struct's offset and
     /// length apply to its children), or an error when the array is too short for them.
-    #[inline]
+    #[inline(always)]
     fn within(&self, parent: &Shape) -> Result<Shape> {
         if self.length < parent.end() {
             return Err(Error::unlocated(format!(
@@ -540,7 +553,7 @@ impl Column {
     /// # Safety
     /// `raw` is null or a valid C Data Interface array kept alive by the importer's owner;
     /// `data_type` is the type this builder was chosen for.
-    #[inline]
+    #[inline(always)]
     unsafe fn import(
         self,
         importer: &Importer<'_>,
@@ -557,7 +570,7 @@ impl Column {
 ///
 /// # Safety
 /// `raw` is null or points to a valid C Data Interface array.
-#[inline]
+#[inline(always)]
 unsafe fn node<'r>(raw: *mut RawArray) -> Result<&'r RawArray> {
     if raw.is_null() || !raw.is_aligned() {
         return Err(Error::unlocated("the array pointer is null or misaligned"));
@@ -567,7 +580,7 @@ unsafe fn node<'r>(raw: *mut RawArray) -> Result<&'r RawArray> {
 }
 
 /// An error unless `raw` has no dictionary (only a dictionary array has one).
-#[inline]
+#[inline(always)]
 fn no_dictionary(raw: &RawArray, data_type: &DataType) -> Result<()> {
     if raw.dictionary.is_null() {
         return Ok(());
@@ -582,6 +595,7 @@ fn no_dictionary(raw: &RawArray, data_type: &DataType) -> Result<()> {
 ///
 /// # Safety
 /// As for [`Column::import`].
+#[inline(always)]
 unsafe fn fixed_column<T: ArrowPrimitiveType, const EXACT: bool>(
     importer: &Importer<'_>,
     raw: *mut RawArray,
@@ -607,6 +621,7 @@ unsafe fn fixed_column<T: ArrowPrimitiveType, const EXACT: bool>(
 ///
 /// # Safety
 /// As for [`Column::import`].
+#[inline(always)]
 unsafe fn boolean_column(
     importer: &Importer<'_>,
     raw: *mut RawArray,
@@ -627,6 +642,7 @@ unsafe fn boolean_column(
 ///
 /// # Safety
 /// As for [`Column::import`].
+#[inline(always)]
 unsafe fn bytes_column<T: ByteArrayType>(
     importer: &Importer<'_>,
     raw: *mut RawArray,
@@ -679,7 +695,7 @@ impl<'a> Importer<'a> {
     ///
     /// # Safety
     /// `raw` is a valid C Data Interface array, kept alive by the owner.
-    #[inline]
+    #[inline(always)]
     unsafe fn batch(
         &self,
         raw: &RawArray,
@@ -722,7 +738,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// `raw`'s buffer list holds `n_buffers` readable pointers (checked by `Shape::of`),
     /// and the producer declared buffer `index` to hold `len` bytes.
-    #[inline]
+    #[inline(always)]
     unsafe fn buffer(
         &self,
         raw: &RawArray,
@@ -740,7 +756,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// As for [`Importer::buffer`], the buffer holding `skip + len` bytes; `skip` is a
     /// multiple of `align`.
-    #[inline]
+    #[inline(always)]
     unsafe fn buffer_range(
         &self,
         raw: &RawArray,
@@ -777,7 +793,7 @@ impl<'a> Importer<'a> {
     ///
     /// # Safety
     /// As for [`Importer::buffer`].
-    #[inline]
+    #[inline(always)]
     unsafe fn nulls(&self, raw: &RawArray, shape: &Shape) -> Result<Option<NullBuffer>> {
         if shape.null_count == Some(0) || shape.length == 0 {
             return Ok(None);
@@ -806,7 +822,7 @@ impl<'a> Importer<'a> {
     ///
     /// # Safety
     /// As for [`Importer::buffer`].
-    #[inline]
+    #[inline(always)]
     unsafe fn values<T: ArrowNativeType>(
         &self,
         raw: &RawArray,
@@ -929,6 +945,7 @@ impl<'a> Importer<'a> {
 
     /// # Safety
     /// `raw` is a valid C Data Interface array.
+    #[inline(always)]
     unsafe fn primitive<T: ArrowPrimitiveType>(&self, raw: &RawArray) -> Result<PrimitiveArray<T>> {
         // SAFETY: a valid array (caller), checked before its buffers are read.
         unsafe { self.primitive_shaped(raw, &Shape::of(raw, 2, 0)?) }
@@ -939,7 +956,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// `raw` is a valid C Data Interface array whose header `Shape::of` checked; `shape` is
     /// its own or a window of it (`Shape::within`).
-    #[inline]
+    #[inline(always)]
     unsafe fn primitive_shaped<T: ArrowPrimitiveType>(
         &self,
         raw: &RawArray,
@@ -977,7 +994,7 @@ impl<'a> Importer<'a> {
     ///
     /// # Safety
     /// As for [`Importer::primitive`].
-    #[inline]
+    #[inline(always)]
     unsafe fn offsets<O: OffsetSizeTrait>(
         &self,
         raw: &RawArray,
@@ -1010,7 +1027,7 @@ impl<'a> Importer<'a> {
 
     /// # Safety
     /// As for [`Importer::primitive_shaped`].
-    #[inline]
+    #[inline(always)]
     unsafe fn bytes_shaped<T: ByteArrayType>(
         &self,
         raw: &RawArray,
