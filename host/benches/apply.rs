@@ -15,6 +15,8 @@
 //! * `passthrough_view_plugin`, `wide_view_plugin`: the same, through `passthrough_view`,
 //!   which reads every column with the typed borrowed view and forwards its input.
 //! * `oplink_exchange`: oplink's own exchange both ways in this process, with no plugin call.
+//! * `oplink_one_way`: oplink's exchange one way in this process (laid out, taken in as
+//!   `RecordBatch`es, dropped, released): what `import_floor` bounds.
 //! * `import_floor`: the arrow-rs objects that any import of this change into a `Change` of
 //!   `RecordBatch`es must build (an owner, one `Buffer` per buffer, one `Arc` per column, the
 //!   columns' `Vec`, the batch, the row numbers, the diffs' `Vec`), built by hand over the
@@ -288,22 +290,36 @@ fn oplink_exchange(bencher: Bencher, rows: usize) {
         });
 }
 
-/// What a buffer shared with its producer holds on to (here: nothing; the change is alive
-/// for the whole call).
+/// One way through oplink's exchange, in this process: laid out, taken in, dropped (which
+/// releases the sender's block and drops the change).
+#[divan::bench(args = [1, 1_000])]
+fn oplink_one_way(bencher: Bencher, rows: usize) {
+    let input = change(rows);
+    let mut out = Outgoing::default();
+    let (mut outbox, mut inbox) = (SchemaOutbox::default(), SchemaInbox::default());
+    time(bencher, &input, |c| {
+        drop(oplink_cross(c, &mut out, &mut outbox, &mut inbox));
+    });
+}
+
+/// What a buffer shared with its producer holds on to: the change, as an exported block
+/// does.
 #[derive(Debug)]
-struct Producer;
+struct Producer(#[allow(dead_code)] Change);
 
 impl std::panic::RefUnwindSafe for Producer {}
 
 /// The objects an import of `change` into `RecordBatch`es builds, built by hand over its own
-/// buffers (Int64 and Utf8 columns, as `change` makes them), and dropped.
-fn import_by_hand(change: &Change) {
-    let owner: Arc<dyn Allocation> = Arc::new(Producer);
-    let share = |buffer: &Buffer, skip: usize, len: usize| {
+/// buffers (Int64 and Utf8 columns, as `change` makes them) and dropped, which drops the
+/// change as the release of an exported block does.
+fn import_by_hand(change: Change) {
+    let producer = Arc::new(Producer(change));
+    let change = &producer.0;
+    let owner: Arc<dyn Allocation> = producer.clone();
+    let share = |buffer: &Buffer, len: usize| {
         let ptr = NonNull::new(buffer.as_ptr().cast_mut()).expect("a buffer");
-        // SAFETY: `skip + len` bytes of a live buffer of the change, which outlives the
-        // objects built here.
-        unsafe { Buffer::from_custom_allocation(ptr.add(skip), len, owner.clone()) }
+        // SAFETY: `len` bytes of a live buffer of the change, which the owner keeps alive.
+        unsafe { Buffer::from_custom_allocation(ptr, len, owner.clone()) }
     };
     let mut diffs = Vec::with_capacity(change.diffs.len());
     for diff in &change.diffs {
@@ -316,14 +332,14 @@ fn import_by_hand(change: &Change) {
         for column in batch.columns() {
             let column: ArrayRef = if let Some(ints) = column.as_any().downcast_ref::<Int64Array>()
             {
-                let values = share(ints.values().inner(), 0, rows * 8);
+                let values = share(ints.values().inner(), rows * 8);
                 Arc::new(Int64Array::new(ScalarBuffer::from(values), None))
             } else {
                 let strings = column.as_any().downcast_ref::<StringArray>().expect("Utf8");
-                let offsets = share(strings.offsets().inner().inner(), 0, (rows + 1) * 4);
+                let offsets = share(strings.offsets().inner().inner(), (rows + 1) * 4);
                 // SAFETY: the offsets of a valid array.
                 let offsets = unsafe { OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)) };
-                let values = share(strings.values(), 0, strings.values().len());
+                let values = share(strings.values(), strings.values().len());
                 // SAFETY: the parts of a valid array.
                 Arc::new(unsafe { StringArray::new_unchecked(offsets, values, None) })
             };
@@ -331,27 +347,22 @@ fn import_by_hand(change: &Change) {
         }
         // SAFETY: the batch's own schema, columns and row count.
         let batch = unsafe { RecordBatch::new_unchecked(batch.schema(), columns, rows) };
-        let numbers = share(post.row_numbers().values().inner(), 0, rows * 8);
+        let numbers = share(post.row_numbers().values().inner(), rows * 8);
         let numbers = UInt64Array::new(ScalarBuffer::from(numbers), None);
         diffs.push(Diff::Insert {
             post: Rows::new(numbers, batch).expect("as many numbers as rows"),
         });
     }
-    drop(owner);
-    drop(divan::black_box(Change::new(
-        change.version,
-        change.changed_at,
-        diffs,
-    )));
+    let imported = Change::new(change.version, change.changed_at, diffs);
+    drop((owner, producer));
+    drop(divan::black_box(imported));
 }
 
 /// The floor of an import into `RecordBatch`es: see the module's notes.
 #[divan::bench(args = [1, 1_000])]
 fn import_floor(bencher: Bencher, rows: usize) {
     let input = change(rows);
-    bencher
-        .with_inputs(|| input.clone())
-        .bench_local_refs(|c| import_by_hand(c));
+    time(bencher, &input, import_by_hand);
 }
 
 #[divan::bench(args = SIZES)]
