@@ -631,3 +631,102 @@ fn a_change_with_an_array_taken_or_moved_out_is_not_taken_back() {
         drop(taken);
     }
 }
+
+/// A change of one insert whose batch has `schema` (Int64 `amount` with nulls, Utf8 `label`,
+/// Boolean `flag`), sliced to rows `skip..`.
+fn stream_change(schema: &arrow_schema::SchemaRef, values: &[Option<i64>], skip: usize) -> Change {
+    let amounts = Int64Array::from(values.to_vec());
+    let labels = StringArray::from_iter(values.iter().map(|v| v.map(|v| format!("#{v}"))));
+    let flags = arrow_array::BooleanArray::from_iter(values.iter().map(|v| v.map(|v| v > 2)));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(amounts), Arc::new(labels), Arc::new(flags)],
+    )
+    .unwrap()
+    .slice(skip, values.len() - skip);
+    let numbers = (100..100 + batch.num_rows() as u64).collect::<Vec<_>>();
+    Change::new(
+        values.len() as u64,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: Rows::new(numbers, batch).unwrap(),
+        }],
+    )
+}
+
+#[test]
+fn a_stream_of_one_schema_is_written_over_its_block_in_place_and_reads_back_exactly() {
+    use arrow_schema::{DataType, Field};
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("amount", DataType::Int64, true),
+        Field::new("label", DataType::Utf8, true),
+        Field::new("flag", DataType::Boolean, true),
+    ]));
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let mut cross = |change: &Change, out: &mut Outgoing| {
+        let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
+        let block = block_of(&mut abi);
+        // SAFETY: exported just above.
+        let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+        outbox.commit();
+        assert_eq!(&back, change);
+        block
+    };
+    let first = cross(&stream_change(&schema, &[Some(1), Some(2)], 0), &mut out);
+    assert_eq!(out.refills(), 0, "the first change is laid out");
+    // Other lengths, nulls where there were none, a slice at a whole byte.
+    let changes = [
+        stream_change(&schema, &[Some(3), None, Some(5), Some(6), None], 0),
+        stream_change(&schema, &[Some(7); 20], 8),
+        stream_change(&schema, &[], 0),
+    ];
+    for (i, change) in changes.iter().enumerate() {
+        assert_eq!(cross(change, &mut out), first, "the same block");
+        assert_eq!(out.refills(), i + 1, "written over in place");
+    }
+    // A bitmap at an offset within a byte needs a copy: laid out again, and still exact.
+    let change = stream_change(&schema, &[Some(1), None, Some(3), None, Some(5)], 3);
+    cross(&change, &mut out);
+    assert_eq!(out.refills(), 3, "not written over in place");
+    // Another schema (even an equal one in another `Arc`) is laid out, then becomes the
+    // template.
+    let other = Arc::new(Schema::new(schema.fields().clone()));
+    cross(&stream_change(&other, &[Some(1)], 0), &mut out);
+    assert_eq!(out.refills(), 3);
+    cross(&stream_change(&other, &[Some(2), None], 0), &mut out);
+    assert_eq!(out.refills(), 4);
+    // Two diffs where the template has one: laid out.
+    let mut two = stream_change(&other, &[Some(1)], 0);
+    two.diffs.extend(stream_change(&other, &[Some(9)], 0).diffs);
+    cross(&two, &mut out);
+    assert_eq!(out.refills(), 4);
+}
+
+#[test]
+fn a_block_still_in_use_is_never_written_over() {
+    let schema = Arc::new(Schema::new(vec![
+        arrow_schema::Field::new("amount", arrow_schema::DataType::Int64, true),
+        arrow_schema::Field::new("label", arrow_schema::DataType::Utf8, true),
+        arrow_schema::Field::new("flag", arrow_schema::DataType::Boolean, true),
+    ]));
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let first = stream_change(&schema, &[Some(1), Some(2)], 0);
+    let abi = out.export_change(first.clone(), &mut outbox).unwrap();
+    // SAFETY: exported just above.
+    let kept = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    outbox.commit();
+    let second = stream_change(&schema, &[Some(3)], 0);
+    let abi = out.export_change(second.clone(), &mut outbox).unwrap();
+    assert_eq!(out.refills(), 0, "the first block is still read");
+    // SAFETY: as above.
+    let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    assert_eq!((kept, back), (first, second));
+}
