@@ -420,53 +420,65 @@ impl Shape {
     /// checked here only for being null or misaligned.
     #[inline(always)]
     pub(super) unsafe fn of(raw: &RawArray, buffers: usize, children: usize) -> Result<Shape> {
+        // One test of everything on the way in; which check failed is worked out out of line.
+        let fine = !raw.is_released()
+            && raw.length >= 0
+            && raw.offset >= 0
+            && raw.length.checked_add(raw.offset).is_some()
+            && (raw.null_count == -1 || (0..=raw.length).contains(&raw.null_count))
+            && raw.n_buffers == buffers as i64
+            && raw.n_children == children as i64
+            && (buffers == 0 || (!raw.buffers.is_null() && raw.buffers.is_aligned()))
+            && (children == 0 || (!raw.children.is_null() && raw.children.is_aligned()));
+        if !fine {
+            return Err(Shape::error(raw, buffers, children));
+        }
+        Ok(Shape {
+            length: raw.length as usize,
+            offset: raw.offset as usize,
+            null_count: (raw.null_count != -1).then_some(raw.null_count as usize),
+        })
+    }
+
+    /// What is wrong with a header that [`Shape::of`] refused: the first check it fails.
+    #[cold]
+    #[inline(never)]
+    fn error(raw: &RawArray, buffers: usize, children: usize) -> Error {
         if raw.is_released() {
-            return Err(Error::unlocated("the array is released"));
+            return Error::unlocated("the array is released");
         }
         let (Ok(length), Ok(offset)) = (usize::try_from(raw.length), usize::try_from(raw.offset))
         else {
-            return Err(Error::unlocated(format!(
+            return Error::unlocated(format!(
                 "its length {} or offset {} is negative",
                 raw.length, raw.offset
-            )));
+            ));
         };
         if raw.length.checked_add(raw.offset).is_none() {
-            return Err(Error::unlocated(format!(
-                "its length {length} and offset {offset} overflow"
-            )));
+            return Error::unlocated(format!("its length {length} and offset {offset} overflow"));
         }
-        let null_count = match raw.null_count {
-            -1 => None,
-            n if (0..=raw.length).contains(&n) => Some(n as usize),
-            n => {
-                return Err(Error::unlocated(format!(
-                    "its null count {n} is outside 0..={length}"
-                )));
-            }
-        };
+        if raw.null_count != -1 && !(0..=raw.length).contains(&raw.null_count) {
+            return Error::unlocated(format!(
+                "its null count {} is outside 0..={length}",
+                raw.null_count
+            ));
+        }
         if raw.n_buffers != buffers as i64 {
-            return Err(Error::unlocated(format!(
+            return Error::unlocated(format!(
                 "it has {} buffers where its type has {buffers}",
                 raw.n_buffers
-            )));
+            ));
         }
         if raw.n_children != children as i64 {
-            return Err(Error::unlocated(format!(
+            return Error::unlocated(format!(
                 "it has {} children where its type has {children}",
                 raw.n_children
-            )));
+            ));
         }
         if buffers > 0 && (raw.buffers.is_null() || !raw.buffers.is_aligned()) {
-            return Err(Error::unlocated("its buffer list is null or misaligned"));
+            return Error::unlocated("its buffer list is null or misaligned");
         }
-        if children > 0 && (raw.children.is_null() || !raw.children.is_aligned()) {
-            return Err(Error::unlocated("its child list is null or misaligned"));
-        }
-        Ok(Shape {
-            length,
-            offset,
-            null_count,
-        })
+        Error::unlocated("its child list is null or misaligned")
     }
 
     /// Offset plus length: how many slots the buffers hold.
@@ -479,11 +491,7 @@ impl Shape {
     #[inline(always)]
     fn within(&self, parent: &Shape) -> Result<Shape> {
         if self.length < parent.end() {
-            return Err(Error::unlocated(format!(
-                "it has {} rows where its parent needs {}",
-                self.length,
-                parent.end()
-            )));
+            return Err(too_short(self.length, parent.end()));
         }
         let whole = parent.offset == 0 && parent.length == self.length;
         Ok(Shape {
@@ -573,7 +581,7 @@ impl Column {
 #[inline(always)]
 unsafe fn node<'r>(raw: *mut RawArray) -> Result<&'r RawArray> {
     if raw.is_null() || !raw.is_aligned() {
-        return Err(Error::unlocated("the array pointer is null or misaligned"));
+        return Err(cold_error("the array pointer is null or misaligned"));
     }
     // SAFETY: non-null, aligned and valid (caller).
     Ok(unsafe { &*raw })
@@ -585,9 +593,30 @@ fn no_dictionary(raw: &RawArray, data_type: &DataType) -> Result<()> {
     if raw.dictionary.is_null() {
         return Ok(());
     }
-    Err(Error::unlocated(format!(
-        "an array of type {data_type} has a dictionary"
-    )))
+    Err(has_dictionary(data_type))
+}
+
+/// The error of an array that has a dictionary where its type has none.
+#[cold]
+#[inline(never)]
+fn has_dictionary(data_type: &DataType) -> Error {
+    Error::unlocated(format!("an array of type {data_type} has a dictionary"))
+}
+
+/// The error of a child shorter than the slots its parent needs of it.
+#[cold]
+#[inline(never)]
+fn too_short(length: usize, needed: usize) -> Error {
+    Error::unlocated(format!(
+        "it has {length} rows where its parent needs {needed}"
+    ))
+}
+
+/// An error with a fixed message, made out of line.
+#[cold]
+#[inline(never)]
+fn cold_error(message: &'static str) -> Error {
+    Error::unlocated(message)
 }
 
 /// A fixed-width column (`EXACT` when its type is `T`'s own, not a parametric one such as
@@ -674,10 +703,46 @@ unsafe fn any_column(
 }
 
 /// Bytes for `count` values of `width` bytes, or an error naming the overflow.
+#[inline(always)]
 fn bytes_for(count: usize, width: usize) -> Result<usize> {
-    count
-        .checked_mul(width)
-        .ok_or_else(|| Error::unlocated(format!("{count} values of {width} bytes overflow")))
+    match count.checked_mul(width) {
+        Some(bytes) => Ok(bytes),
+        None => Err(overflow(count, width)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn overflow(count: usize, width: usize) -> Error {
+    Error::unlocated(format!("{count} values of {width} bytes overflow"))
+}
+
+/// The error of offsets that run backwards (or past what the platform can address).
+#[cold]
+#[inline(never)]
+fn bad_offsets<O: std::fmt::Debug>(first: usize, last: O) -> Error {
+    Error::unlocated(format!("its offsets run from {first} to {last:?}"))
+}
+
+/// The error of a null buffer where the array needs bytes.
+#[cold]
+#[inline(never)]
+fn null_buffer(index: usize, needed: usize) -> Error {
+    Error::unlocated(format!(
+        "its buffer {index} is null but must hold {needed} bytes"
+    ))
+}
+
+/// A buffer misaligned for its type, copied into an aligned one (as arrow-rs requires of
+/// typed buffers).
+///
+/// # Safety
+/// `len` bytes are readable at `ptr`.
+#[cold]
+#[inline(never)]
+unsafe fn aligned_copy(ptr: NonNull<u8>, len: usize) -> Buffer {
+    // SAFETY: forwarded from the caller.
+    Buffer::from_slice_ref(unsafe { std::slice::from_raw_parts(ptr.as_ptr(), len) })
 }
 
 /// Builds arrow-rs arrays over one batch's buffers.
@@ -771,17 +836,13 @@ impl<'a> Importer<'a> {
             return Ok(MutableBuffer::new(0).into());
         }
         let Some(ptr) = NonNull::new(ptr.cast_mut()) else {
-            return Err(Error::unlocated(format!(
-                "its buffer {index} is null but must hold {} bytes",
-                skip + len
-            )));
+            return Err(null_buffer(index, skip + len));
         };
         // SAFETY: within the buffer's `skip + len` bytes (caller).
         let ptr = unsafe { ptr.add(skip) };
         if !(ptr.as_ptr() as usize).is_multiple_of(align) {
-            // SAFETY: `len` readable bytes (caller); copied into an aligned buffer.
-            let bytes = unsafe { std::slice::from_raw_parts(ptr.as_ptr(), len) };
-            return Ok(Buffer::from_slice_ref(bytes));
+            // SAFETY: `len` readable bytes (caller).
+            return Ok(unsafe { aligned_copy(ptr, len) });
         }
         let owner: Arc<dyn Allocation> = Arc::<Owner>::clone(self.owner);
         // SAFETY: `len` readable bytes (caller), kept alive by the owner: the producer
@@ -798,6 +859,17 @@ impl<'a> Importer<'a> {
         if shape.null_count == Some(0) || shape.length == 0 {
             return Ok(None);
         }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.bitmap(raw, shape) }
+    }
+
+    /// [`Importer::nulls`] of an array that may have nulls, out of line: only such arrays
+    /// pay for its code.
+    ///
+    /// # Safety
+    /// As for [`Importer::buffer`].
+    #[inline(never)]
+    unsafe fn bitmap(&self, raw: &RawArray, shape: &Shape) -> Result<Option<NullBuffer>> {
         // SAFETY: the list has at least one buffer (every caller's type has a bitmap).
         if unsafe { raw.buffer(0) }.is_null() {
             return match shape.null_count {
@@ -868,11 +940,7 @@ impl<'a> Importer<'a> {
         // SAFETY: a valid array (caller).
         let array = unsafe { self.array(child, data_type) }?;
         if array.len() < shape.end() {
-            return Err(Error::unlocated(format!(
-                "it has {} rows where its parent needs {}",
-                array.len(),
-                shape.end()
-            )));
+            return Err(too_short(array.len(), shape.end()));
         }
         if shape.offset == 0 && array.len() == shape.length {
             return Ok(array);
@@ -1009,9 +1077,7 @@ impl<'a> Importer<'a> {
         let offsets = unsafe { self.values::<O>(raw, 1, shape.offset, shape.length + 1) }?;
         let (first, last) = (offsets[0].as_usize(), offsets[shape.length]);
         let Some(last) = last.to_usize().filter(|last| *last >= first) else {
-            return Err(Error::unlocated(format!(
-                "its offsets run from {first} to {last:?}"
-            )));
+            return Err(bad_offsets(first, last));
         };
         // SAFETY: non-decreasing from the first to the last (checked); between them, the
         // producer's word.
