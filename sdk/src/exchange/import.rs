@@ -303,25 +303,8 @@ impl SchemaInbox {
         }
         if own {
             // SAFETY: valid arrays (`Slot::new`), the columns unreleased (checked above).
-            // The rows it returns stay alive while the arrays are, and are cloned before
-            // they are released (when the slot drops).
-            if let Some(rows) = unsafe { recognize(slot.columns(), slot.numbers()) } {
-                let batch = rows.batch();
-                if Arc::ptr_eq(schema, batch.schema_ref()) || **schema == **batch.schema_ref() {
-                    return Ok((Some(rows.row_numbers().clone()), batch.clone()));
-                }
-                if describes(schema, batch.columns()) {
-                    // SAFETY: the batch's own columns, of its row count, each of the type
-                    // and nullability its field in `schema` declares (`describes`).
-                    let batch = unsafe {
-                        RecordBatch::new_unchecked(
-                            schema.clone(),
-                            batch.columns().to_vec(),
-                            batch.num_rows(),
-                        )
-                    };
-                    return Ok((Some(rows.row_numbers().clone()), batch));
-                }
+            if let Some(rows) = unsafe { own_rows(schema, slot.columns(), slot.numbers()) } {
+                return Ok(rows);
             }
         }
         let owner = slot
@@ -351,9 +334,12 @@ impl SchemaInbox {
         self.received(schema_id)
     }
 
+    /// One side of a diff, its whole import inlined into this one body (which the diff's
+    /// kinds share, so the code is there once).
+    ///
     /// # Safety
     /// As for [`SchemaInbox::read`].
-    #[inline(always)]
+    #[inline(never)]
     unsafe fn rows(&mut self, slot: Slot<'_>, side: &str) -> Result<Rows> {
         // SAFETY: forwarded.
         let (numbers, batch) =
@@ -362,6 +348,36 @@ impl SchemaInbox {
         Rows::new(numbers, batch)
             .map_err(|e| Error::unlocated(format!("its {side} rows: {}", e.message())))
     }
+}
+
+/// The rows this process exported as `columns` and `numbers`, come back unchanged (see
+/// [`recognize`]), as `schema` declares them: the very batch sent when `schema` is its own,
+/// rebuilt with `schema` when that describes the same columns; `None` otherwise (import them
+/// then). Out of line: most batches are not one's own.
+///
+/// # Safety
+/// As for [`recognize`]; the rows are cloned before the arrays can be released.
+#[inline(never)]
+unsafe fn own_rows(
+    schema: &SchemaRef,
+    columns: &RawArray,
+    numbers: &RawArray,
+) -> Option<(Option<UInt64Array>, RecordBatch)> {
+    // SAFETY: forwarded from the caller.
+    let rows = unsafe { recognize(columns, numbers) }?;
+    let batch = rows.batch();
+    if Arc::ptr_eq(schema, batch.schema_ref()) || **schema == **batch.schema_ref() {
+        return Some((Some(rows.row_numbers().clone()), batch.clone()));
+    }
+    if !describes(schema, batch.columns()) {
+        return None;
+    }
+    // SAFETY: the batch's own columns, of its row count, each of the type and nullability
+    // its field in `schema` declares (`describes`).
+    let batch = unsafe {
+        RecordBatch::new_unchecked(schema.clone(), batch.columns().to_vec(), batch.num_rows())
+    };
+    Some((Some(rows.row_numbers().clone()), batch))
 }
 
 /// Whether `schema` describes `columns`: one field per column, of its type, nullable
