@@ -597,7 +597,9 @@ impl Column {
 #[inline(always)]
 unsafe fn node<'r>(raw: *mut RawArray) -> Result<&'r RawArray> {
     if raw.is_null() || !raw.is_aligned() {
-        return Err(cold_error("the array pointer is null or misaligned"));
+        return Err(cold(format_args!(
+            "the array pointer is null or misaligned"
+        )));
     }
     // SAFETY: non-null, aligned and valid (caller).
     Ok(unsafe { &*raw })
@@ -609,30 +611,25 @@ fn no_dictionary(raw: &RawArray, data_type: &DataType) -> Result<()> {
     if raw.dictionary.is_null() {
         return Ok(());
     }
-    Err(has_dictionary(data_type))
-}
-
-/// The error of an array that has a dictionary where its type has none.
-#[cold]
-#[inline(never)]
-fn has_dictionary(data_type: &DataType) -> Error {
-    Error::unlocated(format!("an array of type {data_type} has a dictionary"))
+    Err(cold(format_args!(
+        "an array of type {data_type} has a dictionary"
+    )))
 }
 
 /// The error of a child shorter than the slots its parent needs of it.
 #[cold]
-#[inline(never)]
 fn too_short(length: usize, needed: usize) -> Error {
-    Error::unlocated(format!(
+    cold(format_args!(
         "it has {length} rows where its parent needs {needed}"
     ))
 }
 
-/// An error with a fixed message, made out of line.
+/// An error made out of line, so that the path that does not fail carries no formatting
+/// code.
 #[cold]
 #[inline(never)]
-fn cold_error(message: &'static str) -> Error {
-    Error::unlocated(message)
+fn cold(message: std::fmt::Arguments<'_>) -> Error {
+    Error::unlocated(std::fmt::format(message))
 }
 
 /// A fixed-width column (`EXACT` when its type is `T`'s own, not a parametric one such as
@@ -723,30 +720,10 @@ unsafe fn any_column(
 fn bytes_for(count: usize, width: usize) -> Result<usize> {
     match count.checked_mul(width) {
         Some(bytes) => Ok(bytes),
-        None => Err(overflow(count, width)),
+        None => Err(cold(format_args!(
+            "{count} values of {width} bytes overflow"
+        ))),
     }
-}
-
-#[cold]
-#[inline(never)]
-fn overflow(count: usize, width: usize) -> Error {
-    Error::unlocated(format!("{count} values of {width} bytes overflow"))
-}
-
-/// The error of offsets that run backwards (or past what the platform can address).
-#[cold]
-#[inline(never)]
-fn bad_offsets<O: std::fmt::Debug>(first: usize, last: O) -> Error {
-    Error::unlocated(format!("its offsets run from {first} to {last:?}"))
-}
-
-/// The error of a null buffer where the array needs bytes.
-#[cold]
-#[inline(never)]
-fn null_buffer(index: usize, needed: usize) -> Error {
-    Error::unlocated(format!(
-        "its buffer {index} is null but must hold {needed} bytes"
-    ))
 }
 
 /// A buffer misaligned for its type, copied into an aligned one (as arrow-rs requires of
@@ -852,7 +829,10 @@ impl<'a> Importer<'a> {
             return Ok(MutableBuffer::new(0).into());
         }
         let Some(ptr) = NonNull::new(ptr.cast_mut()) else {
-            return Err(null_buffer(index, skip + len));
+            return Err(cold(format_args!(
+                "its buffer {index} is null but must hold {} bytes",
+                skip + len
+            )));
         };
         // SAFETY: within the buffer's `skip + len` bytes (caller).
         let ptr = unsafe { ptr.add(skip) };
@@ -1093,7 +1073,9 @@ impl<'a> Importer<'a> {
         let offsets = unsafe { self.values::<O>(raw, 1, shape.offset, shape.length + 1) }?;
         let (first, last) = (offsets[0].as_usize(), offsets[shape.length]);
         let Some(last) = last.to_usize().filter(|last| *last >= first) else {
-            return Err(bad_offsets(first, last));
+            return Err(cold(format_args!(
+                "its offsets run from {first} to {last:?}"
+            )));
         };
         // SAFETY: non-decreasing from the first to the last (checked); between them, the
         // producer's word.
