@@ -936,27 +936,6 @@ fn rewrite_for(data_type: &DataType) -> Option<Rewrite> {
     )
 }
 
-/// The validity bitmap as [`validity`] exports it, when that needs no copy.
-#[inline(always)]
-fn plain_validity(nulls: Option<&NullBuffer>) -> Option<(*const c_void, usize)> {
-    match nulls {
-        Some(nulls) if nulls.null_count() > 0 => {
-            plain_bits(nulls.inner()).map(|bits| (bits, nulls.null_count()))
-        }
-        _ => Some((std::ptr::null(), 0)),
-    }
-}
-
-/// A bitmap's first byte, when it starts at a whole byte (as [`bits`] exports it).
-#[inline(always)]
-fn plain_bits(bits: &arrow_buffer::BooleanBuffer) -> Option<*const c_void> {
-    let offset = bits.offset();
-    // SAFETY: `offset / 8` bytes into the bitmap's own buffer.
-    offset
-        .is_multiple_of(8)
-        .then(|| unsafe { bits.inner().as_ptr().add(offset / 8) }.cast())
-}
-
 /// Writes an array of ours over `node`, with these buffers in its buffer list.
 ///
 /// # Safety
@@ -1514,10 +1493,27 @@ fn validity<S: Sink>(nulls: Option<&NullBuffer>, sink: &mut S) -> (*const c_void
 /// number of bytes, a realigned copy otherwise.
 #[inline(always)]
 fn bits<S: Sink>(bits: &arrow_buffer::BooleanBuffer, sink: &mut S) -> *const c_void {
-    let offset = bits.offset();
-    if offset.is_multiple_of(8) {
-        // SAFETY: `offset / 8` bytes into the bitmap's own buffer.
-        return unsafe { bits.inner().as_ptr().add(offset / 8) }.cast();
+    plain_bits(bits).unwrap_or_else(|| sink.extra(&mut || bits.sliced()))
+}
+
+/// The validity bitmap as [`validity`] exports it, when that needs no copy.
+#[inline(always)]
+fn plain_validity(nulls: Option<&NullBuffer>) -> Option<(*const c_void, usize)> {
+    match nulls {
+        Some(nulls) if nulls.null_count() > 0 => {
+            plain_bits(nulls.inner()).map(|bits| (bits, nulls.null_count()))
+        }
+        _ => Some((std::ptr::null(), 0)),
     }
-    sink.extra(&mut || bits.sliced())
+}
+
+/// A bitmap's first byte, when it starts at a whole byte: what [`bits`] exports without a
+/// copy.
+#[inline(always)]
+fn plain_bits(bits: &arrow_buffer::BooleanBuffer) -> Option<*const c_void> {
+    let offset = bits.offset();
+    // SAFETY: `offset / 8` bytes into the bitmap's own buffer.
+    offset
+        .is_multiple_of(8)
+        .then(|| unsafe { bits.inner().as_ptr().add(offset / 8) }.cast())
 }

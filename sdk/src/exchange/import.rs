@@ -949,11 +949,8 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// `raw` is null or a valid C Data Interface array, writable if arrow-rs is to take it.
     unsafe fn array(&self, raw: *mut RawArray, data_type: &DataType) -> Result<ArrayRef> {
-        if raw.is_null() || !raw.is_aligned() {
-            return Err(Error::unlocated("the array pointer is null or misaligned"));
-        }
-        // SAFETY: non-null, aligned and valid (caller).
-        let array = unsafe { &*raw };
+        // SAFETY: null or valid (caller).
+        let array = unsafe { node(raw) }?;
         macro_rules! primitive {
             ($t:ty) => {{
                 let array = self.primitive::<$t>(array)?;
@@ -999,10 +996,8 @@ impl<'a> Importer<'a> {
             _ => return foreign(raw, data_type),
             )
         };
-        if !matches!(data_type, DataType::Dictionary(..)) && !array.dictionary.is_null() {
-            return Err(Error::unlocated(format!(
-                "an array of type {data_type} has a dictionary"
-            )));
+        if !matches!(data_type, DataType::Dictionary(..)) {
+            no_dictionary(array, data_type)?;
         }
         Ok(imported)
     }
