@@ -22,11 +22,15 @@
 //!   columns' `Vec`, the batch, the row numbers, the diffs' `Vec`), built by hand over the
 //!   change's own buffers with nothing checked, then dropped: the least a crossing into a
 //!   `RecordBatch` operator can cost on this machine, whoever lays it out.
+//! * `threshold_floor`: `threshold` in process, its input and its output rebuilt as
+//!   `import_floor` builds them: the least `threshold_plugin` can cost while `threshold`
+//!   takes and returns `RecordBatch`es, whoever lays them out and takes them in.
 //!
 //! Row counts: 0 (a change with no diffs), 1, 1,000 and 1,000,000. `OPLINK_PROFILE=one`,
 //! `thousand`, `wide` or `empty` runs one crossing in a loop instead, for a profiler
-//! (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin, the exchange alone or `threshold`;
-//! `OPLINK_PROFILE_TIMES=N`: N times;
+//! (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin, the exchange alone, or with
+//! `OPLINK_PROFILE_OPERATOR=threshold`, `import_floor` or `threshold_floor` that benchmark's
+//! work; `OPLINK_PROFILE_TIMES=N`: N times;
 //! `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`, or `threshold`).
 
 use std::ptr::NonNull;
@@ -74,27 +78,33 @@ fn profile(what: &str) {
         .and_then(|n| n.parse().ok())
         .unwrap_or(times);
     let operator = std::env::var("OPLINK_PROFILE_OPERATOR").unwrap_or("passthrough".into());
-    if std::env::var_os("OPLINK_PROFILE_IN_PROCESS").is_some() && operator == "threshold" {
-        let mut op = threshold::Threshold::new(threshold::Config {
-            column: "amount".into(),
-            min: 50,
-        })
-        .unwrap();
-        for _ in 0..times {
-            divan::black_box(op.apply(change.clone()).unwrap());
-        }
-        return;
-    }
     if std::env::var_os("OPLINK_PROFILE_IN_PROCESS").is_some() {
-        let mut out = Outgoing::default();
-        let (mut outbox, mut inbox) = (SchemaOutbox::default(), SchemaInbox::default());
+        let mut step: Box<dyn FnMut(Change)> = match operator.as_str() {
+            "threshold" => {
+                let mut op = in_process_threshold();
+                Box::new(move |c| drop(divan::black_box(op.apply(c).unwrap())))
+            }
+            "import_floor" => Box::new(import_by_hand),
+            "threshold_floor" => {
+                let mut op = in_process_threshold();
+                Box::new(move |c| drop(divan::black_box(rebuild(op.apply(rebuild(c)).unwrap()))))
+            }
+            // The exchange alone, one way.
+            _ => {
+                let mut out = Outgoing::default();
+                let (mut outbox, mut inbox) = (SchemaOutbox::default(), SchemaInbox::default());
+                Box::new(move |c| {
+                    drop(divan::black_box(oplink_cross(
+                        c,
+                        &mut out,
+                        &mut outbox,
+                        &mut inbox,
+                    )))
+                })
+            }
+        };
         for _ in 0..times {
-            divan::black_box(oplink_cross(
-                change.clone(),
-                &mut out,
-                &mut outbox,
-                &mut inbox,
-            ));
+            step(change.clone());
         }
         return;
     }
@@ -111,6 +121,15 @@ fn profile(what: &str) {
     for _ in 0..times {
         divan::black_box(op.apply(change.clone()).unwrap());
     }
+}
+
+/// `threshold` in this process, configured as the plugin's instance is.
+fn in_process_threshold() -> threshold::Threshold {
+    threshold::Threshold::new(threshold::Config {
+        column: "amount".into(),
+        min: 50,
+    })
+    .unwrap()
 }
 
 fn plugin(name: &str) -> Plugin {
@@ -235,8 +254,8 @@ fn arrow_round_trip(change: Change) -> Change {
     arrow_cross(change)
 }
 
-/// oplink's own exchange both ways in this process, without the plugin call: what the
-/// crossing itself costs, apart from the thunks around it.
+/// One crossing of oplink's own exchange in this process, laid out and taken in, without a
+/// plugin call: what a crossing itself costs, apart from the thunks around it.
 fn oplink_cross(
     change: Change,
     out: &mut Outgoing,
@@ -309,10 +328,12 @@ struct Producer(#[allow(dead_code)] Change);
 
 impl std::panic::RefUnwindSafe for Producer {}
 
-/// The objects an import of `change` into `RecordBatch`es builds, built by hand over its own
-/// buffers (Int64 and Utf8 columns, as `change` makes them) and dropped, which drops the
-/// change as the release of an exported block does.
-fn import_by_hand(change: Change) {
+/// `change` as an import into `RecordBatch`es would hand it over, built by hand over its own
+/// buffers (Int64 and Utf8 columns, as `change` and `threshold`'s output make them): a fresh
+/// owner holding the change (as an exported block does), one `Buffer` per buffer sharing it,
+/// one `Arc` per column, the columns' `Vec`, the batch, the row numbers and the diffs' `Vec`,
+/// with nothing checked. Dropping the result drops the change, as a release does.
+fn rebuild(change: Change) -> Change {
     let producer = Arc::new(Producer(change));
     let change = &producer.0;
     let owner: Arc<dyn Allocation> = producer.clone();
@@ -353,9 +374,14 @@ fn import_by_hand(change: Change) {
             post: Rows::new(numbers, batch).expect("as many numbers as rows"),
         });
     }
-    let imported = Change::new(change.version, change.changed_at, diffs);
+    let rebuilt = Change::new(change.version, change.changed_at, diffs);
     drop((owner, producer));
-    drop(divan::black_box(imported));
+    rebuilt
+}
+
+/// The objects an import of `change` builds, then dropped (see [`rebuild`]).
+fn import_by_hand(change: Change) {
+    drop(divan::black_box(rebuild(change)));
 }
 
 /// The floor of an import into `RecordBatch`es: see the module's notes.
@@ -397,12 +423,19 @@ fn arrow_ffi_baseline(bencher: Bencher, rows: usize) {
 #[divan::bench(args = SIZES)]
 fn threshold_in_process(bencher: Bencher, rows: usize) {
     let input = change(rows);
-    let mut op = threshold::Threshold::new(threshold::Config {
-        column: "amount".into(),
-        min: 50,
-    })
-    .unwrap();
+    let mut op = in_process_threshold();
     time(bencher, &input, |c| op.apply(c).unwrap());
+}
+
+/// `threshold` in process on its input rebuilt as an import would hand it over, its output
+/// rebuilt in turn (see [`rebuild`]): what `threshold` would cost through a boundary whose
+/// crossing cost nothing but the arrow-rs objects each side must build, with no layout, no
+/// checks, no call through a library and no release.
+#[divan::bench(args = [1, 1_000])]
+fn threshold_floor(bencher: Bencher, rows: usize) {
+    let input = change(rows);
+    let mut op = in_process_threshold();
+    time(bencher, &input, |c| rebuild(op.apply(rebuild(c)).unwrap()));
 }
 
 #[divan::bench(args = SIZES)]
