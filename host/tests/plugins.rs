@@ -653,3 +653,47 @@ fn a_view_operator_is_also_an_ordinary_method_in_process() {
     let view = ChangeView::from_change(change.clone()).unwrap();
     assert_eq!(op.apply(view).unwrap().into_change().unwrap(), change);
 }
+
+#[test]
+fn a_view_operator_forwards_columns_arrow_rs_lays_out_and_the_host_takes_its_change_back() {
+    use oplink::Rows;
+    use oplink::arrow::array::{ArrayRef, FixedSizeListArray, Int32Array, RecordBatch};
+    use oplink::arrow::schema::{DataType, Field};
+    use std::sync::Arc;
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let mut op = plugin
+        .instantiate("passthrough_view", (), &Host::default())
+        .unwrap();
+    // A fixed-size list: a type arrow-rs lays out and imports, not oplink.
+    let pairs = FixedSizeListArray::new(
+        Arc::new(Field::new("item", DataType::Int32, true)),
+        2,
+        Arc::new(Int32Array::from(vec![1, 2, 3, 4])),
+        None,
+    );
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+        ("pair", Arc::new(pairs) as ArrayRef),
+    ])
+    .unwrap();
+    let change = Change::new(
+        1,
+        Timestamp(2),
+        vec![Diff::Insert {
+            post: Rows::new(vec![0u64, 1], batch).unwrap(),
+        }],
+    );
+    let schema = |change: &Change| match &change.diffs[0] {
+        Diff::Insert { post } => post.batch().schema(),
+        _ => unreachable!("an insert"),
+    };
+    for _ in 0..3 {
+        let out = op.apply(change.clone()).unwrap();
+        assert_eq!(out, change);
+        // The very change sent, taken back whole: its own schema, not one read back.
+        assert!(Arc::ptr_eq(&schema(&out), &schema(&change)));
+    }
+    let plain = insert(2, &[10, 20]);
+    assert_eq!(op.apply(plain.clone()).unwrap(), plain);
+    assert_eq!(op.apply(change.clone()).unwrap(), change);
+}

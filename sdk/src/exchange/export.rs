@@ -153,8 +153,10 @@ impl Outgoing {
 
     /// Takes back the change laid out last when the receiver returned it untouched: every
     /// array of its block in its place, unreleased, none moved out (ABI 2.2: an `apply`
-    /// whose output is its input). The arrays are then released in place, without a call,
-    /// and the block is free for the next change. `None` (and nothing changed) otherwise.
+    /// whose output is its input); arrays arrow-rs laid out under ours count as in place
+    /// while unreleased. The arrays are then released in place (ours without a call,
+    /// arrow-rs's by their own `release`), and the block is free for the next change.
+    /// `None` (and nothing changed) otherwise.
     pub fn take_back(&mut self) -> Option<Vec<Diff>> {
         let header = self.block.block?.as_ptr();
         // SAFETY: the hold keeps the block alive; its values are read, not written, until
@@ -168,6 +170,7 @@ impl Outgoing {
         // SAFETY: the tops follow the header, as `block_layout` lays them out.
         let tops = unsafe { header.cast::<u8>().add(tops_offset()) }.cast::<Top>();
         let mut batch = 0;
+        let mut foreign = false;
         for (diff, abi) in diffs.iter().zip(&self.diffs) {
             if abi.kind != kind(diff) || abi.reserved != 0 {
                 return None;
@@ -195,21 +198,30 @@ impl Outgoing {
                     && columns.private_data == own.cast()
                     // SAFETY: as above.
                     && numbers.private_data == unsafe { own.add(1) }.cast();
-                // SAFETY: our own top-level arrays, with the lists and children we laid
-                // out (`intact` reads only what this process wrote).
-                if !in_place || !unsafe { intact(columns) && intact(numbers) } {
+                let whole = in_place
+                    // SAFETY: our own top-level arrays, with the lists and children we laid
+                    // out (`intact` reads the arrays of the block, and only the `release` of
+                    // those arrow-rs laid out into it).
+                    && unsafe { intact(columns, &mut foreign) && intact(numbers, &mut foreign) };
+                if !whole {
                     return None;
                 }
             }
         }
         // Every array of the block is in place and unreleased, so nobody else holds any:
         // they are all released at once, by marking the tops released (so `clear` calls
-        // nothing) and giving the block back to the hold.
+        // nothing) and giving the block back to the hold; arrays arrow-rs laid out, if any,
+        // are released by their own `release` on the way.
         for abi in &mut self.diffs {
             for slot in [&mut abi.pre, &mut abi.post] {
-                // SAFETY: the same layout (asserted in `raw`).
+                // SAFETY: the same layout (asserted in `raw`); an unreleased top of ours
+                // with everything under it in place (checked above), or a released one.
                 unsafe {
-                    (*(&raw mut slot.columns).cast::<RawArray>()).release = None;
+                    let columns = &mut *(&raw mut slot.columns).cast::<RawArray>();
+                    if foreign && !columns.is_released() {
+                        take_subtree(columns);
+                    }
+                    columns.release = None;
                     (*(&raw mut slot.row_numbers).cast::<RawArray>()).release = None;
                 }
             }
@@ -656,28 +668,34 @@ const fn tops_offset() -> usize {
     size_of::<Header>().next_multiple_of(align_of::<Top>())
 }
 
-/// Whether `array` and everything under it are arrays of a block of ours, unreleased: none
-/// was moved out or replaced (an array arrow-rs laid out is not ours: then `false`).
+/// Whether `array` and everything under it are in place and unreleased: none was moved out
+/// or replaced. An array that arrow-rs laid out (a child of ours whose `release` is not
+/// ours) is in place when unreleased, and is not looked into; `foreign` is set when there is
+/// one, since taking the block back must then release it.
 ///
 /// # Safety
 /// `array` is an unreleased array this process laid out, with its lists as it wrote them.
-unsafe fn intact(array: &RawArray) -> bool {
+unsafe fn intact(array: &RawArray, foreign: &mut bool) -> bool {
     if array.is_released() {
         return false;
     }
-    let ours = |array: &RawArray| {
-        array.release.map(|f| f as *const () as usize) == Some(release as *const () as usize)
+    let mut in_place = |child: &RawArray| match child.release {
+        None => false,
+        Some(f) if std::ptr::fn_addr_eq(f, release as unsafe extern "C" fn(*mut RawArray)) => {
+            // SAFETY: an array of the block (caller), recursively.
+            unsafe { intact(child, foreign) }
+        }
+        Some(_) => {
+            *foreign = true;
+            true
+        }
     };
     (0..array.n_children.max(0) as usize).all(|i| {
         // SAFETY: `n_children` pointers to arrays of the block (caller).
-        let child = unsafe { &**array.children.add(i) };
-        // SAFETY: as above, recursively.
-        ours(child) && unsafe { intact(child) }
+        in_place(unsafe { &**array.children.add(i) })
     }) && (array.dictionary.is_null() || {
         // SAFETY: a dictionary of the block (caller).
-        let dictionary = unsafe { &*array.dictionary };
-        // SAFETY: as above.
-        ours(dictionary) && unsafe { intact(dictionary) }
+        in_place(unsafe { &*array.dictionary })
     })
 }
 

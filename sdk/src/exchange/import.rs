@@ -5,8 +5,8 @@
 //! every buffer imported from them shares that owner, so the producer's `release` runs once,
 //! when the last buffer of the batch is dropped. The common types (fixed width, boolean,
 //! Utf8/Binary and their large and view forms, fixed-size binary, lists, structs and
-//! dictionaries) are built here straight from the C structs; the others are moved out of
-//! their parent and handed to arrow-rs's `ffi` module.
+//! dictionaries) are built here straight from the C structs; arrow-rs's `ffi` module imports
+//! the others in place, through a copy of their header that holds the batch's owner.
 //!
 //! What is checked is the shape of each array: its buffer and child counts against its type,
 //! non-null pointers, non-negative lengths and offsets, a null count within the length, and
@@ -408,7 +408,8 @@ pub(super) unsafe fn read_owned(
             return Err(Error::unlocated("no row numbers"));
         }
         // SAFETY: a valid array (caller), kept alive by the importer's owner.
-        let numbers = unsafe { importer.primitive::<UInt64Type>(&owner.numbers.0) }
+        let numbers = no_dictionary(&owner.numbers.0, &DataType::UInt64)
+            .and_then(|()| unsafe { importer.primitive::<UInt64Type>(&owner.numbers.0) })
             .map_err(|e| e.context("its row numbers"))?;
         Some(numbers)
     } else {
@@ -607,7 +608,7 @@ unsafe fn node<'r>(raw: *mut RawArray) -> Result<&'r RawArray> {
 
 /// An error unless `raw` has no dictionary (only a dictionary array has one).
 #[inline(always)]
-fn no_dictionary(raw: &RawArray, data_type: &DataType) -> Result<()> {
+pub(super) fn no_dictionary(raw: &RawArray, data_type: &DataType) -> Result<()> {
     if raw.dictionary.is_null() {
         return Ok(());
     }
@@ -944,10 +945,10 @@ impl<'a> Importer<'a> {
         Ok(array.slice(shape.offset, shape.length))
     }
 
-    /// The array at `raw` (which may be moved out, for a type arrow-rs imports).
+    /// The array at `raw`.
     ///
     /// # Safety
-    /// `raw` is null or a valid C Data Interface array, writable if arrow-rs is to take it.
+    /// `raw` is null or a valid C Data Interface array under the owner's arrays.
     unsafe fn array(&self, raw: *mut RawArray, data_type: &DataType) -> Result<ArrayRef> {
         // SAFETY: null or valid (caller).
         let array = unsafe { node(raw) }?;
@@ -992,8 +993,8 @@ impl<'a> Importer<'a> {
                     other => return Err(Error::unlocated(format!("dictionary keys of type {other}")))
                 )
             }
-            // Every other type: moved out of its parent for arrow-rs to import.
-            _ => return foreign(raw, data_type),
+            // Every other type: arrow-rs imports it, in place.
+            _ => return foreign(self.owner, array, data_type),
             )
         };
         if !matches!(data_type, DataType::Dictionary(..)) {
@@ -1227,24 +1228,30 @@ impl<'a> Importer<'a> {
     }
 }
 
-/// Moves the array at `raw` out of its parent and imports it with arrow-rs. arrow-rs asserts
+/// Imports the array at `raw` with arrow-rs, in place: arrow-rs takes a copy of its header
+/// whose `release` gives up one reference to the batch's owner, and reads the buffers and
+/// children where they are. So the batch's arrays stay whole (a view can still forward them,
+/// or build its rows again), and they are released with the batch. arrow-rs asserts
 /// (panics) where an array's shape disagrees with its type, for instance a union with fewer
 /// children than fields; such an array is an error here, never a panic in the caller.
 ///
 /// # Safety
-/// As for [`Importer::array`].
-unsafe fn foreign(raw: *mut RawArray, data_type: &DataType) -> Result<ArrayRef> {
-    // SAFETY: a valid array (caller); the parent now holds a released one in its place, as
-    // the C Data Interface lets a consumer move children out.
-    let taken = unsafe { RawArray::take(raw) };
-    if taken.is_released() {
+/// `raw` is a valid array under `owner`'s arrays (as for [`Importer::array`]).
+unsafe fn foreign(owner: &Arc<Owner>, raw: &RawArray, data_type: &DataType) -> Result<ArrayRef> {
+    if raw.is_released() {
         return Err(Error::unlocated("the array is released"));
     }
-    let mut array = Some(taken.into_ffi());
+    let borrowed = RawArray {
+        release: Some(release_borrowed),
+        private_data: Box::into_raw(Box::new(owner.clone())).cast(),
+        ..*raw
+    };
+    let mut array = Some(borrowed.into_ffi());
     let mut data = None;
     let outcome = crate::trampoline::guard(&mut || {
         if let Some(array) = array.take() {
-            // SAFETY: a valid C Data Interface array (caller) of the type its schema gave.
+            // SAFETY: a valid C Data Interface array (caller) of the type its schema gave,
+            // whose buffers and children the owner it holds keeps alive.
             data = Some(unsafe { from_ffi_and_data_type(array, data_type.clone()) }?);
         }
         Ok(())
@@ -1256,5 +1263,20 @@ unsafe fn foreign(raw: *mut RawArray, data_type: &DataType) -> Result<ArrayRef> 
             failure.message
         ))),
         (Ok(()), None) => Err(Error::unlocated("an array could not be imported")),
+    }
+}
+
+/// The `release` of the header [`foreign`] hands arrow-rs: gives up its reference to the
+/// batch's owner (the array it copies, with its children, is released with the batch).
+///
+/// # Safety
+/// Called once by arrow-rs on a header made by [`foreign`].
+unsafe extern "C" fn release_borrowed(array: *mut RawArray) {
+    // SAFETY: a header made by `foreign`, whose `private_data` is a boxed owner (caller).
+    unsafe {
+        let array = &mut *array;
+        if array.release.take().is_some() {
+            drop(Box::from_raw(array.private_data.cast::<Arc<Owner>>()));
+        }
     }
 }

@@ -279,9 +279,18 @@ type Spoil = Box<dyn FnOnce(&mut AbiChange)>;
 /// A validity bitmap whose first slot is null.
 static FIRST_NULL: [u8; 8] = [0b1111_1110, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 
+/// A released array, to hang where no dictionary belongs.
+pub(super) struct Released(pub(super) std::cell::UnsafeCell<super::raw::RawArray>);
+
+// SAFETY: only ever read (a release finds it released and leaves it).
+unsafe impl Sync for Released {}
+
+pub(super) static RELEASED_DICTIONARY: Released =
+    Released(std::cell::UnsafeCell::new(super::raw::RawArray::RELEASED));
+
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
-    let cases: [(&str, Spoil); 8] = [
+    let cases: [(&str, Spoil); 9] = [
         (
             "a change lists 1 diffs but its diff array is null or misaligned",
             Box::new(|abi| {
@@ -329,6 +338,13 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
                 numbers.null_count = 1;
                 // SAFETY: the exporter's buffer list, writable, with a validity slot.
                 unsafe { *numbers.buffers = FIRST_NULL.as_ptr().cast() };
+            }),
+        ),
+        (
+            "diff 0 of the change: its post rows: its row numbers: an array of type UInt64 has a dictionary",
+            Box::new(|abi| {
+                // A released array: its producer's release finds nothing to release in it.
+                raw(&mut post(abi).row_numbers).dictionary = RELEASED_DICTIONARY.0.get();
             }),
         ),
         (

@@ -22,7 +22,7 @@ use arrow_array::{ArrowPrimitiveType, PrimitiveArray};
 use arrow_buffer::ArrowNativeType;
 use arrow_schema::{DataType, Field, SchemaRef};
 
-use super::import::{Column, Owner, Shape, Slot, read_owned, take_each_diff};
+use super::import::{Column, Owner, Shape, Slot, no_dictionary, read_owned, take_each_diff};
 
 use super::raw::RawArray;
 use super::{Outgoing, SchemaInbox, SchemaOutbox};
@@ -552,6 +552,7 @@ impl Side {
         }
         // SAFETY: a valid array (caller).
         let counted = unsafe { Shape::of(numbers, 2, 0) }
+            .and_then(|shape| no_dictionary(numbers, &DataType::UInt64).map(|()| shape))
             .map_err(|e| context(e.context("its row numbers")))?;
         if counted.length != shape.length {
             return Err(context(Error::unlocated(format!(

@@ -478,6 +478,20 @@ fn every_malformed_column_or_side_is_an_error_naming_what_is_wrong() {
             "diff 0 of the change: its post rows: row numbers must not be null".into(),
         ),
         (
+            view_spoiled(
+                0,
+                |_, post| {
+                    let numbers: *mut super::raw::RawArray = (&raw mut post.row_numbers).cast();
+                    // SAFETY: the row numbers' array is in the diff array; the dictionary
+                    // hung on it is a released array, which its release leaves alone.
+                    unsafe { (*numbers).dictionary = super::tests::RELEASED_DICTIONARY.0.get() };
+                },
+                |_| Ok(()),
+            ),
+            "diff 0 of the change: its post rows: its row numbers: an array of type UInt64 has a dictionary"
+                .into(),
+        ),
+        (
             view_spoiled(0, |c, _| c.offset = -1, |_| Ok(())),
             "column \"id\": its offset -1 is negative".into(),
         ),
@@ -629,4 +643,112 @@ fn a_view_kept_from_an_earlier_call_is_laid_out_anew_when_forwarded() {
     // SAFETY: laid out just above, alive in `returned`.
     let back = unsafe { import_change(&out, &mut SchemaInbox::recognizing_own()) }.unwrap();
     assert_eq!(back, change);
+}
+
+/// A batch whose columns arrow-rs lays out and imports (a fixed-size list, a run-end
+/// encoded column, a sparse union), beside one oplink builds itself.
+fn foreign_columns() -> Change {
+    use arrow_array::types::Int32Type;
+    use arrow_array::{ArrayRef, FixedSizeListArray, Int32Array, RunArray, UnionArray};
+    use arrow_schema::{DataType, Field, UnionFields};
+    let pairs = FixedSizeListArray::new(
+        Arc::new(Field::new("item", DataType::Int32, true)),
+        2,
+        Arc::new(Int32Array::from(vec![
+            Some(1),
+            None,
+            Some(3),
+            Some(4),
+            Some(5),
+            Some(6),
+        ])),
+        None,
+    );
+    let runs: RunArray<Int32Type> = ["a", "a", "b"].into_iter().collect();
+    let fields = UnionFields::try_new(
+        [0, 1],
+        [
+            Field::new("i", DataType::Int32, true),
+            Field::new("s", DataType::Utf8, true),
+        ],
+    )
+    .unwrap();
+    let union = UnionArray::try_new(
+        fields,
+        vec![0i8, 1, 0].into(),
+        None,
+        vec![
+            Arc::new(Int32Array::from(vec![7, 8, 9])) as ArrayRef,
+            Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef,
+        ],
+    )
+    .unwrap();
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        ("pair", Arc::new(pairs) as ArrayRef),
+        ("run", Arc::new(runs) as ArrayRef),
+        ("either", Arc::new(union) as ArrayRef),
+    ])
+    .unwrap();
+    insert(Rows::new(vec![4u64, 5, 6], batch).unwrap())
+}
+
+#[test]
+fn a_forwarded_view_with_columns_arrow_rs_laid_out_goes_home_whole() {
+    let change = foreign_columns();
+    let mut crossing = Crossing::new(&change);
+    for call in [1, 2] {
+        let view = crossing.read(None, call);
+        let (out, _) = crossing.forward(view, call);
+        assert_eq!(out.diffs, crossing.input.diffs, "returned in place");
+        let back = crossing
+            .sent
+            .take_back()
+            .expect("arrow-rs's arrays in place count as in place");
+        assert_eq!(Change::new(3, Timestamp(9), back), change);
+        if call == 1 {
+            // Lay the change out again for the second call, over the same block.
+            crossing.input = crossing
+                .sent
+                .export_change(change.clone(), &mut SchemaOutbox::default())
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn rows_built_from_a_view_leave_its_arrays_whole_for_a_forward() {
+    let change = foreign_columns();
+    let mut crossing = Crossing::new(&change);
+    let view = crossing.read(None, 1);
+    // Built twice (arrow-rs imports three of the columns), then dropped: nothing was moved
+    // out of the view's arrays.
+    let first = post_of(&view).to_rows().unwrap();
+    let again = post_of(&view).to_rows().unwrap();
+    let Diff::Insert { post } = &change.diffs[0] else {
+        unreachable!("an insert")
+    };
+    assert_eq!((&first, &again), (post, post));
+    drop((first, again));
+    let (out, _) = crossing.forward(view, 1);
+    assert_eq!(out.diffs, crossing.input.diffs, "returned in place");
+    let back = crossing.sent.take_back().expect("every array in its place");
+    assert_eq!(Change::new(3, Timestamp(9), back), change);
+}
+
+#[test]
+fn a_view_whose_rows_are_kept_is_laid_out_anew_with_its_foreign_columns() {
+    let change = foreign_columns();
+    let mut crossing = Crossing::new(&change);
+    let view = crossing.read(None, 1);
+    let kept = post_of(&view).to_rows().unwrap();
+    let (out, _) = crossing.forward(view, 1);
+    assert_ne!(out.diffs, crossing.input.diffs, "laid out as built batches");
+    // SAFETY: laid out just above, alive in `returned`.
+    let back = unsafe { import_change(&out, &mut SchemaInbox::recognizing_own()) }.unwrap();
+    assert_eq!(back, change);
+    let Diff::Insert { post } = &change.diffs[0] else {
+        unreachable!("an insert")
+    };
+    assert_eq!(&kept, post);
 }
