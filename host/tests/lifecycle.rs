@@ -238,12 +238,24 @@ fn a_reload_under_load_loses_and_duplicates_nothing() {
     let builds: Vec<Plugin> = (0..RELOADS)
         .map(|n| Plugin::load_fresh(if n % 2 == 0 { &next } else { &base }).unwrap())
         .collect();
-    let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // `progress`: batches the feeder has had back; `started`: reloads begun. Each reload
+    // starts after the feeder has passed another 30 batches, and the feeder does not run
+    // more than 30 batches ahead of the reloads begun, so every reload runs while rows
+    // flow, however the two threads are scheduled.
+    let (progress, started) = (
+        std::sync::Arc::new(AtomicU64::new(0)),
+        std::sync::Arc::new(AtomicU64::new(0)),
+    );
     let feeder = {
-        let (live, progress) = (live.clone(), progress.clone());
+        let (live, progress, started) = (live.clone(), progress.clone(), started.clone());
         std::thread::spawn(move || {
             let (mut out, mut generations) = (Vec::new(), std::collections::BTreeSet::new());
             for i in 0..BATCHES {
+                let due = (i / 30).min(RELOADS);
+                while started.load(Ordering::Acquire) < due {
+                    std::thread::yield_now();
+                }
                 let change = live.apply(batch_change(i)).unwrap();
                 generations.insert(live.generation());
                 for diff in change.diffs {
@@ -255,7 +267,7 @@ fn a_reload_under_load_loses_and_duplicates_nothing() {
                 if i % 50 == 49 {
                     live.flush_state().unwrap();
                 }
-                progress.store(i + 1, std::sync::atomic::Ordering::Release);
+                progress.store(i + 1, Ordering::Release);
             }
             (out, generations)
         })
@@ -263,9 +275,10 @@ fn a_reload_under_load_loses_and_duplicates_nothing() {
     for (n, build) in (0..).zip(&builds) {
         // Each reload while rows flow: after the feeder passed another 30 batches. The
         // builds alternate between the two libraries, each a fresh copy of its file.
-        while progress.load(std::sync::atomic::Ordering::Acquire) < (n + 1) * 30 {
+        while progress.load(Ordering::Acquire) < (n + 1) * 30 {
             std::thread::yield_now();
         }
+        started.store(n + 1, Ordering::Release);
         assert_eq!(live.reload(build).unwrap(), n + 2);
     }
     let (rows, generations) = feeder.join().unwrap();
