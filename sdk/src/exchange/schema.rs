@@ -115,8 +115,13 @@ impl SchemaOutbox {
         self.len() == 0
     }
 
-    /// Starts a new send: slots used from now on belong to it.
+    /// Starts a new send: slots used from now on belong to it. A send neither committed nor
+    /// rolled back (one whose export failed half way) is rolled back first: its schemas
+    /// never reached the receiver.
     pub fn begin(&mut self) {
+        if !self.pending.is_empty() {
+            self.rollback();
+        }
         self.clock += 1;
     }
 

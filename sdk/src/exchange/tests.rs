@@ -746,3 +746,43 @@ fn a_block_still_in_use_is_never_written_over() {
     let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
     assert_eq!((kept, back), (first, second));
 }
+
+#[test]
+fn a_change_whose_export_failed_half_way_leaves_no_schema_counted_as_sent() {
+    use arrow_schema::{DataType, Field};
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let good = rows(&[1, 2], 0);
+    // A field name with a NUL byte has no C string: its schema cannot be exported.
+    let bad_schema = Arc::new(Schema::new(vec![Field::new(
+        "a\0b",
+        DataType::Int64,
+        false,
+    )]));
+    let bad = Rows::new(
+        vec![0u64],
+        RecordBatch::try_new(bad_schema, vec![Arc::new(Int64Array::from(vec![7]))]).unwrap(),
+    )
+    .unwrap();
+    let failing = Change::new(
+        1,
+        Timestamp(0),
+        vec![
+            Diff::Insert { post: good.clone() },
+            Diff::Insert { post: bad },
+        ],
+    );
+    let err = out.export_change(failing, &mut outbox).unwrap_err();
+    assert!(err.to_string().contains("schema"), "{err}");
+    // The next change with the first schema carries it: the failed one never reached the
+    // receiver.
+    let change = Change::new(2, Timestamp(0), vec![Diff::Insert { post: good }]);
+    let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    // SAFETY: the first diff of a change just exported.
+    assert!(
+        !unsafe { (*abi.diffs).post.schema }.is_null(),
+        "the schema travels"
+    );
+    // SAFETY: exported just above.
+    let back = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap();
+    assert_eq!(back, change);
+}
