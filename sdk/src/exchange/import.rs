@@ -49,7 +49,8 @@ use crate::{Error, Result};
 /// `abi` must describe `diff_count` diffs whose arrays are valid C Data Interface arrays
 /// (or released ones) not taken yet, with non-null schemas alive for this call.
 pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<Change> {
-    let mut out = Vec::with_capacity(abi.diff_count);
+    // The count is the producer's word, checked below: not trusted for an allocation.
+    let mut out = Vec::with_capacity(abi.diff_count.min(1024));
     // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
     unsafe {
         take_each_diff(abi, |kind, reserved, pre, post| {
@@ -81,6 +82,11 @@ pub(super) unsafe fn take_each_diff(
     } else if abi.diffs.is_null() || !abi.diffs.is_aligned() {
         return Err(Error::unlocated(format!(
             "a change lists {} diffs but its diff array is null or misaligned",
+            abi.diff_count
+        )));
+    } else if abi.diff_count > isize::MAX as usize / size_of::<AbiDiff>() {
+        return Err(Error::unlocated(format!(
+            "a change lists {} diffs, more than memory can hold",
             abi.diff_count
         )));
     } else {

@@ -290,7 +290,14 @@ pub(super) static RELEASED_DICTIONARY: Released =
 
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
-    let cases: [(&str, Spoil); 9] = [
+    let cases: [(&str, Spoil); 10] = [
+        (
+            "a change lists 4611686018427387904 diffs, more than memory can hold",
+            Box::new(|abi| {
+                // The exported diffs are released when `Outgoing` is dropped.
+                abi.diff_count = 1 << 62;
+            }),
+        ),
         (
             "a change lists 1 diffs but its diff array is null or misaligned",
             Box::new(|abi| {
