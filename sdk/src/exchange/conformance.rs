@@ -592,10 +592,37 @@ fn malformed_arrays_are_errors_never_crashes() {
         vec![raw(4, &[null, ints], &mut made)],
         &mut made,
     );
-    let message = import_malformed(Field::new("u", union, true), one_child);
+    assert_eq!(
+        import_malformed(Field::new("u", union, true), one_child),
+        "column \"u\": it has 1 children where its type has 2"
+    );
+
+    // A fixed-size list whose child is shorter than the list needs: arrow-rs asserts when it
+    // makes the typed array; that is an error too.
+    let pairs = DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Int32, true)), 2);
+    let short_child = with_children(
+        raw(4, &[null], &mut made),
+        vec![raw(4, &[null, ints], &mut made)],
+        &mut made,
+    );
+    let message = import_malformed(Field::new("p", pairs.clone(), true), short_child);
     assert!(
-        message.starts_with("column \"u\": an array does not match its type Union("),
+        message.starts_with("column \"p\": an array does not match its type FixedSizeList("),
         "{message}"
+    );
+
+    // Under a type arrow-rs imports, every header is checked as oplink checks its own.
+    let negative = with_children(
+        raw(2, &[null], &mut made),
+        vec![RawArray {
+            length: -4,
+            ..raw(4, &[null, ints], &mut made)
+        }],
+        &mut made,
+    );
+    assert_eq!(
+        import_malformed(Field::new("p", pairs, true), negative),
+        "column \"p\": child 0: its length -4 or offset 0 is negative"
     );
 
     // The batch's own struct array released, or with the wrong column count.

@@ -1244,31 +1244,84 @@ impl<'a> Importer<'a> {
 /// # Safety
 /// `raw` is a valid array under `owner`'s arrays (as for [`Importer::array`]).
 unsafe fn foreign(owner: &Arc<Owner>, raw: &RawArray, data_type: &DataType) -> Result<ArrayRef> {
-    if raw.is_released() {
-        return Err(Error::unlocated("the array is released"));
-    }
+    // arrow-rs takes every header under `raw` as given: check them as ours are checked.
+    // SAFETY: a valid array (caller).
+    unsafe { foreign_shape(raw, data_type) }?;
     let borrowed = RawArray {
         release: Some(release_borrowed),
         private_data: Box::into_raw(Box::new(owner.clone())).cast(),
         ..*raw
     };
     let mut array = Some(borrowed.into_ffi());
-    let mut data = None;
+    let mut imported = None;
+    // Both the import and the typed array arrow-rs makes of it assert on shapes it does not
+    // check (a child shorter than its parent needs): under the guard, they are errors.
     let outcome = crate::trampoline::guard(&mut || {
         if let Some(array) = array.take() {
             // SAFETY: a valid C Data Interface array (caller) of the type its schema gave,
             // whose buffers and children the owner it holds keeps alive.
-            data = Some(unsafe { from_ffi_and_data_type(array, data_type.clone()) }?);
+            let data = unsafe { from_ffi_and_data_type(array, data_type.clone()) }?;
+            imported = Some(make_array(data));
         }
         Ok(())
     });
-    match (outcome, data) {
-        (Ok(()), Some(data)) => Ok(make_array(data)),
+    match (outcome, imported) {
+        (Ok(()), Some(array)) => Ok(array),
         (Err(failure), _) => Err(Error::unlocated(format!(
             "an array does not match its type {data_type}: {}",
             failure.message
         ))),
         (Ok(()), None) => Err(Error::unlocated("an array could not be imported")),
+    }
+}
+
+/// Checks the header of `raw`, an array of `data_type` for arrow-rs to import, and of every
+/// array under it, as [`Shape::of`] checks the arrays oplink builds: arrow-rs reads lengths,
+/// offsets, counts and lists as given. Errors name the child or dictionary that is wrong.
+///
+/// # Safety
+/// `raw` is a valid C Data Interface array as far as its fields' types go.
+unsafe fn foreign_shape(raw: &RawArray, data_type: &DataType) -> Result<()> {
+    let layout = arrow_data::layout(data_type);
+    let buffers = layout.buffers.len() + usize::from(layout.can_contain_null_mask);
+    // A view array has its data buffers and their sizes after the fixed ones.
+    let buffers = if layout.variadic && raw.n_buffers > buffers as i64 {
+        usize::try_from(raw.n_buffers).unwrap_or(buffers)
+    } else if layout.variadic {
+        buffers + 1
+    } else {
+        buffers
+    };
+    let children: Vec<&DataType> = match data_type {
+        DataType::Struct(fields) => fields.iter().map(|f| f.data_type()).collect(),
+        DataType::Union(fields, _) => fields.iter().map(|(_, f)| f.data_type()).collect(),
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::Map(f, _) => vec![f.data_type()],
+        DataType::RunEndEncoded(ends, values) => vec![ends.data_type(), values.data_type()],
+        _ => Vec::new(),
+    };
+    // SAFETY: as the caller says.
+    unsafe { Shape::of(raw, buffers, children.len()) }?;
+    for (index, child_type) in children.into_iter().enumerate() {
+        // SAFETY: `Shape::of` checked the child list: `n_children` pointers.
+        let child = unsafe { *raw.children.add(index) };
+        // SAFETY: null, misaligned or a valid array (the producer's word).
+        unsafe { node(child).and_then(|child| foreign_shape(child, child_type)) }
+            .map_err(|e| e.context(format!("child {index}")))?;
+    }
+    match data_type {
+        DataType::Dictionary(_, values) => {
+            // SAFETY: null, misaligned or a valid array (the producer's word).
+            unsafe {
+                node(raw.dictionary).and_then(|values_array| foreign_shape(values_array, values))
+            }
+            .map_err(|e| e.context("its dictionary"))
+        }
+        _ => no_dictionary(raw, data_type),
     }
 }
 
