@@ -37,7 +37,7 @@ use arrow_schema::{DataType, FieldRef, Fields, Schema, SchemaRef};
 
 use super::SchemaInbox;
 use super::export::recognize;
-use super::raw::{RawArray, Taken};
+use super::raw::{RawArray, RawSchema, Taken};
 use super::schema::Received;
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
 use crate::data::{Change, Diff, Rows, Timestamp};
@@ -245,8 +245,70 @@ impl Drop for Slot<'_> {
     }
 }
 
+/// How deep a schema that crosses may nest, and how many fields it may have in all (a
+/// thousand columns of nested types stay far below): arrow-rs reads a schema by recursion,
+/// so a deeper one (or a cycle of child pointers) would overflow the stack.
+const MAX_SCHEMA_DEPTH: usize = 64;
+const MAX_SCHEMA_NODES: usize = 1 << 20;
+
+/// Reads a schema that crossed. Its tree is checked first, without recursion (every pointer
+/// non-null and aligned, child counts not negative, a format on every node, bounded depth
+/// and size); then arrow-rs reads it, under the guard, since it asserts on what it does not
+/// expect (a name or format that is not UTF-8, say).
 pub(super) fn read_schema(ffi: &FFI_ArrowSchema) -> Result<Schema> {
-    Schema::try_from(ffi).map_err(|e| Error::unlocated(format!("unreadable schema: {e}")))
+    let unreadable =
+        |why: &dyn std::fmt::Display| Error::unlocated(format!("unreadable schema: {why}"));
+    // SAFETY: the same `#[repr(C)]` layout (asserted in `raw`); only read.
+    let root: *const RawSchema = (ffi as *const FFI_ArrowSchema).cast();
+    let mut stack = vec![(root, 0usize)];
+    let mut nodes = 0usize;
+    while let Some((node, depth)) = stack.pop() {
+        nodes += 1;
+        if depth > MAX_SCHEMA_DEPTH || nodes > MAX_SCHEMA_NODES {
+            return Err(unreadable(&format_args!(
+                "it nests deeper than {MAX_SCHEMA_DEPTH} levels or has more than {MAX_SCHEMA_NODES} fields"
+            )));
+        }
+        if node.is_null() || !node.is_aligned() {
+            return Err(unreadable(
+                &"a child or dictionary pointer is null or misaligned",
+            ));
+        }
+        // SAFETY: non-null, aligned, and a schema (the producer's word).
+        let node = unsafe { &*node };
+        if node.format.is_null() {
+            return Err(unreadable(&"a field has no format"));
+        }
+        let Ok(children) = usize::try_from(node.n_children) else {
+            return Err(unreadable(&format_args!(
+                "a field has {} children",
+                node.n_children
+            )));
+        };
+        if children > 0 && (node.children.is_null() || !node.children.is_aligned()) {
+            return Err(unreadable(&"a child list is null or misaligned"));
+        }
+        if children > MAX_SCHEMA_NODES {
+            return Err(unreadable(&format_args!("a field has {children} children")));
+        }
+        for index in 0..children {
+            // SAFETY: a list of `n_children` pointers (the producer's word), checked above.
+            stack.push((unsafe { *node.children.add(index) }.cast_const(), depth + 1));
+        }
+        if !node.dictionary.is_null() {
+            stack.push((node.dictionary.cast_const(), depth + 1));
+        }
+    }
+    let mut schema = None;
+    let outcome = crate::trampoline::guard(&mut || {
+        schema = Some(Schema::try_from(ffi)?);
+        Ok(())
+    });
+    match (outcome, schema) {
+        (Ok(()), Some(schema)) => Ok(schema),
+        (Err(failure), _) => Err(unreadable(&failure.message)),
+        (Ok(()), None) => Err(unreadable(&"arrow-rs read nothing")),
+    }
 }
 
 impl SchemaInbox {

@@ -97,6 +97,28 @@ impl RawArray {
     }
 }
 
+/// `struct ArrowSchema`, exactly as the specification declares it: read (never written) to
+/// check a schema's tree before arrow-rs walks it.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct RawSchema {
+    pub format: *const core::ffi::c_char,
+    pub name: *const core::ffi::c_char,
+    pub metadata: *const core::ffi::c_char,
+    pub flags: i64,
+    pub n_children: i64,
+    pub children: *mut *mut RawSchema,
+    pub dictionary: *mut RawSchema,
+    pub release: Option<unsafe extern "C" fn(*mut RawSchema)>,
+    pub private_data: *mut c_void,
+}
+
+const _: () = {
+    use arrow_array::ffi::FFI_ArrowSchema;
+    assert!(size_of::<RawSchema>() == size_of::<FFI_ArrowSchema>());
+    assert!(align_of::<RawSchema>() == align_of::<FFI_ArrowSchema>());
+};
+
 /// An array the receiver took: releases it through its producer when dropped.
 #[derive(Debug)]
 pub(crate) struct Taken(pub RawArray);

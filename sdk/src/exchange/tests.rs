@@ -3,6 +3,7 @@ use std::sync::Arc;
 use arrow_array::{Int64Array, RecordBatch, RecordBatchOptions, StringArray};
 use arrow_schema::Schema;
 
+use super::raw::RawSchema;
 use super::*;
 use crate::abi::{AbiChange, AbiDiff};
 use crate::data::{Change, Diff, Rows, Timestamp};
@@ -791,4 +792,66 @@ fn a_change_whose_export_failed_half_way_leaves_no_schema_counted_as_sent() {
     // SAFETY: exported just above.
     let back = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap();
     assert_eq!(back, change);
+}
+
+/// A schema node made by hand, as a malformed producer might send it.
+fn node(format: &'static [u8], n_children: i64, children: *mut *mut RawSchema) -> RawSchema {
+    RawSchema {
+        format: format.as_ptr().cast(),
+        name: c"f".as_ptr(),
+        metadata: std::ptr::null(),
+        flags: 0,
+        n_children,
+        children,
+        dictionary: std::ptr::null_mut(),
+        release: None,
+        private_data: std::ptr::null_mut(),
+    }
+}
+
+/// What reading `schema` gives, as an error message.
+fn read_error(schema: &RawSchema) -> String {
+    // SAFETY: the same `#[repr(C)]` layout (asserted in `raw`); only read.
+    let ffi = unsafe { &*(schema as *const RawSchema).cast::<arrow_array::ffi::FFI_ArrowSchema>() };
+    super::import::read_schema(ffi).unwrap_err().to_string()
+}
+
+#[test]
+fn a_malformed_schema_is_an_error_never_a_crash() {
+    let mut no_format = node(b"+s\0", 0, std::ptr::null_mut());
+    no_format.format = std::ptr::null();
+    assert_eq!(
+        read_error(&no_format),
+        "unreadable schema: a field has no format"
+    );
+
+    assert_eq!(
+        read_error(&node(b"+s\0", -1, std::ptr::null_mut())),
+        "unreadable schema: a field has -1 children"
+    );
+
+    let mut null_child: [*mut RawSchema; 1] = [std::ptr::null_mut()];
+    assert_eq!(
+        read_error(&node(b"+s\0", 1, null_child.as_mut_ptr())),
+        "unreadable schema: a child or dictionary pointer is null or misaligned"
+    );
+
+    // A struct whose child is itself: arrow-rs would recurse until the stack overflows.
+    let mut cycle = node(b"+s\0", 1, std::ptr::null_mut());
+    let mut list: [*mut RawSchema; 1] = [&raw mut cycle];
+    cycle.children = list.as_mut_ptr();
+    assert_eq!(
+        read_error(&cycle),
+        "unreadable schema: it nests deeper than 64 levels or has more than 1048576 fields"
+    );
+
+    // A name that is not UTF-8: arrow-rs asserts; that is an error too.
+    let mut bad_name = node(b"l\0", 0, std::ptr::null_mut());
+    bad_name.name = c"\xff".as_ptr();
+    let mut children: [*mut RawSchema; 1] = [&raw mut bad_name];
+    let message = read_error(&node(b"+s\0", 1, children.as_mut_ptr()));
+    assert!(
+        message.starts_with("unreadable schema: ") && message.contains("non-utf8"),
+        "{message}"
+    );
 }
