@@ -159,50 +159,82 @@ impl Outgoing {
     /// `None` (and nothing changed) otherwise.
     pub fn take_back(&mut self) -> Option<Vec<Diff>> {
         let header = self.block.block?.as_ptr();
-        // SAFETY: the hold keeps the block alive; its values are read, not written, until
-        // every array is known to be in place (so nobody else can reach the block).
+        // SAFETY: the tops follow the header, as `block_layout` lays them out.
+        let tops = unsafe { header.cast::<u8>().add(tops_offset()) }.cast::<Top>();
+        // First from the diff array and the block's own records alone (nothing a release
+        // writes): every side that holds arrays holds the block's next batch, both its
+        // top-level arrays ours and unreleased. Then the block's values cannot be dropped by
+        // a release while they are read below: each of those arrays keeps its count.
+        // SAFETY: written when the block was laid out, and only then.
+        let batches = unsafe { (*header).batches };
+        let mut batch = 0;
+        for abi in &self.diffs {
+            if abi.reserved != 0 {
+                return None;
+            }
+            for slot in [&abi.pre, &abi.post] {
+                let (columns, numbers) = arrays_of(slot);
+                if columns.is_released() && numbers.is_released() {
+                    continue;
+                }
+                if batch == batches {
+                    return None;
+                }
+                // SAFETY: `batch` is below the block's count of batches; two tops each.
+                let own = unsafe { tops.add(2 * batch) };
+                batch += 1;
+                let ours = is_our_top(columns)
+                    && is_our_top(numbers)
+                    && columns.private_data == own.cast()
+                    // SAFETY: as above.
+                    && numbers.private_data == unsafe { own.add(1) }.cast();
+                if !ours {
+                    return None;
+                }
+            }
+        }
+        if batch != batches {
+            return None;
+        }
+        // SAFETY: set before any array was handed out; pinned by the unreleased tops.
         let Some(Kept::Diffs(diffs)) = (unsafe { (*header).kept.as_ref() }) else {
             return None;
         };
         if diffs.len() != self.diffs.len() {
             return None;
         }
-        // SAFETY: the tops follow the header, as `block_layout` lays them out.
-        let tops = unsafe { header.cast::<u8>().add(tops_offset()) }.cast::<Top>();
-        let mut batch = 0;
         let mut foreign = false;
         for (diff, abi) in diffs.iter().zip(&self.diffs) {
-            if abi.kind != kind(diff) || abi.reserved != 0 {
+            if abi.kind != kind(diff) {
                 return None;
             }
             let [pre, post] = sides(diff);
-            for (present, slot) in [(pre.is_some(), &abi.pre), (post.is_some(), &abi.post)] {
-                // SAFETY: the same layout (asserted in `raw`).
-                let (columns, numbers) = unsafe {
-                    (
-                        &*(&raw const slot.columns).cast::<RawArray>(),
-                        &*(&raw const slot.row_numbers).cast::<RawArray>(),
-                    )
-                };
-                if !present {
-                    if !columns.is_released() || !numbers.is_released() {
-                        return None;
+            for (rows, slot) in [(pre, &abi.pre), (post, &abi.post)] {
+                let (columns, numbers) = arrays_of(slot);
+                let whole = match rows {
+                    None => columns.is_released() && numbers.is_released(),
+                    Some(rows) => {
+                        // As laid out: nothing sliced, nothing dropped.
+                        let batch = rows.batch();
+                        let as_laid_out = !columns.is_released()
+                            && (columns.length, columns.offset, columns.null_count)
+                                == (batch.num_rows() as i64, 0, 0)
+                            && (columns.n_buffers, columns.n_children)
+                                == (1, batch.num_columns() as i64)
+                            && (numbers.length, numbers.offset, numbers.null_count)
+                                == (rows.len() as i64, 0, 0)
+                            && (numbers.n_buffers, numbers.n_children) == (2, 0);
+                        as_laid_out
+                            // SAFETY: our own unreleased top-level arrays (checked above),
+                            // with the lists and children we laid out (`intact` reads the
+                            // arrays of the block, and only the `release` and
+                            // `private_data` of those arrow-rs laid out into it).
+                            && unsafe {
+                                intact(columns, header, &mut foreign)
+                                    && intact(numbers, header, &mut foreign)
+                            }
                     }
-                    continue;
-                }
-                // SAFETY: `batch` counts the block's batches so far; two tops each.
-                let own = unsafe { tops.add(2 * batch) };
-                batch += 1;
-                let in_place = is_our_top(columns)
-                    && is_our_top(numbers)
-                    && columns.private_data == own.cast()
-                    // SAFETY: as above.
-                    && numbers.private_data == unsafe { own.add(1) }.cast();
-                let whole = in_place
-                    // SAFETY: our own top-level arrays, with the lists and children we laid
-                    // out (`intact` reads the arrays of the block, and only the `release` of
-                    // those arrow-rs laid out into it).
-                    && unsafe { intact(columns, &mut foreign) && intact(numbers, &mut foreign) };
+                };
                 if !whole {
                     return None;
                 }
@@ -384,6 +416,12 @@ struct Header {
     kept: Option<Kept>,
     /// Bitmaps copied to realign them, and the size lists of view arrays.
     extras: Vec<Buffer>,
+    /// How many batches the block was laid out for (each with its two top-level arrays).
+    /// Written by the sender only, when it lays the block out.
+    batches: usize,
+    /// The `private_data` of each array arrow-rs laid out under the block's own: what a
+    /// take-back accepts as such. Written by the sender only, when it lays the block out.
+    foreign: Vec<*mut c_void>,
 }
 
 /// How many arrays, buffer pointers and child pointers a change needs.
@@ -582,7 +620,10 @@ impl Sink for Fill {
     }
     #[inline(always)]
     fn foreign(&mut self, array: &dyn Array) -> RawArray {
-        RawArray::from_ffi(FFI_ArrowArray::new(&array.to_data()))
+        let array = RawArray::from_ffi(FFI_ArrowArray::new(&array.to_data()));
+        // SAFETY: the header of the block being filled, which nobody else reads yet.
+        unsafe { (*self.header).foreign.push(array.private_data) };
+        array
     }
 }
 
@@ -662,6 +703,17 @@ pub(super) unsafe fn recognize<'a>(columns: &'a RawArray, numbers: &RawArray) ->
     Some(rows)
 }
 
+/// The two top-level arrays of a side of a diff array, as the C structs.
+fn arrays_of(slot: &AbiRows) -> (&RawArray, &RawArray) {
+    // SAFETY: the same layout (asserted in `raw`).
+    unsafe {
+        (
+            &*(&raw const slot.columns).cast::<RawArray>(),
+            &*(&raw const slot.row_numbers).cast::<RawArray>(),
+        )
+    }
+}
+
 /// Where a block's top-level records start: right after its header (as `block_layout`
 /// lays them out).
 const fn tops_offset() -> usize {
@@ -669,13 +721,14 @@ const fn tops_offset() -> usize {
 }
 
 /// Whether `array` and everything under it are in place and unreleased: none was moved out
-/// or replaced. An array that arrow-rs laid out (a child of ours whose `release` is not
-/// ours) is in place when unreleased, and is not looked into; `foreign` is set when there is
-/// one, since taking the block back must then release it.
+/// or replaced. An array of ours must name `header`, the block's; an array arrow-rs laid
+/// out (a child of ours whose `release` is not ours) must be one the block recorded, and is
+/// not looked into; `foreign` is set when there is one, since taking the block back must
+/// then release it.
 ///
 /// # Safety
 /// `array` is an unreleased array this process laid out, with its lists as it wrote them.
-unsafe fn intact(array: &RawArray, foreign: &mut bool) -> bool {
+unsafe fn intact(array: &RawArray, header: *mut Header, foreign: &mut bool) -> bool {
     if array.is_released() {
         return false;
     }
@@ -683,11 +736,12 @@ unsafe fn intact(array: &RawArray, foreign: &mut bool) -> bool {
         None => false,
         Some(f) if std::ptr::fn_addr_eq(f, release as unsafe extern "C" fn(*mut RawArray)) => {
             // SAFETY: an array of the block (caller), recursively.
-            unsafe { intact(child, foreign) }
+            child.private_data == header.cast() && unsafe { intact(child, header, foreign) }
         }
         Some(_) => {
             *foreign = true;
-            true
+            // SAFETY: the header of the block (caller), whose list only its sender writes.
+            unsafe { (*header).foreign.contains(&child.private_data) }
         }
     };
     (0..array.n_children.max(0) as usize).all(|i| {
@@ -790,10 +844,11 @@ unsafe fn give_up(header: *mut Header) {
                 layout,
                 kept,
                 extras,
+                foreign,
                 ..
             } = header.read();
             std::alloc::dealloc(header.cast(), layout);
-            drop((kept, extras));
+            drop((kept, extras, foreign));
         }
     }
 }
@@ -1199,7 +1254,12 @@ impl Block {
         let (layout, tops_at, nodes_at, buffers_at, children_at) = block_layout(counts)?;
         let reused = hold.as_ref().and_then(|hold| hold.reusable(layout));
         let header = match reused {
-            Some(header) => header,
+            Some(header) => {
+                // SAFETY: a free block of the hold's (see `Hold::reusable`): the sender's
+                // alone.
+                unsafe { (*header).foreign.clear() };
+                header
+            }
             None => {
                 if let Some(hold) = hold.as_deref_mut() {
                     hold.let_go();
@@ -1218,6 +1278,8 @@ impl Block {
                         layout,
                         kept: None,
                         extras: Vec::new(),
+                        batches: 0,
+                        foreign: Vec::new(),
                     });
                 }
                 header
@@ -1272,6 +1334,7 @@ impl Block {
         // does not move their buffers).
         unsafe {
             (*header).kept = Some(kept);
+            (*header).batches = index;
             (*header).arrays.store(fill.ours, Ordering::Relaxed);
             (*header)
                 .refs

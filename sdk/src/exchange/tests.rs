@@ -620,10 +620,39 @@ fn a_change_returned_untouched_is_taken_back_whole_and_its_block_reused() {
     assert_eq!(again, change);
 }
 
+/// The release of an array another producer made: nothing to free.
+unsafe extern "C" fn another_producers_release(array: *mut raw::RawArray) {
+    // SAFETY: called on the array it was set on, still valid.
+    unsafe { (*array).release = None };
+}
+
 #[test]
-fn a_change_with_an_array_taken_or_moved_out_is_not_taken_back() {
+fn a_change_with_an_array_taken_moved_out_replaced_or_sliced_is_not_taken_back() {
     type Take = fn(&mut AbiChange) -> Box<dyn std::any::Any>;
-    let takes: [(&str, Take); 3] = [
+    let takes: [(&str, Take); 5] = [
+        ("a child replaced by another producer's array", |abi| {
+            // SAFETY: the second diff's pre, as below; the slot gets an array whose release
+            // is another producer's (it only marks it released).
+            let taken = unsafe {
+                let pre = &mut (*abi.diffs.add(1)).pre;
+                let point = *raw(&mut pre.columns).children;
+                let slot = *(*point).children;
+                let taken = raw::RawArray::take(slot);
+                slot.write(raw::RawArray {
+                    length: taken.length,
+                    n_buffers: taken.n_buffers,
+                    buffers: taken.buffers,
+                    release: Some(another_producers_release),
+                    ..raw::RawArray::RELEASED
+                });
+                taken
+            };
+            Box::new(raw::Taken(taken))
+        }),
+        ("a top-level array sliced in place", |abi| {
+            raw(&mut post(abi).columns).length -= 1;
+            Box::new(())
+        }),
         ("a top-level array", |abi| {
             // SAFETY: the first diff's post columns, exported by the test.
             let taken = unsafe { raw::RawArray::take(raw(&mut post(abi).columns)) };
