@@ -53,7 +53,7 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
     let mut out = Vec::with_capacity(abi.diff_count.min(1024));
     // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
     unsafe {
-        take_each_diff(abi, |kind, reserved, pre, post| {
+        take_each_diff(abi, inbox, |inbox, kind, reserved, pre, post| {
             out.push(inbox.diff(kind, reserved, pre, post)?);
             Ok(())
         })
@@ -65,17 +65,19 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
     })
 }
 
-/// Hands each diff of `abi`, in order, to `read` with its kind, its reserved field and its
-/// two sides in place (each side's arrays are released when its `Slot` drops, unless
-/// `read` took them). On the first error, every array left is released too, and the error
-/// names the diff.
+/// Hands each diff of `abi`, in order, to `read` with the inbox, its kind, its reserved
+/// field and its two sides in place (each side's arrays are released when its `Slot` drops,
+/// unless `read` took them). On the first error, every array left is released too, the
+/// schemas that the failed diff and the ones after it carried are stored all the same (the
+/// sender counts them as sent), and the error names the diff.
 ///
 /// # Safety
 /// As for [`import_change`].
 #[inline(always)]
 pub(super) unsafe fn take_each_diff(
     abi: &AbiChange,
-    mut read: impl FnMut(u32, u32, Slot<'_>, Slot<'_>) -> Result<()>,
+    inbox: &mut SchemaInbox,
+    mut read: impl FnMut(&mut SchemaInbox, u32, u32, Slot<'_>, Slot<'_>) -> Result<()>,
 ) -> Result<()> {
     let diffs: &mut [AbiDiff] = if abi.diff_count == 0 {
         &mut []
@@ -98,27 +100,43 @@ pub(super) unsafe fn take_each_diff(
         let (kind, reserved) = (diff.kind, diff.reserved);
         // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
         let (pre, post) = unsafe { (Slot::new(&mut diff.pre), Slot::new(&mut diff.post)) };
-        if let Err(error) = read(kind, reserved, pre, post) {
-            // SAFETY: the diffs after this one are untaken (caller).
-            return Err(unsafe { release_rest(&mut diffs[index + 1..], error, index) });
+        if let Err(error) = read(inbox, kind, reserved, pre, post) {
+            // SAFETY: the diffs after this one are untaken (caller); every schema pointer
+            // of the change is null or valid for the call.
+            return Err(unsafe { release_rest(diffs, index, inbox, error) });
         }
     }
     Ok(())
 }
 
-/// Releases the diffs after a failed one (every array of the change is released whatever
-/// happens) and names the failed one in the error.
+/// After diff `failed` of `diffs` failed: stores the schemas it and the diffs after it carry,
+/// in order, as the sender expects (a schema that cannot be read empties its slot, so that
+/// a later batch naming it is an error, never read under an older schema), releases the
+/// diffs after it (every array of the change is released whatever happens), and names the
+/// failed one in the error.
 ///
 /// # Safety
-/// `rest` holds valid diffs whose arrays are not taken yet.
+/// The diffs after `failed` are valid, their arrays not taken yet; every schema pointer in
+/// `diffs` is null or valid for the call.
 #[cold]
 #[inline(never)]
-unsafe fn release_rest(rest: &mut [AbiDiff], error: Error, index: usize) -> Error {
-    for diff in rest {
+unsafe fn release_rest(
+    diffs: &mut [AbiDiff],
+    failed: usize,
+    inbox: &mut SchemaInbox,
+    error: Error,
+) -> Error {
+    for diff in &diffs[failed..] {
+        for side in [&diff.pre, &diff.post] {
+            // SAFETY: null or valid (caller).
+            unsafe { inbox.note(side.schema_id, side.schema) };
+        }
+    }
+    for diff in &mut diffs[failed + 1..] {
         // SAFETY: as above; a dropped slot releases its arrays.
         drop(unsafe { (Slot::new(&mut diff.pre), Slot::new(&mut diff.post)) });
     }
-    error.context(format!("diff {index} of the change"))
+    error.context(format!("diff {failed} of the change"))
 }
 
 /// Takes a batch laid out by `Outgoing::export_batch`.
@@ -382,6 +400,18 @@ impl SchemaInbox {
         unsafe { read_owned(&owner, schema, &received.columns, numbered) }
     }
 
+    /// Stores the schema a side carries, if any, whatever becomes of its batch (one that
+    /// cannot be read empties its slot): for a change that failed part way.
+    ///
+    /// # Safety
+    /// `schema` is null or points to a valid `FFI_ArrowSchema`.
+    unsafe fn note(&mut self, schema_id: u64, schema: *const FFI_ArrowSchema) {
+        if !schema.is_null() {
+            // SAFETY: as the caller says. An error is the failed change's, reported already.
+            let _ = unsafe { self.receive(schema_id, schema) };
+        }
+    }
+
     /// Stores the schema a side carries, if any, and returns the one its id names.
     ///
     /// # Safety
@@ -392,12 +422,21 @@ impl SchemaInbox {
         schema: *const FFI_ArrowSchema,
     ) -> Result<&Received> {
         if !schema.is_null() {
-            if !schema.is_aligned() {
-                return Err(Error::unlocated("a schema pointer is misaligned"));
+            let read = if schema.is_aligned() {
+                // SAFETY: non-null, aligned and valid (caller).
+                read_schema(unsafe { &*schema })
+            } else {
+                Err(Error::unlocated("a schema pointer is misaligned"))
+            };
+            match read {
+                Ok(schema) => self.store(schema_id, Arc::new(schema))?,
+                // The sender counts its schema as sent: a later batch naming the slot must be
+                // an error, never read under the schema it held before.
+                Err(error) => {
+                    self.forget(schema_id);
+                    return Err(error);
+                }
             }
-            // SAFETY: non-null and valid (caller).
-            let schema = read_schema(unsafe { &*schema })?;
-            self.store(schema_id, Arc::new(schema))?;
         }
         self.received(schema_id)
     }

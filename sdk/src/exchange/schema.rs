@@ -306,6 +306,16 @@ impl SchemaInbox {
         Ok(())
     }
 
+    /// Empties slot `id` (nothing when the id is out of range).
+    pub(super) fn forget(&mut self, id: u64) {
+        if let Some(slot) = Self::index(id)
+            .ok()
+            .and_then(|index| self.slots.get_mut(index))
+        {
+            *slot = None;
+        }
+    }
+
     /// The schema in slot `id`.
     pub fn get(&self, id: u64) -> Result<&SchemaRef> {
         Ok(&self.received(id)?.schema)

@@ -884,3 +884,80 @@ fn a_malformed_schema_is_an_error_never_a_crash() {
         "{message}"
     );
 }
+
+/// One insert of `n` Int64 columns named after `name`: a schema of its own per name.
+fn insert_of(name: &str, n: usize) -> Diff {
+    let columns: Vec<(String, arrow_array::ArrayRef)> = (0..n)
+        .map(|i| {
+            (
+                format!("{name}{i}"),
+                Arc::new(Int64Array::from(vec![i as i64])) as _,
+            )
+        })
+        .collect();
+    Diff::Insert {
+        post: Rows::new(vec![0u64], RecordBatch::try_from_iter(columns).unwrap()).unwrap(),
+    }
+}
+
+#[test]
+fn a_change_that_fails_part_way_still_leaves_its_schemas_where_the_sender_counts_them() {
+    let (mut outbox, mut out, mut inbox) = (
+        SchemaOutbox::default(),
+        Outgoing::default(),
+        SchemaInbox::default(),
+    );
+    let (a, b, c) = (insert_of("a", 1), insert_of("b", 2), insert_of("c", 3));
+    let first = Change::new(1, Timestamp(0), vec![a, b.clone(), c.clone()]);
+    let abi = out.export_change(first, &mut outbox).unwrap();
+    // Diff 1 is malformed: the import fails there, after diff 0 was read.
+    // SAFETY: the change has three diffs.
+    unsafe { (*abi.diffs.add(1)).kind = 9 };
+    // SAFETY: exported just above.
+    let err = unsafe { import_change(&abi, &mut inbox) }.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "diff 1 of the change: its kind is 9, not 1, 2 or 3"
+    );
+    // The sender (a plugin does) counts the change's schemas as sent.
+    outbox.commit();
+    let next = Change::new(2, Timestamp(0), vec![b, c]);
+    let abi = out.export_change(next.clone(), &mut outbox).unwrap();
+    assert!(abi_diff(&abi, 0).post.schema.is_null(), "sent before");
+    // SAFETY: exported just above.
+    assert_eq!(unsafe { import_change(&abi, &mut inbox) }.unwrap(), next);
+}
+
+#[test]
+fn a_schema_that_cannot_be_read_empties_its_slot() {
+    let (mut outbox, mut out, mut inbox) = (
+        SchemaOutbox::default(),
+        Outgoing::default(),
+        SchemaInbox::default(),
+    );
+    let change = Change::new(1, Timestamp(0), vec![insert_of("a", 1)]);
+    let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    // SAFETY: exported just above.
+    unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    outbox.commit();
+    // The same slot again, its schema unreadable (no format): an error, and the slot empty.
+    let mut broken = node(b"+s\0", 0, std::ptr::null_mut());
+    broken.format = std::ptr::null();
+    let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    // SAFETY: the first diff of the change just exported; the schema lives to the import.
+    unsafe { (*abi.diffs).post.schema = (&raw const broken).cast() };
+    // SAFETY: exported above; the schema pointer is valid for the call.
+    let err = unsafe { import_change(&abi, &mut inbox) }.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "diff 0 of the change: its post rows: unreadable schema: a field has no format"
+    );
+    // A batch naming the slot is not read under the schema it held before.
+    let abi = out.export_change(change, &mut outbox).unwrap();
+    // SAFETY: exported just above.
+    let err = unsafe { import_change(&abi, &mut inbox) }.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "diff 0 of the change: its post rows: batch refers to schema id 1, which was never sent"
+    );
+}

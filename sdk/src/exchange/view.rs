@@ -293,7 +293,7 @@ impl ChangeView {
         let diffs = &mut parts.diffs;
         // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
         unsafe {
-            take_each_diff(abi, |kind, reserved, pre, post| {
+            take_each_diff(abi, inbox, |inbox, kind, reserved, pre, post| {
                 diffs.push(Sides::read(kind, reserved, pre, post, inbox)?);
                 Ok(())
             })
