@@ -553,6 +553,26 @@ fn malformed_arrays_are_errors_never_crashes() {
         "column \"s\": its offsets run from 5 to 1"
     );
 
+    // A negative first offset, named as it is.
+    let negative = [-1i32, 1];
+    let strings = raw(1, &[null, negative.as_ptr().cast(), text], &mut made);
+    assert_eq!(
+        import_malformed(Field::new("s", DataType::Utf8, true), strings),
+        "column \"s\": its offsets run from -1 to 1"
+    );
+
+    // A view array listing more data buffers than its views can name: refused before the
+    // list is read.
+    let views = [0u128; 4];
+    let too_many = RawArray {
+        n_buffers: 1 << 40,
+        ..raw(4, &[null, views.as_ptr().cast(), null], &mut made)
+    };
+    assert_eq!(
+        import_malformed(Field::new("v", DataType::Utf8View, true), too_many),
+        "column \"v\": it has 1099511627776 buffers, more than a view array can name"
+    );
+
     // A struct column shorter than the batch.
     let inner = Fields::from(vec![Field::new("x", DataType::Int64, true)]);
     let short = with_children(

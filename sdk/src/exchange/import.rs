@@ -1174,10 +1174,13 @@ impl<'a> Importer<'a> {
         }
         // SAFETY: offset + length + 1 offsets (the C Data Interface).
         let offsets = unsafe { self.values::<O>(raw, 1, shape.offset, shape.length + 1) }?;
-        let (first, last) = (offsets[0].as_usize(), offsets[shape.length]);
-        let Some(last) = last.to_usize().filter(|last| *last >= first) else {
+        let (first, last) = (offsets[0], offsets[shape.length]);
+        let Some(last) = last
+            .to_usize()
+            .filter(|last| first.to_usize().is_some_and(|first| first <= *last))
+        else {
             return Err(cold(format_args!(
-                "its offsets run from {first} to {last:?}"
+                "its offsets run from {first:?} to {last:?}"
             )));
         };
         // SAFETY: non-decreasing from the first to the last (checked); between them, the
@@ -1215,15 +1218,22 @@ impl<'a> Importer<'a> {
         &self,
         raw: &RawArray,
     ) -> Result<GenericByteViewArray<T>> {
-        // Validity, views, the data buffers, and the list of their sizes.
+        // Validity, views, the data buffers, and the list of their sizes. A view names its
+        // data buffer with 32 bits: a list of more is refused before it is read.
         let data = (raw.n_buffers.max(3) - 3) as usize;
+        if data > u32::MAX as usize {
+            return Err(Error::unlocated(format!(
+                "it has {} buffers, more than a view array can name",
+                raw.n_buffers
+            )));
+        }
         // SAFETY: as above.
         unsafe {
             let shape = Shape::of(raw, data + 3, 0)?;
             let nulls = self.nulls(raw, &shape)?;
             let views = self.values::<u128>(raw, 1, shape.offset, shape.length)?;
             let sizes = self.values::<i64>(raw, data + 2, 0, data)?;
-            let mut buffers = Vec::with_capacity(data);
+            let mut buffers = Vec::with_capacity(data.min(1024));
             for (i, size) in sizes.iter().enumerate() {
                 let Ok(size) = usize::try_from(*size) else {
                     return Err(Error::unlocated(format!("data buffer {i} has size {size}")));

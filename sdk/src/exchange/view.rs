@@ -807,6 +807,16 @@ impl<'v> ColumnView<'v> {
         // SAFETY: a valid array (caller).
         let shape = unsafe { Shape::of(self.raw, 3, 0) }.map_err(|e| self.wrap(e))?;
         let validity = self.validity(&shape)?;
+        // An empty array may come without offsets (as the importer takes it).
+        // SAFETY: the list has three buffers (checked).
+        if shape.length == 0 && unsafe { self.raw.buffer(1) }.is_null() {
+            return Ok(StringsView {
+                name: self.name(),
+                offsets: Offsets::Small(&[0]),
+                data: &[],
+                validity,
+            });
+        }
         // SAFETY: the offsets buffer holds offset + length + 1 offsets (the C Data
         // Interface).
         let offsets = unsafe { values::<O>(self.raw, self.start, self.len + 1) }
@@ -902,6 +912,17 @@ unsafe fn values<T: ArrowNativeType>(raw: &RawArray, start: usize, len: usize) -
         return Err(Error::msg(format!(
             "its values buffer is not aligned to {} bytes, so it cannot be borrowed as a slice (read it with `to_rows`, which copies it)",
             align_of::<T>()
+        )));
+    }
+    // No buffer holds more than `isize::MAX` bytes: lengths that say otherwise are refused
+    // before any pointer is computed from them.
+    let end = start
+        .checked_add(len)
+        .and_then(|end| end.checked_mul(size_of::<T>()));
+    if end.is_none_or(|bytes| bytes > isize::MAX as usize) {
+        return Err(Error::msg(format!(
+            "{start} + {len} values of {} bytes are more than memory can hold",
+            size_of::<T>()
         )));
     }
     // SAFETY: aligned, non-null, and holding `start + len` values (caller), alive as long

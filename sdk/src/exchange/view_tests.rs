@@ -492,6 +492,22 @@ fn every_malformed_column_or_side_is_an_error_naming_what_is_wrong() {
                 .into(),
         ),
         (
+            view_spoiled(
+                0,
+                // SAFETY: the column's buffer list is in the block.
+                |c, _| unsafe {
+                    // No nulls, so that only the values are looked at; an offset no buffer
+                    // can reach.
+                    c.null_count = 0;
+                    *c.buffers = std::ptr::null();
+                    c.offset = 1 << 61;
+                },
+                |c| c.i64s().map(drop),
+            ),
+            "column `id`: 2305843009213693952 + 4 values of 8 bytes are more than memory can hold"
+                .into(),
+        ),
+        (
             view_spoiled(0, |c, _| c.offset = -1, |_| Ok(())),
             "column \"id\": its offset -1 is negative".into(),
         ),
@@ -751,4 +767,28 @@ fn a_view_whose_rows_are_kept_is_laid_out_anew_with_its_foreign_columns() {
         unreachable!("an insert")
     };
     assert_eq!(&kept, post);
+}
+
+#[test]
+fn an_empty_string_column_without_offsets_reads_as_empty() {
+    let batch = RecordBatch::try_from_iter([(
+        "name",
+        Arc::new(StringArray::from(Vec::<&str>::new())) as arrow_array::ArrayRef,
+    )])
+    .unwrap();
+    let change = insert(Rows::new(Vec::<u64>::new(), batch).unwrap());
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let abi = out.export_change(change, &mut outbox).unwrap();
+    // The C Data Interface lets an empty array come without its offsets buffer.
+    // SAFETY: the change's first diff, its post columns and their lists in the block.
+    unsafe {
+        let columns: *mut super::raw::RawArray = (&raw mut (*abi.diffs).post.columns).cast();
+        let name = *(*columns).children;
+        *(*name).buffers.add(1) = std::ptr::null();
+    }
+    // SAFETY: exported above.
+    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
+    let strings = post_of(&view).column(0).unwrap().strings().unwrap();
+    assert!(strings.is_empty());
+    assert_eq!(strings.iter().count(), 0);
 }
