@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::instance::Instance;
 use crate::plugin::Plugin;
+use crate::state::ScopedState;
 
 /// How many generations a [`LiveInstance`] may reach unless told otherwise: each reload
 /// maps one more copy of its library for good (libraries are never unloaded).
@@ -167,19 +168,22 @@ impl LiveInstance {
         let mut live = self.lock();
         let operator = live.instance.name().to_owned();
         let state = live.instance.state().clone();
-        let mut next = live
-            .plugin
-            .create(&operator, &live.config, &live.host, state)
-            .map_err(|e| Error::Reload {
-                operator: operator.clone(),
-                reason: format!("it could not be created again: {e}"),
-            })?;
-        if let Some(snapshot) = &live.last_good {
-            next.restore(snapshot).map_err(|e| Error::Reload {
-                operator: operator.clone(),
-                reason: format!("its last good snapshot could not be restored: {e}"),
-            })?;
-        }
+        let next = undone_on_failure(&state, || {
+            let mut next = live
+                .plugin
+                .create(&operator, &live.config, &live.host, state.clone())
+                .map_err(|e| Error::Reload {
+                    operator: operator.clone(),
+                    reason: format!("it could not be created again: {e}"),
+                })?;
+            if let Some(snapshot) = &live.last_good {
+                next.restore(snapshot).map_err(|e| Error::Reload {
+                    operator: operator.clone(),
+                    reason: format!("its last good snapshot could not be restored: {e}"),
+                })?;
+            }
+            Ok(next)
+        })?;
         live.instance = next;
         live.generation += 1;
         Ok(live.generation)
@@ -198,9 +202,24 @@ pub fn reload_all(instances: &[LiveInstance], new: &Plugin) -> Result<usize> {
     order.sort_by_key(|live| Arc::as_ptr(&live.inner) as usize);
     order.dedup_by_key(|live| Arc::as_ptr(&live.inner) as usize);
     let mut held: Vec<MutexGuard<'_, Live>> = order.iter().map(|live| live.lock()).collect();
+    // What a new instance writes to the state while it is prepared is undone for every
+    // instance if any fails (each `prepare` undoes its own).
+    let before: Vec<_> = held
+        .iter()
+        .map(|live| live.instance.state().pending())
+        .collect();
     let mut ready = Vec::with_capacity(held.len());
     for live in &mut held {
-        ready.push(prepare(live, new)?);
+        match prepare(live, new) {
+            Ok(next) => ready.push(next),
+            Err(error) => {
+                drop(ready);
+                for (live, writes) in held.iter().zip(before) {
+                    live.instance.state().put_back(writes);
+                }
+                return Err(error);
+            }
+        }
     }
     for (live, (next, snapshot)) in held.iter_mut().zip(ready) {
         live.swap(next, snapshot, new);
@@ -244,15 +263,33 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Vec<u8>)> {
         .snapshot()
         .map_err(|e| failed(format!("the old instance's snapshot failed: {e}")))?;
     let state = live.instance.state().clone();
-    let mut next = new
-        .create(&operator, &live.config, &live.host, state)
-        .map_err(|e| failed(format!("the new build could not create it: {e}")))?;
-    next.restore(&snapshot).map_err(|e| {
-        failed(format!(
-            "the new build's `restore` refused the snapshot: {e}"
-        ))
+    let next = undone_on_failure(&state, || {
+        let mut next = new
+            .create(&operator, &live.config, &live.host, state.clone())
+            .map_err(|e| failed(format!("the new build could not create it: {e}")))?;
+        next.restore(&snapshot).map_err(|e| {
+            failed(format!(
+                "the new build's `restore` refused the snapshot: {e}"
+            ))
+        })?;
+        Ok(next)
     })?;
     Ok((next, snapshot))
+}
+
+/// Runs `make`, which creates a new instance on `state`; if it fails, what the new instance
+/// wrote to the state (in its constructor, `restore` or `destroy`) is undone, so the old
+/// instance's state is as it was. The new instance is dropped before that.
+fn undone_on_failure(
+    state: &Arc<ScopedState>,
+    make: impl FnOnce() -> Result<Instance>,
+) -> Result<Instance> {
+    let before = state.pending();
+    let made = make();
+    if made.is_err() {
+        state.put_back(before);
+    }
+    made
 }
 
 fn names(plugin: &Plugin) -> String {

@@ -233,6 +233,17 @@ impl ScopedState {
         Ok(())
     }
 
+    /// The writes not flushed yet: what [`ScopedState::put_back`] restores when what was
+    /// tried with this state (a reload's new instance) fails.
+    pub(crate) fn pending(&self) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        lock(&self.pending).clone()
+    }
+
+    /// Makes `writes` the writes not flushed yet, undoing any made since they were taken.
+    pub(crate) fn put_back(&self, writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>) {
+        *lock(&self.pending) = writes;
+    }
+
     fn to_service(error: Error) -> oplink::Error {
         oplink::Error::msg(error.to_string())
     }

@@ -379,6 +379,17 @@ fn every_failed_reload_rolls_back_and_the_old_instance_keeps_serving() {
         "{err}"
     );
     still_serving(&live, &store);
+
+    // A new build whose `restore` writes to the state before it refuses: the write goes
+    // with it (the old instance's state is as it was).
+    let (live, store) = serving("scribble");
+    let err = live.reload(&next).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("this build wrote to the state, then refused the snapshot"),
+        "{err}"
+    );
+    still_serving(&live, &store);
 }
 
 #[test]

@@ -203,8 +203,8 @@ impl Tag {
 
 /// Configuration of `tally`: `{"key": "customer"}`; `ballast` adds that many bytes to the
 /// in-memory state (to measure a reload with a large snapshot); `restore` makes `restore`
-/// fail on purpose (`"reject"` or `"panic"`) in the build with the `variant` feature, to
-/// test a reload's rollback.
+/// fail on purpose (`"reject"`, `"panic"`, or `"scribble"`: write to the state, then
+/// reject) in the build with the `variant` feature, to test a reload's rollback.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TallyConfig {
@@ -213,8 +213,8 @@ pub struct TallyConfig {
     /// Bytes of in-memory state carried by every snapshot.
     #[serde(default)]
     pub ballast: usize,
-    /// What `restore` does in the `variant` build: `"accept"` (the default), `"reject"`
-    /// or `"panic"`.
+    /// What `restore` does in the `variant` build: `"accept"` (the default), `"reject"`,
+    /// `"panic"` or `"scribble"`.
     #[serde(default)]
     pub restore: String,
     /// A key that makes `apply` panic when it sees it (to test recovery).
@@ -292,11 +292,15 @@ impl Tally {
     }
 
     /// Takes the rows counted (and the ballast) from a snapshot.
-    pub fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
+    pub fn restore(&mut self, ctx: &mut Context, snapshot: &[u8]) -> Result<()> {
         if cfg!(feature = "variant") {
             match self.cfg.restore.as_str() {
                 "reject" => bail!("this build cannot read snapshots of the base build"),
                 "panic" => panic!("restore panicked on purpose"),
+                "scribble" => {
+                    ctx.state()?.put(b"n/scribbled", &1u64.to_le_bytes())?;
+                    bail!("this build wrote to the state, then refused the snapshot")
+                }
                 _ => {}
             }
         }
