@@ -12,13 +12,15 @@ use crate::error::{CliError, Result};
 /// Checks every library of `args`, writing one line per library to `out`. An error when
 /// any fails (or the arguments name nothing to check).
 pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(CliError::Usage(format!(
-            "--timeout must be a positive number of seconds, not {}",
-            args.timeout
-        )));
-    }
-    let timeout = Duration::from_secs_f64(args.timeout);
+    let timeout = Duration::try_from_secs_f64(args.timeout)
+        .ok()
+        .filter(|timeout| !timeout.is_zero())
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--timeout must be a positive number of seconds, not {}",
+                args.timeout
+            ))
+        })?;
     let mut verdicts: Vec<(PathBuf, Verdict)> = Vec::new();
     for path in &args.paths {
         if path.is_dir() {

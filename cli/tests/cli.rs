@@ -804,6 +804,10 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
         "--timeout must be a positive number of seconds, not 0",
     );
     fails_with(
+        oplink().args(["check", "--timeout", "1e20", "x.so"]),
+        "--timeout must be a positive number of seconds, not 100000000000000000000",
+    );
+    fails_with(
         oplink().arg("check").arg(d),
         "1 of 1 library failed the check",
     );

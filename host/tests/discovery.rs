@@ -67,6 +67,25 @@ fn a_checked_load_survives_a_constructor_that_aborts_exits_or_hangs() {
             hangs.display()
         )
     );
+
+    // A constructor that closes the check's pipe before it hangs: the deadline holds for
+    // the wait as well.
+    let closes = fixture("CTOR_CLOSE_HANG");
+    assert_eq!(
+        Plugin::load_checked_within(&closes, Duration::from_millis(300))
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "`{}` was not loaded: the check process did not finish within 0.3 s and was killed",
+            closes.display()
+        )
+    );
+}
+
+#[test]
+fn a_checked_load_with_a_timeout_past_any_clock_waits_for_the_check() {
+    let plugin = Plugin::load_checked_within(plugin_path("toolkit"), Duration::MAX).unwrap();
+    assert!(plugin.operator("passthrough").is_some());
 }
 
 #[test]
