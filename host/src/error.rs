@@ -295,6 +295,38 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The same error, naming `to` where it named the file `from` (a reload's copy of a
+    /// library, named after the file the user gave).
+    pub(crate) fn naming(mut self, from: &std::path::Path, to: &std::path::Path) -> Error {
+        match &mut self {
+            Error::Open { path, .. }
+            | Error::CheckFailed { path, .. }
+            | Error::State { path, .. }
+            | Error::CopyFailed { path, .. }
+            | Error::FolderUnreadable { path, .. }
+            | Error::WrongTarget { path, .. }
+            | Error::NotAFile { path, .. }
+            | Error::Truncated { path, .. }
+            | Error::NotAPlugin { path, .. }
+            | Error::AbiMajor { path, .. }
+            | Error::AbiMinor { path, .. }
+            | Error::BadMagic { path, .. }
+            | Error::Layout { path, .. }
+            | Error::InvalidHeader { path, .. }
+            | Error::PanicAbort { path, .. }
+            | Error::DuplicateOperator { path, .. }
+            | Error::UnknownOperator { path, .. } => {
+                if path == from {
+                    *path = to.to_path_buf();
+                }
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
 fn or_note(message: &str) -> &str {
     if message.trim().is_empty() {
         "(the plugin gave no message)"

@@ -305,28 +305,49 @@ fn names(plugin: &Plugin) -> String {
 }
 
 impl Plugin {
-    /// Loads a copy of the file at `path` (made under the system's temporary folder, with
-    /// a name of its own), with a checked load: what a reload needs, since the dynamic
-    /// loader hands back the library it already mapped for a path it has seen. The copy
-    /// is removed once loaded (the mapping stays).
+    /// Loads a copy of the file at `path` (made in a folder of its own under the system's
+    /// temporary folder, which only this user can enter), with a checked load: what a reload
+    /// needs, since the dynamic loader hands back the library it already mapped for a path it
+    /// has seen. The copy and its folder are removed once loaded (the mapping stays). Errors
+    /// name `path`, not the copy; [`Plugin::path`] names the copy.
     pub fn load_fresh(path: impl AsRef<Path>) -> Result<Plugin> {
-        static COPIES: AtomicU64 = AtomicU64::new(0);
         let path = path.as_ref();
-        let dir = std::env::temp_dir().join(format!("oplink-reload-{}", std::process::id()));
+        let original = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let copy_failed = |e: std::io::Error| Error::CopyFailed {
-            path: path.to_path_buf(),
+            path: original.clone(),
             reason: e.to_string(),
         };
-        std::fs::create_dir_all(&dir).map_err(copy_failed)?;
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let n = COPIES.fetch_add(1, Ordering::Relaxed);
-        let copy: PathBuf = dir.join(format!("{stem}.{n}.{}", std::env::consts::DLL_EXTENSION));
-        std::fs::copy(path, &copy).map_err(copy_failed)?;
-        let loaded = Plugin::load_checked(&copy);
+        let dir = private_folder().map_err(copy_failed)?;
+        let name = path.file_name().unwrap_or(std::ffi::OsStr::new("library"));
+        let copy: PathBuf = dir.join(name);
+        let loaded = std::fs::copy(path, &copy)
+            .map_err(copy_failed)
+            .and_then(|_| Plugin::load_checked(&copy).map_err(|e| e.naming(&copy, &original)));
         let _ = std::fs::remove_file(&copy);
+        let _ = std::fs::remove_dir(&dir);
         loaded
+    }
+}
+
+/// A new folder under the system's temporary folder that only this user may enter: created
+/// here (never one that was there already, which someone else could have made).
+fn private_folder() -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    static FOLDERS: AtomicU64 = AtomicU64::new(0);
+    let base = std::env::temp_dir();
+    loop {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| t.subsec_nanos());
+        let n = FOLDERS.fetch_add(1, Ordering::Relaxed);
+        let dir = base.join(format!(
+            "oplink-reload-{}-{n}-{nanos:08x}",
+            std::process::id()
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
     }
 }

@@ -338,7 +338,12 @@ fn every_failed_reload_rolls_back_and_the_old_instance_keeps_serving() {
     // A new build that fails validation never gets to the instance.
     let (live, store) = serving("accept");
     let broken = fixture("BAD_MAGIC");
-    assert!(Plugin::load_fresh(&broken).is_err());
+    let err = Plugin::load_fresh(&broken).unwrap_err().to_string();
+    // Named as the user named it, not after the copy that was checked.
+    assert!(
+        err.starts_with(&format!("`{}`", broken.display())) && err.contains("magic"),
+        "{err}"
+    );
     still_serving(&live, &store);
 
     // A new build without the operator.
