@@ -163,9 +163,11 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
         let rows = Rows::new((first..rows_read).collect::<Vec<u64>>(), batch)
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let change = Change::new(changes, Timestamp::now(), vec![Diff::Insert { post: rows }]);
-        let last = rows_read - 1;
-        let out = through(&mut stages, 0, change, &|| {
-            format!("change {changes} (input rows {first} to {last})")
+        let out = through(&mut stages, 0, change, &|| match rows_read.checked_sub(1) {
+            Some(last) if last >= first => {
+                format!("change {changes} (input rows {first} to {last})")
+            }
+            _ => format!("change {changes} (no input rows)"),
         })?;
         let t = Instant::now();
         emit(&mut sink, out, args.emit, &stages)?;

@@ -316,10 +316,10 @@ impl Error {
             | Error::InvalidHeader { path, .. }
             | Error::PanicAbort { path, .. }
             | Error::DuplicateOperator { path, .. }
-            | Error::UnknownOperator { path, .. } => {
-                if path == from {
-                    *path = to.to_path_buf();
-                }
+            | Error::UnknownOperator { path, .. }
+                if path == from =>
+            {
+                *path = to.to_path_buf();
             }
             _ => {}
         }
