@@ -2,7 +2,7 @@
 //! reported as loaded, skipped or rejected, and operator names offered twice reported as
 //! conflicts rather than silently picked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -139,6 +139,9 @@ impl Discovery {
             plugins: Vec::new(),
             offers: BTreeMap::new(),
         };
+        // Each file once, however it is reached (a folder listed twice, a hard link): the
+        // device and inode of every file loaded so far, with its path.
+        let mut seen: HashMap<(u64, u64), PathBuf> = HashMap::new();
         for folder in &self.folders {
             let mut files = match std::fs::read_dir(folder) {
                 Ok(files) => files
@@ -157,7 +160,7 @@ impl Discovery {
             };
             files.sort();
             for path in files {
-                if let Some(outcome) = self.consider(&path, &mut found) {
+                if let Some(outcome) = self.consider(&path, &mut found, &mut seen) {
                     found.entries.push(Entry { path, outcome });
                 }
             }
@@ -167,7 +170,12 @@ impl Discovery {
 
     /// What to make of one file; `None` for files that are not libraries at all (not
     /// reported, as a folder of plugins usually holds other files too).
-    fn consider(&self, path: &Path, found: &mut Found) -> Option<Outcome> {
+    fn consider(
+        &self,
+        path: &Path,
+        found: &mut Found,
+        seen: &mut HashMap<(u64, u64), PathBuf>,
+    ) -> Option<Outcome> {
         if path.extension().and_then(|e| e.to_str()) != Some(std::env::consts::DLL_EXTENSION) {
             return None;
         }
@@ -183,6 +191,17 @@ impl Discovery {
         if !metadata.is_file() {
             return Some(Outcome::Skipped("not a regular file".to_owned()));
         }
+        let file = {
+            use std::os::unix::fs::MetadataExt;
+            (metadata.dev(), metadata.ino())
+        };
+        if let Some(first) = seen.get(&file) {
+            return Some(Outcome::Skipped(format!(
+                "the same file as `{}`, found already",
+                first.display()
+            )));
+        }
+        seen.insert(file, path.to_path_buf());
         let loaded = if self.checked {
             Plugin::load_checked_within(path, self.timeout)
         } else {

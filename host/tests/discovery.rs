@@ -225,3 +225,35 @@ fn discovery_reads_its_folders_from_oplink_plugin_path_and_reports_an_unreadable
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_file_reached_twice_is_loaded_once() {
+    let dir = folder("twice");
+    copy(&plugin_path("threshold"), &dir, "libthreshold.so");
+    // A hard link in the same folder, and the folder listed twice.
+    std::fs::hard_link(
+        dir.join("libthreshold.so"),
+        dir.join("libthreshold_link.so"),
+    )
+    .unwrap();
+    let found = Discovery::new([&dir, &dir]).scan();
+    assert_eq!(found.plugins().len(), 1);
+    assert_eq!(found.conflicts().count(), 0);
+    assert_eq!(
+        found.plugin_for("threshold").unwrap().path(),
+        dir.join("libthreshold.so")
+    );
+    let skipped: Vec<String> = found
+        .entries()
+        .iter()
+        .filter_map(|entry| match &entry.outcome {
+            Outcome::Skipped(reason) => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    let first = format!(
+        "the same file as `{}`, found already",
+        dir.join("libthreshold.so").display()
+    );
+    assert_eq!(skipped, [first.clone(), first.clone(), first]);
+}
