@@ -122,13 +122,23 @@ impl Failure {
     }
 
     /// Reads what the other side wrote for a call that returned `status`, releasing its
-    /// buffers; `None` when the call succeeded.
+    /// buffers; `None` when the call succeeded. For a status the ABI does not define, the
+    /// slot is not read (nothing says it was written): the failure has no message.
     ///
     /// # Safety
-    /// For a status other than `OK`, `out` was written by the callee of a library still
-    /// loaded (or left empty), and is read once.
+    /// For `ERROR`, `PANIC` or `INVALID_INPUT`, `out` was written by the callee of a library
+    /// still loaded (or left empty), and is read once.
     pub unsafe fn read_from(status: Status, out: &mut ErrorOut) -> Option<Failure> {
         let kind = Failure::kind_of(status)?;
+        if let FailureKind::Unknown(_) = kind {
+            return Some(Failure {
+                kind,
+                message: String::new(),
+                file: String::new(),
+                line: 0,
+                column: 0,
+            });
+        }
         // SAFETY: forwarded from the caller's guarantee.
         let message = unsafe { out.message.take() };
         // SAFETY: as above.
@@ -416,11 +426,16 @@ mod tests {
 
     #[test]
     fn statuses_map_to_kinds_and_an_empty_message_says_so() {
+        // An unknown status leaves the slot alone: here one that holds a message.
         let mut out = ErrorOut::EMPTY;
-        // SAFETY: an empty slot with an unknown status: nothing to release.
+        out.message = OwnedBuf::from_vec(b"not to be read".to_vec());
+        // SAFETY: nothing is read for an unknown status.
         let failure = unsafe { Failure::read_from(Status(9), &mut out) }.unwrap();
         assert_eq!(failure.kind, FailureKind::Unknown(9));
         assert_eq!(failure.message_or_note(), "(the plugin gave no message)");
+        assert!(out.message.release.is_some(), "the slot was not read");
+        // SAFETY: the buffer made above, released once.
+        drop(unsafe { out.message.take() });
         assert_eq!(
             Failure::kind_of(Status::INVALID_INPUT),
             Some(FailureKind::InvalidInput)
