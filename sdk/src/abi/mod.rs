@@ -159,11 +159,26 @@ impl OwnedBuf {
     /// writer keeping the same promises) of a library still loaded, or be empty, and not be
     /// released yet.
     pub unsafe fn take(&mut self) -> Vec<u8> {
-        let bytes = if self.ptr.is_null() || self.len == 0 {
-            Vec::new()
+        // SAFETY: forwarded from the caller.
+        unsafe { self.take_checked() }.unwrap_or_default()
+    }
+
+    /// [`OwnedBuf::take`], with an error for a buffer no writer can have made (a null
+    /// pointer with a length, a length past what memory can hold); released all the same.
+    ///
+    /// # Safety
+    /// As for [`OwnedBuf::take`].
+    pub unsafe fn take_checked(&mut self) -> crate::Result<Vec<u8>> {
+        let bytes = if self.len == 0 {
+            Ok(Vec::new())
+        } else if self.ptr.is_null() || self.len > isize::MAX as usize {
+            Err(crate::Error::unlocated(format!(
+                "{} bytes arrived with a null pointer or more than memory can hold",
+                self.len
+            )))
         } else {
             // SAFETY: the writer guarantees `len` initialised bytes at `ptr`.
-            unsafe { core::slice::from_raw_parts(self.ptr, self.len) }.to_vec()
+            Ok(unsafe { core::slice::from_raw_parts(self.ptr, self.len) }.to_vec())
         };
         if let Some(release) = self.release.take() {
             // SAFETY: the writer's release function, run exactly once: it was just taken out.

@@ -393,7 +393,15 @@ pub unsafe extern "C" fn restore<T: OperatorImpl>(
     snapshot: BytesView,
     err: *mut ErrorOut,
 ) -> Status {
-    let body = |this: &mut Live<T>, _: &mut Option<Error>| {
+    let body = |this: &mut Live<T>, bad_input: &mut Option<Error>| {
+        if (snapshot.ptr.is_null() && snapshot.len != 0) || snapshot.len > isize::MAX as usize {
+            // Not an empty snapshot: one that cannot be read.
+            *bad_input = Some(Error::unlocated(format!(
+                "a snapshot of {} bytes arrived with a null pointer or more than memory can hold",
+                snapshot.len
+            )));
+            return Ok(());
+        }
         // SAFETY: `snapshot` is valid for this call (ABI contract).
         this.op
             .__restore(&mut this.ctx, unsafe { snapshot.as_slice() })

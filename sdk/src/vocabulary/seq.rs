@@ -26,6 +26,12 @@ unsafe fn slice_of<'a, T>(view: SliceView) -> Result<&'a [T]> {
             view.len
         )));
     }
+    if view.len > isize::MAX as usize / size_of::<T>().max(1) {
+        return Err(Error::unlocated(format!(
+            "a slice of {} elements is more than memory can hold",
+            view.len
+        )));
+    }
     // SAFETY: non-null, aligned, and `len` valid elements alive for 'a (caller).
     Ok(unsafe { std::slice::from_raw_parts(ptr, view.len) })
 }
@@ -94,6 +100,11 @@ unsafe fn take_owned<T: Number>(mut vec: OwnedVec) -> Result<Vec<T>> {
         Err(Error::unlocated(
             "a vector arrived with a null or misaligned pointer",
         ))
+    } else if vec.len > isize::MAX as usize / size_of::<T>().max(1) {
+        Err(Error::unlocated(format!(
+            "a vector of {} elements is more than memory can hold",
+            vec.len
+        )))
     } else {
         // SAFETY: the writer guarantees `len` initialised elements at `ptr`.
         Ok(unsafe { std::slice::from_raw_parts(ptr, vec.len) }.to_vec())
@@ -151,6 +162,29 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "a vector arrived with a null or misaligned pointer"
+        );
+        let huge = [0u64; 1];
+        let view = SliceView {
+            ptr: huge.as_ptr().cast(),
+            len: usize::MAX / 2,
+        };
+        // SAFETY: a length no buffer can have is rejected before anything is read.
+        let err = unsafe { <&[u64] as Arg>::lift(view) }.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a slice of 9223372036854775807 elements is more than memory can hold"
+        );
+        let vec = OwnedVec {
+            ptr: huge.as_ptr().cast_mut().cast(),
+            len: usize::MAX / 2,
+            capacity: 0,
+            release: None,
+        };
+        // SAFETY: as above.
+        let err = unsafe { <Vec<u64> as Ret>::take(vec) }.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a vector of 9223372036854775807 elements is more than memory can hold"
         );
         assert_ne!(<&[u8] as Arg>::SHAPE, <&[u16] as Arg>::SHAPE);
         assert_eq!(<&[u8] as Arg>::SHAPE, <Vec<u8> as Arg>::SHAPE);

@@ -12,9 +12,9 @@ unsafe impl Arg for &str {
         StrView::new(self)
     }
     unsafe fn lift(abi: StrView) -> Result<Self> {
-        if abi.ptr.is_null() && abi.len != 0 {
+        if (abi.ptr.is_null() && abi.len != 0) || abi.len > isize::MAX as usize {
             return Err(Error::unlocated(format!(
-                "a string of {} bytes arrived with a null pointer",
+                "a string of {} bytes arrived with a null pointer or more than memory can hold",
                 abi.len
             )));
         }
@@ -47,7 +47,7 @@ unsafe impl Ret for String {
     }
     unsafe fn take(mut abi: OwnedBuf) -> Result<String> {
         // SAFETY: raised by the other side, taken once (caller).
-        let bytes = unsafe { abi.take() };
+        let bytes = unsafe { abi.take_checked() }?;
         String::from_utf8(bytes)
             .map_err(|e| Error::unlocated(format!("a string is not UTF-8: {e}")))
     }
@@ -71,6 +71,30 @@ mod tests {
         assert!(
             err.to_string().starts_with("a string is not UTF-8"),
             "{err}"
+        );
+        // SAFETY: a null pointer with a length is rejected before anything is read.
+        let err = unsafe {
+            <&str as Arg>::lift(StrView {
+                ptr: std::ptr::null(),
+                len: 4,
+            })
+        }
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a string of 4 bytes arrived with a null pointer or more than memory can hold"
+        );
+        let null = OwnedBuf {
+            ptr: std::ptr::null_mut(),
+            len: 5,
+            capacity: 0,
+            release: None,
+        };
+        // SAFETY: as above.
+        let err = unsafe { String::take(null) }.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "5 bytes arrived with a null pointer or more than memory can hold"
         );
         let raised = "héllo".to_owned().raise();
         // SAFETY: raised just above, taken once.

@@ -67,9 +67,9 @@ unsafe impl<T: Wire> Arg for T {
         BytesView::new(unsafe { &*held })
     }
     unsafe fn lift(abi: BytesView) -> Result<T> {
-        if abi.ptr.is_null() && abi.len != 0 {
+        if (abi.ptr.is_null() && abi.len != 0) || abi.len > isize::MAX as usize {
             return Err(Error::unlocated(format!(
-                "{} encoded bytes arrived with a null pointer",
+                "{} encoded bytes arrived with a null pointer or more than memory can hold",
                 abi.len
             )));
         }
@@ -90,7 +90,7 @@ unsafe impl<T: Wire> Ret for T {
     }
     unsafe fn take(mut abi: OwnedBuf) -> Result<T> {
         // SAFETY: raised by the other side, taken once (caller).
-        T::decode(&unsafe { abi.take() })
+        T::decode(&unsafe { abi.take_checked() }?)
     }
 }
 
@@ -154,6 +154,18 @@ mod tests {
         // SAFETY: raised just above, taken once.
         let back = unsafe { <Option<Json<Vec<u8>>> as Ret>::take(raised) };
         assert_eq!(back.unwrap(), Some(Json(vec![1, 2])));
+        // SAFETY: a null pointer with a length is rejected before anything is read.
+        let err = unsafe {
+            <Json<Vec<u8>> as Arg>::lift(BytesView {
+                ptr: std::ptr::null(),
+                len: 3,
+            })
+        }
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "3 encoded bytes arrived with a null pointer or more than memory can hold"
+        );
         let err = Json::<Vec<u8>>::decode(b"{").unwrap_err();
         assert!(
             err.to_string()
