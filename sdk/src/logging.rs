@@ -109,7 +109,8 @@ impl Subscriber for Forwarder {
         // SAFETY: the current log is set only while a `Scope` or a guarded call is alive, and
         // both borrow the log they mark, so the log outlives them.
         let log = unsafe { &*log };
-        log.event(record);
+        // A log line the host fails to take is lost, and nothing else is.
+        crate::trampoline::contained(|| log.event(record));
     }
 
     fn enter(&self, _: &Id) {}

@@ -194,6 +194,18 @@ thread_local! {
 
 static INSTALL_HOOK: Once = Once::new();
 
+/// Runs `f`, whose failure nobody can act on (forwarding a log event), so that a panic in
+/// it goes no further: not into the operator's call (it would poison the instance for a
+/// log line), and not out of a destructor run while another panic unwinds (the process
+/// would abort). The location recorded for a panic already on its way is kept.
+pub(crate) fn contained(f: impl FnOnce()) {
+    let recorded = LAST_PANIC.with(|slot| slot.borrow_mut().take());
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
+        drop_payload(payload);
+    }
+    LAST_PANIC.with(|slot| *slot.borrow_mut() = recorded);
+}
+
 /// Installs the panic hook that records locations of panics inside [`guard`] (idempotent;
 /// after the first call, one load and a branch, inlined into every guard).
 #[inline]
@@ -422,6 +434,38 @@ mod tests {
         assert!(out.message.release.is_none());
         // SAFETY: an OK status reads nothing.
         assert!(unsafe { Failure::read_from(Status::OK, &mut out) }.is_none());
+    }
+
+    #[test]
+    fn a_contained_panic_during_another_goes_no_further_and_keeps_its_location() {
+        /// Logs when dropped, through a log that panics (a host's failing log service).
+        struct LogsOnDrop;
+        impl Drop for LogsOnDrop {
+            fn drop(&mut self) {
+                contained(|| panic!("the host's log failed"));
+            }
+        }
+        install_panic_hook();
+        let line = line!() + 3;
+        let failure = guard(&mut || {
+            let _logs = LogsOnDrop;
+            panic!("the operator's own panic")
+        })
+        .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Panic);
+        assert_eq!(failure.message, "the operator's own panic");
+        assert_eq!(
+            (failure.file.ends_with("trampoline.rs"), failure.line),
+            (true, line)
+        );
+        // Outside any panic, a contained one is lost too, and the call goes on.
+        assert!(
+            guard(&mut || {
+                contained(|| panic!("the host's log failed"));
+                Ok(())
+            })
+            .is_ok()
+        );
     }
 
     #[test]
