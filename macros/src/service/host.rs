@@ -37,8 +37,16 @@ pub fn generate(
                     quote! {
                         // SAFETY: lowered by the plugin's proxy for this call, as the same type
                         // (the fingerprints agree); `relabel` only renames its lifetime.
-                        let #arg = unsafe { #arg_trait::lift(#p::relabel(#arg)) }
-                            .map_err(|e| #p::bad_argument(#name, #method_name, #param_name, e))?;
+                        let #arg = match unsafe { #arg_trait::lift(#p::relabel(#arg)) } {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(e) => {
+                                // Not the host's failure: the plugin sent what cannot be read.
+                                *__oplink_bad_input = ::core::option::Option::Some(
+                                    #p::bad_argument(#name, #method_name, #param_name, e),
+                                );
+                                return ::core::result::Result::Ok(());
+                            }
+                        };
                     }
                 },
             );
@@ -60,7 +68,7 @@ pub fn generate(
                     out: *mut #out_abi,
                     err: *mut #p::abi::ErrorOut,
                 ) -> #p::abi::Status {
-                    let mut body = || -> #p::Result<()> {
+                    let mut body = |__oplink_bad_input: &mut ::core::option::Option<#p::Error>| -> #p::Result<()> {
                         // SAFETY: the context of a table that `__oplink_host_table` built
                         // over an `Arc<__OplinkImpl>`; the host keeps it alive while plugins
                         // call.

@@ -46,9 +46,18 @@ pub unsafe fn check_table(table: *const c_void, service: &str, size: usize) -> R
 /// # Safety
 /// `err` is writable.
 #[inline]
-pub unsafe fn serve(err: *mut ErrorOut, body: impl FnMut() -> Result<()>) -> Status {
+pub unsafe fn serve(
+    err: *mut ErrorOut,
+    mut body: impl FnMut(&mut Option<Error>) -> Result<()>,
+) -> Status {
+    let mut bad_input = None;
     // SAFETY: forwarded.
-    unsafe { crate::trampoline::guard_into_hooked(err, body) }
+    let status = unsafe { crate::trampoline::guard_into_hooked(err, || body(&mut bad_input)) };
+    match bad_input {
+        None => status,
+        // SAFETY: forwarded; an argument the body could not read is `INVALID_INPUT`.
+        Some(error) => unsafe { crate::runtime::invalid_input(err, status, error) },
+    }
 }
 
 /// The error of an argument that does not validate, on the host side: the plugin gave it.
