@@ -84,4 +84,20 @@ fn an_argument_that_cannot_be_read_is_invalid_input() {
     };
     assert_eq!(status, Status::OK);
     assert_eq!(log.0.load(Ordering::Relaxed), 1);
+    // SAFETY: as above, but with no out-parameter: refused before the call.
+    let status = unsafe {
+        (table.message)(
+            table.header.context,
+            3,
+            StrView::new("target"),
+            StrView::new("text"),
+            std::ptr::null_mut(),
+            &mut err,
+        )
+    };
+    assert_eq!(status, Status::INVALID_INPUT);
+    // SAFETY: as above.
+    let message = String::from_utf8(unsafe { err.message.take() }).unwrap();
+    assert_eq!(message, "the out-parameter is null or misaligned");
+    assert_eq!(log.0.load(Ordering::Relaxed), 1, "not called");
 }

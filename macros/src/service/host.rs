@@ -74,9 +74,17 @@ pub fn generate(
                         // call.
                         let implementation = unsafe { #p::implementation::<__OplinkImpl>(context) };
                         #(#lifts)*
+                        if out.is_null() || !out.is_aligned() {
+                            // The plugin's mistake: nothing is called.
+                            *__oplink_bad_input = ::core::option::Option::Some(#p::Error::unlocated(
+                                "the out-parameter is null or misaligned",
+                            ));
+                            return ::core::result::Result::Ok(());
+                        }
                         let value = #trait_ident::#ident(implementation, #(#args),*);
                         #finish
-                        // SAFETY: `out` is writable for this call (the ABI's contract).
+                        // SAFETY: `out` is non-null and aligned (checked before the call) and
+                        // writable for this call (the ABI's contract).
                         unsafe { out.write(#ret_trait::raise(value)) };
                         ::core::result::Result::Ok(())
                     };

@@ -28,9 +28,13 @@ unsafe impl Arg for RecordBatch {
         }
     }
     unsafe fn lift(abi: AbiBatchRef) -> Result<RecordBatch> {
-        if abi.array.is_null() || abi.schema.is_null() {
+        if abi.array.is_null()
+            || abi.schema.is_null()
+            || !abi.array.is_aligned()
+            || !abi.schema.is_aligned()
+        {
             return Err(Error::unlocated(
-                "a batch arrived with a null array or schema",
+                "a batch arrived with a null or misaligned array or schema",
             ));
         }
         // SAFETY: valid for the call (caller); `from_raw` leaves a released array behind.
@@ -68,7 +72,7 @@ mod tests {
         let err = unsafe { RecordBatch::lift(null) }.unwrap_err();
         assert_eq!(
             err.to_string(),
-            "a batch arrived with a null array or schema"
+            "a batch arrived with a null or misaligned array or schema"
         );
         let mut released = FFI_ArrowArray::empty();
         let schema = FFI_ArrowSchema::empty();
