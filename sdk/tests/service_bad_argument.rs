@@ -98,6 +98,6 @@ fn an_argument_that_cannot_be_read_is_invalid_input() {
     assert_eq!(status, Status::INVALID_INPUT);
     // SAFETY: as above.
     let message = String::from_utf8(unsafe { err.message.take() }).unwrap();
-    assert_eq!(message, "the out-parameter is null or misaligned");
+    assert_eq!(message, "the out-parameter is null");
     assert_eq!(log.0.load(Ordering::Relaxed), 1, "not called");
 }

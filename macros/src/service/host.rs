@@ -15,24 +15,28 @@ pub fn generate(
 ) -> TokenStream {
     let trait_ident = service.trait_ident;
     let name = &service.name;
-    let thunks =
-        parts.iter().map(|part| {
-            let Parts {
-                method,
-                cfg_attr,
-                thunk,
-                name: method_name,
-                args,
-                arg_traits,
-                abi_params,
-                ret_trait,
-                out_abi,
-                ..
-            } = part;
-            let ident = method.ident;
-            let output = &method.output;
-            let lifts = method.params.iter().zip(args).zip(arg_traits).map(
-                |((param, arg), arg_trait)| {
+    let thunks = parts.iter().map(|part| {
+        let Parts {
+            method,
+            cfg_attr,
+            thunk,
+            name: method_name,
+            args,
+            arg_traits,
+            abi_params,
+            ret_trait,
+            out_abi,
+            ..
+        } = part;
+        let ident = method.ident;
+        let output = &method.output;
+        let lifts =
+            method
+                .params
+                .iter()
+                .zip(args)
+                .zip(arg_traits)
+                .map(|((param, arg), arg_trait)| {
                     let param_name = &param.name;
                     quote! {
                         // SAFETY: lowered by the plugin's proxy for this call, as the same type
@@ -41,58 +45,55 @@ pub fn generate(
                             ::core::result::Result::Ok(value) => value,
                             ::core::result::Result::Err(e) => {
                                 // Not the host's failure: the plugin sent what cannot be read.
-                                *__oplink_bad_input = ::core::option::Option::Some(
+                                *__oplink_bad_input = true;
+                                return ::core::result::Result::Err(
                                     #p::bad_argument(#name, #method_name, #param_name, e),
                                 );
-                                return ::core::result::Result::Ok(());
                             }
                         };
                     }
-                },
-            );
-            let finish = method.fallible.as_ref().map(|_| {
-                quote! {
-                    let value = match <#output as #p::Fallible>::into_result(value) {
-                        ::core::result::Result::Ok(value) => value,
-                        ::core::result::Result::Err(error) => {
-                            return ::core::result::Result::Err(#p::host_error(error));
-                        }
-                    };
-                }
-            });
+                });
+        let finish = method.fallible.as_ref().map(|_| {
             quote! {
-                #cfg_attr
-                unsafe extern "C" fn #thunk<__OplinkImpl: ?::core::marker::Sized + #trait_ident>(
-                    context: *const ::core::ffi::c_void,
-                    #(#args: #abi_params,)*
-                    out: *mut #out_abi,
-                    err: *mut #p::abi::ErrorOut,
-                ) -> #p::abi::Status {
-                    let mut body = |__oplink_bad_input: &mut ::core::option::Option<#p::Error>| -> #p::Result<()> {
-                        // SAFETY: the context of a table that `__oplink_host_table` built
-                        // over an `Arc<__OplinkImpl>`; the host keeps it alive while plugins
-                        // call.
-                        let implementation = unsafe { #p::implementation::<__OplinkImpl>(context) };
-                        #(#lifts)*
-                        if out.is_null() || !out.is_aligned() {
-                            // The plugin's mistake: nothing is called.
-                            *__oplink_bad_input = ::core::option::Option::Some(#p::Error::unlocated(
-                                "the out-parameter is null or misaligned",
-                            ));
-                            return ::core::result::Result::Ok(());
-                        }
-                        let value = #trait_ident::#ident(implementation, #(#args),*);
-                        #finish
-                        // SAFETY: `out` is non-null and aligned (checked before the call) and
-                        // writable for this call (the ABI's contract).
-                        unsafe { out.write(#ret_trait::raise(value)) };
-                        ::core::result::Result::Ok(())
-                    };
-                    // SAFETY: `err` is writable (the ABI's contract).
-                    unsafe { #p::serve(err, &mut body) }
-                }
+                let value = match <#output as #p::Fallible>::into_result(value) {
+                    ::core::result::Result::Ok(value) => value,
+                    ::core::result::Result::Err(error) => {
+                        return ::core::result::Result::Err(#p::host_error(error));
+                    }
+                };
             }
         });
+        quote! {
+            #cfg_attr
+            unsafe extern "C" fn #thunk<__OplinkImpl: ?::core::marker::Sized + #trait_ident>(
+                context: *const ::core::ffi::c_void,
+                #(#args: #abi_params,)*
+                out: *mut #out_abi,
+                err: *mut #p::abi::ErrorOut,
+            ) -> #p::abi::Status {
+                let mut body = |__oplink_bad_input: &mut bool| -> #p::Result<()> {
+                    // SAFETY: the context of a table that `__oplink_host_table` built
+                    // over an `Arc<__OplinkImpl>`; the host keeps it alive while plugins
+                    // call.
+                    let implementation = unsafe { #p::implementation::<__OplinkImpl>(context) };
+                    #(#lifts)*
+                    let value = #trait_ident::#ident(implementation, #(#args),*);
+                    #finish
+                    // SAFETY: `out` is non-null (checked before the call) and writable for
+                    // this call (the ABI's contract); it may be misaligned.
+                    unsafe { out.write_unaligned(#ret_trait::raise(value)) };
+                    ::core::result::Result::Ok(())
+                };
+                if out.is_null() {
+                    // The plugin's mistake: nothing is called.
+                    // SAFETY: `err` is writable (the ABI's contract).
+                    return unsafe { #p::bad_out(err) };
+                }
+                // SAFETY: `err` is writable (the ABI's contract).
+                unsafe { #p::serve(err, &mut body) }
+            }
+        }
+    });
     quote! {
         impl __OplinkProxy #bounds {
             #(#thunks)*

@@ -16,7 +16,6 @@ pub use entry::oplink_plugin_v2;
 pub use registry::{
     OPERATORS, PLACEHOLDER_DESCRIPTOR, PLACEHOLDER_VTABLE, Registration, descriptor, vtable,
 };
-pub(crate) use thunks::invalid_input;
 
 use arrow_array::RecordBatch;
 

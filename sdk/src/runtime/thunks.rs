@@ -77,7 +77,7 @@ unsafe fn run(
 /// As for [`run`].
 #[cold]
 #[inline(never)]
-pub(crate) unsafe fn invalid_input(err: *mut ErrorOut, status: Status, error: Error) -> Status {
+unsafe fn invalid_input(err: *mut ErrorOut, status: Status, error: Error) -> Status {
     if status != Status::OK {
         return status;
     }

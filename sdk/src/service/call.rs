@@ -46,18 +46,30 @@ pub unsafe fn check_table(table: *const c_void, service: &str, size: usize) -> R
 /// # Safety
 /// `err` is writable.
 #[inline]
-pub unsafe fn serve(
-    err: *mut ErrorOut,
-    mut body: impl FnMut(&mut Option<Error>) -> Result<()>,
-) -> Status {
-    let mut bad_input = None;
+pub unsafe fn serve(err: *mut ErrorOut, mut body: impl FnMut(&mut bool) -> Result<()>) -> Status {
+    // Set by the body when the error it returns is the caller's input, not the host's
+    // failure: the same failure is written, with `INVALID_INPUT` as its status.
+    let mut bad_input = false;
     // SAFETY: forwarded.
     let status = unsafe { crate::trampoline::guard_into_hooked(err, || body(&mut bad_input)) };
-    match bad_input {
-        None => status,
-        // SAFETY: forwarded; an argument the body could not read is `INVALID_INPUT`.
-        Some(error) => unsafe { crate::runtime::invalid_input(err, status, error) },
+    if bad_input && status == Status::ERROR {
+        Status::INVALID_INPUT
+    } else {
+        status
     }
+}
+
+/// What a host thunk returns for a null out-parameter (the plugin's mistake): the failure
+/// written into `err`, and `INVALID_INPUT`.
+///
+/// # Safety
+/// `err` is null or writable, as for any call.
+#[cold]
+#[inline(never)]
+pub unsafe fn bad_out(err: *mut ErrorOut) -> Status {
+    let error = Error::unlocated("the out-parameter is null");
+    // SAFETY: forwarded from the caller.
+    unsafe { crate::trampoline::Failure::invalid_input(&error).write_to(err) }
 }
 
 /// The error of an argument that does not validate, on the host side: the plugin gave it.
