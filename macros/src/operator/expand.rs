@@ -87,11 +87,21 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
                 let call = call(method, &["config"], &p);
                 quote! {
                     #cfg_attr
-                    type Config = #config_ty;
-                    #cfg_attr
-                    fn __new(config: Self::Config) -> #p::Result<Self> {
+                    fn __new(
+                        __oplink_json: &[u8],
+                    ) -> ::core::result::Result<Self, #p::NewFailure> {
+                        let config = match <#config_ty as #p::OperatorConfig>::from_json(
+                            <Self as #p::OperatorImpl>::NAME,
+                            __oplink_json,
+                        ) {
+                            ::core::result::Result::Ok(config) => config,
+                            ::core::result::Result::Err(error) => {
+                                return ::core::result::Result::Err(#p::NewFailure::Config(error));
+                            }
+                        };
                         let _ = &config;
-                        #call
+                        let made: #p::Result<Self> = #call;
+                        made.map_err(#p::NewFailure::New)
                     }
                 }
             }
@@ -417,7 +427,7 @@ mod tests {
             text.contains("impl :: oplink :: __private :: OperatorImpl for Threshold"),
             "{text}"
         );
-        assert!(text.contains("type Config = Config"), "{text}");
+        assert!(text.contains("OperatorConfig > :: from_json"), "{text}");
         assert!(text.contains("distributed_slice"), "{text}");
         assert!(
             text.contains("operator_must_be_send :: < Threshold >"),

@@ -22,18 +22,27 @@ use arrow_array::RecordBatch;
 use crate::view::{ChangeOut, ChangeView};
 use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
 
+/// Why [`OperatorImpl::__new`] made no operator.
+#[derive(Debug)]
+pub enum NewFailure {
+    /// The configuration did not parse: the host's input.
+    Config(Error),
+    /// `new` returned an error.
+    New(Error),
+}
+
 /// The bridge from an operator's inherent methods to the thunks. Implemented by the
 /// `#[operator]` expansion only; the provided methods are the defaults of absent methods.
 pub trait OperatorImpl: Sized + Send + 'static {
-    /// The configuration `new` takes ([`NoConfig`] when it takes none).
-    type Config: OperatorConfig;
     /// The operator's name.
     const NAME: &'static str;
     /// The host services the operator declared in `requires = [..]`.
     const REQUIRES: &'static [Requirement] = &[];
 
-    /// Calls `new`.
-    fn __new(config: Self::Config) -> Result<Self>;
+    /// Reads the configuration `new` takes from its JSON (none when it takes none), and
+    /// calls `new`. (The configuration's type is not named here: it may be private to the
+    /// operator's crate.)
+    fn __new(config: &[u8]) -> core::result::Result<Self, NewFailure>;
     /// Whether `apply` takes a [`ChangeView`] (the thunk then reads the change in place and
     /// calls [`OperatorImpl::__apply_view`]).
     const VIEW: bool = false;

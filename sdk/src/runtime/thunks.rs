@@ -99,17 +99,6 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
     // Once per process, before any guarded call: the other thunks do not check.
     crate::trampoline::install_panic_hook();
     let body = |bad_input: &mut Option<Error>| {
-        // SAFETY: `config` is valid for this call.
-        let config =
-            match <T::Config as crate::bounds::OperatorConfig>::from_json(T::NAME, unsafe {
-                config.as_bytes()
-            }) {
-                Ok(config) => config,
-                Err(error) => {
-                    *bad_input = Some(error);
-                    return Ok(());
-                }
-            };
         // SAFETY: `host` is null or outlives the instance (ABI contract).
         let host = unsafe { host.as_ref() };
         let instance_id = host.map_or(0, |h| h.instance_id);
@@ -122,7 +111,15 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
         crate::logging::install();
         let op = {
             let _log = crate::logging::enter(log.as_ref());
-            T::__new(config)?
+            // SAFETY: `config` is valid for this call.
+            match T::__new(unsafe { config.as_bytes() }) {
+                Ok(op) => op,
+                Err(super::NewFailure::Config(error)) => {
+                    *bad_input = Some(error);
+                    return Ok(());
+                }
+                Err(super::NewFailure::New(error)) => return Err(error),
+            }
         };
         let instance = Box::new(Instance {
             log,
