@@ -166,7 +166,7 @@ pub struct RunArgs {
     /// every field may hold nulls). Inferred from the first 10,000 rows when absent.
     #[arg(long, value_name = "SPEC")]
     pub schema: Option<String>,
-    /// Rows per batch (per change).
+    /// Rows per batch (per change), 1 to 1,048,576.
     #[arg(long, default_value_t = 8192, value_name = "ROWS")]
     pub batch_size: usize,
     /// Write the result to this file instead of standard output (format from its extension).

@@ -145,6 +145,16 @@ fn open(path: &Path) -> Result<File> {
     Ok(file)
 }
 
+/// The most rows a batch may hold (`--batch-size`): a million, far more than a change
+/// needs, and a bound on what a reader allocates before it has read anything.
+pub const MAX_BATCH_SIZE: usize = 1 << 20;
+
+/// Runs `f`, a reader's step over a file, so that a reader's panic on a damaged file (an
+/// arrow-rs reader asserts where it does not check) is an error saying so, not a crash.
+fn contained<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    crate::quiet_panics(f).map_err(|message| format!("the file is damaged ({message})"))
+}
+
 impl Input {
     /// Opens `path` to read batches of `batch_size` rows, with `schema` (CSV and JSON lines;
     /// inferred from the first [`INFER_RECORDS`] records when absent).
@@ -158,6 +168,12 @@ impl Input {
             return Err(CliError::Usage(
                 "--batch-size must be at least 1".to_owned(),
             ));
+        }
+        if batch_size > MAX_BATCH_SIZE {
+            // Readers size their buffers for a whole batch before they read a row.
+            return Err(CliError::Usage(format!(
+                "--batch-size must be at most {MAX_BATCH_SIZE} rows, not {batch_size}"
+            )));
         }
         let data = |reason: String| CliError::Data {
             path: path.to_owned(),
@@ -242,8 +258,10 @@ impl Input {
                     let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
                     file.rewind().map_err(|e| CliError::io("read", path, e))?;
                     if is_file {
-                        let reader = arrow_ipc::reader::FileReader::try_new(file, None)
-                            .map_err(|e| data(e.to_string()))?;
+                        let reader =
+                            contained(|| arrow_ipc::reader::FileReader::try_new(file, None))
+                                .map_err(data)?
+                                .map_err(|e| data(e.to_string()))?;
                         let schema = reader.schema();
                         (schema, Progress::Bytes(read, 0), Box::new(reader))
                     } else {
@@ -287,7 +305,13 @@ impl Input {
     /// The next batch, or `None` at the end; a reading error names the line and column
     /// where they can be known.
     pub fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-        match self.batches.next() {
+        let next = contained(|| self.batches.next()).map_err(|reason| CliError::Data {
+            path: self.path.clone(),
+            line: None,
+            column: None,
+            reason,
+        })?;
+        match next {
             None => Ok(None),
             Some(Ok(batch)) => Ok(Some(batch)),
             Some(Err(error)) => Err(match self.format {

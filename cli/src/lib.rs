@@ -25,3 +25,33 @@ pub mod plugins;
 pub mod run;
 
 pub use error::{CliError, Result};
+
+thread_local! {
+    /// Whether a panic on this thread is one [`quiet_panics`] catches (and reports itself).
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic in it into its message, without the panic's report on
+/// standard error: for library code that asserts on input it does not check (a reader
+/// given a damaged file), whose failure the command reports as one sentence.
+pub(crate) fn quiet_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|quiet| quiet.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|quiet| quiet.set(was));
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|message| (*message).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned())
+    })
+}

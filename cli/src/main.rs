@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         .with_target(false)
         .without_time()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
     let mut stdout = std::io::stdout().lock();

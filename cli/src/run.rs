@@ -133,6 +133,13 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
     let schema = args.schema.as_deref().map(parse_schema).transpose()?;
     let format = input_format(&args.input, args.format)?;
     let output = output_format(args.output.as_deref(), args.to)?;
+    if let (OutputFormat::None, Some(path)) = (output, &args.output) {
+        // It would leave an empty file where the caller may expect one with rows.
+        return Err(CliError::Usage(format!(
+            "--to none writes nothing: drop --output `{}`, or name another format",
+            path.display()
+        )));
+    }
     refuse_binary_on_a_terminal(
         output,
         args.output.is_none() && std::io::stdout().is_terminal(),

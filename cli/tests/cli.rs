@@ -800,6 +800,26 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
         ),
     );
     fails_with(
+        oplink().args(["run", ORDERS, "--batch-size", "18446744073709551615"]),
+        "--batch-size must be at most 1048576 rows, not 18446744073709551615",
+    );
+    let kept = d.join("kept.csv");
+    std::fs::write(&kept, "rows of an earlier run\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--to", "none", "--output"])
+            .arg(&kept),
+        &format!(
+            "--to none writes nothing: drop --output `{}`, or name another format",
+            kept.display()
+        ),
+    );
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        "rows of an earlier run\n",
+        "nothing lost"
+    );
+    fails_with(
         oplink().args(["check", "--timeout", "0", "x.so"]),
         "--timeout must be a positive number of seconds, not 0",
     );
@@ -992,5 +1012,39 @@ fn a_new_plugin_builds_tests_and_passes_the_check() {
         stdout(&output).lines().count(),
         11,
         "the header and every row"
+    );
+}
+
+/// A damaged Arrow IPC file (arrow-rs's reader asserts on this one) is an error naming the
+/// file, never a panic.
+#[test]
+fn a_damaged_ipc_file_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("orders.arrow");
+    oplink()
+        .args(["run", ORDERS, "--quiet", "--output"])
+        .arg(&good)
+        .assert()
+        .success();
+    let mut bytes = std::fs::read(&good).unwrap();
+    // A buffer offset in the first batch's metadata, made to point past its body.
+    bytes[481] = 0xae;
+    let damaged = dir.path().join("damaged.arrow");
+    std::fs::write(&damaged, bytes).unwrap();
+    let output = oplink()
+        .args(["run", "--to", "none"])
+        .arg(&damaged)
+        .assert()
+        .failure()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = stderr(&output);
+    assert!(
+        text.starts_with(&format!(
+            "oplink: cannot read `{}`: the file is damaged (",
+            damaged.display()
+        )) && text.lines().count() == 1,
+        "{text}"
     );
 }
