@@ -64,10 +64,22 @@ pub fn key_values(
     Some(pairs)
 }
 
+/// `expr` without the invisible groups (and parentheses) around it: a value passed in from
+/// a `macro_rules!` fragment (`name = $name`) arrives wrapped in one.
+pub fn ungrouped(mut expr: &Expr) -> &Expr {
+    loop {
+        match expr {
+            Expr::Group(group) => expr = &group.expr,
+            Expr::Paren(paren) => expr = &paren.expr,
+            _ => return expr,
+        }
+    }
+}
+
 /// The value of `crate = path`: a path, or a string literal holding one.
 pub fn crate_path(value: &Expr, errors: &mut Errors) -> Option<syn::Path> {
     const HELP: &str = "`crate` takes a path, such as `crate = ::oplink`";
-    match value {
+    match ungrouped(value) {
         Expr::Path(path) => Some(path.path.clone()),
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..

@@ -84,7 +84,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         let Expr::Lit(ExprLit {
             lit: Lit::Str(value),
             ..
-        }) = &pair.value
+        }) = crate::common::attr::ungrouped(&pair.value)
         else {
             errors.at(
                 &pair.value,

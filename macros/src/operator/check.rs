@@ -138,8 +138,19 @@ pub fn method<'a>(
         }
         (Slot::New, _) => {}
         (_, Some(FnArg::Receiver(receiver))) => {
-            let by_ref = receiver.reference.is_some() && receiver.colon_token.is_none();
-            let mutable = receiver.mutability.is_some();
+            // `&mut self`, or the same written out: `self: &mut Self`.
+            let (by_ref, mutable) = match (&receiver.reference, &receiver.colon_token) {
+                (Some(_), None) => (true, receiver.mutability.is_some()),
+                (None, Some(_)) => match bare(&receiver.ty) {
+                    Type::Reference(reference)
+                        if last_ident(&reference.elem).as_deref() == Some("Self") =>
+                    {
+                        (true, reference.mutability.is_some())
+                    }
+                    _ => (false, false),
+                },
+                _ => (false, false),
+            };
             let shared_ok = matches!(slot, Slot::Snapshot | Slot::Apply | Slot::Pull | Slot::Tick);
             if !(by_ref && (mutable || shared_ok)) {
                 let wanted = if shared_ok {
@@ -197,9 +208,16 @@ pub fn method<'a>(
             None
         }
     };
+    // A type named otherwise may be an alias of `Result` (`type OpResult<T> = ...`): that
+    // is left to rustc, which checks the call against it.
+    let mut alias = false;
     let parts = output.and_then(|ty| {
         let parts = result_parts(ty);
         if parts.is_none() {
+            if may_alias_result(ty) {
+                alias = true;
+                return Some((ty, None));
+            }
             errors.at(
                 ty,
                 format!("`{name}` must return a `Result` (`oplink::Result<T>`, or a `Result<T, E>` whose error converts into `oplink::Error`): expected `{expected}`"),
@@ -207,7 +225,7 @@ pub fn method<'a>(
         }
         parts
     });
-    if let Some((ok, err)) = parts {
+    if let Some((ok, err)) = parts.filter(|_| !alias) {
         returns(slot, ok, self_ty, view, errors);
         if let Some(err) = err {
             error_type(slot, err, errors);
@@ -484,11 +502,25 @@ fn returns(slot: Slot, ok: &Type, self_ty: &Type, view: bool, errors: &mut Error
     }
 }
 
-/// Error types that surely do not convert into `oplink::Error`.
+/// Whether `ty`, not spelled `Result`, may be an alias of one: a path to a type this macro
+/// does not know (`OpResult<Self>`), not one it does (`Change`, `Self`, `Vec<u8>`).
+fn may_alias_result(ty: &Type) -> bool {
+    matches!(bare(ty), Type::Path(_))
+        && last_ident(ty).is_some_and(|name| !KNOWN.contains(&name.as_str()) && name != "Self")
+}
+
+/// Error types that surely do not convert into `oplink::Error`: strings, and boxed trait
+/// objects (`Box<dyn Error>` is no `std::error::Error`; a box of one, `Box<io::Error>`, is).
 fn error_type(slot: Slot, err: &Type, errors: &mut Errors) {
     let plain = match bare(err) {
         Type::Reference(reference) => last_ident(&reference.elem).as_deref() == Some("str"),
-        other => matches!(last_ident(other).as_deref(), Some("String" | "Box")),
+        other => match last_ident(other).as_deref() {
+            Some("String") => true,
+            Some("Box") => type_args(other)
+                .first()
+                .is_some_and(|inner| matches!(bare(inner), Type::TraitObject(_))),
+            _ => false,
+        },
     };
     if plain {
         let ok = slot_ok(slot);

@@ -77,7 +77,7 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
                 let config_ty = match method.arg_types.first() {
                     Some(ty) => {
                         let (start, end) = span::range(ty);
-                        let open = quote_spanned!(start=> let _ = <);
+                        let open = quote_spanned!(start=> let () = <);
                         let close = quote_spanned!(end=> as #p::OperatorConfig>::CHECKED;);
                         config_checks.extend(quote!(#cfg_attr #open #ty #close));
                         quote!(#ty)
@@ -223,7 +223,7 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
         #item
 
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, non_camel_case_types, dead_code, deprecated, clippy::all)]
+        #[allow(non_upper_case_globals, non_camel_case_types, dead_code, deprecated, unused_lifetimes, unit_bindings, clippy::all, clippy::pedantic)]
         const _: () = {
             #(#aliases)*
 

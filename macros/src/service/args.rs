@@ -42,7 +42,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> Args {
             continue;
         }
         seen.push(key);
-        match (key, &pair.value) {
+        match (key, crate::common::attr::ungrouped(&pair.value)) {
             (
                 "name",
                 Expr::Lit(ExprLit {

@@ -1,0 +1,42 @@
+//! Signatures written in other ways that mean the same: an alias of `Result`, a boxed error
+//! type, `self: &mut Self`, attribute values passed in from `macro_rules!`; and no warning
+//! from the expansion, with lints that are off by default turned on.
+#![deny(warnings, unused_lifetimes, unit_bindings)]
+
+use oplink::prelude::*;
+
+type OpResult<T> = oplink::Result<T>;
+
+#[derive(serde::Deserialize)]
+pub struct Config {
+    pub min: i64,
+}
+
+pub struct Op {
+    min: i64,
+}
+
+macro_rules! operator {
+    ($name:literal, $version:expr) => {
+        #[oplink::operator(name = $name, version = $version, description = "made by a macro")]
+        impl Op {
+            fn new(cfg: Config) -> OpResult<Self> {
+                Ok(Op { min: cfg.min })
+            }
+
+            fn apply(self: &mut Self, change: Change) -> Result<Change, Box<std::io::Error>> {
+                let _ = self.min;
+                Ok(change)
+            }
+        }
+    };
+}
+
+operator!("op", "1.0.0");
+
+#[oplink::host_callbacks(name = "acme.Rates")]
+pub trait Rates {
+    fn rate(&self, currency: &str) -> f64;
+}
+
+fn main() {}
