@@ -107,6 +107,14 @@ pub enum CliError {
         /// When: which change (and input rows), or the closing tick, flush or snapshot.
         when: String,
     },
+    /// An operator refused the snapshot `--state` kept for it.
+    #[error("{source}, on restoring `{}` (remove it to start afresh)", path.display())]
+    Restore {
+        /// The snapshot file.
+        path: PathBuf,
+        /// What the operator said.
+        source: oplink_host::Error,
+    },
     /// An error of `oplink-host`: loading, instantiating or calling a plugin.
     #[error(transparent)]
     Host(#[from] oplink_host::Error),

@@ -244,8 +244,11 @@ impl Input {
                         return Err(data("it holds no JSON objects with fields".to_owned()));
                     }
                     let schema = Arc::new(schema);
+                    // A number where the schema has text is read as its text (JSON lines
+                    // often mix `"7"` and `8` in one field).
                     let reader = arrow_json::ReaderBuilder::new(schema.clone())
                         .with_batch_size(batch_size)
+                        .with_coerce_primitive(true)
                         .build(BufReader::new(Counting {
                             inner: buffered.into_inner(),
                             read: read.clone(),

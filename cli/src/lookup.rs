@@ -43,11 +43,20 @@ impl Tables {
     pub fn read(specs: &[String]) -> Result<Tables> {
         let mut tables = BTreeMap::new();
         for spec in specs {
-            let Some((name, file)) = spec.split_once('=') else {
+            let Some((name, file)) = spec
+                .split_once('=')
+                .filter(|(name, file)| !name.trim().is_empty() && !file.is_empty())
+            else {
                 return Err(CliError::Usage(format!(
                     "--lookup `{spec}` is not `NAME=FILE`"
                 )));
             };
+            let name = name.trim();
+            if tables.contains_key(name) {
+                return Err(CliError::Usage(format!(
+                    "--lookup names the table `{name}` twice"
+                )));
+            }
             let path = Path::new(file);
             let rows = if path
                 .extension()
@@ -57,7 +66,7 @@ impl Tables {
             } else {
                 read_csv_table(path)?
             };
-            tables.insert(name.trim().to_owned(), rows);
+            tables.insert(name.to_owned(), rows);
         }
         Ok(Tables(tables))
     }
@@ -79,11 +88,13 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
             reason: "a lookup table in JSON is one object of keys to values".to_owned(),
         });
     };
+    // A key whose value is `null` has no value, as an empty cell of a CSV table.
     Ok(map
         .into_iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => (k, s),
-            other => (k, other.to_string()),
+        .filter_map(|(k, v)| match v {
+            Value::Null => None,
+            Value::String(s) => Some((k, s)),
+            other => Some((k, other.to_string())),
         })
         .collect())
 }
@@ -132,9 +143,27 @@ mod tests {
             tables.get("regions", "ann").unwrap_err().to_string(),
             "the host has no lookup table `regions`; it has `tiers`"
         );
+        for spec in ["tiers", "=tiers.csv", "tiers="] {
+            assert_eq!(
+                Tables::read(&[spec.into()]).unwrap_err().to_string(),
+                format!("--lookup `{spec}` is not `NAME=FILE`")
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("tiers.json");
+        std::fs::write(&json, r#"{"ann": "gold", "bob": null, "cy": 3}"#).unwrap();
+        let spec = format!("tiers={}", json.display());
+        let tables = Tables::read(std::slice::from_ref(&spec)).unwrap();
+        assert_eq!(tables.get("tiers", "ann").unwrap().as_deref(), Some("gold"));
         assert_eq!(
-            Tables::read(&["tiers".into()]).unwrap_err().to_string(),
-            "--lookup `tiers` is not `NAME=FILE`"
+            tables.get("tiers", "bob").unwrap(),
+            None,
+            "null is no value"
+        );
+        assert_eq!(tables.get("tiers", "cy").unwrap().as_deref(), Some("3"));
+        assert_eq!(
+            Tables::read(&[spec.clone(), spec]).unwrap_err().to_string(),
+            "--lookup names the table `tiers` twice"
         );
     }
 }

@@ -49,6 +49,11 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             });
         }
         Some(config) => match config.strip_prefix('@') {
+            Some("") => {
+                return Err(CliError::Usage(format!(
+                    "--op `{spec}`: `@` needs a file name, as in `NAME=@config.json`"
+                )));
+            }
             Some(file) => {
                 let path = Path::new(file);
                 let text =
@@ -362,7 +367,12 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 if instance.info().implemented().restore() && snapshot.exists() {
                     let bytes =
                         std::fs::read(&snapshot).map_err(|e| CliError::io("read", &snapshot, e))?;
-                    instance.restore(&bytes)?;
+                    instance
+                        .restore(&bytes)
+                        .map_err(|source| CliError::Restore {
+                            path: snapshot.clone(),
+                            source,
+                        })?;
                 }
                 (instance, Some(scope))
             }

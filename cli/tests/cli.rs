@@ -392,6 +392,31 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
         "{second}"
     );
     assert!(!second.contains("+I"), "{second}");
+    // A snapshot the operator cannot read stops the run, naming the file.
+    let snapshot = dir.path().join("running_sum.snapshot");
+    std::fs::write(&snapshot, b"\x01").unwrap();
+    let output = oplink()
+        .args(["run", ORDERS, "--quiet", "--to", "csv", "--state"])
+        .arg(dir.path())
+        .args(plugins(&["running-sum"]))
+        .args([
+            "--op",
+            r#"running_sum={"key": "customer", "value": "amount"}"#,
+        ])
+        .assert()
+        .failure()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = stderr(&output);
+    assert!(
+        text.starts_with("oplink: operator `running_sum` failed in `restore`: ")
+            && text.ends_with(&format!(
+                ", on restoring `{}` (remove it to start afresh)\n",
+                snapshot.display()
+            )),
+        "{text}"
+    );
 }
 
 #[test]
@@ -820,6 +845,10 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
         "nothing lost"
     );
     fails_with(
+        oplink().args(["run", ORDERS, "--op", "threshold=@"]),
+        "--op `threshold=@`: `@` needs a file name, as in `NAME=@config.json`",
+    );
+    fails_with(
         oplink().args(["check", "--timeout", "0", "x.so"]),
         "--timeout must be a positive number of seconds, not 0",
     );
@@ -1047,4 +1076,21 @@ fn a_damaged_ipc_file_is_an_error_not_a_crash() {
         )) && text.lines().count() == 1,
         "{text}"
     );
+}
+
+/// JSON lines that give one field as text on one line and as a number on another read as
+/// text.
+#[test]
+fn json_lines_that_mix_text_and_numbers_in_a_field_read_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.jsonl");
+    std::fs::write(&path, "{\"id\":\"7\",\"n\":1}\n{\"id\":8,\"n\":2}\n").unwrap();
+    let output = oplink()
+        .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "id,n\n7,1\n8,2\n");
 }
