@@ -289,12 +289,40 @@ fn emit(sink: &mut Sink, change: Change, emit: Emit, stages: &[Stage]) -> Result
             (Emit::Changes, Diff::Insert { post }) => sink.write(&with_op("+I", post.batch())?)?,
             (Emit::Changes, Diff::Remove { pre }) => sink.write(&with_op("-D", pre.batch())?)?,
             (Emit::Changes, Diff::Update { pre, post }) => {
-                sink.write(&with_op("-U", pre.batch())?)?;
-                sink.write(&with_op("+U", post.batch())?)?;
+                match update_pairs(pre.batch(), post.batch())? {
+                    Some(pairs) => sink.write(&pairs)?,
+                    None => {
+                        sink.write(&with_op("-U", pre.batch())?)?;
+                        sink.write(&with_op("+U", post.batch())?)?;
+                    }
+                }
             }
         }
     }
     Ok(())
+}
+
+/// An update's rows as a changelog writes them: each old row (`-U`) just before its new
+/// row (`+U`), row `i` of `pre` with row `i` of `post`. `None` when the two sides differ in
+/// columns or rows (then the old rows go first, then the new).
+fn update_pairs(pre: &RecordBatch, post: &RecordBatch) -> Result<Option<RecordBatch>> {
+    if pre.schema().fields() != post.schema().fields() || pre.num_rows() != post.num_rows() {
+        return Ok(None);
+    }
+    let (pre, post) = (with_op("-U", pre)?, with_op("+U", post)?);
+    let pairs: Vec<(usize, usize)> = (0..pre.num_rows()).flat_map(|i| [(0, i), (1, i)]).collect();
+    let columns = (0..pre.num_columns())
+        .map(|c| {
+            oplink::arrow::select::interleave::interleave(
+                &[pre.column(c).as_ref(), post.column(c).as_ref()],
+                &pairs,
+            )
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| CliError::Output(e.to_string()))?;
+    RecordBatch::try_new(pre.schema(), columns)
+        .map(Some)
+        .map_err(|e| CliError::Output(e.to_string()))
 }
 
 /// `batch` with a leading `op` column holding `op` on every row.
