@@ -32,6 +32,11 @@ fn stderr(output: &std::process::Output) -> String {
 }
 
 /// Runs `cmd`, expecting it to fail with exactly one line on stderr: `oplink: {message}`.
+/// What a command that fails with status 1 writes to standard error.
+fn failure(cmd: &mut Command) -> String {
+    stderr(&cmd.assert().failure().code(1).get_output().clone())
+}
+
 fn fails_with(cmd: &mut Command, message: &str) {
     let output = cmd.assert().failure().code(1).get_output().clone();
     assert_eq!(stderr(&output), format!("oplink: {message}\n"));
@@ -393,20 +398,16 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
     // A snapshot the operator cannot read stops the run, naming the file.
     let snapshot = dir.path().join("running_sum.snapshot");
     std::fs::write(&snapshot, b"\x01").unwrap();
-    let output = oplink()
-        .args(["run", ORDERS, "--quiet", "--to", "csv", "--state"])
-        .arg(dir.path())
-        .args(plugins(&["running-sum"]))
-        .args([
-            "--op",
-            r#"running_sum={"key": "customer", "value": "amount"}"#,
-        ])
-        .assert()
-        .failure()
-        .code(1)
-        .get_output()
-        .clone();
-    let text = stderr(&output);
+    let text = failure(
+        oplink()
+            .args(["run", ORDERS, "--quiet", "--to", "csv", "--state"])
+            .arg(dir.path())
+            .args(plugins(&["running-sum"]))
+            .args([
+                "--op",
+                r#"running_sum={"key": "customer", "value": "amount"}"#,
+            ]),
+    );
     assert!(
         text.starts_with("oplink: operator `running_sum` failed in `restore`: ")
             && text.ends_with(&format!(
@@ -1058,15 +1059,7 @@ fn a_damaged_ipc_file_is_an_error_not_a_crash() {
     bytes[481] = 0xae;
     let damaged = dir.path().join("damaged.arrow");
     std::fs::write(&damaged, bytes).unwrap();
-    let output = oplink()
-        .args(["run", "--to", "none"])
-        .arg(&damaged)
-        .assert()
-        .failure()
-        .code(1)
-        .get_output()
-        .clone();
-    let text = stderr(&output);
+    let text = failure(oplink().args(["run", "--to", "none"]).arg(&damaged));
     assert!(
         text.starts_with(&format!(
             "oplink: cannot read `{}`: the file is damaged (",
