@@ -397,6 +397,50 @@ fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
 }
 
 /// The number after `word ` in `text`.
+/// The line of `path` on which its CSV record `record` (the header is record 1) starts:
+/// blank lines and quoted line breaks make the two differ. `record` itself when the file
+/// cannot be read again.
+fn record_line(path: &Path, record: u64) -> u64 {
+    let Ok(mut reader) = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+    else {
+        return record;
+    };
+    let mut row = csv::ByteRecord::new();
+    let mut counted = 0;
+    while counted < record {
+        match reader.read_byte_record(&mut row) {
+            // A blank line is no record to arrow-csv.
+            Ok(true) if row.len() <= 1 && row.get(0).is_none_or(<[u8]>::is_empty) => {}
+            Ok(true) => counted += 1,
+            _ => return record,
+        }
+    }
+    // The csv crate's own line count leaves blank lines out, and a record's position is
+    // where the reader stood before the blank lines ahead of it: count the line breaks up to
+    // there, and those of the blank lines after.
+    let Some(start) = row.position().map(csv::Position::byte) else {
+        return record;
+    };
+    let Ok(text) = std::fs::read(path) else {
+        return record;
+    };
+    let Some((before, after)) = usize::try_from(start)
+        .ok()
+        .and_then(|start| text.split_at_checked(start))
+    else {
+        return record;
+    };
+    let blank = after
+        .iter()
+        .take_while(|&&b| b == b'\n' || b == b'\r')
+        .filter(|&&b| b == b'\n')
+        .count();
+    1 + (before.iter().filter(|&&b| b == b'\n').count() + blank) as u64
+}
+
 fn number_after(text: &str, word: &str) -> Option<u64> {
     let at = text.find(word)? + word.len();
     let digits: String = text[at..]
@@ -427,7 +471,8 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
             ""
         };
         (
-            number_after(&message, "at line ").map(|l| l + 1),
+            // Records from 1 after the header: the header is record 1.
+            number_after(&message, "at line ").map(|record| record_line(path, record + 1)),
             number_after(&message, "for column "),
             format!("`{value}` is not a valid {ty}{hint}"),
         )
@@ -439,7 +484,7 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
             .map(str::to_owned)
             .unwrap_or_default();
         (
-            number_after(&message, "for line "),
+            number_after(&message, "for line ").map(|record| record_line(path, record)),
             None,
             format!(
                 "{got} fields where the header has {}",
@@ -447,9 +492,10 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
             ),
         )
     } else if message.starts_with("Encountered unequal lengths") {
-        // The csv crate's own count, while inferring: its line is the file's.
+        // The csv crate's own count, while inferring: its lines leave blank lines out, so
+        // they count records.
         (
-            number_after(&message, "at line "),
+            number_after(&message, "at line ").map(|record| record_line(path, record)),
             None,
             format!(
                 "{} fields where the header has {}",

@@ -1085,3 +1085,43 @@ fn json_lines_that_mix_text_and_numbers_in_a_field_read_as_text() {
         .clone();
     assert_eq!(stdout(&output), "id,n\n7,1\n8,2\n");
 }
+
+/// The line a CSV error names is the file's, past blank lines and quoted line breaks.
+#[test]
+fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "a,b\n1,2\n\n\n3,x\n",
+            "at line 5, column 2 (`b`): `x` is not a valid Int64",
+        ),
+        (
+            "a,b\n\"one\ntwo\",2\n3,x\n",
+            "at line 4, column 2 (`b`): `x` is not a valid Int64",
+        ),
+        (
+            "a,b\n1,2\n\n3,4,5\n",
+            "at line 4: 3 fields where the header has 2",
+        ),
+    ];
+    for (i, (text, said)) in cases.into_iter().enumerate() {
+        let file = dir.path().join(format!("case{i}.csv"));
+        std::fs::write(&file, text).unwrap();
+        fails_with(
+            oplink()
+                .args(["run", "--to", "none", "--schema", "a:utf8,b:int64"])
+                .arg(&file),
+            &format!("cannot read `{}` {said}", file.display()),
+        );
+    }
+    // While the schema is inferred, too.
+    let file = dir.path().join("inferred.csv");
+    std::fs::write(&file, "a,b\n1,2\n\n3,4,5\n").unwrap();
+    fails_with(
+        oplink().args(["run", "--to", "none"]).arg(&file),
+        &format!(
+            "cannot read `{}` at line 4: 3 fields where the header has 2",
+            file.display()
+        ),
+    );
+}
