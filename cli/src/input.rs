@@ -195,7 +195,19 @@ impl Input {
             match format {
                 InputFormat::Csv => {
                     let schema = match schema {
-                        Some(schema) => schema,
+                        Some(schema) => {
+                            // arrow-csv reads columns by position: the names must agree.
+                            let header = csv_header(path)?;
+                            if names(&header) != names(&schema) {
+                                return Err(CliError::Usage(format!(
+                                    "--schema names the columns {}, but the header of `{}` has {}",
+                                    names(&schema).join(", "),
+                                    path.display(),
+                                    names(&header).join(", ")
+                                )));
+                            }
+                            schema
+                        }
                         None => {
                             let (schema, _) = arrow_csv::reader::Format::default()
                                 .with_header(true)
@@ -332,6 +344,15 @@ impl Input {
 }
 
 /// The columns named by a CSV file's header line, every one `Utf8`.
+/// The names of `schema`'s columns, each in backticks.
+fn names(schema: &Schema) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .map(|field| format!("`{}`", field.name()))
+        .collect()
+}
+
 pub(crate) fn csv_header(path: &Path) -> Result<Schema> {
     let (schema, _) = arrow_csv::reader::Format::default()
         .with_header(true)

@@ -844,6 +844,10 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
         "nothing lost"
     );
     fails_with(
+        oplink().args(["run", ORDERS, "--schema", "amount:int64,customer:utf8"]),
+        "--schema names the columns `amount`, `customer`, but the header of `examples/data/orders.csv` has `customer`, `amount`",
+    );
+    fails_with(
         oplink().args(["run", ORDERS, "--op", "threshold=@"]),
         "--op `threshold=@`: `@` needs a file name, as in `NAME=@config.json`",
     );
