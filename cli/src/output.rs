@@ -119,6 +119,11 @@ impl Sink {
         }
     }
 
+    /// Whether a batch was written (the output's columns are set).
+    pub fn started(&self) -> bool {
+        self.schema.is_some()
+    }
+
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows
@@ -127,6 +132,13 @@ impl Sink {
     /// Writes `batch`.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if self.format == OutputFormat::None {
+            self.rows += batch.num_rows() as u64;
+            return Ok(());
+        }
+        if batch.num_columns() == 0
+            && matches!(self.format, OutputFormat::Csv | OutputFormat::Jsonl)
+        {
+            // Text formats have no way to write rows without columns (nor the lack of them).
             self.rows += batch.num_rows() as u64;
             return Ok(());
         }

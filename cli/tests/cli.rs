@@ -1129,3 +1129,43 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
         ),
     );
 }
+
+/// When nothing comes out, an Arrow or Parquet file is still one that reads (as empty),
+/// with the input's columns when there is no operator to change them.
+#[test]
+fn when_nothing_comes_out_the_file_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let read_back = |file: &std::path::Path| {
+        let output = oplink()
+            .args(["run", "--to", "csv", "--emit", "inserts"])
+            .arg(file)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        (stdout(&output), stderr(&output))
+    };
+    for ext in ["parquet", "arrow"] {
+        let file = dir.path().join(format!("none.{ext}"));
+        oplink()
+            .args(["run", ORDERS, "--quiet", "--output"])
+            .arg(&file)
+            .args(plugins(&["threshold"]))
+            .args(["--op", r#"threshold={"column": "amount", "min": 1000}"#])
+            .assert()
+            .success();
+        let (rows, summary) = read_back(&file);
+        assert_eq!(rows, "", "{ext}");
+        assert!(summary.starts_with("read 0 rows"), "{ext}: {summary}");
+    }
+    let header = dir.path().join("header.csv");
+    std::fs::write(&header, "customer,amount\n").unwrap();
+    let file = dir.path().join("header.parquet");
+    oplink()
+        .args(["run", "--quiet", "--emit", "inserts", "--output"])
+        .arg(&file)
+        .arg(&header)
+        .assert()
+        .success();
+    assert_eq!(read_back(&file).0, "customer,amount\n");
+}
