@@ -64,11 +64,21 @@ impl Kind {
                 Type::Slice(slice) => match last_ident(&slice.elem).as_deref() {
                     Some("RowNumber" | "u64") => Kind::RowNumbers,
                     Some("u8") => Kind::Bytes,
-                    _ => Kind::Other,
+                    // No method takes a slice of anything else.
+                    _ => Kind::Known,
                 },
                 elem if last_ident(elem).as_deref() == Some("Context") => Kind::Ctx {
                     mutable: reference.mutability.is_some(),
                 },
+                // A borrowed `Change`, `Timestamp`, `Vec<…>`, …: every one is taken by value
+                // (or, for row numbers and bytes, as a slice).
+                elem if last_ident(elem).is_some_and(|name| {
+                    matches!(name.as_str(), "Change" | "ChangeView" | "Timestamp")
+                        || KNOWN.contains(&name.as_str())
+                }) =>
+                {
+                    Kind::Known
+                }
                 _ => Kind::Other,
             },
             other => match last_ident(other).as_deref() {
