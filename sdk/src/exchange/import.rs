@@ -879,6 +879,11 @@ impl<'a> Importer<'a> {
         }
         // SAFETY: a valid array (caller).
         let shape = unsafe { Shape::of(raw, 1, fields.len()) }?;
+        if !raw.dictionary.is_null() {
+            return Err(cold(format_args!(
+                "a batch's struct array has a dictionary"
+            )));
+        }
         // SAFETY: as above.
         if unsafe { self.nulls(raw, &shape) }?.is_some() {
             return Err(Error::unlocated(

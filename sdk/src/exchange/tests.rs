@@ -291,7 +291,14 @@ pub(super) static RELEASED_DICTIONARY: Released =
 
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
-    let cases: [(&str, Spoil); 10] = [
+    let cases: [(&str, Spoil); 11] = [
+        (
+            "diff 0 of the change: its post rows: a batch's struct array has a dictionary",
+            Box::new(|abi| {
+                // A released array: its producer's release finds nothing to release in it.
+                raw(&mut post(abi).columns).dictionary = RELEASED_DICTIONARY.0.get();
+            }),
+        ),
         (
             "a change lists 4611686018427387904 diffs, more than memory can hold",
             Box::new(|abi| {

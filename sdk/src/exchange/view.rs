@@ -540,6 +540,11 @@ impl Side {
         }
         // SAFETY: a valid array (caller).
         let shape = unsafe { Shape::of(columns, 1, fields) }.map_err(context)?;
+        if !columns.dictionary.is_null() {
+            return Err(context(Error::unlocated(
+                "a batch's struct array has a dictionary",
+            )));
+        }
         // SAFETY: `Shape::of` checked the buffer list.
         if shape.null_count != Some(0) && !unsafe { columns.buffer(0) }.is_null() {
             return Err(context(Error::unlocated(
@@ -674,6 +679,9 @@ impl<'v> RowsView<'v> {
         let raw: &'v RawArray = unsafe { &*child };
         if raw.is_released() {
             return Err(context(Error::unlocated("the array is released")));
+        }
+        if !matches!(field.data_type(), DataType::Dictionary(..)) {
+            no_dictionary(raw, field.data_type()).map_err(context)?;
         }
         let (length, offset) = (
             usize::try_from(raw.length).unwrap_or(0),
