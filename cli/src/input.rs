@@ -445,21 +445,27 @@ fn record_line(path: &Path, record: u64) -> u64 {
     let Some(start) = row.position().map(csv::Position::byte) else {
         return record;
     };
-    let Ok(text) = std::fs::read(path) else {
+    // Read up to the record only (a bad value early in a large file), in chunks.
+    let Ok(file) = std::fs::File::open(path) else {
         return record;
     };
-    let Some((before, after)) = usize::try_from(start)
-        .ok()
-        .and_then(|start| text.split_at_checked(start))
-    else {
-        return record;
-    };
-    let blank = after
-        .iter()
-        .take_while(|&&b| b == b'\n' || b == b'\r')
-        .filter(|&&b| b == b'\n')
-        .count();
-    1 + (before.iter().filter(|&&b| b == b'\n').count() + blank) as u64
+    let mut bytes = BufReader::new(file).bytes();
+    let mut line = 1;
+    for _ in 0..start {
+        match bytes.next() {
+            Some(Ok(b'\n')) => line += 1,
+            Some(Ok(_)) => {}
+            _ => return record,
+        }
+    }
+    for byte in bytes {
+        match byte {
+            Ok(b'\n') => line += 1,
+            Ok(b'\r') => {}
+            _ => break,
+        }
+    }
+    line
 }
 
 fn number_after(text: &str, word: &str) -> Option<u64> {

@@ -218,22 +218,19 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
     let t = Instant::now();
     if !sink.started() && !matches!(output, OutputFormat::Table | OutputFormat::None) {
         // Nothing came out. A file still gets its columns where they are known (with no
-        // operators, the input's), and an Arrow or Parquet file, which must have a schema
-        // to be read at all, gets one without columns otherwise (a CSV or JSON lines file
-        // stays empty).
+        // operators, the input's), and none otherwise: an Arrow or Parquet file then has a
+        // schema without columns, to be read at all (a text file, which cannot say that,
+        // stays empty: see `Sink::write`).
         let columns = if stages.is_empty() {
             let empty = RecordBatch::new_empty(input.schema.clone());
-            Some(match args.emit {
+            match args.emit {
                 Emit::Inserts => empty.schema(),
                 Emit::Changes => with_op("+I", &empty)?.schema(),
-            })
+            }
         } else {
-            Some(Arc::new(Schema::empty()))
+            Arc::new(Schema::empty())
         };
-        let binary = matches!(output, OutputFormat::Ipc | OutputFormat::Parquet);
-        if let Some(columns) = columns.filter(|c| binary || !c.fields().is_empty()) {
-            sink.write(&RecordBatch::new_empty(columns))?;
-        }
+        sink.write(&RecordBatch::new_empty(columns))?;
     }
     let rows_written = sink.finish()?;
     write_time += t.elapsed();

@@ -269,7 +269,7 @@ fn post(abi: &mut AbiChange) -> &mut crate::abi::AbiRows {
 }
 
 /// An array of an `AbiRows` as the C struct, to spoil its fields.
-fn raw(array: &mut arrow_array::ffi::FFI_ArrowArray) -> &mut super::raw::RawArray {
+pub(super) fn raw(array: &mut arrow_array::ffi::FFI_ArrowArray) -> &mut super::raw::RawArray {
     // SAFETY: the same `#[repr(C)]` layout (asserted in `raw`).
     unsafe { &mut *(array as *mut arrow_array::ffi::FFI_ArrowArray).cast() }
 }
@@ -286,18 +286,21 @@ pub(super) struct Released(pub(super) std::cell::UnsafeCell<super::raw::RawArray
 // SAFETY: only ever read (a release finds it released and leaves it).
 unsafe impl Sync for Released {}
 
-pub(super) static RELEASED_DICTIONARY: Released =
+static RELEASED_DICTIONARY: Released =
     Released(std::cell::UnsafeCell::new(super::raw::RawArray::RELEASED));
+
+/// Hangs a dictionary on `array`, which should have none: a released array, so that the
+/// producer's release finds nothing to release in it.
+pub(super) fn hang_dictionary(array: &mut super::raw::RawArray) {
+    array.dictionary = RELEASED_DICTIONARY.0.get();
+}
 
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
     let cases: [(&str, Spoil); 11] = [
         (
             "diff 0 of the change: its post rows: a batch's struct array has a dictionary",
-            Box::new(|abi| {
-                // A released array: its producer's release finds nothing to release in it.
-                raw(&mut post(abi).columns).dictionary = RELEASED_DICTIONARY.0.get();
-            }),
+            Box::new(|abi| hang_dictionary(raw(&mut post(abi).columns))),
         ),
         (
             "a change lists 4611686018427387904 diffs, more than memory can hold",
@@ -357,10 +360,7 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
         ),
         (
             "diff 0 of the change: its post rows: its row numbers: an array of type UInt64 has a dictionary",
-            Box::new(|abi| {
-                // A released array: its producer's release finds nothing to release in it.
-                raw(&mut post(abi).row_numbers).dictionary = RELEASED_DICTIONARY.0.get();
-            }),
+            Box::new(|abi| hang_dictionary(raw(&mut post(abi).row_numbers))),
         ),
         (
             "diff 0 of the change: its post rows: a batch's struct array must not have null rows",

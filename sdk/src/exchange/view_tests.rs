@@ -9,6 +9,7 @@ use arrow_array::{
 };
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 
+use super::tests::{hang_dictionary, raw};
 use super::view::{ChangeOut, ChangeView, DiffView, Origin};
 use super::*;
 use crate::abi::AbiChange;
@@ -480,12 +481,7 @@ fn every_malformed_column_or_side_is_an_error_naming_what_is_wrong() {
         (
             view_spoiled(
                 0,
-                |_, post| {
-                    let columns: *mut super::raw::RawArray = (&raw mut post.columns).cast();
-                    // SAFETY: the struct array is in the diff array; the dictionary hung on
-                    // it is a released array, which its release leaves alone.
-                    unsafe { (*columns).dictionary = super::tests::RELEASED_DICTIONARY.0.get() };
-                },
+                |_, post| hang_dictionary(raw(&mut post.columns)),
                 |_| Ok(()),
             ),
             "diff 0 of the change: its post rows: a batch's struct array has a dictionary".into(),
@@ -493,7 +489,7 @@ fn every_malformed_column_or_side_is_an_error_naming_what_is_wrong() {
         (
             view_spoiled(
                 0,
-                |c, _| c.dictionary = super::tests::RELEASED_DICTIONARY.0.get(),
+                |c, _| hang_dictionary(c),
                 |c| c.i64s().map(drop),
             ),
             "column \"id\": an array of type Int64 has a dictionary".into(),
@@ -501,12 +497,7 @@ fn every_malformed_column_or_side_is_an_error_naming_what_is_wrong() {
         (
             view_spoiled(
                 0,
-                |_, post| {
-                    let numbers: *mut super::raw::RawArray = (&raw mut post.row_numbers).cast();
-                    // SAFETY: the row numbers' array is in the diff array; the dictionary
-                    // hung on it is a released array, which its release leaves alone.
-                    unsafe { (*numbers).dictionary = super::tests::RELEASED_DICTIONARY.0.get() };
-                },
+                |_, post| hang_dictionary(raw(&mut post.row_numbers)),
                 |_| Ok(()),
             ),
             "diff 0 of the change: its post rows: its row numbers: an array of type UInt64 has a dictionary"
