@@ -1169,3 +1169,28 @@ fn when_nothing_comes_out_the_file_still_reads() {
         .success();
     assert_eq!(read_back(&file).0, "customer,amount\n");
 }
+
+/// A change of no rows that an operator fails on is named as such.
+#[test]
+fn an_operator_that_fails_on_a_change_of_no_rows_says_so() {
+    use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.arrows");
+    let batch = RecordBatch::try_from_iter([(
+        "amount",
+        std::sync::Arc::new(Int64Array::from(Vec::<i64>::new())) as ArrayRef,
+    )])
+    .unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer = arrow_ipc::writer::StreamWriter::try_new(file, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    let text = failure(
+        oplink()
+            .args(["run"])
+            .arg(&path)
+            .args(plugins(&["faulty"]))
+            .args(["--op", r#"faulty={"fail_in": "apply", "how": "error"}"#]),
+    );
+    assert!(text.ends_with(", on change 1 (no input rows)\n"), "{text}");
+}
