@@ -308,8 +308,8 @@ impl Plugin {
     /// Loads a copy of the file at `path` (made in a folder of its own under the system's
     /// temporary folder, which only this user can enter), with a checked load: what a reload
     /// needs, since the dynamic loader hands back the library it already mapped for a path it
-    /// has seen. The copy and its folder are removed once loaded (the mapping stays). Errors
-    /// name `path`, not the copy; [`Plugin::path`] names the copy.
+    /// has seen. The copy and its folder are removed once loaded (the mapping stays). Errors,
+    /// [`Plugin::path`] and the errors of its instances name `path` (absolute), not the copy.
     pub fn load_fresh(path: impl AsRef<Path>) -> Result<Plugin> {
         let path = path.as_ref();
         let original = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -325,7 +325,7 @@ impl Plugin {
             .and_then(|_| Plugin::load_checked(&copy).map_err(|e| e.naming(&copy, &original)));
         let _ = std::fs::remove_file(&copy);
         let _ = std::fs::remove_dir(&dir);
-        loaded
+        loaded.map(|plugin| plugin.named(original))
     }
 }
 

@@ -275,9 +275,19 @@ impl Plugin {
         crate::load::checked::load_checked(path.as_ref(), timeout)
     }
 
-    /// The library's path (absolute).
+    /// The library's path (absolute): the file the caller named, also for
+    /// [`Plugin::load_fresh`], which loads a copy of it.
     pub fn path(&self) -> &Path {
         &self.library.path
+    }
+
+    /// This plugin, named after `path`: a freshly loaded plugin (no instance holds its
+    /// library yet) that was loaded from a copy of `path`.
+    pub(crate) fn named(mut self, path: std::path::PathBuf) -> Plugin {
+        let library = Arc::get_mut(&mut self.library)
+            .expect("a plugin just loaded shares its library with no one");
+        library.path = path;
+        self
     }
 
     /// Facts about the plugin's build.
