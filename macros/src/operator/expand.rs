@@ -2,7 +2,9 @@
 //! registration with the library's handshake, and one check per user type.
 //!
 //! Everything generated sits inside `const _: () = { ... };` so nothing leaks into the
-//! user's namespace, and names only `::core` and the runtime crate's `__private` module.
+//! user's namespace, and names only `::core` and the runtime crate's `__private` module; the
+//! one exception is a hidden, empty `#[macro_export]` macro named after the operator (see
+//! [`name_claim`]), so that two operators of one name in a crate do not compile.
 //! Where a user type could fail a bound, it is checked once, at the type (a `__oplink_checks`
 //! function that is never called); every other use of it goes through a stand-in that
 //! cannot fail, so one mistake is one error. Set `OPLINK_DEBUG=1` to print each expansion.
@@ -179,6 +181,7 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
         quote!(#(#implemented)|*)
     };
     let compiled_out = compiled_out(model);
+    let name_claim = args.name.as_ref().map(name_claim);
 
     let (ty_start, ty_end) = span::range(self_ty);
     // Why `Send` matters: the headline of a non-`Send` operator's errors, on its type.
@@ -306,7 +309,32 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
             static __OPLINK_REGISTRATION: #p::Registration = #p::Registration(&__OPLINK_DESCRIPTOR);
 
             #compiled_out
+            #name_claim
         };
+    }
+}
+
+/// Claims the operator's name in the crate: an empty `#[macro_export]` macro named after it,
+/// at its `name = ".."`, which rustc reports as "defined multiple times" (at both operators'
+/// names) when another operator of this crate has the same name. A library must not offer
+/// two operators of one name (the host refuses it at load, which is too late to say where).
+fn name_claim(name: &LitStr) -> TokenStream {
+    let value = name.value();
+    if super::args::check_name(&value).is_err() {
+        return TokenStream::new(); // reported at the name already
+    }
+    // Injective: a plain name starts with a letter, the hex form of any other with a digit.
+    let ident = if value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        format!("oplink_operator_{value}")
+    } else {
+        let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("oplink_operator_{hex}")
+    };
+    let ident = Ident::new(&ident, name.span());
+    quote_spanned! {name.span()=>
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! #ident { () => {} }
     }
 }
 
