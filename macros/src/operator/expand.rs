@@ -324,7 +324,10 @@ fn name_claim(name: &LitStr) -> TokenStream {
         return TokenStream::new(); // reported at the name already
     }
     // Injective: a plain name starts with a letter, the hex form of any other with a digit.
-    let ident = if value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    let ident = if value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         format!("oplink_operator_{value}")
     } else {
         let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();

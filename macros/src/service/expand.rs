@@ -43,7 +43,12 @@ pub struct Parts<'m> {
 pub fn generate(service: &Service<'_>) -> TokenStream {
     let krate = &service.krate;
     let p = quote!(#krate::__private);
-    let parts: Vec<Parts<'_>> = service.methods.iter().map(|m| parts(m, &p)).collect();
+    let parts: Vec<Parts<'_>> = service
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(i, m)| parts(i, m, &p))
+        .collect();
     let bounds = bounds(service, &p);
     let checks = checks(service, &p);
     let cfg_tests = parts.iter().map(|part| &part.cfg_test);
@@ -79,7 +84,9 @@ pub fn generate(service: &Service<'_>) -> TokenStream {
     }
 }
 
-fn parts<'m>(method: &'m Method<'m>, p: &TokenStream) -> Parts<'m> {
+/// The pieces of method number `index` (two `#[cfg]` versions of one method share a name,
+/// so what must exist in every build is named after the index).
+fn parts<'m>(index: usize, method: &'m Method<'m>, p: &TokenStream) -> Parts<'m> {
     let ident = method.ident;
     let name = ident.to_string();
     let statik: syn::Lifetime = syn::parse_quote!('static);
@@ -126,7 +133,7 @@ fn parts<'m>(method: &'m Method<'m>, p: &TokenStream) -> Parts<'m> {
         // Prefixed, so that no method name collides with the table's own `header`.
         slot_field: format_ident!("fn_{}", ident),
         thunk: format_ident!("__oplink_thunk_{}", ident),
-        info: format_ident!("__oplink_info_{}", ident),
+        info: format_ident!("__oplink_info_{}_{}", index, ident),
         name,
         args,
         arg_traits,

@@ -43,6 +43,11 @@ pub trait Catalog {
     fn rows(&self, table: &str) -> u64;
     #[cfg(any())]
     fn only_sometimes(&self, table: &str) -> u64;
+    /// Two versions of one method, one per build.
+    #[cfg(all())]
+    fn tier(&self, customer: u64) -> u32;
+    #[cfg(any())]
+    fn tier(&self, customer: u64) -> u64;
 }
 
 struct Fixed;
@@ -54,11 +59,18 @@ impl Catalog for Fixed {
     fn rows(&self, _: &str) -> u64 {
         2
     }
+    fn tier(&self, customer: u64) -> u32 {
+        customer as u32 % 3
+    }
 }
 
 fn main() {
     use oplink::service::Service;
-    assert_eq!(<dyn Catalog>::METHODS.len(), 2);
+    let methods = <dyn Catalog>::METHODS;
+    assert_eq!(methods.len(), 3);
+    let tier = methods.iter().find(|m| m.name == "tier").unwrap();
+    assert!(tier.signature.contains("-> u32"), "{}", tier.signature);
+    assert_eq!(Fixed.tier(7), 1);
     let mut op = Op::new().unwrap();
     op.apply(Change::default()).unwrap();
     assert_eq!(op.seen, 1);
