@@ -180,7 +180,7 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
     } else {
         quote!(#(#implemented)|*)
     };
-    let compiled_out = compiled_out(model);
+    let (compiled_out, stand_ins) = compiled_out(model, &p);
     let name_claim = args.name.as_ref().map(name_claim);
 
     let (ty_start, ty_end) = span::range(self_ty);
@@ -250,6 +250,7 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
                 const NAME: &'static str = #name;
                 const REQUIRES: &'static [#p::Requirement] = &[#(<__OplinkService<#required>>::REQUIREMENT),*];
                 #bridge
+                #stand_ins
             }
 
             // Never called: each line makes rustc check one of the user's types, at that type.
@@ -341,9 +342,12 @@ fn name_claim(name: &LitStr) -> TokenStream {
     }
 }
 
-/// A `compile_error!` for each required method that every variant's `#[cfg]` may remove.
-fn compiled_out(model: &Operator<'_>) -> TokenStream {
-    let mut out = TokenStream::new();
+/// A `compile_error!` for each required method that every variant's `#[cfg]` may remove,
+/// and the bridge's stand-ins for it under the same condition, so that the one error is the
+/// only one (rustc would add its own about a bridge method missing, which names internal
+/// items). The stand-ins are never in a library: the crate does not compile in that build.
+fn compiled_out(model: &Operator<'_>, p: &TokenStream) -> (TokenStream, TokenStream) {
+    let (mut errors, mut stand_ins) = (TokenStream::new(), TokenStream::new());
     for slot in [Slot::New, Slot::Apply] {
         let predicates: Option<Vec<&TokenStream>> =
             model.methods(slot).map(|m| m.cfg.as_ref()).collect();
@@ -354,12 +358,33 @@ fn compiled_out(model: &Operator<'_>) -> TokenStream {
             "every `{0}` of this operator is removed by its `#[cfg]` in this build, but an operator needs `{0}`",
             slot.name()
         );
-        out.extend(quote! {
-            #[cfg(not(any(#(#predicates),*)))]
-            ::core::compile_error!(#message);
+        let removed = quote!(#[cfg(not(any(#(#predicates),*)))]);
+        // At the first version's name, or at the attribute when there is none.
+        let at = model
+            .methods(slot)
+            .next()
+            .map_or_else(Span::call_site, |m| m.item.sig.ident.span());
+        let error = quote_spanned!(at=> ::core::compile_error!(#message););
+        errors.extend(quote! {
+            #removed
+            #error
+        });
+        stand_ins.extend(match slot {
+            Slot::New => quote! {
+                #removed
+                fn __new(_: &[u8]) -> ::core::result::Result<Self, #p::NewFailure> {
+                    ::core::unreachable!()
+                }
+            },
+            _ => quote! {
+                #removed
+                fn __apply(&mut self, _: &mut #p::Context, _: #p::Change) -> #p::Result<#p::Change> {
+                    ::core::unreachable!()
+                }
+            },
         });
     }
-    out
+    (errors, stand_ins)
 }
 
 /// A call of the user's method from the bridge trait, spanned on the user's signature so
