@@ -4,15 +4,28 @@
 
 mod common;
 
-use common::plugin_path;
+use common::{fixture, plugin_path};
 use oplink_host::Plugin;
 
 #[test]
-fn a_checked_load_works_in_a_host_that_ignores_sigchld() {
-    // Built first: building runs `cargo`, which needs its children's statuses.
+fn checked_loads_work_and_refuse_in_a_host_that_ignores_sigchld() {
+    // Built first: building runs `cargo` and the C compiler, which need their children's
+    // statuses.
     let path = plugin_path("toolkit");
+    let aborts = fixture("CTOR_ABORT");
     // SAFETY: sets this process's disposition of one signal; no handler runs.
     unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
     let plugin = Plugin::load_checked(&path).unwrap();
     assert!(plugin.operator("passthrough").is_some());
+
+    // A library that ends the check process: refused all the same, and said so, although
+    // its status is lost.
+    let err = Plugin::load_checked(&aborts).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "`{}` was not loaded: the check process ended while opening it (a crash, an abort or an exit; this process ignores `SIGCHLD`, so the system reaped it and its status is not known)",
+            std::path::absolute(&aborts).unwrap().display()
+        )
+    );
 }

@@ -94,6 +94,11 @@ pub fn check_in_child(path: &Path, timeout: Duration) -> Result<()> {
             "the check process did not finish within {:.1} s and was killed",
             timeout.as_secs_f64()
         ))),
+        // Reaped for the host (see above), without the report: it ended on the way, and
+        // how is not known.
+        Waited::Lost(error) if error.raw_os_error() == Some(libc::ECHILD) => Err(failed(
+            "the check process ended while opening it (a crash, an abort or an exit; this process ignores `SIGCHLD`, so the system reaped it and its status is not known)".into(),
+        )),
         Waited::Lost(error) => Err(failed(format!(
             "cannot wait for the check process: {error}"
         ))),
