@@ -149,10 +149,14 @@ impl LiveInstance {
     /// `ctx.state()` (pending writes included), `restore`s the snapshot into it and swaps.
     /// Returns the new generation.
     ///
+    /// A poisoned instance (see [`LiveInstance::recover`]) is replaced the same way, from
+    /// its last good snapshot instead (from scratch when it has none): a fixed build takes
+    /// the place of one that panicked in one call.
+    ///
     /// If anything fails (`new` lacks the operator or the host's services, `snapshot`,
     /// `new`'s constructor or `restore` errs or panics, the generation bound is reached)
-    /// nothing changes: the old instance keeps serving, untouched, and the error names the
-    /// operator and the reason ([`Error::Reload`]).
+    /// nothing changes: the old instance keeps serving (or stays poisoned), untouched, and
+    /// the error names the operator and the reason ([`Error::Reload`]).
     pub fn reload(&self, new: &Plugin) -> Result<u64> {
         let mut live = self.lock();
         let (next, snapshot) = prepare(&mut live, new)?;
@@ -229,17 +233,19 @@ pub fn reload_all(instances: &[LiveInstance], new: &Plugin) -> Result<usize> {
 
 impl Live {
     /// Puts `next`, made from `new` and restored from `snapshot`, in the old one's place.
-    fn swap(&mut self, next: Instance, snapshot: Vec<u8>, new: &Plugin) {
+    fn swap(&mut self, next: Instance, snapshot: Option<Vec<u8>>, new: &Plugin) {
         self.instance = next;
         self.plugin = new.clone();
         self.generation += 1;
-        self.last_good = Some(snapshot);
+        if snapshot.is_some() {
+            self.last_good = snapshot;
+        }
     }
 }
 
 /// The new instance for `live` from `new`, restored from a snapshot of the old one, and
 /// that snapshot; the old instance is left as it was.
-fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Vec<u8>)> {
+fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)> {
     let operator = live.instance.name().to_owned();
     let failed = |reason: String| Error::Reload {
         operator: operator.clone(),
@@ -258,20 +264,26 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Vec<u8>)> {
             names(new)
         )));
     }
-    let snapshot = live
-        .instance
-        .snapshot()
-        .map_err(|e| failed(format!("the old instance's snapshot failed: {e}")))?;
+    // A poisoned instance cannot take a snapshot: the new build starts from the last good
+    // one, as a recovery would (a fixed build replacing one that panicked).
+    let (snapshot, which) = if live.instance.is_poisoned() {
+        (live.last_good.clone(), "the last good snapshot")
+    } else {
+        let snapshot = live
+            .instance
+            .snapshot()
+            .map_err(|e| failed(format!("the old instance's snapshot failed: {e}")))?;
+        (Some(snapshot), "the snapshot")
+    };
     let state = live.instance.state().clone();
     let next = undone_on_failure(&state, || {
         let mut next = new
             .create(&operator, &live.config, &live.host, state.clone())
             .map_err(|e| failed(format!("the new build could not create it: {e}")))?;
-        next.restore(&snapshot).map_err(|e| {
-            failed(format!(
-                "the new build's `restore` refused the snapshot: {e}"
-            ))
-        })?;
+        if let Some(snapshot) = &snapshot {
+            next.restore(snapshot)
+                .map_err(|e| failed(format!("the new build's `restore` refused {which}: {e}")))?;
+        }
         Ok(next)
     })?;
     Ok((next, snapshot))

@@ -479,6 +479,52 @@ fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state()
 }
 
 #[test]
+fn a_poisoned_instance_is_reloaded_from_its_last_good_snapshot() {
+    let poisoned = |checkpoint: bool| {
+        let live = LiveInstance::new(
+            &Plugin::load(plugin_path("toolkit")).unwrap(),
+            "tally",
+            json!({"key": "customer", "panic_on": "poison"}),
+            &Host::default(),
+            None,
+        )
+        .unwrap();
+        live.apply(batch_change(0)).unwrap();
+        if checkpoint {
+            live.checkpoint().unwrap(); // 10 rows
+        }
+        live.apply(batch_change(1)).unwrap();
+        let poison = Change::new(
+            9,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: rows(&[1], &["poison"], 1_000),
+            }],
+        );
+        assert!(matches!(
+            live.apply(poison).unwrap_err(),
+            Error::Panicked { .. }
+        ));
+        assert!(live.is_poisoned());
+        live
+    };
+    let next = Plugin::load_fresh(plugin_path("toolkit_next")).unwrap();
+
+    // A fixed build takes the place of the one that panicked, from its checkpoint.
+    let live = poisoned(true);
+    assert_eq!(live.reload(&next).unwrap(), 2);
+    assert!(!live.is_poisoned());
+    assert_eq!(tally_report(&live), (10, "variant".to_owned()));
+    live.apply(batch_change(2)).unwrap();
+    assert_eq!(tally_report(&live).0, 20);
+
+    // Without one, from scratch.
+    let live = poisoned(false);
+    assert_eq!(live.reload(&next).unwrap(), 2);
+    assert_eq!(tally_report(&live), (0, "variant".to_owned()));
+}
+
+#[test]
 fn a_library_reload_swaps_every_instance_or_none() {
     let host = Host::default();
     let base = Plugin::load(plugin_path("toolkit")).unwrap();
