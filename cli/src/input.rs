@@ -633,7 +633,7 @@ fn json_error(path: &Path, schema: Option<&SchemaRef>, error: ArrowError) -> Cli
 }
 
 /// serde_json's message without its " at line L column C" suffix.
-fn without_position(message: &str) -> String {
+pub(crate) fn without_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),

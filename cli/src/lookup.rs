@@ -78,7 +78,10 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
         path: path.to_owned(),
         line: Some(e.line() as u64),
         column: Some(e.column().to_string()),
-        reason: format!("not valid JSON: {e}"),
+        reason: format!(
+            "not valid JSON: {}",
+            crate::input::without_position(&e.to_string())
+        ),
     })?;
     let Value::Object(map) = value else {
         return Err(CliError::Data {
@@ -164,6 +167,17 @@ mod tests {
         assert_eq!(
             Tables::read(&[spec.clone(), spec]).unwrap_err().to_string(),
             "--lookup names the table `tiers` twice"
+        );
+
+        // A table that is not JSON: the place once, in the error's own words.
+        std::fs::write(&json, "{\"ann\": gold}").unwrap();
+        let spec = format!("tiers={}", json.display());
+        assert_eq!(
+            Tables::read(&[spec]).unwrap_err().to_string(),
+            format!(
+                "cannot read `{}` at line 1, column 9: not valid JSON: expected value",
+                json.display()
+            )
         );
     }
 }
