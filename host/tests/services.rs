@@ -136,6 +136,13 @@ fn a_panic_in_a_host_method_without_result_fails_the_call_as_a_panic() {
         text.starts_with("operator `echo` panicked in `apply`: host service call `Echo::panic_plain` failed and the method has no `Result` to report it: the host panicked in `Echo::panic_plain` at examples/services/src/lib.rs:"),
         "{text}"
     );
+    // The host's line is in the message; the failure itself has no location (oplink's own
+    // line would be all there is to give).
+    let Error::Panicked { location, .. } = &err else {
+        unreachable!()
+    };
+    assert_eq!(location, &None, "{text}");
+    assert!(!text.contains("sdk/src"), "{text}");
     assert!(op.is_poisoned());
 }
 

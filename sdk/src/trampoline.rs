@@ -206,6 +206,20 @@ pub(crate) fn contained(f: impl FnOnce()) {
     LAST_PANIC.with(|slot| *slot.borrow_mut() = recorded);
 }
 
+/// Panics with `message` on behalf of oplink (a host call that failed where the method has
+/// no `Result`): inside a [`guard`], without running the panic hook, so the failure carries
+/// no location (the panic's own would be a line of oplink's, which would send the reader
+/// away from their code); outside one, as any panic.
+#[cold]
+pub(crate) fn panic_without_location(message: String) -> ! {
+    if CALL.with(|call| call.depth.get()) == 0 {
+        panic!("{message}");
+    }
+    // A location recorded for a panic caught earlier in this call is not this one's.
+    LAST_PANIC.with(|slot| slot.borrow_mut().take());
+    panic::resume_unwind(Box::new(message))
+}
+
 /// Installs the panic hook that records locations of panics inside [`guard`] (idempotent;
 /// after the first call, one load and a branch, inlined into every guard).
 #[inline]

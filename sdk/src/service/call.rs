@@ -181,10 +181,11 @@ pub fn bad_return(service: &str, method: &str, error: Error) -> String {
 
 /// What a proxy does when a method without `Result` fails: panic with the message, so the
 /// operator's call fails (and its instance is poisoned) rather than go on with no value.
+/// The failure carries no location: the panic's would be this line of oplink's.
 pub fn infallible_failed(service: &str, method: &str, message: &str) -> ! {
-    panic!(
+    crate::trampoline::panic_without_location(format!(
         "host service call `{service}::{method}` failed and the method has no `Result` to report it: {message}"
-    )
+    ))
 }
 
 /// The error of a failed call, for a method that returns `Result<T, E>`.
