@@ -757,7 +757,7 @@ static OplinkStatus snapshot(OplinkInstance *instance, OplinkOwnedBuf *out, Opli
 static OplinkStatus restore(OplinkInstance *instance, OplinkBytesView snapshot, OplinkErrorOut *err) {
     (void)instance;
     if (snapshot.len != 0) {
-        return FAIL(err, OPLINK_STATUS_ERROR, "operator `c_filter` keeps no state, so it cannot take a snapshot of %zu bytes",
+        return FAIL(err, OPLINK_STATUS_ERROR, "operator `c_filter` keeps no state, so it cannot accept a snapshot of %zu bytes",
                     snapshot.len);
     }
     return OPLINK_STATUS_OK;

@@ -273,7 +273,7 @@ pub enum Error {
     },
     /// An earlier panic poisoned the instance; it refuses every further call.
     #[error(
-        "operator `{operator}` is poisoned by a panic in `{panicked_in}` and refuses `{method}`; create a new instance"
+        "operator `{operator}` is poisoned by a panic in `{panicked_in}` and refuses `{method}`; create a new instance (a `LiveInstance` has `recover()` for that)"
     )]
     Poisoned {
         /// The operator's name.

@@ -182,7 +182,7 @@ fn a_c_operator_reports_errors_through_the_error_slot() {
     let err = op.restore(b"state").unwrap_err();
     assert!(
         err.to_string()
-            .contains("cannot take a snapshot of 5 bytes"),
+            .contains("cannot accept a snapshot of 5 bytes"),
         "{err}"
     );
 }

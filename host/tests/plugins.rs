@@ -115,7 +115,7 @@ fn threshold_filters_through_the_boundary() {
     let err = op.restore(b"state").unwrap_err();
     assert!(
         err.to_string()
-            .contains("does not implement `restore`, so it cannot take a snapshot of 5 bytes"),
+            .contains("does not implement `restore`, so it cannot accept a snapshot of 5 bytes"),
         "{err}"
     );
     // Errors (not panics) leave the instance usable.
@@ -329,7 +329,7 @@ fn a_panic_in_any_slot_is_an_error_and_poisons_only_that_instance() {
                 assert_eq!(
                     again.to_string(),
                     format!(
-                        "operator `faulty` is poisoned by a panic in `{method}` and refuses `apply`; create a new instance"
+                        "operator `faulty` is poisoned by a panic in `{method}` and refuses `apply`; create a new instance (a `LiveInstance` has `recover()` for that)"
                     )
                 );
                 err

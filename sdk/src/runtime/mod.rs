@@ -78,7 +78,7 @@ pub trait OperatorImpl: Sized + Send + 'static {
             return Ok(());
         }
         Err(Error::unlocated(format!(
-            "operator `{}` does not implement `restore`, so it cannot take a snapshot of {} bytes",
+            "operator `{}` does not implement `restore`, so it cannot accept a snapshot of {} bytes",
             Self::NAME,
             snapshot.len()
         )))
