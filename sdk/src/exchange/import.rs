@@ -353,10 +353,12 @@ impl SchemaInbox {
                 DIFF_INSERT => Diff::Insert {
                     post: self.rows(post, "post")?,
                 },
-                DIFF_UPDATE => Diff::Update {
-                    pre: self.rows(pre, "pre")?,
-                    post: self.rows(post, "post")?,
-                },
+                DIFF_UPDATE => {
+                    let pre = self.rows(pre, "pre")?;
+                    let post = self.rows(post, "post")?;
+                    same_numbers(pre.row_numbers().values(), post.row_numbers().values())?;
+                    Diff::Update { pre, post }
+                }
                 DIFF_REMOVE => Diff::Remove {
                     pre: self.rows(pre, "pre")?,
                 },
@@ -454,6 +456,35 @@ impl SchemaInbox {
         let numbers = numbers.expect("read with row numbers");
         Rows::new(numbers, batch)
             .map_err(|e| Error::unlocated(format!("its {side} rows: {}", e.message())))
+    }
+}
+
+/// An update's two sides carry the same row numbers, in the same order (a consumer pairs
+/// them by position: each old row just before its new one).
+pub(super) fn same_numbers(pre: &[u64], post: &[u64]) -> Result<()> {
+    if pre == post {
+        return Ok(());
+    }
+    Err(
+        match pre.iter().zip(post.iter()).position(|(a, b)| a != b) {
+            Some(at) => cold(format_args!(
+                "an update's pre and post rows must carry the same row numbers in the same order, but its row {at} is number {} in pre and {} in post",
+                pre[at], post[at]
+            )),
+            None => cold(format_args!(
+                "an update's pre and post rows must carry the same row numbers in the same order, but pre has {} and post {}",
+                rows(pre.len()),
+                rows(post.len())
+            )),
+        },
+    )
+}
+
+fn rows(n: usize) -> String {
+    if n == 1 {
+        "1 row".to_owned()
+    } else {
+        format!("{n} rows")
     }
 }
 

@@ -968,3 +968,32 @@ fn a_schema_that_cannot_be_read_empties_its_slot() {
         "diff 0 of the change: its post rows: batch refers to schema id 1, which was never sent"
     );
 }
+
+#[test]
+fn an_update_whose_sides_carry_other_row_numbers_is_an_error_both_ways_in() {
+    let cases = [
+        (
+            rows(&[4, 5], 9),
+            rows(&[6, 7], 10),
+            "its row 0 is number 9 in pre and 10 in post",
+        ),
+        (
+            rows(&[4], 9),
+            rows(&[6, 7], 9),
+            "pre has 1 row and post 2 rows",
+        ),
+    ];
+    for (pre, post, why) in cases {
+        let change = Change::new(1, Timestamp(0), vec![Diff::Update { pre, post }]);
+        let expected = format!(
+            "diff 0 of the change: an update's pre and post rows must carry the same row numbers in the same order, but {why}"
+        );
+        let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+        let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+        // SAFETY: exported above.
+        let err = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap_err();
+        assert_eq!(err.to_string(), expected);
+        let err = crate::exchange::view::ChangeView::from_change(change).unwrap_err();
+        assert_eq!(err.to_string(), expected);
+    }
+}

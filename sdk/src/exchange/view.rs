@@ -459,7 +459,10 @@ impl Sides {
                 DIFF_INSERT => Ok(Sides::Insert(Side::read(post, inbox, "post")?)),
                 DIFF_UPDATE => {
                     let pre = Side::read(pre, inbox, "pre")?;
-                    Ok(Sides::Update(pre, Side::read(post, inbox, "post")?))
+                    let post = Side::read(post, inbox, "post")?;
+                    let numbers = |side| RowsView { side }.row_numbers();
+                    super::import::same_numbers(numbers(&pre)?, numbers(&post)?)?;
+                    Ok(Sides::Update(pre, post))
                 }
                 DIFF_REMOVE => Ok(Sides::Remove(Side::read(pre, inbox, "pre")?)),
                 other => Err(Error::unlocated(format!(
