@@ -119,12 +119,18 @@ fn camel(op: &str) -> String {
 /// The `oplink = ...` line of the new crate's Cargo.toml.
 fn dependency(given: Option<&str>) -> Result<String> {
     let path_dependency = |path: &Path| -> Result<String> {
-        let path = path
-            .canonicalize()
-            .map_err(|e| CliError::io("read", path, e))?;
-        if !path.join("Cargo.toml").is_file() {
+        let path = path.canonicalize().map_err(|e| {
+            CliError::Usage(format!(
+                "--oplink `{}` is neither a version (such as `{}`) nor a folder: {}",
+                path.display(),
+                env!("CARGO_PKG_VERSION"),
+                CliError::io("read", path, e)
+            ))
+        })?;
+        let manifest = std::fs::read_to_string(path.join("Cargo.toml")).unwrap_or_default();
+        if !names_the_sdk(&manifest) {
             return Err(CliError::Usage(format!(
-                "--oplink `{}` is not oplink's `sdk` folder (it has no Cargo.toml)",
+                "--oplink `{}` is not oplink's `sdk` folder (it has no Cargo.toml whose package is `oplink`)",
                 path.display()
             )));
         }
@@ -143,6 +149,22 @@ fn dependency(given: Option<&str>) -> Result<String> {
         }
         None => Ok(format!("oplink = \"{}\"", env!("CARGO_PKG_VERSION"))),
     }
+}
+
+/// Whether a Cargo.toml's `[package]` is named `oplink`.
+fn names_the_sdk(manifest: &str) -> bool {
+    let mut in_package = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim() == "name"
+        {
+            return value.trim().trim_matches(['"', '\'']) == "oplink";
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -165,7 +187,34 @@ mod tests {
         assert!(dependency(None).unwrap().starts_with("oplink = { path = "));
         assert_eq!(
             dependency(Some("/no/such/sdk")).unwrap_err().to_string(),
-            "`/no/such/sdk` does not exist"
+            format!(
+                "--oplink `/no/such/sdk` is neither a version (such as `{}`) nor a folder: `/no/such/sdk` does not exist",
+                env!("CARGO_PKG_VERSION")
+            )
         );
+        // A folder, but not the SDK's: one without a Cargo.toml, and another crate's.
+        let dir = tempfile::tempdir().unwrap();
+        let not_sdk = |dir: &Path| {
+            format!(
+                "--oplink `{}` is not oplink's `sdk` folder (it has no Cargo.toml whose package is `oplink`)",
+                dir.canonicalize().unwrap().display()
+            )
+        };
+        let given = dir.path().to_str().unwrap();
+        assert_eq!(
+            dependency(Some(given)).unwrap_err().to_string(),
+            not_sdk(dir.path())
+        );
+        let host = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host");
+        assert_eq!(
+            dependency(Some(host.to_str().unwrap()))
+                .unwrap_err()
+                .to_string(),
+            not_sdk(&host)
+        );
+        assert!(names_the_sdk(
+            "[package]\nname = \"oplink\"\nversion = \"0.2.0\"\n"
+        ));
+        assert!(!names_the_sdk("[dependencies]\nname = \"oplink\"\n"));
     }
 }

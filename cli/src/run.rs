@@ -41,6 +41,17 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             "--op `{spec}` names no operator; write `NAME`, `NAME=JSON` or `NAME=@FILE`"
         )));
     }
+    // The rule every library's operator names follow (checked at load).
+    let named = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !named {
+        return Err(CliError::Usage(format!(
+            "--op `{spec}` names no operator: `{name}` is not an operator name (1 to 64 ASCII letters, digits, `_`, `-` or `.`, starting with a letter); write `NAME`, `NAME=JSON` or `NAME=@FILE`"
+        )));
+    }
     let (text, source_text) = match config {
         None => {
             return Ok(OpSpec {
@@ -56,8 +67,12 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             }
             Some(file) => {
                 let path = Path::new(file);
-                let text =
-                    std::fs::read_to_string(path).map_err(|e| CliError::io("read", path, e))?;
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    CliError::Usage(format!(
+                        "--op `{spec}`: cannot read the configuration of `{name}`: {}",
+                        CliError::io("read", path, e)
+                    ))
+                })?;
                 (text, format!("(from `{file}`)"))
             }
             None => (config.to_owned(), "(inline)".to_owned()),
@@ -567,7 +582,12 @@ mod tests {
         );
         assert_eq!(
             parse_op("t=@/no/such.json").unwrap_err().to_string(),
-            "`/no/such.json` does not exist"
+            "--op `t=@/no/such.json`: cannot read the configuration of `t`: `/no/such.json` does not exist"
+        );
+        // A configuration written without its name.
+        assert_eq!(
+            parse_op(r#"{"min":1}"#).unwrap_err().to_string(),
+            r#"--op `{"min":1}` names no operator: `{"min":1}` is not an operator name (1 to 64 ASCII letters, digits, `_`, `-` or `.`, starting with a letter); write `NAME`, `NAME=JSON` or `NAME=@FILE`"#
         );
     }
 
