@@ -356,8 +356,15 @@ fn update_pairs(pre: &RecordBatch, post: &RecordBatch) -> Result<Option<RecordBa
         .map_err(|e| CliError::Output(e.to_string()))
 }
 
-/// `batch` with a leading `op` column holding `op` on every row.
+/// `batch` with a leading `op` column holding `op` on every row; an error when the batch
+/// has an `op` column of its own (a changelog read back in, say), which would be written
+/// twice under one name.
 fn with_op(op: &str, batch: &RecordBatch) -> Result<RecordBatch> {
+    if batch.schema().column_with_name("op").is_some() {
+        return Err(CliError::Output(
+            "the rows have a column named `op`, the name of the column that holds each row's change (`+I`, `-D`, `-U`, `+U`); rename it, or write the rows alone with `--emit inserts`".to_owned(),
+        ));
+    }
     let mut fields = vec![Arc::new(Field::new("op", DataType::Utf8, false))];
     fields.extend(batch.schema().fields().iter().cloned());
     let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(vec![op; batch.num_rows()]))];

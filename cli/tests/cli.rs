@@ -1194,3 +1194,22 @@ fn an_operator_that_fails_on_a_change_of_no_rows_says_so() {
     );
     assert!(text.ends_with(", on change 1 (no input rows)\n"), "{text}");
 }
+
+#[test]
+fn a_changelog_read_back_needs_its_op_column_renamed_or_plain_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.csv");
+    std::fs::write(&log, "op,customer,amount\n+I,ann,12\n").unwrap();
+    fails_with(
+        oplink().args(["run", "--quiet", "--to", "csv"]).arg(&log),
+        "cannot write the output: the rows have a column named `op`, the name of the column that holds each row's change (`+I`, `-D`, `-U`, `+U`); rename it, or write the rows alone with `--emit inserts`",
+    );
+    let output = oplink()
+        .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+        .arg(&log)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "op,customer,amount\n+I,ann,12\n");
+}
