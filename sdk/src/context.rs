@@ -30,6 +30,9 @@ pub struct Context {
     instance_id: u64,
     /// The services the operator declared in `requires = [..]`.
     declared: Vec<&'static str>,
+    /// Whether a service given but not declared is refused (a unit test's context for an
+    /// operator linked into the test; a host's context gives only declared services).
+    held_to_requires: bool,
     /// Each declared service, as an `Arc<dyn Service>` behind `Any`.
     services: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
     /// The log and the most verbose level the host wants.
@@ -54,8 +57,13 @@ impl fmt::Debug for Context {
 impl Context {
     /// A context outside any host, for calling operator methods directly in tests: state
     /// in memory, the system clock, no other services until [`Context::with_service`].
+    /// When an operator of that name is linked into the test (the usual case: the test
+    /// lives in the operator's crate), [`Context::service`] holds it to its `requires` as a
+    /// host would: a service it did not declare is an `Err` even when the test provides one.
     pub fn new(operator: &'static str) -> Context {
-        let mut ctx = Context::attached(operator, 0, Vec::new());
+        let declared = crate::runtime::declared_services(operator);
+        let mut ctx = Context::attached(operator, 0, declared.clone().unwrap_or_default());
+        ctx.held_to_requires = declared.is_some();
         ctx.attach_standard(
             None,
             Some(Arc::new(MemoryState::default())),
@@ -80,6 +88,7 @@ impl Context {
         Context {
             operator,
             instance_id,
+            held_to_requires: false,
             declared,
             services: Vec::new(),
             log: None,
@@ -141,6 +150,13 @@ impl Context {
     pub fn service<S: Service + ?Sized>(&self) -> Result<&S> {
         // No closures below: an error made in one would be located here, not at the caller.
         if let Some((_, service)) = self.services.iter().find(|(name, _)| *name == S::NAME) {
+            if self.held_to_requires && !self.declared.contains(&S::NAME) {
+                return Err(Error::msg(format!(
+                    "operator `{}` did not declare the service `{}`: add it to `#[operator(requires = [..])]`",
+                    self.operator,
+                    S::NAME
+                )));
+            }
             if let Some(service) = service.downcast_ref::<Arc<S>>() {
                 return Ok(&**service);
             }

@@ -396,3 +396,48 @@ fn with_column(rows: Rows, name: &str, values: StringArray) -> Result<Rows> {
         RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fake;
+
+    impl Catalog for Fake {
+        fn tier(&self, _: &str) -> Option<String> {
+            Some("gold".into())
+        }
+        fn customers_in(&self, _: &str) -> Result<u64> {
+            Ok(7)
+        }
+    }
+
+    fn with_fake(operator: &'static str) -> Context {
+        Context::new(operator).with_service::<dyn Catalog>(Arc::new(Fake))
+    }
+
+    #[test]
+    fn a_unit_test_holds_an_operator_to_its_requires_as_a_host_does() {
+        // Declared: the fake serves.
+        let ctx = with_fake("enrich");
+        assert_eq!(
+            ctx.service::<dyn Catalog>()
+                .unwrap()
+                .customers_in("eu")
+                .unwrap(),
+            7
+        );
+        // Not declared: refused, although the test gave it, as a host refuses it.
+        let err = Undeclared
+            .apply(&mut with_fake("undeclared"), Change::default())
+            .unwrap_err();
+        assert_eq!(
+            err.message(),
+            "operator `undeclared` did not declare the service `Catalog`: add it to `#[operator(requires = [..])]`"
+        );
+        // The standard services need no listing.
+        assert!(with_fake("undeclared").state().is_ok());
+        // A name no operator linked here has: nothing to hold it to.
+        assert!(with_fake("elsewhere").service::<dyn Catalog>().is_ok());
+    }
+}

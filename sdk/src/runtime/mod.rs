@@ -13,6 +13,7 @@ pub use attach::{NOT_A_SERVICE, NOT_A_SERVICE_ABI, Requirement, requirement};
 pub use config::NoConfig;
 pub(crate) use config::parse as parse_config;
 pub use entry::oplink_plugin_v2;
+pub(crate) use registry::declared_services;
 pub use registry::{
     OPERATORS, PLACEHOLDER_DESCRIPTOR, PLACEHOLDER_VTABLE, Registration, descriptor, vtable,
 };

@@ -93,3 +93,32 @@ pub struct Registration(pub &'static OperatorDescriptor);
 /// Every operator linked into this library, registered by the `#[operator]` expansions.
 #[linkme::distributed_slice]
 pub static OPERATORS: [Registration];
+
+/// The services that the operators called `name` linked into this binary list in their
+/// `requires` (the standard ones included), or `None` when no such operator is linked: what
+/// a unit test's [`Context::new`](crate::Context::new) holds its operator to.
+pub(crate) fn declared_services(name: &str) -> Option<Vec<&'static str>> {
+    let mut found: Option<Vec<&'static str>> = None;
+    for Registration(descriptor) in OPERATORS.iter() {
+        // SAFETY: every registered descriptor is a static the `#[operator]` expansion wrote
+        // from `'static` strings and a static array of `requires_count` requirements.
+        let (own, requires): (&'static [u8], _) = unsafe {
+            (
+                descriptor.name.as_bytes(),
+                std::slice::from_raw_parts(descriptor.requires, descriptor.requires_count),
+            )
+        };
+        if own != name.as_bytes() {
+            continue;
+        }
+        let list = found.get_or_insert_with(Vec::new);
+        for requirement in requires {
+            // SAFETY: as above: a `'static` name written from a `&'static str`.
+            let bytes: &'static [u8] = unsafe { requirement.name.as_bytes() };
+            if let Ok(service) = std::str::from_utf8(bytes) {
+                list.push(service);
+            }
+        }
+    }
+    found
+}
