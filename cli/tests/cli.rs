@@ -1045,6 +1045,14 @@ fn a_new_plugin_builds_tests_and_passes_the_check() {
         11,
         "the header and every row"
     );
+    // Like a Rust operator whose `new` takes nothing, it refuses a configuration.
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--quiet", "--plugins"])
+            .arg(&library)
+            .args(["--op", r#"counter={"min": 1}"#]),
+        r#"invalid configuration for operator `counter`: it takes no configuration (pass `null` or `{}`), but was given {"min":1}"#,
+    );
 }
 
 /// A damaged Arrow IPC file (arrow-rs's reader asserts on this one) is an error naming the

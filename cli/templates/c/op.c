@@ -184,9 +184,34 @@ static void clear_output(Operator *op) {
     op->retired_count = 0;
 }
 
+/* Whether `config` (the JSON text of the configuration) is no configuration: `null`, `{}`
+ * or nothing, whitespace aside. An operator that takes options parses them here instead. */
+static int is_no_config(OplinkStrView config) {
+    char text[5];
+    size_t n = 0;
+    for (size_t i = 0; i < config.len; i++) {
+        char c = (char)config.ptr[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            continue;
+        }
+        if (n == sizeof text - 1) {
+            return 0;
+        }
+        text[n++] = c;
+    }
+    text[n] = '\0';
+    return n == 0 || strcmp(text, "null") == 0 || strcmp(text, "{}") == 0;
+}
+
 static OplinkStatus create(OplinkHostApi const *host, OplinkStrView config, OplinkInstance **out,
                            OplinkErrorOut *err) {
-    (void)host, (void)config; /* `config` is the JSON text of the operator's configuration */
+    (void)host;
+    if (!is_no_config(config)) {
+        /* INVALID_INPUT: the host reports a refused configuration, not a failed `new`. */
+        return fail(err, OPLINK_STATUS_INVALID_INPUT,
+                    "invalid configuration for operator `{{op}}`: it takes no configuration (pass `null` or `{}`), but was given %.*s",
+                    (int)(config.len > 200 ? 200 : config.len), (const char *)config.ptr);
+    }
     Operator *op = calloc(1, sizeof *op);
     if (op == NULL) {
         return fail(err, OPLINK_STATUS_ERROR, "out of memory");
