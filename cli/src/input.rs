@@ -547,11 +547,24 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
             "the text is not valid UTF-8".to_owned(),
         )
     } else if message.starts_with("Error parsing column") {
-        let reason = message.split_once(": ").map(|(_, r)| r.to_owned());
+        // "Error parsing column C at line R: Parser error: Error parsing timestamp from
+        // 'V': why" (records counted as in the value branch above).
+        let reason = message
+            .split_once(": ")
+            .map(|(_, r)| r.trim_start_matches("Parser error: "))
+            .unwrap_or(&message);
+        let reason = reason
+            .strip_prefix("Error parsing ")
+            .and_then(|rest| rest.split_once(" from '"))
+            .and_then(|(what, rest)| {
+                let (value, why) = rest.split_once("': ")?;
+                Some(format!("`{value}` is not a valid {what}: {why}"))
+            })
+            .unwrap_or_else(|| reason.to_owned());
         (
-            number_after(&message, "at line ").map(|l| l + 1),
+            number_after(&message, "at line ").map(|record| record_line(path, record + 1)),
             number_after(&message, "Error parsing column "),
-            reason.unwrap_or(message.clone()),
+            reason,
         )
     } else {
         (None, None, message)

@@ -533,6 +533,17 @@ fn an_unreadable_csv_file_names_the_line_and_column() {
             ),
         );
     }
+    // A timestamp that does not parse, past a blank line: the line is the file's.
+    std::fs::write(&file, "customer,at\nann,2024-01-01T00:00:00\n\nbob,noon\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--schema", "customer:utf8,at:timestamp"])
+            .arg(&file),
+        &format!(
+            "cannot read `{}` at line 4, column 2 (`at`): `noon` is not a valid timestamp: timestamp must contain at least 10 characters",
+            file.display()
+        ),
+    );
     // In a later batch, the line is still the file's.
     std::fs::write(&file, "customer,amount\nann,12\nbob,3\ncarol,x\n").unwrap();
     fails_with(
