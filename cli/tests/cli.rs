@@ -248,9 +248,26 @@ fn check_reports_each_bad_library_and_exits_one() {
         "oplink: 3 of 4 libraries failed the check\n"
     );
 
-    fails_with(
-        oplink().args(["check", "no/such.so"]),
-        "1 of 1 library failed the check",
+    // A path that is not there, and a folder with no plugin: each a FAILED line.
+    let empty = tempfile::tempdir().unwrap();
+    let output = oplink()
+        .args(["check", "no/such.so"])
+        .arg(empty.path())
+        .assert()
+        .failure()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "FAILED   no/such.so: does not exist\nFAILED   {}: a folder without oplink plugins (*.so)\n",
+            empty.path().display()
+        )
+    );
+    assert_eq!(
+        stderr(&output),
+        "oplink: 2 of 2 libraries failed the check\n"
     );
 }
 
@@ -452,6 +469,52 @@ fn an_unknown_operator_in_a_folder_counts_the_libraries_that_would_not_load() {
         &format!(
             "no plugin in `{}` offers an operator `sort`; the operators found are `threshold`; 1 library there could not be loaded (`oplink check` says why)",
             dir.path().display()
+        ),
+    );
+}
+
+#[test]
+fn a_folder_without_the_operator_or_with_two_offers_of_it_says_so() {
+    // Nothing there at all, then only libraries that do not load.
+    let dir = tempfile::tempdir().unwrap();
+    let search = |dir: &std::path::Path| {
+        fails_with(
+            oplink()
+                .args(["run", ORDERS, "--op", "sort", "--plugins"])
+                .arg(dir),
+            &format!(
+                "no plugin in `{}` offers an operator `sort`; no operators were found there{}",
+                dir.display(),
+                match std::fs::read_dir(dir).unwrap().count() {
+                    0 => String::new(),
+                    n => format!(
+                        "; {n} libraries there could not be loaded (`oplink check` says why)"
+                    ),
+                }
+            ),
+        )
+    };
+    search(dir.path());
+    std::fs::copy(fixture("ABI_MAJOR"), dir.path().join("libone.so")).unwrap();
+    std::fs::copy(fixture("BAD_MAGIC"), dir.path().join("libtwo.so")).unwrap();
+    search(dir.path());
+
+    // Two libraries of one folder offer it: the message says how to pick one.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(plugin_path("toolkit"), dir.path().join("libtoolkit.so")).unwrap();
+    std::fs::copy(
+        plugin_path("toolkit-next"),
+        dir.path().join("libtoolkit_next.so"),
+    )
+    .unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op", "tally", "--plugins"])
+            .arg(dir.path()),
+        &format!(
+            "operator `tally` is offered by more than one library: `{}` and `{}`; name the one to use with `--plugins FILE`",
+            dir.path().join("libtoolkit.so").display(),
+            dir.path().join("libtoolkit_next.so").display()
         ),
     );
 }
@@ -1231,4 +1294,47 @@ fn a_changelog_read_back_needs_its_op_column_renamed_or_plain_rows() {
         .get_output()
         .clone();
     assert_eq!(stdout(&output), "op,customer,amount\n+I,ann,12\n");
+}
+
+#[test]
+fn an_operator_failing_at_the_end_of_the_input_names_the_closing_step() {
+    let dir = tempfile::tempdir().unwrap();
+    for (method, step) in [
+        ("tick", "the closing tick"),
+        ("flush_state", "the closing flush"),
+        ("snapshot", "the closing snapshot"),
+    ] {
+        let text = failure(
+            oplink()
+                .args(["run", ORDERS, "--quiet", "--to", "none", "--state"])
+                .arg(dir.path().join(method))
+                .args(plugins(&["faulty"]))
+                .args([
+                    "--op",
+                    &format!(r#"faulty={{"fail_in": "{method}", "how": "error"}}"#),
+                ]),
+        );
+        assert!(
+            text.starts_with(&format!(
+                "oplink: operator `faulty` failed in `{method}`: faulty fails in {method} (at "
+            )) && text.ends_with(&format!(", on {step}\n")),
+            "{text}"
+        );
+    }
+    // A panic while the instance is dropped is a warning, not a failure of the run.
+    let output = oplink()
+        .args(["run", ORDERS, "--quiet", "--to", "none"])
+        .args(plugins(&["faulty"]))
+        .args(["--op", r#"faulty={"fail_in": "drop", "how": "panic"}"#])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&output).contains(
+            "destroying an operator instance failed operator=\"faulty\" error=operator `faulty` panicked in `drop`: faulty panics in drop (at "
+        ),
+        "{}",
+        stderr(&output)
+    );
 }
