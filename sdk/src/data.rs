@@ -51,6 +51,8 @@ pub struct Rows {
 
 impl Rows {
     /// Pairs row numbers with a batch; they must have the same length and no null numbers.
+    /// An error is located at the caller.
+    #[track_caller]
     pub fn new(row_numbers: impl Into<UInt64Array>, batch: RecordBatch) -> Result<Rows> {
         let row_numbers = row_numbers.into();
         if row_numbers.len() != batch.num_rows() {
@@ -97,6 +99,7 @@ impl Rows {
     }
 
     /// Keeps the rows where `keep` is true, with their numbers (zero-copy where Arrow can).
+    #[track_caller]
     pub fn filter(&self, keep: &arrow_array::BooleanArray) -> Result<Rows> {
         let batch = arrow_select::filter::filter_record_batch(&self.batch, keep)?;
         let numbers = arrow_select::filter::filter(&self.row_numbers, keep)?;
