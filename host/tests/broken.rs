@@ -333,6 +333,63 @@ fn truncated_and_missing_files() {
         "{err}"
     );
 
+    // Each header check by its own words: a file cut inside its ELF header, program and
+    // section header tables past the end, a segment past the end, another byte order.
+    let len = real.len() as u64;
+    let spoil = |name: &str, edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut bytes = real.clone();
+        edit(&mut bytes);
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let text = Plugin::load(&path).unwrap_err().to_string();
+        let prefix = format!("`{}` ", path.display());
+        text.strip_prefix(&prefix)
+            .expect("names the file")
+            .to_owned()
+    };
+    let put = |bytes: &mut Vec<u8>, at: usize, value: &[u8]| {
+        bytes[at..at + value.len()].copy_from_slice(value)
+    };
+    assert_eq!(
+        spoil("libshort.so", &|b| b.truncate(20)),
+        "is truncated or damaged: the file ends at 20 bytes, inside its own ELF header"
+    );
+    let far = len + 1000;
+    assert_eq!(
+        spoil("libphoff.so", &|b| put(b, 0x20, &far.to_le_bytes())),
+        format!(
+            "is truncated or damaged: its program headers end at byte {}, but the file has {len} bytes",
+            far + u64::from(u16::from_le_bytes([real[0x36], real[0x37]]))
+                * u64::from(u16::from_le_bytes([real[0x38], real[0x39]]))
+        )
+    );
+    assert_eq!(
+        spoil("libshoff.so", &|b| put(b, 0x28, &far.to_le_bytes())),
+        format!(
+            "is truncated or damaged: its section headers end at byte {}, but the file has {len} bytes",
+            far + u64::from(u16::from_le_bytes([real[0x3a], real[0x3b]]))
+                * u64::from(u16::from_le_bytes([real[0x3c], real[0x3d]]))
+        )
+    );
+    // The first program header's file size, made to reach past the end.
+    let phoff = u64::from_le_bytes(real[0x20..0x28].try_into().unwrap()) as usize;
+    let offset = u64::from_le_bytes(real[phoff + 8..phoff + 16].try_into().unwrap());
+    assert_eq!(
+        spoil("libsegment.so", &|b| put(
+            b,
+            phoff + 0x20,
+            &len.to_le_bytes()
+        )),
+        format!(
+            "is truncated or damaged: segment 0 ends at byte {}, but the file has {len} bytes",
+            offset + len
+        )
+    );
+    assert_eq!(
+        spoil("libbigendian.so", &|b| b[5] = 2),
+        "is not a library for this host: its byte order is not this host's"
+    );
+
     let garbage = dir.join("libgarbage.so");
     std::fs::write(&garbage, b"this is not a library").unwrap();
     let err = Plugin::load(&garbage).unwrap_err();
