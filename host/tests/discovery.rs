@@ -115,10 +115,15 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
     std::os::unix::fs::symlink(plugin_path("enrich"), dir.join("liblinked.so")).unwrap();
     std::fs::write(dir.join("README.txt"), "not a library").unwrap();
     std::fs::write(dir.join("libempty.so"), b"").unwrap();
+    std::fs::create_dir_all(dir.join("libfolder.so")).unwrap();
 
     let found = Discovery::new([&dir]).scan();
     let lines: Vec<String> = found.entries().iter().map(ToString::to_string).collect();
-    assert_eq!(found.entries().len(), 8, "{lines:#?}");
+    assert_eq!(found.entries().len(), 9, "{lines:#?}");
+    match outcome_of(&found, "libfolder.so") {
+        Outcome::Skipped(reason) => assert_eq!(reason, "not a regular file"),
+        other => panic!("{other:?}"),
+    }
 
     assert!(
         matches!(outcome_of(&found, "libtoolkit.so"), Outcome::Loaded(names) if names.len() == 5)
@@ -176,6 +181,16 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
     assert_eq!(
         found.plugin_for("nope").unwrap_err().to_string(),
         "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `tag`, `tally`, `threshold`"
+    );
+    // Nothing found at all.
+    let empty = folder("empty");
+    assert_eq!(
+        Discovery::new([&empty])
+            .scan()
+            .plugin_for("nope")
+            .unwrap_err()
+            .to_string(),
+        "no plugin found offers operator `nope`; found: none"
     );
     let unique: Vec<&str> = found.operators().map(|(op, _)| op.name()).collect();
     assert_eq!(
