@@ -335,9 +335,12 @@ fn name_claim(name: &LitStr) -> TokenStream {
         format!("oplink_operator_{hex}")
     };
     let ident = Ident::new(&ident, name.span());
+    // `non_local_definitions`: an operator may be defined in a function body (a test's, a
+    // doc test's), where a `#[macro_export]` macro would otherwise be warned about.
     quote_spanned! {name.span()=>
         #[doc(hidden)]
         #[macro_export]
+        #[allow(non_local_definitions)]
         macro_rules! #ident { () => {} }
     }
 }

@@ -1,6 +1,7 @@
 //! Signatures written in other ways that mean the same: an alias of `Result`, a boxed error
-//! type, `self: &mut Self`, attribute values passed in from `macro_rules!`; and no warning
-//! from the expansion, with lints that are off by default turned on.
+//! type, `self: &mut Self`, attribute values passed in from `macro_rules!`, an operator
+//! defined in a function body (as a test may); and no warning from the expansion, with
+//! lints that are off by default turned on.
 #![deny(warnings, unused_lifetimes, unit_bindings)]
 
 use oplink::prelude::*;
@@ -39,4 +40,21 @@ pub trait Rates {
     fn rate(&self, currency: &str) -> f64;
 }
 
-fn main() {}
+fn main() {
+    // An operator local to a function, as a unit test may define one.
+    struct Local;
+
+    #[oplink::operator(name = "local", version = "1.0.0")]
+    impl Local {
+        fn new() -> Result<Self> {
+            Ok(Local)
+        }
+
+        fn apply(&mut self, change: Change) -> Result<Change> {
+            Ok(change)
+        }
+    }
+
+    let mut local = Local::new().unwrap();
+    assert!(local.apply(Change::default()).unwrap().diffs.is_empty());
+}
