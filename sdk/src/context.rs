@@ -166,7 +166,7 @@ impl Context {
                 self.operator
             )));
         }
-        if self.declared.contains(&S::NAME) || self.instance_id == 0 {
+        if self.declared.contains(&S::NAME) || (self.instance_id == 0 && !self.held_to_requires) {
             // Declared (so the host was checked to provide it), or outside any host.
             return Err(Error::msg(format!(
                 "operator `{}` has no service `{}` here (in a unit test, add it with `Context::with_service`)",

@@ -435,6 +435,14 @@ mod tests {
             err.message(),
             "operator `undeclared` did not declare the service `Catalog`: add it to `#[operator(requires = [..])]`"
         );
+        // Neither declared nor given: the advice is to declare it (giving it would not do).
+        let err = Undeclared
+            .apply(&mut Context::new("undeclared"), Change::default())
+            .unwrap_err();
+        assert_eq!(
+            err.message(),
+            "operator `undeclared` did not declare the service `Catalog`: add it to `#[operator(requires = [..])]`"
+        );
         // The standard services need no listing.
         assert!(with_fake("undeclared").state().is_ok());
         // A name no operator linked here has: nothing to hold it to.

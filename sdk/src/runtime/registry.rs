@@ -100,13 +100,16 @@ pub static OPERATORS: [Registration];
 pub(crate) fn declared_services(name: &str) -> Option<Vec<&'static str>> {
     let mut found: Option<Vec<&'static str>> = None;
     for Registration(descriptor) in OPERATORS.iter() {
-        // SAFETY: every registered descriptor is a static the `#[operator]` expansion wrote
-        // from `'static` strings and a static array of `requires_count` requirements.
-        let (own, requires): (&'static [u8], _) = unsafe {
-            (
-                descriptor.name.as_bytes(),
-                std::slice::from_raw_parts(descriptor.requires, descriptor.requires_count),
-            )
+        // SAFETY: a registered descriptor is a static (`OPERATORS` holds `&'static`s), and
+        // its name a view of a `'static` string (or empty): the `#[operator]` expansion
+        // writes them so, and `as_bytes` reads an empty or null view as no bytes.
+        let own: &'static [u8] = unsafe { descriptor.name.as_bytes() };
+        let requires = if descriptor.requires.is_null() || descriptor.requires_count == 0 {
+            &[][..]
+        } else {
+            // SAFETY: a non-null list of `requires_count` requirements in a static array,
+            // as the expansion writes it.
+            unsafe { std::slice::from_raw_parts(descriptor.requires, descriptor.requires_count) }
         };
         if own != name.as_bytes() {
             continue;
