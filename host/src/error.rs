@@ -58,6 +58,17 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// A reload or a recovery of a poisoned instance failed: it stays poisoned (call
+    /// `recover` or `reload` again once the cause is fixed).
+    #[error("{action} operator `{operator}` failed, and it stays poisoned: {reason}")]
+    StillPoisoned {
+        /// The operator's name.
+        operator: String,
+        /// `reloading` or `recovering`.
+        action: &'static str,
+        /// What failed.
+        reason: String,
+    },
     /// A library could not be copied for a fresh load.
     #[error("cannot copy `{path}` to load a fresh copy of it: {reason}")]
     CopyFailed {

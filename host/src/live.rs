@@ -171,19 +171,16 @@ impl LiveInstance {
     pub fn recover(&self) -> Result<u64> {
         let mut live = self.lock();
         let operator = live.instance.name().to_owned();
+        let failed = failure(&live, "recovering");
         let state = live.instance.state().clone();
         let next = undone_on_failure(&state, || {
             let mut next = live
                 .plugin
                 .create(&operator, &live.config, &live.host, state.clone())
-                .map_err(|e| Error::Reload {
-                    operator: operator.clone(),
-                    reason: format!("it could not be created again: {e}"),
-                })?;
+                .map_err(|e| failed(format!("it could not be created again: {e}")))?;
             if let Some(snapshot) = &live.last_good {
-                next.restore(snapshot).map_err(|e| Error::Reload {
-                    operator: operator.clone(),
-                    reason: format!("its last good snapshot could not be restored: {e}"),
+                next.restore(snapshot).map_err(|e| {
+                    failed(format!("its last good snapshot could not be restored: {e}"))
                 })?;
             }
             Ok(next)
@@ -247,10 +244,7 @@ impl Live {
 /// that snapshot; the old instance is left as it was.
 fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)> {
     let operator = live.instance.name().to_owned();
-    let failed = |reason: String| Error::Reload {
-        operator: operator.clone(),
-        reason,
-    };
+    let failed = failure(live, "reloading");
     if live.generation >= live.max_generations {
         return Err(failed(format!(
             "it has reached its bound of {} generations (each reload keeps one more copy of its library mapped); raise it with `with_max_generations`",
@@ -287,6 +281,27 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)>
         Ok(next)
     })?;
     Ok((next, snapshot))
+}
+
+/// The error of a failed reload or recovery (`action`) of `live`'s instance: it keeps
+/// serving ([`Error::Reload`]), or, poisoned, stays so ([`Error::StillPoisoned`]).
+fn failure(live: &Live, action: &'static str) -> impl Fn(String) -> Error + use<> {
+    let operator = live.instance.name().to_owned();
+    let poisoned = live.instance.is_poisoned();
+    move |reason| {
+        if poisoned {
+            Error::StillPoisoned {
+                operator: operator.clone(),
+                action,
+                reason,
+            }
+        } else {
+            Error::Reload {
+                operator: operator.clone(),
+                reason,
+            }
+        }
+    }
 }
 
 /// Runs `make`, which creates a new instance on `state`; if it fails, what the new instance

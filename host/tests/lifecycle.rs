@@ -480,11 +480,11 @@ fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state()
 
 #[test]
 fn a_poisoned_instance_is_reloaded_from_its_last_good_snapshot() {
-    let poisoned = |checkpoint: bool| {
+    let poisoned_with = |checkpoint: bool, restore: &str| {
         let live = LiveInstance::new(
             &Plugin::load(plugin_path("toolkit")).unwrap(),
             "tally",
-            json!({"key": "customer", "panic_on": "poison"}),
+            json!({"key": "customer", "panic_on": "poison", "restore": restore}),
             &Host::default(),
             None,
         )
@@ -508,7 +508,21 @@ fn a_poisoned_instance_is_reloaded_from_its_last_good_snapshot() {
         assert!(live.is_poisoned());
         live
     };
+    let poisoned = |checkpoint: bool| poisoned_with(checkpoint, "accept");
     let next = Plugin::load_fresh(plugin_path("toolkit_next")).unwrap();
+
+    // A new build that refuses the last good snapshot: it stays poisoned, and says so.
+    let live = poisoned_with(true, "reject");
+    let err = live.reload(&next).unwrap_err();
+    assert!(matches!(err, Error::StillPoisoned { .. }), "{err:?}");
+    assert!(
+        err.to_string().starts_with(
+            "reloading operator `tally` failed, and it stays poisoned: the new build's `restore` refused the last good snapshot: operator `tally` failed in `restore`: this build cannot read snapshots of the base build"
+        ),
+        "{err}"
+    );
+    assert!(live.is_poisoned());
+    assert_eq!(live.generation(), 1);
 
     // A fixed build takes the place of the one that panicked, from its checkpoint.
     let live = poisoned(true);
