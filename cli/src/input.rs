@@ -477,6 +477,10 @@ fn number_after(text: &str, word: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// What a value error says when the schema was inferred.
+const INFERRED_HINT: &str =
+    " (the schema was inferred from the first rows; give `--schema` to set it)";
+
 /// A CSV reader's error, with the line (of the file, the header being line 1) and the
 /// column's name when the message gives them.
 fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: bool) -> CliError {
@@ -492,11 +496,7 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
     {
         let (value, rest) = value;
         let ty = rest.split('\'').next().unwrap_or_default();
-        let hint = if inferred {
-            " (the schema was inferred from the first rows; give `--schema` to set it)"
-        } else {
-            ""
-        };
+        let hint = if inferred { INFERRED_HINT } else { "" };
         (
             // Records from 1 after the header: the header is record 1.
             number_after(&message, "at line ").map(|record| record_line(path, record + 1)),
@@ -561,6 +561,11 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
                 Some(format!("`{value}` is not a valid {what}: {why}"))
             })
             .unwrap_or_else(|| reason.to_owned());
+        let reason = if inferred {
+            format!("{reason}{INFERRED_HINT}")
+        } else {
+            reason
+        };
         (
             number_after(&message, "at line ").map(|record| record_line(path, record + 1)),
             number_after(&message, "Error parsing column "),

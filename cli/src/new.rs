@@ -154,9 +154,12 @@ fn dependency(given: Option<&str>) -> Result<String> {
 /// Whether a Cargo.toml's `[package]` is named `oplink`.
 fn names_the_sdk(manifest: &str) -> bool {
     let mut in_package = false;
-    for line in manifest.lines().map(str::trim) {
+    for line in manifest.lines() {
+        // A comment after the value or the header is no part of it.
+        let line = line.split('#').next().unwrap_or_default().trim();
         if line.starts_with('[') {
-            in_package = line == "[package]";
+            let header: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+            in_package = header == "[package]";
         } else if in_package
             && let Some((key, value)) = line.split_once('=')
             && key.trim() == "name"
@@ -216,5 +219,8 @@ mod tests {
             "[package]\nname = \"oplink\"\nversion = \"0.2.0\"\n"
         ));
         assert!(!names_the_sdk("[dependencies]\nname = \"oplink\"\n"));
+        assert!(names_the_sdk(
+            "[ package ] # the SDK\nname = \"oplink\" # its name\n"
+        ));
     }
 }

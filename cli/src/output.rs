@@ -124,6 +124,11 @@ impl Sink {
         self.schema.is_some()
     }
 
+    /// Whether rows are only counted (`--to none`): what they hold does not matter.
+    pub fn counts_only(&self) -> bool {
+        self.format == OutputFormat::None
+    }
+
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows

@@ -301,6 +301,20 @@ fn through(
 
 /// Writes what came out of the chain.
 fn emit(sink: &mut Sink, change: Change, emit: Emit, stages: &[Stage]) -> Result<()> {
+    // Counted only: every row as it is, with no `op` (an update's two rows counted).
+    if sink.counts_only() && emit == Emit::Changes {
+        for diff in change.diffs {
+            let (pre, post) = match diff {
+                Diff::Insert { post } => (None, Some(post)),
+                Diff::Remove { pre } => (Some(pre), None),
+                Diff::Update { pre, post } => (Some(pre), Some(post)),
+            };
+            for side in [pre, post].into_iter().flatten() {
+                sink.write(side.batch())?;
+            }
+        }
+        return Ok(());
+    }
     for diff in change.diffs {
         match (emit, diff) {
             (Emit::Inserts, Diff::Insert { post }) => sink.write(post.batch())?,

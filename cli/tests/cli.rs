@@ -636,6 +636,18 @@ fn an_unreadable_csv_file_names_the_line_and_column() {
             file.display()
         ),
     );
+    // The same for a column inferred as timestamps.
+    let mut text = "customer,at\n".to_owned();
+    text.push_str(&"ann,2024-01-01T00:00:00\n".repeat(10_000));
+    text.push_str("bob,noon\n");
+    std::fs::write(&file, text).unwrap();
+    fails_with(
+        oplink().args(["run", "--to", "none"]).arg(&file),
+        &format!(
+            "cannot read `{}` at line 10002, column 2 (`at`): `noon` is not a valid timestamp: timestamp must contain at least 10 characters (the schema was inferred from the first rows; give `--schema` to set it)",
+            file.display()
+        ),
+    );
 }
 
 #[test]
@@ -1294,6 +1306,12 @@ fn a_changelog_read_back_needs_its_op_column_renamed_or_plain_rows() {
         .get_output()
         .clone();
     assert_eq!(stdout(&output), "op,customer,amount\n+I,ann,12\n");
+    // Counted only: nothing is written, so nothing is refused.
+    oplink()
+        .args(["run", "--quiet", "--to", "none"])
+        .arg(&log)
+        .assert()
+        .success();
 }
 
 #[test]

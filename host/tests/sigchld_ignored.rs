@@ -24,7 +24,7 @@ fn checked_loads_work_and_refuse_in_a_host_that_ignores_sigchld() {
     assert_eq!(
         err,
         format!(
-            "`{}` was not loaded: the check process ended while opening it (a crash, an abort or an exit; this process ignores `SIGCHLD`, so the system reaped it and its status is not known)",
+            "`{}` was not loaded: the check process ended while opening it (a crash, an abort or an exit; its status is lost: this process ignores `SIGCHLD`, or something else reaped the child)",
             std::path::absolute(&aborts).unwrap().display()
         )
     );

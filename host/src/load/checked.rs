@@ -97,7 +97,7 @@ pub fn check_in_child(path: &Path, timeout: Duration) -> Result<()> {
         // Reaped for the host (see above), without the report: it ended on the way, and
         // how is not known.
         Waited::Lost(error) if error.raw_os_error() == Some(libc::ECHILD) => Err(failed(
-            "the check process ended while opening it (a crash, an abort or an exit; this process ignores `SIGCHLD`, so the system reaped it and its status is not known)".into(),
+            "the check process ended while opening it (a crash, an abort or an exit; its status is lost: this process ignores `SIGCHLD`, or something else reaped the child)".into(),
         )),
         Waited::Lost(error) => Err(failed(format!(
             "cannot wait for the check process: {error}"
