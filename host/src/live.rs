@@ -151,7 +151,8 @@ impl LiveInstance {
     ///
     /// A poisoned instance (see [`LiveInstance::recover`]) is replaced the same way, from
     /// its last good snapshot instead (from scratch when it has none): a fixed build takes
-    /// the place of one that panicked in one call.
+    /// the place of one that panicked in one call. As with `recover`, the state keeps its
+    /// pending writes, those the call that panicked made before it did included.
     ///
     /// If anything fails (`new` lacks the operator or the host's services, `snapshot`,
     /// `new`'s constructor or `restore` errs or panics, the generation bound is reached)
