@@ -57,6 +57,16 @@ fn a_checked_load_survives_a_constructor_that_aborts_exits_or_hangs() {
         )
     );
 
+    // Exit status 0 is no success when the check did not get through.
+    let exits = fixture("CTOR_EXIT0");
+    assert_eq!(
+        Plugin::load_checked(&exits).unwrap_err().to_string(),
+        format!(
+            "`{}` was not loaded: the library ended the check process (status 0) while it was being opened",
+            exits.display()
+        )
+    );
+
     let hangs = fixture("CTOR_HANG");
     assert_eq!(
         Plugin::load_checked_within(&hangs, Duration::from_millis(300))
