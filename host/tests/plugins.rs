@@ -190,6 +190,16 @@ fn bad_configuration_is_an_error_naming_operator_and_field() {
         )
         .unwrap_err();
     assert!(err.to_string().contains("unknown field `max`"), "{err}");
+    // A configuration that JSON cannot hold (a map with keys that are not strings).
+    let keyed_by_pairs = std::collections::BTreeMap::from([((1, 2), 3)]);
+    let err = plugin
+        .instantiate("threshold", keyed_by_pairs, &host)
+        .unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "cannot serialise the configuration of operator `threshold`: key must be a string"
+    );
     let err = plugin.instantiate("thresh", json!({}), &host).unwrap_err();
     assert_eq!(
         err.to_string(),
