@@ -202,6 +202,31 @@ mod tests {
                 .to_string(),
             "a log event is cut short"
         );
+        // Text that is not UTF-8 (the target's first byte, after the level and its length).
+        let mut spoiled = bytes.clone();
+        spoiled[9] = 0xff;
+        assert_eq!(
+            LogEvent::decode(&spoiled).unwrap_err().to_string(),
+            "a log event holds text that is not UTF-8"
+        );
+        // A field of a kind no writer uses: one field, every string empty, so its kind is
+        // the byte after the level, four lengths, the line, the count and the name's length.
+        let bare = LogEvent {
+            level: 1,
+            target: String::new(),
+            file: None,
+            line: 0,
+            message: String::new(),
+            fields: vec![(String::new(), FieldValue::Bool(true))],
+        };
+        let mut bytes = Vec::new();
+        bare.encode(&mut bytes);
+        assert_eq!(bytes[49], 3, "the Bool kind");
+        bytes[49] = 9;
+        assert_eq!(
+            LogEvent::decode(&bytes).unwrap_err().to_string(),
+            "a log event field has unknown kind 9"
+        );
 
         let entries = Entries(vec![
             (b"a".to_vec(), b"1".to_vec()),
