@@ -363,6 +363,28 @@ fn every_failed_reload_rolls_back_and_the_old_instance_keeps_serving() {
     );
     still_serving(&live, &store);
 
+    // A new build that cannot create the instance.
+    let store = StateStore::in_memory();
+    let host = Host::builder().state_store(store.clone()).build();
+    let live = LiveInstance::new(
+        &Plugin::load(plugin_path("toolkit")).unwrap(),
+        "tally",
+        json!({"key": "customer", "create": "reject"}),
+        &host,
+        None,
+    )
+    .unwrap();
+    let next = Plugin::load_fresh(plugin_path("toolkit_next")).unwrap();
+    let err = live.reload(&next).unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "reloading operator `tally` failed, and the old instance keeps serving: the new build could not create it: operator `tally` failed in `new`: this build refuses to be created"
+        ),
+        "{err}"
+    );
+    assert_eq!(live.generation(), 1);
+    live.apply(batch_change(0)).unwrap();
+
     // A new build whose `restore` rejects the snapshot, with a message.
     let (live, store) = serving("reject");
     let next = Plugin::load_fresh(plugin_path("toolkit_next")).unwrap();

@@ -220,6 +220,10 @@ pub struct TallyConfig {
     /// A key that makes `apply` panic when it sees it (to test recovery).
     #[serde(default)]
     pub panic_on: Option<String>,
+    /// `"reject"`: `new` fails in the `variant` build (a reload's new build that cannot
+    /// create the instance).
+    #[serde(default)]
+    pub create: String,
 }
 
 /// Counts rows per key in the instance's state (`n/<key>`, flushed by the host) and all
@@ -248,6 +252,9 @@ pub const BUILD: &str = if cfg!(feature = "variant") {
 impl Tally {
     /// Creates the operator.
     pub fn new(cfg: TallyConfig) -> Result<Self> {
+        if cfg!(feature = "variant") && cfg.create == "reject" {
+            bail!("this build refuses to be created");
+        }
         let ballast = vec![7; cfg.ballast];
         Ok(Tally {
             cfg,
