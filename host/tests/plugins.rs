@@ -406,6 +406,24 @@ fn an_error_in_any_slot_is_an_error_and_does_not_poison() {
 }
 
 #[test]
+fn a_pull_that_answers_other_rows_than_asked_is_an_error() {
+    let plugin = Plugin::load(plugin_path("faulty")).unwrap();
+    let mut op = plugin
+        .instantiate(
+            "faulty",
+            json!({"fail_in": "pull", "how": "short"}),
+            &Host::default(),
+        )
+        .unwrap();
+    let err = op.pull(&[4, 5, 6]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operator `faulty`, `pull`: asked for 3 rows, got 2"
+    );
+    assert!(!op.is_poisoned());
+}
+
+#[test]
 fn a_panic_while_dropping_is_contained() {
     let plugin = Plugin::load(plugin_path("faulty")).unwrap();
     let host = Host::default();

@@ -1,5 +1,6 @@
 //! An operator that fails on purpose, for testing hosts: configured with the method to fail
-//! in and how (`"panic"` or `"error"`), it implements every method and fails in that one.
+//! in and how (`"panic"` or `"error"`; `"short"` makes `pull` answer one row fewer than
+//! asked), it implements every method and fails in that one.
 
 use oplink::prelude::*;
 
@@ -49,8 +50,12 @@ impl Drop for Faulty {
 #[oplink::operator(name = "faulty", version = "0.1.0", description = "Fails on purpose")]
 impl Faulty {
     fn new(cfg: Config) -> Result<Self> {
-        if cfg.how != "panic" && cfg.how != "error" {
-            bail!("`how` must be \"panic\" or \"error\", not {:?}", cfg.how);
+        // `"short"` (with `"fail_in": "pull"`): `pull` answers one row fewer than asked.
+        if cfg.how != "panic" && cfg.how != "error" && cfg.how != "short" {
+            bail!(
+                "`how` must be \"panic\", \"error\" or \"short\", not {:?}",
+                cfg.how
+            );
         }
         match cfg.hook.as_deref() {
             None => {}
@@ -79,8 +84,13 @@ impl Faulty {
     }
 
     fn pull(&mut self, rows: &[RowNumber]) -> Result<RecordBatch> {
-        self.maybe_fail("pull")?;
-        let numbers = UInt64Array::from(rows.to_vec());
+        let answered = if self.cfg.fail_in == "pull" && self.cfg.how == "short" {
+            &rows[..rows.len().saturating_sub(1)]
+        } else {
+            self.maybe_fail("pull")?;
+            rows
+        };
+        let numbers = UInt64Array::from(answered.to_vec());
         Ok(RecordBatch::try_from_iter([(
             "row",
             std::sync::Arc::new(numbers) as ArrayRef,
