@@ -302,6 +302,23 @@ fn a_panic_without_a_message_says_so() {
 }
 
 #[test]
+fn a_create_that_succeeds_without_an_instance_is_an_error() {
+    in_child(
+        "a_create_that_succeeds_without_an_instance_is_an_error",
+        || {
+            let plugin = Plugin::load(fixture("NULL_INSTANCE")).unwrap();
+            let err = plugin
+                .instantiate("c_op", json!(null), &Host::default())
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "operator `c_op`, `new`: the plugin reported success but returned no instance"
+            );
+        },
+    );
+}
+
+#[test]
 fn an_unknown_status_is_an_error() {
     in_child("an_unknown_status_is_an_error", || {
         let plugin = Plugin::load(fixture("UNKNOWN_STATUS")).unwrap();
