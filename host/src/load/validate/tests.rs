@@ -270,6 +270,58 @@ fn spoiled_headers_are_refused_with_a_reason() {
             Box::new(|image, header| image.word::<PluginHeader>(header, "operator_count", 1 << 40)),
             "it lists 1099511627776 operators, more than 4096",
         ),
+        (
+            "too many requirements",
+            Box::new(|image, header| {
+                let d = descriptor_of(image, header);
+                image.word::<OperatorDescriptor>(d, "requires_count", 1 << 20);
+            }),
+            "counts 1048576 entries, more than 256",
+        ),
+        (
+            "an empty operator name",
+            Box::new(|image, header| {
+                let d = descriptor_of(image, header);
+                image.view::<OperatorDescriptor>(d, "name", "");
+            }),
+            "operator 0 has an empty name",
+        ),
+        (
+            "a name too long",
+            Box::new(|image, header| {
+                let d = descriptor_of(image, header);
+                image.view::<OperatorDescriptor>(d, "name", &"n".repeat(65));
+            }),
+            "operator 0 has a name of 65 bytes, more than 64",
+        ),
+        (
+            "a panic strategy that is neither",
+            Box::new(|image, header| {
+                image.set::<PluginHeader>(header, "panic_strategy", &7u32.to_ne_bytes());
+            }),
+            "its panic strategy is 7, not 0 or 1",
+        ),
+        (
+            "an operator's panic strategy that is neither",
+            Box::new(|image, header| {
+                let d = descriptor_of(image, header);
+                image.set::<OperatorDescriptor>(d, "panic_strategy", &7u32.to_ne_bytes());
+            }),
+            "operator `lookup_join` has panic strategy 7, not 0 or 1",
+        ),
+        (
+            "a missing entry point",
+            Box::new(|image, header| {
+                let d = descriptor_of(image, header);
+                let vtable = usize::from_ne_bytes(
+                    image.bytes[d - DATA + offset::<OperatorDescriptor>("vtable")..][..8]
+                        .try_into()
+                        .unwrap(),
+                );
+                image.word::<OperatorVTable>(vtable, "tick", 0);
+            }),
+            "operator `lookup_join` has no `tick` entry point",
+        ),
     ];
     for (what, change, expected) in cases {
         let refusal = spoiled(change).expect_err(what);
@@ -289,6 +341,53 @@ fn spoiled_headers_are_refused_with_a_reason() {
         refusal,
         Refusal::Layout(
             "the fields of `OperatorVTable` differ between the plugin and this host".to_owned()
+        )
+    );
+    // The same fields, laid out at another size; then every listed struct right, one
+    // missing from the list.
+    let vtable = abi::STRUCTS
+        .iter()
+        .find(|s| s.name == "OperatorVTable")
+        .unwrap();
+    let layout_entry = |image: &Image, header: usize| {
+        usize::from_ne_bytes(
+            image.bytes[header - DATA + offset::<PluginHeader>("layouts")..][..8]
+                .try_into()
+                .unwrap(),
+        )
+    };
+    let refusal = spoiled(|image, header| {
+        image.set::<PluginHeader>(header, "layout_fingerprint", &1u64.to_ne_bytes());
+        let entry = layout_entry(image, header);
+        image.set::<LayoutEntry>(entry, "fingerprint", &vtable.fingerprint().to_ne_bytes());
+        image.set::<LayoutEntry>(entry, "size", &99u32.to_ne_bytes());
+        image.set::<LayoutEntry>(entry, "align", &(vtable.rust_align as u32).to_ne_bytes());
+    })
+    .unwrap_err();
+    assert_eq!(
+        refusal,
+        Refusal::Layout(format!(
+            "`OperatorVTable` is 99 bytes aligned to {1} in the plugin but {0} bytes aligned to {1} in this host",
+            vtable.rust_size, vtable.rust_align
+        ))
+    );
+    let refusal = spoiled(|image, header| {
+        image.set::<PluginHeader>(header, "layout_fingerprint", &1u64.to_ne_bytes());
+        let entry = layout_entry(image, header);
+        image.set::<LayoutEntry>(entry, "fingerprint", &vtable.fingerprint().to_ne_bytes());
+        image.set::<LayoutEntry>(entry, "size", &(vtable.rust_size as u32).to_ne_bytes());
+        image.set::<LayoutEntry>(entry, "align", &(vtable.rust_align as u32).to_ne_bytes());
+    })
+    .unwrap_err();
+    let Refusal::Layout(text) = refusal else {
+        panic!("{refusal:?}")
+    };
+    assert_eq!(
+        text,
+        format!(
+            "the plugin does not describe `{}` (layout fingerprint 0x0000000000000001, this host's {:#018x})",
+            abi::STRUCTS[0].name,
+            abi::LAYOUT_FINGERPRINT
         )
     );
 }
