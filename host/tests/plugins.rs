@@ -725,3 +725,41 @@ fn a_view_operator_forwards_columns_arrow_rs_lays_out_and_the_host_takes_its_cha
     assert_eq!(op.apply(plain.clone()).unwrap(), plain);
     assert_eq!(op.apply(change.clone()).unwrap(), change);
 }
+
+#[test]
+fn a_panic_inside_oplinks_code_is_reported_without_a_location_inside_oplink() {
+    use oplink::arrow::array::{ArrayRef, RecordBatch};
+    use oplink::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+    // A string column whose first string is not UTF-8: `passthrough_view` reads it with
+    // `StringsView::iter`, which panics on a malformed string, inside oplink's view.
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(vec![0i32, 2]));
+    // SAFETY: offsets and values of matching lengths; the bytes are not UTF-8 on purpose,
+    // which the receiving side must catch.
+    let names =
+        unsafe { StringArray::new_unchecked(offsets, Buffer::from(vec![0xffu8, 0xfe]), None) };
+    let batch =
+        RecordBatch::try_from_iter([("name", std::sync::Arc::new(names) as ArrayRef)]).unwrap();
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: oplink::Rows::new(vec![0u64], batch).unwrap(),
+        }],
+    );
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let mut op = plugin
+        .instantiate("passthrough_view", json!(null), &Host::default())
+        .unwrap();
+    let err = op.apply(change).unwrap_err();
+    let Error::Panicked {
+        message, location, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(
+        message.starts_with("column `name`: string 0 is not UTF-8"),
+        "{message}"
+    );
+    assert_eq!(location, &None, "{err}");
+}

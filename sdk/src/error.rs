@@ -36,7 +36,7 @@ pub struct Error {
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 /// The folder of oplink's own sources, as locations inside it are spelled.
-fn is_inside_oplink(location: &Location<'_>) -> bool {
+pub(crate) fn is_inside_oplink(location: &Location<'_>) -> bool {
     let ours = Location::caller();
     let folder = ours
         .file()

@@ -944,6 +944,7 @@ unsafe fn values<T: ArrowNativeType>(raw: &RawArray, start: usize, len: usize) -
 impl<'v> Validity<'v> {
     /// Whether value `i` is present. Panics past the end, as slice indexing does.
     #[inline]
+    #[track_caller]
     pub fn is_valid(&self, i: usize) -> bool {
         assert!(i < self.len, "index {i} out of {} values", self.len);
         let bit = self.start + i;
@@ -1003,6 +1004,7 @@ impl<'v, T: Copy> PrimitiveView<'v, T> {
 
     /// Value `i`, or `None` for a null. Panics past the end.
     #[inline]
+    #[track_caller]
     pub fn get(&self, i: usize) -> Option<T> {
         let value = self.values[i];
         match &self.validity {
@@ -1047,6 +1049,7 @@ impl<'v> StringsView<'v> {
     /// Each string is checked when it is read (its offsets lie within the data and its
     /// bytes are UTF-8), so reading a column costs in proportion to what is read.
     #[inline]
+    #[track_caller]
     pub fn try_value(&self, i: usize) -> Result<&'v str> {
         assert!(i < self.len(), "index {i} out of {} strings", self.len());
         let (start, end) = match self.offsets {
@@ -1074,6 +1077,7 @@ impl<'v> StringsView<'v> {
     /// String `i`, or `None` for a null, or an error when it is malformed. Panics past the
     /// end.
     #[inline]
+    #[track_caller]
     pub fn try_get(&self, i: usize) -> Result<Option<&'v str>> {
         match &self.validity {
             Some(validity) if !validity.is_valid(i) => Ok(None),
@@ -1084,6 +1088,7 @@ impl<'v> StringsView<'v> {
     /// String `i`, or `None` for a null. Panics past the end, and on a malformed string
     /// (the panic becomes the call's error; [`StringsView::try_get`] returns it instead).
     #[inline]
+    #[track_caller]
     pub fn get(&self, i: usize) -> Option<&'v str> {
         self.try_get(i)
             .unwrap_or_else(|e| panic!("{}", e.message()))
@@ -1124,6 +1129,7 @@ impl<'v> BooleansView<'v> {
 
     /// Value `i`, or `None` for a null. Panics past the end.
     #[inline]
+    #[track_caller]
     pub fn get(&self, i: usize) -> Option<bool> {
         let value = self.values.is_valid(i);
         match &self.validity {
