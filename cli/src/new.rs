@@ -13,6 +13,9 @@ const SDK_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk");
 /// The C header of the ABI, copied into a new C operator.
 const OPLINK_H: &str = include_str!("../../sdk/include/oplink.h");
 
+/// The ABI's contract in words, copied into a new C operator beside its header.
+const ABI_MD: &str = include_str!("../../docs/abi.md");
+
 const RUST: [(&str, &str); 4] = [
     ("Cargo.toml", include_str!("../templates/rust/Cargo.toml")),
     ("src/lib.rs", include_str!("../templates/rust/lib.rs")),
@@ -61,7 +64,10 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
         Lang::C => C
             .iter()
             .map(|(p, t)| (fill(p), fill(t)))
-            .chain([("oplink.h".to_owned(), OPLINK_H.to_owned())])
+            .chain([
+                ("oplink.h".to_owned(), OPLINK_H.to_owned()),
+                ("ABI.md".to_owned(), ABI_MD.to_owned()),
+            ])
             .collect(),
     };
     for (relative, text) in &files {

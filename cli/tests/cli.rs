@@ -1101,6 +1101,15 @@ fn a_new_plugin_builds_tests_and_passes_the_check() {
         .assert()
         .success();
     let c_dir = dir.path().join("counter");
+    // The header and the contract in words come with it; no placeholder link.
+    for file in ["oplink.h", "ABI.md", "README.md", "counter.c", "Makefile"] {
+        assert!(c_dir.join(file).is_file(), "{file}");
+    }
+    let readme = std::fs::read_to_string(c_dir.join("README.md")).unwrap();
+    assert!(
+        readme.contains("`ABI.md`") && !readme.contains("example.invalid"),
+        "{readme}"
+    );
     let status = std::process::Command::new("make")
         .arg("--quiet")
         .current_dir(&c_dir)

@@ -33,22 +33,31 @@ static void release_text(OplinkOwnedBuf *buf) {
     buf->capacity = 0;
 }
 
+/* Writes `status` with a message into the error slot, every field of it (ABI 2.2: the caller
+ * need not clear the slot first): the message, no file, no line or column. A message that
+ * cannot be allocated is left empty, which the host reports as "no message". */
 static OplinkStatus fail(OplinkErrorOut *err, OplinkStatus status, const char *format, ...) {
     char text[512];
     va_list args;
     va_start(args, format);
     vsnprintf(text, sizeof text, format, args);
     va_end(args);
+    if (err == NULL) {
+        return status;
+    }
+    OplinkOwnedBuf empty = {NULL, 0, 0, NULL};
+    err->message = empty;
+    err->file = empty;
+    err->line = 0;
+    err->column = 0;
     size_t len = strlen(text);
     uint8_t *copy = malloc(len + 1);
-    if (err != NULL && copy != NULL) {
+    if (copy != NULL) {
         memcpy(copy, text, len + 1);
         err->message.ptr = copy;
         err->message.len = len;
         err->message.capacity = len + 1;
         err->message.release = release_text;
-    } else {
-        free(copy);
     }
     return status;
 }
