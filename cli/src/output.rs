@@ -39,8 +39,8 @@ pub fn output_format(path: Option<&Path>, given: Option<OutputFormat>) -> Result
 /// Where the output goes.
 #[derive(Debug)]
 pub enum Destination {
-    /// Standard output.
-    Stdout,
+    /// Standard output, or a device or named pipe (written to as it is).
+    Stream,
     /// A file, written under a temporary name and renamed into place when complete, so a
     /// failed run leaves any earlier file as it was.
     File {
@@ -49,6 +49,24 @@ pub enum Destination {
         /// The temporary path being written.
         partial: PathBuf,
     },
+}
+
+/// The file `--output` writes: the path itself, or, for a symbolic link, the file it names
+/// (the link stays a link, and what it names gets the output).
+fn written_path(given: &Path) -> Result<PathBuf> {
+    let is_link = std::fs::symlink_metadata(given).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return Ok(given.to_owned());
+    }
+    if let Ok(target) = std::fs::canonicalize(given) {
+        return Ok(target);
+    }
+    // A link to nothing yet: the file it names is created.
+    let target = std::fs::read_link(given).map_err(|e| CliError::io("read", given, e))?;
+    Ok(match given.parent() {
+        Some(folder) if target.is_relative() => folder.join(target),
+        _ => target,
+    })
 }
 
 /// What the output is written to.
@@ -80,23 +98,46 @@ impl Sink {
     /// A sink writing `format` to `output` (standard output when `None`).
     pub fn create(format: OutputFormat, output: Option<&Path>) -> Result<Sink> {
         let (destination, out): (Destination, Writer) = match output {
-            None => (Destination::Stdout, Box::new(std::io::stdout())),
-            Some(path) => {
-                let name = path
-                    .file_name()
-                    .ok_or_else(|| {
-                        CliError::Usage(format!("`{}` is not a file name", path.display()))
-                    })?
-                    .to_string_lossy();
-                let partial = path.with_file_name(format!(".{name}.partial"));
-                let file = File::create(&partial).map_err(|e| CliError::io("create", path, e))?;
-                (
-                    Destination::File {
-                        path: path.to_owned(),
-                        partial,
-                    },
-                    Box::new(std::io::BufWriter::with_capacity(1 << 16, file)),
-                )
+            None => (Destination::Stream, Box::new(std::io::stdout())),
+            Some(given) => {
+                let path = written_path(given)?;
+                match std::fs::metadata(&path) {
+                    Ok(meta) if meta.is_dir() => {
+                        return Err(CliError::Usage(format!(
+                            "--output `{}` is a folder; name a file",
+                            given.display()
+                        )));
+                    }
+                    // A device or a named pipe (`/dev/null`, a FIFO): written to as it is,
+                    // never replaced by a file.
+                    Ok(meta) if !meta.is_file() => {
+                        let file = File::options()
+                            .write(true)
+                            .open(&path)
+                            .map_err(|e| CliError::io("write", given, e))?;
+                        (
+                            Destination::Stream,
+                            Box::new(std::io::BufWriter::with_capacity(1 << 16, file)),
+                        )
+                    }
+                    _ => {
+                        let name = path
+                            .file_name()
+                            .ok_or_else(|| {
+                                CliError::Usage(format!("`{}` is not a file name", given.display()))
+                            })?
+                            .to_string_lossy();
+                        // This process's own: two runs writing one file do not share it.
+                        let partial =
+                            path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+                        let file =
+                            File::create(&partial).map_err(|e| CliError::io("create", given, e))?;
+                        (
+                            Destination::File { path, partial },
+                            Box::new(std::io::BufWriter::with_capacity(1 << 16, file)),
+                        )
+                    }
+                }
             }
         };
         Ok(Sink::new(format, destination, out))
@@ -104,7 +145,7 @@ impl Sink {
 
     /// A sink writing to `out` (for tests and benchmarks).
     pub fn to_writer(format: OutputFormat, out: Writer) -> Sink {
-        Sink::new(format, Destination::Stdout, out)
+        Sink::new(format, Destination::Stream, out)
     }
 
     fn new(format: OutputFormat, destination: Destination, out: Writer) -> Sink {

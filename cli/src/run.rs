@@ -228,7 +228,6 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
             emit(&mut sink, out, args.emit, &stages)?;
         }
     }
-    finish_state(args, &mut stages)?;
     progress.finish_and_clear();
     let t = Instant::now();
     if !sink.started() && !matches!(output, OutputFormat::Table | OutputFormat::None) {
@@ -249,6 +248,9 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
     }
     let rows_written = sink.finish()?;
     write_time += t.elapsed();
+    // The state is kept only once the output is: a run whose output failed leaves both as
+    // they were, so running it again counts nothing twice.
+    finish_state(args, &mut stages)?;
     Ok(Summary {
         rows_read,
         changes,

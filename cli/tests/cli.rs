@@ -352,10 +352,12 @@ dave,31
             .assert()
             .success();
         assert!(out.is_file(), "{ext} written");
-        assert!(
-            !dir.path().join(format!(".kept.{ext}.partial")).exists(),
-            "no partial file left"
-        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".partial"))
+            .collect();
+        assert!(left.is_empty(), "no partial file left: {left:?}");
         // Read back with no operator, written as CSV to stdout.
         let output = oplink()
             .args(["run", "--quiet", "--emit", "inserts", "--to", "csv"])
@@ -1364,4 +1366,87 @@ fn an_operator_failing_at_the_end_of_the_input_names_the_closing_step() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn output_through_a_link_a_device_or_a_pipe_is_written_there_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &std::path::Path| {
+        oplink()
+            .args([
+                "run", ORDERS, "--quiet", "--emit", "inserts", "--to", "csv", "--output",
+            ])
+            .arg(out)
+            .assert()
+            .success();
+    };
+    // A symbolic link: the file it names gets the output, the link stays a link.
+    let target = dir.path().join("target.csv");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    run(&link);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let written = std::fs::read_to_string(&target).unwrap();
+    assert!(written.starts_with("customer,amount\n"), "{written}");
+    // A device: written to, not replaced.
+    run(std::path::Path::new("/dev/null"));
+    assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+    // A named pipe: its reader gets every row.
+    let fifo = dir.path().join("fifo.csv");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    run(&fifo);
+    assert_eq!(reader.join().unwrap(), written);
+    // A folder: refused before any work.
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--to", "csv", "--output"])
+            .arg(dir.path()),
+        &format!(
+            "--output `{}` is a folder; name a file",
+            dir.path().display()
+        ),
+    );
+}
+
+#[test]
+fn a_run_whose_output_fails_keeps_no_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |output: &str| {
+        let mut cmd = oplink();
+        cmd.args(["run", ORDERS, "--quiet", "--to", "csv", "--state"])
+            .arg(dir.path())
+            .args(plugins(&["running-sum"]))
+            .args([
+                "--op",
+                r#"running_sum={"key": "customer", "value": "amount"}"#,
+            ]);
+        if !output.is_empty() {
+            cmd.args(["--output", output]);
+        }
+        cmd
+    };
+    // Every row is processed, then the output cannot be written (a full device).
+    fails_with(
+        &mut run("/dev/full"),
+        "cannot write the output: No space left on device",
+    );
+    assert!(!dir.path().join("running_sum.snapshot").exists());
+    // So the next run starts afresh: inserts, no updates of sums counted once already.
+    let output = run("").assert().success().get_output().clone();
+    let text = stdout(&output);
+    assert!(text.contains("+I,ann,47") && !text.contains("-U"), "{text}");
 }
