@@ -182,7 +182,16 @@ impl Input {
             reason,
         };
         let mut file = open(path)?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let metadata = file.metadata().map_err(|e| CliError::io("read", path, e))?;
+        if !metadata.is_file() {
+            // A pipe or a device: read once, it would be gone for the second reading (of
+            // the schema, of the header), silently.
+            return Err(CliError::Usage(format!(
+                "`{}` is not a regular file: `oplink run` reads its input more than once (to infer or check its schema), so save the stream to a file first",
+                path.display()
+            )));
+        }
+        let size = metadata.len();
         if schema.is_some() && matches!(format, InputFormat::Ipc | InputFormat::Parquet) {
             return Err(CliError::Usage(format!(
                 "--schema is for CSV and JSON lines; `{}` carries its own schema",

@@ -1450,3 +1450,16 @@ fn a_run_whose_output_fails_keeps_no_state() {
     let text = stdout(&output);
     assert!(text.contains("+I,ann,47") && !text.contains("-U"), "{text}");
 }
+
+#[test]
+fn an_input_that_is_not_a_regular_file_is_refused_not_read_half() {
+    // A pipe would be read once, by the schema's check, and be empty for the rows.
+    let orders = std::fs::read(workspace().join(ORDERS)).unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "/dev/stdin", "--format", "csv"])
+            .args(["--schema", "customer:utf8,amount:int64"])
+            .write_stdin(orders),
+        "`/dev/stdin` is not a regular file: `oplink run` reads its input more than once (to infer or check its schema), so save the stream to a file first",
+    );
+}
