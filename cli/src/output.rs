@@ -175,8 +175,15 @@ impl Sink {
         self.rows
     }
 
-    /// Writes `batch`.
+    /// Writes `batch`. A writer that panics (arrow-rs's Parquet writer on a union column,
+    /// say) is an error naming the format, never a crash.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let format = self.format;
+        crate::quiet_panics(|| self.write_batch(batch))
+            .unwrap_or_else(|message| Err(writer_panicked(format, &message)))
+    }
+
+    fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         if self.format == OutputFormat::None {
             self.rows += batch.num_rows() as u64;
             return Ok(());
@@ -194,7 +201,7 @@ impl Sink {
                 self.schema = Some(batch.schema());
                 if self.format == OutputFormat::Table {
                     self.state = SinkState::Table(Vec::new());
-                    return self.write(batch);
+                    return self.write_batch(batch);
                 }
                 let out = self.out.take().expect("the writer is taken once");
                 self.state = match self.format {
@@ -244,8 +251,15 @@ impl Sink {
     }
 
     /// Finishes the output (a table is printed now; a file is renamed into place). A sink
-    /// dropped unfinished removes its partial file.
-    pub fn finish(mut self) -> Result<u64> {
+    /// dropped unfinished removes its partial file. A writer that panics is an error, as in
+    /// [`Sink::write`].
+    pub fn finish(self) -> Result<u64> {
+        let format = self.format;
+        crate::quiet_panics(|| self.finish_writing())
+            .unwrap_or_else(|message| Err(writer_panicked(format, &message)))
+    }
+
+    fn finish_writing(mut self) -> Result<u64> {
         let failed = |e: &dyn std::fmt::Display| CliError::Output(e.to_string());
         let state = std::mem::replace(&mut self.state, SinkState::Done);
         let mut out: Writer = match state {
@@ -310,6 +324,17 @@ impl Drop for Sink {
             let _ = std::fs::remove_file(partial);
         }
     }
+}
+
+/// The error of a writer that panicked.
+fn writer_panicked(format: OutputFormat, message: &str) -> CliError {
+    let name = match format {
+        OutputFormat::Table => "table",
+        other => format_name(other),
+    };
+    CliError::Output(format!(
+        "the {name} writer cannot write these columns ({message}); write another format"
+    ))
 }
 
 /// An arrow writer's error; a closed standard output is not a failure.

@@ -1463,3 +1463,42 @@ fn an_input_that_is_not_a_regular_file_is_refused_not_read_half() {
         "`/dev/stdin` is not a regular file: `oplink run` reads its input more than once (to infer or check its schema), so save the stream to a file first",
     );
 }
+
+#[test]
+fn a_column_a_writer_cannot_write_is_an_error_not_a_crash() {
+    use oplink::arrow::array::{ArrayRef, Int32Array, RecordBatch, UnionArray};
+    use oplink::arrow::buffer::ScalarBuffer;
+    use oplink::arrow::schema::{DataType, Field, UnionFields};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("union.arrow");
+    let fields = UnionFields::try_new([0], [Field::new("n", DataType::Int32, false)]).unwrap();
+    let union = UnionArray::try_new(
+        fields,
+        ScalarBuffer::from(vec![0i8, 0]),
+        None,
+        vec![std::sync::Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef],
+    )
+    .unwrap();
+    let batch =
+        RecordBatch::try_from_iter([("u", std::sync::Arc::new(union) as ArrayRef)]).unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    // arrow-rs's Parquet writer panics on a union ("not implemented"): an error here.
+    let out = dir.path().join("u.parquet");
+    let text = failure(
+        oplink()
+            .args(["run", "--quiet", "--emit", "inserts", "--output"])
+            .arg(&out)
+            .arg(&path),
+    );
+    assert!(
+        text.starts_with(
+            "oplink: cannot write the output: the Parquet writer cannot write these columns ("
+        ) && text.ends_with("); write another format\n")
+            && text.lines().count() == 1,
+        "{text}"
+    );
+    assert!(!out.exists());
+}
