@@ -1502,3 +1502,38 @@ fn a_column_a_writer_cannot_write_is_an_error_not_a_crash() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn timestamps_with_a_named_time_zone_are_shown_and_written() {
+    use oplink::arrow::array::{ArrayRef, RecordBatch, TimestampSecondArray};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("times.arrow");
+    let column = |zone: &str| {
+        std::sync::Arc::new(TimestampSecondArray::from(vec![1_700_000_000]).with_timezone(zone))
+            as ArrayRef
+    };
+    let batch =
+        RecordBatch::try_from_iter([("utc", column("UTC")), ("paris", column("Europe/Paris"))])
+            .unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    let run = |to: &str| {
+        let output = oplink()
+            .args(["run", "--quiet", "--emit", "inserts", "--to", to])
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        stdout(&output)
+    };
+    assert_eq!(
+        run("csv"),
+        "utc,paris\n2023-11-14T22:13:20Z,2023-11-14T23:13:20+01:00\n"
+    );
+    let table = run("table");
+    assert!(table.contains("2023-11-14T22:13:20Z"), "{table}");
+    assert!(run("jsonl").contains("2023-11-14T23:13:20+01:00"));
+}
