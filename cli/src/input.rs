@@ -606,11 +606,14 @@ fn json_error(path: &Path, schema: Option<&SchemaRef>, error: ArrowError) -> Cli
         path: path.to_owned(),
         line: None,
         column: None,
-        reason: error.to_string(),
+        reason: shortened(&error.to_string()),
     };
     let Ok(file) = File::open(path) else {
         return fallback();
     };
+    // The lines inference reads, each valid JSON on its own, kept to find the first one
+    // whose type disagrees with those before it (below).
+    let mut read: Vec<(usize, String)> = Vec::new();
     for (index, line) in BufReader::new(file).lines().enumerate() {
         let Ok(line) = line else {
             return CliError::Data {
@@ -631,8 +634,23 @@ fn json_error(path: &Path, schema: Option<&SchemaRef>, error: ArrowError) -> Cli
                 reason: format!("not valid JSON: {}", without_position(&bad.to_string())),
             };
         }
-        let Some(schema) = schema else { continue };
+        if line.trim_start().starts_with('[') {
+            return CliError::Data {
+                path: path.to_owned(),
+                line: Some(index as u64 + 1),
+                column: None,
+                reason: "a JSON array where JSON lines hold one object per line (a file of one array converts with `jq -c '.[]'`)".to_owned(),
+            };
+        }
+        let Some(schema) = schema else {
+            if read.len() < INFER_RECORDS {
+                read.push((index, line));
+            }
+            continue;
+        };
+        // Read as the run reads it (numbers taken as text where the schema has text).
         let decoded = arrow_json::ReaderBuilder::new(schema.clone())
+            .with_coerce_primitive(true)
             .build(line.as_bytes())
             .and_then(|mut reader| reader.next().transpose());
         if let Err(bad) = decoded {
@@ -649,14 +667,60 @@ fn json_error(path: &Path, schema: Option<&SchemaRef>, error: ArrowError) -> Cli
                 path: path.to_owned(),
                 line: Some(index as u64 + 1),
                 column,
-                reason: text
-                    .strip_prefix("Json error: ")
-                    .unwrap_or(&text)
-                    .to_owned(),
+                reason: shortened(text.strip_prefix("Json error: ").unwrap_or(&text)),
             };
         }
     }
+    if schema.is_none()
+        && let Some((index, why)) = first_disagreeing(&read)
+    {
+        return CliError::Data {
+            path: path.to_owned(),
+            line: Some(index as u64 + 1),
+            column: None,
+            reason: format!(
+                "a field's JSON type here disagrees with the lines before ({})",
+                shortened(why.strip_prefix("Json error: ").unwrap_or(&why))
+            ),
+        };
+    }
     fallback()
+}
+
+/// The first of `lines` (numbered from 0 in the file) at which inferring a schema from the
+/// lines up to it fails, with the failure: inference fails from there on, so a binary search
+/// over the prefixes finds it.
+fn first_disagreeing(lines: &[(usize, String)]) -> Option<(usize, String)> {
+    let infer = |count: usize| {
+        let text: String = lines[..count]
+            .iter()
+            .map(|(_, line)| format!("{line}\n"))
+            .collect();
+        arrow_json::reader::infer_json_schema(BufReader::new(text.as_bytes()), None)
+            .err()
+            .map(|e| e.to_string())
+    };
+    let why = infer(lines.len())?;
+    // Invariant: the first `good` lines infer; the first `bad` lines do not.
+    let (mut good, mut bad, mut last) = (0, lines.len(), why);
+    while bad - good > 1 {
+        let middle = good + (bad - good) / 2;
+        match infer(middle) {
+            Some(why) => (bad, last) = (middle, why),
+            None => good = middle,
+        }
+    }
+    Some((lines[bad - 1].0, last))
+}
+
+/// A reader's message cut to a readable length: arrow-json quotes whole values in its
+/// messages (a line's every field, in Rust's debug notation).
+fn shortened(message: &str) -> String {
+    const MAX: usize = 300;
+    match message.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{} …", &message[..at]),
+        None => message.to_owned(),
+    }
 }
 
 /// serde_json's message without its " at line L column C" suffix.

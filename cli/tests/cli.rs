@@ -680,6 +680,37 @@ fn an_unreadable_json_lines_file_names_the_line_and_column() {
         )),
         "{text}"
     );
+    // A number read as text is fine (the run takes it so): the bad value is on line 2.
+    std::fs::write(&file, "{\"a\":8,\"b\":1}\n{\"a\":\"x\",\"b\":\"bad\"}\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--schema", "a:utf8,b:int64"])
+            .arg(&file),
+        &format!(
+            "cannot read `{}` at line 2, column 10 (`b`): whilst decoding field 'b': failed to parse \"bad\" as Int64",
+            file.display()
+        ),
+    );
+    // A field whose type changes, found while inferring: the line where it changes.
+    std::fs::write(&file, "{\"a\":1}\n\n{\"a\":2}\n{\"a\":{\"b\":1}}\n").unwrap();
+    let text = failure(oplink().arg("run").arg(&file));
+    assert!(
+        text.starts_with(&format!(
+            "oplink: cannot read `{}` at line 4: a field's JSON type here disagrees with the lines before (",
+            file.display()
+        )),
+        "{text}"
+    );
+    // One JSON array, not JSON lines: said so, briefly.
+    let values: Vec<String> = (0..3000).map(|i| format!("{{\"a\":{i}}}")).collect();
+    std::fs::write(&file, format!("[{}]\n", values.join(","))).unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 1: a JSON array where JSON lines hold one object per line (a file of one array converts with `jq -c '.[]'`)",
+            file.display()
+        ),
+    );
 }
 
 #[test]
