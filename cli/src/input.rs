@@ -542,9 +542,9 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
             ),
         )
     } else if message.starts_with("Encountered invalid UTF-8") {
-        // While reading: fields counted from 1.
+        // While reading: records counted from 1 with the header, fields from 1.
         (
-            number_after(&message, "for line "),
+            number_after(&message, "for line ").map(|record| record_line(path, record)),
             number_after(&message, "and field ").map(|f| f.saturating_sub(1)),
             "the text is not valid UTF-8".to_owned(),
         )

@@ -1254,6 +1254,18 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
             &format!("cannot read `{}` {said}", file.display()),
         );
     }
+    // Text that is not UTF-8, past a quoted line break.
+    let file = dir.path().join("bytes.csv");
+    std::fs::write(&file, b"a,b\n\"one\ntwo\",2\nb\xffb,3\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--to", "none", "--schema", "a:utf8,b:int64"])
+            .arg(&file),
+        &format!(
+            "cannot read `{}` at line 4, column 1 (`a`): the text is not valid UTF-8",
+            file.display()
+        ),
+    );
     // While the schema is inferred, too.
     let file = dir.path().join("inferred.csv");
     std::fs::write(&file, "a,b\n1,2\n\n3,4,5\n").unwrap();
