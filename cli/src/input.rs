@@ -149,6 +149,16 @@ fn open(path: &Path) -> Result<File> {
 /// needs, and a bound on what a reader allocates before it has read anything.
 pub const MAX_BATCH_SIZE: usize = 1 << 20;
 
+/// The most values (rows × columns) a batch of a CSV or JSON lines file holds: the readers
+/// size a buffer per column for a whole batch before they read a row, so a very wide file
+/// gets fewer rows per batch than `--batch-size` asks (20,000 columns: 419 rows).
+pub const MAX_BATCH_VALUES: usize = 1 << 23;
+
+/// `batch_size`, lowered for a file of `columns` columns to hold [`MAX_BATCH_VALUES`].
+fn rows_per_batch(batch_size: usize, columns: usize) -> usize {
+    batch_size.min((MAX_BATCH_VALUES / columns.max(1)).max(1))
+}
+
 /// Runs `f`, a reader's step over a file, so that a reader's panic on a damaged file (an
 /// arrow-rs reader asserts where it does not check) is an error saying so, not a crash.
 fn contained<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
@@ -236,7 +246,7 @@ impl Input {
                     let schema = Arc::new(schema);
                     let reader = arrow_csv::ReaderBuilder::new(schema.clone())
                         .with_header(true)
-                        .with_batch_size(batch_size)
+                        .with_batch_size(rows_per_batch(batch_size, schema.fields().len()))
                         .build(Counting {
                             inner: file,
                             read: read.clone(),
@@ -268,7 +278,7 @@ impl Input {
                     // A number where the schema has text is read as its text (JSON lines
                     // often mix `"7"` and `8` in one field).
                     let reader = arrow_json::ReaderBuilder::new(schema.clone())
-                        .with_batch_size(batch_size)
+                        .with_batch_size(rows_per_batch(batch_size, schema.fields().len()))
                         .with_coerce_primitive(true)
                         .build(BufReader::new(Counting {
                             inner: buffered.into_inner(),
@@ -477,6 +487,15 @@ fn record_line(path: &Path, record: u64) -> u64 {
     line
 }
 
+/// "`n` fields", or "1 field".
+fn fields(n: &str) -> String {
+    if n == "1" {
+        "1 field".to_owned()
+    } else {
+        format!("{n} fields")
+    }
+}
+
 fn number_after(text: &str, word: &str) -> Option<u64> {
     let at = text.find(word)? + word.len();
     let digits: String = text[at..]
@@ -523,7 +542,8 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
             number_after(&message, "for line ").map(|record| record_line(path, record)),
             None,
             format!(
-                "{got} fields where the header has {}",
+                "{} where the header has {}",
+                fields(&got),
                 expected.map_or("another number".to_owned(), |e| e.to_string())
             ),
         )
@@ -534,9 +554,11 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
             number_after(&message, "at line ").map(|record| record_line(path, record)),
             None,
             format!(
-                "{} fields where the header has {}",
-                number_after(&message, "found ")
-                    .map_or("another number".to_owned(), |n| n.to_string()),
+                "{} where the header has {}",
+                fields(
+                    &number_after(&message, "found ")
+                        .map_or("another number".to_owned(), |n| n.to_string())
+                ),
                 number_after(&message, "Expected ")
                     .map_or("another number".to_owned(), |n| n.to_string()),
             ),
@@ -734,6 +756,14 @@ pub(crate) fn without_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wide_file_gets_fewer_rows_per_batch() {
+        assert_eq!(rows_per_batch(8192, 2), 8192);
+        assert_eq!(rows_per_batch(8192, 20_000), 419);
+        assert_eq!(rows_per_batch(MAX_BATCH_SIZE, 2_000), 4194);
+        assert_eq!(rows_per_batch(8192, usize::MAX), 1);
+    }
 
     #[test]
     fn a_schema_spec_names_every_field_and_refuses_unknown_types() {

@@ -530,9 +530,16 @@ impl Summary {
     /// The closing summary, for standard error.
     pub fn to_text(&self, input: &Path) -> String {
         let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
+        let rows = |n: u64| {
+            if n == 1 {
+                "1 row".to_owned()
+            } else {
+                format!("{n} rows")
+            }
+        };
         let mut text = format!(
-            "read {} rows in {} {} from `{}` in {}\n",
-            self.rows_read,
+            "read {} in {} {} from `{}` in {}\n",
+            rows(self.rows_read),
             self.changes,
             if self.changes == 1 {
                 "change"
@@ -573,8 +580,8 @@ impl Summary {
             String::new()
         };
         text.push_str(&format!(
-            "wrote {} rows in {}; {} in all{rate}\n",
-            self.rows_written,
+            "wrote {} in {}; {} in all{rate}\n",
+            rows(self.rows_written),
             ms(self.write_time),
             ms(self.total),
         ));

@@ -884,7 +884,7 @@ fn usage_errors_are_one_sentence() {
     );
     fails_with(
         oplink().args(["run", ORDERS, "--to", "csv", "--output", ".."]),
-        "`..` is not a file name",
+        "--output `..` is a folder; name a file",
     );
     fails_with(
         oplink().args(["run", ORDERS, "--output", "no/such/dir/out.csv"]),
@@ -1254,6 +1254,18 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
             &format!("cannot read `{}` {said}", file.display()),
         );
     }
+    // One field, in words.
+    let file = dir.path().join("short.csv");
+    std::fs::write(&file, "a,b\n1,2\n3\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--to", "none", "--schema", "a:utf8,b:int64"])
+            .arg(&file),
+        &format!(
+            "cannot read `{}` at line 3: 1 field where the header has 2",
+            file.display()
+        ),
+    );
     // Text that is not UTF-8, past a quoted line break.
     let file = dir.path().join("bytes.csv");
     std::fs::write(&file, b"a,b\n\"one\ntwo\",2\nb\xffb,3\n").unwrap();
