@@ -241,7 +241,7 @@ impl Sink {
             SinkState::Csv(w) => w.write(batch).map_err(arrow_write)?,
             SinkState::Jsonl(w) => w.write(batch).map_err(arrow_write)?,
             SinkState::Ipc(w) => w.write(batch).map_err(arrow_write)?,
-            SinkState::Parquet(w) => w.write(batch).map_err(|e| failed(&e))?,
+            SinkState::Parquet(w) => w.write(batch).map_err(parquet_write)?,
             SinkState::Start | SinkState::Done => {
                 unreachable!("a writer exists after the first batch")
             }
@@ -295,7 +295,7 @@ impl Sink {
                 w.finish().map_err(|e| failed(&e))?;
                 w.into_inner().map_err(|e| failed(&e))?
             }
-            SinkState::Parquet(w) => w.into_inner().map_err(|e| failed(&e))?,
+            SinkState::Parquet(w) => w.into_inner().map_err(parquet_write)?,
             SinkState::Done => return Ok(self.rows),
         };
         out.flush().map_err(CliError::write)?;
@@ -337,12 +337,32 @@ fn writer_panicked(format: OutputFormat, message: &str) -> CliError {
     ))
 }
 
+/// The Parquet writer's error; a closed standard output is not a failure (the writer wraps
+/// the I/O error it met).
+fn parquet_write(error: parquet::errors::ParquetError) -> CliError {
+    if let parquet::errors::ParquetError::External(inner) = &error
+        && let Some(io) = inner.downcast_ref::<std::io::Error>()
+    {
+        return CliError::write(std::io::Error::new(io.kind(), io.to_string()));
+    }
+    CliError::Output(error.to_string())
+}
+
 /// An arrow writer's error; a closed standard output is not a failure.
 fn arrow_write(error: ArrowError) -> CliError {
     match error {
         ArrowError::IoError(_, io) => CliError::write(io),
+        // The CSV writer keeps only the words of the I/O error it met.
+        ArrowError::CsvError(words) if words.contains(&broken_pipe_words()) => CliError::BrokenPipe,
         other => CliError::Output(other.to_string()),
     }
+}
+
+/// How the system words a write to a closed pipe (`EPIPE`, 32 on Linux and macOS).
+fn broken_pipe_words() -> String {
+    const EPIPE: i32 = 32;
+    let text = std::io::Error::from_raw_os_error(EPIPE).to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_owned()
 }
 
 fn fields_in_words(schema: &Schema) -> String {

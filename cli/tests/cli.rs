@@ -1592,3 +1592,30 @@ fn timestamps_with_a_named_time_zone_are_shown_and_written() {
     assert!(table.contains("2023-11-14T22:13:20Z"), "{table}");
     assert!(run("jsonl").contains("2023-11-14T23:13:20+01:00"));
 }
+
+#[test]
+fn an_output_closed_by_its_reader_ends_the_run_quietly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    let mut text = "a,b\n".to_owned();
+    for i in 0..200_000 {
+        text.push_str(&format!("{i},{}\n", i * 3));
+    }
+    std::fs::write(&big, text).unwrap();
+    for to in ["csv", "jsonl", "parquet", "ipc"] {
+        // Like `oplink run … | head -c 10`: the reader takes a little and goes.
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"))
+            .args(["run", "--quiet", "--to", to])
+            .arg(&big)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 10];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{to}: {output:?}");
+        assert_eq!(stderr(&output), "", "{to}");
+    }
+}
