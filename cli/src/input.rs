@@ -154,6 +154,24 @@ pub const MAX_BATCH_SIZE: usize = 1 << 20;
 /// gets fewer rows per batch than `--batch-size` asks (20,000 columns: 419 rows).
 pub const MAX_BATCH_VALUES: usize = 1 << 23;
 
+/// The batches of `batches` cut into slices of at most `rows` rows (an Arrow IPC file's
+/// batches are as its writer made them; slices share their buffers, nothing is copied).
+fn sliced(
+    batches: impl Iterator<Item = std::result::Result<RecordBatch, ArrowError>>,
+    rows: usize,
+) -> impl Iterator<Item = std::result::Result<RecordBatch, ArrowError>> {
+    batches.flat_map(move |batch| {
+        let pieces: Vec<_> = match batch {
+            Ok(batch) if batch.num_rows() > rows => (0..batch.num_rows())
+                .step_by(rows)
+                .map(|start| Ok(batch.slice(start, rows.min(batch.num_rows() - start))))
+                .collect(),
+            other => vec![other],
+        };
+        pieces
+    })
+}
+
 /// `batch_size`, lowered for a file of `columns` columns to hold [`MAX_BATCH_VALUES`].
 fn rows_per_batch(batch_size: usize, columns: usize) -> usize {
     batch_size.min((MAX_BATCH_VALUES / columns.max(1)).max(1))
@@ -297,7 +315,11 @@ impl Input {
                                 .map_err(data)?
                                 .map_err(|e| data(e.to_string()))?;
                         let schema = reader.schema();
-                        (schema, Progress::Bytes(read, 0), Box::new(reader))
+                        (
+                            schema,
+                            Progress::Bytes(read, 0),
+                            Box::new(sliced(reader, batch_size)),
+                        )
                     } else {
                         let reader = arrow_ipc::reader::StreamReader::try_new(
                             BufReader::new(Counting {
@@ -308,7 +330,11 @@ impl Input {
                         )
                         .map_err(|e| data(e.to_string()))?;
                         let schema = reader.schema();
-                        (schema, Progress::Bytes(read, size), Box::new(reader))
+                        (
+                            schema,
+                            Progress::Bytes(read, size),
+                            Box::new(sliced(reader, batch_size)),
+                        )
                     }
                 }
                 InputFormat::Parquet => {

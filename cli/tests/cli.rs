@@ -1044,6 +1044,17 @@ fn an_ipc_stream_reads_like_an_ipc_file() {
         .get_output()
         .clone();
     assert_eq!(stdout(&output), "amount\n30\n");
+    // `--batch-size` cuts an IPC file's batches too (into slices: nothing is copied).
+    let output = oplink()
+        .args(["run", "--to", "none", "--batch-size", "1"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let summary = stderr(&output);
+    // (The stream's first batch, of no rows, is a change of its own.)
+    assert!(summary.starts_with("read 2 rows in 3 changes"), "{summary}");
 }
 
 #[test]
