@@ -180,7 +180,8 @@ fn rows_per_batch(batch_size: usize, columns: usize) -> usize {
 /// Runs `f`, a reader's step over a file, so that a reader's panic on a damaged file (an
 /// arrow-rs reader asserts where it does not check) is an error saying so, not a crash.
 fn contained<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
-    crate::quiet_panics(f).map_err(|message| format!("the file is damaged ({message})"))
+    crate::quiet_panics(f)
+        .map_err(|message| format!("the file is damaged ({})", arrow_words(&message)))
 }
 
 impl Input {
@@ -269,7 +270,7 @@ impl Input {
                             inner: file,
                             read: read.clone(),
                         })
-                        .map_err(|e| data(e.to_string()))?;
+                        .map_err(|e| data(arrow_words(&e.to_string())))?;
                     (schema, Progress::Bytes(read, size), Box::new(reader))
                 }
                 InputFormat::Jsonl => {
@@ -302,7 +303,7 @@ impl Input {
                             inner: buffered.into_inner(),
                             read: read.clone(),
                         }))
-                        .map_err(|e| data(e.to_string()))?;
+                        .map_err(|e| data(arrow_words(&e.to_string())))?;
                     (schema, Progress::Bytes(read, size), Box::new(reader))
                 }
                 InputFormat::Ipc => {
@@ -313,7 +314,7 @@ impl Input {
                         let reader =
                             contained(|| arrow_ipc::reader::FileReader::try_new(file, None))
                                 .map_err(data)?
-                                .map_err(|e| data(e.to_string()))?;
+                                .map_err(|e| data(arrow_words(&e.to_string())))?;
                         let schema = reader.schema();
                         (
                             schema,
@@ -328,7 +329,7 @@ impl Input {
                             }),
                             None,
                         )
-                        .map_err(|e| data(e.to_string()))?;
+                        .map_err(|e| data(arrow_words(&e.to_string())))?;
                         let schema = reader.schema();
                         (
                             schema,
@@ -342,12 +343,12 @@ impl Input {
                         parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
                             file,
                         )
-                        .map_err(|e| data(e.to_string()))?;
+                        .map_err(|e| data(arrow_words(&e.to_string())))?;
                     let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
                     let reader = builder
                         .with_batch_size(batch_size)
                         .build()
-                        .map_err(|e| data(e.to_string()))?;
+                        .map_err(|e| data(arrow_words(&e.to_string())))?;
                     let schema = reader.schema();
                     (schema, Progress::Rows(rows), Box::new(reader))
                 }
@@ -381,7 +382,7 @@ impl Input {
                     path: self.path.clone(),
                     line: None,
                     column: None,
-                    reason: error.to_string(),
+                    reason: arrow_words(&error.to_string()),
                 },
             }),
         }
@@ -761,6 +762,12 @@ fn first_disagreeing(lines: &[(usize, String)]) -> Option<(usize, String)> {
     Some((lines[bad - 1].0, last))
 }
 
+/// An arrow-rs message without the Rust debug dump some carry (`RangeOutOfBounds { range:
+/// .., error_trace: .. }`), cut to a readable length.
+fn arrow_words(message: &str) -> String {
+    shortened(message.split(" { ").next().unwrap_or(message))
+}
+
 /// A reader's message cut to a readable length: arrow-json quotes whole values in its
 /// messages (a line's every field, in Rust's debug notation).
 fn shortened(message: &str) -> String {
@@ -782,6 +789,18 @@ pub(crate) fn without_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrow_messages_lose_their_debug_dumps_and_length() {
+        assert_eq!(
+            arrow_words(
+                "Unable to get root as message: RangeOutOfBounds { range: 8..16, error_trace: ErrorTrace([]) }"
+            ),
+            "Unable to get root as message: RangeOutOfBounds"
+        );
+        let long = "x".repeat(1000);
+        assert_eq!(arrow_words(&long), format!("{} …", "x".repeat(300)));
+    }
 
     #[test]
     fn a_wide_file_gets_fewer_rows_per_batch() {
