@@ -397,6 +397,12 @@ fn build_host(args: &RunArgs, tables: Tables) -> Result<Host> {
         builder = builder.provide::<dyn Lookup>(Arc::new(tables));
     }
     if let Some(dir) = &args.state {
+        if dir.exists() && !dir.is_dir() {
+            return Err(CliError::Usage(format!(
+                "--state `{}` is a file; name a folder (it is created if missing)",
+                dir.display()
+            )));
+        }
         std::fs::create_dir_all(dir).map_err(|e| CliError::io("create", dir, e))?;
         builder = builder.state_store(StateStore::open(dir.join("state.redb"))?);
     }

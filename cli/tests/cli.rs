@@ -1505,6 +1505,16 @@ fn a_run_whose_output_fails_keeps_no_state() {
         }
         cmd
     };
+    // A file where the folder should be.
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, "").unwrap();
+    fails_with(
+        oplink().args(["run", ORDERS, "--state"]).arg(&file),
+        &format!(
+            "--state `{}` is a file; name a folder (it is created if missing)",
+            file.display()
+        ),
+    );
     // Every row is processed, then the output cannot be written (a full device).
     fails_with(
         &mut run("/dev/full"),
