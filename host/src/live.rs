@@ -264,11 +264,15 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)>
     let (snapshot, which) = if live.instance.is_poisoned() {
         (live.last_good.clone(), "the last good snapshot")
     } else {
-        let snapshot = live
-            .instance
-            .snapshot()
-            .map_err(|e| failed(format!("the old instance's snapshot failed: {e}")))?;
-        (Some(snapshot), "the snapshot")
+        match live.instance.snapshot() {
+            Ok(snapshot) => (Some(snapshot), "the snapshot"),
+            // A panic in `snapshot` has poisoned it just now: said so.
+            Err(e) => {
+                return Err(failure(live, "reloading")(format!(
+                    "the old instance's snapshot failed: {e}"
+                )));
+            }
+        }
     };
     let state = live.instance.state().clone();
     let next = undone_on_failure(&state, || {

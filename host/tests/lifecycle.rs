@@ -561,6 +561,28 @@ fn a_poisoned_instance_is_reloaded_from_its_last_good_snapshot() {
 }
 
 #[test]
+fn a_reload_whose_old_snapshot_panics_says_the_instance_is_poisoned() {
+    let live = LiveInstance::new(
+        &Plugin::load(plugin_path("faulty")).unwrap(),
+        "faulty",
+        json!({"fail_in": "snapshot", "how": "panic"}),
+        &Host::default(),
+        None,
+    )
+    .unwrap();
+    let fresh = Plugin::load_fresh(plugin_path("faulty")).unwrap();
+    let err = live.reload(&fresh).unwrap_err();
+    assert!(matches!(err, Error::StillPoisoned { .. }), "{err:?}");
+    assert!(
+        err.to_string().starts_with(
+            "reloading operator `faulty` failed, and it stays poisoned: the old instance's snapshot failed: operator `faulty` panicked in `snapshot`: faulty panics in snapshot"
+        ),
+        "{err}"
+    );
+    assert!(live.is_poisoned());
+}
+
+#[test]
 fn a_library_reload_swaps_every_instance_or_none() {
     let host = Host::default();
     let base = Plugin::load(plugin_path("toolkit")).unwrap();
