@@ -210,9 +210,9 @@ impl Input {
             column: None,
             reason,
         };
-        let mut file = open(path)?;
-        let metadata = file.metadata().map_err(|e| CliError::io("read", path, e))?;
-        if !metadata.is_file() {
+        // Looked at before it is opened: opening a named pipe waits for its writer.
+        let metadata = std::fs::metadata(path).map_err(|e| CliError::io("read", path, e))?;
+        if !metadata.is_file() && !metadata.is_dir() {
             // A pipe or a device: read once, it would be gone for the second reading (of
             // the schema, of the header), silently.
             return Err(CliError::Usage(format!(
@@ -220,6 +220,7 @@ impl Input {
                 path.display()
             )));
         }
+        let mut file = open(path)?;
         let size = metadata.len();
         if schema.is_some() && matches!(format, InputFormat::Ipc | InputFormat::Parquet) {
             return Err(CliError::Usage(format!(
@@ -692,8 +693,9 @@ fn json_error(path: &Path, schema: Option<&SchemaRef>, error: ArrowError) -> Cli
             };
         }
         let Some(schema) = schema else {
-            if read.len() < INFER_RECORDS {
-                read.push((index, line));
+            read.push((index, line));
+            if read.len() == INFER_RECORDS {
+                break; // inference reads no further
             }
             continue;
         };

@@ -61,12 +61,22 @@ fn written_path(given: &Path) -> Result<PathBuf> {
     if let Ok(target) = std::fs::canonicalize(given) {
         return Ok(target);
     }
-    // A link to nothing yet: the file it names is created.
-    let target = std::fs::read_link(given).map_err(|e| CliError::io("read", given, e))?;
-    Ok(match given.parent() {
-        Some(folder) if target.is_relative() => folder.join(target),
-        _ => target,
-    })
+    // A link to nothing yet (through any number of links): the file at the end is created.
+    let mut at = given.to_owned();
+    for _ in 0..40 {
+        if !std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Ok(at);
+        }
+        let target = std::fs::read_link(&at).map_err(|e| CliError::io("read", given, e))?;
+        at = match at.parent() {
+            Some(folder) if target.is_relative() => folder.join(target),
+            _ => target,
+        };
+    }
+    Err(CliError::Usage(format!(
+        "--output `{}` is a chain of links that does not end",
+        given.display()
+    )))
 }
 
 /// What the output is written to.
@@ -132,6 +142,10 @@ impl Sink {
                             path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
                         let file =
                             File::create(&partial).map_err(|e| CliError::io("create", given, e))?;
+                        // The file replaced keeps its permissions (one made private stays so).
+                        if let Ok(meta) = std::fs::metadata(&path) {
+                            let _ = file.set_permissions(meta.permissions());
+                        }
                         (
                             Destination::File { path, partial },
                             Box::new(std::io::BufWriter::with_capacity(1 << 16, file)),
@@ -266,7 +280,7 @@ impl Sink {
             SinkState::Start => {
                 let mut out = self.out.take().expect("unused writer");
                 if self.format == OutputFormat::Table {
-                    writeln!(out, "(no rows)").map_err(|e| failed(&e))?;
+                    writeln!(out, "(no rows)").map_err(CliError::write)?;
                 }
                 out
             }
@@ -288,12 +302,12 @@ impl Sink {
             }
             SinkState::Csv(w) => w.into_inner(),
             SinkState::Jsonl(mut w) => {
-                w.finish().map_err(|e| failed(&e))?;
+                w.finish().map_err(arrow_write)?;
                 w.into_inner()
             }
             SinkState::Ipc(mut w) => {
-                w.finish().map_err(|e| failed(&e))?;
-                w.into_inner().map_err(|e| failed(&e))?
+                w.finish().map_err(arrow_write)?;
+                w.into_inner().map_err(arrow_write)?
             }
             SinkState::Parquet(w) => w.into_inner().map_err(parquet_write)?,
             SinkState::Done => return Ok(self.rows),
@@ -340,10 +354,18 @@ fn writer_panicked(format: OutputFormat, message: &str) -> CliError {
 /// The Parquet writer's error; a closed standard output is not a failure (the writer wraps
 /// the I/O error it met).
 fn parquet_write(error: parquet::errors::ParquetError) -> CliError {
-    if let parquet::errors::ParquetError::External(inner) = &error
-        && let Some(io) = inner.downcast_ref::<std::io::Error>()
-    {
-        return CliError::write(std::io::Error::new(io.kind(), io.to_string()));
+    use parquet::errors::ParquetError;
+    match &error {
+        ParquetError::External(inner) => {
+            if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+                return CliError::write(std::io::Error::new(io.kind(), io.to_string()));
+            }
+        }
+        // Its last flush, in words only.
+        ParquetError::General(words) if words.contains(&broken_pipe_words()) => {
+            return CliError::BrokenPipe;
+        }
+        _ => {}
     }
     CliError::Output(error.to_string())
 }

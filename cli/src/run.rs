@@ -143,6 +143,16 @@ pub struct Summary {
 
 /// Runs `args`. The summary is for the caller to print.
 pub fn run(args: &RunArgs) -> Result<Summary> {
+    let ran = run_all(args);
+    if matches!(ran, Err(CliError::BrokenPipe)) && args.state.is_some() {
+        // Not a failure (`| head` is how one looks at a run), but the state was not kept,
+        // since the output was not all written: said so.
+        eprintln!("oplink: the output was closed before the run ended, so `--state` was not saved");
+    }
+    ran
+}
+
+fn run_all(args: &RunArgs) -> Result<Summary> {
     let started = Instant::now();
     // Everything the command line says is checked before any plugin is loaded.
     let specs = args

@@ -1460,6 +1460,30 @@ fn output_through_a_link_a_device_or_a_pipe_is_written_there_not_replaced() {
     );
     let written = std::fs::read_to_string(&target).unwrap();
     assert!(written.starts_with("customer,amount\n"), "{written}");
+    // A chain of links to a file not there yet: the file is made, the links stay links.
+    let first = dir.path().join("first.csv");
+    let second = dir.path().join("second.csv");
+    std::os::unix::fs::symlink("second.csv", &first).unwrap();
+    std::os::unix::fs::symlink("made.csv", &second).unwrap();
+    run(&first);
+    assert!(
+        std::fs::symlink_metadata(&second)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("made.csv")).unwrap(),
+        written
+    );
+    // A file made private stays private when its contents are replaced.
+    use std::os::unix::fs::PermissionsExt;
+    let private = dir.path().join("private.csv");
+    std::fs::write(&private, "old").unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+    run(&private);
+    let mode = std::fs::metadata(&private).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
     // A device: written to, not replaced.
     run(std::path::Path::new("/dev/null"));
     assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
@@ -1537,6 +1561,26 @@ fn an_input_that_is_not_a_regular_file_is_refused_not_read_half() {
             .args(["--schema", "customer:utf8,amount:int64"])
             .write_stdin(orders),
         "`/dev/stdin` is not a regular file: `oplink run` reads its input more than once (to infer or check its schema), so save the stream to a file first",
+    );
+    // A named pipe no one writes to: refused at once, not waited on.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("rows.csv");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    fails_with(
+        oplink()
+            .arg("run")
+            .arg(&fifo)
+            .timeout(std::time::Duration::from_secs(20)),
+        &format!(
+            "`{}` is not a regular file: `oplink run` reads its input more than once (to infer or check its schema), so save the stream to a file first",
+            fifo.display()
+        ),
     );
 }
 
@@ -1639,4 +1683,25 @@ fn an_output_closed_by_its_reader_ends_the_run_quietly() {
         assert!(output.status.success(), "{to}: {output:?}");
         assert_eq!(stderr(&output), "", "{to}");
     }
+    // With `--state`, it says the state was not kept.
+    let state = dir.path().join("state");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"))
+        .current_dir(workspace())
+        .args(["run", "--quiet", "--to", "csv", "--state"])
+        .arg(&state)
+        .args(plugins(&["toolkit"]))
+        .args(["--op", "passthrough"])
+        .arg(&big)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        stderr(&output),
+        "oplink: the output was closed before the run ended, so `--state` was not saved\n"
+    );
 }

@@ -1090,8 +1090,11 @@ impl<'v> StringsView<'v> {
     #[inline]
     #[track_caller]
     pub fn get(&self, i: usize) -> Option<&'v str> {
-        self.try_get(i)
-            .unwrap_or_else(|e| panic!("{}", e.message()))
+        // A `match`, not a closure: the panic is then located at the caller's line.
+        match self.try_get(i) {
+            Ok(value) => value,
+            Err(e) => panic!("{}", e.message()),
+        }
     }
 
     /// Each string, `None` for a null.

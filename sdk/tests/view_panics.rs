@@ -1,0 +1,49 @@
+//! A panic of the typed view's accessors, as an operator's author meets it: located at the
+//! author's call, never inside oplink.
+
+use std::sync::Arc;
+
+use oplink::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use oplink::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use oplink::trampoline::{guard, install_panic_hook};
+use oplink::view::ChangeView;
+use oplink::{Change, Diff, Rows, Timestamp};
+
+#[test]
+fn a_malformed_string_read_with_get_panics_at_the_authors_line() {
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(vec![0i32, 2]));
+    // SAFETY: offsets and values of matching lengths; the bytes are not UTF-8 on purpose.
+    let names =
+        unsafe { StringArray::new_unchecked(offsets, Buffer::from(vec![0xffu8, 0xfe]), None) };
+    let batch = RecordBatch::try_from_iter([("name", Arc::new(names) as ArrayRef)]).unwrap();
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: Rows::new(vec![0u64], batch).unwrap(),
+        }],
+    );
+    let view = ChangeView::from_change(change).unwrap();
+    install_panic_hook();
+    let mut line = 0;
+    let failure = guard(&mut || {
+        let rows = view.rows().next().expect("one side");
+        let strings = rows.column(0)?.strings()?;
+        line = line!() + 1;
+        let _ = strings.get(0);
+        Ok(())
+    })
+    .unwrap_err();
+    assert!(
+        failure
+            .message
+            .starts_with("column `name`: string 0 is not UTF-8"),
+        "{}",
+        failure.message
+    );
+    let location = failure.location().expect("located");
+    assert!(
+        location.starts_with(&format!("{}:{line}:", file!())),
+        "{location}"
+    );
+}
