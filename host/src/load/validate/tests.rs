@@ -200,6 +200,15 @@ fn descriptor_of(image: &Image, header: usize) -> usize {
     usize::from_ne_bytes(image.bytes[list - DATA..][..8].try_into().unwrap())
 }
 
+fn vtable_of(image: &Image, header: usize) -> usize {
+    let d = descriptor_of(image, header);
+    usize::from_ne_bytes(
+        image.bytes[d - DATA + offset::<OperatorDescriptor>("vtable")..][..8]
+            .try_into()
+            .unwrap(),
+    )
+}
+
 #[test]
 fn an_older_minors_descriptor_is_read_without_its_appended_fields() {
     let described = spoiled(|image, header| {
@@ -235,12 +244,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
         (
             "a function outside the code",
             Box::new(|image, header| {
-                let d = descriptor_of(image, header);
-                let vtable = usize::from_ne_bytes(
-                    image.bytes[d - DATA + offset::<OperatorDescriptor>("vtable")..][..8]
-                        .try_into()
-                        .unwrap(),
-                );
+                let vtable = vtable_of(image, header);
                 image.word::<OperatorVTable>(vtable, "apply", DATA + 8);
             }),
             "the `apply` entry point of operator `lookup_join` is at 0x100008, which is not code of the library",
@@ -312,12 +316,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
         (
             "a missing entry point",
             Box::new(|image, header| {
-                let d = descriptor_of(image, header);
-                let vtable = usize::from_ne_bytes(
-                    image.bytes[d - DATA + offset::<OperatorDescriptor>("vtable")..][..8]
-                        .try_into()
-                        .unwrap(),
-                );
+                let vtable = vtable_of(image, header);
                 image.word::<OperatorVTable>(vtable, "tick", 0);
             }),
             "operator `lookup_join` has no `tick` entry point",
