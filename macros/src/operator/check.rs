@@ -224,7 +224,7 @@ pub fn method<'a>(
     let parts = output.and_then(|ty| {
         let parts = result_parts(ty);
         if parts.is_none() {
-            if may_alias_result(ty) {
+            if may_alias_result(ty) && last_ident(ty) != last_ident(self_ty) {
                 alias = true;
                 return Some((ty, None));
             }
@@ -332,6 +332,10 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, view: bool, errors: &m
                     ty,
                     format!("`new` takes its configuration by value, not `{}`: oplink reads a fresh configuration for every instance and hands it over, so write `fn new(config: {}) -> Result<Self>`", text(ty), reference_target(ty)),
                 ),
+                _ if borrows(ty) => errors.at(
+                    ty,
+                    format!("the configuration `{}` borrows (it has a lifetime): it is read from the host's JSON, which is gone once `new` returns, so it must own its data (`String`, not `&str`; no `#[serde(borrow)]`)", text(ty)),
+                ),
                 _ => {}
             }
             continue;
@@ -388,6 +392,8 @@ enum Want {
 /// name may be an alias, which rustc checks).
 const KNOWN: &[&str] = &[
     "Change",
+    "ChangeOut",
+    "ChangeView",
     "RecordBatch",
     "Option",
     "Vec",
@@ -514,6 +520,18 @@ fn returns(slot: Slot, ok: &Type, self_ty: &Type, view: bool, errors: &mut Error
 
 /// Whether `ty`, not spelled `Result`, may be an alias of one: a path to a type this macro
 /// does not know (`OpResult<Self>`), not one it does (`Change`, `Self`, `Vec<u8>`).
+/// Whether a type names a lifetime anywhere (`Config<'static>`, `Cow<'a, str>`).
+fn borrows(ty: &Type) -> bool {
+    fn any_lifetime(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '\'',
+            proc_macro2::TokenTree::Group(g) => any_lifetime(g.stream()),
+            _ => false,
+        })
+    }
+    any_lifetime(quote::ToTokens::to_token_stream(ty))
+}
+
 fn may_alias_result(ty: &Type) -> bool {
     matches!(bare(ty), Type::Path(_))
         && last_ident(ty).is_some_and(|name| !KNOWN.contains(&name.as_str()) && name != "Self")

@@ -81,7 +81,14 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
                         let (start, end) = span::range(ty);
                         let open = quote_spanned!(start=> let () = <);
                         let close = quote_spanned!(end=> as #p::OperatorConfig>::CHECKED;);
-                        config_checks.extend(quote!(#cfg_attr #open #ty #close));
+                        // The check sits outside the impl, where `Self` means nothing: the
+                        // operator's own type configures itself then.
+                        let checked = if types::text(ty) == "Self" {
+                            quote!(#self_ty)
+                        } else {
+                            quote!(#ty)
+                        };
+                        config_checks.extend(quote!(#cfg_attr #open #checked #close));
                         quote!(#ty)
                     }
                     None => quote!(#p::NoConfig),

@@ -57,7 +57,7 @@ pub fn generate(service: &Service<'_>) -> TokenStream {
     let plugin = super::plugin::generate(service, &parts, &p, &bounds);
     quote! {
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, non_snake_case, non_camel_case_types, dead_code, deprecated, unused_lifetimes, clippy::all, clippy::pedantic)]
+        #[allow(non_upper_case_globals, non_snake_case, non_camel_case_types, dead_code, deprecated, unused_lifetimes, unit_bindings, clippy::all, clippy::pedantic)]
         const _: () = {
             /// How many of the trait's methods this build keeps (`#[cfg]` may remove some).
             const __OPLINK_KEPT: usize = #p::count_enabled(&[#(#cfg_tests),*]);

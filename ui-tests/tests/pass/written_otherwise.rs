@@ -35,9 +35,30 @@ macro_rules! operator {
 
 operator!("op", "1.0.0");
 
+/// An operator that is its own configuration.
+#[derive(serde::Deserialize)]
+pub struct SelfConfigured {
+    pub min: i64,
+}
+
+#[oplink::operator(name = "self_configured", version = "1.0.0")]
+impl SelfConfigured {
+    fn new(config: Self) -> Result<Self> {
+        Ok(config)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        let _ = self.min;
+        Ok(change)
+    }
+}
+
 #[oplink::host_callbacks(name = "acme.Rates")]
 pub trait Rates {
     fn rate(&self, currency: &str) -> f64;
+    // An error type written out, and JSON both ways.
+    fn refresh(&self) -> Result<(), String>;
+    fn quotes(&self, currencies: oplink::service::Json<Vec<String>>) -> oplink::service::Json<Vec<f64>>;
 }
 
 fn main() {
