@@ -37,7 +37,38 @@ type MemoryMap = BTreeMap<(String, Vec<u8>), Vec<u8>>;
 
 enum Backing {
     Memory(Mutex<MemoryMap>),
-    Disk { path: PathBuf, db: redb::Database },
+    /// The database, `None` while it is reopened (or when reopening it failed).
+    Disk {
+        path: PathBuf,
+        db: std::sync::RwLock<Option<redb::Database>>,
+    },
+}
+
+/// What redb says once an I/O error has made a database refuse all further writes.
+const AFTER_IO_ERROR: &str = "Previous I/O error occurred";
+
+/// Opens (or creates) the database at `path` with its table, under a guard: redb asserts on
+/// some damaged files instead of returning an error.
+fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
+    let opened = std::panic::catch_unwind(|| -> std::result::Result<_, String> {
+        let db = redb::Database::create(path).map_err(|e| e.to_string())?;
+        // The table exists from the start, so that readers never meet its absence.
+        let tx = db.begin_write().map_err(|e| e.to_string())?;
+        tx.open_table(TABLE).map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok(db)
+    });
+    opened.unwrap_or_else(|payload| Err(damaged(payload.as_ref())))
+}
+
+/// The reason for a panic of redb's: the file is damaged.
+fn damaged(payload: &(dyn std::any::Any + Send)) -> String {
+    let said = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    format!("the file is damaged (redb: {said})")
 }
 
 impl std::fmt::Debug for Backing {
@@ -69,12 +100,11 @@ impl StateStore {
             path: path.clone(),
             reason,
         };
-        let db = redb::Database::create(&path).map_err(|e| failed(e.to_string()))?;
-        // The table exists from the start, so that readers never meet its absence.
-        let tx = db.begin_write().map_err(|e| failed(e.to_string()))?;
-        tx.open_table(TABLE).map_err(|e| failed(e.to_string()))?;
-        tx.commit().map_err(|e| failed(e.to_string()))?;
-        Ok(StateStore::with(Backing::Disk { path, db }))
+        let db = open_database(&path).map_err(failed)?;
+        Ok(StateStore::with(Backing::Disk {
+            path,
+            db: std::sync::RwLock::new(Some(db)),
+        }))
     }
 
     fn with(backing: Backing) -> StateStore {
@@ -120,15 +150,47 @@ impl StateStore {
         }
     }
 
+    /// Runs `work` on the on-disk database, under a guard (redb asserts on some damaged
+    /// files). After an I/O error redb refuses every later write until the database is
+    /// reopened: then it is reopened here, once, and `work` tried again, so that a full disk
+    /// made free again does not leave the store unusable for the rest of the process.
+    fn on_disk<T>(
+        &self,
+        work: impl Fn(&redb::Database) -> std::result::Result<T, String>,
+    ) -> Result<T> {
+        let Backing::Disk { path, db } = &self.inner.backing else {
+            unreachable!("called for an on-disk store")
+        };
+        let attempt = || {
+            let guard = db.read().unwrap_or_else(|e| e.into_inner());
+            let Some(database) = guard.as_ref() else {
+                return Err("the database could not be reopened after an I/O error".to_owned());
+            };
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(database)))
+                .unwrap_or_else(|payload| Err(damaged(payload.as_ref())))
+        };
+        match attempt() {
+            Err(reason) if reason.contains(AFTER_IO_ERROR) => {
+                let mut guard = db.write().unwrap_or_else(|e| e.into_inner());
+                // Closed before it is opened again: redb refuses a second handle.
+                drop(guard.take());
+                *guard = open_database(path).ok();
+                drop(guard);
+                attempt().map_err(|e| self.disk_error(e))
+            }
+            other => other.map_err(|e| self.disk_error(e)),
+        }
+    }
+
     fn get(&self, scope: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match &self.inner.backing {
             Backing::Memory(map) => Ok(lock(map).get(&(scope.to_owned(), key.to_vec())).cloned()),
-            Backing::Disk { db, .. } => {
-                let tx = db.begin_read().map_err(|e| self.disk_error(e))?;
-                let table = tx.open_table(TABLE).map_err(|e| self.disk_error(e))?;
-                let value = table.get((scope, key)).map_err(|e| self.disk_error(e))?;
+            Backing::Disk { .. } => self.on_disk(|db| {
+                let tx = db.begin_read().map_err(|e| e.to_string())?;
+                let table = tx.open_table(TABLE).map_err(|e| e.to_string())?;
+                let value = table.get((scope, key)).map_err(|e| e.to_string())?;
                 Ok(value.map(|v| v.value().to_vec()))
-            }
+            }),
         }
     }
 
@@ -139,15 +201,12 @@ impl StateStore {
                 .take_while(|((s, k), _)| s == scope && k.starts_with(prefix))
                 .map(|((_, k), v)| (k.clone(), v.clone()))
                 .collect()),
-            Backing::Disk { db, .. } => {
-                let tx = db.begin_read().map_err(|e| self.disk_error(e))?;
-                let table = tx.open_table(TABLE).map_err(|e| self.disk_error(e))?;
+            Backing::Disk { .. } => self.on_disk(|db| {
+                let tx = db.begin_read().map_err(|e| e.to_string())?;
+                let table = tx.open_table(TABLE).map_err(|e| e.to_string())?;
                 let mut out = Vec::new();
-                for entry in table
-                    .range((scope, prefix)..)
-                    .map_err(|e| self.disk_error(e))?
-                {
-                    let (key, value) = entry.map_err(|e| self.disk_error(e))?;
+                for entry in table.range((scope, prefix)..).map_err(|e| e.to_string())? {
+                    let (key, value) = entry.map_err(|e| e.to_string())?;
                     let (s, k) = key.value();
                     if s != scope || !k.starts_with(prefix) {
                         break;
@@ -155,7 +214,7 @@ impl StateStore {
                     out.push((k.to_vec(), value.value().to_vec()));
                 }
                 Ok(out)
-            }
+            }),
         }
     }
 
@@ -173,10 +232,10 @@ impl StateStore {
                 }
                 Ok(())
             }
-            Backing::Disk { db, .. } => {
-                let tx = db.begin_write().map_err(|e| self.disk_error(e))?;
+            Backing::Disk { .. } => self.on_disk(|db| {
+                let tx = db.begin_write().map_err(|e| e.to_string())?;
                 {
-                    let mut table = tx.open_table(TABLE).map_err(|e| self.disk_error(e))?;
+                    let mut table = tx.open_table(TABLE).map_err(|e| e.to_string())?;
                     for (key, value) in writes {
                         match value {
                             Some(value) => table
@@ -184,11 +243,11 @@ impl StateStore {
                                 .map(drop),
                             None => table.remove((scope, key.as_slice())).map(drop),
                         }
-                        .map_err(|e| self.disk_error(e))?;
+                        .map_err(|e| e.to_string())?;
                     }
                 }
-                tx.commit().map_err(|e| self.disk_error(e))
-            }
+                tx.commit().map_err(|e| e.to_string())
+            }),
         }
     }
 }

@@ -630,3 +630,38 @@ fn a_fresh_copy_of_a_missing_file_is_an_error_naming_it() {
         )
     );
 }
+
+#[test]
+fn a_damaged_state_file_is_an_error_not_a_crash() {
+    let dir = folder("damaged");
+    let path = dir.join("state.redb");
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    {
+        let host = Host::builder()
+            .state_store(StateStore::open(&path).unwrap())
+            .build();
+        let mut tally = plugin
+            .instantiate_named("tally", tally_config(), &host, "damaged")
+            .unwrap();
+        for i in 0..200 {
+            tally.apply(batch_change(i)).unwrap();
+        }
+        tally.flush_state().unwrap();
+    }
+    let whole = std::fs::read(&path).unwrap();
+    // Cut at a page inside the file (redb asserts on this one rather than report it).
+    for cut in [4096, whole.len() / 2] {
+        std::fs::write(&path, &whole[..cut]).unwrap();
+        let err = StateStore::open(&path).unwrap_err();
+        assert!(matches!(err, Error::State { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("state store `{}`", path.display())),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(": the file is damaged (redb: "),
+            "{err}"
+        );
+    }
+}
