@@ -14,8 +14,9 @@ use crate::instance::Instance;
 use crate::plugin::Plugin;
 use crate::state::ScopedState;
 
-/// How many generations a [`LiveInstance`] may reach unless told otherwise: each reload
-/// maps one more copy of its library for good (libraries are never unloaded).
+/// How many builds a [`LiveInstance`] may run on unless told otherwise: each new build a
+/// reload brings maps one more copy of a library for good (libraries are never unloaded).
+/// Recoveries, and reloads to a build it ran on before, count nothing.
 pub const DEFAULT_MAX_GENERATIONS: u64 = 64;
 
 /// An instance that several threads can use (calls are serialized), that can be reloaded
@@ -46,6 +47,8 @@ struct Live {
     config: serde_json::Value,
     generation: u64,
     max_generations: u64,
+    /// The builds (mapped copies of a library) it has run on, each once.
+    builds: Vec<usize>,
     /// The last snapshot taken (by a reload or [`LiveInstance::checkpoint`]): what
     /// [`LiveInstance::recover`] restores.
     last_good: Option<Vec<u8>>,
@@ -77,12 +80,15 @@ impl LiveInstance {
                 config,
                 generation: 1,
                 max_generations: DEFAULT_MAX_GENERATIONS,
+                builds: vec![plugin.library_id()],
                 last_good: None,
             })),
         })
     }
 
-    /// Refuses reloads past `max` generations (default [`DEFAULT_MAX_GENERATIONS`]).
+    /// Refuses reloads to a new build once it has run on `max` builds (default
+    /// [`DEFAULT_MAX_GENERATIONS`]); recoveries and reloads to a build it ran on before are
+    /// not counted.
     pub fn with_max_generations(self, max: u64) -> LiveInstance {
         self.lock().max_generations = max.max(1);
         self
@@ -165,12 +171,18 @@ impl LiveInstance {
         Ok(live.generation)
     }
 
-    /// Recreates a poisoned instance (or any instance) from the same library: from the last
-    /// good snapshot (taken by the last reload or [`LiveInstance::checkpoint`]) when there
-    /// is one, else from scratch. Its `ctx.state()` is kept, flushed or not. Returns the
-    /// new generation.
+    /// Recreates a poisoned instance from the same library: from the last good snapshot
+    /// (taken by the last reload or [`LiveInstance::checkpoint`]) when there is one, else
+    /// from scratch. Its `ctx.state()` is kept, flushed or not. Returns the new generation.
+    ///
+    /// An instance that is not poisoned (another thread recovered it first, say) is left as
+    /// it is, and its generation returned: so `if live.is_poisoned() { live.recover()?; }`
+    /// from several threads recovers once and loses no change applied since.
     pub fn recover(&self) -> Result<u64> {
         let mut live = self.lock();
+        if !live.instance.is_poisoned() {
+            return Ok(live.generation);
+        }
         let operator = live.instance.name().to_owned();
         let failed = failure(&live, "recovering");
         let state = live.instance.state().clone();
@@ -235,6 +247,9 @@ impl Live {
         self.instance = next;
         self.plugin = new.clone();
         self.generation += 1;
+        if !self.builds.contains(&new.library_id()) {
+            self.builds.push(new.library_id());
+        }
         if snapshot.is_some() {
             self.last_good = snapshot;
         }
@@ -246,10 +261,11 @@ impl Live {
 fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)> {
     let operator = live.instance.name().to_owned();
     let failed = failure(live, "reloading");
-    if live.generation >= live.max_generations {
+    let new_build = !live.builds.contains(&new.library_id());
+    if new_build && live.builds.len() as u64 >= live.max_generations {
         return Err(failed(format!(
-            "it has reached its bound of {} generations (each reload keeps one more copy of its library mapped); raise it with `with_max_generations`",
-            live.max_generations
+            "it has run on {} builds, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`",
+            live.builds.len()
         )));
     }
     if new.operator(&operator).is_none() {

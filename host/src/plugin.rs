@@ -281,6 +281,11 @@ impl Plugin {
         &self.library.path
     }
 
+    /// Which mapped copy of a library this is (the same for every clone of the plugin).
+    pub(crate) fn library_id(&self) -> usize {
+        Arc::as_ptr(&self.library) as usize
+    }
+
     /// This plugin, named after `path`: a freshly loaded plugin (no instance holds its
     /// library yet) that was loaded from a copy of `path`.
     pub(crate) fn named(mut self, path: std::path::PathBuf) -> Plugin {

@@ -422,18 +422,24 @@ fn every_failed_reload_rolls_back_and_the_old_instance_keeps_serving() {
 }
 
 #[test]
-fn reloads_stop_at_the_generation_bound() {
+fn reloads_stop_at_the_bound_of_builds_mapped() {
     let (live, _store) = serving("accept");
     let live = live.with_max_generations(2);
+    let base = live.plugin();
     let next = Plugin::load_fresh(plugin_path("toolkit_next")).unwrap();
     assert_eq!(live.reload(&next).unwrap(), 2);
     assert_eq!(tally_report(&live), (20, "variant".to_owned()));
-    let err = live.reload(&next).unwrap_err();
+    // Builds it ran on before map nothing new: back and forth as often as needed.
+    assert_eq!(live.reload(&base).unwrap(), 3);
+    assert_eq!(live.reload(&next).unwrap(), 4);
+    // A third build would.
+    let third = Plugin::load_fresh(plugin_path("toolkit_next")).unwrap();
+    let err = live.reload(&third).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "reloading operator `tally` failed, and the old instance keeps serving: it has reached its bound of 2 generations (each reload keeps one more copy of its library mapped); raise it with `with_max_generations`"
+        "reloading operator `tally` failed, and the old instance keeps serving: it has run on 2 builds, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`"
     );
-    assert_eq!(live.generation(), 2);
+    assert_eq!(live.generation(), 4);
 }
 
 #[test]
@@ -476,6 +482,10 @@ fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state()
     assert_eq!(tally_report(&live).0, 10);
     assert_eq!(counts_in(&store, "recovered"), expected_counts(20));
     live.apply(batch_change(2)).unwrap();
+    assert_eq!(tally_report(&live).0, 20);
+    // A second recovery (another thread's, which saw it poisoned too) changes nothing: the
+    // change applied since is kept.
+    assert_eq!(live.recover().unwrap(), 2);
     assert_eq!(tally_report(&live).0, 20);
 
     // Without a checkpoint, from scratch.
