@@ -371,6 +371,15 @@ fn truncated_and_missing_files() {
         spoil("libshort.so", &|b| b.truncate(20)),
         "is truncated or damaged: the file ends at 20 bytes, inside its own ELF header"
     );
+    // Cut before its class and byte order: truncated, not a library of another width.
+    assert_eq!(
+        spoil("libident.so", &|b| b.truncate(12)),
+        "is truncated or damaged: the file ends at 12 bytes, inside its own ELF header"
+    );
+    assert_eq!(
+        spoil("libwidth.so", &|b| b[4] = 7),
+        "is not a library for this host: it is an unknown-width library and this host is 64-bit x86_64"
+    );
     let far = len + 1000;
     assert_eq!(
         spoil("libphoff.so", &|b| put(b, 0x20, &far.to_le_bytes())),

@@ -123,6 +123,12 @@ fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
     if !ident.starts_with(b"\x7fELF") {
         return Ok(()); // not ELF: the loader's own checks apply
     }
+    // The identification bytes (class, byte order, version) end at 16.
+    if ident.len() < 16 {
+        return Err(truncated(format!(
+            "the file ends at {len} bytes, inside its own ELF header"
+        )));
+    }
     let class = ident.get(4).copied().unwrap_or(0);
     let data = ident.get(5).copied().unwrap_or(0);
     let host_class = if cfg!(target_pointer_width = "64") {
@@ -141,8 +147,9 @@ fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
             2 => "64-bit",
             _ => "unknown-width",
         };
+        let article = if class == 1 || class == 2 { "a" } else { "an" };
         return Err(wrong_target(format!(
-            "it is a {} library and this host is {} {}",
+            "it is {article} {} library and this host is {} {}",
             bits(class),
             bits(host_class),
             HOST_MACHINE.1
