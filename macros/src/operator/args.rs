@@ -29,6 +29,15 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         krate: syn::parse_quote!(::oplink),
         requires: Vec::new(),
     };
+    // `requires = [dyn Catalog]` (as `ctx.service::<dyn Catalog>()` is written) is no
+    // expression: said plainly, at the `dyn`, rather than as a malformed attribute.
+    if let Some(dyn_token) = dyn_in_requires(&args) {
+        errors.at_span(
+            dyn_token.span(),
+            "list the service traits in `requires` without `dyn`: `requires = [Catalog]` (`dyn` goes in `ctx.service::<dyn Catalog>()`)",
+        );
+        return out;
+    }
     // Keys written at least once, valid or not: a key with a bad value is reported once, as
     // a bad value, and not again as missing.
     let mut seen: Vec<String> = Vec::new();
@@ -109,6 +118,23 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         errors.at_span(Span::call_site(), "missing `version = \"...\"`: every operator needs a semantic version, e.g. `version = \"1.0.0\"`");
     }
     out
+}
+
+/// The first `dyn` in the list after `requires =`, if any.
+fn dyn_in_requires(args: &TokenStream) -> Option<proc_macro2::Ident> {
+    use proc_macro2::TokenTree;
+    let tokens: Vec<TokenTree> = args.clone().into_iter().collect();
+    tokens.windows(3).find_map(|w| match (&w[0], &w[1], &w[2]) {
+        (TokenTree::Ident(key), TokenTree::Punct(eq), TokenTree::Group(list))
+            if key == "requires" && eq.as_char() == '=' =>
+        {
+            list.stream().into_iter().find_map(|t| match t {
+                TokenTree::Ident(word) if word == "dyn" => Some(word),
+                _ => None,
+            })
+        }
+        _ => None,
+    })
 }
 
 const REQUIRES_HELP: &str =

@@ -85,7 +85,7 @@ impl Shape {
     message = "`{Self}` cannot be a parameter of a host service method",
     label = "oplink cannot pass this type between host and plugin",
     note = "parameters may be integers, floats, `bool`, `char`, `&str`, `String`, `&[T]` or `Vec<T>` of numbers, `Option` of those, `RecordBatch`, or a type that implements `oplink::service::Wire`",
-    note = "for a serde type, use `oplink::service::Json<{Self}>`; for a type of another crate that is not serde, wrap it in a type of yours and implement `oplink::service::Wire` for that"
+    note = "for a serde type `T`, use `oplink::service::Json<T>` with `T` owned (`Json<Vec<String>>` for a list of strings, `Json<Point>` for a struct of yours); for a type of another crate that is not serde, wrap it in a type of yours and implement `oplink::service::Wire` for that"
 )]
 pub unsafe trait Arg: Sized {
     /// What crosses.
@@ -111,7 +111,7 @@ pub unsafe trait Arg: Sized {
     message = "`{Self}` cannot be returned by a host service method",
     label = "oplink cannot return this type from the other side",
     note = "return values may be integers, floats, `bool`, `char`, `()`, `String`, `Vec<T>` of numbers, `Option` of those, `RecordBatch`, `Result<T, E>` of those, or a type that implements `oplink::service::Wire`",
-    note = "for a serde type, use `oplink::service::Json<{Self}>`; for a type of another crate that is not serde, wrap it in a type of yours and implement `oplink::service::Wire` for that"
+    note = "for a serde type `T`, use `oplink::service::Json<T>` with `T` owned (`Json<Vec<String>>` for a list of strings, `Json<Point>` for a struct of yours); for a type of another crate that is not serde, wrap it in a type of yours and implement `oplink::service::Wire` for that"
 )]
 pub unsafe trait Ret: Sized {
     /// What crosses.
