@@ -19,10 +19,31 @@ pub fn item(item: &ItemImpl, errors: &mut Errors) {
             "#[oplink::operator] goes on an inherent impl such as `impl Threshold { ... }`, not on a trait impl",
         );
     }
-    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+    let only_lifetimes = item
+        .generics
+        .params
+        .iter()
+        .all(|p| matches!(p, syn::GenericParam::Lifetime(_)));
+    if !item.generics.params.is_empty() && only_lifetimes {
+        errors.at(
+            &item.generics,
+            "an operator cannot borrow: the host keeps an instance for as long as it likes, so its type holds no shorter lifetime (write `impl Op<'static>` for a type with a lifetime parameter)",
+        );
+    } else if !item.generics.params.is_empty() {
         errors.at(
             &item.generics,
             "an operator cannot be generic: the host creates it by name, so it must be one concrete type (write a separate operator per type, or take the choice from the configuration)",
+        );
+    } else if let Some(clause) = &item.generics.where_clause {
+        errors.at(
+            clause,
+            "an operator impl takes no `where` clause: its type is one concrete type, whose bounds hold or do not (move the bounds to the type's definition)",
+        );
+    }
+    if elided_lifetime(&item.self_ty) {
+        errors.at(
+            &item.self_ty,
+            "an operator cannot borrow: the host keeps an instance for as long as it likes, so write its type's lifetime as `'static`, not `'_`",
         );
     }
     if let Some(unsafety) = &item.unsafety {
@@ -520,6 +541,17 @@ fn returns(slot: Slot, ok: &Type, self_ty: &Type, view: bool, errors: &mut Error
 
 /// Whether `ty`, not spelled `Result`, may be an alias of one: a path to a type this macro
 /// does not know (`OpResult<Self>`), not one it does (`Change`, `Self`, `Vec<u8>`).
+/// Whether a type names the elided lifetime `'_` anywhere.
+fn elided_lifetime(ty: &Type) -> bool {
+    fn any(tokens: proc_macro2::TokenStream) -> bool {
+        let tokens: Vec<_> = tokens.into_iter().collect();
+        tokens.windows(2).any(|w| {
+            matches!((&w[0], &w[1]), (proc_macro2::TokenTree::Punct(p), proc_macro2::TokenTree::Ident(i)) if p.as_char() == '\'' && i == "_")
+        }) || tokens.iter().any(|t| matches!(t, proc_macro2::TokenTree::Group(g) if any(g.stream())))
+    }
+    any(quote::ToTokens::to_token_stream(ty))
+}
+
 /// Whether a type names a lifetime anywhere (`Config<'static>`, `Cow<'a, str>`).
 fn borrows(ty: &Type) -> bool {
     fn any_lifetime(tokens: proc_macro2::TokenStream) -> bool {

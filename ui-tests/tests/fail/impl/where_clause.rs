@@ -1,0 +1,19 @@
+use oplink::prelude::*;
+
+pub struct Op;
+
+#[oplink::operator(name = "op", version = "1.0.0")]
+impl Op
+where
+    Op: Send,
+{
+    fn new() -> Result<Self> {
+        Ok(Op)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+}
+
+fn main() {}
