@@ -310,6 +310,18 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, view: bool, errors: &m
     let want = data_kind(slot);
     // `apply` may read its change in place instead.
     let fits = |kind: Kind| kind == want || (want == Kind::Change && kind == Kind::View);
+    // The data argument first and no `ctx` at all: the second one is one too many (not a
+    // `ctx` in the wrong place).
+    if with_ctx && kinds.len() == 2 && fits(kinds[0]) && !matches!(kinds[1], Kind::Ctx { .. }) {
+        errors.at(
+            types[1],
+            format!(
+                "`{name}` takes one argument after `self` (and an optional `ctx` before it), so `{}` is one too many: expected `{expected}`",
+                text(types[1])
+            ),
+        );
+        return;
+    }
     if with_ctx && kinds.len() == 2 && fits(kinds[0]) && matches!(kinds[1], Kind::Ctx { .. }) {
         errors.at(
             quote::quote!(#(#types),*),
