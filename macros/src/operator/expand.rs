@@ -42,7 +42,8 @@ pub fn item_head(item: &Item) -> TokenStream {
 pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
     let krate = &args.krate;
     let p = quote!(#krate::__private);
-    let item = model.item;
+    let item = with_mandated_signatures_allowed(model);
+    let item = &item;
     let self_ty = model.self_ty;
     let name = args.name.as_ref().map(LitStr::value).unwrap_or_default();
     let version = args.version.as_ref().map(LitStr::value).unwrap_or_default();
@@ -350,6 +351,32 @@ fn name_claim(name: &LitStr) -> TokenStream {
         #[allow(non_local_definitions)]
         macro_rules! #ident { () => {} }
     }
+}
+
+/// The impl as written, with clippy's lints about the signatures oplink mandates allowed on
+/// the methods it recognises: `Result` where a method cannot fail, `change: Change` by
+/// value, `&mut self` or `self` unused, no `const fn` (each of which the macro would refuse).
+fn with_mandated_signatures_allowed(model: &Operator<'_>) -> ItemImpl {
+    let mut item = model.item.clone();
+    for impl_item in &mut item.items {
+        if let syn::ImplItem::Fn(method) = impl_item
+            && model
+                .methods
+                .iter()
+                .any(|m| m.item.sig.ident == method.sig.ident)
+        {
+            method.attrs.push(syn::parse_quote!(
+                #[allow(
+                    clippy::unnecessary_wraps,
+                    clippy::needless_pass_by_value,
+                    clippy::unused_self,
+                    clippy::missing_const_for_fn,
+                    clippy::needless_pass_by_ref_mut
+                )]
+            ));
+        }
+    }
+    item
 }
 
 /// A `compile_error!` for each required method that every variant's `#[cfg]` may remove,
