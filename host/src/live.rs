@@ -47,8 +47,9 @@ struct Live {
     config: serde_json::Value,
     generation: u64,
     max_generations: u64,
-    /// The builds (mapped copies of a library) it has run on, each once.
-    builds: Vec<usize>,
+    /// The builds (mapped copies of a library) it has run on, each once: held, so that no
+    /// later copy can take the place (and the address) of one of them.
+    builds: Vec<Plugin>,
     /// The last snapshot taken (by a reload or [`LiveInstance::checkpoint`]): what
     /// [`LiveInstance::recover`] restores.
     last_good: Option<Vec<u8>>,
@@ -80,7 +81,7 @@ impl LiveInstance {
                 config,
                 generation: 1,
                 max_generations: DEFAULT_MAX_GENERATIONS,
-                builds: vec![plugin.library_id()],
+                builds: vec![plugin.clone()],
                 last_good: None,
             })),
         })
@@ -160,10 +161,12 @@ impl LiveInstance {
     /// the place of one that panicked in one call. As with `recover`, the state keeps its
     /// pending writes, those the call that panicked made before it did included.
     ///
-    /// If anything fails (`new` lacks the operator or the host's services, `snapshot`,
-    /// `new`'s constructor or `restore` errs or panics, the generation bound is reached)
-    /// nothing changes: the old instance keeps serving (or stays poisoned), untouched, and
-    /// the error names the operator and the reason ([`Error::Reload`]).
+    /// If anything fails (`new` lacks the operator or the host's services, the old
+    /// instance's `snapshot` errs, `new`'s constructor or `restore` errs or panics, the bound
+    /// of builds is reached) nothing changes: the old instance keeps serving, untouched, and
+    /// the error names the operator and the reason ([`Error::Reload`]). A poisoned instance
+    /// stays poisoned, and so does one whose `snapshot` panicked just now (a panic poisons):
+    /// the error is then [`Error::StillPoisoned`].
     pub fn reload(&self, new: &Plugin) -> Result<u64> {
         let mut live = self.lock();
         let (next, snapshot) = prepare(&mut live, new)?;
@@ -247,8 +250,12 @@ impl Live {
         self.instance = next;
         self.plugin = new.clone();
         self.generation += 1;
-        if !self.builds.contains(&new.library_id()) {
-            self.builds.push(new.library_id());
+        if !self
+            .builds
+            .iter()
+            .any(|seen| seen.library_id() == new.library_id())
+        {
+            self.builds.push(new.clone());
         }
         if snapshot.is_some() {
             self.last_good = snapshot;
@@ -261,7 +268,10 @@ impl Live {
 fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)> {
     let operator = live.instance.name().to_owned();
     let failed = failure(live, "reloading");
-    let new_build = !live.builds.contains(&new.library_id());
+    let new_build = !live
+        .builds
+        .iter()
+        .any(|seen| seen.library_id() == new.library_id());
     if new_build && live.builds.len() as u64 >= live.max_generations {
         return Err(failed(format!(
             "it has run on {} builds, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`",

@@ -8,6 +8,10 @@
 //! its stable line; RocksDB and LMDB need C libraries; SQLite would bring SQL for what is a
 //! sorted map.
 
+// redb's error type is large (160 bytes); it is only ever the failure path of a disk
+// operation, turned into a message at once.
+#![allow(clippy::result_large_err)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,28 +41,35 @@ type MemoryMap = BTreeMap<(String, Vec<u8>), Vec<u8>>;
 
 enum Backing {
     Memory(Mutex<MemoryMap>),
-    /// The database, `None` while it is reopened (or when reopening it failed).
     Disk {
         path: PathBuf,
-        db: std::sync::RwLock<Option<redb::Database>>,
+        db: std::sync::RwLock<Opened>,
     },
 }
 
-/// What redb says once an I/O error has made a database refuse all further writes.
-const AFTER_IO_ERROR: &str = "Previous I/O error occurred";
+/// The on-disk database as last opened: or why it could not be reopened (tried again at the
+/// next use), and how many times it was reopened (so two threads that met one I/O error
+/// reopen it once).
+struct Opened {
+    db: std::result::Result<redb::Database, String>,
+    reopened: u64,
+}
 
 /// Opens (or creates) the database at `path` with its table, under a guard: redb asserts on
 /// some damaged files instead of returning an error.
 fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
-    let opened = std::panic::catch_unwind(|| -> std::result::Result<_, String> {
-        let db = redb::Database::create(path).map_err(|e| e.to_string())?;
+    let opened = std::panic::catch_unwind(|| -> std::result::Result<_, redb::Error> {
+        let db = redb::Database::create(path)?;
         // The table exists from the start, so that readers never meet its absence.
-        let tx = db.begin_write().map_err(|e| e.to_string())?;
-        tx.open_table(TABLE).map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())?;
+        let tx = db.begin_write()?;
+        tx.open_table(TABLE)?;
+        tx.commit()?;
         Ok(db)
     });
-    opened.unwrap_or_else(|payload| Err(damaged(payload.as_ref())))
+    match opened {
+        Ok(opened) => opened.map_err(|e| e.to_string()),
+        Err(payload) => Err(damaged(payload.as_ref())),
+    }
 }
 
 /// The reason for a panic of redb's: the file is damaged.
@@ -103,7 +114,10 @@ impl StateStore {
         let db = open_database(&path).map_err(failed)?;
         Ok(StateStore::with(Backing::Disk {
             path,
-            db: std::sync::RwLock::new(Some(db)),
+            db: std::sync::RwLock::new(Opened {
+                db: Ok(db),
+                reopened: 0,
+            }),
         }))
     }
 
@@ -152,33 +166,52 @@ impl StateStore {
 
     /// Runs `work` on the on-disk database, under a guard (redb asserts on some damaged
     /// files). After an I/O error redb refuses every later write until the database is
-    /// reopened: then it is reopened here, once, and `work` tried again, so that a full disk
-    /// made free again does not leave the store unusable for the rest of the process.
+    /// reopened: then it is reopened here (by one thread, however many met the error), and
+    /// `work` tried again once, so that a full disk made free again does not leave the store
+    /// unusable for the rest of the process. A reopen that fails is tried again at the next
+    /// use, and its reason given meanwhile.
     fn on_disk<T>(
         &self,
-        work: impl Fn(&redb::Database) -> std::result::Result<T, String>,
+        work: impl Fn(&redb::Database) -> std::result::Result<T, redb::Error>,
     ) -> Result<T> {
         let Backing::Disk { path, db } = &self.inner.backing else {
             unreachable!("called for an on-disk store")
         };
-        let attempt = || {
-            let guard = db.read().unwrap_or_else(|e| e.into_inner());
-            let Some(database) = guard.as_ref() else {
-                return Err("the database could not be reopened after an I/O error".to_owned());
+        // `Err(Some(n))`: redb asks to be reopened, and it had been reopened `n` times.
+        let attempt = || -> std::result::Result<T, (String, Option<u64>)> {
+            let opened = db.read().unwrap_or_else(|e| e.into_inner());
+            let database = match &opened.db {
+                Ok(database) => database,
+                Err(why) => {
+                    return Err((
+                        format!("the database could not be reopened after an I/O error: {why}"),
+                        Some(opened.reopened),
+                    ));
+                }
             };
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(database)))
-                .unwrap_or_else(|payload| Err(damaged(payload.as_ref())))
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(database))) {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(redb::Error::PreviousIo)) => {
+                    Err((redb::Error::PreviousIo.to_string(), Some(opened.reopened)))
+                }
+                Ok(Err(other)) => Err((other.to_string(), None)),
+                Err(payload) => Err((damaged(payload.as_ref()), None)),
+            }
         };
         match attempt() {
-            Err(reason) if reason.contains(AFTER_IO_ERROR) => {
-                let mut guard = db.write().unwrap_or_else(|e| e.into_inner());
-                // Closed before it is opened again: redb refuses a second handle.
-                drop(guard.take());
-                *guard = open_database(path).ok();
-                drop(guard);
-                attempt().map_err(|e| self.disk_error(e))
+            Ok(value) => Ok(value),
+            Err((_, Some(seen))) => {
+                let mut opened = db.write().unwrap_or_else(|e| e.into_inner());
+                if opened.reopened == seen {
+                    // Closed before it is opened again: redb refuses a second handle.
+                    opened.db = Err("closed to be reopened".to_owned());
+                    opened.db = open_database(path);
+                    opened.reopened += 1;
+                }
+                drop(opened);
+                attempt().map_err(|(why, _)| self.disk_error(why))
             }
-            other => other.map_err(|e| self.disk_error(e)),
+            Err((why, None)) => Err(self.disk_error(why)),
         }
     }
 
@@ -186,9 +219,9 @@ impl StateStore {
         match &self.inner.backing {
             Backing::Memory(map) => Ok(lock(map).get(&(scope.to_owned(), key.to_vec())).cloned()),
             Backing::Disk { .. } => self.on_disk(|db| {
-                let tx = db.begin_read().map_err(|e| e.to_string())?;
-                let table = tx.open_table(TABLE).map_err(|e| e.to_string())?;
-                let value = table.get((scope, key)).map_err(|e| e.to_string())?;
+                let tx = db.begin_read()?;
+                let table = tx.open_table(TABLE)?;
+                let value = table.get((scope, key))?;
                 Ok(value.map(|v| v.value().to_vec()))
             }),
         }
@@ -202,11 +235,11 @@ impl StateStore {
                 .map(|((_, k), v)| (k.clone(), v.clone()))
                 .collect()),
             Backing::Disk { .. } => self.on_disk(|db| {
-                let tx = db.begin_read().map_err(|e| e.to_string())?;
-                let table = tx.open_table(TABLE).map_err(|e| e.to_string())?;
+                let tx = db.begin_read()?;
+                let table = tx.open_table(TABLE)?;
                 let mut out = Vec::new();
-                for entry in table.range((scope, prefix)..).map_err(|e| e.to_string())? {
-                    let (key, value) = entry.map_err(|e| e.to_string())?;
+                for entry in table.range((scope, prefix)..)? {
+                    let (key, value) = entry?;
                     let (s, k) = key.value();
                     if s != scope || !k.starts_with(prefix) {
                         break;
@@ -233,20 +266,19 @@ impl StateStore {
                 Ok(())
             }
             Backing::Disk { .. } => self.on_disk(|db| {
-                let tx = db.begin_write().map_err(|e| e.to_string())?;
+                let tx = db.begin_write()?;
                 {
-                    let mut table = tx.open_table(TABLE).map_err(|e| e.to_string())?;
+                    let mut table = tx.open_table(TABLE)?;
                     for (key, value) in writes {
                         match value {
                             Some(value) => table
                                 .insert((scope, key.as_slice()), value.as_slice())
                                 .map(drop),
                             None => table.remove((scope, key.as_slice())).map(drop),
-                        }
-                        .map_err(|e| e.to_string())?;
+                        }?;
                     }
                 }
-                tx.commit().map_err(|e| e.to_string())
+                Ok(tx.commit()?)
             }),
         }
     }

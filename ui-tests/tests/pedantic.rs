@@ -1,12 +1,16 @@
-//! An operator with the signatures oplink asks for, private and as simple as can be, under
-//! clippy's pedantic and nursery lints (`cargo clippy --all-targets` checks this file): the
-//! lints that would push its author toward a signature the macro refuses stay quiet.
-#![deny(clippy::pedantic, clippy::nursery)]
+//! An operator with the signatures oplink asks for, as simple as can be, under clippy's
+//! pedantic and nursery lints (`cargo clippy --all-targets` checks this file) and strict
+//! rustc lints: the lints that would push its author toward a signature the macro refuses
+//! stay quiet, and the expansion adds nothing they would flag.
+#![deny(clippy::pedantic, clippy::nursery, missing_docs, unsafe_code, warnings)]
 
 use oplink::prelude::*;
 
-struct Forward;
+/// Forwards nothing.
+#[derive(Debug)]
+pub struct Forward;
 
+/// An operator that returns an empty change.
 #[oplink::operator(name = "forward", version = "1.0.0")]
 impl Forward {
     fn new() -> Result<Self> {

@@ -551,8 +551,6 @@ fn returns(slot: Slot, ok: &Type, self_ty: &Type, view: bool, errors: &mut Error
     }
 }
 
-/// Whether `ty`, not spelled `Result`, may be an alias of one: a path to a type this macro
-/// does not know (`OpResult<Self>`), not one it does (`Change`, `Self`, `Vec<u8>`).
 /// Whether a type names the elided lifetime `'_` anywhere.
 fn elided_lifetime(ty: &Type) -> bool {
     fn any(tokens: proc_macro2::TokenStream) -> bool {
@@ -576,6 +574,8 @@ fn borrows(ty: &Type) -> bool {
     any_lifetime(quote::ToTokens::to_token_stream(ty))
 }
 
+/// Whether `ty`, not spelled `Result`, may be an alias of one: a path to a type this macro
+/// does not know (`OpResult<Self>`), not one it does (`Change`, `Self`, `Vec<u8>`).
 fn may_alias_result(ty: &Type) -> bool {
     matches!(bare(ty), Type::Path(_))
         && last_ident(ty).is_some_and(|name| !KNOWN.contains(&name.as_str()) && name != "Self")

@@ -365,15 +365,19 @@ fn with_mandated_signatures_allowed(model: &Operator<'_>) -> ItemImpl {
                 .iter()
                 .any(|m| m.item.sig.ident == method.sig.ident)
         {
-            method.attrs.push(syn::parse_quote!(
-                #[allow(
-                    clippy::unnecessary_wraps,
-                    clippy::needless_pass_by_value,
-                    clippy::unused_self,
-                    clippy::missing_const_for_fn,
-                    clippy::needless_pass_by_ref_mut
-                )]
-            ));
+            // First: the author's own attributes come after it, and win.
+            method.attrs.insert(
+                0,
+                syn::parse_quote!(
+                    #[allow(
+                        clippy::unnecessary_wraps,
+                        clippy::needless_pass_by_value,
+                        clippy::unused_self,
+                        clippy::missing_const_for_fn,
+                        clippy::needless_pass_by_ref_mut
+                    )]
+                ),
+            );
         }
     }
     item
