@@ -107,6 +107,14 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// The file cannot be opened or read (no permission to, say).
+    #[error("`{path}` cannot be read: {reason}")]
+    Unreadable {
+        /// The path.
+        path: PathBuf,
+        /// What the system said.
+        reason: String,
+    },
     /// The file is shorter than its own headers say (loading it would crash the process).
     #[error("`{path}` is truncated or damaged: {detail}")]
     Truncated {
@@ -315,6 +323,7 @@ impl Error {
             | Error::CheckFailed { path, .. }
             | Error::State { path, .. }
             | Error::CopyFailed { path, .. }
+            | Error::Unreadable { path, .. }
             | Error::FolderUnreadable { path, .. }
             | Error::WrongTarget { path, .. }
             | Error::NotAFile { path, .. }

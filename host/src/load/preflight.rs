@@ -115,10 +115,14 @@ fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
         });
     }
     let len = metadata.len();
-    let mut file = File::open(path).map_err(|e| truncated(format!("cannot read it: {e}")))?;
+    let unreadable = |e: std::io::Error| Error::Unreadable {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    let mut file = File::open(path).map_err(unreadable)?;
     let mut ident = [0u8; 64];
     let got =
-        read_up_to(&mut file, &mut ident).map_err(|e| truncated(format!("cannot read it: {e}")))?;
+        read_up_to(&mut file, &mut ident).map_err(unreadable)?;
     let ident = &ident[..got];
     if !ident.starts_with(b"\x7fELF") {
         return Ok(()); // not ELF: the loader's own checks apply
