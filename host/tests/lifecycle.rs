@@ -139,18 +139,25 @@ fn flushed_state_survives_a_killed_process_and_is_never_half_written() {
     assert_eq!(counts, expected_counts(total));
 }
 
+/// A host with the state store in the file at `path`, and a `tally` of `plugin` whose state
+/// is named `name` in it.
+fn tally_in_store(plugin: &Plugin, path: &Path, name: &str) -> (Host, oplink_host::Instance) {
+    let host = Host::builder()
+        .state_store(StateStore::open(path).unwrap())
+        .build();
+    let tally = plugin
+        .instantiate_named("tally", tally_config(), &host, name)
+        .unwrap();
+    (host, tally)
+}
+
 #[test]
 fn named_state_outlives_its_instance_and_unflushed_writes_do_not() {
     let dir = folder("named");
     let path = dir.join("state.redb");
     let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
     {
-        let host = Host::builder()
-            .state_store(StateStore::open(&path).unwrap())
-            .build();
-        let mut tally = plugin
-            .instantiate_named("tally", tally_config(), &host, "t")
-            .unwrap();
+        let (host, mut tally) = tally_in_store(&plugin, &path, "t");
         assert_eq!(tally.state_name(), Some("t"));
         // One live instance per name.
         let err = plugin
@@ -647,12 +654,7 @@ fn a_damaged_state_file_is_an_error_not_a_crash() {
     let path = dir.join("state.redb");
     let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
     {
-        let host = Host::builder()
-            .state_store(StateStore::open(&path).unwrap())
-            .build();
-        let mut tally = plugin
-            .instantiate_named("tally", tally_config(), &host, "damaged")
-            .unwrap();
+        let (_host, mut tally) = tally_in_store(&plugin, &path, "damaged");
         for i in 0..200 {
             tally.apply(batch_change(i)).unwrap();
         }

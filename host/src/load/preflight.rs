@@ -121,8 +121,7 @@ fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
     };
     let mut file = File::open(path).map_err(unreadable)?;
     let mut ident = [0u8; 64];
-    let got =
-        read_up_to(&mut file, &mut ident).map_err(unreadable)?;
+    let got = read_up_to(&mut file, &mut ident).map_err(unreadable)?;
     let ident = &ident[..got];
     if !ident.starts_with(b"\x7fELF") {
         return Ok(()); // not ELF: the loader's own checks apply
