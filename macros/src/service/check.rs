@@ -48,6 +48,26 @@ pub fn trait_item(item: &ItemTrait, errors: &mut Errors) {
     }
 }
 
+/// `&self`, however it is written: `&self`, `&'_ self`, `self: &Self`, `self: &'_ Self`.
+fn shared_self(receiver: &syn::Receiver) -> bool {
+    let anonymous = |lifetime: Option<&syn::Lifetime>| lifetime.is_none_or(|l| l.ident == "_");
+    if receiver.colon_token.is_none() {
+        return receiver.mutability.is_none()
+            && receiver
+                .reference
+                .as_ref()
+                .is_some_and(|(_, lifetime)| anonymous(lifetime.as_ref()));
+    }
+    match &*receiver.ty {
+        syn::Type::Reference(reference) => {
+            reference.mutability.is_none()
+                && anonymous(reference.lifetime.as_ref())
+                && matches!(&*reference.elem, syn::Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"))
+        }
+        _ => false,
+    }
+}
+
 pub fn method(method: &TraitItemFn, errors: &mut Errors) {
     let sig = &method.sig;
     let name = &sig.ident;
@@ -62,14 +82,7 @@ pub fn method(method: &TraitItemFn, errors: &mut Errors) {
     sig::check_flavor(sig, Place::Service, errors);
     sig::check_generics(sig, "", errors);
     match sig.inputs.first() {
-        Some(FnArg::Receiver(receiver))
-            if receiver.reference.is_some()
-                && receiver.mutability.is_none()
-                && receiver.colon_token.is_none()
-                && receiver
-                    .reference
-                    .as_ref()
-                    .is_some_and(|(_, lifetime)| lifetime.is_none()) => {}
+        Some(FnArg::Receiver(receiver)) if shared_self(receiver) => {}
         Some(FnArg::Receiver(receiver)) => errors.at(
             receiver,
             format!(

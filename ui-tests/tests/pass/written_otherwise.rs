@@ -59,6 +59,9 @@ pub trait Rates {
     // An error type written out, and JSON both ways.
     fn refresh(&self) -> Result<(), String>;
     fn quotes(&self, currencies: oplink::service::Json<Vec<String>>) -> oplink::service::Json<Vec<f64>>;
+    // `&self` written out, or with its lifetime elided.
+    fn spread(self: &Self, currency: &str) -> f64;
+    fn source(&'_ self) -> String;
 }
 
 fn main() {
