@@ -515,15 +515,6 @@ fn record_line(path: &Path, record: u64) -> u64 {
     line
 }
 
-/// "`n` fields", or "1 field".
-fn fields(n: &str) -> String {
-    if n == "1" {
-        "1 field".to_owned()
-    } else {
-        format!("{n} fields")
-    }
-}
-
 fn number_after(text: &str, word: &str) -> Option<u64> {
     let at = text.find(word)? + word.len();
     let digits: String = text[at..]
@@ -571,7 +562,7 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
             None,
             format!(
                 "{} where the header has {}",
-                fields(&got),
+                crate::counted(&got, "field", "fields"),
                 expected.map_or("another number".to_owned(), |e| e.to_string())
             ),
         )
@@ -583,9 +574,11 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
             None,
             format!(
                 "{} where the header has {}",
-                fields(
-                    &number_after(&message, "found ")
-                        .map_or("another number".to_owned(), |n| n.to_string())
+                crate::counted(
+                    number_after(&message, "found ")
+                        .map_or("another number".to_owned(), |n| n.to_string()),
+                    "field",
+                    "fields"
                 ),
                 number_after(&message, "Expected ")
                     .map_or("another number".to_owned(), |n| n.to_string()),

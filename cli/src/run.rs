@@ -546,13 +546,7 @@ impl Summary {
     /// The closing summary, for standard error.
     pub fn to_text(&self, input: &Path) -> String {
         let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
-        let rows = |n: u64| {
-            if n == 1 {
-                "1 row".to_owned()
-            } else {
-                format!("{n} rows")
-            }
-        };
+        let rows = |n: u64| crate::counted(n, "row", "rows");
         let mut text = format!(
             "read {} in {} {} from `{}` in {}\n",
             rows(self.rows_read),

@@ -245,16 +245,18 @@ pub fn reload_all(instances: &[LiveInstance], new: &Plugin) -> Result<usize> {
 }
 
 impl Live {
+    /// Whether it has run on the build (the mapped copy of a library) of `plugin`.
+    fn ran_on(&self, plugin: &Plugin) -> bool {
+        let id = plugin.library_id();
+        self.builds.iter().any(|seen| seen.library_id() == id)
+    }
+
     /// Puts `next`, made from `new` and restored from `snapshot`, in the old one's place.
     fn swap(&mut self, next: Instance, snapshot: Option<Vec<u8>>, new: &Plugin) {
         self.instance = next;
         self.plugin = new.clone();
         self.generation += 1;
-        if !self
-            .builds
-            .iter()
-            .any(|seen| seen.library_id() == new.library_id())
-        {
+        if !self.ran_on(new) {
             self.builds.push(new.clone());
         }
         if snapshot.is_some() {
@@ -268,10 +270,7 @@ impl Live {
 fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)> {
     let operator = live.instance.name().to_owned();
     let failed = failure(live, "reloading");
-    let new_build = !live
-        .builds
-        .iter()
-        .any(|seen| seen.library_id() == new.library_id());
+    let new_build = !live.ran_on(new);
     if new_build && live.builds.len() as u64 >= live.max_generations {
         return Err(failed(format!(
             "it has run on {} builds, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`",

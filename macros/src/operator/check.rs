@@ -551,27 +551,35 @@ fn returns(slot: Slot, ok: &Type, self_ty: &Type, view: bool, errors: &mut Error
     }
 }
 
+/// The names of the lifetimes a type names, at any depth (`a` and `static` for
+/// `Cow<'a, str>` in `Vec<(Cow<'a, str>, Config<'static>)>`).
+fn lifetimes(ty: &Type) -> Vec<String> {
+    use proc_macro2::TokenTree;
+    fn collect(tokens: proc_macro2::TokenStream, out: &mut Vec<String>) {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, token) in tokens.iter().enumerate() {
+            match (token, tokens.get(i + 1)) {
+                (TokenTree::Punct(p), Some(TokenTree::Ident(name))) if p.as_char() == '\'' => {
+                    out.push(name.to_string());
+                }
+                (TokenTree::Group(g), _) => collect(g.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    collect(quote::ToTokens::to_token_stream(ty), &mut out);
+    out
+}
+
 /// Whether a type names the elided lifetime `'_` anywhere.
 fn elided_lifetime(ty: &Type) -> bool {
-    fn any(tokens: proc_macro2::TokenStream) -> bool {
-        let tokens: Vec<_> = tokens.into_iter().collect();
-        tokens.windows(2).any(|w| {
-            matches!((&w[0], &w[1]), (proc_macro2::TokenTree::Punct(p), proc_macro2::TokenTree::Ident(i)) if p.as_char() == '\'' && i == "_")
-        }) || tokens.iter().any(|t| matches!(t, proc_macro2::TokenTree::Group(g) if any(g.stream())))
-    }
-    any(quote::ToTokens::to_token_stream(ty))
+    lifetimes(ty).iter().any(|name| name == "_")
 }
 
 /// Whether a type names a lifetime anywhere (`Config<'static>`, `Cow<'a, str>`).
 fn borrows(ty: &Type) -> bool {
-    fn any_lifetime(tokens: proc_macro2::TokenStream) -> bool {
-        tokens.into_iter().any(|token| match token {
-            proc_macro2::TokenTree::Punct(p) => p.as_char() == '\'',
-            proc_macro2::TokenTree::Group(g) => any_lifetime(g.stream()),
-            _ => false,
-        })
-    }
-    any_lifetime(quote::ToTokens::to_token_stream(ty))
+    !lifetimes(ty).is_empty()
 }
 
 /// Whether `ty`, not spelled `Result`, may be an alias of one: a path to a type this macro
