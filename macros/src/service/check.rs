@@ -37,12 +37,13 @@ pub fn trait_item(item: &ItemTrait, errors: &mut Errors) {
                 .segments
                 .last()
                 .is_some_and(|s| s.ident == "Send" || s.ident == "Sync"),
+            TypeParamBound::Lifetime(lifetime) => lifetime.ident == "static",
             _ => false,
         };
         if !allowed {
             errors.at(
                 bound,
-                "a host service trait cannot have supertraits (other than `Send` and `Sync`, which it always gets): the plugin sees the service only through its own methods",
+                "a host service trait cannot have supertraits (other than `Send`, `Sync` and `'static`, which it always has): the plugin sees the service only through its own methods",
             );
         }
     }
@@ -210,6 +211,10 @@ pub fn param(ty: &Type, name: &str, method: &Ident, lifetimes_reported: bool, er
             let advice = match target {
                 Type::Slice(_) => None,
                 _ if last_ident(target).as_deref() == Some("str") => None,
+                Type::Array(array) => Some(format!(
+                    "take a slice: `&[{}]`, or `Vec<{0}>` by value",
+                    text(&array.elem)
+                )),
                 _ => Some(match last_ident(target).as_deref() {
                     Some("String") => "take `&str`".to_owned(),
                     Some("Vec") => format!(
@@ -263,8 +268,8 @@ pub fn output(ty: &Type, method: &Ident, lifetimes_reported: bool, errors: &mut 
     }
 }
 
-/// `ty` with every borrow replaced by its owned form: `&str` by `String`, `&[T]` by
-/// `Vec<T>`, any other `&T` by `T`.
+/// `ty` with every borrow replaced by its owned form: `&str` by `String`, `&[T]` and
+/// `&[T; N]` by `Vec<T>` (an array does not cross), any other `&T` by `T`.
 fn owned(ty: &Type) -> String {
     struct Own;
     impl syn::visit_mut::VisitMut for Own {
@@ -273,8 +278,8 @@ fn owned(ty: &Type) -> String {
             if let Type::Reference(reference) = ty {
                 let target = (*reference.elem).clone();
                 *ty = match bare(&target) {
-                    Type::Slice(slice) => {
-                        let elem = &slice.elem;
+                    Type::Slice(syn::TypeSlice { elem, .. })
+                    | Type::Array(syn::TypeArray { elem, .. }) => {
                         syn::parse_quote!(Vec<#elem>)
                     }
                     other if last_ident(other).as_deref() == Some("str") => {
@@ -300,5 +305,7 @@ mod tests {
         assert_eq!(owned(&ty), "Option<String>");
         let ty: Type = syn::parse_quote!(Result<&[u8], String>);
         assert_eq!(owned(&ty), "Result<Vec<u8>, String>");
+        let ty: Type = syn::parse_quote!(Option<&[u8; 4]>);
+        assert_eq!(owned(&ty), "Option<Vec<u8>>");
     }
 }

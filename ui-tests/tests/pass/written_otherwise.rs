@@ -53,8 +53,9 @@ impl SelfConfigured {
     }
 }
 
+// The bounds every service has anyway, written out.
 #[oplink::host_callbacks(name = "acme.Rates")]
-pub trait Rates {
+pub trait Rates: Send + Sync + 'static {
     fn rate(&self, currency: &str) -> f64;
     // An error type written out, and JSON both ways.
     fn refresh(&self) -> Result<(), String>;
