@@ -485,12 +485,23 @@ fn doc_text(item: &ItemImpl) -> String {
                 ..
             }) = &nv.value
         {
-            let line = s.value().trim().to_owned();
-            if line.is_empty() && !lines.is_empty() {
-                break; // the first paragraph is the description
-            }
-            if !line.is_empty() {
-                lines.push(line);
+            // A `///` comment is one line an attribute; a `/** */` block is many in one,
+            // perhaps each after a ` * `.
+            let text = s.value();
+            let block = text.contains('\n');
+            // (`"".lines()` is no line at all, but an empty `///` ends a paragraph.)
+            for line in text.lines().chain(text.is_empty().then_some("")) {
+                let line = line.trim();
+                let line = match line.strip_prefix('*') {
+                    Some(rest) if block => rest.trim_start(),
+                    _ => line,
+                };
+                if line.is_empty() && !lines.is_empty() {
+                    return lines.join(" "); // the first paragraph is the description
+                }
+                if !line.is_empty() {
+                    lines.push(line.to_owned());
+                }
             }
         }
     }
@@ -504,6 +515,28 @@ mod tests {
     fn expand(args: TokenStream, input: TokenStream) -> syn::File {
         let out = super::super::expand(args, input);
         syn::parse2(out.clone()).unwrap_or_else(|e| panic!("expansion does not parse: {e}\n{out}"))
+    }
+
+    #[test]
+    fn the_description_is_the_first_paragraph_on_one_line() {
+        let item: ItemImpl = syn::parse_quote! {
+            /// Keeps rows
+            /// over a minimum.
+            ///
+            /// Not this.
+            impl T {}
+        };
+        assert_eq!(doc_text(&item), "Keeps rows over a minimum.");
+        let item: ItemImpl = syn::parse_quote! {
+            #[doc = "Keeps rows\n   over a minimum.\n\n   Not this."]
+            impl T {}
+        };
+        assert_eq!(doc_text(&item), "Keeps rows over a minimum.");
+        let item: ItemImpl = syn::parse_quote! {
+            #[doc = "\n * Keeps rows\n * over a minimum.\n *\n * Not this.\n "]
+            impl T {}
+        };
+        assert_eq!(doc_text(&item), "Keeps rows over a minimum.");
     }
 
     #[test]
