@@ -219,7 +219,8 @@ pub enum Error {
     },
     /// The operator requires a host service this host does not provide.
     #[error(
-        "operator `{operator}` requires the host service `{service}`, which this host does not provide ({provided}); add it with `Host::builder().provide::<dyn {service}>(..)`"
+        "operator `{operator}` requires the host service `{service}`, which this host does not provide ({provided}); add it with {}",
+        provide_hint(service)
     )]
     MissingService {
         /// The operator's name.
@@ -347,6 +348,27 @@ impl Error {
     }
 }
 
+/// How a host provides the service named `service`, in Rust: the trait's path for a
+/// standard service, the trait named as the service when that is a Rust name, and otherwise
+/// a word on which trait it is (a service renamed with `name = "…"`).
+fn provide_hint(service: &str) -> String {
+    let rust_name = |name: &str| {
+        name.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    match service.strip_prefix("oplink.") {
+        Some(standard) if rust_name(standard) => {
+            format!("`Host::builder().provide::<dyn oplink::services::{standard}>(..)`")
+        }
+        _ if rust_name(service) => format!("`Host::builder().provide::<dyn {service}>(..)`"),
+        _ => format!(
+            "`Host::builder().provide::<dyn Trait>(..)`, `Trait` being the `#[host_callbacks]` trait named `{service}`"
+        ),
+    }
+}
+
 fn or_note(message: &str) -> &str {
     if message.trim().is_empty() {
         "(the plugin gave no message)"
@@ -364,3 +386,22 @@ fn at(location: &Option<String>) -> String {
 
 /// `Result<T, oplink_host::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn provide_hint_names_the_trait() {
+        assert_eq!(
+            super::provide_hint("Catalog"),
+            "`Host::builder().provide::<dyn Catalog>(..)`"
+        );
+        assert_eq!(
+            super::provide_hint("oplink.State"),
+            "`Host::builder().provide::<dyn oplink::services::State>(..)`"
+        );
+        assert_eq!(
+            super::provide_hint("acme.Catalog"),
+            "`Host::builder().provide::<dyn Trait>(..)`, `Trait` being the `#[host_callbacks]` trait named `acme.Catalog`"
+        );
+    }
+}

@@ -171,6 +171,18 @@ fn a_missing_service_is_rejected_at_instantiate() {
         err.to_string(),
         "operator `enrich` requires the host service `Catalog`, which this host does not provide (it provides only the standard services `oplink.Log`, `oplink.State` and `oplink.Clock`); add it with `Host::builder().provide::<dyn Catalog>(..)`"
     );
+    // A service named otherwise than its trait is named by the trait's Rust path.
+    let err = plugin()
+        .instantiate(
+            "lookup",
+            json!({"column": "customer", "table": "tiers", "into": "tier"}),
+            &Host::default(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operator `lookup` requires the host service `oplink.Lookup`, which this host does not provide (it provides only the standard services `oplink.Log`, `oplink.State` and `oplink.Clock`); add it with `Host::builder().provide::<dyn oplink::services::Lookup>(..)`"
+    );
 }
 
 /// A host built against another version of the catalog: `customers_in` returns `i64`.
