@@ -17,6 +17,15 @@
 extern "C" {
 #endif
 
+/* The layout checks below, in C11 and in C++11. */
+#ifdef __cplusplus
+#define OPLINK_STATIC_ASSERT static_assert
+#define OPLINK_ALIGNOF alignof
+#else
+#define OPLINK_STATIC_ASSERT _Static_assert
+#define OPLINK_ALIGNOF _Alignof
+#endif
+
 /* ---- Constants ---------------------------------------------------- */
 
 /* Major version of the ABI. A host loads only libraries of its own major. */
@@ -543,7 +552,7 @@ typedef struct OplinkStateTable {
     OplinkTableHeader header;
     OplinkStatus (*get)(void const *context, OplinkSliceView key, OplinkOptionOwnedVec *out, OplinkErrorOut *err);
     OplinkStatus (*put)(void const *context, OplinkSliceView key, OplinkSliceView value, uint8_t *out, OplinkErrorOut *err);
-    OplinkStatus (*delete)(void const *context, OplinkSliceView key, uint8_t *out, OplinkErrorOut *err);
+    OplinkStatus (*delete_)(void const *context, OplinkSliceView key, uint8_t *out, OplinkErrorOut *err);
     OplinkStatus (*scan_prefix)(void const *context, OplinkSliceView prefix, OplinkOwnedBuf *out, OplinkErrorOut *err);
 } OplinkStateTable;
 #define OPLINK_STATE_NAME "oplink.State"
@@ -582,158 +591,158 @@ typedef struct { char c; uint64_t v; } OplinkAlignProbe_;
 #error "oplink supports 32-bit and 64-bit targets"
 #endif
 
-_Static_assert(sizeof(OplinkStrView) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkStrView");
-_Static_assert(_Alignof(OplinkStrView) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkStrView");
-_Static_assert(offsetof(OplinkStrView, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkStrView.ptr");
-_Static_assert(offsetof(OplinkStrView, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkStrView.len");
+OPLINK_STATIC_ASSERT(sizeof(OplinkStrView) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkStrView");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkStrView) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkStrView");
+OPLINK_STATIC_ASSERT(offsetof(OplinkStrView, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkStrView.ptr");
+OPLINK_STATIC_ASSERT(offsetof(OplinkStrView, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkStrView.len");
 
-_Static_assert(sizeof(OplinkBytesView) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkBytesView");
-_Static_assert(_Alignof(OplinkBytesView) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkBytesView");
-_Static_assert(offsetof(OplinkBytesView, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkBytesView.ptr");
-_Static_assert(offsetof(OplinkBytesView, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkBytesView.len");
+OPLINK_STATIC_ASSERT(sizeof(OplinkBytesView) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkBytesView");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkBytesView) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkBytesView");
+OPLINK_STATIC_ASSERT(offsetof(OplinkBytesView, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkBytesView.ptr");
+OPLINK_STATIC_ASSERT(offsetof(OplinkBytesView, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkBytesView.len");
 
-_Static_assert(sizeof(OplinkSliceView) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkSliceView");
-_Static_assert(_Alignof(OplinkSliceView) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkSliceView");
-_Static_assert(offsetof(OplinkSliceView, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkSliceView.ptr");
-_Static_assert(offsetof(OplinkSliceView, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkSliceView.len");
+OPLINK_STATIC_ASSERT(sizeof(OplinkSliceView) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkSliceView");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkSliceView) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkSliceView");
+OPLINK_STATIC_ASSERT(offsetof(OplinkSliceView, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkSliceView.ptr");
+OPLINK_STATIC_ASSERT(offsetof(OplinkSliceView, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkSliceView.len");
 
-_Static_assert(sizeof(OplinkOwnedBuf) == OPLINK_LAYOUT_(32, 16, 16), "size of OplinkOwnedBuf");
-_Static_assert(_Alignof(OplinkOwnedBuf) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOwnedBuf");
-_Static_assert(offsetof(OplinkOwnedBuf, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOwnedBuf.ptr");
-_Static_assert(offsetof(OplinkOwnedBuf, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkOwnedBuf.len");
-_Static_assert(offsetof(OplinkOwnedBuf, capacity) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkOwnedBuf.capacity");
-_Static_assert(offsetof(OplinkOwnedBuf, release) == OPLINK_LAYOUT_(24, 12, 12), "offset of OplinkOwnedBuf.release");
+OPLINK_STATIC_ASSERT(sizeof(OplinkOwnedBuf) == OPLINK_LAYOUT_(32, 16, 16), "size of OplinkOwnedBuf");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkOwnedBuf) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOwnedBuf");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOwnedBuf, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOwnedBuf.ptr");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOwnedBuf, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkOwnedBuf.len");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOwnedBuf, capacity) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkOwnedBuf.capacity");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOwnedBuf, release) == OPLINK_LAYOUT_(24, 12, 12), "offset of OplinkOwnedBuf.release");
 
-_Static_assert(sizeof(OplinkOwnedVec) == OPLINK_LAYOUT_(32, 16, 16), "size of OplinkOwnedVec");
-_Static_assert(_Alignof(OplinkOwnedVec) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOwnedVec");
-_Static_assert(offsetof(OplinkOwnedVec, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOwnedVec.ptr");
-_Static_assert(offsetof(OplinkOwnedVec, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkOwnedVec.len");
-_Static_assert(offsetof(OplinkOwnedVec, capacity) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkOwnedVec.capacity");
-_Static_assert(offsetof(OplinkOwnedVec, release) == OPLINK_LAYOUT_(24, 12, 12), "offset of OplinkOwnedVec.release");
+OPLINK_STATIC_ASSERT(sizeof(OplinkOwnedVec) == OPLINK_LAYOUT_(32, 16, 16), "size of OplinkOwnedVec");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkOwnedVec) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOwnedVec");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOwnedVec, ptr) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOwnedVec.ptr");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOwnedVec, len) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkOwnedVec.len");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOwnedVec, capacity) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkOwnedVec.capacity");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOwnedVec, release) == OPLINK_LAYOUT_(24, 12, 12), "offset of OplinkOwnedVec.release");
 
-_Static_assert(sizeof(OplinkErrorOut) == OPLINK_LAYOUT_(72, 40, 40), "size of OplinkErrorOut");
-_Static_assert(_Alignof(OplinkErrorOut) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkErrorOut");
-_Static_assert(offsetof(OplinkErrorOut, message) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkErrorOut.message");
-_Static_assert(offsetof(OplinkErrorOut, file) == OPLINK_LAYOUT_(32, 16, 16), "offset of OplinkErrorOut.file");
-_Static_assert(offsetof(OplinkErrorOut, line) == OPLINK_LAYOUT_(64, 32, 32), "offset of OplinkErrorOut.line");
-_Static_assert(offsetof(OplinkErrorOut, column) == OPLINK_LAYOUT_(68, 36, 36), "offset of OplinkErrorOut.column");
+OPLINK_STATIC_ASSERT(sizeof(OplinkErrorOut) == OPLINK_LAYOUT_(72, 40, 40), "size of OplinkErrorOut");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkErrorOut) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkErrorOut");
+OPLINK_STATIC_ASSERT(offsetof(OplinkErrorOut, message) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkErrorOut.message");
+OPLINK_STATIC_ASSERT(offsetof(OplinkErrorOut, file) == OPLINK_LAYOUT_(32, 16, 16), "offset of OplinkErrorOut.file");
+OPLINK_STATIC_ASSERT(offsetof(OplinkErrorOut, line) == OPLINK_LAYOUT_(64, 32, 32), "offset of OplinkErrorOut.line");
+OPLINK_STATIC_ASSERT(offsetof(OplinkErrorOut, column) == OPLINK_LAYOUT_(68, 36, 36), "offset of OplinkErrorOut.column");
 
-_Static_assert(sizeof(OplinkLayoutEntry) == OPLINK_LAYOUT_(32, 24, 24), "size of OplinkLayoutEntry");
-_Static_assert(_Alignof(OplinkLayoutEntry) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkLayoutEntry");
-_Static_assert(offsetof(OplinkLayoutEntry, name) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkLayoutEntry.name");
-_Static_assert(offsetof(OplinkLayoutEntry, size) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkLayoutEntry.size");
-_Static_assert(offsetof(OplinkLayoutEntry, align) == OPLINK_LAYOUT_(20, 12, 12), "offset of OplinkLayoutEntry.align");
-_Static_assert(offsetof(OplinkLayoutEntry, fingerprint) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkLayoutEntry.fingerprint");
+OPLINK_STATIC_ASSERT(sizeof(OplinkLayoutEntry) == OPLINK_LAYOUT_(32, 24, 24), "size of OplinkLayoutEntry");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkLayoutEntry) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkLayoutEntry");
+OPLINK_STATIC_ASSERT(offsetof(OplinkLayoutEntry, name) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkLayoutEntry.name");
+OPLINK_STATIC_ASSERT(offsetof(OplinkLayoutEntry, size) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkLayoutEntry.size");
+OPLINK_STATIC_ASSERT(offsetof(OplinkLayoutEntry, align) == OPLINK_LAYOUT_(20, 12, 12), "offset of OplinkLayoutEntry.align");
+OPLINK_STATIC_ASSERT(offsetof(OplinkLayoutEntry, fingerprint) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkLayoutEntry.fingerprint");
 
-_Static_assert(sizeof(OplinkPluginHeader) == OPLINK_LAYOUT_(128, 80, 80), "size of OplinkPluginHeader");
-_Static_assert(_Alignof(OplinkPluginHeader) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkPluginHeader");
-_Static_assert(offsetof(OplinkPluginHeader, magic) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkPluginHeader.magic");
-_Static_assert(offsetof(OplinkPluginHeader, size) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkPluginHeader.size");
-_Static_assert(offsetof(OplinkPluginHeader, abi_major) == OPLINK_LAYOUT_(12, 12, 12), "offset of OplinkPluginHeader.abi_major");
-_Static_assert(offsetof(OplinkPluginHeader, abi_minor) == OPLINK_LAYOUT_(14, 14, 14), "offset of OplinkPluginHeader.abi_minor");
-_Static_assert(offsetof(OplinkPluginHeader, layout_fingerprint) == OPLINK_LAYOUT_(16, 16, 16), "offset of OplinkPluginHeader.layout_fingerprint");
-_Static_assert(offsetof(OplinkPluginHeader, layouts) == OPLINK_LAYOUT_(24, 24, 24), "offset of OplinkPluginHeader.layouts");
-_Static_assert(offsetof(OplinkPluginHeader, layout_count) == OPLINK_LAYOUT_(32, 28, 28), "offset of OplinkPluginHeader.layout_count");
-_Static_assert(offsetof(OplinkPluginHeader, oplink_version) == OPLINK_LAYOUT_(40, 32, 32), "offset of OplinkPluginHeader.oplink_version");
-_Static_assert(offsetof(OplinkPluginHeader, rustc_version) == OPLINK_LAYOUT_(56, 40, 40), "offset of OplinkPluginHeader.rustc_version");
-_Static_assert(offsetof(OplinkPluginHeader, target) == OPLINK_LAYOUT_(72, 48, 48), "offset of OplinkPluginHeader.target");
-_Static_assert(offsetof(OplinkPluginHeader, profile) == OPLINK_LAYOUT_(88, 56, 56), "offset of OplinkPluginHeader.profile");
-_Static_assert(offsetof(OplinkPluginHeader, panic_strategy) == OPLINK_LAYOUT_(104, 64, 64), "offset of OplinkPluginHeader.panic_strategy");
-_Static_assert(offsetof(OplinkPluginHeader, reserved) == OPLINK_LAYOUT_(108, 68, 68), "offset of OplinkPluginHeader.reserved");
-_Static_assert(offsetof(OplinkPluginHeader, operators) == OPLINK_LAYOUT_(112, 72, 72), "offset of OplinkPluginHeader.operators");
-_Static_assert(offsetof(OplinkPluginHeader, operator_count) == OPLINK_LAYOUT_(120, 76, 76), "offset of OplinkPluginHeader.operator_count");
+OPLINK_STATIC_ASSERT(sizeof(OplinkPluginHeader) == OPLINK_LAYOUT_(128, 80, 80), "size of OplinkPluginHeader");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkPluginHeader) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkPluginHeader");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, magic) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkPluginHeader.magic");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, size) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkPluginHeader.size");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, abi_major) == OPLINK_LAYOUT_(12, 12, 12), "offset of OplinkPluginHeader.abi_major");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, abi_minor) == OPLINK_LAYOUT_(14, 14, 14), "offset of OplinkPluginHeader.abi_minor");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, layout_fingerprint) == OPLINK_LAYOUT_(16, 16, 16), "offset of OplinkPluginHeader.layout_fingerprint");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, layouts) == OPLINK_LAYOUT_(24, 24, 24), "offset of OplinkPluginHeader.layouts");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, layout_count) == OPLINK_LAYOUT_(32, 28, 28), "offset of OplinkPluginHeader.layout_count");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, oplink_version) == OPLINK_LAYOUT_(40, 32, 32), "offset of OplinkPluginHeader.oplink_version");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, rustc_version) == OPLINK_LAYOUT_(56, 40, 40), "offset of OplinkPluginHeader.rustc_version");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, target) == OPLINK_LAYOUT_(72, 48, 48), "offset of OplinkPluginHeader.target");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, profile) == OPLINK_LAYOUT_(88, 56, 56), "offset of OplinkPluginHeader.profile");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, panic_strategy) == OPLINK_LAYOUT_(104, 64, 64), "offset of OplinkPluginHeader.panic_strategy");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, reserved) == OPLINK_LAYOUT_(108, 68, 68), "offset of OplinkPluginHeader.reserved");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, operators) == OPLINK_LAYOUT_(112, 72, 72), "offset of OplinkPluginHeader.operators");
+OPLINK_STATIC_ASSERT(offsetof(OplinkPluginHeader, operator_count) == OPLINK_LAYOUT_(120, 76, 76), "offset of OplinkPluginHeader.operator_count");
 
 #if OPLINK_BUILD_MINOR == 0
-_Static_assert(sizeof(OplinkOperatorDescriptor) == OPLINK_LAYOUT_(80, 44, 44), "size of OplinkOperatorDescriptor");
+OPLINK_STATIC_ASSERT(sizeof(OplinkOperatorDescriptor) == OPLINK_LAYOUT_(80, 44, 44), "size of OplinkOperatorDescriptor");
 #endif
 #if OPLINK_BUILD_MINOR >= 1
-_Static_assert(sizeof(OplinkOperatorDescriptor) == OPLINK_LAYOUT_(88, 52, 52), "size of OplinkOperatorDescriptor");
+OPLINK_STATIC_ASSERT(sizeof(OplinkOperatorDescriptor) == OPLINK_LAYOUT_(88, 52, 52), "size of OplinkOperatorDescriptor");
 #endif
-_Static_assert(_Alignof(OplinkOperatorDescriptor) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOperatorDescriptor");
-_Static_assert(offsetof(OplinkOperatorDescriptor, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOperatorDescriptor.size");
-_Static_assert(offsetof(OplinkOperatorDescriptor, implemented) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkOperatorDescriptor.implemented");
-_Static_assert(offsetof(OplinkOperatorDescriptor, name) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkOperatorDescriptor.name");
-_Static_assert(offsetof(OplinkOperatorDescriptor, version) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkOperatorDescriptor.version");
-_Static_assert(offsetof(OplinkOperatorDescriptor, description) == OPLINK_LAYOUT_(40, 24, 24), "offset of OplinkOperatorDescriptor.description");
-_Static_assert(offsetof(OplinkOperatorDescriptor, vtable) == OPLINK_LAYOUT_(56, 32, 32), "offset of OplinkOperatorDescriptor.vtable");
-_Static_assert(offsetof(OplinkOperatorDescriptor, requires) == OPLINK_LAYOUT_(64, 36, 36), "offset of OplinkOperatorDescriptor.requires");
-_Static_assert(offsetof(OplinkOperatorDescriptor, requires_count) == OPLINK_LAYOUT_(72, 40, 40), "offset of OplinkOperatorDescriptor.requires_count");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkOperatorDescriptor) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOperatorDescriptor");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOperatorDescriptor.size");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, implemented) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkOperatorDescriptor.implemented");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, name) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkOperatorDescriptor.name");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, version) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkOperatorDescriptor.version");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, description) == OPLINK_LAYOUT_(40, 24, 24), "offset of OplinkOperatorDescriptor.description");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, vtable) == OPLINK_LAYOUT_(56, 32, 32), "offset of OplinkOperatorDescriptor.vtable");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, requires) == OPLINK_LAYOUT_(64, 36, 36), "offset of OplinkOperatorDescriptor.requires");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, requires_count) == OPLINK_LAYOUT_(72, 40, 40), "offset of OplinkOperatorDescriptor.requires_count");
 #if OPLINK_BUILD_MINOR >= 1
-_Static_assert(offsetof(OplinkOperatorDescriptor, panic_strategy) == OPLINK_LAYOUT_(80, 44, 44), "offset of OplinkOperatorDescriptor.panic_strategy");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, panic_strategy) == OPLINK_LAYOUT_(80, 44, 44), "offset of OplinkOperatorDescriptor.panic_strategy");
 #endif
 #if OPLINK_BUILD_MINOR >= 1
-_Static_assert(offsetof(OplinkOperatorDescriptor, reserved) == OPLINK_LAYOUT_(84, 48, 48), "offset of OplinkOperatorDescriptor.reserved");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, reserved) == OPLINK_LAYOUT_(84, 48, 48), "offset of OplinkOperatorDescriptor.reserved");
 #endif
 
-_Static_assert(sizeof(OplinkServiceMethod) == OPLINK_LAYOUT_(40, 24, 24), "size of OplinkServiceMethod");
-_Static_assert(_Alignof(OplinkServiceMethod) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkServiceMethod");
-_Static_assert(offsetof(OplinkServiceMethod, name) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkServiceMethod.name");
-_Static_assert(offsetof(OplinkServiceMethod, signature) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkServiceMethod.signature");
-_Static_assert(offsetof(OplinkServiceMethod, fingerprint) == OPLINK_LAYOUT_(32, 16, 16), "offset of OplinkServiceMethod.fingerprint");
+OPLINK_STATIC_ASSERT(sizeof(OplinkServiceMethod) == OPLINK_LAYOUT_(40, 24, 24), "size of OplinkServiceMethod");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkServiceMethod) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkServiceMethod");
+OPLINK_STATIC_ASSERT(offsetof(OplinkServiceMethod, name) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkServiceMethod.name");
+OPLINK_STATIC_ASSERT(offsetof(OplinkServiceMethod, signature) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkServiceMethod.signature");
+OPLINK_STATIC_ASSERT(offsetof(OplinkServiceMethod, fingerprint) == OPLINK_LAYOUT_(32, 16, 16), "offset of OplinkServiceMethod.fingerprint");
 
-_Static_assert(sizeof(OplinkServiceRequirement) == OPLINK_LAYOUT_(40, 24, 24), "size of OplinkServiceRequirement");
-_Static_assert(_Alignof(OplinkServiceRequirement) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkServiceRequirement");
-_Static_assert(offsetof(OplinkServiceRequirement, name) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkServiceRequirement.name");
-_Static_assert(offsetof(OplinkServiceRequirement, fingerprint) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkServiceRequirement.fingerprint");
-_Static_assert(offsetof(OplinkServiceRequirement, methods) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkServiceRequirement.methods");
-_Static_assert(offsetof(OplinkServiceRequirement, method_count) == OPLINK_LAYOUT_(32, 20, 20), "offset of OplinkServiceRequirement.method_count");
+OPLINK_STATIC_ASSERT(sizeof(OplinkServiceRequirement) == OPLINK_LAYOUT_(40, 24, 24), "size of OplinkServiceRequirement");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkServiceRequirement) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkServiceRequirement");
+OPLINK_STATIC_ASSERT(offsetof(OplinkServiceRequirement, name) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkServiceRequirement.name");
+OPLINK_STATIC_ASSERT(offsetof(OplinkServiceRequirement, fingerprint) == OPLINK_LAYOUT_(16, 8, 8), "offset of OplinkServiceRequirement.fingerprint");
+OPLINK_STATIC_ASSERT(offsetof(OplinkServiceRequirement, methods) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkServiceRequirement.methods");
+OPLINK_STATIC_ASSERT(offsetof(OplinkServiceRequirement, method_count) == OPLINK_LAYOUT_(32, 20, 20), "offset of OplinkServiceRequirement.method_count");
 
-_Static_assert(sizeof(OplinkOperatorVTable) == OPLINK_LAYOUT_(72, 40, 40), "size of OplinkOperatorVTable");
-_Static_assert(_Alignof(OplinkOperatorVTable) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOperatorVTable");
-_Static_assert(offsetof(OplinkOperatorVTable, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOperatorVTable.size");
-_Static_assert(offsetof(OplinkOperatorVTable, reserved) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkOperatorVTable.reserved");
-_Static_assert(offsetof(OplinkOperatorVTable, create) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkOperatorVTable.create");
-_Static_assert(offsetof(OplinkOperatorVTable, destroy) == OPLINK_LAYOUT_(16, 12, 12), "offset of OplinkOperatorVTable.destroy");
-_Static_assert(offsetof(OplinkOperatorVTable, apply) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkOperatorVTable.apply");
-_Static_assert(offsetof(OplinkOperatorVTable, pull) == OPLINK_LAYOUT_(32, 20, 20), "offset of OplinkOperatorVTable.pull");
-_Static_assert(offsetof(OplinkOperatorVTable, tick) == OPLINK_LAYOUT_(40, 24, 24), "offset of OplinkOperatorVTable.tick");
-_Static_assert(offsetof(OplinkOperatorVTable, flush_state) == OPLINK_LAYOUT_(48, 28, 28), "offset of OplinkOperatorVTable.flush_state");
-_Static_assert(offsetof(OplinkOperatorVTable, snapshot) == OPLINK_LAYOUT_(56, 32, 32), "offset of OplinkOperatorVTable.snapshot");
-_Static_assert(offsetof(OplinkOperatorVTable, restore) == OPLINK_LAYOUT_(64, 36, 36), "offset of OplinkOperatorVTable.restore");
+OPLINK_STATIC_ASSERT(sizeof(OplinkOperatorVTable) == OPLINK_LAYOUT_(72, 40, 40), "size of OplinkOperatorVTable");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkOperatorVTable) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkOperatorVTable");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorVTable, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkOperatorVTable.size");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorVTable, reserved) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkOperatorVTable.reserved");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorVTable, create) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkOperatorVTable.create");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorVTable, destroy) == OPLINK_LAYOUT_(16, 12, 12), "offset of OplinkOperatorVTable.destroy");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorVTable, apply) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkOperatorVTable.apply");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorVTable, pull) == OPLINK_LAYOUT_(32, 20, 20), "offset of OplinkOperatorVTable.pull");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorVTable, tick) == OPLINK_LAYOUT_(40, 24, 24), "offset of OplinkOperatorVTable.tick");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorVTable, flush_state) == OPLINK_LAYOUT_(48, 28, 28), "offset of OplinkOperatorVTable.flush_state");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorVTable, snapshot) == OPLINK_LAYOUT_(56, 32, 32), "offset of OplinkOperatorVTable.snapshot");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorVTable, restore) == OPLINK_LAYOUT_(64, 36, 36), "offset of OplinkOperatorVTable.restore");
 
-_Static_assert(sizeof(OplinkHostApi) == OPLINK_LAYOUT_(32, 24, 24), "size of OplinkHostApi");
-_Static_assert(_Alignof(OplinkHostApi) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkHostApi");
-_Static_assert(offsetof(OplinkHostApi, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkHostApi.size");
-_Static_assert(offsetof(OplinkHostApi, reserved) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkHostApi.reserved");
-_Static_assert(offsetof(OplinkHostApi, instance_id) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkHostApi.instance_id");
-_Static_assert(offsetof(OplinkHostApi, context) == OPLINK_LAYOUT_(16, 16, 16), "offset of OplinkHostApi.context");
-_Static_assert(offsetof(OplinkHostApi, lookup_service) == OPLINK_LAYOUT_(24, 20, 20), "offset of OplinkHostApi.lookup_service");
+OPLINK_STATIC_ASSERT(sizeof(OplinkHostApi) == OPLINK_LAYOUT_(32, 24, 24), "size of OplinkHostApi");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkHostApi) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkHostApi");
+OPLINK_STATIC_ASSERT(offsetof(OplinkHostApi, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkHostApi.size");
+OPLINK_STATIC_ASSERT(offsetof(OplinkHostApi, reserved) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkHostApi.reserved");
+OPLINK_STATIC_ASSERT(offsetof(OplinkHostApi, instance_id) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkHostApi.instance_id");
+OPLINK_STATIC_ASSERT(offsetof(OplinkHostApi, context) == OPLINK_LAYOUT_(16, 16, 16), "offset of OplinkHostApi.context");
+OPLINK_STATIC_ASSERT(offsetof(OplinkHostApi, lookup_service) == OPLINK_LAYOUT_(24, 20, 20), "offset of OplinkHostApi.lookup_service");
 
-_Static_assert(sizeof(OplinkTableHeader) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkTableHeader");
-_Static_assert(_Alignof(OplinkTableHeader) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkTableHeader");
-_Static_assert(offsetof(OplinkTableHeader, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkTableHeader.size");
-_Static_assert(offsetof(OplinkTableHeader, context) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkTableHeader.context");
+OPLINK_STATIC_ASSERT(sizeof(OplinkTableHeader) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkTableHeader");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkTableHeader) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkTableHeader");
+OPLINK_STATIC_ASSERT(offsetof(OplinkTableHeader, size) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkTableHeader.size");
+OPLINK_STATIC_ASSERT(offsetof(OplinkTableHeader, context) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkTableHeader.context");
 
-_Static_assert(sizeof(OplinkAbiBatchRef) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkAbiBatchRef");
-_Static_assert(_Alignof(OplinkAbiBatchRef) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkAbiBatchRef");
-_Static_assert(offsetof(OplinkAbiBatchRef, array) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiBatchRef.array");
-_Static_assert(offsetof(OplinkAbiBatchRef, schema) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkAbiBatchRef.schema");
+OPLINK_STATIC_ASSERT(sizeof(OplinkAbiBatchRef) == OPLINK_LAYOUT_(16, 8, 8), "size of OplinkAbiBatchRef");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkAbiBatchRef) == OPLINK_LAYOUT_(8, 4, 4), "alignment of OplinkAbiBatchRef");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiBatchRef, array) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiBatchRef.array");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiBatchRef, schema) == OPLINK_LAYOUT_(8, 4, 4), "offset of OplinkAbiBatchRef.schema");
 
-_Static_assert(sizeof(OplinkAbiBatch) == OPLINK_LAYOUT_(152, 112, 104), "size of OplinkAbiBatch");
-_Static_assert(_Alignof(OplinkAbiBatch) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiBatch");
-_Static_assert(offsetof(OplinkAbiBatch, array) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiBatch.array");
-_Static_assert(offsetof(OplinkAbiBatch, schema) == OPLINK_LAYOUT_(80, 64, 60), "offset of OplinkAbiBatch.schema");
+OPLINK_STATIC_ASSERT(sizeof(OplinkAbiBatch) == OPLINK_LAYOUT_(152, 112, 104), "size of OplinkAbiBatch");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkAbiBatch) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiBatch");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiBatch, array) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiBatch.array");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiBatch, schema) == OPLINK_LAYOUT_(80, 64, 60), "offset of OplinkAbiBatch.schema");
 
-_Static_assert(sizeof(OplinkAbiRows) == OPLINK_LAYOUT_(176, 144, 132), "size of OplinkAbiRows");
-_Static_assert(_Alignof(OplinkAbiRows) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiRows");
-_Static_assert(offsetof(OplinkAbiRows, schema_id) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiRows.schema_id");
-_Static_assert(offsetof(OplinkAbiRows, schema) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkAbiRows.schema");
-_Static_assert(offsetof(OplinkAbiRows, columns) == OPLINK_LAYOUT_(16, 16, 12), "offset of OplinkAbiRows.columns");
-_Static_assert(offsetof(OplinkAbiRows, row_numbers) == OPLINK_LAYOUT_(96, 80, 72), "offset of OplinkAbiRows.row_numbers");
+OPLINK_STATIC_ASSERT(sizeof(OplinkAbiRows) == OPLINK_LAYOUT_(176, 144, 132), "size of OplinkAbiRows");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkAbiRows) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiRows");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiRows, schema_id) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiRows.schema_id");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiRows, schema) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkAbiRows.schema");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiRows, columns) == OPLINK_LAYOUT_(16, 16, 12), "offset of OplinkAbiRows.columns");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiRows, row_numbers) == OPLINK_LAYOUT_(96, 80, 72), "offset of OplinkAbiRows.row_numbers");
 
-_Static_assert(sizeof(OplinkAbiDiff) == OPLINK_LAYOUT_(360, 296, 272), "size of OplinkAbiDiff");
-_Static_assert(_Alignof(OplinkAbiDiff) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiDiff");
-_Static_assert(offsetof(OplinkAbiDiff, kind) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiDiff.kind");
-_Static_assert(offsetof(OplinkAbiDiff, reserved) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkAbiDiff.reserved");
-_Static_assert(offsetof(OplinkAbiDiff, pre) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkAbiDiff.pre");
-_Static_assert(offsetof(OplinkAbiDiff, post) == OPLINK_LAYOUT_(184, 152, 140), "offset of OplinkAbiDiff.post");
+OPLINK_STATIC_ASSERT(sizeof(OplinkAbiDiff) == OPLINK_LAYOUT_(360, 296, 272), "size of OplinkAbiDiff");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkAbiDiff) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiDiff");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiDiff, kind) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiDiff.kind");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiDiff, reserved) == OPLINK_LAYOUT_(4, 4, 4), "offset of OplinkAbiDiff.reserved");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiDiff, pre) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkAbiDiff.pre");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiDiff, post) == OPLINK_LAYOUT_(184, 152, 140), "offset of OplinkAbiDiff.post");
 
-_Static_assert(sizeof(OplinkAbiChange) == OPLINK_LAYOUT_(32, 24, 24), "size of OplinkAbiChange");
-_Static_assert(_Alignof(OplinkAbiChange) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiChange");
-_Static_assert(offsetof(OplinkAbiChange, version) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiChange.version");
-_Static_assert(offsetof(OplinkAbiChange, changed_at) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkAbiChange.changed_at");
-_Static_assert(offsetof(OplinkAbiChange, diffs) == OPLINK_LAYOUT_(16, 16, 16), "offset of OplinkAbiChange.diffs");
-_Static_assert(offsetof(OplinkAbiChange, diff_count) == OPLINK_LAYOUT_(24, 20, 20), "offset of OplinkAbiChange.diff_count");
+OPLINK_STATIC_ASSERT(sizeof(OplinkAbiChange) == OPLINK_LAYOUT_(32, 24, 24), "size of OplinkAbiChange");
+OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF(OplinkAbiChange) == OPLINK_LAYOUT_(8, 8, 4), "alignment of OplinkAbiChange");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiChange, version) == OPLINK_LAYOUT_(0, 0, 0), "offset of OplinkAbiChange.version");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiChange, changed_at) == OPLINK_LAYOUT_(8, 8, 8), "offset of OplinkAbiChange.changed_at");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiChange, diffs) == OPLINK_LAYOUT_(16, 16, 16), "offset of OplinkAbiChange.diffs");
+OPLINK_STATIC_ASSERT(offsetof(OplinkAbiChange, diff_count) == OPLINK_LAYOUT_(24, 20, 20), "offset of OplinkAbiChange.diff_count");
 
 #ifdef __cplusplus
 }

@@ -57,3 +57,32 @@ fn the_c_header_compiles_and_its_assertions_hold_for_every_minor() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_c_header_compiles_as_cpp_too() {
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".to_owned());
+    let dir = std::env::temp_dir().join(format!("oplink-header-cpp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("check.cpp");
+    // A field of a standard service's table is named for a C++ keyword with a `_` after it.
+    std::fs::write(
+        &source,
+        "#include \"oplink.h\"\nint main() { OplinkStateTable table = {}; return table.delete_ == nullptr ? 0 : 1; }\n",
+    )
+    .unwrap();
+    for minor in [0, oplink::abi::ABI_MINOR] {
+        let status = std::process::Command::new(&cxx)
+            .args(["-std=c++11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
+            .arg(format!("-DOPLINK_BUILD_MINOR={minor}"))
+            .arg("-I")
+            .arg(root().join("sdk/include"))
+            .arg(&source)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run the C++ compiler `{cxx}`: {e}"));
+        assert!(
+            status.success(),
+            "oplink.h does not compile as C++ for minor {minor}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -15,7 +15,7 @@ use super::{
 pub const HEADER_PATH: &str = "sdk/include/oplink.h";
 
 /// The C header: every struct, function type, constant and status code of the ABI, with
-/// `_Static_assert`s of every size and offset on 64-bit and 32-bit targets.
+/// static assertions of every size and offset on 64-bit and 32-bit targets.
 pub fn c_header() -> String {
     let mut h = String::new();
     let w = &mut h;
@@ -27,7 +27,10 @@ pub fn c_header() -> String {
     );
     line(w, "#ifndef OPLINK_H\n#define OPLINK_H\n");
     line(w, "#include <stddef.h>\n#include <stdint.h>\n");
-    line(w, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n");
+    line(
+        w,
+        "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n/* The layout checks below, in C11 and in C++11. */\n#ifdef __cplusplus\n#define OPLINK_STATIC_ASSERT static_assert\n#define OPLINK_ALIGNOF alignof\n#else\n#define OPLINK_STATIC_ASSERT _Static_assert\n#define OPLINK_ALIGNOF _Alignof\n#endif\n",
+    );
 
     line(
         w,
@@ -144,7 +147,7 @@ fn layout_checks(w: &mut String, decl: &StructDecl) {
         line(
             w,
             &format!(
-                "_Static_assert(sizeof({name}) == OPLINK_LAYOUT_({a}, {b}, {c}), \"size of {name}\");"
+                "OPLINK_STATIC_ASSERT(sizeof({name}) == OPLINK_LAYOUT_({a}, {b}, {c}), \"size of {name}\");"
             ),
         );
     } else {
@@ -158,7 +161,7 @@ fn layout_checks(w: &mut String, decl: &StructDecl) {
             line(
                 w,
                 &format!(
-                    "#if {test}\n_Static_assert(sizeof({name}) == OPLINK_LAYOUT_({a}, {b}, {c}), \"size of {name}\");\n#endif"
+                    "#if {test}\nOPLINK_STATIC_ASSERT(sizeof({name}) == OPLINK_LAYOUT_({a}, {b}, {c}), \"size of {name}\");\n#endif"
                 ),
             );
         }
@@ -167,13 +170,13 @@ fn layout_checks(w: &mut String, decl: &StructDecl) {
     line(
         w,
         &format!(
-            "_Static_assert(_Alignof({name}) == OPLINK_LAYOUT_({a}, {b}, {c}), \"alignment of {name}\");"
+            "OPLINK_STATIC_ASSERT(OPLINK_ALIGNOF({name}) == OPLINK_LAYOUT_({a}, {b}, {c}), \"alignment of {name}\");"
         ),
     );
     let offsets: Vec<Vec<usize>> = (0..3).map(|model| decl.offsets(model)).collect();
     for (i, field) in decl.fields.iter().enumerate() {
         let check = format!(
-            "_Static_assert(offsetof({name}, {0}) == OPLINK_LAYOUT_({1}, {2}, {3}), \"offset of {name}.{0}\");",
+            "OPLINK_STATIC_ASSERT(offsetof({name}, {0}) == OPLINK_LAYOUT_({1}, {2}, {3}), \"offset of {name}.{0}\");",
             field.name, offsets[0][i], offsets[1][i], offsets[2][i]
         );
         if field.since > 0 {
