@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use crate::service::Service;
-use crate::services::{Clock, Entries, Log, State};
+use crate::services::{Clock, Entries, FieldValue, Log, State};
 use crate::{Error, Result, Timestamp};
 
 /// The operator's view of its host, passed to `apply`, `pull`, `tick` and `flush_state`:
@@ -55,8 +55,9 @@ impl fmt::Debug for Context {
 }
 
 impl Context {
-    /// A context outside any host, for calling operator methods directly in tests: state
-    /// in memory, the system clock, no other services until [`Context::with_service`].
+    /// A context outside any host, for calling operator methods directly in tests: the
+    /// standard services as [`MemoryState`], [`SystemClock`] and [`StderrLog`], no other
+    /// service until [`Context::with_service`].
     /// When an operator of that name is linked into the test (the usual case: the test
     /// lives in the operator's crate), [`Context::service`] holds it to its `requires` as a
     /// host would: a service it did not declare is an `Err` even when the test provides one.
@@ -65,7 +66,7 @@ impl Context {
         let mut ctx = Context::attached(operator, 0, declared.clone().unwrap_or_default());
         ctx.held_to_requires = declared.is_some();
         ctx.attach_standard(
-            None,
+            Some((Arc::new(StderrLog), crate::services::level::TRACE)),
             Some(Arc::new(MemoryState::default())),
             Some(Arc::new(SystemClock)),
         );
@@ -215,6 +216,47 @@ impl Clock for SystemClock {
     }
 }
 
+/// A log that writes each message to standard error (which the test harness shows for a
+/// failing test): what [`Context::new`] gives tests as `oplink.Log`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StderrLog;
+
+impl StderrLog {
+    fn level_name(level: u8) -> &'static str {
+        crate::services::level::to_tracing(level).map_or("OFF", |level| level.as_str())
+    }
+}
+
+impl Log for StderrLog {
+    fn max_level(&self) -> u8 {
+        crate::services::level::TRACE
+    }
+
+    fn event(&self, event: crate::services::LogEvent) {
+        use std::fmt::Write as _;
+        let mut line = format!(
+            "{} {}: {}",
+            Self::level_name(event.level),
+            event.target,
+            event.message
+        );
+        for (name, value) in &event.fields {
+            let _ = match value {
+                FieldValue::I64(v) => write!(line, " {name}={v}"),
+                FieldValue::U64(v) => write!(line, " {name}={v}"),
+                FieldValue::F64(v) => write!(line, " {name}={v}"),
+                FieldValue::Bool(v) => write!(line, " {name}={v}"),
+                FieldValue::Str(v) => write!(line, " {name}={v:?}"),
+            };
+        }
+        eprintln!("{line}");
+    }
+
+    fn message(&self, level: u8, target: &str, text: &str) {
+        eprintln!("{} {target}: {text}", Self::level_name(level));
+    }
+}
+
 /// State in memory: what [`Context::new`] gives tests, and what hosts use by default.
 #[derive(Debug, Default)]
 pub struct MemoryState {
@@ -302,6 +344,13 @@ mod tests {
         assert_eq!(ctx.service::<dyn Lookup>().unwrap().size(), 7);
         // The standard services are there without being declared.
         assert!(ctx.service::<dyn Clock>().unwrap().now_nanos() > 0);
+        let log = ctx.service::<dyn crate::services::Log>().unwrap();
+        assert_eq!(log.max_level(), crate::services::level::TRACE);
+        log.message(
+            crate::services::level::INFO,
+            "test",
+            "a message to standard error",
+        );
         ctx.service::<dyn State>().unwrap().put(b"k", b"v").unwrap();
         assert_eq!(ctx.state().unwrap().get(b"k").unwrap(), Some(b"v".to_vec()));
     }
