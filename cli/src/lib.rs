@@ -31,15 +31,7 @@ thread_local! {
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// `n` with its noun in words: "1 row", "3 rows".
-pub(crate) fn counted(n: impl std::fmt::Display, one: &str, many: &str) -> String {
-    let n = n.to_string();
-    if n == "1" {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
+pub(crate) use oplink::__private::counted;
 
 /// Runs `f`, turning a panic in it into its message, without the panic's report on
 /// standard error: for library code that asserts on input it does not check (a reader

@@ -1,9 +1,10 @@
 /* c_filter: an oplink operator written in C against oplink.h alone.
  *
  * It keeps the rows whose Int64 column `column` is at least `min`, configured as
- * {"column": "amount", "min": 10}, with the same semantics as the Rust `threshold` example:
- * inserts and removes are filtered by their own rows, updates by their new rows, and a null
- * value is not kept. The other columns may be of any fixed-width type (integers, floats,
+ * {"column": "amount", "min": 10}, with the same semantics as the Rust `threshold` example
+ * (`Change::filter`): inserts and removes are filtered by their own rows; an update stays an
+ * update where its old and new rows both pass and becomes a remove (only the old passed) or
+ * an insert (only the new passes) otherwise; a null value is not kept. The other columns may be of any fixed-width type (integers, floats,
  * dates, times, timestamps, durations), booleans, or strings and binaries with 32-bit or
  * 64-bit offsets; another type is an error through the error slot. It logs through the
  * host's standard `oplink.Log` service.
@@ -630,7 +631,8 @@ static OplinkStatus apply(OplinkInstance *instance, OplinkAbiChange *input, Opli
     size_t count = input->diff_count;
     /* Take every array first, so all of them are released whatever happens. */
     struct ArrowArray (*arrays)[4] = calloc(count + 1, sizeof *arrays);
-    filter->out = calloc(count + 1, sizeof *filter->out);
+    /* An update may become three diffs. */
+    filter->out = calloc(3 * count + 1, sizeof *filter->out);
     if (arrays == NULL || filter->out == NULL) {
         free(arrays);
         return FAIL(err, OPLINK_STATUS_ERROR, "out of memory");
@@ -644,69 +646,77 @@ static OplinkStatus apply(OplinkInstance *instance, OplinkAbiChange *input, Opli
     int64_t seen = 0, kept_total = 0;
     for (size_t d = 0; d < count && status == OPLINK_STATUS_OK; d++) {
         const OplinkAbiDiff *diff = &input->diffs[d];
-        OplinkAbiDiff *result = &filter->out[filter->out_count];
-        memset(result, 0, sizeof *result);
-        result->kind = diff->kind;
-        uint8_t *keep = NULL;
-        int64_t kept = 0;
-        if (diff->kind == OPLINK_DIFF_INSERT || diff->kind == OPLINK_DIFF_UPDATE) {
-            Slot *post = slot_of(filter, &diff->post, err, &status);
-            if (post == NULL) break;
-            if (diff->kind == OPLINK_DIFF_UPDATE) {
-                Slot *pre = slot_of(filter, &diff->pre, err, &status);
-                if (pre == NULL) break;
-                if (arrays[d][0].length != arrays[d][2].length) {
-                    status = FAIL(err, OPLINK_STATUS_INVALID_INPUT, "an update has %lld rows before and %lld after",
-                                  (long long)arrays[d][0].length, (long long)arrays[d][2].length);
-                    break;
-                }
-            }
-            keep = malloc((size_t)arrays[d][2].length + 1);
-            if (keep == NULL) {
-                status = FAIL(err, OPLINK_STATUS_ERROR, "out of memory");
-                break;
-            }
-            kept = mask_of(filter, post, &arrays[d][2], keep);
-            seen += arrays[d][2].length;
-            if (kept > 0 &&
-                emit(post, diff->post.schema_id, &arrays[d][2], &arrays[d][3], keep, kept,
-                     &result->post, err, &status) != 0) {
-                free(keep);
-                break;
-            }
-            if (kept > 0 && diff->kind == OPLINK_DIFF_UPDATE) {
-                Slot *pre = &filter->slots[diff->pre.schema_id - 1];
-                if (emit(pre, diff->pre.schema_id, &arrays[d][0], &arrays[d][1], keep, kept,
-                         &result->pre, err, &status) != 0) {
-                    free(keep);
-                    break;
-                }
-            }
-        } else if (diff->kind == OPLINK_DIFF_REMOVE) {
-            Slot *pre = slot_of(filter, &diff->pre, err, &status);
-            if (pre == NULL) break;
-            keep = malloc((size_t)arrays[d][0].length + 1);
-            if (keep == NULL) {
-                status = FAIL(err, OPLINK_STATUS_ERROR, "out of memory");
-                break;
-            }
-            kept = mask_of(filter, pre, &arrays[d][0], keep);
-            seen += arrays[d][0].length;
-            if (kept > 0 &&
-                emit(pre, diff->pre.schema_id, &arrays[d][0], &arrays[d][1], keep, kept,
-                     &result->pre, err, &status) != 0) {
-                free(keep);
-                break;
-            }
-        } else {
+        /* The sides this diff has: 0 is pre (arrays 0 and 1), 1 is post (arrays 2 and 3). */
+        int has[2] = {diff->kind != OPLINK_DIFF_INSERT, diff->kind != OPLINK_DIFF_REMOVE};
+        if (diff->kind != OPLINK_DIFF_INSERT && diff->kind != OPLINK_DIFF_UPDATE &&
+            diff->kind != OPLINK_DIFF_REMOVE) {
             status = FAIL(err, OPLINK_STATUS_INVALID_INPUT, "diff %zu has kind %u", d, diff->kind);
             break;
         }
-        free(keep);
-        kept_total += kept;
-        if (kept > 0) {
-            filter->out_count++;
+        Slot *slots[2] = {NULL, NULL};
+        const OplinkAbiRows *rows[2] = {&diff->pre, &diff->post};
+        for (int side = 0; side < 2 && status == OPLINK_STATUS_OK; side++) {
+            if (has[side]) {
+                slots[side] = slot_of(filter, rows[side], err, &status);
+            }
         }
+        if (status != OPLINK_STATUS_OK) break;
+        if (has[0] && has[1] && arrays[d][0].length != arrays[d][2].length) {
+            status = FAIL(err, OPLINK_STATUS_INVALID_INPUT, "an update has %lld rows before and %lld after",
+                          (long long)arrays[d][0].length, (long long)arrays[d][2].length);
+            break;
+        }
+        int64_t length = has[1] ? arrays[d][2].length : arrays[d][0].length;
+        /* passes[side][i]: whether row i passes on that side; part[i]: whether it goes into the
+         * diff being written. */
+        uint8_t *passes[2] = {malloc((size_t)length + 1), malloc((size_t)length + 1)};
+        uint8_t *part = malloc((size_t)length + 1);
+        if (passes[0] == NULL || passes[1] == NULL || part == NULL) {
+            free(passes[0]), free(passes[1]), free(part);
+            status = FAIL(err, OPLINK_STATUS_ERROR, "out of memory");
+            break;
+        }
+        for (int side = 0; side < 2; side++) {
+            if (has[side]) {
+                mask_of(filter, slots[side], &arrays[d][2 * side], passes[side]);
+            }
+        }
+        seen += length;
+        /* An insert keeps its passing new rows and a remove its passing old rows. An update
+         * becomes up to three diffs, so that downstream sees a consistent filtered view: an
+         * update of the rows that pass before and after, a remove of those that passed and
+         * no longer do (downstream saw them), an insert of those that pass now and did not
+         * (downstream never saw them). */
+        const uint32_t kinds[3] = {OPLINK_DIFF_UPDATE, OPLINK_DIFF_REMOVE, OPLINK_DIFF_INSERT};
+        for (int k = 0; k < 3 && status == OPLINK_STATUS_OK; k++) {
+            uint32_t kind = diff->kind == OPLINK_DIFF_UPDATE ? kinds[k] : diff->kind;
+            if (diff->kind != OPLINK_DIFF_UPDATE && k > 0) break;
+            int64_t kept = 0;
+            for (int64_t i = 0; i < length; i++) {
+                int before = has[0] && passes[0][i], after = has[1] && passes[1][i];
+                part[i] = kind == OPLINK_DIFF_UPDATE ? before && after
+                        : kind == OPLINK_DIFF_REMOVE ? before && (!has[1] || !after)
+                                                     : after && (!has[0] || !before);
+                kept += part[i];
+            }
+            if (kept == 0) continue;
+            /* Counted before it is written, so that a failure halfway releases what it holds. */
+            OplinkAbiDiff *result = &filter->out[filter->out_count++];
+            memset(result, 0, sizeof *result);
+            result->kind = kind;
+            if (kind != OPLINK_DIFF_INSERT &&
+                emit(slots[0], diff->pre.schema_id, &arrays[d][0], &arrays[d][1], part, kept,
+                     &result->pre, err, &status) != 0) {
+                break;
+            }
+            if (kind != OPLINK_DIFF_REMOVE &&
+                emit(slots[1], diff->post.schema_id, &arrays[d][2], &arrays[d][3], part, kept,
+                     &result->post, err, &status) != 0) {
+                break;
+            }
+            kept_total += kept;
+        }
+        free(passes[0]), free(passes[1]), free(part);
     }
     for (size_t d = 0; d < count; d++) {
         for (int i = 0; i < 4; i++) {

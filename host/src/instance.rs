@@ -232,7 +232,11 @@ impl Instance {
             return Err(Error::Data {
                 operator: self.info.name().to_owned(),
                 method: "pull",
-                message: format!("asked for {} rows, got {}", rows.len(), batch.num_rows()),
+                message: format!(
+                    "asked for {}, got {}",
+                    oplink::__private::counted(rows.len(), "row", "rows"),
+                    batch.num_rows()
+                ),
             });
         }
         Ok(batch)

@@ -83,8 +83,22 @@ fn change() -> Change {
             Diff::Insert {
                 post: rows(400).slice_for_test(1, 1),
             },
+            // Rows that pass before and after, stop passing, start passing, never pass, and
+            // one null before: an update, a remove and an insert.
+            Diff::Update {
+                pre: amounts(500, vec![Some(50), Some(50), Some(1), Some(1), None]),
+                post: amounts(500, vec![Some(60), Some(5), Some(15), Some(2), Some(20)]),
+            },
         ],
     )
+}
+
+fn amounts(first: u64, values: Vec<Option<i64>>) -> Rows {
+    let numbers: Vec<u64> = (first..).take(values.len()).collect();
+    let batch =
+        RecordBatch::try_from_iter([("amount", Arc::new(Int64Array::from(values)) as ArrayRef)])
+            .unwrap();
+    Rows::new(numbers, batch).unwrap()
 }
 
 trait SliceForTest {
@@ -123,11 +137,23 @@ fn the_c_operator_filters_exactly_as_the_rust_one_does() {
         let from_rust = rust_op.apply(change()).unwrap();
         assert_eq!(from_c, from_rust);
         assert_eq!((from_c.version, from_c.changed_at), (9, Timestamp(1234)));
-        assert_eq!(from_c.diffs.len(), 3);
+        assert_eq!(from_c.diffs.len(), 6);
         let Diff::Insert { post } = &from_c.diffs[0] else {
             panic!("{:?}", from_c.diffs)
         };
         assert_eq!(post.row_numbers().values(), &[100, 102, 104]);
+        let numbers = |rows: &Rows| rows.row_numbers().values().to_vec();
+        let [
+            Diff::Update { pre, post },
+            Diff::Remove { pre: stopped },
+            Diff::Insert { post: started },
+        ] = &from_c.diffs[3..]
+        else {
+            panic!("{:?}", &from_c.diffs[3..])
+        };
+        assert_eq!((numbers(pre), numbers(post)), (vec![500], vec![500]));
+        assert_eq!(numbers(stopped), vec![501]);
+        assert_eq!(numbers(started), vec![502, 504]);
     }
     // A change without diffs.
     let empty = c_op.apply(Change::new(1, Timestamp(0), vec![])).unwrap();
@@ -216,7 +242,7 @@ fn a_c_operator_logs_through_the_hosts_standard_service() {
             .iter()
             .find(|e| e.level == tracing::Level::DEBUG && e.target == "c_filter")
             .expect("the message of `apply`");
-        assert_eq!(applied.field("message"), Some("kept 9 of 16 rows"));
+        assert_eq!(applied.field("message"), Some("kept 13 of 21 rows"));
     });
 }
 

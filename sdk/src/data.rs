@@ -3,9 +3,11 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arrow_array::{Array, RecordBatch, UInt64Array};
+use arrow_array::{Array, BooleanArray, RecordBatch, UInt64Array};
+use arrow_buffer::BooleanBuffer;
 use arrow_schema::Schema;
 
+use crate::__private::counted;
 use crate::{Error, Result};
 
 /// The stable number of a row, kept by every diff that touches it.
@@ -57,9 +59,9 @@ impl Rows {
         let row_numbers = row_numbers.into();
         if row_numbers.len() != batch.num_rows() {
             return Err(Error::msg(format!(
-                "{} row numbers for a batch of {} rows",
-                row_numbers.len(),
-                batch.num_rows()
+                "{} for a batch of {}",
+                counted(row_numbers.len(), "row number", "row numbers"),
+                counted(batch.num_rows(), "row", "rows")
             )));
         }
         if row_numbers.null_count() != 0 {
@@ -98,9 +100,13 @@ impl Rows {
         (self.row_numbers, self.batch)
     }
 
-    /// Keeps the rows where `keep` is true, with their numbers (zero-copy where Arrow can).
+    /// Keeps the rows where `keep` is true (a null is not kept), with their numbers
+    /// (zero-copy where Arrow can). `keep` holds one flag per row.
     #[track_caller]
-    pub fn filter(&self, keep: &arrow_array::BooleanArray) -> Result<Rows> {
+    pub fn filter(&self, keep: &BooleanArray) -> Result<Rows> {
+        if keep.len() != self.len() {
+            return Err(wrong_length(keep, self, "row"));
+        }
         let batch = arrow_select::filter::filter_record_batch(&self.batch, keep)?;
         let numbers = arrow_select::filter::filter(&self.row_numbers, keep)?;
         let numbers = numbers.as_any().downcast_ref::<UInt64Array>().cloned();
@@ -163,6 +169,82 @@ impl Change {
         }
     }
 
+    /// Keeps the rows that `keep` selects, so that whoever applies the output sees a
+    /// consistent filtered view of the input: an insert keeps its new rows that pass, a
+    /// remove its old rows that passed; a row updated from passing to passing stays an
+    /// update, one that stops passing becomes a remove of its old values, and one that
+    /// starts passing an insert of its new values. `keep` gets each side's rows and answers
+    /// one flag per row (a null flag is not kept); diffs left with no rows are dropped. An
+    /// error from `keep`, or a mask of the wrong length, is the result (located at the
+    /// caller).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use oplink::prelude::*;
+    /// let amounts = |v: Vec<i64>| RecordBatch::try_from_iter([("amount", Arc::new(Int64Array::from(v)) as ArrayRef)]);
+    /// // Row 1 goes from 50 to 5, row 2 from 1 to 15; keep amounts of at least 10.
+    /// let change = Change::new(1, Timestamp(0), vec![Diff::Update {
+    ///     pre: Rows::new(vec![1, 2], amounts(vec![50, 1])?)?,
+    ///     post: Rows::new(vec![1, 2], amounts(vec![5, 15])?)?,
+    /// }]);
+    /// let at_least_10 = |rows: &Rows| -> Result<BooleanArray> {
+    ///     let amount = rows.batch().column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+    ///     Ok(amount.iter().map(|v| v.map(|v| v >= 10)).collect())
+    /// };
+    /// let out = change.filter(at_least_10)?;
+    /// // Downstream saw row 1 (50) and never row 2: row 1 is removed, row 2 inserted.
+    /// assert!(matches!(&out.diffs[..], [Diff::Remove { pre }, Diff::Insert { post }]
+    ///     if pre.row_numbers().values() == &[1] && post.row_numbers().values() == &[2]));
+    /// # Ok::<(), oplink::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn filter(self, mut keep: impl FnMut(&Rows) -> Result<BooleanArray>) -> Result<Change> {
+        let mut out = self.empty_like();
+        let mut push = |diff: Diff| {
+            let rows = match &diff {
+                Diff::Insert { post } | Diff::Update { post, .. } => post,
+                Diff::Remove { pre } => pre,
+            };
+            if !rows.is_empty() {
+                out.diffs.push(diff);
+            }
+        };
+        for diff in self.diffs {
+            match diff {
+                Diff::Insert { post } => {
+                    let mask = one_per_row(keep(&post)?, &post, "post row")?;
+                    push(Diff::Insert {
+                        post: post.filter(&mask)?,
+                    });
+                }
+                Diff::Remove { pre } => {
+                    let mask = one_per_row(keep(&pre)?, &pre, "pre row")?;
+                    push(Diff::Remove {
+                        pre: pre.filter(&mask)?,
+                    });
+                }
+                Diff::Update { pre, post } => {
+                    let before = kept(&one_per_row(keep(&pre)?, &pre, "pre row")?);
+                    let after = kept(&one_per_row(keep(&post)?, &post, "post row")?);
+                    let both = BooleanArray::from(&before & &after);
+                    let stopped = BooleanArray::from(&before & &!&after);
+                    let started = BooleanArray::from(&!&before & &after);
+                    push(Diff::Update {
+                        pre: pre.filter(&both)?,
+                        post: post.filter(&both)?,
+                    });
+                    push(Diff::Remove {
+                        pre: pre.filter(&stopped)?,
+                    });
+                    push(Diff::Insert {
+                        post: post.filter(&started)?,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Total number of rows across all diffs (an update counts its `post` rows).
     pub fn row_count(&self) -> usize {
         self.diffs
@@ -172,5 +254,33 @@ impl Change {
                 Diff::Remove { pre } => pre.len(),
             })
             .sum()
+    }
+}
+
+/// `mask`, checked to hold one flag per row of `rows` (`row` names them in the error).
+#[track_caller]
+fn one_per_row(mask: BooleanArray, rows: &Rows, row: &str) -> Result<BooleanArray> {
+    if mask.len() == rows.len() {
+        Ok(mask)
+    } else {
+        Err(wrong_length(&mask, rows, row))
+    }
+}
+
+/// A mask that does not hold one flag per row.
+#[track_caller]
+fn wrong_length(mask: &BooleanArray, rows: &Rows, row: &str) -> Error {
+    Error::msg(format!(
+        "the filter's mask has {} for {}: it needs one flag per row",
+        counted(mask.len(), "flag", "flags"),
+        counted(rows.len(), row, &format!("{row}s"))
+    ))
+}
+
+/// The rows `mask` keeps: its true flags, a null being false.
+fn kept(mask: &BooleanArray) -> BooleanBuffer {
+    match mask.nulls() {
+        Some(nulls) => mask.values() & nulls.inner(),
+        None => mask.values().clone(),
     }
 }

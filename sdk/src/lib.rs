@@ -52,7 +52,7 @@ pub mod services;
 pub mod trampoline;
 mod vocabulary;
 
-pub use context::{Context, MemoryState, SystemClock};
+pub use context::{Context, MemoryState, StderrLog, SystemClock};
 pub use data::{Change, Diff, RowNumber, Rows, Timestamp};
 pub use error::{Error, Result};
 
@@ -94,4 +94,15 @@ pub mod __private {
     pub use crate::view::{ChangeOut, ChangeView};
     pub use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
     pub use ::linkme;
+
+    /// `n` with its noun in words: "1 row", "3 rows" (for oplink's messages, in every
+    /// crate of the workspace).
+    pub fn counted(n: impl std::fmt::Display, one: &str, many: &str) -> String {
+        let n = n.to_string();
+        if n == "1" {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    }
 }

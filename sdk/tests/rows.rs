@@ -14,7 +14,7 @@ fn batch(values: Vec<i64>) -> RecordBatch {
 fn rows_refuse_numbers_that_do_not_fit_the_batch_at_the_callers_line() {
     let line = line!() + 1;
     let err = Rows::new(vec![1u64], batch(vec![])).unwrap_err();
-    assert_eq!(err.message(), "1 row numbers for a batch of 0 rows");
+    assert_eq!(err.message(), "1 row number for a batch of 0 rows");
     let at = err.location().expect("located");
     assert_eq!((at.file(), at.line()), (file!(), line));
 
@@ -26,11 +26,44 @@ fn rows_refuse_numbers_that_do_not_fit_the_batch_at_the_callers_line() {
     let err = rows
         .filter(&BooleanArray::from(vec![true, false, true]))
         .unwrap_err();
-    assert!(
-        err.message()
-            .contains("predicate of length 3 is larger than target array of length 2"),
-        "{}",
-        err.message()
+    assert_eq!(
+        err.message(),
+        "the filter's mask has 3 flags for 2 rows: it needs one flag per row"
     );
     assert_eq!(err.location().map(|at| at.line()), Some(line));
+}
+
+#[test]
+fn change_filter_refuses_a_mask_of_the_wrong_length_at_the_callers_line() {
+    use oplink::{Change, Diff, Error, Timestamp};
+    let update = || {
+        Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Update {
+                pre: Rows::new(vec![1u64, 2], batch(vec![1, 2])).unwrap(),
+                post: Rows::new(vec![1u64, 2], batch(vec![3, 4])).unwrap(),
+            }],
+        )
+    };
+    let line = line!() + 3;
+    let err = update()
+        // One flag short on every side.
+        .filter(|_| Ok(BooleanArray::from(vec![true])))
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "the filter's mask has 1 flag for 2 pre rows: it needs one flag per row"
+    );
+    assert_eq!(err.location().map(|at| at.line()), Some(line));
+    // An error of `keep` is the result, as it was made.
+    let err = update()
+        .filter(|_| Err(Error::msg("no column `amount`")))
+        .unwrap_err();
+    assert_eq!(err.message(), "no column `amount`");
+    // Nothing passes: no diff is left.
+    let out = update()
+        .filter(|rows| Ok(BooleanArray::from(vec![None; rows.len()])))
+        .unwrap();
+    assert!(out.diffs.is_empty());
 }

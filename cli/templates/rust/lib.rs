@@ -43,41 +43,12 @@ impl {{Struct}} {
         Ok({{Struct}} { cfg })
     }
 
-    /// Filters one change: inserts and removes by their own rows, updates by their new
-    /// rows, so that downstream sees a consistent filtered view.
+    /// Filters one change so that downstream sees a consistent filtered view: inserts and
+    /// removes by their own rows; an update stays an update where its old and new rows
+    /// both pass, and becomes a remove (only the old one passed) or an insert (only the new
+    /// one passes) otherwise (`Change::filter`).
     pub fn apply(&mut self, change: Change) -> Result<Change> {
-        let mut out = change.empty_like();
-        for diff in change.diffs {
-            let kept = match diff {
-                Diff::Insert { post } => {
-                    let keep = self.keep(&post)?;
-                    Diff::Insert {
-                        post: post.filter(&keep)?,
-                    }
-                }
-                Diff::Remove { pre } => {
-                    let keep = self.keep(&pre)?;
-                    Diff::Remove {
-                        pre: pre.filter(&keep)?,
-                    }
-                }
-                Diff::Update { pre, post } => {
-                    let keep = self.keep(&post)?;
-                    Diff::Update {
-                        pre: pre.filter(&keep)?,
-                        post: post.filter(&keep)?,
-                    }
-                }
-            };
-            let empty = match &kept {
-                Diff::Insert { post } | Diff::Update { post, .. } => post.is_empty(),
-                Diff::Remove { pre } => pre.is_empty(),
-            };
-            if !empty {
-                out.diffs.push(kept);
-            }
-        }
-        Ok(out)
+        change.filter(|rows| self.keep(rows))
     }
 }
 
@@ -131,5 +102,38 @@ mod tests {
             panic!("expected an insert, got {:?}", out.diffs[0]);
         };
         assert_eq!(post.row_numbers().values().to_vec(), vec![1, 3]);
+    }
+
+    /// A row updated from a value that passed to one that does not is removed downstream.
+    #[test]
+    fn an_update_that_stops_passing_is_a_remove() {
+        let rows = |amount: i64| {
+            let batch = RecordBatch::try_from_iter([(
+                "amount",
+                Arc::new(Int64Array::from(vec![amount])) as ArrayRef,
+            )])
+            .expect("a batch");
+            Rows::new(vec![7u64], batch).expect("rows")
+        };
+        let change = Change::new(
+            2,
+            Timestamp::now(),
+            vec![Diff::Update {
+                pre: rows(50),
+                post: rows(5),
+            }],
+        );
+
+        let mut op = {{Struct}}::new(Config {
+            column: "amount".to_owned(),
+            min: 10,
+        })
+        .expect("a valid configuration");
+        let out = op.apply(change).expect("apply");
+
+        let [Diff::Remove { pre }] = &out.diffs[..] else {
+            panic!("expected one remove, got {:?}", out.diffs);
+        };
+        assert_eq!(pre.row_numbers().values().to_vec(), vec![7]);
     }
 }

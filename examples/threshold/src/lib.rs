@@ -1,7 +1,9 @@
 //! A stateless operator over one column: keeps the rows whose `column` is at least `min`.
 //!
-//! Inserts are filtered; an update keeps the rows whose new value passes, and a remove keeps
-//! the rows whose old value passed, so downstream sees a consistent filtered view.
+//! Downstream sees a consistent filtered view: an insert keeps the new rows that pass, a
+//! remove the old rows that passed, and an update stays an update where both its old and
+//! new values pass, becomes a remove where only the old one did and an insert where only
+//! the new one does ([`Change::filter`]).
 
 use oplink::prelude::*;
 
@@ -32,24 +34,9 @@ impl Threshold {
         Ok(Threshold { cfg })
     }
 
-    /// Filters one change.
+    /// Filters one change (see [`Change::filter`] for how updates are split).
     pub fn apply(&mut self, change: Change) -> Result<Change> {
-        let mut out = change.empty_like();
-        for diff in change.diffs {
-            let kept = match diff {
-                Diff::Insert { post } => self.keep(&post)?.map(|post| Diff::Insert { post }),
-                Diff::Remove { pre } => self.keep(&pre)?.map(|pre| Diff::Remove { pre }),
-                Diff::Update { pre, post } => {
-                    let keep = self.mask(&post)?;
-                    match (pre.filter(&keep)?, post.filter(&keep)?) {
-                        (pre, _) if pre.is_empty() => None,
-                        (pre, post) => Some(Diff::Update { pre, post }),
-                    }
-                }
-            };
-            out.diffs.extend(kept);
-        }
-        Ok(out)
+        change.filter(|rows| self.mask(rows))
     }
 }
 
@@ -73,11 +60,6 @@ impl Threshold {
             .iter()
             .map(|v| Some(v.is_some_and(|v| v >= self.cfg.min)))
             .collect())
-    }
-
-    fn keep(&self, rows: &Rows) -> Result<Option<Rows>> {
-        let kept = rows.filter(&self.mask(rows)?)?;
-        Ok((!kept.is_empty()).then_some(kept))
     }
 }
 
@@ -117,6 +99,47 @@ mod tests {
         };
         assert_eq!(post.row_numbers().values(), &[1, 2]);
         assert_eq!(out.version, 1);
+    }
+
+    #[test]
+    fn updates_keep_downstream_consistent() {
+        let mut op = Threshold::new(Config {
+            column: "amount".into(),
+            min: 10,
+        })
+        .unwrap();
+        // Rows 0..4 go from 50 → 60 (stays), 50 → 5 (stops passing), 1 → 15 (starts),
+        // 1 → 2 (never passes); then a remove of one passing and one failing row.
+        let out = op
+            .apply(Change::new(
+                2,
+                Timestamp(5),
+                vec![
+                    Diff::Update {
+                        pre: rows(&[50, 50, 1, 1]),
+                        post: rows(&[60, 5, 15, 2]),
+                    },
+                    Diff::Remove {
+                        pre: rows(&[20, 3]),
+                    },
+                ],
+            ))
+            .unwrap();
+        let numbers = |rows: &Rows| rows.row_numbers().values().to_vec();
+        match &out.diffs[..] {
+            [
+                Diff::Update { pre, post },
+                Diff::Remove { pre: stopped },
+                Diff::Insert { post: started },
+                Diff::Remove { pre: removed },
+            ] => {
+                assert_eq!((numbers(pre), numbers(post)), (vec![0], vec![0]));
+                assert_eq!(numbers(stopped), vec![1]);
+                assert_eq!(numbers(started), vec![2]);
+                assert_eq!(numbers(removed), vec![0]);
+            }
+            other => panic!("unexpected diffs: {other:?}"),
+        }
     }
 
     #[test]

@@ -564,8 +564,9 @@ impl Side {
             .map_err(|e| context(e.context("its row numbers")))?;
         if counted.length != shape.length {
             return Err(context(Error::unlocated(format!(
-                "{} row numbers for a batch of {} rows",
-                counted.length, shape.length
+                "{} for a batch of {}",
+                crate::__private::counted(counted.length, "row number", "row numbers"),
+                crate::__private::counted(shape.length, "row", "rows")
             ))));
         }
         // SAFETY: `Shape::of` checked the buffer list.

@@ -79,9 +79,9 @@ pub trait OperatorImpl: Sized + Send + 'static {
             return Ok(());
         }
         Err(Error::unlocated(format!(
-            "operator `{}` does not implement `restore`, so it cannot accept a snapshot of {} bytes",
+            "operator `{}` does not implement `restore`, so it cannot accept a snapshot of {}",
             Self::NAME,
-            snapshot.len()
+            crate::__private::counted(snapshot.len(), "byte", "bytes")
         )))
     }
 }
