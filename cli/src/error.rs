@@ -80,6 +80,10 @@ pub enum CliError {
     /// failure, `main` exits quietly.
     #[error("the output was closed")]
     BrokenPipe,
+    /// Standard output was closed by its reader before a run with `--state` ended: a
+    /// failure, since the state was not kept.
+    #[error("the output was closed before the run ended, so `--state` was not saved")]
+    ClosedBeforeStateSaved,
     /// The output could not be written as asked.
     #[error("cannot write the output: {0}")]
     Output(String),

@@ -195,7 +195,7 @@ impl Input {
     ) -> Result<Input> {
         if batch_size == 0 {
             return Err(CliError::Usage(
-                "--batch-size must be at least 1".to_owned(),
+                "--batch-size must be at least 1, not 0".to_owned(),
             ));
         }
         if batch_size > MAX_BATCH_SIZE {
@@ -442,7 +442,8 @@ fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
             d.deserialize_map(Visit)
         }
     }
-    let mut order: Vec<String> = Vec::new();
+    // Each key's place among the keys first seen (a map: a wide file has many thousands).
+    let mut order: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut line = String::new();
     for _ in 0..INFER_RECORDS {
         line.clear();
@@ -451,16 +452,15 @@ fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
         }
         if let Ok(Keys(keys)) = serde_json::from_str::<Keys>(&line) {
             for key in keys {
-                if !order.contains(&key) {
-                    order.push(key);
-                }
+                let next = order.len();
+                order.entry(key).or_insert(next);
             }
         }
     }
     reader.rewind()?;
-    let position = |name: &str| order.iter().position(|k| k == name).unwrap_or(usize::MAX);
+    let position = |name: &str| order.get(name).copied().unwrap_or(usize::MAX);
     let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
-    fields.sort_by_key(|f| position(f.name()));
+    fields.sort_by_cached_key(|f| position(f.name()));
     Ok(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 

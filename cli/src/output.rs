@@ -110,8 +110,14 @@ impl Sink {
         let (destination, out): (Destination, Writer) = match output {
             None => (Destination::Stream, Box::new(std::io::stdout())),
             Some(given) => {
-                let path = written_path(given)?;
-                match std::fs::metadata(&path) {
+                // What the path names, links followed by the kernel: a link such as
+                // `/dev/stdout` names a pipe that has no path of its own.
+                let named = std::fs::metadata(given);
+                let path = match &named {
+                    Ok(meta) if !meta.is_file() => given.to_owned(),
+                    _ => written_path(given)?,
+                };
+                match named {
                     Ok(meta) if meta.is_dir() => {
                         return Err(CliError::Usage(format!(
                             "--output `{}` is a folder; name a file",
@@ -264,16 +270,17 @@ impl Sink {
         Ok(())
     }
 
-    /// Finishes the output (a table is printed now; a file is renamed into place). A sink
-    /// dropped unfinished removes its partial file. A writer that panics is an error, as in
-    /// [`Sink::write`].
-    pub fn finish(self) -> Result<u64> {
+    /// Finishes writing the output (a table is printed now); a file is complete under its
+    /// temporary name and goes into place with [`Written::commit`]. A sink dropped
+    /// unfinished, or a [`Written`] dropped uncommitted, removes its partial file. A writer
+    /// that panics is an error, as in [`Sink::write`].
+    pub fn finish(self) -> Result<Written> {
         let format = self.format;
         crate::quiet_panics(|| self.finish_writing())
             .unwrap_or_else(|message| Err(writer_panicked(format, &message)))
     }
 
-    fn finish_writing(mut self) -> Result<u64> {
+    fn finish_writing(mut self) -> Result<Written> {
         let failed = |e: &dyn std::fmt::Display| CliError::Output(e.to_string());
         let state = std::mem::replace(&mut self.state, SinkState::Done);
         let mut out: Writer = match state {
@@ -310,15 +317,44 @@ impl Sink {
                 w.into_inner().map_err(arrow_write)?
             }
             SinkState::Parquet(w) => w.into_inner().map_err(parquet_write)?,
-            SinkState::Done => return Ok(self.rows),
+            SinkState::Done => unreachable!("a sink is finished once"),
         };
         out.flush().map_err(CliError::write)?;
         drop(out);
+        self.finished = true;
+        Ok(Written {
+            destination: std::mem::replace(&mut self.destination, Destination::Stream),
+            rows: self.rows,
+            committed: false,
+        })
+    }
+}
+
+/// An output written whole, a file still under its temporary name until
+/// [`Written::commit`] (dropped uncommitted, it removes that file).
+#[derive(Debug)]
+pub struct Written {
+    destination: Destination,
+    rows: u64,
+    committed: bool,
+}
+
+impl Written {
+    /// Puts a file into place; returns the rows written.
+    pub fn commit(mut self) -> Result<u64> {
         if let Destination::File { path, partial } = &self.destination {
             std::fs::rename(partial, path).map_err(|e| CliError::io("write", path, e))?;
         }
-        self.finished = true;
+        self.committed = true;
         Ok(self.rows)
+    }
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        if let (false, Destination::File { partial, .. }) = (self.committed, &self.destination) {
+            let _ = std::fs::remove_file(partial);
+        }
     }
 }
 
@@ -434,7 +470,7 @@ mod tests {
         let mut sink = Sink::to_writer(OutputFormat::Jsonl, Box::new(std::io::sink()));
         sink.write(&a).unwrap();
         sink.write(&b).unwrap();
-        assert_eq!(sink.finish().unwrap(), 2);
+        assert_eq!(sink.finish().unwrap().commit().unwrap(), 2);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The plugin path: folders searched with [`Discovery`] and library files named directly,
 //! and finding the plugin that offers an operator.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use oplink_host::{Discovery, Found, Outcome, PLUGIN_PATH_VAR, Plugin};
@@ -21,9 +22,11 @@ pub struct Plugins {
 impl Plugins {
     /// Loads (checked, each in a child process first) the libraries of `paths`, or of
     /// `OPLINK_PLUGIN_PATH` when `paths` is empty. A library named directly that fails to
-    /// load is an error; in a folder it is left out.
+    /// load is an error; in a folder it is left out. A path of `--plugins` that does not
+    /// exist is an error; one of `OPLINK_PLUGIN_PATH` is passed over.
     pub fn open(paths: &[PathBuf]) -> Result<Plugins> {
-        let paths: Vec<PathBuf> = if paths.is_empty() {
+        let from_env = paths.is_empty();
+        let paths: Vec<PathBuf> = if from_env {
             let value = std::env::var_os(PLUGIN_PATH_VAR).unwrap_or_default();
             std::env::split_paths(&value)
                 .filter(|p| !p.as_os_str().is_empty())
@@ -36,11 +39,19 @@ impl Plugins {
         }
         let mut files = Vec::new();
         let mut folders = Vec::new();
+        // A file named twice (by two spellings, or through a link) is one library.
+        let mut seen = std::collections::HashSet::new();
         for path in &paths {
-            let metadata = std::fs::metadata(path).map_err(|e| CliError::io("read", path, e))?;
+            let metadata = match std::fs::metadata(path) {
+                Ok(metadata) => metadata,
+                // A folder of the variable that is not there is passed over, as a shell
+                // passes over one of `PATH`; one given with `--plugins` is an error.
+                Err(e) if from_env && e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(CliError::io("read", path, e)),
+            };
             if metadata.is_dir() {
                 folders.push(path.clone());
-            } else {
+            } else if seen.insert((metadata.dev(), metadata.ino())) {
                 files.push(Plugin::load_checked(path)?);
             }
         }

@@ -143,13 +143,12 @@ pub struct Summary {
 
 /// Runs `args`. The summary is for the caller to print.
 pub fn run(args: &RunArgs) -> Result<Summary> {
-    let ran = run_all(args);
-    if matches!(ran, Err(CliError::BrokenPipe)) && args.state.is_some() {
-        // Not a failure (`| head` is how one looks at a run), but the state was not kept,
-        // since the output was not all written: said so.
-        eprintln!("oplink: the output was closed before the run ended, so `--state` was not saved");
+    match run_all(args) {
+        // Not a failure (`| head` is how one looks at a run), unless the state was to be
+        // kept: it was not, since the output was not all written.
+        Err(CliError::BrokenPipe) if args.state.is_some() => Err(CliError::ClosedBeforeStateSaved),
+        ran => ran,
     }
-    ran
 }
 
 fn run_all(args: &RunArgs) -> Result<Summary> {
@@ -256,11 +255,17 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
         };
         sink.write(&RecordBatch::new_empty(columns))?;
     }
-    let rows_written = sink.finish()?;
+    let written = sink.finish()?;
     write_time += t.elapsed();
-    // The state is kept only once the output is: a run whose output failed leaves both as
-    // they were, so running it again counts nothing twice.
-    finish_state(args, &mut stages)?;
+    // The operators close (their last flush, and the snapshots `--state` keeps, under
+    // temporary names) once the output is written whole and before it goes into place: a
+    // run whose output failed keeps no state, and a run whose closing failed leaves an
+    // earlier output file as it was; so running it again counts nothing twice.
+    let snapshots = close_operators(args, &mut stages)?;
+    let t = Instant::now();
+    let rows_written = written.commit()?;
+    write_time += t.elapsed();
+    snapshots.commit()?;
     Ok(Summary {
         rows_read,
         changes,
@@ -492,8 +497,10 @@ fn snapshot_path(dir: &Path, scope: &str) -> PathBuf {
 }
 
 /// At the end: every instance's state flushed, and with `--state` the snapshots written
-/// (each under a temporary name, then renamed, so a crash leaves the last good one).
-fn finish_state(args: &RunArgs, stages: &mut [Stage]) -> Result<()> {
+/// under temporary names, which [`Snapshots::commit`] puts in place (so a crash leaves the
+/// last good ones, and a failure before the commit leaves them all as they were).
+fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
+    let mut snapshots = Snapshots::default();
     for stage in stages.iter_mut() {
         let t = Instant::now();
         if stage.instance.info().implemented().flush_state() || args.state.is_some() {
@@ -512,11 +519,39 @@ fn finish_state(args: &RunArgs, stages: &mut [Stage]) -> Result<()> {
             let path = snapshot_path(dir, scope);
             let partial = path.with_extension("snapshot.partial");
             std::fs::write(&partial, &bytes).map_err(|e| CliError::io("write", &partial, e))?;
-            std::fs::rename(&partial, &path).map_err(|e| CliError::io("write", &path, e))?;
+            snapshots.pending.push((partial, path));
         }
         stage.done.time += t.elapsed();
     }
-    Ok(())
+    Ok(snapshots)
+}
+
+/// Snapshots written under temporary names: dropped before [`Snapshots::commit`], they are
+/// removed.
+#[derive(Default)]
+struct Snapshots {
+    pending: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Snapshots {
+    fn commit(mut self) -> Result<()> {
+        // One at a time off the list, so that a failure leaves the rest for `drop`.
+        while let Some((partial, path)) = self.pending.pop() {
+            if let Err(e) = std::fs::rename(&partial, &path) {
+                let _ = std::fs::remove_file(&partial);
+                return Err(CliError::io("write", &path, e));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Snapshots {
+    fn drop(&mut self) {
+        for (partial, _) in &self.pending {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
 }
 
 /// A progress bar, hidden until the run has taken a moment (and always when standard

@@ -754,14 +754,16 @@ fn a_plugin_error_or_panic_stops_the_run_naming_operator_and_method() {
         .code(1)
         .get_output()
         .clone();
+    // Word for word as the README shows it (its location too: `examples/faulty`'s line).
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
     let text = stderr(&output);
     assert!(
-        text.starts_with("oplink: operator `faulty` failed in `apply`: faulty fails in apply (at "),
+        text.starts_with("oplink: operator `faulty` failed in `apply`: faulty fails in apply (at examples/faulty/src/lib.rs:"),
         "{text}"
     );
     assert!(
-        text.ends_with(", on change 1 (input rows 0 to 9)\n"),
-        "{text}"
+        readme.contains(text.as_str()),
+        "the README does not show: {text}"
     );
     assert!(stdout(&output).is_empty());
 
@@ -880,7 +882,7 @@ fn usage_errors_are_one_sentence() {
     );
     fails_with(
         oplink().args(["run", ORDERS, "--batch-size", "0"]),
-        "--batch-size must be at least 1",
+        "--batch-size must be at least 1, not 0",
     );
     fails_with(
         oplink().args(["run", ORDERS, "--to", "csv", "--output", ".."]),
@@ -894,6 +896,25 @@ fn usage_errors_are_one_sentence() {
         oplink().args(["new", "Bad Name"]),
         "`Bad Name` is not a usable plugin name: use lowercase letters, digits, `-` and `_`, starting with a letter (at most 64)",
     );
+}
+
+/// `OPLINK_PLUGIN_PATH` is a list of folders like `PATH`: one that is not there is passed
+/// over (with `--plugins`, it is an error: above).
+#[test]
+fn a_missing_folder_of_the_plugin_path_is_passed_over() {
+    let folder = plugin_path("threshold").parent().unwrap().to_owned();
+    let path = std::env::join_paths([std::path::Path::new("/no/such/folder"), &folder]).unwrap();
+    let output = oplink()
+        .env("OPLINK_PLUGIN_PATH", &path)
+        .args([
+            "run", ORDERS, "--to", "csv", "--emit", "inserts", "--quiet", "--op",
+        ])
+        .arg(r#"threshold={"column": "amount", "min": 40}"#)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "customer,amount\ncarol,40\nerin,77\n");
 }
 
 #[test]
@@ -1015,6 +1036,24 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
             plugin_path("toolkit-next").display()
         ),
     );
+    // One library named twice, by two spellings: it is one library, not a conflict.
+    let threshold = plugin_path("threshold");
+    let spelt_otherwise = threshold
+        .parent()
+        .unwrap()
+        .join(".")
+        .join(threshold.file_name().unwrap());
+    oplink()
+        .args(["run", ORDERS, "--quiet", "--to", "none", "--op"])
+        .arg(r#"threshold={"column": "amount", "min": 1}"#)
+        .arg("--plugins")
+        .arg(&threshold)
+        .arg("--plugins")
+        .arg(&threshold)
+        .arg("--plugins")
+        .arg(&spelt_otherwise)
+        .assert()
+        .success();
 }
 
 /// Arrow IPC in its stream format (as `pyarrow` or another engine may write it) reads too.
@@ -1399,10 +1438,16 @@ fn an_operator_failing_at_the_end_of_the_input_names_the_closing_step() {
         ("flush_state", "the closing flush"),
         ("snapshot", "the closing snapshot"),
     ] {
+        // An earlier output is left as it was, and nothing is left half-written.
+        let output = dir.path().join(format!("{method}.csv"));
+        std::fs::write(&output, "KEEP\n").unwrap();
+        let state = dir.path().join(method);
         let text = failure(
             oplink()
-                .args(["run", ORDERS, "--quiet", "--to", "none", "--state"])
-                .arg(dir.path().join(method))
+                .args(["run", ORDERS, "--quiet", "--state"])
+                .arg(&state)
+                .arg("--output")
+                .arg(&output)
                 .args(plugins(&["faulty"]))
                 .args([
                     "--op",
@@ -1415,6 +1460,19 @@ fn an_operator_failing_at_the_end_of_the_input_names_the_closing_step() {
             )) && text.ends_with(&format!(", on {step}\n")),
             "{text}"
         );
+        assert_eq!(
+            std::fs::read_to_string(&output).unwrap(),
+            "KEEP\n",
+            "{method}"
+        );
+        for folder in [dir.path(), &state] {
+            let partial: Vec<_> = std::fs::read_dir(folder)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name.contains("partial"))
+                .collect();
+            assert!(partial.is_empty(), "{method}: {partial:?}");
+        }
     }
     // A panic while the instance is dropped is a warning, not a failure of the run.
     let output = oplink()
@@ -1500,6 +1558,19 @@ fn output_through_a_link_a_device_or_a_pipe_is_written_there_not_replaced() {
     };
     run(&fifo);
     assert_eq!(reader.join().unwrap(), written);
+    // Standard output by its name, when it is a pipe (as it is here): a link to a pipe
+    // that has no path of its own.
+    for name in ["/dev/stdout", "/proc/self/fd/1"] {
+        let output = oplink()
+            .args([
+                "run", ORDERS, "--quiet", "--emit", "inserts", "--to", "csv", "--output", name,
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert_eq!(stdout(&output), written, "{name}");
+    }
     // A folder: refused before any work.
     fails_with(
         oplink()
@@ -1683,7 +1754,7 @@ fn an_output_closed_by_its_reader_ends_the_run_quietly() {
         assert!(output.status.success(), "{to}: {output:?}");
         assert_eq!(stderr(&output), "", "{to}");
     }
-    // With `--state`, it says the state was not kept.
+    // With `--state`, it fails: the state was not kept.
     let state = dir.path().join("state");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"))
         .current_dir(workspace())
@@ -1699,7 +1770,7 @@ fn an_output_closed_by_its_reader_ends_the_run_quietly() {
     let mut first = [0u8; 10];
     child.stdout.take().unwrap().read_exact(&mut first).unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
     assert_eq!(
         stderr(&output),
         "oplink: the output was closed before the run ended, so `--state` was not saved\n"
