@@ -256,6 +256,15 @@ impl Instance {
         }
         // SAFETY: `produced` says the plugin wrote `out`, valid until our next call.
         let change = unsafe { self.take_change(&out, "tick") }?;
+        if produced != 1 {
+            // What it wrote is taken (and released with `change`) all the same.
+            return Err(self.data_error(
+                "tick",
+                oplink::Error::unlocated(format!(
+                    "it set `produced` to {produced}: 0 for no change, 1 for a change in `out`"
+                )),
+            ));
+        }
         Ok(Some(change))
     }
 

@@ -319,6 +319,25 @@ fn a_create_that_succeeds_without_an_instance_is_an_error() {
 }
 
 #[test]
+fn a_tick_that_says_it_produced_two_changes_is_an_error() {
+    in_child(
+        "a_tick_that_says_it_produced_two_changes_is_an_error",
+        || {
+            let plugin = Plugin::load(fixture("TICK_TWO")).unwrap();
+            let mut op = plugin
+                .instantiate("c_op", json!(null), &Host::default())
+                .unwrap();
+            let err = op.tick(oplink::Timestamp(1)).unwrap_err();
+            assert!(matches!(err, Error::Data { .. }), "{err:?}");
+            assert_eq!(
+                err.to_string(),
+                "operator `c_op`, `tick`: it set `produced` to 2: 0 for no change, 1 for a change in `out`"
+            );
+        },
+    );
+}
+
+#[test]
 fn an_unknown_status_is_an_error() {
     in_child("an_unknown_status_is_an_error", || {
         let plugin = Plugin::load(fixture("UNKNOWN_STATUS")).unwrap();

@@ -365,7 +365,7 @@ struct OplinkOperatorDescriptor {
     /* Its entry points. */
     OplinkOperatorVTable const *vtable;
     /* The host services it requires (may be null when `requires_count` is 0). */
-    OplinkServiceRequirement const *requires;
+    OplinkServiceRequirement const *requires_;
     /* Number of required services. */
     size_t requires_count;
 #if OPLINK_BUILD_MINOR >= 1
@@ -665,7 +665,7 @@ OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, name) == OPLINK_LAYOUT_(
 OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, version) == OPLINK_LAYOUT_(24, 16, 16), "offset of OplinkOperatorDescriptor.version");
 OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, description) == OPLINK_LAYOUT_(40, 24, 24), "offset of OplinkOperatorDescriptor.description");
 OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, vtable) == OPLINK_LAYOUT_(56, 32, 32), "offset of OplinkOperatorDescriptor.vtable");
-OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, requires) == OPLINK_LAYOUT_(64, 36, 36), "offset of OplinkOperatorDescriptor.requires");
+OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, requires_) == OPLINK_LAYOUT_(64, 36, 36), "offset of OplinkOperatorDescriptor.requires_");
 OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, requires_count) == OPLINK_LAYOUT_(72, 40, 40), "offset of OplinkOperatorDescriptor.requires_count");
 #if OPLINK_BUILD_MINOR >= 1
 OPLINK_STATIC_ASSERT(offsetof(OplinkOperatorDescriptor, panic_strategy) == OPLINK_LAYOUT_(80, 44, 44), "offset of OplinkOperatorDescriptor.panic_strategy");

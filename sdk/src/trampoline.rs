@@ -152,9 +152,18 @@ impl Failure {
         })
     }
 
-    /// `file:line:column`, or `None` when the location is unknown.
+    /// `file:line:column` (`file:line` when the column is 0, unknown, as C's `__LINE__`
+    /// gives no column; `file` alone when the line is 0 too), or `None` when the location is
+    /// unknown.
     pub fn location(&self) -> Option<String> {
-        (!self.file.is_empty()).then(|| format!("{}:{}:{}", self.file, self.line, self.column))
+        if self.file.is_empty() {
+            return None;
+        }
+        Some(match (self.line, self.column) {
+            (0, _) => self.file.clone(),
+            (line, 0) => format!("{}:{line}", self.file),
+            (line, column) => format!("{}:{line}:{column}", self.file),
+        })
     }
 
     /// The message, or a sentence saying there was none.

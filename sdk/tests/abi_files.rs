@@ -67,12 +67,18 @@ fn the_c_header_compiles_as_cpp_too() {
     // A field of a standard service's table is named for a C++ keyword with a `_` after it.
     std::fs::write(
         &source,
-        "#include \"oplink.h\"\nint main() { OplinkStateTable table = {}; return table.delete_ == nullptr ? 0 : 1; }\n",
+        "#include \"oplink.h\"\nint main() { OplinkStateTable table = {}; OplinkOperatorDescriptor op = {}; return table.delete_ == nullptr && op.requires_ == nullptr ? 0 : 1; }\n",
     )
     .unwrap();
-    for minor in [0, oplink::abi::ABI_MINOR] {
+    // C++11, and C++20, whose keywords include `requires` (a descriptor's field).
+    for (standard, minor) in [
+        ("c++11", 0),
+        ("c++11", oplink::abi::ABI_MINOR),
+        ("c++20", oplink::abi::ABI_MINOR),
+    ] {
         let status = std::process::Command::new(&cxx)
-            .args(["-std=c++11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
+            .arg(format!("-std={standard}"))
+            .args(["-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
             .arg(format!("-DOPLINK_BUILD_MINOR={minor}"))
             .arg("-I")
             .arg(root().join("sdk/include"))
@@ -81,7 +87,7 @@ fn the_c_header_compiles_as_cpp_too() {
             .unwrap_or_else(|e| panic!("cannot run the C++ compiler `{cxx}`: {e}"));
         assert!(
             status.success(),
-            "oplink.h does not compile as C++ for minor {minor}"
+            "oplink.h does not compile as {standard} for minor {minor}"
         );
     }
     std::fs::remove_dir_all(&dir).ok();

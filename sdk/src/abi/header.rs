@@ -104,7 +104,7 @@ pub fn c_header() -> String {
                 open_minor = field.since;
             }
             doc_comment(w, field.doc, "    ");
-            line(w, &format!("    {};", (field.c_decl)(field.name)));
+            line(w, &format!("    {};", (field.c_decl)(&c_field(field.name))));
         }
         if open_minor != 0 {
             line(w, "#endif");
@@ -177,7 +177,10 @@ fn layout_checks(w: &mut String, decl: &StructDecl) {
     for (i, field) in decl.fields.iter().enumerate() {
         let check = format!(
             "OPLINK_STATIC_ASSERT(offsetof({name}, {0}) == OPLINK_LAYOUT_({1}, {2}, {3}), \"offset of {name}.{0}\");",
-            field.name, offsets[0][i], offsets[1][i], offsets[2][i]
+            c_field(field.name),
+            offsets[0][i],
+            offsets[1][i],
+            offsets[2][i]
         );
         if field.since > 0 {
             line(
@@ -284,7 +287,7 @@ pub fn markdown_tables() -> String {
             let _ = writeln!(
                 w,
                 "| `{}` | `{}` | {} | {} | {} | 2.{} | {} |",
-                field.name,
+                c_field(field.name),
                 (field.c_name)().replace('|', "\\|"),
                 offsets[0][i],
                 offsets[1][i],
@@ -317,4 +320,26 @@ pub fn splice_docs(docs: &str) -> Option<String> {
         markdown_tables(),
         &docs[end..]
     ))
+}
+
+/// A field's name in C (a struct's, or a method's in a service table): the name itself, or
+/// with a `_` after it when it is a keyword of C or C++ (`requires` becomes `requires_`,
+/// `delete` `delete_`), so that the header also compiles as C++.
+pub(crate) fn c_field(name: &str) -> String {
+    // C's keywords that are not Rust's too, then C++'s besides.
+    const KEYWORDS: &str = concat!(
+        "auto case char default double float goto inline int long register restrict short ",
+        "signed sizeof switch typedef union unsigned void volatile ",
+        "alignas alignof and and_eq asm bitand bitor bool catch char8_t char16_t char32_t ",
+        "class compl concept consteval constexpr constinit const_cast co_await co_return ",
+        "co_yield decltype delete dynamic_cast explicit export friend mutable namespace new ",
+        "noexcept not not_eq nullptr operator or or_eq private protected public ",
+        "reinterpret_cast requires static_assert static_cast template this thread_local ",
+        "throw try typeid typename using virtual wchar_t xor xor_eq",
+    );
+    if KEYWORDS.split(' ').any(|keyword| keyword == name) {
+        format!("{name}_")
+    } else {
+        name.to_owned()
+    }
 }

@@ -98,6 +98,9 @@ pub(super) unsafe fn take_each_diff(
     for index in 0..diffs.len() {
         let diff = &mut diffs[index];
         let (kind, reserved) = (diff.kind, diff.reserved);
+        if reserved != 0 || !matches!(kind, DIFF_INSERT | DIFF_UPDATE | DIFF_REMOVE) {
+            return Err(untrusted(index, kind, reserved, inbox));
+        }
         // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
         let (pre, post) = unsafe { (Slot::new(&mut diff.pre), Slot::new(&mut diff.post)) };
         if let Err(error) = read(inbox, kind, reserved, pre, post) {
@@ -107,6 +110,26 @@ pub(super) unsafe fn take_each_diff(
         }
     }
     Ok(())
+}
+
+/// Diff `index` has a header no sender writes (an unknown kind, a reserved field not 0): a
+/// sign that the diff array is not what the sender says it is (a count past the diffs it
+/// holds, a wild pointer), so nothing from that diff on is touched: no array released (they
+/// leak, where releasing garbage would crash), no schema read. Every schema received so
+/// far is forgotten instead, so that a later batch naming one is an error, never read
+/// under a schema the sender may since have replaced.
+#[cold]
+#[inline(never)]
+fn untrusted(index: usize, kind: u32, reserved: u32, inbox: &mut SchemaInbox) -> Error {
+    inbox.forget_all();
+    let what = if reserved != 0 {
+        format!("its reserved field is {reserved}, not 0")
+    } else {
+        format!("its kind is {kind}, not 1, 2 or 3")
+    };
+    Error::unlocated(format!(
+        "diff {index} of the change: {what}; the diffs from it on were left untouched (not released), since nothing they point to can be trusted"
+    ))
 }
 
 /// After diff `failed` of `diffs` failed: stores the schemas it and the diffs after it carry,
@@ -350,18 +373,26 @@ impl SchemaInbox {
         // SAFETY: every arm forwards the caller's guarantees.
         Ok(unsafe {
             match kind {
-                DIFF_INSERT => Diff::Insert {
-                    post: self.rows(post, "post")?,
-                },
+                DIFF_INSERT => {
+                    absent(&pre, "an insert", "pre")?;
+                    Diff::Insert {
+                        post: self.rows(post, "post")?,
+                    }
+                }
                 DIFF_UPDATE => {
+                    present(&pre, "pre")?;
+                    present(&post, "post")?;
                     let pre = self.rows(pre, "pre")?;
                     let post = self.rows(post, "post")?;
                     same_numbers(pre.row_numbers().values(), post.row_numbers().values())?;
                     Diff::Update { pre, post }
                 }
-                DIFF_REMOVE => Diff::Remove {
-                    pre: self.rows(pre, "pre")?,
-                },
+                DIFF_REMOVE => {
+                    absent(&post, "a remove", "post")?;
+                    Diff::Remove {
+                        pre: self.rows(pre, "pre")?,
+                    }
+                }
                 other => {
                     return Err(Error::unlocated(format!(
                         "its kind is {other}, not 1, 2 or 3"
@@ -387,7 +418,9 @@ impl SchemaInbox {
         let received = unsafe { self.receive(slot.schema_id(), slot.schema()) }?;
         let schema = &received.schema;
         if slot.columns().is_released() {
-            return Err(Error::unlocated("a batch has no columns array"));
+            return Err(Error::unlocated(
+                "a batch has no columns array (its release is null: released already, or never filled in)",
+            ));
         }
         if own {
             // SAFETY: valid arrays (`Slot::new`), the columns unreleased (checked above).
@@ -457,6 +490,35 @@ impl SchemaInbox {
         Rows::new(numbers, batch)
             .map_err(|e| Error::unlocated(format!("its {side} rows: {}", e.message())))
     }
+}
+
+/// The side a diff does not have (an insert's pre, a remove's post) is empty: schema id 0
+/// and released arrays (what it holds is released all the same).
+#[inline(always)]
+pub(super) fn absent(slot: &Slot<'_>, diff: &str, side: &str) -> Result<()> {
+    if slot.schema_id() == 0 && slot.columns().is_released() && slot.numbers().is_released() {
+        return Ok(());
+    }
+    Err(cold(format_args!(
+        "{diff} has no {side} rows, but its {side} side is not empty (schema id {}{}); an absent side is schema id 0 with released arrays",
+        slot.schema_id(),
+        if slot.columns().is_released() && slot.numbers().is_released() {
+            ""
+        } else {
+            ", arrays not released"
+        }
+    )))
+}
+
+/// Each side of an update is there: a schema id (0 means an absent side).
+#[inline(always)]
+pub(super) fn present(slot: &Slot<'_>, side: &str) -> Result<()> {
+    if slot.schema_id() != 0 {
+        return Ok(());
+    }
+    Err(cold(format_args!(
+        "an update needs {side} rows, but its {side} side is empty (schema id 0)"
+    )))
 }
 
 /// An update's two sides carry the same row numbers, in the same order (a consumer pairs
@@ -543,7 +605,9 @@ pub(super) unsafe fn read_owned(
     let importer = Importer::new(owner);
     let numbers = if numbered {
         if owner.numbers.0.is_released() {
-            return Err(Error::unlocated("no row numbers"));
+            return Err(Error::unlocated(
+                "no row numbers (their array's release is null: released already, or never filled in)",
+            ));
         }
         // SAFETY: a valid array (caller), kept alive by the importer's owner.
         let numbers = no_dictionary(&owner.numbers.0, &DataType::UInt64)

@@ -306,6 +306,11 @@ impl SchemaInbox {
         Ok(())
     }
 
+    /// Empties every slot.
+    pub(super) fn forget_all(&mut self) {
+        self.slots.clear();
+    }
+
     /// Empties slot `id` (nothing when the id is out of range).
     pub(super) fn forget(&mut self, id: u64) {
         if let Some(slot) = Self::index(id)

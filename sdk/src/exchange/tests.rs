@@ -297,7 +297,7 @@ pub(super) fn hang_dictionary(array: &mut super::raw::RawArray) {
 
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
-    let cases: [(&str, Spoil); 11] = [
+    let cases: [(&str, Spoil); 14] = [
         (
             "diff 0 of the change: its post rows: a batch's struct array has a dictionary",
             Box::new(|abi| hang_dictionary(raw(&mut post(abi).columns))),
@@ -317,12 +317,27 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
             }),
         ),
         (
-            "diff 0 of the change: its reserved field is 1, not 0",
+            "diff 0 of the change: its reserved field is 1, not 0; the diffs from it on were left untouched (not released), since nothing they point to can be trusted",
             // SAFETY: the change has a first diff.
             Box::new(|abi| unsafe { (*abi.diffs).reserved = 1 }),
         ),
         (
-            "diff 0 of the change: its kind is 9, not 1, 2 or 3",
+            "diff 0 of the change: an insert has no pre rows, but its pre side is not empty (schema id 7); an absent side is schema id 0 with released arrays",
+            // SAFETY: as above.
+            Box::new(|abi| unsafe { (*abi.diffs).pre.schema_id = 7 }),
+        ),
+        (
+            "diff 0 of the change: an update needs pre rows, but its pre side is empty (schema id 0)",
+            // SAFETY: as above.
+            Box::new(|abi| unsafe { (*abi.diffs).kind = crate::abi::DIFF_UPDATE }),
+        ),
+        (
+            "diff 0 of the change: a remove has no post rows, but its post side is not empty (schema id 1, arrays not released); an absent side is schema id 0 with released arrays",
+            // SAFETY: as above.
+            Box::new(|abi| unsafe { (*abi.diffs).kind = crate::abi::DIFF_REMOVE }),
+        ),
+        (
+            "diff 0 of the change: its kind is 9, not 1, 2 or 3; the diffs from it on were left untouched (not released), since nothing they point to can be trusted",
             // SAFETY: as above.
             Box::new(|abi| unsafe { (*abi.diffs).kind = 9 }),
         ),
@@ -334,14 +349,14 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
             }),
         ),
         (
-            "diff 0 of the change: its post rows: a batch has no columns array",
+            "diff 0 of the change: its post rows: a batch has no columns array (its release is null: released already, or never filled in)",
             Box::new(|abi| {
                 // SAFETY: a valid array not taken yet; dropping it releases it.
                 drop(unsafe { arrow_array::ffi::FFI_ArrowArray::from_raw(&mut post(abi).columns) });
             }),
         ),
         (
-            "diff 0 of the change: its post rows: no row numbers",
+            "diff 0 of the change: its post rows: no row numbers (their array's release is null: released already, or never filled in)",
             Box::new(|abi| {
                 // SAFETY: as above.
                 drop(unsafe {
@@ -919,12 +934,12 @@ fn a_change_that_fails_part_way_still_leaves_its_schemas_where_the_sender_counts
     let abi = out.export_change(first, &mut outbox).unwrap();
     // Diff 1 is malformed: the import fails there, after diff 0 was read.
     // SAFETY: the change has three diffs.
-    unsafe { (*abi.diffs.add(1)).kind = 9 };
+    hang_dictionary(raw(unsafe { &mut (*abi.diffs.add(1)).post.columns }));
     // SAFETY: exported just above.
     let err = unsafe { import_change(&abi, &mut inbox) }.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "diff 1 of the change: its kind is 9, not 1, 2 or 3"
+        "diff 1 of the change: its post rows: a batch's struct array has a dictionary"
     );
     // The sender (a plugin does) counts the change's schemas as sent.
     outbox.commit();
@@ -933,6 +948,47 @@ fn a_change_that_fails_part_way_still_leaves_its_schemas_where_the_sender_counts
     assert!(abi_diff(&abi, 0).post.schema.is_null(), "sent before");
     // SAFETY: exported just above.
     assert_eq!(unsafe { import_change(&abi, &mut inbox) }.unwrap(), next);
+}
+
+/// A diff whose header no sender writes (here: a count of diffs past the ones laid out)
+/// leaves it and the diffs after it untouched, and every schema received forgotten.
+#[test]
+fn a_diff_with_a_broken_header_is_not_released_and_the_schemas_are_forgotten() {
+    let (mut outbox, mut out, mut inbox) = (
+        SchemaOutbox::default(),
+        Outgoing::default(),
+        SchemaInbox::default(),
+    );
+    let (a, b) = (insert_of("a", 1), insert_of("b", 2));
+    let first = Change::new(1, Timestamp(0), vec![a.clone(), b]);
+    let abi = out.export_change(first, &mut outbox).unwrap();
+    // SAFETY: exported just above.
+    unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    outbox.commit();
+    assert_eq!(inbox.len(), 2);
+    let abi = out
+        .export_change(Change::new(2, Timestamp(0), vec![a.clone()]), &mut outbox)
+        .unwrap();
+    // SAFETY: the change has one diff.
+    unsafe { (*abi.diffs).reserved = 3 };
+    // SAFETY: exported just above.
+    let err = unsafe { import_change(&abi, &mut inbox) }.unwrap_err();
+    assert!(err.to_string().starts_with("diff 0 of the change: its reserved field is 3, not 0; the diffs from it on were left untouched"), "{err}");
+    // Not released: its release callback is still there (the exporter frees its block).
+    // SAFETY: as above.
+    assert!(!raw(unsafe { &mut (*abi.diffs).post.columns }).is_released());
+    assert!(inbox.is_empty(), "every schema forgotten");
+    // A later batch naming a schema sent before is refused, not read under it.
+    outbox.commit();
+    let abi = out
+        .export_change(Change::new(3, Timestamp(0), vec![a]), &mut outbox)
+        .unwrap();
+    // SAFETY: exported just above.
+    let err = unsafe { import_change(&abi, &mut inbox) }.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "diff 0 of the change: its post rows: batch refers to schema id 1, which was never sent"
+    );
 }
 
 #[test]

@@ -22,7 +22,9 @@ use arrow_array::{ArrowPrimitiveType, PrimitiveArray};
 use arrow_buffer::ArrowNativeType;
 use arrow_schema::{DataType, Field, SchemaRef};
 
-use super::import::{Column, Owner, Shape, Slot, no_dictionary, read_owned, take_each_diff};
+use super::import::{
+    Column, Owner, Shape, Slot, absent, no_dictionary, present, read_owned, take_each_diff,
+};
 
 use super::raw::RawArray;
 use super::{Outgoing, SchemaInbox, SchemaOutbox};
@@ -456,15 +458,23 @@ impl Sides {
         // SAFETY: every arm forwards the caller's guarantees.
         unsafe {
             match kind {
-                DIFF_INSERT => Ok(Sides::Insert(Side::read(post, inbox, "post")?)),
+                DIFF_INSERT => {
+                    absent(&pre, "an insert", "pre")?;
+                    Ok(Sides::Insert(Side::read(post, inbox, "post")?))
+                }
                 DIFF_UPDATE => {
+                    present(&pre, "pre")?;
+                    present(&post, "post")?;
                     let pre = Side::read(pre, inbox, "pre")?;
                     let post = Side::read(post, inbox, "post")?;
                     let numbers = |side| RowsView { side }.row_numbers();
                     super::import::same_numbers(numbers(&pre)?, numbers(&post)?)?;
                     Ok(Sides::Update(pre, post))
                 }
-                DIFF_REMOVE => Ok(Sides::Remove(Side::read(pre, inbox, "pre")?)),
+                DIFF_REMOVE => {
+                    absent(&post, "a remove", "post")?;
+                    Ok(Sides::Remove(Side::read(pre, inbox, "pre")?))
+                }
                 other => Err(Error::unlocated(format!(
                     "its kind is {other}, not 1, 2 or 3"
                 ))),
@@ -531,7 +541,9 @@ impl Side {
             .schema
             .clone();
         let Some(owner) = slot.take_owner(&mut inbox.spare_owners) else {
-            return Err(context(Error::unlocated("a batch has no columns array")));
+            return Err(context(Error::unlocated(
+                "a batch has no columns array (its release is null: released already, or never filled in)",
+            )));
         };
         let columns = &owner.columns.0;
         let fields = schema.fields().len();
@@ -556,7 +568,9 @@ impl Side {
         }
         let numbers = &owner.numbers.0;
         if numbers.is_released() {
-            return Err(context(Error::unlocated("no row numbers")));
+            return Err(context(Error::unlocated(
+                "no row numbers (their array's release is null: released already, or never filled in)",
+            )));
         }
         // SAFETY: a valid array (caller).
         let counted = unsafe { Shape::of(numbers, 2, 0) }

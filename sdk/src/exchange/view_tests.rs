@@ -460,11 +460,11 @@ fn every_malformed_column_or_side_is_an_error_naming_what_is_wrong() {
     let cases: Vec<(String, String)> = vec![
         (
             view_spoiled(0, |_, post| take(&mut post.row_numbers), |_| Ok(())),
-            "diff 0 of the change: its post rows: no row numbers".into(),
+            "diff 0 of the change: its post rows: no row numbers (their array's release is null: released already, or never filled in)".into(),
         ),
         (
             view_spoiled(0, |_, post| take(&mut post.columns), |_| Ok(())),
-            "diff 0 of the change: its post rows: a batch has no columns array".into(),
+            "diff 0 of the change: its post rows: a batch has no columns array (its release is null: released already, or never filled in)".into(),
         ),
         (
             view_spoiled(

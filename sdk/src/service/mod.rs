@@ -315,32 +315,10 @@ pub fn c_table<S: Service + ?Sized>(c_name: &str) -> String {
         params.push("OplinkErrorOut *err".to_owned());
         out.push_str(&format!(
             "    OplinkStatus (*{})({});\n",
-            c_field(method.name),
+            crate::abi::header::c_field(method.name),
             params.join(", ")
         ));
     }
     out.push_str(&format!("}} Oplink{c_name}Table;\n"));
     out
-}
-
-/// A method's name as a field of its C table: the name itself, or with a `_` after it when
-/// it is a keyword of C or C++ (`delete` becomes `delete_`, so that the header also
-/// compiles as C++).
-fn c_field(name: &str) -> String {
-    // C's keywords that are not Rust's too, then C++'s besides.
-    const KEYWORDS: &str = concat!(
-        "auto case char default double float goto inline int long register restrict short ",
-        "signed sizeof switch typedef union unsigned void volatile ",
-        "alignas alignof and and_eq asm bitand bitor bool catch char8_t char16_t char32_t ",
-        "class compl concept consteval constexpr constinit const_cast co_await co_return ",
-        "co_yield decltype delete dynamic_cast explicit export friend mutable namespace new ",
-        "noexcept not not_eq nullptr operator or or_eq private protected public ",
-        "reinterpret_cast requires static_assert static_cast template this thread_local ",
-        "throw try typeid typename using virtual wchar_t xor xor_eq",
-    );
-    if KEYWORDS.split(' ').any(|keyword| keyword == name) {
-        format!("{name}_")
-    } else {
-        name.to_owned()
-    }
 }
