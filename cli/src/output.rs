@@ -79,6 +79,15 @@ fn written_path(given: &Path) -> Result<PathBuf> {
     )))
 }
 
+/// A descriptor of standard output, when `meta` is the file standard output writes to.
+fn standard_output_if_same(meta: &std::fs::Metadata) -> Option<File> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let out = File::from(std::io::stdout().as_fd().try_clone_to_owned().ok()?);
+    let its = out.metadata().ok()?;
+    (its.dev() == meta.dev() && its.ino() == meta.ino()).then_some(out)
+}
+
 /// What the output is written to.
 type Writer = Box<dyn Write + Send>;
 
@@ -117,7 +126,15 @@ impl Sink {
                     Ok(meta) if !meta.is_file() => given.to_owned(),
                     _ => written_path(given)?,
                 };
+                let stdout = named.as_ref().ok().and_then(standard_output_if_same);
                 match named {
+                    // Standard output by another name (`-o /dev/stdout` with standard
+                    // output redirected to a file): written through its descriptor, where
+                    // it stands (`>>` appends), not replaced.
+                    Ok(_) if let Some(stdout) = stdout => (
+                        Destination::Stream,
+                        Box::new(std::io::BufWriter::with_capacity(1 << 16, stdout)),
+                    ),
                     Ok(meta) if meta.is_dir() => {
                         return Err(CliError::Usage(format!(
                             "--output `{}` is a folder; name a file",

@@ -41,12 +41,16 @@ impl Plugins {
         let mut folders = Vec::new();
         // A file named twice (by two spellings, or through a link) is one library.
         let mut seen = std::collections::HashSet::new();
+        let mut missing = Vec::new();
         for path in &paths {
             let metadata = match std::fs::metadata(path) {
                 Ok(metadata) => metadata,
                 // A folder of the variable that is not there is passed over, as a shell
                 // passes over one of `PATH`; one given with `--plugins` is an error.
-                Err(e) if from_env && e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) if from_env && e.kind() == std::io::ErrorKind::NotFound => {
+                    missing.push(path.clone());
+                    continue;
+                }
                 Err(e) => return Err(CliError::io("read", path, e)),
             };
             if metadata.is_dir() {
@@ -54,6 +58,12 @@ impl Plugins {
             } else if seen.insert((metadata.dev(), metadata.ino())) {
                 files.push(Plugin::load_checked(path)?);
             }
+        }
+        if files.is_empty() && folders.is_empty() && !missing.is_empty() {
+            return Err(CliError::Usage(format!(
+                "no folder of {PLUGIN_PATH_VAR} exists: {}",
+                paths_in_words(&missing)
+            )));
         }
         let found = Discovery::new(folders).scan();
         Ok(Plugins {

@@ -518,8 +518,9 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
                 .map_err(|e| stage_error(e, || "the closing snapshot".to_owned()))?;
             let path = snapshot_path(dir, scope);
             let partial = path.with_extension("snapshot.partial");
+            // Listed first, so that a write that fails part way is removed too.
+            snapshots.pending.push((partial.clone(), path));
             std::fs::write(&partial, &bytes).map_err(|e| CliError::io("write", &partial, e))?;
-            snapshots.pending.push((partial, path));
         }
         stage.done.time += t.elapsed();
     }

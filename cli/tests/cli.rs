@@ -915,6 +915,16 @@ fn a_missing_folder_of_the_plugin_path_is_passed_over() {
         .get_output()
         .clone();
     assert_eq!(stdout(&output), "customer,amount\ncarol,40\nerin,77\n");
+    // None there (a misspelt variable, say): said so.
+    fails_with(
+        oplink().env("OPLINK_PLUGIN_PATH", "/no/such/folder").args([
+            "run",
+            ORDERS,
+            "--op",
+            "threshold",
+        ]),
+        "no folder of OPLINK_PLUGIN_PATH exists: `/no/such/folder`",
+    );
 }
 
 #[test]
@@ -1571,6 +1581,35 @@ fn output_through_a_link_a_device_or_a_pipe_is_written_there_not_replaced() {
             .clone();
         assert_eq!(stdout(&output), written, "{name}");
     }
+    // Standard output by its name when it is a file opened to append (`>> log.csv`): the
+    // rows go after what the file held, through the descriptor, and the file is not replaced.
+    let appended = dir.path().join("appended.csv");
+    std::fs::write(&appended, "KEEP\n").unwrap();
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&appended)
+        .unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"))
+        .current_dir(workspace())
+        .args([
+            "run",
+            ORDERS,
+            "--quiet",
+            "--emit",
+            "inserts",
+            "--to",
+            "csv",
+            "--output",
+            "/dev/stdout",
+        ])
+        .stdout(file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        std::fs::read_to_string(&appended).unwrap(),
+        format!("KEEP\n{written}")
+    );
     // A folder: refused before any work.
     fails_with(
         oplink()

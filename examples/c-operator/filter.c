@@ -337,8 +337,10 @@ typedef struct {
 static void release_array(struct ArrowArray *array) {
     Owned *owned = array->private_data;
     for (int64_t i = 0; i < array->n_children; i++) {
-        release_taken(owned->children[i]);
-        free(owned->children[i]);
+        if (owned->children[i] != NULL) { /* NULL when allocating it failed */
+            release_taken(owned->children[i]);
+            free(owned->children[i]);
+        }
     }
     free(owned->children);
     for (int i = 0; i < 3; i++) {
@@ -635,6 +637,13 @@ static OplinkStatus apply(OplinkInstance *instance, OplinkAbiChange *input, Opli
     filter->out = calloc(3 * count + 1, sizeof *filter->out);
     if (arrays == NULL || filter->out == NULL) {
         free(arrays);
+        /* The input is released all the same, as on every other failure. */
+        for (size_t d = 0; d < count; d++) {
+            release_taken(&input->diffs[d].pre.columns);
+            release_taken(&input->diffs[d].pre.row_numbers);
+            release_taken(&input->diffs[d].post.columns);
+            release_taken(&input->diffs[d].post.row_numbers);
+        }
         return FAIL(err, OPLINK_STATUS_ERROR, "out of memory");
     }
     for (size_t d = 0; d < count; d++) {
@@ -714,7 +723,9 @@ static OplinkStatus apply(OplinkInstance *instance, OplinkAbiChange *input, Opli
                      &result->post, err, &status) != 0) {
                 break;
             }
-            kept_total += kept;
+            if (kind != OPLINK_DIFF_REMOVE || diff->kind == OPLINK_DIFF_REMOVE) {
+                kept_total += kept; /* not the rows an update stopped passing */
+            }
         }
         free(passes[0]), free(passes[1]), free(part);
     }

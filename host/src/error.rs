@@ -349,7 +349,7 @@ impl Error {
 }
 
 /// How a host provides the service named `service`, in Rust: the trait's path for a
-/// standard service, the trait named as the service when that is a Rust name, and otherwise
+/// service of `oplink::services`, the trait named as the service when that is a Rust name, and otherwise
 /// a word on which trait it is (a service renamed with `name = "…"`).
 fn provide_hint(service: &str) -> String {
     let rust_name = |name: &str| {
@@ -359,7 +359,8 @@ fn provide_hint(service: &str) -> String {
             && name.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
     match service.strip_prefix("oplink.") {
-        Some(standard) if rust_name(standard) => {
+        // The services `oplink::services` declares (another may take an `oplink.` name).
+        Some(standard @ ("Log" | "State" | "Clock" | "Lookup")) => {
             format!("`Host::builder().provide::<dyn oplink::services::{standard}>(..)`")
         }
         _ if rust_name(service) => format!("`Host::builder().provide::<dyn {service}>(..)`"),
@@ -398,6 +399,10 @@ mod tests {
         assert_eq!(
             super::provide_hint("oplink.State"),
             "`Host::builder().provide::<dyn oplink::services::State>(..)`"
+        );
+        assert_eq!(
+            super::provide_hint("oplink.Rates"),
+            "`Host::builder().provide::<dyn Trait>(..)`, `Trait` being the `#[host_callbacks]` trait named `oplink.Rates`"
         );
         assert_eq!(
             super::provide_hint("acme.Catalog"),

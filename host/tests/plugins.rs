@@ -69,13 +69,13 @@ fn threshold_filters_through_the_boundary() {
     );
     let out = op.apply(input).unwrap();
     assert_eq!((out.version, out.changed_at), (3, Timestamp(77)));
+    // The update's row 40 starts passing (4 to 11): an insert downstream, which never saw
+    // it; row 41 stops (30 to 3): a remove of what downstream saw.
     let [
         Diff::Insert { post },
         Diff::Remove { pre },
-        Diff::Update {
-            pre: upre,
-            post: upost,
-        },
+        Diff::Remove { pre: stopped },
+        Diff::Insert { post: started },
     ] = &out.diffs[..]
     else {
         panic!("unexpected diffs: {:?}", out.diffs);
@@ -84,9 +84,11 @@ fn threshold_filters_through_the_boundary() {
     assert_eq!(post.row_numbers().values(), &[101, 102]);
     assert_eq!(amounts(pre), [20]);
     assert_eq!(pre.row_numbers().values(), &[8]);
-    assert_eq!(amounts(upre), [4]);
-    assert_eq!(amounts(upost), [11]);
-    let customers = upost.batch().column_by_name("customer").unwrap();
+    assert_eq!(amounts(stopped), [30]);
+    assert_eq!(stopped.row_numbers().values(), &[41]);
+    assert_eq!(amounts(started), [11]);
+    assert_eq!(started.row_numbers().values(), &[40]);
+    let customers = started.batch().column_by_name("customer").unwrap();
     assert_eq!(
         customers
             .as_any()

@@ -224,6 +224,13 @@ impl Change {
                     });
                 }
                 Diff::Update { pre, post } => {
+                    if pre.len() != post.len() {
+                        return Err(Error::msg(format!(
+                            "an update has {} before and {} after: its sides need one row each per row number",
+                            counted(pre.len(), "row", "rows"),
+                            counted(post.len(), "row", "rows")
+                        )));
+                    }
                     let before = kept(&one_per_row(keep(&pre)?, &pre, "pre row")?);
                     let after = kept(&one_per_row(keep(&post)?, &post, "post row")?);
                     let both = BooleanArray::from(&before & &after);

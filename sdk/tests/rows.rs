@@ -61,6 +61,22 @@ fn change_filter_refuses_a_mask_of_the_wrong_length_at_the_callers_line() {
         .filter(|_| Err(Error::msg("no column `amount`")))
         .unwrap_err();
     assert_eq!(err.message(), "no column `amount`");
+    // An update whose sides differ in length (one built by hand) is an error, not a panic.
+    let lopsided = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Update {
+            pre: Rows::new(vec![1u64], batch(vec![1])).unwrap(),
+            post: Rows::new(vec![1u64, 2], batch(vec![3, 4])).unwrap(),
+        }],
+    );
+    let err = lopsided
+        .filter(|rows| Ok(BooleanArray::from(vec![true; rows.len()])))
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "an update has 1 row before and 2 rows after: its sides need one row each per row number"
+    );
     // Nothing passes: no diff is left.
     let out = update()
         .filter(|rows| Ok(BooleanArray::from(vec![None; rows.len()])))

@@ -492,8 +492,10 @@ fn doc_text(item: &ItemImpl) -> String {
             // (`"".lines()` is no line at all, but an empty `///` ends a paragraph.)
             for line in text.lines().chain(text.is_empty().then_some("")) {
                 let line = line.trim();
-                let line = match line.strip_prefix('*') {
+                // A block's ` * ` margin, not a line's own `**bold**`.
+                let line = match line.strip_prefix("* ") {
                     Some(rest) if block => rest.trim_start(),
+                    _ if block && line == "*" => "",
                     _ => line,
                 };
                 if line.is_empty() && !lines.is_empty() {
@@ -537,6 +539,11 @@ mod tests {
             impl T {}
         };
         assert_eq!(doc_text(&item), "Keeps rows over a minimum.");
+        let item: ItemImpl = syn::parse_quote! {
+            #[doc = "\n**Keeps** rows.\n"]
+            impl T {}
+        };
+        assert_eq!(doc_text(&item), "**Keeps** rows.");
     }
 
     #[test]
