@@ -30,65 +30,57 @@ fn the_tables_of_docs_abi_md_are_current() {
     );
 }
 
-#[test]
-fn the_c_header_compiles_and_its_assertions_hold_for_every_minor() {
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
-    let dir = std::env::temp_dir().join(format!("oplink-header-{}", std::process::id()));
+/// Compiles `source` (a file named `file`) against `oplink.h` with `compiler` (or the
+/// command in the environment variable `var`), once for each `(standard, minor)`.
+fn compiles(var: &str, compiler: &str, file: &str, source: &str, builds: &[(&str, u16)]) {
+    let compiler = std::env::var(var).unwrap_or_else(|_| compiler.to_owned());
+    let dir = std::env::temp_dir().join(format!("oplink-header-{file}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let source = dir.join("check.c");
-    std::fs::write(
-        &source,
-        "#include \"oplink.h\"\nint main(void) { return OPLINK_ABI_MAJOR == 2 ? 0 : 1; }\n",
-    )
-    .unwrap();
-    for minor in 0..=oplink::abi::ABI_MINOR {
-        let status = std::process::Command::new(&cc)
-            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
-            .arg(format!("-DOPLINK_BUILD_MINOR={minor}"))
-            .arg("-I")
-            .arg(root().join("sdk/include"))
-            .arg(&source)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
-        assert!(
-            status.success(),
-            "oplink.h does not compile for minor {minor}"
-        );
-    }
-    std::fs::remove_dir_all(&dir).ok();
-}
-
-#[test]
-fn the_c_header_compiles_as_cpp_too() {
-    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".to_owned());
-    let dir = std::env::temp_dir().join(format!("oplink-header-cpp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let source = dir.join("check.cpp");
-    // A field of a standard service's table is named for a C++ keyword with a `_` after it.
-    std::fs::write(
-        &source,
-        "#include \"oplink.h\"\nint main() { OplinkStateTable table = {}; OplinkOperatorDescriptor op = {}; return table.delete_ == nullptr && op.requires_ == nullptr ? 0 : 1; }\n",
-    )
-    .unwrap();
-    // C++11, and C++20, whose keywords include `requires` (a descriptor's field).
-    for (standard, minor) in [
-        ("c++11", 0),
-        ("c++11", oplink::abi::ABI_MINOR),
-        ("c++20", oplink::abi::ABI_MINOR),
-    ] {
-        let status = std::process::Command::new(&cxx)
+    let path = dir.join(file);
+    std::fs::write(&path, source).unwrap();
+    for (standard, minor) in builds {
+        let status = std::process::Command::new(&compiler)
             .arg(format!("-std={standard}"))
             .args(["-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
             .arg(format!("-DOPLINK_BUILD_MINOR={minor}"))
             .arg("-I")
             .arg(root().join("sdk/include"))
-            .arg(&source)
+            .arg(&path)
             .status()
-            .unwrap_or_else(|e| panic!("cannot run the C++ compiler `{cxx}`: {e}"));
+            .unwrap_or_else(|e| panic!("cannot run the compiler `{compiler}`: {e}"));
         assert!(
             status.success(),
             "oplink.h does not compile as {standard} for minor {minor}"
         );
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_c_header_compiles_and_its_assertions_hold_for_every_minor() {
+    let builds: Vec<(&str, u16)> = (0..=oplink::abi::ABI_MINOR).map(|m| ("c11", m)).collect();
+    compiles(
+        "CC",
+        "cc",
+        "check.c",
+        "#include \"oplink.h\"\nint main(void) { return OPLINK_ABI_MAJOR == 2 ? 0 : 1; }\n",
+        &builds,
+    );
+}
+
+#[test]
+fn the_c_header_compiles_as_cpp_too() {
+    // C++11, and C++20, whose keywords include `requires`: a field named for a C or C++
+    // keyword has a `_` after it.
+    compiles(
+        "CXX",
+        "c++",
+        "check.cpp",
+        "#include \"oplink.h\"\nint main() { OplinkStateTable table = {}; OplinkOperatorDescriptor op = {}; return table.delete_ == nullptr && op.requires_ == nullptr ? 0 : 1; }\n",
+        &[
+            ("c++11", 0),
+            ("c++11", oplink::abi::ABI_MINOR),
+            ("c++20", oplink::abi::ABI_MINOR),
+        ],
+    );
 }
