@@ -496,19 +496,14 @@ fn snapshot_path(dir: &Path, scope: &str) -> PathBuf {
     dir.join(format!("{scope}.snapshot"))
 }
 
-/// At the end: every instance's state flushed, and with `--state` the snapshots written
-/// under temporary names, which [`Snapshots::commit`] puts in place (so a crash leaves the
-/// last good ones, and a failure before the commit leaves them all as they were).
+/// At the end: with `--state`, every snapshot taken and written under a temporary name,
+/// which [`Snapshots::commit`] puts in place; then every instance's state flushed. The
+/// snapshots come first, so that one that fails leaves every store as it was (a flush is
+/// written at once); a crash leaves the last good snapshots.
 fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
     let mut snapshots = Snapshots::default();
     for stage in stages.iter_mut() {
         let t = Instant::now();
-        if stage.instance.info().implemented().flush_state() || args.state.is_some() {
-            stage
-                .instance
-                .flush_state()
-                .map_err(|e| stage_error(e, || "the closing flush".to_owned()))?;
-        }
         if let (Some(dir), Some(scope)) = (&args.state, &stage.scope)
             && stage.instance.info().implemented().snapshot()
         {
@@ -521,6 +516,16 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
             // Listed first, so that a write that fails part way is removed too.
             snapshots.pending.push((partial.clone(), path));
             std::fs::write(&partial, &bytes).map_err(|e| CliError::io("write", &partial, e))?;
+        }
+        stage.done.time += t.elapsed();
+    }
+    for stage in stages.iter_mut() {
+        let t = Instant::now();
+        if stage.instance.info().implemented().flush_state() || args.state.is_some() {
+            stage
+                .instance
+                .flush_state()
+                .map_err(|e| stage_error(e, || "the closing flush".to_owned()))?;
         }
         stage.done.time += t.elapsed();
     }

@@ -1484,6 +1484,37 @@ fn an_operator_failing_at_the_end_of_the_input_names_the_closing_step() {
             assert!(partial.is_empty(), "{method}: {partial:?}");
         }
     }
+    // The snapshots come before the flushes: a failing snapshot leaves every store as it
+    // was (here `tally`'s, before `faulty`'s snapshot fails), and every snapshot.
+    let state = dir.path().join("two");
+    let run = |fail_in: &str| {
+        let mut cmd = oplink();
+        cmd.args(["run", ORDERS, "--quiet", "--to", "none", "--state"])
+            .arg(&state)
+            .args(plugins(&["toolkit", "faulty"]))
+            .args(["--op", r#"tally={"key": "customer"}"#])
+            .args([
+                "--op",
+                &format!(r#"faulty={{"fail_in": "{fail_in}", "how": "error"}}"#),
+            ]);
+        cmd
+    };
+    run("never").assert().success();
+    let counts = || {
+        let store = oplink_host::StateStore::open(state.join("state.redb")).unwrap();
+        store.entries("tally").unwrap()
+    };
+    let (before, snapshot) = (
+        counts(),
+        std::fs::read(state.join("tally.snapshot")).unwrap(),
+    );
+    assert!(!before.is_empty());
+    failure(&mut run("snapshot"));
+    assert_eq!(counts(), before, "the store was flushed");
+    assert_eq!(
+        std::fs::read(state.join("tally.snapshot")).unwrap(),
+        snapshot
+    );
     // A panic while the instance is dropped is a warning, not a failure of the run.
     let output = oplink()
         .args(["run", ORDERS, "--quiet", "--to", "none"])

@@ -319,6 +319,10 @@ impl Error {
     /// The same error, naming `to` where it named the file `from` (a reload's copy of a
     /// library, named after the file the user gave).
     pub(crate) fn naming(mut self, from: &std::path::Path, to: &std::path::Path) -> Error {
+        // The loader's own words name the file it was given, too.
+        if let Error::Open { reason, .. } | Error::CheckFailed { reason, .. } = &mut self {
+            *reason = reason.replace(&*from.to_string_lossy(), &to.to_string_lossy());
+        }
         match &mut self {
             Error::Open { path, .. }
             | Error::CheckFailed { path, .. }

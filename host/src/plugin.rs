@@ -20,6 +20,9 @@ use crate::state::ScopedState;
 pub(crate) struct Library {
     pub(crate) _library: std::mem::ManuallyDrop<libloading::os::unix::Library>,
     pub(crate) path: std::path::PathBuf,
+    /// The address of its header: the same for every load of one mapped copy (`dlopen`
+    /// hands back the copy it mapped before), another for another copy.
+    pub(crate) header: usize,
 }
 
 /// Facts about the build of a plugin, from its header.
@@ -281,9 +284,10 @@ impl Plugin {
         &self.library.path
     }
 
-    /// Which mapped copy of a library this is (the same for every clone of the plugin).
+    /// Which mapped copy of a library this is: the same for every clone of the plugin and
+    /// for every load of a file already loaded (which maps nothing new).
     pub(crate) fn library_id(&self) -> usize {
-        Arc::as_ptr(&self.library) as usize
+        self.library.header
     }
 
     /// This plugin, named after `path`: a freshly loaded plugin (no instance holds its

@@ -351,6 +351,13 @@ fn every_failed_reload_rolls_back_and_the_old_instance_keeps_serving() {
         err.starts_with(&format!("`{}`", broken.display())) && err.contains("magic"),
         "{err}"
     );
+    // The loader's own words too: a file that is not a library at all.
+    let text = std::env::temp_dir().join(format!("libnotes-{}.so", std::process::id()));
+    std::fs::write(&text, "not a library").unwrap();
+    let err = Plugin::load_fresh(&text).unwrap_err().to_string();
+    std::fs::remove_file(&text).unwrap();
+    assert!(!err.contains("oplink-reload"), "{err}");
+    assert!(err.contains(&*text.to_string_lossy()), "{err}");
     still_serving(&live, &store);
 
     // A new build without the operator.
@@ -439,6 +446,10 @@ fn reloads_stop_at_the_bound_of_builds_mapped() {
     // Builds it ran on before map nothing new: back and forth as often as needed.
     assert_eq!(live.reload(&base).unwrap(), 3);
     assert_eq!(live.reload(&next).unwrap(), 4);
+    // So is a file loaded again, which maps the copy loaded before.
+    let base_again = Plugin::load(base.path()).unwrap();
+    assert_eq!(live.reload(&base_again).unwrap(), 5);
+    assert_eq!(live.reload(&next).unwrap(), 6);
     // A third build would.
     let third = Plugin::load_fresh(plugin_path("toolkit_next")).unwrap();
     let err = live.reload(&third).unwrap_err();
@@ -446,7 +457,7 @@ fn reloads_stop_at_the_bound_of_builds_mapped() {
         err.to_string(),
         "reloading operator `tally` failed, and the old instance keeps serving: it has run on 2 builds, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`"
     );
-    assert_eq!(live.generation(), 4);
+    assert_eq!(live.generation(), 6);
 }
 
 #[test]

@@ -58,6 +58,7 @@ pub(crate) fn load_unlocked(path: &Path) -> Result<Plugin> {
     let library = Arc::new(Library {
         _library: std::mem::ManuallyDrop::new(library),
         path,
+        header: header as usize,
     });
     let operators = described
         .operators
