@@ -175,8 +175,8 @@ impl Change {
     /// update, one that stops passing becomes a remove of its old values, and one that
     /// starts passing an insert of its new values. `keep` gets each side's rows and answers
     /// one flag per row (a null flag is not kept); diffs left with no rows are dropped. An
-    /// error from `keep`, or a mask of the wrong length, is the result (located at the
-    /// caller).
+    /// error from `keep`, a mask of the wrong length, or an update whose two sides do not
+    /// carry the same row numbers in the same order is the result (located at the caller).
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -224,12 +224,11 @@ impl Change {
                     });
                 }
                 Diff::Update { pre, post } => {
-                    if pre.len() != post.len() {
-                        return Err(Error::msg(format!(
-                            "an update has {} before and {} after: its sides need one row each per row number",
-                            counted(pre.len(), "row", "rows"),
-                            counted(post.len(), "row", "rows")
-                        )));
+                    if let Err(e) = crate::exchange::same_numbers(
+                        pre.row_numbers().values(),
+                        post.row_numbers().values(),
+                    ) {
+                        return Err(Error::msg(e.message()));
                     }
                     let before = kept(&one_per_row(keep(&pre)?, &pre, "pre row")?);
                     let after = kept(&one_per_row(keep(&post)?, &post, "post row")?);

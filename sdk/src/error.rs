@@ -82,6 +82,15 @@ impl Error {
         self.location
     }
 
+    /// This error located at `location` when it has no location yet and `location` lies
+    /// outside oplink.
+    pub(crate) fn at(mut self, location: &'static Location<'static>) -> Error {
+        if self.location.is_none() {
+            self.location = user_location(location);
+        }
+        self
+    }
+
     /// This error with `context` put in front of its message: `"{context}: {message}"`.
     pub fn context(mut self, context: impl fmt::Display) -> Error {
         self.message = format!("{context}: {}", self.message);

@@ -61,7 +61,7 @@ fn change_filter_refuses_a_mask_of_the_wrong_length_at_the_callers_line() {
         .filter(|_| Err(Error::msg("no column `amount`")))
         .unwrap_err();
     assert_eq!(err.message(), "no column `amount`");
-    // An update whose sides differ in length (one built by hand) is an error, not a panic.
+    // An update whose sides differ (one built by hand) is an error, not a panic.
     let lopsided = Change::new(
         1,
         Timestamp(0),
@@ -75,8 +75,26 @@ fn change_filter_refuses_a_mask_of_the_wrong_length_at_the_callers_line() {
         .unwrap_err();
     assert_eq!(
         err.message(),
-        "an update has 1 row before and 2 rows after: its sides need one row each per row number"
+        "an update's pre and post rows must carry the same row numbers in the same order, but pre has 1 row and post 2 rows"
     );
+    // Or other row numbers.
+    let renumbered = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Update {
+            pre: Rows::new(vec![1u64, 2], batch(vec![1, 2])).unwrap(),
+            post: Rows::new(vec![3u64, 4], batch(vec![3, 4])).unwrap(),
+        }],
+    );
+    let line = line!() + 2;
+    let err = renumbered
+        .filter(|rows| Ok(BooleanArray::from(vec![true; rows.len()])))
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "an update's pre and post rows must carry the same row numbers in the same order, but its row 0 is number 1 in pre and 3 in post"
+    );
+    assert_eq!(err.location().map(|at| at.line()), Some(line));
     // Nothing passes: no diff is left.
     let out = update()
         .filter(|rows| Ok(BooleanArray::from(vec![None; rows.len()])))

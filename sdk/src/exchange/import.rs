@@ -523,7 +523,7 @@ pub(super) fn present(slot: &Slot<'_>, side: &str) -> Result<()> {
 
 /// An update's two sides carry the same row numbers, in the same order (a consumer pairs
 /// them by position: each old row just before its new one).
-pub(super) fn same_numbers(pre: &[u64], post: &[u64]) -> Result<()> {
+pub(crate) fn same_numbers(pre: &[u64], post: &[u64]) -> Result<()> {
     if pre == post {
         return Ok(());
     }

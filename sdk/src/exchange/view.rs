@@ -12,8 +12,13 @@
 //! made, of each column when it is asked for, against its type), plus what a borrowed slice
 //! needs: a buffer's pointer is aligned for its values. Strings are checked when they are
 //! read (their offsets lie within the data, their bytes are UTF-8), so reading costs in
-//! proportion to what is read. Anything wrong is an `Err` naming the column, and the
-//! operator can still read that column through [`RowsView::to_rows`].
+//! proportion to what is read. Anything wrong is an `Err` naming the column, located at the
+//! line that asked. A column of a type the view does not read, or whose buffer is not
+//! aligned for a slice, can still be read through [`RowsView::to_rows`]; that takes the
+//! producer's word for what the C Data Interface leaves to it (offsets between the first
+//! and the last, UTF-8), as every import into arrow-rs does, so it does not mend a string
+//! that [`StringsView::try_get`] refused. A panic of [`StringsView::get`] or
+//! [`StringsView::iter`] on a malformed string poisons the instance, as any panic does.
 
 use std::sync::Arc;
 
@@ -617,7 +622,13 @@ impl<'v> RowsView<'v> {
 
     /// The row numbers, one per row.
     #[inline]
+    #[track_caller]
     pub fn row_numbers(&self) -> Result<&'v [u64]> {
+        located(self.row_numbers_here())
+    }
+
+    #[inline]
+    fn row_numbers_here(&self) -> Result<&'v [u64]> {
         let raw = &self.side.owner.numbers.0;
         // SAFETY: checked by `Side::read` as an array of two buffers without nulls; its
         // values hold offset + length numbers (the C Data Interface).
@@ -627,7 +638,13 @@ impl<'v> RowsView<'v> {
 
     /// Column `index`.
     #[inline]
+    #[track_caller]
     pub fn column(&self, index: usize) -> Result<ColumnView<'v>> {
+        located(self.column_here(index))
+    }
+
+    #[inline]
+    fn column_here(&self, index: usize) -> Result<ColumnView<'v>> {
         let fields = self.side.schema.fields();
         let Some(field) = fields.get(index) else {
             return Err(Error::msg(format!(
@@ -640,7 +657,13 @@ impl<'v> RowsView<'v> {
 
     /// The column named `name`.
     #[inline]
+    #[track_caller]
     pub fn column_by_name(&self, name: &str) -> Result<ColumnView<'v>> {
+        located(self.column_by_name_here(name))
+    }
+
+    #[inline]
+    fn column_by_name_here(&self, name: &str) -> Result<ColumnView<'v>> {
         let fields = self.side.schema.fields();
         match fields.find(name) {
             Some((index, field)) => self.column_at(index, field),
@@ -667,7 +690,13 @@ impl<'v> RowsView<'v> {
     /// These rows as arrow-rs batches, sharing the buffers that crossed (nothing is
     /// copied); they stay valid after the view is gone.
     #[inline]
+    #[track_caller]
     pub fn to_rows(&self) -> Result<Rows> {
+        located(self.rows_here())
+    }
+
+    #[inline]
+    fn rows_here(&self) -> Result<Rows> {
         // SAFETY: the owner's arrays were checked when the view was made, and are valid
         // C Data Interface arrays (the producer's word).
         let (numbers, batch) = unsafe {
@@ -785,7 +814,13 @@ impl<'v> ColumnView<'v> {
     /// The values of a column of `T`s (any primitive type: integers, floats, dates,
     /// times, timestamps, durations, decimals) as a slice, with their validity.
     #[inline]
+    #[track_caller]
     pub fn primitive<T: ArrowPrimitiveType>(&self) -> Result<PrimitiveView<'v, T::Native>> {
+        located(self.primitive_here::<T>())
+    }
+
+    #[inline]
+    fn primitive_here<T: ArrowPrimitiveType>(&self) -> Result<PrimitiveView<'v, T::Native>> {
         if !PrimitiveArray::<T>::is_compatible(self.data_type()) {
             return Err(self.error(format!("it is {}, not {}", self.data_type(), T::DATA_TYPE)));
         }
@@ -800,19 +835,27 @@ impl<'v> ColumnView<'v> {
 
     /// An `Int64` column.
     #[inline]
+    #[track_caller]
     pub fn i64s(&self) -> Result<PrimitiveView<'v, i64>> {
         self.primitive::<Int64Type>()
     }
 
     /// A `Float64` column.
     #[inline]
+    #[track_caller]
     pub fn f64s(&self) -> Result<PrimitiveView<'v, f64>> {
         self.primitive::<Float64Type>()
     }
 
     /// A `Utf8` or `LargeUtf8` column's strings.
     #[inline]
+    #[track_caller]
     pub fn strings(&self) -> Result<StringsView<'v>> {
+        located(self.strings_here())
+    }
+
+    #[inline]
+    fn strings_here(&self) -> Result<StringsView<'v>> {
         // SAFETY: a valid array (the producer's word) of the type each arm names.
         unsafe {
             match self.data_type() {
@@ -878,7 +921,13 @@ impl<'v> ColumnView<'v> {
 
     /// A `Boolean` column.
     #[inline]
+    #[track_caller]
     pub fn booleans(&self) -> Result<BooleansView<'v>> {
+        located(self.booleans_here())
+    }
+
+    #[inline]
+    fn booleans_here(&self) -> Result<BooleansView<'v>> {
         if self.data_type() != &DataType::Boolean {
             return Err(self.error(format!("it is {}, not Boolean", self.data_type())));
         }
@@ -915,6 +964,17 @@ impl<'v> ColumnView<'v> {
     #[cold]
     fn wrap(&self, error: Error) -> Error {
         self.error(error.message())
+    }
+}
+
+/// `result`, its error located at the line that called the view's accessor (an error
+/// made inside oplink has no location of its own).
+#[inline]
+#[track_caller]
+fn located<T>(result: Result<T>) -> Result<T> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(error) => Err(error.at(std::panic::Location::caller())),
     }
 }
 
@@ -1066,6 +1126,12 @@ impl<'v> StringsView<'v> {
     #[inline]
     #[track_caller]
     pub fn try_value(&self, i: usize) -> Result<&'v str> {
+        located(self.try_value_here(i))
+    }
+
+    #[inline]
+    #[track_caller]
+    fn try_value_here(&self, i: usize) -> Result<&'v str> {
         assert!(i < self.len(), "index {i} out of {} strings", self.len());
         let (start, end) = match self.offsets {
             Offsets::Small(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
@@ -1112,7 +1178,9 @@ impl<'v> StringsView<'v> {
         }
     }
 
-    /// Each string, `None` for a null.
+    /// Each string, `None` for a null. Panics on a malformed string, as
+    /// [`StringsView::get`] does (the panic becomes the call's error and poisons the
+    /// instance); read with [`StringsView::try_get`] to get the error instead.
     #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&'v str>> + 'v {
         let this = *self;
