@@ -1106,6 +1106,66 @@ fn an_ipc_stream_reads_like_an_ipc_file() {
     assert!(summary.starts_with("read 2 rows in 3 changes"), "{summary}");
 }
 
+/// Files as other tools write them by default read too: Feather (Arrow IPC) from pyarrow is
+/// LZ4-compressed, Parquet from pandas or Spark Snappy-compressed, and gzip, Brotli,
+/// LZ4 and Zstandard are the other codecs those tools offer.
+#[test]
+fn compressed_arrow_and_parquet_files_read() {
+    use arrow_ipc::CompressionType;
+    use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    use parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
+    let dir = tempfile::tempdir().unwrap();
+    let batch = RecordBatch::try_from_iter([(
+        "amount",
+        std::sync::Arc::new(Int64Array::from(vec![3, 30])) as ArrayRef,
+    )])
+    .unwrap();
+    let read = |path: &std::path::Path| {
+        let output = oplink()
+            .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+            .arg(path)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert_eq!(stdout(&output), "amount\n3\n30\n", "{}", path.display());
+    };
+    for (name, codec) in [
+        ("lz4", CompressionType::LZ4_FRAME),
+        ("zstd", CompressionType::ZSTD),
+    ] {
+        let path = dir.path().join(format!("{name}.arrow"));
+        let options = arrow_ipc::writer::IpcWriteOptions::default()
+            .try_with_compression(Some(codec))
+            .unwrap();
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer =
+            arrow_ipc::writer::FileWriter::try_new_with_options(file, &batch.schema(), options)
+                .unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+        read(&path);
+    }
+    for (name, codec) in [
+        ("snappy", Compression::SNAPPY),
+        ("gzip", Compression::GZIP(GzipLevel::default())),
+        ("brotli", Compression::BROTLI(BrotliLevel::default())),
+        ("lz4", Compression::LZ4_RAW),
+        ("zstd", Compression::ZSTD(ZstdLevel::default())),
+    ] {
+        let path = dir.path().join(format!("{name}.parquet"));
+        let properties = parquet::file::properties::WriterProperties::builder()
+            .set_compression(codec)
+            .build();
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        read(&path);
+    }
+}
+
 #[test]
 fn inserts_only_output_refuses_updates() {
     fails_with(
