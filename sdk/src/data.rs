@@ -200,53 +200,13 @@ impl Change {
     #[track_caller]
     pub fn filter(self, mut keep: impl FnMut(&Rows) -> Result<BooleanArray>) -> Result<Change> {
         let mut out = self.empty_like();
-        let mut push = |diff: Diff| {
-            let rows = match &diff {
-                Diff::Insert { post } | Diff::Update { post, .. } => post,
-                Diff::Remove { pre } => pre,
-            };
-            if !rows.is_empty() {
-                out.diffs.push(diff);
-            }
-        };
         for diff in self.diffs {
-            match diff {
-                Diff::Insert { post } => {
-                    let mask = one_per_row(keep(&post)?, &post, "post row")?;
-                    push(Diff::Insert {
-                        post: post.filter(&mask)?,
-                    });
-                }
-                Diff::Remove { pre } => {
-                    let mask = one_per_row(keep(&pre)?, &pre, "pre row")?;
-                    push(Diff::Remove {
-                        pre: pre.filter(&mask)?,
-                    });
-                }
-                Diff::Update { pre, post } => {
-                    if let Err(e) = crate::exchange::same_numbers(
-                        pre.row_numbers().values(),
-                        post.row_numbers().values(),
-                    ) {
-                        return Err(Error::msg(e.message()));
-                    }
-                    let before = kept(&one_per_row(keep(&pre)?, &pre, "pre row")?);
-                    let after = kept(&one_per_row(keep(&post)?, &post, "post row")?);
-                    let both = BooleanArray::from(&before & &after);
-                    let stopped = BooleanArray::from(&before & &!&after);
-                    let started = BooleanArray::from(&!&before & &after);
-                    push(Diff::Update {
-                        pre: pre.filter(&both)?,
-                        post: post.filter(&both)?,
-                    });
-                    push(Diff::Remove {
-                        pre: pre.filter(&stopped)?,
-                    });
-                    push(Diff::Insert {
-                        post: post.filter(&started)?,
-                    });
-                }
-            }
+            let masks = match &diff {
+                Diff::Insert { post } => [None, Some(keep(post)?)],
+                Diff::Update { pre, post } => [Some(keep(pre)?), Some(keep(post)?)],
+                Diff::Remove { pre } => [Some(keep(pre)?), None],
+            };
+            diff.filter_into(masks, &mut out.diffs)?;
         }
         Ok(out)
     }
@@ -260,6 +220,67 @@ impl Change {
                 Diff::Remove { pre } => pre.len(),
             })
             .sum()
+    }
+}
+
+impl Diff {
+    /// Pushes onto `out` what of this diff `masks` (`pre`'s, `post`'s, each there when the
+    /// diff has that side) keeps, split as [`Change::filter`] says; errors are located at
+    /// the caller.
+    #[track_caller]
+    pub(crate) fn filter_into(
+        self,
+        masks: [Option<BooleanArray>; 2],
+        out: &mut Vec<Diff>,
+    ) -> Result<()> {
+        let mut push = |diff: Diff| {
+            let rows = match &diff {
+                Diff::Insert { post } | Diff::Update { post, .. } => post,
+                Diff::Remove { pre } => pre,
+            };
+            if !rows.is_empty() {
+                out.push(diff);
+            }
+        };
+        match (self, masks) {
+            (Diff::Insert { post }, [_, Some(mask)]) => {
+                let mask = one_per_row(mask, &post, "post row")?;
+                push(Diff::Insert {
+                    post: post.filter(&mask)?,
+                });
+            }
+            (Diff::Remove { pre }, [Some(mask), _]) => {
+                let mask = one_per_row(mask, &pre, "pre row")?;
+                push(Diff::Remove {
+                    pre: pre.filter(&mask)?,
+                });
+            }
+            (Diff::Update { pre, post }, [Some(before), Some(after)]) => {
+                if let Err(e) = crate::exchange::same_numbers(
+                    pre.row_numbers().values(),
+                    post.row_numbers().values(),
+                ) {
+                    return Err(Error::msg(e.message()));
+                }
+                let before = kept(&one_per_row(before, &pre, "pre row")?);
+                let after = kept(&one_per_row(after, &post, "post row")?);
+                let both = BooleanArray::from(&before & &after);
+                let stopped = BooleanArray::from(&before & &!&after);
+                let started = BooleanArray::from(&!&before & &after);
+                push(Diff::Update {
+                    pre: pre.filter(&both)?,
+                    post: post.filter(&both)?,
+                });
+                push(Diff::Remove {
+                    pre: pre.filter(&stopped)?,
+                });
+                push(Diff::Insert {
+                    post: post.filter(&started)?,
+                });
+            }
+            _ => unreachable!("a mask for every side the diff has"),
+        }
+        Ok(())
     }
 }
 

@@ -101,3 +101,58 @@ fn change_filter_refuses_a_mask_of_the_wrong_length_at_the_callers_line() {
         .unwrap();
     assert!(out.diffs.is_empty());
 }
+
+/// `ChangeView::filter`, with flags read from the view, gives what `Change::filter` gives.
+#[test]
+fn a_views_filter_is_the_changes_filter() {
+    use oplink::view::{ChangeView, RowsView};
+    use oplink::{Change, Diff, Result, Timestamp};
+    let amounts = |first: u64, values: Vec<Option<i64>>| {
+        let numbers: Vec<u64> = (first..).take(values.len()).collect();
+        let batch =
+            RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(values)) as ArrayRef)])
+                .unwrap();
+        // Sliced, so that neither the batch nor the numbers start at 0.
+        let len = batch.num_rows();
+        let rows = Rows::new(numbers, batch).unwrap();
+        let (numbers, batch) = rows.into_parts();
+        Rows::new(numbers.slice(1, len - 1), batch.slice(1, len - 1)).unwrap()
+    };
+    let change = Change::new(
+        4,
+        Timestamp(9),
+        vec![
+            Diff::Insert {
+                post: amounts(10, vec![Some(0), Some(50), None, Some(5), Some(70)]),
+            },
+            Diff::Update {
+                pre: amounts(
+                    20,
+                    vec![Some(0), Some(50), Some(50), Some(1), Some(1), None],
+                ),
+                post: amounts(
+                    20,
+                    vec![Some(0), Some(60), Some(5), Some(15), Some(2), Some(30)],
+                ),
+            },
+            Diff::Remove {
+                pre: amounts(30, vec![Some(0), Some(40), Some(4)]),
+            },
+        ],
+    );
+    let from_rows = |rows: &Rows| -> Result<BooleanArray> {
+        let x = rows.batch().column(0);
+        let x = x.as_any().downcast_ref::<Int64Array>().unwrap();
+        Ok(x.iter().map(|v| v.map(|v| v >= 10)).collect())
+    };
+    let from_view = |rows: &RowsView<'_>| -> Result<BooleanArray> {
+        let x = rows.column(0)?.i64s()?;
+        Ok(x.iter().map(|v| v.map(|v| v >= 10)).collect())
+    };
+    let expected = change.clone().filter(from_rows).unwrap();
+    assert_eq!(expected.diffs.len(), 5, "{expected:?}");
+    let view = ChangeView::from_change(change).unwrap();
+    let out = view.filter(from_view).unwrap();
+    assert_eq!(out, expected);
+    assert_eq!((out.version, out.changed_at), (4, Timestamp(9)));
+}

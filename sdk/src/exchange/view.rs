@@ -23,7 +23,7 @@
 use std::sync::Arc;
 
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{ArrowPrimitiveType, PrimitiveArray};
+use arrow_array::{ArrowPrimitiveType, BooleanArray, PrimitiveArray};
 use arrow_buffer::ArrowNativeType;
 use arrow_schema::{DataType, Field, SchemaRef};
 
@@ -380,6 +380,60 @@ impl ChangeView {
     /// Returns this change unchanged: its arrays go back to the host as they came.
     pub fn forward(self) -> ChangeOut {
         ChangeOut(Out::Forwarded(self))
+    }
+
+    /// The rows that `keep` selects, read from the view, as a built change: what
+    /// [`Change::filter`] does (an update splits into an update, a remove and an insert),
+    /// with each side's flags computed from the view, and its rows built (sharing the
+    /// buffers that crossed, as [`RowsView::to_rows`] does) to be filtered. An error of
+    /// `keep`, a mask of the wrong length or a side that cannot be built is the result.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use oplink::prelude::*;
+    /// # use oplink::view::{ChangeView, RowsView};
+    /// let amounts = RecordBatch::try_from_iter([("amount", Arc::new(Int64Array::from(vec![5, 50])) as ArrayRef)])?;
+    /// let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: Rows::new(vec![7, 8], amounts)? }]);
+    /// let view = ChangeView::from_change(change)?;
+    /// let at_least_10 = |rows: &RowsView<'_>| -> Result<BooleanArray> {
+    ///     let amount = rows.column_by_name("amount")?.i64s()?;
+    ///     Ok(amount.iter().map(|v| v.map(|v| v >= 10)).collect())
+    /// };
+    /// let out = view.filter(at_least_10)?;
+    /// assert_eq!(out.row_count(), 1);
+    /// # Ok::<(), oplink::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn filter(
+        self,
+        mut keep: impl FnMut(&RowsView<'_>) -> Result<BooleanArray>,
+    ) -> Result<Change> {
+        let mut diffs = Vec::with_capacity(self.0.diffs.len());
+        for sides in &self.0.diffs {
+            let (diff, masks) = match sides.view() {
+                DiffView::Insert { post } => (
+                    Diff::Insert {
+                        post: located(post.rows_here())?,
+                    },
+                    [None, Some(keep(&post)?)],
+                ),
+                DiffView::Update { pre, post } => (
+                    Diff::Update {
+                        pre: located(pre.rows_here())?,
+                        post: located(post.rows_here())?,
+                    },
+                    [Some(keep(&pre)?), Some(keep(&post)?)],
+                ),
+                DiffView::Remove { pre } => (
+                    Diff::Remove {
+                        pre: located(pre.rows_here())?,
+                    },
+                    [Some(keep(&pre)?), None],
+                ),
+            };
+            diff.filter_into(masks, &mut diffs)?;
+        }
+        Ok(Change::new(self.0.version, self.0.changed_at, diffs))
     }
 
     /// The whole change as arrow-rs batches, sharing the buffers that crossed.
