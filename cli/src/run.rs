@@ -496,11 +496,23 @@ fn snapshot_path(dir: &Path, scope: &str) -> PathBuf {
     dir.join(format!("{scope}.snapshot"))
 }
 
-/// At the end: with `--state`, every snapshot taken and written under a temporary name,
-/// which [`Snapshots::commit`] puts in place; then every instance's state flushed. The
-/// snapshots come first, so that one that fails leaves every store as it was (a flush is
-/// written at once); a crash leaves the last good snapshots.
+/// At the end, in three steps, so that a failure in any leaves every store as it was:
+/// every operator's own `flush_state` (what it writes stays pending in its instance); with
+/// `--state`, every snapshot taken and written under a temporary name (which
+/// [`Snapshots::commit`] puts in place); then every instance's pending writes committed to
+/// the store. A snapshot so sees the state the flush left, as a host's snapshot after a
+/// flush does.
 fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
+    let flushed =
+        |stage: &Stage| stage.instance.info().implemented().flush_state() || args.state.is_some();
+    for stage in stages.iter_mut().filter(|stage| flushed(stage)) {
+        let t = Instant::now();
+        stage
+            .instance
+            .prepare_flush()
+            .map_err(|e| stage_error(e, || "the closing flush".to_owned()))?;
+        stage.done.time += t.elapsed();
+    }
     let mut snapshots = Snapshots::default();
     for stage in stages.iter_mut() {
         let t = Instant::now();
@@ -519,14 +531,12 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
         }
         stage.done.time += t.elapsed();
     }
-    for stage in stages.iter_mut() {
+    for stage in stages.iter_mut().filter(|stage| flushed(stage)) {
         let t = Instant::now();
-        if stage.instance.info().implemented().flush_state() || args.state.is_some() {
-            stage
-                .instance
-                .flush_state()
-                .map_err(|e| stage_error(e, || "the closing flush".to_owned()))?;
-        }
+        stage
+            .instance
+            .commit_state()
+            .map_err(|e| stage_error(e, || "the closing flush".to_owned()))?;
         stage.done.time += t.elapsed();
     }
     Ok(snapshots)

@@ -291,17 +291,21 @@ pub enum Error {
         /// `file:line:column` of the panic, when known.
         location: Option<String>,
     },
-    /// An earlier panic poisoned the instance; it refuses every further call.
+    /// An earlier panic (or a failure as final: an unknown status, an output that could not
+    /// be trusted) poisoned the instance; it refuses every further call.
     #[error(
-        "operator `{operator}` is poisoned by a panic in `{panicked_in}` and refuses `{method}`; create a new instance (a `LiveInstance` has `recover()` for that)"
+        "operator `{operator}` is poisoned by {cause} in `{panicked_in}` and refuses `{method}`; create a new instance (a `LiveInstance` has `recover()` for that)"
     )]
     Poisoned {
         /// The operator's name.
         operator: String,
         /// The method refused now.
         method: &'static str,
-        /// The method that panicked earlier.
+        /// The method that panicked (or failed so) earlier.
         panicked_in: &'static str,
+        /// What poisoned it: `a panic`, `an unknown status`, or `an output it could not
+        /// trust` (a diff array whose headers no sender writes).
+        cause: &'static str,
     },
     /// Data could not cross the boundary (either way).
     #[error("operator `{operator}`, `{method}`: {message}")]

@@ -26,7 +26,8 @@ use crate::state::ScopedState;
 pub struct Instance {
     raw: *mut OpaqueInstance,
     info: OperatorInfo,
-    poisoned: Option<&'static str>,
+    /// The method that poisoned the instance, and what did.
+    poisoned: Option<(&'static str, &'static str)>,
     outbox: SchemaOutbox,
     inbox: SchemaInbox,
     outgoing: Outgoing,
@@ -109,7 +110,8 @@ impl Instance {
         self.attachment.api.instance_id
     }
 
-    /// Whether a panic poisoned this instance.
+    /// Whether this instance is poisoned: by a panic, an unknown status, or an output it
+    /// could not trust (a diff array whose headers no sender writes).
     pub fn is_poisoned(&self) -> bool {
         self.poisoned.is_some()
     }
@@ -127,8 +129,10 @@ impl Instance {
         if status == Status::OK {
             return Ok(());
         }
-        if !matches!(status, Status::ERROR | Status::INVALID_INPUT) {
-            self.poisoned = Some(method);
+        if status == Status::PANIC {
+            self.poisoned = Some((method, "a panic"));
+        } else if !matches!(status, Status::ERROR | Status::INVALID_INPUT) {
+            self.poisoned = Some((method, "an unknown status"));
         }
         // SAFETY: the plugin wrote `err` for a non-OK status (or left it empty).
         Err(unsafe { failure_error(status, &mut err, self.info.name(), method) })
@@ -136,10 +140,11 @@ impl Instance {
 
     fn refuse_if_poisoned(&self, method: &'static str) -> Result<()> {
         match self.poisoned {
-            Some(panicked_in) => Err(Error::Poisoned {
+            Some((panicked_in, cause)) => Err(Error::Poisoned {
                 operator: self.info.name().to_owned(),
                 method,
                 panicked_in,
+                cause,
             }),
             None => Ok(()),
         }
@@ -213,8 +218,14 @@ impl Instance {
             return Ok(Change::new(version, Timestamp(changed_at), Vec::new()));
         }
         // SAFETY: forwarded from the caller.
-        unsafe { exchange::import_change(out, &mut self.inbox) }
-            .map_err(|e| self.data_error(method, e))
+        unsafe { exchange::import_change(out, &mut self.inbox) }.map_err(|e| {
+            // A diff array with headers no sender writes: nothing more from this instance
+            // can be trusted (and the schemas it sent are forgotten).
+            if self.inbox.lost_trust() {
+                self.poisoned = Some((method, "an output it could not trust"));
+            }
+            self.data_error(method, e)
+        })
     }
 
     /// Asks the operator for the rows with these numbers, one output row per number.
@@ -272,10 +283,27 @@ impl Instance {
     /// `ctx.state()` since the last flush to the host's store, in one transaction: a crash
     /// before this returns loses those writes, never part of them. When the operator's
     /// `flush_state` fails, nothing is written (the writes stay pending).
+    ///
+    /// It is [`Instance::prepare_flush`] then [`Instance::commit_state`]; call those two
+    /// apart to take snapshots (or close other instances) in between, so that a failure
+    /// there leaves the store as it was.
     pub fn flush_state(&mut self) -> Result<()> {
+        self.prepare_flush()?;
+        self.commit_state()
+    }
+
+    /// Asks the operator to persist pending state (its `flush_state`): what it writes to its
+    /// `ctx.state()` stays pending, in this instance, until [`Instance::commit_state`].
+    pub fn prepare_flush(&mut self) -> Result<()> {
         let flush = self.info.slots.flush_state;
         // SAFETY: a validated entry point called with our live instance.
-        self.call("flush_state", |raw, err| unsafe { (flush.0)(raw, err) })?;
+        self.call("flush_state", |raw, err| unsafe { (flush.0)(raw, err) })
+    }
+
+    /// Writes everything the operator put in its `ctx.state()` since the last commit to the
+    /// host's store, in one transaction (a crash before this returns loses those writes,
+    /// never part of them).
+    pub fn commit_state(&mut self) -> Result<()> {
         self.state.flush()
     }
 

@@ -318,6 +318,47 @@ fn a_create_that_succeeds_without_an_instance_is_an_error() {
     );
 }
 
+/// An output whose `diff_count` runs past the diffs written: the host stops at the first
+/// header no sender writes (following none of its pointers) and poisons the instance.
+#[test]
+fn an_output_past_its_diffs_is_an_error_and_poisons_the_instance() {
+    in_child(
+        "an_output_past_its_diffs_is_an_error_and_poisons_the_instance",
+        || {
+            let plugin = Plugin::load(fixture("DIFFS_PAST_END")).unwrap();
+            let mut op = plugin
+                .instantiate("c_op", json!(null), &Host::default())
+                .unwrap();
+            let input = || {
+                let batch = oplink::arrow::array::RecordBatch::try_from_iter([(
+                    "x",
+                    std::sync::Arc::new(oplink::arrow::array::Int64Array::from(vec![1]))
+                        as oplink::arrow::array::ArrayRef,
+                )])
+                .unwrap();
+                oplink::Change::new(
+                    1,
+                    oplink::Timestamp(0),
+                    vec![oplink::Diff::Insert {
+                        post: oplink::Rows::new(vec![0u64], batch).unwrap(),
+                    }],
+                )
+            };
+            let err = op.apply(input()).unwrap_err();
+            assert!(matches!(err, Error::Data { .. }), "{err:?}");
+            assert_eq!(
+                err.to_string(),
+                "operator `c_op`, `apply`: diff 0 of the change (and diff 1 has a header no sender writes: the diffs from it on were left untouched, not released, since nothing they point to can be trusted): an insert needs post rows, but its post side is empty (schema id 0)"
+            );
+            assert!(op.is_poisoned());
+            assert_eq!(
+                op.apply(input()).unwrap_err().to_string(),
+                "operator `c_op` is poisoned by an output it could not trust in `apply` and refuses `apply`; create a new instance (a `LiveInstance` has `recover()` for that)"
+            );
+        },
+    );
+}
+
 #[test]
 fn a_tick_that_says_it_produced_two_changes_is_an_error() {
     in_child(

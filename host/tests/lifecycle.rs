@@ -180,7 +180,10 @@ fn named_state_outlives_its_instance_and_unflushed_writes_do_not() {
         .instantiate_named("tally", tally_config(), &host, "t")
         .unwrap();
     tally.apply(batch_change(1)).unwrap();
-    tally.flush_state().unwrap();
+    // A flush in two steps: the operator's own, its writes still pending; then the store's.
+    tally.prepare_flush().unwrap();
+    assert_eq!(counts_in(&store, "t"), expected_counts(10));
+    tally.commit_state().unwrap();
     assert_eq!(counts_in(&store, "t"), expected_counts(20));
     // An unnamed instance keeps its state to itself.
     assert!(

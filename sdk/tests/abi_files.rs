@@ -84,3 +84,34 @@ fn the_c_header_compiles_as_cpp_too() {
         ],
     );
 }
+
+/// A service whose method and parameter names are C or C++ keywords.
+#[oplink::host_callbacks]
+pub trait Keywords {
+    #[allow(clippy::new_ret_no_self, clippy::wrong_self_convention)]
+    fn new(&self, default: u32, class: &str) -> bool;
+}
+
+#[test]
+fn a_services_c_table_compiles_with_keyword_names() {
+    let table = oplink::service::c_table::<dyn Keywords>("Keywords");
+    assert!(table.contains("(*new_)(") && table.contains("default_") && table.contains("class_"));
+    compiles(
+        "CC",
+        "cc",
+        "keywords.c",
+        &format!(
+            "#include \"oplink.h\"\n{table}\nint main(void) {{ OplinkKeywordsTable t = {{0}}; (void)t; return 0; }}\n"
+        ),
+        &[("c11", oplink::abi::ABI_MINOR)],
+    );
+    compiles(
+        "CXX",
+        "c++",
+        "keywords.cpp",
+        &format!(
+            "#include \"oplink.h\"\n{table}\nint main() {{ OplinkKeywordsTable t = {{}}; (void)t; return 0; }}\n"
+        ),
+        &[("c++20", oplink::abi::ABI_MINOR)],
+    );
+}

@@ -156,3 +156,38 @@ fn a_views_filter_is_the_changes_filter() {
     assert_eq!(out, expected);
     assert_eq!((out.version, out.changed_at), (4, Timestamp(9)));
 }
+
+/// `ChangeView::filter`'s failures: an error of `keep` is the result, a mask of the wrong
+/// length is refused at the caller's line, and a side that keeps nothing leaves no diff.
+#[test]
+fn a_views_filter_refuses_what_changes_filter_refuses() {
+    use oplink::view::{ChangeView, RowsView};
+    use oplink::{Change, Diff, Error, Result, Timestamp};
+    let view = || {
+        let change = Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: Rows::new(vec![1u64, 2], batch(vec![5, 50])).unwrap(),
+            }],
+        );
+        ChangeView::from_change(change).unwrap()
+    };
+    let err = view()
+        .filter(|_: &RowsView<'_>| -> Result<BooleanArray> { Err(Error::msg("no column `y`")) })
+        .unwrap_err();
+    assert_eq!(err.message(), "no column `y`");
+    let line = line!() + 2;
+    let err = view()
+        .filter(|_: &RowsView<'_>| Ok(BooleanArray::from(vec![true])))
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "the filter's mask has 1 flag for 2 post rows: it needs one flag per row"
+    );
+    assert_eq!(err.location().map(|at| at.line()), Some(line));
+    let out = view()
+        .filter(|rows: &RowsView<'_>| Ok(BooleanArray::from(vec![None; rows.num_rows()])))
+        .unwrap();
+    assert!(out.diffs.is_empty());
+}

@@ -130,7 +130,7 @@ pub fn generate(
             #cfg_attr
             methods.push(#p::CMethod {
                 name: #method_name,
-                params: ::std::vec![#(<#abi_params as #p::abi::decl::CType>::c_decl(#param_names)),*],
+                params: ::std::vec![#(<#abi_params as #p::abi::decl::CType>::c_decl(&#p::abi::header::c_field(#param_names))),*],
                 out: <#out_abi as #p::abi::decl::CType>::c_name(),
                 dependencies: {
                     let mut dependencies = ::std::vec::Vec::new();

@@ -325,7 +325,8 @@ pub fn splice_docs(docs: &str) -> Option<String> {
 /// A field's name in C (a struct's, or a method's in a service table): the name itself, or
 /// with a `_` after it when it is a keyword of C or C++ (`requires` becomes `requires_`,
 /// `delete` `delete_`), so that the header also compiles as C++.
-pub(crate) fn c_field(name: &str) -> String {
+#[doc(hidden)]
+pub fn c_field(name: &str) -> String {
     // C's keywords that are not Rust's too, then C++'s besides.
     const KEYWORDS: &str = concat!(
         "auto case char default double float goto inline int long register restrict short ",

@@ -98,7 +98,7 @@ pub(super) unsafe fn take_each_diff(
     for index in 0..diffs.len() {
         let diff = &mut diffs[index];
         let (kind, reserved) = (diff.kind, diff.reserved);
-        if reserved != 0 || !matches!(kind, DIFF_INSERT | DIFF_UPDATE | DIFF_REMOVE) {
+        if !sound_header(diff) {
             return Err(untrusted(index, kind, reserved, inbox));
         }
         // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
@@ -110,6 +110,12 @@ pub(super) unsafe fn take_each_diff(
         }
     }
     Ok(())
+}
+
+/// Whether a diff's header is one a sender writes: a known kind, a reserved field of 0.
+#[inline(always)]
+fn sound_header(diff: &AbiDiff) -> bool {
+    diff.reserved == 0 && matches!(diff.kind, DIFF_INSERT | DIFF_UPDATE | DIFF_REMOVE)
 }
 
 /// Diff `index` has a header no sender writes (an unknown kind, a reserved field not 0): a
@@ -149,15 +155,27 @@ unsafe fn release_rest(
     inbox: &mut SchemaInbox,
     error: Error,
 ) -> Error {
-    for diff in &diffs[failed..] {
+    // A later diff with a header no sender writes ends what can be trusted, as in
+    // `take_each_diff`: nothing from it on is read or released.
+    let trusted = diffs[failed + 1..]
+        .iter()
+        .position(|diff| !sound_header(diff))
+        .map_or(diffs.len(), |bad| failed + 1 + bad);
+    for diff in &diffs[failed..trusted] {
         for side in [&diff.pre, &diff.post] {
             // SAFETY: null or valid (caller).
             unsafe { inbox.note(side.schema_id, side.schema) };
         }
     }
-    for diff in &mut diffs[failed + 1..] {
+    for diff in &mut diffs[failed + 1..trusted] {
         // SAFETY: as above; a dropped slot releases its arrays.
         drop(unsafe { (Slot::new(&mut diff.pre), Slot::new(&mut diff.post)) });
+    }
+    if trusted < diffs.len() {
+        inbox.forget_all();
+        return error.context(format!(
+            "diff {failed} of the change (and diff {trusted} has a header no sender writes: the diffs from it on were left untouched, not released, since nothing they point to can be trusted)"
+        ));
     }
     error.context(format!("diff {failed} of the change"))
 }
@@ -375,13 +393,14 @@ impl SchemaInbox {
             match kind {
                 DIFF_INSERT => {
                     absent(&pre, "an insert", "pre")?;
+                    present(&post, "an insert", "post")?;
                     Diff::Insert {
                         post: self.rows(post, "post")?,
                     }
                 }
                 DIFF_UPDATE => {
-                    present(&pre, "pre")?;
-                    present(&post, "post")?;
+                    present(&pre, "an update", "pre")?;
+                    present(&post, "an update", "post")?;
                     let pre = self.rows(pre, "pre")?;
                     let post = self.rows(post, "post")?;
                     same_numbers(pre.row_numbers().values(), post.row_numbers().values())?;
@@ -389,6 +408,7 @@ impl SchemaInbox {
                 }
                 DIFF_REMOVE => {
                     absent(&post, "a remove", "post")?;
+                    present(&pre, "a remove", "pre")?;
                     Diff::Remove {
                         pre: self.rows(pre, "pre")?,
                     }
@@ -510,14 +530,14 @@ pub(super) fn absent(slot: &Slot<'_>, diff: &str, side: &str) -> Result<()> {
     )))
 }
 
-/// Each side of an update is there: a schema id (0 means an absent side).
+/// A side the diff has is there: a schema id (0 means an absent side).
 #[inline(always)]
-pub(super) fn present(slot: &Slot<'_>, side: &str) -> Result<()> {
+pub(super) fn present(slot: &Slot<'_>, diff: &str, side: &str) -> Result<()> {
     if slot.schema_id() != 0 {
         return Ok(());
     }
     Err(cold(format_args!(
-        "an update needs {side} rows, but its {side} side is empty (schema id 0)"
+        "{diff} needs {side} rows, but its {side} side is empty (schema id 0)"
     )))
 }
 

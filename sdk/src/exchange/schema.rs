@@ -258,6 +258,8 @@ pub struct SchemaInbox {
     /// Emptied owners of a typed view's sides, for the next view's (so a view operator that
     /// returns its input allocates none).
     pub(super) spare_owners: Vec<Arc<Owner>>,
+    /// Whether a change whose diff array could not be trusted made it forget every schema.
+    untrusted: bool,
 }
 
 impl SchemaInbox {
@@ -306,9 +308,17 @@ impl SchemaInbox {
         Ok(())
     }
 
-    /// Empties every slot.
+    /// Empties every slot, after a change whose diff array could not be trusted.
     pub(super) fn forget_all(&mut self) {
         self.slots.clear();
+        self.untrusted = true;
+    }
+
+    /// Whether a change whose diff array could not be trusted (a diff with an unknown kind
+    /// or a reserved field not 0) made this inbox forget every schema it held: the sender
+    /// is broken, and batches naming those schemas are refused from then on.
+    pub fn lost_trust(&self) -> bool {
+        self.untrusted
     }
 
     /// Empties slot `id` (nothing when the id is out of range).

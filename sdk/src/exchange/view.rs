@@ -23,7 +23,7 @@
 use std::sync::Arc;
 
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{ArrowPrimitiveType, BooleanArray, PrimitiveArray};
+use arrow_array::{Array, ArrowPrimitiveType, BooleanArray, PrimitiveArray};
 use arrow_buffer::ArrowNativeType;
 use arrow_schema::{DataType, Field, SchemaRef};
 
@@ -385,7 +385,8 @@ impl ChangeView {
     /// The rows that `keep` selects, read from the view, as a built change: what
     /// [`Change::filter`] does (an update splits into an update, a remove and an insert),
     /// with each side's flags computed from the view, and its rows built (sharing the
-    /// buffers that crossed, as [`RowsView::to_rows`] does) to be filtered. An error of
+    /// buffers that crossed, as [`RowsView::to_rows`] does) to be filtered only when it
+    /// keeps some. An error of
     /// `keep`, a mask of the wrong length or a side that cannot be built is the result.
     ///
     /// ```
@@ -408,28 +409,42 @@ impl ChangeView {
         self,
         mut keep: impl FnMut(&RowsView<'_>) -> Result<BooleanArray>,
     ) -> Result<Change> {
+        // Whether a side's mask (of the right length: else the error comes below) keeps
+        // nothing, so that its rows need not be built.
+        let keeps_none = |mask: &BooleanArray, side: &RowsView<'_>| {
+            mask.len() == side.num_rows()
+                && match mask.nulls() {
+                    Some(nulls) => (mask.values() & nulls.inner()).count_set_bits() == 0,
+                    None => mask.true_count() == 0,
+                }
+        };
         let mut diffs = Vec::with_capacity(self.0.diffs.len());
         for sides in &self.0.diffs {
             let (diff, masks) = match sides.view() {
-                DiffView::Insert { post } => (
-                    Diff::Insert {
-                        post: located(post.rows_here())?,
-                    },
-                    [None, Some(keep(&post)?)],
-                ),
-                DiffView::Update { pre, post } => (
-                    Diff::Update {
-                        pre: located(pre.rows_here())?,
-                        post: located(post.rows_here())?,
-                    },
-                    [Some(keep(&pre)?), Some(keep(&post)?)],
-                ),
-                DiffView::Remove { pre } => (
-                    Diff::Remove {
-                        pre: located(pre.rows_here())?,
-                    },
-                    [Some(keep(&pre)?), None],
-                ),
+                DiffView::Insert { post } => {
+                    let mask = keep(&post)?;
+                    if keeps_none(&mask, &post) {
+                        continue;
+                    }
+                    let post = located(post.rows_here())?;
+                    (Diff::Insert { post }, [None, Some(mask)])
+                }
+                DiffView::Update { pre, post } => {
+                    let (before, after) = (keep(&pre)?, keep(&post)?);
+                    if keeps_none(&before, &pre) && keeps_none(&after, &post) {
+                        continue;
+                    }
+                    let (pre, post) = (located(pre.rows_here())?, located(post.rows_here())?);
+                    (Diff::Update { pre, post }, [Some(before), Some(after)])
+                }
+                DiffView::Remove { pre } => {
+                    let mask = keep(&pre)?;
+                    if keeps_none(&mask, &pre) {
+                        continue;
+                    }
+                    let pre = located(pre.rows_here())?;
+                    (Diff::Remove { pre }, [Some(mask), None])
+                }
             };
             diff.filter_into(masks, &mut diffs)?;
         }
@@ -519,11 +534,12 @@ impl Sides {
             match kind {
                 DIFF_INSERT => {
                     absent(&pre, "an insert", "pre")?;
+                    present(&post, "an insert", "post")?;
                     Ok(Sides::Insert(Side::read(post, inbox, "post")?))
                 }
                 DIFF_UPDATE => {
-                    present(&pre, "pre")?;
-                    present(&post, "post")?;
+                    present(&pre, "an update", "pre")?;
+                    present(&post, "an update", "post")?;
                     let pre = Side::read(pre, inbox, "pre")?;
                     let post = Side::read(post, inbox, "post")?;
                     let numbers = |side| RowsView { side }.row_numbers();
@@ -532,6 +548,7 @@ impl Sides {
                 }
                 DIFF_REMOVE => {
                     absent(&post, "a remove", "post")?;
+                    present(&pre, "a remove", "pre")?;
                     Ok(Sides::Remove(Side::read(pre, inbox, "pre")?))
                 }
                 other => Err(Error::unlocated(format!(
