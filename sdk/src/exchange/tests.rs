@@ -392,6 +392,61 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
     }
 }
 
+/// Column `index` of the first diff's post rows, as the C struct.
+fn post_column(abi: &mut AbiChange, index: usize) -> &mut super::raw::RawArray {
+    let columns = raw(&mut post(abi).columns);
+    // SAFETY: an exported batch's child list holds one valid array per column.
+    unsafe { &mut *columns.child(index) }
+}
+
+/// What the mutation fuzzing of the exchange found (each was accepted, and the first
+/// crashed): a length past what memory can hold, nulls in a column declared without them.
+/// (A null count the bitmap disagrees with is taken on the producer's word, as arrow-rs's
+/// importer takes it: docs/abi.md.)
+#[test]
+fn sizes_and_nullability_that_lie_are_errors() {
+    let cases: [(&str, Spoil); 2] = [
+        (
+            "diff 0 of the change: its post rows: its row numbers: 1152921504606846978 values of 8 bytes are more than memory can hold",
+            Box::new(|abi| raw(&mut post(abi).row_numbers).offset = 1 << 60),
+        ),
+        (
+            "diff 0 of the change: its post rows: column \"amount\": 1152921504606846978 values of 8 bytes are more than memory can hold",
+            Box::new(|abi| post_column(abi, 0).offset = 1 << 60),
+        ),
+    ];
+    for (expected, spoil) in cases {
+        assert_eq!(import_spoiled(spoil), expected);
+    }
+    // Nulls in a column its schema declares without them.
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+        "amount",
+        arrow_schema::DataType::Int64,
+        false,
+    )]));
+    let batch =
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2])) as _]).unwrap();
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: Rows::new(vec![0u64, 1], batch).unwrap(),
+        }],
+    );
+    let mut abi = out.export_change(change, &mut outbox).unwrap();
+    let amount = post_column(&mut abi, 0);
+    amount.null_count = 1;
+    // SAFETY: the exporter's buffer list, writable, with a validity slot.
+    unsafe { *amount.buffers = FIRST_NULL.as_ptr().cast() };
+    // SAFETY: exported above; the arrays stay readable and releasable.
+    let err = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "diff 0 of the change: its post rows: column \"amount\" is declared without nulls but has 1"
+    );
+}
+
 /// The block a change's first `post` side was laid out in.
 fn block_of(abi: &mut AbiChange) -> *mut std::ffi::c_void {
     raw(&mut post(abi).columns).private_data
