@@ -258,13 +258,15 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
     let written = sink.finish()?;
     write_time += t.elapsed();
     // The operators close (their last flush, and the snapshots `--state` keeps, under
-    // temporary names) once the output is written whole and before it goes into place: a
-    // run whose output failed keeps no state, and a run whose closing failed leaves an
-    // earlier output file as it was; so running it again counts nothing twice.
+    // temporary names) once the output is written whole; then the output goes into place,
+    // and only then the state: the stores, then the snapshots. A run that fails before the
+    // state is kept leaves it as it was (running it again writes the output again and
+    // counts nothing twice); a failure closing the operators leaves an earlier output too.
     let snapshots = close_operators(args, &mut stages)?;
     let t = Instant::now();
     let rows_written = written.commit()?;
     write_time += t.elapsed();
+    commit_stores(args, &mut stages)?;
     snapshots.commit()?;
     Ok(Summary {
         rows_read,
@@ -496,16 +498,13 @@ fn snapshot_path(dir: &Path, scope: &str) -> PathBuf {
     dir.join(format!("{scope}.snapshot"))
 }
 
-/// At the end, in three steps, so that a failure in any leaves every store as it was:
-/// every operator's own `flush_state` (what it writes stays pending in its instance); with
-/// `--state`, every snapshot taken and written under a temporary name (which
-/// [`Snapshots::commit`] puts in place); then every instance's pending writes committed to
-/// the store. A snapshot so sees the state the flush left, as a host's snapshot after a
-/// flush does.
+/// At the end, in two steps that keep nothing yet: every operator's own `flush_state`
+/// (what it writes stays pending in its instance), then with `--state` every snapshot,
+/// taken and written under a temporary name (which [`Snapshots::commit`] puts in place).
+/// A snapshot so sees the state the flush left, as a host's snapshot after a flush does;
+/// [`commit_stores`] writes the pending state once the output is in place.
 fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
-    let flushed =
-        |stage: &Stage| stage.instance.info().implemented().flush_state() || args.state.is_some();
-    for stage in stages.iter_mut().filter(|stage| flushed(stage)) {
+    for stage in stages.iter_mut().filter(|stage| flushed(args, stage)) {
         let t = Instant::now();
         stage
             .instance
@@ -531,7 +530,18 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
         }
         stage.done.time += t.elapsed();
     }
-    for stage in stages.iter_mut().filter(|stage| flushed(stage)) {
+    Ok(snapshots)
+}
+
+/// Whether the run flushes this stage's state at the end: it has a `flush_state`, or
+/// `--state` keeps its store.
+fn flushed(args: &RunArgs, stage: &Stage) -> bool {
+    stage.instance.info().implemented().flush_state() || args.state.is_some()
+}
+
+/// Every instance's pending writes committed to the store (once the output is in place).
+fn commit_stores(args: &RunArgs, stages: &mut [Stage]) -> Result<()> {
+    for stage in stages.iter_mut().filter(|stage| flushed(args, stage)) {
         let t = Instant::now();
         stage
             .instance
@@ -539,7 +549,7 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
             .map_err(|e| stage_error(e, || "the closing flush".to_owned()))?;
         stage.done.time += t.elapsed();
     }
-    Ok(snapshots)
+    Ok(())
 }
 
 /// Snapshots written under temporary names: dropped before [`Snapshots::commit`], they are

@@ -1544,8 +1544,8 @@ fn an_operator_failing_at_the_end_of_the_input_names_the_closing_step() {
             assert!(partial.is_empty(), "{method}: {partial:?}");
         }
     }
-    // The snapshots come before the flushes: a failing snapshot leaves every store as it
-    // was (here `tally`'s, before `faulty`'s snapshot fails), and every snapshot.
+    // Nothing is kept before every operator closed: a failing flush or snapshot leaves
+    // every store (here `tally`'s) and every snapshot as they were.
     let state = dir.path().join("two");
     let run = |fail_in: &str| {
         let mut cmd = oplink();
@@ -1569,12 +1569,15 @@ fn an_operator_failing_at_the_end_of_the_input_names_the_closing_step() {
         std::fs::read(state.join("tally.snapshot")).unwrap(),
     );
     assert!(!before.is_empty());
-    failure(&mut run("snapshot"));
-    assert_eq!(counts(), before, "the store was flushed");
-    assert_eq!(
-        std::fs::read(state.join("tally.snapshot")).unwrap(),
-        snapshot
-    );
+    for fail_in in ["snapshot", "flush_state"] {
+        failure(&mut run(fail_in));
+        assert_eq!(counts(), before, "the store was written ({fail_in})");
+        assert_eq!(
+            std::fs::read(state.join("tally.snapshot")).unwrap(),
+            snapshot,
+            "{fail_in}"
+        );
+    }
     // A panic while the instance is dropped is a warning, not a failure of the run.
     let output = oplink()
         .args(["run", ORDERS, "--quiet", "--to", "none"])

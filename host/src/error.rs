@@ -303,8 +303,8 @@ pub enum Error {
         method: &'static str,
         /// The method that panicked (or failed so) earlier.
         panicked_in: &'static str,
-        /// What poisoned it: `a panic`, `an unknown status`, or `an output it could not
-        /// trust` (a diff array whose headers no sender writes).
+        /// What poisoned it: `a panic`, `an unknown status`, or `an output the host could
+        /// not trust` (a diff array whose headers no sender writes).
         cause: &'static str,
     },
     /// Data could not cross the boundary (either way).

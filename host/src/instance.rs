@@ -20,7 +20,8 @@ use crate::state::ScopedState;
 /// An instance of an operator, created by [`Plugin::instantiate`](crate::Plugin::instantiate).
 ///
 /// Every call returns `Err` when the operator returns an error or panics; a panic also
-/// poisons the instance, which then refuses every call with [`Error::Poisoned`]. Other
+/// poisons the instance (as do an unknown status and an output whose diffs the host could
+/// not trust), which then refuses every call with [`Error::Poisoned`]. Other
 /// instances, other plugins and the host go on. Dropping the instance destroys it in the
 /// plugin.
 pub struct Instance {
@@ -222,7 +223,9 @@ impl Instance {
             // A diff array with headers no sender writes: nothing more from this instance
             // can be trusted (and the schemas it sent are forgotten).
             if self.inbox.lost_trust() {
-                self.poisoned = Some((method, "an output it could not trust"));
+                self.poisoned = Some((method, "an output the host could not trust"));
+                let message = format!("{}; the instance is now poisoned", e.message());
+                return self.data_error(method, oplink::Error::unlocated(message));
             }
             self.data_error(method, e)
         })
@@ -397,7 +400,11 @@ unsafe fn failure_error(
         FailureKind::Unknown(status) => Error::Data {
             operator,
             method,
-            message: format!("the plugin returned unknown status {status}"),
+            message: if method == "new" {
+                format!("the plugin returned unknown status {status}")
+            } else {
+                format!("the plugin returned unknown status {status}; the instance is now poisoned")
+            },
         },
     }
 }

@@ -144,7 +144,8 @@ impl LiveInstance {
         self.lock().plugin.clone()
     }
 
-    /// Whether the current instance is poisoned (a panic): see [`LiveInstance::recover`].
+    /// Whether the current instance is poisoned (by a panic, an unknown status or an output
+    /// it could not trust): see [`LiveInstance::recover`].
     pub fn is_poisoned(&self) -> bool {
         self.lock().instance.is_poisoned()
     }

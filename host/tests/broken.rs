@@ -348,15 +348,35 @@ fn an_output_past_its_diffs_is_an_error_and_poisons_the_instance() {
             assert!(matches!(err, Error::Data { .. }), "{err:?}");
             assert_eq!(
                 err.to_string(),
-                "operator `c_op`, `apply`: diff 0 of the change (and diff 1 has a header no sender writes: the diffs from it on were left untouched, not released, since nothing they point to can be trusted): an insert needs post rows, but its post side is empty (schema id 0)"
+                "operator `c_op`, `apply`: diff 0 of the change (and diff 1 has a header no sender writes: the diffs from it on were left untouched, not released, since nothing they point to can be trusted): an insert needs post rows, but its post side has schema id 0; the instance is now poisoned"
             );
             assert!(op.is_poisoned());
             assert_eq!(
                 op.apply(input()).unwrap_err().to_string(),
-                "operator `c_op` is poisoned by an output it could not trust in `apply` and refuses `apply`; create a new instance (a `LiveInstance` has `recover()` for that)"
+                "operator `c_op` is poisoned by an output the host could not trust in `apply` and refuses `apply`; create a new instance (a `LiveInstance` has `recover()` for that)"
             );
         },
     );
+}
+
+#[test]
+fn an_unknown_status_from_apply_poisons_the_instance() {
+    in_child("an_unknown_status_from_apply_poisons_the_instance", || {
+        let plugin = Plugin::load(fixture("APPLY_UNKNOWN_STATUS")).unwrap();
+        let mut op = plugin
+            .instantiate("c_op", json!(null), &Host::default())
+            .unwrap();
+        let change = || oplink::Change::new(1, oplink::Timestamp(0), Vec::new());
+        let err = op.apply(change()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "operator `c_op`, `apply`: the plugin returned unknown status 77; the instance is now poisoned"
+        );
+        assert_eq!(
+            op.apply(change()).unwrap_err().to_string(),
+            "operator `c_op` is poisoned by an unknown status in `apply` and refuses `apply`; create a new instance (a `LiveInstance` has `recover()` for that)"
+        );
+    });
 }
 
 #[test]

@@ -90,12 +90,22 @@ fn the_c_header_compiles_as_cpp_too() {
 pub trait Keywords {
     #[allow(clippy::new_ret_no_self, clippy::wrong_self_convention)]
     fn new(&self, default: u32, class: &str) -> bool;
+    // Names of the table function's own parameters, unnamed parameters, raw identifiers.
+    fn report(&self, err: &str, out: u32, context: u8) -> u8;
+    fn pair(&self, _: u32, _: u32) -> u8;
+    fn r#type(&self, r#struct: u8) -> u8;
 }
 
 #[test]
 fn a_services_c_table_compiles_with_keyword_names() {
     let table = oplink::service::c_table::<dyn Keywords>("Keywords");
     assert!(table.contains("(*new_)(") && table.contains("default_") && table.contains("class_"));
+    assert!(table.contains("err_") && table.contains("out_") && table.contains("context_"));
+    assert!(
+        table.contains("arg0") && table.contains("arg1") && table.contains("(*type)("),
+        "{table}"
+    );
+    assert!(table.contains("struct_") && !table.contains('#'), "{table}");
     compiles(
         "CC",
         "cc",

@@ -123,7 +123,16 @@ pub fn generate(
             out_abi,
             ..
         } = part;
-        let param_names = method.params.iter().map(|param| &param.name);
+        // C names for the parameters: distinct from the table function's own `context`,
+        // `out` and `err`, and from each other (`_` is numbered); C and C++ keywords get a
+        // `_` at run time (`c_field`).
+        let param_names = method.params.iter().enumerate().map(|(i, param)| {
+            match param.name.as_str() {
+                "_" => format!("arg{i}"),
+                "context" | "out" | "err" => format!("{}_", param.name),
+                other => other.to_owned(),
+            }
+        });
         let abi_params = abi_params.iter();
         let abi_params_again = abi_params.clone();
         quote! {

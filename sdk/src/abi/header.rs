@@ -327,8 +327,10 @@ pub fn splice_docs(docs: &str) -> Option<String> {
 /// `delete` `delete_`), so that the header also compiles as C++.
 #[doc(hidden)]
 pub fn c_field(name: &str) -> String {
-    // C's keywords that are not Rust's too, then C++'s besides.
+    // C's keywords (those that are Rust's too can come as raw identifiers, `r#struct`),
+    // then C++'s besides.
     const KEYWORDS: &str = concat!(
+        "break const continue do else enum extern for if return static struct while ",
         "auto case char default double float goto inline int long register restrict short ",
         "signed sizeof switch typedef union unsigned void volatile ",
         "alignas alignof and and_eq asm bitand bitor bool catch char8_t char16_t char32_t ",
@@ -336,7 +338,7 @@ pub fn c_field(name: &str) -> String {
         "co_yield decltype delete dynamic_cast explicit export friend mutable namespace new ",
         "noexcept not not_eq nullptr operator or or_eq private protected public ",
         "reinterpret_cast requires static_assert static_cast template this thread_local ",
-        "throw try typeid typename using virtual wchar_t xor xor_eq",
+        "throw true false try typeid typename using virtual wchar_t xor xor_eq",
     );
     if KEYWORDS.split(' ').any(|keyword| keyword == name) {
         format!("{name}_")

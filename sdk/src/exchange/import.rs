@@ -537,7 +537,7 @@ pub(super) fn present(slot: &Slot<'_>, diff: &str, side: &str) -> Result<()> {
         return Ok(());
     }
     Err(cold(format_args!(
-        "{diff} needs {side} rows, but its {side} side is empty (schema id 0)"
+        "{diff} needs {side} rows, but its {side} side has schema id 0"
     )))
 }
 
@@ -1017,7 +1017,7 @@ impl<'a> Importer<'a> {
                 return Err(cold(format_args!(
                     "column {:?} is declared without nulls but has {}",
                     field.name(),
-                    column.null_count()
+                    crate::__private::counted(column.null_count(), "null", "nulls")
                 )));
             }
             columns.push(column);

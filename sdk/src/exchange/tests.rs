@@ -327,7 +327,7 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
             Box::new(|abi| unsafe { (*abi.diffs).pre.schema_id = 7 }),
         ),
         (
-            "diff 0 of the change: an update needs pre rows, but its pre side is empty (schema id 0)",
+            "diff 0 of the change: an update needs pre rows, but its pre side has schema id 0",
             // SAFETY: as above.
             Box::new(|abi| unsafe { (*abi.diffs).kind = crate::abi::DIFF_UPDATE }),
         ),
@@ -443,7 +443,7 @@ fn sizes_and_nullability_that_lie_are_errors() {
     let err = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "diff 0 of the change: its post rows: column \"amount\" is declared without nulls but has 1"
+        "diff 0 of the change: its post rows: column \"amount\" is declared without nulls but has 1 null"
     );
 }
 

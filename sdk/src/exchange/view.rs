@@ -386,8 +386,8 @@ impl ChangeView {
     /// [`Change::filter`] does (an update splits into an update, a remove and an insert),
     /// with each side's flags computed from the view, and its rows built (sharing the
     /// buffers that crossed, as [`RowsView::to_rows`] does) to be filtered only when it
-    /// keeps some. An error of
-    /// `keep`, a mask of the wrong length or a side that cannot be built is the result.
+    /// keeps some. An error of `keep`, a mask of the wrong length or a side that keeps
+    /// rows and cannot be built is the result.
     ///
     /// ```
     /// # use std::sync::Arc;
