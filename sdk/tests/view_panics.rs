@@ -9,8 +9,8 @@ use oplink::trampoline::{guard, install_panic_hook};
 use oplink::view::ChangeView;
 use oplink::{Change, Diff, Rows, Timestamp};
 
-#[test]
-fn a_malformed_string_read_with_get_panics_at_the_authors_line() {
+/// A change of one row whose column `name` holds bytes that are not UTF-8.
+fn malformed_view() -> ChangeView {
     let offsets = OffsetBuffer::new(ScalarBuffer::from(vec![0i32, 2]));
     // SAFETY: offsets and values of matching lengths; the bytes are not UTF-8 on purpose.
     let names =
@@ -23,7 +23,12 @@ fn a_malformed_string_read_with_get_panics_at_the_authors_line() {
             post: Rows::new(vec![0u64], batch).unwrap(),
         }],
     );
-    let view = ChangeView::from_change(change).unwrap();
+    ChangeView::from_change(change).unwrap()
+}
+
+#[test]
+fn a_malformed_string_read_with_get_panics_at_the_authors_line() {
+    let view = malformed_view();
     install_panic_hook();
     let mut line = 0;
     let failure = guard(&mut || {
@@ -52,19 +57,7 @@ fn a_malformed_string_read_with_get_panics_at_the_authors_line() {
 /// located at the author's call, as an error of the author's own is.
 #[test]
 fn errors_of_the_views_accessors_are_located_at_the_authors_line() {
-    let offsets = OffsetBuffer::new(ScalarBuffer::from(vec![0i32, 2]));
-    // SAFETY: offsets and values of matching lengths; the bytes are not UTF-8 on purpose.
-    let names =
-        unsafe { StringArray::new_unchecked(offsets, Buffer::from(vec![0xffu8, 0xfe]), None) };
-    let batch = RecordBatch::try_from_iter([("name", Arc::new(names) as ArrayRef)]).unwrap();
-    let change = Change::new(
-        1,
-        Timestamp(0),
-        vec![Diff::Insert {
-            post: Rows::new(vec![0u64], batch).unwrap(),
-        }],
-    );
-    let view = ChangeView::from_change(change).unwrap();
+    let view = malformed_view();
     let rows = view.rows().next().expect("one side");
     let at = |err: oplink::Error| err.location().map(|l| (l.file(), l.line()));
     let line = line!() + 1;
