@@ -305,7 +305,7 @@ fn wrong_length(mask: &BooleanArray, rows: &Rows, row: &str) -> Error {
 }
 
 /// The rows `mask` keeps: its true flags, a null being false.
-fn kept(mask: &BooleanArray) -> BooleanBuffer {
+pub(crate) fn kept(mask: &BooleanArray) -> BooleanBuffer {
     match mask.nulls() {
         Some(nulls) => mask.values() & nulls.inner(),
         None => mask.values().clone(),

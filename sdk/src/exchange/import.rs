@@ -53,8 +53,8 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
     let mut out = Vec::with_capacity(abi.diff_count.min(1024));
     // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
     unsafe {
-        take_each_diff(abi, inbox, |inbox, kind, reserved, pre, post| {
-            out.push(inbox.diff(kind, reserved, pre, post)?);
+        take_each_diff(abi, inbox, |inbox, kind, pre, post| {
+            out.push(inbox.diff(kind, pre, post)?);
             Ok(())
         })
     }?;
@@ -65,9 +65,10 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
     })
 }
 
-/// Hands each diff of `abi`, in order, to `read` with the inbox, its kind, its reserved
-/// field and its two sides in place (each side's arrays are released when its `Slot` drops,
-/// unless `read` took them). On the first error, every array left is released too, the
+/// Hands each diff of `abi`, in order, to `read` with the inbox, its kind (one of the
+/// three, its reserved field 0, and its sides those of its kind: checked here) and its two
+/// sides in place (each side's arrays are released when its `Slot` drops, unless `read`
+/// took them). On the first error, every array left is released too, the
 /// schemas that the failed diff and the ones after it carried are stored all the same (the
 /// sender counts them as sent), and the error names the diff.
 ///
@@ -77,7 +78,7 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
 pub(super) unsafe fn take_each_diff(
     abi: &AbiChange,
     inbox: &mut SchemaInbox,
-    mut read: impl FnMut(&mut SchemaInbox, u32, u32, Slot<'_>, Slot<'_>) -> Result<()>,
+    mut read: impl FnMut(&mut SchemaInbox, u32, Slot<'_>, Slot<'_>) -> Result<()>,
 ) -> Result<()> {
     let diffs: &mut [AbiDiff] = if abi.diff_count == 0 {
         &mut []
@@ -103,7 +104,14 @@ pub(super) unsafe fn take_each_diff(
         }
         // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
         let (pre, post) = unsafe { (Slot::new(&mut diff.pre), Slot::new(&mut diff.post)) };
-        if let Err(error) = read(inbox, kind, reserved, pre, post) {
+        let result = match sides_fit(kind, &pre, &post) {
+            Ok(()) => read(inbox, kind, pre, post),
+            Err(error) => {
+                drop((pre, post)); // releases the arrays
+                Err(error)
+            }
+        };
+        if let Err(error) = result {
             // SAFETY: the diffs after this one are untaken (caller); every schema pointer
             // of the change is null or valid for the call.
             return Err(unsafe { release_rest(diffs, index, inbox, error) });
@@ -376,48 +384,23 @@ impl SchemaInbox {
     /// # Safety
     /// As for [`SchemaInbox::read`].
     #[inline(always)]
-    unsafe fn diff(
-        &mut self,
-        kind: u32,
-        reserved: u32,
-        pre: Slot<'_>,
-        post: Slot<'_>,
-    ) -> Result<Diff> {
-        if reserved != 0 {
-            return Err(Error::unlocated(format!(
-                "its reserved field is {reserved}, not 0"
-            )));
-        }
+    unsafe fn diff(&mut self, kind: u32, pre: Slot<'_>, post: Slot<'_>) -> Result<Diff> {
         // SAFETY: every arm forwards the caller's guarantees.
         Ok(unsafe {
             match kind {
-                DIFF_INSERT => {
-                    absent(&pre, "an insert", "pre")?;
-                    present(&post, "an insert", "post")?;
-                    Diff::Insert {
-                        post: self.rows(post, "post")?,
-                    }
-                }
+                DIFF_INSERT => Diff::Insert {
+                    post: self.rows(post, "post")?,
+                },
                 DIFF_UPDATE => {
-                    present(&pre, "an update", "pre")?;
-                    present(&post, "an update", "post")?;
                     let pre = self.rows(pre, "pre")?;
                     let post = self.rows(post, "post")?;
                     same_numbers(pre.row_numbers().values(), post.row_numbers().values())?;
                     Diff::Update { pre, post }
                 }
-                DIFF_REMOVE => {
-                    absent(&post, "a remove", "post")?;
-                    present(&pre, "a remove", "pre")?;
-                    Diff::Remove {
-                        pre: self.rows(pre, "pre")?,
-                    }
-                }
-                other => {
-                    return Err(Error::unlocated(format!(
-                        "its kind is {other}, not 1, 2 or 3"
-                    )));
-                }
+                DIFF_REMOVE => Diff::Remove {
+                    pre: self.rows(pre, "pre")?,
+                },
+                _ => unreachable!("`take_each_diff` admits only the three kinds"),
             }
         })
     }
@@ -512,10 +495,30 @@ impl SchemaInbox {
     }
 }
 
+/// The sides of a diff of kind `kind` (a known one) are those of its kind: each side it
+/// has names a schema, and the side it does not have is empty.
+#[inline(always)]
+fn sides_fit(kind: u32, pre: &Slot<'_>, post: &Slot<'_>) -> Result<()> {
+    match kind {
+        DIFF_INSERT => {
+            absent(pre, "an insert", "pre")?;
+            present(post, "an insert", "post")
+        }
+        DIFF_UPDATE => {
+            present(pre, "an update", "pre")?;
+            present(post, "an update", "post")
+        }
+        _ => {
+            absent(post, "a remove", "post")?;
+            present(pre, "a remove", "pre")
+        }
+    }
+}
+
 /// The side a diff does not have (an insert's pre, a remove's post) is empty: schema id 0
 /// and released arrays (what it holds is released all the same).
 #[inline(always)]
-pub(super) fn absent(slot: &Slot<'_>, diff: &str, side: &str) -> Result<()> {
+fn absent(slot: &Slot<'_>, diff: &str, side: &str) -> Result<()> {
     if slot.schema_id() == 0 && slot.columns().is_released() && slot.numbers().is_released() {
         return Ok(());
     }
@@ -532,7 +535,7 @@ pub(super) fn absent(slot: &Slot<'_>, diff: &str, side: &str) -> Result<()> {
 
 /// A side the diff has is there: a schema id (0 means an absent side).
 #[inline(always)]
-pub(super) fn present(slot: &Slot<'_>, diff: &str, side: &str) -> Result<()> {
+fn present(slot: &Slot<'_>, diff: &str, side: &str) -> Result<()> {
     if slot.schema_id() != 0 {
         return Ok(());
     }

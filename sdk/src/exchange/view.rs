@@ -23,13 +23,11 @@
 use std::sync::Arc;
 
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, ArrowPrimitiveType, BooleanArray, PrimitiveArray};
+use arrow_array::{ArrowPrimitiveType, BooleanArray, PrimitiveArray};
 use arrow_buffer::ArrowNativeType;
 use arrow_schema::{DataType, Field, SchemaRef};
 
-use super::import::{
-    Column, Owner, Shape, Slot, absent, no_dictionary, present, read_owned, take_each_diff,
-};
+use super::import::{Column, Owner, Shape, Slot, no_dictionary, read_owned, take_each_diff};
 
 use super::raw::RawArray;
 use super::{Outgoing, SchemaInbox, SchemaOutbox};
@@ -300,8 +298,8 @@ impl ChangeView {
         let diffs = &mut parts.diffs;
         // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
         unsafe {
-            take_each_diff(abi, inbox, |inbox, kind, reserved, pre, post| {
-                diffs.push(Sides::read(kind, reserved, pre, post, inbox)?);
+            take_each_diff(abi, inbox, |inbox, kind, pre, post| {
+                diffs.push(Sides::read(kind, pre, post, inbox)?);
                 Ok(())
             })
         }?;
@@ -412,11 +410,7 @@ impl ChangeView {
         // Whether a side's mask (of the right length: else the error comes below) keeps
         // nothing, so that its rows need not be built.
         let keeps_none = |mask: &BooleanArray, side: &RowsView<'_>| {
-            mask.len() == side.num_rows()
-                && match mask.nulls() {
-                    Some(nulls) => (mask.values() & nulls.inner()).count_set_bits() == 0,
-                    None => mask.true_count() == 0,
-                }
+            mask.len() == side.num_rows() && crate::data::kept(mask).count_set_bits() == 0
         };
         let mut diffs = Vec::with_capacity(self.0.diffs.len());
         for sides in &self.0.diffs {
@@ -519,41 +513,23 @@ impl Sides {
     /// Interface arrays (or released ones).
     unsafe fn read(
         kind: u32,
-        reserved: u32,
         pre: Slot<'_>,
         post: Slot<'_>,
         inbox: &mut SchemaInbox,
     ) -> Result<Sides> {
-        if reserved != 0 {
-            return Err(Error::unlocated(format!(
-                "its reserved field is {reserved}, not 0"
-            )));
-        }
         // SAFETY: every arm forwards the caller's guarantees.
         unsafe {
             match kind {
-                DIFF_INSERT => {
-                    absent(&pre, "an insert", "pre")?;
-                    present(&post, "an insert", "post")?;
-                    Ok(Sides::Insert(Side::read(post, inbox, "post")?))
-                }
+                DIFF_INSERT => Ok(Sides::Insert(Side::read(post, inbox, "post")?)),
                 DIFF_UPDATE => {
-                    present(&pre, "an update", "pre")?;
-                    present(&post, "an update", "post")?;
                     let pre = Side::read(pre, inbox, "pre")?;
                     let post = Side::read(post, inbox, "post")?;
                     let numbers = |side| RowsView { side }.row_numbers();
                     super::import::same_numbers(numbers(&pre)?, numbers(&post)?)?;
                     Ok(Sides::Update(pre, post))
                 }
-                DIFF_REMOVE => {
-                    absent(&post, "a remove", "post")?;
-                    present(&pre, "a remove", "pre")?;
-                    Ok(Sides::Remove(Side::read(pre, inbox, "pre")?))
-                }
-                other => Err(Error::unlocated(format!(
-                    "its kind is {other}, not 1, 2 or 3"
-                ))),
+                DIFF_REMOVE => Ok(Sides::Remove(Side::read(pre, inbox, "pre")?)),
+                _ => unreachable!("`take_each_diff` admits only the three kinds"),
             }
         }
     }
