@@ -119,7 +119,7 @@ fn in_process(bencher: Bencher, format: &str) {
     let path = data(format);
     bencher.counter(ItemsCount::new(ROWS)).bench(|| {
         let mut input =
-            Input::open(&path, input_format(format), None, BATCH).expect("open the input");
+            Input::open(&path, input_format(format), None, BATCH, None).expect("open the input");
         let mut filter = threshold::Threshold::new(threshold::Config {
             column: "amount".to_owned(),
             min: MIN,
@@ -144,7 +144,7 @@ fn read_only(bencher: Bencher, format: &str) {
     let path = data(format);
     bencher.counter(ItemsCount::new(ROWS)).bench(|| {
         let mut input =
-            Input::open(&path, input_format(format), None, BATCH).expect("open the input");
+            Input::open(&path, input_format(format), None, BATCH, None).expect("open the input");
         let mut rows = 0;
         while let Some(batch) = input.next_batch().expect("a batch") {
             rows += batch.num_rows();

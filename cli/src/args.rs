@@ -108,8 +108,10 @@ pub struct CheckArgs {
 /// The data formats `oplink run` reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
-    /// Comma-separated values with a header line.
+    /// Comma-separated values with a header line (another separator: `--delimiter`).
     Csv,
+    /// Tab-separated values with a header line.
+    Tsv,
     /// One JSON object per line.
     Jsonl,
     /// Arrow IPC, file or stream format.
@@ -125,6 +127,8 @@ pub enum OutputFormat {
     Table,
     /// Comma-separated values with a header line.
     Csv,
+    /// Tab-separated values with a header line.
+    Tsv,
     /// One JSON object per line.
     Jsonl,
     /// Arrow IPC file format.
@@ -148,7 +152,7 @@ pub enum Emit {
 /// `oplink run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The data file: .csv, .jsonl/.ndjson/.json, .arrow/.ipc/.feather or .parquet.
+    /// The data file: .csv, .tsv, .jsonl/.ndjson/.json, .arrow/.ipc/.feather or .parquet.
     pub input: PathBuf,
     /// An operator of the chain, in order: `NAME`, `NAME=JSON` or `NAME=@FILE.json`.
     /// Repeat it for a chain; none passes the input through.
@@ -161,7 +165,11 @@ pub struct RunArgs {
     /// The input's format, when its extension does not say.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<InputFormat>,
-    /// The input's schema, for CSV and JSON lines, as `name:type,...` (types: utf8, int8 to
+    /// The field separator of a CSV input: one ASCII character, or `tab` (default: `,`, a
+    /// tab for a .tsv file or `--format tsv`).
+    #[arg(long, short = 'd', value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// The input's schema, for CSV, TSV and JSON lines, as `name:type,...` (types: utf8, int8 to
     /// int64, uint8 to uint64, float32, float64, bool, date32, timestamp_ms, timestamp_us;
     /// every field may hold nulls). Inferred from the first 10,000 rows when absent.
     #[arg(long, value_name = "SPEC")]

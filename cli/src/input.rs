@@ -1,4 +1,4 @@
-//! Reading data files (CSV, JSON lines, Arrow IPC, Parquet) in batches, with arrow-rs's
+//! Reading data files (CSV, TSV, JSON lines, Arrow IPC, Parquet) in batches, with arrow-rs's
 //! readers. What is oplink's own: choosing the format, the schema notation, and turning a
 //! reader's error into the file's line and column.
 
@@ -25,12 +25,13 @@ pub fn input_format(path: &Path, given: Option<InputFormat>) -> Result<InputForm
     let extension = extension(path);
     Ok(match extension.as_str() {
         "csv" => InputFormat::Csv,
+        "tsv" | "tab" => InputFormat::Tsv,
         "jsonl" | "ndjson" | "json" => InputFormat::Jsonl,
         "arrow" | "ipc" | "feather" | "arrows" => InputFormat::Ipc,
         "parquet" | "pq" => InputFormat::Parquet,
         _ => {
             return Err(CliError::Usage(format!(
-                "cannot tell the format of `{}` from its extension; name it with `--format csv|jsonl|ipc|parquet`",
+                "cannot tell the format of `{}` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`",
                 path.display()
             )));
         }
@@ -42,6 +43,44 @@ pub(crate) fn extension(path: &Path) -> String {
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase()
+}
+
+/// Parses `--delimiter`: one ASCII character (not a quote or a line break), or `tab` / `\t`.
+pub fn parse_delimiter(spec: &str) -> Result<u8> {
+    match spec {
+        "tab" | "\\t" => return Ok(b'\t'),
+        "\"" | "\n" | "\r" => {
+            return Err(CliError::Usage(format!(
+                "--delimiter cannot be {spec:?}: it quotes or ends CSV records"
+            )));
+        }
+        _ => {}
+    }
+    match spec.as_bytes() {
+        [byte] if byte.is_ascii() => Ok(*byte),
+        _ => Err(CliError::Usage(format!(
+            "--delimiter must be one ASCII character, or `tab`, not `{spec}`"
+        ))),
+    }
+}
+
+/// The field separator `format` reads with: `given`, else the format's own; an error when
+/// one is given for a format that has none.
+fn delimiter_for(path: &Path, format: InputFormat, given: Option<u8>) -> Result<u8> {
+    match (format, given) {
+        (InputFormat::Csv, given) => Ok(given.unwrap_or(b',')),
+        (InputFormat::Tsv, given) => Ok(given.unwrap_or(b'\t')),
+        (_, None) => Ok(b','),
+        (format, Some(_)) => Err(CliError::Usage(format!(
+            "--delimiter is for CSV and TSV input; `{}` is read as {}",
+            path.display(),
+            match format {
+                InputFormat::Jsonl => "JSON lines",
+                InputFormat::Ipc => "Arrow IPC",
+                _ => "Parquet",
+            }
+        ))),
+    }
 }
 
 /// Parses a schema written as `name:type,...`; every field may hold nulls.
@@ -107,6 +146,8 @@ pub struct Input {
     pub progress: Progress,
     /// Whether the schema was inferred (for the hint in an error).
     inferred: bool,
+    /// The field separator (CSV and TSV).
+    delimiter: u8,
     batches: Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>>>,
 }
 
@@ -185,14 +226,17 @@ fn contained<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
 }
 
 impl Input {
-    /// Opens `path` to read batches of `batch_size` rows, with `schema` (CSV and JSON lines;
-    /// inferred from the first [`INFER_RECORDS`] records when absent).
+    /// Opens `path` to read batches of `batch_size` rows, with `schema` (CSV, TSV and JSON
+    /// lines; inferred from the first [`INFER_RECORDS`] records when absent) and, for CSV,
+    /// the field separator `delimiter` (`,` when `None`; a tab for TSV).
     pub fn open(
         path: &Path,
         format: InputFormat,
         schema: Option<Schema>,
         batch_size: usize,
+        delimiter: Option<u8>,
     ) -> Result<Input> {
+        let delimiter = delimiter_for(path, format, delimiter)?;
         if batch_size == 0 {
             return Err(CliError::Usage(
                 "--batch-size must be at least 1, not 0".to_owned(),
@@ -224,7 +268,7 @@ impl Input {
         let size = metadata.len();
         if schema.is_some() && matches!(format, InputFormat::Ipc | InputFormat::Parquet) {
             return Err(CliError::Usage(format!(
-                "--schema is for CSV and JSON lines; `{}` carries its own schema",
+                "--schema is for CSV, TSV and JSON lines; `{}` carries its own schema",
                 path.display()
             )));
         }
@@ -232,11 +276,11 @@ impl Input {
         let read = Arc::new(AtomicU64::new(0));
         let (schema, progress, batches): (SchemaRef, Progress, Box<dyn Iterator<Item = _>>) =
             match format {
-                InputFormat::Csv => {
+                InputFormat::Csv | InputFormat::Tsv => {
                     let schema = match schema {
                         Some(schema) => {
                             // arrow-csv reads columns by position: the names must agree.
-                            let header = csv_header(path)?;
+                            let header = csv_header(path, delimiter)?;
                             if names(&header) != names(&schema) {
                                 return Err(CliError::Usage(format!(
                                     "--schema names the columns {}, but the header of `{}` has {}",
@@ -250,11 +294,12 @@ impl Input {
                         None => {
                             let (schema, _) = arrow_csv::reader::Format::default()
                                 .with_header(true)
+                                .with_delimiter(delimiter)
                                 .infer_schema(&mut file, Some(INFER_RECORDS))
                                 .map_err(|e| {
                                     // The header alone names the columns for the message.
-                                    let header = csv_header(path).ok();
-                                    csv_error(path, header.as_ref(), e, false)
+                                    let header = csv_header(path, delimiter).ok();
+                                    csv_error(path, delimiter, header.as_ref(), e, false)
                                 })?;
                             file.rewind().map_err(|e| CliError::io("read", path, e))?;
                             schema
@@ -266,6 +311,7 @@ impl Input {
                     let schema = Arc::new(schema);
                     let reader = arrow_csv::ReaderBuilder::new(schema.clone())
                         .with_header(true)
+                        .with_delimiter(delimiter)
                         .with_batch_size(rows_per_batch(batch_size, schema.fields().len()))
                         .build(Counting {
                             inner: file,
@@ -360,8 +406,38 @@ impl Input {
             schema,
             progress,
             inferred,
+            delimiter,
             batches,
         })
+    }
+
+    /// A warning for a CSV file read with commas that looks separated by something else:
+    /// one column whose name holds a `;`, a tab or a `|`.
+    pub fn delimiter_hint(&self) -> Option<String> {
+        if self.format != InputFormat::Csv || self.delimiter != b',' {
+            return None;
+        }
+        let [field] = &self.schema.fields()[..] else {
+            return None;
+        };
+        let name = field.name();
+        let (separator, option) = [
+            (';', "--delimiter ';'"),
+            ('\t', "--format tsv"),
+            ('|', "--delimiter '|'"),
+        ]
+        .into_iter()
+        .find(|(c, _)| name.contains(*c))?;
+        Some(format!(
+            "`{}` reads as one column, `{}`: if its fields are separated by {}, give `{option}`",
+            self.path.display(),
+            name.escape_debug(),
+            if separator == '\t' {
+                "tabs".to_owned()
+            } else {
+                format!("`{separator}`")
+            }
+        ))
     }
 
     /// The next batch, or `None` at the end; a reading error names the line and column
@@ -377,7 +453,13 @@ impl Input {
             None => Ok(None),
             Some(Ok(batch)) => Ok(Some(batch)),
             Some(Err(error)) => Err(match self.format {
-                InputFormat::Csv => csv_error(&self.path, Some(&self.schema), error, self.inferred),
+                InputFormat::Csv | InputFormat::Tsv => csv_error(
+                    &self.path,
+                    self.delimiter,
+                    Some(&self.schema),
+                    error,
+                    self.inferred,
+                ),
                 InputFormat::Jsonl => json_error(&self.path, Some(&self.schema), error),
                 InputFormat::Ipc | InputFormat::Parquet => CliError::Data {
                     path: self.path.clone(),
@@ -400,11 +482,12 @@ fn names(schema: &Schema) -> Vec<String> {
         .collect()
 }
 
-pub(crate) fn csv_header(path: &Path) -> Result<Schema> {
+pub(crate) fn csv_header(path: &Path, delimiter: u8) -> Result<Schema> {
     let (schema, _) = arrow_csv::reader::Format::default()
         .with_header(true)
+        .with_delimiter(delimiter)
         .infer_schema(open(path)?, Some(0))
-        .map_err(|e| csv_error(path, None, e, false))?;
+        .map_err(|e| csv_error(path, delimiter, None, e, false))?;
     Ok(Schema::new(
         schema
             .fields()
@@ -468,8 +551,9 @@ fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
 /// The line of `path` on which its CSV record `record` (the header is record 1) starts:
 /// blank lines and quoted line breaks make the two differ. `record` itself when the file
 /// cannot be read again.
-fn record_line(path: &Path, record: u64) -> u64 {
+fn record_line(path: &Path, delimiter: u8, record: u64) -> u64 {
     let Ok(mut reader) = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .from_path(path)
@@ -530,7 +614,13 @@ const INFERRED_HINT: &str =
 
 /// A CSV reader's error, with the line (of the file, the header being line 1) and the
 /// column's name when the message gives them.
-fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: bool) -> CliError {
+fn csv_error(
+    path: &Path,
+    delimiter: u8,
+    schema: Option<&Schema>,
+    error: ArrowError,
+    inferred: bool,
+) -> CliError {
     let message = match &error {
         ArrowError::ParseError(m) | ArrowError::CsvError(m) => m.clone(),
         other => other.to_string(),
@@ -546,7 +636,8 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
         let hint = if inferred { INFERRED_HINT } else { "" };
         (
             // Records from 1 after the header: the header is record 1.
-            number_after(&message, "at line ").map(|record| record_line(path, record + 1)),
+            number_after(&message, "at line ")
+                .map(|record| record_line(path, delimiter, record + 1)),
             number_after(&message, "for column "),
             format!("`{value}` is not a valid {ty}{hint}"),
         )
@@ -558,7 +649,7 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
             .map(str::to_owned)
             .unwrap_or_default();
         (
-            number_after(&message, "for line ").map(|record| record_line(path, record)),
+            number_after(&message, "for line ").map(|record| record_line(path, delimiter, record)),
             None,
             format!(
                 "{} where the header has {}",
@@ -570,7 +661,7 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
         // The csv crate's own count, while inferring: its lines leave blank lines out, so
         // they count records.
         (
-            number_after(&message, "at line ").map(|record| record_line(path, record)),
+            number_after(&message, "at line ").map(|record| record_line(path, delimiter, record)),
             None,
             format!(
                 "{} where the header has {}",
@@ -587,7 +678,7 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
     } else if message.starts_with("Encountered invalid UTF-8") {
         // While reading: records counted from 1 with the header, fields from 1.
         (
-            number_after(&message, "for line ").map(|record| record_line(path, record)),
+            number_after(&message, "for line ").map(|record| record_line(path, delimiter, record)),
             number_after(&message, "and field ").map(|f| f.saturating_sub(1)),
             "the text is not valid UTF-8".to_owned(),
         )
@@ -619,7 +710,8 @@ fn csv_error(path: &Path, schema: Option<&Schema>, error: ArrowError, inferred: 
             reason
         };
         (
-            number_after(&message, "at line ").map(|record| record_line(path, record + 1)),
+            number_after(&message, "at line ")
+                .map(|record| record_line(path, delimiter, record + 1)),
             number_after(&message, "Error parsing column "),
             reason,
         )
@@ -834,7 +926,7 @@ mod tests {
             input_format(Path::new("data.txt"), None)
                 .unwrap_err()
                 .to_string(),
-            "cannot tell the format of `data.txt` from its extension; name it with `--format csv|jsonl|ipc|parquet`"
+            "cannot tell the format of `data.txt` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`"
         );
     }
 }

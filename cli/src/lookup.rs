@@ -104,7 +104,11 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
 
 fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {
     // Every column as text: the header's names, read with Utf8 fields.
-    let text_schema = csv_header(path)?;
+    let delimiter = match crate::input::extension(path).as_str() {
+        "tsv" | "tab" => b'\t',
+        _ => b',',
+    };
+    let text_schema = csv_header(path, delimiter)?;
     if text_schema.fields().len() < 2 {
         return Err(CliError::Data {
             path: path.to_owned(),
@@ -113,7 +117,13 @@ fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {
             reason: "a lookup table needs two columns, a key and a value".to_owned(),
         });
     }
-    let mut input = Input::open(path, InputFormat::Csv, Some(text_schema), 8192)?;
+    let mut input = Input::open(
+        path,
+        InputFormat::Csv,
+        Some(text_schema),
+        8192,
+        Some(delimiter),
+    )?;
     let mut rows = HashMap::new();
     while let Some(batch) = input.next_batch()? {
         let strings = |i: usize| {

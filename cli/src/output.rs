@@ -1,4 +1,4 @@
-//! Writing a run's result (a table, CSV, JSON lines, Arrow IPC, Parquet, or nothing) with
+//! Writing a run's result (a table, CSV, TSV, JSON lines, Arrow IPC, Parquet, or nothing) with
 //! arrow-rs's writers and pretty printer: to standard output, or to a file written under a
 //! temporary name and renamed when complete.
 
@@ -23,13 +23,14 @@ pub fn output_format(path: Option<&Path>, given: Option<OutputFormat>) -> Result
     };
     Ok(match extension(path).as_str() {
         "csv" => OutputFormat::Csv,
+        "tsv" | "tab" => OutputFormat::Tsv,
         "jsonl" | "ndjson" | "json" => OutputFormat::Jsonl,
         "arrow" | "ipc" | "feather" => OutputFormat::Ipc,
         "parquet" | "pq" => OutputFormat::Parquet,
         "txt" | "table" => OutputFormat::Table,
         _ => {
             return Err(CliError::Usage(format!(
-                "cannot tell the format to write `{}` in from its extension; name it with `--to table|csv|jsonl|ipc|parquet`",
+                "cannot tell the format to write `{}` in from its extension; name it with `--to table|csv|tsv|jsonl|ipc|parquet`",
                 path.display()
             )));
         }
@@ -226,7 +227,10 @@ impl Sink {
             return Ok(());
         }
         if batch.num_columns() == 0
-            && matches!(self.format, OutputFormat::Csv | OutputFormat::Jsonl)
+            && matches!(
+                self.format,
+                OutputFormat::Csv | OutputFormat::Tsv | OutputFormat::Jsonl
+            )
         {
             // Text formats have no way to write rows without columns (nor the lack of them).
             self.rows += batch.num_rows() as u64;
@@ -246,6 +250,12 @@ impl Sink {
                     OutputFormat::Csv => {
                         SinkState::Csv(arrow_csv::WriterBuilder::new().with_header(true).build(out))
                     }
+                    OutputFormat::Tsv => SinkState::Csv(
+                        arrow_csv::WriterBuilder::new()
+                            .with_header(true)
+                            .with_delimiter(b'\t')
+                            .build(out),
+                    ),
                     OutputFormat::Jsonl => {
                         SinkState::Jsonl(arrow_json::LineDelimitedWriter::new(out))
                     }
@@ -454,6 +464,7 @@ pub fn format_name(format: OutputFormat) -> &'static str {
     match format {
         OutputFormat::Table => "a table",
         OutputFormat::Csv => "CSV",
+        OutputFormat::Tsv => "TSV",
         OutputFormat::Jsonl => "JSON lines",
         OutputFormat::Ipc => "Arrow IPC",
         OutputFormat::Parquet => "Parquet",
@@ -497,7 +508,7 @@ mod tests {
             output_format(Some(Path::new("out.xlsx")), None)
                 .unwrap_err()
                 .to_string(),
-            "cannot tell the format to write `out.xlsx` in from its extension; name it with `--to table|csv|jsonl|ipc|parquet`"
+            "cannot tell the format to write `out.xlsx` in from its extension; name it with `--to table|csv|tsv|jsonl|ipc|parquet`"
         );
     }
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::args::{Emit, OutputFormat, RunArgs};
 use crate::error::{CliError, Result};
-use crate::input::{Input, Progress, input_format, parse_schema};
+use crate::input::{Input, Progress, input_format, parse_delimiter, parse_schema};
 use crate::lookup::Tables;
 use crate::output::{Sink, format_name, output_format};
 use crate::plugins::Plugins;
@@ -160,6 +160,7 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
         .map(|s| parse_op(s))
         .collect::<Result<Vec<_>>>()?;
     let schema = args.schema.as_deref().map(parse_schema).transpose()?;
+    let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
     let format = input_format(&args.input, args.format)?;
     let output = output_format(args.output.as_deref(), args.to)?;
     if let (OutputFormat::None, Some(path)) = (output, &args.output) {
@@ -174,7 +175,10 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
         args.output.is_none() && std::io::stdout().is_terminal(),
     )?;
     let tables = Tables::read(&args.lookup)?;
-    let mut input = Input::open(&args.input, format, schema, args.batch_size)?;
+    let mut input = Input::open(&args.input, format, schema, args.batch_size, delimiter)?;
+    if let Some(hint) = input.delimiter_hint().filter(|_| !args.quiet) {
+        eprintln!("oplink: warning: {hint}");
+    }
     let host = build_host(args, tables)?;
     let mut stages = instantiate(args, &specs, &host)?;
     let mut sink = Sink::create(output, args.output.as_deref())?;

@@ -878,7 +878,7 @@ fn usage_errors_are_one_sentence() {
     );
     fails_with(
         oplink().args(["run", "Cargo.toml"]),
-        "cannot tell the format of `Cargo.toml` from its extension; name it with `--format csv|jsonl|ipc|parquet`",
+        "cannot tell the format of `Cargo.toml` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`",
     );
     fails_with(
         oplink().args(["run", ORDERS, "--batch-size", "0"]),
@@ -934,7 +934,7 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
     fails_with(
         oplink().arg("run").arg(d),
         &format!(
-            "cannot tell the format of `{}` from its extension; name it with `--format csv|jsonl|ipc|parquet`",
+            "cannot tell the format of `{}` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`",
             d.display()
         ),
     );
@@ -969,7 +969,7 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
     fails_with(
         oplink().args(["run", "--schema", "a:int64"]).arg(&parquet),
         &format!(
-            "--schema is for CSV and JSON lines; `{}` carries its own schema",
+            "--schema is for CSV, TSV and JSON lines; `{}` carries its own schema",
             parquet.display()
         ),
     );
@@ -1907,5 +1907,145 @@ fn an_output_closed_by_its_reader_ends_the_run_quietly() {
     assert_eq!(
         stderr(&output),
         "oplink: the output was closed before the run ended, so `--state` was not saved\n"
+    );
+}
+
+/// A CSV file separated by something other than commas reads with `--delimiter`; a `.tsv`
+/// file (or `--format tsv`) with tabs, in and out; a file that looks separated otherwise
+/// gets a warning; a delimiter that cannot be one is refused, naming it.
+#[test]
+fn other_separators_read_with_delimiter_and_tsv() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let semi = d.join("orders.csv");
+    std::fs::write(&semi, "customer;amount\nann;12\nbob;3\n\"c;d\";40\n").unwrap();
+    let inserts = |cmd: &mut Command| stdout(&cmd.assert().success().get_output().clone());
+    assert_eq!(
+        inserts(
+            oplink()
+                .args([
+                    "run", "--quiet", "--to", "csv", "--emit", "inserts", "-d", ";"
+                ])
+                .arg(&semi)
+                .args(plugins(&["threshold"]))
+                .args(["--op", THRESHOLD])
+        ),
+        "customer,amount\nann,12\nc;d,40\n"
+    );
+    // Without it: one column, and a warning that says what to give.
+    let output = oplink()
+        .args(["run", "--to", "none"])
+        .arg(&semi)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&output).starts_with(&format!(
+            "oplink: warning: `{}` reads as one column, `customer;amount`: if its fields are separated by `;`, give `--delimiter ';'`\n",
+            semi.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+    // TSV in by its extension or --format, TSV out by its extension, a TSV lookup table.
+    let tsv = d.join("orders.tsv");
+    std::fs::write(&tsv, "customer\tamount\nann\t12\nbob\t3\n").unwrap();
+    let txt = d.join("orders.txt");
+    std::fs::write(&txt, "customer\tamount\nann\t12\nbob\t3\n").unwrap();
+    let tiers = d.join("tiers.tsv");
+    std::fs::write(&tiers, "customer\ttier\nann\tgold, first\n").unwrap();
+    let out = d.join("out.tsv");
+    for input in [
+        vec![tsv.clone().into_os_string()],
+        vec![txt.into(), "--format".into(), "tsv".into()],
+    ] {
+        oplink()
+            .args(["run", "--quiet", "--emit", "inserts", "-o"])
+            .arg(&out)
+            .args(&input)
+            .args(plugins(&["enrich"]))
+            .args([
+                "--op",
+                r#"lookup={"column": "customer", "table": "tiers", "into": "tier"}"#,
+            ])
+            .arg("--lookup")
+            .arg(format!("tiers={}", tiers.display()))
+            .assert()
+            .success();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "customer\tamount\ttier\nann\t12\tgold, first\nbob\t3\t\n"
+        );
+    }
+    // An error's line and column are counted with the file's separator.
+    let bad = d.join("bad.csv");
+    std::fs::write(&bad, "a;b\n\"x\ny\";2\n3;x\n").unwrap();
+    fails_with(
+        oplink()
+            .args([
+                "run",
+                "--to",
+                "none",
+                "--delimiter",
+                ";",
+                "--schema",
+                "a:utf8,b:int64",
+            ])
+            .arg(&bad),
+        &format!(
+            "cannot read `{}` at line 4, column 2 (`b`): `x` is not a valid Int64",
+            bad.display()
+        ),
+    );
+    for (given, said) in [
+        (
+            "ab",
+            "--delimiter must be one ASCII character, or `tab`, not `ab`",
+        ),
+        (
+            "é",
+            "--delimiter must be one ASCII character, or `tab`, not `é`",
+        ),
+        (
+            "",
+            "--delimiter must be one ASCII character, or `tab`, not ``",
+        ),
+        (
+            "\"",
+            "--delimiter cannot be \"\\\"\": it quotes or ends CSV records",
+        ),
+    ] {
+        fails_with(oplink().args(["run", ORDERS, "--delimiter", given]), said);
+    }
+    assert_eq!(
+        inserts(
+            oplink()
+                .args([
+                    "run",
+                    "--quiet",
+                    "--to",
+                    "csv",
+                    "--emit",
+                    "inserts",
+                    "--delimiter",
+                    "tab"
+                ])
+                .arg(&tsv)
+        ),
+        "customer,amount\nann,12\nbob,3\n"
+    );
+    let parquet = d.join("orders.parquet");
+    oplink()
+        .args(["run", ORDERS, "--quiet", "--emit", "inserts", "-o"])
+        .arg(&parquet)
+        .assert()
+        .success();
+    fails_with(
+        oplink().arg("run").arg(&parquet).args(["--delimiter", ";"]),
+        &format!(
+            "--delimiter is for CSV and TSV input; `{}` is read as Parquet",
+            parquet.display()
+        ),
     );
 }
