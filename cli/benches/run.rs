@@ -98,6 +98,7 @@ fn oplink_run(bencher: Bencher, format: &str) {
         plugins: vec![common::release_path(&["threshold"], "threshold")],
         format: None,
         schema: None,
+        delimiter: None,
         batch_size: BATCH,
         output: None,
         to: Some(OutputFormat::None),
