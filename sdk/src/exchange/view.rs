@@ -2,11 +2,11 @@
 //!
 //! An operator whose `apply` takes a [`ChangeView`] instead of a [`Change`] reads its input
 //! straight from the C Data Interface arrays that crossed: a column of `Int64` is a
-//! `&[i64]`, a column of `Utf8` yields `&str`s, validity is a bitmap read in place. No
-//! arrow-rs array is built unless the operator asks for one ([`RowsView::to_rows`]). It
-//! returns a [`ChangeOut`]: either a [`Change`] it built (as any operator does), or its
-//! input forwarded unchanged, whose arrays go back to the host as they came, with nothing
-//! laid out again.
+//! `&[i64]`, a column of `Utf8` yields `&str`s, one of `Binary` `&[u8]`s, validity is a
+//! bitmap read in place. No arrow-rs array is built unless the operator asks for one
+//! ([`RowsView::to_rows`]). It returns a [`ChangeOut`]: either a [`Change`] it built (as
+//! any operator does), or its input forwarded unchanged, whose arrays go back to the host
+//! as they came, with nothing laid out again.
 //!
 //! What is checked is what the importer checks (the shape of each batch when the view is
 //! made, of each column when it is asked for, against its type), plus what a borrowed slice
@@ -189,7 +189,11 @@ pub struct PrimitiveView<'v, T> {
 
 /// A `Utf8` or `LargeUtf8` column: its strings, and their validity.
 #[derive(Clone, Copy, Debug)]
-pub struct StringsView<'v> {
+pub struct StringsView<'v>(BinariesView<'v>);
+
+/// A `Binary` or `LargeBinary` column: its values as byte slices, and their validity.
+#[derive(Clone, Copy, Debug)]
+pub struct BinariesView<'v> {
     /// The column's name, for errors.
     name: &'v str,
     offsets: Offsets<'v>,
@@ -906,27 +910,47 @@ impl<'v> ColumnView<'v> {
         // SAFETY: a valid array (the producer's word) of the type each arm names.
         unsafe {
             match self.data_type() {
-                DataType::Utf8 => self.strings_of(|o: &'v [i32]| Offsets::Small(o)),
-                DataType::LargeUtf8 => self.strings_of(|o: &'v [i64]| Offsets::Large(o)),
+                DataType::Utf8 => self.bytes_of(|o: &'v [i32]| Offsets::Small(o)),
+                DataType::LargeUtf8 => self.bytes_of(|o: &'v [i64]| Offsets::Large(o)),
                 other => Err(self.error(format!("it is {other}, not Utf8 or LargeUtf8"))),
+            }
+        }
+        .map(StringsView)
+    }
+
+    /// A `Binary` or `LargeBinary` column's values.
+    #[inline]
+    #[track_caller]
+    pub fn binaries(&self) -> Result<BinariesView<'v>> {
+        located(self.binaries_here())
+    }
+
+    #[inline]
+    fn binaries_here(&self) -> Result<BinariesView<'v>> {
+        // SAFETY: a valid array (the producer's word) of the type each arm names.
+        unsafe {
+            match self.data_type() {
+                DataType::Binary => self.bytes_of(|o: &'v [i32]| Offsets::Small(o)),
+                DataType::LargeBinary => self.bytes_of(|o: &'v [i64]| Offsets::Large(o)),
+                other => Err(self.error(format!("it is {other}, not Binary or LargeBinary"))),
             }
         }
     }
 
     /// # Safety
-    /// The column is a valid array of strings with `O` offsets.
+    /// The column is a valid array of strings or binaries with `O` offsets.
     #[inline]
-    unsafe fn strings_of<O: ArrowNativeType>(
+    unsafe fn bytes_of<O: ArrowNativeType>(
         &self,
         wrap: impl FnOnce(&'v [O]) -> Offsets<'v>,
-    ) -> Result<StringsView<'v>> {
+    ) -> Result<BinariesView<'v>> {
         // SAFETY: a valid array (caller).
         let shape = unsafe { Shape::of(self.raw, 3, 0) }.map_err(|e| self.wrap(e))?;
         let validity = self.validity(&shape)?;
         // An empty array may come without offsets (as the importer takes it).
         // SAFETY: the list has three buffers (checked).
         if shape.length == 0 && unsafe { self.raw.buffer(1) }.is_null() {
-            return Ok(StringsView {
+            return Ok(BinariesView {
                 name: self.name(),
                 offsets: Offsets::Small(&[0]),
                 data: &[],
@@ -958,7 +982,7 @@ impl<'v> ColumnView<'v> {
             // Interface), alive as long as the view.
             unsafe { std::slice::from_raw_parts(ptr, last) }
         };
-        Ok(StringsView {
+        Ok(BinariesView {
             name: self.name(),
             offsets: wrap(offsets),
             data,
@@ -1143,7 +1167,7 @@ impl<'v, T: Copy> PrimitiveView<'v, T> {
     }
 }
 
-impl<'v> StringsView<'v> {
+impl<'v> BinariesView<'v> {
     /// How many values.
     #[inline]
     pub fn len(&self) -> usize {
@@ -1165,6 +1189,85 @@ impl<'v> StringsView<'v> {
         self.validity
     }
 
+    /// Value `i`, also for a null (whose value is usually empty), or an error when its
+    /// offsets are malformed. Panics past the end, as slice indexing does.
+    #[inline]
+    #[track_caller]
+    pub fn try_value(&self, i: usize) -> Result<&'v [u8]> {
+        located(self.bytes_at(i, "value"))
+    }
+
+    /// The bytes of value `i` (a `what`, for the error).
+    #[inline]
+    #[track_caller]
+    fn bytes_at(&self, i: usize, what: &str) -> Result<&'v [u8]> {
+        assert!(i < self.len(), "index {i} out of {} {what}s", self.len());
+        let (start, end) = match self.offsets {
+            Offsets::Small(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
+            Offsets::Large(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
+        };
+        start
+            .zip(end)
+            .and_then(|(start, end)| self.data.get(start..end))
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "column `{}`: the offsets of {what} {i} do not lie within its {} bytes of data",
+                    self.name,
+                    self.data.len()
+                ))
+            })
+    }
+
+    /// Value `i`, or `None` for a null, or an error when its offsets are malformed. Panics
+    /// past the end.
+    #[inline]
+    #[track_caller]
+    pub fn try_get(&self, i: usize) -> Result<Option<&'v [u8]>> {
+        match &self.validity {
+            Some(validity) if !validity.is_valid(i) => Ok(None),
+            _ => self.try_value(i).map(Some),
+        }
+    }
+
+    /// Value `i`, or `None` for a null. Panics past the end, and on malformed offsets (the
+    /// panic becomes the call's error; [`BinariesView::try_get`] returns it instead).
+    #[inline]
+    #[track_caller]
+    pub fn get(&self, i: usize) -> Option<&'v [u8]> {
+        match self.try_get(i) {
+            Ok(value) => value,
+            Err(e) => panic!("{}", e.message()),
+        }
+    }
+
+    /// Each value, `None` for a null. Panics on malformed offsets, as
+    /// [`BinariesView::get`] does.
+    #[inline]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&'v [u8]>> + 'v {
+        let this = *self;
+        (0..self.len()).map(move |i| this.get(i))
+    }
+}
+
+impl<'v> StringsView<'v> {
+    /// How many values.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no values.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The validity bitmap, or `None` when every value is present.
+    #[inline]
+    pub fn validity(&self) -> Option<Validity<'v>> {
+        self.0.validity
+    }
+
     /// String `i`, also for a null (whose string is usually empty), or an error when its
     /// offsets or its bytes are malformed. Panics past the end, as slice indexing does.
     ///
@@ -1179,25 +1282,11 @@ impl<'v> StringsView<'v> {
     #[inline]
     #[track_caller]
     fn try_value_here(&self, i: usize) -> Result<&'v str> {
-        assert!(i < self.len(), "index {i} out of {} strings", self.len());
-        let (start, end) = match self.offsets {
-            Offsets::Small(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
-            Offsets::Large(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
-        };
-        let bytes = start
-            .zip(end)
-            .and_then(|(start, end)| self.data.get(start..end))
-            .ok_or_else(|| {
-                Error::msg(format!(
-                    "column `{}`: the offsets of string {i} do not lie within its {} bytes of data",
-                    self.name,
-                    self.data.len()
-                ))
-            })?;
+        let bytes = self.0.bytes_at(i, "string")?;
         std::str::from_utf8(bytes).map_err(|e| {
             Error::msg(format!(
                 "column `{}`: string {i} is not UTF-8: {e}",
-                self.name
+                self.0.name
             ))
         })
     }
@@ -1207,7 +1296,7 @@ impl<'v> StringsView<'v> {
     #[inline]
     #[track_caller]
     pub fn try_get(&self, i: usize) -> Result<Option<&'v str>> {
-        match &self.validity {
+        match &self.0.validity {
             Some(validity) if !validity.is_valid(i) => Ok(None),
             _ => self.try_value(i).map(Some),
         }

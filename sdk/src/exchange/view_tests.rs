@@ -805,3 +805,92 @@ fn an_empty_string_column_without_offsets_reads_as_empty() {
     assert!(strings.is_empty());
     assert_eq!(strings.iter().count(), 0);
 }
+
+#[test]
+fn binary_columns_read_in_place_as_byte_slices() {
+    use arrow_array::{BinaryArray, LargeBinaryArray};
+    let bytes = BinaryArray::from(vec![Some(&b"\xff\x00"[..]), None, Some(b""), Some(b"abc")]);
+    let large = LargeBinaryArray::from(vec![None, Some(&b"x"[..]), Some(b"yz"), None]);
+    let batch = RecordBatch::try_from_iter([
+        ("bytes", Arc::new(bytes.clone()) as _),
+        ("large", Arc::new(large) as _),
+    ])
+    .unwrap();
+    let rows = Rows::new(vec![0, 1, 2, 3], batch).unwrap();
+    let view = ChangeView::from_change(insert(rows.clone())).unwrap();
+    let post = post_of(&view);
+    let values = post.column(0).unwrap().binaries().unwrap();
+    assert_eq!(
+        values.iter().collect::<Vec<_>>(),
+        [Some(&b"\xff\x00"[..]), None, Some(b""), Some(b"abc")]
+    );
+    assert_eq!(
+        (values.len(), values.validity().unwrap().count_nulls()),
+        (4, 1)
+    );
+    // Borrowed from the very buffer that crossed.
+    assert_eq!(
+        values.try_value(3).unwrap().as_ptr(),
+        bytes.value(3).as_ptr()
+    );
+    assert_eq!(
+        post.column(1)
+            .unwrap()
+            .binaries()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        [None, Some(&b"x"[..]), Some(b"yz"), None]
+    );
+    // From a slice's offset, too.
+    let sliced = Rows::new(vec![1, 2], rows.batch().slice(2, 2)).unwrap();
+    let view = ChangeView::from_change(insert(sliced)).unwrap();
+    assert_eq!(
+        post_of(&view).column(0).unwrap().binaries().unwrap().get(1),
+        Some(&b"abc"[..])
+    );
+    // Strings are not binaries, nor the other way round.
+    let view = ChangeView::from_change(insert(mixed(0))).unwrap();
+    assert_eq!(
+        post_of(&view)
+            .column(2)
+            .unwrap()
+            .binaries()
+            .unwrap_err()
+            .to_string(),
+        "column `name`: it is Utf8, not Binary or LargeBinary"
+    );
+    let view = ChangeView::from_change(insert(rows)).unwrap();
+    assert_eq!(
+        post_of(&view)
+            .column(0)
+            .unwrap()
+            .strings()
+            .unwrap_err()
+            .to_string(),
+        "column `bytes`: it is Binary, not Utf8 or LargeUtf8"
+    );
+    // Offsets past the data are an error when read (bytes need no UTF-8 check).
+    // SAFETY: deliberately unchecked, to produce malformed offsets (the buffers are valid
+    // memory of the lengths the last offset gives).
+    let array = unsafe {
+        BinaryArray::new_unchecked(
+            OffsetBuffer::new_unchecked(ScalarBuffer::from(vec![0, 5, 1, 2])),
+            Buffer::from(b"a\xffb".to_vec()),
+            None,
+        )
+    };
+    let batch = RecordBatch::try_from_iter([("blob", Arc::new(array) as _)]).unwrap();
+    let view = ChangeView::from_change(insert(Rows::new(vec![0, 1, 2], batch).unwrap())).unwrap();
+    let blobs = post_of(&view).column(0).unwrap().binaries().unwrap();
+    assert_eq!(
+        blobs.try_get(0).unwrap_err().to_string(),
+        "column `blob`: the offsets of value 0 do not lie within its 2 bytes of data"
+    );
+    assert_eq!(blobs.try_get(2).unwrap(), Some(&b"\xff"[..]));
+    let panic = std::panic::catch_unwind(|| blobs.get(1)).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().unwrap(),
+        "column `blob`: the offsets of value 1 do not lie within its 2 bytes of data"
+    );
+}
