@@ -35,15 +35,10 @@ pub fn check_flavor(sig: &Signature, place: Place, errors: &mut Errors) {
         errors.at(token, format!("`{name}` cannot be `const`"));
     }
     if let Some(abi) = &sig.abi {
-        let message = match place {
-            Place::Operator => {
-                format!("`{name}` must be a plain Rust fn; oplink writes the `extern \"C\"` side")
-            }
-            Place::Service => {
-                format!("`{name}` cannot name an ABI: oplink writes the `extern \"C\"` functions")
-            }
-        };
-        errors.at(abi, message);
+        errors.at(
+            abi,
+            format!("`{name}` must be a plain Rust fn: oplink writes the `extern \"C\"` side"),
+        );
     }
     if let Some(variadic) = &sig.variadic {
         errors.at(variadic, format!("`{name}` cannot be variadic"));

@@ -217,7 +217,10 @@ pub fn method<'a>(
                 }
                 types.push(&typed.ty);
             }
-            FnArg::Receiver(receiver) => errors.at(receiver, "`self` must come first"),
+            FnArg::Receiver(receiver) => errors.at(
+                receiver,
+                format!("`{name}` takes `self` first: expected `{expected}`"),
+            ),
         }
     }
     let data = slot.data_args();
@@ -343,7 +346,9 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, view: bool, errors: &m
                 ),
                 Kind::Ctx { mutable: false } => errors.at(
                     ty,
-                    format!("`ctx` is `&mut Context`, not `&Context`: expected `{expected}`"),
+                    format!(
+                        "`{name}` takes `ctx: &mut Context`, not `&Context`: expected `{expected}`"
+                    ),
                 ),
                 other => errors.at(
                     ty,
@@ -511,30 +516,30 @@ fn returns(slot: Slot, ok: &Type, self_ty: &Type, view: bool, errors: &mut Error
     let (want, what) = match slot {
         Slot::New => (
             Want::SelfType(self_name.clone()),
-            "`Result<Self>`: the new operator".to_owned(),
+            "`Result<Self>` (the new operator)".to_owned(),
         ),
         Slot::Apply if view => (
             Want::AnyOf(&["ChangeOut", "Change", "ChangeView"]),
-            "`Result<ChangeOut>`: its input forwarded (`change.forward()`) or a `Change` it built (`.into()`)"
+            "`Result<ChangeOut>` (its input forwarded with `change.forward()`, or a `Change` it built, with `.into()`)"
                 .to_owned(),
         ),
         Slot::Apply => (
             Want::Named("Change"),
-            "`Result<Change>`: the change it emits (`change.empty_like()` starts an empty one)"
+            "`Result<Change>` (the change it emits; `change.empty_like()` starts an empty one)"
                 .to_owned(),
         ),
         Slot::Pull => (
             Want::Named("RecordBatch"),
-            "`Result<RecordBatch>`: one row per requested row number".to_owned(),
+            "`Result<RecordBatch>` (one row per requested row number)".to_owned(),
         ),
         Slot::Tick => (
             Want::Option("Change"),
-            "`Result<Option<Change>>`: `Ok(None)` when nothing is due".to_owned(),
+            "`Result<Option<Change>>` (`Ok(None)` when nothing is due)".to_owned(),
         ),
         Slot::FlushState => (Want::Unit, "`Result<()>`".to_owned()),
         Slot::Snapshot => (
             Want::VecOfU8,
-            "`Result<Vec<u8>>`: the state as bytes".to_owned(),
+            "`Result<Vec<u8>>` (the state as bytes)".to_owned(),
         ),
         Slot::Restore => (Want::Unit, "`Result<()>`".to_owned()),
     };
@@ -542,7 +547,7 @@ fn returns(slot: Slot, ok: &Type, self_ty: &Type, view: bool, errors: &mut Error
         errors.at(
             ok,
             format!(
-                "`{}` returns {what}, not `Result<{}>`: expected `{}`",
+                "`{}` must return {what}, not `Result<{}>`: expected `{}`",
                 slot.name(),
                 text(ok),
                 slot.expected_for(view)

@@ -332,15 +332,21 @@ fn name_claim(name: &LitStr) -> TokenStream {
     if super::args::check_name(&value).is_err() {
         return TokenStream::new(); // reported at the name already
     }
-    // Injective: a plain name starts with a letter, the hex form of any other with a digit.
+    // A plain name as it is; any other readable first (its `-` and `.` as `_`, which rustc
+    // shows when a crate defines one name twice), then its bytes in hex, which tell it
+    // from every other name but a plain one written to match this very form.
     let ident = if value
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
         format!("oplink_operator_{value}")
     } else {
+        let readable: String = value
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
         let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
-        format!("oplink_operator_{hex}")
+        format!("oplink_operator_{readable}__{hex}")
     };
     let ident = Ident::new(&ident, name.span());
     // `non_local_definitions`: an operator may be defined in a function body (a test's, a

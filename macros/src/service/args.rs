@@ -80,14 +80,13 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> Args {
 /// Service names: 1 to 128 ASCII letters, digits, `_` or `.`, starting with a letter.
 fn check_service_name(name: &str) -> Result<(), String> {
     let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.');
-    if name.is_empty() || name.len() > 128 {
+    if name.is_empty()
+        || name.len() > 128
+        || !name.starts_with(|c: char| c.is_ascii_alphabetic())
+        || !name.chars().all(valid)
+    {
         return Err(format!(
-            "invalid service name `{name}`: use 1 to 128 ASCII letters, digits, `_` and `.`"
-        ));
-    }
-    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) || !name.chars().all(valid) {
-        return Err(format!(
-            "invalid service name `{name}`: use ASCII letters, digits, `_` and `.`, starting with a letter"
+            "invalid service name `{name}`: use 1 to 128 ASCII letters, digits, `_` and `.`, starting with a letter"
         ));
     }
     Ok(())

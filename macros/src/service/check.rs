@@ -21,14 +21,24 @@ pub fn trait_item(item: &ItemTrait, errors: &mut Errors) {
             ),
         );
     }
+    let name = &item.ident;
     if let Some(clause) = &item.generics.where_clause {
-        errors.at(clause, "a host service trait cannot have a `where` clause");
+        errors.at(
+            clause,
+            format!("host service trait `{name}` cannot have a `where` clause: the host and the plugin must agree on one table of concrete functions"),
+        );
     }
     if let Some(unsafety) = &item.unsafety {
-        errors.at(unsafety, "a host service trait cannot be `unsafe`");
+        errors.at(
+            unsafety,
+            format!("host service trait `{name}` cannot be `unsafe`: every host service call is safe to make"),
+        );
     }
     if let Some(auto) = &item.auto_token {
-        errors.at(auto, "a host service trait cannot be an auto trait");
+        errors.at(
+            auto,
+            format!("host service trait `{name}` cannot be an auto trait: it is a table of functions the host provides"),
+        );
     }
     for bound in &item.supertraits {
         let allowed = match bound {
