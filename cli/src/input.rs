@@ -302,7 +302,7 @@ impl Input {
                                     csv_error(path, delimiter, header.as_ref(), e, false)
                                 })?;
                             file.rewind().map_err(|e| CliError::io("read", path, e))?;
-                            schema
+                            text_for_null(schema)
                         }
                     };
                     if schema.fields().is_empty() {
@@ -329,8 +329,10 @@ impl Input {
                                 &mut buffered,
                                 Some(INFER_RECORDS),
                             ) {
-                                Ok((schema, _)) => in_file_order(schema, &mut buffered)
-                                    .map_err(|e| CliError::io("read", path, e))?,
+                                Ok((schema, _)) => text_for_null(
+                                    in_file_order(schema, &mut buffered)
+                                        .map_err(|e| CliError::io("read", path, e))?,
+                                ),
                                 Err(error) => {
                                     return Err(json_error(path, None, error));
                                 }
@@ -343,9 +345,12 @@ impl Input {
                     let schema = Arc::new(schema);
                     // A number where the schema has text is read as its text (JSON lines
                     // often mix `"7"` and `8` in one field).
+                    // A key the inferred schema lacks (first seen after the lines inference
+                    // read) is an error, not dropped; `--schema` chooses the keys to read.
                     let reader = arrow_json::ReaderBuilder::new(schema.clone())
                         .with_batch_size(rows_per_batch(batch_size, schema.fields().len()))
                         .with_coerce_primitive(true)
+                        .with_strict_mode(inferred)
                         .build(BufReader::new(Counting {
                             inner: buffered.into_inner(),
                             read: read.clone(),
@@ -460,7 +465,9 @@ impl Input {
                     error,
                     self.inferred,
                 ),
-                InputFormat::Jsonl => json_error(&self.path, Some(&self.schema), error),
+                InputFormat::Jsonl => {
+                    json_error(&self.path, Some((&self.schema, self.inferred)), error)
+                }
                 InputFormat::Ipc | InputFormat::Parquet => CliError::Data {
                     path: self.path.clone(),
                     line: None,
@@ -470,6 +477,20 @@ impl Input {
             }),
         }
     }
+}
+
+/// `schema` with text for every column inferred as `Null` (empty in every row inference
+/// read): a value further on is then read, not dropped.
+fn text_for_null(schema: Schema) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Null => field.as_ref().clone().with_data_type(DataType::Utf8),
+            _ => field.as_ref().clone(),
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
 /// The columns named by a CSV file's header line, every one `Utf8`.
@@ -736,7 +757,10 @@ fn csv_error(
 /// A JSON lines reader's error. arrow-json does not say where, so the file is read again
 /// line by line to find the first line that is not valid JSON, or that does not decode with
 /// the schema on its own.
-fn json_error(path: &Path, schema: Option<&SchemaRef>, error: ArrowError) -> CliError {
+/// A JSON lines reader's error, with the line and the field's column where they can be
+/// found: `schema` is the one the file is read with, and whether it was inferred (then a
+/// key it lacks is an error).
+fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError) -> CliError {
     let fallback = || CliError::Data {
         path: path.to_owned(),
         line: None,
@@ -777,7 +801,7 @@ fn json_error(path: &Path, schema: Option<&SchemaRef>, error: ArrowError) -> Cli
                 reason: "a JSON array where JSON lines hold one object per line (a file of one array converts with `jq -c '.[]'`)".to_owned(),
             };
         }
-        let Some(schema) = schema else {
+        let Some((schema, inferred)) = schema else {
             read.push((index, line));
             if read.len() == INFER_RECORDS {
                 break; // inference reads no further
@@ -787,10 +811,27 @@ fn json_error(path: &Path, schema: Option<&SchemaRef>, error: ArrowError) -> Cli
         // Read as the run reads it (numbers taken as text where the schema has text).
         let decoded = arrow_json::ReaderBuilder::new(schema.clone())
             .with_coerce_primitive(true)
+            .with_strict_mode(inferred)
             .build(line.as_bytes())
             .and_then(|mut reader| reader.next().transpose());
         if let Err(bad) = decoded {
             let text = bad.to_string();
+            if let Some(key) = text
+                .split_once("column '")
+                .and_then(|(_, rest)| rest.split_once("' missing from schema"))
+                .map(|(key, _)| key)
+            {
+                return CliError::Data {
+                    path: path.to_owned(),
+                    line: Some(index as u64 + 1),
+                    column: line
+                        .find(&format!("\"{key}\""))
+                        .map(|at| (at + 1).to_string()),
+                    reason: format!(
+                        "the key `{key}` is not among the columns inferred from the first lines; give `--schema` to name the columns to read"
+                    ),
+                };
+            }
             let field = text
                 .split_once("field '")
                 .and_then(|(_, rest)| rest.split_once('\''))

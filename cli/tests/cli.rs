@@ -2049,3 +2049,59 @@ fn other_separators_read_with_delimiter_and_tsv() {
         ),
     );
 }
+
+/// What inference did not see is read or refused, never dropped: a CSV column empty in
+/// every row inference read is text, and so is a JSON key whose every value it read was
+/// `null`; a JSON key first seen after those rows is an error naming it and its line.
+#[test]
+fn values_past_the_rows_inference_read_are_never_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let last_line = |file: &std::path::Path| {
+        let output = oplink()
+            .args(["run", "--quiet", "--to", "jsonl", "--emit", "inserts"])
+            .arg(file)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        stdout(&output).lines().last().unwrap().to_owned()
+    };
+    let csv = d.join("late.csv");
+    let mut text = String::from("a,b\n");
+    (0..10_000).for_each(|i| text.push_str(&format!("{i},\n")));
+    text.push_str("1,kept\n");
+    std::fs::write(&csv, text).unwrap();
+    assert_eq!(last_line(&csv), r#"{"a":1,"b":"kept"}"#);
+
+    let nulls = d.join("nulls.jsonl");
+    let mut text = String::new();
+    (0..10_000).for_each(|i| text.push_str(&format!("{{\"a\": {i}, \"b\": null}}\n")));
+    text.push_str("{\"a\": 1, \"b\": 7}\n");
+    std::fs::write(&nulls, text).unwrap();
+    assert_eq!(last_line(&nulls), r#"{"a":1,"b":"7"}"#);
+
+    let late = d.join("late.jsonl");
+    let mut text = String::new();
+    (0..10_000).for_each(|i| text.push_str(&format!("{{\"a\": {i}}}\n")));
+    text.push_str("{\"a\": 1, \"extra\": \"kept\"}\n");
+    std::fs::write(&late, text).unwrap();
+    fails_with(
+        oplink().args(["run", "--quiet", "--to", "none"]).arg(&late),
+        &format!(
+            "cannot read `{}` at line 10001, column 10: the key `extra` is not among the columns inferred from the first lines; give `--schema` to name the columns to read",
+            late.display()
+        ),
+    );
+    // With `--schema`, the keys it names are the ones read.
+    let output = oplink()
+        .args([
+            "run", "--quiet", "--to", "jsonl", "--emit", "inserts", "--schema", "a:int64",
+        ])
+        .arg(&late)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output).lines().last(), Some(r#"{"a":1}"#));
+}
