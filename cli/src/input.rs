@@ -362,6 +362,7 @@ impl Input {
                     let mut magic = [0u8; 6];
                     let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
                     file.rewind().map_err(|e| CliError::io("read", path, e))?;
+                    crate::ipc_sizes::check(&file, is_file).map_err(data)?;
                     if is_file {
                         let reader =
                             contained(|| arrow_ipc::reader::FileReader::try_new(file, None))

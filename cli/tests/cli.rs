@@ -2105,3 +2105,77 @@ fn values_past_the_rows_inference_read_are_never_dropped() {
         .clone();
     assert_eq!(stdout(&output).lines().last(), Some(r#"{"a":1}"#));
 }
+
+/// A compressed Arrow IPC file or stream whose buffer declares a length it cannot hold
+/// once decompressed (a damaged file: a terabyte) is an error naming it, not an allocation
+/// failure that ends the process.
+#[test]
+fn a_compressed_arrow_buffer_that_declares_too_much_is_a_damaged_file() {
+    use arrow_ipc::CompressionType;
+    use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    let dir = tempfile::tempdir().unwrap();
+    // Values that compress, so that the writer keeps them compressed.
+    let batch = RecordBatch::try_from_iter([(
+        "amount",
+        std::sync::Arc::new(Int64Array::from(vec![7; 1000])) as ArrayRef,
+    )])
+    .unwrap();
+    for (name, codec, magic) in [
+        ("lz4", CompressionType::LZ4_FRAME, [0x04, 0x22, 0x4d, 0x18]),
+        ("zstd", CompressionType::ZSTD, [0x28, 0xb5, 0x2f, 0xfd]),
+    ] {
+        for stream in [false, true] {
+            let path = dir.path().join(format!("{name}-{stream}.arrow"));
+            let options = arrow_ipc::writer::IpcWriteOptions::default()
+                .try_with_compression(Some(codec))
+                .unwrap();
+            let mut bytes = Vec::new();
+            if stream {
+                let mut writer = arrow_ipc::writer::StreamWriter::try_new_with_options(
+                    &mut bytes,
+                    &batch.schema(),
+                    options,
+                )
+                .unwrap();
+                writer.write(&batch).unwrap();
+                writer.finish().unwrap();
+            } else {
+                let mut writer = arrow_ipc::writer::FileWriter::try_new_with_options(
+                    &mut bytes,
+                    &batch.schema(),
+                    options,
+                )
+                .unwrap();
+                writer.write(&batch).unwrap();
+                writer.finish().unwrap();
+            }
+            std::fs::write(&path, &bytes).unwrap();
+            let output = oplink()
+                .args(["run", "--quiet", "--to", "none"])
+                .arg(&path)
+                .assert()
+                .success();
+            drop(output);
+            // The 8 bytes before the codec's frame are the declared length.
+            let at = bytes
+                .windows(4)
+                .position(|w| w == magic)
+                .unwrap_or_else(|| panic!("{name}: no compressed frame"));
+            bytes[at - 8..at].copy_from_slice(&1_000_000_000_000i64.to_le_bytes());
+            std::fs::write(&path, &bytes).unwrap();
+            let said = failure(oplink().args(["run", "--quiet", "--to", "none"]).arg(&path));
+            let expected = format!(
+                "oplink: cannot read `{}`: the file is damaged (buffer ",
+                path.display()
+            );
+            assert!(
+                said.starts_with(&expected),
+                "{name}, stream {stream}: {said}"
+            );
+            assert!(
+                said.contains("says it holds 1000000000000 bytes once decompressed, more than"),
+                "{said}"
+            );
+        }
+    }
+}

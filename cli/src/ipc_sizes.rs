@@ -1,0 +1,167 @@
+//! A look at a compressed Arrow IPC file before arrow-rs reads it: every compressed buffer
+//! declares its uncompressed length in its first 8 bytes, and arrow-rs allocates that much
+//! before it decompresses, so a damaged length (a terabyte) would end the process in an
+//! allocation failure, which no `Result` or panic handler can catch. Each declared length
+//! is held to what its codec can expand the buffer's bytes to.
+//!
+//! Only the lengths are checked: anything else wrong with the file (a message that does not
+//! parse, a buffer past the body) is left to arrow-rs's reader, which reports it.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+use arrow_ipc::{Block, CompressionType, Message, root_as_footer, root_as_message};
+
+/// How many times its compressed size a buffer may declare, and a constant beside it for
+/// the frame: LZ4 encodes at most 255 bytes of a match per byte; Zstandard's densest block
+/// (a run of one byte) turns 4 bytes into 128 KiB.
+fn bound(codec: CompressionType, compressed: u64) -> u64 {
+    let (ratio, slack) = match codec {
+        CompressionType::LZ4_FRAME => (255, 1 << 16),
+        _ => (1 << 15, 1 << 20),
+    };
+    compressed.saturating_mul(ratio).saturating_add(slack)
+}
+
+/// Checks every compressed buffer of the IPC file (`is_file`) or stream in `file`; the
+/// error says which buffer of which message declares what.
+pub fn check(file: &File, is_file: bool) -> Result<(), String> {
+    if is_file {
+        check_file(file)
+    } else {
+        check_stream(file)
+    }
+}
+
+fn read_at(file: &File, at: u64, len: usize) -> Option<Vec<u8>> {
+    let mut bytes = vec![0; len];
+    file.read_exact_at(&mut bytes, at).ok()?;
+    Some(bytes)
+}
+
+fn i32_at(bytes: &[u8], at: usize) -> Option<i32> {
+    Some(i32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// The file format: the footer lists every message's place.
+fn check_file(file: &File) -> Result<(), String> {
+    let Some(size) = file.metadata().ok().map(|m| m.len()) else {
+        return Ok(());
+    };
+    // ... footer, its length (4 bytes), "ARROW1".
+    let Some(tail) = size.checked_sub(10).and_then(|at| read_at(file, at, 10)) else {
+        return Ok(());
+    };
+    let Some(footer_len) = i32_at(&tail, 0).and_then(|n| u64::try_from(n).ok()) else {
+        return Ok(());
+    };
+    let Some(footer) = (size - 10)
+        .checked_sub(footer_len)
+        .and_then(|at| read_at(file, at, footer_len as usize))
+    else {
+        return Ok(());
+    };
+    let Ok(footer) = root_as_footer(&footer) else {
+        return Ok(());
+    };
+    let blocks: Vec<Block> = footer
+        .dictionaries()
+        .into_iter()
+        .flatten()
+        .chain(footer.recordBatches().into_iter().flatten())
+        .copied()
+        .collect();
+    for (index, block) in blocks.iter().enumerate() {
+        let (Ok(offset), Ok(meta_len)) = (
+            u64::try_from(block.offset()),
+            usize::try_from(block.metaDataLength()),
+        ) else {
+            continue;
+        };
+        let Some(meta) = read_at(file, offset, meta_len) else {
+            continue;
+        };
+        // The message is prefixed by 0xFFFFFFFF and its length, or (before format 0.15)
+        // by its length alone.
+        let start = if meta.starts_with(&[0xff; 4]) { 8 } else { 4 };
+        let Some(len) = i32_at(&meta, start - 4).and_then(|n| usize::try_from(n).ok()) else {
+            continue;
+        };
+        let Some(Ok(message)) = meta.get(start..start + len).map(root_as_message) else {
+            continue;
+        };
+        check_message(file, &message, offset + meta_len as u64, index)?;
+    }
+    Ok(())
+}
+
+/// The stream format: messages one after another, each followed by its body.
+fn check_stream(file: &File) -> Result<(), String> {
+    let mut at = 0u64;
+    for index in 0.. {
+        let Some(prefix) = read_at(file, at, 8) else {
+            return Ok(());
+        };
+        let (len, header) = if prefix.starts_with(&[0xff; 4]) {
+            (i32_at(&prefix, 4), 8)
+        } else {
+            (i32_at(&prefix, 0), 4)
+        };
+        let Some(len) = len.and_then(|n| usize::try_from(n).ok()).filter(|&n| n > 0) else {
+            return Ok(()); // the end of the stream, or a length arrow-rs will refuse
+        };
+        let Some(bytes) = read_at(file, at + header, len) else {
+            return Ok(());
+        };
+        let Ok(message) = root_as_message(&bytes) else {
+            return Ok(());
+        };
+        let body = at + header + len as u64;
+        check_message(file, &message, body, index)?;
+        let Ok(body_len) = u64::try_from(message.bodyLength()) else {
+            return Ok(());
+        };
+        at = body.saturating_add(body_len);
+    }
+    Ok(())
+}
+
+/// Checks the compressed buffers of one record or dictionary batch whose body starts at
+/// `body`.
+fn check_message(file: &File, message: &Message, body: u64, index: usize) -> Result<(), String> {
+    let batch = message
+        .header_as_record_batch()
+        .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
+    let Some(batch) = batch else {
+        return Ok(());
+    };
+    let (Some(compression), Some(buffers)) = (batch.compression(), batch.buffers()) else {
+        return Ok(());
+    };
+    for (number, buffer) in buffers.iter().enumerate() {
+        let (Ok(offset), Ok(length)) = (
+            u64::try_from(buffer.offset()),
+            u64::try_from(buffer.length()),
+        ) else {
+            continue;
+        };
+        if length < 8 {
+            continue;
+        }
+        let Some(prefix) = read_at(file, body.saturating_add(offset), 8) else {
+            continue;
+        };
+        let declared = i64::from_le_bytes(prefix.try_into().expect("8 bytes"));
+        // -1: stored uncompressed.
+        let Ok(declared) = u64::try_from(declared) else {
+            continue;
+        };
+        if declared > bound(compression.codec(), length - 8) {
+            return Err(format!(
+                "the file is damaged (buffer {number} of message {index} says it holds {declared} bytes once decompressed, more than {} compressed bytes can hold)",
+                length - 8
+            ));
+        }
+    }
+    Ok(())
+}
