@@ -212,8 +212,9 @@ pub enum Lang {
 /// `oplink new`.
 #[derive(Debug, Args)]
 pub struct NewArgs {
-    /// The plugin's name: lowercase letters, digits, `-` and `_`, starting with a letter.
-    /// The operator is named after it (with `_` for `-`).
+    /// The plugin's name: lowercase letters, digits, `-` and `_`, starting with a letter;
+    /// not a Rust keyword, nor `std`, `core`, `oplink` or `serde`. The operator is named
+    /// after it (with `_` for `-`).
     pub name: String,
     /// The language.
     #[arg(long, value_enum, default_value_t = Lang::Rust)]

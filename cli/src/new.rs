@@ -105,8 +105,81 @@ fn check_name(name: &str) -> Result<()> {
             "`{name}` is not a usable plugin name: use lowercase letters, digits, `-` and `_`, starting with a letter (at most 64)"
         )));
     }
+    // The crate's library is named `name` with `_` for `-`, its struct after that in camel
+    // case: neither may be a keyword, nor the name of a crate it or its tests build with.
+    let library = name.replace('-', "_");
+    if RESERVED.contains(&library.as_str()) {
+        return Err(CliError::Usage(format!(
+            "`{name}` cannot name a plugin: `{library}` is a Rust keyword or the name of a crate the plugin builds with; choose another (`my-{name}`, say)"
+        )));
+    }
     Ok(())
 }
+
+/// Names a generated crate cannot take: Rust's keywords (strict and reserved, as a crate
+/// name or, for `self`, as the struct `Self`), the standard crates, and the crates the
+/// template depends on.
+const RESERVED: &[&str] = &[
+    "as",
+    "async",
+    "await",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "fn",
+    "for",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "abstract",
+    "become",
+    "box",
+    "do",
+    "final",
+    "gen",
+    "macro",
+    "override",
+    "priv",
+    "try",
+    "typeof",
+    "unsized",
+    "virtual",
+    "yield",
+    "alloc",
+    "core",
+    "proc_macro",
+    "std",
+    "test",
+    "oplink",
+    "oplink_macros",
+    "serde",
+];
 
 /// `my_filter` → `MyFilter`.
 fn camel(op: &str) -> String {
@@ -188,6 +261,16 @@ mod tests {
             check_name("My Filter").unwrap_err().to_string(),
             "`My Filter` is not a usable plugin name: use lowercase letters, digits, `-` and `_`, starting with a letter (at most 64)"
         );
+        for name in ["self", "core", "std", "oplink", "serde", "proc-macro"] {
+            let library = name.replace('-', "_");
+            assert_eq!(
+                check_name(name).unwrap_err().to_string(),
+                format!(
+                    "`{name}` cannot name a plugin: `{library}` is a Rust keyword or the name of a crate the plugin builds with; choose another (`my-{name}`, say)"
+                )
+            );
+        }
+        assert!(check_name("selfish").is_ok());
     }
 
     #[test]
