@@ -2179,3 +2179,85 @@ fn a_compressed_arrow_buffer_that_declares_too_much_is_a_damaged_file() {
         }
     }
 }
+
+/// A library is first opened in a check process: what its constructor prints does not reach
+/// the command's output, and a check process whose parent is killed (while a constructor
+/// hangs) does not live on.
+#[test]
+fn a_check_process_neither_prints_into_the_output_nor_outlives_its_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(plugin_path("threshold"), dir.path().join("libthreshold.so")).unwrap();
+    std::fs::copy(fixture("CTOR_PRINT"), dir.path().join("libtalks.so")).unwrap();
+    let output = oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--quiet",
+            "--to",
+            "csv",
+            "--emit",
+            "inserts",
+            "--plugins",
+        ])
+        .arg(dir.path())
+        .args(["--op", THRESHOLD])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&output).starts_with("customer,amount\n"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        !stdout(&output).contains("constructor"),
+        "{}",
+        stdout(&output)
+    );
+
+    // The pids whose parent is `pid`.
+    let children = |pid: u32| -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|entry| {
+                let stat = std::fs::read_to_string(entry.ok()?.path().join("stat")).ok()?;
+                // pid (comm) state ppid ...: the command may hold spaces and parentheses.
+                let after = &stat[stat.rfind(')')? + 2..];
+                let ppid: u32 = after.split(' ').nth(1)?.parse().ok()?;
+                (ppid == pid).then(|| stat.split(' ').next()?.parse().ok())?
+            })
+            .collect()
+    };
+    let mut check = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"))
+        .args(["check", "--timeout", "60"])
+        .arg(fixture("CTOR_HANG"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let probe = loop {
+        if let Some(&probe) = children(check.id()).first() {
+            break probe;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "no check process appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    check.kill().unwrap();
+    check.wait().unwrap();
+    let gone = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_or(true, |stat| stat.contains(") Z "))
+    };
+    while !gone(probe) {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the check process {probe} outlived its parent"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -28,15 +28,25 @@ pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 /// What the child writes once the load returned, whatever it returned.
 const GOT_THROUGH: &[u8] = b"oplink-check-done";
 
-/// Loads `path` after a child process opened and validated it; see the module notes.
+/// What the child writes instead when the library is no plugin at all.
+const NOT_A_PLUGIN: &[u8] = b"oplink-check-not-a-plugin";
+
+/// Loads `path` after a child process opened and validated it; see the module notes. A
+/// library that is no plugin at all (no entry symbol of any ABI) is not opened here: its
+/// constructors have nothing to do in this process.
 pub fn load_checked(path: &Path, timeout: Duration) -> Result<Plugin> {
-    check_in_child(path, timeout)?;
+    if !check_in_child(path, timeout)? {
+        return Err(Error::NotAPlugin {
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+        });
+    }
     super::load(path)
 }
 
 /// Opens and validates `path` in a child process; `Ok` when the child got through the load
-/// (whatever the load's verdict, which the caller gets by loading it itself).
-pub fn check_in_child(path: &Path, timeout: Duration) -> Result<()> {
+/// (whatever the load's verdict, which the caller gets by loading it itself), with whether
+/// the library is a plugin at all (`false`: it exports no entry symbol).
+pub fn check_in_child(path: &Path, timeout: Duration) -> Result<bool> {
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let failed = |reason: String| Error::CheckFailed {
         path: path.clone(),
@@ -55,6 +65,8 @@ pub fn check_in_child(path: &Path, timeout: Duration) -> Result<()> {
         unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     // No other thread of ours is in the dynamic loader while the process forks.
     let loader = super::loader_lock();
+    // SAFETY: `getpid` has no preconditions.
+    let parent = unsafe { libc::getpid() };
     // SAFETY: the child runs only `child` (no return into the caller's frames, no exit
     // handlers: it ends with `_exit`).
     let pid = unsafe { libc::fork() };
@@ -67,18 +79,20 @@ pub fn check_in_child(path: &Path, timeout: Duration) -> Result<()> {
     }
     if pid == 0 {
         drop(read_end);
-        child(&path, write_end);
+        child(&path, write_end, parent);
     }
     drop(write_end);
     let (report, status) = wait_for(pid, read_end, timeout);
     match status {
-        Waited::Exited(0) if report == GOT_THROUGH => Ok(()),
+        Waited::Exited(0) if report == GOT_THROUGH => Ok(true),
+        Waited::Exited(0) if report == NOT_A_PLUGIN => Ok(false),
         // A host that ignores `SIGCHLD` has its children reaped for it: the report is all
         // there is to go by, and it is complete.
         Waited::Lost(error)
-            if error.raw_os_error() == Some(libc::ECHILD) && report == GOT_THROUGH =>
+            if error.raw_os_error() == Some(libc::ECHILD)
+                && (report == GOT_THROUGH || report == NOT_A_PLUGIN) =>
         {
-            Ok(())
+            Ok(report == GOT_THROUGH)
         }
         Waited::Exited(0) => Err(failed(
             "the library ended the check process (status 0) while it was being opened".into(),
@@ -106,12 +120,34 @@ pub fn check_in_child(path: &Path, timeout: Duration) -> Result<()> {
 }
 
 /// The child: the load, the report, `_exit`. Never returns.
-fn child(path: &Path, report: OwnedFd) -> ! {
+fn child(path: &Path, report: OwnedFd, parent: libc::pid_t) -> ! {
+    // A child whose parent is killed (a `SIGTERM` while a library's constructor hangs)
+    // goes with it, not on forever; a parent gone before this line is caught after it.
+    // SAFETY: `prctl` with `PR_SET_PDEATHSIG` takes a signal number and touches no memory.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // SAFETY: `getppid` has no preconditions.
+    if unsafe { libc::getppid() } != parent {
+        // SAFETY: ends the child at once, running none of the parent's exit handlers.
+        unsafe { libc::_exit(1) }
+    }
+    // What a library's constructor prints is no part of the host's standard output (a
+    // command's CSV, a `--json` report).
+    // SAFETY: opens a path and moves the descriptor onto 1; on failure stdout stays.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+        if null >= 0 {
+            libc::dup2(null, 1);
+            libc::close(null);
+        }
+    }
     // Nothing of the parent's logging: a subscriber's lock may have been held at the fork.
     let _quiet = tracing::dispatcher::set_default(&tracing::Dispatch::none());
-    let _ = super::load_unlocked(path);
+    let said = match super::load_unlocked(path) {
+        Err(Error::NotAPlugin { .. }) => NOT_A_PLUGIN,
+        _ => GOT_THROUGH,
+    };
     let mut file = std::fs::File::from(report);
-    let _ = std::io::Write::write_all(&mut file, GOT_THROUGH);
+    let _ = std::io::Write::write_all(&mut file, said);
     drop(file);
     // SAFETY: ends the child at once, running none of the parent's exit handlers.
     unsafe { libc::_exit(0) }
