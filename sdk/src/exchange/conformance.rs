@@ -491,7 +491,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     let three_buffers = raw(4, &[null, ints, ints], &mut made);
     assert_eq!(
         import_malformed(int64(), three_buffers),
-        "column \"n\": it has 3 buffers where its type has 2"
+        "column `n`: it has 3 buffers where its type has 2"
     );
 
     let with_a_child = with_children(
@@ -501,34 +501,34 @@ fn malformed_arrays_are_errors_never_crashes() {
     );
     assert_eq!(
         import_malformed(int64(), with_a_child),
-        "column \"n\": it has 1 children where its type has 0"
+        "column `n`: it has 1 children where its type has 0"
     );
 
     let null_values = raw(4, &[null, null], &mut made);
     assert_eq!(
         import_malformed(int64(), null_values),
-        "column \"n\": its buffer 1 is null but must hold 32 bytes"
+        "column `n`: its buffer 1 is null but must hold 32 bytes"
     );
 
     let mut negative = raw(4, &[null, ints], &mut made);
     negative.offset = -2;
     assert_eq!(
         import_malformed(int64(), negative),
-        "column \"n\": its length 4 or offset -2 is negative"
+        "column `n`: its length 4 or offset -2 is negative"
     );
 
     let mut nulls_without_bitmap = raw(4, &[null, ints], &mut made);
     nulls_without_bitmap.null_count = 2;
     assert_eq!(
         import_malformed(int64(), nulls_without_bitmap),
-        "column \"n\": it has 2 nulls but no validity bitmap"
+        "column `n`: it has 2 nulls but no validity bitmap"
     );
 
     let mut too_many_nulls = raw(4, &[null, ints], &mut made);
     too_many_nulls.null_count = 5;
     assert_eq!(
         import_malformed(int64(), too_many_nulls),
-        "column \"n\": its null count 5 is outside 0..=4"
+        "column `n`: its null count 5 is outside 0..=4"
     );
 
     // A list whose last offset (9) is past its child's 4 values.
@@ -542,7 +542,7 @@ fn malformed_arrays_are_errors_never_crashes() {
             Field::new("l", DataType::new_list(DataType::Int64, true), true),
             list
         ),
-        "column \"l\": its offsets reach 9 but its values hold 4"
+        "column `l`: its offsets reach 9 but its values hold 4"
     );
 
     // Offsets that run backwards from the first to the last.
@@ -550,7 +550,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     let strings = raw(1, &[null, backwards.as_ptr().cast(), text], &mut made);
     assert_eq!(
         import_malformed(Field::new("s", DataType::Utf8, true), strings),
-        "column \"s\": its offsets run from 5 to 1"
+        "column `s`: its offsets run from 5 to 1"
     );
 
     // A negative first offset, named as it is.
@@ -558,7 +558,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     let strings = raw(1, &[null, negative.as_ptr().cast(), text], &mut made);
     assert_eq!(
         import_malformed(Field::new("s", DataType::Utf8, true), strings),
-        "column \"s\": its offsets run from -1 to 1"
+        "column `s`: its offsets run from -1 to 1"
     );
 
     // A view array listing more data buffers than its views can name: refused before the
@@ -570,7 +570,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     };
     assert_eq!(
         import_malformed(Field::new("v", DataType::Utf8View, true), too_many),
-        "column \"v\": it has 1099511627776 buffers, more than a view array can name"
+        "column `v`: it has 1099511627776 buffers, more than a view array can name"
     );
 
     // A struct column shorter than the batch.
@@ -582,7 +582,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     );
     assert_eq!(
         import_malformed(Field::new("s", DataType::Struct(inner), true), short),
-        "column \"s\": field \"x\": it has 2 rows where its parent needs 4"
+        "column `s`: field \"x\": it has 2 rows where its parent needs 4"
     );
 
     // A dictionary array without its dictionary, and a plain array with one.
@@ -591,7 +591,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     let no_dictionary = raw(4, &[null, keys.as_ptr().cast()], &mut made);
     assert_eq!(
         import_malformed(Field::new("d", dict, true), no_dictionary),
-        "column \"d\": a dictionary array has no dictionary"
+        "column `d`: a dictionary array has no dictionary"
     );
 
     // A union that arrow-rs would assert on: one child where the type has two.
@@ -614,7 +614,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     );
     assert_eq!(
         import_malformed(Field::new("u", union, true), one_child),
-        "column \"u\": it has 1 children where its type has 2"
+        "column `u`: it has 1 children where its type has 2"
     );
 
     // A fixed-size list whose child is shorter than the list needs: arrow-rs asserts when it
@@ -627,7 +627,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     );
     let message = import_malformed(Field::new("p", pairs.clone(), true), short_child);
     assert!(
-        message.starts_with("column \"p\": an array does not match its type FixedSizeList("),
+        message.starts_with("column `p`: an array does not match its type FixedSizeList("),
         "{message}"
     );
 
@@ -642,7 +642,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     );
     assert_eq!(
         import_malformed(Field::new("p", pairs, true), negative),
-        "column \"p\": child 0: its length -4 or offset 0 is negative"
+        "column `p`: child 0: its length -4 or offset 0 is negative"
     );
 
     // The batch's own struct array released, or with the wrong column count.

@@ -1015,10 +1015,10 @@ impl<'a> Importer<'a> {
             // SAFETY: `Shape::of` checked the child list (caller: the arrays are valid),
             // and the plan was made for this field's type.
             let column = unsafe { column.import(self, raw.child(i), field.data_type(), &shape) }
-                .map_err(|e| e.context(format!("column {:?}", field.name())))?;
+                .map_err(|e| e.context(format!("column `{}`", field.name())))?;
             if !field.is_nullable() && column.null_count() > 0 {
                 return Err(cold(format_args!(
-                    "column {:?} is declared without nulls but has {}",
+                    "column `{}` is declared without nulls but has {}",
                     field.name(),
                     crate::__private::counted(column.null_count(), "null", "nulls")
                 )));

@@ -411,7 +411,7 @@ fn sizes_and_nullability_that_lie_are_errors() {
             Box::new(|abi| raw(&mut post(abi).row_numbers).offset = 1 << 60),
         ),
         (
-            "diff 0 of the change: its post rows: column \"amount\": 1152921504606846978 values of 8 bytes are more than memory can hold",
+            "diff 0 of the change: its post rows: column `amount`: 1152921504606846978 values of 8 bytes are more than memory can hold",
             Box::new(|abi| post_column(abi, 0).offset = 1 << 60),
         ),
     ];
@@ -443,7 +443,7 @@ fn sizes_and_nullability_that_lie_are_errors() {
     let err = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "diff 0 of the change: its post rows: column \"amount\" is declared without nulls but has 1 null"
+        "diff 0 of the change: its post rows: column `amount` is declared without nulls but has 1 null"
     );
 }
 
@@ -636,7 +636,7 @@ fn a_batch_of_ours_declared_with_another_schema_is_not_taken_back() {
     let err = unsafe { import_change(&abi, &mut inbox) }.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "diff 0 of the change: its post rows: column \"label\": it has 2 buffers where its type has 3"
+        "diff 0 of the change: its post rows: column `label`: it has 2 buffers where its type has 3"
     );
 }
 

@@ -764,7 +764,7 @@ impl<'v> RowsView<'v> {
     #[inline]
     fn column_at(&self, index: usize, field: &'v Field) -> Result<ColumnView<'v>> {
         let parent = &self.side.owner.columns.0;
-        let context = |e: Error| e.context(format!("column {:?}", field.name()));
+        let context = |e: Error| e.context(format!("column `{}`", field.name()));
         // SAFETY: `Side::read` checked the child list's count and pointer.
         let child = unsafe { parent.child(index) };
         if child.is_null() || !child.is_aligned() {

@@ -381,7 +381,7 @@ fn a_misaligned_or_short_column_is_an_error_and_to_rows_still_reads_it() {
     let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
     assert_eq!(
         post_of(&view).column(0).unwrap_err().to_string(),
-        "column \"id\": it has 2 rows where its parent needs 4"
+        "column `id`: it has 2 rows where its parent needs 4"
     );
 }
 
@@ -493,7 +493,7 @@ fn every_malformed_column_or_side_is_an_error_naming_what_is_wrong() {
                 |c, _| hang_dictionary(c),
                 |c| c.i64s().map(drop),
             ),
-            "column \"id\": an array of type Int64 has a dictionary".into(),
+            "column `id`: an array of type Int64 has a dictionary".into(),
         ),
         (
             view_spoiled(
@@ -522,7 +522,7 @@ fn every_malformed_column_or_side_is_an_error_naming_what_is_wrong() {
         ),
         (
             view_spoiled(0, |c, _| c.offset = -1, |_| Ok(())),
-            "column \"id\": its offset -1 is negative".into(),
+            "column `id`: its offset -1 is negative".into(),
         ),
         (
             view_spoiled(
