@@ -18,6 +18,7 @@ pub mod check;
 pub mod error;
 pub mod input;
 pub mod inspect;
+mod interrupt;
 mod ipc_sizes;
 pub mod lookup;
 pub mod new;

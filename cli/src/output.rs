@@ -166,6 +166,7 @@ impl Sink {
                             path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
                         let file =
                             File::create(&partial).map_err(|e| CliError::io("create", given, e))?;
+                        crate::interrupt::remove_on_interrupt(&partial);
                         // The file replaced keeps its permissions (one made private stays so).
                         if let Ok(meta) = std::fs::metadata(&path) {
                             let _ = file.set_permissions(meta.permissions());
@@ -371,6 +372,7 @@ impl Written {
     pub fn commit(mut self) -> Result<u64> {
         if let Destination::File { path, partial } = &self.destination {
             std::fs::rename(partial, path).map_err(|e| CliError::io("write", path, e))?;
+            crate::interrupt::forget(partial);
         }
         self.committed = true;
         Ok(self.rows)
@@ -381,6 +383,7 @@ impl Drop for Written {
     fn drop(&mut self) {
         if let (false, Destination::File { partial, .. }) = (self.committed, &self.destination) {
             let _ = std::fs::remove_file(partial);
+            crate::interrupt::forget(partial);
         }
     }
 }
@@ -399,6 +402,7 @@ impl Drop for Sink {
     fn drop(&mut self) {
         if let (false, Destination::File { partial, .. }) = (self.finished, &self.destination) {
             let _ = std::fs::remove_file(partial);
+            crate::interrupt::forget(partial);
         }
     }
 }

@@ -530,6 +530,7 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
             let partial = path.with_extension("snapshot.partial");
             // Listed first, so that a write that fails part way is removed too.
             snapshots.pending.push((partial.clone(), path));
+            crate::interrupt::remove_on_interrupt(&partial);
             std::fs::write(&partial, &bytes).map_err(|e| CliError::io("write", &partial, e))?;
         }
         stage.done.time += t.elapsed();
@@ -567,10 +568,12 @@ impl Snapshots {
     fn commit(mut self) -> Result<()> {
         // One at a time off the list, so that a failure leaves the rest for `drop`.
         while let Some((partial, path)) = self.pending.pop() {
-            if let Err(e) = std::fs::rename(&partial, &path) {
+            let renamed = std::fs::rename(&partial, &path);
+            if renamed.is_err() {
                 let _ = std::fs::remove_file(&partial);
-                return Err(CliError::io("write", &path, e));
             }
+            crate::interrupt::forget(&partial);
+            renamed.map_err(|e| CliError::io("write", &path, e))?;
         }
         Ok(())
     }
@@ -580,6 +583,7 @@ impl Drop for Snapshots {
     fn drop(&mut self) {
         for (partial, _) in &self.pending {
             let _ = std::fs::remove_file(partial);
+            crate::interrupt::forget(partial);
         }
     }
 }

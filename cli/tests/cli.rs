@@ -2261,3 +2261,50 @@ fn a_check_process_neither_prints_into_the_output_nor_outlives_its_parent() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// A run ended by Ctrl-C (or `SIGTERM`, `SIGHUP`) leaves no temporary file behind, and the
+/// earlier output as it was; the signal still ends the process, as the shell expects.
+#[test]
+fn an_interrupted_run_removes_its_temporary_output() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    let mut text = String::from("customer,amount\n");
+    for i in 0..2_000_000 {
+        text.push_str(&format!("c{i},{i}\n"));
+    }
+    std::fs::write(&big, text).unwrap();
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let out = dir.path().join("out.csv");
+        std::fs::write(&out, "earlier\n").unwrap();
+        let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"))
+            .args(["run", "--quiet", "--batch-size", "1000", "-o"])
+            .arg(&out)
+            .arg(&big)
+            .spawn()
+            .unwrap();
+        let partial = dir.path().join(format!(".out.csv.{}.partial", run.id()));
+        let started = std::time::Instant::now();
+        while std::fs::metadata(&partial).map_or(true, |m| m.len() == 0) {
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "no partial output appeared"
+            );
+            assert!(
+                run.try_wait().unwrap().is_none(),
+                "the run ended before the signal"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // SAFETY: sends a signal to a child this test started and has not reaped.
+        assert_eq!(unsafe { libc::kill(run.id() as i32, signal) }, 0);
+        let status = run.wait().unwrap();
+        assert_eq!(status.signal(), Some(signal), "{status:?}");
+        assert!(
+            !partial.exists(),
+            "signal {signal}: {} was left",
+            partial.display()
+        );
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier\n");
+    }
+}
