@@ -115,6 +115,12 @@ pub fn parse_schema(spec: &str) -> Result<Schema> {
                 )));
             }
         };
+        if fields.iter().any(|f: &Field| f.name() == name.trim()) {
+            return Err(CliError::Usage(format!(
+                "--schema names the column `{}` twice",
+                name.trim()
+            )));
+        }
         fields.push(Field::new(name.trim(), data_type, true));
     }
     if fields.is_empty() {
@@ -254,13 +260,26 @@ impl Input {
             column: None,
             reason,
         };
+        // Why a stream will not do: each format reads some of the file twice.
+        let twice = match format {
+            InputFormat::Csv | InputFormat::Tsv | InputFormat::Jsonl => {
+                "to infer or check its schema"
+            }
+            InputFormat::Ipc => "to tell an Arrow IPC file from a stream",
+            InputFormat::Parquet => "a Parquet file's footer, at its end, is read first",
+        };
+        if path == Path::new("-") && !path.exists() {
+            return Err(CliError::Usage(format!(
+                "`oplink run` does not read standard input (`-`): it reads its input more than once ({twice}), so save the stream to a file first"
+            )));
+        }
         // Looked at before it is opened: opening a named pipe waits for its writer.
         let metadata = std::fs::metadata(path).map_err(|e| CliError::io("read", path, e))?;
         if !metadata.is_file() && !metadata.is_dir() {
             // A pipe or a device: read once, it would be gone for the second reading (of
             // the schema, of the header), silently.
             return Err(CliError::Usage(format!(
-                "`{}` is not a regular file: `oplink run` reads its input more than once (to infer or check its schema), so save the stream to a file first",
+                "`{}` is not a regular file: `oplink run` reads its input more than once ({twice}), so save the stream to a file first",
                 path.display()
             )));
         }
@@ -281,6 +300,9 @@ impl Input {
                         Some(schema) => {
                             // arrow-csv reads columns by position: the names must agree.
                             let header = csv_header(path, delimiter)?;
+                            if header.fields().is_empty() {
+                                return Err(data("it has no header line".to_owned()));
+                            }
                             if names(&header) != names(&schema) {
                                 return Err(CliError::Usage(format!(
                                     "--schema names the columns {}, but the header of `{}` has {}",
@@ -361,6 +383,11 @@ impl Input {
                 InputFormat::Ipc => {
                     let mut magic = [0u8; 6];
                     let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
+                    if magic.starts_with(b"FEA1") {
+                        return Err(data(
+                            "it is a Feather version 1 file, which arrow-rs does not read: write it again as Feather version 2, the default since pyarrow 0.17 (`pyarrow.feather.write_feather(table, path)`)".to_owned(),
+                        ));
+                    }
                     file.rewind().map_err(|e| CliError::io("read", path, e))?;
                     crate::ipc_sizes::check(&file, is_file).map_err(data)?;
                     if is_file {
@@ -406,6 +433,19 @@ impl Input {
                     (schema, Progress::Rows(rows), Box::new(reader))
                 }
             };
+        // Two columns of one name: operators find the first by name, and Parquet readers
+        // refuse the file that would be written.
+        let fields = schema.fields();
+        if let Some(twice) = fields
+            .iter()
+            .enumerate()
+            .find(|(i, f)| fields[..*i].iter().any(|g| g.name() == f.name()))
+            .map(|(_, f)| f.name())
+        {
+            return Err(data(format!(
+                "two of its columns are named `{twice}`; give each column a name of its own"
+            )));
+        }
         Ok(Input {
             path: path.to_owned(),
             format,

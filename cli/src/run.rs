@@ -47,6 +47,17 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    let library = std::path::Path::new(name);
+    if !named
+        && library
+            .extension()
+            .is_some_and(|e| e == std::env::consts::DLL_EXTENSION)
+    {
+        // A library given where its operator's name goes.
+        return Err(CliError::Usage(format!(
+            "--op `{spec}` names a library file, not an operator: give the library with `--plugins {name}` and the operator by its name (`oplink inspect {name}` lists them)"
+        )));
+    }
     if !named {
         return Err(CliError::Usage(format!(
             "--op `{spec}` names no operator: `{name}` is not an operator name (1 to 64 ASCII letters, digits, `_`, `-` or `.`, starting with a letter); write `NAME`, `NAME=JSON` or `NAME=@FILE`"
@@ -88,7 +99,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             let excerpt = text
                 .lines()
                 .nth(line.saturating_sub(1))
-                .map(|l| format!("  {l}\n  {}^", " ".repeat(column.saturating_sub(1))));
+                .map(|l| excerpt(l, column));
             Err(CliError::BadConfig {
                 operator: name.to_owned(),
                 source_text,
@@ -97,6 +108,23 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             })
         }
     }
+}
+
+/// `line` with a caret under its `column` (counted from 1), cut to the 80 characters around
+/// it when longer (a configuration file may be one line of megabytes).
+fn excerpt(line: &str, column: usize) -> String {
+    const AROUND: usize = 40;
+    let chars: Vec<char> = line.chars().collect();
+    let at = column.saturating_sub(1).min(chars.len());
+    let start = at.saturating_sub(AROUND);
+    let end = (at + AROUND).min(chars.len());
+    let (before, after) = (
+        if start > 0 { "…" } else { "" },
+        if end < chars.len() { "…" } else { "" },
+    );
+    let shown: String = chars[start..end].iter().collect();
+    let indent = before.chars().count() + (at - start);
+    format!("  {before}{shown}{after}\n  {}^", " ".repeat(indent))
 }
 
 /// One operator of the chain.
@@ -693,6 +721,10 @@ mod tests {
             parse_op("t=@/no/such.json").unwrap_err().to_string(),
             "--op `t=@/no/such.json`: cannot read the configuration of `t`: `/no/such.json` does not exist"
         );
+        assert_eq!(
+            parse_op("plugins/libthreshold.so").unwrap_err().to_string(),
+            "--op `plugins/libthreshold.so` names a library file, not an operator: give the library with `--plugins plugins/libthreshold.so` and the operator by its name (`oplink inspect plugins/libthreshold.so` lists them)"
+        );
         // A configuration written without its name.
         assert_eq!(
             parse_op(r#"{"min":1}"#).unwrap_err().to_string(),
@@ -706,6 +738,21 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "the configuration of `threshold` (inline) is not valid JSON: expected `:` at line 1 column 11\n  {\"column\" \"amount\"}\n            ^"
+        );
+        // A long line is shown around the problem only.
+        let long = format!(
+            "threshold={{\"pad\": \"{}\", \"min\" 1}}",
+            "x".repeat(100_000)
+        );
+        let shown = parse_op(&long).unwrap_err().to_string();
+        assert!(shown.len() < 300, "{} bytes", shown.len());
+        assert!(
+            shown.ends_with(&format!(
+                "\n  …{}\", \"min\" 1}}\n  {}^",
+                "x".repeat(31),
+                " ".repeat(41)
+            )),
+            "{shown}"
         );
     }
 

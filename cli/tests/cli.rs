@@ -1766,6 +1766,16 @@ fn an_input_that_is_not_a_regular_file_is_refused_not_read_half() {
             .write_stdin(orders),
         "`/dev/stdin` is not a regular file: `oplink run` reads its input more than once (to infer or check its schema), so save the stream to a file first",
     );
+    fails_with(
+        oplink()
+            .args(["run", "/dev/stdin", "--format", "ipc"])
+            .write_stdin(b"ARROW1".to_vec()),
+        "`/dev/stdin` is not a regular file: `oplink run` reads its input more than once (to tell an Arrow IPC file from a stream), so save the stream to a file first",
+    );
+    fails_with(
+        oplink().args(["run", "-", "--format", "parquet"]),
+        "`oplink run` does not read standard input (`-`): it reads its input more than once (a Parquet file's footer, at its end, is read first), so save the stream to a file first",
+    );
     // A named pipe no one writes to: refused at once, not waited on.
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("rows.csv");
@@ -2307,4 +2317,44 @@ fn an_interrupted_run_removes_its_temporary_output() {
         );
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier\n");
     }
+}
+
+/// Inputs refused with a reason rather than read wrong: two columns of one name (in a
+/// header or in `--schema`), a header-less file given a `--schema`, a Feather version 1
+/// file.
+#[test]
+fn inputs_that_cannot_be_read_right_are_refused_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let twice = d.join("twice.csv");
+    std::fs::write(&twice, "a,b,a\n1,2,3\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&twice),
+        &format!(
+            "cannot read `{}`: two of its columns are named `a`; give each column a name of its own",
+            twice.display()
+        ),
+    );
+    fails_with(
+        oplink().args(["run", ORDERS, "--schema", "customer:utf8,customer:int64"]),
+        "--schema names the column `customer` twice",
+    );
+    let empty = d.join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    fails_with(
+        oplink()
+            .arg("run")
+            .arg(&empty)
+            .args(["--schema", "a:int64"]),
+        &format!("cannot read `{}`: it has no header line", empty.display()),
+    );
+    let v1 = d.join("old.feather");
+    std::fs::write(&v1, b"FEA1\0\0\0\0FEA1").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&v1),
+        &format!(
+            "cannot read `{}`: it is a Feather version 1 file, which arrow-rs does not read: write it again as Feather version 2, the default since pyarrow 0.17 (`pyarrow.feather.write_feather(table, path)`)",
+            v1.display()
+        ),
+    );
 }

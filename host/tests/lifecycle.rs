@@ -200,10 +200,22 @@ fn a_store_that_cannot_be_opened_is_an_error_naming_it() {
     let dir = folder("unopenable");
     let path = dir.join("missing-folder").join("state.redb");
     let err = StateStore::open(&path).unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with(&format!("state store `{}`: ", path.display())),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "state store `{}`: No such file or directory",
+            path.display()
+        )
+    );
+    // One store open twice (two runs sharing a state folder): the second says why.
+    let shared = dir.join("state.redb");
+    let _first = StateStore::open(&shared).unwrap();
+    assert_eq!(
+        StateStore::open(&shared).unwrap_err().to_string(),
+        format!(
+            "state store `{}`: another process has it open (two hosts cannot share one store)",
+            shared.display()
+        )
     );
 }
 
