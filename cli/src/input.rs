@@ -167,6 +167,44 @@ impl std::fmt::Debug for Input {
     }
 }
 
+/// A file read from after its UTF-8 byte-order mark, if it starts with one (as files saved
+/// by some Windows editors do): positions count from there, so rewinding goes back to it.
+struct AfterBom {
+    file: File,
+    start: u64,
+}
+
+impl AfterBom {
+    fn new(mut file: File) -> std::io::Result<AfterBom> {
+        let mut head = [0u8; 3];
+        let read = file.read(&mut head)?;
+        let start = if read == 3 && head == [0xef, 0xbb, 0xbf] {
+            3
+        } else {
+            0
+        };
+        file.seek(std::io::SeekFrom::Start(start))?;
+        Ok(AfterBom { file, start })
+    }
+}
+
+impl Read for AfterBom {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl Seek for AfterBom {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let to = match to {
+            std::io::SeekFrom::Start(n) => std::io::SeekFrom::Start(n + self.start),
+            other => other,
+        };
+        let at = self.file.seek(to)?;
+        Ok(at.saturating_sub(self.start))
+    }
+}
+
 /// A reader that counts the bytes it has read.
 struct Counting<R> {
     inner: R,
@@ -343,7 +381,9 @@ impl Input {
                     (schema, Progress::Bytes(read, size), Box::new(reader))
                 }
                 InputFormat::Jsonl => {
-                    let mut buffered = BufReader::new(file);
+                    let mut buffered = BufReader::new(
+                        AfterBom::new(file).map_err(|e| CliError::io("read", path, e))?,
+                    );
                     let schema = match schema {
                         Some(schema) => schema,
                         None => {
@@ -815,6 +855,14 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
     // whose type disagrees with those before it (below).
     let mut read: Vec<(usize, String)> = Vec::new();
     for (index, line) in BufReader::new(file).lines().enumerate() {
+        // A byte-order mark is no part of the first line's JSON (the reader skips it).
+        let line = line.map(|l| {
+            if index == 0 {
+                l.trim_start_matches('\u{feff}').to_owned()
+            } else {
+                l
+            }
+        });
         let Ok(line) = line else {
             return CliError::Data {
                 path: path.to_owned(),

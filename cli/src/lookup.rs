@@ -73,7 +73,9 @@ impl Tables {
 }
 
 fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::io("read", path, e))?;
+    let text = std::fs::read_to_string(path)
+        .map(crate::run::without_bom)
+        .map_err(|e| CliError::io("read", path, e))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| CliError::Data {
         path: path.to_owned(),
         line: Some(e.line() as u64),

@@ -2358,3 +2358,51 @@ fn inputs_that_cannot_be_read_right_are_refused_saying_why() {
         ),
     );
 }
+
+/// A UTF-8 byte-order mark (as some Windows editors save files) is skipped in JSON lines
+/// input, a configuration file and a JSON lookup table, as it is in CSV.
+#[test]
+fn a_byte_order_mark_is_skipped_in_json_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bom = "\u{feff}";
+    let rows = d.join("orders.jsonl");
+    std::fs::write(
+        &rows,
+        format!("{bom}{{\"customer\": \"ann\", \"amount\": 12}}\n{{\"customer\": \"bob\", \"amount\": 3}}\n"),
+    )
+    .unwrap();
+    let config = d.join("lookup.json");
+    std::fs::write(
+        &config,
+        format!("{bom}{{\"column\": \"customer\", \"table\": \"tiers\", \"into\": \"tier\"}}"),
+    )
+    .unwrap();
+    let tiers = d.join("tiers.json");
+    std::fs::write(&tiers, format!("{bom}{{\"ann\": \"gold\"}}")).unwrap();
+    let output = oplink()
+        .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+        .arg(&rows)
+        .args(plugins(&["enrich"]))
+        .arg("--op")
+        .arg(format!("lookup=@{}", config.display()))
+        .arg("--lookup")
+        .arg(format!("tiers={}", tiers.display()))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output),
+        "customer,amount,tier\nann,12,gold\nbob,3,\n"
+    );
+    // An error on a later line is still found on its line.
+    std::fs::write(&rows, format!("{bom}{{\"a\": 1}}\n{{\"a\": \"x\"\n")).unwrap();
+    fails_with(
+        oplink().args(["run", "--quiet", "--to", "none"]).arg(&rows),
+        &format!(
+            "cannot read `{}` at line 2, column 9: not valid JSON: EOF while parsing an object",
+            rows.display()
+        ),
+    );
+}
