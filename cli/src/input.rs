@@ -933,7 +933,11 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
                 path: path.to_owned(),
                 line: Some(index as u64 + 1),
                 column,
-                reason: shortened(text.strip_prefix("Json error: ").unwrap_or(&text)),
+                reason: format!(
+                    "{}{}",
+                    shortened(text.strip_prefix("Json error: ").unwrap_or(&text)),
+                    if inferred { INFERRED_HINT } else { "" }
+                ),
             };
         }
     }

@@ -2103,6 +2103,19 @@ fn values_past_the_rows_inference_read_are_never_dropped() {
             late.display()
         ),
     );
+    // A value of another type past those rows says the schema was inferred.
+    let nested = d.join("nested.jsonl");
+    let mut text = String::new();
+    (0..10_000).for_each(|i| text.push_str(&format!("{{\"a\": {i}}}\n")));
+    text.push_str("{\"a\": {\"b\": 1}}\n");
+    std::fs::write(&nested, text).unwrap();
+    fails_with(
+        oplink().args(["run", "--quiet", "--to", "none"]).arg(&nested),
+        &format!(
+            "cannot read `{}` at line 10001, column 2 (`a`): whilst decoding field 'a': expected primitive got {{\"b\": 1}} (the schema was inferred from the first rows; give `--schema` to set it)",
+            nested.display()
+        ),
+    );
     // With `--schema`, the keys it names are the ones read.
     let output = oplink()
         .args([
