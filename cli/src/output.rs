@@ -245,6 +245,21 @@ impl Sink {
                     self.state = SinkState::Table(Vec::new());
                     return self.write_batch(batch);
                 }
+                if matches!(self.format, OutputFormat::Csv | OutputFormat::Tsv)
+                    && let Some(field) = batch
+                        .schema_ref()
+                        .fields()
+                        .iter()
+                        .find(|f| f.data_type().is_nested())
+                {
+                    // Said before the header is written, not after.
+                    return Err(CliError::Output(format!(
+                        "{} cannot hold the column `{}` of type {}: write `--to jsonl`, `ipc` or `parquet`",
+                        format_name(self.format),
+                        field.name(),
+                        field.data_type()
+                    )));
+                }
                 let out = self.out.take().expect("the writer is taken once");
                 self.state = match self.format {
                     OutputFormat::Table => unreachable!("handled above"),

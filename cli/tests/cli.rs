@@ -1835,6 +1835,20 @@ fn a_column_a_writer_cannot_write_is_an_error_not_a_crash() {
         "{text}"
     );
     assert!(!out.exists());
+    // CSV holds no nested column: said before a byte is written.
+    let output = oplink()
+        .args(["run", "--quiet", "--to", "csv"])
+        .arg(&path)
+        .assert()
+        .failure()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        "oplink: cannot write the output: CSV cannot hold the column `u` of type Union(Sparse, 0: (\"n\": non-null Int32)): write `--to jsonl`, `ipc` or `parquet`\n"
+    );
 }
 
 #[test]
@@ -2110,7 +2124,9 @@ fn values_past_the_rows_inference_read_are_never_dropped() {
     text.push_str("{\"a\": {\"b\": 1}}\n");
     std::fs::write(&nested, text).unwrap();
     fails_with(
-        oplink().args(["run", "--quiet", "--to", "none"]).arg(&nested),
+        oplink()
+            .args(["run", "--quiet", "--to", "none"])
+            .arg(&nested),
         &format!(
             "cannot read `{}` at line 10001, column 2 (`a`): whilst decoding field 'a': expected primitive got {{\"b\": 1}} (the schema was inferred from the first rows; give `--schema` to set it)",
             nested.display()
