@@ -64,19 +64,25 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
         .filter(|(_, v)| !matches!(v, Verdict::Skipped(_)))
         .count();
     let mut failed = 0;
+    let mut folders = false;
     for (path, verdict) in &verdicts {
         match verdict {
             Verdict::Ok(operators) => writeln!(out, "ok       {}: {operators}", path.display()),
             Verdict::Skipped(reason) => writeln!(out, "skipped  {}: {reason}", path.display()),
             Verdict::Failed(reason) => {
                 failed += 1;
+                folders |= path.is_dir();
                 writeln!(out, "FAILED   {}: {reason}", path.display())
             }
         }
         .map_err(CliError::write)?;
     }
     if failed > 0 {
-        return Err(CliError::CheckFailed { failed, total });
+        return Err(CliError::CheckFailed {
+            failed,
+            total,
+            folders,
+        });
     }
     Ok(())
 }

@@ -96,12 +96,20 @@ pub enum CliError {
     )]
     NoPluginPath,
     /// Some libraries failed `oplink check`.
-    #[error("{failed} of {total} {} failed the check", if *total == 1 { "library" } else { "libraries" })]
+    #[error("{failed} of {total} {} failed the check", match (*total == 1, *folders) {
+        (true, false) => "library",
+        (false, false) => "libraries",
+        (true, true) => "path",
+        (false, true) => "paths",
+    })]
     CheckFailed {
         /// How many failed.
         failed: usize,
         /// How many were checked.
         total: usize,
+        /// Whether a folder is among the failures (one without plugins), so that they are
+        /// not all libraries.
+        folders: bool,
     },
     /// An operator failed or panicked during the run: the run stops.
     #[error("{source}, on {when}")]

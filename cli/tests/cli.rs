@@ -265,10 +265,7 @@ fn check_reports_each_bad_library_and_exits_one() {
             empty.path().display()
         )
     );
-    assert_eq!(
-        stderr(&output),
-        "oplink: 2 of 2 libraries failed the check\n"
-    );
+    assert_eq!(stderr(&output), "oplink: 2 of 2 paths failed the check\n");
 }
 
 #[test]
@@ -1009,10 +1006,7 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
         oplink().args(["check", "--timeout", "1e20", "x.so"]),
         "--timeout must be a positive number of seconds, not 100000000000000000000",
     );
-    fails_with(
-        oplink().arg("check").arg(d),
-        "1 of 1 library failed the check",
-    );
+    fails_with(oplink().arg("check").arg(d), "1 of 1 path failed the check");
     let not_object = d.join("tiers.json");
     std::fs::write(&not_object, "[1, 2]").unwrap();
     fails_with(
