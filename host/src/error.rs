@@ -308,7 +308,7 @@ pub enum Error {
         cause: &'static str,
     },
     /// Data could not cross the boundary (either way).
-    #[error("operator `{operator}`, `{method}`: {message}")]
+    #[error("operator `{operator}` in `{method}`: {message}")]
     Data {
         /// The operator's name.
         operator: String,

@@ -420,7 +420,7 @@ fn a_pull_that_answers_other_rows_than_asked_is_an_error() {
     let err = op.pull(&[4, 5, 6]).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "operator `faulty`, `pull`: asked for 3 rows, got 2"
+        "operator `faulty` in `pull`: asked for 3 rows, got 2"
     );
     assert!(!op.is_poisoned());
 }

@@ -107,8 +107,9 @@ impl<'m, M: Memory> Reader<'m, M> {
         }
         self.memory.read(addr.0, len).ok_or_else(|| {
             invalid(format!(
-                "{} at {:#x} ({len} bytes) is not inside the library's mapped memory",
+                "the library's mapped memory does not hold {} ({} at {:#x})",
                 what(),
+                oplink::__private::counted(len, "byte", "bytes"),
                 addr.0
             ))
         })
