@@ -239,7 +239,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
                 let d = descriptor_of(image, header);
                 image.word::<OperatorDescriptor>(d, "vtable", 0x9999_0000);
             }),
-            "the vtable of operator `lookup_join` at 0x99990000 (4 bytes) is not inside the library's mapped memory",
+            "the library's mapped memory does not hold the vtable of operator `lookup_join` (4 bytes at 0x99990000)",
         ),
         (
             "a function outside the code",
@@ -255,7 +255,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
                 let d = descriptor_of(image, header);
                 image.word::<StrView>(d + offset::<OperatorDescriptor>("version"), "len", 1 << 19);
             }),
-            "is not inside the library's mapped memory",
+            "the library's mapped memory does not hold the version of operator 0 (524288 bytes at",
         ),
         (
             "a misaligned operator list",
