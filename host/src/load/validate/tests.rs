@@ -255,7 +255,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
                 let d = descriptor_of(image, header);
                 image.word::<StrView>(d + offset::<OperatorDescriptor>("version"), "len", 1 << 19);
             }),
-            "the library's mapped memory does not hold the version of operator 0 (524288 bytes at",
+            "the library's mapped memory does not hold the version of operator 0 (524288 bytes at 0x10014b)",
         ),
         (
             "a misaligned operator list",
