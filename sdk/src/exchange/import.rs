@@ -348,7 +348,7 @@ pub(super) fn read_schema(ffi: &FFI_ArrowSchema) -> Result<Schema> {
         }
         let Ok(children) = usize::try_from(node.n_children) else {
             return Err(unreadable(&format_args!(
-                "a field has {} children",
+                "a field has {} children, a negative count",
                 node.n_children
             )));
         };
@@ -356,7 +356,9 @@ pub(super) fn read_schema(ffi: &FFI_ArrowSchema) -> Result<Schema> {
             return Err(unreadable(&"a child list is null or misaligned"));
         }
         if children > MAX_SCHEMA_NODES {
-            return Err(unreadable(&format_args!("a field has {children} children")));
+            return Err(unreadable(&format_args!(
+                "a field has {children} children, more than the {MAX_SCHEMA_NODES} a schema may hold"
+            )));
         }
         for index in 0..children {
             // SAFETY: a list of `n_children` pointers (the producer's word), checked above.
@@ -1231,7 +1233,9 @@ impl<'a> Importer<'a> {
                 }
                 downcast_integer!(
                     keys.as_ref() => (dictionary),
-                    other => return Err(Error::unlocated(format!("dictionary keys of type {other}")))
+                    other => return Err(Error::unlocated(format!(
+                        "its dictionary keys are {other}, where the Arrow format has integers"
+                    )))
                 )
             }
             // Every other type: arrow-rs imports it, in place.
@@ -1370,7 +1374,9 @@ impl<'a> Importer<'a> {
             let mut buffers = Vec::with_capacity(data.min(1024));
             for (i, size) in sizes.iter().enumerate() {
                 let Ok(size) = usize::try_from(*size) else {
-                    return Err(Error::unlocated(format!("data buffer {i} has size {size}")));
+                    return Err(Error::unlocated(format!(
+                        "its data buffer {i} has a negative size ({size})"
+                    )));
                 };
                 buffers.push(self.buffer(raw, i + 2, size, 1)?);
             }
@@ -1387,7 +1393,7 @@ impl<'a> Importer<'a> {
     unsafe fn fixed_binary(&self, raw: &RawArray, width: i32) -> Result<FixedSizeBinaryArray> {
         let Ok(size) = usize::try_from(width) else {
             return Err(Error::unlocated(format!(
-                "fixed-size binary of width {width}"
+                "its fixed-size binary width {width} is negative"
             )));
         };
         // SAFETY: as above.

@@ -933,7 +933,13 @@ fn a_malformed_schema_is_an_error_never_a_crash() {
 
     assert_eq!(
         read_error(&node(b"+s\0", -1, std::ptr::null_mut())),
-        "unreadable schema: a field has -1 children"
+        "unreadable schema: a field has -1 children, a negative count"
+    );
+    // A count past the bound is refused before the list is read.
+    let mut one: [*mut RawSchema; 1] = [std::ptr::null_mut()];
+    assert_eq!(
+        read_error(&node(b"+s\0", (1 << 20) + 1, one.as_mut_ptr())),
+        "unreadable schema: a field has 1048577 children, more than the 1048576 a schema may hold"
     );
 
     let mut null_child: [*mut RawSchema; 1] = [std::ptr::null_mut()];
