@@ -152,7 +152,7 @@ impl Discovery {
                         path: folder.clone(),
                         outcome: Outcome::Rejected(Error::FolderUnreadable {
                             path: folder.clone(),
-                            reason: error.to_string(),
+                            reason: crate::error::io_words(&error),
                         }),
                     });
                     continue;

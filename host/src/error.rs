@@ -418,3 +418,13 @@ mod tests {
         );
     }
 }
+
+/// What the system said of an I/O error, without the number Rust adds ("No such file or
+/// directory", not "No such file or directory (os error 2)").
+pub(crate) fn io_words(error: &std::io::Error) -> String {
+    let words = error.to_string();
+    match words.find(" (os error ") {
+        Some(at) => words[..at].to_owned(),
+        None => words,
+    }
+}

@@ -373,7 +373,7 @@ impl Plugin {
         let original = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let copy_failed = |e: std::io::Error| Error::CopyFailed {
             path: original.clone(),
-            reason: e.to_string(),
+            reason: crate::error::io_words(&e),
         };
         let dir = private_folder().map_err(copy_failed)?;
         let name = path.file_name().unwrap_or(std::ffi::OsStr::new("library"));

@@ -71,14 +71,7 @@ fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
             redb::Error::DatabaseAlreadyOpen => {
                 "another process has it open (two hosts cannot share one store)".to_owned()
             }
-            redb::Error::Io(e) => {
-                // The system's words without their number ("Permission denied").
-                let words = e.to_string();
-                match words.find(" (os error ") {
-                    Some(at) => words[..at].to_owned(),
-                    None => words,
-                }
-            }
+            redb::Error::Io(e) => crate::error::io_words(&e),
             other => other.to_string(),
         }),
         Err(payload) => Err(damaged(payload.as_ref())),

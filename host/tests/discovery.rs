@@ -243,7 +243,7 @@ fn discovery_reads_its_folders_from_oplink_plugin_path_and_reports_an_unreadable
         Outcome::Rejected(error) => assert_eq!(
             error.to_string(),
             format!(
-                "cannot search `{}` for plugins: No such file or directory (os error 2)",
+                "cannot search `{}` for plugins: No such file or directory",
                 missing.display()
             )
         ),

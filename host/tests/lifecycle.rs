@@ -668,7 +668,7 @@ fn a_fresh_copy_of_a_missing_file_is_an_error_naming_it() {
     assert_eq!(
         err.to_string(),
         format!(
-            "cannot copy `{}` to load a fresh copy of it: No such file or directory (os error 2)",
+            "cannot copy `{}` to load a fresh copy of it: No such file or directory",
             missing.display()
         )
     );

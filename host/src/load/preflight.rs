@@ -117,7 +117,7 @@ fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
     let len = metadata.len();
     let unreadable = |e: std::io::Error| Error::Unreadable {
         path: path.to_owned(),
-        reason: e.to_string(),
+        reason: crate::error::io_words(&e),
     };
     let mut file = File::open(path).map_err(unreadable)?;
     let mut ident = [0u8; 64];
