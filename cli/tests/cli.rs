@@ -1632,6 +1632,19 @@ fn output_through_a_link_a_device_or_a_pipe_is_written_there_not_replaced() {
         std::fs::read_to_string(dir.path().join("made.csv")).unwrap(),
         written
     );
+    // Links that lead back to themselves: refused, nothing written.
+    let (ping, pong) = (dir.path().join("ping.csv"), dir.path().join("pong.csv"));
+    std::os::unix::fs::symlink("pong.csv", &ping).unwrap();
+    std::os::unix::fs::symlink("ping.csv", &pong).unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--quiet", "--to", "csv", "--output"])
+            .arg(&ping),
+        &format!(
+            "--output `{}` is a chain of links that does not end",
+            ping.display()
+        ),
+    );
     // A file made private stays private when its contents are replaced.
     use std::os::unix::fs::PermissionsExt;
     let private = dir.path().join("private.csv");
