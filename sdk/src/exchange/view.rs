@@ -1201,7 +1201,12 @@ impl<'v> BinariesView<'v> {
     #[inline]
     #[track_caller]
     fn bytes_at(&self, i: usize, what: &str) -> Result<&'v [u8]> {
-        assert!(i < self.len(), "index {i} out of {} {what}s", self.len());
+        assert!(
+            i < self.len(),
+            "column `{}`: index {i} out of {} {what}s",
+            self.name,
+            self.len()
+        );
         let (start, end) = match self.offsets {
             Offsets::Small(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
             Offsets::Large(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
