@@ -3,6 +3,7 @@
 //! object).
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::Path;
 
 use oplink::arrow::array::{Array, StringArray};
@@ -61,6 +62,7 @@ impl Tables {
             let rows = if path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+                || looks_like_json(path)
             {
                 read_json_table(path)?
             } else {
@@ -70,6 +72,19 @@ impl Tables {
         }
         Ok(Tables(tables))
     }
+}
+
+/// Whether the file starts (past a byte-order mark and blanks) with `{`: a JSON object,
+/// whatever its name says (read as CSV, its header would be the object's text).
+fn looks_like_json(path: &Path) -> bool {
+    let mut head = [0u8; 64];
+    let Ok(read) = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
+        return false;
+    };
+    let head = head[..read]
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(&head[..read]);
+    head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
@@ -126,7 +141,9 @@ fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {
         8192,
         Some(delimiter),
     )?;
-    let mut rows = HashMap::new();
+    // Each key's row (counted from 1 under the header) and value.
+    let mut rows: HashMap<String, (u64, String)> = HashMap::new();
+    let mut row = 0u64;
     while let Some(batch) = input.next_batch()? {
         let strings = |i: usize| {
             batch
@@ -138,12 +155,27 @@ fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {
         };
         let (keys, values) = (strings(0), strings(1));
         for i in 0..batch.num_rows() {
+            row += 1;
             if keys.is_valid(i) && values.is_valid(i) {
-                rows.insert(keys.value(i).to_owned(), values.value(i).to_owned());
+                let key = keys.value(i);
+                if let Some((first, _)) = rows.get(key) {
+                    return Err(CliError::Data {
+                        path: path.to_owned(),
+                        line: None,
+                        column: None,
+                        reason: format!(
+                            "the key `{key}` is in rows {first} and {row}; a lookup table holds one value per key"
+                        ),
+                    });
+                }
+                rows.insert(key.to_owned(), (row, values.value(i).to_owned()));
             }
         }
     }
-    Ok(rows)
+    Ok(rows
+        .into_iter()
+        .map(|(key, (_, value))| (key, value))
+        .collect())
 }
 
 #[cfg(test)]

@@ -1029,6 +1029,39 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
             one_column.display()
         ),
     );
+    let twice = d.join("twice.csv");
+    std::fs::write(&twice, "customer,tier\nann,gold\nbob,silver\nann,bronze\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--lookup"])
+            .arg(format!("tiers={}", twice.display())),
+        &format!(
+            "cannot read `{}`: the key `ann` is in rows 1 and 3; a lookup table holds one value per key",
+            twice.display()
+        ),
+    );
+    // A JSON object is read as one whatever the file's name (as CSV, its text would be a
+    // header, and the table empty).
+    let named_otherwise = d.join("tiers.txt");
+    std::fs::write(&named_otherwise, "{\"ann\": \"gold\", \"bob\": \"silver\"}").unwrap();
+    let output = oplink()
+        .args(["run", ORDERS, "--quiet", "--to", "csv", "--emit", "inserts"])
+        .args(plugins(&["enrich"]))
+        .args([
+            "--op",
+            r#"lookup={"column": "customer", "table": "tiers", "into": "tier"}"#,
+        ])
+        .arg("--lookup")
+        .arg(format!("tiers={}", named_otherwise.display()))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&output).starts_with("customer,amount,tier\nann,12,gold\nbob,3,silver\n"),
+        "{}",
+        stdout(&output)
+    );
     // Two libraries named that offer the same operator: neither is picked.
     fails_with(
         oplink()
