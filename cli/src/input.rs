@@ -87,7 +87,7 @@ fn delimiter_for(path: &Path, format: InputFormat, given: Option<u8>) -> Result<
 pub fn parse_schema(spec: &str) -> Result<Schema> {
     let mut fields = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some((name, ty)) = part.split_once(':') else {
+        let Some((name, ty)) = part.rsplit_once(':') else {
             return Err(CliError::Usage(format!(
                 "--schema: `{part}` is not `name:type` (for example `amount:int64`)"
             )));
@@ -1048,6 +1048,9 @@ mod tests {
             parse_schema(" , ").unwrap_err().to_string(),
             "--schema is empty; write it as `name:type,...`"
         );
+        // A name may hold a `:`: the type is after the last one.
+        let schema = parse_schema("time:utc:timestamp_ms").unwrap();
+        assert_eq!(schema.field(0).name(), "time:utc");
     }
 
     #[test]
