@@ -765,3 +765,74 @@ fn a_panic_inside_oplinks_code_is_reported_without_a_location_inside_oplink() {
     );
     assert_eq!(location, &None, "{err}");
 }
+
+/// A column nested `depth` lists deep, of one row.
+fn nested(depth: usize) -> oplink::Rows {
+    use oplink::arrow::array::{ArrayRef, Int32Array, ListArray, RecordBatch};
+    use oplink::arrow::buffer::OffsetBuffer;
+    use oplink::arrow::schema::Field;
+    let mut column: ArrayRef = std::sync::Arc::new(Int32Array::from(vec![1]));
+    for _ in 1..depth {
+        let item = std::sync::Arc::new(Field::new_list_field(column.data_type().clone(), true));
+        column = std::sync::Arc::new(ListArray::new(
+            item,
+            OffsetBuffer::from_lengths([1]),
+            column,
+            None,
+        ));
+    }
+    let batch = RecordBatch::try_from_iter([("deep", column)]).unwrap();
+    oplink::Rows::new(vec![0], batch).unwrap()
+}
+
+/// Nesting as deep as a crossing takes (16 levels) crosses, both ways, on a 2 MiB thread
+/// in a debug build; deeper is refused by the sender before anything is laid out, never a
+/// stack overflow, however deep.
+#[test]
+fn deeply_nested_columns_cross_or_are_refused_never_overflow_the_stack() {
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let host = Host::default();
+            for operator in ["passthrough", "passthrough_view", "delay"] {
+                let mut op = plugin
+                    .instantiate(operator, serde_json::Value::Null, &host)
+                    .unwrap();
+                let deepest = nested(16);
+                let change = Change::new(
+                    1,
+                    Timestamp(0),
+                    vec![Diff::Insert {
+                        post: deepest.clone(),
+                    }],
+                );
+                op.apply(change.clone()).unwrap();
+                if operator == "delay" {
+                    // What it kept crosses back on the next call.
+                    let back = op.apply(Change::new(2, Timestamp(0), Vec::new())).unwrap();
+                    assert_eq!(back.diffs.len(), 1, "{operator}");
+                }
+                for depth in [17, 1000] {
+                    let change = Change::new(
+                        3,
+                        Timestamp(0),
+                        vec![Diff::Insert {
+                            post: nested(depth),
+                        }],
+                    );
+                    let err = op.apply(change).unwrap_err();
+                    assert!(
+                        err.to_string().ends_with(
+                            "column `deep` nests deeper than 16 levels, more than a crossing takes"
+                        ),
+                        "{operator}, {depth}: {err}"
+                    );
+                    assert!(!op.is_poisoned(), "{operator}");
+                }
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

@@ -25,8 +25,8 @@ use arrow_array::{
 use arrow_buffer::{Buffer, NullBuffer};
 use arrow_schema::{DataType, SchemaRef};
 
-use super::SchemaOutbox;
 use super::raw::RawArray;
+use super::{MAX_SCHEMA_DEPTH, SchemaOutbox};
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
 use crate::data::{Change, Diff, Rows};
 use crate::{Error, Result};
@@ -368,6 +368,7 @@ fn sides(diff: &Diff) -> [Option<&Rows>; 2] {
 }
 
 fn export_schema(schema: &SchemaRef) -> Result<FFI_ArrowSchema> {
+    check_depth(schema)?;
     FFI_ArrowSchema::try_from(schema.as_ref())
         .map_err(|e| Error::unlocated(format!("cannot export the schema {schema}: {e}")))
 }
@@ -1597,4 +1598,48 @@ fn plain_bits(bits: &arrow_buffer::BooleanBuffer) -> Option<*const c_void> {
     offset
         .is_multiple_of(8)
         .then(|| unsafe { bits.inner().as_ptr().add(offset / 8) }.cast())
+}
+
+/// Refuses a schema that nests deeper than [`MAX_SCHEMA_DEPTH`], naming the column, without
+/// recursion: exporting it (arrow-rs's schema export, oplink's layout) and reading it on the
+/// other side recurse once per level, and a deep enough column would overflow the stack.
+fn check_depth(schema: &SchemaRef) -> Result<()> {
+    let mut stack: Vec<(&DataType, &str, usize)> = schema
+        .fields()
+        .iter()
+        .map(|field| (field.data_type(), field.name().as_str(), 1))
+        .collect();
+    while let Some((data_type, column, depth)) = stack.pop() {
+        if depth > MAX_SCHEMA_DEPTH {
+            return Err(Error::unlocated(format!(
+                "column `{column}` nests deeper than {MAX_SCHEMA_DEPTH} levels, more than a crossing takes"
+            )));
+        }
+        let deeper = depth + 1;
+        match data_type {
+            DataType::List(field)
+            | DataType::LargeList(field)
+            | DataType::ListView(field)
+            | DataType::LargeListView(field)
+            | DataType::FixedSizeList(field, _)
+            | DataType::Map(field, _) => stack.push((field.data_type(), column, deeper)),
+            DataType::Struct(fields) => stack.extend(
+                fields
+                    .iter()
+                    .map(|field| (field.data_type(), column, deeper)),
+            ),
+            DataType::Union(fields, _) => stack.extend(
+                fields
+                    .iter()
+                    .map(|(_, field)| (field.data_type(), column, deeper)),
+            ),
+            DataType::Dictionary(_, values) => stack.push((values.as_ref(), column, deeper)),
+            DataType::RunEndEncoded(ends, values) => {
+                stack.push((ends.data_type(), column, deeper));
+                stack.push((values.data_type(), column, deeper));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

@@ -35,10 +35,10 @@ use arrow_buffer::{
 };
 use arrow_schema::{DataType, FieldRef, Fields, Schema, SchemaRef};
 
-use super::SchemaInbox;
 use super::export::recognize;
 use super::raw::{RawArray, RawSchema, Taken};
 use super::schema::Received;
+use super::{MAX_SCHEMA_DEPTH, SchemaInbox};
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
 use crate::data::{Change, Diff, Rows, Timestamp};
 use crate::{Error, Result};
@@ -312,10 +312,8 @@ impl Drop for Slot<'_> {
     }
 }
 
-/// How deep a schema that crosses may nest, and how many fields it may have in all (a
-/// thousand columns of nested types stay far below): arrow-rs reads a schema by recursion,
-/// so a deeper one (or a cycle of child pointers) would overflow the stack.
-const MAX_SCHEMA_DEPTH: usize = 64;
+/// How many fields a schema that crosses may have in all (a thousand columns of nested
+/// types stay far below); its depth is bounded by [`MAX_SCHEMA_DEPTH`].
 const MAX_SCHEMA_NODES: usize = 1 << 20;
 
 /// Reads a schema that crossed. Its tree is checked first, without recursion (every pointer

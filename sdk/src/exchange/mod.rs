@@ -9,6 +9,14 @@
 //! shares one owner per batch among the buffers it builds, so the exporter's release runs
 //! when the last of them is dropped (`import`'s notes). `docs/abi.md` describes both.
 
+/// How deep a schema that crosses may nest: its columns are at depth 1, a list's items or a
+/// struct's fields one deeper than the list or struct. Schemas and arrays are read and laid
+/// out by recursion (arrow-rs's and oplink's own), so this bounds the stack a crossing
+/// takes: sixteen levels fit a 2 MiB thread with room to spare in a debug build (where
+/// frames are largest), and real data nests far less. The sender refuses a deeper schema
+/// before laying anything out; the receiver refuses one a sender of its own sent.
+pub const MAX_SCHEMA_DEPTH: usize = 16;
+
 mod export;
 mod import;
 mod raw;

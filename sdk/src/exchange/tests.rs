@@ -954,7 +954,7 @@ fn a_malformed_schema_is_an_error_never_a_crash() {
     cycle.children = list.as_mut_ptr();
     assert_eq!(
         read_error(&cycle),
-        "unreadable schema: it nests deeper than 64 levels or has more than 1048576 fields"
+        "unreadable schema: it nests deeper than 16 levels or has more than 1048576 fields"
     );
 
     // A name that is not UTF-8: arrow-rs asserts; that is an error too.
