@@ -396,6 +396,16 @@ fn at(location: &Option<String>) -> String {
 /// `Result<T, oplink_host::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What the system said of an I/O error, without the number Rust adds ("No such file or
+/// directory", not "No such file or directory (os error 2)").
+pub(crate) fn io_words(error: &std::io::Error) -> String {
+    let words = error.to_string();
+    match words.find(" (os error ") {
+        Some(at) => words[..at].to_owned(),
+        None => words,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -416,15 +426,5 @@ mod tests {
             super::provide_hint("acme.Catalog"),
             "`Host::builder().provide::<dyn Trait>(..)`, `Trait` being the `#[host_callbacks]` trait named `acme.Catalog`"
         );
-    }
-}
-
-/// What the system said of an I/O error, without the number Rust adds ("No such file or
-/// directory", not "No such file or directory (os error 2)").
-pub(crate) fn io_words(error: &std::io::Error) -> String {
-    let words = error.to_string();
-    match words.find(" (os error ") {
-        Some(at) => words[..at].to_owned(),
-        None => words,
     }
 }
