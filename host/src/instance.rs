@@ -305,8 +305,10 @@ impl Instance {
 
     /// Writes everything the operator put in its `ctx.state()` since the last commit to the
     /// host's store, in one transaction (a crash before this returns loses those writes,
-    /// never part of them).
+    /// never part of them). A poisoned instance refuses it, as every call: its pending
+    /// writes may be those of the call that panicked, half done.
     pub fn commit_state(&mut self) -> Result<()> {
+        self.refuse_if_poisoned("commit_state")?;
         self.state.flush()
     }
 

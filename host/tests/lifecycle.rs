@@ -185,6 +185,28 @@ fn named_state_outlives_its_instance_and_unflushed_writes_do_not() {
     assert_eq!(counts_in(&store, "t"), expected_counts(10));
     tally.commit_state().unwrap();
     assert_eq!(counts_in(&store, "t"), expected_counts(20));
+    // A call that panicked half way leaves writes pending: a poisoned instance commits none.
+    let mut config = tally_config();
+    config["panic_on"] = json!("k3");
+    let mut panics = plugin
+        .instantiate_named("tally", config, &host, "p")
+        .unwrap();
+    assert!(matches!(
+        panics.apply(batch_change(0)).unwrap_err(),
+        Error::Panicked { .. }
+    ));
+    let err = panics.commit_state().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Poisoned {
+                method: "commit_state",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(counts_in(&store, "p").is_empty());
     // An unnamed instance keeps its state to itself.
     assert!(
         plugin
