@@ -58,6 +58,14 @@ struct Opened {
 /// Opens (or creates) the database at `path` with its table, under a guard: redb asserts on
 /// some damaged files instead of returning an error.
 fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
+    // redb makes a new store of an empty file: one that was truncated would lose every
+    // state it held without a word.
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Err(
+            "the file is empty, as no store ever is (was it truncated?); remove it to start with no state"
+                .to_owned(),
+        );
+    }
     let opened = std::panic::catch_unwind(|| -> std::result::Result<_, redb::Error> {
         let db = redb::Database::create(path)?;
         // The table exists from the start, so that readers never meet its absence.
@@ -68,10 +76,16 @@ fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
     });
     match opened {
         Ok(opened) => opened.map_err(|e| match e {
-            redb::Error::DatabaseAlreadyOpen => {
-                "another process has it open (two hosts cannot share one store)".to_owned()
-            }
-            redb::Error::Io(e) => crate::error::io_words(&e),
+            redb::Error::DatabaseAlreadyOpen => "it is open already, in this process or another (hosts of one process share a store by cloning its `StateStore`)".to_owned(),
+            redb::Error::Io(e) => match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => {
+                    "the file is damaged or is not a state store (it ends early)".to_owned()
+                }
+                std::io::ErrorKind::InvalidData => {
+                    "the file is damaged or is not a state store".to_owned()
+                }
+                _ => crate::error::io_words(&e),
+            },
             other => other.to_string(),
         }),
         Err(payload) => Err(damaged(payload.as_ref())),

@@ -235,10 +235,38 @@ fn a_store_that_cannot_be_opened_is_an_error_naming_it() {
     assert_eq!(
         StateStore::open(&shared).unwrap_err().to_string(),
         format!(
-            "state store `{}`: another process has it open (two hosts cannot share one store)",
+            "state store `{}`: it is open already, in this process or another (hosts of one process share a store by cloning its `StateStore`)",
             shared.display()
         )
     );
+    // A file that is no store, cut short, or emptied: said so, never a fresh empty store.
+    let good = std::fs::read(&shared).unwrap();
+    drop(_first);
+    for (what, bytes, said) in [
+        (
+            "text",
+            b"not a store at all\n".repeat(300),
+            "the file is damaged or is not a state store",
+        ),
+        (
+            "short",
+            good[..100].to_vec(),
+            "the file is damaged or is not a state store (it ends early)",
+        ),
+        (
+            "empty",
+            Vec::new(),
+            "the file is empty, as no store ever is (was it truncated?); remove it to start with no state",
+        ),
+    ] {
+        let file = dir.join(format!("{what}.redb"));
+        std::fs::write(&file, bytes).unwrap();
+        assert_eq!(
+            StateStore::open(&file).unwrap_err().to_string(),
+            format!("state store `{}`: {said}", file.display()),
+            "{what}"
+        );
+    }
 }
 
 /// The rows `tally` counted and the build that counts them, as `pull` reports.
