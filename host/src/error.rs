@@ -51,19 +51,30 @@ pub enum Error {
         scope: String,
     },
     /// A reload or a recovery failed; the instance that was serving still serves.
-    #[error("reloading operator `{operator}` failed, and the old instance keeps serving: {reason}")]
+    #[error(
+        "reloading operator `{operator}`{} failed, and the old instance keeps serving: {reason}",
+        of_state(state)
+    )]
     Reload {
         /// The operator's name.
         operator: String,
+        /// The instance's state name, when it has one: which of several instances of the
+        /// operator it is.
+        state: Option<String>,
         /// What failed.
         reason: String,
     },
     /// A reload or a recovery of a poisoned instance failed: it stays poisoned (call
     /// `recover` or `reload` again once the cause is fixed).
-    #[error("{action} operator `{operator}` failed, and it stays poisoned: {reason}")]
+    #[error(
+        "{action} operator `{operator}`{} failed, and it stays poisoned: {reason}",
+        of_state(state)
+    )]
     StillPoisoned {
         /// The operator's name.
         operator: String,
+        /// The instance's state name, when it has one.
+        state: Option<String>,
         /// `reloading` or `recovering`.
         action: &'static str,
         /// What failed.
@@ -395,6 +406,14 @@ fn at(location: &Option<String>) -> String {
 
 /// `Result<T, oplink_host::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// ` (state `NAME`)` for an instance with a state name; nothing for one without.
+fn of_state(state: &Option<String>) -> String {
+    state
+        .as_deref()
+        .map(|name| format!(" (state `{name}`)"))
+        .unwrap_or_default()
+}
 
 /// What the system said of an I/O error, without the number Rust adds ("No such file or
 /// directory", not "No such file or directory (os error 2)").

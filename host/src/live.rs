@@ -318,17 +318,20 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)>
 /// serving ([`Error::Reload`]), or, poisoned, stays so ([`Error::StillPoisoned`]).
 fn failure(live: &Live, action: &'static str) -> impl Fn(String) -> Error + use<> {
     let operator = live.instance.name().to_owned();
+    let state = live.instance.state_name().map(str::to_owned);
     let poisoned = live.instance.is_poisoned();
     move |reason| {
         if poisoned {
             Error::StillPoisoned {
                 operator: operator.clone(),
+                state: state.clone(),
                 action,
                 reason,
             }
         } else {
             Error::Reload {
                 operator: operator.clone(),
+                state: state.clone(),
                 reason,
             }
         }

@@ -436,7 +436,7 @@ fn every_failed_reload_rolls_back_and_the_old_instance_keeps_serving() {
     assert_eq!(
         err.to_string(),
         format!(
-            "reloading operator `tally` failed, and the old instance keeps serving: the new build `{}` has no operator `tally`; it has: `threshold`",
+            "reloading operator `tally` (state `serving`) failed, and the old instance keeps serving: the new build `{}` has no operator `tally`; it has: `threshold`",
             named.display()
         )
     );
@@ -520,7 +520,7 @@ fn reloads_stop_at_the_bound_of_builds_mapped() {
     let err = live.reload(&third).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "reloading operator `tally` failed, and the old instance keeps serving: it has run on 2 builds, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`"
+        "reloading operator `tally` (state `serving`) failed, and the old instance keeps serving: it has run on 2 builds, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`"
     );
     assert_eq!(live.generation(), 6);
 }
