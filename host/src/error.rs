@@ -50,6 +50,18 @@ pub enum Error {
         /// The scope's name.
         scope: String,
     },
+    /// A [`LiveInstance`](crate::LiveInstance) was called from inside one of its own calls
+    /// (a host service it called, calling back into it): the instance is busy with that
+    /// call, which would wait for this one forever.
+    #[error(
+        "`LiveInstance::{method}` was called on operator `{operator}` from inside one of its own calls (a host service it called, calling back): it is busy with that call, so this one would wait forever"
+    )]
+    Reentrant {
+        /// The operator's name.
+        operator: String,
+        /// The method called.
+        method: &'static str,
+    },
     /// A reload or a recovery failed; the instance that was serving still serves.
     #[error(
         "reloading operator `{operator}`{} failed, and the old instance keeps serving: {reason}",

@@ -1,6 +1,7 @@
 //! Instances for long-running hosts: shared between threads, reloaded from a new build of
 //! their library while data flows, and recreated after a panic.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,6 +38,47 @@ pub const DEFAULT_MAX_GENERATIONS: u64 = 64;
 #[derive(Clone, Debug)]
 pub struct LiveInstance {
     inner: Arc<Mutex<Live>>,
+    /// The operator's name (every build it runs on has it), for an error that cannot take
+    /// the lock.
+    operator: Arc<str>,
+}
+
+thread_local! {
+    /// The live instances this thread holds (their lock's address): a call into one of them
+    /// from inside its own call (a host service it called, calling back) is an error, not a
+    /// thread waiting for itself forever.
+    static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A live instance's lock, held by this thread, and listed in [`HELD`] while it is.
+struct Held<'a> {
+    guard: MutexGuard<'a, Live>,
+    key: usize,
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Live;
+    fn deref(&self) -> &Live {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut Live {
+        &mut self.guard
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let key = self.key;
+        HELD.with(|held| {
+            let mut held = held.borrow_mut();
+            if let Some(at) = held.iter().rposition(|&k| k == key) {
+                held.swap_remove(at);
+            }
+        });
+    }
 }
 
 #[derive(Debug)]
@@ -74,6 +116,7 @@ impl LiveInstance {
             None => plugin.instantiate(operator, &config, host)?,
         };
         Ok(LiveInstance {
+            operator: Arc::from(operator),
             inner: Arc::new(Mutex::new(Live {
                 instance,
                 plugin: plugin.clone(),
@@ -91,63 +134,94 @@ impl LiveInstance {
     /// [`DEFAULT_MAX_GENERATIONS`]); recoveries and reloads to a build it ran on before are
     /// not counted.
     pub fn with_max_generations(self, max: u64) -> LiveInstance {
-        self.lock().max_generations = max.max(1);
+        self.held("with_max_generations").max_generations = max.max(1);
         self
     }
 
-    fn lock(&self) -> MutexGuard<'_, Live> {
+    /// Takes the instance for `method`; [`Error::Reentrant`] if this thread holds it already
+    /// (a call from inside one of its own calls), which waiting would never end.
+    fn lock(&self, method: &'static str) -> Result<Held<'_>> {
+        let key = Arc::as_ptr(&self.inner) as usize;
+        if HELD.with(|held| held.borrow().contains(&key)) {
+            return Err(Error::Reentrant {
+                operator: self.operator.to_string(),
+                method,
+            });
+        }
         // A panic inside a plugin is caught in the plugin; one in this module's own code
         // leaves the instance as consistent as before the call, so the lock is taken back.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        HELD.with(|held| held.borrow_mut().push(key));
+        Ok(Held { guard, key })
+    }
+
+    /// [`LiveInstance::lock`] for the methods that return no `Result`: a call from inside
+    /// one of the instance's own calls panics with the error (in a host service, the panic
+    /// becomes the service call's error), where it would wait forever.
+    #[track_caller]
+    fn held(&self, method: &'static str) -> Held<'_> {
+        match self.lock(method) {
+            Ok(held) => held,
+            Err(error) => panic!("{error}"),
+        }
     }
 
     /// Runs `f` on the current instance, holding it for the call (other threads wait).
+    /// Panics when called from inside one of this instance's own calls (see
+    /// [`Error::Reentrant`]).
+    #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&mut Instance) -> R) -> R {
-        f(&mut self.lock().instance)
+        f(&mut self.held("with").instance)
     }
 
     /// [`Instance::apply`] on the current instance.
     pub fn apply(&self, change: Change) -> Result<Change> {
-        self.with(|instance| instance.apply(change))
+        self.lock("apply")?.instance.apply(change)
     }
 
     /// [`Instance::tick`] on the current instance.
     pub fn tick(&self, now: Timestamp) -> Result<Option<Change>> {
-        self.with(|instance| instance.tick(now))
+        self.lock("tick")?.instance.tick(now)
     }
 
     /// [`Instance::pull`] on the current instance.
     pub fn pull(&self, rows: &[RowNumber]) -> Result<RecordBatch> {
-        self.with(|instance| instance.pull(rows))
+        self.lock("pull")?.instance.pull(rows)
     }
 
     /// [`Instance::flush_state`] on the current instance.
     pub fn flush_state(&self) -> Result<()> {
-        self.with(Instance::flush_state)
+        self.lock("flush_state")?.instance.flush_state()
     }
 
     /// Takes a snapshot and keeps it as the one [`LiveInstance::recover`] restores.
     pub fn checkpoint(&self) -> Result<()> {
-        let mut live = self.lock();
+        let mut live = self.lock("checkpoint")?;
         let snapshot = live.instance.snapshot()?;
         live.last_good = Some(snapshot);
         Ok(())
     }
 
     /// The generation of the current instance: 1, then one more per reload or recovery.
+    /// Panics when called from inside one of this instance's own calls.
+    #[track_caller]
     pub fn generation(&self) -> u64 {
-        self.lock().generation
+        self.held("generation").generation
     }
 
-    /// The library the current instance comes from.
+    /// The library the current instance comes from. Panics when called from inside one of
+    /// this instance's own calls.
+    #[track_caller]
     pub fn plugin(&self) -> Plugin {
-        self.lock().plugin.clone()
+        self.held("plugin").plugin.clone()
     }
 
     /// Whether the current instance is poisoned (by a panic, an unknown status or an output
-    /// it could not trust): see [`LiveInstance::recover`].
+    /// it could not trust): see [`LiveInstance::recover`]. Panics when called from inside
+    /// one of this instance's own calls.
+    #[track_caller]
     pub fn is_poisoned(&self) -> bool {
-        self.lock().instance.is_poisoned()
+        self.held("is_poisoned").instance.is_poisoned()
     }
 
     /// Replaces the instance with one of the same operator from `new` (load it with
@@ -169,7 +243,7 @@ impl LiveInstance {
     /// stays poisoned, and so does one whose `snapshot` panicked just now (a panic poisons):
     /// the error is then [`Error::StillPoisoned`].
     pub fn reload(&self, new: &Plugin) -> Result<u64> {
-        let mut live = self.lock();
+        let mut live = self.lock("reload")?;
         let (next, snapshot) = prepare(&mut live, new)?;
         live.swap(next, snapshot, new);
         Ok(live.generation)
@@ -183,7 +257,7 @@ impl LiveInstance {
     /// it is, and its generation returned: so `if live.is_poisoned() { live.recover()?; }`
     /// from several threads recovers once and loses no change applied since.
     pub fn recover(&self) -> Result<u64> {
-        let mut live = self.lock();
+        let mut live = self.lock("recover")?;
         if !live.instance.is_poisoned() {
             return Ok(live.generation);
         }
@@ -219,7 +293,10 @@ pub fn reload_all(instances: &[LiveInstance], new: &Plugin) -> Result<usize> {
     let mut order: Vec<&LiveInstance> = instances.iter().collect();
     order.sort_by_key(|live| Arc::as_ptr(&live.inner) as usize);
     order.dedup_by_key(|live| Arc::as_ptr(&live.inner) as usize);
-    let mut held: Vec<MutexGuard<'_, Live>> = order.iter().map(|live| live.lock()).collect();
+    let mut held: Vec<Held<'_>> = order
+        .iter()
+        .map(|live| live.lock("reload_all"))
+        .collect::<Result<_>>()?;
     // What a new instance writes to the state while it is prepared is undone for every
     // instance if any fails (each `prepare` undoes its own).
     let before: Vec<_> = held

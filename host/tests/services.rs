@@ -387,3 +387,71 @@ fn an_operator_without_configuration_refuses_one() {
         "invalid configuration for operator `counter`: invalid type: string \"enrich\", expected no configuration (`null` or `{}`), since its `new` takes none"
     );
 }
+
+/// A service that calls back into the `LiveInstance` calling it gets an error naming the
+/// operator and the method, not a thread waiting for itself forever.
+#[test]
+fn a_service_calling_back_into_its_own_live_instance_is_an_error_not_a_deadlock() {
+    use oplink_host::LiveInstance;
+    use std::sync::Mutex;
+    #[derive(Default)]
+    struct CallsBack {
+        live: Mutex<Option<LiveInstance>>,
+        said: Mutex<Vec<String>>,
+    }
+    impl Catalog for CallsBack {
+        fn tier(&self, _customer: &str) -> Option<String> {
+            let live = self
+                .live
+                .lock()
+                .unwrap()
+                .clone()
+                .expect("set before the call");
+            let again = oplink::Change::new(9, oplink::Timestamp(0), Vec::new());
+            let said = match live.apply(again) {
+                Ok(_) => "went through".to_owned(),
+                Err(error) => error.to_string(),
+            };
+            self.said.lock().unwrap().push(said);
+            None
+        }
+        fn customers_in(&self, _region: &str) -> oplink::Result<u64> {
+            Ok(0)
+        }
+    }
+    let service = Arc::new(CallsBack::default());
+    let host = Host::builder()
+        .provide::<dyn Catalog>(service.clone())
+        .build();
+    let live = LiveInstance::new(
+        &plugin(),
+        "enrich",
+        json!({"customer_column": "customer"}),
+        &host,
+        None,
+    )
+    .unwrap();
+    *service.live.lock().unwrap() = Some(live.clone());
+    let change = oplink::Change::new(
+        1,
+        oplink::Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(&[1], &["ada"], 0),
+        }],
+    );
+    let (done, waited) = std::sync::mpsc::channel();
+    let caller = live.clone();
+    std::thread::spawn(move || done.send(caller.apply(change).map(|_| ())).unwrap());
+    let outcome = waited
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the call came back");
+    outcome.unwrap();
+    assert_eq!(
+        service.said.lock().unwrap().as_slice(),
+        [
+            "`LiveInstance::apply` was called on operator `enrich` from inside one of its own calls (a host service it called, calling back): it is busy with that call, so this one would wait forever"
+        ]
+    );
+    // Outside its calls the instance serves as before.
+    assert_eq!(live.generation(), 1);
+}
