@@ -124,6 +124,16 @@ pub enum Error {
         /// What it was built for, and what this host is.
         detail: String,
     },
+    /// The file at the path is not the one this process loaded from it before (a new build
+    /// renamed into place, say): the dynamic loader would hand back the first under that
+    /// name, so the new one is refused rather than silently served as the old.
+    #[error(
+        "`{path}` is not the file this process loaded from that path before (it was replaced, by a new build?), and the dynamic loader keeps serving the first under that name: load the new one with `Plugin::load_fresh`"
+    )]
+    Replaced {
+        /// The path.
+        path: PathBuf,
+    },
     /// The path is a folder or a device, not a library file.
     #[error("`{path}` is not a file")]
     NotAFile {
@@ -359,6 +369,7 @@ impl Error {
             | Error::FolderUnreadable { path, .. }
             | Error::WrongTarget { path, .. }
             | Error::NotAFile { path, .. }
+            | Error::Replaced { path, .. }
             | Error::Truncated { path, .. }
             | Error::NotAPlugin { path, .. }
             | Error::AbiMajor { path, .. }

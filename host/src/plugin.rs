@@ -252,6 +252,11 @@ impl Plugin {
     /// mapped segments, functions inside its code), UTF-8, operator names and the panic
     /// strategy. Runs none of the operators' code; `dlopen` itself runs the library's static
     /// initialisers, if it has any (see the README on untrusted files).
+    ///
+    /// Loading the same file again gives the same library. A path whose file was replaced
+    /// since this process loaded from it (a new build renamed into place) is
+    /// [`Error::Replaced`]: the dynamic loader would hand back the first build under that
+    /// name; [`Plugin::load_fresh`] loads the new one.
     pub fn load(path: impl AsRef<Path>) -> Result<Plugin> {
         crate::load::load(path.as_ref())
     }

@@ -282,3 +282,58 @@ fn a_file_reached_twice_is_loaded_once() {
     );
     assert_eq!(skipped, [first.clone(), first.clone(), first]);
 }
+
+/// The file a checked load loads is the one its check opened: one renamed into place
+/// meanwhile (here by the checked library's own constructor, with one whose constructor
+/// aborts) is refused, not loaded unchecked.
+#[test]
+fn a_file_replaced_while_it_was_checked_is_not_loaded() {
+    common::in_child("a_file_replaced_while_it_was_checked_is_not_loaded", || {
+        let dir = folder("replaced-while-checked");
+        let path = copy(&fixture("CTOR_SWAP"), &dir, "libswap.so");
+        copy(&fixture("CTOR_ABORT"), &dir, "libswap.so.next");
+        let err = Plugin::load_checked(&path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "`{}` was not loaded: the file was replaced while it was being checked (by a new build?); load it again",
+                path.display()
+            )
+        );
+    });
+}
+
+/// A path whose file was replaced since this process loaded from it (a new build renamed
+/// into place) is refused, saying how to load the new build, where the dynamic loader
+/// would have handed back the first one; a discovery scan says the same of it.
+#[test]
+fn a_path_whose_file_was_replaced_since_it_was_loaded_is_refused() {
+    let dir = folder("replaced-since-loaded");
+    let path = dir.join("libx.so");
+    let put = |from: PathBuf| {
+        let partial = dir.join("x.partial");
+        std::fs::copy(from, &partial).unwrap();
+        std::fs::rename(&partial, &path).unwrap();
+    };
+    put(plugin_path("threshold"));
+    let first = Plugin::load(&path).unwrap();
+    assert!(first.operator("threshold").is_some());
+    // The same file again is the same library.
+    assert!(Plugin::load(&path).unwrap().operator("threshold").is_some());
+    put(plugin_path("toolkit"));
+    let said = format!(
+        "`{}` is not the file this process loaded from that path before (it was replaced, by a new build?), and the dynamic loader keeps serving the first under that name: load the new one with `Plugin::load_fresh`",
+        path.display()
+    );
+    let err = Plugin::load(&path).unwrap_err();
+    assert!(matches!(err, Error::Replaced { .. }), "{err:?}");
+    assert_eq!(err.to_string(), said);
+    let found = Discovery::new([&dir]).scan();
+    assert!(
+        matches!(outcome_of(&found, "libx.so"), Outcome::Rejected(e) if e.to_string() == said),
+        "{:?}",
+        outcome_of(&found, "libx.so")
+    );
+    let fresh = Plugin::load_fresh(&path).unwrap();
+    assert!(fresh.operator("passthrough").is_some());
+}

@@ -35,9 +35,19 @@ const NOT_A_PLUGIN: &[u8] = b"oplink-check-not-a-plugin";
 /// library that is no plugin at all (no entry symbol of any ABI) is not opened here: its
 /// constructors have nothing to do in this process.
 pub fn load_checked(path: &Path, timeout: Duration) -> Result<Plugin> {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let checked = super::file_id(&absolute);
     if !check_in_child(path, timeout)? {
-        return Err(Error::NotAPlugin {
-            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+        return Err(Error::NotAPlugin { path: absolute });
+    }
+    // The file loaded here is the one the child checked: one renamed into place meanwhile
+    // (a new build, or anything the checked library's constructor did) is not loaded.
+    if super::file_id(&absolute) != checked {
+        return Err(Error::CheckFailed {
+            path: absolute,
+            reason:
+                "the file was replaced while it was being checked (by a new build?); load it again"
+                    .to_owned(),
         });
     }
     super::load(path)

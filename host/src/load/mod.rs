@@ -43,8 +43,17 @@ pub(crate) fn load_unlocked(path: &Path) -> Result<Plugin> {
     // The file checked is the file opened: a bare name would otherwise be searched for on
     // the library path by `dlopen`, after the check looked in the current folder.
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let id = file_id(&path);
+    if let Some(id) = id
+        && loaded_from(&path).is_some_and(|first| first != id)
+    {
+        return Err(Error::Replaced { path });
+    }
     preflight::check(&path)?;
     let library = open(&path)?;
+    if let Some(id) = id {
+        remember_loaded(&path, id);
+    }
     let handle = library.into_raw();
     // SAFETY: a handle `into_raw` just gave us; it is owned again right away.
     let library = unsafe { libloading::os::unix::Library::from_raw(handle) };
@@ -76,6 +85,32 @@ pub(crate) fn load_unlocked(path: &Path) -> Result<Plugin> {
         .collect::<Vec<_>>();
     tracing::debug!(path = %library.path.display(), operators = operators.len(), "loaded oplink plugin");
     Ok(Plugin::new(library, described.build, operators))
+}
+
+/// Which file a path names: its device and inode (following symbolic links, as `dlopen`
+/// does); `None` when it cannot be read (the load then fails on its own words).
+pub(crate) fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// The file each path was first loaded from in this process: `dlopen` finds a library it
+/// has by the name it was opened under before it looks at the file, so a path whose file
+/// was replaced since would give back the first build.
+static LOADED: std::sync::Mutex<Option<std::collections::HashMap<PathBuf, (u64, u64)>>> =
+    std::sync::Mutex::new(None);
+
+fn loaded_from(path: &Path) -> Option<(u64, u64)> {
+    let loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    loaded.as_ref()?.get(path).copied()
+}
+
+fn remember_loaded(path: &Path, id: (u64, u64)) {
+    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    loaded
+        .get_or_insert_with(Default::default)
+        .entry(path.to_path_buf())
+        .or_insert(id);
 }
 
 /// `dlopen` with `RTLD_NOW`: a symbol the library needs and nothing provides is an error now,

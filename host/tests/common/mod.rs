@@ -182,6 +182,19 @@ pub fn in_child(name: &str, body: impl FnOnce()) {
 /// `tests/fixtures/broken.c` built with `-D{variant}` (one library per variant) against
 /// `oplink.h`, with the system C compiler (`$CC`, default `cc`).
 pub fn fixture(variant: &str) -> PathBuf {
+    // Built once per process: a library rebuilt at a path this process loaded from is a
+    // replaced file, which the host refuses to load again by that path.
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, path)) = built.iter().find(|(v, _)| v == variant) {
+        return path.clone();
+    }
+    let path = build_fixture(variant);
+    built.push((variant.to_owned(), path.clone()));
+    path
+}
+
+fn build_fixture(variant: &str) -> PathBuf {
     let dir = workspace().join("target").join("broken-fixtures");
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join(format!(
