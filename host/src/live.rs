@@ -168,7 +168,9 @@ impl LiveInstance {
 
     /// Runs `f` on the current instance, holding it for the call (other threads wait).
     /// Panics when called from inside one of this instance's own calls (see
-    /// [`Error::Reentrant`]).
+    /// [`Error::Reentrant`]). `f` calls the instance's methods; putting another instance in
+    /// its place (`std::mem::replace`) leaves the `LiveInstance` describing the old one (its
+    /// plugin, state name and configuration): replace it with [`LiveInstance::reload`].
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&mut Instance) -> R) -> R {
         f(&mut self.held("with").instance)
