@@ -247,10 +247,12 @@ fn install_panic_hook_once() {
             if CALL.with(|call| call.depth.get()) == 0 {
                 return previous(info);
             }
-            // A line of oplink's own is no place to send a reader (as for errors): none.
+            // A line of oplink's own is no place to send a reader (as for errors): none. Nor
+            // is one of the standard library's, spelled `/rustc/<commit>/library/...`, a
+            // file on no user's machine ("capacity overflow", say).
             let location = info
                 .location()
-                .filter(|l| !crate::error::is_inside_oplink(l))
+                .filter(|l| !crate::error::is_inside_oplink(l) && !l.file().starts_with("/rustc/"))
                 .map(|l| (l.file().to_owned(), l.line(), l.column()));
             // `try_with`/`try_borrow_mut`: a hook must never panic itself.
             let _ = LAST_PANIC.try_with(|slot| {
@@ -431,6 +433,21 @@ mod tests {
         assert_eq!(failure.message, "boom 7");
         assert_eq!(failure.location(), None);
         assert_eq!(failure.status(), Status::PANIC);
+    }
+
+    #[test]
+    fn a_panic_inside_the_standard_library_becomes_a_failure_without_location() {
+        install_panic_hook();
+        let failure = guard(&mut || {
+            // "capacity overflow", raised in `alloc`'s own sources.
+            let v: Vec<u64> = Vec::with_capacity(usize::MAX / 4);
+            drop(v);
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Panic);
+        assert_eq!(failure.message, "capacity overflow");
+        assert_eq!(failure.location(), None);
     }
 
     struct Bomb;
