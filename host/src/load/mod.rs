@@ -51,9 +51,6 @@ pub(crate) fn load_unlocked(path: &Path) -> Result<Plugin> {
     }
     preflight::check(&path)?;
     let library = open(&path)?;
-    if let Some(id) = id {
-        remember_loaded(&path, id);
-    }
     let handle = library.into_raw();
     // SAFETY: a handle `into_raw` just gave us; it is owned again right away.
     let library = unsafe { libloading::os::unix::Library::from_raw(handle) };
@@ -83,6 +80,11 @@ pub(crate) fn load_unlocked(path: &Path) -> Result<Plugin> {
             requires: operator.requires,
         })
         .collect::<Vec<_>>();
+    // Only a library that loaded stays mapped under its name (one refused above is closed
+    // again): a fixed build put at the path after a refusal is loaded, not called replaced.
+    if let Some(id) = id {
+        remember_loaded(&library.path, id);
+    }
     tracing::debug!(path = %library.path.display(), operators = operators.len(), "loaded oplink plugin");
     Ok(Plugin::new(library, described.build, operators))
 }

@@ -182,7 +182,8 @@ pub fn in_child(name: &str, body: impl FnOnce()) {
 /// `tests/fixtures/broken.c` built with `-D{variant}` (one library per variant) against
 /// `oplink.h`, with the system C compiler (`$CC`, default `cc`).
 pub fn fixture(variant: &str) -> PathBuf {
-    // Built once per process: a library rebuilt at a path this process loaded from is a
+    // Built once per process, into a folder of the process's own: a library rebuilt at a
+    // path a process loaded from (by another test process, say one of `in_child`) is a
     // replaced file, which the host refuses to load again by that path.
     static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
@@ -195,7 +196,19 @@ pub fn fixture(variant: &str) -> PathBuf {
 }
 
 fn build_fixture(variant: &str) -> PathBuf {
-    let dir = workspace().join("target").join("broken-fixtures");
+    let all = workspace().join("target").join("broken-fixtures");
+    let dir = all.join(format!("p{}", std::process::id()));
+    if !dir.exists() {
+        // The folders of test processes that have ended go.
+        for entry in std::fs::read_dir(&all).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix('p').and_then(|p| p.parse::<u32>().ok())
+                && !Path::new(&format!("/proc/{pid}")).exists()
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join(format!(
         "lib{}{}",
