@@ -51,7 +51,7 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
     let words = [
         ("{{name}}", args.name.clone()),
         ("{{op}}", op.clone()),
-        ("{{Struct}}", camel(&op)),
+        ("{{Struct}}", struct_name(&op)),
         ("{{oplink_dependency}}", dependency(args.oplink.as_deref())?),
     ];
     let fill = |text: &str| {
@@ -181,6 +181,82 @@ const RESERVED: &[&str] = &[
     "serde",
 ];
 
+/// The operator's type: its name in camel case, with `Operator` after it when that would
+/// be a name the crate already uses (`oplink new config` makes `ConfigOperator`, not a
+/// second `Config`; `rows` makes `RowsOperator`, not a `Rows` hiding oplink's).
+fn struct_name(op: &str) -> String {
+    const TAKEN: &[&str] = &[
+        // The template's own and what it names from oplink, serde and the standard library.
+        "Config",
+        "Arc",
+        "ArrayRef",
+        "BooleanArray",
+        "Change",
+        "Debug",
+        "Deserialize",
+        "Diff",
+        "Error",
+        "Int64Array",
+        "RecordBatch",
+        "Result",
+        "Rows",
+        "String",
+        "Timestamp",
+        // The rest of `oplink::prelude`.
+        "Array",
+        "Context",
+        "DataType",
+        "Field",
+        "Float64Array",
+        "RowNumber",
+        "Schema",
+        "SchemaRef",
+        "StringArray",
+        "UInt64Array",
+        // The standard prelude's types and traits.
+        "Option",
+        "Some",
+        "None",
+        "Ok",
+        "Err",
+        "Vec",
+        "Box",
+        "Self",
+        "Send",
+        "Sync",
+        "Sized",
+        "Copy",
+        "Clone",
+        "Default",
+        "Drop",
+        "Fn",
+        "FnMut",
+        "FnOnce",
+        "Iterator",
+        "IntoIterator",
+        "Extend",
+        "ToString",
+        "ToOwned",
+        "PartialEq",
+        "Eq",
+        "PartialOrd",
+        "Ord",
+        "AsRef",
+        "AsMut",
+        "Into",
+        "From",
+        "TryFrom",
+        "TryInto",
+        "Unpin",
+    ];
+    let name = camel(op);
+    if TAKEN.contains(&name.as_str()) {
+        format!("{name}Operator")
+    } else {
+        name
+    }
+}
+
 /// `my_filter` → `MyFilter`.
 fn camel(op: &str) -> String {
     op.split('_')
@@ -256,6 +332,9 @@ mod tests {
     #[test]
     fn names_become_operators_and_types() {
         assert_eq!(camel("my_filter2"), "MyFilter2");
+        assert_eq!(struct_name("my_filter2"), "MyFilter2");
+        assert_eq!(struct_name("config"), "ConfigOperator");
+        assert_eq!(struct_name("rows"), "RowsOperator");
         assert!(check_name("my-filter").is_ok());
         assert_eq!(
             check_name("My Filter").unwrap_err().to_string(),

@@ -1268,6 +1268,27 @@ fn a_new_plugin_builds_tests_and_passes_the_check() {
         .clone();
     assert_eq!(stdout(&output), "customer,amount\ncarol,40\nerin,77\n");
 
+    // Names whose type would be one the crate already uses (its `Config`, oplink's
+    // `Rows`) build and test too.
+    for name in ["config", "rows"] {
+        oplink()
+            .current_dir(dir.path())
+            .args(["new", name])
+            .assert()
+            .success();
+        let crate_dir = dir.path().join(name);
+        std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
+        for step in [&["test", "--quiet"][..]] {
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(step)
+                .current_dir(&crate_dir)
+                .env("CARGO_TARGET_DIR", &target)
+                .status()
+                .unwrap();
+            assert!(status.success(), "cargo {step:?} in the new crate `{name}`");
+        }
+    }
+
     // Not over an existing folder.
     fails_with(
         oplink().current_dir(dir.path()).args(["new", "my-filter"]),

@@ -340,8 +340,16 @@ fn a_path_whose_file_was_replaced_since_it_was_loaded_is_refused() {
     let refused = dir.join("liby.so");
     std::fs::copy(fixture("ABI_MINOR"), dir.join("y.partial")).unwrap();
     std::fs::rename(dir.join("y.partial"), &refused).unwrap();
-    assert!(matches!(Plugin::load(&refused).unwrap_err(), Error::AbiMinor { .. }));
+    assert!(matches!(
+        Plugin::load(&refused).unwrap_err(),
+        Error::AbiMinor { .. }
+    ));
     std::fs::copy(plugin_path("threshold"), dir.join("y.partial")).unwrap();
     std::fs::rename(dir.join("y.partial"), &refused).unwrap();
-    assert!(Plugin::load(&refused).unwrap().operator("threshold").is_some());
+    assert!(
+        Plugin::load(&refused)
+            .unwrap()
+            .operator("threshold")
+            .is_some()
+    );
 }
