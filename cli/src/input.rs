@@ -51,7 +51,8 @@ pub fn parse_delimiter(spec: &str) -> Result<u8> {
         "tab" | "\\t" => return Ok(b'\t'),
         "\"" | "\n" | "\r" => {
             return Err(CliError::Usage(format!(
-                "--delimiter cannot be {spec:?}: it quotes or ends CSV records"
+                "--delimiter cannot be `{}`: it quotes or ends CSV records",
+                spec.escape_default()
             )));
         }
         _ => {}

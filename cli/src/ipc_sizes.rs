@@ -34,6 +34,12 @@ pub fn check(file: &File, is_file: bool) -> Result<(), String> {
 }
 
 fn read_at(file: &File, at: u64, len: usize) -> Option<Vec<u8>> {
+    // A length read from a damaged file is held to what the file holds before anything is
+    // allocated for it.
+    let size = file.metadata().ok()?.len();
+    if at.checked_add(len as u64)? > size {
+        return None;
+    }
     let mut bytes = vec![0; len];
     file.read_exact_at(&mut bytes, at).ok()?;
     Some(bytes)

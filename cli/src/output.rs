@@ -164,9 +164,14 @@ impl Sink {
                         // This process's own: two runs writing one file do not share it.
                         let partial =
                             path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-                        let file =
-                            File::create(&partial).map_err(|e| CliError::io("create", given, e))?;
+                        // Listed before it exists (a signal in between finds nothing to
+                        // remove), by its absolute path.
+                        let partial = std::path::absolute(&partial).unwrap_or(partial);
                         crate::interrupt::remove_on_interrupt(&partial);
+                        let file = File::create(&partial).map_err(|e| {
+                            crate::interrupt::forget(&partial);
+                            CliError::io("create", given, e)
+                        })?;
                         // The file replaced keeps its permissions (one made private stays so).
                         if let Ok(meta) = std::fs::metadata(&path) {
                             let _ = file.set_permissions(meta.permissions());

@@ -47,13 +47,14 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    // A library given where its operator's name goes: a name may hold a `.`, but not a
+    // `/`, and no operator is named after a file that is there.
     let library = std::path::Path::new(name);
-    if !named
-        && library
-            .extension()
-            .is_some_and(|e| e == std::env::consts::DLL_EXTENSION)
+    if library
+        .extension()
+        .is_some_and(|e| e == std::env::consts::DLL_EXTENSION)
+        && (name.contains('/') || library.is_file())
     {
-        // A library given where its operator's name goes.
         return Err(CliError::Usage(format!(
             "--op `{spec}` names a library file, not an operator: give the library with `--plugins {name}` and the operator by its name (`oplink inspect {name}` lists them)"
         )));

@@ -2098,7 +2098,7 @@ fn other_separators_read_with_delimiter_and_tsv() {
         ),
         (
             "\"",
-            "--delimiter cannot be \"\\\"\": it quotes or ends CSV records",
+            "--delimiter cannot be `\\\"`: it quotes or ends CSV records",
         ),
     ] {
         fails_with(oplink().args(["run", ORDERS, "--delimiter", given]), said);

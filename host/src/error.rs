@@ -54,12 +54,12 @@ pub enum Error {
     /// (a host service it called, calling back into it): the instance is busy with that
     /// call, which would wait for this one forever.
     #[error(
-        "`LiveInstance::{method}` was called on operator `{operator}` from inside one of its own calls (a host service it called, calling back): it is busy with that call, so this one would wait forever"
+        "`{method}` was called on operator `{operator}` from inside one of its own calls on this thread (a host service it called, calling back): it is busy with that call, so this one would wait forever"
     )]
     Reentrant {
         /// The operator's name.
         operator: String,
-        /// The method called.
+        /// The method called (`LiveInstance::apply`, `oplink_host::reload_all`, ...).
         method: &'static str,
     },
     /// A reload or a recovery failed; the instance that was serving still serves.

@@ -134,7 +134,8 @@ impl LiveInstance {
     /// [`DEFAULT_MAX_GENERATIONS`]); recoveries and reloads to a build it ran on before are
     /// not counted.
     pub fn with_max_generations(self, max: u64) -> LiveInstance {
-        self.held("with_max_generations").max_generations = max.max(1);
+        self.held("LiveInstance::with_max_generations")
+            .max_generations = max.max(1);
         self
     }
 
@@ -173,32 +174,34 @@ impl LiveInstance {
     /// plugin, state name and configuration): replace it with [`LiveInstance::reload`].
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&mut Instance) -> R) -> R {
-        f(&mut self.held("with").instance)
+        f(&mut self.held("LiveInstance::with").instance)
     }
 
     /// [`Instance::apply`] on the current instance.
     pub fn apply(&self, change: Change) -> Result<Change> {
-        self.lock("apply")?.instance.apply(change)
+        self.lock("LiveInstance::apply")?.instance.apply(change)
     }
 
     /// [`Instance::tick`] on the current instance.
     pub fn tick(&self, now: Timestamp) -> Result<Option<Change>> {
-        self.lock("tick")?.instance.tick(now)
+        self.lock("LiveInstance::tick")?.instance.tick(now)
     }
 
     /// [`Instance::pull`] on the current instance.
     pub fn pull(&self, rows: &[RowNumber]) -> Result<RecordBatch> {
-        self.lock("pull")?.instance.pull(rows)
+        self.lock("LiveInstance::pull")?.instance.pull(rows)
     }
 
     /// [`Instance::flush_state`] on the current instance.
     pub fn flush_state(&self) -> Result<()> {
-        self.lock("flush_state")?.instance.flush_state()
+        self.lock("LiveInstance::flush_state")?
+            .instance
+            .flush_state()
     }
 
     /// Takes a snapshot and keeps it as the one [`LiveInstance::recover`] restores.
     pub fn checkpoint(&self) -> Result<()> {
-        let mut live = self.lock("checkpoint")?;
+        let mut live = self.lock("LiveInstance::checkpoint")?;
         let snapshot = live.instance.snapshot()?;
         live.last_good = Some(snapshot);
         Ok(())
@@ -208,14 +211,14 @@ impl LiveInstance {
     /// Panics when called from inside one of this instance's own calls.
     #[track_caller]
     pub fn generation(&self) -> u64 {
-        self.held("generation").generation
+        self.held("LiveInstance::generation").generation
     }
 
     /// The library the current instance comes from. Panics when called from inside one of
     /// this instance's own calls.
     #[track_caller]
     pub fn plugin(&self) -> Plugin {
-        self.held("plugin").plugin.clone()
+        self.held("LiveInstance::plugin").plugin.clone()
     }
 
     /// Whether the current instance is poisoned (by a panic, an unknown status or an output
@@ -223,7 +226,9 @@ impl LiveInstance {
     /// one of this instance's own calls.
     #[track_caller]
     pub fn is_poisoned(&self) -> bool {
-        self.held("is_poisoned").instance.is_poisoned()
+        self.held("LiveInstance::is_poisoned")
+            .instance
+            .is_poisoned()
     }
 
     /// Replaces the instance with one of the same operator from `new` (load it with
@@ -245,7 +250,7 @@ impl LiveInstance {
     /// stays poisoned, and so does one whose `snapshot` panicked just now (a panic poisons):
     /// the error is then [`Error::StillPoisoned`].
     pub fn reload(&self, new: &Plugin) -> Result<u64> {
-        let mut live = self.lock("reload")?;
+        let mut live = self.lock("LiveInstance::reload")?;
         let (next, snapshot) = prepare(&mut live, new)?;
         live.swap(next, snapshot, new);
         Ok(live.generation)
@@ -259,7 +264,7 @@ impl LiveInstance {
     /// it is, and its generation returned: so `if live.is_poisoned() { live.recover()?; }`
     /// from several threads recovers once and loses no change applied since.
     pub fn recover(&self) -> Result<u64> {
-        let mut live = self.lock("recover")?;
+        let mut live = self.lock("LiveInstance::recover")?;
         if !live.instance.is_poisoned() {
             return Ok(live.generation);
         }
@@ -297,7 +302,7 @@ pub fn reload_all(instances: &[LiveInstance], new: &Plugin) -> Result<usize> {
     order.dedup_by_key(|live| Arc::as_ptr(&live.inner) as usize);
     let mut held: Vec<Held<'_>> = order
         .iter()
-        .map(|live| live.lock("reload_all"))
+        .map(|live| live.lock("oplink_host::reload_all"))
         .collect::<Result<_>>()?;
     // What a new instance writes to the state while it is prepared is undone for every
     // instance if any fails (each `prepare` undoes its own).

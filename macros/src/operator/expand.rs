@@ -332,9 +332,10 @@ fn name_claim(name: &LitStr) -> TokenStream {
     if super::args::check_name(&value).is_err() {
         return TokenStream::new(); // reported at the name already
     }
-    // A plain name as it is; any other readable first (its `-` and `.` as `_`, which rustc
-    // shows when a crate defines one name twice), then its bytes in hex, which tell it
-    // from every other name but a plain one written to match this very form.
+    // A plain name as it is (it starts with a letter); any other after a second `_`, so that
+    // no plain name can spell it: readable first (its `-` and `.` as `_`, which rustc shows
+    // when a crate defines one name twice), then its bytes in hex, which tell it from every
+    // other.
     let ident = if value
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -346,7 +347,7 @@ fn name_claim(name: &LitStr) -> TokenStream {
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
         let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
-        format!("oplink_operator_{readable}__{hex}")
+        format!("oplink_operator__{readable}__{hex}")
     };
     let ident = Ident::new(&ident, name.span());
     // `non_local_definitions`: an operator may be defined in a function body (a test's, a

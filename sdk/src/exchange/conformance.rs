@@ -582,7 +582,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     );
     assert_eq!(
         import_malformed(Field::new("s", DataType::Struct(inner), true), short),
-        "column `s`: field \"x\": it has 2 rows where its parent needs 4"
+        "column `s`: field `x`: it has 2 rows where its parent needs 4"
     );
 
     // A dictionary array without its dictionary, and a plain array with one.

@@ -1420,7 +1420,7 @@ impl<'a> Importer<'a> {
             for (i, field) in fields.iter().enumerate() {
                 let child = self
                     .child(raw, i, field.data_type(), &shape)
-                    .map_err(|e| e.context(format!("field {:?}", field.name())))?;
+                    .map_err(|e| e.context(format!("field `{}`", field.name())))?;
                 children.push(child);
             }
             Ok(StructArray::new_unchecked_with_length(

@@ -1201,12 +1201,7 @@ impl<'v> BinariesView<'v> {
     #[inline]
     #[track_caller]
     fn bytes_at(&self, i: usize, what: &str) -> Result<&'v [u8]> {
-        assert!(
-            i < self.len(),
-            "column `{}`: index {i} out of {} {what}s",
-            self.name,
-            self.len()
-        );
+        self.in_bounds(i, what);
         let (start, end) = match self.offsets {
             Offsets::Small(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
             Offsets::Large(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
@@ -1223,11 +1218,24 @@ impl<'v> BinariesView<'v> {
             })
     }
 
+    /// Panics, naming the column, when `i` is past the end (before any bitmap is read).
+    #[inline]
+    #[track_caller]
+    fn in_bounds(&self, i: usize, what: &str) {
+        assert!(
+            i < self.len(),
+            "column `{}`: index {i} out of {} {what}s",
+            self.name,
+            self.len()
+        );
+    }
+
     /// Value `i`, or `None` for a null, or an error when its offsets are malformed. Panics
     /// past the end.
     #[inline]
     #[track_caller]
     pub fn try_get(&self, i: usize) -> Result<Option<&'v [u8]>> {
+        self.in_bounds(i, "value");
         match &self.validity {
             Some(validity) if !validity.is_valid(i) => Ok(None),
             _ => self.try_value(i).map(Some),
@@ -1301,6 +1309,7 @@ impl<'v> StringsView<'v> {
     #[inline]
     #[track_caller]
     pub fn try_get(&self, i: usize) -> Result<Option<&'v str>> {
+        self.0.in_bounds(i, "string");
         match &self.0.validity {
             Some(validity) if !validity.is_valid(i) => Ok(None),
             _ => self.try_value(i).map(Some),

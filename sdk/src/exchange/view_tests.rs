@@ -888,11 +888,23 @@ fn binary_columns_read_in_place_as_byte_slices() {
         "column `blob`: the offsets of value 0 do not lie within its 2 bytes of data"
     );
     assert_eq!(blobs.try_get(2).unwrap(), Some(&b"\xff"[..]));
-    // Past the end: the panic names the column, as the view's errors do.
+    // Past the end: the panic names the column, as the view's errors do, with nulls too.
     let panic = std::panic::catch_unwind(|| blobs.get(3)).unwrap_err();
     assert_eq!(
         panic.downcast_ref::<String>().unwrap(),
         "column `blob`: index 3 out of 3 values"
+    );
+    let view = ChangeView::from_change(insert(mixed(0))).unwrap();
+    let names = post_of(&view)
+        .column_by_name("name")
+        .unwrap()
+        .strings()
+        .unwrap();
+    assert!(names.validity().is_some());
+    let panic = std::panic::catch_unwind(|| names.get(4)).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().unwrap(),
+        "column `name`: index 4 out of 4 strings"
     );
     let panic = std::panic::catch_unwind(|| blobs.get(1)).unwrap_err();
     assert_eq!(
