@@ -168,6 +168,17 @@ impl std::fmt::Debug for Input {
     }
 }
 
+/// The UTF-8 byte-order mark some editors put first in a text file.
+pub(crate) const BOM: &str = "\u{feff}";
+
+/// `text` without a byte-order mark first.
+pub(crate) fn without_bom(text: String) -> String {
+    match text.strip_prefix(BOM) {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
+}
+
 /// A file read from after its UTF-8 byte-order mark, if it starts with one (as files saved
 /// by some Windows editors do): positions count from there, so rewinding goes back to it.
 struct AfterBom {
@@ -179,7 +190,7 @@ impl AfterBom {
     fn new(mut file: File) -> std::io::Result<AfterBom> {
         let mut head = [0u8; 3];
         let read = file.read(&mut head)?;
-        let start = if read == 3 && head == [0xef, 0xbb, 0xbf] {
+        let start = if head[..read] == *BOM.as_bytes() {
             3
         } else {
             0
@@ -857,13 +868,7 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
     let mut read: Vec<(usize, String)> = Vec::new();
     for (index, line) in BufReader::new(file).lines().enumerate() {
         // A byte-order mark is no part of the first line's JSON (the reader skips it).
-        let line = line.map(|l| {
-            if index == 0 {
-                l.trim_start_matches('\u{feff}').to_owned()
-            } else {
-                l
-            }
-        });
+        let line = line.map(|l| if index == 0 { without_bom(l) } else { l });
         let Ok(line) = line else {
             return CliError::Data {
                 path: path.to_owned(),

@@ -82,14 +82,14 @@ fn looks_like_json(path: &Path) -> bool {
         return false;
     };
     let head = head[..read]
-        .strip_prefix(b"\xef\xbb\xbf")
+        .strip_prefix(crate::input::BOM.as_bytes())
         .unwrap_or(&head[..read]);
     head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
     let text = std::fs::read_to_string(path)
-        .map(crate::run::without_bom)
+        .map(crate::input::without_bom)
         .map_err(|e| CliError::io("read", path, e))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| CliError::Data {
         path: path.to_owned(),

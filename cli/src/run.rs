@@ -80,7 +80,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             Some(file) => {
                 let path = Path::new(file);
                 let text = std::fs::read_to_string(path)
-                    .map(without_bom)
+                    .map(crate::input::without_bom)
                     .map_err(|e| {
                         CliError::Usage(format!(
                             "--op `{spec}`: cannot read the configuration of `{name}`: {}",
@@ -110,14 +110,6 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
                 excerpt,
             })
         }
-    }
-}
-
-/// `text` without the UTF-8 byte-order mark some editors put first.
-pub(crate) fn without_bom(text: String) -> String {
-    match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_owned(),
-        None => text,
     }
 }
 
