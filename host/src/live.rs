@@ -156,6 +156,24 @@ impl LiveInstance {
         Ok(Held { guard, key })
     }
 
+    /// [`LiveInstance::lock`] without waiting: `None` when another thread holds it.
+    fn try_lock(&self, method: &'static str) -> Result<Option<Held<'_>>> {
+        let key = Arc::as_ptr(&self.inner) as usize;
+        if HELD.with(|held| held.borrow().contains(&key)) {
+            return Err(Error::Reentrant {
+                operator: self.operator.to_string(),
+                method,
+            });
+        }
+        let guard = match self.inner.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+        };
+        HELD.with(|held| held.borrow_mut().push(key));
+        Ok(Some(Held { guard, key }))
+    }
+
     /// [`LiveInstance::lock`] for the methods that return no `Result`: a call from inside
     /// one of the instance's own calls panics with the error (in a host service, the panic
     /// becomes the service call's error), where it would wait forever.
@@ -295,15 +313,11 @@ impl LiveInstance {
 /// fails for any of them, none changes, and the error names that operator. Returns how
 /// many were reloaded.
 pub fn reload_all(instances: &[LiveInstance], new: &Plugin) -> Result<usize> {
-    // Locked in one order (by address), so that two concurrent `reload_all` cannot
-    // deadlock; an instance listed twice is locked once.
+    // An instance listed twice is locked once.
     let mut order: Vec<&LiveInstance> = instances.iter().collect();
     order.sort_by_key(|live| Arc::as_ptr(&live.inner) as usize);
     order.dedup_by_key(|live| Arc::as_ptr(&live.inner) as usize);
-    let mut held: Vec<Held<'_>> = order
-        .iter()
-        .map(|live| live.lock("oplink_host::reload_all"))
-        .collect::<Result<_>>()?;
+    let mut held = lock_all(&order)?;
     // What a new instance writes to the state while it is prepared is undone for every
     // instance if any fails (each `prepare` undoes its own).
     let before: Vec<_> = held
@@ -327,6 +341,44 @@ pub fn reload_all(instances: &[LiveInstance], new: &Plugin) -> Result<usize> {
         live.swap(next, snapshot, new);
     }
     Ok(held.len())
+}
+
+/// Every instance of `order`, held together. No lock is waited for while another is held:
+/// one is waited for, the others are tried, and when one is busy all are let go and that
+/// one is waited for first. So `reload_all` cannot deadlock with any order in which other
+/// threads take the same instances (two `reload_all`s, or a host service that calls one
+/// instance from inside a call of another).
+fn lock_all<'a>(order: &[&'a LiveInstance]) -> Result<Vec<Held<'a>>> {
+    const METHOD: &str = "oplink_host::reload_all";
+    if order.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut first = 0;
+    loop {
+        let mut held: Vec<Option<Held<'a>>> = order.iter().map(|_| None).collect();
+        held[first] = Some(order[first].lock(METHOD)?);
+        let mut busy = None;
+        for (index, live) in order.iter().enumerate() {
+            if index == first {
+                continue;
+            }
+            match live.try_lock(METHOD)? {
+                Some(guard) => held[index] = Some(guard),
+                None => {
+                    busy = Some(index);
+                    break;
+                }
+            }
+        }
+        match busy {
+            None => return Ok(held.into_iter().flatten().collect()),
+            Some(index) => {
+                drop(held);
+                first = index;
+                std::thread::yield_now();
+            }
+        }
+    }
 }
 
 impl Live {

@@ -455,3 +455,83 @@ fn a_service_calling_back_into_its_own_live_instance_is_an_error_not_a_deadlock(
     // Outside its calls the instance serves as before.
     assert_eq!(live.generation(), 1);
 }
+
+/// `reload_all` takes its instances so that it cannot deadlock with a host service that
+/// calls one instance from inside a call of another (each thread then holds one and wants
+/// the other): both finish, whichever instance `reload_all` would take first. An empty
+/// list reloads nothing.
+#[test]
+fn reload_all_cannot_deadlock_with_a_service_calling_another_instance() {
+    use oplink_host::{LiveInstance, reload_all};
+    use std::sync::Mutex;
+    use std::sync::mpsc::{Sender, channel};
+    use std::time::Duration;
+    /// Calls `other` from inside a call of the instance it serves, after telling the test
+    /// it is inside and giving `reload_all` time to take what it can.
+    #[derive(Default)]
+    struct CallsOther {
+        other: Mutex<Option<LiveInstance>>,
+        inside: Mutex<Option<Sender<()>>>,
+    }
+    impl Catalog for CallsOther {
+        fn tier(&self, _customer: &str) -> Option<String> {
+            if let Some(inside) = self.inside.lock().unwrap().take() {
+                inside.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let other = self.other.lock().unwrap().clone()?;
+            other
+                .apply(oplink::Change::new(2, oplink::Timestamp(0), Vec::new()))
+                .ok()
+                .map(|_| "called".to_owned())
+        }
+        fn customers_in(&self, _region: &str) -> oplink::Result<u64> {
+            Ok(0)
+        }
+    }
+    let plugin = plugin();
+    assert_eq!(reload_all(&[], &plugin).unwrap(), 0);
+    for swapped in [false, true] {
+        let service = Arc::new(CallsOther::default());
+        let host = Host::builder()
+            .provide::<dyn Catalog>(service.clone())
+            .build();
+        let config = json!({"customer_column": "customer"});
+        let a = LiveInstance::new(&plugin, "enrich", &config, &host, None).unwrap();
+        let b = LiveInstance::new(&plugin, "enrich", &config, &host, None).unwrap();
+        // Which of the two `reload_all` takes first depends on their addresses: both ways.
+        let (calling, called) = if swapped { (b, a) } else { (a, b) };
+        *service.other.lock().unwrap() = Some(called.clone());
+        let (inside, entered) = channel();
+        *service.inside.lock().unwrap() = Some(inside);
+        let (done, finished) = channel();
+        let caller = calling.clone();
+        let applied = done.clone();
+        std::thread::spawn(move || {
+            let change = oplink::Change::new(
+                1,
+                oplink::Timestamp(0),
+                vec![Diff::Insert {
+                    post: rows(&[1], &["ada"], 0),
+                }],
+            );
+            applied
+                .send(("apply", caller.apply(change).map(|_| ())))
+                .unwrap();
+        });
+        entered.recv_timeout(Duration::from_secs(30)).unwrap();
+        let both = [calling.clone(), called.clone()];
+        let plugin = plugin.clone();
+        std::thread::spawn(move || {
+            done.send(("reload_all", reload_all(&both, &plugin).map(|_| ())))
+                .unwrap();
+        });
+        for _ in 0..2 {
+            let (what, outcome) = finished
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("deadlocked (swapped: {swapped})"));
+            outcome.unwrap_or_else(|e| panic!("{what}: {e}"));
+        }
+        assert_eq!((calling.generation(), called.generation()), (2, 2));
+    }
+}
