@@ -108,6 +108,16 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
             reason: "a lookup table in JSON is one object of keys to values".to_owned(),
         });
     };
+    if let Some(key) = key_given_twice(&text) {
+        return Err(CliError::Data {
+            path: path.to_owned(),
+            line: None,
+            column: None,
+            reason: format!(
+                "the key `{key}` is given twice; a lookup table holds one value per key"
+            ),
+        });
+    }
     // A key whose value is `null` has no value, as an empty cell of a CSV table.
     Ok(map
         .into_iter()
@@ -117,6 +127,38 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
             other => Some((k, other.to_string())),
         })
         .collect())
+}
+
+/// The first key of the JSON object `text` that appears twice in it (a parsed object keeps
+/// the last silently), if any.
+fn key_given_twice(text: &str) -> Option<String> {
+    struct Twice(Option<String>);
+    impl<'de> serde::Deserialize<'de> for Twice {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Twice, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Twice;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> std::result::Result<Twice, A::Error> {
+                    let mut seen = std::collections::HashSet::new();
+                    while let Some(key) = map.next_key::<String>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        if !seen.insert(key.clone()) {
+                            return Ok(Twice(Some(key)));
+                        }
+                    }
+                    Ok(Twice(None))
+                }
+            }
+            d.deserialize_map(Visit)
+        }
+    }
+    serde_json::from_str::<Twice>(text).ok()?.0
 }
 
 fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {

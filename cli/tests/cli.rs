@@ -1040,6 +1040,21 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
             twice.display()
         ),
     );
+    let twice_json = d.join("twice.json");
+    std::fs::write(
+        &twice_json,
+        r#"{"ann": "gold", "bob": "silver", "ann": "bronze"}"#,
+    )
+    .unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--lookup"])
+            .arg(format!("tiers={}", twice_json.display())),
+        &format!(
+            "cannot read `{}`: the key `ann` is given twice; a lookup table holds one value per key",
+            twice_json.display()
+        ),
+    );
     // A JSON object is read as one whatever the file's name (as CSV, its text would be a
     // header, and the table empty).
     let named_otherwise = d.join("tiers.txt");
