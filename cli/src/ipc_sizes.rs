@@ -26,23 +26,34 @@ fn bound(codec: CompressionType, compressed: u64) -> u64 {
 /// Checks every compressed buffer of the IPC file (`is_file`) or stream in `file`; the
 /// error says which buffer of which message declares what.
 pub fn check(file: &File, is_file: bool) -> Result<(), String> {
+    let Ok(size) = file.metadata().map(|m| m.len()) else {
+        return Ok(());
+    };
+    let file = Source { file, size };
     if is_file {
-        check_file(file)
+        check_file(&file)
     } else {
-        check_stream(file)
+        check_stream(&file)
     }
 }
 
-fn read_at(file: &File, at: u64, len: usize) -> Option<Vec<u8>> {
-    // A length read from a damaged file is held to what the file holds before anything is
-    // allocated for it.
-    let size = file.metadata().ok()?.len();
-    if at.checked_add(len as u64)? > size {
-        return None;
+/// The file, with its size (read once).
+struct Source<'f> {
+    file: &'f File,
+    size: u64,
+}
+
+impl Source<'_> {
+    fn read_at(&self, at: u64, len: usize) -> Option<Vec<u8>> {
+        // A length read from a damaged file is held to what the file holds before anything
+        // is allocated for it.
+        if at.checked_add(len as u64)? > self.size {
+            return None;
+        }
+        let mut bytes = vec![0; len];
+        self.file.read_exact_at(&mut bytes, at).ok()?;
+        Some(bytes)
     }
-    let mut bytes = vec![0; len];
-    file.read_exact_at(&mut bytes, at).ok()?;
-    Some(bytes)
 }
 
 fn i32_at(bytes: &[u8], at: usize) -> Option<i32> {
@@ -50,12 +61,10 @@ fn i32_at(bytes: &[u8], at: usize) -> Option<i32> {
 }
 
 /// The file format: the footer lists every message's place.
-fn check_file(file: &File) -> Result<(), String> {
-    let Some(size) = file.metadata().ok().map(|m| m.len()) else {
-        return Ok(());
-    };
+fn check_file(file: &Source<'_>) -> Result<(), String> {
+    let size = file.size;
     // ... footer, its length (4 bytes), "ARROW1".
-    let Some(tail) = size.checked_sub(10).and_then(|at| read_at(file, at, 10)) else {
+    let Some(tail) = size.checked_sub(10).and_then(|at| file.read_at(at, 10)) else {
         return Ok(());
     };
     let Some(footer_len) = i32_at(&tail, 0).and_then(|n| u64::try_from(n).ok()) else {
@@ -63,7 +72,7 @@ fn check_file(file: &File) -> Result<(), String> {
     };
     let Some(footer) = (size - 10)
         .checked_sub(footer_len)
-        .and_then(|at| read_at(file, at, footer_len as usize))
+        .and_then(|at| file.read_at(at, footer_len as usize))
     else {
         return Ok(());
     };
@@ -84,7 +93,7 @@ fn check_file(file: &File) -> Result<(), String> {
         ) else {
             continue;
         };
-        let Some(meta) = read_at(file, offset, meta_len) else {
+        let Some(meta) = file.read_at(offset, meta_len) else {
             continue;
         };
         // The message is prefixed by 0xFFFFFFFF and its length, or (before format 0.15)
@@ -102,10 +111,10 @@ fn check_file(file: &File) -> Result<(), String> {
 }
 
 /// The stream format: messages one after another, each followed by its body.
-fn check_stream(file: &File) -> Result<(), String> {
+fn check_stream(file: &Source<'_>) -> Result<(), String> {
     let mut at = 0u64;
     for index in 0.. {
-        let Some(prefix) = read_at(file, at, 8) else {
+        let Some(prefix) = file.read_at(at, 8) else {
             return Ok(());
         };
         let (len, header) = if prefix.starts_with(&[0xff; 4]) {
@@ -116,7 +125,7 @@ fn check_stream(file: &File) -> Result<(), String> {
         let Some(len) = len.and_then(|n| usize::try_from(n).ok()).filter(|&n| n > 0) else {
             return Ok(()); // the end of the stream, or a length arrow-rs will refuse
         };
-        let Some(bytes) = read_at(file, at + header, len) else {
+        let Some(bytes) = file.read_at(at + header, len) else {
             return Ok(());
         };
         let Ok(message) = root_as_message(&bytes) else {
@@ -134,7 +143,12 @@ fn check_stream(file: &File) -> Result<(), String> {
 
 /// Checks the compressed buffers of one record or dictionary batch whose body starts at
 /// `body`.
-fn check_message(file: &File, message: &Message, body: u64, index: usize) -> Result<(), String> {
+fn check_message(
+    file: &Source<'_>,
+    message: &Message,
+    body: u64,
+    index: usize,
+) -> Result<(), String> {
     let batch = message
         .header_as_record_batch()
         .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
@@ -154,7 +168,7 @@ fn check_message(file: &File, message: &Message, body: u64, index: usize) -> Res
         if length < 8 {
             continue;
         }
-        let Some(prefix) = read_at(file, body.saturating_add(offset), 8) else {
+        let Some(prefix) = file.read_at(body.saturating_add(offset), 8) else {
             continue;
         };
         let declared = i64::from_le_bytes(prefix.try_into().expect("8 bytes"));
