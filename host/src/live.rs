@@ -56,6 +56,14 @@ struct Held<'a> {
     key: usize,
 }
 
+impl<'a> Held<'a> {
+    /// `guard`, listed in [`HELD`] as this thread's until it is dropped.
+    fn listed(guard: MutexGuard<'a, Live>, key: usize) -> Held<'a> {
+        HELD.with(|held| held.borrow_mut().push(key));
+        Held { guard, key }
+    }
+}
+
 impl std::ops::Deref for Held<'_> {
     type Target = Live;
     fn deref(&self) -> &Live {
@@ -142,36 +150,35 @@ impl LiveInstance {
     /// Takes the instance for `method`; [`Error::Reentrant`] if this thread holds it already
     /// (a call from inside one of its own calls), which waiting would never end.
     fn lock(&self, method: &'static str) -> Result<Held<'_>> {
-        let key = Arc::as_ptr(&self.inner) as usize;
-        if HELD.with(|held| held.borrow().contains(&key)) {
-            return Err(Error::Reentrant {
-                operator: self.operator.to_string(),
-                method,
-            });
-        }
+        let key = self.not_held(method)?;
         // A panic inside a plugin is caught in the plugin; one in this module's own code
         // leaves the instance as consistent as before the call, so the lock is taken back.
         let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        HELD.with(|held| held.borrow_mut().push(key));
-        Ok(Held { guard, key })
+        Ok(Held::listed(guard, key))
     }
 
     /// [`LiveInstance::lock`] without waiting: `None` when another thread holds it.
     fn try_lock(&self, method: &'static str) -> Result<Option<Held<'_>>> {
-        let key = Arc::as_ptr(&self.inner) as usize;
-        if HELD.with(|held| held.borrow().contains(&key)) {
-            return Err(Error::Reentrant {
-                operator: self.operator.to_string(),
-                method,
-            });
-        }
+        let key = self.not_held(method)?;
         let guard = match self.inner.try_lock() {
             Ok(guard) => guard,
             Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
         };
-        HELD.with(|held| held.borrow_mut().push(key));
-        Ok(Some(Held { guard, key }))
+        Ok(Some(Held::listed(guard, key)))
+    }
+
+    /// The instance's key in [`HELD`]; [`Error::Reentrant`] if this thread holds it already
+    /// (a call from inside one of its own calls).
+    fn not_held(&self, method: &'static str) -> Result<usize> {
+        let key = Arc::as_ptr(&self.inner) as usize;
+        if HELD.with(|held| held.borrow().contains(&key)) {
+            return Err(Error::Reentrant {
+                operator: self.operator.to_string(),
+                method,
+            });
+        }
+        Ok(key)
     }
 
     /// [`LiveInstance::lock`] for the methods that return no `Result`: a call from inside
