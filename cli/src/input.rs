@@ -611,9 +611,9 @@ pub(crate) fn csv_header(path: &Path, delimiter: u8) -> Result<Schema> {
     ))
 }
 
-/// `schema` with its fields in the order the keys first appear in the file (arrow-json
-/// infers them sorted by name); the reader is left at the start.
-fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::Result<Schema> {
+/// The keys of the JSON object `text`, in order and as often as they are written (a parsed
+/// object keeps one of each, sorted); `None` when `text` is no JSON object.
+pub(crate) fn object_keys(text: &str) -> Option<Vec<String>> {
     /// The keys of one JSON object, in order.
     struct Keys(Vec<String>);
     impl<'de> serde::Deserialize<'de> for Keys {
@@ -639,6 +639,14 @@ fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
             d.deserialize_map(Visit)
         }
     }
+    serde_json::from_str::<Keys>(text)
+        .ok()
+        .map(|Keys(keys)| keys)
+}
+
+/// `schema` with its fields in the order the keys first appear in the file (arrow-json
+/// infers them sorted by name); the reader is left at the start.
+fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::Result<Schema> {
     // Each key's place among the keys first seen (a map: a wide file has many thousands).
     let mut order: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut line = String::new();
@@ -647,7 +655,7 @@ fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
         if reader.read_line(&mut line)? == 0 {
             break;
         }
-        if let Ok(Keys(keys)) = serde_json::from_str::<Keys>(&line) {
+        if let Some(keys) = object_keys(&line) {
             for key in keys {
                 let next = order.len();
                 order.entry(key).or_insert(next);

@@ -132,39 +132,16 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
 /// The first key of the JSON object `text` that appears twice in it (a parsed object keeps
 /// the last silently), if any.
 fn key_given_twice(text: &str) -> Option<String> {
-    struct Twice(Option<String>);
-    impl<'de> serde::Deserialize<'de> for Twice {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Twice, D::Error> {
-            struct Visit;
-            impl<'de> serde::de::Visitor<'de> for Visit {
-                type Value = Twice;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a JSON object")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> std::result::Result<Twice, A::Error> {
-                    let mut seen = std::collections::HashSet::new();
-                    while let Some(key) = map.next_key::<String>()? {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                        if !seen.insert(key.clone()) {
-                            return Ok(Twice(Some(key)));
-                        }
-                    }
-                    Ok(Twice(None))
-                }
-            }
-            d.deserialize_map(Visit)
-        }
-    }
-    serde_json::from_str::<Twice>(text).ok()?.0
+    let mut seen = std::collections::HashSet::new();
+    crate::input::object_keys(text)?
+        .into_iter()
+        .find(|key| !seen.insert(key.clone()))
 }
 
 fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {
     // Every column as text: the header's names, read with Utf8 fields.
-    let delimiter = match crate::input::extension(path).as_str() {
-        "tsv" | "tab" => b'\t',
+    let delimiter = match crate::input::input_format(path, None) {
+        Ok(InputFormat::Tsv) => b'\t',
         _ => b',',
     };
     let text_schema = csv_header(path, delimiter)?;
