@@ -57,6 +57,12 @@ pub fn forget(path: &Path) {
     }
 }
 
+/// Removes `path`, a listed temporary file that will not be kept, and takes it off the list.
+pub fn remove(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    forget(path);
+}
+
 extern "C" fn on_signal(signal: c_int) {
     for slot in &LISTED {
         let listed = slot.load(Ordering::Acquire);

@@ -402,8 +402,7 @@ impl Written {
 impl Drop for Written {
     fn drop(&mut self) {
         if let (false, Destination::File { partial, .. }) = (self.committed, &self.destination) {
-            let _ = std::fs::remove_file(partial);
-            crate::interrupt::forget(partial);
+            crate::interrupt::remove(partial);
         }
     }
 }
@@ -421,8 +420,7 @@ impl std::fmt::Debug for Sink {
 impl Drop for Sink {
     fn drop(&mut self) {
         if let (false, Destination::File { partial, .. }) = (self.finished, &self.destination) {
-            let _ = std::fs::remove_file(partial);
-            crate::interrupt::forget(partial);
+            crate::interrupt::remove(partial);
         }
     }
 }

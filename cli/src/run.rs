@@ -613,8 +613,7 @@ impl Snapshots {
 impl Drop for Snapshots {
     fn drop(&mut self) {
         for (partial, _) in &self.pending {
-            let _ = std::fs::remove_file(partial);
-            crate::interrupt::forget(partial);
+            crate::interrupt::remove(partial);
         }
     }
 }
