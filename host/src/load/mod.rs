@@ -99,20 +99,17 @@ pub(crate) fn file_id(path: &Path) -> Option<(u64, u64)> {
 /// The file each path was first loaded from in this process: `dlopen` finds a library it
 /// has by the name it was opened under before it looks at the file, so a path whose file
 /// was replaced since would give back the first build.
-static LOADED: std::sync::Mutex<Option<std::collections::HashMap<PathBuf, (u64, u64)>>> =
-    std::sync::Mutex::new(None);
+static LOADED: std::sync::Mutex<std::collections::BTreeMap<PathBuf, (u64, u64)>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
 
 fn loaded_from(path: &Path) -> Option<(u64, u64)> {
     let loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
-    loaded.as_ref()?.get(path).copied()
+    loaded.get(path).copied()
 }
 
 fn remember_loaded(path: &Path, id: (u64, u64)) {
     let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
-    loaded
-        .get_or_insert_with(Default::default)
-        .entry(path.to_path_buf())
-        .or_insert(id);
+    loaded.entry(path.to_path_buf()).or_insert(id);
 }
 
 /// `dlopen` with `RTLD_NOW`: a symbol the library needs and nothing provides is an error now,
