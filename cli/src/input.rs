@@ -586,7 +586,6 @@ fn text_for_null(schema: Schema) -> Schema {
     Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
-/// The columns named by a CSV file's header line, every one `Utf8`.
 /// The names of `schema`'s columns, each in backticks.
 fn names(schema: &Schema) -> Vec<String> {
     schema
@@ -596,6 +595,7 @@ fn names(schema: &Schema) -> Vec<String> {
         .collect()
 }
 
+/// The columns named by a CSV file's header line, every one `Utf8`.
 pub(crate) fn csv_header(path: &Path, delimiter: u8) -> Result<Schema> {
     let (schema, _) = arrow_csv::reader::Format::default()
         .with_header(true)
@@ -669,7 +669,6 @@ fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
     Ok(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
-/// The number after `word ` in `text`.
 /// The line of `path` on which its CSV record `record` (the header is record 1) starts:
 /// blank lines and quoted line breaks make the two differ. `record` itself when the file
 /// cannot be read again.
@@ -721,6 +720,7 @@ fn record_line(path: &Path, delimiter: u8, record: u64) -> u64 {
     line
 }
 
+/// The number after `word ` in `text`.
 fn number_after(text: &str, word: &str) -> Option<u64> {
     let at = text.find(word)? + word.len();
     let digits: String = text[at..]
