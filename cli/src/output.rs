@@ -106,12 +106,31 @@ pub struct Sink {
 
 enum SinkState {
     Start,
-    Table(Vec<RecordBatch>),
+    /// The batches of the table part being gathered, and their rows.
+    Table(Vec<RecordBatch>, usize),
     Csv(arrow_csv::Writer<Writer>),
     Jsonl(arrow_json::LineDelimitedWriter<Writer>),
     Ipc(arrow_ipc::writer::FileWriter<Writer>),
     Parquet(Box<parquet::arrow::ArrowWriter<Writer>>),
     Done,
+}
+
+/// The most rows one table holds: a longer output is printed as it comes, in tables of
+/// this many rows, so that a long run neither waits to the end nor holds every row as text
+/// (arrow-rs's table takes ~100 times the rows' size in memory).
+pub const TABLE_PART_ROWS: usize = 10_000;
+
+/// Prints `batches` (of the same columns) as one table, unless there are none, and empties
+/// them.
+fn print_table(out: &mut Writer, batches: &mut Vec<RecordBatch>, rows: &mut usize) -> Result<()> {
+    if !batches.is_empty() {
+        let table = arrow_cast::pretty::pretty_format_batches(batches)
+            .map_err(|e| CliError::Output(e.to_string()))?;
+        writeln!(out, "{table}").map_err(CliError::write)?;
+        batches.clear();
+        *rows = 0;
+    }
+    Ok(())
 }
 
 impl Sink {
@@ -247,7 +266,7 @@ impl Sink {
             None => {
                 self.schema = Some(batch.schema());
                 if self.format == OutputFormat::Table {
-                    self.state = SinkState::Table(Vec::new());
+                    self.state = SinkState::Table(Vec::new(), 0);
                     return self.write_batch(batch);
                 }
                 if matches!(self.format, OutputFormat::Csv | OutputFormat::Tsv)
@@ -305,7 +324,30 @@ impl Sink {
             Some(_) => {}
         }
         match &mut self.state {
-            SinkState::Table(batches) => batches.push(batch.clone()),
+            SinkState::Table(batches, rows) => {
+                let out = self.out.as_mut().expect("a table keeps its writer");
+                // A part of the table ends where the columns change, and at
+                // `TABLE_PART_ROWS` rows (a batch split where it must).
+                if batches
+                    .first()
+                    .is_some_and(|first| first.schema().fields() != batch.schema().fields())
+                {
+                    print_table(out, batches, rows)?;
+                }
+                let mut at = 0;
+                while at < batch.num_rows() {
+                    let take = (TABLE_PART_ROWS - *rows).min(batch.num_rows() - at);
+                    batches.push(batch.slice(at, take));
+                    (at, *rows) = (at + take, *rows + take);
+                    if *rows == TABLE_PART_ROWS {
+                        print_table(out, batches, rows)?;
+                    }
+                }
+                if batch.num_rows() == 0 && *rows == 0 {
+                    // A batch of no rows still gives its columns a header.
+                    batches.push(batch.clone());
+                }
+            }
             SinkState::Csv(w) => w.write(batch).map_err(arrow_write)?,
             SinkState::Jsonl(w) => w.write(batch).map_err(arrow_write)?,
             SinkState::Ipc(w) => w.write(batch).map_err(arrow_write)?,
@@ -329,7 +371,6 @@ impl Sink {
     }
 
     fn finish_writing(mut self) -> Result<Written> {
-        let failed = |e: &dyn std::fmt::Display| CliError::Output(e.to_string());
         let state = std::mem::replace(&mut self.state, SinkState::Done);
         let mut out: Writer = match state {
             SinkState::Start => {
@@ -339,20 +380,9 @@ impl Sink {
                 }
                 out
             }
-            SinkState::Table(batches) => {
+            SinkState::Table(mut batches, mut rows) => {
                 let mut out = self.out.take().expect("a table keeps its writer");
-                // One table per run of batches with the same columns.
-                let mut start = 0;
-                for end in 1..=batches.len() {
-                    if end == batches.len()
-                        || batches[end].schema().fields() != batches[start].schema().fields()
-                    {
-                        let table = arrow_cast::pretty::pretty_format_batches(&batches[start..end])
-                            .map_err(|e| failed(&e))?;
-                        writeln!(out, "{table}").map_err(CliError::write)?;
-                        start = end;
-                    }
-                }
+                print_table(&mut out, &mut batches, &mut rows)?;
                 out
             }
             SinkState::Csv(w) => w.into_inner(),

@@ -317,6 +317,38 @@ fn run_prints_the_pipeline_as_a_table_with_a_summary() {
     assert!(!summary.contains("reading"), "{summary}");
 }
 
+/// A table longer than 10,000 rows is printed as it comes, in tables of 10,000 rows each
+/// (batches split where a part ends), every row once and in order.
+#[test]
+fn run_prints_a_long_table_in_parts_of_ten_thousand_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("long.csv");
+    let mut csv = String::from("n\n");
+    for n in 0..25_001 {
+        csv.push_str(&format!("{n}\n"));
+    }
+    std::fs::write(&input, csv).unwrap();
+    let output = oplink()
+        .args(["run", input.to_str().unwrap(), "--batch-size", "3000"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = stdout(&output);
+    let mut tables: Vec<Vec<u64>> = Vec::new();
+    for line in stdout.lines() {
+        if line.starts_with("| op | n ") {
+            tables.push(Vec::new());
+        } else if let Some(rest) = line.strip_prefix("| +I | ") {
+            let n = rest.trim_end_matches(['|', ' ']).parse().unwrap();
+            tables.last_mut().expect("a header first").push(n);
+        }
+    }
+    let sizes: Vec<usize> = tables.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [10_000, 10_000, 5_001], "{}", &stdout[..200]);
+    assert!(tables.concat().into_iter().eq(0..25_001));
+}
+
 /// CSV in; every output format out; each output read back in as input gives the same rows.
 #[test]
 fn run_reads_and_writes_every_format() {
