@@ -228,7 +228,7 @@ typedef OplinkStatus (*OplinkLookupServiceFn)(OplinkHostApi const *host, OplinkS
  * library when it sits in a static table. The reader validates the UTF-8.
  */
 struct OplinkStrView {
-    /* First byte; may be dangling (never null) when `len` is 0. */
+    /* First byte; when `len` is 0, dangling or null (readers accept both). */
     uint8_t const *ptr;
     /* Length in bytes. */
     size_t len;
@@ -236,7 +236,7 @@ struct OplinkStrView {
 
 /* A borrowed byte string, valid for the call it is passed to. */
 struct OplinkBytesView {
-    /* First byte; may be dangling (never null) when `len` is 0. */
+    /* First byte; when `len` is 0, dangling or null (readers accept both). */
     uint8_t const *ptr;
     /* Length in bytes. */
     size_t len;
@@ -246,7 +246,9 @@ struct OplinkBytesView {
  * the one the signature names.
  */
 struct OplinkSliceView {
-    /* First element, aligned for its type; may be dangling (never null) when `len` is 0. */
+    /* First element, aligned for its type; when `len` is 0, dangling or null (readers
+     * accept both).
+     */
     void const *ptr;
     /* Number of elements. */
     size_t len;
@@ -256,13 +258,15 @@ struct OplinkSliceView {
  * it, then calls `release` once, so the allocator that made it frees it.
  */
 struct OplinkOwnedBuf {
-    /* First byte (null for an empty buffer). */
+    /* First byte; when `len` is 0, dangling or null. */
     uint8_t *ptr;
     /* Length in bytes. */
     size_t len;
     /* Capacity of the allocation, for the releasing side. */
     size_t capacity;
-    /* Frees the buffer; null for an empty buffer, which needs no release. */
+    /* Frees the buffer; null when there is nothing to free. When not null, the
+     * receiver calls it exactly once, whatever `len` is.
+     */
     OplinkReleaseBufFn release;
 };
 
@@ -276,7 +280,9 @@ struct OplinkOwnedVec {
     size_t len;
     /* Capacity of the allocation in elements, for the releasing side. */
     size_t capacity;
-    /* Frees the array; null when there is nothing to free. */
+    /* Frees the array; null when there is nothing to free. When not null, the receiver
+     * calls it exactly once, whatever `len` is.
+     */
     OplinkReleaseVecFn release;
 };
 
@@ -480,7 +486,9 @@ struct OplinkAbiBatch {
 struct OplinkAbiRows {
     /* The schema's slot, 1 to `OPLINK_MAX_SCHEMA_ID`; 0 only for an absent side. */
     uint64_t schema_id;
-    /* The schema (a struct type, one child per column), borrowed for the call; or null. */
+    /* The schema (a struct type, one child per column), or null: borrowed for the call
+     * in an input; in an output, until the next call on the instance or its `destroy`.
+     */
     struct ArrowSchema const *schema;
     /* The columns, as one struct array. */
     struct ArrowArray columns;

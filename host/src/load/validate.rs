@@ -208,7 +208,7 @@ pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusa
         methods: RefCell::new(Vec::new()),
     };
     // The first 16 bytes are the same in every major: read them before trusting more.
-    let prefix = r.bytes(header, 16, 8, &|| {
+    let prefix = r.bytes(header, 16, align_of::<abi::PluginHeader>(), &|| {
         "the header the entry symbol returned".to_owned()
     })?;
     let magic = <[u8; 8]>::decode(prefix);

@@ -194,7 +194,7 @@ abi_struct! {
     /// library when it sits in a static table. The reader validates the UTF-8.
     #[derive(Clone, Copy)]
     pub struct StrView {
-        /// First byte; may be dangling (never null) when `len` is 0.
+        /// First byte; when `len` is 0, dangling or null (readers accept both).
         pub ptr: *const u8,
         /// Length in bytes.
         pub len: usize,
@@ -205,7 +205,7 @@ abi_struct! {
     /// A borrowed byte string, valid for the call it is passed to.
     #[derive(Clone, Copy)]
     pub struct BytesView {
-        /// First byte; may be dangling (never null) when `len` is 0.
+        /// First byte; when `len` is 0, dangling or null (readers accept both).
         pub ptr: *const u8,
         /// Length in bytes.
         pub len: usize,
@@ -217,7 +217,8 @@ abi_struct! {
     /// the one the signature names.
     #[derive(Clone, Copy)]
     pub struct SliceView {
-        /// First element, aligned for its type; may be dangling (never null) when `len` is 0.
+        /// First element, aligned for its type; when `len` is 0, dangling or null (readers
+        /// accept both).
         pub ptr: *const c_void,
         /// Number of elements.
         pub len: usize,
@@ -233,13 +234,14 @@ abi_struct! {
     /// An owned byte buffer that travels with the function that frees it: the receiver reads
     /// it, then calls `release` once, so the allocator that made it frees it.
     pub struct OwnedBuf {
-        /// First byte (null for an empty buffer).
+        /// First byte; when `len` is 0, dangling or null.
         pub ptr: *mut u8,
         /// Length in bytes.
         pub len: usize,
         /// Capacity of the allocation, for the releasing side.
         pub capacity: usize,
-        /// Frees the buffer; null for an empty buffer, which needs no release.
+        /// Frees the buffer; null when there is nothing to free. When not null, the
+        /// receiver calls it exactly once, whatever `len` is.
         pub release: Option<ReleaseBufFn>,
     }
 }
@@ -259,7 +261,8 @@ abi_struct! {
         pub len: usize,
         /// Capacity of the allocation in elements, for the releasing side.
         pub capacity: usize,
-        /// Frees the array; null when there is nothing to free.
+        /// Frees the array; null when there is nothing to free. When not null, the receiver
+        /// calls it exactly once, whatever `len` is.
         pub release: Option<ReleaseVecFn>,
     }
 }
@@ -530,7 +533,8 @@ abi_struct! {
     pub struct AbiRows {
         /// The schema's slot, 1 to `OPLINK_MAX_SCHEMA_ID`; 0 only for an absent side.
         pub schema_id: u64,
-        /// The schema (a struct type, one child per column), borrowed for the call; or null.
+        /// The schema (a struct type, one child per column), or null: borrowed for the call
+        /// in an input; in an output, until the next call on the instance or its `destroy`.
         pub schema: *const FFI_ArrowSchema,
         /// The columns, as one struct array.
         pub columns: FFI_ArrowArray,
