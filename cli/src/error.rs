@@ -119,6 +119,22 @@ pub enum CliError {
         /// When: which change (and input rows), or the closing tick, flush or snapshot.
         when: String,
     },
+    /// An operator returned arrays that are not valid Arrow data (text that is not UTF-8,
+    /// offsets that go back, dictionary keys out of range): what an import takes on its
+    /// producer's word, checked before anything reads it.
+    #[error(
+        "operator `{operator}` returned data that is not valid Arrow from `{method}`: {reason}, on {when}"
+    )]
+    InvalidOutput {
+        /// The operator's name.
+        operator: String,
+        /// The method that returned it.
+        method: &'static str,
+        /// What is wrong, naming the diff, its side and the column.
+        reason: String,
+        /// When: which change (and input rows), or the closing tick.
+        when: String,
+    },
     /// An operator refused the snapshot `--state` kept for it.
     #[error("{source}, on restoring `{}` (remove it to start afresh)", path.display())]
     Restore {

@@ -265,6 +265,9 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
             .map_err(|e| stage_error(e, || "the closing tick".to_owned()))?;
         stages[index].done.time += t.elapsed();
         if let Some(change) = ticked {
+            valid(&stages[index], "tick", &change, &|| {
+                "the closing tick".to_owned()
+            })?;
             stages[index].done.rows_out += change.row_count() as u64;
             let out = through(&mut stages, index + 1, change, &|| {
                 "the closing tick".to_owned()
@@ -348,9 +351,27 @@ fn through(
             .apply(change)
             .map_err(|e| stage_error(e, when))?;
         stage.done.time += t.elapsed();
+        valid(stage, "apply", &change, when)?;
         stage.done.rows_out += change.row_count() as u64;
     }
     Ok(change)
+}
+
+/// Checks a change an operator returned in full before anything reads it: an import takes
+/// UTF-8, offsets in order and dictionary keys in range on its producer's word, and an
+/// operator written in C can get them wrong ([`Change::validate`]).
+fn valid(
+    stage: &Stage,
+    method: &'static str,
+    change: &Change,
+    when: &dyn Fn() -> String,
+) -> Result<()> {
+    change.validate().map_err(|e| CliError::InvalidOutput {
+        operator: stage.instance.info().name().to_owned(),
+        method,
+        reason: e.message().to_owned(),
+        when: when(),
+    })
 }
 
 /// Writes what came out of the chain.

@@ -819,6 +819,33 @@ fn a_plugin_error_or_panic_stops_the_run_naming_operator_and_method() {
     );
 }
 
+/// Text that is not UTF-8 from an operator (what one written in C can return, and what an
+/// import takes on its word) stops the run before any output format reads it: no table
+/// printed from it, no file written with it.
+#[test]
+fn run_refuses_an_operators_output_that_is_not_valid_arrow() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    for to_file in [false, true] {
+        let mut cmd = oplink();
+        cmd.args([
+            "run",
+            ORDERS,
+            "--op",
+            r#"faulty={"fail_in": "apply", "how": "bad_utf8"}"#,
+        ])
+        .args(plugins(&["faulty"]));
+        if to_file {
+            cmd.args(["--output", out.to_str().unwrap()]);
+        }
+        fails_with(
+            &mut cmd,
+            "operator `faulty` returned data that is not valid Arrow from `apply`: diff 0 of the change: its post rows: column `text`: Invalid UTF8 sequence at string index 0 (0..1): invalid utf-8 sequence of 1 bytes from index 0, on change 1 (input rows 0 to 9)",
+        );
+    }
+    assert!(!out.exists());
+}
+
 #[test]
 fn a_failed_run_leaves_an_earlier_output_file_alone() {
     let dir = tempfile::tempdir().unwrap();

@@ -168,7 +168,7 @@ impl Instance {
             self.refuse_if_poisoned("apply")?;
             self.outgoing
                 .export_change(change, &mut self.outbox)
-                .map_err(|e| self.data_error("apply", e))?
+                .map_err(|e| self.data_error("apply", e.context("its input cannot be laid out")))?
         } else {
             AbiChange::without_diffs(change.version, change.changed_at.as_nanos())
         };
@@ -220,6 +220,7 @@ impl Instance {
         }
         // SAFETY: forwarded from the caller.
         unsafe { exchange::import_change(out, &mut self.inbox) }.map_err(|e| {
+            let e = e.context("the change it returned cannot be read");
             // A diff array with headers no sender writes: nothing more from this instance
             // can be trusted (and the schemas it sent are forgotten).
             if self.inbox.lost_trust() {
@@ -240,8 +241,9 @@ impl Instance {
             unsafe { (pull.0)(raw, rows.as_ptr(), rows.len(), &mut out, err) }
         })?;
         // SAFETY: on OK the plugin wrote `out`, valid until our next call.
-        let batch = unsafe { exchange::import_batch(&mut out, &mut self.inbox) }
-            .map_err(|e| self.data_error("pull", e))?;
+        let batch = unsafe { exchange::import_batch(&mut out, &mut self.inbox) }.map_err(|e| {
+            self.data_error("pull", e.context("the rows it returned cannot be read"))
+        })?;
         if batch.num_rows() != rows.len() {
             return Err(Error::Data {
                 operator: self.info.name().to_owned(),

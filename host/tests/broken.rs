@@ -348,7 +348,7 @@ fn an_output_past_its_diffs_is_an_error_and_poisons_the_instance() {
             assert!(matches!(err, Error::Data { .. }), "{err:?}");
             assert_eq!(
                 err.to_string(),
-                "operator `c_op` in `apply`: diff 0 of the change (and diff 1 has a header no sender writes: the diffs from it on were left untouched, not released, since nothing they point to can be trusted): an insert needs post rows, but its post side has schema id 0; the instance is now poisoned"
+                "operator `c_op` in `apply`: the change it returned cannot be read: diff 0 of the change (and diff 1 has a header no sender writes: the diffs from it on were left untouched, not released, since nothing they point to can be trusted): an insert needs post rows, but its post side has schema id 0; the instance is now poisoned"
             );
             assert!(op.is_poisoned());
             assert_eq!(

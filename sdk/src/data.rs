@@ -100,6 +100,36 @@ impl Rows {
         (self.row_numbers, self.batch)
     }
 
+    /// Checks every array of the rows in full, as arrow-rs's `ArrayData::validate_full`
+    /// does: offsets that never decrease and stay within their data, UTF-8 text,
+    /// dictionary keys and view indices in range, null counts that agree with the bitmaps.
+    /// A change that crossed from another library was taken on its producer's word for
+    /// these (as the Arrow C Data Interface leaves them to it, and as arrow-rs's own
+    /// import does); a host that runs operators it does not trust, written in C say,
+    /// checks their output with this before reading text out of it. It costs time in
+    /// proportion to the data. What no consumer can check is a last offset past the end
+    /// of the data a producer allocated: the C Data Interface does not carry buffer sizes.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use oplink::prelude::*;
+    /// let batch = RecordBatch::try_from_iter([("name", Arc::new(StringArray::from(vec!["a"])) as ArrayRef)])?;
+    /// Rows::new(vec![7], batch)?.validate()?;
+    /// # Ok::<(), oplink::Error>(())
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        let schema = self.batch.schema_ref();
+        for (column, field) in self.batch.columns().iter().zip(schema.fields()) {
+            column.to_data().validate_full().map_err(|e| {
+                Error::unlocated(format!("column `{}`: {}", field.name(), arrow_words(&e)))
+            })?;
+        }
+        self.row_numbers
+            .to_data()
+            .validate_full()
+            .map_err(|e| Error::unlocated(format!("the row numbers: {}", arrow_words(&e))))
+    }
+
     /// Keeps the rows where `keep` is true (a null is not kept), with their numbers
     /// (zero-copy where Arrow can). `keep` holds one flag per row.
     #[track_caller]
@@ -211,6 +241,26 @@ impl Change {
         Ok(out)
     }
 
+    /// Checks every array of every diff in full ([`Rows::validate`]); the error names the
+    /// diff, its side and the column.
+    pub fn validate(&self) -> Result<()> {
+        for (index, diff) in self.diffs.iter().enumerate() {
+            let sides: [(&str, Option<&Rows>); 2] = match diff {
+                Diff::Insert { post } => [("pre", None), ("post", Some(post))],
+                Diff::Update { pre, post } => [("pre", Some(pre)), ("post", Some(post))],
+                Diff::Remove { pre } => [("pre", Some(pre)), ("post", None)],
+            };
+            for (side, rows) in sides {
+                if let Some(rows) = rows {
+                    rows.validate().map_err(|e| {
+                        e.context(format!("diff {index} of the change: its {side} rows"))
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Total number of rows across all diffs (an update counts its `post` rows).
     pub fn row_count(&self) -> usize {
         self.diffs
@@ -309,5 +359,13 @@ pub(crate) fn kept(mask: &BooleanArray) -> BooleanBuffer {
     match mask.nulls() {
         Some(nulls) => mask.values() & nulls.inner(),
         None => mask.values().clone(),
+    }
+}
+
+/// An arrow-rs error's own words, without the kind it prefixes them with.
+fn arrow_words(error: &arrow_schema::ArrowError) -> String {
+    match error {
+        arrow_schema::ArrowError::InvalidArgumentError(words) => words.clone(),
+        other => other.to_string(),
     }
 }

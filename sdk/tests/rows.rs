@@ -187,3 +187,67 @@ fn a_views_filter_refuses_what_changes_filter_refuses() {
     );
     assert_eq!(err.location().map(|at| at.line()), Some(line));
 }
+
+/// `validate` finds what a producer outside Rust can get wrong and an import takes on its
+/// word: text that is not UTF-8, offsets that go back; the error names the diff, the side
+/// and the column.
+#[test]
+fn validate_names_the_diff_side_and_column_of_an_invalid_array() {
+    use oplink::arrow::array::StringArray;
+    use oplink::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+    use oplink::{Change, Diff, Timestamp};
+
+    let text = |offsets: Vec<i32>, bytes: &[u8]| -> ArrayRef {
+        // SAFETY: not upheld on purpose: offsets in order are what `validate` checks. They
+        // stay within the data, so building the array reads nothing out of bounds.
+        let offsets = unsafe { OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)) };
+        // SAFETY: not upheld on purpose (UTF-8, offsets in order): what `validate` checks.
+        let text =
+            unsafe { StringArray::new_unchecked(offsets, Buffer::from(bytes.to_vec()), None) };
+        Arc::new(text)
+    };
+    let rows = |name: ArrayRef| {
+        let batch = RecordBatch::try_from_iter([
+            ("x", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+            ("name", name),
+        ])
+        .unwrap();
+        Rows::new(vec![1u64, 2], batch).unwrap()
+    };
+    let good = rows(text(vec![0, 1, 3], b"abc"));
+    good.validate().unwrap();
+
+    let not_utf8 = rows(text(vec![0, 1, 2], b"a\xff"));
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![
+            Diff::Insert { post: good.clone() },
+            Diff::Update {
+                pre: good.clone(),
+                post: not_utf8,
+            },
+        ],
+    );
+    let err = change.validate().unwrap_err();
+    assert!(
+        err.message().starts_with(
+            "diff 1 of the change: its post rows: column `name`: Invalid UTF8 sequence"
+        ),
+        "{}",
+        err.message()
+    );
+
+    let backwards = rows(text(vec![0, 2, 1], b"abc"));
+    let change = Change::new(1, Timestamp(0), vec![Diff::Remove { pre: backwards }]);
+    let err = change.validate().unwrap_err();
+    assert!(
+        err.message()
+            .starts_with("diff 0 of the change: its pre rows: column `name`: "),
+        "{}",
+        err.message()
+    );
+    Change::new(1, Timestamp(0), vec![Diff::Insert { post: good }])
+        .validate()
+        .unwrap();
+}

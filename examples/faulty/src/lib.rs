@@ -1,6 +1,7 @@
 //! An operator that fails on purpose, for testing hosts: configured with the method to fail
 //! in and how (`"panic"` or `"error"`; `"short"` makes `pull` answer one row fewer than
-//! asked), it implements every method and fails in that one.
+//! asked; `"bad_utf8"` makes `apply` return a Utf8 column that is not UTF-8, as an operator
+//! written in C can), it implements every method and fails in that one.
 
 use oplink::prelude::*;
 
@@ -13,7 +14,7 @@ use oplink::prelude::*;
 pub struct Config {
     /// The method that fails.
     pub fail_in: String,
-    /// `"panic"` or `"error"`.
+    /// `"panic"`, `"error"`, `"short"` (`pull`) or `"bad_utf8"` (`apply`).
     pub how: String,
     /// `"replace"` or `"chain"`: install a panic hook in `new`.
     #[serde(default)]
@@ -50,10 +51,11 @@ impl Drop for Faulty {
 #[oplink::operator(name = "faulty", version = "0.1.0", description = "Fails on purpose")]
 impl Faulty {
     fn new(cfg: Config) -> Result<Self> {
-        // `"short"` (with `"fail_in": "pull"`): `pull` answers one row fewer than asked.
-        if cfg.how != "panic" && cfg.how != "error" && cfg.how != "short" {
+        // `"short"` (with `"fail_in": "pull"`): `pull` answers one row fewer than asked;
+        // `"bad_utf8"` (with `"fail_in": "apply"`): `apply` returns text that is not UTF-8.
+        if !["panic", "error", "short", "bad_utf8"].contains(&cfg.how.as_str()) {
             bail!(
-                "`how` must be \"panic\", \"error\" or \"short\", not {:?}",
+                "`how` must be \"panic\", \"error\", \"short\" or \"bad_utf8\", not {:?}",
                 cfg.how
             );
         }
@@ -78,6 +80,9 @@ impl Faulty {
     }
 
     fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
+        if self.cfg.fail_in == "apply" && self.cfg.how == "bad_utf8" {
+            return not_utf8(&change);
+        }
         self.maybe_fail("apply")?;
         let _ = ctx.operator();
         Ok(change)
@@ -116,4 +121,27 @@ impl Faulty {
         self.state = snapshot.to_vec();
         Ok(())
     }
+}
+
+/// A change of one inserted row whose `text` column holds the byte 0xff: what an operator
+/// written in C returns when it upper-cases Latin-1 text byte by byte.
+fn not_utf8(change: &Change) -> Result<Change> {
+    use oplink::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+    // SAFETY: two offsets in order, within the one byte of data. That the byte is not
+    // UTF-8 breaks `StringArray`'s contract on purpose, for hosts to catch: nothing here
+    // reads it as text.
+    let text = unsafe {
+        StringArray::new_unchecked(
+            OffsetBuffer::new_unchecked(ScalarBuffer::from(vec![0, 1])),
+            Buffer::from(vec![0xff_u8]),
+            None,
+        )
+    };
+    let batch = RecordBatch::try_from_iter([("text", std::sync::Arc::new(text) as ArrayRef)])?;
+    let post = Rows::new(vec![0], batch)?;
+    Ok(Change::new(
+        change.version,
+        change.changed_at,
+        vec![Diff::Insert { post }],
+    ))
 }
