@@ -487,13 +487,7 @@ impl Input {
             };
         // Two columns of one name: operators find the first by name, and Parquet readers
         // refuse the file that would be written.
-        let fields = schema.fields();
-        if let Some(twice) = fields
-            .iter()
-            .enumerate()
-            .find(|(i, f)| fields[..*i].iter().any(|g| g.name() == f.name()))
-            .map(|(_, f)| f.name())
-        {
+        if let Some(twice) = named_twice(&schema) {
             return Err(data(format!(
                 "two of its columns are named `{twice}`; give each column a name of its own"
             )));
@@ -1019,6 +1013,16 @@ pub(crate) fn without_position(message: &str) -> String {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),
     }
+}
+
+/// The first column name that `schema` holds twice, if any.
+pub fn named_twice(schema: &Schema) -> Option<&str> {
+    let fields = schema.fields();
+    fields
+        .iter()
+        .enumerate()
+        .find(|(i, f)| fields[..*i].iter().any(|g| g.name() == f.name()))
+        .map(|(_, f)| f.name().as_str())
 }
 
 #[cfg(test)]

@@ -262,6 +262,20 @@ impl Sink {
             return Ok(());
         }
         let failed = |e: &dyn std::fmt::Display| CliError::Output(e.to_string());
+        let changed = self
+            .schema
+            .as_ref()
+            .is_none_or(|schema| schema.fields() != batch.schema_ref().fields());
+        if changed
+            && self.format != OutputFormat::Table
+            && let Some(twice) = crate::input::named_twice(batch.schema_ref())
+        {
+            // Said before anything is written: such a file cannot be read back.
+            return Err(CliError::Output(format!(
+                "it has two columns named `{twice}`, and {} output with two columns of one name cannot be read back (Parquet readers and `oplink run` refuse it); rename one in the operator that adds it, or write a table",
+                format_name(self.format)
+            )));
+        }
         match &self.schema {
             None => {
                 self.schema = Some(batch.schema());

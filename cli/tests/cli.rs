@@ -819,6 +819,42 @@ fn a_plugin_error_or_panic_stops_the_run_naming_operator_and_method() {
     );
 }
 
+/// An operator that adds a column under a name the rows already have: a file with two
+/// columns of one name cannot be read back, so it is refused before anything is written;
+/// a table shows it.
+#[test]
+fn run_refuses_to_write_a_file_with_two_columns_of_one_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    let tag = r#"tag={"column": "amount", "value": "x"}"#;
+    fails_with(
+        oplink()
+            .args([
+                "run",
+                ORDERS,
+                "--op",
+                tag,
+                "--output",
+                out.to_str().unwrap(),
+            ])
+            .args(plugins(&["toolkit"])),
+        "cannot write the output: it has two columns named `amount`, and Parquet output with two columns of one name cannot be read back (Parquet readers and `oplink run` refuse it); rename one in the operator that adds it, or write a table",
+    );
+    assert!(!out.exists());
+    let table = oplink()
+        .args(["run", ORDERS, "--op", tag])
+        .args(plugins(&["toolkit"]))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&table).contains("| amount | amount |"),
+        "{}",
+        stdout(&table)
+    );
+}
+
 /// Text that is not UTF-8 from an operator (what one written in C can return, and what an
 /// import takes on its word) stops the run before any output format reads it: no table
 /// printed from it, no file written with it.
