@@ -130,6 +130,26 @@ impl Rows {
             .map_err(|e| Error::unlocated(format!("the row numbers: {}", arrow_words(&e))))
     }
 
+    /// The same rows, their batch replaced by what `f` makes of it: a column added,
+    /// computed, renamed or dropped. Each row keeps its number, so `f` must return as many
+    /// rows as it was given, in the same order (an error otherwise, located at the caller;
+    /// [`Rows::filter`] drops rows).
+    #[track_caller]
+    pub fn map(self, f: impl FnOnce(&RecordBatch) -> Result<RecordBatch>) -> Result<Rows> {
+        let batch = f(&self.batch)?;
+        if batch.num_rows() != self.batch.num_rows() {
+            return Err(Error::msg(format!(
+                "`map` keeps every row and its number, but the batch of {} became one of {}; drop rows with `filter`",
+                counted(self.batch.num_rows(), "row", "rows"),
+                counted(batch.num_rows(), "row", "rows"),
+            )));
+        }
+        Ok(Rows {
+            row_numbers: self.row_numbers,
+            batch,
+        })
+    }
+
     /// Keeps the rows where `keep` is true (a null is not kept), with their numbers
     /// (zero-copy where Arrow can). `keep` holds one flag per row.
     #[track_caller]
@@ -197,6 +217,53 @@ impl Change {
             changed_at: self.changed_at,
             diffs: Vec::new(),
         }
+    }
+
+    /// Every side of every diff with its batch replaced by what `f` makes of it, each row
+    /// keeping its number and its diff: the change an operator that adds, computes, renames
+    /// or drops columns returns. An update's old and new rows both go through `f`, so that
+    /// downstream sees the old computed values leave and the new ones arrive. `f` must
+    /// return as many rows as it was given ([`Rows::map`]); its error, or that one, is
+    /// located at the caller.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use oplink::prelude::*;
+    /// let amounts = RecordBatch::try_from_iter([("amount", Arc::new(Int64Array::from(vec![5, 50])) as ArrayRef)])?;
+    /// let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: Rows::new(vec![7, 8], amounts)? }]);
+    /// // Adds `doubled`, twice `amount`.
+    /// let out = change.map(|batch| {
+    ///     let amount = batch.column_by_name("amount").and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+    ///         .ok_or_else(|| Error::msg("no Int64 column `amount`"))?;
+    ///     let doubled: Int64Array = amount.iter().map(|v| v.map(|v| v * 2)).collect();
+    ///     let mut columns: Vec<(&str, ArrayRef)> = vec![("amount", batch.column(0).clone())];
+    ///     columns.push(("doubled", Arc::new(doubled)));
+    ///     Ok(RecordBatch::try_from_iter(columns)?)
+    /// })?;
+    /// let Diff::Insert { post } = &out.diffs[0] else { unreachable!() };
+    /// assert_eq!(post.row_numbers().values(), &[7, 8]);
+    /// assert_eq!(post.batch().num_columns(), 2);
+    /// # Ok::<(), oplink::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn map(self, mut f: impl FnMut(&RecordBatch) -> Result<RecordBatch>) -> Result<Change> {
+        let mut out = self.empty_like();
+        out.diffs.reserve(self.diffs.len());
+        for diff in self.diffs {
+            out.diffs.push(match diff {
+                Diff::Insert { post } => Diff::Insert {
+                    post: post.map(&mut f)?,
+                },
+                Diff::Update { pre, post } => Diff::Update {
+                    pre: pre.map(&mut f)?,
+                    post: post.map(&mut f)?,
+                },
+                Diff::Remove { pre } => Diff::Remove {
+                    pre: pre.map(&mut f)?,
+                },
+            });
+        }
+        Ok(out)
     }
 
     /// Keeps the rows that `keep` selects, so that whoever applies the output sees a

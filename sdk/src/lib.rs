@@ -1,17 +1,22 @@
 //! # oplink
 //!
 //! Write native dataflow-operator plugins in plain Rust. Annotate an ordinary `impl` block
-//! with [`operator`] and build the crate as a `cdylib`; a host loads it with `oplink-host`.
+//! with [`operator`] and build the crate as a `cdylib`; a host loads it with `oplink-host`
+//! (or runs it with the `oplink` command). The repository's README has the whole guide;
+//! this page is its summary.
 //!
 //! ```
 //! use oplink::prelude::*;
 //!
 //! #[derive(serde::Deserialize)]
+//! #[serde(deny_unknown_fields)] // a misspelled key is an error, not ignored
 //! struct Config { column: String, min: i64 }
 //!
-//! /// Keeps the rows whose `column` is at least `min`.
 //! struct Threshold { cfg: Config }
 //!
+//! /// Keeps the rows whose `column` is at least `min`.
+//! ///
+//! /// (The first paragraph of the doc comment on the `impl` is the operator's description.)
 //! #[oplink::operator(name = "threshold", version = "1.0.0")]
 //! impl Threshold {
 //!     fn new(cfg: Config) -> Result<Self> {
@@ -19,18 +24,15 @@
 //!     }
 //!
 //!     fn apply(&mut self, _ctx: &mut Context, change: Change) -> Result<Change> {
-//!         let mut out = change.empty_like();
-//!         for diff in change.diffs {
-//!             if let Diff::Insert { post } = diff {
-//!                 let column = post.batch().column_by_name(&self.cfg.column)
-//!                     .ok_or_else(|| Error::msg(format!("no column `{}`", self.cfg.column)))?;
-//!                 let values = column.as_any().downcast_ref::<Int64Array>()
-//!                     .ok_or_else(|| Error::msg("expected an Int64 column"))?;
-//!                 let keep: BooleanArray = values.iter().map(|v| v.map(|v| v >= self.cfg.min)).collect();
-//!                 out.diffs.push(Diff::Insert { post: post.filter(&keep)? });
-//!             }
-//!         }
-//!         Ok(out)
+//!         // Every diff: an insert keeps its passing rows, a remove its passing old rows,
+//!         // an update is split so that downstream sees a consistent filtered view.
+//!         change.filter(|rows| {
+//!             let column = rows.batch().column_by_name(&self.cfg.column)
+//!                 .ok_or_else(|| Error::msg(format!("no column `{}`", self.cfg.column)))?;
+//!             let values = column.as_any().downcast_ref::<Int64Array>()
+//!                 .ok_or_else(|| Error::msg("expected an Int64 column"))?;
+//!             Ok(values.iter().map(|v| Some(v.is_some_and(|v| v >= self.cfg.min))).collect())
+//!         })
 //!     }
 //! }
 //! # fn main() {}
@@ -38,6 +40,39 @@
 //!
 //! The impl stays an ordinary impl: `Threshold::new` and `Threshold::apply` can be called
 //! directly in unit tests, with a [`Context::new`].
+//!
+//! ## The methods of an operator
+//!
+//! | method | required | default when absent |
+//! |---|---|---|
+//! | `fn new(config: C) -> Result<Self>` (or `fn new()`) | yes | — |
+//! | `fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change>` (or `change: ChangeView` → `Result<ChangeOut>`: [`view`]) | yes | — |
+//! | `fn pull(&mut self, ctx: &mut Context, rows: &[RowNumber]) -> Result<RecordBatch>` | no | an error saying the operator has no `pull` |
+//! | `fn tick(&mut self, ctx: &mut Context, now: Timestamp) -> Result<Option<Change>>` | no | `Ok(None)` |
+//! | `fn flush_state(&mut self, ctx: &mut Context) -> Result<()>` | no | `Ok(())` |
+//! | `fn snapshot(&self, ctx: &mut Context) -> Result<Vec<u8>>` | no | an empty snapshot |
+//! | `fn restore(&mut self, ctx: &mut Context, snapshot: &[u8]) -> Result<()>` | no | accepts only an empty snapshot |
+//!
+//! `ctx` may be left out of any method that takes it; `apply`, `pull`, `tick` and
+//! `snapshot` may take `&self`. `C` is any `serde::Deserialize` type. Any other method
+//! belongs in a separate `impl`; a mistake in these signatures is a compile error naming
+//! the method and the form it takes.
+//!
+//! ## Changes
+//!
+//! A [`Change`] holds [`Diff`]s (insert, update, remove) of [`Rows`]: a `RecordBatch` and
+//! one row number per row, which a row keeps for its whole life. [`Change::filter`] drops
+//! rows, [`Change::map`] adds, computes or drops columns, both keeping every row's number
+//! and diff. [`Change::validate`] checks arrays from a producer you do not trust in full.
+//!
+//! ## State and services
+//!
+//! [`Context::state`] is a key-value store the host keeps: writes are pending until the
+//! host's `flush_state`, after the operator's own. A snapshot holds what `snapshot`
+//! returns, not the store: keep each piece of state in one place, or have `snapshot`
+//! carry both. Host services are traits declared with [`host_callbacks`] and listed in
+//! `requires`; [`services`] holds the standard ones (log, state, clock), and log events
+//! from [`tracing`] reach the host.
 
 pub mod abi;
 pub mod bounds;

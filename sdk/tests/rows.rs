@@ -251,3 +251,59 @@ fn validate_names_the_diff_side_and_column_of_an_invalid_array() {
         .validate()
         .unwrap();
 }
+
+/// `Change::map` maps every side of every diff, keeping each row's number and diff; a batch
+/// that changes its row count is an error at the caller's line.
+#[test]
+fn change_map_keeps_numbers_and_diffs_and_refuses_a_new_row_count_at_the_callers_line() {
+    use oplink::{Change, Diff, Timestamp};
+
+    let rows = |numbers: Vec<u64>, values: Vec<i64>| Rows::new(numbers, batch(values)).unwrap();
+    let change = Change::new(
+        3,
+        Timestamp(9),
+        vec![
+            Diff::Insert {
+                post: rows(vec![1, 2], vec![10, 20]),
+            },
+            Diff::Update {
+                pre: rows(vec![5], vec![1]),
+                post: rows(vec![5], vec![2]),
+            },
+            Diff::Remove {
+                pre: rows(vec![6], vec![7]),
+            },
+        ],
+    );
+    let negated = |b: &RecordBatch| -> oplink::Result<RecordBatch> {
+        let x = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        Ok(batch(x.values().iter().map(|v| -v).collect()))
+    };
+    let out = change.clone().map(negated).unwrap();
+    let expected = Change::new(
+        3,
+        Timestamp(9),
+        vec![
+            Diff::Insert {
+                post: rows(vec![1, 2], vec![-10, -20]),
+            },
+            Diff::Update {
+                pre: rows(vec![5], vec![-1]),
+                post: rows(vec![5], vec![-2]),
+            },
+            Diff::Remove {
+                pre: rows(vec![6], vec![-7]),
+            },
+        ],
+    );
+    assert_eq!(out, expected);
+
+    let line = line!() + 1;
+    let err = change.map(|_| Ok(batch(vec![]))).unwrap_err();
+    assert_eq!(
+        err.message(),
+        "`map` keeps every row and its number, but the batch of 2 rows became one of 0 rows; drop rows with `filter`"
+    );
+    let at = err.location().expect("located");
+    assert_eq!((at.file(), at.line()), (file!(), line));
+}

@@ -160,28 +160,13 @@ impl Tag {
     }
 
     fn apply(&mut self, _ctx: &mut Context, change: Change) -> Result<Change> {
-        let mut out = change.empty_like();
-        for diff in change.diffs {
-            out.diffs.push(match diff {
-                Diff::Insert { post } => Diff::Insert {
-                    post: self.tag(post)?,
-                },
-                Diff::Update { pre, post } => Diff::Update {
-                    pre: self.tag(pre)?,
-                    post: self.tag(post)?,
-                },
-                Diff::Remove { pre } => Diff::Remove {
-                    pre: self.tag(pre)?,
-                },
-            });
-        }
-        Ok(out)
+        // Every side of every diff gets the column; each row keeps its number.
+        change.map(|batch| self.tag(batch))
     }
 }
 
 impl Tag {
-    fn tag(&self, rows: Rows) -> Result<Rows> {
-        let (numbers, batch) = rows.into_parts();
+    fn tag(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let mut fields: Vec<Field> = batch
             .schema()
             .fields()
@@ -194,10 +179,10 @@ impl Tag {
             self.cfg.value.as_str();
             batch.num_rows()
         ])));
-        Rows::new(
-            numbers,
-            RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?,
-        )
+        Ok(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        )?)
     }
 }
 
