@@ -50,7 +50,11 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
                 ));
             }
         } else if !path.exists() {
-            verdicts.push((path.clone(), Verdict::Failed("does not exist".to_owned())));
+            let hint = oplink_host::load::library_path_hint(path);
+            let words = hint.map_or("does not exist".to_owned(), |h| {
+                format!("does not exist ({h})")
+            });
+            verdicts.push((path.clone(), Verdict::Failed(words)));
         } else {
             let verdict = match Plugin::load_checked_within(path, timeout) {
                 Ok(plugin) => Verdict::Ok(operators_of(&plugin)),

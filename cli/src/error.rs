@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum CliError {
     /// A file or folder named on the command line does not exist.
-    #[error("`{}` does not exist", path.display())]
+    #[error("`{}` does not exist{}", path.display(), hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
     Missing {
         /// The path as given.
         path: PathBuf,
+        /// For a library: the file most likely meant, or what cargo lacks to build it.
+        hint: Option<String>,
     },
     /// A file could not be read or written.
     #[error("cannot {action} `{}`: {}", path.display(), plain(source))]
@@ -157,6 +159,7 @@ impl CliError {
         if source.kind() == std::io::ErrorKind::NotFound && action == "read" {
             CliError::Missing {
                 path: path.to_owned(),
+                hint: None,
             }
         } else {
             CliError::Io {
@@ -169,6 +172,18 @@ impl CliError {
 }
 
 impl CliError {
+    /// [`CliError::io`] for a library's path: a missing one names the file most likely
+    /// meant ([`oplink_host::load::library_path_hint`]).
+    pub fn library_io(path: &Path, source: std::io::Error) -> CliError {
+        match CliError::io("read", path, source) {
+            CliError::Missing { path, .. } => CliError::Missing {
+                hint: oplink_host::load::library_path_hint(&path),
+                path,
+            },
+            other => other,
+        }
+    }
+
     /// An error writing the output.
     pub fn write(error: std::io::Error) -> CliError {
         if error.kind() == std::io::ErrorKind::BrokenPipe {

@@ -20,7 +20,7 @@ enum Item {
 /// Inspects `args.path`, writing to `out`.
 pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
     let metadata =
-        std::fs::metadata(&args.path).map_err(|e| CliError::io("read", &args.path, e))?;
+        std::fs::metadata(&args.path).map_err(|e| CliError::library_io(&args.path, e))?;
     let items = if metadata.is_dir() {
         let found = Discovery::new([&args.path]).scan();
         let mut items = Vec::new();

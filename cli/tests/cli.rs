@@ -968,6 +968,27 @@ fn usage_errors_are_one_sentence() {
         ]),
         "`no/such/dir` does not exist",
     );
+    // A library named without cargo's `lib` prefix: the file meant is named.
+    let unprefixed = plugin_path("threshold").with_file_name("threshold.so");
+    let meant = plugin_path("threshold");
+    fails_with(
+        oplink().args(["inspect", unprefixed.to_str().unwrap()]),
+        &format!(
+            "`{}` does not exist (did you mean `{}`?)",
+            unprefixed.display(),
+            meant.display()
+        ),
+    );
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op", "threshold", "--plugins"])
+            .arg(&unprefixed),
+        &format!(
+            "`{}` does not exist (did you mean `{}`?)",
+            unprefixed.display(),
+            meant.display()
+        ),
+    );
     fails_with(
         oplink().args(["run", "Cargo.toml"]),
         "cannot tell the format of `Cargo.toml` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`",

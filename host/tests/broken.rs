@@ -523,6 +523,59 @@ fn truncated_and_missing_files() {
             missing.display()
         )
     );
+
+    // A Rust library built without `cdylib` (an ar archive, as a C `.a` is).
+    let rlib = dir.join("libplain.rlib");
+    std::fs::write(
+        &rlib,
+        b"!<arch>\n/               0           0     0     0       8         `\n",
+    )
+    .unwrap();
+    assert_eq!(
+        Plugin::load(&rlib).unwrap_err().to_string(),
+        format!(
+            "`{}` is not a library for this host: it is a static archive (a Rust `.rlib`, or a C `.a`), not a shared library: build a Rust plugin with `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in its Cargo.toml (and load the `.so`), a C one with `-shared -fPIC`",
+            rlib.display()
+        )
+    );
+}
+
+/// A library path that does not exist gets the file most likely meant, when there is one:
+/// the extension, cargo's `lib` prefix, a crate name's `-` as `_`; or, when cargo built only
+/// the `.rlib`, what the crate's Cargo.toml lacks.
+#[test]
+fn a_missing_library_path_names_the_file_most_likely_meant() {
+    use oplink_host::load::library_path_hint;
+    let dir = common::workspace()
+        .join("target")
+        .join(format!("hint-fixtures-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["libmy_ops.so", "libplain.rlib"] {
+        std::fs::write(dir.join(file), b"").unwrap();
+    }
+    let hint = |name: &str| library_path_hint(&dir.join(name));
+    let meant = format!("did you mean `{}`?", dir.join("libmy_ops.so").display());
+    for name in ["libmy_ops", "my_ops.so", "libmy-ops.so", "my-ops.so"] {
+        assert_eq!(hint(name).as_deref(), Some(meant.as_str()), "{name}");
+    }
+    assert_eq!(hint("libmy_ops.so"), None, "it exists");
+    assert_eq!(hint("libother.so"), None, "nothing like it");
+    assert_eq!(
+        hint("libplain.so").unwrap(),
+        format!(
+            "cargo built only `{}` there, a Rust library and not a shared one: add `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in the plugin's Cargo.toml, and it builds `{}` too",
+            dir.join("libplain.rlib").display(),
+            dir.join("libplain.so").display()
+        )
+    );
+    // `Plugin::load` says it too.
+    let err = Plugin::load(dir.join("my-ops.so")).unwrap_err().to_string();
+    assert!(
+        err.ends_with(&format!("No such file or directory ({meant})")),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

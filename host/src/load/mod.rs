@@ -112,6 +112,41 @@ fn remember_loaded(path: &Path, id: (u64, u64)) {
     loaded.entry(path.to_path_buf()).or_insert(id);
 }
 
+/// For a library path that does not exist, the file its author most likely meant, when that
+/// one exists: the name with the platform's extension (`libthreshold` → `libthreshold.so`),
+/// with cargo's `lib` prefix (`threshold.so` → `libthreshold.so`), or with a crate name's
+/// `-` as the `_` cargo writes (`libmy-ops.so` → `libmy_ops.so`); or, when cargo built only
+/// the crate's `.rlib` there, what its `Cargo.toml` lacks. `None` when the path exists or
+/// nothing better is known. [`Plugin::load`]'s error for a missing file says this already;
+/// a host that checks paths itself can add it to its own words.
+pub fn library_path_hint(path: &Path) -> Option<String> {
+    if path.exists() {
+        return None;
+    }
+    let ext = std::env::consts::DLL_EXTENSION;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let stem = name.strip_suffix(&format!(".{ext}")).unwrap_or(&name);
+    let crate_name = stem.strip_prefix("lib").unwrap_or(stem).replace('-', "_");
+    let library = dir.join(format!("lib{crate_name}.{ext}"));
+    let candidates = [
+        dir.join(format!("{stem}.{ext}")),
+        library.clone(),
+        dir.join(format!("{}.{ext}", stem.replace('-', "_"))),
+    ];
+    if let Some(found) = candidates.iter().find(|c| c.is_file()) {
+        return Some(format!("did you mean `{}`?", found.display()));
+    }
+    let rlib = dir.join(format!("lib{crate_name}.rlib"));
+    rlib.is_file().then(|| {
+        format!(
+            "cargo built only `{}` there, a Rust library and not a shared one: add `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in the plugin's Cargo.toml, and it builds `{}` too",
+            rlib.display(),
+            library.display()
+        )
+    })
+}
+
 /// `dlopen` with `RTLD_NOW`: a symbol the library needs and nothing provides is an error now,
 /// not a crash at its first call.
 fn open(path: &Path) -> Result<libloading::os::unix::Library> {
@@ -120,7 +155,10 @@ fn open(path: &Path) -> Result<libloading::os::unix::Library> {
     // have none of their own; a damaged or hostile file can still misbehave here, which is
     // why the README tells hosts to load untrusted files in a separate process first.
     unsafe { libloading::os::unix::Library::open(Some(path), flags) }.map_err(|source| {
-        let reason = reason(&source);
+        let mut reason = reason(&source);
+        if let Some(hint) = library_path_hint(path) {
+            reason = format!("{reason} ({hint})");
+        }
         Error::Open {
             path: path.to_owned(),
             reason,
