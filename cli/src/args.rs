@@ -222,9 +222,9 @@ pub struct NewArgs {
     /// The folder to create (default: ./NAME). It must not exist, or be empty.
     #[arg(long, value_name = "DIR")]
     pub path: Option<PathBuf>,
-    /// How the crate depends on oplink: a path to oplink's `sdk` folder, or a version
-    /// requirement such as `0.2` (default: the SDK this command was built from, when
-    /// it is still there, else this command's version).
+    /// How a Rust crate depends on oplink: a path to oplink's `sdk` folder, or a version
+    /// requirement such as `0.2` for an oplink from a registry (default: the SDK this
+    /// command was built from; an error when it is no longer there).
     #[arg(long, value_name = "PATH|VERSION")]
     pub oplink: Option<String>,
 }

@@ -223,7 +223,7 @@ fn to_text(item: &Item) -> String {
     text.push_str(&format!(
         "\nstandard services: {}\n",
         if standard.is_empty() {
-            "none".to_owned()
+            "none listed (every host provides them)".to_owned()
         } else {
             standard.join(", ")
         }

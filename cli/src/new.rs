@@ -31,7 +31,12 @@ const C: [(&str, &str); 3] = [
 
 /// Creates the plugin of `args`, telling `out` what was made and what to do next.
 pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
-    check_name(&args.name)?;
+    check_name(&args.name, args.lang)?;
+    if args.lang == Lang::C && args.oplink.is_some() {
+        return Err(CliError::Usage(
+            "--oplink sets a Rust crate's dependency on oplink; a C operator has none (it gets `oplink.h` copied in): drop --oplink".to_owned(),
+        ));
+    }
     let folder = args
         .path
         .clone()
@@ -52,7 +57,13 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
         ("{{name}}", args.name.clone()),
         ("{{op}}", op.clone()),
         ("{{Struct}}", struct_name(&op)),
-        ("{{oplink_dependency}}", dependency(args.oplink.as_deref())?),
+        (
+            "{{oplink_dependency}}",
+            match args.lang {
+                Lang::Rust => dependency(args.oplink.as_deref(), Path::new(SDK_SOURCE))?,
+                Lang::C => String::new(),
+            },
+        ),
     ];
     let fill = |text: &str| {
         words
@@ -94,8 +105,8 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
     Ok(folder)
 }
 
-/// A name usable as a crate, a library file and an operator.
-fn check_name(name: &str) -> Result<()> {
+/// A name usable as a crate (for Rust), a library file and an operator.
+fn check_name(name: &str, lang: Lang) -> Result<()> {
     let mut chars = name.chars();
     let starts_well = chars.next().is_some_and(|c| c.is_ascii_lowercase());
     let rest_ok =
@@ -107,8 +118,9 @@ fn check_name(name: &str) -> Result<()> {
     }
     // The crate's library is named `name` with `_` for `-`, its struct after that in camel
     // case: neither may be a keyword, nor the name of a crate it or its tests build with.
+    // A C operator's name is no identifier of its code: only the file's and the operator's.
     let library = name.replace('-', "_");
-    if RESERVED.contains(&library.as_str()) {
+    if lang == Lang::Rust && RESERVED.contains(&library.as_str()) {
         return Err(CliError::Usage(format!(
             "`{name}` cannot name a plugin: `{library}` is a Rust keyword or the name of a crate the plugin builds with; choose another (`my-{name}`, say)"
         )));
@@ -271,8 +283,9 @@ fn camel(op: &str) -> String {
         .collect()
 }
 
-/// The `oplink = ...` line of the new crate's Cargo.toml.
-fn dependency(given: Option<&str>) -> Result<String> {
+/// The `oplink = ...` line of the new crate's Cargo.toml: `given`, else a path to
+/// `sdk_source`, the SDK this command was built from, while it is there.
+fn dependency(given: Option<&str>, sdk_source: &Path) -> Result<String> {
     let path_dependency = |path: &Path| -> Result<String> {
         let path = path.canonicalize().map_err(|e| {
             CliError::Usage(format!(
@@ -284,8 +297,17 @@ fn dependency(given: Option<&str>) -> Result<String> {
         })?;
         let manifest = std::fs::read_to_string(path.join("Cargo.toml")).unwrap_or_default();
         if !names_the_sdk(&manifest) {
+            // oplink's own folder, say, rather than its `sdk` folder.
+            let inside = path.join("sdk");
+            let is_sdk =
+                std::fs::read_to_string(inside.join("Cargo.toml")).is_ok_and(|m| names_the_sdk(&m));
+            let hint = if is_sdk {
+                format!("; did you mean `{}`?", inside.display())
+            } else {
+                String::new()
+            };
             return Err(CliError::Usage(format!(
-                "--oplink `{}` is not oplink's `sdk` folder (it has no Cargo.toml whose package is `oplink`)",
+                "--oplink `{}` is not oplink's `sdk` folder (it has no Cargo.toml whose package is `oplink`){hint}",
                 path.display()
             )));
         }
@@ -299,10 +321,12 @@ fn dependency(given: Option<&str>) -> Result<String> {
             Ok(format!("oplink = \"{spec}\""))
         }
         Some(path) => path_dependency(Path::new(path)),
-        None if Path::new(SDK_SOURCE).join("Cargo.toml").is_file() => {
-            path_dependency(Path::new(SDK_SOURCE))
-        }
-        None => Ok(format!("oplink = \"{}\"", env!("CARGO_PKG_VERSION"))),
+        None if sdk_source.join("Cargo.toml").is_file() => path_dependency(sdk_source),
+        // A crate that names a version would not build: oplink is not on a registry.
+        None => Err(CliError::Usage(format!(
+            "the oplink SDK this command was built from is no longer at `{}`, and oplink is not on crates.io: name its `sdk` folder with `--oplink PATH`",
+            sdk_source.display()
+        ))),
     }
 }
 
@@ -335,29 +359,48 @@ mod tests {
         assert_eq!(struct_name("my_filter2"), "MyFilter2");
         assert_eq!(struct_name("config"), "ConfigOperator");
         assert_eq!(struct_name("rows"), "RowsOperator");
-        assert!(check_name("my-filter").is_ok());
+        assert!(check_name("my-filter", Lang::Rust).is_ok());
         assert_eq!(
-            check_name("My Filter").unwrap_err().to_string(),
+            check_name("My Filter", Lang::Rust).unwrap_err().to_string(),
             "`My Filter` is not a usable plugin name: use lowercase letters, digits, `-` and `_`, starting with a letter (at most 64)"
         );
         for name in ["self", "core", "std", "oplink", "serde", "proc-macro"] {
             let library = name.replace('-', "_");
             assert_eq!(
-                check_name(name).unwrap_err().to_string(),
+                check_name(name, Lang::Rust).unwrap_err().to_string(),
                 format!(
                     "`{name}` cannot name a plugin: `{library}` is a Rust keyword or the name of a crate the plugin builds with; choose another (`my-{name}`, say)"
                 )
             );
+            // A C operator's name is no identifier of its code.
+            assert!(check_name(name, Lang::C).is_ok());
         }
-        assert!(check_name("selfish").is_ok());
+        assert!(check_name("type", Lang::C).is_ok());
+        assert!(check_name("My Filter", Lang::C).is_err());
+        assert!(check_name("selfish", Lang::Rust).is_ok());
     }
 
     #[test]
     fn the_dependency_is_a_version_or_the_sdk_folder() {
-        assert_eq!(dependency(Some("0.2")).unwrap(), "oplink = \"0.2\"");
-        assert!(dependency(None).unwrap().starts_with("oplink = { path = "));
         assert_eq!(
-            dependency(Some("/no/such/sdk")).unwrap_err().to_string(),
+            dependency(Some("0.2"), Path::new(SDK_SOURCE)).unwrap(),
+            "oplink = \"0.2\""
+        );
+        assert!(
+            dependency(None, Path::new(SDK_SOURCE))
+                .unwrap()
+                .starts_with("oplink = { path = ")
+        );
+        assert_eq!(
+            dependency(None, Path::new("/no/such/sdk"))
+                .unwrap_err()
+                .to_string(),
+            "the oplink SDK this command was built from is no longer at `/no/such/sdk`, and oplink is not on crates.io: name its `sdk` folder with `--oplink PATH`"
+        );
+        assert_eq!(
+            dependency(Some("/no/such/sdk"), Path::new(SDK_SOURCE))
+                .unwrap_err()
+                .to_string(),
             format!(
                 "--oplink `/no/such/sdk` is neither a version (such as `{}`) nor a folder: `/no/such/sdk` does not exist",
                 env!("CARGO_PKG_VERSION")
@@ -373,15 +416,30 @@ mod tests {
         };
         let given = dir.path().to_str().unwrap();
         assert_eq!(
-            dependency(Some(given)).unwrap_err().to_string(),
+            dependency(Some(given), Path::new(SDK_SOURCE))
+                .unwrap_err()
+                .to_string(),
             not_sdk(dir.path())
         );
         let host = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host");
         assert_eq!(
-            dependency(Some(host.to_str().unwrap()))
+            dependency(Some(host.to_str().unwrap()), Path::new(SDK_SOURCE))
                 .unwrap_err()
                 .to_string(),
             not_sdk(&host)
+        );
+        // oplink's own folder, not its `sdk`: the folder meant is named.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root_shown = root.canonicalize().unwrap();
+        assert_eq!(
+            dependency(Some(root.to_str().unwrap()), Path::new(SDK_SOURCE))
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "{}; did you mean `{}`?",
+                not_sdk(&root),
+                root_shown.join("sdk").display()
+            )
         );
         assert!(names_the_sdk(
             "[package]\nname = \"oplink\"\nversion = \"0.2.0\"\n"

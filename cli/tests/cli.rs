@@ -1425,11 +1425,24 @@ fn a_new_plugin_builds_tests_and_passes_the_check() {
     );
 
     // C.
+    fails_with(
+        oplink()
+            .current_dir(dir.path())
+            .args(["new", "--lang", "c", "counter", "--oplink", "0.2"]),
+        "--oplink sets a Rust crate's dependency on oplink; a C operator has none (it gets `oplink.h` copied in): drop --oplink",
+    );
     oplink()
         .current_dir(dir.path())
         .args(["new", "--lang", "c", "counter"])
         .assert()
         .success();
+    // A Rust keyword is a fine name for a C operator, whose name is no identifier.
+    oplink()
+        .current_dir(dir.path())
+        .args(["new", "--lang", "c", "type"])
+        .assert()
+        .success();
+    assert!(dir.path().join("type").join("type.c").is_file());
     let c_dir = dir.path().join("counter");
     // The header and the contract in words come with it; no placeholder link.
     for file in ["oplink.h", "ABI.md", "README.md", "counter.c", "Makefile"] {
@@ -1448,6 +1461,18 @@ fn a_new_plugin_builds_tests_and_passes_the_check() {
     assert!(status.success(), "make in the new C operator");
     let library = c_dir.join("libcounter.so");
     oplink().arg("check").arg(&library).assert().success();
+    let shown = oplink()
+        .arg("inspect")
+        .arg(&library)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&shown).contains("\nstandard services: none listed (every host provides them)\n"),
+        "{}",
+        stdout(&shown)
+    );
     let output = oplink()
         .args([
             "run",
