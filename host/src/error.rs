@@ -157,7 +157,9 @@ pub enum Error {
         detail: String,
     },
     /// The library does not export any oplink entry symbol.
-    #[error("`{path}` is not an oplink plugin: it exports no `oplink_plugin_v2` symbol")]
+    #[error(
+        "`{path}` is not an oplink plugin: it exports no `oplink_plugin_v2` symbol (a Rust plugin gets it from `#[oplink::operator]` in a `cdylib` crate; a C one defines it with `OPLINK_ENTRY`)"
+    )]
     NotAPlugin {
         /// The library's path.
         path: PathBuf,
@@ -166,7 +168,10 @@ pub enum Error {
     #[error(
         "`{path}` was built for oplink ABI {found}, but this host speaks ABI {expected}: {}",
         if *found < u32::from(*expected) {
-            format!("rebuild it against oplink {}", crate::OPLINK_SERIES)
+            format!(
+                "rebuild it against oplink {} (a C library: against this host's `oplink.h`)",
+                crate::OPLINK_SERIES
+            )
         } else {
             "load it with a host built on a newer oplink".to_owned()
         }

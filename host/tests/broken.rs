@@ -55,12 +55,12 @@ fn a_valid_header_written_in_c_loads_and_runs() {
 refused!(
     a_library_that_is_not_a_plugin,
     "NOT_PLUGIN",
-    "is not an oplink plugin: it exports no `oplink_plugin_v2` symbol"
+    "is not an oplink plugin: it exports no `oplink_plugin_v2` symbol (a Rust plugin gets it from `#[oplink::operator]` in a `cdylib` crate; a C one defines it with `OPLINK_ENTRY`)"
 );
 refused!(
     a_plugin_of_abi_1,
     "ENTRY_V1",
-    "was built for oplink ABI 1, but this host speaks ABI 2: rebuild it against oplink 0.2"
+    "was built for oplink ABI 1, but this host speaks ABI 2: rebuild it against oplink 0.2 (a C library: against this host's `oplink.h`)"
 );
 refused!(
     a_plugin_of_a_newer_major_by_symbol,
@@ -85,7 +85,7 @@ refused!(
 refused!(
     a_mismatched_layout_names_the_struct,
     "LAYOUT",
-    "was built with a different ABI layout than this host: the fields of `OperatorVTable` differ between the plugin and this host"
+    "was built with a different ABI layout than this host: the fields of `OperatorVTable` (`OplinkOperatorVTable` in C) differ between the plugin and this host"
 );
 refused!(
     panic_abort_builds_are_refused,
@@ -263,7 +263,7 @@ fn an_unmapped_layout_table_is_an_error_not_a_crash() {
         let (err, text) = load_err("LAYOUT_UNMAPPED");
         assert!(matches!(err, Error::Layout { .. }), "{err:?}");
         assert!(
-            text.starts_with("was built with a different ABI layout than this host: the plugin does not describe `StrView`"),
+            text.starts_with("was built with a different ABI layout than this host: layout fingerprint 0x0123456789abcdef differs from this host's ") && text.ends_with(", and the plugin has no layout table to say which struct differs (a C library copies `OPLINK_LAYOUT_FINGERPRINT` from this host's `oplink.h`)"),
             "{text}"
         );
     });

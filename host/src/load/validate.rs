@@ -503,6 +503,12 @@ fn layout_difference<M: Memory>(
             &|| "the layout table".to_owned(),
         )
         .unwrap_or_default();
+    if theirs.is_empty() {
+        return Ok(format!(
+            "layout fingerprint {fingerprint:#018x} differs from this host's {:#018x}, and the plugin has no layout table to say which struct differs (a C library copies `OPLINK_LAYOUT_FINGERPRINT` from this host's `oplink.h`)",
+            abi::LAYOUT_FINGERPRINT
+        ));
+    }
     let mut named = Vec::with_capacity(theirs.len());
     for entry in theirs {
         let name = r.str(required(entry.get(LayoutEntry::name))?, &|| {
@@ -522,7 +528,7 @@ fn layout_difference<M: Memory>(
             None => missing = missing.or(Some(ours.name)),
             Some((_, _, _, fp)) if *fp != ours_fp => {
                 return Ok(format!(
-                    "the fields of `{}` differ between the plugin and this host",
+                    "the fields of `{}` (`Oplink{0}` in C) differ between the plugin and this host",
                     ours.name
                 ));
             }
@@ -530,7 +536,7 @@ fn layout_difference<M: Memory>(
                 if *size as usize != ours.rust_size || *align as usize != ours.rust_align =>
             {
                 return Ok(format!(
-                    "`{}` is {size} bytes aligned to {align} in the plugin but {} bytes aligned to {} in this host",
+                    "`{}` (`Oplink{0}` in C) is {size} bytes aligned to {align} in the plugin but {} bytes aligned to {} in this host",
                     ours.name, ours.rust_size, ours.rust_align
                 ));
             }
@@ -539,7 +545,7 @@ fn layout_difference<M: Memory>(
     }
     if let Some(name) = missing {
         return Ok(format!(
-            "the plugin does not describe `{name}` (layout fingerprint {fingerprint:#018x}, this host's {:#018x})",
+            "the plugin does not describe `{name}` (`Oplink{name}` in C; layout fingerprint {fingerprint:#018x}, this host's {:#018x})",
             abi::LAYOUT_FINGERPRINT
         ));
     }

@@ -373,9 +373,38 @@ pub(super) fn read_schema(ffi: &FFI_ArrowSchema) -> Result<Schema> {
     });
     match (outcome, schema) {
         (Ok(()), Some(schema)) => Ok(schema),
-        (Err(failure), _) => Err(unreadable(&failure.message)),
+        (Err(failure), _) => Err(unreadable(&failing_column(ffi).unwrap_or(failure.message))),
         (Ok(()), None) => Err(unreadable(&"arrow-rs read nothing")),
     }
+}
+
+/// For a schema arrow-rs could not read (its tree checked already): the first column it
+/// cannot read, named, with arrow-rs's reason (`column `qty`: ...`); `None` when every
+/// column reads (the root itself is at fault) or the name is not UTF-8.
+#[cold]
+#[inline(never)]
+fn failing_column(ffi: &FFI_ArrowSchema) -> Option<String> {
+    let mut found = None;
+    let _ = crate::trampoline::guard(&mut || {
+        for column in ffi.children() {
+            if let Err(error) = arrow_schema::Field::try_from(column) {
+                let name = column.name().unwrap_or_default();
+                let reason = match error {
+                    arrow_schema::ArrowError::CDataInterface(words) => words,
+                    other => other.to_string(),
+                };
+                // arrow-rs quotes a format it does not know twice (`""q""`).
+                let reason = reason.replace("\"\"", "\"");
+                found = Some(format!(
+                    "column `{name}` (format `{}`): {reason}",
+                    column.format()
+                ));
+                break;
+            }
+        }
+        Ok(())
+    });
+    found
 }
 
 impl SchemaInbox {

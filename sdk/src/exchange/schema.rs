@@ -260,6 +260,9 @@ pub struct SchemaInbox {
     pub(super) spare_owners: Vec<Arc<Owner>>,
     /// Whether a change whose diff array could not be trusted made it forget every schema.
     untrusted: bool,
+    /// Slots emptied because the schema sent into them could not be read, and not filled
+    /// since: only for the error that names one.
+    unreadable: Vec<u64>,
 }
 
 impl SchemaInbox {
@@ -305,12 +308,16 @@ impl SchemaInbox {
             self.slots.resize_with(index + 1, || None);
         }
         self.slots[index] = Some(Received::new(schema));
+        if !self.unreadable.is_empty() {
+            self.unreadable.retain(|&slot| slot != id);
+        }
         Ok(())
     }
 
     /// Empties every slot, after a change whose diff array could not be trusted.
     pub(super) fn forget_all(&mut self) {
         self.slots.clear();
+        self.unreadable.clear();
         self.untrusted = true;
     }
 
@@ -321,13 +328,17 @@ impl SchemaInbox {
         self.untrusted
     }
 
-    /// Empties slot `id` (nothing when the id is out of range).
+    /// Empties slot `id`, whose new schema could not be read (nothing when the id is out
+    /// of range).
     pub(super) fn forget(&mut self, id: u64) {
-        if let Some(slot) = Self::index(id)
-            .ok()
-            .and_then(|index| self.slots.get_mut(index))
-        {
+        let Ok(index) = Self::index(id) else {
+            return;
+        };
+        if let Some(slot) = self.slots.get_mut(index) {
             *slot = None;
+        }
+        if !self.unreadable.contains(&id) {
+            self.unreadable.push(id);
         }
     }
 
@@ -343,9 +354,17 @@ impl SchemaInbox {
             .get(index)
             .and_then(Option::as_ref)
             .ok_or_else(|| {
-                Error::unlocated(format!(
-                    "batch refers to schema id {id}, which was never sent"
-                ))
+                Error::unlocated(if self.unreadable.contains(&id) {
+                    format!(
+                        "batch refers to schema id {id}, whose slot is empty: the schema last sent into it could not be read"
+                    )
+                } else if self.untrusted {
+                    format!(
+                        "batch refers to schema id {id}, whose slot is empty: every schema was forgotten after a change whose diffs could not be trusted"
+                    )
+                } else {
+                    format!("batch refers to schema id {id}, which was never sent")
+                })
             })
     }
 }

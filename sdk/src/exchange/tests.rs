@@ -966,6 +966,39 @@ fn a_malformed_schema_is_an_error_never_a_crash() {
         message.starts_with("unreadable schema: ") && message.contains("non-utf8"),
         "{message}"
     );
+
+    // A format arrow-rs does not know: the column is named.
+    let int = node(b"l\0", 0, std::ptr::null_mut());
+    let mut unknown = node(b"q\0", 0, std::ptr::null_mut());
+    unknown.name = c"qty".as_ptr();
+    let mut children: [*mut RawSchema; 2] = [(&raw const int).cast_mut(), &raw mut unknown];
+    assert_eq!(
+        read_error(&node(b"+s\0", 2, children.as_mut_ptr())),
+        "unreadable schema: column `qty` (format `q`): The datatype \"q\" is still not supported in Rust implementation"
+    );
+}
+
+/// A batch naming a slot the receiver emptied says why it is empty.
+#[test]
+fn an_emptied_schema_slot_says_why() {
+    let mut inbox = SchemaInbox::default();
+    assert_eq!(
+        inbox.get(3).unwrap_err().to_string(),
+        "batch refers to schema id 3, which was never sent"
+    );
+    inbox.forget(3);
+    assert_eq!(
+        inbox.get(3).unwrap_err().to_string(),
+        "batch refers to schema id 3, whose slot is empty: the schema last sent into it could not be read"
+    );
+    let schema = Arc::new(arrow_schema::Schema::empty());
+    inbox.store(3, schema).unwrap();
+    inbox.get(3).unwrap();
+    inbox.forget_all();
+    assert_eq!(
+        inbox.get(3).unwrap_err().to_string(),
+        "batch refers to schema id 3, whose slot is empty: every schema was forgotten after a change whose diffs could not be trusted"
+    );
 }
 
 /// One insert of `n` Int64 columns named after `name`: a schema of its own per name.
@@ -1048,7 +1081,7 @@ fn a_diff_with_a_broken_header_is_not_released_and_the_schemas_are_forgotten() {
     let err = unsafe { import_change(&abi, &mut inbox) }.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "diff 0 of the change: its post rows: batch refers to schema id 1, which was never sent"
+        "diff 0 of the change: its post rows: batch refers to schema id 1, whose slot is empty: every schema was forgotten after a change whose diffs could not be trusted"
     );
 }
 
@@ -1082,7 +1115,7 @@ fn a_schema_that_cannot_be_read_empties_its_slot() {
     let err = unsafe { import_change(&abi, &mut inbox) }.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "diff 0 of the change: its post rows: batch refers to schema id 1, which was never sent"
+        "diff 0 of the change: its post rows: batch refers to schema id 1, whose slot is empty: the schema last sent into it could not be read"
     );
 }
 

@@ -339,7 +339,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
     assert_eq!(
         refusal,
         Refusal::Layout(
-            "the fields of `OperatorVTable` differ between the plugin and this host".to_owned()
+            "the fields of `OperatorVTable` (`OplinkOperatorVTable` in C) differ between the plugin and this host".to_owned()
         )
     );
     // The same fields, laid out at another size; then every listed struct right, one
@@ -366,7 +366,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
     assert_eq!(
         refusal,
         Refusal::Layout(format!(
-            "`OperatorVTable` is 99 bytes aligned to {1} in the plugin but {0} bytes aligned to {1} in this host",
+            "`OperatorVTable` (`OplinkOperatorVTable` in C) is 99 bytes aligned to {1} in the plugin but {0} bytes aligned to {1} in this host",
             vtable.rust_size, vtable.rust_align
         ))
     );
@@ -384,7 +384,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
     assert_eq!(
         text,
         format!(
-            "the plugin does not describe `{}` (layout fingerprint 0x0000000000000001, this host's {:#018x})",
+            "the plugin does not describe `{0}` (`Oplink{0}` in C; layout fingerprint 0x0000000000000001, this host's {1:#018x})",
             abi::STRUCTS[0].name,
             abi::LAYOUT_FINGERPRINT
         )
