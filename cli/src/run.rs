@@ -135,6 +135,8 @@ fn excerpt(line: &str, column: usize) -> String {
 struct Stage {
     /// Its state scope (with `--state`).
     scope: Option<String>,
+    /// Its configuration (kept beside its state with `--state`).
+    config: Value,
     instance: Instance,
     /// What it has done so far.
     done: StageSummary,
@@ -524,6 +526,18 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 };
                 let mut instance =
                     plugin.instantiate_named(&spec.name, &spec.config, host, &scope)?;
+                if let Some(kept) = kept_config(dir, &scope)
+                    && kept != spec.config
+                    && !args.quiet
+                {
+                    eprintln!(
+                        "oplink: warning: operator `{}` continues from the state `{}` kept with another configuration ({kept}; now {}); remove `{}` to start afresh",
+                        spec.name,
+                        dir.display(),
+                        spec.config,
+                        dir.display()
+                    );
+                }
                 let snapshot = snapshot_path(dir, &scope);
                 if instance.info().implemented().restore() && snapshot.exists() {
                     let bytes =
@@ -540,6 +554,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
         };
         stages.push(Stage {
             scope,
+            config: spec.config.clone(),
             instance,
             done: StageSummary {
                 name: spec.name.clone(),
@@ -552,6 +567,18 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
 
 fn snapshot_path(dir: &Path, scope: &str) -> PathBuf {
     dir.join(format!("{scope}.snapshot"))
+}
+
+/// Where `--state` keeps the configuration an operator's state was kept with.
+fn config_path(dir: &Path, scope: &str) -> PathBuf {
+    dir.join(format!("{scope}.config.json"))
+}
+
+/// The configuration the state of `scope` was last kept with, when `--state` wrote one
+/// (a file that is not JSON is taken as none: it only feeds a warning).
+fn kept_config(dir: &Path, scope: &str) -> Option<Value> {
+    let text = std::fs::read_to_string(config_path(dir, scope)).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// At the end, in two steps that keep nothing yet: every operator's own `flush_state`
@@ -584,6 +611,15 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
             snapshots.pending.push((partial.clone(), path));
             crate::interrupt::remove_on_interrupt(&partial);
             std::fs::write(&partial, &bytes).map_err(|e| CliError::io("write", &partial, e))?;
+        }
+        if let (Some(dir), Some(scope)) = (&args.state, &stage.scope) {
+            // The configuration the state is kept with, for a warning when it changes.
+            let path = config_path(dir, scope);
+            let partial = path.with_extension("json.partial");
+            snapshots.pending.push((partial.clone(), path));
+            crate::interrupt::remove_on_interrupt(&partial);
+            std::fs::write(&partial, stage.config.to_string())
+                .map_err(|e| CliError::io("write", &partial, e))?;
         }
         stage.done.time += t.elapsed();
     }

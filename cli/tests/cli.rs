@@ -443,6 +443,48 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
     let second = run();
     assert!(second.contains("-U,ann,47\n+U,ann,94\n"), "{second}");
     assert!(!second.contains("+I"), "{second}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("running_sum.config.json")).unwrap(),
+        r#"{"key":"customer","value":"amount"}"#
+    );
+    // The same configuration written otherwise: no warning.
+    let same = oplink()
+        .args(["run", ORDERS, "--to", "none", "--state"])
+        .arg(dir.path())
+        .args(plugins(&["running-sum"]))
+        .args([
+            "--op",
+            r#"running_sum={"value":"amount", "key":"customer"}"#,
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(!stderr(&same).contains("warning"), "{}", stderr(&same));
+    // State kept with another configuration: used, with a warning that says so (here
+    // before the run fails on it).
+    let text = failure(
+        oplink()
+            .args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(dir.path())
+            .args(plugins(&["running-sum"]))
+            .args([
+                "--op",
+                r#"running_sum={"key": "amount", "value": "amount"}"#,
+            ]),
+    );
+    assert!(
+        text.starts_with(&format!(
+            "oplink: warning: operator `running_sum` continues from the state `{0}` kept with another configuration ({{\"key\":\"customer\",\"value\":\"amount\"}}; now {{\"key\":\"amount\",\"value\":\"amount\"}}); remove `{0}` to start afresh\n",
+            dir.path().display()
+        )),
+        "{text}"
+    );
+    std::fs::write(
+        dir.path().join("running_sum.config.json"),
+        r#"{"key":"customer","value":"amount"}"#,
+    )
+    .unwrap();
     // A snapshot the operator cannot read stops the run, naming the file.
     let snapshot = dir.path().join("running_sum.snapshot");
     std::fs::write(&snapshot, b"\x01").unwrap();
