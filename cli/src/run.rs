@@ -526,20 +526,20 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 };
                 let mut instance =
                     plugin.instantiate_named(&spec.name, &spec.config, host, &scope)?;
-                if let Some(kept) = kept_config(dir, &scope)
-                    && kept != spec.config
-                    && !args.quiet
+                let snapshot = snapshot_path(dir, &scope);
+                let restores = instance.info().implemented().restore() && snapshot.exists();
+                if !args.quiet
+                    && kept_config(dir, &scope)
+                        .is_some_and(|kept| kept != fingerprint(&spec.config))
+                    && (restores || host.state_store().has_entries(&scope)?)
                 {
                     eprintln!(
-                        "oplink: warning: operator `{}` continues from the state `{}` kept with another configuration ({kept}; now {}); remove `{}` to start afresh",
+                        "oplink: warning: operator `{}` continues from its state in `{}`, which was kept with another configuration; give `--state` another folder to start it afresh",
                         spec.name,
                         dir.display(),
-                        spec.config,
-                        dir.display()
                     );
                 }
-                let snapshot = snapshot_path(dir, &scope);
-                if instance.info().implemented().restore() && snapshot.exists() {
+                if restores {
                     let bytes =
                         std::fs::read(&snapshot).map_err(|e| CliError::io("read", &snapshot, e))?;
                     instance
@@ -569,16 +569,30 @@ fn snapshot_path(dir: &Path, scope: &str) -> PathBuf {
     dir.join(format!("{scope}.snapshot"))
 }
 
-/// Where `--state` keeps the configuration an operator's state was kept with.
+/// Where `--state` keeps the fingerprint of the configuration an operator's state was
+/// kept with (a fingerprint, not the configuration, which may hold secrets).
 fn config_path(dir: &Path, scope: &str) -> PathBuf {
-    dir.join(format!("{scope}.config.json"))
+    dir.join(format!("{scope}.config"))
 }
 
-/// The configuration the state of `scope` was last kept with, when `--state` wrote one
-/// (a file that is not JSON is taken as none: it only feeds a warning).
-fn kept_config(dir: &Path, scope: &str) -> Option<Value> {
+/// The fingerprint of a configuration: FNV-1a (64 bits) of its JSON text with every
+/// object's keys in order (serde_json's map keeps them sorted), so that the same
+/// configuration written otherwise has the same one.
+fn fingerprint(config: &Value) -> String {
+    let hash = config
+        .to_string()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    format!("{hash:016x}")
+}
+
+/// The fingerprint of the configuration the state of `scope` was last kept with, when
+/// `--state` wrote one (it only feeds a warning).
+fn kept_config(dir: &Path, scope: &str) -> Option<String> {
     let text = std::fs::read_to_string(config_path(dir, scope)).ok()?;
-    serde_json::from_str(&text).ok()
+    Some(text.trim().to_owned())
 }
 
 /// At the end, in two steps that keep nothing yet: every operator's own `flush_state`
@@ -615,10 +629,10 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
         if let (Some(dir), Some(scope)) = (&args.state, &stage.scope) {
             // The configuration the state is kept with, for a warning when it changes.
             let path = config_path(dir, scope);
-            let partial = path.with_extension("json.partial");
+            let partial = path.with_extension("config.partial");
             snapshots.pending.push((partial.clone(), path));
             crate::interrupt::remove_on_interrupt(&partial);
-            std::fs::write(&partial, stage.config.to_string())
+            std::fs::write(&partial, format!("{}\n", fingerprint(&stage.config)))
                 .map_err(|e| CliError::io("write", &partial, e))?;
         }
         stage.done.time += t.elapsed();

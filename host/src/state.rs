@@ -163,6 +163,11 @@ impl StateStore {
         self.scan(scope, b"")
     }
 
+    /// Whether `scope` holds any flushed entry (reading at most one).
+    pub fn has_entries(&self, scope: &str) -> Result<bool> {
+        Ok(!self.scan_at_most(scope, b"", 1)?.is_empty())
+    }
+
     /// Claims `scope` for a new instance: an error while another live instance holds it.
     pub(crate) fn claim(&self, scope: &str) -> Result<Arc<ScopedState>> {
         if !lock(&self.inner.live).insert(scope.to_owned()) {
@@ -248,17 +253,28 @@ impl StateStore {
     }
 
     fn scan(&self, scope: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.scan_at_most(scope, prefix, usize::MAX)
+    }
+
+    /// The first `limit` entries of `scope` under `prefix`, in key order.
+    fn scan_at_most(
+        &self,
+        scope: &str,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         match &self.inner.backing {
             Backing::Memory(map) => Ok(lock(map)
                 .range((scope.to_owned(), prefix.to_vec())..)
                 .take_while(|((s, k), _)| s == scope && k.starts_with(prefix))
+                .take(limit)
                 .map(|((_, k), v)| (k.clone(), v.clone()))
                 .collect()),
             Backing::Disk { .. } => self.on_disk(|db| {
                 let tx = db.begin_read()?;
                 let table = tx.open_table(TABLE)?;
                 let mut out = Vec::new();
-                for entry in table.range((scope, prefix)..)? {
+                for entry in table.range((scope, prefix)..)?.take(limit) {
                     let (key, value) = entry?;
                     let (s, k) = key.value();
                     if s != scope || !k.starts_with(prefix) {
