@@ -102,8 +102,9 @@ impl Rows {
 
     /// Checks every array of the rows in full, as arrow-rs's `ArrayData::validate_full`
     /// does: offsets that never decrease and stay within their data, UTF-8 text,
-    /// dictionary keys, union type ids and view indices in range. Columns of fixed-width
-    /// values (numbers, times, booleans), which any bits make valid, cost nothing.
+    /// dictionary keys, union type ids and view indices in range, null counts that agree
+    /// with their bitmaps. Of a column of fixed-width values (numbers, times, booleans),
+    /// which any bits make valid, only the null count is checked.
     /// A change that crossed from another library was taken on its producer's word for
     /// these (as the Arrow C Data Interface leaves them to it, and as arrow-rs's own
     /// import does); a host that runs operators it does not trust, written in C say,
@@ -132,6 +133,17 @@ impl Rows {
                 column.to_data().validate_full().map_err(|e| {
                     Error::unlocated(format!("column `{}`: {}", field.name(), arrow_words(&e)))
                 })?;
+            } else if let Some(nulls) = column.nulls() {
+                // A null count the producer declared, against its bitmap (a popcount).
+                let marked = nulls.len() - nulls.inner().count_set_bits();
+                if marked != nulls.null_count() {
+                    return Err(Error::unlocated(format!(
+                        "column `{}`: its null count is {}, but its validity bitmap marks {}",
+                        field.name(),
+                        nulls.null_count(),
+                        counted(marked, "row null", "rows null")
+                    )));
+                }
             }
         }
         Ok(())

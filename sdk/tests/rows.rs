@@ -307,3 +307,25 @@ fn change_map_keeps_numbers_and_diffs_and_refuses_a_new_row_count_at_the_callers
     let at = err.location().expect("located");
     assert_eq!((at.file(), at.line()), (file!(), line));
 }
+
+/// A null count that disagrees with its bitmap (what a producer declares and an import
+/// takes on its word) is found in a column of numbers too.
+#[test]
+fn validate_finds_a_null_count_that_disagrees_with_the_bitmap() {
+    use oplink::arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
+
+    let bits = BooleanBuffer::from(vec![true, false, true]);
+    // SAFETY: not upheld on purpose: the count (2) disagrees with the bitmap (1 null),
+    // which is what `validate` checks; nothing reads past the buffers.
+    let nulls = unsafe { NullBuffer::new_unchecked(bits, 2) };
+    let amounts = Int64Array::new(ScalarBuffer::from(vec![1, 2, 3]), Some(nulls));
+    let batch = RecordBatch::try_from_iter([("amount", Arc::new(amounts) as ArrayRef)]).unwrap();
+    let err = Rows::new(vec![0u64, 1, 2], batch)
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "column `amount`: its null count is 2, but its validity bitmap marks 1 row null"
+    );
+}
