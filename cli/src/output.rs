@@ -271,8 +271,13 @@ impl Sink {
             && let Some(twice) = crate::input::named_twice(batch.schema_ref())
         {
             // Said before anything is written: such a file cannot be read back.
+            let refused_by = if self.format == OutputFormat::Parquet {
+                "Parquet readers and `oplink run` refuse it"
+            } else {
+                "`oplink run` refuses it as input"
+            };
             return Err(CliError::Output(format!(
-                "it has two columns named `{twice}`, and {} output with two columns of one name cannot be read back (Parquet readers and `oplink run` refuse it); rename one in the operator that adds it, or write a table",
+                "it has two columns named `{twice}`, and {} output with two columns of one name cannot be read back ({refused_by}); rename one in the operator that adds it, or write a table",
                 format_name(self.format)
             )));
         }

@@ -911,6 +911,12 @@ fn run_refuses_to_write_a_file_with_two_columns_of_one_name() {
         "{}",
         stdout(&table)
     );
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op", tag, "--to", "csv"])
+            .args(plugins(&["toolkit"])),
+        "cannot write the output: it has two columns named `amount`, and CSV output with two columns of one name cannot be read back (`oplink run` refuses it as input); rename one in the operator that adds it, or write a table",
+    );
 }
 
 /// Text that is not UTF-8 from an operator (what one written in C can return, and what an
