@@ -88,6 +88,11 @@ refused!(
     "was built with a different ABI layout than this host: the fields of `OperatorVTable` (`OplinkOperatorVTable` in C) differ between the plugin and this host"
 );
 refused!(
+    a_mismatched_fingerprint_without_a_layout_table_says_how_to_get_it,
+    "LAYOUT_NONE",
+    "was built with a different ABI layout than this host: layout fingerprint 0x0000000000001234 differs from this host's 0xf1c25135918a5e53, and the plugin has no layout table to say which struct differs (a C library copies `OPLINK_LAYOUT_FINGERPRINT` from this host's `oplink.h`)"
+);
+refused!(
     panic_abort_builds_are_refused,
     "PANIC_ABORT",
     "was built with panic = \"abort\", so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike)"
@@ -263,7 +268,7 @@ fn an_unmapped_layout_table_is_an_error_not_a_crash() {
         let (err, text) = load_err("LAYOUT_UNMAPPED");
         assert!(matches!(err, Error::Layout { .. }), "{err:?}");
         assert!(
-            text.starts_with("was built with a different ABI layout than this host: layout fingerprint 0x0123456789abcdef differs from this host's ") && text.ends_with(", and the plugin has no layout table to say which struct differs (a C library copies `OPLINK_LAYOUT_FINGERPRINT` from this host's `oplink.h`)"),
+            text.starts_with("was built with a different ABI layout than this host: layout fingerprint 0x0123456789abcdef differs from this host's ") && text.ends_with(", and the plugin's layout table cannot be read to say which struct differs (a C library copies `OPLINK_LAYOUT_FINGERPRINT` from this host's `oplink.h`)"),
             "{text}"
         );
     });

@@ -495,20 +495,28 @@ fn layout_difference<M: Memory>(
     fingerprint: u64,
 ) -> Result<String, Refusal> {
     let count = required(h.get(PluginHeader::layout_count))?;
-    let theirs = r
-        .array::<LayoutEntry>(
-            required(h.get(PluginHeader::layouts))?,
-            count,
-            MAX_LAYOUTS,
-            &|| "the layout table".to_owned(),
-        )
-        .unwrap_or_default();
-    if theirs.is_empty() {
-        return Ok(format!(
-            "layout fingerprint {fingerprint:#018x} differs from this host's {:#018x}, and the plugin has no layout table to say which struct differs (a C library copies `OPLINK_LAYOUT_FINGERPRINT` from this host's `oplink.h`)",
-            abi::LAYOUT_FINGERPRINT
-        ));
-    }
+    let table = r.array::<LayoutEntry>(
+        required(h.get(PluginHeader::layouts))?,
+        count,
+        MAX_LAYOUTS,
+        &|| "the layout table".to_owned(),
+    );
+    let theirs = match table {
+        Ok(theirs) if !theirs.is_empty() => theirs,
+        // What is wrong is the fingerprint, whatever the table: say that, and why no
+        // struct is named.
+        unreadable => {
+            let why = if unreadable.is_err() {
+                "the plugin's layout table cannot be read"
+            } else {
+                "the plugin has no layout table"
+            };
+            return Ok(format!(
+                "layout fingerprint {fingerprint:#018x} differs from this host's {:#018x}, and {why} to say which struct differs (a C library copies `OPLINK_LAYOUT_FINGERPRINT` from this host's `oplink.h`)",
+                abi::LAYOUT_FINGERPRINT
+            ));
+        }
+    };
     let mut named = Vec::with_capacity(theirs.len());
     for entry in theirs {
         let name = r.str(required(entry.get(LayoutEntry::name))?, &|| {
@@ -525,27 +533,33 @@ fn layout_difference<M: Memory>(
     for ours in abi::STRUCTS {
         let ours_fp = ours.fingerprint();
         match named.iter().find(|(n, ..)| n == ours.name) {
-            None => missing = missing.or(Some(ours.name)),
+            None => missing = missing.or(Some(ours)),
             Some((_, _, _, fp)) if *fp != ours_fp => {
                 return Ok(format!(
-                    "the fields of `{}` (`Oplink{0}` in C) differ between the plugin and this host",
-                    ours.name
+                    "the fields of `{}` (`{}` in C) differ between the plugin and this host",
+                    ours.name,
+                    ours.c_name()
                 ));
             }
             Some((_, size, align, _))
                 if *size as usize != ours.rust_size || *align as usize != ours.rust_align =>
             {
                 return Ok(format!(
-                    "`{}` (`Oplink{0}` in C) is {size} bytes aligned to {align} in the plugin but {} bytes aligned to {} in this host",
-                    ours.name, ours.rust_size, ours.rust_align
+                    "`{}` (`{}` in C) is {size} bytes aligned to {align} in the plugin but {} bytes aligned to {} in this host",
+                    ours.name,
+                    ours.c_name(),
+                    ours.rust_size,
+                    ours.rust_align
                 ));
             }
             Some(_) => {}
         }
     }
-    if let Some(name) = missing {
+    if let Some(ours) = missing {
         return Ok(format!(
-            "the plugin does not describe `{name}` (`Oplink{name}` in C; layout fingerprint {fingerprint:#018x}, this host's {:#018x})",
+            "the plugin does not describe `{}` (`{}` in C; layout fingerprint {fingerprint:#018x}, this host's {:#018x})",
+            ours.name,
+            ours.c_name(),
             abi::LAYOUT_FINGERPRINT
         ));
     }
