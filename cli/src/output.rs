@@ -106,8 +106,8 @@ pub struct Sink {
 
 enum SinkState {
     Start,
-    /// The batches of the table part being gathered, and their rows.
-    Table(Vec<RecordBatch>, usize),
+    /// The table part being gathered.
+    Table(TablePart),
     Csv(arrow_csv::Writer<Writer>),
     Jsonl(arrow_json::LineDelimitedWriter<Writer>),
     Ipc(arrow_ipc::writer::FileWriter<Writer>),
@@ -120,17 +120,57 @@ enum SinkState {
 /// (arrow-rs's table takes ~100 times the rows' size in memory).
 pub const TABLE_PART_ROWS: usize = 10_000;
 
-/// Prints `batches` (of the same columns) as one table, unless there are none, and empties
-/// them.
-fn print_table(out: &mut Writer, batches: &mut Vec<RecordBatch>, rows: &mut usize) -> Result<()> {
-    if !batches.is_empty() {
-        let table = arrow_cast::pretty::pretty_format_batches(batches)
-            .map_err(|e| CliError::Output(e.to_string()))?;
-        writeln!(out, "{table}").map_err(CliError::write)?;
-        batches.clear();
-        *rows = 0;
+/// The part of a table being gathered: batches of the same columns.
+#[derive(Default)]
+struct TablePart {
+    batches: Vec<RecordBatch>,
+    /// Their rows, at most [`TABLE_PART_ROWS`].
+    rows: usize,
+    /// Whether a part of these columns was printed already (so a batch of no rows needs
+    /// no header of its own).
+    shown: bool,
+}
+
+impl TablePart {
+    /// Adds `batch`, printing the part first when the columns change and whenever it is
+    /// full (a batch split where it must).
+    fn add(&mut self, out: &mut Writer, batch: &RecordBatch) -> Result<()> {
+        if self
+            .batches
+            .first()
+            .is_some_and(|first| first.schema().fields() != batch.schema().fields())
+        {
+            self.print(out)?;
+            self.shown = false;
+        }
+        let mut at = 0;
+        while at < batch.num_rows() {
+            let take = (TABLE_PART_ROWS - self.rows).min(batch.num_rows() - at);
+            self.batches.push(batch.slice(at, take));
+            (at, self.rows) = (at + take, self.rows + take);
+            if self.rows == TABLE_PART_ROWS {
+                self.print(out)?;
+            }
+        }
+        if batch.num_rows() == 0 && self.batches.is_empty() && !self.shown {
+            // A batch of no rows still gives its columns a header, once.
+            self.batches.push(batch.clone());
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Prints the part as one table, unless it is empty, and empties it.
+    fn print(&mut self, out: &mut Writer) -> Result<()> {
+        if !self.batches.is_empty() {
+            let table = arrow_cast::pretty::pretty_format_batches(&self.batches)
+                .map_err(|e| CliError::Output(e.to_string()))?;
+            writeln!(out, "{table}").map_err(CliError::write)?;
+            self.batches.clear();
+            self.rows = 0;
+            self.shown = true;
+        }
+        Ok(())
+    }
 }
 
 impl Sink {
@@ -285,7 +325,7 @@ impl Sink {
             None => {
                 self.schema = Some(batch.schema());
                 if self.format == OutputFormat::Table {
-                    self.state = SinkState::Table(Vec::new(), 0);
+                    self.state = SinkState::Table(TablePart::default());
                     return self.write_batch(batch);
                 }
                 if matches!(self.format, OutputFormat::Csv | OutputFormat::Tsv)
@@ -343,29 +383,8 @@ impl Sink {
             Some(_) => {}
         }
         match &mut self.state {
-            SinkState::Table(batches, rows) => {
-                let out = self.out.as_mut().expect("a table keeps its writer");
-                // A part of the table ends where the columns change, and at
-                // `TABLE_PART_ROWS` rows (a batch split where it must).
-                if batches
-                    .first()
-                    .is_some_and(|first| first.schema().fields() != batch.schema().fields())
-                {
-                    print_table(out, batches, rows)?;
-                }
-                let mut at = 0;
-                while at < batch.num_rows() {
-                    let take = (TABLE_PART_ROWS - *rows).min(batch.num_rows() - at);
-                    batches.push(batch.slice(at, take));
-                    (at, *rows) = (at + take, *rows + take);
-                    if *rows == TABLE_PART_ROWS {
-                        print_table(out, batches, rows)?;
-                    }
-                }
-                if batch.num_rows() == 0 && *rows == 0 {
-                    // A batch of no rows still gives its columns a header.
-                    batches.push(batch.clone());
-                }
+            SinkState::Table(part) => {
+                part.add(self.out.as_mut().expect("a table keeps its writer"), batch)?;
             }
             SinkState::Csv(w) => w.write(batch).map_err(arrow_write)?,
             SinkState::Jsonl(w) => w.write(batch).map_err(arrow_write)?,
@@ -399,9 +418,9 @@ impl Sink {
                 }
                 out
             }
-            SinkState::Table(mut batches, mut rows) => {
+            SinkState::Table(mut part) => {
                 let mut out = self.out.take().expect("a table keeps its writer");
-                print_table(&mut out, &mut batches, &mut rows)?;
+                part.print(&mut out)?;
                 out
             }
             SinkState::Csv(w) => w.into_inner(),
@@ -546,6 +565,54 @@ pub fn format_name(format: OutputFormat) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer into a buffer the test keeps.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A batch of no rows gives its columns a header only when no part of them was
+    /// printed: after a full part, nothing more.
+    #[test]
+    fn a_table_part_prints_a_header_for_no_rows_only_once() {
+        use oplink::arrow::array::{ArrayRef, Int64Array};
+        let batch = |rows: i64| {
+            RecordBatch::try_from_iter([(
+                "n",
+                std::sync::Arc::new(Int64Array::from_iter_values(0..rows)) as ArrayRef,
+            )])
+            .unwrap()
+        };
+        let tables = |batches: &[RecordBatch]| {
+            let shared = Shared::default();
+            let mut out: Writer = Box::new(shared.clone());
+            let mut part = TablePart::default();
+            for b in batches {
+                part.add(&mut out, b).unwrap();
+            }
+            part.print(&mut out).unwrap();
+            let text = String::from_utf8(shared.0.lock().unwrap().clone()).unwrap();
+            text.matches("| n ").count()
+        };
+        assert_eq!(tables(&[batch(0)]), 1, "a header for no rows");
+        assert_eq!(tables(&[batch(0), batch(0)]), 1);
+        let full = TABLE_PART_ROWS as i64;
+        assert_eq!(
+            tables(&[batch(full), batch(0)]),
+            1,
+            "no header-only table after it"
+        );
+        assert_eq!(tables(&[batch(full), batch(1)]), 2);
+    }
 
     #[test]
     fn a_schema_change_is_refused_by_writers_of_one_schema() {
