@@ -125,7 +125,7 @@ pub enum CliError {
     /// offsets that go back, dictionary keys out of range): what an import takes on its
     /// producer's word, checked before anything reads it.
     #[error(
-        "operator `{operator}` returned data that is not valid Arrow from `{method}`: {reason}, on {when}"
+        "operator `{operator}` returned invalid Arrow data from `{method}` (a fault of the operator, for its author to mend): {reason}, on {when}"
     )]
     InvalidOutput {
         /// The operator's name.

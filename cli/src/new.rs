@@ -6,9 +6,12 @@ use std::path::{Path, PathBuf};
 use crate::args::{Lang, NewArgs};
 use crate::error::{CliError, Result};
 
-/// The SDK this command was built from: the default dependency of a new crate while it is
-/// still there.
-const SDK_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk");
+/// The SDK this command was built from (the `sdk` folder beside the `cli` one): the
+/// default dependency of a new crate while it is still there.
+fn sdk_source() -> PathBuf {
+    let cli = Path::new(env!("CARGO_MANIFEST_DIR"));
+    cli.parent().unwrap_or(cli).join("sdk")
+}
 
 /// The C header of the ABI, copied into a new C operator.
 const OPLINK_H: &str = include_str!("../../sdk/include/oplink.h");
@@ -60,7 +63,7 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
         (
             "{{oplink_dependency}}",
             match args.lang {
-                Lang::Rust => dependency(args.oplink.as_deref(), Path::new(SDK_SOURCE))?,
+                Lang::Rust => dependency(args.oplink.as_deref(), &sdk_source())?,
                 Lang::C => String::new(),
             },
         ),
@@ -383,11 +386,11 @@ mod tests {
     #[test]
     fn the_dependency_is_a_version_or_the_sdk_folder() {
         assert_eq!(
-            dependency(Some("0.2"), Path::new(SDK_SOURCE)).unwrap(),
+            dependency(Some("0.2"), &sdk_source()).unwrap(),
             "oplink = \"0.2\""
         );
         assert!(
-            dependency(None, Path::new(SDK_SOURCE))
+            dependency(None, &sdk_source())
                 .unwrap()
                 .starts_with("oplink = { path = ")
         );
@@ -398,7 +401,7 @@ mod tests {
             "the oplink SDK this command was built from is no longer at `/no/such/sdk`, and oplink is not on crates.io: name its `sdk` folder with `--oplink PATH`"
         );
         assert_eq!(
-            dependency(Some("/no/such/sdk"), Path::new(SDK_SOURCE))
+            dependency(Some("/no/such/sdk"), &sdk_source())
                 .unwrap_err()
                 .to_string(),
             format!(
@@ -416,14 +419,14 @@ mod tests {
         };
         let given = dir.path().to_str().unwrap();
         assert_eq!(
-            dependency(Some(given), Path::new(SDK_SOURCE))
+            dependency(Some(given), &sdk_source())
                 .unwrap_err()
                 .to_string(),
             not_sdk(dir.path())
         );
         let host = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host");
         assert_eq!(
-            dependency(Some(host.to_str().unwrap()), Path::new(SDK_SOURCE))
+            dependency(Some(host.to_str().unwrap()), &sdk_source())
                 .unwrap_err()
                 .to_string(),
             not_sdk(&host)
@@ -432,7 +435,7 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let root_shown = root.canonicalize().unwrap();
         assert_eq!(
-            dependency(Some(root.to_str().unwrap()), Path::new(SDK_SOURCE))
+            dependency(Some(root.to_str().unwrap()), &sdk_source())
                 .unwrap_err()
                 .to_string(),
             format!(

@@ -940,7 +940,7 @@ fn run_refuses_an_operators_output_that_is_not_valid_arrow() {
         }
         fails_with(
             &mut cmd,
-            "operator `faulty` returned data that is not valid Arrow from `apply`: diff 0 of the change: its post rows: column `text`: Invalid UTF8 sequence at string index 0 (0..1): invalid utf-8 sequence of 1 bytes from index 0, on change 1 (input rows 0 to 9)",
+            "operator `faulty` returned invalid Arrow data from `apply` (a fault of the operator, for its author to mend): diff 0 of the change: its post rows: column `text`: Invalid UTF8 sequence at string index 0 (0..1): invalid utf-8 sequence of 1 bytes from index 0, on change 1 (input rows 0 to 9)",
         );
     }
     assert!(!out.exists());
