@@ -944,6 +944,18 @@ fn run_refuses_an_operators_output_that_is_not_valid_arrow() {
         );
     }
     assert!(!out.exists());
+    // The same from the closing tick.
+    fails_with(
+        oplink()
+            .args([
+                "run",
+                ORDERS,
+                "--op",
+                r#"faulty={"fail_in": "tick", "how": "bad_utf8"}"#,
+            ])
+            .args(plugins(&["faulty"])),
+        "operator `faulty` returned invalid Arrow data from `tick` (a fault of the operator, for its author to mend): diff 0 of the change: its post rows: column `text`: Invalid UTF8 sequence at string index 0 (0..1): invalid utf-8 sequence of 1 bytes from index 0, on the closing tick",
+    );
 }
 
 #[test]
@@ -1042,6 +1054,21 @@ fn usage_errors_are_one_sentence() {
             unprefixed.display(),
             meant.display()
         ),
+    );
+    let checked = oplink()
+        .arg("check")
+        .arg(&unprefixed)
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&checked),
+        format!(
+            "FAILED   {}: does not exist (did you mean `{}`?)\n",
+            unprefixed.display(),
+            meant.display()
+        )
     );
     fails_with(
         oplink()

@@ -46,7 +46,7 @@
 //! | method | required | default when absent |
 //! |---|---|---|
 //! | `fn new(config: C) -> Result<Self>` (or `fn new()`) | yes | — |
-//! | `fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change>` (or `change: ChangeView` → `Result<ChangeOut>`: [`view`]) | yes | — |
+//! | `fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change>` (or `change: ChangeView` → `Result<ChangeOut>` or `Result<Change>`: [`view`]) | yes | — |
 //! | `fn pull(&mut self, ctx: &mut Context, rows: &[RowNumber]) -> Result<RecordBatch>` | no | an error saying the operator has no `pull` |
 //! | `fn tick(&mut self, ctx: &mut Context, now: Timestamp) -> Result<Option<Change>>` | no | `Ok(None)` |
 //! | `fn flush_state(&mut self, ctx: &mut Context) -> Result<()>` | no | `Ok(())` |

@@ -1,7 +1,7 @@
 //! An operator that fails on purpose, for testing hosts: configured with the method to fail
 //! in and how (`"panic"` or `"error"`; `"short"` makes `pull` answer one row fewer than
-//! asked; `"bad_utf8"` makes `apply` return a Utf8 column that is not UTF-8, as an operator
-//! written in C can), it implements every method and fails in that one.
+//! asked; `"bad_utf8"` makes `apply` or `tick` return a Utf8 column that is not UTF-8, as
+//! an operator written in C can), it implements every method and fails in that one.
 
 use oplink::prelude::*;
 
@@ -14,7 +14,7 @@ use oplink::prelude::*;
 pub struct Config {
     /// The method that fails.
     pub fail_in: String,
-    /// `"panic"`, `"error"`, `"short"` (`pull`) or `"bad_utf8"` (`apply`).
+    /// `"panic"`, `"error"`, `"short"` (`pull`) or `"bad_utf8"` (`apply`, `tick`).
     pub how: String,
     /// `"replace"` or `"chain"`: install a panic hook in `new`.
     #[serde(default)]
@@ -52,11 +52,26 @@ impl Drop for Faulty {
 impl Faulty {
     fn new(cfg: Config) -> Result<Self> {
         // `"short"` (with `"fail_in": "pull"`): `pull` answers one row fewer than asked;
-        // `"bad_utf8"` (with `"fail_in": "apply"`): `apply` returns text that is not UTF-8.
+        // `"bad_utf8"` (with `"fail_in": "apply"` or `"tick"`): it returns text that is not
+        // UTF-8.
         if !["panic", "error", "short", "bad_utf8"].contains(&cfg.how.as_str()) {
             bail!(
                 "`how` must be \"panic\", \"error\", \"short\" or \"bad_utf8\", not {:?}",
                 cfg.how
+            );
+        }
+        if cfg.how == "short" && cfg.fail_in != "pull"
+            || cfg.how == "bad_utf8" && !["apply", "tick"].contains(&cfg.fail_in.as_str())
+        {
+            bail!(
+                "`how` {:?} is for `fail_in` {}, not {:?}",
+                cfg.how,
+                if cfg.how == "short" {
+                    "\"pull\""
+                } else {
+                    "\"apply\" or \"tick\""
+                },
+                cfg.fail_in
             );
         }
         match cfg.hook.as_deref() {
@@ -103,6 +118,9 @@ impl Faulty {
     }
 
     fn tick(&mut self, now: Timestamp) -> Result<Option<Change>> {
+        if self.cfg.fail_in == "tick" && self.cfg.how == "bad_utf8" {
+            return not_utf8(&Change::new(1, now, Vec::new())).map(Some);
+        }
         self.maybe_fail("tick")?;
         Ok((now.as_nanos() % 2 == 0).then(|| Change::new(1, now, Vec::new())))
     }

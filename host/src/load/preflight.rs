@@ -123,7 +123,7 @@ fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
     let mut ident = [0u8; 64];
     let got = read_up_to(&mut file, &mut ident).map_err(unreadable)?;
     let ident = &ident[..got];
-    if ident.starts_with(b"!<arch>\n") {
+    if ident.starts_with(b"!<arch>\n") || ident.starts_with(b"!<thin>\n") {
         return Err(Error::WrongTarget {
             path: path.to_owned(),
             detail: "it is a static archive (a Rust `.rlib`, or a C `.a`), not a shared library: build a Rust plugin with `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in its Cargo.toml (and load the `.so`), a C one with `-shared -fPIC`".to_owned(),
