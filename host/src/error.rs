@@ -125,10 +125,11 @@ pub enum Error {
         detail: String,
     },
     /// The file at the path is not the one this process loaded from it before (a new build
-    /// renamed into place, say): the dynamic loader would hand back the first under that
-    /// name, so the new one is refused rather than silently served as the old.
+    /// renamed into place, or a file overwritten in place, say): the dynamic loader would
+    /// hand back the first under that name, so the new one is refused rather than silently
+    /// served as the old (or, overwritten, read as garbage).
     #[error(
-        "`{path}` is not the file this process loaded from that path before (it was replaced, by a new build?), and the dynamic loader keeps serving the first under that name: load the new one with `Plugin::load_fresh`"
+        "`{path}` is not the file this process loaded from that path before (a new build replaced it?), and the dynamic loader keeps serving the first under that name: load the new one with `Plugin::load_fresh` (and put new builds in place by renaming them: a library overwritten in place changes under the instances running from it)"
     )]
     Replaced {
         /// The path.

@@ -322,7 +322,7 @@ fn a_path_whose_file_was_replaced_since_it_was_loaded_is_refused() {
     assert!(Plugin::load(&path).unwrap().operator("threshold").is_some());
     put(plugin_path("toolkit"));
     let said = format!(
-        "`{}` is not the file this process loaded from that path before (it was replaced, by a new build?), and the dynamic loader keeps serving the first under that name: load the new one with `Plugin::load_fresh`",
+        "`{}` is not the file this process loaded from that path before (a new build replaced it?), and the dynamic loader keeps serving the first under that name: load the new one with `Plugin::load_fresh` (and put new builds in place by renaming them: a library overwritten in place changes under the instances running from it)",
         path.display()
     );
     let err = Plugin::load(&path).unwrap_err();
@@ -336,6 +336,27 @@ fn a_path_whose_file_was_replaced_since_it_was_loaded_is_refused() {
     );
     let fresh = Plugin::load_fresh(&path).unwrap();
     assert!(fresh.operator("passthrough").is_some());
+
+    // A file written over in place keeps its inode: what else `stat` says tells it apart,
+    // before the loader reads what is now mapped (here the same bytes, written again, so
+    // that this process's mapping stays whole; other bytes would change it under us).
+    let inplace = dir.join("libinplace.so");
+    std::fs::copy(plugin_path("threshold"), &inplace).unwrap();
+    assert!(Plugin::load(&inplace).is_ok());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let bytes = std::fs::read(&inplace).unwrap();
+    {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&inplace)
+            .unwrap();
+        file.write_all(&bytes).unwrap();
+    }
+    assert!(
+        matches!(Plugin::load(&inplace).unwrap_err(), Error::Replaced { .. }),
+        "a library written over in place is refused"
+    );
     // A build that was refused is not kept: the fixed one put in its place loads.
     let refused = dir.join("liby.so");
     std::fs::copy(fixture("ABI_MINOR"), dir.join("y.partial")).unwrap();

@@ -89,25 +89,28 @@ pub(crate) fn load_unlocked(path: &Path) -> Result<Plugin> {
     Ok(Plugin::new(library, described.build, operators))
 }
 
-/// Which file a path names: its device and inode (following symbolic links, as `dlopen`
-/// does); `None` when it cannot be read (the load then fails on its own words).
-pub(crate) fn file_id(path: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+/// Which file a path names, and what is in it as far as `stat` tells: its device and
+/// inode, size and modification and change times (following symbolic links, as `dlopen`
+/// does), so that a file overwritten in place is another; `None` when it cannot be read
+/// (the load then fails on its own words).
+pub(crate) fn file_id(path: &Path) -> Option<preflight::Identity> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| preflight::identity(&m))
 }
 
 /// The file each path was first loaded from in this process: `dlopen` finds a library it
 /// has by the name it was opened under before it looks at the file, so a path whose file
 /// was replaced since would give back the first build.
-static LOADED: std::sync::Mutex<std::collections::BTreeMap<PathBuf, (u64, u64)>> =
+static LOADED: std::sync::Mutex<std::collections::BTreeMap<PathBuf, preflight::Identity>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
 
-fn loaded_from(path: &Path) -> Option<(u64, u64)> {
+fn loaded_from(path: &Path) -> Option<preflight::Identity> {
     let loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
     loaded.get(path).copied()
 }
 
-fn remember_loaded(path: &Path, id: (u64, u64)) {
+fn remember_loaded(path: &Path, id: preflight::Identity) {
     let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
     loaded.entry(path.to_path_buf()).or_insert(id);
 }
