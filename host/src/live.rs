@@ -2,6 +2,7 @@
 //! their library while data flows, and recreated after a panic.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -100,9 +101,41 @@ struct Live {
     /// The builds (mapped copies of a library) it has run on, each once: held, so that no
     /// later copy can take the place (and the address) of one of them.
     builds: Vec<Plugin>,
-    /// The last snapshot taken (by a reload or [`LiveInstance::checkpoint`]): what
-    /// [`LiveInstance::recover`] restores.
-    last_good: Option<Vec<u8>>,
+    /// What [`LiveInstance::recover`] returns to: the last snapshot taken (by a reload or
+    /// [`LiveInstance::checkpoint`]), or the instance's start.
+    last_good: Recovery,
+}
+
+/// A point a poisoned instance is recovered to: the operator's snapshot (none: its start)
+/// and the state's pending writes as they were then, with the flushes made by then.
+#[derive(Debug, Default)]
+struct Recovery {
+    snapshot: Option<Vec<u8>>,
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    flushes: u64,
+}
+
+impl Recovery {
+    /// Now, for `instance`, with `snapshot`.
+    fn now(instance: &Instance, snapshot: Option<Vec<u8>>) -> Recovery {
+        let state = instance.state();
+        Recovery {
+            snapshot,
+            pending: state.pending(),
+            flushes: state.flushes(),
+        }
+    }
+
+    /// The pending writes `state` goes back to with this recovery point: those it had then
+    /// if nothing was flushed since; none if something was (a flush cannot be undone, and
+    /// every write pending now came after it, so after this point).
+    fn pending_for(&self, state: &ScopedState) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        if state.flushes() == self.flushes {
+            self.pending.clone()
+        } else {
+            BTreeMap::new()
+        }
+    }
 }
 
 impl LiveInstance {
@@ -123,6 +156,7 @@ impl LiveInstance {
             Some(state) => plugin.instantiate_named(operator, &config, host, state)?,
             None => plugin.instantiate(operator, &config, host)?,
         };
+        let last_good = Recovery::now(&instance, None);
         Ok(LiveInstance {
             operator: Arc::from(operator),
             inner: Arc::new(Mutex::new(Live {
@@ -133,7 +167,7 @@ impl LiveInstance {
                 generation: 1,
                 max_generations: DEFAULT_MAX_GENERATIONS,
                 builds: vec![plugin.clone()],
-                last_good: None,
+                last_good,
             })),
         })
     }
@@ -224,11 +258,12 @@ impl LiveInstance {
             .flush_state()
     }
 
-    /// Takes a snapshot and keeps it as the one [`LiveInstance::recover`] restores.
+    /// Takes a snapshot and keeps it, with the state's pending writes, as the point
+    /// [`LiveInstance::recover`] returns to. Flush first to keep the store in step with it.
     pub fn checkpoint(&self) -> Result<()> {
         let mut live = self.lock("LiveInstance::checkpoint")?;
         let snapshot = live.instance.snapshot()?;
-        live.last_good = Some(snapshot);
+        live.last_good = Recovery::now(&live.instance, Some(snapshot));
         Ok(())
     }
 
@@ -265,8 +300,8 @@ impl LiveInstance {
     ///
     /// A poisoned instance (see [`LiveInstance::recover`]) is replaced the same way, from
     /// its last good snapshot instead (from scratch when it has none): a fixed build takes
-    /// the place of one that panicked in one call. As with `recover`, the state keeps its
-    /// pending writes, those the call that panicked made before it did included.
+    /// the place of one that panicked in one call. As with `recover`, the state's pending
+    /// writes go back to what they were at that snapshot.
     ///
     /// If anything fails (`new` lacks the operator or the host's services, the old
     /// instance's `snapshot` errs, `new`'s constructor or `restore` errs or panics, the bound
@@ -283,7 +318,10 @@ impl LiveInstance {
 
     /// Recreates a poisoned instance from the same library: from the last good snapshot
     /// (taken by the last reload or [`LiveInstance::checkpoint`]) when there is one, else
-    /// from scratch. Its `ctx.state()` is kept, flushed or not. Returns the new generation.
+    /// from scratch. Its `ctx.state()` goes back with it: the writes pending at that point
+    /// are pending again, and those made since (the call that panicked's among them) are
+    /// dropped; what a flush since then wrote stays (a flush cannot be undone), and only
+    /// the writes after it are dropped. Returns the new generation.
     ///
     /// An instance that is not poisoned (another thread recovered it first, say) is left as
     /// it is, and its generation returned: so `if live.is_poisoned() { live.recover()?; }`
@@ -297,11 +335,14 @@ impl LiveInstance {
         let failed = failure(&live, "recovering");
         let state = live.instance.state().clone();
         let next = undone_on_failure(&state, || {
+            // The writes made since the recovery point (those of the call that panicked
+            // among them) go with the memory of that time.
+            state.put_back(live.last_good.pending_for(&state));
             let mut next = live
                 .plugin
                 .create(&operator, &live.config, &live.host, state.clone())
                 .map_err(|e| failed(format!("it could not be created again: {e}")))?;
-            if let Some(snapshot) = &live.last_good {
+            if let Some(snapshot) = &live.last_good.snapshot {
                 next.restore(snapshot).map_err(|e| {
                     failed(format!("its last good snapshot could not be restored: {e}"))
                 })?;
@@ -404,7 +445,7 @@ impl Live {
             self.builds.push(new.clone());
         }
         if snapshot.is_some() {
-            self.last_good = snapshot;
+            self.last_good = Recovery::now(&self.instance, snapshot);
         }
     }
 }
@@ -430,8 +471,9 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)>
     }
     // A poisoned instance cannot take a snapshot: the new build starts from the last good
     // one, as a recovery would (a fixed build replacing one that panicked).
-    let (snapshot, which) = if live.instance.is_poisoned() {
-        (live.last_good.clone(), "the last good snapshot")
+    let poisoned = live.instance.is_poisoned();
+    let (snapshot, which) = if poisoned {
+        (live.last_good.snapshot.clone(), "the last good snapshot")
     } else {
         match live.instance.snapshot() {
             Ok(snapshot) => (Some(snapshot), "the snapshot"),
@@ -445,6 +487,10 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)>
     };
     let state = live.instance.state().clone();
     let next = undone_on_failure(&state, || {
+        if poisoned {
+            // As a recovery: the writes made since the last good snapshot go with it.
+            state.put_back(live.last_good.pending_for(&state));
+        }
         let mut next = new
             .create(&operator, &live.config, &live.host, state.clone())
             .map_err(|e| failed(format!("the new build could not create it: {e}")))?;

@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use oplink::services::{Entries, State};
@@ -179,6 +180,7 @@ impl StateStore {
             store: Some(self.clone()),
             scope: scope.to_owned(),
             pending: Mutex::new(BTreeMap::new()),
+            flushes: AtomicU64::new(0),
         }))
     }
 
@@ -329,6 +331,9 @@ pub(crate) struct ScopedState {
     scope: String,
     /// Writes since the last flush: `Some(value)` puts, `None` deletes.
     pending: Mutex<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// Flushes that wrote something to the store: a recovery point taken before the last
+    /// of them can no longer be returned to whole.
+    flushes: AtomicU64,
 }
 
 impl ScopedState {
@@ -338,6 +343,7 @@ impl ScopedState {
             store: None,
             scope: String::new(),
             pending: Mutex::new(BTreeMap::new()),
+            flushes: AtomicU64::new(0),
         })
     }
 
@@ -357,7 +363,13 @@ impl ScopedState {
         }
         store.commit(&self.scope, &pending)?;
         pending.clear();
+        self.flushes.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// How many flushes wrote to the store so far.
+    pub(crate) fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
     }
 
     /// The writes not flushed yet: what [`ScopedState::put_back`] restores when what was
@@ -379,6 +391,16 @@ impl ScopedState {
 impl Drop for ScopedState {
     fn drop(&mut self) {
         if let Some(store) = &self.store {
+            let unflushed = lock(&self.pending).len();
+            if unflushed > 0 {
+                // As a transaction dropped uncommitted: what a host that gives up a run
+                // means, so not a warning; said for whoever looks for the writes.
+                tracing::debug!(
+                    state = %self.scope,
+                    unflushed,
+                    "an instance's state was dropped with writes never flushed; they are dropped too"
+                );
+            }
             lock(&store.inner.live).remove(&self.scope);
         }
     }

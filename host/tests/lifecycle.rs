@@ -593,6 +593,61 @@ fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state()
     assert_eq!(tally_report(&fresh).0, 0);
 }
 
+/// A recovery returns the state's pending writes to the recovery point with the memory:
+/// the writes made since (those of the call that panicked part way among them) are
+/// dropped, so a replay of the changes since counts nothing twice. A flush since the point
+/// cannot be undone: then only the writes pending after it are dropped.
+#[test]
+fn a_recovery_drops_the_writes_made_since_its_point_with_the_call_that_panicked() {
+    let store = StateStore::in_memory();
+    let host = Host::builder().state_store(store.clone()).build();
+    let change = |version: u64, keys: &[&str]| {
+        let amounts = vec![1; keys.len()];
+        Change::new(
+            version,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: rows(&amounts, keys, version * 100),
+            }],
+        )
+    };
+    let counts = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+        pairs.iter().map(|(k, n)| (format!("n/{k}"), *n)).collect()
+    };
+    for flush_after_checkpoint in [false, true] {
+        let scope = format!("rollback-{flush_after_checkpoint}");
+        let live = LiveInstance::new(
+            &Plugin::load(plugin_path("toolkit")).unwrap(),
+            "tally",
+            json!({"key": "customer", "panic_on": "poison"}),
+            &host,
+            Some(&scope),
+        )
+        .unwrap();
+        live.apply(change(1, &["ann", "bob"])).unwrap();
+        live.checkpoint().unwrap();
+        live.apply(change(2, &["ann"])).unwrap();
+        if flush_after_checkpoint {
+            live.flush_state().unwrap();
+        }
+        // Counts `cy`, then panics.
+        assert!(live.apply(change(3, &["cy", "poison"])).is_err());
+        live.recover().unwrap();
+        assert_eq!(tally_report(&live).0, 2, "memory as at the checkpoint");
+        live.flush_state().unwrap();
+        if flush_after_checkpoint {
+            // Change 2 was flushed: it stays; `cy` is gone.
+            assert_eq!(counts_in(&store, &scope), counts(&[("ann", 2), ("bob", 1)]));
+        } else {
+            // As at the checkpoint: replaying change 2 counts `ann` once more, not twice.
+            assert_eq!(counts_in(&store, &scope), counts(&[("ann", 1), ("bob", 1)]));
+            live.apply(change(2, &["ann"])).unwrap();
+            live.flush_state().unwrap();
+            assert_eq!(counts_in(&store, &scope), counts(&[("ann", 2), ("bob", 1)]));
+        }
+    }
+}
+
 #[test]
 fn a_poisoned_instance_is_reloaded_from_its_last_good_snapshot() {
     let poisoned_with = |checkpoint: bool, restore: &str| {
