@@ -39,8 +39,9 @@ pub struct Discovery {
 pub enum Outcome {
     /// An oplink plugin, loaded; its operators are listed.
     Loaded(Vec<String>),
-    /// Not considered: not a library file, a symbolic link, or a library that is not an
-    /// oplink plugin. The reason says which.
+    /// Not considered: a symbolic link, or a library that is not an oplink plugin. The
+    /// reason says which. (Files without the library extension, and folders, are no entry
+    /// at all.)
     Skipped(String),
     /// An oplink plugin (or a library that claims to be one, or crashed its check) that
     /// cannot be loaded: the error says why.
@@ -104,7 +105,7 @@ impl Discovery {
     }
 
     /// Searches the folders in `OPLINK_PLUGIN_PATH` (separated by `:`; empty parts are
-    /// ignored). None when it is unset.
+    /// ignored). When it is unset, there are no folders, and a scan finds nothing.
     pub fn from_env() -> Discovery {
         let value = std::env::var_os(PLUGIN_PATH_VAR).unwrap_or_default();
         Discovery::new(

@@ -54,7 +54,7 @@ pub enum Error {
     /// (a host service it called, calling back into it): the instance is busy with that
     /// call, which would wait for this one forever.
     #[error(
-        "`{method}` was called on operator `{operator}` from inside one of its own calls on this thread (a host service it called, calling back): it is busy with that call, so this one would wait forever"
+        "`{method}` was called on operator `{operator}` from inside one of its own calls on this thread (a host service it called, calling back, or code inside `LiveInstance::with`): it is busy with that call, so this one would wait forever"
     )]
     Reentrant {
         /// The operator's name.
@@ -314,7 +314,8 @@ pub enum Error {
         /// `file:line:column` where the error was made, when known.
         location: Option<String>,
     },
-    /// The operator panicked; the instance is poisoned from now on.
+    /// The operator panicked; the instance is poisoned from now on (a panic in `new`
+    /// leaves no instance).
     #[error(
         "operator `{operator}` panicked in `{method}`: {}{}",
         or_note(message),

@@ -36,6 +36,9 @@ pub const DEFAULT_MAX_GENERATIONS: u64 = 64;
 /// assert_eq!(live.generation(), 2);
 /// # Ok::<(), oplink_host::Error>(())
 /// ```
+///
+/// A `LiveInstance` is a handle: its clones share one instance (cheaply, through an
+/// `Arc`), so a reload through one is seen through all, and [`reload_all`] takes clones.
 #[derive(Clone, Debug)]
 pub struct LiveInstance {
     inner: Arc<Mutex<Live>>,

@@ -61,6 +61,14 @@ struct Opened {
 fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
     // redb makes a new store of an empty file: one that was truncated would lose every
     // state it held without a word.
+    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty())
+        && !folder.exists()
+    {
+        return Err(format!(
+            "its folder `{}` does not exist (a store's file is created, not its folder)",
+            folder.display()
+        ));
+    }
     if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
         return Err(
             "the file is empty, as no store ever is (was it truncated?); remove it to start with no state"

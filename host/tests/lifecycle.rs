@@ -225,8 +225,9 @@ fn a_store_that_cannot_be_opened_is_an_error_naming_it() {
     assert_eq!(
         err.to_string(),
         format!(
-            "state store `{}`: No such file or directory",
-            path.display()
+            "state store `{}`: its folder `{}` does not exist (a store's file is created, not its folder)",
+            path.display(),
+            dir.join("missing-folder").display()
         )
     );
     // One store open twice (two runs sharing a state folder): the second says why.

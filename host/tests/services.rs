@@ -449,7 +449,7 @@ fn a_service_calling_back_into_its_own_live_instance_is_an_error_not_a_deadlock(
     assert_eq!(
         service.said.lock().unwrap().as_slice(),
         [
-            "`LiveInstance::apply` was called on operator `enrich` from inside one of its own calls on this thread (a host service it called, calling back): it is busy with that call, so this one would wait forever"
+            "`LiveInstance::apply` was called on operator `enrich` from inside one of its own calls on this thread (a host service it called, calling back, or code inside `LiveInstance::with`): it is busy with that call, so this one would wait forever"
         ]
     );
     // Outside its calls the instance serves as before.

@@ -80,6 +80,10 @@ pub(crate) fn load_unlocked(path: &Path) -> Result<Plugin> {
             requires: operator.requires,
         })
         .collect::<Vec<_>>();
+    // By name: the order the linker laid the descriptors out in changes from build to
+    // build of the same source.
+    let mut operators = operators;
+    operators.sort_by(|a, b| a.name.cmp(&b.name));
     // Only a library that loaded stays mapped under its name (one refused above is closed
     // again): a fixed build put at the path after a refusal is loaded, not called replaced.
     if let Some(id) = id {
