@@ -287,9 +287,8 @@ impl Found {
                     .map(|&i| self.plugins[i].path().to_owned())
                     .collect(),
             }),
-            None => Err(Error::NotFound {
-                name: operator.to_owned(),
-                available: if self.offers.is_empty() {
+            None => {
+                let mut available = if self.offers.is_empty() {
                     "none".to_owned()
                 } else {
                     self.offers
@@ -297,8 +296,34 @@ impl Found {
                         .map(|name| format!("`{name}`"))
                         .collect::<Vec<_>>()
                         .join(", ")
-                },
-            }),
+                };
+                // The operator may be in a library that was refused: say which were.
+                let rejected: Vec<String> = self
+                    .entries
+                    .iter()
+                    .filter_map(|entry| match &entry.outcome {
+                        Outcome::Rejected(error) => Some(error.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                if !rejected.is_empty() {
+                    let shown = rejected.iter().take(3).cloned().collect::<Vec<_>>();
+                    available.push_str(&format!(
+                        "; {} rejected: {}{}",
+                        oplink::__private::counted(rejected.len(), "library was", "libraries were"),
+                        shown.join("; "),
+                        if rejected.len() > shown.len() {
+                            "; …"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                Err(Error::NotFound {
+                    name: operator.to_owned(),
+                    available,
+                })
+            }
         }
     }
 }

@@ -113,7 +113,8 @@ pub enum Error {
     NotFound {
         /// The name asked for.
         name: String,
-        /// The operators found, comma-separated (or "none").
+        /// The operators found, comma-separated (or "none"), then the libraries that were
+        /// rejected and why, when some were.
         available: String,
     },
     /// The file is a library for another machine.

@@ -188,9 +188,13 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
         found.plugin_for("passthrough").unwrap().path(),
         dir.join("libtoolkit.so")
     );
-    assert_eq!(
-        found.plugin_for("nope").unwrap_err().to_string(),
-        "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `tag`, `tally`, `threshold`"
+    let err = found.plugin_for("nope").unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `tag`, `tally`, `threshold`; 3 libraries were rejected: `{}` was not loaded: ",
+            dir.join("libaborts.so").display()
+        )),
+        "{err}"
     );
     // Nothing found at all.
     let empty = folder("empty");
@@ -201,6 +205,21 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
             .unwrap_err()
             .to_string(),
         "no plugin found offers operator `nope`; found: none"
+    );
+    // A library that was refused may be the one meant: it is named, with why.
+    let refused = folder("refused-only");
+    std::fs::copy(fixture("ABI_MINOR"), refused.join("libnewer.so")).unwrap();
+    assert_eq!(
+        Discovery::new([&refused])
+            .checked(false)
+            .scan()
+            .plugin_for("c_op")
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "no plugin found offers operator `c_op`; found: none; 1 library was rejected: `{}` was built for oplink ABI 2.9, newer than this host's 2.2: load it with a host built on a newer oplink",
+            refused.join("libnewer.so").display()
+        )
     );
     let unique: Vec<&str> = found.operators().map(|(op, _)| op.name()).collect();
     assert_eq!(
