@@ -197,8 +197,23 @@ impl Discovery {
             (metadata.dev(), metadata.ino())
         };
         if let Some(first) = seen.get(&file) {
+            // The same name in the same folder: the folder was listed twice.
+            let why = if first.file_name() == path.file_name()
+                && first
+                    .parent()
+                    .map(std::fs::canonicalize)
+                    .and_then(Result::ok)
+                    == path
+                        .parent()
+                        .map(std::fs::canonicalize)
+                        .and_then(Result::ok)
+            {
+                "its folder is listed twice"
+            } else {
+                "a hard link"
+            };
             return Some(Outcome::Skipped(format!(
-                "the same file as `{}`, found already",
+                "the same file as `{}`, found already ({why})",
                 first.display()
             )));
         }

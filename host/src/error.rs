@@ -360,7 +360,65 @@ pub enum Error {
     },
 }
 
+/// `$found` with `$path` bound to the path of a variant that names a file, `$other` for
+/// the rest: the one list of those variants, for shared and mutable access alike.
+macro_rules! on_path {
+    ($error:expr, $path:ident => $found:expr, $other:expr) => {
+        match $error {
+            Error::Open { path: $path, .. }
+            | Error::CheckFailed { path: $path, .. }
+            | Error::State { path: $path, .. }
+            | Error::CopyFailed { path: $path, .. }
+            | Error::Unreadable { path: $path, .. }
+            | Error::FolderUnreadable { path: $path, .. }
+            | Error::WrongTarget { path: $path, .. }
+            | Error::NotAFile { path: $path, .. }
+            | Error::Replaced { path: $path, .. }
+            | Error::Truncated { path: $path, .. }
+            | Error::NotAPlugin { path: $path, .. }
+            | Error::AbiMajor { path: $path, .. }
+            | Error::AbiMinor { path: $path, .. }
+            | Error::BadMagic { path: $path, .. }
+            | Error::Layout { path: $path, .. }
+            | Error::InvalidHeader { path: $path, .. }
+            | Error::PanicAbort { path: $path, .. }
+            | Error::DuplicateOperator { path: $path, .. }
+            | Error::UnknownOperator { path: $path, .. } => $found,
+            _ => $other,
+        }
+    };
+}
+
 impl Error {
+    /// The file the error is about (a library, a store, a folder), if it is about one: for a
+    /// host that reports errors of its own shape.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        on_path!(self, path => Some(path.as_path()), None)
+    }
+
+    /// The operator the error is about, if it is about one (the name asked for, for an
+    /// operator that was not found).
+    pub fn operator(&self) -> Option<&str> {
+        match self {
+            Error::Config { operator, .. }
+            | Error::Conflict { operator, .. }
+            | Error::Data { operator, .. }
+            | Error::Failed { operator, .. }
+            | Error::InvalidConfig { operator, .. }
+            | Error::MissingService { operator, .. }
+            | Error::Panicked { operator, .. }
+            | Error::Poisoned { operator, .. }
+            | Error::Reentrant { operator, .. }
+            | Error::Reload { operator, .. }
+            | Error::ServiceMismatch { operator, .. }
+            | Error::StillPoisoned { operator, .. } => Some(operator),
+            Error::NotFound { name, .. }
+            | Error::UnknownOperator { name, .. }
+            | Error::DuplicateOperator { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
     /// The same error, naming `to` where it named the file `from` (a reload's copy of a
     /// library, named after the file the user gave).
     pub(crate) fn naming(mut self, from: &std::path::Path, to: &std::path::Path) -> Error {
@@ -368,32 +426,11 @@ impl Error {
         if let Error::Open { reason, .. } | Error::CheckFailed { reason, .. } = &mut self {
             *reason = reason.replace(&*from.to_string_lossy(), &to.to_string_lossy());
         }
-        match &mut self {
-            Error::Open { path, .. }
-            | Error::CheckFailed { path, .. }
-            | Error::State { path, .. }
-            | Error::CopyFailed { path, .. }
-            | Error::Unreadable { path, .. }
-            | Error::FolderUnreadable { path, .. }
-            | Error::WrongTarget { path, .. }
-            | Error::NotAFile { path, .. }
-            | Error::Replaced { path, .. }
-            | Error::Truncated { path, .. }
-            | Error::NotAPlugin { path, .. }
-            | Error::AbiMajor { path, .. }
-            | Error::AbiMinor { path, .. }
-            | Error::BadMagic { path, .. }
-            | Error::Layout { path, .. }
-            | Error::InvalidHeader { path, .. }
-            | Error::PanicAbort { path, .. }
-            | Error::DuplicateOperator { path, .. }
-            | Error::UnknownOperator { path, .. }
-                if path == from =>
-            {
+        on_path!(&mut self, path => {
+            if path == from {
                 *path = to.to_path_buf();
             }
-            _ => {}
-        }
+        }, {});
         self
     }
 }
@@ -458,6 +495,37 @@ pub(crate) fn io_words(error: &std::io::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::Error;
+
+    /// `path()` and `operator()` find what an error is about, whatever its variant, and
+    /// `naming` renames the one path.
+    #[test]
+    fn an_error_says_which_file_and_operator_it_is_about() {
+        let replaced = Error::Replaced {
+            path: PathBuf::from("/p/libx.so"),
+        };
+        assert_eq!(replaced.path(), Some(Path::new("/p/libx.so")));
+        assert_eq!(replaced.operator(), None);
+        let renamed = replaced.naming(Path::new("/p/libx.so"), Path::new("/q/libx.so"));
+        assert_eq!(renamed.path(), Some(Path::new("/q/libx.so")));
+        let unknown = Error::UnknownOperator {
+            path: PathBuf::from("/p/liby.so"),
+            name: "tally".to_owned(),
+            available: "`tag`".to_owned(),
+        };
+        assert_eq!(
+            (unknown.path(), unknown.operator()),
+            (Some(Path::new("/p/liby.so")), Some("tally"))
+        );
+        let failed = Error::Reentrant {
+            operator: "enrich".to_owned(),
+            method: "LiveInstance::apply",
+        };
+        assert_eq!((failed.path(), failed.operator()), (None, Some("enrich")));
+    }
+
     #[test]
     fn provide_hint_names_the_trait() {
         assert_eq!(
