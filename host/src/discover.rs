@@ -32,6 +32,7 @@ pub struct Discovery {
     folders: Vec<PathBuf>,
     checked: bool,
     timeout: Duration,
+    fresh_when_replaced: bool,
 }
 
 /// What discovery made of one file.
@@ -91,6 +92,7 @@ impl Default for Discovery {
             folders: Vec::new(),
             checked: true,
             timeout: DEFAULT_CHECK_TIMEOUT,
+            fresh_when_replaced: false,
         }
     }
 }
@@ -118,6 +120,15 @@ impl Discovery {
     /// ends this process.
     pub fn checked(mut self, checked: bool) -> Discovery {
         self.checked = checked;
+        self
+    }
+
+    /// Whether a library whose file was replaced since this process loaded from its path
+    /// (a new build put in place) is loaded afresh, from a copy, as [`Plugin::load_fresh`]
+    /// does, instead of refused with [`Error::Replaced`] (the default): for a host that
+    /// scans its folders again to pick up new builds and reload its instances with them.
+    pub fn fresh_when_replaced(mut self, fresh: bool) -> Discovery {
+        self.fresh_when_replaced = fresh;
         self
     }
 
@@ -218,10 +229,13 @@ impl Discovery {
             )));
         }
         seen.insert(file, path.to_path_buf());
-        let loaded = if self.checked {
+        let loaded = match if self.checked {
             Plugin::load_checked_within(path, self.timeout)
         } else {
             Plugin::load(path)
+        } {
+            Err(Error::Replaced { .. }) if self.fresh_when_replaced => Plugin::load_fresh(path),
+            loaded => loaded,
         };
         Some(match loaded {
             Ok(plugin) => {

@@ -364,6 +364,14 @@ fn a_path_whose_file_was_replaced_since_it_was_loaded_is_refused() {
     );
     let fresh = Plugin::load_fresh(&path).unwrap();
     assert!(fresh.operator("passthrough").is_some());
+    // A host that scans again for new builds asks for them to be loaded afresh.
+    let again = Discovery::new([&dir]).fresh_when_replaced(true).scan();
+    assert!(
+        matches!(outcome_of(&again, "libx.so"), Outcome::Loaded(names) if names.contains(&"passthrough".to_owned())),
+        "{:?}",
+        outcome_of(&again, "libx.so")
+    );
+    assert!(again.plugin_for("passthrough").is_ok());
 
     // A file written over in place keeps its inode: what else `stat` says tells it apart,
     // before the loader reads what is now mapped (here the same bytes, written again, so
