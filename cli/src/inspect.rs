@@ -28,7 +28,9 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
             match (&entry.outcome, plugin) {
                 (_, Some(plugin)) => items.push(Item::Plugin(plugin.clone())),
                 (Outcome::Rejected(error), None) => {
-                    items.push(Item::Rejected(entry.path.clone(), error.to_string()))
+                    // Absolute, as a loaded library's path (and the error's) are.
+                    let path = std::path::absolute(&entry.path).unwrap_or(entry.path.clone());
+                    items.push(Item::Rejected(path, error.to_string()))
                 }
                 _ => {}
             }

@@ -165,6 +165,26 @@ fn inspect_a_c_library_and_a_folder() {
         text.contains("REJECTED  `") && text.contains("libabi3.so` was built for oplink ABI 3"),
         "{text}"
     );
+    // Every library's path is shown alike, absolute, rejected or not, also for a folder
+    // named relative to the current one.
+    let relative = oplink()
+        .current_dir(dir.path().parent().unwrap())
+        .arg("inspect")
+        .arg(dir.path().file_name().unwrap())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout(&relative);
+    for library in ["libabi3.so", "libthreshold.so"] {
+        assert!(
+            text.contains(&format!(
+                "library   {}\n",
+                dir.path().join(library).display()
+            )),
+            "{text}"
+        );
+    }
 
     let empty = tempfile::tempdir().unwrap();
     fails_with(
