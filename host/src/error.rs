@@ -130,7 +130,7 @@ pub enum Error {
     /// hand back the first under that name, so the new one is refused rather than silently
     /// served as the old (or, overwritten, read as garbage).
     #[error(
-        "`{path}` is not the file this process loaded from that path before (a new build replaced it?), and the dynamic loader keeps serving the first under that name: load the new one with `Plugin::load_fresh` (and put new builds in place by renaming them: a library overwritten in place changes under the instances running from it)"
+        "`{path}` is not the file this process loaded from that path before (a new build replaced it, or it was written over in place?), and the dynamic loader keeps serving the first under that name: load the new one with `Plugin::load_fresh` (and put new builds in place by renaming them: a library overwritten in place changes under the instances running from it)"
     )]
     Replaced {
         /// The path.

@@ -350,7 +350,7 @@ fn a_path_whose_file_was_replaced_since_it_was_loaded_is_refused() {
     assert!(Plugin::load(&path).unwrap().operator("threshold").is_some());
     put(plugin_path("toolkit"));
     let said = format!(
-        "`{}` is not the file this process loaded from that path before (a new build replaced it?), and the dynamic loader keeps serving the first under that name: load the new one with `Plugin::load_fresh` (and put new builds in place by renaming them: a library overwritten in place changes under the instances running from it)",
+        "`{}` is not the file this process loaded from that path before (a new build replaced it, or it was written over in place?), and the dynamic loader keeps serving the first under that name: load the new one with `Plugin::load_fresh` (and put new builds in place by renaming them: a library overwritten in place changes under the instances running from it)",
         path.display()
     );
     let err = Plugin::load(&path).unwrap_err();
@@ -379,7 +379,15 @@ fn a_path_whose_file_was_replaced_since_it_was_loaded_is_refused() {
     let inplace = dir.join("libinplace.so");
     std::fs::copy(plugin_path("threshold"), &inplace).unwrap();
     assert!(Plugin::load(&inplace).is_ok());
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    // What only moves the change time leaves it the same file: a `chmod`, a hard link, a
+    // rename away and back.
+    let mode = std::fs::metadata(&inplace).unwrap().permissions();
+    std::fs::set_permissions(&inplace, mode).unwrap();
+    std::fs::hard_link(&inplace, dir.join("libinplace_link.so")).unwrap();
+    std::fs::rename(&inplace, dir.join("away.so")).unwrap();
+    std::fs::rename(dir.join("away.so"), &inplace).unwrap();
+    assert!(Plugin::load(&inplace).is_ok(), "the same file, untouched");
+    let modified = std::fs::metadata(&inplace).unwrap().modified().unwrap();
     let bytes = std::fs::read(&inplace).unwrap();
     {
         use std::io::Write;
@@ -388,6 +396,9 @@ fn a_path_whose_file_was_replaced_since_it_was_loaded_is_refused() {
             .open(&inplace)
             .unwrap();
         file.write_all(&bytes).unwrap();
+        // A later modification time, whatever the clock's resolution on this filesystem.
+        file.set_modified(modified + std::time::Duration::from_secs(2))
+            .unwrap();
     }
     assert!(
         matches!(Plugin::load(&inplace).unwrap_err(), Error::Replaced { .. }),

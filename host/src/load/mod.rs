@@ -93,28 +93,32 @@ pub(crate) fn load_unlocked(path: &Path) -> Result<Plugin> {
     Ok(Plugin::new(library, described.build, operators))
 }
 
-/// Which file a path names, and what is in it as far as `stat` tells: its device and
-/// inode, size and modification and change times (following symbolic links, as `dlopen`
-/// does), so that a file overwritten in place is another; `None` when it cannot be read
-/// (the load then fails on its own words).
-pub(crate) fn file_id(path: &Path) -> Option<preflight::Identity> {
+/// Which file a path names, and whether its content was written since: device, inode,
+/// size and modification time (following symbolic links, as `dlopen` does). Not the change
+/// time, which a `chmod`, a hard link or a rename moves without touching the content.
+pub(crate) type FileId = (u64, u64, u64, i64, i64);
+
+/// The [`FileId`] of `path`; `None` when it cannot be read (the load then fails on its own
+/// words).
+pub(crate) fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path)
         .ok()
-        .map(|m| preflight::identity(&m))
+        .map(|m| (m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
 }
 
 /// The file each path was first loaded from in this process: `dlopen` finds a library it
 /// has by the name it was opened under before it looks at the file, so a path whose file
 /// was replaced since would give back the first build.
-static LOADED: std::sync::Mutex<std::collections::BTreeMap<PathBuf, preflight::Identity>> =
+static LOADED: std::sync::Mutex<std::collections::BTreeMap<PathBuf, FileId>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
 
-fn loaded_from(path: &Path) -> Option<preflight::Identity> {
+fn loaded_from(path: &Path) -> Option<FileId> {
     let loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
     loaded.get(path).copied()
 }
 
-fn remember_loaded(path: &Path, id: preflight::Identity) {
+fn remember_loaded(path: &Path, id: FileId) {
     let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
     loaded.entry(path.to_path_buf()).or_insert(id);
 }

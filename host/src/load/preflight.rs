@@ -57,12 +57,12 @@ fn machine_name(machine: u16) -> String {
 
 /// Device, inode, size, and the times of the last change of content and of metadata.
 #[cfg(unix)]
-pub(crate) type Identity = (u64, u64, u64, i64, i64, i64, i64);
+type Identity = (u64, u64, u64, i64, i64, i64, i64);
 
 /// The identity of a file's content as `stat` tells it: a file that passed once and has
 /// this identity still is the file that passed (a rewrite or a copy changes it).
 #[cfg(unix)]
-pub(crate) fn identity(metadata: &std::fs::Metadata) -> Identity {
+fn identity(metadata: &std::fs::Metadata) -> Identity {
     use std::os::unix::fs::MetadataExt;
     (
         metadata.dev(),
