@@ -528,13 +528,15 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                     plugin.instantiate_named(&spec.name, &spec.config, host, &scope)?;
                 let snapshot = snapshot_path(dir, &scope);
                 let restores = instance.info().implemented().restore() && snapshot.exists();
+                // A store that cannot say whether it holds state is taken to hold some: the
+                // question only decides a warning.
                 if !args.quiet
                     && kept_config(dir, &scope)
                         .is_some_and(|kept| kept != fingerprint(&spec.config))
-                    && (restores || host.state_store().has_entries(&scope)?)
+                    && (restores || host.state_store().has_entries(&scope).unwrap_or(true))
                 {
                     eprintln!(
-                        "oplink: warning: operator `{}` continues from its state in `{}`, which was kept with another configuration; give `--state` another folder to start it afresh",
+                        "oplink: warning: operator `{}` continues from its state `{scope}` in `{}`, which was kept with another configuration; give `--state` another folder to start afresh",
                         spec.name,
                         dir.display(),
                     );

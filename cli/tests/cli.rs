@@ -495,7 +495,7 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
     );
     assert!(
         text.starts_with(&format!(
-            "oplink: warning: operator `running_sum` continues from its state in `{}`, which was kept with another configuration; give `--state` another folder to start it afresh\n",
+            "oplink: warning: operator `running_sum` continues from its state `running_sum` in `{}`, which was kept with another configuration; give `--state` another folder to start afresh\n",
             dir.path().display()
         )),
         "{text}"

@@ -14,6 +14,9 @@ use crate::plugin::{OperatorInfo, Plugin};
 /// The environment variable that lists the folders to search, separated by `:`.
 pub const PLUGIN_PATH_VAR: &str = "OPLINK_PLUGIN_PATH";
 
+/// How a skipped symbolic link's reason starts.
+const SYMLINK: &str = "a symbolic link";
+
 /// Searches folders for plugins.
 ///
 /// ```no_run
@@ -127,6 +130,8 @@ impl Discovery {
     /// (a new build put in place) is loaded afresh, from a copy, as [`Plugin::load_fresh`]
     /// does, instead of refused with [`Error::Replaced`] (the default): for a host that
     /// scans its folders again to pick up new builds and reload its instances with them.
+    /// A file found again unchanged gives the build loaded from it before, so an unchanged
+    /// folder maps no new copy. A fresh load is always checked (in a child process first).
     pub fn fresh_when_replaced(mut self, fresh: bool) -> Discovery {
         self.fresh_when_replaced = fresh;
         self
@@ -196,9 +201,9 @@ impl Discovery {
             Err(error) => return Some(Outcome::Skipped(format!("cannot read it: {error}"))),
         };
         if metadata.file_type().is_symlink() {
-            return Some(Outcome::Skipped(
-                "a symbolic link (discovery follows none)".to_owned(),
-            ));
+            return Some(Outcome::Skipped(format!(
+                "{SYMLINK} (discovery follows none)"
+            )));
         }
         if !metadata.is_file() {
             return Some(Outcome::Skipped("not a regular file".to_owned()));
@@ -234,7 +239,7 @@ impl Discovery {
         } else {
             Plugin::load(path)
         } {
-            Err(Error::Replaced { .. }) if self.fresh_when_replaced => Plugin::load_fresh(path),
+            Err(Error::Replaced { .. }) if self.fresh_when_replaced => fresh_load(path),
             loaded => loaded,
         };
         Some(match loaded {
@@ -326,7 +331,8 @@ impl Found {
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
-                // The operator may be in a library that was refused: say which were.
+                // The operator may be in a library that was refused, or behind a link:
+                // say what was.
                 let rejected: Vec<String> = self
                     .entries
                     .iter()
@@ -337,15 +343,23 @@ impl Found {
                     .collect();
                 if !rejected.is_empty() {
                     let shown = rejected.iter().take(3).cloned().collect::<Vec<_>>();
+                    let more = rejected.len() - shown.len();
+                    available.push_str(&format!("; rejected: {}", shown.join("; ")));
+                    if more > 0 {
+                        available.push_str(&format!("; and {more} more"));
+                    }
+                }
+                let links = self
+                    .entries
+                    .iter()
+                    .filter(|entry| {
+                        matches!(&entry.outcome, Outcome::Skipped(why) if why.starts_with(SYMLINK))
+                    })
+                    .count();
+                if links > 0 {
                     available.push_str(&format!(
-                        "; {} rejected: {}{}",
-                        oplink::__private::counted(rejected.len(), "library was", "libraries were"),
-                        shown.join("; "),
-                        if rejected.len() > shown.len() {
-                            "; …"
-                        } else {
-                            ""
-                        }
+                        "; skipped: {} (discovery follows none)",
+                        oplink::__private::counted(links, "symbolic link", "symbolic links")
                     ));
                 }
                 Err(Error::NotFound {
@@ -355,4 +369,27 @@ impl Found {
             }
         }
     }
+}
+
+/// The fresh loads discovery made, by path, with the identity of the file each was made
+/// from: a scan that finds the same file again takes the same build, so scanning an
+/// unchanged folder maps no new copy (nor counts a new build for a reload).
+static FRESH: std::sync::Mutex<BTreeMap<PathBuf, (crate::load::FileId, Plugin)>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// [`Plugin::load_fresh`] of `path`, or the build loaded fresh from that very file before.
+fn fresh_load(path: &Path) -> Result<Plugin> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let id = crate::load::file_id(&path);
+    let mut fresh = FRESH.lock().unwrap_or_else(|e| e.into_inner());
+    if let (Some(id), Some((seen, plugin))) = (id, fresh.get(&path))
+        && id == *seen
+    {
+        return Ok(plugin.clone());
+    }
+    let plugin = Plugin::load_fresh(&path)?;
+    if let Some(id) = id {
+        fresh.insert(path, (id, plugin.clone()));
+    }
+    Ok(plugin)
 }

@@ -384,7 +384,21 @@ macro_rules! on_path {
             | Error::PanicAbort { path: $path, .. }
             | Error::DuplicateOperator { path: $path, .. }
             | Error::UnknownOperator { path: $path, .. } => $found,
-            _ => $other,
+            // Every other variant, by name: a new one must be sorted into one arm or the other.
+            Error::Conflict { .. }
+            | Error::StateInUse { .. }
+            | Error::Reentrant { .. }
+            | Error::Reload { .. }
+            | Error::StillPoisoned { .. }
+            | Error::NotFound { .. }
+            | Error::MissingService { .. }
+            | Error::ServiceMismatch { .. }
+            | Error::Config { .. }
+            | Error::InvalidConfig { .. }
+            | Error::Failed { .. }
+            | Error::Panicked { .. }
+            | Error::Poisoned { .. }
+            | Error::Data { .. } => $other,
         }
     };
 }
@@ -415,7 +429,25 @@ impl Error {
             Error::NotFound { name, .. }
             | Error::UnknownOperator { name, .. }
             | Error::DuplicateOperator { name, .. } => Some(name),
-            _ => None,
+            Error::PanicAbort { operator, .. } => operator.as_deref(),
+            // Every other variant, by name: a new one must be sorted into one arm or the other.
+            Error::Open { .. }
+            | Error::CheckFailed { .. }
+            | Error::State { .. }
+            | Error::StateInUse { .. }
+            | Error::CopyFailed { .. }
+            | Error::FolderUnreadable { .. }
+            | Error::WrongTarget { .. }
+            | Error::Replaced { .. }
+            | Error::NotAFile { .. }
+            | Error::Unreadable { .. }
+            | Error::Truncated { .. }
+            | Error::NotAPlugin { .. }
+            | Error::AbiMajor { .. }
+            | Error::AbiMinor { .. }
+            | Error::BadMagic { .. }
+            | Error::Layout { .. }
+            | Error::InvalidHeader { .. } => None,
         }
     }
 
@@ -524,6 +556,14 @@ mod tests {
             method: "LiveInstance::apply",
         };
         assert_eq!((failed.path(), failed.operator()), (None, Some("enrich")));
+        let abort = Error::PanicAbort {
+            path: PathBuf::from("/p/libz.so"),
+            operator: Some("strict".to_owned()),
+        };
+        assert_eq!(
+            (abort.path(), abort.operator()),
+            (Some(Path::new("/p/libz.so")), Some("strict"))
+        );
     }
 
     #[test]

@@ -261,8 +261,23 @@ impl LiveInstance {
             .flush_state()
     }
 
+    /// Flushes the state (the operator's `flush_state`, then its writes to the store),
+    /// takes a snapshot and keeps it as the point [`LiveInstance::recover`] returns to, all
+    /// under one hold of the instance: so no call, and no flush from another thread, comes
+    /// between, and the store and the snapshot are of one moment. The operator's own
+    /// `flush_state` comes before the snapshot, as in `oplink run`.
+    pub fn flush_and_checkpoint(&self) -> Result<()> {
+        let mut live = self.lock("LiveInstance::flush_and_checkpoint")?;
+        live.instance.prepare_flush()?;
+        let snapshot = live.instance.snapshot()?;
+        live.instance.commit_state()?;
+        live.last_good = Recovery::now(&live.instance, Some(snapshot));
+        Ok(())
+    }
+
     /// Takes a snapshot and keeps it, with the state's pending writes, as the point
-    /// [`LiveInstance::recover`] returns to. Flush first to keep the store in step with it.
+    /// [`LiveInstance::recover`] returns to. Flush first to keep the store in step with it
+    /// ([`LiveInstance::flush_and_checkpoint`] does both at once).
     pub fn checkpoint(&self) -> Result<()> {
         let mut live = self.lock("LiveInstance::checkpoint")?;
         let snapshot = live.instance.snapshot()?;

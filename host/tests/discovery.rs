@@ -191,7 +191,7 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
     let err = found.plugin_for("nope").unwrap_err().to_string();
     assert!(
         err.starts_with(&format!(
-            "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `tag`, `tally`, `threshold`; 3 libraries were rejected: `{}` was not loaded: ",
+            "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `tag`, `tally`, `threshold`; rejected: `{}` was not loaded: ",
             dir.join("libaborts.so").display()
         )),
         "{err}"
@@ -217,9 +217,20 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
             .unwrap_err()
             .to_string(),
         format!(
-            "no plugin found offers operator `c_op`; found: none; 1 library was rejected: `{}` was built for oplink ABI 2.9, newer than this host's 2.2: load it with a host built on a newer oplink",
+            "no plugin found offers operator `c_op`; found: none; rejected: `{}` was built for oplink ABI 2.9, newer than this host's 2.2: load it with a host built on a newer oplink",
             refused.join("libnewer.so").display()
         )
+    );
+    // A library behind a symbolic link is passed over: said, since it may be the one meant.
+    let linked = folder("linked-only");
+    std::os::unix::fs::symlink(plugin_path("threshold"), linked.join("libthreshold.so")).unwrap();
+    assert_eq!(
+        Discovery::new([&linked])
+            .scan()
+            .plugin_for("threshold")
+            .unwrap_err()
+            .to_string(),
+        "no plugin found offers operator `threshold`; found: none; skipped: 1 symbolic link (discovery follows none)"
     );
     let unique: Vec<&str> = found.operators().map(|(op, _)| op.name()).collect();
     assert_eq!(
@@ -372,6 +383,22 @@ fn a_path_whose_file_was_replaced_since_it_was_loaded_is_refused() {
         outcome_of(&again, "libx.so")
     );
     assert!(again.plugin_for("passthrough").is_ok());
+    // Scanning the unchanged folder again gives the same build, not another copy: a live
+    // instance reloaded from each scan's build runs on two builds, not three.
+    let live = oplink_host::LiveInstance::new(
+        &Plugin::load(plugin_path("toolkit")).unwrap(),
+        "passthrough",
+        serde_json::Value::Null,
+        &oplink_host::Host::default(),
+        None,
+    )
+    .unwrap()
+    .with_max_generations(2);
+    live.reload(again.plugin_for("passthrough").unwrap())
+        .unwrap();
+    let third = Discovery::new([&dir]).fresh_when_replaced(true).scan();
+    live.reload(third.plugin_for("passthrough").unwrap())
+        .unwrap();
 
     // A file written over in place keeps its inode: what else `stat` says tells it apart,
     // before the loader reads what is now mapped (here the same bytes, written again, so

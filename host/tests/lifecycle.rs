@@ -647,6 +647,31 @@ fn a_recovery_drops_the_writes_made_since_its_point_with_the_call_that_panicked(
             assert_eq!(counts_in(&store, &scope), counts(&[("ann", 2), ("bob", 1)]));
         }
     }
+    // `flush_and_checkpoint`: the store and the snapshot of one moment, and a recovery
+    // returns to both.
+    let live = LiveInstance::new(
+        &Plugin::load(plugin_path("toolkit")).unwrap(),
+        "tally",
+        json!({"key": "customer", "panic_on": "poison"}),
+        &host,
+        Some("rollback-together"),
+    )
+    .unwrap();
+    live.apply(change(1, &["ann", "bob"])).unwrap();
+    live.flush_and_checkpoint().unwrap();
+    assert_eq!(
+        counts_in(&store, "rollback-together"),
+        counts(&[("ann", 1), ("bob", 1)])
+    );
+    live.apply(change(2, &["ann"])).unwrap();
+    assert!(live.apply(change(3, &["cy", "poison"])).is_err());
+    live.recover().unwrap();
+    live.flush_state().unwrap();
+    assert_eq!(tally_report(&live).0, 2);
+    assert_eq!(
+        counts_in(&store, "rollback-together"),
+        counts(&[("ann", 1), ("bob", 1)])
+    );
 }
 
 #[test]
