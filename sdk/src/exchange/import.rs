@@ -139,7 +139,13 @@ fn untrusted(index: usize, kind: u32, reserved: u32, inbox: &mut SchemaInbox) ->
     let what = if reserved != 0 {
         format!("its reserved field is {reserved}, not 0")
     } else {
-        format!("its kind is {kind}, not 1, 2 or 3")
+        // Zeroed memory past the diffs written is the likeliest source of a kind of 0.
+        let hint = if kind == 0 {
+            " (is `diff_count` larger than the diffs written?)"
+        } else {
+            ""
+        };
+        format!("its kind is {kind}, not 1, 2 or 3{hint}")
     };
     Error::unlocated(format!(
         "diff {index} of the change: {what}; the diffs from it on were left untouched (not released), since nothing they point to can be trusted"

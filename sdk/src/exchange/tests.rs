@@ -297,7 +297,7 @@ pub(super) fn hang_dictionary(array: &mut super::raw::RawArray) {
 
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
-    let cases: [(&str, Spoil); 14] = [
+    let cases: [(&str, Spoil); 15] = [
         (
             "diff 0 of the change: its post rows: a batch's struct array has a dictionary",
             Box::new(|abi| hang_dictionary(raw(&mut post(abi).columns))),
@@ -340,6 +340,11 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
             "diff 0 of the change: its kind is 9, not 1, 2 or 3; the diffs from it on were left untouched (not released), since nothing they point to can be trusted",
             // SAFETY: as above.
             Box::new(|abi| unsafe { (*abi.diffs).kind = 9 }),
+        ),
+        (
+            "diff 0 of the change: its kind is 0, not 1, 2 or 3 (is `diff_count` larger than the diffs written?); the diffs from it on were left untouched (not released), since nothing they point to can be trusted",
+            // SAFETY: as above.
+            Box::new(|abi| unsafe { (*abi.diffs).kind = 0 }),
         ),
         (
             "diff 0 of the change: its post rows: a schema pointer is misaligned",
