@@ -194,7 +194,7 @@ pub struct RunArgs {
     /// (key and value: the first two columns) or a JSON object. Repeatable.
     #[arg(long, value_name = "NAME=FILE")]
     pub lookup: Vec<String>,
-    /// No progress bar and no summary.
+    /// No progress bar, no summary and no warnings.
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -213,8 +213,8 @@ pub enum Lang {
 #[derive(Debug, Args)]
 pub struct NewArgs {
     /// The plugin's name: lowercase letters, digits, `-` and `_`, starting with a letter;
-    /// not a Rust keyword, nor `std`, `core`, `oplink` or `serde`. The operator is named
-    /// after it (with `_` for `-`).
+    /// for a Rust crate, not a Rust keyword, nor `std`, `core`, `oplink` or `serde`. The
+    /// operator is named after it (with `_` for `-`).
     pub name: String,
     /// The language.
     #[arg(long, value_enum, default_value_t = Lang::Rust)]

@@ -254,7 +254,8 @@ impl Plugin {
     /// initialisers, if it has any (see the README on untrusted files).
     ///
     /// Loading the same file again gives the same library. A path whose file was replaced
-    /// since this process loaded from it (a new build renamed into place) is
+    /// since this process loaded from it (a new build renamed into place, or the file
+    /// written over in place) is
     /// [`Error::Replaced`]: the dynamic loader would hand back the first build under that
     /// name; [`Plugin::load_fresh`] loads the new one.
     pub fn load(path: impl AsRef<Path>) -> Result<Plugin> {
@@ -309,7 +310,7 @@ impl Plugin {
         &self.build
     }
 
-    /// The operators the library carries.
+    /// The operators the library carries, by name.
     pub fn operators(&self) -> impl ExactSizeIterator<Item = &OperatorInfo> {
         self.operators.iter()
     }
