@@ -12,7 +12,8 @@
 //! made, of each column when it is asked for, against its type), plus what a borrowed slice
 //! needs: a buffer's pointer is aligned for its values. Strings are checked when they are
 //! read (their offsets lie within the data, their bytes are UTF-8), so reading costs in
-//! proportion to what is read. Anything wrong is an `Err` naming the column, located at the
+//! proportion to what is read; [`StringsView::checked`] checks a column whole, once, for an
+//! operator that reads most of it, and its reads are then slices. Anything wrong is an `Err` naming the column, located at the
 //! line that asked. A column of a type the view does not read, or whose buffer is not
 //! aligned for a slice, can still be read through [`RowsView::to_rows`]; that takes the
 //! producer's word for what the C Data Interface leaves to it (offsets between the first
@@ -1331,6 +1332,171 @@ impl<'v> StringsView<'v> {
     /// Each string, `None` for a null. Panics on a malformed string, as
     /// [`StringsView::get`] does (the panic becomes the call's error and poisons the
     /// instance); read with [`StringsView::try_get`] to get the error instead.
+    #[inline]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&'v str>> + 'v {
+        let this = *self;
+        (0..self.len()).map(move |i| this.get(i))
+    }
+
+    /// The column checked whole, once: its offsets in order and within the data, its bytes
+    /// UTF-8, every string starting on a character. Reads from the result are then slices,
+    /// as fast as arrow-rs's: for an operator that reads most strings of a column (reading
+    /// them one by one checks each, at several times the cost). An error names the first
+    /// string that is malformed.
+    #[track_caller]
+    pub fn checked(&self) -> Result<CheckedStrings<'v>> {
+        located(self.checked_here())
+    }
+
+    fn checked_here(&self) -> Result<CheckedStrings<'v>> {
+        match self.0.offsets {
+            Offsets::Small(o) => self.check_offsets(o),
+            Offsets::Large(o) => self.check_offsets(o),
+        }
+    }
+
+    /// [`StringsView::checked`] over offsets of one width (the loop then has no branch on
+    /// the width).
+    fn check_offsets<O: Copy + TryInto<usize>>(&self, o: &[O]) -> Result<CheckedStrings<'v>> {
+        let view = &self.0;
+        let bad =
+            |i: usize, why: &str| Error::msg(format!("column `{}`: string {i} {why}", view.name));
+        let at = |i: usize| -> Option<usize> { o[i].try_into().ok() };
+        let n = o.len() - 1;
+        let (Some(first), Some(last)) = (at(0), at(n)) else {
+            return Err(bad(0, "has a negative offset"));
+        };
+        if first > last || last > view.data.len() {
+            return Err(bad(
+                n.saturating_sub(1),
+                &format!("does not lie within its {} bytes of data", view.data.len()),
+            ));
+        }
+        // The first string whose offsets are out of order (or negative), if any.
+        let disorder = || {
+            let mut start = first;
+            (0..n).find(|&i| match at(i + 1) {
+                Some(end) if end >= start && end <= last => {
+                    start = end;
+                    false
+                }
+                _ => true,
+            })
+        };
+        let text = match std::str::from_utf8(&view.data[first..last]) {
+            Ok(text) => text,
+            Err(e) => {
+                if let Some(i) = disorder() {
+                    return Err(bad(i, "has its offsets out of order (or negative)"));
+                }
+                // The string the first bad byte falls in.
+                let byte = first + e.valid_up_to();
+                let i = (0..n).find(|&i| at(i + 1).is_some_and(|end| end > byte));
+                return Err(bad(i.unwrap_or(0), "is not UTF-8"));
+            }
+        };
+        // In order, within the text, each string starting on a character: one pass.
+        let mut start = first;
+        for i in 0..n {
+            match at(i + 1) {
+                Some(end) if end >= start && end <= last => {
+                    if !text.is_char_boundary(end - first) {
+                        return Err(bad(i + 1, "starts inside a character"));
+                    }
+                    start = end;
+                }
+                _ => return Err(bad(i, "has its offsets out of order (or negative)")),
+            }
+        }
+        Ok(CheckedStrings {
+            text,
+            first,
+            offsets: view.offsets,
+            validity: view.validity,
+        })
+    }
+}
+
+/// A `Utf8` or `LargeUtf8` column checked whole ([`StringsView::checked`]): its strings
+/// read as slices of its text, with no check left to make.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckedStrings<'v> {
+    /// The strings' bytes, from the first string's start to the last one's end.
+    text: &'v str,
+    /// Where `text` starts in the column's data: the first offset.
+    first: usize,
+    /// The column's offsets, checked: in order, not negative, within `text`.
+    offsets: Offsets<'v>,
+    validity: Option<Validity<'v>>,
+}
+
+impl<'v> CheckedStrings<'v> {
+    /// How many strings.
+    #[inline]
+    pub fn len(&self) -> usize {
+        match self.offsets {
+            Offsets::Small(o) => o.len() - 1,
+            Offsets::Large(o) => o.len() - 1,
+        }
+    }
+
+    /// Whether there are none.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The validity bitmap, or `None` when every value is present.
+    #[inline]
+    pub fn validity(&self) -> Option<Validity<'v>> {
+        self.validity
+    }
+
+    /// String `i`, also for a null (usually empty). Panics past the end.
+    #[inline]
+    #[track_caller]
+    pub fn value(&self, i: usize) -> &'v str {
+        assert!(i < self.len(), "index {i} out of {} strings", self.len());
+        let (start, end) = match self.offsets {
+            // SAFETY: `i + 1` indexes the offsets (`i < len`, and there are `len + 1`);
+            // `checked` found them not negative, so `as` loses nothing.
+            Offsets::Small(o) => unsafe {
+                (
+                    *o.get_unchecked(i) as usize,
+                    *o.get_unchecked(i + 1) as usize,
+                )
+            },
+            // SAFETY: as for `Small`.
+            Offsets::Large(o) => unsafe {
+                (
+                    *o.get_unchecked(i) as usize,
+                    *o.get_unchecked(i + 1) as usize,
+                )
+            },
+        };
+        // SAFETY: `checked` found every offset not negative (so `as` loses nothing), in
+        // order, within `text` after `first`, and on a character boundary of it: the range
+        // is in bounds and its bytes are UTF-8.
+        unsafe {
+            std::str::from_utf8_unchecked(
+                self.text
+                    .as_bytes()
+                    .get_unchecked(start - self.first..end - self.first),
+            )
+        }
+    }
+
+    /// String `i`, or `None` for a null. Panics past the end.
+    #[inline]
+    #[track_caller]
+    pub fn get(&self, i: usize) -> Option<&'v str> {
+        match &self.validity {
+            Some(validity) if !validity.is_valid(i) => None,
+            _ => Some(self.value(i)),
+        }
+    }
+
+    /// Each string, `None` for a null.
     #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&'v str>> + 'v {
         let this = *self;

@@ -117,6 +117,16 @@ fn every_typed_column_reads_in_place_as_arrow_rs_reads_it() {
         notes.iter().collect::<Vec<_>>(),
         [None, Some("x"), Some("yz"), None]
     );
+    // Checked whole, once, they read the same.
+    for column in [&names, &notes] {
+        let checked = column.checked().unwrap();
+        assert_eq!(
+            checked.iter().collect::<Vec<_>>(),
+            column.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(checked.len(), 4);
+    }
+    assert_eq!(names.checked().unwrap().value(0), "ä");
     let ok = post.column_by_name("ok").unwrap().booleans().unwrap();
     assert_eq!(
         ok.iter().collect::<Vec<_>>(),
@@ -323,6 +333,37 @@ fn malformed_strings_are_errors_when_read_and_the_rest_still_reads() {
     assert_eq!(
         panic.downcast_ref::<String>().unwrap(),
         "column `text`: string 2 is not UTF-8: invalid utf-8 sequence of 1 bytes from index 0"
+    );
+
+    // Checked whole, the first malformed string is the error.
+    assert_eq!(
+        texts.checked().unwrap_err().to_string(),
+        "column `text`: string 0 has its offsets out of order (or negative)"
+    );
+    let view = ChangeView::from_change(insert(strings(vec![0, 2, 3, 6], b"ab\xffcd!"))).unwrap();
+    let texts = post_of(&view).column(0).unwrap().strings().unwrap();
+    assert_eq!(
+        texts.checked().unwrap_err().to_string(),
+        "column `text`: string 1 is not UTF-8"
+    );
+    // Valid UTF-8 whole, but string 1 starts inside `é`.
+    let view = ChangeView::from_change(insert(strings(vec![0, 1, 2], "é".as_bytes()))).unwrap();
+    let texts = post_of(&view).column(0).unwrap().strings().unwrap();
+    assert_eq!(
+        texts.checked().unwrap_err().to_string(),
+        "column `text`: string 1 starts inside a character"
+    );
+    // A sliced column is checked from its first string.
+    let sliced = {
+        let rows = strings(vec![0, 1, 3, 6], b"abcdef");
+        let (numbers, batch) = rows.into_parts();
+        Rows::new(numbers.slice(1, 2), batch.slice(1, 2)).unwrap()
+    };
+    let view = ChangeView::from_change(insert(sliced)).unwrap();
+    let texts = post_of(&view).column(0).unwrap().strings().unwrap();
+    assert_eq!(
+        texts.checked().unwrap().iter().collect::<Vec<_>>(),
+        [Some("bc"), Some("def")]
     );
 
     let view = ChangeView::from_change(insert(strings(vec![4, 2], b"abcd"))).unwrap();
