@@ -1168,14 +1168,22 @@ impl<'v, T: Copy> PrimitiveView<'v, T> {
     }
 }
 
+impl Offsets<'_> {
+    /// How many values the offsets delimit (one fewer than there are offsets).
+    #[inline]
+    fn values(&self) -> usize {
+        match self {
+            Offsets::Small(o) => o.len() - 1,
+            Offsets::Large(o) => o.len() - 1,
+        }
+    }
+}
+
 impl<'v> BinariesView<'v> {
     /// How many values.
     #[inline]
     pub fn len(&self) -> usize {
-        match self.offsets {
-            Offsets::Small(o) => o.len() - 1,
-            Offsets::Large(o) => o.len() - 1,
-        }
+        self.offsets.values()
     }
 
     /// Whether there are no values.
@@ -1434,10 +1442,7 @@ impl<'v> CheckedStrings<'v> {
     /// How many strings.
     #[inline]
     pub fn len(&self) -> usize {
-        match self.offsets {
-            Offsets::Small(o) => o.len() - 1,
-            Offsets::Large(o) => o.len() - 1,
-        }
+        self.offsets.values()
     }
 
     /// Whether there are none.
