@@ -25,7 +25,8 @@ use std::sync::Arc;
 
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{ArrowPrimitiveType, BooleanArray, PrimitiveArray};
-use arrow_buffer::ArrowNativeType;
+use arrow_buffer::bit_chunk_iterator::BitChunks;
+use arrow_buffer::{ArrowNativeType, BooleanBuffer, Buffer};
 use arrow_schema::{DataType, Field, SchemaRef};
 
 use super::import::{Column, Owner, Shape, Slot, no_dictionary, read_owned, take_each_diff};
@@ -173,7 +174,8 @@ pub struct ColumnView<'v> {
     len: usize,
 }
 
-/// A validity bitmap read in place: bit `start + i` tells whether value `i` is present.
+/// A bitmap read in place: bit `start + i` tells whether value `i` is present (for the
+/// values of a [`BooleansView`], whether value `i` is true).
 #[derive(Clone, Copy, Debug)]
 pub struct Validity<'v> {
     bits: &'v [u8],
@@ -1117,10 +1119,22 @@ impl<'v> Validity<'v> {
         (0..self.len).map(move |i| this.is_valid(i))
     }
 
-    /// How many values are absent.
+    /// How many values are absent (for a [`BooleansView`]'s values: how many are false).
     #[inline]
     pub fn count_nulls(&self) -> usize {
-        self.len - self.iter().filter(|valid| *valid).count()
+        let chunks = BitChunks::new(self.bits, self.start, self.len);
+        let set: u32 =
+            chunks.iter().map(u64::count_ones).sum::<u32>() + chunks.remainder_bits().count_ones();
+        self.len - set as usize
+    }
+
+    /// The bits as an arrow-rs [`BooleanBuffer`] (a copy of the bytes they lie in, its bit
+    /// offset kept): to combine validities with arrow-rs's word-at-a-time operations
+    /// (`NullBuffer::union`, `&`, `|`) rather than bit by bit, or to build an output's
+    /// `NullBuffer` (`NullBuffer::new(bits)`).
+    pub fn to_bits(&self) -> BooleanBuffer {
+        let bytes = &self.bits[self.start / 8..(self.start + self.len).div_ceil(8)];
+        BooleanBuffer::new(Buffer::from_slice_ref(bytes), self.start % 8, self.len)
     }
 }
 

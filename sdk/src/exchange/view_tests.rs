@@ -139,6 +139,11 @@ fn every_typed_column_reads_in_place_as_arrow_rs_reads_it() {
         [Some(10), Some(20), Some(30), None]
     );
     assert_eq!(at.validity().unwrap().count_nulls(), 1);
+    // A bitmap as arrow-rs bits, to combine word by word: `id` is null at 1, `at` at 3.
+    let both = &ids.validity().unwrap().to_bits() & &at.validity().unwrap().to_bits();
+    assert_eq!(both.iter().collect::<Vec<_>>(), [true, false, true, false]);
+    // The values bitmap counts false bits: the false value and the null's slot.
+    assert_eq!(ok.values().count_nulls(), 2);
 }
 
 #[test]
@@ -151,6 +156,12 @@ fn a_sliced_batch_reads_from_its_offset() {
     assert_eq!(post.row_numbers().unwrap(), &[1, 2, 3]);
     let ids = post.column(0).unwrap().i64s().unwrap();
     assert_eq!(ids.iter().collect::<Vec<_>>(), [None, Some(3), Some(4)]);
+    let validity = ids.validity().unwrap();
+    assert_eq!(validity.count_nulls(), 1);
+    assert_eq!(
+        validity.to_bits().iter().collect::<Vec<_>>(),
+        [false, true, true]
+    );
     let names = post.column(2).unwrap().strings().unwrap();
     assert_eq!(
         names.iter().collect::<Vec<_>>(),
