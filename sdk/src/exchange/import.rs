@@ -399,12 +399,11 @@ fn failing_column(ffi: &FFI_ArrowSchema) -> Option<String> {
                     arrow_schema::ArrowError::CDataInterface(words) => words,
                     other => other.to_string(),
                 };
-                // arrow-rs quotes a format it does not know twice (`""q""`).
-                let reason = reason.replace("\"\"", "\"");
-                found = Some(format!(
-                    "column `{name}` (format `{}`): {reason}",
-                    column.format()
-                ));
+                // arrow-rs quotes a format it does not know twice (`""q""`): undone for
+                // that format only, so no other doubled quote is touched.
+                let format = column.format();
+                let reason = reason.replace(&format!("\"\"{format}\"\""), &format!("\"{format}\""));
+                found = Some(format!("column `{name}` (format `{format}`): {reason}"));
                 break;
             }
         }
