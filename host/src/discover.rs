@@ -333,18 +333,17 @@ impl Found {
                 };
                 // The operator may be in a library that was refused, or behind a link:
                 // say what was.
-                let rejected: Vec<String> = self
+                let rejected = self
                     .entries
                     .iter()
                     .filter_map(|entry| match &entry.outcome {
-                        Outcome::Rejected(error) => Some(error.to_string()),
+                        Outcome::Rejected(error) => Some(error),
                         _ => None,
-                    })
-                    .collect();
-                if !rejected.is_empty() {
-                    let shown = rejected.iter().take(3).cloned().collect::<Vec<_>>();
-                    let more = rejected.len() - shown.len();
+                    });
+                let shown: Vec<String> = rejected.clone().take(3).map(Error::to_string).collect();
+                if !shown.is_empty() {
                     available.push_str(&format!("; rejected: {}", shown.join("; ")));
+                    let more = rejected.count() - shown.len();
                     if more > 0 {
                         available.push_str(&format!("; and {more} more"));
                     }

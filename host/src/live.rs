@@ -111,7 +111,7 @@ struct Live {
 
 /// A point a poisoned instance is recovered to: the operator's snapshot (none: its start)
 /// and the state's pending writes as they were then, with the flushes made by then.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Recovery {
     snapshot: Option<Vec<u8>>,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
