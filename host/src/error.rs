@@ -188,9 +188,11 @@ pub enum Error {
     },
     /// The library was built against a newer minor version than this host knows.
     #[error(
-        "`{path}` was built for oplink ABI {}.{found}, newer than this host's {}.{supported}: load it with a host built on a newer oplink",
-        oplink::abi::ABI_MAJOR,
-        oplink::abi::ABI_MAJOR
+        "`{path}` was built for oplink ABI {major}.{found}{}, newer than this host's {major}.{supported} (oplink {}): load it with a host built on {}",
+        oplink_version.as_ref().map(|v| format!(" (oplink {v})")).unwrap_or_default(),
+        env!("CARGO_PKG_VERSION"),
+        oplink_version.as_ref().map_or("a newer oplink".to_owned(), |v| format!("oplink {v} or newer")),
+        major = oplink::abi::ABI_MAJOR,
     )]
     AbiMinor {
         /// The library's path.
@@ -199,6 +201,9 @@ pub enum Error {
         found: u16,
         /// This host's ABI minor.
         supported: u16,
+        /// The oplink version the library says it was built with (its header's
+        /// `oplink_version`), when it is readable.
+        oplink_version: Option<String>,
     },
     /// The header does not start with oplink's magic bytes.
     #[error(

@@ -75,7 +75,7 @@ refused!(
 refused!(
     a_plugin_of_a_newer_minor,
     "ABI_MINOR",
-    "was built for oplink ABI 2.9, newer than this host's 2.2: load it with a host built on a newer oplink"
+    "was built for oplink ABI 2.9 (oplink 0.9.0), newer than this host's 2.2 (oplink 0.2.0): load it with a host built on oplink 0.9.0 or newer"
 );
 refused!(
     wrong_magic,

@@ -217,7 +217,7 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
             .unwrap_err()
             .to_string(),
         format!(
-            "no plugin found offers operator `c_op`; found: none; rejected: `{}` was built for oplink ABI 2.9, newer than this host's 2.2: load it with a host built on a newer oplink",
+            "no plugin found offers operator `c_op`; found: none; rejected: `{}` was built for oplink ABI 2.9 (oplink 0.9.0), newer than this host's 2.2 (oplink 0.2.0): load it with a host built on oplink 0.9.0 or newer",
             refused.join("libnewer.so").display()
         )
     );

@@ -257,10 +257,11 @@ fn refused(path: &Path, refusal: Refusal) -> Error {
             found: found.into(),
             expected: abi::ABI_MAJOR,
         },
-        Refusal::Minor(found) => Error::AbiMinor {
+        Refusal::Minor(found, oplink_version) => Error::AbiMinor {
             path,
             found,
             supported: abi::ABI_MINOR,
+            oplink_version,
         },
         Refusal::Layout(detail) => Error::Layout { path, detail },
         Refusal::PanicAbort(operator) => Error::PanicAbort { path, operator },

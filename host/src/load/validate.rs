@@ -34,8 +34,9 @@ pub enum Refusal {
     BadMagic([u8; 8]),
     /// Another major of the ABI.
     Major(u16),
-    /// A newer minor than this host's.
-    Minor(u16),
+    /// A newer minor than this host's, with the oplink version the library says it was
+    /// built with, when its header holds a readable one.
+    Minor(u16, Option<String>),
     /// Another layout than this host's; says which struct differs.
     Layout(String),
     /// Built with `panic = "abort"` (the SDK, or the crate of the named operator).
@@ -219,10 +220,19 @@ pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusa
     if major != abi::ABI_MAJOR {
         return Err(Refusal::Major(major));
     }
+    let table = r.table::<PluginHeader>(header, &|| "the header".to_owned());
     if minor > abi::ABI_MINOR {
-        return Err(Refusal::Minor(minor));
+        // A newer minor only appends to the header, so its frozen prefix still says which
+        // oplink built the library: worth naming, not worth refusing it for.
+        let version = table.ok().and_then(|h| {
+            let view = h.get(PluginHeader::oplink_version)?;
+            r.str(view, &|| String::new())
+                .ok()
+                .filter(|v| !v.is_empty())
+        });
+        return Err(Refusal::Minor(minor, version));
     }
-    let h = r.table::<PluginHeader>(header, &|| "the header".to_owned())?;
+    let h = table?;
     let fingerprint = required(h.get(PluginHeader::layout_fingerprint))?;
     if fingerprint != abi::LAYOUT_FINGERPRINT {
         return Err(Refusal::Layout(layout_difference(&r, &h, fingerprint)?));

@@ -230,6 +230,26 @@ fn an_older_minors_descriptor_is_read_without_its_appended_fields() {
 }
 
 #[test]
+fn a_newer_minor_is_refused_naming_the_oplink_that_built_it_when_it_can_be_read() {
+    let newer = (abi::ABI_MINOR + 1).to_ne_bytes();
+    let refusal = spoiled(|image, header| {
+        image.set::<PluginHeader>(header, "abi_minor", &newer);
+    })
+    .unwrap_err();
+    assert_eq!(
+        refusal,
+        Refusal::Minor(abi::ABI_MINOR + 1, Some("0.2.0".to_owned()))
+    );
+    // A version that cannot be read is left out, not a reason of its own.
+    let refusal = spoiled(|image, header| {
+        image.set::<PluginHeader>(header, "abi_minor", &newer);
+        image.word::<PluginHeader>(header, "oplink_version", 0x9999_0000);
+    })
+    .unwrap_err();
+    assert_eq!(refusal, Refusal::Minor(abi::ABI_MINOR + 1, None));
+}
+
+#[test]
 fn spoiled_headers_are_refused_with_a_reason() {
     type Change = Box<dyn FnOnce(&mut Image, usize)>;
     let cases: Vec<(&str, Change, &str)> = vec![
