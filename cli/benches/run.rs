@@ -106,6 +106,7 @@ fn oplink_run(bencher: Bencher, format: &str) {
         state: None,
         lookup: Vec::new(),
         quiet: true,
+        verbose: 0,
     };
     bencher.counter(ItemsCount::new(ROWS)).bench(|| {
         let summary = oplink_cli::run::run(&args).expect("the run");

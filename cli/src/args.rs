@@ -22,9 +22,6 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-    /// Show the plugins' log events: `-v` for info, `-vv` for debug (warnings always show).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
 }
 
 /// The subcommands.
@@ -197,6 +194,10 @@ pub struct RunArgs {
     /// No progress bar, no summary and no warnings.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Show the operators' log events: `-v` for info, `-vv` for debug (warnings always
+    /// show).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// The languages of `oplink new`.

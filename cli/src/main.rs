@@ -8,8 +8,13 @@ use oplink_cli::{CliError, check, inspect, new, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Plugins' `tracing` events reach this subscriber: warnings always, more with -v.
-    let level = match cli.verbose {
+    // Plugins' `tracing` events reach this subscriber: warnings always, more with
+    // `run -v` (the other commands run no operator code in this process).
+    let verbose = match &cli.command {
+        Command::Run(args) => args.verbose,
+        _ => 0,
+    };
+    let level = match verbose {
         0 => tracing::Level::WARN,
         1 => tracing::Level::INFO,
         _ => tracing::Level::DEBUG,

@@ -71,6 +71,43 @@ fn every_subcommand_has_help_with_an_example() {
 }
 
 #[test]
+fn run_v_shows_the_operators_info_logs_and_vv_their_debug_logs() {
+    let run = |extra: &[&str]| {
+        let output = oplink()
+            .args(["run", ORDERS, "--quiet", "--to", "none"])
+            .args(plugins(&["running-sum"]))
+            .args([
+                "--op",
+                r#"running_sum={"key": "customer", "value": "amount"}"#,
+            ])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        stderr(&output)
+    };
+    let (info, debug) = ("summing", "a change summed");
+    let plain = run(&[]);
+    assert!(!plain.contains(info) && !plain.contains(debug), "{plain}");
+    let verbose = run(&["-v"]);
+    assert!(
+        verbose.contains(info) && verbose.contains(r#"key="customer""#) && !verbose.contains(debug),
+        "{verbose}"
+    );
+    let very = run(&["-vv"]);
+    assert!(very.contains(info) && very.contains(debug), "{very}");
+    // Only `run` runs operators in this process, so only it takes `-v`.
+    let help = oplink()
+        .args(["new", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(!stdout(&help).contains("--verbose"), "{}", stdout(&help));
+}
+
+#[test]
 fn inspect_prints_the_build_and_every_operator() {
     let lib = plugin_path("enrich");
     let output = oplink()

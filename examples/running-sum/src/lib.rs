@@ -38,6 +38,8 @@ impl RunningSum {
             Field::new(&cfg.key, DataType::Utf8, false),
             Field::new("sum", DataType::Int64, false),
         ]));
+        // Shown by `oplink run -v` (info) and `-vv` (debug, once per change).
+        oplink::tracing::info!(key = %cfg.key, value = %cfg.value, "summing");
         Ok(RunningSum {
             cfg,
             sums: BTreeMap::new(),
@@ -70,6 +72,7 @@ impl RunningSum {
                 }
             }
         }
+        oplink::tracing::debug!(keys = touched.len(), "a change summed");
         let mut out = change.empty_like();
         let (mut fresh, mut before, mut after) = (Vec::new(), Vec::new(), Vec::new());
         for (key, old) in touched {
