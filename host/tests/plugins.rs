@@ -441,6 +441,37 @@ fn a_panic_while_dropping_is_contained() {
 }
 
 #[test]
+fn a_panic_while_the_plugin_frees_its_output_is_contained() {
+    // The plugin frees what it returned when the host releases it, in a `release` the host
+    // calls, where a panic cannot unwind: in a child, so that an abort fails this test
+    // rather than ending the run.
+    common::in_child(
+        "a_panic_while_the_plugin_frees_its_output_is_contained",
+        || {
+            let plugin = Plugin::load(plugin_path("faulty")).unwrap();
+            let mut op = plugin
+                .instantiate(
+                    "faulty",
+                    json!({"fail_in": "apply", "how": "panic_on_free"}),
+                    &Host::default(),
+                )
+                .unwrap();
+            let out = op.apply(insert(1, &[1, 2])).unwrap();
+            let Diff::Insert { post } = &out.diffs[0] else {
+                panic!("{out:?}")
+            };
+            assert_eq!(post.batch().schema().field(2).name(), "boom");
+            drop(out); // the plugin's buffer panics as it is freed: reported, not fatal
+            // Freed while the plugin lays out the next output (the host's hold on the
+            // previous one's block goes then), and the instance is not poisoned.
+            let out = op.apply(insert(2, &[3])).unwrap();
+            assert!(!op.is_poisoned());
+            drop((out, op));
+        },
+    );
+}
+
+#[test]
 fn tick_may_or_may_not_emit() {
     let plugin = Plugin::load(plugin_path("faulty")).unwrap();
     let mut op = plugin

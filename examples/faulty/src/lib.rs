@@ -1,7 +1,9 @@
 //! An operator that fails on purpose, for testing hosts: configured with the method to fail
 //! in and how (`"panic"` or `"error"`; `"short"` makes `pull` answer one row fewer than
 //! asked; `"bad_utf8"` makes `apply` or `tick` return a Utf8 column that is not UTF-8, as
-//! an operator written in C can), it implements every method and fails in that one.
+//! an operator written in C can; `"panic_on_free"` makes `apply` return a column whose
+//! buffer panics when it is freed, after the call), it implements every method and fails in
+//! that one.
 
 use oplink::prelude::*;
 
@@ -14,7 +16,8 @@ use oplink::prelude::*;
 pub struct Config {
     /// The method that fails.
     pub fail_in: String,
-    /// `"panic"`, `"error"`, `"short"` (`pull`) or `"bad_utf8"` (`apply`, `tick`).
+    /// `"panic"`, `"error"`, `"short"` (`pull`), `"bad_utf8"` (`apply`, `tick`) or
+    /// `"panic_on_free"` (`apply`).
     pub how: String,
     /// `"replace"` or `"chain"`: install a panic hook in `new`.
     #[serde(default)]
@@ -53,24 +56,26 @@ impl Faulty {
     fn new(cfg: Config) -> Result<Self> {
         // `"short"` (with `"fail_in": "pull"`): `pull` answers one row fewer than asked;
         // `"bad_utf8"` (with `"fail_in": "apply"` or `"tick"`): it returns text that is not
-        // UTF-8.
-        if !["panic", "error", "short", "bad_utf8"].contains(&cfg.how.as_str()) {
+        // UTF-8; `"panic_on_free"` (with `"fail_in": "apply"`): what it returns panics when
+        // it is freed.
+        if !["panic", "error", "short", "bad_utf8", "panic_on_free"].contains(&cfg.how.as_str()) {
             bail!(
-                "`how` must be \"panic\", \"error\", \"short\" or \"bad_utf8\", not {:?}",
+                "`how` must be \"panic\", \"error\", \"short\", \"bad_utf8\" or \"panic_on_free\", not {:?}",
                 cfg.how
             );
         }
-        if cfg.how == "short" && cfg.fail_in != "pull"
-            || cfg.how == "bad_utf8" && !["apply", "tick"].contains(&cfg.fail_in.as_str())
-        {
+        let methods: &[&str] = match cfg.how.as_str() {
+            "short" => &["pull"],
+            "bad_utf8" => &["apply", "tick"],
+            "panic_on_free" => &["apply"],
+            _ => &[],
+        };
+        if !methods.is_empty() && !methods.contains(&cfg.fail_in.as_str()) {
+            let names: Vec<String> = methods.iter().map(|m| format!("{m:?}")).collect();
             bail!(
                 "`how` {:?} is for `fail_in` {}, not {:?}",
                 cfg.how,
-                if cfg.how == "short" {
-                    "\"pull\""
-                } else {
-                    "\"apply\" or \"tick\""
-                },
+                names.join(" or "),
                 cfg.fail_in
             );
         }
@@ -97,6 +102,9 @@ impl Faulty {
     fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
         if self.cfg.fail_in == "apply" && self.cfg.how == "bad_utf8" {
             return not_utf8(&change);
+        }
+        if self.cfg.fail_in == "apply" && self.cfg.how == "panic_on_free" {
+            return panics_when_freed(change);
         }
         self.maybe_fail("apply")?;
         let _ = ctx.operator();
@@ -139,6 +147,62 @@ impl Faulty {
         self.state = snapshot.to_vec();
         Ok(())
     }
+}
+
+/// `change` with a column `boom` added to every side, whose buffer panics when the last
+/// array sharing it is freed: the plugin frees it when the host releases the output, in a
+/// `release` called from the host, where no panic may unwind.
+fn panics_when_freed(change: Change) -> Result<Change> {
+    use oplink::arrow::buffer::{Buffer, ScalarBuffer};
+
+    struct PanicsWhenFreed(Vec<u8>);
+    impl AsRef<[u8]> for PanicsWhenFreed {
+        fn as_ref(&self) -> &[u8] {
+            &self.0
+        }
+    }
+    impl Drop for PanicsWhenFreed {
+        fn drop(&mut self) {
+            panic!("faulty panics as its output is freed");
+        }
+    }
+
+    let map = |rows: Rows| {
+        rows.map(|batch| {
+            let bytes = bytes::Bytes::from_owner(PanicsWhenFreed(vec![7; batch.num_rows()]));
+            let boom = oplink::arrow::array::UInt8Array::new(
+                ScalarBuffer::from(Buffer::from(bytes)),
+                None,
+            );
+            let mut columns = batch.columns().to_vec();
+            columns.push(std::sync::Arc::new(boom));
+            let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
+            fields.push(std::sync::Arc::new(Field::new(
+                "boom",
+                DataType::UInt8,
+                false,
+            )));
+            Ok(RecordBatch::try_new(
+                std::sync::Arc::new(Schema::new(fields)),
+                columns,
+            )?)
+        })
+    };
+    let diffs = change
+        .diffs
+        .into_iter()
+        .map(|diff| {
+            Ok(match diff {
+                Diff::Insert { post } => Diff::Insert { post: map(post)? },
+                Diff::Update { pre, post } => Diff::Update {
+                    pre: map(pre)?,
+                    post: map(post)?,
+                },
+                Diff::Remove { pre } => Diff::Remove { pre: map(pre)? },
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Change::new(change.version, change.changed_at, diffs))
 }
 
 /// A change of one inserted row whose `text` column holds the byte 0xff: what an operator

@@ -775,7 +775,7 @@ unsafe extern "C" fn release(array: *mut RawArray) {
             // hold, and this call's reference is given up only after.
             let kept = (*header).kept.take();
             let extras = std::mem::take(&mut (*header).extras);
-            drop((kept, extras));
+            drop_unwinding_nowhere((kept, extras));
             give_up(header);
         }
     }
@@ -849,8 +849,22 @@ unsafe fn give_up(header: *mut Header) {
                 ..
             } = header.read();
             std::alloc::dealloc(header.cast(), layout);
-            drop((kept, extras, foreign));
+            drop_unwinding_nowhere((kept, extras, foreign));
         }
+    }
+}
+
+/// Drops what a block kept, where no panic may unwind (a `release` is called from C, and
+/// from the other side of the boundary): a `Drop` that panics in it (the owner of a buffer
+/// made with `bytes::Bytes::from_owner`, say) is reported by the panic hook as any panic
+/// outside a call is, and the rest of the value is still dropped; the process goes on.
+#[inline]
+fn drop_unwinding_nowhere<T>(value: T) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        drop(value);
+    })) {
+        // A payload whose own `Drop` panics would unwind from here: it is leaked.
+        std::mem::forget(payload);
     }
 }
 
