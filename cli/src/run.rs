@@ -581,13 +581,8 @@ fn config_path(dir: &Path, scope: &str) -> PathBuf {
 /// object's keys in order (serde_json's map keeps them sorted), so that the same
 /// configuration written otherwise has the same one.
 fn fingerprint(config: &Value) -> String {
-    let hash = config
-        .to_string()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-    format!("{hash:016x}")
+    use oplink::abi::decl::{FNV_OFFSET, fnv1a};
+    format!("{:016x}", fnv1a(FNV_OFFSET, config.to_string().as_bytes()))
 }
 
 /// The fingerprint of the configuration the state of `scope` was last kept with, when

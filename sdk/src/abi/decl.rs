@@ -340,10 +340,21 @@ pub struct FnDecl {
     pub c_typedef: fn() -> String,
 }
 
-pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+/// FNV-1a's 64-bit offset basis: the hash every fingerprint starts from.
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
-/// FNV-1a, usable in `const` contexts.
-pub(crate) const fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+/// FNV-1a (64 bits) of `bytes`, continuing from `hash` (start from [`FNV_OFFSET`]): the hash
+/// behind every fingerprint of the ABI (`docs/abi.md` gives the recipes), usable in `const`
+/// contexts.
+///
+/// ```
+/// use oplink::abi::decl::{FNV_OFFSET, fnv1a};
+/// assert_eq!(fnv1a(FNV_OFFSET, b""), FNV_OFFSET);
+/// assert_eq!(fnv1a(FNV_OFFSET, b"a"), 0xaf63_dc4c_8601_ec8c);
+/// // In parts or whole, the same hash.
+/// assert_eq!(fnv1a(fnv1a(FNV_OFFSET, b"ab"), b"c"), fnv1a(FNV_OFFSET, b"abc"));
+/// ```
+pub const fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
     let mut i = 0;
     while i < bytes.len() {
         hash ^= bytes[i] as u64;
