@@ -349,24 +349,16 @@ impl LiveInstance {
         if !live.instance.is_poisoned() {
             return Ok(live.generation);
         }
-        let operator = live.instance.name().to_owned();
-        let failed = failure(&live, "recovering");
-        let state = live.instance.state().clone();
-        let next = undone_on_failure(&state, || {
-            // The writes made since the recovery point (those of the call that panicked
-            // among them) go with the memory of that time.
-            state.put_back(live.last_good.pending_for(&state));
-            let mut next = live
-                .plugin
-                .create(&operator, &live.config, &live.host, state.clone())
-                .map_err(|e| failed(format!("it could not be created again: {e}")))?;
-            if let Some(snapshot) = &live.last_good.snapshot {
-                next.restore(snapshot).map_err(|e| {
-                    failed(format!("its last good snapshot could not be restored: {e}"))
-                })?;
-            }
-            Ok(next)
-        })?;
+        let next = recreate(
+            &live,
+            &live.plugin,
+            live.last_good.snapshot.as_deref(),
+            &failure(&live, "recovering"),
+            (
+                "it could not be created again",
+                "its last good snapshot could not be restored",
+            ),
+        )?;
         live.instance = next;
         live.generation += 1;
         Ok(live.generation)
@@ -503,22 +495,48 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)>
             }
         }
     };
+    let refused = format!("the new build's `restore` refused {which}");
+    let next = recreate(
+        live,
+        new,
+        snapshot.as_deref(),
+        &failed,
+        ("the new build could not create it", &refused),
+    )?;
+    Ok((next, snapshot))
+}
+
+/// A new instance of `live`'s operator from `plugin`, on the same state, restored from
+/// `snapshot`. A poisoned instance's state goes back to the last good point first, with its
+/// memory: the writes made since (those of the call that panicked among them) are dropped.
+/// If it fails, whatever the new instance wrote is undone, and the error is `failed`'s,
+/// saying which of `what` (creating, restoring) failed.
+fn recreate(
+    live: &Live,
+    plugin: &Plugin,
+    snapshot: Option<&[u8]>,
+    failed: &dyn Fn(String) -> Error,
+    what: (&str, &str),
+) -> Result<Instance> {
     let state = live.instance.state().clone();
-    let next = undone_on_failure(&state, || {
-        if poisoned {
-            // As a recovery: the writes made since the last good snapshot go with it.
+    undone_on_failure(&state, || {
+        if live.instance.is_poisoned() {
             state.put_back(live.last_good.pending_for(&state));
         }
-        let mut next = new
-            .create(&operator, &live.config, &live.host, state.clone())
-            .map_err(|e| failed(format!("the new build could not create it: {e}")))?;
-        if let Some(snapshot) = &snapshot {
+        let mut next = plugin
+            .create(
+                live.instance.name(),
+                &live.config,
+                &live.host,
+                state.clone(),
+            )
+            .map_err(|e| failed(format!("{}: {e}", what.0)))?;
+        if let Some(snapshot) = snapshot {
             next.restore(snapshot)
-                .map_err(|e| failed(format!("the new build's `restore` refused {which}: {e}")))?;
+                .map_err(|e| failed(format!("{}: {e}", what.1)))?;
         }
         Ok(next)
-    })?;
-    Ok((next, snapshot))
+    })
 }
 
 /// The error of a failed reload or recovery (`action`) of `live`'s instance: it keeps
