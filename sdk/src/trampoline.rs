@@ -203,16 +203,36 @@ thread_local! {
 
 static INSTALL_HOOK: Once = Once::new();
 
+/// Takes the location recorded for the last panic inside a [`guard`], if any. Never panics:
+/// the slot is gone once the thread's thread-locals are torn down (a plugin's instance
+/// dropped by a host's own thread-local destructor is called then), and this runs where no
+/// panic may unwind.
+fn take_last_panic() -> Option<(String, u32, u32)> {
+    LAST_PANIC
+        .try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut slot| slot.take()))
+        .ok()
+        .flatten()
+}
+
+/// Records `location` as the last panic's (see [`take_last_panic`]; never panics).
+fn put_last_panic(location: Option<(String, u32, u32)>) {
+    let _ = LAST_PANIC.try_with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = location;
+        }
+    });
+}
+
 /// Runs `f`, whose failure nobody can act on (forwarding a log event), so that a panic in
 /// it goes no further: not into the operator's call (it would poison the instance for a
 /// log line), and not out of a destructor run while another panic unwinds (the process
 /// would abort). The location recorded for a panic already on its way is kept.
 pub(crate) fn contained(f: impl FnOnce()) {
-    let recorded = LAST_PANIC.with(|slot| slot.borrow_mut().take());
+    let recorded = take_last_panic();
     if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
         drop_payload(payload);
     }
-    LAST_PANIC.with(|slot| *slot.borrow_mut() = recorded);
+    put_last_panic(recorded);
 }
 
 /// Panics with `message` on behalf of oplink (a host call that failed where the method has
@@ -225,7 +245,7 @@ pub(crate) fn panic_without_location(message: String) -> ! {
         panic!("{message}");
     }
     // A location recorded for a panic caught earlier in this call is not this one's.
-    LAST_PANIC.with(|slot| slot.borrow_mut().take());
+    take_last_panic();
     panic::resume_unwind(Box::new(message))
 }
 
@@ -361,9 +381,7 @@ fn settle(outcome: std::thread::Result<Result<(), Error>>) -> Result<(), Failure
         Ok(Err(error)) => Err(Failure::from_error(&error)),
         Err(payload) => {
             let message = panic_message(payload.as_ref());
-            let (file, line, column) = LAST_PANIC
-                .with(|slot| slot.borrow_mut().take())
-                .unwrap_or_default();
+            let (file, line, column) = take_last_panic().unwrap_or_default();
             drop_payload(payload);
             Err(Failure {
                 kind: FailureKind::Panic,
@@ -408,7 +426,7 @@ fn drop_payload(payload: Box<dyn Any + Send>) {
     if let Err(second) = guarded(AssertUnwindSafe(move || drop(payload))) {
         std::mem::forget(second);
     }
-    LAST_PANIC.with(|slot| slot.borrow_mut().take());
+    take_last_panic();
 }
 
 #[cfg(test)]
@@ -510,6 +528,33 @@ mod tests {
             })
             .is_ok()
         );
+    }
+
+    #[test]
+    fn a_guard_run_while_the_threads_locals_are_torn_down_still_settles() {
+        // A host's thread-local that drops an instance at the thread's end: it is torn down
+        // after the panic slot when the slot was made later (destructors run in reverse),
+        // and calling into the plugin then must not panic where nothing can unwind (it
+        // aborted the process when the slot was read with `with`).
+        struct DropsAnInstance;
+        impl Drop for DropsAnInstance {
+            fn drop(&mut self) {
+                let failure = guard(&mut || panic!("the operator's `Drop` panics")).unwrap_err();
+                assert_eq!(failure.kind, FailureKind::Panic);
+                assert_eq!(failure.message, "the operator's `Drop` panics");
+                contained(|| panic!("and so does its log"));
+            }
+        }
+        thread_local!(static HOST: std::cell::RefCell<Option<DropsAnInstance>> =
+            const { std::cell::RefCell::new(None) });
+        install_panic_hook();
+        std::thread::spawn(|| {
+            HOST.with(|host| *host.borrow_mut() = Some(DropsAnInstance));
+            // The panic slot is made (and its destructor registered) after the host's.
+            assert!(guard(&mut || panic!("an earlier call's panic")).is_err());
+        })
+        .join()
+        .expect("the thread ends without a panic");
     }
 
     #[test]
