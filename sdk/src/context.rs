@@ -25,7 +25,20 @@ use crate::{Error, Result, Timestamp};
 /// assert_eq!(ctx.state()?.get(b"seen")?, Some(b"1".to_vec()));
 /// # Ok::<(), oplink::Error>(())
 /// ```
-pub struct Context {
+///
+/// A context is only ever borrowed (`&mut Context`, lent for one call) or boxed (the
+/// `Box<Context>` of [`Context::new`], which passes as `&mut ctx`): it is unsized (the
+/// `Tail` parameter, always the default, makes it so: rustc's "the size for values of
+/// type `[BorrowedOnly]` cannot be known" is about this), so no operator can move a host's
+/// context out of its call with `std::mem::replace` or `swap` and keep it past the
+/// instance, whose services point into tables the host frees with it:
+///
+/// ```compile_fail
+/// fn keep(ctx: &mut oplink::Context) -> Box<oplink::Context> {
+///     Box::new(std::mem::replace(ctx, *oplink::Context::new("other")))
+/// }
+/// ```
+pub struct Context<Tail: ?Sized = [BorrowedOnly]> {
     operator: &'static str,
     instance_id: u64,
     /// The services the operator declared in `requires = [..]`.
@@ -39,9 +52,20 @@ pub struct Context {
     pub(crate) log: Option<(Arc<dyn Log>, u8)>,
     state: Option<Arc<dyn State>>,
     clock: Option<Arc<dyn Clock>>,
+    /// Empty; makes `Context` unsized (see the type's notes).
+    _unsized: Tail,
 }
 
-impl fmt::Debug for Context {
+/// What makes a [`Context`] unsized, so that it can only be borrowed or boxed (never
+/// made: only an empty slice of it ever exists).
+#[derive(Debug)]
+pub struct BorrowedOnly(());
+
+/// A context as the runtime keeps it in an instance (sized), lending it out as
+/// `&mut Context`.
+pub(crate) type SizedContext = Context<[BorrowedOnly; 0]>;
+
+impl<Tail: ?Sized> fmt::Debug for Context<Tail> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
             .field("operator", &self.operator)
@@ -54,6 +78,26 @@ impl fmt::Debug for Context {
     }
 }
 
+impl SizedContext {
+    pub(crate) fn attached(
+        operator: &'static str,
+        instance_id: u64,
+        declared: Vec<&'static str>,
+    ) -> SizedContext {
+        Context {
+            operator,
+            instance_id,
+            held_to_requires: false,
+            declared,
+            services: Vec::new(),
+            log: None,
+            state: None,
+            clock: None,
+            _unsized: [],
+        }
+    }
+}
+
 impl Context {
     /// A context outside any host, for calling operator methods directly in tests: the
     /// standard services as [`MemoryState`], [`SystemClock`] and [`StderrLog`], no other
@@ -61,9 +105,13 @@ impl Context {
     /// When an operator of that name is linked into the test (the usual case: the test
     /// lives in the operator's crate), [`Context::service`] holds it to its `requires` as a
     /// host would: a service it did not declare is an `Err` even when the test provides one.
-    pub fn new(operator: &'static str) -> Context {
+    pub fn new(operator: &'static str) -> Box<Context> {
         let declared = crate::runtime::declared_services(operator);
-        let mut ctx = Context::attached(operator, 0, declared.clone().unwrap_or_default());
+        let mut ctx: Box<Context> = Box::new(SizedContext::attached(
+            operator,
+            0,
+            declared.clone().unwrap_or_default(),
+        ));
         ctx.held_to_requires = declared.is_some();
         ctx.attach_standard(
             Some((Arc::new(StderrLog), crate::services::level::TRACE)),
@@ -75,27 +123,13 @@ impl Context {
 
     /// This context with `implementation` as the service `S`, for tests:
     /// `Context::new("enrich").with_service::<dyn Catalog>(Arc::new(FakeCatalog))`.
-    pub fn with_service<S: Service + ?Sized>(mut self, implementation: Arc<S>) -> Context {
+    pub fn with_service<S: Service + ?Sized>(
+        mut self: Box<Self>,
+        implementation: Arc<S>,
+    ) -> Box<Context> {
         self.services.retain(|(name, _)| *name != S::NAME);
         self.services.push((S::NAME, Box::new(implementation)));
         self
-    }
-
-    pub(crate) fn attached(
-        operator: &'static str,
-        instance_id: u64,
-        declared: Vec<&'static str>,
-    ) -> Context {
-        Context {
-            operator,
-            instance_id,
-            held_to_requires: false,
-            declared,
-            services: Vec::new(),
-            log: None,
-            state: None,
-            clock: None,
-        }
     }
 
     pub(crate) fn attach_service(&mut self, name: &'static str, proxy: Box<dyn Any + Send + Sync>) {

@@ -87,7 +87,7 @@ pub mod services;
 pub mod trampoline;
 mod vocabulary;
 
-pub use context::{Context, MemoryState, StderrLog, SystemClock};
+pub use context::{BorrowedOnly, Context, MemoryState, StderrLog, SystemClock};
 pub use data::{Change, Diff, RowNumber, Rows, Timestamp};
 pub use error::{Error, Result};
 

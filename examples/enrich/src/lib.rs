@@ -412,7 +412,7 @@ mod tests {
         }
     }
 
-    fn with_fake(operator: &'static str) -> Context {
+    fn with_fake(operator: &'static str) -> Box<Context> {
         Context::new(operator).with_service::<dyn Catalog>(Arc::new(Fake))
     }
 

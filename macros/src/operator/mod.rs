@@ -8,7 +8,8 @@ mod model;
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::Item;
+use syn::spanned::Spanned;
+use syn::{FnArg, ImplItem, Item, ItemImpl, Type};
 
 use crate::common::errors::Errors;
 use model::Operator;
@@ -41,7 +42,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         // Keep the user's impl so that its methods still resolve: the user sees our errors
         // and not a cascade of "no function named `new`" after them.
         let mut out = errors.into_compile_errors();
-        out.extend(quote!(#item));
+        let kept = without_context_by_value(item.clone());
+        out.extend(quote!(#kept));
         out
     };
     crate::common::debug::print(
@@ -50,4 +52,31 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         &expanded,
     );
     expanded
+}
+
+/// The user's impl as it is kept after our errors, with a `Context` taken by value (which
+/// the check has reported) taken as `&mut Context`: `Context` is unsized, so rustc would
+/// report that parameter again, less clearly.
+fn without_context_by_value(mut item: ItemImpl) -> ItemImpl {
+    for entry in &mut item.items {
+        let ImplItem::Fn(method) = entry else {
+            continue;
+        };
+        for input in &mut method.sig.inputs {
+            if let FnArg::Typed(arg) = input
+                && let Type::Path(path) = &*arg.ty
+                && path.qself.is_none()
+                && path
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "Context")
+            {
+                let ty = &arg.ty;
+                let borrowed: Type = syn::parse_quote_spanned!(ty.span()=> &mut #ty);
+                *arg.ty = borrowed;
+            }
+        }
+    }
+    item
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use crate::abi::{
     AbiChange, AbiRows, BytesView, ErrorOut, HostApi, OpaqueInstance, OwnedBuf, Status, StrView,
 };
+use crate::context::SizedContext;
 use crate::exchange::view::{ChangeView, Origin, Spare};
 use crate::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
 use crate::services::Log;
 use crate::trampoline::{CurrentLog, Failure, guard_into, guard_into_logged};
-use crate::{Change, Context, Error, Result, Timestamp};
+use crate::{Change, Error, Result, Timestamp};
 
 use super::OperatorImpl;
 
@@ -25,7 +26,7 @@ struct Instance<T> {
 /// The author's value and the per-instance caches.
 struct Live<T> {
     op: T,
-    ctx: Context,
+    ctx: SizedContext,
     inbox: SchemaInbox,
     outbox: SchemaOutbox,
     /// What the last call returned, kept alive until the next call (the ABI's promise).
@@ -103,7 +104,7 @@ pub unsafe extern "C" fn create<T: OperatorImpl>(
         let host = unsafe { host.as_ref() };
         let instance_id = host.map_or(0, |h| h.instance_id);
         let declared: Vec<&'static str> = T::REQUIRES.iter().map(|r| r.name).collect();
-        let mut ctx = Context::attached(T::NAME, instance_id, declared);
+        let mut ctx = SizedContext::attached(T::NAME, instance_id, declared);
         if let Some(host) = host {
             super::attach::services(host, T::NAME, T::REQUIRES, &mut ctx)?;
         }
