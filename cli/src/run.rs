@@ -207,6 +207,9 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
         output,
         args.output.is_none() && std::io::stdout().is_terminal(),
     )?;
+    if let Some(path) = &args.output {
+        refuse_output_over_what_is_read(path, args)?;
+    }
     let tables = Tables::read(&args.lookup)?;
     let mut input = Input::open(&args.input, format, schema, args.batch_size, delimiter)?;
     if let Some(hint) = input.delimiter_hint().filter(|_| !args.quiet) {
@@ -569,6 +572,35 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
 
 fn snapshot_path(dir: &Path, scope: &str) -> PathBuf {
     dir.join(format!("{scope}.snapshot"))
+}
+
+/// Refuses an `--output` that is a file the run reads (the input or a `--lookup` table,
+/// by any name: a link, `./`): the output goes into its place once written, so what it was
+/// would be lost.
+fn refuse_output_over_what_is_read(output: &Path, args: &RunArgs) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let identity = |path: &Path| std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    let Some(written) = identity(output) else {
+        return Ok(());
+    };
+    let lookups = args.lookup.iter().filter_map(|spec| {
+        let (name, file) = spec.split_once('=')?;
+        Some((
+            format!("the table of --lookup `{}`", name.trim()),
+            Path::new(file),
+        ))
+    });
+    let read = std::iter::once(("the input".to_owned(), args.input.as_path())).chain(lookups);
+    for (what, path) in read {
+        if identity(path) == Some(written) {
+            return Err(CliError::Usage(format!(
+                "--output `{}` is {what} (`{}`): the output would take its place; write it to another file",
+                output.display(),
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Where `--state` keeps the fingerprint of the configuration an operator's state was

@@ -1041,6 +1041,50 @@ fn a_failed_run_leaves_an_earlier_output_file_alone() {
 }
 
 #[test]
+fn an_output_that_is_a_file_the_run_reads_is_refused_and_the_file_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("orders.csv");
+    std::fs::copy(workspace().join(ORDERS), &input).unwrap();
+    let original = std::fs::read(&input).unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    // By its own name, and through a link to it.
+    for output in [&input, &link] {
+        fails_with(
+            oplink()
+                .args(["run", "--quiet"])
+                .arg(&input)
+                .arg("--output")
+                .arg(output),
+            &format!(
+                "--output `{}` is the input (`{}`): the output would take its place; write it to another file",
+                output.display(),
+                input.display()
+            ),
+        );
+    }
+    // A lookup table, too.
+    let tiers = dir.path().join("tiers.csv");
+    std::fs::copy(workspace().join("examples/data/tiers.csv"), &tiers).unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--quiet", ORDERS, "--lookup"])
+            .arg(format!("tiers={}", tiers.display()))
+            .arg("--output")
+            .arg(&tiers),
+        &format!(
+            "--output `{0}` is the table of --lookup `tiers` (`{0}`): the output would take its place; write it to another file",
+            tiers.display()
+        ),
+    );
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        original,
+        "the input is kept"
+    );
+}
+
+#[test]
 fn services_the_command_cannot_provide_are_named() {
     fails_with(
         oplink()
