@@ -574,12 +574,19 @@ fn snapshot_path(dir: &Path, scope: &str) -> PathBuf {
     dir.join(format!("{scope}.snapshot"))
 }
 
-/// Refuses an `--output` that is a file the run reads (the input or a `--lookup` table,
-/// by any name: a link, `./`): the output goes into its place once written, so what it was
-/// would be lost.
+/// Refuses an `--output` that is a regular file the run reads (the input or a `--lookup`
+/// table, by any name: a link, `./`): the output goes into its place once written, so what
+/// it was would be lost.
 fn refuse_output_over_what_is_read(output: &Path, args: &RunArgs) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let identity = |path: &Path| std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    // Regular files only: a terminal or a pipe read and written at once (`/dev/stdin` and
+    // `/dev/stdout` on one terminal) is no file replaced.
+    let identity = |path: &Path| {
+        std::fs::metadata(path)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| (m.dev(), m.ino()))
+    };
     let Some(written) = identity(output) else {
         return Ok(());
     };
