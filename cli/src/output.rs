@@ -229,7 +229,19 @@ impl Sink {
                         crate::interrupt::remove_on_interrupt(&partial);
                         let file = File::create(&partial).map_err(|e| {
                             crate::interrupt::forget(&partial);
-                            CliError::io("create", given, e)
+                            match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                                Some(folder)
+                                    if e.kind() == std::io::ErrorKind::NotFound
+                                        && !folder.exists() =>
+                                {
+                                    CliError::Usage(format!(
+                                        "cannot create `{}`: its folder `{}` does not exist",
+                                        given.display(),
+                                        folder.display()
+                                    ))
+                                }
+                                _ => CliError::io("create", given, e),
+                            }
                         })?;
                         // The file replaced keeps its permissions (one made private stays so).
                         if let Ok(meta) = std::fs::metadata(&path) {

@@ -1195,7 +1195,7 @@ fn usage_errors_are_one_sentence() {
     );
     fails_with(
         oplink().args(["run", ORDERS, "--output", "no/such/dir/out.csv"]),
-        "cannot create `no/such/dir/out.csv`: No such file or directory",
+        "cannot create `no/such/dir/out.csv`: its folder `no/such/dir` does not exist",
     );
     fails_with(
         oplink().args(["new", "Bad Name"]),
