@@ -1085,6 +1085,37 @@ fn an_output_that_is_a_file_the_run_reads_is_refused_and_the_file_kept() {
 }
 
 #[test]
+fn a_damaged_state_store_is_one_line_of_error_not_a_panic_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let mut cmd = oplink();
+        cmd.args(["run", ORDERS, "--quiet", "--to", "none", "--op"])
+            .arg(r#"running_sum={"key": "customer", "value": "amount"}"#)
+            .args(plugins(&["running-sum"]))
+            .arg("--state")
+            .arg(dir.path());
+        cmd
+    };
+    run().assert().success();
+    // Cut short where redb asserts rather than returns an error.
+    let store = dir.path().join("state.redb");
+    std::fs::File::options()
+        .write(true)
+        .open(&store)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    let text = failure(&mut run());
+    assert!(
+        text.starts_with(&format!(
+            "oplink: state store `{}`: the file is damaged (redb: ",
+            store.display()
+        )) && text.lines().count() == 1,
+        "{text}"
+    );
+}
+
+#[test]
 fn services_the_command_cannot_provide_are_named() {
     fails_with(
         oplink()

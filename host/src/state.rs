@@ -75,7 +75,7 @@ fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
                 .to_owned(),
         );
     }
-    let opened = std::panic::catch_unwind(|| -> std::result::Result<_, redb::Error> {
+    let opened = quietly(|| -> std::result::Result<_, redb::Error> {
         let db = redb::Database::create(path)?;
         // The table exists from the start, so that readers never meet its absence.
         let tx = db.begin_write()?;
@@ -99,6 +99,30 @@ fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
         }),
         Err(payload) => Err(damaged(payload.as_ref())),
     }
+}
+
+/// Runs `f` (a call into redb) under `catch_unwind`, with its panics kept off standard
+/// error: redb panics on some damaged files, which the caller reports as an error, so the
+/// panic's own message would only repeat it in a form meant for Rust programmers. The
+/// first call installs a panic hook that stays quiet for such calls and passes every other
+/// panic to the hook it replaced.
+fn quietly<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> std::thread::Result<R> {
+    use std::cell::Cell;
+    thread_local!(static QUIET: Cell<bool> = const { Cell::new(false) });
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // `try_with`: a hook must not panic, even while the thread's locals go.
+            if !QUIET.try_with(Cell::get).unwrap_or(false) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|quiet| quiet.replace(true));
+    let outcome = std::panic::catch_unwind(f);
+    QUIET.with(|quiet| quiet.set(was));
+    outcome
 }
 
 /// The reason for a panic of redb's: the file is damaged.
@@ -224,7 +248,7 @@ impl StateStore {
                     ));
                 }
             };
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(database))) {
+            match quietly(std::panic::AssertUnwindSafe(|| work(database))) {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(redb::Error::PreviousIo)) => {
                     Err((redb::Error::PreviousIo.to_string(), Some(opened.reopened)))
