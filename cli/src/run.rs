@@ -575,8 +575,8 @@ fn snapshot_path(dir: &Path, scope: &str) -> PathBuf {
 }
 
 /// Refuses an `--output` that is a regular file the run reads (the input or a `--lookup`
-/// table, by any name: a link, `./`): the output goes into its place once written, so what
-/// it was would be lost.
+/// table, by any name: a link, `./`), or any file of the `--state` folder: the output goes
+/// into its place once written, so what it was would be lost.
 fn refuse_output_over_what_is_read(output: &Path, args: &RunArgs) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     // Regular files only: a terminal or a pipe read and written at once (`/dev/stdin` and
@@ -587,6 +587,28 @@ fn refuse_output_over_what_is_read(output: &Path, args: &RunArgs) -> Result<()> 
             .filter(std::fs::Metadata::is_file)
             .map(|m| (m.dev(), m.ino()))
     };
+    // The state folder's files (the store, snapshots, fingerprints) are replaced after the
+    // output, which would take one's place or lose its own.
+    if let Some(state) = &args.state {
+        let folder = |path: &Path| std::fs::canonicalize(path).ok();
+        let parent = output.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        });
+        if parent
+            .and_then(folder)
+            .is_some_and(|p| Some(p) == folder(state))
+        {
+            return Err(CliError::Usage(format!(
+                "--output `{}` is in the --state folder `{}`, which holds the operators' state; write it elsewhere",
+                output.display(),
+                state.display()
+            )));
+        }
+    }
     let Some(written) = identity(output) else {
         return Ok(());
     };

@@ -1082,6 +1082,23 @@ fn an_output_that_is_a_file_the_run_reads_is_refused_and_the_file_kept() {
         original,
         "the input is kept"
     );
+    // Any file of the state folder (the store, a snapshot), by any name of the folder.
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    for output in [state.join("state.redb"), state.join("../state/out.csv")] {
+        fails_with(
+            oplink()
+                .args(["run", "--quiet", ORDERS, "--to", "csv", "--state"])
+                .arg(&state)
+                .arg("--output")
+                .arg(&output),
+            &format!(
+                "--output `{}` is in the --state folder `{}`, which holds the operators' state; write it elsewhere",
+                output.display(),
+                state.display()
+            ),
+        );
+    }
 }
 
 #[test]
