@@ -1016,18 +1016,34 @@ pub(crate) fn without_position(message: &str) -> String {
 }
 
 /// The first column name that `schema` holds twice, if any.
+/// (In one pass: a file may have tens of thousands of columns.)
 pub fn named_twice(schema: &Schema) -> Option<&str> {
-    let fields = schema.fields();
-    fields
+    let mut seen = std::collections::HashSet::with_capacity(schema.fields().len());
+    schema
+        .fields()
         .iter()
-        .enumerate()
-        .find(|(i, f)| fields[..*i].iter().any(|g| g.name() == f.name()))
-        .map(|(_, f)| f.name().as_str())
+        .map(|f| f.name().as_str())
+        .find(|name| !seen.insert(*name))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_name_given_twice_is_found() {
+        let schema = |names: &[&str]| {
+            Schema::new(
+                names
+                    .iter()
+                    .map(|n| Field::new(*n, DataType::Int8, true))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(named_twice(&schema(&["a", "b", "c"])), None);
+        assert_eq!(named_twice(&schema(&["a", "b", "b", "a"])), Some("b"));
+        assert_eq!(named_twice(&schema(&[])), None);
+    }
 
     #[test]
     fn arrow_messages_lose_their_debug_dumps_and_length() {
