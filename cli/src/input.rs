@@ -155,6 +155,8 @@ pub struct Input {
     inferred: bool,
     /// The field separator (CSV and TSV).
     delimiter: u8,
+    /// A warning about the file found while opening it (an Arrow stream without its end).
+    warning: Option<String>,
     batches: Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>>>,
 }
 
@@ -343,6 +345,7 @@ impl Input {
         }
         let inferred = schema.is_none();
         let read = Arc::new(AtomicU64::new(0));
+        let mut warning = None;
         let (schema, progress, batches): (SchemaRef, Progress, Box<dyn Iterator<Item = _>>) =
             match format {
                 InputFormat::Csv | InputFormat::Tsv => {
@@ -441,7 +444,7 @@ impl Input {
                         ));
                     }
                     file.rewind().map_err(|e| CliError::io("read", path, e))?;
-                    crate::ipc_sizes::check(&file, is_file).map_err(data)?;
+                    warning = crate::ipc_sizes::check(&file, is_file).map_err(data)?;
                     if is_file {
                         let reader =
                             contained(|| arrow_ipc::reader::FileReader::try_new(file, None))
@@ -499,8 +502,17 @@ impl Input {
             progress,
             inferred,
             delimiter,
+            warning,
             batches,
         })
+    }
+
+    /// A warning found while opening the file: an Arrow stream that ends without its
+    /// end-of-stream marker.
+    pub fn warning(&self) -> Option<String> {
+        self.warning
+            .as_ref()
+            .map(|w| format!("`{}`: {w}", self.path.display()))
     }
 
     /// A warning for a CSV file read with commas that looks separated by something else:

@@ -4,8 +4,11 @@
 //! allocation failure, which no `Result` or panic handler can catch. Each declared length
 //! is held to what its codec can expand the buffer's bytes to.
 //!
-//! Only the lengths are checked: anything else wrong with the file (a message that does not
-//! parse, a buffer past the body) is left to arrow-rs's reader, which reports it.
+//! Only the lengths are checked, and how a stream ends: anything else wrong with the file (a
+//! message that does not parse, a buffer past the body) is left to arrow-rs's reader, which
+//! reports it. A stream cut short at a message's end reads as a shorter stream in arrow-rs,
+//! so the walk says when a stream ends without its end-of-stream marker (which the format
+//! allows, and every writer we know of writes), and refuses one that ends inside a message.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -23,15 +26,23 @@ fn bound(codec: CompressionType, compressed: u64) -> u64 {
     compressed.saturating_mul(ratio).saturating_add(slack)
 }
 
-/// Checks every compressed buffer of the IPC file (`is_file`) or stream in `file`; the
-/// error says which buffer of which message declares what.
-pub fn check(file: &File, is_file: bool) -> Result<(), String> {
-    let Ok(size) = file.metadata().map(|m| m.len()) else {
-        return Ok(());
+/// Checks every compressed buffer of the IPC file (`is_file`) or stream in `file` (a
+/// regular file; anything else is left to arrow-rs); the error says which buffer of which
+/// message declares what, or where a stream was cut short. `Ok(Some(warning))`: a stream
+/// that ends without its end-of-stream marker, where rows may be missing.
+pub fn check(file: &File, is_file: bool) -> Result<Option<String>, String> {
+    let Ok(size) = file
+        .metadata()
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len())
+        .ok_or(())
+    else {
+        return Ok(None);
     };
     let file = Source { file, size };
     if is_file {
-        check_file(&file)
+        check_file(&file).map(|()| None)
     } else {
         check_stream(&file)
     }
@@ -111,11 +122,21 @@ fn check_file(file: &Source<'_>) -> Result<(), String> {
 }
 
 /// The stream format: messages one after another, each followed by its body.
-fn check_stream(file: &Source<'_>) -> Result<(), String> {
+fn check_stream(file: &Source<'_>) -> Result<Option<String>, String> {
     let mut at = 0u64;
     for index in 0.. {
         let Some(prefix) = file.read_at(at, 8) else {
-            return Ok(());
+            return if at == file.size {
+                Ok(Some(format!(
+                    "it ends after {index} messages without an Arrow stream's end-of-stream marker: if it was cut short, rows are missing"
+                )))
+            } else {
+                // Fewer than 8 bytes: less than any message, and not the marker.
+                Err(format!(
+                    "the Arrow stream is cut short: after {index} messages, it ends in the first {} bytes of another",
+                    file.size.saturating_sub(at)
+                ))
+            };
         };
         let (len, header) = if prefix.starts_with(&[0xff; 4]) {
             (i32_at(&prefix, 4), 8)
@@ -123,22 +144,29 @@ fn check_stream(file: &Source<'_>) -> Result<(), String> {
             (i32_at(&prefix, 0), 4)
         };
         let Some(len) = len.and_then(|n| usize::try_from(n).ok()).filter(|&n| n > 0) else {
-            return Ok(()); // the end of the stream, or a length arrow-rs will refuse
+            return Ok(None); // the end of the stream, or a length arrow-rs will refuse
         };
         let Some(bytes) = file.read_at(at + header, len) else {
-            return Ok(());
+            return Ok(None); // arrow-rs refuses a message past the end
         };
         let Ok(message) = root_as_message(&bytes) else {
-            return Ok(());
+            return Ok(None);
         };
         let body = at + header + len as u64;
         check_message(file, &message, body, index)?;
         let Ok(body_len) = u64::try_from(message.bodyLength()) else {
-            return Ok(());
+            return Ok(None);
         };
         at = body.saturating_add(body_len);
+        if at > file.size {
+            return Err(format!(
+                "the Arrow stream is cut short: its message {} ends {} bytes past the end of the file",
+                index + 1,
+                at - file.size
+            ));
+        }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Checks the compressed buffers of one record or dictionary batch whose body starts at

@@ -212,6 +212,9 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
     }
     let tables = Tables::read(&args.lookup)?;
     let mut input = Input::open(&args.input, format, schema, args.batch_size, delimiter)?;
+    if let Some(warning) = input.warning().filter(|_| !args.quiet) {
+        eprintln!("oplink: warning: {warning}");
+    }
     if let Some(hint) = input.delimiter_hint().filter(|_| !args.quiet) {
         eprintln!("oplink: warning: {hint}");
     }

@@ -1504,6 +1504,72 @@ fn an_ipc_stream_reads_like_an_ipc_file() {
     assert!(summary.starts_with("read 2 rows in 3 changes"), "{summary}");
 }
 
+/// A stream cut short at a message's end reads, in arrow-rs, as a shorter stream: the run
+/// says it ends without its end-of-stream marker; one cut inside a message is refused.
+#[test]
+fn an_ipc_stream_cut_short_is_said_so() {
+    use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    let dir = tempfile::tempdir().unwrap();
+    let batch = RecordBatch::try_from_iter([(
+        "amount",
+        std::sync::Arc::new(Int64Array::from(vec![3, 30])) as ArrayRef,
+    )])
+    .unwrap();
+    let mut whole = Vec::new();
+    {
+        let mut writer =
+            arrow_ipc::writer::StreamWriter::try_new(&mut whole, &batch.schema()).unwrap();
+        for _ in 0..3 {
+            writer.write(&batch).unwrap();
+        }
+        writer.finish().unwrap();
+    }
+    let run = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let mut cmd = oplink();
+        cmd.args(["run", "--to", "none"]).arg(&path);
+        (path, cmd)
+    };
+    // Whole: no warning.
+    let (_, mut cmd) = run("whole.arrows", &whole);
+    let text = stderr(&cmd.assert().success().get_output().clone());
+    assert!(text.starts_with("read 6 rows in 3 changes"), "{text}");
+    // Without its marker (the last 8 bytes): read, with a warning, which `--quiet` silences.
+    let (path, mut cmd) = run("unmarked.arrows", &whole[..whole.len() - 8]);
+    let text = stderr(&cmd.assert().success().get_output().clone());
+    assert!(
+        text.starts_with(&format!(
+            "oplink: warning: `{}`: it ends after 4 messages without an Arrow stream's end-of-stream marker: if it was cut short, rows are missing\nread 6 rows",
+            path.display()
+        )),
+        "{text}"
+    );
+    let (_, mut cmd) = run("unmarked.arrows", &whole[..whole.len() - 8]);
+    let text = stderr(&cmd.arg("--quiet").assert().success().get_output().clone());
+    assert_eq!(text, "");
+    // Cut inside the last batch, or 3 bytes into where another would start: refused.
+    let (path, mut cmd) = run("inside.arrows", &whole[..whole.len() - 20]);
+    let text = failure(&mut cmd);
+    assert!(
+        text.starts_with(&format!(
+            "oplink: cannot read `{}`: the Arrow stream is cut short: its message 4 ends ",
+            path.display()
+        )),
+        "{text}"
+    );
+    let mut three_more = whole[..whole.len() - 8].to_vec();
+    three_more.extend_from_slice(&[0xff; 3]);
+    let (path, mut cmd) = run("partial.arrows", &three_more);
+    fails_with(
+        &mut cmd,
+        &format!(
+            "cannot read `{}`: the Arrow stream is cut short: after 4 messages, it ends in the first 3 bytes of another",
+            path.display()
+        ),
+    );
+}
+
 /// Files as other tools write them by default read too: Feather (Arrow IPC) from pyarrow is
 /// LZ4-compressed, Parquet from pandas or Spark Snappy-compressed, and gzip, Brotli,
 /// LZ4 and Zstandard are the other codecs those tools offer.
