@@ -29,6 +29,19 @@ pub fn input_format(path: &Path, given: Option<InputFormat>) -> Result<InputForm
         "jsonl" | "ndjson" | "json" => InputFormat::Jsonl,
         "arrow" | "ipc" | "feather" | "arrows" => InputFormat::Ipc,
         "parquet" | "pq" => InputFormat::Parquet,
+        // What the path is says more than its extension when it is no file at all.
+        _ if std::fs::metadata(path).is_err() => {
+            return Err(CliError::Missing {
+                path: path.to_owned(),
+                hint: None,
+            });
+        }
+        _ if path.is_dir() => {
+            return Err(CliError::Usage(format!(
+                "`{}` is a folder, not a data file",
+                path.display()
+            )));
+        }
         _ => {
             return Err(CliError::Usage(format!(
                 "cannot tell the format of `{}` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`",

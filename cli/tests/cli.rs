@@ -1233,6 +1233,12 @@ fn usage_errors_are_one_sentence() {
         oplink().args(["run", "Cargo.toml"]),
         "cannot tell the format of `Cargo.toml` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`",
     );
+    // No file by a name without a data file's extension: said as such.
+    fails_with(
+        oplink().args(["run", "no-such-input"]),
+        "`no-such-input` does not exist",
+    );
+
     fails_with(
         oplink().args(["run", ORDERS, "--batch-size", "0"]),
         "--batch-size must be at least 1, not 0",
@@ -1284,17 +1290,13 @@ fn a_missing_folder_of_the_plugin_path_is_passed_over() {
 fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    fails_with(
-        oplink().arg("run").arg(d),
-        &format!(
-            "cannot tell the format of `{}` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`",
-            d.display()
-        ),
-    );
-    fails_with(
-        oplink().args(["run", "--format", "csv"]).arg(d),
-        &format!("`{}` is a folder, not a data file", d.display()),
-    );
+    // A folder, with a format or without one.
+    for format in [&[][..], &["--format", "csv"]] {
+        fails_with(
+            oplink().arg("run").args(format).arg(d),
+            &format!("`{}` is a folder, not a data file", d.display()),
+        );
+    }
     let empty_csv = d.join("empty.csv");
     std::fs::write(&empty_csv, "").unwrap();
     fails_with(
