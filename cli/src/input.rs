@@ -487,6 +487,7 @@ impl Input {
                     }
                 }
                 InputFormat::Parquet => {
+                    parquet_magic(&file).map_err(data)?;
                     let builder =
                         parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
                             file,
@@ -1037,6 +1038,52 @@ pub(crate) fn without_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),
+    }
+}
+
+/// Refuses a file that is no Parquet file, or one cut short, before parquet-rs says only
+/// "Corrupt footer": a Parquet file starts with `PAR1` and ends with its footer's length and
+/// `PAR1` (`PARE` when the footer is encrypted).
+fn parquet_magic(file: &File) -> std::result::Result<(), String> {
+    use std::os::unix::fs::FileExt;
+    let Some(size) = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+    else {
+        return Ok(());
+    };
+    let read = |at: u64| {
+        let mut magic = [0u8; 4];
+        file.read_exact_at(&mut magic, at).ok().map(|()| magic)
+    };
+    if size == 0 {
+        return Err("it is empty".to_owned());
+    }
+    let head = read(0);
+    let tail = size.checked_sub(4).and_then(read);
+    match (head, tail) {
+        (Some(head), _) if &head != b"PAR1" => Err(format!(
+            "it is not a Parquet file: it starts with {}, not `PAR1`",
+            shown(&head)
+        )),
+        (None, _) => Err(format!(
+            "it is not a Parquet file: it is {size} bytes long, shorter than any"
+        )),
+        (_, Some(tail)) if &tail == b"PAR1" || &tail == b"PARE" => Ok(()),
+        _ => Err(
+            "it is cut short: it starts as a Parquet file, but does not end with the footer every Parquet file ends with".to_owned(),
+        ),
+    }
+}
+
+/// The first bytes of a file, as text when they are printable, else in hex.
+pub(crate) fn shown(bytes: &[u8]) -> String {
+    if bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        format!("`{}`", String::from_utf8_lossy(bytes))
+    } else {
+        format!("the bytes {bytes:02x?}")
     }
 }
 

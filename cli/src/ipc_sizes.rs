@@ -123,10 +123,18 @@ fn check_file(file: &Source<'_>) -> Result<(), String> {
 
 /// The stream format: messages one after another, each followed by its body.
 fn check_stream(file: &Source<'_>) -> Result<Option<String>, String> {
+    if file.size == 0 {
+        return Err("it is empty".to_owned());
+    }
     let mut at = 0u64;
     for index in 0.. {
         let Some(prefix) = file.read_at(at, 8) else {
-            return if at == file.size {
+            return if index == 0 {
+                Err(format!(
+                    "it is not an Arrow IPC file or stream: it is {} bytes long, shorter than any",
+                    file.size
+                ))
+            } else if at == file.size {
                 Ok(Some(format!(
                     "it ends after {index} messages without an Arrow stream's end-of-stream marker: if it was cut short, rows are missing"
                 )))
@@ -143,6 +151,13 @@ fn check_stream(file: &Source<'_>) -> Result<Option<String>, String> {
         } else {
             (i32_at(&prefix, 0), 4)
         };
+        if index == 0 && len.is_none_or(|n| n <= 0 || n as u64 > file.size) {
+            // No stream starts with its end, or with a message longer than the file.
+            return Err(format!(
+                "it is not an Arrow IPC file or stream: it starts with {}, neither `ARROW1` (a file) nor a stream's first message",
+                crate::input::shown(&prefix[..6.min(prefix.len())])
+            ));
+        }
         let Some(len) = len.and_then(|n| usize::try_from(n).ok()).filter(|&n| n > 0) else {
             return Ok(None); // the end of the stream, or a length arrow-rs will refuse
         };

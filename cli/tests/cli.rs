@@ -1839,6 +1839,48 @@ fn a_damaged_ipc_file_is_an_error_not_a_crash() {
     );
 }
 
+/// A file that is no Arrow or Parquet file (text renamed, an empty file, one cut short) says
+/// what it is, not what the reader tripped on ("Corrupt footer", "expected 1953723747
+/// metadata bytes").
+#[test]
+fn a_file_that_is_not_arrow_or_parquet_says_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read(workspace().join(ORDERS)).unwrap();
+    let parquet = dir.path().join("orders.parquet");
+    oplink()
+        .args(["run", ORDERS, "--quiet", "--output"])
+        .arg(&parquet)
+        .assert()
+        .success();
+    let whole = std::fs::read(&parquet).unwrap();
+    for (name, bytes, said) in [
+        (
+            "text.arrow",
+            &text[..],
+            "it is not an Arrow IPC file or stream: it starts with `custom`, neither `ARROW1` (a file) nor a stream's first message",
+        ),
+        ("empty.arrows", &[][..], "it is empty"),
+        (
+            "text.parquet",
+            &text[..],
+            "it is not a Parquet file: it starts with `cust`, not `PAR1`",
+        ),
+        ("empty.parquet", &[][..], "it is empty"),
+        (
+            "cut.parquet",
+            &whole[..whole.len() / 2],
+            "it is cut short: it starts as a Parquet file, but does not end with the footer every Parquet file ends with",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        fails_with(
+            oplink().args(["run", "--to", "none"]).arg(&path),
+            &format!("cannot read `{}`: {said}", path.display()),
+        );
+    }
+}
+
 /// JSON lines that give one field as text on one line and as a number on another read as
 /// text.
 #[test]
