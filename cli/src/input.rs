@@ -1165,11 +1165,20 @@ mod tests {
             input_format(Path::new("a.PARQUET"), None).unwrap(),
             InputFormat::Parquet
         );
+        // A file that is there (this crate's manifest), of no data file's extension.
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
         assert_eq!(
-            input_format(Path::new("data.txt"), None)
+            input_format(&manifest, None).unwrap_err().to_string(),
+            format!(
+                "cannot tell the format of `{}` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`",
+                manifest.display()
+            )
+        );
+        assert_eq!(
+            input_format(Path::new("no-such-data.txt"), None)
                 .unwrap_err()
                 .to_string(),
-            "cannot tell the format of `data.txt` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`"
+            "`no-such-data.txt` does not exist"
         );
     }
 }
