@@ -162,7 +162,8 @@ impl TablePart {
     /// Prints the part as one table, unless it is empty, and empties it.
     fn print(&mut self, out: &mut Writer) -> Result<()> {
         if !self.batches.is_empty() {
-            let table = arrow_cast::pretty::pretty_format_batches(&self.batches)
+            let shown: Vec<RecordBatch> = self.batches.iter().map(printable).collect();
+            let table = arrow_cast::pretty::pretty_format_batches(&shown)
                 .map_err(|e| CliError::Output(e.to_string()))?;
             writeln!(out, "{table}").map_err(CliError::write)?;
             self.batches.clear();
@@ -171,6 +172,76 @@ impl TablePart {
         }
         Ok(())
     }
+}
+
+/// `batch` as a table shows it: control characters in its text columns and column names
+/// (an escape sequence that would recolour or move the terminal's cursor, a line break that
+/// would break the table) written as Rust escapes (`\u{1b}`, `\n`). Other columns, and
+/// text without such characters, are shown as they are (shared, not copied).
+fn printable(batch: &RecordBatch) -> RecordBatch {
+    use std::sync::Arc;
+
+    use arrow_array::cast::AsArray;
+    use oplink::arrow::array::{Array, ArrayRef, StringArray};
+    use oplink::arrow::schema::{DataType, Field};
+
+    let escaped = |text: &str| -> Option<String> {
+        if !text.contains(char::is_control) {
+            return None;
+        }
+        let mut shown = String::with_capacity(text.len() + 8);
+        for c in text.chars() {
+            if c.is_control() {
+                shown.extend(c.escape_debug());
+            } else {
+                shown.push(c);
+            }
+        }
+        Some(shown)
+    };
+    let column = |array: &ArrayRef| -> Option<ArrayRef> {
+        let values: Vec<Option<&str>> = match array.data_type() {
+            DataType::Utf8 => array.as_string::<i32>().iter().collect(),
+            DataType::LargeUtf8 => array.as_string::<i64>().iter().collect(),
+            DataType::Utf8View => array.as_string_view().iter().collect(),
+            _ => return None,
+        };
+        if !values
+            .iter()
+            .flatten()
+            .any(|v| v.contains(char::is_control))
+        {
+            return None;
+        }
+        let shown: StringArray = values
+            .iter()
+            .map(|v| v.map(|v| escaped(v).unwrap_or_else(|| v.to_owned())))
+            .collect();
+        Some(Arc::new(shown))
+    };
+    let schema = batch.schema();
+    let changed: Vec<Option<ArrayRef>> = batch.columns().iter().map(column).collect();
+    let renamed = schema
+        .fields()
+        .iter()
+        .any(|f| f.name().contains(char::is_control));
+    if !renamed && changed.iter().all(Option::is_none) {
+        return batch.clone();
+    }
+    let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .zip(changed)
+        .map(|((field, array), shown)| {
+            let name = escaped(field.name()).unwrap_or_else(|| field.name().clone());
+            match shown {
+                Some(shown) => (Field::new(name, DataType::Utf8, true), shown),
+                None => (field.as_ref().clone().with_name(name), array.clone()),
+            }
+        })
+        .unzip();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap_or_else(|_| batch.clone())
 }
 
 impl Sink {
@@ -594,6 +665,45 @@ mod tests {
 
     /// A batch of no rows gives its columns a header only when no part of them was
     /// printed: after a full part, nothing more.
+    #[test]
+    fn a_table_shows_control_characters_as_escapes() {
+        use std::sync::Arc;
+
+        use oplink::arrow::array::{Array, ArrayRef, Int64Array, StringArray};
+        let batch = RecordBatch::try_from_iter([
+            (
+                "note\x07",
+                Arc::new(StringArray::from(vec![
+                    Some("\x1b[31mred"),
+                    None,
+                    Some("two\nlines"),
+                ])) as ArrayRef,
+            ),
+            (
+                "plain",
+                Arc::new(StringArray::from(vec!["a", "b", "c"])) as ArrayRef,
+            ),
+            ("n", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        ])
+        .unwrap();
+        let shown = printable(&batch);
+        assert_eq!(shown.schema().field(0).name(), "note\\u{7}");
+        let notes = shown
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(notes.value(0), "\\u{1b}[31mred");
+        assert!(notes.is_null(1));
+        assert_eq!(notes.value(2), "two\\nlines");
+        // Columns without such characters are the batch's own.
+        assert!(Arc::ptr_eq(shown.column(1), batch.column(1)));
+        assert!(Arc::ptr_eq(shown.column(2), batch.column(2)));
+        // A batch without any is itself.
+        let plain = batch.project(&[1, 2]).unwrap();
+        assert!(Arc::ptr_eq(printable(&plain).column(0), plain.column(0)));
+    }
+
     #[test]
     fn a_table_part_prints_a_header_for_no_rows_only_once() {
         use oplink::arrow::array::{ArrayRef, Int64Array};
