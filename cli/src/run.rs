@@ -92,8 +92,8 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             None => (config.to_owned(), "(inline)".to_owned()),
         },
     };
-    match serde_json::from_str(&text) {
-        Ok(config) => Ok(OpSpec {
+    match serde_json::from_str::<Strict>(&text) {
+        Ok(Strict(config)) => Ok(OpSpec {
             name: name.to_owned(),
             config,
         }),
@@ -110,6 +110,70 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
                 excerpt,
             })
         }
+    }
+}
+
+/// A JSON value whose objects give each key once: `serde_json::Value` keeps the last of two
+/// silently, and a configuration that says `"min"` twice is a mistake to point at (the
+/// error is located, so the caret goes under the second).
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Strict, D::Error> {
+        use serde::de::{Error, MapAccess, SeqAccess, Visitor};
+        struct Strictly;
+        impl<'de> Visitor<'de> for Strictly {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+                Ok(Value::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+                Ok(Value::from(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+                Ok(Value::from(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+                Ok(Value::from(v))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+                Ok(Value::String(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+                Ok(Value::String(v))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(Strict(item)) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Value::Array(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Value, A::Error> {
+                let mut object = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if object.contains_key(&key) {
+                        return Err(A::Error::custom(format!("the key `{key}` is given twice")));
+                    }
+                    let Strict(value) = map.next_value()?;
+                    object.insert(key, value);
+                }
+                Ok(Value::Object(object))
+            }
+        }
+        d.deserialize_any(Strictly).map(Strict)
     }
 }
 
@@ -887,6 +951,20 @@ mod tests {
                 " ".repeat(41)
             )),
             "{shown}"
+        );
+        // A key given twice, at any depth, is pointed at (serde_json would keep the last).
+        let error = parse_op(r#"t={"a": {"b": 1, "b": 2}}"#).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the configuration of `t` (inline) is not valid JSON: the key `b` is given twice at line 1 column 18\n  {\"a\": {\"b\": 1, \"b\": 2}}\n                   ^"
+        );
+        // Everything else reads as serde_json reads it.
+        let spec =
+            parse_op(r#"t={"n": [1, -2, 2.5, "x", null, true, {}], "big": 18446744073709551615}"#)
+                .unwrap();
+        assert_eq!(
+            spec.config,
+            serde_json::json!({"n": [1, -2, 2.5, "x", null, true, {}], "big": 18446744073709551615u64})
         );
     }
 
