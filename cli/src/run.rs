@@ -197,6 +197,9 @@ fn excerpt(line: &str, column: usize) -> String {
 /// One operator of the chain.
 #[derive(Debug)]
 struct Stage {
+    /// Which of the chain's operators of its name it is, for errors: `, in the 2nd
+    /// `running_sum` of the chain`; empty when the name is the chain's only one.
+    place: String,
     /// Its state scope (with `--state`).
     scope: Option<String>,
     /// Its configuration (kept beside its state with `--state`).
@@ -334,7 +337,7 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
         let ticked = stages[index]
             .instance
             .tick(Timestamp::now())
-            .map_err(|e| stage_error(e, || "the closing tick".to_owned()))?;
+            .map_err(|e| stage_error(&stages[index].place, e, || "the closing tick".to_owned()))?;
         stages[index].done.time += t.elapsed();
         if let Some(change) = ticked {
             valid(&stages[index], "tick", &change, &|| {
@@ -400,12 +403,25 @@ fn refuse_binary_on_a_terminal(format: OutputFormat, to_terminal: bool) -> Resul
     Ok(())
 }
 
-/// An operator's failure, with when it happened (said only when it did).
-fn stage_error(source: oplink_host::Error, when: impl FnOnce() -> String) -> CliError {
+/// An operator's failure, with when it happened (said only when it did) and, when the chain
+/// holds its name twice, which one it is.
+fn stage_error(place: &str, source: oplink_host::Error, when: impl FnOnce() -> String) -> CliError {
     CliError::Stage {
         source,
-        when: when(),
+        when: format!("{}{place}", when()),
     }
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, … `11th`, … `21st`.
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// `change` through the stages from `from` on; `when` names the change in an error.
@@ -421,7 +437,7 @@ fn through(
         change = stage
             .instance
             .apply(change)
-            .map_err(|e| stage_error(e, when))?;
+            .map_err(|e| stage_error(&stage.place, e, when))?;
         stage.done.time += t.elapsed();
         valid(stage, "apply", &change, when)?;
         stage.done.rows_out += change.row_count() as u64;
@@ -442,7 +458,7 @@ fn valid(
         operator: stage.instance.info().name().to_owned(),
         method,
         reason: e.message().to_owned(),
-        when: when(),
+        when: format!("{}{}", when(), stage.place),
     })
 }
 
@@ -586,6 +602,11 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
         }
         let count = seen.entry(&spec.name).or_insert(0);
         *count += 1;
+        let place = if specs.iter().filter(|s| s.name == spec.name).count() > 1 {
+            format!(", in the {} `{}` of the chain", ordinal(*count), spec.name)
+        } else {
+            String::new()
+        };
         let (instance, scope) = match &args.state {
             None => (plugin.instantiate(&spec.name, &spec.config, host)?, None),
             Some(dir) => {
@@ -625,6 +646,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
             }
         };
         stages.push(Stage {
+            place,
             scope,
             config: spec.config.clone(),
             instance,
@@ -731,7 +753,7 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
         stage
             .instance
             .prepare_flush()
-            .map_err(|e| stage_error(e, || "the closing flush".to_owned()))?;
+            .map_err(|e| stage_error(&stage.place, e, || "the closing flush".to_owned()))?;
         stage.done.time += t.elapsed();
     }
     let mut snapshots = Snapshots::default();
@@ -743,7 +765,7 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
             let bytes = stage
                 .instance
                 .snapshot()
-                .map_err(|e| stage_error(e, || "the closing snapshot".to_owned()))?;
+                .map_err(|e| stage_error(&stage.place, e, || "the closing snapshot".to_owned()))?;
             let path = snapshot_path(dir, scope);
             let partial = path.with_extension("snapshot.partial");
             // Listed first, so that a write that fails part way is removed too.
@@ -778,7 +800,7 @@ fn commit_stores(args: &RunArgs, stages: &mut [Stage]) -> Result<()> {
         stage
             .instance
             .commit_state()
-            .map_err(|e| stage_error(e, || "the closing flush".to_owned()))?;
+            .map_err(|e| stage_error(&stage.place, e, || "the closing flush".to_owned()))?;
         stage.done.time += t.elapsed();
     }
     Ok(())
@@ -965,6 +987,20 @@ mod tests {
         assert_eq!(
             spec.config,
             serde_json::json!({"n": [1, -2, 2.5, "x", null, true, {}], "big": 18446744073709551615u64})
+        );
+    }
+
+    #[test]
+    fn ordinals_are_english() {
+        let said: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
+            .map(ordinal)
+            .into();
+        assert_eq!(
+            said,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
+                "111th"
+            ]
         );
     }
 

@@ -1133,6 +1133,28 @@ fn a_damaged_state_store_is_one_line_of_error_not_a_panic_message() {
 }
 
 #[test]
+fn an_error_of_an_operator_named_twice_in_the_chain_says_which() {
+    let text = failure(
+        oplink()
+            .args(["run", ORDERS, "--quiet", "--to", "none"])
+            .args(plugins(&["running-sum"]))
+            .args([
+                "--op",
+                r#"running_sum={"key": "customer", "value": "amount"}"#,
+            ])
+            .args(["--op", r#"running_sum={"key": "nope", "value": "sum"}"#]),
+    );
+    assert!(
+        text.starts_with(
+            "oplink: operator `running_sum` failed in `apply`: input has no column `nope`"
+        ) && text.ends_with(
+            ", on change 1 (input rows 0 to 9), in the 2nd `running_sum` of the chain\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn services_the_command_cannot_provide_are_named() {
     fails_with(
         oplink()
