@@ -59,6 +59,18 @@ impl Tables {
                 )));
             }
             let path = Path::new(file);
+            // A binary table would be read as CSV text and refused for its shape: said
+            // plainly instead.
+            if let Some(format @ ("parquet" | "pq" | "arrow" | "arrows" | "ipc" | "feather")) = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                return Err(CliError::Usage(format!(
+                    "--lookup `{name}`: `{file}` is a .{format} file, and a lookup table is read from CSV, TSV or a JSON object"
+                )));
+            }
             let rows = if path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("json"))
@@ -230,6 +242,13 @@ mod tests {
         assert_eq!(
             Tables::read(&[spec.clone(), spec]).unwrap_err().to_string(),
             "--lookup names the table `tiers` twice"
+        );
+        // A binary file, by its extension.
+        assert_eq!(
+            Tables::read(&["tiers=tiers.Parquet".into()])
+                .unwrap_err()
+                .to_string(),
+            "--lookup `tiers`: `tiers.Parquet` is a .parquet file, and a lookup table is read from CSV, TSV or a JSON object"
         );
 
         // A table that is not JSON: the place once, in the error's own words.

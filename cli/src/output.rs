@@ -384,7 +384,6 @@ impl Sink {
             self.rows += batch.num_rows() as u64;
             return Ok(());
         }
-        let failed = |e: &dyn std::fmt::Display| CliError::Output(e.to_string());
         let changed = self
             .schema
             .as_ref()
@@ -443,11 +442,11 @@ impl Sink {
                     }
                     OutputFormat::Ipc => SinkState::Ipc(
                         arrow_ipc::writer::FileWriter::try_new(out, &batch.schema())
-                            .map_err(|e| failed(&e))?,
+                            .map_err(arrow_write)?,
                     ),
                     OutputFormat::Parquet => SinkState::Parquet(Box::new(
                         parquet::arrow::ArrowWriter::try_new(out, batch.schema(), None)
-                            .map_err(|e| failed(&e))?,
+                            .map_err(parquet_write)?,
                     )),
                     OutputFormat::None => unreachable!("handled above"),
                 };
@@ -612,6 +611,14 @@ fn arrow_write(error: ArrowError) -> CliError {
         ArrowError::IoError(_, io) => CliError::write(io),
         // The CSV writer keeps only the words of the I/O error it met.
         ArrowError::CsvError(words) if words.contains(&broken_pipe_words()) => CliError::BrokenPipe,
+        // Its words (an I/O error's, as a rule) without "Csv error:" and "(os error N)".
+        ArrowError::CsvError(words) => CliError::Output(
+            words
+                .split(" (os error")
+                .next()
+                .unwrap_or(&words)
+                .to_owned(),
+        ),
         other => CliError::Output(other.to_string()),
     }
 }

@@ -2335,6 +2335,22 @@ fn a_run_whose_output_fails_keeps_no_state() {
         &mut run("/dev/full"),
         "cannot write the output: No space left on device",
     );
+    // Every format says so in the same words (the CSV writer's were "Csv error: … (os
+    // error 28)", the IPC and Parquet writers' "Io error: …" where they start a file).
+    for format in ["csv", "tsv", "jsonl", "ipc", "parquet", "table"] {
+        fails_with(
+            oplink().args([
+                "run",
+                ORDERS,
+                "--quiet",
+                "--output",
+                "/dev/full",
+                "--to",
+                format,
+            ]),
+            "cannot write the output: No space left on device",
+        );
+    }
     assert!(!dir.path().join("running_sum.snapshot").exists());
     // So the next run starts afresh: inserts, no updates of sums counted once already.
     let output = run("").assert().success().get_output().clone();
