@@ -29,7 +29,7 @@ pub enum CliError {
     },
     /// No plugin on the plugin path offers the operator asked for.
     #[error(
-        "no plugin in {searched} offers an operator `{name}`{}; {}{}",
+        "no plugin in {searched} offers an operator `{name}`{}; {}{}{}",
         suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(),
         if available.is_empty() {
             "no operators were found there".to_owned()
@@ -40,6 +40,11 @@ pub enum CliError {
             0 => String::new(),
             1 => "; 1 library there could not be loaded (`oplink check` says why)".to_owned(),
             n => format!("; {n} libraries there could not be loaded (`oplink check` says why)"),
+        },
+        match links {
+            0 => String::new(),
+            1 => "; 1 symbolic link there was passed over (a folder's links are not followed: name the library itself with `--plugins`)".to_owned(),
+            n => format!("; {n} symbolic links there were passed over (a folder's links are not followed: name the libraries themselves with `--plugins`)"),
         }
     )]
     UnknownOperator {
@@ -53,6 +58,8 @@ pub enum CliError {
         suggestion: Option<String>,
         /// How many libraries in the folders searched could not be loaded.
         rejected: usize,
+        /// How many symbolic links to libraries in the folders searched were passed over.
+        links: usize,
     },
     /// An operator's configuration is not valid JSON.
     #[error("the configuration of `{operator}` {source_text} is not valid JSON: {reason}{}", excerpt.as_ref().map(|e| format!("\n{e}")).unwrap_or_default())]
@@ -172,6 +179,19 @@ impl CliError {
 }
 
 impl CliError {
+    /// Creates the folder `dir` (and the folders above it); a dangling symbolic link in its
+    /// place is said to be one (the system says only "File exists").
+    pub fn create_dir(dir: &Path) -> Result<(), CliError> {
+        std::fs::create_dir_all(dir).map_err(|e| match std::fs::read_link(dir) {
+            Ok(target) if !dir.exists() => CliError::Usage(format!(
+                "`{}` is a symbolic link to `{}`, which does not exist",
+                dir.display(),
+                target.display()
+            )),
+            _ => CliError::io("create", dir, e),
+        })
+    }
+
     /// [`CliError::io`] for a library's path: a missing one names the file most likely
     /// meant ([`oplink_host::load::library_path_hint`]).
     pub fn library_io(path: &Path, source: std::io::Error) -> CliError {

@@ -87,7 +87,7 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
     for (relative, text) in &files {
         let path = folder.join(relative);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| CliError::io("create", parent, e))?;
+            CliError::create_dir(parent)?;
         }
         std::fs::write(&path, text).map_err(|e| CliError::io("write", &path, e))?;
     }

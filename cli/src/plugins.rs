@@ -105,6 +105,7 @@ impl Plugins {
                     suggestion: nearest(name, available.iter().map(String::as_str)),
                     searched: paths_in_words(&self.searched),
                     rejected: self.rejected(),
+                    links: self.links(),
                     available,
                 })
             }
@@ -123,6 +124,20 @@ impl Plugins {
         names.sort();
         names.dedup();
         names
+    }
+
+    /// Symbolic links a folder's scan passed over (discovery follows none).
+    fn links(&self) -> usize {
+        self.found
+            .entries()
+            .iter()
+            .filter(|e| {
+                matches!(e.outcome, Outcome::Skipped(_))
+                    && e.path
+                        .symlink_metadata()
+                        .is_ok_and(|m| m.file_type().is_symlink())
+            })
+            .count()
     }
 
     fn rejected(&self) -> usize {

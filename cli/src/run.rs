@@ -564,7 +564,7 @@ fn build_host(args: &RunArgs, tables: Tables) -> Result<Host> {
                 dir.display()
             )));
         }
-        std::fs::create_dir_all(dir).map_err(|e| CliError::io("create", dir, e))?;
+        CliError::create_dir(dir)?;
         builder = builder.state_store(StateStore::open(dir.join("state.redb"))?);
     }
     Ok(builder.build())

@@ -645,6 +645,23 @@ fn a_folder_without_the_operator_or_with_two_offers_of_it_says_so() {
     std::fs::copy(fixture("BAD_MAGIC"), dir.path().join("libtwo.so")).unwrap();
     search(dir.path());
 
+    // A folder of links to libraries: discovery follows none, and says so.
+    let links = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        plugin_path("threshold"),
+        links.path().join("libthreshold.so"),
+    )
+    .unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op", "threshold", "--plugins"])
+            .arg(links.path()),
+        &format!(
+            "no plugin in `{}` offers an operator `threshold`; no operators were found there; 1 symbolic link there was passed over (a folder's links are not followed: name the library itself with `--plugins`)",
+            links.path().display()
+        ),
+    );
+
     // Two libraries of one folder offer it: the message says how to pick one.
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(plugin_path("toolkit"), dir.path().join("libtoolkit.so")).unwrap();
@@ -2320,6 +2337,24 @@ fn a_run_whose_output_fails_keeps_no_state() {
         }
         cmd
     };
+    // A link to nowhere where the folder should be, for `--state` and `new --path` alike.
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    let said = format!(
+        "`{}` is a symbolic link to `{}`, which does not exist",
+        dangling.display(),
+        dir.path().join("nowhere").display()
+    );
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(&dangling),
+        &said,
+    );
+    fails_with(
+        oplink().args(["new", "linked", "--path"]).arg(&dangling),
+        &said,
+    );
     // A file where the folder should be.
     let file = dir.path().join("not-a-folder");
     std::fs::write(&file, "").unwrap();
