@@ -445,30 +445,50 @@ fn a_panic_while_the_plugin_frees_its_output_is_contained() {
     // The plugin frees what it returned when the host releases it, in a `release` the host
     // calls, where a panic cannot unwind: in a child, so that an abort fails this test
     // rather than ending the run.
-    common::in_child(
-        "a_panic_while_the_plugin_frees_its_output_is_contained",
-        || {
-            let plugin = Plugin::load(plugin_path("faulty")).unwrap();
-            let mut op = plugin
-                .instantiate(
-                    "faulty",
-                    json!({"fail_in": "apply", "how": "panic_on_free"}),
-                    &Host::default(),
-                )
-                .unwrap();
-            let out = op.apply(insert(1, &[1, 2])).unwrap();
-            let Diff::Insert { post } = &out.diffs[0] else {
-                panic!("{out:?}")
-            };
-            assert_eq!(post.batch().schema().field(2).name(), "boom");
-            drop(out); // the plugin's buffer panics as it is freed: reported, not fatal
-            // Freed while the plugin lays out the next output (the host's hold on the
-            // previous one's block goes then), and the instance is not poisoned.
-            let out = op.apply(insert(2, &[3])).unwrap();
-            assert!(!op.is_poisoned());
-            drop((out, op));
-        },
-    );
+    let name = "a_panic_while_the_plugin_frees_its_output_is_contained";
+    let stderr = common::in_child(name, || {
+        let plugin = Plugin::load(plugin_path("faulty")).unwrap();
+        let mut op = plugin
+            .instantiate(
+                "faulty",
+                json!({"fail_in": "apply", "how": "panic_on_free"}),
+                &Host::default(),
+            )
+            .unwrap();
+        // An update: both sides get a column that panics when freed, two panics in one
+        // release (the second came while the first unwound, and aborted, when the block's
+        // values were dropped whole).
+        let update = Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Update {
+                pre: rows(&[1, 2], &["a", "b"], 0),
+                post: rows(&[3, 4], &["a", "b"], 0),
+            }],
+        );
+        let out = op.apply(update).unwrap();
+        let Diff::Update { pre, post } = &out.diffs[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(pre.batch().schema().field(2).name(), "boom");
+        assert_eq!(post.batch().schema().field(2).name(), "boom");
+        drop(out); // the plugin's buffers panic as they are freed: printed, not fatal
+        // Freed while the plugin lays out the next output (the host's hold on the
+        // previous one's block goes then), and the instance is not poisoned.
+        let out = op.apply(insert(2, &[3])).unwrap();
+        assert!(!op.is_poisoned());
+        drop((out, op));
+    });
+    if let Some(stderr) = stderr {
+        // Each panic printed by the plugin's panic hook, as any panic outside a call.
+        assert_eq!(
+            stderr
+                .matches("faulty panics as its output is freed")
+                .count(),
+            3,
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -235,6 +235,19 @@ pub(crate) fn contained(f: impl FnOnce()) {
     put_last_panic(recorded);
 }
 
+/// Runs `f` (the freeing a `release` does, called from C or from the other side of the
+/// boundary), so that a panic in it goes no further: outside a call the hook prints it, as
+/// any panic; inside one it is not the call's failure. Unlike [`contained`], no
+/// thread-local is touched unless `f` panics (a plugin pays a call into the dynamic loader
+/// for each), at the price of the location recorded for a panic already on its way, which
+/// a panic in `f` replaces.
+#[inline]
+pub(crate) fn unwinding_nowhere(f: impl FnOnce()) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
+        drop_payload(payload);
+    }
+}
+
 /// Panics with `message` on behalf of oplink (a host call that failed where the method has
 /// no `Result`): inside a [`guard`], without running the panic hook, so the failure carries
 /// no location (the panic's own would be a line of oplink's, which would send the reader
@@ -539,6 +552,11 @@ mod tests {
         struct DropsAnInstance;
         impl Drop for DropsAnInstance {
             fn drop(&mut self) {
+                // What this test is about: the slot is gone by now.
+                assert!(
+                    LAST_PANIC.try_with(|_| ()).is_err(),
+                    "the slot is still there"
+                );
                 let failure = guard(&mut || panic!("the operator's `Drop` panics")).unwrap_err();
                 assert_eq!(failure.kind, FailureKind::Panic);
                 assert_eq!(failure.message, "the operator's `Drop` panics");

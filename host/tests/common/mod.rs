@@ -153,11 +153,12 @@ impl tracing::Subscriber for Recorder {
 
 /// Runs `body` in a child process (this test binary again, running only test `name`), so a
 /// crash of the host shows as a failed assertion naming the signal, not as a dead test run.
-pub fn in_child(name: &str, body: impl FnOnce()) {
+/// Returns, in the parent, what the child wrote to standard error (`None` in the child).
+pub fn in_child(name: &str, body: impl FnOnce()) -> Option<String> {
     const CHILD: &str = "OPLINK_TEST_CHILD";
     if std::env::var(CHILD).as_deref() == Ok(name) {
         body();
-        return;
+        return None;
     }
     let output = Command::new(std::env::current_exe().expect("the test binary's path"))
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
@@ -177,6 +178,7 @@ pub fn in_child(name: &str, body: impl FnOnce()) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    Some(String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 /// `tests/fixtures/broken.c` built with `-D{variant}` (one library per variant) against

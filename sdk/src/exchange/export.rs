@@ -775,7 +775,8 @@ unsafe extern "C" fn release(array: *mut RawArray) {
             // hold, and this call's reference is given up only after.
             let kept = (*header).kept.take();
             let extras = std::mem::take(&mut (*header).extras);
-            drop_unwinding_nowhere((kept, extras));
+            drop_kept(kept);
+            drop(extras);
             give_up(header);
         }
     }
@@ -849,23 +850,51 @@ unsafe fn give_up(header: *mut Header) {
                 ..
             } = header.read();
             std::alloc::dealloc(header.cast(), layout);
-            drop_unwinding_nowhere((kept, extras, foreign));
+            drop_kept(kept);
+            drop((extras, foreign));
         }
     }
 }
 
 /// Drops what a block kept, where no panic may unwind (a `release` is called from C, and
-/// from the other side of the boundary): a `Drop` that panics in it (the owner of a buffer
-/// made with `bytes::Bytes::from_owner`, say) is reported by the panic hook as any panic
-/// outside a call is, and the rest of the value is still dropped; the process goes on.
+/// from the other side of the boundary): each column and each row-number array under its
+/// own `catch_unwind`, so that a `Drop` that panics there (the owner of a buffer made with
+/// `bytes::Bytes::from_owner`, say) is reported by the panic hook as any panic outside a
+/// call is, and the other columns are still dropped; the process goes on. (Two such
+/// panics inside one column, a struct's two children say, would still abort: the second
+/// comes while the first unwinds.)
+fn drop_kept(kept: Option<Kept>) {
+    let batch = |batch: RecordBatch| {
+        let (schema, columns, _) = batch.into_parts();
+        drop(schema);
+        for column in columns {
+            drop_unwinding_nowhere(column);
+        }
+    };
+    match kept {
+        None => {}
+        Some(Kept::Batch(one)) => batch(one),
+        Some(Kept::Diffs(diffs)) => {
+            for diff in diffs {
+                let (pre, post) = match diff {
+                    Diff::Insert { post } => (None, Some(post)),
+                    Diff::Update { pre, post } => (Some(pre), Some(post)),
+                    Diff::Remove { pre } => (Some(pre), None),
+                };
+                for rows in [pre, post].into_iter().flatten() {
+                    let (numbers, columns) = rows.into_parts();
+                    drop_unwinding_nowhere(numbers);
+                    batch(columns);
+                }
+            }
+        }
+    }
+}
+
+/// Drops `value` with any panic contained (see [`drop_kept`]).
 #[inline]
 fn drop_unwinding_nowhere<T>(value: T) {
-    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        drop(value);
-    })) {
-        // A payload whose own `Drop` panics would unwind from here: it is leaked.
-        std::mem::forget(payload);
-    }
+    crate::trampoline::unwinding_nowhere(move || drop(value));
 }
 
 /// The sender's hold on its last block, and the counts of the schemas it met.
