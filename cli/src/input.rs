@@ -30,11 +30,8 @@ pub fn input_format(path: &Path, given: Option<InputFormat>) -> Result<InputForm
         "arrow" | "ipc" | "feather" | "arrows" => InputFormat::Ipc,
         "parquet" | "pq" => InputFormat::Parquet,
         // What the path is says more than its extension when it is no file at all.
-        _ if std::fs::metadata(path).is_err() => {
-            return Err(CliError::Missing {
-                path: path.to_owned(),
-                hint: None,
-            });
+        _ if let Err(error) = std::fs::metadata(path) => {
+            return Err(CliError::io("read", path, error));
         }
         _ if path.is_dir() => {
             return Err(CliError::Usage(format!(
@@ -1064,6 +1061,10 @@ fn parquet_magic(file: &File) -> std::result::Result<(), String> {
     let head = read(0);
     let tail = size.checked_sub(4).and_then(read);
     match (head, tail) {
+        // Its magic at both ends and the footer's length: 12 bytes at the least.
+        (Some(head), _) if &head == b"PAR1" && size < 12 => Err(format!(
+            "it is cut short: it starts as a Parquet file, but is {size} bytes long, shorter than any"
+        )),
         (Some(head), _) if &head != b"PAR1" => Err(format!(
             "it is not a Parquet file: it starts with {}, not `PAR1`",
             shown(&head)

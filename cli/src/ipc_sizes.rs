@@ -134,6 +134,8 @@ fn check_stream(file: &Source<'_>) -> Result<Option<String>, String> {
                     "it is not an Arrow IPC file or stream: it is {} bytes long, shorter than any",
                     file.size
                 ))
+            } else if legacy_end(file, at) {
+                Ok(None)
             } else if at == file.size {
                 Ok(Some(format!(
                     "it ends after {index} messages without an Arrow stream's end-of-stream marker: if it was cut short, rows are missing"
@@ -182,6 +184,12 @@ fn check_stream(file: &Source<'_>) -> Result<Option<String>, String> {
         }
     }
     Ok(None)
+}
+
+/// Whether the file ends at `at` with the 4 zero bytes that end a stream of the format
+/// before Arrow 0.15 (then a message's length had no continuation marker before it).
+fn legacy_end(file: &Source<'_>, at: u64) -> bool {
+    file.size.checked_sub(at) == Some(4) && file.read_at(at, 4).is_some_and(|b| b == [0; 4])
 }
 
 /// Checks the compressed buffers of one record or dictionary batch whose body starts at

@@ -66,6 +66,7 @@ impl Tables {
                 .and_then(|e| e.to_str())
                 .map(str::to_ascii_lowercase)
                 .as_deref()
+                && path.exists()
             {
                 return Err(CliError::Usage(format!(
                     "--lookup `{name}`: `{file}` is a .{format} file, and a lookup table is read from CSV, TSV or a JSON object"
@@ -243,12 +244,23 @@ mod tests {
             Tables::read(&[spec.clone(), spec]).unwrap_err().to_string(),
             "--lookup names the table `tiers` twice"
         );
-        // A binary file, by its extension.
+        // A binary file, by its extension (one that is not there is said to be missing).
+        let parquet = dir.path().join("tiers.Parquet");
+        std::fs::write(&parquet, "PAR1").unwrap();
         assert_eq!(
-            Tables::read(&["tiers=tiers.Parquet".into()])
+            Tables::read(&[format!("tiers={}", parquet.display())])
                 .unwrap_err()
                 .to_string(),
-            "--lookup `tiers`: `tiers.Parquet` is a .parquet file, and a lookup table is read from CSV, TSV or a JSON object"
+            format!(
+                "--lookup `tiers`: `{}` is a .parquet file, and a lookup table is read from CSV, TSV or a JSON object",
+                parquet.display()
+            )
+        );
+        assert_eq!(
+            Tables::read(&["tiers=no-such.parquet".into()])
+                .unwrap_err()
+                .to_string(),
+            "`no-such.parquet` does not exist"
         );
 
         // A table that is not JSON: the place once, in the error's own words.

@@ -54,7 +54,7 @@ pub enum Destination {
 
 /// The file `--output` writes: the path itself, or, for a symbolic link, the file it names
 /// (the link stays a link, and what it names gets the output).
-fn written_path(given: &Path) -> Result<PathBuf> {
+pub(crate) fn written_path(given: &Path) -> Result<PathBuf> {
     let is_link = std::fs::symlink_metadata(given).is_ok_and(|m| m.file_type().is_symlink());
     if !is_link {
         return Ok(given.to_owned());
@@ -200,6 +200,20 @@ fn printable(batch: &RecordBatch) -> RecordBatch {
         Some(shown)
     };
     let column = |array: &ArrayRef| -> Option<ArrayRef> {
+        // A dictionary of text is shown as its text.
+        let cast;
+        let array = match array.data_type() {
+            DataType::Dictionary(_, values)
+                if matches!(
+                    **values,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) =>
+            {
+                cast = arrow_cast::cast(array, &DataType::Utf8).ok()?;
+                &cast
+            }
+            _ => array,
+        };
         let values: Vec<Option<&str>> = match array.data_type() {
             DataType::Utf8 => array.as_string::<i32>().iter().collect(),
             DataType::LargeUtf8 => array.as_string::<i64>().iter().collect(),
@@ -670,13 +684,12 @@ mod tests {
         }
     }
 
-    /// A batch of no rows gives its columns a header only when no part of them was
-    /// printed: after a full part, nothing more.
     #[test]
     fn a_table_shows_control_characters_as_escapes() {
         use std::sync::Arc;
 
-        use oplink::arrow::array::{Array, ArrayRef, Int64Array, StringArray};
+        use oplink::arrow::array::types::Int8Type;
+        use oplink::arrow::array::{Array, ArrayRef, DictionaryArray, Int64Array, StringArray};
         let batch = RecordBatch::try_from_iter([
             (
                 "note\x07",
@@ -689,6 +702,14 @@ mod tests {
             (
                 "plain",
                 Arc::new(StringArray::from(vec!["a", "b", "c"])) as ArrayRef,
+            ),
+            (
+                "dict",
+                Arc::new(
+                    ["x\ty", "x\ty", "z"]
+                        .into_iter()
+                        .collect::<DictionaryArray<Int8Type>>(),
+                ) as ArrayRef,
             ),
             ("n", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
         ])
@@ -703,14 +724,24 @@ mod tests {
         assert_eq!(notes.value(0), "\\u{1b}[31mred");
         assert!(notes.is_null(1));
         assert_eq!(notes.value(2), "two\\nlines");
+        // A dictionary of text, as its text.
+        let dict = shown
+            .column(2)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(dict.value(0), "x\\ty");
+        assert_eq!(dict.value(2), "z");
         // Columns without such characters are the batch's own.
         assert!(Arc::ptr_eq(shown.column(1), batch.column(1)));
-        assert!(Arc::ptr_eq(shown.column(2), batch.column(2)));
+        assert!(Arc::ptr_eq(shown.column(3), batch.column(3)));
         // A batch without any is itself.
-        let plain = batch.project(&[1, 2]).unwrap();
+        let plain = batch.project(&[1, 3]).unwrap();
         assert!(Arc::ptr_eq(printable(&plain).column(0), plain.column(0)));
     }
 
+    /// A batch of no rows gives its columns a header only when no part of them was
+    /// printed: after a full part, nothing more.
     #[test]
     fn a_table_part_prints_a_header_for_no_rows_only_once() {
         use oplink::arrow::array::{ArrayRef, Int64Array};

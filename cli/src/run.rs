@@ -677,20 +677,11 @@ fn refuse_output_over_what_is_read(output: &Path, args: &RunArgs) -> Result<()> 
             .map(|m| (m.dev(), m.ino()))
     };
     // The state folder's files (the store, snapshots, fingerprints) are replaced after the
-    // output, which would take one's place or lose its own.
+    // output, which would take one's place or lose its own: compared where the output
+    // really goes (through links) and where the folder is or will be made.
     if let Some(state) = &args.state {
-        let folder = |path: &Path| std::fs::canonicalize(path).ok();
-        let parent = output.parent().map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        });
-        if parent
-            .and_then(folder)
-            .is_some_and(|p| Some(p) == folder(state))
-        {
+        let target = crate::output::written_path(output)?;
+        if target.parent().map(resolved) == Some(resolved(state)) {
             return Err(CliError::Usage(format!(
                 "--output `{}` is in the --state folder `{}`, which holds the operators' state; write it elsewhere",
                 output.display(),
@@ -719,6 +710,26 @@ fn refuse_output_over_what_is_read(output: &Path, args: &RunArgs) -> Result<()> 
         }
     }
     Ok(())
+}
+
+/// `path` made absolute, with the longest part of it that exists resolved (links, `..`)
+/// and the rest as given: two names of one place, made or not yet, come out the same.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut rest = Vec::new();
+    let mut at = absolute.as_path();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(at) {
+            return rest.iter().rev().fold(real, |path, part| path.join(part));
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                at = parent;
+            }
+            _ => return absolute,
+        }
+    }
 }
 
 /// Where `--state` keeps the fingerprint of the configuration an operator's state was

@@ -1099,14 +1099,23 @@ fn an_output_that_is_a_file_the_run_reads_is_refused_and_the_file_kept() {
         original,
         "the input is kept"
     );
-    // Any file of the state folder (the store, a snapshot), by any name of the folder.
+    // Any file of the state folder (the store, a snapshot), by any name of the folder, or
+    // through a link; and of one the run would make.
     let state = dir.path().join("state");
     std::fs::create_dir(&state).unwrap();
-    for output in [state.join("state.redb"), state.join("../state/out.csv")] {
+    let link = dir.path().join("to-the-store.csv");
+    std::os::unix::fs::symlink(state.join("state.redb"), &link).unwrap();
+    let fresh = dir.path().join("fresh-state");
+    for (state, output) in [
+        (&state, state.join("state.redb")),
+        (&state, state.join("../state/out.csv")),
+        (&state, link),
+        (&fresh, fresh.join("state.redb")),
+    ] {
         fails_with(
             oplink()
                 .args(["run", "--quiet", ORDERS, "--to", "csv", "--state"])
-                .arg(&state)
+                .arg(state)
                 .arg("--output")
                 .arg(&output),
             &format!(
@@ -1116,6 +1125,7 @@ fn an_output_that_is_a_file_the_run_reads_is_refused_and_the_file_kept() {
             ),
         );
     }
+    assert!(!fresh.exists(), "refused before the folder is made");
 }
 
 #[test]
@@ -1272,10 +1282,15 @@ fn usage_errors_are_one_sentence() {
         oplink().args(["run", "Cargo.toml"]),
         "cannot tell the format of `Cargo.toml` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`",
     );
-    // No file by a name without a data file's extension: said as such.
+    // No file by a name without a data file's extension: said as such, as is any other
+    // reason the system gives.
     fails_with(
         oplink().args(["run", "no-such-input"]),
         "`no-such-input` does not exist",
+    );
+    fails_with(
+        oplink().args(["run", &format!("{ORDERS}/inside")]),
+        &format!("cannot read `{ORDERS}/inside`: Not a directory"),
     );
 
     fails_with(
@@ -1576,6 +1591,25 @@ fn an_ipc_stream_cut_short_is_said_so() {
     let (_, mut cmd) = run("whole.arrows", &whole);
     let text = stderr(&cmd.assert().success().get_output().clone());
     assert!(text.starts_with("read 6 rows in 3 changes"), "{text}");
+    // In the format before Arrow 0.15, whose end is 4 zero bytes: read, no warning.
+    let mut legacy = Vec::new();
+    {
+        let options =
+            arrow_ipc::writer::IpcWriteOptions::try_new(8, true, arrow_ipc::MetadataVersion::V4)
+                .unwrap();
+        let mut writer = arrow_ipc::writer::StreamWriter::try_new_with_options(
+            &mut legacy,
+            &batch.schema(),
+            options,
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+    }
+    assert_eq!(&legacy[legacy.len() - 4..], &[0; 4]);
+    let (_, mut cmd) = run("legacy.arrows", &legacy);
+    let text = stderr(&cmd.assert().success().get_output().clone());
+    assert!(text.starts_with("read 2 rows in 1 change"), "{text}");
     // Without its marker (the last 8 bytes): read, with a warning, which `--quiet` silences.
     let (path, mut cmd) = run("unmarked.arrows", &whole[..whole.len() - 8]);
     let text = stderr(&cmd.assert().success().get_output().clone());
@@ -1905,6 +1939,11 @@ fn a_file_that_is_not_arrow_or_parquet_says_what_it_is() {
             "it is not a Parquet file: it starts with `cust`, not `PAR1`",
         ),
         ("empty.parquet", &[][..], "it is empty"),
+        (
+            "magic.parquet",
+            &b"PAR1"[..],
+            "it is cut short: it starts as a Parquet file, but is 4 bytes long, shorter than any",
+        ),
         (
             "cut.parquet",
             &whole[..whole.len() / 2],
