@@ -607,8 +607,18 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
         } else {
             String::new()
         };
+        // An operator the chain names twice: which one could not be made.
+        let created = |made: oplink_host::Result<Instance>| {
+            made.map_err(|e| match place.as_str() {
+                "" => CliError::Host(e),
+                place => CliError::Usage(format!("{e}{place}")),
+            })
+        };
         let (instance, scope) = match &args.state {
-            None => (plugin.instantiate(&spec.name, &spec.config, host)?, None),
+            None => (
+                created(plugin.instantiate(&spec.name, &spec.config, host))?,
+                None,
+            ),
             Some(dir) => {
                 let scope = if *count == 1 {
                     spec.name.clone()
@@ -616,7 +626,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                     format!("{}.{count}", spec.name)
                 };
                 let mut instance =
-                    plugin.instantiate_named(&spec.name, &spec.config, host, &scope)?;
+                    created(plugin.instantiate_named(&spec.name, &spec.config, host, &scope))?;
                 let snapshot = snapshot_path(dir, &scope);
                 let restores = instance.info().implemented().restore() && snapshot.exists();
                 // A store that cannot say whether it holds state is taken to hold some: the

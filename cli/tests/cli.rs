@@ -1179,6 +1179,18 @@ fn an_error_of_an_operator_named_twice_in_the_chain_says_which() {
         ),
         "{text}"
     );
+    // And when it cannot be made.
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--quiet", "--to", "none"])
+            .args(plugins(&["running-sum"]))
+            .args([
+                "--op",
+                r#"running_sum={"key": "customer", "value": "amount"}"#,
+            ])
+            .args(["--op", r#"running_sum={"key": "customer"}"#]),
+        "invalid configuration for operator `running_sum`: missing field `value`, in the 2nd `running_sum` of the chain",
+    );
 }
 
 #[test]
