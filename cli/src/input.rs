@@ -430,11 +430,15 @@ impl Input {
                         return Err(data("it holds no JSON objects with fields".to_owned()));
                     }
                     let schema = Arc::new(schema);
+                    // Integer columns are read as their text, and parsed strictly below:
+                    // arrow-json gives `1.9` to an integer column as 1, dropping the
+                    // fraction without a word.
+                    let strict = StrictIntegers::new(&schema);
                     // A number where the schema has text is read as its text (JSON lines
                     // often mix `"7"` and `8` in one field).
                     // A key the inferred schema lacks (first seen after the lines inference
                     // read) is an error, not dropped; `--schema` chooses the keys to read.
-                    let reader = arrow_json::ReaderBuilder::new(schema.clone())
+                    let reader = arrow_json::ReaderBuilder::new(strict.read_schema.clone())
                         .with_batch_size(rows_per_batch(batch_size, schema.fields().len()))
                         .with_coerce_primitive(true)
                         .with_strict_mode(inferred)
@@ -443,7 +447,13 @@ impl Input {
                             read: read.clone(),
                         }))
                         .map_err(|e| data(arrow_words(&e.to_string())))?;
-                    (schema, Progress::Bytes(read, size), Box::new(reader))
+                    let batches: Box<dyn Iterator<Item = _>> = if strict.columns.is_empty() {
+                        Box::new(reader)
+                    } else {
+                        let mut strict = strict;
+                        Box::new(reader.map(move |batch| strict.parse(batch?)))
+                    };
+                    (schema, Progress::Bytes(read, size), batches)
                 }
                 InputFormat::Ipc => {
                     let mut magic = [0u8; 6];
@@ -575,9 +585,12 @@ impl Input {
                     error,
                     self.inferred,
                 ),
-                InputFormat::Jsonl => {
-                    json_error(&self.path, Some((&self.schema, self.inferred)), error)
-                }
+                InputFormat::Jsonl => match &error {
+                    ArrowError::ExternalError(inner) if let Some(bad) = inner.downcast_ref() => {
+                        located(&self.path, bad, self.inferred)
+                    }
+                    _ => json_error(&self.path, Some((&self.schema, self.inferred)), error),
+                },
                 InputFormat::Ipc | InputFormat::Parquet => CliError::Data {
                     path: self.path.clone(),
                     line: None,
@@ -586,6 +599,134 @@ impl Input {
                 },
             }),
         }
+    }
+}
+
+/// The integer columns of a JSON lines file, read as their text and parsed here, strictly:
+/// arrow-json would give `1.9` to an integer column as 1 (and `1e3` as 1000), where CSV's
+/// reader refuses it. A value that is not an integer of the column's type is an error
+/// naming its row (and, through [`located`], its line and key).
+struct StrictIntegers {
+    /// The schema the reader decodes with: text where the file's schema has an integer.
+    read_schema: SchemaRef,
+    /// The file's schema.
+    schema: SchemaRef,
+    /// The integer columns.
+    columns: Vec<usize>,
+    /// Rows of the file before the batch at hand.
+    rows: u64,
+}
+
+/// A value of a JSON lines file that does not fit its column, by the row it is in (from 0,
+/// counting JSON objects): the file is read again to say which line that is.
+#[derive(Debug)]
+struct BadValue {
+    row: u64,
+    key: String,
+    reason: String,
+}
+
+impl std::fmt::Display for BadValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "row {}: {}", self.row, self.reason)
+    }
+}
+
+impl std::error::Error for BadValue {}
+
+impl StrictIntegers {
+    fn new(schema: &SchemaRef) -> StrictIntegers {
+        let columns: Vec<usize> = (0..schema.fields().len())
+            .filter(|&i| schema.field(i).data_type().is_integer())
+            .collect();
+        let read_schema = if columns.is_empty() {
+            schema.clone()
+        } else {
+            let fields: Vec<Field> = schema
+                .fields()
+                .iter()
+                .map(|field| match field.data_type().is_integer() {
+                    true => field.as_ref().clone().with_data_type(DataType::Utf8),
+                    false => field.as_ref().clone(),
+                })
+                .collect();
+            Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+        };
+        StrictIntegers {
+            read_schema,
+            schema: schema.clone(),
+            columns,
+            rows: 0,
+        }
+    }
+
+    /// `batch` (read with the text schema) with its integer columns parsed.
+    fn parse(&mut self, batch: RecordBatch) -> std::result::Result<RecordBatch, ArrowError> {
+        use arrow_cast::{CastOptions, cast_with_options};
+        let strictly = CastOptions {
+            safe: false,
+            ..CastOptions::default()
+        };
+        let mut columns = batch.columns().to_vec();
+        for &index in &self.columns {
+            let ty = self.schema.field(index).data_type();
+            match cast_with_options(&columns[index], ty, &strictly) {
+                Ok(parsed) => columns[index] = parsed,
+                Err(_) => {
+                    // Found again value by value, to name the first that does not fit.
+                    let text = columns[index]
+                        .as_any()
+                        .downcast_ref::<arrow_array::StringArray>();
+                    let bad = (0..batch.num_rows()).find(|&row| {
+                        cast_with_options(&columns[index].slice(row, 1), ty, &strictly).is_err()
+                    });
+                    let (Some(text), Some(row)) = (text, bad) else {
+                        return Err(ArrowError::CastError(format!(
+                            "a value of `{}` is not a valid {ty}",
+                            self.schema.field(index).name()
+                        )));
+                    };
+                    return Err(ArrowError::ExternalError(Box::new(BadValue {
+                        row: self.rows + row as u64,
+                        key: self.schema.field(index).name().clone(),
+                        reason: format!("`{}` is not a valid {ty}", text.value(row)),
+                    })));
+                }
+            }
+        }
+        self.rows += batch.num_rows() as u64;
+        RecordBatch::try_new(self.schema.clone(), columns)
+    }
+}
+
+/// [`BadValue`] located in `path`: its line (the row's, blank lines skipped) and where its
+/// key is on it.
+fn located(path: &Path, bad: &BadValue, inferred: bool) -> CliError {
+    let lines = File::open(path)
+        .map(BufReader::new)
+        .into_iter()
+        .flat_map(BufRead::lines);
+    let found = lines
+        .enumerate()
+        .filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
+        .nth(bad.row as usize);
+    let (line, column) = match found {
+        Some((index, Ok(text))) => (
+            Some(index as u64 + 1),
+            text.find(&format!("\"{}\"", bad.key))
+                .map(|at| format!("{} (`{}`)", at + 1, bad.key)),
+        ),
+        _ => (None, None),
+    };
+    CliError::Data {
+        path: path.to_owned(),
+        line,
+        column,
+        reason: format!(
+            "{}{}",
+            bad.reason,
+            if inferred { INFERRED_HINT } else { "" }
+        ),
     }
 }
 

@@ -848,7 +848,7 @@ fn an_unreadable_json_lines_file_names_the_line_and_column() {
             .args(["run", "--schema", "a:utf8,b:int64"])
             .arg(&file),
         &format!(
-            "cannot read `{}` at line 2, column 10 (`b`): whilst decoding field 'b': failed to parse \"bad\" as Int64",
+            "cannot read `{}` at line 2, column 10 (`b`): `bad` is not a valid Int64",
             file.display()
         ),
     );
@@ -1969,6 +1969,51 @@ fn a_file_that_is_not_arrow_or_parquet_says_what_it_is() {
             &format!("cannot read `{}`: {said}", path.display()),
         );
     }
+}
+
+/// A number with a fraction in an integer column of JSON lines is an error naming its line,
+/// as in CSV: arrow-json alone turned `1.9` into 1.
+#[test]
+fn json_lines_refuse_a_fraction_in_an_integer_column() {
+    let dir = tempfile::tempdir().unwrap();
+    // Given by `--schema`; a blank line does not count as a row.
+    let given = dir.path().join("given.jsonl");
+    std::fs::write(&given, "{\"a\": 1}\n\n{\"b\": \"x\", \"a\": 1.9}\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--to", "none", "--schema", "a:int64,b:utf8"])
+            .arg(&given),
+        &format!(
+            "cannot read `{}` at line 3, column 12 (`a`): `1.9` is not a valid Int64",
+            given.display()
+        ),
+    );
+    // Inferred from the first 10,000 lines, all whole numbers.
+    let inferred = dir.path().join("inferred.jsonl");
+    let mut text: String = (0..10_000).map(|i| format!("{{\"n\": {i}}}\n")).collect();
+    text.push_str("{\"n\": 2.5}\n");
+    std::fs::write(&inferred, text).unwrap();
+    fails_with(
+        oplink().args(["run", "--to", "none"]).arg(&inferred),
+        &format!(
+            "cannot read `{}` at line 10001, column 2 (`n`): `2.5` is not a valid Int64 (the schema was inferred from the first rows; give `--schema` to set it)",
+            inferred.display()
+        ),
+    );
+    // Whole numbers, as numbers or text, and nulls read as before.
+    let fine = dir.path().join("fine.jsonl");
+    std::fs::write(&fine, "{\"a\": \"12\"}\n{\"a\": null}\n{\"a\": -3}\n").unwrap();
+    let output = oplink()
+        .args([
+            "run", "--quiet", "--to", "csv", "--emit", "inserts", "--schema", "a:int64",
+        ])
+        .arg(&fine)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    // (A lone column's null is written `""`, so that its line is not a blank one.)
+    assert_eq!(stdout(&output), "a\n12\n\"\"\n-3\n");
 }
 
 /// JSON lines that give one field as text on one line and as a number on another read as
