@@ -174,6 +174,34 @@ impl TablePart {
     }
 }
 
+/// Removes what earlier runs writing `path` left when they were killed without a chance
+/// to clean up (`SIGKILL`, a power cut): `.NAME.PID.partial` files beside it whose process
+/// is gone. A run still writing keeps its own.
+fn remove_stale_partials(path: &Path, name: &str) {
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|f| f.strip_suffix(".partial"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// `batch` as a table shows it: control characters in its text columns and column names
 /// (an escape sequence that would recolour or move the terminal's cursor, a line break that
 /// would break the table) written as Rust escapes (`\u{1b}`, `\n`). Other columns, and
@@ -308,6 +336,7 @@ impl Sink {
                         // This process's own: two runs writing one file do not share it.
                         let partial =
                             path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+                        remove_stale_partials(&path, &name);
                         // Listed before it exists (a signal in between finds nothing to
                         // remove), by its absolute path.
                         let partial = std::path::absolute(&partial).unwrap_or(partial);

@@ -1194,6 +1194,30 @@ fn an_error_of_an_operator_named_twice_in_the_chain_says_which() {
 }
 
 #[test]
+fn a_run_removes_what_a_killed_run_left_beside_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    // One of a process that is gone (beyond any pid), one of a process that is running
+    // (this test's), and a file of another name.
+    let stale = dir.path().join(".out.csv.4294967.partial");
+    let running = dir
+        .path()
+        .join(format!(".out.csv.{}.partial", std::process::id()));
+    let other = dir.path().join(".other.csv.4294967.partial");
+    for file in [&stale, &running, &other] {
+        std::fs::write(file, "half").unwrap();
+    }
+    oplink()
+        .args(["run", ORDERS, "--quiet", "--output"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(out.exists());
+    assert!(!stale.exists(), "left by a run that is gone: removed");
+    assert!(running.exists() && other.exists(), "kept");
+}
+
+#[test]
 fn services_the_command_cannot_provide_are_named() {
     fails_with(
         oplink()
