@@ -492,6 +492,36 @@ fn a_panic_while_the_plugin_frees_its_output_is_contained() {
 }
 
 #[test]
+fn a_plugin_that_makes_a_context_of_its_own_is_told_it_is_for_tests() {
+    let plugin = Plugin::load(plugin_path("faulty")).unwrap();
+    let mut op = plugin
+        .instantiate(
+            "faulty",
+            json!({"fail_in": "apply", "how": "own_context"}),
+            &Host::default(),
+        )
+        .unwrap();
+    let err = op.apply(insert(1, &[1])).unwrap_err();
+    let Error::Panicked {
+        message, location, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        message,
+        "`Context::new(\"faulty\")` is for unit tests: a plugin's context is the host's, which a method takes as `ctx: &mut Context` (one of its own would keep its state nowhere)"
+    );
+    // Located at the plugin's call, not inside oplink.
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains("faulty/src/lib.rs:")),
+        "{location:?}"
+    );
+}
+
+#[test]
 fn tick_may_or_may_not_emit() {
     let plugin = Plugin::load(plugin_path("faulty")).unwrap();
     let mut op = plugin

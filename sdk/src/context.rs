@@ -105,7 +105,19 @@ impl Context {
     /// When an operator of that name is linked into the test (the usual case: the test
     /// lives in the operator's crate), [`Context::service`] holds it to its `requires` as a
     /// host would: a service it did not declare is an `Err` even when the test provides one.
+    ///
+    /// # Panics
+    ///
+    /// Inside a call through a plugin's thunk (a plugin keeping a context of its own): its
+    /// state would be kept nowhere and its services would be none of the host's; a method
+    /// takes the host's context as `ctx: &mut Context`.
+    #[track_caller]
     pub fn new(operator: &'static str) -> Box<Context> {
+        if crate::trampoline::in_call() {
+            panic!(
+                "`Context::new(\"{operator}\")` is for unit tests: a plugin's context is the host's, which a method takes as `ctx: &mut Context` (one of its own would keep its state nowhere)"
+            );
+        }
         let declared = crate::runtime::declared_services(operator);
         let mut ctx: Box<Context> = Box::new(SizedContext::attached(
             operator,

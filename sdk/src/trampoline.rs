@@ -235,6 +235,11 @@ pub(crate) fn contained(f: impl FnOnce()) {
     put_last_panic(recorded);
 }
 
+/// Whether this thread is inside a guarded call (a plugin's thunk, or a service's).
+pub(crate) fn in_call() -> bool {
+    CALL.with(|call| call.depth.get()) > 0
+}
+
 /// Runs `f` (the freeing a `release` does, called from C or from the other side of the
 /// boundary), so that a panic in it goes no further: outside a call the hook prints it, as
 /// any panic; inside one it is not the call's failure. Unlike [`contained`], no

@@ -2,8 +2,9 @@
 //! in and how (`"panic"` or `"error"`; `"short"` makes `pull` answer one row fewer than
 //! asked; `"bad_utf8"` makes `apply` or `tick` return a Utf8 column that is not UTF-8, as
 //! an operator written in C can; `"panic_on_free"` makes `apply` return a column whose
-//! buffer panics when it is freed, after the call), it implements every method and fails in
-//! that one.
+//! buffer panics when it is freed, after the call; `"own_context"` makes `apply` make a
+//! context of its own with `Context::new`, which a plugin must not), it implements every
+//! method and fails in that one.
 
 use oplink::prelude::*;
 
@@ -16,8 +17,8 @@ use oplink::prelude::*;
 pub struct Config {
     /// The method that fails.
     pub fail_in: String,
-    /// `"panic"`, `"error"`, `"short"` (`pull`), `"bad_utf8"` (`apply`, `tick`) or
-    /// `"panic_on_free"` (`apply`).
+    /// `"panic"`, `"error"`, `"short"` (`pull`), `"bad_utf8"` (`apply`, `tick`),
+    /// `"panic_on_free"` or `"own_context"` (`apply`).
     pub how: String,
     /// `"replace"` or `"chain"`: install a panic hook in `new`.
     #[serde(default)]
@@ -58,16 +59,21 @@ impl Faulty {
         // `"bad_utf8"` (with `"fail_in": "apply"` or `"tick"`): it returns text that is not
         // UTF-8; `"panic_on_free"` (with `"fail_in": "apply"`): what it returns panics when
         // it is freed.
-        if !["panic", "error", "short", "bad_utf8", "panic_on_free"].contains(&cfg.how.as_str()) {
-            bail!(
-                "`how` must be \"panic\", \"error\", \"short\", \"bad_utf8\" or \"panic_on_free\", not {:?}",
-                cfg.how
-            );
+        const HOWS: [&str; 6] = [
+            "panic",
+            "error",
+            "short",
+            "bad_utf8",
+            "panic_on_free",
+            "own_context",
+        ];
+        if !HOWS.contains(&cfg.how.as_str()) {
+            bail!("`how` must be one of {HOWS:?}, not {:?}", cfg.how);
         }
         let methods: &[&str] = match cfg.how.as_str() {
             "short" => &["pull"],
             "bad_utf8" => &["apply", "tick"],
-            "panic_on_free" => &["apply"],
+            "panic_on_free" | "own_context" => &["apply"],
             _ => &[],
         };
         if !methods.is_empty() && !methods.contains(&cfg.fail_in.as_str()) {
@@ -105,6 +111,11 @@ impl Faulty {
         }
         if self.cfg.fail_in == "apply" && self.cfg.how == "panic_on_free" {
             return panics_when_freed(change);
+        }
+        if self.cfg.fail_in == "apply" && self.cfg.how == "own_context" {
+            // What a plugin must not do: this context's state would be kept nowhere.
+            let own = Context::new("faulty");
+            own.state()?.put(b"lost", b"1")?;
         }
         self.maybe_fail("apply")?;
         let _ = ctx.operator();
