@@ -269,10 +269,20 @@ fn difference(plugin: &[RequiredMethod], host: &[MethodInfo]) -> Option<String> 
                 "method `{name}` differs in what crosses, though it reads `{}` on both sides: a `Wire` type's encoding (its `SCHEMA`) or a type's size differs",
                 expected.signature
             ),
-            Some(at) => format!(
-                "method `{name}` differs: the plugin expects `{}`, the host has `{}`",
-                expected.signature, host[at].signature
-            ),
+            Some(at) => {
+                // Shown without paths when the types differ without them too
+                // (`Result<f64>` against `oplink::Result<f32>` reads as a difference of paths).
+                let (full_theirs, full_ours) = (expected.signature.as_str(), host[at].signature);
+                let (theirs, ours) = (unqualified(full_theirs), unqualified(full_ours));
+                let (theirs, ours) = if theirs != ours {
+                    (theirs, ours)
+                } else {
+                    (full_theirs.to_owned(), full_ours.to_owned())
+                };
+                format!(
+                    "method `{name}` differs: the plugin expects `{theirs}`, the host has `{ours}`"
+                )
+            }
             None => format!(
                 "method `{name}` is missing: the plugin expects `{}`, the host has no method `{name}`",
                 expected.signature
@@ -280,6 +290,29 @@ fn difference(plugin: &[RequiredMethod], host: &[MethodInfo]) -> Option<String> 
         });
     }
     None
+}
+
+/// A signature's text without the paths before its names: `oplink::Result<f32>` reads
+/// `Result<f32>`.
+fn unqualified(signature: &str) -> String {
+    let mut out = String::with_capacity(signature.len());
+    let mut word = String::new();
+    let mut chars = signature.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else if c == ':' && chars.peek() == Some(&':') && !word.is_empty() {
+            // `word::` is a path segment: dropped with its `::`.
+            chars.next();
+            word.clear();
+        } else {
+            out.push_str(&word);
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&word);
+    out
 }
 
 /// What a live instance holds of its host: the `HostApi` the plugin keeps a pointer to,

@@ -216,7 +216,7 @@ fn a_mismatched_service_is_rejected_at_instantiate_naming_the_method() {
     assert!(matches!(err, Error::ServiceMismatch { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "operator `enrich` was built against another version of the host service `Catalog`: method `customers_in` differs: the plugin expects `fn customers_in(&self, region: &str) -> Result<u64>`, the host has `fn customers_in(&self, region: &str) -> oplink::Result<i64>`"
+        "operator `enrich` was built against another version of the host service `Catalog`: method `customers_in` differs: the plugin expects `fn customers_in(&self, region: &str) -> Result<u64>`, the host has `fn customers_in(&self, region: &str) -> Result<i64>`"
     );
 }
 
@@ -241,7 +241,7 @@ fn asking_for_an_undeclared_service_is_an_err_not_a_crash() {
     );
     assert!(
         err.to_string().starts_with(
-            "operator `undeclared` failed in `apply`: operator `undeclared` did not declare the service `Catalog`: add it to `#[operator(requires = [..])]` (at examples/enrich/src/lib.rs:"
+            "operator `undeclared` failed in `apply`: the service `Catalog` is not in this operator's `requires`: add it to `#[operator(requires = [..])]` (at examples/enrich/src/lib.rs:"
         ),
         "{err}"
     );

@@ -199,8 +199,7 @@ impl Context {
         if let Some((_, service)) = self.services.iter().find(|(name, _)| *name == S::NAME) {
             if self.held_to_requires && !self.declared.contains(&S::NAME) {
                 return Err(Error::msg(format!(
-                    "operator `{}` did not declare the service `{}`: add it to `#[operator(requires = [..])]`",
-                    self.operator,
+                    "the service `{}` is not in this operator's `requires`: add it to `#[operator(requires = [..])]`",
                     S::NAME
                 )));
             }
@@ -222,8 +221,7 @@ impl Context {
             )));
         }
         Err(Error::msg(format!(
-            "operator `{}` did not declare the service `{}`: add it to `#[operator(requires = [..])]`",
-            self.operator,
+            "the service `{}` is not in this operator's `requires`: add it to `#[operator(requires = [..])]`",
             S::NAME
         )))
     }

@@ -433,7 +433,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.message(),
-            "operator `undeclared` did not declare the service `Catalog`: add it to `#[operator(requires = [..])]`"
+            "the service `Catalog` is not in this operator's `requires`: add it to `#[operator(requires = [..])]`"
         );
         // Neither declared nor given: the advice is to declare it (giving it would not do).
         let err = Undeclared
@@ -441,7 +441,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.message(),
-            "operator `undeclared` did not declare the service `Catalog`: add it to `#[operator(requires = [..])]`"
+            "the service `Catalog` is not in this operator's `requires`: add it to `#[operator(requires = [..])]`"
         );
         // The standard services need no listing.
         assert!(with_fake("undeclared").state().is_ok());

@@ -46,6 +46,16 @@ fn differences_name_the_method() {
         difference(&changed, host).unwrap(),
         "method `count` differs: the plugin expects `fn count(&self) -> i64`, the host has `fn count(&self) -> u64`"
     );
+    // Paths are left out where the types differ without them.
+    changed[1].signature = "fn count(&self) -> oplink::Result<std::primitive::i64>".to_owned();
+    assert_eq!(
+        difference(&changed, host).unwrap(),
+        "method `count` differs: the plugin expects `fn count(&self) -> Result<i64>`, the host has `fn count(&self) -> u64`"
+    );
+    assert_eq!(
+        unqualified("fn f(&self, a: &std::string::String) -> oplink::Result<Vec<u8>>"),
+        "fn f(&self, a: &String) -> Result<Vec<u8>>"
+    );
     let mut encoding = same.clone();
     encoding[0].fingerprint ^= 1;
     assert_eq!(
