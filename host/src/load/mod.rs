@@ -167,6 +167,10 @@ fn open(path: &Path) -> Result<libloading::os::unix::Library> {
     // why the README tells hosts to load untrusted files in a separate process first.
     unsafe { libloading::os::unix::Library::open(Some(path), flags) }.map_err(|source| {
         let mut reason = reason(&source);
+        // The loader starts with the path, which the sentence names already.
+        if let Some(rest) = reason.strip_prefix(&format!("{}: ", path.display())) {
+            reason = rest.to_owned();
+        }
         if let Some(hint) = library_path_hint(path) {
             reason = format!("{reason} ({hint})");
         }
