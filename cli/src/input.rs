@@ -418,6 +418,7 @@ impl Input {
                             ) {
                                 Ok((schema, _)) => text_for_null(
                                     in_file_order(schema, &mut buffered)
+                                        .and_then(|schema| whole_numbers(schema, &mut buffered))
                                         .map_err(|e| CliError::io("read", path, e))?,
                                 ),
                                 Err(error) => {
@@ -824,6 +825,60 @@ fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
     let position = |name: &str| order.get(name).copied().unwrap_or(usize::MAX);
     let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
     fields.sort_by_cached_key(|f| position(f.name()));
+    Ok(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `schema` with an unsigned integer type for each `Float64` column that holds only whole
+/// numbers in the lines inference read: arrow-json infers `Float64` for a number past
+/// `i64::MAX` (a 64-bit hash, an unsigned id), which would round every value of the column
+/// to 53 bits. All of them at least 0: `UInt64`; some negative too: `Decimal128(20, 0)`.
+/// The reader is left at the start.
+fn whole_numbers<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::Result<Schema> {
+    use serde_json::Value;
+    let floats: Vec<&str> = schema
+        .fields()
+        .iter()
+        .filter(|f| f.data_type() == &DataType::Float64)
+        .map(|f| f.name().as_str())
+        .collect();
+    if floats.is_empty() {
+        return Ok(schema);
+    }
+    // For each: whether every value is whole (else `None`), and whether one is negative.
+    let mut whole: std::collections::HashMap<&str, Option<bool>> =
+        floats.iter().map(|name| (*name, Some(false))).collect();
+    let mut line = String::new();
+    for _ in 0..INFER_RECORDS {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        for (name, kind) in whole.iter_mut() {
+            match (object.get(*name), *kind) {
+                (Some(Value::Number(n)), Some(negative)) if n.is_u64() || n.is_i64() => {
+                    *kind = Some(negative || n.is_i64() && n.as_i64().is_some_and(|v| v < 0));
+                }
+                (None | Some(Value::Null), _) => {}
+                _ => *kind = None,
+            }
+        }
+    }
+    reader.rewind()?;
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| match whole.get(field.name().as_str()) {
+            Some(Some(false)) => field.as_ref().clone().with_data_type(DataType::UInt64),
+            Some(Some(true)) => field
+                .as_ref()
+                .clone()
+                .with_data_type(DataType::Decimal128(20, 0)),
+            _ => field.as_ref().clone(),
+        })
+        .collect();
     Ok(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 

@@ -2040,6 +2040,40 @@ fn json_lines_refuse_a_fraction_in_an_integer_column() {
     assert_eq!(stdout(&output), "a\n12\n\"\"\n-3\n");
 }
 
+/// Whole numbers past `i64::MAX` (a 64-bit hash, an unsigned id) keep every digit: arrow-json
+/// alone infers `Float64` for them, which rounds the whole column to 53 bits.
+#[test]
+fn json_lines_keep_every_digit_of_large_whole_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |text: &str| {
+        let path = dir.path().join("ids.jsonl");
+        std::fs::write(&path, text).unwrap();
+        let output = oplink()
+            .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        stdout(&output)
+    };
+    // All at least 0: UInt64.
+    assert_eq!(
+        run("{\"id\": 12345678901234567891}\n{\"id\": 9007199254740993}\n{\"id\": null}\n"),
+        "id\n12345678901234567891\n9007199254740993\n\"\"\n"
+    );
+    // Some negative too: a decimal of 20 digits.
+    assert_eq!(
+        run("{\"id\": -5}\n{\"id\": 12345678901234567891}\n"),
+        "id\n-5\n12345678901234567891\n"
+    );
+    // A fraction among them: Float64, as before.
+    assert_eq!(
+        run("{\"x\": 12345678901234567891}\n{\"x\": 1.5}\n"),
+        "x\n1.2345678901234567e19\n1.5\n"
+    );
+}
+
 /// JSON lines that give one field as text on one line and as a number on another read as
 /// text.
 #[test]
