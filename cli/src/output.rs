@@ -102,6 +102,8 @@ pub struct Sink {
     state: SinkState,
     rows: u64,
     finished: bool,
+    /// Values written as JSON's `null` because JSON has no number for them (NaN, ±∞).
+    nulled: u64,
 }
 
 enum SinkState {
@@ -200,6 +202,40 @@ fn remove_stale_partials(path: &Path, name: &str) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+/// How many values of `batch`'s floating-point columns are NaN or infinite (JSON has no
+/// number for them).
+fn not_finite(batch: &RecordBatch) -> u64 {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float16Type, Float32Type, Float64Type};
+    use oplink::arrow::schema::DataType;
+    batch
+        .columns()
+        .iter()
+        .map(|column| {
+            let count = |finite: &dyn Fn(usize) -> bool| {
+                (0..column.len())
+                    .filter(|&i| column.is_valid(i) && !finite(i))
+                    .count() as u64
+            };
+            match column.data_type() {
+                DataType::Float16 => {
+                    let v = column.as_primitive::<Float16Type>();
+                    count(&|i| v.value(i).is_finite())
+                }
+                DataType::Float32 => {
+                    let v = column.as_primitive::<Float32Type>();
+                    count(&|i| v.value(i).is_finite())
+                }
+                DataType::Float64 => {
+                    let v = column.as_primitive::<Float64Type>();
+                    count(&|i| v.value(i).is_finite())
+                }
+                _ => 0,
+            }
+        })
+        .sum()
 }
 
 /// `batch` as a table shows it: control characters in its text columns and column names
@@ -386,6 +422,7 @@ impl Sink {
             state: SinkState::Start,
             rows: 0,
             finished: false,
+            nulled: 0,
         }
     }
 
@@ -395,6 +432,12 @@ impl Sink {
     }
 
     /// Whether rows are only counted (`--to none`): what they hold does not matter.
+    /// How many values JSON lines output wrote as `null` because JSON has no number for
+    /// them (NaN, infinities).
+    pub fn nulled(&self) -> u64 {
+        self.nulled
+    }
+
     pub fn counts_only(&self) -> bool {
         self.format == OutputFormat::None
     }
@@ -512,7 +555,10 @@ impl Sink {
                 part.add(self.out.as_mut().expect("a table keeps its writer"), batch)?;
             }
             SinkState::Csv(w) => w.write(batch).map_err(arrow_write)?,
-            SinkState::Jsonl(w) => w.write(batch).map_err(arrow_write)?,
+            SinkState::Jsonl(w) => {
+                self.nulled += not_finite(batch);
+                w.write(batch).map_err(arrow_write)?
+            }
             SinkState::Ipc(w) => w.write(batch).map_err(arrow_write)?,
             SinkState::Parquet(w) => w.write(batch).map_err(parquet_write)?,
             SinkState::Start | SinkState::Done => {

@@ -368,8 +368,16 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
         };
         sink.write(&RecordBatch::new_empty(columns))?;
     }
+    let nulled = sink.nulled();
     let written = sink.finish()?;
     write_time += t.elapsed();
+    if nulled > 0 && !args.quiet {
+        eprintln!(
+            "oplink: warning: JSON has no number for NaN or infinity: {} {} written as null",
+            crate::counted(nulled, "value", "values"),
+            if nulled == 1 { "was" } else { "were" }
+        );
+    }
     // The operators close (their last flush, and the snapshots `--state` keeps, under
     // temporary names) once the output is written whole; then the output goes into place,
     // and only then the state: the stores, then the snapshots. A run that fails before the

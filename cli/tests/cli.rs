@@ -2074,6 +2074,29 @@ fn json_lines_keep_every_digit_of_large_whole_numbers() {
     );
 }
 
+/// JSON has no number for NaN or infinity: written as `null`, and said so.
+#[test]
+fn json_lines_output_says_when_it_wrote_nan_as_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("floats.csv");
+    std::fs::write(&path, "x\n1.5\nNaN\ninf\n\n").unwrap();
+    let output = oplink()
+        .args(["run", "--to", "jsonl", "--emit", "inserts"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "{\"x\":1.5}\n{\"x\":null}\n{\"x\":null}\n");
+    assert!(
+        stderr(&output).starts_with(
+            "oplink: warning: JSON has no number for NaN or infinity: 2 values were written as null\n"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
 /// JSON lines that give one field as text on one line and as a number on another read as
 /// text.
 #[test]
