@@ -650,6 +650,20 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                         dir.display(),
                     );
                 }
+                // A run kept this operator's state here (its configuration's fingerprint is
+                // written beside its snapshot), but the snapshot is gone: it starts afresh.
+                if !args.quiet
+                    && instance.info().implemented().restore()
+                    && !snapshot.exists()
+                    && config_path(dir, &scope).exists()
+                {
+                    eprintln!(
+                        "oplink: warning: operator `{}` starts afresh: its snapshot `{}` is gone, though a run kept its state in `{}`",
+                        spec.name,
+                        snapshot.display(),
+                        dir.display(),
+                    );
+                }
                 if restores {
                     let bytes =
                         std::fs::read(&snapshot).map_err(|e| CliError::io("read", &snapshot, e))?;

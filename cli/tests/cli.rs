@@ -579,6 +579,29 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
             )),
         "{text}"
     );
+    // Removed (as the message says): the operator starts afresh, and the run says so.
+    std::fs::remove_file(&snapshot).unwrap();
+    let run = oplink()
+        .args(["run", ORDERS, "--to", "none", "--state"])
+        .arg(dir.path())
+        .args(plugins(&["running-sum"]))
+        .args([
+            "--op",
+            r#"running_sum={"key": "customer", "value": "amount"}"#,
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&run).starts_with(&format!(
+            "oplink: warning: operator `running_sum` starts afresh: its snapshot `{}` is gone, though a run kept its state in `{}`\n",
+            snapshot.display(),
+            dir.path().display()
+        )),
+        "{}",
+        stderr(&run)
+    );
 }
 
 #[test]
