@@ -387,7 +387,9 @@ impl Input {
                                     csv_error(path, delimiter, header.as_ref(), e, false)
                                 })?;
                             file.rewind().map_err(|e| CliError::io("read", path, e))?;
-                            text_for_null(schema)
+                            let schema = utc_when_offset(text_for_null(schema), path, delimiter);
+                            file.rewind().map_err(|e| CliError::io("read", path, e))?;
+                            schema
                         }
                     };
                     if schema.fields().is_empty() {
@@ -729,6 +731,64 @@ fn located(path: &Path, bad: &BadValue, inferred: bool) -> CliError {
             if inferred { INFERRED_HINT } else { "" }
         ),
     }
+}
+
+/// `schema` with the time zone UTC for every timestamp column inferred without one whose
+/// values, in the rows inference read, give an offset (`+05:30`, `Z`): arrow-csv reads them
+/// as the instants they are, in UTC, and without a zone they would be written as local
+/// times, the offset lost.
+fn utc_when_offset(schema: Schema, path: &Path, delimiter: u8) -> Schema {
+    let naive: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| matches!(schema.field(i).data_type(), DataType::Timestamp(_, None)))
+        .collect();
+    if naive.is_empty() {
+        return schema;
+    }
+    let Ok(mut reader) = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_path(path)
+    else {
+        return schema;
+    };
+    let mut offset = vec![false; schema.fields().len()];
+    for record in reader.records().take(INFER_RECORDS).flatten() {
+        for &i in &naive {
+            offset[i] |= record.get(i).is_some_and(gives_offset);
+        }
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(&offset)
+        .map(|(field, &offset)| match field.data_type() {
+            DataType::Timestamp(unit, None) if offset => field
+                .as_ref()
+                .clone()
+                .with_data_type(DataType::Timestamp(*unit, Some("+00:00".into()))),
+            _ => field.as_ref().clone(),
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// Whether a timestamp's text ends with an offset: `Z`, or `+hh`, `+hhmm`, `+hh:mm` (or
+/// `-`) after its date.
+fn gives_offset(text: &str) -> bool {
+    let text = text.trim();
+    if text.ends_with(['Z', 'z']) {
+        return true;
+    }
+    // The date's own dashes are in its first 10 characters.
+    text.char_indices()
+        .rev()
+        .find(|(_, c)| matches!(c, '+' | '-'))
+        .is_some_and(|(at, _)| {
+            let zone = &text[at + 1..];
+            at > 10
+                && matches!(zone.len(), 2 | 4 | 5)
+                && zone.chars().all(|c| c.is_ascii_digit() || c == ':')
+        })
 }
 
 /// `schema` with text for every column inferred as `Null` (empty in every row inference
@@ -1298,6 +1358,26 @@ pub fn named_twice(schema: &Schema) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timestamp_with_an_offset_is_told_from_a_local_one() {
+        for with in [
+            "2024-01-01T10:00:00Z",
+            "2024-01-01 10:00:00+05:30",
+            "2024-01-01T10:00:00.123-0800",
+            "2024-01-01T10:00:00+02",
+        ] {
+            assert!(gives_offset(with), "{with}");
+        }
+        for without in [
+            "2024-01-01T10:00:00",
+            "2024-01-01",
+            "2024-01-01 10:00:00.5",
+            "",
+        ] {
+            assert!(!gives_offset(without), "{without}");
+        }
+    }
 
     #[test]
     fn the_first_name_given_twice_is_found() {

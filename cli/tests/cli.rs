@@ -2120,6 +2120,40 @@ fn json_lines_output_says_when_it_wrote_nan_as_null() {
     );
 }
 
+/// Timestamps that give their offset keep it as UTC: without a zone, the instants arrow-csv
+/// reads would be written as local times, the offset lost.
+#[test]
+fn csv_timestamps_with_an_offset_are_written_in_utc_marked_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("times.csv");
+    std::fs::write(
+        &path,
+        "t,n\n2024-01-01 10:00:00+05:30,1\n2024-01-01T10:00:00Z,2\n",
+    )
+    .unwrap();
+    let output = oplink()
+        .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output),
+        "t,n\n2024-01-01T04:30:00Z,1\n2024-01-01T10:00:00Z,2\n"
+    );
+    // Without offsets they stay as they are written.
+    std::fs::write(&path, "t,n\n2024-01-01 10:00:00,1\n").unwrap();
+    let output = oplink()
+        .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "t,n\n2024-01-01T10:00:00,1\n");
+}
+
 /// JSON lines that give one field as text on one line and as a number on another read as
 /// text.
 #[test]
