@@ -264,7 +264,8 @@ fn printable(batch: &RecordBatch) -> RecordBatch {
         Some(shown)
     };
     let column = |array: &ArrayRef| -> Option<ArrayRef> {
-        // A dictionary of text is shown as its text.
+        // A dictionary of text is shown as its text; a nested value (a list, a struct, a
+        // map) as the text the table shows for it, which may hold text of its own.
         let cast;
         let array = match array.data_type() {
             DataType::Dictionary(_, values)
@@ -274,6 +275,15 @@ fn printable(batch: &RecordBatch) -> RecordBatch {
                 ) =>
             {
                 cast = arrow_cast::cast(array, &DataType::Utf8).ok()?;
+                &cast
+            }
+            nested if nested.is_nested() => {
+                let options = arrow_cast::display::FormatOptions::default();
+                let shown = arrow_cast::display::ArrayFormatter::try_new(array, &options).ok()?;
+                let text: StringArray = (0..array.len())
+                    .map(|i| array.is_valid(i).then(|| shown.value(i).to_string()))
+                    .collect();
+                cast = Arc::new(text) as ArrayRef;
                 &cast
             }
             _ => array,
@@ -810,6 +820,24 @@ mod tests {
         // Columns without such characters are the batch's own.
         assert!(Arc::ptr_eq(shown.column(1), batch.column(1)));
         assert!(Arc::ptr_eq(shown.column(3), batch.column(3)));
+        // Text inside a list, as the table shows the list.
+        let mut lists = oplink::arrow::array::builder::ListBuilder::new(
+            oplink::arrow::array::builder::StringBuilder::new(),
+        );
+        lists.values().append_value("a\x1b[2J");
+        lists.values().append_value("b");
+        lists.append(true);
+        lists.append_null();
+        let nested =
+            RecordBatch::try_from_iter([("l", Arc::new(lists.finish()) as ArrayRef)]).unwrap();
+        let shown = printable(&nested);
+        let text = shown
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(text.value(0), "[a\\u{1b}[2J, b]");
+        assert!(text.is_null(1));
         // A batch without any is itself.
         let plain = batch.project(&[1, 3]).unwrap();
         assert!(Arc::ptr_eq(printable(&plain).column(0), plain.column(0)));
