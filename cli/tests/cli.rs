@@ -42,6 +42,17 @@ fn fails_with(cmd: &mut Command, message: &str) {
     assert_eq!(stderr(&output), format!("oplink: {message}\n"));
 }
 
+/// `oplink run --quiet --to csv --emit inserts FILE`, which must succeed: what it printed.
+fn inserts_csv(path: &std::path::Path) -> std::process::Output {
+    oplink()
+        .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+        .arg(path)
+        .assert()
+        .success()
+        .get_output()
+        .clone()
+}
+
 const ORDERS: &str = "examples/data/orders.csv";
 const THRESHOLD: &str = r#"threshold={"column": "amount", "min": 10}"#;
 
@@ -1719,13 +1730,7 @@ fn compressed_arrow_and_parquet_files_read() {
     )])
     .unwrap();
     let read = |path: &std::path::Path| {
-        let output = oplink()
-            .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
-            .arg(path)
-            .assert()
-            .success()
-            .get_output()
-            .clone();
+        let output = inserts_csv(path);
         assert_eq!(stdout(&output), "amount\n3\n30\n", "{}", path.display());
     };
     for (name, codec) in [
@@ -2071,13 +2076,7 @@ fn json_lines_keep_every_digit_of_large_whole_numbers() {
     let run = |text: &str| {
         let path = dir.path().join("ids.jsonl");
         std::fs::write(&path, text).unwrap();
-        let output = oplink()
-            .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
-            .arg(&path)
-            .assert()
-            .success()
-            .get_output()
-            .clone();
+        let output = inserts_csv(&path);
         stdout(&output)
     };
     // All at least 0: UInt64.
@@ -2131,26 +2130,14 @@ fn csv_timestamps_with_an_offset_are_written_in_utc_marked_so() {
         "t,n\n2024-01-01 10:00:00+05:30,1\n2024-01-01T10:00:00Z,2\n",
     )
     .unwrap();
-    let output = oplink()
-        .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
-        .arg(&path)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let output = inserts_csv(&path);
     assert_eq!(
         stdout(&output),
         "t,n\n2024-01-01T04:30:00Z,1\n2024-01-01T10:00:00Z,2\n"
     );
     // Without offsets they stay as they are written.
     std::fs::write(&path, "t,n\n2024-01-01 10:00:00,1\n").unwrap();
-    let output = oplink()
-        .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
-        .arg(&path)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let output = inserts_csv(&path);
     assert_eq!(stdout(&output), "t,n\n2024-01-01T10:00:00,1\n");
 }
 
@@ -2161,13 +2148,7 @@ fn json_lines_that_mix_text_and_numbers_in_a_field_read_as_text() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mixed.jsonl");
     std::fs::write(&path, "{\"id\":\"7\",\"n\":1}\n{\"id\":8,\"n\":2}\n").unwrap();
-    let output = oplink()
-        .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
-        .arg(&path)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let output = inserts_csv(&path);
     assert_eq!(stdout(&output), "id,n\n7,1\n8,2\n");
 }
 
@@ -2309,13 +2290,7 @@ fn a_changelog_read_back_needs_its_op_column_renamed_or_plain_rows() {
         oplink().args(["run", "--quiet", "--to", "csv"]).arg(&log),
         "cannot write the output: the rows have a column named `op`, the name of the column that holds each row's change (`+I`, `-D`, `-U`, `+U`); rename it, or write the rows alone with `--emit inserts`",
     );
-    let output = oplink()
-        .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
-        .arg(&log)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let output = inserts_csv(&log);
     assert_eq!(stdout(&output), "op,customer,amount\n+I,ann,12\n");
     // Counted only: nothing is written, so nothing is refused.
     oplink()
