@@ -29,23 +29,14 @@ pub enum CliError {
     },
     /// No plugin on the plugin path offers the operator asked for.
     #[error(
-        "no plugin in {searched} offers an operator `{name}`{}; {}{}{}",
+        "no plugin in {searched} offers an operator `{name}`{}; {}{}",
         suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(),
         if available.is_empty() {
             "no operators were found there".to_owned()
         } else {
             format!("the operators found are {}", available.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
         },
-        match rejected {
-            0 => String::new(),
-            1 => "; 1 library there could not be loaded (`oplink check` says why)".to_owned(),
-            n => format!("; {n} libraries there could not be loaded (`oplink check` says why)"),
-        },
-        match links {
-            0 => String::new(),
-            1 => "; 1 symbolic link there was passed over (a folder's links are not followed: name the library itself with `--plugins`)".to_owned(),
-            n => format!("; {n} symbolic links there were passed over (a folder's links are not followed: name the libraries themselves with `--plugins`)"),
-        }
+        passed_over,
     )]
     UnknownOperator {
         /// The name asked for.
@@ -56,10 +47,10 @@ pub enum CliError {
         available: Vec<String>,
         /// The nearest of them, when one is near.
         suggestion: Option<String>,
-        /// How many libraries in the folders searched could not be loaded.
-        rejected: usize,
-        /// How many symbolic links to libraries in the folders searched were passed over.
-        links: usize,
+        /// What the folders searched held that was not loaded, in words (`; 1 library
+        /// there could not be loaded …`), or nothing: libraries rejected, symbolic links
+        /// passed over, Rust libraries without their shared one.
+        passed_over: String,
     },
     /// An operator's configuration is not valid JSON.
     #[error("the configuration of `{operator}` {source_text} is not valid JSON: {reason}{}", excerpt.as_ref().map(|e| format!("\n{e}")).unwrap_or_default())]

@@ -104,8 +104,7 @@ impl Plugins {
                     name: name.to_owned(),
                     suggestion: nearest(name, available.iter().map(String::as_str)),
                     searched: paths_in_words(&self.searched),
-                    rejected: self.rejected(),
-                    links: self.links(),
+                    passed_over: self.passed_over(available.is_empty()),
                     available,
                 })
             }
@@ -124,6 +123,61 @@ impl Plugins {
         names.sort();
         names.dedup();
         names
+    }
+
+    /// What the folders searched held that was not loaded, in words, each part after a
+    /// `; `: libraries rejected, symbolic links passed over, and, where `nothing_found`
+    /// (beside plugins an `.rlib` is as likely a library they use), Rust libraries without
+    /// their shared one.
+    fn passed_over(&self, nothing_found: bool) -> String {
+        let mut words = match self.rejected() {
+            0 => String::new(),
+            1 => "; 1 library there could not be loaded (`oplink check` says why)".to_owned(),
+            n => format!("; {n} libraries there could not be loaded (`oplink check` says why)"),
+        };
+        words.push_str(&match self.links() {
+            0 => String::new(),
+            1 => "; 1 symbolic link there was passed over (a folder's links are not followed: name the library itself with `--plugins`)".to_owned(),
+            n => format!("; {n} symbolic links there were passed over (a folder's links are not followed: name the libraries themselves with `--plugins`)"),
+        });
+        let crate_type = "add `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in";
+        let rust_only = if nothing_found {
+            self.rust_only()
+        } else {
+            Vec::new()
+        };
+        words.push_str(&match &rust_only[..] {
+            [] => String::new(),
+            [one] => format!(
+                "; `{}` there is a Rust library without a shared one beside it ({crate_type} its Cargo.toml)",
+                one.display()
+            ),
+            more => format!(
+                "; {} Rust libraries there have no shared one beside them ({crate_type} their Cargo.toml)",
+                more.len()
+            ),
+        });
+        words
+    }
+
+    /// The `.rlib` files of the folders searched with no shared library of their crate
+    /// beside them (`libNAME.rlib` without `libNAME.so`).
+    fn rust_only(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = self
+            .searched
+            .iter()
+            .filter(|path| path.is_dir())
+            .filter_map(|dir| std::fs::read_dir(dir).ok())
+            .flat_map(|entries| entries.flatten().map(|e| e.path()))
+            .filter(|path| {
+                path.extension().is_some_and(|e| e == "rlib")
+                    && !path
+                        .with_extension(std::env::consts::DLL_EXTENSION)
+                        .exists()
+            })
+            .collect();
+        found.sort();
+        found
     }
 
     /// Symbolic links a folder's scan passed over (discovery follows none).

@@ -679,6 +679,18 @@ fn a_folder_without_the_operator_or_with_two_offers_of_it_says_so() {
     std::fs::copy(fixture("BAD_MAGIC"), dir.path().join("libtwo.so")).unwrap();
     search(dir.path());
 
+    // A folder of a crate built without `cdylib`: its `.rlib` alone.
+    let rust = tempfile::tempdir().unwrap();
+    std::fs::write(rust.path().join("libmine.rlib"), "!<arch>\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op", "mine", "--plugins"])
+            .arg(rust.path()),
+        &format!(
+            "no plugin in `{0}` offers an operator `mine`; no operators were found there; `{0}/libmine.rlib` there is a Rust library without a shared one beside it (add `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in its Cargo.toml)",
+            rust.path().display()
+        ),
+    );
     // A folder of links to libraries: discovery follows none, and says so.
     let links = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(
