@@ -617,18 +617,73 @@ fn malformed_arrays_are_errors_never_crashes() {
         "column `u`: it has 1 children where its type has 2"
     );
 
-    // A fixed-size list whose child is shorter than the list needs: arrow-rs asserts when it
-    // makes the typed array; that is an error too.
+    // A fixed-size list whose child is shorter than the list needs (arrow-rs asserts when it
+    // makes the typed array): refused before arrow-rs sees it.
     let pairs = DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Int32, true)), 2);
     let short_child = with_children(
         raw(4, &[null], &mut made),
         vec![raw(4, &[null, ints], &mut made)],
         &mut made,
     );
-    let message = import_malformed(Field::new("p", pairs.clone(), true), short_child);
-    assert!(
-        message.starts_with("column `p`: an array does not match its type FixedSizeList("),
-        "{message}"
+    assert_eq!(
+        import_malformed(Field::new("p", pairs.clone(), true), short_child),
+        "column `p`: child 0: it has 4 rows where its parent needs 8"
+    );
+    // So many lists that their values' count wraps (arrow-rs would multiply the length by
+    // the size and slice its child past its end, outside any guard).
+    let quads = DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Int32, true)), 4);
+    let wrapping = with_children(
+        RawArray {
+            length: 1 << 62,
+            null_count: 0,
+            ..raw(4, &[null], &mut made)
+        },
+        vec![raw(0, &[null, ints], &mut made)],
+        &mut made,
+    );
+    assert_eq!(
+        import_malformed(Field::new("q", quads, true), wrapping),
+        "column `q`: 4611686018427387904 lists of 4 values are more than memory can hold"
+    );
+    // Under a type arrow-rs imports, text whose length arrow-rs would turn into a byte count
+    // that wraps (it then read at a wild address), text whose offsets go negative, and views
+    // naming more data buffers than a view can: refused as oplink refuses its own.
+    let one_text = DataType::FixedSizeList(Arc::new(Field::new("t", DataType::Utf8, true)), 1);
+    let endless = with_children(
+        raw(1, &[null], &mut made),
+        vec![RawArray {
+            length: i64::MAX - 1,
+            null_count: 0,
+            ..raw(1, &[null, null, null], &mut made)
+        }],
+        &mut made,
+    );
+    assert_eq!(
+        import_malformed(Field::new("t", one_text.clone(), true), endless),
+        "column `t`: child 0: 9223372036854775807 values of 4 bytes are more than memory can hold"
+    );
+    let back = [0i32, -1];
+    let backwards = with_children(
+        raw(1, &[null], &mut made),
+        vec![raw(1, &[null, back.as_ptr().cast(), null], &mut made)],
+        &mut made,
+    );
+    assert_eq!(
+        import_malformed(Field::new("t", one_text, true), backwards),
+        "column `t`: child 0: its offsets run from 0 to -1"
+    );
+    let one_view = DataType::FixedSizeList(Arc::new(Field::new("v", DataType::Utf8View, true)), 1);
+    let many = with_children(
+        raw(1, &[null], &mut made),
+        vec![RawArray {
+            n_buffers: 1 << 61,
+            ..raw(1, &[null, views.as_ptr().cast(), null], &mut made)
+        }],
+        &mut made,
+    );
+    assert_eq!(
+        import_malformed(Field::new("v", one_view, true), many),
+        "column `v`: child 0: it has 2305843009213693952 buffers, more than a view array can name"
     );
 
     // Under a type arrow-rs imports, every header is checked as oplink checks its own.

@@ -1587,14 +1587,72 @@ unsafe fn foreign_shape(raw: &RawArray, data_type: &DataType) -> Result<()> {
         DataType::RunEndEncoded(ends, values) => vec![ends.data_type(), values.data_type()],
         _ => Vec::new(),
     };
+    if layout.variadic && buffers - 3 > u32::MAX as usize {
+        // A view names its data buffer with 32 bits: a list of more is refused unread.
+        return Err(Error::unlocated(format!(
+            "it has {} buffers, more than a view array can name",
+            raw.n_buffers
+        )));
+    }
     // SAFETY: as the caller says.
-    unsafe { Shape::of(raw, buffers, children.len()) }?;
+    let shape = unsafe { Shape::of(raw, buffers, children.len()) }?;
+    // What arrow-rs computes from the header, held to what memory can hold, as the arrays
+    // oplink builds are: each fixed-width buffer's bytes (one slot more, for offsets).
+    let slots = shape.offset + shape.length;
+    for spec in &layout.buffers {
+        if let arrow_data::BufferSpec::FixedWidth { byte_width, .. } = spec {
+            bytes_for(slots + 1, *byte_width)?;
+        }
+    }
+    // SAFETY: `Shape::of` checked the buffer list; the offsets' type is the data type's.
+    let last = unsafe {
+        match data_type {
+            DataType::Utf8 | DataType::Binary | DataType::List(_) | DataType::Map(..) => {
+                end_offsets::<i32>(raw, &shape)?
+            }
+            DataType::LargeUtf8 | DataType::LargeBinary | DataType::LargeList(_) => {
+                end_offsets::<i64>(raw, &shape)?
+            }
+            _ => None,
+        }
+    };
+    if layout.variadic {
+        // SAFETY: `Shape::of` checked the buffer list: the sizes are its last buffer.
+        unsafe { view_sizes(raw, buffers - 3) }?;
+    }
+    // How many rows each child must have: a list's last offset, a fixed-size list's slots
+    // times its size, a struct's slots.
+    let needed = match data_type {
+        DataType::List(_) | DataType::LargeList(_) | DataType::Map(..) => last,
+        DataType::FixedSizeList(_, size) => Some(
+            usize::try_from(*size)
+                .ok()
+                .and_then(|size| slots.checked_mul(size))
+                .ok_or_else(|| {
+                    cold(format_args!(
+                        "{slots} lists of {size} values are more than memory can hold"
+                    ))
+                })?,
+        ),
+        DataType::Struct(_) => Some(slots),
+        _ => None,
+    };
     for (index, child_type) in children.into_iter().enumerate() {
         // SAFETY: `Shape::of` checked the child list: `n_children` pointers.
         let child = unsafe { *raw.children.add(index) };
         // SAFETY: null, misaligned or a valid array (the producer's word).
-        unsafe { node(child).and_then(|child| foreign_shape(child, child_type)) }
-            .map_err(|e| e.context(format!("child {index}")))?;
+        unsafe {
+            node(child).and_then(|child| {
+                foreign_shape(child, child_type)?;
+                match needed {
+                    Some(needed) if (child.length as usize) < needed => {
+                        Err(too_short(child.length as usize, needed))
+                    }
+                    _ => Ok(()),
+                }
+            })
+        }
+        .map_err(|e| e.context(format!("child {index}")))?;
     }
     match data_type {
         DataType::Dictionary(_, values) => {
@@ -1606,6 +1664,65 @@ unsafe fn foreign_shape(raw: &RawArray, data_type: &DataType) -> Result<()> {
         }
         _ => no_dictionary(raw, data_type),
     }
+}
+
+/// The first and last offsets of `raw` (buffer 1, of `O`), checked as the importer checks
+/// its own lists' (`0 <= first <= last`); `None` for an empty array without offsets.
+///
+/// # Safety
+/// `raw` passed [`Shape::of`] with at least two buffers, and `bytes_for` accepted its
+/// `offset + length + 1` offsets of `O`.
+unsafe fn end_offsets<O: OffsetSizeTrait>(raw: &RawArray, shape: &Shape) -> Result<Option<usize>> {
+    // SAFETY: two buffers at least (caller).
+    let ptr = unsafe { raw.buffer(1) }.cast::<O>();
+    if ptr.is_null() && shape.length == 0 {
+        return Ok(None);
+    }
+    if ptr.is_null() || !ptr.is_aligned() {
+        return Err(cold(format_args!("its offsets are null or misaligned")));
+    }
+    // SAFETY: `offset + length + 1` offsets (the C Data Interface), within what memory can
+    // hold (caller).
+    let (first, last) = unsafe {
+        (
+            *ptr.add(shape.offset),
+            *ptr.add(shape.offset + shape.length),
+        )
+    };
+    match (first.to_usize(), last.to_usize()) {
+        (Some(first), Some(last)) if first <= last => Ok(Some(last)),
+        _ => Err(cold(format_args!(
+            "its offsets run from {first:?} to {last:?}"
+        ))),
+    }
+}
+
+/// Checks the sizes of a view array's `data` data buffers (its last buffer): none
+/// negative.
+///
+/// # Safety
+/// `raw` passed [`Shape::of`] with `data + 3` buffers.
+unsafe fn view_sizes(raw: &RawArray, data: usize) -> Result<()> {
+    if data == 0 {
+        return Ok(());
+    }
+    // SAFETY: `data + 3` buffers (caller).
+    let sizes = unsafe { raw.buffer(data + 2) }.cast::<i64>();
+    if sizes.is_null() || !sizes.is_aligned() {
+        return Err(cold(format_args!(
+            "the sizes of its data buffers are null or misaligned"
+        )));
+    }
+    for i in 0..data {
+        // SAFETY: one size per data buffer (the C Data Interface).
+        let size = unsafe { *sizes.add(i) };
+        if size < 0 {
+            return Err(Error::unlocated(format!(
+                "its data buffer {i} has a negative size ({size})"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The `release` of the header [`foreign`] hands arrow-rs: gives up its reference to the
