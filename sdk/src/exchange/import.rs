@@ -1344,15 +1344,7 @@ impl<'a> Importer<'a> {
         }
         // SAFETY: offset + length + 1 offsets (the C Data Interface).
         let offsets = unsafe { self.values::<O>(raw, 1, shape.offset, shape.length + 1) }?;
-        let (first, last) = (offsets[0], offsets[shape.length]);
-        let Some(last) = last
-            .to_usize()
-            .filter(|last| first.to_usize().is_some_and(|first| first <= *last))
-        else {
-            return Err(cold(format_args!(
-                "its offsets run from {first:?} to {last:?}"
-            )));
-        };
+        let last = offset_ends(offsets[0], offsets[shape.length])?;
         // SAFETY: non-decreasing from the first to the last (checked); between them, the
         // producer's word.
         Ok((unsafe { OffsetBuffer::new_unchecked(offsets) }, last))
@@ -1390,13 +1382,7 @@ impl<'a> Importer<'a> {
     ) -> Result<GenericByteViewArray<T>> {
         // Validity, views, the data buffers, and the list of their sizes. A view names its
         // data buffer with 32 bits: a list of more is refused before it is read.
-        let data = (raw.n_buffers.max(3) - 3) as usize;
-        if data > u32::MAX as usize {
-            return Err(Error::unlocated(format!(
-                "it has {} buffers, more than a view array can name",
-                raw.n_buffers
-            )));
-        }
+        let data = view_data_buffers(raw)?;
         // SAFETY: as above.
         unsafe {
             let shape = Shape::of(raw, data + 3, 0)?;
@@ -1405,12 +1391,7 @@ impl<'a> Importer<'a> {
             let sizes = self.values::<i64>(raw, data + 2, 0, data)?;
             let mut buffers = Vec::with_capacity(data.min(1024));
             for (i, size) in sizes.iter().enumerate() {
-                let Ok(size) = usize::try_from(*size) else {
-                    return Err(Error::unlocated(format!(
-                        "its data buffer {i} has a negative size ({size})"
-                    )));
-                };
-                buffers.push(self.buffer(raw, i + 2, size, 1)?);
+                buffers.push(self.buffer(raw, i + 2, data_size(i, *size)?, 1)?);
             }
             Ok(GenericByteViewArray::new_unchecked(
                 views,
@@ -1587,12 +1568,8 @@ unsafe fn foreign_shape(raw: &RawArray, data_type: &DataType) -> Result<()> {
         DataType::RunEndEncoded(ends, values) => vec![ends.data_type(), values.data_type()],
         _ => Vec::new(),
     };
-    if layout.variadic && buffers - 3 > u32::MAX as usize {
-        // A view names its data buffer with 32 bits: a list of more is refused unread.
-        return Err(Error::unlocated(format!(
-            "it has {} buffers, more than a view array can name",
-            raw.n_buffers
-        )));
+    if layout.variadic {
+        view_data_buffers(raw)?;
     }
     // SAFETY: as the caller says.
     let shape = unsafe { Shape::of(raw, buffers, children.len()) }?;
@@ -1689,12 +1666,38 @@ unsafe fn end_offsets<O: OffsetSizeTrait>(raw: &RawArray, shape: &Shape) -> Resu
             *ptr.add(shape.offset + shape.length),
         )
     };
+    offset_ends(first, last).map(Some)
+}
+
+/// The last of a list's offsets as a count, when its first and last are in order and not
+/// negative (what lies between them is the producer's word).
+fn offset_ends<O: OffsetSizeTrait>(first: O, last: O) -> Result<usize> {
     match (first.to_usize(), last.to_usize()) {
-        (Some(first), Some(last)) if first <= last => Ok(Some(last)),
+        (Some(first), Some(last)) if first <= last => Ok(last),
         _ => Err(cold(format_args!(
             "its offsets run from {first:?} to {last:?}"
         ))),
     }
+}
+
+/// How many data buffers a view array lists (its buffers past validity, views and sizes):
+/// a view names its data buffer with 32 bits, so a list of more is refused before it is
+/// read.
+fn view_data_buffers(raw: &RawArray) -> Result<usize> {
+    let data = (raw.n_buffers.max(3) - 3) as usize;
+    if data > u32::MAX as usize {
+        return Err(Error::unlocated(format!(
+            "it has {} buffers, more than a view array can name",
+            raw.n_buffers
+        )));
+    }
+    Ok(data)
+}
+
+/// The size of a view array's data buffer `i`, which may not be negative.
+fn data_size(i: usize, size: i64) -> Result<usize> {
+    usize::try_from(size)
+        .map_err(|_| Error::unlocated(format!("its data buffer {i} has a negative size ({size})")))
 }
 
 /// Checks the sizes of a view array's `data` data buffers (its last buffer): none
@@ -1715,12 +1718,7 @@ unsafe fn view_sizes(raw: &RawArray, data: usize) -> Result<()> {
     }
     for i in 0..data {
         // SAFETY: one size per data buffer (the C Data Interface).
-        let size = unsafe { *sizes.add(i) };
-        if size < 0 {
-            return Err(Error::unlocated(format!(
-                "its data buffer {i} has a negative size ({size})"
-            )));
-        }
+        data_size(i, unsafe { *sizes.add(i) })?;
     }
     Ok(())
 }
