@@ -2010,6 +2010,16 @@ fn a_file_that_is_not_arrow_or_parquet_says_what_it_is() {
         ),
         ("empty.arrows", &[][..], "it is empty"),
         (
+            "short.arrows",
+            &b"ab"[..],
+            "it is not an Arrow IPC file or stream: it is 2 bytes long, shorter than any",
+        ),
+        (
+            "short.parquet",
+            &b"ab"[..],
+            "it is not a Parquet file: it is 2 bytes long, shorter than any",
+        ),
+        (
             "text.parquet",
             &text[..],
             "it is not a Parquet file: it starts with `cust`, not `PAR1`",

@@ -662,6 +662,15 @@ fn malformed_arrays_are_errors_never_crashes() {
         import_malformed(Field::new("t", one_text.clone(), true), endless),
         "column `t`: child 0: 9223372036854775807 values of 4 bytes are more than memory can hold"
     );
+    let no_offsets = with_children(
+        raw(1, &[null], &mut made),
+        vec![raw(1, &[null, null, null], &mut made)],
+        &mut made,
+    );
+    assert_eq!(
+        import_malformed(Field::new("t", one_text.clone(), true), no_offsets),
+        "column `t`: child 0: its offsets are null or misaligned"
+    );
     let back = [0i32, -1];
     let backwards = with_children(
         raw(1, &[null], &mut made),
@@ -682,9 +691,36 @@ fn malformed_arrays_are_errors_never_crashes() {
         &mut made,
     );
     assert_eq!(
-        import_malformed(Field::new("v", one_view, true), many),
+        import_malformed(Field::new("v", one_view.clone(), true), many),
         "column `v`: child 0: it has 2305843009213693952 buffers, more than a view array can name"
     );
+    // One data buffer, its size listed as negative, or its list of sizes missing.
+    let data = [0u8; 4];
+    let negative_sizes = [-1i64];
+    for (sizes, said) in [
+        (
+            negative_sizes.as_ptr().cast(),
+            "column `v`: child 0: its data buffer 0 has a negative size (-1)",
+        ),
+        (
+            null,
+            "column `v`: child 0: the sizes of its data buffers are null or misaligned",
+        ),
+    ] {
+        let sized = with_children(
+            raw(1, &[null], &mut made),
+            vec![raw(
+                1,
+                &[null, views.as_ptr().cast(), data.as_ptr().cast(), sizes],
+                &mut made,
+            )],
+            &mut made,
+        );
+        assert_eq!(
+            import_malformed(Field::new("v", one_view.clone(), true), sized),
+            said
+        );
+    }
 
     // Under a type arrow-rs imports, every header is checked as oplink checks its own.
     let negative = with_children(
