@@ -83,7 +83,7 @@ impl Outgoing {
             let [pre, post] = sides(diff);
             let pre = self.schema_of(pre, outbox)?;
             let post = self.schema_of(post, outbox)?;
-            // Built in place: an `AbiDiff` is 352 bytes.
+            // Built in place: an `AbiDiff` is 360 bytes on 64-bit targets.
             self.diffs.push(AbiDiff::EMPTY);
             let abi = self.diffs.last_mut().expect("pushed just above");
             abi.kind = kind(diff);

@@ -1039,7 +1039,10 @@ impl<'a> Importer<'a> {
             )));
         }
         // SAFETY: as above.
-        if unsafe { self.nulls(raw, &shape) }?.is_some() {
+        if unsafe { self.nulls(raw, &shape) }
+            .map_err(|e| e.context("a batch's struct array"))?
+            .is_some()
+        {
             return Err(Error::unlocated(
                 "a batch's struct array must not have null rows",
             ));
@@ -1145,7 +1148,8 @@ impl<'a> Importer<'a> {
             return match shape.null_count {
                 None => Ok(None),
                 Some(n) => Err(Error::unlocated(format!(
-                    "it has {n} nulls but no validity bitmap"
+                    "it has {} but no validity bitmap",
+                    crate::__private::counted(n, "null", "nulls")
                 ))),
             };
         }

@@ -297,7 +297,7 @@ pub(super) fn hang_dictionary(array: &mut super::raw::RawArray) {
 
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
-    let cases: [(&str, Spoil); 15] = [
+    let cases: [(&str, Spoil); 17] = [
         (
             "diff 0 of the change: its post rows: a batch's struct array has a dictionary",
             Box::new(|abi| hang_dictionary(raw(&mut post(abi).columns))),
@@ -390,6 +390,14 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
                 // SAFETY: as above.
                 unsafe { *columns.buffers = FIRST_NULL.as_ptr().cast() };
             }),
+        ),
+        (
+            "diff 0 of the change: its post rows: its row numbers: it has 1 null but no validity bitmap",
+            Box::new(|abi| raw(&mut post(abi).row_numbers).null_count = 1),
+        ),
+        (
+            "diff 0 of the change: its post rows: a batch's struct array: it has 1 null but no validity bitmap",
+            Box::new(|abi| raw(&mut post(abi).columns).null_count = 1),
         ),
     ];
     for (expected, spoil) in cases {

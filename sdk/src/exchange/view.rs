@@ -620,11 +620,15 @@ impl Side {
             )));
         }
         // SAFETY: `Shape::of` checked the buffer list.
-        if shape.null_count != Some(0) && !unsafe { columns.buffer(0) }.is_null() {
-            return Err(context(Error::unlocated(
+        unsafe {
+            no_null_rows(
+                columns,
+                &shape,
+                "a batch's struct array",
                 "a batch's struct array must not have null rows",
-            )));
+            )
         }
+        .map_err(context)?;
         let numbers = &owner.numbers.0;
         if numbers.is_released() {
             return Err(context(Error::unlocated(
@@ -643,15 +647,47 @@ impl Side {
             ))));
         }
         // SAFETY: `Shape::of` checked the buffer list.
-        if counted.null_count != Some(0) && !unsafe { numbers.buffer(0) }.is_null() {
-            return Err(context(Error::unlocated("row numbers must not be null")));
+        unsafe {
+            no_null_rows(
+                numbers,
+                &counted,
+                "its row numbers",
+                "row numbers must not be null",
+            )
         }
+        .map_err(context)?;
         Ok(Side {
             schema,
             owner,
             length: shape.length,
             offset: shape.offset,
         })
+    }
+}
+
+/// Refuses an array of a side (its struct array, its row numbers) that declares nulls:
+/// with a bitmap the null count must be 0, since the view reads no bitmap there (`nulls`
+/// is the message then); without one, a count other than 0 or -1 disagrees with the
+/// missing bitmap, as the import says too (`what` names the array).
+///
+/// # Safety
+/// `Shape::of` checked `raw`'s buffer list (it has a first entry).
+unsafe fn no_null_rows(
+    raw: &RawArray,
+    shape: &Shape,
+    what: &str,
+    nulls: &'static str,
+) -> Result<()> {
+    // SAFETY: forwarded from the caller.
+    let bitmap = !unsafe { raw.buffer(0) }.is_null();
+    match shape.null_count {
+        Some(0) => Ok(()),
+        _ if bitmap => Err(Error::unlocated(nulls)),
+        None => Ok(()),
+        Some(n) => Err(Error::unlocated(format!(
+            "{what}: it has {} but no validity bitmap",
+            crate::__private::counted(n, "null", "nulls")
+        ))),
     }
 }
 
@@ -852,7 +888,10 @@ impl<'v> ColumnView<'v> {
         if bits.is_null() {
             return match shape.null_count {
                 None => Ok(None),
-                Some(n) => Err(self.error(format!("it has {n} nulls but no validity bitmap"))),
+                Some(n) => Err(self.error(format!(
+                    "it has {} but no validity bitmap",
+                    crate::__private::counted(n, "null", "nulls")
+                ))),
             };
         }
         // SAFETY: a bitmap covers offset + length bits (the C Data Interface); `start +

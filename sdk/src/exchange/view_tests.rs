@@ -534,6 +534,20 @@ fn every_malformed_column_or_side_is_an_error_naming_what_is_wrong() {
         (
             view_spoiled(
                 0,
+                // A null count with no bitmap to back it.
+                |_, post| raw(&mut post.row_numbers).null_count = 1,
+                |_| Ok(()),
+            ),
+            "diff 0 of the change: its post rows: its row numbers: it has 1 null but no validity bitmap".into(),
+        ),
+        (
+            view_spoiled(0, |_, post| raw(&mut post.columns).null_count = 1, |_| Ok(())),
+            "diff 0 of the change: its post rows: a batch's struct array: it has 1 null but no validity bitmap"
+                .into(),
+        ),
+        (
+            view_spoiled(
+                0,
                 |_, post| hang_dictionary(raw(&mut post.columns)),
                 |_| Ok(()),
             ),
@@ -592,7 +606,7 @@ fn every_malformed_column_or_side_is_an_error_naming_what_is_wrong() {
                 |c, _| unsafe { *c.buffers = std::ptr::null() },
                 |c| c.i64s().map(drop),
             ),
-            "column `id`: it has 1 nulls but no validity bitmap".into(),
+            "column `id`: it has 1 null but no validity bitmap".into(),
         ),
         (
             view_spoiled(
