@@ -265,3 +265,50 @@ fn a_library_of_an_older_minor_loads_and_runs_in_this_host() {
         .unwrap();
     assert_eq!(old.apply(change()).unwrap(), new.apply(change()).unwrap());
 }
+
+/// The host's `oplink.Lookup`: one table, `tiers`.
+struct Tiers;
+
+impl oplink::services::Lookup for Tiers {
+    fn get(&self, table: &str, key: &str) -> oplink::Result<Option<String>> {
+        if table != "tiers" || key == "boom" {
+            return Err(oplink::Error::msg(format!("table `{table}` is offline")));
+        }
+        Ok((key == "alice").then(|| "gold".to_owned()))
+    }
+}
+
+/// `oplink.h` declares `oplink.Lookup`'s table beside the standard services': a C operator
+/// (the `LOOKUP` fixture) that lists it in its requirements and calls `get` through
+/// `OplinkLookupTable` reads the host's answer, absent keys and errors included.
+#[test]
+fn a_c_operator_calls_oplink_lookup_through_the_headers_table() {
+    let plugin = Plugin::load(common::fixture("LOOKUP")).unwrap();
+    let host = Host::builder()
+        .provide::<dyn oplink::services::Lookup>(Arc::new(Tiers))
+        .build();
+    let found = |key: &str| {
+        let mut op = plugin.instantiate("c_op", json!(key), &host).unwrap();
+        String::from_utf8(op.snapshot().unwrap()).unwrap()
+    };
+    assert_eq!(found("alice"), "gold");
+    assert_eq!(found("bob"), "(none)");
+    // The host's error reaches the operator's error slot, and the operator passes it on.
+    let err = plugin
+        .instantiate("c_op", json!("boom"), &host)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operator `c_op` failed in `new`: table `tiers` is offline (at host/tests/c_operator.rs:275:24)"
+    );
+    // Without the service, the host refuses the operator before its `create` runs.
+    let err = plugin
+        .instantiate("c_op", json!("alice"), &Host::default())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "requires the host service `oplink.Lookup`, which this host does not provide"
+        ),
+        "{err}"
+    );
+}

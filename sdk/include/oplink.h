@@ -585,6 +585,21 @@ typedef struct OplinkClockTable {
     { OPLINK_STR("now_nanos"), OPLINK_STR("fn now_nanos(&self) -> i64"), 0xa69749c4359e12c8ull }, \
 }
 
+/* Not a standard service: an operator that calls it lists it in its requirements, and
+ * a host that does not provide it (`oplink run` does, with `--lookup`) refuses it. */
+typedef struct { uint8_t present; OplinkOwnedBuf value; } OplinkOptionOwnedBuf;
+/* The table of the host service `oplink.Lookup` (fingerprint 0x0d7a42b4051addfb). */
+typedef struct OplinkLookupTable {
+    OplinkTableHeader header;
+    OplinkStatus (*get)(void const *context, OplinkStrView table, OplinkStrView key, OplinkOptionOwnedBuf *out, OplinkErrorOut *err);
+} OplinkLookupTable;
+#define OPLINK_LOOKUP_NAME "oplink.Lookup"
+#define OPLINK_LOOKUP_FINGERPRINT 0x0d7a42b4051addfbull
+#define OPLINK_LOOKUP_METHOD_COUNT 1
+#define OPLINK_LOOKUP_METHODS { \
+    { OPLINK_STR("get"), OPLINK_STR("fn get(&self, table: &str, key: &str) -> Result<Option<String>>"), 0x774079914791d55dull }, \
+}
+
 /* ---- Layout checks ------------------------------------------------- */
 
 /* In-struct alignment of 64-bit integers: 8 on most targets, 4 on 32-bit x86. */

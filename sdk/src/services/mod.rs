@@ -157,8 +157,9 @@ pub fn is_standard(name: &str) -> bool {
     .contains(&name)
 }
 
-/// The C declarations of the standard services, for `oplink.h`: each one's table, name,
-/// fingerprint and methods (for a C operator's list of requirements).
+/// The C declarations of the standard services and of `oplink.Lookup`, for `oplink.h`:
+/// each one's table, name, fingerprint and methods (for a C operator's list of
+/// requirements).
 pub fn c_section() -> String {
     fn one<S: Service + ?Sized>(short: &str) -> String {
         let upper = short.to_uppercase();
@@ -184,6 +185,10 @@ pub fn c_section() -> String {
         one::<dyn Log>("Log"),
         one::<dyn State>("State"),
         one::<dyn Clock>("Clock"),
+        format!(
+            "/* Not a standard service: an operator that calls it lists it in its requirements, and\n * a host that does not provide it (`oplink run` does, with `--lookup`) refuses it. */\n{}",
+            one::<dyn Lookup>("Lookup")
+        ),
     ]
     .join("\n")
 }
