@@ -518,6 +518,14 @@ fn truncated_and_missing_files() {
         format!("`{}` is not a file", dir.display())
     );
 
+    // `dlopen("")` would open the test program itself.
+    for err in [Plugin::load(""), Plugin::load_checked("")] {
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "`` cannot be read: an empty path names no library (the loader would open this program itself)"
+        );
+    }
+
     // The loader's own reason is in the sentence, not only in `source()`.
     let missing = dir.join("no-such-file.so");
     let err = Plugin::load(&missing).unwrap_err();

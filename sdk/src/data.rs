@@ -327,10 +327,22 @@ impl Change {
         Ok(out)
     }
 
-    /// Checks every array of every diff in full ([`Rows::validate`]); the error names the
+    /// Checks every array of every diff in full ([`Rows::validate`]), and that an update's
+    /// two sides carry the same row numbers (as it must to cross); the error names the
     /// diff, its side and the column.
     pub fn validate(&self) -> Result<()> {
         for (index, diff) in self.diffs.iter().enumerate() {
+            if let Diff::Update { pre, post } = diff
+                && let Err(e) = crate::exchange::same_numbers(
+                    pre.row_numbers().values(),
+                    post.row_numbers().values(),
+                )
+            {
+                return Err(Error::unlocated(format!(
+                    "diff {index} of the change: {}",
+                    e.message()
+                )));
+            }
             let sides: [(&str, Option<&Rows>); 2] = match diff {
                 Diff::Insert { post } => [("pre", None), ("post", Some(post))],
                 Diff::Update { pre, post } => [("pre", Some(pre)), ("post", Some(post))],

@@ -250,6 +250,35 @@ fn validate_names_the_diff_side_and_column_of_an_invalid_array() {
         .unwrap();
 }
 
+/// An update whose sides carry other row numbers cannot cross: `validate` says so before a
+/// host sends it.
+#[test]
+fn validate_refuses_an_update_whose_sides_carry_other_row_numbers() {
+    use oplink::{Change, Diff, Timestamp};
+
+    let rows = |numbers: Vec<u64>| Rows::new(numbers, batch(vec![5])).unwrap();
+    let update = |pre, post| {
+        Change::new(
+            1,
+            Timestamp(0),
+            vec![
+                Diff::Insert {
+                    post: rows(vec![1]),
+                },
+                Diff::Update {
+                    pre: rows(pre),
+                    post: rows(post),
+                },
+            ],
+        )
+    };
+    update(vec![9], vec![9]).validate().unwrap();
+    assert_eq!(
+        update(vec![9], vec![10]).validate().unwrap_err().message(),
+        "diff 1 of the change: an update's pre and post rows must carry the same row numbers in the same order, but its row 0 is number 9 in pre and 10 in post"
+    );
+}
+
 /// `Change::map` maps every side of every diff, keeping each row's number and diff; a batch
 /// that changes its row count is an error at the caller's line.
 #[test]
