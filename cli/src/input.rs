@@ -888,13 +888,22 @@ fn in_file_order<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
     Ok(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
-/// `schema` with an unsigned integer type for each `Float64` column that holds only whole
-/// numbers in the lines inference read: arrow-json infers `Float64` for a number past
-/// `i64::MAX` (a 64-bit hash, an unsigned id), which would round every value of the column
-/// to 53 bits. All of them at least 0: `UInt64`; some negative too: `Decimal128(20, 0)`.
-/// The reader is left at the start.
+/// `schema` with an integer type for each `Float64` column that holds only whole numbers in
+/// the lines inference read: arrow-json infers `Float64` for a number past `i64`'s range (a
+/// 64-bit hash, an unsigned id), which would round every value of the column to 53 bits.
+/// All of them at least 0 and within `u64`: `UInt64`; otherwise `Decimal128(20, 0)` while
+/// every one has at most 20 digits, `Decimal128(38, 0)` up to 38. Longer ones stay `Float64`
+/// (no Arrow integer holds them). Numbers are judged by their text, since `serde_json`
+/// reads a whole number past both ranges as a float. The reader is left at the start.
 fn whole_numbers<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::Result<Schema> {
-    use serde_json::Value;
+    use serde_json::value::RawValue;
+    /// Of a column whose values read so far are all whole numbers: whether one is
+    /// negative or past `u64`, and the most digits of one.
+    #[derive(Clone, Copy)]
+    struct Whole {
+        beyond_u64: bool,
+        digits: usize,
+    }
     let floats: Vec<&str> = schema
         .fields()
         .iter()
@@ -904,39 +913,55 @@ fn whole_numbers<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
     if floats.is_empty() {
         return Ok(schema);
     }
-    // For each: whether every value is whole (else `None`), and whether one is negative.
-    let mut whole: std::collections::HashMap<&str, Option<bool>> =
-        floats.iter().map(|name| (*name, Some(false))).collect();
+    let mut whole: std::collections::HashMap<&str, Option<Whole>> = floats
+        .iter()
+        .map(|name| {
+            let none = Whole {
+                beyond_u64: false,
+                digits: 0,
+            };
+            (*name, Some(none))
+        })
+        .collect();
     let mut line = String::new();
     for _ in 0..INFER_RECORDS {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
             break;
         }
-        let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&line) else {
+        let Ok(object) =
+            serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(&line)
+        else {
             continue;
         };
         for (name, kind) in whole.iter_mut() {
-            match (object.get(*name), *kind) {
-                (Some(Value::Number(n)), Some(negative)) if n.is_u64() || n.is_i64() => {
-                    *kind = Some(negative || n.is_i64() && n.as_i64().is_some_and(|v| v < 0));
-                }
-                (None | Some(Value::Null), _) => {}
-                _ => *kind = None,
+            let Some(seen) = kind else { continue };
+            let text = match object.get(*name) {
+                None => continue,
+                Some(raw) if raw.get() == "null" => continue,
+                Some(raw) => raw.get(),
+            };
+            let magnitude = text.strip_prefix('-').unwrap_or(text);
+            if magnitude.is_empty() || !magnitude.bytes().all(|b| b.is_ascii_digit()) {
+                *kind = None;
+                continue;
             }
+            seen.digits = seen.digits.max(magnitude.len());
+            seen.beyond_u64 |= text.starts_with('-') || magnitude.parse::<u64>().is_err();
         }
     }
     reader.rewind()?;
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|field| match whole.get(field.name().as_str()) {
-            Some(Some(false)) => field.as_ref().clone().with_data_type(DataType::UInt64),
-            Some(Some(true)) => field
-                .as_ref()
-                .clone()
-                .with_data_type(DataType::Decimal128(20, 0)),
-            _ => field.as_ref().clone(),
+        .map(|field| {
+            let typed = |data_type| field.as_ref().clone().with_data_type(data_type);
+            match whole.get(field.name().as_str()) {
+                Some(Some(w)) if !w.beyond_u64 => typed(DataType::UInt64),
+                Some(Some(w)) if w.digits <= 20 => typed(DataType::Decimal128(20, 0)),
+                Some(Some(w)) if w.digits <= 38 => typed(DataType::Decimal128(38, 0)),
+                _ => field.as_ref().clone(),
+            }
         })
         .collect();
     Ok(Schema::new_with_metadata(fields, schema.metadata().clone()))

@@ -2111,6 +2111,20 @@ fn json_lines_keep_every_digit_of_large_whole_numbers() {
         run("{\"id\": -5}\n{\"id\": 12345678901234567891}\n"),
         "id\n-5\n12345678901234567891\n"
     );
+    // Past `i64` downwards, or past `u64`: decimals of 20 digits, or 38 for longer ones.
+    assert_eq!(
+        run("{\"v\": -9223372036854775809}\n{\"v\": 1}\n"),
+        "v\n-9223372036854775809\n1\n"
+    );
+    assert_eq!(
+        run("{\"v\": -99999999999999999999}\n{\"v\": 123456789012345678901234}\n"),
+        "v\n-99999999999999999999\n123456789012345678901234\n"
+    );
+    // Past 38 digits no Arrow integer holds them: Float64.
+    assert_eq!(
+        run(&format!("{{\"v\": 1{}}}\n", "0".repeat(38))),
+        "v\n1e38\n"
+    );
     // A fraction among them: Float64, as before.
     assert_eq!(
         run("{\"x\": 12345678901234567891}\n{\"x\": 1.5}\n"),
