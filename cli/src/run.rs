@@ -103,10 +103,21 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
                 .lines()
                 .nth(line.saturating_sub(1))
                 .map(|l| excerpt(l, column));
+            // `--op t={"key":"customer"}` unquoted reaches us as `t={key:customer}`.
+            let unquoted = source_text == "(inline)"
+                && !text.contains('"')
+                && text.trim_start().starts_with(['{', '['])
+                && text.contains(|c: char| c.is_ascii_alphabetic());
+            let mut reason = error.to_string();
+            if unquoted {
+                reason.push_str(&format!(
+                    " (the configuration has no quotes left: did the shell take them? Put the whole option in single quotes: --op '{name}={{\"key\": \"value\"}}')"
+                ));
+            }
             Err(CliError::BadConfig {
                 operator: name.to_owned(),
                 source_text,
-                reason: error.to_string(),
+                reason,
                 excerpt,
             })
         }
@@ -1022,6 +1033,12 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "the configuration of `t` (inline) is not valid JSON: the key `b` is given twice at line 1 column 18\n  {\"a\": {\"b\": 1, \"b\": 2}}\n                   ^"
+        );
+        // Quotes the shell took: said so, with how to keep them.
+        let error = parse_op("count={key:customer}").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the configuration of `count` (inline) is not valid JSON: key must be a string at line 1 column 2 (the configuration has no quotes left: did the shell take them? Put the whole option in single quotes: --op 'count={\"key\": \"value\"}')\n  {key:customer}\n   ^"
         );
         // Everything else reads as serde_json reads it.
         let spec =
