@@ -24,6 +24,8 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
     let items = if metadata.is_dir() {
         let found = Discovery::new([&args.path]).scan();
         let mut items = Vec::new();
+        // Symbolic links discovery passed over: said, since the folder shows a file there.
+        let mut links = Vec::new();
         for (entry, plugin) in found.entries_with_plugins() {
             match (&entry.outcome, plugin) {
                 (_, Some(plugin)) => items.push(Item::Plugin(plugin.clone())),
@@ -32,14 +34,27 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
                     let path = std::path::absolute(&entry.path).unwrap_or(entry.path.clone());
                     items.push(Item::Rejected(path, error.to_string()))
                 }
+                (Outcome::Skipped(reason), None) if entry.path.is_symlink() => {
+                    links.push((entry.path.clone(), reason.clone()));
+                }
                 _ => {}
             }
         }
         if items.is_empty() {
+            let skipped = match links.len() {
+                0 => String::new(),
+                1 => " (it holds 1 symbolic link, which discovery does not follow: inspect the file it points to)".to_owned(),
+                n => format!(
+                    " (it holds {n} symbolic links, which discovery does not follow: inspect the files they point to)"
+                ),
+            };
             return Err(CliError::Usage(format!(
-                "`{}` holds no oplink plugins",
+                "`{}` holds no oplink plugins{skipped}",
                 args.path.display()
             )));
+        }
+        for (path, reason) in links {
+            eprintln!("oplink: warning: skipped `{}`: {reason}", path.display());
         }
         items
     } else {

@@ -200,6 +200,11 @@ fn inspect_a_c_library_and_a_folder() {
     std::fs::copy(plugin_path("threshold"), dir.path().join("libthreshold.so")).unwrap();
     std::fs::copy(fixture("ABI_MAJOR"), dir.path().join("libabi3.so")).unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not a library").unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("libthreshold.so"),
+        dir.path().join("liblinked.so"),
+    )
+    .unwrap();
     let output = oplink()
         .arg("inspect")
         .arg(dir.path())
@@ -209,6 +214,15 @@ fn inspect_a_c_library_and_a_folder() {
         .clone();
     let text = stdout(&output);
     assert!(text.contains("threshold  1.0.0"), "{text}");
+    // A link is passed over, as discovery passes links over, and said so.
+    assert!(!text.contains("liblinked.so"), "{text}");
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "oplink: warning: skipped `{}`: a symbolic link (discovery follows none)\n",
+            dir.path().join("liblinked.so").display()
+        )
+    );
     assert!(
         text.contains("REJECTED  `") && text.contains("libabi3.so` was built for oplink ABI 3"),
         "{text}"
@@ -238,6 +252,18 @@ fn inspect_a_c_library_and_a_folder() {
     fails_with(
         oplink().arg("inspect").arg(empty.path()),
         &format!("`{}` holds no oplink plugins", empty.path().display()),
+    );
+    std::os::unix::fs::symlink(
+        dir.path().join("libthreshold.so"),
+        empty.path().join("liblinked.so"),
+    )
+    .unwrap();
+    fails_with(
+        oplink().arg("inspect").arg(empty.path()),
+        &format!(
+            "`{}` holds no oplink plugins (it holds 1 symbolic link, which discovery does not follow: inspect the file it points to)",
+            empty.path().display()
+        ),
     );
 }
 
