@@ -637,10 +637,22 @@ impl std::fmt::Display for BadValue {
 
 impl std::error::Error for BadValue {}
 
+/// Whether `ty` holds whole numbers only: an integer, or a decimal of scale 0 (as
+/// [`whole_numbers`] infers for numbers past `i64`).
+fn integral(ty: &DataType) -> bool {
+    ty.is_integer() || matches!(ty, DataType::Decimal128(_, 0))
+}
+
+/// Whether `text` is a whole number as JSON writes one: digits after an optional `-`.
+fn whole_text(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 impl StrictIntegers {
     fn new(schema: &SchemaRef) -> StrictIntegers {
         let columns: Vec<usize> = (0..schema.fields().len())
-            .filter(|&i| schema.field(i).data_type().is_integer())
+            .filter(|&i| integral(schema.field(i).data_type()))
             .collect();
         let read_schema = if columns.is_empty() {
             schema.clone()
@@ -648,7 +660,7 @@ impl StrictIntegers {
             let fields: Vec<Field> = schema
                 .fields()
                 .iter()
-                .map(|field| match field.data_type().is_integer() {
+                .map(|field| match integral(field.data_type()) {
                     true => field.as_ref().clone().with_data_type(DataType::Utf8),
                     false => field.as_ref().clone(),
                 })
@@ -673,6 +685,29 @@ impl StrictIntegers {
         let mut columns = batch.columns().to_vec();
         for &index in &self.columns {
             let ty = self.schema.field(index).data_type();
+            // A decimal's parser rounds a fraction (`1.5` to 2) and reads exponents: a
+            // whole-number column takes digits only.
+            let fraction = match ty {
+                DataType::Decimal128(..) => columns[index]
+                    .as_any()
+                    .downcast_ref::<arrow_array::StringArray>()
+                    .and_then(|text| {
+                        (0..arrow_array::Array::len(text))
+                            .find(|&row| {
+                                arrow_array::Array::is_valid(text, row)
+                                    && !whole_text(text.value(row))
+                            })
+                            .map(|row| (row, text.value(row)))
+                    }),
+                _ => None,
+            };
+            if let Some((row, value)) = fraction {
+                return Err(ArrowError::ExternalError(Box::new(BadValue {
+                    row: self.rows + row as u64,
+                    key: self.schema.field(index).name().clone(),
+                    reason: format!("`{value}` is not a valid {ty}"),
+                })));
+            }
             match cast_with_options(&columns[index], ty, &strictly) {
                 Ok(parsed) => columns[index] = parsed,
                 Err(_) => {
@@ -941,11 +976,11 @@ fn whole_numbers<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
                 Some(raw) if raw.get() == "null" => continue,
                 Some(raw) => raw.get(),
             };
-            let magnitude = text.strip_prefix('-').unwrap_or(text);
-            if magnitude.is_empty() || !magnitude.bytes().all(|b| b.is_ascii_digit()) {
+            if !whole_text(text) {
                 *kind = None;
                 continue;
             }
+            let magnitude = text.strip_prefix('-').unwrap_or(text);
             seen.digits = seen.digits.max(magnitude.len());
             seen.beyond_u64 |= text.starts_with('-') || magnitude.parse::<u64>().is_err();
         }
@@ -957,6 +992,8 @@ fn whole_numbers<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
         .map(|field| {
             let typed = |data_type| field.as_ref().clone().with_data_type(data_type);
             match whole.get(field.name().as_str()) {
+                // A column without a value in the lines read here stays as inferred.
+                Some(Some(w)) if w.digits == 0 => field.as_ref().clone(),
                 Some(Some(w)) if !w.beyond_u64 => typed(DataType::UInt64),
                 Some(Some(w)) if w.digits <= 20 => typed(DataType::Decimal128(20, 0)),
                 Some(Some(w)) if w.digits <= 38 => typed(DataType::Decimal128(38, 0)),

@@ -35,7 +35,8 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
                     items.push(Item::Rejected(path, error.to_string()))
                 }
                 (Outcome::Skipped(reason), None) if entry.path.is_symlink() => {
-                    links.push((entry.path.clone(), reason.clone()));
+                    let path = std::path::absolute(&entry.path).unwrap_or(entry.path.clone());
+                    links.push((path, reason.clone()));
                 }
                 _ => {}
             }

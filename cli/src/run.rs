@@ -92,6 +92,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             None => (config.to_owned(), "(inline)".to_owned()),
         },
     };
+    let inline = config.is_some_and(|c| !c.starts_with('@'));
     match serde_json::from_str::<Strict>(&text) {
         Ok(Strict(config)) => Ok(OpSpec {
             name: name.to_owned(),
@@ -103,11 +104,21 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
                 .lines()
                 .nth(line.saturating_sub(1))
                 .map(|l| excerpt(l, column));
-            // `--op t={"key":"customer"}` unquoted reaches us as `t={key:customer}`.
-            let unquoted = source_text == "(inline)"
-                && !text.contains('"')
-                && text.trim_start().starts_with(['{', '['])
-                && text.contains(|c: char| c.is_ascii_alphabetic());
+            // `--op t={"key":"customer"}` unquoted reaches us as `t={key:customer}` (and
+            // `--op t={"a":"b","c":1}` as `t=a:b` and `t=c:1`, the braces expanded): a bare
+            // word where a value or key should be, and not a quote left.
+            let bare_word = excerpt.is_some()
+                && text
+                    .lines()
+                    .nth(line.saturating_sub(1))
+                    .and_then(|l| l.get(column.saturating_sub(1)..))
+                    .is_some_and(|rest| {
+                        rest.starts_with(|c: char| c.is_ascii_alphabetic())
+                            && !["true", "false", "null"]
+                                .iter()
+                                .any(|w| rest.starts_with(w))
+                    });
+            let unquoted = inline && bare_word && !text.contains(['"', '\'']);
             let mut reason = error.to_string();
             if unquoted {
                 reason.push_str(&format!(
@@ -1040,6 +1051,20 @@ mod tests {
             error.to_string(),
             "the configuration of `count` (inline) is not valid JSON: key must be a string at line 1 column 2 (the configuration has no quotes left: did the shell take them? Put the whole option in single quotes: --op 'count={\"key\": \"value\"}')\n  {key:customer}\n   ^"
         );
+        for taken in ["t=column:amount", "t=alice"] {
+            let error = parse_op(taken).unwrap_err().to_string();
+            assert!(error.contains("did the shell take them?"), "{error}");
+        }
+        // Not for other mistakes, nor for quotes of another kind.
+        for other in [
+            "t=[true, false,]",
+            "t=[1e400]",
+            "t={'min': 3}",
+            r#"t={"a": b}"#,
+        ] {
+            let error = parse_op(other).unwrap_err().to_string();
+            assert!(!error.contains("shell"), "{error}");
+        }
         // Everything else reads as serde_json reads it.
         let spec =
             parse_op(r#"t={"n": [1, -2, 2.5, "x", null, true, {}], "big": 18446744073709551615}"#)

@@ -2100,6 +2100,21 @@ fn json_lines_refuse_a_fraction_in_an_integer_column() {
             inferred.display()
         ),
     );
+    // The same for whole numbers past `i64`, read as a decimal of scale 0, whose parser
+    // would round a fraction and read an exponent.
+    for (value, column) in [("1.5", 2), ("1e3", 2)] {
+        let mut text = "{\"n\": -99999999999999999999}\n".to_owned();
+        (1..10_000).for_each(|i| text.push_str(&format!("{{\"n\": {i}}}\n")));
+        text.push_str(&format!("{{\"n\": {value}}}\n"));
+        std::fs::write(&inferred, text).unwrap();
+        fails_with(
+            oplink().args(["run", "--to", "none"]).arg(&inferred),
+            &format!(
+                "cannot read `{}` at line 10001, column {column} (`n`): `{value}` is not a valid Decimal128(20, 0) (the schema was inferred from the first rows; give `--schema` to set it)",
+                inferred.display()
+            ),
+        );
+    }
     // Whole numbers, as numbers or text, and nulls read as before.
     let fine = dir.path().join("fine.jsonl");
     std::fs::write(&fine, "{\"a\": \"12\"}\n{\"a\": null}\n{\"a\": -3}\n").unwrap();

@@ -136,6 +136,9 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// The path is empty: `dlopen("")` would open the host program itself.
+    #[error("an empty path names no library (the loader would open this program itself)")]
+    EmptyPath,
     /// The path is a folder or a device, not a library file.
     #[error("`{path}` is not a file")]
     NotAFile {
@@ -390,7 +393,8 @@ macro_rules! on_path {
             | Error::DuplicateOperator { path: $path, .. }
             | Error::UnknownOperator { path: $path, .. } => $found,
             // Every other variant, by name: a new one must be sorted into one arm or the other.
-            Error::Conflict { .. }
+            Error::EmptyPath
+            | Error::Conflict { .. }
             | Error::StateInUse { .. }
             | Error::Reentrant { .. }
             | Error::Reload { .. }
@@ -436,7 +440,8 @@ impl Error {
             | Error::DuplicateOperator { name, .. } => Some(name),
             Error::PanicAbort { operator, .. } => operator.as_deref(),
             // Every other variant, by name: a new one must be sorted into one arm or the other.
-            Error::Open { .. }
+            Error::EmptyPath
+            | Error::Open { .. }
             | Error::CheckFailed { .. }
             | Error::State { .. }
             | Error::StateInUse { .. }

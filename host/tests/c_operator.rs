@@ -301,14 +301,17 @@ fn a_c_operator_calls_oplink_lookup_through_the_headers_table() {
         err.to_string(),
         "operator `c_op` failed in `new`: table `tiers` is offline (at host/tests/c_operator.rs:275:24)"
     );
+    let err = plugin.instantiate("c_op", json!(7), &host).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the configuration is the key to look up, a JSON string"
+    );
     // Without the service, the host refuses the operator before its `create` runs.
     let err = plugin
         .instantiate("c_op", json!("alice"), &Host::default())
         .unwrap_err();
-    assert!(
-        err.to_string().contains(
-            "requires the host service `oplink.Lookup`, which this host does not provide"
-        ),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        "operator `c_op` requires the host service `oplink.Lookup`, which this host does not provide (it provides only the standard services `oplink.Log`, `oplink.State` and `oplink.Clock`); add it with `Host::builder().provide::<dyn oplink::services::Lookup>(..)`"
     );
 }

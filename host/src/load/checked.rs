@@ -35,6 +35,9 @@ const NOT_A_PLUGIN: &[u8] = b"oplink-check-not-a-plugin";
 /// library that is no plugin at all (no entry symbol of any ABI) is not opened here: its
 /// constructors have nothing to do in this process.
 pub fn load_checked(path: &Path, timeout: Duration) -> Result<Plugin> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::EmptyPath); // before any child is made
+    }
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let checked = super::file_id(&absolute);
     if !check_in_child(path, timeout)? {

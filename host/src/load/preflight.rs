@@ -87,11 +87,7 @@ pub fn check(path: &Path) -> Result<()> {
     if path.as_os_str().is_empty() {
         // `dlopen("")` opens the program itself, whose operators (if it links any) would
         // come back as the library's.
-        return Err(Error::Unreadable {
-            path: path.to_owned(),
-            reason: "an empty path names no library (the loader would open this program itself)"
-                .to_owned(),
-        });
+        return Err(Error::EmptyPath);
     }
     let Ok(metadata) = std::fs::metadata(path) else {
         return Ok(()); // let the loader report the missing file in its own words

@@ -181,7 +181,7 @@ pub fn c_section() -> String {
         out.push_str("}\n");
         out
     }
-    [
+    let tables = [
         one::<dyn Log>("Log"),
         one::<dyn State>("State"),
         one::<dyn Clock>("Clock"),
@@ -190,7 +190,17 @@ pub fn c_section() -> String {
             one::<dyn Lookup>("Lookup")
         ),
     ]
-    .join("\n")
+    .join("\n");
+    // Each table declares the types its methods need (an `Option`'s struct): once in all.
+    let mut declared = std::collections::HashSet::new();
+    let mut out = String::new();
+    for line in tables.lines() {
+        if !line.starts_with("typedef struct {") || declared.insert(line) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 #[cfg(test)]
