@@ -49,8 +49,15 @@ pub(crate) fn is_inside_oplink(location: &Location<'_>) -> bool {
             .is_some_and(|rest| rest.starts_with(['/', '\\']))
 }
 
+/// Whether `location` is in Rust's own library: `map_err(Error::msg)` passes the function
+/// by name, so the caller `#[track_caller]` sees is `FnOnce::call_once` there.
+fn is_inside_std(location: &Location<'_>) -> bool {
+    let file = location.file();
+    file.starts_with("/rustc/") || file.contains("/rustlib/src/rust/library/")
+}
+
 fn user_location(location: &'static Location<'static>) -> Option<&'static Location<'static>> {
-    (!is_inside_oplink(location)).then_some(location)
+    (!is_inside_oplink(location) && !is_inside_std(location)).then_some(location)
 }
 
 impl Error {

@@ -16,3 +16,20 @@ fn a_panic_in_the_authors_code_becomes_a_failure_located_there() {
         "{location}"
     );
 }
+
+/// An error made by the author's code is located at their line; one made by a function
+/// passed by name (`map_err(Error::msg)`) has its caller in Rust's own library, and so no
+/// location rather than a path there.
+#[test]
+fn an_error_made_through_a_function_passed_by_name_has_no_location_in_std() {
+    let line = line!() + 1;
+    let direct = oplink::Error::msg("x");
+    let location = direct.location().expect("located");
+    assert_eq!((location.file(), location.line()), (file!(), line));
+    let by_name = Err::<(), _>("x").map_err(oplink::Error::msg).unwrap_err();
+    assert!(by_name.location().is_none(), "{:?}", by_name.location());
+    let from = Err::<(), _>(std::fmt::Error)
+        .map_err(oplink::Error::from)
+        .unwrap_err();
+    assert!(from.location().is_none(), "{:?}", from.location());
+}
