@@ -191,10 +191,15 @@ pub enum Error {
     },
     /// The library was built against a newer minor version than this host knows.
     #[error(
-        "`{path}` was built for oplink ABI {major}.{found}{}, newer than this host's {major}.{supported} (oplink {}): load it with a host built on {}",
+        "`{path}` was built for oplink ABI {major}.{found}{}, newer than this host's {major}.{supported} (oplink {}): load it with a host {}",
         oplink_version.as_ref().map(|v| format!(" (oplink {v})")).unwrap_or_default(),
         env!("CARGO_PKG_VERSION"),
-        oplink_version.as_ref().map_or("a newer oplink".to_owned(), |v| format!("oplink {v} or newer")),
+        match oplink_version.as_deref() {
+            // A library that names this host's own oplink cannot be helped by it: the
+            // minor is what to look for (a C library's header set by hand, say).
+            Some(v) if v != env!("CARGO_PKG_VERSION") => format!("built on oplink {v} or newer"),
+            _ => format!("that speaks ABI {}.{found} or newer", oplink::abi::ABI_MAJOR),
+        },
         major = oplink::abi::ABI_MAJOR,
     )]
     AbiMinor {
@@ -540,6 +545,40 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::Error;
+
+    /// A newer minor's refusal says what host to load it with: a newer oplink when the
+    /// library names one, else a host of its ABI.
+    #[test]
+    fn a_newer_minor_is_refused_with_advice_that_can_be_followed() {
+        let refusal = |oplink_version: Option<&str>| {
+            Error::AbiMinor {
+                path: PathBuf::from("/p/libx.so"),
+                found: 3,
+                supported: 2,
+                oplink_version: oplink_version.map(str::to_owned),
+            }
+            .to_string()
+        };
+        let this = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            refusal(Some("0.9.0")),
+            format!(
+                "`/p/libx.so` was built for oplink ABI 2.3 (oplink 0.9.0), newer than this host's 2.2 (oplink {this}): load it with a host built on oplink 0.9.0 or newer"
+            )
+        );
+        assert_eq!(
+            refusal(Some(this)),
+            format!(
+                "`/p/libx.so` was built for oplink ABI 2.3 (oplink {this}), newer than this host's 2.2 (oplink {this}): load it with a host that speaks ABI 2.3 or newer"
+            )
+        );
+        assert_eq!(
+            refusal(None),
+            format!(
+                "`/p/libx.so` was built for oplink ABI 2.3, newer than this host's 2.2 (oplink {this}): load it with a host that speaks ABI 2.3 or newer"
+            )
+        );
+    }
 
     /// `path()` and `operator()` find what an error is about, whatever its variant, and
     /// `naming` renames the one path.
