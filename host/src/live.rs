@@ -465,18 +465,20 @@ impl Live {
 fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)> {
     let operator = live.instance.name().to_owned();
     let failed = failure(live, "reloading");
-    let new_build = !live.ran_on(new);
-    if new_build && live.builds.len() as u64 >= live.max_generations {
-        return Err(failed(format!(
-            "it has run on {} builds, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`",
-            live.builds.len()
-        )));
-    }
+    // A build without the operator is the first thing to say: raising the bound of builds
+    // would not help it.
     if new.operator(&operator).is_none() {
         return Err(failed(format!(
             "the new build `{}` has no operator `{operator}`; it has: {}",
             new.path().display(),
             names(new)
+        )));
+    }
+    let new_build = !live.ran_on(new);
+    if new_build && live.builds.len() as u64 >= live.max_generations {
+        return Err(failed(format!(
+            "it has run on {} builds, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`",
+            live.builds.len()
         )));
     }
     // A poisoned instance cannot take a snapshot: the new build starts from the last good

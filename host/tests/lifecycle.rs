@@ -523,6 +523,15 @@ fn reloads_stop_at_the_bound_of_builds_mapped() {
         err.to_string(),
         "reloading operator `tally` (state `serving`) failed, and the old instance keeps serving: it has run on 2 builds, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`"
     );
+    // A build without the operator says that first: a higher bound would not help it.
+    let other = Plugin::load(plugin_path("threshold")).unwrap();
+    assert_eq!(
+        live.reload(&other).unwrap_err().to_string(),
+        format!(
+            "reloading operator `tally` (state `serving`) failed, and the old instance keeps serving: the new build `{}` has no operator `tally`; it has: `threshold`",
+            other.path().display()
+        )
+    );
     assert_eq!(live.generation(), 6);
 }
 
