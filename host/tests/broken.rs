@@ -118,6 +118,11 @@ refused!(
     "has an invalid oplink header: operator 0 has the name \"2fast\"; names are ASCII letters, digits, `_`, `-` and `.`, starting with a letter"
 );
 refused!(
+    an_operator_whose_version_is_not_semantic,
+    "BAD_VERSION",
+    "has an invalid oplink header: operator `c_op` has the version \"banana\"; a version is semantic, such as `1.0.0` or `0.3.1-beta.2`"
+);
+refused!(
     unknown_implemented_bits,
     "UNKNOWN_BITS",
     "has an invalid oplink header: operator `c_op` claims methods this host does not know (implemented bits 0x100)"

@@ -312,6 +312,11 @@ fn descriptor<M: Memory>(
     let version = r.str(required(d.get(OperatorDescriptor::version))?, &|| {
         what("version")
     })?;
+    if !is_semantic_version(&version) {
+        return Err(invalid(format!(
+            "operator `{name}` has the version {version:?}; a version is semantic, such as `1.0.0` or `0.3.1-beta.2`"
+        )));
+    }
     let description = r.str(required(d.get(OperatorDescriptor::description))?, &|| {
         what("description")
     })?;
@@ -594,6 +599,33 @@ fn check_name(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `MAJOR.MINOR.PATCH` (numbers without leading zeros), then an optional `-pre` and
+/// `+build` of dot-separated ASCII letters, digits and `-`: what `#[oplink::operator]`
+/// accepts, checked again here for libraries written in other languages.
+fn is_semantic_version(version: &str) -> bool {
+    let identifiers = |s: &str| {
+        s.split('.').all(|part| {
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+    };
+    let (rest, build) = match version.split_once('+') {
+        Some((rest, build)) => (rest, Some(build)),
+        None => (version, None),
+    };
+    let (core, pre) = match rest.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (rest, None),
+    };
+    let number = |p: &str| {
+        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p == "0" || !p.starts_with('0'))
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| number(p))
+        && pre.is_none_or(identifiers)
+        && build.is_none_or(identifiers)
 }
 
 #[cfg(test)]

@@ -443,3 +443,31 @@ proptest! {
         let _ = validate(&memory, Addr(DATA));
     }
 }
+
+#[test]
+fn versions_are_semantic() {
+    for good in [
+        "1.0.0",
+        "0.3.1-beta.2",
+        "1.2.3+build.5",
+        "10.20.30-rc.1+b-7",
+        "0.0.0",
+    ] {
+        assert!(super::is_semantic_version(good), "{good}");
+    }
+    for bad in [
+        "",
+        "banana",
+        "1.0",
+        "1.0.0.0",
+        "01.0.0",
+        "1.0.0-",
+        "1.0.0+",
+        "1.0.0-be ta",
+        "1..0",
+        "v1.0.0",
+        " 1.0.0",
+    ] {
+        assert!(!super::is_semantic_version(bad), "{bad:?}");
+    }
+}
