@@ -554,7 +554,10 @@ typedef struct OplinkLogTable {
     { OPLINK_STR("message"), OPLINK_STR("fn message(&self, level: u8, target: &str, text: &str)"), 0xce68c608222040c3ull }, \
 }
 
+#ifndef OPLINK_DEFINED_OplinkOptionOwnedVec
+#define OPLINK_DEFINED_OplinkOptionOwnedVec
 typedef struct { uint8_t present; OplinkOwnedVec value; } OplinkOptionOwnedVec;
+#endif
 /* The table of the host service `oplink.State` (fingerprint 0xe1100a167eea8f06). */
 typedef struct OplinkStateTable {
     OplinkTableHeader header;
@@ -587,7 +590,10 @@ typedef struct OplinkClockTable {
 
 /* Not a standard service: an operator that calls it lists it in its requirements, and
  * a host that does not provide it (`oplink run` does, with `--lookup`) refuses it. */
+#ifndef OPLINK_DEFINED_OplinkOptionOwnedBuf
+#define OPLINK_DEFINED_OplinkOptionOwnedBuf
 typedef struct { uint8_t present; OplinkOwnedBuf value; } OplinkOptionOwnedBuf;
+#endif
 /* The table of the host service `oplink.Lookup` (fingerprint 0x0d7a42b4051addfb). */
 typedef struct OplinkLookupTable {
     OplinkTableHeader header;

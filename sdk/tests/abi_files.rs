@@ -96,6 +96,48 @@ pub trait Keywords {
     fn r#type(&self, r#struct: u8) -> u8;
 }
 
+/// A service of one's own whose types `oplink.h` also declares for its services.
+#[oplink::host_callbacks(name = "test.Geo")]
+pub trait Geo {
+    fn city(&self, code: &str) -> oplink::Result<Option<String>>;
+    fn blob(&self, key: &[u8]) -> oplink::Result<Option<Vec<u8>>>;
+    fn near(&self, lat: f64, lon: f64) -> u32;
+}
+
+/// `c_declarations` gives a C operator what `oplink.h` gives it for the standard services:
+/// a table, a name, a fingerprint and the methods for its `requires_`, in declarations
+/// that compile after `oplink.h` (the `Option` types both declare are guarded).
+#[test]
+fn a_services_c_declarations_compile_after_oplink_h_and_fill_a_requirement() {
+    let declarations = oplink::service::c_declarations::<dyn Geo>("Geo");
+    assert!(
+        declarations.contains(&format!(
+            "#define OPLINK_GEO_FINGERPRINT 0x{:016x}ull",
+            <dyn Geo as oplink::service::Service>::FINGERPRINT
+        )),
+        "{declarations}"
+    );
+    let program = |braces: &str| {
+        format!(
+            "#include \"oplink.h\"\n{declarations}\nstatic const OplinkServiceMethod methods[] = OPLINK_GEO_METHODS;\nint main(void) {{ OplinkServiceRequirement r = {{ OPLINK_STR(OPLINK_GEO_NAME), OPLINK_GEO_FINGERPRINT, methods, OPLINK_GEO_METHOD_COUNT }}; OplinkGeoTable t = {braces}; OplinkOptionOwnedBuf city; (void)t; (void)city; return r.method_count == 3 ? 0 : 1; }}\n"
+        )
+    };
+    compiles(
+        "CC",
+        "cc",
+        "geo.c",
+        &program("{0}"),
+        &[("c11", oplink::abi::ABI_MINOR)],
+    );
+    compiles(
+        "CXX",
+        "c++",
+        "geo.cpp",
+        &program("{}"),
+        &[("c++11", oplink::abi::ABI_MINOR)],
+    );
+}
+
 #[test]
 fn a_services_c_table_compiles_with_keyword_names() {
     let table = oplink::service::c_table::<dyn Keywords>("Keywords");

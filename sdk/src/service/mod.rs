@@ -286,6 +286,33 @@ pub struct CMethod {
     pub dependencies: Vec<String>,
 }
 
+/// Everything a C operator needs to call service `S`, for a header included after
+/// `oplink.h`: the table ([`c_table`]), then `OPLINK_{C_NAME}_NAME`, `_FINGERPRINT`,
+/// `_METHOD_COUNT` and `_METHODS` (an initializer of `OplinkServiceMethod`s) for the
+/// operator's `requires_` entry. `oplink.h` carries these for the standard services and
+/// `oplink.Lookup`; a service of one's own gets them from here, e.g. in a test or a build
+/// script: `std::fs::write("geo.h", c_declarations::<dyn Geo>("Geo"))`.
+pub fn c_declarations<S: Service + ?Sized>(c_name: &str) -> String {
+    let upper = c_name.to_uppercase();
+    let mut out = c_table::<S>(c_name);
+    out.push_str(&format!(
+        "#define OPLINK_{upper}_NAME \"{}\"\n#define OPLINK_{upper}_FINGERPRINT 0x{:016x}ull\n#define OPLINK_{upper}_METHOD_COUNT {}\n#define OPLINK_{upper}_METHODS {{ \\\n",
+        S::NAME,
+        S::FINGERPRINT,
+        S::METHODS.len()
+    ));
+    for method in S::METHODS {
+        out.push_str(&format!(
+            "    {{ OPLINK_STR(\"{}\"), OPLINK_STR(\"{}\"), 0x{:016x}ull }}, \\\n",
+            method.name,
+            method.signature.replace('\\', "\\\\").replace('"', "\\\""),
+            method.fingerprint
+        ));
+    }
+    out.push_str("}\n");
+    out
+}
+
 /// The C declaration of the table of service `S`: its struct and the definitions its types
 /// need. The struct is named `Oplink{c_name}Table`.
 pub fn c_table<S: Service + ?Sized>(c_name: &str) -> String {

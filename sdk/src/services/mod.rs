@@ -159,48 +159,19 @@ pub fn is_standard(name: &str) -> bool {
 
 /// The C declarations of the standard services and of `oplink.Lookup`, for `oplink.h`:
 /// each one's table, name, fingerprint and methods (for a C operator's list of
-/// requirements).
+/// requirements), as [`crate::service::c_declarations`] writes them.
 pub fn c_section() -> String {
-    fn one<S: Service + ?Sized>(short: &str) -> String {
-        let upper = short.to_uppercase();
-        let mut out = crate::service::c_table::<S>(short);
-        out.push_str(&format!(
-            "#define OPLINK_{upper}_NAME \"{}\"\n#define OPLINK_{upper}_FINGERPRINT 0x{:016x}ull\n#define OPLINK_{upper}_METHOD_COUNT {}\n#define OPLINK_{upper}_METHODS {{ \\\n",
-            S::NAME,
-            S::FINGERPRINT,
-            S::METHODS.len()
-        ));
-        for method in S::METHODS {
-            out.push_str(&format!(
-                "    {{ OPLINK_STR(\"{}\"), OPLINK_STR(\"{}\"), 0x{:016x}ull }}, \\\n",
-                method.name,
-                method.signature.replace('\\', "\\\\").replace('"', "\\\""),
-                method.fingerprint
-            ));
-        }
-        out.push_str("}\n");
-        out
-    }
-    let tables = [
-        one::<dyn Log>("Log"),
-        one::<dyn State>("State"),
-        one::<dyn Clock>("Clock"),
+    use crate::service::c_declarations;
+    [
+        c_declarations::<dyn Log>("Log"),
+        c_declarations::<dyn State>("State"),
+        c_declarations::<dyn Clock>("Clock"),
         format!(
             "/* Not a standard service: an operator that calls it lists it in its requirements, and\n * a host that does not provide it (`oplink run` does, with `--lookup`) refuses it. */\n{}",
-            one::<dyn Lookup>("Lookup")
+            c_declarations::<dyn Lookup>("Lookup")
         ),
     ]
-    .join("\n");
-    // Each table declares the types its methods need (an `Option`'s struct): once in all.
-    let mut declared = std::collections::HashSet::new();
-    let mut out = String::new();
-    for line in tables.lines() {
-        if !line.starts_with("typedef struct {") || declared.insert(line) {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
+    .join("\n")
 }
 
 #[cfg(test)]

@@ -43,12 +43,13 @@ impl<A: CType> CType for AbiOption<A> {
 }
 
 impl<A: CType> AbiOption<A> {
-    /// The C definition of this instantiation, for the header.
+    /// The C definition of this instantiation, for a header: guarded, so that the
+    /// declarations of several services (`oplink.h`'s and one's own) may each carry it.
     pub fn c_definition() -> String {
+        let name = Self::c_name();
         format!(
-            "typedef struct {{ uint8_t present; {}; }} {};",
+            "#ifndef OPLINK_DEFINED_{name}\n#define OPLINK_DEFINED_{name}\ntypedef struct {{ uint8_t present; {}; }} {name};\n#endif",
             A::c_decl("value"),
-            Self::c_name()
         )
     }
 
@@ -134,7 +135,7 @@ mod tests {
         assert_eq!(err.to_string(), "2 is not an option flag (0 or 1)");
         assert_eq!(
             AbiOption::<crate::abi::OwnedVec>::c_definition(),
-            "typedef struct { uint8_t present; OplinkOwnedVec value; } OplinkOptionOwnedVec;"
+            "#ifndef OPLINK_DEFINED_OplinkOptionOwnedVec\n#define OPLINK_DEFINED_OplinkOptionOwnedVec\ntypedef struct { uint8_t present; OplinkOwnedVec value; } OplinkOptionOwnedVec;\n#endif"
         );
     }
 }
