@@ -266,8 +266,8 @@ fn difference(plugin: &[RequiredMethod], host: &[MethodInfo]) -> Option<String> 
                 index + 1
             ),
             Some(at) if host[at].signature == expected.signature => format!(
-                "method `{name}` differs in what crosses, though it reads `{}` on both sides: a `Wire` type's encoding (its `SCHEMA`) or a type's size differs",
-                expected.signature
+                "method `{name}` differs in what crosses, though it reads `{}` on both sides (fingerprint {:#018x} in the plugin, {:#018x} in the host): a `Wire` type's encoding (its `SCHEMA`) or a type's size differs, or a C library's fingerprint was not copied from the host's `oplink.h`",
+                expected.signature, expected.fingerprint, host[at].fingerprint
             ),
             Some(at) => {
                 // Shown without paths when the types differ without them too

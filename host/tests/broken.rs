@@ -118,6 +118,11 @@ refused!(
     "has an invalid oplink header: operator 0 has the name \"2fast\"; names are ASCII letters, digits, `_`, `-` and `.`, starting with a letter"
 );
 refused!(
+    a_service_fingerprint_its_methods_do_not_give,
+    "SERVICE_FINGERPRINT",
+    "has an invalid oplink header: operator `c_op` requires `oplink.Log` with the fingerprint 0x000000000000dead, but the methods it lists give 0xa755e8b416758270 (a C library copies a service's `OPLINK_*_FINGERPRINT` and `OPLINK_*_METHODS` together, from `oplink.h` or `oplink::service::c_declarations`)"
+);
+refused!(
     an_operator_whose_version_is_not_semantic,
     "BAD_VERSION",
     "has an invalid oplink header: operator `c_op` has the version \"banana\"; a version is semantic, such as `1.0.0` or `0.3.1-beta.2`"

@@ -60,7 +60,10 @@ fn differences_name_the_method() {
     encoding[0].fingerprint ^= 1;
     assert_eq!(
         difference(&encoding, host).unwrap(),
-        "method `get` differs in what crosses, though it reads `fn get(&self, key: &str) -> Option<String>` on both sides: a `Wire` type's encoding (its `SCHEMA`) or a type's size differs"
+        format!(
+            "method `get` differs in what crosses, though it reads `fn get(&self, key: &str) -> Option<String>` on both sides (fingerprint {:#018x} in the plugin, {:#018x} in the host): a `Wire` type's encoding (its `SCHEMA`) or a type's size differs, or a C library's fingerprint was not copied from the host's `oplink.h`",
+            encoding[0].fingerprint, host[0].fingerprint
+        )
     );
     let swapped = vec![same[1].clone(), same[0].clone()];
     assert_eq!(

@@ -423,9 +423,18 @@ fn requirements<M: Memory>(
                 methods
             }
         };
+        let fingerprint = required(entry.get(ServiceRequirement::fingerprint))?;
+        // The service's fingerprint follows from its name and its methods' (a C library
+        // copies it): one that does not is a typo, which would otherwise pass unseen.
+        let follows = oplink::service::fingerprint_of(&name, methods.iter().map(|m| m.fingerprint));
+        if fingerprint != follows {
+            return Err(invalid(format!(
+                "operator `{operator}` requires `{name}` with the fingerprint {fingerprint:#018x}, but the methods it lists give {follows:#018x} (a C library copies a service's `OPLINK_*_FINGERPRINT` and `OPLINK_*_METHODS` together, from `oplink.h` or `oplink::service::c_declarations`)"
+            )));
+        }
         let service = RequiredService {
             name,
-            fingerprint: required(entry.get(ServiceRequirement::fingerprint))?,
+            fingerprint,
             methods,
         };
         // A standard service also listed in `requires` appears twice: once is enough.

@@ -156,6 +156,17 @@ pub const fn service_fingerprint(name: &str, methods: &[MethodInfo]) -> u64 {
     hash
 }
 
+/// [`service_fingerprint`] of a service named `name` whose methods have these
+/// fingerprints: what a host checks a library's declared fingerprint against.
+pub fn fingerprint_of(name: &str, method_fingerprints: impl IntoIterator<Item = u64>) -> u64 {
+    let mut hash = fnv1a(FNV_OFFSET, b"oplink-service-v2\0");
+    hash = fnv1a(hash, name.as_bytes());
+    for fingerprint in method_fingerprints {
+        hash = fnv1a(hash, &fingerprint.to_le_bytes());
+    }
+    hash
+}
+
 /// How many of `enabled` are true (the methods a `#[cfg]` keeps).
 #[doc(hidden)]
 pub const fn count_enabled(enabled: &[bool]) -> usize {

@@ -195,4 +195,23 @@ mod tests {
             "oplink.Clock"
         );
     }
+
+    /// The check a host makes of a library's declared fingerprint agrees with the
+    /// fingerprint a service computes of itself.
+    #[test]
+    fn a_fingerprint_follows_from_the_methods_alone() {
+        fn check<S: Service + ?Sized>() {
+            let methods = S::METHODS.iter().map(|m| m.fingerprint);
+            assert_eq!(
+                crate::service::fingerprint_of(S::NAME, methods),
+                S::FINGERPRINT,
+                "{}",
+                S::NAME
+            );
+        }
+        check::<dyn Log>();
+        check::<dyn State>();
+        check::<dyn Clock>();
+        check::<dyn Lookup>();
+    }
 }

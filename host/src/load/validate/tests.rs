@@ -77,7 +77,8 @@ impl Image {
         }
         let requires = image.alloc(size_of::<ServiceRequirement>(), 8);
         image.view::<ServiceRequirement>(requires, "name", "Lookup");
-        image.set::<ServiceRequirement>(requires, "fingerprint", &42u64.to_ne_bytes());
+        let fingerprint = oplink::service::fingerprint_of("Lookup", [7, 8]);
+        image.set::<ServiceRequirement>(requires, "fingerprint", &fingerprint.to_ne_bytes());
         image.word::<ServiceRequirement>(requires, "methods", methods);
         image.word::<ServiceRequirement>(requires, "method_count", 2);
 
@@ -180,7 +181,10 @@ fn a_valid_header_is_described() {
     let [service] = &operator.requires[..] else {
         panic!()
     };
-    assert_eq!((service.name.as_str(), service.fingerprint), ("Lookup", 42));
+    assert_eq!(
+        (service.name.as_str(), service.fingerprint),
+        ("Lookup", oplink::service::fingerprint_of("Lookup", [7, 8]))
+    );
     assert_eq!(service.methods[1].signature, "fn put(&self)");
 }
 
