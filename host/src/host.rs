@@ -215,8 +215,13 @@ impl Host {
     }
 
     /// The `HostApi` and services of a new instance of `operator`, with `state` as its
-    /// `oplink.State`.
-    pub(crate) fn attach(&self, operator: &str, state: Arc<ScopedState>) -> Attachment {
+    /// `oplink.State`; of the other services it reaches those it `requires`.
+    pub(crate) fn attach(
+        &self,
+        operator: &str,
+        requires: &[RequiredService],
+        state: Arc<ScopedState>,
+    ) -> Attachment {
         let instance_id = self.inner.next_instance.fetch_add(1, Ordering::Relaxed) + 1;
         let services = Box::new(InstanceServices {
             host: self.inner.clone(),
@@ -225,6 +230,7 @@ impl Host {
                 instance: instance_id,
             })),
             state: <dyn State as Service>::__host_table(state as Arc<dyn State>),
+            declared: requires.iter().map(|r| r.name.clone()).collect(),
         });
         let api = Box::new(HostApi {
             size: size_of::<HostApi>() as u32,
@@ -327,6 +333,8 @@ struct InstanceServices {
     host: Arc<HostInner>,
     log: HostTable,
     state: HostTable,
+    /// The services the operator lists in its requirements: the only others it reaches.
+    declared: Vec<String>,
 }
 
 impl InstanceServices {
@@ -345,6 +353,13 @@ impl InstanceServices {
                     .iter()
                     .find(|p| p.name == name)
                     .ok_or_else(|| format!("this host provides no service `{name}`"))?;
+                // Checked before `create` only when listed: a C operator that calls a
+                // service it did not list would otherwise fail late, or not where it should.
+                if !self.declared.iter().any(|d| d == name) {
+                    return Err(format!(
+                        "`{name}` is not in this operator's requirements, so the host gives it no table: list it (`requires_` in C, `requires = [..]` in Rust), and the host checks it before creating the operator"
+                    ));
+                }
                 (&provided.table, provided.methods)
             }
         };

@@ -63,7 +63,7 @@ impl Instance {
         host: &Host,
         state: Arc<ScopedState>,
     ) -> Result<Instance> {
-        let attachment = host.attach(info.name(), state.clone());
+        let attachment = host.attach(info.name(), info.requires(), state.clone());
         let mut raw: *mut OpaqueInstance = std::ptr::null_mut();
         let mut err = ErrorOut::EMPTY;
         // SAFETY: `create` is a validated entry point of a loaded library; `attachment` is

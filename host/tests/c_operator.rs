@@ -306,6 +306,15 @@ fn a_c_operator_calls_oplink_lookup_through_the_headers_table() {
         err.to_string(),
         "the configuration is the key to look up, a JSON string"
     );
+    // One that calls it without listing it gets no table, though the host provides it.
+    let unlisted = Plugin::load(common::fixture("LOOKUP_UNDECLARED")).unwrap();
+    let err = unlisted
+        .instantiate("c_op", json!("alice"), &host)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operator `c_op` failed in `new`: `oplink.Lookup` is not in this operator's requirements, so the host gives it no table: list it (`requires_` in C, `requires = [..]` in Rust), and the host checks it before creating the operator"
+    );
     // Without the service, the host refuses the operator before its `create` runs.
     let err = plugin
         .instantiate("c_op", json!("alice"), &Host::default())

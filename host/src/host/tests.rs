@@ -107,12 +107,32 @@ fn lookups_check_names_and_fingerprints() {
     let host = Host::builder()
         .provide::<dyn Lookup>(Arc::new(Empty))
         .build();
-    let attachment = host.attach("op", crate::state::ScopedState::unnamed());
+    let lookup = crate::plugin::RequiredService {
+        name: "Lookup".to_owned(),
+        fingerprint: <dyn Lookup>::FINGERPRINT,
+        methods: Vec::new().into(),
+    };
+    let attachment = host.attach("op", &[lookup], crate::state::ScopedState::unnamed());
     // SAFETY: the context of the `HostApi` that `attach` just made.
     let services = unsafe { &*attachment.api.context.cast::<InstanceServices>() };
     assert_eq!(
         services.table("Nope", 0).unwrap_err(),
         "this host provides no service `Nope`"
+    );
+    // A service the operator did not list is not reached, though the host provides it.
+    let unlisted = host.attach("op", &[], crate::state::ScopedState::unnamed());
+    // SAFETY: as above.
+    let unlisted = unsafe { &*unlisted.api.context.cast::<InstanceServices>() };
+    assert_eq!(
+        unlisted
+            .table("Lookup", <dyn Lookup>::FINGERPRINT)
+            .unwrap_err(),
+        "`Lookup` is not in this operator's requirements, so the host gives it no table: list it (`requires_` in C, `requires = [..]` in Rust), and the host checks it before creating the operator"
+    );
+    assert!(
+        unlisted
+            .table("oplink.State", <dyn State>::FINGERPRINT)
+            .is_ok()
     );
     assert!(services.table("Lookup", <dyn Lookup>::FINGERPRINT).is_ok());
     // A plugin built when the trait had only its first method still fits.
