@@ -307,9 +307,15 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
     if let Some(hint) = input.delimiter_hint().filter(|_| !args.quiet) {
         eprintln!("oplink: warning: {hint}");
     }
-    let host = build_host(args, tables)?;
-    let mut stages = instantiate(args, &specs, &host)?;
-    let mut sink = Sink::create(output, args.output.as_deref())?;
+    // A run that fails before it starts leaves no state behind that it made.
+    let fresh = FreshState::note(args.state.as_deref());
+    let set_up = (|| -> Result<_> {
+        let host = build_host(args, tables)?;
+        let stages = instantiate(args, &specs, &host)?;
+        let sink = Sink::create(output, args.output.as_deref())?;
+        Ok((host, stages, sink))
+    })();
+    let (_host, mut stages, mut sink) = set_up.inspect_err(|_| fresh.undo())?;
 
     let progress = progress_bar(&input.progress);
     // Whether the bar may appear at all, decided once (not a system call per batch).
@@ -578,6 +584,34 @@ fn with_op(op: &str, batch: &RecordBatch) -> Result<RecordBatch> {
     columns.extend(batch.columns().iter().cloned());
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .map_err(|e| CliError::Output(e.to_string()))
+}
+
+/// What of `--state` a run is about to make: the folder, its store.
+struct FreshState {
+    dir: Option<PathBuf>,
+    made_dir: bool,
+    made_store: bool,
+}
+
+impl FreshState {
+    fn note(dir: Option<&Path>) -> FreshState {
+        FreshState {
+            dir: dir.map(Path::to_path_buf),
+            made_dir: dir.is_some_and(|d| !d.exists()),
+            made_store: dir.is_some_and(|d| !d.join("state.redb").exists()),
+        }
+    }
+
+    /// Removes what the run made (the store once closed: its host is gone by now).
+    fn undo(&self) {
+        let Some(dir) = &self.dir else { return };
+        if self.made_store {
+            let _ = std::fs::remove_file(dir.join("state.redb"));
+        }
+        if self.made_dir {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
 }
 
 /// The host: the standard services, `oplink.Lookup` when tables were given, and the state

@@ -510,6 +510,47 @@ dave,31
     assert_eq!(first, r#"{"op":"+I","customer":"ann","amount":12}"#);
 }
 
+/// A run refused before it starts (an operator no plugin offers, a configuration refused)
+/// leaves no state folder or store that it made, and one that was there as it was.
+#[test]
+fn a_run_refused_before_it_starts_makes_no_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let refused = |op: &str| {
+        oplink()
+            .args(["run", ORDERS, "--quiet", "--to", "none", "--state"])
+            .arg(&state)
+            .args(plugins(&["running-sum"]))
+            .args(["--op", op])
+            .assert()
+            .failure()
+            .code(1);
+    };
+    refused("no_such_op");
+    assert!(!state.exists());
+    refused(r#"running_sum={"key": 7}"#);
+    assert!(!state.exists());
+    std::fs::create_dir(&state).unwrap();
+    refused("no_such_op");
+    assert!(state.is_dir() && !state.join("state.redb").exists());
+    // A store that was there stays.
+    oplink()
+        .args(["run", ORDERS, "--quiet", "--to", "none", "--state"])
+        .arg(&state)
+        .args(plugins(&["running-sum"]))
+        .args([
+            "--op",
+            r#"running_sum={"key": "customer", "value": "amount"}"#,
+        ])
+        .assert()
+        .success();
+    let snapshot = state.join("running_sum.snapshot");
+    let kept = std::fs::read(&snapshot).unwrap();
+    refused("no_such_op");
+    assert!(state.join("state.redb").is_file());
+    assert!(std::fs::read(&snapshot).unwrap() == kept, "the snapshot changed");
+}
+
 #[test]
 fn run_keeps_state_across_runs_in_a_state_folder() {
     let dir = tempfile::tempdir().unwrap();
