@@ -114,7 +114,7 @@ typedef uint32_t OplinkStatus;
 /* The callee returned an error; the error slot is written. */
 #define OPLINK_STATUS_ERROR 1u
 
-/* The callee panicked; the error slot is written and the instance is poisoned. */
+/* The callee panicked; the error slot is written. An operator that panicked is poisoned (its host calls it no more); a host service that panicked poisons nothing: the call failed, as with `ERROR`. */
 #define OPLINK_STATUS_PANIC 2u
 
 /* The callee could not read its input; the error slot is written. */

@@ -115,7 +115,7 @@ impl Status {
         (
             Status::PANIC,
             "PANIC",
-            "The callee panicked; the error slot is written and the instance is poisoned.",
+            "The callee panicked; the error slot is written. An operator that panicked is poisoned (its host calls it no more); a host service that panicked poisons nothing: the call failed, as with `ERROR`.",
         ),
         (
             Status::INVALID_INPUT,
