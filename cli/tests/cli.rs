@@ -548,7 +548,10 @@ fn a_run_refused_before_it_starts_makes_no_state() {
     let kept = std::fs::read(&snapshot).unwrap();
     refused("no_such_op");
     assert!(state.join("state.redb").is_file());
-    assert!(std::fs::read(&snapshot).unwrap() == kept, "the snapshot changed");
+    assert!(
+        std::fs::read(&snapshot).unwrap() == kept,
+        "the snapshot changed"
+    );
 }
 
 #[test]

@@ -672,18 +672,38 @@ impl Side {
 ///
 /// # Safety
 /// `Shape::of` checked `raw`'s buffer list (it has a first entry).
+#[inline(always)]
 unsafe fn no_null_rows(
     raw: &RawArray,
     shape: &Shape,
     what: &str,
     nulls: &'static str,
 ) -> Result<()> {
+    // What every exporter declares, checked in line; the rest out of it.
+    if shape.null_count == Some(0) {
+        return Ok(());
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { declared_nulls(raw, shape.null_count, what, nulls) }
+}
+
+/// [`no_null_rows`] of a side that does not declare 0 nulls.
+///
+/// # Safety
+/// As for [`no_null_rows`].
+#[cold]
+#[inline(never)]
+unsafe fn declared_nulls(
+    raw: &RawArray,
+    null_count: Option<usize>,
+    what: &str,
+    nulls: &'static str,
+) -> Result<()> {
     // SAFETY: forwarded from the caller.
     let bitmap = !unsafe { raw.buffer(0) }.is_null();
-    match shape.null_count {
-        Some(0) => Ok(()),
+    match null_count {
         _ if bitmap => Err(Error::unlocated(nulls)),
-        None => Ok(()),
+        None | Some(0) => Ok(()),
         Some(n) => Err(Error::unlocated(format!(
             "{what}: it has {} but no validity bitmap",
             crate::__private::counted(n, "null", "nulls")
