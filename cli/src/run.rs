@@ -273,7 +273,18 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
     }
 }
 
+/// [`run_inner`], and what it made of `--state` removed when it fails before the state is
+/// kept (everything it opened is closed by then).
 fn run_all(args: &RunArgs) -> Result<Summary> {
+    let mut fresh = FreshState::default();
+    let ran = run_inner(args, &mut fresh);
+    if ran.is_err() && !fresh.kept {
+        fresh.undo();
+    }
+    ran
+}
+
+fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     let started = Instant::now();
     // Everything the command line says is checked before any plugin is loaded.
     let specs = args
@@ -307,15 +318,9 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
     if let Some(hint) = input.delimiter_hint().filter(|_| !args.quiet) {
         eprintln!("oplink: warning: {hint}");
     }
-    // A run that fails before it starts leaves no state behind that it made.
-    let fresh = FreshState::note(args.state.as_deref());
-    let set_up = (|| -> Result<_> {
-        let host = build_host(args, tables)?;
-        let stages = instantiate(args, &specs, &host)?;
-        let sink = Sink::create(output, args.output.as_deref())?;
-        Ok((host, stages, sink))
-    })();
-    let (_host, mut stages, mut sink) = set_up.inspect_err(|_| fresh.undo())?;
+    let host = build_host(args, tables, fresh)?;
+    let mut stages = instantiate(args, &specs, &host)?;
+    let mut sink = Sink::create(output, args.output.as_deref())?;
 
     let progress = progress_bar(&input.progress);
     // Whether the bar may appear at all, decided once (not a system call per batch).
@@ -415,6 +420,8 @@ fn run_all(args: &RunArgs) -> Result<Summary> {
     let t = Instant::now();
     let rows_written = written.commit()?;
     write_time += t.elapsed();
+    // From here the state is being kept: a failure leaves what it kept.
+    fresh.kept = true;
     commit_stores(args, &mut stages)?;
     snapshots.commit()?;
     Ok(Summary {
@@ -586,37 +593,33 @@ fn with_op(op: &str, batch: &RecordBatch) -> Result<RecordBatch> {
         .map_err(|e| CliError::Output(e.to_string()))
 }
 
-/// What of `--state` a run is about to make: the folder, its store.
+/// What of `--state` a run made: folders (the deepest first), a store; and whether it got
+/// as far as keeping its state.
+#[derive(Default)]
 struct FreshState {
-    dir: Option<PathBuf>,
-    made_dir: bool,
-    made_store: bool,
+    made_dirs: Vec<PathBuf>,
+    made_store: Option<PathBuf>,
+    kept: bool,
 }
 
 impl FreshState {
-    fn note(dir: Option<&Path>) -> FreshState {
-        FreshState {
-            dir: dir.map(Path::to_path_buf),
-            made_dir: dir.is_some_and(|d| !d.exists()),
-            made_store: dir.is_some_and(|d| !d.join("state.redb").exists()),
-        }
-    }
-
-    /// Removes what the run made (the store once closed: its host is gone by now).
+    /// Removes what the run made: the store (this run's own: it opened it, so no other
+    /// run had it open), then each folder it made while it is empty.
     fn undo(&self) {
-        let Some(dir) = &self.dir else { return };
-        if self.made_store {
-            let _ = std::fs::remove_file(dir.join("state.redb"));
+        if let Some(store) = &self.made_store {
+            let _ = std::fs::remove_file(store);
         }
-        if self.made_dir {
-            let _ = std::fs::remove_dir(dir);
+        for dir in &self.made_dirs {
+            if std::fs::remove_dir(dir).is_err() {
+                break;
+            }
         }
     }
 }
 
 /// The host: the standard services, `oplink.Lookup` when tables were given, and the state
 /// store of `--state`.
-fn build_host(args: &RunArgs, tables: Tables) -> Result<Host> {
+fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<Host> {
     let mut builder = Host::builder();
     if !tables.is_empty() {
         builder = builder.provide::<dyn Lookup>(Arc::new(tables));
@@ -628,8 +631,21 @@ fn build_host(args: &RunArgs, tables: Tables) -> Result<Host> {
                 dir.display()
             )));
         }
+        // The folders missing (a link counts as there, even to nowhere), deepest first.
+        let missing: Vec<PathBuf> = dir
+            .ancestors()
+            .filter(|p| !p.as_os_str().is_empty())
+            .take_while(|p| std::fs::symlink_metadata(p).is_err())
+            .map(Path::to_path_buf)
+            .collect();
         CliError::create_dir(dir)?;
-        builder = builder.state_store(StateStore::open(dir.join("state.redb"))?);
+        fresh.made_dirs = missing;
+        let path = dir.join("state.redb");
+        let new = std::fs::symlink_metadata(&path).is_err();
+        builder = builder.state_store(StateStore::open(&path)?);
+        if new {
+            fresh.made_store = Some(path);
+        }
     }
     Ok(builder.build())
 }

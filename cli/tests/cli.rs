@@ -510,10 +510,11 @@ dave,31
     assert_eq!(first, r#"{"op":"+I","customer":"ann","amount":12}"#);
 }
 
-/// A run refused before it starts (an operator no plugin offers, a configuration refused)
-/// leaves no state folder or store that it made, and one that was there as it was.
+/// A run that fails before its state is kept (an operator no plugin offers, a
+/// configuration refused, an operator's error) leaves no state folder or store that it
+/// made, and one that was there as it was.
 #[test]
-fn a_run_refused_before_it_starts_makes_no_state() {
+fn a_run_that_fails_before_its_state_is_kept_leaves_none_it_made() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let refused = |op: &str| {
@@ -530,6 +531,20 @@ fn a_run_refused_before_it_starts_makes_no_state() {
     assert!(!state.exists());
     refused(r#"running_sum={"key": 7}"#);
     assert!(!state.exists());
+    // Nor one that fails on its first change, before the state is kept.
+    refused(r#"running_sum={"key": "nope", "value": "amount"}"#);
+    assert!(!state.exists());
+    // Folders made on the way to it go too; those that were there stay.
+    let nested = dir.path().join("a/b/state");
+    oplink()
+        .args(["run", ORDERS, "--quiet", "--to", "none", "--state"])
+        .arg(&nested)
+        .args(plugins(&["running-sum"]))
+        .args(["--op", "no_such_op"])
+        .assert()
+        .failure()
+        .code(1);
+    assert!(!dir.path().join("a").exists() && dir.path().is_dir());
     std::fs::create_dir(&state).unwrap();
     refused("no_such_op");
     assert!(state.is_dir() && !state.join("state.redb").exists());
