@@ -49,11 +49,30 @@ pub(crate) fn is_inside_oplink(location: &Location<'_>) -> bool {
             .is_some_and(|rest| rest.starts_with(['/', '\\']))
 }
 
-/// Whether `location` is in Rust's own library: `map_err(Error::msg)` passes the function
-/// by name, so the caller `#[track_caller]` sees is `FnOnce::call_once` there.
-fn is_inside_std(location: &Location<'_>) -> bool {
+/// Whether `location` is in Rust's own library (`core`, `alloc`, `std`): `map_err(Error::msg)`
+/// passes the function by name, so the caller `#[track_caller]` sees is `FnOnce::call_once`
+/// there. Where that library's sources are said to be depends on the toolchain (`/rustc/
+/// <commit>/library/` for rustup's, `/usr/src/rustc-<version>/library/` for some
+/// distributions'), so it is asked once: a location inside `Option::map`.
+pub(crate) fn is_inside_std(location: &Location<'_>) -> bool {
+    static LIBRARY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let library = LIBRARY.get_or_init(|| {
+        #[track_caller]
+        fn caller(_: ()) -> &'static Location<'static> {
+            Location::caller()
+        }
+        let inside = Some(()).map(caller)?.file();
+        // `…/library/core/src/option.rs`: what comes before `core/`.
+        let at = inside.rfind("library")?;
+        Some(inside[..at + "library".len()].to_owned())
+    });
     let file = location.file();
-    file.starts_with("/rustc/") || file.contains("/rustlib/src/rust/library/")
+    match library {
+        Some(library) => file
+            .strip_prefix(library.as_str())
+            .is_some_and(|rest| rest.starts_with(['/', '\\'])),
+        None => file.starts_with("/rustc/"),
+    }
 }
 
 fn user_location(location: &'static Location<'static>) -> Option<&'static Location<'static>> {
@@ -190,5 +209,16 @@ mod tests {
         assert!(Error::from(std::fmt::Error).location().is_none());
         assert!(Error::unlocated("x").location().is_none());
         assert!(is_inside_oplink(Location::caller()));
+    }
+
+    #[test]
+    fn the_standard_librarys_locations_are_known_wherever_its_sources_are_said_to_be() {
+        #[track_caller]
+        fn caller(_: u8) -> &'static Location<'static> {
+            Location::caller()
+        }
+        let inside = [1u8].into_iter().map(caller).next().unwrap();
+        assert!(is_inside_std(inside), "{inside}");
+        assert!(!is_inside_std(Location::caller()));
     }
 }

@@ -280,17 +280,20 @@ pub fn install_panic_hook() {
 #[inline(never)]
 fn install_panic_hook_once() {
     INSTALL_HOOK.call_once(|| {
+        // Where the standard library's sources are said to be is worked out here, not in
+        // the hook.
+        let _ = crate::error::is_inside_std(std::panic::Location::caller());
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
             if CALL.with(|call| call.depth.get()) == 0 {
                 return previous(info);
             }
             // A line of oplink's own is no place to send a reader (as for errors): none. Nor
-            // is one of the standard library's, spelled `/rustc/<commit>/library/...`, a
+            // is one of the standard library's, such as `/rustc/<commit>/library/...`, a
             // file on no user's machine ("capacity overflow", say).
             let location = info
                 .location()
-                .filter(|l| !crate::error::is_inside_oplink(l) && !l.file().starts_with("/rustc/"))
+                .filter(|l| !crate::error::is_inside_oplink(l) && !crate::error::is_inside_std(l))
                 .map(|l| (l.file().to_owned(), l.line(), l.column()));
             // `try_with`/`try_borrow_mut`: a hook must never panic itself.
             let _ = LAST_PANIC.try_with(|slot| {
