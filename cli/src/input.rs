@@ -959,11 +959,17 @@ fn whole_numbers<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
         })
         .collect();
     let mut line = String::new();
-    for _ in 0..INFER_RECORDS {
+    // The records inference read: blank lines are none.
+    let mut records = 0;
+    while records < INFER_RECORDS {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
             break;
         }
+        if line.trim().is_empty() {
+            continue;
+        }
+        records += 1;
         let Ok(object) =
             serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(&line)
         else {

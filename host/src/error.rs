@@ -195,9 +195,9 @@ pub enum Error {
         oplink_version.as_ref().map(|v| format!(" (oplink {v})")).unwrap_or_default(),
         env!("CARGO_PKG_VERSION"),
         match oplink_version.as_deref() {
-            // A library that names this host's own oplink cannot be helped by it: the
-            // minor is what to look for (a C library's header set by hand, say).
-            Some(v) if v != env!("CARGO_PKG_VERSION") => format!("built on oplink {v} or newer"),
+            // Only a newer oplink than this host's can help; a library that names another
+            // (a C library's header set by hand, say) is told the minor to look for.
+            Some(v) if newer_than_this(v) => format!("built on oplink {v} or newer"),
             _ => format!("that speaks ABI {}.{found} or newer", oplink::abi::ABI_MAJOR),
         },
         major = oplink::abi::ABI_MAJOR,
@@ -304,8 +304,17 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// The plugin refused the configuration (its `new` never ran).
-    #[error("{message}")]
+    /// The plugin refused the configuration (its `new` never ran). The message is the
+    /// plugin's, which a Rust operator's names the operator and the field; one that does
+    /// not name the operator (a C operator's, say) is said to be about it.
+    #[error(
+        "{}{message}",
+        if message.contains(&format!("`{operator}`")) {
+            String::new()
+        } else {
+            format!("operator `{operator}` refused its configuration: ")
+        }
+    )]
     InvalidConfig {
         /// The operator's name.
         operator: String,
@@ -540,6 +549,21 @@ pub(crate) fn io_words(error: &std::io::Error) -> String {
     }
 }
 
+/// Whether `version` (`MAJOR.MINOR.PATCH`, anything after ignored) is newer than this
+/// host's oplink.
+fn newer_than_this(version: &str) -> bool {
+    let numbers = |v: &str| -> Option<(u64, u64, u64)> {
+        let core = v.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+        let triple = (parts.next()??, parts.next()??, parts.next()??);
+        parts.next().is_none().then_some(triple)
+    };
+    match (numbers(version), numbers(env!("CARGO_PKG_VERSION"))) {
+        (Some(theirs), Some(ours)) => theirs > ours,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
@@ -570,6 +594,19 @@ mod tests {
             refusal(Some(this)),
             format!(
                 "`/p/libx.so` was built for oplink ABI 2.3 (oplink {this}), newer than this host's 2.2 (oplink {this}): load it with a host that speaks ABI 2.3 or newer"
+            )
+        );
+        // An older oplink, or no version at all, cannot be the host to use.
+        assert_eq!(
+            refusal(Some("0.0.1")),
+            format!(
+                "`/p/libx.so` was built for oplink ABI 2.3 (oplink 0.0.1), newer than this host's 2.2 (oplink {this}): load it with a host that speaks ABI 2.3 or newer"
+            )
+        );
+        assert_eq!(
+            refusal(Some("banana")),
+            format!(
+                "`/p/libx.so` was built for oplink ABI 2.3 (oplink banana), newer than this host's 2.2 (oplink {this}): load it with a host that speaks ABI 2.3 or newer"
             )
         );
         assert_eq!(

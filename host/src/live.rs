@@ -600,6 +600,9 @@ impl Plugin {
     /// [`Plugin::path`] and the errors of its instances name `path` (absolute), not the copy.
     pub fn load_fresh(path: impl AsRef<Path>) -> Result<Plugin> {
         let path = path.as_ref();
+        if path.as_os_str().is_empty() {
+            return Err(Error::EmptyPath);
+        }
         let original = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let copy_failed = |e: std::io::Error| Error::CopyFailed {
             path: original.clone(),

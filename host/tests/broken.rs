@@ -529,7 +529,11 @@ fn truncated_and_missing_files() {
     );
 
     // `dlopen("")` would open the test program itself.
-    for err in [Plugin::load(""), Plugin::load_checked("")] {
+    for err in [
+        Plugin::load(""),
+        Plugin::load_checked(""),
+        Plugin::load_fresh(""),
+    ] {
         assert_eq!(
             err.unwrap_err().to_string(),
             "an empty path names no library (the loader would open this program itself)"

@@ -304,7 +304,7 @@ fn a_c_operator_calls_oplink_lookup_through_the_headers_table() {
     let err = plugin.instantiate("c_op", json!(7), &host).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the configuration is the key to look up, a JSON string"
+        "operator `c_op` refused its configuration: the configuration is the key to look up, a JSON string"
     );
     // One that calls it without listing it gets no table, though the host provides it.
     let unlisted = Plugin::load(common::fixture("LOOKUP_UNDECLARED")).unwrap();

@@ -538,6 +538,8 @@ struct OplinkAbiChange {
 #define OPLINK_LOG_DEBUG 4
 #define OPLINK_LOG_TRACE 5
 
+#ifndef OPLINK_LOG_DECLARED
+#define OPLINK_LOG_DECLARED
 /* The table of the host service `oplink.Log` (fingerprint 0xa755e8b416758270). */
 typedef struct OplinkLogTable {
     OplinkTableHeader header;
@@ -553,7 +555,10 @@ typedef struct OplinkLogTable {
     { OPLINK_STR("event"), OPLINK_STR("fn event(&self, event: LogEvent)"), 0x42c6857d617c53b9ull }, \
     { OPLINK_STR("message"), OPLINK_STR("fn message(&self, level: u8, target: &str, text: &str)"), 0xce68c608222040c3ull }, \
 }
+#endif
 
+#ifndef OPLINK_STATE_DECLARED
+#define OPLINK_STATE_DECLARED
 #ifndef OPLINK_DEFINED_OplinkOptionOwnedVec
 #define OPLINK_DEFINED_OplinkOptionOwnedVec
 typedef struct { uint8_t present; OplinkOwnedVec value; } OplinkOptionOwnedVec;
@@ -575,7 +580,10 @@ typedef struct OplinkStateTable {
     { OPLINK_STR("delete"), OPLINK_STR("fn delete(&self, key: &[u8]) -> Result<bool>"), 0x63c7086aee4874e0ull }, \
     { OPLINK_STR("scan_prefix"), OPLINK_STR("fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries>"), 0x8c5005eabd79de0dull }, \
 }
+#endif
 
+#ifndef OPLINK_CLOCK_DECLARED
+#define OPLINK_CLOCK_DECLARED
 /* The table of the host service `oplink.Clock` (fingerprint 0x6d72ec46c0f44dab). */
 typedef struct OplinkClockTable {
     OplinkTableHeader header;
@@ -587,9 +595,12 @@ typedef struct OplinkClockTable {
 #define OPLINK_CLOCK_METHODS { \
     { OPLINK_STR("now_nanos"), OPLINK_STR("fn now_nanos(&self) -> i64"), 0xa69749c4359e12c8ull }, \
 }
+#endif
 
 /* Not a standard service: an operator that calls it lists it in its requirements, and
  * a host that does not provide it (`oplink run` does, with `--lookup`) refuses it. */
+#ifndef OPLINK_LOOKUP_DECLARED
+#define OPLINK_LOOKUP_DECLARED
 #ifndef OPLINK_DEFINED_OplinkOptionOwnedBuf
 #define OPLINK_DEFINED_OplinkOptionOwnedBuf
 typedef struct { uint8_t present; OplinkOwnedBuf value; } OplinkOptionOwnedBuf;
@@ -605,6 +616,7 @@ typedef struct OplinkLookupTable {
 #define OPLINK_LOOKUP_METHODS { \
     { OPLINK_STR("get"), OPLINK_STR("fn get(&self, table: &str, key: &str) -> Result<Option<String>>"), 0x774079914791d55dull }, \
 }
+#endif
 
 /* ---- Layout checks ------------------------------------------------- */
 

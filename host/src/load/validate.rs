@@ -313,8 +313,15 @@ fn descriptor<M: Memory>(
         what("version")
     })?;
     if !is_semantic_version(&version) {
+        // Shown as far as a version could reasonably go (the string may be 1 MiB).
+        let shown: String = version.chars().take(64).collect();
+        let more = if shown.len() < version.len() {
+            "…"
+        } else {
+            ""
+        };
         return Err(invalid(format!(
-            "operator `{name}` has the version {version:?}; a version is semantic, such as `1.0.0` or `0.3.1-beta.2`"
+            "operator `{name}` has the version {shown:?}{more}; a version is semantic, such as `1.0.0` or `0.3.1-beta.2`"
         )));
     }
     let description = r.str(required(d.get(OperatorDescriptor::description))?, &|| {

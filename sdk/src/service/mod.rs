@@ -305,7 +305,9 @@ pub struct CMethod {
 /// script: `std::fs::write("geo.h", c_declarations::<dyn Geo>("Geo"))`.
 pub fn c_declarations<S: Service + ?Sized>(c_name: &str) -> String {
     let upper = c_name.to_uppercase();
-    let mut out = c_table::<S>(c_name);
+    // Guarded as a whole, so that two headers may each include it.
+    let mut out = format!("#ifndef OPLINK_{upper}_DECLARED\n#define OPLINK_{upper}_DECLARED\n");
+    out.push_str(&c_table::<S>(c_name));
     out.push_str(&format!(
         "#define OPLINK_{upper}_NAME \"{}\"\n#define OPLINK_{upper}_FINGERPRINT 0x{:016x}ull\n#define OPLINK_{upper}_METHOD_COUNT {}\n#define OPLINK_{upper}_METHODS {{ \\\n",
         S::NAME,
@@ -320,7 +322,7 @@ pub fn c_declarations<S: Service + ?Sized>(c_name: &str) -> String {
             method.fingerprint
         ));
     }
-    out.push_str("}\n");
+    out.push_str("}\n#endif\n");
     out
 }
 
