@@ -53,7 +53,7 @@ pub(crate) fn is_inside_oplink(location: &Location<'_>) -> bool {
 /// passes the function by name, so the caller `#[track_caller]` sees is `FnOnce::call_once`
 /// there. Where that library's sources are said to be depends on the toolchain (`/rustc/
 /// <commit>/library/` for rustup's, `/usr/src/rustc-<version>/library/` for some
-/// distributions'), so it is asked once: a location inside `Option::map`.
+/// distributions'), so it is asked once: a location inside `Iterator::map`.
 pub(crate) fn is_inside_std(location: &Location<'_>) -> bool {
     static LIBRARY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let library = LIBRARY.get_or_init(|| {
@@ -61,7 +61,7 @@ pub(crate) fn is_inside_std(location: &Location<'_>) -> bool {
         fn caller(_: ()) -> &'static Location<'static> {
             Location::caller()
         }
-        let inside = Some(()).map(caller)?.file();
+        let inside = std::iter::once(()).map(caller).next()?.file();
         // `…/library/core/src/option.rs`: what comes before `core/`.
         let at = inside.rfind("library")?;
         Some(inside[..at + "library".len()].to_owned())
