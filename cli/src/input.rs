@@ -387,7 +387,7 @@ impl Input {
                                     csv_error(path, delimiter, header.as_ref(), e, false)
                                 })?;
                             file.rewind().map_err(|e| CliError::io("read", path, e))?;
-                            let schema = utc_when_offset(text_for_null(schema), path, delimiter);
+                            let schema = settle_times(text_for_null(schema), path, delimiter);
                             file.rewind().map_err(|e| CliError::io("read", path, e))?;
                             schema
                         }
@@ -768,15 +768,18 @@ fn located(path: &Path, bad: &BadValue, inferred: bool) -> CliError {
     }
 }
 
-/// `schema` with the time zone UTC for every timestamp column inferred without one whose
-/// values, in the rows inference read, give an offset (`+05:30`, `Z`): arrow-csv reads them
-/// as the instants they are, in UTC, and without a zone they would be written as local
-/// times, the offset lost.
-fn utc_when_offset(schema: Schema, path: &Path, delimiter: u8) -> Schema {
-    let naive: Vec<usize> = (0..schema.fields().len())
-        .filter(|&i| matches!(schema.field(i).data_type(), DataType::Timestamp(_, None)))
+/// `schema` settled against the rows inference read, for the columns it took for dates and
+/// times by their look alone (arrow-csv infers them by pattern):
+/// - a column with a value that does not read as its type (`2024-13-01` for a date) is
+///   text, as any column whose values are not all of one type;
+/// - a timestamp column inferred without a zone whose values give an offset (`+05:30`,
+///   `Z`) has the zone UTC: arrow-csv reads them as the instants they are, in UTC, and
+///   without a zone they would be written as local times, the offset lost.
+fn settle_times(schema: Schema, path: &Path, delimiter: u8) -> Schema {
+    let temporal: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| schema.field(i).data_type().is_temporal())
         .collect();
-    if naive.is_empty() {
+    if temporal.is_empty() {
         return schema;
     }
     let Ok(mut reader) = csv::ReaderBuilder::new()
@@ -787,21 +790,37 @@ fn utc_when_offset(schema: Schema, path: &Path, delimiter: u8) -> Schema {
         return schema;
     };
     let mut offset = vec![false; schema.fields().len()];
+    let mut values: Vec<Vec<String>> = vec![Vec::new(); schema.fields().len()];
     for record in reader.records().take(INFER_RECORDS).flatten() {
-        for &i in &naive {
-            offset[i] |= record.get(i).is_some_and(gives_offset);
+        for &i in &temporal {
+            if let Some(value) = record.get(i).filter(|v| !v.is_empty()) {
+                offset[i] |= gives_offset(value);
+                values[i].push(value.to_owned());
+            }
         }
     }
+    let strictly = arrow_cast::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .zip(&offset)
-        .map(|(field, &offset)| match field.data_type() {
-            DataType::Timestamp(unit, None) if offset => field
-                .as_ref()
-                .clone()
-                .with_data_type(DataType::Timestamp(*unit, Some("+00:00".into()))),
-            _ => field.as_ref().clone(),
+        .enumerate()
+        .map(|(i, field)| {
+            let mut ty = field.data_type().clone();
+            if let DataType::Timestamp(unit, None) = &ty
+                && offset[i]
+            {
+                ty = DataType::Timestamp(*unit, Some("+00:00".into()));
+            }
+            if ty.is_temporal() {
+                let text = arrow_array::StringArray::from_iter_values(&values[i]);
+                if arrow_cast::cast_with_options(&text, &ty, &strictly).is_err() {
+                    ty = DataType::Utf8;
+                }
+            }
+            field.as_ref().clone().with_data_type(ty)
         })
         .collect();
     Schema::new_with_metadata(fields, schema.metadata().clone())

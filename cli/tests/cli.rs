@@ -2255,6 +2255,36 @@ fn json_lines_output_says_when_it_wrote_nan_as_null() {
     );
 }
 
+/// A column inferred as dates by the look of its values (arrow-csv infers by pattern), whose
+/// sample holds one that is no date, is text, as a column of mixed values is: the run reads
+/// it rather than stopping on it.
+#[test]
+fn csv_dates_that_are_not_all_dates_are_read_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dates.csv");
+    std::fs::write(
+        &path,
+        "d,t\n2024-01-01,2024-01-01T10:00:00\n2024-13-01,2024-01-01T25:00:00\n",
+    )
+    .unwrap();
+    assert_eq!(
+        stdout(&inserts_csv(&path)),
+        "d,t\n2024-01-01,2024-01-01T10:00:00\n2024-13-01,2024-01-01T25:00:00\n"
+    );
+    // Dates that are all dates in the sample stay dates: a bad one after it is an error.
+    let mut text = "d\n".to_owned();
+    text.push_str(&"2024-01-01\n".repeat(10_000));
+    text.push_str("2024-13-01\n");
+    std::fs::write(&path, text).unwrap();
+    fails_with(
+        oplink().args(["run", "--to", "none"]).arg(&path),
+        &format!(
+            "cannot read `{}` at line 10002, column 1 (`d`): `2024-13-01` is not a valid Date32 (the schema was inferred from the first rows; give `--schema` to set it)",
+            path.display()
+        ),
+    );
+}
+
 /// Timestamps that give their offset keep it as UTC: without a zone, the instants arrow-csv
 /// reads would be written as local times, the offset lost.
 #[test]
