@@ -251,7 +251,7 @@ impl Outgoing {
                 unsafe {
                     let columns = &mut *(&raw mut slot.columns).cast::<RawArray>();
                     if foreign && !columns.is_released() {
-                        take_subtree(columns);
+                        take_subtree(columns, header);
                     }
                     columns.release = None;
                     (*(&raw mut slot.row_numbers).cast::<RawArray>()).release = None;
@@ -745,13 +745,16 @@ unsafe fn intact(array: &RawArray, header: *mut Header, foreign: &mut bool) -> b
             unsafe { (*header).foreign.contains(&child.private_data) }
         }
     };
-    (0..array.n_children.max(0) as usize).all(|i| {
-        // SAFETY: `n_children` pointers to arrays of the block (caller).
-        in_place(unsafe { &**array.children.add(i) })
-    }) && (array.dictionary.is_null() || {
-        // SAFETY: a dictionary of the block (caller).
-        in_place(unsafe { &*array.dictionary })
-    })
+    // Every child and the dictionary must be found inside the block: one that is not was
+    // changed by the other side.
+    let expected = array.n_children.max(0) as usize + usize::from(!array.dictionary.is_null());
+    let mut found = 0;
+    // SAFETY: an array of the block (caller).
+    unsafe { under(array, header) }.all(|child| {
+        found += 1;
+        // SAFETY: an array slot inside the block (`under`).
+        in_place(unsafe { &*child })
+    }) && found == expected
 }
 
 /// The `release` of every array a block holds. It releases the array's whole subtree at
@@ -768,7 +771,7 @@ unsafe extern "C" fn release(array: *mut RawArray) {
             return;
         }
         let header = array.private_data.cast::<Header>();
-        let released = take_subtree(array);
+        let released = take_subtree(array, header);
         if (*header).arrays.fetch_sub(released, Ordering::AcqRel) == released {
             // The last arrays: the values they borrowed from go now, whoever holds the
             // block. Nobody else touches them: the sender waits for `refs` to fall to its
@@ -782,23 +785,49 @@ unsafe extern "C" fn release(array: *mut RawArray) {
     }
 }
 
+/// The children, then the dictionary, of `array`, an array of the block of `header`, as
+/// far as they lie inside that block, where every array laid under one of ours is: a list
+/// or a pointer the other side changed (a count past its list, a null list, a null or
+/// stray child) yields nothing there rather than being followed.
+///
+/// # Safety
+/// `header` is the header of a live block, and `array` one of its arrays.
+#[inline(always)]
+unsafe fn under(array: &RawArray, header: *const Header) -> impl Iterator<Item = *mut RawArray> {
+    let start = header as usize;
+    // SAFETY: a live block's header (caller).
+    let end = start + unsafe { (*header).layout.size() };
+    let inside = move |at: usize, len: usize| {
+        at >= start && at.checked_add(len).is_some_and(|past| past <= end)
+    };
+    let list = array.children as usize;
+    let count = array.n_children.max(0) as usize;
+    let listed = list % align_of::<*mut RawArray>() == 0
+        && count
+            .checked_mul(size_of::<*mut RawArray>())
+            .is_some_and(|bytes| inside(list, bytes));
+    (0..if listed { count } else { 0 })
+        // SAFETY: entry `i` of a list that lies inside the block (checked above).
+        .map(move |i| unsafe { *(list as *const *mut RawArray).add(i) })
+        .chain(std::iter::once(array.dictionary))
+        .filter(move |&child| {
+            child as usize % align_of::<RawArray>() == 0
+                && inside(child as usize, size_of::<RawArray>())
+        })
+}
+
 /// Marks `array` and every unreleased array of ours under it released, releases the
 /// foreign ones under it (laid out by arrow-rs), and returns how many of ours it marked.
 ///
 /// # Safety
-/// `array` is an unreleased array of a block of ours, with its lists as this process laid
-/// them out.
-unsafe fn take_subtree(array: &mut RawArray) -> usize {
+/// `array` is an unreleased array of the block of `header`.
+unsafe fn take_subtree(array: &mut RawArray, header: *mut Header) -> usize {
     array.release = None;
     let mut ours = 1;
-    for i in 0..array.n_children.max(0) as usize {
-        // SAFETY: `n_children` pointers to valid arrays, as this process laid them out
-        // (caller).
-        ours += unsafe { take_child(*array.children.add(i)) };
-    }
-    if !array.dictionary.is_null() {
-        // SAFETY: as above.
-        ours += unsafe { take_child(array.dictionary) };
+    // SAFETY: an array of the block (caller).
+    for child in unsafe { under(array, header) } {
+        // SAFETY: an array slot inside the block (`under`).
+        ours += unsafe { take_child(child, header) };
     }
     ours
 }
@@ -807,26 +836,35 @@ unsafe fn take_subtree(array: &mut RawArray) -> usize {
 /// place), its own release when it is foreign.
 ///
 /// # Safety
-/// `child` is a child or dictionary of an array of ours, as this process laid it out.
+/// `child` is an array slot inside the block of `header`.
 #[inline(always)]
-unsafe fn take_child(child: *mut RawArray) -> usize {
-    // SAFETY: a valid array (caller).
+unsafe fn take_child(child: *mut RawArray, header: *mut Header) -> usize {
+    // SAFETY: an array slot inside the block (caller).
     let child = unsafe { &mut *child };
     match child.release {
         None => 0,
         Some(f) if std::ptr::fn_addr_eq(f, release as unsafe extern "C" fn(*mut RawArray)) => {
-            if child.n_children == 0 && child.dictionary.is_null() {
+            if child.private_data != header.cast() {
+                // Not an array of this block: not ours to mark.
+                0
+            } else if child.n_children == 0 && child.dictionary.is_null() {
                 // A leaf, the common case.
                 child.release = None;
                 1
             } else {
-                // SAFETY: an unreleased array of ours (caller).
-                unsafe { take_subtree(child) }
+                // SAFETY: an unreleased array of the block.
+                unsafe { take_subtree(child, header) }
             }
         }
         Some(foreign) => {
-            // SAFETY: a foreign array not released yet: its own release frees it.
-            unsafe { foreign(child) };
+            // Only an array arrow-rs laid out here (the block recorded it) is released by
+            // its own release; a `release` the other side wrote is not called.
+            // SAFETY: the header of a live block (caller), whose list only its sender
+            // writes.
+            if unsafe { (*header).foreign.contains(&child.private_data) } {
+                // SAFETY: a foreign array not released yet: its own release frees it.
+                unsafe { foreign(child) };
+            }
             0
         }
     }

@@ -297,7 +297,7 @@ pub(super) fn hang_dictionary(array: &mut super::raw::RawArray) {
 
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
-    let cases: [(&str, Spoil); 17] = [
+    let cases: [(&str, Spoil); 20] = [
         (
             "diff 0 of the change: its post rows: a batch's struct array has a dictionary",
             Box::new(|abi| hang_dictionary(raw(&mut post(abi).columns))),
@@ -398,6 +398,21 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
         (
             "diff 0 of the change: its post rows: a batch's struct array: it has 1 null but no validity bitmap",
             Box::new(|abi| raw(&mut post(abi).columns).null_count = 1),
+        ),
+        // Headers of our own arrays changed by the other side: the release that follows
+        // the error follows no pointer outside the block.
+        (
+            "diff 0 of the change: its post rows: the batch has 3 columns where its schema has 2",
+            Box::new(|abi| raw(&mut post(abi).columns).n_children += 1),
+        ),
+        (
+            "diff 0 of the change: its post rows: its child list is null or misaligned",
+            Box::new(|abi| raw(&mut post(abi).columns).children = std::ptr::null_mut()),
+        ),
+        (
+            "diff 0 of the change: its post rows: column `amount`: the array pointer is null or misaligned",
+            // SAFETY: the exporter's child list, writable, with an entry per column.
+            Box::new(|abi| unsafe { *raw(&mut post(abi).columns).children = std::ptr::null_mut() }),
         ),
     ];
     for (expected, spoil) in cases {
