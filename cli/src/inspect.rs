@@ -55,7 +55,7 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
             )));
         }
         for (path, reason) in links {
-            eprintln!("oplink: warning: skipped `{}`: {reason}", path.display());
+            crate::say!("oplink: warning: skipped `{}`: {reason}", path.display());
         }
         items
     } else {

@@ -28,6 +28,16 @@ pub mod run;
 
 pub use error::{CliError, Result};
 
+/// `eprintln!` that cannot panic: a standard error that is closed or full loses the line,
+/// not the run (`eprintln!` panics, and a run whose state was kept would exit 101).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
+    }};
+}
+
 thread_local! {
     /// Whether a panic on this thread is one [`quiet_panics`] catches (and reports itself).
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };

@@ -36,7 +36,11 @@ fn main() -> ExitCode {
             drop(stdout);
             run::run(args).map(|summary| {
                 if !args.quiet {
-                    eprint!("{}", summary.to_text(&args.input));
+                    // Lost, not a panic, when standard error cannot take it.
+                    let _ = std::io::Write::write_all(
+                        &mut std::io::stderr(),
+                        summary.to_text(&args.input).as_bytes(),
+                    );
                 }
             })
         }
@@ -44,7 +48,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) | Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("oplink: {error}");
+            oplink_cli::say!("oplink: {error}");
             ExitCode::FAILURE
         }
     }

@@ -313,10 +313,10 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     let tables = Tables::read(&args.lookup)?;
     let mut input = Input::open(&args.input, format, schema, args.batch_size, delimiter)?;
     if let Some(warning) = input.warning().filter(|_| !args.quiet) {
-        eprintln!("oplink: warning: {warning}");
+        crate::say!("oplink: warning: {warning}");
     }
     if let Some(hint) = input.delimiter_hint().filter(|_| !args.quiet) {
-        eprintln!("oplink: warning: {hint}");
+        crate::say!("oplink: warning: {hint}");
     }
     let host = build_host(args, tables, fresh)?;
     let mut stages = instantiate(args, &specs, &host)?;
@@ -405,7 +405,7 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     let written = sink.finish()?;
     write_time += t.elapsed();
     if nulled > 0 && !args.quiet {
-        eprintln!(
+        crate::say!(
             "oplink: warning: JSON has no number for NaN or infinity: {} {} written as null",
             crate::counted(nulled, "value", "values"),
             if nulled == 1 { "was" } else { "were" }
@@ -716,7 +716,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                         .is_some_and(|kept| kept != fingerprint(&spec.config))
                     && (restores || host.state_store().has_entries(&scope).unwrap_or(true))
                 {
-                    eprintln!(
+                    crate::say!(
                         "oplink: warning: operator `{}` continues from its state `{scope}` in `{}`, which was kept with another configuration; give `--state` another folder to start afresh",
                         spec.name,
                         dir.display(),
@@ -729,7 +729,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                     && !snapshot.exists()
                     && config_path(dir, &scope).exists()
                 {
-                    eprintln!(
+                    crate::say!(
                         "oplink: warning: operator `{}` starts afresh: its snapshot `{}` is gone, though a run kept its state in `{}`",
                         spec.name,
                         snapshot.display(),

@@ -569,6 +569,32 @@ fn a_run_that_fails_before_its_state_is_kept_leaves_none_it_made() {
     );
 }
 
+/// A standard error that cannot be written (closed, full) loses the warnings and the
+/// summary, not the run: it was exit status 101, a panic, after the state was kept.
+#[test]
+fn a_run_whose_standard_error_is_full_still_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let semi = dir.path().join("orders.csv");
+    std::fs::write(&semi, "customer;amount\nann;12\n").unwrap();
+    let output = dir.path().join("out.csv");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"))
+        .args(["run", "--to", "csv", "--emit", "inserts", "-o"])
+        .arg(&output)
+        .arg(&semi)
+        .stderr(full)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "customer;amount\nann;12\n"
+    );
+}
+
 #[test]
 fn run_keeps_state_across_runs_in_a_state_folder() {
     let dir = tempfile::tempdir().unwrap();
