@@ -802,7 +802,7 @@ unsafe fn under(array: &RawArray, header: *const Header) -> impl Iterator<Item =
     };
     let list = array.children as usize;
     let count = array.n_children.max(0) as usize;
-    let listed = list % align_of::<*mut RawArray>() == 0
+    let listed = list.is_multiple_of(align_of::<*mut RawArray>())
         && count
             .checked_mul(size_of::<*mut RawArray>())
             .is_some_and(|bytes| inside(list, bytes));
@@ -811,7 +811,7 @@ unsafe fn under(array: &RawArray, header: *const Header) -> impl Iterator<Item =
         .map(move |i| unsafe { *(list as *const *mut RawArray).add(i) })
         .chain(std::iter::once(array.dictionary))
         .filter(move |&child| {
-            child as usize % align_of::<RawArray>() == 0
+            (child as usize).is_multiple_of(align_of::<RawArray>())
                 && inside(child as usize, size_of::<RawArray>())
         })
 }
