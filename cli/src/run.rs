@@ -803,8 +803,40 @@ fn refuse_output_over_what_is_read(output: &Path, args: &RunArgs) -> Result<()> 
             Path::new(file),
         ))
     });
-    let read = std::iter::once(("the input".to_owned(), args.input.as_path())).chain(lookups);
+    let configs = args.ops.iter().filter_map(|spec| {
+        let (name, config) = spec.split_once('=')?;
+        let file = config.strip_prefix('@')?;
+        Some((
+            format!("the configuration of `{}`", name.trim()),
+            PathBuf::from(file),
+        ))
+    });
+    // The libraries of `--plugins`: those named, and those in the folders named.
+    let libraries = args.plugins.iter().flat_map(|path| {
+        let found: Vec<PathBuf> = if path.is_dir() {
+            std::fs::read_dir(path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|e| e == std::env::consts::DLL_EXTENSION)
+                })
+                .collect()
+        } else {
+            vec![path.clone()]
+        };
+        found
+            .into_iter()
+            .map(|library| ("a plugin library of --plugins".to_owned(), library))
+    });
+    let read = std::iter::once(("the input".to_owned(), args.input.clone()))
+        .chain(lookups.map(|(what, path)| (what, path.to_path_buf())))
+        .chain(configs)
+        .chain(libraries);
     for (what, path) in read {
+        let path = path.as_path();
         if identity(path) == Some(written) {
             return Err(CliError::Usage(format!(
                 "--output `{}` is {what} (`{}`): the output would take its place; write it to another file",

@@ -1256,6 +1256,44 @@ fn an_output_that_is_a_file_the_run_reads_is_refused_and_the_file_kept() {
         original,
         "the input is kept"
     );
+    // An operator's configuration file, and a plugin library, named or in a folder named.
+    let config = dir.path().join("t.json");
+    std::fs::write(&config, r#"{"column": "amount", "min": 10}"#).unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--quiet", ORDERS])
+            .args(plugins(&["threshold"]))
+            .arg("--op")
+            .arg(format!("threshold=@{}", config.display()))
+            .arg("--output")
+            .arg(&config),
+        &format!(
+            "--output `{0}` is the configuration of `threshold` (`{0}`): the output would take its place; write it to another file",
+            config.display()
+        ),
+    );
+    let libs = dir.path().join("libs");
+    std::fs::create_dir(&libs).unwrap();
+    let library = libs.join("libthreshold.so");
+    std::fs::copy(plugin_path("threshold"), &library).unwrap();
+    for plugins in [&library, &libs] {
+        fails_with(
+            oplink()
+                .args(["run", "--quiet", "--to", "csv", ORDERS, "--plugins"])
+                .arg(plugins)
+                .args(["--op", THRESHOLD, "--output"])
+                .arg(&library),
+            &format!(
+                "--output `{0}` is a plugin library of --plugins (`{0}`): the output would take its place; write it to another file",
+                library.display()
+            ),
+        );
+    }
+    assert!(std::fs::read_to_string(&config).unwrap().contains("min"));
+    assert_eq!(
+        std::fs::read(&library).unwrap(),
+        std::fs::read(plugin_path("threshold")).unwrap()
+    );
     // Any file of the state folder (the store, a snapshot), by any name of the folder, or
     // through a link; and of one the run would make.
     let state = dir.path().join("state");
