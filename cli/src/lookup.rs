@@ -59,6 +59,13 @@ impl Tables {
                 )));
             }
             let path = Path::new(file);
+            // Read more than once (to tell JSON from CSV, then its header, then its rows):
+            // a pipe would be empty the second time.
+            if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                return Err(CliError::Usage(format!(
+                    "--lookup `{name}`: `{file}` is not a regular file, and a lookup table is read more than once; save it to a file first"
+                )));
+            }
             // A binary table would be read as CSV text and refused for its shape: said
             // plainly instead.
             if let Some(format @ ("parquet" | "pq" | "arrow" | "arrows" | "ipc" | "feather")) = path
@@ -261,6 +268,13 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "`no-such.parquet` does not exist"
+        );
+        // A pipe, which a second reading would find empty.
+        assert_eq!(
+            Tables::read(&["tiers=/dev/null".into()])
+                .unwrap_err()
+                .to_string(),
+            "--lookup `tiers`: `/dev/null` is not a regular file, and a lookup table is read more than once; save it to a file first"
         );
 
         // A table that is not JSON: the place once, in the error's own words.

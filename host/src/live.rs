@@ -603,6 +603,12 @@ impl Plugin {
         if path.as_os_str().is_empty() {
             return Err(Error::EmptyPath);
         }
+        // Copying a named pipe or a device would wait on it, or never end.
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Err(Error::NotAFile {
+                path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            });
+        }
         let original = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let copy_failed = |e: std::io::Error| Error::CopyFailed {
             path: original.clone(),

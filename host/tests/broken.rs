@@ -540,6 +540,22 @@ fn truncated_and_missing_files() {
         );
     }
 
+    // A named pipe is no library: `load_fresh` would wait on it copying it.
+    let fifo = dir.join("libfifo.so");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for err in [Plugin::load(&fifo), Plugin::load_fresh(&fifo)] {
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            format!("`{}` is not a file", fifo.display())
+        );
+    }
+
     // The loader's own reason is in the sentence, not only in `source()`.
     let missing = dir.join("no-such-file.so");
     let err = Plugin::load(&missing).unwrap_err();
