@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr::null_mut;
 use std::sync::Once;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 
 /// How many files may be listed at once (an output and a snapshot per operator); a file
 /// past that is simply not removed on a signal.
@@ -63,7 +63,42 @@ pub fn remove(path: &Path) {
     forget(path);
 }
 
+/// Set while the run keeps what it wrote (the output renamed into place, then each store,
+/// then the snapshots): a signal then waits for [`Held`] to be dropped, since stopping half
+/// way would keep some operators' state and not others' (and a run again would count the
+/// kept part twice).
+static HOLDING: AtomicBool = AtomicBool::new(false);
+
+/// The signal that came while [`HOLDING`], if any (0: none).
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
+/// Holds off `SIGINT`, `SIGTERM` and `SIGHUP` until dropped; one that came meanwhile then
+/// takes effect. (`SIGKILL` cannot be held.)
+pub struct Held(());
+
+/// Holds off the signals that end a run, while it keeps what it wrote.
+pub fn hold() -> Held {
+    INSTALL.call_once(install);
+    HOLDING.store(true, Ordering::SeqCst);
+    Held(())
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HOLDING.store(false, Ordering::SeqCst);
+        let signal = PENDING.swap(0, Ordering::SeqCst);
+        if signal != 0 {
+            on_signal(signal);
+        }
+    }
+}
+
 extern "C" fn on_signal(signal: c_int) {
+    if HOLDING.load(Ordering::SeqCst) {
+        // Atomics only: what a signal handler may do.
+        PENDING.store(signal, Ordering::SeqCst);
+        return;
+    }
     for slot in &LISTED {
         let listed = slot.load(Ordering::Acquire);
         if !listed.is_null() {
@@ -99,5 +134,39 @@ fn install() {
             libc::sigemptyset(&mut action.sa_mask);
             libc::sigaction(signal, &action, std::ptr::null_mut());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A signal that comes while the run keeps its output and state waits until that is
+    /// done, then ends the process as it would have. Run in a child process of the test
+    /// binary, which the signal ends.
+    #[test]
+    fn a_signal_while_held_ends_the_process_once_released() {
+        const CHILD: &str = "OPLINK_TEST_HELD_SIGNAL";
+        if let Ok(marker) = std::env::var(CHILD) {
+            let held = super::hold();
+            // SAFETY: `raise` sends the signal to this process; the handler records it.
+            unsafe { libc::raise(libc::SIGINT) };
+            // Still here: the work that must not be cut goes on.
+            std::fs::write(&marker, "kept").unwrap();
+            drop(held);
+            unreachable!("the held signal ends the process on release");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("marker");
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "interrupt::tests::a_signal_while_held_ends_the_process_once_released",
+                "--nocapture",
+            ])
+            .env(CHILD, &marker)
+            .status()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+        assert_eq!(std::fs::read_to_string(&marker).unwrap(), "kept");
     }
 }

@@ -417,6 +417,9 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     // state is kept leaves it as it was (running it again writes the output again and
     // counts nothing twice); a failure closing the operators leaves an earlier output too.
     let snapshots = close_operators(args, &mut stages)?;
+    // From the output's rename to the last snapshot's, a Ctrl-C waits: stopping between
+    // two stores would keep one operator's state and not the next one's.
+    let held = crate::interrupt::hold();
     let t = Instant::now();
     let rows_written = written.commit()?;
     write_time += t.elapsed();
@@ -424,6 +427,7 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     fresh.kept = true;
     commit_stores(args, &mut stages)?;
     snapshots.commit()?;
+    drop(held);
     Ok(Summary {
         rows_read,
         changes,
