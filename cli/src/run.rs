@@ -425,6 +425,9 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     write_time += t.elapsed();
     // From here the state is being kept: a failure leaves what it kept.
     fresh.kept = true;
+    if let Some(store) = &fresh.made_store {
+        crate::interrupt::forget(store);
+    }
     commit_stores(args, &mut stages)?;
     snapshots.commit()?;
     drop(held);
@@ -611,7 +614,7 @@ impl FreshState {
     /// run had it open), then each folder it made while it is empty.
     fn undo(&self) {
         if let Some(store) = &self.made_store {
-            let _ = std::fs::remove_file(store);
+            crate::interrupt::remove(store);
         }
         for dir in &self.made_dirs {
             if std::fs::remove_dir(dir).is_err() {
@@ -648,6 +651,9 @@ fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<
         let new = std::fs::symlink_metadata(&path).is_err();
         builder = builder.state_store(StateStore::open(&path)?);
         if new {
+            // Gone with the run if a signal ends it before its state is kept, as it is on
+            // any failure: a store left empty would stop the next run.
+            crate::interrupt::remove_on_interrupt(&path);
             fresh.made_store = Some(path);
         }
     }

@@ -3378,8 +3378,9 @@ fn a_check_process_neither_prints_into_the_output_nor_outlives_its_parent() {
     }
 }
 
-/// A run ended by Ctrl-C (or `SIGTERM`, `SIGHUP`) leaves no temporary file behind, and the
-/// earlier output as it was; the signal still ends the process, as the shell expects.
+/// A run ended by Ctrl-C (or `SIGTERM`, `SIGHUP`) leaves no temporary file or store it made
+/// behind, and the earlier output as it was; the signal still ends the process, as the
+/// shell expects.
 #[test]
 fn an_interrupted_run_removes_its_temporary_output() {
     use std::os::unix::process::ExitStatusExt;
@@ -3393,9 +3394,12 @@ fn an_interrupted_run_removes_its_temporary_output() {
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         let out = dir.path().join("out.csv");
         std::fs::write(&out, "earlier\n").unwrap();
+        let state = dir.path().join(format!("state{signal}"));
         let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"))
             .args(["run", "--quiet", "--batch-size", "1000", "-o"])
             .arg(&out)
+            .arg("--state")
+            .arg(&state)
             .arg(&big)
             .spawn()
             .unwrap();
@@ -3422,6 +3426,8 @@ fn an_interrupted_run_removes_its_temporary_output() {
             partial.display()
         );
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier\n");
+        // Nor the store it made for `--state`, which would stop the next run.
+        assert!(!state.join("state.redb").exists(), "signal {signal}");
     }
 }
 
