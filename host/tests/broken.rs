@@ -542,6 +542,7 @@ fn truncated_and_missing_files() {
 
     // A named pipe is no library: `load_fresh` would wait on it copying it.
     let fifo = dir.join("libfifo.so");
+    let _ = std::fs::remove_file(&fifo); // from an earlier run of this test
     assert!(
         std::process::Command::new("mkfifo")
             .arg(&fifo)
@@ -555,6 +556,7 @@ fn truncated_and_missing_files() {
             format!("`{}` is not a file", fifo.display())
         );
     }
+    std::fs::remove_file(&fifo).unwrap();
 
     // The loader's own reason is in the sentence, not only in `source()`.
     let missing = dir.join("no-such-file.so");
