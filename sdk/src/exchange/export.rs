@@ -745,16 +745,20 @@ unsafe fn intact(array: &RawArray, header: *mut Header, foreign: &mut bool) -> b
             unsafe { (*header).foreign.contains(&child.private_data) }
         }
     };
-    // Every child and the dictionary must be found inside the block: one that is not was
-    // changed by the other side.
-    let expected = array.n_children.max(0) as usize + usize::from(!array.dictionary.is_null());
-    let mut found = 0;
+    // Every child and the dictionary must be inside the block: one that is not was changed
+    // by the other side.
+    // SAFETY: the header of a live block (caller).
+    let bounds = unsafe { Bounds::of(header) };
     // SAFETY: an array of the block (caller).
-    unsafe { under(array, header) }.all(|child| {
-        found += 1;
-        // SAFETY: an array slot inside the block (`under`).
-        in_place(unsafe { &*child })
-    }) && found == expected
+    let children = unsafe { bounds.children(array) };
+    children.len() == array.n_children.max(0) as usize
+        && children.iter().all(|&child| {
+            // SAFETY: an array slot inside the block (checked first).
+            bounds.slot(child) && in_place(unsafe { &*child })
+        })
+        && (array.dictionary.is_null()
+            // SAFETY: as above.
+            || bounds.slot(array.dictionary) && in_place(unsafe { &*array.dictionary }))
 }
 
 /// The `release` of every array a block holds. It releases the array's whole subtree at
@@ -785,35 +789,61 @@ unsafe extern "C" fn release(array: *mut RawArray) {
     }
 }
 
-/// The children, then the dictionary, of `array`, an array of the block of `header`, as
-/// far as they lie inside that block, where every array laid under one of ours is: a list
-/// or a pointer the other side changed (a count past its list, a null list, a null or
-/// stray child) yields nothing there rather than being followed.
-///
-/// # Safety
-/// `header` is the header of a live block, and `array` one of its arrays.
-#[inline(always)]
-unsafe fn under(array: &RawArray, header: *const Header) -> impl Iterator<Item = *mut RawArray> {
-    let start = header as usize;
-    // SAFETY: a live block's header (caller).
-    let end = start + unsafe { (*header).layout.size() };
-    let inside = move |at: usize, len: usize| {
-        at >= start && at.checked_add(len).is_some_and(|past| past <= end)
-    };
-    let list = array.children as usize;
-    let count = array.n_children.max(0) as usize;
-    let listed = list.is_multiple_of(align_of::<*mut RawArray>())
-        && count
-            .checked_mul(size_of::<*mut RawArray>())
-            .is_some_and(|bytes| inside(list, bytes));
-    (0..if listed { count } else { 0 })
-        // SAFETY: entry `i` of a list that lies inside the block (checked above).
-        .map(move |i| unsafe { *(list as *const *mut RawArray).add(i) })
-        .chain(std::iter::once(array.dictionary))
-        .filter(move |&child| {
-            (child as usize).is_multiple_of(align_of::<RawArray>())
-                && inside(child as usize, size_of::<RawArray>())
-        })
+/// Where a block lies in memory: every array laid under one of ours, and every list of
+/// children, is inside it. What the other side changed to point elsewhere (a count past
+/// its list, a null list, a null or stray child) is not followed.
+#[derive(Clone, Copy)]
+struct Bounds {
+    start: usize,
+    end: usize,
+}
+
+impl Bounds {
+    /// The bounds of the block of `header`.
+    ///
+    /// # Safety
+    /// `header` is the header of a live block.
+    #[inline(always)]
+    unsafe fn of(header: *const Header) -> Bounds {
+        let start = header as usize;
+        // SAFETY: a live block's header (caller).
+        let size = unsafe { (*header).layout.size() };
+        Bounds {
+            start,
+            end: start + size,
+        }
+    }
+
+    #[inline(always)]
+    fn holds(self, at: usize, len: usize) -> bool {
+        at >= self.start && at.checked_add(len).is_some_and(|past| past <= self.end)
+    }
+
+    /// Whether `child` is an array slot inside the block.
+    #[inline(always)]
+    fn slot(self, child: *mut RawArray) -> bool {
+        (child as usize).is_multiple_of(align_of::<RawArray>())
+            && self.holds(child as usize, size_of::<RawArray>())
+    }
+
+    /// The child list of `array` when it lies inside the block, else none.
+    ///
+    /// # Safety
+    /// `array` is an array of the block.
+    #[inline(always)]
+    unsafe fn children(self, array: &RawArray) -> &[*mut RawArray] {
+        let list = array.children as usize;
+        let count = array.n_children.max(0) as usize;
+        let inside = list.is_multiple_of(align_of::<*mut RawArray>())
+            && count
+                .checked_mul(size_of::<*mut RawArray>())
+                .is_some_and(|bytes| self.holds(list, bytes));
+        if !inside || count == 0 {
+            return &[];
+        }
+        // SAFETY: `count` pointers inside the block, which the array's count keeps alive.
+        unsafe { std::slice::from_raw_parts(array.children, count) }
+    }
 }
 
 /// Marks `array` and every unreleased array of ours under it released, releases the
@@ -824,10 +854,18 @@ unsafe fn under(array: &RawArray, header: *const Header) -> impl Iterator<Item =
 unsafe fn take_subtree(array: &mut RawArray, header: *mut Header) -> usize {
     array.release = None;
     let mut ours = 1;
+    // SAFETY: the header of a live block (caller).
+    let bounds = unsafe { Bounds::of(header) };
     // SAFETY: an array of the block (caller).
-    for child in unsafe { under(array, header) } {
-        // SAFETY: an array slot inside the block (`under`).
-        ours += unsafe { take_child(child, header) };
+    for &child in unsafe { bounds.children(array) } {
+        if bounds.slot(child) {
+            // SAFETY: an array slot inside the block (checked).
+            ours += unsafe { take_child(child, header) };
+        }
+    }
+    if bounds.slot(array.dictionary) {
+        // SAFETY: as above.
+        ours += unsafe { take_child(array.dictionary, header) };
     }
     ours
 }
