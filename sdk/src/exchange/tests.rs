@@ -247,6 +247,15 @@ fn a_batch_round_trips_alone() {
 
 /// Exports a one-insert change, lets `spoil` change what crossed, and imports it: the error.
 fn import_spoiled(spoil: impl FnOnce(&mut AbiChange)) -> String {
+    import_spoiled_then(|abi| {
+        spoil(abi);
+        || {}
+    })
+}
+
+/// [`import_spoiled`], running what `spoil` returns after the import (while the block is
+/// still held).
+fn import_spoiled_then<After: FnOnce()>(spoil: impl FnOnce(&mut AbiChange) -> After) -> String {
     let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
     let change = Change::new(
         1,
@@ -256,9 +265,10 @@ fn import_spoiled(spoil: impl FnOnce(&mut AbiChange)) -> String {
         }],
     );
     let mut abi = out.export_change(change, &mut outbox).unwrap();
-    spoil(&mut abi);
+    let after = spoil(&mut abi);
     // SAFETY: exported above; each spoiling keeps the arrays readable and releasable.
     let err = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap_err();
+    after();
     err.to_string()
 }
 
@@ -275,39 +285,30 @@ fn a_header_the_other_side_changed_is_an_error_and_its_release_no_crash() {
         "diff 0 of the change: its post rows: column `amount`: the array pointer is null or misaligned",
     ];
     for (case, expected) in cases.into_iter().enumerate() {
-        let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
-        let change = Change::new(
-            1,
-            Timestamp(0),
-            vec![Diff::Insert {
-                post: rows(&[1, 2], 0),
-            }],
-        );
-        let mut abi = out.export_change(change, &mut outbox).unwrap();
-        let columns = raw(&mut post(&mut abi).columns);
-        let (list, count) = (columns.children, columns.n_children as usize);
-        // SAFETY: the exporter's child list, with an entry per column.
-        let first = unsafe { *list };
-        match case {
-            0 => columns.n_children += 1,
-            1 => columns.children = std::ptr::null_mut(),
-            // SAFETY: as above, writable.
-            _ => unsafe { *list = std::ptr::null_mut() },
-        }
-        // SAFETY: exported above; the changed field is what the import and release check.
-        let err = unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap_err();
-        assert_eq!(err.to_string(), expected);
-        // SAFETY: the block is alive while any of its arrays is unreleased; the list and
-        // its children are the exporter's, put back as they were.
-        unsafe {
-            *list = first;
-            for i in 0..count {
-                let child = &mut **list.add(i);
-                if let Some(release) = child.release {
-                    release(child);
+        let spoil = |abi: &mut AbiChange| {
+            let columns = raw(&mut post(abi).columns);
+            let (list, count) = (columns.children, columns.n_children as usize);
+            // SAFETY: the exporter's child list, with an entry per column.
+            let first = unsafe { *list };
+            match case {
+                0 => columns.n_children += 1,
+                1 => columns.children = std::ptr::null_mut(),
+                // SAFETY: as above, writable.
+                _ => unsafe { *list = std::ptr::null_mut() },
+            }
+            // SAFETY: the block is alive while any of its arrays is unreleased; the list
+            // and its children are the exporter's, put back as they were.
+            move || unsafe {
+                *list = first;
+                for i in 0..count {
+                    let child = &mut **list.add(i);
+                    if let Some(release) = child.release {
+                        release(child);
+                    }
                 }
             }
-        }
+        };
+        assert_eq!(import_spoiled_then(spoil), expected);
     }
 }
 
