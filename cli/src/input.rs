@@ -953,7 +953,7 @@ fn whole_numbers<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
     use serde_json::value::RawValue;
     /// Of a column whose values read so far are all whole numbers: whether one is
     /// negative or past `u64`, and the most digits of one.
-    #[derive(Clone, Copy)]
+    #[derive(Clone, Copy, Default)]
     struct Whole {
         beyond_u64: bool,
         digits: usize,
@@ -969,13 +969,7 @@ fn whole_numbers<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
     }
     let mut whole: std::collections::HashMap<&str, Option<Whole>> = floats
         .iter()
-        .map(|name| {
-            let none = Whole {
-                beyond_u64: false,
-                digits: 0,
-            };
-            (*name, Some(none))
-        })
+        .map(|name| (*name, Some(Whole::default())))
         .collect();
     let mut line = String::new();
     // The records inference read: blank lines are none.

@@ -338,10 +338,7 @@ impl Change {
                     post.row_numbers().values(),
                 )
             {
-                return Err(Error::unlocated(format!(
-                    "diff {index} of the change: {}",
-                    e.message()
-                )));
+                return Err(e.context(format!("diff {index} of the change")));
             }
             let sides: [(&str, Option<&Rows>); 2] = match diff {
                 Diff::Insert { post } => [("pre", None), ("post", Some(post))],

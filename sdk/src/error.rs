@@ -62,7 +62,7 @@ pub(crate) fn is_inside_std(location: &Location<'_>) -> bool {
             Location::caller()
         }
         let inside = std::iter::once(()).map(caller).next()?.file();
-        // `…/library/core/src/option.rs`: what comes before `core/`.
+        // `…/library/core/src/iter/adapters/map.rs`: what comes before `core/`.
         let at = inside.rfind("library")?;
         Some(inside[..at + "library".len()].to_owned())
     });

@@ -599,6 +599,16 @@ pub(crate) fn same_numbers(pre: &[u64], post: &[u64]) -> Result<()> {
     )
 }
 
+/// What an array that declares `n` nulls and has no validity bitmap is told (the import's
+/// and the view's words alike).
+#[cold]
+pub(super) fn no_bitmap(n: usize) -> String {
+    format!(
+        "it has {} but no validity bitmap",
+        crate::__private::counted(n, "null", "nulls")
+    )
+}
+
 fn rows(n: usize) -> String {
     if n == 1 {
         "1 row".to_owned()
@@ -1147,10 +1157,7 @@ impl<'a> Importer<'a> {
         if unsafe { raw.buffer(0) }.is_null() {
             return match shape.null_count {
                 None => Ok(None),
-                Some(n) => Err(Error::unlocated(format!(
-                    "it has {} but no validity bitmap",
-                    crate::__private::counted(n, "null", "nulls")
-                ))),
+                Some(n) => Err(Error::unlocated(no_bitmap(n))),
             };
         }
         // SAFETY: a bitmap covers offset + length bits (the C Data Interface).

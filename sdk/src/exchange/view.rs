@@ -704,10 +704,7 @@ unsafe fn declared_nulls(
     match null_count {
         _ if bitmap => Err(Error::unlocated(nulls)),
         None | Some(0) => Ok(()),
-        Some(n) => Err(Error::unlocated(format!(
-            "{what}: it has {} but no validity bitmap",
-            crate::__private::counted(n, "null", "nulls")
-        ))),
+        Some(n) => Err(Error::unlocated(super::import::no_bitmap(n)).context(what)),
     }
 }
 
@@ -908,10 +905,7 @@ impl<'v> ColumnView<'v> {
         if bits.is_null() {
             return match shape.null_count {
                 None => Ok(None),
-                Some(n) => Err(self.error(format!(
-                    "it has {} but no validity bitmap",
-                    crate::__private::counted(n, "null", "nulls")
-                ))),
+                Some(n) => Err(self.error(super::import::no_bitmap(n))),
             };
         }
         // SAFETY: a bitmap covers offset + length bits (the C Data Interface); `start +
