@@ -136,10 +136,13 @@ pub enum CliError {
         when: String,
     },
     /// An operator refused the snapshot `--state` kept for it.
-    #[error("{source}, on restoring `{}` (remove it to start afresh)", path.display())]
+    #[error("{source}, on restoring `{}` ({advice})", path.display())]
     Restore {
         /// The snapshot file.
         path: PathBuf,
+        /// What to do: remove the snapshot, which starts the operator afresh unless the
+        /// store holds its other part of the state.
+        advice: String,
         /// What the operator said.
         source: oplink_host::Error,
     },

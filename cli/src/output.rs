@@ -627,6 +627,32 @@ impl Sink {
     }
 }
 
+/// Renames the complete file `partial` to `path`, durably: its data reach the disk before
+/// the rename, and the rename reaches it (the folder synced) before this returns, so that
+/// the state a run keeps after its output never outlives that output in a power cut, and a
+/// cut leaves the old file or the new one whole, never the new name over missing data.
+pub(crate) fn put_in_place(partial: &Path, path: &Path) -> Result<()> {
+    let sync = |file: &Path| File::open(file).and_then(|f| f.sync_all());
+    sync(partial).map_err(|e| CliError::io("write", path, e))?;
+    std::fs::rename(partial, path).map_err(|e| CliError::io("write", path, e))?;
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    match sync(folder) {
+        // A file system that cannot sync a folder keeps the rename all the same.
+        Err(e)
+            if !matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
+            ) =>
+        {
+            Err(CliError::io("write", path, e))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// An output written whole, a file still under its temporary name until
 /// [`Written::commit`] (dropped uncommitted, it removes that file).
 #[derive(Debug)]
@@ -640,7 +666,7 @@ impl Written {
     /// Puts a file into place; returns the rows written.
     pub fn commit(mut self) -> Result<u64> {
         if let Destination::File { path, partial } = &self.destination {
-            std::fs::rename(partial, path).map_err(|e| CliError::io("write", path, e))?;
+            put_in_place(partial, path)?;
             crate::interrupt::forget(partial);
         }
         self.committed = true;
@@ -767,6 +793,22 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_file_is_put_in_place_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let (partial, path) = (dir.path().join(".out.csv.1.partial"), dir.path().join("out.csv"));
+        std::fs::write(&path, "old\n").unwrap();
+        std::fs::write(&partial, "new\n").unwrap();
+        put_in_place(&partial, &path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        assert!(!partial.exists());
+        // A partial file gone before its turn: the error names the file it was to become,
+        // which stays as it was.
+        let err = put_in_place(&partial, &path).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("cannot write `{}`", path.display())), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
     }
 
     #[test]

@@ -732,15 +732,24 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                         dir.display(),
                     );
                 }
+                // Whether the store keeps a part of this operator's state, which a snapshot
+                // removed does not take with it (unknown: taken to).
+                let in_store = || host.state_store().has_entries(&scope).unwrap_or(true);
                 // A run kept this operator's state here (its configuration's fingerprint is
-                // written beside its snapshot), but the snapshot is gone: it starts afresh.
+                // written beside its snapshot), but the snapshot is gone: it starts afresh,
+                // or from its store alone.
                 if !args.quiet
                     && instance.info().implemented().restore()
                     && !snapshot.exists()
                     && config_path(dir, &scope).exists()
                 {
+                    let starts = if in_store() {
+                        format!("starts from its store `{scope}` alone")
+                    } else {
+                        "starts afresh".to_owned()
+                    };
                     crate::say!(
-                        "oplink: warning: operator `{}` starts afresh: its snapshot `{}` is gone, though a run kept its state in `{}`",
+                        "oplink: warning: operator `{}` {starts}: its snapshot `{}` is gone, though a run kept its state in `{}`",
                         spec.name,
                         snapshot.display(),
                         dir.display(),
@@ -749,12 +758,17 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 if restores {
                     let bytes =
                         std::fs::read(&snapshot).map_err(|e| CliError::io("read", &snapshot, e))?;
-                    instance
-                        .restore(&bytes)
-                        .map_err(|source| CliError::Restore {
-                            path: snapshot.clone(),
-                            source,
-                        })?;
+                    instance.restore(&bytes).map_err(|source| CliError::Restore {
+                        path: snapshot.clone(),
+                        advice: if in_store() {
+                            format!(
+                                "removed, it lets the operator start from its store `{scope}` alone; give `--state` another folder to start afresh"
+                            )
+                        } else {
+                            "remove it to start afresh".to_owned()
+                        },
+                        source,
+                    })?;
                 }
                 (instance, Some(scope))
             }
@@ -974,12 +988,12 @@ impl Snapshots {
     fn commit(mut self) -> Result<()> {
         // One at a time off the list, so that a failure leaves the rest for `drop`.
         while let Some((partial, path)) = self.pending.pop() {
-            let renamed = std::fs::rename(&partial, &path);
+            let renamed = crate::output::put_in_place(&partial, &path);
             if renamed.is_err() {
                 let _ = std::fs::remove_file(&partial);
             }
             crate::interrupt::forget(&partial);
-            renamed.map_err(|e| CliError::io("write", &path, e))?;
+            renamed?;
         }
         Ok(())
     }

@@ -726,6 +726,44 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
     );
 }
 
+/// An operator that keeps state both in the store and in a snapshot (`tally`): the advice
+/// on a snapshot it refuses, and the warning when it is gone, say that the store's part
+/// stays.
+#[test]
+fn removing_a_snapshot_keeps_the_part_in_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let mut cmd = oplink();
+        cmd.args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(dir.path())
+            .args(plugins(&["toolkit"]))
+            .args(["--op", r#"tally={"key": "customer"}"#]);
+        cmd
+    };
+    run().assert().success();
+    let snapshot = dir.path().join("tally.snapshot");
+    std::fs::write(&snapshot, b"\x01").unwrap();
+    let text = failure(&mut run());
+    assert!(
+        text.starts_with("oplink: operator `tally` failed in `restore`: a snapshot of 1 bytes")
+            && text.ends_with(&format!(
+                ", on restoring `{}` (removed, it lets the operator start from its store `tally` alone; give `--state` another folder to start afresh)\n",
+                snapshot.display()
+            )),
+        "{text}"
+    );
+    std::fs::remove_file(&snapshot).unwrap();
+    let again = run().assert().success().get_output().clone();
+    assert_eq!(
+        stderr(&again).lines().next().unwrap(),
+        format!(
+            "oplink: warning: operator `tally` starts from its store `tally` alone: its snapshot `{}` is gone, though a run kept its state in `{}`",
+            snapshot.display(),
+            dir.path().display()
+        ),
+    );
+}
+
 #[test]
 fn a_missing_input_file_is_one_sentence() {
     fails_with(
