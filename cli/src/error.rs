@@ -144,7 +144,7 @@ pub enum CliError {
         /// store holds its other part of the state.
         advice: String,
         /// What the operator said.
-        source: oplink_host::Error,
+        source: Box<oplink_host::Error>,
     },
     /// An error of `oplink-host`: loading, instantiating or calling a plugin.
     #[error(transparent)]

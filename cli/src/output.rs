@@ -798,7 +798,10 @@ mod tests {
     #[test]
     fn a_file_is_put_in_place_whole_or_not_at_all() {
         let dir = tempfile::tempdir().unwrap();
-        let (partial, path) = (dir.path().join(".out.csv.1.partial"), dir.path().join("out.csv"));
+        let (partial, path) = (
+            dir.path().join(".out.csv.1.partial"),
+            dir.path().join("out.csv"),
+        );
         std::fs::write(&path, "old\n").unwrap();
         std::fs::write(&partial, "new\n").unwrap();
         put_in_place(&partial, &path).unwrap();
@@ -807,7 +810,10 @@ mod tests {
         // A partial file gone before its turn: the error names the file it was to become,
         // which stays as it was.
         let err = put_in_place(&partial, &path).unwrap_err().to_string();
-        assert!(err.starts_with(&format!("cannot write `{}`", path.display())), "{err}");
+        assert!(
+            err.starts_with(&format!("cannot write `{}`", path.display())),
+            "{err}"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
     }
 

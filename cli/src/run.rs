@@ -767,7 +767,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                         } else {
                             "remove it to start afresh".to_owned()
                         },
-                        source,
+                        source: Box::new(source),
                     })?;
                 }
                 (instance, Some(scope))
@@ -964,17 +964,17 @@ fn flushed(args: &RunArgs, stage: &Stage) -> bool {
     stage.instance.info().implemented().flush_state() || args.state.is_some()
 }
 
-/// Every instance's pending writes committed to the store (once the output is in place).
+/// Every instance's pending writes committed to the store (once the output is in place), in
+/// one transaction: a failure (a full disk) keeps none of them.
 fn commit_stores(args: &RunArgs, stages: &mut [Stage]) -> Result<()> {
-    for stage in stages.iter_mut().filter(|stage| flushed(args, stage)) {
-        let t = Instant::now();
-        stage
-            .instance
-            .commit_state()
-            .map_err(|e| stage_error(&stage.place, e, || "the closing flush".to_owned()))?;
-        stage.done.time += t.elapsed();
-    }
-    Ok(())
+    let kept = stages
+        .iter_mut()
+        .filter(|stage| flushed(args, stage))
+        .map(|stage| &mut stage.instance);
+    Instance::commit_states(kept).map_err(|source| CliError::Stage {
+        source,
+        when: "the closing flush".to_owned(),
+    })
 }
 
 /// Snapshots written under temporary names: dropped before [`Snapshots::commit`], they are

@@ -314,6 +314,37 @@ impl Instance {
         self.state.flush()
     }
 
+    /// [`Instance::commit_state`] for several instances at once: those whose state is in one
+    /// store (the instances of one [`Host`]) commit in one transaction, so a failure (a full
+    /// disk, say) keeps the writes of all of them or of none, and leaves them pending. A
+    /// poisoned instance among them refuses the whole commit before anything is written.
+    /// Instances of different stores commit one store after another.
+    ///
+    /// ```no_run
+    /// # fn main() -> oplink_host::Result<()> {
+    /// use oplink_host::{Host, Instance, Plugin, StateStore};
+    ///
+    /// let host = Host::builder().state_store(StateStore::open("state.redb")?).build();
+    /// let plugin = Plugin::load("target/debug/libtoolkit.so")?;
+    /// let config = |key| serde_json::json!({ "key": key });
+    /// let mut counts = plugin.instantiate_named("tally", config("customer"), &host, "counts")?;
+    /// let mut again = plugin.instantiate_named("tally", config("region"), &host, "regions")?;
+    /// // … apply changes to both …
+    /// counts.prepare_flush()?;
+    /// again.prepare_flush()?;
+    /// Instance::commit_states([&mut counts, &mut again])?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn commit_states<'a>(instances: impl IntoIterator<Item = &'a mut Instance>) -> Result<()> {
+        let instances: Vec<&'a mut Instance> = instances.into_iter().collect();
+        for instance in &instances {
+            instance.refuse_if_poisoned("commit_state")?;
+        }
+        let states: Vec<&ScopedState> = instances.iter().map(|i| &*i.state).collect();
+        ScopedState::flush_together(&states)
+    }
+
     /// The name of this instance's state in the host's store, if it was created with
     /// [`Plugin::instantiate_named`](crate::Plugin::instantiate_named).
     pub fn state_name(&self) -> Option<&str> {

@@ -323,17 +323,19 @@ impl StateStore {
         }
     }
 
-    /// Applies `writes` to `scope` at once: one transaction on disk.
-    fn commit(&self, scope: &str, writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Result<()> {
+    /// Applies each scope's `writes` at once: one transaction on disk for all of them.
+    fn commit(&self, parts: &[(&str, &Writes)]) -> Result<()> {
         match &self.inner.backing {
             Backing::Memory(map) => {
                 let mut map = lock(map);
-                for (key, value) in writes {
-                    let key = (scope.to_owned(), key.clone());
-                    match value {
-                        Some(value) => map.insert(key, value.clone()),
-                        None => map.remove(&key),
-                    };
+                for &(scope, writes) in parts {
+                    for (key, value) in writes {
+                        let key = (scope.to_owned(), key.clone());
+                        match value {
+                            Some(value) => map.insert(key, value.clone()),
+                            None => map.remove(&key),
+                        };
+                    }
                 }
                 Ok(())
             }
@@ -341,20 +343,29 @@ impl StateStore {
                 let tx = db.begin_write()?;
                 {
                     let mut table = tx.open_table(TABLE)?;
-                    for (key, value) in writes {
-                        match value {
-                            Some(value) => table
-                                .insert((scope, key.as_slice()), value.as_slice())
-                                .map(drop),
-                            None => table.remove((scope, key.as_slice())).map(drop),
-                        }?;
+                    for &(scope, writes) in parts {
+                        for (key, value) in writes {
+                            match value {
+                                Some(value) => table
+                                    .insert((scope, key.as_slice()), value.as_slice())
+                                    .map(drop),
+                                None => table.remove((scope, key.as_slice())).map(drop),
+                            }?;
+                        }
                     }
                 }
                 Ok(tx.commit()?)
             }),
         }
     }
+
+    fn same(&self, other: &StateStore) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
 }
+
+/// Writes not flushed yet: `Some(value)` puts, `None` deletes.
+type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// The state of one instance: its scope of a store (or, unnamed, a store of its own), and
 /// the writes not flushed yet. Moves to the new instance on a reload.
@@ -364,7 +375,7 @@ pub(crate) struct ScopedState {
     store: Option<StateStore>,
     scope: String,
     /// Writes since the last flush: `Some(value)` puts, `None` deletes.
-    pending: Mutex<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+    pending: Mutex<Writes>,
     /// Flushes that wrote something to the store: a recovery point taken before the last
     /// of them can no longer be returned to whole.
     flushes: AtomicU64,
@@ -388,16 +399,47 @@ impl ScopedState {
 
     /// Writes what is pending to the store, at once.
     pub(crate) fn flush(&self) -> Result<()> {
-        let Some(store) = &self.store else {
-            return Ok(());
-        };
-        let mut pending = lock(&self.pending);
-        if pending.is_empty() {
-            return Ok(());
+        ScopedState::flush_together(&[self])
+    }
+
+    /// Writes what is pending in each of `states` to its store: one transaction per store,
+    /// so that the states sharing a store are all kept or none is. A store that fails
+    /// leaves its states' writes pending; those of stores written before it are kept.
+    pub(crate) fn flush_together(states: &[&ScopedState]) -> Result<()> {
+        let mut done = vec![false; states.len()];
+        for first in 0..states.len() {
+            let Some(store) = states[first].store.as_ref().filter(|_| !done[first]) else {
+                continue;
+            };
+            let group: Vec<usize> = (first..states.len())
+                .filter(|&i| states[i].store.as_ref().is_some_and(|s| s.same(store)))
+                .collect();
+            // Each state once, however often it was given.
+            let mut group_states: Vec<&ScopedState> = Vec::new();
+            for &i in &group {
+                done[i] = true;
+                if !group_states.iter().any(|s| std::ptr::eq(*s, states[i])) {
+                    group_states.push(states[i]);
+                }
+            }
+            let mut pending: Vec<_> = group_states.iter().map(|s| lock(&s.pending)).collect();
+            let parts: Vec<(&str, &Writes)> = group_states
+                .iter()
+                .zip(&pending)
+                .filter(|(_, writes)| !writes.is_empty())
+                .map(|(state, writes)| (state.scope.as_str(), &**writes))
+                .collect();
+            if parts.is_empty() {
+                continue;
+            }
+            store.commit(&parts)?;
+            for (state, writes) in group_states.iter().zip(&mut pending) {
+                if !writes.is_empty() {
+                    writes.clear();
+                    state.flushes.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
-        store.commit(&self.scope, &pending)?;
-        pending.clear();
-        self.flushes.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 

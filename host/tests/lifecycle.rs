@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use common::{fixture, plugin_path, rows};
 use oplink::arrow::array::{Array, StringArray, UInt64Array};
 use oplink::{Change, Diff, Timestamp};
-use oplink_host::{Error, Host, LiveInstance, Plugin, StateStore};
+use oplink_host::{Error, Host, Instance, LiveInstance, Plugin, StateStore};
 use serde_json::json;
 
 /// Keys cycle through 7 customers.
@@ -215,6 +215,59 @@ fn named_state_outlives_its_instance_and_unflushed_writes_do_not() {
             .state_name()
             .is_none()
     );
+}
+
+#[test]
+fn instances_commit_their_state_together_or_not_at_all() {
+    let dir = folder("together");
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let store = StateStore::open(dir.join("state.redb")).unwrap();
+    let host = Host::builder().state_store(store.clone()).build();
+    let named = |name: &str, config| {
+        plugin
+            .instantiate_named("tally", config, &host, name)
+            .unwrap()
+    };
+    let (mut a, mut b) = (named("a", tally_config()), named("b", tally_config()));
+    a.apply(batch_change(0)).unwrap();
+    b.apply(batch_change(0)).unwrap();
+    b.apply(batch_change(1)).unwrap();
+    // A poisoned instance among them: nothing is written, and the others' writes stay
+    // pending.
+    let mut config = tally_config();
+    config["panic_on"] = json!("k3");
+    let mut panics = named("p", config);
+    assert!(matches!(
+        panics.apply(batch_change(0)).unwrap_err(),
+        Error::Panicked { .. }
+    ));
+    let err = Instance::commit_states([&mut a, &mut panics, &mut b]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Poisoned {
+                method: "commit_state",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(counts_in(&store, "a").is_empty() && counts_in(&store, "b").is_empty());
+    // Without it, both at once; with an instance of another store beside them, that one too.
+    let other = StateStore::in_memory();
+    let elsewhere = Host::builder().state_store(other.clone()).build();
+    let mut c = plugin
+        .instantiate_named("tally", tally_config(), &elsewhere, "c")
+        .unwrap();
+    c.apply(batch_change(2)).unwrap();
+    Instance::commit_states([&mut a, &mut c, &mut b]).unwrap();
+    assert_eq!(counts_in(&store, "a"), expected_counts(10));
+    assert_eq!(counts_in(&store, "b"), expected_counts(20));
+    assert_eq!(counts_in(&other, "c").values().sum::<u64>(), 10);
+    // Nothing pending is nothing to write.
+    Instance::commit_states([&mut a, &mut b]).unwrap();
+    Instance::commit_states([]).unwrap();
+    assert_eq!(counts_in(&store, "b"), expected_counts(20));
 }
 
 #[test]
