@@ -549,16 +549,14 @@ pub(crate) fn io_words(error: &std::io::Error) -> String {
     }
 }
 
-/// Whether `version` (`MAJOR.MINOR.PATCH`, anything after ignored) is newer than this
-/// host's oplink.
+/// Whether the semantic version `version` is newer than this host's oplink, by
+/// `MAJOR.MINOR.PATCH` (a pre-release or build ignored).
 fn newer_than_this(version: &str) -> bool {
-    let numbers = |v: &str| -> Option<(u64, u64, u64)> {
-        let core = v.split(['-', '+']).next()?;
-        let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
-        let triple = (parts.next()??, parts.next()??, parts.next()??);
-        parts.next().is_none().then_some(triple)
-    };
-    match (numbers(version), numbers(env!("CARGO_PKG_VERSION"))) {
+    use crate::load::validate::semantic_version;
+    match (
+        semantic_version(version),
+        semantic_version(env!("CARGO_PKG_VERSION")),
+    ) {
         (Some(theirs), Some(ours)) => theirs > ours,
         _ => false,
     }

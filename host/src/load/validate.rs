@@ -620,7 +620,15 @@ fn check_name(name: &str) -> Result<(), String> {
 /// `MAJOR.MINOR.PATCH` (numbers without leading zeros), then an optional `-pre` and
 /// `+build` of dot-separated ASCII letters, digits and `-`: what `#[oplink::operator]`
 /// accepts, checked again here for libraries written in other languages.
+/// Whether `version` is a semantic version (`MAJOR.MINOR.PATCH`, then an optional
+/// `-pre.release` and `+build`).
 fn is_semantic_version(version: &str) -> bool {
+    semantic_version(version).is_some()
+}
+
+/// The `MAJOR.MINOR.PATCH` of a semantic version (`None` for any other text), for checks
+/// and comparisons alike.
+pub(crate) fn semantic_version(version: &str) -> Option<(u64, u64, u64)> {
     let identifiers = |s: &str| {
         s.split('.').all(|part| {
             !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -634,14 +642,18 @@ fn is_semantic_version(version: &str) -> bool {
         Some((core, pre)) => (core, Some(pre)),
         None => (rest, None),
     };
+    if !pre.is_none_or(identifiers) || !build.is_none_or(identifiers) {
+        return None;
+    }
     let number = |p: &str| {
-        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p == "0" || !p.starts_with('0'))
+        let plain = !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        (plain && (p == "0" || !p.starts_with('0')))
+            .then(|| p.parse::<u64>().ok())
+            .flatten()
     };
-    let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3
-        && parts.iter().all(|p| number(p))
-        && pre.is_none_or(identifiers)
-        && build.is_none_or(identifiers)
+    let mut parts = core.split('.').map(number);
+    let triple = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(triple)
 }
 
 #[cfg(test)]

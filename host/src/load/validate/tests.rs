@@ -471,7 +471,14 @@ fn versions_are_semantic() {
         "1..0",
         "v1.0.0",
         " 1.0.0",
+        "99999999999999999999.0.0",
     ] {
         assert!(!super::is_semantic_version(bad), "{bad:?}");
     }
+    // Compared by their numbers alone, one parser for the check and the comparison.
+    assert_eq!(
+        super::semantic_version("10.20.30-rc.1+b-7"),
+        Some((10, 20, 30))
+    );
+    assert_eq!(super::semantic_version("1.2.3-"), None);
 }
