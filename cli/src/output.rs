@@ -533,9 +533,13 @@ impl Sink {
                             .with_delimiter(b'\t')
                             .build(out),
                     ),
-                    OutputFormat::Jsonl => {
-                        SinkState::Jsonl(arrow_json::LineDelimitedWriter::new(out))
-                    }
+                    // A null is written as `null`, not left out: a column of nulls stays a
+                    // column when the file is read back.
+                    OutputFormat::Jsonl => SinkState::Jsonl(
+                        arrow_json::WriterBuilder::new()
+                            .with_explicit_nulls(true)
+                            .build::<_, arrow_json::writer::LineDelimited>(out),
+                    ),
                     OutputFormat::Ipc => SinkState::Ipc(
                         arrow_ipc::writer::FileWriter::try_new(out, &batch.schema())
                             .map_err(arrow_write)?,

@@ -2357,6 +2357,26 @@ fn json_lines_output_says_when_it_wrote_nan_as_null() {
     );
 }
 
+/// A null is written as `null` rather than left out, so that a column of nulls is still
+/// there when the file is read back.
+#[test]
+fn json_lines_output_keeps_a_column_of_nulls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, jsonl) = (dir.path().join("gaps.csv"), dir.path().join("gaps.jsonl"));
+    std::fs::write(&csv, "a,b\n1,\n2,\n").unwrap();
+    oplink()
+        .args(["run", "--quiet", "--emit", "inserts", "--output"])
+        .arg(&jsonl)
+        .arg(&csv)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&jsonl).unwrap(),
+        "{\"a\":1,\"b\":null}\n{\"a\":2,\"b\":null}\n"
+    );
+    assert_eq!(stdout(&inserts_csv(&jsonl)), "a,b\n1,\n2,\n");
+}
+
 /// A column inferred as dates by the look of its values (arrow-csv infers by pattern), whose
 /// sample holds one that is no date, is text, as a column of mixed values is: the run reads
 /// it rather than stopping on it.
