@@ -80,6 +80,23 @@ pub(crate) fn written_path(given: &Path) -> Result<PathBuf> {
     )))
 }
 
+/// Whether this process may write the existing file `path` (`access(W_OK)`: its mode,
+/// owner and any access list, as the kernel would judge an `open` for writing; a read-only
+/// file system counts as not writable). A question that cannot be asked counts as yes:
+/// the write itself then says what is wrong.
+fn writable(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(name) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return true;
+    };
+    // SAFETY: a NUL-terminated path that outlives the call.
+    if unsafe { libc::access(name.as_ptr(), libc::W_OK) } == 0 {
+        return true;
+    }
+    let why = std::io::Error::last_os_error().raw_os_error();
+    !matches!(why, Some(libc::EACCES | libc::EPERM | libc::EROFS))
+}
+
 /// A descriptor of standard output, when `meta` is the file standard output writes to.
 fn standard_output_if_same(meta: &std::fs::Metadata) -> Option<File> {
     use std::os::fd::AsFd;
@@ -357,6 +374,14 @@ impl Sink {
                     Ok(meta) if meta.is_dir() => {
                         return Err(CliError::Usage(format!(
                             "--output `{}` is a folder; name a file",
+                            given.display()
+                        )));
+                    }
+                    // A file its permissions keep us from writing is not replaced either
+                    // (the temporary file's rename would not ask them), as a shell's `>`.
+                    Ok(_) if !writable(&path) => {
+                        return Err(CliError::Usage(format!(
+                            "--output `{}` is a file you may not write (read-only); make it writable or name another file",
                             given.display()
                         )));
                     }

@@ -2357,6 +2357,36 @@ fn json_lines_output_says_when_it_wrote_nan_as_null() {
     );
 }
 
+/// A file whose permissions keep the user from writing it is not replaced by the output's
+/// rename (which the permissions of the file itself would not stop), as a shell's `>`
+/// would not write it. Run as `nobody` when the tests run as root, whom nothing stops.
+#[test]
+fn output_does_not_replace_a_file_one_may_not_write() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let kept = dir.path().join("kept.csv");
+    std::fs::write(&kept, "keep\n").unwrap();
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"));
+    run.current_dir(workspace())
+        .args(["run", ORDERS, "--quiet", "--output"])
+        .arg(&kept);
+    // SAFETY: asks for this process's effective user id, nothing else.
+    if unsafe { libc::geteuid() } == 0 {
+        run.uid(65534).gid(65534);
+    }
+    fails_with(
+        &mut Command::from_std(run),
+        &format!(
+            "--output `{}` is a file you may not write (read-only); make it writable or name another file",
+            kept.display()
+        ),
+    );
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "keep\n");
+}
+
 /// A null is written as `null` rather than left out, so that a column of nulls is still
 /// there when the file is read back.
 #[test]
