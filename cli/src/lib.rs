@@ -29,13 +29,40 @@ pub mod run;
 pub use error::{CliError, Result};
 
 /// `eprintln!` that cannot panic: a standard error that is closed or full loses the line,
-/// not the run (`eprintln!` panics, and a run whose state was kept would exit 101).
+/// not the run (`eprintln!` panics, and a run whose state was kept would exit 101). Control
+/// characters other than line breaks are written as escapes ([`escape_controls`]): what it
+/// says names files, columns and operators' messages.
 #[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {{
         use ::std::io::Write as _;
-        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
+        let text = ::std::format!($($arg)*);
+        let _ = ::std::writeln!(
+            ::std::io::stderr(),
+            "{}",
+            $crate::escape_controls(&text, &['\n'])
+        );
     }};
+}
+
+/// `text` with its control characters, but those in `kept`, written as Rust escapes
+/// (`\u{1b}`, `\n`, `\r`): text from a file, a column name or an operator's message that
+/// reaches the terminal must not recolour it, retitle it, move its cursor or break a
+/// one-line message in two. Text without them is returned as it is.
+pub fn escape_controls<'a>(text: &'a str, kept: &[char]) -> std::borrow::Cow<'a, str> {
+    let escaped = |c: char| c.is_control() && !kept.contains(&c);
+    if !text.contains(escaped) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escaped(c) {
+            shown.extend(c.escape_debug());
+        } else {
+            shown.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(shown)
 }
 
 thread_local! {

@@ -48,7 +48,14 @@ fn main() -> ExitCode {
     match result {
         Ok(()) | Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
         Err(error) => {
-            oplink_cli::say!("oplink: {error}");
+            // One line (but the caret under a configuration's mistake), whatever the
+            // names and messages in it hold.
+            let text = error.to_string();
+            let kept: &[char] = match error {
+                CliError::BadConfig { .. } => &['\n'],
+                _ => &[],
+            };
+            oplink_cli::say!("oplink: {}", oplink_cli::escape_controls(&text, kept));
             ExitCode::FAILURE
         }
     }

@@ -266,19 +266,9 @@ fn printable(batch: &RecordBatch) -> RecordBatch {
     use oplink::arrow::array::{Array, ArrayRef, StringArray};
     use oplink::arrow::schema::{DataType, Field};
 
-    let escaped = |text: &str| -> Option<String> {
-        if !text.contains(char::is_control) {
-            return None;
-        }
-        let mut shown = String::with_capacity(text.len() + 8);
-        for c in text.chars() {
-            if c.is_control() {
-                shown.extend(c.escape_debug());
-            } else {
-                shown.push(c);
-            }
-        }
-        Some(shown)
+    let escaped = |text: &str| match crate::escape_controls(text, &[]) {
+        std::borrow::Cow::Owned(shown) => Some(shown),
+        std::borrow::Cow::Borrowed(_) => None,
     };
     let column = |array: &ArrayRef| -> Option<ArrayRef> {
         // A dictionary of text is shown as its text; a nested value (a list, a struct, a

@@ -2387,6 +2387,41 @@ fn output_does_not_replace_a_file_one_may_not_write() {
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "keep\n");
 }
 
+/// What an error or a warning quotes (an operator's message, a column, a file name, a
+/// value) reaches the terminal with its control characters as escapes: no escape sequence
+/// recolours or retitles it, and no line break splits the one-line message.
+#[test]
+fn messages_show_control_characters_as_escapes() {
+    let text = failure(
+        oplink()
+            .args(["run", ORDERS, "--quiet"])
+            .args(plugins(&["threshold"]))
+            .args([
+                "--op",
+                r#"threshold={"column": "a\u001b]0;title\u0007b\nline", "min": 1}"#,
+            ]),
+    );
+    assert!(
+        text.starts_with(
+            "oplink: operator `threshold` failed in `apply`: input has no column `a\\u{1b}]0;title\\u{7}b\\nline` (at "
+        ) && text.matches('\n').count() == 1,
+        "{text}"
+    );
+    // A value of the data file, in a reader's error.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("escapes.csv");
+    std::fs::write(&path, "a\n\x1b[31m\n").unwrap();
+    let text = failure(
+        oplink()
+            .args(["run", "--quiet", "--schema", "a:int64"])
+            .arg(&path),
+    );
+    assert!(
+        text.contains("`\\u{1b}[31m`") && !text.contains('\x1b'),
+        "{text}"
+    );
+}
+
 /// A null is written as `null` rather than left out, so that a column of nulls is still
 /// there when the file is read back.
 #[test]
