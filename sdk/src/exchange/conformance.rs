@@ -617,6 +617,32 @@ fn malformed_arrays_are_errors_never_crashes() {
         "column `u`: it has 1 children where its type has 2"
     );
 
+    // Run-end-encoded columns whose runs do not cover their rows: arrow-rs would read a
+    // value past the values' end for the rows after the last run.
+    let ree = DataType::RunEndEncoded(
+        Arc::new(Field::new("run_ends", DataType::Int32, false)),
+        Arc::new(Field::new("values", DataType::Int64, true)),
+    );
+    let (four, one) = ([4i32], [1i32]);
+    let runs = |ends: &[i32], values: i64, made: &mut Made| {
+        let ends = raw(ends.len() as i64, &[null, ends.as_ptr().cast()], made);
+        let values = raw(values, &[null, ints], made);
+        with_children(raw(4, &[], made), vec![ends, values], made)
+    };
+    for (column, message) in [
+        (runs(&four, 0, &mut made), "its 1 run ends have 0 values"),
+        (
+            runs(&one, 1, &mut made),
+            "its last run ends at 1, before the end of its 4 slots",
+        ),
+        (runs(&[], 0, &mut made), "it has 4 rows and no run ends"),
+    ] {
+        assert_eq!(
+            import_malformed(Field::new("r", ree.clone(), true), column),
+            format!("column `r`: {message}")
+        );
+    }
+
     // A fixed-size list whose child is shorter than the list needs (arrow-rs asserts when it
     // makes the typed array): refused before arrow-rs sees it.
     let pairs = DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Int32, true)), 2);

@@ -710,7 +710,11 @@ impl Shape {
         let fine = !raw.is_released()
             && raw.length >= 0
             && raw.offset >= 0
-            && raw.length.checked_add(raw.offset).is_some()
+            // Slots a pointer can count to (on 64 bits, every sum that does not overflow).
+            && raw
+                .length
+                .checked_add(raw.offset)
+                .is_some_and(|end| end as u64 <= isize::MAX as u64)
             && (raw.null_count == -1 || (0..=raw.length).contains(&raw.null_count))
             && raw.n_buffers == buffers as i64
             && raw.n_children == children as i64
@@ -740,8 +744,14 @@ impl Shape {
                 raw.length, raw.offset
             ));
         };
-        if raw.length.checked_add(raw.offset).is_none() {
-            return Error::unlocated(format!("its length {length} and offset {offset} overflow"));
+        if raw
+            .length
+            .checked_add(raw.offset)
+            .is_none_or(|end| end as u64 > isize::MAX as u64)
+        {
+            return Error::unlocated(format!(
+                "its length {length} and offset {offset} are more slots than memory can hold"
+            ));
         }
         if raw.null_count != -1 && !(0..=raw.length).contains(&raw.null_count) {
             return Error::unlocated(format!(
@@ -1642,6 +1652,10 @@ unsafe fn foreign_shape(raw: &RawArray, data_type: &DataType) -> Result<()> {
         }
         .map_err(|e| e.context(format!("child {index}")))?;
     }
+    if let DataType::RunEndEncoded(ends, _) = data_type {
+        // SAFETY: both children passed `foreign_shape` just above, run ends of this type.
+        unsafe { runs_cover(raw, &shape, ends.data_type()) }?;
+    }
     match data_type {
         DataType::Dictionary(_, values) => {
             // SAFETY: null, misaligned or a valid array (the producer's word).
@@ -1652,6 +1666,68 @@ unsafe fn foreign_shape(raw: &RawArray, data_type: &DataType) -> Result<()> {
         }
         _ => no_dictionary(raw, data_type),
     }
+}
+
+/// Whether the runs of a run-end-encoded array cover its rows, as arrow-rs takes them to:
+/// it finds a row's run by a binary search over the run ends and reads the run's value
+/// unchecked, so the last run end must reach past the array's last slot and every run end
+/// needs a value. (That the run ends rise is the producer's word, as a list's offsets
+/// between the first and the last are: the search stays among them whatever they hold.)
+///
+/// # Safety
+/// `raw` passed [`foreign_shape`] as a run-end-encoded array of `shape` whose run ends are
+/// of `ends`: two valid children, each with its buffer list.
+unsafe fn runs_cover(raw: &RawArray, shape: &Shape, ends: &DataType) -> Result<()> {
+    // SAFETY: two valid children (caller).
+    let (run_ends, values) = unsafe { (&**raw.children, &**raw.children.add(1)) };
+    if values.length < run_ends.length {
+        return Err(cold(format_args!(
+            "its {} run ends have {} values",
+            run_ends.length, values.length
+        )));
+    }
+    if shape.length == 0 {
+        return Ok(());
+    }
+    if run_ends.null_count > 0 {
+        return Err(cold(format_args!("its run ends hold nulls")));
+    }
+    let Some(last) = (run_ends.offset + run_ends.length)
+        .checked_sub(1)
+        .filter(|_| run_ends.length > 0)
+    else {
+        return Err(cold(format_args!(
+            "it has {} rows and no run ends",
+            shape.length
+        )));
+    };
+    // SAFETY: a valid array of a fixed-width type has two buffers (caller).
+    let ptr = unsafe { run_ends.buffer(1) };
+    /// The value at `at` of the run ends' buffer, when it is there and aligned.
+    ///
+    /// # Safety
+    /// `ptr` holds `at + 1` values of `T` when it is not null (the producer's word).
+    unsafe fn read<T: Copy + Into<i64>>(ptr: *const std::ffi::c_void, at: i64) -> Option<i64> {
+        let ptr = ptr.cast::<T>();
+        // SAFETY: as the caller says.
+        (!ptr.is_null() && ptr.is_aligned()).then(|| unsafe { *ptr.add(at as usize) }.into())
+    }
+    // SAFETY: the run ends' length and offset passed `Shape::of`; `last` is their last slot.
+    let end = unsafe {
+        match ends {
+            DataType::Int16 => read::<i16>(ptr, last),
+            DataType::Int32 => read::<i32>(ptr, last),
+            _ => read::<i64>(ptr, last),
+        }
+    }
+    .ok_or_else(|| cold(format_args!("its run ends are null or misaligned")))?;
+    let rows = shape.end();
+    if end < 0 || (end as u64) < rows as u64 {
+        return Err(cold(format_args!(
+            "its last run ends at {end}, before the end of its {rows} slots"
+        )));
+    }
+    Ok(())
 }
 
 /// The first and last offsets of `raw` (buffer 1, of `O`), checked as the importer checks
