@@ -473,12 +473,15 @@ impl SchemaInbox {
     }
 
     /// Stores the schema a side carries, if any, whatever becomes of its batch (one that
-    /// cannot be read empties its slot): for a change that failed part way.
+    /// cannot be read empties its slot): for a change that failed part way. An absent side
+    /// (schema id 0, or an id that names no slot) carries none, whatever its pointer holds:
+    /// the ABI leaves that pointer unset there.
     ///
     /// # Safety
-    /// `schema` is null or points to a valid `FFI_ArrowSchema`.
+    /// `schema` is null or points to a valid `FFI_ArrowSchema` when `schema_id` names a
+    /// slot.
     unsafe fn note(&mut self, schema_id: u64, schema: *const FFI_ArrowSchema) {
-        if !schema.is_null() {
+        if (1..=crate::abi::MAX_SCHEMA_ID).contains(&schema_id) && !schema.is_null() {
             // SAFETY: as the caller says. An error is the failed change's, reported already.
             let _ = unsafe { self.receive(schema_id, schema) };
         }

@@ -347,7 +347,7 @@ pub(super) fn hang_dictionary(array: &mut super::raw::RawArray) {
 
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
-    let cases: [(&str, Spoil); 17] = [
+    let cases: [(&str, Spoil); 18] = [
         (
             "diff 0 of the change: its post rows: a batch's struct array has a dictionary",
             Box::new(|abi| hang_dictionary(raw(&mut post(abi).columns))),
@@ -448,6 +448,16 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
         (
             "diff 0 of the change: its post rows: a batch's struct array: it has 1 null but no validity bitmap",
             Box::new(|abi| raw(&mut post(abi).columns).null_count = 1),
+        ),
+        (
+            // The insert's absent pre side carries a pointer the ABI leaves unset (here one
+            // that would crash if read): the failure's clean-up reads no schema there.
+            "diff 0 of the change: its post rows: a batch's struct array: it has 1 null but no validity bitmap",
+            Box::new(|abi| {
+                // SAFETY: the change has a first diff.
+                unsafe { (*abi.diffs).pre.schema = std::ptr::dangling() };
+                raw(&mut post(abi).columns).null_count = 1;
+            }),
         ),
     ];
     for (expected, spoil) in cases {
