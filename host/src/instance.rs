@@ -195,7 +195,9 @@ impl Instance {
         // returned its input, each array back in its place. Then the change is ours again,
         // taken back whole; read as any output otherwise (before the input is cleared,
         // since its arrays are the output's).
-        let returned = out.diffs == input.diffs && out.diff_count == input.diff_count;
+        // (Judged by our own record of the input's diff array: the plugin may have written
+        // over `input`.)
+        let returned = self.outgoing.is_laid_out(&out);
         if returned && let Some(diffs) = self.outgoing.take_back() {
             let (version, changed_at) = out.version_and_time();
             return Ok(Change::new(version, Timestamp(changed_at), diffs));

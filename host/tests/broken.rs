@@ -374,6 +374,42 @@ fn an_output_past_its_diffs_is_an_error_and_poisons_the_instance() {
     );
 }
 
+/// An operator that writes over the input it was handed (no diffs now) and returns a change
+/// without diffs, equal to what that input then says: the host tells an output that is its
+/// input by its own record of the input, so the output is the empty change it is, and the
+/// host releases the input's arrays the operator left.
+#[test]
+fn an_operator_that_writes_over_its_input_does_not_return_it() {
+    in_child(
+        "an_operator_that_writes_over_its_input_does_not_return_it",
+        || {
+            let plugin = Plugin::load(fixture("INPUT_REPOINTED")).unwrap();
+            let mut op = plugin
+                .instantiate("c_op", json!(null), &Host::default())
+                .unwrap();
+            let column: oplink::arrow::array::ArrayRef =
+                std::sync::Arc::new(oplink::arrow::array::Int64Array::from(vec![1, 2]));
+            let batch =
+                oplink::arrow::array::RecordBatch::try_from_iter([("x", column.clone())]).unwrap();
+            let input = oplink::Change::new(
+                4,
+                oplink::Timestamp(0),
+                vec![oplink::Diff::Insert {
+                    post: oplink::Rows::new(vec![0u64, 1], batch).unwrap(),
+                }],
+            );
+            let out = op.apply(input).unwrap();
+            assert!(out.diffs.is_empty(), "the input came back: {out:?}");
+            assert_eq!(out.version, 4);
+            assert_eq!(
+                std::sync::Arc::strong_count(&column),
+                1,
+                "the input is held"
+            );
+        },
+    );
+}
+
 #[test]
 fn an_unknown_status_from_apply_poisons_the_instance() {
     in_child("an_unknown_status_from_apply_poisons_the_instance", || {

@@ -151,6 +151,15 @@ impl Outgoing {
         }
     }
 
+    /// Whether `change` names the diff array of the change laid out last (an output that is
+    /// the input itself, ABI 2.2), judged by this side's own record of that array: the
+    /// other side may have written over the input it was handed.
+    pub fn is_laid_out(&self, change: &AbiChange) -> bool {
+        !self.diffs.is_empty()
+            && change.diffs.cast_const() == self.diffs.as_ptr()
+            && change.diff_count == self.diffs.len()
+    }
+
     /// Takes back the change laid out last when the receiver returned it untouched: every
     /// array of its block in its place, unreleased, none moved out (ABI 2.2: an `apply`
     /// whose output is its input); arrays arrow-rs laid out under ours count as in place
@@ -423,6 +432,19 @@ struct Header {
     /// The `private_data` of each array arrow-rs laid out under the block's own: what a
     /// take-back accepts as such. Written by the sender only, when it lays the block out.
     foreign: Vec<*mut c_void>,
+    /// Where the arrays and the child lists lie in the block. Written by the sender only,
+    /// when it lays the block out.
+    areas: Areas,
+}
+
+/// Where a block keeps its arrays (below its top-level ones) and its child lists: offsets
+/// from its start, and counts.
+#[derive(Clone, Copy, Debug, Default)]
+struct Areas {
+    nodes_at: usize,
+    nodes: usize,
+    lists_at: usize,
+    lists: usize,
 }
 
 /// How many arrays, buffer pointers and child pointers a change needs.
@@ -693,11 +715,18 @@ pub(super) unsafe fn recognize<'a>(columns: &'a RawArray, numbers: &RawArray) ->
     {
         return None;
     }
-    for (i, column) in batch.columns().iter().enumerate() {
-        // SAFETY: `n_children` child pointers, as this process laid them out.
-        let child = unsafe { columns.child(i) };
-        // SAFETY: a node of the block (non-null: checked), alive with it.
-        if child.is_null() || !unchanged(unsafe { &*child }, column.len()) {
+    // The columns' list and arrays where this process laid them out, in their order: the
+    // other side may have changed the pointers of arrays it moved.
+    // SAFETY: the header of the live block of these unreleased arrays.
+    let bounds = unsafe { Bounds::of(top.header) };
+    // SAFETY: our top-level struct array (checked above).
+    let children = unsafe { bounds.children(columns) };
+    if children.len() != batch.num_columns() || !children.windows(2).all(|pair| pair[0] < pair[1]) {
+        return None;
+    }
+    for (&child, column) in children.iter().zip(batch.columns()) {
+        // SAFETY: one of the block's array slots (checked first), alive with it.
+        if !bounds.slot(child) || !unchanged(unsafe { &*child }, column.len()) {
             return None;
         }
     }
@@ -730,14 +759,30 @@ const fn tops_offset() -> usize {
 /// # Safety
 /// `array` is an unreleased array this process laid out, with its lists as it wrote them.
 unsafe fn intact(array: &RawArray, header: *mut Header, foreign: &mut bool) -> bool {
-    if array.is_released() {
+    // SAFETY: as the caller says.
+    unsafe { intact_below(array, header, foreign, 0) }
+}
+
+/// [`intact`] for an array `depth` levels below a top-level one: no deeper than a crossing
+/// nests (a list the other side pointed back up the tree ends there, as a mismatch).
+///
+/// # Safety
+/// As for [`intact`].
+unsafe fn intact_below(
+    array: &RawArray,
+    header: *mut Header,
+    foreign: &mut bool,
+    depth: usize,
+) -> bool {
+    if array.is_released() || depth > MAX_SCHEMA_DEPTH + 1 {
         return false;
     }
     let mut in_place = |child: &RawArray| match child.release {
         None => false,
         Some(f) if std::ptr::fn_addr_eq(f, release as unsafe extern "C" fn(*mut RawArray)) => {
             // SAFETY: an array of the block (caller), recursively.
-            child.private_data == header.cast() && unsafe { intact(child, header, foreign) }
+            child.private_data == header.cast()
+                && unsafe { intact_below(child, header, foreign, depth + 1) }
         }
         Some(_) => {
             *foreign = true;
@@ -752,6 +797,9 @@ unsafe fn intact(array: &RawArray, header: *mut Header, foreign: &mut bool) -> b
     // SAFETY: an array of the block (caller).
     let children = unsafe { bounds.children(array) };
     children.len() == array.n_children.max(0) as usize
+        // In the order they were laid out (one after another): none moved to another
+        // place in the list.
+        && children.windows(2).all(|pair| pair[0] < pair[1])
         && children.iter().all(|&child| {
             // SAFETY: an array slot inside the block (checked first).
             bounds.slot(child) && in_place(unsafe { &*child })
@@ -789,13 +837,17 @@ unsafe extern "C" fn release(array: *mut RawArray) {
     }
 }
 
-/// Where a block lies in memory: every array laid under one of ours, and every list of
-/// children, is inside it. What the other side changed to point elsewhere (a count past
-/// its list, a null list, a null or stray child) is not followed.
+/// Where a block keeps its arrays and its child lists: every array laid under one of ours
+/// is one of the block's array slots, and every list of children lies in its area for
+/// lists. What the other side changed to point elsewhere (a count past its list, a null
+/// list, a null or stray child, a pointer into the block's header or between two arrays)
+/// is not followed.
 #[derive(Clone, Copy)]
 struct Bounds {
-    start: usize,
-    end: usize,
+    nodes: usize,
+    nodes_end: usize,
+    lists: usize,
+    lists_end: usize,
 }
 
 impl Bounds {
@@ -807,26 +859,28 @@ impl Bounds {
     unsafe fn of(header: *const Header) -> Bounds {
         let start = header as usize;
         // SAFETY: a live block's header (caller).
-        let size = unsafe { (*header).layout.size() };
+        let areas = unsafe { (*header).areas };
+        // No overflow: offsets and sizes within the block's allocation (`block_layout`).
+        let nodes = start + areas.nodes_at;
+        let lists = start + areas.lists_at;
         Bounds {
-            start,
-            end: start + size,
+            nodes,
+            nodes_end: nodes + areas.nodes * size_of::<RawArray>(),
+            lists,
+            lists_end: lists + areas.lists * size_of::<*mut RawArray>(),
         }
     }
 
-    #[inline(always)]
-    fn holds(self, at: usize, len: usize) -> bool {
-        at >= self.start && at.checked_add(len).is_some_and(|past| past <= self.end)
-    }
-
-    /// Whether `child` is an array slot inside the block.
+    /// Whether `child` is one of the block's array slots.
     #[inline(always)]
     fn slot(self, child: *mut RawArray) -> bool {
-        (child as usize).is_multiple_of(align_of::<RawArray>())
-            && self.holds(child as usize, size_of::<RawArray>())
+        let at = child as usize;
+        at >= self.nodes
+            && at < self.nodes_end
+            && (at - self.nodes).is_multiple_of(size_of::<RawArray>())
     }
 
-    /// The child list of `array` when it lies inside the block, else none.
+    /// The child list of `array` when it lies in the block's area for lists, else none.
     ///
     /// # Safety
     /// `array` is an array of the block.
@@ -834,10 +888,12 @@ impl Bounds {
     unsafe fn children(self, array: &RawArray) -> &[*mut RawArray] {
         let list = array.children as usize;
         let count = array.n_children.max(0) as usize;
-        let inside = list.is_multiple_of(align_of::<*mut RawArray>())
+        let inside = list >= self.lists
+            && (list - self.lists).is_multiple_of(size_of::<*mut RawArray>())
             && count
                 .checked_mul(size_of::<*mut RawArray>())
-                .is_some_and(|bytes| self.holds(list, bytes));
+                .and_then(|bytes| list.checked_add(bytes))
+                .is_some_and(|past| past <= self.lists_end);
         if !inside || count == 0 {
             return &[];
         }
@@ -1400,6 +1456,7 @@ impl Block {
                         extras: Vec::new(),
                         batches: 0,
                         foreign: Vec::new(),
+                        areas: Areas::default(),
                     });
                 }
                 header
@@ -1455,6 +1512,12 @@ impl Block {
         unsafe {
             (*header).kept = Some(kept);
             (*header).batches = index;
+            (*header).areas = Areas {
+                nodes_at,
+                nodes: counts.nodes,
+                lists_at: children_at,
+                lists: counts.children,
+            };
             (*header).arrays.store(fill.ours, Ordering::Relaxed);
             (*header)
                 .refs

@@ -674,6 +674,40 @@ fn batches_changed_on_the_way_or_swapped_are_imported_not_recognised() {
         first.batch().column(0).as_ref(),
         first_column_of(&change).as_ref()
     );
+    // Two columns of one type swapped in their list: read where they now stand, not taken
+    // for the batch sent.
+    let pair = RecordBatch::try_from_iter([
+        ("a", Arc::new(Int64Array::from(vec![1, 2])) as _),
+        ("b", Arc::new(Int64Array::from(vec![3, 4])) as _),
+    ])
+    .unwrap();
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: Rows::new(vec![0u64, 1], pair).unwrap(),
+        }],
+    );
+    let back = back_home(&change, |abi| {
+        // SAFETY: the batch's list of two column pointers, as laid out.
+        unsafe {
+            let list = raw(&mut post(abi).columns).children;
+            std::ptr::swap(list, list.add(1));
+        }
+    });
+    let Diff::Insert { post: swapped } = &back.diffs[0] else {
+        unreachable!()
+    };
+    let values = |i: usize| {
+        let column = swapped.batch().column(i);
+        column
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .values()
+            .to_vec()
+    };
+    assert_eq!((values(0), values(1)), (vec![3, 4], vec![1, 2]));
 }
 
 #[test]
@@ -833,6 +867,34 @@ fn a_change_with_an_array_taken_moved_out_replaced_or_sliced_is_not_taken_back()
         out.clear();
         drop(taken);
     }
+}
+
+#[test]
+fn a_change_whose_lists_were_reordered_or_looped_is_not_taken_back() {
+    // Two columns swapped in their list: each still in place, but not in its place.
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let mut abi = out.export_change(two_diffs(), &mut outbox).unwrap();
+    // SAFETY: the first diff's post batch has two columns.
+    let list = raw(&mut post(&mut abi).columns).children;
+    unsafe { std::ptr::swap(list, list.add(1)) };
+    assert!(out.take_back().is_none(), "columns swapped were taken");
+    out.clear();
+
+    // A struct column whose child list points back at the struct itself: the walk stops
+    // (it recursed until the stack ran out).
+    let mut abi = out.export_change(two_diffs(), &mut outbox).unwrap();
+    // SAFETY: the second diff's pre: a batch of one struct column with one child.
+    let (point, child) = unsafe {
+        let point = *raw(&mut (*abi.diffs.add(1)).pre.columns).children;
+        let child = *(*point).children;
+        (*(*point).children) = point;
+        (point, child)
+    };
+    assert!(out.take_back().is_none(), "a looped tree was taken");
+    // Put back, so that the release finds every array.
+    // SAFETY: as above.
+    unsafe { *(*point).children = child };
+    out.clear();
 }
 
 /// A change of one insert whose batch has `schema` (Int64 `amount` with nulls, Utf8 `label`,
