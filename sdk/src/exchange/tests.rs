@@ -874,15 +874,15 @@ fn a_change_whose_lists_were_reordered_or_looped_is_not_taken_back() {
     // Two columns swapped in their list: each still in place, but not in its place.
     let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
     let mut abi = out.export_change(two_diffs(), &mut outbox).unwrap();
-    // SAFETY: the first diff's post batch has two columns.
     let list = raw(&mut post(&mut abi).columns).children;
+    // SAFETY: the first diff's post batch has two columns.
     unsafe { std::ptr::swap(list, list.add(1)) };
     assert!(out.take_back().is_none(), "columns swapped were taken");
     out.clear();
 
     // A struct column whose child list points back at the struct itself: the walk stops
     // (it recursed until the stack ran out).
-    let mut abi = out.export_change(two_diffs(), &mut outbox).unwrap();
+    let abi = out.export_change(two_diffs(), &mut outbox).unwrap();
     // SAFETY: the second diff's pre: a batch of one struct column with one child.
     let (point, child) = unsafe {
         let point = *raw(&mut (*abi.diffs.add(1)).pre.columns).children;
