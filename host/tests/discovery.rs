@@ -342,6 +342,26 @@ fn a_file_replaced_while_it_was_checked_is_not_loaded() {
     });
 }
 
+/// A path whose file was removed since this process loaded from it is an error naming it,
+/// where the dynamic loader would have handed back the library it still has.
+#[test]
+fn a_path_whose_file_was_removed_since_it_was_loaded_is_an_error() {
+    let dir = folder("removed-since-loaded");
+    let path = dir.join("libgone.so");
+    std::fs::copy(plugin_path("threshold"), &path).unwrap();
+    assert!(Plugin::load(&path).unwrap().operator("threshold").is_some());
+    std::fs::remove_file(&path).unwrap();
+    let err = Plugin::load(&path).unwrap_err();
+    assert!(matches!(err, Error::Unreadable { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}` cannot be read: No such file or directory (the library loaded from it earlier is still loaded, but the file is gone)",
+            path.display()
+        )
+    );
+}
+
 /// A path whose file was replaced since this process loaded from it (a new build renamed
 /// into place) is refused, saying how to load the new build, where the dynamic loader
 /// would have handed back the first one; a discovery scan says the same of it.

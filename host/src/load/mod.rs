@@ -49,6 +49,23 @@ pub(crate) fn load_unlocked(path: &Path) -> Result<Plugin> {
     {
         return Err(Error::Replaced { path });
     }
+    // A file removed since it was loaded: `dlopen` would hand back the library it has under
+    // that name, as if the file were there.
+    if id.is_none()
+        && loaded_from(&path).is_some()
+        && let Err(error) = std::fs::metadata(&path)
+    {
+        let mut reason = error.to_string();
+        if let Some(at) = reason.find(" (os error ") {
+            reason.truncate(at);
+        }
+        return Err(Error::Unreadable {
+            reason: format!(
+                "{reason} (the library loaded from it earlier is still loaded, but the file is gone)"
+            ),
+            path,
+        });
+    }
     preflight::check(&path)?;
     let library = open(&path)?;
     let handle = library.into_raw();
