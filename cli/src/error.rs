@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum CliError {
     /// A file or folder named on the command line does not exist.
-    #[error("`{}` does not exist{}", path.display(), hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    #[error("{given_by}`{}` does not exist{}", path.display(), hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
     Missing {
+        /// The option that named it, with what follows it in the message (`--plugins `),
+        /// or nothing for the input.
+        given_by: String,
         /// The path as given.
         path: PathBuf,
         /// For a library: the file most likely meant, or what cargo lacks to build it.
@@ -159,6 +162,7 @@ impl CliError {
     pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> CliError {
         if source.kind() == std::io::ErrorKind::NotFound && action == "read" {
             CliError::Missing {
+                given_by: String::new(),
                 path: path.to_owned(),
                 hint: None,
             }
@@ -190,9 +194,23 @@ impl CliError {
     /// meant ([`oplink_host::load::library_path_hint`]).
     pub fn library_io(path: &Path, source: std::io::Error) -> CliError {
         match CliError::io("read", path, source) {
-            CliError::Missing { path, .. } => CliError::Missing {
+            CliError::Missing { path, given_by, .. } => CliError::Missing {
+                given_by,
                 hint: oplink_host::load::library_path_hint(&path),
                 path,
+            },
+            other => other,
+        }
+    }
+
+    /// This error, when it is [`CliError::Missing`], saying which option named the path
+    /// (`by` is the words before it: `--plugins `).
+    pub fn given_by(self, by: impl Into<String>) -> CliError {
+        match self {
+            CliError::Missing { path, hint, .. } => CliError::Missing {
+                given_by: by.into(),
+                path,
+                hint,
             },
             other => other,
         }

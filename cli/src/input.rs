@@ -29,6 +29,11 @@ pub fn input_format(path: &Path, given: Option<InputFormat>) -> Result<InputForm
         "jsonl" | "ndjson" | "json" => InputFormat::Jsonl,
         "arrow" | "ipc" | "feather" | "arrows" => InputFormat::Ipc,
         "parquet" | "pq" => InputFormat::Parquet,
+        _ if path == Path::new("-") && !path.exists() => {
+            return Err(CliError::Usage(
+                "`oplink run` does not read standard input (`-`): it reads its input more than once, so save the stream to a file first".to_owned(),
+            ));
+        }
         // What the path is says more than its extension when it is no file at all.
         _ if let Err(error) = std::fs::metadata(path) => {
             return Err(CliError::io("read", path, error));

@@ -84,10 +84,11 @@ impl Tables {
                 .is_some_and(|e| e.eq_ignore_ascii_case("json"))
                 || looks_like_json(path)
             {
-                read_json_table(path)?
+                read_json_table(path)
             } else {
-                read_csv_table(path)?
-            };
+                read_csv_table(path)
+            }
+            .map_err(|e| e.given_by(format!("--lookup `{name}`: ")))?;
             tables.insert(name.to_owned(), rows);
         }
         Ok(Tables(tables))
@@ -267,7 +268,7 @@ mod tests {
             Tables::read(&["tiers=no-such.parquet".into()])
                 .unwrap_err()
                 .to_string(),
-            "`no-such.parquet` does not exist"
+            "--lookup `tiers`: `no-such.parquet` does not exist"
         );
         // A pipe, which a second reading would find empty.
         assert_eq!(

@@ -51,7 +51,7 @@ impl Plugins {
                     missing.push(path.clone());
                     continue;
                 }
-                Err(e) => return Err(CliError::library_io(path, e)),
+                Err(e) => return Err(CliError::library_io(path, e).given_by("--plugins ")),
             };
             if metadata.is_dir() {
                 folders.push(path.clone());

@@ -764,6 +764,24 @@ fn removing_a_snapshot_keeps_the_part_in_the_store() {
     );
 }
 
+/// A path an option names that does not exist is said to be that option's; `-` without a
+/// format is refused as standard input.
+#[test]
+fn a_missing_path_names_the_option_that_gave_it() {
+    fails_with(
+        oplink().args(["run", ORDERS, "--plugins", "/no/such/plugins", "--op", "x"]),
+        "--plugins `/no/such/plugins` does not exist",
+    );
+    fails_with(
+        oplink().args(["run", ORDERS, "--lookup", "tiers=/no/such/tiers.csv"]),
+        "--lookup `tiers`: `/no/such/tiers.csv` does not exist",
+    );
+    fails_with(
+        oplink().args(["run", "-"]),
+        "`oplink run` does not read standard input (`-`): it reads its input more than once, so save the stream to a file first",
+    );
+}
+
 #[test]
 fn a_missing_input_file_is_one_sentence() {
     fails_with(
@@ -1509,7 +1527,7 @@ fn usage_errors_are_one_sentence() {
             "--plugins",
             "no/such/dir",
         ]),
-        "`no/such/dir` does not exist",
+        "--plugins `no/such/dir` does not exist",
     );
     // A library named without cargo's `lib` prefix: the file meant is named.
     let unprefixed = plugin_path("threshold").with_file_name("threshold.so");
@@ -1542,7 +1560,7 @@ fn usage_errors_are_one_sentence() {
             .args(["run", ORDERS, "--op", "threshold", "--plugins"])
             .arg(&unprefixed),
         &format!(
-            "`{}` does not exist (did you mean `{}`?)",
+            "--plugins `{}` does not exist (did you mean `{}`?)",
             unprefixed.display(),
             meant.display()
         ),
