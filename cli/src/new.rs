@@ -45,9 +45,15 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(&args.name));
     if folder.exists() {
+        if !folder.is_dir() {
+            return Err(CliError::Usage(format!(
+                "`{}` already exists and is a file, not a folder; choose another name or `--path`",
+                folder.display()
+            )));
+        }
         let empty = std::fs::read_dir(&folder)
             .map(|mut entries| entries.next().is_none())
-            .unwrap_or(false);
+            .map_err(|e| CliError::io("read", &folder, e))?;
         if !empty {
             return Err(CliError::Usage(format!(
                 "`{}` already exists and is not empty; choose another name or `--path`",

@@ -2085,6 +2085,12 @@ fn a_new_plugin_builds_tests_and_passes_the_check() {
         oplink().current_dir(dir.path()).args(["new", "my-filter"]),
         "`my-filter` already exists and is not empty; choose another name or `--path`",
     );
+    // Nor over a file, empty or not.
+    std::fs::write(dir.path().join("taken"), "").unwrap();
+    fails_with(
+        oplink().current_dir(dir.path()).args(["new", "taken"]),
+        "`taken` already exists and is a file, not a folder; choose another name or `--path`",
+    );
 
     // C.
     fails_with(
