@@ -244,11 +244,13 @@ fn place(line: Option<u64>, column: Option<&str>) -> String {
     }
 }
 
-/// The nearest of `candidates` to `name`, when it is near enough to be a likely typo.
+/// The nearest of `candidates` to `name`, when it is near enough to be a likely typo; case
+/// counts for nothing (`THRESHOLD` means `threshold`).
 pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let lower = name.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), c))
         .filter(|(distance, c)| *distance <= (name.len().max(c.len()) / 3).max(1))
         .min()
         .map(|(_, c)| c.to_owned())
@@ -274,6 +276,11 @@ mod tests {
         assert_eq!(nearest("treshold", names).as_deref(), Some("threshold"));
         assert_eq!(nearest("runing_sum", names).as_deref(), Some("running_sum"));
         assert_eq!(nearest("sort", names), None);
+        assert_eq!(nearest("THRESHOLD", names).as_deref(), Some("threshold"));
+        assert_eq!(
+            nearest("Running-Sum", names).as_deref(),
+            Some("running_sum")
+        );
     }
 
     #[test]

@@ -1247,20 +1247,41 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
         if line.trim().is_empty() {
             continue;
         }
-        if let Err(bad) = serde_json::from_str::<serde_json::Value>(&line) {
-            return CliError::Data {
-                path: path.to_owned(),
-                line: Some(index as u64 + 1),
-                column: Some(bad.column().to_string()),
-                reason: format!("not valid JSON: {}", without_position(&bad.to_string())),
+        let value = match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(value) => value,
+            // A JSON document over several lines (pretty-printed), which is no JSON lines.
+            Err(bad) if bad.is_eof() && read.is_empty() && one_document(path) => {
+                return CliError::Data {
+                    path: path.to_owned(),
+                    line: Some(index as u64 + 1),
+                    column: None,
+                    reason: "one JSON document over several lines, where JSON lines hold one object per line (it converts with `jq -c '.[]'` for an array of objects, `jq -c .` for one object)".to_owned(),
+                };
+            }
+            Err(bad) => {
+                return CliError::Data {
+                    path: path.to_owned(),
+                    line: Some(index as u64 + 1),
+                    column: Some(bad.column().to_string()),
+                    reason: format!("not valid JSON: {}", without_position(&bad.to_string())),
+                };
+            }
+        };
+        if !value.is_object() {
+            let reason = if value.is_array() {
+                "a JSON array where JSON lines hold one object per line (a file of one array converts with `jq -c '.[]'`)".to_owned()
+            } else {
+                format!(
+                    "{} where JSON lines hold one object per line",
+                    json_kind(&value)
+                )
+                .replace("true or false where", "`true` or `false` where")
             };
-        }
-        if line.trim_start().starts_with('[') {
             return CliError::Data {
                 path: path.to_owned(),
                 line: Some(index as u64 + 1),
                 column: None,
-                reason: "a JSON array where JSON lines hold one object per line (a file of one array converts with `jq -c '.[]'`)".to_owned(),
+                reason,
             };
         }
         let Some((schema, inferred)) = schema else {
@@ -1317,17 +1338,84 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
     if schema.is_none()
         && let Some((index, why)) = first_disagreeing(&read)
     {
+        let at = read.iter().position(|(i, _)| *i == index).unwrap_or(0);
+        let line = &read[at].1;
+        let (reason, column) = match disagreeing_key(&read[..at], line) {
+            Some((key, here, before)) => (
+                format!("the key `{key}` holds {here} here, and {before} in the lines before"),
+                line.find(&format!("\"{key}\""))
+                    .map(|at| (at + 1).to_string()),
+            ),
+            None => (
+                format!(
+                    "a field's JSON type here disagrees with the lines before ({})",
+                    shortened(why.strip_prefix("Json error: ").unwrap_or(&why))
+                ),
+                None,
+            ),
+        };
         return CliError::Data {
             path: path.to_owned(),
             line: Some(index as u64 + 1),
-            column: None,
-            reason: format!(
-                "a field's JSON type here disagrees with the lines before ({})",
-                shortened(why.strip_prefix("Json error: ").unwrap_or(&why))
-            ),
+            column,
+            reason,
         };
     }
     fallback()
+}
+
+/// Whether the file at `path` (past a byte-order mark) is one JSON document, however many
+/// lines it spans: asked only of a file whose first line is not JSON on its own.
+fn one_document(path: &Path) -> bool {
+    let Ok(file) = File::open(path).and_then(AfterBom::new) else {
+        return false;
+    };
+    serde_json::from_reader::<_, serde::de::IgnoredAny>(BufReader::new(file)).is_ok()
+}
+
+/// What a JSON value is, in words: `a number`.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "true or false",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// The top-level key of `line` whose JSON type (an object, an array, or a plain value) is
+/// not the one `before` gave it, with both in words: what a failed inference means.
+fn disagreeing_key(
+    before: &[(usize, String)],
+    line: &str,
+) -> Option<(String, &'static str, &'static str)> {
+    let shape = |value: &serde_json::Value| match value {
+        serde_json::Value::Object(_) => 0,
+        serde_json::Value::Array(_) => 1,
+        serde_json::Value::Null => 3,
+        _ => 2,
+    };
+    let here: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).ok()?;
+    for (_, earlier) in before.iter().rev() {
+        let Ok(earlier) =
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(earlier)
+        else {
+            continue;
+        };
+        for (key, value) in &here {
+            if let Some(was) = earlier.get(key)
+                && shape(value) != shape(was)
+                && shape(value) != 3
+                && shape(was) != 3
+                && (shape(value) < 2 || shape(was) < 2)
+            {
+                return Some((key.clone(), json_kind(value), json_kind(was)));
+            }
+        }
+    }
+    None
 }
 
 /// The first of `lines` (numbered from 0 in the file) at which inferring a schema from the

@@ -1067,13 +1067,30 @@ fn an_unreadable_json_lines_file_names_the_line_and_column() {
     );
     // A field whose type changes, found while inferring: the line where it changes.
     std::fs::write(&file, "{\"a\":1}\n\n{\"a\":2}\n{\"a\":{\"b\":1}}\n").unwrap();
-    let text = failure(oplink().arg("run").arg(&file));
-    assert!(
-        text.starts_with(&format!(
-            "oplink: cannot read `{}` at line 4: a field's JSON type here disagrees with the lines before (",
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 4, column 2: the key `a` holds an object here, and a number in the lines before",
             file.display()
-        )),
-        "{text}"
+        ),
+    );
+    // A line that is JSON but no object.
+    std::fs::write(&file, "5\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 1: a number where JSON lines hold one object per line",
+            file.display()
+        ),
+    );
+    // One JSON document over several lines (pretty-printed).
+    std::fs::write(&file, "[\n  {\"a\": 1},\n  {\"a\": 2}\n]\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 1: one JSON document over several lines, where JSON lines hold one object per line (it converts with `jq -c '.[]'` for an array of objects, `jq -c .` for one object)",
+            file.display()
+        ),
     );
     // One JSON array, not JSON lines: said so, briefly.
     let values: Vec<String> = (0..3000).map(|i| format!("{{\"a\":{i}}}")).collect();
