@@ -550,13 +550,34 @@ fn truncated_and_missing_files() {
     let garbage = dir.join("libgarbage.so");
     std::fs::write(&garbage, b"this is not a library").unwrap();
     let err = Plugin::load(&garbage).unwrap_err();
+    assert!(matches!(err, Error::WrongTarget { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
         format!(
-            "cannot load `{0}` as a shared library: file too short",
+            "`{0}` is not a library for this host: it is not a shared library at all (it starts with `this is not a library`)",
             garbage.display()
         )
     );
+    for (bytes, said) in [
+        (&b""[..], "it is empty"),
+        (
+            &b"\x00\x01\x02\x03\x04"[..],
+            "its first bytes are 00 01 02 03, not an ELF header's",
+        ),
+        (
+            &b"/* GNU ld script\n   Use the shared library */"[..],
+            "it starts with `/* GNU ld script`",
+        ),
+    ] {
+        std::fs::write(&garbage, bytes).unwrap();
+        assert_eq!(
+            Plugin::load(&garbage).unwrap_err().to_string(),
+            format!(
+                "`{}` is not a library for this host: it is not a shared library at all ({said})",
+                garbage.display()
+            )
+        );
+    }
 
     let err = Plugin::load(&dir).unwrap_err();
     assert_eq!(

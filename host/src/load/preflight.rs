@@ -109,6 +109,34 @@ pub fn check(path: &Path) -> Result<()> {
     check_headers(path, &metadata)
 }
 
+fn wrong_target_of(path: &Path, detail: String) -> Error {
+    Error::WrongTarget {
+        path: path.to_owned(),
+        detail,
+    }
+}
+
+/// What a file that is no library starts with, in words: its text when its first bytes are
+/// text (a CSV file, a linker script), else those bytes in hexadecimal.
+fn starts_with(head: &[u8]) -> String {
+    if head.is_empty() {
+        return "it is empty".to_owned();
+    }
+    let text: String = String::from_utf8_lossy(head)
+        .chars()
+        .take_while(|c| *c != '\n')
+        .take(24)
+        .collect();
+    if !text.is_empty() && text.chars().all(|c| !c.is_control() && c != '\u{fffd}') {
+        return format!("it starts with `{}`", text.trim_end());
+    }
+    let bytes: Vec<String> = head.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "its first bytes are {}, not an ELF header's",
+        bytes.join(" ")
+    )
+}
+
 fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
     let truncated = |detail: String| Error::Truncated {
         path: path.to_owned(),
@@ -135,7 +163,15 @@ fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
         });
     }
     if !ident.starts_with(b"\x7fELF") {
-        return Ok(()); // not ELF: the loader's own checks apply
+        // Linux loads ELF files alone: said with what the file starts with, where the loader
+        // says "file too short" or "invalid ELF header". Elsewhere its own checks apply.
+        if cfg!(target_os = "linux") {
+            return Err(wrong_target_of(
+                path,
+                format!("it is not a shared library at all ({})", starts_with(ident)),
+            ));
+        }
+        return Ok(());
     }
     // The identification bytes (class, byte order, version) end at 16.
     if ident.len() < 16 {
