@@ -1031,6 +1031,47 @@ fn whole_numbers<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
 /// The line of `path` on which its CSV record `record` (the header is record 1) starts:
 /// blank lines and quoted line breaks make the two differ. `record` itself when the file
 /// cannot be read again.
+/// What a field-count error means when the record holds a quote never closed.
+const UNCLOSED_QUOTE: &str = "a field opened with `\"` is never closed: the quote runs to the end of the file, so this line took in the rest of it";
+
+/// Whether record `record` (counted from 1, blank lines left out) is the file's last and
+/// leaves a quote open: an odd number of `"` from its start to the end of the file.
+fn unclosed_quote(path: &Path, delimiter: u8, record: u64) -> bool {
+    let Ok(mut reader) = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+    else {
+        return false;
+    };
+    let mut row = csv::ByteRecord::new();
+    let mut counted = 0;
+    while counted < record {
+        match reader.read_byte_record(&mut row) {
+            Ok(true) if row.len() <= 1 && row.get(0).is_none_or(<[u8]>::is_empty) => {}
+            Ok(true) => counted += 1,
+            _ => return false,
+        }
+    }
+    let Some(start) = row.position().map(csv::Position::byte) else {
+        return false;
+    };
+    if !matches!(
+        reader.read_byte_record(&mut csv::ByteRecord::new()),
+        Ok(false)
+    ) {
+        return false;
+    }
+    let Ok(mut file) = File::open(path) else {
+        return false;
+    };
+    let mut rest = Vec::new();
+    file.seek(std::io::SeekFrom::Start(start)).is_ok()
+        && file.read_to_end(&mut rest).is_ok()
+        && rest.iter().filter(|&&b| b == b'"').count() % 2 == 1
+}
+
 fn record_line(path: &Path, delimiter: u8, record: u64) -> u64 {
     let Ok(mut reader) = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -1129,32 +1170,42 @@ fn csv_error(
             .next()
             .map(str::to_owned)
             .unwrap_or_default();
+        let record = number_after(&message, "for line ");
         (
-            number_after(&message, "for line ").map(|record| record_line(path, delimiter, record)),
+            record.map(|record| record_line(path, delimiter, record)),
             None,
-            format!(
-                "{} where the header has {}",
-                crate::counted(&got, "field", "fields"),
-                expected.map_or("another number".to_owned(), |e| e.to_string())
-            ),
+            if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
+                UNCLOSED_QUOTE.to_owned()
+            } else {
+                format!(
+                    "{} where the header has {}",
+                    crate::counted(&got, "field", "fields"),
+                    expected.map_or("another number".to_owned(), |e| e.to_string())
+                )
+            },
         )
     } else if message.starts_with("Encountered unequal lengths") {
         // The csv crate's own count, while inferring: its lines leave blank lines out, so
         // they count records.
+        let record = number_after(&message, "at line ");
         (
-            number_after(&message, "at line ").map(|record| record_line(path, delimiter, record)),
+            record.map(|record| record_line(path, delimiter, record)),
             None,
-            format!(
-                "{} where the header has {}",
-                crate::counted(
-                    number_after(&message, "found ")
+            if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
+                UNCLOSED_QUOTE.to_owned()
+            } else {
+                format!(
+                    "{} where the header has {}",
+                    crate::counted(
+                        number_after(&message, "found ")
+                            .map_or("another number".to_owned(), |n| n.to_string()),
+                        "field",
+                        "fields"
+                    ),
+                    number_after(&message, "Expected ")
                         .map_or("another number".to_owned(), |n| n.to_string()),
-                    "field",
-                    "fields"
-                ),
-                number_after(&message, "Expected ")
-                    .map_or("another number".to_owned(), |n| n.to_string()),
-            ),
+                )
+            },
         )
     } else if message.starts_with("Encountered invalid UTF-8") {
         // While reading: records counted from 1 with the header, fields from 1.

@@ -2608,6 +2608,21 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
             file.display()
         ),
     );
+    // A quote never closed takes in the rest of the file: said so, rather than as a
+    // count of fields, with the schema inferred or given.
+    let file = dir.path().join("open-quote.csv");
+    std::fs::write(&file, "a,b\n1,2\n\"3,4\n").unwrap();
+    let said = format!(
+        "cannot read `{}` at line 3: a field opened with `\"` is never closed: the quote runs to the end of the file, so this line took in the rest of it",
+        file.display()
+    );
+    fails_with(oplink().args(["run", "--to", "none"]).arg(&file), &said);
+    fails_with(
+        oplink()
+            .args(["run", "--to", "none", "--schema", "a:utf8,b:utf8"])
+            .arg(&file),
+        &said,
+    );
 }
 
 /// When nothing comes out, an Arrow or Parquet file is still one that reads (as empty),
