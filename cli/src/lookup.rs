@@ -161,11 +161,23 @@ fn key_given_twice(text: &str) -> Option<String> {
 
 fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {
     // Every column as text: the header's names, read with Utf8 fields.
-    let delimiter = match crate::input::input_format(path, None) {
+    let mut delimiter = match crate::input::input_format(path, None) {
         Ok(InputFormat::Tsv) => b'\t',
         _ => b',',
     };
-    let text_schema = csv_header(path, delimiter)?;
+    let mut text_schema = csv_header(path, delimiter)?;
+    // A header of one column that holds a `;`, a tab or a `|` (and no comma): the table is
+    // separated by that (there is no option to say so, and one column is no table).
+    if let [field] = &text_schema.fields()[..]
+        && let Some(other) = [b';', b'\t', b'|']
+            .into_iter()
+            .find(|&c| field.name().contains(c as char))
+    {
+        let again = csv_header(path, other)?;
+        if again.fields().len() >= 2 {
+            (delimiter, text_schema) = (other, again);
+        }
+    }
     if text_schema.fields().len() < 2 {
         return Err(CliError::Data {
             path: path.to_owned(),

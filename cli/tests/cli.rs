@@ -1771,6 +1771,24 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
             twice_json.display()
         ),
     );
+    // A table separated by tabs (or `;`, `|`) under another name than `.tsv`: its header
+    // of one column says so, and it is read that way.
+    let tabbed = d.join("tiers-tabbed.txt");
+    std::fs::write(&tabbed, "customer\ttier\nann\tgold\n").unwrap();
+    let output = oplink()
+        .args(["run", ORDERS, "--quiet", "--to", "csv", "--emit", "inserts"])
+        .args(plugins(&["enrich"]))
+        .args([
+            "--op",
+            r#"lookup={"column": "customer", "table": "tiers", "into": "tier"}"#,
+        ])
+        .arg("--lookup")
+        .arg(format!("tiers={}", tabbed.display()))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(stdout(&output).contains(",gold\n"), "{}", stdout(&output));
     // A JSON object is read as one whatever the file's name (as CSV, its text would be a
     // header, and the table empty).
     let named_otherwise = d.join("tiers.txt");
