@@ -417,7 +417,11 @@ impl Input {
                         AfterBom::new(file).map_err(|e| CliError::io("read", path, e))?,
                     );
                     let schema = match schema {
-                        Some(schema) => schema,
+                        Some(schema) => {
+                            warning = keys_never_seen(&schema, &mut buffered)
+                                .map_err(|e| CliError::io("read", path, e))?;
+                            schema
+                        }
                         None => {
                             match arrow_json::reader::infer_json_schema_from_seekable(
                                 &mut buffered,
@@ -920,6 +924,53 @@ pub(crate) fn object_keys(text: &str) -> Option<Vec<String>> {
     serde_json::from_str::<Keys>(text)
         .ok()
         .map(|Keys(keys)| keys)
+}
+
+/// A warning naming the keys of `--schema` that none of the first lines of a JSON lines
+/// file has (each would read as a column of nulls: a typo, or a key of another case, which
+/// JSON tells apart); the reader is left at the start.
+fn keys_never_seen<R: BufRead + Seek>(
+    schema: &Schema,
+    reader: &mut R,
+) -> std::io::Result<Option<String>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut line = String::new();
+    let mut lines = 0;
+    while lines < INFER_RECORDS {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        if let Some(keys) = object_keys(&line) {
+            lines += 1;
+            seen.extend(keys);
+        }
+    }
+    reader.rewind()?;
+    let missing: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| f.name())
+        .filter(|name| !seen.contains(*name))
+        .map(
+            |name| match seen.iter().find(|key| key.eq_ignore_ascii_case(name)) {
+                Some(near) => format!("`{name}` (the lines have `{near}`)"),
+                None => format!("`{name}`"),
+            },
+        )
+        .collect();
+    if missing.is_empty() || lines == 0 {
+        return Ok(None);
+    }
+    let (what, named) = match missing.split_last() {
+        Some((last, [])) => ("a key", last.clone()),
+        Some((last, rest)) => ("keys", format!("{} and {last}", rest.join(", "))),
+        None => unreachable!("checked above"),
+    };
+    Ok(Some(format!(
+        "--schema names {what} that none of the first {} has, read as nulls: {named}",
+        crate::counted(lines, "line", "lines"),
+    )))
 }
 
 /// `schema` with its fields in the order the keys first appear in the file (arrow-json

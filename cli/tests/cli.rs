@@ -2481,6 +2481,30 @@ fn messages_show_control_characters_as_escapes() {
     );
 }
 
+/// A `--schema` key that no line of a JSON lines file has (a typo, another case) reads as a
+/// column of nulls, with a warning naming it.
+#[test]
+fn a_schema_key_no_json_line_has_gets_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.jsonl");
+    std::fs::write(&path, "{\"x\": 1}\n{\"x\": 2, \"z\": 3}\n").unwrap();
+    let output = oplink()
+        .args(["run", "--to", "none", "--schema", "X:int64,y:utf8,z:int64"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&output).starts_with(&format!(
+            "oplink: warning: `{}`: --schema names keys that none of the first 2 lines has, read as nulls: `X` (the lines have `x`) and `y`\n",
+            path.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+}
+
 /// A null is written as `null` rather than left out, so that a column of nulls is still
 /// there when the file is read back.
 #[test]
