@@ -173,23 +173,30 @@ fn to_json(item: &Item) -> LibraryJson<'_> {
 }
 
 fn to_text(item: &Item) -> String {
+    // What a library says of itself is shown with its control characters as escapes: a
+    // line break in a description would break the table, an escape recolour the terminal.
+    let shown = |text: &str| crate::escape_controls(text, &[]).into_owned();
     let plugin = match item {
         Item::Plugin(plugin) => plugin,
         Item::Rejected(path, error) => {
-            return format!("library   {}\nREJECTED  {error}\n", path.display());
+            return format!(
+                "library   {}\nREJECTED  {}\n",
+                shown(&path.display().to_string()),
+                shown(&error.to_string())
+            );
         }
     };
     let build = plugin.build();
     let mut text = format!(
         "library   {}\nABI       {}.{} (layout fingerprint {})\noplink    {}\ncompiler  {}\ntarget    {}\nprofile   {}\npanic     {}\n\n",
-        plugin.path().display(),
+        shown(&plugin.path().display().to_string()),
         build.abi.0,
         build.abi.1,
         hex(build.layout_fingerprint),
-        build.oplink_version,
-        build.rustc_version,
-        build.target,
-        build.profile,
+        shown(&build.oplink_version),
+        shown(&build.rustc_version),
+        shown(&build.target),
+        shown(&build.profile),
         build.panic_strategy,
     );
     let mut rows = vec![[
@@ -226,7 +233,7 @@ fn to_text(item: &Item) -> String {
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
-            op.description().to_owned(),
+            shown(op.description()),
         ]);
     }
     text.push_str(&columns(&rows));
@@ -248,14 +255,15 @@ fn to_text(item: &Item) -> String {
     ));
     for (name, (service, users)) in services {
         text.push_str(&format!(
-            "service {name} {} (required by {})\n",
+            "service {} {} (required by {})\n",
+            shown(name),
             hex(service.fingerprint),
             users.join(", ")
         ));
         let methods: Vec<[String; 2]> = service
             .methods
             .iter()
-            .map(|m| [format!("  {}", m.signature), hex(m.fingerprint)])
+            .map(|m| [format!("  {}", shown(&m.signature)), hex(m.fingerprint)])
             .collect();
         text.push_str(&columns(&methods));
     }

@@ -762,7 +762,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                         path: snapshot.clone(),
                         advice: if in_store() {
                             format!(
-                                "removed, it lets the operator start from its store `{scope}` alone; give `--state` another folder to start afresh"
+                                "remove it to let the operator start from its store `{scope}` alone, or give `--state` another folder to start afresh"
                             )
                         } else {
                             "remove it to start afresh".to_owned()

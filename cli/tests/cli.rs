@@ -747,7 +747,7 @@ fn removing_a_snapshot_keeps_the_part_in_the_store() {
     assert!(
         text.starts_with("oplink: operator `tally` failed in `restore`: a snapshot of 1 bytes")
             && text.ends_with(&format!(
-                ", on restoring `{}` (removed, it lets the operator start from its store `tally` alone; give `--state` another folder to start afresh)\n",
+                ", on restoring `{}` (remove it to let the operator start from its store `tally` alone, or give `--state` another folder to start afresh)\n",
                 snapshot.display()
             )),
         "{text}"
@@ -2502,6 +2502,24 @@ fn a_schema_key_no_json_line_has_gets_a_warning() {
         )),
         "{}",
         stderr(&output)
+    );
+}
+
+/// What a library says of itself reaches the terminal with its control characters as
+/// escapes: a C operator's description with an escape sequence and a line break.
+#[test]
+fn inspect_shows_a_description_s_control_characters_as_escapes() {
+    let output = oplink()
+        .arg("inspect")
+        .arg(fixture("DESCRIPTION_CONTROL"))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout(&output);
+    assert!(
+        text.contains("evil \\u{1b}[31mred\\u{1b}[0m\\nnext line\n") && !text.contains('\x1b'),
+        "{text}"
     );
 }
 

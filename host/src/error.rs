@@ -243,7 +243,7 @@ pub enum Error {
     },
     /// The library, or the crate of one of its operators, was built with `panic = "abort"`.
     #[error(
-        "`{path}` was built with panic = \"abort\"{}, so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike)",
+        "`{path}` was built with panic = \"abort\"{}, so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike; a C library: set its `panic_strategy` to `OPLINK_PANIC_UNWIND`)",
         operator.as_ref().map(|o| format!(" (operator `{o}`)")).unwrap_or_default()
     )]
     PanicAbort {

@@ -56,6 +56,7 @@ struct HostInner {
 /// A service given to the builder.
 struct Provided {
     name: &'static str,
+    fingerprint: u64,
     methods: &'static [MethodInfo],
     table: HostTable,
 }
@@ -110,13 +111,33 @@ impl HostBuilder {
     /// keeps the last one. Given a value of a concrete type (`Arc::new(MyCatalog)`), the
     /// service's thunks call its methods directly; given an `Arc<dyn Trait>`, through the
     /// trait object.
+    ///
+    /// # Panics
+    ///
+    /// When another service of the same name but other methods was provided: two traits
+    /// that share a name (`a::Catalog` and `b::Catalog`), of which operators could reach
+    /// only one. Give one a name of its own with `#[oplink::host_callbacks(name = "...")]`.
+    #[track_caller]
     pub fn provide<S: Service + ?Sized>(
         mut self,
         implementation: Arc<impl Implementation<S> + ?Sized>,
     ) -> HostBuilder {
+        if let Some(other) = self
+            .provided
+            .iter()
+            .find(|p| p.name == S::NAME && p.fingerprint != S::FINGERPRINT)
+        {
+            panic!(
+                "two services named `{}` were provided, with other methods ({:#018x} and {:#018x}): two traits share the name, and an operator could reach only one; give one a name of its own with `#[oplink::host_callbacks(name = \"...\")]`",
+                S::NAME,
+                other.fingerprint,
+                S::FINGERPRINT
+            );
+        }
         self.provided.retain(|p| p.name != S::NAME);
         self.provided.push(Provided {
             name: S::NAME,
+            fingerprint: S::FINGERPRINT,
             methods: S::METHODS,
             table: implementation.__table(),
         });

@@ -95,12 +95,12 @@ refused!(
 refused!(
     panic_abort_builds_are_refused,
     "PANIC_ABORT",
-    "was built with panic = \"abort\", so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike)"
+    "was built with panic = \"abort\", so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike; a C library: set its `panic_strategy` to `OPLINK_PANIC_UNWIND`)"
 );
 refused!(
     an_operator_built_with_panic_abort_is_refused,
     "PANIC_ABORT_OPERATOR",
-    "was built with panic = \"abort\" (operator `c_op`), so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike)"
+    "was built with panic = \"abort\" (operator `c_op`), so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike; a C library: set its `panic_strategy` to `OPLINK_PANIC_UNWIND`)"
 );
 refused!(
     duplicate_operator_names,
@@ -209,7 +209,7 @@ refused!(
 refused!(
     an_unmapped_list_of_required_services,
     "REQUIRES_UNMAPPED",
-    "has an invalid oplink header: the library's mapped memory does not hold the required services of operator `c_op` (40 bytes at 0x4000)"
+    "has an invalid oplink header: the library's mapped memory does not hold the list of the 1 service required by operator `c_op` (40 bytes at 0x4000)"
 );
 refused!(
     an_unmapped_list_of_methods,

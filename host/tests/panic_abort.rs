@@ -72,7 +72,7 @@ fn a_plugin_crate_built_alone_with_panic_abort_is_refused() {
     assert_eq!(
         err.to_string(),
         format!(
-            "`{}` was built with panic = \"abort\" (operator `explodes`), so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike)",
+            "`{}` was built with panic = \"abort\" (operator `explodes`), so any panic in it would abort this process; rebuild it with panic = \"unwind\" (in the profile, `RUSTFLAGS` and `cargo rustc` flags alike; a C library: set its `panic_strategy` to `OPLINK_PANIC_UNWIND`)",
             library.display()
         )
     );

@@ -535,3 +535,42 @@ fn reload_all_cannot_deadlock_with_a_service_calling_another_instance() {
         assert_eq!((calling.generation(), called.generation()), (2, 2));
     }
 }
+
+/// Two traits of one name (here `Catalog`, as the example's): a host that provides both
+/// is told at once, rather than keeping the last and refusing operators that need the
+/// other for a version they were not built against.
+mod twin {
+    #[oplink::host_callbacks]
+    pub trait Catalog {
+        fn size(&self) -> u64;
+    }
+}
+
+struct Sized42;
+
+impl twin::Catalog for Sized42 {
+    fn size(&self) -> u64 {
+        42
+    }
+}
+
+#[test]
+fn two_services_of_one_name_are_refused_when_provided() {
+    let provided = std::panic::catch_unwind(|| {
+        Host::builder()
+            .provide::<dyn Catalog>(Arc::new(Customers))
+            .provide::<dyn twin::Catalog>(Arc::new(Sized42))
+    });
+    let payload = provided.unwrap_err();
+    let message = payload.downcast_ref::<String>().unwrap();
+    assert!(
+        message.starts_with("two services named `Catalog` were provided, with other methods (")
+            && message.ends_with("two traits share the name, and an operator could reach only one; give one a name of its own with `#[oplink::host_callbacks(name = \"...\")]`"),
+        "{message}"
+    );
+    // The same service twice keeps the last.
+    Host::builder()
+        .provide::<dyn Catalog>(Arc::new(Customers))
+        .provide::<dyn Catalog>(Arc::new(Customers))
+        .build();
+}

@@ -11,7 +11,7 @@ use crate::Error;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the configuration of an operator",
     label = "`new` takes this, but it is not `serde::Deserialize`",
-    note = "the host's configuration arrives as JSON and is read into this type: add `#[derive(serde::Deserialize)]` to `{Self}`"
+    note = "the host's configuration arrives as JSON and is read into this type: add `#[derive(serde::Deserialize)]` to `{Self}` if it is a type of yours (a change or a batch reaches `apply`, not `new`)"
 )]
 pub trait OperatorConfig: Sized {
     #[doc(hidden)]
@@ -34,7 +34,7 @@ impl<T: DeserializeOwned> OperatorConfig for T {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the error type of an operator method",
     label = "this error does not convert into `oplink::Error`",
-    note = "return `oplink::Result<T>` and make errors with `Error::msg(\"...\")` or `bail!(\"...\")`; any `std::error::Error` converts with `?`"
+    note = "return `oplink::Result<T>` and make errors with `Error::msg(\"...\")` or `bail!(\"...\")`; any `std::error::Error` converts with `?` (an `anyhow::Error` is none: convert it with `.map_err(|e| Error::msg(format!(\"{{e:#}}\")))`)"
 )]
 pub trait OperatorError {
     /// The error as the host will see it. Not `#[track_caller]`: a converted error has no
@@ -49,5 +49,24 @@ where
 {
     fn into_error(self) -> Error {
         Error::from(self)
+    }
+}
+
+/// What `new` must make: the operator itself (`Result<Self>`), whatever alias names it.
+#[diagnostic::on_unimplemented(
+    message = "`new` must return `Result<Self>` (the operator `{Op}`), not a `Result` of `{Self}`",
+    label = "not the operator's type",
+    note = "`new` makes the operator the macro is on, as in `Ok(Self {{ .. }})`"
+)]
+pub trait TheOperator<Op> {
+    /// The operator.
+    #[doc(hidden)]
+    fn into_operator(self) -> Op;
+}
+
+#[diagnostic::do_not_recommend]
+impl<Op> TheOperator<Op> for Op {
+    fn into_operator(self) -> Op {
+        self
     }
 }

@@ -130,6 +130,23 @@ pub mod __private {
     pub use crate::{Change, Context, Error, Result, RowNumber, Timestamp};
     pub use ::linkme;
 
+    /// Whether two names are the same, at compile time (for the check that two services an
+    /// operator requires do not share one).
+    pub const fn same_name(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
     /// `n` with its noun in words: "1 row", "3 rows" (for oplink's messages, in every
     /// crate of the workspace).
     pub fn counted(n: impl std::fmt::Display, one: &str, many: &str) -> String {

@@ -404,7 +404,12 @@ fn requirements<M: Memory>(
         required(d.get(OperatorDescriptor::requires))?,
         count,
         MAX_REQUIRES,
-        &|| format!("the required services of operator `{operator}`"),
+        &|| {
+            format!(
+                "the list of the {} required by operator `{operator}`",
+                oplink::__private::counted(count, "service", "services")
+            )
+        },
     )?;
     let mut out: Vec<RequiredService> = Vec::with_capacity(list.len());
     for (index, entry) in list.into_iter().enumerate() {

@@ -110,6 +110,17 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
     } else if !seen.iter().any(|k| k == "name") {
         errors.at_span(Span::call_site(), "missing `name = \"...\"`: every operator needs a name, e.g. `#[oplink::operator(name = \"threshold\", version = \"1.0.0\")]`");
     }
+    if let Some(description) = &out.description
+        && let Some(control) = description.value().chars().find(|c| c.is_control())
+    {
+        errors.at(
+            description,
+            format!(
+                "the description is one line of text, without control characters, and this one holds `{}`: a line break, tab or escape would reach the terminals that show it",
+                control.escape_debug()
+            ),
+        );
+    }
     if let Some(version) = &out.version {
         if let Err(why) = check_version(&version.value()) {
             errors.at(version, why);

@@ -69,6 +69,27 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
         quote!(#open #path #close)
     });
     let requires_count = 3 + required.len();
+    // Two traits of one name (`a::Catalog`, `b::Catalog`) would be one service to the host:
+    // refused at the second, with how to tell them apart.
+    let mut twins = TokenStream::new();
+    for (j, later) in args.requires.iter().enumerate() {
+        for earlier in &args.requires[..j] {
+            let (start, end) = span::range(later);
+            let open = quote_spanned!(start=> <dyn);
+            let close = quote_spanned!(end=> as #p::Service>::NAME);
+            let message = format!(
+                "two services in `requires` have one name: `{}` and `{}` are named alike, and the host would take them for one service; give one a name of its own with `#[oplink::host_callbacks(name = \"...\")]`",
+                quote!(#earlier).to_string().replace(' ', ""),
+                quote!(#later).to_string().replace(' ', "")
+            );
+            twins.extend(quote_spanned! {start=>
+                const _: () = ::core::assert!(
+                    !#p::same_name(<dyn #earlier as #p::Service>::NAME, #open #later #close),
+                    #message
+                );
+            });
+        }
+    }
 
     let mut bridge = TokenStream::new();
     let mut config_checks = TokenStream::new();
@@ -266,6 +287,7 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
                 #config_checks
                 #(#service_checks)*
             }
+            #twins
 
             // A non-`Send` operator fails twice, both times on its type: rustc's error names
             // the field that is not `Send`, and the const panic below says why it must be.
@@ -464,16 +486,29 @@ fn call(method: &Method<'_>, data: &[&str], p: &TokenStream) -> TokenStream {
         .map(|(name, ty)| Ident::new(name, span::first(ty)));
     let call = quote_spanned!(ident.span()=> Self::#ident(#receiver #ctx #(#args),*));
     let value = Ident::new("__oplink_value", span::first(method.ok));
-    let error_span = method
-        .err
-        .map_or_else(|| span::first(&sig.output), span::first);
+    // An error type not written out (an alias's, `anyhow::Result<Self>`) is pointed at in
+    // the return type, not at its arrow.
+    let error_span = method.err.map_or_else(
+        || match &sig.output {
+            syn::ReturnType::Type(_, ty) => span::first(ty),
+            syn::ReturnType::Default => span::first(&sig.output),
+        },
+        span::first,
+    );
     let convert = quote_spanned!(error_span=> #p::OperatorError::into_error(__oplink_error));
+    // `new` makes the operator: a value of another type is said to be one (rustc's own
+    // mismatch would point into `Result`).
+    let ok_value = if matches!(method.slot, Slot::New) {
+        quote_spanned!(span::first(method.ok)=> #p::TheOperator::<Self>::into_operator(#value))
+    } else {
+        quote!(#value)
+    };
     let bridge_has_ctx = method.slot.takes_ctx();
     let unused_ctx = (bridge_has_ctx && method.ctx_type.is_none()).then(|| quote!(let _ = &ctx;));
     quote! {
         #unused_ctx
         match #call {
-            ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
+            ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#ok_value),
             ::core::result::Result::Err(__oplink_error) => ::core::result::Result::Err(#convert),
         }
     }

@@ -222,21 +222,21 @@ pub fn param(ty: &Type, name: &str, method: &Ident, lifetimes_reported: bool, er
                 Type::Slice(_) => None,
                 _ if last_ident(target).as_deref() == Some("str") => None,
                 Type::Array(array) => Some(format!(
-                    "take a slice: `&[{}]`, or `Vec<{0}>` by value",
+                    "write a slice, `&[{}]`, in its place, or `Vec<{0}>` by value",
                     text(&array.elem)
                 )),
                 _ => Some(match last_ident(target).as_deref() {
-                    Some("String") => "take `&str`".to_owned(),
+                    Some("String") => "write `&str` in its place".to_owned(),
                     Some("Vec") => format!(
-                        "take a slice: `&[{}]`",
+                        "write a slice, `&[{}]`, in its place",
                         type_args(target)
                             .first()
                             .map_or_else(|| "T".to_owned(), text)
                     ),
                     Some("RecordBatch") => {
-                        "take `RecordBatch` by value (cloning a batch copies no data)".to_owned()
+                        "write `RecordBatch` in its place, by value (cloning a batch copies no data)".to_owned()
                     }
-                    _ => format!("take `{}` by value", text(target)),
+                    _ => format!("write `{}` in its place, by value", text(target)),
                 }),
             };
             if let Some(advice) = advice {

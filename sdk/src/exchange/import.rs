@@ -84,8 +84,8 @@ pub(super) unsafe fn take_each_diff(
         &mut []
     } else if abi.diffs.is_null() || !abi.diffs.is_aligned() {
         return Err(Error::unlocated(format!(
-            "a change lists {} diffs but its diff array is null or misaligned",
-            abi.diff_count
+            "a change lists {} but its diff array is null or misaligned",
+            crate::__private::counted(abi.diff_count, "diff", "diffs")
         )));
     } else if abi.diff_count > isize::MAX as usize / size_of::<AbiDiff>() {
         return Err(Error::unlocated(format!(

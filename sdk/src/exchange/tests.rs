@@ -360,7 +360,7 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
             }),
         ),
         (
-            "a change lists 1 diffs but its diff array is null or misaligned",
+            "a change lists 1 diff but its diff array is null or misaligned",
             Box::new(|abi| {
                 // The exported diffs are released when `Outgoing` is dropped.
                 abi.diffs = std::ptr::null_mut();

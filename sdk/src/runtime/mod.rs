@@ -8,7 +8,7 @@ mod entry;
 mod registry;
 mod thunks;
 
-pub use crate::bounds::{OperatorConfig, OperatorError};
+pub use crate::bounds::{OperatorConfig, OperatorError, TheOperator};
 pub use attach::{NOT_A_SERVICE, NOT_A_SERVICE_ABI, Requirement, requirement};
 pub use config::NoConfig;
 pub(crate) use config::parse as parse_config;

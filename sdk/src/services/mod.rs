@@ -104,9 +104,55 @@ pub trait Lookup {
     fn get(&self, table: &str, key: &str) -> Result<Option<String>>;
 }
 
-/// Key-value pairs in ascending key order, as [`State::scan_prefix`] returns them.
+/// Key-value pairs in ascending key order, as [`State::scan_prefix`] returns them. Iterate
+/// it as a list of `(key, value)` pairs:
+///
+/// ```
+/// use oplink::services::Entries;
+///
+/// let entries = Entries(vec![(b"n/ann".to_vec(), 2u64.to_le_bytes().to_vec())]);
+/// assert_eq!(entries.len(), 1);
+/// for (key, value) in &entries {
+///     assert_eq!((key.as_slice(), value.len()), (&b"n/ann"[..], 8));
+/// }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Entries(pub Vec<(Vec<u8>, Vec<u8>)>);
+
+impl Entries {
+    /// The pairs, in key order.
+    pub fn iter(&self) -> std::slice::Iter<'_, (Vec<u8>, Vec<u8>)> {
+        self.0.iter()
+    }
+
+    /// How many pairs there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl IntoIterator for Entries {
+    type Item = (Vec<u8>, Vec<u8>);
+    type IntoIter = std::vec::IntoIter<(Vec<u8>, Vec<u8>)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Entries {
+    type Item = &'a (Vec<u8>, Vec<u8>);
+    type IntoIter = std::slice::Iter<'a, (Vec<u8>, Vec<u8>)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
 
 /// A field value of a [`LogEvent`].
 #[derive(Clone, Debug, PartialEq)]

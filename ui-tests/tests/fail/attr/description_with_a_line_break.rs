@@ -1,0 +1,16 @@
+use oplink::prelude::*;
+
+pub struct Op;
+
+#[oplink::operator(name = "op", version = "1.0.0", description = "keeps rows\nof note")]
+impl Op {
+    fn new() -> Result<Self> {
+        Ok(Op)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+}
+
+fn main() {}

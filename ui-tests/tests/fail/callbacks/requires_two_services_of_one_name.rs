@@ -1,0 +1,30 @@
+use oplink::prelude::*;
+
+pub mod shop {
+    #[oplink::host_callbacks]
+    pub trait Catalog {
+        fn tier(&self, customer: &str) -> Option<String>;
+    }
+}
+
+pub mod library {
+    #[oplink::host_callbacks]
+    pub trait Catalog {
+        fn shelf(&self, title: &str) -> Option<String>;
+    }
+}
+
+struct Op;
+
+#[oplink::operator(name = "op", version = "1.0.0", requires = [shop::Catalog, library::Catalog])]
+impl Op {
+    fn new() -> Result<Self> {
+        Ok(Op)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+}
+
+fn main() {}
