@@ -918,6 +918,28 @@ impl<'v> ColumnView<'v> {
         }))
     }
 
+    /// The error for a column read as `wanted` that is of another type; for a type the
+    /// view reads none of (a list, a struct, a dictionary, …), it says how to read it.
+    #[cold]
+    fn mismatch(&self, wanted: impl std::fmt::Display) -> Error {
+        let data_type = self.data_type();
+        let readable = data_type.is_primitive()
+            || matches!(
+                data_type,
+                DataType::Boolean
+                    | DataType::Utf8
+                    | DataType::LargeUtf8
+                    | DataType::Binary
+                    | DataType::LargeBinary
+            );
+        let hint = if readable {
+            ""
+        } else {
+            " (the view reads numbers, booleans, text and bytes in place; read this column from the side's `to_rows()`)"
+        };
+        self.error(format!("it is {data_type}, not {wanted}{hint}"))
+    }
+
     /// The values of a column of `T`s (any primitive type: integers, floats, dates,
     /// times, timestamps, durations, decimals) as a slice, with their validity.
     #[inline]
@@ -929,7 +951,7 @@ impl<'v> ColumnView<'v> {
     #[inline]
     fn primitive_here<T: ArrowPrimitiveType>(&self) -> Result<PrimitiveView<'v, T::Native>> {
         if !PrimitiveArray::<T>::is_compatible(self.data_type()) {
-            return Err(self.error(format!("it is {}, not {}", self.data_type(), T::DATA_TYPE)));
+            return Err(self.mismatch(T::DATA_TYPE));
         }
         // SAFETY: a valid array (the producer's word).
         let shape = unsafe { Shape::of(self.raw, 2, 0) }.map_err(|e| self.wrap(e))?;
@@ -968,7 +990,7 @@ impl<'v> ColumnView<'v> {
             match self.data_type() {
                 DataType::Utf8 => self.bytes_of(|o: &'v [i32]| Offsets::Small(o)),
                 DataType::LargeUtf8 => self.bytes_of(|o: &'v [i64]| Offsets::Large(o)),
-                other => Err(self.error(format!("it is {other}, not Utf8 or LargeUtf8"))),
+                _ => Err(self.mismatch("Utf8 or LargeUtf8")),
             }
         }
         .map(StringsView)
@@ -988,7 +1010,7 @@ impl<'v> ColumnView<'v> {
             match self.data_type() {
                 DataType::Binary => self.bytes_of(|o: &'v [i32]| Offsets::Small(o)),
                 DataType::LargeBinary => self.bytes_of(|o: &'v [i64]| Offsets::Large(o)),
-                other => Err(self.error(format!("it is {other}, not Binary or LargeBinary"))),
+                _ => Err(self.mismatch("Binary or LargeBinary")),
             }
         }
     }
@@ -1056,7 +1078,7 @@ impl<'v> ColumnView<'v> {
     #[inline]
     fn booleans_here(&self) -> Result<BooleansView<'v>> {
         if self.data_type() != &DataType::Boolean {
-            return Err(self.error(format!("it is {}, not Boolean", self.data_type())));
+            return Err(self.mismatch("Boolean"));
         }
         // SAFETY: a valid array (the producer's word).
         let shape = unsafe { Shape::of(self.raw, 2, 0) }.map_err(|e| self.wrap(e))?;

@@ -291,6 +291,16 @@ fn a_missing_or_mistyped_column_is_an_error_naming_it() {
         message(post.column(0).and_then(|c| c.primitive::<Float64Type>())),
         "column `id`: it is Int64, not Float64"
     );
+    // A type the view reads none of: how to read it.
+    let tags: arrow_array::DictionaryArray<arrow_array::types::Int32Type> =
+        vec!["a", "b", "a"].into_iter().collect();
+    let batch = RecordBatch::try_from_iter([("tag", Arc::new(tags) as _)]).unwrap();
+    let view =
+        ChangeView::from_change(insert(Rows::new(vec![0u64, 1, 2], batch).unwrap())).unwrap();
+    assert_eq!(
+        message(post_of(&view).column(0).and_then(|c| c.strings())),
+        "column `tag`: it is Dictionary(Int32, Utf8), not Utf8 or LargeUtf8 (the view reads numbers, booleans, text and bytes in place; read this column from the side's `to_rows()`)"
+    );
     // A column of no columns names none.
     let empty = RecordBatch::try_new_with_options(
         Arc::new(arrow_schema::Schema::empty()),
