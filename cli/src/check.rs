@@ -69,14 +69,19 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
         .count();
     let mut failed = 0;
     let mut folders = false;
+    // One line per library, whatever its name or a library's words hold.
+    let shown = |text: &str| crate::escape_controls(text, &[]).into_owned();
     for (path, verdict) in &verdicts {
+        let path_shown = shown(&path.display().to_string());
         match verdict {
-            Verdict::Ok(operators) => writeln!(out, "ok       {}: {operators}", path.display()),
-            Verdict::Skipped(reason) => writeln!(out, "skipped  {}: {reason}", path.display()),
+            Verdict::Ok(operators) => writeln!(out, "ok       {path_shown}: {operators}"),
+            Verdict::Skipped(reason) => {
+                writeln!(out, "skipped  {path_shown}: {}", shown(reason))
+            }
             Verdict::Failed(reason) => {
                 failed += 1;
                 folders |= path.is_dir();
-                writeln!(out, "FAILED   {}: {reason}", path.display())
+                writeln!(out, "FAILED   {path_shown}: {}", shown(reason))
             }
         }
         .map_err(CliError::write)?;

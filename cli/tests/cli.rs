@@ -2521,6 +2521,14 @@ fn inspect_shows_a_description_s_control_characters_as_escapes() {
         text.contains("evil \\u{1b}[31mred\\u{1b}[0m\\nnext line\n") && !text.contains('\x1b'),
         "{text}"
     );
+    // `check` keeps one line per library, whatever its name holds.
+    let checked = oplink()
+        .args(["check", "no\nsuch.so"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&checked), "FAILED   no\\nsuch.so: does not exist\n");
 }
 
 /// A null is written as `null` rather than left out, so that a column of nulls is still
