@@ -29,28 +29,40 @@ pub mod run;
 pub use error::{CliError, Result};
 
 /// `eprintln!` that cannot panic: a standard error that is closed or full loses the line,
-/// not the run (`eprintln!` panics, and a run whose state was kept would exit 101). Control
-/// characters other than line breaks are written as escapes ([`escape_controls`]): what it
-/// says names files, columns and operators' messages.
+/// not the run (`eprintln!` panics, and a run whose state was kept would exit 101). What it
+/// says is one line: its control characters, line breaks included, are written as escapes
+/// ([`escape_controls`]), since it names files, columns and operators' messages.
 #[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {{
         use ::std::io::Write as _;
         let text = ::std::format!($($arg)*);
-        let _ = ::std::writeln!(
-            ::std::io::stderr(),
-            "{}",
-            $crate::escape_controls(&text, &['\n'])
-        );
+        let _ = ::std::writeln!(::std::io::stderr(), "{}", $crate::escape_controls(&text, &[]));
     }};
 }
 
-/// `text` with its control characters, but those in `kept`, written as Rust escapes
-/// (`\u{1b}`, `\n`, `\r`): text from a file, a column name or an operator's message that
-/// reaches the terminal must not recolour it, retitle it, move its cursor or break a
-/// one-line message in two. Text without them is returned as it is.
+/// `text` with its control characters (and the bidirectional overrides and line
+/// separators), but those in `kept`, written as Rust escapes (`\u{1b}`, `\n`, `\u{202e}`):
+/// text from a file, a column name or an operator's message that reaches the terminal must
+/// not recolour it, retitle it, move its cursor, reorder what it shows or break a one-line
+/// message in two. Text without them is returned as it is.
 pub fn escape_controls<'a>(text: &'a str, kept: &[char]) -> std::borrow::Cow<'a, str> {
-    let escaped = |c: char| c.is_control() && !kept.contains(&c);
+    // Control characters, and the ones that reorder or break what a terminal shows: the
+    // bidirectional overrides and isolates, and the line and paragraph separators.
+    let unsafe_to_show = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{061c}'
+                    | '\u{200e}'
+                    | '\u{200f}'
+                    | '\u{202a}'..='\u{202e}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{2028}'
+                    | '\u{2029}'
+            )
+    };
+    let escaped = |c: char| unsafe_to_show(c) && !kept.contains(&c);
     if !text.contains(escaped) {
         return std::borrow::Cow::Borrowed(text);
     }

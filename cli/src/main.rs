@@ -1,5 +1,6 @@
 //! The `oplink` command: see `oplink --help`, and `oplink_cli` for the code.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -55,7 +56,12 @@ fn main() -> ExitCode {
                 CliError::BadConfig { .. } => &['\n'],
                 _ => &[],
             };
-            oplink_cli::say!("oplink: {}", oplink_cli::escape_controls(&text, kept));
+            // Lost, not a panic, when standard error cannot take it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "oplink: {}",
+                oplink_cli::escape_controls(&text, kept)
+            );
             ExitCode::FAILURE
         }
     }

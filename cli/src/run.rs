@@ -199,21 +199,31 @@ impl<'de> serde::Deserialize<'de> for Strict {
     }
 }
 
-/// `line` with a caret under its `column` (counted from 1), cut to the 80 characters around
-/// it when longer (a configuration file may be one line of megabytes).
+/// `line` with a caret under its `column` (serde_json's: bytes, counted from 1), cut to the
+/// 80 characters around it when longer (a configuration file may be one line of
+/// megabytes). Control characters are shown as escapes, and the caret counts them so.
 fn excerpt(line: &str, column: usize) -> String {
     const AROUND: usize = 40;
-    let chars: Vec<char> = line.chars().collect();
-    let at = column.saturating_sub(1).min(chars.len());
+    let byte = column.saturating_sub(1).min(line.len());
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
+    let at = chars
+        .iter()
+        .position(|&(i, _)| i >= byte)
+        .unwrap_or(chars.len());
     let start = at.saturating_sub(AROUND);
     let end = (at + AROUND).min(chars.len());
     let (before, after) = (
         if start > 0 { "…" } else { "" },
         if end < chars.len() { "…" } else { "" },
     );
-    let shown: String = chars[start..end].iter().collect();
-    let indent = before.chars().count() + (at - start);
-    format!("  {before}{shown}{after}\n  {}^", " ".repeat(indent))
+    let shown = |c: char| crate::escape_controls(c.encode_utf8(&mut [0; 4]), &[]).into_owned();
+    let text: String = chars[start..end].iter().map(|&(_, c)| shown(c)).collect();
+    let indent = before.chars().count()
+        + chars[start..at]
+            .iter()
+            .map(|&(_, c)| shown(c).chars().count())
+            .sum::<usize>();
+    format!("  {before}{text}{after}\n  {}^", " ".repeat(indent))
 }
 
 /// One operator of the chain.
@@ -938,24 +948,58 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
                 .snapshot()
                 .map_err(|e| stage_error(&stage.place, e, || "the closing snapshot".to_owned()))?;
             let path = snapshot_path(dir, scope);
+            a_file_or_nothing(&path)?;
             let partial = path.with_extension("snapshot.partial");
             // Listed first, so that a write that fails part way is removed too.
             snapshots.pending.push((partial.clone(), path));
             crate::interrupt::remove_on_interrupt(&partial);
-            std::fs::write(&partial, &bytes).map_err(|e| CliError::io("write", &partial, e))?;
+            write_synced(&partial, &bytes)?;
         }
         if let (Some(dir), Some(scope)) = (&args.state, &stage.scope) {
             // The configuration the state is kept with, for a warning when it changes.
             let path = config_path(dir, scope);
+            a_file_or_nothing(&path)?;
             let partial = path.with_extension("config.partial");
             snapshots.pending.push((partial.clone(), path));
             crate::interrupt::remove_on_interrupt(&partial);
-            std::fs::write(&partial, format!("{}\n", fingerprint(&stage.config)))
-                .map_err(|e| CliError::io("write", &partial, e))?;
+            write_synced(
+                &partial,
+                format!("{}\n", fingerprint(&stage.config)).as_bytes(),
+            )?;
         }
         stage.done.time += t.elapsed();
     }
     Ok(snapshots)
+}
+
+/// An error unless `path`, where the state keeps a file, is a file or is not there: found
+/// while nothing is kept yet (a folder there would refuse its rename only after the output
+/// and the stores were).
+fn a_file_or_nothing(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(CliError::Usage(format!(
+            "`{}` is {}, where `--state` keeps a file; remove it",
+            path.display(),
+            if meta.is_dir() {
+                "a folder"
+            } else {
+                "no regular file"
+            }
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `bytes` to the new file `path` and syncs them to the disk: a state file is on the
+/// disk before the output and the stores are kept, so that none of them waits on it after.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    std::fs::File::create(path)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .map_err(|e| CliError::io("write", path, e))
 }
 
 /// Whether the run flushes this stage's state at the end: it has a `flush_state`, or
@@ -986,8 +1030,10 @@ struct Snapshots {
 
 impl Snapshots {
     fn commit(mut self) -> Result<()> {
-        // One at a time off the list, so that a failure leaves the rest for `drop`.
-        while let Some((partial, path)) = self.pending.pop() {
+        // One at a time off the list, in the order they were written (each snapshot before
+        // its configuration's fingerprint), so that a failure leaves the rest for `drop`.
+        while !self.pending.is_empty() {
+            let (partial, path) = self.pending.remove(0);
             let renamed = crate::output::put_in_place(&partial, &path);
             if renamed.is_err() {
                 let _ = std::fs::remove_file(&partial);
@@ -1044,7 +1090,7 @@ impl Summary {
             } else {
                 "changes"
             },
-            input.display(),
+            crate::escape_controls(&input.display().to_string(), &[]),
             ms(self.read_time)
         );
         if !self.stages.is_empty() {
@@ -1144,6 +1190,13 @@ mod tests {
                 " ".repeat(41)
             )),
             "{shown}"
+        );
+        // Tabs shown as escapes and letters of several bytes: the caret stays under the
+        // character serde_json names (it counts bytes).
+        let error = parse_op("t={\"c\u{e9}\u{e9}\": \"x\"\t\"min\": 1}").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the configuration of `t` (inline) is not valid JSON: expected `,` or `}` at line 1 column 15\n  {\"c\u{e9}\u{e9}\": \"x\"\\t\"min\": 1}\n                ^"
         );
         // A key given twice, at any depth, is pointed at (serde_json would keep the last).
         let error = parse_op(r#"t={"a": {"b": 1, "b": 2}}"#).unwrap_err();

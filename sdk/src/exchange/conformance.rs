@@ -643,6 +643,20 @@ fn malformed_arrays_are_errors_never_crashes() {
         );
     }
 
+    // Run ends of a type they cannot be (here Int8): refused before any is read as another.
+    let narrow = DataType::RunEndEncoded(
+        Arc::new(Field::new("run_ends", DataType::Int8, false)),
+        Arc::new(Field::new("values", DataType::Int64, true)),
+    );
+    let bytes = [4i8];
+    let ends = raw(1, &[null, bytes.as_ptr().cast()], &mut made);
+    let values = raw(1, &[null, ints], &mut made);
+    let column = with_children(raw(4, &[], &mut made), vec![ends, values], &mut made);
+    assert_eq!(
+        import_malformed(Field::new("r", narrow, true), column),
+        "column `r`: its run ends are Int8, where they are Int16, Int32 or Int64"
+    );
+
     // A fixed-size list whose child is shorter than the list needs (arrow-rs asserts when it
     // makes the typed array): refused before arrow-rs sees it.
     let pairs = DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Int32, true)), 2);

@@ -759,12 +759,17 @@ const fn tops_offset() -> usize {
 /// # Safety
 /// `array` is an unreleased array this process laid out, with its lists as it wrote them.
 unsafe fn intact(array: &RawArray, header: *mut Header, foreign: &mut bool) -> bool {
+    // As many visits as the block has arrays: a tree visits each once, and lists the other
+    // side pointed at one another would make the walk's visits grow past any bound.
+    // SAFETY: the header of a live block (caller).
+    let mut visits = unsafe { (*header).areas.nodes };
     // SAFETY: as the caller says.
-    unsafe { intact_below(array, header, foreign, 0) }
+    unsafe { intact_below(array, header, foreign, 0, &mut visits) }
 }
 
 /// [`intact`] for an array `depth` levels below a top-level one: no deeper than a crossing
-/// nests (a list the other side pointed back up the tree ends there, as a mismatch).
+/// nests (a list the other side pointed back up the tree ends there, as a mismatch), and no
+/// more than `visits` arrays of the block visited.
 ///
 /// # Safety
 /// As for [`intact`].
@@ -773,6 +778,7 @@ unsafe fn intact_below(
     header: *mut Header,
     foreign: &mut bool,
     depth: usize,
+    visits: &mut usize,
 ) -> bool {
     if array.is_released() || depth > MAX_SCHEMA_DEPTH + 1 {
         return false;
@@ -780,9 +786,13 @@ unsafe fn intact_below(
     let mut in_place = |child: &RawArray| match child.release {
         None => false,
         Some(f) if std::ptr::fn_addr_eq(f, release as unsafe extern "C" fn(*mut RawArray)) => {
+            let Some(left) = visits.checked_sub(1) else {
+                return false; // more visits than arrays: lists that point at one another
+            };
+            *visits = left;
             // SAFETY: an array of the block (caller), recursively.
             child.private_data == header.cast()
-                && unsafe { intact_below(child, header, foreign, depth + 1) }
+                && unsafe { intact_below(child, header, foreign, depth + 1, visits) }
         }
         Some(_) => {
             *foreign = true;
@@ -908,20 +918,35 @@ impl Bounds {
 /// # Safety
 /// `array` is an unreleased array of the block of `header`.
 unsafe fn take_subtree(array: &mut RawArray, header: *mut Header) -> usize {
+    // SAFETY: as the caller says.
+    unsafe { take_subtree_below(array, header, 0) }
+}
+
+/// [`take_subtree`] for an array `depth` levels below where the release began: no deeper
+/// than a crossing nests. Lists the other side rewired into a longer chain are not
+/// followed past that (what lies below stays counted, and the block is never freed: a
+/// leak, where following them could exhaust the stack).
+///
+/// # Safety
+/// As for [`take_subtree`].
+unsafe fn take_subtree_below(array: &mut RawArray, header: *mut Header, depth: usize) -> usize {
     array.release = None;
     let mut ours = 1;
+    if depth > MAX_SCHEMA_DEPTH + 1 {
+        return ours;
+    }
     // SAFETY: the header of a live block (caller).
     let bounds = unsafe { Bounds::of(header) };
     // SAFETY: an array of the block (caller).
     for &child in unsafe { bounds.children(array) } {
         if bounds.slot(child) {
             // SAFETY: an array slot inside the block (checked).
-            ours += unsafe { take_child(child, header) };
+            ours += unsafe { take_child(child, header, depth + 1) };
         }
     }
     if bounds.slot(array.dictionary) {
         // SAFETY: as above.
-        ours += unsafe { take_child(array.dictionary, header) };
+        ours += unsafe { take_child(array.dictionary, header, depth + 1) };
     }
     ours
 }
@@ -932,7 +957,7 @@ unsafe fn take_subtree(array: &mut RawArray, header: *mut Header) -> usize {
 /// # Safety
 /// `child` is an array slot inside the block of `header`.
 #[inline(always)]
-unsafe fn take_child(child: *mut RawArray, header: *mut Header) -> usize {
+unsafe fn take_child(child: *mut RawArray, header: *mut Header, depth: usize) -> usize {
     // SAFETY: an array slot inside the block (caller).
     let child = unsafe { &mut *child };
     match child.release {
@@ -947,7 +972,7 @@ unsafe fn take_child(child: *mut RawArray, header: *mut Header) -> usize {
                 1
             } else {
                 // SAFETY: an unreleased array of the block.
-                unsafe { take_subtree(child, header) }
+                unsafe { take_subtree_below(child, header, depth) }
             }
         }
         Some(foreign) => {

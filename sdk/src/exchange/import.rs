@@ -1681,6 +1681,11 @@ unsafe fn foreign_shape(raw: &RawArray, data_type: &DataType) -> Result<()> {
 /// `raw` passed [`foreign_shape`] as a run-end-encoded array of `shape` whose run ends are
 /// of `ends`: two valid children, each with its buffer list.
 unsafe fn runs_cover(raw: &RawArray, shape: &Shape, ends: &DataType) -> Result<()> {
+    if !matches!(ends, DataType::Int16 | DataType::Int32 | DataType::Int64) {
+        return Err(cold(format_args!(
+            "its run ends are {ends}, where they are Int16, Int32 or Int64"
+        )));
+    }
     // SAFETY: two valid children (caller).
     let (run_ends, values) = unsafe { (&**raw.children, &**raw.children.add(1)) };
     if values.length < run_ends.length {
@@ -1715,12 +1720,13 @@ unsafe fn runs_cover(raw: &RawArray, shape: &Shape, ends: &DataType) -> Result<(
         // SAFETY: as the caller says.
         (!ptr.is_null() && ptr.is_aligned()).then(|| unsafe { *ptr.add(at as usize) }.into())
     }
-    // SAFETY: the run ends' length and offset passed `Shape::of`; `last` is their last slot.
+    // SAFETY: the run ends' length and offset passed `Shape::of` for their own type, which
+    // is the one read; `last` is their last slot.
     let end = unsafe {
         match ends {
             DataType::Int16 => read::<i16>(ptr, last),
             DataType::Int32 => read::<i32>(ptr, last),
-            _ => read::<i64>(ptr, last),
+            _ => read::<i64>(ptr, last), // Int64: checked above
         }
     }
     .ok_or_else(|| cold(format_args!("its run ends are null or misaligned")))?;

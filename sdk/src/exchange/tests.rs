@@ -895,6 +895,19 @@ fn a_change_whose_lists_were_reordered_or_looped_is_not_taken_back() {
     // SAFETY: as above.
     unsafe { *(*point).children = child };
     out.clear();
+
+    // A column whose list is made its batch's own list (each array of it then has the
+    // whole list below it, again and again): the walk stops after as many visits as the
+    // block has arrays, where it would have made 2^17.
+    let mut abi = out.export_change(two_diffs(), &mut outbox).unwrap();
+    let columns = raw(&mut post(&mut abi).columns);
+    let (list, width) = (columns.children, columns.n_children);
+    // SAFETY: the first diff's post batch: two columns (leaves) in a list of two.
+    let amount = unsafe { &mut **list };
+    (amount.children, amount.n_children) = (list, width);
+    assert!(out.take_back().is_none(), "a rewired tree was taken");
+    (amount.children, amount.n_children) = (std::ptr::null_mut(), 0);
+    out.clear();
 }
 
 /// A change of one insert whose batch has `schema` (Int64 `amount` with nulls, Utf8 `label`,
