@@ -170,8 +170,11 @@ pub struct Input {
     inferred: bool,
     /// The field separator (CSV and TSV).
     delimiter: u8,
-    /// A warning about the file found while opening it (an Arrow stream without its end).
+    /// A warning about the file found while opening it (an Arrow stream without its end, a
+    /// `--schema` key no JSON line has).
     warning: Option<String>,
+    /// The quotes of a CSV file, followed as it is read.
+    quotes: Option<Arc<std::sync::Mutex<Quotes>>>,
     batches: Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>>>,
 }
 
@@ -234,16 +237,23 @@ impl Seek for AfterBom {
     }
 }
 
-/// A reader that counts the bytes it has read.
+/// A reader that counts the bytes it has read (and, for CSV, follows its quotes).
 struct Counting<R> {
     inner: R,
     read: Arc<AtomicU64>,
+    quotes: Option<Arc<std::sync::Mutex<Quotes>>>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(quotes) = &self.quotes {
+            quotes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .feed(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -361,6 +371,7 @@ impl Input {
         let inferred = schema.is_none();
         let read = Arc::new(AtomicU64::new(0));
         let mut warning = None;
+        let mut quotes = None;
         let (schema, progress, batches): (SchemaRef, Progress, Box<dyn Iterator<Item = _>>) =
             match format {
                 InputFormat::Csv | InputFormat::Tsv => {
@@ -401,6 +412,8 @@ impl Input {
                         return Err(data("it has no header line".to_owned()));
                     }
                     let schema = Arc::new(schema);
+                    let followed = Arc::new(std::sync::Mutex::new(Quotes::new(delimiter)));
+                    quotes = Some(followed.clone());
                     let reader = arrow_csv::ReaderBuilder::new(schema.clone())
                         .with_header(true)
                         .with_delimiter(delimiter)
@@ -408,6 +421,7 @@ impl Input {
                         .build(Counting {
                             inner: file,
                             read: read.clone(),
+                            quotes: Some(followed),
                         })
                         .map_err(|e| data(arrow_words(&e.to_string())))?;
                     (schema, Progress::Bytes(read, size), Box::new(reader))
@@ -418,7 +432,9 @@ impl Input {
                     );
                     let schema = match schema {
                         Some(schema) => {
-                            warning = keys_never_seen(&schema, &mut buffered)
+                            warning = keys_never_seen(&schema, &mut buffered);
+                            buffered
+                                .rewind()
                                 .map_err(|e| CliError::io("read", path, e))?;
                             schema
                         }
@@ -457,6 +473,7 @@ impl Input {
                         .build(BufReader::new(Counting {
                             inner: buffered.into_inner(),
                             read: read.clone(),
+                            quotes: None,
                         }))
                         .map_err(|e| data(arrow_words(&e.to_string())))?;
                     let batches: Box<dyn Iterator<Item = _>> = if strict.columns.is_empty() {
@@ -493,6 +510,7 @@ impl Input {
                             BufReader::new(Counting {
                                 inner: file,
                                 read: read.clone(),
+                                quotes: None,
                             }),
                             None,
                         )
@@ -536,6 +554,7 @@ impl Input {
             inferred,
             delimiter,
             warning,
+            quotes,
             batches,
         })
     }
@@ -587,7 +606,23 @@ impl Input {
             reason,
         })?;
         match next {
-            None => Ok(None),
+            None => {
+                // A quote never closed took in the rest of the file as one field, which the
+                // reader gave without a word.
+                let open = self
+                    .quotes
+                    .as_ref()
+                    .and_then(|quotes| quotes.lock().unwrap_or_else(|e| e.into_inner()).open());
+                match open {
+                    Some(opened) => Err(CliError::Data {
+                        path: self.path.clone(),
+                        line: Some(line_at(&self.path, opened)),
+                        column: None,
+                        reason: UNCLOSED_QUOTE.to_owned(),
+                    }),
+                    None => Ok(None),
+                }
+            }
             Some(Ok(batch)) => Ok(Some(batch)),
             Some(Err(error)) => Err(match self.format {
                 InputFormat::Csv | InputFormat::Tsv => csv_error(
@@ -928,25 +963,35 @@ pub(crate) fn object_keys(text: &str) -> Option<Vec<String>> {
 
 /// A warning naming the keys of `--schema` that none of the first lines of a JSON lines
 /// file has (each would read as a column of nulls: a typo, or a key of another case, which
-/// JSON tells apart); the reader is left at the start.
-fn keys_never_seen<R: BufRead + Seek>(
-    schema: &Schema,
-    reader: &mut R,
-) -> std::io::Result<Option<String>> {
+/// JSON tells apart). Only a warning: a line that cannot be read ends the look (the reading
+/// proper says what is wrong with it), and it looks at no more than the lines inference
+/// reads, nor past 64 MiB. The caller rewinds the reader.
+fn keys_never_seen<R: BufRead>(schema: &Schema, reader: &mut R) -> Option<String> {
+    const MOST_BYTES: usize = 64 << 20;
     let mut seen = std::collections::HashSet::new();
-    let mut line = String::new();
-    let mut lines = 0;
-    while lines < INFER_RECORDS {
+    let mut line = Vec::new();
+    let (mut lines, mut bytes) = (0, 0);
+    for _ in 0..INFER_RECORDS {
         line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            break;
+        match reader
+            .by_ref()
+            .take((MOST_BYTES - bytes) as u64)
+            .read_until(b'\n', &mut line)
+        {
+            Ok(0) | Err(_) => break,
+            Ok(n) => bytes += n,
         }
-        if let Some(keys) = object_keys(&line) {
+        let Ok(text) = std::str::from_utf8(&line) else {
+            break;
+        };
+        if let Some(keys) = object_keys(text) {
             lines += 1;
             seen.extend(keys);
         }
+        if bytes >= MOST_BYTES {
+            break;
+        }
     }
-    reader.rewind()?;
     let missing: Vec<String> = schema
         .fields()
         .iter()
@@ -960,17 +1005,17 @@ fn keys_never_seen<R: BufRead + Seek>(
         )
         .collect();
     if missing.is_empty() || lines == 0 {
-        return Ok(None);
+        return None;
     }
     let (what, named) = match missing.split_last() {
         Some((last, [])) => ("a key", last.clone()),
         Some((last, rest)) => ("keys", format!("{} and {last}", rest.join(", "))),
         None => unreachable!("checked above"),
     };
-    Ok(Some(format!(
+    Some(format!(
         "--schema names {what} that none of the first {} has, read as nulls: {named}",
         crate::counted(lines, "line", "lines"),
-    )))
+    ))
 }
 
 /// `schema` with its fields in the order the keys first appear in the file (arrow-json
@@ -1079,9 +1124,19 @@ fn whole_numbers<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
     Ok(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
-/// The line of `path` on which its CSV record `record` (the header is record 1) starts:
-/// blank lines and quoted line breaks make the two differ. `record` itself when the file
-/// cannot be read again.
+/// The line (from 1) of `path` that holds byte `offset` (past a byte-order mark).
+fn line_at(path: &Path, offset: u64) -> u64 {
+    let Ok(file) = File::open(path).and_then(AfterBom::new) else {
+        return 1;
+    };
+    1 + BufReader::new(file)
+        .take(offset)
+        .bytes()
+        .map_while(std::result::Result::ok)
+        .filter(|&b| b == b'\n')
+        .count() as u64
+}
+
 /// What a field-count error means when the record holds a quote never closed.
 const UNCLOSED_QUOTE: &str = "a field opened with `\"` is never closed: the quote runs to the end of the file, so this line took in the rest of it";
 
@@ -1108,21 +1163,120 @@ fn unclosed_quote(path: &Path, delimiter: u8, record: u64) -> bool {
     let Some(start) = row.position().map(csv::Position::byte) else {
         return false;
     };
-    if !matches!(
-        reader.read_byte_record(&mut csv::ByteRecord::new()),
-        Ok(false)
-    ) {
-        return false;
-    }
     let Ok(mut file) = File::open(path) else {
         return false;
     };
-    let mut rest = Vec::new();
-    file.seek(std::io::SeekFrom::Start(start)).is_ok()
-        && file.read_to_end(&mut rest).is_ok()
-        && rest.iter().filter(|&&b| b == b'"').count() % 2 == 1
+    let mut quotes = Quotes::new(delimiter);
+    let mut chunk = vec![0; 1 << 16];
+    if file.seek(std::io::SeekFrom::Start(start)).is_err() {
+        return false;
+    }
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => quotes.feed(&chunk[..n]),
+            Err(_) => return false,
+        }
+    }
+    quotes.open().is_some()
 }
 
+/// Where the quoted fields of CSV text open and close, followed through its bytes in order
+/// (a field is quoted when a `"` starts it; `""` inside is a quote; a `"` elsewhere is
+/// text): a quote opened and never closed makes a reader take the rest of the file as one
+/// field, with no error of its own.
+#[derive(Debug)]
+struct Quotes {
+    delimiter: u8,
+    state: QuoteState,
+    /// The byte before the bytes fed next (the start counts as a line break).
+    last: u8,
+    /// Bytes fed so far.
+    fed: u64,
+    /// Where the quote still open opened, in bytes from the start.
+    opened: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum QuoteState {
+    Outside,
+    Inside,
+    /// Just past a `"` inside a quoted field: a second `"` is a quote, anything else ends
+    /// the quoting.
+    Closing,
+}
+
+impl Quotes {
+    fn new(delimiter: u8) -> Quotes {
+        Quotes {
+            delimiter,
+            state: QuoteState::Outside,
+            last: b'\n',
+            fed: 0,
+            opened: 0,
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        // A byte-order mark is no part of the first field.
+        let skip = if self.fed == 0 && bytes.starts_with(BOM.as_bytes()) {
+            BOM.len()
+        } else {
+            0
+        };
+        let mut i = skip;
+        while i < bytes.len() {
+            match self.state {
+                QuoteState::Outside => {
+                    let Some(k) = memchr::memchr(b'"', &bytes[i..]) else {
+                        break;
+                    };
+                    let at = i + k;
+                    let before = if at > skip {
+                        bytes[at - 1]
+                    } else if skip > 0 {
+                        b'\n'
+                    } else {
+                        self.last
+                    };
+                    if before == self.delimiter || before == b'\n' || before == b'\r' {
+                        self.state = QuoteState::Inside;
+                        self.opened = self.fed + at as u64;
+                    }
+                    i = at + 1;
+                }
+                QuoteState::Inside => {
+                    let Some(k) = memchr::memchr(b'"', &bytes[i..]) else {
+                        break;
+                    };
+                    self.state = QuoteState::Closing;
+                    i += k + 1;
+                }
+                QuoteState::Closing => {
+                    self.state = if bytes[i] == b'"' {
+                        QuoteState::Inside
+                    } else {
+                        QuoteState::Outside
+                    };
+                    i += 1;
+                }
+            }
+        }
+        if let Some(&last) = bytes.last() {
+            self.last = last;
+        }
+        self.fed += bytes.len() as u64;
+    }
+
+    /// Where a quote opened that is still open, in bytes from the start.
+    fn open(&self) -> Option<u64> {
+        (self.state == QuoteState::Inside).then_some(self.opened)
+    }
+}
+
+/// The line of `path` on which its CSV record `record` (the header is record 1) starts:
+/// blank lines and quoted line breaks make the two differ. `record` itself when the file
+/// cannot be read again.
 fn record_line(path: &Path, delimiter: u8, record: u64) -> u64 {
     let Ok(mut reader) = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -1335,6 +1489,7 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
     // The lines inference reads, each valid JSON on its own, kept to find the first one
     // whose type disagrees with those before it (below).
     let mut read: Vec<(usize, String)> = Vec::new();
+    let mut decoder: Option<arrow_json::reader::Decoder> = None;
     for (index, line) in BufReader::new(file).lines().enumerate() {
         // A byte-order mark is no part of the first line's JSON (the reader skips it).
         let line = line.map(|l| if index == 0 { without_bom(l) } else { l });
@@ -1393,12 +1548,23 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
             }
             continue;
         };
-        // Read as the run reads it (numbers taken as text where the schema has text).
-        let decoded = arrow_json::ReaderBuilder::new(schema.clone())
-            .with_coerce_primitive(true)
-            .with_strict_mode(inferred)
-            .build(line.as_bytes())
-            .and_then(|mut reader| reader.next().transpose());
+        // Read as the run reads it (numbers taken as text where the schema has text), one
+        // decoder for every line.
+        let decoder = match &mut decoder {
+            Some(decoder) => decoder,
+            None => match arrow_json::ReaderBuilder::new(schema.clone())
+                .with_coerce_primitive(true)
+                .with_strict_mode(inferred)
+                .build_decoder()
+            {
+                Ok(made) => decoder.insert(made),
+                Err(_) => return fallback(),
+            },
+        };
+        let decoded = decoder
+            .decode(line.as_bytes())
+            .and_then(|_| decoder.decode(b"\n"))
+            .and_then(|_| decoder.flush());
         if let Err(bad) = decoded {
             let text = bad.to_string();
             if let Some(key) = text
@@ -1425,6 +1591,27 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
                 line.find(&format!("\"{name}\""))
                     .map(|at| format!("{} (`{name}`)", at + 1))
             });
+            // A key inference took for a list (a list on some line, a plain value on
+            // others), read here as a plain value: said with the line of a list.
+            if inferred
+                && text.contains("expected [")
+                && let Some(key) = &field
+                && let Some(list_line) = first_list_of(path, key)
+            {
+                let here =
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&line)
+                        .ok()
+                        .and_then(|object| object.get(key).map(json_kind));
+                return CliError::Data {
+                    path: path.to_owned(),
+                    line: Some(index as u64 + 1),
+                    column,
+                    reason: format!(
+                        "the key `{key}` holds {} here, and a list on line {list_line}: a column holds one type (make every value of the key a list)",
+                        here.unwrap_or("a plain value")
+                    ),
+                };
+            }
             return CliError::Data {
                 path: path.to_owned(),
                 line: Some(index as u64 + 1),
@@ -1475,6 +1662,21 @@ fn one_document(path: &Path) -> bool {
     serde_json::from_reader::<_, serde::de::IgnoredAny>(BufReader::new(file)).is_ok()
 }
 
+/// The line (from 1) of the first of the lines inference reads whose top-level `key` holds
+/// a list.
+fn first_list_of(path: &Path, key: &str) -> Option<usize> {
+    let file = File::open(path).and_then(AfterBom::new).ok()?;
+    BufReader::new(file)
+        .lines()
+        .take(INFER_RECORDS)
+        .map_while(std::result::Result::ok)
+        .position(|line| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&line)
+                .is_ok_and(|object| object.get(key).is_some_and(serde_json::Value::is_array))
+        })
+        .map(|index| index + 1)
+}
+
 /// What a JSON value is, in words: `a number`.
 fn json_kind(value: &serde_json::Value) -> &'static str {
     match value {
@@ -1493,9 +1695,11 @@ fn disagreeing_key(
     before: &[(usize, String)],
     line: &str,
 ) -> Option<(String, &'static str, &'static str)> {
+    // What inference cannot merge: an object with anything else, a list of objects or
+    // lists with a plain value (a list of plain values and a plain value merge, as a list).
     let shape = |value: &serde_json::Value| match value {
         serde_json::Value::Object(_) => 0,
-        serde_json::Value::Array(_) => 1,
+        serde_json::Value::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => 1,
         serde_json::Value::Null => 3,
         _ => 2,
     };

@@ -49,6 +49,8 @@ pub enum Destination {
         path: PathBuf,
         /// The temporary path being written.
         partial: PathBuf,
+        /// The temporary file, to sync to the disk once written.
+        file: File,
     },
 }
 
@@ -80,21 +82,25 @@ pub(crate) fn written_path(given: &Path) -> Result<PathBuf> {
     )))
 }
 
-/// Whether this process may write the existing file `path` (`access(W_OK)`: its mode,
-/// owner and any access list, as the kernel would judge an `open` for writing; a read-only
-/// file system counts as not writable). A question that cannot be asked counts as yes:
-/// the write itself then says what is wrong.
-fn writable(path: &Path) -> bool {
+/// Why this process may not write the existing file `path`, in words, or `None` when it may
+/// (`access(W_OK)`: its mode, owner and any access list, as the kernel would judge an
+/// `open` for writing). A question that cannot be asked counts as "it may": the write
+/// itself then says what is wrong.
+fn not_writable(path: &Path) -> Option<&'static str> {
     use std::os::unix::ffi::OsStrExt;
-    let Ok(name) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return true;
-    };
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     // SAFETY: a NUL-terminated path that outlives the call.
     if unsafe { libc::access(name.as_ptr(), libc::W_OK) } == 0 {
-        return true;
+        return None;
     }
-    let why = std::io::Error::last_os_error().raw_os_error();
-    !matches!(why, Some(libc::EACCES | libc::EPERM | libc::EROFS))
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(libc::EACCES) => {
+            Some("is a file you may not write (read-only): make it writable or name another file")
+        }
+        Some(libc::EROFS) => Some("is on a read-only file system: name another file"),
+        Some(libc::EPERM) => Some("may not be written (an immutable file?): name another file"),
+        _ => None,
+    }
 }
 
 /// A descriptor of standard output, when `meta` is the file standard output writes to.
@@ -369,9 +375,12 @@ impl Sink {
                     }
                     // A file its permissions keep us from writing is not replaced either
                     // (the temporary file's rename would not ask them), as a shell's `>`.
-                    Ok(_) if !writable(&path) => {
+                    Ok(meta)
+                        if meta.is_file()
+                            && let Some(why) = not_writable(&path) =>
+                    {
                         return Err(CliError::Usage(format!(
-                            "--output `{}` is a file you may not write (read-only); make it writable or name another file",
+                            "--output `{}` {why}",
                             given.display()
                         )));
                     }
@@ -422,8 +431,15 @@ impl Sink {
                         if let Ok(meta) = std::fs::metadata(&path) {
                             let _ = file.set_permissions(meta.permissions());
                         }
+                        let synced = file
+                            .try_clone()
+                            .map_err(|e| CliError::io("create", given, e))?;
                         (
-                            Destination::File { path, partial },
+                            Destination::File {
+                                path,
+                                partial,
+                                file: synced,
+                            },
                             Box::new(std::io::BufWriter::with_capacity(1 << 16, file)),
                         )
                     }
@@ -637,6 +653,11 @@ impl Sink {
         };
         out.flush().map_err(CliError::write)?;
         drop(out);
+        // On the disk before it is put in place, and so before any state is kept.
+        if let Destination::File { path, file, .. } = &self.destination {
+            file.sync_all()
+                .map_err(|e| CliError::io("write", path, e))?;
+        }
         self.finished = true;
         Ok(Written {
             destination: std::mem::replace(&mut self.destination, Destination::Stream),
@@ -646,30 +667,20 @@ impl Sink {
     }
 }
 
-/// Renames the complete file `partial` to `path`, durably: its data reach the disk before
-/// the rename, and the rename reaches it (the folder synced) before this returns, so that
-/// the state a run keeps after its output never outlives that output in a power cut, and a
-/// cut leaves the old file or the new one whole, never the new name over missing data.
+/// Renames the complete file `partial`, already synced to the disk by its writer, to
+/// `path`, then syncs the folder so that the rename reaches the disk before any state kept
+/// after it: a power cut leaves the old file or the new one whole, never the new name over
+/// missing data. The folder's sync is asked for only: one it cannot be (a folder this
+/// process may not read, a file system that does not sync folders) leaves the rename in
+/// place all the same, and it is done by then.
 pub(crate) fn put_in_place(partial: &Path, path: &Path) -> Result<()> {
-    let sync = |file: &Path| File::open(file).and_then(|f| f.sync_all());
-    sync(partial).map_err(|e| CliError::io("write", path, e))?;
     std::fs::rename(partial, path).map_err(|e| CliError::io("write", path, e))?;
     let folder = match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder,
         _ => Path::new("."),
     };
-    match sync(folder) {
-        // A file system that cannot sync a folder keeps the rename all the same.
-        Err(e)
-            if !matches!(
-                e.kind(),
-                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
-            ) =>
-        {
-            Err(CliError::io("write", path, e))
-        }
-        _ => Ok(()),
-    }
+    let _ = File::open(folder).and_then(|f| f.sync_all());
+    Ok(())
 }
 
 /// An output written whole, a file still under its temporary name until
@@ -684,7 +695,7 @@ pub struct Written {
 impl Written {
     /// Puts a file into place; returns the rows written.
     pub fn commit(mut self) -> Result<u64> {
-        if let Destination::File { path, partial } = &self.destination {
+        if let Destination::File { path, partial, .. } = &self.destination {
             put_in_place(partial, path)?;
             crate::interrupt::forget(partial);
         }

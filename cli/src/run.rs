@@ -1196,7 +1196,7 @@ mod tests {
         let error = parse_op("t={\"c\u{e9}\u{e9}\": \"x\"\t\"min\": 1}").unwrap_err();
         assert_eq!(
             error.to_string(),
-            "the configuration of `t` (inline) is not valid JSON: expected `,` or `}` at line 1 column 15\n  {\"c\u{e9}\u{e9}\": \"x\"\\t\"min\": 1}\n                ^"
+            "the configuration of `t` (inline) is not valid JSON: expected `,` or `}` at line 1 column 15\n  {\"c\u{e9}\u{e9}\": \"x\"\\t\"min\": 1}\n               ^"
         );
         // A key given twice, at any depth, is pointed at (serde_json would keep the last).
         let error = parse_op(r#"t={"a": {"b": 1, "b": 2}}"#).unwrap_err();

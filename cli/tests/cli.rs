@@ -1074,6 +1074,15 @@ fn an_unreadable_json_lines_file_names_the_line_and_column() {
             file.display()
         ),
     );
+    // A plain value on one line and a list on another (which inference takes for a list).
+    std::fs::write(&file, "{\"a\":1}\n{\"a\":[1]}\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 1, column 2 (`a`): the key `a` holds a number here, and a list on line 2: a column holds one type (make every value of the key a list)",
+            file.display()
+        ),
+    );
     // A line that is JSON but no object.
     std::fs::write(&file, "5\n").unwrap();
     fails_with(
@@ -2428,18 +2437,32 @@ fn output_does_not_replace_a_file_one_may_not_write() {
     let kept = dir.path().join("kept.csv");
     std::fs::write(&kept, "keep\n").unwrap();
     std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o444)).unwrap();
+    // The input beside it, where `nobody` may read it whatever the checkout's folders allow.
+    let input = dir.path().join("orders.csv");
+    std::fs::copy(workspace().join(ORDERS), &input).unwrap();
     let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"));
-    run.current_dir(workspace())
-        .args(["run", ORDERS, "--quiet", "--output"])
+    run.current_dir(dir.path())
+        .args(["run", "orders.csv", "--quiet", "--output"])
         .arg(&kept);
     // SAFETY: asks for this process's effective user id, nothing else.
     if unsafe { libc::geteuid() } == 0 {
         run.uid(65534).gid(65534);
+        // Skipped where `nobody` cannot run the command at all (a checkout in a folder
+        // only root may enter, a user namespace without that id).
+        let mut probe = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"));
+        probe.arg("--version").uid(65534).gid(65534);
+        if !probe.output().is_ok_and(|out| out.status.success()) {
+            eprintln!(
+                "skipped: `nobody` cannot run {}",
+                env!("CARGO_BIN_EXE_oplink")
+            );
+            return;
+        }
     }
     fails_with(
         &mut Command::from_std(run),
         &format!(
-            "--output `{}` is a file you may not write (read-only); make it writable or name another file",
+            "--output `{}` is a file you may not write (read-only): make it writable or name another file",
             kept.display()
         ),
     );
@@ -2690,6 +2713,28 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
             .args(["run", "--to", "none", "--schema", "a:utf8,b:utf8"])
             .arg(&file),
         &said,
+    );
+    // In the last field, where the count of fields stays right and the reader took the
+    // rest of the file in silence: the line where it opened; in the header, line 1.
+    for (text, line) in [("a,b\n1,\"2\n3,4\n5,6\n", 2), ("a,\"b\n1,2\n", 1)] {
+        std::fs::write(&file, text).unwrap();
+        fails_with(
+            oplink().args(["run", "--to", "none"]).arg(&file),
+            &format!(
+                "cannot read `{}` at line {line}: a field opened with `\"` is never closed: the quote runs to the end of the file, so this line took in the rest of it",
+                file.display()
+            ),
+        );
+    }
+    // A quote that opens no field is text, and quoted line breaks and quotes are fine.
+    std::fs::write(
+        &file,
+        "size,qty\n12\" pipe,3\n\"a \"\"b\"\" c\",4\n\"x\ny\",5\n",
+    )
+    .unwrap();
+    assert_eq!(
+        stdout(&inserts_csv(&file)),
+        "size,qty\n\"12\"\" pipe\",3\n\"a \"\"b\"\" c\",4\n\"x\ny\",5\n"
     );
 }
 

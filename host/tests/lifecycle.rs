@@ -217,8 +217,11 @@ fn named_state_outlives_its_instance_and_unflushed_writes_do_not() {
     );
 }
 
+/// Instances commit their state at once: a poisoned one among them stops the commit before
+/// anything is written, and instances of other stores are committed too. (All or none on a
+/// failing disk is the store's one transaction: redb's, not tested here.)
 #[test]
-fn instances_commit_their_state_together_or_not_at_all() {
+fn instances_commit_their_state_together() {
     let dir = folder("together");
     let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
     let store = StateStore::open(dir.join("state.redb")).unwrap();

@@ -55,14 +55,13 @@ pub(crate) fn load_unlocked(path: &Path) -> Result<Plugin> {
         && loaded_from(&path).is_some()
         && let Err(error) = std::fs::metadata(&path)
     {
-        let mut reason = error.to_string();
-        if let Some(at) = reason.find(" (os error ") {
-            reason.truncate(at);
-        }
+        let gone = if error.kind() == std::io::ErrorKind::NotFound {
+            " (the library loaded from it earlier is still loaded, but the file is gone)"
+        } else {
+            ""
+        };
         return Err(Error::Unreadable {
-            reason: format!(
-                "{reason} (the library loaded from it earlier is still loaded, but the file is gone)"
-            ),
+            reason: format!("{}{gone}", crate::error::io_words(&error)),
             path,
         });
     }

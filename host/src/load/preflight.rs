@@ -124,7 +124,7 @@ fn starts_with(head: &[u8]) -> String {
     }
     let text: String = String::from_utf8_lossy(head)
         .chars()
-        .take_while(|c| *c != '\n')
+        .take_while(|c| *c != '\n' && *c != '\r')
         .take(24)
         .collect();
     if !text.is_empty() && text.chars().all(|c| !c.is_control() && c != '\u{fffd}') {

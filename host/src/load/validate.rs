@@ -622,11 +622,10 @@ fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `MAJOR.MINOR.PATCH` (numbers without leading zeros), then an optional `-pre` and
-/// `+build` of dot-separated ASCII letters, digits and `-`: what `#[oplink::operator]`
-/// accepts, checked again here for libraries written in other languages.
-/// Whether `version` is a semantic version (`MAJOR.MINOR.PATCH`, then an optional
-/// `-pre.release` and `+build`).
+/// Whether `version` is a semantic version: `MAJOR.MINOR.PATCH` (numbers without leading
+/// zeros), then an optional `-pre` and `+build` of dot-separated ASCII letters, digits and
+/// `-`: what `#[oplink::operator]` accepts, checked again here for libraries written in
+/// other languages.
 fn is_semantic_version(version: &str) -> bool {
     semantic_version(version).is_some()
 }

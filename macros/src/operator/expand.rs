@@ -76,15 +76,18 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
         for earlier in &args.requires[..j] {
             let (start, end) = span::range(later);
             let open = quote_spanned!(start=> <dyn);
-            let close = quote_spanned!(end=> as #p::Service>::NAME);
+            let name = quote_spanned!(end=> as #p::Service>::NAME);
+            let fingerprint = quote_spanned!(end=> as #p::Service>::FINGERPRINT);
             let message = format!(
                 "two services in `requires` have one name: `{}` and `{}` are named alike, and the host would take them for one service; give one a name of its own with `#[oplink::host_callbacks(name = \"...\")]`",
                 quote!(#earlier).to_string().replace(' ', ""),
                 quote!(#later).to_string().replace(' ', "")
             );
+            // (One trait under two paths, `Catalog` and `crate::Catalog`, is one service.)
             twins.extend(quote_spanned! {start=>
                 const _: () = ::core::assert!(
-                    !#p::same_name(<dyn #earlier as #p::Service>::NAME, #open #later #close),
+                    !#p::same_name(<dyn #earlier as #p::Service>::NAME, #open #later #name)
+                        || <dyn #earlier as #p::Service>::FINGERPRINT == #open #later #fingerprint,
                     #message
                 );
             });
@@ -544,7 +547,12 @@ fn doc_text(item: &ItemImpl) -> String {
                     return lines.join(" "); // the first paragraph is the description
                 }
                 if !line.is_empty() {
-                    lines.push(line.to_owned());
+                    // One line: a tab or another control character is a space.
+                    let line: String = line
+                        .chars()
+                        .map(|c| if c.is_control() { ' ' } else { c })
+                        .collect();
+                    lines.push(line);
                 }
             }
         }

@@ -935,7 +935,7 @@ impl<'v> ColumnView<'v> {
         let hint = if readable {
             ""
         } else {
-            " (the view reads numbers, booleans, text and bytes in place; read this column from the side's `to_rows()`)"
+            " (the view reads primitive, Boolean, Utf8 and Binary columns in place, plain and large; read this one from the side's `to_rows()`)"
         };
         self.error(format!("it is {data_type}, not {wanted}{hint}"))
     }

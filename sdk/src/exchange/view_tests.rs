@@ -299,7 +299,7 @@ fn a_missing_or_mistyped_column_is_an_error_naming_it() {
         ChangeView::from_change(insert(Rows::new(vec![0u64, 1, 2], batch).unwrap())).unwrap();
     assert_eq!(
         message(post_of(&view).column(0).and_then(|c| c.strings())),
-        "column `tag`: it is Dictionary(Int32, Utf8), not Utf8 or LargeUtf8 (the view reads numbers, booleans, text and bytes in place; read this column from the side's `to_rows()`)"
+        "column `tag`: it is Dictionary(Int32, Utf8), not Utf8 or LargeUtf8 (the view reads primitive, Boolean, Utf8 and Binary columns in place, plain and large; read this one from the side's `to_rows()`)"
     );
     // A column of no columns names none.
     let empty = RecordBatch::try_new_with_options(
