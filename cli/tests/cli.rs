@@ -782,6 +782,34 @@ fn a_missing_path_names_the_option_that_gave_it() {
     );
 }
 
+/// A folder where `--state` keeps a file (a configuration's fingerprint, a snapshot) is
+/// refused before anything is kept: the output, the store and the snapshots stay as they
+/// were, rather than some being kept and the rename failing after.
+#[test]
+fn a_folder_where_state_keeps_a_file_is_refused_before_anything_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, output) = (dir.path().join("state"), dir.path().join("out.csv"));
+    std::fs::create_dir_all(state.join("tally.config")).unwrap();
+    std::fs::write(&output, "KEEP\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--quiet", "--state"])
+            .arg(&state)
+            .arg("--output")
+            .arg(&output)
+            .args(plugins(&["toolkit"]))
+            .args(["--op", r#"tally={"key": "customer"}"#]),
+        &format!(
+            "`{}` is a folder, where `--state` keeps a file; remove it",
+            state.join("tally.config").display()
+        ),
+    );
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "KEEP\n");
+    assert!(!state.join("tally.snapshot").exists());
+    let store = oplink_host::StateStore::open(state.join("state.redb")).unwrap();
+    assert!(store.entries("tally").unwrap().is_empty());
+}
+
 #[test]
 fn a_missing_input_file_is_one_sentence() {
     fails_with(
