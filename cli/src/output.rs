@@ -82,6 +82,22 @@ pub(crate) fn written_path(given: &Path) -> Result<PathBuf> {
     )))
 }
 
+/// Whether `path` (of metadata `meta`) lies in a sticky folder, which lets only a file's
+/// owner, the folder's owner or root remove or replace it, and this process is none of them.
+fn sticky_and_not_ours(path: &Path, meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let Ok(dir) = std::fs::metadata(folder) else {
+        return false;
+    };
+    // SAFETY: asks for this process's effective user id, nothing else.
+    let me = unsafe { libc::geteuid() };
+    dir.mode() & libc::S_ISVTX != 0 && me != 0 && meta.uid() != me && dir.uid() != me
+}
+
 /// Why this process may not write the existing file `path`, in words, or `None` when it may
 /// (`access(W_OK)`: its mode, owner and any access list, as the kernel would judge an
 /// `open` for writing). A question that cannot be asked counts as "it may": the write
@@ -373,6 +389,14 @@ impl Sink {
                             given.display()
                         )));
                     }
+                    // Another user's file in a sticky folder (`/tmp`): the rename would be
+                    // refused at the end of the run, after all its work.
+                    Ok(meta) if meta.is_file() && sticky_and_not_ours(&path, &meta) => {
+                        return Err(CliError::Usage(format!(
+                            "--output `{}` is another user's file in a folder that keeps each file to its owner (sticky, as `/tmp`): name another file",
+                            given.display()
+                        )));
+                    }
                     // A file its permissions keep us from writing is not replaced either
                     // (the temporary file's rename would not ask them), as a shell's `>`.
                     Ok(meta)
@@ -420,6 +444,19 @@ impl Sink {
                                 {
                                     CliError::Usage(format!(
                                         "cannot create `{}`: its folder `{}` does not exist",
+                                        given.display(),
+                                        folder.display()
+                                    ))
+                                }
+                                // The file is written beside its name and renamed: it is
+                                // the folder that must take a new file.
+                                _ if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                                    let folder = path
+                                        .parent()
+                                        .filter(|p| !p.as_os_str().is_empty())
+                                        .unwrap_or(Path::new("."));
+                                    CliError::Usage(format!(
+                                        "cannot write `{}`: its folder `{}` takes no new file from you (the output is written beside it under a temporary name, then renamed)",
                                         given.display(),
                                         folder.display()
                                     ))

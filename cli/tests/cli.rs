@@ -2495,6 +2495,48 @@ fn output_does_not_replace_a_file_one_may_not_write() {
         ),
     );
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "keep\n");
+    // SAFETY: as above.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // the cases below need a file of another user's: root makes it
+    }
+    let as_nobody = |output: &std::path::Path| {
+        let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"));
+        run.current_dir(dir.path())
+            .args(["run", "orders.csv", "--quiet", "--output"])
+            .arg(output)
+            .uid(65534)
+            .gid(65534);
+        Command::from_std(run)
+    };
+    // Another user's file that anyone may write, in a sticky folder (as `/tmp`), which
+    // lets only its owner replace it: refused before the run, not at its rename.
+    let sticky = dir.path().join("sticky");
+    std::fs::create_dir(&sticky).unwrap();
+    std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let shared = sticky.join("shared.csv");
+    std::fs::write(&shared, "keep\n").unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o666)).unwrap();
+    fails_with(
+        &mut as_nobody(&shared),
+        &format!(
+            "--output `{}` is another user's file in a folder that keeps each file to its owner (sticky, as `/tmp`): name another file",
+            shared.display()
+        ),
+    );
+    assert_eq!(std::fs::read_to_string(&shared).unwrap(), "keep\n");
+    // A folder that takes no new file: said to be the folder's doing.
+    let closed = dir.path().join("closed");
+    std::fs::create_dir(&closed).unwrap();
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let new = closed.join("new.csv");
+    fails_with(
+        &mut as_nobody(&new),
+        &format!(
+            "cannot write `{}`: its folder `{}` takes no new file from you (the output is written beside it under a temporary name, then renamed)",
+            new.display(),
+            closed.display()
+        ),
+    );
 }
 
 /// What an error or a warning quotes (an operator's message, a column, a file name, a
