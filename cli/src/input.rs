@@ -1140,27 +1140,33 @@ fn line_at(path: &Path, offset: u64) -> u64 {
 /// What a field-count error means when the record holds a quote never closed.
 const UNCLOSED_QUOTE: &str = "a field opened with `\"` is never closed: the quote runs to the end of the file, so this line took in the rest of it";
 
-/// Whether record `record` (counted from 1, blank lines left out) is the file's last and
-/// leaves a quote open: an odd number of `"` from its start to the end of the file.
-fn unclosed_quote(path: &Path, delimiter: u8, record: u64) -> bool {
-    let Ok(mut reader) = csv::ReaderBuilder::new()
+/// Where CSV record `record` of `path` starts (counted from 1 with the header, blank lines
+/// left out, as arrow-csv counts them), in bytes: where the reader stood before the blank
+/// lines ahead of it. `None` when the file cannot be read again.
+fn record_start(path: &Path, delimiter: u8, record: u64) -> Option<u64> {
+    let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .from_path(path)
-    else {
-        return false;
-    };
+        .ok()?;
     let mut row = csv::ByteRecord::new();
     let mut counted = 0;
     while counted < record {
         match reader.read_byte_record(&mut row) {
+            // A blank line is no record to arrow-csv.
             Ok(true) if row.len() <= 1 && row.get(0).is_none_or(<[u8]>::is_empty) => {}
             Ok(true) => counted += 1,
-            _ => return false,
+            _ => return None,
         }
     }
-    let Some(start) = row.position().map(csv::Position::byte) else {
+    row.position().map(csv::Position::byte)
+}
+
+/// Whether record `record` (counted as [`record_start`] counts) opens a quote that is never
+/// closed: the quotes from its start to the end of the file leave one open.
+fn unclosed_quote(path: &Path, delimiter: u8, record: u64) -> bool {
+    let Some(start) = record_start(path, delimiter, record) else {
         return false;
     };
     let Ok(mut file) = File::open(path) else {
@@ -1278,28 +1284,10 @@ impl Quotes {
 /// blank lines and quoted line breaks make the two differ. `record` itself when the file
 /// cannot be read again.
 fn record_line(path: &Path, delimiter: u8, record: u64) -> u64 {
-    let Ok(mut reader) = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-    else {
-        return record;
-    };
-    let mut row = csv::ByteRecord::new();
-    let mut counted = 0;
-    while counted < record {
-        match reader.read_byte_record(&mut row) {
-            // A blank line is no record to arrow-csv.
-            Ok(true) if row.len() <= 1 && row.get(0).is_none_or(<[u8]>::is_empty) => {}
-            Ok(true) => counted += 1,
-            _ => return record,
-        }
-    }
     // The csv crate's own line count leaves blank lines out, and a record's position is
     // where the reader stood before the blank lines ahead of it: count the line breaks up to
     // there, and those of the blank lines after.
-    let Some(start) = row.position().map(csv::Position::byte) else {
+    let Some(start) = record_start(path, delimiter, record) else {
         return record;
     };
     // Read up to the record only (a bad value early in a large file), in chunks.
