@@ -1124,17 +1124,17 @@ fn whole_numbers<R: BufRead + Seek>(schema: Schema, reader: &mut R) -> std::io::
     Ok(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
-/// The line (from 1) of `path` that holds byte `offset` (past a byte-order mark).
+/// The line (from 1) of `path` that holds byte `offset` (from the file's start).
 fn line_at(path: &Path, offset: u64) -> u64 {
-    let Ok(file) = File::open(path).and_then(AfterBom::new) else {
+    let Ok(file) = File::open(path) else {
         return 1;
     };
-    1 + BufReader::new(file)
-        .take(offset)
-        .bytes()
-        .map_while(std::result::Result::ok)
-        .filter(|&b| b == b'\n')
-        .count() as u64
+    let mut before = file.take(offset);
+    let (mut line, mut chunk) = (1, vec![0; 1 << 16]);
+    while let Ok(n @ 1..) = before.read(&mut chunk) {
+        line += memchr::memchr_iter(b'\n', &chunk[..n]).count() as u64;
+    }
+    line
 }
 
 /// What a field-count error means when the record holds a quote never closed.
@@ -1142,8 +1142,9 @@ const UNCLOSED_QUOTE: &str = "a field opened with `\"` is never closed: the quot
 
 /// Where CSV record `record` of `path` starts (counted from 1 with the header, blank lines
 /// left out, as arrow-csv counts them), in bytes: where the reader stood before the blank
-/// lines ahead of it. `None` when the file cannot be read again.
-fn record_start(path: &Path, delimiter: u8, record: u64) -> Option<u64> {
+/// lines ahead of it; and whether it is the file's last. `None` when the file cannot be
+/// read again.
+fn record_start(path: &Path, delimiter: u8, record: u64) -> Option<(u64, bool)> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -1160,13 +1161,16 @@ fn record_start(path: &Path, delimiter: u8, record: u64) -> Option<u64> {
             _ => return None,
         }
     }
-    row.position().map(csv::Position::byte)
+    let start = row.position().map(csv::Position::byte)?;
+    let last = matches!(reader.read_byte_record(&mut row), Ok(false));
+    Some((start, last))
 }
 
 /// Whether record `record` (counted as [`record_start`] counts) opens a quote that is never
-/// closed: the quotes from its start to the end of the file leave one open.
+/// closed: it is the file's last (the quote took in the rest), and the quotes from its
+/// start to the end of the file leave one open.
 fn unclosed_quote(path: &Path, delimiter: u8, record: u64) -> bool {
-    let Some(start) = record_start(path, delimiter, record) else {
+    let Some((start, true)) = record_start(path, delimiter, record) else {
         return false;
     };
     let Ok(mut file) = File::open(path) else {
@@ -1268,8 +1272,8 @@ impl Quotes {
                 }
             }
         }
-        if let Some(&last) = bytes.last() {
-            self.last = last;
+        if bytes.len() > skip {
+            self.last = bytes[bytes.len() - 1];
         }
         self.fed += bytes.len() as u64;
     }
@@ -1287,7 +1291,7 @@ fn record_line(path: &Path, delimiter: u8, record: u64) -> u64 {
     // The csv crate's own line count leaves blank lines out, and a record's position is
     // where the reader stood before the blank lines ahead of it: count the line breaks up to
     // there, and those of the blank lines after.
-    let Some(start) = record_start(path, delimiter, record) else {
+    let Some((start, _)) = record_start(path, delimiter, record) else {
         return record;
     };
     // Read up to the record only (a bad value early in a large file), in chunks.
@@ -1581,15 +1585,20 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
             });
             // A key inference took for a list (a list on some line, a plain value on
             // others), read here as a plain value: said with the line of a list.
+            let value_here = field.as_ref().and_then(|key| {
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&line)
+                    .ok()
+                    .and_then(|mut object| object.remove(key))
+            });
             if inferred
-                && text.contains("expected [")
                 && let Some(key) = &field
+                && text.contains(&format!("whilst decoding field '{key}': expected ["))
+                && value_here
+                    .as_ref()
+                    .is_some_and(|v| !v.is_array() && !v.is_null())
                 && let Some(list_line) = first_list_of(path, key)
             {
-                let here =
-                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&line)
-                        .ok()
-                        .and_then(|object| object.get(key).map(json_kind));
+                let here = value_here.as_ref().map(json_kind);
                 return CliError::Data {
                     path: path.to_owned(),
                     line: Some(index as u64 + 1),
@@ -1677,21 +1686,20 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// The top-level key of `line` whose JSON type (an object, an array, or a plain value) is
-/// not the one `before` gave it, with both in words: what a failed inference means.
+/// The top-level key of `line` whose value arrow-json's inference cannot take for the same
+/// column as one a line of `before` gave it (the nearest such line first), with both values
+/// in words: what a failed inference means. Each pair of values is put to the inference
+/// itself, at most 10,000 of them; `None` when no pair of one key disagrees on its own.
 fn disagreeing_key(
     before: &[(usize, String)],
     line: &str,
 ) -> Option<(String, &'static str, &'static str)> {
-    // What inference cannot merge: an object with anything else, a list of objects or
-    // lists with a plain value (a list of plain values and a plain value merge, as a list).
-    let shape = |value: &serde_json::Value| match value {
-        serde_json::Value::Object(_) => 0,
-        serde_json::Value::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => 1,
-        serde_json::Value::Null => 3,
-        _ => 2,
-    };
     let here: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).ok()?;
+    let one_column = |was: &serde_json::Value, now: &serde_json::Value| {
+        let text = format!("{{\"k\":{was}}}\n{{\"k\":{now}}}\n");
+        arrow_json::reader::infer_json_schema(BufReader::new(text.as_bytes()), None).is_ok()
+    };
+    let mut asked = 0;
     for (_, earlier) in before.iter().rev() {
         let Ok(earlier) =
             serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(earlier)
@@ -1699,12 +1707,17 @@ fn disagreeing_key(
             continue;
         };
         for (key, value) in &here {
-            if let Some(was) = earlier.get(key)
-                && shape(value) != shape(was)
-                && shape(value) != 3
-                && shape(was) != 3
-                && (shape(value) < 2 || shape(was) < 2)
-            {
+            let Some(was) = earlier
+                .get(key)
+                .filter(|was| !was.is_null() && !value.is_null())
+            else {
+                continue;
+            };
+            if asked == 10_000 {
+                return None;
+            }
+            asked += 1;
+            if !one_column(was, value) {
                 return Some((key.clone(), json_kind(value), json_kind(was)));
             }
         }

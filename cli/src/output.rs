@@ -468,9 +468,10 @@ impl Sink {
                         if let Ok(meta) = std::fs::metadata(&path) {
                             let _ = file.set_permissions(meta.permissions());
                         }
-                        let synced = file
-                            .try_clone()
-                            .map_err(|e| CliError::io("create", given, e))?;
+                        let synced = file.try_clone().map_err(|e| {
+                            crate::interrupt::remove(&partial);
+                            CliError::io("create", given, e)
+                        })?;
                         (
                             Destination::File {
                                 path,
@@ -707,17 +708,29 @@ impl Sink {
 /// Renames the complete file `partial`, already synced to the disk by its writer, to
 /// `path`, then syncs the folder so that the rename reaches the disk before any state kept
 /// after it: a power cut leaves the old file or the new one whole, never the new name over
-/// missing data. The folder's sync is asked for only: one it cannot be (a folder this
-/// process may not read, a file system that does not sync folders) leaves the rename in
-/// place all the same, and it is done by then.
+/// missing data. A folder this process may not open, or a file system that does not sync
+/// folders, leaves the rename as it is; a sync that fails otherwise (an I/O error) is an
+/// error, so that no state is kept after an output that may not be on the disk.
 pub(crate) fn put_in_place(partial: &Path, path: &Path) -> Result<()> {
     std::fs::rename(partial, path).map_err(|e| CliError::io("write", path, e))?;
     let folder = match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder,
         _ => Path::new("."),
     };
-    let _ = File::open(folder).and_then(|f| f.sync_all());
-    Ok(())
+    let Ok(folder) = File::open(folder) else {
+        return Ok(());
+    };
+    match folder.sync_all() {
+        Err(e)
+            if !matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
+            ) =>
+        {
+            Err(CliError::io("write", path, e))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// An output written whole, a file still under its temporary name until

@@ -1102,6 +1102,19 @@ fn an_unreadable_json_lines_file_names_the_line_and_column() {
             file.display()
         ),
     );
+    // An empty list and a list of objects make one column: the key that cannot is named.
+    std::fs::write(
+        &file,
+        "{\"a\":[],\"b\":{\"x\":1}}\n{\"a\":[{\"y\":1}],\"b\":2}\n",
+    )
+    .unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 2, column 16: the key `b` holds a number here, and an object in the lines before",
+            file.display()
+        ),
+    );
     // A plain value on one line and a list on another (which inference takes for a list).
     std::fs::write(&file, "{\"a\":1}\n{\"a\":[1]}\n").unwrap();
     fails_with(
@@ -2796,6 +2809,24 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
             ),
         );
     }
+    // A quote never closed on a later line does not take the blame for an earlier line's
+    // count of fields; a byte-order mark does not move the line of an open quote.
+    std::fs::write(&file, "a,b\n1,2,3\n4,\"5\n").unwrap();
+    fails_with(
+        oplink().args(["run", "--to", "none"]).arg(&file),
+        &format!(
+            "cannot read `{}` at line 2: 3 fields where the header has 2",
+            file.display()
+        ),
+    );
+    std::fs::write(&file, "\u{feff}a,b\n1,\"\nx\n").unwrap();
+    fails_with(
+        oplink().args(["run", "--to", "none"]).arg(&file),
+        &format!(
+            "cannot read `{}` at line 2: a field opened with `\"` is never closed: the quote runs to the end of the file, so this line took in the rest of it",
+            file.display()
+        ),
+    );
     // A quote that opens no field is text, and quoted line breaks and quotes are fine.
     std::fs::write(
         &file,
