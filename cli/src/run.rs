@@ -728,6 +728,23 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 let mut instance =
                     created(plugin.instantiate_named(&spec.name, &spec.config, host, &scope))?;
                 let snapshot = snapshot_path(dir, &scope);
+                // What a run killed while it put its state into place left: said, since the
+                // store may have been kept without the snapshot, then removed.
+                for left in [
+                    snapshot.with_extension("snapshot.partial"),
+                    config_path(dir, &scope).with_extension("config.partial"),
+                ] {
+                    if std::fs::symlink_metadata(&left).is_ok_and(|m| m.is_file()) {
+                        if !args.quiet {
+                            crate::say!(
+                                "oplink: warning: `{}` is left by a run stopped while it kept its state: the store of operator `{}` may have been kept without its snapshot; give `--state` another folder to start afresh if its counts look wrong",
+                                left.display(),
+                                spec.name,
+                            );
+                        }
+                        let _ = std::fs::remove_file(&left);
+                    }
+                }
                 let restores = instance.info().implemented().restore() && snapshot.exists();
                 // A store that cannot say whether it holds state is taken to hold some: the
                 // question only decides a warning.

@@ -810,6 +810,40 @@ fn a_folder_where_state_keeps_a_file_is_refused_before_anything_is_kept() {
     assert!(store.entries("tally").unwrap().is_empty());
 }
 
+/// A state file a run killed while it kept its state left (its snapshot's temporary file)
+/// is said, since the store may have been kept without that snapshot, and removed.
+#[test]
+fn a_state_file_a_killed_run_left_is_said_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let mut cmd = oplink();
+        cmd.args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(dir.path())
+            .args(plugins(&["toolkit"]))
+            .args(["--op", r#"tally={"key": "customer"}"#]);
+        cmd
+    };
+    run().assert().success();
+    let left = dir.path().join("tally.snapshot.partial");
+    std::fs::write(&left, b"half").unwrap();
+    let output = run().assert().success().get_output().clone();
+    assert_eq!(
+        stderr(&output).lines().next().unwrap(),
+        format!(
+            "oplink: warning: `{}` is left by a run stopped while it kept its state: the store of operator `tally` may have been kept without its snapshot; give `--state` another folder to start afresh if its counts look wrong",
+            left.display()
+        )
+    );
+    assert!(!left.exists());
+    // Said once: the next run finds nothing left.
+    let again = run().assert().success().get_output().clone();
+    assert!(
+        !stderr(&again).contains("is left by a run"),
+        "{}",
+        stderr(&again)
+    );
+}
+
 #[test]
 fn a_missing_input_file_is_one_sentence() {
     fails_with(
