@@ -687,6 +687,48 @@ fn integral(ty: &DataType) -> bool {
     ty.is_integer() || matches!(ty, DataType::Decimal128(_, 0))
 }
 
+/// Whether `ty` is a date, time, timestamp or duration: JSON gives it as text, or as a
+/// number that counts its units, which must then be whole.
+fn temporal(ty: &DataType) -> bool {
+    matches!(
+        ty,
+        DataType::Date32
+            | DataType::Date64
+            | DataType::Timestamp(..)
+            | DataType::Time32(_)
+            | DataType::Time64(_)
+            | DataType::Duration(_)
+    )
+}
+
+/// Whether `text` is a JSON number (`-1`, `2.5`, `1e3`), as arrow-json gives a number read
+/// as text: a date or time written as text is none.
+fn number_text(text: &str) -> bool {
+    let rest = text.strip_prefix('-').unwrap_or(text);
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let whole = digits(rest);
+    if whole == 0 {
+        return false;
+    }
+    let mut rest = &rest[whole..];
+    if let Some(after) = rest.strip_prefix('.') {
+        let n = digits(after);
+        if n == 0 {
+            return false;
+        }
+        rest = &after[n..];
+    }
+    if let Some(after) = rest.strip_prefix(['e', 'E']) {
+        let after = after.strip_prefix(['+', '-']).unwrap_or(after);
+        let n = digits(after);
+        if n == 0 {
+            return false;
+        }
+        rest = &after[n..];
+    }
+    rest.is_empty()
+}
+
 /// Whether `text` is a whole number as JSON writes one: digits after an optional `-`.
 fn whole_text(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
@@ -695,8 +737,9 @@ fn whole_text(text: &str) -> bool {
 
 impl StrictIntegers {
     fn new(schema: &SchemaRef) -> StrictIntegers {
+        let read_as_text = |ty: &DataType| integral(ty) || temporal(ty);
         let columns: Vec<usize> = (0..schema.fields().len())
-            .filter(|&i| integral(schema.field(i).data_type()))
+            .filter(|&i| read_as_text(schema.field(i).data_type()))
             .collect();
         let read_schema = if columns.is_empty() {
             schema.clone()
@@ -704,7 +747,7 @@ impl StrictIntegers {
             let fields: Vec<Field> = schema
                 .fields()
                 .iter()
-                .map(|field| match integral(field.data_type()) {
+                .map(|field| match read_as_text(field.data_type()) {
                     true => field.as_ref().clone().with_data_type(DataType::Utf8),
                     false => field.as_ref().clone(),
                 })
@@ -729,6 +772,10 @@ impl StrictIntegers {
         let mut columns = batch.columns().to_vec();
         for &index in &self.columns {
             let ty = self.schema.field(index).data_type();
+            if temporal(ty) {
+                columns[index] = self.temporal(&columns[index], index, &strictly)?;
+                continue;
+            }
             // A decimal's parser rounds a fraction (`1.5` to 2) and reads exponents: a
             // whole-number column takes digits only.
             let fraction = match ty {
@@ -778,6 +825,78 @@ impl StrictIntegers {
         }
         self.rows += batch.num_rows() as u64;
         RecordBatch::try_new(self.schema.clone(), columns)
+    }
+
+    /// Column `index`, of a date, time, timestamp or duration type, read as text: its
+    /// numbers (whole counts of the type's unit, as arrow-json reads them; one with a
+    /// fraction or an exponent is an error, which arrow-json would cut to a whole count)
+    /// and its text (parsed as the type) put together.
+    fn temporal(
+        &self,
+        column: &oplink::arrow::array::ArrayRef,
+        index: usize,
+        strictly: &arrow_cast::CastOptions<'_>,
+    ) -> std::result::Result<oplink::arrow::array::ArrayRef, ArrowError> {
+        use arrow_array::{Array, BooleanArray, Int64Array, StringArray};
+        use arrow_cast::cast_with_options;
+        let ty = self.schema.field(index).data_type();
+        let bad = |row: usize, value: &str| {
+            ArrowError::ExternalError(Box::new(BadValue {
+                row: self.rows + row as u64,
+                key: self.schema.field(index).name().clone(),
+                reason: format!("`{value}` is not a valid {ty}"),
+            }))
+        };
+        let Some(text) = column.as_any().downcast_ref::<StringArray>() else {
+            return Ok(column.clone());
+        };
+        let is_number: BooleanArray = text
+            .iter()
+            .map(|v| Some(v.is_some_and(number_text)))
+            .collect();
+        let mut counts = Vec::with_capacity(text.len());
+        for row in 0..text.len() {
+            if !is_number.value(row) {
+                counts.push(None);
+                continue;
+            }
+            let value = text.value(row);
+            match whole_text(value)
+                .then(|| value.parse::<i64>().ok())
+                .flatten()
+            {
+                Some(count) => counts.push(Some(count)),
+                None => return Err(bad(row, value)),
+            }
+        }
+        // The count in the type's own width (days and 32-bit times in 32 bits), then the type.
+        let width = match ty {
+            DataType::Date32 | DataType::Time32(_) => DataType::Int32,
+            _ => DataType::Int64,
+        };
+        let counts = cast_with_options(&Int64Array::from(counts), &width, strictly)
+            .and_then(|counts| cast_with_options(&counts, ty, strictly))
+            .map_err(|_| {
+                let row = (0..text.len())
+                    .find(|&row| is_number.value(row))
+                    .unwrap_or(0);
+                bad(row, text.value(row))
+            })?;
+        let words: StringArray = text
+            .iter()
+            .zip(is_number.iter())
+            .map(|(value, number)| value.filter(|_| number != Some(true)))
+            .collect();
+        let parsed = match cast_with_options(&words, ty, strictly) {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                let row = (0..words.len())
+                    .find(|&row| cast_with_options(&words.slice(row, 1), ty, strictly).is_err())
+                    .unwrap_or(0);
+                return Err(bad(row, words.value(row)));
+            }
+        };
+        oplink::arrow::select::zip::zip(&is_number, &counts, &parsed)
     }
 }
 

@@ -2433,6 +2433,41 @@ fn json_lines_refuse_a_fraction_in_an_integer_column() {
         .clone();
     // (A lone column's null is written `""`, so that its line is not a blank one.)
     assert_eq!(stdout(&output), "a\n12\n\"\"\n-3\n");
+    // A date or a time given as a number counts its units: a fraction is refused, where
+    // arrow-json would cut it to a whole count; whole counts and text read as before.
+    let times = dir.path().join("times.jsonl");
+    for (schema, value) in [("a:date32", "1.5"), ("a:timestamp_ms", "1.9")] {
+        std::fs::write(&times, format!("{{\"a\": {value}}}\n")).unwrap();
+        let ty = if schema.ends_with("date32") {
+            "Date32"
+        } else {
+            "Timestamp(ms)"
+        };
+        fails_with(
+            oplink()
+                .args(["run", "--to", "none", "--schema", schema])
+                .arg(&times),
+            &format!(
+                "cannot read `{}` at line 1, column 2 (`a`): `{value}` is not a valid {ty}",
+                times.display()
+            ),
+        );
+    }
+    std::fs::write(
+        &times,
+        "{\"a\": 19000}\n{\"a\": \"2024-01-01\"}\n{\"a\": null}\n",
+    )
+    .unwrap();
+    let output = oplink()
+        .args([
+            "run", "--quiet", "--to", "csv", "--emit", "inserts", "--schema", "a:date32",
+        ])
+        .arg(&times)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "a\n2022-01-08\n2024-01-01\n\"\"\n");
 }
 
 /// Whole numbers past `i64::MAX` (a 64-bit hash, an unsigned id) keep every digit: arrow-json
