@@ -806,9 +806,7 @@ impl StrictIntegers {
                     let text = columns[index]
                         .as_any()
                         .downcast_ref::<arrow_array::StringArray>();
-                    let bad = (0..batch.num_rows()).find(|&row| {
-                        cast_with_options(&columns[index].slice(row, 1), ty, &strictly).is_err()
-                    });
+                    let bad = first_unfit(&columns[index], ty, &strictly);
                     let (Some(text), Some(row)) = (text, bad) else {
                         return Err(ArrowError::CastError(format!(
                             "a value of `{}` is not a valid {ty}",
@@ -890,14 +888,23 @@ impl StrictIntegers {
         let parsed = match cast_with_options(&words, ty, strictly) {
             Ok(parsed) => parsed,
             Err(_) => {
-                let row = (0..words.len())
-                    .find(|&row| cast_with_options(&words.slice(row, 1), ty, strictly).is_err())
-                    .unwrap_or(0);
+                let row = first_unfit(&words, ty, strictly).unwrap_or(0);
                 return Err(bad(row, words.value(row)));
             }
         };
         oplink::arrow::select::zip::zip(&is_number, &counts, &parsed)
     }
+}
+
+/// The first row of `column` (text) that does not cast to `ty`: after a cast of the whole
+/// column failed, to name the value.
+fn first_unfit(
+    column: &dyn arrow_array::Array,
+    ty: &DataType,
+    strictly: &arrow_cast::CastOptions<'_>,
+) -> Option<usize> {
+    (0..column.len())
+        .find(|&row| arrow_cast::cast_with_options(&column.slice(row, 1), ty, strictly).is_err())
 }
 
 /// [`BadValue`] located in `path`: its line (the row's, blank lines skipped) and where its

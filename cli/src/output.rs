@@ -86,10 +86,7 @@ pub(crate) fn written_path(given: &Path) -> Result<PathBuf> {
 /// owner, the folder's owner or root remove or replace it, and this process is none of them.
 fn sticky_and_not_ours(path: &Path, meta: &std::fs::Metadata) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let folder = match path.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    };
+    let folder = folder_of(path);
     let Ok(dir) = std::fs::metadata(folder) else {
         return false;
     };
@@ -215,14 +212,19 @@ impl TablePart {
     }
 }
 
+/// The folder `path` is in (`.` for a bare name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    }
+}
+
 /// Removes what earlier runs writing `path` left when they were killed without a chance
 /// to clean up (`SIGKILL`, a power cut): `.NAME.PID.partial` files beside it whose process
 /// is gone. A run still writing keeps its own.
 fn remove_stale_partials(path: &Path, name: &str) {
-    let folder = match path.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    };
+    let folder = folder_of(path);
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };
@@ -451,10 +453,7 @@ impl Sink {
                                 // The file is written beside its name and renamed: it is
                                 // the folder that must take a new file.
                                 _ if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                                    let folder = path
-                                        .parent()
-                                        .filter(|p| !p.as_os_str().is_empty())
-                                        .unwrap_or(Path::new("."));
+                                    let folder = folder_of(&path);
                                     CliError::Usage(format!(
                                         "cannot write `{}`: its folder `{}` takes no new file from you (the output is written beside it under a temporary name, then renamed)",
                                         given.display(),
@@ -713,10 +712,7 @@ impl Sink {
 /// error, so that no state is kept after an output that may not be on the disk.
 pub(crate) fn put_in_place(partial: &Path, path: &Path) -> Result<()> {
     std::fs::rename(partial, path).map_err(|e| CliError::io("write", path, e))?;
-    let folder = match path.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    };
+    let folder = folder_of(path);
     let Ok(folder) = File::open(folder) else {
         return Ok(());
     };

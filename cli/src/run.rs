@@ -730,10 +730,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 let snapshot = snapshot_path(dir, &scope);
                 // What a run killed while it put its state into place left: said, since the
                 // store may have been kept without the snapshot, then removed.
-                for left in [
-                    snapshot.with_extension("snapshot.partial"),
-                    config_path(dir, &scope).with_extension("config.partial"),
-                ] {
+                for left in [partial_of(&snapshot), partial_of(&config_path(dir, &scope))] {
                     if std::fs::symlink_metadata(&left).is_ok_and(|m| m.is_file()) {
                         if !args.quiet {
                             crate::say!(
@@ -966,7 +963,7 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
                 .map_err(|e| stage_error(&stage.place, e, || "the closing snapshot".to_owned()))?;
             let path = snapshot_path(dir, scope);
             a_file_or_nothing(&path)?;
-            let partial = path.with_extension("snapshot.partial");
+            let partial = partial_of(&path);
             // Listed first, so that a write that fails part way is removed too.
             snapshots.pending.push((partial.clone(), path));
             crate::interrupt::remove_on_interrupt(&partial);
@@ -976,7 +973,7 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
             // The configuration the state is kept with, for a warning when it changes.
             let path = config_path(dir, scope);
             a_file_or_nothing(&path)?;
-            let partial = path.with_extension("config.partial");
+            let partial = partial_of(&path);
             snapshots.pending.push((partial.clone(), path));
             crate::interrupt::remove_on_interrupt(&partial);
             write_synced(
@@ -987,6 +984,14 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
         stage.done.time += t.elapsed();
     }
     Ok(snapshots)
+}
+
+/// Where a state file (`NAME.snapshot`, `NAME.config`) is written before it is put in
+/// place: `NAME.snapshot.partial`.
+fn partial_of(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
 }
 
 /// An error unless `path`, where the state keeps a file, is a file or is not there: found
