@@ -411,15 +411,14 @@ impl ScopedState {
             let Some(store) = states[first].store.as_ref().filter(|_| !done[first]) else {
                 continue;
             };
-            let group: Vec<usize> = (first..states.len())
-                .filter(|&i| states[i].store.as_ref().is_some_and(|s| s.same(store)))
-                .collect();
-            // Each state once, however often it was given.
+            // The states of this store, each once however often it was given.
             let mut group_states: Vec<&ScopedState> = Vec::new();
-            for &i in &group {
-                done[i] = true;
-                if !group_states.iter().any(|s| std::ptr::eq(*s, states[i])) {
-                    group_states.push(states[i]);
+            for i in first..states.len() {
+                if states[i].store.as_ref().is_some_and(|s| s.same(store)) {
+                    done[i] = true;
+                    if !group_states.iter().any(|s| std::ptr::eq(*s, states[i])) {
+                        group_states.push(states[i]);
+                    }
                 }
             }
             let mut pending: Vec<_> = group_states.iter().map(|s| lock(&s.pending)).collect();

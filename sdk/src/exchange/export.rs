@@ -721,7 +721,7 @@ pub(super) unsafe fn recognize<'a>(columns: &'a RawArray, numbers: &RawArray) ->
     let bounds = unsafe { Bounds::of(top.header) };
     // SAFETY: our top-level struct array (checked above).
     let children = unsafe { bounds.children(columns) };
-    if children.len() != batch.num_columns() || !children.windows(2).all(|pair| pair[0] < pair[1]) {
+    if children.len() != batch.num_columns() || !laid_out_in_order(children) {
         return None;
     }
     for (&child, column) in children.iter().zip(batch.columns()) {
@@ -807,9 +807,7 @@ unsafe fn intact_below(
     // SAFETY: an array of the block (caller).
     let children = unsafe { bounds.children(array) };
     children.len() == array.n_children.max(0) as usize
-        // In the order they were laid out (one after another): none moved to another
-        // place in the list.
-        && children.windows(2).all(|pair| pair[0] < pair[1])
+        && laid_out_in_order(children)
         && children.iter().all(|&child| {
             // SAFETY: an array slot inside the block (checked first).
             bounds.slot(child) && in_place(unsafe { &*child })
@@ -845,6 +843,12 @@ unsafe extern "C" fn release(array: *mut RawArray) {
             give_up(header);
         }
     }
+}
+
+/// Whether a list's arrays stand at rising addresses, as they were laid out (one after
+/// another): none moved to another place of the list.
+fn laid_out_in_order(children: &[*mut RawArray]) -> bool {
+    children.windows(2).all(|pair| pair[0] < pair[1])
 }
 
 /// Where a block keeps its arrays and its child lists: every array laid under one of ours
