@@ -765,7 +765,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 if !args.quiet
                     && instance.info().implemented().restore()
                     && !snapshot.exists()
-                    && config_path(dir, &scope).exists()
+                    && config_path(dir, &scope).is_file()
                 {
                     let starts = if in_store() {
                         format!("starts from its store `{scope}` alone")
@@ -933,7 +933,12 @@ fn fingerprint(config: &Value) -> String {
 /// The fingerprint of the configuration the state of `scope` was last kept with, when
 /// `--state` wrote one (it only feeds a warning).
 fn kept_config(dir: &Path, scope: &str) -> Option<String> {
-    let text = std::fs::read_to_string(config_path(dir, scope)).ok()?;
+    let path = config_path(dir, scope);
+    // A named pipe there would wait for a writer: only a file is read.
+    if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
     Some(text.trim().to_owned())
 }
 

@@ -808,6 +808,25 @@ fn a_folder_where_state_keeps_a_file_is_refused_before_anything_is_kept() {
     assert!(!state.join("tally.snapshot").exists());
     let store = oplink_host::StateStore::open(state.join("state.redb")).unwrap();
     assert!(store.entries("tally").unwrap().is_empty());
+    drop(store);
+    // A named pipe there, neither file nor folder.
+    std::fs::remove_dir(state.join("tally.config")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(state.join("tally.config"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(&state)
+            .args(plugins(&["toolkit"]))
+            .args(["--op", r#"tally={"key": "customer"}"#]),
+        &format!(
+            "`{}` is no regular file, where `--state` keeps a file; remove it",
+            state.join("tally.config").display()
+        ),
+    );
 }
 
 /// A state file a run killed while it kept its state left (its snapshot's temporary file)

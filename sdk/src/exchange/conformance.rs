@@ -643,6 +643,23 @@ fn malformed_arrays_are_errors_never_crashes() {
         );
     }
 
+    // Run ends declared with nulls, and run ends without their buffer.
+    let mut nulls = raw(1, &[null, four.as_ptr().cast()], &mut made);
+    nulls.null_count = 1;
+    let values = raw(1, &[null, ints], &mut made);
+    let column = with_children(raw(4, &[], &mut made), vec![nulls, values], &mut made);
+    assert_eq!(
+        import_malformed(Field::new("r", ree.clone(), true), column),
+        "column `r`: its run ends hold nulls"
+    );
+    let missing = raw(1, &[null, null], &mut made);
+    let values = raw(1, &[null, ints], &mut made);
+    let column = with_children(raw(4, &[], &mut made), vec![missing, values], &mut made);
+    assert_eq!(
+        import_malformed(Field::new("r", ree.clone(), true), column),
+        "column `r`: its run ends are null or misaligned"
+    );
+
     // Run ends of a type they cannot be (here Int8): refused before any is read as another.
     let narrow = DataType::RunEndEncoded(
         Arc::new(Field::new("run_ends", DataType::Int8, false)),
