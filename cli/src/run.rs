@@ -675,11 +675,16 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
     if specs.is_empty() {
         return Ok(Vec::new());
     }
+    let scopes = if args.state.is_some() {
+        state_scopes(specs)?
+    } else {
+        Vec::new()
+    };
     let plugins = Plugins::open(&args.plugins)?;
     let lookup_name = <dyn Lookup as oplink::service::Service>::NAME;
     let mut stages = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
-    for spec in specs {
+    for (index, spec) in specs.iter().enumerate() {
         let plugin = plugins.plugin_for(&spec.name)?;
         let info = plugin.operator(&spec.name).expect("the plugin offers it");
         for service in info.requires() {
@@ -720,11 +725,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 None,
             ),
             Some(dir) => {
-                let scope = if *count == 1 {
-                    spec.name.clone()
-                } else {
-                    format!("{}.{count}", spec.name)
-                };
+                let scope = scopes[index].clone();
                 let mut instance =
                     created(plugin.instantiate_named(&spec.name, &spec.config, host, &scope))?;
                 let snapshot = snapshot_path(dir, &scope);
@@ -809,6 +810,37 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
         });
     }
     Ok(stages)
+}
+
+/// The state scope of each operator of the chain: its name, and `NAME.N` for the N-th
+/// operator of one name from the second on; refused when one of those is another
+/// operator's name in the chain, since the two would share their state.
+fn state_scopes(specs: &[OpSpec]) -> Result<Vec<String>> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    // Each scope with the operator's name and how many of that name came up to it.
+    let mut scopes: Vec<(String, &str, usize)> = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let count = seen.entry(&spec.name).or_insert(0);
+        *count += 1;
+        let scope = match *count {
+            1 => spec.name.clone(),
+            n => format!("{}.{n}", spec.name),
+        };
+        // Only a name and a numbered scope can meet: a scope's number follows its last dot.
+        if let Some((_, other, other_count)) = scopes.iter().find(|(s, ..)| *s == scope) {
+            let (named, numbered, n) = if *other_count == 1 {
+                (*other, spec.name.as_str(), *count)
+            } else {
+                (spec.name.as_str(), *other, *other_count)
+            };
+            return Err(CliError::Usage(format!(
+                "with `--state`, the {} `{numbered}` of the chain keeps its state as `{scope}`, which is the name of operator `{named}` too: the two would share one state; run them in separate chains, each with its own `--state` folder",
+                ordinal(n)
+            )));
+        }
+        scopes.push((scope, &spec.name, *count));
+    }
+    Ok(scopes.into_iter().map(|(scope, ..)| scope).collect())
 }
 
 fn snapshot_path(dir: &Path, scope: &str) -> PathBuf {
@@ -1259,6 +1291,25 @@ mod tests {
             spec.config,
             serde_json::json!({"n": [1, -2, 2.5, "x", null, true, {}], "big": 18446744073709551615u64})
         );
+    }
+
+    #[test]
+    fn a_repeated_operator_numbers_its_state_and_meets_no_other_name() {
+        let chain = |names: &[&str]| -> Vec<OpSpec> {
+            names.iter().map(|n| parse_op(n).unwrap()).collect()
+        };
+        assert_eq!(
+            state_scopes(&chain(&["tally", "tally.3", "tally"])).unwrap(),
+            ["tally", "tally.3", "tally.2"]
+        );
+        for names in [["tally.2", "tally", "tally"], ["tally", "tally", "tally.2"]] {
+            let e = state_scopes(&chain(&names)).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                "with `--state`, the 2nd `tally` of the chain keeps its state as `tally.2`, which is the name of operator `tally.2` too: the two would share one state; run them in separate chains, each with its own `--state` folder",
+                "{names:?}"
+            );
+        }
     }
 
     #[test]
