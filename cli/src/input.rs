@@ -414,7 +414,10 @@ impl Input {
                     let schema = Arc::new(schema);
                     let followed = Arc::new(std::sync::Mutex::new(Quotes::new(delimiter)));
                     quotes = Some(followed.clone());
-                    let reader = arrow_csv::ReaderBuilder::new(schema.clone())
+                    // Dates and times are read as text and parsed strictly: arrow-csv cuts a
+                    // value finer than its column short without a word.
+                    let strict = StrictText::times(&schema);
+                    let reader = arrow_csv::ReaderBuilder::new(strict.read_schema.clone())
                         .with_header(true)
                         .with_delimiter(delimiter)
                         .with_batch_size(rows_per_batch(batch_size, schema.fields().len()))
@@ -424,7 +427,13 @@ impl Input {
                             quotes: Some(followed),
                         })
                         .map_err(|e| data(arrow_words(&e.to_string())))?;
-                    (schema, Progress::Bytes(read, size), Box::new(reader))
+                    let batches: Box<dyn Iterator<Item = _>> = if strict.columns.is_empty() {
+                        Box::new(reader)
+                    } else {
+                        let mut strict = strict;
+                        Box::new(reader.map(move |batch| strict.parse(batch?)))
+                    };
+                    (schema, Progress::Bytes(read, size), batches)
                 }
                 InputFormat::Jsonl => {
                     let mut buffered = BufReader::new(
@@ -461,7 +470,7 @@ impl Input {
                     // Integer columns are read as their text, and parsed strictly below:
                     // arrow-json gives `1.9` to an integer column as 1, dropping the
                     // fraction without a word.
-                    let strict = StrictIntegers::new(&schema);
+                    let strict = StrictText::new(&schema);
                     // A number where the schema has text is read as its text (JSON lines
                     // often mix `"7"` and `8` in one field).
                     // A key the inferred schema lacks (first seen after the lines inference
@@ -625,6 +634,12 @@ impl Input {
             }
             Some(Ok(batch)) => Ok(Some(batch)),
             Some(Err(error)) => Err(match self.format {
+                InputFormat::Csv | InputFormat::Tsv
+                    if let ArrowError::ExternalError(inner) = &error
+                        && let Some(bad) = inner.downcast_ref() =>
+                {
+                    csv_located(&self.path, self.delimiter, &self.schema, bad, self.inferred)
+                }
                 InputFormat::Csv | InputFormat::Tsv => csv_error(
                     &self.path,
                     self.delimiter,
@@ -649,17 +664,23 @@ impl Input {
     }
 }
 
-/// The integer columns of a JSON lines file, read as their text and parsed here, strictly:
-/// arrow-json would give `1.9` to an integer column as 1 (and `1e3` as 1000), where CSV's
-/// reader refuses it. A value that is not an integer of the column's type is an error
-/// naming its row (and, through [`located`], its line and key).
-struct StrictIntegers {
+/// The columns of a file that its reader would cut short, read as their text and parsed
+/// here, strictly: in JSON lines the integer columns (arrow-json would give `1.9` to an
+/// integer column as 1, and `1e3` as 1000, where CSV's reader refuses it) and the dates and
+/// times; in CSV the dates and times (arrow-csv reads `10:00:00.5` into a column of whole
+/// seconds as `10:00:00`). A value that is not one of the column's type, or that the type
+/// would cut short, is an error naming its row (and, through [`located`] or
+/// [`csv_located`], its line and column).
+struct StrictText {
     /// The schema the reader decodes with: text where the file's schema has an integer.
     read_schema: SchemaRef,
     /// The file's schema.
     schema: SchemaRef,
-    /// The integer columns.
+    /// The columns read as text.
     columns: Vec<usize>,
+    /// Whether a number in a date or time column counts the type's units (JSON's numbers);
+    /// otherwise it is text like any other.
+    counts: bool,
     /// Rows of the file before the batch at hand.
     rows: u64,
 }
@@ -735,9 +756,22 @@ fn whole_text(text: &str) -> bool {
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
-impl StrictIntegers {
-    fn new(schema: &SchemaRef) -> StrictIntegers {
-        let read_as_text = |ty: &DataType| integral(ty) || temporal(ty);
+impl StrictText {
+    /// For JSON lines: integers, dates and times.
+    fn new(schema: &SchemaRef) -> StrictText {
+        Self::reading(schema, |ty| integral(ty) || temporal(ty), true)
+    }
+
+    /// For CSV: dates and times.
+    fn times(schema: &SchemaRef) -> StrictText {
+        Self::reading(schema, temporal, false)
+    }
+
+    fn reading(
+        schema: &SchemaRef,
+        read_as_text: fn(&DataType) -> bool,
+        counts: bool,
+    ) -> StrictText {
         let columns: Vec<usize> = (0..schema.fields().len())
             .filter(|&i| read_as_text(schema.field(i).data_type()))
             .collect();
@@ -754,10 +788,11 @@ impl StrictIntegers {
                 .collect();
             Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
         };
-        StrictIntegers {
+        StrictText {
             read_schema,
             schema: schema.clone(),
             columns,
+            counts,
             rows: 0,
         }
     }
@@ -850,7 +885,7 @@ impl StrictIntegers {
         };
         let is_number: BooleanArray = text
             .iter()
-            .map(|v| Some(v.is_some_and(number_text)))
+            .map(|v| Some(self.counts && v.is_some_and(number_text)))
             .collect();
         let mut counts = Vec::with_capacity(text.len());
         for row in 0..text.len() {
@@ -880,20 +915,109 @@ impl StrictIntegers {
                     .unwrap_or(0);
                 bad(row, text.value(row))
             })?;
+        // An empty field of CSV is no value.
         let words: StringArray = text
             .iter()
             .zip(is_number.iter())
-            .map(|(value, number)| value.filter(|_| number != Some(true)))
+            .map(|(value, number)| value.filter(|v| number != Some(true) && !v.is_empty()))
             .collect();
         let parsed = match cast_with_options(&words, ty, strictly) {
             Ok(parsed) => parsed,
             Err(_) => {
                 let row = first_unfit(&words, ty, strictly).unwrap_or(0);
-                return Err(bad(row, words.value(row)));
+                // The parser's reason, when it gives one: "Error parsing timestamp from
+                // 'noon': timestamp must contain at least 10 characters".
+                let why = cast_with_options(&words.slice(row, 1), ty, strictly)
+                    .err()
+                    .and_then(|e| {
+                        let message = e.to_string();
+                        let (_, why) = message.split_once(" from '")?.1.split_once("': ")?;
+                        Some(why.to_owned())
+                    });
+                return Err(match why {
+                    Some(why) => ArrowError::ExternalError(Box::new(BadValue {
+                        row: self.rows + row as u64,
+                        key: self.schema.field(index).name().clone(),
+                        reason: format!("`{}` is not a valid {ty}: {why}", words.value(row)),
+                    })),
+                    None => bad(row, words.value(row)),
+                });
             }
         };
+        for (row, word) in words.iter().enumerate() {
+            if let Some(lost) = word.and_then(|word| cut_short(ty, word)) {
+                return Err(ArrowError::ExternalError(Box::new(BadValue {
+                    row: self.rows + row as u64,
+                    key: self.schema.field(index).name().clone(),
+                    reason: format!("`{}` is finer than {ty} holds: {lost}", word.unwrap_or("")),
+                })));
+            }
+        }
         oplink::arrow::select::zip::zip(&is_number, &counts, &parsed)
     }
+}
+
+/// What a date or time written as `text` loses read into a column of `ty`, in words: the
+/// time of day of a date column, the digits of a fraction of a second past the type's unit;
+/// `None` when nothing (the parser cuts these short without a word).
+fn cut_short(ty: &DataType, text: &str) -> Option<String> {
+    let text = text.trim();
+    let kept = match ty {
+        DataType::Timestamp(unit, _)
+        | DataType::Time32(unit)
+        | DataType::Time64(unit)
+        | DataType::Duration(unit) => match unit {
+            TimeUnit::Second => 0,
+            TimeUnit::Millisecond => 3,
+            TimeUnit::Microsecond => 6,
+            TimeUnit::Nanosecond => 9,
+        },
+        DataType::Date64 => 3,
+        DataType::Date32 => {
+            // The time after the date (`T` or a space), up to its zone.
+            let at = text
+                .char_indices()
+                .skip(8)
+                .find(|(_, c)| matches!(c, 'T' | 't' | ' '))?
+                .0;
+            let time = text[at + 1..]
+                .split(['Z', 'z', '+', '-'])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            return time
+                .bytes()
+                .any(|b| matches!(b, b'1'..=b'9'))
+                .then(|| format!("its time of day `{time}` would be dropped"));
+        }
+        _ => return None,
+    };
+    // The fraction follows the seconds: `:SS.fff`.
+    let bytes = text.as_bytes();
+    let dot = (3..bytes.len()).find(|&at| {
+        bytes[at] == b'.'
+            && bytes[at - 3] == b':'
+            && bytes[at - 2].is_ascii_digit()
+            && bytes[at - 1].is_ascii_digit()
+    })?;
+    let digits = &text[dot + 1..];
+    let digits = &digits[..digits.bytes().take_while(u8::is_ascii_digit).count()];
+    let significant = digits.trim_end_matches('0');
+    (significant.len() > kept).then(|| {
+        let unit = match kept {
+            0 => "whole seconds",
+            3 => "milliseconds",
+            6 => "microseconds",
+            _ => "nanoseconds",
+        };
+        match kept {
+            0 => format!("it keeps {unit}, and its fraction `.{digits}` would be dropped"),
+            _ => format!(
+                "it keeps {unit}, and its fraction `.{digits}` would be cut to `.{}`",
+                &digits[..kept]
+            ),
+        }
+    })
 }
 
 /// The first row of `column` (text) that does not cast to `ty`: after a cast of the whole
@@ -930,6 +1054,29 @@ fn located(path: &Path, bad: &BadValue, inferred: bool) -> CliError {
         path: path.to_owned(),
         line,
         column,
+        reason: format!(
+            "{}{}",
+            bad.reason,
+            if inferred { INFERRED_HINT } else { "" }
+        ),
+    }
+}
+
+/// [`BadValue`] of a CSV file, located: its line (the header is record 1) and column.
+fn csv_located(
+    path: &Path,
+    delimiter: u8,
+    schema: &Schema,
+    bad: &BadValue,
+    inferred: bool,
+) -> CliError {
+    CliError::Data {
+        path: path.to_owned(),
+        line: Some(record_line(path, delimiter, bad.row + 2)),
+        column: schema
+            .index_of(&bad.key)
+            .ok()
+            .map(|index| format!("{} (`{}`)", index + 1, bad.key)),
         reason: format!(
             "{}{}",
             bad.reason,
@@ -1965,6 +2112,34 @@ pub fn named_twice(schema: &Schema) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_a_time_loses_in_its_column() {
+        let ms = DataType::Timestamp(TimeUnit::Millisecond, Some("+05:30".into()));
+        let lost = |ty: &DataType, text: &str| cut_short(ty, text);
+        // Offsets hold colons and no fraction; trailing zeros lose nothing.
+        assert_eq!(lost(&ms, "2024-01-01T10:00:00.123+05:30"), None);
+        assert_eq!(lost(&ms, "2024-01-01T10:00:00.123000Z"), None);
+        assert_eq!(lost(&ms, "2024-01-01T10:00:00+05:30"), None);
+        assert_eq!(
+            lost(&ms, "2024-01-01T10:00:00.1234+05:30").as_deref(),
+            Some("it keeps milliseconds, and its fraction `.1234` would be cut to `.123`")
+        );
+        assert_eq!(
+            lost(&DataType::Time32(TimeUnit::Second), "10:00:00.5").as_deref(),
+            Some("it keeps whole seconds, and its fraction `.5` would be dropped")
+        );
+        let ns = DataType::Timestamp(TimeUnit::Nanosecond, None);
+        assert_eq!(lost(&ns, "2024-01-01 10:00:00.123456789"), None);
+        assert!(lost(&ns, "2024-01-01 10:00:00.1234567891").is_some());
+        assert_eq!(lost(&DataType::Date32, "2024-01-01"), None);
+        assert_eq!(lost(&DataType::Date32, "2024-01-01 00:00:00.000-08:00"), None);
+        assert_eq!(
+            lost(&DataType::Date32, "2024-01-01 00:00:01").as_deref(),
+            Some("its time of day `00:00:01` would be dropped")
+        );
+        assert_eq!(lost(&DataType::Int64, "2024-01-01 00:00:01.5"), None);
+    }
 
     #[test]
     fn a_timestamp_with_an_offset_is_told_from_a_local_one() {

@@ -1060,7 +1060,7 @@ fn an_unreadable_csv_file_names_the_line_and_column() {
             .args(["run", "--schema", "customer:utf8,at:timestamp"])
             .arg(&file),
         &format!(
-            "cannot read `{}` at line 4, column 2 (`at`): `noon` is not a valid timestamp: timestamp must contain at least 10 characters",
+            "cannot read `{}` at line 4, column 2 (`at`): `noon` is not a valid Timestamp(µs): timestamp must contain at least 10 characters",
             file.display()
         ),
     );
@@ -1101,9 +1101,92 @@ fn an_unreadable_csv_file_names_the_line_and_column() {
     fails_with(
         oplink().args(["run", "--to", "none"]).arg(&file),
         &format!(
-            "cannot read `{}` at line 10002, column 2 (`at`): `noon` is not a valid timestamp: timestamp must contain at least 10 characters (the schema was inferred from the first rows; give `--schema` to set it)",
+            "cannot read `{}` at line 10002, column 2 (`at`): `noon` is not a valid Timestamp(s): timestamp must contain at least 10 characters (the schema was inferred from the first rows; give `--schema` to set it)",
             file.display()
         ),
+    );
+    // A time finer than its column keeps is an error, not cut short: past the rows a
+    // column of whole seconds was inferred from,
+    let mut text = "customer,at\n".to_owned();
+    text.push_str(&"ann,2024-01-01 10:00:00\n".repeat(10_000));
+    text.push_str("bob,2024-01-01 10:00:00.5\n");
+    std::fs::write(&file, text).unwrap();
+    fails_with(
+        oplink().args(["run", "--to", "none"]).arg(&file),
+        &format!(
+            "cannot read `{}` at line 10002, column 2 (`at`): `2024-01-01 10:00:00.5` is finer than Timestamp(s) holds: it keeps whole seconds, and its fraction `.5` would be dropped (the schema was inferred from the first rows; give `--schema` to set it)",
+            file.display()
+        ),
+    );
+    // in a column given in milliseconds, in a later batch past a blank line and an empty
+    // value (no value, no error; trailing zeros lose nothing),
+    std::fs::write(
+        &file,
+        "customer,at\nann,2024-01-01 10:00:00.120000\n\nbob,\ncarol,2024-01-01 10:00:00.1239\n",
+    )
+    .unwrap();
+    fails_with(
+        oplink()
+            .args([
+                "run",
+                "--batch-size",
+                "1",
+                "--schema",
+                "customer:utf8,at:timestamp_ms",
+            ])
+            .arg(&file),
+        &format!(
+            "cannot read `{}` at line 5, column 2 (`at`): `2024-01-01 10:00:00.1239` is finer than Timestamp(ms) holds: it keeps milliseconds, and its fraction `.1239` would be cut to `.123`",
+            file.display()
+        ),
+    );
+    // and a date with a time of day (midnight loses nothing).
+    std::fs::write(
+        &file,
+        "customer,on\nann,2024-01-01T00:00:00\nbob,2024-01-01T10:30:00Z\n",
+    )
+    .unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--schema", "customer:utf8,on:date32"])
+            .arg(&file),
+        &format!(
+            "cannot read `{}` at line 3, column 2 (`on`): `2024-01-01T10:30:00Z` is finer than Date32 holds: its time of day `10:30:00` would be dropped",
+            file.display()
+        ),
+    );
+}
+
+#[test]
+fn times_that_fit_their_columns_are_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("times.csv");
+    std::fs::write(
+        &file,
+        "at,on\n2024-01-01 10:00:00.120000,2024-01-01T00:00:00\n,\n2024-01-02T03:04:05.007Z,2024-01-02\n",
+    )
+    .unwrap();
+    let out = oplink()
+        .args([
+            "run",
+            "--emit",
+            "inserts",
+            "--to",
+            "jsonl",
+            "--schema",
+            "at:timestamp_ms,on:date32",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "{\"at\":\"2024-01-01T10:00:00.120\",\"on\":\"2024-01-01\"}\n{\"at\":null,\"on\":null}\n{\"at\":\"2024-01-02T03:04:05.007\",\"on\":\"2024-01-02\"}\n"
     );
 }
 
@@ -2472,6 +2555,17 @@ fn json_lines_refuse_a_fraction_in_an_integer_column() {
             ),
         );
     }
+    // A date or a time given as text finer than its column is refused too.
+    std::fs::write(&times, "{\"a\": \"2024-01-01 10:00:00.1239\"}\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--to", "none", "--schema", "a:timestamp_ms"])
+            .arg(&times),
+        &format!(
+            "cannot read `{}` at line 1, column 2 (`a`): `2024-01-01 10:00:00.1239` is finer than Timestamp(ms) holds: it keeps milliseconds, and its fraction `.1239` would be cut to `.123`",
+            times.display()
+        ),
+    );
     std::fs::write(
         &times,
         "{\"a\": 19000}\n{\"a\": \"2024-01-01\"}\n{\"a\": null}\n",
