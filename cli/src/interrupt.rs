@@ -57,6 +57,38 @@ pub fn forget(path: &Path) {
     }
 }
 
+/// The folders a run made (for `--state`), deepest first: removed on a signal after the
+/// files, each while it is empty.
+static FOLDERS: [AtomicPtr<c_char>; 16] = [const { AtomicPtr::new(null_mut()) }; 16];
+
+/// Lists `folders`, which the run made (the deepest first), for removal if the process is
+/// interrupted before [`forget_folders`]; a folder past the list's room is left.
+pub fn remove_folders_on_interrupt(folders: &[std::path::PathBuf]) {
+    INSTALL.call_once(install);
+    for (slot, folder) in FOLDERS.iter().zip(folders) {
+        let Ok(path) = CString::new(folder.as_os_str().as_bytes()) else {
+            return;
+        };
+        // Never freed (see the module notes); a slot listed before is left as it was.
+        let raw = path.into_raw();
+        if slot
+            .compare_exchange(null_mut(), raw, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            // SAFETY: made by `into_raw` above and listed nowhere.
+            drop(unsafe { CString::from_raw(raw) });
+            return;
+        }
+    }
+}
+
+/// Takes every folder off the list: the run keeps its state in them.
+pub fn forget_folders() {
+    for slot in &FOLDERS {
+        slot.store(null_mut(), Ordering::Release);
+    }
+}
+
 /// Removes `path`, a listed temporary file that will not be kept, and takes it off the list.
 pub fn remove(path: &Path) {
     let _ = std::fs::remove_file(path);
@@ -105,6 +137,13 @@ extern "C" fn on_signal(signal: c_int) {
             // SAFETY: a NUL-terminated path that is never freed; `unlink` is
             // async-signal-safe.
             unsafe { libc::unlink(listed) };
+        }
+    }
+    for slot in &FOLDERS {
+        let listed = slot.load(Ordering::Acquire);
+        // SAFETY: as above; `rmdir` is async-signal-safe, and removes only an empty folder.
+        if listed.is_null() || unsafe { libc::rmdir(listed) } != 0 {
+            break;
         }
     }
     // SAFETY: both are async-signal-safe; the default action then ends the process.

@@ -438,6 +438,7 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     if let Some(store) = &fresh.made_store {
         crate::interrupt::forget(store);
     }
+    crate::interrupt::forget_folders();
     commit_stores(args, &mut stages)?;
     snapshots.commit()?;
     drop(held);
@@ -656,6 +657,7 @@ fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<
             .map(Path::to_path_buf)
             .collect();
         CliError::create_dir(dir)?;
+        crate::interrupt::remove_folders_on_interrupt(&missing);
         fresh.made_dirs = missing;
         let path = dir.join("state.redb");
         let new = std::fs::symlink_metadata(&path).is_err();

@@ -3953,8 +3953,8 @@ fn a_check_process_neither_prints_into_the_output_nor_outlives_its_parent() {
     }
 }
 
-/// A run ended by Ctrl-C (or `SIGTERM`, `SIGHUP`) leaves no temporary file or store it made
-/// behind, and the earlier output as it was; the signal still ends the process, as the
+/// A run ended by Ctrl-C (or `SIGTERM`, `SIGHUP`) leaves no temporary file, store or folder
+/// it made behind, and the earlier output as it was; the signal still ends the process, as the
 /// shell expects.
 #[test]
 fn an_interrupted_run_removes_its_temporary_output() {
@@ -3969,7 +3969,9 @@ fn an_interrupted_run_removes_its_temporary_output() {
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         let out = dir.path().join("out.csv");
         std::fs::write(&out, "earlier\n").unwrap();
-        let state = dir.path().join(format!("state{signal}"));
+        // Folders the run makes for `--state`.
+        let made = dir.path().join(format!("state{signal}"));
+        let state = made.join("a").join("b");
         let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"))
             .args(["run", "--quiet", "--batch-size", "1000", "-o"])
             .arg(&out)
@@ -4001,8 +4003,10 @@ fn an_interrupted_run_removes_its_temporary_output() {
             partial.display()
         );
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier\n");
-        // Nor the store it made for `--state`, which would stop the next run.
+        // Nor the store it made for `--state`, which would stop the next run, nor the
+        // folders it made for it.
         assert!(!state.join("state.redb").exists(), "signal {signal}");
+        assert!(!made.exists(), "signal {signal}: {} was left", made.display());
     }
 }
 
