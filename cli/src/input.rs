@@ -2133,7 +2133,10 @@ mod tests {
         assert_eq!(lost(&ns, "2024-01-01 10:00:00.123456789"), None);
         assert!(lost(&ns, "2024-01-01 10:00:00.1234567891").is_some());
         assert_eq!(lost(&DataType::Date32, "2024-01-01"), None);
-        assert_eq!(lost(&DataType::Date32, "2024-01-01 00:00:00.000-08:00"), None);
+        assert_eq!(
+            lost(&DataType::Date32, "2024-01-01 00:00:00.000-08:00"),
+            None
+        );
         assert_eq!(
             lost(&DataType::Date32, "2024-01-01 00:00:01").as_deref(),
             Some("its time of day `00:00:01` would be dropped")

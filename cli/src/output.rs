@@ -538,6 +538,13 @@ impl Sink {
             self.rows += batch.num_rows() as u64;
             return Ok(());
         }
+        let in_millis;
+        let batch = if self.format == OutputFormat::Parquet {
+            in_millis = seconds_as_milliseconds(batch)?;
+            in_millis.as_ref().unwrap_or(batch)
+        } else {
+            batch
+        };
         if batch.num_columns() == 0
             && matches!(
                 self.format,
@@ -829,6 +836,55 @@ fn broken_pipe_words() -> String {
     const EPIPE: i32 = 32;
     let text = std::io::Error::from_raw_os_error(EPIPE).to_string();
     text.split(" (os error").next().unwrap_or(&text).to_owned()
+}
+
+/// `batch` with its columns of timestamps in whole seconds (what CSV's inference gives a
+/// timestamp without a fraction) as milliseconds, when it has any: Parquet has no timestamp
+/// in seconds, and arrow-rs writes them as plain integers, which other readers (pyarrow,
+/// DuckDB, Spark) take for numbers.
+fn seconds_as_milliseconds(batch: &RecordBatch) -> Result<Option<RecordBatch>> {
+    use oplink::arrow::schema::{DataType, Field, TimeUnit};
+    let in_seconds = |field: &Field| {
+        matches!(
+            field.data_type(),
+            DataType::Timestamp(TimeUnit::Second, _) | DataType::Time32(TimeUnit::Second)
+        )
+    };
+    let schema = batch.schema();
+    if !schema.fields().iter().any(|f| in_seconds(f)) {
+        return Ok(None);
+    }
+    let strictly = arrow_cast::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        if !in_seconds(field) {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        }
+        let ty = match field.data_type() {
+            DataType::Timestamp(_, zone) => {
+                DataType::Timestamp(TimeUnit::Millisecond, zone.clone())
+            }
+            _ => DataType::Time32(TimeUnit::Millisecond),
+        };
+        let column = arrow_cast::cast_with_options(column, &ty, &strictly).map_err(|e| {
+            CliError::Output(format!(
+                "the column `{}` of timestamps in seconds cannot be written to Parquet in milliseconds: {e}",
+                field.name()
+            ))
+        })?;
+        fields.push(field.as_ref().clone().with_data_type(ty));
+        columns.push(column);
+    }
+    let schema = Schema::new_with_metadata(fields, schema.metadata().clone());
+    RecordBatch::try_new(std::sync::Arc::new(schema), columns)
+        .map(Some)
+        .map_err(|e| CliError::Output(e.to_string()))
 }
 
 fn fields_in_words(schema: &Schema) -> String {

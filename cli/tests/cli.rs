@@ -4006,7 +4006,11 @@ fn an_interrupted_run_removes_its_temporary_output() {
         // Nor the store it made for `--state`, which would stop the next run, nor the
         // folders it made for it.
         assert!(!state.join("state.redb").exists(), "signal {signal}");
-        assert!(!made.exists(), "signal {signal}: {} was left", made.display());
+        assert!(
+            !made.exists(),
+            "signal {signal}: {} was left",
+            made.display()
+        );
     }
 }
 
@@ -4095,5 +4099,56 @@ fn a_byte_order_mark_is_skipped_in_json_files() {
             "cannot read `{}` at line 2, column 9: not valid JSON: EOF while parsing an object",
             rows.display()
         ),
+    );
+}
+
+/// Timestamps in whole seconds (what CSV's inference gives a timestamp without a fraction)
+/// go to Parquet in milliseconds, with Parquet's timestamp type: arrow-rs would write them
+/// as plain integers, which other readers take for numbers.
+#[test]
+fn timestamps_in_seconds_are_written_to_parquet_as_timestamps() {
+    use parquet::basic::{LogicalType, TimeUnit};
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("at.csv");
+    std::fs::write(
+        &csv,
+        "at,zoned\n2024-01-01T10:00:00,2024-01-01T10:00:00+05:30\n,\n",
+    )
+    .unwrap();
+    let parquet = dir.path().join("at.parquet");
+    oplink()
+        .args(["run", "--quiet", "--emit", "inserts", "-o"])
+        .arg(&parquet)
+        .arg(&csv)
+        .assert()
+        .success();
+    let file = std::fs::File::open(&parquet).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    let schema = parquet::file::reader::FileReader::metadata(&reader)
+        .file_metadata()
+        .schema_descr_ptr();
+    for (column, utc) in [(0, false), (1, true)] {
+        let descriptor = schema.column(column);
+        let Some(LogicalType::Timestamp(ty)) = descriptor.logical_type_ref() else {
+            panic!(
+                "column {column} is no timestamp: {:?}",
+                schema.column(column)
+            );
+        };
+        assert_eq!(ty.is_adjusted_to_u_t_c, utc, "column {column}");
+        assert!(
+            matches!(ty.unit, TimeUnit::MILLIS),
+            "column {column}: {ty:?}"
+        );
+    }
+    // And read back as the same instants.
+    let back = oplink()
+        .args(["run", "--quiet", "--to", "jsonl", "--emit", "inserts"])
+        .arg(&parquet)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(back.stdout).unwrap(),
+        "{\"at\":\"2024-01-01T10:00:00\",\"zoned\":\"2024-01-01T04:30:00Z\"}\n{\"at\":null,\"zoned\":null}\n"
     );
 }
