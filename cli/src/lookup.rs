@@ -139,12 +139,20 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
             ),
         });
     }
+    // A number keeps the text it was written with: parsed, `12345678901234567890123` would
+    // be rounded to a float and `1e2` become `100.0`.
+    let written: HashMap<String, &serde_json::value::RawValue> =
+        serde_json::from_str(&text).unwrap_or_default();
     // A key whose value is `null` has no value, as an empty cell of a CSV table.
     Ok(map
         .into_iter()
         .filter_map(|(k, v)| match v {
             Value::Null => None,
             Value::String(s) => Some((k, s)),
+            Value::Number(n) => {
+                let text = written.get(&k).map_or(n.to_string(), |raw| raw.get().to_owned());
+                Some((k, text))
+            }
             other => Some((k, other.to_string())),
         })
         .collect())
@@ -250,7 +258,12 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("tiers.json");
-        std::fs::write(&json, r#"{"ann": "gold", "bob": null, "cy": 3}"#).unwrap();
+        std::fs::write(
+            &json,
+            r#"{"ann": "gold", "bob": null, "cy": 3, "dee": 12345678901234567890123, "eve": 1e2,
+                "fay": 0.1000000000000000055511151231257827, "gus": [1, 2.50], "hal": true}"#,
+        )
+        .unwrap();
         let spec = format!("tiers={}", json.display());
         let tables = Tables::read(std::slice::from_ref(&spec)).unwrap();
         assert_eq!(tables.get("tiers", "ann").unwrap().as_deref(), Some("gold"));
@@ -260,6 +273,16 @@ mod tests {
             "null is no value"
         );
         assert_eq!(tables.get("tiers", "cy").unwrap().as_deref(), Some("3"));
+        // A number is its text as written, never rounded or reformatted.
+        for (key, text) in [
+            ("dee", "12345678901234567890123"),
+            ("eve", "1e2"),
+            ("fay", "0.1000000000000000055511151231257827"),
+            ("gus", "[1,2.5]"),
+            ("hal", "true"),
+        ] {
+            assert_eq!(tables.get("tiers", key).unwrap().as_deref(), Some(text));
+        }
         assert_eq!(
             Tables::read(&[spec.clone(), spec]).unwrap_err().to_string(),
             "--lookup names the table `tiers` twice"
