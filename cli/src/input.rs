@@ -1771,13 +1771,17 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
         }
         let value = match serde_json::from_str::<serde_json::Value>(&line) {
             Ok(value) => value,
-            // A JSON document over several lines (pretty-printed), which is no JSON lines.
-            Err(bad) if bad.is_eof() && read.is_empty() && one_document(path) => {
+            // JSON documents over several lines (pretty-printed), which are no JSON lines.
+            Err(bad) if bad.is_eof() && read.is_empty() && let Some(n) = documents(path) => {
+                let reason = match n {
+                    1 => "one JSON document over several lines, where JSON lines hold one object per line (it converts with `jq -c '.[]'` for an array of objects, `jq -c .` for one object)".to_owned(),
+                    n => format!("{n} JSON documents written over several lines, where JSON lines hold one object per line (they convert with `jq -c .`)"),
+                };
                 return CliError::Data {
                     path: path.to_owned(),
                     line: Some(index as u64 + 1),
                     column: None,
-                    reason: "one JSON document over several lines, where JSON lines hold one object per line (it converts with `jq -c '.[]'` for an array of objects, `jq -c .` for one object)".to_owned(),
+                    reason,
                 };
             }
             Err(bad) => {
@@ -1923,13 +1927,19 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
     fallback()
 }
 
-/// Whether the file at `path` (past a byte-order mark) is one JSON document, however many
-/// lines it spans: asked only of a file whose first line is not JSON on its own.
-fn one_document(path: &Path) -> bool {
-    let Ok(file) = File::open(path).and_then(AfterBom::new) else {
-        return false;
-    };
-    serde_json::from_reader::<_, serde::de::IgnoredAny>(BufReader::new(file)).is_ok()
+/// How many JSON documents the file at `path` (past a byte-order mark) holds one after
+/// another, however many lines each spans, when it is nothing else: asked only of a file
+/// whose first line is not JSON on its own (`jq .` writes a stream of objects so).
+fn documents(path: &Path) -> Option<usize> {
+    let file = File::open(path).and_then(AfterBom::new).ok()?;
+    let mut count = 0;
+    for document in serde_json::Deserializer::from_reader(BufReader::new(file))
+        .into_iter::<serde::de::IgnoredAny>()
+    {
+        document.ok()?;
+        count += 1;
+    }
+    (count > 0).then_some(count)
 }
 
 /// The line (from 1) of the first of the lines inference reads whose top-level `key` holds

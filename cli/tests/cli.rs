@@ -1278,6 +1278,15 @@ fn an_unreadable_json_lines_file_names_the_line_and_column() {
             file.display()
         ),
     );
+    // A stream of objects each pretty-printed, as `jq .` writes them.
+    std::fs::write(&file, "{\n  \"a\": 1\n}\n{\n  \"a\": 2\n}\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 1: 2 JSON documents written over several lines, where JSON lines hold one object per line (they convert with `jq -c .`)",
+            file.display()
+        ),
+    );
     // One JSON array, not JSON lines: said so, briefly.
     let values: Vec<String> = (0..3000).map(|i| format!("{{\"a\":{i}}}")).collect();
     std::fs::write(&file, format!("[{}]\n", values.join(","))).unwrap();
