@@ -1772,7 +1772,11 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
         let value = match serde_json::from_str::<serde_json::Value>(&line) {
             Ok(value) => value,
             // JSON documents over several lines (pretty-printed), which are no JSON lines.
-            Err(bad) if bad.is_eof() && read.is_empty() && let Some(n) = documents(path) => {
+            Err(bad)
+                if bad.is_eof()
+                    && read.is_empty()
+                    && let Some(n) = documents(path) =>
+            {
                 let reason = match n {
                     1 => "one JSON document over several lines, where JSON lines hold one object per line (it converts with `jq -c '.[]'` for an array of objects, `jq -c .` for one object)".to_owned(),
                     n => format!("{n} JSON documents written over several lines, where JSON lines hold one object per line (they convert with `jq -c .`)"),

@@ -150,7 +150,9 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
             Value::Null => None,
             Value::String(s) => Some((k, s)),
             Value::Number(n) => {
-                let text = written.get(&k).map_or(n.to_string(), |raw| raw.get().to_owned());
+                let text = written
+                    .get(&k)
+                    .map_or(n.to_string(), |raw| raw.get().to_owned());
                 Some((k, text))
             }
             other => Some((k, other.to_string())),

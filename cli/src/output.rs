@@ -596,6 +596,19 @@ impl Sink {
                         field.data_type()
                     )));
                 }
+                if self.format == OutputFormat::Parquet
+                    && let Some(field) = batch
+                        .schema_ref()
+                        .fields()
+                        .iter()
+                        .find(|f| holds_empty_struct(f.data_type()))
+                {
+                    return Err(CliError::Output(format!(
+                        "Parquet cannot hold the column `{}` of type {}: it has a struct without fields (an empty JSON object read in, say); write `--to jsonl` or `ipc`",
+                        field.name(),
+                        field.data_type()
+                    )));
+                }
                 let out = self.out.take().expect("the writer is taken once");
                 self.state = match self.format {
                     OutputFormat::Table => unreachable!("handled above"),
@@ -887,6 +900,29 @@ fn seconds_as_milliseconds(batch: &RecordBatch) -> Result<Option<RecordBatch>> {
         .map_err(|e| CliError::Output(e.to_string()))
 }
 
+/// Whether `ty` is, or holds at any depth, a struct without fields, which Parquet cannot
+/// write.
+fn holds_empty_struct(ty: &oplink::arrow::schema::DataType) -> bool {
+    use oplink::arrow::schema::DataType;
+    match ty {
+        DataType::Struct(fields) => {
+            fields.is_empty() || fields.iter().any(|f| holds_empty_struct(f.data_type()))
+        }
+        DataType::List(item)
+        | DataType::LargeList(item)
+        | DataType::ListView(item)
+        | DataType::LargeListView(item)
+        | DataType::FixedSizeList(item, _)
+        | DataType::Map(item, _) => holds_empty_struct(item.data_type()),
+        DataType::Dictionary(_, values) => holds_empty_struct(values),
+        DataType::RunEndEncoded(_, values) => holds_empty_struct(values.data_type()),
+        DataType::Union(fields, _) => fields
+            .iter()
+            .any(|(_, f)| holds_empty_struct(f.data_type())),
+        _ => false,
+    }
+}
+
 fn fields_in_words(schema: &Schema) -> String {
     schema
         .fields()
@@ -1080,6 +1116,40 @@ mod tests {
         sink.write(&a).unwrap();
         sink.write(&b).unwrap();
         assert_eq!(sink.finish().unwrap().commit().unwrap(), 2);
+    }
+
+    #[test]
+    fn parquet_names_a_column_with_a_struct_without_fields() {
+        use oplink::arrow::array::{ArrayRef, Int64Array, ListArray, StructArray};
+        use oplink::arrow::schema::{DataType, Field, Fields};
+        let empty = StructArray::new_empty_fields(1, None);
+        let item = Field::new("item", DataType::Struct(Fields::empty()), true);
+        let list = ListArray::new(
+            std::sync::Arc::new(item),
+            oplink::arrow::buffer::OffsetBuffer::from_lengths([1]),
+            std::sync::Arc::new(empty.clone()),
+            None,
+        );
+        for (column, ty) in [
+            (std::sync::Arc::new(empty) as ArrayRef, "Struct()"),
+            (std::sync::Arc::new(list) as ArrayRef, "List(Struct())"),
+        ] {
+            let batch = RecordBatch::try_from_iter([
+                ("a", column),
+                (
+                    "b",
+                    std::sync::Arc::new(Int64Array::from(vec![1])) as ArrayRef,
+                ),
+            ])
+            .unwrap();
+            let mut sink = Sink::to_writer(OutputFormat::Parquet, Box::new(std::io::sink()));
+            assert_eq!(
+                sink.write(&batch).unwrap_err().to_string(),
+                format!(
+                    "cannot write the output: Parquet cannot hold the column `a` of type {ty}: it has a struct without fields (an empty JSON object read in, say); write `--to jsonl` or `ipc`"
+                )
+            );
+        }
     }
 
     #[test]
