@@ -732,6 +732,12 @@ impl Sink {
 /// error, so that no state is kept after an output that may not be on the disk.
 pub(crate) fn put_in_place(partial: &Path, path: &Path) -> Result<()> {
     std::fs::rename(partial, path).map_err(|e| CliError::io("write", path, e))?;
+    sync_folder_of(path)
+}
+
+/// Syncs the folder of `path`, so that its entry (a file made or renamed there) is on the
+/// disk: a folder this process may not open, or that does not sync, is left as it is.
+pub(crate) fn sync_folder_of(path: &Path) -> Result<()> {
     let folder = folder_of(path);
     let Ok(folder) = File::open(folder) else {
         return Ok(());

@@ -439,7 +439,7 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
         crate::interrupt::forget(store);
     }
     crate::interrupt::forget_folders();
-    commit_stores(args, &mut stages)?;
+    commit_stores(args, &mut stages, host.state_store(), &snapshots)?;
     snapshots.commit()?;
     drop(held);
     Ok(Summary {
@@ -661,7 +661,16 @@ fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<
         fresh.made_dirs = missing;
         let path = dir.join("state.redb");
         let new = std::fs::symlink_metadata(&path).is_err();
-        builder = builder.state_store(StateStore::open(&path)?);
+        let store = StateStore::open(&path)?;
+        let finished = finish_kept(dir, &store)?;
+        if finished > 0 && !args.quiet {
+            crate::say!(
+                "oplink: warning: the last run with `--state {}` was stopped after it kept its store and before it put its snapshots in place: {} put in place now",
+                dir.display(),
+                crate::counted(finished, "file was", "files were"),
+            );
+        }
+        builder = builder.state_store(store);
         if new {
             // Gone with the run if a signal ends it before its state is kept, as it is on
             // any failure: a store left empty would stop the next run.
@@ -731,13 +740,13 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 let mut instance =
                     created(plugin.instantiate_named(&spec.name, &spec.config, host, &scope))?;
                 let snapshot = snapshot_path(dir, &scope);
-                // What a run killed while it put its state into place left: said, since the
-                // store may have been kept without the snapshot, then removed.
+                // What a run killed before it kept its state left (what one killed after it
+                // kept its store was put in place by `finish_kept`): said, then removed.
                 for left in [partial_of(&snapshot), partial_of(&config_path(dir, &scope))] {
                     if std::fs::symlink_metadata(&left).is_ok_and(|m| m.is_file()) {
                         if !args.quiet {
                             crate::say!(
-                                "oplink: warning: `{}` is left by a run stopped while it kept its state: the store of operator `{}` may have been kept without its snapshot; give `--state` another folder to start afresh if its counts look wrong",
+                                "oplink: warning: `{}` is left by a run stopped before it kept its state, and is removed: operator `{}` continues from the state kept before that run",
                                 left.display(),
                                 spec.name,
                             );
@@ -1022,6 +1031,25 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
         }
         stage.done.time += t.elapsed();
     }
+    if let Some(dir) = &args.state {
+        // The mark of this run's keeping, once every file is written: the store gets it in
+        // its transaction, and a run killed before the snapshots are in place is finished
+        // by the next (see `finish_kept`).
+        let path = dir.join(KEEPING);
+        a_file_or_nothing(&path)?;
+        let token = format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        crate::interrupt::remove_on_interrupt(&path);
+        snapshots.mark = Some((path.clone(), token.clone()));
+        write_synced(&path, format!("{token}\n").as_bytes())?;
+        // The entries of the snapshots and the mark on the disk before the store is kept.
+        crate::output::sync_folder_of(&path)?;
+    }
     Ok(snapshots)
 }
 
@@ -1071,15 +1099,74 @@ fn flushed(args: &RunArgs, stage: &Stage) -> bool {
 
 /// Every instance's pending writes committed to the store (once the output is in place), in
 /// one transaction: a failure (a full disk) keeps none of them.
-fn commit_stores(args: &RunArgs, stages: &mut [Stage]) -> Result<()> {
+fn commit_stores(
+    args: &RunArgs,
+    stages: &mut [Stage],
+    store: &StateStore,
+    snapshots: &Snapshots,
+) -> Result<()> {
     let kept = stages
         .iter_mut()
         .filter(|stage| flushed(args, stage))
         .map(|stage| &mut stage.instance);
-    Instance::commit_states(kept).map_err(|source| CliError::Stage {
+    let committed = match &snapshots.mark {
+        // With `--state`, the run's mark in the same transaction.
+        Some((_, token)) => Instance::commit_states_with(
+            kept,
+            store,
+            &[(RUN_SCOPE, KEPT_KEY, Some(token.as_bytes()))],
+        ),
+        None => Instance::commit_states(kept),
+    };
+    committed.map_err(|source| CliError::Stage {
         source,
         when: "the closing flush".to_owned(),
     })
+}
+
+/// The file that marks a run keeping its state in a `--state` folder (written once every
+/// snapshot is, removed once they are all in place), and where the store keeps that mark:
+/// a scope no operator can have.
+const KEEPING: &str = "keeping.partial";
+const RUN_SCOPE: &str = "#oplink-run";
+const KEPT_KEY: &[u8] = b"kept";
+
+/// Finishes what a run killed while it kept its state in `dir` left: when the store holds
+/// that run's mark, the store was kept and its snapshots were not all put in place, so they
+/// are now (what is left without the mark, the store not kept, is removed by
+/// [`instantiate`] with a warning). `Ok(n)`: how many files were put in place.
+fn finish_kept(dir: &Path, store: &StateStore) -> Result<usize> {
+    let mark = dir.join(KEEPING);
+    if !std::fs::symlink_metadata(&mark).is_ok_and(|m| m.is_file()) {
+        return Ok(0);
+    }
+    let token = std::fs::read_to_string(&mark).unwrap_or_default();
+    let kept = store
+        .entries(RUN_SCOPE)
+        .map_err(CliError::Host)?
+        .into_iter()
+        .any(|(key, value)| key == KEPT_KEY && value == token.trim_end().as_bytes());
+    let mut finished = 0;
+    if kept {
+        let entries = std::fs::read_dir(dir).map_err(|e| CliError::io("read", dir, e))?;
+        let mut left: Vec<PathBuf> = entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.to_str().is_some_and(|p| {
+                    p.ends_with(".snapshot.partial") || p.ends_with(".config.partial")
+                }) && std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+            })
+            .collect();
+        left.sort();
+        for partial in left {
+            let path = partial.with_extension("");
+            crate::output::put_in_place(&partial, &path)?;
+            finished += 1;
+        }
+    }
+    std::fs::remove_file(&mark).map_err(|e| CliError::io("remove", &mark, e))?;
+    Ok(finished)
 }
 
 /// Snapshots written under temporary names: dropped before [`Snapshots::commit`], they are
@@ -1087,6 +1174,8 @@ fn commit_stores(args: &RunArgs, stages: &mut [Stage]) -> Result<()> {
 #[derive(Default)]
 struct Snapshots {
     pending: Vec<(PathBuf, PathBuf)>,
+    /// With `--state`: the file that marks this run keeping its state, and the mark.
+    mark: Option<(PathBuf, String)>,
 }
 
 impl Snapshots {
@@ -1102,6 +1191,10 @@ impl Snapshots {
             crate::interrupt::forget(&partial);
             renamed?;
         }
+        // Every file in place: nothing left for a next run to finish.
+        if let Some((mark, _)) = self.mark.take() {
+            crate::interrupt::remove(&mark);
+        }
         Ok(())
     }
 }
@@ -1110,6 +1203,9 @@ impl Drop for Snapshots {
     fn drop(&mut self) {
         for (partial, _) in &self.pending {
             crate::interrupt::remove(partial);
+        }
+        if let Some((mark, _)) = &self.mark {
+            crate::interrupt::remove(mark);
         }
     }
 }

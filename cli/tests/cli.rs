@@ -829,8 +829,8 @@ fn a_folder_where_state_keeps_a_file_is_refused_before_anything_is_kept() {
     );
 }
 
-/// A state file a run killed while it kept its state left (its snapshot's temporary file)
-/// is said, since the store may have been kept without that snapshot, and removed.
+/// A state file a run killed before it kept its state left (its snapshot's temporary file)
+/// is said and removed.
 #[test]
 fn a_state_file_a_killed_run_left_is_said_and_removed() {
     let dir = tempfile::tempdir().unwrap();
@@ -849,7 +849,7 @@ fn a_state_file_a_killed_run_left_is_said_and_removed() {
     assert_eq!(
         stderr(&output).lines().next().unwrap(),
         format!(
-            "oplink: warning: `{}` is left by a run stopped while it kept its state: the store of operator `tally` may have been kept without its snapshot; give `--state` another folder to start afresh if its counts look wrong",
+            "oplink: warning: `{}` is left by a run stopped before it kept its state, and is removed: operator `tally` continues from the state kept before that run",
             left.display()
         )
     );
@@ -860,6 +860,103 @@ fn a_state_file_a_killed_run_left_is_said_and_removed() {
         !stderr(&again).contains("is left by a run"),
         "{}",
         stderr(&again)
+    );
+}
+
+/// A run killed after it kept its store and before it put its snapshots in place (its mark
+/// in the store and in `keeping.partial`) is finished by the next run, which puts them in
+/// place; killed before it kept its store (the mark not in the store), what it left is
+/// removed, and the state is the one kept before it.
+#[test]
+fn a_run_killed_while_it_kept_its_state_is_finished_or_undone_by_the_next() {
+    let root = tempfile::tempdir().unwrap();
+    let run = |dir: &std::path::Path| {
+        let mut cmd = oplink();
+        cmd.args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(dir)
+            .args(plugins(&["toolkit"]))
+            .args(["--op", r#"tally={"key": "customer"}"#]);
+        cmd.assert().success().get_output().clone()
+    };
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    };
+    let read = |path: std::path::PathBuf| std::fs::read(path).unwrap();
+    // The state after one run, and after two.
+    let (one, two) = (root.path().join("one"), root.path().join("two"));
+    run(&one);
+    copy(&one, &two);
+    let said = run(&two);
+    assert!(!stderr(&said).contains("warning"), "{}", stderr(&said));
+    assert!(
+        !two.join("keeping.partial").exists(),
+        "no mark left by a run that ended"
+    );
+    assert_ne!(
+        read(one.join("tally.snapshot")),
+        read(two.join("tally.snapshot"))
+    );
+    let mark = |dir: &std::path::Path| {
+        let store = oplink_host::StateStore::open(dir.join("state.redb")).unwrap();
+        let (key, token) = store.entries("#oplink-run").unwrap().pop().unwrap();
+        assert_eq!(key, b"kept");
+        String::from_utf8(token).unwrap()
+    };
+    // The second run as if killed after it kept its store: the store of two, the snapshots
+    // of one, the second's snapshots under their temporary names, the mark.
+    let killed = root.path().join("killed");
+    copy(&one, &killed);
+    std::fs::copy(two.join("state.redb"), killed.join("state.redb")).unwrap();
+    for name in ["tally.snapshot", "tally.config"] {
+        std::fs::copy(two.join(name), killed.join(format!("{name}.partial"))).unwrap();
+    }
+    std::fs::write(killed.join("keeping.partial"), format!("{}\n", mark(&two))).unwrap();
+    // The next run finishes it first, then runs as after the second.
+    let said = run(&killed);
+    assert_eq!(
+        stderr(&said).lines().next().unwrap(),
+        format!(
+            "oplink: warning: the last run with `--state {}` was stopped after it kept its store and before it put its snapshots in place: 2 files were put in place now",
+            killed.display()
+        )
+    );
+    let third = root.path().join("third");
+    copy(&two, &third);
+    run(&third);
+    assert_eq!(
+        read(killed.join("tally.snapshot")),
+        read(third.join("tally.snapshot"))
+    );
+    let left: Vec<_> = std::fs::read_dir(&killed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Killed before it kept its store: the mark is not the store's, so what it left is
+    // removed and the state is the first run's.
+    let undone = root.path().join("undone");
+    copy(&one, &undone);
+    for name in ["tally.snapshot", "tally.config"] {
+        std::fs::copy(two.join(name), undone.join(format!("{name}.partial"))).unwrap();
+    }
+    std::fs::write(undone.join("keeping.partial"), "not-this-store's\n").unwrap();
+    let said = run(&undone);
+    assert_eq!(
+        stderr(&said).lines().next().unwrap(),
+        format!(
+            "oplink: warning: `{}` is left by a run stopped before it kept its state, and is removed: operator `tally` continues from the state kept before that run",
+            undone.join("tally.snapshot.partial").display()
+        )
+    );
+    assert!(!undone.join("keeping.partial").exists());
+    assert_eq!(
+        read(undone.join("tally.snapshot")),
+        read(two.join("tally.snapshot"))
     );
 }
 

@@ -35,7 +35,7 @@ pub enum Error {
         paths: Vec<PathBuf>,
     },
     /// The state store cannot be opened, read or written.
-    #[error("state store `{path}`: {reason}")]
+    #[error("{}: {reason}", store_named(.path))]
     State {
         /// The store's file (empty for the in-memory store).
         path: PathBuf,
@@ -424,6 +424,15 @@ macro_rules! on_path {
             | Error::Data { .. } => $other,
         }
     };
+}
+
+/// A state store in words: its file, or that it is in memory.
+fn store_named(path: &std::path::Path) -> String {
+    if path.as_os_str().is_empty() {
+        "the in-memory state store".to_owned()
+    } else {
+        format!("state store `{}`", path.display())
+    }
 }
 
 impl Error {

@@ -15,7 +15,7 @@ use oplink::{Change, RowNumber, Timestamp};
 use crate::error::{Error, Result};
 use crate::host::{Attachment, Host};
 use crate::plugin::{Library, OperatorInfo};
-use crate::state::ScopedState;
+use crate::state::{HostEntry, ScopedState, StateStore, Writes};
 
 /// An instance of an operator, created by [`Plugin::instantiate`](crate::Plugin::instantiate).
 ///
@@ -344,7 +344,54 @@ impl Instance {
             instance.refuse_if_poisoned("commit_state")?;
         }
         let states: Vec<&ScopedState> = instances.iter().map(|i| &*i.state).collect();
-        ScopedState::flush_together(&states)
+        ScopedState::flush_together(&states, None)
+    }
+
+    /// [`Instance::commit_states`], with entries of the host's own written to `store` in the
+    /// same transaction as the states of the instances it keeps: what a host records beside
+    /// its operators' state (the position reached in its input, a mark of the run) is kept
+    /// with that state or not at all. Each entry is `(scope, key, value)`, a `None` value
+    /// removing the key; `StateStore::entries(scope)` reads them back. The scope must be no
+    /// live instance's (`Error::State` otherwise, before anything is written): a name no
+    /// operator can have, such as one that starts with `#`, keeps them apart.
+    ///
+    /// ```no_run
+    /// # fn main() -> oplink_host::Result<()> {
+    /// use oplink_host::{Host, Instance, Plugin, StateStore};
+    ///
+    /// let store = StateStore::open("state.redb")?;
+    /// let host = Host::builder().state_store(store.clone()).build();
+    /// let plugin = Plugin::load("target/debug/libtoolkit.so")?;
+    /// let mut counts = plugin.instantiate_named("tally", serde_json::json!({"key": "customer"}), &host, "counts")?;
+    /// // … apply the changes read up to offset 4096 of the input …
+    /// counts.prepare_flush()?;
+    /// Instance::commit_states_with([&mut counts], &store, &[("#input", b"offset", Some(&4096u64.to_le_bytes()[..]))])?;
+    /// assert_eq!(store.entries("#input")?, [(b"offset".to_vec(), 4096u64.to_le_bytes().to_vec())]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn commit_states_with<'a>(
+        instances: impl IntoIterator<Item = &'a mut Instance>,
+        store: &StateStore,
+        entries: &[HostEntry<'_>],
+    ) -> Result<()> {
+        let instances: Vec<&'a mut Instance> = instances.into_iter().collect();
+        for instance in &instances {
+            instance.refuse_if_poisoned("commit_state")?;
+        }
+        let mut writes: Vec<(String, Writes)> = Vec::new();
+        for &(scope, key, value) in entries {
+            let at = match writes.iter().position(|(s, _)| s == scope) {
+                Some(at) => at,
+                None => {
+                    writes.push((scope.to_owned(), Default::default()));
+                    writes.len() - 1
+                }
+            };
+            writes[at].1.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+        }
+        let states: Vec<&ScopedState> = instances.iter().map(|i| &*i.state).collect();
+        ScopedState::flush_together(&states, Some((store, &writes)))
     }
 
     /// The name of this instance's state in the host's store, if it was created with

@@ -33,7 +33,7 @@ pub use host::{Host, HostBuilder};
 pub use instance::Instance;
 pub use live::{DEFAULT_MAX_GENERATIONS, LiveInstance, reload_all};
 pub use plugin::{BuildInfo, Implemented, OperatorInfo, Plugin, RequiredMethod, RequiredService};
-pub use state::StateStore;
+pub use state::{HostEntry, StateStore};
 
 /// The release series of oplink this host belongs to, for messages ("rebuild it against
 /// oplink 0.2").

@@ -365,7 +365,11 @@ impl StateStore {
 }
 
 /// Writes not flushed yet: `Some(value)` puts, `None` deletes.
-type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+pub(crate) type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// An entry of the host's own for [`Instance::commit_states_with`](crate::Instance::commit_states_with):
+/// `(scope, key, value)`, a `None` value removing the key.
+pub type HostEntry<'a> = (&'a str, &'a [u8], Option<&'a [u8]>);
 
 /// The state of one instance: its scope of a store (or, unnamed, a store of its own), and
 /// the writes not flushed yet. Moves to the new instance on a reload.
@@ -399,13 +403,47 @@ impl ScopedState {
 
     /// Writes what is pending to the store, at once.
     pub(crate) fn flush(&self) -> Result<()> {
-        ScopedState::flush_together(&[self])
+        ScopedState::flush_together(&[self], None)
     }
 
     /// Writes what is pending in each of `states` to its store: one transaction per store,
     /// so that the states sharing a store are all kept or none is. A store that fails
     /// leaves its states' writes pending; those of stores written before it are kept.
-    pub(crate) fn flush_together(states: &[&ScopedState]) -> Result<()> {
+    /// `host`: the host's own writes to a store, by scope, committed in the transaction of
+    /// that store's states (alone when none of `states` is in it); a scope a live instance
+    /// holds is refused before anything is written.
+    pub(crate) fn flush_together(
+        states: &[&ScopedState],
+        host: Option<(&StateStore, &[(String, Writes)])>,
+    ) -> Result<()> {
+        if let Some((store, writes)) = host {
+            let live = lock(&store.inner.live);
+            if let Some((scope, _)) = writes.iter().find(|(scope, _)| live.contains(scope)) {
+                return Err(store.disk_error(format_args!(
+                    "the scope `{scope}` is a live instance's state, where the host wrote entries of its own; give them a scope no operator can have, such as one that starts with `#`"
+                )));
+            }
+        }
+        let host_parts = |store: &StateStore| -> Vec<(&str, &Writes)> {
+            match host {
+                Some((to, writes)) if to.same(store) => writes
+                    .iter()
+                    .filter(|(_, w)| !w.is_empty())
+                    .map(|(scope, w)| (scope.as_str(), w))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        if let Some((store, _)) = host
+            && !states
+                .iter()
+                .any(|state| state.store.as_ref().is_some_and(|s| s.same(store)))
+        {
+            let parts = host_parts(store);
+            if !parts.is_empty() {
+                store.commit(&parts)?;
+            }
+        }
         let mut done = vec![false; states.len()];
         for first in 0..states.len() {
             let Some(store) = states[first].store.as_ref().filter(|_| !done[first]) else {
@@ -422,12 +460,13 @@ impl ScopedState {
                 }
             }
             let mut pending: Vec<_> = group_states.iter().map(|s| lock(&s.pending)).collect();
-            let parts: Vec<(&str, &Writes)> = group_states
+            let mut parts: Vec<(&str, &Writes)> = group_states
                 .iter()
                 .zip(&pending)
                 .filter(|(_, writes)| !writes.is_empty())
                 .map(|(state, writes)| (state.scope.as_str(), &**writes))
                 .collect();
+            parts.extend(host_parts(store));
             if parts.is_empty() {
                 continue;
             }

@@ -273,6 +273,77 @@ fn instances_commit_their_state_together() {
     assert_eq!(counts_in(&store, "b"), expected_counts(20));
 }
 
+/// A host's own entries commit with its instances' states, in their store's transaction:
+/// a poisoned instance among them stops both; a scope a live instance holds is refused;
+/// without an instance of that store they commit alone.
+#[test]
+fn a_hosts_entries_commit_with_the_states() {
+    let dir = folder("with_entries");
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let store = StateStore::open(dir.join("state.redb")).unwrap();
+    let host = Host::builder().state_store(store.clone()).build();
+    let mut a = plugin
+        .instantiate_named("tally", tally_config(), &host, "a")
+        .unwrap();
+    a.apply(batch_change(0)).unwrap();
+    let offset = |n: u64| n.to_le_bytes().to_vec();
+    let mark = offset(4096);
+    let entries: &[oplink_host::HostEntry] = &[
+        ("#input", b"offset", Some(&mark)),
+        ("#input", b"gone", None),
+    ];
+    // A poisoned instance: neither its neighbours' state nor the host's entries.
+    let mut config = tally_config();
+    config["panic_on"] = json!("k3");
+    let mut panics = plugin
+        .instantiate_named("tally", config, &host, "p")
+        .unwrap();
+    assert!(panics.apply(batch_change(0)).is_err());
+    let err = Instance::commit_states_with([&mut a, &mut panics], &store, entries).unwrap_err();
+    assert!(matches!(err, Error::Poisoned { .. }), "{err:?}");
+    assert!(store.entries("#input").unwrap().is_empty());
+    assert!(counts_in(&store, "a").is_empty());
+    // A live instance's scope is its own.
+    let err =
+        Instance::commit_states_with([&mut a], &store, &[("a", b"k", Some(b"v"))]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "state store `{}`: the scope `a` is a live instance's state, where the host wrote entries of its own; give them a scope no operator can have, such as one that starts with `#`",
+            dir.join("state.redb").display()
+        )
+    );
+    assert!(counts_in(&store, "a").is_empty(), "nothing written");
+    // Together.
+    Instance::commit_states_with([&mut a], &store, entries).unwrap();
+    assert_eq!(counts_in(&store, "a"), expected_counts(10));
+    assert_eq!(
+        store.entries("#input").unwrap(),
+        [(b"offset".to_vec(), offset(4096))]
+    );
+    // Alone, with no instance of that store; a `None` removes.
+    let mark = offset(8192);
+    Instance::commit_states_with([], &store, &[("#input", b"offset", Some(&mark))]).unwrap();
+    assert_eq!(
+        store.entries("#input").unwrap(),
+        [(b"offset".to_vec(), offset(8192))]
+    );
+    Instance::commit_states_with([], &store, &[("#input", b"offset", None)]).unwrap();
+    assert!(store.entries("#input").unwrap().is_empty());
+    // An in-memory store is named so.
+    let memory = StateStore::in_memory();
+    let host = Host::builder().state_store(memory.clone()).build();
+    let mut m = plugin
+        .instantiate_named("tally", tally_config(), &host, "m")
+        .unwrap();
+    let err = Instance::commit_states_with([&mut m], &memory, &[("m", b"k", None)]).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("the in-memory state store: the scope `m` is a live instance's state"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_store_that_cannot_be_opened_is_an_error_naming_it() {
     let dir = folder("unopenable");
