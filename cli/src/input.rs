@@ -883,48 +883,63 @@ impl StrictText {
         let Some(text) = column.as_any().downcast_ref::<StringArray>() else {
             return Ok(column.clone());
         };
-        let is_number: BooleanArray = text
-            .iter()
-            .map(|v| Some(self.counts && v.is_some_and(number_text)))
-            .collect();
-        let mut counts = Vec::with_capacity(text.len());
-        for row in 0..text.len() {
-            if !is_number.value(row) {
-                counts.push(None);
-                continue;
+        // JSON's numbers: counts of the type's units, parsed apart from the text.
+        let numbers = if self.counts {
+            let is_number: BooleanArray = text
+                .iter()
+                .map(|v| Some(v.is_some_and(number_text)))
+                .collect();
+            let mut counts = Vec::with_capacity(text.len());
+            for row in 0..text.len() {
+                if !is_number.value(row) {
+                    counts.push(None);
+                    continue;
+                }
+                let value = text.value(row);
+                match whole_text(value)
+                    .then(|| value.parse::<i64>().ok())
+                    .flatten()
+                {
+                    Some(count) => counts.push(Some(count)),
+                    None => return Err(bad(row, value)),
+                }
             }
-            let value = text.value(row);
-            match whole_text(value)
-                .then(|| value.parse::<i64>().ok())
-                .flatten()
-            {
-                Some(count) => counts.push(Some(count)),
-                None => return Err(bad(row, value)),
-            }
-        }
-        // The count in the type's own width (days and 32-bit times in 32 bits), then the type.
-        let width = match ty {
-            DataType::Date32 | DataType::Time32(_) => DataType::Int32,
-            _ => DataType::Int64,
+            // The count in the type's own width (days and 32-bit times in 32 bits), then
+            // the type.
+            let width = match ty {
+                DataType::Date32 | DataType::Time32(_) => DataType::Int32,
+                _ => DataType::Int64,
+            };
+            let counts = cast_with_options(&Int64Array::from(counts), &width, strictly)
+                .and_then(|counts| cast_with_options(&counts, ty, strictly))
+                .map_err(|_| {
+                    let row = (0..text.len())
+                        .find(|&row| is_number.value(row))
+                        .unwrap_or(0);
+                    bad(row, text.value(row))
+                })?;
+            Some((is_number, counts))
+        } else {
+            None
         };
-        let counts = cast_with_options(&Int64Array::from(counts), &width, strictly)
-            .and_then(|counts| cast_with_options(&counts, ty, strictly))
-            .map_err(|_| {
-                let row = (0..text.len())
-                    .find(|&row| is_number.value(row))
-                    .unwrap_or(0);
-                bad(row, text.value(row))
-            })?;
-        // An empty field of CSV is no value.
-        let words: StringArray = text
-            .iter()
-            .zip(is_number.iter())
-            .map(|(value, number)| value.filter(|v| number != Some(true) && !v.is_empty()))
-            .collect();
-        let parsed = match cast_with_options(&words, ty, strictly) {
+        // The text to parse: without the numbers, and an empty field (of CSV) no value.
+        let words: std::borrow::Cow<'_, StringArray> = match &numbers {
+            Some((is_number, _)) => std::borrow::Cow::Owned(
+                text.iter()
+                    .zip(is_number.iter())
+                    .map(|(value, number)| value.filter(|v| number != Some(true) && !v.is_empty()))
+                    .collect(),
+            ),
+            None if text.iter().any(|v| v == Some("")) => {
+                std::borrow::Cow::Owned(text.iter().map(|v| v.filter(|v| !v.is_empty())).collect())
+            }
+            None => std::borrow::Cow::Borrowed(text),
+        };
+        let words = words.as_ref();
+        let parsed = match cast_with_options(words, ty, strictly) {
             Ok(parsed) => parsed,
             Err(_) => {
-                let row = first_unfit(&words, ty, strictly).unwrap_or(0);
+                let row = first_unfit(words, ty, strictly).unwrap_or(0);
                 // The parser's reason, when it gives one: "Error parsing timestamp from
                 // 'noon': timestamp must contain at least 10 characters".
                 let why = cast_with_options(&words.slice(row, 1), ty, strictly)
@@ -953,7 +968,12 @@ impl StrictText {
                 })));
             }
         }
-        oplink::arrow::select::zip::zip(&is_number, &counts, &parsed)
+        match numbers {
+            Some((is_number, counts)) => {
+                oplink::arrow::select::zip::zip(&is_number, &counts, &parsed)
+            }
+            None => Ok(parsed),
+        }
     }
 }
 
@@ -994,8 +1014,8 @@ fn cut_short(ty: &DataType, text: &str) -> Option<String> {
     };
     // The fraction follows the seconds: `:SS.fff`.
     let bytes = text.as_bytes();
-    let dot = (3..bytes.len()).find(|&at| {
-        bytes[at] == b'.'
+    let dot = memchr::memchr_iter(b'.', bytes).find(|&at| {
+        at >= 3
             && bytes[at - 3] == b':'
             && bytes[at - 2].is_ascii_digit()
             && bytes[at - 1].is_ascii_digit()
