@@ -922,12 +922,13 @@ impl StrictText {
         } else {
             None
         };
-        // The text to parse: without the numbers, and an empty field (of CSV) no value.
+        // The text to parse: without JSON's numbers; in CSV an empty field is no value (in
+        // JSON, `""` is text, and no date).
         let words: std::borrow::Cow<'_, StringArray> = match &numbers {
             Some((is_number, _)) => std::borrow::Cow::Owned(
                 text.iter()
                     .zip(is_number.iter())
-                    .map(|(value, number)| value.filter(|v| number != Some(true) && !v.is_empty()))
+                    .map(|(value, number)| value.filter(|_| number != Some(true)))
                     .collect(),
             ),
             None if text.iter().any(|v| v == Some("")) => {
@@ -964,7 +965,7 @@ impl StrictText {
                 return Err(ArrowError::ExternalError(Box::new(BadValue {
                     row: self.rows + row as u64,
                     key: self.schema.field(index).name().clone(),
-                    reason: format!("`{}` is finer than {ty} holds: {lost}", word.unwrap_or("")),
+                    reason: format!("`{}` {lost}", word.unwrap_or("")),
                 })));
             }
         }
@@ -977,9 +978,10 @@ impl StrictText {
     }
 }
 
-/// What a date or time written as `text` loses read into a column of `ty`, in words: the
-/// time of day of a date column, the digits of a fraction of a second past the type's unit;
-/// `None` when nothing (the parser cuts these short without a word).
+/// What a date or time written as `text` loses read into a column of `ty`, in words that
+/// follow the value: the time of day of a date column (or the day, for midnight ahead of
+/// UTC), the digits of a fraction of a second past the type's unit; `None` when nothing (the
+/// parser cuts these short without a word).
 fn cut_short(ty: &DataType, text: &str) -> Option<String> {
     let text = text.trim();
     let kept = match ty {
@@ -1000,15 +1002,20 @@ fn cut_short(ty: &DataType, text: &str) -> Option<String> {
                 .skip(8)
                 .find(|(_, c)| matches!(c, 'T' | 't' | ' '))?
                 .0;
-            let time = text[at + 1..]
-                .split(['Z', 'z', '+', '-'])
-                .next()
-                .unwrap_or_default()
-                .trim();
-            return time
-                .bytes()
-                .any(|b| matches!(b, b'1'..=b'9'))
-                .then(|| format!("its time of day `{time}` would be dropped"));
+            let rest = &text[at + 1..];
+            let time = rest.split(['Z', 'z', '+', '-']).next().unwrap_or_default();
+            if time.bytes().any(|b| matches!(b, b'1'..=b'9')) {
+                return Some(format!(
+                    "is finer than {ty} holds: its time of day `{}` would be dropped",
+                    time.trim()
+                ));
+            }
+            // Midnight ahead of UTC is the day before in UTC, which the date is taken in.
+            let offset = rest[time.len()..].trim();
+            return (offset.starts_with('+') && offset.bytes().any(|b| matches!(b, b'1'..=b'9')))
+                .then(|| {
+                    format!("falls on the day before in UTC at its offset `{offset}`, and {ty} holds the date in UTC")
+                });
         }
         _ => return None,
     };
@@ -1031,9 +1038,11 @@ fn cut_short(ty: &DataType, text: &str) -> Option<String> {
             _ => "nanoseconds",
         };
         match kept {
-            0 => format!("it keeps {unit}, and its fraction `.{digits}` would be dropped"),
+            0 => format!(
+                "is finer than {ty} holds: it keeps {unit}, and its fraction `.{digits}` would be dropped"
+            ),
             _ => format!(
-                "it keeps {unit}, and its fraction `.{digits}` would be cut to `.{}`",
+                "is finer than {ty} holds: it keeps {unit}, and its fraction `.{digits}` would be cut to `.{}`",
                 &digits[..kept]
             ),
         }
@@ -1795,11 +1804,14 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
             Err(bad)
                 if bad.is_eof()
                     && read.is_empty()
-                    && let Some(n) = documents(path) =>
+                    && let Some((n, arrays)) = documents(path) =>
             {
                 let reason = match n {
                     1 => "one JSON document over several lines, where JSON lines hold one object per line (it converts with `jq -c '.[]'` for an array of objects, `jq -c .` for one object)".to_owned(),
-                    n => format!("{n} JSON documents written over several lines, where JSON lines hold one object per line (they convert with `jq -c .`)"),
+                    n => format!(
+                        "{n} JSON documents written over several lines, where JSON lines hold one object per line (they convert with {})",
+                        if arrays { "`jq -c '.[]'`, being arrays" } else { "`jq -c .`" }
+                    ),
                 };
                 return CliError::Data {
                     path: path.to_owned(),
@@ -1954,16 +1966,17 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
 /// How many JSON documents the file at `path` (past a byte-order mark) holds one after
 /// another, however many lines each spans, when it is nothing else: asked only of a file
 /// whose first line is not JSON on its own (`jq .` writes a stream of objects so).
-fn documents(path: &Path) -> Option<usize> {
+/// With the count, whether every document is an array (of objects, as a rule).
+fn documents(path: &Path) -> Option<(usize, bool)> {
     let file = File::open(path).and_then(AfterBom::new).ok()?;
-    let mut count = 0;
-    for document in serde_json::Deserializer::from_reader(BufReader::new(file))
-        .into_iter::<serde::de::IgnoredAny>()
+    let (mut count, mut arrays) = (0, true);
+    for document in
+        serde_json::Deserializer::from_reader(BufReader::new(file)).into_iter::<serde_json::Value>()
     {
-        document.ok()?;
+        arrays &= document.ok()?.is_array();
         count += 1;
     }
-    (count > 0).then_some(count)
+    (count > 0).then_some((count, arrays))
 }
 
 /// The line (from 1) of the first of the lines inference reads whose top-level `key` holds
@@ -2157,11 +2170,15 @@ mod tests {
         assert_eq!(lost(&ms, "2024-01-01T10:00:00+05:30"), None);
         assert_eq!(
             lost(&ms, "2024-01-01T10:00:00.1234+05:30").as_deref(),
-            Some("it keeps milliseconds, and its fraction `.1234` would be cut to `.123`")
+            Some(
+                "is finer than Timestamp(ms, \"+05:30\") holds: it keeps milliseconds, and its fraction `.1234` would be cut to `.123`"
+            )
         );
         assert_eq!(
             lost(&DataType::Time32(TimeUnit::Second), "10:00:00.5").as_deref(),
-            Some("it keeps whole seconds, and its fraction `.5` would be dropped")
+            Some(
+                "is finer than Time32(s) holds: it keeps whole seconds, and its fraction `.5` would be dropped"
+            )
         );
         let ns = DataType::Timestamp(TimeUnit::Nanosecond, None);
         assert_eq!(lost(&ns, "2024-01-01 10:00:00.123456789"), None);
@@ -2173,8 +2190,17 @@ mod tests {
         );
         assert_eq!(
             lost(&DataType::Date32, "2024-01-01 00:00:01").as_deref(),
-            Some("its time of day `00:00:01` would be dropped")
+            Some("is finer than Date32 holds: its time of day `00:00:01` would be dropped")
         );
+        // Midnight ahead of UTC is the day before there; behind it, the same day.
+        assert_eq!(
+            lost(&DataType::Date32, "2024-01-01T00:00:00+05:30").as_deref(),
+            Some(
+                "falls on the day before in UTC at its offset `+05:30`, and Date32 holds the date in UTC"
+            )
+        );
+        assert_eq!(lost(&DataType::Date32, "2024-01-01T00:00:00+00:00"), None);
+        assert_eq!(lost(&DataType::Date32, "2024-01-01T00:00:00Z"), None);
         assert_eq!(lost(&DataType::Int64, "2024-01-01 00:00:01.5"), None);
     }
 

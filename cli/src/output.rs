@@ -213,7 +213,7 @@ impl TablePart {
 }
 
 /// The folder `path` is in (`.` for a bare name).
-fn folder_of(path: &Path) -> &Path {
+pub(crate) fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder,
         _ => Path::new("."),
@@ -604,7 +604,7 @@ impl Sink {
                         .find(|f| holds_empty_struct(f.data_type()))
                 {
                     return Err(CliError::Output(format!(
-                        "Parquet cannot hold the column `{}` of type {}: it has a struct without fields (an empty JSON object read in, say); write `--to jsonl` or `ipc`",
+                        "Parquet cannot hold the column `{}` of type {}: it has a struct without fields (an empty JSON object read in, say); write JSON lines or Arrow IPC instead (an output file named `.jsonl` or `.arrow`, or `--to jsonl` or `ipc`)",
                         field.name(),
                         field.data_type()
                     )));
@@ -857,20 +857,17 @@ fn broken_pipe_words() -> String {
     text.split(" (os error").next().unwrap_or(&text).to_owned()
 }
 
-/// `batch` with its columns of timestamps in whole seconds (what CSV's inference gives a
-/// timestamp without a fraction) as milliseconds, when it has any: Parquet has no timestamp
-/// in seconds, and arrow-rs writes them as plain integers, which other readers (pyarrow,
-/// DuckDB, Spark) take for numbers.
+/// `batch` with its timestamps and times in whole seconds (what CSV's inference gives a
+/// timestamp without a fraction), at any depth, in milliseconds, when it has any: Parquet
+/// has no timestamp in seconds, and arrow-rs writes them as plain integers, which other
+/// readers (pyarrow, DuckDB, Spark) take for numbers.
 fn seconds_as_milliseconds(batch: &RecordBatch) -> Result<Option<RecordBatch>> {
-    use oplink::arrow::schema::{DataType, Field, TimeUnit};
-    let in_seconds = |field: &Field| {
-        matches!(
-            field.data_type(),
-            DataType::Timestamp(TimeUnit::Second, _) | DataType::Time32(TimeUnit::Second)
-        )
-    };
     let schema = batch.schema();
-    if !schema.fields().iter().any(|f| in_seconds(f)) {
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| in_millis(f.data_type()).is_some())
+    {
         return Ok(None);
     }
     let strictly = arrow_cast::CastOptions {
@@ -880,20 +877,14 @@ fn seconds_as_milliseconds(batch: &RecordBatch) -> Result<Option<RecordBatch>> {
     let mut fields = Vec::with_capacity(schema.fields().len());
     let mut columns = Vec::with_capacity(schema.fields().len());
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
-        if !in_seconds(field) {
+        let Some(ty) = in_millis(field.data_type()) else {
             fields.push(field.as_ref().clone());
             columns.push(column.clone());
             continue;
-        }
-        let ty = match field.data_type() {
-            DataType::Timestamp(_, zone) => {
-                DataType::Timestamp(TimeUnit::Millisecond, zone.clone())
-            }
-            _ => DataType::Time32(TimeUnit::Millisecond),
         };
         let column = arrow_cast::cast_with_options(column, &ty, &strictly).map_err(|e| {
             CliError::Output(format!(
-                "the column `{}` of timestamps in seconds cannot be written to Parquet in milliseconds: {e}",
+                "the column `{}` holds timestamps in seconds, which Parquet keeps in milliseconds, and they cannot be: {e}",
                 field.name()
             ))
         })?;
@@ -904,6 +895,39 @@ fn seconds_as_milliseconds(batch: &RecordBatch) -> Result<Option<RecordBatch>> {
     RecordBatch::try_new(std::sync::Arc::new(schema), columns)
         .map(Some)
         .map_err(|e| CliError::Output(e.to_string()))
+}
+
+/// `ty` with every timestamp and time in seconds, at any depth, in milliseconds; `None` when
+/// it holds none.
+fn in_millis(ty: &oplink::arrow::schema::DataType) -> Option<oplink::arrow::schema::DataType> {
+    use oplink::arrow::schema::{DataType, Field, Fields, TimeUnit};
+    let field = |f: &Field| in_millis(f.data_type()).map(|ty| f.clone().with_data_type(ty));
+    let fields = |fs: &Fields| -> Option<Fields> {
+        let changed: Vec<Option<Field>> = fs.iter().map(|f| field(f)).collect();
+        changed.iter().any(Option::is_some).then(|| {
+            fs.iter()
+                .zip(changed)
+                .map(|(f, c)| c.unwrap_or_else(|| f.as_ref().clone()))
+                .collect()
+        })
+    };
+    match ty {
+        DataType::Timestamp(TimeUnit::Second, zone) => {
+            Some(DataType::Timestamp(TimeUnit::Millisecond, zone.clone()))
+        }
+        DataType::Time32(TimeUnit::Second) => Some(DataType::Time32(TimeUnit::Millisecond)),
+        DataType::Struct(fs) => fields(fs).map(DataType::Struct),
+        DataType::List(item) => field(item).map(|f| DataType::List(f.into())),
+        DataType::LargeList(item) => field(item).map(|f| DataType::LargeList(f.into())),
+        DataType::FixedSizeList(item, n) => {
+            field(item).map(|f| DataType::FixedSizeList(f.into(), *n))
+        }
+        DataType::Map(entries, sorted) => field(entries).map(|f| DataType::Map(f.into(), *sorted)),
+        DataType::Dictionary(key, values) => {
+            in_millis(values).map(|v| DataType::Dictionary(key.clone(), Box::new(v)))
+        }
+        _ => None,
+    }
 }
 
 /// Whether `ty` is, or holds at any depth, a struct without fields, which Parquet cannot
@@ -1125,6 +1149,30 @@ mod tests {
     }
 
     #[test]
+    fn seconds_go_to_parquet_in_milliseconds_at_any_depth() {
+        use oplink::arrow::schema::{DataType, Field, Fields, TimeUnit};
+        let seconds = DataType::Timestamp(TimeUnit::Second, Some("UTC".into()));
+        let millis = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
+        let nested = |ty: DataType| {
+            DataType::Struct(Fields::from(vec![
+                Field::new("id", DataType::Int64, true),
+                Field::new_list("at", Field::new_list_field(ty, true), true),
+            ]))
+        };
+        assert_eq!(
+            in_millis(&nested(seconds.clone())),
+            Some(nested(millis.clone()))
+        );
+        assert_eq!(in_millis(&seconds), Some(millis.clone()));
+        assert_eq!(
+            in_millis(&DataType::Time32(TimeUnit::Second)),
+            Some(DataType::Time32(TimeUnit::Millisecond))
+        );
+        assert_eq!(in_millis(&nested(millis)), None);
+        assert_eq!(in_millis(&DataType::Int64), None);
+    }
+
+    #[test]
     fn parquet_names_a_column_with_a_struct_without_fields() {
         use oplink::arrow::array::{ArrayRef, Int64Array, ListArray, StructArray};
         use oplink::arrow::schema::{DataType, Field, Fields};
@@ -1152,7 +1200,7 @@ mod tests {
             assert_eq!(
                 sink.write(&batch).unwrap_err().to_string(),
                 format!(
-                    "cannot write the output: Parquet cannot hold the column `a` of type {ty}: it has a struct without fields (an empty JSON object read in, say); write `--to jsonl` or `ipc`"
+                    "cannot write the output: Parquet cannot hold the column `a` of type {ty}: it has a struct without fields (an empty JSON object read in, say); write JSON lines or Arrow IPC instead (an output file named `.jsonl` or `.arrow`, or `--to jsonl` or `ipc`)"
                 )
             );
         }

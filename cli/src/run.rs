@@ -662,14 +662,7 @@ fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<
         let path = dir.join("state.redb");
         let new = std::fs::symlink_metadata(&path).is_err();
         let store = StateStore::open(&path)?;
-        let finished = finish_kept(dir, &store)?;
-        if finished > 0 && !args.quiet {
-            crate::say!(
-                "oplink: warning: the last run with `--state {}` was stopped after it kept its store and before it put its snapshots in place: {} put in place now",
-                dir.display(),
-                crate::counted(finished, "file was", "files were"),
-            );
-        }
+        finish_kept(dir, &store, args.quiet)?;
         builder = builder.state_store(store);
         if new {
             // Gone with the run if a signal ends it before its state is kept, as it is on
@@ -1046,7 +1039,16 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
         );
         crate::interrupt::remove_on_interrupt(&path);
         snapshots.mark = Some((path.clone(), token.clone()));
-        write_synced(&path, format!("{token}\n").as_bytes())?;
+        // The token, then the files this run puts in place, by name: only those are the
+        // next run's to finish.
+        let mut mark = format!("{token}\n");
+        for (partial, _) in &snapshots.pending {
+            if let Some(name) = partial.file_name().and_then(|n| n.to_str()) {
+                mark.push_str(name);
+                mark.push('\n');
+            }
+        }
+        write_synced(&path, mark.as_bytes())?;
         // The entries of the snapshots and the mark on the disk before the store is kept.
         crate::output::sync_folder_of(&path)?;
     }
@@ -1083,7 +1085,13 @@ fn a_file_or_nothing(path: &Path) -> Result<()> {
 /// disk before the output and the stores are kept, so that none of them waits on it after.
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write as _;
-    std::fs::File::create(path)
+    // A new file, never written through what is there (a link left in the folder would
+    // take the bytes elsewhere): what is there is a temporary file of an earlier run.
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
         .and_then(|mut file| {
             file.write_all(bytes)?;
             file.sync_all()
@@ -1131,42 +1139,69 @@ const KEEPING: &str = "keeping.partial";
 const RUN_SCOPE: &str = "#oplink-run";
 const KEPT_KEY: &[u8] = b"kept";
 
-/// Finishes what a run killed while it kept its state in `dir` left: when the store holds
-/// that run's mark, the store was kept and its snapshots were not all put in place, so they
-/// are now (what is left without the mark, the store not kept, is removed by
-/// [`instantiate`] with a warning). `Ok(n)`: how many files were put in place.
-fn finish_kept(dir: &Path, store: &StateStore) -> Result<usize> {
+/// Finishes what a run killed while it kept its state in `dir` left, by the files its mark
+/// names: when the store holds that run's mark, the store was kept and its snapshots were
+/// not all put in place, so they are now; otherwise the store was not kept, and they are
+/// removed (what no mark names is removed by [`instantiate`], with a warning, for the
+/// operators of the chain). Says which, unless `quiet`.
+fn finish_kept(dir: &Path, store: &StateStore, quiet: bool) -> Result<()> {
     let mark = dir.join(KEEPING);
-    if !std::fs::symlink_metadata(&mark).is_ok_and(|m| m.is_file()) {
-        return Ok(0);
+    let Ok(meta) = std::fs::symlink_metadata(&mark) else {
+        return Ok(());
+    };
+    if !meta.is_file() {
+        return Err(CliError::Usage(format!(
+            "`{}` is {}, where `--state` keeps a file of its own while it keeps the state; remove it",
+            mark.display(),
+            match meta.file_type() {
+                t if t.is_dir() => "a folder",
+                t if t.is_symlink() => "a symbolic link",
+                _ => "no regular file",
+            }
+        )));
     }
-    let token = std::fs::read_to_string(&mark).unwrap_or_default();
+    let text = std::fs::read_to_string(&mark).map_err(|e| CliError::io("read", &mark, e))?;
+    let mut lines = text.lines();
+    let token = lines.next().unwrap_or_default();
     let kept = store
         .entries(RUN_SCOPE)
         .map_err(CliError::Host)?
         .into_iter()
-        .any(|(key, value)| key == KEPT_KEY && value == token.trim_end().as_bytes());
-    let mut finished = 0;
-    if kept {
-        let entries = std::fs::read_dir(dir).map_err(|e| CliError::io("read", dir, e))?;
-        let mut left: Vec<PathBuf> = entries
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|path| {
-                path.to_str().is_some_and(|p| {
-                    p.ends_with(".snapshot.partial") || p.ends_with(".config.partial")
-                }) && std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
-            })
-            .collect();
-        left.sort();
-        for partial in left {
-            let path = partial.with_extension("");
-            crate::output::put_in_place(&partial, &path)?;
-            finished += 1;
+        .any(|(key, value)| key == KEPT_KEY && value == token.as_bytes());
+    // The files the mark names that are still there: temporary state files of the folder.
+    let left: Vec<PathBuf> = lines
+        .filter(|name| {
+            !name.contains('/')
+                && (name.ends_with(".snapshot.partial") || name.ends_with(".config.partial"))
+        })
+        .map(|name| dir.join(name))
+        .filter(|path| std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()))
+        .collect();
+    for partial in &left {
+        if kept {
+            crate::output::put_in_place(partial, &partial.with_extension(""))?;
+        } else {
+            std::fs::remove_file(partial).map_err(|e| CliError::io("remove", partial, e))?;
         }
     }
     std::fs::remove_file(&mark).map_err(|e| CliError::io("remove", &mark, e))?;
-    Ok(finished)
+    if !quiet && !left.is_empty() {
+        let files = crate::counted(left.len(), "temporary file", "temporary files");
+        if kept {
+            crate::say!(
+                "oplink: warning: the last run with `--state {}` kept its store but did not put its snapshots in place (it was stopped, or failed): its {files} {} put in place now",
+                dir.display(),
+                if left.len() == 1 { "was" } else { "were" }
+            );
+        } else {
+            crate::say!(
+                "oplink: warning: the last run with `--state {}` was stopped before it kept its state: its {files} {} removed, and the state is the one kept before it",
+                dir.display(),
+                if left.len() == 1 { "was" } else { "were" }
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Snapshots written under temporary names: dropped before [`Snapshots::commit`], they are
@@ -1179,17 +1214,27 @@ struct Snapshots {
 }
 
 impl Snapshots {
+    /// Called once the store is kept: a file that cannot be put in place leaves it, the
+    /// files after it and the mark for the next run, which finishes the work.
     fn commit(mut self) -> Result<()> {
         // One at a time off the list, in the order they were written (each snapshot before
-        // its configuration's fingerprint), so that a failure leaves the rest for `drop`.
-        while !self.pending.is_empty() {
-            let (partial, path) = self.pending.remove(0);
-            let renamed = crate::output::put_in_place(&partial, &path);
-            if renamed.is_err() {
-                let _ = std::fs::remove_file(&partial);
+        // its configuration's fingerprint).
+        while let Some((partial, path)) = self.pending.first().cloned() {
+            if let Err(error) = crate::output::put_in_place(&partial, &path) {
+                for (left, _) in std::mem::take(&mut self.pending) {
+                    crate::interrupt::forget(&left);
+                }
+                let Some((mark, _)) = self.mark.take() else {
+                    return Err(error);
+                };
+                crate::interrupt::forget(&mark);
+                return Err(CliError::Usage(format!(
+                    "{error}; the state store was kept, and the next run with `--state {}` puts the snapshots in place",
+                    crate::output::folder_of(&mark).display()
+                )));
             }
+            self.pending.remove(0);
             crate::interrupt::forget(&partial);
-            renamed?;
         }
         // Every file in place: nothing left for a next run to finish.
         if let Some((mark, _)) = self.mark.take() {

@@ -864,20 +864,22 @@ fn a_state_file_a_killed_run_left_is_said_and_removed() {
 }
 
 /// A run killed after it kept its store and before it put its snapshots in place (its mark
-/// in the store and in `keeping.partial`) is finished by the next run, which puts them in
-/// place; killed before it kept its store (the mark not in the store), what it left is
-/// removed, and the state is the one kept before it.
+/// in the store, and in `keeping.partial` with the files it names) is finished by the next
+/// run, which puts those files in place and no others; killed before it kept its store (the
+/// mark not the store's), the files it names are removed, and the state is the one kept
+/// before it. A mark that is no file is refused before anything is read.
 #[test]
 fn a_run_killed_while_it_kept_its_state_is_finished_or_undone_by_the_next() {
     let root = tempfile::tempdir().unwrap();
-    let run = |dir: &std::path::Path| {
+    let command = |dir: &std::path::Path| {
         let mut cmd = oplink();
         cmd.args(["run", ORDERS, "--to", "none", "--state"])
             .arg(dir)
             .args(plugins(&["toolkit"]))
             .args(["--op", r#"tally={"key": "customer"}"#]);
-        cmd.assert().success().get_output().clone()
+        cmd
     };
+    let run = |dir: &std::path::Path| command(dir).assert().success().get_output().clone();
     let copy = |from: &std::path::Path, to: &std::path::Path| {
         std::fs::create_dir_all(to).unwrap();
         for entry in std::fs::read_dir(from).unwrap() {
@@ -886,6 +888,15 @@ fn a_run_killed_while_it_kept_its_state_is_finished_or_undone_by_the_next() {
         }
     };
     let read = |path: std::path::PathBuf| std::fs::read(path).unwrap();
+    let partials = |dir: &std::path::Path| -> Vec<String> {
+        let mut left: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".partial"))
+            .collect();
+        left.sort();
+        left
+    };
     // The state after one run, and after two.
     let (one, two) = (root.path().join("one"), root.path().join("two"));
     run(&one);
@@ -893,34 +904,37 @@ fn a_run_killed_while_it_kept_its_state_is_finished_or_undone_by_the_next() {
     let said = run(&two);
     assert!(!stderr(&said).contains("warning"), "{}", stderr(&said));
     assert!(
-        !two.join("keeping.partial").exists(),
-        "no mark left by a run that ended"
+        partials(&two).is_empty(),
+        "nothing left by a run that ended"
     );
     assert_ne!(
         read(one.join("tally.snapshot")),
         read(two.join("tally.snapshot"))
     );
-    let mark = |dir: &std::path::Path| {
-        let store = oplink_host::StateStore::open(dir.join("state.redb")).unwrap();
+    let token = {
+        let store = oplink_host::StateStore::open(two.join("state.redb")).unwrap();
         let (key, token) = store.entries("#oplink-run").unwrap().pop().unwrap();
         assert_eq!(key, b"kept");
         String::from_utf8(token).unwrap()
     };
+    let mark = |token: &str| format!("{token}\ntally.snapshot.partial\ntally.config.partial\n");
     // The second run as if killed after it kept its store: the store of two, the snapshots
-    // of one, the second's snapshots under their temporary names, the mark.
+    // of one, the second's snapshots under their temporary names, the mark; and another
+    // operator's temporary file, which the mark does not name.
     let killed = root.path().join("killed");
     copy(&one, &killed);
     std::fs::copy(two.join("state.redb"), killed.join("state.redb")).unwrap();
     for name in ["tally.snapshot", "tally.config"] {
         std::fs::copy(two.join(name), killed.join(format!("{name}.partial"))).unwrap();
     }
-    std::fs::write(killed.join("keeping.partial"), format!("{}\n", mark(&two))).unwrap();
+    std::fs::write(killed.join("keeping.partial"), mark(&token)).unwrap();
+    std::fs::write(killed.join("other.snapshot.partial"), b"not this run's").unwrap();
     // The next run finishes it first, then runs as after the second.
     let said = run(&killed);
     assert_eq!(
         stderr(&said).lines().next().unwrap(),
         format!(
-            "oplink: warning: the last run with `--state {}` was stopped after it kept its store and before it put its snapshots in place: 2 files were put in place now",
+            "oplink: warning: the last run with `--state {}` kept its store but did not put its snapshots in place (it was stopped, or failed): its 2 temporary files were put in place now",
             killed.display()
         )
     );
@@ -931,33 +945,111 @@ fn a_run_killed_while_it_kept_its_state_is_finished_or_undone_by_the_next() {
         read(killed.join("tally.snapshot")),
         read(third.join("tally.snapshot"))
     );
-    let left: Vec<_> = std::fs::read_dir(&killed)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|name| name.ends_with(".partial"))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
-    // Killed before it kept its store: the mark is not the store's, so what it left is
-    // removed and the state is the first run's.
+    assert_eq!(partials(&killed), ["other.snapshot.partial"]);
+    assert!(!killed.join("other.snapshot").exists());
+    // Killed before it kept its store: the mark is not the store's, so the files it names
+    // are removed and the state is the first run's.
     let undone = root.path().join("undone");
     copy(&one, &undone);
     for name in ["tally.snapshot", "tally.config"] {
         std::fs::copy(two.join(name), undone.join(format!("{name}.partial"))).unwrap();
     }
-    std::fs::write(undone.join("keeping.partial"), "not-this-store's\n").unwrap();
+    std::fs::write(undone.join("keeping.partial"), mark("not-this-store's")).unwrap();
     let said = run(&undone);
     assert_eq!(
         stderr(&said).lines().next().unwrap(),
         format!(
-            "oplink: warning: `{}` is left by a run stopped before it kept its state, and is removed: operator `tally` continues from the state kept before that run",
-            undone.join("tally.snapshot.partial").display()
+            "oplink: warning: the last run with `--state {}` was stopped before it kept its state: its 2 temporary files were removed, and the state is the one kept before it",
+            undone.display()
         )
     );
-    assert!(!undone.join("keeping.partial").exists());
+    assert!(partials(&undone).is_empty());
     assert_eq!(
         read(undone.join("tally.snapshot")),
         read(two.join("tally.snapshot"))
     );
+    // A mark that is a link (never written through) or a folder: refused at once.
+    let victim = root.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let linked = root.path().join("linked");
+    copy(&one, &linked);
+    std::os::unix::fs::symlink(&victim, linked.join("keeping.partial")).unwrap();
+    fails_with(
+        &mut command(&linked),
+        &format!(
+            "`{}` is a symbolic link, where `--state` keeps a file of its own while it keeps the state; remove it",
+            linked.join("keeping.partial").display()
+        ),
+    );
+    std::fs::remove_file(linked.join("keeping.partial")).unwrap();
+    std::fs::create_dir(linked.join("keeping.partial")).unwrap();
+    fails_with(
+        &mut command(&linked),
+        &format!(
+            "`{}` is a folder, where `--state` keeps a file of its own while it keeps the state; remove it",
+            linked.join("keeping.partial").display()
+        ),
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+/// A snapshot that cannot be put in place once the store is kept (an I/O error, injected
+/// with `strace`) leaves it and the run's mark for the next run, which finishes the work;
+/// the error says so.
+#[test]
+fn a_snapshot_that_cannot_be_put_in_place_is_left_for_the_next_run() {
+    if std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: strace is not installed (`.ci/run` installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let args = |cmd: &mut Command| {
+        cmd.args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(&state)
+            .args(plugins(&["toolkit"]))
+            .args(["--op", r#"tally={"key": "customer"}"#]);
+    };
+    let mut first = oplink();
+    args(&mut first);
+    first.assert().success();
+    // The first rename of the second run (`--to none` writes no file) fails.
+    let mut failing = Command::new("strace");
+    failing
+        .current_dir(workspace())
+        .env_remove("OPLINK_PLUGIN_PATH")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=rename"])
+        .args(["-e", "inject=rename:error=EIO:when=1"])
+        .arg(env!("CARGO_BIN_EXE_oplink"));
+    args(&mut failing);
+    let output = failing.output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "oplink: cannot write `{}`: Input/output error; the state store was kept, and the next run with `--state {}` puts the snapshots in place\n",
+            state.join("tally.snapshot").display(),
+            state.display()
+        )
+    );
+    assert!(state.join("tally.snapshot.partial").exists());
+    assert!(state.join("keeping.partial").exists());
+    let mut next = oplink();
+    args(&mut next);
+    let said = next.assert().success().get_output().clone();
+    assert!(
+        stderr(&said).starts_with(&format!(
+            "oplink: warning: the last run with `--state {}` kept its store but did not put its snapshots in place (it was stopped, or failed): its 2 temporary files were put in place now",
+            state.display()
+        )),
+        "{}",
+        stderr(&said)
+    );
+    assert!(!state.join("tally.snapshot.partial").exists());
 }
 
 #[test]
@@ -1381,6 +1473,15 @@ fn an_unreadable_json_lines_file_names_the_line_and_column() {
         oplink().arg("run").arg(&file),
         &format!(
             "cannot read `{}` at line 1: 2 JSON documents written over several lines, where JSON lines hold one object per line (they convert with `jq -c .`)",
+            file.display()
+        ),
+    );
+    // And of arrays.
+    std::fs::write(&file, "[\n  {\"a\": 1}\n]\n[\n  {\"a\": 2}\n]\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 1: 2 JSON documents written over several lines, where JSON lines hold one object per line (they convert with `jq -c '.[]'`, being arrays)",
             file.display()
         ),
     );
@@ -2661,6 +2762,17 @@ fn json_lines_refuse_a_fraction_in_an_integer_column() {
             ),
         );
     }
+    // `""` is no date in JSON (in CSV, an empty field is a null).
+    std::fs::write(&times, "{\"a\": \"\"}\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--to", "none", "--schema", "a:date32"])
+            .arg(&times),
+        &format!(
+            "cannot read `{}` at line 1, column 2 (`a`): `` is not a valid Date32",
+            times.display()
+        ),
+    );
     // A date or a time given as text finer than its column is refused too.
     std::fs::write(&times, "{\"a\": \"2024-01-01 10:00:00.1239\"}\n").unwrap();
     fails_with(

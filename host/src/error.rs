@@ -439,7 +439,8 @@ impl Error {
     /// The file the error is about (a library, a store, a folder), if it is about one: for a
     /// host that reports errors of its own shape.
     pub fn path(&self) -> Option<&std::path::Path> {
-        on_path!(self, path => Some(path.as_path()), None)
+        // An in-memory store's error has no file.
+        on_path!(self, path => Some(path.as_path()), None).filter(|p| !p.as_os_str().is_empty())
     }
 
     /// The operator the error is about, if it is about one (the name asked for, for an

@@ -350,7 +350,9 @@ impl Instance {
     /// [`Instance::commit_states`], with entries of the host's own written to `store` in the
     /// same transaction as the states of the instances it keeps: what a host records beside
     /// its operators' state (the position reached in its input, a mark of the run) is kept
-    /// with that state or not at all. Each entry is `(scope, key, value)`, a `None` value
+    /// with that state or not at all. (Instances of other stores commit in their own
+    /// transactions, as with `commit_states`; with none of `store`, the entries are written
+    /// last, once every other store is kept.) Each entry is `(scope, key, value)`, a `None` value
     /// removing the key; `StateStore::entries(scope)` reads them back. The scope must be no
     /// live instance's (`Error::State` otherwise, before anything is written): a name no
     /// operator can have, such as one that starts with `#`, keeps them apart.

@@ -416,14 +416,19 @@ impl ScopedState {
         states: &[&ScopedState],
         host: Option<(&StateStore, &[(String, Writes)])>,
     ) -> Result<()> {
-        if let Some((store, writes)) = host {
-            let live = lock(&store.inner.live);
-            if let Some((scope, _)) = writes.iter().find(|(scope, _)| live.contains(scope)) {
-                return Err(store.disk_error(format_args!(
-                    "the scope `{scope}` is a live instance's state, where the host wrote entries of its own; give them a scope no operator can have, such as one that starts with `#`"
-                )));
+        // Held to the end: no instance claims the host's scopes while they are written.
+        let _live = match host {
+            Some((store, writes)) => {
+                let live = lock(&store.inner.live);
+                if let Some((scope, _)) = writes.iter().find(|(scope, _)| live.contains(scope)) {
+                    return Err(store.disk_error(format_args!(
+                        "the scope `{scope}` is a live instance's state, where the host wrote entries of its own; give them a scope no operator can have, such as one that starts with `#`"
+                    )));
+                }
+                Some(live)
             }
-        }
+            None => None,
+        };
         let host_parts = |store: &StateStore| -> Vec<(&str, &Writes)> {
             match host {
                 Some((to, writes)) if to.same(store) => writes
@@ -434,16 +439,6 @@ impl ScopedState {
                 _ => Vec::new(),
             }
         };
-        if let Some((store, _)) = host
-            && !states
-                .iter()
-                .any(|state| state.store.as_ref().is_some_and(|s| s.same(store)))
-        {
-            let parts = host_parts(store);
-            if !parts.is_empty() {
-                store.commit(&parts)?;
-            }
-        }
         let mut done = vec![false; states.len()];
         for first in 0..states.len() {
             let Some(store) = states[first].store.as_ref().filter(|_| !done[first]) else {
@@ -476,6 +471,18 @@ impl ScopedState {
                     writes.clear();
                     state.flushes.fetch_add(1, Ordering::Relaxed);
                 }
+            }
+        }
+        // The host's entries in a store none of the states is in: last, once every state
+        // is kept.
+        if let Some((store, _)) = host
+            && !states
+                .iter()
+                .any(|state| state.store.as_ref().is_some_and(|s| s.same(store)))
+        {
+            let parts = host_parts(store);
+            if !parts.is_empty() {
+                store.commit(&parts)?;
             }
         }
         Ok(())

@@ -342,6 +342,7 @@ fn a_hosts_entries_commit_with_the_states() {
             .starts_with("the in-memory state store: the scope `m` is a live instance's state"),
         "{err}"
     );
+    assert_eq!(err.path(), None, "no file");
 }
 
 #[test]
