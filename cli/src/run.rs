@@ -750,10 +750,29 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 let restores = instance.info().implemented().restore() && snapshot.exists();
                 // A store that cannot say whether it holds state is taken to hold some: the
                 // question only decides a warning.
+                let kept = kept_config(dir, &scope);
+                let continues =
+                    || restores || host.state_store().has_entries(&scope).unwrap_or(true);
                 if !args.quiet
-                    && kept_config(dir, &scope)
-                        .is_some_and(|kept| kept != fingerprint(&spec.config))
-                    && (restores || host.state_store().has_entries(&scope).unwrap_or(true))
+                    && let Some(Kept {
+                        operator: Some(keeper),
+                        ..
+                    }) = &kept
+                    && *keeper != spec.name
+                    && continues()
+                {
+                    // A numbered state (`tally.2`) of one run is the name of another's
+                    // operator.
+                    crate::say!(
+                        "oplink: warning: operator `{}` continues from the state `{scope}` in `{}`, which operator `{keeper}` kept; give `--state` another folder to start afresh",
+                        spec.name,
+                        dir.display(),
+                    );
+                } else if !args.quiet
+                    && kept
+                        .as_ref()
+                        .is_some_and(|kept| kept.fingerprint != fingerprint(&spec.config))
+                    && continues()
                 {
                     crate::say!(
                         "oplink: warning: operator `{}` continues from its state `{scope}` in `{}`, which was kept with another configuration; give `--state` another folder to start afresh",
@@ -966,16 +985,26 @@ fn fingerprint(config: &Value) -> String {
     format!("{:016x}", fnv1a(FNV_OFFSET, config.to_string().as_bytes()))
 }
 
-/// The fingerprint of the configuration the state of `scope` was last kept with, when
-/// `--state` wrote one (it only feeds a warning).
-fn kept_config(dir: &Path, scope: &str) -> Option<String> {
+/// What `--state` wrote of the state of `scope` when it was last kept: the fingerprint of
+/// the configuration, and the operator that kept it (absent from a file of an earlier
+/// oplink). It only feeds warnings.
+struct Kept {
+    fingerprint: String,
+    operator: Option<String>,
+}
+
+fn kept_config(dir: &Path, scope: &str) -> Option<Kept> {
     let path = config_path(dir, scope);
     // A named pipe there would wait for a writer: only a file is read.
     if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
         return None;
     }
     let text = std::fs::read_to_string(path).ok()?;
-    Some(text.trim().to_owned())
+    let mut lines = text.lines().map(str::trim);
+    Some(Kept {
+        fingerprint: lines.next().unwrap_or_default().to_owned(),
+        operator: lines.next().filter(|l| !l.is_empty()).map(str::to_owned),
+    })
 }
 
 /// At the end, in two steps that keep nothing yet: every operator's own `flush_state`
@@ -1017,9 +1046,15 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
             let partial = partial_of(&path);
             snapshots.pending.push((partial.clone(), path));
             crate::interrupt::remove_on_interrupt(&partial);
+            // The fingerprint, then the operator that kept the state.
             write_synced(
                 &partial,
-                format!("{}\n", fingerprint(&stage.config)).as_bytes(),
+                format!(
+                    "{}\n{}\n",
+                    fingerprint(&stage.config),
+                    stage.instance.name()
+                )
+                .as_bytes(),
             )?;
         }
         stage.done.time += t.elapsed();

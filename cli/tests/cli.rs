@@ -624,8 +624,12 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
     assert!(!second.contains("+I"), "{second}");
     // The configuration's fingerprint is kept beside the state (not the configuration,
     // which may hold secrets).
+    // So is the operator that kept it.
     let kept = std::fs::read_to_string(dir.path().join("running_sum.config")).unwrap();
-    assert_eq!(kept.trim().len(), 16, "{kept}");
+    let lines: Vec<&str> = kept.lines().collect();
+    assert_eq!(lines.len(), 2, "{kept}");
+    assert_eq!(lines[0].len(), 16, "{kept}");
+    assert_eq!(lines[1], "running_sum");
     // The same configuration written otherwise: no warning.
     let same = oplink()
         .args(["run", ORDERS, "--to", "none", "--state"])
@@ -663,6 +667,55 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
         std::fs::read_to_string(dir.path().join("running_sum.config")).unwrap(),
         kept,
         "a failed run keeps nothing"
+    );
+    // State another operator kept under this name (a numbered state, `tally.2`, of a chain
+    // that named `tally` twice, met by an operator named `tally.2`): said.
+    std::fs::write(
+        dir.path().join("running_sum.config"),
+        format!("{}\nrunning_total\n", lines[0]),
+    )
+    .unwrap();
+    let other = oplink()
+        .args(["run", ORDERS, "--to", "none", "--state"])
+        .arg(dir.path())
+        .args(plugins(&["running-sum"]))
+        .args([
+            "--op",
+            r#"running_sum={"key": "customer", "value": "amount"}"#,
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stderr(&other).lines().next().unwrap(),
+        format!(
+            "oplink: warning: operator `running_sum` continues from the state `running_sum` in `{}`, which operator `running_total` kept; give `--state` another folder to start afresh",
+            dir.path().display()
+        )
+    );
+    // A file of an earlier oplink, with the fingerprint alone, is read as before.
+    std::fs::write(
+        dir.path().join("running_sum.config"),
+        format!("{}\n", lines[0]),
+    )
+    .unwrap();
+    let earlier = oplink()
+        .args(["run", ORDERS, "--to", "none", "--state"])
+        .arg(dir.path())
+        .args(plugins(&["running-sum"]))
+        .args([
+            "--op",
+            r#"running_sum={"key": "customer", "value": "amount"}"#,
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        !stderr(&earlier).contains("warning"),
+        "{}",
+        stderr(&earlier)
     );
     // An operator without state: another configuration is no cause for a warning.
     for min in ["10", "20"] {
