@@ -427,13 +427,7 @@ impl Input {
                             quotes: Some(followed),
                         })
                         .map_err(|e| data(arrow_words(&e.to_string())))?;
-                    let batches: Box<dyn Iterator<Item = _>> = if strict.columns.is_empty() {
-                        Box::new(reader)
-                    } else {
-                        let mut strict = strict;
-                        Box::new(reader.map(move |batch| strict.parse(batch?)))
-                    };
-                    (schema, Progress::Bytes(read, size), batches)
+                    (schema, Progress::Bytes(read, size), strict.over(reader))
                 }
                 InputFormat::Jsonl => {
                     let mut buffered = BufReader::new(
@@ -485,13 +479,7 @@ impl Input {
                             quotes: None,
                         }))
                         .map_err(|e| data(arrow_words(&e.to_string())))?;
-                    let batches: Box<dyn Iterator<Item = _>> = if strict.columns.is_empty() {
-                        Box::new(reader)
-                    } else {
-                        let mut strict = strict;
-                        Box::new(reader.map(move |batch| strict.parse(batch?)))
-                    };
-                    (schema, Progress::Bytes(read, size), batches)
+                    (schema, Progress::Bytes(read, size), strict.over(reader))
                 }
                 InputFormat::Ipc => {
                     let mut magic = [0u8; 6];
@@ -760,6 +748,18 @@ impl StrictText {
     /// For JSON lines: integers, dates and times.
     fn new(schema: &SchemaRef) -> StrictText {
         Self::reading(schema, |ty| integral(ty) || temporal(ty), true)
+    }
+
+    /// `batches` with the columns read as text parsed (as they come when there are none).
+    fn over(
+        mut self,
+        batches: impl Iterator<Item = std::result::Result<RecordBatch, ArrowError>> + 'static,
+    ) -> Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>>> {
+        if self.columns.is_empty() {
+            Box::new(batches)
+        } else {
+            Box::new(batches.map(move |batch| self.parse(batch?)))
+        }
     }
 
     /// For CSV: dates and times.
