@@ -414,8 +414,10 @@ impl Instance {
         self.call("snapshot", |raw, err| unsafe {
             (snapshot.0)(raw, &mut out, err)
         })?;
-        // SAFETY: on OK the plugin wrote `out` with its own release function.
-        Ok(unsafe { out.take() })
+        // SAFETY: on OK the plugin wrote `out` with its own release function. A buffer no
+        // writer can have made is an error, never an empty snapshot (which would hand the
+        // next instance no state).
+        unsafe { out.take_checked() }.map_err(|e| self.data_error("snapshot", e))
     }
 
     /// Restores state written by [`Instance::snapshot`].

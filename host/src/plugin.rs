@@ -335,7 +335,10 @@ impl Plugin {
     /// Creates an instance whose `ctx.state()` is the scope `state` of the host's store
     /// ([`HostBuilder::state_store`](crate::HostBuilder::state_store)): it sees what an
     /// earlier instance of that name flushed, in this process or, with an on-disk store,
-    /// before a restart. One live instance per name: another is [`Error::StateInUse`].
+    /// before a restart. One live instance per name: another is [`Error::StateInUse`]. A
+    /// name is not empty and does not start with `#`, which keeps a host's own entries
+    /// apart ([`Instance::commit_states_with`](crate::Instance::commit_states_with));
+    /// either is an [`Error::State`].
     pub fn instantiate_named(
         &self,
         name: &str,

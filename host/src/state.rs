@@ -205,6 +205,14 @@ impl StateStore {
 
     /// Claims `scope` for a new instance: an error while another live instance holds it.
     pub(crate) fn claim(&self, scope: &str) -> Result<Arc<ScopedState>> {
+        if scope.is_empty() {
+            return Err(self.disk_error("an instance's state needs a name, and `\"\"` is none"));
+        }
+        if scope.starts_with('#') {
+            return Err(self.disk_error(format_args!(
+                "the state name `{scope}` starts with `#`, which keeps a host's own entries (`Instance::commit_states_with`) apart from its instances' states; give the instance a name that does not"
+            )));
+        }
         if !lock(&self.inner.live).insert(scope.to_owned()) {
             return Err(Error::StateInUse {
                 scope: scope.to_owned(),

@@ -449,6 +449,24 @@ fn a_tick_that_says_it_produced_two_changes_is_an_error() {
     );
 }
 
+/// A snapshot of a length without bytes is an error, never an empty snapshot that would
+/// hand the next instance no state.
+#[test]
+fn a_snapshot_no_writer_can_have_made_is_an_error() {
+    in_child("a_snapshot_no_writer_can_have_made_is_an_error", || {
+        let plugin = Plugin::load(fixture("SNAPSHOT_NULL_LEN")).unwrap();
+        let mut op = plugin
+            .instantiate("c_op", json!(null), &Host::default())
+            .unwrap();
+        let err = op.snapshot().unwrap_err();
+        assert!(matches!(err, Error::Data { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "operator `c_op` in `snapshot`: 1000 bytes arrived with a null pointer or more than memory can hold"
+        );
+    });
+}
+
 #[test]
 fn an_unknown_status_is_an_error() {
     in_child("an_unknown_status_is_an_error", || {

@@ -343,6 +343,22 @@ fn a_hosts_entries_commit_with_the_states() {
         "{err}"
     );
     assert_eq!(err.path(), None, "no file");
+    // No instance takes a name of the host's entries, nor an empty one.
+    for (name, said) in [
+        (
+            "#input",
+            "the in-memory state store: the state name `#input` starts with `#`, which keeps a host's own entries (`Instance::commit_states_with`) apart from its instances' states; give the instance a name that does not",
+        ),
+        (
+            "",
+            "the in-memory state store: an instance's state needs a name, and `\"\"` is none",
+        ),
+    ] {
+        let err = plugin
+            .instantiate_named("tally", tally_config(), &host, name)
+            .unwrap_err();
+        assert_eq!(err.to_string(), said);
+    }
 }
 
 #[test]

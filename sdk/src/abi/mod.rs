@@ -152,22 +152,25 @@ impl OwnedBuf {
         }
     }
 
-    /// Copies the bytes out and releases the buffer through its own release function.
+    /// [`OwnedBuf::take_checked`] for bytes read as well as can be (an error's message and
+    /// file): a buffer no writer can have made gives none.
     ///
     /// # Safety
-    /// `self` must have been written by the other side (by [`OwnedBuf::from_vec`] or a C
-    /// writer keeping the same promises) of a library still loaded, or be empty, and not be
-    /// released yet.
+    /// As for [`OwnedBuf::take_checked`].
     pub unsafe fn take(&mut self) -> Vec<u8> {
         // SAFETY: forwarded from the caller.
         unsafe { self.take_checked() }.unwrap_or_default()
     }
 
-    /// [`OwnedBuf::take`], with an error for a buffer no writer can have made (a null
-    /// pointer with a length, a length past what memory can hold); released all the same.
+    /// Copies the bytes out and releases the buffer through its own release function; an
+    /// error for a buffer no writer can have made (a null pointer with a length, a length
+    /// past what memory can hold), released all the same. What must arrive whole (a
+    /// snapshot, a service's argument or result) is taken so.
     ///
     /// # Safety
-    /// As for [`OwnedBuf::take`].
+    /// `self` must have been written by the other side (by [`OwnedBuf::from_vec`] or a C
+    /// writer keeping the same promises) of a library still loaded, or be empty, and not be
+    /// released yet.
     pub unsafe fn take_checked(&mut self) -> crate::Result<Vec<u8>> {
         let bytes = if self.len == 0 {
             Ok(Vec::new())
@@ -297,10 +300,10 @@ mod tests {
     fn owned_buf_round_trip_releases_once() {
         let mut buf = OwnedBuf::from_vec(b"hello".to_vec());
         // SAFETY: written by from_vec just above, not released yet.
-        let bytes = unsafe { buf.take() };
+        let bytes = unsafe { buf.take_checked() }.unwrap();
         assert_eq!(bytes, b"hello");
         assert!(buf.release.is_none() && buf.ptr.is_null());
         // SAFETY: an empty buffer takes to an empty vector and releases nothing.
-        assert!(unsafe { buf.take() }.is_empty());
+        assert!(unsafe { buf.take_checked() }.unwrap().is_empty());
     }
 }
