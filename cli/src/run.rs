@@ -335,6 +335,8 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     let progress = progress_bar(&input.progress);
     // Whether the bar may appear at all, decided once (not a system call per batch).
     let may_show = !args.quiet && std::io::stderr().is_terminal();
+    // Rows written to the terminal the bar is drawn on are written with the bar put away.
+    let beside_bar = may_show && args.output.is_none() && std::io::stdout().is_terminal();
     let mut rows_read = 0u64;
     let mut changes = 0u64;
     let mut read_time = Duration::ZERO;
@@ -359,7 +361,11 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
             _ => format!("change {changes} (no input rows)"),
         })?;
         let t = Instant::now();
-        emit(&mut sink, out, args.emit, &stages)?;
+        if beside_bar && !progress.is_hidden() {
+            progress.suspend(|| emit(&mut sink, out, args.emit, &stages))?;
+        } else {
+            emit(&mut sink, out, args.emit, &stages)?;
+        }
         write_time += t.elapsed();
         match &input.progress {
             Progress::Bytes(read, _) => {

@@ -4423,3 +4423,39 @@ fn timestamps_in_seconds_are_written_to_parquet_as_timestamps() {
         "{\"at\":\"2024-01-01T10:00:00\",\"zoned\":\"2024-01-01T04:30:00Z\"}\n{\"at\":null,\"zoned\":null}\n"
     );
 }
+
+/// On a terminal, a table written to it while the progress bar shows is written with the
+/// bar put away: no line of the table starts after the bar's text. Run under `script`
+/// (util-linux), which gives the command a terminal; skipped where it is missing.
+#[test]
+fn a_table_on_the_terminal_of_the_progress_bar_is_written_apart_from_it() {
+    if std::process::Command::new("script").arg("-V").output().is_err() {
+        eprintln!("skipped: `script` is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    let mut text = String::from("id,name\n");
+    for i in 0..300_000 {
+        text.push_str(&format!("{i},n{i}\n"));
+    }
+    std::fs::write(&big, text).unwrap();
+    let log = dir.path().join("terminal.log");
+    let command = format!(
+        "{} run {} --batch-size 1000",
+        env!("CARGO_BIN_EXE_oplink"),
+        big.display()
+    );
+    let status = std::process::Command::new("script")
+        .args(["-qec", &command])
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let seen = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    assert!(seen.contains("+----"), "the table was written");
+    assert!(seen.contains("reading"), "the bar showed");
+    let collided = seen.lines().filter(|l| l.contains("left+--")).count();
+    assert_eq!(collided, 0, "{collided} table lines after the bar's text");
+}
