@@ -92,6 +92,40 @@ fn a_checked_load_survives_a_constructor_that_aborts_exits_or_hangs() {
     );
 }
 
+/// A constructor that forks a process which lives on (holding the check's pipe): the check
+/// ends when the check process has reported, not at its deadline, and the forked process
+/// ends with it (it is in the check's process group).
+#[test]
+fn a_checked_load_ends_what_the_constructor_forked() {
+    let forks = fixture("CTOR_FORK");
+    let pidfile = PathBuf::from(format!("{}.pid", forks.display()));
+    let _ = std::fs::remove_file(&pidfile);
+    let started = std::time::Instant::now();
+    let plugin = Plugin::load_checked_within(&forks, Duration::from_secs(30)).unwrap();
+    assert!(plugin.operator("c_op").is_some());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "waited for the forked process: {:?}",
+        started.elapsed()
+    );
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Gone, or a zombie left for whoever adopted it.
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+    };
+    let waited = std::time::Instant::now();
+    while alive() && waited.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(), "the process the constructor forked ({pid}) lives on");
+    let _ = std::fs::remove_file(&pidfile);
+}
+
 #[test]
 fn a_checked_load_with_a_timeout_past_any_clock_waits_for_the_check() {
     let plugin = Plugin::load_checked_within(plugin_path("toolkit"), Duration::MAX).unwrap();

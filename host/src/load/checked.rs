@@ -94,6 +94,10 @@ pub fn check_in_child(path: &Path, timeout: Duration) -> Result<bool> {
         drop(read_end);
         child(&path, write_end, parent);
     }
+    // The child leads a process group of its own (it says so too: whichever runs first), so
+    // that what the library starts in it ends with the check.
+    // SAFETY: `setpgid` on our own child touches no memory.
+    unsafe { libc::setpgid(pid, pid) };
     drop(write_end);
     let (report, status) = wait_for(pid, read_end, timeout);
     match status {
@@ -138,6 +142,10 @@ fn child(path: &Path, report: OwnedFd, parent: libc::pid_t) -> ! {
     // goes with it, not on forever; a parent gone before this line is caught after it.
     // SAFETY: `prctl` with `PR_SET_PDEATHSIG` takes a signal number and touches no memory.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // A process group of its own: a process the library's constructor forks is in it, and
+    // is killed with it when the check is over.
+    // SAFETY: `setpgid` on this process touches no memory.
+    unsafe { libc::setpgid(0, 0) };
     // SAFETY: `getppid` has no preconditions.
     if unsafe { libc::getppid() } != parent {
         // SAFETY: ends the child at once, running none of the parent's exit handlers.
@@ -215,32 +223,47 @@ fn wait_for(pid: libc::pid_t, report: OwnedFd, timeout: Duration) -> (Vec<u8>, W
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => break,
         }
+        // A whole report is all the child writes: a process the library forked may hold
+        // the pipe open past the child's end.
+        if buffer == GOT_THROUGH || buffer == NOT_A_PLUGIN {
+            break;
+        }
     }
     // The pipe may close before the child ends (a library that closes what it inherited):
     // the deadline holds for the wait too.
     (buffer, reap(pid, deadline))
 }
 
-/// Kills the child at its deadline and reaps it.
+/// Kills the child (and its process group) at its deadline and reaps it.
 fn kill(pid: libc::pid_t) -> Waited {
-    // SAFETY: `pid` is our child, not reaped yet.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    // SAFETY: `pid` is our child, not reaped yet, and the leader of its group (or about to
+    // be: then the group kill finds none, and the kill of the child does it).
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+        libc::kill(pid, libc::SIGKILL);
+    }
     let _ = reap(pid, None);
     Waited::TimedOut
 }
 
-/// Waits for the child to end: until `deadline`, if any, then kills it.
+/// Waits for the child to end: until `deadline`, if any, then kills it. Once it has ended,
+/// and before it is reaped (while its id is still its own, and its group's), whatever is
+/// left in its process group (what the library forked) is killed.
 fn reap(pid: libc::pid_t, deadline: Option<Instant>) -> Waited {
-    let mut status = 0;
     let mut pause = Duration::from_micros(20);
     loop {
-        let flags = if deadline.is_some() { libc::WNOHANG } else { 0 };
-        // SAFETY: `pid` is our child; `status` is writable.
-        let done = unsafe { libc::waitpid(pid, &mut status, flags) };
-        if done == pid {
-            break;
-        }
+        let flags = libc::WEXITED
+            | libc::WNOWAIT
+            | if deadline.is_some() { libc::WNOHANG } else { 0 };
+        // SAFETY: a zeroed `siginfo_t` is a valid value of the type.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `pid` is our child; `info` is writable.
+        let done = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
         if done == 0 {
+            // SAFETY: `waitid` filled `info` (all zero when nothing has ended).
+            if unsafe { info.si_pid() } == pid {
+                break;
+            }
             // Still running (only with `WNOHANG`).
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return kill(pid);
@@ -248,6 +271,21 @@ fn reap(pid: libc::pid_t, deadline: Option<Instant>) -> Waited {
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(10));
             continue;
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Waited::Lost(error);
+        }
+    }
+    // SAFETY: the group of our child, which has ended but is not reaped: its id is not
+    // anyone else's.
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    let mut status = 0;
+    loop {
+        // SAFETY: `pid` is our ended child; `status` is writable.
+        let done = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if done == pid {
+            break;
         }
         let error = std::io::Error::last_os_error();
         if error.kind() != std::io::ErrorKind::Interrupted {
