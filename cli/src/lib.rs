@@ -47,21 +47,6 @@ macro_rules! say {
 /// not recolour it, retitle it, move its cursor, reorder what it shows or break a one-line
 /// message in two. Text without them is returned as it is.
 pub fn escape_controls<'a>(text: &'a str, kept: &[char]) -> std::borrow::Cow<'a, str> {
-    // Control characters, and the ones that reorder or break what a terminal shows: the
-    // bidirectional overrides and isolates, and the line and paragraph separators.
-    let unsafe_to_show = |c: char| {
-        c.is_control()
-            || matches!(
-                c,
-                '\u{061c}'
-                    | '\u{200e}'
-                    | '\u{200f}'
-                    | '\u{202a}'..='\u{202e}'
-                    | '\u{2066}'..='\u{2069}'
-                    | '\u{2028}'
-                    | '\u{2029}'
-            )
-    };
     let escaped = |c: char| unsafe_to_show(c) && !kept.contains(&c);
     if !text.contains(escaped) {
         return std::borrow::Cow::Borrowed(text);
@@ -75,6 +60,50 @@ pub fn escape_controls<'a>(text: &'a str, kept: &[char]) -> std::borrow::Cow<'a,
         }
     }
     std::borrow::Cow::Owned(shown)
+}
+
+/// Control characters, and the ones that reorder or break what a terminal shows: the
+/// bidirectional overrides and isolates, and the line and paragraph separators.
+fn unsafe_to_show(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// `text` as one word of a POSIX shell's command line, to be run as printed: as it is when
+/// it holds nothing a shell reads otherwise, in single quotes when it does, and as `$'…'`
+/// with escapes when it holds characters [`escape_controls`] escapes (which bash, zsh and
+/// ksh read).
+pub fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./-+,:@%=".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_owned();
+    }
+    if !text.contains(unsafe_to_show) {
+        return format!("'{}'", text.replace('\'', r"'\''"));
+    }
+    let mut word = String::from("$'");
+    for c in text.chars() {
+        match c {
+            '\'' => word.push_str(r"\'"),
+            '\\' => word.push_str(r"\\"),
+            c if unsafe_to_show(c) && (c as u32) < 0x100 => {
+                word.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if unsafe_to_show(c) => word.push_str(&format!("\\u{:04x}", c as u32)),
+            c => word.push(c),
+        }
+    }
+    word.push('\'');
+    word
 }
 
 thread_local! {
@@ -107,4 +136,27 @@ pub(crate) fn quiet_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, S
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic without a message".to_owned())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn a_shell_word_runs_as_printed() {
+        assert_eq!(shell_word("my-filter/lib_x.so"), "my-filter/lib_x.so");
+        assert_eq!(shell_word("c dir"), "'c dir'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("p\u{1b}[1mq"), r"$'p\x1b[1mq'");
+        assert_eq!(shell_word("a'\\\u{202e}"), r"$'a\'\\\u202e'");
+        // Each, as bash reads it, is the text again.
+        for text in ["c dir", "it's", "p\u{1b}[1mq", "a'\\b", "$HOME `x` \"y\""] {
+            let said = std::process::Command::new("bash")
+                .args(["-c", &format!("printf %s {}", shell_word(text))])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(said.stdout).unwrap(), text, "{text:?}");
+        }
+    }
 }

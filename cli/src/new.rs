@@ -97,16 +97,20 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
         }
         std::fs::write(&path, text).map_err(|e| CliError::io("write", &path, e))?;
     }
-    let shown = folder.display();
+    // Shown escaped; in the commands, quoted for the shell, to be run as printed.
+    let text = folder.to_string_lossy();
+    let shown = crate::escape_controls(&text, &[]);
+    let word = crate::shell_word(&text);
     let next = match args.lang {
         Lang::Rust => format!(
-            "created the plugin crate `{}` in `{shown}` (operator `{op}`)\n\nnext:\n  cd {shown}\n  cargo build && cargo test\n  oplink check target/debug/{}{op}{}\n",
+            "created the plugin crate `{}` in `{shown}` (operator `{op}`)\n\nnext:\n  cd {word}\n  cargo build && cargo test\n  oplink check target/debug/{}{op}{}\n",
             args.name,
             std::env::consts::DLL_PREFIX,
             std::env::consts::DLL_SUFFIX
         ),
         Lang::C => format!(
-            "created the C operator `{op}` in `{shown}`\n\nnext:\n  make -C {shown}\n  oplink check {shown}/lib{op}.so\n"
+            "created the C operator `{op}` in `{shown}`\n\nnext:\n  make -C {word}\n  oplink check {}\n",
+            crate::shell_word(&format!("{text}/lib{op}.so"))
         ),
     };
     out.write_all(next.as_bytes())
