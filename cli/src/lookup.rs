@@ -109,10 +109,14 @@ fn looks_like_json(path: &Path) -> bool {
 }
 
 fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
+    use serde_json::value::RawValue;
     let text = std::fs::read_to_string(path)
         .map(crate::input::without_bom)
         .map_err(|e| CliError::io("read", path, e))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| CliError::Data {
+    // Read without parsing its numbers: a number keeps the text it was written with
+    // (parsed, `12345678901234567890123` would be rounded to a float, `1e2` become `100.0`
+    // and `1e400` be refused).
+    let whole: Box<RawValue> = serde_json::from_str(&text).map_err(|e| CliError::Data {
         path: path.to_owned(),
         line: Some(e.line() as u64),
         column: Some(e.column().to_string()),
@@ -121,14 +125,16 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
             crate::input::without_position(&e.to_string())
         ),
     })?;
-    let Value::Object(map) = value else {
-        return Err(CliError::Data {
-            path: path.to_owned(),
-            line: None,
-            column: None,
-            reason: "a lookup table in JSON is one object of keys to values".to_owned(),
-        });
-    };
+    let map: HashMap<String, &RawValue> = match whole.get().trim_start().starts_with('{') {
+        true => serde_json::from_str(whole.get()).ok(),
+        false => None,
+    }
+    .ok_or_else(|| CliError::Data {
+        path: path.to_owned(),
+        line: None,
+        column: None,
+        reason: "a lookup table in JSON is one object of keys to values".to_owned(),
+    })?;
     if let Some(key) = key_given_twice(&text) {
         return Err(CliError::Data {
             path: path.to_owned(),
@@ -139,23 +145,22 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
             ),
         });
     }
-    // A number keeps the text it was written with: parsed, `12345678901234567890123` would
-    // be rounded to a float and `1e2` become `100.0`.
-    let written: HashMap<String, &serde_json::value::RawValue> =
-        serde_json::from_str(&text).unwrap_or_default();
-    // A key whose value is `null` has no value, as an empty cell of a CSV table.
+    // A key whose value is `null` has no value, as an empty cell of a CSV table; a string
+    // is its text; a list or an object its compact JSON; a number or `true`/`false` as
+    // written.
     Ok(map
         .into_iter()
-        .filter_map(|(k, v)| match v {
-            Value::Null => None,
-            Value::String(s) => Some((k, s)),
-            Value::Number(n) => {
-                let text = written
-                    .get(&k)
-                    .map_or(n.to_string(), |raw| raw.get().to_owned());
-                Some((k, text))
-            }
-            other => Some((k, other.to_string())),
+        .filter_map(|(key, raw)| {
+            let written = raw.get().trim();
+            let value = match written.as_bytes().first() {
+                _ if written == "null" => return None,
+                Some(b'"') => serde_json::from_str::<String>(written).ok()?,
+                Some(b'[' | b'{') => serde_json::from_str::<Value>(written)
+                    .map(|value| value.to_string())
+                    .unwrap_or_else(|_| written.to_owned()),
+                _ => written.to_owned(),
+            };
+            Some((key, value))
         })
         .collect())
 }
@@ -263,7 +268,8 @@ mod tests {
         std::fs::write(
             &json,
             r#"{"ann": "gold", "bob": null, "cy": 3, "dee": 12345678901234567890123, "eve": 1e2,
-                "fay": 0.1000000000000000055511151231257827, "gus": [1, 2.50], "hal": true}"#,
+                "fay": 0.1000000000000000055511151231257827, "gus": [1, 2.50], "hal": true,
+                "ivy": 1e400}"#,
         )
         .unwrap();
         let spec = format!("tiers={}", json.display());
@@ -281,6 +287,7 @@ mod tests {
             ("eve", "1e2"),
             ("fay", "0.1000000000000000055511151231257827"),
             ("gus", "[1,2.5]"),
+            ("ivy", "1e400"),
             ("hal", "true"),
         ] {
             assert_eq!(tables.get("tiers", key).unwrap().as_deref(), Some(text));
