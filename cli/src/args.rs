@@ -42,11 +42,12 @@ Examples:
     #[command(
         after_help = "One line per library: `ok` with its operators, or `FAILED` with the \
 reason. A library that crashes its loader or hangs fails the check without ending the command. \
-Folders are searched for libraries (not recursively).
+Folders are searched for libraries (not recursively); in a folder, a library that is no plugin \
+(a proc-macro, a dependency) is `skipped`, and named itself it fails.
 
 Examples:
   oplink check target/debug/libthreshold.so
-  oplink check target/release/*.so && echo all good
+  oplink check target/release && echo all good
   oplink check --timeout 30 plugins/"
     )]
     Check(CheckArgs),
@@ -97,7 +98,8 @@ pub struct CheckArgs {
     /// Libraries, or folders of them.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Seconds a library's check may take before it fails as hung.
+    /// Seconds a library's check may take before it fails as hung (a fraction of a second
+    /// is fine; one past what a clock can count sets no deadline).
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub timeout: f64,
 }

@@ -12,15 +12,20 @@ use crate::error::{CliError, Result};
 /// Checks every library of `args`, writing one line per library to `out`. An error when
 /// any fails (or the arguments name nothing to check).
 pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
-    let timeout = Duration::try_from_secs_f64(args.timeout)
-        .ok()
-        .filter(|timeout| !timeout.is_zero())
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "--timeout must be a positive number of seconds, not {}",
-                args.timeout
-            ))
-        })?;
+    let timeout = match Duration::try_from_secs_f64(args.timeout) {
+        _ if args.timeout.is_nan() || args.timeout <= 0.0 => Err(format!(
+            "--timeout must be a positive number of seconds, not {}",
+            args.timeout
+        )),
+        // Past what a clock can count: no deadline.
+        Err(_) => Ok(Duration::MAX),
+        Ok(timeout) if timeout.is_zero() => Err(format!(
+            "--timeout must be at least a nanosecond (0.000000001 seconds), not {}",
+            args.timeout
+        )),
+        Ok(timeout) => Ok(timeout),
+    }
+    .map_err(CliError::Usage)?;
     let mut verdicts: Vec<(PathBuf, Verdict)> = Vec::new();
     for path in &args.paths {
         if path.is_dir() {
@@ -49,7 +54,10 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
                     )),
                 ));
             }
-        } else if !path.exists() {
+        } else if std::fs::symlink_metadata(path).is_err()
+            || std::fs::metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            // Nothing there, or a link to nothing (a loop of links is said by the load).
             let hint = oplink_host::load::library_path_hint(path);
             let words = hint.map_or("does not exist".to_owned(), |h| {
                 format!("does not exist ({h})")
@@ -63,6 +71,9 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
             verdicts.push((path.clone(), verdict));
         }
     }
+    // A library named twice (by itself and in its folder, say) is said once.
+    let mut seen = std::collections::HashSet::new();
+    verdicts.retain(|(path, _)| seen.insert(std::fs::canonicalize(path).unwrap_or(path.clone())));
     let total = verdicts
         .iter()
         .filter(|(_, v)| !matches!(v, Verdict::Skipped(_)))

@@ -341,6 +341,41 @@ fn check_reports_each_bad_library_and_exits_one() {
         stderr(&output),
         "oplink: 3 of 4 libraries failed the check\n"
     );
+    // A library named by itself and in its folder is said once.
+    let output = oplink()
+        .arg("check")
+        .arg(d.join("libgood.so"))
+        .arg(d)
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output).matches("libgood.so").count(),
+        1,
+        "{}",
+        stdout(&output)
+    );
+    // A loop of links is no missing file.
+    let looped = tempfile::tempdir().unwrap();
+    let (one, two) = (
+        looped.path().join("libone.so"),
+        looped.path().join("libtwo.so"),
+    );
+    std::os::unix::fs::symlink(&two, &one).unwrap();
+    std::os::unix::fs::symlink(&one, &two).unwrap();
+    let output = oplink()
+        .arg("check")
+        .arg(&one)
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&output).ends_with("Too many levels of symbolic links\n"),
+        "{}",
+        stdout(&output)
+    );
 
     // A path that is not there, and a folder with no plugin: each a FAILED line.
     let empty = tempfile::tempdir().unwrap();
@@ -2165,8 +2200,17 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
         "--timeout must be a positive number of seconds, not 0",
     );
     fails_with(
+        oplink().args(["check", "--timeout=-1", "x.so"]),
+        "--timeout must be a positive number of seconds, not -1",
+    );
+    fails_with(
+        oplink().args(["check", "--timeout", "1e-12", "x.so"]),
+        "--timeout must be at least a nanosecond (0.000000001 seconds), not 0.000000000001",
+    );
+    // Past what a clock can count is no deadline: the check runs.
+    fails_with(
         oplink().args(["check", "--timeout", "1e20", "x.so"]),
-        "--timeout must be a positive number of seconds, not 100000000000000000000",
+        "1 of 1 library failed the check",
     );
     fails_with(oplink().arg("check").arg(d), "1 of 1 path failed the check");
     let not_object = d.join("tiers.json");
@@ -4429,7 +4473,11 @@ fn timestamps_in_seconds_are_written_to_parquet_as_timestamps() {
 /// (util-linux), which gives the command a terminal; skipped where it is missing.
 #[test]
 fn a_table_on_the_terminal_of_the_progress_bar_is_written_apart_from_it() {
-    if std::process::Command::new("script").arg("-V").output().is_err() {
+    if std::process::Command::new("script")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
         eprintln!("skipped: `script` is not installed");
         return;
     }

@@ -115,14 +115,23 @@ fn a_checked_load_ends_what_the_constructor_forked() {
         .unwrap();
     // Gone, or a zombie left for whoever adopted it.
     let alive = || {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
     };
     let waited = std::time::Instant::now();
     while alive() && waited.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!alive(), "the process the constructor forked ({pid}) lives on");
+    assert!(
+        !alive(),
+        "the process the constructor forked ({pid}) lives on"
+    );
     let _ = std::fs::remove_file(&pidfile);
 }
 

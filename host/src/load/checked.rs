@@ -252,9 +252,8 @@ fn kill(pid: libc::pid_t) -> Waited {
 fn reap(pid: libc::pid_t, deadline: Option<Instant>) -> Waited {
     let mut pause = Duration::from_micros(20);
     loop {
-        let flags = libc::WEXITED
-            | libc::WNOWAIT
-            | if deadline.is_some() { libc::WNOHANG } else { 0 };
+        let flags =
+            libc::WEXITED | libc::WNOWAIT | if deadline.is_some() { libc::WNOHANG } else { 0 };
         // SAFETY: a zeroed `siginfo_t` is a valid value of the type.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: `pid` is our child; `info` is writable.
