@@ -93,6 +93,17 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
         },
     };
     let inline = config.is_some_and(|c| !c.starts_with('@'));
+    if text.trim().is_empty() {
+        return Err(CliError::Usage(if inline {
+            format!(
+                "--op `{spec}`: the configuration of `{name}` after `=` is empty; give JSON (`{{}}` for none), or leave out `=`"
+            )
+        } else {
+            format!(
+                "--op `{spec}`: the configuration of `{name}` {source_text} is empty; write JSON in it (`{{}}` for none)"
+            )
+        }));
+    }
     match serde_json::from_str::<Strict>(&text) {
         Ok(Strict(config)) => Ok(OpSpec {
             name: name.to_owned(),

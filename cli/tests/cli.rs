@@ -2196,6 +2196,21 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
         "--op `threshold=@`: `@` needs a file name, as in `NAME=@config.json`",
     );
     fails_with(
+        oplink().args(["run", ORDERS, "--op", "threshold= "]),
+        "--op `threshold= `: the configuration of `threshold` after `=` is empty; give JSON (`{}` for none), or leave out `=`",
+    );
+    let blank = d.join("blank.json");
+    std::fs::write(&blank, "\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op"])
+            .arg(format!("threshold=@{}", blank.display())),
+        &format!(
+            "--op `threshold=@{0}`: the configuration of `threshold` (from `{0}`) is empty; write JSON in it (`{{}}` for none)",
+            blank.display()
+        ),
+    );
+    fails_with(
         oplink().args(["check", "--timeout", "0", "x.so"]),
         "--timeout must be a positive number of seconds, not 0",
     );
