@@ -1348,21 +1348,29 @@ impl Summary {
             ms(self.read_time)
         );
         if !self.stages.is_empty() {
-            let width = self
+            // An operator the chain names twice is told apart by its place: `tally (2nd)`.
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            let labels: Vec<String> = self
                 .stages
                 .iter()
-                .map(|s| s.name.len())
-                .max()
-                .unwrap_or(0)
-                .max(8);
+                .map(|stage| {
+                    let nth = seen.entry(&stage.name).or_insert(0);
+                    *nth += 1;
+                    match self.stages.iter().filter(|s| s.name == stage.name).count() {
+                        1 => stage.name.clone(),
+                        _ => format!("{} ({})", stage.name, ordinal(*nth)),
+                    }
+                })
+                .collect();
+            let width = labels.iter().map(String::len).max().unwrap_or(0).max(8);
             text.push_str(&format!(
                 "{:<width$}  {:>10}  {:>10}  {:>10}\n",
                 "operator", "rows in", "rows out", "time"
             ));
-            for stage in &self.stages {
+            for (stage, label) in self.stages.iter().zip(&labels) {
                 text.push_str(&format!(
                     "{:<width$}  {:>10}  {:>10}  {:>10}\n",
-                    stage.name,
+                    label,
                     stage.rows_in,
                     stage.rows_out,
                     ms(stage.time)

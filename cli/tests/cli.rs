@@ -446,6 +446,27 @@ fn run_prints_the_pipeline_as_a_table_with_a_summary() {
     assert!(!summary.contains("reading"), "{summary}");
 }
 
+/// An operator the chain names twice has its place beside its name in the summary.
+#[test]
+fn the_summary_tells_an_operator_named_twice_apart() {
+    let output = oplink()
+        .args(["run", ORDERS, "--to", "none"])
+        .args(plugins(&["toolkit"]))
+        .args(["--op", r#"tally={"key": "customer"}"#, "--op", "passthrough"])
+        .args(["--op", r#"tally={"key": "customer"}"#])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let names: Vec<String> = stderr(&output)
+        .lines()
+        .skip(2)
+        .take(3)
+        .map(|l| l.split("  ").next().unwrap().trim().to_owned())
+        .collect();
+    assert_eq!(names, ["tally (1st)", "passthrough", "tally (2nd)"]);
+}
+
 /// A table longer than 10,000 rows is printed as it comes, in tables of 10,000 rows each
 /// (batches split where a part ends), every row once and in order.
 #[test]
