@@ -23,7 +23,11 @@
 #define OPLINK_TARGET "unknown"
 #endif
 #ifndef OPLINK_PROFILE
+#ifdef __OPTIMIZE__
 #define OPLINK_PROFILE "release"
+#else
+#define OPLINK_PROFILE "debug"
+#endif
 #endif
 #ifdef __VERSION__
 #define COMPILER "cc " __VERSION__

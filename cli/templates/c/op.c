@@ -18,6 +18,14 @@
 #ifndef OPLINK_TARGET
 #define OPLINK_TARGET "unknown"
 #endif
+/* The build's profile as `oplink inspect` shows it: optimised or not, unless the build says. */
+#ifndef OPLINK_PROFILE
+#ifdef __OPTIMIZE__
+#define OPLINK_PROFILE "release"
+#else
+#define OPLINK_PROFILE "debug"
+#endif
+#endif
 #ifdef __VERSION__
 #define COMPILER "cc " __VERSION__
 #else
@@ -399,7 +407,7 @@ static const OplinkPluginHeader header = {
     .oplink_version = OPLINK_STR(OPLINK_SDK_VERSION),
     .rustc_version = OPLINK_STR(COMPILER),
     .target = OPLINK_STR(OPLINK_TARGET),
-    .profile = OPLINK_STR("release"),
+    .profile = OPLINK_STR(OPLINK_PROFILE),
     .panic_strategy = OPLINK_PANIC_UNWIND,
     .reserved = 0,
     .operators = operators,
