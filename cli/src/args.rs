@@ -216,7 +216,8 @@ pub enum Lang {
 #[derive(Debug, Args)]
 pub struct NewArgs {
     /// The plugin's name: lowercase letters, digits, `-` and `_`, starting with a letter;
-    /// for a Rust crate, not a Rust keyword, nor `std`, `core`, `oplink` or `serde`. The
+    /// for a Rust crate, not a Rust keyword, nor a crate it would hide (`std`, `core`,
+    /// `alloc`, `proc_macro`, `test`, `oplink`, `oplink_macros`, `serde`). The
     /// operator is named after it (with `_` for `-`).
     pub name: String,
     /// The language.

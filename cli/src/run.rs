@@ -332,7 +332,10 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
         refuse_output_over_what_is_read(path, args)?;
     }
     let tables = Tables::read(&args.lookup)?;
+    // Opening reads for the schema (inference reads up to 10,000 rows): reading time too.
+    let opening = Instant::now();
     let mut input = Input::open(&args.input, format, schema, args.batch_size, delimiter)?;
+    let opened = opening.elapsed();
     if let Some(warning) = input.warning().filter(|_| !args.quiet) {
         crate::say!("oplink: warning: {warning}");
     }
@@ -350,7 +353,7 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     let beside_bar = may_show && args.output.is_none() && std::io::stdout().is_terminal();
     let mut rows_read = 0u64;
     let mut changes = 0u64;
-    let mut read_time = Duration::ZERO;
+    let mut read_time = opened;
     let mut write_time = Duration::ZERO;
     loop {
         let t = Instant::now();
