@@ -329,9 +329,27 @@ fn dependency(given: Option<&str>, sdk_source: &Path) -> Result<String> {
             serde_json::to_string(&path.to_string_lossy()).expect("a string")
         ))
     };
+    let requirement = |spec: &str| {
+        spec.trim_start()
+            .starts_with(|c: char| c.is_ascii_digit() || "^~=<>*".contains(c))
+    };
     match given {
-        Some(spec) if spec.chars().next().is_some_and(|c| c.is_ascii_digit()) => {
-            Ok(format!("oplink = \"{spec}\""))
+        Some(spec) if requirement(spec) => {
+            // Read as cargo reads it; this command's oplink must meet it: another 0.x
+            // speaks another ABI, and its plugins would not load here.
+            let this = semver::Version::parse(env!("CARGO_PKG_VERSION")).expect("a version");
+            let wanted = semver::VersionReq::parse(spec).map_err(|e| {
+                CliError::Usage(format!(
+                    "--oplink `{spec}` is not a version requirement cargo reads ({e}); give a version such as `{this}`, or a path to oplink's `sdk` folder"
+                ))
+            })?;
+            if !wanted.matches(&this) {
+                return Err(CliError::Usage(format!(
+                    "--oplink `{spec}` does not take this oplink's version, {this}, and a plugin built against another speaks another ABI, which this `oplink` would not load; give `{}.{}`",
+                    this.major, this.minor
+                )));
+            }
+            Ok(format!("oplink = {}", serde_json::to_string(spec.trim()).expect("a string")))
         }
         Some(path) => path_dependency(Path::new(path)),
         None if sdk_source.join("Cargo.toml").is_file() => path_dependency(sdk_source),
@@ -398,6 +416,21 @@ mod tests {
         assert_eq!(
             dependency(Some("0.2"), &sdk_source()).unwrap(),
             "oplink = \"0.2\""
+        );
+        // Any requirement cargo reads that this oplink meets.
+        for spec in ["^0.2", "~0.2.0", "=0.2.0", ">=0.2, <0.3"] {
+            assert_eq!(
+                dependency(Some(spec), &sdk_source()).unwrap(),
+                format!("oplink = \"{spec}\"")
+            );
+        }
+        assert_eq!(
+            dependency(Some("0.1"), &sdk_source()).unwrap_err().to_string(),
+            "--oplink `0.1` does not take this oplink's version, 0.2.0, and a plugin built against another speaks another ABI, which this `oplink` would not load; give `0.2`"
+        );
+        assert_eq!(
+            dependency(Some("^x"), &sdk_source()).unwrap_err().to_string(),
+            "--oplink `^x` is not a version requirement cargo reads (unexpected character 'x' while parsing major version number); give a version such as `0.2.0`, or a path to oplink's `sdk` folder"
         );
         assert!(
             dependency(None, &sdk_source())
