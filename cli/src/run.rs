@@ -130,7 +130,20 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
                                 .any(|w| rest.starts_with(w))
                     });
             let unquoted = inline && bare_word && !text.contains(['"', '\'']);
+            // serde_json counts the column in bytes: said in characters, as a reader
+            // counts them (the caret, placed by bytes, is right either way).
             let mut reason = error.to_string();
+            if let Some(text_line) = text.lines().nth(line.saturating_sub(1))
+                && let Some(before) = text_line.get(..column.min(text_line.len()))
+                && before.len() != before.chars().count()
+                && let Some(at) = reason.rfind(" at line ")
+            {
+                reason.truncate(at);
+                reason.push_str(&format!(
+                    " at line {line} column {}",
+                    before.chars().count()
+                ));
+            }
             if unquoted {
                 reason.push_str(&format!(
                     " (the configuration has no quotes left: did the shell take them? Put the whole option in single quotes: --op '{name}={{\"key\": \"value\"}}')"
@@ -1457,11 +1470,12 @@ mod tests {
             "{shown}"
         );
         // Tabs shown as escapes and letters of several bytes: the caret stays under the
-        // character serde_json names (it counts bytes).
+        // character serde_json names (it counts bytes), and the column is counted in
+        // characters.
         let error = parse_op("t={\"c\u{e9}\u{e9}\": \"x\"\t\"min\": 1}").unwrap_err();
         assert_eq!(
             error.to_string(),
-            "the configuration of `t` (inline) is not valid JSON: expected `,` or `}` at line 1 column 15\n  {\"c\u{e9}\u{e9}\": \"x\"\\t\"min\": 1}\n               ^"
+            "the configuration of `t` (inline) is not valid JSON: expected `,` or `}` at line 1 column 13\n  {\"c\u{e9}\u{e9}\": \"x\"\\t\"min\": 1}\n               ^"
         );
         // A key given twice, at any depth, is pointed at (serde_json would keep the last).
         let error = parse_op(r#"t={"a": {"b": 1, "b": 2}}"#).unwrap_err();
