@@ -55,14 +55,16 @@ pub enum CliError {
         /// passed over, Rust libraries without their shared one.
         passed_over: String,
     },
-    /// An operator's configuration is not valid JSON.
-    #[error("the configuration of `{operator}` {source_text} is not valid JSON: {reason}{}", excerpt.as_ref().map(|e| format!("\n{e}")).unwrap_or_default())]
+    /// An operator's configuration is not valid JSON, or holds what would not reach the
+    /// operator as written.
+    #[error("the configuration of `{operator}` {source_text} {reason}{}", excerpt.as_ref().map(|e| format!("\n{e}")).unwrap_or_default())]
     BadConfig {
         /// The operator.
         operator: String,
         /// Where the configuration came from: `(inline)` or `(from config.json)`.
         source_text: String,
-        /// What serde_json said, with the line and column.
+        /// What is wrong, with the line and column: `is not valid JSON: …` and what
+        /// serde_json said.
         reason: String,
         /// The offending line and a caret under the column.
         excerpt: Option<String>,

@@ -349,7 +349,10 @@ fn dependency(given: Option<&str>, sdk_source: &Path) -> Result<String> {
                     this.major, this.minor
                 )));
             }
-            Ok(format!("oplink = {}", serde_json::to_string(spec.trim()).expect("a string")))
+            Ok(format!(
+                "oplink = {}",
+                serde_json::to_string(spec.trim()).expect("a string")
+            ))
         }
         Some(path) => path_dependency(Path::new(path)),
         None if sdk_source.join("Cargo.toml").is_file() => path_dependency(sdk_source),
@@ -425,11 +428,15 @@ mod tests {
             );
         }
         assert_eq!(
-            dependency(Some("0.1"), &sdk_source()).unwrap_err().to_string(),
+            dependency(Some("0.1"), &sdk_source())
+                .unwrap_err()
+                .to_string(),
             "--oplink `0.1` does not take this oplink's version, 0.2.0, and a plugin built against another speaks another ABI, which this `oplink` would not load; give `0.2`"
         );
         assert_eq!(
-            dependency(Some("^x"), &sdk_source()).unwrap_err().to_string(),
+            dependency(Some("^x"), &sdk_source())
+                .unwrap_err()
+                .to_string(),
             "--oplink `^x` is not a version requirement cargo reads (unexpected character 'x' while parsing major version number); give a version such as `0.2.0`, or a path to oplink's `sdk` folder"
         );
         assert!(

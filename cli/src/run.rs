@@ -105,6 +105,20 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
         }));
     }
     match serde_json::from_str::<Strict>(&text) {
+        Ok(_) if let Some((line, column, number)) = integer_past_64_bits(&text) => {
+            Err(CliError::BadConfig {
+                operator: name.to_owned(),
+                source_text,
+                reason: format!(
+                    "holds the whole number `{number}` at line {line} column {}, past what 64 bits hold: it would reach the operator as a float, rounded; write it as a string if the operator reads one",
+                    text.lines()
+                        .nth(line - 1)
+                        .and_then(|l| l.get(..column - 1))
+                        .map_or(column, |before| before.chars().count() + 1)
+                ),
+                excerpt: text.lines().nth(line - 1).map(|l| excerpt(l, column)),
+            })
+        }
         Ok(Strict(config)) => Ok(OpSpec {
             name: name.to_owned(),
             config,
@@ -152,7 +166,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             Err(CliError::BadConfig {
                 operator: name.to_owned(),
                 source_text,
-                reason,
+                reason: format!("is not valid JSON: {reason}"),
                 excerpt,
             })
         }
@@ -221,6 +235,48 @@ impl<'de> serde::Deserialize<'de> for Strict {
         }
         d.deserialize_any(Strictly).map(Strict)
     }
+}
+
+/// The first whole number of the JSON `text` that no 64-bit integer holds (serde_json reads
+/// it as a float), with its line and column (bytes, from 1).
+fn integer_past_64_bits(text: &str) -> Option<(usize, usize, &str)> {
+    let bytes = text.as_bytes();
+    let (mut in_string, mut escaped) = (false, false);
+    let (mut line, mut line_start) = (1, 0);
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'\n' {
+            line += 1;
+            line_start = at + 1;
+        } else if b == b'-' || b.is_ascii_digit() {
+            let start = at;
+            while at < bytes.len()
+                && matches!(bytes[at], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+            {
+                at += 1;
+            }
+            let number = &text[start..at];
+            if !number.contains(['.', 'e', 'E'])
+                && number.parse::<i64>().is_err()
+                && number.parse::<u64>().is_err()
+            {
+                return Some((line, start - line_start + 1, number));
+            }
+            continue;
+        }
+        at += 1;
+    }
+    None
 }
 
 /// `line` with a caret under its `column` (serde_json's: bytes, counted from 1), cut to the
@@ -1477,6 +1533,17 @@ mod tests {
             error.to_string(),
             "the configuration of `t` (inline) is not valid JSON: expected `,` or `}` at line 1 column 13\n  {\"c\u{e9}\u{e9}\": \"x\"\\t\"min\": 1}\n               ^"
         );
+        // A whole number past 64 bits (serde_json would make it a float) is pointed at; one
+        // in a string, a float, and the largest of 64 bits are not.
+        let error = parse_op(
+            "t={\"n\": \"1e99 99999999999999999999\",\n \"é\": [1.5e300, -9223372036854775809]}",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the configuration of `t` (inline) holds the whole number `-9223372036854775809` at line 2 column 17, past what 64 bits hold: it would reach the operator as a float, rounded; write it as a string if the operator reads one\n   \"é\": [1.5e300, -9223372036854775809]}\n                  ^"
+        );
+        assert!(parse_op(r#"t={"n": 18446744073709551615, "m": -9223372036854775808}"#).is_ok());
         // A key given twice, at any depth, is pointed at (serde_json would keep the last).
         let error = parse_op(r#"t={"a": {"b": 1, "b": 2}}"#).unwrap_err();
         assert_eq!(

@@ -452,7 +452,12 @@ fn the_summary_tells_an_operator_named_twice_apart() {
     let output = oplink()
         .args(["run", ORDERS, "--to", "none"])
         .args(plugins(&["toolkit"]))
-        .args(["--op", r#"tally={"key": "customer"}"#, "--op", "passthrough"])
+        .args([
+            "--op",
+            r#"tally={"key": "customer"}"#,
+            "--op",
+            "passthrough",
+        ])
         .args(["--op", r#"tally={"key": "customer"}"#])
         .assert()
         .success()
