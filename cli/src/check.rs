@@ -71,9 +71,28 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
             verdicts.push((path.clone(), verdict));
         }
     }
-    // A library named twice (by itself and in its folder, say) is said once.
-    let mut seen = std::collections::HashSet::new();
-    verdicts.retain(|(path, _)| seen.insert(std::fs::canonicalize(path).unwrap_or(path.clone())));
+    // A library named twice (by itself and in its folder, say) is said once, by its
+    // verdict rather than a skip (a link in a folder is skipped, the file it names not).
+    let mut first: std::collections::HashMap<PathBuf, usize> = Default::default();
+    let mut kept = vec![true; verdicts.len()];
+    for (index, (path, verdict)) in verdicts.iter().enumerate() {
+        let file = std::fs::canonicalize(path).unwrap_or(path.clone());
+        match first.get(&file) {
+            None => {
+                first.insert(file, index);
+            }
+            Some(&earlier)
+                if matches!(verdicts[earlier].1, Verdict::Skipped(_))
+                    && !matches!(verdict, Verdict::Skipped(_)) =>
+            {
+                kept[earlier] = false;
+                first.insert(file, index);
+            }
+            Some(_) => kept[index] = false,
+        }
+    }
+    let mut kept = kept.into_iter();
+    verdicts.retain(|_| kept.next().unwrap_or(true));
     let total = verdicts
         .iter()
         .filter(|(_, v)| !matches!(v, Verdict::Skipped(_)))

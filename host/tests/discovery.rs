@@ -135,6 +135,53 @@ fn a_checked_load_ends_what_the_constructor_forked() {
     let _ = std::fs::remove_file(&pidfile);
 }
 
+/// The same constructor, failing after it forked: the failure is said at once, not the
+/// deadline's, and the forked process ends too.
+#[test]
+fn a_checked_load_says_at_once_how_a_forking_constructor_failed() {
+    let forks = fixture("CTOR_FORK_ABORT");
+    let pidfile = PathBuf::from(format!("{}.pid", forks.display()));
+    let _ = std::fs::remove_file(&pidfile);
+    let started = std::time::Instant::now();
+    let err = Plugin::load_checked_within(&forks, Duration::from_secs(30)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}` was not loaded: the check process was killed by signal 6 (SIGABRT) while opening it",
+            forks.display()
+        )
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    let waited = std::time::Instant::now();
+    while alive() && waited.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !alive(),
+        "the process the constructor forked ({pid}) lives on"
+    );
+    let _ = std::fs::remove_file(&pidfile);
+}
+
 #[test]
 fn a_checked_load_with_a_timeout_past_any_clock_waits_for_the_check() {
     let plugin = Plugin::load_checked_within(plugin_path("toolkit"), Duration::MAX).unwrap();

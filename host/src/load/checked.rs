@@ -122,8 +122,12 @@ pub fn check_in_child(path: &Path, timeout: Duration) -> Result<bool> {
             signal_name(signal)
         ))),
         Waited::TimedOut => Err(failed(format!(
-            "the check process did not finish within {:.1} s and was killed",
-            timeout.as_secs_f64()
+            "the check process did not finish within {} and was killed",
+            if timeout >= Duration::from_millis(100) {
+                format!("{:.1} s", timeout.as_secs_f64())
+            } else {
+                format!("{timeout:?}")
+            }
         ))),
         // Reaped for the host (see above), without the report: it ended on the way, and
         // how is not known.
@@ -143,9 +147,20 @@ fn child(path: &Path, report: OwnedFd, parent: libc::pid_t) -> ! {
     // SAFETY: `prctl` with `PR_SET_PDEATHSIG` takes a signal number and touches no memory.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     // A process group of its own: a process the library's constructor forks is in it, and
-    // is killed with it when the check is over.
-    // SAFETY: `setpgid` on this process touches no memory.
-    unsafe { libc::setpgid(0, 0) };
+    // is killed with it when the check is over. In the background of a terminal, then: a
+    // constructor's write to it must not stop the check (`SIGTTOU`, with `stty tostop`),
+    // nor a read (`SIGTTIN`: it reads nothing instead).
+    // SAFETY: `setpgid` on this process and `signal` with `SIG_IGN` touch no memory; the
+    // `open` and `dup2` move a descriptor onto 0, and on failure stdin stays.
+    unsafe {
+        libc::setpgid(0, 0);
+        libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+        if null >= 0 {
+            libc::dup2(null, 0);
+            libc::close(null);
+        }
+    }
     // SAFETY: `getppid` has no preconditions.
     if unsafe { libc::getppid() } != parent {
         // SAFETY: ends the child at once, running none of the parent's exit handlers.
@@ -200,7 +215,8 @@ fn wait_for(pid: libc::pid_t, report: OwnedFd, timeout: Duration) -> (Vec<u8>, W
             events: libc::POLLIN,
             revents: 0,
         };
-        let millis = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        // In slices: the child may end while a process it forked holds the pipe open.
+        let millis = left.as_millis().clamp(1, 50) as i32;
         // SAFETY: one valid `pollfd`.
         let ready = unsafe { libc::poll(&mut poll, 1, millis) };
         if ready < 0 {
@@ -214,6 +230,9 @@ fn wait_for(pid: libc::pid_t, report: OwnedFd, timeout: Duration) -> (Vec<u8>, W
             return (buffer, Waited::Lost(error));
         }
         if ready == 0 {
+            if ended(pid) {
+                break;
+            }
             continue;
         }
         let mut chunk = [0u8; 64];
@@ -232,6 +251,18 @@ fn wait_for(pid: libc::pid_t, report: OwnedFd, timeout: Duration) -> (Vec<u8>, W
     // The pipe may close before the child ends (a library that closes what it inherited):
     // the deadline holds for the wait too.
     (buffer, reap(pid, deadline))
+}
+
+/// Whether the child has ended (it is left to be reaped).
+fn ended(pid: libc::pid_t) -> bool {
+    // SAFETY: a zeroed `siginfo_t` is a valid value of the type.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOWAIT | libc::WNOHANG;
+    // SAFETY: `pid` is our child; `info` is writable.
+    let done = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+    // SAFETY: `waitid` filled `info` (all zero when nothing has ended).
+    // (Reaped for a host that ignores `SIGCHLD`: ended too.)
+    (done == 0 && unsafe { info.si_pid() } == pid) || done != 0
 }
 
 /// Kills the child (and its process group) at its deadline and reaps it.
@@ -272,6 +303,13 @@ fn reap(pid: libc::pid_t, deadline: Option<Instant>) -> Waited {
             continue;
         }
         let error = std::io::Error::last_os_error();
+        if error.raw_os_error() == Some(libc::ECHILD) {
+            // Reaped for a host that ignores `SIGCHLD`: what it forked may be left in its
+            // group, whose id is no one else's while it has a member.
+            // SAFETY: a group kill touches no memory.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            return Waited::Lost(error);
+        }
         if error.kind() != std::io::ErrorKind::Interrupted {
             return Waited::Lost(error);
         }
