@@ -262,7 +262,7 @@ fn ended(pid: libc::pid_t) -> bool {
     let done = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
     // SAFETY: `waitid` filled `info` (all zero when nothing has ended).
     // (Reaped for a host that ignores `SIGCHLD`: ended too.)
-    (done == 0 && unsafe { info.si_pid() } == pid) || done != 0
+    done != 0 || unsafe { info.si_pid() } == pid
 }
 
 /// Kills the child (and its process group) at its deadline and reaps it.
