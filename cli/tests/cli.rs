@@ -356,6 +356,26 @@ fn check_reports_each_bad_library_and_exits_one() {
         "{}",
         stdout(&output)
     );
+    // A link to a library in its folder is skipped, and hides not the library's verdict.
+    let linked = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("ABI_MAJOR"), linked.path().join("libabi3.so")).unwrap();
+    std::os::unix::fs::symlink("libabi3.so", linked.path().join("a.so")).unwrap();
+    let output = oplink()
+        .arg("check")
+        .arg(linked.path())
+        .assert()
+        .failure()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&output).starts_with(&format!(
+            "FAILED   {}",
+            linked.path().join("libabi3.so").display()
+        )),
+        "{}",
+        stdout(&output)
+    );
     // A loop of links is no missing file.
     let looped = tempfile::tempdir().unwrap();
     let (one, two) = (
