@@ -81,25 +81,49 @@ fn unsafe_to_show(c: char) -> bool {
 /// `text` as one word of a POSIX shell's command line, to be run as printed: as it is when
 /// it holds nothing a shell reads otherwise, in single quotes when it does, and as `$'…'`
 /// with escapes when it holds characters [`escape_controls`] escapes (which bash, zsh and
-/// ksh read).
+/// ksh read). A word that starts with `-` gets `./` before it, so that no command takes it
+/// for an option.
 pub fn shell_word(text: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_./-+,:@%=".contains(c);
-    if !text.is_empty() && text.chars().all(plain) {
-        return text.to_owned();
+    shell_bytes(text.as_bytes())
+}
+
+/// [`shell_word`] for a path, whose bytes need not be UTF-8 (those that are not are
+/// written as `\xNN` escapes).
+pub fn shell_path(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    shell_bytes(path.as_os_str().as_bytes())
+}
+
+fn shell_bytes(bytes: &[u8]) -> String {
+    if bytes.starts_with(b"-") {
+        let mut dotted = b"./".to_vec();
+        dotted.extend_from_slice(bytes);
+        return shell_bytes(&dotted);
     }
-    if !text.contains(unsafe_to_show) {
+    let plain = |b: &u8| b.is_ascii_alphanumeric() || b"_./-+,:@%=".contains(b);
+    if !bytes.is_empty() && bytes.iter().all(plain) {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let utf8 = std::str::from_utf8(bytes).ok();
+    if let Some(text) = utf8.filter(|t| !t.contains(unsafe_to_show)) {
         return format!("'{}'", text.replace('\'', r"'\''"));
     }
     let mut word = String::from("$'");
-    for c in text.chars() {
-        match c {
-            '\'' => word.push_str(r"\'"),
-            '\\' => word.push_str(r"\\"),
-            c if unsafe_to_show(c) && (c as u32) < 0x100 => {
-                word.push_str(&format!("\\x{:02x}", c as u32));
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\'' => word.push_str(r"\'"),
+                '\\' => word.push_str(r"\\"),
+                // `\xNN` is a byte: only ASCII ones are characters of their own.
+                c if unsafe_to_show(c) && c.is_ascii() => {
+                    word.push_str(&format!("\\x{:02x}", c as u32));
+                }
+                c if unsafe_to_show(c) => word.push_str(&format!("\\u{:04x}", c as u32)),
+                c => word.push(c),
             }
-            c if unsafe_to_show(c) => word.push_str(&format!("\\u{:04x}", c as u32)),
-            c => word.push(c),
+        }
+        for b in chunk.invalid() {
+            word.push_str(&format!("\\x{b:02x}"));
         }
     }
     word.push('\'');
@@ -150,8 +174,14 @@ mod tests {
         assert_eq!(shell_word(""), "''");
         assert_eq!(shell_word("p\u{1b}[1mq"), r"$'p\x1b[1mq'");
         assert_eq!(shell_word("a'\\\u{202e}"), r"$'a\'\\\u202e'");
+        assert_eq!(shell_word("a\u{85}b"), r"$'a\u0085b'");
+        assert_eq!(shell_word("-d"), "./-d");
+        assert_eq!(shell_word("-d x"), "'./-d x'");
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::path::Path::new(std::ffi::OsStr::from_bytes(b"z\xffz"));
+        assert_eq!(super::shell_path(odd), r"$'z\xffz'");
         // Each, as bash reads it, is the text again.
-        for text in ["c dir", "it's", "p\u{1b}[1mq", "a'\\b", "$HOME `x` \"y\""] {
+        for text in ["c dir", "it's", "p\u{1b}[1mq", "a'\\b", "$HOME `x` \"y\"", "a\u{85}b"] {
             let said = std::process::Command::new("bash")
                 .args(["-c", &format!("printf %s {}", shell_word(text))])
                 .output()

@@ -100,7 +100,7 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
     // Shown escaped; in the commands, quoted for the shell, to be run as printed.
     let text = folder.to_string_lossy();
     let shown = crate::escape_controls(&text, &[]);
-    let word = crate::shell_word(&text);
+    let word = crate::shell_path(&folder);
     let next = match args.lang {
         Lang::Rust => format!(
             "created the plugin crate `{}` in `{shown}` (operator `{op}`)\n\nnext:\n  cd {word}\n  cargo build && cargo test\n  oplink check target/debug/{}{op}{}\n",
@@ -110,7 +110,7 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
         ),
         Lang::C => format!(
             "created the C operator `{op}` in `{shown}`\n\nnext:\n  make -C {word}\n  oplink check {}\n",
-            crate::shell_word(&format!("{text}/lib{op}.so"))
+            crate::shell_path(&folder.join(format!("lib{op}.so")))
         ),
     };
     out.write_all(next.as_bytes())
