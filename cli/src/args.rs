@@ -227,9 +227,9 @@ pub struct NewArgs {
     #[arg(long, value_name = "DIR")]
     pub path: Option<PathBuf>,
     /// How a Rust crate depends on oplink: a path to oplink's `sdk` folder, or a version
-    /// requirement such as `0.2` (or `^0.2`, `>=0.2, <0.3`: any that cargo reads and this
-    /// oplink's version meets) for an oplink from a registry (default: the SDK this command
-    /// was built from; an error when it is no longer there).
+    /// requirement such as `0.2` (or `^0.2`, `>=0.2, <0.3`: any that cargo reads, that this
+    /// oplink's version meets and the next 0.x does not) for an oplink from a registry
+    /// (default: the SDK this command was built from; an error when it is no longer there).
     #[arg(long, value_name = "PATH|VERSION")]
     pub oplink: Option<String>,
 }

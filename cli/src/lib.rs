@@ -181,7 +181,14 @@ mod tests {
         let odd = std::path::Path::new(std::ffi::OsStr::from_bytes(b"z\xffz"));
         assert_eq!(super::shell_path(odd), r"$'z\xffz'");
         // Each, as bash reads it, is the text again.
-        for text in ["c dir", "it's", "p\u{1b}[1mq", "a'\\b", "$HOME `x` \"y\"", "a\u{85}b"] {
+        for text in [
+            "c dir",
+            "it's",
+            "p\u{1b}[1mq",
+            "a'\\b",
+            "$HOME `x` \"y\"",
+            "a\u{85}b",
+        ] {
             let said = std::process::Command::new("bash")
                 .args(["-c", &format!("printf %s {}", shell_word(text))])
                 .output()

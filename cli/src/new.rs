@@ -329,9 +329,13 @@ fn dependency(given: Option<&str>, sdk_source: &Path) -> Result<String> {
             serde_json::to_string(&path.to_string_lossy()).expect("a string")
         ))
     };
+    // `~/src/oplink/sdk` (a `~` the shell left, after `=`) is a path; `~0.2` is not.
     let requirement = |spec: &str| {
-        spec.trim_start()
-            .starts_with(|c: char| c.is_ascii_digit() || "^~=<>*".contains(c))
+        let spec = spec.trim_start();
+        spec.starts_with(|c: char| c.is_ascii_digit() || "^=<>*".contains(c))
+            || spec
+                .strip_prefix('~')
+                .is_some_and(|rest| rest.trim_start().starts_with(|c: char| c.is_ascii_digit()))
     };
     match given {
         Some(spec) if requirement(spec) => {
@@ -347,6 +351,17 @@ fn dependency(given: Option<&str>, sdk_source: &Path) -> Result<String> {
                 return Err(CliError::Usage(format!(
                     "--oplink `{spec}` does not take this oplink's version, {this}, and a plugin built against another speaks another ABI, which this `oplink` would not load; give `{}.{}`",
                     this.major, this.minor
+                )));
+            }
+            // The next version that speaks another ABI: the next minor of a 0.x.
+            let next = match this.major {
+                0 => semver::Version::new(0, this.minor + 1, 0),
+                major => semver::Version::new(major + 1, 0, 0),
+            };
+            if wanted.matches(&next) {
+                return Err(CliError::Usage(format!(
+                    "--oplink `{spec}` takes oplink {next} too, which speaks another ABI than this `oplink` loads; bound it, as `{}.{}` or `>={}.{}, <{next}`",
+                    this.major, this.minor, this.major, this.minor
                 )));
             }
             Ok(format!(
@@ -432,6 +447,23 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "--oplink `0.1` does not take this oplink's version, 0.2.0, and a plugin built against another speaks another ABI, which this `oplink` would not load; give `0.2`"
+        );
+        for spec in [">=0.2", "*", "0.*", "<1", "0"] {
+            assert_eq!(
+                dependency(Some(spec), &sdk_source())
+                    .unwrap_err()
+                    .to_string(),
+                format!(
+                    "--oplink `{spec}` takes oplink 0.3.0 too, which speaks another ABI than this `oplink` loads; bound it, as `0.2` or `>=0.2, <0.3.0`"
+                )
+            );
+        }
+        // A `~` the shell did not expand starts a path, not a requirement.
+        assert!(
+            dependency(Some("~/no/such/sdk"), &sdk_source())
+                .unwrap_err()
+                .to_string()
+                .starts_with("--oplink `~/no/such/sdk` is neither a version")
         );
         assert_eq!(
             dependency(Some("^x"), &sdk_source())
