@@ -148,15 +148,17 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             // counts them (the caret, placed by bytes, is right either way).
             let mut reason = error.to_string();
             if let Some(text_line) = text.lines().nth(line.saturating_sub(1))
-                && let Some(before) = text_line.get(..column.min(text_line.len()))
-                && before.len() != before.chars().count()
+                && !text_line.is_ascii()
                 && let Some(at) = reason.rfind(" at line ")
             {
+                // The characters that start before the byte serde_json names (one of
+                // several bytes counts once, wherever in it the column falls).
+                let characters = text_line
+                    .char_indices()
+                    .filter(|(start, _)| *start < column)
+                    .count();
                 reason.truncate(at);
-                reason.push_str(&format!(
-                    " at line {line} column {}",
-                    before.chars().count()
-                ));
+                reason.push_str(&format!(" at line {line} column {characters}"));
             }
             if unquoted {
                 reason.push_str(&format!(
@@ -1545,6 +1547,12 @@ mod tests {
         );
         assert!(parse_op(r#"t={"n": 18446744073709551615, "m": -9223372036854775808}"#).is_ok());
         // A key given twice, at any depth, is pointed at (serde_json would keep the last).
+        // The column in characters when serde_json names a byte inside one.
+        let error = parse_op(r#"t={"éé": [1, é]}"#).unwrap_err();
+        assert!(
+            error.to_string().contains(" at line 1 column 12\n"),
+            "{error}"
+        );
         let error = parse_op(r#"t={"a": {"b": 1, "b": 2}}"#).unwrap_err();
         assert_eq!(
             error.to_string(),
