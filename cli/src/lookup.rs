@@ -8,7 +8,6 @@ use std::path::Path;
 
 use oplink::arrow::array::{Array, StringArray};
 use oplink::services::Lookup;
-use serde_json::Value;
 
 use crate::args::InputFormat;
 use crate::error::{CliError, Result};
@@ -146,8 +145,7 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
         });
     }
     // A key whose value is `null` has no value, as an empty cell of a CSV table; a string
-    // is its text; a list or an object its compact JSON; a number or `true`/`false` as
-    // written.
+    // is its text; anything else (a number, `true`, a list, an object) as written.
     Ok(map
         .into_iter()
         .filter_map(|(key, raw)| {
@@ -155,9 +153,6 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
             let value = match written.as_bytes().first() {
                 _ if written == "null" => return None,
                 Some(b'"') => serde_json::from_str::<String>(written).ok()?,
-                Some(b'[' | b'{') => serde_json::from_str::<Value>(written)
-                    .map(|value| value.to_string())
-                    .unwrap_or_else(|_| written.to_owned()),
                 _ => written.to_owned(),
             };
             Some((key, value))
@@ -286,7 +281,7 @@ mod tests {
             ("dee", "12345678901234567890123"),
             ("eve", "1e2"),
             ("fay", "0.1000000000000000055511151231257827"),
-            ("gus", "[1,2.5]"),
+            ("gus", "[1, 2.50]"),
             ("ivy", "1e400"),
             ("hal", "true"),
         ] {

@@ -421,7 +421,20 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     // Whether the bar may appear at all, decided once (not a system call per batch).
     let may_show = !args.quiet && std::io::stderr().is_terminal();
     // Rows written to the terminal the bar is drawn on are written with the bar put away.
-    let beside_bar = may_show && args.output.is_none() && std::io::stdout().is_terminal();
+    let beside_bar = may_show
+        && match &args.output {
+            None => std::io::stdout().is_terminal(),
+            // `-o /dev/tty`, `-o /dev/stdout`: a terminal by a path (opened only when it is
+            // a device: a named pipe would wait for a reader).
+            Some(path) => {
+                use std::os::unix::fs::FileTypeExt;
+                std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device())
+                    && std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .is_ok_and(|f| f.is_terminal())
+            }
+        };
     let mut rows_read = 0u64;
     let mut changes = 0u64;
     let mut read_time = opened;
