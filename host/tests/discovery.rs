@@ -108,31 +108,7 @@ fn a_checked_load_ends_what_the_constructor_forked() {
         "waited for the forked process: {:?}",
         started.elapsed()
     );
-    let pid: u32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    // Gone, or a zombie left for whoever adopted it.
-    let alive = || {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            !stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
-    };
-    let waited = std::time::Instant::now();
-    while alive() && waited.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        !alive(),
-        "the process the constructor forked ({pid}) lives on"
-    );
-    let _ = std::fs::remove_file(&pidfile);
+    ends_soon(&pidfile);
 }
 
 /// The same constructor, failing after it forked: the failure is said at once, not the
@@ -156,19 +132,21 @@ fn a_checked_load_says_at_once_how_a_forking_constructor_failed() {
         "{:?}",
         started.elapsed()
     );
-    let pid: u32 = std::fs::read_to_string(&pidfile)
+    ends_soon(&pidfile);
+}
+
+/// Asserts that the process whose id `pidfile` holds ends within 5 s (gone, or a zombie
+/// left for whoever adopted it), then removes the file.
+fn ends_soon(pidfile: &Path) {
+    let pid: u32 = std::fs::read_to_string(pidfile)
         .unwrap()
         .trim()
         .parse()
         .unwrap();
     let alive = || {
         std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            !stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            !state.starts_with('Z')
         })
     };
     let waited = std::time::Instant::now();
@@ -179,7 +157,7 @@ fn a_checked_load_says_at_once_how_a_forking_constructor_failed() {
         !alive(),
         "the process the constructor forked ({pid}) lives on"
     );
-    let _ = std::fs::remove_file(&pidfile);
+    let _ = std::fs::remove_file(pidfile);
 }
 
 #[test]
