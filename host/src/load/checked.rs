@@ -231,6 +231,9 @@ fn wait_for(pid: libc::pid_t, report: OwnedFd, timeout: Duration) -> (Vec<u8>, W
         }
         if ready == 0 {
             if ended(pid) {
+                // What it wrote before it ended is in the pipe still: taken (a process it
+                // forked may hold the pipe open, so no end of it is waited for).
+                drain(&mut file, &mut buffer);
                 break;
             }
             continue;
@@ -251,6 +254,29 @@ fn wait_for(pid: libc::pid_t, report: OwnedFd, timeout: Duration) -> (Vec<u8>, W
     // The pipe may close before the child ends (a library that closes what it inherited):
     // the deadline holds for the wait too.
     (buffer, reap(pid, deadline))
+}
+
+/// Reads what `file` holds now, without waiting, up to a whole report.
+fn drain(file: &mut std::fs::File, buffer: &mut Vec<u8>) {
+    loop {
+        let mut poll = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(file),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid `pollfd`, no wait.
+        if unsafe { libc::poll(&mut poll, 1, 0) } != 1 || poll.revents & libc::POLLIN == 0 {
+            return;
+        }
+        let mut chunk = [0u8; 64];
+        match file.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+        if buffer == GOT_THROUGH || buffer == NOT_A_PLUGIN {
+            return;
+        }
+    }
 }
 
 /// Whether the child has ended (it is left to be reaped).
