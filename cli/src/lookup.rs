@@ -153,11 +153,34 @@ fn read_json_table(path: &Path) -> Result<HashMap<String, String>> {
             let value = match written.as_bytes().first() {
                 _ if written == "null" => return None,
                 Some(b'"') => serde_json::from_str::<String>(written).ok()?,
-                _ => written.to_owned(),
+                _ => compact(written),
             };
             Some((key, value))
         })
         .collect())
+}
+
+/// The JSON `text` without the white space between its tokens (a list written over several
+/// lines becomes one line), its numbers and strings as written.
+fn compact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c.is_whitespace() {
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The first key of the JSON object `text` that appears twice in it (a parsed object keeps
@@ -264,7 +287,9 @@ mod tests {
             &json,
             r#"{"ann": "gold", "bob": null, "cy": 3, "dee": 12345678901234567890123, "eve": 1e2,
                 "fay": 0.1000000000000000055511151231257827, "gus": [1, 2.50], "hal": true,
-                "ivy": 1e400}"#,
+                "ivy": 1e400, "jo": {
+                    "a b": [ 1e400, "x \" y" ]
+                }}"#,
         )
         .unwrap();
         let spec = format!("tiers={}", json.display());
@@ -281,7 +306,8 @@ mod tests {
             ("dee", "12345678901234567890123"),
             ("eve", "1e2"),
             ("fay", "0.1000000000000000055511151231257827"),
-            ("gus", "[1, 2.50]"),
+            ("gus", "[1,2.50]"),
+            ("jo", r#"{"a b":[1e400,"x \" y"]}"#),
             ("ivy", "1e400"),
             ("hal", "true"),
         ] {

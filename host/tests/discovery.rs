@@ -78,6 +78,17 @@ fn a_checked_load_survives_a_constructor_that_aborts_exits_or_hangs() {
         )
     );
 
+    // A deadline under 0.1 s is said in as many decimals as it takes.
+    assert_eq!(
+        Plugin::load_checked_within(&hangs, Duration::from_millis(50))
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "`{}` was not loaded: the check process did not finish within 0.05 s and was killed",
+            hangs.display()
+        )
+    );
+
     // A constructor that closes the check's pipe before it hangs: the deadline holds for
     // the wait as well.
     let closes = fixture("CTOR_CLOSE_HANG");

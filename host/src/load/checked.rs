@@ -126,7 +126,9 @@ pub fn check_in_child(path: &Path, timeout: Duration) -> Result<bool> {
             if timeout >= Duration::from_millis(100) {
                 format!("{:.1} s", timeout.as_secs_f64())
             } else {
-                format!("{timeout:?}")
+                // As many decimals as it takes: 0.05 s, 0.000000001 s.
+                let seconds = format!("{:.9}", timeout.as_secs_f64());
+                format!("{} s", seconds.trim_end_matches('0'))
             }
         ))),
         // Reaped for the host (see above), without the report: it ended on the way, and
