@@ -151,7 +151,8 @@ fn child(path: &Path, report: OwnedFd, parent: libc::pid_t) -> ! {
     // A process group of its own: a process the library's constructor forks is in it, and
     // is killed with it when the check is over. In the background of a terminal, then: a
     // constructor's write to it must not stop the check (`SIGTTOU`, with `stty tostop`),
-    // nor a read (`SIGTTIN`: it reads nothing instead).
+    // nor a read of its standard input (`SIGTTIN`: it reads nothing instead; one that opens
+    // `/dev/tty` and reads is stopped, and killed at the deadline).
     // SAFETY: `setpgid` on this process and `signal` with `SIG_IGN` touch no memory; the
     // `open` and `dup2` move a descriptor onto 0, and on failure stdin stays.
     unsafe {
