@@ -113,8 +113,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
                     "holds the whole number `{number}` at line {line} column {}, past what 64 bits hold: it would reach the operator as a float, rounded; write it as a string if the operator reads one",
                     text.lines()
                         .nth(line - 1)
-                        .and_then(|l| l.get(..column - 1))
-                        .map_or(column, |before| before.chars().count() + 1)
+                        .map_or(column, |l| character_column(l, column))
                 ),
                 excerpt: text.lines().nth(line - 1).map(|l| excerpt(l, column)),
             })
@@ -151,12 +150,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
                 && !text_line.is_ascii()
                 && let Some(at) = reason.rfind(" at line ")
             {
-                // The characters that start before the byte serde_json names (one of
-                // several bytes counts once, wherever in it the column falls).
-                let characters = text_line
-                    .char_indices()
-                    .filter(|(start, _)| *start < column)
-                    .count();
+                let characters = character_column(text_line, column);
                 reason.truncate(at);
                 reason.push_str(&format!(" at line {line} column {characters}"));
             }
@@ -237,6 +231,15 @@ impl<'de> serde::Deserialize<'de> for Strict {
         }
         d.deserialize_any(Strictly).map(Strict)
     }
+}
+
+/// The column (from 1) in characters of `line`'s byte column `column` (from 1, as
+/// serde_json counts): the characters that start before or at that byte, a character of
+/// several bytes counting once wherever in it the column falls.
+fn character_column(line: &str, column: usize) -> usize {
+    line.char_indices()
+        .filter(|(start, _)| *start < column)
+        .count()
 }
 
 /// The first whole number of the JSON `text` that no 64-bit integer holds (serde_json reads
@@ -791,7 +794,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
     let plugins = Plugins::open(&args.plugins)?;
     let lookup_name = <dyn Lookup as oplink::service::Service>::NAME;
     let mut stages = Vec::new();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let places = places(specs.iter().map(|s| s.name.as_str()));
     for (index, spec) in specs.iter().enumerate() {
         let plugin = plugins.plugin_for(&spec.name)?;
         let info = plugin.operator(&spec.name).expect("the plugin offers it");
@@ -813,12 +816,9 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 spec.name, service.name, service.name
             )));
         }
-        let count = seen.entry(&spec.name).or_insert(0);
-        *count += 1;
-        let place = if specs.iter().filter(|s| s.name == spec.name).count() > 1 {
-            format!(", in the {} `{}` of the chain", ordinal(*count), spec.name)
-        } else {
-            String::new()
+        let place = match places[index] {
+            (nth, 2..) => format!(", in the {} `{}` of the chain", ordinal(nth), spec.name),
+            _ => String::new(),
         };
         // An operator the chain names twice: which one could not be made.
         let created = |made: oplink_host::Result<Instance>| {
@@ -939,24 +939,36 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
     Ok(stages)
 }
 
+/// For each of `names` (a chain's operators), which of its name it is (from 1) and how many
+/// of its name the chain holds.
+fn places<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Vec<(usize, usize)> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    names
+        .clone()
+        .map(|name| {
+            let nth = seen.entry(name).or_insert(0);
+            *nth += 1;
+            (*nth, names.clone().filter(|n| *n == name).count())
+        })
+        .collect()
+}
+
 /// The state scope of each operator of the chain: its name, and `NAME.N` for the N-th
 /// operator of one name from the second on; refused when one of those is another
 /// operator's name in the chain, since the two would share their state.
 fn state_scopes(specs: &[OpSpec]) -> Result<Vec<String>> {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    // Each scope with the operator's name and how many of that name came up to it.
+    // Each scope with the operator's name and which of that name it is.
     let mut scopes: Vec<(String, &str, usize)> = Vec::with_capacity(specs.len());
-    for spec in specs {
-        let count = seen.entry(&spec.name).or_insert(0);
-        *count += 1;
-        let scope = match *count {
+    let places = places(specs.iter().map(|s| s.name.as_str()));
+    for (spec, &(count, _)) in specs.iter().zip(&places) {
+        let scope = match count {
             1 => spec.name.clone(),
             n => format!("{}.{n}", spec.name),
         };
         // Only a name and a numbered scope can meet: a scope's number follows its last dot.
         if let Some((_, other, other_count)) = scopes.iter().find(|(s, ..)| *s == scope) {
             let (named, numbered, n) = if *other_count == 1 {
-                (*other, spec.name.as_str(), *count)
+                (*other, spec.name.as_str(), count)
             } else {
                 (spec.name.as_str(), *other, *other_count)
             };
@@ -965,7 +977,7 @@ fn state_scopes(specs: &[OpSpec]) -> Result<Vec<String>> {
                 ordinal(n)
             )));
         }
-        scopes.push((scope, &spec.name, *count));
+        scopes.push((scope, &spec.name, count));
     }
     Ok(scopes.into_iter().map(|(scope, ..)| scope).collect())
 }
@@ -1436,17 +1448,14 @@ impl Summary {
         );
         if !self.stages.is_empty() {
             // An operator the chain names twice is told apart by its place: `tally (2nd)`.
-            let mut seen: HashMap<&str, usize> = HashMap::new();
+            let places = places(self.stages.iter().map(|s| s.name.as_str()));
             let labels: Vec<String> = self
                 .stages
                 .iter()
-                .map(|stage| {
-                    let nth = seen.entry(&stage.name).or_insert(0);
-                    *nth += 1;
-                    match self.stages.iter().filter(|s| s.name == stage.name).count() {
-                        1 => stage.name.clone(),
-                        _ => format!("{} ({})", stage.name, ordinal(*nth)),
-                    }
+                .zip(places)
+                .map(|(stage, place)| match place {
+                    (nth, 2..) => format!("{} ({})", stage.name, ordinal(nth)),
+                    _ => stage.name.clone(),
                 })
                 .collect();
             let width = labels.iter().map(String::len).max().unwrap_or(0).max(8);
