@@ -339,12 +339,7 @@ impl Instance {
     /// # }
     /// ```
     pub fn commit_states<'a>(instances: impl IntoIterator<Item = &'a mut Instance>) -> Result<()> {
-        let instances: Vec<&'a mut Instance> = instances.into_iter().collect();
-        for instance in &instances {
-            instance.refuse_if_poisoned("commit_state")?;
-        }
-        let states: Vec<&ScopedState> = instances.iter().map(|i| &*i.state).collect();
-        ScopedState::flush_together(&states, None)
+        Instance::commit_together(instances, None)
     }
 
     /// [`Instance::commit_states`], with entries of the host's own written to `store` in the
@@ -354,8 +349,8 @@ impl Instance {
     /// transactions, as with `commit_states`; with none of `store`, the entries are written
     /// last, once every other store is kept.) Each entry is `(scope, key, value)`, a `None` value
     /// removing the key; `StateStore::entries(scope)` reads them back. The scope must be no
-    /// live instance's (`Error::State` otherwise, before anything is written): a name no
-    /// operator can have, such as one that starts with `#`, keeps them apart.
+    /// live instance's (`Error::State` otherwise, before anything is written): one that
+    /// starts with `#`, which `instantiate_named` refuses, keeps them apart.
     ///
     /// ```no_run
     /// # fn main() -> oplink_host::Result<()> {
@@ -377,23 +372,32 @@ impl Instance {
         store: &StateStore,
         entries: &[HostEntry<'_>],
     ) -> Result<()> {
+        let mut by_scope: std::collections::BTreeMap<&str, Writes> = Default::default();
+        for &(scope, key, value) in entries {
+            by_scope
+                .entry(scope)
+                .or_default()
+                .insert(key.to_vec(), value.map(<[u8]>::to_vec));
+        }
+        let writes: Vec<(String, Writes)> = by_scope
+            .into_iter()
+            .map(|(scope, writes)| (scope.to_owned(), writes))
+            .collect();
+        Instance::commit_together(instances, Some((store, &writes)))
+    }
+
+    /// The instances' pending writes (and the host's, if any) committed, one transaction per
+    /// store; a poisoned instance among them refuses it before anything is written.
+    fn commit_together<'a>(
+        instances: impl IntoIterator<Item = &'a mut Instance>,
+        host: Option<(&StateStore, &[(String, Writes)])>,
+    ) -> Result<()> {
         let instances: Vec<&'a mut Instance> = instances.into_iter().collect();
         for instance in &instances {
             instance.refuse_if_poisoned("commit_state")?;
         }
-        let mut writes: Vec<(String, Writes)> = Vec::new();
-        for &(scope, key, value) in entries {
-            let at = match writes.iter().position(|(s, _)| s == scope) {
-                Some(at) => at,
-                None => {
-                    writes.push((scope.to_owned(), Default::default()));
-                    writes.len() - 1
-                }
-            };
-            writes[at].1.insert(key.to_vec(), value.map(<[u8]>::to_vec));
-        }
         let states: Vec<&ScopedState> = instances.iter().map(|i| &*i.state).collect();
-        ScopedState::flush_together(&states, Some((store, &writes)))
+        ScopedState::flush_together(&states, host)
     }
 
     /// The name of this instance's state in the host's store, if it was created with
