@@ -301,7 +301,8 @@ mod tests {
             "null is no value"
         );
         assert_eq!(tables.get("tiers", "cy").unwrap().as_deref(), Some("3"));
-        // A number is its text as written, never rounded or reformatted.
+        // A number is its text as written, never rounded; a list or an object its JSON on
+        // one line, its numbers as written.
         for (key, text) in [
             ("dee", "12345678901234567890123"),
             ("eve", "1e2"),
