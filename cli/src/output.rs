@@ -1173,6 +1173,20 @@ mod tests {
     }
 
     #[test]
+    fn seconds_past_what_milliseconds_hold_are_an_error_naming_the_column() {
+        use oplink::arrow::array::{ArrayRef, TimestampSecondArray};
+        let far = TimestampSecondArray::from(vec![i64::MAX / 100]);
+        let batch =
+            RecordBatch::try_from_iter([("at", std::sync::Arc::new(far) as ArrayRef)]).unwrap();
+        let mut sink = Sink::to_writer(OutputFormat::Parquet, Box::new(std::io::sink()));
+        let said = sink.write(&batch).unwrap_err().to_string();
+        assert!(
+            said.starts_with("cannot write the output: the column `at` holds timestamps in seconds, which Parquet keeps in milliseconds, and they cannot be: "),
+            "{said}"
+        );
+    }
+
+    #[test]
     fn parquet_names_a_column_with_a_struct_without_fields() {
         use oplink::arrow::array::{ArrayRef, Int64Array, ListArray, StructArray};
         use oplink::arrow::schema::{DataType, Field, Fields};
