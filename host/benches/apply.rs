@@ -21,7 +21,8 @@
 //!   `RecordBatch`es must build (an owner, one `Buffer` per buffer, one `Arc` per column, the
 //!   columns' `Vec`, the batch, the row numbers, the diffs' `Vec`), built by hand over the
 //!   change's own buffers with nothing checked, then dropped: the least a crossing into a
-//!   `RecordBatch` operator can cost on this machine, whoever lays it out.
+//!   `RecordBatch` operator that shares every buffer can cost on this machine, whoever lays
+//!   it out (oplink copies buffers of 256 bytes or less instead, which builds fewer).
 //! * `threshold_floor`: `threshold` in process, its input and its output rebuilt as
 //!   `import_floor` builds them: the least `threshold_plugin` can cost while `threshold`
 //!   takes and returns `RecordBatch`es, whoever lays them out and takes them in.

@@ -3,7 +3,10 @@
 //!
 //! Each batch that crosses gets one owner, holding its arrays as the producer laid them out;
 //! every buffer imported from them shares that owner, so the producer's `release` runs once,
-//! when the last buffer of the batch is dropped. The common types (fixed width, boolean,
+//! when the last buffer of the batch is dropped. A buffer of at most [`SMALL`] bytes read
+//! through an inbox is copied instead (`small`'s notes); when every buffer of a batch was,
+//! nothing shares the owner, and the producer's arrays are released before the read
+//! returns. The common types (fixed width, boolean,
 //! Utf8/Binary and their large and view forms, fixed-size binary, lists, structs and
 //! dictionaries) are built here straight from the C structs; arrow-rs's `ffi` module imports
 //! the others in place, through a copy of their header that holds the batch's owner.
@@ -38,6 +41,8 @@ use arrow_schema::{DataType, FieldRef, Fields, Schema, SchemaRef};
 use super::export::recognize;
 use super::raw::{RawArray, RawSchema, Taken};
 use super::schema::Received;
+use super::small::{Copying, SMALL};
+use super::view::MAX_SPARE_OWNERS;
 use super::{MAX_SCHEMA_DEPTH, SchemaInbox};
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
 use crate::data::{Change, Diff, Rows, Timestamp};
@@ -49,6 +54,7 @@ use crate::{Error, Result};
 /// `abi` must describe `diff_count` diffs whose arrays are valid C Data Interface arrays
 /// (or released ones) not taken yet, with non-null schemas alive for this call.
 pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<Change> {
+    inbox.start_copies();
     // The count is the producer's word, checked below: not trusted for an allocation.
     let mut out = Vec::with_capacity(abi.diff_count.min(1024));
     // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
@@ -199,6 +205,7 @@ unsafe fn release_rest(
 /// # Safety
 /// As for [`import_change`], for one `AbiRows`.
 pub unsafe fn import_batch(rows: &mut AbiRows, inbox: &mut SchemaInbox) -> Result<RecordBatch> {
+    inbox.start_copies();
     // SAFETY: forwarded from the caller.
     let slot = unsafe { Slot::new(rows) };
     // SAFETY: forwarded from the caller.
@@ -225,7 +232,7 @@ pub unsafe fn import_standalone_batch(
     let schema = Arc::new(read_schema(schema)?);
     let columns = Column::for_schema(&schema);
     // SAFETY: a valid array (caller).
-    unsafe { Importer::new(&owner).batch(&owner.columns.0, &schema, &columns) }
+    unsafe { Importer::new(&owner, None).batch(&owner.columns.0, &schema, &columns) }
 }
 
 /// The arrays of one batch as the producer laid them out: every buffer imported from them
@@ -234,6 +241,15 @@ pub unsafe fn import_standalone_batch(
 pub(super) struct Owner {
     pub(super) columns: Taken,
     pub(super) numbers: Taken,
+}
+
+impl Owner {
+    /// Releases the arrays now, leaving released ones in their place.
+    fn release(&mut self) {
+        for array in [&mut self.columns, &mut self.numbers] {
+            drop(std::mem::replace(array, Taken(RawArray::RELEASED)));
+        }
+    }
 }
 
 /// One side of a diff as it arrived, its arrays still in place: whoever reads it may take
@@ -451,8 +467,10 @@ impl SchemaInbox {
         numbered: bool,
     ) -> Result<(Option<UInt64Array>, RecordBatch)> {
         let own = numbered && self.recognizes_own();
+        let schema_id = slot.schema_id();
         // SAFETY: forwarded from the caller.
-        let received = unsafe { self.receive(slot.schema_id(), slot.schema()) }?;
+        unsafe { self.receive(schema_id, slot.schema()) }?;
+        let (received, copies, spares) = self.reading(schema_id);
         let schema = &received.schema;
         if slot.columns().is_released() {
             return Err(Error::unlocated(
@@ -465,11 +483,23 @@ impl SchemaInbox {
                 return Ok(rows);
             }
         }
-        let owner = slot
-            .take_owner(&mut Vec::new())
-            .expect("columns checked above");
+        let mut owner = slot.take_owner(spares).expect("columns checked above");
+        let copying = copies.lend();
         // SAFETY: valid arrays (`Slot::new`).
-        unsafe { read_owned(&owner, schema, &received.columns, numbered) }
+        let read =
+            unsafe { read_owned(&owner, schema, &received.columns, numbered, Some(&copying)) };
+        copies.give_back(copying);
+        // No buffer shares the owner when every one was copied: the producer's arrays are
+        // released now, and the owner serves the next batch.
+        if Arc::strong_count(&owner) == 1
+            && let Some(emptied) = Arc::get_mut(&mut owner)
+        {
+            emptied.release();
+            if spares.len() < MAX_SPARE_OWNERS {
+                spares.push(owner);
+            }
+        }
+        read
     }
 
     /// Stores the schema a side carries, if any, whatever becomes of its batch (one that
@@ -671,8 +701,9 @@ pub(super) unsafe fn read_owned(
     schema: &SchemaRef,
     columns: &[Column],
     numbered: bool,
+    copies: Option<&Copying>,
 ) -> Result<(Option<UInt64Array>, RecordBatch)> {
-    let importer = Importer::new(owner);
+    let importer = Importer::new(owner, copies);
     let numbers = if numbered {
         if owner.numbers.0.is_released() {
             return Err(Error::unlocated(
@@ -1026,11 +1057,13 @@ unsafe fn aligned_copy(ptr: NonNull<u8>, len: usize) -> Buffer {
 /// Builds arrow-rs arrays over one batch's buffers.
 struct Importer<'a> {
     owner: &'a Arc<Owner>,
+    /// Where small buffers are copied; with none, every buffer is shared.
+    copies: Option<&'a Copying>,
 }
 
 impl<'a> Importer<'a> {
-    fn new(owner: &'a Arc<Owner>) -> Importer<'a> {
-        Importer { owner }
+    fn new(owner: &'a Arc<Owner>, copies: Option<&'a Copying>) -> Importer<'a> {
+        Importer { owner, copies }
     }
 
     /// The batch at `raw`: a struct array without nulls whose children are the columns of
@@ -1109,7 +1142,8 @@ impl<'a> Importer<'a> {
     }
 
     /// Bytes `skip..skip + len` of buffer `index` of `raw` (so a slice needs no second
-    /// buffer object), as [`Importer::buffer`] does.
+    /// buffer object), as [`Importer::buffer`] does; copied instead when they are few and
+    /// the importer has somewhere to copy them (`small`'s notes).
     ///
     /// # Safety
     /// As for [`Importer::buffer`], the buffer holding `skip + len` bytes; `skip` is a
@@ -1136,6 +1170,13 @@ impl<'a> Importer<'a> {
         };
         // SAFETY: within the buffer's `skip + len` bytes (caller).
         let ptr = unsafe { ptr.add(skip) };
+        if len <= SMALL
+            && let Some(copies) = self.copies
+            // SAFETY: `len` readable bytes (caller).
+            && let Some(copy) = unsafe { copies.copy(ptr, len, align) }
+        {
+            return Ok(copy);
+        }
         if !(ptr.as_ptr() as usize).is_multiple_of(align) {
             // SAFETY: `len` readable bytes (caller).
             return Ok(unsafe { aligned_copy(ptr, len) });
@@ -1412,10 +1453,20 @@ impl<'a> Importer<'a> {
             let shape = Shape::of(raw, data + 3, 0)?;
             let nulls = self.nulls(raw, &shape)?;
             let views = self.values::<u128>(raw, 1, shape.offset, shape.length)?;
-            let sizes = self.values::<i64>(raw, data + 2, 0, data)?;
+            // The sizes are read where they are: only the buffers they size are kept.
+            let sizes = raw.buffer(data + 2).cast::<i64>();
+            if data > 0 && sizes.is_null() {
+                return Err(cold(format_args!(
+                    "its buffer {} is null but must hold {} bytes",
+                    data + 2,
+                    data * size_of::<i64>()
+                )));
+            }
             let mut buffers = Vec::with_capacity(data.min(1024));
-            for (i, size) in sizes.iter().enumerate() {
-                buffers.push(self.buffer(raw, i + 2, data_size(i, *size)?, 1)?);
+            for i in 0..data {
+                // SAFETY: one size per data buffer (the C Data Interface), read as it lies.
+                let size = sizes.add(i).read_unaligned();
+                buffers.push(self.buffer(raw, i + 2, data_size(i, size)?, 1)?);
             }
             Ok(GenericByteViewArray::new_unchecked(
                 views,

@@ -1,13 +1,16 @@
 //! Moving changes and batches across the boundary through the Arrow C Data Interface,
-//! zero-copy.
+//! zero-copy for every buffer worth sharing.
 //!
 //! Both sides use the same code: the host to send inputs and receive outputs, the plugin the
 //! other way round, and service calls that pass a `RecordBatch`. Each instance keeps, per
 //! direction, a [`SchemaOutbox`] on the sending side and a [`SchemaInbox`] on the receiving
-//! side (see [`schema`]). Buffers are never copied: the exporter lays a change's arrays out in
-//! one block that keeps the change's Rust values alive (the `export` module's notes), and the importer
+//! side (see [`schema`]). The exporter lays a change's arrays out in one block that keeps the
+//! change's Rust values alive, copying nothing (the `export` module's notes). The importer
 //! shares one owner per batch among the buffers it builds, so the exporter's release runs
-//! when the last of them is dropped (`import`'s notes). `docs/abi.md` describes both.
+//! when the last of them is dropped (`import`'s notes), except that a buffer of at most
+//! 256 bytes is copied into a block the inbox reuses, which costs less than sharing it
+//! (`small`'s notes); a batch whose buffers were all copied (none imported by arrow-rs) is
+//! released as soon as it is read. `docs/abi.md` describes both.
 
 /// How deep a schema that crosses may nest: its columns are at depth 1, a list's items or a
 /// struct's fields one deeper than the list or struct. Schemas and arrays are read and laid
@@ -21,6 +24,7 @@ mod export;
 mod import;
 mod raw;
 pub mod schema;
+mod small;
 pub mod view;
 
 pub use export::{Outgoing, export_batch};

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use arrow_schema::SchemaRef;
 
 use super::import::{Column, Owner};
+use super::small::Copies;
 use crate::abi::MAX_SCHEMA_ID;
 use crate::{Error, Result};
 
@@ -258,6 +259,8 @@ pub struct SchemaInbox {
     /// Emptied owners of a typed view's sides, for the next view's (so a view operator that
     /// returns its input allocates none).
     pub(super) spare_owners: Vec<Arc<Owner>>,
+    /// Where buffers too small to be worth sharing are copied (`small`'s notes).
+    copies: Copies,
     /// Whether a change whose diff array could not be trusted made it forget every schema.
     untrusted: bool,
     /// Slots emptied because the schema sent into them could not be read, and not filled
@@ -340,6 +343,24 @@ impl SchemaInbox {
         if !self.unreadable.contains(&id) {
             self.unreadable.push(id);
         }
+    }
+
+    /// The schema in slot `id`, received already, with what reading a batch of it takes:
+    /// the copies of small buffers and the spare owners.
+    #[inline(always)]
+    pub(super) fn reading(&mut self, id: u64) -> (&Received, &mut Copies, &mut Vec<Arc<Owner>>) {
+        let received = Self::index(id)
+            .ok()
+            .and_then(|index| self.slots.get(index))
+            .and_then(Option::as_ref)
+            .expect("a schema received");
+        (received, &mut self.copies, &mut self.spare_owners)
+    }
+
+    /// Before a change, or a batch passed on its own, is read (`Copies::start`).
+    #[inline(always)]
+    pub(super) fn start_copies(&mut self) {
+        self.copies.start();
     }
 
     /// The schema in slot `id`.

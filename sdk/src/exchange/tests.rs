@@ -42,15 +42,16 @@ fn change_round_trips_zero_copy_and_schema_crosses_once() {
         7,
         Timestamp(42),
         vec![
+            // A buffer past `SMALL` bytes is shared, never copied.
             Diff::Insert {
-                post: rows(&[1, 2, 3], 0),
+                post: rows(&(1..=100).collect::<Vec<_>>(), 0),
             },
             Diff::Update {
-                pre: rows(&[4], 9),
-                post: rows(&[5], 9),
+                pre: rows(&[4], 109),
+                post: rows(&[5], 109),
             },
             Diff::Remove {
-                pre: rows(&[6, 7], 20),
+                pre: rows(&[6, 7], 120),
             },
         ],
     );
@@ -75,7 +76,7 @@ fn change_round_trips_zero_copy_and_schema_crosses_once() {
         Diff::Insert { post } => post.batch().column(0).to_data().buffers()[0].as_ptr(),
         _ => unreachable!(),
     };
-    assert_eq!(back_ptr, amount_ptr, "buffers must not be copied");
+    assert_eq!(back_ptr, amount_ptr, "a large buffer must not be copied");
     assert_eq!(inbox.len(), 1);
 
     let abi = out.export_change(change.clone(), &mut outbox).unwrap();
@@ -537,7 +538,7 @@ fn a_steady_stream_reuses_one_block_and_never_one_still_in_use() {
             v,
             Timestamp(0),
             vec![Diff::Insert {
-                post: rows(&[1, 2, 3], 0),
+                post: rows(&(0..100).collect::<Vec<_>>(), 0),
             }],
         )
     };
@@ -996,7 +997,8 @@ fn a_block_still_in_use_is_never_written_over() {
         SchemaInbox::default(),
         Outgoing::default(),
     );
-    let first = stream_change(&schema, &[Some(1), Some(2)], 0);
+    // Large enough to be shared: the import holds the block.
+    let first = stream_change(&schema, &(0..100).map(Some).collect::<Vec<_>>(), 0);
     let abi = out.export_change(first.clone(), &mut outbox).unwrap();
     // SAFETY: exported just above.
     let kept = unsafe { import_change(&abi, &mut inbox) }.unwrap();
@@ -1294,4 +1296,258 @@ fn an_update_whose_sides_carry_other_row_numbers_is_an_error_both_ways_in() {
         let err = crate::exchange::view::ChangeView::from_change(change).unwrap_err();
         assert_eq!(err.to_string(), expected);
     }
+}
+
+/// The address of the first buffer of column `column` of the first diff's `post` rows.
+fn first_buffer(change: &Change, column: usize) -> *const u8 {
+    match &change.diffs[0] {
+        Diff::Insert { post } => post.batch().column(column).to_data().buffers()[0].as_ptr(),
+        _ => unreachable!("the tests' changes are inserts"),
+    }
+}
+
+/// A change of one insert of `values`, its row numbers from 0.
+fn insert(values: &[i64]) -> Change {
+    Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(values, 0),
+        }],
+    )
+}
+
+#[test]
+fn small_buffers_are_copied_and_their_producer_released_at_once() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let small = insert(&[1, 2, 3]);
+    let abi = out.export_change(small.clone(), &mut outbox).unwrap();
+    assert_eq!(
+        senders(&small),
+        2,
+        "the exported block holds the sender's change"
+    );
+    // SAFETY: exported just above.
+    let kept = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    outbox.commit();
+    assert_eq!(kept, small);
+    assert_ne!(
+        first_buffer(&kept, 0),
+        first_buffer(&small, 0),
+        "24 bytes are copied"
+    );
+    assert_eq!(
+        senders(&small),
+        1,
+        "the import released the exported arrays, though their copy is kept"
+    );
+    // The next change is laid out in the same block.
+    let mut abi = out.export_change(insert(&[4]), &mut outbox).unwrap();
+    let block = block_of(&mut abi);
+    // SAFETY: as above.
+    let next = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    outbox.commit();
+    let mut abi = out.export_change(insert(&[5]), &mut outbox).unwrap();
+    assert_eq!(block_of(&mut abi), block, "a released block is reused");
+    // SAFETY: as above.
+    drop(unsafe { import_change(&abi, &mut inbox) }.unwrap());
+    assert_eq!((kept, next), (small, insert(&[4])));
+}
+
+/// How many hold the first column of the first diff's `post` rows: the sender's change,
+/// and an exported block that keeps it.
+fn senders(change: &Change) -> usize {
+    match &change.diffs[0] {
+        Diff::Insert { post } => Arc::strong_count(post.batch().column(0)),
+        _ => unreachable!("the tests' changes are inserts"),
+    }
+}
+
+#[test]
+fn a_batch_with_a_large_buffer_shares_it_and_copies_the_rest() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    // 100 Int64 values take 800 bytes (shared); 100 flags take 13 (copied).
+    let batch = RecordBatch::try_from_iter([
+        (
+            "amount",
+            Arc::new(Int64Array::from_iter_values(0..100)) as _,
+        ),
+        (
+            "flag",
+            Arc::new(arrow_array::BooleanArray::from_iter(
+                (0..100).map(|v| Some(v % 3 == 0)),
+            )) as _,
+        ),
+    ])
+    .unwrap();
+    let mixed = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: Rows::new((0..100).collect::<Vec<u64>>(), batch).unwrap(),
+        }],
+    );
+    let abi = out.export_change(mixed.clone(), &mut outbox).unwrap();
+    // SAFETY: exported just above.
+    let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    outbox.commit();
+    assert_eq!(back, mixed);
+    assert_eq!(
+        first_buffer(&back, 0),
+        first_buffer(&mixed, 0),
+        "800 bytes are shared"
+    );
+    assert_ne!(
+        first_buffer(&back, 1),
+        first_buffer(&mixed, 1),
+        "13 bytes are copied"
+    );
+    // The shared buffers hold the exported arrays until the change is dropped.
+    assert_eq!(senders(&mixed), 2, "held while a shared buffer is");
+    drop(back);
+    assert_eq!(senders(&mixed), 1, "released with the last shared buffer");
+}
+
+#[test]
+fn a_steady_stream_of_small_changes_copies_into_one_block() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let mut cross = |values: &[i64]| {
+        let abi = out.export_change(insert(values), &mut outbox).unwrap();
+        // SAFETY: exported just above.
+        let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+        outbox.commit();
+        assert_eq!(back, insert(values));
+        back
+    };
+    let first = first_buffer(&cross(&[1]), 0);
+    assert_eq!(first.align_offset(8), 0, "aligned for Int64");
+    for v in 2..100 {
+        // Each change is dropped before the next: the block is filled from its start.
+        assert_eq!(first_buffer(&cross(&[v]), 0), first, "copy {v}");
+    }
+    // A change kept: the next copies go after it, and never over it, whatever follows.
+    let kept = cross(&[7, 8, 9]);
+    for v in 0..1_000 {
+        let back = cross(&[v, v + 1]);
+        assert_ne!(first_buffer(&back, 0), first_buffer(&kept, 0));
+    }
+    assert_eq!(
+        kept,
+        insert(&[7, 8, 9]),
+        "a kept change is never written over"
+    );
+}
+
+#[test]
+fn a_kept_small_batch_reads_the_same_on_another_thread_while_changes_cross() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let values = [5, 6, 7];
+    let abi = out.export_change(insert(&values), &mut outbox).unwrap();
+    // SAFETY: exported just above.
+    let kept = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    outbox.commit();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            for _ in 0..200 {
+                assert_eq!(kept, insert(&values));
+            }
+        });
+        for v in 0..2_000 {
+            let abi = out.export_change(insert(&[v]), &mut outbox).unwrap();
+            // SAFETY: exported just above.
+            drop(unsafe { import_change(&abi, &mut inbox) }.unwrap());
+            outbox.commit();
+        }
+        reader.join().unwrap();
+    });
+}
+
+// An inbox moves with its instance and may be shared, as before the copies of small buffers.
+static_assertions::assert_impl_all!(
+    SchemaInbox: Send,
+    Sync,
+    std::panic::RefUnwindSafe,
+    std::panic::UnwindSafe
+);
+
+/// The values of the first column of the first diff's `post` rows, as arrow-rs's `Debug`
+/// prints its buffer (the whole allocation under it, a copy's whole block included).
+fn printed(change: &Change) -> String {
+    match &change.diffs[0] {
+        Diff::Insert { post } => format!("{:?}", post.batch().column(0).to_data().buffers()[0]),
+        _ => unreachable!("the tests' changes are inserts"),
+    }
+}
+
+#[test]
+fn a_kept_change_reads_the_same_whole_block_after_later_changes() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let abi = out.export_change(insert(&[1, 2, 3]), &mut outbox).unwrap();
+    // SAFETY: exported just above.
+    let kept = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    outbox.commit();
+    let seen = printed(&kept);
+    for v in 0..50 {
+        let abi = out
+            .export_change(insert(&[v * 1_000_003; 4]), &mut outbox)
+            .unwrap();
+        // SAFETY: as above.
+        drop(unsafe { import_change(&abi, &mut inbox) }.unwrap());
+        outbox.commit();
+    }
+    assert_eq!(
+        printed(&kept),
+        seen,
+        "no byte of a kept change's block is written"
+    );
+}
+
+#[test]
+fn a_batch_read_on_its_own_and_kept_reads_the_same_after_later_ones() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let batch = |v: i64| insert(&[v, v + 1]).diffs[0].clone();
+    let Diff::Insert { post } = batch(1) else {
+        unreachable!()
+    };
+    let mut abi = out.export_batch(post.batch().clone(), &mut outbox).unwrap();
+    // SAFETY: exported just above.
+    let kept = unsafe { import_batch(&mut abi, &mut inbox) }.unwrap();
+    outbox.commit();
+    let seen = format!("{:?}", kept.column(0).to_data().buffers()[0]);
+    for v in 0..50 {
+        let Diff::Insert { post } = batch(v * 7) else {
+            unreachable!()
+        };
+        let mut abi = out.export_batch(post.batch().clone(), &mut outbox).unwrap();
+        // SAFETY: as above.
+        let back = unsafe { import_batch(&mut abi, &mut inbox) }.unwrap();
+        outbox.commit();
+        assert_eq!(&back, post.batch());
+    }
+    assert_eq!(format!("{:?}", kept.column(0).to_data().buffers()[0]), seen);
+    assert_eq!(&kept, rows(&[1, 2], 0).batch());
 }

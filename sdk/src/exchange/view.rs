@@ -115,7 +115,7 @@ pub(crate) struct Origin {
 }
 
 /// How many emptied owners an instance keeps for its next views.
-const MAX_SPARE_OWNERS: usize = 64;
+pub(super) const MAX_SPARE_OWNERS: usize = 64;
 
 /// One diff's sides, checked.
 #[derive(Debug)]
@@ -812,6 +812,7 @@ impl<'v> RowsView<'v> {
                 &self.side.schema,
                 &Column::for_schema(&self.side.schema),
                 true,
+                None,
             )
         }?;
         Rows::new(numbers.expect("read with row numbers"), batch)
