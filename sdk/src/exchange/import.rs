@@ -41,7 +41,7 @@ use arrow_schema::{DataType, FieldRef, Fields, Schema, SchemaRef};
 use super::export::recognize;
 use super::raw::{RawArray, RawSchema, Taken};
 use super::schema::Received;
-use super::small::{Copying, SMALL};
+use super::small::{Copies, SMALL};
 use super::view::MAX_SPARE_OWNERS;
 use super::{MAX_SCHEMA_DEPTH, SchemaInbox};
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
@@ -469,8 +469,8 @@ impl SchemaInbox {
         let own = numbered && self.recognizes_own();
         let schema_id = slot.schema_id();
         // SAFETY: forwarded from the caller.
-        unsafe { self.receive(schema_id, slot.schema()) }?;
-        let (received, copies, spares) = self.reading(schema_id);
+        unsafe { self.take_in(schema_id, slot.schema()) }?;
+        let (received, copies, spares) = self.reading(schema_id)?;
         let schema = &received.schema;
         if slot.columns().is_released() {
             return Err(Error::unlocated(
@@ -484,11 +484,8 @@ impl SchemaInbox {
             }
         }
         let mut owner = slot.take_owner(spares).expect("columns checked above");
-        let copying = copies.lend();
         // SAFETY: valid arrays (`Slot::new`).
-        let read =
-            unsafe { read_owned(&owner, schema, &received.columns, numbered, Some(&copying)) };
-        copies.give_back(copying);
+        let read = unsafe { read_owned(&owner, schema, &received.columns, numbered, Some(copies)) };
         // No buffer shares the owner when every one was copied: the producer's arrays are
         // released now, and the owner serves the next batch.
         if Arc::strong_count(&owner) == 1
@@ -526,6 +523,16 @@ impl SchemaInbox {
         schema_id: u64,
         schema: *const FFI_ArrowSchema,
     ) -> Result<&Received> {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.take_in(schema_id, schema) }?;
+        self.received(schema_id)
+    }
+
+    /// Stores the schema a side carries, if any.
+    ///
+    /// # Safety
+    /// As for [`SchemaInbox::receive`].
+    unsafe fn take_in(&mut self, schema_id: u64, schema: *const FFI_ArrowSchema) -> Result<()> {
         if !schema.is_null() {
             let read = if schema.is_aligned() {
                 // SAFETY: non-null, aligned and valid (caller).
@@ -543,7 +550,7 @@ impl SchemaInbox {
                 }
             }
         }
-        self.received(schema_id)
+        Ok(())
     }
 
     /// One side of a diff, its whole import inlined into this one body (which the diff's
@@ -701,9 +708,9 @@ pub(super) unsafe fn read_owned(
     schema: &SchemaRef,
     columns: &[Column],
     numbered: bool,
-    copies: Option<&Copying>,
+    copies: Option<&mut Copies>,
 ) -> Result<(Option<UInt64Array>, RecordBatch)> {
-    let importer = Importer::new(owner, copies);
+    let mut importer = Importer::new(owner, copies);
     let numbers = if numbered {
         if owner.numbers.0.is_released() {
             return Err(Error::unlocated(
@@ -846,7 +853,8 @@ impl Shape {
 pub(super) struct Column(ColumnBuild);
 
 /// Imports the column at a child pointer of a struct of the given shape, as a data type.
-type ColumnBuild = unsafe fn(&Importer<'_>, *mut RawArray, &DataType, &Shape) -> Result<ArrayRef>;
+type ColumnBuild =
+    unsafe fn(&mut Importer<'_>, *mut RawArray, &DataType, &Shape) -> Result<ArrayRef>;
 
 impl std::fmt::Debug for Column {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -894,7 +902,7 @@ impl Column {
     #[inline(always)]
     unsafe fn import(
         self,
-        importer: &Importer<'_>,
+        importer: &mut Importer<'_>,
         raw: *mut RawArray,
         data_type: &DataType,
         parent: &Shape,
@@ -953,7 +961,7 @@ fn cold(message: std::fmt::Arguments<'_>) -> Error {
 /// As for [`Column::import`].
 #[inline(always)]
 unsafe fn fixed_column<T: ArrowPrimitiveType, const EXACT: bool>(
-    importer: &Importer<'_>,
+    importer: &mut Importer<'_>,
     raw: *mut RawArray,
     data_type: &DataType,
     parent: &Shape,
@@ -979,7 +987,7 @@ unsafe fn fixed_column<T: ArrowPrimitiveType, const EXACT: bool>(
 /// As for [`Column::import`].
 #[inline(always)]
 unsafe fn boolean_column(
-    importer: &Importer<'_>,
+    importer: &mut Importer<'_>,
     raw: *mut RawArray,
     data_type: &DataType,
     parent: &Shape,
@@ -1000,7 +1008,7 @@ unsafe fn boolean_column(
 /// As for [`Column::import`].
 #[inline(always)]
 unsafe fn bytes_column<T: ByteArrayType>(
-    importer: &Importer<'_>,
+    importer: &mut Importer<'_>,
     raw: *mut RawArray,
     data_type: &DataType,
     parent: &Shape,
@@ -1020,7 +1028,7 @@ unsafe fn bytes_column<T: ByteArrayType>(
 /// # Safety
 /// As for [`Column::import`].
 unsafe fn any_column(
-    importer: &Importer<'_>,
+    importer: &mut Importer<'_>,
     raw: *mut RawArray,
     data_type: &DataType,
     parent: &Shape,
@@ -1058,11 +1066,11 @@ unsafe fn aligned_copy(ptr: NonNull<u8>, len: usize) -> Buffer {
 struct Importer<'a> {
     owner: &'a Arc<Owner>,
     /// Where small buffers are copied; with none, every buffer is shared.
-    copies: Option<&'a Copying>,
+    copies: Option<&'a mut Copies>,
 }
 
 impl<'a> Importer<'a> {
-    fn new(owner: &'a Arc<Owner>, copies: Option<&'a Copying>) -> Importer<'a> {
+    fn new(owner: &'a Arc<Owner>, copies: Option<&'a mut Copies>) -> Importer<'a> {
         Importer { owner, copies }
     }
 
@@ -1073,7 +1081,7 @@ impl<'a> Importer<'a> {
     /// `raw` is a valid C Data Interface array, kept alive by the owner.
     #[inline(always)]
     unsafe fn batch(
-        &self,
+        &mut self,
         raw: &RawArray,
         schema: &SchemaRef,
         plan: &[Column],
@@ -1131,7 +1139,7 @@ impl<'a> Importer<'a> {
     /// and the producer declared buffer `index` to hold `len` bytes.
     #[inline(always)]
     unsafe fn buffer(
-        &self,
+        &mut self,
         raw: &RawArray,
         index: usize,
         len: usize,
@@ -1150,7 +1158,7 @@ impl<'a> Importer<'a> {
     /// multiple of `align`.
     #[inline(always)]
     unsafe fn buffer_range(
-        &self,
+        &mut self,
         raw: &RawArray,
         index: usize,
         skip: usize,
@@ -1171,7 +1179,7 @@ impl<'a> Importer<'a> {
         // SAFETY: within the buffer's `skip + len` bytes (caller).
         let ptr = unsafe { ptr.add(skip) };
         if len <= SMALL
-            && let Some(copies) = self.copies
+            && let Some(copies) = self.copies.as_deref_mut()
             // SAFETY: `len` readable bytes (caller).
             && let Some(copy) = unsafe { copies.copy(ptr, len, align) }
         {
@@ -1192,7 +1200,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// As for [`Importer::buffer`].
     #[inline(always)]
-    unsafe fn nulls(&self, raw: &RawArray, shape: &Shape) -> Result<Option<NullBuffer>> {
+    unsafe fn nulls(&mut self, raw: &RawArray, shape: &Shape) -> Result<Option<NullBuffer>> {
         if shape.null_count == Some(0) || shape.length == 0 {
             return Ok(None);
         }
@@ -1206,7 +1214,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// As for [`Importer::buffer`].
     #[inline(never)]
-    unsafe fn bitmap(&self, raw: &RawArray, shape: &Shape) -> Result<Option<NullBuffer>> {
+    unsafe fn bitmap(&mut self, raw: &RawArray, shape: &Shape) -> Result<Option<NullBuffer>> {
         // SAFETY: the list has at least one buffer (every caller's type has a bitmap).
         if unsafe { raw.buffer(0) }.is_null() {
             return match shape.null_count {
@@ -1233,7 +1241,7 @@ impl<'a> Importer<'a> {
     /// As for [`Importer::buffer`].
     #[inline(always)]
     unsafe fn values<T: ArrowNativeType>(
-        &self,
+        &mut self,
         raw: &RawArray,
         index: usize,
         offset: usize,
@@ -1254,7 +1262,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// `parent`'s child list was checked by `Shape::of` and holds valid arrays.
     unsafe fn child(
-        &self,
+        &mut self,
         parent: &RawArray,
         index: usize,
         data_type: &DataType,
@@ -1269,7 +1277,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// `child` is null or a valid C Data Interface array.
     unsafe fn child_at(
-        &self,
+        &mut self,
         child: *mut RawArray,
         data_type: &DataType,
         shape: &Shape,
@@ -1289,7 +1297,7 @@ impl<'a> Importer<'a> {
     ///
     /// # Safety
     /// `raw` is null or a valid C Data Interface array under the owner's arrays.
-    unsafe fn array(&self, raw: *mut RawArray, data_type: &DataType) -> Result<ArrayRef> {
+    unsafe fn array(&mut self, raw: *mut RawArray, data_type: &DataType) -> Result<ArrayRef> {
         // SAFETY: null or valid (caller).
         let array = unsafe { node(raw) }?;
         macro_rules! primitive {
@@ -1348,7 +1356,10 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// `raw` is a valid C Data Interface array.
     #[inline(always)]
-    unsafe fn primitive<T: ArrowPrimitiveType>(&self, raw: &RawArray) -> Result<PrimitiveArray<T>> {
+    unsafe fn primitive<T: ArrowPrimitiveType>(
+        &mut self,
+        raw: &RawArray,
+    ) -> Result<PrimitiveArray<T>> {
         // SAFETY: a valid array (caller), checked before its buffers are read.
         unsafe { self.primitive_shaped(raw, &Shape::of(raw, 2, 0)?) }
     }
@@ -1360,7 +1371,7 @@ impl<'a> Importer<'a> {
     /// its own or a window of it (`Shape::within`).
     #[inline(always)]
     unsafe fn primitive_shaped<T: ArrowPrimitiveType>(
-        &self,
+        &mut self,
         raw: &RawArray,
         shape: &Shape,
     ) -> Result<PrimitiveArray<T>> {
@@ -1375,14 +1386,14 @@ impl<'a> Importer<'a> {
 
     /// # Safety
     /// As for [`Importer::primitive`].
-    unsafe fn boolean(&self, raw: &RawArray) -> Result<BooleanArray> {
+    unsafe fn boolean(&mut self, raw: &RawArray) -> Result<BooleanArray> {
         // SAFETY: as above.
         unsafe { self.boolean_shaped(raw, &Shape::of(raw, 2, 0)?) }
     }
 
     /// # Safety
     /// As for [`Importer::primitive_shaped`].
-    unsafe fn boolean_shaped(&self, raw: &RawArray, shape: &Shape) -> Result<BooleanArray> {
+    unsafe fn boolean_shaped(&mut self, raw: &RawArray, shape: &Shape) -> Result<BooleanArray> {
         // SAFETY: as above.
         unsafe {
             let nulls = self.nulls(raw, shape)?;
@@ -1398,7 +1409,7 @@ impl<'a> Importer<'a> {
     /// As for [`Importer::primitive`].
     #[inline(always)]
     unsafe fn offsets<O: OffsetSizeTrait>(
-        &self,
+        &mut self,
         raw: &RawArray,
         shape: &Shape,
     ) -> Result<(OffsetBuffer<O>, usize)> {
@@ -1417,7 +1428,7 @@ impl<'a> Importer<'a> {
 
     /// # Safety
     /// As for [`Importer::primitive`].
-    unsafe fn bytes<T: ByteArrayType>(&self, raw: &RawArray) -> Result<GenericByteArray<T>> {
+    unsafe fn bytes<T: ByteArrayType>(&mut self, raw: &RawArray) -> Result<GenericByteArray<T>> {
         // SAFETY: as above.
         unsafe { self.bytes_shaped(raw, &Shape::of(raw, 3, 0)?) }
     }
@@ -1426,7 +1437,7 @@ impl<'a> Importer<'a> {
     /// As for [`Importer::primitive_shaped`].
     #[inline(always)]
     unsafe fn bytes_shaped<T: ByteArrayType>(
-        &self,
+        &mut self,
         raw: &RawArray,
         shape: &Shape,
     ) -> Result<GenericByteArray<T>> {
@@ -1442,7 +1453,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// As for [`Importer::primitive`].
     unsafe fn views<T: ByteViewType + ?Sized>(
-        &self,
+        &mut self,
         raw: &RawArray,
     ) -> Result<GenericByteViewArray<T>> {
         // Validity, views, the data buffers, and the list of their sizes. A view names its
@@ -1478,7 +1489,7 @@ impl<'a> Importer<'a> {
 
     /// # Safety
     /// As for [`Importer::primitive`].
-    unsafe fn fixed_binary(&self, raw: &RawArray, width: i32) -> Result<FixedSizeBinaryArray> {
+    unsafe fn fixed_binary(&mut self, raw: &RawArray, width: i32) -> Result<FixedSizeBinaryArray> {
         let Ok(size) = usize::try_from(width) else {
             return Err(Error::unlocated(format!(
                 "its fixed-size binary width {width} is negative"
@@ -1501,7 +1512,7 @@ impl<'a> Importer<'a> {
 
     /// # Safety
     /// As for [`Importer::primitive`], children included.
-    unsafe fn structure(&self, raw: &RawArray, fields: &Fields) -> Result<StructArray> {
+    unsafe fn structure(&mut self, raw: &RawArray, fields: &Fields) -> Result<StructArray> {
         // SAFETY: as above.
         unsafe {
             let shape = Shape::of(raw, 1, fields.len())?;
@@ -1525,7 +1536,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// As for [`Importer::structure`].
     unsafe fn list<O: OffsetSizeTrait>(
-        &self,
+        &mut self,
         raw: &RawArray,
         field: &FieldRef,
     ) -> Result<GenericListArray<O>> {
@@ -1555,7 +1566,7 @@ impl<'a> Importer<'a> {
     /// # Safety
     /// As for [`Importer::structure`], the dictionary included.
     unsafe fn dictionary<K: ArrowDictionaryKeyType>(
-        &self,
+        &mut self,
         raw: &RawArray,
         values: &DataType,
     ) -> Result<DictionaryArray<K>> {

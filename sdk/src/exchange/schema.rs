@@ -345,16 +345,26 @@ impl SchemaInbox {
         }
     }
 
-    /// The schema in slot `id`, received already, with what reading a batch of it takes:
-    /// the copies of small buffers and the spare owners.
+    /// The schema in slot `id` (as [`SchemaInbox::received`]), with what reading a batch of it
+    /// takes: the copies of small buffers and the spare owners.
     #[inline(always)]
-    pub(super) fn reading(&mut self, id: u64) -> (&Received, &mut Copies, &mut Vec<Arc<Owner>>) {
-        let received = Self::index(id)
-            .ok()
-            .and_then(|index| self.slots.get(index))
-            .and_then(Option::as_ref)
-            .expect("a schema received");
-        (received, &mut self.copies, &mut self.spare_owners)
+    pub(super) fn reading(
+        &mut self,
+        id: u64,
+    ) -> Result<(&Received, &mut Copies, &mut Vec<Arc<Owner>>)> {
+        let index = Self::index(id)?;
+        let SchemaInbox {
+            slots,
+            copies,
+            spare_owners,
+            unreadable,
+            untrusted,
+            ..
+        } = self;
+        match slots.get(index).and_then(Option::as_ref) {
+            Some(received) => Ok((received, copies, spare_owners)),
+            None => Err(missing(id, unreadable, *untrusted)),
+        }
     }
 
     /// Before a change, or a batch passed on its own, is read (`Copies::start`).
@@ -374,20 +384,24 @@ impl SchemaInbox {
         self.slots
             .get(index)
             .and_then(Option::as_ref)
-            .ok_or_else(|| {
-                Error::unlocated(if self.unreadable.contains(&id) {
-                    format!(
-                        "batch refers to schema id {id}, whose slot is empty: the schema last sent into it could not be read"
-                    )
-                } else if self.untrusted {
-                    format!(
-                        "batch refers to schema id {id}, whose slot is empty: every schema was forgotten after a change whose diffs could not be trusted"
-                    )
-                } else {
-                    format!("batch refers to schema id {id}, which was never sent")
-                })
-            })
+            .ok_or_else(|| missing(id, &self.unreadable, self.untrusted))
     }
+}
+
+/// The error for a batch naming slot `id`, which holds no schema.
+#[cold]
+fn missing(id: u64, unreadable: &[u64], untrusted: bool) -> Error {
+    Error::unlocated(if unreadable.contains(&id) {
+        format!(
+            "batch refers to schema id {id}, whose slot is empty: the schema last sent into it could not be read"
+        )
+    } else if untrusted {
+        format!(
+            "batch refers to schema id {id}, whose slot is empty: every schema was forgotten after a change whose diffs could not be trusted"
+        )
+    } else {
+        format!("batch refers to schema id {id}, which was never sent")
+    })
 }
 
 #[cfg(test)]

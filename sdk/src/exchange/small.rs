@@ -17,7 +17,7 @@
 //! prints all of it), so nothing less would do. A change's copies take one block at most:
 //! what does not fit is shared.
 
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{Ordering, fence};
@@ -40,7 +40,7 @@ const MIN_ALIGN: usize = 8;
 #[repr(C, align(64))]
 struct Block(UnsafeCell<[u8; BLOCK]>);
 
-// SAFETY: a block's bytes are written only by `Copying::copy`, on the thread reading a
+// SAFETY: a block's bytes are written only by `Copies::copy`, on the thread reading a
 // change, while every slice of the block is held by that read (`Copies::start` gives a block
 // up for good once a slice of it is held anywhere else). So no byte is written while another
 // thread can read any of the block.
@@ -105,33 +105,20 @@ impl Copies {
         }
     }
 
-    /// The block, lent to one batch's read (and given back with [`Copies::give_back`]).
-    #[inline(always)]
-    pub(super) fn lend(&mut self) -> Copying {
-        Copying(RefCell::new(self.0.take()))
-    }
-
-    /// The block a read was lent, back for the next one.
-    #[inline(always)]
-    pub(super) fn give_back(&mut self, copying: Copying) {
-        self.0 = copying.0.into_inner();
-    }
-}
-
-/// An inbox's block while one batch is read.
-pub(super) struct Copying(RefCell<Option<Filling>>);
-
-impl Copying {
     /// A buffer holding a copy of the `len` bytes at `src`, aligned to `align` (a power of
     /// two); or none when the block has no room left for it (the buffer is shared then).
     ///
     /// # Safety
     /// `len` (at most [`SMALL`]) bytes are readable at `src`.
     #[inline]
-    pub(super) unsafe fn copy(&self, src: NonNull<u8>, len: usize, align: usize) -> Option<Buffer> {
+    pub(super) unsafe fn copy(
+        &mut self,
+        src: NonNull<u8>,
+        len: usize,
+        align: usize,
+    ) -> Option<Buffer> {
         debug_assert!(len <= SMALL && align.is_power_of_two());
-        let mut current = self.0.borrow_mut();
-        let filling = match &mut *current {
+        let filling = match &mut self.0 {
             Some(filling) => filling,
             none => none.insert(Filling::new()),
         };
@@ -159,23 +146,19 @@ impl Copying {
 mod tests {
     use super::*;
 
-    /// A copy of `bytes` through `copying`, if it has room.
-    fn copy(copying: &Copying, bytes: &[u8], align: usize) -> Option<Buffer> {
+    /// A copy of `bytes` through `copies`, if it has room.
+    fn copy(copies: &mut Copies, bytes: &[u8], align: usize) -> Option<Buffer> {
         let src = NonNull::new(bytes.as_ptr().cast_mut()).expect("a slice's pointer");
         // SAFETY: `bytes.len()` readable bytes at `src`.
-        unsafe { copying.copy(src, bytes.len(), align) }
+        unsafe { copies.copy(src, bytes.len(), align) }
     }
 
-    /// One change's copies of `each` (as one read), given back to `copies` after.
+    /// One change's copies of `each`.
     fn change(copies: &mut Copies, each: &[(&[u8], usize)]) -> Vec<Option<Buffer>> {
         copies.start();
-        let copying = copies.lend();
-        let buffers = each
-            .iter()
-            .map(|(bytes, align)| copy(&copying, bytes, *align))
-            .collect();
-        copies.give_back(copying);
-        buffers
+        each.iter()
+            .map(|(bytes, align)| copy(copies, bytes, *align))
+            .collect()
     }
 
     #[test]
