@@ -802,3 +802,479 @@ fn malformed_arrays_are_errors_never_crashes() {
         "a batch arrived without its array"
     );
 }
+
+// ---- Small buffers copied into an inbox's block, under load -----------------------------
+
+/// Random changes of every type at small sizes through one inbox, some kept, some read and
+/// dropped on other threads, some failing part way: what was imported reads the same,
+/// whole blocks included (arrow-rs's `Debug` prints the block under a copied buffer), after
+/// any number of later imports.
+mod small_stress {
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+    use std::sync::mpsc;
+
+    use arrow_schema::SchemaRef;
+
+    use super::*;
+    use crate::abi::AbiChange;
+
+    /// How many changes a test sends (`OPLINK_SMALL_STRESS` overrides, for a longer run).
+    fn rounds(default: usize) -> usize {
+        std::env::var("OPLINK_SMALL_STRESS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// Every buffer under `change` as arrow-rs's `Debug` prints it (the whole allocation
+    /// under each, a copy's whole block included), hashed.
+    fn printed(change: &Change) -> u64 {
+        let mut hash = DefaultHasher::new();
+        for diff in &change.diffs {
+            for rows in sides(diff) {
+                format!("{:?}", rows.row_numbers().to_data()).hash(&mut hash);
+                for column in rows.batch().columns() {
+                    format!("{:?}", column.to_data()).hash(&mut hash);
+                }
+            }
+        }
+        hash.finish()
+    }
+
+    /// Buffers under `change` copied into a block (their capacity is the block's), and
+    /// the blocks they are in.
+    fn copied(change: &Change, blocks: &mut std::collections::HashSet<usize>) -> (usize, usize) {
+        fn walk(
+            data: &arrow_data::ArrayData,
+            blocks: &mut std::collections::HashSet<usize>,
+            n: &mut (usize, usize),
+        ) {
+            let nulls = data.nulls().map(|n| n.inner().inner().clone());
+            for buffer in data.buffers().iter().chain(nulls.as_ref()) {
+                if buffer.capacity() == 2048
+                    && (buffer.data_ptr().as_ptr() as usize).is_multiple_of(64)
+                {
+                    n.0 += 1;
+                    blocks.insert(buffer.data_ptr().as_ptr() as usize);
+                } else {
+                    n.1 += 1;
+                }
+            }
+            for child in data.child_data() {
+                walk(child, blocks, n);
+            }
+        }
+        let mut n = (0, 0);
+        for diff in &change.diffs {
+            for rows in sides(diff) {
+                walk(&rows.row_numbers().to_data(), blocks, &mut n);
+                for column in rows.batch().columns() {
+                    walk(&column.to_data(), blocks, &mut n);
+                }
+            }
+        }
+        n
+    }
+
+    fn sides(diff: &Diff) -> Vec<&Rows> {
+        match diff {
+            Diff::Insert { post } => vec![post],
+            Diff::Update { pre, post } => vec![pre, post],
+            Diff::Remove { pre } => vec![pre],
+        }
+    }
+
+    /// Kinds of column lists that recur, so that schemas are found in the caches too.
+    const RECURRING: [&[usize]; 8] = [
+        &[3],
+        &[2, 22],
+        &[21, 4, 26],
+        &[11, 12, 19],
+        &[30, 34],
+        &[36, 28, 29],
+        &[31, 27, 8],
+        &[37, 35, 33, 32],
+    ];
+
+    /// A batch of `len` rows sliced out of a longer one, its schema shared with earlier
+    /// batches of the same schema (from `schemas`).
+    fn random_batch(g: &mut Gen, schemas: &mut Vec<SchemaRef>, len: usize) -> RecordBatch {
+        let kinds: Vec<usize> = if g.below(2) == 0 {
+            RECURRING[g.below(RECURRING.len())].to_vec()
+        } else {
+            (0..1 + g.below(4)).map(|_| g.below(KINDS)).collect()
+        };
+        let skip = if g.below(2) == 0 { 0 } else { g.below(11) };
+        let extra = g.below(3);
+        let whole = batch(g, &kinds, skip + len + extra);
+        let sliced = whole.slice(skip, len);
+        let schema = match schemas.iter().find(|s| **s == *sliced.schema_ref()) {
+            Some(schema) => schema.clone(),
+            None => {
+                if schemas.len() == 128 {
+                    schemas.remove(0);
+                }
+                schemas.push(sliced.schema());
+                sliced.schema()
+            }
+        };
+        sliced.with_schema(schema).unwrap()
+    }
+
+    /// `len` row numbers, sometimes a slice of a longer array.
+    fn numbers(g: &mut Gen, len: usize) -> UInt64Array {
+        let skip = g.below(5);
+        UInt64Array::from_iter_values((0..(skip + len) as u64).map(|n| n * 3 + 1)).slice(skip, len)
+    }
+
+    /// A change of one to four diffs of every kind, 0 to 40 rows a side; one in sixteen has
+    /// a side of twelve Int64 columns of 32 rows (more small buffers than a block holds).
+    fn random_change(g: &mut Gen, schemas: &mut Vec<SchemaRef>, version: u64) -> Change {
+        let diffs = (0..1 + g.below(4))
+            .map(|_| {
+                let len = g.below(41);
+                let numbers = numbers(g, len);
+                let mut side = |g: &mut Gen| {
+                    let batch = if g.below(16) == 0 {
+                        // 12 x 256 bytes of values: past the block's 2 KiB.
+                        batch(g, &[3; 12], 32).slice(0, len.min(32))
+                    } else {
+                        random_batch(g, schemas, len)
+                    };
+                    let numbers = numbers.slice(0, batch.num_rows());
+                    Rows::new(numbers, batch).unwrap()
+                };
+                match g.below(3) {
+                    0 => Diff::Insert { post: side(g) },
+                    1 => {
+                        let pre = side(g);
+                        let mut post = side(g);
+                        if post.len() != pre.len() {
+                            post = Rows::new(
+                                pre.row_numbers().clone(),
+                                post.batch().slice(0, pre.len().min(post.len())),
+                            )
+                            .unwrap_or_else(|_| pre.clone());
+                        }
+                        Diff::Update { pre, post }
+                    }
+                    _ => Diff::Remove { pre: side(g) },
+                }
+            })
+            .collect();
+        Change::new(version, Timestamp(version as i64), diffs)
+    }
+
+    /// Makes the last diff of `abi` (when it has more than one) name a slot never sent,
+    /// when that side carries no schema. `None` when nothing was broken; otherwise what
+    /// the error says.
+    fn break_last(g: &mut Gen, abi: &AbiChange) -> Option<Vec<String>> {
+        let last = abi.diff_count.checked_sub(1).filter(|&last| last > 0)?;
+        // SAFETY: a diff of the change exported for this test, not read yet, and nothing
+        // else refers to it.
+        let diff = unsafe { &mut *abi.diffs.add(last) };
+        let side = if diff.kind == crate::abi::DIFF_INSERT {
+            &mut diff.post
+        } else {
+            &mut diff.pre
+        };
+        if g.below(2) == 0 && side.schema.is_null() {
+            side.schema_id = 1000;
+            return Some(vec![
+                format!("diff {last} of the change"),
+                "batch refers to schema id 1000, which was never sent".to_owned(),
+            ]);
+        }
+        None
+    }
+
+    /// Puts a diff the importer refuses at a random place of `change`, after reading its
+    /// small buffers (copied) or some of them: an update whose sides' row numbers differ,
+    /// or a column declared without nulls that has some, after one that is copied. Returns
+    /// what the error says.
+    fn bad_diff(g: &mut Gen, change: &mut Change) -> Vec<String> {
+        let at = g.below(change.diffs.len() + 1);
+        let len = 1 + g.below(30);
+        let numbers = UInt64Array::from_iter_values(0..len as u64);
+        let (diff, why) = if g.below(2) == 0 {
+            let pre = Rows::new(numbers, batch(g, &[3, 21], len)).unwrap();
+            let moved = UInt64Array::from_iter_values(1..=len as u64);
+            let post = Rows::new(moved, batch(g, &[2, 22], len)).unwrap();
+            let why = "an update's pre and post rows must carry the same row numbers";
+            (Diff::Update { pre, post }, why.to_owned())
+        } else {
+            let values: ArrayRef =
+                Arc::new(Int64Array::from_iter((0..len).map(|v| Some(v as i64))));
+            let holes: ArrayRef = Arc::new(Int32Array::from_iter(
+                (0..len).map(|v| (v % 2 == 1).then_some(7)),
+            ));
+            let schema = Schema::new(vec![
+                Field::new("v", DataType::Int64, true),
+                Field::new("holes", DataType::Int32, false),
+            ]);
+            // SAFETY: columns of the schema's types and the row count; only the nullability
+            // is a lie, which the importer must refuse.
+            let batch =
+                unsafe { RecordBatch::new_unchecked(Arc::new(schema), vec![values, holes], len) };
+            let post = Rows::new(numbers, batch).unwrap();
+            (
+                Diff::Insert { post },
+                "column `holes` is declared without nulls but has".to_owned(),
+            )
+        };
+        change.diffs.insert(at, diff);
+        vec![format!("diff {at} of the change"), why]
+    }
+
+    /// One kept change, as it was sent and as it was printed when it arrived.
+    struct Kept {
+        back: Change,
+        sent: Change,
+        seen: u64,
+    }
+
+    impl Kept {
+        fn check(&self) {
+            assert_eq!(self.back, self.sent, "a kept change reads as sent");
+            assert_eq!(
+                printed(&self.back),
+                self.seen,
+                "no byte under it was written"
+            );
+        }
+    }
+
+    #[test]
+    fn random_small_changes_kept_and_read_on_other_threads_read_the_same() {
+        let (mut outbox, mut inbox, mut out) = (
+            SchemaOutbox::default(),
+            SchemaInbox::default(),
+            Outgoing::default(),
+        );
+        let mut g = Gen(0x5eed_0001);
+        let mut schemas = Vec::new();
+        let mut kept: Vec<Kept> = Vec::new();
+        let (mut failed, mut batches, mut handed) = (0, 0, 0);
+        let mut blocks = std::collections::HashSet::new();
+        let mut buffers = (0, 0);
+        std::thread::scope(|scope| {
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (tx, rx) = mpsc::channel::<Arc<Kept>>();
+                    let reader = scope.spawn(move || {
+                        let mut held: Vec<Arc<Kept>> = Vec::new();
+                        let mut n = 0u64;
+                        for one in rx {
+                            one.check();
+                            held.push(one);
+                            // Read a few again, and drop some, while imports go on.
+                            n += 1;
+                            let at = (n as usize * 7) % held.len();
+                            held[at].check();
+                            if held.len() > 8 {
+                                held.swap_remove(at).check();
+                            }
+                        }
+                        held.iter().for_each(|one| one.check());
+                    });
+                    (tx, reader)
+                })
+                .collect();
+            for version in 0..rounds(400) as u64 {
+                if g.below(10) == 0 {
+                    // A batch read on its own (a `pull`), through the same inbox.
+                    let len = g.below(41);
+                    let sent = random_batch(&mut g, &mut schemas, len);
+                    let mut abi = out.export_batch(sent.clone(), &mut outbox).unwrap();
+                    // SAFETY: exported just above.
+                    let back = unsafe { import_batch(&mut abi, &mut inbox) }.unwrap();
+                    outbox.commit();
+                    assert_eq!(back, sent);
+                    batches += 1;
+                    if g.below(4) == 0 {
+                        // Kept as an insert of the batch (so `Kept` checks it).
+                        let numbers = UInt64Array::from_iter_values(0..sent.num_rows() as u64);
+                        let insert = |batch| {
+                            let post = Rows::new(numbers.clone(), batch).unwrap();
+                            Change::new(0, Timestamp(0), vec![Diff::Insert { post }])
+                        };
+                        let (back, sent) = (insert(back), insert(sent));
+                        let seen = printed(&back);
+                        kept.push(Kept { back, sent, seen });
+                    }
+                    continue;
+                }
+                let mut sent = random_change(&mut g, &mut schemas, version);
+                let mut broken = match g.below(16) {
+                    0 => Some(bad_diff(&mut g, &mut sent)),
+                    _ => None,
+                };
+                let abi = out.export_change(sent.clone(), &mut outbox).unwrap();
+                if broken.is_none() && g.below(16) == 0 {
+                    broken = break_last(&mut g, &abi);
+                }
+                // SAFETY: exported just above (one side's schema id may have been changed
+                // to a slot that holds none, which the importer checks).
+                let back = unsafe { import_change(&abi, &mut inbox) };
+                outbox.commit();
+                if let Some(why) = broken {
+                    let error = back.unwrap_err().to_string();
+                    assert!(why.iter().all(|w| error.contains(w)), "{error}: {why:?}");
+                    failed += 1;
+                    continue;
+                }
+                let back = back.unwrap();
+                assert_eq!(back, sent, "version {version}");
+                let (copies, shares) = copied(&back, &mut blocks);
+                buffers.0 += copies;
+                buffers.1 += shares;
+                if !kept.is_empty() {
+                    kept[g.below(kept.len())].check();
+                }
+                match g.below(12) {
+                    0 | 1 => {
+                        let seen = printed(&back);
+                        kept.push(Kept { back, sent, seen });
+                    }
+                    2 => {
+                        let seen = printed(&back);
+                        let one = Arc::new(Kept { back, sent, seen });
+                        readers[g.below(2)].0.send(one).unwrap();
+                        handed += 1;
+                    }
+                    _ => drop(back),
+                }
+                if kept.len() > 40 {
+                    kept.swap_remove(g.below(kept.len())).check();
+                }
+            }
+            for (tx, reader) in readers {
+                drop(tx);
+                reader.join().unwrap();
+            }
+        });
+        kept.iter().for_each(Kept::check);
+        // Both kinds of buffer crossed, through many blocks, and every path was taken.
+        assert!(
+            buffers.0 > 0 && buffers.1 > 0 && blocks.len() > 1,
+            "{buffers:?}"
+        );
+        assert!(
+            failed > 0 && batches > 0 && handed > 0,
+            "{failed} {batches} {handed}"
+        );
+    }
+
+    /// Changes kept from the start, read whole (`Debug`) on two threads for as long as
+    /// random changes cross through the same inbox; nothing crosses between the threads
+    /// but the spawn and the join, so a race detector (helgrind) sees any byte written
+    /// under a reader.
+    #[test]
+    fn kept_changes_read_on_other_threads_while_random_changes_cross() {
+        let (mut outbox, mut inbox, mut out) = (
+            SchemaOutbox::default(),
+            SchemaInbox::default(),
+            Outgoing::default(),
+        );
+        let mut g = Gen(0x5eed_0003);
+        let mut schemas = Vec::new();
+        let mut cross = |g: &mut Gen, version: u64| {
+            let sent = random_change(g, &mut schemas, version);
+            let abi = out.export_change(sent.clone(), &mut outbox).unwrap();
+            // SAFETY: exported just above.
+            let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+            outbox.commit();
+            assert_eq!(back, sent, "version {version}");
+            let seen = printed(&back);
+            Kept { back, sent, seen }
+        };
+        let kept: Vec<Kept> = (0..16).map(|version| cross(&mut g, version)).collect();
+        let rounds = rounds(400) as u64;
+        std::thread::scope(|scope| {
+            for share in kept.chunks(8) {
+                scope.spawn(move || {
+                    for _ in 0..rounds / 100 + 1 {
+                        share.iter().for_each(Kept::check);
+                    }
+                });
+            }
+            let mut recent = Vec::new();
+            for version in 16..rounds {
+                recent.push(cross(&mut g, version));
+                if recent.len() > g.below(4) {
+                    recent.swap_remove(g.below(recent.len())).check();
+                }
+            }
+        });
+        kept.iter().for_each(Kept::check);
+    }
+
+    /// A plugin that passes its input on (a slice of its own block, or a batch shared
+    /// with the host) and a host that imports what it returns, each through its own inbox,
+    /// recognising its own batches or not; the plugin keeps some of its inputs.
+    #[test]
+    fn passthrough_of_copied_buffers_both_ways_reads_the_same() {
+        for own in [false, true] {
+            let inbox = || {
+                if own {
+                    SchemaInbox::recognizing_own()
+                } else {
+                    SchemaInbox::default()
+                }
+            };
+            let (mut to_plugin, mut plugin_in, mut host_out) =
+                (SchemaOutbox::default(), inbox(), Outgoing::default());
+            let (mut to_host, mut host_in, mut plugin_out) =
+                (SchemaOutbox::default(), inbox(), Outgoing::default());
+            let mut g = Gen(0x5eed_0002 + own as u64);
+            let mut schemas = Vec::new();
+            let mut plugin_kept: Vec<Kept> = Vec::new();
+            let mut host_kept: Vec<Kept> = Vec::new();
+            for version in 0..rounds(400) as u64 / 2 {
+                let sent = random_change(&mut g, &mut schemas, version);
+                let abi = host_out
+                    .export_change(sent.clone(), &mut to_plugin)
+                    .unwrap();
+                // SAFETY: exported just above.
+                let input = unsafe { import_change(&abi, &mut plugin_in) }.unwrap();
+                to_plugin.commit();
+                assert_eq!(input, sent);
+                let abi = plugin_out
+                    .export_change(input.clone(), &mut to_host)
+                    .unwrap();
+                if g.below(6) == 0 {
+                    let seen = printed(&input);
+                    plugin_kept.push(Kept {
+                        back: input,
+                        sent: sent.clone(),
+                        seen,
+                    });
+                } else {
+                    drop(input);
+                }
+                // SAFETY: exported just above.
+                let output = unsafe { import_change(&abi, &mut host_in) }.unwrap();
+                to_host.commit();
+                assert_eq!(output, sent);
+                if g.below(6) == 0 {
+                    let seen = printed(&output);
+                    host_kept.push(Kept {
+                        back: output,
+                        sent,
+                        seen,
+                    });
+                }
+                for kept in [&mut plugin_kept, &mut host_kept] {
+                    if !kept.is_empty() {
+                        kept[g.below(kept.len())].check();
+                    }
+                    if kept.len() > 20 {
+                        kept.swap_remove(g.below(kept.len())).check();
+                    }
+                }
+            }
+            plugin_kept.iter().chain(&host_kept).for_each(Kept::check);
+        }
+    }
+}

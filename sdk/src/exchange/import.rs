@@ -3,10 +3,10 @@
 //!
 //! Each batch that crosses gets one owner, holding its arrays as the producer laid them out;
 //! every buffer imported from them shares that owner, so the producer's `release` runs once,
-//! when the last buffer of the batch is dropped. A buffer of at most [`SMALL`] bytes read
-//! through an inbox is copied instead (`small`'s notes); when every buffer of a batch was,
-//! nothing shares the owner, and the producer's arrays are released before the read
-//! returns. The common types (fixed width, boolean,
+//! when the last buffer of the batch is dropped. A buffer of at most [`SMALL`] bytes of a
+//! type built here, read through an inbox, is copied instead while the change's block has
+//! room (`small`'s notes); when every buffer of a batch was, nothing shares the owner, and
+//! the producer's arrays are released before the read returns. The common types (fixed width, boolean,
 //! Utf8/Binary and their large and view forms, fixed-size binary, lists, structs and
 //! dictionaries) are built here straight from the C structs; arrow-rs's `ffi` module imports
 //! the others in place, through a copy of their header that holds the batch's owner.
@@ -1168,7 +1168,10 @@ impl<'a> Importer<'a> {
         // SAFETY: within the list (caller).
         let ptr = unsafe { raw.buffer(index) }.cast::<u8>();
         if len == 0 {
-            return Ok(MutableBuffer::new(0).into());
+            return Ok(match self.copies.as_deref_mut() {
+                Some(copies) => copies.empty(),
+                None => MutableBuffer::new(0).into(),
+            });
         }
         let Some(ptr) = NonNull::new(ptr.cast_mut()) else {
             return Err(cold(format_args!(

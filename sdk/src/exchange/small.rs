@@ -140,6 +140,15 @@ impl Copies {
         filling.used = at + len;
         Some(filling.whole.slice_with_length(at, len))
     }
+
+    /// An empty buffer: an empty slice of the block, aligned for any type.
+    #[inline]
+    pub(super) fn empty(&mut self) -> Buffer {
+        self.0
+            .get_or_insert_with(Filling::new)
+            .whole
+            .slice_with_length(0, 0)
+    }
 }
 
 #[cfg(test)]
