@@ -852,8 +852,8 @@ mod small_stress {
         ) {
             let nulls = data.nulls().map(|n| n.inner().inner().clone());
             for buffer in data.buffers().iter().chain(nulls.as_ref()) {
-                if buffer.capacity() == 2048
-                    && (buffer.data_ptr().as_ptr() as usize).is_multiple_of(64)
+                if buffer.capacity() == crate::exchange::small::BLOCK
+                    && (buffer.data_ptr().as_ptr() as usize).is_multiple_of(16)
                 {
                     n.0 += 1;
                     blocks.insert(buffer.data_ptr().as_ptr() as usize);
@@ -937,7 +937,7 @@ mod small_stress {
                 let numbers = numbers(g, len);
                 let mut side = |g: &mut Gen| {
                     let batch = if g.below(16) == 0 {
-                        // 12 x 256 bytes of values: past the block's 2 KiB.
+                        // 12 x 256 bytes of values: more than a block holds.
                         batch(g, &[3; 12], 32).slice(0, len.min(32))
                     } else {
                         random_batch(g, schemas, len)

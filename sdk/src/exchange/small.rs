@@ -29,16 +29,25 @@ use arrow_buffer::alloc::Allocation;
 /// column. Copying it costs about what one allocation does.
 pub(super) const SMALL: usize = 256;
 
-/// The size of a block, in bytes: eight of the largest copies, or a few hundred small ones.
-const BLOCK: usize = 2048;
+/// The size of a block, in bytes: four of the largest copies, or dozens of small ones. With
+/// the reference counts before it, a block takes 1 KiB: a new one (after the last was kept)
+/// comes from the allocator's per-thread cache, and is cheap to clear.
+pub(super) const BLOCK: usize = 1024 - 2 * size_of::<usize>();
 
 /// Every copy starts at a multiple of this (or of its type's alignment, when larger), as
 /// arrow-rs requires of typed buffers.
 const MIN_ALIGN: usize = 8;
 
+/// The alignment of a block, and so the largest a copy can have: that of `i128` and
+/// `i256`, the most any Arrow type needs. (Arrow's own 64 would send every new block
+/// through the allocator's slow path for aligned memory.)
+const BLOCK_ALIGN: usize = 16;
+
 /// The bytes copies are made into.
-#[repr(C, align(64))]
+#[repr(C, align(16))]
 struct Block(UnsafeCell<[u8; BLOCK]>);
+
+const _: () = assert!(align_of::<Block>() == BLOCK_ALIGN);
 
 // SAFETY: a block's bytes are written only by `Copies::copy`, on the thread reading a
 // change, while every slice of the block is held by that read (`Copies::start` gives a block
@@ -118,6 +127,9 @@ impl Copies {
         align: usize,
     ) -> Option<Buffer> {
         debug_assert!(len <= SMALL && align.is_power_of_two());
+        if align > BLOCK_ALIGN {
+            return None;
+        }
         let filling = match &mut self.0 {
             Some(filling) => filling,
             none => none.insert(Filling::new()),
@@ -175,7 +187,7 @@ mod tests {
         let mut copies = Copies::default();
         let first = change(&mut copies, &[(&[1; 24], 8)]).remove(0).unwrap();
         let start = first.as_ptr();
-        assert_eq!(start as usize % 64, 0, "the block is aligned to 64");
+        assert_eq!(start as usize % 16, 0, "the block is aligned to 16");
         drop(first);
         let again = change(&mut copies, &[(&[2; 24], 8)]).remove(0).unwrap();
         assert_eq!(again.as_ptr(), start, "filled from its start again");
@@ -201,12 +213,13 @@ mod tests {
     fn one_change_takes_one_block_at_most_and_shares_the_rest() {
         let mut copies = Copies::default();
         let big = [5u8; SMALL];
-        let buffers = change(&mut copies, &[(&big[..], 8); 9]);
+        let fit = BLOCK / SMALL;
+        let buffers = change(&mut copies, &vec![(&big[..], 8); fit + 1]);
         assert!(
-            buffers[..8].iter().all(Option::is_some),
-            "eight fill the block"
+            buffers[..fit].iter().all(Option::is_some),
+            "{fit} fill the block"
         );
-        assert!(buffers[8].is_none(), "the ninth is shared");
+        assert!(buffers[fit].is_none(), "the next one is shared");
         let blocks: std::collections::HashSet<_> =
             buffers.iter().flatten().map(Buffer::data_ptr).collect();
         assert_eq!(blocks.len(), 1);
@@ -217,10 +230,15 @@ mod tests {
         let mut copies = Copies::default();
         let each: Vec<(&[u8], usize)> =
             vec![(&[1; 3], 1), (&[2; 16], 16), (&[3; 5], 4), (&[4; 32], 32)];
-        for (buffer, (bytes, align)) in change(&mut copies, &each).into_iter().zip(&each) {
-            let buffer = buffer.unwrap();
+        let buffers = change(&mut copies, &each);
+        for (buffer, (bytes, align)) in buffers[..3].iter().zip(&each) {
+            let buffer = buffer.as_ref().unwrap();
             assert_eq!(buffer.as_ptr() as usize % (*align).max(8), 0);
             assert_eq!(buffer.as_slice(), *bytes);
         }
+        assert!(
+            buffers[3].is_none(),
+            "no Arrow type needs 32: such a buffer is shared"
+        );
     }
 }
