@@ -818,6 +818,7 @@ mod small_stress {
 
     use super::*;
     use crate::abi::AbiChange;
+    use crate::exchange::export::sides;
 
     /// How many changes a test sends (`OPLINK_SMALL_STRESS` overrides, for a longer run).
     fn rounds(default: usize) -> usize {
@@ -832,7 +833,7 @@ mod small_stress {
     fn printed(change: &Change) -> u64 {
         let mut hash = DefaultHasher::new();
         for diff in &change.diffs {
-            for rows in sides(diff) {
+            for rows in sides(diff).into_iter().flatten() {
                 format!("{:?}", rows.row_numbers().to_data()).hash(&mut hash);
                 for column in rows.batch().columns() {
                     format!("{:?}", column.to_data()).hash(&mut hash);
@@ -867,7 +868,7 @@ mod small_stress {
         }
         let mut n = (0, 0);
         for diff in &change.diffs {
-            for rows in sides(diff) {
+            for rows in sides(diff).into_iter().flatten() {
                 walk(&rows.row_numbers().to_data(), blocks, &mut n);
                 for column in rows.batch().columns() {
                     walk(&column.to_data(), blocks, &mut n);
@@ -875,14 +876,6 @@ mod small_stress {
             }
         }
         n
-    }
-
-    fn sides(diff: &Diff) -> Vec<&Rows> {
-        match diff {
-            Diff::Insert { post } => vec![post],
-            Diff::Update { pre, post } => vec![pre, post],
-            Diff::Remove { pre } => vec![pre],
-        }
     }
 
     /// Kinds of column lists that recur, so that schemas are found in the caches too.

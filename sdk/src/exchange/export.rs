@@ -368,7 +368,7 @@ fn kind(diff: &Diff) -> u32 {
 
 /// The `pre` and `post` of a diff, in the order they cross.
 #[inline(always)]
-fn sides(diff: &Diff) -> [Option<&Rows>; 2] {
+pub(super) fn sides(diff: &Diff) -> [Option<&Rows>; 2] {
     match diff {
         Diff::Insert { post } => [None, Some(post)],
         Diff::Update { pre, post } => [Some(pre), Some(post)],

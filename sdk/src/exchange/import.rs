@@ -6,10 +6,11 @@
 //! when the last buffer of the batch is dropped. A buffer of at most [`SMALL`] bytes of a
 //! type built here, read through an inbox, is copied instead while the change's block has
 //! room (`small`'s notes); when every buffer of a batch was, nothing shares the owner, and
-//! the producer's arrays are released before the read returns. The common types (fixed width, boolean,
-//! Utf8/Binary and their large and view forms, fixed-size binary, lists, structs and
-//! dictionaries) are built here straight from the C structs; arrow-rs's `ffi` module imports
-//! the others in place, through a copy of their header that holds the batch's owner.
+//! the producer's arrays are released before the read returns. The common types (fixed
+//! width, boolean, Utf8/Binary and their large and view forms, fixed-size binary, lists,
+//! structs and dictionaries) are built here straight from the C structs; arrow-rs's `ffi`
+//! module imports the others in place, through a copy of their header that holds the
+//! batch's owner.
 //!
 //! What is checked is the shape of each array: its buffer and child counts against its type,
 //! non-null pointers, non-negative lengths and offsets, a null count within the length, and
@@ -42,7 +43,6 @@ use super::export::recognize;
 use super::raw::{RawArray, RawSchema, Taken};
 use super::schema::Received;
 use super::small::{Copies, SMALL};
-use super::view::MAX_SPARE_OWNERS;
 use super::{MAX_SCHEMA_DEPTH, SchemaInbox};
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
 use crate::data::{Change, Diff, Rows, Timestamp};
@@ -249,6 +249,17 @@ impl Owner {
         for array in [&mut self.columns, &mut self.numbers] {
             drop(std::mem::replace(array, Taken(RawArray::RELEASED)));
         }
+    }
+}
+
+/// How many emptied owners an inbox keeps for its next batches.
+const MAX_SPARE_OWNERS: usize = 64;
+
+/// Keeps `owner`, emptied (its arrays released) and shared with nobody, for the next
+/// batch's `Slot::take_owner`, while `spares` has room.
+pub(super) fn keep_spare(spares: &mut Vec<Arc<Owner>>, owner: Arc<Owner>) {
+    if spares.len() < MAX_SPARE_OWNERS {
+        spares.push(owner);
     }
 }
 
@@ -488,13 +499,12 @@ impl SchemaInbox {
         let read = unsafe { read_owned(&owner, schema, &received.columns, numbered, Some(copies)) };
         // No buffer shares the owner when every one was copied: the producer's arrays are
         // released now, and the owner serves the next batch.
+        // (The count first: a plain load, where `get_mut` takes an atomic exchange.)
         if Arc::strong_count(&owner) == 1
             && let Some(emptied) = Arc::get_mut(&mut owner)
         {
             emptied.release();
-            if spares.len() < MAX_SPARE_OWNERS {
-                spares.push(owner);
-            }
+            keep_spare(spares, owner);
         }
         read
     }

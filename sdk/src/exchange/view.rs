@@ -29,7 +29,9 @@ use arrow_buffer::bit_chunk_iterator::BitChunks;
 use arrow_buffer::{ArrowNativeType, BooleanBuffer, Buffer};
 use arrow_schema::{DataType, Field, SchemaRef};
 
-use super::import::{Column, Owner, Shape, Slot, no_dictionary, read_owned, take_each_diff};
+use super::import::{
+    Column, Owner, Shape, Slot, keep_spare, no_dictionary, read_owned, take_each_diff,
+};
 
 use super::raw::RawArray;
 use super::{Outgoing, SchemaInbox, SchemaOutbox};
@@ -113,9 +115,6 @@ pub(crate) struct Origin {
     /// The instance's count of calls when it was read.
     pub(crate) call: u64,
 }
-
-/// How many emptied owners an instance keeps for its next views.
-pub(super) const MAX_SPARE_OWNERS: usize = 64;
 
 /// One diff's sides, checked.
 #[derive(Debug)]
@@ -297,9 +296,8 @@ impl ChangeView {
         // The owners a returned view emptied serve this view's sides.
         for side in parts.diffs.drain(..).flat_map(Sides::each) {
             let mut owner = side.owner;
-            let empty = Arc::get_mut(&mut owner).is_some_and(|o| o.columns.0.is_released());
-            if empty && inbox.spare_owners.len() < MAX_SPARE_OWNERS {
-                inbox.spare_owners.push(owner);
+            if Arc::get_mut(&mut owner).is_some_and(|o| o.columns.0.is_released()) {
+                keep_spare(&mut inbox.spare_owners, owner);
             }
         }
         let diffs = &mut parts.diffs;
