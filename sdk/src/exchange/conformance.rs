@@ -778,6 +778,17 @@ fn malformed_arrays_are_errors_never_crashes() {
             said
         );
     }
+    // A view column oplink builds itself reads the sizes in place: a missing list is an
+    // error naming its buffer.
+    let unsized_column = raw(
+        1,
+        &[null, views.as_ptr().cast(), data.as_ptr().cast(), null],
+        &mut made,
+    );
+    assert_eq!(
+        import_malformed(Field::new("v", DataType::Utf8View, true), unsized_column),
+        "column `v`: its buffer 3 is null but must hold 8 bytes"
+    );
 
     // Under a type arrow-rs imports, every header is checked as oplink checks its own.
     let negative = with_children(
