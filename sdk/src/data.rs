@@ -70,6 +70,14 @@ impl Rows {
         Ok(Rows { row_numbers, batch })
     }
 
+    /// Pairs row numbers with a batch that [`Rows::new`] would accept (as many numbers as
+    /// rows, none null), without checking again.
+    #[inline(always)]
+    pub(crate) fn paired(row_numbers: UInt64Array, batch: RecordBatch) -> Rows {
+        debug_assert!(row_numbers.len() == batch.num_rows() && row_numbers.null_count() == 0);
+        Rows { row_numbers, batch }
+    }
+
     /// The rows' numbers, one per row.
     pub fn row_numbers(&self) -> &UInt64Array {
         &self.row_numbers

@@ -27,9 +27,22 @@ use std::panic::Location;
 /// The location is where the error was made in *your* code: errors that oplink makes on
 /// its own account (a configuration that does not parse, a service call that failed on the
 /// other side) carry none, rather than a path inside oplink.
-pub struct Error {
+///
+/// It is one pointer wide, so that a `Result<T>` is no bigger than `T` needs it to be and
+/// moves in registers where `T` does (an `ArrayRef`, a `bool`): the error path pays one
+/// allocation instead.
+pub struct Error(Box<Inner>);
+
+/// What an [`Error`] holds.
+struct Inner {
     message: String,
     location: Option<&'static Location<'static>>,
+}
+
+impl Error {
+    fn new(message: String, location: Option<&'static Location<'static>>) -> Error {
+        Error(Box::new(Inner { message, location }))
+    }
 }
 
 /// `Result<T, oplink::Error>`.
@@ -83,43 +96,37 @@ impl Error {
     /// An error with this message, located at the caller.
     #[track_caller]
     pub fn msg(message: impl fmt::Display) -> Error {
-        Error {
-            message: message.to_string(),
-            location: user_location(Location::caller()),
-        }
+        Error::new(message.to_string(), user_location(Location::caller()))
     }
 
     /// An error with this message and no location, for errors that belong to no line of
     /// yours (what another component reported, say).
     pub fn unlocated(message: impl fmt::Display) -> Error {
-        Error {
-            message: message.to_string(),
-            location: None,
-        }
+        Error::new(message.to_string(), None)
     }
 
     /// The message, without the location.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// Where the error was made, if it was made by code outside oplink.
     pub fn location(&self) -> Option<&'static Location<'static>> {
-        self.location
+        self.0.location
     }
 
     /// This error located at `location` when it has no location yet and `location` lies
     /// outside oplink.
     pub(crate) fn at(mut self, location: &'static Location<'static>) -> Error {
-        if self.location.is_none() {
-            self.location = user_location(location);
+        if self.0.location.is_none() {
+            self.0.location = user_location(location);
         }
         self
     }
 
     /// This error with `context` put in front of its message: `"{context}: {message}"`.
     pub fn context(mut self, context: impl fmt::Display) -> Error {
-        self.message = format!("{context}: {}", self.message);
+        self.0.message = format!("{context}: {}", self.0.message);
         self
     }
 }
@@ -134,24 +141,21 @@ impl<E: std::error::Error> From<E> for Error {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        Error {
-            message,
-            location: user_location(Location::caller()),
-        }
+        Error::new(message, user_location(Location::caller()))
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.location {
-            Some(location) => write!(f, "{} (at {location})", self.message),
-            None => write!(f, "{}", self.message),
+        match self.0.location {
+            Some(location) => write!(f, "{} (at {location})", self.0.message),
+            None => write!(f, "{}", self.0.message),
         }
     }
 }

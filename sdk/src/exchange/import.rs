@@ -19,6 +19,7 @@
 //! contents themselves (offsets increasing, UTF-8, dictionary keys in range) are the
 //! producer's word, as the C Data Interface has it and as arrow-rs's own importer takes them.
 
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -60,8 +61,7 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
     // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
     unsafe {
         take_each_diff(abi, inbox, |inbox, kind, pre, post| {
-            out.push(inbox.diff(kind, pre, post)?);
-            Ok(())
+            inbox.push_diff(kind, pre, post, &mut out)
         })
     }?;
     Ok(Change {
@@ -255,9 +255,38 @@ impl Owner {
 /// How many emptied owners an inbox keeps for its next batches.
 const MAX_SPARE_OWNERS: usize = 64;
 
-/// Keeps `owner`, emptied (its arrays released) and shared with nobody, for the next
-/// batch's `Slot::take_owner`, while `spares` has room.
-pub(super) fn keep_spare(spares: &mut Vec<Arc<Owner>>, owner: Arc<Owner>) {
+/// An owner that nothing else refers to: no buffer, no clone, and no `Weak` (none is ever
+/// made of an `Owner`). It is refilled for the next batch without an atomic
+/// read-modify-write (`Arc::get_mut` takes one), which waits for every store before it: on
+/// a small batch, as long as the rest of the owner's bookkeeping.
+#[derive(Debug)]
+pub(super) struct Unshared(Arc<Owner>);
+
+impl Unshared {
+    /// `owner`, if nothing else refers to it (dropped otherwise).
+    #[inline(always)]
+    pub(super) fn of(owner: Arc<Owner>) -> Option<Unshared> {
+        // A count of 1 is this reference alone, since there is no `Weak` to upgrade. The
+        // fence puts whatever the last other holder did before its drop's release decrement
+        // before what follows, as `Arc::get_mut` does.
+        (Arc::strong_count(&owner) == 1).then(|| {
+            std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+            Unshared(owner)
+        })
+    }
+
+    /// The owner, to change.
+    #[inline(always)]
+    pub(super) fn owner_mut(&mut self) -> &mut Owner {
+        // SAFETY: nothing else refers to the owner (`Unshared::of`), and `self`, which holds
+        // its only reference, is borrowed mutably for as long as the result lives.
+        unsafe { &mut *Arc::as_ptr(&self.0).cast_mut() }
+    }
+}
+
+/// Keeps `owner`, emptied (its arrays released), for the next batch's `Slot::take_owner`,
+/// while `spares` has room.
+pub(super) fn keep_spare(spares: &mut Vec<Unshared>, owner: Unshared) {
     if spares.len() < MAX_SPARE_OWNERS {
         spares.push(owner);
     }
@@ -308,7 +337,7 @@ impl<'a> Slot<'a> {
     /// absent side of an insert or a remove). An owner of `spares` (emptied ones, unshared)
     /// is used if there is one: a view that returns its input gives its owners back.
     #[inline(always)]
-    pub(super) fn take_owner(mut self, spares: &mut Vec<Arc<Owner>>) -> Option<Arc<Owner>> {
+    pub(super) fn take_owner(mut self, spares: &mut Vec<Unshared>) -> Option<Arc<Owner>> {
         if self.columns().is_released() {
             return None;
         }
@@ -316,13 +345,12 @@ impl<'a> Slot<'a> {
         // SAFETY: valid arrays (`Slot::new`); `take` leaves released ones behind, so the
         // other side sees them as taken and the drop of `self` releases nothing.
         let (columns, numbers) = unsafe { (RawArray::take(columns), RawArray::take(numbers)) };
-        if let Some(mut spare) = spares.pop()
-            && let Some(owner) = Arc::get_mut(&mut spare)
-        {
+        if let Some(mut spare) = spares.pop() {
+            let owner = spare.owner_mut();
             // The spare's arrays were moved out (released), so nothing is released here.
             owner.columns = Taken(columns);
             owner.numbers = Taken(numbers);
-            return Some(spare);
+            return Some(spare.0);
         }
         Some(Arc::new(Owner {
             columns: Taken(columns),
@@ -440,30 +468,48 @@ fn failing_column(ffi: &FFI_ArrowSchema) -> Option<String> {
 }
 
 impl SchemaInbox {
-    /// One diff, from its kind and its two sides (taken, so released whatever happens).
+    /// One diff, from its kind and its two sides (taken, so released whatever happens),
+    /// pushed onto `out`. An insert or a remove is written straight into `out`'s next
+    /// slot: a `Diff` is a few hundred bytes, and moving one just built costs a stall per
+    /// move (the copy's wide loads wait for the narrow stores that built it).
     ///
     /// # Safety
     /// As for [`SchemaInbox::read`].
     #[inline(always)]
-    unsafe fn diff(&mut self, kind: u32, pre: Slot<'_>, post: Slot<'_>) -> Result<Diff> {
+    unsafe fn push_diff(
+        &mut self,
+        kind: u32,
+        pre: Slot<'_>,
+        post: Slot<'_>,
+        out: &mut Vec<Diff>,
+    ) -> Result<()> {
+        out.reserve(1);
+        let next = &mut out.spare_capacity_mut()[0];
         // SAFETY: every arm forwards the caller's guarantees.
-        Ok(unsafe {
+        unsafe {
             match kind {
-                DIFF_INSERT => Diff::Insert {
-                    post: self.rows(post, "post")?,
-                },
+                DIFF_INSERT => self.rows_into(post, Side::Post, next)?,
+                DIFF_REMOVE => self.rows_into(pre, Side::Pre, next)?,
                 DIFF_UPDATE => {
-                    let pre = self.rows(pre, "pre")?;
-                    let post = self.rows(post, "post")?;
+                    let (mut before, mut after) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+                    self.rows_into(pre, Side::Pre, &mut before)?;
+                    // Read (and so dropped on an error) before `after` is.
+                    let Diff::Remove { pre } = before.assume_init() else {
+                        unreachable!("`rows_into` writes a remove for the pre side")
+                    };
+                    self.rows_into(post, Side::Post, &mut after)?;
+                    let Diff::Insert { post } = after.assume_init() else {
+                        unreachable!("`rows_into` writes an insert for the post side")
+                    };
                     same_numbers(pre.row_numbers().values(), post.row_numbers().values())?;
-                    Diff::Update { pre, post }
+                    next.write(Diff::Update { pre, post });
                 }
-                DIFF_REMOVE => Diff::Remove {
-                    pre: self.rows(pre, "pre")?,
-                },
                 _ => unreachable!("`take_each_diff` admits only the three kinds"),
             }
-        })
+            // SAFETY: the slot after the last diff, written just above.
+            out.set_len(out.len() + 1);
+        }
+        Ok(())
     }
 
     /// Stores the schema an `AbiRows` carries, then reads its batch and, with `numbered`,
@@ -494,17 +540,14 @@ impl SchemaInbox {
                 return Ok(rows);
             }
         }
-        let mut owner = slot.take_owner(spares).expect("columns checked above");
+        let owner = slot.take_owner(spares).expect("columns checked above");
         // SAFETY: valid arrays (`Slot::new`).
         let read = unsafe { read_owned(&owner, schema, &received.columns, numbered, Some(copies)) };
         // No buffer shares the owner when every one was copied: the producer's arrays are
         // released now, and the owner serves the next batch.
-        // (The count first: a plain load, where `get_mut` takes an atomic exchange.)
-        if Arc::strong_count(&owner) == 1
-            && let Some(emptied) = Arc::get_mut(&mut owner)
-        {
-            emptied.release();
-            keep_spare(spares, owner);
+        if let Some(mut emptied) = Unshared::of(owner) {
+            emptied.owner_mut().release();
+            keep_spare(spares, emptied);
         }
         read
     }
@@ -564,19 +607,62 @@ impl SchemaInbox {
     }
 
     /// One side of a diff, its whole import inlined into this one body (which the diff's
-    /// kinds share, so the code is there once).
+    /// kinds share, so the code is there once), written into `out` as the diff of that side
+    /// alone (a remove of `pre` rows, an insert of `post` ones) when it is read, and left
+    /// as it was when it is not.
     ///
     /// # Safety
     /// As for [`SchemaInbox::read`].
     #[inline(never)]
-    unsafe fn rows(&mut self, slot: Slot<'_>, side: &str) -> Result<Rows> {
+    unsafe fn rows_into(
+        &mut self,
+        slot: Slot<'_>,
+        side: Side,
+        out: &mut MaybeUninit<Diff>,
+    ) -> Result<()> {
+        let name = side.name();
         // SAFETY: forwarded.
         let (numbers, batch) =
-            unsafe { self.read(slot, true) }.map_err(|e| e.context(format!("its {side} rows")))?;
+            unsafe { self.read(slot, true) }.map_err(|e| e.context(format!("its {name} rows")))?;
         let numbers = numbers.expect("read with row numbers");
-        Rows::new(numbers, batch)
-            .map_err(|e| Error::unlocated(format!("its {side} rows: {}", e.message())))
+        if numbers.len() != batch.num_rows() || numbers.null_count() != 0 {
+            return Err(unpaired(numbers, batch, name));
+        }
+        let rows = Rows::paired(numbers, batch);
+        out.write(match side {
+            Side::Pre => Diff::Remove { pre: rows },
+            Side::Post => Diff::Insert { post: rows },
+        });
+        Ok(())
     }
+}
+
+/// Which side of a diff a batch is.
+#[derive(Clone, Copy)]
+enum Side {
+    Pre,
+    Post,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::Pre => "pre",
+            Side::Post => "post",
+        }
+    }
+}
+
+/// The error of row numbers that do not pair with their batch: as many as its rows, none
+/// null ([`Rows::new`]'s words).
+#[cold]
+#[inline(never)]
+fn unpaired(numbers: UInt64Array, batch: RecordBatch, side: &str) -> Error {
+    let message = match Rows::new(numbers, batch) {
+        Err(e) => e.message().to_owned(),
+        Ok(_) => unreachable!("called for numbers that do not pair"),
+    };
+    Error::unlocated(format!("its {side} rows: {message}"))
 }
 
 /// The sides of a diff of kind `kind` (a known one) are those of its kind: each side it

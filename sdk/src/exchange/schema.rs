@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 
-use super::import::{Column, Owner};
+use super::import::{Column, Unshared};
 use super::small::Copies;
 use crate::abi::MAX_SCHEMA_ID;
 use crate::{Error, Result};
@@ -258,7 +258,7 @@ pub struct SchemaInbox {
     own: bool,
     /// Emptied owners of a typed view's sides, for the next view's (so a view operator that
     /// returns its input allocates none).
-    pub(super) spare_owners: Vec<Arc<Owner>>,
+    pub(super) spare_owners: Vec<Unshared>,
     /// Where buffers too small to be worth sharing are copied (`small`'s notes).
     copies: Copies,
     /// Whether a change whose diff array could not be trusted made it forget every schema.
@@ -351,7 +351,7 @@ impl SchemaInbox {
     pub(super) fn reading(
         &mut self,
         id: u64,
-    ) -> Result<(&Received, &mut Copies, &mut Vec<Arc<Owner>>)> {
+    ) -> Result<(&Received, &mut Copies, &mut Vec<Unshared>)> {
         let index = Self::index(id)?;
         let SchemaInbox {
             slots,

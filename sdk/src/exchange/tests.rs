@@ -348,7 +348,7 @@ pub(super) fn hang_dictionary(array: &mut super::raw::RawArray) {
 
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
-    let cases: [(&str, Spoil); 18] = [
+    let cases: [(&str, Spoil); 19] = [
         (
             "diff 0 of the change: its post rows: a batch's struct array has a dictionary",
             Box::new(|abi| hang_dictionary(raw(&mut post(abi).columns))),
@@ -428,6 +428,11 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
                 // SAFETY: the exporter's buffer list, writable, with a validity slot.
                 unsafe { *numbers.buffers = FIRST_NULL.as_ptr().cast() };
             }),
+        ),
+        (
+            // Fewer numbers than rows: a shorter length reads less.
+            "diff 0 of the change: its post rows: 0 row numbers for a batch of 2 rows",
+            Box::new(|abi| raw(&mut post(abi).row_numbers).length = 0),
         ),
         (
             "diff 0 of the change: its post rows: its row numbers: an array of type UInt64 has a dictionary",

@@ -30,7 +30,7 @@ use arrow_buffer::{ArrowNativeType, BooleanBuffer, Buffer};
 use arrow_schema::{DataType, Field, SchemaRef};
 
 use super::import::{
-    Column, Owner, Shape, Slot, keep_spare, no_dictionary, read_owned, take_each_diff,
+    Column, Owner, Shape, Slot, Unshared, keep_spare, no_dictionary, read_owned, take_each_diff,
 };
 
 use super::raw::RawArray;
@@ -295,8 +295,9 @@ impl ChangeView {
         let mut parts = Parts::reuse(spare);
         // The owners a returned view emptied serve this view's sides.
         for side in parts.diffs.drain(..).flat_map(Sides::each) {
-            let mut owner = side.owner;
-            if Arc::get_mut(&mut owner).is_some_and(|o| o.columns.0.is_released()) {
+            if let Some(mut owner) = Unshared::of(side.owner)
+                && owner.owner_mut().columns.0.is_released()
+            {
                 keep_spare(&mut inbox.spare_owners, owner);
             }
         }
