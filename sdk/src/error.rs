@@ -28,10 +28,18 @@ use std::panic::Location;
 /// its own account (a configuration that does not parse, a service call that failed on the
 /// other side) carry none, rather than a path inside oplink.
 ///
-/// It is one pointer wide, so that a `Result<T>` is no bigger than `T` needs it to be and
-/// moves in registers where `T` does (an `ArrayRef`, a `bool`): the error path pays one
-/// allocation instead.
+/// It is one pointer wide, so that a `Result<T>` adds at most a word to `T` (nothing where
+/// `T` has a spare bit pattern, as an `Arc` does) and moves in registers where `T` is
+/// small: a `Result<()>` or a `Result<ArrayRef>` is returned in one or two registers. The
+/// error path pays one allocation instead.
 pub struct Error(Box<Inner>);
+
+// What the paragraph above promises.
+const _: () = {
+    assert!(size_of::<Error>() == size_of::<usize>());
+    assert!(size_of::<Result<()>>() == size_of::<usize>());
+    assert!(size_of::<Result<arrow_array::ArrayRef>>() == size_of::<arrow_array::ArrayRef>());
+};
 
 /// What an [`Error`] holds.
 struct Inner {
