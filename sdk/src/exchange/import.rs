@@ -268,7 +268,8 @@ impl Unshared {
     pub(super) fn of(owner: Arc<Owner>) -> Option<Unshared> {
         // A count of 1 is this reference alone, since there is no `Weak` to upgrade. The
         // fence puts whatever the last other holder did before its drop's release decrement
-        // before what follows, as `Arc::get_mut` does.
+        // before what follows, as `Arc::get_mut` does. (ThreadSanitizer, which does not
+        // model a fence on its own, would report a race here that is not one.)
         (Arc::strong_count(&owner) == 1).then(|| {
             std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
             Unshared(owner)
