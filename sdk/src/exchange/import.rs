@@ -486,7 +486,8 @@ impl SchemaInbox {
     ) -> Result<()> {
         out.reserve(1);
         let next = &mut out.spare_capacity_mut()[0];
-        // SAFETY: every arm forwards the caller's guarantees.
+        // SAFETY: every arm forwards the caller's guarantees; a value is assumed initialised
+        // only after the `rows_into` that writes it returned `Ok`.
         unsafe {
             match kind {
                 DIFF_INSERT => self.rows_into(post, Side::Post, next)?,
