@@ -57,24 +57,23 @@ impl Rows {
     #[track_caller]
     pub fn new(row_numbers: impl Into<UInt64Array>, batch: RecordBatch) -> Result<Rows> {
         let row_numbers = row_numbers.into();
-        if row_numbers.len() != batch.num_rows() {
-            return Err(Error::msg(format!(
-                "{} for a batch of {}",
-                counted(row_numbers.len(), "row number", "row numbers"),
-                counted(batch.num_rows(), "row", "rows")
-            )));
-        }
-        if row_numbers.null_count() != 0 {
-            return Err(Error::msg("row numbers must not be null"));
+        if !Rows::pair(&row_numbers, &batch) {
+            return Err(Error::msg(unpaired(&row_numbers, &batch)));
         }
         Ok(Rows { row_numbers, batch })
     }
 
-    /// Pairs row numbers with a batch that [`Rows::new`] would accept (as many numbers as
-    /// rows, none null), without checking again.
+    /// Whether `row_numbers` can pair with `batch`: as many numbers as rows, none null
+    /// ([`Rows::new`]'s check, which the importer makes too; [`unpaired`] says why not).
+    #[inline(always)]
+    pub(crate) fn pair(row_numbers: &UInt64Array, batch: &RecordBatch) -> bool {
+        row_numbers.len() == batch.num_rows() && row_numbers.null_count() == 0
+    }
+
+    /// Row numbers and a batch that [`Rows::pair`] found to pair.
     #[inline(always)]
     pub(crate) fn paired(row_numbers: UInt64Array, batch: RecordBatch) -> Rows {
-        debug_assert!(row_numbers.len() == batch.num_rows() && row_numbers.null_count() == 0);
+        debug_assert!(Rows::pair(&row_numbers, &batch));
         Rows { row_numbers, batch }
     }
 
@@ -191,6 +190,21 @@ impl Rows {
             numbers.ok_or_else(|| Error::msg("filtered row numbers are not UInt64"))?,
             batch,
         )
+    }
+}
+
+/// Why row numbers and a batch that [`Rows::pair`] refused do not pair.
+#[cold]
+#[inline(never)]
+pub(crate) fn unpaired(row_numbers: &UInt64Array, batch: &RecordBatch) -> String {
+    if row_numbers.len() != batch.num_rows() {
+        format!(
+            "{} for a batch of {}",
+            counted(row_numbers.len(), "row number", "row numbers"),
+            counted(batch.num_rows(), "row", "rows")
+        )
+    } else {
+        "row numbers must not be null".to_owned()
     }
 }
 

@@ -627,7 +627,7 @@ impl SchemaInbox {
         let (numbers, batch) =
             unsafe { self.read(slot, true) }.map_err(|e| e.context(format!("its {name} rows")))?;
         let numbers = numbers.expect("read with row numbers");
-        if numbers.len() != batch.num_rows() || numbers.null_count() != 0 {
+        if !Rows::pair(&numbers, &batch) {
             return Err(unpaired(numbers, batch, name));
         }
         let rows = Rows::paired(numbers, batch);
@@ -655,16 +655,14 @@ impl Side {
     }
 }
 
-/// The error of row numbers that do not pair with their batch: as many as its rows, none
-/// null ([`Rows::new`]'s words).
+/// The error of one side's row numbers that do not pair with its batch. (It takes them by
+/// value: a reference to them would keep them in memory on the path that reads well, and
+/// cost a copy there.)
 #[cold]
 #[inline(never)]
 fn unpaired(numbers: UInt64Array, batch: RecordBatch, side: &str) -> Error {
-    let message = match Rows::new(numbers, batch) {
-        Err(e) => e.message().to_owned(),
-        Ok(_) => unreachable!("called for numbers that do not pair"),
-    };
-    Error::unlocated(format!("its {side} rows: {message}"))
+    let why = crate::data::unpaired(&numbers, &batch);
+    Error::unlocated(format!("its {side} rows: {why}"))
 }
 
 /// The sides of a diff of kind `kind` (a known one) are those of its kind: each side it

@@ -9,8 +9,9 @@
 //! shares one owner per batch among the buffers it builds, so the exporter's release runs
 //! when the last of them is dropped (`import`'s notes), except that a buffer of at most
 //! 256 bytes of the common types is copied into a block the inbox reuses, while the
-//! change's block has room, which costs less than sharing it (`small`'s notes); a batch whose buffers were all copied (none imported by arrow-rs) is
-//! released as soon as it is read. `docs/abi.md` describes both.
+//! change's block has room, which costs less than sharing it (`small`'s notes); a batch
+//! whose buffers were all copied (none imported by arrow-rs) is released as soon as it is
+//! read. `docs/abi.md` describes both.
 
 /// How deep a schema that crosses may nest: its columns are at depth 1, a list's items or a
 /// struct's fields one deeper than the list or struct. Schemas and arrays are read and laid
