@@ -6,6 +6,9 @@
 //! * `passthrough_*`: `toolkit`'s `passthrough` reads every column of its input and returns
 //!   it, so the plugin's numbers are the cost of crossing a change both ways.
 //! * `threshold_*`: a filter on an Int64 column: the share of that cost in real work.
+//! * `sink_*`: `toolkit`'s `sink` reads every column of its input as `passthrough` does and
+//!   returns an empty change: the cost of crossing a change one way, as a host meets it
+//!   (`threshold` at 1 row returns an empty change too, its one row being filtered out).
 //! * `arrow_ffi_baseline`: the same change exported and imported both ways with arrow-rs's
 //!   `ffi` module (`FFI_ArrowArray::new`, `from_ffi_and_data_type`, cached types), in this
 //!   process: what crossing costs with arrow-rs alone.
@@ -447,6 +450,20 @@ fn threshold_plugin(bencher: Bencher, rows: usize) {
         "threshold",
         json!({"column": "amount", "min": 50}),
     );
+    time(bencher, &input, |c| op.apply(c).unwrap());
+}
+
+#[divan::bench(args = [1, 1_000])]
+fn sink_in_process(bencher: Bencher, rows: usize) {
+    let input = change(rows);
+    let mut op = toolkit::Sink::new().unwrap();
+    time(bencher, &input, |c| op.apply(c).unwrap());
+}
+
+#[divan::bench(args = [1, 1_000])]
+fn sink_plugin(bencher: Bencher, rows: usize) {
+    let input = change(rows);
+    let mut op = instance("toolkit", "sink", json!(null));
     time(bencher, &input, |c| op.apply(c).unwrap());
 }
 

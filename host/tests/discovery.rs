@@ -215,7 +215,7 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
     }
 
     assert!(
-        matches!(outcome_of(&found, "libtoolkit.so"), Outcome::Loaded(names) if names.len() == 5)
+        matches!(outcome_of(&found, "libtoolkit.so"), Outcome::Loaded(names) if names.len() == 6)
     );
     assert!(matches!(
         outcome_of(&found, "libthreshold.so"),
@@ -270,7 +270,7 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
     let err = found.plugin_for("nope").unwrap_err().to_string();
     assert!(
         err.starts_with(&format!(
-            "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `tag`, `tally`, `threshold`; rejected: `{}` was not loaded: ",
+            "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `sink`, `tag`, `tally`, `threshold`; rejected: `{}` was not loaded: ",
             dir.join("libaborts.so").display()
         )),
         "{err}"
@@ -314,7 +314,14 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
     let unique: Vec<&str> = found.operators().map(|(op, _)| op.name()).collect();
     assert_eq!(
         unique,
-        ["delay", "passthrough", "passthrough_view", "tag", "tally"]
+        [
+            "delay",
+            "passthrough",
+            "passthrough_view",
+            "sink",
+            "tag",
+            "tally"
+        ]
     );
     assert_eq!(found.plugins().len(), 3);
     // Each loaded file comes with its own plugin; every other file with none.

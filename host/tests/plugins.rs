@@ -219,7 +219,14 @@ fn one_library_carries_several_operators() {
     names.sort();
     assert_eq!(
         names,
-        ["delay", "passthrough", "passthrough_view", "tag", "tally"]
+        [
+            "delay",
+            "passthrough",
+            "passthrough_view",
+            "sink",
+            "tag",
+            "tally"
+        ]
     );
     let host = Host::default();
     let mut pass = plugin.instantiate("passthrough", (), &host).unwrap();
@@ -243,6 +250,16 @@ fn one_library_carries_several_operators() {
         "web"
     );
     assert_eq!(post.batch().num_columns(), 3);
+    // `sink` reads its input and answers with an empty change of the same version and time;
+    // the host's copy of the input is untouched.
+    let mut sink = plugin.instantiate("sink", (), &host).unwrap();
+    let input = insert(7, &[1, 2]);
+    let out = sink.apply(input.clone()).unwrap();
+    assert_eq!(
+        out,
+        Change::new(input.version, input.changed_at, Vec::new())
+    );
+    assert_eq!(input, insert(7, &[1, 2]));
 }
 
 #[test]

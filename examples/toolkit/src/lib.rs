@@ -1,4 +1,5 @@
-//! One library, three operators: `passthrough`, `delay` and `tag`. One handshake lists them.
+//! One library, six operators: `passthrough` (and its view form `passthrough_view`), `sink`,
+//! `delay`, `tag` and `tally`. One handshake lists them.
 
 use std::sync::Arc;
 
@@ -24,15 +25,7 @@ impl Passthrough {
 
     /// Reads every column, then returns its input.
     pub fn apply(&mut self, change: Change) -> Result<Change> {
-        for diff in &change.diffs {
-            match diff {
-                Diff::Insert { post: rows } | Diff::Remove { pre: rows } => touch(rows),
-                Diff::Update { pre, post } => {
-                    touch(pre);
-                    touch(post);
-                }
-            }
-        }
+        touch_all(&change);
         Ok(change)
     }
 }
@@ -99,6 +92,31 @@ fn touch_view(column: &ColumnView<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Reads every column of each change, as [`Passthrough`] does, and emits nothing: what a
+/// crossing costs when only the input crosses (an operator whose output is empty, as a
+/// selective filter's often is).
+#[derive(Debug)]
+pub struct Sink;
+
+#[oplink::operator(
+    name = "sink",
+    version = "1.0.0",
+    description = "Reads every column of its input and emits nothing"
+)]
+impl Sink {
+    /// Creates the operator.
+    pub fn new() -> Result<Self> {
+        Ok(Sink)
+    }
+
+    /// Reads every column, then drops its input and returns an empty change of the same
+    /// version and time.
+    pub fn apply(&mut self, change: Change) -> Result<Change> {
+        touch_all(&change);
+        Ok(Change::new(change.version, change.changed_at, Vec::new()))
+    }
+}
+
 /// Returns each change one call late: the batches it received stay in its state, past the
 /// call that brought them, until the next call returns them.
 #[derive(Debug, Default)]
@@ -121,6 +139,19 @@ impl Delay {
     pub fn apply(&mut self, change: Change) -> Result<Change> {
         let previous = self.kept.replace(change);
         Ok(previous.unwrap_or_default())
+    }
+}
+
+/// [`touch`]es every side of every diff of `change`.
+fn touch_all(change: &Change) {
+    for diff in &change.diffs {
+        match diff {
+            Diff::Insert { post: rows } | Diff::Remove { pre: rows } => touch(rows),
+            Diff::Update { pre, post } => {
+                touch(pre);
+                touch(post);
+            }
+        }
     }
 }
 
