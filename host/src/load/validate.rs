@@ -84,6 +84,9 @@ struct Reader<'m, M: Memory> {
     /// Method lists read so far, by address and count: operators of one library point at
     /// the same lists (the standard services'), which are read once.
     methods: RefCell<Vec<(Addr, usize, Methods)>>,
+    /// Required services whose fingerprint was checked against their name and methods:
+    /// every operator of a library lists the standard services, checked once.
+    checked: RefCell<Vec<(u64, Methods, String)>>,
 }
 
 impl<'m, M: Memory> Reader<'m, M> {
@@ -207,6 +210,7 @@ pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusa
     let r = Reader {
         memory,
         methods: RefCell::new(Vec::new()),
+        checked: RefCell::new(Vec::new()),
     };
     // The first 16 bytes are the same in every major: read them before trusting more.
     let prefix = r.bytes(header, 16, align_of::<abi::PluginHeader>(), &|| {
@@ -438,11 +442,21 @@ fn requirements<M: Memory>(
         let fingerprint = required(entry.get(ServiceRequirement::fingerprint))?;
         // The service's fingerprint follows from its name and its methods' (a C library
         // copies it): one that does not is a typo, which would otherwise pass unseen.
-        let follows = oplink::service::fingerprint_of(&name, methods.iter().map(|m| m.fingerprint));
-        if fingerprint != follows {
-            return Err(invalid(format!(
-                "operator `{operator}` requires `{name}` with the fingerprint {fingerprint:#018x}, but the methods it lists give {follows:#018x} (a C library copies a service's `OPLINK_*_FINGERPRINT` and `OPLINK_*_METHODS` together, from `oplink.h` or `oplink::service::c_declarations`)"
-            )));
+        let checked = r
+            .checked
+            .borrow()
+            .iter()
+            .any(|(f, m, n)| *f == fingerprint && Arc::ptr_eq(m, &methods) && *n == name);
+        if !checked {
+            let follows =
+                oplink::service::fingerprint_of(&name, methods.iter().map(|m| m.fingerprint));
+            if fingerprint != follows {
+                return Err(invalid(format!(
+                    "operator `{operator}` requires `{name}` with the fingerprint {fingerprint:#018x}, but the methods it lists give {follows:#018x} (a C library copies a service's `OPLINK_*_FINGERPRINT` and `OPLINK_*_METHODS` together, from `oplink.h` or `oplink::service::c_declarations`)"
+                )));
+            }
+            let key = (fingerprint, methods.clone(), name.clone());
+            r.checked.borrow_mut().push(key);
         }
         let service = RequiredService {
             name,
@@ -488,11 +502,14 @@ fn read_methods<M: Memory>(
 
 /// The one shared copy of a method list with this content.
 fn intern(texts: &[(&str, &str, u64)]) -> Arc<[RequiredMethod]> {
-    use std::hash::{Hash, Hasher};
     static LISTS: OnceLock<Mutex<HashMap<u64, Vec<Methods>>>> = OnceLock::new();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    texts.hash(&mut hasher);
-    let key = hasher.finish();
+    // The methods' fingerprints already digest their names and types: mixed, they key the
+    // list (equal keys are told apart by `same`, below).
+    let key = texts
+        .iter()
+        .fold(texts.len() as u64, |key, (_, _, fingerprint)| {
+            (key.rotate_left(23) ^ fingerprint).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        });
     let same = |list: &Arc<[RequiredMethod]>| {
         list.len() == texts.len()
             && list
