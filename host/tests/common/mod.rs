@@ -51,6 +51,16 @@ pub fn plugin_dir() -> &'static Path {
 }
 
 /// Path of the library of crate `name` (`running-sum` -> `librunning_sum.so`).
+/// The operators of `toolkit`, by name.
+pub const TOOLKIT_OPERATORS: [&str; 6] = [
+    "delay",
+    "passthrough",
+    "passthrough_view",
+    "sink",
+    "tag",
+    "tally",
+];
+
 pub fn plugin_path(name: &str) -> PathBuf {
     let file = format!(
         "{}{}{}",
