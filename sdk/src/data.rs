@@ -176,12 +176,17 @@ impl Rows {
         })
     }
 
-    /// Keeps the rows where `keep` is true (a null is not kept), with their numbers
-    /// (zero-copy where Arrow can). `keep` holds one flag per row.
+    /// Keeps the rows where `keep` is true (a null is not kept), with their numbers. `keep`
+    /// holds one flag per row. When every row is kept, the result shares these rows'
+    /// arrays: nothing is copied.
     #[track_caller]
     pub fn filter(&self, keep: &BooleanArray) -> Result<Rows> {
         if keep.len() != self.len() {
             return Err(wrong_length(keep, self, "row"));
+        }
+        // `true_count` counts the flags that are set and not null.
+        if keep.true_count() == keep.len() {
+            return Ok(self.clone());
         }
         let batch = arrow_select::filter::filter_record_batch(&self.batch, keep)?;
         let numbers = arrow_select::filter::filter(&self.row_numbers, keep)?;

@@ -1,5 +1,5 @@
 //! `Rows`' errors, as an operator's author meets them: in plain words, located at the
-//! author's line (not inside oplink).
+//! author's line (not inside oplink); and what `filter` shares.
 
 use std::sync::Arc;
 
@@ -355,4 +355,37 @@ fn validate_finds_a_null_count_that_disagrees_with_the_bitmap() {
         err.message(),
         "column `amount`: its null count is 2, but its validity bitmap marks 1 row null"
     );
+}
+
+/// A filter that keeps every row shares the rows' arrays; one that drops any copies what
+/// it keeps, and a null flag drops its row.
+#[test]
+fn a_filter_that_keeps_every_row_shares_its_arrays() {
+    use oplink::{Change, Diff, Timestamp};
+    let rows = Rows::new(vec![7u64, 8, 9], batch(vec![1, 2, 3])).unwrap();
+    let all = rows.filter(&BooleanArray::from(vec![true; 3])).unwrap();
+    assert_eq!(all, rows);
+    assert!(Arc::ptr_eq(all.batch().column(0), rows.batch().column(0)));
+    assert_eq!(
+        all.row_numbers().values().as_ptr(),
+        rows.row_numbers().values().as_ptr()
+    );
+    let some = rows
+        .filter(&BooleanArray::from(vec![Some(true), None, Some(true)]))
+        .unwrap();
+    assert_eq!(some.row_numbers(), &UInt64Array::from(vec![7, 9]));
+    assert_eq!(
+        some.batch().column(0).as_ref(),
+        &Int64Array::from(vec![1, 3]) as &dyn oplink::arrow::array::Array
+    );
+    assert!(!Arc::ptr_eq(some.batch().column(0), rows.batch().column(0)));
+    // Through `Change::filter` too.
+    let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: rows.clone() }]);
+    let out = change
+        .filter(|rows| Ok(BooleanArray::from(vec![true; rows.len()])))
+        .unwrap();
+    let [Diff::Insert { post }] = &out.diffs[..] else {
+        panic!("{out:?}")
+    };
+    assert!(Arc::ptr_eq(post.batch().column(0), rows.batch().column(0)));
 }
