@@ -50,7 +50,6 @@ pub fn plugin_dir() -> &'static Path {
     })
 }
 
-/// Path of the library of crate `name` (`running-sum` -> `librunning_sum.so`).
 /// The operators of `toolkit`, by name.
 pub const TOOLKIT_OPERATORS: [&str; 6] = [
     "delay",
@@ -61,6 +60,7 @@ pub const TOOLKIT_OPERATORS: [&str; 6] = [
     "tally",
 ];
 
+/// Path of the library of crate `name` (`running-sum` -> `librunning_sum.so`).
 pub fn plugin_path(name: &str) -> PathBuf {
     let file = format!(
         "{}{}{}",
