@@ -185,7 +185,13 @@ impl Rows {
             return Err(wrong_length(keep, self, "row"));
         }
         // `true_count` counts the flags that are set and not null.
-        if keep.true_count() == keep.len() {
+        self.filter_counted(keep, keep.true_count())
+    }
+
+    /// [`Rows::filter`] with a mask of the right length that keeps `count` rows.
+    #[track_caller]
+    fn filter_counted(&self, keep: &BooleanArray, count: usize) -> Result<Rows> {
+        if count == keep.len() {
             return Ok(self.clone());
         }
         let batch = arrow_select::filter::filter_record_batch(&self.batch, keep)?;
@@ -405,27 +411,20 @@ impl Diff {
         masks: [Option<BooleanArray>; 2],
         out: &mut Vec<Diff>,
     ) -> Result<()> {
-        let mut push = |diff: Diff| {
-            let rows = match &diff {
-                Diff::Insert { post } | Diff::Update { post, .. } => post,
-                Diff::Remove { pre } => pre,
-            };
-            if !rows.is_empty() {
-                out.push(diff);
-            }
-        };
+        // A side no row of which passes is left out without being filtered: no empty
+        // batch is built only to be dropped.
         match (self, masks) {
             (Diff::Insert { post }, [_, Some(mask)]) => {
                 let mask = one_per_row(mask, &post, "post row")?;
-                push(Diff::Insert {
-                    post: post.filter(&mask)?,
-                });
+                if let Some(post) = passing(post, &mask)? {
+                    out.push(Diff::Insert { post });
+                }
             }
             (Diff::Remove { pre }, [Some(mask), _]) => {
                 let mask = one_per_row(mask, &pre, "pre row")?;
-                push(Diff::Remove {
-                    pre: pre.filter(&mask)?,
-                });
+                if let Some(pre) = passing(pre, &mask)? {
+                    out.push(Diff::Remove { pre });
+                }
             }
             (Diff::Update { pre, post }, [Some(before), Some(after)]) => {
                 if let Err(e) = crate::exchange::same_numbers(
@@ -439,20 +438,34 @@ impl Diff {
                 let both = BooleanArray::from(&before & &after);
                 let stopped = BooleanArray::from(&before & &!&after);
                 let started = BooleanArray::from(&!&before & &after);
-                push(Diff::Update {
-                    pre: pre.filter(&both)?,
-                    post: post.filter(&both)?,
-                });
-                push(Diff::Remove {
-                    pre: pre.filter(&stopped)?,
-                });
-                push(Diff::Insert {
-                    post: post.filter(&started)?,
-                });
+                let count = both.true_count();
+                if count > 0 {
+                    out.push(Diff::Update {
+                        pre: pre.filter_counted(&both, count)?,
+                        post: post.filter_counted(&both, count)?,
+                    });
+                }
+                if let Some(pre) = passing(pre, &stopped)? {
+                    out.push(Diff::Remove { pre });
+                }
+                if let Some(post) = passing(post, &started)? {
+                    out.push(Diff::Insert { post });
+                }
             }
             _ => unreachable!("a mask for every side the diff has"),
         }
         Ok(())
+    }
+}
+
+/// The rows of `rows` that `mask` (one flag per row) keeps: `None` when it keeps none,
+/// `rows` themselves when it keeps all.
+#[track_caller]
+fn passing(rows: Rows, mask: &BooleanArray) -> Result<Option<Rows>> {
+    match mask.true_count() {
+        0 => Ok(None),
+        count if count == rows.len() => Ok(Some(rows)),
+        count => rows.filter_counted(mask, count).map(Some),
     }
 }
 

@@ -77,3 +77,39 @@ fn a_steady_stream_of_one_row_changes_allocates_only_what_record_batches_need() 
         }
     }
 }
+
+/// `Change::filter` leaves out a side that no row of passes without building it, and
+/// keeps a side whose every row passes as it is: a change filtered whole costs no
+/// allocation beyond its masks and the output's `Vec` of diffs (an empty batch of two
+/// columns, built and dropped, was ~3,350 instructions of a 1-row filter).
+#[test]
+fn a_filter_that_keeps_no_row_builds_no_batch() {
+    use oplink::arrow::array::BooleanArray;
+    let remove = |value: i64| {
+        let [Diff::Insert { post }] = &change(value, "old").diffs[..] else {
+            unreachable!()
+        };
+        Change::new(2, Timestamp(0), vec![Diff::Remove { pre: post.clone() }])
+    };
+    for (name, input, keep, diffs) in [
+        ("an insert", change(5, "five"), false, 0),
+        ("a remove", remove(5), false, 0),
+        ("an insert that passes", change(5, "five"), true, 1),
+        ("a remove that passes", remove(5), true, 1),
+    ] {
+        let mask = BooleanArray::from(vec![keep]);
+        let expected = if keep {
+            input.diffs.clone()
+        } else {
+            Vec::new()
+        };
+        COUNT.with(|n| n.set(0));
+        COUNTING.with(|on| on.set(true));
+        let out = input.filter(|_| Ok(mask.clone())).unwrap();
+        COUNTING.with(|on| on.set(false));
+        let allocations = COUNT.with(Cell::get);
+        assert_eq!(out.diffs, expected, "{name}");
+        // The output's `Vec` of diffs when it has one; nothing else.
+        assert_eq!(allocations, diffs, "{name}");
+    }
+}
