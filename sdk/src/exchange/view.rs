@@ -416,7 +416,8 @@ impl ChangeView {
         // Whether a side's mask (of the right length: else the error comes below) keeps
         // nothing, so that its rows need not be built.
         let keeps_none = |mask: &BooleanArray, side: &RowsView<'_>| {
-            mask.len() == side.num_rows() && crate::data::kept(mask).count_set_bits() == 0
+            // `true_count` counts the flags set and not null, as `Change::filter` does.
+            mask.len() == side.num_rows() && mask.true_count() == 0
         };
         let mut diffs = Vec::with_capacity(self.0.diffs.len());
         for sides in &self.0.diffs {
