@@ -15,6 +15,10 @@
 //! * `wide_*`: a change of 1,000 rows × 20 columns of Int64, Float64, Utf8, Boolean and
 //!   Timestamp, with nulls, through `passthrough` and through the arrow-rs baseline.
 //!
+//! * `scale_plugin`, `scale_batch_plugin`: `examples/scale`, a view operator that multiplies
+//!   the `amount` column and returns it as a new batch, built from typed values
+//!   (`ColumnOut`, no arrow-rs array on the plugin's side) or as an arrow-rs `RecordBatch`:
+//!   what building an output the view's way saves.
 //! * `passthrough_view_plugin`, `wide_view_plugin`: the same, through `passthrough_view`,
 //!   which reads every column with the typed borrowed view and forwards its input.
 //! * `oplink_exchange`: oplink's own exchange both ways in this process, with no plugin call.
@@ -137,7 +141,7 @@ fn in_process_threshold() -> threshold::Threshold {
 }
 
 fn plugin(name: &str) -> Plugin {
-    common::release_plugin(&["threshold", "toolkit"], name)
+    common::release_plugin(&["threshold", "toolkit", "scale"], name)
 }
 
 /// A change of `rows` rows (two columns); 0 rows means a change with no diffs at all.
@@ -464,6 +468,24 @@ fn sink_in_process(bencher: Bencher, rows: usize) {
 fn sink_plugin(bencher: Bencher, rows: usize) {
     let input = change(rows);
     let mut op = instance("toolkit", "sink", json!(null));
+    time(bencher, &input, |c| op.apply(c).unwrap());
+}
+
+#[divan::bench(args = [1, 1_000])]
+fn scale_plugin(bencher: Bencher, rows: usize) {
+    let input = change(rows);
+    let mut op = instance("scale", "scale", json!({"column": "amount", "factor": 3}));
+    time(bencher, &input, |c| op.apply(c).unwrap());
+}
+
+#[divan::bench(args = [1, 1_000])]
+fn scale_batch_plugin(bencher: Bencher, rows: usize) {
+    let input = change(rows);
+    let mut op = instance(
+        "scale",
+        "scale_batch",
+        json!({"column": "amount", "factor": 3}),
+    );
     time(bencher, &input, |c| op.apply(c).unwrap());
 }
 

@@ -10,13 +10,14 @@ use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use oplink::{Change, Diff, Rows, Timestamp};
 
 /// The example plugin crates the tests load.
-const PLUGINS: [&str; 6] = [
+const PLUGINS: [&str; 7] = [
     "threshold",
     "running-sum",
     "toolkit",
     "toolkit-next",
     "faulty",
     "enrich",
+    "scale",
 ];
 
 pub fn workspace() -> PathBuf {

@@ -25,10 +25,11 @@ use arrow_array::{
 use arrow_buffer::{Buffer, NullBuffer};
 use arrow_schema::{DataType, SchemaRef};
 
+use super::built::{DiffOut, RowsOut};
 use super::raw::RawArray;
 use super::{MAX_SCHEMA_DEPTH, SchemaOutbox};
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
-use crate::data::{Change, Diff, Rows};
+use crate::data::{Change, Diff, Rows, Timestamp};
 use crate::{Error, Result};
 
 /// A change or batch laid out for the other side: the ABI structs plus what they borrow.
@@ -90,28 +91,69 @@ impl Outgoing {
             (abi.pre.schema_id, abi.pre.schema) = pre;
             (abi.post.schema_id, abi.post.schema) = post;
         }
-        {
-            // Schema ids start at 1: an absent side has 0.
-            let mut slots = self.diffs.iter_mut().flat_map(|diff| {
-                [&mut diff.pre, &mut diff.post]
-                    .into_iter()
-                    .filter(|rows| rows.schema_id != 0)
-            });
-            Block::export(
-                Kept::Diffs(diffs),
-                Some(&mut self.block),
-                &mut |columns, numbers| {
-                    let rows = slots.next().expect("a slot per side");
-                    rows.columns = columns.into_ffi();
-                    rows.row_numbers = numbers.unwrap_or(RawArray::RELEASED).into_ffi();
-                },
-            )?;
-        }
+        self.lay_out(Kept::Diffs(diffs))?;
         Ok(AbiChange {
             version,
             changed_at: changed_at.0,
             diffs: self.diffs.as_mut_ptr(),
             diff_count: self.diffs.len(),
+        })
+    }
+
+    /// Lays out what a view operator built from typed values, as [`Outgoing::export_change`]
+    /// lays out a change: the arrays point into the values, which the block keeps.
+    pub(super) fn export_typed(
+        &mut self,
+        version: u64,
+        changed_at: Timestamp,
+        diffs: Vec<DiffOut>,
+        outbox: &mut SchemaOutbox,
+    ) -> Result<AbiChange> {
+        self.clear();
+        if diffs.is_empty() {
+            return Ok(AbiChange::without_diffs(version, changed_at.0));
+        }
+        outbox.begin();
+        self.diffs.reserve(diffs.len());
+        for diff in &diffs {
+            let [pre, post] = diff.sides();
+            let mut schema = |rows: Option<&RowsOut>| match rows {
+                Some(rows) => self.schema_for(rows.schema(), outbox),
+                None => Ok((0, std::ptr::null())),
+            };
+            let (pre, post) = (schema(pre)?, schema(post)?);
+            self.diffs.push(AbiDiff::EMPTY);
+            let abi = self.diffs.last_mut().expect("pushed just above");
+            abi.kind = match diff {
+                DiffOut::Insert { .. } => DIFF_INSERT,
+                DiffOut::Update { .. } => DIFF_UPDATE,
+                DiffOut::Remove { .. } => DIFF_REMOVE,
+            };
+            (abi.pre.schema_id, abi.pre.schema) = pre;
+            (abi.post.schema_id, abi.post.schema) = post;
+        }
+        self.lay_out(Kept::Typed(diffs))?;
+        Ok(AbiChange {
+            version,
+            changed_at: changed_at.0,
+            diffs: self.diffs.as_mut_ptr(),
+            diff_count: self.diffs.len(),
+        })
+    }
+
+    /// Lays out the arrays of `kept`, whose diffs (with their schemas) were pushed, into the
+    /// diffs' slots, side after side.
+    fn lay_out(&mut self, kept: Kept) -> Result<()> {
+        // Schema ids start at 1: an absent side has 0.
+        let mut slots = self.diffs.iter_mut().flat_map(|diff| {
+            [&mut diff.pre, &mut diff.post]
+                .into_iter()
+                .filter(|rows| rows.schema_id != 0)
+        });
+        Block::export(kept, Some(&mut self.block), &mut |columns, numbers| {
+            let rows = slots.next().expect("a slot per side");
+            rows.columns = columns.into_ffi();
+            rows.row_numbers = numbers.unwrap_or(RawArray::RELEASED).into_ffi();
         })
     }
 
@@ -393,10 +435,24 @@ pub fn export_batch(batch: &RecordBatch) -> Result<(FFI_ArrowArray, FFI_ArrowSch
 enum Kept {
     Diffs(Vec<Diff>),
     Batch(RecordBatch),
+    /// An output built from typed values: no arrow-rs batch (see [`Kept::each_typed`]).
+    Typed(Vec<DiffOut>),
 }
 
 impl Kept {
-    /// Calls `f` on each batch to export, with its row numbers (none for a lone batch).
+    /// Calls `f` on each side built from typed values, in order (none unless `Typed`).
+    fn each_typed(&self, mut f: impl FnMut(&RowsOut)) {
+        if let Kept::Typed(diffs) = self {
+            diffs
+                .iter()
+                .flat_map(DiffOut::sides)
+                .flatten()
+                .for_each(&mut f);
+        }
+    }
+
+    /// Calls `f` on each arrow-rs batch to export, with its row numbers (none for a lone
+    /// batch); on none for `Typed` (see [`Kept::each_typed`]).
     fn each(&self, mut f: impl FnMut(&RecordBatch, Option<&UInt64Array>)) {
         match self {
             Kept::Diffs(diffs) => {
@@ -407,6 +463,7 @@ impl Kept {
                 }
             }
             Kept::Batch(batch) => f(batch, None),
+            Kept::Typed(_) => {}
         }
     }
 }
@@ -1035,6 +1092,8 @@ fn drop_kept(kept: Option<Kept>) {
     match kept {
         None => {}
         Some(Kept::Batch(one)) => batch(one),
+        // Plain vectors of plain values: their drop cannot panic.
+        Some(Kept::Typed(diffs)) => drop(diffs),
         Some(Kept::Diffs(diffs)) => {
             for diff in diffs {
                 let (pre, post) = match diff {
@@ -1179,7 +1238,7 @@ impl Template {
 
     /// Whether `kept` has exactly the batches this template was made for.
     fn fits(&self, kept: &Kept) -> bool {
-        if !self.whole || self.batches.is_empty() {
+        if !self.whole || self.batches.is_empty() || matches!(kept, Kept::Typed(_)) {
             return false;
         }
         let mut index = 0;
@@ -1456,6 +1515,12 @@ impl Block {
             });
             index += 1;
         });
+        kept.each_typed(|rows| {
+            let mut each = Counts::default();
+            typed_top_level(rows, index, &mut each);
+            counts.add(each);
+            index += 1;
+        });
         let (layout, tops_at, nodes_at, buffers_at, children_at) = block_layout(counts)?;
         let reused = hold.as_ref().and_then(|hold| hold.reusable(layout));
         let header = match reused {
@@ -1525,6 +1590,16 @@ impl Block {
             }
             index += 1;
             out(columns, numbers);
+        });
+        kept.each_typed(|rows| {
+            let (columns, numbers) = typed_top_level(rows, index, &mut fill);
+            if let Some(template) = template.as_deref_mut() {
+                // Typed columns have no writer: the next change is laid out anew.
+                template.clear();
+                template.whole = false;
+            }
+            index += 1;
+            out(columns, Some(numbers));
         });
         if let Some(template) = template
             // SAFETY: the header of the block being filled, not handed out yet.
@@ -1597,25 +1672,68 @@ fn top_level<S: Sink>(
             unsafe { children.add(i).write(node) };
         }
     }
-    let buffers = sink.buffers(&[std::ptr::null()]);
-    let columns = sink.ours(RawArray {
-        length: batch.num_rows() as i64,
-        null_count: 0,
-        offset: 0,
-        n_buffers: 1,
-        n_children: columns.len() as i64,
-        buffers,
-        children,
-        dictionary: std::ptr::null_mut(),
-        release: None,
-        private_data: std::ptr::null_mut(),
-    });
+    let columns = batch_array(sink, batch.num_rows(), columns.len(), children);
     let columns = sink.top(columns, index, false);
     let numbers = numbers.map(|numbers| {
         let array = primitive(numbers, sink);
         sink.top(array, index, true)
     });
     (columns, numbers)
+}
+
+/// A side built from typed values as a struct array of its columns, and its row numbers:
+/// what [`top_level`] lays out for a batch.
+#[inline(always)]
+fn typed_top_level<S: Sink>(rows: &RowsOut, index: usize, sink: &mut S) -> (RawArray, RawArray) {
+    let columns = rows.columns();
+    let children = sink.children(columns.len());
+    for (i, column) in columns.iter().enumerate() {
+        let mut list = [std::ptr::null(); 3];
+        let n = column.buffers(&mut list);
+        let array = with_buffers(sink, column.len(), column.null_count(), &list[..n], &mut []);
+        let node = sink.node(array);
+        if !children.is_null() {
+            // SAFETY: `children` has room for one pointer per column (asked for above).
+            unsafe { children.add(i).write(node) };
+        }
+    }
+    let struct_array = batch_array(sink, rows.num_rows(), columns.len(), children);
+    let numbers = rows.row_numbers();
+    let numbers = with_buffers(
+        sink,
+        numbers.len(),
+        0,
+        &[std::ptr::null(), numbers.as_ptr().cast()],
+        &mut [],
+    );
+    (
+        sink.top(struct_array, index, false),
+        sink.top(numbers, index, true),
+    )
+}
+
+/// The struct array of a batch of `rows` rows whose `columns` arrays are listed at
+/// `children` (its length is the row count, so a batch without columns keeps its rows).
+#[inline(always)]
+fn batch_array<S: Sink>(
+    sink: &mut S,
+    rows: usize,
+    columns: usize,
+    children: *mut *mut RawArray,
+) -> RawArray {
+    let buffers = sink.buffers(&[std::ptr::null()]);
+    sink.ours(RawArray {
+        length: rows as i64,
+        null_count: 0,
+        offset: 0,
+        n_buffers: 1,
+        n_children: columns as i64,
+        buffers,
+        children,
+        dictionary: std::ptr::null_mut(),
+        release: None,
+        private_data: std::ptr::null_mut(),
+    })
 }
 
 /// Exports one column (of any depth).

@@ -21,6 +21,7 @@
 /// before laying anything out; the receiver refuses one a sender of its own sent.
 pub const MAX_SCHEMA_DEPTH: usize = 16;
 
+mod built;
 mod export;
 mod import;
 mod raw;
@@ -41,3 +42,6 @@ mod conformance;
 
 #[cfg(test)]
 mod view_tests;
+
+#[cfg(test)]
+mod built_tests;

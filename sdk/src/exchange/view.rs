@@ -4,9 +4,11 @@
 //! straight from the C Data Interface arrays that crossed: a column of `Int64` is a
 //! `&[i64]`, a column of `Utf8` yields `&str`s, one of `Binary` `&[u8]`s, validity is a
 //! bitmap read in place. No arrow-rs array is built unless the operator asks for one
-//! ([`RowsView::to_rows`]). It returns a [`ChangeOut`]: either a [`Change`] it built (as
-//! any operator does), or its input forwarded unchanged, whose arrays go back to the host
-//! as they came, with nothing laid out again.
+//! ([`RowsView::to_rows`]). It returns a [`ChangeOut`]: a [`Change`] it built (as any
+//! operator does), its input forwarded unchanged, whose arrays go back to the host as they
+//! came, with nothing laid out again, or an output built from typed values ([`RowsOut`] of
+//! [`ColumnOut`]s, through [`ChangeOut::new`]), laid out where the values lie with no
+//! arrow-rs array built.
 //!
 //! What is checked is what the importer checks (the shape of each batch when the view is
 //! made, of each column when it is asked for, against its type), plus what a borrowed slice
@@ -33,6 +35,7 @@ use super::import::{
     Column, Owner, Shape, Slot, Unshared, keep_spare, no_dictionary, read_owned, take_each_diff,
 };
 
+pub use super::built::{ColumnOut, DiffOut, RowsOut};
 use super::raw::RawArray;
 use super::{Outgoing, SchemaInbox, SchemaOutbox};
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
@@ -217,9 +220,11 @@ pub struct BooleansView<'v> {
     validity: Option<Validity<'v>>,
 }
 
-/// What a view operator's `apply` returns: a change it built, or its input forwarded.
+/// What a view operator's `apply` returns: a change it built, its input forwarded, or an
+/// output built from typed values.
 ///
-/// Made with `.into()` from a [`Change`] or with [`ChangeView::forward`].
+/// Made with `.into()` from a [`Change`], with [`ChangeView::forward`], or with
+/// [`ChangeOut::new`] from [`DiffOut`]s of [`RowsOut`].
 #[derive(Debug)]
 pub struct ChangeOut(Out);
 
@@ -227,6 +232,11 @@ pub struct ChangeOut(Out);
 enum Out {
     Built(Change),
     Forwarded(ChangeView),
+    Typed {
+        version: u64,
+        changed_at: Timestamp,
+        diffs: Vec<DiffOut>,
+    },
 }
 
 impl From<Change> for ChangeOut {
@@ -242,6 +252,59 @@ impl From<ChangeView> for ChangeOut {
 }
 
 impl ChangeOut {
+    /// An output built from typed values ([`RowsOut`]): laid out for the other side where
+    /// the values lie, with no arrow-rs array built (see [`ColumnOut`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use oplink::prelude::*;
+    /// use oplink::arrow::schema::{DataType, Field, Schema};
+    /// use oplink::view::{ChangeOut, ChangeView, ColumnOut, DiffOut, DiffView, RowsOut};
+    ///
+    /// /// Doubles every `amount`, keeping its nulls.
+    /// struct Double {
+    ///     schema: SchemaRef,
+    /// }
+    ///
+    /// #[oplink::operator(name = "double", version = "1.0.0")]
+    /// impl Double {
+    ///     fn new() -> Result<Self> {
+    ///         let field = Field::new("doubled", DataType::Int64, true);
+    ///         Ok(Double { schema: Arc::new(Schema::new(vec![field])) })
+    ///     }
+    ///
+    ///     fn apply(&mut self, change: ChangeView) -> Result<ChangeOut> {
+    ///         let mut diffs = Vec::new();
+    ///         for diff in change.diffs() {
+    ///             let DiffView::Insert { post } = diff else { continue };
+    ///             let amounts = post.column_by_name("amount")?.i64s()?;
+    ///             let doubled = amounts.values().iter().map(|v| v.wrapping_mul(2)).collect();
+    ///             let column = ColumnOut::i64s(doubled).with_validity(amounts.validity())?;
+    ///             let numbers = post.row_numbers()?.to_vec();
+    ///             let post = RowsOut::new(self.schema.clone(), numbers, vec![column])?;
+    ///             diffs.push(DiffOut::Insert { post });
+    ///         }
+    ///         Ok(ChangeOut::new(change.version(), change.changed_at(), diffs))
+    ///     }
+    /// }
+    /// # fn main() -> Result<()> {
+    /// # let amounts = RecordBatch::try_from_iter([("amount", Arc::new(Int64Array::from(vec![Some(5), None])) as ArrayRef)])?;
+    /// # let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: Rows::new(vec![7, 8], amounts)? }]);
+    /// # let out = Double::new()?.apply(ChangeView::from_change(change)?)?.into_change()?;
+    /// # let Diff::Insert { post } = &out.diffs[0] else { panic!() };
+    /// # let doubled = post.batch().column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+    /// # assert_eq!(doubled.iter().collect::<Vec<_>>(), [Some(10), None]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(version: u64, changed_at: Timestamp, diffs: Vec<DiffOut>) -> ChangeOut {
+        ChangeOut(Out::Typed {
+            version,
+            changed_at,
+            diffs,
+        })
+    }
+
     /// An output without diffs as its version and time (and a forwarded view's vector, for
     /// reuse); any other output unchanged.
     pub(crate) fn into_empty(self) -> Result<(u64, Timestamp, Spare), ChangeOut> {
@@ -252,6 +315,11 @@ impl ChangeOut {
             Out::Forwarded(view) if view.0.diffs.is_empty() => {
                 Ok((view.0.version, view.0.changed_at, Some(view.0)))
             }
+            Out::Typed {
+                version,
+                changed_at,
+                diffs,
+            } if diffs.is_empty() => Ok((version, changed_at, None)),
             other => Err(ChangeOut(other)),
         }
     }
@@ -262,6 +330,18 @@ impl ChangeOut {
         match self.0 {
             Out::Built(change) => Ok(change),
             Out::Forwarded(view) => view.into_change(),
+            Out::Typed {
+                version,
+                changed_at,
+                diffs,
+            } => Ok(Change::new(
+                version,
+                changed_at,
+                diffs
+                    .into_iter()
+                    .map(DiffOut::into_diff)
+                    .collect::<Result<_>>()?,
+            )),
         }
     }
 }
@@ -1195,6 +1275,18 @@ impl<'v> Validity<'v> {
         (0..self.len).map(move |i| this.is_valid(i))
     }
 
+    /// Bits `start..start + len` of `bits`.
+    #[cfg(test)]
+    pub(super) fn at(bits: &'v [u8], start: usize, len: usize) -> Validity<'v> {
+        assert!(start + len <= bits.len() * 8);
+        Validity { bits, start, len }
+    }
+
+    /// The bytes, the first bit and the number of bits.
+    pub(super) fn raw(&self) -> (&'v [u8], usize, usize) {
+        (self.bits, self.start, self.len)
+    }
+
     /// How many values are absent (for a [`BooleansView`]'s values: how many are false).
     #[inline]
     pub fn count_nulls(&self) -> usize {
@@ -1660,6 +1752,11 @@ impl Outgoing {
         let view = match out.0 {
             Out::Built(change) => return Ok((self.export_change(change, outbox)?, None)),
             Out::Forwarded(view) => view,
+            Out::Typed {
+                version,
+                changed_at,
+                diffs,
+            } => return Ok((self.export_typed(version, changed_at, diffs, outbox)?, None)),
         };
         // A side whose arrays someone else still shares (a `to_rows` kept in the operator's
         // state) cannot move: then the whole change is exported as built batches.

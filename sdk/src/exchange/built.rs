@@ -1,0 +1,587 @@
+//! Building an output from typed values: the other half of the typed view.
+//!
+//! A view operator that computed its output as plain Rust values (a `Vec<i64>`, strings,
+//! flags) hands them over as [`ColumnOut`]s in a [`RowsOut`], and returns them with
+//! [`ChangeOut::new`](super::view::ChangeOut::new). The exporter lays the values out for the
+//! other side where they lie: no arrow-rs array, buffer or reference count is built on the
+//! way, and the values are dropped when the receiver releases the last array that points
+//! into them. In process (a unit test, [`ChangeOut::into_change`](super::view::ChangeOut::into_change))
+//! the same values become arrow-rs arrays without a copy.
+
+use core::ffi::c_void;
+use std::alloc::Layout;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{ArrayRef, ArrowPrimitiveType, PrimitiveArray, RecordBatch, make_array};
+use arrow_buffer::bit_chunk_iterator::BitChunks;
+use arrow_buffer::{ArrowNativeType, Buffer};
+use arrow_data::ArrayData;
+use arrow_schema::{DataType, Field, SchemaRef};
+
+use super::view::Validity;
+use crate::data::{Diff, Rows};
+use crate::{Error, Result};
+
+/// One column of a [`RowsOut`]: typed values, with their validity.
+///
+/// Made from a `Vec` of values ([`ColumnOut::new`], [`ColumnOut::i64s`],
+/// [`ColumnOut::f64s`]: none null, or nulls added with [`ColumnOut::with_validity`]) or from
+/// one `Option` per row ([`ColumnOut::from_options`], [`ColumnOut::strings`],
+/// [`ColumnOut::binaries`], [`ColumnOut::booleans`]). Its type is checked against the
+/// schema's field when the rows are made ([`RowsOut::new`]).
+///
+/// ```
+/// use oplink::view::ColumnOut;
+/// use oplink::arrow::array::types::TimestampMillisecondType;
+///
+/// let amounts = ColumnOut::i64s(vec![5, 50, 500]);
+/// let seen = ColumnOut::new::<TimestampMillisecondType>(vec![1_700_000_000_000; 3]);
+/// let names = ColumnOut::strings([Some("ada"), None, Some("grace")]);
+/// let flags = ColumnOut::booleans([Some(true), Some(false), None]);
+/// assert_eq!((amounts.len(), seen.len(), names.len(), flags.len()), (3, 3, 3, 3));
+/// ```
+#[derive(Debug)]
+pub struct ColumnOut {
+    len: usize,
+    /// One bit per value, from bit 0: whether it is present. `None`: every value is.
+    validity: Option<Bits>,
+    values: Values,
+}
+
+/// A bitmap from bit 0, and how many of its `len` bits are clear.
+#[derive(Debug)]
+struct Bits {
+    bytes: Vec<u8>,
+    unset: usize,
+}
+
+#[derive(Debug)]
+pub(super) enum Values {
+    /// Fixed-width values, with the test their field's type must pass.
+    Fixed {
+        values: RawValues,
+        fits: fn(&DataType) -> bool,
+        built_as: DataType,
+    },
+    /// Utf8 (`utf8`) or Binary: offsets and data. `overflow`: the data passed `i32::MAX`
+    /// bytes, so the offsets are not valid (an error when the rows are made).
+    Bytes {
+        offsets: Vec<i32>,
+        data: Vec<u8>,
+        utf8: bool,
+        overflow: bool,
+    },
+    /// Boolean: one bit per value, from bit 0.
+    Booleans(Vec<u8>),
+}
+
+impl ColumnOut {
+    /// A column of `values` of the primitive type `T` (`Int32Type`, `TimestampMicrosecondType`,
+    /// `Decimal128Type`, …), none null. It fits a field of any type an arrow-rs
+    /// `PrimitiveArray<T>` fits: a timestamp column fits its unit with any time zone, a
+    /// decimal any precision and scale.
+    pub fn new<T: ArrowPrimitiveType>(values: Vec<T::Native>) -> ColumnOut {
+        ColumnOut {
+            len: values.len(),
+            validity: None,
+            values: Values::Fixed {
+                values: RawValues::new(values),
+                fits: PrimitiveArray::<T>::is_compatible,
+                built_as: T::DATA_TYPE,
+            },
+        }
+    }
+
+    /// An `Int64` column of `values`, none null.
+    pub fn i64s(values: Vec<i64>) -> ColumnOut {
+        ColumnOut::new::<Int64Type>(values)
+    }
+
+    /// A `Float64` column of `values`, none null.
+    pub fn f64s(values: Vec<f64>) -> ColumnOut {
+        ColumnOut::new::<Float64Type>(values)
+    }
+
+    /// A column of the primitive type `T` with one value per item, `None` for a null.
+    pub fn from_options<T: ArrowPrimitiveType>(
+        values: impl IntoIterator<Item = Option<T::Native>>,
+    ) -> ColumnOut {
+        let values = values.into_iter();
+        let mut validity = BitsBuilder::with_capacity(values.size_hint().0);
+        let values: Vec<T::Native> = values
+            .map(|value| {
+                validity.push(value.is_some());
+                value.unwrap_or_default()
+            })
+            .collect();
+        ColumnOut::new::<T>(values).with_bits(validity.finish())
+    }
+
+    /// A `Utf8` column with one string per item, `None` for a null.
+    pub fn strings<S: AsRef<str>>(values: impl IntoIterator<Item = Option<S>>) -> ColumnOut {
+        ColumnOut::bytes(values.into_iter().map(|value| value.map(StrBytes)), true)
+    }
+
+    /// A `Binary` column with one value per item, `None` for a null.
+    pub fn binaries<B: AsRef<[u8]>>(values: impl IntoIterator<Item = Option<B>>) -> ColumnOut {
+        ColumnOut::bytes(values, false)
+    }
+
+    fn bytes<B: AsRef<[u8]>>(values: impl IntoIterator<Item = Option<B>>, utf8: bool) -> ColumnOut {
+        let values = values.into_iter();
+        let rows = values.size_hint().0;
+        let mut validity = BitsBuilder::with_capacity(rows);
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0i32);
+        let mut data = Vec::new();
+        let mut overflow = false;
+        for value in values {
+            validity.push(value.is_some());
+            if let Some(value) = value {
+                data.extend_from_slice(value.as_ref());
+            }
+            let end = i32::try_from(data.len()).unwrap_or_else(|_| {
+                overflow = true;
+                i32::MAX
+            });
+            offsets.push(end);
+        }
+        ColumnOut {
+            len: offsets.len() - 1,
+            validity: None,
+            values: Values::Bytes {
+                offsets,
+                data,
+                utf8,
+                overflow,
+            },
+        }
+        .with_bits(validity.finish())
+    }
+
+    /// A `Boolean` column with one flag per item, `None` for a null.
+    pub fn booleans(values: impl IntoIterator<Item = Option<bool>>) -> ColumnOut {
+        let values = values.into_iter();
+        let rows = values.size_hint().0;
+        let mut validity = BitsBuilder::with_capacity(rows);
+        let mut flags = BitsBuilder::with_capacity(rows);
+        for value in values {
+            validity.push(value.is_some());
+            flags.push(value == Some(true));
+        }
+        let flags = flags.finish();
+        ColumnOut {
+            len: flags.len,
+            validity: None,
+            values: Values::Booleans(flags.bytes),
+        }
+        .with_bits(validity.finish())
+    }
+
+    /// The same values, null where `validity` says a value is absent (a column's validity
+    /// read in a view, to give an output the nulls of its input): its bits are copied.
+    /// `None` leaves the column as it is. A validity of another length is an error.
+    #[track_caller]
+    pub fn with_validity(self, validity: Option<Validity<'_>>) -> Result<ColumnOut> {
+        let Some(validity) = validity else {
+            return Ok(self);
+        };
+        if validity.len() != self.len {
+            return Err(Error::msg(format!(
+                "a validity of {} values for a column of {}",
+                validity.len(),
+                self.len
+            )));
+        }
+        let (bits, start, len) = validity.raw();
+        let chunks = BitChunks::new(bits, start, len);
+        let mut bytes = Vec::with_capacity(len.div_ceil(8));
+        for chunk in chunks.iter() {
+            bytes.extend_from_slice(&chunk.to_le_bytes());
+        }
+        bytes.extend_from_slice(&chunks.remainder_bits().to_le_bytes());
+        bytes.truncate(len.div_ceil(8));
+        let unset = validity.count_nulls();
+        Ok(self.with_bits(Finished { bytes, len, unset }))
+    }
+
+    /// Keeps `bits` as the validity when some value is absent.
+    fn with_bits(mut self, bits: Finished) -> ColumnOut {
+        debug_assert_eq!(bits.len, self.len);
+        self.validity = (bits.unset > 0).then_some(Bits {
+            bytes: bits.bytes,
+            unset: bits.unset,
+        });
+        self
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many values are null.
+    pub fn null_count(&self) -> usize {
+        self.validity.as_ref().map_or(0, |bits| bits.unset)
+    }
+
+    #[cfg(test)]
+    pub(super) fn values_mut(&mut self) -> &mut Values {
+        &mut self.values
+    }
+
+    /// The type the column was built as, for errors.
+    fn built_as(&self) -> DataType {
+        match &self.values {
+            Values::Fixed { built_as, .. } => built_as.clone(),
+            Values::Bytes { utf8: true, .. } => DataType::Utf8,
+            Values::Bytes { utf8: false, .. } => DataType::Binary,
+            Values::Booleans(_) => DataType::Boolean,
+        }
+    }
+
+    /// Whether the column can be laid out as a field of `data_type`.
+    fn fits(&self, data_type: &DataType) -> bool {
+        match &self.values {
+            Values::Fixed { fits, .. } => fits(data_type),
+            Values::Bytes { utf8: true, .. } => *data_type == DataType::Utf8,
+            Values::Bytes { utf8: false, .. } => *data_type == DataType::Binary,
+            Values::Booleans(_) => *data_type == DataType::Boolean,
+        }
+    }
+
+    /// The C Data Interface buffers of the column (validity first, null when every value
+    /// is present) into `list`, and how many there are.
+    pub(super) fn buffers(&self, list: &mut [*const c_void; 3]) -> usize {
+        list[0] = self
+            .validity
+            .as_ref()
+            .map_or(std::ptr::null(), |bits| bits.bytes.as_ptr().cast());
+        match &self.values {
+            Values::Fixed { values, .. } => {
+                list[1] = values.ptr.as_ptr().cast_const().cast();
+                2
+            }
+            Values::Bytes { offsets, data, .. } => {
+                list[1] = offsets.as_ptr().cast();
+                list[2] = data.as_ptr().cast();
+                3
+            }
+            Values::Booleans(bits) => {
+                list[1] = bits.as_ptr().cast();
+                2
+            }
+        }
+    }
+
+    /// The column as an arrow-rs array of `field`'s type, over the same memory.
+    fn into_array(self, field: &Field) -> Result<ArrayRef> {
+        let nulls = self.validity.map(|bits| Buffer::from_vec(bits.bytes));
+        let buffers = match self.values {
+            Values::Fixed { values, .. } => {
+                let (ptr, len) = (values.ptr, values.bytes);
+                // SAFETY: `len` initialized bytes at `ptr`, owned by `values`, which the
+                // buffer keeps alive (and frees) through the `Arc`.
+                vec![unsafe { Buffer::from_custom_allocation(ptr, len, Arc::new(values)) }]
+            }
+            Values::Bytes { offsets, data, .. } => {
+                vec![Buffer::from_vec(offsets), Buffer::from_vec(data)]
+            }
+            Values::Booleans(bits) => vec![Buffer::from_vec(bits)],
+        };
+        let data = ArrayData::try_new(
+            field.data_type().clone(),
+            self.len,
+            nulls,
+            0,
+            buffers,
+            Vec::new(),
+        )
+        .map_err(|e| Error::unlocated(format!("column `{}`: {e}", field.name())))?;
+        Ok(make_array(data))
+    }
+}
+
+/// `&str` as bytes, for [`ColumnOut::strings`].
+struct StrBytes<S>(S);
+
+impl<S: AsRef<str>> AsRef<[u8]> for StrBytes<S> {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_ref().as_bytes()
+    }
+}
+
+/// A bitmap built bit by bit.
+struct BitsBuilder {
+    bytes: Vec<u8>,
+    len: usize,
+    unset: usize,
+}
+
+/// A built bitmap.
+struct Finished {
+    bytes: Vec<u8>,
+    len: usize,
+    unset: usize,
+}
+
+impl BitsBuilder {
+    fn with_capacity(bits: usize) -> BitsBuilder {
+        BitsBuilder {
+            bytes: Vec::with_capacity(bits.div_ceil(8)),
+            len: 0,
+            unset: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, bit: bool) {
+        if self.len.is_multiple_of(8) {
+            self.bytes.push(0);
+        }
+        if bit {
+            *self.bytes.last_mut().expect("pushed above") |= 1 << (self.len % 8);
+        } else {
+            self.unset += 1;
+        }
+        self.len += 1;
+    }
+
+    fn finish(self) -> Finished {
+        Finished {
+            bytes: self.bytes,
+            len: self.len,
+            unset: self.unset,
+        }
+    }
+}
+
+/// The allocation of a `Vec` of fixed-width values, its type forgotten: what a
+/// [`ColumnOut`] keeps without building an arrow-rs buffer. Frees it when dropped.
+#[derive(Debug)]
+pub(super) struct RawValues {
+    /// The vector's pointer: dangling (and aligned) when nothing was allocated.
+    ptr: NonNull<u8>,
+    /// The bytes the values take.
+    bytes: usize,
+    /// The allocation's layout: the vector's capacity in bytes and its values' alignment.
+    size: usize,
+    align: usize,
+}
+
+// SAFETY: a `RawValues` owns its allocation of plain values (`ArrowNativeType`s are `Send`
+// and `Sync`), which nothing else reaches except through `&self`.
+unsafe impl Send for RawValues {}
+// SAFETY: as above; shared access only reads.
+unsafe impl Sync for RawValues {}
+
+impl RawValues {
+    fn new<T: ArrowNativeType>(values: Vec<T>) -> RawValues {
+        let mut values = ManuallyDrop::new(values);
+        RawValues {
+            ptr: NonNull::new(values.as_mut_ptr().cast()).expect("a vector's pointer"),
+            bytes: values.len() * size_of::<T>(),
+            size: values.capacity() * size_of::<T>(),
+            align: align_of::<T>(),
+        }
+    }
+}
+
+impl Drop for RawValues {
+    fn drop(&mut self) {
+        if self.size != 0 {
+            // SAFETY: a `Vec<T>` allocated `size` bytes (its capacity times the size of `T`)
+            // at `ptr` with `T`'s alignment, from the global allocator, and gave them up to
+            // this value alone (`RawValues::new`).
+            unsafe {
+                std::alloc::dealloc(
+                    self.ptr.as_ptr(),
+                    Layout::from_size_align_unchecked(self.size, self.align),
+                )
+            };
+        }
+    }
+}
+
+/// One side of a diff built from typed values: row numbers and one [`ColumnOut`] per field
+/// of its schema.
+///
+/// ```
+/// use std::sync::Arc;
+/// use oplink::arrow::schema::{DataType, Field, Schema};
+/// use oplink::view::{ColumnOut, RowsOut};
+///
+/// let schema = Arc::new(Schema::new(vec![
+///     Field::new("amount", DataType::Int64, false),
+///     Field::new("customer", DataType::Utf8, true),
+/// ]));
+/// let rows = RowsOut::new(
+///     schema,
+///     vec![7, 8],
+///     vec![ColumnOut::i64s(vec![5, 50]), ColumnOut::strings([Some("ada"), None])],
+/// )?;
+/// assert_eq!(rows.num_rows(), 2);
+/// # Ok::<(), oplink::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct RowsOut {
+    schema: SchemaRef,
+    numbers: Vec<u64>,
+    columns: Vec<ColumnOut>,
+}
+
+impl RowsOut {
+    /// Pairs `row_numbers` with `columns`, one per field of `schema`, in its order. An
+    /// error, located at the caller, names the first column that does not fit its field:
+    /// another count of columns, another number of values than of row numbers, a type the
+    /// field does not take, or nulls in a field that is not nullable.
+    ///
+    /// Keep the schema in an `Arc` made once (in `new`, say) and clone that: the schema then
+    /// crosses the boundary once, not with every change.
+    #[track_caller]
+    pub fn new(
+        schema: SchemaRef,
+        row_numbers: Vec<u64>,
+        columns: Vec<ColumnOut>,
+    ) -> Result<RowsOut> {
+        let fields = schema.fields();
+        if columns.len() != fields.len() {
+            return Err(Error::msg(format!(
+                "{} for a schema of {}",
+                crate::__private::counted(columns.len(), "column", "columns"),
+                crate::__private::counted(fields.len(), "field", "fields"),
+            )));
+        }
+        for (column, field) in columns.iter().zip(fields.iter()) {
+            let name = field.name();
+            if column.len != row_numbers.len() {
+                return Err(Error::msg(format!(
+                    "column `{name}` has {} for {}",
+                    crate::__private::counted(column.len, "value", "values"),
+                    crate::__private::counted(row_numbers.len(), "row number", "row numbers"),
+                )));
+            }
+            if !column.fits(field.data_type()) {
+                return Err(Error::msg(format!(
+                    "column `{name}` was built as {}, but its field is {}",
+                    column.built_as(),
+                    field.data_type()
+                )));
+            }
+            if let Values::Bytes { overflow: true, .. } = column.values {
+                return Err(Error::msg(format!(
+                    "column `{name}` holds more than {} bytes, more than a {} column can",
+                    i32::MAX,
+                    field.data_type()
+                )));
+            }
+            if !field.is_nullable() && column.null_count() > 0 {
+                return Err(Error::msg(format!(
+                    "column `{name}` has {} but its field is not nullable",
+                    crate::__private::counted(column.null_count(), "null", "nulls"),
+                )));
+            }
+        }
+        Ok(RowsOut {
+            schema,
+            numbers: row_numbers,
+            columns,
+        })
+    }
+
+    /// How many rows.
+    pub fn num_rows(&self) -> usize {
+        self.numbers.len()
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The row numbers.
+    pub fn row_numbers(&self) -> &[u64] {
+        &self.numbers
+    }
+
+    /// The columns, in the schema's order.
+    pub(super) fn columns(&self) -> &[ColumnOut] {
+        &self.columns
+    }
+
+    /// The rows as arrow-rs arrays over the same memory (nothing is copied).
+    pub fn into_rows(self) -> Result<Rows> {
+        let RowsOut {
+            schema,
+            numbers,
+            columns,
+        } = self;
+        let rows = numbers.len();
+        let arrays = columns
+            .into_iter()
+            .zip(schema.fields().iter())
+            .map(|(column, field)| column.into_array(field))
+            .collect::<Result<Vec<_>>>()?;
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+        let batch = RecordBatch::try_new_with_options(schema, arrays, &options)
+            .map_err(|e| Error::unlocated(format!("the rows do not make a batch: {e}")))?;
+        Rows::new(numbers, batch)
+    }
+}
+
+/// One diff of an output built from typed values: as [`Diff`], over [`RowsOut`].
+#[derive(Debug)]
+pub enum DiffOut {
+    /// New rows.
+    Insert {
+        /// The rows inserted.
+        post: RowsOut,
+    },
+    /// Rows changed: `pre` and `post` pair up row by row.
+    Update {
+        /// The rows before.
+        pre: RowsOut,
+        /// The rows after.
+        post: RowsOut,
+    },
+    /// Rows gone.
+    Remove {
+        /// The rows removed.
+        pre: RowsOut,
+    },
+}
+
+impl DiffOut {
+    /// Its sides, in the order they cross (`pre`, then `post`).
+    pub(super) fn sides(&self) -> [Option<&RowsOut>; 2] {
+        match self {
+            DiffOut::Insert { post } => [None, Some(post)],
+            DiffOut::Update { pre, post } => [Some(pre), Some(post)],
+            DiffOut::Remove { pre } => [Some(pre), None],
+        }
+    }
+
+    /// The diff as arrow-rs arrays (see [`RowsOut::into_rows`]).
+    pub fn into_diff(self) -> Result<Diff> {
+        Ok(match self {
+            DiffOut::Insert { post } => Diff::Insert {
+                post: post.into_rows()?,
+            },
+            DiffOut::Update { pre, post } => Diff::Update {
+                pre: pre.into_rows()?,
+                post: post.into_rows()?,
+            },
+            DiffOut::Remove { pre } => Diff::Remove {
+                pre: pre.into_rows()?,
+            },
+        })
+    }
+}

@@ -1,0 +1,417 @@
+//! Outputs built from typed values: what crosses, what arrow-rs reads of it, and the errors.
+
+use std::sync::Arc;
+
+use arrow_array::ffi::{FFI_ArrowArray, from_ffi_and_data_type};
+use arrow_array::types::{Int32Type, TimestampMillisecondType};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch,
+    RecordBatchOptions, StringArray, StructArray, TimestampMillisecondArray,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use super::view::{ChangeOut, ChangeView, ColumnOut, DiffOut, DiffView, RowsOut};
+use super::*;
+use crate::data::{Change, Diff, Rows, Timestamp};
+
+/// A schema of every kind of column a `ColumnOut` builds.
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("price", DataType::Float64, true),
+        Field::new(
+            "at",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("+01:00".into())),
+            true,
+        ),
+        Field::new("count", DataType::Int32, true),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("blob", DataType::Binary, true),
+        Field::new("ok", DataType::Boolean, true),
+    ]))
+}
+
+/// Rows `first..first + 4` of [`schema`], built from typed values, with ids from `base`.
+fn typed(schema: &SchemaRef, first: u64, base: i64) -> RowsOut {
+    RowsOut::new(
+        schema.clone(),
+        (first..first + 4).collect(),
+        vec![
+            ColumnOut::i64s((base..base + 4).collect()),
+            ColumnOut::f64s(vec![0.5, 1.5, 2.5, -2.0])
+                .with_validity(Some(validity(&[true, true, false, true])))
+                .unwrap(),
+            ColumnOut::new::<TimestampMillisecondType>(vec![10, 20, 30, 40]),
+            ColumnOut::from_options::<Int32Type>([Some(1), None, None, Some(4)]),
+            ColumnOut::strings([Some("ä"), Some(""), None, Some("long")]),
+            ColumnOut::binaries([None, Some(&b"\x00\xff"[..]), Some(b""), Some(b"x")]),
+            ColumnOut::booleans([Some(true), Some(false), None, Some(true)]),
+        ],
+    )
+    .unwrap()
+}
+
+/// The same rows as [`typed`], built by arrow-rs.
+fn expected(schema: &SchemaRef, first: u64, base: i64) -> Rows {
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(base..base + 4)),
+        Arc::new(Float64Array::from(vec![
+            Some(0.5),
+            Some(1.5),
+            None,
+            Some(-2.0),
+        ])),
+        Arc::new(TimestampMillisecondArray::from(vec![10, 20, 30, 40]).with_timezone("+01:00")),
+        Arc::new(Int32Array::from(vec![Some(1), None, None, Some(4)])),
+        Arc::new(StringArray::from(vec![
+            Some("ä"),
+            Some(""),
+            None,
+            Some("long"),
+        ])),
+        Arc::new(BinaryArray::from(vec![
+            None,
+            Some(&b"\x00\xff"[..]),
+            Some(b""),
+            Some(b"x"),
+        ])),
+        Arc::new(BooleanArray::from(vec![
+            Some(true),
+            Some(false),
+            None,
+            Some(true),
+        ])),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    Rows::new((first..first + 4).collect::<Vec<_>>(), batch).unwrap()
+}
+
+/// A validity as a view reads one in place, starting at bit 3 of its bytes (as an array
+/// at an offset does), so that copying it must shift the bits.
+fn validity(present: &[bool]) -> super::view::Validity<'static> {
+    let mut bytes = vec![0u8; (present.len() + 3).div_ceil(8)];
+    for (i, _) in present.iter().enumerate().filter(|(_, p)| **p) {
+        bytes[(i + 3) / 8] |= 1 << ((i + 3) % 8);
+    }
+    super::view::Validity::at(bytes.leak(), 3, present.len())
+}
+
+/// An output of every diff kind built from typed values, and the change arrow-rs would
+/// have built.
+fn every_kind() -> (ChangeOut, Change) {
+    let schema = schema();
+    let out = ChangeOut::new(
+        5,
+        Timestamp(6),
+        vec![
+            DiffOut::Insert {
+                post: typed(&schema, 0, 0),
+            },
+            DiffOut::Update {
+                pre: typed(&schema, 10, 10),
+                post: typed(&schema, 10, 20),
+            },
+            DiffOut::Remove {
+                pre: typed(&schema, 30, 30),
+            },
+        ],
+    );
+    let change = Change::new(
+        5,
+        Timestamp(6),
+        vec![
+            Diff::Insert {
+                post: expected(&schema, 0, 0),
+            },
+            Diff::Update {
+                pre: expected(&schema, 10, 10),
+                post: expected(&schema, 10, 20),
+            },
+            Diff::Remove {
+                pre: expected(&schema, 30, 30),
+            },
+        ],
+    );
+    (out, change)
+}
+
+/// What a view operator's output looks like to the host: exported by the thunk's path,
+/// imported as the host does.
+fn across(out: ChangeOut, outgoing: &mut Outgoing, outbox: &mut SchemaOutbox) -> Change {
+    let (abi, _spare) = outgoing.export_out(out, outbox, None).unwrap();
+    // SAFETY: laid out just above, alive in `outgoing`.
+    unsafe { import_change(&abi, &mut SchemaInbox::default()) }.unwrap()
+}
+
+#[test]
+fn typed_values_cross_as_the_batches_arrow_rs_would_build() {
+    let (out, change) = every_kind();
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    assert_eq!(across(out, &mut outgoing, &mut outbox), change);
+    // In process, the same values become the same arrow-rs arrays.
+    assert_eq!(every_kind().0.into_change().unwrap(), change);
+}
+
+#[test]
+fn arrow_rs_reads_what_was_laid_out_from_typed_values() {
+    let (out, change) = every_kind();
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let (abi, _spare) = outgoing.export_out(out, &mut outbox, None).unwrap();
+    // SAFETY: laid out just above, alive in `outgoing`; each array is taken once.
+    let diffs = unsafe { std::slice::from_raw_parts_mut(abi.diffs, abi.diff_count) };
+    let sides = diffs
+        .iter_mut()
+        .flat_map(|diff| [&mut diff.pre, &mut diff.post])
+        .filter(|rows| rows.schema_id != 0);
+    let expected = change.diffs.iter().flat_map(|diff| match diff {
+        Diff::Insert { post } => vec![post],
+        Diff::Update { pre, post } => vec![pre, post],
+        Diff::Remove { pre } => vec![pre],
+    });
+    let mut read = 0;
+    for (side, rows) in sides.zip(expected) {
+        let columns = std::mem::replace(&mut side.columns, FFI_ArrowArray::empty());
+        let numbers = std::mem::replace(&mut side.row_numbers, FFI_ArrowArray::empty());
+        let struct_type = DataType::Struct(rows.batch().schema().fields().clone());
+        // SAFETY: arrays of ours, valid and unreleased, of these types.
+        let (columns, numbers) = unsafe {
+            (
+                from_ffi_and_data_type(columns, struct_type).unwrap(),
+                from_ffi_and_data_type(numbers, DataType::UInt64).unwrap(),
+            )
+        };
+        columns.validate_full().unwrap();
+        let batch = RecordBatch::from(StructArray::from(columns));
+        assert_eq!(&batch, rows.batch());
+        assert_eq!(
+            arrow_array::make_array(numbers).as_ref(),
+            rows.row_numbers() as &dyn Array
+        );
+        read += 1;
+    }
+    assert_eq!(read, 4);
+}
+
+#[test]
+fn no_rows_and_no_columns_cross_too() {
+    let no_rows = RowsOut::new(
+        schema(),
+        Vec::new(),
+        vec![
+            ColumnOut::i64s(Vec::new()),
+            ColumnOut::f64s(Vec::new()),
+            ColumnOut::new::<TimestampMillisecondType>(Vec::new()),
+            ColumnOut::from_options::<Int32Type>([]),
+            ColumnOut::strings::<&str>([]),
+            ColumnOut::binaries::<&[u8]>([]),
+            ColumnOut::booleans([]),
+        ],
+    )
+    .unwrap();
+    let no_columns = RowsOut::new(Arc::new(Schema::empty()), vec![4, 5, 6], vec![]).unwrap();
+    let out = ChangeOut::new(
+        1,
+        Timestamp(2),
+        vec![
+            DiffOut::Insert { post: no_rows },
+            DiffOut::Remove { pre: no_columns },
+        ],
+    );
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let back = across(out, &mut outgoing, &mut outbox);
+    let empty = RecordBatch::new_empty(schema());
+    let columnless = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(3)),
+    )
+    .unwrap();
+    assert_eq!(
+        back,
+        Change::new(
+            1,
+            Timestamp(2),
+            vec![
+                Diff::Insert {
+                    post: Rows::new(Vec::<u64>::new(), empty).unwrap()
+                },
+                Diff::Remove {
+                    pre: Rows::new(vec![4u64, 5, 6], columnless).unwrap()
+                },
+            ]
+        )
+    );
+    // With no diffs at all, nothing is laid out.
+    let (abi, _spare) = outgoing
+        .export_out(ChangeOut::new(7, Timestamp(8), vec![]), &mut outbox, None)
+        .unwrap();
+    assert_eq!((abi.diff_count, abi.version, abi.changed_at), (0, 7, 8));
+    assert_eq!(
+        ChangeOut::new(7, Timestamp(8), vec![])
+            .into_change()
+            .unwrap(),
+        Change::new(7, Timestamp(8), vec![])
+    );
+}
+
+#[test]
+fn a_schema_kept_in_one_arc_crosses_once_and_blocks_mix_with_built_changes() {
+    let schema = schema();
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let mut inbox = SchemaInbox::default();
+    let built = Change::new(
+        1,
+        Timestamp(1),
+        vec![Diff::Insert {
+            post: expected(&schema, 100, 7),
+        }],
+    );
+    // Typed, built, typed, built again through the same sender: the held block is reused
+    // whatever laid it out last, and each change arrives whole.
+    for round in 0..6u64 {
+        let abi = if round % 2 == 0 {
+            let out = ChangeOut::new(
+                1,
+                Timestamp(1),
+                vec![DiffOut::Insert {
+                    post: typed(&schema, 100, 7),
+                }],
+            );
+            outgoing.export_out(out, &mut outbox, None).unwrap().0
+        } else {
+            outgoing.export_change(built.clone(), &mut outbox).unwrap()
+        };
+        // SAFETY: a diff laid out just above.
+        let sent_schema = unsafe { (*abi.diffs).post.schema };
+        assert_eq!(
+            sent_schema.is_null(),
+            round > 0,
+            "the schema travels with the first change only (round {round})"
+        );
+        // SAFETY: laid out just above, alive in `outgoing`.
+        let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+        // The call returned: the receiver has the schemas sent with it.
+        outbox.commit();
+        assert_eq!(back, built, "round {round}");
+    }
+}
+
+#[test]
+fn rows_that_do_not_fit_their_schema_are_errors_naming_the_column() {
+    fn message<T: std::fmt::Debug>(result: crate::Result<T>) -> String {
+        result.unwrap_err().to_string()
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, true),
+    ]));
+    let rows = |columns| RowsOut::new(schema.clone(), vec![1, 2], columns);
+    let names = || ColumnOut::strings([Some("a"), None]);
+    assert_eq!(
+        message(rows(vec![ColumnOut::i64s(vec![1, 2])])),
+        "1 column for a schema of 2 fields"
+    );
+    assert_eq!(
+        message(rows(vec![ColumnOut::i64s(vec![1, 2, 3]), names()])),
+        "column `id` has 3 values for 2 row numbers"
+    );
+    assert_eq!(
+        message(rows(vec![ColumnOut::f64s(vec![1.0, 2.0]), names()])),
+        "column `id` was built as Float64, but its field is Int64"
+    );
+    assert_eq!(
+        message(rows(vec![
+            ColumnOut::i64s(vec![1, 2]),
+            ColumnOut::binaries([Some(b"a")])
+                .with_validity(None)
+                .unwrap(),
+        ])),
+        "column `name` has 1 value for 2 row numbers"
+    );
+    assert_eq!(
+        message(rows(vec![
+            ColumnOut::i64s(vec![1, 2]),
+            ColumnOut::binaries([Some(b"a"), None]),
+        ])),
+        "column `name` was built as Binary, but its field is Utf8"
+    );
+    assert_eq!(
+        message(rows(vec![
+            ColumnOut::from_options::<arrow_array::types::Int64Type>([Some(1), None]),
+            names(),
+        ])),
+        "column `id` has 1 null but its field is not nullable"
+    );
+    assert_eq!(
+        message(ColumnOut::i64s(vec![1, 2]).with_validity(Some(validity(&[true, false, true])))),
+        "a validity of 3 values for a column of 2"
+    );
+    // Strings past what 32-bit offsets reach (2 GiB): made here without the memory.
+    let mut huge = names();
+    if let super::built::Values::Bytes { overflow, .. } = huge.values_mut() {
+        *overflow = true;
+    }
+    assert_eq!(
+        message(rows(vec![ColumnOut::i64s(vec![1, 2]), huge])),
+        "column `name` holds more than 2147483647 bytes, more than a Utf8 column can"
+    );
+}
+
+#[test]
+fn a_view_operator_building_typed_values_runs_in_process() {
+    // As the guide's example does: the input's values doubled, with the input's nulls.
+    let input = Change::new(
+        4,
+        Timestamp(5),
+        vec![Diff::Insert {
+            post: Rows::new(
+                vec![7u64, 8, 9],
+                RecordBatch::try_from_iter([(
+                    "amount",
+                    Arc::new(Int64Array::from(vec![Some(5), None, Some(-1)])) as _,
+                )])
+                .unwrap(),
+            )
+            .unwrap(),
+        }],
+    );
+    let view = ChangeView::from_change(input).unwrap();
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "doubled",
+        DataType::Int64,
+        true,
+    )]));
+    let DiffView::Insert { post } = view.diff(0).unwrap() else {
+        unreachable!()
+    };
+    let amounts = post.column(0).unwrap().i64s().unwrap();
+    let doubled = ColumnOut::i64s(amounts.values().iter().map(|v| v * 2).collect())
+        .with_validity(amounts.validity())
+        .unwrap();
+    let rows = RowsOut::new(
+        schema.clone(),
+        post.row_numbers().unwrap().to_vec(),
+        vec![doubled],
+    )
+    .unwrap();
+    let out = ChangeOut::new(
+        view.version(),
+        view.changed_at(),
+        vec![DiffOut::Insert { post: rows }],
+    );
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![Arc::new(Int64Array::from(vec![Some(10), None, Some(-2)]))],
+    )
+    .unwrap();
+    assert_eq!(
+        out.into_change().unwrap(),
+        Change::new(
+            4,
+            Timestamp(5),
+            vec![Diff::Insert {
+                post: Rows::new(vec![7u64, 8, 9], batch).unwrap()
+            }]
+        )
+    );
+}
