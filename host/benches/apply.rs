@@ -39,7 +39,8 @@
 //! (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin, the exchange alone, or with
 //! `OPLINK_PROFILE_OPERATOR=threshold`, `import_floor` or `threshold_floor` that benchmark's
 //! work; `OPLINK_PROFILE_TIMES=N`: N times;
-//! `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`, or `threshold`).
+//! `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`, `threshold`,
+//! `scale` or `scale_batch`).
 
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -116,13 +117,18 @@ fn profile(what: &str) {
         }
         return;
     }
-    // `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`, or
-    // `threshold` (in process too).
+    // `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`, `scale`,
+    // `scale_batch` or `threshold` (in process too).
     let mut op = match operator.as_str() {
         "threshold" => instance(
             "threshold",
             "threshold",
             json!({"column": "amount", "min": 50}),
+        ),
+        "scale" | "scale_batch" => instance(
+            "scale",
+            &operator,
+            json!({"column": "amount", "factor": 3}),
         ),
         other => instance("toolkit", other, json!(null)),
     };
