@@ -125,11 +125,9 @@ fn profile(what: &str) {
             "threshold",
             json!({"column": "amount", "min": 50}),
         ),
-        "scale" | "scale_batch" => instance(
-            "scale",
-            &operator,
-            json!({"column": "amount", "factor": 3}),
-        ),
+        "scale" | "scale_batch" => {
+            instance("scale", &operator, json!({"column": "amount", "factor": 3}))
+        }
         other => instance("toolkit", other, json!(null)),
     };
     for _ in 0..times {

@@ -33,13 +33,14 @@ fn schema() -> SchemaRef {
 
 /// Rows `first..first + 4` of [`schema`], built from typed values, with ids from `base`.
 fn typed(schema: &SchemaRef, first: u64, base: i64) -> RowsOut {
+    let present = validity_bytes(&[true, true, false, true]);
     RowsOut::new(
         schema.clone(),
         (first..first + 4).collect(),
         vec![
             ColumnOut::i64s((base..base + 4).collect()),
             ColumnOut::f64s(vec![0.5, 1.5, 2.5, -2.0])
-                .with_validity(Some(validity(&[true, true, false, true])))
+                .with_validity(Some(validity(&present, 4)))
                 .unwrap(),
             ColumnOut::new::<TimestampMillisecondType>(vec![10, 20, 30, 40]),
             ColumnOut::from_options::<Int32Type>([Some(1), None, None, Some(4)]),
@@ -86,14 +87,19 @@ fn expected(schema: &SchemaRef, first: u64, base: i64) -> Rows {
     Rows::new((first..first + 4).collect::<Vec<_>>(), batch).unwrap()
 }
 
-/// A validity as a view reads one in place, starting at bit 3 of its bytes (as an array
-/// at an offset does), so that copying it must shift the bits.
-fn validity(present: &[bool]) -> super::view::Validity<'static> {
+/// The bytes of a validity as a view reads one in place, starting at bit 3 (as an array at
+/// an offset does), so that copying it must shift the bits: see [`validity`].
+fn validity_bytes(present: &[bool]) -> Vec<u8> {
     let mut bytes = vec![0u8; (present.len() + 3).div_ceil(8)];
     for (i, _) in present.iter().enumerate().filter(|(_, p)| **p) {
         bytes[(i + 3) / 8] |= 1 << ((i + 3) % 8);
     }
-    super::view::Validity::at(bytes.leak(), 3, present.len())
+    bytes
+}
+
+/// The validity of `len` values in `bytes` (from [`validity_bytes`]).
+fn validity(bytes: &[u8], len: usize) -> super::view::Validity<'_> {
+    super::view::Validity::at(bytes, 3, len)
 }
 
 /// An output of every diff kind built from typed values, and the change arrow-rs would
@@ -342,8 +348,9 @@ fn rows_that_do_not_fit_their_schema_are_errors_naming_the_column() {
         ])),
         "column `id` has 1 null but its field is not nullable"
     );
+    let three = validity_bytes(&[true, false, true]);
     assert_eq!(
-        message(ColumnOut::i64s(vec![1, 2]).with_validity(Some(validity(&[true, false, true])))),
+        message(ColumnOut::i64s(vec![1, 2]).with_validity(Some(validity(&three, 3)))),
         "a validity of 3 values for a column of 2"
     );
     // Strings past what 32-bit offsets reach (2 GiB): made here without the memory.
