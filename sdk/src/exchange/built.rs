@@ -181,9 +181,10 @@ impl ColumnOut {
         .with_bits(validity.finish())
     }
 
-    /// The same values, null where `validity` says a value is absent (a column's validity
-    /// read in a view, to give an output the nulls of its input): its bits are copied.
-    /// `None` leaves the column as it is. A validity of another length is an error.
+    /// The same values, also null where `validity` says a value is absent (a column's
+    /// validity read in a view, to give an output the nulls of its input): its bits are
+    /// copied, and a value the column already had as null stays null. `None` leaves the
+    /// column as it is. A validity of another length is an error.
     #[track_caller]
     pub fn with_validity(self, validity: Option<Validity<'_>>) -> Result<ColumnOut> {
         let Some(validity) = validity else {
@@ -204,7 +205,15 @@ impl ColumnOut {
         }
         bytes.extend_from_slice(&chunks.remainder_bits().to_le_bytes());
         bytes.truncate(len.div_ceil(8));
-        let unset = validity.count_nulls();
+        if let Some(own) = &self.validity {
+            for (byte, own) in bytes.iter_mut().zip(&own.bytes) {
+                *byte &= own;
+            }
+        }
+        let chunks = BitChunks::new(&bytes, 0, len);
+        let set: u32 =
+            chunks.iter().map(u64::count_ones).sum::<u32>() + chunks.remainder_bits().count_ones();
+        let unset = len - set as usize;
         Ok(self.with_bits(Finished { bytes, len, unset }))
     }
 

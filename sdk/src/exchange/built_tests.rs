@@ -365,6 +365,39 @@ fn rows_that_do_not_fit_their_schema_are_errors_naming_the_column() {
 }
 
 #[test]
+fn a_validity_added_to_a_column_with_nulls_keeps_both_its_nulls() {
+    // Nulls at 1 (the column's own) and 2 (the validity's); the bits start within a byte.
+    let bytes = validity_bytes(&[true, true, false, true, false]);
+    let column = ColumnOut::from_options::<arrow_array::types::Int64Type>([
+        Some(1),
+        None,
+        Some(3),
+        Some(4),
+        Some(5),
+    ])
+    .with_validity(Some(validity(&bytes, 5)))
+    .unwrap();
+    assert_eq!(column.null_count(), 3);
+    let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, true)]));
+    let rows = RowsOut::new(schema, vec![0, 1, 2, 3, 4], vec![column])
+        .unwrap()
+        .into_rows()
+        .unwrap();
+    let values = rows.batch().column(0);
+    let values = values.as_any().downcast_ref::<Int64Array>().unwrap();
+    assert_eq!(
+        values.iter().collect::<Vec<_>>(),
+        [Some(1), None, None, Some(4), None]
+    );
+    // A validity with no nulls leaves the column's own.
+    let all = validity_bytes(&[true; 3]);
+    let column = ColumnOut::strings([Some("a"), None, Some("c")])
+        .with_validity(Some(validity(&all, 3)))
+        .unwrap();
+    assert_eq!(column.null_count(), 1);
+}
+
+#[test]
 fn a_view_operator_building_typed_values_runs_in_process() {
     // As the guide's example does: the input's values doubled, with the input's nulls.
     let input = Change::new(
