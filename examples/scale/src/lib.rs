@@ -12,9 +12,7 @@ use std::sync::Arc;
 use oplink::arrow::buffer::NullBuffer;
 use oplink::arrow::schema::Schema;
 use oplink::prelude::*;
-use oplink::view::{
-    ChangeOut, ChangeView, ColumnOut, DiffOut, DiffView, PrimitiveView, RowsOut, RowsView,
-};
+use oplink::view::{ChangeOut, ChangeView, ColumnOut, DiffView, PrimitiveView, RowsView};
 
 /// Configuration: `{"column": "amount", "factor": 3}`.
 #[derive(Debug, serde::Deserialize)]
@@ -46,37 +44,15 @@ impl Scale {
         Ok(Scale { cfg, schema })
     }
 
-    /// Scales each side of each diff.
+    /// Scales each side of each diff: each row keeps its number and its diff.
     pub fn apply(&mut self, change: ChangeView) -> Result<ChangeOut> {
-        let mut diffs = Vec::with_capacity(change.len());
-        for diff in change.diffs() {
-            diffs.push(match diff {
-                DiffView::Insert { post } => DiffOut::Insert {
-                    post: self.scale(&post)?,
-                },
-                DiffView::Update { pre, post } => DiffOut::Update {
-                    pre: self.scale(&pre)?,
-                    post: self.scale(&post)?,
-                },
-                DiffView::Remove { pre } => DiffOut::Remove {
-                    pre: self.scale(&pre)?,
-                },
-            });
-        }
-        Ok(ChangeOut::new(change.version(), change.changed_at(), diffs))
-    }
-}
-
-impl Scale {
-    fn scale(&self, rows: &RowsView<'_>) -> Result<RowsOut> {
-        let values = rows.column_by_name(&self.cfg.column)?.i64s()?;
-        let scaled =
-            ColumnOut::i64s(scaled(&values, self.cfg.factor)).with_validity(values.validity())?;
-        RowsOut::new(
-            self.schema.clone(),
-            rows.row_numbers()?.to_vec(),
-            vec![scaled],
-        )
+        change.map(&self.schema, |rows| {
+            let values = rows.column_by_name(&self.cfg.column)?.i64s()?;
+            let scaled = scaled(&values, self.cfg.factor);
+            Ok(vec![
+                ColumnOut::i64s(scaled).with_validity(values.validity())?,
+            ])
+        })
     }
 }
 
@@ -149,7 +125,7 @@ fn scaled(values: &PrimitiveView<'_, i64>, factor: i64) -> Vec<i64> {
 
 #[cfg(test)]
 mod tests {
-    use oplink::view::{ColumnOut, RowsOut};
+    use oplink::view::RowsOut;
 
     use super::*;
 
@@ -165,5 +141,34 @@ mod tests {
         let location = error.location().expect("located");
         assert!(location.file().ends_with("lib.rs"), "{location}");
         assert_eq!(location.line(), line!() - 7);
+    }
+
+    #[test]
+    fn map_locates_columns_that_do_not_fit_at_its_caller() {
+        let batch = RecordBatch::try_from_iter([(
+            "amount",
+            Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef,
+        )])
+        .unwrap();
+        let change = Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: Rows::new(vec![0, 1], batch).unwrap(),
+            }],
+        );
+        let view = ChangeView::from_change(change).unwrap();
+        let error = view
+            .map(&output_schema("amount"), |_| {
+                Ok(vec![ColumnOut::f64s(vec![1.0, 2.0])])
+            })
+            .unwrap_err();
+        assert_eq!(
+            error.message(),
+            "column `amount` was built as Float64, but its field is Int64"
+        );
+        let location = error.location().expect("located");
+        assert!(location.file().ends_with("lib.rs"), "{location}");
+        assert_eq!(location.line(), line!() - 10);
     }
 }

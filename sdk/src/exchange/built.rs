@@ -11,6 +11,7 @@
 use core::ffi::c_void;
 use std::alloc::Layout;
 use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -461,42 +462,53 @@ impl RowsOut {
         row_numbers: Vec<u64>,
         columns: Vec<ColumnOut>,
     ) -> Result<RowsOut> {
+        RowsOut::located(schema, row_numbers, columns, Location::caller())
+    }
+
+    /// [`RowsOut::new`], its error located at `caller`.
+    pub(super) fn located(
+        schema: SchemaRef,
+        row_numbers: Vec<u64>,
+        columns: Vec<ColumnOut>,
+        caller: &'static Location<'static>,
+    ) -> Result<RowsOut> {
+        let error = |message: String| Err(Error::unlocated(message).at(caller));
         let fields = schema.fields();
         if columns.len() != fields.len() {
-            return Err(Error::msg(format!(
+            return error(format!(
                 "{} for a schema of {}",
                 crate::__private::counted(columns.len(), "column", "columns"),
                 crate::__private::counted(fields.len(), "field", "fields"),
-            )));
+            ));
         }
         for (column, field) in columns.iter().zip(fields.iter()) {
             let name = field.name();
             if column.len != row_numbers.len() {
-                return Err(Error::msg(format!(
+                return error(format!(
                     "column `{name}` has {} for {}",
                     crate::__private::counted(column.len, "value", "values"),
                     crate::__private::counted(row_numbers.len(), "row number", "row numbers"),
-                )));
+                ));
             }
             if !column.fits(field.data_type()) {
-                return Err(Error::msg(format!(
+                return error(format!(
                     "column `{name}` was built as {}, but its field is {}",
                     column.built_as(),
                     field.data_type()
-                )));
+                ));
             }
             if let Values::Bytes { overflow: true, .. } = column.values {
-                return Err(Error::msg(format!(
+                return error(format!(
                     "column `{name}` holds more than {} bytes, more than a {} column can",
                     i32::MAX,
                     field.data_type()
-                )));
+                ));
             }
             if !field.is_nullable() && column.null_count() > 0 {
-                return Err(Error::msg(format!(
+                return error(format!(
                     "column `{name}` has {} but its field is not nullable",
                     crate::__private::counted(column.null_count(), "null", "nulls"),
-                )));
+                ));
             }
         }
         Ok(RowsOut {

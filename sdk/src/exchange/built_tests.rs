@@ -455,3 +455,84 @@ fn a_view_operator_building_typed_values_runs_in_process() {
         )
     );
 }
+
+#[test]
+fn map_builds_every_side_of_every_diff_and_keeps_numbers_and_kinds() {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "amount",
+        DataType::Int64,
+        true,
+    )]));
+    let amounts = |values: Vec<Option<i64>>, first: u64| {
+        let column = Arc::new(Int64Array::from(values.clone())) as ArrayRef;
+        let batch = RecordBatch::try_new(schema.clone(), vec![column]).unwrap();
+        Rows::new(
+            (first..first + values.len() as u64).collect::<Vec<_>>(),
+            batch,
+        )
+        .unwrap()
+    };
+    let input = Change::new(
+        3,
+        Timestamp(4),
+        vec![
+            Diff::Insert {
+                post: amounts(vec![Some(1), None], 0),
+            },
+            Diff::Update {
+                pre: amounts(vec![Some(2)], 5),
+                post: amounts(vec![Some(3)], 5),
+            },
+            Diff::Remove {
+                pre: amounts(vec![None, Some(4), Some(5)], 8),
+            },
+        ],
+    );
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "amount",
+        DataType::Int64,
+        true,
+    )]));
+    let view = ChangeView::from_change(input).unwrap();
+    let out = view
+        .map(&schema, |rows| {
+            let values = rows.column(0)?.i64s()?;
+            let tenfold = values.values().iter().map(|v| v * 10).collect();
+            Ok(vec![
+                ColumnOut::i64s(tenfold).with_validity(values.validity())?,
+            ])
+        })
+        .unwrap();
+    let expected = Change::new(
+        3,
+        Timestamp(4),
+        vec![
+            Diff::Insert {
+                post: amounts(vec![Some(10), None], 0),
+            },
+            Diff::Update {
+                pre: amounts(vec![Some(20)], 5),
+                post: amounts(vec![Some(30)], 5),
+            },
+            Diff::Remove {
+                pre: amounts(vec![None, Some(40), Some(50)], 8),
+            },
+        ],
+    );
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    assert_eq!(across(out, &mut outgoing, &mut outbox), expected);
+    // The closure's errors and columns that do not fit are the result.
+    let failed = view.map(&schema, |rows| {
+        rows.column_by_name("nope")?;
+        Ok(vec![])
+    });
+    assert_eq!(
+        failed.unwrap_err().to_string(),
+        "no column `nope`: the columns are `amount`"
+    );
+    let unfit = view.map(&schema, |_| Ok(vec![]));
+    assert_eq!(
+        unfit.unwrap_err().to_string(),
+        "0 columns for a schema of 1 field"
+    );
+}

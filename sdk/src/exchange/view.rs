@@ -532,6 +532,58 @@ impl ChangeView {
         Ok(Change::new(self.0.version, self.0.changed_at, diffs))
     }
 
+    /// New columns for every side of every diff, built from typed values: `columns` makes a
+    /// side's columns (one [`ColumnOut`] per field of `schema`, one value per row) from its
+    /// view, and each row keeps its number and its diff, as [`Change::map`] does (an
+    /// update's old and new rows both go through `columns`). The output has this change's
+    /// version and time. An error of `columns`, or columns that do not fit `schema` (as
+    /// [`RowsOut::new`] checks them, located at the caller), is the result.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use oplink::prelude::*;
+    /// # use oplink::view::{ChangeView, ColumnOut};
+    /// # let amounts = RecordBatch::try_from_iter([("amount", Arc::new(Int64Array::from(vec![Some(5), None])) as ArrayRef)])?;
+    /// # let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: Rows::new(vec![7, 8], amounts)? }]);
+    /// let view = ChangeView::from_change(change)?;
+    /// let schema = Arc::new(Schema::new(vec![Field::new("doubled", DataType::Int64, true)]));
+    /// // Each `amount` doubled, with its nulls.
+    /// let out = view.map(&schema, |rows| {
+    ///     let amounts = rows.column_by_name("amount")?.i64s()?;
+    ///     let doubled = amounts.values().iter().map(|v| v.wrapping_mul(2)).collect();
+    ///     Ok(vec![ColumnOut::i64s(doubled).with_validity(amounts.validity())?])
+    /// })?;
+    /// let out = out.into_change()?;
+    /// let Diff::Insert { post } = &out.diffs[0] else { unreachable!() };
+    /// assert_eq!(post.row_numbers().values(), &[7, 8]);
+    /// # Ok::<(), oplink::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn map(
+        &self,
+        schema: &SchemaRef,
+        mut columns: impl FnMut(&RowsView<'_>) -> Result<Vec<ColumnOut>>,
+    ) -> Result<ChangeOut> {
+        let caller = std::panic::Location::caller();
+        let mut side = |rows: RowsView<'_>| -> Result<RowsOut> {
+            let made = columns(&rows)?;
+            let numbers = rows.row_numbers().map_err(|e| e.at(caller))?.to_vec();
+            RowsOut::located(schema.clone(), numbers, made, caller)
+        };
+        let mut diffs = Vec::with_capacity(self.0.diffs.len());
+        for diff in self.diffs() {
+            diffs.push(match diff {
+                DiffView::Insert { post } => DiffOut::Insert { post: side(post)? },
+                DiffView::Update { pre, post } => DiffOut::Update {
+                    pre: side(pre)?,
+                    post: side(post)?,
+                },
+                DiffView::Remove { pre } => DiffOut::Remove { pre: side(pre)? },
+            });
+        }
+        Ok(ChangeOut::new(self.0.version, self.0.changed_at, diffs))
+    }
+
     /// The whole change as arrow-rs batches, sharing the buffers that crossed.
     pub fn into_change(self) -> Result<Change> {
         let mut diffs = Vec::with_capacity(self.0.diffs.len());
