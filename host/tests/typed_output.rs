@@ -128,14 +128,15 @@ fn typed_output_the_host_keeps_stays_valid_after_the_instance_and_plugin_are_dro
         let mut op = plugin
             .instantiate("scale", config(), &Host::default())
             .unwrap();
+        // 1,000 rows: buffers of more than 256 bytes, which the host shares, not copies.
         (1..5)
-            .map(|version| op.apply(change(version, 8).0).unwrap())
+            .map(|version| op.apply(change(version, 1_000).0).unwrap())
             .collect::<Vec<_>>()
         // The instance, its caches and the plugin handle drop here; the values the
         // outputs point into live until the host drops them.
     };
     for (i, output) in kept.iter().enumerate() {
-        assert_eq!(output, &change(i as u64 + 1, 8).1);
+        assert_eq!(output, &change(i as u64 + 1, 1_000).1);
     }
 }
 

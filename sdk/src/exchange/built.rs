@@ -44,12 +44,45 @@ use crate::{Error, Result};
 /// let flags = ColumnOut::booleans([Some(true), Some(false), None]);
 /// assert_eq!((amounts.len(), seen.len(), names.len(), flags.len()), (3, 3, 3, 3));
 /// ```
-#[derive(Debug)]
 pub struct ColumnOut {
     len: usize,
     /// One bit per value, from bit 0: whether it is present. `None`: every value is.
     validity: Option<Bits>,
     values: Values,
+}
+
+/// The offsets of a [`Values::Bytes`]: 32-bit while the data fits them (Utf8 and Binary, or
+/// their large forms once widened), 64-bit past that (LargeUtf8 and LargeBinary only).
+#[derive(Debug)]
+pub(super) enum Offsets {
+    Small(Vec<i32>),
+    Large(Vec<i64>),
+}
+
+impl Offsets {
+    fn as_ptr(&self) -> *const c_void {
+        match self {
+            Offsets::Small(offsets) => offsets.as_ptr().cast(),
+            Offsets::Large(offsets) => offsets.as_ptr().cast(),
+        }
+    }
+
+    /// The same offsets, 64-bit.
+    pub(super) fn widen(&mut self) {
+        if let Offsets::Small(small) = self {
+            *self = Offsets::Large(small.iter().map(|&o| i64::from(o)).collect());
+        }
+    }
+}
+
+impl std::fmt::Debug for ColumnOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ColumnOut")
+            .field("built_as", &self.built_as())
+            .field("len", &self.len)
+            .field("null_count", &self.null_count())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A bitmap from bit 0, and how many of its `len` bits are clear.
@@ -67,13 +100,11 @@ pub(super) enum Values {
         fits: fn(&DataType) -> bool,
         built_as: DataType,
     },
-    /// Utf8 (`utf8`) or Binary: offsets and data. `overflow`: the data passed `i32::MAX`
-    /// bytes, so the offsets are not valid (an error when the rows are made).
+    /// Strings (`utf8`) or bytes: offsets and data.
     Bytes {
-        offsets: Vec<i32>,
+        offsets: Offsets,
         data: Vec<u8>,
         utf8: bool,
-        overflow: bool,
     },
     /// Boolean: one bit per value, from bit 0.
     Booleans(Vec<u8>),
@@ -83,7 +114,8 @@ impl ColumnOut {
     /// A column of `values` of the primitive type `T` (`Int32Type`, `TimestampMicrosecondType`,
     /// `Decimal128Type`, …), none null. It fits a field of any type an arrow-rs
     /// `PrimitiveArray<T>` fits: a timestamp column fits its unit with any time zone, a
-    /// decimal any precision and scale.
+    /// decimal any precision and scale (its values are not checked against the precision,
+    /// as arrow-rs does not check them).
     pub fn new<T: ArrowPrimitiveType>(values: Vec<T::Native>) -> ColumnOut {
         ColumnOut {
             len: values.len(),
@@ -121,12 +153,14 @@ impl ColumnOut {
         ColumnOut::new::<T>(values).with_bits(validity.finish())
     }
 
-    /// A `Utf8` column with one string per item, `None` for a null.
+    /// A `Utf8` (or `LargeUtf8`) column with one string per item, `None` for a null. Past
+    /// 2 GiB of strings, only a `LargeUtf8` field takes it.
     pub fn strings<S: AsRef<str>>(values: impl IntoIterator<Item = Option<S>>) -> ColumnOut {
         ColumnOut::bytes(values.into_iter().map(|value| value.map(StrBytes)), true)
     }
 
-    /// A `Binary` column with one value per item, `None` for a null.
+    /// A `Binary` (or `LargeBinary`) column with one value per item, `None` for a null.
+    /// Past 2 GiB of data, only a `LargeBinary` field takes it.
     pub fn binaries<B: AsRef<[u8]>>(values: impl IntoIterator<Item = Option<B>>) -> ColumnOut {
         ColumnOut::bytes(values, false)
     }
@@ -135,29 +169,38 @@ impl ColumnOut {
         let values = values.into_iter();
         let rows = values.size_hint().0;
         let mut validity = BitsBuilder::with_capacity(rows);
-        let mut offsets = Vec::with_capacity(rows + 1);
-        offsets.push(0i32);
+        let mut offsets = Offsets::Small(Vec::with_capacity(rows + 1));
         let mut data = Vec::new();
-        let mut overflow = false;
+        let push = |offsets: &mut Offsets, end: usize| match offsets {
+            Offsets::Small(small) => match i32::try_from(end) {
+                Ok(end) => small.push(end),
+                Err(_) => {
+                    offsets.widen();
+                    let Offsets::Large(large) = offsets else {
+                        unreachable!("widened just above")
+                    };
+                    large.push(end as i64);
+                }
+            },
+            Offsets::Large(large) => large.push(end as i64),
+        };
+        push(&mut offsets, 0);
+        let mut len = 0;
         for value in values {
             validity.push(value.is_some());
             if let Some(value) = value {
                 data.extend_from_slice(value.as_ref());
             }
-            let end = i32::try_from(data.len()).unwrap_or_else(|_| {
-                overflow = true;
-                i32::MAX
-            });
-            offsets.push(end);
+            push(&mut offsets, data.len());
+            len += 1;
         }
         ColumnOut {
-            len: offsets.len() - 1,
+            len,
             validity: None,
             values: Values::Bytes {
                 offsets,
                 data,
                 utf8,
-                overflow,
             },
         }
         .with_bits(validity.finish())
@@ -212,9 +255,12 @@ impl ColumnOut {
             }
         }
         let chunks = BitChunks::new(&bytes, 0, len);
-        let set: u32 =
-            chunks.iter().map(u64::count_ones).sum::<u32>() + chunks.remainder_bits().count_ones();
-        let unset = len - set as usize;
+        let set = chunks
+            .iter()
+            .map(|c| c.count_ones() as usize)
+            .sum::<usize>()
+            + chunks.remainder_bits().count_ones() as usize;
+        let unset = len - set;
         Ok(self.with_bits(Finished { bytes, len, unset }))
     }
 
@@ -252,8 +298,12 @@ impl ColumnOut {
     fn built_as(&self) -> DataType {
         match &self.values {
             Values::Fixed { built_as, .. } => built_as.clone(),
-            Values::Bytes { utf8: true, .. } => DataType::Utf8,
-            Values::Bytes { utf8: false, .. } => DataType::Binary,
+            Values::Bytes { offsets, utf8, .. } => match (offsets, utf8) {
+                (Offsets::Small(_), true) => DataType::Utf8,
+                (Offsets::Small(_), false) => DataType::Binary,
+                (Offsets::Large(_), true) => DataType::LargeUtf8,
+                (Offsets::Large(_), false) => DataType::LargeBinary,
+            },
             Values::Booleans(_) => DataType::Boolean,
         }
     }
@@ -262,8 +312,12 @@ impl ColumnOut {
     fn fits(&self, data_type: &DataType) -> bool {
         match &self.values {
             Values::Fixed { fits, .. } => fits(data_type),
-            Values::Bytes { utf8: true, .. } => *data_type == DataType::Utf8,
-            Values::Bytes { utf8: false, .. } => *data_type == DataType::Binary,
+            Values::Bytes { utf8: true, .. } => {
+                matches!(data_type, DataType::Utf8 | DataType::LargeUtf8)
+            }
+            Values::Bytes { utf8: false, .. } => {
+                matches!(data_type, DataType::Binary | DataType::LargeBinary)
+            }
             Values::Booleans(_) => *data_type == DataType::Boolean,
         }
     }
@@ -281,7 +335,7 @@ impl ColumnOut {
                 2
             }
             Values::Bytes { offsets, data, .. } => {
-                list[1] = offsets.as_ptr().cast();
+                list[1] = offsets.as_ptr();
                 list[2] = data.as_ptr().cast();
                 3
             }
@@ -302,9 +356,13 @@ impl ColumnOut {
                 // buffer keeps alive (and frees) through the `Arc`.
                 vec![unsafe { Buffer::from_custom_allocation(ptr, len, Arc::new(values)) }]
             }
-            Values::Bytes { offsets, data, .. } => {
-                vec![Buffer::from_vec(offsets), Buffer::from_vec(data)]
-            }
+            Values::Bytes { offsets, data, .. } => vec![
+                match offsets {
+                    Offsets::Small(offsets) => Buffer::from_vec(offsets),
+                    Offsets::Large(offsets) => Buffer::from_vec(offsets),
+                },
+                Buffer::from_vec(data),
+            ],
             Values::Booleans(bits) => vec![Buffer::from_vec(bits)],
         };
         let data = ArrayData::try_new(
@@ -474,6 +532,7 @@ impl RowsOut {
     ) -> Result<RowsOut> {
         let error = |message: String| Err(Error::unlocated(message).at(caller));
         let fields = schema.fields();
+        let mut columns = columns;
         if columns.len() != fields.len() {
             return error(format!(
                 "{} for a schema of {}",
@@ -481,7 +540,7 @@ impl RowsOut {
                 crate::__private::counted(fields.len(), "field", "fields"),
             ));
         }
-        for (column, field) in columns.iter().zip(fields.iter()) {
+        for (column, field) in columns.iter_mut().zip(fields.iter()) {
             let name = field.name();
             if column.len != row_numbers.len() {
                 return error(format!(
@@ -497,12 +556,25 @@ impl RowsOut {
                     field.data_type()
                 ));
             }
-            if let Values::Bytes { overflow: true, .. } = column.values {
-                return error(format!(
-                    "column `{name}` holds more than {} bytes, more than a {} column can",
-                    i32::MAX,
-                    field.data_type()
-                ));
+            if let Values::Bytes { offsets, .. } = &mut column.values {
+                match (field.data_type(), &offsets) {
+                    (DataType::LargeUtf8 | DataType::LargeBinary, Offsets::Small(_)) => {
+                        offsets.widen();
+                    }
+                    (DataType::Utf8 | DataType::Binary, Offsets::Large(_)) => {
+                        return error(format!(
+                            "column `{name}` holds more than {} bytes, more than a {} column can (a {} field takes them)",
+                            i32::MAX,
+                            field.data_type(),
+                            if *field.data_type() == DataType::Utf8 {
+                                "LargeUtf8"
+                            } else {
+                                "LargeBinary"
+                            }
+                        ));
+                    }
+                    _ => {}
+                }
             }
             if !field.is_nullable() && column.null_count() > 0 {
                 return error(format!(
@@ -578,6 +650,18 @@ pub enum DiffOut {
         /// The rows removed.
         pre: RowsOut,
     },
+}
+
+/// Checks that every update of `diffs` carries the same row numbers on both sides, as the
+/// receiver requires; the error names the diff.
+pub(super) fn same_numbers_in(diffs: &[DiffOut]) -> Result<()> {
+    for (index, diff) in diffs.iter().enumerate() {
+        if let DiffOut::Update { pre, post } = diff {
+            super::same_numbers(&pre.numbers, &post.numbers)
+                .map_err(|e| Error::unlocated(format!("diff {index} of the output: {e}")))?;
+        }
+    }
+    Ok(())
 }
 
 impl DiffOut {

@@ -353,14 +353,15 @@ fn rows_that_do_not_fit_their_schema_are_errors_naming_the_column() {
         message(ColumnOut::i64s(vec![1, 2]).with_validity(Some(validity(&three, 3)))),
         "a validity of 3 values for a column of 2"
     );
-    // Strings past what 32-bit offsets reach (2 GiB): made here without the memory.
+    // Strings past what 32-bit offsets reach (2 GiB) get 64-bit ones, which a Utf8 field
+    // cannot take: made here without the memory.
     let mut huge = names();
-    if let super::built::Values::Bytes { overflow, .. } = huge.values_mut() {
-        *overflow = true;
+    if let super::built::Values::Bytes { offsets, .. } = huge.values_mut() {
+        offsets.widen();
     }
     assert_eq!(
         message(rows(vec![ColumnOut::i64s(vec![1, 2]), huge])),
-        "column `name` holds more than 2147483647 bytes, more than a Utf8 column can"
+        "column `name` holds more than 2147483647 bytes, more than a Utf8 column can (a LargeUtf8 field takes them)"
     );
 }
 
@@ -534,5 +535,219 @@ fn map_builds_every_side_of_every_diff_and_keeps_numbers_and_kinds() {
     assert_eq!(
         unfit.unwrap_err().to_string(),
         "0 columns for a schema of 1 field"
+    );
+}
+
+#[test]
+fn strings_and_bytes_fit_large_fields_too() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("name", DataType::LargeUtf8, true),
+        Field::new("blob", DataType::LargeBinary, false),
+    ]));
+    let rows = RowsOut::new(
+        schema.clone(),
+        vec![1, 2, 3],
+        vec![
+            ColumnOut::strings([Some("ä"), None, Some("long")]),
+            ColumnOut::binaries([Some(&b"x"[..]), Some(b""), Some(b"yz")]),
+        ],
+    )
+    .unwrap();
+    let out = ChangeOut::new(1, Timestamp(2), vec![DiffOut::Insert { post: rows }]);
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(arrow_array::LargeStringArray::from(vec![
+            Some("ä"),
+            None,
+            Some("long"),
+        ])),
+        Arc::new(arrow_array::LargeBinaryArray::from(vec![
+            &b"x"[..],
+            b"",
+            b"yz",
+        ])),
+    ];
+    let batch = RecordBatch::try_new(schema, columns).unwrap();
+    assert_eq!(
+        across(out, &mut outgoing, &mut outbox),
+        Change::new(
+            1,
+            Timestamp(2),
+            vec![Diff::Insert {
+                post: Rows::new(vec![1u64, 2, 3], batch).unwrap()
+            }]
+        )
+    );
+}
+
+#[test]
+fn an_update_whose_sides_carry_other_row_numbers_is_an_error_naming_the_diff() {
+    let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, true)]));
+    let side = |numbers: Vec<u64>| {
+        RowsOut::new(schema.clone(), numbers, vec![ColumnOut::i64s(vec![1, 2])]).unwrap()
+    };
+    let out = || {
+        ChangeOut::new(
+            1,
+            Timestamp(1),
+            vec![
+                DiffOut::Insert {
+                    post: side(vec![0, 1]),
+                },
+                DiffOut::Update {
+                    pre: side(vec![1, 2]),
+                    post: side(vec![1, 4]),
+                },
+            ],
+        )
+    };
+    let expected = "diff 1 of the output: an update's pre and post rows must carry the same row numbers in the same order, but its row 1 is number 2 in pre and 4 in post";
+    assert_eq!(out().into_change().unwrap_err().to_string(), expected);
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let error = outgoing.export_out(out(), &mut outbox, None).unwrap_err();
+    assert_eq!(error.to_string(), expected);
+    // Nothing was laid out: the sender goes on with the next change.
+    let (out, change) = every_kind();
+    assert_eq!(across(out, &mut outgoing, &mut outbox), change);
+}
+
+#[test]
+fn a_typed_change_between_changes_written_in_place_is_laid_out_anew() {
+    // built, built (written over the held block in place), typed (laid out anew, in the
+    // same block), built (laid out anew: the typed change left no template), built (in
+    // place again): each arrives whole.
+    let schema = schema();
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let mut inbox = SchemaInbox::default();
+    let built = Change::new(
+        1,
+        Timestamp(1),
+        vec![Diff::Insert {
+            post: expected(&schema, 100, 7),
+        }],
+    );
+    let mut refills = Vec::new();
+    for round in 0..5 {
+        let abi = if round == 2 {
+            let post = typed(&schema, 100, 7);
+            let out = ChangeOut::new(1, Timestamp(1), vec![DiffOut::Insert { post }]);
+            outgoing.export_out(out, &mut outbox, None).unwrap().0
+        } else {
+            outgoing.export_change(built.clone(), &mut outbox).unwrap()
+        };
+        // SAFETY: laid out just above, alive in `outgoing`.
+        let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+        outbox.commit();
+        assert_eq!(back, built, "round {round}");
+        drop(back);
+        refills.push(outgoing.refills());
+    }
+    assert_eq!(refills, [0, 1, 1, 1, 2]);
+}
+
+#[test]
+fn a_long_validity_is_copied_word_by_word_from_any_bit() {
+    // 130 values from bit 3: two whole 64-bit words and a remainder, each shifted.
+    let present: Vec<bool> = (0..130).map(|i| i % 7 != 0).collect();
+    let bytes = validity_bytes(&present);
+    let own: Vec<Option<i64>> = (0..130).map(|i| (i % 5 != 0).then_some(i)).collect();
+    let column = ColumnOut::from_options::<arrow_array::types::Int64Type>(own)
+        .with_validity(Some(validity(&bytes, 130)))
+        .unwrap();
+    let expected: Vec<Option<i64>> = (0..130i64)
+        .map(|i| (i % 5 != 0 && i % 7 != 0).then_some(i))
+        .collect();
+    assert_eq!(
+        column.null_count(),
+        expected.iter().filter(|v| v.is_none()).count()
+    );
+    let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, true)]));
+    let rows = RowsOut::new(schema, (0..130).collect(), vec![column]).unwrap();
+    let out = ChangeOut::new(1, Timestamp(1), vec![DiffOut::Insert { post: rows }]);
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let back = across(out, &mut outgoing, &mut outbox);
+    let Diff::Insert { post } = &back.diffs[0] else {
+        unreachable!()
+    };
+    let values = post.batch().column(0);
+    let values = values.as_any().downcast_ref::<Int64Array>().unwrap();
+    assert_eq!(values.iter().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn wide_and_sixteen_byte_values_cross_and_arrow_rs_reads_no_rows() {
+    use arrow_array::types::{Decimal128Type, IntervalMonthDayNanoType};
+    use arrow_buffer::IntervalMonthDayNano;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("d", DataType::Decimal128(10, 2), true),
+        Field::new(
+            "i",
+            DataType::Interval(arrow_schema::IntervalUnit::MonthDayNano),
+            false,
+        ),
+    ]));
+    let decimals = || (0..40).map(|i| (i % 3 != 0).then_some(i as i128 * 1000));
+    let interval = IntervalMonthDayNano::new(1, 2, 3);
+    let rows = RowsOut::new(
+        schema.clone(),
+        (0..40).collect(),
+        vec![
+            ColumnOut::from_options::<Decimal128Type>(decimals()),
+            ColumnOut::new::<IntervalMonthDayNanoType>(vec![interval; 40]),
+        ],
+    )
+    .unwrap();
+    let out = ChangeOut::new(1, Timestamp(1), vec![DiffOut::Insert { post: rows }]);
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(
+            arrow_array::Decimal128Array::from_iter(decimals())
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        ),
+        Arc::new(arrow_array::IntervalMonthDayNanoArray::from(vec![
+            interval;
+            40
+        ])),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let expected = Change::new(
+        1,
+        Timestamp(1),
+        vec![Diff::Insert {
+            post: Rows::new((0..40u64).collect::<Vec<_>>(), batch).unwrap(),
+        }],
+    );
+    assert_eq!(across(out, &mut outgoing, &mut outbox), expected);
+
+    // No rows, read by arrow-rs: every buffer of an empty vector is valid to it.
+    let rows = RowsOut::new(
+        schema.clone(),
+        vec![],
+        vec![
+            ColumnOut::new::<Decimal128Type>(vec![]),
+            ColumnOut::new::<IntervalMonthDayNanoType>(vec![]),
+        ],
+    )
+    .unwrap();
+    let out = ChangeOut::new(1, Timestamp(1), vec![DiffOut::Insert { post: rows }]);
+    let (abi, _spare) = outgoing.export_out(out, &mut outbox, None).unwrap();
+    // SAFETY: laid out just above, alive in `outgoing`; the array is taken once.
+    let columns =
+        unsafe { std::mem::replace(&mut (*abi.diffs).post.columns, FFI_ArrowArray::empty()) };
+    // SAFETY: an array of ours, valid and unreleased, of this type.
+    let data =
+        unsafe { from_ffi_and_data_type(columns, DataType::Struct(schema.fields().clone())) }
+            .unwrap();
+    data.validate_full().unwrap();
+    assert_eq!(data.len(), 0);
+}
+
+#[test]
+fn a_column_shows_its_type_length_and_nulls_when_debugged() {
+    let column = ColumnOut::strings([Some("a"), None]);
+    assert_eq!(
+        format!("{column:?}"),
+        "ColumnOut { built_as: Utf8, len: 2, null_count: 1, .. }"
     );
 }

@@ -113,6 +113,7 @@ impl Outgoing {
         if diffs.is_empty() {
             return Ok(AbiChange::without_diffs(version, changed_at.0));
         }
+        super::built::same_numbers_in(&diffs)?;
         outbox.begin();
         self.diffs.reserve(diffs.len());
         for diff in &diffs {

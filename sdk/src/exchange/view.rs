@@ -334,14 +334,17 @@ impl ChangeOut {
                 version,
                 changed_at,
                 diffs,
-            } => Ok(Change::new(
-                version,
-                changed_at,
-                diffs
-                    .into_iter()
-                    .map(DiffOut::into_diff)
-                    .collect::<Result<_>>()?,
-            )),
+            } => {
+                super::built::same_numbers_in(&diffs)?;
+                Ok(Change::new(
+                    version,
+                    changed_at,
+                    diffs
+                        .into_iter()
+                        .map(DiffOut::into_diff)
+                        .collect::<Result<_>>()?,
+                ))
+            }
         }
     }
 }
@@ -1343,9 +1346,12 @@ impl<'v> Validity<'v> {
     #[inline]
     pub fn count_nulls(&self) -> usize {
         let chunks = BitChunks::new(self.bits, self.start, self.len);
-        let set: u32 =
-            chunks.iter().map(u64::count_ones).sum::<u32>() + chunks.remainder_bits().count_ones();
-        self.len - set as usize
+        let set = chunks
+            .iter()
+            .map(|c| c.count_ones() as usize)
+            .sum::<usize>()
+            + chunks.remainder_bits().count_ones() as usize;
+        self.len - set
     }
 
     /// The bits as an arrow-rs [`BooleanBuffer`] (a copy of the bytes they lie in, its bit
