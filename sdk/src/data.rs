@@ -194,8 +194,15 @@ impl Rows {
         if count == keep.len() {
             return Ok(self.clone());
         }
-        let batch = arrow_select::filter::filter_record_batch(&self.batch, keep)?;
-        let numbers = arrow_select::filter::filter(&self.row_numbers, keep)?;
+        // One predicate for the columns and the row numbers: more than one array, which an
+        // optimized predicate (its kept runs worked out once) serves best.
+        let mut predicate = arrow_select::filter::FilterBuilder::new(keep);
+        if self.batch.num_columns() > 0 {
+            predicate = predicate.optimize();
+        }
+        let predicate = predicate.build();
+        let batch = predicate.filter_record_batch(&self.batch)?;
+        let numbers = predicate.filter(&self.row_numbers)?;
         let numbers = numbers.as_any().downcast_ref::<UInt64Array>().cloned();
         Rows::new(
             numbers.ok_or_else(|| Error::msg("filtered row numbers are not UInt64"))?,
