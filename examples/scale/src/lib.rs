@@ -165,7 +165,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             error.message(),
-            "column `amount` was built as Float64, but its field is Int64"
+            "diff 0 of the output, its post rows: column `amount` was built as Float64, but its field is Int64"
         );
         let location = error.location().expect("located");
         assert!(location.file().ends_with("lib.rs"), "{location}");

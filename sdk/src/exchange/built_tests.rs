@@ -534,7 +534,7 @@ fn map_builds_every_side_of_every_diff_and_keeps_numbers_and_kinds() {
     let unfit = view.map(&schema, |_| Ok(vec![]));
     assert_eq!(
         unfit.unwrap_err().to_string(),
-        "0 columns for a schema of 1 field"
+        "diff 0 of the output, its post rows: 0 columns for a schema of 1 field"
     );
 }
 

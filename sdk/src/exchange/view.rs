@@ -540,7 +540,8 @@ impl ChangeView {
     /// view, and each row keeps its number and its diff, as [`Change::map`] does (an
     /// update's old and new rows both go through `columns`). The output has this change's
     /// version and time. An error of `columns`, or columns that do not fit `schema` (as
-    /// [`RowsOut::new`] checks them, located at the caller), is the result.
+    /// [`RowsOut::new`] checks them, located at the caller and naming the diff and side),
+    /// is the result.
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -568,20 +569,25 @@ impl ChangeView {
         mut columns: impl FnMut(&RowsView<'_>) -> Result<Vec<ColumnOut>>,
     ) -> Result<ChangeOut> {
         let caller = std::panic::Location::caller();
-        let mut side = |rows: RowsView<'_>| -> Result<RowsOut> {
+        let mut side = |index: usize, name: &str, rows: RowsView<'_>| -> Result<RowsOut> {
             let made = columns(&rows)?;
             let numbers = rows.row_numbers().map_err(|e| e.at(caller))?.to_vec();
             RowsOut::located(schema.clone(), numbers, made, caller)
+                .map_err(|e| e.context(format!("diff {index} of the output, its {name} rows")))
         };
         let mut diffs = Vec::with_capacity(self.0.diffs.len());
-        for diff in self.diffs() {
+        for (i, diff) in self.diffs().enumerate() {
             diffs.push(match diff {
-                DiffView::Insert { post } => DiffOut::Insert { post: side(post)? },
-                DiffView::Update { pre, post } => DiffOut::Update {
-                    pre: side(pre)?,
-                    post: side(post)?,
+                DiffView::Insert { post } => DiffOut::Insert {
+                    post: side(i, "post", post)?,
                 },
-                DiffView::Remove { pre } => DiffOut::Remove { pre: side(pre)? },
+                DiffView::Update { pre, post } => DiffOut::Update {
+                    pre: side(i, "pre", pre)?,
+                    post: side(i, "post", post)?,
+                },
+                DiffView::Remove { pre } => DiffOut::Remove {
+                    pre: side(i, "pre", pre)?,
+                },
             });
         }
         Ok(ChangeOut::new(self.0.version, self.0.changed_at, diffs))
