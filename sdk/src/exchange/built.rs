@@ -254,13 +254,7 @@ impl ColumnOut {
                 *byte &= own;
             }
         }
-        let chunks = BitChunks::new(&bytes, 0, len);
-        let set = chunks
-            .iter()
-            .map(|c| c.count_ones() as usize)
-            .sum::<usize>()
-            + chunks.remainder_bits().count_ones() as usize;
-        let unset = len - set;
+        let unset = super::view::unset_bits(&bytes, 0, len);
         Ok(self.with_bits(Finished { bytes, len, unset }))
     }
 

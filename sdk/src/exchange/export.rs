@@ -81,15 +81,8 @@ impl Outgoing {
         // come next, from the block.
         self.diffs.reserve(diffs.len());
         for diff in &diffs {
-            let [pre, post] = sides(diff);
-            let pre = self.schema_of(pre, outbox)?;
-            let post = self.schema_of(post, outbox)?;
-            // Built in place: an `AbiDiff` is 360 bytes on 64-bit targets.
-            self.diffs.push(AbiDiff::EMPTY);
-            let abi = self.diffs.last_mut().expect("pushed just above");
-            abi.kind = kind(diff);
-            (abi.pre.schema_id, abi.pre.schema) = pre;
-            (abi.post.schema_id, abi.post.schema) = post;
+            let schemas = sides(diff).map(|rows| rows.map(|rows| rows.batch().schema_ref()));
+            self.push_header(kind(diff), schemas, outbox)?;
         }
         self.lay_out(Kept::Diffs(diffs))?;
         Ok(AbiChange {
@@ -117,21 +110,13 @@ impl Outgoing {
         outbox.begin();
         self.diffs.reserve(diffs.len());
         for diff in &diffs {
-            let [pre, post] = diff.sides();
-            let mut schema = |rows: Option<&RowsOut>| match rows {
-                Some(rows) => self.schema_for(rows.schema(), outbox),
-                None => Ok((0, std::ptr::null())),
-            };
-            let (pre, post) = (schema(pre)?, schema(post)?);
-            self.diffs.push(AbiDiff::EMPTY);
-            let abi = self.diffs.last_mut().expect("pushed just above");
-            abi.kind = match diff {
+            let kind = match diff {
                 DiffOut::Insert { .. } => DIFF_INSERT,
                 DiffOut::Update { .. } => DIFF_UPDATE,
                 DiffOut::Remove { .. } => DIFF_REMOVE,
             };
-            (abi.pre.schema_id, abi.pre.schema) = pre;
-            (abi.post.schema_id, abi.post.schema) = post;
+            let schemas = diff.sides().map(|rows| rows.map(RowsOut::schema));
+            self.push_header(kind, schemas, outbox)?;
         }
         self.lay_out(Kept::Typed(diffs))?;
         Ok(AbiChange {
@@ -140,6 +125,29 @@ impl Outgoing {
             diffs: self.diffs.as_mut_ptr(),
             diff_count: self.diffs.len(),
         })
+    }
+
+    /// Pushes a diff of `kind` whose sides have these schemas (`None`: the side it does not
+    /// have), its arrays to come from the block ([`Outgoing::lay_out`]).
+    #[inline(always)]
+    fn push_header(
+        &mut self,
+        kind: u32,
+        [pre, post]: [Option<&SchemaRef>; 2],
+        outbox: &mut SchemaOutbox,
+    ) -> Result<()> {
+        let mut schema = |schema: Option<&SchemaRef>| match schema {
+            Some(schema) => self.schema_for(schema, outbox),
+            None => Ok((0, std::ptr::null())),
+        };
+        let (pre, post) = (schema(pre)?, schema(post)?);
+        // Built in place: an `AbiDiff` is 360 bytes on 64-bit targets.
+        self.diffs.push(AbiDiff::EMPTY);
+        let abi = self.diffs.last_mut().expect("pushed just above");
+        abi.kind = kind;
+        (abi.pre.schema_id, abi.pre.schema) = pre;
+        (abi.post.schema_id, abi.post.schema) = post;
+        Ok(())
     }
 
     /// Lays out the arrays of `kept`, whose diffs (with their schemas) were pushed, into the
@@ -341,19 +349,6 @@ impl Outgoing {
         }
         if !self.schemas.is_empty() {
             self.schemas.clear();
-        }
-    }
-
-    /// The schema id and schema (when it travels) of one side of a diff; 0 and none for an
-    /// absent side.
-    fn schema_of(
-        &mut self,
-        rows: Option<&Rows>,
-        outbox: &mut SchemaOutbox,
-    ) -> Result<(u64, *const FFI_ArrowSchema)> {
-        match rows {
-            Some(rows) => self.schema_for(rows.batch().schema_ref(), outbox),
-            None => Ok((0, std::ptr::null())),
         }
     }
 
@@ -1592,13 +1587,10 @@ impl Block {
             index += 1;
             out(columns, numbers);
         });
+        // Typed columns leave the template (cleared above) empty: the next change is laid
+        // out anew.
         kept.each_typed(|rows| {
             let (columns, numbers) = typed_top_level(rows, index, &mut fill);
-            if let Some(template) = template.as_deref_mut() {
-                // Typed columns have no writer: the next change is laid out anew.
-                template.clear();
-                template.whole = false;
-            }
             index += 1;
             out(columns, Some(numbers));
         });

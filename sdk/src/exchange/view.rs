@@ -1307,6 +1307,17 @@ unsafe fn values<T: ArrowNativeType>(raw: &RawArray, start: usize, len: usize) -
     Ok(unsafe { std::slice::from_raw_parts(ptr.add(start), len) })
 }
 
+/// How many of bits `start..start + len` of `bits` are clear.
+pub(super) fn unset_bits(bits: &[u8], start: usize, len: usize) -> usize {
+    let chunks = BitChunks::new(bits, start, len);
+    let set = chunks
+        .iter()
+        .map(|c| c.count_ones() as usize)
+        .sum::<usize>()
+        + chunks.remainder_bits().count_ones() as usize;
+    len - set
+}
+
 impl<'v> Validity<'v> {
     /// Whether value `i` is present. Panics past the end, as slice indexing does.
     #[inline]
@@ -1351,13 +1362,7 @@ impl<'v> Validity<'v> {
     /// How many values are absent (for a [`BooleansView`]'s values: how many are false).
     #[inline]
     pub fn count_nulls(&self) -> usize {
-        let chunks = BitChunks::new(self.bits, self.start, self.len);
-        let set = chunks
-            .iter()
-            .map(|c| c.count_ones() as usize)
-            .sum::<usize>()
-            + chunks.remainder_bits().count_ones() as usize;
-        self.len - set
+        unset_bits(self.bits, self.start, self.len)
     }
 
     /// The bits as an arrow-rs [`BooleanBuffer`] (a copy of the bytes they lie in, its bit
