@@ -238,10 +238,7 @@ unsafe fn runs_cover(raw: &RawArray, shape: &Shape, ends: &DataType) -> Result<(
 /// # Safety
 /// `raw` passed [`Shape::of`] with at least two buffers, and `bytes_for` accepted its
 /// `offset + length + 1` offsets of `O`.
-unsafe fn end_offsets<O: OffsetSizeTrait>(
-    raw: &RawArray,
-    shape: &Shape,
-) -> Result<Option<usize>> {
+unsafe fn end_offsets<O: OffsetSizeTrait>(raw: &RawArray, shape: &Shape) -> Result<Option<usize>> {
     // SAFETY: two buffers at least (caller).
     let ptr = unsafe { raw.buffer(1) }.cast::<O>();
     if ptr.is_null() && shape.length == 0 {

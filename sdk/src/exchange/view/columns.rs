@@ -1,0 +1,860 @@
+//! The columns of a view: fixed-width values, strings, bytes and flags, and validity, read
+//! in place.
+
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{ArrowPrimitiveType, PrimitiveArray};
+use arrow_buffer::bit_chunk_iterator::BitChunks;
+use arrow_buffer::{ArrowNativeType, BooleanBuffer, Buffer};
+use arrow_schema::{DataType, Field};
+
+use super::located;
+use crate::exchange::import::Shape;
+use crate::exchange::raw::RawArray;
+use crate::{Error, Result};
+
+/// One column of a [`RowsView`](super::RowsView), read in place.
+#[derive(Clone, Copy, Debug)]
+pub struct ColumnView<'v> {
+    pub(super) raw: &'v RawArray,
+    pub(super) field: &'v Field,
+    /// The first slot of the column's buffers that belongs to these rows.
+    pub(super) start: usize,
+    pub(super) len: usize,
+}
+
+/// A bitmap read in place: bit `start + i` tells whether value `i` is present (for the
+/// values of a [`BooleansView`], whether value `i` is true).
+#[derive(Clone, Copy, Debug)]
+pub struct Validity<'v> {
+    bits: &'v [u8],
+    start: usize,
+    len: usize,
+}
+
+/// A column of fixed-width values: the values as a slice, and their validity.
+#[derive(Clone, Copy, Debug)]
+pub struct PrimitiveView<'v, T> {
+    values: &'v [T],
+    validity: Option<Validity<'v>>,
+}
+
+/// A `Utf8` or `LargeUtf8` column: its strings, and their validity.
+#[derive(Clone, Copy, Debug)]
+pub struct StringsView<'v>(BinariesView<'v>);
+
+/// A `Binary` or `LargeBinary` column: its values as byte slices, and their validity.
+#[derive(Clone, Copy, Debug)]
+pub struct BinariesView<'v> {
+    /// The column's name, for errors.
+    name: &'v str,
+    offsets: Offsets<'v>,
+    /// The data up to the last value's end.
+    data: &'v [u8],
+    validity: Option<Validity<'v>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Offsets<'v> {
+    Small(&'v [i32]),
+    Large(&'v [i64]),
+}
+
+/// A `Boolean` column: its values and their validity, as bitmaps read in place.
+#[derive(Clone, Copy, Debug)]
+pub struct BooleansView<'v> {
+    values: Validity<'v>,
+    validity: Option<Validity<'v>>,
+}
+
+impl<'v> ColumnView<'v> {
+    /// The column's name.
+    #[inline]
+    pub fn name(&self) -> &'v str {
+        self.field.name()
+    }
+
+    /// The column's field (name, type, nullability, metadata).
+    #[inline]
+    pub fn field(&self) -> &'v Field {
+        self.field
+    }
+
+    /// The column's type.
+    #[inline]
+    pub fn data_type(&self) -> &'v DataType {
+        self.field.data_type()
+    }
+
+    /// How many values (the row count).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the column has no values.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The validity bitmap in buffer 0, or `None` when the producer counted no nulls.
+    #[inline]
+    fn validity(&self, shape: &Shape) -> Result<Option<Validity<'v>>> {
+        if shape.null_count == Some(0) || self.len == 0 {
+            return Ok(None);
+        }
+        // SAFETY: every type this view reads has a bitmap as buffer 0 of a list `Shape::of`
+        // checked.
+        let bits = unsafe { self.raw.buffer(0) }.cast::<u8>();
+        if bits.is_null() {
+            return match shape.null_count {
+                None => Ok(None),
+                Some(n) => Err(self.error(crate::exchange::import::no_bitmap(n))),
+            };
+        }
+        // SAFETY: a bitmap covers offset + length bits (the C Data Interface); `start +
+        // len` is within them (checked in `column_at`).
+        let bits = unsafe { std::slice::from_raw_parts(bits, shape.end().div_ceil(8)) };
+        Ok(Some(Validity {
+            bits,
+            start: self.start,
+            len: self.len,
+        }))
+    }
+
+    /// The error for a column read as `wanted` that is of another type; for a type the
+    /// view reads none of (a list, a struct, a dictionary, …), it says how to read it.
+    #[cold]
+    fn mismatch(&self, wanted: impl std::fmt::Display) -> Error {
+        let data_type = self.data_type();
+        let readable = data_type.is_primitive()
+            || matches!(
+                data_type,
+                DataType::Boolean
+                    | DataType::Utf8
+                    | DataType::LargeUtf8
+                    | DataType::Binary
+                    | DataType::LargeBinary
+            );
+        let hint = if readable {
+            ""
+        } else {
+            " (the view reads primitive, Boolean, Utf8 and Binary columns in place, plain and large; read this one from the side's `to_rows()`)"
+        };
+        self.error(format!("it is {data_type}, not {wanted}{hint}"))
+    }
+
+    /// The values of a column of `T`s (any primitive type: integers, floats, dates,
+    /// times, timestamps, durations, decimals) as a slice, with their validity.
+    #[inline]
+    #[track_caller]
+    pub fn primitive<T: ArrowPrimitiveType>(&self) -> Result<PrimitiveView<'v, T::Native>> {
+        located(self.primitive_here::<T>())
+    }
+
+    #[inline]
+    fn primitive_here<T: ArrowPrimitiveType>(&self) -> Result<PrimitiveView<'v, T::Native>> {
+        if !PrimitiveArray::<T>::is_compatible(self.data_type()) {
+            return Err(self.mismatch(T::DATA_TYPE));
+        }
+        // SAFETY: a valid array (the producer's word).
+        let shape = unsafe { Shape::of(self.raw, 2, 0) }.map_err(|e| self.wrap(e))?;
+        let validity = self.validity(&shape)?;
+        // SAFETY: a checked array of two buffers whose values hold offset + length `T`s.
+        let values = unsafe { values::<T::Native>(self.raw, self.start, self.len) }
+            .map_err(|e| self.wrap(e))?;
+        Ok(PrimitiveView { values, validity })
+    }
+
+    /// An `Int64` column.
+    #[inline]
+    #[track_caller]
+    pub fn i64s(&self) -> Result<PrimitiveView<'v, i64>> {
+        self.primitive::<Int64Type>()
+    }
+
+    /// A `Float64` column.
+    #[inline]
+    #[track_caller]
+    pub fn f64s(&self) -> Result<PrimitiveView<'v, f64>> {
+        self.primitive::<Float64Type>()
+    }
+
+    /// A `Utf8` or `LargeUtf8` column's strings.
+    #[inline]
+    #[track_caller]
+    pub fn strings(&self) -> Result<StringsView<'v>> {
+        located(self.strings_here())
+    }
+
+    #[inline]
+    fn strings_here(&self) -> Result<StringsView<'v>> {
+        // SAFETY: a valid array (the producer's word) of the type each arm names.
+        unsafe {
+            match self.data_type() {
+                DataType::Utf8 => self.bytes_of(|o: &'v [i32]| Offsets::Small(o)),
+                DataType::LargeUtf8 => self.bytes_of(|o: &'v [i64]| Offsets::Large(o)),
+                _ => Err(self.mismatch("Utf8 or LargeUtf8")),
+            }
+        }
+        .map(StringsView)
+    }
+
+    /// A `Binary` or `LargeBinary` column's values.
+    #[inline]
+    #[track_caller]
+    pub fn binaries(&self) -> Result<BinariesView<'v>> {
+        located(self.binaries_here())
+    }
+
+    #[inline]
+    fn binaries_here(&self) -> Result<BinariesView<'v>> {
+        // SAFETY: a valid array (the producer's word) of the type each arm names.
+        unsafe {
+            match self.data_type() {
+                DataType::Binary => self.bytes_of(|o: &'v [i32]| Offsets::Small(o)),
+                DataType::LargeBinary => self.bytes_of(|o: &'v [i64]| Offsets::Large(o)),
+                _ => Err(self.mismatch("Binary or LargeBinary")),
+            }
+        }
+    }
+
+    /// # Safety
+    /// The column is a valid array of strings or binaries with `O` offsets.
+    #[inline]
+    unsafe fn bytes_of<O: ArrowNativeType>(
+        &self,
+        wrap: impl FnOnce(&'v [O]) -> Offsets<'v>,
+    ) -> Result<BinariesView<'v>> {
+        // SAFETY: a valid array (caller).
+        let shape = unsafe { Shape::of(self.raw, 3, 0) }.map_err(|e| self.wrap(e))?;
+        let validity = self.validity(&shape)?;
+        // An empty array may come without offsets (as the importer takes it).
+        // SAFETY: the list has three buffers (checked).
+        if shape.length == 0 && unsafe { self.raw.buffer(1) }.is_null() {
+            return Ok(BinariesView {
+                name: self.name(),
+                offsets: Offsets::Small(&[0]),
+                data: &[],
+                validity,
+            });
+        }
+        // SAFETY: the offsets buffer holds offset + length + 1 offsets (the C Data
+        // Interface).
+        let offsets = unsafe { values::<O>(self.raw, self.start, self.len + 1) }
+            .map_err(|e| self.wrap(e.context("its offsets")))?;
+        let (Some(first), Some(last)) = (offsets[0].to_usize(), offsets[self.len].to_usize())
+        else {
+            return Err(self.error("its offsets are negative"));
+        };
+        if first > last {
+            return Err(self.error(format!("its offsets fall from {first} to {last}")));
+        }
+        let data = if last == 0 {
+            &[][..]
+        } else {
+            // SAFETY: the list has three buffers (checked).
+            let ptr = unsafe { self.raw.buffer(2) }.cast::<u8>();
+            if ptr.is_null() {
+                return Err(self.error(format!(
+                    "its data buffer is null but must hold {last} bytes"
+                )));
+            }
+            // SAFETY: the data buffer holds the bytes up to the last offset (the C Data
+            // Interface), alive as long as the view.
+            unsafe { std::slice::from_raw_parts(ptr, last) }
+        };
+        Ok(BinariesView {
+            name: self.name(),
+            offsets: wrap(offsets),
+            data,
+            validity,
+        })
+    }
+
+    /// A `Boolean` column.
+    #[inline]
+    #[track_caller]
+    pub fn booleans(&self) -> Result<BooleansView<'v>> {
+        located(self.booleans_here())
+    }
+
+    #[inline]
+    fn booleans_here(&self) -> Result<BooleansView<'v>> {
+        if self.data_type() != &DataType::Boolean {
+            return Err(self.mismatch("Boolean"));
+        }
+        // SAFETY: a valid array (the producer's word).
+        let shape = unsafe { Shape::of(self.raw, 2, 0) }.map_err(|e| self.wrap(e))?;
+        let validity = self.validity(&shape)?;
+        let end = shape.end();
+        let bits = if end == 0 {
+            &[][..]
+        } else {
+            // SAFETY: two buffers (checked).
+            let ptr = unsafe { self.raw.buffer(1) }.cast::<u8>();
+            if ptr.is_null() {
+                return Err(self.error("its values buffer is null"));
+            }
+            // SAFETY: a boolean array's values are a bitmap of offset + length bits.
+            unsafe { std::slice::from_raw_parts(ptr, end.div_ceil(8)) }
+        };
+        Ok(BooleansView {
+            values: Validity {
+                bits,
+                start: self.start,
+                len: self.len,
+            },
+            validity,
+        })
+    }
+
+    #[cold]
+    fn error(&self, message: impl std::fmt::Display) -> Error {
+        Error::msg(format!("column `{}`: {message}", self.name()))
+    }
+
+    #[cold]
+    fn wrap(&self, error: Error) -> Error {
+        self.error(error.message())
+    }
+}
+
+/// `len` values of `T` from slot `start` of buffer 1 of `raw`, borrowed in place.
+///
+/// # Safety
+/// `raw` has at least two buffers in a readable list, and buffer 1 holds at least
+/// `start + len` values of `T` (the caller checked the slots against the array's length).
+pub(super) unsafe fn values<T: ArrowNativeType>(
+    raw: &RawArray,
+    start: usize,
+    len: usize,
+) -> Result<&[T]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: two buffers (caller).
+    let ptr = unsafe { raw.buffer(1) }.cast::<T>();
+    if ptr.is_null() {
+        return Err(Error::msg(format!(
+            "its values buffer is null but must hold {len} values"
+        )));
+    }
+    if !ptr.is_aligned() {
+        return Err(Error::msg(format!(
+            "its values buffer is not aligned to {} bytes, so it cannot be borrowed as a slice (read it with `to_rows`, which copies it)",
+            align_of::<T>()
+        )));
+    }
+    // No buffer holds more than `isize::MAX` bytes: lengths that say otherwise are refused
+    // before any pointer is computed from them.
+    let end = start
+        .checked_add(len)
+        .and_then(|end| end.checked_mul(size_of::<T>()));
+    if end.is_none_or(|bytes| bytes > isize::MAX as usize) {
+        return Err(Error::msg(format!(
+            "{start} + {len} values of {} bytes are more than memory can hold",
+            size_of::<T>()
+        )));
+    }
+    // SAFETY: aligned, non-null, and holding `start + len` values (caller), alive as long
+    // as `raw` is.
+    Ok(unsafe { std::slice::from_raw_parts(ptr.add(start), len) })
+}
+
+/// How many of bits `start..start + len` of `bits` are clear.
+pub(in crate::exchange) fn unset_bits(bits: &[u8], start: usize, len: usize) -> usize {
+    let chunks = BitChunks::new(bits, start, len);
+    let set = chunks
+        .iter()
+        .map(|c| c.count_ones() as usize)
+        .sum::<usize>()
+        + chunks.remainder_bits().count_ones() as usize;
+    len - set
+}
+
+impl<'v> Validity<'v> {
+    /// Whether value `i` is present. Panics past the end, as slice indexing does.
+    #[inline]
+    #[track_caller]
+    pub fn is_valid(&self, i: usize) -> bool {
+        assert!(i < self.len, "index {i} out of {} values", self.len);
+        let bit = self.start + i;
+        self.bits[bit / 8] & (1 << (bit % 8)) != 0
+    }
+
+    /// How many values.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no values.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Each value's presence, in order.
+    #[inline]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = bool> + 'v {
+        let this = *self;
+        (0..self.len).map(move |i| this.is_valid(i))
+    }
+
+    /// Bits `start..start + len` of `bits`.
+    #[cfg(test)]
+    pub(in crate::exchange) fn at(bits: &'v [u8], start: usize, len: usize) -> Validity<'v> {
+        assert!(start + len <= bits.len() * 8);
+        Validity { bits, start, len }
+    }
+
+    /// The bytes, the first bit and the number of bits.
+    pub(in crate::exchange) fn raw(&self) -> (&'v [u8], usize, usize) {
+        (self.bits, self.start, self.len)
+    }
+
+    /// How many values are absent (for a [`BooleansView`]'s values: how many are false).
+    #[inline]
+    pub fn count_nulls(&self) -> usize {
+        unset_bits(self.bits, self.start, self.len)
+    }
+
+    /// The bits as an arrow-rs [`BooleanBuffer`] (a copy of the bytes they lie in, its bit
+    /// offset kept): to combine validities with arrow-rs's word-at-a-time operations
+    /// (`NullBuffer::union`, `&`, `|`) rather than bit by bit, or to build an output's
+    /// `NullBuffer` (`NullBuffer::new(bits)`).
+    pub fn to_bits(&self) -> BooleanBuffer {
+        let bytes = &self.bits[self.start / 8..(self.start + self.len).div_ceil(8)];
+        BooleanBuffer::new(Buffer::from_slice_ref(bytes), self.start % 8, self.len)
+    }
+}
+
+impl<'v, T: Copy> PrimitiveView<'v, T> {
+    /// The values as a slice; a null's slot holds an unspecified value.
+    #[inline]
+    pub fn values(&self) -> &'v [T] {
+        self.values
+    }
+
+    /// The validity bitmap, or `None` when every value is present.
+    #[inline]
+    pub fn validity(&self) -> Option<Validity<'v>> {
+        self.validity
+    }
+
+    /// How many values.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there are no values.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Value `i`, or `None` for a null. Panics past the end.
+    #[inline]
+    #[track_caller]
+    pub fn get(&self, i: usize) -> Option<T> {
+        let value = self.values[i];
+        match &self.validity {
+            Some(validity) if !validity.is_valid(i) => None,
+            _ => Some(value),
+        }
+    }
+
+    /// Each value, `None` for a null.
+    #[inline]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<T>> + 'v {
+        let this = *self;
+        (0..self.len()).map(move |i| this.get(i))
+    }
+}
+
+impl Offsets<'_> {
+    /// How many values the offsets delimit (one fewer than there are offsets).
+    #[inline]
+    fn values(&self) -> usize {
+        match self {
+            Offsets::Small(o) => o.len() - 1,
+            Offsets::Large(o) => o.len() - 1,
+        }
+    }
+}
+
+impl<'v> BinariesView<'v> {
+    /// How many values.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.offsets.values()
+    }
+
+    /// Whether there are no values.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The validity bitmap, or `None` when every value is present.
+    #[inline]
+    pub fn validity(&self) -> Option<Validity<'v>> {
+        self.validity
+    }
+
+    /// Value `i`, also for a null (whose value is usually empty), or an error when its
+    /// offsets are malformed. Panics past the end, as slice indexing does.
+    #[inline]
+    #[track_caller]
+    pub fn try_value(&self, i: usize) -> Result<&'v [u8]> {
+        located(self.bytes_at(i, "value"))
+    }
+
+    /// The bytes of value `i` (a `what`, for the error).
+    #[inline]
+    #[track_caller]
+    fn bytes_at(&self, i: usize, what: &str) -> Result<&'v [u8]> {
+        self.in_bounds(i, what);
+        let (start, end) = match self.offsets {
+            Offsets::Small(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
+            Offsets::Large(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
+        };
+        start
+            .zip(end)
+            .and_then(|(start, end)| self.data.get(start..end))
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "column `{}`: the offsets of {what} {i} do not lie within its {} bytes of data",
+                    self.name,
+                    self.data.len()
+                ))
+            })
+    }
+
+    /// Panics, naming the column, when `i` is past the end (before any bitmap is read).
+    #[inline]
+    #[track_caller]
+    fn in_bounds(&self, i: usize, what: &str) {
+        assert!(
+            i < self.len(),
+            "column `{}`: index {i} out of {} {what}s",
+            self.name,
+            self.len()
+        );
+    }
+
+    /// Value `i`, or `None` for a null, or an error when its offsets are malformed. Panics
+    /// past the end.
+    #[inline]
+    #[track_caller]
+    pub fn try_get(&self, i: usize) -> Result<Option<&'v [u8]>> {
+        self.in_bounds(i, "value");
+        match &self.validity {
+            Some(validity) if !validity.is_valid(i) => Ok(None),
+            _ => self.try_value(i).map(Some),
+        }
+    }
+
+    /// Value `i`, or `None` for a null. Panics past the end, and on malformed offsets (the
+    /// panic becomes the call's error; [`BinariesView::try_get`] returns it instead).
+    #[inline]
+    #[track_caller]
+    pub fn get(&self, i: usize) -> Option<&'v [u8]> {
+        match self.try_get(i) {
+            Ok(value) => value,
+            Err(e) => panic!("{}", e.message()),
+        }
+    }
+
+    /// Each value, `None` for a null. Panics on malformed offsets, as
+    /// [`BinariesView::get`] does.
+    #[inline]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&'v [u8]>> + 'v {
+        let this = *self;
+        (0..self.len()).map(move |i| this.get(i))
+    }
+}
+
+impl<'v> StringsView<'v> {
+    /// How many values.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no values.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The validity bitmap, or `None` when every value is present.
+    #[inline]
+    pub fn validity(&self) -> Option<Validity<'v>> {
+        self.0.validity
+    }
+
+    /// String `i`, also for a null (whose string is usually empty), or an error when its
+    /// offsets or its bytes are malformed. Panics past the end, as slice indexing does.
+    ///
+    /// Each string is checked when it is read (its offsets lie within the data and its
+    /// bytes are UTF-8), so reading a column costs in proportion to what is read.
+    #[inline]
+    #[track_caller]
+    pub fn try_value(&self, i: usize) -> Result<&'v str> {
+        located(self.try_value_here(i))
+    }
+
+    #[inline]
+    #[track_caller]
+    fn try_value_here(&self, i: usize) -> Result<&'v str> {
+        let bytes = self.0.bytes_at(i, "string")?;
+        std::str::from_utf8(bytes).map_err(|e| {
+            Error::msg(format!(
+                "column `{}`: string {i} is not UTF-8: {e}",
+                self.0.name
+            ))
+        })
+    }
+
+    /// String `i`, or `None` for a null, or an error when it is malformed. Panics past the
+    /// end.
+    #[inline]
+    #[track_caller]
+    pub fn try_get(&self, i: usize) -> Result<Option<&'v str>> {
+        self.0.in_bounds(i, "string");
+        match &self.0.validity {
+            Some(validity) if !validity.is_valid(i) => Ok(None),
+            _ => self.try_value(i).map(Some),
+        }
+    }
+
+    /// String `i`, or `None` for a null. Panics past the end, and on a malformed string
+    /// (the panic becomes the call's error; [`StringsView::try_get`] returns it instead).
+    #[inline]
+    #[track_caller]
+    pub fn get(&self, i: usize) -> Option<&'v str> {
+        // A `match`, not a closure: the panic is then located at the caller's line.
+        match self.try_get(i) {
+            Ok(value) => value,
+            Err(e) => panic!("{}", e.message()),
+        }
+    }
+
+    /// Each string, `None` for a null. Panics on a malformed string, as
+    /// [`StringsView::get`] does (the panic becomes the call's error and poisons the
+    /// instance); read with [`StringsView::try_get`] to get the error instead.
+    #[inline]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&'v str>> + 'v {
+        let this = *self;
+        (0..self.len()).map(move |i| this.get(i))
+    }
+
+    /// The column checked whole, once: its offsets in order and within the data, its bytes
+    /// UTF-8, every string starting on a character. Reads from the result are then slices,
+    /// as fast as arrow-rs's: for an operator that reads most strings of a column (reading
+    /// them one by one checks each, at several times the cost). An error names the first
+    /// string that is malformed.
+    #[track_caller]
+    pub fn checked(&self) -> Result<CheckedStrings<'v>> {
+        located(self.checked_here())
+    }
+
+    fn checked_here(&self) -> Result<CheckedStrings<'v>> {
+        match self.0.offsets {
+            Offsets::Small(o) => self.check_offsets(o),
+            Offsets::Large(o) => self.check_offsets(o),
+        }
+    }
+
+    /// [`StringsView::checked`] over offsets of one width (the loop then has no branch on
+    /// the width).
+    fn check_offsets<O: Copy + TryInto<usize>>(&self, o: &[O]) -> Result<CheckedStrings<'v>> {
+        let view = &self.0;
+        let bad =
+            |i: usize, why: &str| Error::msg(format!("column `{}`: string {i} {why}", view.name));
+        let at = |i: usize| -> Option<usize> { o[i].try_into().ok() };
+        let n = o.len() - 1;
+        let (Some(first), Some(last)) = (at(0), at(n)) else {
+            return Err(bad(0, "has a negative offset"));
+        };
+        if first > last || last > view.data.len() {
+            return Err(bad(
+                n.saturating_sub(1),
+                &format!("does not lie within its {} bytes of data", view.data.len()),
+            ));
+        }
+        // The first string whose offsets are out of order (or negative), if any.
+        let disorder = || {
+            let mut start = first;
+            (0..n).find(|&i| match at(i + 1) {
+                Some(end) if end >= start && end <= last => {
+                    start = end;
+                    false
+                }
+                _ => true,
+            })
+        };
+        let text = match std::str::from_utf8(&view.data[first..last]) {
+            Ok(text) => text,
+            Err(e) => {
+                if let Some(i) = disorder() {
+                    return Err(bad(i, "has its offsets out of order (or negative)"));
+                }
+                // The string the first bad byte falls in.
+                let byte = first + e.valid_up_to();
+                let i = (0..n).find(|&i| at(i + 1).is_some_and(|end| end > byte));
+                return Err(bad(i.unwrap_or(0), "is not UTF-8"));
+            }
+        };
+        // In order, within the text, each string starting on a character: one pass.
+        let mut start = first;
+        for i in 0..n {
+            match at(i + 1) {
+                Some(end) if end >= start && end <= last => {
+                    if !text.is_char_boundary(end - first) {
+                        return Err(bad(i + 1, "starts inside a character"));
+                    }
+                    start = end;
+                }
+                _ => return Err(bad(i, "has its offsets out of order (or negative)")),
+            }
+        }
+        Ok(CheckedStrings {
+            text,
+            first,
+            offsets: view.offsets,
+            validity: view.validity,
+        })
+    }
+}
+
+/// A `Utf8` or `LargeUtf8` column checked whole ([`StringsView::checked`]): its strings
+/// read as slices of its text, with no check left to make.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckedStrings<'v> {
+    /// The strings' bytes, from the first string's start to the last one's end.
+    text: &'v str,
+    /// Where `text` starts in the column's data: the first offset.
+    first: usize,
+    /// The column's offsets, checked: in order, not negative, within `text`.
+    offsets: Offsets<'v>,
+    validity: Option<Validity<'v>>,
+}
+
+impl<'v> CheckedStrings<'v> {
+    /// How many strings.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.offsets.values()
+    }
+
+    /// Whether there are none.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The validity bitmap, or `None` when every value is present.
+    #[inline]
+    pub fn validity(&self) -> Option<Validity<'v>> {
+        self.validity
+    }
+
+    /// String `i`, also for a null (usually empty). Panics past the end.
+    #[inline]
+    #[track_caller]
+    pub fn value(&self, i: usize) -> &'v str {
+        assert!(i < self.len(), "index {i} out of {} strings", self.len());
+        let (start, end) = match self.offsets {
+            // SAFETY: `i + 1` indexes the offsets (`i < len`, and there are `len + 1`);
+            // `checked` found them not negative, so `as` loses nothing.
+            Offsets::Small(o) => unsafe {
+                (
+                    *o.get_unchecked(i) as usize,
+                    *o.get_unchecked(i + 1) as usize,
+                )
+            },
+            // SAFETY: as for `Small`.
+            Offsets::Large(o) => unsafe {
+                (
+                    *o.get_unchecked(i) as usize,
+                    *o.get_unchecked(i + 1) as usize,
+                )
+            },
+        };
+        // SAFETY: `checked` found every offset not negative (so `as` loses nothing), in
+        // order, within `text` after `first`, and on a character boundary of it: the range
+        // is in bounds and its bytes are UTF-8.
+        unsafe {
+            std::str::from_utf8_unchecked(
+                self.text
+                    .as_bytes()
+                    .get_unchecked(start - self.first..end - self.first),
+            )
+        }
+    }
+
+    /// String `i`, or `None` for a null. Panics past the end.
+    #[inline]
+    #[track_caller]
+    pub fn get(&self, i: usize) -> Option<&'v str> {
+        match &self.validity {
+            Some(validity) if !validity.is_valid(i) => None,
+            _ => Some(self.value(i)),
+        }
+    }
+
+    /// Each string, `None` for a null.
+    #[inline]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&'v str>> + 'v {
+        let this = *self;
+        (0..self.len()).map(move |i| this.get(i))
+    }
+}
+
+impl<'v> BooleansView<'v> {
+    /// How many values.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.values.len
+    }
+
+    /// Whether there are no values.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.values.len == 0
+    }
+
+    /// The values as a bitmap (a null's bit is unspecified).
+    #[inline]
+    pub fn values(&self) -> Validity<'v> {
+        self.values
+    }
+
+    /// The validity bitmap, or `None` when every value is present.
+    #[inline]
+    pub fn validity(&self) -> Option<Validity<'v>> {
+        self.validity
+    }
+
+    /// Value `i`, or `None` for a null. Panics past the end.
+    #[inline]
+    #[track_caller]
+    pub fn get(&self, i: usize) -> Option<bool> {
+        let value = self.values.is_valid(i);
+        match &self.validity {
+            Some(validity) if !validity.is_valid(i) => None,
+            _ => Some(value),
+        }
+    }
+
+    /// Each value, `None` for a null.
+    #[inline]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<bool>> + 'v {
+        let this = *self;
+        (0..self.len()).map(move |i| this.get(i))
+    }
+}
