@@ -817,6 +817,61 @@ fn a_view_operator_forwards_columns_arrow_rs_lays_out_and_the_host_takes_its_cha
 }
 
 #[test]
+fn a_view_operator_reads_view_columns_in_place_and_a_malformed_view_is_its_error() {
+    use oplink::arrow::array::{ArrayRef, BinaryViewArray, RecordBatch, StringViewArray};
+    use oplink::arrow::buffer::{Buffer, ScalarBuffer};
+    use std::sync::Arc;
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let mut op = plugin
+        .instantiate("passthrough_view", (), &Host::default())
+        .unwrap();
+    let change = |names: StringViewArray| {
+        let blobs = BinaryViewArray::from(vec![Some(&[1u8; 20][..]); names.len()]);
+        let batch = RecordBatch::try_from_iter([
+            ("name", Arc::new(names) as ArrayRef),
+            ("blob", Arc::new(blobs) as ArrayRef),
+        ])
+        .unwrap();
+        let rows = (0..batch.num_rows() as u64).collect::<Vec<_>>();
+        Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: oplink::Rows::new(rows, batch).unwrap(),
+            }],
+        )
+    };
+    // `passthrough_view` reads the first string and the first blob of each column.
+    let good = change(StringViewArray::from(vec![
+        Some("a name longer than twelve bytes"),
+        None,
+        Some("short"),
+    ]));
+    assert_eq!(op.apply(good.clone()).unwrap(), good);
+    // A view naming a data buffer the column does not have: an error naming the column
+    // and the string, not a read out of bounds.
+    let mut view = [0u8; 16];
+    view[0..4].copy_from_slice(&20i32.to_ne_bytes());
+    view[8..12].copy_from_slice(&3i32.to_ne_bytes());
+    // SAFETY: deliberately unchecked, to send a malformed view; its buffers are valid.
+    let names = unsafe {
+        StringViewArray::new_unchecked(
+            ScalarBuffer::from(vec![u128::from_ne_bytes(view)]),
+            vec![Buffer::from(vec![b'x'; 20])].into(),
+            None,
+        )
+    };
+    let err = op.apply(change(names)).unwrap_err();
+    let Error::Panicked { message, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        message,
+        "column `name`: the view of string 0 names data buffer 3, of 1 it has"
+    );
+}
+
+#[test]
 fn a_panic_inside_oplinks_code_is_reported_without_a_location_inside_oplink() {
     use oplink::arrow::array::{ArrayRef, RecordBatch};
     use oplink::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};

@@ -70,7 +70,12 @@ fn touch_view(column: &ColumnView<'_>) -> Result<()> {
     let first = match column.data_type() {
         DataType::Int64 => column.i64s()?.iter().next().flatten().is_some(),
         DataType::Float64 => column.f64s()?.iter().next().flatten().is_some(),
-        DataType::Utf8 | DataType::LargeUtf8 => column.strings()?.iter().next().flatten().is_some(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            column.strings()?.iter().next().flatten().is_some()
+        }
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+            column.binaries()?.iter().next().flatten().is_some()
+        }
         DataType::Boolean => column.booleans()?.iter().next().flatten().is_some(),
         DataType::Timestamp(unit, _) => match unit {
             TimeUnit::Second => column.primitive::<TimestampSecondType>()?.iter().next(),

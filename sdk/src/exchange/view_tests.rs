@@ -288,7 +288,7 @@ fn a_missing_or_mistyped_column_is_an_error_naming_it() {
     );
     assert_eq!(
         message(post.column(0).and_then(|c| c.strings())),
-        "column `id`: it is Int64, not Utf8 or LargeUtf8"
+        "column `id`: it is Int64, not Utf8, LargeUtf8 or Utf8View"
     );
     assert_eq!(
         message(post.column(0).and_then(|c| c.booleans())),
@@ -306,7 +306,7 @@ fn a_missing_or_mistyped_column_is_an_error_naming_it() {
         ChangeView::from_change(insert(Rows::new(vec![0u64, 1, 2], batch).unwrap())).unwrap();
     assert_eq!(
         message(post_of(&view).column(0).and_then(|c| c.strings())),
-        "column `tag`: it is Dictionary(Int32, Utf8), not Utf8 or LargeUtf8 (the view reads primitive, Boolean, Utf8 and Binary columns in place, plain and large; read this one from the side's `to_rows()`)"
+        "column `tag`: it is Dictionary(Int32, Utf8), not Utf8, LargeUtf8 or Utf8View (the view reads primitive, Boolean, Utf8 and Binary columns in place, plain, large and view; read this one from the side's `to_rows()`)"
     );
     // A column of no columns names none.
     let empty = RecordBatch::try_new_with_options(
@@ -941,7 +941,7 @@ fn binary_columns_read_in_place_as_byte_slices() {
             .binaries()
             .unwrap_err()
             .to_string(),
-        "column `name`: it is Utf8, not Binary or LargeBinary"
+        "column `name`: it is Utf8, not Binary, LargeBinary or BinaryView"
     );
     let view = ChangeView::from_change(insert(rows)).unwrap();
     assert_eq!(
@@ -951,7 +951,7 @@ fn binary_columns_read_in_place_as_byte_slices() {
             .strings()
             .unwrap_err()
             .to_string(),
-        "column `bytes`: it is Binary, not Utf8 or LargeUtf8"
+        "column `bytes`: it is Binary, not Utf8, LargeUtf8 or Utf8View"
     );
     // Offsets past the data are an error when read (bytes need no UTF-8 check).
     // SAFETY: deliberately unchecked, to produce malformed offsets (the buffers are valid
@@ -993,5 +993,256 @@ fn binary_columns_read_in_place_as_byte_slices() {
     assert_eq!(
         panic.downcast_ref::<String>().unwrap(),
         "column `blob`: the offsets of value 1 do not lie within its 2 bytes of data"
+    );
+}
+
+/// A view array's view (16 bytes) of a value of `len` bytes that lies in data buffer
+/// `buffer` at `offset` (its first 4 bytes as the prefix), as the Arrow format lays it out.
+fn long_view(len: i32, prefix: &[u8], buffer: i32, offset: i32) -> u128 {
+    let mut view = [0u8; 16];
+    view[0..4].copy_from_slice(&len.to_ne_bytes());
+    view[4..8].copy_from_slice(&prefix[..4]);
+    view[8..12].copy_from_slice(&buffer.to_ne_bytes());
+    view[12..16].copy_from_slice(&offset.to_ne_bytes());
+    u128::from_ne_bytes(view)
+}
+
+#[test]
+fn view_columns_read_in_place_short_values_from_the_view_long_ones_from_the_data() {
+    use arrow_array::{BinaryViewArray, StringViewArray};
+    let long = "a string of more than twelve bytes";
+    let texts = StringViewArray::from(vec![Some("short"), None, Some(long), Some(""), Some("é€")]);
+    let blobs = BinaryViewArray::from(vec![
+        Some(&b"\xff\x00"[..]),
+        Some(&[7u8; 40][..]),
+        None,
+        Some(b""),
+        Some(b"twelve bytes"),
+    ]);
+    let batch = RecordBatch::try_from_iter([
+        ("text", Arc::new(texts.clone()) as _),
+        ("blob", Arc::new(blobs.clone()) as _),
+    ])
+    .unwrap();
+    let rows = Rows::new(vec![0, 1, 2, 3, 4], batch).unwrap();
+    let view = ChangeView::from_change(insert(rows.clone())).unwrap();
+    let post = post_of(&view);
+    let strings = post.column(0).unwrap().strings().unwrap();
+    let expected = [Some("short"), None, Some(long), Some(""), Some("é€")];
+    assert_eq!(strings.iter().collect::<Vec<_>>(), expected);
+    assert_eq!(
+        strings.checked().unwrap().iter().collect::<Vec<_>>(),
+        expected
+    );
+    assert_eq!(
+        (strings.len(), strings.validity().unwrap().count_nulls()),
+        (5, 1)
+    );
+    // A long string is borrowed from the data buffer that crossed.
+    assert_eq!(
+        strings.try_value(2).unwrap().as_ptr(),
+        texts.value(2).as_ptr()
+    );
+    let values = post.column(1).unwrap().binaries().unwrap();
+    assert_eq!(
+        values.iter().collect::<Vec<_>>(),
+        [
+            Some(&b"\xff\x00"[..]),
+            Some(&[7u8; 40][..]),
+            None,
+            Some(b""),
+            Some(b"twelve bytes")
+        ]
+    );
+    assert_eq!(
+        values.try_value(1).unwrap().as_ptr(),
+        blobs.value(1).as_ptr()
+    );
+    // From a slice's offset, too.
+    let sliced = Rows::new(vec![2, 3], rows.batch().slice(2, 2)).unwrap();
+    let view = ChangeView::from_change(insert(sliced)).unwrap();
+    let post = post_of(&view);
+    assert_eq!(
+        post.column(0)
+            .unwrap()
+            .strings()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        [Some(long), Some("")]
+    );
+    assert_eq!(post.column(1).unwrap().binaries().unwrap().get(0), None);
+    // A view column is a string or a binary column as its plain forms are.
+    assert_eq!(
+        post.column(1).unwrap().strings().unwrap_err().to_string(),
+        "column `blob`: it is BinaryView, not Utf8, LargeUtf8 or Utf8View"
+    );
+    // No rows: nothing to read, whatever the views buffer is.
+    let empty = Rows::new(Vec::<u64>::new(), rows.batch().slice(0, 0)).unwrap();
+    let view = ChangeView::from_change(insert(empty)).unwrap();
+    assert!(
+        post_of(&view)
+            .column(0)
+            .unwrap()
+            .strings()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A `Utf8View` column of these views over one data buffer, unchecked, as a C producer
+/// could send it.
+fn string_views(views: Vec<u128>, data: &[u8]) -> Rows {
+    use arrow_array::StringViewArray;
+    // SAFETY: deliberately unchecked, to produce malformed views; the view must not trust
+    // them (the buffers themselves are valid memory of the sizes they declare).
+    let array = unsafe {
+        StringViewArray::new_unchecked(
+            ScalarBuffer::from(views),
+            vec![Buffer::from(data.to_vec())].into(),
+            None,
+        )
+    };
+    let len = array.len() as u64;
+    let batch = RecordBatch::try_from_iter([("text", Arc::new(array) as _)]).unwrap();
+    Rows::new((0..len).collect::<Vec<_>>(), batch).unwrap()
+}
+
+#[test]
+fn malformed_views_are_errors_when_read_and_the_rest_still_reads() {
+    let data = b"0123456789abcdef\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6\xf5\xf4\xf3";
+    let good = long_view(16, b"0123", 0, 0);
+    let rows = string_views(
+        vec![
+            good,
+            long_view(13, b"0123", 1, 0),
+            long_view(16, b"0123", 0, 20),
+            long_view(-3, b"0123", 0, 0),
+            long_view(13, b"\xff\xfe\xfd\xfc", 0, 16),
+            long_view(13, b"0123", -1, 0),
+        ],
+        data,
+    );
+    let view = ChangeView::from_change(insert(rows)).unwrap();
+    let texts = post_of(&view).column(0).unwrap().strings().unwrap();
+    assert_eq!(texts.try_get(0).unwrap(), Some("0123456789abcdef"));
+    let errors: Vec<String> = (1..6)
+        .map(|i| texts.try_get(i).unwrap_err().to_string())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "column `text`: the view of string 1 names data buffer 1, of 1 it has",
+            "column `text`: the view of string 2 lies at bytes 20..36 of data buffer 0, which holds 29",
+            "column `text`: the view of string 3 has a negative length (-3)",
+            "column `text`: string 4 is not UTF-8: invalid utf-8 sequence of 1 bytes from index 0",
+            "column `text`: the view of string 5 names data buffer -1 at offset 0",
+        ]
+    );
+    let panic = std::panic::catch_unwind(|| texts.get(1)).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().unwrap(),
+        "column `text`: the view of string 1 names data buffer 1, of 1 it has"
+    );
+    // Checked whole, the first malformed string is the error.
+    assert_eq!(
+        texts.checked().unwrap_err().to_string(),
+        "column `text`: the view of string 1 names data buffer 1, of 1 it has"
+    );
+    // The same view read as bytes: no UTF-8 check.
+    let values = {
+        let rows = string_views(vec![long_view(13, b"\xff\xfe\xfd\xfc", 0, 16)], data);
+        let (numbers, batch) = rows.into_parts();
+        let array = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow_array::StringViewArray>()
+            .unwrap();
+        // SAFETY: the same views and buffers, as a binary view array.
+        let binary = unsafe {
+            arrow_array::BinaryViewArray::new_unchecked(
+                array.views().clone(),
+                array.data_buffers().to_vec().into(),
+                None,
+            )
+        };
+        let batch = RecordBatch::try_from_iter([("blob", Arc::new(binary) as _)]).unwrap();
+        Rows::new(numbers, batch).unwrap()
+    };
+    let view = ChangeView::from_change(insert(values)).unwrap();
+    let blobs = post_of(&view).column(0).unwrap().binaries().unwrap();
+    assert_eq!(blobs.try_get(0).unwrap(), Some(&data[16..29]));
+}
+
+#[test]
+fn a_view_column_with_a_spoiled_data_buffer_is_an_error_when_asked_for() {
+    use arrow_array::StringViewArray;
+    let long = "a string of more than twelve bytes";
+    let batch = RecordBatch::try_from_iter([(
+        "text",
+        Arc::new(StringViewArray::from(vec![long, "short"])) as _,
+    )])
+    .unwrap();
+    let change = insert(Rows::new(vec![0, 1], batch).unwrap());
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+
+    // The data buffer's pointer null, its size not.
+    let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    // SAFETY: the column's buffer list (validity, views, one data buffer, sizes) in the
+    // exporter's block.
+    unsafe { *first_column(&mut abi).buffers.add(2) = std::ptr::null() };
+    // SAFETY: exported above, spoiled only where the view must refuse it.
+    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
+    assert_eq!(
+        post_of(&view)
+            .column(0)
+            .unwrap()
+            .strings()
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "column `text`: its data buffer 0 is null but must hold {} bytes",
+            long.len()
+        )
+    );
+    drop(view);
+
+    // A negative size.
+    let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    // SAFETY: as above; the sizes buffer is the exporter's own, which nothing else reads
+    // while the view is made.
+    unsafe {
+        let sizes = (*first_column(&mut abi).buffers.add(3))
+            .cast::<i64>()
+            .cast_mut();
+        *sizes = -1;
+    }
+    // SAFETY: as above.
+    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
+    assert_eq!(
+        post_of(&view)
+            .column(0)
+            .unwrap()
+            .strings()
+            .unwrap_err()
+            .to_string(),
+        "column `text`: its data buffer 0 has a negative size (-1)"
+    );
+    drop(view);
+
+    // The views buffer null.
+    let mut abi = out.export_change(change, &mut outbox).unwrap();
+    // SAFETY: as above.
+    unsafe { *first_column(&mut abi).buffers.add(1) = std::ptr::null() };
+    // SAFETY: as above.
+    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
+    assert_eq!(
+        post_of(&view)
+            .column(0)
+            .unwrap()
+            .strings()
+            .unwrap_err()
+            .to_string(),
+        "column `text`: its views buffer is null but must hold 2 views"
     );
 }

@@ -272,7 +272,7 @@ pub(super) fn offset_ends<O: OffsetSizeTrait>(first: O, last: O) -> Result<usize
 /// How many data buffers a view array lists (its buffers past validity, views and sizes):
 /// a view names its data buffer with 32 bits, so a list of more is refused before it is
 /// read.
-pub(super) fn view_data_buffers(raw: &RawArray) -> Result<usize> {
+pub(in crate::exchange) fn view_data_buffers(raw: &RawArray) -> Result<usize> {
     let data = (raw.n_buffers.max(3) - 3) as usize;
     if data > u32::MAX as usize {
         return Err(Error::unlocated(format!(
@@ -284,7 +284,7 @@ pub(super) fn view_data_buffers(raw: &RawArray) -> Result<usize> {
 }
 
 /// The size of a view array's data buffer `i`, which may not be negative.
-pub(super) fn data_size(i: usize, size: i64) -> Result<usize> {
+pub(in crate::exchange) fn data_size(i: usize, size: i64) -> Result<usize> {
     usize::try_from(size)
         .map_err(|_| Error::unlocated(format!("its data buffer {i} has a negative size ({size})")))
 }

@@ -38,25 +38,42 @@ pub struct PrimitiveView<'v, T> {
     validity: Option<Validity<'v>>,
 }
 
-/// A `Utf8` or `LargeUtf8` column: its strings, and their validity.
+/// A `Utf8`, `LargeUtf8` or `Utf8View` column: its strings, and their validity.
 #[derive(Clone, Copy, Debug)]
 pub struct StringsView<'v>(BinariesView<'v>);
 
-/// A `Binary` or `LargeBinary` column: its values as byte slices, and their validity.
+/// A `Binary`, `LargeBinary` or `BinaryView` column: its values as byte slices, and their
+/// validity.
 #[derive(Clone, Copy, Debug)]
 pub struct BinariesView<'v> {
     /// The column's name, for errors.
     name: &'v str,
     offsets: Offsets<'v>,
-    /// The data up to the last value's end.
+    /// The data up to the last value's end (empty for views, whose data buffers are in
+    /// [`Offsets::Views`]).
     data: &'v [u8],
     validity: Option<Validity<'v>>,
 }
 
+/// Where a column's values lie: between offsets into its data, or where its views say.
 #[derive(Clone, Copy, Debug)]
 enum Offsets<'v> {
     Small(&'v [i32]),
     Large(&'v [i64]),
+    Views(Views<'v>),
+}
+
+/// The values of a view array (`Utf8View`, `BinaryView`): a view of 16 bytes per value,
+/// which holds a value of up to 12 bytes itself, and names where a longer one lies in the
+/// data buffers.
+#[derive(Clone, Copy, Debug)]
+struct Views<'v> {
+    /// The views of these rows, 16 bytes each, from the first row's.
+    views: &'v [u8],
+    /// The data buffers' pointers, as the array lists them.
+    data: &'v [*const u8],
+    /// The data buffers' sizes (the C Data Interface's last buffer), none negative.
+    sizes: &'v [i64],
 }
 
 /// A `Boolean` column: its values and their validity, as bitmaps read in place.
@@ -135,11 +152,13 @@ impl<'v> ColumnView<'v> {
                     | DataType::LargeUtf8
                     | DataType::Binary
                     | DataType::LargeBinary
+                    | DataType::Utf8View
+                    | DataType::BinaryView
             );
         let hint = if readable {
             ""
         } else {
-            " (the view reads primitive, Boolean, Utf8 and Binary columns in place, plain and large; read this one from the side's `to_rows()`)"
+            " (the view reads primitive, Boolean, Utf8 and Binary columns in place, plain, large and view; read this one from the side's `to_rows()`)"
         };
         self.error(format!("it is {data_type}, not {wanted}{hint}"))
     }
@@ -180,7 +199,7 @@ impl<'v> ColumnView<'v> {
         self.primitive::<Float64Type>()
     }
 
-    /// A `Utf8` or `LargeUtf8` column's strings.
+    /// A `Utf8`, `LargeUtf8` or `Utf8View` column's strings.
     #[inline]
     #[track_caller]
     pub fn strings(&self) -> Result<StringsView<'v>> {
@@ -194,13 +213,14 @@ impl<'v> ColumnView<'v> {
             match self.data_type() {
                 DataType::Utf8 => self.bytes_of(|o: &'v [i32]| Offsets::Small(o)),
                 DataType::LargeUtf8 => self.bytes_of(|o: &'v [i64]| Offsets::Large(o)),
-                _ => Err(self.mismatch("Utf8 or LargeUtf8")),
+                DataType::Utf8View => self.views_of(),
+                _ => Err(self.mismatch("Utf8, LargeUtf8 or Utf8View")),
             }
         }
         .map(StringsView)
     }
 
-    /// A `Binary` or `LargeBinary` column's values.
+    /// A `Binary`, `LargeBinary` or `BinaryView` column's values.
     #[inline]
     #[track_caller]
     pub fn binaries(&self) -> Result<BinariesView<'v>> {
@@ -214,7 +234,8 @@ impl<'v> ColumnView<'v> {
             match self.data_type() {
                 DataType::Binary => self.bytes_of(|o: &'v [i32]| Offsets::Small(o)),
                 DataType::LargeBinary => self.bytes_of(|o: &'v [i64]| Offsets::Large(o)),
-                _ => Err(self.mismatch("Binary or LargeBinary")),
+                DataType::BinaryView => self.views_of(),
+                _ => Err(self.mismatch("Binary, LargeBinary or BinaryView")),
             }
         }
     }
@@ -268,6 +289,82 @@ impl<'v> ColumnView<'v> {
             name: self.name(),
             offsets: wrap(offsets),
             data,
+            validity,
+        })
+    }
+
+    /// A view column's values: its views and data buffers, checked as the importer checks
+    /// them (the buffer count, the sizes not negative, a data buffer with bytes not null);
+    /// each view is checked when its value is read.
+    ///
+    /// # Safety
+    /// The column is a valid array (the producer's word) of a view type.
+    unsafe fn views_of(&self) -> Result<BinariesView<'v>> {
+        let data =
+            crate::exchange::import::view_data_buffers(self.raw).map_err(|e| self.wrap(e))?;
+        // SAFETY: a valid array (caller).
+        let shape = unsafe { Shape::of(self.raw, data + 3, 0) }.map_err(|e| self.wrap(e))?;
+        let validity = self.validity(&shape)?;
+        let views = if self.len == 0 {
+            &[][..]
+        } else {
+            // SAFETY: the list has `data + 3` buffers (checked).
+            let ptr = unsafe { self.raw.buffer(1) }.cast::<u8>();
+            if ptr.is_null() {
+                return Err(self.error(format!(
+                    "its views buffer is null but must hold {} views",
+                    self.len
+                )));
+            }
+            // No buffer holds more than `isize::MAX` bytes: slots that say otherwise are
+            // refused before any pointer is computed from them.
+            let end = (self.start + self.len).checked_mul(16);
+            if end.is_none_or(|end| end > isize::MAX as usize) {
+                return Err(self.error(format!(
+                    "{} + {} views of 16 bytes are more than memory can hold",
+                    self.start, self.len
+                )));
+            }
+            // SAFETY: the views buffer holds offset + length views of 16 bytes (the C Data
+            // Interface), `start + len` of them within (checked in `column_at`), and their
+            // bytes fit a buffer (checked above).
+            unsafe { std::slice::from_raw_parts(ptr.add(self.start * 16), self.len * 16) }
+        };
+        let (pointers, sizes) = if data == 0 {
+            (&[][..], &[][..])
+        } else {
+            // SAFETY: buffers 2 .. data + 2 are the data buffers, and buffer data + 2 their
+            // sizes, one `i64` each (the C Data Interface); the list has `data + 3`
+            // buffers (checked).
+            let sizes = unsafe { self.raw.buffer(data + 2) }.cast::<i64>();
+            if sizes.is_null() || !sizes.is_aligned() {
+                return Err(self.error("the sizes of its data buffers are null or misaligned"));
+            }
+            // SAFETY: as above; the list itself is readable (`Shape::of`).
+            let (pointers, sizes) = unsafe {
+                (
+                    std::slice::from_raw_parts(self.raw.buffers.add(2).cast::<*const u8>(), data),
+                    std::slice::from_raw_parts(sizes, data),
+                )
+            };
+            for (i, (&pointer, &size)) in pointers.iter().zip(sizes).enumerate() {
+                let size = crate::exchange::import::data_size(i, size).map_err(|e| self.wrap(e))?;
+                if size > 0 && pointer.is_null() {
+                    return Err(self.error(format!(
+                        "its data buffer {i} is null but must hold {size} bytes"
+                    )));
+                }
+            }
+            (pointers, sizes)
+        };
+        Ok(BinariesView {
+            name: self.name(),
+            offsets: Offsets::Views(Views {
+                views,
+                data: pointers,
+                sizes,
+            }),
+            data: &[],
             validity,
         })
     }
@@ -475,13 +572,76 @@ impl<'v, T: Copy> PrimitiveView<'v, T> {
 }
 
 impl Offsets<'_> {
-    /// How many values the offsets delimit (one fewer than there are offsets).
+    /// How many values the offsets delimit (one fewer than there are offsets), or the
+    /// views.
     #[inline]
     fn values(&self) -> usize {
         match self {
             Offsets::Small(o) => o.len() - 1,
             Offsets::Large(o) => o.len() - 1,
+            Offsets::Views(v) => v.views.len() / 16,
         }
+    }
+}
+
+impl<'v> Views<'v> {
+    /// The bytes of value `i`, where its view says they are, with nothing checked.
+    ///
+    /// # Safety
+    /// `i` is below the count and [`Views::bytes`] found view `i` sound.
+    #[inline(always)]
+    unsafe fn bytes_unchecked(&self, i: usize) -> &'v [u8] {
+        // SAFETY: 16 bytes of view `i` (caller), whose length is not negative, its bytes
+        // inline when 12 or less, else within the data buffer it names (caller).
+        unsafe {
+            let view = self.views.as_ptr().add(i * 16);
+            let word = |at: usize| view.add(at).cast::<i32>().read_unaligned() as usize;
+            let len = word(0);
+            let start = if len <= 12 {
+                view.add(4)
+            } else {
+                self.data.get_unchecked(word(8)).add(word(12))
+            };
+            std::slice::from_raw_parts(start, len)
+        }
+    }
+
+    /// The bytes of value `i` (below the count), where its view says they are; what is
+    /// wrong with the view otherwise.
+    #[inline]
+    fn bytes(&self, i: usize) -> std::result::Result<&'v [u8], String> {
+        let view = &self.views[i * 16..i * 16 + 16];
+        let word = |at: usize| i32::from_ne_bytes(view[at..at + 4].try_into().expect("4 bytes"));
+        let Ok(len) = usize::try_from(word(0)) else {
+            return Err(format!("has a negative length ({})", word(0)));
+        };
+        if len <= 12 {
+            return Ok(&view[4..4 + len]);
+        }
+        let (Ok(buffer), Ok(offset)) = (usize::try_from(word(8)), usize::try_from(word(12))) else {
+            return Err(format!(
+                "names data buffer {} at offset {}",
+                word(8),
+                word(12)
+            ));
+        };
+        let Some(&ptr) = self.data.get(buffer) else {
+            return Err(format!(
+                "names data buffer {buffer}, of {} it has",
+                self.data.len()
+            ));
+        };
+        // Not negative: checked when the view was made.
+        let size = self.sizes[buffer] as usize;
+        if offset.checked_add(len).is_none_or(|end| end > size) {
+            return Err(format!(
+                "lies at bytes {offset}..{} of data buffer {buffer}, which holds {size}",
+                offset.saturating_add(len)
+            ));
+        }
+        // SAFETY: within the `size` bytes of a data buffer that is not null when it has
+        // any (checked when the view was made), alive as long as the view.
+        Ok(unsafe { std::slice::from_raw_parts(ptr.add(offset), len) })
     }
 }
 
@@ -520,6 +680,14 @@ impl<'v> BinariesView<'v> {
         let (start, end) = match self.offsets {
             Offsets::Small(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
             Offsets::Large(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
+            Offsets::Views(views) => {
+                return views.bytes(i).map_err(|why| {
+                    Error::msg(format!(
+                        "column `{}`: the view of {what} {i} {why}",
+                        self.name
+                    ))
+                });
+            }
         };
         start
             .zip(end)
@@ -666,7 +834,22 @@ impl<'v> StringsView<'v> {
         match self.0.offsets {
             Offsets::Small(o) => self.check_offsets(o),
             Offsets::Large(o) => self.check_offsets(o),
+            Offsets::Views(_) => self.check_views(),
         }
+    }
+
+    /// [`StringsView::checked`] for a view column: every view within its data buffer,
+    /// every string UTF-8 (one at a time: they need not lie in order, or apart).
+    fn check_views(&self) -> Result<CheckedStrings<'v>> {
+        for i in 0..self.len() {
+            self.try_value_here(i)?;
+        }
+        Ok(CheckedStrings {
+            text: "",
+            first: 0,
+            offsets: self.0.offsets,
+            validity: self.0.validity,
+        })
     }
 
     /// [`StringsView::checked`] over offsets of one width (the loop then has no branch on
@@ -731,15 +914,17 @@ impl<'v> StringsView<'v> {
     }
 }
 
-/// A `Utf8` or `LargeUtf8` column checked whole ([`StringsView::checked`]): its strings
-/// read as slices of its text, with no check left to make.
+/// A `Utf8`, `LargeUtf8` or `Utf8View` column checked whole ([`StringsView::checked`]):
+/// its strings read as slices of its text (or where their views say), with no check left
+/// to make.
 #[derive(Clone, Copy, Debug)]
 pub struct CheckedStrings<'v> {
     /// The strings' bytes, from the first string's start to the last one's end.
     text: &'v str,
     /// Where `text` starts in the column's data: the first offset.
     first: usize,
-    /// The column's offsets, checked: in order, not negative, within `text`.
+    /// The column's offsets, checked: in order, not negative, within `text`; or its views,
+    /// each checked within its data buffer and UTF-8.
     offsets: Offsets<'v>,
     validity: Option<Validity<'v>>,
 }
@@ -783,6 +968,11 @@ impl<'v> CheckedStrings<'v> {
                     *o.get_unchecked(i) as usize,
                     *o.get_unchecked(i + 1) as usize,
                 )
+            },
+            // SAFETY: `checked` read every view (`i` is one): each names bytes within a
+            // data buffer, which are UTF-8.
+            Offsets::Views(views) => unsafe {
+                return std::str::from_utf8_unchecked(views.bytes_unchecked(i));
             },
         };
         // SAFETY: `checked` found every offset not negative (so `as` loses nothing), in
