@@ -867,7 +867,7 @@ fn a_view_operator_reads_view_columns_in_place_and_a_malformed_view_is_its_error
     };
     assert_eq!(
         message,
-        "column `name`: the view of string 0 names data buffer 3, of 1 it has"
+        "column `name`: the view of string 0 names data buffer 3, but the column has 1 data buffer"
     );
 }
 

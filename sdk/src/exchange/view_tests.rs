@@ -1132,22 +1132,22 @@ fn malformed_views_are_errors_when_read_and_the_rest_still_reads() {
     assert_eq!(
         errors,
         [
-            "column `text`: the view of string 1 names data buffer 1, of 1 it has",
+            "column `text`: the view of string 1 names data buffer 1, but the column has 1 data buffer",
             "column `text`: the view of string 2 lies at bytes 20..36 of data buffer 0, which holds 29",
             "column `text`: the view of string 3 has a negative length (-3)",
             "column `text`: string 4 is not UTF-8: invalid utf-8 sequence of 1 bytes from index 0",
-            "column `text`: the view of string 5 names data buffer -1 at offset 0",
+            "column `text`: the view of string 5 names a negative data buffer (-1)",
         ]
     );
     let panic = std::panic::catch_unwind(|| texts.get(1)).unwrap_err();
     assert_eq!(
         panic.downcast_ref::<String>().unwrap(),
-        "column `text`: the view of string 1 names data buffer 1, of 1 it has"
+        "column `text`: the view of string 1 names data buffer 1, but the column has 1 data buffer"
     );
     // Checked whole, the first malformed string is the error.
     assert_eq!(
         texts.checked().unwrap_err().to_string(),
-        "column `text`: the view of string 1 names data buffer 1, of 1 it has"
+        "column `text`: the view of string 1 names data buffer 1, but the column has 1 data buffer"
     );
     // The same view read as bytes: no UTF-8 check.
     let values = {
@@ -1245,4 +1245,213 @@ fn a_view_column_with_a_spoiled_data_buffer_is_an_error_when_asked_for() {
             .to_string(),
         "column `text`: its views buffer is null but must hold 2 views"
     );
+}
+
+/// Many data buffers (a small block size), nulls, a slice of them: read back exactly,
+/// one by one and after `checked()`, as strings and as bytes.
+#[test]
+fn view_columns_with_many_data_buffers_read_exactly() {
+    use arrow_array::builder::{BinaryViewBuilder, StringViewBuilder};
+    let values: Vec<Option<String>> = (0..60)
+        .map(|i| (i % 7 != 3).then(|| format!("v{i}-{}", "é".repeat(i % 11))))
+        .collect();
+    let mut strings = StringViewBuilder::new().with_fixed_block_size(32);
+    let mut blobs = BinaryViewBuilder::new().with_fixed_block_size(24);
+    for v in &values {
+        strings.append_option(v.as_deref());
+        blobs.append_option(v.as_deref().map(str::as_bytes));
+    }
+    let (texts, bytes) = (strings.finish(), blobs.finish());
+    assert!(
+        texts.data_buffers().len() > 5,
+        "{}",
+        texts.data_buffers().len()
+    );
+    assert!(bytes.data_buffers().len() > 5);
+    let batch = RecordBatch::try_from_iter([
+        ("text", Arc::new(texts) as _),
+        ("blob", Arc::new(bytes) as _),
+    ])
+    .unwrap();
+    let rows = Rows::new((0..60).collect::<Vec<_>>(), batch.clone()).unwrap();
+    for (first, len) in [(0, 60), (7, 40), (59, 1)] {
+        let sliced = Rows::new(
+            (first as u64..(first + len) as u64).collect::<Vec<_>>(),
+            rows.batch().slice(first, len),
+        )
+        .unwrap();
+        let view = ChangeView::from_change(insert(sliced)).unwrap();
+        let post = post_of(&view);
+        let want: Vec<Option<&str>> = values[first..first + len]
+            .iter()
+            .map(|v| v.as_deref())
+            .collect();
+        let s = post.column(0).unwrap().strings().unwrap();
+        assert_eq!(s.iter().collect::<Vec<_>>(), want);
+        assert_eq!(s.checked().unwrap().iter().collect::<Vec<_>>(), want);
+        let b = post.column(1).unwrap().binaries().unwrap();
+        let want_b: Vec<Option<&[u8]>> = want.iter().map(|v| v.map(str::as_bytes)).collect();
+        assert_eq!(b.iter().collect::<Vec<_>>(), want_b);
+    }
+}
+
+/// No data buffers at all (every value inline): the exporter still sends the sizes buffer.
+#[test]
+fn a_view_column_of_inline_values_only_reads() {
+    use arrow_array::StringViewArray;
+    let texts = StringViewArray::from(vec![Some("a"), None, Some(""), Some("twelve bytes")]);
+    assert_eq!(texts.data_buffers().len(), 0);
+    let batch = RecordBatch::try_from_iter([("text", Arc::new(texts) as _)]).unwrap();
+    let view =
+        ChangeView::from_change(insert(Rows::new(vec![0, 1, 2, 3], batch).unwrap())).unwrap();
+    let s = post_of(&view).column(0).unwrap().strings().unwrap();
+    let want = [Some("a"), None, Some(""), Some("twelve bytes")];
+    assert_eq!(s.iter().collect::<Vec<_>>(), want);
+    assert_eq!(s.checked().unwrap().iter().collect::<Vec<_>>(), want);
+}
+
+/// A non-zero `start` (the column's own offset, or its parent's): the exporter never sends
+/// one for a view array (a slice moves its views buffer instead).
+#[test]
+fn a_view_column_with_an_offset_reads_from_it() {
+    use arrow_array::StringViewArray;
+    let all = [
+        Some("zero"),
+        Some("a long string, number one"),
+        None,
+        Some("three"),
+        Some("another long string: four"),
+    ];
+    let batch =
+        RecordBatch::try_from_iter([("text", Arc::new(StringViewArray::from(all.to_vec())) as _)])
+            .unwrap();
+    let change = insert(Rows::new(vec![0, 1, 2, 3, 4], batch).unwrap());
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    for parent in [false, true] {
+        let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
+        // SAFETY: the exporter's block; four of the five rows, from row 1, through the
+        // column's offset or through its parent's (and the row numbers').
+        unsafe {
+            let post = &mut (*abi.diffs).post;
+            let columns: *mut super::raw::RawArray = (&raw mut post.columns).cast();
+            let numbers: *mut super::raw::RawArray = (&raw mut post.row_numbers).cast();
+            (*columns).length = 4;
+            (*numbers).length = 4;
+            if parent {
+                (*columns).offset = 1;
+                (*numbers).offset = 1;
+            }
+        }
+        if !parent {
+            let c = first_column(&mut abi);
+            c.offset = 1;
+            c.length = 4;
+        }
+        // SAFETY: exported above, reshaped within its buffers.
+        let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
+        let s = post_of(&view).column(0).unwrap().strings().unwrap();
+        assert_eq!(s.iter().collect::<Vec<_>>(), all[1..], "parent {parent}");
+        assert_eq!(s.checked().unwrap().iter().collect::<Vec<_>>(), all[1..]);
+    }
+}
+
+/// A null whose view is malformed: `iter` skips it, `checked()` checks every view (as
+/// arrow-rs's validation does) and refuses the column.
+#[test]
+fn checked_checks_a_nulls_view_too() {
+    use arrow_array::StringViewArray;
+    use arrow_buffer::NullBuffer;
+    let data = b"0123456789abcdef";
+    // SAFETY: deliberately unchecked, to send a malformed view in a null's slot.
+    let array = unsafe {
+        StringViewArray::new_unchecked(
+            ScalarBuffer::from(vec![
+                long_view(13, b"0123", 5, 0),
+                long_view(16, b"0123", 0, 0),
+            ]),
+            vec![Buffer::from(data.to_vec())].into(),
+            Some(NullBuffer::from(vec![false, true])),
+        )
+    };
+    let batch = RecordBatch::try_from_iter([("text", Arc::new(array) as _)]).unwrap();
+    let view = ChangeView::from_change(insert(Rows::new(vec![0, 1], batch).unwrap())).unwrap();
+    let strings = post_of(&view).column(0).unwrap().strings().unwrap();
+    assert_eq!(
+        strings.iter().collect::<Vec<_>>(),
+        [None, Some("0123456789abcdef")]
+    );
+    assert_eq!(
+        strings.checked().unwrap_err().to_string(),
+        "column `text`: the view of string 0 names data buffer 5, but the column has 1 data buffer"
+    );
+}
+
+#[test]
+fn a_views_padding_prefix_and_negative_offset_are_checked_as_arrow_rs_checks_them() {
+    let mut inline = [0u8; 16];
+    inline[0..4].copy_from_slice(&2i32.to_ne_bytes());
+    inline[4..6].copy_from_slice(b"\xff\xfe");
+    let mut padded = [0u8; 16];
+    padded[0..4].copy_from_slice(&2i32.to_ne_bytes());
+    padded[4..7].copy_from_slice(b"ab!");
+    let rows = string_views(
+        vec![
+            u128::from_ne_bytes(inline),
+            long_view(13, b"0123", 0, -4),
+            u128::from_ne_bytes(padded),
+            long_view(13, b"0124", 0, 0),
+        ],
+        b"0123456789abcdef",
+    );
+    let view = ChangeView::from_change(insert(rows)).unwrap();
+    let strings = post_of(&view).column(0).unwrap().strings().unwrap();
+    let errors: Vec<String> = (0..4)
+        .map(|i| strings.try_get(i).unwrap_err().to_string())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "column `text`: string 0 is not UTF-8: invalid utf-8 sequence of 1 bytes from index 0",
+            "column `text`: the view of string 1 has a negative offset (-4)",
+            "column `text`: the view of string 2 holds 2 bytes, but its bytes past them are not zeros",
+            "column `text`: the view of string 3 has a prefix that is not its value's first 4 bytes",
+        ]
+    );
+}
+
+#[test]
+fn a_view_columns_sizes_buffer_null_is_an_error() {
+    use arrow_array::StringViewArray;
+    let long = "a string of more than twelve bytes";
+    let batch =
+        RecordBatch::try_from_iter([("text", Arc::new(StringViewArray::from(vec![long])) as _)])
+            .unwrap();
+    let change = insert(Rows::new(vec![0], batch).unwrap());
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let mut abi = out.export_change(change, &mut outbox).unwrap();
+    // SAFETY: the column's buffer list (validity, views, one data buffer, sizes) in the
+    // exporter's block.
+    unsafe { *first_column(&mut abi).buffers.add(3) = std::ptr::null() };
+    // SAFETY: exported above, spoiled only where the view must refuse it.
+    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
+    assert_eq!(
+        post_of(&view)
+            .column(0)
+            .unwrap()
+            .strings()
+            .unwrap_err()
+            .to_string(),
+        "column `text`: the sizes of its data buffers are null or misaligned"
+    );
+}
+
+#[test]
+fn every_column_view_can_cross_threads() {
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<super::view::PrimitiveView<'static, i64>>();
+    send_and_sync::<super::view::StringsView<'static>>();
+    send_and_sync::<super::view::BinariesView<'static>>();
+    send_and_sync::<super::view::CheckedStrings<'static>>();
+    send_and_sync::<super::view::BooleansView<'static>>();
+    send_and_sync::<super::view::Validity<'static>>();
 }

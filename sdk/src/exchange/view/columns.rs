@@ -71,10 +71,23 @@ struct Views<'v> {
     /// The views of these rows, 16 bytes each, from the first row's.
     views: &'v [u8],
     /// The data buffers' pointers, as the array lists them.
-    data: &'v [*const u8],
+    data: DataBuffers<'v>,
     /// The data buffers' sizes (the C Data Interface's last buffer), none negative.
     sizes: &'v [i64],
 }
+
+/// The pointers to a view array's data buffers: bytes borrowed for `'v`, never written,
+/// as a `&'v [u8]` is (so the views that hold them are `Send` and `Sync` as the other
+/// column views are).
+#[derive(Clone, Copy, Debug)]
+struct DataBuffers<'v>(&'v [*const u8]);
+
+// SAFETY: the pointers are to immutable bytes borrowed for `'v` (the crossing's buffers,
+// which nothing writes while a view of them lives), so sharing or sending them is sharing
+// or sending `&'v [u8]`s.
+unsafe impl Send for DataBuffers<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for DataBuffers<'_> {}
 
 /// A `Boolean` column: its values and their validity, as bitmaps read in place.
 #[derive(Clone, Copy, Debug)]
@@ -361,7 +374,7 @@ impl<'v> ColumnView<'v> {
             name: self.name(),
             offsets: Offsets::Views(Views {
                 views,
-                data: pointers,
+                data: DataBuffers(pointers),
                 sizes,
             }),
             data: &[],
@@ -600,14 +613,17 @@ impl<'v> Views<'v> {
             let start = if len <= 12 {
                 view.add(4)
             } else {
-                self.data.get_unchecked(word(8)).add(word(12))
+                self.data.0.get_unchecked(word(8)).add(word(12))
             };
             std::slice::from_raw_parts(start, len)
         }
     }
 
     /// The bytes of value `i` (below the count), where its view says they are; what is
-    /// wrong with the view otherwise.
+    /// wrong with the view otherwise. Besides where the bytes lie, what arrow-rs's own
+    /// validation of a view checks is checked too (an inline value padded with zeros, a
+    /// longer one's first four bytes repeated in its view), so that what an operator reads
+    /// is what arrow-rs's kernels see in the same column.
     #[inline]
     fn bytes(&self, i: usize) -> std::result::Result<&'v [u8], String> {
         let view = &self.views[i * 16..i * 16 + 16];
@@ -616,19 +632,24 @@ impl<'v> Views<'v> {
             return Err(format!("has a negative length ({})", word(0)));
         };
         if len <= 12 {
+            if view[4 + len..].iter().any(|&b| b != 0) {
+                return Err(format!(
+                    "holds {len} bytes, but its bytes past them are not zeros"
+                ));
+            }
             return Ok(&view[4..4 + len]);
         }
-        let (Ok(buffer), Ok(offset)) = (usize::try_from(word(8)), usize::try_from(word(12))) else {
-            return Err(format!(
-                "names data buffer {} at offset {}",
-                word(8),
-                word(12)
-            ));
+        let Ok(buffer) = usize::try_from(word(8)) else {
+            return Err(format!("names a negative data buffer ({})", word(8)));
         };
-        let Some(&ptr) = self.data.get(buffer) else {
+        let Ok(offset) = usize::try_from(word(12)) else {
+            return Err(format!("has a negative offset ({})", word(12)));
+        };
+        let Some(&ptr) = self.data.0.get(buffer) else {
+            let n = self.data.0.len();
             return Err(format!(
-                "names data buffer {buffer}, of {} it has",
-                self.data.len()
+                "names data buffer {buffer}, but the column has {n} data buffer{}",
+                if n == 1 { "" } else { "s" }
             ));
         };
         // Not negative: checked when the view was made.
@@ -641,7 +662,11 @@ impl<'v> Views<'v> {
         }
         // SAFETY: within the `size` bytes of a data buffer that is not null when it has
         // any (checked when the view was made), alive as long as the view.
-        Ok(unsafe { std::slice::from_raw_parts(ptr.add(offset), len) })
+        let bytes = unsafe { std::slice::from_raw_parts(ptr.add(offset), len) };
+        if bytes[..4] != view[4..8] {
+            return Err("has a prefix that is not its value's first 4 bytes".to_string());
+        }
+        Ok(bytes)
     }
 }
 
@@ -665,7 +690,7 @@ impl<'v> BinariesView<'v> {
     }
 
     /// Value `i`, also for a null (whose value is usually empty), or an error when its
-    /// offsets are malformed. Panics past the end, as slice indexing does.
+    /// offsets (or its view) are malformed. Panics past the end, as slice indexing does.
     #[inline]
     #[track_caller]
     pub fn try_value(&self, i: usize) -> Result<&'v [u8]> {
@@ -824,7 +849,8 @@ impl<'v> StringsView<'v> {
     /// UTF-8, every string starting on a character. Reads from the result are then slices,
     /// as fast as arrow-rs's: for an operator that reads most strings of a column (reading
     /// them one by one checks each, at several times the cost). An error names the first
-    /// string that is malformed.
+    /// string that is malformed. In a `Utf8View` column every view is checked, a null's
+    /// too (as arrow-rs's validation checks them), and reads are then unchecked.
     #[track_caller]
     pub fn checked(&self) -> Result<CheckedStrings<'v>> {
         located(self.checked_here())
@@ -839,7 +865,9 @@ impl<'v> StringsView<'v> {
     }
 
     /// [`StringsView::checked`] for a view column: every view within its data buffer,
-    /// every string UTF-8 (one at a time: they need not lie in order, or apart).
+    /// every string UTF-8 (one at a time: they need not lie in order, or apart). A null's
+    /// view too, as arrow-rs's validation of a view array checks it: a column that
+    /// `iter` reads (skipping nulls) can still be refused here.
     fn check_views(&self) -> Result<CheckedStrings<'v>> {
         for i in 0..self.len() {
             self.try_value_here(i)?;
@@ -919,7 +947,8 @@ impl<'v> StringsView<'v> {
 /// to make.
 #[derive(Clone, Copy, Debug)]
 pub struct CheckedStrings<'v> {
-    /// The strings' bytes, from the first string's start to the last one's end.
+    /// The strings' bytes, from the first string's start to the last one's end (empty for
+    /// a view column, whose strings lie where their views say).
     text: &'v str,
     /// Where `text` starts in the column's data: the first offset.
     first: usize,
