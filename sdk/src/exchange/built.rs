@@ -108,6 +108,17 @@ pub(super) enum Values {
     },
     /// Boolean: one bit per value, from bit 0.
     Booleans(Vec<u8>),
+    /// Strings (`utf8`) or bytes for a `Utf8View` or `BinaryView` field: a view of 16
+    /// bytes per value (the value itself when it has 12 bytes or less, else its first 4
+    /// bytes and where it lies in `data`), made from [`Values::Bytes`] when the rows are
+    /// made; `data` is their one data buffer, and `sizes` its size, as the C Data
+    /// Interface lists it.
+    Views {
+        views: Vec<u128>,
+        data: Vec<u8>,
+        sizes: Vec<i64>,
+        utf8: bool,
+    },
 }
 
 impl ColumnOut {
@@ -153,14 +164,16 @@ impl ColumnOut {
         ColumnOut::new::<T>(values).with_bits(validity.finish())
     }
 
-    /// A `Utf8` (or `LargeUtf8`) column with one string per item, `None` for a null. Past
-    /// 2 GiB of strings, only a `LargeUtf8` field takes it.
+    /// A `Utf8` (or `LargeUtf8`, or `Utf8View`) column with one string per item, `None`
+    /// for a null. Past 2 GiB of strings, only a `LargeUtf8` field takes it. For a
+    /// `Utf8View` field, the views are made when the rows are ([`RowsOut::new`]): a string
+    /// of 12 bytes or less is copied into its view, the rest stay where they are.
     pub fn strings<S: AsRef<str>>(values: impl IntoIterator<Item = Option<S>>) -> ColumnOut {
         ColumnOut::bytes(values.into_iter().map(|value| value.map(StrBytes)), true)
     }
 
-    /// A `Binary` (or `LargeBinary`) column with one value per item, `None` for a null.
-    /// Past 2 GiB of data, only a `LargeBinary` field takes it.
+    /// A `Binary` (or `LargeBinary`, or `BinaryView`) column with one value per item, `None`
+    /// for a null. Past 2 GiB of data, only a `LargeBinary` field takes it.
     pub fn binaries<B: AsRef<[u8]>>(values: impl IntoIterator<Item = Option<B>>) -> ColumnOut {
         ColumnOut::bytes(values, false)
     }
@@ -299,6 +312,8 @@ impl ColumnOut {
                 (Offsets::Large(_), false) => DataType::LargeBinary,
             },
             Values::Booleans(_) => DataType::Boolean,
+            Values::Views { utf8: true, .. } => DataType::Utf8View,
+            Values::Views { utf8: false, .. } => DataType::BinaryView,
         }
     }
 
@@ -307,18 +322,25 @@ impl ColumnOut {
         match &self.values {
             Values::Fixed { fits, .. } => fits(data_type),
             Values::Bytes { utf8: true, .. } => {
-                matches!(data_type, DataType::Utf8 | DataType::LargeUtf8)
+                matches!(
+                    data_type,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                )
             }
             Values::Bytes { utf8: false, .. } => {
-                matches!(data_type, DataType::Binary | DataType::LargeBinary)
+                matches!(
+                    data_type,
+                    DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+                )
             }
             Values::Booleans(_) => *data_type == DataType::Boolean,
+            Values::Views { .. } => *data_type == self.built_as(),
         }
     }
 
     /// The C Data Interface buffers of the column (validity first, null when every value
     /// is present) into `list`, and how many there are.
-    pub(super) fn buffers(&self, list: &mut [*const c_void; 3]) -> usize {
+    pub(super) fn buffers(&self, list: &mut [*const c_void; 4]) -> usize {
         list[0] = self
             .validity
             .as_ref()
@@ -336,6 +358,14 @@ impl ColumnOut {
             Values::Booleans(bits) => {
                 list[1] = bits.as_ptr().cast();
                 2
+            }
+            Values::Views {
+                views, data, sizes, ..
+            } => {
+                list[1] = views.as_ptr().cast();
+                list[2] = data.as_ptr().cast();
+                list[3] = sizes.as_ptr().cast();
+                4
             }
         }
     }
@@ -358,6 +388,9 @@ impl ColumnOut {
                 Buffer::from_vec(data),
             ],
             Values::Booleans(bits) => vec![Buffer::from_vec(bits)],
+            Values::Views { views, data, .. } => {
+                vec![Buffer::from_vec(views), Buffer::from_vec(data)]
+            }
         };
         let data = ArrayData::try_new(
             field.data_type().clone(),
@@ -370,6 +403,30 @@ impl ColumnOut {
         .map_err(|e| Error::unlocated(format!("column `{}`: {e}", field.name())))?;
         Ok(make_array(data))
     }
+}
+
+/// The views of the values that `offsets` delimit in `data`, for a `Utf8View` or
+/// `BinaryView` field (see [`Values::Views`]): a value of 12 bytes or less inside its
+/// view, a longer one where it lies in `data`, as data buffer 0.
+fn views_of(offsets: &[i32], data: &[u8]) -> Vec<u128> {
+    offsets
+        .windows(2)
+        .map(|ends| {
+            // Offsets only grow, from 0, within `data` (they were pushed so).
+            let (start, end) = (ends[0] as usize, ends[1] as usize);
+            let value = &data[start..end];
+            let mut view = [0u8; 16];
+            view[0..4].copy_from_slice(&(value.len() as i32).to_ne_bytes());
+            if value.len() <= 12 {
+                view[4..4 + value.len()].copy_from_slice(value);
+            } else {
+                view[4..8].copy_from_slice(&value[..4]);
+                // Bytes 8..12: data buffer 0, the only one.
+                view[12..16].copy_from_slice(&ends[0].to_ne_bytes());
+            }
+            u128::from_ne_bytes(view)
+        })
+        .collect()
 }
 
 /// `&str` as bytes, for [`ColumnOut::strings`].
@@ -550,22 +607,41 @@ impl RowsOut {
                     field.data_type()
                 ));
             }
-            if let Values::Bytes { offsets, .. } = &mut column.values {
+            if let Values::Bytes {
+                offsets,
+                data,
+                utf8,
+            } = &mut column.values
+            {
                 match (field.data_type(), &offsets) {
                     (DataType::LargeUtf8 | DataType::LargeBinary, Offsets::Small(_)) => {
                         offsets.widen();
                     }
-                    (DataType::Utf8 | DataType::Binary, Offsets::Large(_)) => {
+                    (
+                        DataType::Utf8
+                        | DataType::Binary
+                        | DataType::Utf8View
+                        | DataType::BinaryView,
+                        Offsets::Large(_),
+                    ) => {
                         return error(format!(
                             "column `{name}` holds more than {} bytes, more than a {} column can (a {} field takes them)",
                             i32::MAX,
                             field.data_type(),
-                            if *field.data_type() == DataType::Utf8 {
+                            if matches!(field.data_type(), DataType::Utf8 | DataType::Utf8View) {
                                 "LargeUtf8"
                             } else {
                                 "LargeBinary"
                             }
                         ));
+                    }
+                    (DataType::Utf8View | DataType::BinaryView, Offsets::Small(small)) => {
+                        column.values = Values::Views {
+                            views: views_of(small, data),
+                            sizes: vec![data.len() as i64],
+                            data: std::mem::take(data),
+                            utf8: *utf8,
+                        };
                     }
                     _ => {}
                 }

@@ -751,3 +751,100 @@ fn a_column_shows_its_type_length_and_nulls_when_debugged() {
         "ColumnOut { built_as: Utf8, len: 2, null_count: 1, .. }"
     );
 }
+
+#[test]
+fn strings_and_bytes_fit_view_fields_and_arrow_rs_reads_their_views() {
+    use arrow_array::{BinaryViewArray, StringViewArray};
+    let long = "a string of more than twelve bytes";
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("name", DataType::Utf8View, true),
+        Field::new("blob", DataType::BinaryView, false),
+    ]));
+    let built = || {
+        let rows = RowsOut::new(
+            schema.clone(),
+            vec![1, 2, 3, 4],
+            vec![
+                ColumnOut::strings([Some("ä"), None, Some(long), Some("")]),
+                ColumnOut::binaries([&b"x"[..], b"", b"twelve bytes", &[9u8; 30]].map(Some)),
+            ],
+        )
+        .unwrap();
+        ChangeOut::new(1, Timestamp(2), vec![DiffOut::Insert { post: rows }])
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringViewArray::from(vec![
+            Some("ä"),
+            None,
+            Some(long),
+            Some(""),
+        ])),
+        Arc::new(BinaryViewArray::from(vec![
+            &b"x"[..],
+            b"",
+            b"twelve bytes",
+            &[9u8; 30],
+        ])),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let expected = Change::new(
+        1,
+        Timestamp(2),
+        vec![Diff::Insert {
+            post: Rows::new(vec![1u64, 2, 3, 4], batch.clone()).unwrap(),
+        }],
+    );
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    assert_eq!(across(built(), &mut outgoing, &mut outbox), expected);
+    // In process, arrow-rs builds (and validates) the same views over the same memory.
+    assert_eq!(built().into_change().unwrap(), expected);
+    // arrow-rs's own importer reads the views, the data buffer and its size as laid out.
+    let (abi, _spare) = outgoing.export_out(built(), &mut outbox, None).unwrap();
+    // SAFETY: laid out just above, alive in `outgoing`; its arrays are taken once.
+    let side = unsafe { &mut (*abi.diffs).post };
+    let columns = std::mem::replace(&mut side.columns, FFI_ArrowArray::empty());
+    // SAFETY: an array of ours, valid and unreleased, of this type.
+    let columns = unsafe {
+        from_ffi_and_data_type(columns, DataType::Struct(schema.fields().clone())).unwrap()
+    };
+    columns.validate_full().unwrap();
+    assert_eq!(RecordBatch::from(StructArray::from(columns)), batch);
+}
+
+#[test]
+fn view_fields_take_what_their_plain_forms_take() {
+    fn message<T: std::fmt::Debug>(result: crate::Result<T>) -> String {
+        result.unwrap_err().to_string()
+    }
+    let schema = |data_type| Arc::new(Schema::new(vec![Field::new("x", data_type, true)]));
+    assert_eq!(
+        message(RowsOut::new(
+            schema(DataType::BinaryView),
+            vec![0],
+            vec![ColumnOut::strings([Some("a")])],
+        )),
+        "column `x` was built as Utf8, but its field is BinaryView"
+    );
+    assert_eq!(
+        message(RowsOut::new(
+            schema(DataType::Utf8View),
+            vec![0],
+            vec![ColumnOut::i64s(vec![1])],
+        )),
+        "column `x` was built as Int64, but its field is Utf8View"
+    );
+    // Past 2 GiB (64-bit offsets): a view's offset has 32 bits; made here without the
+    // memory, as in `rows_that_do_not_fit_their_schema_are_errors_naming_the_column`.
+    let mut huge = ColumnOut::strings([Some("a")]);
+    if let super::built::Values::Bytes { offsets, .. } = huge.values_mut() {
+        offsets.widen();
+    }
+    assert_eq!(
+        message(RowsOut::new(
+            schema(DataType::Utf8View),
+            vec![0],
+            vec![huge]
+        )),
+        "column `x` holds more than 2147483647 bytes, more than a Utf8View column can (a LargeUtf8 field takes them)"
+    );
+}

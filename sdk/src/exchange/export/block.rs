@@ -552,7 +552,7 @@ fn typed_top_level<S: Sink>(rows: &RowsOut, index: usize, sink: &mut S) -> (RawA
     let columns = rows.columns();
     let children = sink.children(columns.len());
     for (i, column) in columns.iter().enumerate() {
-        let mut list = [std::ptr::null(); 3];
+        let mut list = [std::ptr::null(); 4];
         let n = column.buffers(&mut list);
         let array = with_buffers(sink, column.len(), column.null_count(), &list[..n], &mut []);
         let node = sink.node(array);
