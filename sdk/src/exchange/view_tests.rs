@@ -298,7 +298,7 @@ fn a_missing_or_mistyped_column_is_an_error_naming_it() {
         message(post.column(0).and_then(|c| c.primitive::<Float64Type>())),
         "column `id`: it is Int64, not Float64"
     );
-    // A type the view reads none of: how to read it.
+    // A dictionary: how to read it.
     let tags: arrow_array::DictionaryArray<arrow_array::types::Int32Type> =
         vec!["a", "b", "a"].into_iter().collect();
     let batch = RecordBatch::try_from_iter([("tag", Arc::new(tags) as _)]).unwrap();
@@ -306,7 +306,16 @@ fn a_missing_or_mistyped_column_is_an_error_naming_it() {
         ChangeView::from_change(insert(Rows::new(vec![0u64, 1, 2], batch).unwrap())).unwrap();
     assert_eq!(
         message(post_of(&view).column(0).and_then(|c| c.strings())),
-        "column `tag`: it is Dictionary(Int32, Utf8), not Utf8, LargeUtf8 or Utf8View (the view reads primitive, Boolean, Utf8 and Binary columns in place, plain, large and view; read this one from the side's `to_rows()`)"
+        "column `tag`: it is Dictionary(Int32, Utf8), not Utf8, LargeUtf8 or Utf8View (read it with `dictionary::<Int32Type>()`, and its values as their type)"
+    );
+    // A type the view reads none of: how to read it.
+    let lists =
+        arrow_array::ListArray::from_iter_primitive::<Int64Type, _, _>([Some(vec![Some(1)])]);
+    let batch = RecordBatch::try_from_iter([("list", Arc::new(lists) as _)]).unwrap();
+    let view = ChangeView::from_change(insert(Rows::new(vec![0u64], batch).unwrap())).unwrap();
+    assert_eq!(
+        message(post_of(&view).column(0).and_then(|c| c.i64s())),
+        "column `list`: it is List(Int64), not Int64 (the view reads primitive, Boolean, Utf8 and Binary columns in place, plain, large and view, and dictionaries of them; read this one from the side's `to_rows()`)"
     );
     // A column of no columns names none.
     let empty = RecordBatch::try_new_with_options(
@@ -1454,4 +1463,194 @@ fn every_column_view_can_cross_threads() {
     send_and_sync::<super::view::CheckedStrings<'static>>();
     send_and_sync::<super::view::BooleansView<'static>>();
     send_and_sync::<super::view::Validity<'static>>();
+}
+
+#[test]
+fn dictionary_columns_read_their_keys_and_values_in_place() {
+    use arrow_array::types::{Int8Type, Int32Type, UInt16Type};
+    use arrow_array::{DictionaryArray, StringViewArray};
+    // Strings with nulls among the keys and among the values.
+    let values = StringArray::from(vec![Some("red"), None, Some("a rather long green")]);
+    let keys = arrow_array::Int32Array::from(vec![Some(2), Some(0), None, Some(1), Some(2)]);
+    let tags = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+    // Numbers, under 16-bit keys; strings as views, under 8-bit keys.
+    let sizes = DictionaryArray::<UInt16Type>::try_new(
+        vec![1u16, 1, 0, 1, 0].into(),
+        Arc::new(Int64Array::from(vec![10, 20])),
+    )
+    .unwrap();
+    let views = DictionaryArray::<Int8Type>::try_new(
+        vec![0i8, 0, 0, 0, 0].into(),
+        Arc::new(StringViewArray::from(vec!["more than twelve bytes"])),
+    )
+    .unwrap();
+    let batch = RecordBatch::try_from_iter([
+        ("tag", Arc::new(tags.clone()) as _),
+        ("size", Arc::new(sizes) as _),
+        ("view", Arc::new(views) as _),
+    ])
+    .unwrap();
+    let rows = Rows::new(vec![0, 1, 2, 3, 4], batch).unwrap();
+    let view = ChangeView::from_change(insert(rows.clone())).unwrap();
+    let post = post_of(&view);
+
+    let dictionary = post.column(0).unwrap().dictionary::<Int32Type>().unwrap();
+    assert_eq!(dictionary.len(), 5);
+    assert_eq!(
+        dictionary.keys().iter().collect::<Vec<_>>(),
+        [Some(2), Some(0), None, Some(1), Some(2)]
+    );
+    let strings = dictionary.values().strings().unwrap();
+    let read: Vec<Option<&str>> = (0..dictionary.len())
+        .map(|i| dictionary.key(i).unwrap().and_then(|at| strings.get(at)))
+        .collect();
+    let by_arrow: Vec<Option<&str>> = {
+        let values = tags
+            .values()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        tags.keys()
+            .iter()
+            .map(|k| {
+                k.and_then(|k| {
+                    values
+                        .is_valid(k as usize)
+                        .then(|| values.value(k as usize))
+                })
+            })
+            .collect()
+    };
+    assert_eq!(read, by_arrow);
+    assert_eq!(
+        read,
+        [
+            Some("a rather long green"),
+            Some("red"),
+            None,
+            None,
+            Some("a rather long green")
+        ]
+    );
+    // Borrowed from the dictionary that crossed.
+    assert_eq!(
+        strings.try_value(2).unwrap().as_ptr(),
+        tags.values().to_data().buffers()[1]
+            .as_ptr()
+            .wrapping_add(3)
+    );
+    assert_eq!(dictionary.values().data_type(), &arrow_schema::DataType::Utf8);
+
+    let sizes = post.column(1).unwrap().dictionary::<UInt16Type>().unwrap();
+    let numbers = sizes.values().i64s().unwrap();
+    assert_eq!(
+        (0..5)
+            .map(|i| numbers.values()[sizes.key(i).unwrap().unwrap()])
+            .collect::<Vec<_>>(),
+        [20, 20, 10, 20, 10]
+    );
+    let views = post.column(2).unwrap().dictionary::<Int8Type>().unwrap();
+    assert_eq!(
+        views
+            .values()
+            .strings()
+            .unwrap()
+            .get(views.key(4).unwrap().unwrap()),
+        Some("more than twelve bytes")
+    );
+
+    // A slice reads its own keys; the dictionary is whole.
+    let sliced = Rows::new(vec![3, 4], rows.batch().slice(3, 2)).unwrap();
+    let view = ChangeView::from_change(insert(sliced)).unwrap();
+    let dictionary = post_of(&view)
+        .column(0)
+        .unwrap()
+        .dictionary::<Int32Type>()
+        .unwrap();
+    assert_eq!(
+        dictionary.keys().iter().collect::<Vec<_>>(),
+        [Some(1), Some(2)]
+    );
+    assert_eq!(dictionary.values().len(), 3);
+
+    // The errors.
+    let view = ChangeView::from_change(insert(rows)).unwrap();
+    let post = post_of(&view);
+    assert_eq!(
+        post.column(0)
+            .unwrap()
+            .dictionary::<Int8Type>()
+            .unwrap_err()
+            .to_string(),
+        "column `tag`: it is Dictionary(Int32, Utf8), not a dictionary of Int8 keys (read it with `dictionary::<Int32Type>()`, and its values as their type)"
+    );
+    let view = ChangeView::from_change(insert(mixed(0))).unwrap();
+    assert_eq!(
+        post_of(&view)
+            .column(0)
+            .unwrap()
+            .dictionary::<Int32Type>()
+            .unwrap_err()
+            .to_string(),
+        "column `id`: it is Int64, not a dictionary of Int32 keys"
+    );
+}
+
+#[test]
+fn a_dictionarys_keys_past_its_values_and_a_spoiled_dictionary_are_errors() {
+    use arrow_array::DictionaryArray;
+    use arrow_array::types::Int32Type;
+    // SAFETY: deliberately unchecked, to send keys past the values (-1 and 7 of 2).
+    let tags = unsafe {
+        DictionaryArray::<Int32Type>::new_unchecked(
+            vec![0, -1, 7].into(),
+            Arc::new(StringArray::from(vec!["a", "b"])),
+        )
+    };
+    let batch = RecordBatch::try_from_iter([("tag", Arc::new(tags) as _)]).unwrap();
+    let change = insert(Rows::new(vec![0, 1, 2], batch).unwrap());
+    let view = ChangeView::from_change(change.clone()).unwrap();
+    let dictionary = post_of(&view)
+        .column(0)
+        .unwrap()
+        .dictionary::<Int32Type>()
+        .unwrap();
+    assert_eq!(dictionary.key(0).unwrap(), Some(0));
+    assert_eq!(
+        dictionary.key(1).unwrap_err().to_string(),
+        "column `tag`: the key of row 1 (-1) is not one of its dictionary's 2 values"
+    );
+    assert_eq!(
+        dictionary.key(2).unwrap_err().to_string(),
+        "column `tag`: the key of row 2 (7) is not one of its dictionary's 2 values"
+    );
+
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let mut spoiled = |spoil: &dyn Fn(&mut super::raw::RawArray)| {
+        let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
+        spoil(first_column(&mut abi));
+        // SAFETY: exported above, spoiled only where the view must refuse it.
+        let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
+        post_of(&view)
+            .column(0)
+            .unwrap()
+            .dictionary::<Int32Type>()
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        spoiled(&|column| column.dictionary = std::ptr::null_mut()),
+        "column `tag`: its dictionary is null or misaligned"
+    );
+    assert_eq!(
+        // SAFETY: the column's dictionary, in the exporter's block.
+        spoiled(&|column| unsafe { (*column.dictionary).length = -2 }),
+        "column `tag`: its dictionary has a negative offset (0) or length (-2)"
+    );
+    assert_eq!(
+        // SAFETY: as above.
+        spoiled(&|column| unsafe { hang_dictionary(&mut *column.dictionary) }),
+        "column `tag`: its dictionary: an array of type Utf8 has a dictionary"
+    );
 }

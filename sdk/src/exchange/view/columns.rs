@@ -1,7 +1,7 @@
 //! The columns of a view: fixed-width values, strings, bytes and flags, and validity, read
 //! in place.
 
-use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::types::{ArrowDictionaryKeyType, Float64Type, Int64Type};
 use arrow_array::{ArrowPrimitiveType, PrimitiveArray};
 use arrow_buffer::bit_chunk_iterator::BitChunks;
 use arrow_buffer::{ArrowNativeType, BooleanBuffer, Buffer};
@@ -17,6 +17,8 @@ use crate::{Error, Result};
 pub struct ColumnView<'v> {
     pub(super) raw: &'v RawArray,
     pub(super) field: &'v Field,
+    /// The type read: the field's, or a dictionary's value type for its values.
+    pub(super) data_type: &'v DataType,
     /// The first slot of the column's buffers that belongs to these rows.
     pub(super) start: usize,
     pub(super) len: usize,
@@ -89,6 +91,14 @@ unsafe impl Send for DataBuffers<'_> {}
 // SAFETY: as above.
 unsafe impl Sync for DataBuffers<'_> {}
 
+/// A dictionary-encoded column: a key per row (of the primitive type `K`), indexing the
+/// dictionary's values, which are a column of their own type.
+#[derive(Clone, Copy, Debug)]
+pub struct DictionaryView<'v, K> {
+    keys: PrimitiveView<'v, K>,
+    values: ColumnView<'v>,
+}
+
 /// A `Boolean` column: its values and their validity, as bitmaps read in place.
 #[derive(Clone, Copy, Debug)]
 pub struct BooleansView<'v> {
@@ -103,7 +113,8 @@ impl<'v> ColumnView<'v> {
         self.field.name()
     }
 
-    /// The column's field (name, type, nullability, metadata).
+    /// The column's field (name, type, nullability, metadata); for a dictionary's values,
+    /// the dictionary column's.
     #[inline]
     pub fn field(&self) -> &'v Field {
         self.field
@@ -112,7 +123,7 @@ impl<'v> ColumnView<'v> {
     /// The column's type.
     #[inline]
     pub fn data_type(&self) -> &'v DataType {
-        self.field.data_type()
+        self.data_type
     }
 
     /// How many values (the row count).
@@ -169,9 +180,11 @@ impl<'v> ColumnView<'v> {
                     | DataType::BinaryView
             );
         let hint = if readable {
-            ""
+            String::new()
+        } else if let DataType::Dictionary(key, _) = data_type {
+            format!(" (read it with `dictionary::<{key}Type>()`, and its values as their type)")
         } else {
-            " (the view reads primitive, Boolean, Utf8 and Binary columns in place, plain, large and view; read this one from the side's `to_rows()`)"
+            " (the view reads primitive, Boolean, Utf8 and Binary columns in place, plain, large and view, and dictionaries of them; read this one from the side's `to_rows()`)".to_owned()
         };
         self.error(format!("it is {data_type}, not {wanted}{hint}"))
     }
@@ -379,6 +392,81 @@ impl<'v> ColumnView<'v> {
             }),
             data: &[],
             validity,
+        })
+    }
+
+    /// A dictionary-encoded column whose keys are `K`s (`Int32Type`, `UInt16Type`, …):
+    /// its keys, and its values as a column of their own type (`values().strings()?`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use oplink::prelude::*;
+    /// use oplink::arrow::array::{DictionaryArray, types::Int32Type};
+    /// use oplink::view::{ChangeView, DiffView};
+    ///
+    /// let tags: DictionaryArray<Int32Type> = vec!["red", "green", "red"].into_iter().collect();
+    /// let batch = RecordBatch::try_from_iter([("tag", Arc::new(tags) as ArrayRef)])?;
+    /// let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: Rows::new(vec![7, 8, 9], batch)? }]);
+    /// let view = ChangeView::from_change(change)?;
+    /// let Some(DiffView::Insert { post }) = view.diff(0) else { unreachable!() };
+    /// let tags = post.column_by_name("tag")?.dictionary::<Int32Type>()?;
+    /// let names = tags.values().strings()?;
+    /// let read = (0..tags.len())
+    ///     .map(|i| Ok(tags.key(i)?.and_then(|at| names.get(at))))
+    ///     .collect::<Result<Vec<_>>>()?;
+    /// assert_eq!(read, [Some("red"), Some("green"), Some("red")]);
+    /// # Ok::<(), oplink::Error>(())
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn dictionary<K: ArrowDictionaryKeyType>(&self) -> Result<DictionaryView<'v, K::Native>> {
+        located(self.dictionary_here::<K>())
+    }
+
+    fn dictionary_here<K: ArrowDictionaryKeyType>(&self) -> Result<DictionaryView<'v, K::Native>> {
+        let wanted = || format!("a dictionary of {} keys", K::DATA_TYPE);
+        let DataType::Dictionary(key, value) = self.data_type() else {
+            return Err(self.mismatch(wanted()));
+        };
+        if **key != K::DATA_TYPE {
+            return Err(self.mismatch(wanted()));
+        }
+        // The keys are this array, read as their primitive type.
+        let keys = ColumnView {
+            data_type: key,
+            ..*self
+        }
+        .primitive_here::<K>()?;
+        let dictionary = self.raw.dictionary;
+        if dictionary.is_null() || !dictionary.is_aligned() {
+            return Err(self.error("its dictionary is null or misaligned"));
+        }
+        // SAFETY: non-null, aligned, and a valid array (the producer's word), alive as long
+        // as the array that points to it.
+        let raw: &'v RawArray = unsafe { &*dictionary };
+        if raw.is_released() {
+            return Err(self.error("its dictionary is released"));
+        }
+        if !matches!(value.as_ref(), DataType::Dictionary(..)) {
+            crate::exchange::import::no_dictionary(raw, value)
+                .map_err(|e| self.wrap(e.context("its dictionary")))?;
+        }
+        let (Ok(start), Ok(len)) = (usize::try_from(raw.offset), usize::try_from(raw.length))
+        else {
+            return Err(self.error(format!(
+                "its dictionary has a negative offset ({}) or length ({})",
+                raw.offset, raw.length
+            )));
+        };
+        Ok(DictionaryView {
+            keys,
+            values: ColumnView {
+                raw,
+                field: self.field,
+                data_type: value,
+                start,
+                len,
+            },
         })
     }
 
@@ -1031,6 +1119,52 @@ impl<'v> CheckedStrings<'v> {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&'v str>> + 'v {
         let this = *self;
         (0..self.len()).map(move |i| this.get(i))
+    }
+}
+
+impl<'v, K: ArrowNativeType> DictionaryView<'v, K> {
+    /// How many rows (keys).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether there are no rows.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys, one per row; their validity is the rows' nulls (a row is also null where
+    /// its key points at a null value).
+    #[inline]
+    pub fn keys(&self) -> PrimitiveView<'v, K> {
+        self.keys
+    }
+
+    /// The dictionary's values: a column of their own type, read with its accessor
+    /// (`strings()?`, `i64s()?`, …) and indexed by [`DictionaryView::key`].
+    #[inline]
+    pub fn values(&self) -> ColumnView<'v> {
+        self.values
+    }
+
+    /// Where row `i`'s value is among the values: `None` for a null key, an error for a key
+    /// that is negative or past the values. Panics past the end, as slice indexing does.
+    #[inline]
+    #[track_caller]
+    pub fn key(&self, i: usize) -> Result<Option<usize>> {
+        let Some(key) = self.keys.get(i) else {
+            return Ok(None);
+        };
+        match key.to_usize() {
+            Some(at) if at < self.values.len => Ok(Some(at)),
+            _ => Err(Error::msg(format!(
+                "column `{}`: the key of row {i} ({key:?}) is not one of its dictionary's {} values",
+                self.values.name(),
+                self.values.len
+            ))),
+        }
     }
 }
 

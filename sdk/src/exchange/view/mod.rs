@@ -44,7 +44,8 @@ mod columns;
 pub(super) use columns::unset_bits;
 use columns::values;
 pub use columns::{
-    BinariesView, BooleansView, CheckedStrings, ColumnView, PrimitiveView, StringsView, Validity,
+    BinariesView, BooleansView, CheckedStrings, ColumnView, DictionaryView, PrimitiveView,
+    StringsView, Validity,
 };
 
 /// A change read in place: what an operator's `apply` takes when it declares
@@ -949,6 +950,7 @@ impl<'v> RowsView<'v> {
         Ok(ColumnView {
             raw,
             field,
+            data_type: field.data_type(),
             start: offset + self.side.offset,
             len: self.side.length,
         })
