@@ -112,7 +112,7 @@ pub(super) enum Values {
     /// bytes per value (the value itself when it has 12 bytes or less, else its first 4
     /// bytes and where it lies in `data`), made from [`Values::Bytes`] when the rows are
     /// made; `data` is their one data buffer, and `sizes` its size, as the C Data
-    /// Interface lists it.
+    /// Interface lists it; both empty (no data buffer) when every value is in its view.
     Views {
         views: Vec<u128>,
         data: Vec<u8>,
@@ -363,6 +363,11 @@ impl ColumnOut {
                 views, data, sizes, ..
             } => {
                 list[1] = views.as_ptr().cast();
+                if sizes.is_empty() {
+                    // No data buffer: the sizes of none.
+                    list[2] = sizes.as_ptr().cast();
+                    return 3;
+                }
                 list[2] = data.as_ptr().cast();
                 list[3] = sizes.as_ptr().cast();
                 4
@@ -388,8 +393,14 @@ impl ColumnOut {
                 Buffer::from_vec(data),
             ],
             Values::Booleans(bits) => vec![Buffer::from_vec(bits)],
-            Values::Views { views, data, .. } => {
-                vec![Buffer::from_vec(views), Buffer::from_vec(data)]
+            Values::Views {
+                views, data, sizes, ..
+            } => {
+                let mut buffers = vec![Buffer::from_vec(views)];
+                if !sizes.is_empty() {
+                    buffers.push(Buffer::from_vec(data));
+                }
+                buffers
             }
         };
         let data = ArrayData::try_new(
@@ -407,9 +418,11 @@ impl ColumnOut {
 
 /// The views of the values that `offsets` delimit in `data`, for a `Utf8View` or
 /// `BinaryView` field (see [`Values::Views`]): a value of 12 bytes or less inside its
-/// view, a longer one where it lies in `data`, as data buffer 0.
-fn views_of(offsets: &[i32], data: &[u8]) -> Vec<u128> {
-    offsets
+/// view, a longer one where it lies in `data`, as data buffer 0; and whether any value is
+/// longer (so that the views need the data buffer).
+fn views_of(offsets: &[i32], data: &[u8]) -> (Vec<u128>, bool) {
+    let mut long = false;
+    let views = offsets
         .windows(2)
         .map(|ends| {
             // Offsets only grow, from 0, within `data` (they were pushed so).
@@ -420,13 +433,15 @@ fn views_of(offsets: &[i32], data: &[u8]) -> Vec<u128> {
             if value.len() <= 12 {
                 view[4..4 + value.len()].copy_from_slice(value);
             } else {
+                long = true;
                 view[4..8].copy_from_slice(&value[..4]);
                 // Bytes 8..12: data buffer 0, the only one.
                 view[12..16].copy_from_slice(&ends[0].to_ne_bytes());
             }
             u128::from_ne_bytes(view)
         })
-        .collect()
+        .collect();
+    (views, long)
 }
 
 /// `&str` as bytes, for [`ColumnOut::strings`].
@@ -624,10 +639,22 @@ impl RowsOut {
                         | DataType::BinaryView,
                         Offsets::Large(_),
                     ) => {
-                        return error(format!(
-                            "column `{name}` holds more than {} bytes, more than a {} column can (a {} field takes them)",
-                            i32::MAX,
+                        let what = if matches!(
                             field.data_type(),
+                            DataType::Utf8View | DataType::BinaryView
+                        ) {
+                            // A view array's can, over several data buffers; oplink lays
+                            // out one.
+                            format!(
+                                "the one data buffer oplink lays out for a {} column can hold",
+                                field.data_type()
+                            )
+                        } else {
+                            format!("a {} column can", field.data_type())
+                        };
+                        return error(format!(
+                            "column `{name}` holds more than {} bytes, more than {what} (a {} field takes them)",
+                            i32::MAX,
                             if matches!(field.data_type(), DataType::Utf8 | DataType::Utf8View) {
                                 "LargeUtf8"
                             } else {
@@ -636,10 +663,19 @@ impl RowsOut {
                         ));
                     }
                     (DataType::Utf8View | DataType::BinaryView, Offsets::Small(small)) => {
+                        let (views, long) = views_of(small, data);
+                        // The data stays where it is, as the one data buffer, unless every
+                        // value is in its view.
+                        let (data, sizes) = if long {
+                            let size = data.len() as i64;
+                            (std::mem::take(data), vec![size])
+                        } else {
+                            (Vec::new(), Vec::new())
+                        };
                         column.values = Values::Views {
-                            views: views_of(small, data),
-                            sizes: vec![data.len() as i64],
-                            data: std::mem::take(data),
+                            views,
+                            data,
+                            sizes,
                             utf8: *utf8,
                         };
                     }

@@ -845,6 +845,170 @@ fn view_fields_take_what_their_plain_forms_take() {
             vec![0],
             vec![huge]
         )),
-        "column `x` holds more than 2147483647 bytes, more than a Utf8View column can (a LargeUtf8 field takes them)"
+        "column `x` holds more than 2147483647 bytes, more than the one data buffer oplink lays out for a Utf8View column can hold (a LargeUtf8 field takes them)"
+    );
+}
+
+/// A column built for a field of `data_type` (a view type), as arrow-rs's own importer
+/// reads it (fully validated) and as `into_change` builds it in process.
+fn view_round_trip(
+    data_type: DataType,
+    make: &dyn Fn() -> ColumnOut,
+    rows: usize,
+) -> (ArrayRef, ArrayRef) {
+    let schema = Arc::new(Schema::new(vec![Field::new("v", data_type, true)]));
+    let built = || {
+        let rows = RowsOut::new(schema.clone(), (0..rows as u64).collect(), vec![make()]).unwrap();
+        ChangeOut::new(1, Timestamp(2), vec![DiffOut::Insert { post: rows }])
+    };
+    let (mut outgoing, mut outbox) = (Outgoing::default(), SchemaOutbox::default());
+    let (abi, _spare) = outgoing.export_out(built(), &mut outbox, None).unwrap();
+    // SAFETY: laid out just above.
+    let side = unsafe { &mut (*abi.diffs).post };
+    let columns = std::mem::replace(&mut side.columns, FFI_ArrowArray::empty());
+    // SAFETY: an array of ours.
+    let columns = unsafe {
+        from_ffi_and_data_type(columns, DataType::Struct(schema.fields().clone())).unwrap()
+    };
+    columns.validate_full().unwrap();
+    let imported = StructArray::from(columns).column(0).clone();
+    let change = built().into_change().unwrap();
+    let in_process = match &change.diffs[0] {
+        Diff::Insert { post } => post.batch().column(0).clone(),
+        _ => unreachable!(),
+    };
+    (imported, in_process)
+}
+
+#[test]
+fn view_fields_of_no_rows_nulls_inline_values_and_empty_data_cross() {
+    use arrow_array::{BinaryViewArray, StringViewArray};
+    let cases: Vec<(Vec<Option<&str>>, &str)> = vec![
+        (vec![], "zero rows"),
+        (vec![None, None, None], "all null"),
+        (
+            vec![Some("a"), Some("twelve bytes"), Some("")],
+            "all inline",
+        ),
+        (vec![Some(""), Some(""), None], "empty data"),
+        (
+            vec![Some("thirteen byte"), Some("ab")],
+            "non-inline at offset 0, 13 bytes",
+        ),
+    ];
+    for (values, what) in cases {
+        let expected = StringViewArray::from(values.clone());
+        let (imported, in_process) = view_round_trip(
+            DataType::Utf8View,
+            &|| ColumnOut::strings(values.clone()),
+            values.len(),
+        );
+        let imported = imported.as_any().downcast_ref::<StringViewArray>().unwrap();
+        let in_process = in_process
+            .as_any()
+            .downcast_ref::<StringViewArray>()
+            .unwrap();
+        assert_eq!(imported, &expected, "{what}");
+        assert_eq!(in_process, &expected, "{what}");
+        // The views of inline values are bit-for-bit what arrow-rs makes.
+        for (i, v) in values.iter().enumerate() {
+            if v.is_none_or(|v| v.len() <= 12) {
+                assert_eq!(imported.views()[i], expected.views()[i], "{what}: view {i}");
+            }
+        }
+        // Binary too.
+        let bytes: Vec<Option<&[u8]>> = values.iter().map(|v| v.map(str::as_bytes)).collect();
+        let (imported, _) = view_round_trip(
+            DataType::BinaryView,
+            &|| ColumnOut::binaries(bytes.clone()),
+            bytes.len(),
+        );
+        assert_eq!(
+            imported.as_any().downcast_ref::<BinaryViewArray>().unwrap(),
+            &BinaryViewArray::from(bytes.clone()),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn a_view_fields_long_value_nulled_by_a_validity_crosses_as_a_null() {
+    use arrow_array::StringViewArray;
+    let present = validity_bytes(&[true, false]);
+    let (imported, in_process) = view_round_trip(
+        DataType::Utf8View,
+        &|| {
+            ColumnOut::strings([
+                Some("a long string, past twelve"),
+                Some("another long string"),
+            ])
+            .with_validity(Some(validity(&present, 2)))
+            .unwrap()
+        },
+        2,
+    );
+    let expected = StringViewArray::from(vec![Some("a long string, past twelve"), None]);
+    assert_eq!(
+        imported.as_any().downcast_ref::<StringViewArray>().unwrap(),
+        &expected
+    );
+    assert_eq!(
+        in_process
+            .as_any()
+            .downcast_ref::<StringViewArray>()
+            .unwrap(),
+        &expected
+    );
+}
+
+#[test]
+fn a_view_field_whose_values_all_fit_their_views_has_no_data_buffer() {
+    use arrow_array::StringViewArray;
+    let (imported, in_process) = view_round_trip(
+        DataType::Utf8View,
+        &|| ColumnOut::strings([Some("abc"), Some("defgh")]),
+        2,
+    );
+    for array in [imported, in_process] {
+        let array = array.as_any().downcast_ref::<StringViewArray>().unwrap();
+        assert_eq!(array, &StringViewArray::from(vec!["abc", "defgh"]));
+        assert!(array.data_buffers().is_empty());
+    }
+    // One longer value: the column's data is its one data buffer, as built.
+    let (imported, _) = view_round_trip(
+        DataType::Utf8View,
+        &|| ColumnOut::strings([Some("abc"), Some("thirteen byte")]),
+        2,
+    );
+    let imported = imported.as_any().downcast_ref::<StringViewArray>().unwrap();
+    assert_eq!(imported.data_buffers().len(), 1);
+    assert_eq!(imported.data_buffers()[0].as_slice(), b"abcthirteen byte");
+}
+
+#[test]
+fn binaries_do_not_fit_a_utf8view_field_nor_huge_ones_a_binaryview_one() {
+    fn message<T: std::fmt::Debug>(result: crate::Result<T>) -> String {
+        result.unwrap_err().to_string()
+    }
+    let schema = |data_type| Arc::new(Schema::new(vec![Field::new("x", data_type, true)]));
+    assert_eq!(
+        message(RowsOut::new(
+            schema(DataType::Utf8View),
+            vec![0],
+            vec![ColumnOut::binaries([Some(b"a")])]
+        )),
+        "column `x` was built as Binary, but its field is Utf8View"
+    );
+    let mut huge = ColumnOut::binaries([Some(b"a")]);
+    if let super::built::Values::Bytes { offsets, .. } = huge.values_mut() {
+        offsets.widen();
+    }
+    assert_eq!(
+        message(RowsOut::new(
+            schema(DataType::BinaryView),
+            vec![0],
+            vec![huge]
+        )),
+        "column `x` holds more than 2147483647 bytes, more than the one data buffer oplink lays out for a BinaryView column can hold (a LargeBinary field takes them)"
     );
 }

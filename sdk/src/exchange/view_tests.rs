@@ -1539,7 +1539,10 @@ fn dictionary_columns_read_their_keys_and_values_in_place() {
             .as_ptr()
             .wrapping_add(3)
     );
-    assert_eq!(dictionary.values().data_type(), &arrow_schema::DataType::Utf8);
+    assert_eq!(
+        dictionary.values().data_type(),
+        &arrow_schema::DataType::Utf8
+    );
 
     let sizes = post.column(1).unwrap().dictionary::<UInt16Type>().unwrap();
     let numbers = sizes.values().i64s().unwrap();
@@ -1618,11 +1621,11 @@ fn a_dictionarys_keys_past_its_values_and_a_spoiled_dictionary_are_errors() {
     assert_eq!(dictionary.key(0).unwrap(), Some(0));
     assert_eq!(
         dictionary.key(1).unwrap_err().to_string(),
-        "column `tag`: the key of row 1 (-1) is not one of its dictionary's 2 values"
+        "column `tag`: key 1 (-1) is not one of its dictionary's 2 values"
     );
     assert_eq!(
         dictionary.key(2).unwrap_err().to_string(),
-        "column `tag`: the key of row 2 (7) is not one of its dictionary's 2 values"
+        "column `tag`: key 2 (7) is not one of its dictionary's 2 values"
     );
 
     let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
@@ -1646,11 +1649,167 @@ fn a_dictionarys_keys_past_its_values_and_a_spoiled_dictionary_are_errors() {
     assert_eq!(
         // SAFETY: the column's dictionary, in the exporter's block.
         spoiled(&|column| unsafe { (*column.dictionary).length = -2 }),
-        "column `tag`: its dictionary has a negative offset (0) or length (-2)"
+        "column `tag`: its dictionary's offset (0) and length (-2) are not slots of an array"
     );
     assert_eq!(
         // SAFETY: as above.
         spoiled(&|column| unsafe { hang_dictionary(&mut *column.dictionary) }),
         "column `tag`: its dictionary: an array of type Utf8 has a dictionary"
     );
+}
+
+/// A `Dictionary(Int32, Utf8)` column of keys 0, 1, 2 over "a", "bb", "ccc", laid out, spoiled
+/// by `spoil` and read through the view by `read` (`dictionary()`'s error otherwise).
+fn spoiled_dictionary(
+    spoil: &dyn Fn(&mut super::raw::RawArray),
+    read: &dyn Fn(&super::view::DictionaryView<'_, i32>) -> String,
+) -> String {
+    use arrow_array::DictionaryArray;
+    use arrow_array::types::Int32Type;
+    let tags = DictionaryArray::<Int32Type>::try_new(
+        vec![0, 1, 2].into(),
+        Arc::new(StringArray::from(vec!["a", "bb", "ccc"])),
+    )
+    .unwrap();
+    let batch = RecordBatch::try_from_iter([("tag", Arc::new(tags) as _)]).unwrap();
+    let change = insert(Rows::new(vec![0, 1, 2], batch).unwrap());
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let mut abi = out.export_change(change, &mut outbox).unwrap();
+    spoil(first_column(&mut abi));
+    // SAFETY: exported above, spoiled only where the view must refuse it.
+    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
+    let column = post_of(&view).column(0).unwrap();
+    match column.dictionary::<Int32Type>() {
+        Ok(dictionary) => read(&dictionary),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_dictionary_reads_from_its_own_offset_and_its_values_errors_say_they_are_its() {
+    // The dictionary at its own offset 1, length 2: "bb", "ccc".
+    let read = spoiled_dictionary(
+        // SAFETY: the column's dictionary, in the exporter's block; within its buffers.
+        &|column| unsafe {
+            (*column.dictionary).offset = 1;
+            (*column.dictionary).length = 2;
+        },
+        &|tags| {
+            let names = tags.values().strings().unwrap();
+            format!(
+                "{:?} {:?} of {}",
+                names.get(tags.key(0).unwrap().unwrap()),
+                names.get(tags.key(1).unwrap().unwrap()),
+                tags.values().len()
+            )
+        },
+    );
+    assert_eq!(read, r#"Some("bb") Some("ccc") of 2"#);
+    let error =
+        |spoil: &dyn Fn(&mut super::raw::RawArray),
+         read: &dyn Fn(&super::view::DictionaryView<'_, i32>) -> crate::Result<()>| {
+            spoiled_dictionary(spoil, &|tags| read(tags).unwrap_err().to_string())
+        };
+    let strings = |tags: &super::view::DictionaryView<'_, i32>| tags.values().strings().map(drop);
+    assert_eq!(
+        error(&|_| {}, &|tags| tags.values().i64s().map(drop)),
+        "column `tag`, its dictionary's values: it is Utf8, not Int64"
+    );
+    assert_eq!(
+        error(
+            // SAFETY: as above.
+            &|column| unsafe { (*column.dictionary).n_buffers = 2 },
+            &strings
+        ),
+        "column `tag`, its dictionary's values: it has 2 buffers where its type has 3"
+    );
+    assert_eq!(
+        error(
+            // SAFETY: as above.
+            &|column| unsafe { (*column.dictionary).null_count = 7 },
+            &strings
+        ),
+        "column `tag`, its dictionary's values: its null count 7 is outside 0..=3"
+    );
+    // The dictionary itself.
+    let made =
+        |spoil: &dyn Fn(&mut super::raw::RawArray)| spoiled_dictionary(spoil, &|_| "made".into());
+    assert_eq!(
+        // SAFETY: as above.
+        made(&|column| unsafe { (*column.dictionary).offset = -1 }),
+        "column `tag`: its dictionary's offset (-1) and length (3) are not slots of an array"
+    );
+    assert_eq!(
+        // SAFETY: as above.
+        made(&|column| unsafe { (*column.dictionary).offset = i64::MAX }),
+        format!(
+            "column `tag`: its dictionary's offset ({}) and length (3) are not slots of an array",
+            i64::MAX
+        )
+    );
+    assert_eq!(
+        made(&|column| column.dictionary = column.dictionary.cast::<u8>().wrapping_add(1).cast()),
+        "column `tag`: its dictionary is null or misaligned"
+    );
+    // The keys' own array.
+    assert_eq!(
+        made(&|column| column.n_buffers = 3),
+        "column `tag`: it has 3 buffers where its type has 2"
+    );
+    // Past the keys: a panic naming the column, as slices do.
+    let panic = std::panic::catch_unwind(|| {
+        spoiled_dictionary(&|_| {}, &|tags| format!("{:?}", tags.key(3)))
+    })
+    .unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().unwrap(),
+        "column `tag`: index 3 out of 3 keys"
+    );
+}
+
+#[test]
+fn dictionary_views_can_cross_threads_and_nested_and_boolean_values_read() {
+    use arrow_array::DictionaryArray;
+    use arrow_array::types::{Int8Type, Int16Type};
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<super::view::DictionaryView<'static, i32>>();
+    send_and_sync::<super::view::ColumnView<'static>>();
+    // Booleans under Int8 keys; a dictionary of strings under a dictionary.
+    let flags = DictionaryArray::<Int8Type>::try_new(
+        vec![1i8, 0, 1].into(),
+        Arc::new(BooleanArray::from(vec![false, true])),
+    )
+    .unwrap();
+    let inner = DictionaryArray::<Int8Type>::try_new(
+        vec![1i8, 0].into(),
+        Arc::new(StringArray::from(vec!["x", "y"])),
+    )
+    .unwrap();
+    let outer =
+        DictionaryArray::<Int16Type>::try_new(vec![0i16, 1, 1].into(), Arc::new(inner)).unwrap();
+    let batch = RecordBatch::try_from_iter([
+        ("flag", Arc::new(flags) as _),
+        ("nested", Arc::new(outer) as _),
+    ])
+    .unwrap();
+    let view = ChangeView::from_change(insert(Rows::new(vec![0, 1, 2], batch).unwrap())).unwrap();
+    let post = post_of(&view);
+    let flags = post.column(0).unwrap().dictionary::<Int8Type>().unwrap();
+    let values = flags.values().booleans().unwrap();
+    assert_eq!(
+        (0..3)
+            .map(|i| values.get(flags.key(i).unwrap().unwrap()))
+            .collect::<Vec<_>>(),
+        [Some(true), Some(false), Some(true)]
+    );
+    let outer = post.column(1).unwrap().dictionary::<Int16Type>().unwrap();
+    let inner = outer.values().dictionary::<Int8Type>().unwrap();
+    let names = inner.values().strings().unwrap();
+    let read: Vec<Option<&str>> = (0..3)
+        .map(|i| {
+            let at = outer.key(i).unwrap().unwrap();
+            names.get(inner.key(at).unwrap().unwrap())
+        })
+        .collect();
+    assert_eq!(read, [Some("y"), Some("x"), Some("x")]);
 }

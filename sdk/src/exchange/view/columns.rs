@@ -19,10 +19,20 @@ pub struct ColumnView<'v> {
     pub(super) field: &'v Field,
     /// The type read: the field's, or a dictionary's value type for its values.
     pub(super) data_type: &'v DataType,
+    /// Whether these are a dictionary's values (its errors say so).
+    pub(super) dictionary_values: bool,
     /// The first slot of the column's buffers that belongs to these rows.
     pub(super) start: usize,
     pub(super) len: usize,
 }
+
+// SAFETY: a `ColumnView` only reads: the array's header and the buffers under it, which
+// nothing writes while `'v` lasts (the change that holds them is borrowed for `'v`; only
+// consuming it moves arrays or releases them), so sharing or sending one is sharing or
+// sending `&'v` borrows of immutable data; it never calls the array's `release`.
+unsafe impl Send for ColumnView<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for ColumnView<'_> {}
 
 /// A bitmap read in place: bit `start + i` tells whether value `i` is present (for the
 /// values of a [`BooleansView`], whether value `i` is true).
@@ -48,13 +58,31 @@ pub struct StringsView<'v>(BinariesView<'v>);
 /// validity.
 #[derive(Clone, Copy, Debug)]
 pub struct BinariesView<'v> {
-    /// The column's name, for errors.
-    name: &'v str,
+    /// The column, for errors.
+    name: Named<'v>,
     offsets: Offsets<'v>,
     /// The data up to the last value's end (empty for views, whose data buffers are in
     /// [`Offsets::Views`]).
     data: &'v [u8],
     validity: Option<Validity<'v>>,
+}
+
+/// A column as its errors name it: ``column `tag` `` or, for a dictionary's values,
+/// ``column `tag`, its dictionary's values``.
+#[derive(Clone, Copy, Debug)]
+struct Named<'v> {
+    name: &'v str,
+    dictionary_values: bool,
+}
+
+impl std::fmt::Display for Named<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "column `{}`", self.name)?;
+        if self.dictionary_values {
+            f.write_str(", its dictionary's values")?;
+        }
+        Ok(())
+    }
 }
 
 /// Where a column's values lie: between offsets into its data, or where its views say.
@@ -113,6 +141,15 @@ impl<'v> ColumnView<'v> {
         self.field.name()
     }
 
+    /// The column as its errors name it.
+    #[inline]
+    fn named(&self) -> Named<'v> {
+        Named {
+            name: self.name(),
+            dictionary_values: self.dictionary_values,
+        }
+    }
+
     /// The column's field (name, type, nullability, metadata); for a dictionary's values,
     /// the dictionary column's.
     #[inline]
@@ -154,7 +191,8 @@ impl<'v> ColumnView<'v> {
             };
         }
         // SAFETY: a bitmap covers offset + length bits (the C Data Interface); `start +
-        // len` is within them (checked in `column_at`).
+        // len` is within them (a column's rows within its array, checked in `column_at`; a
+        // dictionary's values are its whole array).
         let bits = unsafe { std::slice::from_raw_parts(bits, shape.end().div_ceil(8)) };
         Ok(Some(Validity {
             bits,
@@ -280,7 +318,7 @@ impl<'v> ColumnView<'v> {
         // SAFETY: the list has three buffers (checked).
         if shape.length == 0 && unsafe { self.raw.buffer(1) }.is_null() {
             return Ok(BinariesView {
-                name: self.name(),
+                name: self.named(),
                 offsets: Offsets::Small(&[0]),
                 data: &[],
                 validity,
@@ -312,7 +350,7 @@ impl<'v> ColumnView<'v> {
             unsafe { std::slice::from_raw_parts(ptr, last) }
         };
         Ok(BinariesView {
-            name: self.name(),
+            name: self.named(),
             offsets: wrap(offsets),
             data,
             validity,
@@ -352,7 +390,8 @@ impl<'v> ColumnView<'v> {
                 )));
             }
             // SAFETY: the views buffer holds offset + length views of 16 bytes (the C Data
-            // Interface), `start + len` of them within (checked in `column_at`), and their
+            // Interface), `start + len` of them within (a column's rows within its array,
+            // checked in `column_at`; a dictionary's values are its whole array), and their
             // bytes fit a buffer (checked above).
             unsafe { std::slice::from_raw_parts(ptr.add(self.start * 16), self.len * 16) }
         };
@@ -384,7 +423,7 @@ impl<'v> ColumnView<'v> {
             (pointers, sizes)
         };
         Ok(BinariesView {
-            name: self.name(),
+            name: self.named(),
             offsets: Offsets::Views(Views {
                 views,
                 data: DataBuffers(pointers),
@@ -451,19 +490,28 @@ impl<'v> ColumnView<'v> {
             crate::exchange::import::no_dictionary(raw, value)
                 .map_err(|e| self.wrap(e.context("its dictionary")))?;
         }
-        let (Ok(start), Ok(len)) = (usize::try_from(raw.offset), usize::try_from(raw.length))
-        else {
+        // Slots a pointer can count to, as `Shape::of` checks any array's (the values'
+        // accessors check them again, with their buffers).
+        let fits = raw.offset >= 0
+            && raw.length >= 0
+            && raw
+                .offset
+                .checked_add(raw.length)
+                .is_some_and(|end| end as u64 <= isize::MAX as u64);
+        if !fits {
             return Err(self.error(format!(
-                "its dictionary has a negative offset ({}) or length ({})",
+                "its dictionary's offset ({}) and length ({}) are not slots of an array",
                 raw.offset, raw.length
             )));
-        };
+        }
+        let (start, len) = (raw.offset as usize, raw.length as usize);
         Ok(DictionaryView {
             keys,
             values: ColumnView {
                 raw,
                 field: self.field,
                 data_type: value,
+                dictionary_values: true,
                 start,
                 len,
             },
@@ -509,7 +557,7 @@ impl<'v> ColumnView<'v> {
 
     #[cold]
     fn error(&self, message: impl std::fmt::Display) -> Error {
-        Error::msg(format!("column `{}`: {message}", self.name()))
+        Error::msg(format!("{}: {message}", self.named()))
     }
 
     #[cold]
@@ -795,10 +843,7 @@ impl<'v> BinariesView<'v> {
             Offsets::Large(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
             Offsets::Views(views) => {
                 return views.bytes(i).map_err(|why| {
-                    Error::msg(format!(
-                        "column `{}`: the view of {what} {i} {why}",
-                        self.name
-                    ))
+                    Error::msg(format!("{}: the view of {what} {i} {why}", self.name))
                 });
             }
         };
@@ -807,7 +852,7 @@ impl<'v> BinariesView<'v> {
             .and_then(|(start, end)| self.data.get(start..end))
             .ok_or_else(|| {
                 Error::msg(format!(
-                    "column `{}`: the offsets of {what} {i} do not lie within its {} bytes of data",
+                    "{}: the offsets of {what} {i} do not lie within its {} bytes of data",
                     self.name,
                     self.data.len()
                 ))
@@ -820,7 +865,7 @@ impl<'v> BinariesView<'v> {
     fn in_bounds(&self, i: usize, what: &str) {
         assert!(
             i < self.len(),
-            "column `{}`: index {i} out of {} {what}s",
+            "{}: index {i} out of {} {what}s",
             self.name,
             self.len()
         );
@@ -892,12 +937,8 @@ impl<'v> StringsView<'v> {
     #[track_caller]
     fn try_value_here(&self, i: usize) -> Result<&'v str> {
         let bytes = self.0.bytes_at(i, "string")?;
-        std::str::from_utf8(bytes).map_err(|e| {
-            Error::msg(format!(
-                "column `{}`: string {i} is not UTF-8: {e}",
-                self.0.name
-            ))
-        })
+        std::str::from_utf8(bytes)
+            .map_err(|e| Error::msg(format!("{}: string {i} is not UTF-8: {e}", self.0.name)))
     }
 
     /// String `i`, or `None` for a null, or an error when it is malformed. Panics past the
@@ -972,8 +1013,7 @@ impl<'v> StringsView<'v> {
     /// the width).
     fn check_offsets<O: Copy + TryInto<usize>>(&self, o: &[O]) -> Result<CheckedStrings<'v>> {
         let view = &self.0;
-        let bad =
-            |i: usize, why: &str| Error::msg(format!("column `{}`: string {i} {why}", view.name));
+        let bad = |i: usize, why: &str| Error::msg(format!("{}: string {i} {why}", view.name));
         let at = |i: usize| -> Option<usize> { o[i].try_into().ok() };
         let n = o.len() - 1;
         let (Some(first), Some(last)) = (at(0), at(n)) else {
@@ -1154,13 +1194,19 @@ impl<'v, K: ArrowNativeType> DictionaryView<'v, K> {
     #[inline]
     #[track_caller]
     pub fn key(&self, i: usize) -> Result<Option<usize>> {
+        assert!(
+            i < self.len(),
+            "column `{}`: index {i} out of {} keys",
+            self.values.name(),
+            self.len()
+        );
         let Some(key) = self.keys.get(i) else {
             return Ok(None);
         };
         match key.to_usize() {
             Some(at) if at < self.values.len => Ok(Some(at)),
             _ => Err(Error::msg(format!(
-                "column `{}`: the key of row {i} ({key:?}) is not one of its dictionary's {} values",
+                "column `{}`: key {i} ({key:?}) is not one of its dictionary's {} values",
                 self.values.name(),
                 self.values.len
             ))),

@@ -951,6 +951,7 @@ impl<'v> RowsView<'v> {
             raw,
             field,
             data_type: field.data_type(),
+            dictionary_values: false,
             start: offset + self.side.offset,
             len: self.side.length,
         })
