@@ -1631,16 +1631,25 @@ fn a_dictionarys_keys_past_its_values_and_a_spoiled_dictionary_are_errors() {
     let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
     let mut spoiled = |spoil: &dyn Fn(&mut super::raw::RawArray)| {
         let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
-        spoil(first_column(&mut abi));
+        let column: *mut super::raw::RawArray = first_column(&mut abi);
+        // SAFETY: the column's array in the exporter's block, which nothing else reads now.
+        let dictionary = unsafe { (*column).dictionary };
+        // SAFETY: as above.
+        spoil(unsafe { &mut *column });
         // SAFETY: exported above, spoiled only where the view must refuse it.
         let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
-        post_of(&view)
+        let message = post_of(&view)
             .column(0)
             .unwrap()
             .dictionary::<Int32Type>()
             .map(|_| ())
             .unwrap_err()
-            .to_string()
+            .to_string();
+        // The dictionary back where the block's release finds it, or the block leaks.
+        // SAFETY: as above; no reader of it is left.
+        unsafe { (*column).dictionary = dictionary };
+        drop(view);
+        message
     };
     assert_eq!(
         spoiled(&|column| column.dictionary = std::ptr::null_mut()),
@@ -1675,14 +1684,22 @@ fn spoiled_dictionary(
     let change = insert(Rows::new(vec![0, 1, 2], batch).unwrap());
     let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
     let mut abi = out.export_change(change, &mut outbox).unwrap();
-    spoil(first_column(&mut abi));
+    let column: *mut super::raw::RawArray = first_column(&mut abi);
+    // SAFETY: the column's array in the exporter's block, which nothing else reads now.
+    let dictionary = unsafe { (*column).dictionary };
+    // SAFETY: as above.
+    spoil(unsafe { &mut *column });
     // SAFETY: exported above, spoiled only where the view must refuse it.
     let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
-    let column = post_of(&view).column(0).unwrap();
-    match column.dictionary::<Int32Type>() {
+    let read = match post_of(&view).column(0).unwrap().dictionary::<Int32Type>() {
         Ok(dictionary) => read(&dictionary),
         Err(e) => e.to_string(),
-    }
+    };
+    // The dictionary back where the block's release finds it, or the block leaks.
+    // SAFETY: as above; no reader of it is left.
+    unsafe { (*column).dictionary = dictionary };
+    drop(view);
+    read
 }
 
 #[test]
