@@ -1194,64 +1194,41 @@ fn a_view_column_with_a_spoiled_data_buffer_is_an_error_when_asked_for() {
     .unwrap();
     let change = insert(Rows::new(vec![0, 1], batch).unwrap());
     let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
-
-    // The data buffer's pointer null, its size not.
-    let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
-    // SAFETY: the column's buffer list (validity, views, one data buffer, sizes) in the
-    // exporter's block.
-    unsafe { *first_column(&mut abi).buffers.add(2) = std::ptr::null() };
-    // SAFETY: exported above, spoiled only where the view must refuse it.
-    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
-    assert_eq!(
+    // The error of `strings()` once the column's buffer list (validity, views, one data
+    // buffer, sizes) is spoiled by `spoil`.
+    let mut spoiled = |spoil: &dyn Fn(&mut [*const std::ffi::c_void])| {
+        let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
+        // SAFETY: the column's list of four buffers, in the exporter's block, which nothing
+        // else reads while it is spoiled; the sizes buffer is the exporter's own.
+        spoil(unsafe { std::slice::from_raw_parts_mut(first_column(&mut abi).buffers, 4) });
+        // SAFETY: exported above, spoiled only where the view must refuse it.
+        let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
         post_of(&view)
             .column(0)
             .unwrap()
             .strings()
+            .map(drop)
             .unwrap_err()
-            .to_string(),
+            .to_string()
+    };
+    assert_eq!(
+        spoiled(&|buffers| buffers[2] = std::ptr::null()),
         format!(
             "column `text`: its data buffer 0 is null but must hold {} bytes",
             long.len()
         )
     );
-    drop(view);
-
-    // A negative size.
-    let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
-    // SAFETY: as above; the sizes buffer is the exporter's own, which nothing else reads
-    // while the view is made.
-    unsafe {
-        let sizes = (*first_column(&mut abi).buffers.add(3))
-            .cast::<i64>()
-            .cast_mut();
-        *sizes = -1;
-    }
-    // SAFETY: as above.
-    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
     assert_eq!(
-        post_of(&view)
-            .column(0)
-            .unwrap()
-            .strings()
-            .unwrap_err()
-            .to_string(),
+        // SAFETY: the sizes buffer, one `i64` (see above).
+        spoiled(&|buffers| unsafe { *buffers[3].cast::<i64>().cast_mut() = -1 }),
         "column `text`: its data buffer 0 has a negative size (-1)"
     );
-    drop(view);
-
-    // The views buffer null.
-    let mut abi = out.export_change(change, &mut outbox).unwrap();
-    // SAFETY: as above.
-    unsafe { *first_column(&mut abi).buffers.add(1) = std::ptr::null() };
-    // SAFETY: as above.
-    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
     assert_eq!(
-        post_of(&view)
-            .column(0)
-            .unwrap()
-            .strings()
-            .unwrap_err()
-            .to_string(),
+        spoiled(&|buffers| buffers[3] = std::ptr::null()),
+        "column `text`: the sizes of its data buffers are null or misaligned"
+    );
+    assert_eq!(
+        spoiled(&|buffers| buffers[1] = std::ptr::null()),
         "column `text`: its views buffer is null but must hold 2 views"
     );
 }
@@ -1425,32 +1402,6 @@ fn a_views_padding_prefix_and_negative_offset_are_checked_as_arrow_rs_checks_the
             "column `text`: the view of string 2 holds 2 bytes, but its bytes past them are not zeros",
             "column `text`: the view of string 3 has a prefix that is not its value's first 4 bytes",
         ]
-    );
-}
-
-#[test]
-fn a_view_columns_sizes_buffer_null_is_an_error() {
-    use arrow_array::StringViewArray;
-    let long = "a string of more than twelve bytes";
-    let batch =
-        RecordBatch::try_from_iter([("text", Arc::new(StringViewArray::from(vec![long])) as _)])
-            .unwrap();
-    let change = insert(Rows::new(vec![0], batch).unwrap());
-    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
-    let mut abi = out.export_change(change, &mut outbox).unwrap();
-    // SAFETY: the column's buffer list (validity, views, one data buffer, sizes) in the
-    // exporter's block.
-    unsafe { *first_column(&mut abi).buffers.add(3) = std::ptr::null() };
-    // SAFETY: exported above, spoiled only where the view must refuse it.
-    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
-    assert_eq!(
-        post_of(&view)
-            .column(0)
-            .unwrap()
-            .strings()
-            .unwrap_err()
-            .to_string(),
-        "column `text`: the sizes of its data buffers are null or misaligned"
     );
 }
 
