@@ -872,6 +872,52 @@ fn a_view_operator_reads_view_columns_in_place_and_a_malformed_view_is_its_error
 }
 
 #[test]
+fn a_view_operator_reads_dictionary_columns_and_a_key_past_the_values_is_its_error() {
+    use oplink::arrow::array::types::{Int8Type, UInt16Type};
+    use oplink::arrow::array::{ArrayRef, DictionaryArray, RecordBatch, StringViewArray};
+    use std::sync::Arc;
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let mut op = plugin
+        .instantiate("passthrough_view", (), &Host::default())
+        .unwrap();
+    let change = |tags: ArrayRef| {
+        let rows = (0..tags.len() as u64).collect::<Vec<_>>();
+        let batch = RecordBatch::try_from_iter([("tag", tags)]).unwrap();
+        Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: oplink::Rows::new(rows, batch).unwrap(),
+            }],
+        )
+    };
+    // `passthrough_view` reads the first row's key and the dictionary's first value.
+    let words = DictionaryArray::<UInt16Type>::try_new(
+        vec![1u16, 0, 1].into(),
+        Arc::new(StringViewArray::from(vec![
+            "red",
+            "a green longer than twelve",
+        ])),
+    )
+    .unwrap();
+    let good = change(Arc::new(words));
+    assert_eq!(op.apply(good.clone()).unwrap(), good);
+    // SAFETY: deliberately unchecked, to send a key past the dictionary's two values.
+    let bad = unsafe {
+        DictionaryArray::<Int8Type>::new_unchecked(
+            vec![7i8].into(),
+            Arc::new(StringArray::from(vec!["a", "b"])),
+        )
+    };
+    let err = op.apply(change(Arc::new(bad))).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("column `tag`: key 0 (7) is not one of its dictionary's 2 values"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_panic_inside_oplinks_code_is_reported_without_a_location_inside_oplink() {
     use oplink::arrow::array::{ArrayRef, RecordBatch};
     use oplink::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};

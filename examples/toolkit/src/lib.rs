@@ -76,6 +76,31 @@ fn touch_view(column: &ColumnView<'_>) -> Result<()> {
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
             column.binaries()?.iter().next().flatten().is_some()
         }
+        // A dictionary: its first row's key, checked against the values, and the values
+        // read as their own type.
+        DataType::Dictionary(key, _) => {
+            use oplink::arrow::array::types::{
+                Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
+                UInt64Type,
+            };
+            macro_rules! first_key {
+                ($k:ty) => {{
+                    let dictionary = column.dictionary::<$k>()?;
+                    touch_view(&dictionary.values())?;
+                    dictionary.len() > 0 && dictionary.key(0)?.is_some()
+                }};
+            }
+            match key.as_ref() {
+                DataType::Int8 => first_key!(Int8Type),
+                DataType::Int16 => first_key!(Int16Type),
+                DataType::Int32 => first_key!(Int32Type),
+                DataType::Int64 => first_key!(Int64Type),
+                DataType::UInt8 => first_key!(UInt8Type),
+                DataType::UInt16 => first_key!(UInt16Type),
+                DataType::UInt32 => first_key!(UInt32Type),
+                _ => first_key!(UInt64Type),
+            }
+        }
         DataType::Boolean => column.booleans()?.iter().next().flatten().is_some(),
         DataType::Timestamp(unit, _) => match unit {
             TimeUnit::Second => column.primitive::<TimestampSecondType>()?.iter().next(),
