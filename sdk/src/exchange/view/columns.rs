@@ -834,18 +834,14 @@ impl<'v> BinariesView<'v> {
     }
 
     /// The bytes of value `i` (a `what`, for the error).
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     fn bytes_at(&self, i: usize, what: &str) -> Result<&'v [u8]> {
         self.in_bounds(i, what);
         let (start, end) = match self.offsets {
             Offsets::Small(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
             Offsets::Large(o) => (usize::try_from(o[i]).ok(), usize::try_from(o[i + 1]).ok()),
-            Offsets::Views(views) => {
-                return views.bytes(i).map_err(|why| {
-                    Error::msg(format!("{}: the view of {what} {i} {why}", self.name))
-                });
-            }
+            Offsets::Views(views) => return self.view_bytes(views, i, what),
         };
         start
             .zip(end)
@@ -857,6 +853,15 @@ impl<'v> BinariesView<'v> {
                     self.data.len()
                 ))
             })
+    }
+
+    /// [`BinariesView::bytes_at`] for a view column, out of line: the offsets' path, the
+    /// common one, stays small enough to inline.
+    #[inline(never)]
+    fn view_bytes(&self, views: Views<'v>, i: usize, what: &str) -> Result<&'v [u8]> {
+        views
+            .bytes(i)
+            .map_err(|why| Error::msg(format!("{}: the view of {what} {i} {why}", self.name)))
     }
 
     /// Panics, naming the column, when `i` is past the end (before any bitmap is read).
