@@ -891,7 +891,7 @@ fn a_view_operator_reads_dictionary_columns_and_a_key_past_the_values_is_its_err
             }],
         )
     };
-    // `passthrough_view` reads the first row's key and the dictionary's first value.
+    // `passthrough_view` reads the first row's key, checked against the dictionary's values.
     let words = DictionaryArray::<UInt16Type>::try_new(
         vec![1u16, 0, 1].into(),
         Arc::new(StringViewArray::from(vec![
@@ -912,7 +912,7 @@ fn a_view_operator_reads_dictionary_columns_and_a_key_past_the_values_is_its_err
     let err = op.apply(change(Arc::new(bad))).unwrap_err();
     assert!(
         err.to_string()
-            .contains("column `tag`: key 0 (7) is not one of its dictionary's 2 values"),
+            .contains("column `tag`: key 0 is 7, not an index into its dictionary's 2 values"),
         "{err}"
     );
 }

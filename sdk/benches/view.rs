@@ -125,6 +125,18 @@ fn view_each_utf8view(bencher: Bencher, rows: usize) {
     bencher.bench_local(|| total(divan::black_box(&names).iter()));
 }
 
+/// A `Utf8View` column checked whole, then read (`StringsView::checked`), the check
+/// included: every view is checked one by one.
+#[divan::bench(args = ROWS)]
+fn view_checked_utf8view(bencher: Bencher, rows: usize) {
+    let view = ChangeView::from_change(view_change(rows)).unwrap();
+    let Some(DiffView::Insert { post }) = view.diff(0) else {
+        unreachable!()
+    };
+    let names = post.column(0).unwrap().strings().unwrap();
+    bencher.bench_local(|| total(divan::black_box(&names).checked().unwrap().iter()));
+}
+
 /// A `Utf8View` column checked before, the check left out.
 #[divan::bench(args = ROWS)]
 fn view_checked_read_utf8view(bencher: Bencher, rows: usize) {

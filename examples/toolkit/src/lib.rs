@@ -110,7 +110,7 @@ fn first_key(column: &ColumnView<'_>, key: &DataType) -> Result<bool> {
     macro_rules! first_key {
         ($k:ty) => {{
             let dictionary = column.dictionary::<$k>()?;
-            dictionary.len() > 0 && dictionary.key(0)?.is_some()
+            dictionary.len() > 0 && dictionary.try_key(0)?.is_some()
         }};
     }
     Ok(match key {
@@ -121,7 +121,8 @@ fn first_key(column: &ColumnView<'_>, key: &DataType) -> Result<bool> {
         DataType::UInt8 => first_key!(UInt8Type),
         DataType::UInt16 => first_key!(UInt16Type),
         DataType::UInt32 => first_key!(UInt32Type),
-        _ => first_key!(UInt64Type),
+        DataType::UInt64 => first_key!(UInt64Type),
+        _ => false,
     })
 }
 

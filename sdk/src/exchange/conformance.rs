@@ -362,7 +362,7 @@ fn read_by_view(column: &super::view::ColumnView<'_>) -> Option<Vec<Option<Strin
             let values = words.values().strings().unwrap();
             Some(
                 (0..words.len())
-                    .map(|i| words.key(i).unwrap().and_then(|at| values.get(at)).map(|v| debug(&v)))
+                    .map(|i| words.key(i).and_then(|at| values.get(at)).map(|v| debug(&v)))
                     .collect(),
             )
         }

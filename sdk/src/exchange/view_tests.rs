@@ -1414,6 +1414,8 @@ fn every_column_view_can_cross_threads() {
     send_and_sync::<super::view::CheckedStrings<'static>>();
     send_and_sync::<super::view::BooleansView<'static>>();
     send_and_sync::<super::view::Validity<'static>>();
+    send_and_sync::<super::view::ColumnView<'static>>();
+    send_and_sync::<super::view::DictionaryView<'static, i32>>();
 }
 
 #[test]
@@ -1453,7 +1455,7 @@ fn dictionary_columns_read_their_keys_and_values_in_place() {
     );
     let strings = dictionary.values().strings().unwrap();
     let read: Vec<Option<&str>> = (0..dictionary.len())
-        .map(|i| dictionary.key(i).unwrap().and_then(|at| strings.get(at)))
+        .map(|i| dictionary.key(i).and_then(|at| strings.get(at)))
         .collect();
     let by_arrow: Vec<Option<&str>> = {
         let values = tags
@@ -1499,17 +1501,13 @@ fn dictionary_columns_read_their_keys_and_values_in_place() {
     let numbers = sizes.values().i64s().unwrap();
     assert_eq!(
         (0..5)
-            .map(|i| numbers.values()[sizes.key(i).unwrap().unwrap()])
+            .map(|i| numbers.values()[sizes.key(i).unwrap()])
             .collect::<Vec<_>>(),
         [20, 20, 10, 20, 10]
     );
     let views = post.column(2).unwrap().dictionary::<Int8Type>().unwrap();
     assert_eq!(
-        views
-            .values()
-            .strings()
-            .unwrap()
-            .get(views.key(4).unwrap().unwrap()),
+        views.values().strings().unwrap().get(views.key(4).unwrap()),
         Some("more than twelve bytes")
     );
 
@@ -1551,7 +1549,7 @@ fn dictionary_columns_read_their_keys_and_values_in_place() {
 }
 
 #[test]
-fn a_dictionarys_keys_past_its_values_and_a_spoiled_dictionary_are_errors() {
+fn a_key_past_its_dictionarys_values_is_try_keys_error_and_keys_panic() {
     use arrow_array::DictionaryArray;
     use arrow_array::types::Int32Type;
     // SAFETY: deliberately unchecked, to send keys past the values (-1 and 7 of 2).
@@ -1563,59 +1561,31 @@ fn a_dictionarys_keys_past_its_values_and_a_spoiled_dictionary_are_errors() {
     };
     let batch = RecordBatch::try_from_iter([("tag", Arc::new(tags) as _)]).unwrap();
     let change = insert(Rows::new(vec![0, 1, 2], batch).unwrap());
-    let view = ChangeView::from_change(change.clone()).unwrap();
+    let view = ChangeView::from_change(change).unwrap();
     let dictionary = post_of(&view)
         .column(0)
         .unwrap()
         .dictionary::<Int32Type>()
         .unwrap();
-    assert_eq!(dictionary.key(0).unwrap(), Some(0));
+    assert_eq!(dictionary.key(0), Some(0));
     assert_eq!(
-        dictionary.key(1).unwrap_err().to_string(),
-        "column `tag`: key 1 (-1) is not one of its dictionary's 2 values"
+        dictionary.try_key(1).unwrap_err().to_string(),
+        "column `tag`: key 1 is -1, not an index into its dictionary's 2 values"
     );
     assert_eq!(
-        dictionary.key(2).unwrap_err().to_string(),
-        "column `tag`: key 2 (7) is not one of its dictionary's 2 values"
+        dictionary.try_key(2).unwrap_err().to_string(),
+        "column `tag`: key 2 is 7, not an index into its dictionary's 2 values"
     );
 
-    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
-    let mut spoiled = |spoil: &dyn Fn(&mut super::raw::RawArray)| {
-        let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
-        let column: *mut super::raw::RawArray = first_column(&mut abi);
-        // SAFETY: the column's array in the exporter's block, which nothing else reads now.
-        let dictionary = unsafe { (*column).dictionary };
-        // SAFETY: as above.
-        spoil(unsafe { &mut *column });
-        // SAFETY: exported above, spoiled only where the view must refuse it.
-        let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
-        let message = post_of(&view)
-            .column(0)
-            .unwrap()
-            .dictionary::<Int32Type>()
-            .map(|_| ())
-            .unwrap_err()
-            .to_string();
-        // The dictionary back where the block's release finds it, or the block leaks.
-        // SAFETY: as above; no reader of it is left.
-        unsafe { (*column).dictionary = dictionary };
-        drop(view);
-        message
-    };
+    // `key` panics where `try_key` returns the error; `iter` as `key` does.
+    let panic = std::panic::catch_unwind(|| dictionary.key(2)).unwrap_err();
     assert_eq!(
-        spoiled(&|column| column.dictionary = std::ptr::null_mut()),
-        "column `tag`: its dictionary is null or misaligned"
+        panic.downcast_ref::<String>().unwrap(),
+        "column `tag`: key 2 is 7, not an index into its dictionary's 2 values"
     );
-    assert_eq!(
-        // SAFETY: the column's dictionary, in the exporter's block.
-        spoiled(&|column| unsafe { (*column.dictionary).length = -2 }),
-        "column `tag`: its dictionary's offset (0) and length (-2) are not slots of an array"
-    );
-    assert_eq!(
-        // SAFETY: as above.
-        spoiled(&|column| unsafe { hang_dictionary(&mut *column.dictionary) }),
-        "column `tag`: its dictionary: an array of type Utf8 has a dictionary"
-    );
+    assert!(std::panic::catch_unwind(|| dictionary.iter().count()).is_err());
+    assert_eq!(dictionary.iter().take(1).collect::<Vec<_>>(), [Some(0)]);
+    assert!(dictionary.validity().is_none());
 }
 
 /// A `Dictionary(Int32, Utf8)` column of keys 0, 1, 2 over "a", "bb", "ccc", laid out, spoiled
@@ -1666,8 +1636,8 @@ fn a_dictionary_reads_from_its_own_offset_and_its_values_errors_say_they_are_its
             let names = tags.values().strings().unwrap();
             format!(
                 "{:?} {:?} of {}",
-                names.get(tags.key(0).unwrap().unwrap()),
-                names.get(tags.key(1).unwrap().unwrap()),
+                names.get(tags.key(0).unwrap()),
+                names.get(tags.key(1).unwrap()),
                 tags.values().len()
             )
         },
@@ -1705,19 +1675,33 @@ fn a_dictionary_reads_from_its_own_offset_and_its_values_errors_say_they_are_its
     assert_eq!(
         // SAFETY: as above.
         made(&|column| unsafe { (*column.dictionary).offset = -1 }),
-        "column `tag`: its dictionary's offset (-1) and length (3) are not slots of an array"
+        "column `tag`: its dictionary's offset (-1) or length (3) is negative or past what memory can hold"
     );
     assert_eq!(
         // SAFETY: as above.
         made(&|column| unsafe { (*column.dictionary).offset = i64::MAX }),
         format!(
-            "column `tag`: its dictionary's offset ({}) and length (3) are not slots of an array",
+            "column `tag`: its dictionary's offset ({}) or length (3) is negative or past what memory can hold",
             i64::MAX
         )
     );
     assert_eq!(
         made(&|column| column.dictionary = column.dictionary.cast::<u8>().wrapping_add(1).cast()),
         "column `tag`: its dictionary is null or misaligned"
+    );
+    assert_eq!(
+        made(&|column| column.dictionary = std::ptr::null_mut()),
+        "column `tag`: its dictionary is null or misaligned"
+    );
+    assert_eq!(
+        // SAFETY: as above.
+        made(&|column| unsafe { (*column.dictionary).length = -2 }),
+        "column `tag`: its dictionary's offset (0) or length (-2) is negative or past what memory can hold"
+    );
+    assert_eq!(
+        // SAFETY: as above.
+        made(&|column| unsafe { hang_dictionary(&mut *column.dictionary) }),
+        "column `tag`: its dictionary: an array of type Utf8 has a dictionary"
     );
     // The keys' own array.
     assert_eq!(
@@ -1736,12 +1720,9 @@ fn a_dictionary_reads_from_its_own_offset_and_its_values_errors_say_they_are_its
 }
 
 #[test]
-fn dictionary_views_can_cross_threads_and_nested_and_boolean_values_read() {
+fn a_dictionary_of_booleans_and_a_dictionary_of_a_dictionary_read() {
     use arrow_array::DictionaryArray;
     use arrow_array::types::{Int8Type, Int16Type};
-    fn send_and_sync<T: Send + Sync>() {}
-    send_and_sync::<super::view::DictionaryView<'static, i32>>();
-    send_and_sync::<super::view::ColumnView<'static>>();
     // Booleans under Int8 keys; a dictionary of strings under a dictionary.
     let flags = DictionaryArray::<Int8Type>::try_new(
         vec![1i8, 0, 1].into(),
@@ -1766,7 +1747,7 @@ fn dictionary_views_can_cross_threads_and_nested_and_boolean_values_read() {
     let values = flags.values().booleans().unwrap();
     assert_eq!(
         (0..3)
-            .map(|i| values.get(flags.key(i).unwrap().unwrap()))
+            .map(|i| values.get(flags.key(i).unwrap()))
             .collect::<Vec<_>>(),
         [Some(true), Some(false), Some(true)]
     );
@@ -1775,8 +1756,8 @@ fn dictionary_views_can_cross_threads_and_nested_and_boolean_values_read() {
     let names = inner.values().strings().unwrap();
     let read: Vec<Option<&str>> = (0..3)
         .map(|i| {
-            let at = outer.key(i).unwrap().unwrap();
-            names.get(inner.key(at).unwrap().unwrap())
+            let at = outer.key(i).unwrap();
+            names.get(inner.key(at).unwrap())
         })
         .collect();
     assert_eq!(read, [Some("y"), Some("x"), Some("x")]);

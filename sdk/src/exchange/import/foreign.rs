@@ -289,14 +289,14 @@ pub(in crate::exchange) fn data_size(i: usize, size: i64) -> Result<usize> {
         .map_err(|_| Error::unlocated(format!("its data buffer {i} has a negative size ({size})")))
 }
 
-/// Checks the sizes of a view array's `data` data buffers (its last buffer): none
-/// negative.
+/// The sizes of a view array's `data` data buffers (its last buffer), checked: the buffer
+/// there, aligned, and no size negative.
 ///
 /// # Safety
 /// `raw` passed [`Shape::of`] with `data + 3` buffers.
-unsafe fn view_sizes(raw: &RawArray, data: usize) -> Result<()> {
+pub(in crate::exchange) unsafe fn view_sizes(raw: &RawArray, data: usize) -> Result<&[i64]> {
     if data == 0 {
-        return Ok(());
+        return Ok(&[]);
     }
     // SAFETY: `data + 3` buffers (caller).
     let sizes = unsafe { raw.buffer(data + 2) }.cast::<i64>();
@@ -305,11 +305,13 @@ unsafe fn view_sizes(raw: &RawArray, data: usize) -> Result<()> {
             "the sizes of its data buffers are null or misaligned"
         )));
     }
-    for i in 0..data {
-        // SAFETY: one size per data buffer (the C Data Interface).
-        data_size(i, unsafe { *sizes.add(i) })?;
+    // SAFETY: one size per data buffer (the C Data Interface), aligned (checked), alive as
+    // long as the array.
+    let sizes = unsafe { std::slice::from_raw_parts(sizes, data) };
+    for (i, &size) in sizes.iter().enumerate() {
+        data_size(i, size)?;
     }
-    Ok(())
+    Ok(sizes)
 }
 
 /// The `release` of the header [`foreign`] hands arrow-rs: gives up its reference to the

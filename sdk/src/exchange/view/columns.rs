@@ -8,11 +8,12 @@ use arrow_buffer::{ArrowNativeType, BooleanBuffer, Buffer};
 use arrow_schema::{DataType, Field};
 
 use super::located;
-use crate::exchange::import::Shape;
+use crate::exchange::import::{Shape, no_bitmap, no_dictionary, view_data_buffers, view_sizes};
 use crate::exchange::raw::RawArray;
 use crate::{Error, Result};
 
-/// One column of a [`RowsView`](super::RowsView), read in place.
+/// One column of a [`RowsView`](super::RowsView), or a dictionary's values
+/// ([`DictionaryView::values`]), read in place.
 #[derive(Clone, Copy, Debug)]
 pub struct ColumnView<'v> {
     pub(super) raw: &'v RawArray,
@@ -123,6 +124,8 @@ unsafe impl Sync for DataBuffers<'_> {}
 /// dictionary's values, which are a column of their own type.
 #[derive(Clone, Copy, Debug)]
 pub struct DictionaryView<'v, K> {
+    /// The column, for errors.
+    name: Named<'v>,
     keys: PrimitiveView<'v, K>,
     values: ColumnView<'v>,
 }
@@ -157,13 +160,13 @@ impl<'v> ColumnView<'v> {
         self.field
     }
 
-    /// The column's type.
+    /// The column's type (for a dictionary's values, the dictionary's value type).
     #[inline]
     pub fn data_type(&self) -> &'v DataType {
         self.data_type
     }
 
-    /// How many values (the row count).
+    /// How many values (the row count; for a dictionary's values, the dictionary's length).
     #[inline]
     pub fn len(&self) -> usize {
         self.len
@@ -187,7 +190,7 @@ impl<'v> ColumnView<'v> {
         if bits.is_null() {
             return match shape.null_count {
                 None => Ok(None),
-                Some(n) => Err(self.error(crate::exchange::import::no_bitmap(n))),
+                Some(n) => Err(self.error(no_bitmap(n))),
             };
         }
         // SAFETY: a bitmap covers offset + length bits (the C Data Interface); `start +
@@ -202,7 +205,8 @@ impl<'v> ColumnView<'v> {
     }
 
     /// The error for a column read as `wanted` that is of another type; for a type the
-    /// view reads none of (a list, a struct, a dictionary, …), it says how to read it.
+    /// view reads none of (a list, a struct, a union, …), or a dictionary, it says how to
+    /// read it.
     #[cold]
     fn mismatch(&self, wanted: impl std::fmt::Display) -> Error {
         let data_type = self.data_type();
@@ -364,8 +368,7 @@ impl<'v> ColumnView<'v> {
     /// # Safety
     /// The column is a valid array (the producer's word) of a view type.
     unsafe fn views_of(&self) -> Result<BinariesView<'v>> {
-        let data =
-            crate::exchange::import::view_data_buffers(self.raw).map_err(|e| self.wrap(e))?;
+        let data = view_data_buffers(self.raw).map_err(|e| self.wrap(e))?;
         // SAFETY: a valid array (caller).
         let shape = unsafe { Shape::of(self.raw, data + 3, 0) }.map_err(|e| self.wrap(e))?;
         let validity = self.validity(&shape)?;
@@ -395,33 +398,22 @@ impl<'v> ColumnView<'v> {
             // bytes fit a buffer (checked above).
             unsafe { std::slice::from_raw_parts(ptr.add(self.start * 16), self.len * 16) }
         };
-        let (pointers, sizes) = if data == 0 {
-            (&[][..], &[][..])
+        // SAFETY: a valid array (caller) of `data + 3` buffers (checked), alive for `'v`.
+        let sizes = unsafe { view_sizes(self.raw, data) }.map_err(|e| self.wrap(e))?;
+        let pointers = if data == 0 {
+            &[][..]
         } else {
-            // SAFETY: buffers 2 .. data + 2 are the data buffers, and buffer data + 2 their
-            // sizes, one `i64` each (the C Data Interface); the list has `data + 3`
-            // buffers (checked).
-            let sizes = unsafe { self.raw.buffer(data + 2) }.cast::<i64>();
-            if sizes.is_null() || !sizes.is_aligned() {
-                return Err(self.error("the sizes of its data buffers are null or misaligned"));
-            }
-            // SAFETY: as above; the list itself is readable (`Shape::of`).
-            let (pointers, sizes) = unsafe {
-                (
-                    std::slice::from_raw_parts(self.raw.buffers.add(2).cast::<*const u8>(), data),
-                    std::slice::from_raw_parts(sizes, data),
-                )
-            };
-            for (i, (&pointer, &size)) in pointers.iter().zip(sizes).enumerate() {
-                let size = crate::exchange::import::data_size(i, size).map_err(|e| self.wrap(e))?;
-                if size > 0 && pointer.is_null() {
-                    return Err(self.error(format!(
-                        "its data buffer {i} is null but must hold {size} bytes"
-                    )));
-                }
-            }
-            (pointers, sizes)
+            // SAFETY: buffers 2 .. data + 2 are the data buffers (the C Data Interface); the
+            // list has `data + 3` readable buffers (`Shape::of`).
+            unsafe { std::slice::from_raw_parts(self.raw.buffers.add(2).cast::<*const u8>(), data) }
         };
+        for (i, (&pointer, &size)) in pointers.iter().zip(sizes).enumerate() {
+            if size > 0 && pointer.is_null() {
+                return Err(self.error(format!(
+                    "its data buffer {i} is null but must hold {size} bytes"
+                )));
+            }
+        }
         Ok(BinariesView {
             name: self.named(),
             offsets: Offsets::Views(Views {
@@ -451,7 +443,7 @@ impl<'v> ColumnView<'v> {
     /// let tags = post.column_by_name("tag")?.dictionary::<Int32Type>()?;
     /// let names = tags.values().strings()?;
     /// let read = (0..tags.len())
-    ///     .map(|i| Ok(tags.key(i)?.and_then(|at| names.get(at))))
+    ///     .map(|i| Ok(tags.try_key(i)?.and_then(|at| names.get(at))))
     ///     .collect::<Result<Vec<_>>>()?;
     /// assert_eq!(read, [Some("red"), Some("green"), Some("red")]);
     /// # Ok::<(), oplink::Error>(())
@@ -487,8 +479,7 @@ impl<'v> ColumnView<'v> {
             return Err(self.error("its dictionary is released"));
         }
         if !matches!(value.as_ref(), DataType::Dictionary(..)) {
-            crate::exchange::import::no_dictionary(raw, value)
-                .map_err(|e| self.wrap(e.context("its dictionary")))?;
+            no_dictionary(raw, value).map_err(|e| self.wrap(e.context("its dictionary")))?;
         }
         // Slots a pointer can count to, as `Shape::of` checks any array's (the values'
         // accessors check them again, with their buffers).
@@ -500,12 +491,13 @@ impl<'v> ColumnView<'v> {
                 .is_some_and(|end| end as u64 <= isize::MAX as u64);
         if !fits {
             return Err(self.error(format!(
-                "its dictionary's offset ({}) and length ({}) are not slots of an array",
+                "its dictionary's offset ({}) or length ({}) is negative or past what memory can hold",
                 raw.offset, raw.length
             )));
         }
         let (start, len) = (raw.offset as usize, raw.length as usize);
         Ok(DictionaryView {
+            name: self.named(),
             keys,
             values: ColumnView {
                 raw,
@@ -876,8 +868,8 @@ impl<'v> BinariesView<'v> {
         );
     }
 
-    /// Value `i`, or `None` for a null, or an error when its offsets are malformed. Panics
-    /// past the end.
+    /// Value `i`, or `None` for a null, or an error when its offsets (or its view) are
+    /// malformed. Panics past the end.
     #[inline]
     #[track_caller]
     pub fn try_get(&self, i: usize) -> Result<Option<&'v [u8]>> {
@@ -888,8 +880,9 @@ impl<'v> BinariesView<'v> {
         }
     }
 
-    /// Value `i`, or `None` for a null. Panics past the end, and on malformed offsets (the
-    /// panic becomes the call's error; [`BinariesView::try_get`] returns it instead).
+    /// Value `i`, or `None` for a null. Panics past the end, and on malformed offsets (or a
+    /// malformed view; the panic becomes the call's error, [`BinariesView::try_get`]
+    /// returns it instead).
     #[inline]
     #[track_caller]
     pub fn get(&self, i: usize) -> Option<&'v [u8]> {
@@ -899,7 +892,7 @@ impl<'v> BinariesView<'v> {
         }
     }
 
-    /// Each value, `None` for a null. Panics on malformed offsets, as
+    /// Each value, `None` for a null. Panics on malformed offsets (or views), as
     /// [`BinariesView::get`] does.
     #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&'v [u8]>> + 'v {
@@ -983,8 +976,10 @@ impl<'v> StringsView<'v> {
     /// UTF-8, every string starting on a character. Reads from the result are then slices,
     /// as fast as arrow-rs's: for an operator that reads most strings of a column (reading
     /// them one by one checks each, at several times the cost). An error names the first
-    /// string that is malformed. In a `Utf8View` column every view is checked, a null's
-    /// too (as arrow-rs's validation checks them), and reads are then unchecked.
+    /// string that is malformed. In a `Utf8View` column the views need not lie in order,
+    /// so every string is checked one by one, a null's view too (as arrow-rs's validation
+    /// checks them): that costs what reading the column once with `iter` does, and pays
+    /// only for a column read more than once; reads after it are unchecked.
     #[track_caller]
     pub fn checked(&self) -> Result<CheckedStrings<'v>> {
         located(self.checked_here())
@@ -1194,15 +1189,23 @@ impl<'v, K: ArrowNativeType> DictionaryView<'v, K> {
         self.values
     }
 
+    /// The keys' validity, or `None` when every key is present: the rows whose key is null
+    /// (a row whose key points at a null value is null too, which the values' validity
+    /// says).
+    #[inline]
+    pub fn validity(&self) -> Option<Validity<'v>> {
+        self.keys.validity()
+    }
+
     /// Where row `i`'s value is among the values: `None` for a null key, an error for a key
     /// that is negative or past the values. Panics past the end, as slice indexing does.
     #[inline]
     #[track_caller]
-    pub fn key(&self, i: usize) -> Result<Option<usize>> {
+    pub fn try_key(&self, i: usize) -> Result<Option<usize>> {
         assert!(
             i < self.len(),
-            "column `{}`: index {i} out of {} keys",
-            self.values.name(),
+            "{}: index {i} out of {} keys",
+            self.name,
             self.len()
         );
         let Some(key) = self.keys.get(i) else {
@@ -1211,11 +1214,33 @@ impl<'v, K: ArrowNativeType> DictionaryView<'v, K> {
         match key.to_usize() {
             Some(at) if at < self.values.len => Ok(Some(at)),
             _ => Err(Error::msg(format!(
-                "column `{}`: key {i} ({key:?}) is not one of its dictionary's {} values",
-                self.values.name(),
-                self.values.len
+                "{}: key {i} is {key:?}, not an index into its dictionary's {} values",
+                self.name, self.values.len
             ))),
         }
+    }
+
+    /// Where row `i`'s value is among the values, `None` for a null key. Panics past the
+    /// end, and on a key that is negative or past the values (the panic becomes the call's
+    /// error; [`DictionaryView::try_key`] returns it instead).
+    #[inline]
+    #[track_caller]
+    pub fn key(&self, i: usize) -> Option<usize> {
+        match self.try_key(i) {
+            Ok(key) => key,
+            Err(e) => panic!("{}", e.message()),
+        }
+    }
+
+    /// Each row's index among the values, `None` for a null key. Panics on a key that is
+    /// negative or past the values, as [`DictionaryView::key`] does.
+    #[inline]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<usize>> + 'v
+    where
+        K: 'v,
+    {
+        let this = *self;
+        (0..self.len()).map(move |i| this.key(i))
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! An operator whose `apply` takes a [`ChangeView`] instead of a [`Change`] reads its input
 //! straight from the C Data Interface arrays that crossed: a column of `Int64` is a
-//! `&[i64]`, a column of `Utf8` yields `&str`s, one of `Binary` `&[u8]`s, validity is a
+//! `&[i64]`, a column of `Utf8` (plain, large or view) yields `&str`s, one of `Binary`
+//! `&[u8]`s, a dictionary its keys and its values as a column of their own, validity is a
 //! bitmap read in place. No arrow-rs array is built unless the operator asks for one
 //! ([`RowsView::to_rows`]). It returns a [`ChangeOut`]: a [`Change`] it built (as any
 //! operator does), its input forwarded unchanged, whose arrays go back to the host as they
@@ -13,7 +14,8 @@
 //! What is checked is what the importer checks (the shape of each batch when the view is
 //! made, of each column when it is asked for, against its type), plus what a borrowed slice
 //! needs: a buffer's pointer is aligned for its values. Strings are checked when they are
-//! read (their offsets lie within the data, their bytes are UTF-8), so reading costs in
+//! read (their offsets lie within the data, or their views within their data buffers, and
+//! their bytes are UTF-8; a dictionary's keys within its values), so reading costs in
 //! proportion to what is read; [`StringsView::checked`] checks a column whole, once, for an
 //! operator that reads most of it, and its reads are then slices. Anything wrong is an `Err` naming the column, located at the
 //! line that asked. A column of a type the view does not read, or whose buffer is not
