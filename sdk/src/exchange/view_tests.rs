@@ -1762,3 +1762,73 @@ fn a_dictionary_of_booleans_and_a_dictionary_of_a_dictionary_read() {
         .collect();
     assert_eq!(read, [Some("y"), Some("x"), Some("x")]);
 }
+
+#[test]
+fn retain_forwards_a_change_whose_every_row_is_kept_and_filters_any_other() {
+    let change = Change::new(
+        3,
+        Timestamp(9),
+        vec![
+            Diff::Update {
+                pre: mixed(0),
+                post: mixed(0),
+            },
+            Diff::Remove { pre: mixed(20) },
+        ],
+    );
+    // `id` is 1, null, 3, 4 on every side: keeping the present ones keeps all but one row
+    // per side, keeping every row (nulls too) keeps the change whole.
+    let every = |rows: &super::view::RowsView<'_>| -> crate::Result<BooleanArray> {
+        Ok(BooleanArray::from(vec![true; rows.num_rows()]))
+    };
+    let out = ChangeView::from_change(change.clone())
+        .unwrap()
+        .retain(every)
+        .unwrap();
+    assert!(out.is_forwarded());
+    assert_eq!(out.into_change().unwrap(), change);
+
+    let present = |rows: &super::view::RowsView<'_>| -> crate::Result<BooleanArray> {
+        let ids = rows.column_by_name("id")?.i64s()?;
+        Ok(ids.iter().map(|v| Some(v.is_some())).collect())
+    };
+    let out = ChangeView::from_change(change.clone())
+        .unwrap()
+        .retain(present)
+        .unwrap();
+    assert!(!out.is_forwarded());
+    let filtered = ChangeView::from_change(change.clone())
+        .unwrap()
+        .filter(present)
+        .unwrap();
+    assert_eq!(out.into_change().unwrap(), filtered);
+    assert_eq!(filtered.row_count(), 6);
+
+    // A mask of the wrong length is the error `filter` gives; so is an error of `keep`.
+    let short = |_: &super::view::RowsView<'_>| -> crate::Result<BooleanArray> {
+        Ok(BooleanArray::from(vec![true]))
+    };
+    let by_filter = ChangeView::from_change(change.clone())
+        .unwrap()
+        .filter(short)
+        .unwrap_err()
+        .to_string();
+    let by_retain = ChangeView::from_change(change.clone())
+        .unwrap()
+        .retain(short)
+        .map(drop)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(by_retain, by_filter);
+    let failing =
+        |_: &super::view::RowsView<'_>| -> crate::Result<BooleanArray> { crate::bail!("no") };
+    assert_eq!(
+        ChangeView::from_change(change)
+            .unwrap()
+            .retain(failing)
+            .map(drop)
+            .unwrap_err()
+            .to_string(),
+        "no"
+    );
+}

@@ -261,6 +261,12 @@ impl ChangeOut {
 
     /// An output without diffs as its version and time (and a forwarded view's vector, for
     /// reuse); any other output unchanged.
+    /// Whether this is a view forwarded as it came.
+    #[cfg(test)]
+    pub(crate) fn is_forwarded(&self) -> bool {
+        matches!(self.0, Out::Forwarded(_))
+    }
+
     pub(crate) fn into_empty(self) -> Result<(u64, Timestamp, Spare), ChangeOut> {
         match self.0 {
             Out::Built(change) if change.diffs.is_empty() => {
@@ -487,6 +493,49 @@ impl ChangeView {
             diff.filter_into(masks, &mut diffs)?;
         }
         Ok(Change::new(self.0.version, self.0.changed_at, diffs))
+    }
+
+    /// The rows that `keep` selects, as [`ChangeView::filter`] selects them; but when `keep`
+    /// keeps every row of every side, the change itself, forwarded (its arrays go back as
+    /// they came, nothing is built): for a filter that mostly keeps everything (a check, a
+    /// guard), the cheap way out. `keep` runs once per side, `pre` before `post`, as in
+    /// `filter`; its errors, and a mask of the wrong length, are the result.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use oplink::prelude::*;
+    /// # use oplink::view::{ChangeOut, ChangeView, RowsView};
+    /// # let amounts = RecordBatch::try_from_iter([("amount", Arc::new(Int64Array::from(vec![5, 50])) as ArrayRef)])?;
+    /// # let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: Rows::new(vec![7, 8], amounts)? }]);
+    /// let positive = |rows: &RowsView<'_>| -> Result<BooleanArray> {
+    ///     let amount = rows.column_by_name("amount")?.i64s()?;
+    ///     Ok(amount.iter().map(|v| v.map(|v| v > 0)).collect())
+    /// };
+    /// // Every amount is positive: the change goes back as it came.
+    /// let out: ChangeOut = ChangeView::from_change(change)?.retain(positive)?;
+    /// assert_eq!(out.into_change()?.row_count(), 2);
+    /// # Ok::<(), oplink::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn retain(
+        self,
+        mut keep: impl FnMut(&RowsView<'_>) -> Result<BooleanArray>,
+    ) -> Result<ChangeOut> {
+        let mut masks = Vec::with_capacity(self.0.diffs.len());
+        let mut every_row = true;
+        for rows in self.rows() {
+            let mask = keep(&rows)?;
+            // `true_count` counts the flags set and not null, as `filter` does.
+            every_row &= mask.len() == rows.num_rows() && mask.true_count() == mask.len();
+            masks.push(mask);
+        }
+        if every_row {
+            return Ok(self.forward());
+        }
+        let mut masks = masks.into_iter();
+        Ok(self
+            .filter(|_| Ok(masks.next().expect("a mask per side, in the same order")))?
+            .into())
     }
 
     /// New columns for every side of every diff, built from typed values: `columns` makes a
