@@ -309,6 +309,22 @@ fn check_all_ways(batch: &RecordBatch, numbers: &UInt64Array) {
     assert_eq!(&arrow_to_ours(batch), batch, "arrow-rs to oplink");
 }
 
+/// A batch of `kinds` columns generated from `seed`, of `len + start` rows, sliced to `take`
+/// rows (at most `len`) from row `start`, and its row numbers sliced alike: what the
+/// property tests cross.
+fn sliced_batch(
+    seed: u64,
+    kinds: &[usize],
+    len: usize,
+    start: usize,
+    take: usize,
+) -> (RecordBatch, UInt64Array) {
+    let whole = batch(&mut Gen(seed), kinds, len + start);
+    let take = take.min(len);
+    let numbers = UInt64Array::from_iter_values(0..(len + start) as u64).slice(start, take);
+    (whole.slice(start, take), numbers)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
@@ -321,11 +337,7 @@ proptest! {
         start in 0usize..5,
         take in 0usize..24,
     ) {
-        let mut g = Gen(seed);
-        let whole = batch(&mut g, &kinds, len + start);
-        let take = take.min(len);
-        let sliced = whole.slice(start, take);
-        let numbers = UInt64Array::from_iter_values(0..(len + start) as u64).slice(start, take);
+        let (sliced, numbers) = sliced_batch(seed, &kinds, len, start, take);
         check_all_ways(&sliced, &numbers);
     }
 }
@@ -429,11 +441,7 @@ proptest! {
         start in 0usize..5,
         take in 0usize..24,
     ) {
-        let mut g = Gen(seed);
-        let whole = batch(&mut g, &kinds, len + start);
-        let take = take.min(len);
-        let sliced = whole.slice(start, take);
-        let numbers = UInt64Array::from_iter_values(0..(len + start) as u64).slice(start, take);
+        let (sliced, numbers) = sliced_batch(seed, &kinds, len, start, take);
         let rows = Rows::new(numbers, sliced.clone()).unwrap();
         let change = Change::new(1, Timestamp(2), vec![Diff::Insert { post: rows }]);
         let view = super::view::ChangeView::from_change(change).unwrap();
