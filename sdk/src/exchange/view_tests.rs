@@ -1231,6 +1231,23 @@ fn a_view_column_with_a_spoiled_data_buffer_is_an_error_when_asked_for() {
         spoiled(&|buffers| buffers[1] = std::ptr::null()),
         "column `text`: its views buffer is null but must hold 2 views"
     );
+    // Slots whose views would be more bytes than any buffer holds: refused before a
+    // pointer is computed from them.
+    let mut abi = out.export_change(change, &mut outbox).unwrap();
+    first_column(&mut abi).offset = 1 << 60;
+    first_column(&mut abi).length = (1 << 60) + 2;
+    // SAFETY: exported above; the view refuses the slots before it reads through them.
+    let view = unsafe { ChangeView::import(&abi, &mut SchemaInbox::default(), None) }.unwrap();
+    assert_eq!(
+        post_of(&view)
+            .column(0)
+            .unwrap()
+            .strings()
+            .map(drop)
+            .unwrap_err()
+            .to_string(),
+        "column `text`: 1152921504606846976 + 2 views of 16 bytes are more than memory can hold"
+    );
 }
 
 /// Many data buffers (a small block size), nulls, a slice of them: read back exactly,
@@ -1606,8 +1623,13 @@ fn spoiled_dictionary(
     let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
     let mut abi = out.export_change(change, &mut outbox).unwrap();
     let column: *mut super::raw::RawArray = first_column(&mut abi);
-    // SAFETY: the column's array in the exporter's block, which nothing else reads now.
-    let dictionary = unsafe { (*column).dictionary };
+    // SAFETY: the column's array and its dictionary's in the exporter's block, which
+    // nothing else reads now; the dictionary's header is copied bit for bit, to be put
+    // back.
+    let (dictionary, header) = unsafe {
+        let dictionary = (*column).dictionary;
+        (dictionary, std::ptr::read(dictionary))
+    };
     // SAFETY: as above.
     spoil(unsafe { &mut *column });
     // SAFETY: exported above, spoiled only where the view must refuse it.
@@ -1616,9 +1638,13 @@ fn spoiled_dictionary(
         Ok(dictionary) => read(&dictionary),
         Err(e) => e.to_string(),
     };
-    // The dictionary back where the block's release finds it, or the block leaks.
+    // The dictionary back where the block's release finds it as it was laid out, or the
+    // block leaks.
     // SAFETY: as above; no reader of it is left.
-    unsafe { (*column).dictionary = dictionary };
+    unsafe {
+        (*column).dictionary = dictionary;
+        std::ptr::write(dictionary, header);
+    }
     drop(view);
     read
 }
@@ -1702,6 +1728,11 @@ fn a_dictionary_reads_from_its_own_offset_and_its_values_errors_say_they_are_its
         // SAFETY: as above.
         made(&|column| unsafe { hang_dictionary(&mut *column.dictionary) }),
         "column `tag`: its dictionary: an array of type Utf8 has a dictionary"
+    );
+    assert_eq!(
+        // SAFETY: as above.
+        made(&|column| unsafe { (*column.dictionary).release = None }),
+        "column `tag`: its dictionary is released"
     );
     // The keys' own array.
     assert_eq!(
