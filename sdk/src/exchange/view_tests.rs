@@ -1422,6 +1422,58 @@ fn a_views_padding_prefix_and_negative_offset_are_checked_as_arrow_rs_checks_the
     );
 }
 
+/// Short views are read by a fast path for ASCII and by the full check for the rest: both
+/// must agree with arrow-rs's validation of the same view, for every length a view can
+/// hold and any byte of it changed (a high bit, a character's first or next byte, a zero,
+/// a byte past the string's end).
+#[test]
+fn short_views_read_exactly_as_arrow_rs_validates_them() {
+    use arrow_array::StringViewArray;
+    let data = b"0123456789abcdef";
+    let mut views = Vec::new();
+    for len in -1i32..=13 {
+        let mut view = [0u8; 16];
+        view[0..4].copy_from_slice(&len.to_ne_bytes());
+        for k in 0..len.clamp(0, 12) as usize {
+            view[4 + k] = b'a' + k as u8;
+        }
+        views.push(view);
+        for at in 4..16 {
+            for byte in [0x00, 0x7f, 0x80, 0xc3, 0xa9, 0xff] {
+                let mut changed = view;
+                changed[at] = byte;
+                views.push(changed);
+            }
+        }
+        if (2..=12).contains(&len) {
+            // A valid two-byte character at the end.
+            let mut accented = view;
+            accented[4 + len as usize - 2..4 + len as usize].copy_from_slice("é".as_bytes());
+            views.push(accented);
+        }
+    }
+    let mut agreed = 0;
+    for view in views {
+        let view = u128::from_ne_bytes(view);
+        let arrow = StringViewArray::try_new(
+            ScalarBuffer::from(vec![view]),
+            vec![Buffer::from(data.to_vec())],
+            None,
+        );
+        let change = insert(string_views(vec![view], data));
+        let ours = ChangeView::from_change(change).unwrap();
+        let strings = post_of(&ours).column(0).unwrap().strings().unwrap();
+        match (&arrow, strings.try_value(0)) {
+            (Ok(arrow), Ok(text)) => assert_eq!(text, arrow.value(0), "view {view:032x}"),
+            (Err(_), Err(_)) => {}
+            (arrow, ours) => panic!("view {view:032x}: arrow-rs {arrow:?}, the view {ours:?}"),
+        }
+        assert_eq!(strings.checked().is_ok(), arrow.is_ok(), "view {view:032x}");
+        agreed += 1;
+    }
+    assert!(agreed > 1_000, "{agreed} views");
+}
+
 #[test]
 fn every_column_view_can_cross_threads() {
     fn send_and_sync<T: Send + Sync>() {}
