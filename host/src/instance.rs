@@ -251,9 +251,10 @@ impl Instance {
                 operator: self.info.name().to_owned(),
                 method: "pull",
                 message: format!(
-                    "asked for {}, got {}",
-                    oplink::__private::counted(rows.len(), "row", "rows"),
-                    batch.num_rows()
+                    "it returned {} for {} (a fault of the operator: `pull` returns one row \
+                     per number, in their order)",
+                    oplink::__private::counted(batch.num_rows(), "row", "rows"),
+                    oplink::__private::counted(rows.len(), "row number", "row numbers"),
                 ),
             });
         }
@@ -348,9 +349,9 @@ impl Instance {
     /// with that state or not at all. (Instances of other stores commit in their own
     /// transactions, as with `commit_states`; with none of `store`, the entries are written
     /// last, once every other store is kept.) Each entry is `(scope, key, value)`, a `None` value
-    /// removing the key; `StateStore::entries(scope)` reads them back. The scope must be no
-    /// live instance's (`Error::State` otherwise, before anything is written): one that
-    /// starts with `#`, which `instantiate_named` refuses, keeps them apart.
+    /// removing the key; `StateStore::entries(scope)` reads them back. The scope starts with
+    /// `#`, which `instantiate_named` refuses, so that no instance's state shares it
+    /// (`Error::State` otherwise, before anything is written).
     ///
     /// ```no_run
     /// # fn main() -> oplink_host::Result<()> {
@@ -487,7 +488,11 @@ unsafe fn failure_error(
         FailureKind::InvalidInput => Error::Data {
             operator,
             method,
-            message: failure.message_or_note(),
+            message: format!(
+                "it refused the input the host sent (a fault of the input, not of the \
+                 operator): {}",
+                failure.message_or_note()
+            ),
         },
         FailureKind::Unknown(status) => Error::Data {
             operator,

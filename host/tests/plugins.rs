@@ -109,9 +109,8 @@ fn threshold_filters_through_the_boundary() {
     op.restore(&[]).unwrap();
     let err = op.pull(&[1]).unwrap_err();
     assert!(
-        err.to_string().starts_with(
-            "operator `threshold` failed in `pull`: operator `threshold` does not implement `pull`"
-        ),
+        err.to_string()
+            .starts_with("operator `threshold` failed in `pull`: it does not implement `pull`"),
         "{err}"
     );
     let err = op.restore(b"state").unwrap_err();
@@ -427,9 +426,34 @@ fn a_pull_that_answers_other_rows_than_asked_is_an_error() {
     let err = op.pull(&[4, 5, 6]).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "operator `faulty` in `pull`: asked for 3 rows, got 2"
+        "operator `faulty` in `pull`: it returned 2 rows for 3 row numbers (a fault of the operator: `pull` returns one row per number, in their order)"
     );
     assert!(!op.is_poisoned());
+}
+
+#[test]
+fn an_input_the_plugin_refuses_is_a_data_error_that_says_it_is_the_inputs_fault() {
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let mut op = plugin
+        .instantiate("passthrough", json!(null), &Host::default())
+        .unwrap();
+    // An update whose two sides carry other row numbers: the plugin cannot read it.
+    let update = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Update {
+            pre: rows(&[5], &["a"], 1),
+            post: rows(&[6], &["a"], 2),
+        }],
+    );
+    let err = op.apply(update).unwrap_err();
+    assert!(matches!(err, Error::Data { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "operator `passthrough` in `apply`: it refused the input the host sent (a fault of the input, not of the operator): cannot read the input change: diff 0 of the change: an update's pre and post rows must carry the same row numbers in the same order, but its row 0 is number 1 in pre and 2 in post"
+    );
+    assert!(!op.is_poisoned());
+    assert_eq!(op.apply(insert(2, &[7])).unwrap().diffs.len(), 1);
 }
 
 #[test]

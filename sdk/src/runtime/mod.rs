@@ -56,10 +56,8 @@ pub trait OperatorImpl: Sized + Send + 'static {
     }
     /// Calls `pull`; by default, an error saying the operator has none.
     fn __pull(&mut self, _ctx: &mut Context, _rows: &[RowNumber]) -> Result<RecordBatch> {
-        Err(Error::unlocated(format!(
-            "operator `{}` does not implement `pull`",
-            Self::NAME
-        )))
+        // The host names the operator and the method: said once, there.
+        Err(Error::unlocated("it does not implement `pull`"))
     }
     /// Calls `tick`; by default, nothing happens.
     fn __tick(&mut self, _ctx: &mut Context, _now: Timestamp) -> Result<Option<Change>> {
@@ -79,8 +77,7 @@ pub trait OperatorImpl: Sized + Send + 'static {
             return Ok(());
         }
         Err(Error::unlocated(format!(
-            "operator `{}` does not implement `restore`, so it cannot accept a snapshot of {}",
-            Self::NAME,
+            "it does not implement `restore`, so it cannot accept a snapshot of {}",
             crate::__private::counted(snapshot.len(), "byte", "bytes")
         )))
     }
