@@ -76,10 +76,11 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
-    /// A reload or a recovery of a poisoned instance failed: it stays poisoned (call
-    /// `recover` or `reload` again once the cause is fixed).
+    /// A reload or a recovery of a poisoned instance failed, or a reload whose `snapshot`
+    /// of the old instance panicked (which poisoned it): it is poisoned (call `recover` or
+    /// `reload` again once the cause is fixed).
     #[error(
-        "{action} operator `{operator}`{} failed, and it stays poisoned: {reason}",
+        "{action} operator `{operator}`{} failed, and it is poisoned: {reason}",
         of_state(state)
     )]
     StillPoisoned {

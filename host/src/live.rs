@@ -477,8 +477,8 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)>
     let new_build = !live.ran_on(new);
     if new_build && live.builds.len() as u64 >= live.max_generations {
         return Err(failed(format!(
-            "it has run on {} builds, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`",
-            live.builds.len()
+            "it has run on {}, its bound (each new build keeps one more copy of a library mapped); raise it with `with_max_generations`",
+            oplink::__private::counted(live.builds.len(), "build", "builds")
         )));
     }
     // A poisoned instance cannot take a snapshot: the new build starts from the last good
@@ -491,8 +491,13 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)>
             Ok(snapshot) => (Some(snapshot), "the snapshot"),
             // A panic in `snapshot` has poisoned it just now: said so.
             Err(e) => {
+                let what = if live.instance.is_poisoned() {
+                    "panicked, which poisoned it"
+                } else {
+                    "failed"
+                };
                 return Err(failure(live, "reloading")(format!(
-                    "the old instance's snapshot failed: {e}"
+                    "the old instance's snapshot {what}: {e}"
                 )));
             }
         }
@@ -542,7 +547,8 @@ fn recreate(
 }
 
 /// The error of a failed reload or recovery (`action`) of `live`'s instance: it keeps
-/// serving ([`Error::Reload`]), or, poisoned, stays so ([`Error::StillPoisoned`]).
+/// serving ([`Error::Reload`]), or it is poisoned, from before or by the reload's own
+/// `snapshot` ([`Error::StillPoisoned`]).
 fn failure(live: &Live, action: &'static str) -> impl Fn(String) -> Error + use<> {
     let operator = live.instance.name().to_owned();
     let state = live.instance.state_name().map(str::to_owned);

@@ -418,25 +418,22 @@ impl ScopedState {
     /// so that the states sharing a store are all kept or none is. A store that fails
     /// leaves its states' writes pending; those of stores written before it are kept.
     /// `host`: the host's own writes to a store, by scope, committed in the transaction of
-    /// that store's states (alone when none of `states` is in it); a scope a live instance
-    /// holds is refused before anything is written.
+    /// that store's states (alone when none of `states` is in it); a scope that does not
+    /// start with `#` is refused before anything is written.
     pub(crate) fn flush_together(
         states: &[&ScopedState],
         host: Option<(&StateStore, &[(String, Writes)])>,
     ) -> Result<()> {
-        // Held to the end: no instance claims the host's scopes while they are written.
-        let _live = match host {
-            Some((store, writes)) => {
-                let live = lock(&store.inner.live);
-                if let Some((scope, _)) = writes.iter().find(|(scope, _)| live.contains(scope)) {
-                    return Err(store.disk_error(format_args!(
-                        "the scope `{scope}` is a live instance's state, where the host wrote entries of its own; give them a scope no operator can have, such as one that starts with `#`"
-                    )));
-                }
-                Some(live)
-            }
-            None => None,
-        };
+        // The host's scopes start with `#`, which no instance's state name does
+        // (`instantiate_named` refuses it): the host's entries and an instance's state never
+        // share a scope, now or later.
+        if let Some((store, writes)) = host
+            && let Some((scope, _)) = writes.iter().find(|(scope, _)| !scope.starts_with('#'))
+        {
+            return Err(store.disk_error(format_args!(
+                "the host's entries go under a scope that starts with `#`, which no instance's state can have, not `{scope}`"
+            )));
+        }
         let host_parts = |store: &StateStore| -> Vec<(&str, &Writes)> {
             match host {
                 Some((to, writes)) if to.same(store) => writes

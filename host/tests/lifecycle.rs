@@ -303,17 +303,20 @@ fn a_hosts_entries_commit_with_the_states() {
     assert!(matches!(err, Error::Poisoned { .. }), "{err:?}");
     assert!(store.entries("#input").unwrap().is_empty());
     assert!(counts_in(&store, "a").is_empty());
-    // A live instance's scope is its own.
-    let err =
-        Instance::commit_states_with([&mut a], &store, &[("a", b"k", Some(b"v"))]).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "state store `{}`: the scope `a` is a live instance's state, where the host wrote entries of its own; give them a scope no operator can have, such as one that starts with `#`",
-            dir.join("state.redb").display()
-        )
-    );
-    assert!(counts_in(&store, "a").is_empty(), "nothing written");
+    // The host's scopes start with `#`: not a live instance's, nor any other.
+    for scope in ["a", "input", ""] {
+        let err = Instance::commit_states_with([&mut a], &store, &[(scope, b"k", Some(b"v"))])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "state store `{}`: the host's entries go under a scope that starts with `#`, which no instance's state can have, not `{scope}`",
+                dir.join("state.redb").display()
+            )
+        );
+        assert!(counts_in(&store, "a").is_empty(), "nothing written");
+        assert!(store.entries(scope).unwrap().is_empty(), "nothing written");
+    }
     // Together.
     Instance::commit_states_with([&mut a], &store, entries).unwrap();
     assert_eq!(counts_in(&store, "a"), expected_counts(10));
@@ -338,8 +341,9 @@ fn a_hosts_entries_commit_with_the_states() {
         .unwrap();
     let err = Instance::commit_states_with([&mut m], &memory, &[("m", b"k", None)]).unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("the in-memory state store: the scope `m` is a live instance's state"),
+        err.to_string().starts_with(
+            "the in-memory state store: the host's entries go under a scope that starts with `#`"
+        ),
         "{err}"
     );
     assert_eq!(err.path(), None, "no file");
@@ -866,7 +870,7 @@ fn a_poisoned_instance_is_reloaded_from_its_last_good_snapshot() {
     assert!(matches!(err, Error::StillPoisoned { .. }), "{err:?}");
     assert!(
         err.to_string().starts_with(
-            "reloading operator `tally` failed, and it stays poisoned: the new build's `restore` refused the last good snapshot: operator `tally` failed in `restore`: this build cannot read snapshots of the base build"
+            "reloading operator `tally` failed, and it is poisoned: the new build's `restore` refused the last good snapshot: operator `tally` failed in `restore`: this build cannot read snapshots of the base build"
         ),
         "{err}"
     );
@@ -902,7 +906,7 @@ fn a_reload_whose_old_snapshot_panics_says_the_instance_is_poisoned() {
     assert!(matches!(err, Error::StillPoisoned { .. }), "{err:?}");
     assert!(
         err.to_string().starts_with(
-            "reloading operator `faulty` failed, and it stays poisoned: the old instance's snapshot failed: operator `faulty` panicked in `snapshot`: faulty panics in snapshot"
+            "reloading operator `faulty` failed, and it is poisoned: the old instance's snapshot panicked, which poisoned it: operator `faulty` panicked in `snapshot`: faulty panics in snapshot"
         ),
         "{err}"
     );
