@@ -2129,7 +2129,16 @@ fn parquet_magic(file: &File) -> std::result::Result<(), String> {
         (None, _) => Err(format!(
             "it is not a Parquet file: it is {size} bytes long, shorter than any"
         )),
-        (_, Some(tail)) if &tail == b"PAR1" || &tail == b"PARE" => Ok(()),
+        // The footer's length, just before the closing magic, must fit the file.
+        (_, Some(tail)) if &tail == b"PAR1" || &tail == b"PARE" => {
+            let footer = read(size - 8).map(u32::from_le_bytes).unwrap_or(0);
+            if u64::from(footer) + 12 > size {
+                return Err(format!(
+                    "it is damaged: its footer says it is {footer} bytes long, more than the file's {size} bytes hold"
+                ));
+            }
+            Ok(())
+        }
         _ => Err(
             "it is cut short: it starts as a Parquet file, but does not end with the footer every Parquet file ends with".to_owned(),
         ),

@@ -2828,6 +2828,11 @@ fn a_file_that_is_not_arrow_or_parquet_says_what_it_is() {
             "it is cut short: it starts as a Parquet file, but is 4 bytes long, shorter than any",
         ),
         (
+            "footer.parquet",
+            &b"PAR1\0\0\0\0\0\0\0efghPAR1"[..],
+            "it is damaged: its footer says it is 1751606885 bytes long, more than the file's 19 bytes hold",
+        ),
+        (
             "cut.parquet",
             &whole[..whole.len() / 2],
             "it is cut short: it starts as a Parquet file, but does not end with the footer every Parquet file ends with",

@@ -33,6 +33,8 @@ const SYMLINK: &str = "a symbolic link";
 #[derive(Clone, Debug)]
 pub struct Discovery {
     folders: Vec<PathBuf>,
+    /// Whether the folders came from `OPLINK_PLUGIN_PATH`, for the error that finds none.
+    from_env: bool,
     checked: bool,
     timeout: Duration,
     fresh_when_replaced: bool,
@@ -83,6 +85,8 @@ impl fmt::Display for Entry {
 /// The result of a scan: every file considered, the plugins loaded, and the conflicts.
 #[derive(Debug)]
 pub struct Found {
+    /// No folder was searched: and why, for the error that finds nothing.
+    no_folder: Option<&'static str>,
     entries: Vec<Entry>,
     plugins: Vec<Plugin>,
     /// Operator name → the plugins (indices into `plugins`) that offer it.
@@ -93,6 +97,7 @@ impl Default for Discovery {
     fn default() -> Self {
         Discovery {
             folders: Vec::new(),
+            from_env: false,
             checked: true,
             timeout: DEFAULT_CHECK_TIMEOUT,
             fresh_when_replaced: false,
@@ -113,9 +118,12 @@ impl Discovery {
     /// ignored). When it is unset, there are no folders, and a scan finds nothing.
     pub fn from_env() -> Discovery {
         let value = std::env::var_os(PLUGIN_PATH_VAR).unwrap_or_default();
-        Discovery::new(
-            std::env::split_paths(&value).filter(|folder| !folder.as_os_str().is_empty()),
-        )
+        Discovery {
+            from_env: true,
+            ..Discovery::new(
+                std::env::split_paths(&value).filter(|folder| !folder.as_os_str().is_empty()),
+            )
+        }
     }
 
     /// Whether each library is opened in a child process before it is loaded here (the
@@ -151,7 +159,15 @@ impl Discovery {
     /// Scans every folder. Never fails: a folder that cannot be read and every bad file are
     /// entries of the result.
     pub fn scan(&self) -> Found {
+        let no_folder = match (self.folders.is_empty(), self.from_env) {
+            (false, _) => None,
+            (true, true) => Some(
+                "`OPLINK_PLUGIN_PATH` is unset or empty, so no folder was searched (set it to the folders to search, separated by `:`)",
+            ),
+            (true, false) => Some("no folder was searched (`Discovery::new` was given none)"),
+        };
         let mut found = Found {
+            no_folder,
             entries: Vec::new(),
             plugins: Vec::new(),
             offers: BTreeMap::new(),
@@ -322,14 +338,19 @@ impl Found {
                     .collect(),
             }),
             None => {
-                let mut available = if self.offers.is_empty() {
-                    "none".to_owned()
-                } else {
-                    self.offers
-                        .keys()
-                        .map(|name| format!("`{name}`"))
+                let mut available = match self.no_folder {
+                    Some(why) => format!("none: {why}"),
+                    None if self.offers.is_empty() => "none".to_owned(),
+                    // A name several libraries offer is said so: `plugin_for` refuses it.
+                    None => self
+                        .offers
+                        .iter()
+                        .map(|(name, offers)| match offers.len() {
+                            1 => format!("`{name}`"),
+                            n => format!("`{name}` (in {n} libraries)"),
+                        })
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
                 };
                 // The operator may be in a library that was refused, or behind a link:
                 // say what was.

@@ -270,7 +270,7 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
     let err = found.plugin_for("nope").unwrap_err().to_string();
     assert!(
         err.starts_with(&format!(
-            "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `sink`, `tag`, `tally`, `threshold`; rejected: `{}` was not loaded: ",
+            "no plugin found offers operator `nope`; found: `delay`, `passthrough`, `passthrough_view`, `sink`, `tag`, `tally`, `threshold` (in 2 libraries); rejected: `{}` was not loaded: ",
             dir.join("libaborts.so").display()
         )),
         "{err}"
@@ -284,6 +284,15 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
             .unwrap_err()
             .to_string(),
         "no plugin found offers operator `nope`; found: none"
+    );
+    // No folder at all: said why.
+    assert_eq!(
+        Discovery::new(Vec::<PathBuf>::new())
+            .scan()
+            .plugin_for("nope")
+            .unwrap_err()
+            .to_string(),
+        "no plugin found offers operator `nope`; found: none: no folder was searched (`Discovery::new` was given none)"
     );
     // A library that was refused may be the one meant: it is named, with why.
     let refused = folder("refused-only");
@@ -354,6 +363,26 @@ fn discovery_reads_its_folders_from_oplink_plugin_path_and_reports_an_unreadable
             )
         ),
         other => panic!("{other:?}"),
+    }
+    // Unset, or empty: no folder, and the error of a lookup says why.
+    for value in [None, Some("")] {
+        // SAFETY: as above.
+        unsafe {
+            match value {
+                Some(value) => std::env::set_var(oplink_host::PLUGIN_PATH_VAR, value),
+                None => std::env::remove_var(oplink_host::PLUGIN_PATH_VAR),
+            }
+        }
+        let discovery = Discovery::from_env();
+        assert!(discovery.folders().is_empty());
+        assert_eq!(
+            discovery
+                .scan()
+                .plugin_for("threshold")
+                .unwrap_err()
+                .to_string(),
+            "no plugin found offers operator `threshold`; found: none: `OPLINK_PLUGIN_PATH` is unset or empty, so no folder was searched (set it to the folders to search, separated by `:`)"
+        );
     }
 }
 
