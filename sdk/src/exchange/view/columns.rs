@@ -1032,8 +1032,8 @@ impl<'v> StringsView<'v> {
     /// them one by one checks each, at several times the cost). An error names the first
     /// string that is malformed. In a `Utf8View` column the views need not lie in order,
     /// so every string is checked one by one, a null's view too (as arrow-rs's validation
-    /// checks them): that costs what reading the column once with `iter` does, and pays
-    /// only for a column read more than once; reads after it are unchecked.
+    /// checks them; a short ASCII string in a few word operations on its view); reads
+    /// after it are unchecked.
     #[track_caller]
     pub fn checked(&self) -> Result<CheckedStrings<'v>> {
         located(self.checked_here())
