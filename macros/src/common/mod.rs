@@ -6,4 +6,5 @@ pub mod debug;
 pub mod errors;
 pub mod sig;
 pub mod span;
+pub mod suggest;
 pub mod types;

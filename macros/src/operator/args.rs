@@ -20,6 +20,8 @@ pub struct OperatorArgs {
 }
 
 const KEYS: &str = "`name`, `version`, `description`, `requires` or `crate`";
+/// The keys, for "did you mean".
+const KEY_NAMES: [&str; 5] = ["name", "version", "description", "requires", "crate"];
 
 pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
     let mut out = OperatorArgs {
@@ -80,10 +82,11 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
             }
             _ => {
                 let shown = pair.path.clone();
+                let hint = crate::common::suggest::did_you_mean(&key, KEY_NAMES);
                 errors.at(
                     &pair.path,
                     format!(
-                        "unknown operator attribute `{}`; expected {KEYS}",
+                        "unknown operator attribute `{}`; {hint}expected {KEYS}",
                         quote::quote!(#shown)
                     ),
                 );
@@ -107,7 +110,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         if let Err(why) = check_name(&name.value()) {
             errors.at(name, why);
         }
-    } else if !seen.iter().any(|k| k == "name") {
+    } else if !written_as(&seen, "name") {
         errors.at_span(Span::call_site(), "missing `name = \"...\"`: every operator needs a name, e.g. `#[oplink::operator(name = \"threshold\", version = \"1.0.0\")]`");
     }
     if let Some(description) = &out.description
@@ -125,7 +128,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         if let Err(why) = check_version(&version.value()) {
             errors.at(version, why);
         }
-    } else if !seen.iter().any(|k| k == "version") {
+    } else if !written_as(&seen, "version") {
         errors.at_span(Span::call_site(), "missing `version = \"...\"`: every operator needs a semantic version, e.g. `version = \"1.0.0\"`");
     }
     out
@@ -232,6 +235,16 @@ pub fn check_version(version: &str) -> Result<(), String> {
         return Err(bad());
     }
     Ok(())
+}
+
+/// Whether `key` was written, or a misspelling of it that was reported as unknown (the
+/// one error then; "missing" would be a second about the same token).
+fn written_as(seen: &[String], key: &str) -> bool {
+    seen.iter().any(|written| {
+        written == key
+            || (!KEY_NAMES.contains(&written.as_str())
+                && crate::common::suggest::closest(written, KEY_NAMES) == Some(key))
+    })
 }
 
 #[cfg(test)]

@@ -78,6 +78,11 @@ enum Kind {
     Other,
 }
 
+/// Whether `ty` is a reference to a `ChangeView` (which `apply` takes by value).
+fn borrows_a_view(ty: &Type) -> bool {
+    matches!(bare(ty), Type::Reference(reference) if last_ident(&reference.elem).as_deref() == Some("ChangeView"))
+}
+
 impl Kind {
     fn of(ty: &Type) -> Kind {
         match bare(ty) {
@@ -153,8 +158,13 @@ pub fn method<'a>(
         && sig
             .inputs
             .iter()
-            .any(|arg| matches!(arg, FnArg::Typed(typed) if Kind::of(&typed.ty) == Kind::View));
-    let expected = slot.expected_for(view);
+            .any(|arg| matches!(arg, FnArg::Typed(typed) if Kind::of(&typed.ty) == Kind::View || borrows_a_view(&typed.ty)));
+    // A `new` without arguments is shown its own form (it takes no configuration).
+    let expected = if slot == Slot::New && sig.inputs.is_empty() {
+        "fn new() -> Result<Self>"
+    } else {
+        slot.expected_for(view)
+    };
     sig::check_flavor(sig, Place::Operator, errors);
     sig::check_generics(sig, &format!(": expected `{expected}`"), errors);
 
@@ -260,7 +270,7 @@ pub fn method<'a>(
         parts
     });
     if let Some((ok, err)) = parts.filter(|_| !alias) {
-        returns(slot, ok, self_ty, view, errors);
+        returns(slot, ok, self_ty, (view, expected), errors);
         if let Some(err) = err {
             error_type(slot, err, errors);
         }
@@ -380,6 +390,13 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, view: bool, errors: &m
         }
         match kind {
             Kind::Other => {}
+            Kind::Known if slot == Slot::Apply && borrows_a_view(ty) => errors.at(
+                ty,
+                format!(
+                    "`apply` takes its view by value, `change: ChangeView`, not `{}`: expected `{expected}`",
+                    text(ty)
+                ),
+            ),
             Kind::Known => errors.at(
                 ty,
                 format!(
@@ -511,7 +528,9 @@ fn judge(ty: &Type, want: &Want, self_name: &str) -> Verdict {
     }
 }
 
-fn returns(slot: Slot, ok: &Type, self_ty: &Type, view: bool, errors: &mut Errors) {
+/// `form`: whether `apply` takes a view, and the signature to show.
+fn returns(slot: Slot, ok: &Type, self_ty: &Type, form: (bool, &str), errors: &mut Errors) {
+    let (view, expected) = form;
     let self_name = last_ident(self_ty).unwrap_or_default();
     let (want, what) = match slot {
         Slot::New => (
@@ -544,13 +563,18 @@ fn returns(slot: Slot, ok: &Type, self_ty: &Type, view: bool, errors: &mut Error
         Slot::Restore => (Want::Unit, "`Result<()>`".to_owned()),
     };
     if let Verdict::Wrong = judge(ok, &want, &self_name) {
+        // A `ChangeOut` is what the view form returns: say how to get there.
+        let hint = if slot == Slot::Apply && last_ident(ok).as_deref() == Some("ChangeOut") {
+            " (or take `change: ChangeView` to return a `ChangeOut`)"
+        } else {
+            ""
+        };
         errors.at(
             ok,
             format!(
-                "`{}` must return {what}, not `Result<{}>`: expected `{}`",
+                "`{}` must return {what}, not `Result<{}>`: expected `{expected}`{hint}",
                 slot.name(),
                 text(ok),
-                slot.expected_for(view)
             ),
         );
     }

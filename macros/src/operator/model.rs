@@ -207,28 +207,8 @@ impl<'a> Operator<'a> {
 
 /// The slot whose name is within two edits of `name`, for "did you mean".
 fn closest_slot(name: &str) -> Option<Slot> {
-    Slot::ALL
-        .into_iter()
-        .map(|s| (edit_distance(name, s.name()), s))
-        .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, s)| s)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
+    let slot = crate::common::suggest::closest(name, Slot::ALL.map(Slot::name))?;
+    Slot::from_name(slot)
 }
 
 #[cfg(test)]

@@ -64,10 +64,11 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> Args {
             }
             _ => {
                 let path = &pair.path;
+                let hint = crate::common::suggest::did_you_mean(key, ["name", "crate"]);
                 errors.at(
                     path,
                     format!(
-                        "unknown host_callbacks attribute `{}`; expected {KEYS}",
+                        "unknown host_callbacks attribute `{}`; {hint}expected {KEYS}",
                         quote!(#path)
                     ),
                 );

@@ -59,9 +59,11 @@ pub fn trait_item(item: &ItemTrait, errors: &mut Errors) {
     }
 }
 
-/// `&self`, however it is written: `&self`, `&'_ self`, `self: &Self`, `self: &'_ Self`.
-fn shared_self(receiver: &syn::Receiver) -> bool {
-    let anonymous = |lifetime: Option<&syn::Lifetime>| lifetime.is_none_or(|l| l.ident == "_");
+/// `&self`, however it is written: `&self`, `&'_ self`, `self: &Self`, `self: &'_ Self`;
+/// with `named` (a lifetime the method declares, reported on its own), `&'a self` too.
+fn shared_self(receiver: &syn::Receiver, named: bool) -> bool {
+    let anonymous =
+        |lifetime: Option<&syn::Lifetime>| named || lifetime.is_none_or(|l| l.ident == "_");
     if receiver.colon_token.is_none() {
         return receiver.mutability.is_none()
             && receiver
@@ -93,7 +95,9 @@ pub fn method(method: &TraitItemFn, errors: &mut Errors) {
     sig::check_flavor(sig, Place::Service, errors);
     sig::check_generics(sig, "", errors);
     match sig.inputs.first() {
-        Some(FnArg::Receiver(receiver)) if shared_self(receiver) => {}
+        // `&'a self` of a method that declares `'a`: the lifetime is the one error.
+        Some(FnArg::Receiver(receiver))
+            if shared_self(receiver, !sig.generics.params.is_empty()) => {}
         Some(FnArg::Receiver(receiver)) => errors.at(
             receiver,
             format!(

@@ -36,7 +36,7 @@ use crate::{Error, Result};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot cross between host and plugin",
     label = "not a type a host service method can take or return",
-    note = "methods may use integers, floats, `bool`, `char`, `&str`, `String`, `&[T]` and `Vec<T>` of numbers, `Option` of those, `RecordBatch`, and return `()` or `Result<T, E>` of those",
+    note = "methods may use integers, floats, `bool`, `char`, `&str`, `String`, `&[T]` and `Vec<T>` of numbers, `RecordBatch`, `Option` of any of those, and return `()` or `Result<T, E>` of those",
     note = "for a serde type, use `oplink::service::Json<{Self}>`; for a type of yours, implement `oplink::service::Wire` for it; for a type of another crate that is not serde, wrap it in a type of yours"
 )]
 pub trait Wire: Sized + 'static {

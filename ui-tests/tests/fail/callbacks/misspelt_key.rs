@@ -1,0 +1,6 @@
+#[oplink::host_callbacks(nam = "acme.Geo")]
+pub trait Geo {
+    fn country(&self, code: &str) -> String;
+}
+
+fn main() {}
