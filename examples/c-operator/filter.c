@@ -758,7 +758,7 @@ static OplinkStatus apply(OplinkInstance *instance, OplinkAbiChange *input, Opli
 static OplinkStatus pull(OplinkInstance *instance, uint64_t const *rows, size_t row_count, OplinkAbiRows *out,
                          OplinkErrorOut *err) {
     (void)instance, (void)rows, (void)row_count, (void)out;
-    return FAIL(err, OPLINK_STATUS_ERROR, "operator `c_filter` does not implement `pull`");
+    return FAIL(err, OPLINK_STATUS_ERROR, "it does not implement `pull`");
 }
 
 static OplinkStatus tick(OplinkInstance *instance, int64_t now, OplinkAbiChange *out, uint32_t *produced,
@@ -782,7 +782,7 @@ static OplinkStatus snapshot(OplinkInstance *instance, OplinkOwnedBuf *out, Opli
 static OplinkStatus restore(OplinkInstance *instance, OplinkBytesView snapshot, OplinkErrorOut *err) {
     (void)instance;
     if (snapshot.len != 0) {
-        return FAIL(err, OPLINK_STATUS_ERROR, "operator `c_filter` keeps no state, so it cannot accept a snapshot of %zu bytes",
+        return FAIL(err, OPLINK_STATUS_ERROR, "it keeps no state, so it cannot accept a snapshot of %zu bytes",
                     snapshot.len);
     }
     return OPLINK_STATUS_OK;

@@ -212,8 +212,15 @@ fn a_c_operator_reports_errors_through_the_error_slot() {
     );
     let err = op.restore(b"state").unwrap_err();
     assert!(
+        err.to_string().starts_with(
+            "operator `c_filter` failed in `restore`: it keeps no state, so it cannot accept a snapshot of 5 bytes"
+        ),
+        "{err}"
+    );
+    let err = op.pull(&[1]).unwrap_err();
+    assert!(
         err.to_string()
-            .contains("cannot accept a snapshot of 5 bytes"),
+            .starts_with("operator `c_filter` failed in `pull`: it does not implement `pull`"),
         "{err}"
     );
 }
@@ -269,6 +276,9 @@ fn a_library_of_an_older_minor_loads_and_runs_in_this_host() {
 /// The host's `oplink.Lookup`: one table, `tiers`.
 struct Tiers;
 
+/// The line of `Tiers::get`'s error, which the operator's error names.
+const OFFLINE_LINE: u32 = line!() + 5;
+
 impl oplink::services::Lookup for Tiers {
     fn get(&self, table: &str, key: &str) -> oplink::Result<Option<String>> {
         if table != "tiers" || key == "boom" {
@@ -299,7 +309,9 @@ fn a_c_operator_calls_oplink_lookup_through_the_headers_table() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "operator `c_op` failed in `new`: table `tiers` is offline (at host/tests/c_operator.rs:275:24)"
+        format!(
+            "operator `c_op` failed in `new`: table `tiers` is offline (at host/tests/c_operator.rs:{OFFLINE_LINE}:24)"
+        )
     );
     let err = plugin.instantiate("c_op", json!(7), &host).unwrap_err();
     assert_eq!(

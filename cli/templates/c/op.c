@@ -335,7 +335,7 @@ static OplinkStatus apply(OplinkInstance *instance, OplinkAbiChange *input, Opli
 static OplinkStatus pull(OplinkInstance *instance, uint64_t const *rows, size_t row_count, OplinkAbiRows *out,
                          OplinkErrorOut *err) {
     (void)instance, (void)rows, (void)row_count, (void)out;
-    return fail(err, OPLINK_STATUS_ERROR, "operator `{{op}}` does not implement `pull`");
+    return fail(err, OPLINK_STATUS_ERROR, "it does not implement `pull`");
 }
 
 static OplinkStatus tick(OplinkInstance *instance, int64_t now, OplinkAbiChange *out, uint32_t *produced,
@@ -359,7 +359,8 @@ static OplinkStatus snapshot(OplinkInstance *instance, OplinkOwnedBuf *out, Opli
 static OplinkStatus restore(OplinkInstance *instance, OplinkBytesView snapshot, OplinkErrorOut *err) {
     (void)instance;
     if (snapshot.len != 0) {
-        return fail(err, OPLINK_STATUS_ERROR, "operator `{{op}}` keeps no state to restore");
+        return fail(err, OPLINK_STATUS_ERROR, "it keeps no state, so it cannot accept a snapshot of %zu bytes",
+                    snapshot.len);
     }
     return OPLINK_STATUS_OK;
 }

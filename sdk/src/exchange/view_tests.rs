@@ -282,6 +282,11 @@ fn a_missing_or_mistyped_column_is_an_error_naming_it() {
         message(post.column(6)),
         "no column 6: the rows have 6 columns"
     );
+    let one = ChangeView::from_change(insert(string_views(vec![0], b""))).unwrap();
+    assert_eq!(
+        message(post_of(&one).column(1)),
+        "no column 1: the rows have 1 column"
+    );
     assert_eq!(
         message(post.column(2).and_then(|c| c.i64s())),
         "column `name`: it is Utf8, not Int64"

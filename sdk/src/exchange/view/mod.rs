@@ -899,8 +899,8 @@ impl<'v> RowsView<'v> {
         let fields = self.side.schema.fields();
         let Some(field) = fields.get(index) else {
             return Err(Error::msg(format!(
-                "no column {index}: the rows have {} columns",
-                fields.len()
+                "no column {index}: the rows have {}",
+                crate::__private::counted(fields.len(), "column", "columns")
             )));
         };
         self.column_at(index, field)
