@@ -87,6 +87,13 @@ fn profile(what: &str) {
         .and_then(|n| n.parse().ok())
         .unwrap_or(times);
     let operator = std::env::var("OPLINK_PROFILE_OPERATOR").unwrap_or("passthrough".into());
+    // The operators configured with the `amount` column have none to read in the wide
+    // change: said before anything runs.
+    let reads_amount = ["threshold", "threshold_floor", "scale", "scale_batch"];
+    assert!(
+        what != "wide" || !reads_amount.contains(&operator.as_str()),
+        "OPLINK_PROFILE=wide has no `amount` column for OPLINK_PROFILE_OPERATOR={operator}: profile it with one, thousand or empty"
+    );
     if std::env::var_os("OPLINK_PROFILE_IN_PROCESS").is_some() {
         let mut step: Box<dyn FnMut(Change)> = match operator.as_str() {
             "threshold" => {
