@@ -2134,7 +2134,8 @@ fn parquet_magic(file: &File) -> std::result::Result<(), String> {
             let footer = read(size - 8).map(u32::from_le_bytes).unwrap_or(0);
             if u64::from(footer) + 12 > size {
                 return Err(format!(
-                    "it is damaged: its footer says it is {footer} bytes long, more than the file's {size} bytes hold"
+                    "it is damaged: its footer says it is {footer} bytes long, but a file of {size} bytes has room for {} at most",
+                    size - 12
                 ));
             }
             Ok(())

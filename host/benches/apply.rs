@@ -87,14 +87,20 @@ fn profile(what: &str) {
         .and_then(|n| n.parse().ok())
         .unwrap_or(times);
     let operator = std::env::var("OPLINK_PROFILE_OPERATOR").unwrap_or("passthrough".into());
-    // The operators configured with the `amount` column have none to read in the wide
-    // change: said before anything runs.
-    let reads_amount = ["threshold", "threshold_floor", "scale", "scale_batch"];
+    // The operators configured with the `amount` column, and the floors built for the
+    // 2-column change, do not fit the wide change: said before anything runs. (In
+    // process, any other name is the exchange alone.)
+    let in_process = std::env::var_os("OPLINK_PROFILE_IN_PROCESS").is_some();
+    let reads_amount: &[&str] = if in_process {
+        &["threshold", "import_floor", "threshold_floor"]
+    } else {
+        &["threshold", "scale", "scale_batch"]
+    };
     assert!(
         what != "wide" || !reads_amount.contains(&operator.as_str()),
-        "OPLINK_PROFILE=wide has no `amount` column for OPLINK_PROFILE_OPERATOR={operator}: profile it with one, thousand or empty"
+        "OPLINK_PROFILE=wide does not fit OPLINK_PROFILE_OPERATOR={operator}, made for the change of `amount` and `customer`: profile it with one, thousand or empty"
     );
-    if std::env::var_os("OPLINK_PROFILE_IN_PROCESS").is_some() {
+    if in_process {
         let mut step: Box<dyn FnMut(Change)> = match operator.as_str() {
             "threshold" => {
                 let mut op = in_process_threshold();

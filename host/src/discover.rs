@@ -162,9 +162,9 @@ impl Discovery {
         let no_folder = match (self.folders.is_empty(), self.from_env) {
             (false, _) => None,
             (true, true) => Some(
-                "`OPLINK_PLUGIN_PATH` is unset or empty, so no folder was searched (set it to the folders to search, separated by `:`)",
+                "`OPLINK_PLUGIN_PATH` is unset or empty, so no folder was searched: set it to the folders to search, separated by `:`",
             ),
-            (true, false) => Some("no folder was searched (`Discovery::new` was given none)"),
+            (true, false) => Some("no folder was given to search"),
         };
         let mut found = Found {
             no_folder,
@@ -339,7 +339,7 @@ impl Found {
             }),
             None => {
                 let mut available = match self.no_folder {
-                    Some(why) => format!("none: {why}"),
+                    Some(why) => format!("none ({why})"),
                     None if self.offers.is_empty() => "none".to_owned(),
                     // A name several libraries offer is said so: `plugin_for` refuses it.
                     None => self

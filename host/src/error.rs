@@ -77,8 +77,9 @@ pub enum Error {
         reason: String,
     },
     /// A reload or a recovery of a poisoned instance failed, or a reload whose `snapshot`
-    /// of the old instance panicked (which poisoned it): it is poisoned (call `recover` or
-    /// `reload` again once the cause is fixed).
+    /// of the old instance panicked or answered an unknown status (which poisoned it): it
+    /// is poisoned, whether it was before or became so now (call `recover` or `reload`
+    /// again once the cause is fixed).
     #[error(
         "{action} operator `{operator}`{} failed, and it is poisoned: {reason}",
         of_state(state)
@@ -114,8 +115,9 @@ pub enum Error {
     NotFound {
         /// The name asked for.
         name: String,
-        /// The operators found, comma-separated (or "none"), then the libraries that were
-        /// rejected and why, when some were.
+        /// The operators found, comma-separated, each offered by several libraries marked
+        /// so (or "none", with why when no folder was searched), then the libraries that
+        /// were rejected and why, when some were.
         available: String,
     },
     /// The file is a library for another machine.

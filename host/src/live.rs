@@ -325,8 +325,8 @@ impl LiveInstance {
     /// instance's `snapshot` errs, `new`'s constructor or `restore` errs or panics, the bound
     /// of builds is reached) nothing changes: the old instance keeps serving, untouched, and
     /// the error names the operator and the reason ([`Error::Reload`]). A poisoned instance
-    /// stays poisoned, and so does one whose `snapshot` panicked just now (a panic poisons):
-    /// the error is then [`Error::StillPoisoned`].
+    /// stays poisoned, and one whose `snapshot` panics just now (or answers an unknown
+    /// status) is poisoned by it: the error is then [`Error::StillPoisoned`].
     pub fn reload(&self, new: &Plugin) -> Result<u64> {
         let mut live = self.lock("LiveInstance::reload")?;
         let (next, snapshot) = prepare(&mut live, new)?;
@@ -489,12 +489,12 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)>
     } else {
         match live.instance.snapshot() {
             Ok(snapshot) => (Some(snapshot), "the snapshot"),
-            // A panic in `snapshot` has poisoned it just now: said so.
+            // A panic (or an unknown status) in `snapshot` has poisoned it just now: said so.
             Err(e) => {
-                let what = if live.instance.is_poisoned() {
-                    "panicked, which poisoned it"
-                } else {
-                    "failed"
+                let what = match &e {
+                    Error::Panicked { .. } => "panicked, which poisoned it",
+                    _ if live.instance.is_poisoned() => "poisoned it",
+                    _ => "failed",
                 };
                 return Err(failure(live, "reloading")(format!(
                     "the old instance's snapshot {what}: {e}"

@@ -376,7 +376,8 @@ impl StateStore {
 pub(crate) type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// An entry of the host's own for [`Instance::commit_states_with`](crate::Instance::commit_states_with):
-/// `(scope, key, value)`, a `None` value removing the key.
+/// `(scope, key, value)`, a `None` value removing the key. The scope starts with `#`
+/// (`"#input"`), which no instance's state name does.
 pub type HostEntry<'a> = (&'a str, &'a [u8], Option<&'a [u8]>);
 
 /// The state of one instance: its scope of a store (or, unnamed, a store of its own), and
@@ -430,8 +431,13 @@ impl ScopedState {
         if let Some((store, writes)) = host
             && let Some((scope, _)) = writes.iter().find(|(scope, _)| !scope.starts_with('#'))
         {
+            let shown = if scope.is_empty() {
+                "`\"\"`".to_owned()
+            } else {
+                format!("`{scope}`")
+            };
             return Err(store.disk_error(format_args!(
-                "the host's entries go under a scope that starts with `#`, which no instance's state can have, not `{scope}`"
+                "the scope {shown} of the host's entries does not start with `#`; give them one that does (no instance's state can)"
             )));
         }
         let host_parts = |store: &StateStore| -> Vec<(&str, &Writes)> {

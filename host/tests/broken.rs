@@ -430,6 +430,33 @@ fn an_unknown_status_from_apply_poisons_the_instance() {
     });
 }
 
+/// A reload whose `snapshot` of a healthy instance answers an unknown status: that poisons
+/// the instance, and the error says so, not that it panicked.
+#[test]
+fn a_reload_whose_snapshot_answers_an_unknown_status_says_it_poisoned_the_instance() {
+    in_child(
+        "a_reload_whose_snapshot_answers_an_unknown_status_says_it_poisoned_the_instance",
+        || {
+            let plugin = Plugin::load(fixture("SNAPSHOT_UNKNOWN_STATUS")).unwrap();
+            let live = oplink_host::LiveInstance::new(
+                &plugin,
+                "c_op",
+                json!(null),
+                &Host::default(),
+                None,
+            )
+            .unwrap();
+            let err = live.reload(&plugin).unwrap_err();
+            assert!(matches!(err, Error::StillPoisoned { .. }), "{err:?}");
+            assert_eq!(
+                err.to_string(),
+                "reloading operator `c_op` failed, and it is poisoned: the old instance's snapshot poisoned it: operator `c_op` in `snapshot`: the plugin returned unknown status 77; the instance is now poisoned"
+            );
+            assert!(live.is_poisoned());
+        },
+    );
+}
+
 #[test]
 fn a_tick_that_says_it_produced_two_changes_is_an_error() {
     in_child(

@@ -292,7 +292,7 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
             .plugin_for("nope")
             .unwrap_err()
             .to_string(),
-        "no plugin found offers operator `nope`; found: none: no folder was searched (`Discovery::new` was given none)"
+        "no plugin found offers operator `nope`; found: none (no folder was given to search)"
     );
     // A library that was refused may be the one meant: it is named, with why.
     let refused = folder("refused-only");
@@ -381,7 +381,7 @@ fn discovery_reads_its_folders_from_oplink_plugin_path_and_reports_an_unreadable
                 .plugin_for("threshold")
                 .unwrap_err()
                 .to_string(),
-            "no plugin found offers operator `threshold`; found: none: `OPLINK_PLUGIN_PATH` is unset or empty, so no folder was searched (set it to the folders to search, separated by `:`)"
+            "no plugin found offers operator `threshold`; found: none (`OPLINK_PLUGIN_PATH` is unset or empty, so no folder was searched: set it to the folders to search, separated by `:`)"
         );
     }
 }

@@ -310,8 +310,13 @@ fn a_hosts_entries_commit_with_the_states() {
         assert_eq!(
             err.to_string(),
             format!(
-                "state store `{}`: the host's entries go under a scope that starts with `#`, which no instance's state can have, not `{scope}`",
-                dir.join("state.redb").display()
+                "state store `{}`: the scope {} of the host's entries does not start with `#`; give them one that does (no instance's state can)",
+                dir.join("state.redb").display(),
+                if scope.is_empty() {
+                    "`\"\"`".to_owned()
+                } else {
+                    format!("`{scope}`")
+                }
             )
         );
         assert!(counts_in(&store, "a").is_empty(), "nothing written");
@@ -342,7 +347,7 @@ fn a_hosts_entries_commit_with_the_states() {
     let err = Instance::commit_states_with([&mut m], &memory, &[("m", b"k", None)]).unwrap_err();
     assert!(
         err.to_string().starts_with(
-            "the in-memory state store: the host's entries go under a scope that starts with `#`"
+            "the in-memory state store: the scope `m` of the host's entries does not start with `#`"
         ),
         "{err}"
     );

@@ -20,7 +20,7 @@ pub struct OperatorArgs {
 }
 
 const KEYS: &str = "`name`, `version`, `description`, `requires` or `crate`";
-/// The keys, for "did you mean".
+/// The keys [`KEYS`] lists, for matching and "did you mean".
 const KEY_NAMES: [&str; 5] = ["name", "version", "description", "requires", "crate"];
 
 pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
@@ -57,10 +57,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
     };
     for (key, pair) in &pairs {
         let key = key.clone();
-        let known = matches!(
-            key.as_str(),
-            "name" | "version" | "description" | "crate" | "requires"
-        );
+        let known = KEY_NAMES.contains(&key.as_str());
         if known && seen.contains(&key) {
             errors.at(&pair.path, format!("duplicate operator attribute `{key}`"));
             continue;

@@ -13,6 +13,8 @@ pub struct Args {
 }
 
 const KEYS: &str = "`name` or `crate`";
+/// The keys [`KEYS`] lists, for "did you mean".
+const KEY_NAMES: [&str; 2] = ["name", "crate"];
 
 pub fn parse(args: TokenStream, errors: &mut Errors) -> Args {
     let mut out = Args {
@@ -64,7 +66,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> Args {
             }
             _ => {
                 let path = &pair.path;
-                let hint = crate::common::suggest::did_you_mean(key, ["name", "crate"]);
+                let hint = crate::common::suggest::did_you_mean(key, KEY_NAMES);
                 errors.at(
                     path,
                     format!(

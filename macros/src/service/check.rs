@@ -60,10 +60,15 @@ pub fn trait_item(item: &ItemTrait, errors: &mut Errors) {
 }
 
 /// `&self`, however it is written: `&self`, `&'_ self`, `self: &Self`, `self: &'_ Self`;
-/// with `named` (a lifetime the method declares, reported on its own), `&'a self` too.
-fn shared_self(receiver: &syn::Receiver, named: bool) -> bool {
+/// and `&'a self` for a lifetime `'a` the method declares (reported on its own).
+fn shared_self(receiver: &syn::Receiver, generics: &syn::Generics) -> bool {
+    let declared = |lifetime: &syn::Lifetime| {
+        generics
+            .lifetimes()
+            .any(|param| param.lifetime.ident == lifetime.ident)
+    };
     let anonymous =
-        |lifetime: Option<&syn::Lifetime>| named || lifetime.is_none_or(|l| l.ident == "_");
+        |lifetime: Option<&syn::Lifetime>| lifetime.is_none_or(|l| l.ident == "_" || declared(l));
     if receiver.colon_token.is_none() {
         return receiver.mutability.is_none()
             && receiver
@@ -96,8 +101,7 @@ pub fn method(method: &TraitItemFn, errors: &mut Errors) {
     sig::check_generics(sig, "", errors);
     match sig.inputs.first() {
         // `&'a self` of a method that declares `'a`: the lifetime is the one error.
-        Some(FnArg::Receiver(receiver))
-            if shared_self(receiver, !sig.generics.params.is_empty()) => {}
+        Some(FnArg::Receiver(receiver)) if shared_self(receiver, &sig.generics) => {}
         Some(FnArg::Receiver(receiver)) => errors.at(
             receiver,
             format!(

@@ -757,7 +757,8 @@ impl<'v> Views<'v> {
     /// The bytes of value `i`, where its view says they are, with nothing checked.
     ///
     /// # Safety
-    /// `i` is below the count and [`Views::bytes`] found view `i` sound.
+    /// `i` is below the count and [`Views::bytes`] found view `i` sound, or
+    /// [`short_ascii_len`] accepted it (which `Views::bytes` accepts too: a subset).
     #[inline(always)]
     unsafe fn bytes_unchecked(&self, i: usize) -> &'v [u8] {
         // SAFETY: 16 bytes of view `i` (caller), whose length is not negative, its bytes
@@ -1053,11 +1054,14 @@ impl<'v> StringsView<'v> {
     /// `iter` reads (skipping nulls) can still be refused here.
     fn check_views(&self) -> Result<CheckedStrings<'v>> {
         let Offsets::Views(views) = self.0.offsets else {
-            unreachable!("called for a view column")
+            unreachable!("check_views called for a column without views")
         };
         for (i, view) in views.views.chunks_exact(16).enumerate() {
             if short_ascii_len(view.try_into().expect("16 bytes")).is_none() {
                 self.try_value_here(i)?;
+            } else {
+                // What the fast path accepts, the full check accepts (`value` relies on it).
+                debug_assert!(views.bytes(i).is_ok(), "view {i}");
             }
         }
         Ok(CheckedStrings {
@@ -1185,8 +1189,9 @@ impl<'v> CheckedStrings<'v> {
                     *o.get_unchecked(i + 1) as usize,
                 )
             },
-            // SAFETY: `checked` read every view (`i` is one): each names bytes within a
-            // data buffer, which are UTF-8.
+            // SAFETY: `checked` read every view (`i` is one): each holds ASCII bytes inline
+            // (`short_ascii_len`) or names bytes within a data buffer (`Views::bytes`),
+            // which are UTF-8.
             Offsets::Views(views) => unsafe {
                 return std::str::from_utf8_unchecked(views.bytes_unchecked(i));
             },
