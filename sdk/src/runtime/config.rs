@@ -50,13 +50,20 @@ pub(crate) fn parse<C: DeserializeOwned>(operator: &str, config: &[u8]) -> Resul
     let config: C = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = without_position(&e.into_inner());
+        // serde reads a struct from a list too, as its fields in order: a list given for
+        // a configuration that is an object is said to be the cause.
+        let hint = if text.trim_start().starts_with('[') && takes_an_object::<C>() {
+            " (the configuration is a JSON list, which is read as the fields in their order; give an object that names them: `{\"field\": …}`)"
+        } else {
+            ""
+        };
         if path == "." {
             Error::unlocated(format!(
-                "invalid configuration for operator `{operator}`: {inner}"
+                "invalid configuration for operator `{operator}`: {inner}{hint}"
             ))
         } else {
             Error::unlocated(format!(
-                "invalid configuration for operator `{operator}` at `{path}`: {inner}"
+                "invalid configuration for operator `{operator}` at `{path}`: {inner}{hint}"
             ))
         }
     })?;
@@ -67,6 +74,16 @@ pub(crate) fn parse<C: DeserializeOwned>(operator: &str, config: &[u8]) -> Resul
         ))
     })?;
     Ok(config)
+}
+
+/// Whether `C` is read from a JSON object (a struct, a map): whether `{}` reaches it as
+/// one, rather than being refused as a map (as a list or a number is). Asked only when a
+/// configuration was refused.
+fn takes_an_object<C: DeserializeOwned>() -> bool {
+    match serde_json::from_str::<C>("{}") {
+        Ok(_) => true,
+        Err(e) => !e.to_string().starts_with("invalid type: map"),
+    }
 }
 
 /// serde_json's message without its " at line L column C": the host wrote the JSON from a
@@ -105,6 +122,22 @@ mod tests {
             err.to_string()
                 .starts_with("invalid configuration for operator `t`: trailing characters"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_list_for_an_object_says_so_and_a_list_for_a_list_does_not() {
+        let err = parse::<Config>("t", br#"["ten"]"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration for operator `t` at `[0]`: invalid type: string \"ten\", expected i64 (the configuration is a JSON list, which is read as the fields in their order; give an object that names them: `{\"field\": …}`)"
+        );
+        // serde reads a list that fits the fields: that is no error.
+        assert_eq!(parse::<Config>("t", b"[3]").unwrap().min, 3);
+        let err = parse::<Vec<i64>>("t", br#"["ten"]"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration for operator `t` at `[0]`: invalid type: string \"ten\", expected i64"
         );
     }
 
