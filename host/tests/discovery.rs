@@ -340,12 +340,20 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
 
 #[test]
 fn discovery_reads_its_folders_from_oplink_plugin_path_and_reports_an_unreadable_one() {
+    // In a process that runs only this test: no other thread reads the environment while
+    // it is written (the other tests here load libraries, and `dlopen` reads it).
+    common::in_child(
+        "discovery_reads_its_folders_from_oplink_plugin_path_and_reports_an_unreadable_one",
+        plugin_path_from_the_environment,
+    );
+}
+
+fn plugin_path_from_the_environment() {
     let dir = folder("from-env");
     copy(&plugin_path("threshold"), &dir, "libthreshold.so");
     let missing = dir.join("missing");
     let value = std::env::join_paths([dir.clone(), PathBuf::new(), missing.clone()]).unwrap();
-    // SAFETY: this test binary's tests do not read the environment concurrently with this
-    // write other than through `Discovery::from_env`, which only this test calls.
+    // SAFETY: this process runs only this test (`in_child`), on one thread.
     unsafe { std::env::set_var(oplink_host::PLUGIN_PATH_VAR, &value) };
     let discovery = Discovery::from_env();
     assert_eq!(discovery.folders(), [dir.clone(), missing.clone()]);
