@@ -139,7 +139,7 @@ impl Instance {
         Err(unsafe { failure_error(status, &mut err, self.info.name(), method) })
     }
 
-    fn refuse_if_poisoned(&self, method: &'static str) -> Result<()> {
+    pub(crate) fn refuse_if_poisoned(&self, method: &'static str) -> Result<()> {
         match self.poisoned {
             Some((panicked_in, cause)) => Err(Error::Poisoned {
                 operator: self.info.name().to_owned(),

@@ -268,6 +268,8 @@ impl LiveInstance {
     /// `flush_state` comes before the snapshot, as in `oplink run`.
     pub fn flush_and_checkpoint(&self) -> Result<()> {
         let mut live = self.lock("LiveInstance::flush_and_checkpoint")?;
+        // Refused under its own name (not that of the first call it makes).
+        live.instance.refuse_if_poisoned("flush_and_checkpoint")?;
         live.instance.prepare_flush()?;
         let snapshot = live.instance.snapshot()?;
         live.instance.commit_state()?;
@@ -280,6 +282,7 @@ impl LiveInstance {
     /// ([`LiveInstance::flush_and_checkpoint`] does both at once).
     pub fn checkpoint(&self) -> Result<()> {
         let mut live = self.lock("LiveInstance::checkpoint")?;
+        live.instance.refuse_if_poisoned("checkpoint")?;
         let snapshot = live.instance.snapshot()?;
         live.last_good = Recovery::now(&live.instance, Some(snapshot));
         Ok(())

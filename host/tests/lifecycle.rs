@@ -720,6 +720,21 @@ fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state()
         live.apply(batch_change(2)).unwrap_err(),
         Error::Poisoned { .. }
     ));
+    // A checkpoint is refused under its own name, not that of the snapshot it would take.
+    for (err, method) in [
+        (live.checkpoint().unwrap_err(), "checkpoint"),
+        (
+            live.flush_and_checkpoint().unwrap_err(),
+            "flush_and_checkpoint",
+        ),
+    ] {
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "operator `tally` is poisoned by a panic in `apply` and refuses `{method}`; create a new instance (a `LiveInstance` has `recover()` for that)"
+            )
+        );
+    }
 
     // One call recreates it from its checkpoint: its memory goes back to the checkpoint,
     // its store keeps everything flushed.
