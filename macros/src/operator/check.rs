@@ -270,7 +270,7 @@ pub fn method<'a>(
         parts
     });
     if let Some((ok, err)) = parts.filter(|_| !alias) {
-        returns(slot, ok, self_ty, (view, expected), errors);
+        returns(slot, ok, self_ty, view, expected, errors);
         if let Some(err) = err {
             error_type(slot, err, errors);
         }
@@ -528,9 +528,8 @@ fn judge(ty: &Type, want: &Want, self_name: &str) -> Verdict {
     }
 }
 
-/// `form`: whether `apply` takes a view, and the signature to show.
-fn returns(slot: Slot, ok: &Type, self_ty: &Type, form: (bool, &str), errors: &mut Errors) {
-    let (view, expected) = form;
+/// `view`: whether `apply` takes a view; `expected`: the signature to show.
+fn returns(slot: Slot, ok: &Type, self_ty: &Type, view: bool, expected: &str, errors: &mut Errors) {
     let self_name = last_ident(self_ty).unwrap_or_default();
     let (want, what) = match slot {
         Slot::New => (

@@ -336,6 +336,13 @@ fn a_missing_or_mistyped_column_is_an_error_naming_it() {
     );
 }
 
+/// One column `text` of these values, rows numbered from 0.
+fn text_rows(array: arrow_array::ArrayRef) -> Rows {
+    let len = array.len() as u64;
+    let batch = RecordBatch::try_from_iter([("text", array)]).unwrap();
+    Rows::new((0..len).collect::<Vec<_>>(), batch).unwrap()
+}
+
 /// A string column whose offsets and bytes are whatever the test says, as a C producer
 /// could send them.
 fn strings(offsets: Vec<i32>, bytes: &[u8]) -> Rows {
@@ -348,9 +355,7 @@ fn strings(offsets: Vec<i32>, bytes: &[u8]) -> Rows {
             None,
         )
     };
-    let len = array.len() as u64;
-    let batch = RecordBatch::try_from_iter([("text", Arc::new(array) as _)]).unwrap();
-    Rows::new((0..len).collect::<Vec<_>>(), batch).unwrap()
+    text_rows(Arc::new(array))
 }
 
 #[test]
@@ -1117,9 +1122,7 @@ fn string_views(views: Vec<u128>, data: &[u8]) -> Rows {
             None,
         )
     };
-    let len = array.len() as u64;
-    let batch = RecordBatch::try_from_iter([("text", Arc::new(array) as _)]).unwrap();
-    Rows::new((0..len).collect::<Vec<_>>(), batch).unwrap()
+    text_rows(Arc::new(array))
 }
 
 #[test]
