@@ -97,7 +97,8 @@ extern "C" {
 #error "OPLINK_BUILD_MINOR is newer than this header"
 #endif
 
-/* Define the entry symbol with this: OPLINK_ENTRY const OplinkPluginHeader *oplink_plugin_v2(void). */
+/* Define the entry symbol with this: OPLINK_ENTRY const OplinkPluginHeader *oplink_plugin_v2(void)
+   (declared below, so that in C++ too the definition has C linkage and its name as written). */
 #if defined(_WIN32)
 #define OPLINK_ENTRY __declspec(dllexport)
 #else
@@ -179,6 +180,9 @@ typedef struct OplinkAbiBatch OplinkAbiBatch;
 typedef struct OplinkAbiRows OplinkAbiRows;
 typedef struct OplinkAbiDiff OplinkAbiDiff;
 typedef struct OplinkAbiChange OplinkAbiChange;
+
+/* The entry symbol a plugin defines (OPLINK_ENTRY_SYMBOL). */
+OPLINK_ENTRY const OplinkPluginHeader *oplink_plugin_v2(void);
 
 /* Frees an `OwnedBuf`; called exactly once, by the receiver. */
 typedef void (*OplinkReleaseBufFn)(OplinkOwnedBuf *buf);
@@ -528,7 +532,11 @@ struct OplinkAbiChange {
 /* ---- The standard host services ------------------------------------ */
 
 /* A string literal as an OplinkStrView. */
+#ifdef __cplusplus
+#define OPLINK_STR(literal) { reinterpret_cast<uint8_t const *>(literal), sizeof(literal) - 1 }
+#else
 #define OPLINK_STR(literal) { (uint8_t const *)(literal), sizeof(literal) - 1 }
+#endif
 
 /* Log levels, for OplinkLogTable.message and max_level. */
 #define OPLINK_LOG_OFF 0

@@ -85,6 +85,65 @@ fn the_c_header_compiles_as_cpp_too() {
     );
 }
 
+/// An entry symbol defined in C++ as the header says to define it, with no `extern "C"` of
+/// its author's, has C linkage (the header declares it): a C program linked with it calls
+/// it by its plain name. `OPLINK_STR` passes `-Wold-style-cast`.
+#[test]
+fn an_entry_symbol_defined_in_cpp_has_its_c_name() {
+    let dir = std::env::temp_dir().join(format!("oplink-header-entry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("entry.cpp"),
+        "#include \"oplink.h\"\nstatic const OplinkStrView name = OPLINK_STR(\"x\");\nOPLINK_ENTRY const OplinkPluginHeader *oplink_plugin_v2(void) { return name.len == 1 ? nullptr : nullptr; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("main.c"),
+        "#include \"oplink.h\"\nint main(void) { return oplink_plugin_v2() == NULL ? 0 : 1; }\n",
+    )
+    .unwrap();
+    let run = |var: &str, default: &str, args: &[&str]| {
+        let compiler = std::env::var(var).unwrap_or_else(|_| default.to_owned());
+        let status = std::process::Command::new(&compiler)
+            .current_dir(&dir)
+            .args(args)
+            .arg("-I")
+            .arg(root().join("sdk/include"))
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run the compiler `{compiler}`: {e}"));
+        assert!(status.success(), "`{compiler} {}` failed", args.join(" "));
+    };
+    let strict = ["-Wall", "-Wextra", "-Werror"];
+    run(
+        "CXX",
+        "c++",
+        &[
+            &strict[..],
+            &["-std=c++11", "-Wold-style-cast", "-c", "entry.cpp"],
+        ]
+        .concat(),
+    );
+    run(
+        "CC",
+        "cc",
+        &[
+            &strict[..],
+            &["-std=c11", "-Wmissing-prototypes", "-c", "main.c"],
+        ]
+        .concat(),
+    );
+    // Linked by the C++ driver (its runtime), the C object naming `oplink_plugin_v2`.
+    run("CXX", "c++", &["main.o", "entry.o", "-o", "entry"]);
+    let status = std::process::Command::new(dir.join("entry"))
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the C program did not call the C++ entry symbol"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A service whose method and parameter names are C or C++ keywords.
 #[oplink::host_callbacks]
 pub trait Keywords {

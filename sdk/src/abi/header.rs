@@ -52,7 +52,7 @@ pub fn c_header() -> String {
     line(
         w,
         &format!(
-            "/* The minor this build writes. */\n#ifndef OPLINK_BUILD_MINOR\n#define OPLINK_BUILD_MINOR OPLINK_ABI_MINOR\n#endif\n#if OPLINK_BUILD_MINOR > OPLINK_ABI_MINOR\n#error \"OPLINK_BUILD_MINOR is newer than this header\"\n#endif\n\n/* Define the entry symbol with this: OPLINK_ENTRY const OplinkPluginHeader *{ENTRY_SYMBOL}(void). */\n#if defined(_WIN32)\n#define OPLINK_ENTRY __declspec(dllexport)\n#else\n#define OPLINK_ENTRY __attribute__((visibility(\"default\")))\n#endif\n"
+            "/* The minor this build writes. */\n#ifndef OPLINK_BUILD_MINOR\n#define OPLINK_BUILD_MINOR OPLINK_ABI_MINOR\n#endif\n#if OPLINK_BUILD_MINOR > OPLINK_ABI_MINOR\n#error \"OPLINK_BUILD_MINOR is newer than this header\"\n#endif\n\n/* Define the entry symbol with this: OPLINK_ENTRY const OplinkPluginHeader *{ENTRY_SYMBOL}(void)\n   (declared below, so that in C++ too the definition has C linkage and its name as written). */\n#if defined(_WIN32)\n#define OPLINK_ENTRY __declspec(dllexport)\n#else\n#define OPLINK_ENTRY __attribute__((visibility(\"default\")))\n#endif\n"
         ),
     );
 
@@ -87,6 +87,12 @@ pub fn c_header() -> String {
         line(w, &format!("typedef struct {0} {0};", decl.c_name()));
     }
     line(w, "");
+    line(
+        w,
+        &format!(
+            "/* The entry symbol a plugin defines (OPLINK_ENTRY_SYMBOL). */\nOPLINK_ENTRY const OplinkPluginHeader *{ENTRY_SYMBOL}(void);\n"
+        ),
+    );
     for function in FUNCTIONS {
         doc_comment(w, function.doc, "");
         line(w, &format!("{}\n", (function.c_typedef)()));
@@ -114,7 +120,7 @@ pub fn c_header() -> String {
 
     line(
         w,
-        "/* ---- The standard host services ------------------------------------ */\n\n/* A string literal as an OplinkStrView. */\n#define OPLINK_STR(literal) { (uint8_t const *)(literal), sizeof(literal) - 1 }\n\n/* Log levels, for OplinkLogTable.message and max_level. */\n#define OPLINK_LOG_OFF 0\n#define OPLINK_LOG_ERROR 1\n#define OPLINK_LOG_WARN 2\n#define OPLINK_LOG_INFO 3\n#define OPLINK_LOG_DEBUG 4\n#define OPLINK_LOG_TRACE 5\n",
+        "/* ---- The standard host services ------------------------------------ */\n\n/* A string literal as an OplinkStrView. */\n#ifdef __cplusplus\n#define OPLINK_STR(literal) { reinterpret_cast<uint8_t const *>(literal), sizeof(literal) - 1 }\n#else\n#define OPLINK_STR(literal) { (uint8_t const *)(literal), sizeof(literal) - 1 }\n#endif\n\n/* Log levels, for OplinkLogTable.message and max_level. */\n#define OPLINK_LOG_OFF 0\n#define OPLINK_LOG_ERROR 1\n#define OPLINK_LOG_WARN 2\n#define OPLINK_LOG_INFO 3\n#define OPLINK_LOG_DEBUG 4\n#define OPLINK_LOG_TRACE 5\n",
     );
     line(w, &crate::services::c_section());
     line(
