@@ -2097,7 +2097,7 @@ pub(crate) fn without_position(message: &str) -> String {
 
 /// Refuses a file that is no Parquet file, or one cut short, before parquet-rs says only
 /// "Corrupt footer": a Parquet file starts with `PAR1` and ends with its footer's length and
-/// `PAR1` (`PARE` when the footer is encrypted).
+/// `PAR1` (`PARE` at both ends when the footer is encrypted, which this reader cannot read).
 fn parquet_magic(file: &File) -> std::result::Result<(), String> {
     use std::os::unix::fs::FileExt;
     let Some(size) = file
@@ -2122,6 +2122,10 @@ fn parquet_magic(file: &File) -> std::result::Result<(), String> {
         (Some(head), _) if &head == b"PAR1" && size < 12 => Err(format!(
             "it is cut short: it starts as a Parquet file, but is {size} bytes long, shorter than any"
         )),
+        // Encrypted footer mode: `PARE` at both ends, and nothing readable without keys.
+        (Some(head), _) if &head == b"PARE" => Err(
+            "it is a Parquet file whose footer is encrypted, which `oplink run` cannot read: it holds no keys to decrypt it".to_owned(),
+        ),
         (Some(head), _) if &head != b"PAR1" => Err(format!(
             "it is not a Parquet file: it starts with {}, not `PAR1`",
             shown(&head)
@@ -2130,7 +2134,7 @@ fn parquet_magic(file: &File) -> std::result::Result<(), String> {
             "it is not a Parquet file: it is {size} bytes long, shorter than any"
         )),
         // The footer's length, just before the closing magic, must fit the file.
-        (_, Some(tail)) if &tail == b"PAR1" || &tail == b"PARE" => {
+        (_, Some(tail)) if &tail == b"PAR1" => {
             let footer = read(size - 8).map(u32::from_le_bytes).unwrap_or(0);
             if u64::from(footer) + 12 > size {
                 return Err(format!(

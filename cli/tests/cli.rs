@@ -2833,6 +2833,11 @@ fn a_file_that_is_not_arrow_or_parquet_says_what_it_is() {
             "it is damaged: its footer says it is 1751606885 bytes long, but a file of 19 bytes has room for 7 at most",
         ),
         (
+            "encrypted.parquet",
+            &b"PARE\0\0\0\0\x04\0\0\0PARE"[..],
+            "it is a Parquet file whose footer is encrypted, which `oplink run` cannot read: it holds no keys to decrypt it",
+        ),
+        (
             "cut.parquet",
             &whole[..whole.len() / 2],
             "it is cut short: it starts as a Parquet file, but does not end with the footer every Parquet file ends with",
