@@ -183,14 +183,15 @@ fn bad_configuration_is_an_error_naming_operator_and_field() {
         err.to_string(),
         "invalid configuration for operator `threshold` at `min`: invalid type: string \"ten\", expected i64"
     );
-    // A list where an object goes: said.
-    let err = plugin
-        .instantiate("threshold", json!([1, 2]), &host)
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "invalid configuration for operator `threshold` at `[0]`: invalid type: integer `1`, expected a string (the configuration is a JSON list, which is read as the fields in their order; give an object that names them: `{\"field\": …}`)"
-    );
+    // A list where an object goes, even one that serde would read as the fields in order:
+    // refused, naming the fields.
+    for list in [json!([1, 2]), json!(["amount", 2])] {
+        let err = plugin.instantiate("threshold", list, &host).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration for operator `threshold`: it is a JSON list, but the operator takes an object that names its fields: `{\"column\": …, \"min\": …}`"
+        );
+    }
     let err = plugin
         .instantiate(
             "threshold",

@@ -46,24 +46,29 @@ pub(crate) fn parse<C: DeserializeOwned>(operator: &str, config: &[u8]) -> Resul
             "the configuration of operator `{operator}` is not UTF-8: {e}"
         ))
     })?;
+    // serde reads a struct from a list too, as its fields in order, past
+    // `deny_unknown_fields` and whatever the fields are called: a list is refused for a
+    // configuration that is a struct, naming the fields it takes.
+    if text.trim_start().starts_with('[')
+        && let Some(fields) = struct_fields::<C>()
+    {
+        let named: Vec<String> = fields.iter().map(|f| format!("\"{f}\": …")).collect();
+        return Err(Error::unlocated(format!(
+            "invalid configuration for operator `{operator}`: it is a JSON list, but the operator takes an object that names its fields: `{{{}}}`",
+            named.join(", ")
+        )));
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let config: C = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = without_position(&e.into_inner());
-        // serde reads a struct from a list too, as its fields in order: a list given for
-        // a configuration that is an object is said to be the cause.
-        let hint = if text.trim_start().starts_with('[') && takes_an_object::<C>() {
-            " (the configuration is a JSON list, which is read as the fields in their order; give an object that names them: `{\"field\": …}`)"
-        } else {
-            ""
-        };
         if path == "." {
             Error::unlocated(format!(
-                "invalid configuration for operator `{operator}`: {inner}{hint}"
+                "invalid configuration for operator `{operator}`: {inner}"
             ))
         } else {
             Error::unlocated(format!(
-                "invalid configuration for operator `{operator}` at `{path}`: {inner}{hint}"
+                "invalid configuration for operator `{operator}` at `{path}`: {inner}"
             ))
         }
     })?;
@@ -76,13 +81,48 @@ pub(crate) fn parse<C: DeserializeOwned>(operator: &str, config: &[u8]) -> Resul
     Ok(config)
 }
 
-/// Whether `C` is read from a JSON object (a struct, a map): whether `{}` reaches it as
-/// one, rather than being refused as a map (as a list or a number is). Asked only when a
-/// configuration was refused.
-fn takes_an_object<C: DeserializeOwned>() -> bool {
-    match serde_json::from_str::<C>("{}") {
-        Ok(_) => true,
-        Err(e) => !e.to_string().starts_with("invalid type: map"),
+/// The fields of `C` when it is read as a struct (what `#[derive(Deserialize)]` makes of a
+/// struct with named fields), asked of its `Deserialize` through a deserializer that only
+/// notes what it is asked for; `None` for any other type (a map, a list, a tuple struct, an
+/// untagged enum, which may take a list). Asked only when a list was given.
+fn struct_fields<C: DeserializeOwned>() -> Option<&'static [&'static str]> {
+    /// What `C` asked the probe for: the fields of a struct, or nothing.
+    #[derive(Debug)]
+    struct Asked(Option<&'static [&'static str]>);
+    impl fmt::Display for Asked {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("probed")
+        }
+    }
+    impl std::error::Error for Asked {}
+    impl de::Error for Asked {
+        fn custom<T: fmt::Display>(_: T) -> Asked {
+            Asked(None)
+        }
+    }
+    struct Probe;
+    impl<'de> Deserializer<'de> for Probe {
+        type Error = Asked;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Asked> {
+            Err(Asked(None))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Asked> {
+            Err(Asked(Some(fields)))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    match C::deserialize(Probe) {
+        Err(Asked(fields)) => fields,
+        Ok(_) => None,
     }
 }
 
@@ -126,18 +166,53 @@ mod tests {
     }
 
     #[test]
-    fn a_list_for_an_object_says_so_and_a_list_for_a_list_does_not() {
-        let err = parse::<Config>("t", br#"["ten"]"#).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid configuration for operator `t` at `[0]`: invalid type: string \"ten\", expected i64 (the configuration is a JSON list, which is read as the fields in their order; give an object that names them: `{\"field\": …}`)"
-        );
-        // serde reads a list that fits the fields: that is no error.
-        assert_eq!(parse::<Config>("t", b"[3]").unwrap().min, 3);
+    fn a_list_for_a_struct_is_refused_naming_its_fields_and_a_list_for_a_list_is_read() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Two {
+            column: String,
+            min: i64,
+        }
+        // serde alone would read `["amount", 3]` as the fields in order, past
+        // `deny_unknown_fields`.
+        for list in [&br#"["amount", 3]"#[..], br#" ["ten"]"#, b"[]"] {
+            let err = parse::<Two>("t", list).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "invalid configuration for operator `t`: it is a JSON list, but the operator takes an object that names its fields: `{\"column\": …, \"min\": …}`"
+            );
+        }
+        assert_eq!(parse::<Config>("t", br#"{"min": 3}"#).unwrap().min, 3);
+        // Types that take a list: read as serde reads them.
         let err = parse::<Vec<i64>>("t", br#"["ten"]"#).unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid configuration for operator `t` at `[0]`: invalid type: string \"ten\", expected i64"
+        );
+        #[derive(Debug, serde::Deserialize, PartialEq)]
+        struct Pair(i64, String);
+        assert_eq!(
+            parse::<Pair>("t", br#"[1, "a"]"#).unwrap(),
+            Pair(1, "a".into())
+        );
+        #[derive(Debug, serde::Deserialize, PartialEq)]
+        #[serde(untagged)]
+        enum Either {
+            List(Vec<i64>),
+            Object { min: i64 },
+        }
+        assert_eq!(
+            parse::<Either>("t", b"[1, 2]").unwrap(),
+            Either::List(vec![1, 2])
+        );
+        assert_eq!(
+            parse::<Either>("t", br#"{"min": 1}"#).unwrap(),
+            Either::Object { min: 1 }
+        );
+        assert_eq!(
+            parse::<std::collections::BTreeMap<String, i64>>("t", br#"{"a": 1}"#).unwrap()["a"],
+            1
         );
     }
 
