@@ -136,7 +136,7 @@ mod tests {
             RowsOut::new(schema, vec![1, 2], vec![ColumnOut::f64s(vec![1.0, 2.0])]).unwrap_err();
         assert_eq!(
             error.message(),
-            "column `amount` was built as Float64, but its field is Int64"
+            "column `amount` was built as Float64, but its field is Int64 (build it with `ColumnOut::i64s`, or `ColumnOut::from_options::<Int64Type>` for nulls)"
         );
         let location = error.location().expect("located");
         assert!(location.file().ends_with("lib.rs"), "{location}");
@@ -165,7 +165,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             error.message(),
-            "diff 0 of the output, its post rows: column `amount` was built as Float64, but its field is Int64"
+            "diff 0 of the output, its post rows: column `amount` was built as Float64, but its field is Int64 (build it with `ColumnOut::i64s`, or `ColumnOut::from_options::<Int64Type>` for nulls)"
         );
         let location = error.location().expect("located");
         assert!(location.file().ends_with("lib.rs"), "{location}");

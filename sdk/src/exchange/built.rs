@@ -121,6 +121,59 @@ pub(super) enum Values {
     },
 }
 
+/// How a column for a field of `data_type` is built, for the error of one built otherwise.
+#[cold]
+fn how_to_build(data_type: &DataType) -> String {
+    use arrow_schema::{IntervalUnit as I, TimeUnit as T};
+    let primitive = match data_type {
+        DataType::Int64 => return "build it with `ColumnOut::i64s`, or `ColumnOut::from_options::<Int64Type>` for nulls".to_owned(),
+        DataType::Float64 => return "build it with `ColumnOut::f64s`, or `ColumnOut::from_options::<Float64Type>` for nulls".to_owned(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            return "build it with `ColumnOut::strings`".to_owned();
+        }
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+            return "build it with `ColumnOut::binaries`".to_owned();
+        }
+        DataType::Boolean => return "build it with `ColumnOut::booleans`".to_owned(),
+        DataType::Int8 => "Int8Type",
+        DataType::Int16 => "Int16Type",
+        DataType::Int32 => "Int32Type",
+        DataType::UInt8 => "UInt8Type",
+        DataType::UInt16 => "UInt16Type",
+        DataType::UInt32 => "UInt32Type",
+        DataType::UInt64 => "UInt64Type",
+        DataType::Float16 => "Float16Type",
+        DataType::Float32 => "Float32Type",
+        DataType::Date32 => "Date32Type",
+        DataType::Date64 => "Date64Type",
+        DataType::Time32(T::Second) => "Time32SecondType",
+        DataType::Time32(T::Millisecond) => "Time32MillisecondType",
+        DataType::Time64(T::Microsecond) => "Time64MicrosecondType",
+        DataType::Time64(T::Nanosecond) => "Time64NanosecondType",
+        DataType::Timestamp(T::Second, _) => "TimestampSecondType",
+        DataType::Timestamp(T::Millisecond, _) => "TimestampMillisecondType",
+        DataType::Timestamp(T::Microsecond, _) => "TimestampMicrosecondType",
+        DataType::Timestamp(T::Nanosecond, _) => "TimestampNanosecondType",
+        DataType::Duration(T::Second) => "DurationSecondType",
+        DataType::Duration(T::Millisecond) => "DurationMillisecondType",
+        DataType::Duration(T::Microsecond) => "DurationMicrosecondType",
+        DataType::Duration(T::Nanosecond) => "DurationNanosecondType",
+        DataType::Interval(I::YearMonth) => "IntervalYearMonthType",
+        DataType::Interval(I::DayTime) => "IntervalDayTimeType",
+        DataType::Interval(I::MonthDayNano) => "IntervalMonthDayNanoType",
+        DataType::Decimal32(_, _) => "Decimal32Type",
+        DataType::Decimal64(_, _) => "Decimal64Type",
+        DataType::Decimal128(_, _) => "Decimal128Type",
+        DataType::Decimal256(_, _) => "Decimal256Type",
+        _ => {
+            return "a column of that type is not built from typed values: build the change with arrow-rs and return it, `.into()`".to_owned();
+        }
+    };
+    format!(
+        "build it with `ColumnOut::new::<{primitive}>`, or `ColumnOut::from_options::<{primitive}>` for nulls"
+    )
+}
+
 impl ColumnOut {
     /// A column of `values` of the primitive type `T` (`Int32Type`, `TimestampMicrosecondType`,
     /// `Decimal128Type`, …), none null. It fits a field of any type an arrow-rs
@@ -617,9 +670,10 @@ impl RowsOut {
             }
             if !column.fits(field.data_type()) {
                 return error(format!(
-                    "column `{name}` was built as {}, but its field is {}",
+                    "column `{name}` was built as {}, but its field is {} ({})",
                     column.built_as(),
-                    field.data_type()
+                    field.data_type(),
+                    how_to_build(field.data_type())
                 ));
             }
             if let Values::Bytes {

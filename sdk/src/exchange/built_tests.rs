@@ -302,6 +302,35 @@ fn a_schema_kept_in_one_arc_crosses_once_and_blocks_mix_with_built_changes() {
     }
 }
 
+/// A column built as another type than its field's is told how to build one that fits.
+#[test]
+fn a_column_of_another_type_is_told_how_to_build_its_field() {
+    let said = |field: DataType, column: ColumnOut| {
+        let schema = Arc::new(Schema::new(vec![Field::new("t", field, true)]));
+        RowsOut::new(schema, vec![1], vec![column])
+            .unwrap_err()
+            .to_string()
+    };
+    let zoned = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    assert_eq!(
+        said(zoned, ColumnOut::i64s(vec![1])),
+        "column `t` was built as Int64, but its field is Timestamp(µs, \"UTC\") (build it with `ColumnOut::new::<TimestampMicrosecondType>`, or `ColumnOut::from_options::<TimestampMicrosecondType>` for nulls)"
+    );
+    assert_eq!(
+        said(DataType::Float64, ColumnOut::booleans([Some(true)])),
+        "column `t` was built as Boolean, but its field is Float64 (build it with `ColumnOut::f64s`, or `ColumnOut::from_options::<Float64Type>` for nulls)"
+    );
+    assert_eq!(
+        said(DataType::Boolean, ColumnOut::i64s(vec![1])),
+        "column `t` was built as Int64, but its field is Boolean (build it with `ColumnOut::booleans`)"
+    );
+    let list = DataType::new_list(DataType::Int64, true);
+    assert_eq!(
+        said(list, ColumnOut::i64s(vec![1])),
+        "column `t` was built as Int64, but its field is List(Int64) (a column of that type is not built from typed values: build the change with arrow-rs and return it, `.into()`)"
+    );
+}
+
 #[test]
 fn rows_that_do_not_fit_their_schema_are_errors_naming_the_column() {
     fn message<T: std::fmt::Debug>(result: crate::Result<T>) -> String {
@@ -323,7 +352,7 @@ fn rows_that_do_not_fit_their_schema_are_errors_naming_the_column() {
     );
     assert_eq!(
         message(rows(vec![ColumnOut::f64s(vec![1.0, 2.0]), names()])),
-        "column `id` was built as Float64, but its field is Int64"
+        "column `id` was built as Float64, but its field is Int64 (build it with `ColumnOut::i64s`, or `ColumnOut::from_options::<Int64Type>` for nulls)"
     );
     assert_eq!(
         message(rows(vec![
@@ -339,7 +368,7 @@ fn rows_that_do_not_fit_their_schema_are_errors_naming_the_column() {
             ColumnOut::i64s(vec![1, 2]),
             ColumnOut::binaries([Some(b"a"), None]),
         ])),
-        "column `name` was built as Binary, but its field is Utf8"
+        "column `name` was built as Binary, but its field is Utf8 (build it with `ColumnOut::strings`)"
     );
     assert_eq!(
         message(rows(vec![
@@ -823,7 +852,7 @@ fn view_fields_take_what_their_plain_forms_take() {
             vec![0],
             vec![ColumnOut::strings([Some("a")])],
         )),
-        "column `x` was built as Utf8, but its field is BinaryView"
+        "column `x` was built as Utf8, but its field is BinaryView (build it with `ColumnOut::binaries`)"
     );
     assert_eq!(
         message(RowsOut::new(
@@ -831,7 +860,7 @@ fn view_fields_take_what_their_plain_forms_take() {
             vec![0],
             vec![ColumnOut::i64s(vec![1])],
         )),
-        "column `x` was built as Int64, but its field is Utf8View"
+        "column `x` was built as Int64, but its field is Utf8View (build it with `ColumnOut::strings`)"
     );
     // Past 2 GiB (64-bit offsets): a view's offset has 32 bits; made here without the
     // memory, as in `rows_that_do_not_fit_their_schema_are_errors_naming_the_column`.
@@ -997,7 +1026,7 @@ fn binaries_do_not_fit_a_utf8view_field_nor_huge_ones_a_binaryview_one() {
             vec![0],
             vec![ColumnOut::binaries([Some(b"a")])]
         )),
-        "column `x` was built as Binary, but its field is Utf8View"
+        "column `x` was built as Binary, but its field is Utf8View (build it with `ColumnOut::strings`)"
     );
     let mut huge = ColumnOut::binaries([Some(b"a")]);
     if let super::built::Values::Bytes { offsets, .. } = huge.values_mut() {
