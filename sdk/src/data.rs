@@ -216,14 +216,19 @@ impl Rows {
 #[inline(never)]
 pub(crate) fn unpaired(row_numbers: &UInt64Array, batch: &RecordBatch) -> String {
     if row_numbers.len() != batch.num_rows() {
-        format!(
-            "{} for a batch of {}",
-            counted(row_numbers.len(), "row number", "row numbers"),
-            counted(batch.num_rows(), "row", "rows")
-        )
+        miscounted(row_numbers.len(), batch.num_rows())
     } else {
         "row numbers must not be null".to_owned()
     }
+}
+
+/// The words of `numbers` row numbers for a batch of `rows` rows.
+pub(crate) fn miscounted(numbers: usize, rows: usize) -> String {
+    format!(
+        "{} for a batch of {}",
+        counted(numbers, "row number", "row numbers"),
+        counted(rows, "row", "rows")
+    )
 }
 
 /// One diff of a change.

@@ -282,7 +282,7 @@ fn import_spoiled_then<After: FnOnce()>(spoil: impl FnOnce(&mut AbiChange) -> Af
 fn a_header_the_other_side_changed_is_an_error_and_its_release_no_crash() {
     let cases = [
         "diff 0 of the change: its post rows: the batch has 3 columns where its schema has 2",
-        "diff 0 of the change: its post rows: its child list is null or misaligned",
+        "diff 0 of the change: its post rows: a batch's struct array: its child list is null or misaligned",
         "diff 0 of the change: its post rows: column `amount`: the array pointer is null or misaligned",
     ];
     for (case, expected) in cases.into_iter().enumerate() {
@@ -348,7 +348,7 @@ pub(super) fn hang_dictionary(array: &mut super::raw::RawArray) {
 
 #[test]
 fn every_malformed_change_is_an_error_naming_what_is_wrong() {
-    let cases: [(&str, Spoil); 19] = [
+    let cases: [(&str, Spoil); 20] = [
         (
             "diff 0 of the change: its post rows: a batch's struct array has a dictionary",
             Box::new(|abi| hang_dictionary(raw(&mut post(abi).columns))),
@@ -433,6 +433,13 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
             // Fewer numbers than rows: a shorter length reads less.
             "diff 0 of the change: its post rows: 0 row numbers for a batch of 2 rows",
             Box::new(|abi| raw(&mut post(abi).row_numbers).length = 0),
+        ),
+        (
+            // A batch longer than its row numbers is refused before its columns are read
+            // (which would say a column is shorter than its batch, or read past buffers
+            // made for the numbers' count).
+            "diff 0 of the change: its post rows: 2 row numbers for a batch of 3 rows",
+            Box::new(|abi| raw(&mut post(abi).columns).length = 3),
         ),
         (
             "diff 0 of the change: its post rows: its row numbers: an array of type UInt64 has a dictionary",

@@ -62,7 +62,8 @@ impl<'a> Importer<'a> {
             )));
         }
         // SAFETY: a valid array (caller).
-        let shape = unsafe { Shape::of(raw, 1, fields.len()) }?;
+        let shape = unsafe { Shape::of(raw, 1, fields.len()) }
+            .map_err(|e| e.context("a batch's struct array"))?;
         if !raw.dictionary.is_null() {
             return Err(cold(format_args!(
                 "a batch's struct array has a dictionary"

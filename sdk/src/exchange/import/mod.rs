@@ -617,6 +617,13 @@ fn rows(n: usize) -> String {
     }
 }
 
+/// The error of row numbers that a batch's length does not match.
+#[cold]
+#[inline(never)]
+fn miscounted(numbers: usize, rows: usize) -> Error {
+    Error::unlocated(crate::data::miscounted(numbers, rows))
+}
+
 /// The rows this process exported as `columns` and `numbers`, come back unchanged (see
 /// [`recognize`]), as `schema` declares them: the very batch sent when `schema` is its own,
 /// rebuilt with `schema` when that describes the same columns; `None` otherwise (import them
@@ -681,6 +688,13 @@ pub(super) unsafe fn read_owned(
         let numbers = no_dictionary(&owner.numbers.0, &DataType::UInt64)
             .and_then(|()| unsafe { importer.primitive::<UInt64Type>(&owner.numbers.0) })
             .map_err(|e| e.context("its row numbers"))?;
+        // Counted against the batch's length before its columns are read: a batch longer
+        // than its row numbers may be longer than its buffers too (which no one can check).
+        if let Ok(rows) = usize::try_from(owner.columns.0.length)
+            && rows != numbers.len()
+        {
+            return Err(miscounted(numbers.len(), rows));
+        }
         Some(numbers)
     } else {
         None
