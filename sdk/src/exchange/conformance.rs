@@ -498,6 +498,50 @@ fn each_type_round_trips_with_nulls_and_offsets() {
     }
 }
 
+/// An empty slice, at an offset, of arrays whose Utf8 or Binary children arrow-rs exports
+/// and imports (a sparse union's, a fixed-size list's, a dictionary's values inside them)
+/// crosses valid every way, also a second time: arrow-rs alone makes of such a child an
+/// array whose one offset points past its (empty) data.
+#[test]
+fn empty_slices_of_byte_children_cross_valid() {
+    let words = |n: usize| StringArray::from_iter_values((0..n).map(|i| format!("word {i}")));
+    let fields = UnionFields::try_new(
+        [0, 1],
+        [
+            Field::new("s", DataType::Utf8, true),
+            Field::new("b", DataType::LargeBinary, true),
+        ],
+    )
+    .unwrap();
+    let sparse: ArrayRef = Arc::new(
+        UnionArray::try_new(
+            fields,
+            vec![0i8, 1, 0, 1, 0, 1, 0, 1].into(),
+            None,
+            vec![
+                Arc::new(words(8)),
+                Arc::new(LargeBinaryArray::from_iter_values(
+                    (0..8).map(|i| vec![i as u8; 5]),
+                )),
+            ],
+        )
+        .unwrap(),
+    );
+    let listed: ArrayRef = Arc::new(FixedSizeListArray::new(
+        Arc::new(Field::new_list_field(DataType::Utf8, true)),
+        2,
+        Arc::new(words(16)),
+        None,
+    ));
+    for column in [sparse, listed] {
+        for (start, len) in [(5, 0), (8, 0), (3, 2)] {
+            let batch = RecordBatch::try_from_iter([("c", column.slice(start, len))]).unwrap();
+            let numbers = UInt64Array::from_iter_values(0..len as u64);
+            check_all_ways(&batch, &numbers);
+        }
+    }
+}
+
 #[test]
 fn a_thousand_columns_and_no_columns_round_trip() {
     let mut g = Gen(11);

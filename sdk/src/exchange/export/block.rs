@@ -260,7 +260,8 @@ impl Sink for Fill {
     }
     #[inline(always)]
     fn foreign(&mut self, array: &dyn Array) -> RawArray {
-        let array = RawArray::from_ffi(FFI_ArrowArray::new(&array.to_data()));
+        let data = crate::exchange::import::empty_bytes_mended(array.to_data());
+        let array = RawArray::from_ffi(FFI_ArrowArray::new(&data));
         // SAFETY: the header of the block being filled, which nobody else reads yet.
         unsafe { (*self.header).foreign.push(array.private_data) };
         array

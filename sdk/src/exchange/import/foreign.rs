@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use arrow_array::ffi::from_ffi_and_data_type;
 use arrow_array::{ArrayRef, OffsetSizeTrait, make_array};
+use arrow_data::ArrayData;
 use arrow_schema::DataType;
 
 use super::columns::{Shape, bytes_for, cold, no_dictionary, node, too_short};
@@ -42,7 +43,7 @@ pub(super) unsafe fn foreign(
             // SAFETY: a valid C Data Interface array (caller) of the type its schema gave,
             // whose buffers and children the owner it holds keeps alive.
             let data = unsafe { from_ffi_and_data_type(array, data_type.clone()) }?;
-            imported = Some(make_array(data));
+            imported = Some(make_array(empty_bytes_mended(data)));
         }
         Ok(())
     });
@@ -54,6 +55,39 @@ pub(super) unsafe fn foreign(
         ))),
         (Ok(()), None) => Err(Error::unlocated("an array could not be imported")),
     }
+}
+
+/// `data` with every empty Utf8 or Binary array in it (plain or large, at any depth) made
+/// anew: no data, one offset of 0. The C Data Interface lets an empty array's one offset
+/// be any value, with data behind it, and arrow-rs's exporter writes such arrays (an empty
+/// slice shares the offsets from its start: a sparse union's or a fixed-size list's
+/// children, sliced with it); arrow-rs's importer takes an empty array's data as empty but
+/// keeps that offset, which makes an array that fails validation and that `concat` panics
+/// on. So what arrow-rs imports here, and what it exports for oplink, is mended first.
+pub(in crate::exchange) fn empty_bytes_mended(data: ArrayData) -> ArrayData {
+    fn empty_bytes(data: &ArrayData) -> bool {
+        data.is_empty()
+            && matches!(
+                data.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary
+            )
+    }
+    fn holds_any(data: &ArrayData) -> bool {
+        empty_bytes(data) || data.child_data().iter().any(holds_any)
+    }
+    fn mend(data: ArrayData) -> ArrayData {
+        if empty_bytes(&data) {
+            return ArrayData::new_empty(data.data_type());
+        }
+        if !data.child_data().iter().any(holds_any) {
+            return data;
+        }
+        let children = data.child_data().iter().cloned().map(mend).collect();
+        // SAFETY: the array as it was, but for children replaced by arrays of their own
+        // type and length (0), which hold no values to read.
+        unsafe { data.into_builder().child_data(children).build_unchecked() }
+    }
+    if holds_any(&data) { mend(data) } else { data }
 }
 
 /// Checks the header of `raw`, an array of `data_type` for arrow-rs to import, and of every

@@ -44,7 +44,7 @@ use crate::{Error, Result};
 use arrays::Importer;
 use columns::cold;
 pub(super) use columns::{Column, Shape, no_dictionary};
-pub(super) use foreign::{view_data_buffers, view_sizes};
+pub(super) use foreign::{empty_bytes_mended, view_data_buffers, view_sizes};
 pub(super) use owner::{Owner, Slot, Unshared, keep_spare};
 
 mod arrays;
