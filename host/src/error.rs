@@ -360,7 +360,7 @@ pub enum Error {
     /// An earlier panic (or a failure as final: an unknown status, an output that could not
     /// be trusted) poisoned the instance; it refuses every further call.
     #[error(
-        "operator `{operator}` is poisoned by {cause} in `{panicked_in}` and refuses `{method}`; create a new instance (a `LiveInstance` has `recover()` for that)"
+        "operator `{operator}` is poisoned by {cause} in `{panicked_in}` and refuses `{method}`; drop it and create a new one (a `LiveInstance` has `recover()` for that)"
     )]
     Poisoned {
         /// The operator's name.

@@ -121,7 +121,11 @@ struct Recovery {
 impl Recovery {
     /// Now, for `instance`, with `snapshot`.
     fn now(instance: &Instance, snapshot: Option<Vec<u8>>) -> Recovery {
-        let state = instance.state();
+        Recovery::of(instance.state(), snapshot)
+    }
+
+    /// Now, for an instance on `state` that `snapshot` is to be restored into.
+    fn of(state: &ScopedState, snapshot: Option<Vec<u8>>) -> Recovery {
         Recovery {
             snapshot,
             pending: state.pending(),
@@ -332,8 +336,8 @@ impl LiveInstance {
     /// status) is poisoned by it: the error is then [`Error::StillPoisoned`].
     pub fn reload(&self, new: &Plugin) -> Result<u64> {
         let mut live = self.lock("LiveInstance::reload")?;
-        let (next, snapshot) = prepare(&mut live, new)?;
-        live.swap(next, snapshot, new);
+        let (next, point) = prepare(&mut live, new)?;
+        live.swap(next, point, new);
         Ok(live.generation)
     }
 
@@ -352,7 +356,7 @@ impl LiveInstance {
         if !live.instance.is_poisoned() {
             return Ok(live.generation);
         }
-        let next = recreate(
+        let (next, _) = recreate(
             &live,
             &live.plugin,
             live.last_good.snapshot.as_deref(),
@@ -398,8 +402,8 @@ pub fn reload_all(instances: &[LiveInstance], new: &Plugin) -> Result<usize> {
             }
         }
     }
-    for (live, (next, snapshot)) in held.iter_mut().zip(ready) {
-        live.swap(next, snapshot, new);
+    for (live, (next, point)) in held.iter_mut().zip(ready) {
+        live.swap(next, point, new);
     }
     Ok(held.len())
 }
@@ -449,23 +453,27 @@ impl Live {
         self.builds.iter().any(|seen| seen.library_id() == id)
     }
 
-    /// Puts `next`, made from `new` and restored from `snapshot`, in the old one's place.
-    fn swap(&mut self, next: Instance, snapshot: Option<Vec<u8>>, new: &Plugin) {
+    /// Puts `next`, made from `new` and restored from `point`'s snapshot, in the old one's
+    /// place; `point` (the snapshot, and the state as it was before `next` was made) is
+    /// what a recovery goes back to, when there is a snapshot.
+    fn swap(&mut self, next: Instance, point: Recovery, new: &Plugin) {
         self.instance = next;
         self.plugin = new.clone();
         self.generation += 1;
         if !self.ran_on(new) {
             self.builds.push(new.clone());
         }
-        if snapshot.is_some() {
-            self.last_good = Recovery::now(&self.instance, snapshot);
+        if point.snapshot.is_some() {
+            self.last_good = point;
         }
     }
 }
 
 /// The new instance for `live` from `new`, restored from a snapshot of the old one, and
-/// that snapshot; the old instance is left as it was.
-fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)> {
+/// the recovery point it makes: that snapshot, with the state as it was before the new
+/// instance was made (a recovery makes one again and restores it, as the reload did, so
+/// what `new` and `restore` wrote is not there twice). The old instance is left as it was.
+fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Recovery)> {
     let operator = live.instance.name().to_owned();
     let failed = failure(live, "reloading");
     // A build without the operator is the first thing to say: raising the bound of builds
@@ -506,33 +514,37 @@ fn prepare(live: &mut Live, new: &Plugin) -> Result<(Instance, Option<Vec<u8>>)>
         }
     };
     let refused = format!("the new build's `restore` refused {which}");
-    let next = recreate(
+    let (next, mut point) = recreate(
         live,
         new,
         snapshot.as_deref(),
         &failed,
         ("the new build could not create it", &refused),
     )?;
-    Ok((next, snapshot))
+    point.snapshot = snapshot;
+    Ok((next, point))
 }
 
 /// A new instance of `live`'s operator from `plugin`, on the same state, restored from
 /// `snapshot`. A poisoned instance's state goes back to the last good point first, with its
 /// memory: the writes made since (those of the call that panicked among them) are dropped.
 /// If it fails, whatever the new instance wrote is undone, and the error is `failed`'s,
-/// saying which of `what` (creating, restoring) failed.
+/// saying which of `what` (creating, restoring) failed. Also returns the state as it was
+/// just before the new instance was made (without a snapshot).
 fn recreate(
     live: &Live,
     plugin: &Plugin,
     snapshot: Option<&[u8]>,
     failed: &dyn Fn(String) -> Error,
     what: (&str, &str),
-) -> Result<Instance> {
+) -> Result<(Instance, Recovery)> {
     let state = live.instance.state().clone();
-    undone_on_failure(&state, || {
+    let mut before = None;
+    let next = undone_on_failure(&state, || {
         if live.instance.is_poisoned() {
             state.put_back(live.last_good.pending_for(&state));
         }
+        before = Some(Recovery::of(&state, None));
         let mut next = plugin
             .create(
                 live.instance.name(),
@@ -546,7 +558,8 @@ fn recreate(
                 .map_err(|e| failed(format!("{}: {e}", what.1)))?;
         }
         Ok(next)
-    })
+    })?;
+    Ok((next, before.expect("recorded before the instance was made")))
 }
 
 /// The error of a failed reload or recovery (`action`) of `live`'s instance: it keeps

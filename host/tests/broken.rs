@@ -368,7 +368,7 @@ fn an_output_past_its_diffs_is_an_error_and_poisons_the_instance() {
             assert!(op.is_poisoned());
             assert_eq!(
                 op.apply(input()).unwrap_err().to_string(),
-                "operator `c_op` is poisoned by an output the host could not trust in `apply` and refuses `apply`; create a new instance (a `LiveInstance` has `recover()` for that)"
+                "operator `c_op` is poisoned by an output the host could not trust in `apply` and refuses `apply`; drop it and create a new one (a `LiveInstance` has `recover()` for that)"
             );
         },
     );
@@ -425,7 +425,7 @@ fn an_unknown_status_from_apply_poisons_the_instance() {
         );
         assert_eq!(
             op.apply(change()).unwrap_err().to_string(),
-            "operator `c_op` is poisoned by an unknown status in `apply` and refuses `apply`; create a new instance (a `LiveInstance` has `recover()` for that)"
+            "operator `c_op` is poisoned by an unknown status in `apply` and refuses `apply`; drop it and create a new one (a `LiveInstance` has `recover()` for that)"
         );
     });
 }

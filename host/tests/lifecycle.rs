@@ -688,6 +688,40 @@ fn reloads_stop_at_the_bound_of_builds_mapped() {
     assert_eq!(live.generation(), 6);
 }
 
+/// A recovery to the point a reload made runs the new build's `restore` again on the
+/// state as it was before that `restore` ran: what `restore` wrote is there once, not twice
+/// (a `restore` that adds to the state would count its snapshot twice otherwise).
+#[test]
+fn a_recovery_to_a_reloads_point_runs_restore_on_the_state_it_first_ran_on() {
+    let store = StateStore::in_memory();
+    let host = Host::builder().state_store(store.clone()).build();
+    let live = LiveInstance::new(
+        &Plugin::load(plugin_path("toolkit")).unwrap(),
+        "tally",
+        json!({"key": "customer", "restore": "migrate", "panic_on": "poison"}),
+        &host,
+        Some("migrated"),
+    )
+    .unwrap();
+    live.apply(batch_change(0)).unwrap(); // 10 rows, pending
+    let next = Plugin::load_fresh(plugin_path("toolkit_next")).unwrap();
+    assert_eq!(live.reload(&next).unwrap(), 2); // `restore` adds 10 to `n/migrated`
+    let poison = Change::new(
+        9,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(&[1], &["poison"], 1_000),
+        }],
+    );
+    assert!(matches!(live.apply(poison), Err(Error::Panicked { .. })));
+    assert_eq!(live.recover().unwrap(), 3);
+    live.flush_state().unwrap();
+    let mut expected = expected_counts(10);
+    expected.insert("n/migrated".to_owned(), 10);
+    assert_eq!(counts_in(&store, "migrated"), expected);
+    assert_eq!(tally_report(&live), (10, "variant".to_owned()));
+}
+
 #[test]
 fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state() {
     let store = StateStore::in_memory();
@@ -731,7 +765,7 @@ fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state()
         assert_eq!(
             err.to_string(),
             format!(
-                "operator `tally` is poisoned by a panic in `apply` and refuses `{method}`; create a new instance (a `LiveInstance` has `recover()` for that)"
+                "operator `tally` is poisoned by a panic in `apply` and refuses `{method}`; drop it and create a new one (a `LiveInstance` has `recover()` for that)"
             )
         );
     }

@@ -356,7 +356,7 @@ fn a_panic_in_any_slot_is_an_error_and_poisons_only_that_instance() {
                 assert_eq!(
                     again.to_string(),
                     format!(
-                        "operator `faulty` is poisoned by a panic in `{method}` and refuses `apply`; create a new instance (a `LiveInstance` has `recover()` for that)"
+                        "operator `faulty` is poisoned by a panic in `{method}` and refuses `apply`; drop it and create a new one (a `LiveInstance` has `recover()` for that)"
                     )
                 );
                 err

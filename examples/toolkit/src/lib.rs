@@ -264,7 +264,8 @@ pub struct TallyConfig {
     #[serde(default)]
     pub ballast: usize,
     /// What `restore` does in the `variant` build: `"accept"` (the default), `"reject"`,
-    /// `"panic"` or `"scribble"`.
+    /// `"panic"`, `"scribble"`, or `"migrate"` (adds the snapshot's row count to the state
+    /// key `n/migrated`: a `restore` that writes to the state, and adds rather than sets).
     #[serde(default)]
     pub restore: String,
     /// A key that makes `apply` panic when it sees it (to test recovery).
@@ -357,6 +358,16 @@ impl Tally {
                 "scribble" => {
                     ctx.state()?.put(b"n/scribbled", &1u64.to_le_bytes())?;
                     bail!("this build wrote to the state, then refused the snapshot")
+                }
+                "migrate" => {
+                    let rows = snapshot.first_chunk::<8>().copied().unwrap_or_default();
+                    let state = ctx.state()?;
+                    let before = state
+                        .get(b"n/migrated")?
+                        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+                        .map_or(0, u64::from_le_bytes);
+                    let after = before + u64::from_le_bytes(rows);
+                    state.put(b"n/migrated", &after.to_le_bytes())?;
                 }
                 _ => {}
             }
