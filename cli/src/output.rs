@@ -279,6 +279,25 @@ fn not_finite(batch: &RecordBatch) -> u64 {
         .sum()
 }
 
+/// The most characters of a value a table shows: the rest is cut, and said. (A table lays
+/// out each cell in time that grows with the square of its length: a cell of a few
+/// megabytes took minutes. Any other format writes values whole.)
+const MAX_CELL_CHARS: usize = 1_000;
+
+/// `text`, cut to [`MAX_CELL_CHARS`] characters with how many there were, when longer.
+fn cut_short(text: String) -> String {
+    match text.char_indices().nth(MAX_CELL_CHARS) {
+        Some((at, _)) => {
+            let all = text.chars().count();
+            format!(
+                "{}… ({all} characters; the table shows {MAX_CELL_CHARS})",
+                &text[..at]
+            )
+        }
+        None => text,
+    }
+}
+
 /// `batch` as a table shows it: control characters in its text columns and column names
 /// (an escape sequence that would recolour or move the terminal's cursor, a line break that
 /// would break the table) written as Rust escapes (`\u{1b}`, `\n`). Other columns, and
@@ -296,7 +315,8 @@ fn printable(batch: &RecordBatch) -> RecordBatch {
     };
     let column = |array: &ArrayRef| -> Option<ArrayRef> {
         // A dictionary of text is shown as its text; a nested value (a list, a struct, a
-        // map) as the text the table shows for it, which may hold text of its own.
+        // map) as the text the table shows for it, which may hold text of its own, or be
+        // long.
         let cast;
         let array = match array.data_type() {
             DataType::Dictionary(_, values)
@@ -308,7 +328,17 @@ fn printable(batch: &RecordBatch) -> RecordBatch {
                 cast = arrow_cast::cast(array, &DataType::Utf8).ok()?;
                 &cast
             }
-            nested if nested.is_nested() => {
+            // Bytes too, shown in hex: a long value is cut as long text is.
+            shown_as_text
+                if shown_as_text.is_nested()
+                    || matches!(
+                        shown_as_text,
+                        DataType::Binary
+                            | DataType::LargeBinary
+                            | DataType::BinaryView
+                            | DataType::FixedSizeBinary(_)
+                    ) =>
+            {
                 let options = arrow_cast::display::FormatOptions::default();
                 let shown = arrow_cast::display::ArrayFormatter::try_new(array, &options).ok()?;
                 let text: StringArray = (0..array.len())
@@ -328,13 +358,13 @@ fn printable(batch: &RecordBatch) -> RecordBatch {
         if !values
             .iter()
             .flatten()
-            .any(|v| v.contains(char::is_control))
+            .any(|v| v.len() > MAX_CELL_CHARS || v.contains(char::is_control))
         {
             return None;
         }
         let shown: StringArray = values
             .iter()
-            .map(|v| v.map(|v| escaped(v).unwrap_or_else(|| v.to_owned())))
+            .map(|v| v.map(|v| cut_short(escaped(v).unwrap_or_else(|| v.to_owned()))))
             .collect();
         Some(Arc::new(shown))
     };

@@ -524,6 +524,44 @@ fn run_prints_a_long_table_in_parts_of_ten_thousand_rows() {
     assert!(tables.concat().into_iter().eq(0..25_001));
 }
 
+/// A table cuts a long value (text, or bytes in hex) to 1,000 characters and says how long
+/// it was: laying out a cell of megabytes took minutes. Other formats write it whole.
+#[test]
+fn a_table_cuts_long_values_short_and_other_formats_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("long.csv");
+    let long = "é".repeat(3_000_000);
+    std::fs::write(&input, format!("id,text\n1,short\n2,{long}\n")).unwrap();
+    let output = oplink()
+        .arg("run")
+        .arg(&input)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let table = stdout(&output);
+    let cut = format!(
+        "{}… (3000000 characters; the table shows 1000)",
+        "é".repeat(1_000)
+    );
+    assert!(
+        table.contains(&cut) && table.contains("| short"),
+        "{}",
+        &table[..300]
+    );
+    assert!(table.len() < 10_000, "{} bytes", table.len());
+    let csv = dir.path().join("out.csv");
+    oplink()
+        .arg("run")
+        .arg(&input)
+        .arg("-o")
+        .arg(&csv)
+        .assert()
+        .success();
+    assert!(std::fs::read_to_string(&csv).unwrap().contains(&long));
+}
+
 /// CSV in; every output format out; each output read back in as input gives the same rows.
 #[test]
 fn run_reads_and_writes_every_format() {
