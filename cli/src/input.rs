@@ -249,10 +249,10 @@ impl<R: Read> Read for Counting<R> {
         let n = self.inner.read(buf)?;
         self.read.fetch_add(n as u64, Ordering::Relaxed);
         if let Some(quotes) = &self.quotes {
-            quotes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .feed(&buf[..n]);
+            let mut quotes = quotes.lock().unwrap_or_else(|e| e.into_inner());
+            quotes.feed(&buf[..n]);
+            // Nothing read into room for something: the end of the file.
+            quotes.ended |= n == 0 && !buf.is_empty();
         }
         Ok(n)
     }
@@ -593,6 +593,23 @@ impl Input {
         ))
     }
 
+    /// The error of a CSV quote still open, once the file is read to its end (`at_end`) or
+    /// now.
+    fn unclosed_quote(&self, at_end: bool) -> Option<CliError> {
+        let quotes = self
+            .quotes
+            .as_ref()?
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let opened = quotes.open().filter(|_| quotes.ended || !at_end)?;
+        Some(CliError::Data {
+            path: self.path.clone(),
+            line: Some(line_at(&self.path, opened)),
+            column: None,
+            reason: UNCLOSED_QUOTE.to_owned(),
+        })
+    }
+
     /// The next batch, or `None` at the end; a reading error names the line and column
     /// where they can be known.
     pub fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
@@ -602,25 +619,12 @@ impl Input {
             column: None,
             reason,
         })?;
+        // A quote never closed takes in the rest of the file as one field, which the reader
+        // gives without a word: said at the end, and as soon as the end of the file has been
+        // read, before a batch read with it is handed on (the last one holds that field).
         match next {
-            None => {
-                // A quote never closed took in the rest of the file as one field, which the
-                // reader gave without a word.
-                let open = self
-                    .quotes
-                    .as_ref()
-                    .and_then(|quotes| quotes.lock().unwrap_or_else(|e| e.into_inner()).open());
-                match open {
-                    Some(opened) => Err(CliError::Data {
-                        path: self.path.clone(),
-                        line: Some(line_at(&self.path, opened)),
-                        column: None,
-                        reason: UNCLOSED_QUOTE.to_owned(),
-                    }),
-                    None => Ok(None),
-                }
-            }
-            Some(Ok(batch)) => Ok(Some(batch)),
+            None => self.unclosed_quote(false).map_or(Ok(None), Err),
+            Some(Ok(batch)) => self.unclosed_quote(true).map_or(Ok(Some(batch)), Err),
             Some(Err(error)) => Err(match self.format {
                 InputFormat::Csv | InputFormat::Tsv
                     if let ArrowError::ExternalError(inner) = &error
@@ -1507,6 +1511,8 @@ struct Quotes {
     fed: u64,
     /// Where the quote still open opened, in bytes from the start.
     opened: u64,
+    /// Whether the end of the file was reached.
+    ended: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -1526,6 +1532,7 @@ impl Quotes {
             last: b'\n',
             fed: 0,
             opened: 0,
+            ended: false,
         }
     }
 

@@ -3415,6 +3415,22 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
             ),
         );
     }
+    // The field that took in the rest of the file is not written before the error: the
+    // batch read with the end of the file is refused.
+    std::fs::write(&file, "a,b\n1,x\n2,y\n3,\"z\n4,w\n").unwrap();
+    let output = oplink()
+        .args(["run", "--to", "jsonl"])
+        .arg(&file)
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).contains("at line 4: a field opened with `\"` is never closed"),
+        "{}",
+        stderr(&output)
+    );
     // A quote never closed on a later line does not take the blame for an earlier line's
     // count of fields; a byte-order mark does not move the line of an open quote.
     std::fs::write(&file, "a,b\n1,2,3\n4,\"5\n").unwrap();
