@@ -115,6 +115,20 @@ pub fn hold() -> Held {
     Held(())
 }
 
+impl Held {
+    /// The name of the signal that came while held, if one did: it takes effect when this
+    /// is dropped.
+    pub fn pending(&self) -> Option<&'static str> {
+        match PENDING.load(Ordering::SeqCst) {
+            0 => None,
+            libc::SIGINT => Some("an interrupt (SIGINT)"),
+            libc::SIGTERM => Some("SIGTERM"),
+            libc::SIGHUP => Some("SIGHUP"),
+            _ => Some("a signal"),
+        }
+    }
+}
+
 impl Drop for Held {
     fn drop(&mut self) {
         HOLDING.store(false, Ordering::SeqCst);
@@ -186,9 +200,12 @@ mod tests {
         const CHILD: &str = "OPLINK_TEST_HELD_SIGNAL";
         if let Ok(marker) = std::env::var(CHILD) {
             let held = super::hold();
+            assert_eq!(held.pending(), None);
             // SAFETY: `raise` sends the signal to this process; the handler records it.
             unsafe { libc::raise(libc::SIGINT) };
-            // Still here: the work that must not be cut goes on.
+            // Still here: the work that must not be cut goes on, and knows of the signal
+            // (`oplink run` says the run completed).
+            assert_eq!(held.pending(), Some("an interrupt (SIGINT)"));
             std::fs::write(&marker, "kept").unwrap();
             drop(held);
             unreachable!("the held signal ends the process on release");

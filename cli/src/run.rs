@@ -548,6 +548,14 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     crate::interrupt::forget_folders();
     commit_stores(args, &mut stages, host.state_store(), &snapshots)?;
     snapshots.commit()?;
+    // The signal ends the process as it would have (its status says so), but the run it
+    // came too late to stop is whole: said, so that nobody runs it again (which would count
+    // its input twice in the state).
+    if let Some(signal) = held.pending() {
+        crate::say!(
+            "oplink: {signal} came while the output and state were put in place: the run is complete, and both are kept (do not run it again for this input)"
+        );
+    }
     drop(held);
     Ok(Summary {
         rows_read,
