@@ -74,12 +74,24 @@ fn i32_at(bytes: &[u8], at: usize) -> Option<i32> {
 /// The file format: the footer lists every message's place.
 fn check_file(file: &Source<'_>) -> Result<(), String> {
     let size = file.size;
-    // ... footer, its length (4 bytes), "ARROW1".
-    let Some(tail) = size.checked_sub(10).and_then(|at| file.read_at(at, 10)) else {
-        return Ok(());
+    // ... footer, its length (4 bytes), "ARROW1"; the file starts with "ARROW1" and 2 bytes
+    // of padding. arrow-rs says of a file cut short only that its footer is not correct.
+    let tail = size.checked_sub(10).and_then(|at| file.read_at(at, 10));
+    let Some(tail) = tail.filter(|tail| size >= 18 && tail.ends_with(b"ARROW1")) else {
+        return Err(
+            "the Arrow IPC file is cut short: it starts as one, but does not end with the footer every Arrow IPC file ends with"
+                .to_owned(),
+        );
     };
-    let Some(footer_len) = i32_at(&tail, 0).and_then(|n| u64::try_from(n).ok()) else {
-        return Ok(());
+    let room = size - 18;
+    let Some(footer_len) = i32_at(&tail, 0)
+        .and_then(|n| u64::try_from(n).ok())
+        .filter(|&n| n <= room)
+    else {
+        return Err(format!(
+            "the Arrow IPC file is damaged: its footer says it is {} bytes long, but a file of {size} bytes has room for {room} at most",
+            i32_at(&tail, 0).unwrap_or_default()
+        ));
     };
     let Some(footer) = (size - 10)
         .checked_sub(footer_len)
@@ -163,8 +175,16 @@ fn check_stream(file: &Source<'_>) -> Result<Option<String>, String> {
         let Some(len) = len.and_then(|n| usize::try_from(n).ok()).filter(|&n| n > 0) else {
             return Ok(None); // the end of the stream, or a length arrow-rs will refuse
         };
+        let end = at + header + len as u64;
+        if end > file.size {
+            return Err(format!(
+                "the Arrow stream is cut short: its message {} ends {} bytes past the end of the file",
+                index + 1,
+                end - file.size
+            ));
+        }
         let Some(bytes) = file.read_at(at + header, len) else {
-            return Ok(None); // arrow-rs refuses a message past the end
+            return Ok(None); // arrow-rs says what it cannot read
         };
         let Ok(message) = root_as_message(&bytes) else {
             return Ok(None);

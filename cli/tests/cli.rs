@@ -2471,6 +2471,60 @@ fn an_ipc_stream_reads_like_an_ipc_file() {
     assert!(summary.starts_with("read 2 rows in 3 changes"), "{summary}");
 }
 
+/// An Arrow IPC file cut short, or whose footer claims more than the file holds, is said
+/// so (arrow-rs says only "Arrow file does not contain correct footer").
+#[test]
+fn an_ipc_file_cut_short_or_with_a_damaged_footer_is_said_so() {
+    use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    let dir = tempfile::tempdir().unwrap();
+    let batch = RecordBatch::try_from_iter([(
+        "amount",
+        std::sync::Arc::new(Int64Array::from(vec![3, 30])) as ArrayRef,
+    )])
+    .unwrap();
+    let mut whole = Vec::new();
+    {
+        let mut writer =
+            arrow_ipc::writer::FileWriter::try_new(&mut whole, &batch.schema()).unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+    }
+    let mut damaged = whole.clone();
+    let at = damaged.len() - 10;
+    damaged[at..at + 4].copy_from_slice(&1_000_000i32.to_le_bytes());
+    for (name, bytes, said) in [
+        (
+            "cut.arrow",
+            &whole[..whole.len() / 2],
+            "the Arrow IPC file is cut short: it starts as one, but does not end with the footer every Arrow IPC file ends with".to_owned(),
+        ),
+        (
+            "footer.arrow",
+            &damaged[..],
+            format!(
+                "the Arrow IPC file is damaged: its footer says it is 1000000 bytes long, but a file of {} bytes has room for {} at most",
+                whole.len(),
+                whole.len() - 18
+            ),
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        fails_with(
+            oplink().args(["run", "--to", "none"]).arg(&path),
+            &format!("cannot read `{}`: {said}", path.display()),
+        );
+    }
+    // Whole, it reads.
+    let path = dir.path().join("whole.arrow");
+    std::fs::write(&path, &whole).unwrap();
+    oplink()
+        .args(["run", "--to", "none"])
+        .arg(&path)
+        .assert()
+        .success();
+}
+
 /// A stream cut short at a message's end reads, in arrow-rs, as a shorter stream: the run
 /// says it ends without its end-of-stream marker; one cut inside a message is refused.
 #[test]
@@ -2543,6 +2597,19 @@ fn an_ipc_stream_cut_short_is_said_so() {
             path.display()
         )),
         "{text}"
+    );
+    // Cut inside the second message's metadata (past its 8-byte prefix): refused the same
+    // way, not in arrow-rs's words ("Unexpected end of stream: expected N metadata bytes").
+    let first = 8 + i32::from_le_bytes(whole[4..8].try_into().unwrap()) as usize;
+    let second = i32::from_le_bytes(whole[first + 4..first + 8].try_into().unwrap()) as usize;
+    let (path, mut cmd) = run("metadata.arrows", &whole[..first + 8 + 10]);
+    fails_with(
+        &mut cmd,
+        &format!(
+            "cannot read `{}`: the Arrow stream is cut short: its message 2 ends {} bytes past the end of the file",
+            path.display(),
+            second - 10
+        ),
     );
     let mut three_more = whole[..whole.len() - 8].to_vec();
     three_more.extend_from_slice(&[0xff; 3]);
