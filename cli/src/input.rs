@@ -362,6 +362,13 @@ impl Input {
         }
         let mut file = open(path)?;
         let size = metadata.len();
+        if matches!(
+            format,
+            InputFormat::Csv | InputFormat::Tsv | InputFormat::Jsonl
+        ) && let Some(reason) = not_text(&file, format)
+        {
+            return Err(data(reason));
+        }
         if schema.is_some() && matches!(format, InputFormat::Ipc | InputFormat::Parquet) {
             return Err(CliError::Usage(format!(
                 "--schema is for CSV, TSV and JSON lines; `{}` carries its own schema",
@@ -564,10 +571,10 @@ impl Input {
             .map(|w| format!("`{}`: {w}", self.path.display()))
     }
 
-    /// A warning for a CSV file read with commas that looks separated by something else:
-    /// one column whose name holds a `;`, a tab or a `|`.
+    /// A warning for a CSV or TSV file that looks separated by something else than it was
+    /// read with: one column whose name holds a `,`, a `;`, a tab or a `|`.
     pub fn delimiter_hint(&self) -> Option<String> {
-        if self.format != InputFormat::Csv || self.delimiter != b',' {
+        if !matches!(self.format, InputFormat::Csv | InputFormat::Tsv) {
             return None;
         }
         let [field] = &self.schema.fields()[..] else {
@@ -575,20 +582,27 @@ impl Input {
         };
         let name = field.name();
         let (separator, option) = [
-            (';', "--delimiter ';'"),
-            ('\t', "--format tsv"),
-            ('|', "--delimiter '|'"),
+            (',', "give `--format csv`"),
+            (';', "give `--delimiter ';'`"),
+            ('\t', "give `--format tsv`"),
+            ('|', "give `--delimiter '|'`"),
         ]
         .into_iter()
+        .filter(|(c, _)| *c as u32 != u32::from(self.delimiter))
         .find(|(c, _)| name.contains(*c))?;
+        // Commas in a file read as CSV with another delimiter: the default is what to give.
+        let option = match (separator, self.format) {
+            (',', InputFormat::Csv) => "leave out `--delimiter`",
+            _ => option,
+        };
         Some(format!(
-            "`{}` reads as one column, `{}`: if its fields are separated by {}, give `{option}`",
+            "`{}` reads as one column, `{}`: if its fields are separated by {}, {option}",
             self.path.display(),
             name.escape_debug(),
-            if separator == '\t' {
-                "tabs".to_owned()
-            } else {
-                format!("`{separator}`")
+            match separator {
+                '\t' => "tabs".to_owned(),
+                ',' => "commas".to_owned(),
+                _ => format!("`{separator}`"),
             }
         ))
     }
@@ -2155,6 +2169,73 @@ fn parquet_magic(file: &File) -> std::result::Result<(), String> {
             "it is cut short: it starts as a Parquet file, but does not end with the footer every Parquet file ends with".to_owned(),
         ),
     }
+}
+
+/// Why a file to be read as text (`format`) is not: it starts as a binary format does (a
+/// Parquet or Arrow file named `.csv`, a compressed file), which a text reader would take
+/// for text and refuse at some line, or read as one column.
+fn not_text(file: &File, format: InputFormat) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    // Each magic in full, so that no header line of a text file is taken for one.
+    let mut head = [0u8; 10];
+    let n = file.read_at(&mut head, 0).ok()?;
+    let head = &head[..n];
+    let parquet_end = || {
+        let mut tail = [0u8; 4];
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        size >= 8 && file.read_at(&mut tail, size - 4).is_ok() && &tail == b"PAR1"
+    };
+    let (what, magic, instead) = if head.starts_with(b"PAR1") && parquet_end() {
+        (
+            "a Parquet file",
+            4,
+            "give `--format parquet`, or name it `.parquet`",
+        )
+    } else if head.starts_with(b"ARROW1\0\0") {
+        (
+            "an Arrow IPC file",
+            6,
+            "give `--format ipc`, or name it `.arrow`",
+        )
+    } else if head.starts_with(&[0xff; 4]) {
+        (
+            "an Arrow IPC stream",
+            4,
+            "give `--format ipc`, or name it `.arrows`",
+        )
+    } else if head.starts_with(&[0x1f, 0x8b]) {
+        ("compressed with gzip", 2, "decompress it first (`gunzip`)")
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        (
+            "compressed with Zstandard",
+            4,
+            "decompress it first (`unzstd`)",
+        )
+    } else if head.starts_with(b"BZh")
+        && head.get(3).is_some_and(u8::is_ascii_digit)
+        && head.get(4..10) == Some(&[0x31, 0x41, 0x59, 0x26, 0x53, 0x59][..])
+    {
+        (
+            "compressed with bzip2",
+            3,
+            "decompress it first (`bunzip2`)",
+        )
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        ("compressed with xz", 6, "decompress it first (`unxz`)")
+    } else if head.starts_with(b"PK\x03\x04") {
+        ("a zip archive", 4, "unpack it first (`unzip`)")
+    } else {
+        return None;
+    };
+    let text = match format {
+        InputFormat::Csv => "CSV",
+        InputFormat::Tsv => "TSV",
+        _ => "JSON lines",
+    };
+    Some(format!(
+        "it is {what} (it starts with {}), not {text}: {instead}",
+        shown(&head[..magic])
+    ))
 }
 
 /// The first bytes of a file, as text when they are printable, else in hex.

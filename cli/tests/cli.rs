@@ -562,6 +562,58 @@ fn a_table_cuts_long_values_short_and_other_formats_do_not() {
     assert!(std::fs::read_to_string(&csv).unwrap().contains(&long));
 }
 
+/// A binary file named (or given `--format`) as text is said to be what it is, with what to
+/// do: a Parquet or Arrow file renamed `.csv`, a compressed file. Text that merely begins
+/// like a magic (a column named `PAR1`) is read as text.
+#[test]
+fn a_binary_file_read_as_text_says_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("orders.parquet");
+    oplink()
+        .args(["run", ORDERS, "--quiet", "--output"])
+        .arg(&parquet)
+        .assert()
+        .success();
+    let arrow = dir.path().join("orders.arrow");
+    oplink()
+        .args(["run", ORDERS, "--quiet", "--output"])
+        .arg(&arrow)
+        .assert()
+        .success();
+    let gzip = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    for (name, bytes, said) in [
+        (
+            "parquet.csv",
+            std::fs::read(&parquet).unwrap(),
+            "it is a Parquet file (it starts with `PAR1`), not CSV: give `--format parquet`, or name it `.parquet`",
+        ),
+        (
+            "arrow.jsonl",
+            std::fs::read(&arrow).unwrap(),
+            "it is an Arrow IPC file (it starts with `ARROW1`), not JSON lines: give `--format ipc`, or name it `.arrow`",
+        ),
+        (
+            "gz.tsv",
+            gzip.to_vec(),
+            "it is compressed with gzip (it starts with the bytes [1f, 8b]), not TSV: decompress it first (`gunzip`)",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        fails_with(
+            oplink().args(["run", "--to", "none"]).arg(&path),
+            &format!("cannot read `{}`: {said}", path.display()),
+        );
+    }
+    let text = dir.path().join("par.csv");
+    std::fs::write(&text, "PAR1,b\n1,2\n").unwrap();
+    oplink()
+        .args(["run", "--to", "none"])
+        .arg(&text)
+        .assert()
+        .success();
+}
+
 /// CSV in; every output format out; each output read back in as input gives the same rows.
 #[test]
 fn run_reads_and_writes_every_format() {
@@ -4131,6 +4183,32 @@ fn other_separators_read_with_delimiter_and_tsv() {
         "{}",
         stderr(&output)
     );
+    // A comma-separated file read as TSV, or with another delimiter: the same warning.
+    let commas = d.join("commas.tsv");
+    std::fs::write(&commas, "customer,amount\nann,12\n").unwrap();
+    let renamed = d.join("commas.csv");
+    std::fs::write(&renamed, "customer,amount\nann,12\n").unwrap();
+    for (args, path, advice) in [
+        (&[][..], &commas, "give `--format csv`"),
+        (&["-d", "|"][..], &renamed, "leave out `--delimiter`"),
+    ] {
+        let output = oplink()
+            .args(["run", "--to", "none"])
+            .args(args)
+            .arg(path)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert!(
+            stderr(&output).starts_with(&format!(
+                "oplink: warning: `{}` reads as one column, `customer,amount`: if its fields are separated by commas, {advice}\n",
+                path.display()
+            )),
+            "{}",
+            stderr(&output)
+        );
+    }
     // TSV in by its extension or --format, TSV out by its extension, a TSV lookup table.
     let tsv = d.join("orders.tsv");
     std::fs::write(&tsv, "customer\tamount\nann\t12\nbob\t3\n").unwrap();
