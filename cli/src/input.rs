@@ -1610,7 +1610,7 @@ impl Quotes {
 /// The line of `path` on which its CSV record `record` (the header is record 1) starts:
 /// blank lines and quoted line breaks make the two differ. `record` itself when the file
 /// cannot be read again.
-fn record_line(path: &Path, delimiter: u8, record: u64) -> u64 {
+pub(crate) fn record_line(path: &Path, delimiter: u8, record: u64) -> u64 {
     // The csv crate's own line count leaves blank lines out, and a record's position is
     // where the reader stood before the blank lines ahead of it: count the line breaks up to
     // there, and those of the blank lines after.
@@ -1732,14 +1732,14 @@ fn csv_error(
         (
             number_after(&message, "for line ").map(|record| record_line(path, delimiter, record)),
             number_after(&message, "and field ").map(|f| f.saturating_sub(1)),
-            "the text is not valid UTF-8".to_owned(),
+            NOT_UTF8.to_owned(),
         )
     } else if message.starts_with("Encountered UTF-8 error") {
         // While inferring (the csv crate's words): fields counted from 0.
         (
             number_after(&message, "at line "),
             number_after(&message, "in field "),
-            "the text is not valid UTF-8".to_owned(),
+            NOT_UTF8.to_owned(),
         )
     } else if message.starts_with("Error parsing column") {
         // "Error parsing column C at line R: Parser error: Error parsing timestamp from
@@ -1813,7 +1813,7 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
                 path: path.to_owned(),
                 line: Some(index as u64 + 1),
                 column: None,
-                reason: "the text is not valid UTF-8".to_owned(),
+                reason: NOT_UTF8.to_owned(),
             };
         };
         if line.trim().is_empty() {
@@ -2237,6 +2237,10 @@ fn not_text(file: &File, format: InputFormat) -> Option<String> {
         shown(&head[..magic])
     ))
 }
+
+/// What a CSV, TSV or JSON lines file that is not UTF-8 is told: text in another encoding
+/// (Latin-1, Windows-1252) is the usual cause.
+const NOT_UTF8: &str = "the text is not valid UTF-8 (text in another encoding can be converted first, e.g. `iconv -f latin1 -t utf-8`)";
 
 /// The first bytes of a file, as text when they are printable, else in hex.
 pub(crate) fn shown(bytes: &[u8]) -> String {

@@ -211,6 +211,15 @@ fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {
             (delimiter, text_schema) = (other, again);
         }
     }
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(CliError::Data {
+            path: path.to_owned(),
+            line: None,
+            column: None,
+            reason: "it is empty: a lookup table is a header line, then a key and a value a row"
+                .to_owned(),
+        });
+    }
     if text_schema.fields().len() < 2 {
         return Err(CliError::Data {
             path: path.to_owned(),
@@ -244,12 +253,16 @@ fn read_csv_table(path: &Path) -> Result<HashMap<String, String>> {
             if keys.is_valid(i) && values.is_valid(i) {
                 let key = keys.value(i);
                 if let Some((first, _)) = rows.get(key) {
+                    // Rows count from 1 under the header; records, from the header's 1.
+                    let line = |row: u64| crate::input::record_line(path, delimiter, row + 1);
                     return Err(CliError::Data {
                         path: path.to_owned(),
                         line: None,
                         column: None,
                         reason: format!(
-                            "the key `{key}` is in rows {first} and {row}; a lookup table holds one value per key"
+                            "the key `{key}` is on lines {} and {}; a lookup table holds one value per key",
+                            line(*first),
+                            line(row)
                         ),
                     });
                 }

@@ -21,20 +21,46 @@ pub fn output_format(path: Option<&Path>, given: Option<OutputFormat>) -> Result
     let Some(path) = path else {
         return Ok(OutputFormat::Table);
     };
-    Ok(match extension(path).as_str() {
+    by_extension(path).ok_or_else(|| {
+        CliError::Usage(format!(
+            "cannot tell the format to write `{}` in from its extension; name it with `--to table|csv|tsv|jsonl|ipc|parquet`",
+            path.display()
+        ))
+    })
+}
+
+/// The format an output file's extension names, if it names one.
+fn by_extension(path: &Path) -> Option<OutputFormat> {
+    Some(match extension(path).as_str() {
         "csv" => OutputFormat::Csv,
         "tsv" | "tab" => OutputFormat::Tsv,
         "jsonl" | "ndjson" | "json" => OutputFormat::Jsonl,
         "arrow" | "ipc" | "feather" => OutputFormat::Ipc,
         "parquet" | "pq" => OutputFormat::Parquet,
         "txt" | "table" => OutputFormat::Table,
-        _ => {
-            return Err(CliError::Usage(format!(
-                "cannot tell the format to write `{}` in from its extension; name it with `--to table|csv|tsv|jsonl|ipc|parquet`",
-                path.display()
-            )));
-        }
+        _ => return None,
     })
+}
+
+/// A warning for `--to` naming another format than `--output`'s extension does (`-o
+/// out.csv --to parquet` writes Parquet, which whatever opens `out.csv` next will not read).
+pub fn extension_disagrees(path: &Path, given: OutputFormat) -> Option<String> {
+    let named = by_extension(path).filter(|&named| named != given)?;
+    let name = |format: OutputFormat| match format {
+        OutputFormat::Table => "a table",
+        OutputFormat::Csv => "CSV",
+        OutputFormat::Tsv => "TSV",
+        OutputFormat::Jsonl => "JSON lines",
+        OutputFormat::Ipc => "Arrow IPC",
+        OutputFormat::Parquet => "Parquet",
+        OutputFormat::None => "nothing",
+    };
+    Some(format!(
+        "`{}` is written as {}, as `--to` says, though its extension says {}",
+        path.display(),
+        name(given),
+        name(named)
+    ))
 }
 
 /// Where the output goes.

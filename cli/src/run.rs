@@ -404,6 +404,13 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     )?;
     if let Some(path) = &args.output {
         refuse_output_over_what_is_read(path, args)?;
+        if let Some(warning) = args
+            .to
+            .and_then(|to| crate::output::extension_disagrees(path, to))
+            .filter(|_| !args.quiet)
+        {
+            crate::say!("oplink: warning: {warning}");
+        }
     }
     let tables = Tables::read(&args.lookup)?;
     // Opening reads for the schema (inference reads up to 10,000 rows): reading time too.

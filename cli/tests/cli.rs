@@ -562,6 +562,41 @@ fn a_table_cuts_long_values_short_and_other_formats_do_not() {
     assert!(std::fs::read_to_string(&csv).unwrap().contains(&long));
 }
 
+/// `--to` naming another format than the output file's extension writes what `--to` says,
+/// with a warning (whatever opens the file next goes by its name); `--quiet` silences it.
+#[test]
+fn to_another_format_than_the_extension_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    let output = oplink()
+        .args(["run", ORDERS, "--to", "parquet", "-o"])
+        .arg(&out)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&output).starts_with(&format!(
+            "oplink: warning: `{}` is written as Parquet, as `--to` says, though its extension says CSV\n",
+            out.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(&std::fs::read(&out).unwrap()[..4], b"PAR1");
+    for args in [&["--to", "csv"][..], &["--to", "parquet", "--quiet"][..]] {
+        let output = oplink()
+            .args(["run", ORDERS, "-o"])
+            .arg(&out)
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    }
+}
+
 /// A binary file named (or given `--format`) as text is said to be what it is, with what to
 /// do: a Parquet or Arrow file renamed `.csv`, a compressed file. Text that merely begins
 /// like a magic (a column named `PAR1`) is read as text.
@@ -1461,7 +1496,7 @@ fn an_unreadable_csv_file_names_the_line_and_column() {
         fails_with(
             oplink().arg("run").args(schema).arg(&file),
             &format!(
-                "cannot read `{}` at line 3, column 1 (`customer`): the text is not valid UTF-8",
+                "cannot read `{}` at line 3, column 1 (`customer`): the text is not valid UTF-8 (text in another encoding can be converted first, e.g. `iconv -f latin1 -t utf-8`)",
                 file.display()
             ),
         );
@@ -2387,14 +2422,30 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
         ),
     );
     let twice = d.join("twice.csv");
-    std::fs::write(&twice, "customer,tier\nann,gold\nbob,silver\nann,bronze\n").unwrap();
+    // Lines of the file: a blank line and a quoted line break counted.
+    std::fs::write(
+        &twice,
+        "customer,tier\nann,gold\n\nbob,\"silver\nor grey\"\nann,bronze\n",
+    )
+    .unwrap();
     fails_with(
         oplink()
             .args(["run", ORDERS, "--lookup"])
             .arg(format!("tiers={}", twice.display())),
         &format!(
-            "cannot read `{}`: the key `ann` is in rows 1 and 3; a lookup table holds one value per key",
+            "cannot read `{}`: the key `ann` is on lines 2 and 6; a lookup table holds one value per key",
             twice.display()
+        ),
+    );
+    let empty = d.join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--lookup"])
+            .arg(format!("tiers={}", empty.display())),
+        &format!(
+            "cannot read `{}`: it is empty: a lookup table is a header line, then a key and a value a row",
+            empty.display()
         ),
     );
     let twice_json = d.join("twice.json");
@@ -3493,7 +3544,7 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
             .args(["run", "--to", "none", "--schema", "a:utf8,b:int64"])
             .arg(&file),
         &format!(
-            "cannot read `{}` at line 4, column 1 (`a`): the text is not valid UTF-8",
+            "cannot read `{}` at line 4, column 1 (`a`): the text is not valid UTF-8 (text in another encoding can be converted first, e.g. `iconv -f latin1 -t utf-8`)",
             file.display()
         ),
     );
