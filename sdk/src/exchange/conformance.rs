@@ -499,9 +499,9 @@ fn each_type_round_trips_with_nulls_and_offsets() {
 }
 
 /// An empty slice, at an offset, of arrays whose Utf8 or Binary children arrow-rs exports
-/// and imports (a sparse union's, a fixed-size list's, a dictionary's values inside them)
-/// crosses valid every way, also a second time: arrow-rs alone makes of such a child an
-/// array whose one offset points past its (empty) data.
+/// and imports (a sparse union's, a fixed-size list's) crosses valid every way, also a
+/// second time: arrow-rs alone makes of such a child an array whose one offset points past
+/// its (empty) data.
 #[test]
 fn empty_slices_of_byte_children_cross_valid() {
     let words = |n: usize| StringArray::from_iter_values((0..n).map(|i| format!("word {i}")));

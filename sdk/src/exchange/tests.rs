@@ -945,6 +945,45 @@ fn stream_change(schema: &arrow_schema::SchemaRef, values: &[Option<i64>], skip:
     )
 }
 
+/// An empty slice's Utf8 column gets the single offset 0 when its block is written over
+/// in place, as when it is laid out: arrow-rs's importer keeps an empty array's offset and
+/// takes its data as empty, an invalid array when the offset is the slice's own.
+#[test]
+fn an_empty_slice_written_over_in_place_has_the_offset_zero() {
+    use arrow_schema::{DataType, Field};
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("amount", DataType::Int64, true),
+        Field::new("label", DataType::Utf8, true),
+        Field::new("flag", DataType::Boolean, true),
+    ]));
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let changes = [
+        stream_change(&schema, &[Some(1); 4], 0),
+        // At a whole byte, so that the booleans' bits need no copy (which is laid out anew).
+        stream_change(&schema, &[Some(7); 16], 16),
+    ];
+    for (round, change) in changes.iter().enumerate() {
+        let mut abi = out.export_change(change.clone(), &mut outbox).unwrap();
+        assert_eq!(out.refills(), round, "the second is written over the first");
+        let columns = raw(&mut post(&mut abi).columns);
+        // SAFETY: the batch just laid out: its second column is a Utf8 array whose buffer
+        // list holds its validity, offsets and data.
+        let first_offset = unsafe {
+            let label = &**columns.children.add(1);
+            *(*label.buffers.add(1)).cast::<i32>()
+        };
+        assert_eq!(first_offset, 0, "round {round}");
+        // SAFETY: exported just above.
+        let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+        outbox.commit();
+        assert_eq!(&back, change);
+    }
+}
+
 #[test]
 fn a_stream_of_one_schema_is_written_over_its_block_in_place_and_reads_back_exactly() {
     use arrow_schema::{DataType, Field};

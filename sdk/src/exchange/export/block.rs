@@ -695,6 +695,21 @@ fn primitive<T: ArrowPrimitiveType, S: Sink>(array: &PrimitiveArray<T>, sink: &m
 /// The one offset of an empty variable-width array, `0` as an `i32` and as an `i64` alike.
 static EMPTY_OFFSETS: i64 = 0;
 
+/// The offsets buffer to export for `array`: its own from its slot, but for an empty one
+/// a single offset of 0. An empty slice's one offset may be any value, with values behind
+/// it, as the C Data Interface allows; but arrow-rs's importer (which takes in a union's
+/// children, and is what an arrow-rs consumer uses) takes an empty array's values as
+/// empty and keeps the offset: an array that fails validation, and that `concat` panics
+/// on. A zero offset is read the same by everyone.
+#[inline(always)]
+pub(super) fn offsets_of<T: ByteArrayType>(array: &GenericByteArray<T>) -> *const c_void {
+    if array.is_empty() {
+        (&raw const EMPTY_OFFSETS).cast()
+    } else {
+        array.offsets().inner().inner().as_ptr().cast()
+    }
+}
+
 #[inline(always)]
 fn bytes<T: ByteArrayType, S: Sink>(array: &dyn Array, sink: &mut S) -> RawArray {
     let array = array
@@ -702,15 +717,7 @@ fn bytes<T: ByteArrayType, S: Sink>(array: &dyn Array, sink: &mut S) -> RawArray
         .downcast_ref::<GenericByteArray<T>>()
         .expect("the byte array of its type");
     let (validity, nulls) = validity(array.nulls(), sink);
-    let offsets = match array.len() {
-        // An empty slice's one offset may be any value, with values behind it: as the C
-        // Data Interface allows. But arrow-rs's importer (which takes in a union's children,
-        // and is what an arrow-rs consumer uses) takes an empty array's values as empty and
-        // keeps the offset, an array that fails validation and that `concat` panics on. A
-        // zero offset is read the same by everyone.
-        0 => (&raw const EMPTY_OFFSETS).cast(),
-        _ => array.offsets().inner().inner().as_ptr().cast(),
-    };
+    let offsets = offsets_of(array);
     let values = array.values().as_ptr().cast();
     with_buffers(
         sink,

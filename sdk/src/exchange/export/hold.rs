@@ -261,7 +261,7 @@ unsafe fn rewrite_bytes<T: ByteArrayType>(
     let Some((validity, nulls)) = plain_validity(array.nulls()) else {
         return false;
     };
-    let offsets = array.offsets().inner().inner().as_ptr().cast();
+    let offsets = super::block::offsets_of(array);
     let values = array.values().as_ptr().cast();
     let buffers = [validity, offsets, values];
     // SAFETY: a node laid out for a byte array, whose list has three pointers (caller).

@@ -72,6 +72,7 @@ pub(in crate::exchange) fn empty_bytes_mended(data: ArrayData) -> ArrayData {
                 DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary
             )
     }
+    /// Whether `data` is such an array or holds one.
     fn holds_any(data: &ArrayData) -> bool {
         empty_bytes(data) || data.child_data().iter().any(holds_any)
     }
@@ -84,10 +85,11 @@ pub(in crate::exchange) fn empty_bytes_mended(data: ArrayData) -> ArrayData {
         }
         let children = data.child_data().iter().cloned().map(mend).collect();
         // SAFETY: the array as it was, but for children replaced by arrays of their own
-        // type and length (0), which hold no values to read.
+        // type and length: empty ones made anew (which hold no values to read), or ones
+        // mended so in turn (their length, offset and buffers kept).
         unsafe { data.into_builder().child_data(children).build_unchecked() }
     }
-    if holds_any(&data) { mend(data) } else { data }
+    mend(data)
 }
 
 /// Checks the header of `raw`, an array of `data_type` for arrow-rs to import, and of every
