@@ -456,8 +456,19 @@ impl Live {
     /// Puts `next`, made from `new` and restored from `point`'s snapshot, in the old one's
     /// place; `point` (the snapshot, and the state as it was before `next` was made) is
     /// what a recovery goes back to, when there is a snapshot.
-    fn swap(&mut self, next: Instance, point: Recovery, new: &Plugin) {
+    fn swap(&mut self, next: Instance, mut point: Recovery, new: &Plugin) {
+        let state = self.instance.state().clone();
+        let before = point.snapshot.is_some().then(|| state.pending());
+        // The old instance goes, and its `destroy` may write to the state: those writes
+        // belong to the point too (they were made before any call on the new instance).
         self.instance = next;
+        if let Some(before) = before {
+            for (key, value) in state.pending() {
+                if before.get(&key) != Some(&value) {
+                    point.pending.insert(key, value);
+                }
+            }
+        }
         self.plugin = new.clone();
         self.generation += 1;
         if !self.ran_on(new) {

@@ -722,6 +722,29 @@ fn a_recovery_to_a_reloads_point_runs_restore_on_the_state_it_first_ran_on() {
     assert_eq!(tally_report(&live), (10, "variant".to_owned()));
 }
 
+/// What the old instance writes in its `destroy` as a reload replaces it (a C operator may
+/// use its services until `destroy` returns) belongs to the reload's recovery point: a
+/// recovery keeps it. The fixture writes `destroyed-N` for its Nth destroyed instance.
+#[test]
+fn a_recovery_to_a_reloads_point_keeps_what_the_old_instance_wrote_in_destroy() {
+    let store = StateStore::in_memory();
+    let host = Host::builder().state_store(store.clone()).build();
+    let plugin = Plugin::load(fixture("DESTROY_WRITES")).unwrap();
+    let live = LiveInstance::new(&plugin, "c_op", json!(null), &host, Some("destroyer")).unwrap();
+    assert_eq!(live.reload(&plugin).unwrap(), 2); // the first instance: `destroyed-1`
+    assert!(live.apply(Change::new(99, Timestamp(0), vec![])).is_err());
+    assert!(live.is_poisoned());
+    assert_eq!(live.recover().unwrap(), 3); // the poisoned one: `destroyed-2`
+    live.flush_state().unwrap();
+    let keys: Vec<String> = store
+        .entries("destroyer")
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| String::from_utf8(key).unwrap())
+        .collect();
+    assert_eq!(keys, ["destroyed-1", "destroyed-2"]);
+}
+
 #[test]
 fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state() {
     let store = StateStore::in_memory();
