@@ -82,9 +82,10 @@ pub(crate) fn parse<C: DeserializeOwned>(operator: &str, config: &[u8]) -> Resul
 }
 
 /// The fields of `C` when it is read as a struct (what `#[derive(Deserialize)]` makes of a
-/// struct with named fields), asked of its `Deserialize` through a deserializer that only
-/// notes what it is asked for; `None` for any other type (a map, a list, a tuple struct, an
-/// untagged enum, which may take a list). Asked only when a list was given.
+/// struct with named fields), also inside an `Option` or a newtype, asked of its
+/// `Deserialize` through a deserializer that only notes what it is asked for; `None` for
+/// any other type (a map, a list, a tuple struct, an untagged enum, which may take a list).
+/// Asked only when a list was given.
 fn struct_fields<C: DeserializeOwned>() -> Option<&'static [&'static str]> {
     /// What `C` asked the probe for: the fields of a struct, or nothing.
     #[derive(Debug)]
@@ -114,10 +115,20 @@ fn struct_fields<C: DeserializeOwned>() -> Option<&'static [&'static str]> {
         ) -> Result<V::Value, Asked> {
             Err(Asked(Some(fields)))
         }
+        // Through an `Option` or a newtype to what it holds.
+        fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Asked> {
+            visitor.visit_some(self)
+        }
+        fn deserialize_newtype_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, Asked> {
+            visitor.visit_newtype_struct(self)
+        }
         serde::forward_to_deserialize_any! {
             bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
-            identifier ignored_any
+            byte_buf unit unit_struct seq tuple tuple_struct map enum identifier ignored_any
         }
     }
     match C::deserialize(Probe) {
@@ -184,6 +195,17 @@ mod tests {
             );
         }
         assert_eq!(parse::<Config>("t", br#"{"min": 3}"#).unwrap().min, 3);
+        // Inside an `Option` or a newtype, too.
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Wrapped(Two);
+        for err in [
+            parse::<Option<Two>>("t", br#"["amount", 3]"#).unwrap_err(),
+            parse::<Wrapped>("t", br#"["amount", 3]"#).unwrap_err(),
+        ] {
+            assert!(err.to_string().contains("it is a JSON list"), "{err}");
+        }
+        assert!(parse::<Option<Two>>("t", b"null").unwrap().is_none());
         // Types that take a list: read as serde reads them.
         let err = parse::<Vec<i64>>("t", br#"["ten"]"#).unwrap_err();
         assert_eq!(
