@@ -574,29 +574,36 @@ impl Input {
     /// A warning for a CSV or TSV file that looks separated by something else than it was
     /// read with: one column whose name holds a `,`, a `;`, a tab or a `|`.
     pub fn delimiter_hint(&self) -> Option<String> {
-        if !matches!(self.format, InputFormat::Csv | InputFormat::Tsv) {
-            return None;
-        }
+        let default = match self.format {
+            InputFormat::Csv => b',',
+            InputFormat::Tsv => b'\t',
+            _ => return None,
+        };
         let [field] = &self.schema.fields()[..] else {
             return None;
         };
         let name = field.name();
-        let (separator, option) = [
-            (',', "give `--format csv`"),
-            (';', "give `--delimiter ';'`"),
-            ('\t', "give `--format tsv`"),
-            ('|', "give `--delimiter '|'`"),
-        ]
-        .into_iter()
-        .filter(|(c, _)| *c as u32 != u32::from(self.delimiter))
-        .find(|(c, _)| name.contains(*c))?;
-        // Commas in a file read as CSV with another delimiter: the default is what to give.
-        let option = match (separator, self.format) {
-            (',', InputFormat::Csv) => "leave out `--delimiter`",
-            _ => option,
+        let separator = [',', ';', '\t', '|']
+            .into_iter()
+            .filter(|&c| c != char::from(self.delimiter))
+            .find(|&c| name.contains(c))?;
+        // What to give: the format's own separator needs no option (the one given is what
+        // is wrong), the other format's needs that format (and not the one given).
+        let without = if self.delimiter == default {
+            ""
+        } else {
+            " without `--delimiter`"
+        };
+        let advice = match (separator, self.format) {
+            (',', InputFormat::Csv) | ('\t', InputFormat::Tsv) => {
+                "leave out `--delimiter`".to_owned()
+            }
+            (',', _) => format!("give `--format csv`{without}"),
+            ('\t', _) => format!("give `--format tsv`{without}"),
+            (other, _) => format!("give `--delimiter '{other}'`"),
         };
         Some(format!(
-            "`{}` reads as one column, `{}`: if its fields are separated by {}, {option}",
+            "`{}` reads as one column, `{}`: if its fields are separated by {}, {advice}",
             self.path.display(),
             name.escape_debug(),
             match separator {
@@ -607,15 +614,15 @@ impl Input {
         ))
     }
 
-    /// The error of a CSV quote still open, once the file is read to its end (`at_end`) or
-    /// now.
-    fn unclosed_quote(&self, at_end: bool) -> Option<CliError> {
+    /// The error of a CSV quote still open; with `only_if_ended`, only once the file has
+    /// been read to its end.
+    fn open_quote_error(&self, only_if_ended: bool) -> Option<CliError> {
         let quotes = self
             .quotes
             .as_ref()?
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let opened = quotes.open().filter(|_| quotes.ended || !at_end)?;
+        let opened = quotes.open().filter(|_| quotes.ended || !only_if_ended)?;
         Some(CliError::Data {
             path: self.path.clone(),
             line: Some(line_at(&self.path, opened)),
@@ -637,8 +644,8 @@ impl Input {
         // gives without a word: said at the end, and as soon as the end of the file has been
         // read, before a batch read with it is handed on (the last one holds that field).
         match next {
-            None => self.unclosed_quote(false).map_or(Ok(None), Err),
-            Some(Ok(batch)) => self.unclosed_quote(true).map_or(Ok(Some(batch)), Err),
+            None => self.open_quote_error(false).map_or(Ok(None), Err),
+            Some(Ok(batch)) => self.open_quote_error(true).map_or(Ok(Some(batch)), Err),
             Some(Err(error)) => Err(match self.format {
                 InputFormat::Csv | InputFormat::Tsv
                     if let ArrowError::ExternalError(inner) = &error
@@ -2180,16 +2187,32 @@ fn not_text(file: &File, format: InputFormat) -> Option<String> {
     let mut head = [0u8; 10];
     let n = file.read_at(&mut head, 0).ok()?;
     let head = &head[..n];
-    let parquet_end = || {
-        let mut tail = [0u8; 4];
+    // A Parquet file ends with its footer's length, which must fit, and the magic again.
+    let parquet_end = |magic: &[u8; 4]| {
+        let mut tail = [0u8; 8];
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        size >= 8 && file.read_at(&mut tail, size - 4).is_ok() && &tail == b"PAR1"
+        size >= 12
+            && file.read_at(&mut tail, size - 8).is_ok()
+            && &tail[4..] == magic
+            && u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]])) + 12 <= size
     };
-    let (what, magic, instead) = if head.starts_with(b"PAR1") && parquet_end() {
+    let (what, magic, instead) = if head.starts_with(b"PAR1") && parquet_end(b"PAR1") {
         (
             "a Parquet file",
             4,
             "give `--format parquet`, or name it `.parquet`",
+        )
+    } else if head.starts_with(b"PARE") && parquet_end(b"PARE") {
+        (
+            "a Parquet file whose footer is encrypted",
+            4,
+            "`oplink run` cannot read it, having no keys to decrypt it",
+        )
+    } else if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+        (
+            "UTF-16 text",
+            2,
+            "convert it to UTF-8 first (`iconv -f utf-16 -t utf-8`)",
         )
     } else if head.starts_with(b"ARROW1\0\0") {
         (

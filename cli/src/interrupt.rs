@@ -104,6 +104,11 @@ static HOLDING: AtomicBool = AtomicBool::new(false);
 /// The signal that came while [`HOLDING`], if any (0: none).
 static PENDING: AtomicI32 = AtomicI32::new(0);
 
+/// Set when the hold lasts to the end of the process ([`Held::until_exit`]): nothing is
+/// cut short by a signal then, so a second one (the work left, a plugin's `destroy`, say,
+/// hangs) ends the process at once.
+static UNTIL_EXIT: AtomicBool = AtomicBool::new(false);
+
 /// Holds off `SIGINT`, `SIGTERM` and `SIGHUP` until dropped; one that came meanwhile then
 /// takes effect. (`SIGKILL` cannot be held.)
 pub struct Held(());
@@ -116,16 +121,35 @@ pub fn hold() -> Held {
 }
 
 impl Held {
-    /// The name of the signal that came while held, if one did: it takes effect when this
-    /// is dropped.
-    pub fn pending(&self) -> Option<&'static str> {
-        match PENDING.load(Ordering::SeqCst) {
-            0 => None,
-            libc::SIGINT => Some("an interrupt (SIGINT)"),
-            libc::SIGTERM => Some("SIGTERM"),
-            libc::SIGHUP => Some("SIGHUP"),
-            _ => Some("a signal"),
-        }
+    /// Keeps holding the signals to the end of the process, whose last act is
+    /// [`release_at_exit`]: for a run that has kept all it wrote, which a signal can no
+    /// longer cut short, but whose status would then say it failed.
+    pub fn until_exit(self) {
+        UNTIL_EXIT.store(true, Ordering::SeqCst);
+        std::mem::forget(self);
+    }
+}
+
+/// The name of signal number `signal`, for a message.
+fn named(signal: c_int) -> &'static str {
+    match signal {
+        libc::SIGINT => "an interrupt (SIGINT)",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        _ => "a signal",
+    }
+}
+
+/// Lets go of signals held to the end of the process ([`Held::until_exit`]): one that came
+/// meanwhile is named with `said` (what was complete when it came) before it takes effect.
+pub fn release_at_exit(said: &dyn Fn(&str) -> String) {
+    if !HOLDING.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let signal = PENDING.swap(0, Ordering::SeqCst);
+    if signal != 0 {
+        crate::say!("{}", said(named(signal)));
+        on_signal(signal);
     }
 }
 
@@ -140,8 +164,10 @@ impl Drop for Held {
 }
 
 extern "C" fn on_signal(signal: c_int) {
-    if HOLDING.load(Ordering::SeqCst) {
-        // Atomics only: what a signal handler may do.
+    // Atomics only: what a signal handler may do.
+    if HOLDING.load(Ordering::SeqCst)
+        && !(UNTIL_EXIT.load(Ordering::SeqCst) && PENDING.load(Ordering::SeqCst) != 0)
+    {
         PENDING.store(signal, Ordering::SeqCst);
         return;
     }
@@ -200,14 +226,18 @@ mod tests {
         const CHILD: &str = "OPLINK_TEST_HELD_SIGNAL";
         if let Ok(marker) = std::env::var(CHILD) {
             let held = super::hold();
-            assert_eq!(held.pending(), None);
             // SAFETY: `raise` sends the signal to this process; the handler records it.
             unsafe { libc::raise(libc::SIGINT) };
-            // Still here: the work that must not be cut goes on, and knows of the signal
-            // (`oplink run` says the run completed).
-            assert_eq!(held.pending(), Some("an interrupt (SIGINT)"));
+            // Still here: the work that must not be cut goes on.
             std::fs::write(&marker, "kept").unwrap();
-            drop(held);
+            if std::env::var_os("OPLINK_TEST_HELD_UNTIL_EXIT").is_some() {
+                // Held on to the end: said, then ended by it.
+                held.until_exit();
+                std::fs::write(&marker, "kept, held on").unwrap();
+                super::release_at_exit(&|signal| format!("{signal} came; all is kept"));
+            } else {
+                drop(held);
+            }
             unreachable!("the held signal ends the process on release");
         }
         let dir = tempfile::tempdir().unwrap();
@@ -224,5 +254,22 @@ mod tests {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
         assert_eq!(std::fs::read_to_string(&marker).unwrap(), "kept");
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "interrupt::tests::a_signal_while_held_ends_the_process_once_released",
+                "--nocapture",
+            ])
+            .env(CHILD, &marker)
+            .env("OPLINK_TEST_HELD_UNTIL_EXIT", "1")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.signal(), Some(libc::SIGINT), "{output:?}");
+        assert_eq!(std::fs::read_to_string(&marker).unwrap(), "kept, held on");
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            said.contains("an interrupt (SIGINT) came; all is kept\n"),
+            "{said}"
+        );
     }
 }

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Command::New(args) => new::new(args, &mut stdout).map(drop),
         Command::Run(args) => {
             drop(stdout);
-            run::run(args).map(|summary| {
+            let result = run::run(args).map(|summary| {
                 if !args.quiet {
                     // Lost, not a panic, when standard error cannot take it.
                     let _ = std::io::Write::write_all(
@@ -43,7 +43,9 @@ fn main() -> ExitCode {
                         summary.to_text(&args.input).as_bytes(),
                     );
                 }
-            })
+            });
+            run::finish();
+            result
         }
     };
     match result {

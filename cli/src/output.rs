@@ -311,7 +311,7 @@ fn not_finite(batch: &RecordBatch) -> u64 {
 const MAX_CELL_CHARS: usize = 1_000;
 
 /// `text`, cut to [`MAX_CELL_CHARS`] characters with how many there were, when longer.
-fn cut_short(text: String) -> String {
+fn cut_short(text: &str) -> std::borrow::Cow<'_, str> {
     match text.char_indices().nth(MAX_CELL_CHARS) {
         Some((at, _)) => {
             let all = text.chars().count();
@@ -319,8 +319,9 @@ fn cut_short(text: String) -> String {
                 "{}… ({all} characters; the table shows {MAX_CELL_CHARS})",
                 &text[..at]
             )
+            .into()
         }
-        None => text,
+        None => text.into(),
     }
 }
 
@@ -354,7 +355,8 @@ fn printable(batch: &RecordBatch) -> RecordBatch {
                 cast = arrow_cast::cast(array, &DataType::Utf8).ok()?;
                 &cast
             }
-            // Bytes too, shown in hex: a long value is cut as long text is.
+            // Bytes too, shown in hex, and the other dictionaries and run-end encoded
+            // columns, as their values: a long value is cut as long text is.
             shown_as_text
                 if shown_as_text.is_nested()
                     || matches!(
@@ -363,6 +365,8 @@ fn printable(batch: &RecordBatch) -> RecordBatch {
                             | DataType::LargeBinary
                             | DataType::BinaryView
                             | DataType::FixedSizeBinary(_)
+                            | DataType::Dictionary(_, _)
+                            | DataType::RunEndEncoded(_, _)
                     ) =>
             {
                 let options = arrow_cast::display::FormatOptions::default();
@@ -390,7 +394,13 @@ fn printable(batch: &RecordBatch) -> RecordBatch {
         }
         let shown: StringArray = values
             .iter()
-            .map(|v| v.map(|v| cut_short(escaped(v).unwrap_or_else(|| v.to_owned()))))
+            .map(|v| {
+                v.map(|v| {
+                    // Cut first: the count is the value's, and no escape is cut in two.
+                    let cut = cut_short(v);
+                    escaped(&cut).unwrap_or_else(|| cut.into_owned())
+                })
+            })
             .collect();
         Some(Arc::new(shown))
     };

@@ -358,7 +358,19 @@ pub struct Summary {
     pub total: Duration,
 }
 
-/// Runs `args`. The summary is for the caller to print.
+/// The last act of a process that ran [`run`]: a signal that came once the run had kept
+/// its output and state (held off since) ends the process now, as it would have, after a
+/// line saying that the run is complete, so that nobody runs it again (which would count
+/// its input twice in the state).
+pub fn finish() {
+    crate::interrupt::release_at_exit(&|signal| {
+        format!(
+            "oplink: {signal} came once the output and state were being put in place: the run is complete, and both are kept (do not run it again for this input)"
+        )
+    });
+}
+
+/// Runs `args`. The summary is for the caller to print; then call [`finish`].
 pub fn run(args: &RunArgs) -> Result<Summary> {
     match run_all(args) {
         // Not a failure (`| head` is how one looks at a run), unless the state was to be
@@ -555,15 +567,9 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     crate::interrupt::forget_folders();
     commit_stores(args, &mut stages, host.state_store(), &snapshots)?;
     snapshots.commit()?;
-    // The signal ends the process as it would have (its status says so), but the run it
-    // came too late to stop is whole: said, so that nobody runs it again (which would count
-    // its input twice in the state).
-    if let Some(signal) = held.pending() {
-        crate::say!(
-            "oplink: {signal} came while the output and state were put in place: the run is complete, and both are kept (do not run it again for this input)"
-        );
-    }
-    drop(held);
+    // Nothing is cut short from here: a signal waits for the end of the process
+    // ([`finish`]), which says that the run it came too late to stop is whole.
+    held.until_exit();
     Ok(Summary {
         rows_read,
         changes,

@@ -632,6 +632,16 @@ fn a_binary_file_read_as_text_says_what_it_is() {
             gzip.to_vec(),
             "it is compressed with gzip (it starts with the bytes [1f, 8b]), not TSV: decompress it first (`gunzip`)",
         ),
+        (
+            "wide.csv",
+            b"\xff\xfea\0,\0b\0\n\0".to_vec(),
+            "it is UTF-16 text (it starts with the bytes [ff, fe]), not CSV: convert it to UTF-8 first (`iconv -f utf-16 -t utf-8`)",
+        ),
+        (
+            "encrypted.csv",
+            b"PARE\0\0\0\0\x04\0\0\0PARE".to_vec(),
+            "it is a Parquet file whose footer is encrypted (it starts with `PARE`), not CSV: `oplink run` cannot read it, having no keys to decrypt it",
+        ),
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
@@ -641,12 +651,14 @@ fn a_binary_file_read_as_text_says_what_it_is() {
         );
     }
     let text = dir.path().join("par.csv");
-    std::fs::write(&text, "PAR1,b\n1,2\n").unwrap();
-    oplink()
-        .args(["run", "--to", "none"])
-        .arg(&text)
-        .assert()
-        .success();
+    for csv in ["PAR1,b\n1,2\n", "PAR1\nab\nPAR1"] {
+        std::fs::write(&text, csv).unwrap();
+        oplink()
+            .args(["run", "--to", "none"])
+            .arg(&text)
+            .assert()
+            .success();
+    }
 }
 
 /// CSV in; every output format out; each output read back in as input gives the same rows.
@@ -4239,9 +4251,28 @@ fn other_separators_read_with_delimiter_and_tsv() {
     std::fs::write(&commas, "customer,amount\nann,12\n").unwrap();
     let renamed = d.join("commas.csv");
     std::fs::write(&renamed, "customer,amount\nann,12\n").unwrap();
-    for (args, path, advice) in [
-        (&[][..], &commas, "give `--format csv`"),
-        (&["-d", "|"][..], &renamed, "leave out `--delimiter`"),
+    let tabs = d.join("tabs.tsv");
+    std::fs::write(&tabs, "customer\tamount\nann\t12\n").unwrap();
+    for (args, path, advice, column) in [
+        (&[][..], &commas, "give `--format csv`", "customer,amount"),
+        (
+            &["-d", "|"][..],
+            &renamed,
+            "leave out `--delimiter`",
+            "customer,amount",
+        ),
+        (
+            &["-d", ";"][..],
+            &commas,
+            "give `--format csv` without `--delimiter`",
+            "customer,amount",
+        ),
+        (
+            &["-d", ","][..],
+            &tabs,
+            "leave out `--delimiter`",
+            "customer\\tamount",
+        ),
     ] {
         let output = oplink()
             .args(["run", "--to", "none"])
@@ -4253,8 +4284,9 @@ fn other_separators_read_with_delimiter_and_tsv() {
             .clone();
         assert!(
             stderr(&output).starts_with(&format!(
-                "oplink: warning: `{}` reads as one column, `customer,amount`: if its fields are separated by commas, {advice}\n",
-                path.display()
+                "oplink: warning: `{}` reads as one column, `{column}`: if its fields are separated by {}, {advice}\n",
+                path.display(),
+                if column.contains(',') { "commas" } else { "tabs" }
             )),
             "{}",
             stderr(&output)
