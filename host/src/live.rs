@@ -458,17 +458,9 @@ impl Live {
     /// what a recovery goes back to, when there is a snapshot.
     fn swap(&mut self, next: Instance, mut point: Recovery, new: &Plugin) {
         let state = self.instance.state().clone();
-        let before = point.snapshot.is_some().then(|| state.pending());
         // The old instance goes, and its `destroy` may write to the state: those writes
         // belong to the point too (they were made before any call on the new instance).
-        self.instance = next;
-        if let Some(before) = before {
-            for (key, value) in state.pending() {
-                if before.get(&key) != Some(&value) {
-                    point.pending.insert(key, value);
-                }
-            }
-        }
+        state.writes_during(|| self.instance = next, &mut point.pending);
         self.plugin = new.clone();
         self.generation += 1;
         if !self.ran_on(new) {

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use oplink::services::{Entries, State};
@@ -223,6 +223,8 @@ impl StateStore {
             scope: scope.to_owned(),
             pending: Mutex::new(BTreeMap::new()),
             flushes: AtomicU64::new(0),
+            captured: Mutex::new(None),
+            capturing: AtomicBool::new(false),
         }))
     }
 
@@ -392,6 +394,10 @@ pub(crate) struct ScopedState {
     /// Flushes that wrote something to the store: a recovery point taken before the last
     /// of them can no longer be returned to whole.
     flushes: AtomicU64,
+    /// The writes made while [`ScopedState::writes_during`] runs, in order (`None`
+    /// otherwise; `capturing` says which, without a lock on every write).
+    captured: Mutex<Option<Vec<(Vec<u8>, Option<Vec<u8>>)>>>,
+    capturing: AtomicBool,
 }
 
 impl ScopedState {
@@ -402,6 +408,8 @@ impl ScopedState {
             scope: String::new(),
             pending: Mutex::new(BTreeMap::new()),
             flushes: AtomicU64::new(0),
+            captured: Mutex::new(None),
+            capturing: AtomicBool::new(false),
         })
     }
 
@@ -515,6 +523,36 @@ impl ScopedState {
         *lock(&self.pending) = writes;
     }
 
+    /// Runs `work` (the drop of an instance, whose `destroy` may write) and applies the
+    /// writes made meanwhile to `onto` too, as they were applied to the pending ones.
+    pub(crate) fn writes_during(&self, work: impl FnOnce(), onto: &mut Writes) {
+        *lock(&self.captured) = Some(Vec::new());
+        self.capturing.store(true, Ordering::SeqCst);
+        work();
+        self.capturing.store(false, Ordering::SeqCst);
+        for (key, value) in lock(&self.captured).take().unwrap_or_default() {
+            match value {
+                // An unnamed instance's delete drops the key (there is no store to delete
+                // it from), as `delete` does to the pending writes.
+                None if self.store.is_none() => {
+                    onto.remove(&key);
+                }
+                value => {
+                    onto.insert(key, value);
+                }
+            }
+        }
+    }
+
+    /// Notes a write for [`ScopedState::writes_during`], while it runs.
+    fn capture(&self, key: &[u8], value: Option<&[u8]>) {
+        if self.capturing.load(Ordering::SeqCst)
+            && let Some(captured) = lock(&self.captured).as_mut()
+        {
+            captured.push((key.to_vec(), value.map(<[u8]>::to_vec)));
+        }
+    }
+
     fn to_service(error: Error) -> oplink::Error {
         oplink::Error::msg(error.to_string())
     }
@@ -551,6 +589,7 @@ impl State for ScopedState {
 
     fn put(&self, key: &[u8], value: &[u8]) -> oplink::Result<()> {
         lock(&self.pending).insert(key.to_vec(), Some(value.to_vec()));
+        self.capture(key, Some(value));
         Ok(())
     }
 
@@ -562,6 +601,8 @@ impl State for ScopedState {
         } else {
             pending.remove(key);
         }
+        drop(pending);
+        self.capture(key, None);
         Ok(existed)
     }
 
