@@ -377,6 +377,9 @@ impl StateStore {
 /// Writes not flushed yet: `Some(value)` puts, `None` deletes.
 pub(crate) type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// One write: a key and its value, `None` for a delete.
+type Write = (Vec<u8>, Option<Vec<u8>>);
+
 /// An entry of the host's own for [`Instance::commit_states_with`](crate::Instance::commit_states_with):
 /// `(scope, key, value)`, a `None` value removing the key. The scope starts with `#`
 /// (`"#input"`), which no instance's state name does.
@@ -396,7 +399,7 @@ pub(crate) struct ScopedState {
     flushes: AtomicU64,
     /// The writes made while [`ScopedState::writes_during`] runs, in order (`None`
     /// otherwise; `capturing` says which, without a lock on every write).
-    captured: Mutex<Option<Vec<(Vec<u8>, Option<Vec<u8>>)>>>,
+    captured: Mutex<Option<Vec<Write>>>,
     capturing: AtomicBool,
 }
 
