@@ -46,20 +46,11 @@ fn by_extension(path: &Path) -> Option<OutputFormat> {
 /// out.csv --to parquet` writes Parquet, which whatever opens `out.csv` next will not read).
 pub fn extension_disagrees(path: &Path, given: OutputFormat) -> Option<String> {
     let named = by_extension(path).filter(|&named| named != given)?;
-    let name = |format: OutputFormat| match format {
-        OutputFormat::Table => "a table",
-        OutputFormat::Csv => "CSV",
-        OutputFormat::Tsv => "TSV",
-        OutputFormat::Jsonl => "JSON lines",
-        OutputFormat::Ipc => "Arrow IPC",
-        OutputFormat::Parquet => "Parquet",
-        OutputFormat::None => "nothing",
-    };
     Some(format!(
         "`{}` is written as {}, as `--to` says, though its extension says {}",
         path.display(),
-        name(given),
-        name(named)
+        format_name(given),
+        format_name(named)
     ))
 }
 

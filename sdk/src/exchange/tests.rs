@@ -923,6 +923,16 @@ fn a_change_whose_lists_were_reordered_or_looped_is_not_taken_back() {
     out.clear();
 }
 
+/// The schema of [`stream_change`]'s batches.
+fn stream_schema() -> arrow_schema::SchemaRef {
+    use arrow_schema::{DataType, Field};
+    Arc::new(Schema::new(vec![
+        Field::new("amount", DataType::Int64, true),
+        Field::new("label", DataType::Utf8, true),
+        Field::new("flag", DataType::Boolean, true),
+    ]))
+}
+
 /// A change of one insert whose batch has `schema` (Int64 `amount` with nulls, Utf8 `label`,
 /// Boolean `flag`), sliced to rows `skip..`.
 fn stream_change(schema: &arrow_schema::SchemaRef, values: &[Option<i64>], skip: usize) -> Change {
@@ -950,12 +960,7 @@ fn stream_change(schema: &arrow_schema::SchemaRef, values: &[Option<i64>], skip:
 /// takes its data as empty, an invalid array when the offset is the slice's own.
 #[test]
 fn an_empty_slice_written_over_in_place_has_the_offset_zero() {
-    use arrow_schema::{DataType, Field};
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("amount", DataType::Int64, true),
-        Field::new("label", DataType::Utf8, true),
-        Field::new("flag", DataType::Boolean, true),
-    ]));
+    let schema = stream_schema();
     let (mut outbox, mut inbox, mut out) = (
         SchemaOutbox::default(),
         SchemaInbox::default(),
@@ -986,12 +991,7 @@ fn an_empty_slice_written_over_in_place_has_the_offset_zero() {
 
 #[test]
 fn a_stream_of_one_schema_is_written_over_its_block_in_place_and_reads_back_exactly() {
-    use arrow_schema::{DataType, Field};
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("amount", DataType::Int64, true),
-        Field::new("label", DataType::Utf8, true),
-        Field::new("flag", DataType::Boolean, true),
-    ]));
+    let schema = stream_schema();
     let (mut outbox, mut inbox, mut out) = (
         SchemaOutbox::default(),
         SchemaInbox::default(),
