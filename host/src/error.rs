@@ -1,5 +1,6 @@
 //! Everything that can go wrong on the host side, one readable sentence each.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 /// An error of loading, instantiating or calling a plugin.
@@ -311,12 +312,13 @@ pub enum Error {
     /// plugin's, which a Rust operator's names the operator and the field; one that does
     /// not name the operator (a C operator's, say) is said to be about it.
     #[error(
-        "{}{message}",
+        "{}{}",
         if message.contains(&format!("`{operator}`")) {
             String::new()
         } else {
             format!("operator `{operator}` refused its configuration: ")
-        }
+        },
+        shown(message)
     )]
     InvalidConfig {
         /// The operator's name.
@@ -374,7 +376,7 @@ pub enum Error {
         cause: &'static str,
     },
     /// Data could not cross the boundary (either way).
-    #[error("operator `{operator}` in `{method}`: {message}")]
+    #[error("operator `{operator}` in `{method}`: {}", shown(message))]
     Data {
         /// The operator's name.
         operator: String,
@@ -526,12 +528,45 @@ fn provide_hint(service: &str) -> String {
     }
 }
 
-fn or_note(message: &str) -> &str {
+fn or_note(message: &str) -> Cow<'_, str> {
     if message.trim().is_empty() {
-        "(the plugin gave no message)"
+        "(the plugin gave no message)".into()
     } else {
-        message
+        shown(message)
     }
+}
+
+/// The most characters of a plugin's message an error shows (the field keeps it whole).
+const MAX_SHOWN_CHARS: usize = 4_096;
+
+/// A plugin's message as an error shows it: on one line, whatever it holds (control
+/// characters, such as line breaks and a terminal's escape sequences, written as Rust
+/// escapes: `\n`, `\u{1b}`), and cut past [`MAX_SHOWN_CHARS`] characters, saying how long
+/// it was. The error's field keeps the message as the plugin gave it.
+fn shown(message: &str) -> Cow<'_, str> {
+    let cut = message
+        .char_indices()
+        .nth(MAX_SHOWN_CHARS)
+        .map(|(at, _)| at);
+    let kept = &message[..cut.unwrap_or(message.len())];
+    if cut.is_none() && !kept.contains(char::is_control) {
+        return message.into();
+    }
+    let mut text = String::with_capacity(kept.len() + 32);
+    for c in kept.chars() {
+        if c.is_control() {
+            text.extend(c.escape_debug());
+        } else {
+            text.push(c);
+        }
+    }
+    if cut.is_some() {
+        text.push_str(&format!(
+            "… (a message of {} bytes, cut here)",
+            message.len()
+        ));
+    }
+    text.into()
 }
 
 fn at(location: &Option<String>) -> String {
@@ -580,6 +615,42 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::Error;
+
+    /// A plugin's message is shown on one line, its control characters escaped, and cut
+    /// past 4,096 characters; the field keeps it whole.
+    #[test]
+    fn a_plugin_s_message_is_shown_on_one_line_and_cut_when_long() {
+        let failed = |message: String| Error::Failed {
+            operator: "op".into(),
+            method: "apply",
+            message,
+            location: None,
+        };
+        let error = failed("line1\nline2\r\u{1b}[31mred\u{7}\0".into());
+        assert_eq!(
+            error.to_string(),
+            "operator `op` failed in `apply`: line1\\nline2\\r\\u{1b}[31mred\\u{7}\\0"
+        );
+        let long = "é".repeat(5_000);
+        let error = failed(long.clone());
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "operator `op` failed in `apply`: {}… (a message of 10000 bytes, cut here)",
+                "é".repeat(4_096)
+            )
+        );
+        let Error::Failed { message, .. } = error else {
+            unreachable!()
+        };
+        assert_eq!(message, long);
+        let data = Error::Data {
+            operator: "op".into(),
+            method: "apply",
+            message: "column `a\nb`".into(),
+        };
+        assert_eq!(data.to_string(), "operator `op` in `apply`: column `a\\nb`");
+    }
 
     /// A newer minor's refusal says what host to load it with: a newer oplink when the
     /// library names one, else a host of its ABI.
