@@ -109,13 +109,24 @@ fn check_file(file: &Source<'_>) -> Result<(), String> {
         .chain(footer.recordBatches().into_iter().flatten())
         .copied()
         .collect();
+    let dictionaries = footer.dictionaries().map_or(0, |d| d.len());
     for (index, block) in blocks.iter().enumerate() {
-        let (Ok(offset), Ok(meta_len)) = (
+        // Where the footer puts each message must lie within the file: arrow-rs allocates
+        // (and fills with zeros) what a block declares before it reads, so a 1 KB file whose
+        // footer declares 4 GB took 4 GB.
+        let (Ok(offset), Ok(meta_len), Ok(body_len)) = (
             u64::try_from(block.offset()),
             usize::try_from(block.metaDataLength()),
+            u64::try_from(block.bodyLength()),
         ) else {
-            continue;
+            return Err(block_past_end(block, index, dictionaries, size));
         };
+        let end = offset
+            .checked_add(meta_len as u64)
+            .and_then(|at| at.checked_add(body_len));
+        if end.is_none_or(|end| end > size) {
+            return Err(block_past_end(block, index, dictionaries, size));
+        }
         let Some(meta) = file.read_at(offset, meta_len) else {
             continue;
         };
@@ -131,6 +142,22 @@ fn check_file(file: &Source<'_>) -> Result<(), String> {
         check_message(file, &message, offset + meta_len as u64, index)?;
     }
     Ok(())
+}
+
+/// The error of a footer that puts a message (block `index` of its list: dictionaries
+/// first) outside a file of `size` bytes.
+fn block_past_end(block: &Block, index: usize, dictionaries: usize, size: u64) -> String {
+    let which = if index < dictionaries {
+        format!("dictionary {}", index + 1)
+    } else {
+        format!("record batch {}", index - dictionaries + 1)
+    };
+    format!(
+        "the Arrow IPC file is damaged: its footer puts {which} at byte {} with {} bytes of metadata and {} of data, past the end of the file ({size} bytes)",
+        block.offset(),
+        block.metaDataLength(),
+        block.bodyLength()
+    )
 }
 
 /// The stream format: messages one after another, each followed by its body.

@@ -2607,11 +2607,35 @@ fn an_ipc_file_cut_short_or_with_a_damaged_footer_is_said_so() {
     let mut damaged = whole.clone();
     let at = damaged.len() - 10;
     damaged[at..at + 4].copy_from_slice(&1_000_000i32.to_le_bytes());
+    // A footer whose record batch declares 4 GB of data in a file of a few hundred bytes
+    // (arrow-rs would allocate them before reading): the block, as the footer lays it out
+    // (offset, metadata length, 4 bytes of padding, body length), found and changed.
+    let footer_len = i32::from_le_bytes(whole[at..at + 4].try_into().unwrap()) as usize;
+    let footer = arrow_ipc::root_as_footer(&whole[at - footer_len..at]).unwrap();
+    let block = footer.recordBatches().unwrap().get(0);
+    let mut pattern = block.offset().to_le_bytes().to_vec();
+    pattern.extend(block.metaDataLength().to_le_bytes());
+    let found = whole
+        .windows(pattern.len())
+        .position(|w| w == pattern)
+        .expect("the block in the footer");
+    let mut huge = whole.clone();
+    huge[found + 16..found + 24].copy_from_slice(&(1i64 << 32).to_le_bytes());
     for (name, bytes, said) in [
         (
             "cut.arrow",
             &whole[..whole.len() / 2],
             "the Arrow IPC file is cut short: it starts as one, but does not end with the footer every Arrow IPC file ends with".to_owned(),
+        ),
+        (
+            "huge.arrow",
+            &huge[..],
+            format!(
+                "the Arrow IPC file is damaged: its footer puts record batch 1 at byte {} with {} bytes of metadata and 4294967296 of data, past the end of the file ({} bytes)",
+                block.offset(),
+                block.metaDataLength(),
+                whole.len()
+            ),
         ),
         (
             "footer.arrow",
