@@ -595,6 +595,14 @@ impl Sink {
             self.rows += batch.num_rows() as u64;
             return Ok(());
         }
+        if matches!(
+            self.format,
+            OutputFormat::Table | OutputFormat::Csv | OutputFormat::Tsv | OutputFormat::Jsonl
+        ) {
+            // Text formats write times as text: arrow-rs writes one it cannot as the text of
+            // its error (JSON lines, a table) or fails on its row within the batch (CSV).
+            unwritable_time(batch, self.format)?;
+        }
         let in_millis;
         let batch = if self.format == OutputFormat::Parquet {
             in_millis = seconds_as_milliseconds(batch)?;
@@ -1017,6 +1025,63 @@ fn fields_in_words(schema: &Schema) -> String {
         .map(|f| format!("{}: {}", f.name(), f.data_type()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// An error when a top-level column of `batch` holds a date, time, timestamp or duration
+/// that text cannot show (a date past the years chrono holds, a time past a day): the
+/// smallest and largest value of each such column are formatted, the values between them
+/// being as writable as they are.
+fn unwritable_time(batch: &RecordBatch, format: OutputFormat) -> Result<()> {
+    use arrow_array::Array;
+    use arrow_cast::display::{ArrayFormatter, FormatOptions};
+    use oplink::arrow::array::Int64Array;
+    use oplink::arrow::schema::DataType;
+    let strict = FormatOptions::new().with_display_error(false);
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let data_type = column.data_type();
+        if !data_type.is_temporal() || matches!(data_type, DataType::Interval(_)) {
+            continue;
+        }
+        let Ok(numbers) = arrow_cast::cast(column, &DataType::Int64) else {
+            continue;
+        };
+        let Some(numbers) = numbers.as_any().downcast_ref::<Int64Array>() else {
+            continue;
+        };
+        let ends = numbers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (v, i)))
+            .fold(
+                None,
+                |ends: Option<((i64, usize), (i64, usize))>, v| match ends {
+                    None => Some((v, v)),
+                    Some((low, high)) => Some((low.min(v), high.max(v))),
+                },
+            );
+        let Some(((low, at_low), (high, at_high))) = ends else {
+            continue;
+        };
+        for (value, at) in [(low, at_low), (high, at_high)] {
+            let one = column.slice(at, 1);
+            let Ok(formatter) = ArrayFormatter::try_new(one.as_ref(), &strict) else {
+                continue;
+            };
+            let mut text = String::new();
+            // A duration past what chrono holds is shown as `<invalid>`, not an error.
+            if std::fmt::Write::write_fmt(&mut text, format_args!("{}", formatter.value(0)))
+                .is_err()
+                || text == "<invalid>"
+            {
+                return Err(CliError::Output(format!(
+                    "the column `{}` holds a {data_type} value ({value}) past the range of dates and times that {} can write as text; write Arrow IPC or Parquet instead (`--to ipc` or `parquet`)",
+                    field.name(),
+                    format_name(format)
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The format's name, for messages.

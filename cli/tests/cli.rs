@@ -562,6 +562,55 @@ fn a_table_cuts_long_values_short_and_other_formats_do_not() {
     assert!(std::fs::read_to_string(&csv).unwrap().contains(&long));
 }
 
+/// A date or duration past what text can show is refused by the text formats, naming the
+/// column (arrow-rs wrote JSON lines and tables with the text of its error in the value's
+/// place, and exited 0); Arrow IPC keeps it.
+#[test]
+fn times_past_what_text_can_show_are_refused_by_text_formats() {
+    use oplink::arrow::array::{ArrayRef, Date32Array, DurationSecondArray, RecordBatch};
+    let dir = tempfile::tempdir().unwrap();
+    for (name, column, said) in [
+        (
+            "dates.arrow",
+            std::sync::Arc::new(Date32Array::from(vec![Some(0), None, Some(i32::MIN)])) as ArrayRef,
+            "Date32 value (-2147483648)",
+        ),
+        (
+            "durations.arrow",
+            std::sync::Arc::new(DurationSecondArray::from(vec![i64::MAX])) as ArrayRef,
+            "Duration(s) value (9223372036854775807)",
+        ),
+    ] {
+        let batch = RecordBatch::try_from_iter([("t", column)]).unwrap();
+        let path = dir.path().join(name);
+        let mut writer = arrow_ipc::writer::FileWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            &batch.schema(),
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+        for (to, format) in [
+            ("jsonl", "JSON lines"),
+            ("table", "a table"),
+            ("csv", "CSV"),
+        ] {
+            fails_with(
+                oplink().args(["run", "--to", to]).arg(&path),
+                &format!(
+                    "cannot write the output: the column `t` holds a {said} past the range of dates and times that {format} can write as text; write Arrow IPC or Parquet instead (`--to ipc` or `parquet`)"
+                ),
+            );
+        }
+        oplink()
+            .args(["run", "--quiet", "-o"])
+            .arg(dir.path().join("kept.arrow"))
+            .arg(&path)
+            .assert()
+            .success();
+    }
+}
+
 /// `--to` naming another format than the output file's extension writes what `--to` says,
 /// with a warning (whatever opens the file next goes by its name); `--quiet` silences it.
 #[test]
