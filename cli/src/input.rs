@@ -1198,10 +1198,18 @@ fn settle_times(schema: Schema, path: &Path, delimiter: u8) -> Schema {
 }
 
 /// Whether a timestamp's text ends with an offset: `Z`, or `+hh`, `+hhmm`, `+hh:mm` (or
-/// `-`) after its date.
+/// `-`) after its date, or a zone's name after a space (`EST`, `Europe/Paris`), which
+/// arrow-rs reads too, turning the time into UTC.
 fn gives_offset(text: &str) -> bool {
     let text = text.trim();
     if text.ends_with(['Z', 'z']) {
+        return true;
+    }
+    if let Some((at, zone)) = text.rsplit_once(' ')
+        && at.len() > 10
+        && zone.contains(|c: char| c.is_ascii_alphabetic())
+        && zone.parse::<arrow_array::timezone::Tz>().is_ok()
+    {
         return true;
     }
     // The date's own dashes are in its first 10 characters.
@@ -2340,6 +2348,8 @@ mod tests {
             "2024-01-01 10:00:00+05:30",
             "2024-01-01T10:00:00.123-0800",
             "2024-01-01T10:00:00+02",
+            "2024-01-01T10:00:00 EST",
+            "2024-01-01 10:00:00.5 Europe/Paris",
         ] {
             assert!(gives_offset(with), "{with}");
         }
@@ -2347,6 +2357,7 @@ mod tests {
             "2024-01-01T10:00:00",
             "2024-01-01",
             "2024-01-01 10:00:00.5",
+            "2024-01-01 10:00:00 PM",
             "",
         ] {
             assert!(!gives_offset(without), "{without}");

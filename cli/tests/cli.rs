@@ -562,6 +562,30 @@ fn a_table_cuts_long_values_short_and_other_formats_do_not() {
     assert!(std::fs::read_to_string(&csv).unwrap().contains(&long));
 }
 
+/// A CSV timestamp that ends with a zone's name is read in UTC, as one with an offset is,
+/// and written so (it was shifted to UTC and written without a zone: hours off).
+#[test]
+fn a_csv_timestamp_with_a_zone_name_is_kept_in_utc() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zones.csv");
+    std::fs::write(
+        &path,
+        "t\n2024-01-01T00:00:00 EST\n2024-01-01 00:00:00 Asia/Kolkata\n",
+    )
+    .unwrap();
+    let output = oplink()
+        .args(["run", "--quiet", "--to", "jsonl"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output),
+        "{\"op\":\"+I\",\"t\":\"2024-01-01T05:00:00Z\"}\n{\"op\":\"+I\",\"t\":\"2023-12-31T18:30:00Z\"}\n"
+    );
+}
+
 /// A date or duration past what text can show is refused by the text formats, naming the
 /// column (arrow-rs wrote JSON lines and tables with the text of its error in the value's
 /// place, and exited 0); Arrow IPC keeps it.
