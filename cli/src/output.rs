@@ -661,6 +661,18 @@ impl Sink {
                         field.data_type()
                     )));
                 }
+                if self.format == OutputFormat::Jsonl
+                    && let Some(field) = batch.schema_ref().fields().iter().find(|f| {
+                        matches!(f.data_type(), oplink::arrow::schema::DataType::Union(_, _))
+                    })
+                {
+                    // arrow-json says so only with the type's debug form.
+                    return Err(CliError::Output(format!(
+                        "JSON lines cannot hold the column `{}` of type {}: write `--to ipc` or `parquet`",
+                        field.name(),
+                        field.data_type()
+                    )));
+                }
                 if self.format == OutputFormat::Parquet
                     && let Some(field) = batch
                         .schema_ref()

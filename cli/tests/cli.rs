@@ -562,6 +562,37 @@ fn a_table_cuts_long_values_short_and_other_formats_do_not() {
     assert!(std::fs::read_to_string(&csv).unwrap().contains(&long));
 }
 
+/// A union column is refused by JSON lines before anything is written, naming it (arrow-json
+/// said "Unsupported data type for JSON encoding" with the type's debug form).
+#[test]
+fn json_lines_refuse_a_union_column_naming_it() {
+    use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch, UnionArray};
+    use oplink::arrow::schema::{DataType, Field, UnionFields};
+    let fields = UnionFields::try_new([0], [Field::new("n", DataType::Int64, true)]).unwrap();
+    let union = UnionArray::try_new(
+        fields,
+        vec![0i8, 0].into(),
+        None,
+        vec![std::sync::Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef],
+    )
+    .unwrap();
+    let batch =
+        RecordBatch::try_from_iter([("u", std::sync::Arc::new(union) as ArrayRef)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("union.arrow");
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        &batch.schema(),
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    fails_with(
+        oplink().args(["run", "--to", "jsonl"]).arg(&path),
+        "cannot write the output: JSON lines cannot hold the column `u` of type Union(Sparse, 0: (\"n\": Int64)): write `--to ipc` or `parquet`",
+    );
+}
+
 /// A CSV timestamp that ends with a zone's name is read in UTC, as one with an offset is,
 /// and written so (it was shifted to UTC and written without a zone: hours off).
 #[test]
