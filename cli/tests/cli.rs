@@ -562,6 +562,14 @@ fn a_table_cuts_long_values_short_and_other_formats_do_not() {
     assert!(std::fs::read_to_string(&csv).unwrap().contains(&long));
 }
 
+/// Writes `batch` to `path` as an Arrow IPC file.
+fn write_arrow_file(path: &std::path::Path, batch: &oplink::arrow::array::RecordBatch) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
+    writer.write(batch).unwrap();
+    writer.finish().unwrap();
+}
+
 /// A union column is refused by JSON lines before anything is written, naming it (arrow-json
 /// said "Unsupported data type for JSON encoding" with the type's debug form).
 #[test]
@@ -580,13 +588,7 @@ fn json_lines_refuse_a_union_column_naming_it() {
         RecordBatch::try_from_iter([("u", std::sync::Arc::new(union) as ArrayRef)]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("union.arrow");
-    let mut writer = arrow_ipc::writer::FileWriter::try_new(
-        std::fs::File::create(&path).unwrap(),
-        &batch.schema(),
-    )
-    .unwrap();
-    writer.write(&batch).unwrap();
-    writer.finish().unwrap();
+    write_arrow_file(&path, &batch);
     fails_with(
         oplink().args(["run", "--to", "jsonl"]).arg(&path),
         "cannot write the output: JSON lines cannot hold the column `u` of type Union(Sparse, 0: (\"n\": Int64)): write `--to ipc` or `parquet`",
@@ -638,13 +640,7 @@ fn times_past_what_text_can_show_are_refused_by_text_formats() {
     ] {
         let batch = RecordBatch::try_from_iter([("t", column)]).unwrap();
         let path = dir.path().join(name);
-        let mut writer = arrow_ipc::writer::FileWriter::try_new(
-            std::fs::File::create(&path).unwrap(),
-            &batch.schema(),
-        )
-        .unwrap();
-        writer.write(&batch).unwrap();
-        writer.finish().unwrap();
+        write_arrow_file(&path, &batch);
         for (to, format) in [
             ("jsonl", "JSON lines"),
             ("table", "a table"),
