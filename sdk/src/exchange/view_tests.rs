@@ -1003,6 +1003,13 @@ fn binary_columns_read_in_place_as_byte_slices() {
         .strings()
         .unwrap();
     assert!(names.validity().is_some());
+    // A column of numbers too.
+    let ids = post_of(&view).column(0).unwrap().i64s().unwrap();
+    let panic = std::panic::catch_unwind(|| ids.get(ids.len())).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().unwrap(),
+        &format!("column `id`: index {0} out of {0} values", ids.len())
+    );
     let panic = std::panic::catch_unwind(|| names.get(4)).unwrap_err();
     assert_eq!(
         panic.downcast_ref::<String>().unwrap(),

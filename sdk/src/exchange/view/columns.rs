@@ -49,6 +49,8 @@ pub struct Validity<'v> {
 pub struct PrimitiveView<'v, T> {
     values: &'v [T],
     validity: Option<Validity<'v>>,
+    /// The column, for the panic of an index past the end.
+    name: Named<'v>,
 }
 
 /// A `Utf8`, `LargeUtf8` or `Utf8View` column: its strings, and their validity.
@@ -250,7 +252,11 @@ impl<'v> ColumnView<'v> {
         // SAFETY: a checked array of two buffers whose values hold offset + length `T`s.
         let values = unsafe { values::<T::Native>(self.raw, self.start, self.len) }
             .map_err(|e| self.wrap(e))?;
-        Ok(PrimitiveView { values, validity })
+        Ok(PrimitiveView {
+            values,
+            validity,
+            name: self.named(),
+        })
     }
 
     /// An `Int64` column.
@@ -693,11 +699,13 @@ impl<'v, T: Copy> PrimitiveView<'v, T> {
         self.values.is_empty()
     }
 
-    /// Value `i`, or `None` for a null. Panics past the end.
+    /// Value `i`, or `None` for a null. Panics past the end, naming the column.
     #[inline]
     #[track_caller]
     pub fn get(&self, i: usize) -> Option<T> {
-        let value = self.values[i];
+        let Some(&value) = self.values.get(i) else {
+            past_the_end(self.name, i, self.values.len())
+        };
         match &self.validity {
             Some(validity) if !validity.is_valid(i) => None,
             _ => Some(value),
@@ -710,6 +718,14 @@ impl<'v, T: Copy> PrimitiveView<'v, T> {
         let this = *self;
         (0..self.len()).map(move |i| this.get(i))
     }
+}
+
+/// The panic of value `i` of a column of `len` values, out of line.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn past_the_end(name: Named<'_>, i: usize, len: usize) -> ! {
+    panic!("{name}: index {i} out of {len} values")
 }
 
 impl Offsets<'_> {
