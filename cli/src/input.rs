@@ -2152,7 +2152,7 @@ fn parquet_magic(file: &File) -> std::result::Result<(), String> {
         return Err("it is empty".to_owned());
     }
     let head = read(0);
-    let tail = size.checked_sub(4).and_then(read);
+    let tail = parquet_tail(file, size);
     match (head, tail) {
         // Its magic at both ends and the footer's length: 12 bytes at the least.
         (Some(head), _) if &head == b"PAR1" && size < 12 => Err(format!(
@@ -2170,8 +2170,7 @@ fn parquet_magic(file: &File) -> std::result::Result<(), String> {
             "it is not a Parquet file: it is {size} bytes long, shorter than any"
         )),
         // The footer's length, just before the closing magic, must fit the file.
-        (_, Some(tail)) if &tail == b"PAR1" => {
-            let footer = read(size - 8).map(u32::from_le_bytes).unwrap_or(0);
+        (_, Some((footer, end))) if &end == b"PAR1" => {
             if u64::from(footer) + 12 > size {
                 return Err(format!(
                     "it is damaged: its footer says it is {footer} bytes long, but a file of {size} bytes has room for {} at most",
@@ -2196,13 +2195,10 @@ fn not_text(file: &File, format: InputFormat) -> Option<String> {
     let n = file.read_at(&mut head, 0).ok()?;
     let head = &head[..n];
     // A Parquet file ends with its footer's length, which must fit, and the magic again.
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let parquet_end = |magic: &[u8; 4]| {
-        let mut tail = [0u8; 8];
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        size >= 12
-            && file.read_at(&mut tail, size - 8).is_ok()
-            && &tail[4..] == magic
-            && u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]])) + 12 <= size
+        parquet_tail(file, size)
+            .is_some_and(|(footer, end)| &end == magic && u64::from(footer) + 12 <= size)
     };
     let (what, magic, instead) = if head.starts_with(b"PAR1") && parquet_end(b"PAR1") {
         (
@@ -2272,6 +2268,17 @@ fn not_text(file: &File, format: InputFormat) -> Option<String> {
 /// What a CSV, TSV or JSON lines file that is not UTF-8 is told: text in another encoding
 /// (Latin-1, Windows-1252) is the usual cause.
 const NOT_UTF8: &str = "the text is not valid UTF-8 (text in another encoding can be converted first, e.g. `iconv -f latin1 -t utf-8`)";
+
+/// The last 8 bytes of a Parquet file of `size` bytes: its footer's length and its closing
+/// magic (`PAR1`, or `PARE` for an encrypted footer); `None` for a file too short for them.
+fn parquet_tail(file: &File, size: u64) -> Option<(u32, [u8; 4])> {
+    use std::os::unix::fs::FileExt;
+    let mut tail = [0u8; 8];
+    let at = size.checked_sub(8)?;
+    file.read_exact_at(&mut tail, at).ok()?;
+    let [a, b, c, d, magic @ ..] = tail;
+    Some((u32::from_le_bytes([a, b, c, d]), magic))
+}
 
 /// The first bytes of a file, as text when they are printable, else in hex.
 pub(crate) fn shown(bytes: &[u8]) -> String {
