@@ -542,12 +542,11 @@ fn recreate(
     what: (&str, &str),
 ) -> Result<(Instance, Recovery)> {
     let state = live.instance.state().clone();
-    let mut before = None;
-    let next = undone_on_failure(&state, || {
+    undone_on_failure(&state, || {
         if live.instance.is_poisoned() {
             state.put_back(live.last_good.pending_for(&state));
         }
-        before = Some(Recovery::of(&state, None));
+        let before = Recovery::of(&state, None);
         let mut next = plugin
             .create(
                 live.instance.name(),
@@ -560,9 +559,8 @@ fn recreate(
             next.restore(snapshot)
                 .map_err(|e| failed(format!("{}: {e}", what.1)))?;
         }
-        Ok(next)
-    })?;
-    Ok((next, before.expect("recorded before the instance was made")))
+        Ok((next, before))
+    })
 }
 
 /// The error of a failed reload or recovery (`action`) of `live`'s instance: it keeps
@@ -593,10 +591,7 @@ fn failure(live: &Live, action: &'static str) -> impl Fn(String) -> Error + use<
 /// Runs `make`, which creates a new instance on `state`; if it fails, what the new instance
 /// wrote to the state (in its constructor, `restore` or `destroy`) is undone, so the old
 /// instance's state is as it was. The new instance is dropped before that.
-fn undone_on_failure(
-    state: &Arc<ScopedState>,
-    make: impl FnOnce() -> Result<Instance>,
-) -> Result<Instance> {
+fn undone_on_failure<T>(state: &Arc<ScopedState>, make: impl FnOnce() -> Result<T>) -> Result<T> {
     let before = state.pending();
     let made = make();
     if made.is_err() {
