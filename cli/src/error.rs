@@ -92,6 +92,14 @@ pub enum CliError {
     /// The output could not be written as asked.
     #[error("cannot write the output: {0}")]
     Output(String),
+    /// The output file given by `--output` could not be written as asked.
+    #[error("cannot write `{}`: {reason}", path.display())]
+    OutputFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// An argument is not usable (an unknown format, a malformed schema, ...).
     #[error("{0}")]
     Usage(String),

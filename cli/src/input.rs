@@ -550,6 +550,12 @@ impl Input {
                 "two of its columns are named `{twice}`; give each column a name of its own"
             )));
         }
+        // A zone no one can read fails only when a time is shown, in the output's words.
+        if let Some((column, zone)) = unknown_zone(&schema) {
+            return Err(data(format!(
+                "the column `{column}` holds timestamps in the time zone `{zone}`, which is neither a zone's name (`Europe/Paris`) nor an offset (`+05:30`)"
+            )));
+        }
         Ok(Input {
             path: path.to_owned(),
             format,
@@ -2287,6 +2293,34 @@ pub(crate) fn shown(bytes: &[u8]) -> String {
     } else {
         format!("the bytes {bytes:02x?}")
     }
+}
+
+/// The first column of `schema` with timestamps, at any depth, in a time zone that is
+/// neither a zone's name nor an offset, and that zone.
+fn unknown_zone(schema: &Schema) -> Option<(&str, &str)> {
+    fn zone_in(ty: &DataType) -> Option<&str> {
+        match ty {
+            DataType::Timestamp(_, Some(zone)) => zone
+                .parse::<arrow_array::timezone::Tz>()
+                .is_err()
+                .then_some(zone.as_ref()),
+            DataType::List(f)
+            | DataType::LargeList(f)
+            | DataType::ListView(f)
+            | DataType::LargeListView(f)
+            | DataType::FixedSizeList(f, _)
+            | DataType::Map(f, _)
+            | DataType::RunEndEncoded(_, f) => zone_in(f.data_type()),
+            DataType::Struct(fields) => fields.iter().find_map(|f| zone_in(f.data_type())),
+            DataType::Union(fields, _) => fields.iter().find_map(|(_, f)| zone_in(f.data_type())),
+            DataType::Dictionary(_, values) => zone_in(values),
+            _ => None,
+        }
+    }
+    schema
+        .fields()
+        .iter()
+        .find_map(|f| Some((f.name().as_str(), zone_in(f.data_type())?)))
 }
 
 /// The first column name that `schema` holds twice, if any.

@@ -588,6 +588,7 @@ impl Sink {
         let format = self.format;
         crate::quiet_panics(|| self.write_batch(batch))
             .unwrap_or_else(|message| Err(writer_panicked(format, &message)))
+            .map_err(|e| naming_file(e, &self.destination))
     }
 
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
@@ -754,8 +755,16 @@ impl Sink {
     /// that panics is an error, as in [`Sink::write`].
     pub fn finish(self) -> Result<Written> {
         let format = self.format;
+        let file = match &self.destination {
+            Destination::File { path, .. } => Some(path.clone()),
+            Destination::Stream => None,
+        };
         crate::quiet_panics(|| self.finish_writing())
             .unwrap_or_else(|message| Err(writer_panicked(format, &message)))
+            .map_err(|e| match file {
+                Some(path) => in_file(e, path),
+                None => e,
+            })
     }
 
     fn finish_writing(mut self) -> Result<Written> {
@@ -876,6 +885,22 @@ impl Drop for Sink {
         if let (false, Destination::File { partial, .. }) = (self.finished, &self.destination) {
             crate::interrupt::remove(partial);
         }
+    }
+}
+
+/// `error`, naming the file when the output goes to one.
+fn naming_file(error: CliError, destination: &Destination) -> CliError {
+    match destination {
+        Destination::File { path, .. } => in_file(error, path.clone()),
+        Destination::Stream => error,
+    }
+}
+
+/// An error writing the output, said of the file `path` it was written to.
+fn in_file(error: CliError, path: PathBuf) -> CliError {
+    match error {
+        CliError::Output(reason) => CliError::OutputFile { path, reason },
+        other => other,
     }
 }
 

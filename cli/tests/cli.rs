@@ -1964,7 +1964,10 @@ fn run_refuses_to_write_a_file_with_two_columns_of_one_name() {
                 out.to_str().unwrap(),
             ])
             .args(plugins(&["toolkit"])),
-        "cannot write the output: it has two columns named `amount`, and Parquet output with two columns of one name cannot be read back (Parquet readers and `oplink run` refuse it); rename one in the operator that adds it, or write a table",
+        &format!(
+            "cannot write `{}`: it has two columns named `amount`, and Parquet output with two columns of one name cannot be read back (Parquet readers and `oplink run` refuse it); rename one in the operator that adds it, or write a table",
+            out.display()
+        ),
     );
     assert!(!out.exists());
     let table = oplink()
@@ -4154,6 +4157,36 @@ fn a_run_whose_output_fails_keeps_no_state() {
 }
 
 #[test]
+fn a_file_that_cannot_be_written_is_named_and_the_earlier_one_kept() {
+    // A file size limit of 0 (its signal ignored, so a write fails with EFBIG), in every
+    // format: the error names the file, and the file of an earlier run stays as it was.
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["csv", "tsv", "jsonl", "ipc", "parquet", "table"] {
+        let out = dir.path().join(format!("out.{format}"));
+        std::fs::write(&out, "earlier\n").unwrap();
+        let mut limited = Command::new("sh");
+        limited
+            .current_dir(workspace())
+            .env_remove("OPLINK_PLUGIN_PATH")
+            .args(["-c", "ulimit -f 0; trap '' XFSZ; exec \"$@\"", "sh"])
+            .arg(env!("CARGO_BIN_EXE_oplink"))
+            .args(["run", ORDERS, "--quiet", "--to", format, "--output"])
+            .arg(&out);
+        fails_with(
+            &mut limited,
+            &format!("cannot write `{}`: File too large", out.display()),
+        );
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier\n");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|name| name.to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn an_input_that_is_not_a_regular_file_is_refused_not_read_half() {
     // A pipe would be read once, by the schema's check, and be empty for the rows.
     let orders = std::fs::read(workspace().join(ORDERS)).unwrap();
@@ -4226,9 +4259,10 @@ fn a_column_a_writer_cannot_write_is_an_error_not_a_crash() {
             .arg(&path),
     );
     assert!(
-        text.starts_with(
-            "oplink: cannot write the output: the Parquet writer cannot write these columns ("
-        ) && text.ends_with("); write another format\n")
+        text.starts_with(&format!(
+            "oplink: cannot write `{}`: the Parquet writer cannot write these columns (",
+            out.display()
+        )) && text.ends_with("); write another format\n")
             && text.lines().count() == 1,
         "{text}"
     );
@@ -4282,6 +4316,44 @@ fn timestamps_with_a_named_time_zone_are_shown_and_written() {
     let table = run("table");
     assert!(table.contains("2023-11-14T22:13:20Z"), "{table}");
     assert!(run("jsonl").contains("2023-11-14T23:13:20+01:00"));
+}
+
+#[test]
+fn a_time_zone_no_one_can_read_is_refused_with_the_input() {
+    use oplink::arrow::array::{ArrayRef, RecordBatch, StructArray, TimestampSecondArray};
+    use oplink::arrow::schema::{DataType, Field, TimeUnit};
+    let dir = tempfile::tempdir().unwrap();
+    let times = |zone: &str| {
+        std::sync::Arc::new(TimestampSecondArray::from(vec![1_700_000_000]).with_timezone(zone))
+            as ArrayRef
+    };
+    // At the top, and inside a struct.
+    let nested = StructArray::from(vec![(
+        std::sync::Arc::new(Field::new(
+            "at",
+            DataType::Timestamp(TimeUnit::Second, Some("Mars/Olympus".into())),
+            true,
+        )),
+        times("Mars/Olympus"),
+    )]);
+    for (name, column) in [
+        ("flat", times("Mars/Olympus")),
+        ("nested", std::sync::Arc::new(nested) as ArrayRef),
+    ] {
+        let path = dir.path().join(format!("{name}.arrow"));
+        let batch = RecordBatch::try_from_iter([("utc", times("UTC")), (name, column)]).unwrap();
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+        fails_with(
+            oplink().args(["run", "--quiet", "--to", "none"]).arg(&path),
+            &format!(
+                "cannot read `{}`: the column `{name}` holds timestamps in the time zone `Mars/Olympus`, which is neither a zone's name (`Europe/Paris`) nor an offset (`+05:30`)",
+                path.display()
+            ),
+        );
+    }
 }
 
 #[test]

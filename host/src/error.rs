@@ -45,11 +45,15 @@ pub enum Error {
     },
     /// Another live instance holds the state scope asked for.
     #[error(
-        "state `{scope}` is in use by another live instance; give each instance a name of its own"
+        "state `{scope}` of {} is in use by a live instance of operator `{holder}`; give each instance a name of its own, or drop that one first", store_named(.path)
     )]
     StateInUse {
         /// The scope's name.
         scope: String,
+        /// The operator of the live instance that holds it.
+        holder: String,
+        /// The store's file (empty for the in-memory store).
+        path: PathBuf,
     },
     /// A [`LiveInstance`](crate::LiveInstance) was called from inside one of its own calls
     /// (a host service it called, calling back into it): the instance is busy with that
@@ -395,6 +399,7 @@ macro_rules! on_path {
             Error::Open { path: $path, .. }
             | Error::CheckFailed { path: $path, .. }
             | Error::State { path: $path, .. }
+            | Error::StateInUse { path: $path, .. }
             | Error::CopyFailed { path: $path, .. }
             | Error::Unreadable { path: $path, .. }
             | Error::FolderUnreadable { path: $path, .. }
@@ -414,7 +419,6 @@ macro_rules! on_path {
             // Every other variant, by name: a new one must be sorted into one arm or the other.
             Error::EmptyPath
             | Error::Conflict { .. }
-            | Error::StateInUse { .. }
             | Error::Reentrant { .. }
             | Error::Reload { .. }
             | Error::StillPoisoned { .. }

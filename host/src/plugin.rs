@@ -347,7 +347,7 @@ impl Plugin {
         state: &str,
     ) -> Result<Instance> {
         let info = self.find(name)?;
-        let state = host.state_store().claim(state)?;
+        let state = host.state_store().claim(state, &info.name)?;
         self.create(&info.name.clone(), config, host, state)
     }
 

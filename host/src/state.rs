@@ -12,7 +12,8 @@
 // operation, turned into a message at once.
 #![allow(clippy::result_large_err)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -33,8 +34,9 @@ pub struct StateStore {
 #[derive(Debug)]
 struct StoreInner {
     backing: Backing,
-    /// Scopes held by a live instance: one instance per scope at a time.
-    live: Mutex<BTreeSet<String>>,
+    /// Scopes held by a live instance, with the instance's operator: one instance per
+    /// scope at a time.
+    live: Mutex<BTreeMap<String, String>>,
 }
 
 /// The in-memory store: `(scope, key)` to value.
@@ -180,7 +182,7 @@ impl StateStore {
         StateStore {
             inner: Arc::new(StoreInner {
                 backing,
-                live: Mutex::new(BTreeSet::new()),
+                live: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -203,8 +205,9 @@ impl StateStore {
         Ok(!self.scan_at_most(scope, b"", 1)?.is_empty())
     }
 
-    /// Claims `scope` for a new instance: an error while another live instance holds it.
-    pub(crate) fn claim(&self, scope: &str) -> Result<Arc<ScopedState>> {
+    /// Claims `scope` for a new instance of `operator`: an error while another live
+    /// instance holds it.
+    pub(crate) fn claim(&self, scope: &str, operator: &str) -> Result<Arc<ScopedState>> {
         if scope.is_empty() {
             return Err(self.disk_error("an instance's state needs a name, and `\"\"` is none"));
         }
@@ -213,10 +216,17 @@ impl StateStore {
                 "the state name `{scope}` starts with `#`, which keeps a host's own entries (`Instance::commit_states_with`) apart from its instances' states; give the instance a name that does not"
             )));
         }
-        if !lock(&self.inner.live).insert(scope.to_owned()) {
-            return Err(Error::StateInUse {
-                scope: scope.to_owned(),
-            });
+        match lock(&self.inner.live).entry(scope.to_owned()) {
+            Entry::Occupied(holder) => {
+                return Err(Error::StateInUse {
+                    scope: scope.to_owned(),
+                    holder: holder.get().clone(),
+                    path: self.path().map(Path::to_path_buf).unwrap_or_default(),
+                });
+            }
+            Entry::Vacant(free) => {
+                free.insert(operator.to_owned());
+            }
         }
         Ok(Arc::new(ScopedState {
             store: Some(self.clone()),

@@ -152,6 +152,28 @@ fn tally_in_store(plugin: &Plugin, path: &Path, name: &str) -> (Host, oplink_hos
 }
 
 #[test]
+fn a_state_in_use_names_its_holder_and_is_free_once_the_holder_is_dropped() {
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let host = Host::default();
+    let tally = plugin
+        .instantiate_named("tally", tally_config(), &host, "shared")
+        .unwrap();
+    // Another operator asking for the same name is told which one holds it.
+    let err = plugin
+        .instantiate_named("passthrough", json!({}), &host, "shared")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "state `shared` of the in-memory state store is in use by a live instance of operator `tally`; give each instance a name of its own, or drop that one first"
+    );
+    assert_eq!(err.path(), None);
+    drop(tally);
+    plugin
+        .instantiate_named("passthrough", json!({}), &host, "shared")
+        .unwrap();
+}
+
+#[test]
 fn named_state_outlives_its_instance_and_unflushed_writes_do_not() {
     let dir = folder("named");
     let path = dir.join("state.redb");
@@ -166,8 +188,12 @@ fn named_state_outlives_its_instance_and_unflushed_writes_do_not() {
         assert!(matches!(err, Error::StateInUse { .. }));
         assert_eq!(
             err.to_string(),
-            "state `t` is in use by another live instance; give each instance a name of its own"
+            format!(
+                "state `t` of state store `{}` is in use by a live instance of operator `tally`; give each instance a name of its own, or drop that one first",
+                path.display()
+            )
         );
+        assert_eq!(err.path(), Some(path.as_path()));
         tally.apply(batch_change(0)).unwrap();
         tally.flush_state().unwrap();
         tally.apply(batch_change(1)).unwrap(); // never flushed
