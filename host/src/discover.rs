@@ -176,6 +176,8 @@ impl Discovery {
         // device and inode of every file loaded so far, with its path.
         let mut seen: HashMap<(u64, u64), PathBuf> = HashMap::new();
         for folder in &self.folders {
+            // Its files named as `Plugin::path` names them, whatever the working folder.
+            let folder = &std::path::absolute(folder).unwrap_or_else(|_| folder.clone());
             let mut files = match std::fs::read_dir(folder) {
                 Ok(files) => files
                     .filter_map(|entry| entry.ok().map(|entry| entry.path()))

@@ -395,6 +395,27 @@ fn plugin_path_from_the_environment() {
 }
 
 #[test]
+fn a_folder_given_relative_is_reported_with_absolute_paths_as_plugins_name_theirs() {
+    let dir = folder("relative");
+    copy(&plugin_path("toolkit"), &dir, "libtoolkit.so");
+    // The tests run in the crate's folder, one below the workspace.
+    let cwd = std::env::current_dir().unwrap();
+    let relative = Path::new("..").join(dir.strip_prefix(cwd.parent().unwrap()).unwrap());
+    let found = Discovery::new([&relative]).checked(false).scan();
+    let [entry] = found.entries() else {
+        panic!("{:#?}", found.entries());
+    };
+    assert!(entry.path.is_absolute(), "{entry}");
+    let plugin = found.plugin_for("passthrough").unwrap();
+    assert_eq!(entry.path, plugin.path());
+    assert!(
+        entry
+            .to_string()
+            .starts_with(&format!("loaded   {}: ", plugin.path().display()))
+    );
+}
+
+#[test]
 fn a_file_reached_twice_is_loaded_once() {
     let dir = folder("twice");
     copy(&plugin_path("threshold"), &dir, "libthreshold.so");
