@@ -37,7 +37,10 @@ pub enum CliError {
         if available.is_empty() {
             "no operators were found there".to_owned()
         } else {
-            format!("the operators found are {}", available.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
+            format!("the operators found are {}", available.iter().map(|a| match several.get(a) {
+                Some(n) => format!("`{a}` (in {n} libraries)"),
+                None => format!("`{a}`"),
+            }).collect::<Vec<_>>().join(", "))
         },
         passed_over,
     )]
@@ -48,6 +51,9 @@ pub enum CliError {
         searched: String,
         /// The operators that exist there.
         available: Vec<String>,
+        /// Those of them that more than one library offers (none of which is used), with
+        /// how many.
+        several: std::collections::BTreeMap<String, usize>,
         /// The nearest of them, when one is near.
         suggestion: Option<String>,
         /// What the folders searched held that was not loaded, in words (`; 1 library

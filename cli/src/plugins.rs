@@ -103,6 +103,11 @@ impl Plugins {
                 Err(CliError::UnknownOperator {
                     name: name.to_owned(),
                     suggestion: nearest(name, available.iter().map(String::as_str)),
+                    several: self
+                        .found
+                        .conflicts()
+                        .map(|(name, paths)| (name.to_owned(), paths.len()))
+                        .collect(),
                     searched: paths_in_words(&self.searched),
                     passed_over: self.passed_over(available.is_empty()),
                     available,

@@ -1534,6 +1534,18 @@ fn a_folder_without_the_operator_or_with_two_offers_of_it_says_so() {
             dir.path().join("libtoolkit_next.so").display()
         ),
     );
+    // A name none offers lists those found, marking those offered twice, as the host does.
+    let text = failure(
+        oplink()
+            .args(["run", ORDERS, "--op", "tallly", "--plugins"])
+            .arg(dir.path()),
+    );
+    assert!(
+        text.contains(
+            "offers an operator `tallly` (did you mean `tally`?); the operators found are "
+        ) && text.contains(", `tally` (in 2 libraries)"),
+        "{text}"
+    );
 }
 
 #[test]
