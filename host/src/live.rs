@@ -1,6 +1,7 @@
 //! Instances for long-running hosts: shared between threads, reloaded from a new build of
 //! their library while data flows, and recreated after a panic.
 
+use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ pub const DEFAULT_MAX_GENERATIONS: u64 = 64;
 ///
 /// A `LiveInstance` is a handle: its clones share one instance (cheaply, through an
 /// `Arc`), so a reload through one is seen through all, and [`reload_all`] takes clones.
+/// It is `Send` and `Sync`: share it across threads by cloning it.
 #[derive(Clone, Debug)]
 pub struct LiveInstance {
     inner: Arc<Mutex<Live>>,
@@ -377,9 +379,16 @@ impl LiveInstance {
 /// held, and the new instances are swapped in only when every one is ready. If any step
 /// fails for any of them, none changes, and the error names that operator. Returns how
 /// many were reloaded.
-pub fn reload_all(instances: &[LiveInstance], new: &Plugin) -> Result<usize> {
+///
+/// `instances` is anything that lists them: `&[a, b]` or `&vec` of [`LiveInstance`]s,
+/// `[&a, &b]`, or `Arc`s of them.
+pub fn reload_all<L: Borrow<LiveInstance>>(
+    instances: impl IntoIterator<Item = L>,
+    new: &Plugin,
+) -> Result<usize> {
+    let instances: Vec<L> = instances.into_iter().collect();
     // An instance listed twice is locked once.
-    let mut order: Vec<&LiveInstance> = instances.iter().collect();
+    let mut order: Vec<&LiveInstance> = instances.iter().map(Borrow::borrow).collect();
     order.sort_by_key(|live| Arc::as_ptr(&live.inner) as usize);
     order.dedup_by_key(|live| Arc::as_ptr(&live.inner) as usize);
     let mut held = lock_all(&order)?;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use common::{fixture, plugin_path, rows};
 use oplink::arrow::array::{Array, StringArray, UInt64Array};
@@ -1038,6 +1039,20 @@ fn a_library_reload_swaps_every_instance_or_none() {
     assert_eq!(oplink_host::reload_all(&both, &next).unwrap(), 2);
     for live in &both {
         assert_eq!(live.generation(), 2);
+        assert_eq!(tally_report(live), (10, "variant".to_owned()));
+    }
+    // Shared across threads by cloning, as the README says.
+    fn shared_across_threads<T: Send + Sync + Clone>(_: &T) {}
+    shared_across_threads(&both[0]);
+    // Listed by reference, or as `Arc`s, as well.
+    assert_eq!(
+        oplink_host::reload_all([&both[0], &both[1]], &next).unwrap(),
+        2
+    );
+    let shared: Vec<Arc<LiveInstance>> = both.iter().cloned().map(Arc::new).collect();
+    assert_eq!(oplink_host::reload_all(shared, &next).unwrap(), 2);
+    for live in &both {
+        assert_eq!(live.generation(), 4);
         assert_eq!(tally_report(live), (10, "variant".to_owned()));
     }
 

@@ -490,7 +490,7 @@ fn reload_all_cannot_deadlock_with_a_service_calling_another_instance() {
         }
     }
     let plugin = plugin();
-    assert_eq!(reload_all(&[], &plugin).unwrap(), 0);
+    assert_eq!(reload_all(Vec::<LiveInstance>::new(), &plugin).unwrap(), 0);
     for swapped in [false, true] {
         let service = Arc::new(CallsOther::default());
         let host = Host::builder()
