@@ -6,7 +6,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use oplink::arrow::array::RecordBatch;
 use oplink::{Change, RowNumber, Timestamp};
@@ -47,6 +49,72 @@ pub struct LiveInstance {
     /// The operator's name (every build it runs on has it), for an error that cannot take
     /// the lock.
     operator: Arc<str>,
+    /// Closed while a [`reload_all`] wants this instance: new calls from threads that hold
+    /// no live instance wait (a bounded time) so that it can take them all at once.
+    gate: Arc<Gate>,
+}
+
+/// Holds back new calls on an instance while a [`reload_all`] is trying to take it with
+/// the others: without it, traffic that takes the instances back as soon as they are let
+/// go can starve `reload_all` for as long as it flows.
+#[derive(Debug, Default)]
+struct Gate {
+    /// How many `reload_all`s want the instance.
+    wanted: AtomicUsize,
+    mutex: Mutex<()>,
+    opened: Condvar,
+}
+
+/// How long a call waits at a closed gate at most: a call from a thread a plugin spawned
+/// inside a call of an instance `reload_all` waits for holds nothing itself, and must not
+/// wait forever for a `reload_all` that waits for its caller.
+const GATE_WAIT: Duration = Duration::from_millis(100);
+
+impl Gate {
+    /// Waits (at most [`GATE_WAIT`]) while a `reload_all` wants the instance, unless this
+    /// thread holds a live instance already (a call from inside another's call, which the
+    /// `reload_all` may be waiting for).
+    fn pass(&self) {
+        if self.wanted.load(Ordering::Acquire) == 0 || HELD.with(|held| !held.borrow().is_empty())
+        {
+            return;
+        }
+        let deadline = Instant::now() + GATE_WAIT;
+        let mut guard = self.mutex.lock().unwrap_or_else(|e| e.into_inner());
+        while self.wanted.load(Ordering::Acquire) > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            guard = self
+                .opened
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// The gates of the instances a `reload_all` wants, closed until it is dropped.
+struct Closed<'a>(Vec<&'a Gate>);
+
+impl<'a> Closed<'a> {
+    fn close(gates: Vec<&'a Gate>) -> Closed<'a> {
+        for gate in &gates {
+            gate.wanted.fetch_add(1, Ordering::AcqRel);
+        }
+        Closed(gates)
+    }
+}
+
+impl Drop for Closed<'_> {
+    fn drop(&mut self) {
+        for gate in &self.0 {
+            gate.wanted.fetch_sub(1, Ordering::AcqRel);
+            let _guard = gate.mutex.lock().unwrap_or_else(|e| e.into_inner());
+            gate.opened.notify_all();
+        }
+    }
 }
 
 thread_local! {
@@ -167,6 +235,7 @@ impl LiveInstance {
         };
         let last_good = Recovery::now(&instance, None);
         Ok(LiveInstance {
+            gate: Arc::default(),
             operator: Arc::from(operator),
             inner: Arc::new(Mutex::new(Live {
                 instance,
@@ -194,6 +263,12 @@ impl LiveInstance {
     /// (a call from inside one of its own calls), which waiting would never end.
     fn lock(&self, method: &'static str) -> Result<Held<'_>> {
         let key = self.not_held(method)?;
+        self.gate.pass();
+        self.lock_ungated(key)
+    }
+
+    /// [`LiveInstance::lock`] past a closed gate (for `reload_all`, which closed it).
+    fn lock_ungated(&self, key: usize) -> Result<Held<'_>> {
         // A panic inside a plugin is caught in the plugin; one in this module's own code
         // leaves the instance as consistent as before the call, so the lock is taken back.
         let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -391,6 +466,8 @@ pub fn reload_all<L: Borrow<LiveInstance>>(
     let mut order: Vec<&LiveInstance> = instances.iter().map(Borrow::borrow).collect();
     order.sort_by_key(|live| Arc::as_ptr(&live.inner) as usize);
     order.dedup_by_key(|live| Arc::as_ptr(&live.inner) as usize);
+    // New calls from threads that hold no instance wait while it takes them all.
+    let _closed = Closed::close(order.iter().map(|live| &*live.gate).collect());
     let mut held = lock_all(&order)?;
     // What a new instance writes to the state while it is prepared is undone for every
     // instance if any fails (each `prepare` undoes its own).
@@ -430,7 +507,8 @@ fn lock_all<'a>(order: &[&'a LiveInstance]) -> Result<Vec<Held<'a>>> {
     let mut first = 0;
     loop {
         let mut held: Vec<Option<Held<'a>>> = order.iter().map(|_| None).collect();
-        held[first] = Some(order[first].lock(METHOD)?);
+        let key = order[first].not_held(METHOD)?;
+        held[first] = Some(order[first].lock_ungated(key)?);
         let mut busy = None;
         for (index, live) in order.iter().enumerate() {
             if index == first {
