@@ -57,7 +57,9 @@ pub enum Error {
     },
     /// A [`LiveInstance`](crate::LiveInstance) was called from inside one of its own calls
     /// (a host service it called, calling back into it): the instance is busy with that
-    /// call, which would wait for this one forever.
+    /// call, which would wait for this one forever. Seen on the calling thread only: a
+    /// thread the operator spawned, calling back while the call that spawned it waits for
+    /// it, waits forever instead.
     #[error(
         "`{method}` was called on operator `{operator}` from inside one of its own calls on this thread (a host service it called, calling back, or code inside `LiveInstance::with`): it is busy with that call, so this one would wait forever"
     )]

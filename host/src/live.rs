@@ -5,8 +5,8 @@ use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -75,8 +75,7 @@ impl Gate {
     /// thread holds a live instance already (a call from inside another's call, which the
     /// `reload_all` may be waiting for).
     fn pass(&self) {
-        if self.wanted.load(Ordering::Acquire) == 0 || HELD.with(|held| !held.borrow().is_empty())
-        {
+        if self.wanted.load(Ordering::Acquire) == 0 || HELD.with(|held| !held.borrow().is_empty()) {
             return;
         }
         let deadline = Instant::now() + GATE_WAIT;
@@ -466,9 +465,12 @@ pub fn reload_all<L: Borrow<LiveInstance>>(
     let mut order: Vec<&LiveInstance> = instances.iter().map(Borrow::borrow).collect();
     order.sort_by_key(|live| Arc::as_ptr(&live.inner) as usize);
     order.dedup_by_key(|live| Arc::as_ptr(&live.inner) as usize);
-    // New calls from threads that hold no instance wait while it takes them all.
-    let _closed = Closed::close(order.iter().map(|live| &*live.gate).collect());
-    let mut held = lock_all(&order)?;
+    let mut held = {
+        // New calls from threads that hold no instance wait while it takes them all (once
+        // it holds them, they wait for their locks).
+        let _closed = Closed::close(order.iter().map(|live| &*live.gate).collect());
+        lock_all(&order)?
+    };
     // What a new instance writes to the state while it is prepared is undone for every
     // instance if any fails (each `prepare` undoes its own).
     let before: Vec<_> = held

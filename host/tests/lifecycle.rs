@@ -1067,6 +1067,53 @@ fn a_library_reload_swaps_every_instance_or_none() {
 }
 
 #[test]
+fn a_library_reload_is_not_starved_by_traffic_on_its_instances() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // Eight instances, each called in a tight loop by two threads: `reload_all` let all go
+    // whenever one was busy, and the traffic took each back at once, so it never held all
+    // eight (none finished in 40 s).
+    let host = Host::default();
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let instances: Vec<LiveInstance> = (0..8)
+        .map(|_| LiveInstance::new(&plugin, "passthrough", json!({}), &host, None).unwrap())
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeders: Vec<_> = instances
+        .iter()
+        .flat_map(|live| [live.clone(), live.clone()])
+        .map(|live| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut calls = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    live.apply(batch_change(calls % 4)).unwrap();
+                    calls += 1;
+                }
+                calls
+            })
+        })
+        .collect();
+    let (done, reloaded) = std::sync::mpsc::channel();
+    let reloading = instances.clone();
+    std::thread::spawn(move || {
+        for _ in 0..3 {
+            done.send(oplink_host::reload_all(&reloading, &plugin).unwrap())
+                .unwrap();
+        }
+    });
+    for _ in 0..3 {
+        let count = reloaded
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("reload_all did not finish in 60 s while its instances were called");
+        assert_eq!(count, 8);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for feeder in feeders {
+        assert!(feeder.join().unwrap() > 0);
+    }
+}
+
+#[test]
 fn a_fresh_copy_of_a_missing_file_is_an_error_naming_it() {
     let missing = folder("missing").join("libnothing.so");
     let err = Plugin::load_fresh(&missing).unwrap_err();
