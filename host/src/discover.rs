@@ -410,7 +410,12 @@ fn fresh_load(path: &Path) -> Result<Plugin> {
         return Ok(plugin.clone());
     }
     let plugin = Plugin::load_fresh(&path)?;
-    if let Some(id) = id {
+    // Kept only when the file is the same after the copy as before it: one replaced in
+    // between would be kept under the identity of the build it replaced, and the next
+    // scan would load it once more.
+    if let Some(id) = id
+        && crate::load::file_id(&path) == Some(id)
+    {
         fresh.insert(path, (id, plugin.clone()));
     }
     Ok(plugin)
