@@ -53,6 +53,19 @@ pub fn check_generics(sig: &Signature, expected: &str, errors: &mut Errors) {
         return;
     }
     let name = &sig.ident;
+    // `Generics` prints its parameters only: a `where` clause alone has no tokens there, and
+    // an error at them would land on the attribute.
+    if generics.params.is_empty()
+        && let Some(clause) = &generics.where_clause
+    {
+        errors.at(
+            clause,
+            format!(
+                "`{name}` cannot have a `where` clause: each method becomes one `extern \"C\"` function of concrete types, so there is nothing for it to bound (remove it){expected}"
+            ),
+        );
+        return;
+    }
     let only_lifetimes = generics
         .params
         .iter()

@@ -36,3 +36,14 @@ pub fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         })
         .collect()
 }
+
+/// `<ty rest` (`rest` being `as Trait>::Item`, say), with the tokens written here at `span`
+/// and the user's type keeping its own spans: a failed bound is reported at `span`, and a
+/// type that does not resolve (a misspelt name, `Result<u64>` of std) is one error at the
+/// user's token, the same as the trait's own, which rustc shows once (respanning the type
+/// too made it a second error, whose suggestion was spliced in at the wrong place).
+pub fn qualified(ty: &impl ToTokens, rest: TokenStream, span: Span) -> TokenStream {
+    let open = respan(quote::quote!(<), span);
+    let rest = respan(rest, span);
+    quote::quote!(#open #ty #rest)
+}

@@ -141,14 +141,16 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
             }
             Slot::Apply if takes_view(method) => {
                 let call = call(method, &["change"], &p);
-                // The value may be a `ChangeOut` or a `Change`; both convert.
+                // The value may be a `ChangeOut` or a `Change`; both convert. Another type
+                // (through an alias) is reported at the user's `Ok` type.
+                let convert = quote_spanned!(span::first(method.ok)=> __oplink_out.map(::core::convert::Into::into));
                 quote! {
                     #cfg_attr
                     const VIEW: bool = true;
                     #cfg_attr
                     fn __apply_view(&mut self, ctx: &mut #p::Context, change: #p::ChangeView) -> #p::Result<#p::ChangeOut> {
                         let __oplink_out = { #call };
-                        __oplink_out.map(::core::convert::Into::into)
+                        #convert
                     }
                     #cfg_attr
                     fn __apply(&mut self, ctx: &mut #p::Context, change: #p::Change) -> #p::Result<#p::Change> {

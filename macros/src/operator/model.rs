@@ -142,6 +142,22 @@ impl<'a> Operator<'a> {
     /// Parses and checks `item`, recording every problem in `errors`.
     pub fn from_syn(item: &'a ItemImpl, errors: &mut Errors) -> Operator<'a> {
         check::item(item, errors);
+        // A second `#[oplink::operator]` on the same impl (to give the operator two names,
+        // say) would implement the bridge twice for one type.
+        if let Some(again) = item.attrs.iter().find(|attr| {
+            attr.path()
+                .segments
+                .last()
+                .is_some_and(|segment| segment.ident == "operator")
+        }) {
+            errors.at(
+                again,
+                format!(
+                    "this impl is an operator already: a type carries one operator, so `{}` takes one #[oplink::operator]; for a second operator (another name for the same code, say), make a second type, such as `struct Other({0});`, with an annotated impl that calls this one's methods",
+                    crate::common::types::text(&item.self_ty)
+                ),
+            );
+        }
         let mut methods: Vec<Method<'a>> = Vec::new();
         for impl_item in &item.items {
             let ImplItem::Fn(function) = impl_item else {
@@ -190,7 +206,7 @@ impl<'a> Operator<'a> {
                 errors.at(
                     &item.self_ty,
                     format!(
-                        "missing method `{}`: every operator needs `{}`",
+                        "missing method `{}`: every operator needs `{}` in its #[oplink::operator] impl (a `{0}` in another impl of the type is not seen: move it here)",
                         slot.name(),
                         slot.expected()
                     ),

@@ -218,6 +218,19 @@ pub fn param(ty: &Type, name: &str, method: &Ident, lifetimes_reported: bool, er
     if forbidden(ty, &what, method, lifetimes_reported, errors) {
         return;
     }
+    // What a `Json` carries is read into a value of its own on the other side: `Json<&str>`
+    // would be refused by serde ("not general enough"), at the attribute.
+    if let Some(json) = borrowing_json(ty) {
+        errors.at(
+            json,
+            format!(
+                "`{}` cannot cross the plugin boundary ({what} of `{method}`): what a `Json` carries is read back into a value of its own on the other side, so it owns its data; write `{}`",
+                text(json),
+                owned(json)
+            ),
+        );
+        return;
+    }
     struct Borrows<'a> {
         errors: &'a mut Errors,
         what: &'a str,
@@ -225,9 +238,24 @@ pub fn param(ty: &Type, name: &str, method: &Ident, lifetimes_reported: bool, er
     }
     impl Visit<'_> for Borrows<'_> {
         fn visit_type_reference(&mut self, reference: &syn::TypeReference) {
-            let target = bare(&reference.elem);
+            // `&&str`, `&&[u8]`: one borrow too many; advise from the innermost type, once.
+            let mut target = bare(&reference.elem);
+            let mut nested = false;
+            while let Type::Reference(inner) = target {
+                target = bare(&inner.elem);
+                nested = true;
+            }
             let advice = match target {
+                _ if nested
+                    && (matches!(target, Type::Slice(_))
+                        || last_ident(target).as_deref() == Some("str")) =>
+                {
+                    Some(format!("write `&{}` in its place, with one `&`", text(target)))
+                }
                 Type::Slice(_) => None,
+                Type::TraitObject(_) | Type::BareFn(_) | Type::ImplTrait(_) => Some(
+                    "code cannot cross, only data: the other side cannot call a closure or a trait object of this side; pass the values the host needs and return what it computes".to_owned(),
+                ),
                 _ if last_ident(target).as_deref() == Some("str") => None,
                 Type::Array(array) => Some(format!(
                     "write a slice, `&[{}]`, in its place, or `Vec<{0}>` by value",
@@ -258,6 +286,11 @@ pub fn param(ty: &Type, name: &str, method: &Ident, lifetimes_reported: bool, er
                     ),
                 );
             }
+            if nested {
+                // The inner borrows are this one's; only what they point at is looked into.
+                syn::visit::visit_type(self, target);
+                return;
+            }
             syn::visit::visit_type_reference(self, reference);
         }
     }
@@ -267,6 +300,21 @@ pub fn param(ty: &Type, name: &str, method: &Ident, lifetimes_reported: bool, er
         method,
     }
     .visit_type(ty);
+}
+
+/// The first `Json<T>` in `ty` whose `T` borrows.
+fn borrowing_json(ty: &Type) -> Option<&Type> {
+    if last_ident(ty).as_deref() == Some("Json") {
+        return type_args(ty)
+            .first()
+            .is_some_and(|inner| crate::common::types::has_reference(inner))
+            .then_some(ty);
+    }
+    match bare(ty) {
+        Type::Reference(reference) => borrowing_json(&reference.elem),
+        Type::Slice(slice) => borrowing_json(&slice.elem),
+        other => type_args(other).into_iter().find_map(borrowing_json),
+    }
 }
 
 /// A return value: it must own what it holds.

@@ -99,7 +99,7 @@ fn parts<'m>(index: usize, method: &'m Method<'m>, p: &TokenStream) -> Parts<'m>
         .iter()
         .map(|param| {
             let ty = param.ty;
-            span::respan(quote!(<#ty as #p::Arg>), span::first(ty))
+            span::qualified(ty, quote!(as #p::Arg>), span::first(ty))
         })
         .collect();
     let abi_params: Vec<TokenStream> = method
@@ -107,17 +107,17 @@ fn parts<'m>(index: usize, method: &'m Method<'m>, p: &TokenStream) -> Parts<'m>
         .iter()
         .map(|param| {
             let ty = types::with_lifetimes(param.ty, &statik);
-            span::respan(quote!(<#ty as #p::Arg>::Abi), span::first(param.ty))
+            span::qualified(&ty, quote!(as #p::Arg>::Abi), span::first(param.ty))
         })
         .collect();
     let output = &method.output;
     let ret_span = span::first(output);
     let ok_path = match &method.fallible {
-        Some(_) => span::respan(quote!(<#output as #p::Fallible>::Ok), ret_span),
+        Some(_) => span::qualified(output, quote!(as #p::Fallible>::Ok), ret_span),
         None => quote!(#output),
     };
-    let ret_trait = span::respan(quote!(<#ok_path as #p::Ret>), ret_span);
-    let out_abi = span::respan(quote!(<#ok_path as #p::Ret>::Abi), ret_span);
+    let ret_trait = span::qualified(&ok_path, quote!(as #p::Ret>), ret_span);
+    let out_abi = span::qualified(&ok_path, quote!(as #p::Ret>::Abi), ret_span);
     let fn_type = quote! {
         unsafe extern "C" fn(
             *const ::core::ffi::c_void,

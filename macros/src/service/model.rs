@@ -72,6 +72,29 @@ impl<'a> Service<'a> {
                 }
             })
             .collect::<Vec<_>>();
+        // Two methods of one name (outside `#[cfg]` choosing one per build) would be two
+        // slots of one name in the table: rustc reports the trait's own error, and the
+        // expansion is left out rather than add a cascade about its own items.
+        let mut seen: Vec<(&Ident, bool)> = Vec::new();
+        for entry in &item.items {
+            let TraitItem::Fn(method) = entry else {
+                continue;
+            };
+            let ident = &method.sig.ident;
+            let conditional = crate::common::cfg::predicate(&method.attrs).is_some();
+            if seen.iter().any(|(other, other_conditional)| {
+                *other == ident && !(conditional && *other_conditional)
+            }) {
+                errors.at(
+                    ident,
+                    format!(
+                        "`{ident}` is declared twice in `{}`: a host service method is known by its name; to change a method, add one under a new name (`{ident}_v2`) and mark the old one `#[deprecated]`, or put `#[cfg(...)]` on each version so that one is compiled",
+                        item.ident
+                    ),
+                );
+            }
+            seen.push((ident, conditional));
+        }
         if methods.is_empty() && errors.is_empty() {
             errors.at(
                 &item.ident,

@@ -65,8 +65,9 @@ pub fn generate(
         let shapes = abi_params.iter().zip(&method.params).map(|(_, param)| {
             let statik: syn::Lifetime = syn::parse_quote!('static);
             let ty = crate::common::types::with_lifetimes(param.ty, &statik);
-            crate::common::span::respan(
-                quote!(<#ty as #p::Arg>::SHAPE),
+            crate::common::span::qualified(
+                &ty,
+                quote!(as #p::Arg>::SHAPE),
                 crate::common::span::first(param.ty),
             )
         });

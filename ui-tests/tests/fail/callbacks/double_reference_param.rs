@@ -1,0 +1,6 @@
+#[oplink::host_callbacks]
+pub trait Catalog {
+    fn tier(&self, customer: &&str) -> Option<String>;
+}
+
+fn main() {}
