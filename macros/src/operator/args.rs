@@ -90,18 +90,39 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
                 continue;
             }
         };
-        let Expr::Lit(ExprLit {
-            lit: Lit::Str(value),
-            ..
-        }) = crate::common::attr::ungrouped(&pair.value)
-        else {
-            errors.at(
-                &pair.value,
-                format!("`{key}` takes a string literal, such as `{key} = \"...\"`"),
-            );
-            continue;
+        let value = match crate::common::attr::ungrouped(&pair.value) {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(value),
+                ..
+            }) => value.clone(),
+            // `version = env!("CARGO_PKG_VERSION")`: the one macro read here.
+            Expr::Macro(call) if call.mac.path.is_ident("env") => {
+                match env_value(&call.mac) {
+                    Ok(value) => value,
+                    Err(why) => {
+                        errors.at(&call.mac, why);
+                        continue;
+                    }
+                }
+            }
+            Expr::Macro(_) => {
+                errors.at(
+                    &pair.value,
+                    format!(
+                        "`{key}` takes a string literal, such as `{key} = \"...\"`, or `env!(\"VAR\")`: other macros are not expanded inside the attribute"
+                    ),
+                );
+                continue;
+            }
+            _ => {
+                errors.at(
+                    &pair.value,
+                    format!("`{key}` takes a string literal, such as `{key} = \"...\"`"),
+                );
+                continue;
+            }
         };
-        *slot = Some(value.clone());
+        *slot = Some(value);
     }
     if let Some(name) = &out.name {
         if let Err(why) = check_name(&name.value()) {
@@ -129,6 +150,21 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         errors.at_span(Span::call_site(), "missing `version = \"...\"`: every operator needs a semantic version, e.g. `version = \"1.0.0\"`");
     }
     out
+}
+
+/// The value of `env!("VAR")` (`CARGO_PKG_VERSION`, say) as cargo set it for the crate
+/// being compiled, as a literal at the macro's place.
+fn env_value(mac: &syn::Macro) -> Result<LitStr, String> {
+    let name: LitStr = mac.parse_body().map_err(|_| {
+        "`env!` takes the name of one environment variable here, such as `env!(\"CARGO_PKG_VERSION\")`".to_owned()
+    })?;
+    let value = std::env::var(name.value()).map_err(|_| {
+        format!(
+            "the environment variable `{}` is not set (or not Unicode) while this crate compiles",
+            name.value()
+        )
+    })?;
+    Ok(LitStr::new(&value, name.span()))
 }
 
 /// The first `dyn` in the list after `requires =`, if any.
