@@ -96,15 +96,13 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
                 ..
             }) => value.clone(),
             // `version = env!("CARGO_PKG_VERSION")`: the one macro read here.
-            Expr::Macro(call) if call.mac.path.is_ident("env") => {
-                match env_value(&call.mac) {
-                    Ok(value) => value,
-                    Err(why) => {
-                        errors.at(&call.mac, why);
-                        continue;
-                    }
+            Expr::Macro(call) if call.mac.path.is_ident("env") => match env_value(&call.mac) {
+                Ok(value) => value,
+                Err(why) => {
+                    errors.at(&call.mac, why);
+                    continue;
                 }
-            }
+            },
             Expr::Macro(_) => {
                 errors.at(
                     &pair.value,
@@ -208,6 +206,16 @@ fn parse_requires(value: &Expr, out: &mut Vec<syn::Path>, errors: &mut Errors) {
                     out.push(path.path.clone());
                 }
             }
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(name),
+                ..
+            }) => errors.at(
+                element,
+                format!(
+                    "`requires` lists the service traits themselves, not their names: write `{}` (the trait's path), not a string",
+                    name.value()
+                ),
+            ),
             other => errors.at(other, REQUIRES_HELP),
         }
     }

@@ -161,10 +161,12 @@ impl<'a> Operator<'a> {
         let mut methods: Vec<Method<'a>> = Vec::new();
         for impl_item in &item.items {
             let ImplItem::Fn(function) = impl_item else {
-                errors.at(
-                    impl_item,
-                    "an #[oplink::operator] impl holds only operator methods; move other items to a separate `impl` block",
-                );
+                let why = if matches!(impl_item, ImplItem::Macro(_)) {
+                    "an #[oplink::operator] impl holds only operator methods, written out: a macro call in it is not expanded before the attribute reads the impl, so methods it would make are not seen; write them in the impl, and other items in a separate `impl` block"
+                } else {
+                    "an #[oplink::operator] impl holds only operator methods; move other items to a separate `impl` block"
+                };
+                errors.at(impl_item, why);
                 continue;
             };
             let name = function.sig.ident.to_string();
@@ -202,11 +204,13 @@ impl<'a> Operator<'a> {
                 .items
                 .iter()
                 .any(|i| matches!(i, ImplItem::Fn(f) if f.sig.ident == slot.name()));
-            if !present {
+            // A macro call may be where it is: said so above, at the call.
+            let made_by_a_macro = item.items.iter().any(|i| matches!(i, ImplItem::Macro(_)));
+            if !present && !made_by_a_macro {
                 errors.at(
                     &item.self_ty,
                     format!(
-                        "missing method `{}`: every operator needs `{}` in its #[oplink::operator] impl (a `{0}` in another impl of the type is not seen: move it here)",
+                        "missing method `{}`: every operator needs `{}` in its #[oplink::operator] impl (one in another impl of the type is not seen: move it here)",
                         slot.name(),
                         slot.expected()
                     ),
