@@ -565,7 +565,14 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
         crate::interrupt::forget(store);
     }
     crate::interrupt::forget_folders();
-    commit_stores(args, &mut stages, host.state_store(), &snapshots)?;
+    if let Err(error) = commit_stores(args, &mut stages, host.state_store(), &snapshots) {
+        // A commit that fails may have reached the store all the same (an `fsync` that
+        // fails after redb wrote its pages: the next process reads the commit). The
+        // snapshots and the mark stay for the next run, which keeps them with the store
+        // when it holds this run's mark and removes them otherwise: removing them here
+        // would leave a store that counted this run beside snapshots that did not.
+        return Err(snapshots.leave_for_next_run(error));
+    }
     snapshots.commit()?;
     // Nothing is cut short from here: a signal waits for the end of the process
     // ([`finish`]), which says that the run it came too late to stop is whole.
@@ -1413,6 +1420,25 @@ impl Snapshots {
             crate::interrupt::remove(&mark);
         }
         Ok(())
+    }
+}
+
+impl Snapshots {
+    /// Called when the store's commit failed: whether it was kept is unknown, so the
+    /// temporary files and the mark are left for the next run to settle by the store
+    /// (see [`finish_kept`]), and the error says so.
+    fn leave_for_next_run(mut self, error: CliError) -> CliError {
+        let Some((mark, _)) = self.mark.take() else {
+            return error;
+        };
+        for (left, _) in std::mem::take(&mut self.pending) {
+            crate::interrupt::forget(&left);
+        }
+        crate::interrupt::forget(&mark);
+        CliError::Usage(format!(
+            "{error}; the next run with `--state {}` finds whether the store kept this run's state, and keeps the snapshots with it or removes them",
+            crate::output::folder_of(&mark).display()
+        ))
     }
 }
 

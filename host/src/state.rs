@@ -77,6 +77,9 @@ fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
                 .to_owned(),
         );
     }
+    if std::fs::symlink_metadata(path).is_err() {
+        create_whole(path)?;
+    }
     let opened = quietly(|| -> std::result::Result<_, redb::Error> {
         let db = redb::Database::create(path)?;
         // The table exists from the start, so that readers never meet its absence.
@@ -100,6 +103,81 @@ fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
             other => other.to_string(),
         }),
         Err(payload) => Err(damaged(payload.as_ref())),
+    }
+}
+
+/// Makes a new store at `path` whole before its name appears: redb writes a new file in
+/// place, so a process killed (or a disk that fills) while it does would leave an empty or
+/// half-written file that every later open refuses as truncated or damaged, and a second
+/// process opening the path meanwhile would find it empty. The store is made under a
+/// temporary name beside it (`.NAME.PID.new`) and linked to `path` once complete, which
+/// fails rather than replace a store another process made meanwhile (that one is then
+/// opened). Where the file system has no links, the store is made in place as before.
+fn create_whole(path: &Path) -> std::result::Result<(), String> {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Ok(());
+    };
+    let folder = path.parent().filter(|f| !f.as_os_str().is_empty());
+    let temporary = path.with_file_name(format!(".{name}.{}.new", std::process::id()));
+    remove_stale_new(folder.unwrap_or(Path::new(".")), name);
+    let _ = std::fs::remove_file(&temporary);
+    let made = quietly(|| -> std::result::Result<(), redb::Error> {
+        let db = redb::Database::create(&temporary)?;
+        let tx = db.begin_write()?;
+        tx.open_table(TABLE)?;
+        tx.commit()?;
+        Ok(())
+    });
+    let linked = match made {
+        Ok(Ok(())) => std::fs::hard_link(&temporary, path),
+        Ok(Err(e)) => {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(match e {
+                redb::Error::Io(e) => crate::error::io_words(&e),
+                other => other.to_string(),
+            });
+        }
+        Err(payload) => {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(damaged(payload.as_ref()));
+        }
+    };
+    let _ = std::fs::remove_file(&temporary);
+    match linked {
+        // Made by another process meanwhile: that store is the one opened.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        // No links here: made in place by the caller, as before.
+        Err(_) => Ok(()),
+        Ok(()) => {
+            // The new name on the disk before any state is kept in it.
+            if let Ok(folder) = std::fs::File::open(folder.unwrap_or(Path::new("."))) {
+                let _ = folder.sync_all();
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Removes `.NAME.PID.new` files beside a store whose process is gone: a store a killed
+/// process was making.
+fn remove_stale_new(folder: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|f| f.strip_suffix(".new"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

@@ -1156,3 +1156,27 @@ fn a_damaged_state_file_is_an_error_not_a_crash() {
         );
     }
 }
+
+/// A new store is made whole under a temporary name and only then appears at its path: a
+/// process killed (or a disk that fills) while redb writes a new file left an empty or
+/// half-written `state.redb`, which every later open refused as truncated or damaged (and a
+/// second process opening the path meanwhile found it empty). A temporary file a killed
+/// process left is removed; none is left by a store made.
+#[test]
+fn a_new_store_appears_whole_and_leaves_no_temporary_file() {
+    let dir = folder("made_whole");
+    let path = dir.join("state.redb");
+    // What a process that no longer exists (pid past pid_max) was making.
+    let stale = dir.join(".state.redb.4294967295.new");
+    std::fs::write(&stale, b"half").unwrap();
+    let store = StateStore::open(&path).unwrap();
+    assert!(store.entries("any").unwrap().is_empty());
+    drop(store);
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["state.redb"]);
+    // Opened again: the same store.
+    StateStore::open(&path).unwrap();
+}
