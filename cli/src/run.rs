@@ -796,6 +796,15 @@ fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<
         fresh.made_dirs = missing;
         let path = dir.join("state.redb");
         let new = std::fs::symlink_metadata(&path).is_err();
+        // Every run with `--state` makes the store, and writes each operator's
+        // configuration file beside it: a folder with such a file and no store lost it.
+        if new && !args.quiet && kept_any(dir) {
+            crate::say!(
+                "oplink: warning: the state store `{}` is gone, though a run kept its state in `{}`: the operators continue from their snapshots alone, and what they kept in the store starts afresh",
+                path.display(),
+                dir.display()
+            );
+        }
         let store = StateStore::open(&path)?;
         finish_kept(dir, &store, args.quiet)?;
         builder = builder.state_store(store);
@@ -938,17 +947,42 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 if restores {
                     let bytes =
                         std::fs::read(&snapshot).map_err(|e| CliError::io("read", &snapshot, e))?;
-                    instance.restore(&bytes).map_err(|source| CliError::Restore {
-                        path: snapshot.clone(),
-                        advice: if in_store() {
+                    let advice = || {
+                        if in_store() {
                             format!(
                                 "remove it to let the operator start from its store `{scope}` alone, or give `--state` another folder to start afresh"
                             )
                         } else {
                             "remove it to start afresh".to_owned()
-                        },
-                        source: Box::new(source),
-                    })?;
+                        }
+                    };
+                    if let Some(Kept {
+                        snapshot: Some(written),
+                        ..
+                    }) = &kept
+                        && *written != snapshot_sum(&bytes)
+                    {
+                        return Err(CliError::Usage(format!(
+                            "the snapshot `{}` of operator `{}` is damaged: it is not what the run that kept it wrote ({} bytes now; `{}` says {}); restore the folder from a backup, or {}",
+                            snapshot.display(),
+                            spec.name,
+                            bytes.len(),
+                            config_path(dir, &scope).display(),
+                            written.trim_start_matches("snapshot ").replacen(
+                                ' ',
+                                " bytes, sum ",
+                                1
+                            ),
+                            advice()
+                        )));
+                    }
+                    instance
+                        .restore(&bytes)
+                        .map_err(|source| CliError::Restore {
+                            path: snapshot.clone(),
+                            advice: advice(),
+                            source: Box::new(source),
+                        })?;
                 }
                 (instance, Some(scope))
             }
@@ -1129,12 +1163,30 @@ fn fingerprint(config: &Value) -> String {
     format!("{:016x}", fnv1a(FNV_OFFSET, config.to_string().as_bytes()))
 }
 
+/// Whether a run kept state in the folder `dir` (an operator's configuration file is there).
+fn kept_any(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.ends_with(".config"))
+                && entry.file_type().is_ok_and(|t| t.is_file())
+        })
+}
+
 /// What `--state` wrote of the state of `scope` when it was last kept: the fingerprint of
 /// the configuration, and the operator that kept it (absent from a file of an earlier
 /// oplink). It only feeds warnings.
 struct Kept {
     fingerprint: String,
     operator: Option<String>,
+    /// The snapshot written with it (`snapshot LENGTH SUM`), absent from a file of an
+    /// earlier oplink and for an operator without a snapshot.
+    snapshot: Option<String>,
 }
 
 fn kept_config(dir: &Path, scope: &str) -> Option<Kept> {
@@ -1148,7 +1200,19 @@ fn kept_config(dir: &Path, scope: &str) -> Option<Kept> {
     Some(Kept {
         fingerprint: lines.next().unwrap_or_default().to_owned(),
         operator: lines.next().filter(|l| !l.is_empty()).map(str::to_owned),
+        snapshot: lines
+            .next()
+            .filter(|l| l.starts_with("snapshot "))
+            .map(str::to_owned),
     })
+}
+
+/// What the configuration file records of a snapshot: its length and the FNV-1a (64 bits)
+/// of its bytes, so that a snapshot damaged since it was kept (a bit flipped, a file cut
+/// short at a record's end) is refused rather than restored as a different state.
+fn snapshot_sum(bytes: &[u8]) -> String {
+    use oplink::abi::decl::{FNV_OFFSET, fnv1a};
+    format!("snapshot {} {:016x}", bytes.len(), fnv1a(FNV_OFFSET, bytes))
 }
 
 /// At the end, in two steps that keep nothing yet: every operator's own `flush_state`
@@ -1168,6 +1232,7 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
     let mut snapshots = Snapshots::default();
     for stage in stages.iter_mut() {
         let t = Instant::now();
+        let mut sum = None;
         if let (Some(dir), Some(scope)) = (&args.state, &stage.scope)
             && stage.instance.info().implemented().snapshot()
         {
@@ -1182,6 +1247,7 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
             snapshots.pending.push((partial.clone(), path));
             crate::interrupt::remove_on_interrupt(&partial);
             write_synced(&partial, &bytes)?;
+            sum = Some(snapshot_sum(&bytes));
         }
         if let (Some(dir), Some(scope)) = (&args.state, &stage.scope) {
             // The configuration the state is kept with, for a warning when it changes.
@@ -1190,13 +1256,15 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
             let partial = partial_of(&path);
             snapshots.pending.push((partial.clone(), path));
             crate::interrupt::remove_on_interrupt(&partial);
-            // The fingerprint, then the operator that kept the state.
+            // The fingerprint, then the operator that kept the state, then its snapshot's
+            // length and sum.
             write_synced(
                 &partial,
                 format!(
-                    "{}\n{}\n",
+                    "{}\n{}\n{}",
                     fingerprint(&stage.config),
-                    stage.instance.name()
+                    stage.instance.name(),
+                    sum.map(|sum| format!("{sum}\n")).unwrap_or_default()
                 )
                 .as_bytes(),
             )?;

@@ -942,12 +942,17 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
     assert!(!second.contains("+I"), "{second}");
     // The configuration's fingerprint is kept beside the state (not the configuration,
     // which may hold secrets).
-    // So is the operator that kept it.
+    // So is the operator that kept it, and the length and sum of its snapshot.
     let kept = std::fs::read_to_string(dir.path().join("running_sum.config")).unwrap();
     let lines: Vec<&str> = kept.lines().collect();
-    assert_eq!(lines.len(), 2, "{kept}");
+    assert_eq!(lines.len(), 3, "{kept}");
     assert_eq!(lines[0].len(), 16, "{kept}");
     assert_eq!(lines[1], "running_sum");
+    let snapshot = std::fs::read(dir.path().join("running_sum.snapshot")).unwrap();
+    assert!(
+        lines[2].starts_with(&format!("snapshot {} ", snapshot.len())),
+        "{kept}"
+    );
     // The same configuration written otherwise: no warning.
     let same = oplink()
         .args(["run", ORDERS, "--to", "none", "--state"])
@@ -962,6 +967,8 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
         .get_output()
         .clone();
     assert!(!stderr(&same).contains("warning"), "{}", stderr(&same));
+    // (Its snapshot, and so the sum recorded, changed with the sums.)
+    let kept = std::fs::read_to_string(dir.path().join("running_sum.config")).unwrap();
     // State kept with another configuration: used, with a warning that says so (here
     // before the run fails on it).
     let text = failure(
@@ -1051,8 +1058,44 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
             .clone();
         assert!(!stderr(&run).contains("warning"), "{}", stderr(&run));
     }
-    // A snapshot the operator cannot read stops the run, naming the file.
+    // A snapshot damaged since it was kept (one byte changed, or cut short at a record's
+    // end, which the operator would read as fewer keys) is refused before it is restored.
     let snapshot = dir.path().join("running_sum.snapshot");
+    let kept = std::fs::read(&snapshot).unwrap();
+    let mut flipped = kept.clone();
+    *flipped.last_mut().unwrap() ^= 1;
+    let damaged = |bytes: &[u8]| {
+        std::fs::write(&snapshot, bytes).unwrap();
+        failure(
+            oplink()
+                .args(["run", ORDERS, "--quiet", "--to", "csv", "--state"])
+                .arg(dir.path())
+                .args(plugins(&["running-sum"]))
+                .args([
+                    "--op",
+                    r#"running_sum={"key": "customer", "value": "amount"}"#,
+                ]),
+        )
+    };
+    for bytes in [&flipped[..], &kept[..kept.len() - 1]] {
+        let text = damaged(bytes);
+        assert!(
+            text.starts_with(&format!(
+                "oplink: the snapshot `{}` of operator `running_sum` is damaged: it is not what the run that kept it wrote ({} bytes now; `{}` says {} bytes, sum ",
+                snapshot.display(),
+                bytes.len(),
+                dir.path().join("running_sum.config").display(),
+                kept.len()
+            )) && text.ends_with("); restore the folder from a backup, or remove it to start afresh\n"),
+            "{text}"
+        );
+        // Nothing was changed by the refusal.
+        assert_eq!(std::fs::read(&snapshot).unwrap(), bytes);
+    }
+    std::fs::write(&snapshot, &kept).unwrap();
+    // A snapshot the operator cannot read stops the run, naming the file (kept by an
+    // oplink that wrote no sum of its snapshots, which is not checked).
+    forget_snapshot_sum(&dir.path().join("running_sum.config"));
     std::fs::write(&snapshot, b"\x01").unwrap();
     let text = failure(
         oplink()
@@ -1097,6 +1140,19 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
     );
 }
 
+/// Leaves `config` (an operator's `NAME.config` in a `--state` folder) as an oplink that
+/// recorded no sum of its snapshot wrote it: the snapshot is then restored unchecked.
+fn forget_snapshot_sum(config: &std::path::Path) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let kept: String = text
+        .lines()
+        .take(2)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(kept, text, "no sum in {text:?}");
+    std::fs::write(config, kept).unwrap();
+}
+
 /// An operator that keeps state both in the store and in a snapshot (`tally`): the advice
 /// on a snapshot it refuses, and the warning when it is gone, say that the store's part
 /// stays.
@@ -1113,6 +1169,7 @@ fn removing_a_snapshot_keeps_the_part_in_the_store() {
     };
     run().assert().success();
     let snapshot = dir.path().join("tally.snapshot");
+    forget_snapshot_sum(&dir.path().join("tally.config"));
     std::fs::write(&snapshot, b"\x01").unwrap();
     let text = failure(&mut run());
     assert!(
@@ -1130,6 +1187,17 @@ fn removing_a_snapshot_keeps_the_part_in_the_store() {
         format!(
             "oplink: warning: operator `tally` starts from its store `tally` alone: its snapshot `{}` is gone, though a run kept its state in `{}`",
             snapshot.display(),
+            dir.path().display()
+        ),
+    );
+    // The store removed: said too, as its part of the state starts afresh.
+    std::fs::remove_file(dir.path().join("state.redb")).unwrap();
+    let again = run().assert().success().get_output().clone();
+    assert_eq!(
+        stderr(&again).lines().next().unwrap(),
+        format!(
+            "oplink: warning: the state store `{}` is gone, though a run kept its state in `{}`: the operators continue from their snapshots alone, and what they kept in the store starts afresh",
+            dir.path().join("state.redb").display(),
             dir.path().display()
         ),
     );
