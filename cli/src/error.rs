@@ -37,9 +37,9 @@ pub enum CliError {
         if available.is_empty() {
             "no operators were found there".to_owned()
         } else {
-            format!("the operators found are {}", available.iter().map(|a| match several.get(a) {
-                Some(n) => format!("`{a}` (in {n} libraries)"),
-                None => format!("`{a}`"),
+            format!("the operators found are {}", available.iter().map(|(a, offers)| match offers {
+                1 => format!("`{a}`"),
+                n => format!("`{a}` (in {n} libraries)"),
             }).collect::<Vec<_>>().join(", "))
         },
         passed_over,
@@ -49,11 +49,9 @@ pub enum CliError {
         name: String,
         /// The folders and files searched, in words.
         searched: String,
-        /// The operators that exist there.
-        available: Vec<String>,
-        /// Those of them that more than one library offers (none of which is used), with
-        /// how many.
-        several: std::collections::BTreeMap<String, usize>,
+        /// The operators that exist there, each with how many libraries offer it (one
+        /// that more than one offers is used from none).
+        available: Vec<(String, usize)>,
         /// The nearest of them, when one is near.
         suggestion: Option<String>,
         /// What the folders searched held that was not loaded, in words (`; 1 library

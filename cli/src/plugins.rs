@@ -99,18 +99,19 @@ impl Plugins {
                 "{error}; name the one to use with `--plugins FILE`"
             ))),
             Err(_) => {
-                let available = self.operator_names();
+                let names = self.operator_names();
+                let offers = |name: &str| {
+                    self.found
+                        .conflicts()
+                        .find(|(offered, _)| *offered == name)
+                        .map_or(1, |(_, paths)| paths.len())
+                };
                 Err(CliError::UnknownOperator {
                     name: name.to_owned(),
-                    suggestion: nearest(name, available.iter().map(String::as_str)),
-                    several: self
-                        .found
-                        .conflicts()
-                        .map(|(name, paths)| (name.to_owned(), paths.len()))
-                        .collect(),
+                    suggestion: nearest(name, names.iter().map(String::as_str)),
                     searched: paths_in_words(&self.searched),
-                    passed_over: self.passed_over(available.is_empty()),
-                    available,
+                    passed_over: self.passed_over(names.is_empty()),
+                    available: names.iter().map(|n| (n.clone(), offers(n))).collect(),
                 })
             }
         }
