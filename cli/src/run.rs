@@ -805,7 +805,20 @@ fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<
                 dir.display()
             );
         }
-        let store = StateStore::open(&path)?;
+        let store = StateStore::open(&path).map_err(|e| match e {
+            // The library's words ("it is open already, in this process or another") speak
+            // to a host; here the other holder is another process.
+            oplink_host::Error::State { reason, .. }
+                if reason.starts_with("it is open already") =>
+            {
+                CliError::Usage(format!(
+                    "--state `{}` is in use: its store `{}` is open in another process (another `oplink run` with this folder?); wait for it to end, or give this run another folder",
+                    dir.display(),
+                    path.display()
+                ))
+            }
+            other => other.into(),
+        })?;
         finish_kept(dir, &store, args.quiet)?;
         builder = builder.state_store(store);
         if new {

@@ -1203,6 +1203,36 @@ fn removing_a_snapshot_keeps_the_part_in_the_store() {
     );
 }
 
+/// A `--state` folder whose store another process has open (another run with it) is
+/// refused in the command's words, and nothing of it is touched.
+#[test]
+fn a_state_folder_in_use_by_another_process_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("state.redb");
+    let held = oplink_host::StateStore::open(&store).unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(dir.path())
+            .args(plugins(&["running-sum"]))
+            .args([
+                "--op",
+                r#"running_sum={"key": "customer", "value": "amount"}"#,
+            ]),
+        &format!(
+            "--state `{}` is in use: its store `{}` is open in another process (another `oplink run` with this folder?); wait for it to end, or give this run another folder",
+            dir.path().display(),
+            store.display()
+        ),
+    );
+    drop(held);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["state.redb"]);
+}
+
 /// A path an option names that does not exist is said to be that option's; `-` without a
 /// format is refused as standard input.
 #[test]
