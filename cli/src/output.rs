@@ -851,6 +851,19 @@ pub struct Written {
 }
 
 impl Written {
+    /// The file this output goes to, and the device and inode of what it writes there
+    /// (which the file has once it is in place); `None` for standard output or a device.
+    pub fn file(&self) -> Option<(&Path, (u64, u64))> {
+        use std::os::unix::fs::MetadataExt;
+        match &self.destination {
+            Destination::File { path, file, .. } => {
+                let meta = file.metadata().ok()?;
+                Some((path, (meta.dev(), meta.ino())))
+            }
+            Destination::Stream => None,
+        }
+    }
+
     /// Puts a file into place; returns the rows written.
     pub fn commit(mut self) -> Result<u64> {
         if let Destination::File { path, partial, .. } = &self.destination {

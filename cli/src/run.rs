@@ -552,7 +552,7 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     // and only then the state: the stores, then the snapshots. A run that fails before the
     // state is kept leaves it as it was (running it again writes the output again and
     // counts nothing twice); a failure closing the operators leaves an earlier output too.
-    let snapshots = close_operators(args, &mut stages)?;
+    let snapshots = close_operators(args, &mut stages, written.file())?;
     // From the output's rename to the last snapshot's, a Ctrl-C waits: stopping between
     // two stores would keep one operator's state and not the next one's.
     let held = crate::interrupt::hold();
@@ -1233,7 +1233,11 @@ fn snapshot_sum(bytes: &[u8]) -> String {
 /// taken and written under a temporary name (which [`Snapshots::commit`] puts in place).
 /// A snapshot so sees the state the flush left, as a host's snapshot after a flush does;
 /// [`commit_stores`] writes the pending state once the output is in place.
-fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
+fn close_operators(
+    args: &RunArgs,
+    stages: &mut [Stage],
+    output: Option<(&Path, (u64, u64))>,
+) -> Result<Snapshots> {
     for stage in stages.iter_mut().filter(|stage| flushed(args, stage)) {
         let t = Instant::now();
         stage
@@ -1307,6 +1311,17 @@ fn close_operators(args: &RunArgs, stages: &mut [Stage]) -> Result<Snapshots> {
                 mark.push_str(name);
                 mark.push('\n');
             }
+        }
+        // The output file, which goes into place after the mark and before the store (a
+        // run killed between the two leaves it new beside the state kept before), by the
+        // file it will be.
+        if let Some((output, (device, inode))) = output
+            && let Some(output) = std::path::absolute(output)
+                .ok()
+                .and_then(|p| p.to_str().map(str::to_owned))
+            && !output.contains('\n')
+        {
+            mark.push_str(&format!("{OUTPUT_LINE}{device} {inode} {output}\n"));
         }
         write_synced(&path, mark.as_bytes())?;
         // The entries of the snapshots and the mark on the disk before the store is kept.
@@ -1396,6 +1411,8 @@ fn commit_stores(
 /// snapshot is, removed once they are all in place), and where the store keeps that mark:
 /// a scope no operator can have.
 const KEEPING: &str = "keeping.partial";
+/// The line of the mark that names the run's output file.
+const OUTPUT_LINE: &str = "output ";
 const RUN_SCOPE: &str = "#oplink-run";
 const KEPT_KEY: &[u8] = b"kept";
 
@@ -1423,6 +1440,16 @@ fn finish_kept(dir: &Path, store: &StateStore, quiet: bool) -> Result<()> {
     let text = std::fs::read_to_string(&mark).map_err(|e| CliError::io("read", &mark, e))?;
     let mut lines = text.lines();
     let token = lines.next().unwrap_or_default();
+    // The run's output, when it went into place: its path names the file that run wrote.
+    let output_replaced = text.lines().find_map(|line| {
+        use std::os::unix::fs::MetadataExt;
+        let mut parts = line.strip_prefix(OUTPUT_LINE)?.splitn(3, ' ');
+        let device: u64 = parts.next()?.parse().ok()?;
+        let inode: u64 = parts.next()?.parse().ok()?;
+        let path = PathBuf::from(parts.next()?);
+        let now = std::fs::metadata(&path).ok()?;
+        ((now.dev(), now.ino()) == (device, inode)).then_some(path)
+    });
     let kept = store
         .entries(RUN_SCOPE)
         .map_err(CliError::Host)?
@@ -1454,10 +1481,15 @@ fn finish_kept(dir: &Path, store: &StateStore, quiet: bool) -> Result<()> {
                 if left.len() == 1 { "was" } else { "were" }
             );
         } else {
+            let output = output_replaced.map(|output| format!(
+                "; its output `{}` was put in place before it stopped, and holds rows this state does not count: run that input again before the next",
+                output.display()
+            ));
             crate::say!(
-                "oplink: warning: the last run with `--state {}` was stopped before it kept its state: its {files} {} removed, and the state is the one kept before it",
+                "oplink: warning: the last run with `--state {}` was stopped before it kept its state: its {files} {} removed, and the state is the one kept before it{}",
                 dir.display(),
-                if left.len() == 1 { "was" } else { "were" }
+                if left.len() == 1 { "was" } else { "were" },
+                output.unwrap_or_default()
             );
         }
     }

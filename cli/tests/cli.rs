@@ -1437,6 +1437,53 @@ fn a_run_killed_while_it_kept_its_state_is_finished_or_undone_by_the_next() {
         read(undone.join("tally.snapshot")),
         read(two.join("tally.snapshot"))
     );
+    // Killed after its output went into place (after the mark) and before its store: the
+    // warning names the output, whose rows the state does not count; an output that is
+    // not the file the run wrote (never put in place) is not named.
+    let out = root.path().join("out.csv");
+    let written = root.path().join(".out.csv.1.partial");
+    for replaced in [false, true] {
+        use std::os::unix::fs::MetadataExt;
+        let undone = root.path().join(format!("undone-{replaced}"));
+        copy(&one, &undone);
+        for name in ["tally.snapshot", "tally.config"] {
+            std::fs::copy(two.join(name), undone.join(format!("{name}.partial"))).unwrap();
+        }
+        std::fs::write(&out, "the earlier output\n").unwrap();
+        std::fs::write(&written, "the killed run's output\n").unwrap();
+        let file = std::fs::metadata(&written).unwrap();
+        std::fs::write(
+            undone.join("keeping.partial"),
+            format!(
+                "{}output {} {} {}\n",
+                mark("not-this-store's"),
+                file.dev(),
+                file.ino(),
+                out.display()
+            ),
+        )
+        .unwrap();
+        if replaced {
+            std::fs::rename(&written, &out).unwrap();
+        }
+        let said = stderr(&run(&undone));
+        let first = said.lines().next().unwrap();
+        let stopped = format!(
+            "oplink: warning: the last run with `--state {}` was stopped before it kept its state: its 2 temporary files were removed, and the state is the one kept before it",
+            undone.display()
+        );
+        if replaced {
+            assert_eq!(
+                first,
+                format!(
+                    "{stopped}; its output `{}` was put in place before it stopped, and holds rows this state does not count: run that input again before the next",
+                    out.display()
+                )
+            );
+        } else {
+            assert_eq!(first, stopped);
+        }
+    }
     // A mark that is a link (never written through) or a folder: refused at once.
     let victim = root.path().join("victim.txt");
     std::fs::write(&victim, "precious").unwrap();
