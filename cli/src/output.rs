@@ -237,31 +237,6 @@ pub(crate) fn folder_of(path: &Path) -> &Path {
     }
 }
 
-/// Removes what earlier runs writing `path` left when they were killed without a chance
-/// to clean up (`SIGKILL`, a power cut): `.NAME.PID.partial` files beside it whose process
-/// is gone. A run still writing keeps its own.
-fn remove_stale_partials(path: &Path, name: &str) {
-    let folder = folder_of(path);
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return;
-    };
-    let prefix = format!(".{name}.");
-    for entry in entries.flatten() {
-        let file = entry.file_name();
-        let Some(pid) = file
-            .to_str()
-            .and_then(|f| f.strip_prefix(&prefix))
-            .and_then(|f| f.strip_suffix(".partial"))
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
 /// How many values of `batch`'s floating-point columns are NaN or infinite (JSON has no
 /// number for them).
 fn not_finite(batch: &RecordBatch) -> u64 {
@@ -489,7 +464,8 @@ impl Sink {
                         // This process's own: two runs writing one file do not share it.
                         let partial =
                             path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-                        remove_stale_partials(&path, &name);
+                        // What runs killed while they wrote it left.
+                        oplink_host::load::remove_stale(folder_of(&path), &name, ".partial");
                         // Listed before it exists (a signal in between finds nothing to
                         // remove), by its absolute path.
                         let partial = std::path::absolute(&partial).unwrap_or(partial);

@@ -119,7 +119,7 @@ fn create_whole(path: &Path) -> std::result::Result<(), String> {
     };
     let folder = path.parent().filter(|f| !f.as_os_str().is_empty());
     let temporary = path.with_file_name(format!(".{name}.{}.new", std::process::id()));
-    remove_stale_new(folder.unwrap_or(Path::new(".")), name);
+    crate::load::remove_stale(folder.unwrap_or(Path::new(".")), name, ".new");
     let _ = std::fs::remove_file(&temporary);
     let made = quietly(|| -> std::result::Result<(), redb::Error> {
         let db = redb::Database::create(&temporary)?;
@@ -154,29 +154,6 @@ fn create_whole(path: &Path) -> std::result::Result<(), String> {
                 let _ = folder.sync_all();
             }
             Ok(())
-        }
-    }
-}
-
-/// Removes `.NAME.PID.new` files beside a store whose process is gone: a store a killed
-/// process was making.
-fn remove_stale_new(folder: &Path, name: &str) {
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return;
-    };
-    let prefix = format!(".{name}.");
-    for entry in entries.flatten() {
-        let file = entry.file_name();
-        let Some(pid) = file
-            .to_str()
-            .and_then(|f| f.strip_prefix(&prefix))
-            .and_then(|f| f.strip_suffix(".new"))
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_file(entry.path());
         }
     }
 }

@@ -123,6 +123,30 @@ pub(crate) fn file_id(path: &Path) -> Option<FileId> {
         .map(|m| (m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
 }
 
+/// Removes the files `.NAME.PID{suffix}` in `folder` whose process is gone: what a process
+/// killed while it wrote `NAME` under a temporary name left (`SIGKILL`, a power cut). A
+/// process still writing keeps its own. (For `oplink run`'s output too.)
+pub fn remove_stale(folder: &Path, name: &str, suffix: &str) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|f| f.strip_suffix(suffix))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// The file each path was first loaded from in this process: `dlopen` finds a library it
 /// has by the name it was opened under before it looks at the file, so a path whose file
 /// was replaced since would give back the first build.
