@@ -571,7 +571,7 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
         // snapshots and the mark stay for the next run, which keeps them with the store
         // when it holds this run's mark and removes them otherwise: removing them here
         // would leave a store that counted this run beside snapshots that did not.
-        return Err(snapshots.leave_for_next_run(error));
+        return Err(snapshots.leave_for_next_run(error, args.output.as_deref()));
     }
     snapshots.commit()?;
     // Nothing is cut short from here: a signal waits for the end of the process
@@ -795,10 +795,9 @@ fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<
         crate::interrupt::remove_folders_on_interrupt(&missing);
         fresh.made_dirs = missing;
         let path = dir.join("state.redb");
-        let new = std::fs::symlink_metadata(&path).is_err();
         // Every run with `--state` makes the store, and writes each operator's
         // configuration file beside it: a folder with such a file and no store lost it.
-        if new && !args.quiet && kept_any(dir) {
+        if std::fs::symlink_metadata(&path).is_err() && !args.quiet && kept_any(dir) {
             crate::say!(
                 "oplink: warning: the state store `{}` is gone, though a run kept its state in `{}`: the operators continue from their snapshots alone, and what they kept in the store starts afresh",
                 path.display(),
@@ -809,7 +808,7 @@ fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<
             // The library's words ("it is open already, in this process or another") speak
             // to a host; here the other holder is another process.
             oplink_host::Error::State { reason, .. }
-                if reason.starts_with("it is open already") =>
+                if reason.starts_with(oplink_host::load::OPEN_ALREADY) =>
             {
                 CliError::Usage(format!(
                     "--state `{}` is in use: its store `{}` is open in another process (another `oplink run` with this folder?); wait for it to end, or give this run another folder",
@@ -820,6 +819,8 @@ fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<
             other => other.into(),
         })?;
         finish_kept(dir, &store, args.quiet)?;
+        // Made by this run (not by another that made it meanwhile): removed with it.
+        let new = store.created();
         builder = builder.state_store(store);
         if new {
             // Gone with the run if a signal ends it before its state is kept, as it is on
@@ -973,21 +974,22 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                         snapshot: Some(written),
                         ..
                     }) = &kept
-                        && *written != snapshot_sum(&bytes)
+                        && *written != SnapshotSum::of(&bytes)
                     {
-                        return Err(CliError::Usage(format!(
-                            "the snapshot `{}` of operator `{}` is damaged: it is not what the run that kept it wrote ({} bytes now; `{}` says {}); restore the folder from a backup, or {}",
-                            snapshot.display(),
-                            spec.name,
-                            bytes.len(),
-                            config_path(dir, &scope).display(),
-                            written.trim_start_matches("snapshot ").replacen(
-                                ' ',
-                                " bytes, sum ",
-                                1
+                        return Err(CliError::Data {
+                            path: snapshot.clone(),
+                            line: None,
+                            column: None,
+                            reason: format!(
+                                "operator `{}`'s snapshot is not what the run that kept it wrote, by `{}` ({} bytes, sum {:016x}; it holds {} bytes): one of the two was changed since; restore the folder from a backup, or {}",
+                                spec.name,
+                                config_path(dir, &scope).display(),
+                                written.length,
+                                written.sum,
+                                bytes.len(),
+                                advice()
                             ),
-                            advice()
-                        )));
+                        });
                     }
                     instance
                         .restore(&bytes)
@@ -1199,7 +1201,7 @@ struct Kept {
     operator: Option<String>,
     /// The snapshot written with it (`snapshot LENGTH SUM`), absent from a file of an
     /// earlier oplink and for an operator without a snapshot.
-    snapshot: Option<String>,
+    snapshot: Option<SnapshotSum>,
 }
 
 fn kept_config(dir: &Path, scope: &str) -> Option<Kept> {
@@ -1213,19 +1215,41 @@ fn kept_config(dir: &Path, scope: &str) -> Option<Kept> {
     Some(Kept {
         fingerprint: lines.next().unwrap_or_default().to_owned(),
         operator: lines.next().filter(|l| !l.is_empty()).map(str::to_owned),
-        snapshot: lines
-            .next()
-            .filter(|l| l.starts_with("snapshot "))
-            .map(str::to_owned),
+        snapshot: lines.next().and_then(SnapshotSum::parse),
     })
 }
 
 /// What the configuration file records of a snapshot: its length and the FNV-1a (64 bits)
 /// of its bytes, so that a snapshot damaged since it was kept (a bit flipped, a file cut
 /// short at a record's end) is refused rather than restored as a different state.
-fn snapshot_sum(bytes: &[u8]) -> String {
-    use oplink::abi::decl::{FNV_OFFSET, fnv1a};
-    format!("snapshot {} {:016x}", bytes.len(), fnv1a(FNV_OFFSET, bytes))
+#[derive(Debug, PartialEq)]
+struct SnapshotSum {
+    length: u64,
+    sum: u64,
+}
+
+impl SnapshotSum {
+    fn of(bytes: &[u8]) -> SnapshotSum {
+        use oplink::abi::decl::{FNV_OFFSET, fnv1a};
+        SnapshotSum {
+            length: bytes.len() as u64,
+            sum: fnv1a(FNV_OFFSET, bytes),
+        }
+    }
+
+    /// The line `snapshot LENGTH SUM` (the sum in hexadecimal); `None` for another line.
+    fn parse(line: &str) -> Option<SnapshotSum> {
+        let mut parts = line.strip_prefix("snapshot ")?.split(' ');
+        let length = parts.next()?.parse().ok()?;
+        let sum = u64::from_str_radix(parts.next()?, 16).ok()?;
+        Some(SnapshotSum { length, sum })
+    }
+}
+
+impl std::fmt::Display for SnapshotSum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "snapshot {} {:016x}", self.length, self.sum)
+    }
 }
 
 /// At the end, in two steps that keep nothing yet: every operator's own `flush_state`
@@ -1264,7 +1288,7 @@ fn close_operators(
             snapshots.pending.push((partial.clone(), path));
             crate::interrupt::remove_on_interrupt(&partial);
             write_synced(&partial, &bytes)?;
-            sum = Some(snapshot_sum(&bytes));
+            sum = Some(SnapshotSum::of(&bytes));
         }
         if let (Some(dir), Some(scope)) = (&args.state, &stage.scope) {
             // The configuration the state is kept with, for a warning when it changes.
@@ -1482,11 +1506,11 @@ fn finish_kept(dir: &Path, store: &StateStore, quiet: bool) -> Result<()> {
             );
         } else {
             let output = output_replaced.map(|output| format!(
-                "; its output `{}` was put in place before it stopped, and holds rows this state does not count: run that input again before the next",
+                "; its output `{}` was put in place all the same, and holds rows this state does not count: run that input again",
                 output.display()
             ));
             crate::say!(
-                "oplink: warning: the last run with `--state {}` was stopped before it kept its state: its {files} {} removed, and the state is the one kept before it{}",
+                "oplink: warning: the last run with `--state {}` was stopped, or failed, before it kept its state: its {files} {} removed, and the state is the one kept before it{}",
                 dir.display(),
                 if left.len() == 1 { "was" } else { "were" },
                 output.unwrap_or_default()
@@ -1540,7 +1564,7 @@ impl Snapshots {
     /// Called when the store's commit failed: whether it was kept is unknown, so the
     /// temporary files and the mark are left for the next run to settle by the store
     /// (see [`finish_kept`]), and the error says so.
-    fn leave_for_next_run(mut self, error: CliError) -> CliError {
+    fn leave_for_next_run(mut self, error: CliError, output: Option<&Path>) -> CliError {
         let Some((mark, _)) = self.mark.take() else {
             return error;
         };
@@ -1548,9 +1572,16 @@ impl Snapshots {
             crate::interrupt::forget(&left);
         }
         crate::interrupt::forget(&mark);
+        let output = output.map(|output| {
+            format!(
+                " (the output `{}` is in place: when the next run says the state was not kept, run this input again)",
+                output.display()
+            )
+        });
         CliError::Usage(format!(
-            "{error}; the next run with `--state {}` finds whether the store kept this run's state, and keeps the snapshots with it or removes them",
-            crate::output::folder_of(&mark).display()
+            "{error}; the next run with `--state {}` finds whether the store kept this run's state, and keeps the snapshots with it or removes them{}",
+            crate::output::folder_of(&mark).display(),
+            output.unwrap_or_default()
         ))
     }
 }

@@ -1079,15 +1079,17 @@ fn run_keeps_state_across_runs_in_a_state_folder() {
     };
     for bytes in [&flipped[..], &kept[..kept.len() - 1]] {
         let text = damaged(bytes);
-        assert!(
-            text.starts_with(&format!(
-                "oplink: the snapshot `{}` of operator `running_sum` is damaged: it is not what the run that kept it wrote ({} bytes now; `{}` says {} bytes, sum ",
+        let config = std::fs::read_to_string(dir.path().join("running_sum.config")).unwrap();
+        let sum = config.lines().nth(2).unwrap().rsplit(' ').next().unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "oplink: cannot read `{}`: operator `running_sum`'s snapshot is not what the run that kept it wrote, by `{}` ({} bytes, sum {sum}; it holds {} bytes): one of the two was changed since; restore the folder from a backup, or remove it to start afresh\n",
                 snapshot.display(),
-                bytes.len(),
                 dir.path().join("running_sum.config").display(),
-                kept.len()
-            )) && text.ends_with("); restore the folder from a backup, or remove it to start afresh\n"),
-            "{text}"
+                kept.len(),
+                bytes.len(),
+            )
         );
         // Nothing was changed by the refusal.
         assert_eq!(std::fs::read(&snapshot).unwrap(), bytes);
@@ -1428,7 +1430,7 @@ fn a_run_killed_while_it_kept_its_state_is_finished_or_undone_by_the_next() {
     assert_eq!(
         stderr(&said).lines().next().unwrap(),
         format!(
-            "oplink: warning: the last run with `--state {}` was stopped before it kept its state: its 2 temporary files were removed, and the state is the one kept before it",
+            "oplink: warning: the last run with `--state {}` was stopped, or failed, before it kept its state: its 2 temporary files were removed, and the state is the one kept before it",
             undone.display()
         )
     );
@@ -1469,14 +1471,14 @@ fn a_run_killed_while_it_kept_its_state_is_finished_or_undone_by_the_next() {
         let said = stderr(&run(&undone));
         let first = said.lines().next().unwrap();
         let stopped = format!(
-            "oplink: warning: the last run with `--state {}` was stopped before it kept its state: its 2 temporary files were removed, and the state is the one kept before it",
+            "oplink: warning: the last run with `--state {}` was stopped, or failed, before it kept its state: its 2 temporary files were removed, and the state is the one kept before it",
             undone.display()
         );
         if replaced {
             assert_eq!(
                 first,
                 format!(
-                    "{stopped}; its output `{}` was put in place before it stopped, and holds rows this state does not count: run that input again before the next",
+                    "{stopped}; its output `{}` was put in place all the same, and holds rows this state does not count: run that input again",
                     out.display()
                 )
             );
@@ -1584,8 +1586,11 @@ fn a_store_commit_that_fails_is_settled_by_the_next_run() {
     }
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
+    let out = dir.path().join("out.csv");
     let args = |cmd: &mut Command| {
-        cmd.args(["run", ORDERS, "--quiet", "--to", "none", "--state"])
+        cmd.args(["run", ORDERS, "--quiet", "--output"])
+            .arg(&out)
+            .arg("--state")
             .arg(&state)
             .args(plugins(&["toolkit"]))
             .args(["--op", r#"tally={"key": "customer"}"#]);
@@ -1606,13 +1611,26 @@ fn a_store_commit_that_fails_is_settled_by_the_next_run() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
         stderr(&output).ends_with(&format!(
-            "; the next run with `--state {}` finds whether the store kept this run's state, and keeps the snapshots with it or removes them\n",
-            state.display()
+            "; the next run with `--state {}` finds whether the store kept this run's state, and keeps the snapshots with it or removes them (the output `{}` is in place: when the next run says the state was not kept, run this input again)\n",
+            state.display(),
+            out.display()
         )),
         "{}",
         stderr(&output)
     );
-    assert!(state.join("keeping.partial").exists());
+    // The mark names the output by the file the run wrote, which is now in place.
+    let mark = std::fs::read_to_string(state.join("keeping.partial")).unwrap();
+    let file = std::fs::metadata(&out).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert!(
+        mark.ends_with(&format!(
+            "\noutput {} {} {}\n",
+            file.dev(),
+            file.ino(),
+            out.display()
+        )),
+        "{mark}"
+    );
     let mut next = oplink();
     args(&mut next);
     next.assert().success();

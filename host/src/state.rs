@@ -46,6 +46,8 @@ enum Backing {
     Memory(Mutex<MemoryMap>),
     Disk {
         path: PathBuf,
+        /// Whether opening it made the file.
+        created: bool,
         db: std::sync::RwLock<Opened>,
     },
 }
@@ -59,8 +61,8 @@ struct Opened {
 }
 
 /// Opens (or creates) the database at `path` with its table, under a guard: redb asserts on
-/// some damaged files instead of returning an error.
-fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
+/// some damaged files instead of returning an error. Says whether this call made the file.
+fn open_database(path: &Path) -> std::result::Result<(redb::Database, bool), String> {
     // redb makes a new store of an empty file: one that was truncated would lose every
     // state it held without a word.
     if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty())
@@ -77,9 +79,13 @@ fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
                 .to_owned(),
         );
     }
-    if std::fs::symlink_metadata(path).is_err() {
-        create_whole(path)?;
-    }
+    let created = if std::fs::symlink_metadata(path).is_err() {
+        create_whole(path)?
+    } else {
+        // What a process killed after it linked a new store left (see `create_whole`).
+        remove_stale_new(path);
+        false
+    };
     let opened = quietly(|| -> std::result::Result<_, redb::Error> {
         let db = redb::Database::create(path)?;
         // The table exists from the start, so that readers never meet its absence.
@@ -89,8 +95,8 @@ fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
         Ok(db)
     });
     match opened {
-        Ok(opened) => opened.map_err(|e| match e {
-            redb::Error::DatabaseAlreadyOpen => "it is open already, in this process or another (hosts of one process share a store by cloning its `StateStore`)".to_owned(),
+        Ok(opened) => opened.map(|db| (db, created)).map_err(|e| match e {
+            redb::Error::DatabaseAlreadyOpen => format!("{}, in this process or another (hosts of one process share a store by cloning its `StateStore`)", crate::load::OPEN_ALREADY),
             redb::Error::Io(e) => match e.kind() {
                 std::io::ErrorKind::UnexpectedEof => {
                     "the file is damaged or is not a state store (it ends early)".to_owned()
@@ -110,17 +116,22 @@ fn open_database(path: &Path) -> std::result::Result<redb::Database, String> {
 /// place, so a process killed (or a disk that fills) while it does would leave an empty or
 /// half-written file that every later open refuses as truncated or damaged, and a second
 /// process opening the path meanwhile would find it empty. The store is made under a
-/// temporary name beside it (`.NAME.PID.new`) and linked to `path` once complete, which
-/// fails rather than replace a store another process made meanwhile (that one is then
-/// opened). Where the file system has no links, the store is made in place as before.
-fn create_whole(path: &Path) -> std::result::Result<(), String> {
+/// temporary name beside it (`.NAME.PID-N.new`, one per call) and linked to `path` once
+/// complete, which fails rather than replace a store another process made meanwhile (that
+/// one is then opened). Where the file system has no links, the store is made in place.
+/// Says whether this call made the file at `path`.
+fn create_whole(path: &Path) -> std::result::Result<bool, String> {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return Ok(());
+        return Ok(true);
     };
     let folder = path.parent().filter(|f| !f.as_os_str().is_empty());
-    let temporary = path.with_file_name(format!(".{name}.{}.new", std::process::id()));
-    crate::load::remove_stale(folder.unwrap_or(Path::new(".")), name, ".new");
-    let _ = std::fs::remove_file(&temporary);
+    let temporary = path.with_file_name(format!(
+        ".{name}.{}-{}.new",
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    ));
+    remove_stale_new(path);
     let made = quietly(|| -> std::result::Result<(), redb::Error> {
         let db = redb::Database::create(&temporary)?;
         let tx = db.begin_write()?;
@@ -144,17 +155,33 @@ fn create_whole(path: &Path) -> std::result::Result<(), String> {
     };
     let _ = std::fs::remove_file(&temporary);
     match linked {
-        // Made by another process meanwhile: that store is the one opened.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        // No links here: made in place by the caller, as before.
-        Err(_) => Ok(()),
+        // Made by another process (or thread) meanwhile: that store is the one opened.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        // No links here: made in place by the caller.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::Unsupported | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            Ok(true)
+        }
+        Err(e) => Err(crate::error::io_words(&e)),
         Ok(()) => {
             // The new name on the disk before any state is kept in it.
             if let Ok(folder) = std::fs::File::open(folder.unwrap_or(Path::new("."))) {
                 let _ = folder.sync_all();
             }
-            Ok(())
+            Ok(true)
         }
+    }
+}
+
+/// Removes what processes killed while they made a new store at `path` left beside it.
+fn remove_stale_new(path: &Path) {
+    if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+        let folder = path.parent().filter(|f| !f.as_os_str().is_empty());
+        crate::load::remove_stale(folder.unwrap_or(Path::new(".")), name, ".new");
     }
 }
 
@@ -223,9 +250,10 @@ impl StateStore {
             path: path.clone(),
             reason,
         };
-        let db = open_database(&path).map_err(failed)?;
+        let (db, created) = open_database(&path).map_err(failed)?;
         Ok(StateStore::with(Backing::Disk {
             path,
+            created,
             db: std::sync::RwLock::new(Opened {
                 db: Ok(db),
                 reopened: 0,
@@ -248,6 +276,12 @@ impl StateStore {
             Backing::Memory(_) => None,
             Backing::Disk { path, .. } => Some(path),
         }
+    }
+
+    /// Whether opening this store made its file (it did not exist; `false` for the
+    /// in-memory store): a host that removes what a failed start made removes only this.
+    pub fn created(&self) -> bool {
+        matches!(self.inner.backing, Backing::Disk { created: true, .. })
     }
 
     /// Every flushed entry of `scope`, in key order (what a restarted instance would see).
@@ -310,7 +344,7 @@ impl StateStore {
         &self,
         work: impl Fn(&redb::Database) -> std::result::Result<T, redb::Error>,
     ) -> Result<T> {
-        let Backing::Disk { path, db } = &self.inner.backing else {
+        let Backing::Disk { path, db, .. } = &self.inner.backing else {
             unreachable!("called for an on-disk store")
         };
         // `Err(Some(n))`: redb asks to be reopened, and it had been reopened `n` times.
@@ -341,7 +375,7 @@ impl StateStore {
                 if opened.reopened == seen {
                     // Closed before it is opened again: redb refuses a second handle.
                     opened.db = Err("closed to be reopened".to_owned());
-                    opened.db = open_database(path);
+                    opened.db = open_database(path).map(|(db, _)| db);
                     opened.reopened += 1;
                 }
                 drop(opened);

@@ -1167,16 +1167,62 @@ fn a_new_store_appears_whole_and_leaves_no_temporary_file() {
     let dir = folder("made_whole");
     let path = dir.join("state.redb");
     // What a process that no longer exists (pid past pid_max) was making.
-    let stale = dir.join(".state.redb.4294967295.new");
+    let stale = dir.join(".state.redb.4294967295-0.new");
     std::fs::write(&stale, b"half").unwrap();
     let store = StateStore::open(&path).unwrap();
+    assert!(store.created());
     assert!(store.entries("any").unwrap().is_empty());
     drop(store);
-    let names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    assert_eq!(names, ["state.redb"]);
-    // Opened again: the same store.
-    StateStore::open(&path).unwrap();
+    let names = || -> Vec<String> {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect()
+    };
+    assert_eq!(names(), ["state.redb"]);
+    // Opened again: the same store, not made by this open; what a process killed after it
+    // linked its store left (the temporary name, a second link to it) is removed too.
+    std::fs::hard_link(&path, dir.join(".state.redb.4294967295-1.new")).unwrap();
+    let again = StateStore::open(&path).unwrap();
+    assert!(!again.created());
+    assert_eq!(names(), ["state.redb"]);
+    assert!(!StateStore::in_memory().created());
+}
+
+/// Two threads opening one new store at once: one makes it, the other opens what that one
+/// made or is refused as the store being open already; never both made, and no temporary
+/// file is left.
+#[test]
+fn a_new_store_opened_twice_at_once_is_made_once() {
+    let dir = folder("made_once");
+    let path = dir.join("state.redb");
+    for _ in 0..20 {
+        let _ = std::fs::remove_file(&path);
+        let barrier = std::sync::Barrier::new(2);
+        let opened: Vec<_> = std::thread::scope(|s| {
+            let open = || {
+                barrier.wait();
+                StateStore::open(&path).map(|store| store.created())
+            };
+            let a = s.spawn(open);
+            let b = s.spawn(open);
+            [a.join().unwrap(), b.join().unwrap()].into_iter().collect()
+        });
+        // (The one that made it may then be refused, when the other opened it first.)
+        let made = opened.iter().filter(|o| matches!(o, Ok(true))).count();
+        assert!(made <= 1, "{opened:?}");
+        assert!(opened.iter().any(Result::is_ok), "{opened:?}");
+        for other in opened.iter().filter(|o| !matches!(o, Ok(true))) {
+            // Opened after the first closed it, or refused while it was open.
+            match other {
+                Ok(created) => assert!(!created),
+                Err(e) => assert!(e.to_string().contains("it is open already"), "{e}"),
+            }
+        }
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["state.redb"]);
+    }
 }

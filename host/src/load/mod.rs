@@ -123,9 +123,14 @@ pub(crate) fn file_id(path: &Path) -> Option<FileId> {
         .map(|m| (m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
 }
 
-/// Removes the files `.NAME.PID{suffix}` in `folder` whose process is gone: what a process
-/// killed while it wrote `NAME` under a temporary name left (`SIGKILL`, a power cut). A
-/// process still writing keeps its own. (For `oplink run`'s output too.)
+/// The start of an [`Error::State`](crate::Error::State)'s reason when the store's file is
+/// open in another process, or in another `StateStore` of this one.
+pub const OPEN_ALREADY: &str = "it is open already";
+
+/// Removes the files `.NAME.PID{suffix}` (or `.NAME.PID-N{suffix}`) in `folder` whose
+/// process is gone: what a process killed while it wrote `NAME` under a temporary name left
+/// (`SIGKILL`, a power cut). A process still writing keeps its own. (For `oplink run`'s
+/// output too.)
 pub fn remove_stale(folder: &Path, name: &str, suffix: &str) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
@@ -137,6 +142,7 @@ pub fn remove_stale(folder: &Path, name: &str, suffix: &str) {
             .to_str()
             .and_then(|f| f.strip_prefix(&prefix))
             .and_then(|f| f.strip_suffix(suffix))
+            .and_then(|f| f.split('-').next())
             .and_then(|pid| pid.parse::<u32>().ok())
         else {
             continue;
