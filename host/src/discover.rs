@@ -410,9 +410,10 @@ fn fresh_load(path: &Path) -> Result<Plugin> {
         return Ok(plugin.clone());
     }
     let plugin = Plugin::load_fresh(&path)?;
-    // Kept only when the file is the same after the copy as before it: one replaced in
-    // between would be kept under the identity of the build it replaced, and the next
-    // scan would load it once more.
+    // Kept only when the file is the same after the copy as before it: a build copied
+    // from a file replaced in between would be kept under the identity of the build it
+    // replaced, and handed out for that file should it come back. (Not kept, it is loaded
+    // again at the next scan, as it was before.)
     if let Some(id) = id
         && crate::load::file_id(&path) == Some(id)
     {

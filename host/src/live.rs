@@ -1,7 +1,6 @@
 //! Instances for long-running hosts: shared between threads, reloaded from a new build of
 //! their library while data flows, and recreated after a panic.
 
-use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -113,6 +112,13 @@ impl Drop for Closed<'_> {
             let _guard = gate.mutex.lock().unwrap_or_else(|e| e.into_inner());
             gate.opened.notify_all();
         }
+    }
+}
+
+/// So that [`reload_all`] takes instances, references and `Arc`s of them alike.
+impl AsRef<LiveInstance> for LiveInstance {
+    fn as_ref(&self) -> &LiveInstance {
+        self
     }
 }
 
@@ -455,14 +461,14 @@ impl LiveInstance {
 /// many were reloaded.
 ///
 /// `instances` is anything that lists them: `&[a, b]` or `&vec` of [`LiveInstance`]s,
-/// `[&a, &b]`, or `Arc`s of them.
-pub fn reload_all<L: Borrow<LiveInstance>>(
+/// `[&a, &b]`, or `Arc`s of them (by value or by reference).
+pub fn reload_all<L: AsRef<LiveInstance>>(
     instances: impl IntoIterator<Item = L>,
     new: &Plugin,
 ) -> Result<usize> {
     let instances: Vec<L> = instances.into_iter().collect();
     // An instance listed twice is locked once.
-    let mut order: Vec<&LiveInstance> = instances.iter().map(Borrow::borrow).collect();
+    let mut order: Vec<&LiveInstance> = instances.iter().map(AsRef::as_ref).collect();
     order.sort_by_key(|live| Arc::as_ptr(&live.inner) as usize);
     order.dedup_by_key(|live| Arc::as_ptr(&live.inner) as usize);
     let mut held = {

@@ -1050,9 +1050,10 @@ fn a_library_reload_swaps_every_instance_or_none() {
         2
     );
     let shared: Vec<Arc<LiveInstance>> = both.iter().cloned().map(Arc::new).collect();
+    assert_eq!(oplink_host::reload_all(&shared, &next).unwrap(), 2);
     assert_eq!(oplink_host::reload_all(shared, &next).unwrap(), 2);
     for live in &both {
-        assert_eq!(live.generation(), 4);
+        assert_eq!(live.generation(), 5);
         assert_eq!(tally_report(live), (10, "variant".to_owned()));
     }
 

@@ -17,6 +17,10 @@ pub struct OperatorArgs {
     pub krate: syn::Path,
     /// The host services the operator requires: `requires = [Catalog, acme::Lookup]`.
     pub requires: Vec<syn::Path>,
+    /// The variables of `env!("VAR")` values, which the expansion reads with `env!` too
+    /// so that rustc rebuilds the crate when one changes (a macro's own read is not
+    /// tracked).
+    pub env_reads: Vec<LitStr>,
 }
 
 const KEYS: &str = "`name`, `version`, `description`, `requires` or `crate`";
@@ -30,6 +34,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         description: None,
         krate: syn::parse_quote!(::oplink),
         requires: Vec::new(),
+        env_reads: Vec::new(),
     };
     // `requires = [dyn Catalog]` (as `ctx.service::<dyn Catalog>()` is written) is no
     // expression: said plainly, at the `dyn`, rather than as a malformed attribute.
@@ -96,8 +101,11 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
                 ..
             }) => value.clone(),
             // `version = env!("CARGO_PKG_VERSION")`: the one macro read here.
-            Expr::Macro(call) if call.mac.path.is_ident("env") => match env_value(&call.mac) {
-                Ok(value) => value,
+            Expr::Macro(call) if is_env(&call.mac.path) => match env_value(&call.mac) {
+                Ok((name, value)) => {
+                    out.env_reads.push(name);
+                    value
+                }
                 Err(why) => {
                     errors.at(&call.mac, why);
                     continue;
@@ -152,7 +160,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
 
 /// The value of `env!("VAR")` (`CARGO_PKG_VERSION`, say) as cargo set it for the crate
 /// being compiled, as a literal at the macro's place.
-fn env_value(mac: &syn::Macro) -> Result<LitStr, String> {
+fn env_value(mac: &syn::Macro) -> Result<(LitStr, LitStr), String> {
     let name: LitStr = mac.parse_body().map_err(|_| {
         "`env!` takes the name of one environment variable here, such as `env!(\"CARGO_PKG_VERSION\")`".to_owned()
     })?;
@@ -162,7 +170,18 @@ fn env_value(mac: &syn::Macro) -> Result<LitStr, String> {
             name.value()
         )
     })?;
-    Ok(LitStr::new(&value, name.span()))
+    let value = LitStr::new(&value, name.span());
+    Ok((name, value))
+}
+
+/// `env`, `std::env` or `core::env` (with or without a leading `::`).
+fn is_env(path: &syn::Path) -> bool {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    match names.as_slice() {
+        [env] => env == "env" && path.leading_colon.is_none(),
+        [krate, env] => env == "env" && (krate == "std" || krate == "core"),
+        _ => false,
+    }
 }
 
 /// The first `dyn` in the list after `requires =`, if any.

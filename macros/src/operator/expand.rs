@@ -42,6 +42,7 @@ pub fn item_head(item: &Item) -> TokenStream {
 pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
     let krate = &args.krate;
     let p = quote!(#krate::__private);
+    let env_reads = &args.env_reads;
     let item = with_mandated_signatures_allowed(model);
     let item = &item;
     let self_ty = model.self_ty;
@@ -263,6 +264,9 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
         #[allow(non_upper_case_globals, non_camel_case_types, dead_code, deprecated, unused_lifetimes, unit_bindings, clippy::all, clippy::pedantic)]
         const _: () = {
             #(#aliases)*
+            // What the attribute read with `env!`, read here too, so that rustc rebuilds
+            // the crate when it changes.
+            #(const _: &str = ::core::env!(#env_reads);)*
 
             // Each required service's identity, or a stand-in when the path is not a service:
             // `__oplink_checks` reports that once, at the path.

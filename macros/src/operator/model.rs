@@ -145,10 +145,15 @@ impl<'a> Operator<'a> {
         // A second `#[oplink::operator]` on the same impl (to give the operator two names,
         // say) would implement the bridge twice for one type.
         if let Some(again) = item.attrs.iter().find(|attr| {
-            attr.path()
+            // `#[operator]` (imported) or `#[oplink::operator]`, not another crate's.
+            let names: Vec<String> = attr
+                .path()
                 .segments
-                .last()
-                .is_some_and(|segment| segment.ident == "operator")
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            matches!(names.as_slice(), [one] if one == "operator")
+                || matches!(names.as_slice(), [krate, one] if krate == "oplink" && one == "operator")
         }) {
             errors.at(
                 again,
