@@ -54,7 +54,8 @@ Examples:
     /// Feed a data file through a chain of operators and write the result.
     #[command(
         after_help = "The input is read in batches; each batch crosses the chain as one \
-change of inserts (row numbers are the rows' positions in the file, from 0). What comes out is \
+change of inserts (row numbers are the rows' positions in the file, from 0; with --state, row \
+numbers and change versions go on from the last run that kept its state). What comes out is \
 written with a leading `op` column: +I (insert), -D (remove), -U and +U (an update's old and new \
 rows). A closing summary (rows in and out and time per operator) goes to stderr.
 

@@ -101,9 +101,17 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
     let text = folder.to_string_lossy();
     let shown = crate::escape_controls(&text, &[]);
     let word = crate::shell_path(&folder);
+    // Where cargo will put the library: `CARGO_TARGET_DIR` when set (relative to the
+    // crate's folder, where the commands run), else the crate's `target`.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(
+            || "target".to_owned(),
+            |dir| crate::shell_path(Path::new(&dir)),
+        );
     let next = match args.lang {
         Lang::Rust => format!(
-            "created the plugin crate `{}` in `{shown}` (operator `{op}`)\n\nnext:\n  cd {word}\n  cargo build && cargo test\n  oplink check target/debug/{}{op}{}\n",
+            "created the plugin crate `{}` in `{shown}` (operator `{op}`)\n\nnext:\n  cd {word}\n  cargo build && cargo test\n  oplink check {target}/debug/{}{op}{}\n",
             args.name,
             std::env::consts::DLL_PREFIX,
             std::env::consts::DLL_SUFFIX

@@ -436,6 +436,14 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
         crate::say!("oplink: warning: {hint}");
     }
     let host = build_host(args, tables, fresh)?;
+    // With `--state`, this run's rows and changes are numbered on from where the last run
+    // that kept its state stopped: a row keeps its number for its whole life, and the rows
+    // of this run are others than the last one's.
+    let numbered_from = if args.state.is_some() {
+        Numbering::kept(host.state_store())?
+    } else {
+        Numbering::default()
+    };
     let mut stages = instantiate(args, &specs, &host)?;
     let mut sink = Sink::create(output, args.output.as_deref())?;
 
@@ -471,9 +479,14 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
         let first = rows_read;
         rows_read += batch.num_rows() as u64;
         changes += 1;
-        let rows = Rows::new((first..rows_read).collect::<Vec<u64>>(), batch)
+        let numbers = numbered_from.rows + first..numbered_from.rows + rows_read;
+        let rows = Rows::new(numbers.collect::<Vec<u64>>(), batch)
             .map_err(|e| CliError::Usage(e.to_string()))?;
-        let change = Change::new(changes, Timestamp::now(), vec![Diff::Insert { post: rows }]);
+        let change = Change::new(
+            numbered_from.changes + changes,
+            Timestamp::now(),
+            vec![Diff::Insert { post: rows }],
+        );
         let out = through(&mut stages, 0, change, &|| match rows_read.checked_sub(1) {
             Some(last) if last >= first => {
                 format!("change {changes} (input rows {first} to {last})")
@@ -565,7 +578,17 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
         crate::interrupt::forget(store);
     }
     crate::interrupt::forget_folders();
-    if let Err(error) = commit_stores(args, &mut stages, host.state_store(), &snapshots) {
+    let numbered_to = Numbering {
+        rows: numbered_from.rows + rows_read,
+        changes: numbered_from.changes + changes,
+    };
+    if let Err(error) = commit_stores(
+        args,
+        &mut stages,
+        host.state_store(),
+        &snapshots,
+        numbered_to,
+    ) {
         // A commit that fails may have reached the store all the same (an `fsync` that
         // fails after redb wrote its pages: the next process reads the commit). The
         // snapshots and the mark stay for the next run, which keeps them with the store
@@ -1411,17 +1434,31 @@ fn commit_stores(
     stages: &mut [Stage],
     store: &StateStore,
     snapshots: &Snapshots,
+    numbered_to: Numbering,
 ) -> Result<()> {
     let kept = stages
         .iter_mut()
         .filter(|stage| flushed(args, stage))
         .map(|stage| &mut stage.instance);
     let committed = match &snapshots.mark {
-        // With `--state`, the run's mark in the same transaction.
+        // With `--state`, the run's mark and where its numbering stopped in the same
+        // transaction.
         Some((_, token)) => Instance::commit_states_with(
             kept,
             store,
-            &[(RUN_SCOPE, KEPT_KEY, Some(token.as_bytes()))],
+            &[
+                (RUN_SCOPE, KEPT_KEY, Some(token.as_bytes())),
+                (
+                    RUN_SCOPE,
+                    NEXT_ROW_KEY,
+                    Some(&numbered_to.rows.to_le_bytes()),
+                ),
+                (
+                    RUN_SCOPE,
+                    NEXT_CHANGE_KEY,
+                    Some(&numbered_to.changes.to_le_bytes()),
+                ),
+            ],
         ),
         None => Instance::commit_states(kept),
     };
@@ -1439,6 +1476,39 @@ const KEEPING: &str = "keeping.partial";
 const OUTPUT_LINE: &str = "output ";
 const RUN_SCOPE: &str = "#oplink-run";
 const KEPT_KEY: &[u8] = b"kept";
+/// Where the store keeps the number of the next run's first row, and the version its
+/// first change follows.
+const NEXT_ROW_KEY: &[u8] = b"next-row";
+const NEXT_CHANGE_KEY: &[u8] = b"next-change";
+
+/// Where a run's numbering starts: row numbers and change versions go on from the last
+/// run that kept its state in the `--state` folder (from 0 and 1 without one).
+#[derive(Clone, Copy, Default)]
+struct Numbering {
+    /// The first row's number.
+    rows: u64,
+    /// The version before the first change's.
+    changes: u64,
+}
+
+impl Numbering {
+    /// Where the last run kept in `store` stopped (a store of an earlier oplink, without
+    /// the entries: from the start).
+    fn kept(store: &StateStore) -> Result<Numbering> {
+        let entries = store.entries(RUN_SCOPE).map_err(CliError::Host)?;
+        let read = |key: &[u8]| -> u64 {
+            entries
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, value)| value.as_slice().try_into().ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        Ok(Numbering {
+            rows: read(NEXT_ROW_KEY),
+            changes: read(NEXT_CHANGE_KEY),
+        })
+    }
+}
 
 /// Finishes what a run killed while it kept its state in `dir` left, by the files its mark
 /// names: when the store holds that run's mark, the store was kept and its snapshots were

@@ -1155,6 +1155,59 @@ fn forget_snapshot_sum(config: &std::path::Path) {
     std::fs::write(config, kept).unwrap();
 }
 
+/// With `--state`, row numbers and change versions go on from the last run that kept its
+/// state: a row keeps its number for its whole life, and the next run's rows are others
+/// (they started from 0 and 1 again, so an operator keeping state by row number met the
+/// last run's numbers on new rows). A run that fails keeps nothing of its numbering.
+#[test]
+fn row_numbers_and_versions_go_on_across_runs_with_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let run = |extra: &[&str]| {
+        let mut cmd = oplink();
+        cmd.args(["run", ORDERS, "--quiet", "--to", "csv", "--emit", "inserts"])
+            .args(["--batch-size", "4", "--state"])
+            .arg(&state)
+            .args(plugins(&["toolkit"]))
+            .args(["--op", r#"tag={"column": "at", "numbered": true}"#])
+            .args(extra);
+        cmd
+    };
+    let labels = |output: &std::process::Output| -> Vec<String> {
+        stdout(output)
+            .lines()
+            .skip(1)
+            .map(|line| line.rsplit(',').next().unwrap().to_owned())
+            .collect()
+    };
+    let first = run(&[]).assert().success().get_output().clone();
+    assert_eq!(
+        labels(&first),
+        [
+            "1:0", "1:1", "1:2", "1:3", "2:4", "2:5", "2:6", "2:7", "3:8", "3:9"
+        ]
+    );
+    // A run that fails (here on an operator not found) keeps nothing, its numbering too.
+    failure(&mut run(&["--op", "no_such_operator"]));
+    let second = run(&[]).assert().success().get_output().clone();
+    assert_eq!(
+        labels(&second),
+        [
+            "4:10", "4:11", "4:12", "4:13", "5:14", "5:15", "5:16", "5:17", "6:18", "6:19"
+        ]
+    );
+    // Without `--state`, every run starts from row 0 and version 1.
+    let alone = oplink()
+        .args(["run", ORDERS, "--quiet", "--to", "csv", "--emit", "inserts"])
+        .args(plugins(&["toolkit"]))
+        .args(["--op", r#"tag={"column": "at", "numbered": true}"#])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(labels(&alone)[0], "1:0");
+}
+
 /// An operator that keeps state both in the store and in a snapshot (`tally`): the advice
 /// on a snapshot it refuses, and the warning when it is gone, say that the store's part
 /// stays.
@@ -1384,8 +1437,12 @@ fn a_run_killed_while_it_kept_its_state_is_finished_or_undone_by_the_next() {
     );
     let token = {
         let store = oplink_host::StateStore::open(two.join("state.redb")).unwrap();
-        let (key, token) = store.entries("#oplink-run").unwrap().pop().unwrap();
-        assert_eq!(key, b"kept");
+        let (_, token) = store
+            .entries("#oplink-run")
+            .unwrap()
+            .into_iter()
+            .find(|(key, _)| key == b"kept")
+            .unwrap();
         String::from_utf8(token).unwrap()
     };
     let mark = |token: &str| format!("{token}\ntally.snapshot.partial\ntally.config.partial\n");
@@ -3165,6 +3222,27 @@ fn inserts_only_output_refuses_updates() {
                 r#"running_sum={"key": "customer", "value": "amount"}"#,
             ]),
         "cannot write the output: operator `running_sum` emitted an update, and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`",
+    );
+}
+
+/// `oplink new`'s next steps name the library where cargo will put it: under
+/// `CARGO_TARGET_DIR` when that is set.
+#[test]
+fn a_new_plugins_next_steps_follow_cargo_target_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let said = |target: Option<&str>, name: &str| {
+        let mut cmd = oplink();
+        cmd.current_dir(dir.path()).args(["new", name]);
+        match target {
+            Some(target) => cmd.env("CARGO_TARGET_DIR", target),
+            None => cmd.env_remove("CARGO_TARGET_DIR"),
+        };
+        stdout(&cmd.assert().success().get_output().clone())
+    };
+    assert!(said(None, "plain").ends_with("  oplink check target/debug/libplain.so\n"));
+    assert!(
+        said(Some("/srv/build dir"), "moved")
+            .ends_with("  oplink check '/srv/build dir'/debug/libmoved.so\n")
     );
 }
 

@@ -374,6 +374,21 @@ impl LiveInstance {
         Ok(())
     }
 
+    /// Restores a snapshot the host kept (from an earlier process, say) into the current
+    /// instance, and makes it the point [`LiveInstance::recover`] returns to: a recovery
+    /// then creates the instance again and restores this snapshot on the state as it was
+    /// before this call (a `restore` through [`LiveInstance::with`] sets no such point, so
+    /// a recovery after it would start from scratch). When the operator refuses the
+    /// snapshot, the recovery point stays as it was.
+    pub fn restore(&self, snapshot: &[u8]) -> Result<()> {
+        let mut live = self.lock("LiveInstance::restore")?;
+        live.instance.refuse_if_poisoned("restore")?;
+        let point = Recovery::now(&live.instance, Some(snapshot.to_vec()));
+        live.instance.restore(snapshot)?;
+        live.last_good = point;
+        Ok(())
+    }
+
     /// The generation of the current instance: 1, then one more per reload or recovery.
     /// Panics when called from inside one of this instance's own calls.
     #[track_caller]

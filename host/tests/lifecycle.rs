@@ -1017,6 +1017,61 @@ fn a_reload_whose_old_snapshot_panics_says_the_instance_is_poisoned() {
     assert!(live.is_poisoned());
 }
 
+/// A snapshot the host kept from an earlier process, restored through
+/// `LiveInstance::restore`, is the point a recovery returns to (restored through `with`,
+/// it was not: a recovery after it started from scratch, losing it without a word).
+#[test]
+fn a_snapshot_restored_by_the_host_is_the_point_a_recovery_returns_to() {
+    let host = Host::default();
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let config = json!({"key": "customer", "panic_on": "k6"});
+    // The earlier process: two changes counted, and its snapshot kept.
+    let earlier = LiveInstance::new(&plugin, "tally", &config, &host, None).unwrap();
+    earlier.apply(batch_change_without_k6(0)).unwrap();
+    earlier.apply(batch_change_without_k6(1)).unwrap();
+    let counted = tally_report(&earlier).0;
+    assert!(counted > 0);
+    let kept = earlier.with(|instance| instance.snapshot()).unwrap();
+    drop(earlier);
+    // This process: restored, then a panic, then a recovery.
+    let live = LiveInstance::new(&plugin, "tally", &config, &host, None).unwrap();
+    live.restore(&kept).unwrap();
+    assert_eq!(tally_report(&live).0, counted);
+    live.apply(batch_change_without_k6(2)).unwrap();
+    assert!(matches!(
+        live.apply(batch_change(3)).unwrap_err(),
+        Error::Panicked { .. }
+    ));
+    live.recover().unwrap();
+    assert_eq!(
+        tally_report(&live).0,
+        counted,
+        "back to the snapshot restored"
+    );
+    // A snapshot the operator refuses leaves the recovery point as it was.
+    assert!(live.restore(b"\x01").is_err());
+    live.apply(batch_change(3)).unwrap_err();
+    live.recover().unwrap();
+    assert_eq!(tally_report(&live).0, counted);
+}
+
+/// Batch `i` of [`batch_change`] without its rows keyed `k6` (on which `tally` panics when
+/// told to).
+fn batch_change_without_k6(i: u64) -> Change {
+    let first = i * 10;
+    let rows_of: Vec<u64> = (first..first + 10).filter(|r| key_of(*r) != "k6").collect();
+    let keys: Vec<String> = rows_of.iter().map(|r| key_of(*r)).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let amounts: Vec<i64> = (0..rows_of.len() as i64).collect();
+    Change::new(
+        i,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(&amounts, &keys, first),
+        }],
+    )
+}
+
 #[test]
 fn a_library_reload_swaps_every_instance_or_none() {
     let host = Host::default();

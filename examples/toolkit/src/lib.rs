@@ -198,14 +198,20 @@ fn touch(rows: &Rows) {
     }
 }
 
-/// Configuration of `tag`: `{"column": "source", "value": "web"}`.
+/// Configuration of `tag`: `{"column": "source", "value": "web"}`; with `"numbered": true`
+/// each row's value is the change's version and the row's number instead
+/// (`"{version}:{row}"`), which shows how rows are numbered.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TagConfig {
     /// Name of the added column.
     pub column: String,
     /// Its value on every row.
+    #[serde(default)]
     pub value: String,
+    /// Whether each row gets `"{version}:{row}"` instead of `value`.
+    #[serde(default)]
+    pub numbered: bool,
 }
 
 /// Adds a constant `Utf8` column to every batch.
@@ -225,13 +231,41 @@ impl Tag {
     }
 
     fn apply(&mut self, _ctx: &mut Context, change: Change) -> Result<Change> {
-        // Every side of every diff gets the column; each row keeps its number.
-        change.map(|batch| self.tag(batch))
+        if !self.cfg.numbered {
+            // Every side of every diff gets the column; each row keeps its number.
+            return change.map(|batch| self.tag(batch, None));
+        }
+        let version = change.version;
+        let numbered = |rows: &Rows| -> Result<Rows> {
+            let numbers = rows.row_numbers().values().to_vec();
+            let labels: Vec<String> = numbers.iter().map(|n| format!("{version}:{n}")).collect();
+            Rows::new(numbers, self.tag(rows.batch(), Some(labels))?)
+        };
+        let diffs = change
+            .diffs
+            .iter()
+            .map(|diff| {
+                Ok(match diff {
+                    Diff::Insert { post } => Diff::Insert {
+                        post: numbered(post)?,
+                    },
+                    Diff::Remove { pre } => Diff::Remove {
+                        pre: numbered(pre)?,
+                    },
+                    Diff::Update { pre, post } => Diff::Update {
+                        pre: numbered(pre)?,
+                        post: numbered(post)?,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Change::new(version, change.changed_at, diffs))
     }
 }
 
 impl Tag {
-    fn tag(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+    /// `batch` with the column added: `value` on every row, or the given labels.
+    fn tag(&self, batch: &RecordBatch, labels: Option<Vec<String>>) -> Result<RecordBatch> {
         let mut fields: Vec<Field> = batch
             .schema()
             .fields()
@@ -240,10 +274,13 @@ impl Tag {
             .collect();
         fields.push(Field::new(&self.cfg.column, DataType::Utf8, false));
         let mut columns = batch.columns().to_vec();
-        columns.push(Arc::new(StringArray::from(vec![
-            self.cfg.value.as_str();
-            batch.num_rows()
-        ])));
+        columns.push(match labels {
+            Some(labels) => Arc::new(StringArray::from(labels)),
+            None => Arc::new(StringArray::from(vec![
+                self.cfg.value.as_str();
+                batch.num_rows()
+            ])),
+        });
         Ok(RecordBatch::try_new(
             Arc::new(Schema::new(fields)),
             columns,
