@@ -482,16 +482,15 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
         let numbers = numbered_from.rows + first..numbered_from.rows + rows_read;
         let rows = Rows::new(numbers.collect::<Vec<u64>>(), batch)
             .map_err(|e| CliError::Usage(e.to_string()))?;
-        let change = Change::new(
-            numbered_from.changes + changes,
-            Timestamp::now(),
-            vec![Diff::Insert { post: rows }],
-        );
+        // (An error names it by its version, as the operators see it, and its rows by
+        // their positions in the file, from 0.)
+        let version = numbered_from.changes + changes;
+        let change = Change::new(version, Timestamp::now(), vec![Diff::Insert { post: rows }]);
         let out = through(&mut stages, 0, change, &|| match rows_read.checked_sub(1) {
             Some(last) if last >= first => {
-                format!("change {changes} (input rows {first} to {last})")
+                format!("change {version} (input rows {first} to {last})")
             }
-            _ => format!("change {changes} (no input rows)"),
+            _ => format!("change {version} (no input rows)"),
         })?;
         let t = Instant::now();
         if beside_bar && !progress.is_hidden() {
