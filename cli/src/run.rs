@@ -1533,16 +1533,6 @@ fn finish_kept(dir: &Path, store: &StateStore, quiet: bool) -> Result<()> {
     let text = std::fs::read_to_string(&mark).map_err(|e| CliError::io("read", &mark, e))?;
     let mut lines = text.lines();
     let token = lines.next().unwrap_or_default();
-    // The run's output, when it went into place: its path names the file that run wrote.
-    let output_replaced = text.lines().find_map(|line| {
-        use std::os::unix::fs::MetadataExt;
-        let mut parts = line.strip_prefix(OUTPUT_LINE)?.splitn(3, ' ');
-        let device: u64 = parts.next()?.parse().ok()?;
-        let inode: u64 = parts.next()?.parse().ok()?;
-        let path = PathBuf::from(parts.next()?);
-        let now = std::fs::metadata(&path).ok()?;
-        ((now.dev(), now.ino()) == (device, inode)).then_some(path)
-    });
     let kept = store
         .entries(RUN_SCOPE)
         .map_err(CliError::Host)?
@@ -1574,7 +1564,7 @@ fn finish_kept(dir: &Path, store: &StateStore, quiet: bool) -> Result<()> {
                 if left.len() == 1 { "was" } else { "were" }
             );
         } else {
-            let output = output_replaced.map(|output| format!(
+            let output = output_put_in_place(&text).map(|output| format!(
                 "; its output `{}` was put in place all the same, and holds rows this state does not count: run that input again",
                 output.display()
             ));
@@ -1587,6 +1577,20 @@ fn finish_kept(dir: &Path, store: &StateStore, quiet: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The output file a run's mark (`text`) names, when it is the file that run wrote: it
+/// went into place.
+fn output_put_in_place(text: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    text.lines().find_map(|line| {
+        let mut parts = line.strip_prefix(OUTPUT_LINE)?.splitn(3, ' ');
+        let device: u64 = parts.next()?.parse().ok()?;
+        let inode: u64 = parts.next()?.parse().ok()?;
+        let path = PathBuf::from(parts.next()?);
+        let now = std::fs::metadata(&path).ok()?;
+        ((now.dev(), now.ino()) == (device, inode)).then_some(path)
+    })
 }
 
 /// Snapshots written under temporary names: dropped before [`Snapshots::commit`], they are
@@ -1627,9 +1631,7 @@ impl Snapshots {
         }
         Ok(())
     }
-}
 
-impl Snapshots {
     /// Called when the store's commit failed: whether it was kept is unknown, so the
     /// temporary files and the mark are left for the next run to settle by the store
     /// (see [`finish_kept`]), and the error says so.
