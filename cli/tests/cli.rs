@@ -1568,17 +1568,37 @@ fn a_run_killed_while_it_kept_its_state_is_finished_or_undone_by_the_next() {
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
 }
 
+/// Whether `strace` is here (`.ci/run` installs it); says that the test skips when not.
+fn strace_installed() -> bool {
+    let here = std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok();
+    if !here {
+        eprintln!("skipped: strace is not installed (`.ci/run` installs it)");
+    }
+    here
+}
+
+/// `oplink`, run under strace so that its `when`-th call of `syscall` fails with `EIO`.
+fn oplink_failing(syscall: &str, when: u32) -> Command {
+    let mut cmd = Command::new("strace");
+    cmd.current_dir(workspace())
+        .env_remove("OPLINK_PLUGIN_PATH")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("trace={syscall}"))
+        .arg("-e")
+        .arg(format!("inject={syscall}:error=EIO:when={when}"))
+        .arg(env!("CARGO_BIN_EXE_oplink"));
+    cmd
+}
+
 /// A snapshot that cannot be put in place once the store is kept (an I/O error, injected
 /// with `strace`) leaves it and the run's mark for the next run, which finishes the work;
 /// the error says so.
 #[test]
 fn a_snapshot_that_cannot_be_put_in_place_is_left_for_the_next_run() {
-    if std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: strace is not installed (`.ci/run` installs it)");
+    if !strace_installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -1593,13 +1613,7 @@ fn a_snapshot_that_cannot_be_put_in_place_is_left_for_the_next_run() {
     args(&mut first);
     first.assert().success();
     // The first rename of the second run (`--to none` writes no file) fails.
-    let mut failing = Command::new("strace");
-    failing
-        .current_dir(workspace())
-        .env_remove("OPLINK_PLUGIN_PATH")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=rename"])
-        .args(["-e", "inject=rename:error=EIO:when=1"])
-        .arg(env!("CARGO_BIN_EXE_oplink"));
+    let mut failing = oplink_failing("rename", 1);
     args(&mut failing);
     let output = failing.output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
@@ -1633,12 +1647,7 @@ fn a_snapshot_that_cannot_be_put_in_place_is_left_for_the_next_run() {
 /// counted the run beside snapshots that did not (`tally`'s store 30 rows, its snapshot 20).
 #[test]
 fn a_store_commit_that_fails_is_settled_by_the_next_run() {
-    if std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: strace is not installed (`.ci/run` installs it)");
+    if !strace_installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -1656,13 +1665,7 @@ fn a_store_commit_that_fails_is_settled_by_the_next_run() {
     args(&mut first);
     first.assert().success();
     // The second run's third `fdatasync` (two at opening the store) is its commit's.
-    let mut failing = Command::new("strace");
-    failing
-        .current_dir(workspace())
-        .env_remove("OPLINK_PLUGIN_PATH")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=fdatasync"])
-        .args(["-e", "inject=fdatasync:error=EIO:when=3"])
-        .arg(env!("CARGO_BIN_EXE_oplink"));
+    let mut failing = oplink_failing("fdatasync", 3);
     args(&mut failing);
     let output = failing.output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
