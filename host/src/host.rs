@@ -10,10 +10,10 @@ use oplink::abi::{ErrorOut, HostApi, LookupServiceFn, Status, StrView};
 use oplink::service::{
     HostTable, HostTableFor, Implementation, MethodInfo, Service, service_fingerprint,
 };
-use oplink::services::{Clock, Log, State};
+use oplink::services::{Clock, Log, Spans, State};
 
 use crate::error::{Error, Result};
-use crate::logging::TracingLog;
+use crate::logging::{TracingLog, TracingSpans};
 use crate::plugin::{OperatorInfo, RequiredMethod, RequiredService};
 use crate::state::{ScopedState, StateStore};
 
@@ -62,7 +62,7 @@ struct Provided {
 }
 
 /// The standard services: their names and methods, as this host's oplink declares them.
-const STANDARD: [(&str, &[MethodInfo]); 3] = [
+const STANDARD: [(&str, &[MethodInfo]); 4] = [
     (<dyn Log as Service>::NAME, <dyn Log as Service>::METHODS),
     (
         <dyn State as Service>::NAME,
@@ -71,6 +71,10 @@ const STANDARD: [(&str, &[MethodInfo]); 3] = [
     (
         <dyn Clock as Service>::NAME,
         <dyn Clock as Service>::METHODS,
+    ),
+    (
+        <dyn Spans as Service>::NAME,
+        <dyn Spans as Service>::METHODS,
     ),
 ];
 
@@ -176,7 +180,7 @@ impl Host {
     }
 
     /// The names of the services given to [`HostBuilder::provide`] (the standard
-    /// `oplink.Log`, `oplink.State` and `oplink.Clock` are always there too).
+    /// `oplink.Log`, `oplink.State`, `oplink.Clock` and `oplink.Spans` are always there too).
     pub fn services(&self) -> Vec<&'static str> {
         self.inner.provided.iter().map(|p| p.name).collect()
     }
@@ -206,7 +210,7 @@ impl Host {
                     operator: operator.to_owned(),
                     service: required.name.clone(),
                     provided: if provided.is_empty() {
-                        "it provides only the standard services `oplink.Log`, `oplink.State` and `oplink.Clock`".to_owned()
+                        "it provides only the standard services `oplink.Log`, `oplink.State`, `oplink.Clock` and `oplink.Spans`".to_owned()
                     } else {
                         format!(
                             "it provides {} besides the standard services",
@@ -250,6 +254,9 @@ impl Host {
                 operator: operator.to_owned(),
                 instance: instance_id,
             })),
+            spans: <dyn Spans as HostTableFor<TracingSpans>>::__host_table_for(Arc::new(
+                TracingSpans::new(operator, instance_id),
+            )),
             state: <dyn State as Service>::__host_table(state as Arc<dyn State>),
             declared: requires.iter().map(|r| r.name.clone()).collect(),
         });
@@ -353,6 +360,7 @@ pub(crate) struct Attachment {
 struct InstanceServices {
     host: Arc<HostInner>,
     log: HostTable,
+    spans: HostTable,
     state: HostTable,
     /// The services the operator lists in its requirements: the only others it reaches.
     declared: Vec<String>,
@@ -367,6 +375,7 @@ impl InstanceServices {
             n if n == <dyn Log>::NAME => (&self.log, <dyn Log>::METHODS),
             n if n == <dyn State>::NAME => (&self.state, <dyn State>::METHODS),
             n if n == <dyn Clock>::NAME => (&self.host.clock, <dyn Clock>::METHODS),
+            n if n == <dyn Spans>::NAME => (&self.spans, <dyn Spans>::METHODS),
             _ => {
                 let provided = self
                     .host

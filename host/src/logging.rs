@@ -1,22 +1,27 @@
-//! The host side of the `Log` service: each plugin event is re-emitted into the host's
-//! `tracing` subscriber at its level and with its target, file and line, carrying the
-//! fields `operator`, `instance` and `message` plus every field the plugin wrote (one the
-//! plugin named `operator`, `instance` or `message` as `plugin.operator` and so on).
+//! The host side of the `Log` and `Spans` services. Each plugin event is re-emitted into
+//! the host's `tracing` subscriber at its level and with its target, file and line,
+//! carrying the fields `operator`, `instance` and `message` plus every field the plugin
+//! wrote (one the plugin named `operator`, `instance` or `message` as `plugin.operator` and
+//! so on). Each plugin span becomes a span of the host's subscriber, with the fields
+//! `operator` and `instance` plus the plugin's, inside the host's span of the call, and is
+//! entered, exited, recorded and closed when the plugin's is.
 //!
-//! `tracing` wants `'static` metadata per call site; a plugin's events arrive as data, so
-//! each distinct shape (level, target, location, field names) gets one call site made at
-//! run time, registered once and kept for the life of the process. Plugins have a fixed
-//! set of event sites, so this set stays small.
+//! `tracing` wants `'static` metadata per call site; a plugin's events and spans arrive as
+//! data, so each distinct shape (kind, name, level, target, location, field names) gets one
+//! call site made at run time, registered once and kept for the life of the process.
+//! Plugins have a fixed set of sites, so this set stays small.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use oplink::services::{FieldValue, Log, LogEvent, level};
+use oplink::services::{FieldValue, Log, LogEvent, LogFields, LogSpan, Spans, level};
 use tracing_core::callsite::{Callsite, register};
 use tracing_core::field::{FieldSet, Value};
 use tracing_core::metadata::Kind;
+use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::subscriber::Interest;
-use tracing_core::{Event, Level, LevelFilter, Metadata, dispatcher, identify_callsite};
+use tracing_core::{Dispatch, Event, Level, LevelFilter, Metadata, dispatcher, identify_callsite};
 
 /// The `Log` service of one instance.
 #[derive(Debug)]
@@ -64,6 +69,8 @@ impl Callsite for DynamicCallsite {
 
 #[derive(Hash, PartialEq, Eq)]
 struct Shape {
+    /// The span's name, or `None` for an event.
+    span: Option<String>,
     level: u8,
     target: String,
     file: Option<String>,
@@ -87,11 +94,12 @@ fn callsite(shape: Shape) -> &'static DynamicCallsite {
     let site: &'static DynamicCallsite = Box::leak(Box::new(DynamicCallsite {
         metadata: OnceLock::new(),
     }));
-    let mut names: Vec<&'static str> = OWN_FIELDS.to_vec();
-    names.extend(shape.fields.iter().map(|name| leak(&field_name(name))));
+    let own = own_fields(shape.span.is_some());
+    let mut names: Vec<&'static str> = own.to_vec();
+    names.extend(shape.fields.iter().map(|name| leak(&field_name(own, name))));
     let level = level::to_tracing(shape.level).unwrap_or(Level::TRACE);
     let metadata = Metadata::new(
-        "event from a plugin",
+        shape.span.as_deref().map_or("event from a plugin", leak),
         leak(&shape.target),
         level,
         shape.file.as_deref().map(leak),
@@ -101,7 +109,11 @@ fn callsite(shape: Shape) -> &'static DynamicCallsite {
             Box::leak(names.into_boxed_slice()),
             identify_callsite!(site),
         ),
-        Kind::EVENT,
+        if shape.span.is_some() {
+            Kind::SPAN
+        } else {
+            Kind::EVENT
+        },
     );
     let _ = site.metadata.set(metadata);
     register(site);
@@ -112,18 +124,38 @@ fn callsite(shape: Shape) -> &'static DynamicCallsite {
 /// The fields the host gives every event from a plugin.
 const OWN_FIELDS: [&str; 3] = ["message", "operator", "instance"];
 
-/// The name a plugin's field goes by in the host's event: its own, unless it is one of
-/// [`OWN_FIELDS`], which it would repeat (`operator` becomes `plugin.operator`).
-fn field_name(name: &str) -> String {
-    if OWN_FIELDS.contains(&name) {
+/// The fields the host gives every span from a plugin.
+const OWN_SPAN_FIELDS: [&str; 2] = ["operator", "instance"];
+
+fn own_fields(span: bool) -> &'static [&'static str] {
+    if span { &OWN_SPAN_FIELDS } else { &OWN_FIELDS }
+}
+
+/// The name a plugin's field goes by in the host's event or span: its own, unless it is
+/// one of the host's `own` fields, which it would repeat (`operator` becomes
+/// `plugin.operator`).
+fn field_name(own: &[&str], name: &str) -> String {
+    if own.contains(&name) {
         format!("plugin.{name}")
     } else {
         name.to_owned()
     }
 }
 
+/// A plugin's field value as a `tracing` value.
+fn value_of(value: &FieldValue) -> &dyn Value {
+    match value {
+        FieldValue::I64(v) => v,
+        FieldValue::U64(v) => v,
+        FieldValue::F64(v) => v,
+        FieldValue::Bool(v) => v,
+        FieldValue::Str(v) => v,
+    }
+}
+
 fn emit(operator: &str, instance: u64, event: &LogEvent) {
     let site = callsite(Shape {
+        span: None,
         level: event.level,
         target: event.target.clone(),
         file: event.file.clone(),
@@ -137,17 +169,146 @@ fn emit(operator: &str, instance: u64, event: &LogEvent) {
     let message = format_args!("{}", event.message);
     let mut values: Vec<Option<&dyn Value>> =
         vec![Some(&message), Some(&operator), Some(&instance)];
-    values.extend(event.fields.iter().map(|(_, value)| {
-        Some(match value {
-            FieldValue::I64(v) => v as &dyn Value,
-            FieldValue::U64(v) => v as &dyn Value,
-            FieldValue::F64(v) => v as &dyn Value,
-            FieldValue::Bool(v) => v as &dyn Value,
-            FieldValue::Str(v) => v as &dyn Value,
-        })
-    }));
+    values.extend(event.fields.iter().map(|(_, value)| Some(value_of(value))));
     let fields = metadata.fields();
     Event::dispatch(metadata, &fields.value_set_all(&values));
+}
+
+/// The `Spans` service of one instance. The spans it opened and the plugin did not close
+/// are closed when it goes (with the instance).
+#[derive(Debug)]
+pub(crate) struct TracingSpans {
+    operator: String,
+    instance: u64,
+    /// Unique in the process (instance numbers are unique per host only).
+    owner: u64,
+}
+
+impl TracingSpans {
+    pub(crate) fn new(operator: &str, instance: u64) -> TracingSpans {
+        static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
+        TracingSpans {
+            operator: operator.to_owned(),
+            instance,
+            owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+/// A plugin's span, open in the host's subscriber.
+struct OpenSpan {
+    dispatch: Dispatch,
+    id: Id,
+    site: &'static DynamicCallsite,
+    /// The [`TracingSpans::owner`] that opened it.
+    owner: u64,
+}
+
+/// Every plugin span open in this process, by key. Keys are the host's, not a
+/// subscriber's: a plugin may enter a span under another instance's call (one kept in a
+/// `static`), and a subscriber's ids are its own.
+fn open_spans() -> std::sync::MutexGuard<'static, HashMap<u64, OpenSpan>> {
+    static OPEN: OnceLock<Mutex<HashMap<u64, OpenSpan>>> = OnceLock::new();
+    OPEN.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// The subscriber and id of the open span `key` (copied out, so that the subscriber is
+/// called without the lock).
+fn find(key: u64) -> Option<(Dispatch, Id, &'static DynamicCallsite)> {
+    let open = open_spans();
+    let span = open.get(&key)?;
+    Some((span.dispatch.clone(), span.id.clone(), span.site))
+}
+
+impl Spans for TracingSpans {
+    fn open(&self, span: LogSpan) -> u64 {
+        static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
+        let site = callsite(Shape {
+            span: Some(span.name),
+            level: span.level,
+            target: span.target,
+            file: span.file,
+            line: span.line,
+            fields: span.fields.iter().map(|(name, _)| name.clone()).collect(),
+        });
+        let metadata = site.metadata();
+        let dispatch = dispatcher::get_default(Dispatch::clone);
+        if !dispatch.enabled(metadata) {
+            return 0;
+        }
+        let operator = self.operator.as_str();
+        let mut values: Vec<Option<&dyn Value>> = vec![Some(&operator), Some(&self.instance)];
+        values.extend(
+            span.fields
+                .iter()
+                .map(|(_, value)| value.as_ref().map(value_of)),
+        );
+        let fields = metadata.fields();
+        let id = dispatch.new_span(&Attributes::new(metadata, &fields.value_set_all(&values)));
+        let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+        open_spans().insert(
+            key,
+            OpenSpan {
+                dispatch,
+                id,
+                site,
+                owner: self.owner,
+            },
+        );
+        key
+    }
+
+    fn record(&self, key: u64, recorded: LogFields) {
+        let Some((dispatch, id, site)) = find(key) else {
+            return;
+        };
+        let fields = site.metadata().fields();
+        let mut values: Vec<Option<&dyn Value>> = vec![None; fields.len()];
+        for (name, value) in &recorded.0 {
+            if let Some(field) = fields.field(&field_name(&OWN_SPAN_FIELDS, name)) {
+                values[field.index()] = Some(value_of(value));
+            }
+        }
+        dispatch.record(&id, &Record::new(&fields.value_set_all(&values)));
+    }
+
+    fn enter(&self, key: u64) {
+        if let Some((dispatch, id, _)) = find(key) {
+            dispatch.enter(&id);
+        }
+    }
+
+    fn exit(&self, key: u64) {
+        if let Some((dispatch, id, _)) = find(key) {
+            dispatch.exit(&id);
+        }
+    }
+
+    fn close(&self, key: u64) {
+        let span = open_spans().remove(&key);
+        if let Some(span) = span {
+            span.dispatch.try_close(span.id);
+        }
+    }
+}
+
+impl Drop for TracingSpans {
+    fn drop(&mut self) {
+        let left: Vec<OpenSpan> = {
+            let mut open = open_spans();
+            let keys: Vec<u64> = open
+                .iter()
+                .filter(|(_, span)| span.owner == self.owner)
+                .map(|(&key, _)| key)
+                .collect();
+            keys.iter().filter_map(|key| open.remove(key)).collect()
+        };
+        for span in left {
+            span.dispatch.try_close(span.id);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -219,5 +380,100 @@ mod tests {
         );
         assert_eq!(fields[1].1, "\"strict\"");
         assert_eq!(fields[3].1, "\"mine\"");
+    }
+
+    /// Counts what a subscriber is told of spans, and can refuse them.
+    #[derive(Clone, Default)]
+    struct SpanCounts {
+        refuse: bool,
+        counts: Arc<Mutex<(usize, usize)>>,
+    }
+
+    impl tracing_core::Subscriber for SpanCounts {
+        fn enabled(&self, metadata: &tracing_core::Metadata<'_>) -> bool {
+            !(self.refuse && metadata.is_span())
+        }
+        fn new_span(&self, _: &tracing_core::span::Attributes<'_>) -> tracing_core::span::Id {
+            let mut counts = self.counts.lock().unwrap();
+            counts.0 += 1;
+            tracing_core::span::Id::from_u64(counts.0 as u64)
+        }
+        fn record(&self, _: &tracing_core::span::Id, _: &tracing_core::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing_core::span::Id, _: &tracing_core::span::Id) {}
+        fn event(&self, _: &tracing_core::Event<'_>) {}
+        fn enter(&self, _: &tracing_core::span::Id) {}
+        fn exit(&self, _: &tracing_core::span::Id) {}
+        fn try_close(&self, _: tracing_core::span::Id) -> bool {
+            self.counts.lock().unwrap().1 += 1;
+            true
+        }
+    }
+
+    fn span(name: &str) -> oplink::services::LogSpan {
+        oplink::services::LogSpan {
+            level: level::INFO,
+            name: name.to_owned(),
+            target: "t".to_owned(),
+            file: None,
+            line: 0,
+            fields: vec![("rows".to_owned(), Some(FieldValue::U64(2)))],
+        }
+    }
+
+    /// What an instance opened and the plugin never closed (a span dropped on a thread the
+    /// operator spawned, say) is closed when the instance's service goes; another
+    /// instance's spans stay open.
+    #[test]
+    fn spans_an_instance_left_open_are_closed_when_it_goes() {
+        use oplink::services::Spans;
+
+        let subscriber = SpanCounts::default();
+        let counts = subscriber.counts.clone();
+        let dispatch = tracing_core::Dispatch::new(subscriber);
+        tracing_core::dispatcher::with_default(&dispatch, || {
+            let first = super::TracingSpans::new("a", 1);
+            let second = super::TracingSpans::new("b", 1);
+            let closed = first.open(span("closed"));
+            let left = first.open(span("left"));
+            let others = second.open(span("others"));
+            assert!(closed > 0 && left > 0 && others > 0);
+            assert_eq!(
+                std::collections::BTreeSet::from([closed, left, others]).len(),
+                3
+            );
+            first.close(closed);
+            assert_eq!(*counts.lock().unwrap(), (3, 1));
+            // Keys the host does not know (closed already, or never opened) are ignored.
+            first.close(closed);
+            first.enter(closed);
+            first.record(u64::MAX, oplink::services::LogFields(Vec::new()));
+            assert_eq!(*counts.lock().unwrap(), (3, 1));
+            drop(first);
+            assert_eq!(
+                *counts.lock().unwrap(),
+                (3, 2),
+                "`left` closed with its instance"
+            );
+            second.close(others);
+            assert_eq!(*counts.lock().unwrap(), (3, 3));
+        });
+    }
+
+    /// A span the host's subscriber does not want is not opened: key 0, and nothing kept.
+    #[test]
+    fn a_span_the_subscriber_refuses_gets_key_zero() {
+        use oplink::services::Spans;
+
+        let subscriber = SpanCounts {
+            refuse: true,
+            ..SpanCounts::default()
+        };
+        let counts = subscriber.counts.clone();
+        let dispatch = tracing_core::Dispatch::new(subscriber);
+        tracing_core::dispatcher::with_default(&dispatch, || {
+            let spans = super::TracingSpans::new("a", 1);
+            assert_eq!(spans.open(span("refused")), 0);
+        });
+        assert_eq!(*counts.lock().unwrap(), (0, 0));
     }
 }

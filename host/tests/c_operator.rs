@@ -333,6 +333,6 @@ fn a_c_operator_calls_oplink_lookup_through_the_headers_table() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "operator `c_op` requires the host service `oplink.Lookup`, which this host does not provide (it provides only the standard services `oplink.Log`, `oplink.State` and `oplink.Clock`); add it with `Host::builder().provide::<dyn oplink::services::Lookup>(..)`"
+        "operator `c_op` requires the host service `oplink.Lookup`, which this host does not provide (it provides only the standard services `oplink.Log`, `oplink.State`, `oplink.Clock` and `oplink.Spans`); add it with `Host::builder().provide::<dyn oplink::services::Lookup>(..)`"
     );
 }

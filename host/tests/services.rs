@@ -169,7 +169,7 @@ fn a_missing_service_is_rejected_at_instantiate() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "operator `enrich` requires the host service `Catalog`, which this host does not provide (it provides only the standard services `oplink.Log`, `oplink.State` and `oplink.Clock`); add it with `Host::builder().provide::<dyn Catalog>(..)`"
+        "operator `enrich` requires the host service `Catalog`, which this host does not provide (it provides only the standard services `oplink.Log`, `oplink.State`, `oplink.Clock` and `oplink.Spans`); add it with `Host::builder().provide::<dyn Catalog>(..)`"
     );
     // A service named otherwise than its trait is named by the trait's Rust path.
     let err = plugin()
@@ -181,7 +181,7 @@ fn a_missing_service_is_rejected_at_instantiate() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "operator `lookup` requires the host service `oplink.Lookup`, which this host does not provide (it provides only the standard services `oplink.Log`, `oplink.State` and `oplink.Clock`); add it with `Host::builder().provide::<dyn oplink::services::Lookup>(..)`"
+        "operator `lookup` requires the host service `oplink.Lookup`, which this host does not provide (it provides only the standard services `oplink.Log`, `oplink.State`, `oplink.Clock` and `oplink.Spans`); add it with `Host::builder().provide::<dyn oplink::services::Lookup>(..)`"
     );
 }
 
@@ -341,6 +341,183 @@ fn enrich_calls_the_catalog_keeps_state_per_instance_and_logs_into_the_host() {
             "{events:?}"
         );
     });
+}
+
+/// What a `tracing` subscriber of the host saw of spans and events: each span's name, parent,
+/// fields (as opened and recorded), entries and close, and each event's span scope.
+#[derive(Clone, Default)]
+struct SpanLog(Arc<std::sync::Mutex<Seen>>);
+
+#[derive(Default, Debug)]
+struct Seen {
+    spans: Vec<SeenSpan>,
+    /// Each event's message and the names of the spans it is in, innermost first.
+    events: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Debug)]
+struct SeenSpan {
+    id: u64,
+    name: String,
+    parent: Option<String>,
+    fields: Vec<(String, String)>,
+    entered: usize,
+    exited: usize,
+    closed: bool,
+}
+
+struct Fields<'a>(&'a mut Vec<(String, String)>);
+
+impl tracing::field::Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+impl SpanLog {
+    fn with_span(&self, id: &tracing::span::Id, f: impl FnOnce(&mut SeenSpan)) {
+        let mut seen = self.0.lock().unwrap();
+        let span = seen.spans.iter_mut().rev().find(|s| s.id == id.into_u64());
+        f(span.expect("a span the subscriber opened"));
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for SpanLog
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attributes: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut fields = Vec::new();
+        attributes.record(&mut Fields(&mut fields));
+        let parent = ctx
+            .span(id)
+            .and_then(|span| span.parent())
+            .map(|parent| parent.name().to_owned());
+        self.0.lock().unwrap().spans.push(SeenSpan {
+            id: id.into_u64(),
+            name: attributes.metadata().name().to_owned(),
+            parent,
+            fields,
+            entered: 0,
+            exited: 0,
+            closed: false,
+        });
+    }
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        self.with_span(id, |span| values.record(&mut Fields(&mut span.fields)));
+    }
+    fn on_enter(&self, id: &tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
+        self.with_span(id, |span| span.entered += 1);
+    }
+    fn on_exit(&self, id: &tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
+        self.with_span(id, |span| span.exited += 1);
+    }
+    fn on_close(&self, id: tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
+        self.with_span(&id, |span| span.closed = true);
+    }
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let mut fields = Vec::new();
+        event.record(&mut Fields(&mut fields));
+        let message = fields
+            .into_iter()
+            .find(|(name, _)| name == "message")
+            .map_or_else(String::new, |(_, m)| m);
+        let scope = ctx
+            .event_scope(event)
+            .map(|scope| scope.map(|span| span.name().to_owned()).collect())
+            .unwrap_or_default();
+        self.0.lock().unwrap().events.push((message, scope));
+    }
+}
+
+#[test]
+fn a_plugins_spans_are_spans_of_the_hosts_subscriber_with_its_events_inside() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let log = SpanLog::default();
+    let subscriber = tracing_subscriber::registry().with(log.clone());
+    let instance = tracing::subscriber::with_default(subscriber, || {
+        let host = Host::builder()
+            .provide::<dyn Catalog>(Arc::new(Customers))
+            .build();
+        let plugin = plugin();
+        let config = json!({"customer_column": "customer"});
+        let mut op = plugin.instantiate("enrich", &config, &host).unwrap();
+        let change = oplink::Change::new(
+            1,
+            oplink::Timestamp(0),
+            vec![Diff::Insert {
+                post: rows(&[1, 2], &["ada", "eve"], 0),
+            }],
+        );
+        tracing::info_span!("engine_batch", batch = 7)
+            .in_scope(|| op.apply(change))
+            .unwrap();
+        op.flush_state().unwrap();
+        op.id()
+    });
+
+    let seen = log.0.lock().unwrap();
+    let plugin_spans: Vec<&SeenSpan> = seen
+        .spans
+        .iter()
+        .filter(|s| s.name == "enrich_rows")
+        .collect();
+    assert_eq!(plugin_spans.len(), 1, "{seen:?}");
+    let span = plugin_spans[0];
+    assert_eq!(
+        span.parent.as_deref(),
+        Some("engine_batch"),
+        "inside the host's span of the call"
+    );
+    let fields: Vec<(&str, &str)> = span
+        .fields
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let instance = instance.to_string();
+    assert_eq!(
+        fields,
+        [
+            ("operator", "enrich"),
+            ("instance", instance.as_str()),
+            ("column", "customer"),
+            ("unknown", "1"),
+        ],
+        "the fields given at the opening, then the one recorded later"
+    );
+    assert_eq!((span.entered, span.exited), (1, 1));
+    assert!(span.closed, "closed when the plugin dropped it");
+
+    let scope_of = |message: &str| {
+        seen.events
+            .iter()
+            .find(|(m, _)| m == message)
+            .map(|(_, scope)| scope.clone())
+            .unwrap_or_else(|| panic!("no event `{message}` in {seen:?}"))
+    };
+    assert_eq!(
+        scope_of("customers missing from the catalog"),
+        ["enrich_rows", "engine_batch"]
+    );
+    assert_eq!(
+        scope_of("flushed"),
+        Vec::<String>::new(),
+        "outside any span"
+    );
 }
 
 #[test]

@@ -605,6 +605,31 @@ typedef struct OplinkClockTable {
 }
 #endif
 
+/* Standard, but not required: a host may offer it (oplink's does) and an operator may
+ * look it up without listing it; a Rust operator forwards its spans through it when there. */
+#ifndef OPLINK_SPANS_DECLARED
+#define OPLINK_SPANS_DECLARED
+/* The table of the host service `oplink.Spans` (fingerprint 0xfdbe83af82a35cb4). */
+typedef struct OplinkSpansTable {
+    OplinkTableHeader header;
+    OplinkStatus (*open)(void const *context, OplinkBytesView span, uint64_t *out, OplinkErrorOut *err);
+    OplinkStatus (*record)(void const *context, uint64_t span, OplinkBytesView fields, uint8_t *out, OplinkErrorOut *err);
+    OplinkStatus (*enter)(void const *context, uint64_t span, uint8_t *out, OplinkErrorOut *err);
+    OplinkStatus (*exit)(void const *context, uint64_t span, uint8_t *out, OplinkErrorOut *err);
+    OplinkStatus (*close)(void const *context, uint64_t span, uint8_t *out, OplinkErrorOut *err);
+} OplinkSpansTable;
+#define OPLINK_SPANS_NAME "oplink.Spans"
+#define OPLINK_SPANS_FINGERPRINT 0xfdbe83af82a35cb4ull
+#define OPLINK_SPANS_METHOD_COUNT 5
+#define OPLINK_SPANS_METHODS { \
+    { OPLINK_STR("open"), OPLINK_STR("fn open(&self, span: LogSpan) -> u64"), 0x3ba3831abb7ccfd6ull }, \
+    { OPLINK_STR("record"), OPLINK_STR("fn record(&self, span: u64, fields: LogFields)"), 0xf0113a4e49786bb8ull }, \
+    { OPLINK_STR("enter"), OPLINK_STR("fn enter(&self, span: u64)"), 0xdb84eb8ac9313766ull }, \
+    { OPLINK_STR("exit"), OPLINK_STR("fn exit(&self, span: u64)"), 0x20fdd4601042492cull }, \
+    { OPLINK_STR("close"), OPLINK_STR("fn close(&self, span: u64)"), 0x294e33a88e3e0250ull }, \
+}
+#endif
+
 /* Not a standard service: an operator that calls it lists it in its requirements, and
  * a host that does not provide it (`oplink run` does, with `--lookup`) refuses it. */
 #ifndef OPLINK_LOOKUP_DECLARED

@@ -48,8 +48,8 @@ pub struct Context<Tail: ?Sized = [BorrowedOnly]> {
     held_to_requires: bool,
     /// Each declared service, as an `Arc<dyn Service>` behind `Any`.
     services: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
-    /// The log and the most verbose level the host wants.
-    pub(crate) log: Option<(Arc<dyn Log>, u8)>,
+    /// The log, the most verbose level the host wants, and the host's spans service.
+    pub(crate) log: Option<crate::logging::Sink>,
     state: Option<Arc<dyn State>>,
     clock: Option<Arc<dyn Clock>>,
     /// Empty; makes `Context` unsized (see the type's notes).
@@ -126,7 +126,11 @@ impl Context {
         ));
         ctx.held_to_requires = declared.is_some();
         ctx.attach_standard(
-            Some((Arc::new(StderrLog), crate::services::level::TRACE)),
+            Some(crate::logging::Sink {
+                log: Arc::new(StderrLog),
+                level: crate::services::level::TRACE,
+                spans: None,
+            }),
             Some(Arc::new(MemoryState::default())),
             Some(Arc::new(SystemClock)),
         );
@@ -150,12 +154,13 @@ impl Context {
 
     pub(crate) fn attach_standard(
         &mut self,
-        log: Option<(Arc<dyn Log>, u8)>,
+        log: Option<crate::logging::Sink>,
         state: Option<Arc<dyn State>>,
         clock: Option<Arc<dyn Clock>>,
     ) {
-        if let Some((log, _)) = &log {
-            self.services.push((<dyn Log>::NAME, Box::new(log.clone())));
+        if let Some(sink) = &log {
+            self.services
+                .push((<dyn Log>::NAME, Box::new(sink.log.clone())));
         }
         if let Some(state) = &state {
             self.services

@@ -186,8 +186,9 @@ pub(crate) struct CallState {
     pub(crate) log: Cell<CurrentLog>,
 }
 
-/// The current log: a pointer to the instance's log (valid while its call runs) and a level.
-pub(crate) type CurrentLog = Option<(*const dyn crate::services::Log, u8)>;
+/// The current log: a pointer to the instance's log, its level and its spans (valid while
+/// its call runs).
+pub(crate) type CurrentLog = Option<*const crate::logging::Sink>;
 
 thread_local! {
     /// This thread's call state.

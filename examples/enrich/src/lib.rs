@@ -1,7 +1,7 @@
 //! Operators that call host services.
 //!
-//! * `enrich` adds a `tier` column from the host's [`Catalog`], logs through `tracing` and
-//!   counts the customers it has seen in its instance state.
+//! * `enrich` adds a `tier` column from the host's [`Catalog`], logs through `tracing` (events
+//!   inside a span) and counts the customers it has seen in its instance state.
 //! * `echo` sends every type of the vocabulary through the host's [`Echo`] and checks that
 //!   it comes back unchanged; its configuration can make it call a failing host method.
 //! * `undeclared` asks for the catalog without declaring it, which is an error.
@@ -70,6 +70,13 @@ impl Enrich {
                     self.cfg.customer_column
                 ))
             })?;
+        // Events inside the span are inside it in the host's subscriber too.
+        let span = tracing::info_span!(
+            "enrich_rows",
+            column = %self.cfg.customer_column,
+            unknown = tracing::field::Empty
+        );
+        let _in_span = span.enter();
         let state = ctx.state()?;
         let mut tiers = Vec::with_capacity(customers.len());
         for customer in customers.iter() {
@@ -83,6 +90,7 @@ impl Enrich {
             tiers.push(tier);
         }
         let unknown = tiers.iter().filter(|t| t.is_none()).count();
+        span.record("unknown", unknown);
         tracing::debug!(rows = tiers.len(), unknown, "enriched a batch");
         if unknown > 0 {
             tracing::warn!(unknown, column = %self.cfg.customer_column, "customers missing from the catalog");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::abi::{ErrorOut, HostApi, ServiceRequirement, StrView};
 use crate::service::Service;
 use crate::service::call::failure_message;
-use crate::services::{Clock, Log, State};
+use crate::services::{Clock, Log, Spans, State};
 use crate::{Context, Error, Result};
 
 /// A service an operator declared in `requires`: its identity, and how to make the
@@ -105,8 +105,14 @@ pub(crate) fn services(
 ) -> Result<()> {
     let log = standard::<dyn Log>(host, operator)?;
     let level = log.max_level();
+    // Not required: a host that does not offer it gets the plugin's events, not its spans.
+    let spans = lookup(host, <dyn Spans>::NAME, <dyn Spans>::FINGERPRINT)
+        .ok()
+        // SAFETY: the host's table for `Spans` (it checked the fingerprint), alive for the
+        // instance.
+        .and_then(|table| unsafe { <dyn Spans>::__proxy(table) }.ok());
     ctx.attach_standard(
-        Some((log, level)),
+        Some(crate::logging::Sink { log, level, spans }),
         Some(standard::<dyn State>(host, operator)?),
         Some(standard::<dyn Clock>(host, operator)?),
     );

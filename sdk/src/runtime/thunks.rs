@@ -1,15 +1,13 @@
 //! The `extern "C"` entry points of an operator, generic over its [`OperatorImpl`]. Each runs
 //! its body under the one trampoline, so no panic leaves them.
 
-use std::sync::Arc;
-
 use crate::abi::{
     AbiChange, AbiRows, BytesView, ErrorOut, HostApi, OpaqueInstance, OwnedBuf, Status, StrView,
 };
 use crate::context::SizedContext;
 use crate::exchange::view::{ChangeView, Origin, Spare};
 use crate::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
-use crate::services::Log;
+use crate::logging::Sink;
 use crate::trampoline::{CurrentLog, Failure, guard_into, guard_into_logged};
 use crate::{Change, Error, Result, Timestamp};
 
@@ -19,7 +17,7 @@ use super::OperatorImpl;
 struct Instance<T> {
     /// The instance's log, apart from the rest so that a call can mark it current while the
     /// operator borrows everything else mutably.
-    log: Option<(Arc<dyn Log>, u8)>,
+    log: Option<Sink>,
     live: Live<T>,
 }
 

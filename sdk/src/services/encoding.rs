@@ -1,8 +1,11 @@
 //! A small length-prefixed encoding for the standard services' own types.
 
-use super::{Entries, FieldValue, LogEvent};
+use super::{Entries, FieldValue, LogEvent, LogFields, LogSpan};
 use crate::service::Wire;
 use crate::{Error, Result};
+
+/// The kind byte of a span's field declared without a value (the others are 0 to 4).
+const KIND_ABSENT: u8 = 255;
 
 /// A small length-prefixed encoding for the services' own types.
 struct Writer<'a>(&'a mut Vec<u8>);
@@ -14,6 +17,40 @@ impl Writer<'_> {
     fn bytes(&mut self, b: &[u8]) {
         self.u64(b.len() as u64);
         self.0.extend_from_slice(b);
+    }
+
+    fn value(&mut self, value: Option<&FieldValue>) {
+        match value {
+            None => self.0.push(KIND_ABSENT),
+            Some(FieldValue::I64(v)) => {
+                self.0.push(0);
+                self.u64(*v as u64);
+            }
+            Some(FieldValue::U64(v)) => {
+                self.0.push(1);
+                self.u64(*v);
+            }
+            Some(FieldValue::F64(v)) => {
+                self.0.push(2);
+                self.u64(v.to_bits());
+            }
+            Some(FieldValue::Bool(v)) => {
+                self.0.push(3);
+                self.0.push(u8::from(*v));
+            }
+            Some(FieldValue::Str(v)) => {
+                self.0.push(4);
+                self.bytes(v.as_bytes());
+            }
+        }
+    }
+
+    fn fields(&mut self, fields: &[(String, FieldValue)]) {
+        self.u64(fields.len() as u64);
+        for (name, value) in fields {
+            self.bytes(name.as_bytes());
+            self.value(Some(value));
+        }
     }
 }
 
@@ -64,6 +101,41 @@ impl<'a> Reader<'a> {
             )))
         }
     }
+
+    fn value(&mut self) -> Result<FieldValue> {
+        Ok(match self.u8()? {
+            0 => FieldValue::I64(self.u64()? as i64),
+            1 => FieldValue::U64(self.u64()?),
+            2 => FieldValue::F64(f64::from_bits(self.u64()?)),
+            3 => FieldValue::Bool(self.u8()? != 0),
+            4 => FieldValue::Str(self.string()?),
+            other => {
+                return Err(Error::unlocated(format!(
+                    "a {} field has unknown kind {other}",
+                    self.what
+                )));
+            }
+        })
+    }
+
+    /// A value, or `None` for a field declared without one.
+    fn value_or_absent(&mut self) -> Result<Option<FieldValue>> {
+        if self.bytes.first() == Some(&KIND_ABSENT) {
+            self.bytes = &self.bytes[1..];
+            return Ok(None);
+        }
+        self.value().map(Some)
+    }
+
+    fn fields(&mut self) -> Result<Vec<(String, FieldValue)>> {
+        let count = self.u64()?;
+        let mut fields = Vec::new();
+        for _ in 0..count {
+            let name = self.string()?;
+            fields.push((name, self.value()?));
+        }
+        Ok(fields)
+    }
 }
 
 impl Wire for Entries {
@@ -104,32 +176,7 @@ impl Wire for LogEvent {
         w.bytes(self.file.as_deref().unwrap_or_default().as_bytes());
         w.u64(u64::from(self.line));
         w.bytes(self.message.as_bytes());
-        w.u64(self.fields.len() as u64);
-        for (name, value) in &self.fields {
-            w.bytes(name.as_bytes());
-            match value {
-                FieldValue::I64(v) => {
-                    w.0.push(0);
-                    w.u64(*v as u64);
-                }
-                FieldValue::U64(v) => {
-                    w.0.push(1);
-                    w.u64(*v);
-                }
-                FieldValue::F64(v) => {
-                    w.0.push(2);
-                    w.u64(v.to_bits());
-                }
-                FieldValue::Bool(v) => {
-                    w.0.push(3);
-                    w.0.push(u8::from(*v));
-                }
-                FieldValue::Str(v) => {
-                    w.0.push(4);
-                    w.bytes(v.as_bytes());
-                }
-            }
-        }
+        w.fields(&self.fields);
     }
 
     fn decode(bytes: &[u8]) -> Result<LogEvent> {
@@ -142,24 +189,7 @@ impl Wire for LogEvent {
         let file = Some(r.string()?).filter(|f| !f.is_empty());
         let line = u32::try_from(r.u64()?).unwrap_or(0);
         let message = r.string()?;
-        let count = r.u64()?;
-        let mut fields = Vec::new();
-        for _ in 0..count {
-            let name = r.string()?;
-            let value = match r.u8()? {
-                0 => FieldValue::I64(r.u64()? as i64),
-                1 => FieldValue::U64(r.u64()?),
-                2 => FieldValue::F64(f64::from_bits(r.u64()?)),
-                3 => FieldValue::Bool(r.u8()? != 0),
-                4 => FieldValue::Str(r.string()?),
-                other => {
-                    return Err(Error::unlocated(format!(
-                        "a log event field has unknown kind {other}"
-                    )));
-                }
-            };
-            fields.push((name, value));
-        }
+        let fields = r.fields()?;
         r.end()?;
         Ok(LogEvent {
             level,
@@ -169,6 +199,67 @@ impl Wire for LogEvent {
             message,
             fields,
         })
+    }
+}
+
+impl Wire for LogSpan {
+    const SCHEMA: &'static str = "u8 level, name, target, file, u64 line, u64 field count, then per field: name, u8 kind (0 i64, 1 u64, 2 f64, 3 bool, 4 text, 255 no value yet) and value; text as u64 length and UTF-8 (little-endian)";
+    fn encode(&self, out: &mut Vec<u8>) {
+        let mut w = Writer(out);
+        w.0.push(self.level);
+        w.bytes(self.name.as_bytes());
+        w.bytes(self.target.as_bytes());
+        w.bytes(self.file.as_deref().unwrap_or_default().as_bytes());
+        w.u64(u64::from(self.line));
+        w.u64(self.fields.len() as u64);
+        for (name, value) in &self.fields {
+            w.bytes(name.as_bytes());
+            w.value(value.as_ref());
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Result<LogSpan> {
+        let mut r = Reader {
+            bytes,
+            what: "log span",
+        };
+        let level = r.u8()?;
+        let name = r.string()?;
+        let target = r.string()?;
+        let file = Some(r.string()?).filter(|f| !f.is_empty());
+        let line = u32::try_from(r.u64()?).unwrap_or(0);
+        let count = r.u64()?;
+        let mut fields = Vec::new();
+        for _ in 0..count {
+            let name = r.string()?;
+            fields.push((name, r.value_or_absent()?));
+        }
+        r.end()?;
+        Ok(LogSpan {
+            level,
+            name,
+            target,
+            file,
+            line,
+            fields,
+        })
+    }
+}
+
+impl Wire for LogFields {
+    const SCHEMA: &'static str = "u64 field count, then per field: name, u8 kind (0 i64, 1 u64, 2 f64, 3 bool, 4 text) and value; text as u64 length and UTF-8 (little-endian)";
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer(out).fields(&self.0);
+    }
+
+    fn decode(bytes: &[u8]) -> Result<LogFields> {
+        let mut r = Reader {
+            bytes,
+            what: "span record",
+        };
+        let fields = r.fields()?;
+        r.end()?;
+        Ok(LogFields(fields))
     }
 }
 
@@ -239,6 +330,43 @@ mod tests {
         assert_eq!(
             Entries::decode(&bytes).unwrap_err().to_string(),
             "a list of state entries has 1 bytes too many"
+        );
+    }
+
+    #[test]
+    fn log_spans_and_fields_round_trip_and_reject_bad_bytes() {
+        let span = LogSpan {
+            level: 4,
+            name: "enrich_rows".into(),
+            target: "enrich".into(),
+            file: Some("src/lib.rs".into()),
+            line: 70,
+            fields: vec![
+                ("column".into(), Some(FieldValue::Str("customer".into()))),
+                ("unknown".into(), None),
+                ("rows".into(), Some(FieldValue::U64(2))),
+            ],
+        };
+        let mut bytes = Vec::new();
+        span.encode(&mut bytes);
+        assert_eq!(LogSpan::decode(&bytes).unwrap(), span);
+        assert_eq!(
+            LogSpan::decode(&bytes[..bytes.len() - 1])
+                .unwrap_err()
+                .to_string(),
+            "a log span is cut short"
+        );
+        // A field without a value is only for a span's opening, not for what is recorded.
+        let fields = LogFields(vec![("unknown".into(), FieldValue::I64(-1))]);
+        let mut bytes = Vec::new();
+        fields.encode(&mut bytes);
+        assert_eq!(LogFields::decode(&bytes).unwrap(), fields);
+        let kind = bytes.len() - 9;
+        assert_eq!(bytes[kind], 0, "the I64 kind");
+        bytes[kind] = KIND_ABSENT;
+        assert_eq!(
+            LogFields::decode(&bytes).unwrap_err().to_string(),
+            "a span record field has unknown kind 255"
         );
     }
 }

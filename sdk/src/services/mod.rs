@@ -1,13 +1,15 @@
 //! The standard host services every operator has without declaring them, themselves
-//! declared with `#[host_callbacks]`: [`Log`], [`State`] and [`Clock`]; and [`Lookup`], a
+//! declared with `#[host_callbacks]`: [`Log`], [`State`] and [`Clock`], and [`Spans`],
+//! which an operator uses when its host has it (oplink's does); and [`Lookup`], a
 //! service of oplink's own that an operator declares in `requires = [..]` and a host may
 //! provide (the `oplink` command line does, from files).
 //!
-//! Operators rarely call them by hand: `tracing` macros reach [`Log`] on their own, and
-//! [`Context::state`](crate::Context::state) and [`Context::now`](crate::Context::now) wrap
-//! the other two. Every operator's descriptor lists them among its requirements, so a host
-//! checks them like any other service before it creates an instance; listing one in
-//! `requires = [..]` as well is allowed and changes nothing.
+//! Operators rarely call them by hand: `tracing` macros reach [`Log`] and [`Spans`] on
+//! their own, and [`Context::state`](crate::Context::state) and
+//! [`Context::now`](crate::Context::now) wrap the other two. Every operator's descriptor
+//! lists the first three among its requirements, so a host checks them like any other
+//! service before it creates an instance; listing one in `requires = [..]` as well is
+//! allowed and changes nothing.
 
 mod encoding;
 
@@ -26,6 +28,31 @@ pub trait Log {
     /// A plain message at `level` (one of the [`level`] numbers) under `target`: the form
     /// for plugins written in C.
     fn message(&self, level: u8, target: &str, text: &str);
+}
+
+/// Where a plugin's `tracing` spans go: the host opens each as a span of its own
+/// subscriber (tagged with the operator and the instance, under the host's span of the
+/// call), and enters, records, exits and closes it as the plugin does, so the plugin's
+/// events inside it are inside it in the host too.
+///
+/// Always provided by oplink's host, and never required: a Rust plugin looks it up when an
+/// instance is created and, from a host that does not offer it, forwards events only.
+/// A span's key is the host's; `0` from [`open`](Spans::open) means the host does not want
+/// the span (its level is filtered out), and the plugin then does not call about it again.
+#[crate::host_callbacks(crate = crate, name = "oplink.Spans")]
+pub trait Spans {
+    /// Opens a span inside the host's current one; its key, or `0` when the host does not
+    /// want it.
+    fn open(&self, span: LogSpan) -> u64;
+    /// Records values of fields the span declared (others are ignored).
+    fn record(&self, span: u64, fields: LogFields);
+    /// The span is entered on this thread.
+    fn enter(&self, span: u64);
+    /// The span is exited on this thread.
+    fn exit(&self, span: u64);
+    /// The plugin holds the span no more. (The host closes what an instance opened and did
+    /// not close when the instance goes.)
+    fn close(&self, span: u64);
 }
 
 /// The numbers of log levels as they cross: the same on both sides and in C.
@@ -186,6 +213,28 @@ pub struct LogEvent {
     pub fields: Vec<(String, FieldValue)>,
 }
 
+/// One `tracing` span of a plugin, as it is opened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogSpan {
+    /// One of the [`level`] numbers.
+    pub level: u8,
+    /// The span's name.
+    pub name: String,
+    /// The span's target (by default the plugin's module path).
+    pub target: String,
+    /// Source file, when known.
+    pub file: Option<String>,
+    /// Line in `file` (0 when unknown).
+    pub line: u32,
+    /// Every field the span declares, in order, with its value when it was given at the
+    /// opening (one declared `tracing::field::Empty` has none until it is recorded).
+    pub fields: Vec<(String, Option<FieldValue>)>,
+}
+
+/// Values recorded into a span after it was opened ([`Spans::record`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogFields(pub Vec<(String, FieldValue)>);
+
 /// The standard services, as every operator's descriptor lists them.
 pub const STANDARD: [ServiceRequirement; 3] = [
     <dyn Log as Service>::REQUIREMENT,
@@ -193,12 +242,14 @@ pub const STANDARD: [ServiceRequirement; 3] = [
     <dyn Clock as Service>::REQUIREMENT,
 ];
 
-/// Whether `name` is one of the standard services.
+/// Whether `name` is one of the standard services (`oplink.Spans` included, which no
+/// operator requires).
 pub fn is_standard(name: &str) -> bool {
     [
         <dyn Log as Service>::NAME,
         <dyn State as Service>::NAME,
         <dyn Clock as Service>::NAME,
+        <dyn Spans as Service>::NAME,
     ]
     .contains(&name)
 }
@@ -212,6 +263,10 @@ pub fn c_section() -> String {
         c_declarations::<dyn Log>("Log"),
         c_declarations::<dyn State>("State"),
         c_declarations::<dyn Clock>("Clock"),
+        format!(
+            "/* Standard, but not required: a host may offer it (oplink's does) and an operator may\n * look it up without listing it; a Rust operator forwards its spans through it when there. */\n{}",
+            c_declarations::<dyn Spans>("Spans")
+        ),
         format!(
             "/* Not a standard service: an operator that calls it lists it in its requirements, and\n * a host that does not provide it (`oplink run` does, with `--lookup`) refuses it. */\n{}",
             c_declarations::<dyn Lookup>("Lookup")
@@ -240,6 +295,11 @@ mod tests {
             0x6d72_ec46_c0f4_4dab,
             "oplink.Clock"
         );
+        assert_eq!(
+            <dyn Spans>::FINGERPRINT,
+            0xfdbe_83af_82a3_5cb4,
+            "oplink.Spans"
+        );
     }
 
     /// The check a host makes of a library's declared fingerprint agrees with the
@@ -258,6 +318,7 @@ mod tests {
         check::<dyn Log>();
         check::<dyn State>();
         check::<dyn Clock>();
+        check::<dyn Spans>();
         check::<dyn Lookup>();
     }
 }
