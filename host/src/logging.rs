@@ -9,7 +9,9 @@
 //! `tracing` wants `'static` metadata per call site; a plugin's events and spans arrive as
 //! data, so each distinct shape (kind, name, level, target, location, field names) gets one
 //! call site made at run time, registered once and kept for the life of the process.
-//! Plugins have a fixed set of sites, so this set stays small.
+//! Plugins written with `tracing` have a fixed set of sites; one that makes shapes without
+//! end (a C operator with a table's name in its target) gets folded sites past
+//! [`EXACT_SITES`], so the host's memory stays bounded.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,6 +73,7 @@ impl Callsite for DynamicCallsite {
 struct Shape {
     /// The span's name, or `None` for an event.
     span: Option<String>,
+    /// One of the `level` numbers, `OFF` and those past `TRACE` read as `TRACE`.
     level: u8,
     target: String,
     file: Option<String>,
@@ -78,47 +81,164 @@ struct Shape {
     fields: Vec<String>,
 }
 
+impl Shape {
+    fn level(&self) -> Level {
+        level::to_tracing(self.level).unwrap_or(Level::TRACE)
+    }
+}
+
+/// How many call sites of exact shapes a process makes for plugins. Call sites live as
+/// long as the process, and a plugin could make shapes without end (a C operator that
+/// puts a table's name in its target, say); past this, events and spans of new shapes share
+/// a folded site per kind and level (see [`Site::Folded`]).
+const EXACT_SITES: usize = 4096;
+
+/// The call site an event or span of a plugin is given.
+#[derive(Clone, Copy)]
+enum Site {
+    /// A site of the event's or span's own shape: its target, location and fields.
+    Exact(&'static DynamicCallsite),
+    /// A site shared by every shape made after [`EXACT_SITES`], with the target `plugin`:
+    /// its fields are the host's own, then `plugin.target` and `plugin.fields` (the
+    /// plugin's fields as `name=value` text), and a span's `plugin.name`. A folded span
+    /// takes no values recorded after it opened.
+    Folded(&'static DynamicCallsite),
+}
+
+impl Site {
+    fn callsite(self) -> &'static DynamicCallsite {
+        match self {
+            Site::Exact(site) | Site::Folded(site) => site,
+        }
+    }
+}
+
+/// The call sites made so far.
+struct Sites {
+    exact: HashMap<Shape, &'static DynamicCallsite>,
+    folded: HashMap<(bool, Level), &'static DynamicCallsite>,
+    limit: usize,
+}
+
+impl Sites {
+    fn new(limit: usize) -> Sites {
+        Sites {
+            exact: HashMap::new(),
+            folded: HashMap::new(),
+            limit,
+        }
+    }
+
+    fn site(&mut self, mut shape: Shape) -> Site {
+        shape.level = level::of(&shape.level());
+        if let Some(site) = self.exact.get(&shape) {
+            return Site::Exact(site);
+        }
+        let span = shape.span.is_some();
+        let own = own_fields(span);
+        if self.exact.len() >= self.limit {
+            let site = self.folded.entry((span, shape.level())).or_insert_with(|| {
+                let extra: &[&'static str] = if span {
+                    &["plugin.name", "plugin.target", "plugin.fields"]
+                } else {
+                    &["plugin.target", "plugin.fields"]
+                };
+                let names = own.iter().chain(extra).copied().collect();
+                make(
+                    if span {
+                        "span from a plugin"
+                    } else {
+                        "event from a plugin"
+                    },
+                    "plugin",
+                    shape.level(),
+                    None,
+                    0,
+                    names,
+                    span,
+                )
+            });
+            return Site::Folded(site);
+        }
+        let mut names: Vec<&'static str> = own.to_vec();
+        names.extend(shape.fields.iter().map(|name| leak(&field_name(own, name))));
+        let site = make(
+            shape.span.as_deref().map_or("event from a plugin", leak),
+            leak(&shape.target),
+            shape.level(),
+            shape.file.as_deref().map(leak),
+            shape.line,
+            names,
+            span,
+        );
+        self.exact.insert(shape, site);
+        Site::Exact(site)
+    }
+}
+
 fn leak(text: &str) -> &'static str {
     Box::leak(text.to_owned().into_boxed_str())
 }
 
-fn callsite(shape: Shape) -> &'static DynamicCallsite {
-    static SITES: OnceLock<Mutex<HashMap<Shape, &'static DynamicCallsite>>> = OnceLock::new();
-    let mut sites = SITES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(site) = sites.get(&shape) {
-        return site;
-    }
+/// A new call site, registered with `tracing` and kept for the life of the process.
+fn make(
+    name: &'static str,
+    target: &'static str,
+    level: Level,
+    file: Option<&'static str>,
+    line: u32,
+    names: Vec<&'static str>,
+    span: bool,
+) -> &'static DynamicCallsite {
     let site: &'static DynamicCallsite = Box::leak(Box::new(DynamicCallsite {
         metadata: OnceLock::new(),
     }));
-    let own = own_fields(shape.span.is_some());
-    let mut names: Vec<&'static str> = own.to_vec();
-    names.extend(shape.fields.iter().map(|name| leak(&field_name(own, name))));
-    let level = level::to_tracing(shape.level).unwrap_or(Level::TRACE);
     let metadata = Metadata::new(
-        shape.span.as_deref().map_or("event from a plugin", leak),
-        leak(&shape.target),
+        name,
+        target,
         level,
-        shape.file.as_deref().map(leak),
-        Some(shape.line).filter(|&l| l > 0),
+        file,
+        Some(line).filter(|&l| l > 0),
         None,
         FieldSet::new(
             Box::leak(names.into_boxed_slice()),
             identify_callsite!(site),
         ),
-        if shape.span.is_some() {
-            Kind::SPAN
-        } else {
-            Kind::EVENT
-        },
+        if span { Kind::SPAN } else { Kind::EVENT },
     );
     let _ = site.metadata.set(metadata);
     register(site);
-    sites.insert(shape, site);
     site
+}
+
+/// The process's call site for `shape`.
+fn callsite(shape: Shape) -> Site {
+    static SITES: OnceLock<Mutex<Sites>> = OnceLock::new();
+    SITES
+        .get_or_init(|| Mutex::new(Sites::new(EXACT_SITES)))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .site(shape)
+}
+
+/// A plugin's fields as one text, for a folded site: `name=value`, separated by spaces.
+fn fields_text<'a>(fields: impl Iterator<Item = (&'a str, Option<&'a FieldValue>)>) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    for (name, value) in fields {
+        let Some(value) = value else { continue };
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        let _ = match value {
+            FieldValue::I64(v) => write!(text, "{name}={v}"),
+            FieldValue::U64(v) => write!(text, "{name}={v}"),
+            FieldValue::F64(v) => write!(text, "{name}={v}"),
+            FieldValue::Bool(v) => write!(text, "{name}={v}"),
+            FieldValue::Str(v) => write!(text, "{name}={v:?}"),
+        };
+    }
+    text
 }
 
 /// The fields the host gives every event from a plugin.
@@ -162,14 +282,28 @@ fn emit(operator: &str, instance: u64, event: &LogEvent) {
         line: event.line,
         fields: event.fields.iter().map(|(name, _)| name.clone()).collect(),
     });
-    let metadata = site.metadata();
+    emit_at(site, operator, instance, event);
+}
+
+/// Emits `event` at `site`, made for its shape.
+fn emit_at(site: Site, operator: &str, instance: u64, event: &LogEvent) {
+    let metadata = site.callsite().metadata();
     if !dispatcher::get_default(|d| d.enabled(metadata)) {
         return;
     }
     let message = format_args!("{}", event.message);
     let mut values: Vec<Option<&dyn Value>> =
         vec![Some(&message), Some(&operator), Some(&instance)];
-    values.extend(event.fields.iter().map(|(_, value)| Some(value_of(value))));
+    let folded;
+    match site {
+        Site::Exact(_) => {
+            values.extend(event.fields.iter().map(|(_, value)| Some(value_of(value))));
+        }
+        Site::Folded(_) => {
+            folded = fields_text(event.fields.iter().map(|(n, v)| (n.as_str(), Some(v))));
+            values.extend([Some(&event.target as &dyn Value), Some(&folded)]);
+        }
+    }
     let fields = metadata.fields();
     Event::dispatch(metadata, &fields.value_set_all(&values));
 }
@@ -226,25 +360,38 @@ impl Spans for TracingSpans {
     fn open(&self, span: LogSpan) -> u64 {
         static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
         let site = callsite(Shape {
-            span: Some(span.name),
+            span: Some(span.name.clone()),
             level: span.level,
-            target: span.target,
-            file: span.file,
+            target: span.target.clone(),
+            file: span.file.clone(),
             line: span.line,
             fields: span.fields.iter().map(|(name, _)| name.clone()).collect(),
         });
-        let metadata = site.metadata();
+        let metadata = site.callsite().metadata();
         let dispatch = dispatcher::get_default(Dispatch::clone);
         if !dispatch.enabled(metadata) {
             return 0;
         }
         let operator = self.operator.as_str();
         let mut values: Vec<Option<&dyn Value>> = vec![Some(&operator), Some(&self.instance)];
-        values.extend(
-            span.fields
-                .iter()
-                .map(|(_, value)| value.as_ref().map(value_of)),
-        );
+        let folded;
+        match site {
+            Site::Exact(_) => {
+                values.extend(
+                    span.fields
+                        .iter()
+                        .map(|(_, value)| value.as_ref().map(value_of)),
+                );
+            }
+            Site::Folded(_) => {
+                folded = fields_text(span.fields.iter().map(|(n, v)| (n.as_str(), v.as_ref())));
+                values.extend([
+                    Some(&span.name as &dyn Value),
+                    Some(&span.target),
+                    Some(&folded),
+                ]);
+            }
+        }
         let fields = metadata.fields();
         let id = dispatch.new_span(&Attributes::new(metadata, &fields.value_set_all(&values)));
         let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
@@ -253,7 +400,7 @@ impl Spans for TracingSpans {
             OpenSpan {
                 dispatch,
                 id,
-                site,
+                site: site.callsite(),
                 owner: self.owner,
             },
         );
@@ -475,5 +622,93 @@ mod tests {
             assert_eq!(spans.open(span("refused")), 0);
         });
         assert_eq!(*counts.lock().unwrap(), (0, 0));
+    }
+
+    fn shape(target: &str, level: u8) -> super::Shape {
+        super::Shape {
+            span: None,
+            level,
+            target: target.to_owned(),
+            file: None,
+            line: 0,
+            fields: vec!["rows".to_owned()],
+        }
+    }
+
+    /// Past the limit, new shapes share one site per kind and level (levels past `TRACE`
+    /// are `TRACE`), and the shapes made before keep theirs.
+    #[test]
+    fn call_sites_past_the_limit_are_folded() {
+        use super::Site;
+
+        let mut sites = super::Sites::new(2);
+        let Site::Exact(a) = sites.site(shape("a", level::INFO)) else {
+            panic!("the first shape has a site of its own")
+        };
+        assert!(matches!(sites.site(shape("b", 6)), Site::Exact(_)));
+        let Site::Folded(folded) = sites.site(shape("c", level::INFO)) else {
+            panic!("a third shape is folded")
+        };
+        let Site::Folded(again) = sites.site(shape("d", level::INFO)) else {
+            panic!("a fourth shape is folded")
+        };
+        assert!(
+            std::ptr::eq(folded, again),
+            "one folded site per kind and level"
+        );
+        assert!(
+            matches!(sites.site(shape("a", level::INFO)), Site::Exact(s) if std::ptr::eq(s, a))
+        );
+        assert!(
+            matches!(sites.site(shape("b", level::TRACE)), Site::Exact(_)),
+            "level 6 is TRACE"
+        );
+        let Site::Folded(trace) = sites.site(shape("e", 200)) else {
+            panic!("folded")
+        };
+        assert!(
+            !std::ptr::eq(trace, folded),
+            "another level, another folded site"
+        );
+        assert_eq!(sites.exact.len(), 2);
+    }
+
+    /// An event at a folded site keeps its target and fields, as text.
+    #[test]
+    fn an_event_at_a_folded_site_carries_its_target_and_fields() {
+        let recorded = Fields::default();
+        let fields = recorded.0.clone();
+        let dispatch = tracing_core::Dispatch::new(recorded);
+        let mut sites = super::Sites::new(0);
+        let event = LogEvent {
+            level: level::WARN,
+            target: "orders_eu".to_owned(),
+            file: None,
+            line: 0,
+            message: "late".to_owned(),
+            fields: vec![
+                ("rows".to_owned(), FieldValue::U64(3)),
+                ("table".to_owned(), FieldValue::Str("eu".to_owned())),
+            ],
+        };
+        let site = sites.site(shape("orders_eu", level::WARN));
+        assert!(matches!(site, super::Site::Folded(_)));
+        tracing_core::dispatcher::with_default(&dispatch, || {
+            super::emit_at(site, "c_op", 4, &event);
+        });
+        let fields = fields.lock().unwrap().clone();
+        assert_eq!(
+            fields,
+            [
+                ("message".to_owned(), "late".to_owned()),
+                ("operator".to_owned(), "\"c_op\"".to_owned()),
+                ("instance".to_owned(), "4".to_owned()),
+                ("plugin.target".to_owned(), "\"orders_eu\"".to_owned()),
+                (
+                    "plugin.fields".to_owned(),
+                    "\"rows=3 table=\\\"eu\\\"\"".to_owned()
+                ),
+            ]
+        );
     }
 }
