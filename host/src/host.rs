@@ -431,7 +431,7 @@ unsafe extern "C" fn lookup_service(
         unsafe { out.write(table) };
         Ok(())
     };
-    // SAFETY: `err` is writable and empty for the call (ABI contract).
+    // SAFETY: `err` is writable for the call (ABI contract).
     unsafe { oplink::trampoline::guard_into(err, &mut body) }
 }
 

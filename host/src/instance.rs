@@ -274,9 +274,11 @@ impl Instance {
             return Ok(None);
         }
         // SAFETY: `produced` says the plugin wrote `out`, valid until our next call.
-        let change = unsafe { self.take_change(&out, "tick") }?;
+        let change = unsafe { self.take_change(&out, "tick") };
         if produced != 1 {
-            // What it wrote is taken (and released with `change`) all the same.
+            // What it wrote is taken (and released with `change`) all the same, and the
+            // bad `produced` is the error even when `out` could not be read.
+            drop(change);
             return Err(self.data_error(
                 "tick",
                 oplink::Error::unlocated(format!(
@@ -284,7 +286,7 @@ impl Instance {
                 )),
             ));
         }
-        Ok(Some(change))
+        change.map(Some)
     }
 
     /// Asks the operator to persist pending state, then writes everything it put in its

@@ -476,6 +476,26 @@ fn a_tick_that_says_it_produced_two_changes_is_an_error() {
     );
 }
 
+/// A `produced` that is neither 0 nor 1 is the error, even when `out` cannot be read either
+/// (the error named `out` before, and never the value that was wrong first).
+#[test]
+fn a_tick_that_says_it_produced_two_changes_is_named_when_out_is_unreadable_too() {
+    in_child(
+        "a_tick_that_says_it_produced_two_changes_is_named_when_out_is_unreadable_too",
+        || {
+            let plugin = Plugin::load(fixture("TICK_TWO_UNREADABLE")).unwrap();
+            let mut op = plugin
+                .instantiate("c_op", json!(null), &Host::default())
+                .unwrap();
+            let err = op.tick(oplink::Timestamp(1)).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "operator `c_op` in `tick`: it set `produced` to 2: 0 for no change, 1 for a change in `out`"
+            );
+        },
+    );
+}
+
 /// A snapshot of a length without bytes is an error, never an empty snapshot that would
 /// hand the next instance no state.
 #[test]

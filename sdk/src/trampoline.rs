@@ -101,7 +101,7 @@ impl Failure {
         }
     }
 
-    /// Writes the failure into `out` (whose buffers must be empty) and returns its status.
+    /// Writes the failure into `out` (overwriting it unread) and returns its status.
     ///
     /// # Safety
     /// `out` must be null or point to a writable [`ErrorOut`].
@@ -114,8 +114,9 @@ impl Failure {
                 line: self.line,
                 column: self.column,
             };
-            // SAFETY: the caller guarantees `out` is writable; the previous value holds no
-            // buffers (callers pass `ErrorOut::EMPTY`), so overwriting leaks nothing.
+            // SAFETY: the caller guarantees `out` is writable; whatever it held is not
+            // ours to release (a 2.2 caller need not zero it, and reads only what a
+            // failure writes), so it is overwritten without being read.
             unsafe { out.write(written) };
         }
         status

@@ -52,7 +52,8 @@ unsafe fn instance<'a, T>(instance: *mut OpaqueInstance) -> &'a mut Instance<T> 
 /// but success handled out of line.
 ///
 /// # Safety
-/// `err` must be writable and empty; `log`, when set, stays valid for the call.
+/// `err` must be writable (its old contents are overwritten unread); `log`, when set, stays
+/// valid for the call.
 #[inline]
 unsafe fn run(
     err: *mut ErrorOut,
@@ -166,8 +167,8 @@ pub unsafe extern "C" fn destroy<T: OperatorImpl>(
 /// Runs `body` on a live instance of `T`, with its log marked current, under the trampoline.
 ///
 /// # Safety
-/// `instance` is a live instance of `T` used by this call only, and `err` is writable and
-/// empty (the ABI's contract for every slot).
+/// `instance` is a live instance of `T` used by this call only, and `err` is writable (the
+/// ABI's contract for every slot).
 unsafe fn on<T: OperatorImpl>(
     instance: *mut OpaqueInstance,
     err: *mut ErrorOut,
