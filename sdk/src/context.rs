@@ -50,6 +50,8 @@ pub struct Context<Tail: ?Sized = [BorrowedOnly]> {
     services: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
     /// The log, the most verbose level the host wants, and the host's spans service.
     pub(crate) log: Option<crate::logging::Sink>,
+    /// The same log for threads the operator spawns, closed when the context goes.
+    log_shared: Arc<crate::logging::Shared>,
     state: Option<Arc<dyn State>>,
     clock: Option<Arc<dyn Clock>>,
     /// Empty; makes `Context` unsized (see the type's notes).
@@ -91,6 +93,7 @@ impl SizedContext {
             declared,
             services: Vec::new(),
             log: None,
+            log_shared: crate::logging::Shared::new(None),
             state: None,
             clock: None,
             _unsized: [],
@@ -170,6 +173,8 @@ impl Context {
             self.services
                 .push((<dyn Clock>::NAME, Box::new(clock.clone())));
         }
+        self.log_shared.close();
+        self.log_shared = crate::logging::Shared::new(log.as_ref());
         self.log = log;
         self.state = state;
         self.clock = clock;
@@ -243,12 +248,28 @@ impl Context {
         }
     }
 
+    /// A handle through which threads the operator spawns log as this instance: its
+    /// `tracing` events and spans on a thread in the handle's scope reach the host as those
+    /// of the instance's calls do (on other threads outside any call they go nowhere), until
+    /// the instance goes. See [`LogHandle`](crate::LogHandle).
+    pub fn log_handle(&self) -> crate::LogHandle {
+        crate::LogHandle(self.log_shared.clone())
+    }
+
     /// The host's current time (the system clock outside a host).
     pub fn now(&self) -> Timestamp {
         match &self.clock {
             Some(clock) => Timestamp(clock.now_nanos()),
             None => Timestamp(SystemClock.now_nanos()),
         }
+    }
+}
+
+impl<Tail: ?Sized> Drop for Context<Tail> {
+    fn drop(&mut self) {
+        // The instance's tables go with it: threads holding a `LogHandle` reach them no
+        // more (this waits for an event one of them is forwarding).
+        self.log_shared.close();
     }
 }
 

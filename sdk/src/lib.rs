@@ -90,6 +90,7 @@ mod vocabulary;
 pub use context::{BorrowedOnly, Context, MemoryState, StderrLog, SystemClock};
 pub use data::{Change, Diff, RowNumber, Rows, Timestamp};
 pub use error::{Error, Result};
+pub use logging::{LogGuard, LogHandle};
 
 /// The typed borrowed view: read a change in place, without building arrow-rs arrays.
 pub use exchange::view;

@@ -4,18 +4,20 @@
 //! A plugin library links its own copy of `tracing`, so the host's subscriber never sees
 //! its events directly. The first instance created installs [`Forwarder`] as the library's
 //! global default; every thunk marks its instance as the current one for the length of the
-//! call ([`enter`]). Events raised outside any call (on a thread the plugin spawned, say)
-//! have no instance to be attributed to and are dropped. Spans go to the host's
-//! [`Spans`] service when it offers one: opened, entered, recorded, exited and closed there
-//! as here, so that an event inside a span is inside it in the host's subscriber too. A span
-//! is opened only inside a call (outside, it is disabled, as events are); what happens to it
-//! later outside any call (entered or dropped on a thread the operator spawned) does not
-//! reach the host, which closes what an instance left open when the instance goes.
+//! call ([`enter`]). A thread the operator spawned reaches its instance's log while it is in
+//! a [`LogHandle`]'s scope; other events raised outside any call have no instance to be
+//! attributed to and are dropped. Spans go to the host's [`Spans`] service when it offers
+//! one: opened, entered, recorded, exited and closed there as here, so that an event inside
+//! a span is inside it in the host's subscriber too. A span is opened only where an event
+//! would be forwarded (outside, it is disabled); what happens to it later where none would
+//! be (entered or dropped on a thread outside any call or handle) does not reach the host,
+//! which closes what an instance left open when the instance goes.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex, Once, RwLock};
 
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
@@ -72,6 +74,137 @@ fn current_sink<'a>() -> Option<&'a Sink> {
     Some(unsafe { &*sink })
 }
 
+/// An instance's log as the threads its operator spawns reach it, through [`LogHandle`]s:
+/// the log until the instance goes, then nothing.
+pub(crate) struct Shared {
+    /// The instance's log; `None` once the instance is gone (its tables with it). A thread
+    /// forwards under the read lock, so the instance's end waits for what is under way.
+    sink: RwLock<Option<Sink>>,
+    /// The log's level and whether it has spans, readable without the lock.
+    level: u8,
+    spans: bool,
+}
+
+impl Shared {
+    pub(crate) fn new(sink: Option<&Sink>) -> Arc<Shared> {
+        Arc::new(Shared {
+            sink: RwLock::new(sink.cloned()),
+            level: sink.map_or(level::OFF, |s| s.level),
+            spans: sink.is_some_and(|s| s.spans.is_some()),
+        })
+    }
+
+    /// The instance is gone: its log is reached no more.
+    pub(crate) fn close(&self) {
+        *self.sink.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+thread_local! {
+    /// The instance log this thread entered through a [`LogHandle`], if any.
+    static SPAWNED: Cell<Option<*const Shared>> = const { Cell::new(None) };
+}
+
+/// The log entered through a handle on this thread.
+fn spawned<'a>() -> Option<&'a Shared> {
+    let shared = SPAWNED.with(Cell::get)?;
+    // SAFETY: set only while a `LogGuard` is alive, which borrows the handle that holds the
+    // `Shared`; used within the subscriber's callback, which runs inside the guard.
+    Some(unsafe { &*shared })
+}
+
+/// The most verbose level wanted on this thread now, and whether spans are forwarded.
+fn wanted() -> Option<(u8, bool)> {
+    match current_sink() {
+        Some(sink) => Some((sink.level, sink.spans.is_some())),
+        None => spawned().map(|shared| (shared.level, shared.spans)),
+    }
+}
+
+/// Runs `f` with the log this thread's events go to: the running call's instance's, else
+/// that of the handle the thread entered, while its instance is there.
+fn with_sink<R>(f: impl FnOnce(&Sink) -> R) -> Option<R> {
+    if let Some(sink) = current_sink() {
+        return Some(f(sink));
+    }
+    let sink = spawned()?.sink.read().unwrap_or_else(|e| e.into_inner());
+    sink.as_ref().map(f)
+}
+
+/// A handle to an operator instance's log for threads the operator spawns
+/// ([`Context::log_handle`](crate::Context::log_handle)): `tracing` events and spans on a
+/// thread that entered it reach the host as the instance's, as they do on the thread of a
+/// call (outside any call, a plugin's events go nowhere). Cheap to clone, `Send` and
+/// `Sync`. Once the instance is gone, what a thread logs through it goes nowhere.
+///
+/// ```
+/// # let ctx = oplink::Context::new("worker");
+/// let log = ctx.log_handle();
+/// let worker = std::thread::spawn(move || {
+///     log.in_scope(|| oplink::tracing::info!(part = 3, "prefetched"));
+/// });
+/// worker.join().unwrap();
+/// ```
+#[derive(Clone)]
+pub struct LogHandle(pub(crate) Arc<Shared>);
+
+impl fmt::Debug for LogHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogHandle")
+            .field("live", &self.is_live())
+            .finish()
+    }
+}
+
+impl LogHandle {
+    /// Makes this thread's `tracing` go to the instance's log until the guard is dropped
+    /// (a call running on the thread still takes its own instance's).
+    pub fn enter(&self) -> LogGuard<'_> {
+        LogGuard {
+            previous: SPAWNED.with(|s| s.replace(Some(Arc::as_ptr(&self.0)))),
+            _handle: PhantomData,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Runs `f` with this thread's `tracing` going to the instance's log.
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.enter();
+        f()
+    }
+
+    /// Whether the instance is still there (what is logged through the handle reaches its
+    /// host).
+    pub fn is_live(&self) -> bool {
+        self.0
+            .sink
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+}
+
+/// This thread's `tracing` going to an instance's log: see [`LogHandle::enter`]. Not
+/// `Send`: it marks the thread that made it.
+#[must_use = "the thread logs to the instance only while the guard lives"]
+pub struct LogGuard<'a> {
+    previous: Option<*const Shared>,
+    _handle: PhantomData<&'a LogHandle>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for LogGuard<'_> {
+    fn drop(&mut self) {
+        SPAWNED.with(|s| s.set(self.previous));
+    }
+}
+
+impl fmt::Debug for LogGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogGuard").finish_non_exhaustive()
+    }
+}
+
 /// The id of a span the host did not open (no spans service, or filtered out by the
 /// host): nothing about it is forwarded. The host's keys count up from 1.
 const NOT_OPENED: u64 = u64::MAX;
@@ -91,10 +224,42 @@ fn to_host(id: &Id, call: impl FnOnce(&dyn Spans, u64)) {
     if key == NOT_OPENED {
         return;
     }
-    if let Some(spans) = current_sink().and_then(|sink| sink.spans.as_deref()) {
-        // What the host fails to take is lost, and nothing else is.
-        crate::trampoline::contained(|| call(spans, key));
-    }
+    with_sink(|sink| {
+        if let Some(spans) = sink.spans.as_deref() {
+            // What the host fails to take is lost, and nothing else is.
+            crate::trampoline::contained(|| call(spans, key));
+        }
+    });
+}
+
+/// Opens a span in the host: its key, or 0 when the host does not want it or failed.
+fn open(spans: &dyn Spans, attributes: &Attributes<'_>) -> u64 {
+    let metadata = attributes.metadata();
+    let mut given = Fields::default();
+    attributes.record(&mut given);
+    let span = LogSpan {
+        level: level::of(metadata.level()),
+        name: metadata.name().to_owned(),
+        target: metadata.target().to_owned(),
+        file: metadata.file().map(str::to_owned),
+        line: metadata.line().unwrap_or(0),
+        fields: metadata
+            .fields()
+            .iter()
+            .map(|field| {
+                let value = given
+                    .fields
+                    .iter()
+                    .position(|(name, _)| name == field.name())
+                    .map(|at| given.fields.swap_remove(at).1);
+                (field.name().to_owned(), value)
+            })
+            .collect(),
+    };
+    let mut key = 0;
+    // A span the host fails to open is not forwarded, and nothing else is lost.
+    crate::trampoline::contained(|| key = spans.open(span));
+    key
 }
 
 static INSTALL: Once = Once::new();
@@ -121,46 +286,23 @@ impl Subscriber for Forwarder {
     }
 
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        current_sink().is_some_and(|sink| {
-            level::of(metadata.level()) <= sink.level
-                && (metadata.is_event() || sink.spans.is_some())
+        wanted().is_some_and(|(max, spans)| {
+            level::of(metadata.level()) <= max && (metadata.is_event() || spans)
         })
     }
 
     fn new_span(&self, attributes: &Attributes<'_>) -> Id {
-        let Some(spans) = current_sink().and_then(|sink| sink.spans.as_deref()) else {
-            return Id::from_u64(NOT_OPENED);
-        };
-        let metadata = attributes.metadata();
-        let mut given = Fields::default();
-        attributes.record(&mut given);
-        let span = LogSpan {
-            level: level::of(metadata.level()),
-            name: metadata.name().to_owned(),
-            target: metadata.target().to_owned(),
-            file: metadata.file().map(str::to_owned),
-            line: metadata.line().unwrap_or(0),
-            fields: metadata
-                .fields()
-                .iter()
-                .map(|field| {
-                    let value = given
-                        .fields
-                        .iter()
-                        .position(|(name, _)| name == field.name())
-                        .map(|at| given.fields.swap_remove(at).1);
-                    (field.name().to_owned(), value)
-                })
-                .collect(),
-        };
-        let mut key = 0;
-        // A span the host fails to open is not forwarded, and nothing else is lost.
-        crate::trampoline::contained(|| key = spans.open(span));
-        if key == 0 || key == NOT_OPENED {
-            return Id::from_u64(NOT_OPENED);
+        let key = with_sink(|sink| match sink.spans.as_deref() {
+            Some(spans) => open(spans, attributes),
+            None => 0,
+        });
+        match key {
+            Some(key) if key != 0 && key != NOT_OPENED => {
+                handles(|handles| handles.insert(key, 1));
+                Id::from_u64(key)
+            }
+            _ => Id::from_u64(NOT_OPENED),
         }
-        handles(|handles| handles.insert(key, 1));
-        Id::from_u64(key)
     }
 
     fn record(&self, id: &Id, values: &Record<'_>) {
@@ -203,12 +345,9 @@ impl Subscriber for Forwarder {
     }
 
     fn event(&self, event: &Event<'_>) {
-        let Some(sink) = current_sink() else {
-            return;
-        };
         let metadata = event.metadata();
         let level = level::of(metadata.level());
-        if level > sink.level {
+        if wanted().is_none_or(|(max, _)| level > max) {
             return;
         }
         let mut fields = Fields::events();
@@ -222,7 +361,7 @@ impl Subscriber for Forwarder {
             fields: fields.fields,
         };
         // A log line the host fails to take is lost, and nothing else is.
-        crate::trampoline::contained(|| sink.log.event(record));
+        with_sink(|sink| crate::trampoline::contained(|| sink.log.event(record)));
     }
 
     fn enter(&self, id: &Id) {
@@ -289,4 +428,6 @@ mod tests {
     use super::*;
 
     static_assertions::assert_not_impl_any!(Scope<'static>: Send, Sync);
+    static_assertions::assert_impl_all!(super::LogHandle: Send, Sync, Clone);
+    static_assertions::assert_not_impl_any!(super::LogGuard<'static>: Send, Sync);
 }

@@ -8,6 +8,8 @@
 //! * `counter` lists the standard `State` service in `requires` and counts changes in it.
 //! * `lookup` adds a column looked up in a table of the host's [`Lookup`] service, the one
 //!   the `oplink` command line provides from files (`oplink run --lookup tiers=tiers.csv`).
+//! * `background` logs from a thread it spawns, as its instance, through
+//!   [`Context::log_handle`].
 
 use std::sync::Arc;
 
@@ -455,5 +457,52 @@ mod tests {
         assert!(with_fake("undeclared").state().is_ok());
         // A name no operator linked here has: nothing to hold it to.
         assert!(with_fake("elsewhere").service::<dyn Catalog>().is_ok());
+    }
+}
+
+/// Configuration of `background`: how many milliseconds its worker goes on logging after
+/// `apply` returns (0, the default: it logs once, and `apply` waits for it).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackgroundConfig {
+    /// Milliseconds of logging, one event each, after `apply` returns.
+    #[serde(default)]
+    pub keep_logging_ms: u64,
+}
+
+/// Logs from a thread it spawns in each `apply`, through [`Context::log_handle`].
+#[derive(Debug)]
+pub struct Background {
+    cfg: BackgroundConfig,
+}
+
+#[oplink::operator(
+    name = "background",
+    version = "0.1.0",
+    description = "Logs from a thread it spawns, as its instance"
+)]
+impl Background {
+    fn new(cfg: BackgroundConfig) -> Result<Self> {
+        Ok(Background { cfg })
+    }
+
+    fn apply(&mut self, ctx: &mut Context, change: Change) -> Result<Change> {
+        let log = ctx.log_handle();
+        let (diffs, keep_logging_ms) = (change.diffs.len(), self.cfg.keep_logging_ms);
+        let worker = std::thread::spawn(move || {
+            log.in_scope(|| {
+                tracing::info!(diffs, "from the worker");
+                for tick in 0..keep_logging_ms {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    tracing::info!(tick, "still working");
+                }
+            })
+        });
+        if keep_logging_ms == 0 {
+            worker
+                .join()
+                .map_err(|_| Error::msg("the worker thread panicked"))?;
+        }
+        Ok(change)
     }
 }
