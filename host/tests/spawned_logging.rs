@@ -26,7 +26,10 @@ fn a_thread_the_operator_spawns_logs_as_its_instance_until_the_instance_goes() {
     let host = Host::default();
 
     // The worker logs once and `apply` waits for it: its event is the instance's.
-    let mut op = plugin.instantiate("background", json!({}), &host).unwrap();
+    // `null` is no configuration: the defaults.
+    let mut op = plugin
+        .instantiate("background", json!(null), &host)
+        .unwrap();
     op.apply(insert(1, &[1, 2])).unwrap();
     {
         let events = events.lock().unwrap();

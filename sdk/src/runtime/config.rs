@@ -46,6 +46,15 @@ pub(crate) fn parse<C: DeserializeOwned>(operator: &str, config: &[u8]) -> Resul
             "the configuration of operator `{operator}` is not UTF-8: {e}"
         ))
     })?;
+    // `null` is no configuration: a struct whose fields all have defaults reads it as `{}`
+    // (an `Option` reads it as `None`, and a struct with a field it needs says which).
+    if text.trim() == "null"
+        && serde_json::from_str::<C>("null").is_err()
+        && struct_fields::<C>().is_some()
+    {
+        return parse::<C>(operator, b"{}")
+            .map_err(|e| Error::unlocated(format!("{e} (the configuration given was `null`)")));
+    }
     // serde reads a struct from a list too, as its fields in order, past
     // `deny_unknown_fields` and whatever the fields are called: a list is refused for a
     // configuration that is a struct, naming the fields it takes.
@@ -173,6 +182,27 @@ mod tests {
             err.to_string()
                 .starts_with("invalid configuration for operator `t`: trailing characters"),
             "{err}"
+        );
+    }
+
+    /// `null` reads as `{}` for a struct (and as `None` for an `Option` of one).
+    #[test]
+    fn null_is_no_configuration() {
+        #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Defaults {
+            #[serde(default)]
+            keep: u64,
+        }
+        assert_eq!(
+            parse::<Defaults>("t", b" null ").unwrap(),
+            Defaults::default()
+        );
+        assert_eq!(parse::<Option<Defaults>>("t", b"null").unwrap(), None);
+        let err = parse::<Config>("t", b"null").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration for operator `t`: missing field `min` (the configuration given was `null`)"
         );
     }
 
