@@ -14,6 +14,7 @@ use oplink::{Change, RowNumber, Timestamp};
 
 use crate::error::{Error, Result};
 use crate::host::{Attachment, Host};
+use crate::logging::PluginCall;
 use crate::plugin::{Library, OperatorInfo};
 use crate::state::{HostEntry, ScopedState, StateStore, Writes};
 
@@ -66,10 +67,14 @@ impl Instance {
         let attachment = host.attach(info.name(), info.requires(), state.clone());
         let mut raw: *mut OpaqueInstance = std::ptr::null_mut();
         let mut err = ErrorOut::EMPTY;
-        // SAFETY: `create` is a validated entry point of a loaded library; `attachment` is
-        // boxed and outlives the instance (we own both); `config` is valid for the call.
-        let status = unsafe {
-            (info.slots.create.0)(&*attachment.api, StrView::new(config), &mut raw, &mut err)
+        let status = {
+            let _call = PluginCall::begin();
+            // SAFETY: `create` is a validated entry point of a loaded library; `attachment`
+            // is boxed and outlives the instance (we own both); `config` is valid for the
+            // call.
+            unsafe {
+                (info.slots.create.0)(&*attachment.api, StrView::new(config), &mut raw, &mut err)
+            }
         };
         if status != Status::OK {
             // SAFETY: the plugin wrote `err` for a non-OK status.
@@ -126,7 +131,10 @@ impl Instance {
     ) -> Result<()> {
         self.refuse_if_poisoned(method)?;
         let mut err = ErrorOut::EMPTY;
-        let status = f(self.raw, &mut err);
+        let status = {
+            let _call = PluginCall::begin();
+            f(self.raw, &mut err)
+        };
         if status == Status::OK {
             return Ok(());
         }
@@ -440,8 +448,11 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         let mut err = ErrorOut::EMPTY;
-        // SAFETY: `raw` is our live instance, destroyed exactly once, here.
-        let status = unsafe { (self.info.slots.destroy.0)(self.raw, &mut err) };
+        let status = {
+            let _call = PluginCall::begin();
+            // SAFETY: `raw` is our live instance, destroyed exactly once, here.
+            unsafe { (self.info.slots.destroy.0)(self.raw, &mut err) }
+        };
         if status != Status::OK {
             // SAFETY: the plugin wrote `err` for a non-OK status.
             let error = unsafe { failure_error(status, &mut err, self.info.name(), "drop") };

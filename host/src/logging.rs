@@ -4,7 +4,9 @@
 //! wrote (one the plugin named `operator`, `instance` or `message` as `plugin.operator` and
 //! so on). Each plugin span becomes a span of the host's subscriber, with the fields
 //! `operator` and `instance` plus the plugin's, inside the host's span of the call, and is
-//! entered, exited, recorded and closed when the plugin's is.
+//! entered, exited, recorded and closed when the plugin's is; one the plugin left entered
+//! when its call returns (a forgotten guard) is exited then, so that the host's own work
+//! after the call is not inside it.
 //!
 //! `tracing` wants `'static` metadata per call site; a plugin's events and spans arrive as
 //! data, so each distinct shape (kind, name, level, target, location, field names) gets one
@@ -13,7 +15,9 @@
 //! end (a C operator with a table's name in its target) gets folded sites past
 //! [`EXACT_SITES`], so the host's memory stays bounded.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -348,6 +352,99 @@ fn open_spans() -> std::sync::MutexGuard<'static, HashMap<u64, OpenSpan>> {
         .unwrap_or_else(|e| e.into_inner())
 }
 
+/// What this thread knows of calls into plugins: how many run on it (nested calls, a host
+/// service that calls another instance, count too), and the plugin spans entered on it
+/// through [`Spans::enter`] and not exited yet, innermost last.
+struct Calls {
+    running: Cell<u32>,
+    entered: RefCell<Vec<u64>>,
+}
+
+thread_local! {
+    static CALLS: Calls = const {
+        Calls {
+            running: Cell::new(0),
+            entered: RefCell::new(Vec::new()),
+        }
+    };
+}
+
+/// A call into a plugin instance running on this thread, until dropped: the plugin spans
+/// entered during it and still entered when it returns are exited then (innermost first),
+/// so the thread's current span is again what it was before the call. A plugin that enters
+/// a span and forgets the guard, or keeps it for a later call, would otherwise leave the
+/// host's thread inside its span: the host's own events and spans after the call would be
+/// put in it. Not `Send`: it restores a thread-local.
+pub(crate) struct PluginCall {
+    /// How many spans were entered on this thread when the call began.
+    from: usize,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl PluginCall {
+    pub(crate) fn begin() -> PluginCall {
+        let from = CALLS
+            .try_with(|calls| {
+                calls.running.set(calls.running.get() + 1);
+                calls.entered.borrow().len()
+            })
+            .unwrap_or(0);
+        PluginCall {
+            from,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for PluginCall {
+    fn drop(&mut self) {
+        // `try_with`: an instance may be dropped by a thread-local's destructor, after this
+        // one is gone (then nothing was entered through it either).
+        let left = CALLS
+            .try_with(|calls| {
+                calls.running.set(calls.running.get().saturating_sub(1));
+                let mut entered = calls.entered.borrow_mut();
+                let from = self.from.min(entered.len());
+                entered.split_off(from)
+            })
+            .unwrap_or_default();
+        for key in left.into_iter().rev() {
+            if let Some((dispatch, id, _)) = find(key) {
+                dispatch.exit(&id);
+            }
+        }
+    }
+}
+
+/// Forgets that span `key` is entered on this thread (its innermost entry, or every one with
+/// `all`); how many entries were forgotten.
+fn forget_entered(key: u64, all: bool) -> usize {
+    CALLS
+        .try_with(|calls| {
+            let mut entered = calls.entered.borrow_mut();
+            if all {
+                let before = entered.len();
+                entered.retain(|&k| k != key);
+                before - entered.len()
+            } else if let Some(at) = entered.iter().rposition(|&k| k == key) {
+                entered.remove(at);
+                1
+            } else {
+                0
+            }
+        })
+        .unwrap_or(0)
+}
+
+/// Closes `span` in its subscriber, after exiting it as many times as it is entered on this
+/// thread (a span the plugin dropped while entered, its guard forgotten).
+fn close(key: u64, span: OpenSpan) {
+    for _ in 0..forget_entered(key, true) {
+        span.dispatch.exit(&span.id);
+    }
+    span.dispatch.try_close(span.id);
+}
+
 /// The subscriber and id of the open span `key` (copied out, so that the subscriber is
 /// called without the lock).
 fn find(key: u64) -> Option<(Dispatch, Id, &'static DynamicCallsite)> {
@@ -421,13 +518,32 @@ impl Spans for TracingSpans {
         dispatch.record(&id, &Record::new(&fields.value_set_all(&values)));
     }
 
+    /// Entered only inside a call into a plugin on this thread (the call exits it, if the
+    /// plugin does not, when it returns).
     fn enter(&self, key: u64) {
-        if let Some((dispatch, id, _)) = find(key) {
+        let Some((dispatch, id, _)) = find(key) else {
+            return;
+        };
+        let in_call = CALLS
+            .try_with(|calls| {
+                let in_call = calls.running.get() > 0;
+                if in_call {
+                    calls.entered.borrow_mut().push(key);
+                }
+                in_call
+            })
+            .unwrap_or(false);
+        if in_call {
             dispatch.enter(&id);
         }
     }
 
+    /// Exited only when entered on this thread and not exited since (by the plugin, or by
+    /// the end of the call that entered it).
     fn exit(&self, key: u64) {
+        if forget_entered(key, false) == 0 {
+            return;
+        }
         if let Some((dispatch, id, _)) = find(key) {
             dispatch.exit(&id);
         }
@@ -436,24 +552,26 @@ impl Spans for TracingSpans {
     fn close(&self, key: u64) {
         let span = open_spans().remove(&key);
         if let Some(span) = span {
-            span.dispatch.try_close(span.id);
+            close(key, span);
         }
     }
 }
 
 impl Drop for TracingSpans {
     fn drop(&mut self) {
-        let left: Vec<OpenSpan> = {
+        let left: Vec<(u64, OpenSpan)> = {
             let mut open = open_spans();
             let keys: Vec<u64> = open
                 .iter()
                 .filter(|(_, span)| span.owner == self.owner)
                 .map(|(&key, _)| key)
                 .collect();
-            keys.iter().filter_map(|key| open.remove(key)).collect()
+            keys.into_iter()
+                .filter_map(|key| Some((key, open.remove(&key)?)))
+                .collect()
         };
-        for span in left {
-            span.dispatch.try_close(span.id);
+        for (key, span) in left {
+            close(key, span);
         }
     }
 }

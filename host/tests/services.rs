@@ -520,6 +520,52 @@ fn a_plugins_spans_are_spans_of_the_hosts_subscriber_with_its_events_inside() {
     );
 }
 
+/// A plugin span entered in a call and never exited there (its guard forgotten) is exited
+/// in the host when the call returns: the host's events after the call are not inside it,
+/// and the next call's span is not opened inside the last one's.
+#[test]
+fn a_plugin_span_left_entered_is_exited_in_the_host_when_the_call_returns() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let log = SpanLog::default();
+    let subscriber = tracing_subscriber::registry().with(log.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let host = Host::default();
+        let mut op = plugin()
+            .instantiate("strays", json!({"mode": "forget"}), &host)
+            .unwrap();
+        for version in 1..=2 {
+            tracing::info_span!("engine_batch", batch = version)
+                .in_scope(|| op.apply(insert(version, &[1])))
+                .unwrap();
+            assert!(
+                tracing::Span::current().is_none(),
+                "the host is in no span after the call"
+            );
+            tracing::info!("the engine goes on");
+        }
+        drop(op);
+        tracing::info!("the engine dropped it");
+    });
+
+    let seen = log.0.lock().unwrap();
+    let strays: Vec<&SeenSpan> = seen.spans.iter().filter(|s| s.name == "stray").collect();
+    assert_eq!(strays.len(), 2, "{seen:?}");
+    for span in strays {
+        assert_eq!(span.parent.as_deref(), Some("engine_batch"), "{seen:?}");
+        assert_eq!((span.entered, span.exited), (1, 1), "{seen:?}");
+        assert!(span.closed, "closed with the instance");
+    }
+    for (message, scope) in &seen.events {
+        let expected: &[&str] = match message.as_str() {
+            "inside the stray span" => &["stray", "engine_batch"],
+            "the engine goes on" | "the engine dropped it" => &[],
+            _ => continue,
+        };
+        assert_eq!(scope, expected, "`{message}` in {seen:?}");
+    }
+}
+
 #[test]
 fn a_standard_service_listed_in_requires_is_provided_like_any_other() {
     let plugin = plugin();

@@ -10,6 +10,8 @@
 //!   the `oplink` command line provides from files (`oplink run --lookup tiers=tiers.csv`).
 //! * `background` logs from a thread it spawns, as its instance, through
 //!   [`Context::log_handle`].
+//! * `strays` leaves its `tracing` spans entered after its calls, or drops them on a
+//!   thread of its own, for testing hosts.
 
 use std::sync::Arc;
 
@@ -502,6 +504,57 @@ impl Background {
             worker
                 .join()
                 .map_err(|_| Error::msg("the worker thread panicked"))?;
+        }
+        Ok(change)
+    }
+}
+
+/// Configuration of `strays`: `{"mode": "forget"}` enters a span in each call and
+/// forgets the guard (the span, kept in the instance, is never exited); `{"mode": "thread"}`
+/// opens a span in each call and drops it on a thread it spawns.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StraySpansConfig {
+    /// `"forget"` or `"thread"`.
+    pub mode: String,
+}
+
+/// Leaves its spans where a host must cope with them.
+#[derive(Debug)]
+pub struct StraySpans {
+    cfg: StraySpansConfig,
+    kept: Vec<tracing::Span>,
+}
+
+#[oplink::operator(
+    name = "strays",
+    version = "0.1.0",
+    description = "Leaves spans entered, or drops them on its own thread"
+)]
+impl StraySpans {
+    fn new(cfg: StraySpansConfig) -> Result<Self> {
+        if !["forget", "thread"].contains(&cfg.mode.as_str()) {
+            bail!(
+                "`mode` must be \"forget\" or \"thread\", not {:?}",
+                cfg.mode
+            );
+        }
+        Ok(StraySpans {
+            cfg,
+            kept: Vec::new(),
+        })
+    }
+
+    fn apply(&mut self, _ctx: &mut Context, change: Change) -> Result<Change> {
+        let span = tracing::info_span!("stray", version = change.version);
+        if self.cfg.mode == "forget" {
+            std::mem::forget(span.enter());
+            tracing::info!("inside the stray span");
+            self.kept.push(span);
+        } else {
+            std::thread::spawn(move || drop(span))
+                .join()
+                .map_err(|_| Error::msg("the thread panicked"))?;
         }
         Ok(change)
     }
