@@ -404,8 +404,10 @@ impl Drop for PluginCall {
             .try_with(|calls| {
                 calls.running.set(calls.running.get().saturating_sub(1));
                 let mut entered = calls.entered.borrow_mut();
-                let from = self.from.min(entered.len());
-                entered.split_off(from)
+                if entered.len() <= self.from {
+                    return Vec::new();
+                }
+                entered.split_off(self.from)
             })
             .unwrap_or_default();
         for key in left.into_iter().rev() {
@@ -518,30 +520,29 @@ impl Spans for TracingSpans {
         dispatch.record(&id, &Record::new(&fields.value_set_all(&values)));
     }
 
-    /// Entered only inside a call into a plugin on this thread (the call exits it, if the
-    /// plugin does not, when it returns).
+    /// Inside a call into a plugin on this thread, noted so that the call exits it, if the
+    /// plugin does not, when it returns; on another thread (one the operator spawned, in a
+    /// `LogHandle`'s scope: no host code runs there) entered as told.
     fn enter(&self, key: u64) {
         let Some((dispatch, id, _)) = find(key) else {
             return;
         };
-        let in_call = CALLS
-            .try_with(|calls| {
-                let in_call = calls.running.get() > 0;
-                if in_call {
-                    calls.entered.borrow_mut().push(key);
-                }
-                in_call
-            })
-            .unwrap_or(false);
-        if in_call {
-            dispatch.enter(&id);
-        }
+        let _ = CALLS.try_with(|calls| {
+            if calls.running.get() > 0 {
+                calls.entered.borrow_mut().push(key);
+            }
+        });
+        dispatch.enter(&id);
     }
 
-    /// Exited only when entered on this thread and not exited since (by the plugin, or by
-    /// the end of the call that entered it).
+    /// Inside a call into a plugin, exited only when entered on this thread and not exited
+    /// since (by the plugin, or by the end of the call that entered it); on another thread,
+    /// exited as told.
     fn exit(&self, key: u64) {
-        if forget_entered(key, false) == 0 {
+        let in_call = CALLS
+            .try_with(|calls| calls.running.get() > 0)
+            .unwrap_or(false);
+        if in_call && forget_entered(key, false) == 0 {
             return;
         }
         if let Some((dispatch, id, _)) = find(key) {
