@@ -566,6 +566,36 @@ fn a_plugin_span_left_entered_is_exited_in_the_host_when_the_call_returns() {
     }
 }
 
+/// A plugin span dropped on a thread the operator spawned, outside any call, is closed in
+/// the host by the time the plugin opens its next span in a call, not only when the
+/// instance goes: a long-lived instance that hands each call's span to a thread of its own
+/// does not keep them all open.
+#[test]
+fn a_plugin_span_dropped_on_its_own_thread_is_closed_before_the_instance_goes() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let log = SpanLog::default();
+    let subscriber = tracing_subscriber::registry().with(log.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let host = Host::default();
+        let mut op = plugin()
+            .instantiate("strays", json!({"mode": "thread"}), &host)
+            .unwrap();
+        for version in 1..=5 {
+            op.apply(insert(version, &[1])).unwrap();
+        }
+        let (opened, open) = {
+            let seen = log.0.lock().unwrap();
+            let open = seen.spans.iter().filter(|s| !s.closed).count();
+            (seen.spans.len(), open)
+        };
+        assert_eq!((opened, open), (5, 1), "only the last call's is open");
+        drop(op);
+    });
+    let seen = log.0.lock().unwrap();
+    assert!(seen.spans.iter().all(|s| s.closed), "{seen:?}");
+}
+
 #[test]
 fn a_standard_service_listed_in_requires_is_provided_like_any_other() {
     let plugin = plugin();

@@ -9,9 +9,10 @@
 //! attributed to and are dropped. Spans go to the host's [`Spans`] service when it offers
 //! one: opened, entered, recorded, exited and closed there as here, so that an event inside
 //! a span is inside it in the host's subscriber too. A span is opened only where an event
-//! would be forwarded (outside, it is disabled); what happens to it later where none would
-//! be (entered or dropped on a thread outside any call or handle) does not reach the host,
-//! which closes what an instance left open when the instance goes.
+//! would be forwarded (outside, it is disabled); entering it later where none would be (on a
+//! thread outside any call or handle) does not reach the host, and dropping it there
+//! reaches it at the next span opened where one would (the host also closes what an
+//! instance left open when the instance goes).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -209,13 +210,24 @@ impl fmt::Debug for LogGuard<'_> {
 /// host): nothing about it is forwarded. The host's keys count up from 1.
 const NOT_OPENED: u64 = u64::MAX;
 
-/// How many handles of each span the host opened this library holds: `tracing` clones and
-/// drops span handles, and the host hears of the span's end once, when the last goes.
-static HANDLES: Mutex<Option<HashMap<u64, usize>>> = Mutex::new(None);
+/// The spans the host opened that this library holds.
+#[derive(Default)]
+struct Handles {
+    /// How many handles of each span: `tracing` clones and drops span handles, and the host
+    /// hears of the span's end once, when the last goes.
+    counts: HashMap<u64, usize>,
+    /// Spans whose last handle went where no host service can be reached (on a thread
+    /// outside any call or `LogHandle` scope): the host hears of their end at the next span
+    /// opened where one can. (Otherwise an instance that hands each call's span to a thread
+    /// of its own would keep them all open in the host as long as it lives.)
+    unsent: Vec<u64>,
+}
 
-fn handles<R>(f: impl FnOnce(&mut HashMap<u64, usize>) -> R) -> R {
+static HANDLES: Mutex<Option<Handles>> = Mutex::new(None);
+
+fn handles<R>(f: impl FnOnce(&mut Handles) -> R) -> R {
     let mut handles = HANDLES.lock().unwrap_or_else(|e| e.into_inner());
-    f(handles.get_or_insert_with(HashMap::new))
+    f(handles.get_or_insert_with(Handles::default))
 }
 
 /// Calls the host's spans service about a span it opened, when the current call has one.
@@ -292,15 +304,25 @@ impl Subscriber for Forwarder {
     }
 
     fn new_span(&self, attributes: &Attributes<'_>) -> Id {
-        let key = with_sink(|sink| match sink.spans.as_deref() {
-            Some(spans) => open(spans, attributes),
-            None => 0,
-        });
-        match key {
-            Some(key) if key != 0 && key != NOT_OPENED => {
-                handles(|handles| handles.insert(key, 1));
-                Id::from_u64(key)
+        let key = with_sink(|sink| {
+            let spans = sink.spans.as_deref()?;
+            let key = open(spans, attributes);
+            // The keys of spans dropped where no service could be reached, which any
+            // instance's service closes (keys are unique in the host's process, and one it
+            // closed already is ignored).
+            let unsent = handles(|handles| {
+                if key != 0 && key != NOT_OPENED {
+                    handles.counts.insert(key, 1);
+                }
+                std::mem::take(&mut handles.unsent)
+            });
+            for unsent in unsent {
+                crate::trampoline::contained(|| spans.close(unsent));
             }
+            Some(key)
+        });
+        match key.flatten() {
+            Some(key) if key != 0 && key != NOT_OPENED => Id::from_u64(key),
             _ => Id::from_u64(NOT_OPENED),
         }
     }
@@ -318,7 +340,7 @@ impl Subscriber for Forwarder {
     fn clone_span(&self, id: &Id) -> Id {
         let key = id.into_u64();
         if key != NOT_OPENED {
-            handles(|handles| *handles.entry(key).or_insert(0) += 1);
+            handles(|handles| *handles.counts.entry(key).or_insert(0) += 1);
         }
         id.clone()
     }
@@ -328,18 +350,26 @@ impl Subscriber for Forwarder {
         if key == NOT_OPENED {
             return false;
         }
-        let last = handles(|handles| match handles.get_mut(&key) {
+        let last = handles(|handles| match handles.counts.get_mut(&key) {
             Some(count) if *count > 1 => {
                 *count -= 1;
                 false
             }
             _ => {
-                handles.remove(&key);
+                handles.counts.remove(&key);
                 true
             }
         });
         if last {
-            to_host(&id, |spans, key| spans.close(key));
+            let sent = with_sink(|sink| {
+                let spans = sink.spans.as_deref()?;
+                // What the host fails to take is lost, and nothing else is.
+                crate::trampoline::contained(|| spans.close(key));
+                Some(())
+            });
+            if sent.flatten().is_none() {
+                handles(|handles| handles.unsent.push(key));
+            }
         }
         last
     }
