@@ -4,17 +4,54 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Recorder, insert, plugin_path};
+use common::{Captured, insert, plugin_path};
 use oplink_host::{Host, Plugin};
 use serde_json::json;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// Every event, with the names of the spans it is in (innermost first) as a field `spans`.
+#[derive(Clone, Default)]
+struct Events(Arc<Mutex<Vec<Captured>>>);
+
+struct Visitor<'a>(&'a mut Vec<(String, String)>);
+
+impl tracing::field::Visit for Visitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for Events
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let mut fields = Vec::new();
+        event.record(&mut Visitor(&mut fields));
+        let spans: Vec<String> = ctx
+            .event_scope(event)
+            .map(|scope| scope.map(|span| span.name().to_owned()).collect())
+            .unwrap_or_default();
+        fields.push(("spans".to_owned(), spans.join(",")));
+        self.0.lock().unwrap().push(Captured {
+            level: *event.metadata().level(),
+            target: event.metadata().target().to_owned(),
+            fields,
+        });
+    }
+}
 
 #[test]
 fn a_thread_the_operator_spawns_logs_as_its_instance_until_the_instance_goes() {
-    let recorder = Recorder::default();
-    let events = recorder.0.clone();
-    tracing::subscriber::set_global_default(recorder).unwrap();
+    let layer = Events::default();
+    let events = layer.0.clone();
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer)).unwrap();
     let count = |message: &str| {
         let events = events.lock().unwrap();
         events
@@ -41,6 +78,11 @@ fn a_thread_the_operator_spawns_logs_as_its_instance_until_the_instance_goes() {
         assert_eq!(event.field("operator"), Some("background"));
         assert_eq!(event.field("instance"), Some(op.id().to_string().as_str()));
         assert_eq!(event.field("diffs"), Some("1"));
+        assert_eq!(
+            event.field("spans"),
+            Some("worker"),
+            "inside the worker's span"
+        );
     }
     drop(op);
 

@@ -493,6 +493,7 @@ impl Background {
         let (diffs, keep_logging_ms) = (change.diffs.len(), self.cfg.keep_logging_ms);
         let worker = std::thread::spawn(move || {
             log.in_scope(|| {
+                let _in_span = tracing::info_span!("worker", diffs).entered();
                 tracing::info!(diffs, "from the worker");
                 for tick in 0..keep_logging_ms {
                     std::thread::sleep(std::time::Duration::from_millis(1));
