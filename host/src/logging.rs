@@ -353,20 +353,36 @@ fn open_spans() -> std::sync::MutexGuard<'static, HashMap<u64, OpenSpan>> {
 }
 
 /// What this thread knows of calls into plugins: how many run on it (nested calls, a host
-/// service that calls another instance, count too), and the plugin spans entered on it
-/// through [`Spans::enter`] and not exited yet, innermost last.
+/// service that calls another instance, count too), and how many plugin spans are entered
+/// on it ([`ENTERED`]'s length). Cells only, so that every call reaches them cheaply.
 struct Calls {
     running: Cell<u32>,
-    entered: RefCell<Vec<u64>>,
+    entered: Cell<usize>,
 }
 
 thread_local! {
     static CALLS: Calls = const {
         Calls {
             running: Cell::new(0),
-            entered: RefCell::new(Vec::new()),
+            entered: Cell::new(0),
         }
     };
+    /// The plugin spans entered on this thread inside calls through [`Spans::enter`] and not
+    /// exited yet, innermost last.
+    static ENTERED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's entered spans, keeping their count in [`CALLS`]. `None` when
+/// the list is gone (a thread-local's destructor dropping an instance late).
+fn entered<R>(f: impl FnOnce(&mut Vec<u64>) -> R) -> Option<R> {
+    ENTERED
+        .try_with(|entered| {
+            let mut entered = entered.borrow_mut();
+            let out = f(&mut entered);
+            CALLS.with(|calls| calls.entered.set(entered.len()));
+            out
+        })
+        .ok()
 }
 
 /// A call into a plugin instance running on this thread, until dropped: the plugin spans
@@ -383,34 +399,19 @@ pub(crate) struct PluginCall {
 
 impl PluginCall {
     pub(crate) fn begin() -> PluginCall {
-        let from = CALLS
-            .try_with(|calls| {
-                calls.running.set(calls.running.get() + 1);
-                calls.entered.borrow().len()
-            })
-            .unwrap_or(0);
+        let from = CALLS.with(|calls| {
+            calls.running.set(calls.running.get() + 1);
+            calls.entered.get()
+        });
         PluginCall {
             from,
             _not_send: PhantomData,
         }
     }
-}
-
-impl Drop for PluginCall {
-    fn drop(&mut self) {
-        // `try_with`: an instance may be dropped by a thread-local's destructor, after this
-        // one is gone (then nothing was entered through it either).
-        let left = CALLS
-            .try_with(|calls| {
-                calls.running.set(calls.running.get().saturating_sub(1));
-                let mut entered = calls.entered.borrow_mut();
-                if entered.len() <= self.from {
-                    return Vec::new();
-                }
-                entered.split_off(self.from)
-            })
-            .unwrap_or_default();
-        for key in left.into_iter().rev() {
+    #[cold]
+    fn exit_what_was_left(&self) {
+        let left = entered(|entered| entered.split_off(self.from.min(entered.len())));
+        for key in left.unwrap_or_default().into_iter().rev() {
             if let Some((dispatch, id, _)) = find(key) {
                 dispatch.exit(&id);
             }
@@ -418,24 +419,34 @@ impl Drop for PluginCall {
     }
 }
 
+impl Drop for PluginCall {
+    fn drop(&mut self) {
+        let left_entered = CALLS.with(|calls| {
+            calls.running.set(calls.running.get().saturating_sub(1));
+            calls.entered.get() > self.from
+        });
+        if left_entered {
+            self.exit_what_was_left();
+        }
+    }
+}
+
 /// Forgets that span `key` is entered on this thread (its innermost entry, or every one with
 /// `all`); how many entries were forgotten.
 fn forget_entered(key: u64, all: bool) -> usize {
-    CALLS
-        .try_with(|calls| {
-            let mut entered = calls.entered.borrow_mut();
-            if all {
-                let before = entered.len();
-                entered.retain(|&k| k != key);
-                before - entered.len()
-            } else if let Some(at) = entered.iter().rposition(|&k| k == key) {
-                entered.remove(at);
-                1
-            } else {
-                0
-            }
-        })
-        .unwrap_or(0)
+    entered(|entered| {
+        if all {
+            let before = entered.len();
+            entered.retain(|&k| k != key);
+            before - entered.len()
+        } else if let Some(at) = entered.iter().rposition(|&k| k == key) {
+            entered.remove(at);
+            1
+        } else {
+            0
+        }
+    })
+    .unwrap_or(0)
 }
 
 /// Closes `span` in its subscriber, after exiting it as many times as it is entered on this
@@ -527,11 +538,9 @@ impl Spans for TracingSpans {
         let Some((dispatch, id, _)) = find(key) else {
             return;
         };
-        let _ = CALLS.try_with(|calls| {
-            if calls.running.get() > 0 {
-                calls.entered.borrow_mut().push(key);
-            }
-        });
+        if CALLS.with(|calls| calls.running.get() > 0) {
+            entered(|entered| entered.push(key));
+        }
         dispatch.enter(&id);
     }
 
@@ -539,9 +548,7 @@ impl Spans for TracingSpans {
     /// since (by the plugin, or by the end of the call that entered it); on another thread,
     /// exited as told.
     fn exit(&self, key: u64) {
-        let in_call = CALLS
-            .try_with(|calls| calls.running.get() > 0)
-            .unwrap_or(false);
+        let in_call = CALLS.with(|calls| calls.running.get() > 0);
         if in_call && forget_entered(key, false) == 0 {
             return;
         }
