@@ -64,6 +64,11 @@ struct DynamicCallsite {
 }
 
 impl Callsite for DynamicCallsite {
+    // Not kept: every event or span from a plugin asks the current subscriber's `enabled`.
+    // A cached interest is what the subscribers said when the site was first met, and with
+    // one dispatcher that is the default of the thread that met it (a worker thread with no
+    // subscriber would make it "never" for every thread); a subscriber that filters in
+    // `register_callsite` alone, with `enabled` left true, gets everything from plugins.
     fn set_interest(&self, _: Interest) {}
 
     fn metadata(&self) -> &Metadata<'_> {
