@@ -14,7 +14,7 @@
 //! reaches it at the next span opened where one would (the host also closes what an
 //! instance left open when the instance goes).
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
@@ -102,16 +102,16 @@ impl Shared {
 }
 
 thread_local! {
-    /// The instance log this thread entered through a [`LogHandle`], if any.
-    static SPAWNED: Cell<Option<*const Shared>> = const { Cell::new(None) };
+    /// The instance log this thread entered through a [`LogHandle`], if any. The thread holds
+    /// a reference of its own, not a pointer into the handle: a guard forgotten, or dropped
+    /// before one made after it, leaves the thread marked past its handle's end.
+    static SPAWNED: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
 }
 
-/// The log entered through a handle on this thread.
-fn spawned<'a>() -> Option<&'a Shared> {
-    let shared = SPAWNED.with(Cell::get)?;
-    // SAFETY: set only while a `LogGuard` is alive, which borrows the handle that holds the
-    // `Shared`; used within the subscriber's callback, which runs inside the guard.
-    Some(unsafe { &*shared })
+/// The log entered through a handle on this thread (none once the thread's locals are gone,
+/// as it ends).
+fn spawned() -> Option<Arc<Shared>> {
+    SPAWNED.try_with(|s| s.borrow().clone()).ok().flatten()
 }
 
 /// The most verbose level wanted on this thread now, and whether spans are forwarded.
@@ -128,7 +128,8 @@ fn with_sink<R>(f: impl FnOnce(&Sink) -> R) -> Option<R> {
     if let Some(sink) = current_sink() {
         return Some(f(sink));
     }
-    let sink = spawned()?.sink.read().unwrap_or_else(|e| e.into_inner());
+    let shared = spawned()?;
+    let sink = shared.sink.read().unwrap_or_else(|e| e.into_inner());
     sink.as_ref().map(f)
 }
 
@@ -159,10 +160,16 @@ impl fmt::Debug for LogHandle {
 
 impl LogHandle {
     /// Makes this thread's `tracing` go to the instance's log until the guard is dropped
-    /// (a call running on the thread still takes its own instance's).
+    /// (a call running on the thread still takes its own instance's). Dropping the guard
+    /// puts back what the thread had entered before, so guards are dropped in the reverse
+    /// order of their making; one forgotten leaves the thread in this scope for good (what
+    /// it logs then goes nowhere once the instance is gone).
     pub fn enter(&self) -> LogGuard<'_> {
         LogGuard {
-            previous: SPAWNED.with(|s| s.replace(Some(Arc::as_ptr(&self.0)))),
+            previous: SPAWNED
+                .try_with(|s| s.replace(Some(self.0.clone())))
+                .ok()
+                .flatten(),
             _handle: PhantomData,
             _not_send: PhantomData,
         }
@@ -189,14 +196,17 @@ impl LogHandle {
 /// `Send`: it marks the thread that made it.
 #[must_use = "the thread logs to the instance only while the guard lives"]
 pub struct LogGuard<'a> {
-    previous: Option<*const Shared>,
+    /// What the thread had entered before.
+    previous: Option<Arc<Shared>>,
     _handle: PhantomData<&'a LogHandle>,
     _not_send: PhantomData<*const ()>,
 }
 
 impl Drop for LogGuard<'_> {
     fn drop(&mut self) {
-        SPAWNED.with(|s| s.set(self.previous));
+        let previous = self.previous.take();
+        // The log this guard marked is dropped once the thread-local is no longer borrowed.
+        let _ours = SPAWNED.try_with(|s| s.replace(previous));
     }
 }
 
@@ -460,4 +470,92 @@ mod tests {
     static_assertions::assert_not_impl_any!(Scope<'static>: Send, Sync);
     static_assertions::assert_impl_all!(super::LogHandle: Send, Sync, Clone);
     static_assertions::assert_not_impl_any!(super::LogGuard<'static>: Send, Sync);
+
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A host's log and spans that write down what they are told.
+    #[derive(Default)]
+    struct Recorder {
+        told: Mutex<Vec<String>>,
+        /// The key the next span opened gets (keys are the process's, as a host's are).
+        next: AtomicU64,
+    }
+
+    impl Recorder {
+        fn told(&self) -> Vec<String> {
+            self.told.lock().unwrap().clone()
+        }
+        fn tell(&self, what: String) {
+            self.told.lock().unwrap().push(what);
+        }
+    }
+
+    impl Log for Recorder {
+        fn max_level(&self) -> u8 {
+            level::TRACE
+        }
+        fn event(&self, event: LogEvent) {
+            self.tell(event.message);
+        }
+        fn message(&self, _: u8, _: &str, text: &str) {
+            self.tell(text.to_owned());
+        }
+    }
+
+    impl Spans for Recorder {
+        fn open(&self, span: LogSpan) -> u64 {
+            static KEYS: AtomicU64 = AtomicU64::new(1 << 40);
+            self.tell(format!("open {}", span.name));
+            let key = KEYS.fetch_add(1, Ordering::Relaxed);
+            self.next.store(key, Ordering::Relaxed);
+            key
+        }
+        fn record(&self, _: u64, fields: LogFields) {
+            self.tell(format!("record {}", fields.0.len()));
+        }
+        fn enter(&self, _: u64) {}
+        fn exit(&self, _: u64) {}
+        fn close(&self, _: u64) {
+            self.tell("close".to_owned());
+        }
+    }
+
+    /// An instance's log as its context shares it with the threads its operator spawns.
+    fn shared(recorder: &Arc<Recorder>) -> Arc<Shared> {
+        Shared::new(Some(&Sink {
+            log: recorder.clone(),
+            level: level::TRACE,
+            spans: Some(recorder.clone()),
+        }))
+    }
+
+    /// Runs `f` with the forwarder as this thread's subscriber.
+    fn forwarding(f: impl FnOnce()) {
+        tracing_core::dispatcher::with_default(&Dispatch::new(Forwarder), f);
+    }
+
+    /// A guard forgotten (or dropped after a later one) leaves its thread in the handle's
+    /// scope, past the handle: what the thread logs then goes to the instance while it is
+    /// there, and nowhere once it is gone, never to memory freed with the last handle.
+    #[test]
+    fn a_forgotten_guard_keeps_its_thread_logging_as_the_instance_or_into_nothing() {
+        let recorder = Arc::new(Recorder::default());
+        let shared = shared(&recorder);
+        let gone = Arc::downgrade(&shared);
+        forwarding(|| {
+            let handle = LogHandle(shared.clone());
+            std::mem::forget(handle.enter());
+            drop(handle);
+            crate::tracing::info!("while the instance is there");
+            // The instance goes: its context closes the log and drops its reference.
+            shared.close();
+            drop(shared);
+            assert!(
+                gone.upgrade().is_some(),
+                "the thread still marks the log, which must stay allocated"
+            );
+            crate::tracing::info!("after the instance went");
+        });
+        assert_eq!(recorder.told(), ["while the instance is there"]);
+    }
 }
