@@ -254,12 +254,15 @@ fn to_host(id: &Id, call: impl FnOnce(&dyn Spans, u64)) {
     });
 }
 
-/// Opens a span in the host: its key, or 0 when the host does not want it or failed.
-fn open(spans: &dyn Spans, attributes: &Attributes<'_>) -> u64 {
+/// A span as it crosses to the host's [`Spans::open`]. Made before the log is reached: its
+/// values' `Debug` is the plugin's code, which may log in turn, and a thread in a handle's
+/// scope reaches the log under a read lock that it must not take twice (a `close` waiting
+/// between the two would wait forever, and the thread with it).
+fn describe(attributes: &Attributes<'_>) -> LogSpan {
     let metadata = attributes.metadata();
     let mut given = Fields::default();
     attributes.record(&mut given);
-    let span = LogSpan {
+    LogSpan {
         level: level::of(metadata.level()),
         name: metadata.name().to_owned(),
         target: metadata.target().to_owned(),
@@ -277,7 +280,11 @@ fn open(spans: &dyn Spans, attributes: &Attributes<'_>) -> u64 {
                 (field.name().to_owned(), value)
             })
             .collect(),
-    };
+    }
+}
+
+/// Opens a span in the host: its key, or 0 when the host does not want it or failed.
+fn open(spans: &dyn Spans, span: LogSpan) -> u64 {
     let mut key = 0;
     // A span the host fails to open is not forwarded, and nothing else is lost.
     crate::trampoline::contained(|| key = spans.open(span));
@@ -314,9 +321,10 @@ impl Subscriber for Forwarder {
     }
 
     fn new_span(&self, attributes: &Attributes<'_>) -> Id {
+        let span = describe(attributes);
         let key = with_sink(|sink| {
             let spans = sink.spans.as_deref()?;
-            let key = open(spans, attributes);
+            let key = open(spans, span);
             // The keys of spans dropped where no service could be reached, which any
             // instance's service closes (keys are unique in the host's process, and one it
             // closed already is ignored).
@@ -338,11 +346,13 @@ impl Subscriber for Forwarder {
     }
 
     fn record(&self, id: &Id, values: &Record<'_>) {
-        to_host(id, |spans, key| {
-            let mut fields = Fields::default();
-            values.record(&mut fields);
-            spans.record(key, LogFields(fields.fields));
-        });
+        if id.into_u64() == NOT_OPENED {
+            return;
+        }
+        // Recorded before the log is reached, as a span's opening values are (`describe`).
+        let mut fields = Fields::default();
+        values.record(&mut fields);
+        to_host(id, |spans, key| spans.record(key, LogFields(fields.fields)));
     }
 
     fn record_follows_from(&self, _: &Id, _: &Id) {}
@@ -557,5 +567,42 @@ mod tests {
             crate::tracing::info!("after the instance went");
         });
         assert_eq!(recorder.told(), ["while the instance is there"]);
+    }
+
+    /// A span's field values, formatted by the plugin's own `Debug` (which may log in turn,
+    /// or drop the last of an instance), are taken before the instance's log is locked: a
+    /// thread taking its read lock a second time would wait forever behind a `close` waiting
+    /// for the first.
+    #[test]
+    fn span_fields_are_formatted_with_the_log_unlocked() {
+        struct Probe<'a>(&'a Shared, &'a Mutex<Vec<bool>>);
+        impl fmt::Debug for Probe<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let unlocked = self.0.sink.try_write().is_ok();
+                self.1.lock().unwrap().push(unlocked);
+                f.write_str("probe")
+            }
+        }
+
+        let recorder = Arc::new(Recorder::default());
+        let shared = shared(&recorder);
+        let unlocked = Mutex::new(Vec::new());
+        forwarding(|| {
+            let handle = LogHandle(shared.clone());
+            let _in_scope = handle.enter();
+            let span = crate::tracing::info_span!(
+                "work",
+                probe = ?Probe(&shared, &unlocked),
+                later = crate::tracing::field::Empty
+            );
+            span.record(
+                "later",
+                crate::tracing::field::debug(Probe(&shared, &unlocked)),
+            );
+            drop(span);
+        });
+        assert_eq!(recorder.told(), ["open work", "record 1", "close"]);
+        assert_eq!(*unlocked.lock().unwrap(), [true, true]);
+        shared.close();
     }
 }
