@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use crate::service::Service;
-use crate::services::{Clock, Entries, FieldValue, Log, State};
+use crate::services::{Clock, Entries, FieldValue, Log, Spans, State};
 use crate::{Error, Result, Timestamp};
 
 /// The operator's view of its host, passed to `apply`, `pull`, `tick` and `flush_state`:
@@ -164,6 +164,10 @@ impl Context {
         if let Some(sink) = &log {
             self.services
                 .push((<dyn Log>::NAME, Box::new(sink.log.clone())));
+            if let Some(spans) = &sink.spans {
+                self.services
+                    .push((<dyn Spans>::NAME, Box::new(spans.clone())));
+            }
         }
         if let Some(state) = &state {
             self.services
@@ -370,6 +374,55 @@ impl State for MemoryState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A host's spans service reaches `ctx.service` like the other standard services (an
+    /// operator may list `oplink::services::Spans` in `requires`), when the host has one.
+    #[test]
+    fn the_hosts_spans_service_is_a_service_of_the_context() {
+        struct NoSpans;
+        impl Spans for NoSpans {
+            fn open(&self, _: crate::services::LogSpan) -> u64 {
+                0
+            }
+            fn record(&self, _: u64, _: crate::services::LogFields) {}
+            fn enter(&self, _: u64) {}
+            fn exit(&self, _: u64) {}
+            fn close(&self, _: u64) {}
+        }
+        let mut sized = SizedContext::attached("op", 1, vec![<dyn Spans>::NAME]);
+        let ctx: &mut Context = &mut sized;
+        ctx.attach_standard(
+            Some(crate::logging::Sink {
+                log: Arc::new(StderrLog),
+                level: crate::services::level::INFO,
+                spans: Some(Arc::new(NoSpans)),
+            }),
+            None,
+            None,
+        );
+        assert!(ctx.service::<dyn Spans>().is_ok());
+
+        // A host without one (one built before it): the operator's call says so.
+        let mut sized = SizedContext::attached("op", 1, vec![<dyn Spans>::NAME]);
+        let ctx: &mut Context = &mut sized;
+        ctx.attach_standard(
+            Some(crate::logging::Sink {
+                log: Arc::new(StderrLog),
+                level: crate::services::level::INFO,
+                spans: None,
+            }),
+            None,
+            None,
+        );
+        assert_eq!(
+            ctx.service::<dyn Spans>()
+                .err()
+                .map(|e| e.to_string())
+                .as_deref()
+                .unwrap_or("Ok"),
+            "operator `op` has no service `oplink.Spans` here (in a unit test, add it with `Context::with_service`)"
+        );
+    }
 
     #[test]
     fn memory_state_scans_a_prefix_in_key_order() {

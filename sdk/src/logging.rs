@@ -18,6 +18,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Once, RwLock};
 
 use tracing_core::field::{Field, Visit};
@@ -81,8 +82,10 @@ pub(crate) struct Shared {
     /// The instance's log; `None` once the instance is gone (its tables with it). A thread
     /// forwards under the read lock, so the instance's end waits for what is under way.
     sink: RwLock<Option<Sink>>,
-    /// The log's level and whether it has spans, readable without the lock.
-    level: u8,
+    /// The log's level (`OFF` once closed, so that a thread that outlives the instance
+    /// does not build the events it would drop) and whether it has spans, readable without
+    /// the lock.
+    level: AtomicU8,
     spans: bool,
 }
 
@@ -90,13 +93,14 @@ impl Shared {
     pub(crate) fn new(sink: Option<&Sink>) -> Arc<Shared> {
         Arc::new(Shared {
             sink: RwLock::new(sink.cloned()),
-            level: sink.map_or(level::OFF, |s| s.level),
+            level: AtomicU8::new(sink.map_or(level::OFF, |s| s.level)),
             spans: sink.is_some_and(|s| s.spans.is_some()),
         })
     }
 
     /// The instance is gone: its log is reached no more.
     pub(crate) fn close(&self) {
+        self.level.store(level::OFF, Ordering::Relaxed);
         *self.sink.write().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
@@ -118,7 +122,7 @@ fn spawned() -> Option<Arc<Shared>> {
 fn wanted() -> Option<(u8, bool)> {
     match current_sink() {
         Some(sink) => Some((sink.level, sink.spans.is_some())),
-        None => spawned().map(|shared| (shared.level, shared.spans)),
+        None => spawned().map(|shared| (shared.level.load(Ordering::Relaxed), shared.spans)),
     }
 }
 
