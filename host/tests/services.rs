@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Recorder, insert, plugin_path, rows};
+use common::{Recorder, Visitor, insert, plugin_path, rows};
 use oplink::Diff;
 use oplink::arrow::array::{Array, StringArray};
 use oplink_host::{Error, Host, Plugin};
@@ -366,17 +366,6 @@ struct SeenSpan {
     closed: bool,
 }
 
-struct Fields<'a>(&'a mut Vec<(String, String)>);
-
-impl tracing::field::Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push((field.name().to_owned(), format!("{value:?}")));
-    }
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.push((field.name().to_owned(), value.to_owned()));
-    }
-}
-
 impl SpanLog {
     fn with_span(&self, id: &tracing::span::Id, f: impl FnOnce(&mut SeenSpan)) {
         let mut seen = self.0.lock().unwrap();
@@ -396,7 +385,7 @@ where
         ctx: tracing_subscriber::layer::Context<'_, S>,
     ) {
         let mut fields = Vec::new();
-        attributes.record(&mut Fields(&mut fields));
+        attributes.record(&mut Visitor(&mut fields));
         let parent = ctx
             .span(id)
             .and_then(|span| span.parent())
@@ -417,7 +406,7 @@ where
         values: &tracing::span::Record<'_>,
         _: tracing_subscriber::layer::Context<'_, S>,
     ) {
-        self.with_span(id, |span| values.record(&mut Fields(&mut span.fields)));
+        self.with_span(id, |span| values.record(&mut Visitor(&mut span.fields)));
     }
     fn on_enter(&self, id: &tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
         self.with_span(id, |span| span.entered += 1);
@@ -430,7 +419,7 @@ where
     }
     fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
         let mut fields = Vec::new();
-        event.record(&mut Fields(&mut fields));
+        event.record(&mut Visitor(&mut fields));
         let message = fields
             .into_iter()
             .find(|(name, _)| name == "message")

@@ -7,7 +7,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Captured, insert, plugin_path};
+use common::{Captured, Visitor, insert, plugin_path};
 use oplink_host::{Host, Plugin};
 use serde_json::json;
 use tracing_subscriber::layer::SubscriberExt;
@@ -15,17 +15,6 @@ use tracing_subscriber::layer::SubscriberExt;
 /// Every event, with the names of the spans it is in (innermost first) as a field `spans`.
 #[derive(Clone, Default)]
 struct Events(Arc<Mutex<Vec<Captured>>>);
-
-struct Visitor<'a>(&'a mut Vec<(String, String)>);
-
-impl tracing::field::Visit for Visitor<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push((field.name().to_owned(), format!("{value:?}")));
-    }
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.push((field.name().to_owned(), value.to_owned()));
-    }
-}
 
 impl<S> tracing_subscriber::Layer<S> for Events
 where

@@ -129,7 +129,8 @@ impl Captured {
 #[derive(Clone, Default)]
 pub struct Recorder(pub Arc<Mutex<Vec<Captured>>>);
 
-struct Visitor<'a>(&'a mut Vec<(String, String)>);
+/// Writes down each field of an event or span as a name and its text.
+pub struct Visitor<'a>(pub &'a mut Vec<(String, String)>);
 
 impl tracing::field::Visit for Visitor<'_> {
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
