@@ -413,6 +413,8 @@ impl PluginCall {
             _not_send: PhantomData,
         }
     }
+
+    /// Exits what the call entered and left entered (out of line: a call rarely does).
     #[cold]
     fn exit_what_was_left(&self) {
         let left = entered(|entered| entered.split_off(self.from.min(entered.len())));

@@ -252,9 +252,9 @@ impl Context {
         }
     }
 
-    /// A handle through which threads the operator spawns log as this instance: its
-    /// `tracing` events and spans on a thread in the handle's scope reach the host as those
-    /// of the instance's calls do (on other threads outside any call they go nowhere), until
+    /// A handle through which threads the operator spawns log as this instance: their
+    /// `tracing` events and spans, while in the handle's scope, reach the host as those of
+    /// the instance's calls do (on other threads outside any call they go nowhere), until
     /// the instance goes. See [`LogHandle`](crate::LogHandle).
     pub fn log_handle(&self) -> crate::LogHandle {
         crate::LogHandle(self.log_shared.clone())
