@@ -578,7 +578,10 @@ fn a_plugin_span_dropped_on_its_own_thread_is_closed_before_the_instance_goes() 
             let open = seen.spans.iter().filter(|s| !s.closed).count();
             (seen.spans.len(), open)
         };
-        assert_eq!((opened, open), (5, 1), "only the last call's is open");
+        // The last call's may be closed too: the library is shared with the other tests of
+        // this process, and any instance's next span (theirs included) sends it.
+        assert_eq!(opened, 5);
+        assert!(open <= 1, "at most the last call's is open, not {open}");
         drop(op);
     });
     let seen = log.0.lock().unwrap();
