@@ -291,7 +291,10 @@ impl Clock for SystemClock {
 }
 
 /// A log that writes each message to standard error (which the test harness shows for a
-/// failing test): what [`Context::new`] gives tests as `oplink.Log`.
+/// failing test): what [`Context::new`] gives tests as `oplink.Log`. Only calls of the
+/// service itself (`ctx.service::<dyn Log>()`) reach it: outside a host no forwarder is
+/// installed, so the operator's `tracing` macros in a unit test go to the test process's
+/// own subscriber (nowhere, when it has none), [`Context::log_handle`] included.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StderrLog;
 
