@@ -1,8 +1,8 @@
 //! The host side of the `Log` and `Spans` services. Each plugin event is re-emitted into
 //! the host's `tracing` subscriber at its level and with its target, file and line,
-//! carrying the fields `operator`, `instance` and `message` plus every field the plugin
-//! wrote (one the plugin named `operator`, `instance` or `message` as `plugin.operator` and
-//! so on). Each plugin span becomes a span of the host's subscriber, with the fields
+//! carrying the fields `operator`, `instance` and `message` (when it has one) plus every
+//! field the plugin wrote (one the plugin named `operator`, `instance` or `message` as
+//! `plugin.operator` and so on). Each plugin span becomes a span of the host's subscriber, with the fields
 //! `operator` and `instance` plus the plugin's, inside the host's span of the call, and is
 //! entered, exited, recorded and closed when the plugin's is; one the plugin left entered
 //! when its call returns (a forgotten guard) is exited then, so that the host's own work
@@ -301,8 +301,10 @@ fn emit_at(site: Site, operator: &str, instance: u64, event: &LogEvent) {
         return;
     }
     let message = format_args!("{}", event.message);
-    let mut values: Vec<Option<&dyn Value>> =
-        vec![Some(&message), Some(&operator), Some(&instance)];
+    // An event the plugin wrote with no message (`info!(rows = 3)`) gets none here either,
+    // rather than an empty one.
+    let message = (!event.message.is_empty()).then_some(&message as &dyn Value);
+    let mut values: Vec<Option<&dyn Value>> = vec![message, Some(&operator), Some(&instance)];
     let folded;
     match site {
         Site::Exact(_) => {
@@ -660,6 +662,33 @@ mod tests {
         );
         assert_eq!(fields[1].1, "\"strict\"");
         assert_eq!(fields[3].1, "\"mine\"");
+    }
+
+    /// An event the plugin logged with fields and no message (`info!(rows = 3)`) arrives
+    /// without a `message` field, as the same event made in the host would, not with an
+    /// empty one (which `fmt` prints as a blank before the fields).
+    #[test]
+    fn an_event_without_a_message_has_no_message_field() {
+        let recorded = Fields::default();
+        let fields = recorded.0.clone();
+        let dispatch = tracing_core::Dispatch::new(recorded);
+        tracing_core::dispatcher::with_default(&dispatch, || {
+            let log = TracingLog {
+                operator: "quiet".to_owned(),
+                instance: 2,
+            };
+            log.event(LogEvent {
+                level: level::INFO,
+                target: "quiet".to_owned(),
+                file: None,
+                line: 0,
+                message: String::new(),
+                fields: vec![("rows".to_owned(), FieldValue::U64(3))],
+            });
+        });
+        let fields = fields.lock().unwrap().clone();
+        let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["operator", "instance", "rows"]);
     }
 
     /// Counts what a subscriber is told of spans, and can refuse them.
