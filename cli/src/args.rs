@@ -194,11 +194,12 @@ pub struct RunArgs {
     /// (key and value: the first two columns) or a JSON object. Repeatable.
     #[arg(long, value_name = "NAME=FILE")]
     pub lookup: Vec<String>,
-    /// No progress bar, no summary and no warnings.
+    /// No progress bar, no summary and none of the command's own warnings (the operators'
+    /// warnings and errors still show).
     #[arg(long, short)]
     pub quiet: bool,
-    /// Show the operators' log events: `-v` for info, `-vv` for debug (warnings always
-    /// show).
+    /// Show the operators' log events: `-v` for info, `-vv` for debug (warnings and errors
+    /// always show; trace events never do).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
