@@ -198,8 +198,8 @@ pub struct RunArgs {
     /// warnings and errors still show).
     #[arg(long, short)]
     pub quiet: bool,
-    /// Show the operators' log events: `-v` for info, `-vv` for debug (warnings and errors
-    /// always show; trace events never do).
+    /// Show the operators' log events: `-v` for info, `-vv` for debug, `-vvv` for trace
+    /// (warnings and errors always show).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

@@ -82,7 +82,7 @@ fn every_subcommand_has_help_with_an_example() {
 }
 
 #[test]
-fn run_v_shows_the_operators_info_logs_and_vv_their_debug_logs() {
+fn run_v_shows_the_operators_info_logs_vv_their_debug_logs_and_vvv_their_trace_logs() {
     let run = |extra: &[&str]| {
         let output = oplink()
             .args(["run", ORDERS, "--quiet", "--to", "none"])
@@ -98,7 +98,7 @@ fn run_v_shows_the_operators_info_logs_and_vv_their_debug_logs() {
             .clone();
         stderr(&output)
     };
-    let (info, debug) = ("summing", "a change summed");
+    let (info, debug, trace) = ("summing", "a change summed", "sums kept");
     let plain = run(&[]);
     assert!(!plain.contains(info) && !plain.contains(debug), "{plain}");
     let verbose = run(&["-v"]);
@@ -107,7 +107,12 @@ fn run_v_shows_the_operators_info_logs_and_vv_their_debug_logs() {
         "{verbose}"
     );
     let very = run(&["-vv"]);
-    assert!(very.contains(info) && very.contains(debug), "{very}");
+    assert!(
+        very.contains(info) && very.contains(debug) && !very.contains(trace),
+        "{very}"
+    );
+    let most = run(&["-vvv"]);
+    assert!(most.contains(debug) && most.contains(trace), "{most}");
     // Only `run` runs operators in this process, so only it takes `-v`.
     let help = oplink()
         .args(["new", "--help"])

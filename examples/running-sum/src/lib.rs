@@ -73,6 +73,7 @@ impl RunningSum {
             }
         }
         oplink::tracing::debug!(keys = touched.len(), "a change summed");
+        oplink::tracing::trace!(keys = self.sums.len(), "sums kept");
         let mut out = change.empty_like();
         let (mut fresh, mut before, mut after) = (Vec::new(), Vec::new(), Vec::new());
         for (key, old) in touched {
