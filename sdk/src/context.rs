@@ -392,31 +392,27 @@ mod tests {
             fn exit(&self, _: u64) {}
             fn close(&self, _: u64) {}
         }
-        let mut sized = SizedContext::attached("op", 1, vec![<dyn Spans>::NAME]);
+        // A context as a host attaches it, with `spans` as the host's spans service.
+        let attached = |spans: Option<Arc<dyn Spans>>| {
+            let mut ctx = SizedContext::attached("op", 1, vec![<dyn Spans>::NAME]);
+            (&mut ctx as &mut Context).attach_standard(
+                Some(crate::logging::Sink {
+                    log: Arc::new(StderrLog),
+                    level: crate::services::level::INFO,
+                    spans,
+                }),
+                None,
+                None,
+            );
+            ctx
+        };
+        let mut sized = attached(Some(Arc::new(NoSpans)));
         let ctx: &mut Context = &mut sized;
-        ctx.attach_standard(
-            Some(crate::logging::Sink {
-                log: Arc::new(StderrLog),
-                level: crate::services::level::INFO,
-                spans: Some(Arc::new(NoSpans)),
-            }),
-            None,
-            None,
-        );
         assert!(ctx.service::<dyn Spans>().is_ok());
 
         // A host without one (one built before it): the operator's call says so.
-        let mut sized = SizedContext::attached("op", 1, vec![<dyn Spans>::NAME]);
+        let mut sized = attached(None);
         let ctx: &mut Context = &mut sized;
-        ctx.attach_standard(
-            Some(crate::logging::Sink {
-                log: Arc::new(StderrLog),
-                level: crate::services::level::INFO,
-                spans: None,
-            }),
-            None,
-            None,
-        );
         assert_eq!(
             ctx.service::<dyn Spans>()
                 .err()
