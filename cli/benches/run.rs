@@ -107,6 +107,7 @@ fn oplink_run(bencher: Bencher, format: &str) {
         lookup: Vec::new(),
         quiet: true,
         verbose: 0,
+        log: None,
     };
     bencher.counter(ItemsCount::new(ROWS)).bench(|| {
         let summary = oplink_cli::run::run(&args).expect("the run");

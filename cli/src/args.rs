@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tracing_subscriber::filter::Targets;
 
 /// Inspect, check and run oplink operator plugins, and start new ones.
 #[derive(Debug, Parser)]
@@ -202,6 +203,25 @@ pub struct RunArgs {
     /// (warnings and errors always show).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Show log events by target instead of `-v`: a level, `TARGET=LEVEL`, or both,
+    /// comma-separated (`--log running_sum=debug`, `--log info,enrich=trace`). An
+    /// operator's events have its code's module path as target (`running_sum`), oplink's
+    /// own `oplink_host`; a target named nowhere shows warnings and errors, or what a bare
+    /// level says. Each line then names its target.
+    #[arg(long, value_name = "FILTER", value_parser = log_filter, conflicts_with = "verbose")]
+    pub log: Option<Targets>,
+}
+
+/// Reads `--log`: `tracing-subscriber`'s target directives, with warnings and errors shown
+/// for the targets the filter does not name unless it gives a level of its own for them.
+fn log_filter(text: &str) -> Result<Targets, String> {
+    let targets: Targets = text.parse().map_err(|error| {
+        format!("{error} (expected a level, `TARGET=LEVEL`, or both, comma-separated)")
+    })?;
+    Ok(match targets.default_level() {
+        Some(_) => targets,
+        None => targets.with_default(tracing::Level::WARN),
+    })
 }
 
 /// The languages of `oplink new`.

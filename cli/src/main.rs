@@ -6,27 +6,44 @@ use std::process::ExitCode;
 use clap::Parser;
 use oplink_cli::args::{Cli, Command};
 use oplink_cli::{CliError, check, inspect, new, run};
+use tracing::Level;
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Plugins' `tracing` events reach this subscriber: warnings always, more with
-    // `run -v` (the other commands run no operator code in this process).
-    let verbose = match &cli.command {
-        Command::Run(args) => args.verbose,
-        _ => 0,
+    // `run -v` or as `run --log` says (the other commands run no operator code in this
+    // process).
+    let (verbose, log) = match &cli.command {
+        Command::Run(args) => (args.verbose, args.log.clone()),
+        _ => (0, None),
     };
-    let level = match verbose {
-        0 => tracing::Level::WARN,
-        1 => tracing::Level::INFO,
-        2 => tracing::Level::DEBUG,
-        _ => tracing::Level::TRACE,
-    };
+    let by_target = log.is_some();
+    let filter = log.unwrap_or_else(|| {
+        Targets::new().with_default(match verbose {
+            0 => Level::WARN,
+            1 => Level::INFO,
+            2 => Level::DEBUG,
+            _ => Level::TRACE,
+        })
+    });
+    // The most any target shows, so that plugins build no event the filter would drop.
+    let most = filter
+        .iter()
+        .map(|(_, level)| level)
+        .chain(filter.default_level())
+        .max()
+        .unwrap_or(LevelFilter::OFF);
     tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_target(false)
+        .with_max_level(most)
+        .with_target(by_target)
         .without_time()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .finish()
+        .with(filter)
         .init();
 
     let mut stdout = std::io::stdout().lock();

@@ -124,6 +124,61 @@ fn run_v_shows_the_operators_info_logs_vv_their_debug_logs_and_vvv_their_trace_l
 }
 
 #[test]
+fn run_log_filters_events_by_target() {
+    let run = |filter: &str| {
+        let output = oplink()
+            .args(["run", ORDERS, "--quiet", "--to", "none"])
+            .args(plugins(&["running-sum"]))
+            .args([
+                "--op",
+                r#"running_sum={"key": "customer", "value": "amount"}"#,
+            ])
+            .args(["--log", filter])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        stderr(&output)
+    };
+    let (info, debug, trace) = ("summing", "a change summed", "sums kept");
+    // The operator's own target at trace: all three, each line naming its target.
+    let named = run("running_sum=trace");
+    assert!(
+        named.contains(info) && named.contains(debug) && named.contains(trace),
+        "{named}"
+    );
+    assert!(named.contains("running_sum: summing"), "{named}");
+    // Another target at debug: none of the operator's, but oplink's own.
+    let other = run("oplink_host=debug");
+    assert!(!other.contains(info) && !other.contains(debug), "{other}");
+    assert!(other.contains("oplink_host"), "{other}");
+    // A bare level is the default for every target.
+    let all = run("debug");
+    assert!(all.contains(debug) && !all.contains(trace), "{all}");
+
+    let bad = oplink()
+        .args(["run", ORDERS, "--log", "running_sum=loud"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let text = stderr(&bad);
+    assert!(
+        text.contains("invalid value 'running_sum=loud' for '--log <FILTER>'")
+            && text.contains("expected a level, `TARGET=LEVEL`, or both"),
+        "{text}"
+    );
+    let both = oplink()
+        .args(["run", ORDERS, "--log", "debug", "-v"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let text = stderr(&both);
+    assert!(text.contains("cannot be used with"), "{text}");
+}
+
+#[test]
 fn inspect_prints_the_build_and_every_operator() {
     let lib = plugin_path("enrich");
     let output = oplink()
