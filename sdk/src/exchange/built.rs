@@ -671,7 +671,7 @@ impl RowsOut {
             if !column.fits(field.data_type()) {
                 return error(format!(
                     "column `{name}` was built as {}, but its field is {} ({})",
-                    column.built_as(),
+                    super::primitive_type_name(&column.built_as()),
                     field.data_type(),
                     how_to_build(field.data_type())
                 ));

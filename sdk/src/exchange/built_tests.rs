@@ -324,6 +324,15 @@ fn a_column_of_another_type_is_told_how_to_build_its_field() {
         said(DataType::Boolean, ColumnOut::i64s(vec![1])),
         "column `t` was built as Int64, but its field is Boolean (build it with `ColumnOut::booleans`)"
     );
+    // A decimal is named without the precision and scale `Decimal128Type` defaults to:
+    // a column built of it fits any.
+    assert_eq!(
+        said(
+            DataType::Decimal256(40, 2),
+            ColumnOut::new::<arrow_array::types::Decimal128Type>(vec![1])
+        ),
+        "column `t` was built as Decimal128, but its field is Decimal256(40, 2) (build it with `ColumnOut::new::<Decimal256Type>`, or `ColumnOut::from_options::<Decimal256Type>` for nulls)"
+    );
     let list = DataType::new_list(DataType::Int64, true);
     assert_eq!(
         said(list, ColumnOut::i64s(vec![1])),

@@ -21,6 +21,22 @@
 /// before laying anything out; the receiver refuses one a sender of its own sent.
 pub const MAX_SCHEMA_DEPTH: usize = 16;
 
+/// How an error names the type of a primitive arrow-rs type read or built (its
+/// `DATA_TYPE`): as arrow-rs displays it, but a decimal without the precision and scale
+/// `DATA_TYPE` carries (`Decimal128Type`'s is `Decimal128(38, 10)`), since a column of any
+/// precision and scale fits it.
+#[cold]
+pub(crate) fn primitive_type_name(data_type: &arrow_schema::DataType) -> String {
+    use arrow_schema::DataType;
+    match data_type {
+        DataType::Decimal32(..) => "Decimal32".to_owned(),
+        DataType::Decimal64(..) => "Decimal64".to_owned(),
+        DataType::Decimal128(..) => "Decimal128".to_owned(),
+        DataType::Decimal256(..) => "Decimal256".to_owned(),
+        other => other.to_string(),
+    }
+}
+
 mod built;
 mod export;
 mod import;

@@ -303,6 +303,27 @@ fn a_missing_or_mistyped_column_is_an_error_naming_it() {
         message(post.column(0).and_then(|c| c.primitive::<Float64Type>())),
         "column `id`: it is Int64, not Float64"
     );
+    // A decimal or timestamp read as another: the type asked for is named without the
+    // precision and scale (or time zone) that any column of it may have.
+    let decimals = arrow_array::Decimal128Array::from(vec![1_i128])
+        .with_precision_and_scale(10, 2)
+        .unwrap();
+    let batch = RecordBatch::try_from_iter([("price", Arc::new(decimals) as _)]).unwrap();
+    let view = ChangeView::from_change(insert(Rows::new(vec![0u64], batch).unwrap())).unwrap();
+    let price = post_of(&view).column(0).unwrap();
+    assert_eq!(
+        message(price.primitive::<arrow_array::types::Decimal256Type>()),
+        "column `price`: it is Decimal128(10, 2), not Decimal256"
+    );
+    assert_eq!(
+        message(price.primitive::<arrow_array::types::Decimal64Type>()),
+        "column `price`: it is Decimal128(10, 2), not Decimal64"
+    );
+    assert!(
+        price
+            .primitive::<arrow_array::types::Decimal128Type>()
+            .is_ok()
+    );
     // A dictionary: how to read it.
     let tags: arrow_array::DictionaryArray<arrow_array::types::Int32Type> =
         vec!["a", "b", "a"].into_iter().collect();

@@ -244,7 +244,7 @@ impl<'v> ColumnView<'v> {
     #[inline]
     fn primitive_here<T: ArrowPrimitiveType>(&self) -> Result<PrimitiveView<'v, T::Native>> {
         if !PrimitiveArray::<T>::is_compatible(self.data_type()) {
-            return Err(self.mismatch(T::DATA_TYPE));
+            return Err(self.mismatch(crate::exchange::primitive_type_name(&T::DATA_TYPE)));
         }
         // SAFETY: a valid array (the producer's word).
         let shape = unsafe { Shape::of(self.raw, 2, 0) }.map_err(|e| self.wrap(e))?;
