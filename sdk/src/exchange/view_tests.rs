@@ -1036,6 +1036,40 @@ fn binary_columns_read_in_place_as_byte_slices() {
         panic.downcast_ref::<String>().unwrap(),
         "column `name`: index 4 out of 4 strings"
     );
+    // Strings checked whole, with nulls and without, and flags: the same.
+    let checked = names.checked().unwrap();
+    for panic in [
+        std::panic::catch_unwind(|| checked.get(4)).unwrap_err(),
+        std::panic::catch_unwind(|| checked.value(4)).unwrap_err(),
+    ] {
+        assert_eq!(
+            panic.downcast_ref::<String>().unwrap(),
+            "column `name`: index 4 out of 4 strings"
+        );
+    }
+    let plain =
+        RecordBatch::try_from_iter([("plain", Arc::new(StringArray::from(vec!["a"])) as _)])
+            .unwrap();
+    let one = ChangeView::from_change(insert(Rows::new(vec![0], plain).unwrap())).unwrap();
+    let texts = post_of(&one).column(0).unwrap().strings().unwrap();
+    assert!(texts.validity().is_none());
+    let checked = texts.checked().unwrap();
+    let panic = std::panic::catch_unwind(|| checked.get(1)).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().unwrap(),
+        "column `plain`: index 1 out of 1 strings"
+    );
+    let flags = post_of(&view)
+        .column_by_name("ok")
+        .unwrap()
+        .booleans()
+        .unwrap();
+    assert!(flags.validity().is_some());
+    let panic = std::panic::catch_unwind(|| flags.get(4)).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().unwrap(),
+        "column `ok`: index 4 out of 4 values"
+    );
     let panic = std::panic::catch_unwind(|| blobs.get(1)).unwrap_err();
     assert_eq!(
         panic.downcast_ref::<String>().unwrap(),

@@ -137,6 +137,8 @@ pub struct DictionaryView<'v, K> {
 pub struct BooleansView<'v> {
     values: Validity<'v>,
     validity: Option<Validity<'v>>,
+    /// The column, for the panic of an index past the end.
+    name: Named<'v>,
 }
 
 impl<'v> ColumnView<'v> {
@@ -550,6 +552,7 @@ impl<'v> ColumnView<'v> {
                 len: self.len,
             },
             validity,
+            name: self.named(),
         })
     }
 
@@ -1085,6 +1088,7 @@ impl<'v> StringsView<'v> {
             first: 0,
             offsets: self.0.offsets,
             validity: self.0.validity,
+            name: self.0.name,
         })
     }
 
@@ -1145,6 +1149,7 @@ impl<'v> StringsView<'v> {
             first,
             offsets: view.offsets,
             validity: view.validity,
+            name: view.name,
         })
     }
 }
@@ -1163,6 +1168,8 @@ pub struct CheckedStrings<'v> {
     /// each checked within its data buffer and UTF-8.
     offsets: Offsets<'v>,
     validity: Option<Validity<'v>>,
+    /// The column, for the panic of an index past the end.
+    name: Named<'v>,
 }
 
 impl<'v> CheckedStrings<'v> {
@@ -1184,11 +1191,11 @@ impl<'v> CheckedStrings<'v> {
         self.validity
     }
 
-    /// String `i`, also for a null (usually empty). Panics past the end.
+    /// String `i`, also for a null (usually empty). Panics past the end, naming the column.
     #[inline]
     #[track_caller]
     pub fn value(&self, i: usize) -> &'v str {
-        assert!(i < self.len(), "index {i} out of {} strings", self.len());
+        self.in_bounds(i);
         let (start, end) = match self.offsets {
             // SAFETY: `i + 1` indexes the offsets (`i < len`, and there are `len + 1`);
             // `checked` found them not negative, so `as` loses nothing.
@@ -1224,14 +1231,28 @@ impl<'v> CheckedStrings<'v> {
         }
     }
 
-    /// String `i`, or `None` for a null. Panics past the end.
+    /// String `i`, or `None` for a null. Panics past the end, naming the column.
     #[inline]
     #[track_caller]
     pub fn get(&self, i: usize) -> Option<&'v str> {
+        // Before the validity is read, whose own panic would not name the column.
+        self.in_bounds(i);
         match &self.validity {
             Some(validity) if !validity.is_valid(i) => None,
             _ => Some(self.value(i)),
         }
+    }
+
+    /// Panics, naming the column, when `i` is past the end.
+    #[inline]
+    #[track_caller]
+    fn in_bounds(&self, i: usize) {
+        assert!(
+            i < self.len(),
+            "{}: index {i} out of {} strings",
+            self.name,
+            self.len()
+        );
     }
 
     /// Each string, `None` for a null.
@@ -1349,10 +1370,13 @@ impl<'v> BooleansView<'v> {
         self.validity
     }
 
-    /// Value `i`, or `None` for a null. Panics past the end.
+    /// Value `i`, or `None` for a null. Panics past the end, naming the column.
     #[inline]
     #[track_caller]
     pub fn get(&self, i: usize) -> Option<bool> {
+        if i >= self.len() {
+            past_the_end(self.name, i, self.len())
+        }
         let value = self.values.is_valid(i);
         match &self.validity {
             Some(validity) if !validity.is_valid(i) => None,
