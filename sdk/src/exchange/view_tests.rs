@@ -1624,6 +1624,12 @@ fn dictionary_columns_read_their_keys_and_values_in_place() {
             Some("a rather long green")
         ]
     );
+    // The validity is the keys' alone: row 3, whose key points at a null value, reads as
+    // null above but is valid here.
+    assert_eq!(
+        dictionary.validity().unwrap().iter().collect::<Vec<_>>(),
+        [true, true, false, true, true]
+    );
     // Borrowed from the dictionary that crossed.
     assert_eq!(
         strings.try_value(2).unwrap().as_ptr(),

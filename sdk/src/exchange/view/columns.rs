@@ -1290,9 +1290,9 @@ impl<'v, K: ArrowNativeType> DictionaryView<'v, K> {
         self.values
     }
 
-    /// The keys' validity, or `None` when every key is present: the rows whose key is null
-    /// (a row whose key points at a null value is null too, which the values' validity
-    /// says).
+    /// The keys' validity, or `None` when every key is present: the rows whose key is null,
+    /// and only those (a row whose key points at a null value is null too, which only the
+    /// values' validity says).
     #[inline]
     pub fn validity(&self) -> Option<Validity<'v>> {
         self.keys.validity()
