@@ -107,6 +107,9 @@ pub mod arrow {
     pub use arrow_data as data;
     pub use arrow_schema as schema;
     pub use arrow_select as select;
+    /// The native type of a `Float16` column (`primitive::<Float16Type>()`'s values), as
+    /// arrow-rs uses it.
+    pub use half::f16;
 }
 
 /// What an operator's code usually needs, in one `use`.

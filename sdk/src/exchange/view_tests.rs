@@ -1991,3 +1991,19 @@ fn retain_forwards_a_change_whose_every_row_is_kept_and_filters_any_other() {
         "no"
     );
 }
+
+/// A `Float16` column reads as `oplink::arrow::f16`s: a plugin names the type without a
+/// `half` dependency of its own.
+#[test]
+fn half_floats_read_as_the_reexported_f16() {
+    use crate::arrow::f16;
+    let halves = arrow_array::Float16Array::from(vec![Some(f16::from_f32(1.5)), None]);
+    let batch = RecordBatch::try_from_iter([("h", Arc::new(halves) as _)]).unwrap();
+    let view = ChangeView::from_change(insert(Rows::new(vec![0u64, 1], batch).unwrap())).unwrap();
+    let column = post_of(&view).column(0).unwrap();
+    let values = column
+        .primitive::<arrow_array::types::Float16Type>()
+        .unwrap();
+    let read: Vec<Option<f16>> = values.iter().collect();
+    assert_eq!(read, [Some(f16::from_f32(1.5)), None]);
+}
