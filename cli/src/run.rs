@@ -924,7 +924,11 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                         let _ = std::fs::remove_file(&left);
                     }
                 }
-                let restores = instance.info().implemented().restore() && snapshot.exists();
+                // A snapshot kept here is handed back to the operator, and one that cannot
+                // take it back (a build without `restore`, after one that had it) is
+                // refused below rather than its state dropped without a word.
+                let takes_back = instance.info().implemented().restore();
+                let restores = snapshot.exists();
                 // A store that cannot say whether it holds state is taken to hold some: the
                 // question only decides a warning.
                 let kept = kept_config(dir, &scope);
@@ -964,7 +968,8 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 // written beside its snapshot), but the snapshot is gone: it starts afresh,
                 // or from its store alone.
                 if !args.quiet
-                    && instance.info().implemented().restore()
+                    && takes_back
+                    && instance.info().implemented().snapshot()
                     && !snapshot.exists()
                     && config_path(dir, &scope).is_file()
                 {
@@ -1012,6 +1017,14 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                                 advice()
                             ),
                         });
+                    }
+                    if !takes_back && !bytes.is_empty() {
+                        return Err(CliError::Usage(format!(
+                            "operator `{}` has no `restore`, so it cannot take back the {} of state in `{}` that a run kept (a build of it that had `restore`, or another operator of its name); run the build that kept it, or remove the file to run without that state",
+                            spec.name,
+                            crate::counted(bytes.len(), "byte", "bytes"),
+                            snapshot.display(),
+                        )));
                     }
                     instance
                         .restore(&bytes)
@@ -1296,8 +1309,11 @@ fn close_operators(
     for stage in stages.iter_mut() {
         let t = Instant::now();
         let mut sum = None;
+        // Kept for an operator that can take it back: another's snapshot would refuse
+        // the next run (above).
         if let (Some(dir), Some(scope)) = (&args.state, &stage.scope)
             && stage.instance.info().implemented().snapshot()
+            && stage.instance.info().implemented().restore()
         {
             let bytes = stage
                 .instance

@@ -1318,6 +1318,42 @@ fn removing_a_snapshot_keeps_the_part_in_the_store() {
     );
 }
 
+/// A snapshot kept for an operator whose build has no `restore` (an earlier build had it)
+/// stops the run before anything, naming the file: it is not dropped without a word, nor
+/// left behind for a later build to restore out of date.
+#[test]
+fn a_snapshot_an_operator_cannot_take_back_is_refused_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("threshold.snapshot");
+    // What a build of `threshold` that kept a snapshot would have left.
+    std::fs::write(&snapshot, b"state of an earlier build").unwrap();
+    let run = || {
+        let mut cmd = oplink();
+        cmd.args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(dir.path())
+            .args(plugins(&["threshold"]))
+            .args(["--op", THRESHOLD]);
+        cmd
+    };
+    fails_with(
+        &mut run(),
+        &format!(
+            "operator `threshold` has no `restore`, so it cannot take back the 25 bytes of state in `{}` that a run kept (a build of it that had `restore`, or another operator of its name); run the build that kept it, or remove the file to run without that state",
+            snapshot.display()
+        ),
+    );
+    assert_eq!(
+        std::fs::read(&snapshot).unwrap(),
+        b"state of an earlier build"
+    );
+    // An empty one holds nothing to lose.
+    std::fs::write(&snapshot, b"").unwrap();
+    run().assert().success();
+    std::fs::remove_file(&snapshot).unwrap();
+    run().assert().success();
+    assert!(!snapshot.exists());
+}
+
 /// A `--state` folder whose store another process has open (another run with it) is
 /// refused in the command's words, and nothing of it is touched.
 #[test]
