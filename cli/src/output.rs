@@ -21,6 +21,12 @@ pub fn output_format(path: Option<&Path>, given: Option<OutputFormat>) -> Result
     let Some(path) = path else {
         return Ok(OutputFormat::Table);
     };
+    if let Some((compression, tool)) = compressed_extension(path) {
+        return Err(CliError::Usage(format!(
+            "`{}` is named as {compression}, but `oplink run` writes no compressed files; write `--to csv` (or another format) to standard output and pipe it through `{tool}`",
+            path.display()
+        )));
+    }
     by_extension(path).ok_or_else(|| {
         CliError::Usage(format!(
             "cannot tell the format to write `{}` in from its extension; name it with `--to table|csv|tsv|jsonl|ipc|parquet`",
@@ -42,9 +48,29 @@ fn by_extension(path: &Path) -> Option<OutputFormat> {
     })
 }
 
+/// The compression an extension names (`out.csv.gz`: gzip), and the tool that makes it:
+/// the output is never compressed, so such a name would hold what it does not say.
+fn compressed_extension(path: &Path) -> Option<(&'static str, &'static str)> {
+    Some(match extension(path).as_str() {
+        "gz" | "gzip" => ("gzip", "gzip"),
+        "zst" | "zstd" => ("Zstandard", "zstd"),
+        "bz2" => ("bzip2", "bzip2"),
+        "xz" => ("xz", "xz"),
+        "zip" => ("a zip archive", "zip"),
+        _ => return None,
+    })
+}
+
 /// A warning for `--to` naming another format than `--output`'s extension does (`-o
 /// out.csv --to parquet` writes Parquet, which whatever opens `out.csv` next will not read).
 pub fn extension_disagrees(path: &Path, given: OutputFormat) -> Option<String> {
+    if let Some((compression, tool)) = compressed_extension(path) {
+        return Some(format!(
+            "`{}` is written as {}, uncompressed, though its extension says {compression}: `oplink run` writes no compressed files (pipe standard output through `{tool}`)",
+            path.display(),
+            format_name(given),
+        ));
+    }
     let named = by_extension(path).filter(|&named| named != given)?;
     Some(format!(
         "`{}` is written as {}, as `--to` says, though its extension says {}",

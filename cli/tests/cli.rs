@@ -757,6 +757,43 @@ fn to_another_format_than_the_extension_warns() {
     }
 }
 
+/// An output named as compressed (`out.csv.gz`) is refused without `--to`, and written
+/// with a warning with it: `oplink run` compresses nothing, so the file would not be what
+/// its name says, and `gunzip` would refuse it.
+#[test]
+fn an_output_named_as_compressed_is_said_to_be_uncompressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv.gz");
+    fails_with(
+        oplink().args(["run", ORDERS, "-o"]).arg(&out),
+        &format!(
+            "`{}` is named as gzip, but `oplink run` writes no compressed files; write `--to csv` (or another format) to standard output and pipe it through `gzip`",
+            out.display()
+        ),
+    );
+    assert!(!out.exists());
+    let output = oplink()
+        .args(["run", ORDERS, "--to", "csv", "-o"])
+        .arg(&out)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&output).starts_with(&format!(
+            "oplink: warning: `{}` is written as CSV, uncompressed, though its extension says gzip: `oplink run` writes no compressed files (pipe standard output through `gzip`)\n",
+            out.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("op,customer,amount\n")
+    );
+}
+
 /// A binary file named (or given `--format`) as text is said to be what it is, with what to
 /// do: a Parquet or Arrow file renamed `.csv`, a compressed file. Text that merely begins
 /// like a magic (a column named `PAR1`) is read as text.
