@@ -1026,13 +1026,17 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                             snapshot.display(),
                         )));
                     }
-                    instance
-                        .restore(&bytes)
-                        .map_err(|source| CliError::Restore {
-                            path: snapshot.clone(),
-                            advice: advice(),
-                            source: Box::new(source),
-                        })?;
+                    // An empty snapshot is no state: nothing to hand to an operator
+                    // without `restore`.
+                    if takes_back {
+                        instance
+                            .restore(&bytes)
+                            .map_err(|source| CliError::Restore {
+                                path: snapshot.clone(),
+                                advice: advice(),
+                                source: Box::new(source),
+                            })?;
+                    }
                 }
                 (instance, Some(scope))
             }
