@@ -44,6 +44,12 @@ pub fn input_format(path: &Path, given: Option<InputFormat>) -> Result<InputForm
                 path.display()
             )));
         }
+        _ if let Some((compression, _, undo)) = crate::output::compressed_extension(path) => {
+            return Err(CliError::Usage(format!(
+                "`{}` is named as {compression}, but `oplink run` reads no compressed files; decompress it first (`{undo}`)",
+                path.display()
+            )));
+        }
         _ => {
             return Err(CliError::Usage(format!(
                 "cannot tell the format of `{}` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`",
@@ -2475,6 +2481,17 @@ mod tests {
             format!(
                 "cannot tell the format of `{}` from its extension; name it with `--format csv|tsv|jsonl|ipc|parquet`",
                 manifest.display()
+            )
+        );
+        // A compressed file, named as one: what to do.
+        let dir = tempfile::tempdir().unwrap();
+        let packed = dir.path().join("orders.csv.gz");
+        std::fs::write(&packed, [0x1f, 0x8b, 8, 0]).unwrap();
+        assert_eq!(
+            input_format(&packed, None).unwrap_err().to_string(),
+            format!(
+                "`{}` is named as gzip, but `oplink run` reads no compressed files; decompress it first (`gunzip`)",
+                packed.display()
             )
         );
         assert_eq!(

@@ -21,7 +21,7 @@ pub fn output_format(path: Option<&Path>, given: Option<OutputFormat>) -> Result
     let Some(path) = path else {
         return Ok(OutputFormat::Table);
     };
-    if let Some((compression, tool)) = compressed_extension(path) {
+    if let Some((compression, tool, _)) = compressed_extension(path) {
         return Err(CliError::Usage(format!(
             "`{}` is named as {compression}, but `oplink run` writes no compressed files; write `--to csv` (or another format) to standard output and pipe it through `{tool}`",
             path.display()
@@ -48,15 +48,18 @@ fn by_extension(path: &Path) -> Option<OutputFormat> {
     })
 }
 
-/// The compression an extension names (`out.csv.gz`: gzip), and the tool that makes it:
-/// the output is never compressed, so such a name would hold what it does not say.
-fn compressed_extension(path: &Path) -> Option<(&'static str, &'static str)> {
+/// The compression an extension names (`out.csv.gz`: gzip), the tool that makes it and the
+/// one that undoes it: `oplink run` neither reads nor writes compressed files, so an output
+/// of such a name would hold what it does not say, and an input is decompressed first.
+pub(crate) fn compressed_extension(
+    path: &Path,
+) -> Option<(&'static str, &'static str, &'static str)> {
     Some(match extension(path).as_str() {
-        "gz" | "gzip" => ("gzip", "gzip"),
-        "zst" | "zstd" => ("Zstandard", "zstd"),
-        "bz2" => ("bzip2", "bzip2"),
-        "xz" => ("xz", "xz"),
-        "zip" => ("a zip archive", "zip"),
+        "gz" | "gzip" => ("gzip", "gzip", "gunzip"),
+        "zst" | "zstd" => ("Zstandard", "zstd", "unzstd"),
+        "bz2" => ("bzip2", "bzip2", "bunzip2"),
+        "xz" => ("xz", "xz", "unxz"),
+        "zip" => ("a zip archive", "zip", "unzip"),
         _ => return None,
     })
 }
@@ -64,7 +67,7 @@ fn compressed_extension(path: &Path) -> Option<(&'static str, &'static str)> {
 /// A warning for `--to` naming another format than `--output`'s extension does (`-o
 /// out.csv --to parquet` writes Parquet, which whatever opens `out.csv` next will not read).
 pub fn extension_disagrees(path: &Path, given: OutputFormat) -> Option<String> {
-    if let Some((compression, tool)) = compressed_extension(path) {
+    if let Some((compression, tool, _)) = compressed_extension(path) {
         return Some(format!(
             "`{}` is written as {}, uncompressed, though its extension says {compression}: `oplink run` writes no compressed files (pipe standard output through `{tool}`)",
             path.display(),
