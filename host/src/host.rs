@@ -418,6 +418,11 @@ unsafe extern "C" fn lookup_service(
     out: *mut *const c_void,
     err: *mut ErrorOut,
 ) -> Status {
+    // A C operator's mistake, answered as a service method answers one, not written through.
+    if out.is_null() || !out.is_aligned() {
+        // SAFETY: `err` is writable for the call (ABI contract).
+        return unsafe { oplink::service::bad_out(err) };
+    }
     let mut body = || {
         // SAFETY: the plugin passes a view valid for this call.
         let name = String::from_utf8_lossy(unsafe { name.as_bytes() }).into_owned();

@@ -224,7 +224,7 @@ typedef OplinkStatus (*OplinkSnapshotFn)(OplinkInstance *instance, OplinkOwnedBu
 typedef OplinkStatus (*OplinkRestoreFn)(OplinkInstance *instance, OplinkBytesView snapshot, OplinkErrorOut *err);
 
 /* Finds a host service by name and fingerprint: writes its table to `out` and returns
- * `OK`, or returns `ERROR` with `err` saying why.
+ * `OK`, or returns `ERROR` with `err` saying why (`INVALID_INPUT` for a null `out`).
  */
 typedef OplinkStatus (*OplinkLookupServiceFn)(OplinkHostApi const *host, OplinkStrView name, uint64_t fingerprint, void const * *out, OplinkErrorOut *err);
 

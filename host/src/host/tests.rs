@@ -156,6 +156,44 @@ fn lookups_check_names_and_fingerprints() {
 }
 
 #[test]
+fn a_lookup_with_a_null_out_parameter_is_invalid_input_not_a_crash() {
+    let host = Host::default();
+    let attachment = host.attach("op", &[], crate::state::ScopedState::unnamed());
+    let lookup = attachment.api.lookup_service.unwrap().0;
+    let mut err = ErrorOut::EMPTY;
+    let name = StrView::from_static("oplink.State");
+    // SAFETY: the `HostApi` `attach` made, a view of a static string and a writable error
+    // slot; `out` is null on purpose, as a careless C operator would pass it.
+    let status = unsafe {
+        lookup(
+            &*attachment.api,
+            name,
+            <dyn State>::FINGERPRINT,
+            std::ptr::null_mut(),
+            &mut err,
+        )
+    };
+    assert_eq!(status, Status::INVALID_INPUT);
+    // SAFETY: the host wrote the whole slot for a failure status.
+    let failure = unsafe { oplink::trampoline::Failure::read_from(status, &mut err) }.unwrap();
+    assert_eq!(failure.message, "the out-parameter is null");
+    // The same call with somewhere to write finds the table.
+    let mut table = std::ptr::null();
+    // SAFETY: as above, with a writable `out`.
+    let status = unsafe {
+        lookup(
+            &*attachment.api,
+            name,
+            <dyn State>::FINGERPRINT,
+            &mut table,
+            &mut err,
+        )
+    };
+    assert_eq!(status, Status::OK);
+    assert!(!table.is_null());
+}
+
+#[test]
 fn services_are_identified_by_what_crosses_not_by_spelling() {
     mod spelled {
         #[oplink::host_callbacks(name = "Lookup")]
