@@ -199,6 +199,20 @@ impl Instance {
             return Err(error);
         }
         self.outbox.commit();
+        // An output that claims more of the input's own diff array than there is: reading
+        // it would read past our allocation. Nothing of it is read; the input's arrays are
+        // released here, and the instance, which broke the protocol, is poisoned.
+        if let Some(within) = self.outgoing.overrun_by(&out) {
+            self.outgoing.clear();
+            self.poisoned = Some(("apply", "an output the host could not trust"));
+            return Err(self.data_error(
+                "apply",
+                oplink::Error::unlocated(format!(
+                    "the change it returned lists {} in its input's diff array, which holds {within} from where it starts: nothing of it was read; the instance is now poisoned",
+                    oplink::__private::counted(out.diff_count, "diff", "diffs"),
+                )),
+            ));
+        }
         // An output that is the input itself (its diff array, ABI 2.2): the operator
         // returned its input, each array back in its place. Then the change is ours again,
         // taken back whole; read as any output otherwise (before the input is cleared,

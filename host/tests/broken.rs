@@ -410,6 +410,45 @@ fn an_operator_that_writes_over_its_input_does_not_return_it() {
     );
 }
 
+/// An operator that returns its input's own diff array with a count past its end: the host
+/// knows that array's length, so it reads none of it (past it lies the host's own memory,
+/// not diffs), releases the input and poisons the instance.
+#[test]
+fn an_output_that_runs_past_its_inputs_diffs_is_refused_unread() {
+    in_child(
+        "an_output_that_runs_past_its_inputs_diffs_is_refused_unread",
+        || {
+            let plugin = Plugin::load(fixture("INPUT_OVERRUN")).unwrap();
+            let mut op = plugin
+                .instantiate("c_op", json!(null), &Host::default())
+                .unwrap();
+            let column: oplink::arrow::array::ArrayRef =
+                std::sync::Arc::new(oplink::arrow::array::Int64Array::from(vec![1, 2]));
+            let batch =
+                oplink::arrow::array::RecordBatch::try_from_iter([("x", column.clone())]).unwrap();
+            let input = oplink::Change::new(
+                4,
+                oplink::Timestamp(0),
+                vec![oplink::Diff::Insert {
+                    post: oplink::Rows::new(vec![0u64, 1], batch).unwrap(),
+                }],
+            );
+            let err = op.apply(input).unwrap_err();
+            assert!(matches!(err, Error::Data { .. }), "{err:?}");
+            assert_eq!(
+                err.to_string(),
+                "operator `c_op` in `apply`: the change it returned lists 3 diffs in its input's diff array, which holds 1 from where it starts: nothing of it was read; the instance is now poisoned"
+            );
+            assert!(op.is_poisoned());
+            assert_eq!(
+                std::sync::Arc::strong_count(&column),
+                1,
+                "the input is held"
+            );
+        },
+    );
+}
+
 #[test]
 fn an_unknown_status_from_apply_poisons_the_instance() {
     in_child("an_unknown_status_from_apply_poisons_the_instance", || {

@@ -214,6 +214,22 @@ impl Outgoing {
             && change.diff_count == self.diffs.len()
     }
 
+    /// When `change`'s diff array starts inside the one laid out last (or at its end) and
+    /// lists more diffs than lie from there to that array's end, how many do: an output
+    /// that claims more of the input's diffs than there are, which must not be read (past
+    /// them is this side's spare capacity, or memory it does not own). `None` otherwise,
+    /// also for any array that is not this side's.
+    pub fn overrun_by(&self, change: &AbiChange) -> Option<usize> {
+        let start = self.diffs.as_ptr().addr();
+        let end = start + self.diffs.len() * size_of::<AbiDiff>();
+        let at = change.diffs.addr();
+        if self.diffs.is_empty() || at < start || at > end {
+            return None;
+        }
+        let within = (end - at) / size_of::<AbiDiff>();
+        (change.diff_count > within).then_some(within)
+    }
+
     /// How many changes were written over the held block in place.
     #[cfg(test)]
     pub(super) fn refills(&self) -> usize {
