@@ -95,9 +95,9 @@ impl<'a> Reader<'a> {
             Ok(())
         } else {
             Err(Error::unlocated(format!(
-                "a {} has {} bytes too many",
+                "a {} has {} too many",
                 self.what,
-                self.bytes.len()
+                crate::__private::counted(self.bytes.len(), "byte", "bytes")
             )))
         }
     }
@@ -329,7 +329,12 @@ mod tests {
         bytes.push(0);
         assert_eq!(
             Entries::decode(&bytes).unwrap_err().to_string(),
-            "a list of state entries has 1 bytes too many"
+            "a list of state entries has 1 byte too many"
+        );
+        bytes.push(0);
+        assert_eq!(
+            Entries::decode(&bytes).unwrap_err().to_string(),
+            "a list of state entries has 2 bytes too many"
         );
     }
 
