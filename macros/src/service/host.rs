@@ -79,9 +79,17 @@ pub fn generate(
                     #(#lifts)*
                     let value = #trait_ident::#ident(implementation, #(#args),*);
                     #finish
+                    let value = match #ret_trait::try_raise(value) {
+                        ::core::result::Result::Ok(value) => value,
+                        ::core::result::Result::Err(e) => {
+                            return ::core::result::Result::Err(
+                                #p::unsendable_result(#name, #method_name, e),
+                            );
+                        }
+                    };
                     // SAFETY: `out` is non-null (checked before the call) and writable for
                     // this call (the ABI's contract); it may be misaligned.
-                    unsafe { out.write_unaligned(#ret_trait::raise(value)) };
+                    unsafe { out.write_unaligned(value) };
                     ::core::result::Result::Ok(())
                 };
                 if out.is_null() {

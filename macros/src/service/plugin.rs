@@ -43,11 +43,38 @@ pub fn generate(
             .iter()
             .zip(&lowered)
             .zip(arg_traits.iter().zip(abi_params))
-            .map(|((arg, low), (arg_trait, abi))| {
+            .zip(&method.params)
+            .map(|(((arg, low), (arg_trait, abi)), param)| {
+                let param_name = &param.name;
+                // An argument that cannot cross (a batch no crossing takes, a `Json` value
+                // serde cannot write) fails the call before it is made, saying why.
+                let unsendable = if method.fallible.is_some() {
+                    quote! {
+                        return #p::fallible_failed::<#output>(
+                            #p::unsendable_argument(#name, #method_name, #param_name, e),
+                        );
+                    }
+                } else {
+                    quote! {
+                        #p::infallible_failed(
+                            #name,
+                            #method_name,
+                            &#p::unsendable_argument(#name, #method_name, #param_name, e),
+                        )
+                    }
+                };
                 quote! {
-                    // SAFETY: the same type under another lifetime; `keep` and the argument
-                    // outlive the call, so what the value points to stays valid for it.
-                    let #low = unsafe { #p::relabel::<_, #abi>(#arg_trait::lower(&#arg, &mut keep)) };
+                    let #low = match #arg_trait::try_lower(&#arg, &mut keep) {
+                        // SAFETY: the same type under another lifetime; `keep` and the
+                        // argument outlive the call, so what the value points to stays
+                        // valid for it.
+                        ::core::result::Result::Ok(abi) => unsafe { #p::relabel::<_, #abi>(abi) },
+                        ::core::result::Result::Err(e) => {
+                            // Nothing unwinds with `keep` alive (so no landing pad drops it).
+                            keep.release();
+                            #unsendable
+                        }
+                    };
                 }
             });
         let (failed, took) = if method.fallible.is_some() {

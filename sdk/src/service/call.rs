@@ -171,6 +171,28 @@ unsafe fn failed_message(
     }
 }
 
+/// The message of an argument that cannot cross (a batch no crossing takes, a `Json` value
+/// serde cannot write), on the plugin's side: the call is not made.
+#[cold]
+#[inline(never)]
+pub fn unsendable_argument(service: &str, method: &str, argument: &str, error: Error) -> String {
+    format!(
+        "argument `{argument}` of `{service}::{method}` cannot be sent to the host: {}",
+        error.message()
+    )
+}
+
+/// The error of a result the host's implementation returned that cannot cross: the host's
+/// failure, reported as its error.
+#[cold]
+#[inline(never)]
+pub fn unsendable_result(service: &str, method: &str, error: Error) -> Error {
+    Error::unlocated(format!(
+        "the host's result of `{service}::{method}` cannot be sent to the plugin: {}",
+        error.message()
+    ))
+}
+
 /// The message for a returned value that does not validate.
 pub fn bad_return(service: &str, method: &str, error: Error) -> String {
     format!(

@@ -10,9 +10,17 @@ use crate::exchange::{export_batch, import_standalone_batch};
 use crate::{Error, Result};
 
 fn export_or_released(batch: &RecordBatch) -> (FFI_ArrowArray, FFI_ArrowSchema) {
-    // Exporting the schema of a valid batch fails only for types the C Data Interface cannot
-    // express; the receiver then sees a released array and reports it.
+    // A batch no crossing takes (a type the C Data Interface cannot express, a column
+    // nested too deep) crosses released here; the generated code calls `try_lower` and
+    // `try_raise` instead, which say why.
     export_batch(batch).unwrap_or_else(|_| (FFI_ArrowArray::empty(), FFI_ArrowSchema::empty()))
+}
+
+/// Why a batch cannot cross, as an argument or a result.
+#[cold]
+#[inline(never)]
+fn cannot_cross(error: Error) -> Error {
+    Error::unlocated(format!("a batch cannot cross: {}", error.message()))
 }
 
 // SAFETY: the batch crosses through the Arrow C Data Interface; the callee moves the array
@@ -26,6 +34,13 @@ unsafe impl Arg for RecordBatch {
             array: keep.hold(array),
             schema: keep.hold(schema),
         }
+    }
+    fn try_lower(&self, keep: &mut Keep) -> Result<AbiBatchRef> {
+        let (array, schema) = export_batch(self).map_err(cannot_cross)?;
+        Ok(AbiBatchRef {
+            array: keep.hold(array),
+            schema: keep.hold(schema),
+        })
     }
     unsafe fn lift(abi: AbiBatchRef) -> Result<RecordBatch> {
         if abi.array.is_null()
@@ -51,6 +66,10 @@ unsafe impl Ret for RecordBatch {
     fn raise(self) -> AbiBatch {
         let (array, schema) = export_or_released(&self);
         AbiBatch { array, schema }
+    }
+    fn try_raise(self) -> Result<AbiBatch> {
+        let (array, schema) = export_batch(&self).map_err(cannot_cross)?;
+        Ok(AbiBatch { array, schema })
     }
     unsafe fn take(abi: AbiBatch) -> Result<RecordBatch> {
         // SAFETY: raised by the other side (caller).

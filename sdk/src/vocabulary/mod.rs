@@ -94,6 +94,13 @@ pub unsafe trait Arg: Sized {
     const SHAPE: Shape;
     /// Lays the value out for one call; what it points to lives in `self` or in `keep`.
     fn lower(&self, keep: &mut Keep) -> Self::Abi;
+    /// [`lower`](Arg::lower), or why the value cannot cross (a batch no crossing takes, a
+    /// value its encoding refuses): what a proxy calls, so that the call fails saying so
+    /// rather than hand the host an empty value.
+    #[inline(always)]
+    fn try_lower(&self, keep: &mut Keep) -> Result<Self::Abi> {
+        Ok(self.lower(keep))
+    }
     /// Reads a lowered value.
     ///
     /// # Safety
@@ -120,6 +127,12 @@ pub unsafe trait Ret: Sized {
     const SHAPE: Shape;
     /// Hands the value over; what it owns is released by `take` through this side.
     fn raise(self) -> Self::Abi;
+    /// [`raise`](Ret::raise), or why the value cannot cross: what a host's thunk calls, so
+    /// that the call fails saying so rather than hand the plugin an empty value.
+    #[inline(always)]
+    fn try_raise(self) -> Result<Self::Abi> {
+        Ok(self.raise())
+    }
     /// Takes a raised value, releasing what it owns.
     ///
     /// # Safety

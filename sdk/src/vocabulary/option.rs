@@ -90,6 +90,13 @@ unsafe impl<T: Arg> Arg for Option<T> {
             None => AbiOption::none(),
         }
     }
+    #[inline(always)]
+    fn try_lower(&self, keep: &mut Keep) -> Result<Self::Abi> {
+        match self {
+            Some(value) => value.try_lower(keep).map(AbiOption::some),
+            None => Ok(AbiOption::none()),
+        }
+    }
     unsafe fn lift(abi: Self::Abi) -> Result<Self> {
         match abi.present {
             0 => Ok(None),
@@ -108,6 +115,13 @@ unsafe impl<T: Ret> Ret for Option<T> {
         match self {
             Some(value) => AbiOption::some(value.raise()),
             None => AbiOption::none(),
+        }
+    }
+    #[inline(always)]
+    fn try_raise(self) -> Result<Self::Abi> {
+        match self {
+            Some(value) => value.try_raise().map(AbiOption::some),
+            None => Ok(AbiOption::none()),
         }
     }
     unsafe fn take(abi: Self::Abi) -> Result<Self> {

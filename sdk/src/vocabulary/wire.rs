@@ -48,6 +48,12 @@ pub trait Wire: Sized + 'static {
     fn encode(&self, out: &mut Vec<u8>);
     /// Reads a value from the bytes `encode` wrote.
     fn decode(bytes: &[u8]) -> Result<Self>;
+    /// [`encode`](Wire::encode), or why the value has no encoding (`Json`'s serde error).
+    #[doc(hidden)]
+    fn try_encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        self.encode(out);
+        Ok(())
+    }
 }
 
 const fn wire_shape<A: crate::abi::decl::CType>(schema: &str) -> Shape {
@@ -65,6 +71,13 @@ unsafe impl<T: Wire> Arg for T {
         let held = keep.hold(bytes);
         // SAFETY: `held` points into `keep`, which outlives the call.
         BytesView::new(unsafe { &*held })
+    }
+    fn try_lower(&self, keep: &mut Keep) -> Result<BytesView> {
+        let mut bytes = Vec::new();
+        self.try_encode(&mut bytes)?;
+        let held = keep.hold(bytes);
+        // SAFETY: `held` points into `keep`, which outlives the call.
+        Ok(BytesView::new(unsafe { &*held }))
     }
     unsafe fn lift(abi: BytesView) -> Result<T> {
         if (abi.ptr.is_null() && abi.len != 0) || abi.len > isize::MAX as usize {
@@ -88,6 +101,11 @@ unsafe impl<T: Wire> Ret for T {
         self.encode(&mut bytes);
         OwnedBuf::from_vec(bytes)
     }
+    fn try_raise(self) -> Result<OwnedBuf> {
+        let mut bytes = Vec::new();
+        self.try_encode(&mut bytes)?;
+        Ok(OwnedBuf::from_vec(bytes))
+    }
     unsafe fn take(mut abi: OwnedBuf) -> Result<T> {
         // SAFETY: raised by the other side, taken once (caller).
         T::decode(&unsafe { abi.take_checked() }?)
@@ -103,9 +121,9 @@ unsafe impl<T: Wire> Ret for T {
 pub trait JsonValue: Sized + 'static {
     #[doc(hidden)]
     const CHECKED: ();
-    /// Appends the value as JSON.
+    /// Appends the value as JSON, or says why serde could not write it.
     #[doc(hidden)]
-    fn to_json(&self, out: &mut Vec<u8>);
+    fn to_json(&self, out: &mut Vec<u8>) -> Result<()>;
     /// Reads a value from JSON.
     #[doc(hidden)]
     fn from_json(bytes: &[u8]) -> Result<Self>;
@@ -114,10 +132,15 @@ pub trait JsonValue: Sized + 'static {
 #[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned + 'static> JsonValue for T {
     const CHECKED: () = ();
-    fn to_json(&self, out: &mut Vec<u8>) {
-        // Serialising into memory fails only for maps with non-string keys and the like; the
-        // receiver then reports the empty input it gets.
-        let _ = serde_json::to_writer(out, self);
+    fn to_json(&self, out: &mut Vec<u8>) -> Result<()> {
+        // Serialising into memory fails only for maps with non-string keys, a `Serialize`
+        // that fails, and the like.
+        serde_json::to_writer(out, self).map_err(|e| {
+            Error::unlocated(format!(
+                "cannot encode {} as JSON: {e}",
+                std::any::type_name::<T>()
+            ))
+        })
     }
     fn from_json(bytes: &[u8]) -> Result<Self> {
         serde_json::from_slice(bytes).map_err(|e| {
@@ -137,7 +160,12 @@ pub struct Json<T>(pub T);
 impl<T: JsonValue> Wire for Json<T> {
     const SCHEMA: &'static str = "json";
     fn encode(&self, out: &mut Vec<u8>) {
-        self.0.to_json(out);
+        // What was written before a failure is left for the receiver to refuse; the
+        // generated code calls `try_encode`, which says why.
+        let _ = self.0.to_json(out);
+    }
+    fn try_encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        self.0.to_json(out)
     }
     fn decode(bytes: &[u8]) -> Result<Self> {
         T::from_json(bytes).map(Json)
