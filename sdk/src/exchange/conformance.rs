@@ -701,7 +701,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     );
     assert_eq!(
         import_malformed(int64(), with_a_child),
-        "column `n`: it has 1 children where its type has 0"
+        "column `n`: it has 1 child where its type has 0"
     );
 
     let null_values = raw(4, &[null, null], &mut made);
@@ -814,7 +814,7 @@ fn malformed_arrays_are_errors_never_crashes() {
     );
     assert_eq!(
         import_malformed(Field::new("u", union, true), one_child),
-        "column `u`: it has 1 children where its type has 2"
+        "column `u`: it has 1 child where its type has 2"
     );
 
     // Run-end-encoded columns whose runs do not cover their rows: arrow-rs would read a

@@ -228,7 +228,7 @@ fn an_array_whose_shape_disagrees_with_its_schema_is_an_error_not_a_panic() {
     let err = unsafe { import_batch(&mut abi, &mut inbox) }.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the batch has 1 columns where its schema has 2"
+        "the batch has 1 column where its schema has 2"
     );
 }
 

@@ -394,8 +394,8 @@ pub unsafe extern "C" fn restore<T: OperatorImpl>(
         if (snapshot.ptr.is_null() && snapshot.len != 0) || snapshot.len > isize::MAX as usize {
             // Not an empty snapshot: one that cannot be read.
             *bad_input = Some(Error::unlocated(format!(
-                "a snapshot of {} bytes arrived with a null pointer or more than memory can hold",
-                snapshot.len
+                "a snapshot of {} arrived with a null pointer or more than memory can hold",
+                crate::__private::counted(snapshot.len, "byte", "bytes")
             )));
             return Ok(());
         }

@@ -22,8 +22,8 @@ unsafe fn slice_of<'a, T>(view: SliceView) -> Result<&'a [T]> {
     let ptr = view.ptr.cast::<T>();
     if ptr.is_null() || !ptr.is_aligned() {
         return Err(Error::unlocated(format!(
-            "a slice of {} elements arrived with a null or misaligned pointer",
-            view.len
+            "a slice of {} arrived with a null or misaligned pointer",
+            crate::__private::counted(view.len, "element", "elements")
         )));
     }
     if view.len > isize::MAX as usize / size_of::<T>().max(1) {

@@ -14,8 +14,8 @@ unsafe impl Arg for &str {
     unsafe fn lift(abi: StrView) -> Result<Self> {
         if (abi.ptr.is_null() && abi.len != 0) || abi.len > isize::MAX as usize {
             return Err(Error::unlocated(format!(
-                "a string of {} bytes arrived with a null pointer or more than memory can hold",
-                abi.len
+                "a string of {} arrived with a null pointer or more than memory can hold",
+                crate::__private::counted(abi.len, "byte", "bytes")
             )));
         }
         // SAFETY: the view is valid for the call (caller of `lift`).

@@ -56,8 +56,8 @@ impl<'a> Importer<'a> {
         debug_assert_eq!(plan.len(), fields.len(), "one plan per field");
         if raw.n_children != fields.len() as i64 {
             return Err(Error::unlocated(format!(
-                "the batch has {} columns where its schema has {}",
-                raw.n_children,
+                "the batch has {} where its schema has {}",
+                crate::__private::counted(raw.n_children, "column", "columns"),
                 fields.len()
             )));
         }

@@ -88,14 +88,14 @@ impl Shape {
         }
         if raw.n_buffers != buffers as i64 {
             return Error::unlocated(format!(
-                "it has {} buffers where its type has {buffers}",
-                raw.n_buffers
+                "it has {} where its type has {buffers}",
+                crate::__private::counted(raw.n_buffers, "buffer", "buffers")
             ));
         }
         if raw.n_children != children as i64 {
             return Error::unlocated(format!(
-                "it has {} children where its type has {children}",
-                raw.n_children
+                "it has {} where its type has {children}",
+                crate::__private::counted(raw.n_children, "child", "children")
             ));
         }
         if buffers > 0 && (raw.buffers.is_null() || !raw.buffers.is_aligned()) {
@@ -228,7 +228,8 @@ pub(in crate::exchange) fn no_dictionary(raw: &RawArray, data_type: &DataType) -
 #[cold]
 pub(super) fn too_short(length: usize, needed: usize) -> Error {
     cold(format_args!(
-        "it has {length} rows where its parent needs {needed}"
+        "it has {} where its parent needs {needed}",
+        crate::__private::counted(length, "row", "rows")
     ))
 }
 

@@ -752,8 +752,8 @@ impl Side {
         let fields = schema.fields().len();
         if columns.n_children != fields as i64 {
             return Err(context(Error::unlocated(format!(
-                "the batch has {} columns where its schema has {fields}",
-                columns.n_children
+                "the batch has {} where its schema has {fields}",
+                crate::__private::counted(columns.n_children, "column", "columns")
             ))));
         }
         // SAFETY: a valid array (caller).
@@ -994,8 +994,8 @@ impl<'v> RowsView<'v> {
         let end = self.side.offset + self.side.length;
         if length < end {
             return Err(context(Error::unlocated(format!(
-                "it has {} rows where its parent needs {end}",
-                raw.length
+                "it has {} where its parent needs {end}",
+                crate::__private::counted(raw.length, "row", "rows")
             ))));
         }
         Ok(ColumnView {
