@@ -1325,7 +1325,7 @@ fn removing_a_snapshot_keeps_the_part_in_the_store() {
     std::fs::write(&snapshot, b"\x01").unwrap();
     let text = failure(&mut run());
     assert!(
-        text.starts_with("oplink: operator `tally` failed in `restore`: a snapshot of 1 bytes")
+        text.starts_with("oplink: operator `tally` failed in `restore`: a snapshot of 1 byte;")
             && text.ends_with(&format!(
                 ", on restoring `{}` (remove it to let the operator start from its store `tally` alone, or give `--state` another folder to start afresh)\n",
                 snapshot.display()

@@ -187,7 +187,14 @@ impl Discovery {
                         path: folder.clone(),
                         outcome: Outcome::Rejected(Error::FolderUnreadable {
                             path: folder.clone(),
-                            reason: crate::error::io_words(&error),
+                            reason: if error.kind() == std::io::ErrorKind::NotADirectory {
+                                // A library given where its folder was expected.
+                                "it is a file, not a folder (give its folder, or load the \
+                                 library by its path with `Plugin::load`)"
+                                    .to_owned()
+                            } else {
+                                crate::error::io_words(&error)
+                            },
                         }),
                     });
                     continue;

@@ -372,6 +372,19 @@ fn plugin_path_from_the_environment() {
         ),
         other => panic!("{other:?}"),
     }
+    // A library given as a folder: what to give instead.
+    let library = dir.join("libthreshold.so");
+    let found = Discovery::new([&library]).checked(false).scan();
+    match outcome_of(&found, "libthreshold.so") {
+        Outcome::Rejected(error) => assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot search `{}` for plugins: it is a file, not a folder (give its folder, or load the library by its path with `Plugin::load`)",
+                library.display()
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
     // Unset, or empty: no folder, and the error of a lookup says why.
     for value in [None, Some("")] {
         // SAFETY: as above.

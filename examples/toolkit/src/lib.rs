@@ -411,8 +411,9 @@ impl Tally {
         }
         let Some((rows, ballast)) = snapshot.split_first_chunk::<8>() else {
             bail!(
-                "a snapshot of {} bytes; expected at least 8",
-                snapshot.len()
+                "a snapshot of {} {}; expected at least 8",
+                snapshot.len(),
+                if snapshot.len() == 1 { "byte" } else { "bytes" }
             );
         };
         self.rows = u64::from_le_bytes(*rows);
