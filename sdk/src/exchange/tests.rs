@@ -1602,3 +1602,85 @@ fn a_batch_read_on_its_own_and_kept_reads_the_same_after_later_ones() {
     assert_eq!(format!("{:?}", kept.column(0).to_data().buffers()[0]), seen);
     assert_eq!(&kept, rows(&[1, 2], 0).batch());
 }
+
+/// An output's diff array judged against the input's: one that starts within the input's
+/// allocation and lists more diffs than the input has from there is an overrun, also when
+/// it starts in the spare capacity past them; one that starts where that allocation ends
+/// is another allocation (an allocator may place one right there), not an overrun.
+#[test]
+fn an_overrun_is_judged_by_the_inputs_allocation_not_only_its_length() {
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let three = Change::new(
+        1,
+        Timestamp(0),
+        vec![
+            Diff::Insert {
+                post: rows(&[1], 0)
+            };
+            3
+        ],
+    );
+    out.export_change(three, &mut outbox).unwrap();
+    outbox.commit();
+    // One diff now, in an array with room for more: spare capacity past it.
+    let one = Change::new(
+        2,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(&[2], 1),
+        }],
+    );
+    let abi = out.export_change(one, &mut outbox).unwrap();
+    let capacity = out.diff_capacity();
+    assert!(capacity >= 3, "the first change's room is kept");
+    let at = |diffs: usize, diff_count: usize| AbiChange {
+        diffs: abi.diffs.wrapping_add(diffs),
+        diff_count,
+        ..abi
+    };
+    assert_eq!(out.overrun_by(&abi), None, "the input itself");
+    assert_eq!(out.overrun_by(&at(0, 0)), None, "no diffs");
+    assert_eq!(out.overrun_by(&at(0, 3)), Some(1));
+    assert_eq!(
+        out.overrun_by(&at(1, 1)),
+        Some(0),
+        "just past the input's diffs"
+    );
+    assert_eq!(
+        out.overrun_by(&at(2, 1)),
+        Some(0),
+        "further into the spare capacity"
+    );
+    assert_eq!(out.overrun_by(&at(2, 0)), None, "nothing listed there");
+    out.clear();
+    // An array that starts where the input's allocation ends is another's, also when the
+    // input fills its allocation (its end is then that allocation's).
+    let mut full = false;
+    for n in 1..=8 {
+        let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+        let change = Change::new(
+            1,
+            Timestamp(0),
+            vec![
+                Diff::Insert {
+                    post: rows(&[1], 0)
+                };
+                n
+            ],
+        );
+        let abi = out.export_change(change, &mut outbox).unwrap();
+        let capacity = out.diff_capacity();
+        full |= capacity == n;
+        let next = AbiChange {
+            diffs: abi.diffs.wrapping_add(capacity),
+            diff_count: 1,
+            ..abi
+        };
+        assert_eq!(
+            out.overrun_by(&next),
+            None,
+            "{n} diffs in room for {capacity}"
+        );
+    }
+    assert!(full, "some input fills its allocation");
+}

@@ -214,20 +214,29 @@ impl Outgoing {
             && change.diff_count == self.diffs.len()
     }
 
-    /// When `change`'s diff array starts inside the one laid out last (or at its end) and
-    /// lists more diffs than lie from there to that array's end, how many do: an output
-    /// that claims more of the input's diffs than there are, which must not be read (past
-    /// them is this side's spare capacity, or memory it does not own). `None` otherwise,
-    /// also for any array that is not this side's.
+    /// When `change`'s diff array starts inside the allocation of the one laid out last
+    /// and lists more diffs than lie from there to that array's end, how many do (none, for
+    /// one that starts in the spare capacity past them): an output that claims more of the
+    /// input's diffs than there are, which must not be read (past them is this side's
+    /// spare capacity, or memory it does not own). `None` otherwise, also for any array
+    /// that is not this side's: one that starts where this side's allocation ends is
+    /// another allocation (an allocator may place one right after it).
     pub fn overrun_by(&self, change: &AbiChange) -> Option<usize> {
         let start = self.diffs.as_ptr().addr();
         let end = start + self.diffs.len() * size_of::<AbiDiff>();
+        let allocated = start + self.diffs.capacity() * size_of::<AbiDiff>();
         let at = change.diffs.addr();
-        if self.diffs.is_empty() || at < start || at > end {
+        if self.diffs.is_empty() || at < start || at >= allocated {
             return None;
         }
-        let within = (end - at) / size_of::<AbiDiff>();
+        let within = end.saturating_sub(at) / size_of::<AbiDiff>();
         (change.diff_count > within).then_some(within)
+    }
+
+    /// How many diffs the diff array has room for.
+    #[cfg(test)]
+    pub(super) fn diff_capacity(&self) -> usize {
+        self.diffs.capacity()
     }
 
     /// How many changes were written over the held block in place.
