@@ -187,8 +187,11 @@ impl Discovery {
                         path: folder.clone(),
                         outcome: Outcome::Rejected(Error::FolderUnreadable {
                             path: folder.clone(),
-                            reason: if error.kind() == std::io::ErrorKind::NotADirectory {
-                                // A library given where its folder was expected.
+                            reason: if error.kind() == std::io::ErrorKind::NotADirectory
+                                && folder.is_file()
+                            {
+                                // A library given where its folder was expected (not a
+                                // path through a file, `lib.so/plugins`, which is no file).
                                 "it is a file, not a folder (give its folder, or load the \
                                  library by its path with `Plugin::load`)"
                                     .to_owned()

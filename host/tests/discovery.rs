@@ -385,6 +385,19 @@ fn plugin_path_from_the_environment() {
         ),
         other => panic!("{other:?}"),
     }
+    // A path through that library is no file: the system's words.
+    let through = library.join("plugins");
+    let found = Discovery::new([&through]).checked(false).scan();
+    match outcome_of(&found, "plugins") {
+        Outcome::Rejected(error) => assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot search `{}` for plugins: Not a directory",
+                through.display()
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
     // Unset, or empty: no folder, and the error of a lookup says why.
     for value in [None, Some("")] {
         // SAFETY: as above.
