@@ -1019,11 +1019,11 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                         });
                     }
                     if !takes_back && !bytes.is_empty() {
-                        return Err(CliError::Usage(format!(
-                            "operator `{}` has no `restore`, so it cannot take back the {} of state in `{}` that a run kept (a build of it that had `restore`, or another operator of its name); run the build that kept it, or remove the file to run without that state",
-                            spec.name,
-                            crate::counted(bytes.len(), "byte", "bytes"),
-                            snapshot.display(),
+                        return Err(CliError::Usage(cannot_take_back(
+                            &spec.name,
+                            bytes.len(),
+                            &snapshot,
+                            instance.info().implemented().snapshot(),
                         )));
                     }
                     // An empty snapshot is no state: nothing to hand to an operator
@@ -1394,6 +1394,23 @@ fn close_operators(
         crate::output::sync_folder_of(&path)?;
     }
     Ok(snapshots)
+}
+
+/// Why a run stops at a snapshot of `length` bytes for an operator without `restore`, and
+/// what to do. Who kept it: a build with `restore`, another operator of the name, or, for
+/// an operator with `snapshot`, an earlier oplink, which kept the snapshots of operators
+/// without `restore` too (never handed back): then nothing is lost by removing it.
+fn cannot_take_back(operator: &str, length: usize, path: &Path, snapshots: bool) -> String {
+    format!(
+        "operator `{operator}` has no `restore`, so it cannot take back the {} of state in `{}` that a run kept ({}); run the build that kept it, or remove the file to run without that state",
+        crate::counted(length, "byte", "bytes"),
+        path.display(),
+        if snapshots {
+            "a build of it that had `restore`, another operator of its name, or an earlier oplink, which kept the snapshots of operators without `restore` too but never handed them back"
+        } else {
+            "a build of it that had `restore`, or another operator of its name"
+        },
+    )
 }
 
 /// Where a state file (`NAME.snapshot`, `NAME.config`) is written before it is put in
@@ -1776,6 +1793,21 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_for_an_operator_without_restore_names_who_may_have_kept_it() {
+        let path = Path::new("state/tally.snapshot");
+        // Without `snapshot` either: only another build or operator wrote it.
+        assert_eq!(
+            cannot_take_back("tally", 1, path, false),
+            "operator `tally` has no `restore`, so it cannot take back the 1 byte of state in `state/tally.snapshot` that a run kept (a build of it that had `restore`, or another operator of its name); run the build that kept it, or remove the file to run without that state"
+        );
+        // With `snapshot`: an earlier oplink kept this very build's snapshots, unread.
+        assert_eq!(
+            cannot_take_back("tally", 12, path, true),
+            "operator `tally` has no `restore`, so it cannot take back the 12 bytes of state in `state/tally.snapshot` that a run kept (a build of it that had `restore`, another operator of its name, or an earlier oplink, which kept the snapshots of operators without `restore` too but never handed them back); run the build that kept it, or remove the file to run without that state"
+        );
+    }
 
     #[test]
     fn an_op_is_a_name_with_an_inline_or_file_configuration() {
