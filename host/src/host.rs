@@ -419,9 +419,17 @@ unsafe extern "C" fn lookup_service(
     err: *mut ErrorOut,
 ) -> Status {
     // A C operator's mistake, answered as a service method answers one, not written through.
-    if out.is_null() || !out.is_aligned() {
+    if out.is_null() {
         // SAFETY: `err` is writable for the call (ABI contract).
         return unsafe { oplink::service::bad_out(err) };
+    }
+    if !out.is_aligned() {
+        let error = oplink::Error::unlocated(format!(
+            "the out-parameter is misaligned ({out:p}: a pointer's place is aligned to {})",
+            align_of::<*const c_void>()
+        ));
+        // SAFETY: `err` is writable for the call (ABI contract).
+        return unsafe { oplink::trampoline::Failure::invalid_input(&error).write_to(err) };
     }
     let mut body = || {
         // SAFETY: the plugin passes a view valid for this call.

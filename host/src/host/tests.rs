@@ -177,6 +177,31 @@ fn a_lookup_with_a_null_out_parameter_is_invalid_input_not_a_crash() {
     // SAFETY: the host wrote the whole slot for a failure status.
     let failure = unsafe { oplink::trampoline::Failure::read_from(status, &mut err) }.unwrap();
     assert_eq!(failure.message, "the out-parameter is null");
+    // A misaligned one is said to be misaligned, not null.
+    let mut room = [0u64; 2];
+    let misaligned = room.as_mut_ptr().cast::<u8>().wrapping_add(1).cast();
+    let mut err = ErrorOut::EMPTY;
+    // SAFETY: as above; `out` is misaligned on purpose and is not written through.
+    let status = unsafe {
+        lookup(
+            &*attachment.api,
+            name,
+            <dyn State>::FINGERPRINT,
+            misaligned,
+            &mut err,
+        )
+    };
+    assert_eq!(status, Status::INVALID_INPUT);
+    // SAFETY: the host wrote the whole slot for a failure status.
+    let failure = unsafe { oplink::trampoline::Failure::read_from(status, &mut err) }.unwrap();
+    assert_eq!(
+        failure.message,
+        format!(
+            "the out-parameter is misaligned ({misaligned:p}: a pointer's place is aligned to {})",
+            align_of::<*const std::ffi::c_void>()
+        )
+    );
+    assert_eq!(room, [0, 0], "nothing is written through it");
     // The same call with somewhere to write finds the table.
     let mut table = std::ptr::null();
     // SAFETY: as above, with a writable `out`.
