@@ -189,6 +189,11 @@ impl Instance {
         });
         if !laid_out {
             result?;
+            // Our diff array holds no diffs now, but keeps its room: an output in it (an
+            // earlier call's array, given back) is an overrun too.
+            if let Some(within) = self.outgoing.overrun_by(&out) {
+                return Err(self.overrun(&out, within));
+            }
             // SAFETY: on OK the plugin wrote `out`, valid until our next call on the instance.
             return unsafe { self.take_change(&out, "apply") };
         }
@@ -204,14 +209,7 @@ impl Instance {
         // released here, and the instance, which broke the protocol, is poisoned.
         if let Some(within) = self.outgoing.overrun_by(&out) {
             self.outgoing.clear();
-            self.poisoned = Some(("apply", "an output the host could not trust"));
-            return Err(self.data_error(
-                "apply",
-                oplink::Error::unlocated(format!(
-                    "the change it returned lists {} in its input's diff array, which holds {within} from where it starts: nothing of it was read; the instance is now poisoned",
-                    oplink::__private::counted(out.diff_count, "diff", "diffs"),
-                )),
-            ));
+            return Err(self.overrun(&out, within));
         }
         // An output that is the input itself (its diff array, ABI 2.2): the operator
         // returned its input, each array back in its place. Then the change is ours again,
@@ -230,6 +228,22 @@ impl Instance {
         // Whatever the plugin did not take is released here, on our side.
         self.outgoing.clear();
         change
+    }
+
+    /// An `apply` output that lists more of its input's diff array than it holds from where
+    /// it starts (`within`): nothing of it is read, and the instance, which broke the
+    /// protocol, is poisoned.
+    #[cold]
+    #[inline(never)]
+    fn overrun(&mut self, out: &AbiChange, within: usize) -> Error {
+        self.poisoned = Some(("apply", "an output the host could not trust"));
+        self.data_error(
+            "apply",
+            oplink::Error::unlocated(format!(
+                "the change it returned lists {} in its input's diff array, which holds {within} from where it starts: nothing of it was read; the instance is now poisoned",
+                oplink::__private::counted(out.diff_count, "diff", "diffs"),
+            )),
+        )
     }
 
     /// The change the plugin wrote into `out`; one without diffs is taken without the

@@ -450,6 +450,39 @@ fn an_output_that_runs_past_its_inputs_diffs_is_refused_unread() {
 }
 
 #[test]
+fn an_earlier_inputs_diff_array_given_back_for_an_input_without_diffs_is_refused_unread() {
+    in_child(
+        "an_earlier_inputs_diff_array_given_back_for_an_input_without_diffs_is_refused_unread",
+        || {
+            let plugin = Plugin::load(fixture("INPUT_REPLAYED")).unwrap();
+            let mut op = plugin
+                .instantiate("c_op", json!(null), &Host::default())
+                .unwrap();
+            let column: oplink::arrow::array::ArrayRef =
+                std::sync::Arc::new(oplink::arrow::array::Int64Array::from(vec![1, 2]));
+            let batch =
+                oplink::arrow::array::RecordBatch::try_from_iter([("x", column.clone())]).unwrap();
+            let input = oplink::Change::new(
+                4,
+                oplink::Timestamp(0),
+                vec![oplink::Diff::Insert {
+                    post: oplink::Rows::new(vec![0u64, 1], batch).unwrap(),
+                }],
+            );
+            assert!(op.apply(input).unwrap().diffs.is_empty());
+            let err = op
+                .apply(oplink::Change::new(5, oplink::Timestamp(0), Vec::new()))
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "operator `c_op` in `apply`: the change it returned lists 1 diff in its input's diff array, which holds 0 from where it starts: nothing of it was read; the instance is now poisoned"
+            );
+            assert!(op.is_poisoned());
+        },
+    );
+}
+
+#[test]
 fn an_unknown_status_from_apply_poisons_the_instance() {
     in_child("an_unknown_status_from_apply_poisons_the_instance", || {
         let plugin = Plugin::load(fixture("APPLY_UNKNOWN_STATUS")).unwrap();

@@ -1653,6 +1653,14 @@ fn an_overrun_is_judged_by_the_inputs_allocation_not_only_its_length() {
     );
     assert_eq!(out.overrun_by(&at(2, 0)), None, "nothing listed there");
     out.clear();
+    // Cleared, the array keeps its room, and nothing in it is a diff any more.
+    assert_eq!(out.diff_capacity(), capacity);
+    assert_eq!(
+        out.overrun_by(&at(0, 1)),
+        Some(0),
+        "a diff of the last change"
+    );
+    assert_eq!(out.overrun_by(&at(0, 0)), None);
     // An array that starts where the input's allocation ends is another's, also when the
     // input fills its allocation (its end is then that allocation's).
     let mut full = false;

@@ -220,13 +220,14 @@ impl Outgoing {
     /// input's diffs than there are, which must not be read (past them is this side's
     /// spare capacity, or memory it does not own). `None` otherwise, also for any array
     /// that is not this side's: one that starts where this side's allocation ends is
-    /// another allocation (an allocator may place one right after it).
+    /// another allocation (an allocator may place one right after it). An array with no
+    /// diffs keeps its room, which is judged the same way (nothing lies in it).
     pub fn overrun_by(&self, change: &AbiChange) -> Option<usize> {
         let start = self.diffs.as_ptr().addr();
         let end = start + self.diffs.len() * size_of::<AbiDiff>();
         let allocated = start + self.diffs.capacity() * size_of::<AbiDiff>();
         let at = change.diffs.addr();
-        if self.diffs.is_empty() || at < start || at >= allocated {
+        if at < start || at >= allocated {
             return None;
         }
         let within = end.saturating_sub(at) / size_of::<AbiDiff>();
