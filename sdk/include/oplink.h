@@ -224,7 +224,8 @@ typedef OplinkStatus (*OplinkSnapshotFn)(OplinkInstance *instance, OplinkOwnedBu
 typedef OplinkStatus (*OplinkRestoreFn)(OplinkInstance *instance, OplinkBytesView snapshot, OplinkErrorOut *err);
 
 /* Finds a host service by name and fingerprint: writes its table to `out` and returns
- * `OK`, or returns `ERROR` with `err` saying why (`INVALID_INPUT` for a null `out`).
+ * `OK`, or returns `ERROR` with `err` saying why (`INVALID_INPUT` for a null or misaligned
+ * `out`).
  */
 typedef OplinkStatus (*OplinkLookupServiceFn)(OplinkHostApi const *host, OplinkStrView name, uint64_t fingerprint, void const * *out, OplinkErrorOut *err);
 

@@ -468,7 +468,8 @@ abi_struct! {
 
 abi_fn! {
     /// Finds a host service by name and fingerprint: writes its table to `out` and returns
-    /// `OK`, or returns `ERROR` with `err` saying why (`INVALID_INPUT` for a null `out`).
+    /// `OK`, or returns `ERROR` with `err` saying why (`INVALID_INPUT` for a null or misaligned
+    /// `out`).
     pub fn LookupServiceFn(host: *const HostApi, name: StrView, fingerprint: u64, out: *mut *const c_void, err: *mut ErrorOut) -> Status;
 }
 
