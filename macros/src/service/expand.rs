@@ -178,14 +178,19 @@ fn checks(service: &Service<'_>, p: &TokenStream) -> TokenStream {
         match &method.fallible {
             Some((ok, err)) => {
                 out.extend(check(p, &cfg_attr, ok, quote!(Ret), quote!(SHAPE)));
-                if let Some(err) = err {
-                    out.extend(check(
+                match err {
+                    Some(err) => out.extend(check(
                         p,
                         &cfg_attr,
                         err,
                         quote!(ServiceError),
                         quote!(CHECKED),
-                    ));
+                    )),
+                    // `io::Result<u64>`, `anyhow::Result<u64>`: the error type is the
+                    // alias's, checked here at the return type. Left to the bounds, it
+                    // would make the impls absent and fail only where a plugin asks for
+                    // the service, far from this trait.
+                    None => out.extend(hidden_error_check(p, &cfg_attr, &method.output)),
                 }
             }
             None => out.extend(check(
@@ -198,6 +203,30 @@ fn checks(service: &Service<'_>, p: &TokenStream) -> TokenStream {
         }
     }
     out
+}
+
+/// `ty`, a `Result` whose error type is an alias's (`io::Result<u64>`), checked as a
+/// service error at `ty`: rustc names the error type (`std::io::Error cannot be the error
+/// type of a host service method`) and nothing else, since the `Ok` type is checked on its
+/// own.
+fn hidden_error_check(p: &TokenStream, cfg_attr: &TokenStream, ty: &Type) -> TokenStream {
+    let (start, end) = span::range(ty);
+    // Two `<`, not one `<<`: rustc splits a `<<` and spans its second half one column in.
+    let open = quote_spanned!(start=> let _ = < <);
+    let close = quote_spanned!(end=> as __OplinkErrorOf>::Error as #p::ServiceError>::CHECKED;);
+    quote! {
+        #cfg_attr
+        {
+            /// The error type of a `Result`, whatever the alias it is written as.
+            trait __OplinkErrorOf {
+                type Error;
+            }
+            impl<T, E> __OplinkErrorOf for ::core::result::Result<T, E> {
+                type Error = E;
+            }
+            #open #ty #close
+        }
+    }
 }
 
 fn check(
