@@ -319,10 +319,25 @@ fn borrowing_json(ty: &Type) -> Option<&Type> {
 
 /// A return value: it must own what it holds.
 pub fn output(ty: &Type, method: &Ident, lifetimes_reported: bool, errors: &mut Errors) {
+    // A borrow with its lifetime written (`&'static str`, `Option<&'a str>`) is refused as a
+    // borrow: leaving the lifetime out, the advice for a parameter, would only lead to the
+    // same refusal. (A `&mut` is refused as that, below.)
+    let borrows = crate::common::types::has_reference(ty);
+    if borrows && !has_mut_reference(ty) && !lifetimes(ty).is_empty() {
+        errors.at(
+            ty,
+            format!(
+                "`{method}` returns `{}`, which borrows: a return value must own its data, so return `{}`",
+                text(ty),
+                owned(ty)
+            ),
+        );
+        return;
+    }
     if forbidden(ty, "the return value", method, lifetimes_reported, errors) {
         return;
     }
-    if crate::common::types::has_reference(ty) {
+    if borrows {
         errors.at(
             ty,
             format!(
@@ -332,6 +347,35 @@ pub fn output(ty: &Type, method: &Ident, lifetimes_reported: bool, errors: &mut 
             ),
         );
     }
+}
+
+/// Whether `ty` holds a `&mut` anywhere.
+fn has_mut_reference(ty: &Type) -> bool {
+    struct Find(bool);
+    impl Visit<'_> for Find {
+        fn visit_type_reference(&mut self, reference: &syn::TypeReference) {
+            self.0 |= reference.mutability.is_some();
+            syn::visit::visit_type_reference(self, reference);
+        }
+    }
+    let mut find = Find(false);
+    find.visit_type(ty);
+    find.0
+}
+
+/// The lifetimes `ty`'s references name (`'static` in `Option<&'static str>`), `'_` aside.
+fn lifetimes(ty: &Type) -> Vec<&syn::Lifetime> {
+    struct Find<'a>(Vec<&'a syn::Lifetime>);
+    impl<'a> Visit<'a> for Find<'a> {
+        fn visit_type_reference(&mut self, reference: &'a syn::TypeReference) {
+            self.0
+                .extend(reference.lifetime.iter().filter(|l| l.ident != "_"));
+            syn::visit::visit_type_reference(self, reference);
+        }
+    }
+    let mut find = Find(Vec::new());
+    find.visit_type(ty);
+    find.0
 }
 
 /// `ty` with every borrow replaced by its owned form: `&str` by `String`, `&[T]` and
