@@ -132,6 +132,8 @@ fn forbidden(
         method: &'a Ident,
         lifetimes_reported: bool,
         found: bool,
+        /// How many `Json<..>` the visit is inside.
+        in_json: usize,
     }
     impl Visit<'_> for Finder<'_> {
         fn visit_type_impl_trait(&mut self, ty: &syn::TypeImplTrait) {
@@ -173,6 +175,44 @@ fn forbidden(
             syn::visit::visit_type_reference(self, ty);
         }
         fn visit_path(&mut self, path: &syn::Path) {
+            // `Cow<str>`: a borrow or an owned value, the choice made at run time. Left to the
+            // vocabulary's traits, its hidden lifetime makes rustc suggest the expansion's own.
+            // Inside a `Json`, serde reads it (owned: `Json<Cow<'static, str>>` is fine).
+            if let Some(cow) = path
+                .segments
+                .last()
+                .filter(|s| s.ident == "Cow" && self.in_json == 0)
+            {
+                self.found = true;
+                let inner = match &cow.arguments {
+                    syn::PathArguments::AngleBracketed(args) => {
+                        args.args.iter().find_map(|arg| match arg {
+                            syn::GenericArgument::Type(ty) => Some(ty.clone()),
+                            _ => None,
+                        })
+                    }
+                    _ => None,
+                }
+                .unwrap_or_else(|| syn::parse_quote!(str));
+                let borrowed: Type = syn::parse_quote!(&#inner);
+                let advice = if self.what.starts_with("parameter") {
+                    format!(
+                        "take `{}` (it crosses as a view, without a copy) or `{}`",
+                        text(&borrowed),
+                        owned(&borrowed)
+                    )
+                } else {
+                    format!("return `{}`", owned(&borrowed))
+                };
+                self.errors.at(
+                    path,
+                    format!(
+                        "`Cow` cannot cross the plugin boundary ({} of `{}`): {advice}",
+                        self.what, self.method
+                    ),
+                );
+                return;
+            }
             if path.segments.first().is_some_and(|s| s.ident == "Self") {
                 self.found = true;
                 self.errors.at(
@@ -196,7 +236,10 @@ fn forbidden(
                     ),
                 );
             }
+            let json = path.segments.last().is_some_and(|s| s.ident == "Json");
+            self.in_json += usize::from(json);
             syn::visit::visit_path(self, path);
+            self.in_json -= usize::from(json);
         }
     }
     let mut finder = Finder {
@@ -205,6 +248,7 @@ fn forbidden(
         method,
         lifetimes_reported,
         found: false,
+        in_json: 0,
     };
     finder.visit_type(ty);
     finder.found
