@@ -96,6 +96,10 @@ impl Kind {
                 elem if last_ident(elem).as_deref() == Some("Context") => Kind::Ctx {
                     mutable: reference.mutability.is_some(),
                 },
+                // `&mut &mut Context`: one borrow too many, which the call cannot give.
+                Type::Reference(inner) if last_ident(&inner.elem).as_deref() == Some("Context") => {
+                    Kind::Known
+                }
                 // A borrowed `Change`, `Timestamp`, `Vec<…>`, …: every one is taken by value
                 // (or, for row numbers and bytes, as a slice).
                 elem if last_ident(elem).is_some_and(|name| {
