@@ -164,6 +164,14 @@ impl<'a> Operator<'a> {
             );
         }
         let mut methods: Vec<Method<'a>> = Vec::new();
+        // A required method named otherwise (`init`, `process`) that a hint points at: it is
+        // reported there, not again as missing.
+        let mut hinted: Vec<Slot> = Vec::new();
+        let named = |slot: Slot| {
+            item.items
+                .iter()
+                .any(|i| matches!(i, ImplItem::Fn(f) if f.sig.ident == slot.name()))
+        };
         for impl_item in &item.items {
             let ImplItem::Fn(function) = impl_item else {
                 let why = if matches!(impl_item, ImplItem::Macro(_)) {
@@ -176,9 +184,23 @@ impl<'a> Operator<'a> {
             };
             let name = function.sig.ident.to_string();
             let Some(slot) = Slot::from_name(&name) else {
-                let hint = closest_slot(&name)
-                    .map(|s| format!("did you mean `{}`? ", s.name()))
-                    .unwrap_or_default();
+                let by_name = closest_slot(&name);
+                // A name far from any, with the form of a required method that is missing
+                // (`fn init(config: Config) -> Result<Self>` without a `new`).
+                let by_form = by_name
+                    .is_none()
+                    .then(|| shaped_like(function, &item.self_ty))
+                    .flatten()
+                    .filter(|slot| !named(*slot) && !hinted.contains(slot));
+                let hint = match (by_name, by_form) {
+                    (Some(slot), _) => format!("did you mean `{}`? ", slot.name()),
+                    (None, Some(slot)) => format!(
+                        "it has the form of `{}`, which this impl lacks: name it `{0}`; ",
+                        slot.name()
+                    ),
+                    (None, None) => String::new(),
+                };
+                hinted.extend(by_name.or(by_form).filter(|slot| !named(*slot)));
                 errors.at(
                     &function.sig.ident,
                     format!(
@@ -205,13 +227,10 @@ impl<'a> Operator<'a> {
             }
         }
         for slot in [Slot::New, Slot::Apply] {
-            let present = item
-                .items
-                .iter()
-                .any(|i| matches!(i, ImplItem::Fn(f) if f.sig.ident == slot.name()));
+            let present = named(slot);
             // A macro call may be where it is: said so above, at the call.
             let made_by_a_macro = item.items.iter().any(|i| matches!(i, ImplItem::Macro(_)));
-            if !present && !made_by_a_macro {
+            if !present && !made_by_a_macro && !hinted.contains(&slot) {
                 errors.at(
                     &item.self_ty,
                     format!(
@@ -227,6 +246,33 @@ impl<'a> Operator<'a> {
             self_ty: &item.self_ty,
             methods,
         }
+    }
+}
+
+/// The required method a method of another name looks like: `new` for one without `self`
+/// that returns the operator (`Result<Self>`), `apply` for one that takes a `Change` or a
+/// `ChangeView`.
+fn shaped_like(function: &ImplItemFn, self_ty: &Type) -> Option<Slot> {
+    use crate::common::types::{last_ident, result_parts};
+    let sig = &function.sig;
+    let receiver = matches!(sig.inputs.first(), Some(syn::FnArg::Receiver(_)));
+    let returns_self = match &sig.output {
+        syn::ReturnType::Type(_, ty) => result_parts(ty).is_some_and(|(ok, _)| {
+            let ok = last_ident(ok);
+            ok.as_deref() == Some("Self") || ok == last_ident(self_ty)
+        }),
+        syn::ReturnType::Default => false,
+    };
+    let takes_a_change = sig.inputs.iter().any(|arg| {
+        matches!(arg, syn::FnArg::Typed(typed)
+            if matches!(last_ident(&typed.ty).as_deref(), Some("Change" | "ChangeView")))
+    });
+    if !receiver && returns_self {
+        Some(Slot::New)
+    } else if receiver && takes_a_change {
+        Some(Slot::Apply)
+    } else {
+        None
     }
 }
 
