@@ -374,6 +374,32 @@ fn an_output_past_its_diffs_is_an_error_and_poisons_the_instance() {
     );
 }
 
+/// An instance of the `c_op` of the fixture built with `variant`, and a change inserting
+/// one column of two rows, with that column (to count who holds it).
+fn c_op_with_input(
+    variant: &str,
+) -> (
+    oplink_host::Instance,
+    oplink::arrow::array::ArrayRef,
+    oplink::Change,
+) {
+    let plugin = Plugin::load(fixture(variant)).unwrap();
+    let op = plugin
+        .instantiate("c_op", json!(null), &Host::default())
+        .unwrap();
+    let column: oplink::arrow::array::ArrayRef =
+        std::sync::Arc::new(oplink::arrow::array::Int64Array::from(vec![1, 2]));
+    let batch = oplink::arrow::array::RecordBatch::try_from_iter([("x", column.clone())]).unwrap();
+    let input = oplink::Change::new(
+        4,
+        oplink::Timestamp(0),
+        vec![oplink::Diff::Insert {
+            post: oplink::Rows::new(vec![0u64, 1], batch).unwrap(),
+        }],
+    );
+    (op, column, input)
+}
+
 /// An operator that writes over the input it was handed (no diffs now) and returns a change
 /// without diffs, equal to what that input then says: the host tells an output that is its
 /// input by its own record of the input, so the output is the empty change it is, and the
@@ -383,21 +409,7 @@ fn an_operator_that_writes_over_its_input_does_not_return_it() {
     in_child(
         "an_operator_that_writes_over_its_input_does_not_return_it",
         || {
-            let plugin = Plugin::load(fixture("INPUT_REPOINTED")).unwrap();
-            let mut op = plugin
-                .instantiate("c_op", json!(null), &Host::default())
-                .unwrap();
-            let column: oplink::arrow::array::ArrayRef =
-                std::sync::Arc::new(oplink::arrow::array::Int64Array::from(vec![1, 2]));
-            let batch =
-                oplink::arrow::array::RecordBatch::try_from_iter([("x", column.clone())]).unwrap();
-            let input = oplink::Change::new(
-                4,
-                oplink::Timestamp(0),
-                vec![oplink::Diff::Insert {
-                    post: oplink::Rows::new(vec![0u64, 1], batch).unwrap(),
-                }],
-            );
+            let (mut op, column, input) = c_op_with_input("INPUT_REPOINTED");
             let out = op.apply(input).unwrap();
             assert!(out.diffs.is_empty(), "the input came back: {out:?}");
             assert_eq!(out.version, 4);
@@ -418,21 +430,7 @@ fn an_output_that_runs_past_its_inputs_diffs_is_refused_unread() {
     in_child(
         "an_output_that_runs_past_its_inputs_diffs_is_refused_unread",
         || {
-            let plugin = Plugin::load(fixture("INPUT_OVERRUN")).unwrap();
-            let mut op = plugin
-                .instantiate("c_op", json!(null), &Host::default())
-                .unwrap();
-            let column: oplink::arrow::array::ArrayRef =
-                std::sync::Arc::new(oplink::arrow::array::Int64Array::from(vec![1, 2]));
-            let batch =
-                oplink::arrow::array::RecordBatch::try_from_iter([("x", column.clone())]).unwrap();
-            let input = oplink::Change::new(
-                4,
-                oplink::Timestamp(0),
-                vec![oplink::Diff::Insert {
-                    post: oplink::Rows::new(vec![0u64, 1], batch).unwrap(),
-                }],
-            );
+            let (mut op, column, input) = c_op_with_input("INPUT_OVERRUN");
             let err = op.apply(input).unwrap_err();
             assert!(matches!(err, Error::Data { .. }), "{err:?}");
             assert_eq!(
@@ -454,21 +452,7 @@ fn an_earlier_inputs_diff_array_given_back_for_an_input_without_diffs_is_refused
     in_child(
         "an_earlier_inputs_diff_array_given_back_for_an_input_without_diffs_is_refused_unread",
         || {
-            let plugin = Plugin::load(fixture("INPUT_REPLAYED")).unwrap();
-            let mut op = plugin
-                .instantiate("c_op", json!(null), &Host::default())
-                .unwrap();
-            let column: oplink::arrow::array::ArrayRef =
-                std::sync::Arc::new(oplink::arrow::array::Int64Array::from(vec![1, 2]));
-            let batch =
-                oplink::arrow::array::RecordBatch::try_from_iter([("x", column.clone())]).unwrap();
-            let input = oplink::Change::new(
-                4,
-                oplink::Timestamp(0),
-                vec![oplink::Diff::Insert {
-                    post: oplink::Rows::new(vec![0u64, 1], batch).unwrap(),
-                }],
-            );
+            let (mut op, _, input) = c_op_with_input("INPUT_REPLAYED");
             assert!(op.apply(input).unwrap().diffs.is_empty());
             let err = op
                 .apply(oplink::Change::new(5, oplink::Timestamp(0), Vec::new()))

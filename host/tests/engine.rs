@@ -11,8 +11,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Mutex, MutexGuard, OnceLock};
 use std::thread;
 
-use common::{Captured, Recorder, plugin_path, rows};
-use oplink::arrow::array::{Array, Int64Array, StringArray, UInt64Array};
+use common::{Captured, Recorder, plugin_path, rows, tally_report};
+use oplink::arrow::array::{Array, Int64Array, StringArray};
 use oplink::services::Lookup;
 use oplink::{Change, Diff, Timestamp};
 use oplink_host::{Error, Host, Instance, LiveInstance, Plugin};
@@ -319,25 +319,6 @@ fn many_instances_run_on_many_threads_and_their_output_outlives_everything() {
         .filter_map(|e| e.field("instance"))
         .collect();
     assert_eq!(enrich_instances.len(), THREADS, "{enrich_instances:?}");
-}
-
-/// `tally`'s count of rows and its build, through `pull`.
-fn tally_report(live: &LiveInstance) -> (u64, String) {
-    let batch = live.pull(&[0]).unwrap();
-    let rows = batch
-        .column(0)
-        .as_any()
-        .downcast_ref::<UInt64Array>()
-        .unwrap()
-        .value(0);
-    let build = batch
-        .column(1)
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap()
-        .value(0)
-        .to_owned();
-    (rows, build)
 }
 
 #[test]

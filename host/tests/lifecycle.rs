@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use common::{fixture, plugin_path, rows};
-use oplink::arrow::array::{Array, StringArray, UInt64Array};
+use common::{fixture, plugin_path, rows, tally_report};
 use oplink::{Change, Diff, Timestamp};
 use oplink_host::{Error, Host, Instance, LiveInstance, Plugin, StateStore};
 use serde_json::json;
@@ -448,25 +447,6 @@ fn a_store_that_cannot_be_opened_is_an_error_naming_it() {
             "{what}"
         );
     }
-}
-
-/// The rows `tally` counted and the build that counts them, as `pull` reports.
-fn tally_report(live: &LiveInstance) -> (u64, String) {
-    let batch = live.pull(&[0]).unwrap();
-    let rows = batch
-        .column(0)
-        .as_any()
-        .downcast_ref::<UInt64Array>()
-        .unwrap()
-        .value(0);
-    let build = batch
-        .column(1)
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap()
-        .value(0)
-        .to_owned();
-    (rows, build)
 }
 
 #[test]

@@ -108,6 +108,26 @@ pub fn insert(version: u64, amounts: &[i64]) -> Change {
     )
 }
 
+/// The rows `toolkit`'s `tally` counted and the build that counts them, as `pull` reports.
+pub fn tally_report(live: &oplink_host::LiveInstance) -> (u64, String) {
+    use oplink::arrow::array::{Array, UInt64Array};
+    let batch = live.pull(&[0]).unwrap();
+    let rows = batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<UInt64Array>()
+        .unwrap()
+        .value(0);
+    let build = batch
+        .column(1)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap()
+        .value(0)
+        .to_owned();
+    (rows, build)
+}
+
 /// One event as the host's subscriber saw it.
 #[derive(Debug, Clone)]
 pub struct Captured {
