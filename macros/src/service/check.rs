@@ -367,7 +367,7 @@ pub fn output(ty: &Type, method: &Ident, lifetimes_reported: bool, errors: &mut 
     // borrow: leaving the lifetime out, the advice for a parameter, would only lead to the
     // same refusal. (A `&mut` is refused as that, below.)
     let borrows = crate::common::types::has_reference(ty);
-    if borrows && !has_mut_reference(ty) && !lifetimes(ty).is_empty() {
+    let refuse_borrow = |errors: &mut Errors| {
         errors.at(
             ty,
             format!(
@@ -376,20 +376,16 @@ pub fn output(ty: &Type, method: &Ident, lifetimes_reported: bool, errors: &mut 
                 owned(ty)
             ),
         );
+    };
+    if borrows && !has_mut_reference(ty) && !lifetimes(ty).is_empty() {
+        refuse_borrow(errors);
         return;
     }
     if forbidden(ty, "the return value", method, lifetimes_reported, errors) {
         return;
     }
     if borrows {
-        errors.at(
-            ty,
-            format!(
-                "`{method}` returns `{}`, which borrows: a return value must own its data, so return `{}`",
-                text(ty),
-                owned(ty)
-            ),
-        );
+        refuse_borrow(errors);
     }
 }
 
