@@ -178,11 +178,13 @@ fn forbidden(
             // `Cow<str>`: a borrow or an owned value, the choice made at run time. Left to the
             // vocabulary's traits, its hidden lifetime makes rustc suggest the expansion's own.
             // Inside a `Json`, serde reads it (owned: `Json<Cow<'static, str>>` is fine).
-            if let Some(cow) = path
-                .segments
-                .last()
-                .filter(|s| s.ident == "Cow" && self.in_json == 0)
-            {
+            // std's `Cow` is always written with its arguments: a plain `Cow` is a type of
+            // the user's of that name (a `Wire` type, say), left to the vocabulary's traits.
+            if let Some(cow) = path.segments.last().filter(|s| {
+                s.ident == "Cow"
+                    && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))
+                    && self.in_json == 0
+            }) {
                 self.found = true;
                 let inner = match &cow.arguments {
                     syn::PathArguments::AngleBracketed(args) => {
