@@ -23,7 +23,7 @@ pub fn output_format(path: Option<&Path>, given: Option<OutputFormat>) -> Result
     };
     if let Some((compression, tool, _)) = compressed_extension(path) {
         return Err(CliError::Usage(format!(
-            "`{}` is named as {compression}, but `oplink run` writes no compressed files; write `--to csv` (or another format) to standard output and pipe it through `{tool}`",
+            "`{}` is named as {compression}, but `oplink run` writes no compressed files; write to standard output with `--to csv` (or another format) and pipe it through `{tool}`",
             path.display()
         )));
     }

@@ -928,12 +928,14 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 // take it back (a build without `restore`, after one that had it) is
                 // refused below rather than its state dropped without a word.
                 let takes_back = instance.info().implemented().restore();
-                let restores = snapshot.exists();
+                let snapshot_kept = snapshot.exists();
                 // A store that cannot say whether it holds state is taken to hold some: the
                 // question only decides a warning.
                 let kept = kept_config(dir, &scope);
-                let continues =
-                    || restores || host.state_store().has_entries(&scope).unwrap_or(true);
+                let continues = || {
+                    (snapshot_kept && takes_back)
+                        || host.state_store().has_entries(&scope).unwrap_or(true)
+                };
                 if !args.quiet
                     && let Some(Kept {
                         operator: Some(keeper),
@@ -985,7 +987,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                         dir.display(),
                     );
                 }
-                if restores {
+                if snapshot_kept {
                     let bytes =
                         std::fs::read(&snapshot).map_err(|e| CliError::io("read", &snapshot, e))?;
                     let advice = || {
@@ -1401,16 +1403,20 @@ fn close_operators(
 /// an operator with `snapshot`, an earlier oplink, which kept the snapshots of operators
 /// without `restore` too (never handed back): then nothing is lost by removing it.
 fn cannot_take_back(operator: &str, length: usize, path: &Path, snapshots: bool) -> String {
-    format!(
-        "operator `{operator}` has no `restore`, so it cannot take back the {} of state in `{}` that a run kept ({}); run the build that kept it, or remove the file to run without that state",
+    let start = format!(
+        "operator `{operator}` has no `restore`, so it cannot take back the {} of state in `{}`",
         crate::counted(length, "byte", "bytes"),
         path.display(),
-        if snapshots {
-            "a build of it that had `restore`, another operator of its name, or an earlier oplink, which kept the snapshots of operators without `restore` too but never handed them back"
-        } else {
-            "a build of it that had `restore`, or another operator of its name"
-        },
-    )
+    );
+    if snapshots {
+        format!(
+            "{start}, kept by a build of it that had `restore`, by another operator of its name, or by an earlier oplink (which also kept the snapshots of operators without `restore`, never handing them back: then nothing is lost by removing it); run the build that kept it, or remove the file to run without that state"
+        )
+    } else {
+        format!(
+            "{start}, kept by a build of it that had `restore` or by another operator of its name; run that build, or remove the file to run without that state"
+        )
+    }
 }
 
 /// Where a state file (`NAME.snapshot`, `NAME.config`) is written before it is put in
@@ -1800,12 +1806,12 @@ mod tests {
         // Without `snapshot` either: only another build or operator wrote it.
         assert_eq!(
             cannot_take_back("tally", 1, path, false),
-            "operator `tally` has no `restore`, so it cannot take back the 1 byte of state in `state/tally.snapshot` that a run kept (a build of it that had `restore`, or another operator of its name); run the build that kept it, or remove the file to run without that state"
+            "operator `tally` has no `restore`, so it cannot take back the 1 byte of state in `state/tally.snapshot`, kept by a build of it that had `restore` or by another operator of its name; run that build, or remove the file to run without that state"
         );
         // With `snapshot`: an earlier oplink kept this very build's snapshots, unread.
         assert_eq!(
             cannot_take_back("tally", 12, path, true),
-            "operator `tally` has no `restore`, so it cannot take back the 12 bytes of state in `state/tally.snapshot` that a run kept (a build of it that had `restore`, another operator of its name, or an earlier oplink, which kept the snapshots of operators without `restore` too but never handed them back); run the build that kept it, or remove the file to run without that state"
+            "operator `tally` has no `restore`, so it cannot take back the 12 bytes of state in `state/tally.snapshot`, kept by a build of it that had `restore`, by another operator of its name, or by an earlier oplink (which also kept the snapshots of operators without `restore`, never handing them back: then nothing is lost by removing it); run the build that kept it, or remove the file to run without that state"
         );
     }
 

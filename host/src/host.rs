@@ -425,7 +425,7 @@ unsafe extern "C" fn lookup_service(
     }
     if !out.is_aligned() {
         let error = oplink::Error::unlocated(format!(
-            "the out-parameter is misaligned ({out:p}: a pointer's place is aligned to {})",
+            "the out-parameter is misaligned ({out:p}: a pointer must be aligned to {} bytes)",
             align_of::<*const c_void>()
         ));
         // SAFETY: `err` is writable for the call (ABI contract).

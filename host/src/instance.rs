@@ -240,7 +240,7 @@ impl Instance {
         self.data_error(
             "apply",
             oplink::Error::unlocated(format!(
-                "the change it returned lists {} in its input's diff array, which holds {within} from where it starts: nothing of it was read; the instance is now poisoned",
+                "the change it returned lists {} in the host's own diff array (its input's, or the room kept past it), which holds {within} from where it starts: nothing of it was read; the instance is now poisoned",
                 oplink::__private::counted(out.diff_count, "diff", "diffs"),
             )),
         )

@@ -435,7 +435,7 @@ fn an_output_that_runs_past_its_inputs_diffs_is_refused_unread() {
             assert!(matches!(err, Error::Data { .. }), "{err:?}");
             assert_eq!(
                 err.to_string(),
-                "operator `c_op` in `apply`: the change it returned lists 3 diffs in its input's diff array, which holds 1 from where it starts: nothing of it was read; the instance is now poisoned"
+                "operator `c_op` in `apply`: the change it returned lists 3 diffs in the host's own diff array (its input's, or the room kept past it), which holds 1 from where it starts: nothing of it was read; the instance is now poisoned"
             );
             assert!(op.is_poisoned());
             assert_eq!(
@@ -459,7 +459,7 @@ fn an_earlier_inputs_diff_array_given_back_for_an_input_without_diffs_is_refused
                 .unwrap_err();
             assert_eq!(
                 err.to_string(),
-                "operator `c_op` in `apply`: the change it returned lists 1 diff in its input's diff array, which holds 0 from where it starts: nothing of it was read; the instance is now poisoned"
+                "operator `c_op` in `apply`: the change it returned lists 1 diff in the host's own diff array (its input's, or the room kept past it), which holds 0 from where it starts: nothing of it was read; the instance is now poisoned"
             );
             assert!(op.is_poisoned());
         },

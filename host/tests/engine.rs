@@ -515,7 +515,8 @@ fn a_failing_operator_on_one_thread_leaves_the_others_running() {
 }
 
 #[test]
-fn a_live_instance_poisoned_under_load_says_so_to_every_thread_until_recovered() {
+fn a_live_instance_poisoned_under_load_is_refused_to_its_callers_until_one_recovers_it() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     events();
     let host = Host::default();
     let toolkit = Plugin::load(plugin_path("toolkit")).unwrap();
@@ -528,13 +529,15 @@ fn a_live_instance_poisoned_under_load_says_so_to_every_thread_until_recovered()
     )
     .unwrap();
     live.checkpoint().unwrap();
+    // The refusals the callers met, and whether to stop.
+    let refused = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
     let users: Vec<_> = (0..3)
         .map(|thread| {
-            let live = live.clone();
+            let (live, refused, stop) = (live.clone(), refused.clone(), stop.clone());
             thread::spawn(move || {
-                let mut refused = 0;
                 let mut done = 0;
-                while done < 100 {
+                while !stop.load(Ordering::SeqCst) {
                     match live.apply(change(1, thread, 0, 2)) {
                         Ok(_) => done += 1,
                         Err(Error::Poisoned {
@@ -542,7 +545,7 @@ fn a_live_instance_poisoned_under_load_says_so_to_every_thread_until_recovered()
                             cause: "a panic",
                             ..
                         }) => {
-                            refused += 1;
+                            refused.fetch_add(1, Ordering::SeqCst);
                             if live.is_poisoned() {
                                 live.recover().unwrap();
                             }
@@ -550,7 +553,7 @@ fn a_live_instance_poisoned_under_load_says_so_to_every_thread_until_recovered()
                         Err(other) => panic!("{other}"),
                     }
                 }
-                refused
+                done
             })
         })
         .collect();
@@ -561,11 +564,12 @@ fn a_live_instance_poisoned_under_load_says_so_to_every_thread_until_recovered()
             post: rows(&[1], &["boom"], 0),
         }],
     );
-    for _ in 0..5 {
+    for round in 1..=5 {
         // Only this thread poisons it: once recovered, its next call panics again.
         if live.is_poisoned() {
             live.recover().unwrap();
         }
+        let before = refused.load(Ordering::SeqCst);
         match live.apply(boom.clone()) {
             Err(Error::Panicked { message, .. }) => {
                 assert_eq!(
@@ -575,11 +579,20 @@ fn a_live_instance_poisoned_under_load_says_so_to_every_thread_until_recovered()
             }
             other => panic!("{other:?}"),
         }
-        thread::sleep(std::time::Duration::from_millis(1));
+        // A caller meets the poisoned instance (and recovers it) before the next round.
+        let waited = std::time::Instant::now();
+        while refused.load(Ordering::SeqCst) == before && live.is_poisoned() {
+            assert!(
+                waited.elapsed() < std::time::Duration::from_secs(30),
+                "round {round}: no caller was refused"
+            );
+            thread::yield_now();
+        }
     }
-    for user in users {
-        user.join().unwrap();
-    }
+    stop.store(true, Ordering::SeqCst);
+    let done: usize = users.into_iter().map(|user| user.join().unwrap()).sum();
+    assert!(done > 0);
+    assert!(refused.load(Ordering::SeqCst) >= 1, "no caller was refused");
     if live.is_poisoned() {
         live.recover().unwrap();
     }

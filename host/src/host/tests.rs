@@ -197,7 +197,7 @@ fn a_lookup_with_a_null_out_parameter_is_invalid_input_not_a_crash() {
     assert_eq!(
         failure.message,
         format!(
-            "the out-parameter is misaligned ({misaligned:p}: a pointer's place is aligned to {})",
+            "the out-parameter is misaligned ({misaligned:p}: a pointer must be aligned to {} bytes)",
             align_of::<*const std::ffi::c_void>()
         )
     );

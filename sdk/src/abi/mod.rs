@@ -176,8 +176,8 @@ impl OwnedBuf {
             Ok(Vec::new())
         } else if self.ptr.is_null() || self.len > isize::MAX as usize {
             Err(crate::Error::unlocated(format!(
-                "{} bytes arrived with a null pointer or more than memory can hold",
-                self.len
+                "{} arrived with a null pointer or more than memory can hold",
+                crate::__private::counted(self.len, "byte", "bytes")
             )))
         } else {
             // SAFETY: the writer guarantees `len` initialised bytes at `ptr`.

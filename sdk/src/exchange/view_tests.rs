@@ -303,8 +303,8 @@ fn a_missing_or_mistyped_column_is_an_error_naming_it() {
         message(post.column(0).and_then(|c| c.primitive::<Float64Type>())),
         "column `id`: it is Int64, not Float64"
     );
-    // A decimal or timestamp read as another: the type asked for is named without the
-    // precision and scale (or time zone) that any column of it may have.
+    // A decimal read as another: the type asked for is named without the precision and
+    // scale that any column of it may have.
     let decimals = arrow_array::Decimal128Array::from(vec![1_i128])
         .with_precision_and_scale(10, 2)
         .unwrap();
@@ -1057,7 +1057,7 @@ fn binary_columns_read_in_place_as_byte_slices() {
     let panic = std::panic::catch_unwind(|| checked.get(1)).unwrap_err();
     assert_eq!(
         panic.downcast_ref::<String>().unwrap(),
-        "column `plain`: index 1 out of 1 strings"
+        "column `plain`: index 1 out of 1 string"
     );
     let flags = post_of(&view)
         .column_by_name("ok")

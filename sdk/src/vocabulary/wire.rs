@@ -82,8 +82,8 @@ unsafe impl<T: Wire> Arg for T {
     unsafe fn lift(abi: BytesView) -> Result<T> {
         if (abi.ptr.is_null() && abi.len != 0) || abi.len > isize::MAX as usize {
             return Err(Error::unlocated(format!(
-                "{} encoded bytes arrived with a null pointer or more than memory can hold",
-                abi.len
+                "{} arrived with a null pointer or more than memory can hold",
+                crate::__private::counted(abi.len, "encoded byte", "encoded bytes")
             )));
         }
         // SAFETY: valid for the call (caller of `lift`).

@@ -142,8 +142,8 @@ impl<'a> Importer<'a> {
         }
         let Some(ptr) = NonNull::new(ptr.cast_mut()) else {
             return Err(cold(format_args!(
-                "its buffer {index} is null but must hold {} bytes",
-                skip + len
+                "its buffer {index} is null but must hold {}",
+                crate::__private::counted(skip + len, "byte", "bytes")
             )));
         };
         // SAFETY: within the buffer's `skip + len` bytes (caller).
@@ -442,9 +442,9 @@ impl<'a> Importer<'a> {
             let sizes = raw.buffer(data + 2).cast::<i64>();
             if data > 0 && sizes.is_null() {
                 return Err(cold(format_args!(
-                    "its buffer {} is null but must hold {} bytes",
+                    "its buffer {} is null but must hold {}",
                     data + 2,
-                    data * size_of::<i64>()
+                    crate::__private::counted(data * size_of::<i64>(), "byte", "bytes")
                 )));
             }
             let mut buffers = Vec::with_capacity(data.min(1024));

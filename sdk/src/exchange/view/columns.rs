@@ -354,7 +354,8 @@ impl<'v> ColumnView<'v> {
             let ptr = unsafe { self.raw.buffer(2) }.cast::<u8>();
             if ptr.is_null() {
                 return Err(self.error(format!(
-                    "its data buffer is null but must hold {last} bytes"
+                    "its data buffer is null but must hold {}",
+                    crate::__private::counted(last, "byte", "bytes")
                 )));
             }
             // SAFETY: the data buffer holds the bytes up to the last offset (the C Data
@@ -418,7 +419,8 @@ impl<'v> ColumnView<'v> {
         for (i, (&pointer, &size)) in pointers.iter().zip(sizes).enumerate() {
             if size > 0 && pointer.is_null() {
                 return Err(self.error(format!(
-                    "its data buffer {i} is null but must hold {size} bytes"
+                    "its data buffer {i} is null but must hold {}",
+                    crate::__private::counted(size, "byte", "bytes")
                 )));
             }
         }
@@ -728,7 +730,10 @@ impl<'v, T: Copy> PrimitiveView<'v, T> {
 #[inline(never)]
 #[track_caller]
 fn past_the_end(name: Named<'_>, i: usize, len: usize) -> ! {
-    panic!("{name}: index {i} out of {len} values")
+    panic!(
+        "{name}: index {i} out of {}",
+        crate::__private::counted(len, "value", "values")
+    )
 }
 
 impl Offsets<'_> {
@@ -925,9 +930,9 @@ impl<'v> BinariesView<'v> {
     fn in_bounds(&self, i: usize, what: &str) {
         assert!(
             i < self.len(),
-            "{}: index {i} out of {} {what}s",
+            "{}: index {i} out of {}",
             self.name,
-            self.len()
+            crate::__private::counted(self.len(), what, &format!("{what}s"))
         );
     }
 
@@ -1249,9 +1254,9 @@ impl<'v> CheckedStrings<'v> {
     fn in_bounds(&self, i: usize) {
         assert!(
             i < self.len(),
-            "{}: index {i} out of {} strings",
+            "{}: index {i} out of {}",
             self.name,
-            self.len()
+            crate::__private::counted(self.len(), "string", "strings")
         );
     }
 
@@ -1305,9 +1310,9 @@ impl<'v, K: ArrowNativeType> DictionaryView<'v, K> {
     pub fn try_key(&self, i: usize) -> Result<Option<usize>> {
         assert!(
             i < self.len(),
-            "{}: index {i} out of {} keys",
+            "{}: index {i} out of {}",
             self.name,
-            self.len()
+            crate::__private::counted(self.len(), "key", "keys")
         );
         let Some(key) = self.keys.get(i) else {
             return Ok(None);
