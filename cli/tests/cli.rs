@@ -155,6 +155,23 @@ fn run_log_filters_events_by_target() {
     // A bare level is the default for every target.
     let all = run("debug");
     assert!(all.contains(debug) && !all.contains(trace), "{all}");
+    // A target the filter does not name keeps its warnings: here oplink's own, of an
+    // instance whose drop panicked.
+    let output = oplink()
+        .args(["run", ORDERS, "--quiet", "--to", "none"])
+        .args(plugins(&["faulty"]))
+        .args(["--op", r#"faulty={"fail_in": "drop", "how": "panic"}"#])
+        .args(["--log", "running_sum=trace"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let warned = stderr(&output);
+    assert!(
+        warned.contains("WARN oplink_host")
+            && warned.contains("destroying an operator instance failed"),
+        "{warned}"
+    );
 
     let bad = oplink()
         .args(["run", ORDERS, "--log", "running_sum=loud"])
