@@ -204,7 +204,7 @@ fn forbidden(
                         owned(&borrowed)
                     )
                 } else {
-                    format!("return `{}`", owned(&borrowed))
+                    format!("use `{}` in its place", owned(&borrowed))
                 };
                 self.errors.at(
                     path,
