@@ -21,6 +21,8 @@ pub trait Carry {
     fn maybe_deep(&self) -> Option<RecordBatch>;
     fn pairs(&self, pairs: Json<Pairs>) -> oplink::Result<u64>;
     fn pairs_back(&self) -> oplink::Result<Json<Pairs>>;
+    fn two(&self, ok: RecordBatch, bad: RecordBatch) -> oplink::Result<u64>;
+    fn count(&self, batch: RecordBatch) -> u64;
 }
 
 struct Host;
@@ -40,6 +42,12 @@ impl Carry for Host {
     }
     fn pairs_back(&self) -> oplink::Result<Json<Pairs>> {
         Ok(Json(pairs()))
+    }
+    fn two(&self, ok: RecordBatch, bad: RecordBatch) -> oplink::Result<u64> {
+        Ok((ok.num_rows() + bad.num_rows()) as u64)
+    }
+    fn count(&self, batch: RecordBatch) -> u64 {
+        batch.num_rows() as u64
     }
 }
 
@@ -98,5 +106,25 @@ fn a_value_that_cannot_cross_fails_the_call_saying_why() {
     assert_eq!(
         panic.downcast_ref::<String>().unwrap(),
         "host service call `Carry::maybe_deep` failed and the method has no `Result` to report it: the host's result of `Carry::maybe_deep` cannot be sent to the plugin: a batch cannot cross: column `deep` nests deeper than 16 levels, more than a crossing takes"
+    );
+    // An argument of such a method: the same, before the call.
+    let panic =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| carry.count(deep()))).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().unwrap(),
+        "host service call `Carry::count` failed and the method has no `Result` to report it: argument `batch` of `Carry::count` cannot be sent to the host: a batch cannot cross: column `deep` nests deeper than 16 levels, more than a crossing takes"
+    );
+    // A second argument that cannot cross after a first that was laid out: the first is
+    // released, nothing of it kept.
+    let column: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3]));
+    let ok = RecordBatch::try_from_iter([("x", column.clone())]).unwrap();
+    assert_eq!(
+        carry.two(ok, deep()).unwrap_err().to_string(),
+        "argument `bad` of `Carry::two` cannot be sent to the host: a batch cannot cross: column `deep` nests deeper than 16 levels, more than a crossing takes"
+    );
+    assert_eq!(
+        Arc::strong_count(&column),
+        1,
+        "the first argument was released"
     );
 }
