@@ -11,8 +11,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Mutex, MutexGuard, OnceLock};
 use std::thread;
 
-use common::{Captured, Recorder, plugin_path, rows, tally_report};
-use oplink::arrow::array::{Array, Int64Array, StringArray};
+use common::{Captured, Recorder, amounts, plugin_path, rows, tally_report};
+use oplink::arrow::array::{Array, StringArray};
 use oplink::services::Lookup;
 use oplink::{Change, Diff, Timestamp};
 use oplink_host::{Error, Host, Instance, LiveInstance, Plugin};
@@ -111,17 +111,6 @@ fn strings(rows: &oplink::Rows, column: &str) -> Vec<Option<String>> {
         .iter()
         .map(|s| s.map(str::to_owned))
         .collect()
-}
-
-fn amounts(rows: &oplink::Rows) -> Vec<i64> {
-    rows.batch()
-        .column_by_name("amount")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .unwrap()
-        .values()
-        .to_vec()
 }
 
 #[test]

@@ -3,21 +3,11 @@
 
 mod common;
 
-use common::{batch, insert, plugin_path, rows};
+use common::{amounts, batch, insert, plugin_path, rows};
 use oplink::arrow::array::{Array, Int64Array, StringArray, UInt64Array};
 use oplink::{Change, Diff, Timestamp};
 use oplink_host::{Error, Host, Plugin};
 use serde_json::json;
-
-fn amounts(rows: &oplink::Rows) -> Vec<i64> {
-    let column = rows.batch().column_by_name("amount").unwrap();
-    column
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .unwrap()
-        .values()
-        .to_vec()
-}
 
 /// The `sum` column (the second) of running_sum's output.
 fn sums(rows: &oplink::Rows) -> Vec<i64> {

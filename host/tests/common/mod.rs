@@ -108,6 +108,18 @@ pub fn insert(version: u64, amounts: &[i64]) -> Change {
     )
 }
 
+/// The values of the `amount` column (Int64) of `rows`.
+pub fn amounts(rows: &Rows) -> Vec<i64> {
+    rows.batch()
+        .column_by_name("amount")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .values()
+        .to_vec()
+}
+
 /// The rows `toolkit`'s `tally` counted and the build that counts them, as `pull` reports.
 pub fn tally_report(live: &oplink_host::LiveInstance) -> (u64, String) {
     use oplink::arrow::array::{Array, UInt64Array};

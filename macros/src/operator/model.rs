@@ -170,7 +170,7 @@ impl<'a> Operator<'a> {
         let named = |slot: Slot| {
             item.items
                 .iter()
-                .any(|i| matches!(i, ImplItem::Fn(f) if unraw(&f.sig.ident) == slot.name()))
+                .any(|i| matches!(i, ImplItem::Fn(f) if crate::common::unraw(&f.sig.ident) == slot.name()))
         };
         for impl_item in &item.items {
             let ImplItem::Fn(function) = impl_item else {
@@ -183,7 +183,7 @@ impl<'a> Operator<'a> {
                 continue;
             };
             // `fn r#apply` is `apply`.
-            let name = unraw(&function.sig.ident);
+            let name = crate::common::unraw(&function.sig.ident);
             let Some(slot) = Slot::from_name(&name) else {
                 let by_name = closest_slot(&name);
                 // A name far from any, with the form of a required method that is missing
@@ -275,11 +275,6 @@ fn shaped_like(function: &ImplItemFn, self_ty: &Type) -> Option<Slot> {
     } else {
         None
     }
-}
-
-/// A method's name as Rust reads it: `apply` for `r#apply`.
-fn unraw(ident: &proc_macro2::Ident) -> String {
-    syn::ext::IdentExt::unraw(ident).to_string()
 }
 
 /// The slot whose name is within two edits of `name`, for "did you mean".

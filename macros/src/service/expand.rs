@@ -89,7 +89,7 @@ pub fn generate(service: &Service<'_>) -> TokenStream {
 fn parts<'m>(index: usize, method: &'m Method<'m>, p: &TokenStream) -> Parts<'m> {
     let ident = method.ident;
     // `r#type` is the method `type` (on the wire, in C and in messages).
-    let name = syn::ext::IdentExt::unraw(ident).to_string();
+    let name = crate::common::unraw(ident);
     let statik: syn::Lifetime = syn::parse_quote!('static);
     let args: Vec<Ident> = (0..method.params.len())
         .map(|i| format_ident!("__oplink_a{}", i))

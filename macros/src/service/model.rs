@@ -126,7 +126,7 @@ impl<'a> Method<'a> {
         for input in &sig.inputs {
             let FnArg::Typed(typed) = input else { continue };
             let name = match &*typed.pat {
-                Pat::Ident(ident) => syn::ext::IdentExt::unraw(&ident.ident).to_string(),
+                Pat::Ident(ident) => crate::common::unraw(&ident.ident),
                 _ => "_".to_owned(),
             };
             check::param(&typed.ty, &name, &sig.ident, lifetimes_reported, errors);
