@@ -926,7 +926,8 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 }
                 // A snapshot kept here is handed back to the operator, and one that cannot
                 // take it back (a build without `restore`, after one that had it) is
-                // refused below rather than its state dropped without a word.
+                // refused below rather than its state dropped without a word; so is one
+                // that cannot write it again (a build without `snapshot`).
                 let takes_back = instance.info().implemented().restore();
                 let snapshot_kept = snapshot.exists();
                 // A store that cannot say whether it holds state is taken to hold some: the
@@ -1026,6 +1027,18 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                             bytes.len(),
                             &snapshot,
                             instance.info().implemented().snapshot(),
+                        )));
+                    }
+                    // Nor one this build would restore at every run and never write
+                    // again: every run would start from that same state.
+                    if takes_back
+                        && !instance.info().implemented().snapshot()
+                        && !bytes.is_empty()
+                    {
+                        return Err(CliError::Usage(cannot_update(
+                            &spec.name,
+                            bytes.len(),
+                            &snapshot,
                         )));
                     }
                     // An empty snapshot is no state: nothing to hand to an operator
@@ -1417,6 +1430,18 @@ fn cannot_take_back(operator: &str, length: usize, path: &Path, snapshots: bool)
             "{start}, kept by a build of it that had `restore` or by another operator of its name; run that build, or remove the file to run without that state"
         )
     }
+}
+
+/// Why a run stops at a snapshot of `length` bytes for an operator with `restore` and no
+/// `snapshot`: restored at every run and never written again, it would start every run
+/// from the same state. (Refused rather than said in a warning, since every run's output
+/// would be wrong, as the refusal of a snapshot an operator cannot take back is.)
+fn cannot_update(operator: &str, length: usize, path: &Path) -> String {
+    format!(
+        "operator `{operator}` has no `snapshot`, so the {} of state in `{}` (kept by a build of it that had `snapshot`, or by another operator of its name) would be restored at every run and never updated, each run starting from that same state; run the build that kept it, or remove the file to run without that state",
+        crate::counted(length, "byte", "bytes"),
+        path.display(),
+    )
 }
 
 /// Where a state file (`NAME.snapshot`, `NAME.config`) is written before it is put in

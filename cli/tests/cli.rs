@@ -1405,6 +1405,90 @@ fn a_snapshot_an_operator_cannot_take_back_is_refused_not_dropped() {
     run().assert().success();
 }
 
+/// A snapshot kept for an operator whose build has `restore` and no `snapshot` (an earlier
+/// build had both) stops the run, naming the file: restored at every run and never
+/// updated, it would start every run from that same state, without a word.
+#[test]
+fn a_snapshot_an_operator_cannot_update_is_refused_not_restored_at_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("restore_only.snapshot");
+    // What a build of `restore_only` that had `snapshot` would have left.
+    std::fs::write(&snapshot, b"state of an earlier build").unwrap();
+    let run = || {
+        let mut cmd = oplink();
+        cmd.args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(dir.path())
+            .args(plugins(&["faulty"]))
+            .args(["--op", "restore_only"]);
+        cmd
+    };
+    let refusal = format!(
+        "operator `restore_only` has no `snapshot`, so the 25 bytes of state in `{}` (kept by a build of it that had `snapshot`, or by another operator of its name) would be restored at every run and never updated, each run starting from that same state; run the build that kept it, or remove the file to run without that state",
+        snapshot.display()
+    );
+    fails_with(&mut run(), &refusal);
+    // Refused every time, and nothing changed: no store made, the file as it was.
+    fails_with(&mut run(), &refusal);
+    assert_eq!(
+        std::fs::read(&snapshot).unwrap(),
+        b"state of an earlier build"
+    );
+    assert!(!dir.path().join("state.redb").exists());
+    // An empty one holds nothing to start from, and so no run from stale state.
+    std::fs::write(&snapshot, b"").unwrap();
+    let output = run().assert().success().get_output().clone();
+    assert!(!stderr(&output).contains("oplink:"), "{}", stderr(&output));
+    // Removed, as the refusal says: the operator runs without it, and no run writes one.
+    std::fs::remove_file(&snapshot).unwrap();
+    let output = run().assert().success().get_output().clone();
+    assert!(!stderr(&output).contains("oplink:"), "{}", stderr(&output));
+    assert!(!snapshot.exists());
+}
+
+/// Snapshots are written only for operators that can take them back: one with `snapshot`
+/// and no `restore` leaves no `NAME.snapshot` in the `--state` folder (the next run would
+/// have to refuse it), and says nothing of it, run after run.
+#[test]
+fn no_snapshot_is_kept_for_an_operator_that_cannot_take_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        oplink()
+            .args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(dir.path())
+            .args(plugins(&["faulty"]))
+            .args(["--op", "snapshot_only"])
+            .assert()
+            .success()
+            .get_output()
+            .clone()
+    };
+    for _ in 0..2 {
+        let output = run();
+        assert!(!stderr(&output).contains("oplink:"), "{}", stderr(&output));
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["snapshot_only.config", "state.redb"]);
+    }
+    // One an earlier oplink kept (it kept the snapshots of such operators too, never
+    // handing them back) is refused with word of that oplink, rather than dropped.
+    std::fs::write(dir.path().join("snapshot_only.snapshot"), b"x").unwrap();
+    let text = failure(
+        oplink()
+            .args(["run", ORDERS, "--to", "none", "--state"])
+            .arg(dir.path())
+            .args(plugins(&["faulty"]))
+            .args(["--op", "snapshot_only"]),
+    );
+    assert!(
+        text.starts_with("oplink: operator `snapshot_only` has no `restore`")
+            && text.contains("or by an earlier oplink"),
+        "{text}"
+    );
+}
+
 /// A `--state` folder whose store another process has open (another run with it) is
 /// refused in the command's words, and nothing of it is touched.
 #[test]

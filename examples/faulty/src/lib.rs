@@ -238,3 +238,57 @@ fn not_utf8(change: &Change) -> Result<Change> {
         vec![Diff::Insert { post }],
     ))
 }
+
+// Beside `faulty` (at the end, so that its lines keep their numbers, which the README
+// quotes): operators with one of the two state methods, for hosts' tests.
+
+/// Has `restore` and no `snapshot`: what a build that dropped `snapshot` (and kept
+/// `restore`) is to a host. Passes every change through; keeps what it was given back.
+#[derive(Debug, Default)]
+pub struct RestoreOnly {
+    restored: Vec<u8>,
+}
+
+#[oplink::operator(
+    name = "restore_only",
+    version = "0.1.0",
+    description = "Takes a snapshot back, and has no `snapshot` (for tests)"
+)]
+impl RestoreOnly {
+    fn new() -> Result<Self> {
+        Ok(RestoreOnly::default())
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+
+    fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
+        self.restored = snapshot.to_vec();
+        Ok(())
+    }
+}
+
+/// Has `snapshot` and no `restore`: its snapshot can be taken and never given back.
+/// Passes every change through.
+#[derive(Debug, Default)]
+pub struct SnapshotOnly;
+
+#[oplink::operator(
+    name = "snapshot_only",
+    version = "0.1.0",
+    description = "Takes a snapshot, and has no `restore` (for tests)"
+)]
+impl SnapshotOnly {
+    fn new() -> Result<Self> {
+        Ok(SnapshotOnly)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+
+    fn snapshot(&self) -> Result<Vec<u8>> {
+        Ok(b"never given back".to_vec())
+    }
+}
