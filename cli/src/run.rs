@@ -813,9 +813,10 @@ fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<
             .take_while(|p| std::fs::symlink_metadata(p).is_err())
             .map(Path::to_path_buf)
             .collect();
-        CliError::create_dir(dir)?;
+        // (Listed first: a folder made and then refused is removed with the run.)
+        fresh.made_dirs = missing.clone();
+        make_state_folder(dir, missing.last().map(PathBuf::as_path))?;
         crate::interrupt::remove_folders_on_interrupt(&missing);
-        fresh.made_dirs = missing;
         let path = dir.join("state.redb");
         // Every run with `--state` makes the store, and writes each operator's
         // configuration file beside it: a folder with such a file and no store lost it.
@@ -852,6 +853,115 @@ fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState) -> Result<
         }
     }
     Ok(builder.build())
+}
+
+/// Makes the `--state` folder `dir` (`first_missing` is the highest of its folders not
+/// there) and checks that it takes new files, as every run with it writes some (the store,
+/// the snapshots and their configurations' files, under temporary names, then renamed):
+/// said before the run rather than once its work is done.
+fn make_state_folder(dir: &Path, first_missing: Option<&Path>) -> Result<()> {
+    let given = format!("--state `{}`", dir.display());
+    if let Err(error) = CliError::create_dir(dir) {
+        let file_above = dir
+            .ancestors()
+            .skip(1)
+            .find(|p| !p.as_os_str().is_empty() && p.is_file());
+        if let Some(file) = file_above {
+            return Err(CliError::Usage(format!(
+                "{given} cannot be made: `{}` is a file, not a folder; name a folder (it is created if missing)",
+                file.display()
+            )));
+        }
+        // The folder it would be made in: the deepest one there.
+        let parent = match first_missing.and_then(Path::parent) {
+            Some(p) if p.as_os_str().is_empty() => Path::new("."),
+            Some(p) => p,
+            None => return Err(error),
+        };
+        return Err(match closed_folder(parent) {
+            Some(Closed::ToYou) => CliError::Usage(format!(
+                "{given} cannot be made: its folder `{}` takes no new folder from you; make it writable, or give `--state` another folder",
+                parent.display()
+            )),
+            Some(Closed::ReadOnly) => CliError::Usage(format!(
+                "{given} cannot be made: its folder `{}` is on a read-only file system; give `--state` another folder",
+                parent.display()
+            )),
+            None => error,
+        });
+    }
+    match closed_folder(dir) {
+        Some(Closed::ToYou) => Err(CliError::Usage(format!(
+            "{given} takes no new file from you, and every run with it writes its files there (the store, the snapshots, each under a temporary name, then renamed); make it writable, or give `--state` another folder"
+        ))),
+        Some(Closed::ReadOnly) => Err(CliError::Usage(format!(
+            "{given} is on a read-only file system, and every run with it writes its files there (the store, the snapshots); give `--state` another folder"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Another state of the `index`th operator of the chain (`specs`, kept as `scopes`) in the
+/// folder `dir`, `NAME` or `NAME.N`, that was kept with its configuration, and that no
+/// operator of the chain continues with the configuration it was kept with: where that
+/// operator's state went when the chain's operators of its name changed places.
+fn kept_with_this_elsewhere(
+    dir: &Path,
+    specs: &[OpSpec],
+    scopes: &[String],
+    index: usize,
+) -> Option<String> {
+    let name = &specs[index].name;
+    let wanted = fingerprint(&specs[index].config);
+    let mut others: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|entry| {
+            let file = entry.file_name().into_string().ok()?;
+            let scope = file.strip_suffix(".config")?;
+            let rest = scope.strip_prefix(name.as_str())?;
+            let its = rest.is_empty()
+                || rest
+                    .strip_prefix('.')
+                    .is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n >= 2));
+            (its && scope != scopes[index]).then(|| scope.to_owned())
+        })
+        .collect();
+    others.sort();
+    others.into_iter().find(|other| {
+        let Ok(Some(kept)) = kept_config(dir, other) else {
+            return false;
+        };
+        let in_use = scopes
+            .iter()
+            .zip(specs)
+            .any(|(scope, spec)| scope == other && fingerprint(&spec.config) == kept.fingerprint);
+        kept.fingerprint == wanted && !in_use
+    })
+}
+
+/// Why a folder takes no new file.
+enum Closed {
+    /// Its permissions (mode, owner, access list) keep this process out.
+    ToYou,
+    /// Its file system is mounted read-only.
+    ReadOnly,
+}
+
+/// Why this process may not add files to the folder `dir`; `None` when it may, or when that
+/// cannot be told (then making the file says what is wrong).
+fn closed_folder(dir: &Path) -> Option<Closed> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: a NUL-terminated path that outlives the call.
+    if unsafe { libc::access(name.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+        return None;
+    }
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(libc::EACCES) => Some(Closed::ToYou),
+        Some(libc::EROFS) => Some(Closed::ReadOnly),
+        _ => None,
+    }
 }
 
 /// The instances of the chain, with their state restored from `--state`.
@@ -932,7 +1042,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                 let snapshot_kept = snapshot.exists();
                 // A store that cannot say whether it holds state is taken to hold some: the
                 // question only decides a warning.
-                let kept = kept_config(dir, &scope);
+                let kept = kept_config(dir, &scope)?;
                 let continues = || {
                     (snapshot_kept && takes_back)
                         || host.state_store().has_entries(&scope).unwrap_or(true)
@@ -952,17 +1062,35 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                         spec.name,
                         dir.display(),
                     );
-                } else if !args.quiet
-                    && kept
-                        .as_ref()
-                        .is_some_and(|kept| kept.fingerprint != fingerprint(&spec.config))
+                } else if kept
+                    .as_ref()
+                    .is_some_and(|kept| kept.fingerprint != fingerprint(&spec.config))
                     && continues()
                 {
-                    crate::say!(
-                        "oplink: warning: operator `{}` continues from its state `{scope}` in `{}`, which was kept with another configuration; give `--state` another folder to start afresh",
-                        spec.name,
-                        dir.display(),
-                    );
+                    // Another of the operator's states there was kept with this
+                    // configuration: the chain's operators of this name changed places, or
+                    // one was removed. Refused: continuing would mix the two states for
+                    // good (putting the chain back after would mix them again).
+                    if let Some(other) = kept_with_this_elsewhere(dir, specs, &scopes, index) {
+                        let who = match places[index] {
+                            (nth, 2..) => {
+                                format!("the {} `{}` of the chain", ordinal(nth), spec.name)
+                            }
+                            _ => format!("operator `{}`", spec.name),
+                        };
+                        return Err(CliError::Usage(format!(
+                            "{who} would continue from the state `{scope}` in `{}`, kept with another configuration, while the state `{other}` there was kept with its configuration: the chain's `{}` operators changed places, or one was removed; put the chain back as it was, or give `--state` another folder to start afresh",
+                            dir.display(),
+                            spec.name,
+                        )));
+                    }
+                    if !args.quiet {
+                        crate::say!(
+                            "oplink: warning: operator `{}` continues from its state `{scope}` in `{}`, which was kept with another configuration; give `--state` another folder to start afresh",
+                            spec.name,
+                            dir.display(),
+                        );
+                    }
                 }
                 // Whether the store keeps a part of this operator's state, which a snapshot
                 // removed does not take with it (unknown: taken to).
@@ -1031,9 +1159,7 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                     }
                     // Nor one this build would restore at every run and never write
                     // again: every run would start from that same state.
-                    if takes_back
-                        && !instance.info().implemented().snapshot()
-                        && !bytes.is_empty()
+                    if takes_back && !instance.info().implemented().snapshot() && !bytes.is_empty()
                     {
                         return Err(CliError::Usage(cannot_update(
                             &spec.name,
@@ -1258,19 +1384,22 @@ struct Kept {
     snapshot: Option<SnapshotSum>,
 }
 
-fn kept_config(dir: &Path, scope: &str) -> Option<Kept> {
+/// A file there that cannot be read (its permissions) is an error: passed over, the
+/// snapshot's sum would go unchecked.
+fn kept_config(dir: &Path, scope: &str) -> Result<Option<Kept>> {
     let path = config_path(dir, scope);
     // A named pipe there would wait for a writer: only a file is read.
     if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-        return None;
+        return Ok(None);
     }
-    let text = std::fs::read_to_string(path).ok()?;
+    let bytes = std::fs::read(&path).map_err(|e| CliError::io("read", &path, e))?;
+    let text = String::from_utf8_lossy(&bytes);
     let mut lines = text.lines().map(str::trim);
-    Some(Kept {
+    Ok(Some(Kept {
         fingerprint: lines.next().unwrap_or_default().to_owned(),
         operator: lines.next().filter(|l| !l.is_empty()).map(str::to_owned),
         snapshot: lines.next().and_then(SnapshotSum::parse),
-    })
+    }))
 }
 
 /// What the configuration file records of a snapshot: its length and the FNV-1a (64 bits)
