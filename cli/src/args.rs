@@ -188,7 +188,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Emit::Changes)]
     pub emit: Emit,
     /// Keep the operators' state in this folder, across runs: their store (`state.redb`,
-    /// flushed at the end) and the snapshots of operators that take them.
+    /// flushed at the end) and the snapshots of operators that both take them and take them
+    /// back.
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// Provide the `oplink.Lookup` host service with the table NAME, read from a CSV file

@@ -1489,6 +1489,153 @@ fn no_snapshot_is_kept_for_an_operator_that_cannot_take_it_back() {
     );
 }
 
+/// A `--state` folder this user may not add files to is refused before the run (it ran
+/// to its end, then failed on its first snapshot, or named the store alone), and so is one
+/// that cannot be made there; a `NAME.config` that cannot be read is an error, not passed
+/// over (the snapshot's sum went unchecked). Run as `nobody` when the tests run as root,
+/// whom nothing stops.
+#[test]
+fn a_state_folder_one_may_not_write_or_read_is_refused_before_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    mode(dir.path(), 0o777);
+    // The input and the library beside it, where `nobody` may read them.
+    std::fs::copy(workspace().join(ORDERS), dir.path().join("orders.csv")).unwrap();
+    let library = dir.path().join("librunning_sum.so");
+    std::fs::copy(plugin_path("running-sum"), &library).unwrap();
+    let run = |state: &std::path::Path| {
+        let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"));
+        run.current_dir(dir.path())
+            .args(["run", "orders.csv", "--quiet", "--to", "none", "--plugins"])
+            .arg(&library)
+            .args([
+                "--op",
+                r#"running_sum={"key": "customer", "value": "amount"}"#,
+                "--state",
+            ])
+            .arg(state);
+        // SAFETY: asks for this process's effective user id, nothing else.
+        if unsafe { libc::geteuid() } == 0 {
+            run.uid(65534).gid(65534);
+        }
+        Command::from_std(run)
+    };
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    mode(&state, 0o777);
+    if !run(&state).output().is_ok_and(|out| out.status.success()) {
+        eprintln!(
+            "skipped: `nobody` cannot run {}",
+            env!("CARGO_BIN_EXE_oplink")
+        );
+        return;
+    }
+    let snapshot = std::fs::read(state.join("running_sum.snapshot")).unwrap();
+    mode(&state, 0o555);
+    fails_with(
+        &mut run(&state),
+        &format!(
+            "--state `{}` takes no new file from you, and every run with it writes its files there (the store, the snapshots, each under a temporary name, then renamed); make it writable, or give `--state` another folder",
+            state.display()
+        ),
+    );
+    assert_eq!(
+        std::fs::read(state.join("running_sum.snapshot")).unwrap(),
+        snapshot
+    );
+    // Nor can it be made in a folder that takes no new folder.
+    let inner = state.join("inner");
+    fails_with(
+        &mut run(&inner),
+        &format!(
+            "--state `{}` cannot be made: its folder `{}` takes no new folder from you; make it writable, or give `--state` another folder",
+            inner.display(),
+            state.display()
+        ),
+    );
+    mode(&state, 0o777);
+    // SAFETY: as above.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // the file below must be another user's, unreadable: root makes it
+    }
+    let config = state.join("running_sum.config");
+    let kept = std::fs::read(&config).unwrap();
+    std::os::unix::fs::chown(&config, Some(0), Some(0)).unwrap();
+    mode(&config, 0o600);
+    fails_with(
+        &mut run(&state),
+        &format!("cannot read `{}`: Permission denied", config.display()),
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), kept);
+}
+
+/// Two operators of one name keep their states as `NAME` and `NAME.2`: a chain where they
+/// changed places (or the first was removed) would continue each from the other's state,
+/// mixed for good, so it is refused, naming the state kept with the configuration; the
+/// state is as it was, and the chain put back runs without a word.
+#[test]
+fn operators_of_one_name_that_changed_places_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("orders.csv");
+    std::fs::write(&input, "customer,region\nann,eu\nbob,us\nann,us\n").unwrap();
+    let state = dir.path().join("state");
+    let run = |ops: &[&str]| {
+        let mut cmd = oplink();
+        cmd.args(["run", "--to", "none"])
+            .arg(&input)
+            .arg("--state")
+            .arg(&state)
+            .args(plugins(&["toolkit"]));
+        for op in ops {
+            cmd.args(["--op", op]);
+        }
+        cmd
+    };
+    let (customer, region) = (r#"tally={"key": "customer"}"#, r#"tally={"key": "region"}"#);
+    run(&[customer, region]).assert().success();
+    let files = |name: &str| std::fs::read(state.join(name)).unwrap();
+    let kept = [files("tally.snapshot"), files("tally.2.config")];
+    fails_with(
+        &mut run(&[region, customer]),
+        &format!(
+            "the 1st `tally` of the chain would continue from the state `tally` in `{}`, kept with another configuration, while the state `tally.2` there was kept with its configuration: the chain's `tally` operators changed places, or one was removed; put the chain back as it was, or give `--state` another folder to start afresh",
+            state.display()
+        ),
+    );
+    let text = failure(&mut run(&[region]));
+    assert!(
+        text.starts_with("oplink: operator `tally` would continue from the state `tally` in ")
+            && text.contains("while the state `tally.2` there was kept with its configuration"),
+        "{text}"
+    );
+    assert_eq!([files("tally.snapshot"), files("tally.2.config")], kept);
+    let again = run(&[customer, region])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(!stderr(&again).contains("oplink:"), "{}", stderr(&again));
+    // One whose configuration changed to that of another still in its place is no move:
+    // said in a warning, as any change of configuration.
+    let changed = run(&[customer, customer])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&changed).starts_with(&format!(
+            "oplink: warning: operator `tally` continues from its state `tally.2` in `{}`, which was kept with another configuration;",
+            state.display()
+        )),
+        "{}",
+        stderr(&changed)
+    );
+}
+
 /// A `--state` folder whose store another process has open (another run with it) is
 /// refused in the command's words, and nothing of it is touched.
 #[test]
@@ -4672,6 +4819,16 @@ fn a_run_whose_output_fails_keeps_no_state() {
         oplink().args(["run", ORDERS, "--state"]).arg(&file),
         &format!(
             "--state `{}` is a file; name a folder (it is created if missing)",
+            file.display()
+        ),
+    );
+    // A file above the folder to make: named, rather than the system's "Not a directory".
+    let below = file.join("state");
+    fails_with(
+        oplink().args(["run", ORDERS, "--state"]).arg(&below),
+        &format!(
+            "--state `{}` cannot be made: `{}` is a file, not a folder; name a folder (it is created if missing)",
+            below.display(),
             file.display()
         ),
     );
