@@ -388,7 +388,50 @@ pub fn output(ty: &Type, method: &Ident, lifetimes_reported: bool, errors: &mut 
     }
     if borrows {
         refuse_borrow(errors);
+        return;
     }
+    unwritten_ok_type(ty, method, errors);
+}
+
+/// A `Result` whose `Ok` type the alias hides (`fmt::Result`, `api::Result` of a `type Result = …`
+/// without parameters): whether a method can fail, and what it returns then, is read from the
+/// types written, so it is refused with what to write. Left alone, it would be checked as
+/// a plain value and refused as a type that cannot be returned, "name it `Result`", which
+/// it already is.
+fn unwritten_ok_type(ty: &Type, method: &Ident, errors: &mut Errors) {
+    let Type::Path(path) = bare(ty) else {
+        return;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return;
+    };
+    // A bare `Result` is left to rustc: std's or oplink's without its `T` gets its own
+    // "missing generics", which a second message here would repeat.
+    if path.qself.is_some()
+        || path.path.segments.len() < 2
+        || last.ident != "Result"
+        || !type_args(ty).is_empty()
+    {
+        return;
+    }
+    let written = text(ty);
+    let names: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let fmt = names.len() >= 2 && names[names.len() - 2] == "fmt";
+    let message = if fmt {
+        format!(
+            "`{method}` returns `{written}`, that is `Result<(), fmt::Error>` with its types hidden, and `fmt::Error` cannot be a service's error type: write `Result<(), String>` or `oplink::Result<()>` (a `Result` is written with its `Ok` type, as `Result<T, E>` or an alias that takes it, such as `oplink::Result<T>`)"
+        )
+    } else {
+        format!(
+            "`{method}` returns `{written}`, a `Result` whose `Ok` type is not written: write it out, as `Result<T, E>` or an alias that takes `T` (`oplink::Result<T>`); oplink reads what a method that can fail returns from the types written there"
+        )
+    };
+    errors.at(ty, message);
 }
 
 /// Whether `ty` holds a `&mut` anywhere.
