@@ -1,7 +1,9 @@
 //! The arguments of `#[operator(...)]`: `name`, `version`, `description`, `requires` and
 //! `crate`.
 
-use proc_macro2::{Span, TokenStream};
+use std::collections::VecDeque;
+
+use proc_macro2::{Delimiter, Group, Punct, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
@@ -36,15 +38,10 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         requires: Vec::new(),
         env_reads: Vec::new(),
     };
-    // `requires = [dyn Catalog]` (as `ctx.service::<dyn Catalog>()` is written) is no
-    // expression: said plainly, at the `dyn`, rather than as a malformed attribute.
-    if let Some(dyn_token) = dyn_in_requires(&args) {
-        errors.at_span(
-            dyn_token.span(),
-            "list the service traits in `requires` without `dyn`: `requires = [Catalog]` (`dyn` goes in `ctx.service::<dyn Catalog>()`)",
-        );
-        return out;
-    }
+    // The lists of `requires = [..]` are read here, entry by entry, and left empty for the
+    // parse of the other keys: syn reads a list as an expression, in which `Catalog<u8>`
+    // is a chained comparison and `&Catalog` or `dyn Catalog` something else again.
+    let (args, mut requires_lists) = take_requires_lists(args);
     // Keys written at least once, valid or not: a key with a bad value is reported once, as
     // a bad value, and not again as missing.
     let mut seen: Vec<String> = Vec::new();
@@ -62,6 +59,10 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
     };
     for (key, pair) in &pairs {
         let key = key.clone();
+        // The list taken out of this `requires = [..]`, in the order written.
+        let list = (key == "requires" && matches!(pair.value, Expr::Array(_)))
+            .then(|| requires_lists.pop_front())
+            .flatten();
         let known = KEY_NAMES.contains(&key.as_str());
         if known && seen.contains(&key) {
             errors.at(&pair.path, format!("duplicate operator attribute `{key}`"));
@@ -73,7 +74,18 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
             "version" => &mut out.version,
             "description" => &mut out.description,
             "requires" => {
-                parse_requires(&pair.value, &mut out.requires, errors);
+                match (crate::common::attr::ungrouped(&pair.value), list) {
+                    (Expr::Array(_), Some(list)) => {
+                        parse_requires(list, &mut out.requires, errors);
+                    }
+                    // A list passed in whole from a `macro_rules!` fragment
+                    // (`requires = $list`), which syn has read.
+                    (Expr::Array(array), None) => {
+                        let list = Group::new(Delimiter::Bracket, array.elems.to_token_stream());
+                        parse_requires(list, &mut out.requires, errors);
+                    }
+                    (value, _) => not_a_list(value, errors),
+                }
                 continue;
             }
             "crate" => {
@@ -184,60 +196,234 @@ fn is_env(path: &syn::Path) -> bool {
     }
 }
 
-/// The first `dyn` in the list after `requires =`, if any.
-fn dyn_in_requires(args: &TokenStream) -> Option<proc_macro2::Ident> {
-    use proc_macro2::TokenTree;
-    let tokens: Vec<TokenTree> = args.clone().into_iter().collect();
-    tokens.windows(3).find_map(|w| match (&w[0], &w[1], &w[2]) {
-        (TokenTree::Ident(key), TokenTree::Punct(eq), TokenTree::Group(list))
-            if key == "requires" && eq.as_char() == '=' =>
+/// `args` with the list of every `requires = [..]` at its top level emptied (`requires =
+/// []`, the brackets keeping their span), and those lists, in order.
+fn take_requires_lists(args: TokenStream) -> (TokenStream, VecDeque<Group>) {
+    let mut tokens: Vec<TokenTree> = args.into_iter().collect();
+    let mut lists = VecDeque::new();
+    for i in 2..tokens.len() {
+        let is_key = |t: &TokenTree| matches!(t, TokenTree::Ident(key) if key == "requires");
+        let is_eq = |t: &TokenTree| matches!(t, TokenTree::Punct(eq) if eq.as_char() == '=');
+        // The key begins an entry: the first token, or one after a comma.
+        let begins = i == 2 || matches!(&tokens[i - 3], TokenTree::Punct(p) if p.as_char() == ',');
+        if let TokenTree::Group(list) = &tokens[i]
+            && list.delimiter() == Delimiter::Bracket
+            && is_key(&tokens[i - 2])
+            && is_eq(&tokens[i - 1])
+            && begins
         {
-            list.stream().into_iter().find_map(|t| match t {
-                TokenTree::Ident(word) if word == "dyn" => Some(word),
-                _ => None,
-            })
-        }
-        _ => None,
-    })
-}
-
-const REQUIRES_HELP: &str =
-    "`requires` takes a list of host service traits, such as `requires = [Catalog, acme::Lookup]`";
-
-fn parse_requires(value: &Expr, out: &mut Vec<syn::Path>, errors: &mut Errors) {
-    let Expr::Array(array) = value else {
-        errors.at(value, REQUIRES_HELP);
-        return;
-    };
-    for element in &array.elems {
-        match element {
-            Expr::Path(path) if path.qself.is_none() => {
-                let written = path.path.to_token_stream().to_string();
-                if out
-                    .iter()
-                    .any(|p| p.to_token_stream().to_string() == written)
-                {
-                    errors.at(
-                        element,
-                        format!("service `{written}` is listed twice in `requires`"),
-                    );
-                } else {
-                    out.push(path.path.clone());
-                }
-            }
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(name),
-                ..
-            }) => errors.at(
-                element,
-                format!(
-                    "`requires` lists the service traits themselves, not their names: write `{}` (the trait's path), not a string",
-                    name.value()
-                ),
-            ),
-            other => errors.at(other, REQUIRES_HELP),
+            let mut empty = Group::new(Delimiter::Bracket, TokenStream::new());
+            empty.set_span(list.span());
+            lists.push_back(list.clone());
+            tokens[i] = TokenTree::Group(empty);
         }
     }
+    (tokens.into_iter().collect(), lists)
+}
+
+/// How `requires` is written, for the messages about one.
+const REQUIRES_FORM: &str =
+    "`requires` lists service traits by path, such as `requires = [Catalog, services::Echo]`";
+
+/// `requires = Catalog` and the like: a value that is not a list in brackets.
+fn not_a_list(value: &Expr, errors: &mut Errors) {
+    let written = crate::common::types::text(value);
+    let message = match value {
+        Expr::Path(path) if path.qself.is_none() => format!(
+            "`requires` takes a list in brackets, even of one service: write `requires = [{written}]`"
+        ),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(name),
+            ..
+        }) if name.parse::<syn::Path>().is_ok() => format!(
+            "`requires` takes a list of the service traits themselves, in brackets, not their names: write `requires = [{}]`",
+            name.value()
+        ),
+        Expr::Tuple(_) | Expr::Paren(_) | Expr::Block(_) => {
+            format!("`requires` takes a list in square brackets, not `{written}`: {REQUIRES_FORM}")
+        }
+        _ => format!("`requires` takes a list of service traits, not `{written}`: {REQUIRES_FORM}"),
+    };
+    errors.at(value, message);
+}
+
+/// The entries of the list of `requires = [..]`, each a path to a service trait.
+fn parse_requires(list: Group, out: &mut Vec<syn::Path>, errors: &mut Errors) {
+    for entry in entries(list.stream()) {
+        let entry = match entry {
+            Entry::Written(entry) => entry,
+            Entry::Empty(comma) => {
+                errors.at(
+                    comma,
+                    format!(
+                        "two commas with no service between them in `requires`: {REQUIRES_FORM}"
+                    ),
+                );
+                continue;
+            }
+        };
+        let path = match requires_entry(&entry) {
+            Ok(path) => path,
+            Err(why) => {
+                errors.at(&entry, why);
+                continue;
+            }
+        };
+        let written = path.to_token_stream().to_string();
+        if out
+            .iter()
+            .any(|p| p.to_token_stream().to_string() == written)
+        {
+            errors.at(
+                &path,
+                format!(
+                    "service `{}` is listed twice in `requires`: list it once",
+                    crate::common::types::text(&path)
+                ),
+            );
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// One entry of a list: its tokens, or the comma after an empty one.
+enum Entry {
+    Written(TokenStream),
+    Empty(Punct),
+}
+
+/// The entries of a comma-separated list; a comma inside `<..>` (`Catalog<u8, u16>`) is
+/// not a separator. A comma at the end ends the list.
+fn entries(list: TokenStream) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut entry = TokenStream::new();
+    let mut depth = 0usize;
+    for token in list {
+        match &token {
+            TokenTree::Punct(p) if p.as_char() == '<' => depth += 1,
+            TokenTree::Punct(p) if p.as_char() == '>' => depth = depth.saturating_sub(1),
+            TokenTree::Punct(p) if p.as_char() == ',' && depth == 0 => {
+                if entry.is_empty() {
+                    out.push(Entry::Empty(p.clone()));
+                } else {
+                    out.push(Entry::Written(std::mem::take(&mut entry)));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        entry.extend([token]);
+    }
+    if !entry.is_empty() {
+        out.push(Entry::Written(entry));
+    }
+    out
+}
+
+/// The path an entry of `requires` names, or why it names none.
+fn requires_entry(entry: &TokenStream) -> Result<syn::Path, String> {
+    // A path passed in from a `macro_rules!` fragment (`requires = [$service]`) arrives in an
+    // invisible group.
+    let mut one = entry.clone().into_iter();
+    if let (Some(TokenTree::Group(group)), None) = (one.next(), one.next())
+        && group.delimiter() == Delimiter::None
+    {
+        return requires_entry(&group.stream());
+    }
+    let written = crate::common::types::text(entry);
+    let tokens: Vec<TokenTree> = entry.clone().into_iter().collect();
+    let is_punct =
+        |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
+    // The trait inside `&Catalog`, `&dyn Catalog`, `Box<dyn Catalog>`, `impl Catalog`:
+    // the path after the last `&`, `mut`, `dyn`, `impl` or `<`, its arguments left out.
+    let inner = || {
+        let start = tokens.iter().rposition(|t| match t {
+            TokenTree::Ident(word) => word == "dyn" || word == "impl" || word == "mut",
+            TokenTree::Punct(p) => p.as_char() == '&' || p.as_char() == '<',
+            _ => false,
+        })?;
+        let mut rest: Vec<TokenTree> = tokens[start + 1..].to_vec();
+        while is_punct(rest.last(), '>') {
+            rest.pop();
+        }
+        let path = syn::parse2::<syn::Path>(rest.into_iter().collect()).ok()?;
+        Some(crate::common::types::text(&without_arguments(path)))
+    };
+    let has_dyn = tokens
+        .iter()
+        .any(|t| matches!(t, TokenTree::Ident(word) if word == "dyn"));
+    if let Ok(path) = syn::parse2::<syn::Path>(entry.clone()) {
+        if path.segments.iter().all(|s| s.arguments.is_none()) {
+            return Ok(path);
+        }
+        // `Box<dyn Catalog>`, `Arc<dyn Catalog>`: the trait is the one inside.
+        if let Some(inner) = inner().filter(|_| has_dyn) {
+            return Err(format!(
+                "`{written}` in `requires` is not a service trait: list the trait itself, `{inner}`; {REQUIRES_FORM}"
+            ));
+        }
+        return Err(format!(
+            "`{written}` in `requires` has generic arguments, which a service trait does not take: write `{}`; {REQUIRES_FORM}",
+            crate::common::types::text(&without_arguments(path))
+        ));
+    }
+    let first = tokens.first();
+    let last_two = &tokens[tokens.len().saturating_sub(2)..];
+    let message = match first {
+        Some(TokenTree::Literal(literal)) => match syn::parse2::<LitStr>(literal.to_token_stream())
+        {
+            Ok(name) if name.parse::<syn::Path>().is_ok() => format!(
+                "`requires` lists the service traits themselves, not their names: write `{}` (the trait's path), not a string",
+                name.value()
+            ),
+            Ok(_) => format!(
+                "`{written}` in `requires` is a string: `requires` lists the service traits themselves, by path, not their names, such as `requires = [Catalog, services::Echo]`"
+            ),
+            Err(_) => format!("`{written}` in `requires` is not a service trait: {REQUIRES_FORM}"),
+        },
+        Some(TokenTree::Ident(word)) if word == "dyn" => format!(
+            "list the service traits in `requires` without `dyn`: write `{}` (`dyn` goes in `ctx.service::<dyn {0}>()`)",
+            inner().unwrap_or_else(|| "Catalog".to_owned())
+        ),
+        Some(TokenTree::Ident(word)) if word == "impl" => format!(
+            "list the service traits in `requires` without `impl`: write `{}`; {REQUIRES_FORM}",
+            inner().unwrap_or_else(|| "Catalog".to_owned())
+        ),
+        Some(TokenTree::Punct(p)) if p.as_char() == '&' => match inner() {
+            Some(path) => format!(
+                "`{written}` in `requires` is a reference: list the trait itself, `{path}`; {REQUIRES_FORM}"
+            ),
+            None => format!(
+                "`{written}` in `requires` is not a path to a service trait: {REQUIRES_FORM}"
+            ),
+        },
+        _ if last_two.len() == 2
+            && is_punct(last_two.first(), ':')
+            && is_punct(last_two.get(1), ':') =>
+        {
+            format!(
+                "`{written}` in `requires` ends in `::`: end the path with the trait's name, such as `{written}Catalog`; {REQUIRES_FORM}"
+            )
+        }
+        _ => match inner() {
+            Some(path) if has_dyn => format!(
+                "`{written}` in `requires` is not a service trait: list the trait itself, `{path}`; {REQUIRES_FORM}"
+            ),
+            _ => format!(
+                "`{written}` in `requires` is not a path to a service trait: {REQUIRES_FORM}"
+            ),
+        },
+    };
+    Err(message)
+}
+
+/// `path` without the generic arguments of its segments: `Catalog` for `Catalog<u8>`.
+fn without_arguments(mut path: syn::Path) -> syn::Path {
+    for segment in &mut path.segments {
+        segment.arguments = syn::PathArguments::None;
+    }
+    path
 }
 
 /// Operator names: 1 to 64 ASCII letters, digits, `_`, `-` or `.`, starting with a letter.
