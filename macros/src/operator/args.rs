@@ -28,6 +28,14 @@ pub struct OperatorArgs {
 const KEYS: &str = "`name`, `version`, `description`, `requires` or `crate`";
 /// The keys [`KEYS`] lists, for matching and "did you mean".
 const KEY_NAMES: [&str; 5] = ["name", "version", "description", "requires", "crate"];
+/// Each key with a value to show in an example.
+const VALUES: [(&str, &str); 5] = [
+    ("name", "\"threshold\""),
+    ("version", "\"1.0.0\""),
+    ("description", "\"...\""),
+    ("requires", "[Catalog]"),
+    ("crate", "::oplink"),
+];
 
 pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
     let mut out = OperatorArgs {
@@ -45,7 +53,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
     // Keys written at least once, valid or not: a key with a bad value is reported once, as
     // a bad value, and not again as missing.
     let mut seen: Vec<String> = Vec::new();
-    let Some(pairs) = key_values(
+    let Some(entries) = key_values(
         args,
         errors,
         Form {
@@ -53,11 +61,12 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
             example: "name = \"threshold\", version = \"1.0.0\"",
             attribute: "operator",
             keys: KEYS,
+            values: &VALUES,
         },
     ) else {
         return out;
     };
-    for (key, pair) in &pairs {
+    for (key, pair) in &entries.pairs {
         let key = key.clone();
         // The list taken out of this `requires = [..]`, in the order written.
         let list = (key == "requires" && matches!(pair.value, Expr::Array(_)))
@@ -95,13 +104,12 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
                 continue;
             }
             _ => {
-                let shown = pair.path.clone();
                 let hint = crate::common::suggest::did_you_mean(&key, KEY_NAMES);
                 errors.at(
                     &pair.path,
                     format!(
                         "unknown operator attribute `{}`; {hint}expected {KEYS}",
-                        quote::quote!(#shown)
+                        crate::common::types::text(&pair.path)
                     ),
                 );
                 continue;
@@ -132,6 +140,35 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
                 );
                 continue;
             }
+            // `name = threshold`, `version = 1.0`: what was written, in quotes.
+            value @ (Expr::Path(_) | Expr::Lit(_)) => {
+                let written = match value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::ByteStr(bytes),
+                        ..
+                    }) => String::from_utf8_lossy(&bytes.value()).into_owned(),
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Char(c), ..
+                    }) => c.value().to_string(),
+                    other => crate::common::types::text(other),
+                };
+                // Suggested only when it is valid: `name = 5` is not told to write `"5"`.
+                let valid = match key.as_str() {
+                    "name" => check_name(&written).is_ok(),
+                    "version" => check_version(&written).is_ok(),
+                    _ => true,
+                };
+                let message = if valid {
+                    format!(
+                        "`{key}` takes a string literal: write `{key} = \"{}\"`",
+                        written.escape_default()
+                    )
+                } else {
+                    format!("`{key}` takes a string literal, such as `{key} = \"...\"`")
+                };
+                errors.at(value, message);
+                continue;
+            }
             _ => {
                 errors.at(
                     &pair.value,
@@ -142,6 +179,8 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         };
         *slot = Some(value);
     }
+    // Keys written in another form (`name("op")`) were reported as that: not missing.
+    seen.extend(entries.misformed);
     if let Some(name) = &out.name {
         if let Err(why) = check_name(&name.value()) {
             errors.at(name, why);
@@ -430,7 +469,10 @@ fn without_arguments(mut path: syn::Path) -> syn::Path {
 pub fn check_name(name: &str) -> Result<(), String> {
     let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
     if name.is_empty() {
-        return Err("operator name is empty".into());
+        return Err(
+            "the operator name is empty: write a name of ASCII letters, digits, `_`, `-` and `.`, starting with a letter, such as `name = \"threshold\"`"
+                .into(),
+        );
     }
     if name.len() > 64 {
         return Err(format!("operator name `{name}` is longer than 64 bytes"));
@@ -458,6 +500,20 @@ pub fn check_version(version: &str) -> Result<(), String> {
             && (p.len() == 1 || !p.starts_with('0'))
     };
     if parts.len() != 3 || !parts.iter().all(numeric) {
+        // `v1.0.0`, `1.0`: said with the version to write.
+        if let Some(bare) = version.strip_prefix(['v', 'V'])
+            && check_version(bare).is_ok()
+        {
+            return Err(format!(
+                "invalid version `{version}`: write `{bare}`, without the `{}`",
+                &version[..1]
+            ));
+        }
+        if parts.len() == 2 && parts.iter().all(numeric) && core.len() == version.len() {
+            return Err(format!(
+                "invalid version `{version}`: a semantic version has three numbers, such as `{version}.0`"
+            ));
+        }
         return Err(bad());
     }
     let rest = &version[core.len()..];

@@ -21,7 +21,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> Args {
         name: None,
         krate: syn::parse_quote!(::oplink),
     };
-    let Some(pairs) = attr::key_values(
+    let Some(entries) = attr::key_values(
         args,
         errors,
         attr::Form {
@@ -29,12 +29,13 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> Args {
             example: "name = \"acme.Catalog\"",
             attribute: "host_callbacks",
             keys: KEYS,
+            values: &[("name", "\"acme.Catalog\""), ("crate", "::oplink")],
         },
     ) else {
         return out;
     };
     let mut seen: Vec<&str> = Vec::new();
-    for (key, pair) in &pairs {
+    for (key, pair) in &entries.pairs {
         let key = key.as_str();
         if seen.contains(&key) {
             errors.at(

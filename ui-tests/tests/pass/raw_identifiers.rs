@@ -1,12 +1,13 @@
 //! Raw identifiers: `fn r#apply` is the method `apply` (Rust reads them as one name), and a
-//! service's methods and parameters may be spelt raw, keywords included (`r#type`, `r#in`).
+//! service's methods and parameters may be spelt raw, keywords included (`r#type`, `r#in`),
+//! and so may the keys of the attributes (`r#name`).
 #![deny(warnings)]
 
 use oplink::prelude::*;
 
 pub struct Op;
 
-#[oplink::operator(name = "raw", version = "1.0.0")]
+#[oplink::operator(r#name = "raw", r#version = "1.0.0", r#requires = [Raw])]
 impl Op {
     fn r#new() -> Result<Self> {
         Ok(Op)
@@ -21,7 +22,7 @@ impl Op {
     }
 }
 
-#[oplink::host_callbacks(name = "acme.Raw")]
+#[oplink::host_callbacks(r#name = "acme.Raw")]
 pub trait Raw {
     fn r#type(&self, r#in: u64, r#match: &str) -> u64;
     fn r#fn(&self) -> oplink::Result<String>;

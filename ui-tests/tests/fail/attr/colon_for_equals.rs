@@ -1,0 +1,17 @@
+// `name: "op"` as in a struct literal: told to write `=`, at the colon.
+use oplink::prelude::*;
+
+pub struct Op;
+
+#[oplink::operator(name: "op", version: "1.0.0")]
+impl Op {
+    fn new() -> Result<Self> {
+        Ok(Op)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+}
+
+fn main() {}

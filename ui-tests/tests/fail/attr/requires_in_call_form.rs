@@ -1,0 +1,17 @@
+// `requires(..)`: told to write the list in brackets.
+use oplink::prelude::*;
+
+pub struct Op;
+
+#[oplink::operator(name = "op", version = "1.0.0", requires(oplink::services::State, oplink::services::Clock))]
+impl Op {
+    fn new() -> Result<Self> {
+        Ok(Op)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+// A word of no key: named, with the keys there are.
+use oplink::prelude::*;
+
+pub struct Op;
+
+#[oplink::operator(name = "op", version = "1.0.0", pure)]
+impl Op {
+    fn new() -> Result<Self> {
+        Ok(Op)
+    }
+
+    fn apply(&mut self, change: Change) -> Result<Change> {
+        Ok(change)
+    }
+}
+
+fn main() {}
