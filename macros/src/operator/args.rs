@@ -49,7 +49,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
     // The lists of `requires = [..]` are read here, entry by entry, and left empty for the
     // parse of the other keys: syn reads a list as an expression, in which `Catalog<u8>`
     // is a chained comparison and `&Catalog` or `dyn Catalog` something else again.
-    let (args, mut requires_lists) = take_requires_lists(args);
+    let (args, mut requires_lists) = take_requires_lists(args, errors);
     // Keys written at least once, valid or not: a key with a bad value is reported once, as
     // a bad value, and not again as missing.
     let mut seen: Vec<String> = Vec::new();
@@ -236,28 +236,99 @@ fn is_env(path: &syn::Path) -> bool {
 }
 
 /// `args` with the list of every `requires = [..]` at its top level emptied (`requires =
-/// []`, the brackets keeping their span), and those lists, in order.
-fn take_requires_lists(args: TokenStream) -> (TokenStream, VecDeque<Group>) {
-    let mut tokens: Vec<TokenTree> = args.into_iter().collect();
+/// []`, the brackets keeping their span), and those lists, in order. Paths written without
+/// the brackets (`requires = Catalog, services::Echo`) are reported, and read as the list
+/// they were meant to be, so that they are not reported again as keys.
+fn take_requires_lists(args: TokenStream, errors: &mut Errors) -> (TokenStream, VecDeque<Group>) {
+    let is_punct =
+        |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
+    let tokens: Vec<TokenTree> = args.into_iter().collect();
+    let mut out: Vec<TokenTree> = Vec::with_capacity(tokens.len());
     let mut lists = VecDeque::new();
-    for i in 2..tokens.len() {
-        let is_key = |t: &TokenTree| matches!(t, TokenTree::Ident(key) if key == "requires");
-        let is_eq = |t: &TokenTree| matches!(t, TokenTree::Punct(eq) if eq.as_char() == '=');
-        // The key begins an entry: the first token, or one after a comma.
-        let begins = i == 2 || matches!(&tokens[i - 3], TokenTree::Punct(p) if p.as_char() == ',');
-        if let TokenTree::Group(list) = &tokens[i]
-            && list.delimiter() == Delimiter::Bracket
-            && is_key(&tokens[i - 2])
-            && is_eq(&tokens[i - 1])
-            && begins
-        {
-            let mut empty = Group::new(Delimiter::Bracket, TokenStream::new());
-            empty.set_span(list.span());
-            lists.push_back(list.clone());
-            tokens[i] = TokenTree::Group(empty);
+    let mut i = 0;
+    while i < tokens.len() {
+        // `requires =` beginning an entry: the first tokens, or the ones after a comma.
+        let key = (i == 0 || is_punct(tokens.get(i - 1), ','))
+            && matches!(&tokens[i], TokenTree::Ident(key) if key == "requires")
+            && is_punct(tokens.get(i + 1), '=')
+            && !is_punct(tokens.get(i + 2), '=');
+        if !key {
+            out.push(tokens[i].clone());
+            i += 1;
+            continue;
         }
+        let list = match tokens.get(i + 2) {
+            Some(TokenTree::Group(list)) if list.delimiter() == Delimiter::Bracket => {
+                Some((list.clone(), i + 3))
+            }
+            Some(_) => unbracketed(&tokens, i + 2, errors),
+            None => None,
+        };
+        let Some((list, end)) = list else {
+            out.push(tokens[i].clone());
+            i += 1;
+            continue;
+        };
+        let mut empty = Group::new(Delimiter::Bracket, TokenStream::new());
+        empty.set_span(list.span());
+        out.extend([
+            tokens[i].clone(),
+            tokens[i + 1].clone(),
+            TokenTree::Group(empty),
+        ]);
+        lists.push_back(list);
+        i = end;
     }
-    (tokens.into_iter().collect(), lists)
+    (out.into_iter().collect(), lists)
+}
+
+/// The value of `requires` starting at `start` when it is paths without their brackets,
+/// up to the next `key =` (reported, and returned in brackets with where it ends).
+fn unbracketed(tokens: &[TokenTree], start: usize, errors: &mut Errors) -> Option<(Group, usize)> {
+    let is_punct =
+        |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
+    let mut end = start;
+    let mut depth = 0usize;
+    while end < tokens.len() {
+        match &tokens[end] {
+            TokenTree::Punct(p) if p.as_char() == '<' => depth += 1,
+            TokenTree::Punct(p) if p.as_char() == '>' => depth = depth.saturating_sub(1),
+            TokenTree::Punct(p) if p.as_char() == ',' && depth == 0 => {
+                let next_is_key = matches!(tokens.get(end + 1), Some(TokenTree::Ident(_)))
+                    && is_punct(tokens.get(end + 2), '=');
+                if next_is_key {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        end += 1;
+    }
+    let mut run = &tokens[start..end];
+    if is_punct(run.last(), ',') {
+        run = &run[..run.len() - 1];
+    }
+    let run: TokenStream = run.iter().cloned().collect();
+    let parts = entries(run.clone());
+    let all_paths = !parts.is_empty()
+        && parts.iter().all(|entry| {
+            matches!(entry, Entry::Written(entry) if syn::parse2::<syn::Path>(entry.clone()).is_ok())
+        });
+    if !all_paths {
+        return None;
+    }
+    let written = crate::common::types::text(&run);
+    let message = if parts.len() == 1 {
+        format!(
+            "`requires` takes a list in brackets, even of one service: write `requires = [{written}]`"
+        )
+    } else {
+        format!("`requires` takes a list in brackets: write `requires = [{written}]`")
+    };
+    errors.at(&run, message);
+    let mut list = Group::new(Delimiter::Bracket, run);
+    list.set_span(tokens[start].span());
+    Some((list, end))
 }
 
 /// How `requires` is written, for the messages about one.

@@ -47,7 +47,12 @@ macro_rules! operator {
     };
 }
 
-operator!(Forwarded, "forwarded", [crate::Catalog, services::Echo], [Catalog, oplink::services::State]);
+operator!(
+    Forwarded,
+    "forwarded",
+    [crate::Catalog, services::Echo],
+    [Catalog, oplink::services::State]
+);
 
 pub struct Paths;
 

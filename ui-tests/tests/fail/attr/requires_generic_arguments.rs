@@ -1,4 +1,5 @@
-// A service trait takes no generic arguments: said at the entry, naming it (before: syn's "comparison operators cannot be chained"); a comma inside `<..>` does not end the entry.
+// A service trait takes no generic arguments: said at the entry, naming it (before: syn's
+// "comparison operators cannot be chained"); a comma inside `<..>` does not end the entry.
 use oplink::prelude::*;
 
 pub mod services {

@@ -1,4 +1,5 @@
-// Generic arguments written as in an expression are refused the same way, by oplink (before: rustc's E0107).
+// Generic arguments written as in an expression are refused the same way, by oplink
+// (before: rustc's E0107).
 use oplink::prelude::*;
 
 pub mod services {

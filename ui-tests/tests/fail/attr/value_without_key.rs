@@ -1,4 +1,5 @@
-// Values without their keys: said at each (before: "expected `key = \"value\"` pairs … (expected identifier)").
+// Values without their keys: said at each (before: "expected `key = \"value\"` pairs …
+// (expected identifier)").
 use oplink::prelude::*;
 
 pub struct Op;
