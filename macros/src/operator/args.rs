@@ -249,7 +249,7 @@ fn take_requires_lists(args: TokenStream, errors: &mut Errors) -> (TokenStream, 
     while i < tokens.len() {
         // `requires =` beginning an entry: the first tokens, or the ones after a comma.
         let key = (i == 0 || is_punct(tokens.get(i - 1), ','))
-            && matches!(&tokens[i], TokenTree::Ident(key) if key == "requires")
+            && matches!(&tokens[i], TokenTree::Ident(key) if crate::common::unraw(key) == "requires")
             && is_punct(tokens.get(i + 1), '=')
             && !is_punct(tokens.get(i + 2), '=');
         if !key {
@@ -634,6 +634,18 @@ mod tests {
         ] {
             assert!(check_version(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn requires_lists_are_taken_where_requires_is_the_key() {
+        let mut errors = Errors::default();
+        let args = quote::quote!(name = "op", r#requires = [A<u8>], x::requires = [B]);
+        let (rest, lists) = take_requires_lists(args, &mut errors);
+        assert_eq!(lists.len(), 1);
+        assert_eq!(lists[0].stream().to_string(), "A < u8 >");
+        assert!(rest.to_string().contains("r#requires = []"), "{rest}");
+        assert!(rest.to_string().contains("x :: requires = [B]"), "{rest}");
+        assert!(errors.is_empty());
     }
 
     #[test]
