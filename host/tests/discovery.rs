@@ -441,6 +441,37 @@ fn a_folder_given_relative_is_reported_with_absolute_paths_as_plugins_name_their
     );
 }
 
+/// The entries come folder by folder, in the order given, each folder's files by name; an
+/// operator offered in two folders is a conflict (no folder takes precedence, as in `PATH`).
+#[test]
+fn entries_come_by_folder_then_by_name_and_no_folder_takes_precedence() {
+    let dir = folder("order");
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    std::fs::create_dir(&first).unwrap();
+    std::fs::create_dir(&second).unwrap();
+    copy(&plugin_path("threshold"), &first, "libz.so");
+    copy(&plugin_path("scale"), &first, "liba.so");
+    copy(&plugin_path("scale"), &second, "libm.so");
+    let found = Discovery::new([&first, &second]).checked(false).scan();
+    let paths: Vec<&Path> = found.entries().iter().map(|e| e.path.as_path()).collect();
+    assert_eq!(
+        paths,
+        [
+            first.join("liba.so"),
+            first.join("libz.so"),
+            second.join("libm.so")
+        ]
+    );
+    let err = found.plugin_for("scale").unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    let conflicts: Vec<(&str, Vec<&Path>)> = found.conflicts().collect();
+    let both = [first.join("liba.so"), second.join("libm.so")];
+    let both: Vec<&Path> = both.iter().map(PathBuf::as_path).collect();
+    assert_eq!(conflicts, [("scale", both.clone()), ("scale_batch", both)]);
+    let once: Vec<&str> = found.operators().map(|(op, _)| op.name()).collect();
+    assert_eq!(once, ["threshold"]);
+}
+
 #[test]
 fn a_file_reached_twice_is_loaded_once() {
     let dir = folder("twice");

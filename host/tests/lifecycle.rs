@@ -1033,6 +1033,74 @@ fn a_snapshot_restored_by_the_host_is_the_point_a_recovery_returns_to() {
     live.apply(batch_change(3)).unwrap_err();
     live.recover().unwrap();
     assert_eq!(tally_report(&live).0, counted);
+
+    // A `restore` through `with` is no recovery point: a recovery after it starts from
+    // scratch.
+    let live = LiveInstance::new(&plugin, "tally", &config, &host, None).unwrap();
+    live.with(|instance| instance.restore(&kept)).unwrap();
+    assert_eq!(tally_report(&live).0, counted);
+    live.apply(batch_change(3)).unwrap_err();
+    live.recover().unwrap();
+    assert_eq!(tally_report(&live).0, 0, "from scratch");
+}
+
+/// A named instance dropped with writes never flushed drops them, as a transaction dropped
+/// uncommitted, and a `debug` event of `oplink_host` says how many keys they held.
+#[test]
+fn writes_never_flushed_go_with_their_instance_and_a_debug_event_counts_them() {
+    let store = StateStore::in_memory();
+    let host = Host::builder().state_store(store.clone()).build();
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let mut tally = plugin
+        .instantiate_named("tally", tally_config(), &host, "unflushed")
+        .unwrap();
+    tally.apply(batch_change(0)).unwrap(); // 10 rows of 7 keys
+    let recorder = common::Recorder::default();
+    let events = recorder.0.clone();
+    tracing::subscriber::with_default(recorder, || drop(tally));
+    assert!(store.entries("unflushed").unwrap().is_empty());
+    let events = events.lock().unwrap();
+    let dropped = events
+        .iter()
+        .find(|e| e.target == "oplink_host::state")
+        .expect("an event of the dropped writes");
+    assert_eq!(dropped.level, tracing::Level::DEBUG);
+    assert_eq!(
+        dropped.field("message"),
+        Some("an instance's state was dropped with writes never flushed; they are dropped too")
+    );
+    assert_eq!(dropped.field("state"), Some("unflushed"));
+    assert_eq!(dropped.field("unflushed"), Some("7"));
+}
+
+/// `recover` leaves an instance that is not poisoned as it is, so `if live.is_poisoned() {
+/// live.recover()?; }` from several threads at once recovers once and loses nothing.
+#[test]
+fn a_recovery_of_an_instance_that_is_not_poisoned_leaves_it() {
+    let host = Host::default();
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let config = json!({"key": "customer", "panic_on": "k6"});
+    let live = LiveInstance::new(&plugin, "tally", &config, &host, None).unwrap();
+    live.apply(batch_change_without_k6(0)).unwrap();
+    let counted = tally_report(&live).0;
+    assert_eq!(live.recover().unwrap(), 1);
+    assert_eq!(tally_report(&live).0, counted, "nothing undone");
+    for round in 0..10 {
+        live.apply(batch_change(1)).unwrap_err();
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    barrier.wait();
+                    if live.is_poisoned() {
+                        live.recover().unwrap();
+                    }
+                });
+            }
+        });
+        assert!(!live.is_poisoned());
+        assert_eq!(live.generation(), 2 + round, "one recovery per panic");
+    }
 }
 
 /// Batch `i` of [`batch_change`] without its rows keyed `k6` (on which `tally` panics when
@@ -1091,6 +1159,17 @@ fn a_library_reload_swaps_every_instance_or_none() {
         assert_eq!(live.generation(), 5);
         assert_eq!(tally_report(live), (10, "variant".to_owned()));
     }
+    // One instance listed twice (two clones share it) is reloaded once, and does not wait
+    // for itself.
+    let (done, finished) = std::sync::mpsc::channel();
+    let twice = [both[0].clone(), both[0].clone()];
+    let again = next.clone();
+    std::thread::spawn(move || done.send(oplink_host::reload_all(&twice, &again).unwrap()));
+    let reloaded = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("reload_all of one instance listed twice did not finish in 60 s");
+    assert_eq!(reloaded, 1);
+    assert_eq!(both[0].generation(), 6);
 
     // One of them cannot take the new build: neither changes.
     let mixed = [make("accept"), make("reject")];

@@ -463,7 +463,28 @@ fn a_panic_while_dropping_is_contained() {
         .instantiate("faulty", json!({"fail_in": "drop", "how": "panic"}), &host)
         .unwrap();
     op.apply(insert(1, &[1])).unwrap();
-    drop(op); // logged, not propagated
+    // Logged as a warning of `oplink_host`, not propagated.
+    let recorder = common::Recorder::default();
+    let events = recorder.0.clone();
+    tracing::subscriber::with_default(recorder, || drop(op));
+    let events = events.lock().unwrap();
+    let warning = events
+        .iter()
+        .find(|e| e.level == tracing::Level::WARN)
+        .expect("a warning");
+    assert_eq!(warning.target, "oplink_host::instance");
+    assert_eq!(
+        warning.field("message"),
+        Some("destroying an operator instance failed")
+    );
+    assert_eq!(warning.field("operator"), Some("faulty"));
+    let error = warning.field("error").unwrap();
+    assert!(
+        error.starts_with(
+            "operator `faulty` panicked in `drop`: faulty panics in drop (at examples/faulty/src/lib.rs:"
+        ),
+        "{error}"
+    );
     let mut again = plugin
         .instantiate("faulty", json!({"fail_in": "none", "how": "error"}), &host)
         .unwrap();
