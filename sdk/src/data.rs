@@ -163,6 +163,27 @@ impl Rows {
     #[track_caller]
     pub fn map(self, f: impl FnOnce(&RecordBatch) -> Result<RecordBatch>) -> Result<Rows> {
         let batch = f(&self.batch)?;
+        self.mapped(batch)
+    }
+
+    /// [`Rows::map`] for one side of diff `index` of a change: `f`'s own error is the
+    /// result as it is; a batch of another row count is an error naming the diff and side.
+    #[track_caller]
+    fn map_side(
+        self,
+        f: &mut impl FnMut(&RecordBatch) -> Result<RecordBatch>,
+        index: usize,
+        side: &str,
+    ) -> Result<Rows> {
+        let batch = f(&self.batch)?;
+        self.mapped(batch)
+            .map_err(|e| e.context(format!("diff {index} of the change, its {side} rows")))
+    }
+
+    /// These rows' numbers with `batch`, what `map`'s function made of their batch: an
+    /// error, located at the caller, when it does not have as many rows.
+    #[track_caller]
+    fn mapped(self, batch: RecordBatch) -> Result<Rows> {
         if batch.num_rows() != self.batch.num_rows() {
             return Err(Error::msg(format!(
                 "`map` keeps every row and its number, but the batch of {} became one of {}; drop rows with `filter`",
@@ -287,8 +308,9 @@ impl Change {
     /// keeping its number and its diff: the change an operator that adds, computes, renames
     /// or drops columns returns. An update's old and new rows both go through `f`, so that
     /// downstream sees the old computed values leave and the new ones arrive. `f` must
-    /// return as many rows as it was given ([`Rows::map`]); its error, or that one, is
-    /// located at the caller.
+    /// return as many rows as it was given ([`Rows::map`]). An error of `f` is the result as
+    /// it was made; a batch of another number of rows is an error located at the caller
+    /// that names the diff and the side (`diff 1 of the change, its post rows: …`).
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -313,17 +335,17 @@ impl Change {
     pub fn map(self, mut f: impl FnMut(&RecordBatch) -> Result<RecordBatch>) -> Result<Change> {
         let mut out = self.empty_like();
         out.diffs.reserve(self.diffs.len());
-        for diff in self.diffs {
+        for (index, diff) in self.diffs.into_iter().enumerate() {
             out.diffs.push(match diff {
                 Diff::Insert { post } => Diff::Insert {
-                    post: post.map(&mut f)?,
+                    post: post.map_side(&mut f, index, "post")?,
                 },
                 Diff::Update { pre, post } => Diff::Update {
-                    pre: pre.map(&mut f)?,
-                    post: post.map(&mut f)?,
+                    pre: pre.map_side(&mut f, index, "pre")?,
+                    post: post.map_side(&mut f, index, "post")?,
                 },
                 Diff::Remove { pre } => Diff::Remove {
-                    pre: pre.map(&mut f)?,
+                    pre: pre.map_side(&mut f, index, "pre")?,
                 },
             });
         }
@@ -337,7 +359,8 @@ impl Change {
     /// starts passing an insert of its new values. `keep` gets each side's rows and answers
     /// one flag per row (a null flag is not kept); diffs left with no rows are dropped. An
     /// error from `keep`, a mask of the wrong length, or an update whose two sides do not
-    /// carry the same row numbers in the same order is the result (located at the caller).
+    /// carry the same row numbers in the same order is the result (located at the caller;
+    /// the last two name the diff: `diff 0 of the change: the filter's mask has …`).
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -361,13 +384,13 @@ impl Change {
     #[track_caller]
     pub fn filter(self, mut keep: impl FnMut(&Rows) -> Result<BooleanArray>) -> Result<Change> {
         let mut out = self.empty_like();
-        for diff in self.diffs {
+        for (index, diff) in self.diffs.into_iter().enumerate() {
             let masks = match &diff {
                 Diff::Insert { post } => [None, Some(keep(post)?)],
                 Diff::Update { pre, post } => [Some(keep(pre)?), Some(keep(post)?)],
                 Diff::Remove { pre } => [Some(keep(pre)?), None],
             };
-            diff.filter_into(masks, &mut out.diffs)?;
+            diff.filter_into(index, masks, &mut out.diffs)?;
         }
         Ok(out)
     }
@@ -416,13 +439,21 @@ impl Change {
 impl Diff {
     /// Pushes onto `out` what of this diff `masks` (`pre`'s, `post`'s, each there when the
     /// diff has that side) keeps, split as [`Change::filter`] says; errors are located at
-    /// the caller.
+    /// the caller and name the diff (`index`, its place in its change).
     #[track_caller]
     pub(crate) fn filter_into(
         self,
+        index: usize,
         masks: [Option<BooleanArray>; 2],
         out: &mut Vec<Diff>,
     ) -> Result<()> {
+        self.filter_unnamed(masks, out)
+            .map_err(|e| e.context(format!("diff {index} of the change")))
+    }
+
+    /// [`Diff::filter_into`], its errors not naming the diff.
+    #[track_caller]
+    fn filter_unnamed(self, masks: [Option<BooleanArray>; 2], out: &mut Vec<Diff>) -> Result<()> {
         // A side no row of which passes is left out without being filtered: no empty
         // batch is built only to be dropped.
         match (self, masks) {

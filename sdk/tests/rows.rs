@@ -53,7 +53,7 @@ fn change_filter_refuses_a_mask_of_the_wrong_length_at_the_callers_line() {
         .unwrap_err();
     assert_eq!(
         err.message(),
-        "the filter's mask has 1 flag for 2 pre rows: it needs one flag per row"
+        "diff 0 of the change: the filter's mask has 1 flag for 2 pre rows: it needs one flag per row"
     );
     assert_eq!(err.location().map(|at| at.line()), Some(line));
     // An error of `keep` is the result, as it was made.
@@ -75,16 +75,21 @@ fn change_filter_refuses_a_mask_of_the_wrong_length_at_the_callers_line() {
         .unwrap_err();
     assert_eq!(
         err.message(),
-        "an update's pre and post rows must carry the same row numbers in the same order, but pre has 1 row and post 2 rows"
+        "diff 0 of the change: an update's pre and post rows must carry the same row numbers in the same order, but pre has 1 row and post 2 rows"
     );
-    // Or other row numbers.
+    // Or other row numbers; the error names the diff (here the second).
     let renumbered = Change::new(
         1,
         Timestamp(0),
-        vec![Diff::Update {
-            pre: Rows::new(vec![1u64, 2], batch(vec![1, 2])).unwrap(),
-            post: Rows::new(vec![3u64, 4], batch(vec![3, 4])).unwrap(),
-        }],
+        vec![
+            Diff::Insert {
+                post: Rows::new(vec![9u64], batch(vec![9])).unwrap(),
+            },
+            Diff::Update {
+                pre: Rows::new(vec![1u64, 2], batch(vec![1, 2])).unwrap(),
+                post: Rows::new(vec![3u64, 4], batch(vec![3, 4])).unwrap(),
+            },
+        ],
     );
     let line = line!() + 2;
     let err = renumbered
@@ -92,7 +97,7 @@ fn change_filter_refuses_a_mask_of_the_wrong_length_at_the_callers_line() {
         .unwrap_err();
     assert_eq!(
         err.message(),
-        "an update's pre and post rows must carry the same row numbers in the same order, but its row 0 is number 1 in pre and 3 in post"
+        "diff 1 of the change: an update's pre and post rows must carry the same row numbers in the same order, but its row 0 is number 1 in pre and 3 in post"
     );
     assert_eq!(err.location().map(|at| at.line()), Some(line));
     // Nothing passes: no diff is left.
@@ -183,7 +188,7 @@ fn a_views_filter_refuses_what_changes_filter_refuses() {
         .unwrap_err();
     assert_eq!(
         err.message(),
-        "the filter's mask has 1 flag for 2 post rows: it needs one flag per row"
+        "diff 0 of the change: the filter's mask has 1 flag for 2 post rows: it needs one flag per row"
     );
     assert_eq!(err.location().map(|at| at.line()), Some(line));
 }
@@ -326,13 +331,34 @@ fn change_map_keeps_numbers_and_diffs_and_refuses_a_new_row_count_at_the_callers
     assert_eq!(out, expected);
 
     let line = line!() + 1;
-    let err = change.map(|_| Ok(batch(vec![]))).unwrap_err();
+    let err = change.clone().map(|_| Ok(batch(vec![]))).unwrap_err();
     assert_eq!(
         err.message(),
-        "`map` keeps every row and its number, but the batch of 2 rows became one of 0 rows; drop rows with `filter`"
+        "diff 0 of the change, its post rows: `map` keeps every row and its number, but the batch of 2 rows became one of 0 rows; drop rows with `filter`"
     );
     let at = err.location().expect("located");
     assert_eq!((at.file(), at.line()), (file!(), line));
+    // The error names the diff and the side that came back short: here the update's `pre`
+    // (a batch of 1 row made 2), the insert before it having kept its count.
+    let err = change
+        .clone()
+        .map(|b| {
+            Ok(batch(if b.num_rows() == 1 {
+                vec![1, 2]
+            } else {
+                vec![0; b.num_rows()]
+            }))
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "diff 1 of the change, its pre rows: `map` keeps every row and its number, but the batch of 1 row became one of 2 rows; drop rows with `filter`"
+    );
+    // An error of the function is the result as it was made, with nothing in front.
+    let err = change
+        .map(|_| Err(oplink::Error::msg("no column `amount`")))
+        .unwrap_err();
+    assert_eq!(err.message(), "no column `amount`");
 }
 
 /// A null count that disagrees with its bitmap (what a producer declares and an import

@@ -463,7 +463,7 @@ impl ChangeView {
             mask.len() == side.num_rows() && mask.true_count() == 0
         };
         let mut diffs = Vec::with_capacity(self.0.diffs.len());
-        for sides in &self.0.diffs {
+        for (index, sides) in self.0.diffs.iter().enumerate() {
             let (diff, masks) = match sides.view() {
                 DiffView::Insert { post } => {
                     let mask = keep(&post)?;
@@ -490,7 +490,7 @@ impl ChangeView {
                     (Diff::Remove { pre }, [Some(mask), None])
                 }
             };
-            diff.filter_into(masks, &mut diffs)?;
+            diff.filter_into(index, masks, &mut diffs)?;
         }
         Ok(Change::new(self.0.version, self.0.changed_at, diffs))
     }
