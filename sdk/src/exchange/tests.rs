@@ -1179,6 +1179,115 @@ fn a_malformed_schema_is_an_error_never_a_crash() {
     );
 }
 
+/// The receiver reads a schema as deep and as wide as its bounds (16 levels, 2^20 fields
+/// besides the batch itself), and refuses one a level or a field past them, as the sender
+/// does (a sender built before the bound sent deeper schemas).
+#[test]
+fn a_schema_at_the_bounds_is_read_and_one_past_them_is_refused() {
+    use arrow_schema::{DataType, Field};
+    let refused =
+        "unreadable schema: it nests deeper than 16 levels or has more than 1048576 fields";
+    // A column `levels` deep: a list of lists … of Int64 (the column at level 1).
+    let deep = |levels: usize| {
+        let mut data_type = DataType::Int64;
+        for _ in 1..levels {
+            data_type = DataType::List(Arc::new(Field::new_list_field(data_type, true)));
+        }
+        Arc::new(Schema::new(vec![Field::new("deep", data_type, true)]))
+    };
+    for (levels, readable) in [(16, true), (17, false)] {
+        let schema = deep(levels);
+        let ffi = arrow_array::ffi::FFI_ArrowSchema::try_from(schema.as_ref()).unwrap();
+        match super::import::read_schema(&ffi) {
+            Ok(read) => assert!(readable && read == *schema, "{levels} levels"),
+            Err(error) => assert_eq!((readable, error.to_string().as_str()), (false, refused)),
+        }
+        assert_eq!(
+            super::export::check_depth(&schema).is_ok(),
+            readable,
+            "the sender's bound is the receiver's ({levels} levels)"
+        );
+    }
+
+    // 2^20 fields pass the bound: arrow-rs then reads them, and stops at the first, whose
+    // format it does not know (so that the test does not build a million fields).
+    let mut leaf = node(b"q\0", 0, std::ptr::null_mut());
+    let mut wide = vec![&raw mut leaf; 1 << 20];
+    let message = read_error(&node(b"+s\0", 1 << 20, wide.as_mut_ptr()));
+    assert!(
+        message.starts_with("unreadable schema: column `f` (format `q`)"),
+        "{message}"
+    );
+    // Two structs of 2^19 fields each: 2^20 + 2 fields in all.
+    let mut half = node(b"+s\0", 1 << 19, wide.as_mut_ptr());
+    let mut two = [&raw mut half, &raw mut half];
+    assert_eq!(read_error(&node(b"+s\0", 2, two.as_mut_ptr())), refused);
+}
+
+/// A release follows the block's lists no deeper than a crossing nests (17 levels below
+/// where it began): a chain the other side wired through the block's arrays is left
+/// unreleased past that (a leak), where following it could exhaust the stack.
+#[test]
+fn a_release_descends_no_deeper_than_a_crossing_nests() {
+    const WIDTH: usize = 40;
+    let batch = RecordBatch::try_from_iter((0..WIDTH).map(|i| {
+        (
+            format!("c{i}"),
+            Arc::new(Int64Array::from(vec![i as i64])) as _,
+        )
+    }))
+    .unwrap();
+    let first = batch.column(0).clone();
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: Rows::new(vec![0], batch).unwrap(),
+        }],
+    );
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let mut abi = out.export_change(change, &mut outbox).unwrap();
+    let columns = raw(&mut post(&mut abi).columns);
+    let list = columns.children;
+    // SAFETY: the batch just laid out: `WIDTH` columns (leaves, arrays of the block) in a
+    // list of the block's. The struct keeps the first; each is made the parent of the
+    // next, through that list: column `i` is `i + 1` levels below the struct.
+    let column = |i: usize| unsafe { &mut **list.add(i) };
+    columns.n_children = 1;
+    for i in 0..WIDTH - 1 {
+        // SAFETY: as above.
+        (column(i).children, column(i).n_children) = (unsafe { list.add(i + 1) }, 1);
+    }
+    let release = columns.release.unwrap();
+    // SAFETY: the top-level array of ours, unreleased.
+    unsafe { release(columns) };
+    // Lists are followed down to the arrays 17 levels below the struct, whose own list
+    // (the arrays at level 18, column 17) is marked but not followed.
+    let released: Vec<bool> = (0..WIDTH).map(|i| column(i).release.is_none()).collect();
+    let last = crate::exchange::MAX_SCHEMA_DEPTH + 2;
+    assert_eq!(
+        released,
+        (0..WIDTH).map(|i| i < last).collect::<Vec<_>>(),
+        "released down to level {last} (column {}), no further",
+        last - 1
+    );
+    assert_eq!(Arc::strong_count(&first), 2, "the block keeps its values");
+    // The chain undone and the rest released by hand: the block's values go.
+    for i in 0..WIDTH {
+        (column(i).children, column(i).n_children) = (std::ptr::null_mut(), 0);
+        if let Some(release) = column(i).release {
+            // SAFETY: an unreleased array of the block, a leaf again.
+            unsafe { release(column(i)) };
+        }
+    }
+    out.clear();
+    assert_eq!(
+        Arc::strong_count(&first),
+        1,
+        "the last array took the values"
+    );
+}
+
 /// A batch naming a slot the receiver emptied says why it is empty.
 #[test]
 fn an_emptied_schema_slot_says_why() {

@@ -815,7 +815,7 @@ pub(super) fn plain_bits(bits: &arrow_buffer::BooleanBuffer) -> Option<*const c_
 /// Refuses a schema that nests deeper than [`MAX_SCHEMA_DEPTH`], naming the column, without
 /// recursion: exporting it (arrow-rs's schema export, oplink's layout) and reading it on the
 /// other side recurse once per level, and a deep enough column would overflow the stack.
-pub(super) fn check_depth(schema: &SchemaRef) -> Result<()> {
+pub(in crate::exchange) fn check_depth(schema: &SchemaRef) -> Result<()> {
     let mut stack: Vec<(&DataType, &str, usize)> = schema
         .fields()
         .iter()

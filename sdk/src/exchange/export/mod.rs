@@ -31,7 +31,8 @@ mod hold;
 mod release;
 mod take_back;
 
-use block::{Block, check_depth};
+use block::Block;
+pub(in crate::exchange) use block::check_depth;
 use hold::Hold;
 pub(super) use take_back::recognize;
 

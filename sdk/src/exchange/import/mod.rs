@@ -252,10 +252,11 @@ pub(super) fn read_schema(ffi: &FFI_ArrowSchema) -> Result<Schema> {
     // SAFETY: the same `#[repr(C)]` layout (asserted in `raw`); only read.
     let root: *const RawSchema = (ffi as *const FFI_ArrowSchema).cast();
     let mut stack = vec![(root, 0usize)];
-    let mut nodes = 0usize;
+    // Fields: every node but the root (the batch itself, at depth 0).
+    let mut fields = 0usize;
     while let Some((node, depth)) = stack.pop() {
-        nodes += 1;
-        if depth > MAX_SCHEMA_DEPTH || nodes > MAX_SCHEMA_NODES {
+        fields += usize::from(depth > 0);
+        if depth > MAX_SCHEMA_DEPTH || fields > MAX_SCHEMA_NODES {
             return Err(unreadable(&format_args!(
                 "it nests deeper than {MAX_SCHEMA_DEPTH} levels or has more than {MAX_SCHEMA_NODES} fields"
             )));
