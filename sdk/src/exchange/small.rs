@@ -32,7 +32,12 @@ pub(super) const SMALL: usize = 256;
 /// The size of a block, in bytes: four of the largest copies, or dozens of small ones. With
 /// the reference counts before it, a block takes 1 KiB: a new one (after the last was kept)
 /// comes from the allocator's per-thread cache, and is cheap to clear.
-pub(super) const BLOCK: usize = 1024 - 2 * size_of::<usize>();
+pub(super) const BLOCK: usize = 1024 - COUNTS;
+
+/// What an `Arc` puts before a block: its two counts, padded to the block's alignment (16
+/// bytes on 64-bit and 32-bit targets alike: a 32-bit target's 8 bytes of counts are
+/// padded to 16).
+const COUNTS: usize = (2 * size_of::<usize>()).next_multiple_of(BLOCK_ALIGN);
 
 /// Every copy starts at a multiple of this (or of its type's alignment, when larger), as
 /// arrow-rs requires of typed buffers.
@@ -48,6 +53,18 @@ const BLOCK_ALIGN: usize = 16;
 struct Block(UnsafeCell<[u8; BLOCK]>);
 
 const _: () = assert!(align_of::<Block>() == BLOCK_ALIGN);
+
+/// An `Arc`'s allocation of a block, laid out as the standard library's `ArcInner` is (two
+/// counts, then the value, `#[repr(C)]`): it must take 1 KiB exactly.
+#[allow(dead_code)]
+#[repr(C)]
+struct Counted {
+    strong: usize,
+    weak: usize,
+    block: Block,
+}
+
+const _: () = assert!(size_of::<Counted>() == 1024);
 
 // SAFETY: a block's bytes are written only by `Copies::copy`, on the thread reading a
 // change, while every slice of the block is held by that read (`Copies::start` gives a block
