@@ -592,6 +592,48 @@ fn the_senders_values_go_when_the_last_array_does_not_when_the_block_is_reused()
     );
 }
 
+/// A `Drop` that panics in what a block keeps does not unwind out of the `release` that
+/// drops it (an `extern "C"` function: the process would abort), and the other values of
+/// the block are still dropped.
+#[test]
+fn a_value_whose_drop_panics_does_not_unwind_out_of_the_release() {
+    /// The owner of a buffer, which panics when the buffer goes.
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("a buffer's owner panicked in its drop");
+        }
+    }
+    static VALUES: [i64; 1] = [7];
+    let ptr = std::ptr::NonNull::from(&VALUES).cast::<u8>();
+    // SAFETY: 8 bytes of a static, alive for ever.
+    let bomb = unsafe { arrow_buffer::Buffer::from_custom_allocation(ptr, 8, Arc::new(Bomb)) };
+    let kept = Arc::new(Int64Array::from(vec![8])) as arrow_array::ArrayRef;
+    let batch = RecordBatch::try_from_iter([
+        ("bomb", Arc::new(Int64Array::new(bomb.into(), None)) as _),
+        ("kept", kept.clone()),
+    ])
+    .unwrap();
+    let change = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: Rows::new(vec![0], batch).unwrap(),
+        }],
+    );
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    out.export_change(change, &mut outbox).unwrap();
+    assert_eq!(Arc::strong_count(&kept), 2, "the block keeps the change");
+    // The receiver took nothing: the arrays are released here, the last one dropping the
+    // values (the panic hook prints the bomb's panic).
+    out.clear();
+    assert_eq!(
+        Arc::strong_count(&kept),
+        1,
+        "the other column was dropped too"
+    );
+}
+
 /// Exports `change` and takes it back in the same process through an inbox that
 /// recognises its own arrays, after `spoil` changed what crossed.
 fn back_home(change: &Change, spoil: impl FnOnce(&mut AbiChange)) -> Change {
