@@ -252,7 +252,14 @@ pub struct NewArgs {
     /// How a Rust crate depends on oplink: a path to oplink's `sdk` folder, or a version
     /// requirement such as `0.2` (or `^0.2`, `>=0.2, <0.3`: any that cargo reads, that this
     /// oplink's version meets and the next 0.x does not) for an oplink from a registry
-    /// (default: the SDK this command was built from; an error when it is no longer there).
+    /// (`--registry`) (default: the SDK this command was built from; an error when it is no
+    /// longer there).
     #[arg(long, value_name = "PATH|VERSION")]
     pub oplink: Option<String>,
+    /// The registry, as cargo's configuration names it (`[registries]`), that `--oplink
+    /// VERSION` comes from: oplink is not on crates.io. Without it, the version comes from
+    /// crates.io's name, which builds only where cargo's configuration replaces crates.io
+    /// with a source that has oplink (a mirror, a vendored folder).
+    #[arg(long, value_name = "NAME")]
+    pub registry: Option<String>,
 }

@@ -35,10 +35,14 @@ const C: [(&str, &str); 3] = [
 /// Creates the plugin of `args`, telling `out` what was made and what to do next.
 pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
     check_name(&args.name, args.lang)?;
-    if args.lang == Lang::C && args.oplink.is_some() {
-        return Err(CliError::Usage(
-            "--oplink sets a Rust crate's dependency on oplink; a C operator has none (it gets `oplink.h` copied in): drop --oplink".to_owned(),
-        ));
+    if args.lang == Lang::C {
+        for (flag, given) in [("--oplink", &args.oplink), ("--registry", &args.registry)] {
+            if given.is_some() {
+                return Err(CliError::Usage(format!(
+                    "{flag} sets a Rust crate's dependency on oplink; a C operator has none (it gets `oplink.h` copied in): drop {flag}"
+                )));
+            }
+        }
     }
     let folder = args
         .path
@@ -69,7 +73,11 @@ pub fn new(args: &NewArgs, out: &mut dyn Write) -> Result<PathBuf> {
         (
             "{{oplink_dependency}}",
             match args.lang {
-                Lang::Rust => dependency(args.oplink.as_deref(), &sdk_source())?,
+                Lang::Rust => dependency(
+                    args.oplink.as_deref(),
+                    args.registry.as_deref(),
+                    &sdk_source(),
+                )?,
                 Lang::C => String::new(),
             },
         ),
@@ -304,9 +312,23 @@ fn camel(op: &str) -> String {
         .collect()
 }
 
-/// The `oplink = ...` line of the new crate's Cargo.toml: `given`, else a path to
-/// `sdk_source`, the SDK this command was built from, while it is there.
-fn dependency(given: Option<&str>, sdk_source: &Path) -> Result<String> {
+/// The `oplink = ...` line of the new crate's Cargo.toml: `given`, a version (from
+/// `registry` when named) or a path, else a path to `sdk_source`, the SDK this command was
+/// built from, while it is there.
+fn dependency(given: Option<&str>, registry: Option<&str>, sdk_source: &Path) -> Result<String> {
+    if let Some(name) = registry {
+        // Cargo's rule for a registry's name; it goes into the Cargo.toml as it is.
+        let usable = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !usable {
+            return Err(CliError::Usage(format!(
+                "--registry `{}` is not a registry name cargo reads: use letters, digits, `-` and `_`, as the registry is named in cargo's configuration (`[registries]`)",
+                crate::escape_controls(name, &[])
+            )));
+        }
+    }
     let path_dependency = |path: &Path| -> Result<String> {
         let path = path.canonicalize().map_err(|e| {
             CliError::Usage(format!(
@@ -372,11 +394,21 @@ fn dependency(given: Option<&str>, sdk_source: &Path) -> Result<String> {
                     this.major, this.minor, this.major, this.minor
                 )));
             }
-            Ok(format!(
-                "oplink = {}",
-                serde_json::to_string(spec.trim()).expect("a string")
-            ))
+            let version = serde_json::to_string(spec.trim()).expect("a string");
+            Ok(match registry {
+                Some(name) => format!("oplink = {{ version = {version}, registry = \"{name}\" }}"),
+                // Without a registry, cargo looks on crates.io, where oplink is not: say so
+                // in the Cargo.toml, where one looks when the build does not find it.
+                None => format!(
+                    "# oplink is not on crates.io: this builds where cargo's configuration replaces crates.io\n# with a source that has oplink; for a registry of its own name, add `registry = \"NAME\"`\n# (`oplink new --registry NAME` writes it).\noplink = {version}"
+                ),
+            })
         }
+        _ if registry.is_some() => Err(CliError::Usage(format!(
+            "--registry names where `--oplink VERSION` comes from, but without a version the crate depends on oplink by path: give `--oplink {}.{}` with it, or drop --registry",
+            env!("CARGO_PKG_VERSION_MAJOR"),
+            env!("CARGO_PKG_VERSION_MINOR")
+        ))),
         Some(path) => path_dependency(Path::new(path)),
         None if sdk_source.join("Cargo.toml").is_file() => path_dependency(sdk_source),
         // A crate that names a version would not build: oplink is not on a registry.
@@ -439,26 +471,50 @@ mod tests {
 
     #[test]
     fn the_dependency_is_a_version_or_the_sdk_folder() {
+        // From a registry of its own name; without one, from what replaces crates.io,
+        // which the Cargo.toml says (oplink is not on crates.io).
         assert_eq!(
-            dependency(Some("0.2"), &sdk_source()).unwrap(),
-            "oplink = \"0.2\""
+            dependency(Some("0.2"), Some("my-registry"), &sdk_source()).unwrap(),
+            "oplink = { version = \"0.2\", registry = \"my-registry\" }"
+        );
+        let plain = dependency(Some("0.2"), None, &sdk_source()).unwrap();
+        assert!(
+            plain.starts_with("# oplink is not on crates.io: ")
+                && plain.contains("`oplink new --registry NAME`")
+                && plain.ends_with("\noplink = \"0.2\""),
+            "{plain}"
         );
         // Any requirement cargo reads that this oplink meets.
         for spec in ["^0.2", "~0.2.0", "=0.2.0", ">=0.2, <0.3"] {
             assert_eq!(
-                dependency(Some(spec), &sdk_source()).unwrap(),
-                format!("oplink = \"{spec}\"")
+                dependency(Some(spec), Some("mine"), &sdk_source()).unwrap(),
+                format!("oplink = {{ version = \"{spec}\", registry = \"mine\" }}")
+            );
+        }
+        // A registry's name as cargo reads it, and only for a version.
+        assert_eq!(
+            dependency(Some("0.2"), Some("my registry\n"), &sdk_source())
+                .unwrap_err()
+                .to_string(),
+            "--registry `my registry\\n` is not a registry name cargo reads: use letters, digits, `-` and `_`, as the registry is named in cargo's configuration (`[registries]`)"
+        );
+        for given in [None, Some(env!("CARGO_MANIFEST_DIR"))] {
+            assert_eq!(
+                dependency(given, Some("mine"), &sdk_source())
+                    .unwrap_err()
+                    .to_string(),
+                "--registry names where `--oplink VERSION` comes from, but without a version the crate depends on oplink by path: give `--oplink 0.2` with it, or drop --registry"
             );
         }
         assert_eq!(
-            dependency(Some("0.1"), &sdk_source())
+            dependency(Some("0.1"), None, &sdk_source())
                 .unwrap_err()
                 .to_string(),
             "--oplink `0.1` does not take this oplink's version, 0.2.0, and a plugin built against another speaks another ABI, which this `oplink` would not load; give `0.2`"
         );
         for spec in [">=0.2", "*", "0.*", "<1", "0"] {
             assert_eq!(
-                dependency(Some(spec), &sdk_source())
+                dependency(Some(spec), None, &sdk_source())
                     .unwrap_err()
                     .to_string(),
                 format!(
@@ -468,30 +524,30 @@ mod tests {
         }
         // A `~` the shell did not expand starts a path, not a requirement.
         assert!(
-            dependency(Some("~/no/such/sdk"), &sdk_source())
+            dependency(Some("~/no/such/sdk"), None, &sdk_source())
                 .unwrap_err()
                 .to_string()
                 .starts_with("--oplink `~/no/such/sdk` is neither a version")
         );
         assert_eq!(
-            dependency(Some("^x"), &sdk_source())
+            dependency(Some("^x"), None, &sdk_source())
                 .unwrap_err()
                 .to_string(),
             "--oplink `^x` is not a version requirement cargo reads (unexpected character 'x' while parsing major version number); give a version such as `0.2.0`, or a path to oplink's `sdk` folder"
         );
         assert!(
-            dependency(None, &sdk_source())
+            dependency(None, None, &sdk_source())
                 .unwrap()
                 .starts_with("oplink = { path = ")
         );
         assert_eq!(
-            dependency(None, Path::new("/no/such/sdk"))
+            dependency(None, None, Path::new("/no/such/sdk"))
                 .unwrap_err()
                 .to_string(),
             "the oplink SDK this command was built from is no longer at `/no/such/sdk`, and oplink is not on crates.io: name its `sdk` folder with `--oplink PATH`"
         );
         assert_eq!(
-            dependency(Some("/no/such/sdk"), &sdk_source())
+            dependency(Some("/no/such/sdk"), None, &sdk_source())
                 .unwrap_err()
                 .to_string(),
             format!(
@@ -509,14 +565,14 @@ mod tests {
         };
         let given = dir.path().to_str().unwrap();
         assert_eq!(
-            dependency(Some(given), &sdk_source())
+            dependency(Some(given), None, &sdk_source())
                 .unwrap_err()
                 .to_string(),
             not_sdk(dir.path())
         );
         let host = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host");
         assert_eq!(
-            dependency(Some(host.to_str().unwrap()), &sdk_source())
+            dependency(Some(host.to_str().unwrap()), None, &sdk_source())
                 .unwrap_err()
                 .to_string(),
             not_sdk(&host)
@@ -525,7 +581,7 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let root_shown = root.canonicalize().unwrap();
         assert_eq!(
-            dependency(Some(root.to_str().unwrap()), &sdk_source())
+            dependency(Some(root.to_str().unwrap()), None, &sdk_source())
                 .unwrap_err()
                 .to_string(),
             format!(

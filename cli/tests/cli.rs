@@ -5760,3 +5760,139 @@ fn a_table_on_the_terminal_of_the_progress_bar_is_written_apart_from_it() {
     let collided = seen.lines().filter(|l| l.contains("left+--")).count();
     assert_eq!(collided, 0, "{collided} table lines after the bar's text");
 }
+
+/// Every error of oplink's own exits 1; an argument clap refuses (an unknown flag, a value
+/// outside a flag's choices, a `--log` filter it cannot read, an unknown subcommand) exits
+/// 2, with clap's `error: `, as the README says.
+#[test]
+fn arguments_clap_refuses_exit_2_and_oplinks_own_errors_exit_1() {
+    for args in [
+        &["run", ORDERS, "--no-such-flag"][..],
+        &["run", ORDERS, "--to", "xml"][..],
+        &["run", ORDERS, "--log", "a=b=c"][..],
+        &["frobnicate"][..],
+    ] {
+        let output = oplink()
+            .args(args)
+            .assert()
+            .failure()
+            .code(2)
+            .get_output()
+            .clone();
+        assert!(
+            stderr(&output).starts_with("error: "),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    fails_with(
+        oplink().args(["run", ORDERS, "--batch-size", "0"]),
+        "--batch-size must be at least 1, not 0",
+    );
+}
+
+/// `--state` compares configurations by a fingerprint of their JSON: the same one written
+/// otherwise (keys in another order, other spacing, from an `@FILE`) continues its state
+/// without the warning of another configuration.
+#[test]
+fn the_same_configuration_written_otherwise_continues_its_state_without_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let config = dir.path().join("sum.json");
+    std::fs::write(
+        &config,
+        "{\n  \"value\": \"amount\",\n  \"key\": \"customer\"\n}\n",
+    )
+    .unwrap();
+    let run = |op: &str| {
+        let output = oplink()
+            .args(["run", ORDERS, "--to", "none"])
+            .args(plugins(&["running-sum"]))
+            .args(["--op", op, "--state"])
+            .arg(&state)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        stderr(&output)
+    };
+    let first = run(r#"running_sum={"key": "customer", "value": "amount"}"#);
+    assert!(!first.contains("warning"), "{first}");
+    for same in [
+        r#"running_sum={"value":"amount","key":"customer"}"#.to_owned(),
+        format!("running_sum=@{}", config.display()),
+    ] {
+        let text = run(&same);
+        assert!(!text.contains("warning"), "{same}: {text}");
+    }
+}
+
+/// `oplink new --oplink VERSION --registry NAME` depends on oplink from that registry
+/// (oplink is not on crates.io; without `--registry` the Cargo.toml says so above the
+/// dependency); `--registry` goes with a version only, and not with `--lang c`; a relative
+/// `--oplink PATH` is written as the absolute path, since cargo would read it from the new
+/// crate's folder.
+#[test]
+fn a_new_plugin_takes_oplink_from_a_registry_or_an_absolute_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest =
+        |name: &str| std::fs::read_to_string(dir.path().join(name).join("Cargo.toml")).unwrap();
+    oplink()
+        .current_dir(dir.path())
+        .args([
+            "new",
+            "from-registry",
+            "--oplink",
+            "0.2",
+            "--registry",
+            "mine",
+        ])
+        .assert()
+        .success();
+    assert!(
+        manifest("from-registry")
+            .contains("\noplink = { version = \"0.2\", registry = \"mine\" }\n"),
+        "{}",
+        manifest("from-registry")
+    );
+    oplink()
+        .current_dir(dir.path())
+        .args(["new", "replaced", "--oplink", "0.2"])
+        .assert()
+        .success();
+    let text = manifest("replaced");
+    assert!(
+        text.contains("# oplink is not on crates.io: ")
+            && text.contains("(`oplink new --registry NAME` writes it).\noplink = \"0.2\"\n"),
+        "{text}"
+    );
+    fails_with(
+        oplink()
+            .current_dir(dir.path())
+            .args(["new", "by-path", "--registry", "mine"]),
+        "--registry names where `--oplink VERSION` comes from, but without a version the crate depends on oplink by path: give `--oplink 0.2` with it, or drop --registry",
+    );
+    fails_with(
+        oplink().current_dir(dir.path()).args([
+            "new",
+            "--lang",
+            "c",
+            "counter",
+            "--registry",
+            "mine",
+        ]),
+        "--registry sets a Rust crate's dependency on oplink; a C operator has none (it gets `oplink.h` copied in): drop --registry",
+    );
+    // Relative to where the command runs (the workspace), written absolute.
+    oplink()
+        .args(["new", "relative", "--oplink", "sdk", "--path"])
+        .arg(dir.path().join("relative"))
+        .assert()
+        .success();
+    let sdk = workspace().join("sdk").canonicalize().unwrap();
+    assert!(
+        manifest("relative").contains(&format!("\noplink = {{ path = \"{}\" }}\n", sdk.display())),
+        "{}",
+        manifest("relative")
+    );
+}
