@@ -5896,3 +5896,34 @@ fn a_new_plugin_takes_oplink_from_a_registry_or_an_absolute_path() {
         manifest("relative")
     );
 }
+
+/// The README's example of an event under `-v`, word for word: one line, the level, the
+/// operator's spans, the message and the fields, without time or target; an event of a
+/// thread the operator spawned is shown as one of the operator's own.
+#[test]
+fn run_v_shows_an_event_of_an_operators_thread_as_the_readme_quotes_it() {
+    let output = oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--to",
+            "none",
+            "--quiet",
+            "--op",
+            "background",
+            "-v",
+        ])
+        .args(plugins(&["enrich"]))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let line = r#" INFO worker{operator="background" instance=1 diffs=1}: from the worker operator="background" instance=1 diffs=1"#;
+    assert_eq!(stderr(&output), format!("{line}\n"));
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let quoted = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        quoted.contains(&format!("shows `{line}`")),
+        "the README does not quote: {line}"
+    );
+}
