@@ -57,6 +57,9 @@ mod tests;
 mod conformance;
 
 #[cfg(test)]
+mod generate;
+
+#[cfg(test)]
 mod view_tests;
 
 #[cfg(test)]

@@ -1,0 +1,552 @@
+//! Generated batches of every Arrow type arrow-rs supports, alone and nested, with nulls,
+//! slices at non-zero offsets (of the batch and of nested children) and field and schema
+//! metadata: what the exchange's property tests cross (`conformance`), and what the host's
+//! tests send through a loaded plugin (`host/tests/plugins.rs` includes this file).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::builder::{Int32Builder, MapBuilder, StringBuilder};
+use arrow_array::types::*;
+use arrow_array::*;
+use arrow_buffer::{ArrowNativeType, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer, i256};
+use arrow_schema::{DataType, Field, Fields, Schema, UnionFields};
+
+/// A small deterministic generator: the property test draws its seed.
+pub struct Gen(pub u64);
+
+impl Gen {
+    pub fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    /// `Some(value)` three times in four.
+    pub fn maybe<T>(&mut self, value: impl FnOnce(&mut Gen) -> T) -> Option<T> {
+        (self.below(4) != 0).then(|| value(self))
+    }
+    pub fn text(&mut self) -> String {
+        // Some longer than 12 bytes, so that view arrays get data buffers.
+        let len = self.below(20);
+        (0..len)
+            .map(|_| (b'a' + self.below(26) as u8) as char)
+            .collect()
+    }
+    pub fn validity(&mut self, len: usize) -> Option<NullBuffer> {
+        let valid: Vec<bool> = (0..len).map(|_| self.below(4) != 0).collect();
+        Some(NullBuffer::from(valid)).filter(|n| n.null_count() > 0)
+    }
+}
+
+/// The number of column kinds [`column`] makes.
+pub const KINDS: usize = 51;
+
+/// A column of kind `kind` and `len` rows: 0 to 37 one per Arrow type family (one unit or
+/// key type each); 38 to 48 the other decimals, times, timestamps (every unit, with and
+/// without a time zone), durations and intervals, large list views, dictionaries with keys
+/// of every integer type over values of several, run ends of every type, a struct without
+/// fields; 49 and 50 [`nested`] types, up to 2 and 4 levels deep.
+pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
+    macro_rules! primitive {
+        ($t:ty, $value:expr) => {
+            Arc::new(PrimitiveArray::<$t>::from_iter(
+                (0..len).map(|_| g.maybe($value)),
+            )) as ArrayRef
+        };
+    }
+    let texts =
+        |g: &mut Gen| -> Vec<Option<String>> { (0..len).map(|_| g.maybe(Gen::text)).collect() };
+    match kind {
+        0 => primitive!(Int8Type, |g| g.next() as i8),
+        1 => primitive!(Int16Type, |g| g.next() as i16),
+        2 => primitive!(Int32Type, |g| g.next() as i32),
+        3 => primitive!(Int64Type, |g| g.next() as i64),
+        4 => primitive!(UInt8Type, |g| g.next() as u8),
+        5 => primitive!(UInt16Type, |g| g.next() as u16),
+        6 => primitive!(UInt32Type, |g| g.next() as u32),
+        7 => primitive!(UInt64Type, |g| g.next()),
+        8 => {
+            let bits: Vec<u16> = (0..len).map(|_| g.next() as u16 & 0x3bff).collect();
+            Arc::new(Float16Array::new(
+                ScalarBuffer::new(Buffer::from_vec(bits), 0, len),
+                g.validity(len),
+            ))
+        }
+        9 => primitive!(Float32Type, |g| g.next() as f32 / 7.0),
+        10 => primitive!(Float64Type, |g| g.next() as f64 / 3.0),
+        11 => Arc::new(
+            PrimitiveArray::<Decimal128Type>::from_iter(
+                (0..len).map(|_| g.maybe(|g| g.next() as i128 % 10_i128.pow(18))),
+            )
+            .with_precision_and_scale(20, 3)
+            .unwrap(),
+        ),
+        12 => Arc::new(
+            PrimitiveArray::<Decimal256Type>::from_iter(
+                (0..len).map(|_| g.maybe(|g| i256::from_i128(g.next() as i128))),
+            )
+            .with_precision_and_scale(60, 10)
+            .unwrap(),
+        ),
+        13 => primitive!(Date32Type, |g| g.next() as i32 % 100_000),
+        14 => primitive!(Date64Type, |g| g.next() as i64 % 10_000_000_000),
+        15 => primitive!(Time32SecondType, |g| (g.next() % 86_400) as i32),
+        16 => primitive!(Time64NanosecondType, |g| (g.next() % 86_400_000_000_000)
+            as i64),
+        17 => Arc::new(
+            PrimitiveArray::<TimestampMicrosecondType>::from_iter(
+                (0..len).map(|_| g.maybe(|g| g.next() as i64 >> 8)),
+            )
+            .with_timezone("+02:00"),
+        ),
+        18 => primitive!(DurationMillisecondType, |g| g.next() as i64),
+        19 => primitive!(IntervalMonthDayNanoType, |g| IntervalMonthDayNano::new(
+            g.next() as i32,
+            3,
+            g.next() as i64
+        )),
+        20 => primitive!(IntervalYearMonthType, |g| g.next() as i32),
+        21 => Arc::new(BooleanArray::from_iter(
+            (0..len).map(|_| g.maybe(|g| g.below(2) == 0)),
+        )),
+        22 => Arc::new(StringArray::from(texts(g))),
+        23 => Arc::new(LargeStringArray::from(texts(g))),
+        24 => Arc::new(BinaryArray::from_iter(texts(g))),
+        25 => Arc::new(LargeBinaryArray::from_iter(texts(g))),
+        26 => Arc::new(StringViewArray::from_iter(texts(g))),
+        27 => Arc::new(BinaryViewArray::from_iter(texts(g))),
+        28 => Arc::new(
+            FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+                (0..len).map(|_| g.maybe(|g| (g.next() as u32).to_le_bytes())),
+                4,
+            )
+            .unwrap(),
+        ),
+        29 => Arc::new(NullArray::new(len)),
+        30 => Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(
+            (0..len).map(|_| {
+                g.maybe(|g| {
+                    (0..g.below(4))
+                        .map(|_| g.maybe(|g| g.next() as i32))
+                        .collect::<Vec<_>>()
+                })
+            }),
+        )),
+        31 => {
+            let values = column(g, 22, len * 2);
+            let offsets = OffsetBuffer::<i64>::from_lengths((0..len).map(|_| 2));
+            let field = Arc::new(Field::new_list_field(DataType::Utf8, true));
+            Arc::new(LargeListArray::new(field, offsets, values, g.validity(len)))
+        }
+        32 => Arc::new(FixedSizeListArray::from_iter_primitive::<Int16Type, _, _>(
+            (0..len).map(|_| g.maybe(|g| vec![g.maybe(|g| g.next() as i16), Some(1)])),
+            2,
+        )),
+        33 => {
+            let values = column(g, 2, len * 2);
+            let offsets: Vec<i32> = (0..len as i32)
+                .map(|i| (2 * len as i32 - 2 - 2 * i).max(0))
+                .collect();
+            let sizes: Vec<i32> = (0..len).map(|_| g.below(3) as i32).collect();
+            let field = Arc::new(Field::new_list_field(DataType::Int32, true));
+            Arc::new(ListViewArray::new(
+                field,
+                offsets.into(),
+                sizes.into(),
+                values,
+                g.validity(len),
+            ))
+        }
+        34 => {
+            let fields = Fields::from(vec![
+                Field::new("a", DataType::Int32, true),
+                Field::new("b", DataType::Utf8, true)
+                    .with_metadata(HashMap::from([("k".into(), "v".into())])),
+            ]);
+            Arc::new(StructArray::new(
+                fields,
+                vec![column(g, 2, len), column(g, 22, len)],
+                g.validity(len),
+            ))
+        }
+        35 => {
+            let mut builder = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+            for _ in 0..len {
+                for _ in 0..g.below(3) {
+                    builder.keys().append_value(g.text());
+                    builder.values().append_option(g.maybe(|g| g.next() as i32));
+                }
+                builder.append(g.below(4) != 0).unwrap();
+            }
+            Arc::new(builder.finish())
+        }
+        36 => {
+            let words = ["red", "green", "blue"];
+            Arc::new(DictionaryArray::<Int16Type>::from_iter(
+                (0..len).map(|_| g.maybe(|g| words[g.below(3)])),
+            ))
+        }
+        37 => {
+            let words = ["x", "y"];
+            let values: Vec<Option<&str>> =
+                (0..len).map(|_| g.maybe(|g| words[g.below(2)])).collect();
+            if g.below(2) == 0 {
+                Arc::new(values.into_iter().collect::<RunArray<Int32Type>>())
+            } else {
+                union(g, len)
+            }
+        }
+        38 => Arc::new(
+            PrimitiveArray::<Decimal32Type>::from_iter(
+                (0..len).map(|_| g.maybe(|g| g.next() as i32 % 1_000_000_000)),
+            )
+            .with_precision_and_scale(9, 2)
+            .unwrap(),
+        ),
+        39 => Arc::new(
+            PrimitiveArray::<Decimal64Type>::from_iter(
+                (0..len).map(|_| g.maybe(|g| g.next() as i64 % 10_i64.pow(18))),
+            )
+            .with_precision_and_scale(18, 4)
+            .unwrap(),
+        ),
+        40 => primitive!(Time32MillisecondType, |g| (g.next() % 86_400_000) as i32),
+        41 => primitive!(Time64MicrosecondType, |g| (g.next() % 86_400_000_000)
+            as i64),
+        42 => {
+            // Every unit, with and without a time zone (an offset or a name).
+            let zones = [None, Some("+02:00"), Some("UTC"), Some("Europe/Paris")];
+            let zone: Option<Arc<str>> = zones[g.below(zones.len())].map(Into::into);
+            let values: Vec<Option<i64>> = (0..len)
+                .map(|_| g.maybe(|g| g.next() as i64 >> 12))
+                .collect();
+            match g.below(4) {
+                0 => Arc::new(TimestampSecondArray::from(values).with_timezone_opt(zone)),
+                1 => Arc::new(TimestampMillisecondArray::from(values).with_timezone_opt(zone)),
+                2 => Arc::new(TimestampMicrosecondArray::from(values).with_timezone_opt(zone)),
+                _ => Arc::new(TimestampNanosecondArray::from(values).with_timezone_opt(zone)),
+            }
+        }
+        43 => match g.below(3) {
+            0 => primitive!(DurationSecondType, |g| g.next() as i64),
+            1 => primitive!(DurationMicrosecondType, |g| g.next() as i64),
+            _ => primitive!(DurationNanosecondType, |g| g.next() as i64),
+        },
+        44 => primitive!(IntervalDayTimeType, |g| IntervalDayTime::new(
+            g.next() as i32,
+            g.next() as i32
+        )),
+        45 => {
+            let values = child(g, len * 2, &mut |g, n| column(g, 22, n));
+            let (offsets, sizes) = views_into(g, len, values.len());
+            let field = Arc::new(Field::new_list_field(DataType::Utf8, true));
+            let offsets: Vec<i64> = offsets.into_iter().map(|o| o as i64).collect();
+            let sizes: Vec<i64> = sizes.into_iter().map(|s| s as i64).collect();
+            Arc::new(LargeListViewArray::new(
+                field,
+                offsets.into(),
+                sizes.into(),
+                values,
+                g.validity(len),
+            ))
+        }
+        46 => {
+            // Keys of any integer type, over values of a few types (with nulls of their own).
+            let n = 1 + g.below(4);
+            let values = child(g, n, &mut |g, n| {
+                let kinds = [2, 3, 22, 23, 26, 25, 21];
+                let kind = kinds[g.below(kinds.len())];
+                column(g, kind, n)
+            });
+            dictionary(g, len, values)
+        }
+        47 => {
+            let kinds = [3, 22, 21, 26, 29, 42];
+            let kind = kinds[g.below(kinds.len())];
+            run_ends(g, len, &mut |g, n| column(g, kind, n))
+        }
+        48 => Arc::new(StructArray::new_empty_fields(len, g.validity(len))),
+        49 => nested(g, 2, len),
+        50 => nested(g, 4, len),
+        _ => unreachable!("{KINDS} kinds"),
+    }
+}
+
+/// A dense or sparse union of Int32 and Utf8.
+fn union(g: &mut Gen, len: usize) -> ArrayRef {
+    let fields = UnionFields::try_new(
+        [0, 1],
+        [
+            Field::new("i", DataType::Int32, true),
+            Field::new("s", DataType::Utf8, true),
+        ],
+    )
+    .unwrap();
+    let ids: Vec<i8> = (0..len).map(|_| g.below(2) as i8).collect();
+    if g.below(2) == 0 {
+        let children = vec![column(g, 2, len), column(g, 22, len)];
+        Arc::new(UnionArray::try_new(fields, ids.into(), None, children).unwrap())
+    } else {
+        let count = |id| ids.iter().filter(|i| **i == id).count();
+        let (ints, texts) = (count(0), count(1));
+        let mut seen = [0i32; 2];
+        let offsets: Vec<i32> = ids
+            .iter()
+            .map(|id| {
+                seen[*id as usize] += 1;
+                seen[*id as usize] - 1
+            })
+            .collect();
+        let children = vec![column(g, 2, ints), column(g, 22, texts)];
+        Arc::new(UnionArray::try_new(fields, ids.into(), Some(offsets.into()), children).unwrap())
+    }
+}
+
+/// A batch of `kinds` columns and `len` rows, with schema and field metadata.
+pub fn batch(g: &mut Gen, kinds: &[usize], len: usize) -> RecordBatch {
+    let columns: Vec<ArrayRef> = kinds.iter().map(|kind| column(g, *kind, len)).collect();
+    let fields: Vec<Field> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let field = Field::new(format!("c{i}"), column.data_type().clone(), true);
+            if i % 3 == 0 {
+                field.with_metadata(HashMap::from([("origin".into(), format!("gen {i}"))]))
+            } else {
+                field
+            }
+        })
+        .collect();
+    let schema = Schema::new(fields).with_metadata(HashMap::from([("table".into(), "t".into())]));
+    RecordBatch::try_new_with_options(
+        Arc::new(schema),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(len)),
+    )
+    .unwrap()
+}
+
+/// Kinds of [`column`] that nest nothing deeper than one level: what [`nested`] puts at its
+/// leaves.
+pub const FLAT: std::ops::Range<usize> = 0..49;
+
+/// `make(g, skip + len + extra)` sliced to `len` rows from row `skip`: a child at a
+/// non-zero offset (or not), with rows past its end (or not).
+fn child(g: &mut Gen, len: usize, make: &mut dyn FnMut(&mut Gen, usize) -> ArrayRef) -> ArrayRef {
+    let skip = g.below(3);
+    let extra = g.below(2);
+    make(g, skip + len + extra).slice(skip, len)
+}
+
+/// Offsets and sizes of `len` list views into `values` values, in any order, overlapping.
+fn views_into(g: &mut Gen, len: usize, values: usize) -> (Vec<i32>, Vec<i32>) {
+    (0..len)
+        .map(|_| {
+            let size = g.below(values.min(3) + 1);
+            let offset = g.below(values - size + 1);
+            (offset as i32, size as i32)
+        })
+        .unzip()
+}
+
+/// A dictionary of `len` keys (some null) of a random integer type into `values` (not empty).
+fn dictionary(g: &mut Gen, len: usize, values: ArrayRef) -> ArrayRef {
+    let n = values.len();
+    macro_rules! keyed {
+        ($t:ty) => {{
+            let keys: PrimitiveArray<$t> = (0..len)
+                .map(|_| {
+                    g.maybe(|g| {
+                        <<$t as ArrowPrimitiveType>::Native as ArrowNativeType>::usize_as(
+                            g.below(n),
+                        )
+                    })
+                })
+                .collect();
+            Arc::new(DictionaryArray::<$t>::try_new(keys, values).unwrap()) as ArrayRef
+        }};
+    }
+    match g.below(8) {
+        0 => keyed!(Int8Type),
+        1 => keyed!(Int16Type),
+        2 => keyed!(Int32Type),
+        3 => keyed!(Int64Type),
+        4 => keyed!(UInt8Type),
+        5 => keyed!(UInt16Type),
+        6 => keyed!(UInt32Type),
+        _ => keyed!(UInt64Type),
+    }
+}
+
+/// `len` rows run-end encoded, in runs of one to three, with run ends of a random type
+/// (Int16, Int32 or Int64) and values from `values`, one per run.
+fn run_ends(
+    g: &mut Gen,
+    len: usize,
+    values: &mut dyn FnMut(&mut Gen, usize) -> ArrayRef,
+) -> ArrayRef {
+    let mut ends = Vec::new();
+    let mut at = 0;
+    while at < len {
+        at = (at + 1 + g.below(3)).min(len);
+        ends.push(at as i64);
+    }
+    let values = child(g, ends.len(), values);
+    match g.below(3) {
+        0 => {
+            let ends = Int16Array::from_iter_values(ends.iter().map(|e| *e as i16));
+            Arc::new(RunArray::<Int16Type>::try_new(&ends, &values).unwrap())
+        }
+        1 => {
+            let ends = Int32Array::from_iter_values(ends.iter().map(|e| *e as i32));
+            Arc::new(RunArray::<Int32Type>::try_new(&ends, &values).unwrap())
+        }
+        _ => Arc::new(RunArray::<Int64Type>::try_new(&Int64Array::from(ends), &values).unwrap()),
+    }
+}
+
+/// A field for `array` named `name`, nullable, with metadata one time in three.
+fn field_of(g: &mut Gen, name: &str, array: &ArrayRef) -> Field {
+    let field = Field::new(name, array.data_type().clone(), true);
+    if g.below(3) == 0 {
+        field.with_metadata(HashMap::from([("nested".into(), name.into())]))
+    } else {
+        field
+    }
+}
+
+/// A column of `len` rows of a random type nested up to `depth` levels of lists (plain,
+/// large, fixed-size, views of both), structs, maps, dictionaries, run-end encodings and
+/// dense and sparse unions, each with nulls where its type has them, metadata on some of
+/// its fields, and its children sliced at non-zero offsets; flat kinds of [`column`] at
+/// the leaves.
+pub fn nested(g: &mut Gen, depth: usize, len: usize) -> ArrayRef {
+    if depth == 0 || g.below(4) == 0 {
+        let kind = g.below(FLAT.end);
+        return column(g, kind, len);
+    }
+    let mut inner = |g: &mut Gen, n: usize| nested(g, depth - 1, n);
+    macro_rules! list {
+        ($offset:ty, $array:ident) => {{
+            let lengths: Vec<usize> = (0..len).map(|_| g.below(4)).collect();
+            let values = child(g, lengths.iter().sum(), &mut inner);
+            let item = Arc::new(field_of(g, "item", &values));
+            let offsets = OffsetBuffer::<$offset>::from_lengths(lengths);
+            Arc::new($array::new(item, offsets, values, g.validity(len))) as ArrayRef
+        }};
+    }
+    match g.below(11) {
+        0 => list!(i32, ListArray),
+        1 => list!(i64, LargeListArray),
+        2 => {
+            let size = 1 + g.below(3);
+            let values = child(g, len * size, &mut inner);
+            let item = Arc::new(field_of(g, "item", &values));
+            let nulls = g.validity(len);
+            Arc::new(FixedSizeListArray::new(item, size as i32, values, nulls))
+        }
+        3 | 4 => {
+            let n = 1 + g.below(2 * len + 1);
+            let values = child(g, n, &mut inner);
+            let (offsets, sizes) = views_into(g, len, values.len());
+            let item = Arc::new(field_of(g, "item", &values));
+            let nulls = g.validity(len);
+            if g.below(2) == 0 {
+                Arc::new(ListViewArray::new(
+                    item,
+                    offsets.into(),
+                    sizes.into(),
+                    values,
+                    nulls,
+                ))
+            } else {
+                let offsets: Vec<i64> = offsets.into_iter().map(|o| o as i64).collect();
+                let sizes: Vec<i64> = sizes.into_iter().map(|s| s as i64).collect();
+                Arc::new(LargeListViewArray::new(
+                    item,
+                    offsets.into(),
+                    sizes.into(),
+                    values,
+                    nulls,
+                ))
+            }
+        }
+        5 => {
+            let children: Vec<ArrayRef> = (0..1 + g.below(3))
+                .map(|_| child(g, len, &mut inner))
+                .collect();
+            let mut fields: Vec<Field> = children
+                .iter()
+                .enumerate()
+                .map(|(i, c)| field_of(g, &format!("f{i}"), c))
+                .collect();
+            let mut children = children;
+            if g.below(3) == 0 {
+                // A field declared without nulls, which has none.
+                fields.push(Field::new("id", DataType::Int64, false));
+                children.push(Arc::new(Int64Array::from_iter_values(0..len as i64)));
+            }
+            let nulls = g.validity(len);
+            Arc::new(StructArray::new(fields.into(), children, nulls))
+        }
+        6 => {
+            let lengths: Vec<usize> = (0..len).map(|_| g.below(3)).collect();
+            let entries: usize = lengths.iter().sum();
+            let keys = child(g, entries, &mut |g, n| {
+                Arc::new(StringArray::from_iter_values((0..n).map(|_| g.text())))
+            });
+            let values = child(g, entries, &mut inner);
+            let fields = Fields::from(vec![
+                Field::new("keys", DataType::Utf8, false),
+                field_of(g, "values", &values),
+            ]);
+            let entries = StructArray::new(fields.clone(), vec![keys, values], None);
+            let entry = Arc::new(Field::new("entries", DataType::Struct(fields), false));
+            let offsets = OffsetBuffer::<i32>::from_lengths(lengths);
+            let nulls = g.validity(len);
+            Arc::new(MapArray::try_new(entry, offsets, entries, nulls, false).unwrap())
+        }
+        7 => {
+            let n = 1 + g.below(4);
+            let values = child(g, n, &mut inner);
+            dictionary(g, len, values)
+        }
+        8 => run_ends(g, len, &mut inner),
+        _ => {
+            // Type ids that are not the children's indices, some of the time.
+            let ids = if g.below(2) == 0 { [0, 1] } else { [3, 7] };
+            let children: Vec<ArrayRef>;
+            let which: Vec<usize> = (0..len).map(|_| g.below(2)).collect();
+            let offsets = if g.below(2) == 0 {
+                children = (0..2).map(|_| child(g, len, &mut inner)).collect();
+                None
+            } else {
+                let mut seen = [0i32; 2];
+                let offsets: Vec<i32> = which
+                    .iter()
+                    .map(|&w| {
+                        seen[w] += 1;
+                        seen[w] - 1
+                    })
+                    .collect();
+                children = (0..2)
+                    .map(|w| child(g, seen[w] as usize, &mut inner))
+                    .collect();
+                Some(offsets.into())
+            };
+            let fields: Vec<Field> = children
+                .iter()
+                .enumerate()
+                .map(|(i, c)| field_of(g, &format!("u{i}"), c))
+                .collect();
+            let fields = UnionFields::try_new(ids, fields).unwrap();
+            let type_ids: Vec<i8> = which.iter().map(|&w| ids[w]).collect();
+            Arc::new(UnionArray::try_new(fields, type_ids.into(), offsets, children).unwrap())
+        }
+    }
+}
