@@ -1,12 +1,14 @@
 //! The exchange against an independent producer and consumer (arrow-rs's own `ffi` module),
 //! over generated batches of every Arrow type arrow-rs supports (`generate`), alone and
 //! nested, with nulls at every level, slices at non-zero offsets (of the batch, of nested
-//! children and of the row numbers), field and schema metadata; the typed view's readers against
+//! children and of the row numbers), field and schema metadata: as a lone batch and as a
+//! change (arrow-rs reading the arrays of a change oplink laid out, oplink reading through
+//! an inbox a change whose arrays arrow-rs laid out); the typed view's readers against
 //! arrow-rs's over the same batches; and against arrays malformed on purpose.
 
 use std::sync::Arc;
 
-use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi};
+use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi, from_ffi_and_data_type};
 use arrow_array::types::*;
 use arrow_array::*;
 use arrow_schema::{DataType, Field, Fields, Schema, UnionFields, UnionMode};
@@ -57,6 +59,90 @@ fn arrow_to_ours(batch: &RecordBatch) -> RecordBatch {
     unsafe { import_standalone_batch(array, &schema) }.unwrap()
 }
 
+/// A batch and its row numbers as arrow-rs imports them, from the arrays and schema of the
+/// columns and row numbers of a side oplink laid out.
+fn arrow_reads(rows: &mut crate::abi::AbiRows, schema: &FFI_ArrowSchema) -> Rows {
+    let columns = std::mem::replace(&mut rows.columns, FFI_ArrowArray::empty());
+    let numbers = std::mem::replace(&mut rows.row_numbers, FFI_ArrowArray::empty());
+    // SAFETY: arrays oplink laid out, not taken yet, of the schema it sent.
+    let data = unsafe { from_ffi(columns, schema) }.unwrap();
+    // SAFETY: as above; row numbers are UInt64.
+    let numbers = unsafe { from_ffi_and_data_type(numbers, DataType::UInt64) }.unwrap();
+    let schema = Arc::new(Schema::try_from(schema).unwrap());
+    let length = data.len();
+    let (_, arrays, _) = StructArray::from(data).into_parts();
+    let options = RecordBatchOptions::new().with_row_count(Some(length));
+    let batch = RecordBatch::try_new_with_options(schema, arrays, &options).unwrap();
+    Rows::new(UInt64Array::from(numbers), batch).unwrap()
+}
+
+/// Laid out by oplink as a change (with its row numbers, in one block), read by arrow-rs;
+/// twice through one `Outgoing`, the second time in the block the first one used (which
+/// arrow-rs released), and with the schema sent the first time only.
+fn change_to_arrow(rows: &Rows) {
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let schema = FFI_ArrowSchema::try_from(rows.batch().schema().as_ref()).unwrap();
+    for round in 0..2 {
+        let change = Change::new(1, Timestamp(2), vec![Diff::Insert { post: rows.clone() }]);
+        let abi = out.export_change(change, &mut outbox).unwrap();
+        outbox.commit();
+        // SAFETY: the change just laid out has one diff, which nothing else refers to.
+        let post = unsafe { &mut (*abi.diffs).post };
+        assert_eq!(post.schema.is_null(), round > 0, "the schema is sent once");
+        let sent = if post.schema.is_null() {
+            &schema
+        } else {
+            // SAFETY: the schema oplink sent with the batch, alive until `out` clears.
+            unsafe { &*post.schema }
+        };
+        let back = arrow_reads(post, sent);
+        assert_eq!(&back, rows, "oplink's change to arrow-rs, round {round}");
+        valid(back.batch(), "oplink's change to arrow-rs");
+    }
+}
+
+/// Laid out by arrow-rs (columns and row numbers exported by `FFI_ArrowArray::new`), read
+/// by oplink as a change through an inbox (which copies small buffers): twice, the second
+/// time naming the schema the first one sent.
+fn arrow_to_change(rows: &Rows) -> Rows {
+    use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT};
+    let mut inbox = SchemaInbox::default();
+    let schema = FFI_ArrowSchema::try_from(rows.batch().schema().as_ref()).unwrap();
+    let mut back = None;
+    for round in 0..2 {
+        let mut diff = AbiDiff {
+            kind: DIFF_INSERT,
+            reserved: 0,
+            pre: AbiRows::absent(),
+            post: AbiRows {
+                schema_id: 1,
+                schema: if round == 0 {
+                    &schema
+                } else {
+                    std::ptr::null()
+                },
+                columns: FFI_ArrowArray::new(&StructArray::from(rows.batch().clone()).into_data()),
+                row_numbers: FFI_ArrowArray::new(&rows.row_numbers().to_data()),
+            },
+        };
+        let abi = AbiChange {
+            version: 1,
+            changed_at: 2,
+            diffs: &mut diff,
+            diff_count: 1,
+        };
+        // SAFETY: one diff of arrays arrow-rs exported just above, and their schema.
+        let change = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+        let Some(Diff::Insert { post }) = change.diffs.into_iter().next() else {
+            panic!("one insert crossed")
+        };
+        assert_eq!(&post, rows, "arrow-rs's change to oplink, round {round}");
+        valid(post.batch(), "arrow-rs's change to oplink");
+        back = Some(post);
+    }
+    back.unwrap()
+}
+
 fn check_all_ways(batch: &RecordBatch, numbers: &UInt64Array) {
     let rows = Rows::new(numbers.clone(), batch.clone()).unwrap();
     let back = through_change(rows.clone());
@@ -73,6 +159,9 @@ fn check_all_ways(batch: &RecordBatch, numbers: &UInt64Array) {
     let back = arrow_to_ours(batch);
     assert_eq!(&back, batch, "arrow-rs to oplink");
     valid(&back, "arrow-rs to oplink");
+    change_to_arrow(&rows);
+    // What oplink imported from arrow-rs, laid out by oplink and read by arrow-rs again.
+    change_to_arrow(&arrow_to_change(&rows));
 }
 
 /// Fails unless every column of `batch` passes arrow-rs's full validation: equality alone
