@@ -4,7 +4,8 @@
 //! children and of the row numbers), field and schema metadata: as a lone batch and as a
 //! change (arrow-rs reading the arrays of a change oplink laid out, oplink reading through
 //! an inbox a change whose arrays arrow-rs laid out); the typed view's readers against
-//! arrow-rs's over the same batches; and against arrays malformed on purpose.
+//! arrow-rs's over the same batches; and against arrays malformed on purpose, by hand and
+//! by spoiling each header of every generated type.
 
 use std::sync::Arc;
 
@@ -862,6 +863,200 @@ fn malformed_arrays_are_errors_never_crashes() {
         released.unwrap_err().to_string(),
         "a batch arrived without its array"
     );
+}
+
+/// The types of the children of an array of type `data_type`, in order (a dictionary's
+/// values are not a child: see [`nodes`]).
+fn child_types(data_type: &DataType) -> Vec<DataType> {
+    match data_type {
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::Map(f, _) => vec![f.data_type().clone()],
+        DataType::Struct(fields) => fields.iter().map(|f| f.data_type().clone()).collect(),
+        DataType::Union(fields, _) => fields.iter().map(|(_, f)| f.data_type().clone()).collect(),
+        DataType::RunEndEncoded(ends, values) => {
+            vec![ends.data_type().clone(), values.data_type().clone()]
+        }
+        _ => vec![],
+    }
+}
+
+/// One array of a tree: where it is, its type, and its parent's type (none for a column).
+struct Node {
+    at: *mut RawArray,
+    data_type: DataType,
+    parent: Option<DataType>,
+}
+
+/// Every array of the tree at `at` (of type `data_type`), children and dictionaries, in
+/// depth-first order.
+///
+/// # Safety
+/// `at` is a valid array of type `data_type`.
+unsafe fn nodes(at: *mut RawArray, data_type: &DataType, parent: Option<&DataType>) -> Vec<Node> {
+    let mut out = vec![Node {
+        at,
+        data_type: data_type.clone(),
+        parent: parent.cloned(),
+    }];
+    // SAFETY: a valid array (caller), whose children and dictionary are valid arrays of the
+    // types its own type gives them.
+    unsafe {
+        let array = &*at;
+        for (i, child) in child_types(data_type).iter().enumerate() {
+            out.extend(nodes(*array.children.add(i), child, Some(data_type)));
+        }
+        if let DataType::Dictionary(_, values) = data_type {
+            out.extend(nodes(array.dictionary, values, Some(data_type)));
+        }
+    }
+    out
+}
+
+/// Ways to spoil one array's header that the importer must refuse whatever the array's type
+/// and wherever it is in the tree: a buffer or a child fewer or more than its type has
+/// (one more: a null buffer, a released child), a negative offset, more nulls than rows,
+/// and, under a struct, a fixed-size list or a sparse union, a child with no rows.
+#[derive(Clone, Copy, Debug)]
+enum Spoil {
+    BufferFewer,
+    BufferMore,
+    ChildFewer,
+    ChildMore,
+    NegativeOffset,
+    TooManyNulls,
+    NoRows,
+}
+
+/// Spoils the array at `node` as `spoil` says, keeping in `keep` any list it needs; false
+/// when `spoil` does not apply to it.
+///
+/// # Safety
+/// `node.at` is a valid array that nothing reads while it is spoiled.
+unsafe fn spoil(node: &Node, spoil: Spoil, keep: &mut Made) -> bool {
+    // SAFETY: a valid array (caller), not read by anyone else.
+    let array = unsafe { &mut *node.at };
+    let views = matches!(node.data_type, DataType::Utf8View | DataType::BinaryView);
+    match spoil {
+        // A view array with one buffer fewer is a view array of one data buffer fewer,
+        // which its header alone does not tell from a sound one.
+        Spoil::BufferFewer if array.n_buffers > 0 && !views => array.n_buffers -= 1,
+        Spoil::BufferMore => {
+            let n = array.n_buffers as usize;
+            // SAFETY: a list of `n_buffers` buffers (a valid array).
+            let mut list: Vec<_> = (0..n).map(|i| unsafe { *array.buffers.add(i) }).collect();
+            list.push(std::ptr::null());
+            let list: Box<[*const std::ffi::c_void]> = list.into();
+            array.buffers = list.as_ptr().cast_mut();
+            array.n_buffers += 1;
+            keep._lists.push(list);
+        }
+        Spoil::ChildFewer if array.n_children > 0 => array.n_children -= 1,
+        Spoil::ChildMore => {
+            let n = array.n_children as usize;
+            // SAFETY: a list of `n_children` children (a valid array).
+            let mut list: Vec<_> = (0..n).map(|i| unsafe { *array.children.add(i) }).collect();
+            let mut released = Box::new(RawArray::RELEASED);
+            list.push(&mut *released);
+            keep._nodes.push(released);
+            let list: Box<[*mut RawArray]> = list.into();
+            array.children = list.as_ptr().cast_mut();
+            array.n_children += 1;
+            keep._children.push(list);
+        }
+        Spoil::NegativeOffset => array.offset = -1,
+        Spoil::TooManyNulls => array.null_count = array.length + 1,
+        Spoil::NoRows
+            if array.length > 0
+                && matches!(
+                    node.parent,
+                    Some(
+                        DataType::Struct(_)
+                            | DataType::FixedSizeList(..)
+                            | DataType::Union(_, UnionMode::Sparse)
+                    )
+                ) =>
+        {
+            array.length = 0
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Every array of a generated column of every type (nested ones included), laid out by
+/// arrow-rs and spoiled in its header in each way [`Spoil`] lists, is refused by the
+/// importer with an error naming the column, never imported, never a crash.
+#[test]
+fn every_array_of_every_type_spoiled_in_its_header_is_an_error() {
+    use Spoil::*;
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    for kind in 0..KINDS {
+        let seeds = if kind >= 49 { 0..6 } else { 0..1 };
+        for seed in seeds {
+            let whole = batch(&mut Gen(seed + 1), &[kind], 6);
+            let sliced = whole.slice(1, 4);
+            let data_type = sliced.column(0).data_type().clone();
+            let schema = FFI_ArrowSchema::try_from(sliced.schema().as_ref()).unwrap();
+            // The batch laid out by arrow-rs (released when dropped, unless moved out), and
+            // the arrays of its column.
+            let export = || {
+                let top = FFI_ArrowArray::new(&StructArray::from(sliced.clone()).into_data());
+                let top = Box::new(top);
+                let raw: *const RawArray = (&*top as *const FFI_ArrowArray).cast();
+                // SAFETY: the same layout; arrow-rs's export of a struct of one column of
+                // `data_type`, whose arrays stay where they are while it lives.
+                let nodes = unsafe { nodes(*(*raw).children, &data_type, None) };
+                (top, nodes)
+            };
+            let count = export().1.len();
+            for at in 0..count.min(12) {
+                for how in [
+                    BufferFewer,
+                    BufferMore,
+                    ChildFewer,
+                    ChildMore,
+                    NegativeOffset,
+                    TooManyNulls,
+                    NoRows,
+                ] {
+                    let mut keep = Made {
+                        _lists: vec![],
+                        _children: vec![],
+                        _nodes: vec![],
+                    };
+                    let (mut top, nodes) = export();
+                    let node = &nodes[at];
+                    // SAFETY: an array of the tree just exported, read by nobody yet.
+                    if !unsafe { spoil(node, how, &mut keep) } {
+                        continue;
+                    }
+                    let what = format!("{how:?} at array {at} ({}) of {data_type}", node.data_type);
+                    let array = std::mem::replace(&mut *top, FFI_ArrowArray::empty());
+                    // SAFETY: arrow-rs's arrays, readable as far as their declared counts go
+                    // (an extra buffer or child is in `keep`'s lists); only one header was
+                    // spoiled, which the importer must catch.
+                    match unsafe { import_standalone_batch(array, &schema) } {
+                        Ok(_) => accepted.push(what),
+                        Err(e) => {
+                            assert!(e.to_string().starts_with("column `c0`: "), "{what}: {e}");
+                            refused += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        accepted.is_empty(),
+        "{} accepted: {accepted:#?}",
+        accepted.len()
+    );
+    assert!(refused > 700, "{refused}");
 }
 
 // ---- Small buffers copied into an inbox's block, under load -----------------------------
