@@ -509,7 +509,9 @@ pub fn nested(g: &mut Gen, depth: usize, len: usize) -> ArrayRef {
             let entry = Arc::new(Field::new("entries", DataType::Struct(fields), false));
             let offsets = OffsetBuffer::<i32>::from_lengths(lengths);
             let nulls = g.validity(len);
-            Arc::new(MapArray::try_new(entry, offsets, entries, nulls, false).unwrap())
+            // Keys sorted or not (a flag of the type only: arrow-rs does not check it).
+            let sorted = g.below(2) == 0;
+            Arc::new(MapArray::try_new(entry, offsets, entries, nulls, sorted).unwrap())
         }
         7 => {
             let n = 1 + g.below(4);
