@@ -258,9 +258,15 @@ fn take_requires_lists(args: TokenStream, errors: &mut Errors) -> (TokenStream, 
             continue;
         }
         let list = match tokens.get(i + 2) {
-            Some(TokenTree::Group(list)) if list.delimiter() == Delimiter::Bracket => {
+            // A list that is the whole value: one followed by more (`[Catalog] + 1`) is left
+            // to the expression's parse, to be shown as written.
+            Some(TokenTree::Group(list))
+                if list.delimiter() == Delimiter::Bracket
+                    && (i + 3 == tokens.len() || is_punct(tokens.get(i + 3), ',')) =>
+            {
                 Some((list.clone(), i + 3))
             }
+            Some(TokenTree::Group(list)) if list.delimiter() == Delimiter::Bracket => None,
             Some(_) => unbracketed(&tokens, i + 2, errors),
             None => None,
         };
@@ -645,6 +651,16 @@ mod tests {
         assert_eq!(lists[0].stream().to_string(), "A < u8 >");
         assert!(rest.to_string().contains("r#requires = []"), "{rest}");
         assert!(rest.to_string().contains("x :: requires = [B]"), "{rest}");
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn a_list_followed_by_more_is_left_as_written() {
+        let mut errors = Errors::default();
+        let args = quote::quote!(name = "op", requires = [A] + 1, version = "1.0.0");
+        let (rest, lists) = take_requires_lists(args.clone(), &mut errors);
+        assert!(lists.is_empty());
+        assert_eq!(rest.to_string(), args.to_string());
         assert!(errors.is_empty());
     }
 
