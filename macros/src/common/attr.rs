@@ -125,9 +125,7 @@ pub fn key_values(args: TokenStream, errors: &mut Errors, form: Form) -> Option<
 /// can be named: a value without its key (`"op"`), `key: value` and `key == value`.
 fn misformed_entries(args: TokenStream, errors: &mut Errors, written: &str, example: &str) {
     let tokens: Vec<TokenTree> = args.into_iter().collect();
-    let is =
-        |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
-    for entry in tokens.split(|t| is(Some(t), ',')) {
+    for entry in tokens.split(|t| super::is_punct(Some(t), ',')) {
         match entry {
             [TokenTree::Literal(literal), ..] => {
                 errors.at(
@@ -138,7 +136,7 @@ fn misformed_entries(args: TokenStream, errors: &mut Errors, written: &str, exam
                 );
             }
             [TokenTree::Ident(key), TokenTree::Punct(colon), rest @ ..]
-                if colon.as_char() == ':' && !is(rest.first(), ':') =>
+                if colon.as_char() == ':' && !super::is_punct(rest.first(), ':') =>
             {
                 errors.at(
                     colon,

@@ -14,3 +14,8 @@ pub mod types;
 pub fn unraw(ident: &proc_macro2::Ident) -> String {
     syn::ext::IdentExt::unraw(ident).to_string()
 }
+
+/// Whether `token` is the punctuation `c`.
+pub fn is_punct(token: Option<&proc_macro2::TokenTree>, c: char) -> bool {
+    matches!(token, Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == c)
+}

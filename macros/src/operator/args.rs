@@ -9,6 +9,7 @@ use syn::{Expr, ExprLit, Lit, LitStr};
 
 use crate::common::attr::{Form, crate_path, key_values};
 use crate::common::errors::Errors;
+use crate::common::is_punct;
 
 /// The parsed arguments. Missing required ones are reported and left `None`.
 pub struct OperatorArgs {
@@ -240,8 +241,6 @@ fn is_env(path: &syn::Path) -> bool {
 /// the brackets (`requires = Catalog, services::Echo`) are reported, and read as the list
 /// they were meant to be, so that they are not reported again as keys.
 fn take_requires_lists(args: TokenStream, errors: &mut Errors) -> (TokenStream, VecDeque<Group>) {
-    let is_punct =
-        |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
     let tokens: Vec<TokenTree> = args.into_iter().collect();
     let mut out: Vec<TokenTree> = Vec::with_capacity(tokens.len());
     let mut lists = VecDeque::new();
@@ -291,8 +290,6 @@ fn take_requires_lists(args: TokenStream, errors: &mut Errors) -> (TokenStream, 
 /// The value of `requires` starting at `start` when it is paths without their brackets,
 /// up to the next `key =` (reported, and returned in brackets with where it ends).
 fn unbracketed(tokens: &[TokenTree], start: usize, errors: &mut Errors) -> Option<(Group, usize)> {
-    let is_punct =
-        |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
     let mut end = start;
     let mut depth = 0usize;
     while end < tokens.len() {
@@ -449,8 +446,6 @@ fn requires_entry(entry: &TokenStream) -> Result<syn::Path, String> {
     }
     let written = crate::common::types::text(entry);
     let tokens: Vec<TokenTree> = entry.clone().into_iter().collect();
-    let is_punct =
-        |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
     // The trait inside `&Catalog`, `&dyn Catalog`, `Box<dyn Catalog>`, `impl Catalog`:
     // the path after the last `&`, `mut`, `dyn`, `impl` or `<`, its arguments left out.
     let inner = || {
