@@ -117,7 +117,7 @@ pub unsafe trait Arg: Sized {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned by a host service method",
     label = "oplink cannot return this type from the other side",
-    note = "return values may be integers, floats, `bool`, `char`, `()`, `String`, `Vec<T>` of numbers, `RecordBatch`, a type that implements `oplink::service::Wire`, `Option` of any of those, or `Result<T, E>` of those (written `Result<…>`: an alias of another name is not taken for one, so name it `Result`)",
+    note = "return values may be integers, floats, `bool`, `char`, `()`, `String`, `Vec<T>` of numbers, `RecordBatch`, a type that implements `oplink::service::Wire`, `Option` of any of those, or `Result<T, E>` of those (written `Result<…>` with its `Ok` type: an alias of another name, such as `Res<T>`, or one that hides its `Ok` type, such as a `type Result = …` without parameters, is not taken for one; write `Result<T, E>`, `oplink::Result<T>`, or an alias named `Result` that takes `T`)",
     note = "for a serde type `T`, use `oplink::service::Json<T>` with `T` owned (`Json<Vec<String>>` for a list of strings, `Json<Point>` for a struct of yours); for a type of another crate that is not serde, wrap it in a type of yours and implement `oplink::service::Wire` for that"
 )]
 pub unsafe trait Ret: Sized {
