@@ -400,7 +400,7 @@ fn dependency(given: Option<&str>, registry: Option<&str>, sdk_source: &Path) ->
                 // Without a registry, cargo looks on crates.io, where oplink is not: say so
                 // in the Cargo.toml, where one looks when the build does not find it.
                 None => format!(
-                    "# oplink is not on crates.io: this builds where cargo's configuration replaces crates.io\n# with a source that has oplink; for a registry of its own name, add `registry = \"NAME\"`\n# (`oplink new --registry NAME` writes it).\noplink = {version}"
+                    "# oplink is not on crates.io: this builds where cargo's configuration replaces crates.io\n# with a source that has oplink; for a registry of its own name, write\n# `oplink = {{ version = {version}, registry = \"NAME\" }}` (as `oplink new --registry NAME` does).\noplink = {version}"
                 ),
             })
         }
@@ -480,7 +480,9 @@ mod tests {
         let plain = dependency(Some("0.2"), None, &sdk_source()).unwrap();
         assert!(
             plain.starts_with("# oplink is not on crates.io: ")
-                && plain.contains("`oplink new --registry NAME`")
+                && plain.contains(
+                    "\n# `oplink = { version = \"0.2\", registry = \"NAME\" }` (as `oplink new --registry NAME` does).\n"
+                )
                 && plain.ends_with("\noplink = \"0.2\""),
             "{plain}"
         );

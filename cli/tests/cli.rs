@@ -5863,7 +5863,9 @@ fn a_new_plugin_takes_oplink_from_a_registry_or_an_absolute_path() {
     let text = manifest("replaced");
     assert!(
         text.contains("# oplink is not on crates.io: ")
-            && text.contains("(`oplink new --registry NAME` writes it).\noplink = \"0.2\"\n"),
+            && text.contains(
+                "\n# `oplink = { version = \"0.2\", registry = \"NAME\" }` (as `oplink new --registry NAME` does).\noplink = \"0.2\"\n"
+            ),
         "{text}"
     );
     fails_with(
