@@ -393,45 +393,31 @@ pub fn output(ty: &Type, method: &Ident, lifetimes_reported: bool, errors: &mut 
     unwritten_ok_type(ty, method, errors);
 }
 
-/// A `Result` whose `Ok` type the alias hides (`fmt::Result`, `api::Result` of a `type Result = …`
-/// without parameters): whether a method can fail, and what it returns then, is read from the
-/// types written, so it is refused with what to write. Left alone, it would be checked as
-/// a plain value and refused as a type that cannot be returned, "name it `Result`", which
-/// it already is.
+/// `fmt::Result`, a `Result` whose types the alias hides, and whose error type cannot cross:
+/// refused with what to write. Left alone, it would be checked as a plain value and refused
+/// as a type that cannot be returned, "name it `Result`", which it already is. Another
+/// `path::Result` without arguments is left to that check: it may be a type of the user's
+/// named `Result` (`search::Result`, a `Wire` type), which crosses, or an alias that hides
+/// its `Ok` type, of which the note of that check speaks.
 fn unwritten_ok_type(ty: &Type, method: &Ident, errors: &mut Errors) {
     let Type::Path(path) = bare(ty) else {
         return;
     };
-    let Some(last) = path.path.segments.last() else {
-        return;
-    };
-    // A bare `Result` is left to rustc: std's or oplink's without its `T` gets its own
-    // "missing generics", which a second message here would repeat.
-    if path.qself.is_some()
-        || path.path.segments.len() < 2
-        || last.ident != "Result"
-        || !type_args(ty).is_empty()
-    {
-        return;
+    let segments = &path.path.segments;
+    let fmt_result = path.qself.is_none()
+        && segments.len() >= 2
+        && segments[segments.len() - 1].ident == "Result"
+        && segments[segments.len() - 2].ident == "fmt"
+        && type_args(ty).is_empty();
+    if fmt_result {
+        errors.at(
+            ty,
+            format!(
+                "`{method}` returns `{}`, that is `Result<(), fmt::Error>` with its types hidden, and `fmt::Error` cannot be a service's error type: write `Result<(), String>` or `oplink::Result<()>` (a `Result` is written with its `Ok` type, as `Result<T, E>` or an alias that takes it, such as `oplink::Result<T>`)",
+                text(ty)
+            ),
+        );
     }
-    let written = text(ty);
-    let names: Vec<String> = path
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    let fmt = names.len() >= 2 && names[names.len() - 2] == "fmt";
-    let message = if fmt {
-        format!(
-            "`{method}` returns `{written}`, that is `Result<(), fmt::Error>` with its types hidden, and `fmt::Error` cannot be a service's error type: write `Result<(), String>` or `oplink::Result<()>` (a `Result` is written with its `Ok` type, as `Result<T, E>` or an alias that takes it, such as `oplink::Result<T>`)"
-        )
-    } else {
-        format!(
-            "`{method}` returns `{written}`, a `Result` whose `Ok` type is not written: write it out, as `Result<T, E>` or an alias that takes `T` (`oplink::Result<T>`); oplink reads what a method that can fail returns from the types written there"
-        )
-    };
-    errors.at(ty, message);
 }
 
 /// Whether `ty` holds a `&mut` anywhere.

@@ -1,5 +1,7 @@
 // A module's `type Result = …` without parameters hides the `Ok` type that oplink reads:
-// told to write it out.
+// refused as a type that cannot be returned, the note saying to write the `Ok` type (the
+// macro cannot tell `api::Result` from a type of the user's named `Result`, which crosses:
+// pass/wire_type_named_result.rs).
 mod api {
     pub type Result = std::result::Result<u64, String>;
 }
