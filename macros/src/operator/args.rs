@@ -446,21 +446,7 @@ fn requires_entry(entry: &TokenStream) -> Result<syn::Path, String> {
     }
     let written = crate::common::types::text(entry);
     let tokens: Vec<TokenTree> = entry.clone().into_iter().collect();
-    // The trait inside `&Catalog`, `&dyn Catalog`, `Box<dyn Catalog>`, `impl Catalog`:
-    // the path after the last `&`, `mut`, `dyn`, `impl` or `<`, its arguments left out.
-    let inner = || {
-        let start = tokens.iter().rposition(|t| match t {
-            TokenTree::Ident(word) => word == "dyn" || word == "impl" || word == "mut",
-            TokenTree::Punct(p) => p.as_char() == '&' || p.as_char() == '<',
-            _ => false,
-        })?;
-        let mut rest: Vec<TokenTree> = tokens[start + 1..].to_vec();
-        while is_punct(rest.last(), '>') {
-            rest.pop();
-        }
-        let path = syn::parse2::<syn::Path>(rest.into_iter().collect()).ok()?;
-        Some(crate::common::types::text(&without_arguments(path)))
-    };
+    let inner = || trait_inside(&tokens);
     let has_dyn = tokens
         .iter()
         .any(|t| matches!(t, TokenTree::Ident(word) if word == "dyn"));
@@ -527,6 +513,32 @@ fn requires_entry(entry: &TokenStream) -> Result<syn::Path, String> {
         },
     };
     Err(message)
+}
+
+/// The trait inside `&Catalog`, `&dyn Catalog`, `Box<dyn Catalog + Send>`, `impl Catalog`,
+/// `&(dyn Catalog + Send)`: the path after the last `&`, `mut`, `dyn`, `impl` or `<`, up to
+/// its other bounds, its arguments left out.
+fn trait_inside(tokens: &[TokenTree]) -> Option<String> {
+    let start = tokens.iter().rposition(|t| match t {
+        TokenTree::Ident(word) => word == "dyn" || word == "impl" || word == "mut",
+        TokenTree::Punct(p) => p.as_char() == '&' || p.as_char() == '<',
+        _ => false,
+    })?;
+    let mut rest: Vec<TokenTree> = tokens[start + 1..].to_vec();
+    if let [TokenTree::Group(group)] = rest.as_slice()
+        && group.delimiter() == Delimiter::Parenthesis
+    {
+        let within: Vec<TokenTree> = group.stream().into_iter().collect();
+        return trait_inside(&within);
+    }
+    if let Some(plus) = rest.iter().position(|t| is_punct(Some(t), '+')) {
+        rest.truncate(plus);
+    }
+    while is_punct(rest.last(), '>') {
+        rest.pop();
+    }
+    let path = syn::parse2::<syn::Path>(rest.into_iter().collect()).ok()?;
+    Some(crate::common::types::text(&without_arguments(path)))
 }
 
 /// `path` without the generic arguments of its segments: `Catalog` for `Catalog<u8>`.
