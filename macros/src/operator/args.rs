@@ -141,8 +141,9 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
                 );
                 continue;
             }
-            // `name = threshold`, `version = 1.0`: what was written, in quotes.
-            value @ (Expr::Path(_) | Expr::Lit(_)) => {
+            // `name = threshold`, `version = 1.0`, `version = 1.0.0` (a field of `1.0` to
+            // syn): what was written, in quotes.
+            value @ (Expr::Path(_) | Expr::Lit(_) | Expr::Field(_)) => {
                 let written = match value {
                     Expr::Lit(ExprLit {
                         lit: Lit::ByteStr(bytes),
@@ -151,6 +152,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
                     Expr::Lit(ExprLit {
                         lit: Lit::Char(c), ..
                     }) => c.value().to_string(),
+                    Expr::Field(_) => crate::common::types::text(value).replace(' ', ""),
                     other => crate::common::types::text(other),
                 };
                 // Suggested only when it is valid: `name = 5` is not told to write `"5"`.
@@ -500,7 +502,7 @@ fn requires_entry(entry: &TokenStream) -> Result<syn::Path, String> {
             && is_punct(last_two.get(1), ':') =>
         {
             format!(
-                "`{written}` in `requires` ends in `::`: end the path with the trait's name, such as `{written}Catalog`; {REQUIRES_FORM}"
+                "`{written}` in `requires` ends in `::`: end the path with the trait's name; {REQUIRES_FORM}"
             )
         }
         _ => match inner() {
