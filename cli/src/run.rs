@@ -932,6 +932,10 @@ fn kept_with_this_elsewhere(
         let Ok(Some(kept)) = kept_config(dir, other) else {
             return false;
         };
+        // `NAME.3` may be the state of an operator named so (not this one's third).
+        if kept.operator.as_ref().is_some_and(|keeper| keeper != name) {
+            return false;
+        }
         let in_use = scopes
             .iter()
             .zip(specs)
@@ -1375,7 +1379,8 @@ fn kept_any(dir: &Path) -> bool {
 
 /// What `--state` wrote of the state of `scope` when it was last kept: the fingerprint of
 /// the configuration, and the operator that kept it (absent from a file of an earlier
-/// oplink). It only feeds warnings.
+/// oplink). It feeds warnings, the check of the snapshot's sum, and the refusal of
+/// operators of one name that changed places.
 struct Kept {
     fingerprint: String,
     operator: Option<String>,
@@ -2081,6 +2086,36 @@ mod tests {
         assert_eq!(
             spec.config,
             serde_json::json!({"n": [1, -2, 2.5, "x", null, true, {}], "big": 18446744073709551615u64})
+        );
+    }
+
+    /// Only a state the operator's own name kept counts as where its state went: `tally.3`
+    /// kept by an operator named so, with the same configuration, is another's.
+    #[test]
+    fn a_state_kept_elsewhere_is_one_this_operator_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let tally = parse_op(r#"tally={"key": "region"}"#).unwrap();
+        let kept_with = fingerprint(&tally.config);
+        let keep = |scope: &str, operator: &str| {
+            let text = format!("{kept_with}\n{operator}\n");
+            std::fs::write(config_path(dir.path(), scope), text).unwrap();
+        };
+        // This one's own state, kept with another configuration.
+        std::fs::write(
+            config_path(dir.path(), "tally"),
+            "0000000000000000\ntally\n",
+        )
+        .unwrap();
+        keep("tally.3", "tally.3");
+        let (specs, scopes) = (vec![tally], vec!["tally".to_owned()]);
+        assert_eq!(
+            kept_with_this_elsewhere(dir.path(), &specs, &scopes, 0),
+            None
+        );
+        keep("tally.2", "tally");
+        assert_eq!(
+            kept_with_this_elsewhere(dir.path(), &specs, &scopes, 0).as_deref(),
+            Some("tally.2")
         );
     }
 
