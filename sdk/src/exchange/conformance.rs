@@ -524,6 +524,87 @@ fn import_malformed(field: Field, column: RawArray) -> String {
     result.unwrap_err().to_string()
 }
 
+/// A buffer misaligned for its type (arrow-rs never makes one; a producer written in C may)
+/// is copied into an aligned one by the receiver, which arrow-rs's typed arrays require: in
+/// a lone batch and in a change read through an inbox alike, past the size a change's
+/// reader copies anyway. Everything else is still shared.
+#[test]
+fn a_buffer_misaligned_for_its_type_is_copied_aligned_by_the_receiver() {
+    use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT};
+    use arrow_array::cast::AsArray;
+    const ROWS: usize = 100; // 800 bytes of Int64: shared when aligned
+    let values: Vec<i64> = (0..ROWS as i64).map(|v| v * 3 - 7).collect();
+    // One byte into a buffer of the test's own: misaligned for `i64`.
+    let mut bytes = vec![0u8; 1 + ROWS * 8];
+    for (i, v) in values.iter().enumerate() {
+        bytes[1 + i * 8..9 + i * 8].copy_from_slice(&v.to_ne_bytes());
+    }
+    let misaligned = bytes[1..].as_ptr();
+    assert_ne!(misaligned.align_offset(8), 0, "the test's buffer is misaligned");
+    // An aligned column beside it, shared as ever.
+    let aligned = Int64Array::from_iter_values(0..ROWS as i64);
+    let aligned_ptr = aligned.values().inner().as_ptr();
+    let schema = FFI_ArrowSchema::try_from(&Schema::new(vec![
+        Field::new("amount", DataType::Int64, false),
+        Field::new("id", DataType::Int64, false),
+    ]))
+    .unwrap();
+    let mut made = Made {
+        _lists: vec![],
+        _children: vec![],
+        _nodes: vec![],
+    };
+    let mut columns = || {
+        let amount = raw(ROWS as i64, &[std::ptr::null(), misaligned.cast()], &mut made);
+        let id = raw(ROWS as i64, &[std::ptr::null(), aligned_ptr.cast()], &mut made);
+        let top = raw(ROWS as i64, &[std::ptr::null()], &mut made);
+        with_children(top, vec![amount, id], &mut made).into_ffi()
+    };
+    let check = |batch: &RecordBatch, way: &str| {
+        let amount = batch.column(0).as_primitive::<Int64Type>();
+        assert_eq!(amount.values().as_ref(), &values[..], "{way}");
+        let copy = amount.values().inner().as_ptr();
+        assert_eq!(copy.align_offset(8), 0, "{way}: the copy is aligned");
+        assert_ne!(copy, misaligned, "{way}");
+        let id = batch.column(1).as_primitive::<Int64Type>();
+        assert_eq!(id, &aligned, "{way}");
+        assert_eq!(id.values().inner().as_ptr(), aligned_ptr, "{way}: shared");
+    };
+
+    // SAFETY: the arrays are readable as far as their counts go, over the test's memory.
+    let batch = unsafe { import_standalone_batch(columns(), &schema) }.unwrap();
+    check(&batch, "a lone batch");
+
+    let mut inbox = SchemaInbox::default();
+    let mut diff = AbiDiff {
+        kind: DIFF_INSERT,
+        reserved: 0,
+        pre: AbiRows::absent(),
+        post: AbiRows {
+            schema_id: 1,
+            schema: &schema,
+            columns: columns(),
+            row_numbers: FFI_ArrowArray::new(
+                &UInt64Array::from_iter_values(0..ROWS as u64).to_data(),
+            ),
+        },
+    };
+    let abi = AbiChange {
+        version: 1,
+        changed_at: 2,
+        diffs: &mut diff,
+        diff_count: 1,
+    };
+    // SAFETY: as above, and row numbers arrow-rs exported just above.
+    let change = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    let Some(Diff::Insert { post }) = change.diffs.first() else {
+        panic!("one insert crossed")
+    };
+    check(post.batch(), "a change");
+    drop(change);
+    drop(bytes);
+}
+
 #[test]
 fn malformed_arrays_are_errors_never_crashes() {
     let values = [1i64, 2, 3, 4];

@@ -1560,6 +1560,32 @@ fn small_buffers_are_copied_and_their_producer_released_at_once() {
     assert_eq!((kept, next), (small, insert(&[4])));
 }
 
+/// The line the README and `docs/abi.md` draw: a buffer of 256 bytes or less is copied,
+/// one byte more is shared.
+#[test]
+fn a_buffer_of_256_bytes_is_copied_and_a_longer_one_shared() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    // 32 Int64 values take 256 bytes; 33 take 264.
+    for (values, copied) in [(32, true), (33, false)] {
+        let sent = insert(&(0..values).collect::<Vec<_>>());
+        let abi = out.export_change(sent.clone(), &mut outbox).unwrap();
+        // SAFETY: exported just above.
+        let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+        outbox.commit();
+        assert_eq!(back, sent);
+        assert_eq!(
+            first_buffer(&back, 0) != first_buffer(&sent, 0),
+            copied,
+            "{} bytes",
+            values * 8
+        );
+    }
+}
+
 /// How many hold the first column of the first diff's `post` rows: the sender's change,
 /// and an exported block that keeps it.
 fn senders(change: &Change) -> usize {
