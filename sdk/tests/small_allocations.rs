@@ -1,6 +1,7 @@
 //! What a steady stream of small changes allocates on the receiving side: the objects
 //! arrow-rs's `RecordBatch` needs and nothing for the buffers (copied into the inbox's
-//! block) or the batch's owner (reused). Its own test binary, for its counting allocator.
+//! block) or the batch's owner (reused); and a change with no diffs, nothing either way.
+//! Its own test binary, for its counting allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -76,6 +77,46 @@ fn a_steady_stream_of_one_row_changes_allocates_only_what_record_batches_need() 
             assert_eq!(allocations, 4, "change {round} ({label:?})");
         }
     }
+}
+
+/// A change with no diffs takes the short way (the README's "nothing laid out, nothing
+/// taken back"): neither its export nor its import allocates, the first time (no schema to
+/// send) or later.
+#[test]
+fn a_change_without_diffs_crosses_without_allocating() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    for round in 0..3 {
+        let empty = Change::new(round, Timestamp(round as i64), Vec::new());
+        COUNT.with(|n| n.set(0));
+        COUNTING.with(|on| on.set(true));
+        let abi = out.export_change(empty.clone(), &mut outbox).unwrap();
+        // SAFETY: exported just above, not read yet.
+        let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+        outbox.commit();
+        drop(back);
+        COUNTING.with(|on| on.set(false));
+        assert_eq!(COUNT.with(Cell::get), 0, "round {round}");
+    }
+    // After changes with diffs too (an `Outgoing` that has laid out a block).
+    let abi = out.export_change(change(1, "one"), &mut outbox).unwrap();
+    // SAFETY: as above.
+    drop(unsafe { import_change(&abi, &mut inbox) }.unwrap());
+    outbox.commit();
+    COUNT.with(|n| n.set(0));
+    COUNTING.with(|on| on.set(true));
+    let abi = out
+        .export_change(Change::new(9, Timestamp(9), Vec::new()), &mut outbox)
+        .unwrap();
+    // SAFETY: as above.
+    let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    outbox.commit();
+    drop(back);
+    COUNTING.with(|on| on.set(false));
+    assert_eq!(COUNT.with(Cell::get), 0, "after a change with diffs");
 }
 
 /// `Change::filter` leaves out a side that no row of passes without building it, and
