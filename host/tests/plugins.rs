@@ -830,7 +830,11 @@ fn a_record_batch_operator_hands_back_the_hosts_own_large_buffers() {
     assert_eq!(sent.len(), 4);
     for (library, operator, config) in [
         ("toolkit", "passthrough", json!(null)),
-        ("threshold", "threshold", json!({"column": "amount", "min": 0})),
+        (
+            "threshold",
+            "threshold",
+            json!({"column": "amount", "min": 0}),
+        ),
     ] {
         let mut op = Plugin::load(plugin_path(library))
             .unwrap()

@@ -540,7 +540,11 @@ fn a_buffer_misaligned_for_its_type_is_copied_aligned_by_the_receiver() {
         bytes[1 + i * 8..9 + i * 8].copy_from_slice(&v.to_ne_bytes());
     }
     let misaligned = bytes[1..].as_ptr();
-    assert_ne!(misaligned.align_offset(8), 0, "the test's buffer is misaligned");
+    assert_ne!(
+        misaligned.align_offset(8),
+        0,
+        "the test's buffer is misaligned"
+    );
     // An aligned column beside it, shared as ever.
     let aligned = Int64Array::from_iter_values(0..ROWS as i64);
     let aligned_ptr = aligned.values().inner().as_ptr();
@@ -555,8 +559,16 @@ fn a_buffer_misaligned_for_its_type_is_copied_aligned_by_the_receiver() {
         _nodes: vec![],
     };
     let mut columns = || {
-        let amount = raw(ROWS as i64, &[std::ptr::null(), misaligned.cast()], &mut made);
-        let id = raw(ROWS as i64, &[std::ptr::null(), aligned_ptr.cast()], &mut made);
+        let amount = raw(
+            ROWS as i64,
+            &[std::ptr::null(), misaligned.cast()],
+            &mut made,
+        );
+        let id = raw(
+            ROWS as i64,
+            &[std::ptr::null(), aligned_ptr.cast()],
+            &mut made,
+        );
         let top = raw(ROWS as i64, &[std::ptr::null()], &mut made);
         with_children(top, vec![amount, id], &mut made).into_ffi()
     };
