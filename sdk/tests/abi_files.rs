@@ -31,7 +31,9 @@ fn the_tables_of_docs_abi_md_are_current() {
 }
 
 /// Compiles `source` (a file named `file`) against `oplink.h` with `compiler` (or the
-/// command in the environment variable `var`), once for each `(standard, minor)`.
+/// command in the environment variable `var`), once for each `(standard, minor)`: as ISO C
+/// or C++ of that standard (`-Wpedantic`: no compiler's extension passes), warnings as
+/// errors.
 fn compiles(var: &str, compiler: &str, file: &str, source: &str, builds: &[(&str, u16)]) {
     let compiler = std::env::var(var).unwrap_or_else(|_| compiler.to_owned());
     let dir = std::env::temp_dir().join(format!("oplink-header-{file}-{}", std::process::id()));
@@ -41,7 +43,7 @@ fn compiles(var: &str, compiler: &str, file: &str, source: &str, builds: &[(&str
     for (standard, minor) in builds {
         let status = std::process::Command::new(&compiler)
             .arg(format!("-std={standard}"))
-            .args(["-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
+            .args(["-Wall", "-Wextra", "-Wpedantic", "-Werror", "-fsyntax-only"])
             .arg(format!("-DOPLINK_BUILD_MINOR={minor}"))
             .arg("-I")
             .arg(root().join("sdk/include"))
@@ -113,7 +115,7 @@ fn an_entry_symbol_defined_in_cpp_has_its_c_name() {
             .unwrap_or_else(|e| panic!("cannot run the compiler `{compiler}`: {e}"));
         assert!(status.success(), "`{compiler} {}` failed", args.join(" "));
     };
-    let strict = ["-Wall", "-Wextra", "-Werror"];
+    let strict = ["-Wall", "-Wextra", "-Wpedantic", "-Werror"];
     run(
         "CXX",
         "c++",
