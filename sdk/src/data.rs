@@ -540,10 +540,13 @@ pub(crate) fn kept(mask: &BooleanArray) -> BooleanBuffer {
     }
 }
 
-/// An arrow-rs error's own words, without the kind it prefixes them with.
+/// An arrow-rs error's own words, without the kind it prefixes them with (also where a
+/// nested array's error is quoted inside its parent's: `child #0 invalid: Invalid argument
+/// error: ...`).
 fn arrow_words(error: &arrow_schema::ArrowError) -> String {
-    match error {
+    let words = match error {
         arrow_schema::ArrowError::InvalidArgumentError(words) => words.clone(),
         other => other.to_string(),
-    }
+    };
+    words.replace("Invalid argument error: ", "")
 }

@@ -361,6 +361,63 @@ fn change_map_keeps_numbers_and_diffs_and_refuses_a_new_row_count_at_the_callers
     assert_eq!(err.message(), "no column `amount`");
 }
 
+/// The README's Trust section: `validate` checks "every column in full", dictionary keys in
+/// range and text nested below the top level among it; the error names the top-level
+/// column.
+#[test]
+fn validate_finds_a_key_past_its_dictionary_and_bad_text_inside_a_list() {
+    use oplink::arrow::array::types::Int32Type;
+    use oplink::arrow::array::{DictionaryArray, Int32Array, ListArray, StringArray};
+    use oplink::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+    use oplink::arrow::schema::{DataType, Field};
+
+    let with = |column: ArrayRef| {
+        let batch = RecordBatch::try_from_iter([
+            ("x", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+            ("tag", column),
+        ])
+        .unwrap();
+        Rows::new(vec![1u64, 2], batch).unwrap()
+    };
+    let values = Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef;
+    let keys = |last: i32| Int32Array::from(vec![0, last]);
+    // SAFETY: keys in range.
+    let good = unsafe { DictionaryArray::<Int32Type>::new_unchecked(keys(1), values.clone()) };
+    with(Arc::new(good)).validate().unwrap();
+    // SAFETY: not upheld on purpose: key 2 is past the two values, which `validate` checks;
+    // nothing here reads the values through it.
+    let past = unsafe { DictionaryArray::<Int32Type>::new_unchecked(keys(2), values) };
+    let err = with(Arc::new(past)).validate().unwrap_err();
+    assert_eq!(
+        err.message(),
+        "column `tag`: Value at position 1 out of bounds: 2 (should be in [0, 1])"
+    );
+
+    // A list of text whose one value is not UTF-8.
+    // SAFETY: not upheld on purpose (UTF-8), which `validate` checks; the offsets are good.
+    let text = unsafe {
+        StringArray::new_unchecked(
+            OffsetBuffer::new(ScalarBuffer::from(vec![0, 1, 2])),
+            Buffer::from(b"a\xff".to_vec()),
+            None,
+        )
+    };
+    let item = Arc::new(Field::new_list_field(DataType::Utf8, false));
+    let lists = ListArray::new(
+        item,
+        OffsetBuffer::from_lengths([1, 1]),
+        Arc::new(text),
+        None,
+    );
+    let err = with(Arc::new(lists)).validate().unwrap_err();
+    // arrow-rs's words, without the kind it puts before the child's ("Invalid argument
+    // error: "), as before the top level's.
+    assert_eq!(
+        err.message(),
+        "column `tag`: List(non-null Utf8) child #0 invalid: Invalid UTF8 sequence at string index 1 (1..2): invalid utf-8 sequence of 1 bytes from index 0"
+    );
+}
+
 /// A null count that disagrees with its bitmap (what a producer declares and an import
 /// takes on its word) is found in a column of numbers too.
 #[test]
