@@ -540,13 +540,30 @@ pub(crate) fn kept(mask: &BooleanArray) -> BooleanBuffer {
     }
 }
 
-/// An arrow-rs error's own words, without the kind it prefixes them with (also where a
-/// nested array's error is quoted inside its parent's: `child #0 invalid: Invalid argument
-/// error: ...`).
+/// An arrow-rs error's own words, without the kind it prefixes them with, also where a
+/// nested array's error is quoted inside its parent's (`... child #0 invalid: Invalid
+/// argument error: ...`): only there, so that a field's name in a quoted type keeps its
+/// words whatever they are.
 fn arrow_words(error: &arrow_schema::ArrowError) -> String {
+    const KIND: &str = "Invalid argument error: ";
     let words = match error {
         arrow_schema::ArrowError::InvalidArgumentError(words) => words.clone(),
-        other => other.to_string(),
+        other => return other.to_string(),
     };
-    words.replace("Invalid argument error: ", "")
+    // arrow-rs's `validate_full` quotes a child's error as `{type} child #{i} invalid: {e}`.
+    let mut out = String::with_capacity(words.len());
+    let mut rest = words.as_str();
+    while let Some(at) = rest.find(" invalid: ") {
+        let (before, after) = rest.split_at(at + " invalid: ".len());
+        out.push_str(before);
+        let quoted = before[..at]
+            .rsplit_once(" child #")
+            .is_some_and(|(_, i)| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()));
+        rest = match after.strip_prefix(KIND) {
+            Some(inner) if quoted => inner,
+            _ => after,
+        };
+    }
+    out.push_str(rest);
+    out
 }

@@ -367,7 +367,9 @@ fn change_map_keeps_numbers_and_diffs_and_refuses_a_new_row_count_at_the_callers
 #[test]
 fn validate_finds_a_key_past_its_dictionary_and_bad_text_inside_a_list() {
     use oplink::arrow::array::types::Int32Type;
-    use oplink::arrow::array::{DictionaryArray, Int32Array, ListArray, StringArray};
+    use oplink::arrow::array::{
+        Array, DictionaryArray, Int32Array, ListArray, StringArray, StructArray,
+    };
     use oplink::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
     use oplink::arrow::schema::{DataType, Field};
 
@@ -409,12 +411,23 @@ fn validate_finds_a_key_past_its_dictionary_and_bad_text_inside_a_list() {
         Arc::new(text),
         None,
     );
-    let err = with(Arc::new(lists)).validate().unwrap_err();
+    let err = with(Arc::new(lists.clone())).validate().unwrap_err();
     // arrow-rs's words, without the kind it puts before the child's ("Invalid argument
     // error: "), as before the top level's.
     assert_eq!(
         err.message(),
         "column `tag`: List(non-null Utf8) child #0 invalid: Invalid UTF8 sequence at string index 1 (1..2): invalid utf-8 sequence of 1 bytes from index 0"
+    );
+
+    // The same list one level deeper, in a struct whose field's name holds arrow-rs's
+    // words for the kind: each quoted child's kind goes, the name stays whole.
+    let name = "note: Invalid argument error: kept";
+    let fields = vec![Field::new(name, lists.data_type().clone(), true)];
+    let nested = StructArray::new(fields.into(), vec![Arc::new(lists) as ArrayRef], None);
+    let err = with(Arc::new(nested)).validate().unwrap_err();
+    assert_eq!(
+        err.message(),
+        "column `tag`: Struct(\"note: Invalid argument error: kept\": List(non-null Utf8)) child #0 invalid: List(non-null Utf8) child #0 invalid: Invalid UTF8 sequence at string index 1 (1..2): invalid utf-8 sequence of 1 bytes from index 0"
     );
 }
 
