@@ -12,12 +12,16 @@ use arrow_array::*;
 use arrow_buffer::{ArrowNativeType, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer, i256};
 use arrow_schema::{DataType, Field, Fields, Schema, UnionFields};
 
-/// A small deterministic generator: the property test draws its seed.
+/// A small deterministic generator (xorshift64*): the property test draws its seed. Any
+/// seed but 0, whose state stays 0 (every draw 0).
 pub struct Gen(pub u64);
 
 impl Gen {
     pub fn next(&mut self) -> u64 {
-        // xorshift64*
+        debug_assert_ne!(
+            self.0, 0,
+            "a `Gen` seeded with 0 draws only 0: seed it otherwise"
+        );
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -50,7 +54,7 @@ pub const KINDS: usize = 51;
 /// key type each); 38 to 48 the other decimals, times, timestamps (every unit, with and
 /// without a time zone), durations and intervals, large list views, dictionaries with keys
 /// of every integer type over values of several, run ends of every type, a struct without
-/// fields; 49 and 50 [`nested`] types, up to 2 and 4 levels deep.
+/// fields; 49 and 50 [`nested`] types, 1 to 2 and 1 to 4 levels deep.
 pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
     macro_rules! primitive {
         ($t:ty, $value:expr) => {
@@ -420,17 +424,21 @@ fn field_of(g: &mut Gen, name: &str, array: &ArrayRef) -> Field {
     }
 }
 
-/// A column of `len` rows of a random type nested up to `depth` levels of lists (plain,
-/// large, fixed-size, views of both), structs, maps, dictionaries, run-end encodings and
-/// dense and sparse unions, each with nulls where its type has them, metadata on some of
-/// its fields, and its children sliced at non-zero offsets; flat kinds of [`column`] at
-/// the leaves.
+/// A column of `len` rows of a random type nested one to `depth` (at least 1) levels of
+/// lists (plain, large, fixed-size, views of both), structs, maps, dictionaries, run-end
+/// encodings and dense and sparse unions, each with nulls where its type has them,
+/// metadata on some of its fields, and its children sliced at non-zero offsets; flat kinds
+/// of [`column`] at the leaves.
 pub fn nested(g: &mut Gen, depth: usize, len: usize) -> ArrayRef {
-    if depth == 0 || g.below(4) == 0 {
-        let kind = g.below(FLAT.end);
-        return column(g, kind, len);
-    }
-    let mut inner = |g: &mut Gen, n: usize| nested(g, depth - 1, n);
+    // Below the top, a leaf one time in four, and always at the bottom.
+    let mut inner = |g: &mut Gen, n: usize| {
+        if depth == 1 || g.below(4) == 0 {
+            let kind = g.below(FLAT.end);
+            column(g, kind, n)
+        } else {
+            nested(g, depth - 1, n)
+        }
+    };
     macro_rules! list {
         ($offset:ty, $array:ident) => {{
             let lengths: Vec<usize> = (0..len).map(|_| g.below(4)).collect();
