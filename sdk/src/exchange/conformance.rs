@@ -431,7 +431,17 @@ fn a_schema_that_changes_between_calls_is_followed() {
 #[test]
 fn a_batch_outlives_the_exporter_and_the_call() {
     let mut g = Gen(3);
-    let original = batch(&mut g, &[3, 22, 30, 34, 36], 10);
+    let original = batch(
+        &mut g,
+        &[
+            kind::INT64,
+            kind::UTF8,
+            kind::LIST,
+            kind::STRUCT,
+            kind::DICTIONARY,
+        ],
+        10,
+    );
     let rows = Rows::new(UInt64Array::from_iter_values(0..10), original.clone()).unwrap();
     let kept = {
         let (mut outbox, mut inbox, mut out) = (
@@ -1285,7 +1295,7 @@ mod small_stress {
                 let mut side = |g: &mut Gen| {
                     let batch = if g.below(16) == 0 {
                         // 12 x 256 bytes of values: more than a block holds.
-                        batch(g, &[3; 12], 32).slice(0, len.min(32))
+                        batch(g, &[kind::INT64; 12], 32).slice(0, len.min(32))
                     } else {
                         random_batch(g, schemas, len)
                     };
@@ -1345,9 +1355,9 @@ mod small_stress {
         let len = 1 + g.below(30);
         let numbers = UInt64Array::from_iter_values(0..len as u64);
         let (diff, why) = if g.below(2) == 0 {
-            let pre = Rows::new(numbers, batch(g, &[3, 21], len)).unwrap();
+            let pre = Rows::new(numbers, batch(g, &[kind::INT64, kind::BOOLEAN], len)).unwrap();
             let moved = UInt64Array::from_iter_values(1..=len as u64);
-            let post = Rows::new(moved, batch(g, &[2, 22], len)).unwrap();
+            let post = Rows::new(moved, batch(g, &[kind::INT32, kind::UTF8], len)).unwrap();
             let why = "an update's pre and post rows must carry the same row numbers";
             (Diff::Update { pre, post }, why.to_owned())
         } else {

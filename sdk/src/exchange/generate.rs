@@ -50,6 +50,22 @@ impl Gen {
 /// The number of column kinds [`column`] makes.
 pub const KINDS: usize = 51;
 
+/// The kinds of [`column`] that other kinds and the tests name.
+pub mod kind {
+    pub const INT32: usize = 2;
+    pub const INT64: usize = 3;
+    pub const BOOLEAN: usize = 21;
+    pub const UTF8: usize = 22;
+    pub const LARGE_UTF8: usize = 23;
+    pub const LARGE_BINARY: usize = 25;
+    pub const UTF8_VIEW: usize = 26;
+    pub const NULL: usize = 29;
+    pub const LIST: usize = 30;
+    pub const STRUCT: usize = 34;
+    pub const DICTIONARY: usize = 36;
+    pub const TIMESTAMP: usize = 42;
+}
+
 /// A column of kind `kind` and `len` rows: 0 to 37 one per Arrow type family (one unit or
 /// key type each); 38 to 48 the other decimals, times, timestamps (every unit, with and
 /// without a time zone), durations and intervals, large list views, dictionaries with keys
@@ -68,8 +84,8 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
     match kind {
         0 => primitive!(Int8Type, |g| g.next() as i8),
         1 => primitive!(Int16Type, |g| g.next() as i16),
-        2 => primitive!(Int32Type, |g| g.next() as i32),
-        3 => primitive!(Int64Type, |g| g.next() as i64),
+        kind::INT32 => primitive!(Int32Type, |g| g.next() as i32),
+        kind::INT64 => primitive!(Int64Type, |g| g.next() as i64),
         4 => primitive!(UInt8Type, |g| g.next() as u8),
         5 => primitive!(UInt16Type, |g| g.next() as u16),
         6 => primitive!(UInt32Type, |g| g.next() as u32),
@@ -115,14 +131,14 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
             g.next() as i64
         )),
         20 => primitive!(IntervalYearMonthType, |g| g.next() as i32),
-        21 => Arc::new(BooleanArray::from_iter(
+        kind::BOOLEAN => Arc::new(BooleanArray::from_iter(
             (0..len).map(|_| g.maybe(|g| g.below(2) == 0)),
         )),
-        22 => Arc::new(StringArray::from(texts(g))),
-        23 => Arc::new(LargeStringArray::from(texts(g))),
+        kind::UTF8 => Arc::new(StringArray::from(texts(g))),
+        kind::LARGE_UTF8 => Arc::new(LargeStringArray::from(texts(g))),
         24 => Arc::new(BinaryArray::from_iter(texts(g))),
-        25 => Arc::new(LargeBinaryArray::from_iter(texts(g))),
-        26 => Arc::new(StringViewArray::from_iter(texts(g))),
+        kind::LARGE_BINARY => Arc::new(LargeBinaryArray::from_iter(texts(g))),
+        kind::UTF8_VIEW => Arc::new(StringViewArray::from_iter(texts(g))),
         27 => Arc::new(BinaryViewArray::from_iter(texts(g))),
         28 => Arc::new(
             FixedSizeBinaryArray::try_from_sparse_iter_with_size(
@@ -131,8 +147,8 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
             )
             .unwrap(),
         ),
-        29 => Arc::new(NullArray::new(len)),
-        30 => Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(
+        kind::NULL => Arc::new(NullArray::new(len)),
+        kind::LIST => Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(
             (0..len).map(|_| {
                 g.maybe(|g| {
                     (0..g.below(4))
@@ -142,7 +158,7 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
             }),
         )),
         31 => {
-            let values = column(g, 22, len * 2);
+            let values = column(g, kind::UTF8, len * 2);
             let offsets = OffsetBuffer::<i64>::from_lengths((0..len).map(|_| 2));
             let field = Arc::new(Field::new_list_field(DataType::Utf8, true));
             Arc::new(LargeListArray::new(field, offsets, values, g.validity(len)))
@@ -152,7 +168,7 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
             2,
         )),
         33 => {
-            let values = column(g, 2, len * 2);
+            let values = column(g, kind::INT32, len * 2);
             let offsets: Vec<i32> = (0..len as i32)
                 .map(|i| (2 * len as i32 - 2 - 2 * i).max(0))
                 .collect();
@@ -166,7 +182,7 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
                 g.validity(len),
             ))
         }
-        34 => {
+        kind::STRUCT => {
             let fields = Fields::from(vec![
                 Field::new("a", DataType::Int32, true),
                 Field::new("b", DataType::Utf8, true)
@@ -174,7 +190,7 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
             ]);
             Arc::new(StructArray::new(
                 fields,
-                vec![column(g, 2, len), column(g, 22, len)],
+                vec![column(g, kind::INT32, len), column(g, kind::UTF8, len)],
                 g.validity(len),
             ))
         }
@@ -189,7 +205,7 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
             }
             Arc::new(builder.finish())
         }
-        36 => {
+        kind::DICTIONARY => {
             let words = ["red", "green", "blue"];
             Arc::new(DictionaryArray::<Int16Type>::from_iter(
                 (0..len).map(|_| g.maybe(|g| words[g.below(3)])),
@@ -222,7 +238,7 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
         40 => primitive!(Time32MillisecondType, |g| (g.next() % 86_400_000) as i32),
         41 => primitive!(Time64MicrosecondType, |g| (g.next() % 86_400_000_000)
             as i64),
-        42 => {
+        kind::TIMESTAMP => {
             // Every unit, with and without a time zone (an offset or a name).
             let zones = [None, Some("+02:00"), Some("UTC"), Some("Europe/Paris")];
             let zone: Option<Arc<str>> = zones[g.below(zones.len())].map(Into::into);
@@ -246,7 +262,7 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
             g.next() as i32
         )),
         45 => {
-            let values = child(g, len * 2, &mut |g, n| column(g, 22, n));
+            let values = child(g, len * 2, &mut |g, n| column(g, kind::UTF8, n));
             let (offsets, sizes) = views_into(g, len, values.len());
             let field = Arc::new(Field::new_list_field(DataType::Utf8, true));
             let offsets: Vec<i64> = offsets.into_iter().map(|o| o as i64).collect();
@@ -263,14 +279,24 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
             // Keys of any integer type, over values of a few types (with nulls of their own).
             let n = 1 + g.below(4);
             let values = child(g, n, &mut |g, n| {
-                let kinds = [2, 3, 22, 23, 26, 25, 21];
+                use kind::*;
+                let kinds = [
+                    INT32,
+                    INT64,
+                    UTF8,
+                    LARGE_UTF8,
+                    UTF8_VIEW,
+                    LARGE_BINARY,
+                    BOOLEAN,
+                ];
                 let kind = kinds[g.below(kinds.len())];
                 column(g, kind, n)
             });
             dictionary(g, len, values)
         }
         47 => {
-            let kinds = [3, 22, 21, 26, 29, 42];
+            use kind::*;
+            let kinds = [INT64, UTF8, BOOLEAN, UTF8_VIEW, NULL, TIMESTAMP];
             let kind = kinds[g.below(kinds.len())];
             run_ends(g, len, &mut |g, n| column(g, kind, n))
         }
@@ -293,7 +319,7 @@ fn union(g: &mut Gen, len: usize) -> ArrayRef {
     .unwrap();
     let ids: Vec<i8> = (0..len).map(|_| g.below(2) as i8).collect();
     if g.below(2) == 0 {
-        let children = vec![column(g, 2, len), column(g, 22, len)];
+        let children = vec![column(g, kind::INT32, len), column(g, kind::UTF8, len)];
         Arc::new(UnionArray::try_new(fields, ids.into(), None, children).unwrap())
     } else {
         let count = |id| ids.iter().filter(|i| **i == id).count();
@@ -306,7 +332,7 @@ fn union(g: &mut Gen, len: usize) -> ArrayRef {
                 seen[*id as usize] - 1
             })
             .collect();
-        let children = vec![column(g, 2, ints), column(g, 22, texts)];
+        let children = vec![column(g, kind::INT32, ints), column(g, kind::UTF8, texts)];
         Arc::new(UnionArray::try_new(fields, ids.into(), Some(offsets.into()), children).unwrap())
     }
 }
