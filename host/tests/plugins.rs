@@ -1121,8 +1121,8 @@ mod generate;
 
 /// A change of one to three diffs of every kind, each side a generated batch of zero to
 /// five columns of random kinds (nested ones among them) and zero to twenty rows, sliced
-/// from a longer one at a random row, with row numbers sliced alike; one change in eight
-/// has a side of a thousand columns.
+/// from a longer one at a random row, with row numbers sliced alike; one diff in eight
+/// has sides of a thousand columns.
 fn generated_change(g: &mut generate::Gen, version: u64) -> Change {
     use oplink::Rows;
     let diffs = (0..1 + g.below(3))
