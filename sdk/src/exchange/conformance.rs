@@ -1165,7 +1165,7 @@ fn every_array_of_every_type_spoiled_in_its_header_is_an_error() {
         "{} accepted: {accepted:#?}",
         accepted.len()
     );
-    // Every way of spoiling applied, to many arrays (2,225 refusals in all).
+    // Every way of spoiling applied, to many arrays (2,323 refusals in all, 81 to 430 each).
     assert!(refused.iter().all(|&n| n > 40), "{refused:?}");
     assert!(refused.iter().sum::<usize>() > 2000, "{refused:?}");
 }
