@@ -367,12 +367,28 @@ pub enum Error {
     },
     /// An earlier panic (or a failure as final: an unknown status, an output that could not
     /// be trusted) poisoned the instance; it refuses every further call.
+    ///
+    /// What to do, the message says: an instance held by a
+    /// [`LiveInstance`](crate::LiveInstance) is recreated with its `recover()`; any other is
+    /// dropped and created anew.
     #[error(
-        "operator `{operator}` is poisoned by {cause} in `{panicked_in}` and refuses `{method}`; drop it and create a new one (a `LiveInstance` has `recover()` for that)"
+        "operator `{operator}`{} is poisoned by {cause} in `{panicked_in}` and refuses `{method}`; {}",
+        of_state(state),
+        if *live {
+            "call `recover()` on its `LiveInstance` to create it again from its last good snapshot (from scratch if it has none), or `reload` a fixed build"
+        } else {
+            "drop it and create a new one (a `LiveInstance` has `recover()` for that)"
+        }
     )]
     Poisoned {
         /// The operator's name.
         operator: String,
+        /// The instance's state name, when it has one: which of several instances of the
+        /// operator it is.
+        state: Option<String>,
+        /// Whether the instance is held by a [`LiveInstance`](crate::LiveInstance) (which
+        /// `recover()` recreates).
+        live: bool,
         /// The method refused now.
         method: &'static str,
         /// The method that panicked (or failed so) earlier.

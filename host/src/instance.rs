@@ -30,6 +30,9 @@ pub struct Instance {
     info: OperatorInfo,
     /// The method that poisoned the instance, and what did.
     poisoned: Option<(&'static str, &'static str)>,
+    /// Whether a [`LiveInstance`](crate::LiveInstance) holds it: its [`Error::Poisoned`]
+    /// then says to call `recover()`.
+    pub(crate) live: bool,
     outbox: SchemaOutbox,
     inbox: SchemaInbox,
     outgoing: Outgoing,
@@ -91,6 +94,7 @@ impl Instance {
             raw,
             info,
             poisoned: None,
+            live: false,
             outbox: SchemaOutbox::default(),
             inbox: SchemaInbox::recognizing_own(),
             outgoing: Outgoing::default(),
@@ -151,6 +155,8 @@ impl Instance {
         match self.poisoned {
             Some((panicked_in, cause)) => Err(Error::Poisoned {
                 operator: self.info.name().to_owned(),
+                state: self.state_name().map(str::to_owned),
+                live: self.live,
                 method,
                 panicked_in,
                 cause,

@@ -234,10 +234,11 @@ impl LiveInstance {
             operator: operator.to_owned(),
             source,
         })?;
-        let instance = match state {
+        let mut instance = match state {
             Some(state) => plugin.instantiate_named(operator, &config, host, state)?,
             None => plugin.instantiate(operator, &config, host)?,
         };
+        instance.live = true;
         let last_good = Recovery::now(&instance, None);
         Ok(LiveInstance {
             gate: Arc::default(),
@@ -322,7 +323,11 @@ impl LiveInstance {
     /// plugin, state name and configuration): replace it with [`LiveInstance::reload`].
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&mut Instance) -> R) -> R {
-        f(&mut self.held("LiveInstance::with").instance)
+        let mut live = self.held("LiveInstance::with");
+        let result = f(&mut live.instance);
+        // An instance `f` put in its place is this one's now (its errors say so).
+        live.instance.live = true;
+        result
     }
 
     /// [`Instance::apply`] on the current instance.
@@ -665,6 +670,7 @@ fn recreate(
                 state.clone(),
             )
             .map_err(|e| failed(format!("{}: {e}", what.0)))?;
+        next.live = true;
         if let Some(snapshot) = snapshot {
             next.restore(snapshot)
                 .map_err(|e| failed(format!("{}: {e}", what.1)))?;

@@ -227,10 +227,16 @@ fn named_state_outlives_its_instance_and_unflushed_writes_do_not() {
             err,
             Error::Poisoned {
                 method: "commit_state",
+                live: false,
                 ..
             }
         ),
         "{err:?}"
+    );
+    // A plain instance is dropped and created anew; its state is named, as a live one's.
+    assert_eq!(
+        err.to_string(),
+        "operator `tally` (state `p`) is poisoned by a panic in `apply` and refuses `commit_state`; drop it and create a new one (a `LiveInstance` has `recover()` for that)"
     );
     assert!(counts_in(&store, "p").is_empty());
     // An unnamed instance keeps its state to itself.
@@ -780,22 +786,23 @@ fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state()
     let err = live.apply(poison).unwrap_err();
     assert!(matches!(err, Error::Panicked { .. }), "{err:?}");
     assert!(live.is_poisoned());
-    assert!(matches!(
-        live.apply(batch_change(2)).unwrap_err(),
-        Error::Poisoned { .. }
-    ));
+    // Each refusal names the state, and says to recover it (through `with` too): not to
+    // drop the instance, which the `LiveInstance` holds.
     // A checkpoint is refused under its own name, not that of the snapshot it would take.
     for (err, method) in [
+        (live.apply(batch_change(2)).unwrap_err(), "apply"),
         (live.checkpoint().unwrap_err(), "checkpoint"),
         (
             live.flush_and_checkpoint().unwrap_err(),
             "flush_and_checkpoint",
         ),
+        (live.with(|op| op.flush_state()).unwrap_err(), "flush_state"),
     ] {
+        assert!(matches!(err, Error::Poisoned { live: true, .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
             format!(
-                "operator `tally` is poisoned by a panic in `apply` and refuses `{method}`; drop it and create a new one (a `LiveInstance` has `recover()` for that)"
+                "operator `tally` (state `recovered`) is poisoned by a panic in `apply` and refuses `{method}`; call `recover()` on its `LiveInstance` to create it again from its last good snapshot (from scratch if it has none), or `reload` a fixed build"
             )
         );
     }
