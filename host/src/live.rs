@@ -258,10 +258,21 @@ impl LiveInstance {
 
     /// Refuses reloads to a new build once it has run on `max` builds (default
     /// [`DEFAULT_MAX_GENERATIONS`]); recoveries and reloads to a build it ran on before are
-    /// not counted.
+    /// not counted. The build it was created from counts: 1 refuses every reload to a new
+    /// build.
+    ///
+    /// # Panics
+    ///
+    /// When `max` is 0 (an instance runs on one build at least), and when called from
+    /// inside one of the instance's own calls (see [`Error::Reentrant`]).
+    #[track_caller]
     pub fn with_max_generations(self, max: u64) -> LiveInstance {
+        assert!(
+            max > 0,
+            "`LiveInstance::with_max_generations(0)`: an instance runs on one build at least (the one it was created from); give 1 to refuse every reload to a new build"
+        );
         self.held("LiveInstance::with_max_generations")
-            .max_generations = max.max(1);
+            .max_generations = max;
         self
     }
 

@@ -667,6 +667,29 @@ fn every_failed_reload_rolls_back_and_the_old_instance_keeps_serving() {
     still_serving(&live, &store);
 }
 
+/// A bound of no builds means nothing (an instance runs on the build it was made from): it is
+/// refused, as a nonsensical builder argument is in std, not made 1 without a word.
+#[test]
+fn a_bound_of_no_builds_is_refused() {
+    let (live, _store) = serving("accept");
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        live.clone().with_max_generations(0)
+    }))
+    .unwrap_err();
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or(panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap();
+    assert_eq!(
+        message,
+        "`LiveInstance::with_max_generations(0)`: an instance runs on one build at least (the one it was created from); give 1 to refuse every reload to a new build"
+    );
+    // The instance is untouched, and serves.
+    assert!(!live.is_poisoned());
+    live.apply(batch_change(2)).unwrap();
+}
+
 #[test]
 fn reloads_stop_at_the_bound_of_builds_mapped() {
     let (live, _store) = serving("accept");
