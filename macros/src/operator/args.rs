@@ -75,7 +75,15 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
             .flatten();
         let known = KEY_NAMES.contains(&key.as_str());
         if known && seen.contains(&key) {
-            errors.at(&pair.path, format!("duplicate operator attribute `{key}`"));
+            let fix = if key == "requires" {
+                "list every service in one `requires = [..]`".to_owned()
+            } else {
+                format!("give `{key}` once")
+            };
+            errors.at(
+                &pair.path,
+                format!("operator attribute `{key}` given twice: {fix}"),
+            );
             continue;
         }
         seen.push(key.clone());

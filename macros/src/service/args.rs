@@ -37,10 +37,12 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> Args {
     let mut seen: Vec<&str> = Vec::new();
     for (key, pair) in &entries.pairs {
         let key = key.as_str();
-        if seen.contains(&key) {
+        // An unknown key is reported as unknown each time, not as given twice.
+        let known = KEY_NAMES.contains(&key);
+        if known && seen.contains(&key) {
             errors.at(
                 &pair.path,
-                format!("duplicate host_callbacks attribute `{key}`"),
+                format!("host_callbacks attribute `{key}` given twice: give `{key}` once"),
             );
             continue;
         }
