@@ -317,14 +317,18 @@ fn camel(op: &str) -> String {
 /// built from, while it is there.
 fn dependency(given: Option<&str>, registry: Option<&str>, sdk_source: &Path) -> Result<String> {
     if let Some(name) = registry {
-        // Cargo's rule for a registry's name; it goes into the Cargo.toml as it is.
-        let usable = !name.is_empty()
+        // Cargo's rule for a registry's name (its rule for a crate's: a letter or `_` first,
+        // then letters, digits, `-` and `_`), in ASCII; it goes into the Cargo.toml as it is.
+        let usable = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !usable {
             return Err(CliError::Usage(format!(
-                "--registry `{}` is not a registry name cargo reads: use letters, digits, `-` and `_`, as the registry is named in cargo's configuration (`[registries]`)",
+                "--registry `{}` is not a registry name cargo reads: start with a letter or `_`, then use letters, digits, `-` and `_`, as the registry is named in cargo's configuration (`[registries]`)",
                 crate::escape_controls(name, &[])
             )));
         }
@@ -493,13 +497,26 @@ mod tests {
                 format!("oplink = {{ version = \"{spec}\", registry = \"mine\" }}")
             );
         }
-        // A registry's name as cargo reads it, and only for a version.
-        assert_eq!(
-            dependency(Some("0.2"), Some("my registry\n"), &sdk_source())
-                .unwrap_err()
-                .to_string(),
-            "--registry `my registry\\n` is not a registry name cargo reads: use letters, digits, `-` and `_`, as the registry is named in cargo's configuration (`[registries]`)"
-        );
+        // A registry's name as cargo reads it (cargo's rule for crate names: no digit or
+        // `-` first), and only for a version.
+        for (name, shown) in [
+            ("my registry\n", "my registry\\n"),
+            ("1st", "1st"),
+            ("-mine", "-mine"),
+            ("", ""),
+        ] {
+            assert_eq!(
+                dependency(Some("0.2"), Some(name), &sdk_source())
+                    .unwrap_err()
+                    .to_string(),
+                format!(
+                    "--registry `{shown}` is not a registry name cargo reads: start with a letter or `_`, then use letters, digits, `-` and `_`, as the registry is named in cargo's configuration (`[registries]`)"
+                )
+            );
+        }
+        for name in ["_mine", "m1-n_e", "Z"] {
+            assert!(dependency(Some("0.2"), Some(name), &sdk_source()).is_ok(), "{name}");
+        }
         for given in [None, Some(env!("CARGO_MANIFEST_DIR"))] {
             assert_eq!(
                 dependency(given, Some("mine"), &sdk_source())
