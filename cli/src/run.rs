@@ -1082,8 +1082,29 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                             }
                             _ => format!("operator `{}`", spec.name),
                         };
+                        // The state's files: its configuration's, and its snapshot when
+                        // there is one.
+                        let files = [snapshot_path(dir, &scope), config_path(dir, &scope)]
+                            .iter()
+                            .filter(|file| file.exists())
+                            .map(|file| format!("`{}`", file.display()))
+                            .collect::<Vec<_>>()
+                            .join(" and ");
+                        // Removing its files starts the operator afresh only when the store
+                        // holds nothing of the state (unknown: taken to hold some): a
+                        // scope of the store cannot be removed by hand.
+                        let ways = if host.state_store().has_entries(&scope).unwrap_or(true) {
+                            format!(
+                                "put the chain back as it was, or give `--state` another folder to start afresh (removing the files of the state `{scope}`, {files}, would not do: its part in the store `{}` would stay, and a state's part in the store cannot be removed by hand)",
+                                dir.join("state.redb").display()
+                            )
+                        } else {
+                            format!(
+                                "put the chain back as it was, give `--state` another folder to start afresh, or remove the files of the state `{scope}` if it is no longer wanted, {files}, for this operator to start afresh"
+                            )
+                        };
                         return Err(CliError::Usage(format!(
-                            "{who} would continue from the state `{scope}` in `{}`, kept with another configuration, while the state `{other}` there was kept with its configuration: the chain's `{}` operators changed places, or one was removed; put the chain back as it was, or give `--state` another folder to start afresh",
+                            "{who} would continue from the state `{scope}` in `{}`, kept with another configuration, while the state `{other}` there was kept with its configuration: the chain's `{}` operators changed places, or one was removed; {ways}",
                             dir.display(),
                             spec.name,
                         )));

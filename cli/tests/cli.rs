@@ -1602,8 +1602,8 @@ fn operators_of_one_name_that_changed_places_are_refused() {
     fails_with(
         &mut run(&[region, customer]),
         &format!(
-            "the 1st `tally` of the chain would continue from the state `tally` in `{}`, kept with another configuration, while the state `tally.2` there was kept with its configuration: the chain's `tally` operators changed places, or one was removed; put the chain back as it was, or give `--state` another folder to start afresh",
-            state.display()
+            "the 1st `tally` of the chain would continue from the state `tally` in `{dir}`, kept with another configuration, while the state `tally.2` there was kept with its configuration: the chain's `tally` operators changed places, or one was removed; put the chain back as it was, or give `--state` another folder to start afresh (removing the files of the state `tally`, `{dir}/tally.snapshot` and `{dir}/tally.config`, would not do: its part in the store `{dir}/state.redb` would stay, and a state's part in the store cannot be removed by hand)",
+            dir = state.display()
         ),
     );
     let text = failure(&mut run(&[region]));
@@ -1634,6 +1634,54 @@ fn operators_of_one_name_that_changed_places_are_refused() {
         "{}",
         stderr(&changed)
     );
+}
+
+/// An operator of a name the chain ran twice whose state is all in its snapshot (none in
+/// the store): the refusal offers a third way, removing the files of the state no longer
+/// wanted, and a run after that starts that operator afresh without a word.
+#[test]
+fn operators_of_one_name_that_changed_places_may_drop_a_state_kept_in_files_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("orders.csv");
+    std::fs::write(
+        &input,
+        "customer,amount,sum\nann,1,10\nbob,2,20\nann,3,30\n",
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let run = |ops: &[&str]| {
+        let mut cmd = oplink();
+        cmd.args(["run", "--to", "none"])
+            .arg(&input)
+            .arg("--state")
+            .arg(&state)
+            .args(plugins(&["running-sum"]));
+        for op in ops {
+            cmd.args(["--op", op]);
+        }
+        cmd
+    };
+    // The second adds up the first's sums (the input has a `sum` too, for it alone).
+    let amount = r#"running_sum={"key": "customer", "value": "amount"}"#;
+    let sum = r#"running_sum={"key": "customer", "value": "sum"}"#;
+    run(&[amount, sum]).assert().success();
+    let refusal = |place: &str| {
+        format!(
+            "{place} would continue from the state `running_sum` in `{dir}`, kept with another configuration, while the state `running_sum.2` there was kept with its configuration: the chain's `running_sum` operators changed places, or one was removed; put the chain back as it was, give `--state` another folder to start afresh, or remove the files of the state `running_sum` if it is no longer wanted, `{dir}/running_sum.snapshot` and `{dir}/running_sum.config`, for this operator to start afresh",
+            dir = state.display()
+        )
+    };
+    fails_with(
+        &mut run(&[sum, amount]),
+        &refusal("the 1st `running_sum` of the chain"),
+    );
+    // The first removed: its state is no longer wanted; removed as said, the other starts
+    // afresh in its place, and nothing is said.
+    fails_with(&mut run(&[sum]), &refusal("operator `running_sum`"));
+    std::fs::remove_file(state.join("running_sum.snapshot")).unwrap();
+    std::fs::remove_file(state.join("running_sum.config")).unwrap();
+    let afresh = run(&[sum]).assert().success().get_output().clone();
+    assert!(!stderr(&afresh).contains("oplink:"), "{}", stderr(&afresh));
 }
 
 /// A `--state` folder whose store another process has open (another run with it) is
