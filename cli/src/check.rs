@@ -62,7 +62,7 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
             let words = hint.map_or("does not exist".to_owned(), |h| {
                 format!("does not exist ({h})")
             });
-            verdicts.push((path.clone(), Verdict::Failed(words)));
+            verdicts.push((path.clone(), Verdict::Missing(words)));
         } else {
             let verdict = match Plugin::load_checked_within(path, timeout) {
                 Ok(plugin) => Verdict::Ok(operators_of(&plugin)),
@@ -99,6 +99,8 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
         .count();
     let mut failed = 0;
     let mut folders = false;
+    // The paths that are not there, as shown.
+    let mut missing: Vec<String> = Vec::new();
     // One line per library, whatever its name or a library's words hold.
     let shown = |text: &str| crate::escape_controls(text, &[]).into_owned();
     for (path, verdict) in &verdicts {
@@ -113,6 +115,11 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
                 folders |= path.is_dir();
                 writeln!(out, "FAILED   {path_shown}: {}", shown(reason))
             }
+            Verdict::Missing(reason) => {
+                failed += 1;
+                missing.push(path_shown.clone());
+                writeln!(out, "FAILED   {path_shown}: {}", shown(reason))
+            }
         }
         .map_err(CliError::write)?;
     }
@@ -121,6 +128,7 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
             failed,
             total,
             folders,
+            missing,
         });
     }
     Ok(())
@@ -134,6 +142,8 @@ enum Verdict {
     Skipped(String),
     /// It failed: why.
     Failed(String),
+    /// Nothing is there (or a link to nothing): no library, and so counted as a path.
+    Missing(String),
 }
 
 fn operators_of(plugin: &Plugin) -> String {

@@ -113,11 +113,15 @@ pub enum CliError {
     )]
     NoPluginPath,
     /// Some libraries failed `oplink check`.
-    #[error("{failed} of {total} {} failed the check", match (*total == 1, *folders) {
+    #[error("{failed} of {total} {} failed the check{}", match (*total == 1, *folders || !missing.is_empty()) {
         (true, false) => "library",
         (false, false) => "libraries",
         (true, true) => "path",
         (false, true) => "paths",
+    }, match missing.as_slice() {
+        [] => String::new(),
+        [path] => format!("; `{path}` does not exist"),
+        more => format!("; {} of them do not exist", more.len()),
     })]
     CheckFailed {
         /// How many failed.
@@ -127,6 +131,8 @@ pub enum CliError {
         /// Whether a folder is among the failures (one without plugins), so that they are
         /// not all libraries.
         folders: bool,
+        /// The paths given that are not there (as shown): no libraries either.
+        missing: Vec<String>,
     },
     /// An operator failed or panicked during the run: the run stops.
     #[error("{source}, on {when}")]

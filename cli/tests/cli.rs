@@ -491,7 +491,22 @@ fn check_reports_each_bad_library_and_exits_one() {
             empty.path().display()
         )
     );
-    assert_eq!(stderr(&output), "oplink: 2 of 2 paths failed the check\n");
+    assert_eq!(
+        stderr(&output),
+        "oplink: 2 of 2 paths failed the check; `no/such.so` does not exist\n"
+    );
+    // A path that is not there is no library: the summary counts paths, and says which is
+    // not there (or how many).
+    fails_with(
+        oplink().args(["check", "/nonexistent"]),
+        "1 of 1 path failed the check; `/nonexistent` does not exist",
+    );
+    fails_with(
+        oplink()
+            .args(["check", "no/such.so", "/nonexistent"])
+            .arg(plugin_path("threshold")),
+        "2 of 3 paths failed the check; 2 of them do not exist",
+    );
 }
 
 #[test]
@@ -3232,7 +3247,7 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
     // Past what a clock can count is no deadline: the check runs.
     fails_with(
         oplink().args(["check", "--timeout", "1e20", "x.so"]),
-        "1 of 1 library failed the check",
+        "1 of 1 path failed the check; `x.so` does not exist",
     );
     fails_with(oplink().arg("check").arg(d), "1 of 1 path failed the check");
     let not_object = d.join("tiers.json");
