@@ -515,7 +515,10 @@ mod tests {
             );
         }
         for name in ["_mine", "m1-n_e", "Z"] {
-            assert!(dependency(Some("0.2"), Some(name), &sdk_source()).is_ok(), "{name}");
+            assert!(
+                dependency(Some("0.2"), Some(name), &sdk_source()).is_ok(),
+                "{name}"
+            );
         }
         for given in [None, Some(env!("CARGO_MANIFEST_DIR"))] {
             assert_eq!(
