@@ -138,7 +138,7 @@ pub enum CliError {
     #[error("{source}, on {when}")]
     Stage {
         /// The error, naming the operator, the method and the message.
-        source: oplink_host::Error,
+        source: Box<oplink_host::Error>,
         /// When: which change (and input rows), or the closing tick, flush or snapshot.
         when: String,
     },

@@ -625,7 +625,7 @@ fn refuse_binary_on_a_terminal(format: OutputFormat, to_terminal: bool) -> Resul
 /// holds its name twice, which one it is.
 fn stage_error(place: &str, source: oplink_host::Error, when: impl FnOnce() -> String) -> CliError {
     CliError::Stage {
-        source,
+        source: Box::new(source),
         when: format!("{}{place}", when()),
     }
 }
@@ -1685,7 +1685,7 @@ fn commit_stores(
         None => Instance::commit_states(kept),
     };
     committed.map_err(|source| CliError::Stage {
-        source,
+        source: Box::new(source),
         when: "the closing flush".to_owned(),
     })
 }
