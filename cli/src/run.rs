@@ -1090,10 +1090,22 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                             .map(|file| format!("`{}`", file.display()))
                             .collect::<Vec<_>>()
                             .join(" and ");
+                        // The state is another operator's of the chain when one has the
+                        // configuration it was kept with (they changed places): removing it
+                        // would start that one afresh, or (its files gone and the other state
+                        // left) let it continue from the other state with a mere warning.
+                        let wanted = kept.as_ref().is_some_and(|kept| {
+                            specs.iter().any(|other| {
+                                other.name == spec.name
+                                    && fingerprint(&other.config) == kept.fingerprint
+                            })
+                        });
                         // Removing its files starts the operator afresh only when the store
                         // holds nothing of the state (unknown: taken to hold some): a
                         // scope of the store cannot be removed by hand.
-                        let ways = if host.state_store().has_entries(&scope).unwrap_or(true) {
+                        let ways = if wanted {
+                            "put the chain back as it was, or give `--state` another folder to start afresh".to_owned()
+                        } else if host.state_store().has_entries(&scope).unwrap_or(true) {
                             format!(
                                 "put the chain back as it was, or give `--state` another folder to start afresh (removing the files of the state `{scope}`, {files}, would not do: its part in the store `{}` would stay, and a state's part in the store cannot be removed by hand)",
                                 dir.join("state.redb").display()

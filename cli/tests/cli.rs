@@ -1614,18 +1614,21 @@ fn operators_of_one_name_that_changed_places_are_refused() {
     run(&[customer, region]).assert().success();
     let files = |name: &str| std::fs::read(state.join(name)).unwrap();
     let kept = [files("tally.snapshot"), files("tally.2.config")];
+    // Changed places: the state `tally` is the other operator's, so removing it is no way.
     fails_with(
         &mut run(&[region, customer]),
         &format!(
-            "the 1st `tally` of the chain would continue from the state `tally` in `{dir}`, kept with another configuration, while the state `tally.2` there was kept with its configuration: the chain's `tally` operators changed places, or one was removed; put the chain back as it was, or give `--state` another folder to start afresh (removing the files of the state `tally`, `{dir}/tally.snapshot` and `{dir}/tally.config`, would not do: its part in the store `{dir}/state.redb` would stay, and a state's part in the store cannot be removed by hand)",
+            "the 1st `tally` of the chain would continue from the state `tally` in `{dir}`, kept with another configuration, while the state `tally.2` there was kept with its configuration: the chain's `tally` operators changed places, or one was removed; put the chain back as it was, or give `--state` another folder to start afresh",
             dir = state.display()
         ),
     );
-    let text = failure(&mut run(&[region]));
-    assert!(
-        text.starts_with("oplink: operator `tally` would continue from the state `tally` in ")
-            && text.contains("while the state `tally.2` there was kept with its configuration"),
-        "{text}"
+    // The first removed: its state is wanted by none, but lives in the store too.
+    fails_with(
+        &mut run(&[region]),
+        &format!(
+            "operator `tally` would continue from the state `tally` in `{dir}`, kept with another configuration, while the state `tally.2` there was kept with its configuration: the chain's `tally` operators changed places, or one was removed; put the chain back as it was, or give `--state` another folder to start afresh (removing the files of the state `tally`, `{dir}/tally.snapshot` and `{dir}/tally.config`, would not do: its part in the store `{dir}/state.redb` would stay, and a state's part in the store cannot be removed by hand)",
+            dir = state.display()
+        ),
     );
     assert_eq!([files("tally.snapshot"), files("tally.2.config")], kept);
     let again = run(&[customer, region])
@@ -1652,8 +1655,10 @@ fn operators_of_one_name_that_changed_places_are_refused() {
 }
 
 /// An operator of a name the chain ran twice whose state is all in its snapshot (none in
-/// the store): the refusal offers a third way, removing the files of the state no longer
-/// wanted, and a run after that starts that operator afresh without a word.
+/// the store): when the operator that kept it was removed, the refusal offers a third way,
+/// removing the files of the state no longer wanted, and a run after that starts that
+/// operator afresh without a word; when they changed places, the state is wanted, and it
+/// does not.
 #[test]
 fn operators_of_one_name_that_changed_places_may_drop_a_state_kept_in_files_alone() {
     let dir = tempfile::tempdir().unwrap();
@@ -1686,9 +1691,14 @@ fn operators_of_one_name_that_changed_places_may_drop_a_state_kept_in_files_alon
             dir = state.display()
         )
     };
+    // Changed places: the state `running_sum` is the second's, wanted; removing its files
+    // would let the second continue from the first's state with a mere warning.
     fails_with(
         &mut run(&[sum, amount]),
-        &refusal("the 1st `running_sum` of the chain"),
+        &format!(
+            "the 1st `running_sum` of the chain would continue from the state `running_sum` in `{dir}`, kept with another configuration, while the state `running_sum.2` there was kept with its configuration: the chain's `running_sum` operators changed places, or one was removed; put the chain back as it was, or give `--state` another folder to start afresh",
+            dir = state.display()
+        ),
     );
     // The first removed: its state is no longer wanted; removed as said, the other starts
     // afresh in its place, and nothing is said.
