@@ -2,9 +2,10 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use oplink::abi::{
-    AbiChange, AbiRows, BytesView, ErrorOut, OpaqueInstance, OwnedBuf, Status, StrView,
+    AbiChange, AbiRows, BytesView, ErrorOut, HostApi, OpaqueInstance, OwnedBuf, Status, StrView,
 };
 use oplink::arrow::array::RecordBatch;
 use oplink::exchange::{self, Outgoing, SchemaInbox, SchemaOutbox};
@@ -30,9 +31,11 @@ pub struct Instance {
     info: OperatorInfo,
     /// The method that poisoned the instance, and what did.
     poisoned: Option<(&'static str, &'static str)>,
-    /// Whether a [`LiveInstance`](crate::LiveInstance) holds it: its [`Error::Poisoned`]
-    /// then says to call `recover()`.
-    pub(crate) live: bool,
+    /// The slot in which the [`LiveInstance`](crate::LiveInstance) that took it keeps the
+    /// [`Instance::key`] of the instance it holds now: while that is this one's, its
+    /// [`Error::Poisoned`] says to call `recover()`; taken out of it (through `with`), it is
+    /// a plain instance again.
+    pub(crate) holder: Option<Arc<AtomicUsize>>,
     outbox: SchemaOutbox,
     inbox: SchemaInbox,
     outgoing: Outgoing,
@@ -94,7 +97,7 @@ impl Instance {
             raw,
             info,
             poisoned: None,
-            live: false,
+            holder: None,
             outbox: SchemaOutbox::default(),
             inbox: SchemaInbox::recognizing_own(),
             outgoing: Outgoing::default(),
@@ -156,7 +159,7 @@ impl Instance {
             Some((panicked_in, cause)) => Err(Error::Poisoned {
                 operator: self.info.name().to_owned(),
                 state: self.state_name().map(str::to_owned),
-                live: self.live,
+                live: self.is_held_live(),
                 method,
                 panicked_in,
                 cause,
@@ -449,6 +452,21 @@ impl Instance {
     /// [`Plugin::instantiate_named`](crate::Plugin::instantiate_named).
     pub fn state_name(&self) -> Option<&str> {
         self.state.scope()
+    }
+
+    /// This instance's identity while it lives: the address of its boxed `HostApi`, which
+    /// is its own and does not move.
+    pub(crate) fn key(&self) -> usize {
+        std::ptr::from_ref::<HostApi>(&*self.attachment.api) as usize
+    }
+
+    /// Whether a [`LiveInstance`](crate::LiveInstance) holds it now.
+    fn is_held_live(&self) -> bool {
+        // Relaxed: the slot is written under the live instance's lock, and an instance taken
+        // out reaches another thread only through a synchronizing hand-over.
+        self.holder
+            .as_ref()
+            .is_some_and(|slot| slot.load(Ordering::Relaxed) == self.key())
     }
 
     pub(crate) fn state(&self) -> &Arc<ScopedState> {

@@ -171,6 +171,9 @@ impl Drop for Held<'_> {
 #[derive(Debug)]
 struct Live {
     instance: Instance,
+    /// The [`Instance::key`] of `instance`, shared with it: an instance taken out through
+    /// [`LiveInstance::with`] sees another key there, and knows it is no longer held.
+    holding: Arc<AtomicUsize>,
     plugin: Plugin,
     host: Host,
     config: serde_json::Value,
@@ -234,25 +237,27 @@ impl LiveInstance {
             operator: operator.to_owned(),
             source,
         })?;
-        let mut instance = match state {
+        let instance = match state {
             Some(state) => plugin.instantiate_named(operator, &config, host, state)?,
             None => plugin.instantiate(operator, &config, host)?,
         };
-        instance.live = true;
         let last_good = Recovery::now(&instance, None);
+        let mut live = Live {
+            instance,
+            holding: Arc::default(),
+            plugin: plugin.clone(),
+            host: host.clone(),
+            config,
+            generation: 1,
+            max_generations: DEFAULT_MAX_GENERATIONS,
+            builds: vec![plugin.clone()],
+            last_good,
+        };
+        live.hold();
         Ok(LiveInstance {
             gate: Arc::default(),
             operator: Arc::from(operator),
-            inner: Arc::new(Mutex::new(Live {
-                instance,
-                plugin: plugin.clone(),
-                host: host.clone(),
-                config,
-                generation: 1,
-                max_generations: DEFAULT_MAX_GENERATIONS,
-                builds: vec![plugin.clone()],
-                last_good,
-            })),
+            inner: Arc::new(Mutex::new(live)),
         })
     }
 
@@ -331,13 +336,15 @@ impl LiveInstance {
     /// Panics when called from inside one of this instance's own calls (see
     /// [`Error::Reentrant`]). `f` calls the instance's methods; putting another instance in
     /// its place (`std::mem::replace`) leaves the `LiveInstance` describing the old one (its
-    /// plugin, state name and configuration): replace it with [`LiveInstance::reload`].
+    /// plugin, state name and configuration): replace it with [`LiveInstance::reload`]. An
+    /// instance taken out so is a plain one again (its [`Error::Poisoned`] says to drop it).
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&mut Instance) -> R) -> R {
         let mut live = self.held("LiveInstance::with");
         let result = f(&mut live.instance);
-        // An instance `f` put in its place is this one's now (its errors say so).
-        live.instance.live = true;
+        // An instance `f` put in its place is this one's now (its errors say so), and one it
+        // took out is no longer.
+        live.hold();
         result
     }
 
@@ -480,6 +487,7 @@ impl LiveInstance {
             ),
         )?;
         live.instance = next;
+        live.hold();
         live.generation += 1;
         Ok(live.generation)
     }
@@ -582,11 +590,18 @@ impl Live {
     /// Puts `next`, made from `new` and restored from `point`'s snapshot, in the old one's
     /// place; `point` (the snapshot, and the state as it was before `next` was made) is
     /// what a recovery goes back to, when there is a snapshot.
+    /// Marks the current instance as held by this live instance (see [`Live::holding`]).
+    fn hold(&mut self) {
+        self.holding.store(self.instance.key(), Ordering::Relaxed);
+        self.instance.holder = Some(self.holding.clone());
+    }
+
     fn swap(&mut self, next: Instance, mut point: Recovery, new: &Plugin) {
         let state = self.instance.state().clone();
         // The old instance goes, and its `destroy` may write to the state: those writes
         // belong to the point too (they were made before any call on the new instance).
         state.writes_during(|| self.instance = next, &mut point.pending);
+        self.hold();
         self.plugin = new.clone();
         self.generation += 1;
         if !self.ran_on(new) {
@@ -681,7 +696,6 @@ fn recreate(
                 state.clone(),
             )
             .map_err(|e| failed(format!("{}: {e}", what.0)))?;
-        next.live = true;
         if let Some(snapshot) = snapshot {
             next.restore(snapshot)
                 .map_err(|e| failed(format!("{}: {e}", what.1)))?;

@@ -781,6 +781,53 @@ fn a_recovery_to_a_reloads_point_keeps_what_the_old_instance_wrote_in_destroy() 
     assert_eq!(keys, ["destroyed-1", "destroyed-2"]);
 }
 
+/// An instance taken out of a `LiveInstance` (through `with`) is a plain one again: its
+/// refusals say to drop it, not to recover it; the one put in its place is held, and says
+/// to recover it.
+#[test]
+fn an_instance_taken_out_of_a_live_instance_is_told_to_be_dropped() {
+    let host = Host::default();
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let config = json!({"key": "customer", "panic_on": "poison"});
+    let live = LiveInstance::new(&plugin, "tally", &config, &host, None).unwrap();
+    let other = plugin.instantiate("tally", &config, &host).unwrap();
+    let mut taken = live.with(|op| std::mem::replace(op, other));
+    let poison = || {
+        Change::new(
+            9,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: rows(&[1], &["poison"], 1_000),
+            }],
+        )
+    };
+    assert!(matches!(
+        taken.apply(poison()).unwrap_err(),
+        Error::Panicked { .. }
+    ));
+    let err = taken.apply(batch_change(0)).unwrap_err();
+    assert!(
+        matches!(err, Error::Poisoned { live: false, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "operator `tally` is poisoned by a panic in `apply` and refuses `apply`; drop it and create a new one (a `LiveInstance` has `recover()` for that)"
+    );
+    // The one put in its place is the live instance's.
+    assert!(matches!(
+        live.apply(poison()).unwrap_err(),
+        Error::Panicked { .. }
+    ));
+    let err = live.apply(batch_change(0)).unwrap_err();
+    assert!(matches!(err, Error::Poisoned { live: true, .. }), "{err:?}");
+    // Put back (a plain instance given to a live one), it is held again.
+    let mut taken = Some(taken);
+    live.with(|op| *op = taken.take().unwrap());
+    let err = live.apply(batch_change(0)).unwrap_err();
+    assert!(matches!(err, Error::Poisoned { live: true, .. }), "{err:?}");
+}
+
 #[test]
 fn a_poisoned_instance_is_recovered_from_its_last_good_snapshot_with_its_state() {
     let store = StateStore::in_memory();
