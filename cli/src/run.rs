@@ -944,6 +944,76 @@ fn kept_with_this_elsewhere(
     })
 }
 
+/// The state of an operator of the chain that would continue from another's (its
+/// operators of one name changed places, or one was removed): [`changed_places`].
+struct Moved<'a> {
+    /// The state the operator would continue from.
+    scope: &'a str,
+    /// What that state's configuration file says it was kept with.
+    kept: Option<&'a Kept>,
+    /// Whether the store holds a part of that state (unknown: taken to).
+    in_store: bool,
+    /// The state kept with the operator's configuration.
+    other: &'a str,
+}
+
+/// Why the `index`th operator of the chain (`specs`; `place`: its place among those of its
+/// name, and how many there are) may not continue from `moved.scope`, and the ways out.
+fn changed_places(
+    dir: &Path,
+    specs: &[OpSpec],
+    index: usize,
+    place: (usize, usize),
+    moved: Moved<'_>,
+) -> CliError {
+    let spec = &specs[index];
+    let Moved {
+        scope,
+        kept,
+        in_store,
+        other,
+    } = moved;
+    let who = match place {
+        (nth, 2..) => format!("the {} `{}` of the chain", ordinal(nth), spec.name),
+        _ => format!("operator `{}`", spec.name),
+    };
+    // The state's files: its configuration's, and its snapshot when there is one.
+    let files = [snapshot_path(dir, scope), config_path(dir, scope)]
+        .iter()
+        .filter(|file| file.exists())
+        .map(|file| format!("`{}`", file.display()))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    // The state is another operator's of the chain when one has the configuration it was
+    // kept with (they changed places): removing it would start that one afresh, or (its
+    // files gone and the other state left) let it continue from the other state with a mere
+    // warning.
+    let wanted = kept.is_some_and(|kept| {
+        specs
+            .iter()
+            .any(|other| other.name == spec.name && fingerprint(&other.config) == kept.fingerprint)
+    });
+    // Removing its files starts the operator afresh only when the store holds nothing of
+    // the state: a scope of the store cannot be removed by hand.
+    let ways = if wanted {
+        "put the chain back as it was, or give `--state` another folder to start afresh".to_owned()
+    } else if in_store {
+        format!(
+            "put the chain back as it was, or give `--state` another folder to start afresh (removing the files of the state `{scope}`, {files}, would not do: its part in the store `{}` would stay, and a state's part in the store cannot be removed by hand)",
+            dir.join("state.redb").display()
+        )
+    } else {
+        format!(
+            "put the chain back as it was, give `--state` another folder to start afresh, or remove the files of the state `{scope}` if it is no longer wanted, {files}, for this operator to start afresh"
+        )
+    };
+    CliError::Usage(format!(
+        "{who} would continue from the state `{scope}` in `{}`, kept with another configuration, while the state `{other}` there was kept with its configuration: the chain's `{}` operators changed places, or one was removed; {ways}",
+        dir.display(),
+        spec.name,
+    ))
+}
+
 /// Why a folder takes no new file.
 enum Closed {
     /// Its permissions (mode, owner, access list) keep this process out.
@@ -1076,50 +1146,19 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
                     // one was removed. Refused: continuing would mix the two states for
                     // good (putting the chain back after would mix them again).
                     if let Some(other) = kept_with_this_elsewhere(dir, specs, &scopes, index) {
-                        let who = match places[index] {
-                            (nth, 2..) => {
-                                format!("the {} `{}` of the chain", ordinal(nth), spec.name)
-                            }
-                            _ => format!("operator `{}`", spec.name),
-                        };
-                        // The state's files: its configuration's, and its snapshot when
-                        // there is one.
-                        let files = [snapshot_path(dir, &scope), config_path(dir, &scope)]
-                            .iter()
-                            .filter(|file| file.exists())
-                            .map(|file| format!("`{}`", file.display()))
-                            .collect::<Vec<_>>()
-                            .join(" and ");
-                        // The state is another operator's of the chain when one has the
-                        // configuration it was kept with (they changed places): removing it
-                        // would start that one afresh, or (its files gone and the other state
-                        // left) let it continue from the other state with a mere warning.
-                        let wanted = kept.as_ref().is_some_and(|kept| {
-                            specs.iter().any(|other| {
-                                other.name == spec.name
-                                    && fingerprint(&other.config) == kept.fingerprint
-                            })
-                        });
-                        // Removing its files starts the operator afresh only when the store
-                        // holds nothing of the state (unknown: taken to hold some): a
-                        // scope of the store cannot be removed by hand.
-                        let ways = if wanted {
-                            "put the chain back as it was, or give `--state` another folder to start afresh".to_owned()
-                        } else if host.state_store().has_entries(&scope).unwrap_or(true) {
-                            format!(
-                                "put the chain back as it was, or give `--state` another folder to start afresh (removing the files of the state `{scope}`, {files}, would not do: its part in the store `{}` would stay, and a state's part in the store cannot be removed by hand)",
-                                dir.join("state.redb").display()
-                            )
-                        } else {
-                            format!(
-                                "put the chain back as it was, give `--state` another folder to start afresh, or remove the files of the state `{scope}` if it is no longer wanted, {files}, for this operator to start afresh"
-                            )
-                        };
-                        return Err(CliError::Usage(format!(
-                            "{who} would continue from the state `{scope}` in `{}`, kept with another configuration, while the state `{other}` there was kept with its configuration: the chain's `{}` operators changed places, or one was removed; {ways}",
-                            dir.display(),
-                            spec.name,
-                        )));
+                        let in_store = host.state_store().has_entries(&scope).unwrap_or(true);
+                        return Err(changed_places(
+                            dir,
+                            specs,
+                            index,
+                            places[index],
+                            Moved {
+                                scope: &scope,
+                                kept: kept.as_ref(),
+                                in_store,
+                                other: &other,
+                            },
+                        ));
                     }
                     if !args.quiet {
                         crate::say!(
