@@ -262,13 +262,19 @@ pub enum Error {
         /// The operator whose crate was built so, when the SDK itself was not.
         operator: Option<String>,
     },
-    /// Two operators of one library share a name.
-    #[error("`{path}` defines the operator `{name}` more than once")]
+    /// Two operators of one library share a name: in a Rust library, two crates linked into
+    /// it define an operator of that name (a plugin crate it depends on brings its operators).
+    #[error(
+        "`{path}` defines the operator `{name}` twice ({}): a Rust library has the operators of every crate linked into it, a plugin crate it depends on included, so two of them define that name; rename one (a C library: list each operator once)",
+        duplicate_versions(versions)
+    )]
     DuplicateOperator {
         /// The library's path.
         path: PathBuf,
         /// The repeated name.
         name: String,
+        /// The versions of the two operators of that name, in the order the library lists them.
+        versions: [String; 2],
     },
     /// `instantiate` named an operator the library does not have.
     #[error("`{path}` has no operator `{name}`; it has: {available}")]
@@ -451,6 +457,16 @@ macro_rules! on_path {
             | Error::Data { .. } => $other,
         }
     };
+}
+
+/// The versions of two operators of one name, in words: `versions 1.0.0 and 1.1.0`, or
+/// `both of version 1.0.0`.
+fn duplicate_versions([first, second]: &[String; 2]) -> String {
+    if first == second {
+        format!("both of version {first}")
+    } else {
+        format!("versions {first} and {second}")
+    }
 }
 
 /// A state store in words: its file, or that it is in memory.

@@ -105,7 +105,7 @@ refused!(
 refused!(
     duplicate_operator_names,
     "DUPLICATE",
-    "defines the operator `c_op` more than once"
+    "defines the operator `c_op` twice (versions 1.0.0 and 1.1.0): a Rust library has the operators of every crate linked into it, a plugin crate it depends on included, so two of them define that name; rename one (a C library: list each operator once)"
 );
 refused!(
     invalid_utf8_in_a_name,

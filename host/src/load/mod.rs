@@ -315,7 +315,11 @@ fn refused(path: &Path, refusal: Refusal) -> Error {
         },
         Refusal::Layout(detail) => Error::Layout { path, detail },
         Refusal::PanicAbort(operator) => Error::PanicAbort { path, operator },
-        Refusal::Duplicate(name) => Error::DuplicateOperator { path, name },
+        Refusal::Duplicate(name, versions) => Error::DuplicateOperator {
+            path,
+            name,
+            versions,
+        },
         Refusal::Invalid(detail) => Error::InvalidHeader { path, detail },
     }
 }

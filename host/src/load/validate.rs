@@ -41,8 +41,8 @@ pub enum Refusal {
     Layout(String),
     /// Built with `panic = "abort"` (the SDK, or the crate of the named operator).
     PanicAbort(Option<String>),
-    /// Two operators of one name.
-    Duplicate(String),
+    /// Two operators of one name: the name and the two versions, in the header's order.
+    Duplicate(String, [String; 2]),
     /// Anything else, in one sentence.
     Invalid(String),
 }
@@ -291,12 +291,17 @@ pub fn validate<M: Memory>(memory: &M, header: Addr) -> Result<Described, Refusa
             .map(|b| Addr(usize::decode(b)))
             .collect()
     };
-    let mut operators = Vec::with_capacity(count);
+    let mut operators: Vec<DescribedOperator> = Vec::with_capacity(count);
     let mut seen = HashSet::new();
     for (index, addr) in pointers.into_iter().enumerate() {
         let operator = descriptor(&r, addr, index)?;
         if !seen.insert(operator.name.clone()) {
-            return Err(Refusal::Duplicate(operator.name));
+            let first = operators
+                .iter()
+                .find(|o| o.name == operator.name)
+                .map(|o| o.version.clone())
+                .unwrap_or_default();
+            return Err(Refusal::Duplicate(operator.name, [first, operator.version]));
         }
         operators.push(operator);
     }
