@@ -88,7 +88,7 @@ pub enum Error {
     /// is poisoned, whether it was before or became so now (call `recover` or `reload`
     /// again once the cause is fixed).
     #[error(
-        "{action} operator `{operator}`{} failed, and it is poisoned: {reason}",
+        "{action} operator `{operator}`{} failed, and it is poisoned: {reason}; it refuses every call until a `recover()` or `reload` succeeds (`reload` a build that fixes this, or drop it)",
         of_state(state)
     )]
     StillPoisoned {

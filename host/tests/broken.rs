@@ -506,7 +506,7 @@ fn a_reload_whose_snapshot_answers_an_unknown_status_says_it_poisoned_the_instan
             assert!(matches!(err, Error::StillPoisoned { .. }), "{err:?}");
             assert_eq!(
                 err.to_string(),
-                "reloading operator `c_op` failed, and it is poisoned: the old instance's snapshot poisoned it: operator `c_op` in `snapshot`: the plugin returned unknown status 77; the instance is now poisoned"
+                "reloading operator `c_op` failed, and it is poisoned: the old instance's snapshot poisoned it: operator `c_op` in `snapshot`: the plugin returned unknown status 77; the instance is now poisoned; it refuses every call until a `recover()` or `reload` succeeds (`reload` a build that fixes this, or drop it)"
             );
             assert!(live.is_poisoned());
         },

@@ -1052,6 +1052,51 @@ fn a_poisoned_instance_is_reloaded_from_its_last_good_snapshot() {
     assert_eq!(tally_report(&live), (0, "variant".to_owned()));
 }
 
+/// A recovery that fails (the build's `restore` refuses its own last good snapshot) leaves
+/// the instance poisoned, and says how it gets out of that: a build that fixes it.
+#[test]
+fn a_failed_recovery_says_the_instance_stays_poisoned_and_what_to_do() {
+    let live = LiveInstance::new(
+        &Plugin::load(plugin_path("toolkit_next")).unwrap(),
+        "tally",
+        json!({"key": "customer", "panic_on": "poison", "restore": "reject"}),
+        &Host::default(),
+        None,
+    )
+    .unwrap();
+    live.apply(batch_change(0)).unwrap();
+    live.checkpoint().unwrap(); // 10 rows
+    let poison = Change::new(
+        9,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(&[1], &["poison"], 1_000),
+        }],
+    );
+    assert!(matches!(
+        live.apply(poison).unwrap_err(),
+        Error::Panicked { .. }
+    ));
+    let err = live.recover().unwrap_err();
+    assert!(matches!(err, Error::StillPoisoned { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "recovering operator `tally` failed, and it is poisoned: its last good snapshot could not be restored: operator `tally` failed in `restore`: this build cannot read snapshots of the base build (at "
+        ) && text.ends_with(
+            "; it refuses every call until a `recover()` or `reload` succeeds (`reload` a build that fixes this, or drop it)"
+        ),
+        "{text}"
+    );
+    assert!(live.is_poisoned());
+    assert_eq!(live.generation(), 1);
+    // As it says: a build whose `restore` reads the snapshot takes its place.
+    let fixed = Plugin::load_fresh(plugin_path("toolkit")).unwrap();
+    assert_eq!(live.reload(&fixed).unwrap(), 2);
+    assert!(!live.is_poisoned());
+    assert_eq!(tally_report(&live).0, 10);
+}
+
 #[test]
 fn a_reload_whose_old_snapshot_panics_says_the_instance_is_poisoned() {
     let live = LiveInstance::new(
