@@ -172,6 +172,13 @@ pub fn method<'a>(
     sig::check_flavor(sig, Place::Operator, errors);
     sig::check_generics(sig, &format!(": expected `{expected}`"), errors);
 
+    // The receivers a method may take: `flush_state` and `restore` only `&mut self`.
+    let shared_ok = matches!(slot, Slot::Snapshot | Slot::Apply | Slot::Pull | Slot::Tick);
+    let wanted = if shared_ok {
+        "`&self` or `&mut self`"
+    } else {
+        "`&mut self`"
+    };
     let mut inputs = sig.inputs.iter().peekable();
     match (slot, inputs.peek()) {
         (Slot::New, Some(FnArg::Receiver(receiver))) => {
@@ -196,13 +203,7 @@ pub fn method<'a>(
                 },
                 _ => (false, false),
             };
-            let shared_ok = matches!(slot, Slot::Snapshot | Slot::Apply | Slot::Pull | Slot::Tick);
             if !(by_ref && (mutable || shared_ok)) {
-                let wanted = if shared_ok {
-                    "`&self` or `&mut self`"
-                } else {
-                    "`&mut self`"
-                };
                 errors.at(
                     receiver,
                     format!("wrong receiver for `{name}`: it takes {wanted}, as in `{expected}`"),
@@ -212,7 +213,7 @@ pub fn method<'a>(
         }
         (_, _) => errors.at(
             &sig.ident,
-            format!("`{name}` needs a `&mut self` receiver: expected `{expected}`"),
+            format!("`{name}` needs a receiver, {wanted}: expected `{expected}`"),
         ),
     }
 
@@ -382,7 +383,16 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, view: bool, errors: &m
                 ),
                 _ if matches!(bare(ty), Type::Reference(_)) => errors.at(
                     ty,
-                    format!("`new` takes its configuration by value, not `{}`: oplink reads a fresh configuration for every instance and hands it over, so write `fn new(config: {}) -> Result<Self>`", text(ty), reference_target(ty)),
+                    {
+                        let owned = reference_target(ty);
+                        // Not the JSON text: a `String` configuration is one JSON string.
+                        let note = if owned == "String" {
+                            " (the configuration is then one JSON string, such as `\"amount\"`, not the JSON text; for an object's fields, take a struct that derives `serde::Deserialize`)"
+                        } else {
+                            ""
+                        };
+                        format!("`new` takes its configuration by value, not `{}`: oplink reads a fresh configuration for every instance and hands it over, so write `fn new(config: {owned}) -> Result<Self>`{note}", text(ty))
+                    },
                 ),
                 _ if borrows(ty) => errors.at(
                     ty,
@@ -431,7 +441,16 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, view: bool, errors: &m
 
 fn reference_target(ty: &Type) -> String {
     match bare(ty) {
-        Type::Reference(reference) => text(&reference.elem),
+        // A borrowed type that cannot be taken by value is named by its owned form.
+        Type::Reference(reference) => match bare(&reference.elem) {
+            Type::Slice(slice) => format!("Vec<{}>", text(&slice.elem)),
+            elem => match text(elem).as_str() {
+                "str" => "String".to_owned(),
+                "Path" | "std::path::Path" => "PathBuf".to_owned(),
+                "OsStr" | "std::ffi::OsStr" => "OsString".to_owned(),
+                other => other.to_owned(),
+            },
+        },
         other => text(other),
     }
 }
