@@ -28,6 +28,19 @@ pub struct OpSpec {
     pub name: String,
     /// Its configuration.
     pub config: Value,
+    /// Where the configuration came from, for an operator that refuses it.
+    pub given: Given,
+}
+
+/// Where an `--op`'s configuration came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Given {
+    /// None: `--op NAME`, which passes `{}`.
+    Nothing,
+    /// After `=`.
+    Inline,
+    /// From `@FILE`.
+    File(String),
 }
 
 /// Parses `NAME`, `NAME=JSON` or `NAME=@FILE`.
@@ -69,6 +82,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             return Ok(OpSpec {
                 name: name.to_owned(),
                 config: Value::Object(Default::default()),
+                given: Given::Nothing,
             });
         }
         Some(config) => match config.strip_prefix('@') {
@@ -93,6 +107,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
         },
     };
     let inline = config.is_some_and(|c| !c.starts_with('@'));
+    let config_file = config.and_then(|c| c.strip_prefix('@'));
     if text.trim().is_empty() {
         return Err(CliError::Usage(if inline {
             format!(
@@ -121,6 +136,10 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
         Ok(Strict(config)) => Ok(OpSpec {
             name: name.to_owned(),
             config,
+            given: match config_file {
+                Some(file) => Given::File(file.to_owned()),
+                None => Given::Inline,
+            },
         }),
         Err(error) => {
             let (line, column) = (error.line(), error.column());
@@ -1077,11 +1096,28 @@ fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Result<Vec<Stag
             (nth, 2..) => format!(", in the {} `{}` of the chain", ordinal(nth), spec.name),
             _ => String::new(),
         };
+        // A configuration refused: where it came from, when that was not on the command
+        // line itself.
+        let from = match &spec.given {
+            Given::File(file) => format!(" (the configuration read from `{file}`)"),
+            Given::Nothing => format!(
+                " (`--op {}` gives it no configuration, read as `{{}}`: give one, `--op '{}={{...}}'` or `--op {}=@FILE`)",
+                spec.name, spec.name, spec.name
+            ),
+            Given::Inline => String::new(),
+        };
         // An operator the chain names twice: which one could not be made.
         let created = |made: oplink_host::Result<Instance>| {
-            made.map_err(|e| match place.as_str() {
-                "" => CliError::Host(e),
-                place => CliError::Usage(format!("{e}{place}")),
+            made.map_err(|e| {
+                let from = if matches!(e, oplink_host::Error::InvalidConfig { .. }) {
+                    from.as_str()
+                } else {
+                    ""
+                };
+                match (from, place.as_str()) {
+                    ("", "") => CliError::Host(e),
+                    (from, place) => CliError::Usage(format!("{e}{from}{place}")),
+                }
             })
         };
         let (instance, scope) = match &args.state {
@@ -2052,7 +2088,8 @@ mod tests {
             parse_op("threshold={\"min\": 3}").unwrap(),
             OpSpec {
                 name: "threshold".into(),
-                config: serde_json::json!({"min": 3})
+                config: serde_json::json!({"min": 3}),
+                given: Given::Inline,
             }
         );
         assert_eq!(

@@ -2974,6 +2974,41 @@ fn an_error_of_an_operator_named_twice_in_the_chain_says_which() {
     );
 }
 
+/// A configuration the operator refuses names where it came from when that is not the
+/// command line itself: the `@FILE` it was read from, or no configuration at all.
+#[test]
+fn a_refused_configuration_names_its_file_or_that_none_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("filter.json");
+    std::fs::write(&file, r#"{"column": "amount", "min": "ten"}"#).unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--quiet", "--to", "none"])
+            .args(plugins(&["threshold"]))
+            .arg("--op")
+            .arg(format!("threshold=@{}", file.display())),
+        &format!(
+            r#"invalid configuration for operator `threshold` at `min`: invalid type: string "ten", expected i64 (the configuration read from `{}`)"#,
+            file.display()
+        ),
+    );
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--quiet", "--to", "none"])
+            .args(plugins(&["threshold"]))
+            .args(["--op", "threshold"]),
+        "invalid configuration for operator `threshold`: missing field `column` (`--op threshold` gives it no configuration, read as `{}`: give one, `--op 'threshold={...}'` or `--op threshold=@FILE`)",
+    );
+    // Inline, the configuration is on the line already.
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--quiet", "--to", "none"])
+            .args(plugins(&["threshold"]))
+            .args(["--op", r#"threshold={"min": 1}"#]),
+        "invalid configuration for operator `threshold`: missing field `column`",
+    );
+}
+
 #[test]
 fn a_run_removes_what_a_killed_run_left_beside_its_output() {
     let dir = tempfile::tempdir().unwrap();
