@@ -49,8 +49,9 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
                 verdicts.push((
                     path.clone(),
                     Verdict::Failed(format!(
-                        "a folder without oplink plugins (*.{})",
-                        std::env::consts::DLL_EXTENSION
+                        "a folder without oplink plugins (*.{}){}",
+                        std::env::consts::DLL_EXTENSION,
+                        crate::plugins::rust_only_hint(path)
                     )),
                 ));
             }

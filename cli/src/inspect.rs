@@ -50,8 +50,9 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
                 ),
             };
             return Err(CliError::Usage(format!(
-                "`{}` holds no oplink plugins{skipped}",
-                args.path.display()
+                "`{}` holds no oplink plugins{skipped}{}",
+                args.path.display(),
+                crate::plugins::rust_only_hint(&args.path)
             )));
         }
         for (path, reason) in links {

@@ -169,21 +169,7 @@ impl Plugins {
     /// The `.rlib` files of the folders searched with no shared library of their crate
     /// beside them (`libNAME.rlib` without `libNAME.so`).
     fn rust_only(&self) -> Vec<PathBuf> {
-        let mut found: Vec<PathBuf> = self
-            .searched
-            .iter()
-            .filter(|path| path.is_dir())
-            .filter_map(|dir| std::fs::read_dir(dir).ok())
-            .flat_map(|entries| entries.flatten().map(|e| e.path()))
-            .filter(|path| {
-                path.extension().is_some_and(|e| e == "rlib")
-                    && !path
-                        .with_extension(std::env::consts::DLL_EXTENSION)
-                        .exists()
-            })
-            .collect();
-        found.sort();
-        found
+        rust_only_in(&self.searched)
     }
 
     /// Symbolic links a folder's scan passed over (discovery follows none).
@@ -206,5 +192,41 @@ impl Plugins {
             .iter()
             .filter(|e| matches!(e.outcome, Outcome::Rejected(_)))
             .count()
+    }
+}
+
+/// The `.rlib` files of these folders with no shared library of their crate beside them
+/// (`libNAME.rlib` without `libNAME.so`): a plugin crate built without `cdylib`.
+pub(crate) fn rust_only_in(folders: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = folders
+        .iter()
+        .filter(|path| path.is_dir())
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flat_map(|entries| entries.flatten().map(|e| e.path()))
+        .filter(|path| {
+            path.extension().is_some_and(|e| e == "rlib")
+                && !path
+                    .with_extension(std::env::consts::DLL_EXTENSION)
+                    .exists()
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Words for a folder that holds no plugin, after a `; `, when it holds Rust libraries
+/// without their shared one (empty otherwise).
+pub(crate) fn rust_only_hint(folder: &std::path::Path) -> String {
+    let crate_type = "add `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in";
+    match &rust_only_in(&[folder.to_path_buf()])[..] {
+        [] => String::new(),
+        [one] => format!(
+            "; `{}` there is a Rust library without a shared one beside it ({crate_type} its Cargo.toml)",
+            one.display()
+        ),
+        more => format!(
+            "; {} Rust libraries there have no shared one beside them ({crate_type} their Cargo.toml)",
+            more.len()
+        ),
     }
 }

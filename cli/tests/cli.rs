@@ -2233,6 +2233,29 @@ fn a_folder_without_the_operator_or_with_two_offers_of_it_says_so() {
             rust.path().display()
         ),
     );
+    // `oplink check` and `oplink inspect` of that folder say the same.
+    let output = oplink()
+        .arg("check")
+        .arg(rust.path())
+        .assert()
+        .failure()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "FAILED   {0}: a folder without oplink plugins (*.so); `{0}/libmine.rlib` there is a Rust library without a shared one beside it (add `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in its Cargo.toml)\n",
+            rust.path().display()
+        )
+    );
+    fails_with(
+        oplink().arg("inspect").arg(rust.path()),
+        &format!(
+            "`{0}` holds no oplink plugins; `{0}/libmine.rlib` there is a Rust library without a shared one beside it (add `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in its Cargo.toml)",
+            rust.path().display()
+        ),
+    );
     // A folder of links to libraries: discovery follows none, and says so.
     let links = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(
