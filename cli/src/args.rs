@@ -263,3 +263,36 @@ pub struct NewArgs {
     #[arg(long, value_name = "NAME")]
     pub registry: Option<String>,
 }
+
+/// For arguments clap refused: when an `--op`'s configuration was split by the shell (an
+/// unquoted `--op t={"a":"b","c":1}` reaches the command as `--op t=a:b t=c:1`, its braces
+/// expanded at the comma and its quotes removed), words that say so and how to quote it.
+pub fn split_config_hint<S: AsRef<str>>(args: &[S]) -> Option<String> {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    // `NAME=key:value`, with no quote, brace or bracket left: what the shell made of it.
+    fn expanded(word: &str) -> Option<(&str, &str)> {
+        word.split_once('=').filter(|(name, rest)| {
+            name.starts_with(|c: char| c.is_ascii_alphabetic())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                && rest.contains(':')
+                && !rest.contains(['"', '\'', '{', '}', '[', ']'])
+        })
+    }
+    let (at, (name, _)) = args.iter().enumerate().find_map(|(at, arg)| {
+        let value = match arg.strip_prefix("--op=") {
+            Some(value) => value,
+            None if *arg == "--op" => args.get(at + 1)?,
+            None => return None,
+        };
+        expanded(value).map(|found| (at, found))
+    })?;
+    let stray = args[at + 1..]
+        .iter()
+        .skip(usize::from(args[at] == "--op"))
+        .find(|arg| expanded(arg).is_some_and(|(other, _)| other == name))?;
+    Some(format!(
+        "`{stray}` looks like part of the configuration of `{name}`, split by the shell at a comma (with its braces and quotes taken away): put the whole option in single quotes, --op '{name}={{\"key\": \"value\", \"other\": 1}}'"
+    ))
+}

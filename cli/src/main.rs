@@ -12,7 +12,20 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|error| {
+        // clap's message (help and the version included), then, for an argument it did
+        // not expect that is a configuration the shell split, how to quote it.
+        let _ = error.print();
+        if error.kind() == clap::error::ErrorKind::UnknownArgument {
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            if let Some(hint) = oplink_cli::args::split_config_hint(&args) {
+                let _ = writeln!(std::io::stderr(), "\n  tip: {hint}");
+            }
+        }
+        std::process::exit(error.exit_code())
+    });
     // Plugins' `tracing` events reach this subscriber: warnings always, more with
     // `run -v` or as `run --log` says (the other commands run no operator code in this
     // process).

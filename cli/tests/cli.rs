@@ -81,6 +81,41 @@ fn every_subcommand_has_help_with_an_example() {
     assert!(stdout(&output).contains("oplink run examples/data/orders.csv"));
 }
 
+/// `--op t={"column":"amount","min":10}` without single quotes reaches the command as
+/// `--op t=column:amount t=min:10` (the shell removes the quotes and expands the braces at
+/// the comma): clap refuses the second word, and a tip says how to quote the option.
+#[test]
+fn a_configuration_the_shell_split_gets_a_tip_on_quoting() {
+    let output = oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--op",
+            "threshold=column:amount",
+            "threshold=min:10",
+        ])
+        .assert()
+        .failure()
+        .code(2)
+        .get_output()
+        .clone();
+    let text = stderr(&output);
+    assert!(
+        text.starts_with("error: unexpected argument 'threshold=min:10' found")
+            && text.ends_with("\n  tip: `threshold=min:10` looks like part of the configuration of `threshold`, split by the shell at a comma (with its braces and quotes taken away): put the whole option in single quotes, --op 'threshold={\"key\": \"value\", \"other\": 1}'\n"),
+        "{text}"
+    );
+    // Another argument clap refuses gets clap's message alone.
+    let output = oplink()
+        .args(["run", ORDERS, "--op", "threshold", "other=a:b"])
+        .assert()
+        .failure()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(!stderr(&output).contains("tip: `"), "{}", stderr(&output));
+}
+
 #[test]
 fn run_v_shows_the_operators_info_logs_vv_their_debug_logs_and_vvv_their_trace_logs() {
     let run = |extra: &[&str]| {
