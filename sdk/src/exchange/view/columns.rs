@@ -671,7 +671,8 @@ impl<'v> Validity<'v> {
 
     /// The bits as an arrow-rs [`BooleanBuffer`] (a copy of the bytes they lie in, its bit
     /// offset kept): to combine validities with arrow-rs's word-at-a-time operations
-    /// (`NullBuffer::union`, `&`, `|`) rather than bit by bit, or to build an output's
+    /// (`NullBuffer::union`, or `&` and `|`, which take the buffers by reference:
+    /// `&a.to_bits() & &b.to_bits()`) rather than bit by bit, or to build an output's
     /// `NullBuffer` (`NullBuffer::new(bits)`).
     pub fn to_bits(&self) -> BooleanBuffer {
         let bytes = &self.bits[self.start / 8..(self.start + self.len).div_ceil(8)];
