@@ -58,7 +58,7 @@ impl Rows {
     pub fn new(row_numbers: impl Into<UInt64Array>, batch: RecordBatch) -> Result<Rows> {
         let row_numbers = row_numbers.into();
         if !Rows::pair(&row_numbers, &batch) {
-            return Err(Error::msg(unpaired(&row_numbers, &batch)));
+            return Err(Error::msg(refused(&row_numbers, &batch)));
         }
         Ok(Rows { row_numbers, batch })
     }
@@ -240,6 +240,23 @@ pub(crate) fn unpaired(row_numbers: &UInt64Array, batch: &RecordBatch) -> String
         miscounted(row_numbers.len(), batch.num_rows())
     } else {
         "row numbers must not be null".to_owned()
+    }
+}
+
+/// Why [`Rows::new`] refused its arguments, and what it takes: [`unpaired`]'s words, with
+/// the first row whose number is null named.
+#[cold]
+#[inline(never)]
+fn refused(row_numbers: &UInt64Array, batch: &RecordBatch) -> String {
+    let why = unpaired(row_numbers, batch);
+    match row_numbers
+        .nulls()
+        .and_then(|nulls| nulls.iter().position(|valid| !valid))
+    {
+        Some(row) if row_numbers.len() == batch.num_rows() => {
+            format!("{why}, but the number of row {row} is: `Rows::new` takes one number per row")
+        }
+        _ => format!("{why}: `Rows::new` takes one number per row"),
     }
 }
 
