@@ -254,7 +254,7 @@ fn refused(row_numbers: &UInt64Array, batch: &RecordBatch) -> String {
         .and_then(|nulls| nulls.iter().position(|valid| !valid))
     {
         Some(row) if row_numbers.len() == batch.num_rows() => {
-            format!("{why}, but the number of row {row} is: `Rows::new` takes one number per row")
+            format!("{why}, but row {row}'s is null: `Rows::new` takes one number per row")
         }
         _ => format!("{why}: `Rows::new` takes one number per row"),
     }

@@ -24,14 +24,14 @@ fn rows_refuse_numbers_that_do_not_fit_the_batch_at_the_callers_line() {
     let err = Rows::new(UInt64Array::from(vec![Some(1), None]), batch(vec![1, 2])).unwrap_err();
     assert_eq!(
         err.message(),
-        "row numbers must not be null, but the number of row 1 is: `Rows::new` takes one number per row"
+        "row numbers must not be null, but row 1's is null: `Rows::new` takes one number per row"
     );
     // A sliced array of numbers names the row of the slice.
     let numbers = UInt64Array::from(vec![None, Some(1), Some(2), None]).slice(1, 3);
     let err = Rows::new(numbers, batch(vec![1, 2, 3])).unwrap_err();
     assert_eq!(
         err.message(),
-        "row numbers must not be null, but the number of row 2 is: `Rows::new` takes one number per row"
+        "row numbers must not be null, but row 2's is null: `Rows::new` takes one number per row"
     );
 
     let rows = Rows::new(vec![1u64, 2], batch(vec![1, 2])).unwrap();
