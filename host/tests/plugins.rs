@@ -1100,7 +1100,7 @@ fn deeply_nested_columns_cross_or_are_refused_never_overflow_the_stack() {
                     assert_eq!(
                         err.to_string(),
                         format!(
-                            "operator `{operator}` in `apply`: its input cannot be laid out: column `deep` nests deeper than 16 levels, more than a crossing takes"
+                            "operator `{operator}` in `apply`: its input cannot be laid out: column `deep` nests deeper than 16 levels, more than a crossing takes (the column is level 1, and what a list, struct, map, union, dictionary or run-end array holds is one level deeper: flatten its type to 16 levels or fewer)"
                         ),
                         "{depth}"
                     );
