@@ -401,16 +401,41 @@ pub fn run(args: &RunArgs) -> Result<Summary> {
 
 /// [`run_inner`], and what it made of `--state` removed when it fails before the state is
 /// kept (everything it opened is closed by then).
+///
+/// An operator's failure on an input read as one column (its delimiter is another than
+/// the one read with) carries what to give for it, the warning `--quiet` hides: an
+/// operator looking for a column meets only that one.
 fn run_all(args: &RunArgs) -> Result<Summary> {
     let mut fresh = FreshState::default();
-    let ran = run_inner(args, &mut fresh);
+    let mut one_column = None;
+    let ran = run_inner(args, &mut fresh, &mut one_column).map_err(|e| match (e, one_column) {
+        (CliError::Stage { source, when }, Some(hint))
+            if matches!(
+                *source,
+                oplink_host::Error::Failed { .. }
+                    | oplink_host::Error::Panicked { .. }
+                    | oplink_host::Error::Data { .. }
+            ) =>
+        {
+            CliError::Stage {
+                source,
+                when: format!("{when}; {hint}"),
+            }
+        }
+        (e, _) => e,
+    });
     if ran.is_err() && !fresh.kept {
         fresh.undo();
     }
     ran
 }
 
-fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
+/// The run; `one_column` is set to the warning of an input read as one column.
+fn run_inner(
+    args: &RunArgs,
+    fresh: &mut FreshState,
+    one_column: &mut Option<String>,
+) -> Result<Summary> {
     let started = Instant::now();
     // Everything the command line says is checked before any plugin is loaded.
     let specs = args
@@ -451,7 +476,8 @@ fn run_inner(args: &RunArgs, fresh: &mut FreshState) -> Result<Summary> {
     if let Some(warning) = input.warning().filter(|_| !args.quiet) {
         crate::say!("oplink: warning: {warning}");
     }
-    if let Some(hint) = input.delimiter_hint().filter(|_| !args.quiet) {
+    *one_column = input.delimiter_hint();
+    if let Some(hint) = one_column.as_ref().filter(|_| !args.quiet) {
         crate::say!("oplink: warning: {hint}");
     }
     let host = build_host(args, tables, fresh)?;

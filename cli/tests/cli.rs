@@ -5278,6 +5278,41 @@ fn an_output_closed_by_its_reader_ends_the_run_quietly() {
 /// file (or `--format tsv`) with tabs, in and out; a file that looks separated otherwise
 /// gets a warning; a delimiter that cannot be one is refused, naming it.
 #[test]
+fn an_operator_failure_on_a_one_column_input_says_which_delimiter_to_give() {
+    // The warning is hidden by --quiet; the failure it explains carries it, with or without.
+    let dir = tempfile::tempdir().unwrap();
+    let semi = dir.path().join("orders.csv");
+    std::fs::write(&semi, "customer;amount\nann;12\n").unwrap();
+    let hint = format!(
+        "; `{}` reads as one column, `customer;amount`: if its fields are separated by `;`, give `--delimiter ';'`\n",
+        semi.display()
+    );
+    for quiet in [true, false] {
+        let text = failure(
+            oplink()
+                .args(["run", "--to", "none"])
+                .args(quiet.then_some("--quiet"))
+                .arg(&semi)
+                .args(plugins(&["threshold"]))
+                .args(["--op", THRESHOLD]),
+        );
+        let error = text.lines().last().unwrap_or_default();
+        assert!(
+            error.starts_with(
+                "oplink: operator `threshold` failed in `apply`: input has no column `amount`"
+            ) && text.ends_with(&format!(", on change 1 (input rows 0 to 0){hint}")),
+            "{text}"
+        );
+        // Said once: the warning (when shown) and the error, not the error twice.
+        assert_eq!(
+            text.matches("reads as one column").count(),
+            2 - usize::from(quiet),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn other_separators_read_with_delimiter_and_tsv() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
