@@ -16,7 +16,10 @@ pub fn item(item: &ItemImpl, errors: &mut Errors) {
     if let Some((_, path, _)) = &item.trait_ {
         errors.at(
             path,
-            "#[oplink::operator] goes on an inherent impl such as `impl Threshold { ... }`, not on a trait impl",
+            format!(
+                "#[oplink::operator] goes on an inherent impl, not on a trait impl: write the operator's methods (`new`, `apply`, ...) in `impl {} {{ ... }}` and put the attribute there (it sees only the methods written in its impl, not a trait's defaults)",
+                text(&item.self_ty)
+            ),
         );
     }
     let only_lifetimes = item

@@ -142,6 +142,16 @@ impl<'a> Operator<'a> {
     /// Parses and checks `item`, recording every problem in `errors`.
     pub fn from_syn(item: &'a ItemImpl, errors: &mut Errors) -> Operator<'a> {
         check::item(item, errors);
+        // A trait impl is refused as a whole: the trait sets its methods (and may give
+        // `new` a default the attribute never sees), so they are not checked as an
+        // operator's, which would report one mistake several times over.
+        if item.trait_.is_some() {
+            return Operator {
+                item,
+                self_ty: &item.self_ty,
+                methods: Vec::new(),
+            };
+        }
         // A second `#[oplink::operator]` on the same impl (to give the operator two names,
         // say) would implement the bridge twice for one type.
         if let Some(again) = item.attrs.iter().find(|attr| {
