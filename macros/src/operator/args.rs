@@ -298,7 +298,9 @@ fn take_requires_lists(args: TokenStream, errors: &mut Errors) -> (TokenStream, 
 }
 
 /// The value of `requires` starting at `start` when it is paths without their brackets,
-/// up to the next `key =` (reported, and returned in brackets with where it ends).
+/// up to the next `key =` (reported, and returned in brackets with where it ends). A word
+/// alone after a comma that is no service trait (`requires = Catalog, description`: a key
+/// without its value, or a lowercase word) ends it too, left to be reported as itself.
 fn unbracketed(tokens: &[TokenTree], start: usize, errors: &mut Errors) -> Option<(Group, usize)> {
     let mut end = start;
     let mut depth = 0usize;
@@ -309,7 +311,17 @@ fn unbracketed(tokens: &[TokenTree], start: usize, errors: &mut Errors) -> Optio
             TokenTree::Punct(p) if p.as_char() == ',' && depth == 0 => {
                 let next_is_key = matches!(tokens.get(end + 1), Some(TokenTree::Ident(_)))
                     && is_punct(tokens.get(end + 2), '=');
-                if next_is_key {
+                let stray_word = match tokens.get(end + 1) {
+                    Some(TokenTree::Ident(word))
+                        if tokens.get(end + 2).is_none() || is_punct(tokens.get(end + 2), ',') =>
+                    {
+                        let word = crate::common::unraw(word);
+                        KEY_NAMES.contains(&word.as_str())
+                            || word.starts_with(|c: char| c.is_lowercase())
+                    }
+                    _ => false,
+                };
+                if next_is_key || stray_word {
                     break;
                 }
             }
@@ -679,6 +691,49 @@ mod tests {
         assert!(lists.is_empty());
         assert_eq!(rest.to_string(), args.to_string());
         assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn a_stray_word_after_an_unbracketed_list_is_reported_as_itself() {
+        // Two mistakes: the list without brackets, then a key without its value (or a word
+        // that is no service trait). Each is reported, and the word is not in the list.
+        for (args, list, stray) in [
+            (
+                quote::quote!(
+                    name = "op",
+                    version = "1.0.0",
+                    requires = Catalog,
+                    description
+                ),
+                "[Catalog]",
+                "`description` needs a value: write `description = \\\"...\\\"`",
+            ),
+            (
+                quote::quote!(
+                    name = "op",
+                    requires = Catalog,
+                    services::Echo,
+                    colour,
+                    version = "1.0.0"
+                ),
+                "[Catalog, services::Echo]",
+                "unknown operator attribute `colour`",
+            ),
+        ] {
+            let mut errors = Errors::default();
+            let parsed = parse(args, &mut errors);
+            let text = errors.into_compile_errors().to_string();
+            assert!(
+                text.contains(&format!("write `requires = {list}`")),
+                "{text}"
+            );
+            assert!(text.contains(stray), "{text}");
+            assert_eq!(
+                parsed.requires.len(),
+                list.matches(',').count() + 1,
+                "{text}"
+            );
+        }
     }
 
     #[test]
