@@ -103,6 +103,45 @@ static const char *json_value(const char *json, size_t len, const char *key) {
     return NULL;
 }
 
+/* The first key of the top-level object other than `column` and `min`, copied into `out`
+ * (cut short to its size), or 0 when every key is one of those: a configuration that holds
+ * another is refused, as a Rust operator's serde refuses it, not ignored. */
+static int unknown_key(const char *json, size_t len, char *out, size_t out_size) {
+    int depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (json[i] == '{' || json[i] == '[') {
+            depth++;
+        } else if (json[i] == '}' || json[i] == ']') {
+            depth--;
+        } else if (json[i] == '"') {
+            size_t start = ++i;
+            while (i < len && json[i] != '"') {
+                i += json[i] == '\\' ? 2 : 1;
+            }
+            if (i >= len) {
+                return 0;
+            }
+            size_t end = i;
+            size_t at = i + 1;
+            while (at < len && (json[at] == ' ' || json[at] == '\t' || json[at] == '\n' || json[at] == '\r')) {
+                at++;
+            }
+            size_t n = end - start;
+            int known = (n == 6 && memcmp(json + start, "column", 6) == 0) ||
+                        (n == 3 && memcmp(json + start, "min", 3) == 0);
+            if (depth == 1 && at < len && json[at] == ':' && !known) {
+                if (n + 1 > out_size) {
+                    n = out_size - 1;
+                }
+                memcpy(out, json + start, n);
+                out[n] = '\0';
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* ---- Schemas ------------------------------------------------------------------------ */
 
 /* A deep copy of an ArrowSchema that this library owns (output batches refer to it). */
@@ -266,6 +305,13 @@ static OplinkStatus create(OplinkHostApi const *host, OplinkStrView config, Opli
         return FAIL(err, OPLINK_STATUS_ERROR, "out of memory");
     }
     const char *json = (const char *)config.ptr;
+    char unknown[64];
+    if (unknown_key(json, config.len, unknown, sizeof unknown)) {
+        free(filter);
+        return FAIL(err, OPLINK_STATUS_INVALID_INPUT,
+                    "invalid configuration for operator `c_filter`: unknown field `%s`, expected `column` or `min`",
+                    unknown);
+    }
     const char *column = json_value(json, config.len, "column");
     const char *min = json_value(json, config.len, "min");
     if (column == NULL || *column != '"' || min == NULL) {

@@ -179,6 +179,26 @@ fn a_c_operator_reports_errors_through_the_error_slot() {
         ),
         "{err}"
     );
+    // A key it does not know, named, as a Rust operator's serde names it (a key inside a
+    // value, or a known key's name inside a string, is none).
+    let err = plugin
+        .instantiate(
+            "c_filter",
+            json!({"column": "amount", "min": 10, "extra": 2}),
+            &host,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "invalid configuration for operator `c_filter`: unknown field `extra`, expected `column` or `min`"
+    );
+    for fine in [
+        json!({"min": 10, "column": "the \"extra\": one"}),
+        json!({"column": "amount", "min": 10}),
+    ] {
+        plugin.instantiate("c_filter", &fine, &host).unwrap();
+    }
     let mut op = plugin
         .instantiate("c_filter", json!({"column": "price", "min": 1}), &host)
         .unwrap();
