@@ -259,14 +259,14 @@ impl ChangeOut {
         })
     }
 
-    /// An output without diffs as its version and time (and a forwarded view's vector, for
-    /// reuse); any other output unchanged.
     /// Whether this is a view forwarded as it came.
     #[cfg(test)]
     pub(crate) fn is_forwarded(&self) -> bool {
         matches!(self.0, Out::Forwarded(_))
     }
 
+    /// An output without diffs as its version and time (and a forwarded view's vector, for
+    /// reuse); any other output unchanged.
     pub(crate) fn into_empty(self) -> Result<(u64, Timestamp, Spare), ChangeOut> {
         match self.0 {
             Out::Built(change) if change.diffs.is_empty() => {
