@@ -242,29 +242,26 @@ fn check(
         let close = quote_spanned!(end=> as #p::#bound>::#konst;);
         quote!(#cfg_attr #open #ty #close)
     };
-    // `Json<T>` of a `T` that is not serde is reported as that, at `T`; the type around it
-    // is then not checked again.
-    let inner = json_arguments(ty);
-    if inner.is_empty() {
-        return one(ty, bound, konst);
+    // `Json<T>` (or `Option<Json<T>>`, …) of a `T` that is not serde is reported as that,
+    // at `T`; the type around it then crosses whenever `T` is serde, so it is not checked
+    // again. A `Json` inside any other type (`Vec<Json<T>>`) is not: the whole type is
+    // checked, and its message says to put the `Vec` inside the `Json`.
+    match json_argument(ty) {
+        Some(inner) => one(inner, quote!(JsonValue), quote!(CHECKED)),
+        None => one(ty, bound, konst),
     }
-    inner
-        .into_iter()
-        .map(|inner| one(inner, quote!(JsonValue), quote!(CHECKED)))
-        .collect()
 }
 
-/// The `T` of every `Json<T>` inside `ty`.
-fn json_arguments(ty: &Type) -> Vec<&Type> {
-    let mut found = Vec::new();
-    if types::last_ident(ty).as_deref() == Some("Json") {
-        found.extend(types::type_args(ty).first().copied());
-        return found;
+/// The `T` of `ty` when it is `Json<T>`, or `Option`s around one.
+fn json_argument(ty: &Type) -> Option<&Type> {
+    match types::last_ident(ty).as_deref() {
+        Some("Json") => types::type_args(ty).first().copied(),
+        Some("Option") => match types::type_args(ty).as_slice() {
+            [inner] => json_argument(inner),
+            _ => None,
+        },
+        _ => None,
     }
-    for arg in types::type_args(ty) {
-        found.extend(json_arguments(arg));
-    }
-    found
 }
 
 #[cfg(test)]
