@@ -56,6 +56,8 @@ struct HostInner {
 /// A service given to the builder.
 struct Provided {
     name: &'static str,
+    /// The trait's Rust path (`dyn shop::Catalog`), for messages.
+    trait_path: &'static str,
     fingerprint: u64,
     methods: &'static [MethodInfo],
     table: HostTable,
@@ -132,15 +134,16 @@ impl HostBuilder {
             .find(|p| p.name == S::NAME && p.fingerprint != S::FINGERPRINT)
         {
             panic!(
-                "two services named `{}` were provided, with other methods ({:#018x} and {:#018x}): two traits share the name, and an operator could reach only one; give one a name of its own with `#[oplink::host_callbacks(name = \"...\")]`",
+                "two services named `{}` were provided, `{}` and `{}`, whose methods differ: two traits share the name, and an operator could reach only one; give one a name of its own with `#[oplink::host_callbacks(name = \"...\")]`",
                 S::NAME,
-                other.fingerprint,
-                S::FINGERPRINT
+                other.trait_path,
+                std::any::type_name::<S>()
             );
         }
         self.provided.retain(|p| p.name != S::NAME);
         self.provided.push(Provided {
             name: S::NAME,
+            trait_path: std::any::type_name::<S>(),
             fingerprint: S::FINGERPRINT,
             methods: S::METHODS,
             table: implementation.__table(),

@@ -808,10 +808,9 @@ fn two_services_of_one_name_are_refused_when_provided() {
     });
     let payload = provided.unwrap_err();
     let message = payload.downcast_ref::<String>().unwrap();
-    assert!(
-        message.starts_with("two services named `Catalog` were provided, with other methods (")
-            && message.ends_with("two traits share the name, and an operator could reach only one; give one a name of its own with `#[oplink::host_callbacks(name = \"...\")]`"),
-        "{message}"
+    assert_eq!(
+        message,
+        "two services named `Catalog` were provided, `dyn services::Catalog` and `dyn services::twin::Catalog`, whose methods differ: two traits share the name, and an operator could reach only one; give one a name of its own with `#[oplink::host_callbacks(name = \"...\")]`"
     );
     // The same service twice keeps the last.
     Host::builder()
