@@ -82,6 +82,17 @@ fn every_type_of_the_vocabulary_round_trips_both_ways() {
     assert_eq!(output, input);
 }
 
+/// The README: a service is lent for the call, and threads the operator spawns inside it
+/// (`std::thread::scope`) call it as the call's own thread does.
+#[test]
+fn threads_spawned_inside_a_call_reach_the_service() {
+    let mut op = plugin()
+        .instantiate("echo", json!({"call": "on_threads"}), &echo_host())
+        .unwrap();
+    let input = insert(1, &[1, 2, 3]);
+    assert_eq!(op.apply(input.clone()).unwrap(), input);
+}
+
 #[test]
 fn an_err_in_host_code_reaches_the_plugin_as_an_err() {
     let host = echo_host();

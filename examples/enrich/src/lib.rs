@@ -135,6 +135,9 @@ pub enum EchoCall {
     U64Loop,
     /// `Echo::str` with 1 KiB of text, `times` times.
     StringLoop,
+    /// Every method of the vocabulary from 4 threads at once, spawned inside the call
+    /// (`std::thread::scope`: the service is lent for the call).
+    OnThreads,
 }
 
 /// Round-trips every type through the host and returns its input unchanged.
@@ -162,6 +165,14 @@ impl EchoAll {
         let echo = ctx.service::<dyn Echo>()?;
         match self.call {
             EchoCall::All => round_trip_all(echo, &change)?,
+            EchoCall::OnThreads => std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..4)
+                    .map(|_| scope.spawn(|| round_trip_all(echo, &change)))
+                    .collect();
+                workers
+                    .into_iter()
+                    .try_for_each(|worker| worker.join().expect("a worker panicked"))
+            })?,
             EchoCall::Fail => {
                 echo.fail("the host says no")?;
             }
