@@ -138,15 +138,36 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned + 'static> JsonValue for 
         serde_json::to_writer(out, self).map_err(|e| {
             Error::unlocated(format!(
                 "cannot encode {} as JSON: {e}",
-                std::any::type_name::<T>()
+                short_type_name::<T>()
             ))
         })
     }
     fn from_json(bytes: &[u8]) -> Result<Self> {
-        serde_json::from_slice(bytes).map_err(|e| {
-            Error::unlocated(format!("cannot decode {}: {e}", std::any::type_name::<T>()))
-        })
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::unlocated(format!("cannot decode {}: {e}", short_type_name::<T>())))
     }
+}
+
+/// `T`'s name as a signature writes it, without module paths: `BTreeMap<(u8, u8), u8>`, not
+/// `alloc::collections::btree::map::BTreeMap<(u8, u8), u8>`.
+fn short_type_name<T: ?Sized>() -> String {
+    let full = std::any::type_name::<T>();
+    let mut out = String::with_capacity(full.len());
+    // Where the path being written started: a `::` drops what came since.
+    let mut segment = 0;
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            out.truncate(segment);
+        } else {
+            out.push(c);
+            if !(c.is_alphanumeric() || c == '_') {
+                segment = out.len();
+            }
+        }
+    }
+    out
 }
 
 /// Any serde type, crossing as JSON: `fn customer(&self, id: u64) -> Option<Json<Customer>>`.
@@ -177,6 +198,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn type_names_in_messages_have_no_module_paths() {
+        assert_eq!(
+            short_type_name::<std::collections::BTreeMap<(u8, u8), Option<String>>>(),
+            "BTreeMap<(u8, u8), Option<String>>"
+        );
+        assert_eq!(short_type_name::<[&str; 2]>(), "[&str; 2]");
+        let err = Json(std::collections::BTreeMap::from([((1u8, 2u8), 3u8)]))
+            .try_encode(&mut Vec::new())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot encode BTreeMap<(u8, u8), u8> as JSON: key must be a string"
+        );
+    }
+
+    #[test]
     fn json_round_trips_and_bad_bytes_say_why() {
         let raised = Some(Json(vec![1u8, 2])).raise();
         // SAFETY: raised just above, taken once.
@@ -196,8 +233,7 @@ mod tests {
         );
         let err = Json::<Vec<u8>>::decode(b"{").unwrap_err();
         assert!(
-            err.to_string()
-                .starts_with("cannot decode alloc::vec::Vec<u8>: "),
+            err.to_string().starts_with("cannot decode Vec<u8>: "),
             "{err}"
         );
     }
