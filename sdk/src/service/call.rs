@@ -160,6 +160,11 @@ unsafe fn failed_message(
     };
     let message = failure.message_or_note();
     match kind {
+        // A Rust host's refusal names the argument and the method already
+        // ([`bad_argument`]); another host's may not.
+        FailureKind::InvalidInput if message.contains(&format!("`{service}::{method}`")) => {
+            format!("the host could not read an argument: {message}")
+        }
         FailureKind::InvalidInput => {
             format!("the host could not read the arguments of `{service}::{method}`: {message}")
         }
@@ -281,6 +286,35 @@ mod tests {
             )
             .to_string(),
             "argument `customer` of `Catalog::tier` cannot be read: a string is not UTF-8"
+        );
+    }
+
+    /// The host's refusal of an argument, as the plugin reports it: a Rust host's names the
+    /// argument and the method, which are then not said twice; another host's is named.
+    #[test]
+    fn an_argument_the_host_refused_is_named_once() {
+        let refused = |message: Error| {
+            let mut out = std::mem::MaybeUninit::<ErrorOut>::uninit();
+            // SAFETY: `out` is writable; the failure is written whole and read back once.
+            let result: std::result::Result<u64, String> = unsafe {
+                let status = Failure::invalid_input(&message).write_to(out.as_mut_ptr());
+                fallible_call_failed(status, out.as_mut_ptr(), "Kit", "floats")
+            };
+            result.unwrap_err()
+        };
+        let by_rust = bad_argument(
+            "Kit",
+            "floats",
+            "v",
+            Error::unlocated("invalid type: null, expected f64"),
+        );
+        assert_eq!(
+            refused(by_rust),
+            "the host could not read an argument: argument `v` of `Kit::floats` cannot be read: invalid type: null, expected f64"
+        );
+        assert_eq!(
+            refused(Error::unlocated("the second number is negative")),
+            "the host could not read the arguments of `Kit::floats`: the second number is negative"
         );
     }
 }
