@@ -45,3 +45,25 @@ impl Errors {
             .collect()
     }
 }
+
+/// The messages of every `compile_error!` in `tokens`, in order.
+#[cfg(test)]
+pub(crate) fn compile_errors(tokens: TokenStream) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut trees = tokens.into_iter().peekable();
+    while let Some(tree) = trees.next() {
+        match tree {
+            proc_macro2::TokenTree::Ident(ident) if ident == "compile_error" => {
+                // `compile_error ! { "message" }`
+                let _bang = trees.next();
+                if let Some(proc_macro2::TokenTree::Group(group)) = trees.next() {
+                    let message: syn::LitStr = syn::parse2(group.stream()).unwrap();
+                    found.push(message.value());
+                }
+            }
+            proc_macro2::TokenTree::Group(group) => found.extend(compile_errors(group.stream())),
+            _ => {}
+        }
+    }
+    found
+}

@@ -374,6 +374,20 @@ fn not_a_list(value: &Expr, errors: &mut Errors) {
             "`requires` takes a list of the service traits themselves, in brackets, not their names: write `requires = [{}]`",
             name.value()
         ),
+        // `requires = (Catalog, Echo)`: the list in the wrong brackets.
+        Expr::Tuple(tuple)
+            if !tuple.elems.is_empty()
+                && tuple
+                    .elems
+                    .iter()
+                    .all(|e| matches!(e, Expr::Path(p) if p.qself.is_none())) =>
+        {
+            let paths: Vec<String> = tuple.elems.iter().map(crate::common::types::text).collect();
+            format!(
+                "`requires` takes a list in square brackets, not parentheses: write `requires = [{}]`",
+                paths.join(", ")
+            )
+        }
         Expr::Tuple(_) | Expr::Paren(_) | Expr::Block(_) => {
             format!("`requires` takes a list in square brackets, not `{written}`: {REQUIRES_FORM}")
         }

@@ -678,4 +678,67 @@ mod tests {
         }
         assert!(out.contains("impl X"), "the user's impl is kept: {out}");
     }
+
+    /// Mistakes no ui case makes, each reported in its own words: a `requires` value that is
+    /// neither a list nor a path, `env!` without a name, a variadic method.
+    #[test]
+    fn rarer_mistakes_are_reported_in_their_own_words() {
+        let errors = |args: TokenStream| {
+            crate::common::errors::compile_errors(super::super::expand(
+                args,
+                quote! {
+                    impl X {
+                        fn new() -> Result<Self> { Ok(X) }
+                        fn apply(&mut self, change: Change) -> Result<Change> { Ok(change) }
+                    }
+                },
+            ))
+        };
+        const FORM: &str = "`requires` lists service traits by path, such as `requires = [Catalog, services::Echo]`";
+        assert_eq!(
+            errors(quote!(
+                name = "x",
+                version = "1.0.0",
+                requires = (Catalog, services::Echo)
+            )),
+            [
+                "`requires` takes a list in square brackets, not parentheses: write `requires = [Catalog, services::Echo]`"
+            ]
+        );
+        assert_eq!(
+            errors(quote!(
+                name = "x",
+                version = "1.0.0",
+                requires = { Catalog }
+            )),
+            [format!(
+                "`requires` takes a list in square brackets, not `{{ Catalog }}`: {FORM}"
+            )]
+        );
+        assert_eq!(
+            errors(quote!(name = "x", version = "1.0.0", requires = 3)),
+            [format!(
+                "`requires` takes a list of service traits, not `3`: {FORM}"
+            )]
+        );
+        assert_eq!(
+            errors(quote!(name = "x", version = env!(CARGO_PKG_VERSION))),
+            [
+                "`env!` takes the name of one environment variable here, such as `env!(\"CARGO_PKG_VERSION\")`"
+            ]
+        );
+        let variadic = crate::common::errors::compile_errors(super::super::expand(
+            quote!(name = "x", version = "1.0.0"),
+            quote! {
+                impl X {
+                    fn new() -> Result<Self> { Ok(X) }
+                    fn apply(&mut self, change: Change, ...) -> Result<Change> { Ok(change) }
+                }
+            },
+        ));
+        assert!(
+            variadic.contains(&"`apply` cannot be variadic".to_owned()),
+            "{variadic:?}"
+        );
+    }
 }

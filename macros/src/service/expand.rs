@@ -317,4 +317,34 @@ mod tests {
         assert_eq!(out.matches("compile_error").count(), 6, "{out}");
         assert!(out.contains("pub trait Bad"), "{out}");
     }
+
+    /// Mistakes no ui case makes, each reported in its own words: a lifetime the method
+    /// does not declare, a macro among the trait's items.
+    #[test]
+    fn rarer_mistakes_are_reported_in_their_own_words() {
+        let errors = |input: TokenStream| {
+            crate::common::errors::compile_errors(super::super::expand(TokenStream::new(), input))
+        };
+        assert_eq!(
+            errors(quote! {
+                pub trait Catalog {
+                    fn tier(&self, code: &'static str) -> bool;
+                }
+            }),
+            [
+                "`'static` cannot be named here (parameter `code` of `tier`): a borrowed parameter lives for the one call, so leave the lifetime out (`&str`, not `&'static str`)"
+            ]
+        );
+        assert_eq!(
+            errors(quote! {
+                pub trait Catalog {
+                    fn tier(&self, code: &str) -> bool;
+                    methods!();
+                }
+            }),
+            [
+                "host service traits cannot hold a macro call (`methods!`): `#[host_callbacks]` sees it unexpanded, so write out the methods it would give"
+            ]
+        );
+    }
 }

@@ -66,6 +66,16 @@ impl<'a> Service<'a> {
                     );
                     None
                 }
+                TraitItem::Macro(call) => {
+                    errors.at(
+                        call,
+                        format!(
+                            "host service traits cannot hold a macro call (`{}!`): `#[host_callbacks]` sees it unexpanded, so write out the methods it would give",
+                            crate::common::types::text(&call.mac.path)
+                        ),
+                    );
+                    None
+                }
                 other => {
                     errors.at(other, "only methods may appear in a host service trait");
                     None
