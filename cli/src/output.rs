@@ -487,7 +487,11 @@ impl Sink {
                         let name = path
                             .file_name()
                             .ok_or_else(|| {
-                                CliError::Usage(format!("`{}` is not a file name", given.display()))
+                                // Only a path ending in `..` gets here (`/` is a folder).
+                                CliError::Usage(format!(
+                                    "--output `{}` names a folder (it ends in `..`); name a file",
+                                    given.display()
+                                ))
                             })?
                             .to_string_lossy();
                         // This process's own: two runs writing one file do not share it.

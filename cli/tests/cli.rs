@@ -906,6 +906,31 @@ fn a_binary_file_read_as_text_says_what_it_is() {
             b"PARE\0\0\0\0\x04\0\0\0PARE".to_vec(),
             "it is a Parquet file whose footer is encrypted (it starts with `PARE`), not CSV: `oplink run` cannot read it, having no keys to decrypt it",
         ),
+        (
+            "stream.csv",
+            b"\xff\xff\xff\xff\x10\0\0\0".to_vec(),
+            "it is an Arrow IPC stream (it starts with the bytes [ff, ff, ff, ff]), not CSV: give `--format ipc`, or name it `.arrows`",
+        ),
+        (
+            "zst.csv",
+            b"\x28\xb5\x2f\xfd\x04\0".to_vec(),
+            "it is compressed with Zstandard (it starts with the bytes [28, b5, 2f, fd]), not CSV: decompress it first (`unzstd`)",
+        ),
+        (
+            "bz2.jsonl",
+            b"BZh91AY&SY\0\0".to_vec(),
+            "it is compressed with bzip2 (it starts with `BZh`), not JSON lines: decompress it first (`bunzip2`)",
+        ),
+        (
+            "xz.tsv",
+            b"\xfd7zXZ\0\0\x04".to_vec(),
+            "it is compressed with xz (it starts with the bytes [fd, 37, 7a, 58, 5a, 00]), not TSV: decompress it first (`unxz`)",
+        ),
+        (
+            "zip.csv",
+            b"PK\x03\x04\x14\0".to_vec(),
+            "it is a zip archive (it starts with the bytes [50, 4b, 03, 04]), not CSV: unpack it first (`unzip`)",
+        ),
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
@@ -2307,6 +2332,30 @@ fn a_folder_without_the_operator_or_with_two_offers_of_it_says_so() {
             links.path().display()
         ),
     );
+    // Two of each are counted.
+    std::os::unix::fs::symlink(
+        plugin_path("running-sum"),
+        links.path().join("librunning_sum.so"),
+    )
+    .unwrap();
+    std::fs::write(links.path().join("libmine.rlib"), "!<arch>\n").unwrap();
+    std::fs::write(links.path().join("libyours.rlib"), "!<arch>\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--op", "threshold", "--plugins"])
+            .arg(links.path()),
+        &format!(
+            "no plugin in `{}` offers an operator `threshold`; no operators were found there; 2 symbolic links there were passed over (a folder's links are not followed: name the libraries themselves with `--plugins`); 2 Rust libraries there have no shared one beside them (add `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in their Cargo.toml)",
+            links.path().display()
+        ),
+    );
+    fails_with(
+        oplink().arg("inspect").arg(links.path()),
+        &format!(
+            "`{}` holds no oplink plugins (it holds 2 symbolic links, which discovery does not follow: inspect the files they point to); 2 Rust libraries there have no shared one beside them (add `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in their Cargo.toml)",
+            links.path().display()
+        ),
+    );
 
     // Two libraries of one folder offer it: the message says how to pick one.
     let dir = tempfile::tempdir().unwrap();
@@ -3210,6 +3259,11 @@ fn usage_errors_are_one_sentence() {
     fails_with(
         oplink().args(["run", ORDERS, "--to", "csv", "--output", ".."]),
         "--output `..` is a folder; name a file",
+    );
+    // A folder that is not there cannot be written either.
+    fails_with(
+        oplink().args(["run", ORDERS, "--to", "csv", "--output", "no/such/.."]),
+        "--output `no/such/..` names a folder (it ends in `..`); name a file",
     );
     fails_with(
         oplink().args(["run", ORDERS, "--output", "no/such/dir/out.csv"]),
@@ -5347,14 +5401,24 @@ fn other_separators_read_with_delimiter_and_tsv() {
         "{}",
         stderr(&output)
     );
-    // A comma-separated file read as TSV, or with another delimiter: the same warning.
+    // Commas read as TSV, tabs read as CSV, or either with another delimiter: the same
+    // warning.
     let commas = d.join("commas.tsv");
     std::fs::write(&commas, "customer,amount\nann,12\n").unwrap();
     let renamed = d.join("commas.csv");
     std::fs::write(&renamed, "customer,amount\nann,12\n").unwrap();
     let tabs = d.join("tabs.tsv");
     std::fs::write(&tabs, "customer\tamount\nann\t12\n").unwrap();
+    let tabbed = d.join("tabs.csv");
+    std::fs::write(&tabbed, "customer\tamount\nann\t12\n").unwrap();
     for (args, path, advice, column) in [
+        (&[][..], &tabbed, "give `--format tsv`", "customer\\tamount"),
+        (
+            &["-d", ";"][..],
+            &tabbed,
+            "give `--format tsv` without `--delimiter`",
+            "customer\\tamount",
+        ),
         (&[][..], &commas, "give `--format csv`", "customer,amount"),
         (
             &["-d", "|"][..],
