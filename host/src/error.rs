@@ -772,6 +772,30 @@ mod tests {
         );
     }
 
+    /// Two operators of one name and one version (two copies of one crate linked in) are
+    /// said to be so.
+    #[test]
+    fn a_duplicate_of_one_version_says_both_are_of_it() {
+        let duplicate = |versions: [&str; 2]| {
+            Error::DuplicateOperator {
+                path: PathBuf::from("/p/libx.so"),
+                name: "tally".to_owned(),
+                versions: versions.map(str::to_owned),
+            }
+            .to_string()
+        };
+        assert!(
+            duplicate(["1.0.0", "1.0.0"]).starts_with(
+                "`/p/libx.so` defines the operator `tally` twice (both of version 1.0.0): "
+            ),
+            "{}",
+            duplicate(["1.0.0", "1.0.0"])
+        );
+        assert!(duplicate(["1.0.0", "1.1.0"]).starts_with(
+            "`/p/libx.so` defines the operator `tally` twice (versions 1.0.0 and 1.1.0): "
+        ));
+    }
+
     #[test]
     fn provide_hint_names_the_trait() {
         assert_eq!(

@@ -663,6 +663,31 @@ fn truncated_and_missing_files() {
             offset + len
         )
     );
+    // Offsets and sizes whose sum overflows: a damaged file, not a crash.
+    assert_eq!(
+        spoil("libphoverflow.so", &|b| put(
+            b,
+            0x20,
+            &u64::MAX.to_le_bytes()
+        )),
+        "is truncated or damaged: its program header table overflows"
+    );
+    assert_eq!(
+        spoil("libshoverflow.so", &|b| put(
+            b,
+            0x28,
+            &u64::MAX.to_le_bytes()
+        )),
+        "is truncated or damaged: its section header table overflows"
+    );
+    assert_eq!(
+        spoil("libsegoverflow.so", &|b| put(
+            b,
+            phoff + 8,
+            &u64::MAX.to_le_bytes()
+        )),
+        "is truncated or damaged: segment 0's extent overflows"
+    );
     assert_eq!(
         spoil("libbigendian.so", &|b| b[5] = 2),
         "is not a library for this host: its byte order is not this host's"
@@ -816,6 +841,18 @@ fn a_library_for_another_machine_names_it() {
         err.to_string(),
         format!(
             "`{}` is not a library for this host: it was built for aarch64, and this host is x86_64",
+            path.display()
+        )
+    );
+    // A machine without a name here is named by its number.
+    let mut unknown = real.clone();
+    unknown[0x12..0x14].copy_from_slice(&0x1234u16.to_le_bytes());
+    let path = dir.join("libunknown-machine.so");
+    std::fs::write(&path, &unknown).unwrap();
+    assert_eq!(
+        Plugin::load(&path).unwrap_err().to_string(),
+        format!(
+            "`{}` is not a library for this host: it was built for ELF machine 4660, and this host is x86_64",
             path.display()
         )
     );
