@@ -1097,6 +1097,46 @@ fn a_failed_recovery_says_the_instance_stays_poisoned_and_what_to_do() {
     assert_eq!(tally_report(&live).0, 10);
 }
 
+/// A recovery whose `new` fails (the operator cannot be created again: here `faulty`, made
+/// to fail every creation after the first) leaves the instance poisoned, and says so with
+/// the constructor's error and what to do.
+#[test]
+fn a_recovery_whose_new_fails_says_it_could_not_be_created_again() {
+    let live = LiveInstance::new(
+        &Plugin::load(plugin_path("faulty")).unwrap(),
+        "faulty",
+        json!({"fail_in": "apply", "how": "panic", "once": "a-recovery-whose-new-fails"}),
+        &Host::default(),
+        None,
+    )
+    .unwrap();
+    assert!(matches!(
+        live.apply(batch_change(0)).unwrap_err(),
+        Error::Panicked { .. }
+    ));
+    assert!(live.is_poisoned());
+    let err = live.recover().unwrap_err();
+    assert!(matches!(err, Error::StillPoisoned { .. }), "{err:?}");
+    let source =
+        std::fs::read_to_string(common::workspace().join("examples/faulty/src/lib.rs")).unwrap();
+    let line = 1 + source
+        .lines()
+        .position(|l| l.contains("bail!(\"faulty was created with `once`"))
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "recovering operator `faulty` failed, and it is poisoned: it could not be created again: operator `faulty` failed in `new`: faulty was created with `once` \"a-recovery-whose-new-fails\" before, and fails when created again (at examples/faulty/src/lib.rs:{line}:17); it refuses every call until a `recover()` or `reload` succeeds (`reload` a build that fixes this, or drop it)"
+        )
+    );
+    assert!(live.is_poisoned());
+    assert_eq!(live.generation(), 1);
+    assert!(matches!(
+        live.apply(batch_change(1)).unwrap_err(),
+        Error::Poisoned { .. }
+    ));
+}
+
 #[test]
 fn a_reload_whose_old_snapshot_panics_says_the_instance_is_poisoned() {
     let live = LiveInstance::new(

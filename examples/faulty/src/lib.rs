@@ -4,7 +4,9 @@
 //! an operator written in C can; `"panic_on_free"` makes `apply` return a column whose
 //! buffer panics when it is freed, after the call; `"own_context"` makes `apply` make a
 //! context of its own with `Context::new`, which a plugin must not), it implements every
-//! method and fails in that one.
+//! method and fails in that one. With `"once": "<marker>"`, `new` also fails for every
+//! instance after the first created with that marker in the process: what a recovery that
+//! cannot create the operator again meets.
 
 use oplink::prelude::*;
 
@@ -23,6 +25,10 @@ pub struct Config {
     /// `"replace"` or `"chain"`: install a panic hook in `new`.
     #[serde(default)]
     pub hook: Option<String>,
+    /// A marker: `new` fails for every instance after the first created with it in this
+    /// process (so a recovery, which creates the operator again, fails).
+    #[serde(default)]
+    pub once: Option<String>,
 }
 
 /// Fails in the configured method; works everywhere else.
@@ -96,6 +102,16 @@ impl Faulty {
                 std::panic::set_hook(Box::new(move |info| previous(info)));
             }
             Some(other) => bail!("`hook` must be \"replace\" or \"chain\", not {other:?}"),
+        }
+        if let Some(marker) = &cfg.once {
+            static CREATED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+            let mut created = CREATED.lock().unwrap_or_else(|e| e.into_inner());
+            if created.contains(marker) {
+                bail!(
+                    "faulty was created with `once` {marker:?} before, and fails when created again"
+                );
+            }
+            created.push(marker.clone());
         }
         let this = Faulty {
             cfg,
