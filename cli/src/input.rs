@@ -1987,15 +1987,34 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
     {
         let at = read.iter().position(|(i, _)| *i == index).unwrap_or(0);
         let line = &read[at].1;
-        let (reason, column) = match disagreeing_key(&read[..at], line) {
-            Some((key, here, before)) => (
-                format!("the key `{key}` holds {here} here, and {before} in the lines before"),
-                line.find(&format!("\"{key}\""))
-                    .map(|at| (at + 1).to_string()),
+        let (reason, column) = match disagreeing_key(&read[..at], (index, line)) {
+            Some(Disagreement { path, here, before }) => (
+                format!(
+                    "the key `{path}` holds {here} here, and {}: a column holds one type (make the values of the key agree)",
+                    match before {
+                        Some((before, kind)) if before == index + 1 => {
+                            format!("{kind} before it on this line")
+                        }
+                        Some((before, kind)) => format!("{kind} on line {before}"),
+                        None => "other values in the lines before".to_owned(),
+                    }
+                ),
+                // The key's place: each key of the path searched after the one before
+                // (up to an array's: which of its elements is not known here).
+                path.split("[]")
+                    .next()
+                    .unwrap_or_default()
+                    .split('.')
+                    .try_fold(0, |from, key| {
+                        line[from..]
+                            .find(&format!("\"{key}\""))
+                            .map(|at| from + at + 1)
+                    })
+                    .map(|at| at.to_string()),
             ),
             None => (
                 format!(
-                    "a field's JSON type here disagrees with the lines before ({})",
+                    "a field's JSON type here disagrees with the values before it ({})",
                     shortened(why.strip_prefix("Json error: ").unwrap_or(&why))
                 ),
                 None,
@@ -2054,43 +2073,129 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// The top-level key of `line` whose value arrow-json's inference cannot take for the same
-/// column as one a line of `before` gave it (the nearest such line first), with both values
-/// in words: what a failed inference means. Each pair of values is put to the inference
-/// itself, at most 10,000 of them; `None` when no pair of one key disagrees on its own.
+/// A value whose JSON type disagrees with the values before it in its column, found by
+/// [`disagreeing_key`].
+struct Disagreement {
+    /// The key's path from the line's object: `a`, `a.b` (a key inside objects that agree),
+    /// `a[]` (the elements of the arrays of key `a`).
+    path: String,
+    /// The value here, in words.
+    here: &'static str,
+    /// The nearest earlier value that disagrees with it (its line, from 1, and its kind in
+    /// words): `None` when the earlier values disagree with it only together.
+    before: Option<(usize, &'static str)>,
+}
+
+/// What in `line` (numbered from 0 in the file) arrow-json's inference cannot take for the
+/// same column as the lines of `before` gave it (or the values before it on the line, in an
+/// array): what a failed inference means. `None` when nothing is found to disagree (or
+/// `line` is no JSON serde_json reads).
 fn disagreeing_key(
     before: &[(usize, String)],
-    line: &str,
-) -> Option<(String, &'static str, &'static str)> {
-    let here: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).ok()?;
-    let one_column = |was: &serde_json::Value, now: &serde_json::Value| {
-        let text = format!("{{\"k\":{was}}}\n{{\"k\":{now}}}\n");
-        arrow_json::reader::infer_json_schema(BufReader::new(text.as_bytes()), None).is_ok()
-    };
-    let mut asked = 0;
-    for (_, earlier) in before.iter().rev() {
-        let Ok(earlier) =
-            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(earlier)
-        else {
-            continue;
-        };
-        for (key, value) in &here {
-            let Some(was) = earlier
-                .get(key)
-                .filter(|was| !was.is_null() && !value.is_null())
-            else {
-                continue;
-            };
-            if asked == 10_000 {
-                return None;
-            }
-            asked += 1;
-            if !one_column(was, value) {
-                return Some((key.clone(), json_kind(value), json_kind(was)));
-            }
+    (index, line): (usize, &str),
+) -> Option<Disagreement> {
+    let values: Vec<(usize, serde_json::Value)> = before
+        .iter()
+        .map(|(index, line)| (*index, line.as_str()))
+        .chain([(index, line)])
+        .filter_map(|(index, line)| Some((index + 1, serde_json::from_str(line).ok()?)))
+        .collect();
+    let values: Vec<(usize, &serde_json::Value)> = values.iter().map(|(n, v)| (*n, v)).collect();
+    let (path, here, before) = disagreeing_in(&values).filter(|(path, ..)| !path.is_empty())?;
+    let mut words = String::new();
+    for key in path.iter().rev() {
+        if !words.is_empty() && key != "[]" {
+            words.push('.');
+        }
+        words.push_str(key);
+    }
+    Some(Disagreement {
+        path: words,
+        here,
+        before,
+    })
+}
+
+/// Whether `values` (of one column, with their line numbers) infer as one column.
+fn one_column(values: &[(usize, &serde_json::Value)]) -> bool {
+    let text: String = values
+        .iter()
+        .map(|(_, value)| format!("{{\"k\":{value}}}\n"))
+        .collect();
+    arrow_json::reader::infer_json_schema(BufReader::new(text.as_bytes()), None).is_ok()
+}
+
+/// What [`disagreeing_in`] finds: the path's keys (from the innermost), the value in words,
+/// the nearest earlier value that disagrees.
+type Found = (Vec<String>, &'static str, Option<(usize, &'static str)>);
+
+/// The first value of the column `values` (in file order, with their line numbers) that
+/// disagrees with those before it, as [`disagreeing_key`] gives it (the path's keys from the
+/// innermost). Inside objects, the key that disagrees; inside arrays, the element. Each
+/// inference is of one column's values, and only the failing key's column is searched
+/// further, so the whole costs a few times inferring the lines.
+fn disagreeing_in(values: &[(usize, &serde_json::Value)]) -> Option<Found> {
+    use serde_json::Value;
+    let values: Vec<(usize, &Value)> = values
+        .iter()
+        .copied()
+        .filter(|(_, v)| !v.is_null())
+        .collect();
+    if one_column(&values) {
+        return None;
+    }
+    // Invariant: the first `good` values infer as one column; the first `bad` do not.
+    let (mut good, mut bad) = (0, values.len());
+    while bad - good > 1 {
+        let middle = good + (bad - good) / 2;
+        if one_column(&values[..middle]) {
+            good = middle;
+        } else {
+            bad = middle;
         }
     }
-    None
+    let (line, value) = values[bad - 1];
+    let earlier = &values[..bad - 1];
+    match value {
+        // Objects before it: the key of it that disagrees.
+        Value::Object(object) if earlier.iter().all(|(_, v)| v.is_object()) => {
+            for (key, inner) in object {
+                let column: Vec<(usize, &Value)> = earlier
+                    .iter()
+                    .filter_map(|(line, v)| Some((*line, v.get(key)?)))
+                    .chain([(line, inner)])
+                    .collect();
+                if let Some((mut path, here, before)) = disagreeing_in(&column) {
+                    path.push(key.clone());
+                    return Some((path, here, before));
+                }
+            }
+        }
+        // Arrays (or plain values, which inference takes for one-element lists) before it:
+        // the element of it that disagrees.
+        Value::Array(items) if earlier.iter().all(|(_, v)| !v.is_object()) => {
+            let column: Vec<(usize, &Value)> = earlier
+                .iter()
+                .flat_map(|(line, v)| match v {
+                    Value::Array(items) => items.iter().map(|item| (*line, item)).collect(),
+                    other => vec![(*line, *other)],
+                })
+                .chain(items.iter().map(|item| (line, item)))
+                .collect();
+            if let Some((mut path, here, before)) = disagreeing_in(&column) {
+                path.push("[]".to_owned());
+                return Some((path, here, before));
+            }
+        }
+        _ => {}
+    }
+    let nearest = earlier
+        .iter()
+        .rev()
+        .take(1_000)
+        .find(|one| !one_column(&[**one, (line, value)]))
+        .map(|(line, was)| (*line, json_kind(was)));
+    Some((Vec::new(), json_kind(value), nearest))
 }
 
 /// The first of `lines` (numbered from 0 in the file) at which inferring a schema from the

@@ -2647,7 +2647,7 @@ fn an_unreadable_json_lines_file_names_the_line_and_column() {
     fails_with(
         oplink().arg("run").arg(&file),
         &format!(
-            "cannot read `{}` at line 4, column 2: the key `a` holds an object here, and a number in the lines before",
+            "cannot read `{}` at line 4, column 2: the key `a` holds an object here, and a number on line 3: a column holds one type (make the values of the key agree)",
             file.display()
         ),
     );
@@ -2660,7 +2660,49 @@ fn an_unreadable_json_lines_file_names_the_line_and_column() {
     fails_with(
         oplink().arg("run").arg(&file),
         &format!(
-            "cannot read `{}` at line 2, column 16: the key `b` holds a number here, and an object in the lines before",
+            "cannot read `{}` at line 2, column 16: the key `b` holds a number here, and an object on line 1: a column holds one type (make the values of the key agree)",
+            file.display()
+        ),
+    );
+    // Inside objects that agree, the key in them that does not (it said "the key `a` holds
+    // an object here, and an object in the lines before").
+    std::fs::write(
+        &file,
+        "{\"a\":{\"x\":5,\"b\":1}}\n{\"a\":{\"b\":[2]}}\n{\"a\":{\"b\":{\"c\":1}}}\n",
+    )
+    .unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 3, column 7: the key `a.b` holds an object here, and an array on line 2: a column holds one type (make the values of the key agree)",
+            file.display()
+        ),
+    );
+    // Inside an array, on its first line (it said "a field's JSON type here disagrees with
+    // the lines before (Expected object json type, found: Scalar({Int64}))").
+    std::fs::write(&file, "{\"a\":[{\"y\":1},{\"y\":{\"z\":1}}]}\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 1, column 2: the key `a[].y` holds an object here, and a number before it on this line: a column holds one type (make the values of the key agree)",
+            file.display()
+        ),
+    );
+    // The value it disagrees with far back, past 10,000 pairs of values of other keys (it
+    // said "a field's JSON type here disagrees with the lines before (Expected scalar or
+    // scalar array JSON type, found: Object(..))").
+    let others: Vec<String> = (0..100).map(|i| format!("\"b{i}\":1")).collect();
+    let others = others.join(",");
+    let mut text = format!("{{\"a\":{{\"x\":1}},{others}}}\n");
+    for _ in 0..101 {
+        text.push_str(&format!("{{{others}}}\n"));
+    }
+    text.push_str(&format!("{{\"a\":1,{others}}}\n"));
+    std::fs::write(&file, text).unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 103, column 2: the key `a` holds a number here, and an object on line 1: a column holds one type (make the values of the key agree)",
             file.display()
         ),
     );
