@@ -87,7 +87,27 @@ fn tidy(tokens: &TokenStream) -> String {
             text = text.replace(from, to);
         }
     }
-    text
+    // A call, a tuple struct or a macro: `Catalog::new()`, not `Catalog::new ()` (a tuple
+    // after `->` or a keyword keeps its space: `-> (A, B)`).
+    let mut tidy = String::with_capacity(text.len());
+    for (at, c) in text.char_indices() {
+        let call = c == ' '
+            && text[at + 1..].starts_with('(')
+            && text[..at]
+                .ends_with(|p: char| p.is_alphanumeric() || p == '_' || p == '!' || p == '>')
+            && !text[..at].ends_with("->")
+            && !text[..at]
+                .rsplit(|p: char| !(p.is_alphanumeric() || p == '_'))
+                .next()
+                .is_some_and(|word| ["as", "dyn", "impl", "in", "mut", "return"].contains(&word));
+        let bang = c == ' '
+            && text[at + 1..].starts_with("! (")
+            && text[..at].ends_with(|p: char| p.is_alphanumeric() || p == '_');
+        if !call && !bang {
+            tidy.push(c);
+        }
+    }
+    tidy
 }
 
 /// `ty` with the lifetime of every reference (written or elided) set to `lifetime`.
@@ -136,5 +156,9 @@ mod tests {
         let lt: syn::Lifetime = syn::parse_quote!('static);
         assert_eq!(text(&with_lifetimes(&ty, &lt)), "Option<&'static str>");
         assert!(has_reference(&ty));
+        let call: syn::Expr = syn::parse_quote!(Catalog::new(Vec::<u8>::new(), f!(1)));
+        assert_eq!(text(&call), "Catalog::new(Vec::<u8>::new(), f!(1))");
+        let ty: Type = syn::parse_quote!(fn(u8) -> (u8, &mut (u16,)));
+        assert_eq!(text(&ty), "fn(u8) -> (u8, &mut (u16,))");
     }
 }
