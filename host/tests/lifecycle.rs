@@ -1121,12 +1121,12 @@ fn a_recovery_whose_new_fails_says_it_could_not_be_created_again() {
         std::fs::read_to_string(common::workspace().join("examples/faulty/src/lib.rs")).unwrap();
     let line = 1 + source
         .lines()
-        .position(|l| l.contains("bail!(\"faulty was created with `once`"))
+        .position(|l| l.contains("bail!(\"faulty fails every creation after the first"))
         .unwrap();
     assert_eq!(
         err.to_string(),
         format!(
-            "recovering operator `faulty` failed, and it is poisoned: it could not be created again: operator `faulty` failed in `new`: faulty was created with `once` \"a-recovery-whose-new-fails\" before, and fails when created again (at examples/faulty/src/lib.rs:{line}:17); it refuses every call until a `recover()` or `reload` succeeds (`reload` a build that fixes this, or drop it)"
+            "recovering operator `faulty` failed, and it is poisoned: it could not be created again: operator `faulty` failed in `new`: faulty fails every creation after the first with `once` \"a-recovery-whose-new-fails\" (at examples/faulty/src/lib.rs:{line}:17); it refuses every call until a `recover()` or `reload` succeeds (`reload` a build that fixes this, or drop it)"
         )
     );
     assert!(live.is_poisoned());

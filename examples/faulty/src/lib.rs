@@ -107,9 +107,7 @@ impl Faulty {
             static CREATED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
             let mut created = CREATED.lock().unwrap_or_else(|e| e.into_inner());
             if created.contains(marker) {
-                bail!(
-                    "faulty was created with `once` {marker:?} before, and fails when created again"
-                );
+                bail!("faulty fails every creation after the first with `once` {marker:?}");
             }
             created.push(marker.clone());
         }
