@@ -280,19 +280,60 @@ pub fn split_config_hint<S: AsRef<str>>(args: &[S]) -> Option<String> {
                 && !rest.contains(['"', '\'', '{', '}', '[', ']'])
         })
     }
-    let (at, (name, _)) = args.iter().enumerate().find_map(|(at, arg)| {
-        let value = match arg.strip_prefix("--op=") {
-            Some(value) => value,
-            None if *arg == "--op" => args.get(at + 1)?,
+    // The shell puts the words of one option side by side: the word right after an
+    // `--op`'s value, of the same name (`--op t=a:b --op t=c:1` is two operators).
+    let (name, stray) = (0..args.len()).find_map(|at| {
+        let (value, next) = match args[at].strip_prefix("--op=") {
+            Some(value) => (value, at + 1),
+            None if args[at] == "--op" => (*args.get(at + 1)?, at + 2),
             None => return None,
         };
-        expanded(value).map(|found| (at, found))
+        let (name, _) = expanded(value)?;
+        let stray = *args.get(next)?;
+        expanded(stray)
+            .is_some_and(|(other, _)| other == name)
+            .then_some((name, stray))
     })?;
-    let stray = args[at + 1..]
-        .iter()
-        .skip(usize::from(args[at] == "--op"))
-        .find(|arg| expanded(arg).is_some_and(|(other, _)| other == name))?;
     Some(format!(
         "`{stray}` looks like part of the configuration of `{name}`, split by the shell at a comma (with its braces and quotes taken away): put the whole option in single quotes, --op '{name}={{\"key\": \"value\", \"other\": 1}}'"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_config_hint;
+
+    /// Only a word right after an `--op`'s value, of its name, is taken for a piece of it.
+    #[test]
+    fn a_split_configuration_is_the_words_beside_its_op() {
+        let stray = |args: &[&str]| {
+            split_config_hint(args).map(|hint| hint.split('`').nth(1).unwrap_or("").to_owned())
+        };
+        let split = ["oplink", "run", "in.csv", "--op", "t=a:b", "t=c:1"];
+        assert_eq!(stray(&split).as_deref(), Some("t=c:1"));
+        assert_eq!(
+            stray(&["oplink", "run", "--op=t=a:b", "t=c:1", "in.csv"]).as_deref(),
+            Some("t=c:1")
+        );
+        // A second operator's configuration split: found past the first's.
+        assert_eq!(
+            stray(&[
+                "oplink", "run", "in.csv", "--op", "t=a:b", "--op", "u=a:b", "u=c:1"
+            ])
+            .as_deref(),
+            Some("u=c:1")
+        );
+        // Two operators, each given on its own, and something else refused: no tip.
+        for args in [
+            &[
+                "oplink", "run", "in.csv", "--op", "t=a:b", "--op", "t=c:1", "--bogus",
+            ][..],
+            &[
+                "oplink", "run", "in.csv", "--op", "t=a:b", "--bogus", "t=c:1",
+            ][..],
+            &["oplink", "run", "in.csv", "--op", "t", "t=c:1"][..],
+        ] {
+            assert_eq!(stray(args), None, "{args:?}");
+        }
+    }
 }
