@@ -1111,8 +1111,8 @@ fn located(path: &Path, bad: &BadValue, inferred: bool) -> CliError {
     let (line, column) = match found {
         Some((index, Ok(text))) => (
             Some(index as u64 + 1),
-            text.find(&format!("\"{}\"", bad.key))
-                .map(|at| format!("{} (`{}`)", at + 1, bad.key)),
+            key_column(&text, std::slice::from_ref(&bad.key))
+                .map(|at| format!("{at} (`{}`)", bad.key)),
         ),
         _ => (None, None),
     };
@@ -1928,9 +1928,7 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
                 return CliError::Data {
                     path: path.to_owned(),
                     line: Some(index as u64 + 1),
-                    column: line
-                        .find(&format!("\"{key}\""))
-                        .map(|at| (at + 1).to_string()),
+                    column: key_column(&line, &[key.to_owned()]).map(|at| at.to_string()),
                     reason: format!(
                         "the key `{key}` is not among the columns inferred from the first lines; give `--schema` to name the columns to read"
                     ),
@@ -1941,8 +1939,7 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
                 .and_then(|(_, rest)| rest.split_once('\''))
                 .map(|(name, _)| name.to_owned());
             let column = field.as_ref().and_then(|name| {
-                line.find(&format!("\"{name}\""))
-                    .map(|at| format!("{} (`{name}`)", at + 1))
+                key_column(&line, std::slice::from_ref(name)).map(|at| format!("{at} (`{name}`)"))
             });
             // A key inference took for a list (a list on some line, a plain value on
             // others), read here as a plain value: said with the line of a list.
@@ -1988,7 +1985,12 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
         let at = read.iter().position(|(i, _)| *i == index).unwrap_or(0);
         let line = &read[at].1;
         let (reason, column) = match disagreeing_key(&read[..at], (index, line)) {
-            Some(Disagreement { path, here, before }) => (
+            Some(Disagreement {
+                path,
+                keys,
+                here,
+                before,
+            }) => (
                 format!(
                     "the key `{path}` holds {here} here, and {}: a column holds one type (make the values of the key agree)",
                     match before {
@@ -1999,18 +2001,7 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
                         None => "other values in the lines before".to_owned(),
                     }
                 ),
-                // The key's place: each key of the path searched after the one before
-                // (up to an array's: which of its elements is not known here).
-                path.split("[]")
-                    .next()
-                    .unwrap_or_default()
-                    .split('.')
-                    .try_fold(0, |from, key| {
-                        line[from..]
-                            .find(&format!("\"{key}\""))
-                            .map(|at| from + at + 1)
-                    })
-                    .map(|at| at.to_string()),
+                key_column(line, &keys).map(|at| at.to_string()),
             ),
             None => (
                 format!(
@@ -2079,6 +2070,8 @@ struct Disagreement {
     /// The key's path from the line's object: `a`, `a.b` (a key inside objects that agree),
     /// `a[]` (the elements of the arrays of key `a`).
     path: String,
+    /// The keys of the path, from the line's object (`[]` for an array's elements).
+    keys: Vec<String>,
     /// The value here, in words.
     here: &'static str,
     /// The nearest earlier value that disagrees with it (its line, from 1, and its kind in
@@ -2101,9 +2094,10 @@ fn disagreeing_key(
         .filter_map(|(index, line)| Some((index + 1, serde_json::from_str(line).ok()?)))
         .collect();
     let values: Vec<(usize, &serde_json::Value)> = values.iter().map(|(n, v)| (*n, v)).collect();
-    let (path, here, before) = disagreeing_in(&values).filter(|(path, ..)| !path.is_empty())?;
+    let (mut keys, here, before) = disagreeing_in(&values).filter(|(path, ..)| !path.is_empty())?;
+    keys.reverse();
     let mut words = String::new();
-    for key in path.iter().rev() {
+    for key in &keys {
         if !words.is_empty() && key != "[]" {
             words.push('.');
         }
@@ -2111,9 +2105,32 @@ fn disagreeing_key(
     }
     Some(Disagreement {
         path: words,
+        keys,
         here,
         before,
     })
+}
+
+/// The column (from 1, in bytes) of the first key of `keys` in `line`, or of the innermost
+/// key before an array's elements (which element is not known here): each key searched
+/// as a key (its JSON string followed by `:`) after the one before it, so that a value
+/// that reads as the key is passed over. `None` when one is not found so (a key written
+/// with escapes other than serde_json's).
+fn key_column(line: &str, keys: &[String]) -> Option<usize> {
+    let mut at = None;
+    for key in keys.iter().take_while(|key| *key != "[]") {
+        let quoted = serde_json::to_string(key).ok()?;
+        let mut from = at.map_or(0, |at: usize| at + 1);
+        at = loop {
+            let found = from + line.get(from..)?.find(&quoted)?;
+            let after = found + quoted.len();
+            if line[after..].trim_start().starts_with(':') {
+                break Some(found);
+            }
+            from = after;
+        };
+    }
+    at.map(|at| at + 1)
 }
 
 /// Whether `values` (of one column, with their line numbers) infer as one column.
@@ -2605,5 +2622,34 @@ mod tests {
                 .to_string(),
             "`no-such-data.txt` does not exist"
         );
+    }
+
+    /// A disagreeing key's column is that of the key, not of a value that reads as it, and
+    /// a key holding a `.` is one key.
+    #[test]
+    fn a_disagreeing_key_is_found_as_a_key() {
+        let keys = |keys: &[&str]| keys.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        let line = r#"{"x":"a", "a" :{"b":"b","c":{"b":1}}}"#;
+        assert_eq!(key_column(line, &keys(&["a"])), Some(11));
+        assert_eq!(key_column(line, &keys(&["a", "b"])), Some(17));
+        assert_eq!(key_column(line, &keys(&["a", "c", "[]", "d"])), Some(25));
+        assert_eq!(key_column(line, &keys(&["z"])), None);
+        let before = [(0, r#"{"a.b":{"c":1}}"#.to_owned())];
+        let found = disagreeing_key(&before, (1, r#"{"x":"a.b","a.b":5}"#)).unwrap();
+        assert_eq!(
+            (
+                found.path.as_str(),
+                &found.keys[..],
+                found.here,
+                found.before
+            ),
+            (
+                "a.b",
+                &keys(&["a.b"])[..],
+                "a number",
+                Some((1, "an object"))
+            )
+        );
+        assert_eq!(key_column(r#"{"x":"a.b","a.b":5}"#, &found.keys), Some(12));
     }
 }
