@@ -5370,12 +5370,11 @@ fn an_output_closed_by_its_reader_ends_the_run_quietly() {
     );
 }
 
-/// A CSV file separated by something other than commas reads with `--delimiter`; a `.tsv`
-/// file (or `--format tsv`) with tabs, in and out; a file that looks separated otherwise
-/// gets a warning; a delimiter that cannot be one is refused, naming it.
+/// An operator's failure on an input read as one column carries the warning saying which
+/// delimiter to give, which `--quiet` hides.
 #[test]
 fn an_operator_failure_on_a_one_column_input_says_which_delimiter_to_give() {
-    // The warning is hidden by --quiet; the failure it explains carries it, with or without.
+    // With --quiet or without.
     let dir = tempfile::tempdir().unwrap();
     let semi = dir.path().join("orders.csv");
     std::fs::write(&semi, "customer;amount\nann;12\n").unwrap();
@@ -5408,6 +5407,9 @@ fn an_operator_failure_on_a_one_column_input_says_which_delimiter_to_give() {
     }
 }
 
+/// A CSV file separated by something other than commas reads with `--delimiter`; a `.tsv`
+/// file (or `--format tsv`) with tabs, in and out; a file that looks separated otherwise
+/// gets a warning; a delimiter that cannot be one is refused, naming it.
 #[test]
 fn other_separators_read_with_delimiter_and_tsv() {
     let dir = tempfile::tempdir().unwrap();
