@@ -87,23 +87,39 @@ fn tidy(tokens: &TokenStream) -> String {
             text = text.replace(from, to);
         }
     }
-    // A call, a tuple struct or a macro: `Catalog::new()`, not `Catalog::new ()` (a tuple
-    // after `->` or a keyword keeps its space: `-> (A, B)`).
+    // A call, a tuple struct or a macro as rustfmt writes them: `Catalog::new()`,
+    // `vec![1]` and `m! { }`, not `Catalog::new ()`, `vec ! [1]` and `m ! { }` (a tuple
+    // after `->`, `=>` or a keyword keeps its space: `-> (A, B)`, `for (A, B)`).
+    const KEYWORDS: [&str; 17] = [
+        "as", "break", "const", "dyn", "else", "for", "if", "impl", "in", "let", "match", "move",
+        "mut", "ref", "return", "static", "where",
+    ];
+    let word_end = |p: char| p.is_alphanumeric() || p == '_';
     let mut tidy = String::with_capacity(text.len());
     for (at, c) in text.char_indices() {
+        let (before, after) = (&text[..at], &text[at + 1..]);
         let call = c == ' '
-            && text[at + 1..].starts_with('(')
-            && text[..at]
-                .ends_with(|p: char| p.is_alphanumeric() || p == '_' || p == '!' || p == '>')
-            && !text[..at].ends_with("->")
-            && !text[..at]
-                .rsplit(|p: char| !(p.is_alphanumeric() || p == '_'))
+            && after.starts_with('(')
+            && before.ends_with(|p: char| word_end(p) || p == '!' || p == '>')
+            && !before.ends_with("->")
+            && !before.ends_with("=>")
+            && !before
+                .rsplit(|p: char| !word_end(p))
                 .next()
-                .is_some_and(|word| ["as", "dyn", "impl", "in", "mut", "return"].contains(&word));
+                .is_some_and(|word| KEYWORDS.contains(&word));
+        // `name ! (`, `name ! [`, `name ! {`: the space before the `!` of a macro call,
+        // and the one after it before a bracket.
+        let macro_name = |before: &str| before.ends_with(word_end);
         let bang = c == ' '
-            && text[at + 1..].starts_with("! (")
-            && text[..at].ends_with(|p: char| p.is_alphanumeric() || p == '_');
-        if !call && !bang {
+            && ["! (", "! [", "! {"].iter().any(|b| after.starts_with(b))
+            && macro_name(before);
+        let after_bang = c == ' '
+            && after.starts_with('[')
+            && before
+                .strip_suffix(" !")
+                .or_else(|| before.strip_suffix('!'))
+                .is_some_and(macro_name);
+        if !call && !bang && !after_bang {
             tidy.push(c);
         }
     }
@@ -160,5 +176,9 @@ mod tests {
         assert_eq!(text(&call), "Catalog::new(Vec::<u8>::new(), f!(1))");
         let ty: Type = syn::parse_quote!(fn(u8) -> (u8, &mut (u16,)));
         assert_eq!(text(&ty), "fn(u8) -> (u8, &mut (u16,))");
+        let call = quote::quote!(f(vec![1], m! {}, g(x => (1, 2))));
+        assert_eq!(text(&call), "f(vec![1], m! { }, g(x => (1, 2)))");
+        let item: syn::ItemImpl = syn::parse_quote!(impl Tr for (u8, u16) {});
+        assert_eq!(text(&item), "impl Tr for (u8, u16) { }");
     }
 }
