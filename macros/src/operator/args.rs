@@ -711,7 +711,7 @@ mod tests {
     fn a_stray_word_after_an_unbracketed_list_is_reported_as_itself() {
         // Two mistakes: the list without brackets, then a key without its value (or a word
         // that is no service trait). Each is reported, and the word is not in the list.
-        for (args, list, stray) in [
+        for (args, expected, listed) in [
             (
                 quote::quote!(
                     name = "op",
@@ -719,8 +719,11 @@ mod tests {
                     requires = Catalog,
                     description
                 ),
-                "[Catalog]",
-                "`description` needs a value: write `description = \\\"...\\\"`",
+                [
+                    "`requires` takes a list in brackets, even of one service: write `requires = [Catalog]`",
+                    "`description` needs a value: write `description = \"...\"`",
+                ],
+                1,
             ),
             (
                 quote::quote!(
@@ -730,23 +733,18 @@ mod tests {
                     colour,
                     version = "1.0.0"
                 ),
-                "[Catalog, services::Echo]",
-                "unknown operator attribute `colour`",
+                [
+                    "`requires` takes a list in brackets: write `requires = [Catalog, services::Echo]`",
+                    "unknown operator attribute `colour`; expected `name`, `version`, `description`, `requires` or `crate`, each written `key = \"value\"`",
+                ],
+                2,
             ),
         ] {
             let mut errors = Errors::default();
             let parsed = parse(args, &mut errors);
-            let text = errors.into_compile_errors().to_string();
-            assert!(
-                text.contains(&format!("write `requires = {list}`")),
-                "{text}"
-            );
-            assert!(text.contains(stray), "{text}");
-            assert_eq!(
-                parsed.requires.len(),
-                list.matches(',').count() + 1,
-                "{text}"
-            );
+            let found = crate::common::errors::compile_errors(errors.into_compile_errors());
+            assert_eq!(found, expected);
+            assert_eq!(parsed.requires.len(), listed, "{found:?}");
         }
     }
 
