@@ -824,7 +824,7 @@ pub(in crate::exchange) fn check_depth(schema: &SchemaRef) -> Result<()> {
     while let Some((data_type, column, depth)) = stack.pop() {
         if depth > MAX_SCHEMA_DEPTH {
             return Err(Error::unlocated(format!(
-                "column `{column}` nests deeper than {MAX_SCHEMA_DEPTH} levels, more than a crossing takes (the column is level 1, and what a list, struct, map, union, dictionary or run-end array holds is one level deeper: flatten its type to 16 levels or fewer)"
+                "column `{column}` nests deeper than {MAX_SCHEMA_DEPTH} levels, more than a crossing takes (the column is level 1, and what a list, struct, map, union, dictionary or run-end array holds is one level deeper: flatten its type to {MAX_SCHEMA_DEPTH} levels or fewer)"
             )));
         }
         let deeper = depth + 1;
