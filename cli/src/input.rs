@@ -1991,16 +1991,21 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
                 here,
                 before,
             }) => (
-                format!(
-                    "the key `{path}` holds {here} here, and {}: a column holds one type (make the values of the key agree)",
-                    match before {
-                        Some((before, kind)) if before == index + 1 => {
-                            format!("{kind} before it on this line")
+                match before {
+                    Against::Itself => format!(
+                        "the key `{path}` holds {here} here whose elements disagree in JSON type: a list's elements make one column, which holds one type (make them agree)"
+                    ),
+                    before => format!(
+                        "the key `{path}` holds {here} here, and {}: a column holds one type (make the values of the key agree)",
+                        match before {
+                            Against::Value(before, kind) if before == index + 1 => {
+                                format!("{kind} before it on this line")
+                            }
+                            Against::Value(before, kind) => format!("{kind} on line {before}"),
+                            _ => "other values before it".to_owned(),
                         }
-                        Some((before, kind)) => format!("{kind} on line {before}"),
-                        None => "other values in the lines before".to_owned(),
-                    }
-                ),
+                    ),
+                },
                 key_column(line, &keys).map(|at| at.to_string()),
             ),
             None => (
@@ -2074,9 +2079,20 @@ struct Disagreement {
     keys: Vec<String>,
     /// The value here, in words.
     here: &'static str,
-    /// The nearest earlier value that disagrees with it (its line, from 1, and its kind in
-    /// words): `None` when the earlier values disagree with it only together.
-    before: Option<(usize, &'static str)>,
+    /// What it disagrees with.
+    before: Against,
+}
+
+/// What a value disagrees with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Against {
+    /// The nearest earlier value that disagrees with it: its line (from 1) and its kind in
+    /// words.
+    Value(usize, &'static str),
+    /// The earlier values, only together.
+    Together,
+    /// Its own elements, whichever came before (an array that infers as no column alone).
+    Itself,
 }
 
 /// What in `line` (numbered from 0 in the file) arrow-json's inference cannot take for the
@@ -2144,7 +2160,7 @@ fn one_column(values: &[(usize, &serde_json::Value)]) -> bool {
 
 /// What [`disagreeing_in`] finds: the path's keys (from the innermost), the value in words,
 /// the nearest earlier value that disagrees.
-type Found = (Vec<String>, &'static str, Option<(usize, &'static str)>);
+type Found = (Vec<String>, &'static str, Against);
 
 /// The first value of the column `values` (in file order, with their line numbers) that
 /// disagrees with those before it, as [`disagreeing_key`] gives it (the path's keys from the
@@ -2206,13 +2222,22 @@ fn disagreeing_in(values: &[(usize, &serde_json::Value)]) -> Option<Found> {
         }
         _ => {}
     }
+    // A value that is no column alone (`[1, [2]]`: inside a list, a plain value and a list
+    // do not mix, where one key's do) disagrees with itself, whatever came before.
+    if value.is_array() && !one_column(&[(line, value)]) {
+        return Some((Vec::new(), json_kind(value), Against::Itself));
+    }
     let nearest = earlier
         .iter()
         .rev()
         .take(1_000)
         .find(|one| !one_column(&[**one, (line, value)]))
         .map(|(line, was)| (*line, json_kind(was)));
-    Some((Vec::new(), json_kind(value), nearest))
+    Some((
+        Vec::new(),
+        json_kind(value),
+        nearest.map_or(Against::Together, |(line, kind)| Against::Value(line, kind)),
+    ))
 }
 
 /// The first of `lines` (numbered from 0 in the file) at which inferring a schema from the
@@ -2647,7 +2672,7 @@ mod tests {
                 "a.b",
                 &keys(&["a.b"])[..],
                 "a number",
-                Some((1, "an object"))
+                Against::Value(1, "an object")
             )
         );
         assert_eq!(key_column(r#"{"x":"a.b","a.b":5}"#, &found.keys), Some(12));

@@ -2688,6 +2688,17 @@ fn an_unreadable_json_lines_file_names_the_line_and_column() {
             file.display()
         ),
     );
+    // A list whose elements mix a plain value and a list, which no list's column takes
+    // (where one key's values may mix them): the list itself, not a line before, is named
+    // (it said "the key `a` holds an array here, and a number on line 1").
+    std::fs::write(&file, "{\"a\":1}\n{\"a\":[1,[2]]}\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 2, column 2: the key `a` holds an array here whose elements disagree in JSON type: a list's elements make one column, which holds one type (make them agree)",
+            file.display()
+        ),
+    );
     // The value it disagrees with far back, past 10,000 pairs of values of other keys (it
     // said "a field's JSON type here disagrees with the lines before (Expected scalar or
     // scalar array JSON type, found: Object(..))").
