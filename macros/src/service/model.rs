@@ -46,23 +46,13 @@ impl<'a> Service<'a> {
             .filter_map(|entry| match entry {
                 TraitItem::Fn(method) => Method::parse(method, errors),
                 TraitItem::Type(ty) => {
-                    errors.at(
-                        ty,
-                        format!(
-                            "host service traits cannot have associated types (`type {}`): both sides must agree on every type at compile time; name the concrete type in the method signatures",
-                            ty.ident
-                        ),
-                    );
+                    errors.at(ty, associated_type(&ty.ident.to_string()));
                     None
                 }
                 TraitItem::Const(c) => {
                     errors.at(
                         c,
-                        format!(
-                            "host service traits cannot have associated constants (`const {}`): a constant cannot be called across the boundary; make it a method (`fn {}(&self) -> …`)",
-                            c.ident,
-                            c.ident.to_string().to_lowercase()
-                        ),
+                        associated_const(&c.ident.to_string(), &crate::common::types::text(&c.ty)),
                     );
                     None
                 }
@@ -76,8 +66,20 @@ impl<'a> Service<'a> {
                     );
                     None
                 }
+                // syn keeps an item it cannot model as tokens: one with `pub` or `default`
+                // in front (`pub fn get`, `pub const LIMIT`), or a generic constant.
+                TraitItem::Verbatim(tokens) => {
+                    errors.at(tokens, verbatim(tokens));
+                    None
+                }
                 other => {
-                    errors.at(other, "only methods may appear in a host service trait");
+                    errors.at(
+                        other,
+                        format!(
+                            "`{}` cannot appear in a host service trait: only methods (`fn name(&self, …) -> …`) cross the C ABI between plugin and host",
+                            crate::common::types::text(other)
+                        ),
+                    );
                     None
                 }
             })
@@ -183,4 +185,64 @@ pub fn signature_text(method: &TraitItemFn) -> String {
         ReturnType::Type(_, ty) => format!(" -> {}", types::text(ty)),
     };
     format!("fn {}({}){output}", sig.ident, params.join(", "))
+}
+
+fn associated_type(name: &str) -> String {
+    format!(
+        "host service traits cannot have associated types (`type {name}`): both sides must agree on every type at compile time; name the concrete type in the method signatures"
+    )
+}
+
+fn associated_const(name: &str, ty: &str) -> String {
+    format!(
+        "host service traits cannot have associated constants (`const {name}`): a constant cannot be called across the boundary; make it a method (`fn {}(&self) -> {ty}`)",
+        name.to_lowercase()
+    )
+}
+
+/// The message for an item syn kept as tokens, naming it by its keyword and name:
+/// `pub fn get` or `default fn get` (a method with a qualifier a trait item cannot have),
+/// `pub const LIMIT` or `const LIMIT<T>` (a constant), `pub type Output` (a type).
+fn verbatim(tokens: &TokenStream) -> String {
+    use proc_macro2::TokenTree;
+    // The item's top-level words in order; attributes and `pub(crate)` are groups, skipped.
+    let words: Vec<String> = tokens
+        .clone()
+        .into_iter()
+        .filter_map(|token| match token {
+            TokenTree::Ident(ident) => Some(ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    let after = |keyword: &str| {
+        let at = words.iter().position(|word| word == keyword)?;
+        Some((&words[..at], words.get(at + 1)?.as_str()))
+    };
+    if let Some((before, name)) = after("fn") {
+        let mut written = Vec::new();
+        let mut reasons = Vec::new();
+        for word in before {
+            match word.as_str() {
+                "pub" => reasons.push("a trait's methods take the trait's visibility"),
+                "default" => reasons.push("it belongs on an item of a specializing impl"),
+                _ => continue,
+            }
+            written.push(word.as_str());
+        }
+        let written = written.join(" ");
+        return format!(
+            "`{written} fn {name}` in a host service trait: remove `{written}` ({}) and write `fn {name}(&self, …)`",
+            reasons.join("; ")
+        );
+    }
+    if let Some((_, name)) = after("type") {
+        return associated_type(name);
+    }
+    if let Some((_, name)) = after("const") {
+        return associated_const(name, "…");
+    }
+    format!(
+        "`{}` cannot appear in a host service trait: only methods (`fn name(&self, …) -> …`) cross the C ABI between plugin and host",
+        crate::common::types::text(tokens)
+    )
 }

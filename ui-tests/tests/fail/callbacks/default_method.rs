@@ -1,0 +1,6 @@
+#[oplink::host_callbacks]
+pub trait Lookup {
+    default fn get(&self, key: &str) -> Option<String>;
+}
+
+fn main() {}
