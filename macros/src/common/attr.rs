@@ -9,13 +9,14 @@ use super::errors::Errors;
 
 /// How an attribute is written, for the messages of [`key_values`].
 pub struct Form {
-    /// One entry, e.g. ``"`key = \"value\"`"``.
+    /// One entry, true of every key: ``"`key = value`"``.
     pub written: &'static str,
     /// A valid argument list.
     pub example: &'static str,
     /// The attribute's name in messages (`operator`, `host_callbacks`).
     pub attribute: &'static str,
-    /// The keys it takes, for messages.
+    /// The keys it takes, each in its form (`` `name = "..."` or `crate = path` ``), for
+    /// messages.
     pub keys: &'static str,
     /// Each key it takes with a value to show in an example: `("name", "\"threshold\"")`.
     pub values: &'static [(&'static str, &'static str)],
@@ -108,9 +109,7 @@ pub fn key_values(args: TokenStream, errors: &mut Errors, form: Form) -> Option<
                     .unwrap_or_default();
                 errors.at(
                     &meta,
-                    format!(
-                        "unknown {attribute} attribute `{shown}`; {hint}expected {keys}, each written {written}"
-                    ),
+                    format!("unknown {attribute} attribute `{shown}`; {hint}expected {keys}"),
                 );
                 if let Some(key) = key {
                     out.misformed.push(key);

@@ -26,7 +26,8 @@ pub struct OperatorArgs {
     pub env_reads: Vec<LitStr>,
 }
 
-const KEYS: &str = "`name`, `version`, `description`, `requires` or `crate`";
+/// The keys, each in the form it is written, for messages.
+const KEYS: &str = "`name = \"...\"`, `version = \"...\"`, `description = \"...\"`, `requires = [Service, ..]` or `crate = path`";
 /// The keys [`KEYS`] lists, for matching and "did you mean".
 const KEY_NAMES: [&str; 5] = ["name", "version", "description", "requires", "crate"];
 /// Each key with a value to show in an example.
@@ -58,7 +59,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         args,
         errors,
         Form {
-            written: "`key = \"value\"`",
+            written: "`key = value`",
             example: "name = \"threshold\", version = \"1.0.0\"",
             attribute: "operator",
             keys: KEYS,
@@ -735,7 +736,7 @@ mod tests {
                 ),
                 [
                     "`requires` takes a list in brackets: write `requires = [Catalog, services::Echo]`",
-                    "unknown operator attribute `colour`; expected `name`, `version`, `description`, `requires` or `crate`, each written `key = \"value\"`",
+                    "unknown operator attribute `colour`; expected `name = \"...\"`, `version = \"...\"`, `description = \"...\"`, `requires = [Service, ..]` or `crate = path`",
                 ],
                 2,
             ),

@@ -12,7 +12,8 @@ pub struct Args {
     pub krate: syn::Path,
 }
 
-const KEYS: &str = "`name` or `crate`";
+/// The keys, each in the form it is written, for messages.
+const KEYS: &str = "`name = \"...\"` or `crate = path`";
 /// The keys [`KEYS`] lists, for "did you mean".
 const KEY_NAMES: [&str; 2] = ["name", "crate"];
 
