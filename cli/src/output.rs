@@ -102,6 +102,18 @@ pub enum Destination {
 
 /// The file `--output` writes: the path itself, or, for a symbolic link, the file it names
 /// (the link stays a link, and what it names gets the output).
+/// How `path` ends when its text names a folder rather than a file: `/`, `.` or `..`.
+fn folder_ending(path: &Path) -> Option<&'static str> {
+    let text = path.as_os_str().as_encoded_bytes();
+    let last = text.rsplit(|&byte| byte == b'/').next().unwrap_or_default();
+    match last {
+        _ if text.ends_with(b"/") => Some("/"),
+        b"." => Some("."),
+        b".." => Some(".."),
+        _ => None,
+    }
+}
+
 pub(crate) fn written_path(given: &Path) -> Result<PathBuf> {
     let is_link = std::fs::symlink_metadata(given).is_ok_and(|m| m.file_type().is_symlink());
     if !is_link {
@@ -484,13 +496,18 @@ impl Sink {
                         )
                     }
                     _ => {
+                        // A path ending in `/`, `.` or `..` names a folder, there or not:
+                        // `Path::file_name` reads `out/.` as `out`, and the file written
+                        // beside it could not be renamed to it at the end of the run.
+                        let folder_ending = folder_ending(given);
                         let name = path
                             .file_name()
+                            .filter(|_| folder_ending.is_none())
                             .ok_or_else(|| {
-                                // Only a path ending in `..` gets here (`/` is a folder).
                                 CliError::Usage(format!(
-                                    "--output `{}` names a folder (it ends in `..`); name a file",
-                                    given.display()
+                                    "--output `{}` names a folder (it ends in `{}`); name a file",
+                                    given.display(),
+                                    folder_ending.unwrap_or("..")
                                 ))
                             })?
                             .to_string_lossy();

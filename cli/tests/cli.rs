@@ -3318,6 +3318,20 @@ fn usage_errors_are_one_sentence() {
         oplink().args(["run", ORDERS, "--to", "csv", "--output", "no/such/.."]),
         "--output `no/such/..` names a folder (it ends in `..`); name a file",
     );
+    // So does one ending in `.` or `/`, said before the run rather than when its output
+    // cannot be renamed into place at the end.
+    fails_with(
+        oplink().args(["run", ORDERS, "--to", "csv", "--output", "no/such/."]),
+        "--output `no/such/.` names a folder (it ends in `.`); name a file",
+    );
+    fails_with(
+        oplink().args(["run", ORDERS, "--to", "csv", "--output", "no-such-out.csv/"]),
+        "--output `no-such-out.csv/` names a folder (it ends in `/`); name a file",
+    );
+    fails_with(
+        oplink().args(["run", ORDERS, "--to", "csv", "--output", "no/such/./"]),
+        "--output `no/such/./` names a folder (it ends in `/`); name a file",
+    );
     fails_with(
         oplink().args(["run", ORDERS, "--output", "no/such/dir/out.csv"]),
         "cannot create `no/such/dir/out.csv`: its folder `no/such/dir` does not exist",
