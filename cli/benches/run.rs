@@ -1,8 +1,9 @@
 //! What the plugin boundary costs end to end: `oplink run` with the `threshold` plugin over
 //! a generated file of a million rows (CSV and Parquet), against the same filter applied in
 //! process to the same parsed batches, and against reading alone. Run with
-//! `cargo bench -p oplink-cli --bench run` (it builds the example plugins in release mode
-//! and writes the data files under `target/oplink-bench-data` the first time).
+//! `cargo bench -p oplink-cli --bench run` (it builds the `threshold` plugin in release mode
+//! and writes the data files under `target/oplink-bench-data`, in `CARGO_TARGET_DIR` if set,
+//! the first time).
 //!
 //! Each benchmark reads the whole file, so each sample is one run; the counter turns the
 //! times into rows per second.
@@ -33,7 +34,7 @@ fn main() {
 fn data(format: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/oplink-bench-data");
+        let dir = common::target_dir().join("oplink-bench-data");
         std::fs::create_dir_all(&dir).expect("create the data folder");
         let csv = dir.join(format!("orders-{ROWS}.csv"));
         let parquet = dir.join(format!("orders-{ROWS}.parquet"));
@@ -63,18 +64,28 @@ fn data(format: &str) -> PathBuf {
                     .expect("a batch"),
                 );
             }
-            let file = std::fs::File::create(&csv).expect("create the CSV file");
+            // Each file is written under another name and renamed when whole, so that a run
+            // stopped while writing leaves no short file for the next run to take.
+            let partial = |path: &PathBuf| {
+                let mut name = path.clone().into_os_string();
+                name.push(".partial");
+                PathBuf::from(name)
+            };
+            let file = std::fs::File::create(partial(&csv)).expect("create the CSV file");
             let mut writer = arrow_csv::Writer::new(file);
             for batch in &batches {
                 writer.write(batch).expect("write CSV");
             }
-            let file = std::fs::File::create(&parquet).expect("create the Parquet file");
+            drop(writer.into_inner());
+            std::fs::rename(partial(&csv), &csv).expect("name the CSV file");
+            let file = std::fs::File::create(partial(&parquet)).expect("create the Parquet file");
             let mut writer = parquet::arrow::ArrowWriter::try_new(file, batches[0].schema(), None)
                 .expect("a Parquet writer");
             for batch in &batches {
                 writer.write(batch).expect("write Parquet");
             }
             writer.close().expect("close Parquet");
+            std::fs::rename(partial(&parquet), &parquet).expect("name the Parquet file");
         }
         dir
     });

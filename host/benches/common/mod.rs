@@ -18,22 +18,15 @@ pub fn release_plugin(crates: &[&str], name: &str) -> Plugin {
 pub fn release_path(crates: &[&str], name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.current_dir(&root)
+        cmd.current_dir(workspace_root())
             .args(["build", "--quiet", "--release"]);
         for krate in crates {
             cmd.args(["-p", krate]);
         }
         let status = cmd.status().expect("run cargo");
         assert!(status.success(), "building the example plugins failed");
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"))
-            .join("release")
+        target_dir().join("release")
     });
     let file = format!(
         "{}{name}{}",
@@ -41,4 +34,20 @@ pub fn release_path(crates: &[&str], name: &str) -> PathBuf {
         std::env::consts::DLL_SUFFIX
     );
     dir.join(file)
+}
+
+/// The workspace's root folder.
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The folder cargo builds into: `CARGO_TARGET_DIR` (a relative one from the workspace's
+/// root, where the build above runs) or `target` in the workspace's root.
+#[allow(dead_code)]
+pub fn target_dir() -> PathBuf {
+    let root = workspace_root();
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir))
 }
