@@ -34,11 +34,17 @@
 //!   `import_floor` builds them: the least `threshold_plugin` can cost while `threshold`
 //!   takes and returns `RecordBatch`es, whoever lays them out and takes them in.
 //!
-//! Row counts: 0 (a change with no diffs), 1, 1,000 and 1,000,000. `OPLINK_PROFILE=one`,
-//! `thousand`, `wide` or `empty` runs one crossing in a loop instead, for a profiler
-//! (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin, the exchange alone, or with
-//! `OPLINK_PROFILE_OPERATOR=threshold`, `import_floor` or `threshold_floor` that benchmark's
-//! work; `OPLINK_PROFILE_TIMES=N`: N times;
+//! Row counts (the argument): 0 (a change with no diffs), 1, 1,000 and 1,000,000 for
+//! `passthrough_in_process`, `passthrough_plugin`, `passthrough_view_plugin`,
+//! `threshold_in_process`, `threshold_plugin`, `arrow_ffi_baseline` and `oplink_exchange`; 1
+//! and 1,000 for `sink_*`, `scale_*`, `oplink_one_way`, `import_floor` and `threshold_floor`.
+//! Those names, with `wide_plugin`, `wide_view_plugin` and `wide_arrow_ffi_baseline`, are
+//! stable: the README's and `docs/performance-history.md`'s tables cite them from run to run.
+//!
+//! `OPLINK_PROFILE=one`, `thousand`, `wide` or `empty` runs one crossing in a loop instead,
+//! for a profiler (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin, the exchange alone, or
+//! with `OPLINK_PROFILE_OPERATOR=threshold`, `import_floor` or `threshold_floor` that
+//! benchmark's work; `OPLINK_PROFILE_TIMES=N`: N times;
 //! `OPLINK_PROFILE_OPERATOR=passthrough_view`: another operator of `toolkit`, `threshold`,
 //! `scale` or `scale_batch`).
 
@@ -64,8 +70,10 @@ const SIZES: [usize; 4] = [0, 1, 1_000, 1_000_000];
 mod common;
 
 fn main() {
-    // `OPLINK_PROFILE=one|thousand|wide|empty` runs that crossing in a loop instead, for a profiler:
-    // `OPLINK_PROFILE=one perf record -g target/release/deps/apply-*`.
+    // `OPLINK_PROFILE=one|thousand|wide|empty` runs that crossing in a loop instead, for a
+    // profiler: `OPLINK_PROFILE=one perf record -e cpu-clock -g -o /tmp/perf.data
+    // target/release/deps/apply-*` from the workspace's root (without `-o`, `perf.data`
+    // lands in the folder it runs in).
     if let Ok(what) = std::env::var("OPLINK_PROFILE") {
         profile(&what);
         return;
@@ -82,10 +90,12 @@ fn profile(what: &str) {
         other => panic!("OPLINK_PROFILE is one, thousand, wide or empty, not {other:?}"),
     };
     // `OPLINK_PROFILE_TIMES=N` for a slower profiler (callgrind).
-    let times = std::env::var("OPLINK_PROFILE_TIMES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(times);
+    let times = match std::env::var("OPLINK_PROFILE_TIMES") {
+        Ok(n) => n.parse().unwrap_or_else(|_| {
+            panic!("OPLINK_PROFILE_TIMES is a count of crossings (such as 1000), not {n:?}")
+        }),
+        Err(_) => times,
+    };
     let operator = std::env::var("OPLINK_PROFILE_OPERATOR").unwrap_or("passthrough".into());
     // The operators configured with the `amount` column, and the floors built for the
     // 2-column change, do not fit the wide change: said before anything runs. (In
