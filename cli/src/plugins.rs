@@ -146,23 +146,9 @@ impl Plugins {
             1 => "; 1 symbolic link there was passed over (a folder's links are not followed: name the library itself with `--plugins`)".to_owned(),
             n => format!("; {n} symbolic links there were passed over (a folder's links are not followed: name the libraries themselves with `--plugins`)"),
         });
-        let crate_type = "add `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in";
-        let rust_only = if nothing_found {
-            self.rust_only()
-        } else {
-            Vec::new()
-        };
-        words.push_str(&match &rust_only[..] {
-            [] => String::new(),
-            [one] => format!(
-                "; `{}` there is a Rust library without a shared one beside it ({crate_type} its Cargo.toml)",
-                one.display()
-            ),
-            more => format!(
-                "; {} Rust libraries there have no shared one beside them ({crate_type} their Cargo.toml)",
-                more.len()
-            ),
-        });
+        if nothing_found {
+            words.push_str(&rust_only_words(&self.rust_only()));
+        }
         words
     }
 
@@ -217,8 +203,13 @@ pub(crate) fn rust_only_in(folders: &[PathBuf]) -> Vec<PathBuf> {
 /// Words for a folder that holds no plugin, after a `; `, when it holds Rust libraries
 /// without their shared one (empty otherwise).
 pub(crate) fn rust_only_hint(folder: &std::path::Path) -> String {
+    rust_only_words(&rust_only_in(&[folder.to_path_buf()]))
+}
+
+/// These Rust libraries without their shared one in words, after a `; ` (empty for none).
+fn rust_only_words(rust_only: &[PathBuf]) -> String {
     let crate_type = "add `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in";
-    match &rust_only_in(&[folder.to_path_buf()])[..] {
+    match rust_only {
         [] => String::new(),
         [one] => format!(
             "; `{}` there is a Rust library without a shared one beside it ({crate_type} its Cargo.toml)",
