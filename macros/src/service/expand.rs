@@ -346,5 +346,19 @@ mod tests {
                 "host service traits cannot hold a macro call (`methods!`): `#[host_callbacks]` sees it unexpanded, so write out the methods it would give"
             ]
         );
+        // Items syn keeps as tokens are named by their first keyword: a constant of a
+        // function pointer type is a constant, a `const fn` a method.
+        assert_eq!(
+            errors(quote! {
+                pub trait Catalog {
+                    pub const F: fn(u8) -> u8;
+                    pub const fn get(&self) -> u8;
+                }
+            }),
+            [
+                "host service traits cannot have associated constants (`const F`): a constant cannot be called across the boundary; make it a method (`fn f(&self) -> …`)",
+                "`pub fn get` in a host service trait: remove `pub` (a trait's methods take the trait's visibility) and write `fn get(&self, …)`",
+            ]
+        );
     }
 }

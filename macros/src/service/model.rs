@@ -214,32 +214,41 @@ fn verbatim(tokens: &TokenStream) -> String {
             _ => None,
         })
         .collect();
-    let after = |keyword: &str| {
-        let at = words.iter().position(|word| word == keyword)?;
-        Some((&words[..at], words.get(at + 1)?.as_str()))
-    };
-    if let Some((before, name)) = after("fn") {
-        let mut written = Vec::new();
-        let mut reasons = Vec::new();
-        for word in before {
-            match word.as_str() {
-                "pub" => reasons.push("a trait's methods take the trait's visibility"),
-                "default" => reasons.push("it belongs on an item of a specializing impl"),
-                _ => continue,
+    // The item's kind is its first keyword: `pub const F: fn(u8)` is a constant.
+    let kind = words
+        .iter()
+        .position(|word| matches!(word.as_str(), "fn" | "type" | "const"));
+    // `pub const fn get` is a method.
+    let kind = kind.map(|at| match words.get(at + 1) {
+        Some(next) if words[at] == "const" && next == "fn" => at + 1,
+        _ => at,
+    });
+    if let Some(at) = kind
+        && let Some(name) = words.get(at + 1)
+    {
+        match words[at].as_str() {
+            "fn" => {
+                let mut written = Vec::new();
+                let mut reasons = Vec::new();
+                for word in &words[..at] {
+                    match word.as_str() {
+                        "pub" => reasons.push("a trait's methods take the trait's visibility"),
+                        "default" => reasons.push("it belongs on an item of a specializing impl"),
+                        _ => continue,
+                    }
+                    written.push(word.as_str());
+                }
+                if !written.is_empty() {
+                    let written = written.join(" ");
+                    return format!(
+                        "`{written} fn {name}` in a host service trait: remove `{written}` ({}) and write `fn {name}(&self, …)`",
+                        reasons.join("; ")
+                    );
+                }
             }
-            written.push(word.as_str());
+            "type" => return associated_type(name),
+            _ => return associated_const(name, "…"),
         }
-        let written = written.join(" ");
-        return format!(
-            "`{written} fn {name}` in a host service trait: remove `{written}` ({}) and write `fn {name}(&self, …)`",
-            reasons.join("; ")
-        );
-    }
-    if let Some((_, name)) = after("type") {
-        return associated_type(name);
-    }
-    if let Some((_, name)) = after("const") {
-        return associated_const(name, "…");
     }
     format!(
         "`{}` cannot appear in a host service trait: only methods (`fn name(&self, …) -> …`) cross the C ABI between plugin and host",
