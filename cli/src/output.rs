@@ -100,8 +100,6 @@ pub enum Destination {
     },
 }
 
-/// The file `--output` writes: the path itself, or, for a symbolic link, the file it names
-/// (the link stays a link, and what it names gets the output).
 /// How `path` ends when its text names a folder rather than a file: `/`, `.` or `..`.
 fn folder_ending(path: &Path) -> Option<&'static str> {
     let text = path.as_os_str().as_encoded_bytes();
@@ -114,6 +112,8 @@ fn folder_ending(path: &Path) -> Option<&'static str> {
     }
 }
 
+/// The file `--output` writes: the path itself, or, for a symbolic link, the file it names
+/// (the link stays a link, and what it names gets the output).
 pub(crate) fn written_path(given: &Path) -> Result<PathBuf> {
     let is_link = std::fs::symlink_metadata(given).is_ok_and(|m| m.file_type().is_symlink());
     if !is_link {
