@@ -1985,18 +1985,17 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
         let at = read.iter().position(|(i, _)| *i == index).unwrap_or(0);
         let line = &read[at].1;
         let (reason, column) = match disagreeing_key(&read[..at], (index, line)) {
-            Some(Disagreement {
-                path,
-                keys,
-                here,
-                before,
-            }) => (
-                match before {
+            Some(found) => (
+                match found.before {
                     Against::Itself => format!(
-                        "the key `{path}` holds {here} here whose elements disagree in JSON type: a list's elements make one column, which holds one type (make them agree)"
+                        "the key `{}` holds {} here whose elements disagree in JSON type: a list's elements make one column, which holds one type (make them agree)",
+                        found.path(),
+                        found.here
                     ),
                     before => format!(
-                        "the key `{path}` holds {here} here, and {}: a column holds one type (make the values of the key agree)",
+                        "the key `{}` holds {} here, and {}: a column holds one type (make the values of the key agree)",
+                        found.path(),
+                        found.here,
                         match before {
                             Against::Value(before, kind) if before == index + 1 => {
                                 format!("{kind} before it on this line")
@@ -2006,7 +2005,7 @@ fn json_error(path: &Path, schema: Option<(&SchemaRef, bool)>, error: ArrowError
                         }
                     ),
                 },
-                key_column(line, &keys).map(|at| at.to_string()),
+                key_column(line, &found.keys).map(|at| at.to_string()),
             ),
             None => (
                 format!(
@@ -2072,9 +2071,6 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
 /// A value whose JSON type disagrees with the values before it in its column, found by
 /// [`disagreeing_key`].
 struct Disagreement {
-    /// The key's path from the line's object: `a`, `a.b` (a key inside objects that agree),
-    /// `a[]` (the elements of the arrays of key `a`).
-    path: String,
     /// The keys of the path, from the line's object (`[]` for an array's elements).
     keys: Vec<String>,
     /// The value here, in words.
@@ -2112,19 +2108,22 @@ fn disagreeing_key(
     let values: Vec<(usize, &serde_json::Value)> = values.iter().map(|(n, v)| (*n, v)).collect();
     let (mut keys, here, before) = disagreeing_in(&values).filter(|(path, ..)| !path.is_empty())?;
     keys.reverse();
-    let mut words = String::new();
-    for key in &keys {
-        if !words.is_empty() && key != "[]" {
-            words.push('.');
+    Some(Disagreement { keys, here, before })
+}
+
+impl Disagreement {
+    /// The key's path from the line's object: `a`, `a.b` (a key inside objects that agree),
+    /// `a[]` (the elements of the arrays of key `a`).
+    fn path(&self) -> String {
+        let mut words = String::new();
+        for key in &self.keys {
+            if !words.is_empty() && key != "[]" {
+                words.push('.');
+            }
+            words.push_str(key);
         }
-        words.push_str(key);
+        words
     }
-    Some(Disagreement {
-        path: words,
-        keys,
-        here,
-        before,
-    })
 }
 
 /// The column (from 1, in bytes) of the first key of `keys` in `line`, or of the innermost
@@ -2663,7 +2662,7 @@ mod tests {
         let found = disagreeing_key(&before, (1, r#"{"x":"a.b","a.b":5}"#)).unwrap();
         assert_eq!(
             (
-                found.path.as_str(),
+                found.path().as_str(),
                 &found.keys[..],
                 found.here,
                 found.before
