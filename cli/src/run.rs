@@ -77,7 +77,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             "--op `{spec}` names no operator: `{name}` is not an operator name (1 to 64 ASCII letters, digits, `_`, `-` or `.`, starting with a letter); write `NAME`, `NAME=JSON` or `NAME=@FILE`"
         )));
     }
-    let (text, source_text) = match config {
+    let (text, source_text, given) = match config {
         None => {
             return Ok(OpSpec {
                 name: name.to_owned(),
@@ -101,15 +101,17 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
                             CliError::io("read", path, e)
                         ))
                     })?;
-                (text, format!("(from `{file}`)"))
+                (
+                    text,
+                    format!("(from `{file}`)"),
+                    Given::File(file.to_owned()),
+                )
             }
-            None => (config.to_owned(), "(inline)".to_owned()),
+            None => (config.to_owned(), "(inline)".to_owned(), Given::Inline),
         },
     };
-    let inline = config.is_some_and(|c| !c.starts_with('@'));
-    let config_file = config.and_then(|c| c.strip_prefix('@'));
     if text.trim().is_empty() {
-        return Err(CliError::Usage(if inline {
+        return Err(CliError::Usage(if given == Given::Inline {
             format!(
                 "--op `{spec}`: the configuration of `{name}` after `=` is empty; give JSON (`{{}}` for none), or leave out `=`"
             )
@@ -136,10 +138,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
         Ok(Strict(config)) => Ok(OpSpec {
             name: name.to_owned(),
             config,
-            given: match config_file {
-                Some(file) => Given::File(file.to_owned()),
-                None => Given::Inline,
-            },
+            given,
         }),
         Err(error) => {
             let (line, column) = (error.line(), error.column());
@@ -161,7 +160,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
                                 .iter()
                                 .any(|w| rest.starts_with(w))
                     });
-            let unquoted = inline && bare_word && !text.contains(['"', '\'']);
+            let unquoted = given == Given::Inline && bare_word && !text.contains(['"', '\'']);
             // serde_json counts the column in bytes: said in characters, as a reader
             // counts them (the caret, placed by bytes, is right either way).
             let mut reason = error.to_string();
