@@ -2,8 +2,8 @@
 //! a generated file of a million rows (CSV and Parquet), against the same filter applied in
 //! process to the same parsed batches, and against reading alone. Run with
 //! `cargo bench -p oplink-cli --bench run` (it builds the `threshold` plugin in release mode
-//! and writes the data files under `target/oplink-bench-data`, in `CARGO_TARGET_DIR` if set,
-//! the first time).
+//! and writes the data files under `oplink-bench-data` in the target folder the benchmark was
+//! built in, the first time).
 //!
 //! Each benchmark reads the whole file, so each sample is one run; the counter turns the
 //! times into rows per second.

@@ -49,9 +49,7 @@ fn a_plugin_crate_built_alone_with_panic_abort_is_refused() {
     std::fs::write(dir.join("src/lib.rs"), SOURCE).unwrap();
     // The workspace's lock file, so the dependencies resolve to the artifacts already built.
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = common::target_dir();
     let status = Command::new(env!("CARGO"))
         .current_dir(&dir)
         .args(["rustc", "--quiet", "--lib", "--", "-C", "panic=abort"])

@@ -1,6 +1,6 @@
 //! Builds example plugins in release mode (once per benchmark binary) and loads them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -20,7 +20,8 @@ pub fn release_path(crates: &[&str], name: &str) -> PathBuf {
     let dir = BUILT.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
         cmd.current_dir(workspace_root())
-            .args(["build", "--quiet", "--release"]);
+            .args(["build", "--quiet", "--release", "--target-dir"])
+            .arg(target_dir());
         for krate in crates {
             cmd.args(["-p", krate]);
         }
@@ -44,10 +45,19 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The folder cargo builds into: `CARGO_TARGET_DIR` (a relative one from the workspace's
-/// root, where the build above runs) or `target` in the workspace's root.
-#[allow(dead_code)]
+/// The target folder this benchmark was built in (it runs from `TARGET/release/deps`), so
+/// the plugins are built beside it however that folder was chosen: `--target-dir`,
+/// `CARGO_TARGET_DIR` (relative ones included) or the default. A binary run from elsewhere
+/// (copied out of its folder) falls back to `CARGO_TARGET_DIR` or `target` in the workspace.
 pub fn target_dir() -> PathBuf {
-    let root = workspace_root();
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir))
+    let exe = std::env::current_exe().ok();
+    let built_in = exe.as_deref().and_then(|exe| {
+        let deps = exe.parent()?;
+        (deps.file_name()? == "deps").then(|| deps.parent()?.parent().map(Path::to_path_buf))?
+    });
+    built_in.unwrap_or_else(|| {
+        let root = workspace_root();
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| root.join("target"), |dir| root.join(dir))
+    })
 }

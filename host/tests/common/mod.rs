@@ -27,10 +27,21 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
+/// The target folder this test binary was built in (it runs from `TARGET/debug/deps`), so
+/// the plugins are built beside it however that folder was chosen: `--target-dir`,
+/// `CARGO_TARGET_DIR` (relative ones included) or the default. A binary run from elsewhere
+/// (copied out of its folder) falls back to `CARGO_TARGET_DIR` or `target` in the workspace.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().ok();
+    let built_in = exe.as_deref().and_then(|exe| {
+        let deps = exe.parent()?;
+        (deps.file_name()? == "deps").then(|| deps.parent()?.parent().map(Path::to_path_buf))?
+    });
+    built_in.unwrap_or_else(|| {
+        let root = workspace();
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| root.join("target"), |dir| root.join(dir))
+    })
 }
 
 /// Builds the example cdylibs with the cargo running these tests, in the same target folder
@@ -39,7 +50,9 @@ pub fn plugin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.current_dir(workspace()).args(["build", "--quiet"]);
+        cmd.current_dir(workspace())
+            .args(["build", "--quiet", "--target-dir"])
+            .arg(target_dir());
         for plugin in PLUGINS {
             cmd.args(["-p", plugin]);
         }
