@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use oplink::__private::ordinal;
 use oplink::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use oplink::arrow::schema::{DataType, Field, Schema};
 use oplink::services::Lookup;
@@ -672,18 +673,6 @@ fn stage_error(place: &str, source: oplink_host::Error, when: impl FnOnce() -> S
         source: Box::new(source),
         when: format!("{}{place}", when()),
     }
-}
-
-/// `1st`, `2nd`, `3rd`, `4th`, … `11th`, … `21st`.
-fn ordinal(n: usize) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }
 
 /// `change` through the stages from `from` on; `when` names the change in an error.
@@ -2270,20 +2259,6 @@ mod tests {
                 "{names:?}"
             );
         }
-    }
-
-    #[test]
-    fn ordinals_are_english() {
-        let said: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
-            .map(ordinal)
-            .into();
-        assert_eq!(
-            said,
-            [
-                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
-                "111th"
-            ]
-        );
     }
 
     #[test]

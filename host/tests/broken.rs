@@ -110,12 +110,12 @@ refused!(
 refused!(
     invalid_utf8_in_a_name,
     "BAD_UTF8",
-    "has an invalid oplink header: the name of operator 0 is not valid UTF-8 (invalid utf-8 sequence of 1 bytes from index 0)"
+    "has an invalid oplink header: the name of the 1st operator listed is not valid UTF-8 (invalid utf-8 sequence of 1 bytes from index 0)"
 );
 refused!(
     an_invalid_operator_name,
     "BAD_NAME",
-    "has an invalid oplink header: operator 0 has the name \"2fast\"; names are ASCII letters, digits, `_`, `-` and `.`, starting with a letter"
+    "has an invalid oplink header: the 1st operator listed has the name \"2fast\"; names are ASCII letters, digits, `_`, `-` and `.`, starting with a letter"
 );
 refused!(
     a_service_fingerprint_its_methods_do_not_give,
@@ -184,12 +184,12 @@ refused!(
 refused!(
     an_unmapped_descriptor,
     "DESCRIPTOR_UNMAPPED",
-    "has an invalid oplink header: the library's mapped memory does not hold the descriptor of operator 0 (4 bytes at 0x1008)"
+    "has an invalid oplink header: the library's mapped memory does not hold the descriptor of the 1st operator listed (4 bytes at 0x1008)"
 );
 refused!(
     a_descriptor_smaller_than_its_major,
     "DESCRIPTOR_SMALL",
-    "has an invalid oplink header: the descriptor of operator 0 says it is 8 bytes, less than the 80 of ABI 2.0"
+    "has an invalid oplink header: the descriptor of the 1st operator listed says it is 8 bytes, less than the 80 of ABI 2.0"
 );
 refused!(
     a_null_vtable,
@@ -214,17 +214,17 @@ refused!(
 refused!(
     an_unmapped_list_of_methods,
     "METHODS_UNMAPPED",
-    "has an invalid oplink header: the library's mapped memory does not hold the methods of `oplink.Log` in required service 0 of operator `c_op` (120 bytes at 0x2000)"
+    "has an invalid oplink header: the library's mapped memory does not hold the methods of `oplink.Log`, the 1st service that operator `c_op` requires (120 bytes at 0x2000)"
 );
 refused!(
     an_unmapped_string,
     "STRING_UNMAPPED",
-    "has an invalid oplink header: the library's mapped memory does not hold the name of operator 0 (4 bytes at 0x10)"
+    "has an invalid oplink header: the library's mapped memory does not hold the name of the 1st operator listed (4 bytes at 0x10)"
 );
 refused!(
     a_string_of_a_terabyte,
     "STRING_HUGE",
-    "has an invalid oplink header: the name of operator 0 is 1099511627776 bytes long"
+    "has an invalid oplink header: the name of the 1st operator listed is 1099511627776 bytes long"
 );
 refused!(
     an_entry_point_that_is_not_mapped,
@@ -265,8 +265,9 @@ fn misaligned_headers_and_descriptors() {
         );
         let (_, text) = load_err("DESCRIPTOR_MISALIGNED");
         assert!(
-            text.starts_with("has an invalid oplink header: the descriptor of operator 0 is at 0x")
-                && text.ends_with(", which is not aligned to 8 bytes"),
+            text.starts_with(
+                "has an invalid oplink header: the descriptor of the 1st operator listed is at 0x"
+            ) && text.ends_with(", which is not aligned to 8 bytes"),
             "{text}"
         );
     });

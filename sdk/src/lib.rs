@@ -161,4 +161,32 @@ pub mod __private {
             format!("{n} {many}")
         }
     }
+
+    /// `1st`, `2nd`, `3rd`, `4th`, … `11th`, … `21st` (for oplink's messages, in every crate
+    /// of the workspace).
+    pub fn ordinal(n: usize) -> String {
+        let suffix = match (n % 10, n % 100) {
+            (_, 11..=13) => "th",
+            (1, _) => "st",
+            (2, _) => "nd",
+            (3, _) => "rd",
+            _ => "th",
+        };
+        format!("{n}{suffix}")
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn ordinals_are_english() {
+        let said: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
+            .map(ordinal)
+            .into();
+        assert_eq!(
+            said,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
+                "111th"
+            ]
+        );
+    }
 }

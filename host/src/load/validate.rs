@@ -313,11 +313,15 @@ fn descriptor<M: Memory>(
     addr: Addr,
     index: usize,
 ) -> Result<DescribedOperator, Refusal> {
-    let d =
-        r.table::<OperatorDescriptor>(addr, &|| format!("the descriptor of operator {index}"))?;
-    let what = |field: &str| format!("the {field} of operator {index}");
+    // Named by place until its name is read: "the 1st operator listed" (in `operators`).
+    let listed = format!(
+        "the {} operator listed",
+        oplink::__private::ordinal(index + 1)
+    );
+    let d = r.table::<OperatorDescriptor>(addr, &|| format!("the descriptor of {listed}"))?;
+    let what = |field: &str| format!("the {field} of {listed}");
     let name = r.str(required(d.get(OperatorDescriptor::name))?, &|| what("name"))?;
-    check_name(&name).map_err(|why| invalid(format!("operator {index} {why}")))?;
+    check_name(&name).map_err(|why| invalid(format!("{listed} {why}")))?;
     let version = r.str(required(d.get(OperatorDescriptor::version))?, &|| {
         what("version")
     })?;
@@ -422,7 +426,12 @@ fn requirements<M: Memory>(
     )?;
     let mut out: Vec<RequiredService> = Vec::with_capacity(list.len());
     for (index, entry) in list.into_iter().enumerate() {
-        let what = || format!("required service {index} of operator `{operator}`");
+        let what = || {
+            format!(
+                "the {} service that operator `{operator}` requires",
+                oplink::__private::ordinal(index + 1)
+            )
+        };
         let name = r.str(required(entry.get(ServiceRequirement::name))?, &|| {
             format!("the name of {}", what())
         })?;
@@ -484,7 +493,7 @@ fn read_methods<M: Memory>(
     what: &dyn Fn() -> String,
 ) -> Result<Arc<[RequiredMethod]>, Refusal> {
     let methods = r.array::<ServiceMethod>(list, count, MAX_METHODS, &|| {
-        format!("the methods of `{name}` in {}", what())
+        format!("the methods of `{name}`, {}", what())
     })?;
     // Validate every string in place first; the owned copies are made once per distinct
     // list in the process (most plugins list the same standard services).

@@ -279,7 +279,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
                 let d = descriptor_of(image, header);
                 image.word::<StrView>(d + offset::<OperatorDescriptor>("version"), "len", 1 << 19);
             }),
-            "the library's mapped memory does not hold the version of operator 0 (524288 bytes at 0x10014b)",
+            "the library's mapped memory does not hold the version of the 1st operator listed (524288 bytes at 0x10014b)",
         ),
         (
             "a misaligned operator list",
@@ -312,7 +312,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
                 let d = descriptor_of(image, header);
                 image.view::<OperatorDescriptor>(d, "name", "");
             }),
-            "operator 0 has an empty name",
+            "the 1st operator listed has an empty name",
         ),
         (
             "a name too long",
@@ -320,7 +320,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
                 let d = descriptor_of(image, header);
                 image.view::<OperatorDescriptor>(d, "name", &"n".repeat(65));
             }),
-            "operator 0 has a name of 65 bytes, more than 64",
+            "the 1st operator listed has a name of 65 bytes, more than 64",
         ),
         (
             "a panic strategy that is neither",
