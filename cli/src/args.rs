@@ -264,38 +264,57 @@ pub struct NewArgs {
     pub registry: Option<String>,
 }
 
-/// For arguments clap refused: when an `--op`'s configuration was split by the shell (an
-/// unquoted `--op t={"a":"b","c":1}` reaches the command as `--op t=a:b t=c:1`, its braces
-/// expanded at the comma and its quotes removed), words that say so and how to quote it.
+/// For arguments clap refused: when an `--op`'s configuration was split by the shell, words
+/// that say so and how to quote it. Two ways: an unquoted `--op t={"a":"b","c":1}` reaches
+/// the command as `--op t=a:b t=c:1` (its braces expanded at the comma, its quotes removed),
+/// and an unquoted `--op t={"a": "b"}` as `--op t={a: b}`... split at each space, its first
+/// piece opening more braces or brackets than it closes.
 pub fn split_config_hint<S: AsRef<str>>(args: &[S]) -> Option<String> {
     let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
-    // `NAME=key:value`, with no quote, brace or bracket left: what the shell made of it.
-    fn expanded(word: &str) -> Option<(&str, &str)> {
-        word.split_once('=').filter(|(name, rest)| {
+    // `NAME=rest`, NAME an operator's name.
+    fn named(word: &str) -> Option<(&str, &str)> {
+        word.split_once('=').filter(|(name, _)| {
             name.starts_with(|c: char| c.is_ascii_alphabetic())
                 && name
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-                && rest.contains(':')
-                && !rest.contains(['"', '\'', '{', '}', '[', ']'])
         })
     }
+    // `NAME=key:value`, with no quote, brace or bracket left: what brace expansion made.
+    fn expanded(word: &str) -> Option<(&str, &str)> {
+        named(word).filter(|(_, rest)| {
+            rest.contains(':') && !rest.contains(['"', '\'', '{', '}', '[', ']'])
+        })
+    }
+    // `NAME={…` or `NAME=[…` with more opened than closed: the first piece of a split at spaces.
+    fn unclosed(word: &str) -> Option<&str> {
+        let (name, rest) = named(word)?;
+        let count = |chars: [char; 2]| rest.matches(chars).count();
+        (rest.starts_with(['{', '[']) && count(['{', '[']) > count(['}', ']'])).then_some(name)
+    }
     // The shell puts the words of one option side by side: the word right after an
-    // `--op`'s value, of the same name (`--op t=a:b --op t=c:1` is two operators).
-    let (name, stray) = (0..args.len()).find_map(|at| {
+    // `--op`'s value (`--op t=a:b --op t=c:1` is two operators).
+    let (name, stray, at) = (0..args.len()).find_map(|at| {
         let (value, next) = match args[at].strip_prefix("--op=") {
             Some(value) => (value, at + 1),
             None if args[at] == "--op" => (*args.get(at + 1)?, at + 2),
             None => return None,
         };
-        let (name, _) = expanded(value)?;
         let stray = *args.get(next)?;
+        if let Some(name) = unclosed(value) {
+            return (!stray.starts_with('-')).then_some((name, stray, "a space"));
+        }
+        let (name, _) = expanded(value)?;
         expanded(stray)
             .is_some_and(|(other, _)| other == name)
-            .then_some((name, stray))
+            .then_some((
+                name,
+                stray,
+                "a comma (with its braces and quotes taken away)",
+            ))
     })?;
     Some(format!(
-        "`{stray}` looks like part of the configuration of `{name}`, split by the shell at a comma (with its braces and quotes taken away): put the whole option in single quotes, --op '{name}={{\"key\": \"value\", \"other\": 1}}'"
+        "`{stray}` looks like part of the configuration of `{name}`, split by the shell at {at}: put the whole option in single quotes, --op '{name}={{\"key\": \"value\", \"other\": 1}}'"
     ))
 }
 
@@ -335,5 +354,37 @@ mod tests {
         ] {
             assert_eq!(stray(args), None, "{args:?}");
         }
+    }
+
+    /// An unquoted configuration with spaces: the word after its first piece, which opens
+    /// a brace it does not close, is named, and the split is said to be at a space.
+    #[test]
+    fn a_configuration_split_at_its_spaces_is_named() {
+        let args = [
+            "oplink",
+            "run",
+            "in.csv",
+            "--op",
+            "t={column:",
+            "amount,",
+            "min:",
+            "10}",
+        ];
+        assert_eq!(
+            split_config_hint(&args).as_deref(),
+            Some(
+                "`amount,` looks like part of the configuration of `t`, split by the shell at a space: put the whole option in single quotes, --op 't={\"key\": \"value\", \"other\": 1}'"
+            )
+        );
+        // `--op=`'s value split the same way; one closed, or followed by an option: no tip.
+        assert!(split_config_hint(&["oplink", "run", "--op=t=[1,", "2]"]).is_some());
+        assert_eq!(
+            split_config_hint(&["oplink", "run", "--op", "t={a:1}", "x"]),
+            None
+        );
+        assert_eq!(
+            split_config_hint(&["oplink", "run", "--op", "t={a:", "--bogus"]),
+            None
+        );
     }
 }

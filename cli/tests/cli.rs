@@ -105,6 +105,29 @@ fn a_configuration_the_shell_split_gets_a_tip_on_quoting() {
             && text.ends_with("\n  tip: `threshold=min:10` looks like part of the configuration of `threshold`, split by the shell at a comma (with its braces and quotes taken away): put the whole option in single quotes, --op 'threshold={\"key\": \"value\", \"other\": 1}'\n"),
         "{text}"
     );
+    // `--op threshold={"column": "amount", "min": 10}` without quotes: split at each space
+    // too, its first piece leaving its brace open.
+    let output = oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--op",
+            "threshold={column:",
+            "amount,",
+            "min:",
+            "10}",
+        ])
+        .assert()
+        .failure()
+        .code(2)
+        .get_output()
+        .clone();
+    let text = stderr(&output);
+    assert!(
+        text.starts_with("error: unexpected argument 'amount,' found")
+            && text.ends_with("\n  tip: `amount,` looks like part of the configuration of `threshold`, split by the shell at a space: put the whole option in single quotes, --op 'threshold={\"key\": \"value\", \"other\": 1}'\n"),
+        "{text}"
+    );
     // Another argument clap refuses gets clap's message alone.
     let output = oplink()
         .args(["run", ORDERS, "--op", "threshold", "other=a:b"])
