@@ -9,6 +9,8 @@
 //! spans, `#[cfg]` handling and the `OPLINK_DEBUG` hook. Every phase collects its errors, so
 //! a user with three mistakes sees three errors in one build.
 
+#![warn(missing_docs)]
+
 mod common;
 mod operator;
 mod service;

@@ -9,8 +9,9 @@ use crate::service::Service;
 use crate::services::{Clock, Entries, FieldValue, Log, Spans, State};
 use crate::{Error, Result, Timestamp};
 
-/// The operator's view of its host, passed to `apply`, `pull`, `tick` and `flush_state`:
-/// the host services it declared, and the standard ones every operator has (state, clock;
+/// The operator's view of its host, passed to every method but `new` (`apply`, `pull`,
+/// `tick`, `flush_state`, `snapshot`, `restore`) that takes `ctx`: the host services it declared,
+/// and the standard ones every operator has (state, clock;
 /// `tracing` macros reach the host's log on their own).
 ///
 /// In a loaded plugin the host fills it in. In unit tests, build one with
@@ -142,6 +143,7 @@ impl Context {
 
     /// This context with `implementation` as the service `S`, for tests:
     /// `Context::new("enrich").with_service::<dyn Catalog>(Arc::new(FakeCatalog))`.
+    #[must_use = "the context is returned with the service; use the one returned"]
     pub fn with_service<S: Service + ?Sized>(
         mut self: Box<Self>,
         implementation: Arc<S>,
@@ -207,6 +209,12 @@ impl Context {
     /// # assert_eq!(rows, 3);
     /// # Ok::<(), oplink::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `S` is not in the operator's `requires` (saying to add it), and when the host,
+    /// or a unit test's context, has no `S` (in a test: add it with
+    /// [`Context::with_service`]).
     #[track_caller]
     pub fn service<S: Service + ?Sized>(&self) -> Result<&S> {
         // No closures below: an error made in one would be located here, not at the caller.
@@ -241,6 +249,11 @@ impl Context {
     }
 
     /// The instance's state: keys to bytes, private to this instance.
+    ///
+    /// # Errors
+    ///
+    /// When the host provides no state service (every `oplink-host` host and
+    /// [`Context::new`] do).
     #[track_caller]
     pub fn state(&self) -> Result<&dyn State> {
         match self.state.as_deref() {
@@ -334,7 +347,8 @@ impl Log for StderrLog {
     }
 }
 
-/// State in memory: what [`Context::new`] gives tests, and what hosts use by default.
+/// State in memory: what [`Context::new`] gives tests as `oplink.State`. (A host keeps an
+/// instance's state itself: `oplink-host` in memory per instance, or in its state store.)
 #[derive(Debug, Default)]
 pub struct MemoryState {
     entries: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,

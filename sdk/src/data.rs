@@ -52,8 +52,12 @@ pub struct Rows {
 }
 
 impl Rows {
-    /// Pairs row numbers with a batch; they must have the same length and no null numbers.
-    /// An error is located at the caller.
+    /// Pairs row numbers with a batch.
+    ///
+    /// # Errors
+    ///
+    /// When there are not as many numbers as rows, or a number is null (naming the first
+    /// such row); located at the caller.
     #[track_caller]
     pub fn new(row_numbers: impl Into<UInt64Array>, batch: RecordBatch) -> Result<Rows> {
         let row_numbers = row_numbers.into();
@@ -200,6 +204,10 @@ impl Rows {
     /// Keeps the rows where `keep` is true (a null is not kept), with their numbers. `keep`
     /// holds one flag per row. When every row is kept, the result shares these rows'
     /// arrays: nothing is copied.
+    ///
+    /// # Errors
+    ///
+    /// When `keep` does not hold one flag per row; located at the caller.
     #[track_caller]
     pub fn filter(&self, keep: &BooleanArray) -> Result<Rows> {
         if keep.len() != self.len() {
@@ -313,6 +321,7 @@ impl Change {
     }
 
     /// An empty change that keeps the version and time of `self` (handy for outputs).
+    #[must_use]
     pub fn empty_like(&self) -> Change {
         Change {
             version: self.version,

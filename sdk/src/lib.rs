@@ -35,11 +35,22 @@
 //!         })
 //!     }
 //! }
-//! # fn main() {}
+//!
+//! # fn main() -> Result<()> {
+//! // The impl stays an ordinary impl: a unit test calls its methods directly.
+//! let mut op = Threshold::new(Config { column: "amount".into(), min: 10 })?;
+//! let amounts = RecordBatch::try_from_iter([("amount", std::sync::Arc::new(Int64Array::from(vec![5, 50])) as ArrayRef)])?;
+//! let input = Change::new(1, Timestamp(0), vec![Diff::Insert { post: Rows::new(vec![7, 8], amounts)? }]);
+//! let output = op.apply(&mut Context::new("threshold"), input)?;
+//! let [Diff::Insert { post }] = &output.diffs[..] else { panic!("one insert") };
+//! assert_eq!(post.row_numbers().values(), &[8]); // 50 passes, 5 does not
+//! # Ok(())
+//! # }
 //! ```
 //!
-//! The impl stays an ordinary impl: `Threshold::new` and `Threshold::apply` can be called
-//! directly in unit tests, with a [`Context::new`].
+//! Build the crate as a `cdylib` and the `threshold` operator is loadable: see `oplink-host`
+//! for hosts, and the repository's README for the whole guide (the typed view, services,
+//! state, the command line, C operators) and `docs/abi.md` for the ABI.
 //!
 //! ## The methods of an operator
 //!
@@ -73,6 +84,8 @@
 //! carry both. Host services are traits declared with [`host_callbacks`] and listed in
 //! `requires`; [`services`] holds the standard ones (log, state, clock), and log events
 //! from [`tracing`] reach the host.
+
+#![warn(missing_docs)]
 
 pub mod abi;
 pub mod bounds;

@@ -286,6 +286,12 @@ impl ChangeOut {
 
     /// The change this output stands for, as arrow-rs batches (a forwarded view is read
     /// into them): for tests, and for whoever calls a view operator in-process.
+    ///
+    /// # Errors
+    ///
+    /// When a forwarded view's arrays cannot be read into batches (as
+    /// [`RowsView::to_rows`]), or an update built from typed values carries other row
+    /// numbers on its two sides.
     pub fn into_change(self) -> Result<Change> {
         match self.0 {
             Out::Built(change) => Ok(change),
@@ -597,6 +603,10 @@ impl ChangeView {
     }
 
     /// The whole change as arrow-rs batches, sharing the buffers that crossed.
+    ///
+    /// # Errors
+    ///
+    /// The first error of [`RowsView::to_rows`] on any side, naming the column.
     pub fn into_change(self) -> Result<Change> {
         let mut diffs = Vec::with_capacity(self.0.diffs.len());
         for sides in &self.0.diffs {
@@ -872,6 +882,10 @@ impl<'v> RowsView<'v> {
     }
 
     /// The row numbers, one per row.
+    ///
+    /// # Errors
+    ///
+    /// When the buffer that crossed is not aligned for `u64`s, located at the caller.
     #[inline]
     #[track_caller]
     pub fn row_numbers(&self) -> Result<&'v [u64]> {
@@ -888,6 +902,11 @@ impl<'v> RowsView<'v> {
     }
 
     /// Column `index`.
+    ///
+    /// # Errors
+    ///
+    /// When there is no column `index` (saying how many there are), or when the column's
+    /// array that crossed is malformed (naming it); located at the caller.
     #[inline]
     #[track_caller]
     pub fn column(&self, index: usize) -> Result<ColumnView<'v>> {
@@ -907,6 +926,11 @@ impl<'v> RowsView<'v> {
     }
 
     /// The column named `name`.
+    ///
+    /// # Errors
+    ///
+    /// When there is no column `name` (listing the columns there are), or when the
+    /// column's array that crossed is malformed (naming it); located at the caller.
     #[inline]
     #[track_caller]
     pub fn column_by_name(&self, name: &str) -> Result<ColumnView<'v>> {
@@ -940,6 +964,11 @@ impl<'v> RowsView<'v> {
 
     /// These rows as arrow-rs batches, sharing the buffers that crossed (nothing is
     /// copied); they stay valid after the view is gone.
+    ///
+    /// # Errors
+    ///
+    /// When an array that crossed cannot be read as its field's type, naming the column;
+    /// located at the caller.
     #[inline]
     #[track_caller]
     pub fn to_rows(&self) -> Result<Rows> {
