@@ -129,6 +129,7 @@ impl Discovery {
     /// Whether each library is opened in a child process before it is loaded here (the
     /// default: see [`Plugin::load_checked`]). Without, a library whose constructor aborts
     /// ends this process.
+    #[must_use = "the discovery is returned with the setting; scan with it"]
     pub fn checked(mut self, checked: bool) -> Discovery {
         self.checked = checked;
         self
@@ -140,12 +141,14 @@ impl Discovery {
     /// scans its folders again to pick up new builds and reload its instances with them.
     /// A file found again unchanged gives the build loaded from it before, so an unchanged
     /// folder maps no new copy. A fresh load is always checked (in a child process first).
+    #[must_use = "the discovery is returned with the setting; scan with it"]
     pub fn fresh_when_replaced(mut self, fresh: bool) -> Discovery {
         self.fresh_when_replaced = fresh;
         self
     }
 
     /// How long each check may take (10 s by default).
+    #[must_use = "the discovery is returned with the setting; scan with it"]
     pub fn check_timeout(mut self, timeout: Duration) -> Discovery {
         self.timeout = timeout;
         self

@@ -19,7 +19,8 @@ use crate::state::{ScopedState, StateStore};
 
 /// What a host offers to the operators it instantiates: the standard services (log into
 /// `tracing`, state in memory per instance, the system clock) and the services given to
-/// [`HostBuilder::provide`]. Cheap to clone; every instance keeps a clone alive.
+/// [`HostBuilder::provide`]. Cheap to clone; every instance keeps a clone alive. It is `Send`
+/// and `Sync`.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -124,6 +125,7 @@ impl HostBuilder {
     /// that share a name (`a::Catalog` and `b::Catalog`), of which operators could reach
     /// only one. Give one a name of its own with `#[oplink::host_callbacks(name = "...")]`.
     #[track_caller]
+    #[must_use = "the builder is returned with the service; call `build` on it"]
     pub fn provide<S: Service + ?Sized>(
         mut self,
         implementation: Arc<impl Implementation<S> + ?Sized>,
@@ -156,12 +158,14 @@ impl HostBuilder {
     /// is kept in memory.
     ///
     /// [`Plugin::instantiate_named`]: crate::Plugin::instantiate_named
+    #[must_use = "the builder is returned with the store; call `build` on it"]
     pub fn state_store(mut self, store: StateStore) -> HostBuilder {
         self.store = Some(store);
         self
     }
 
     /// The host.
+    #[must_use]
     pub fn build(self) -> Host {
         Host {
             inner: Arc::new(HostInner {
@@ -178,6 +182,7 @@ impl HostBuilder {
 
 impl Host {
     /// A builder with the defaults.
+    #[must_use]
     pub fn builder() -> HostBuilder {
         HostBuilder::default()
     }

@@ -26,6 +26,15 @@ use crate::state::{HostEntry, ScopedState, StateStore, Writes};
 /// not trust), which then refuses every call with [`Error::Poisoned`]. Other
 /// instances, other plugins and the host go on. Dropping the instance destroys it in the
 /// plugin.
+///
+/// An `Instance` is `Send` (it may move to another thread) but not `Sync`: its calls take
+/// `&mut self`. To share one between threads, wrap it in a
+/// [`LiveInstance`](crate::LiveInstance), which serializes calls.
+///
+/// ```compile_fail
+/// fn shared_between_threads<T: Sync>() {}
+/// shared_between_threads::<oplink_host::Instance>();
+/// ```
 pub struct Instance {
     raw: *mut OpaqueInstance,
     info: OperatorInfo,
@@ -177,6 +186,13 @@ impl Instance {
     }
 
     /// Sends a change through the operator and returns what it emits.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Failed`] when the operator returns an error, [`Error::Panicked`] when it
+    /// panics (which poisons the instance), [`Error::Poisoned`] once it is poisoned, and
+    /// [`Error::Data`] when the input cannot be laid out or the output cannot be read (an
+    /// output the host cannot trust poisons the instance too).
     pub fn apply(&mut self, change: Change) -> Result<Change> {
         // A change with no diffs has nothing to lay out, and so nothing to release after
         // (and `call` refuses a poisoned instance); any other is laid out only for a live one.
@@ -280,6 +296,13 @@ impl Instance {
     }
 
     /// Asks the operator for the rows with these numbers, one output row per number.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Failed`] when the operator returns an error (as one without `pull` does),
+    /// [`Error::Panicked`] when it panics (which poisons the instance), [`Error::Poisoned`]
+    /// once it is poisoned, and [`Error::Data`] when the rows it returns cannot be read or
+    /// are not one per number.
     pub fn pull(&mut self, rows: &[RowNumber]) -> Result<RecordBatch> {
         let mut out = AbiRows::absent();
         let pull = self.info.slots.pull;
@@ -306,7 +329,13 @@ impl Instance {
         Ok(batch)
     }
 
-    /// Lets time pass; the operator may emit a change.
+    /// Lets time pass; the operator may emit a change (`None` when it emits none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Failed`] when the operator returns an error, [`Error::Panicked`] when it
+    /// panics (which poisons the instance), [`Error::Poisoned`] once it is poisoned, and
+    /// [`Error::Data`] when the change it emits cannot be read.
     pub fn tick(&mut self, now: Timestamp) -> Result<Option<Change>> {
         let mut out = AbiChange::EMPTY;
         let mut produced = 0u32;
@@ -342,6 +371,10 @@ impl Instance {
     /// It is [`Instance::prepare_flush`] then [`Instance::commit_state`]; call those two
     /// apart to take snapshots (or close other instances) in between, so that a failure
     /// there leaves the store as it was.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Instance::prepare_flush`] and [`Instance::commit_state`].
     pub fn flush_state(&mut self) -> Result<()> {
         self.prepare_flush()?;
         self.commit_state()
@@ -349,6 +382,11 @@ impl Instance {
 
     /// Asks the operator to persist pending state (its `flush_state`): what it writes to its
     /// `ctx.state()` stays pending, in this instance, until [`Instance::commit_state`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Failed`] when the operator returns an error, [`Error::Panicked`] when it
+    /// panics (which poisons the instance), [`Error::Poisoned`] once it is poisoned.
     pub fn prepare_flush(&mut self) -> Result<()> {
         let flush = self.info.slots.flush_state;
         // SAFETY: a validated entry point called with our live instance.
@@ -359,6 +397,11 @@ impl Instance {
     /// host's store, in one transaction (a crash before this returns loses those writes,
     /// never part of them). A poisoned instance refuses it, as every call: its pending
     /// writes may be those of the call that panicked, half done.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Poisoned`] for a poisoned instance, [`Error::State`] when the store cannot be
+    /// written (the writes stay pending).
     pub fn commit_state(&mut self) -> Result<()> {
         self.refuse_if_poisoned("commit_state")?;
         self.state.flush()
@@ -369,6 +412,11 @@ impl Instance {
     /// disk, say) keeps the writes of all of them or of none, and leaves them pending. A
     /// poisoned instance among them refuses the whole commit before anything is written.
     /// Instances of different stores commit one store after another.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Poisoned`] for a poisoned instance among them, [`Error::State`] when a store
+    /// cannot be written.
     ///
     /// ```no_run
     /// # fn main() -> oplink_host::Result<()> {
@@ -398,7 +446,12 @@ impl Instance {
     /// last, once every other store is kept.) Each entry is `(scope, key, value)`, a `None` value
     /// removing the key; `StateStore::entries(scope)` reads them back. The scope starts with
     /// `#`, which `instantiate_named` refuses, so that no instance's state shares it
-    /// (`Error::State` otherwise, before anything is written).
+    /// ([`Error::State`] otherwise, before anything is written).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Instance::commit_states`], and [`Error::State`] for a scope that does not
+    /// start with `#`.
     ///
     /// ```no_run
     /// # fn main() -> oplink_host::Result<()> {
@@ -473,7 +526,14 @@ impl Instance {
         &self.state
     }
 
-    /// The operator's state as bytes (for a hot-reload handoff).
+    /// The operator's state as bytes (for a hot-reload handoff): what its `snapshot`
+    /// returns (empty when it has none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Failed`] when the operator returns an error, [`Error::Panicked`] when it
+    /// panics (which poisons the instance), [`Error::Poisoned`] once it is poisoned, and
+    /// [`Error::Data`] when the bytes it returns cannot be taken.
     pub fn snapshot(&mut self) -> Result<Vec<u8>> {
         let mut out = OwnedBuf::EMPTY;
         let snapshot = self.info.slots.snapshot;
@@ -488,6 +548,13 @@ impl Instance {
     }
 
     /// Restores state written by [`Instance::snapshot`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Failed`] when the operator returns an error, [`Error::Panicked`] when it
+    /// panics (which poisons the instance), [`Error::Poisoned`] once it is poisoned. An
+    /// operator without `restore` accepts only an empty snapshot, and refuses any other
+    /// with an error.
     pub fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
         let restore = self.info.slots.restore;
         // SAFETY: a validated entry point; `snapshot` is valid for the call.

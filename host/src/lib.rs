@@ -5,16 +5,42 @@
 //! [`Error`] with one readable sentence.
 //!
 //! ```no_run
+//! use oplink_host::oplink::{Change, Diff, Rows, Timestamp};
+//! use oplink_host::oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch};
 //! use oplink_host::{Host, Plugin};
 //! use serde_json::json;
 //!
 //! let plugin = Plugin::load("target/debug/libthreshold.so")?;
 //! let host = Host::builder().build();
 //! let mut op = plugin.instantiate("threshold", json!({"column": "amount", "min": 10}), &host)?;
-//! # let input = oplink::Change::default();
-//! let output = op.apply(input)?;
-//! # Ok::<(), oplink_host::Error>(())
+//!
+//! let amounts = RecordBatch::try_from_iter([("amount", std::sync::Arc::new(Int64Array::from(vec![5, 50])) as ArrayRef)])?;
+//! let rows = Rows::new(vec![0, 1], amounts)?;
+//! let output = op.apply(Change::new(1, Timestamp::now(), vec![Diff::Insert { post: rows }]))?;
+//! op.flush_state()?;
+//! # let _ = output;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## Where to go next
+//!
+//! - [`Plugin`]: load a library ([`Plugin::load`], [`Plugin::load_checked`] in a child
+//!   process first, [`Plugin::load_fresh`] for a new build), list its operators, create
+//!   instances ([`Plugin::instantiate`], [`Plugin::instantiate_named`] for state kept in the
+//!   host's [`StateStore`]).
+//! - [`Instance`]: `apply`, `pull`, `tick`, `flush_state`, `snapshot` and `restore`; a panic
+//!   poisons it ([`Error::Poisoned`]).
+//! - [`Host`] and [`HostBuilder`]: the services operators may call, the standard ones and
+//!   those given to [`HostBuilder::provide`], and where named state is kept.
+//! - [`LiveInstance`] and [`reload_all`]: an instance shared between threads, reloaded from a
+//!   new build without losing its state, recovered after a panic.
+//! - [`Discovery`]: every plugin in a list of folders (`OPLINK_PLUGIN_PATH`).
+//!
+//! The repository's README has the host guide (what each check of a load refuses, state,
+//! reloads, services, trust and costs) and `docs/abi.md` the ABI; the SDK is re-exported as
+//! [`oplink`].
+
+#![warn(missing_docs)]
 
 mod discover;
 mod error;

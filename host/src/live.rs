@@ -226,6 +226,10 @@ impl Recovery {
 impl LiveInstance {
     /// Creates an instance of `operator`, with its state named `state` in the host's store
     /// (see [`Plugin::instantiate_named`]) or, with `None`, its own in memory.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Plugin::instantiate`] and [`Plugin::instantiate_named`].
     pub fn new(
         plugin: &Plugin,
         operator: &str,
@@ -349,21 +353,41 @@ impl LiveInstance {
     }
 
     /// [`Instance::apply`] on the current instance.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Instance::apply`], and [`Error::Reentrant`] when called from inside one of the
+    /// instance's own calls.
     pub fn apply(&self, change: Change) -> Result<Change> {
         self.lock("LiveInstance::apply")?.instance.apply(change)
     }
 
     /// [`Instance::tick`] on the current instance.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Instance::tick`], and [`Error::Reentrant`] when called from inside one of the
+    /// instance's own calls.
     pub fn tick(&self, now: Timestamp) -> Result<Option<Change>> {
         self.lock("LiveInstance::tick")?.instance.tick(now)
     }
 
     /// [`Instance::pull`] on the current instance.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Instance::pull`], and [`Error::Reentrant`] when called from inside one of the
+    /// instance's own calls.
     pub fn pull(&self, rows: &[RowNumber]) -> Result<RecordBatch> {
         self.lock("LiveInstance::pull")?.instance.pull(rows)
     }
 
     /// [`Instance::flush_state`] on the current instance.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Instance::flush_state`], and [`Error::Reentrant`] when called from inside one of
+    /// the instance's own calls.
     pub fn flush_state(&self) -> Result<()> {
         self.lock("LiveInstance::flush_state")?
             .instance
@@ -375,6 +399,12 @@ impl LiveInstance {
     /// under one hold of the instance: so no call, and no flush from another thread, comes
     /// between, and the store and the snapshot are of one moment. The operator's own
     /// `flush_state` comes before the snapshot, as in `oplink run`.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Instance::flush_state`] and [`Instance::snapshot`] (nothing is written to
+    /// the store when the snapshot fails, and the recovery point stays as it was), and
+    /// [`Error::Reentrant`] when called from inside one of the instance's own calls.
     pub fn flush_and_checkpoint(&self) -> Result<()> {
         let mut live = self.lock("LiveInstance::flush_and_checkpoint")?;
         // Refused under its own name (not that of the first call it makes).
@@ -389,6 +419,11 @@ impl LiveInstance {
     /// Takes a snapshot and keeps it, with the state's pending writes, as the point
     /// [`LiveInstance::recover`] returns to. Flush first to keep the store in step with it
     /// ([`LiveInstance::flush_and_checkpoint`] does both at once).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Instance::snapshot`] (the recovery point then stays as it was), and
+    /// [`Error::Reentrant`] when called from inside one of the instance's own calls.
     pub fn checkpoint(&self) -> Result<()> {
         let mut live = self.lock("LiveInstance::checkpoint")?;
         live.instance.refuse_if_poisoned("checkpoint")?;
@@ -403,6 +438,11 @@ impl LiveInstance {
     /// before this call (a `restore` through [`LiveInstance::with`] sets no such point, so
     /// a recovery after it would start from scratch). When the operator refuses the
     /// snapshot, the recovery point stays as it was.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Instance::restore`], and [`Error::Reentrant`] when called from inside one of the
+    /// instance's own calls.
     pub fn restore(&self, snapshot: &[u8]) -> Result<()> {
         let mut live = self.lock("LiveInstance::restore")?;
         live.instance.refuse_if_poisoned("restore")?;
@@ -454,6 +494,11 @@ impl LiveInstance {
     /// the error names the operator and the reason ([`Error::Reload`]). A poisoned instance
     /// stays poisoned, and one whose `snapshot` panics just now (or answers an unknown
     /// status) is poisoned by it: the error is then [`Error::StillPoisoned`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Reload`] or [`Error::StillPoisoned`], as above, and [`Error::Reentrant`] when
+    /// called from inside one of the instance's own calls.
     pub fn reload(&self, new: &Plugin) -> Result<u64> {
         let mut live = self.lock("LiveInstance::reload")?;
         let (next, point) = prepare(&mut live, new)?;
@@ -471,6 +516,12 @@ impl LiveInstance {
     /// An instance that is not poisoned (another thread recovered it first, say) is left as
     /// it is, and its generation returned: so `if live.is_poisoned() { live.recover()?; }`
     /// from several threads recovers once and loses no change applied since.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StillPoisoned`] when the instance cannot be created again or its last good
+    /// snapshot cannot be restored (it stays poisoned), and [`Error::Reentrant`] when called from
+    /// inside one of the instance's own calls.
     pub fn recover(&self) -> Result<u64> {
         let mut live = self.lock("LiveInstance::recover")?;
         if !live.instance.is_poisoned() {
@@ -501,6 +552,11 @@ impl LiveInstance {
 ///
 /// `instances` is anything that lists them: `&[a, b]` or `&vec` of [`LiveInstance`]s,
 /// `[&a, &b]`, or `Arc`s of them (by value or by reference).
+///
+/// # Errors
+///
+/// The first error of [`LiveInstance::reload`] among them, and [`Error::Reentrant`] when
+/// called from inside a call of one of them.
 pub fn reload_all<L: AsRef<LiveInstance>>(
     instances: impl IntoIterator<Item = L>,
     new: &Plugin,
@@ -759,6 +815,11 @@ impl Plugin {
     /// needs, since the dynamic loader hands back the library it already mapped for a path it
     /// has seen. The copy and its folder are removed once loaded (the mapping stays). Errors,
     /// [`Plugin::path`] and the errors of its instances name `path` (absolute), not the copy.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Plugin::load_checked`], and [`Error::CopyFailed`] when the copy cannot be
+    /// made.
     pub fn load_fresh(path: impl AsRef<Path>) -> Result<Plugin> {
         let path = path.as_ref();
         if path.as_os_str().is_empty() {

@@ -206,7 +206,8 @@ impl fmt::Debug for OperatorInfo {
     }
 }
 
-/// A loaded, validated plugin library.
+/// A loaded, validated plugin library. Cheap to clone (its clones share the library), `Send`
+/// and `Sync`.
 ///
 /// ```no_run
 /// let plugin = oplink_host::Plugin::load("target/debug/libthreshold.so")?;
@@ -258,6 +259,15 @@ impl Plugin {
     /// written over in place) is
     /// [`Error::Replaced`]: the dynamic loader would hand back the first build under that
     /// name; [`Plugin::load_fresh`] loads the new one.
+    ///
+    /// # Errors
+    ///
+    /// Each refusal is its own variant, naming the file: [`Error::EmptyPath`],
+    /// [`Error::NotAFile`], [`Error::Unreadable`], [`Error::Truncated`] and
+    /// [`Error::WrongTarget`] before `dlopen`; [`Error::Open`] from it; then
+    /// [`Error::NotAPlugin`], [`Error::BadMagic`], [`Error::AbiMajor`], [`Error::AbiMinor`],
+    /// [`Error::Layout`], [`Error::InvalidHeader`], [`Error::PanicAbort`],
+    /// [`Error::DuplicateOperator`] and [`Error::Replaced`] for what its header says.
     pub fn load(path: impl AsRef<Path>) -> Result<Plugin> {
         crate::load::load(path.as_ref())
     }
@@ -269,6 +279,11 @@ impl Plugin {
     /// A check that takes longer than 10 s is killed and refused the same way. Costs a
     /// `fork` and a second `dlopen` (the README has the measured cost). Otherwise as
     /// [`Plugin::load`], with the same errors.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Plugin::load`], and [`Error::CheckFailed`] when the child process did not
+    /// end with a verdict (a signal, an exit, the timeout).
     pub fn load_checked(path: impl AsRef<Path>) -> Result<Plugin> {
         crate::load::checked::load_checked(
             path.as_ref(),
@@ -277,6 +292,11 @@ impl Plugin {
     }
 
     /// [`Plugin::load_checked`] with a timeout of the caller's.
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::load_checked`]: [`Error::CheckFailed`] when the check takes longer than
+    /// `timeout`.
     pub fn load_checked_within(
         path: impl AsRef<Path>,
         timeout: std::time::Duration,
@@ -323,6 +343,16 @@ impl Plugin {
     /// Creates an instance of operator `name` with a configuration (anything serde can
     /// write as JSON, such as `serde_json::json!({...})`). Its `ctx.state()` is its own, in
     /// memory, and goes with it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownOperator`] when the library has no operator `name` (naming those it
+    /// has); [`Error::Config`] when `config` cannot be written as JSON;
+    /// [`Error::MissingService`] or [`Error::ServiceMismatch`] when `host` lacks a service
+    /// the operator requires, or offers another version of it; [`Error::InvalidConfig`] when
+    /// the operator refuses the configuration; [`Error::Failed`] or [`Error::Panicked`] when
+    /// its `new` returns an error or panics; [`Error::Data`] when the plugin breaks the
+    /// protocol (an unknown status, no instance).
     pub fn instantiate(
         &self,
         name: &str,
@@ -339,6 +369,11 @@ impl Plugin {
     /// name is not empty and does not start with `#`, which keeps a host's own entries
     /// apart ([`Instance::commit_states_with`](crate::Instance::commit_states_with));
     /// either is an [`Error::State`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Plugin::instantiate`], and [`Error::StateInUse`] and [`Error::State`] as
+    /// above.
     pub fn instantiate_named(
         &self,
         name: &str,

@@ -244,6 +244,12 @@ impl StateStore {
 
     /// The store in the file at `path`, created if missing (its folder must exist). State
     /// flushed to it survives a crash and a restart.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::State`] when the file cannot be created or opened as a store: its folder is
+    /// missing, it is empty, damaged or no store, or it is open already (in this process or
+    /// another: hosts of one process share a store by cloning its `StateStore`).
     pub fn open(path: impl AsRef<Path>) -> Result<StateStore> {
         let path = path.as_ref().to_path_buf();
         let failed = |reason: String| Error::State {
@@ -285,11 +291,19 @@ impl StateStore {
     }
 
     /// Every flushed entry of `scope`, in key order (what a restarted instance would see).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::State`] when an on-disk store cannot be read.
     pub fn entries(&self, scope: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.scan(scope, b"")
     }
 
     /// Whether `scope` holds any flushed entry (reading at most one).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::State`] when an on-disk store cannot be read.
     pub fn has_entries(&self, scope: &str) -> Result<bool> {
         Ok(!self.scan_at_most(scope, b"", 1)?.is_empty())
     }

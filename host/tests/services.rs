@@ -824,7 +824,7 @@ fn two_services_of_one_name_are_refused_when_provided() {
         "two services named `Catalog` were provided, `dyn services::Catalog` and `dyn services::twin::Catalog`, whose methods differ: two traits share the name, and an operator could reach only one; give one a name of its own with `#[oplink::host_callbacks(name = \"...\")]`"
     );
     // The same service twice keeps the last.
-    Host::builder()
+    let _host = Host::builder()
         .provide::<dyn Catalog>(Arc::new(Customers))
         .provide::<dyn Catalog>(Arc::new(Customers))
         .build();
