@@ -14,9 +14,9 @@
 //! let host = Host::builder().build();
 //! let mut op = plugin.instantiate("threshold", json!({"column": "amount", "min": 10}), &host)?;
 //!
-//! let amounts = RecordBatch::try_from_iter([("amount", std::sync::Arc::new(Int64Array::from(vec![5, 50])) as ArrayRef)])?;
-//! let rows = Rows::new(vec![0, 1], amounts)?;
-//! let output = op.apply(Change::new(1, Timestamp::now(), vec![Diff::Insert { post: rows }]))?;
+//! let amounts: ArrayRef = std::sync::Arc::new(Int64Array::from(vec![5, 50]));
+//! let post = Rows::new(vec![0, 1], RecordBatch::try_from_iter([("amount", amounts)])?)?;
+//! let output = op.apply(Change::new(1, Timestamp::now(), vec![Diff::Insert { post }]))?;
 //! op.flush_state()?;
 //! # let _ = output;
 //! # Ok::<(), Box<dyn std::error::Error>>(())

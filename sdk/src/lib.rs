@@ -39,8 +39,10 @@
 //! # fn main() -> Result<()> {
 //! // The impl stays an ordinary impl: a unit test calls its methods directly.
 //! let mut op = Threshold::new(Config { column: "amount".into(), min: 10 })?;
-//! let amounts = RecordBatch::try_from_iter([("amount", std::sync::Arc::new(Int64Array::from(vec![5, 50])) as ArrayRef)])?;
-//! let input = Change::new(1, Timestamp(0), vec![Diff::Insert { post: Rows::new(vec![7, 8], amounts)? }]);
+//! let amounts: ArrayRef = std::sync::Arc::new(Int64Array::from(vec![5, 50]));
+//! let batch = RecordBatch::try_from_iter([("amount", amounts)])?;
+//! let post = Rows::new(vec![7, 8], batch)?;
+//! let input = Change::new(1, Timestamp(0), vec![Diff::Insert { post }]);
 //! let output = op.apply(&mut Context::new("threshold"), input)?;
 //! let [Diff::Insert { post }] = &output.diffs[..] else { panic!("one insert") };
 //! assert_eq!(post.row_numbers().values(), &[8]); // 50 passes, 5 does not
