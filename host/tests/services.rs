@@ -823,9 +823,51 @@ fn two_services_of_one_name_are_refused_when_provided() {
         message,
         "two services named `Catalog` were provided, `dyn services::Catalog` and `dyn services::twin::Catalog`, whose methods differ: two traits share the name, and an operator could reach only one; give one a name of its own with `#[oplink::host_callbacks(name = \"...\")]`"
     );
-    // The same service twice keeps the last.
-    let _host = Host::builder()
+}
+
+/// The same service provided twice: the last one answers.
+#[test]
+fn the_same_service_provided_twice_keeps_the_last() {
+    struct Platinum;
+    impl Catalog for Platinum {
+        fn tier(&self, _: &str) -> Option<String> {
+            Some("platinum".into())
+        }
+        fn customers_in(&self, _: &str) -> oplink::Result<u64> {
+            Ok(0)
+        }
+    }
+    let tiers = |host: &Host| {
+        let mut op = plugin()
+            .instantiate("enrich", json!({"customer_column": "customer"}), host)
+            .unwrap();
+        let out = op
+            .apply(oplink::Change::new(
+                1,
+                oplink::Timestamp(0),
+                vec![Diff::Insert {
+                    post: rows(&[1, 2], &["ada", "eve"], 0),
+                }],
+            ))
+            .unwrap();
+        let Diff::Insert { post } = &out.diffs[0] else {
+            panic!("expected an insert")
+        };
+        let tier = post.batch().column_by_name("tier").unwrap();
+        let tier = tier.as_any().downcast_ref::<StringArray>().unwrap();
+        tier.iter()
+            .map(|t| t.map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let platinum = Some("platinum".to_owned());
+    let last = Host::builder()
         .provide::<dyn Catalog>(Arc::new(Customers))
+        .provide::<dyn Catalog>(Arc::new(Platinum))
+        .build();
+    assert_eq!(tiers(&last), [platinum.clone(), platinum]);
+    let last = Host::builder()
+        .provide::<dyn Catalog>(Arc::new(Platinum))
         .provide::<dyn Catalog>(Arc::new(Customers))
         .build();
+    assert_eq!(tiers(&last), [Some("gold".to_owned()), None]);
 }
