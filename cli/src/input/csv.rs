@@ -1,0 +1,141 @@
+//! The schema of a CSV or TSV file: its header's columns, and the dates and times inference
+//! took by their look alone, settled against their values.
+
+use std::path::Path;
+
+use oplink::arrow::schema::{DataType, Field, Schema};
+
+use crate::error::Result;
+
+use super::INFER_RECORDS;
+use super::csv_errors::csv_error;
+use super::file::open;
+
+/// `schema` settled against the rows inference read, for the columns it took for dates and
+/// times by their look alone (arrow-csv infers them by pattern):
+/// - a column with a value that does not read as its type (`2024-13-01` for a date) is
+///   text, as any column whose values are not all of one type;
+/// - a timestamp column inferred without a zone whose values give an offset (`+05:30`,
+///   `Z`) has the zone UTC: arrow-csv reads them as the instants they are, in UTC, and
+///   without a zone they would be written as local times, the offset lost.
+pub(super) fn settle_times(schema: Schema, path: &Path, delimiter: u8) -> Schema {
+    let temporal: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| schema.field(i).data_type().is_temporal())
+        .collect();
+    if temporal.is_empty() {
+        return schema;
+    }
+    let Ok(mut reader) = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_path(path)
+    else {
+        return schema;
+    };
+    let mut offset = vec![false; schema.fields().len()];
+    let mut values: Vec<Vec<String>> = vec![Vec::new(); schema.fields().len()];
+    for record in reader.records().take(INFER_RECORDS).flatten() {
+        for &i in &temporal {
+            if let Some(value) = record.get(i).filter(|v| !v.is_empty()) {
+                offset[i] |= gives_offset(value);
+                values[i].push(value.to_owned());
+            }
+        }
+    }
+    let strictly = arrow_cast::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            let mut ty = field.data_type().clone();
+            if let DataType::Timestamp(unit, None) = &ty
+                && offset[i]
+            {
+                ty = DataType::Timestamp(*unit, Some("+00:00".into()));
+            }
+            if ty.is_temporal() {
+                let text = arrow_array::StringArray::from_iter_values(&values[i]);
+                if arrow_cast::cast_with_options(&text, &ty, &strictly).is_err() {
+                    ty = DataType::Utf8;
+                }
+            }
+            field.as_ref().clone().with_data_type(ty)
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// Whether a timestamp's text ends with an offset: `Z`, or `+hh`, `+hhmm`, `+hh:mm` (or
+/// `-`) after its date, or a zone's name after a space (`EST`, `Europe/Paris`), which
+/// arrow-rs reads too, turning the time into UTC.
+fn gives_offset(text: &str) -> bool {
+    let text = text.trim();
+    if text.ends_with(['Z', 'z']) {
+        return true;
+    }
+    if let Some((at, zone)) = text.rsplit_once(' ')
+        && at.len() > 10
+        && zone.contains(|c: char| c.is_ascii_alphabetic())
+        && zone.parse::<arrow_array::timezone::Tz>().is_ok()
+    {
+        return true;
+    }
+    // The date's own dashes are in its first 10 characters.
+    text.char_indices()
+        .rev()
+        .find(|(_, c)| matches!(c, '+' | '-'))
+        .is_some_and(|(at, _)| {
+            let zone = &text[at + 1..];
+            at > 10
+                && matches!(zone.len(), 2 | 4 | 5)
+                && zone.chars().all(|c| c.is_ascii_digit() || c == ':')
+        })
+}
+
+/// The columns named by a CSV file's header line, every one `Utf8`.
+pub(crate) fn csv_header(path: &Path, delimiter: u8) -> Result<Schema> {
+    let (schema, _) = arrow_csv::reader::Format::default()
+        .with_header(true)
+        .with_delimiter(delimiter)
+        .infer_schema(open(path)?, Some(0))
+        .map_err(|e| csv_error(path, delimiter, None, e, false))?;
+    Ok(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timestamp_with_an_offset_is_told_from_a_local_one() {
+        for with in [
+            "2024-01-01T10:00:00Z",
+            "2024-01-01 10:00:00+05:30",
+            "2024-01-01T10:00:00.123-0800",
+            "2024-01-01T10:00:00+02",
+            "2024-01-01T10:00:00 EST",
+            "2024-01-01 10:00:00.5 Europe/Paris",
+        ] {
+            assert!(gives_offset(with), "{with}");
+        }
+        for without in [
+            "2024-01-01T10:00:00",
+            "2024-01-01",
+            "2024-01-01 10:00:00.5",
+            "2024-01-01 10:00:00 PM",
+            "",
+        ] {
+            assert!(!gives_offset(without), "{without}");
+        }
+    }
+}

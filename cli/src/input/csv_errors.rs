@@ -1,0 +1,236 @@
+//! A CSV reader's error turned into the file's line and column: records counted as the
+//! readers count them, found again in the file.
+
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use oplink::arrow::schema::{ArrowError, Schema};
+
+use crate::error::CliError;
+
+use super::messages::{INFERRED_HINT, NOT_UTF8};
+use super::quotes::{UNCLOSED_QUOTE, unclosed_quote};
+use super::strict::BadValue;
+
+/// [`BadValue`] of a CSV file, located: its line (the header is record 1) and column.
+pub(super) fn csv_located(
+    path: &Path,
+    delimiter: u8,
+    schema: &Schema,
+    bad: &BadValue,
+    inferred: bool,
+) -> CliError {
+    CliError::Data {
+        path: path.to_owned(),
+        line: Some(record_line(path, delimiter, bad.row + 2)),
+        column: schema
+            .index_of(&bad.key)
+            .ok()
+            .map(|index| format!("{} (`{}`)", index + 1, bad.key)),
+        reason: format!(
+            "{}{}",
+            bad.reason,
+            if inferred { INFERRED_HINT } else { "" }
+        ),
+    }
+}
+
+/// Where CSV record `record` of `path` starts (counted from 1 with the header, blank lines
+/// left out, as arrow-csv counts them), in bytes: where the reader stood before the blank
+/// lines ahead of it; and whether it is the file's last. `None` when the file cannot be
+/// read again.
+pub(super) fn record_start(path: &Path, delimiter: u8, record: u64) -> Option<(u64, bool)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .ok()?;
+    let mut row = csv::ByteRecord::new();
+    let mut counted = 0;
+    while counted < record {
+        match reader.read_byte_record(&mut row) {
+            // A blank line is no record to arrow-csv.
+            Ok(true) if row.len() <= 1 && row.get(0).is_none_or(<[u8]>::is_empty) => {}
+            Ok(true) => counted += 1,
+            _ => return None,
+        }
+    }
+    let start = row.position().map(csv::Position::byte)?;
+    let last = matches!(reader.read_byte_record(&mut row), Ok(false));
+    Some((start, last))
+}
+
+/// The line of `path` on which its CSV record `record` (the header is record 1) starts:
+/// blank lines and quoted line breaks make the two differ. `record` itself when the file
+/// cannot be read again.
+pub(crate) fn record_line(path: &Path, delimiter: u8, record: u64) -> u64 {
+    // The csv crate's own line count leaves blank lines out, and a record's position is
+    // where the reader stood before the blank lines ahead of it: count the line breaks up to
+    // there, and those of the blank lines after.
+    let Some((start, _)) = record_start(path, delimiter, record) else {
+        return record;
+    };
+    // Read up to the record only (a bad value early in a large file), in chunks.
+    let Ok(file) = std::fs::File::open(path) else {
+        return record;
+    };
+    let mut bytes = BufReader::new(file).bytes();
+    let mut line = 1;
+    for _ in 0..start {
+        match bytes.next() {
+            Some(Ok(b'\n')) => line += 1,
+            Some(Ok(_)) => {}
+            _ => return record,
+        }
+    }
+    for byte in bytes {
+        match byte {
+            Ok(b'\n') => line += 1,
+            Ok(b'\r') => {}
+            _ => break,
+        }
+    }
+    line
+}
+
+/// The number after `word ` in `text`.
+fn number_after(text: &str, word: &str) -> Option<u64> {
+    let at = text.find(word)? + word.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// A CSV reader's error, with the line (of the file, the header being line 1) and the
+/// column's name when the message gives them.
+pub(super) fn csv_error(
+    path: &Path,
+    delimiter: u8,
+    schema: Option<&Schema>,
+    error: ArrowError,
+    inferred: bool,
+) -> CliError {
+    let message = match &error {
+        ArrowError::ParseError(m) | ArrowError::CsvError(m) => m.clone(),
+        other => other.to_string(),
+    };
+    // arrow-csv's `at line N` counts data records from 1 after the header; its `for line N`
+    // counts the file's lines. Both are turned into the file's line.
+    let (line, column, reason) = if let Some(value) = message
+        .strip_prefix("Error while parsing value '")
+        .and_then(|rest| rest.split_once("' as type '"))
+    {
+        let (value, rest) = value;
+        let ty = rest.split('\'').next().unwrap_or_default();
+        let hint = if inferred { INFERRED_HINT } else { "" };
+        (
+            // Records from 1 after the header: the header is record 1.
+            number_after(&message, "at line ")
+                .map(|record| record_line(path, delimiter, record + 1)),
+            number_after(&message, "for column "),
+            format!("`{value}` is not a valid {ty}{hint}"),
+        )
+    } else if message.starts_with("incorrect number of fields") {
+        let expected = number_after(&message, "expected ");
+        let got = message
+            .rsplit("got ")
+            .next()
+            .map(str::to_owned)
+            .unwrap_or_default();
+        let record = number_after(&message, "for line ");
+        (
+            record.map(|record| record_line(path, delimiter, record)),
+            None,
+            if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
+                UNCLOSED_QUOTE.to_owned()
+            } else {
+                format!(
+                    "{} where the header has {}",
+                    crate::counted(&got, "field", "fields"),
+                    expected.map_or("another number".to_owned(), |e| e.to_string())
+                )
+            },
+        )
+    } else if message.starts_with("Encountered unequal lengths") {
+        // The csv crate's own count, while inferring: its lines leave blank lines out, so
+        // they count records.
+        let record = number_after(&message, "at line ");
+        (
+            record.map(|record| record_line(path, delimiter, record)),
+            None,
+            if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
+                UNCLOSED_QUOTE.to_owned()
+            } else {
+                format!(
+                    "{} where the header has {}",
+                    crate::counted(
+                        number_after(&message, "found ")
+                            .map_or("another number".to_owned(), |n| n.to_string()),
+                        "field",
+                        "fields"
+                    ),
+                    number_after(&message, "Expected ")
+                        .map_or("another number".to_owned(), |n| n.to_string()),
+                )
+            },
+        )
+    } else if message.starts_with("Encountered invalid UTF-8") {
+        // While reading: records counted from 1 with the header, fields from 1.
+        (
+            number_after(&message, "for line ").map(|record| record_line(path, delimiter, record)),
+            number_after(&message, "and field ").map(|f| f.saturating_sub(1)),
+            NOT_UTF8.to_owned(),
+        )
+    } else if message.starts_with("Encountered UTF-8 error") {
+        // While inferring (the csv crate's words): fields counted from 0.
+        (
+            number_after(&message, "at line "),
+            number_after(&message, "in field "),
+            NOT_UTF8.to_owned(),
+        )
+    } else if message.starts_with("Error parsing column") {
+        // "Error parsing column C at line R: Parser error: Error parsing timestamp from
+        // 'V': why" (records counted as in the value branch above).
+        let reason = message
+            .split_once(": ")
+            .map(|(_, r)| r.trim_start_matches("Parser error: "))
+            .unwrap_or(&message);
+        let reason = reason
+            .strip_prefix("Error parsing ")
+            .and_then(|rest| rest.split_once(" from '"))
+            .and_then(|(what, rest)| {
+                let (value, why) = rest.split_once("': ")?;
+                Some(format!("`{value}` is not a valid {what}: {why}"))
+            })
+            .unwrap_or_else(|| reason.to_owned());
+        let reason = if inferred {
+            format!("{reason}{INFERRED_HINT}")
+        } else {
+            reason
+        };
+        (
+            number_after(&message, "at line ")
+                .map(|record| record_line(path, delimiter, record + 1)),
+            number_after(&message, "Error parsing column "),
+            reason,
+        )
+    } else {
+        (None, None, message)
+    };
+    let column = column.map(|index| {
+        let name = schema.and_then(|s| s.fields().get(index as usize));
+        match name {
+            Some(field) => format!("{} (`{}`)", index + 1, field.name()),
+            None => (index + 1).to_string(),
+        }
+    });
+    CliError::Data {
+        path: path.to_owned(),
+        line,
+        column,
+        reason,
+    }
+}
