@@ -1,0 +1,170 @@
+//! A change through the chain of operators, and what comes out of it written to the sink.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use oplink::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use oplink::arrow::schema::{DataType, Field, Schema};
+use oplink::{Change, Diff};
+use oplink_host::Instance;
+use serde_json::Value;
+
+use crate::args::Emit;
+use crate::error::{CliError, Result};
+use crate::output::Sink;
+
+use super::summary::StageSummary;
+
+/// One operator of the chain.
+#[derive(Debug)]
+pub(super) struct Stage {
+    /// Which of the chain's operators of its name it is, for errors: `, in the 2nd
+    /// `running_sum` of the chain`; empty when the name is the chain's only one.
+    pub(super) place: String,
+    /// Its state scope (with `--state`).
+    pub(super) scope: Option<String>,
+    /// Its configuration (kept beside its state with `--state`).
+    pub(super) config: Value,
+    pub(super) instance: Instance,
+    /// What it has done so far.
+    pub(super) done: StageSummary,
+}
+
+/// An operator's failure, with when it happened (said only when it did) and, when the chain
+/// holds its name twice, which one it is.
+pub(super) fn stage_error(
+    place: &str,
+    source: oplink_host::Error,
+    when: impl FnOnce() -> String,
+) -> CliError {
+    CliError::Stage {
+        source: Box::new(source),
+        when: format!("{}{place}", when()),
+    }
+}
+
+/// `change` through the stages from `from` on; `when` names the change in an error.
+pub(super) fn through(
+    stages: &mut [Stage],
+    from: usize,
+    mut change: Change,
+    when: &dyn Fn() -> String,
+) -> Result<Change> {
+    for stage in &mut stages[from..] {
+        stage.done.rows_in += change.row_count() as u64;
+        let t = Instant::now();
+        change = stage
+            .instance
+            .apply(change)
+            .map_err(|e| stage_error(&stage.place, e, when))?;
+        stage.done.time += t.elapsed();
+        valid(stage, "apply", &change, when)?;
+        stage.done.rows_out += change.row_count() as u64;
+    }
+    Ok(change)
+}
+
+/// Checks a change an operator returned in full before anything reads it: an import takes
+/// UTF-8, offsets in order and dictionary keys in range on its producer's word, and an
+/// operator written in C can get them wrong ([`Change::validate`]).
+pub(super) fn valid(
+    stage: &Stage,
+    method: &'static str,
+    change: &Change,
+    when: &dyn Fn() -> String,
+) -> Result<()> {
+    change.validate().map_err(|e| CliError::InvalidOutput {
+        operator: stage.instance.info().name().to_owned(),
+        method,
+        reason: e.message().to_owned(),
+        when: format!("{}{}", when(), stage.place),
+    })
+}
+
+/// Writes what came out of the chain.
+pub(super) fn emit(sink: &mut Sink, change: Change, emit: Emit, stages: &[Stage]) -> Result<()> {
+    // Counted only: every row as it is, with no `op` (an update's two rows counted).
+    if sink.counts_only() && emit == Emit::Changes {
+        for diff in change.diffs {
+            let (pre, post) = match diff {
+                Diff::Insert { post } => (None, Some(post)),
+                Diff::Remove { pre } => (Some(pre), None),
+                Diff::Update { pre, post } => (Some(pre), Some(post)),
+            };
+            for side in [pre, post].into_iter().flatten() {
+                sink.write(side.batch())?;
+            }
+        }
+        return Ok(());
+    }
+    for diff in change.diffs {
+        match (emit, diff) {
+            (Emit::Inserts, Diff::Insert { post }) => sink.write(post.batch())?,
+            (Emit::Inserts, other) => {
+                let kind = match other {
+                    Diff::Remove { .. } => "a remove",
+                    _ => "an update",
+                };
+                return Err(CliError::Output(format!(
+                    "{} emitted {kind}, and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`",
+                    stages.last().map_or("the input".to_owned(), |s| format!(
+                        "operator `{}`",
+                        s.done.name
+                    ))
+                )));
+            }
+            (Emit::Changes, Diff::Insert { post }) => sink.write(&with_op("+I", post.batch())?)?,
+            (Emit::Changes, Diff::Remove { pre }) => sink.write(&with_op("-D", pre.batch())?)?,
+            (Emit::Changes, Diff::Update { pre, post }) => {
+                match update_pairs(pre.batch(), post.batch())? {
+                    Some(pairs) => sink.write(&pairs)?,
+                    None => {
+                        sink.write(&with_op("-U", pre.batch())?)?;
+                        sink.write(&with_op("+U", post.batch())?)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An update's rows as a changelog writes them: each old row (`-U`) just before its new
+/// row (`+U`), row `i` of `pre` with row `i` of `post`. `None` when the two sides differ in
+/// columns or rows (then the old rows go first, then the new).
+fn update_pairs(pre: &RecordBatch, post: &RecordBatch) -> Result<Option<RecordBatch>> {
+    if pre.schema().fields() != post.schema().fields() || pre.num_rows() != post.num_rows() {
+        return Ok(None);
+    }
+    let (pre, post) = (with_op("-U", pre)?, with_op("+U", post)?);
+    let pairs: Vec<(usize, usize)> = (0..pre.num_rows()).flat_map(|i| [(0, i), (1, i)]).collect();
+    let columns = (0..pre.num_columns())
+        .map(|c| {
+            oplink::arrow::select::interleave::interleave(
+                &[pre.column(c).as_ref(), post.column(c).as_ref()],
+                &pairs,
+            )
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| CliError::Output(e.to_string()))?;
+    RecordBatch::try_new(pre.schema(), columns)
+        .map(Some)
+        .map_err(|e| CliError::Output(e.to_string()))
+}
+
+/// `batch` with a leading `op` column holding `op` on every row; an error when the batch
+/// has an `op` column of its own (a changelog read back in, say), which would be written
+/// twice under one name.
+pub(super) fn with_op(op: &str, batch: &RecordBatch) -> Result<RecordBatch> {
+    if batch.schema().column_with_name("op").is_some() {
+        return Err(CliError::Output(
+            "the rows have a column named `op`, the name of the column that holds each row's change (`+I`, `-D`, `-U`, `+U`); rename it, or write the rows alone with `--emit inserts`".to_owned(),
+        ));
+    }
+    let mut fields = vec![Arc::new(Field::new("op", DataType::Utf8, false))];
+    fields.extend(batch.schema().fields().iter().cloned());
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(vec![op; batch.num_rows()]))];
+    columns.extend(batch.columns().iter().cloned());
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| CliError::Output(e.to_string()))
+}
