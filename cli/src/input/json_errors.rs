@@ -45,12 +45,11 @@ pub(super) fn located(path: &Path, bad: &BadValue, inferred: bool) -> CliError {
     }
 }
 
-/// A JSON lines reader's error. arrow-json does not say where, so the file is read again
-/// line by line to find the first line that is not valid JSON, or that does not decode with
-/// the schema on its own.
 /// A JSON lines reader's error, with the line and the field's column where they can be
-/// found: `schema` is the one the file is read with, and whether it was inferred (then a
-/// key it lacks is an error).
+/// found: arrow-json does not say where, so the file is read again line by line to find the
+/// first line that is not valid JSON, or that does not decode with the schema on its own.
+/// `schema` is the one the file is read with, and whether it was inferred (then a key it
+/// lacks is an error).
 pub(super) fn json_error(
     path: &Path,
     schema: Option<(&SchemaRef, bool)>,
