@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use oplink::{Change, Diff, Rows, Timestamp};
 
+mod folders;
+pub use folders::{target_dir, workspace};
+
 /// The example plugin crates the tests load.
 const PLUGINS: [&str; 7] = [
     "threshold",
@@ -19,30 +22,6 @@ const PLUGINS: [&str; 7] = [
     "enrich",
     "scale",
 ];
-
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The target folder this test binary was built in (it runs from `TARGET/debug/deps`), so
-/// the plugins are built beside it however that folder was chosen: `--target-dir`,
-/// `CARGO_TARGET_DIR` (relative ones included) or the default. A binary run from elsewhere
-/// (copied out of its folder) falls back to `CARGO_TARGET_DIR` or `target` in the workspace.
-pub fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().ok();
-    let built_in = exe.as_deref().and_then(|exe| {
-        let deps = exe.parent()?;
-        (deps.file_name()? == "deps").then(|| deps.parent()?.parent().map(Path::to_path_buf))?
-    });
-    built_in.unwrap_or_else(|| {
-        let root = workspace();
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| root.join("target"), |dir| root.join(dir))
-    })
-}
 
 /// Builds the example cdylibs with the cargo running these tests, in the same target folder
 /// and profile (debug), and returns the folder holding them.
