@@ -67,13 +67,13 @@ impl Sink {
         self.schema.is_some()
     }
 
-    /// Whether rows are only counted (`--to none`): what they hold does not matter.
     /// How many values JSON lines output wrote as `null` because JSON has no number for
     /// them (NaN, infinities).
     pub fn nulled(&self) -> u64 {
         self.nulled
     }
 
+    /// Whether rows are only counted (`--to none`): what they hold does not matter.
     pub fn counts_only(&self) -> bool {
         self.format == OutputFormat::None
     }
