@@ -6,7 +6,7 @@ use std::path::Path;
 
 use oplink::__private::ordinal;
 use oplink::services::Lookup;
-use oplink_host::{Host, Instance};
+use oplink_host::{Host, Instance, OperatorInfo};
 
 use crate::args::RunArgs;
 use crate::error::{CliError, Result};
@@ -143,30 +143,12 @@ pub(super) fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Resu
         Vec::new()
     };
     let plugins = Plugins::open(&args.plugins)?;
-    let lookup_name = <dyn Lookup as oplink::service::Service>::NAME;
     let mut stages = Vec::new();
     let places = places(specs.iter().map(|s| s.name.as_str()));
     for (index, spec) in specs.iter().enumerate() {
         let plugin = plugins.plugin_for(&spec.name)?;
         let info = plugin.operator(&spec.name).expect("the plugin offers it");
-        for service in info.requires() {
-            if oplink::services::is_standard(&service.name) {
-                continue;
-            }
-            if service.name == lookup_name {
-                if args.lookup.is_empty() {
-                    return Err(CliError::Usage(format!(
-                        "operator `{}` requires the host service `{lookup_name}`: give it its tables with `--lookup NAME=FILE`",
-                        spec.name
-                    )));
-                }
-                continue;
-            }
-            return Err(CliError::Usage(format!(
-                "operator `{}` requires the host service `{}`, which `oplink run` cannot provide (it provides the standard services and `{lookup_name}`); run it in a host that provides `{}`",
-                spec.name, service.name, service.name
-            )));
-        }
+        check_services(args, spec, info)?;
         let place = match places[index] {
             (nth, 2..) => format!(", in the {} `{}` of the chain", ordinal(nth), spec.name),
             _ => String::new(),
@@ -204,168 +186,15 @@ pub(super) fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Resu
                 let scope = scopes[index].clone();
                 let mut instance =
                     created(plugin.instantiate_named(&spec.name, &spec.config, host, &scope))?;
-                let snapshot = snapshot_path(dir, &scope);
-                // What a run killed before it kept its state left (what one killed after it
-                // kept its store was put in place by `finish_kept`): said, then removed.
-                for left in [partial_of(&snapshot), partial_of(&config_path(dir, &scope))] {
-                    if std::fs::symlink_metadata(&left).is_ok_and(|m| m.is_file()) {
-                        if !args.quiet {
-                            crate::say!(
-                                "oplink: warning: `{}` is left by a run stopped before it kept its state, and is removed: operator `{}` continues from the state kept before that run",
-                                left.display(),
-                                spec.name,
-                            );
-                        }
-                        let _ = std::fs::remove_file(&left);
-                    }
-                }
-                // A snapshot kept here is handed back to the operator, and one that cannot
-                // take it back (a build without `restore`, after one that had it) is
-                // refused below rather than its state dropped without a word; so is one
-                // that cannot write it again (a build without `snapshot`).
-                let takes_back = instance.info().implemented().restore();
-                let snapshot_kept = snapshot.exists();
-                // A store that cannot say whether it holds state is taken to hold some: the
-                // question only decides a warning.
-                let kept = kept_config(dir, &scope)?;
-                let continues = || {
-                    (snapshot_kept && takes_back)
-                        || host.state_store().has_entries(&scope).unwrap_or(true)
-                };
-                if !args.quiet
-                    && let Some(Kept {
-                        operator: Some(keeper),
-                        ..
-                    }) = &kept
-                    && *keeper != spec.name
-                    && continues()
-                {
-                    // A numbered state (`tally.2`) of one run is the name of another's
-                    // operator.
-                    crate::say!(
-                        "oplink: warning: operator `{}` continues from the state `{scope}` in `{}`, which operator `{keeper}` kept; give `--state` another folder to start afresh",
-                        spec.name,
-                        dir.display(),
-                    );
-                } else if kept
-                    .as_ref()
-                    .is_some_and(|kept| kept.fingerprint != fingerprint(&spec.config))
-                    && continues()
-                {
-                    // Another of the operator's states there was kept with this
-                    // configuration: the chain's operators of this name changed places, or
-                    // one was removed. Refused: continuing would mix the two states for
-                    // good (putting the chain back after would mix them again).
-                    if let Some(other) = kept_with_this_elsewhere(dir, specs, &scopes, index) {
-                        let in_store = host.state_store().has_entries(&scope).unwrap_or(true);
-                        return Err(changed_places(
-                            dir,
-                            specs,
-                            index,
-                            places[index],
-                            Moved {
-                                scope: &scope,
-                                kept: kept.as_ref(),
-                                in_store,
-                                other: &other,
-                            },
-                        ));
-                    }
-                    if !args.quiet {
-                        crate::say!(
-                            "oplink: warning: operator `{}` continues from its state `{scope}` in `{}`, which was kept with another configuration; give `--state` another folder to start afresh",
-                            spec.name,
-                            dir.display(),
-                        );
-                    }
-                }
-                // Whether the store keeps a part of this operator's state, which a snapshot
-                // removed does not take with it (unknown: taken to).
-                let in_store = || host.state_store().has_entries(&scope).unwrap_or(true);
-                // A run kept this operator's state here (its configuration's fingerprint is
-                // written beside its snapshot), but the snapshot is gone: it starts afresh,
-                // or from its store alone.
-                if !args.quiet
-                    && takes_back
-                    && instance.info().implemented().snapshot()
-                    && !snapshot.exists()
-                    && config_path(dir, &scope).is_file()
-                {
-                    let starts = if in_store() {
-                        format!("starts from its store `{scope}` alone")
-                    } else {
-                        "starts afresh".to_owned()
-                    };
-                    crate::say!(
-                        "oplink: warning: operator `{}` {starts}: its snapshot `{}` is gone, though a run kept its state in `{}`",
-                        spec.name,
-                        snapshot.display(),
-                        dir.display(),
-                    );
-                }
-                if snapshot_kept {
-                    let bytes =
-                        std::fs::read(&snapshot).map_err(|e| CliError::io("read", &snapshot, e))?;
-                    let advice = || {
-                        if in_store() {
-                            format!(
-                                "remove it to let the operator start from its store `{scope}` alone, or give `--state` another folder to start afresh"
-                            )
-                        } else {
-                            "remove it to start afresh".to_owned()
-                        }
-                    };
-                    if let Some(Kept {
-                        snapshot: Some(written),
-                        ..
-                    }) = &kept
-                        && *written != SnapshotSum::of(&bytes)
-                    {
-                        return Err(CliError::Data {
-                            path: snapshot.clone(),
-                            line: None,
-                            column: None,
-                            reason: format!(
-                                "operator `{}`'s snapshot is not what the run that kept it wrote, by `{}` ({} bytes, sum {:016x}; it holds {} bytes): one of the two was changed since; restore the folder from a backup, or {}",
-                                spec.name,
-                                config_path(dir, &scope).display(),
-                                written.length,
-                                written.sum,
-                                bytes.len(),
-                                advice()
-                            ),
-                        });
-                    }
-                    if !takes_back && !bytes.is_empty() {
-                        return Err(CliError::Usage(cannot_take_back(
-                            &spec.name,
-                            bytes.len(),
-                            &snapshot,
-                            instance.info().implemented().snapshot(),
-                        )));
-                    }
-                    // Nor one this build would restore at every run and never write
-                    // again: every run would start from that same state.
-                    if takes_back && !instance.info().implemented().snapshot() && !bytes.is_empty()
-                    {
-                        return Err(CliError::Usage(cannot_update(
-                            &spec.name,
-                            bytes.len(),
-                            &snapshot,
-                        )));
-                    }
-                    // An empty snapshot is no state: nothing to hand to an operator
-                    // without `restore`.
-                    if takes_back {
-                        instance
-                            .restore(&bytes)
-                            .map_err(|source| CliError::Restore {
-                                path: snapshot.clone(),
-                                advice: advice(),
-                                source: Box::new(source),
-                            })?;
-                    }
-                }
+                continue_from(
+                    args,
+                    dir,
+                    (specs, &scopes),
+                    index,
+                    places[index],
+                    host,
+                    &mut instance,
+                )?;
                 (instance, Some(scope))
             }
         };
@@ -381,6 +210,233 @@ pub(super) fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Resu
         });
     }
     Ok(stages)
+}
+
+/// Refuses an operator that requires a host service `oplink run` cannot provide, or
+/// `oplink.Lookup` without a `--lookup` table.
+fn check_services(args: &RunArgs, spec: &OpSpec, info: &OperatorInfo) -> Result<()> {
+    let lookup_name = <dyn Lookup as oplink::service::Service>::NAME;
+    for service in info.requires() {
+        if oplink::services::is_standard(&service.name) {
+            continue;
+        }
+        if service.name == lookup_name {
+            if args.lookup.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "operator `{}` requires the host service `{lookup_name}`: give it its tables with `--lookup NAME=FILE`",
+                    spec.name
+                )));
+            }
+            continue;
+        }
+        return Err(CliError::Usage(format!(
+            "operator `{}` requires the host service `{}`, which `oplink run` cannot provide (it provides the standard services and `{lookup_name}`); run it in a host that provides `{}`",
+            spec.name, service.name, service.name
+        )));
+    }
+    Ok(())
+}
+
+/// The chain's `index`th operator (`specs`, kept as `scopes`), at `place` in the chain,
+/// continuing from its state in the `--state` folder `dir`: what a stopped run left is
+/// removed; a state kept by another operator or with another configuration is warned of,
+/// or refused when the chain's operators changed places; a kept snapshot is checked and
+/// handed back to `instance`.
+fn continue_from(
+    args: &RunArgs,
+    dir: &Path,
+    (specs, scopes): (&[OpSpec], &[String]),
+    index: usize,
+    place: (usize, usize),
+    host: &Host,
+    instance: &mut Instance,
+) -> Result<()> {
+    let (spec, scope) = (&specs[index], &scopes[index]);
+    let snapshot = snapshot_path(dir, scope);
+    // What a run killed before it kept its state left (what one killed after it
+    // kept its store was put in place by `finish_kept`): said, then removed.
+    for left in [partial_of(&snapshot), partial_of(&config_path(dir, scope))] {
+        if std::fs::symlink_metadata(&left).is_ok_and(|m| m.is_file()) {
+            if !args.quiet {
+                crate::say!(
+                    "oplink: warning: `{}` is left by a run stopped before it kept its state, and is removed: operator `{}` continues from the state kept before that run",
+                    left.display(),
+                    spec.name,
+                );
+            }
+            let _ = std::fs::remove_file(&left);
+        }
+    }
+    // A snapshot kept here is handed back to the operator, and one that cannot
+    // take it back (a build without `restore`, after one that had it) is
+    // refused below rather than its state dropped without a word; so is one
+    // that cannot write it again (a build without `snapshot`).
+    let takes_back = instance.info().implemented().restore();
+    let snapshot_kept = snapshot.exists();
+    // A store that cannot say whether it holds state is taken to hold some: the
+    // question only decides a warning.
+    let kept = kept_config(dir, scope)?;
+    let continues =
+        || (snapshot_kept && takes_back) || host.state_store().has_entries(scope).unwrap_or(true);
+    if !args.quiet
+        && let Some(Kept {
+            operator: Some(keeper),
+            ..
+        }) = &kept
+        && *keeper != spec.name
+        && continues()
+    {
+        // A numbered state (`tally.2`) of one run is the name of another's
+        // operator.
+        crate::say!(
+            "oplink: warning: operator `{}` continues from the state `{scope}` in `{}`, which operator `{keeper}` kept; give `--state` another folder to start afresh",
+            spec.name,
+            dir.display(),
+        );
+    } else if kept
+        .as_ref()
+        .is_some_and(|kept| kept.fingerprint != fingerprint(&spec.config))
+        && continues()
+    {
+        // Another of the operator's states there was kept with this
+        // configuration: the chain's operators of this name changed places, or
+        // one was removed. Refused: continuing would mix the two states for
+        // good (putting the chain back after would mix them again).
+        if let Some(other) = kept_with_this_elsewhere(dir, specs, scopes, index) {
+            let in_store = host.state_store().has_entries(scope).unwrap_or(true);
+            return Err(changed_places(
+                dir,
+                specs,
+                index,
+                place,
+                Moved {
+                    scope,
+                    kept: kept.as_ref(),
+                    in_store,
+                    other: &other,
+                },
+            ));
+        }
+        if !args.quiet {
+            crate::say!(
+                "oplink: warning: operator `{}` continues from its state `{scope}` in `{}`, which was kept with another configuration; give `--state` another folder to start afresh",
+                spec.name,
+                dir.display(),
+            );
+        }
+    }
+    // Whether the store keeps a part of this operator's state, which a snapshot
+    // removed does not take with it (unknown: taken to).
+    let in_store = || host.state_store().has_entries(scope).unwrap_or(true);
+    // A run kept this operator's state here (its configuration's fingerprint is
+    // written beside its snapshot), but the snapshot is gone: it starts afresh,
+    // or from its store alone.
+    if !args.quiet
+        && takes_back
+        && instance.info().implemented().snapshot()
+        && !snapshot.exists()
+        && config_path(dir, scope).is_file()
+    {
+        let starts = if in_store() {
+            format!("starts from its store `{scope}` alone")
+        } else {
+            "starts afresh".to_owned()
+        };
+        crate::say!(
+            "oplink: warning: operator `{}` {starts}: its snapshot `{}` is gone, though a run kept its state in `{}`",
+            spec.name,
+            snapshot.display(),
+            dir.display(),
+        );
+    }
+    if snapshot_kept {
+        restore_snapshot(
+            spec,
+            dir,
+            scope,
+            kept.as_ref(),
+            &snapshot,
+            &in_store,
+            instance,
+        )?;
+    }
+    Ok(())
+}
+
+/// Hands the snapshot kept at `snapshot` back to `instance` (the operator of `spec`, whose
+/// state is `scope` in the `--state` folder `dir`), once it is checked against the sum its
+/// configuration file (`kept`) recorded; refused when the build cannot take it back, or
+/// would never write it again. `in_store` says whether the store keeps a part of the state.
+fn restore_snapshot(
+    spec: &OpSpec,
+    dir: &Path,
+    scope: &str,
+    kept: Option<&Kept>,
+    snapshot: &Path,
+    in_store: &dyn Fn() -> bool,
+    instance: &mut Instance,
+) -> Result<()> {
+    let takes_back = instance.info().implemented().restore();
+    let bytes = std::fs::read(snapshot).map_err(|e| CliError::io("read", snapshot, e))?;
+    let advice = || {
+        if in_store() {
+            format!(
+                "remove it to let the operator start from its store `{scope}` alone, or give `--state` another folder to start afresh"
+            )
+        } else {
+            "remove it to start afresh".to_owned()
+        }
+    };
+    if let Some(Kept {
+        snapshot: Some(written),
+        ..
+    }) = kept
+        && *written != SnapshotSum::of(&bytes)
+    {
+        return Err(CliError::Data {
+            path: snapshot.to_path_buf(),
+            line: None,
+            column: None,
+            reason: format!(
+                "operator `{}`'s snapshot is not what the run that kept it wrote, by `{}` ({} bytes, sum {:016x}; it holds {} bytes): one of the two was changed since; restore the folder from a backup, or {}",
+                spec.name,
+                config_path(dir, scope).display(),
+                written.length,
+                written.sum,
+                bytes.len(),
+                advice()
+            ),
+        });
+    }
+    if !takes_back && !bytes.is_empty() {
+        return Err(CliError::Usage(cannot_take_back(
+            &spec.name,
+            bytes.len(),
+            snapshot,
+            instance.info().implemented().snapshot(),
+        )));
+    }
+    // Nor one this build would restore at every run and never write
+    // again: every run would start from that same state.
+    if takes_back && !instance.info().implemented().snapshot() && !bytes.is_empty() {
+        return Err(CliError::Usage(cannot_update(
+            &spec.name,
+            bytes.len(),
+            snapshot,
+        )));
+    }
+    // An empty snapshot is no state: nothing to hand to an operator
+    // without `restore`.
+    if takes_back {
+        instance
+            .restore(&bytes)
+            .map_err(|source| CliError::Restore {
+                path: snapshot.to_path_buf(),
+                advice: advice(),
+                source: Box::new(source),
+            })?;
+    }
+    Ok(())
 }
 
 /// For each of `names` (a chain's operators), which of its name it is (from 1) and how many
