@@ -25,7 +25,7 @@ use crate::input::{Input, Progress, input_format, parse_delimiter, parse_schema}
 use crate::lookup::Tables;
 use crate::output::{Sink, format_name, output_format};
 
-use self::chain::{emit, stage_error, through, valid, with_op};
+use self::chain::{Stage, emit, stage_error, through, valid, with_op};
 use self::host::{FreshState, build_host};
 use self::keep::{Numbering, close_operators, commit_stores};
 use self::progress::{SHOW_AFTER, progress_bar};
@@ -104,27 +104,7 @@ fn run_inner(
     let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
     let format = input_format(&args.input, args.format)?;
     let output = output_format(args.output.as_deref(), args.to)?;
-    if let (OutputFormat::None, Some(path)) = (output, &args.output) {
-        // It would leave an empty file where the caller may expect one with rows.
-        return Err(CliError::Usage(format!(
-            "--to none writes nothing: drop --output `{}`, or name another format",
-            path.display()
-        )));
-    }
-    refuse_binary_on_a_terminal(
-        output,
-        args.output.is_none() && std::io::stdout().is_terminal(),
-    )?;
-    if let Some(path) = &args.output {
-        refuse_output_over_what_is_read(path, args)?;
-        if let Some(warning) = args
-            .to
-            .and_then(|to| crate::output::extension_disagrees(path, to))
-            .filter(|_| !args.quiet)
-        {
-            crate::say!("oplink: warning: {warning}");
-        }
-    }
+    check_output(args, output)?;
     let tables = Tables::read(&args.lookup)?;
     // Opening reads for the schema (inference reads up to 10,000 rows): reading time too.
     let opening = Instant::now();
@@ -153,20 +133,7 @@ fn run_inner(
     // Whether the bar may appear at all, decided once (not a system call per batch).
     let may_show = !args.quiet && std::io::stderr().is_terminal();
     // Rows written to the terminal the bar is drawn on are written with the bar put away.
-    let beside_bar = may_show
-        && match &args.output {
-            None => std::io::stdout().is_terminal(),
-            // `-o /dev/tty`, `-o /dev/stdout`: a terminal by a path (opened only when it is
-            // a device: a named pipe would wait for a reader).
-            Some(path) => {
-                use std::os::unix::fs::FileTypeExt;
-                std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device())
-                    && std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(path)
-                        .is_ok_and(|f| f.is_terminal())
-            }
-        };
+    let beside_bar = may_show && output_shares_the_terminal(args);
     let mut rows_read = 0u64;
     let mut changes = 0u64;
     let mut read_time = opened;
@@ -212,44 +179,11 @@ fn run_inner(
         }
     }
     // End of input: operators that act on time get one tick, whose output flows on.
-    for index in 0..stages.len() {
-        if !stages[index].instance.info().implemented().tick() {
-            continue;
-        }
-        let t = Instant::now();
-        let ticked = stages[index]
-            .instance
-            .tick(Timestamp::now())
-            .map_err(|e| stage_error(&stages[index].place, e, || "the closing tick".to_owned()))?;
-        stages[index].done.time += t.elapsed();
-        if let Some(change) = ticked {
-            valid(&stages[index], "tick", &change, &|| {
-                "the closing tick".to_owned()
-            })?;
-            stages[index].done.rows_out += change.row_count() as u64;
-            let out = through(&mut stages, index + 1, change, &|| {
-                "the closing tick".to_owned()
-            })?;
-            emit(&mut sink, out, args.emit, &stages)?;
-        }
-    }
+    closing_ticks(&mut stages, &mut sink, args.emit)?;
     progress.finish_and_clear();
     let t = Instant::now();
     if !sink.started() && !matches!(output, OutputFormat::Table | OutputFormat::None) {
-        // Nothing came out. A file still gets its columns where they are known (with no
-        // operators, the input's), and none otherwise: an Arrow or Parquet file then has a
-        // schema without columns, to be read at all (a text file, which cannot say that,
-        // stays empty: see `Sink::write`).
-        let columns = if stages.is_empty() {
-            let empty = RecordBatch::new_empty(input.schema.clone());
-            match args.emit {
-                Emit::Inserts => empty.schema(),
-                Emit::Changes => with_op("+I", &empty)?.schema(),
-            }
-        } else {
-            Arc::new(Schema::empty())
-        };
-        sink.write(&RecordBatch::new_empty(columns))?;
+        write_columns_alone(&mut sink, &stages, &input, args.emit)?;
     }
     let nulled = sink.nulled();
     let written = sink.finish()?;
@@ -310,6 +244,96 @@ fn run_inner(
         write_time,
         total: started.elapsed(),
     })
+}
+
+/// Refuses an output the run cannot write as asked (`--to none` with `--output`, a binary
+/// format to a terminal, a file the run reads), and warns of an extension that disagrees
+/// with `--to`: all before any plugin is loaded.
+fn check_output(args: &RunArgs, output: OutputFormat) -> Result<()> {
+    if let (OutputFormat::None, Some(path)) = (output, &args.output) {
+        // It would leave an empty file where the caller may expect one with rows.
+        return Err(CliError::Usage(format!(
+            "--to none writes nothing: drop --output `{}`, or name another format",
+            path.display()
+        )));
+    }
+    refuse_binary_on_a_terminal(
+        output,
+        args.output.is_none() && std::io::stdout().is_terminal(),
+    )?;
+    if let Some(path) = &args.output {
+        refuse_output_over_what_is_read(path, args)?;
+        if let Some(warning) = args
+            .to
+            .and_then(|to| crate::output::extension_disagrees(path, to))
+            .filter(|_| !args.quiet)
+        {
+            crate::say!("oplink: warning: {warning}");
+        }
+    }
+    Ok(())
+}
+
+/// Whether the rows are written to a terminal (standard output, or `--output` naming one),
+/// where the progress bar would be drawn among them.
+fn output_shares_the_terminal(args: &RunArgs) -> bool {
+    match &args.output {
+        None => std::io::stdout().is_terminal(),
+        // `-o /dev/tty`, `-o /dev/stdout`: a terminal by a path (opened only when it is
+        // a device: a named pipe would wait for a reader).
+        Some(path) => {
+            use std::os::unix::fs::FileTypeExt;
+            std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device())
+                && std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .is_ok_and(|f| f.is_terminal())
+        }
+    }
+}
+
+/// One tick for each operator that acts on time, at the end of the input; what a tick
+/// emits flows through the rest of the chain into `sink`.
+fn closing_ticks(stages: &mut [Stage], sink: &mut Sink, how: Emit) -> Result<()> {
+    for index in 0..stages.len() {
+        if !stages[index].instance.info().implemented().tick() {
+            continue;
+        }
+        let t = Instant::now();
+        let ticked = stages[index]
+            .instance
+            .tick(Timestamp::now())
+            .map_err(|e| stage_error(&stages[index].place, e, || "the closing tick".to_owned()))?;
+        stages[index].done.time += t.elapsed();
+        if let Some(change) = ticked {
+            valid(&stages[index], "tick", &change, &|| {
+                "the closing tick".to_owned()
+            })?;
+            stages[index].done.rows_out += change.row_count() as u64;
+            let out = through(stages, index + 1, change, &|| "the closing tick".to_owned())?;
+            emit(sink, out, how, stages)?;
+        }
+    }
+    Ok(())
+}
+
+/// An output file that nothing came out to: its columns where they are known.
+fn write_columns_alone(sink: &mut Sink, stages: &[Stage], input: &Input, how: Emit) -> Result<()> {
+    // Nothing came out. A file still gets its columns where they are known (with no
+    // operators, the input's), and none otherwise: an Arrow or Parquet file then has a
+    // schema without columns, to be read at all (a text file, which cannot say that,
+    // stays empty: see `Sink::write`).
+    let columns = if stages.is_empty() {
+        let empty = RecordBatch::new_empty(input.schema.clone());
+        match how {
+            Emit::Inserts => empty.schema(),
+            Emit::Changes => with_op("+I", &empty)?.schema(),
+        }
+    } else {
+        Arc::new(Schema::empty())
+    };
+    sink.write(&RecordBatch::new_empty(columns))?;
+    Ok(())
 }
 
 /// Binary formats are not written to a terminal.
