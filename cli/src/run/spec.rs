@@ -126,50 +126,67 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
             config,
             given,
         }),
-        Err(error) => {
-            let (line, column) = (error.line(), error.column());
-            let excerpt = text
-                .lines()
-                .nth(line.saturating_sub(1))
-                .map(|l| excerpt(l, column));
-            // `--op t={"key":"customer"}` unquoted reaches us as `t={key:customer}` (and
-            // `--op t={"a":"b","c":1}` as `t=a:b` and `t=c:1`, the braces expanded): a bare
-            // word where a value or key should be, and not a quote left.
-            let bare_word = excerpt.is_some()
-                && text
-                    .lines()
-                    .nth(line.saturating_sub(1))
-                    .and_then(|l| l.get(column.saturating_sub(1)..))
-                    .is_some_and(|rest| {
-                        rest.starts_with(|c: char| c.is_ascii_alphabetic())
-                            && !["true", "false", "null"]
-                                .iter()
-                                .any(|w| rest.starts_with(w))
-                    });
-            let unquoted = given == Given::Inline && bare_word && !text.contains(['"', '\'']);
-            // serde_json counts the column in bytes: said in characters, as a reader
-            // counts them (the caret, placed by bytes, is right either way).
-            let mut reason = error.to_string();
-            if let Some(text_line) = text.lines().nth(line.saturating_sub(1))
-                && !text_line.is_ascii()
-                && let Some(at) = reason.rfind(" at line ")
-            {
-                let characters = character_column(text_line, column);
-                reason.truncate(at);
-                reason.push_str(&format!(" at line {line} column {characters}"));
-            }
-            if unquoted {
-                reason.push_str(&format!(
-                    " (the configuration has no quotes left: did the shell take them? Put the whole option in single quotes: --op '{name}={{\"key\": \"value\"}}')"
-                ));
-            }
-            Err(CliError::BadConfig {
-                operator: name.to_owned(),
-                source_text,
-                reason: format!("is not valid JSON: {reason}"),
-                excerpt,
-            })
-        }
+        Err(error) => Err(not_json(
+            name,
+            &text,
+            source_text,
+            given == Given::Inline,
+            &error,
+        )),
+    }
+}
+
+/// The configuration `text` of operator `name` (from `source_text`; `inline` when it was
+/// on the command line) is not JSON: the line and column (in characters) of `error`, an
+/// excerpt, and what to do when the shell took its quotes.
+fn not_json(
+    name: &str,
+    text: &str,
+    source_text: String,
+    inline: bool,
+    error: &serde_json::Error,
+) -> CliError {
+    let (line, column) = (error.line(), error.column());
+    let excerpt = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .map(|l| excerpt(l, column));
+    // `--op t={"key":"customer"}` unquoted reaches us as `t={key:customer}` (and
+    // `--op t={"a":"b","c":1}` as `t=a:b` and `t=c:1`, the braces expanded): a bare
+    // word where a value or key should be, and not a quote left.
+    let bare_word = excerpt.is_some()
+        && text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .and_then(|l| l.get(column.saturating_sub(1)..))
+            .is_some_and(|rest| {
+                rest.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && !["true", "false", "null"]
+                        .iter()
+                        .any(|w| rest.starts_with(w))
+            });
+    let unquoted = inline && bare_word && !text.contains(['"', '\'']);
+    // serde_json counts the column in bytes: said in characters, as a reader
+    // counts them (the caret, placed by bytes, is right either way).
+    let mut reason = error.to_string();
+    if let Some(text_line) = text.lines().nth(line.saturating_sub(1))
+        && !text_line.is_ascii()
+        && let Some(at) = reason.rfind(" at line ")
+    {
+        let characters = character_column(text_line, column);
+        reason.truncate(at);
+        reason.push_str(&format!(" at line {line} column {characters}"));
+    }
+    if unquoted {
+        reason.push_str(&format!(
+            " (the configuration has no quotes left: did the shell take them? Put the whole option in single quotes: --op '{name}={{\"key\": \"value\"}}')"
+        ));
+    }
+    CliError::BadConfig {
+        operator: name.to_owned(),
+        source_text,
+        reason: format!("is not valid JSON: {reason}"),
+        excerpt,
     }
 }
 
