@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use oplink::arrow::array::RecordBatch;
-use oplink::arrow::schema::SchemaRef;
+use oplink::arrow::schema::{Schema, SchemaRef};
 
 use super::Writer;
 use super::columns::{
@@ -148,75 +148,9 @@ impl Sink {
                     self.state = SinkState::Table(TablePart::default());
                     return self.write_batch(batch);
                 }
-                if matches!(self.format, OutputFormat::Csv | OutputFormat::Tsv)
-                    && let Some(field) = batch
-                        .schema_ref()
-                        .fields()
-                        .iter()
-                        .find(|f| f.data_type().is_nested())
-                {
-                    // Said before the header is written, not after.
-                    return Err(CliError::Output(format!(
-                        "{} cannot hold the column `{}` of type {}: write `--to jsonl`, `ipc` or `parquet`",
-                        format_name(self.format),
-                        field.name(),
-                        field.data_type()
-                    )));
-                }
-                if self.format == OutputFormat::Jsonl
-                    && let Some(field) = batch.schema_ref().fields().iter().find(|f| {
-                        matches!(f.data_type(), oplink::arrow::schema::DataType::Union(_, _))
-                    })
-                {
-                    // arrow-json says so only with the type's debug form.
-                    return Err(CliError::Output(format!(
-                        "JSON lines cannot hold the column `{}` of type {}: write `--to ipc` or `parquet`",
-                        field.name(),
-                        field.data_type()
-                    )));
-                }
-                if self.format == OutputFormat::Parquet
-                    && let Some(field) = batch
-                        .schema_ref()
-                        .fields()
-                        .iter()
-                        .find(|f| holds_empty_struct(f.data_type()))
-                {
-                    return Err(CliError::Output(format!(
-                        "Parquet cannot hold the column `{}` of type {}: it has a struct without fields (an empty JSON object read in, say); write JSON lines or Arrow IPC instead (an output file named `.jsonl` or `.arrow`, or `--to jsonl` or `ipc`)",
-                        field.name(),
-                        field.data_type()
-                    )));
-                }
+                refuse_unwritable_columns(self.format, batch.schema_ref())?;
                 let out = self.out.take().expect("the writer is taken once");
-                self.state = match self.format {
-                    OutputFormat::Table => unreachable!("handled above"),
-                    OutputFormat::Csv => {
-                        SinkState::Csv(arrow_csv::WriterBuilder::new().with_header(true).build(out))
-                    }
-                    OutputFormat::Tsv => SinkState::Csv(
-                        arrow_csv::WriterBuilder::new()
-                            .with_header(true)
-                            .with_delimiter(b'\t')
-                            .build(out),
-                    ),
-                    // A null is written as `null`, not left out: a column of nulls stays a
-                    // column when the file is read back.
-                    OutputFormat::Jsonl => SinkState::Jsonl(
-                        arrow_json::WriterBuilder::new()
-                            .with_explicit_nulls(true)
-                            .build::<_, arrow_json::writer::LineDelimited>(out),
-                    ),
-                    OutputFormat::Ipc => SinkState::Ipc(
-                        arrow_ipc::writer::FileWriter::try_new(out, &batch.schema())
-                            .map_err(arrow_write)?,
-                    ),
-                    OutputFormat::Parquet => SinkState::Parquet(Box::new(
-                        parquet::arrow::ArrowWriter::try_new(out, batch.schema(), None)
-                            .map_err(parquet_write)?,
-                    )),
-                    OutputFormat::None => unreachable!("handled above"),
-                };
+                self.state = writer_for(self.format, out, batch.schema())?;
             }
             Some(schema) if schema.fields() != batch.schema().fields() => {
                 if !matches!(self.format, OutputFormat::Jsonl | OutputFormat::Table) {
@@ -327,6 +261,80 @@ impl Drop for Sink {
             crate::interrupt::remove(partial);
         }
     }
+}
+
+/// Refuses, before anything is written, a column the output format cannot hold: a nested
+/// one in CSV or TSV, a union in JSON lines, a struct without fields in Parquet.
+fn refuse_unwritable_columns(format: OutputFormat, schema: &Schema) -> Result<()> {
+    if matches!(format, OutputFormat::Csv | OutputFormat::Tsv)
+        && let Some(field) = schema.fields().iter().find(|f| f.data_type().is_nested())
+    {
+        // Said before the header is written, not after.
+        return Err(CliError::Output(format!(
+            "{} cannot hold the column `{}` of type {}: write `--to jsonl`, `ipc` or `parquet`",
+            format_name(format),
+            field.name(),
+            field.data_type()
+        )));
+    }
+    if format == OutputFormat::Jsonl
+        && let Some(field) = schema
+            .fields()
+            .iter()
+            .find(|f| matches!(f.data_type(), oplink::arrow::schema::DataType::Union(_, _)))
+    {
+        // arrow-json says so only with the type's debug form.
+        return Err(CliError::Output(format!(
+            "JSON lines cannot hold the column `{}` of type {}: write `--to ipc` or `parquet`",
+            field.name(),
+            field.data_type()
+        )));
+    }
+    if format == OutputFormat::Parquet
+        && let Some(field) = schema
+            .fields()
+            .iter()
+            .find(|f| holds_empty_struct(f.data_type()))
+    {
+        return Err(CliError::Output(format!(
+            "Parquet cannot hold the column `{}` of type {}: it has a struct without fields (an empty JSON object read in, say); write JSON lines or Arrow IPC instead (an output file named `.jsonl` or `.arrow`, or `--to jsonl` or `ipc`)",
+            field.name(),
+            field.data_type()
+        )));
+    }
+    Ok(())
+}
+
+/// The writer of a file `format` (not a table, nor `--to none`, which write none) whose
+/// first batch is of `schema`, writing to `out`.
+fn writer_for(format: OutputFormat, out: Writer, schema: SchemaRef) -> Result<SinkState> {
+    Ok(match format {
+        OutputFormat::Table | OutputFormat::None => {
+            unreachable!("a table and `--to none` have no file writer")
+        }
+        OutputFormat::Csv => {
+            SinkState::Csv(arrow_csv::WriterBuilder::new().with_header(true).build(out))
+        }
+        OutputFormat::Tsv => SinkState::Csv(
+            arrow_csv::WriterBuilder::new()
+                .with_header(true)
+                .with_delimiter(b'\t')
+                .build(out),
+        ),
+        // A null is written as `null`, not left out: a column of nulls stays a
+        // column when the file is read back.
+        OutputFormat::Jsonl => SinkState::Jsonl(
+            arrow_json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, arrow_json::writer::LineDelimited>(out),
+        ),
+        OutputFormat::Ipc => SinkState::Ipc(
+            arrow_ipc::writer::FileWriter::try_new(out, &schema).map_err(arrow_write)?,
+        ),
+        OutputFormat::Parquet => SinkState::Parquet(Box::new(
+            parquet::arrow::ArrowWriter::try_new(out, schema, None).map_err(parquet_write)?,
+        )),
+    })
 }
 
 #[cfg(test)]
