@@ -47,13 +47,11 @@ pub(super) fn record_start(path: &Path, delimiter: u8, record: u64) -> Option<(u
         .from_path(path)
         .ok()?;
     let mut row = csv::ByteRecord::new();
-    let mut counted = 0;
-    while counted < record {
-        match reader.read_byte_record(&mut row) {
-            // A blank line is no record to arrow-csv.
-            Ok(true) if row.len() <= 1 && row.get(0).is_none_or(<[u8]>::is_empty) => {}
-            Ok(true) => counted += 1,
-            _ => return None,
+    // The csv crate leaves blank lines out as arrow-csv does (both read with csv-core); a
+    // line of `""` (an empty value of a one-column file) is a record to both.
+    for _ in 0..record {
+        if !matches!(reader.read_byte_record(&mut row), Ok(true)) {
+            return None;
         }
     }
     let start = row.position().map(csv::Position::byte)?;
@@ -92,6 +90,48 @@ pub(crate) fn record_line(path: &Path, delimiter: u8, record: u64) -> u64 {
         }
     }
     line
+}
+
+/// The first CSV record of `path` (counted as [`record_start`] counts) for which `bad`
+/// holds, given the record and the first one (the header): the record of an error the csv
+/// crate gives while inferring, whose line is where its reader stood before the record
+/// (ahead of blank lines, or of a `\r\n`'s `\n`), which names no record surely.
+fn first_record(
+    path: &Path,
+    delimiter: u8,
+    bad: impl Fn(&csv::ByteRecord, &csv::ByteRecord) -> bool,
+) -> Option<u64> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .ok()?;
+    let (mut header, mut row) = (csv::ByteRecord::new(), csv::ByteRecord::new());
+    if !reader.read_byte_record(&mut header).ok()? {
+        return None;
+    }
+    if bad(&header, &header) {
+        return Some(1);
+    }
+    let mut record = 1;
+    while let Ok(true) = reader.read_byte_record(&mut row) {
+        record += 1;
+        if bad(&row, &header) {
+            return Some(record);
+        }
+    }
+    None
+}
+
+/// Whether a CSV record holds a field that is not UTF-8.
+fn not_utf8(row: &csv::ByteRecord, _: &csv::ByteRecord) -> bool {
+    row.iter().any(|field| std::str::from_utf8(field).is_err())
+}
+
+/// Whether a CSV record has another number of fields than the header.
+fn other_length(row: &csv::ByteRecord, header: &csv::ByteRecord) -> bool {
+    row.len() != header.len()
 }
 
 /// The number after `word ` in `text`.
@@ -155,11 +195,14 @@ pub(super) fn csv_error(
             },
         )
     } else if message.starts_with("Encountered unequal lengths") {
-        // The csv crate's own count, while inferring: its lines leave blank lines out, so
-        // they count records.
-        let record = number_after(&message, "at line ");
+        // The csv crate's own words, while inferring: its line is where its reader stood
+        // before the record, so the record is found again.
+        let at = number_after(&message, "at line ");
+        let record = first_record(path, delimiter, other_length);
         (
-            record.map(|record| record_line(path, delimiter, record)),
+            record
+                .map(|record| record_line(path, delimiter, record))
+                .or(at),
             None,
             if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
                 UNCLOSED_QUOTE.to_owned()
@@ -185,9 +228,13 @@ pub(super) fn csv_error(
             NOT_UTF8.to_owned(),
         )
     } else if message.starts_with("Encountered UTF-8 error") {
-        // While inferring (the csv crate's words): fields counted from 0.
+        // While inferring (the csv crate's words, the record found again as for unequal
+        // lengths above): fields counted from 0.
+        let at = number_after(&message, "at line ");
         (
-            number_after(&message, "at line "),
+            first_record(path, delimiter, not_utf8)
+                .map(|record| record_line(path, delimiter, record))
+                .or(at),
             number_after(&message, "in field "),
             NOT_UTF8.to_owned(),
         )
@@ -232,5 +279,70 @@ pub(super) fn csv_error(
         line,
         column,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::args::InputFormat;
+    use crate::input::Input;
+
+    /// The error of reading `text` as a CSV file (with `--schema` when `schema` is given),
+    /// the file named `data.csv`.
+    fn error_of(text: &[u8], schema: Option<&str>) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.csv");
+        std::fs::write(&path, text).unwrap();
+        let schema = schema.map(|spec| crate::input::parse_schema(spec).unwrap());
+        let error = Input::open(&path, InputFormat::Csv, schema, 8192, None)
+            .and_then(|mut input| {
+                while input.next_batch()?.is_some() {}
+                Ok(())
+            })
+            .unwrap_err();
+        error
+            .to_string()
+            .replace(&path.display().to_string(), "data.csv")
+    }
+
+    /// Found by `damaged_csv_fails_or_reads_whole` (src/input/proptests.rs): in a file of
+    /// one column, a line `""` (an empty value, as CSV writers write one there) was taken
+    /// for a blank line, so an error further on named a line too far.
+    #[test]
+    fn an_error_past_empty_quoted_lines_names_its_line() {
+        assert_eq!(
+            error_of(b"a\n\"\"\nx\n1\n1\n", Some("a:int64")),
+            "cannot read `data.csv` at line 3, column 1 (`a`): `x` is not a valid Int64"
+        );
+        assert_eq!(
+            error_of(b"a\n\"\"\n1,2\n3\n", None),
+            "cannot read `data.csv` at line 3: 2 fields where the header has 1"
+        );
+    }
+
+    /// Found by `damaged_tsv_fails_or_reads_whole` and `damaged_csv_fails_or_reads_whole`:
+    /// while inferring, the csv crate's errors give the line where its reader stood before
+    /// the record (quoted line breaks counted, ahead of blank lines, before the `\n` of a
+    /// `\r\n`), which was taken for a record's number, so an error past a quoted line
+    /// break, blank lines or in a file of `\r\n` named another line.
+    #[test]
+    fn an_error_while_inferring_names_its_line() {
+        let not_utf8 = "the text is not valid UTF-8 (text in another encoding can be converted first, e.g. `iconv -f latin1 -t utf-8`)";
+        assert_eq!(
+            error_of(b"a,b\n\"x\ny\",1\n1,2\n3,4,5\n6,7\n", None),
+            "cannot read `data.csv` at line 5: 3 fields where the header has 2"
+        );
+        assert_eq!(
+            error_of(b"a,b\r\n1,2\r\n3,4,5\r\n6,7\r\n", None),
+            "cannot read `data.csv` at line 3: 3 fields where the header has 2"
+        );
+        assert_eq!(
+            error_of(b"a,b\n1,2\n\n\nb\xffb,3\n", None),
+            format!("cannot read `data.csv` at line 5, column 1 (`a`): {not_utf8}")
+        );
+        assert_eq!(
+            error_of(b"a,b\r\nx\xc5,2\r\n3,4\r\n", None),
+            format!("cannot read `data.csv` at line 2, column 1 (`a`): {not_utf8}")
+        );
     }
 }
