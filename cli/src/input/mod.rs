@@ -9,6 +9,8 @@ mod json;
 mod json_errors;
 mod messages;
 mod options;
+#[cfg(test)]
+mod proptests;
 mod quotes;
 mod schema;
 mod sniff;
