@@ -1,15 +1,98 @@
-//! The schema of a CSV or TSV file: its header's columns, and the dates and times inference
-//! took by their look alone, settled against their values.
+//! Opening a CSV or TSV file: its schema (its header's columns, or inferred, with the dates
+//! and times inference took by their look alone settled against their values), and its
+//! reader.
 
+use std::fs::File;
+use std::io::Seek;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 use oplink::arrow::schema::{DataType, Field, Schema};
 
-use crate::error::Result;
+use crate::error::{CliError, Result};
 
-use super::INFER_RECORDS;
 use super::csv_errors::csv_error;
-use super::file::open;
+use super::file::{Counting, open};
+use super::messages::arrow_words;
+use super::quotes::Quotes;
+use super::schema::{names, text_for_null};
+use super::strict::StrictText;
+use super::{INFER_RECORDS, Opened, Progress, rows_per_batch, unplaced};
+
+/// Opens the CSV or TSV file `path` (`file`, of `size` bytes) to read batches of up to
+/// `batch_size` rows of fields separated by `delimiter`: with `schema`, whose names must be
+/// the header's, or else with the one inferred from its first [`INFER_RECORDS`] records.
+/// Its quotes are followed as it is read, for the error of one never closed.
+pub(super) fn open_csv(
+    path: &Path,
+    mut file: File,
+    size: u64,
+    schema: Option<Schema>,
+    delimiter: u8,
+    batch_size: usize,
+) -> Result<Opened> {
+    let data = |reason: String| unplaced(path, reason);
+    let read = Arc::new(AtomicU64::new(0));
+    let schema = match schema {
+        Some(schema) => {
+            // arrow-csv reads columns by position: the names must agree.
+            let header = csv_header(path, delimiter)?;
+            if header.fields().is_empty() {
+                return Err(data("it has no header line".to_owned()));
+            }
+            if names(&header) != names(&schema) {
+                return Err(CliError::Usage(format!(
+                    "--schema names the columns {}, but the header of `{}` has {}",
+                    names(&schema).join(", "),
+                    path.display(),
+                    names(&header).join(", ")
+                )));
+            }
+            schema
+        }
+        None => {
+            let (schema, _) = arrow_csv::reader::Format::default()
+                .with_header(true)
+                .with_delimiter(delimiter)
+                .infer_schema(&mut file, Some(INFER_RECORDS))
+                .map_err(|e| {
+                    // The header alone names the columns for the message.
+                    let header = csv_header(path, delimiter).ok();
+                    csv_error(path, delimiter, header.as_ref(), e, false)
+                })?;
+            file.rewind().map_err(|e| CliError::io("read", path, e))?;
+            let schema = settle_times(text_for_null(schema), path, delimiter);
+            file.rewind().map_err(|e| CliError::io("read", path, e))?;
+            schema
+        }
+    };
+    if schema.fields().is_empty() {
+        return Err(data("it has no header line".to_owned()));
+    }
+    let schema = Arc::new(schema);
+    let quotes = Arc::new(Mutex::new(Quotes::new(delimiter)));
+    // Dates and times are read as text and parsed strictly: arrow-csv cuts a value finer
+    // than its column short without a word.
+    let strict = StrictText::times(&schema);
+    let reader = arrow_csv::ReaderBuilder::new(strict.read_schema.clone())
+        .with_header(true)
+        .with_delimiter(delimiter)
+        .with_batch_size(rows_per_batch(batch_size, schema.fields().len()))
+        .build(Counting {
+            inner: file,
+            read: read.clone(),
+            quotes: Some(quotes.clone()),
+        })
+        .map_err(|e| data(arrow_words(&e.to_string())))?;
+    Ok(Opened {
+        schema,
+        progress: Progress::Bytes(read, size),
+        batches: strict.over(reader),
+        warning: None,
+        quotes: Some(quotes),
+    })
+}
 
 /// `schema` settled against the rows inference read, for the columns it took for dates and
 /// times by their look alone (arrow-csv infers them by pattern):

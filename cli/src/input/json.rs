@@ -1,12 +1,94 @@
-//! The schema of a JSON lines file, read from its first lines: its keys in the file's order,
-//! whole numbers past `i64` kept whole, and the `--schema` keys no line has.
+//! Opening a JSON lines file: its schema, read from its first lines (its keys in the file's
+//! order, whole numbers past `i64` kept whole, and the `--schema` keys no line has), and its
+//! reader.
 
-use std::io::{BufRead, Read, Seek};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use oplink::arrow::schema::{DataType, Field, Schema};
 
-use super::INFER_RECORDS;
-use super::strict::whole_text;
+use crate::error::{CliError, Result};
+
+use super::file::{AfterBom, Counting};
+use super::json_errors::json_error;
+use super::messages::arrow_words;
+use super::schema::text_for_null;
+use super::strict::{StrictText, whole_text};
+use super::{INFER_RECORDS, Opened, Progress, rows_per_batch, unplaced};
+
+/// Opens the JSON lines file `path` (`file`, of `size` bytes, read past a byte-order mark)
+/// to read batches of up to `batch_size` rows: with `schema`, warning of its keys none of
+/// the first lines has, or else with the one inferred from its first [`INFER_RECORDS`]
+/// lines, when a key no line inference read has is an error.
+pub(super) fn open_jsonl(
+    path: &Path,
+    file: File,
+    size: u64,
+    schema: Option<Schema>,
+    batch_size: usize,
+) -> Result<Opened> {
+    let data = |reason: String| unplaced(path, reason);
+    let inferred = schema.is_none();
+    let read = Arc::new(AtomicU64::new(0));
+    let mut warning = None;
+    let mut buffered =
+        BufReader::new(AfterBom::new(file).map_err(|e| CliError::io("read", path, e))?);
+    let schema = match schema {
+        Some(schema) => {
+            warning = keys_never_seen(&schema, &mut buffered);
+            buffered
+                .rewind()
+                .map_err(|e| CliError::io("read", path, e))?;
+            schema
+        }
+        None => {
+            match arrow_json::reader::infer_json_schema_from_seekable(
+                &mut buffered,
+                Some(INFER_RECORDS),
+            ) {
+                Ok((schema, _)) => text_for_null(
+                    in_file_order(schema, &mut buffered)
+                        .and_then(|schema| whole_numbers(schema, &mut buffered))
+                        .map_err(|e| CliError::io("read", path, e))?,
+                ),
+                Err(error) => {
+                    return Err(json_error(path, None, error));
+                }
+            }
+        }
+    };
+    if schema.fields().is_empty() {
+        return Err(data("it holds no JSON objects with fields".to_owned()));
+    }
+    let schema = Arc::new(schema);
+    // Integer columns are read as their text, and parsed strictly below: arrow-json gives
+    // `1.9` to an integer column as 1, dropping the fraction without a word.
+    let strict = StrictText::new(&schema);
+    // A number where the schema has text is read as its text (JSON lines often mix `"7"`
+    // and `8` in one field).
+    // A key the inferred schema lacks (first seen after the lines inference read) is an
+    // error, not dropped; `--schema` chooses the keys to read.
+    let reader = arrow_json::ReaderBuilder::new(strict.read_schema.clone())
+        .with_batch_size(rows_per_batch(batch_size, schema.fields().len()))
+        .with_coerce_primitive(true)
+        .with_strict_mode(inferred)
+        .build(BufReader::new(Counting {
+            inner: buffered.into_inner(),
+            read: read.clone(),
+            quotes: None,
+        }))
+        .map_err(|e| data(arrow_words(&e.to_string())))?;
+    Ok(Opened {
+        schema,
+        progress: Progress::Bytes(read, size),
+        batches: strict.over(reader),
+        warning,
+        quotes: None,
+    })
+}
 
 /// The keys of the JSON object `text`, in order and as often as they are written (a parsed
 /// object keeps one of each, sorted); `None` when `text` is no JSON object.

@@ -5,10 +5,12 @@
 mod csv;
 mod csv_errors;
 mod file;
+mod ipc;
 mod json;
 mod json_errors;
 mod messages;
 mod options;
+mod parquet;
 #[cfg(test)]
 mod proptests;
 mod quotes;
@@ -16,28 +18,29 @@ mod schema;
 mod sniff;
 mod strict;
 
-use std::io::{BufReader, Read, Seek};
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
-use oplink::arrow::array::{RecordBatch, RecordBatchReader};
+use oplink::arrow::array::RecordBatch;
 use oplink::arrow::schema::{ArrowError, Schema, SchemaRef};
 
 use crate::args::InputFormat;
 use crate::error::{CliError, Result};
 
-use self::csv::settle_times;
+use self::csv::open_csv;
 use self::csv_errors::{csv_error, csv_located};
-use self::file::{AfterBom, Counting, open};
-use self::json::{in_file_order, keys_never_seen, whole_numbers};
+use self::file::open;
+use self::ipc::open_ipc;
+use self::json::open_jsonl;
 use self::json_errors::{json_error, located};
 use self::messages::arrow_words;
 use self::options::delimiter_for;
+use self::parquet::open_parquet;
 use self::quotes::{Quotes, UNCLOSED_QUOTE, line_at};
-use self::schema::{names, text_for_null, unknown_zone};
-use self::sniff::{not_text, parquet_magic};
-use self::strict::StrictText;
+use self::schema::unknown_zone;
+use self::sniff::not_text;
 
 // What the rest of the crate, and the library's users, reach as `input::…`.
 pub(crate) use self::csv::csv_header;
@@ -62,6 +65,9 @@ pub enum Progress {
     Rows(u64),
 }
 
+/// The batches a reader gives, or its errors.
+type Batches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>>>;
+
 /// A data file being read in batches.
 pub struct Input {
     /// The file.
@@ -80,8 +86,8 @@ pub struct Input {
     /// `--schema` key no JSON line has).
     warning: Option<String>,
     /// The quotes of a CSV file, followed as it is read.
-    quotes: Option<Arc<std::sync::Mutex<Quotes>>>,
-    batches: Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>>>,
+    quotes: Option<Arc<Mutex<Quotes>>>,
+    batches: Batches,
 }
 
 impl std::fmt::Debug for Input {
@@ -103,24 +109,6 @@ pub const MAX_BATCH_SIZE: usize = 1 << 20;
 /// gets fewer rows per batch than `--batch-size` asks (20,000 columns: 419 rows).
 pub const MAX_BATCH_VALUES: usize = 1 << 23;
 
-/// The batches of `batches` cut into slices of at most `rows` rows (an Arrow IPC file's
-/// batches are as its writer made them; slices share their buffers, nothing is copied).
-fn sliced(
-    batches: impl Iterator<Item = std::result::Result<RecordBatch, ArrowError>>,
-    rows: usize,
-) -> impl Iterator<Item = std::result::Result<RecordBatch, ArrowError>> {
-    batches.flat_map(move |batch| {
-        let pieces: Vec<_> = match batch {
-            Ok(batch) if batch.num_rows() > rows => (0..batch.num_rows())
-                .step_by(rows)
-                .map(|start| Ok(batch.slice(start, rows.min(batch.num_rows() - start))))
-                .collect(),
-            other => vec![other],
-        };
-        pieces
-    })
-}
-
 /// `batch_size`, lowered for a file of `columns` columns to hold [`MAX_BATCH_VALUES`].
 fn rows_per_batch(batch_size: usize, columns: usize) -> usize {
     batch_size.min((MAX_BATCH_VALUES / columns.max(1)).max(1))
@@ -131,6 +119,73 @@ fn rows_per_batch(batch_size: usize, columns: usize) -> usize {
 fn contained<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
     crate::quiet_panics(f)
         .map_err(|message| format!("the file is damaged ({})", arrow_words(&message)))
+}
+
+/// What a format's opener gives [`Input::open`]: the file's schema and batches, and what
+/// the reading keeps beside them.
+struct Opened {
+    /// The schema of its batches.
+    schema: SchemaRef,
+    /// How to measure progress.
+    progress: Progress,
+    /// Its batches, as the format's reader gives them.
+    batches: Batches,
+    /// A warning about the file found while opening it.
+    warning: Option<String>,
+    /// The quotes of a CSV file, followed as it is read.
+    quotes: Option<Arc<Mutex<Quotes>>>,
+}
+
+/// An error in `path`'s data, at no known line or column: `reason`.
+fn unplaced(path: &Path, reason: String) -> CliError {
+    CliError::Data {
+        path: path.to_owned(),
+        line: None,
+        column: None,
+        reason,
+    }
+}
+
+/// `path` opened to be read as `format`, and its size, once it is known to be a file that
+/// can be read more than once and, for a text format, to be text; `schema_given` is whether
+/// `--schema` was, which only the text formats take.
+fn checked_file(path: &Path, format: InputFormat, schema_given: bool) -> Result<(File, u64)> {
+    // Why a stream will not do: each format reads some of the file twice.
+    let twice = match format {
+        InputFormat::Csv | InputFormat::Tsv | InputFormat::Jsonl => "to infer or check its schema",
+        InputFormat::Ipc => "to tell an Arrow IPC file from a stream",
+        InputFormat::Parquet => "a Parquet file's footer, at its end, is read first",
+    };
+    if path == Path::new("-") && !path.exists() {
+        return Err(CliError::Usage(format!(
+            "`oplink run` does not read standard input (`-`): it reads its input more than once ({twice}), so save the stream to a file first"
+        )));
+    }
+    // Looked at before it is opened: opening a named pipe waits for its writer.
+    let metadata = std::fs::metadata(path).map_err(|e| CliError::io("read", path, e))?;
+    if !metadata.is_file() && !metadata.is_dir() {
+        // A pipe or a device: read once, it would be gone for the second reading (of
+        // the schema, of the header), silently.
+        return Err(CliError::Usage(format!(
+            "`{}` is not a regular file: `oplink run` reads its input more than once ({twice}), so save the stream to a file first",
+            path.display()
+        )));
+    }
+    let file = open(path)?;
+    if matches!(
+        format,
+        InputFormat::Csv | InputFormat::Tsv | InputFormat::Jsonl
+    ) && let Some(reason) = not_text(&file, format)
+    {
+        return Err(unplaced(path, reason));
+    }
+    if schema_given && matches!(format, InputFormat::Ipc | InputFormat::Parquet) {
+        return Err(CliError::Usage(format!(
+            "--schema is for CSV, TSV and JSON lines; `{}` carries its own schema",
+            path.display()
+        )));
+    }
+    Ok((file, metadata.len()))
 }
 
 impl Input {
@@ -156,230 +211,40 @@ impl Input {
                 "--batch-size must be at most {MAX_BATCH_SIZE} rows, not {batch_size}"
             )));
         }
-        let data = |reason: String| CliError::Data {
-            path: path.to_owned(),
-            line: None,
-            column: None,
-            reason,
-        };
-        // Why a stream will not do: each format reads some of the file twice.
-        let twice = match format {
-            InputFormat::Csv | InputFormat::Tsv | InputFormat::Jsonl => {
-                "to infer or check its schema"
-            }
-            InputFormat::Ipc => "to tell an Arrow IPC file from a stream",
-            InputFormat::Parquet => "a Parquet file's footer, at its end, is read first",
-        };
-        if path == Path::new("-") && !path.exists() {
-            return Err(CliError::Usage(format!(
-                "`oplink run` does not read standard input (`-`): it reads its input more than once ({twice}), so save the stream to a file first"
-            )));
-        }
-        // Looked at before it is opened: opening a named pipe waits for its writer.
-        let metadata = std::fs::metadata(path).map_err(|e| CliError::io("read", path, e))?;
-        if !metadata.is_file() && !metadata.is_dir() {
-            // A pipe or a device: read once, it would be gone for the second reading (of
-            // the schema, of the header), silently.
-            return Err(CliError::Usage(format!(
-                "`{}` is not a regular file: `oplink run` reads its input more than once ({twice}), so save the stream to a file first",
-                path.display()
-            )));
-        }
-        let mut file = open(path)?;
-        let size = metadata.len();
-        if matches!(
-            format,
-            InputFormat::Csv | InputFormat::Tsv | InputFormat::Jsonl
-        ) && let Some(reason) = not_text(&file, format)
-        {
-            return Err(data(reason));
-        }
-        if schema.is_some() && matches!(format, InputFormat::Ipc | InputFormat::Parquet) {
-            return Err(CliError::Usage(format!(
-                "--schema is for CSV, TSV and JSON lines; `{}` carries its own schema",
-                path.display()
-            )));
-        }
+        let (file, size) = checked_file(path, format, schema.is_some())?;
         let inferred = schema.is_none();
-        let read = Arc::new(AtomicU64::new(0));
-        let mut warning = None;
-        let mut quotes = None;
-        let (schema, progress, batches): (SchemaRef, Progress, Box<dyn Iterator<Item = _>>) =
-            match format {
-                InputFormat::Csv | InputFormat::Tsv => {
-                    let schema = match schema {
-                        Some(schema) => {
-                            // arrow-csv reads columns by position: the names must agree.
-                            let header = csv_header(path, delimiter)?;
-                            if header.fields().is_empty() {
-                                return Err(data("it has no header line".to_owned()));
-                            }
-                            if names(&header) != names(&schema) {
-                                return Err(CliError::Usage(format!(
-                                    "--schema names the columns {}, but the header of `{}` has {}",
-                                    names(&schema).join(", "),
-                                    path.display(),
-                                    names(&header).join(", ")
-                                )));
-                            }
-                            schema
-                        }
-                        None => {
-                            let (schema, _) = arrow_csv::reader::Format::default()
-                                .with_header(true)
-                                .with_delimiter(delimiter)
-                                .infer_schema(&mut file, Some(INFER_RECORDS))
-                                .map_err(|e| {
-                                    // The header alone names the columns for the message.
-                                    let header = csv_header(path, delimiter).ok();
-                                    csv_error(path, delimiter, header.as_ref(), e, false)
-                                })?;
-                            file.rewind().map_err(|e| CliError::io("read", path, e))?;
-                            let schema = settle_times(text_for_null(schema), path, delimiter);
-                            file.rewind().map_err(|e| CliError::io("read", path, e))?;
-                            schema
-                        }
-                    };
-                    if schema.fields().is_empty() {
-                        return Err(data("it has no header line".to_owned()));
-                    }
-                    let schema = Arc::new(schema);
-                    let followed = Arc::new(std::sync::Mutex::new(Quotes::new(delimiter)));
-                    quotes = Some(followed.clone());
-                    // Dates and times are read as text and parsed strictly: arrow-csv cuts a
-                    // value finer than its column short without a word.
-                    let strict = StrictText::times(&schema);
-                    let reader = arrow_csv::ReaderBuilder::new(strict.read_schema.clone())
-                        .with_header(true)
-                        .with_delimiter(delimiter)
-                        .with_batch_size(rows_per_batch(batch_size, schema.fields().len()))
-                        .build(Counting {
-                            inner: file,
-                            read: read.clone(),
-                            quotes: Some(followed),
-                        })
-                        .map_err(|e| data(arrow_words(&e.to_string())))?;
-                    (schema, Progress::Bytes(read, size), strict.over(reader))
-                }
-                InputFormat::Jsonl => {
-                    let mut buffered = BufReader::new(
-                        AfterBom::new(file).map_err(|e| CliError::io("read", path, e))?,
-                    );
-                    let schema = match schema {
-                        Some(schema) => {
-                            warning = keys_never_seen(&schema, &mut buffered);
-                            buffered
-                                .rewind()
-                                .map_err(|e| CliError::io("read", path, e))?;
-                            schema
-                        }
-                        None => {
-                            match arrow_json::reader::infer_json_schema_from_seekable(
-                                &mut buffered,
-                                Some(INFER_RECORDS),
-                            ) {
-                                Ok((schema, _)) => text_for_null(
-                                    in_file_order(schema, &mut buffered)
-                                        .and_then(|schema| whole_numbers(schema, &mut buffered))
-                                        .map_err(|e| CliError::io("read", path, e))?,
-                                ),
-                                Err(error) => {
-                                    return Err(json_error(path, None, error));
-                                }
-                            }
-                        }
-                    };
-                    if schema.fields().is_empty() {
-                        return Err(data("it holds no JSON objects with fields".to_owned()));
-                    }
-                    let schema = Arc::new(schema);
-                    // Integer columns are read as their text, and parsed strictly below:
-                    // arrow-json gives `1.9` to an integer column as 1, dropping the
-                    // fraction without a word.
-                    let strict = StrictText::new(&schema);
-                    // A number where the schema has text is read as its text (JSON lines
-                    // often mix `"7"` and `8` in one field).
-                    // A key the inferred schema lacks (first seen after the lines inference
-                    // read) is an error, not dropped; `--schema` chooses the keys to read.
-                    let reader = arrow_json::ReaderBuilder::new(strict.read_schema.clone())
-                        .with_batch_size(rows_per_batch(batch_size, schema.fields().len()))
-                        .with_coerce_primitive(true)
-                        .with_strict_mode(inferred)
-                        .build(BufReader::new(Counting {
-                            inner: buffered.into_inner(),
-                            read: read.clone(),
-                            quotes: None,
-                        }))
-                        .map_err(|e| data(arrow_words(&e.to_string())))?;
-                    (schema, Progress::Bytes(read, size), strict.over(reader))
-                }
-                InputFormat::Ipc => {
-                    let mut magic = [0u8; 6];
-                    let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
-                    if magic.starts_with(b"FEA1") {
-                        return Err(data(
-                            "it is a Feather version 1 file, which arrow-rs does not read: write it again as Feather version 2, the default since pyarrow 0.17 (`pyarrow.feather.write_feather(table, path)`)".to_owned(),
-                        ));
-                    }
-                    file.rewind().map_err(|e| CliError::io("read", path, e))?;
-                    warning = crate::ipc_sizes::check(&file, is_file).map_err(data)?;
-                    if is_file {
-                        let reader =
-                            contained(|| arrow_ipc::reader::FileReader::try_new(file, None))
-                                .map_err(data)?
-                                .map_err(|e| data(arrow_words(&e.to_string())))?;
-                        let schema = reader.schema();
-                        (
-                            schema,
-                            Progress::Bytes(read, 0),
-                            Box::new(sliced(reader, batch_size)),
-                        )
-                    } else {
-                        let reader = arrow_ipc::reader::StreamReader::try_new(
-                            BufReader::new(Counting {
-                                inner: file,
-                                read: read.clone(),
-                                quotes: None,
-                            }),
-                            None,
-                        )
-                        .map_err(|e| data(arrow_words(&e.to_string())))?;
-                        let schema = reader.schema();
-                        (
-                            schema,
-                            Progress::Bytes(read, size),
-                            Box::new(sliced(reader, batch_size)),
-                        )
-                    }
-                }
-                InputFormat::Parquet => {
-                    parquet_magic(&file).map_err(data)?;
-                    let builder =
-                        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-                            file,
-                        )
-                        .map_err(|e| data(arrow_words(&e.to_string())))?;
-                    let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
-                    let reader = builder
-                        .with_batch_size(batch_size)
-                        .build()
-                        .map_err(|e| data(arrow_words(&e.to_string())))?;
-                    let schema = reader.schema();
-                    (schema, Progress::Rows(rows), Box::new(reader))
-                }
-            };
+        let Opened {
+            schema,
+            progress,
+            batches,
+            warning,
+            quotes,
+        } = match format {
+            InputFormat::Csv | InputFormat::Tsv => {
+                open_csv(path, file, size, schema, delimiter, batch_size)?
+            }
+            InputFormat::Jsonl => open_jsonl(path, file, size, schema, batch_size)?,
+            InputFormat::Ipc => open_ipc(path, file, size, batch_size)?,
+            InputFormat::Parquet => open_parquet(path, file, batch_size)?,
+        };
         // Two columns of one name: operators find the first by name, and Parquet readers
         // refuse the file that would be written.
         if let Some(twice) = named_twice(&schema) {
-            return Err(data(format!(
-                "two of its columns are named `{twice}`; give each column a name of its own"
-            )));
+            return Err(unplaced(
+                path,
+                format!(
+                    "two of its columns are named `{twice}`; give each column a name of its own"
+                ),
+            ));
         }
         // A zone no one can read fails only when a time is shown, in the output's words.
         if let Some((column, zone)) = unknown_zone(&schema) {
-            return Err(data(format!(
-                "the column `{column}` holds timestamps in the time zone `{zone}`, which is neither a zone's name (`Europe/Paris`) nor an offset (`+05:30`)"
-            )));
+            return Err(unplaced(
+                path,
+                format!(
+                    "the column `{column}` holds timestamps in the time zone `{zone}`, which is neither a zone's name (`Europe/Paris`) nor an offset (`+05:30`)"
+                ),
+            ));
         }
         Ok(Input {
             path: path.to_owned(),
