@@ -11,7 +11,7 @@
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{Item, ItemImpl, LitStr};
+use syn::{Item, ItemImpl, LitStr, Type};
 
 use super::args::OperatorArgs;
 use super::model::{Method, Operator, Slot};
@@ -39,42 +39,299 @@ pub fn item_head(item: &Item) -> TokenStream {
     }
 }
 
+/// What the steps of the expansion share.
+struct Shared<'a> {
+    /// `krate::__private`: the runtime's hidden module, the only way into the runtime.
+    p: TokenStream,
+    /// The operator's type, as the impl names it.
+    self_ty: &'a Type,
+    /// The alias of each required service (`__OplinkRequired0`, ...), in `requires`' order.
+    required: Vec<Ident>,
+}
+
+/// The user's impl as written (see [`with_mandated_signatures_allowed`]), then the
+/// expansion's items in one `const _: () = { ... };`, each made by the step named after it.
 pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
     let krate = &args.krate;
-    let p = quote!(#krate::__private);
+    let shared = Shared {
+        p: quote!(#krate::__private),
+        self_ty: model.self_ty,
+        required: (0..args.requires.len())
+            .map(|i| format_ident!("__OplinkRequired{}", i))
+            .collect(),
+    };
+    let p = &shared.p;
     let env_reads = &args.env_reads;
     let item = with_mandated_signatures_allowed(model);
-    let item = &item;
-    let self_ty = model.self_ty;
-    let name = args.name.as_ref().map(LitStr::value).unwrap_or_default();
-    let version = args.version.as_ref().map(LitStr::value).unwrap_or_default();
-    let description = args
-        .description
-        .as_ref()
-        .map(LitStr::value)
-        .unwrap_or_else(|| doc_text(item));
+    let aliases = required_aliases(&args.requires, &shared.required);
+    let service_identity = service_identity(p);
+    let (compiled_out, stand_ins) = compiled_out(model, p);
+    let operator_impl = operator_impl(model, args, &shared, &stand_ins);
+    let config_checks = config_checks(model, &shared);
+    let service_checks = service_checks(&args.requires, p);
+    let twins = twins(&args.requires, p);
+    let send_check = send_check(shared.self_ty);
+    let registration = registration(model, args, &shared);
+    let name_claim = args.name.as_ref().map(name_claim);
 
+    quote! {
+        #item
+
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, non_camel_case_types, dead_code, deprecated, unused_lifetimes, unit_bindings, clippy::all, clippy::pedantic)]
+        const _: () = {
+            #aliases
+            // What the attribute read with `env!`, read here too, so that rustc rebuilds
+            // the crate when it changes.
+            #(const _: &str = ::core::env!(#env_reads);)*
+
+            #service_identity
+            #operator_impl
+
+            // Never called: each line makes rustc check one of the user's types, at that type.
+            fn __oplink_checks() {
+                #config_checks
+                #service_checks
+            }
+            #twins
+            #send_check
+            #registration
+            #compiled_out
+            #name_claim
+        };
+    }
+}
+
+/// `type __OplinkRequired0 = dyn path;` for each required service, which the rest of the
+/// expansion names it by. The `dyn` is spanned on the path's first token, so that a path
+/// that is not a service trait is reported there.
+fn required_aliases(requires: &[syn::Path], required: &[Ident]) -> TokenStream {
     // One alias per required service, spanned on its path, so a path that is not a service
     // trait is reported there, once.
-    let required: Vec<Ident> = (0..args.requires.len())
-        .map(|i| format_ident!("__OplinkRequired{}", i))
-        .collect();
-    let aliases = args.requires.iter().zip(&required).map(|(path, alias)| {
-        let dyn_path = quote_spanned!(span::first(path)=> dyn #path);
-        quote!(type #alias = #dyn_path;)
-    });
-    let service_checks = args.requires.iter().map(|path| {
-        let (start, end) = span::range(path);
-        let open = quote_spanned!(start=> let _ = <dyn);
-        let close = quote_spanned!(end=> as #p::Service>::NAME;);
-        quote!(#open #path #close)
-    });
-    let requires_count = 3 + required.len();
+    requires
+        .iter()
+        .zip(required)
+        .map(|(path, alias)| {
+            let dyn_path = quote_spanned!(span::first(path)=> dyn #path);
+            quote!(type #alias = #dyn_path;)
+        })
+        .collect()
+}
+
+/// `__OplinkService<S>`, whose `REQUIREMENT` and `ABI` are the service's own when `S` is a
+/// service and stand-ins otherwise, so that a path that is not a service fails once (in
+/// `__oplink_checks`) rather than in every use. It names no user token: all at the call site.
+fn service_identity(p: &TokenStream) -> TokenStream {
+    quote! {
+        // Each required service's identity, or a stand-in when the path is not a service:
+        // `__oplink_checks` reports that once, at the path.
+        struct __OplinkService<S: ?::core::marker::Sized>(::core::marker::PhantomData<S>);
+        trait __OplinkNotAService {
+            const REQUIREMENT: #p::Requirement = #p::NOT_A_SERVICE;
+            const ABI: #p::abi::ServiceRequirement = #p::NOT_A_SERVICE_ABI;
+        }
+        impl<S: ?::core::marker::Sized> __OplinkNotAService for __OplinkService<S> {}
+        impl<S: #p::Service + ?::core::marker::Sized> __OplinkService<S> {
+            const REQUIREMENT: #p::Requirement = #p::requirement::<S>();
+            const ABI: #p::abi::ServiceRequirement = <S as #p::Service>::REQUIREMENT;
+        }
+    }
+}
+
+/// The bridge: `impl OperatorImpl for Self`, with the operator's name, its required
+/// services, one thunk per method (see [`thunk`]) and the stand-ins of methods `#[cfg]`
+/// removes (see [`compiled_out`]). The impl's own tokens are at the call site; the thunks
+/// point into the user's signatures.
+fn operator_impl(
+    model: &Operator<'_>,
+    args: &OperatorArgs,
+    shared: &Shared<'_>,
+    stand_ins: &TokenStream,
+) -> TokenStream {
+    let Shared {
+        p,
+        self_ty,
+        required,
+    } = shared;
+    let name = args.name.as_ref().map(LitStr::value).unwrap_or_default();
+    let config_bound = config_bound(model, p);
+    let thunks: TokenStream = model.methods.iter().map(|m| thunk(m, p)).collect();
+    quote! {
+        // A bound under `for<..>` is checked where the impl is used, not here: a non-`Send`
+        // operator gets the errors of the checks below, not one from `OperatorImpl: Send`.
+        #[automatically_derived]
+        impl #p::OperatorImpl for #self_ty where for<'__oplink> #self_ty: ::core::marker::Send #config_bound {
+            const NAME: &'static str = #name;
+            const REQUIRES: &'static [#p::Requirement] = &[#(<__OplinkService<#required>>::REQUIREMENT),*];
+            #thunks
+            #stand_ins
+        }
+    }
+}
+
+/// `, for<'__oplink> Config: OperatorConfig` for the bridge's `where` clause, when one `new`
+/// takes a configuration and no `#[cfg]` chooses it: inside the impl the bound is assumed,
+/// so a configuration that fails it is reported once, by [`config_checks`], at its type.
+fn config_bound(model: &Operator<'_>, p: &TokenStream) -> Option<TokenStream> {
+    // The configuration's bound is assumed in the impl (checked once, at the type, below),
+    // unless `#[cfg]` chooses between several `new`s.
+    let mut news = model.methods(Slot::New);
+    match (news.next(), news.next()) {
+        (Some(new), None) if new.cfg.is_none() => new
+            .arg_types
+            .first()
+            .map(|ty| quote!(, for<'__oplink> #ty: #p::OperatorConfig)),
+        _ => None,
+    }
+}
+
+/// The bridge's function for one of the user's methods, under the method's `#[cfg]`: it
+/// adapts the bridge's arguments and calls the method (see [`call`], which spans the call on
+/// the user's signature). `new` reads its configuration from JSON first; an `apply` that
+/// takes a `ChangeView` gets the view form and a `Change` form over it.
+fn thunk(method: &Method<'_>, p: &TokenStream) -> TokenStream {
+    let cfg_attr = cfg::attribute(method.cfg.as_ref());
+    match method.slot {
+        Slot::New => {
+            let config_ty = match method.arg_types.first() {
+                Some(ty) => quote!(#ty),
+                None => quote!(#p::NoConfig),
+            };
+            let call = call(method, &["config"], p);
+            quote! {
+                #cfg_attr
+                fn __new(
+                    __oplink_json: &[u8],
+                ) -> ::core::result::Result<Self, #p::NewFailure> {
+                    let config = match <#config_ty as #p::OperatorConfig>::from_json(
+                        <Self as #p::OperatorImpl>::NAME,
+                        __oplink_json,
+                    ) {
+                        ::core::result::Result::Ok(config) => config,
+                        ::core::result::Result::Err(error) => {
+                            return ::core::result::Result::Err(#p::NewFailure::Config(error));
+                        }
+                    };
+                    let _ = &config;
+                    let made: #p::Result<Self> = #call;
+                    made.map_err(#p::NewFailure::New)
+                }
+            }
+        }
+        Slot::Apply if takes_view(method) => {
+            let call = call(method, &["change"], p);
+            // The value may be a `ChangeOut` or a `Change`; both convert. Another type
+            // (through an alias) is reported at the user's `Ok` type.
+            let convert = quote_spanned!(span::first(method.ok)=> __oplink_out.map(::core::convert::Into::into));
+            quote! {
+                #cfg_attr
+                const VIEW: bool = true;
+                #cfg_attr
+                fn __apply_view(&mut self, ctx: &mut #p::Context, change: #p::ChangeView) -> #p::Result<#p::ChangeOut> {
+                    let __oplink_out = { #call };
+                    #convert
+                }
+                #cfg_attr
+                fn __apply(&mut self, ctx: &mut #p::Context, change: #p::Change) -> #p::Result<#p::Change> {
+                    let change = #p::ChangeView::from_change(change)?;
+                    #p::ChangeOut::into_change(<Self as #p::OperatorImpl>::__apply_view(self, ctx, change)?)
+                }
+            }
+        }
+        Slot::Apply => {
+            let call = call(method, &["change"], p);
+            quote! {
+                #cfg_attr
+                fn __apply(&mut self, ctx: &mut #p::Context, change: #p::Change) -> #p::Result<#p::Change> { #call }
+            }
+        }
+        Slot::Pull => {
+            let call = call(method, &["rows"], p);
+            quote! {
+                #cfg_attr
+                fn __pull(&mut self, ctx: &mut #p::Context, rows: &[#p::RowNumber]) -> #p::Result<#p::RecordBatch> { #call }
+            }
+        }
+        Slot::Tick => {
+            let call = call(method, &["now"], p);
+            quote! {
+                #cfg_attr
+                fn __tick(&mut self, ctx: &mut #p::Context, now: #p::Timestamp) -> #p::Result<::core::option::Option<#p::Change>> { #call }
+            }
+        }
+        Slot::FlushState => {
+            let call = call(method, &[], p);
+            quote! {
+                #cfg_attr
+                fn __flush_state(&mut self, ctx: &mut #p::Context) -> #p::Result<()> { #call }
+            }
+        }
+        Slot::Snapshot => {
+            let call = call(method, &[], p);
+            quote! {
+                #cfg_attr
+                fn __snapshot(&mut self, ctx: &mut #p::Context) -> #p::Result<::std::vec::Vec<u8>> { #call }
+            }
+        }
+        Slot::Restore => {
+            let call = call(method, &["snapshot"], p);
+            quote! {
+                #cfg_attr
+                fn __restore(&mut self, ctx: &mut #p::Context, snapshot: &[u8]) -> #p::Result<()> { #call }
+            }
+        }
+    }
+}
+
+/// `let () = <Config as OperatorConfig>::CHECKED;` for each `new` that takes a
+/// configuration, under its `#[cfg]`: the one place a configuration type that is not one is
+/// reported. The check opens at the type's first token and closes at its last, so that
+/// rustc underlines the whole type.
+fn config_checks(model: &Operator<'_>, shared: &Shared<'_>) -> TokenStream {
+    let Shared { p, self_ty, .. } = shared;
+    model
+        .methods(Slot::New)
+        .filter_map(|method| {
+            let ty = method.arg_types.first()?;
+            let cfg_attr = cfg::attribute(method.cfg.as_ref());
+            let (start, end) = span::range(ty);
+            let open = quote_spanned!(start=> let () = <);
+            let close = quote_spanned!(end=> as #p::OperatorConfig>::CHECKED;);
+            // The check sits outside the impl, where `Self` means nothing: the
+            // operator's own type configures itself then.
+            let checked = if types::text(ty) == "Self" {
+                quote!(#self_ty)
+            } else {
+                quote!(#ty)
+            };
+            Some(quote!(#cfg_attr #open #checked #close))
+        })
+        .collect()
+}
+
+/// `let _ = <dyn path as Service>::NAME;` for each required service, from the path's first
+/// token to its last: the one place a path that is not a service trait is reported.
+fn service_checks(requires: &[syn::Path], p: &TokenStream) -> TokenStream {
+    requires
+        .iter()
+        .map(|path| {
+            let (start, end) = span::range(path);
+            let open = quote_spanned!(start=> let _ = <dyn);
+            let close = quote_spanned!(end=> as #p::Service>::NAME;);
+            quote!(#open #path #close)
+        })
+        .collect()
+}
+
+/// A const assertion for each pair of required services, refusing two of one name with
+/// different fingerprints. It is spanned on the later path, so the message is at the
+/// second of the two, the one to rename or remove.
+fn twins(requires: &[syn::Path], p: &TokenStream) -> TokenStream {
     // Two traits of one name (`a::Catalog`, `b::Catalog`) would be one service to the host:
     // refused at the second, with how to tell them apart.
     let mut twins = TokenStream::new();
-    for (j, later) in args.requires.iter().enumerate() {
-        for earlier in &args.requires[..j] {
+    for (j, later) in requires.iter().enumerate() {
+        for earlier in &requires[..j] {
             let (start, end) = span::range(later);
             let open = quote_spanned!(start=> <dyn);
             let name = quote_spanned!(end=> as #p::Service>::NAME);
@@ -94,130 +351,13 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
             });
         }
     }
+    twins
+}
 
-    let mut bridge = TokenStream::new();
-    let mut config_checks = TokenStream::new();
-    let mut implemented = Vec::new();
-    for method in &model.methods {
-        let cfg_attr = cfg::attribute(method.cfg.as_ref());
-        let body = match method.slot {
-            Slot::New => {
-                let config_ty = match method.arg_types.first() {
-                    Some(ty) => {
-                        let (start, end) = span::range(ty);
-                        let open = quote_spanned!(start=> let () = <);
-                        let close = quote_spanned!(end=> as #p::OperatorConfig>::CHECKED;);
-                        // The check sits outside the impl, where `Self` means nothing: the
-                        // operator's own type configures itself then.
-                        let checked = if types::text(ty) == "Self" {
-                            quote!(#self_ty)
-                        } else {
-                            quote!(#ty)
-                        };
-                        config_checks.extend(quote!(#cfg_attr #open #checked #close));
-                        quote!(#ty)
-                    }
-                    None => quote!(#p::NoConfig),
-                };
-                let call = call(method, &["config"], &p);
-                quote! {
-                    #cfg_attr
-                    fn __new(
-                        __oplink_json: &[u8],
-                    ) -> ::core::result::Result<Self, #p::NewFailure> {
-                        let config = match <#config_ty as #p::OperatorConfig>::from_json(
-                            <Self as #p::OperatorImpl>::NAME,
-                            __oplink_json,
-                        ) {
-                            ::core::result::Result::Ok(config) => config,
-                            ::core::result::Result::Err(error) => {
-                                return ::core::result::Result::Err(#p::NewFailure::Config(error));
-                            }
-                        };
-                        let _ = &config;
-                        let made: #p::Result<Self> = #call;
-                        made.map_err(#p::NewFailure::New)
-                    }
-                }
-            }
-            Slot::Apply if takes_view(method) => {
-                let call = call(method, &["change"], &p);
-                // The value may be a `ChangeOut` or a `Change`; both convert. Another type
-                // (through an alias) is reported at the user's `Ok` type.
-                let convert = quote_spanned!(span::first(method.ok)=> __oplink_out.map(::core::convert::Into::into));
-                quote! {
-                    #cfg_attr
-                    const VIEW: bool = true;
-                    #cfg_attr
-                    fn __apply_view(&mut self, ctx: &mut #p::Context, change: #p::ChangeView) -> #p::Result<#p::ChangeOut> {
-                        let __oplink_out = { #call };
-                        #convert
-                    }
-                    #cfg_attr
-                    fn __apply(&mut self, ctx: &mut #p::Context, change: #p::Change) -> #p::Result<#p::Change> {
-                        let change = #p::ChangeView::from_change(change)?;
-                        #p::ChangeOut::into_change(<Self as #p::OperatorImpl>::__apply_view(self, ctx, change)?)
-                    }
-                }
-            }
-            Slot::Apply => {
-                let call = call(method, &["change"], &p);
-                quote! {
-                    #cfg_attr
-                    fn __apply(&mut self, ctx: &mut #p::Context, change: #p::Change) -> #p::Result<#p::Change> { #call }
-                }
-            }
-            Slot::Pull => {
-                let call = call(method, &["rows"], &p);
-                quote! {
-                    #cfg_attr
-                    fn __pull(&mut self, ctx: &mut #p::Context, rows: &[#p::RowNumber]) -> #p::Result<#p::RecordBatch> { #call }
-                }
-            }
-            Slot::Tick => {
-                let call = call(method, &["now"], &p);
-                quote! {
-                    #cfg_attr
-                    fn __tick(&mut self, ctx: &mut #p::Context, now: #p::Timestamp) -> #p::Result<::core::option::Option<#p::Change>> { #call }
-                }
-            }
-            Slot::FlushState => {
-                let call = call(method, &[], &p);
-                quote! {
-                    #cfg_attr
-                    fn __flush_state(&mut self, ctx: &mut #p::Context) -> #p::Result<()> { #call }
-                }
-            }
-            Slot::Snapshot => {
-                let call = call(method, &[], &p);
-                quote! {
-                    #cfg_attr
-                    fn __snapshot(&mut self, ctx: &mut #p::Context) -> #p::Result<::std::vec::Vec<u8>> { #call }
-                }
-            }
-            Slot::Restore => {
-                let call = call(method, &["snapshot"], &p);
-                quote! {
-                    #cfg_attr
-                    fn __restore(&mut self, ctx: &mut #p::Context, snapshot: &[u8]) -> #p::Result<()> { #call }
-                }
-            }
-        };
-        bridge.extend(body);
-        if let Some(bit) = method.slot.bit() {
-            let bit = Ident::new(bit, Span::call_site());
-            let test = cfg::test(method.cfg.as_ref());
-            implemented.push(quote!((if #test { #p::abi::#bit } else { 0 })));
-        }
-    }
-    let implemented = if implemented.is_empty() {
-        quote!(0)
-    } else {
-        quote!(#(#implemented)|*)
-    };
-    let (compiled_out, stand_ins) = compiled_out(model, &p);
-    let name_claim = args.name.as_ref().map(name_claim);
-
+/// The check that the operator's type is `Send`, twice over: a call with a `Send` bound,
+/// whose error names the field that is not, and a const panic that says why it must be.
+/// Both are spanned on the operator's type (the panic from its first token to its last).
+fn send_check(self_ty: &Type) -> TokenStream {
     let (ty_start, ty_end) = span::range(self_ty);
     // Why `Send` matters: the headline of a non-`Send` operator's errors, on its type.
     let not_send = {
@@ -232,6 +372,47 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
         let args = quote_spanned!(ty_end=> (#message));
         quote!(#path #args)
     };
+    let send_of = {
+        let open = quote_spanned!(ty_start=> <__OplinkSendOf<);
+        let close = quote_spanned!(ty_end=> >>::SEND);
+        quote!(#open #self_ty #close)
+    };
+    quote! {
+        // A non-`Send` operator fails twice, both times on its type: rustc's error names
+        // the field that is not `Send`, and the const panic below says why it must be.
+        const fn operator_must_be_send<T: ::core::marker::Send>() {}
+        const _: () = operator_must_be_send::<#self_ty>();
+        struct __OplinkSendOf<T>(::core::marker::PhantomData<T>);
+        trait __OplinkNotSend {
+            const SEND: () = #not_send;
+        }
+        impl<T> __OplinkNotSend for __OplinkSendOf<T> {}
+        impl<T: ::core::marker::Send> __OplinkSendOf<T> {
+            const SEND: () = ();
+        }
+        const _: () = #send_of;
+    }
+}
+
+/// The vtable, the descriptor (version, description, optional methods, required services)
+/// and the descriptor's registration in the library's list of operators. The vtable and the
+/// descriptor are read through `__OplinkOperatorOf<Self>`, spanned on the operator's type,
+/// whose stand-ins keep a type that is not an operator from failing here a second time.
+fn registration(model: &Operator<'_>, args: &OperatorArgs, shared: &Shared<'_>) -> TokenStream {
+    let Shared {
+        p,
+        self_ty,
+        required,
+    } = shared;
+    let version = args.version.as_ref().map(LitStr::value).unwrap_or_default();
+    let description = args
+        .description
+        .as_ref()
+        .map(LitStr::value)
+        .unwrap_or_else(|| doc_text(model.item));
+    let implemented = implemented(model, p);
+    let requires_count = 3 + required.len();
+    let (ty_start, ty_end) = span::range(*self_ty);
     let of = |konst: TokenStream| {
         let open = quote_spanned!(ty_start=> <__OplinkOperatorOf<);
         let close = quote_spanned!(ty_end=> >>::#konst);
@@ -239,118 +420,61 @@ pub fn generate(model: &Operator<'_>, args: &OperatorArgs) -> TokenStream {
     };
     let vtable_of = of(quote!(VTABLE));
     let descriptor_of = of(quote!(DESCRIPTOR));
-    let send_of = {
-        let open = quote_spanned!(ty_start=> <__OplinkSendOf<);
-        let close = quote_spanned!(ty_end=> >>::SEND);
-        quote!(#open #self_ty #close)
-    };
-    // The configuration's bound is assumed in the impl (checked once, at the type, below),
-    // unless `#[cfg]` chooses between several `new`s.
-    let config_bound = {
-        let mut news = model.methods(Slot::New);
-        match (news.next(), news.next()) {
-            (Some(new), None) if new.cfg.is_none() => new
-                .arg_types
-                .first()
-                .map(|ty| quote!(, for<'__oplink> #ty: #p::OperatorConfig)),
-            _ => None,
-        }
-    };
-
     quote! {
-        #item
+        // The vtable and the descriptor; for a type that is not an operator (whose error
+        // is reported above), the inherent consts' bound fails and the trait's stand-ins
+        // are used instead.
+        struct __OplinkOperatorOf<T>(::core::marker::PhantomData<T>);
+        trait __OplinkNotAnOperator {
+            const VTABLE: #p::abi::OperatorVTable = #p::PLACEHOLDER_VTABLE;
+            const DESCRIPTOR: #p::abi::OperatorDescriptor = #p::PLACEHOLDER_DESCRIPTOR;
+        }
+        impl<T> __OplinkNotAnOperator for __OplinkOperatorOf<T> {}
+        impl<T: #p::OperatorImpl> __OplinkOperatorOf<T> {
+            const VTABLE: #p::abi::OperatorVTable = #p::vtable::<T>();
+            const DESCRIPTOR: #p::abi::OperatorDescriptor = #p::descriptor::<T>(
+                #version,
+                #description,
+                #implemented,
+                ::core::cfg!(panic = "unwind"),
+                &__OPLINK_VTABLE,
+                &__OPLINK_REQUIRES,
+            );
+        }
+        static __OPLINK_VTABLE: #p::abi::OperatorVTable = #vtable_of;
 
-        #[doc(hidden)]
-        #[allow(non_upper_case_globals, non_camel_case_types, dead_code, deprecated, unused_lifetimes, unit_bindings, clippy::all, clippy::pedantic)]
-        const _: () = {
-            #(#aliases)*
-            // What the attribute read with `env!`, read here too, so that rustc rebuilds
-            // the crate when it changes.
-            #(const _: &str = ::core::env!(#env_reads);)*
+        // The standard services first, then the declared ones.
+        static __OPLINK_REQUIRES: [#p::abi::ServiceRequirement; #requires_count] = [
+            <dyn #p::Log as #p::Service>::REQUIREMENT,
+            <dyn #p::State as #p::Service>::REQUIREMENT,
+            <dyn #p::Clock as #p::Service>::REQUIREMENT,
+            #(<__OplinkService<#required>>::ABI),*
+        ];
 
-            // Each required service's identity, or a stand-in when the path is not a service:
-            // `__oplink_checks` reports that once, at the path.
-            struct __OplinkService<S: ?::core::marker::Sized>(::core::marker::PhantomData<S>);
-            trait __OplinkNotAService {
-                const REQUIREMENT: #p::Requirement = #p::NOT_A_SERVICE;
-                const ABI: #p::abi::ServiceRequirement = #p::NOT_A_SERVICE_ABI;
-            }
-            impl<S: ?::core::marker::Sized> __OplinkNotAService for __OplinkService<S> {}
-            impl<S: #p::Service + ?::core::marker::Sized> __OplinkService<S> {
-                const REQUIREMENT: #p::Requirement = #p::requirement::<S>();
-                const ABI: #p::abi::ServiceRequirement = <S as #p::Service>::REQUIREMENT;
-            }
+        static __OPLINK_DESCRIPTOR: #p::abi::OperatorDescriptor = #descriptor_of;
 
-            // A bound under `for<..>` is checked where the impl is used, not here: a non-`Send`
-            // operator gets the errors of the checks below, not one from `OperatorImpl: Send`.
-            #[automatically_derived]
-            impl #p::OperatorImpl for #self_ty where for<'__oplink> #self_ty: ::core::marker::Send #config_bound {
-                const NAME: &'static str = #name;
-                const REQUIRES: &'static [#p::Requirement] = &[#(<__OplinkService<#required>>::REQUIREMENT),*];
-                #bridge
-                #stand_ins
-            }
+        #[#p::linkme::distributed_slice(#p::OPERATORS)]
+        #[linkme(crate = #p::linkme)]
+        static __OPLINK_REGISTRATION: #p::Registration = #p::Registration(&__OPLINK_DESCRIPTOR);
+    }
+}
 
-            // Never called: each line makes rustc check one of the user's types, at that type.
-            fn __oplink_checks() {
-                #config_checks
-                #(#service_checks)*
-            }
-            #twins
-
-            // A non-`Send` operator fails twice, both times on its type: rustc's error names
-            // the field that is not `Send`, and the const panic below says why it must be.
-            const fn operator_must_be_send<T: ::core::marker::Send>() {}
-            const _: () = operator_must_be_send::<#self_ty>();
-            struct __OplinkSendOf<T>(::core::marker::PhantomData<T>);
-            trait __OplinkNotSend {
-                const SEND: () = #not_send;
-            }
-            impl<T> __OplinkNotSend for __OplinkSendOf<T> {}
-            impl<T: ::core::marker::Send> __OplinkSendOf<T> {
-                const SEND: () = ();
-            }
-            const _: () = #send_of;
-
-            // The vtable and the descriptor; for a type that is not an operator (whose error
-            // is reported above), the inherent consts' bound fails and the trait's stand-ins
-            // are used instead.
-            struct __OplinkOperatorOf<T>(::core::marker::PhantomData<T>);
-            trait __OplinkNotAnOperator {
-                const VTABLE: #p::abi::OperatorVTable = #p::PLACEHOLDER_VTABLE;
-                const DESCRIPTOR: #p::abi::OperatorDescriptor = #p::PLACEHOLDER_DESCRIPTOR;
-            }
-            impl<T> __OplinkNotAnOperator for __OplinkOperatorOf<T> {}
-            impl<T: #p::OperatorImpl> __OplinkOperatorOf<T> {
-                const VTABLE: #p::abi::OperatorVTable = #p::vtable::<T>();
-                const DESCRIPTOR: #p::abi::OperatorDescriptor = #p::descriptor::<T>(
-                    #version,
-                    #description,
-                    #implemented,
-                    ::core::cfg!(panic = "unwind"),
-                    &__OPLINK_VTABLE,
-                    &__OPLINK_REQUIRES,
-                );
-            }
-            static __OPLINK_VTABLE: #p::abi::OperatorVTable = #vtable_of;
-
-            // The standard services first, then the declared ones.
-            static __OPLINK_REQUIRES: [#p::abi::ServiceRequirement; #requires_count] = [
-                <dyn #p::Log as #p::Service>::REQUIREMENT,
-                <dyn #p::State as #p::Service>::REQUIREMENT,
-                <dyn #p::Clock as #p::Service>::REQUIREMENT,
-                #(<__OplinkService<#required>>::ABI),*
-            ];
-
-            static __OPLINK_DESCRIPTOR: #p::abi::OperatorDescriptor = #descriptor_of;
-
-            #[#p::linkme::distributed_slice(#p::OPERATORS)]
-            #[linkme(crate = #p::linkme)]
-            static __OPLINK_REGISTRATION: #p::Registration = #p::Registration(&__OPLINK_DESCRIPTOR);
-
-            #compiled_out
-            #name_claim
-        };
+/// The descriptor's set of optional methods: `IMPLEMENTS_*` bits or-ed together, each under
+/// its method's `cfg!` (so a method `#[cfg]` removes is not announced), or `0`.
+fn implemented(model: &Operator<'_>, p: &TokenStream) -> TokenStream {
+    let implemented: Vec<TokenStream> = model
+        .methods
+        .iter()
+        .filter_map(|method| {
+            let bit = Ident::new(method.slot.bit()?, Span::call_site());
+            let test = cfg::test(method.cfg.as_ref());
+            Some(quote!((if #test { #p::abi::#bit } else { 0 })))
+        })
+        .collect();
+    if implemented.is_empty() {
+        quote!(0)
+    } else {
+        quote!(#(#implemented)|*)
     }
 }
 
@@ -466,10 +590,6 @@ fn compiled_out(model: &Operator<'_>, p: &TokenStream) -> (TokenStream, TokenStr
     (errors, stand_ins)
 }
 
-/// A call of the user's method from the bridge trait, spanned on the user's signature so
-/// that rustc's errors point there: the call on the method's name, each argument on the
-/// type the user wrote for it, the `Ok` value on the `Ok` type, and the conversion of the
-/// error on the error type. `data` names the bridge's data arguments.
 /// Whether `apply` takes a `ChangeView` (the typed borrowed view) rather than a `Change`.
 fn takes_view(method: &Method<'_>) -> bool {
     method
@@ -480,6 +600,10 @@ fn takes_view(method: &Method<'_>) -> bool {
         == Some("ChangeView")
 }
 
+/// A call of the user's method from the bridge trait, spanned on the user's signature so
+/// that rustc's errors point there: the call on the method's name, each argument on the
+/// type the user wrote for it, the `Ok` value on the `Ok` type, and the conversion of the
+/// error on the error type. `data` names the bridge's data arguments.
 fn call(method: &Method<'_>, data: &[&str], p: &TokenStream) -> TokenStream {
     let sig = &method.item.sig;
     let ident = &sig.ident;
