@@ -28,12 +28,13 @@ pub(crate) fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Runs `cmd`, expecting it to fail with exactly one line on stderr: `oplink: {message}`.
 /// What a command that fails with status 1 writes to standard error.
 pub(crate) fn failure(cmd: &mut Command) -> String {
     stderr(&cmd.assert().failure().code(1).get_output().clone())
 }
 
+/// Runs `cmd`, expecting it to fail with status 1 and exactly one line on stderr:
+/// `oplink: {message}`.
 pub(crate) fn fails_with(cmd: &mut Command, message: &str) {
     let output = cmd.assert().failure().code(1).get_output().clone();
     assert_eq!(stderr(&output), format!("oplink: {message}\n"));
