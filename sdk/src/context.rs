@@ -9,10 +9,10 @@ use crate::service::Service;
 use crate::services::{Clock, Entries, FieldValue, Log, Spans, State};
 use crate::{Error, Result, Timestamp};
 
-/// The operator's view of its host, passed to every method but `new` (`apply`, `pull`,
-/// `tick`, `flush_state`, `snapshot`, `restore`) that takes `ctx`: the host services it declared,
-/// and the standard ones every operator has (state, clock;
-/// `tracing` macros reach the host's log on their own).
+/// The operator's view of its host, passed as `ctx` to every method but `new` (`apply`,
+/// `pull`, `tick`, `flush_state`, `snapshot` and `restore`): the host services it declared,
+/// and the standard ones every operator has (state, clock; `tracing` macros reach the
+/// host's log on their own).
 ///
 /// In a loaded plugin the host fills it in. In unit tests, build one with
 /// [`Context::new`]; it keeps state in memory and reads the system clock, and
