@@ -273,9 +273,10 @@ fn continue_from(
     // that cannot write it again (a build without `snapshot`).
     let takes_back = instance.info().implemented().restore();
     let snapshot_kept = snapshot.exists();
-    // A store that cannot say whether it holds state is taken to hold some: the
-    // question only decides a warning.
     let kept = kept_config(dir, scope)?;
+    // Whether the operator continues from a state kept here: a snapshot it takes back, or
+    // a part in the store (a store that cannot say is taken to hold one). It decides the
+    // warnings below, and the refusal of a chain whose operators changed places.
     let continues =
         || (snapshot_kept && takes_back) || host.state_store().has_entries(scope).unwrap_or(true);
     if !args.quiet
