@@ -35,17 +35,23 @@ pub(super) fn csv_located(
     }
 }
 
+/// A reader of every record of `path` as written, the header included and any number of
+/// fields a record; `None` when the file cannot be opened again.
+fn every_record(path: &Path, delimiter: u8) -> Option<csv::Reader<std::fs::File>> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .ok()
+}
+
 /// Where CSV record `record` of `path` starts (counted from 1 with the header, blank lines
 /// left out, as arrow-csv counts them), in bytes: where the reader stood before the blank
 /// lines ahead of it; and whether it is the file's last. `None` when the file cannot be
 /// read again.
 pub(super) fn record_start(path: &Path, delimiter: u8, record: u64) -> Option<(u64, bool)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .ok()?;
+    let mut reader = every_record(path, delimiter)?;
     let mut row = csv::ByteRecord::new();
     // The csv crate leaves blank lines out as arrow-csv does (both read with csv-core); a
     // line of `""` (an empty value of a one-column file) is a record to both.
@@ -101,12 +107,7 @@ fn first_record(
     delimiter: u8,
     bad: impl Fn(&csv::ByteRecord, &csv::ByteRecord) -> bool,
 ) -> Option<u64> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .ok()?;
+    let mut reader = every_record(path, delimiter)?;
     let (mut header, mut row) = (csv::ByteRecord::new(), csv::ByteRecord::new());
     if !reader.read_byte_record(&mut header).ok()? {
         return None;
