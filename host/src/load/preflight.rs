@@ -116,6 +116,21 @@ fn wrong_target_of(path: &Path, detail: String) -> Error {
     }
 }
 
+fn truncated_of(path: &Path, detail: String) -> Error {
+    Error::Truncated {
+        path: path.to_owned(),
+        detail,
+    }
+}
+
+/// A file that ends inside its own ELF header, at `len` bytes.
+fn inside_header(path: &Path, len: u64) -> Error {
+    truncated_of(
+        path,
+        format!("the file ends at {len} bytes, inside its own ELF header"),
+    )
+}
+
 /// What a file that is no library starts with, in words: its text when its first bytes are
 /// text (a CSV file, a linker script), else those bytes in hexadecimal.
 fn starts_with(head: &[u8]) -> String {
@@ -137,11 +152,13 @@ fn starts_with(head: &[u8]) -> String {
     )
 }
 
+/// The pre-flight check of a library file's headers, step by step: it is a regular file
+/// (not a folder or a pipe) and readable, it is an ELF file and no archive (see
+/// [`check_format`]), of this host's width and byte order (see [`check_identification`])
+/// and machine (see [`check_machine`]), and its header tables (see [`check_tables`]) and
+/// segments (see [`check_segments`]) lie inside the file. Only 64-bit little-endian files
+/// are read past their identification bytes; for others the loader's own checks apply.
 fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
-    let truncated = |detail: String| Error::Truncated {
-        path: path.to_owned(),
-        detail,
-    };
     if !metadata.is_file() {
         return Err(Error::NotAFile {
             path: path.to_owned(),
@@ -153,44 +170,60 @@ fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
         reason: crate::error::io_words(&e),
     };
     let mut file = File::open(path).map_err(unreadable)?;
-    let mut ident = [0u8; 64];
-    let got = read_up_to(&mut file, &mut ident).map_err(unreadable)?;
-    let ident = &ident[..got];
-    if ident.starts_with(b"!<arch>\n") || ident.starts_with(b"!<thin>\n") {
+    // The file's first bytes: the whole ELF header of a 64-bit file.
+    let mut head = [0u8; 64];
+    let got = read_up_to(&mut file, &mut head).map_err(unreadable)?;
+    let head = &head[..got];
+    if !check_format(path, head)? || !check_identification(path, head, len)? {
+        return Ok(());
+    }
+    check_machine(path, head, len)?;
+    let header = ElfHeader::read(head).ok_or_else(|| inside_header(path, len))?;
+    check_tables(path, &header, len)?;
+    check_segments(path, &mut file, &header, len)
+}
+
+/// Refuses a static archive, and on Linux any file that is not ELF, saying what it starts
+/// with. `Ok(true)` for an ELF file; `Ok(false)` for another format elsewhere, which the
+/// platform's loader judges.
+fn check_format(path: &Path, head: &[u8]) -> Result<bool> {
+    if head.starts_with(b"!<arch>\n") || head.starts_with(b"!<thin>\n") {
         return Err(Error::WrongTarget {
             path: path.to_owned(),
             detail: "it is a static archive (a Rust `.rlib`, or a C `.a`), not a shared library: build a Rust plugin with `crate-type = [\"cdylib\", \"rlib\"]` under `[lib]` in its Cargo.toml (and load the `.so`), a C one with `-shared -fPIC`".to_owned(),
         });
     }
-    if !ident.starts_with(b"\x7fELF") {
+    if !head.starts_with(b"\x7fELF") {
         // Linux loads ELF files alone: said with what the file starts with, where the loader
         // says "file too short" or "invalid ELF header". Elsewhere its own checks apply.
         if cfg!(target_os = "linux") {
             return Err(wrong_target_of(
                 path,
-                format!("it is not a shared library at all ({})", starts_with(ident)),
+                format!("it is not a shared library at all ({})", starts_with(head)),
             ));
         }
-        return Ok(());
+        return Ok(false);
     }
+    Ok(true)
+}
+
+/// Checks the ELF identification bytes: the file does not end inside them, and its class
+/// (32- or 64-bit) and byte order are this host's. `Ok(true)` when the rest of the header
+/// is one this check reads (64-bit little-endian), `Ok(false)` when the loader's own checks
+/// apply (32-bit or big-endian hosts).
+fn check_identification(path: &Path, head: &[u8], len: u64) -> Result<bool> {
     // The identification bytes (class, byte order, version) end at 16.
-    if ident.len() < 16 {
-        return Err(truncated(format!(
-            "the file ends at {len} bytes, inside its own ELF header"
-        )));
+    if head.len() < 16 {
+        return Err(inside_header(path, len));
     }
-    let class = ident.get(4).copied().unwrap_or(0);
-    let data = ident.get(5).copied().unwrap_or(0);
+    let class = head.get(4).copied().unwrap_or(0);
+    let data = head.get(5).copied().unwrap_or(0);
     let host_class = if cfg!(target_pointer_width = "64") {
         2
     } else {
         1
     };
     let host_data = if cfg!(target_endian = "little") { 1 } else { 2 };
-    let wrong_target = |detail: String| Error::WrongTarget {
-        path: path.to_owned(),
-        detail,
-    };
     if class != host_class {
         let bits = |class: u8| match class {
             1 => "32-bit",
@@ -198,57 +231,102 @@ fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
             _ => "unknown-width",
         };
         let article = if class == 1 || class == 2 { "a" } else { "an" };
-        return Err(wrong_target(format!(
-            "it is {article} {} library and this host is {} {}",
-            bits(class),
-            bits(host_class),
-            HOST_MACHINE.1
-        )));
+        return Err(wrong_target_of(
+            path,
+            format!(
+                "it is {article} {} library and this host is {} {}",
+                bits(class),
+                bits(host_class),
+                HOST_MACHINE.1
+            ),
+        ));
     }
     if data != host_data {
-        return Err(wrong_target("its byte order is not this host's".to_owned()));
+        return Err(wrong_target_of(
+            path,
+            "its byte order is not this host's".to_owned(),
+        ));
     }
-    let short = || format!("the file ends at {len} bytes, inside its own ELF header");
-    if class != 2 || data != 1 {
-        return Ok(()); // 32-bit or big-endian hosts: the loader's own checks apply
-    }
-    let u16_at = |at: usize| -> Option<u64> {
-        Some(u16::from_le_bytes(ident.get(at..at + 2)?.try_into().ok()?).into())
-    };
-    let u64_at = |at: usize| -> Option<u64> {
-        Some(u64::from_le_bytes(ident.get(at..at + 8)?.try_into().ok()?))
-    };
-    let machine = u16_at(0x12).ok_or_else(|| truncated(short()))? as u16;
+    Ok(class == 2 && data == 1)
+}
+
+/// Checks that a 64-bit little-endian file is built for this host's machine, naming the
+/// machine it is built for (when this host's ELF machine is known).
+fn check_machine(path: &Path, head: &[u8], len: u64) -> Result<()> {
+    let machine = u16_at(head, 0x12).ok_or_else(|| inside_header(path, len))? as u16;
     if HOST_MACHINE.0 != 0 && machine != HOST_MACHINE.0 {
-        return Err(wrong_target(format!(
-            "it was built for {}, and this host is {}",
-            machine_name(machine),
-            HOST_MACHINE.1
-        )));
+        return Err(wrong_target_of(
+            path,
+            format!(
+                "it was built for {}, and this host is {}",
+                machine_name(machine),
+                HOST_MACHINE.1
+            ),
+        ));
     }
-    let phoff = u64_at(0x20).ok_or_else(|| truncated(short()))?;
-    let shoff = u64_at(0x28).ok_or_else(|| truncated(short()))?;
-    let phentsize = u16_at(0x36).ok_or_else(|| truncated(short()))?;
-    let phnum = u16_at(0x38).ok_or_else(|| truncated(short()))?;
-    let shentsize = u16_at(0x3a).ok_or_else(|| truncated(short()))?;
-    let shnum = u16_at(0x3c).ok_or_else(|| truncated(short()))?;
+    Ok(())
+}
+
+/// The fields of a 64-bit little-endian ELF header that locate its program and section
+/// header tables.
+struct ElfHeader {
+    phoff: u64,
+    shoff: u64,
+    phentsize: u64,
+    phnum: u64,
+    shentsize: u64,
+    shnum: u64,
+}
+
+impl ElfHeader {
+    /// The fields, read from the file's first bytes; `None` when the file ends before them.
+    fn read(head: &[u8]) -> Option<ElfHeader> {
+        Some(ElfHeader {
+            phoff: u64_at(head, 0x20)?,
+            shoff: u64_at(head, 0x28)?,
+            phentsize: u16_at(head, 0x36)?,
+            phnum: u16_at(head, 0x38)?,
+            shentsize: u16_at(head, 0x3a)?,
+            shnum: u16_at(head, 0x3c)?,
+        })
+    }
+}
+
+/// Checks that the program header table, and the section header table when there is one,
+/// end inside the file (and that computing where they end does not overflow).
+fn check_tables(path: &Path, header: &ElfHeader, len: u64) -> Result<()> {
     let table_end = |off: u64, size: u64, n: u64| off.checked_add(size.checked_mul(n)?);
-    let ph_end = table_end(phoff, phentsize, phnum)
-        .ok_or_else(|| truncated("its program header table overflows".to_owned()))?;
+    let ph_end = table_end(header.phoff, header.phentsize, header.phnum)
+        .ok_or_else(|| truncated_of(path, "its program header table overflows".to_owned()))?;
     if ph_end > len {
-        return Err(truncated(format!(
-            "its program headers end at byte {ph_end}, but the file has {len} bytes"
-        )));
+        return Err(truncated_of(
+            path,
+            format!("its program headers end at byte {ph_end}, but the file has {len} bytes"),
+        ));
     }
-    if shoff != 0 {
-        let sh_end = table_end(shoff, shentsize, shnum)
-            .ok_or_else(|| truncated("its section header table overflows".to_owned()))?;
+    if header.shoff != 0 {
+        let sh_end = table_end(header.shoff, header.shentsize, header.shnum)
+            .ok_or_else(|| truncated_of(path, "its section header table overflows".to_owned()))?;
         if sh_end > len {
-            return Err(truncated(format!(
-                "its section headers end at byte {sh_end}, but the file has {len} bytes"
-            )));
+            return Err(truncated_of(
+                path,
+                format!("its section headers end at byte {sh_end}, but the file has {len} bytes"),
+            ));
         }
     }
+    Ok(())
+}
+
+/// Reads the program headers and checks that every segment's part in the file (its offset
+/// and file size) ends inside the file: the loader maps it from there. Nothing to check
+/// when there are no program headers, or when they are too short to hold those fields.
+fn check_segments(path: &Path, file: &mut File, header: &ElfHeader, len: u64) -> Result<()> {
+    let ElfHeader {
+        phoff,
+        phentsize,
+        phnum,
+        ..
+    } = *header;
     if phentsize < 0x28 || phnum == 0 {
         return Ok(());
     }
@@ -256,20 +334,31 @@ fn check_headers(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
     let mut headers = vec![0u8; (phentsize * phnum) as usize];
     file.seek(SeekFrom::Start(phoff))
         .and_then(|_| file.read_exact(&mut headers))
-        .map_err(|e| truncated(format!("cannot read its program headers: {e}")))?;
+        .map_err(|e| truncated_of(path, format!("cannot read its program headers: {e}")))?;
     for (i, header) in headers.chunks_exact(phentsize as usize).enumerate() {
         let field = |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().unwrap_or([0; 8]));
         let (offset, filesz) = (field(8), field(0x20));
         let end = offset
             .checked_add(filesz)
-            .ok_or_else(|| truncated(format!("segment {i}'s extent overflows")))?;
+            .ok_or_else(|| truncated_of(path, format!("segment {i}'s extent overflows")))?;
         if end > len {
-            return Err(truncated(format!(
-                "segment {i} ends at byte {end}, but the file has {len} bytes"
-            )));
+            return Err(truncated_of(
+                path,
+                format!("segment {i} ends at byte {end}, but the file has {len} bytes"),
+            ));
         }
     }
     Ok(())
+}
+
+/// The little-endian `u16` at byte `at` of the file's first bytes, if they reach past it.
+fn u16_at(head: &[u8], at: usize) -> Option<u64> {
+    Some(u16::from_le_bytes(head.get(at..at + 2)?.try_into().ok()?).into())
+}
+
+/// The little-endian `u64` at byte `at` of the file's first bytes, if they reach past it.
+fn u64_at(head: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(head.get(at..at + 8)?.try_into().ok()?))
 }
 
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
