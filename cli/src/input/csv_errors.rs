@@ -160,20 +160,9 @@ pub(super) fn csv_error(
     };
     // arrow-csv's `at line N` counts data records from 1 after the header; its `for line N`
     // counts the file's lines. Both are turned into the file's line.
-    let (line, column, reason) = if let Some(value) = message
-        .strip_prefix("Error while parsing value '")
-        .and_then(|rest| rest.split_once("' as type '"))
+    let (line, column, reason) = if let Some(found) = bad_value(path, delimiter, &message, inferred)
     {
-        let (value, rest) = value;
-        let ty = rest.split('\'').next().unwrap_or_default();
-        let hint = if inferred { INFERRED_HINT } else { "" };
-        (
-            // Records from 1 after the header: the header is record 1.
-            number_after(&message, "at line ")
-                .map(|record| record_line(path, delimiter, record + 1)),
-            number_after(&message, "for column "),
-            format!("`{value}` is not a valid {ty}{hint}"),
-        )
+        found
     } else if message.starts_with("incorrect number of fields") {
         let expected = number_after(&message, "expected ");
         let got = message
@@ -281,6 +270,28 @@ pub(super) fn csv_error(
         column,
         reason,
     }
+}
+
+/// What a kind of CSV reader's error gives: the file's line, the column's index (from 0),
+/// and the reason.
+type Located = (Option<u64>, Option<u64>, String);
+
+/// arrow-csv's "Error while parsing value 'V' as type 'T' for column C at line N. Row data:
+/// ..." (a value of another type than its column's): the line of record N, column C, and
+/// "`V` is not a valid T" (with a hint when the schema was inferred). `None` for another
+/// message.
+fn bad_value(path: &Path, delimiter: u8, message: &str, inferred: bool) -> Option<Located> {
+    let (value, rest) = message
+        .strip_prefix("Error while parsing value '")
+        .and_then(|rest| rest.split_once("' as type '"))?;
+    let ty = rest.split('\'').next().unwrap_or_default();
+    let hint = if inferred { INFERRED_HINT } else { "" };
+    Some((
+        // Records from 1 after the header: the header is record 1.
+        number_after(message, "at line ").map(|record| record_line(path, delimiter, record + 1)),
+        number_after(message, "for column "),
+        format!("`{value}` is not a valid {ty}{hint}"),
+    ))
 }
 
 #[cfg(test)]
