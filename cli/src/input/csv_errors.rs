@@ -163,27 +163,8 @@ pub(super) fn csv_error(
     let (line, column, reason) = if let Some(found) = bad_value(path, delimiter, &message, inferred)
     {
         found
-    } else if message.starts_with("incorrect number of fields") {
-        let expected = number_after(&message, "expected ");
-        let got = message
-            .rsplit("got ")
-            .next()
-            .map(str::to_owned)
-            .unwrap_or_default();
-        let record = number_after(&message, "for line ");
-        (
-            record.map(|record| record_line(path, delimiter, record)),
-            None,
-            if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
-                UNCLOSED_QUOTE.to_owned()
-            } else {
-                format!(
-                    "{} where the header has {}",
-                    crate::counted(&got, "field", "fields"),
-                    expected.map_or("another number".to_owned(), |e| e.to_string())
-                )
-            },
-        )
+    } else if let Some(found) = incorrect_number(path, delimiter, &message) {
+        found
     } else if message.starts_with("Encountered unequal lengths") {
         // The csv crate's own words, while inferring: its line is where its reader stood
         // before the record, so the record is found again.
@@ -291,6 +272,36 @@ fn bad_value(path: &Path, delimiter: u8, message: &str, inferred: bool) -> Optio
         number_after(message, "at line ").map(|record| record_line(path, delimiter, record + 1)),
         number_after(message, "for column "),
         format!("`{value}` is not a valid {ty}{hint}"),
+    ))
+}
+
+/// arrow-csv's "incorrect number of fields for line N, expected E got G" (or "got more than
+/// G"), while reading: the line of record N (counted from 1 with the header), and "G fields
+/// where the header has E", or [`UNCLOSED_QUOTE`] when the record opens a quote never
+/// closed. `None` for another message.
+fn incorrect_number(path: &Path, delimiter: u8, message: &str) -> Option<Located> {
+    if !message.starts_with("incorrect number of fields") {
+        return None;
+    }
+    let expected = number_after(message, "expected ");
+    let got = message
+        .rsplit("got ")
+        .next()
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let record = number_after(message, "for line ");
+    Some((
+        record.map(|record| record_line(path, delimiter, record)),
+        None,
+        if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
+            UNCLOSED_QUOTE.to_owned()
+        } else {
+            format!(
+                "{} where the header has {}",
+                crate::counted(&got, "field", "fields"),
+                expected.map_or("another number".to_owned(), |e| e.to_string())
+            )
+        },
     ))
 }
 
