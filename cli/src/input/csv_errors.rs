@@ -165,32 +165,8 @@ pub(super) fn csv_error(
         found
     } else if let Some(found) = incorrect_number(path, delimiter, &message) {
         found
-    } else if message.starts_with("Encountered unequal lengths") {
-        // The csv crate's own words, while inferring: its line is where its reader stood
-        // before the record, so the record is found again.
-        let at = number_after(&message, "at line ");
-        let record = first_record(path, delimiter, other_length);
-        (
-            record
-                .map(|record| record_line(path, delimiter, record))
-                .or(at),
-            None,
-            if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
-                UNCLOSED_QUOTE.to_owned()
-            } else {
-                format!(
-                    "{} where the header has {}",
-                    crate::counted(
-                        number_after(&message, "found ")
-                            .map_or("another number".to_owned(), |n| n.to_string()),
-                        "field",
-                        "fields"
-                    ),
-                    number_after(&message, "Expected ")
-                        .map_or("another number".to_owned(), |n| n.to_string()),
-                )
-            },
-        )
+    } else if let Some(found) = unequal_lengths(path, delimiter, &message) {
+        found
     } else if message.starts_with("Encountered invalid UTF-8") {
         // While reading: records counted from 1 with the header, fields from 1.
         (
@@ -300,6 +276,42 @@ fn incorrect_number(path: &Path, delimiter: u8, message: &str) -> Option<Located
                 "{} where the header has {}",
                 crate::counted(&got, "field", "fields"),
                 expected.map_or("another number".to_owned(), |e| e.to_string())
+            )
+        },
+    ))
+}
+
+/// The csv crate's "Encountered unequal lengths between records on CSV file. Expected E
+/// records, found F records at line L" (in arrow-csv's words), while inferring: the line of
+/// the first record whose number of fields is not the header's (L when none is found
+/// again), and "F fields where the header has E", or [`UNCLOSED_QUOTE`] when that record
+/// opens a quote never closed. `None` for another message.
+fn unequal_lengths(path: &Path, delimiter: u8, message: &str) -> Option<Located> {
+    if !message.starts_with("Encountered unequal lengths") {
+        return None;
+    }
+    // The csv crate's own words, while inferring: its line is where its reader stood
+    // before the record, so the record is found again.
+    let at = number_after(message, "at line ");
+    let record = first_record(path, delimiter, other_length);
+    Some((
+        record
+            .map(|record| record_line(path, delimiter, record))
+            .or(at),
+        None,
+        if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
+            UNCLOSED_QUOTE.to_owned()
+        } else {
+            format!(
+                "{} where the header has {}",
+                crate::counted(
+                    number_after(message, "found ")
+                        .map_or("another number".to_owned(), |n| n.to_string()),
+                    "field",
+                    "fields"
+                ),
+                number_after(message, "Expected ")
+                    .map_or("another number".to_owned(), |n| n.to_string()),
             )
         },
     ))
