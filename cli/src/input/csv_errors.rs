@@ -167,13 +167,8 @@ pub(super) fn csv_error(
         found
     } else if let Some(found) = unequal_lengths(path, delimiter, &message) {
         found
-    } else if message.starts_with("Encountered invalid UTF-8") {
-        // While reading: records counted from 1 with the header, fields from 1.
-        (
-            number_after(&message, "for line ").map(|record| record_line(path, delimiter, record)),
-            number_after(&message, "and field ").map(|f| f.saturating_sub(1)),
-            NOT_UTF8.to_owned(),
-        )
+    } else if let Some(found) = invalid_utf8(path, delimiter, &message) {
+        found
     } else if message.starts_with("Encountered UTF-8 error") {
         // While inferring (the csv crate's words, the record found again as for unequal
         // lengths above): fields counted from 0.
@@ -314,6 +309,20 @@ fn unequal_lengths(path: &Path, delimiter: u8, message: &str) -> Option<Located>
                     .map_or("another number".to_owned(), |n| n.to_string()),
             )
         },
+    ))
+}
+
+/// arrow-csv's "Encountered invalid UTF-8 data for line N and field F", while reading: the
+/// line of record N, column F, and [`NOT_UTF8`]. `None` for another message.
+fn invalid_utf8(path: &Path, delimiter: u8, message: &str) -> Option<Located> {
+    if !message.starts_with("Encountered invalid UTF-8") {
+        return None;
+    }
+    // While reading: records counted from 1 with the header, fields from 1.
+    Some((
+        number_after(message, "for line ").map(|record| record_line(path, delimiter, record)),
+        number_after(message, "and field ").map(|f| f.saturating_sub(1)),
+        NOT_UTF8.to_owned(),
     ))
 }
 
