@@ -169,17 +169,8 @@ pub(super) fn csv_error(
         found
     } else if let Some(found) = invalid_utf8(path, delimiter, &message) {
         found
-    } else if message.starts_with("Encountered UTF-8 error") {
-        // While inferring (the csv crate's words, the record found again as for unequal
-        // lengths above): fields counted from 0.
-        let at = number_after(&message, "at line ");
-        (
-            first_record(path, delimiter, not_utf8)
-                .map(|record| record_line(path, delimiter, record))
-                .or(at),
-            number_after(&message, "in field "),
-            NOT_UTF8.to_owned(),
-        )
+    } else if let Some(found) = utf8_error(path, delimiter, &message) {
+        found
     } else if message.starts_with("Error parsing column") {
         // "Error parsing column C at line R: Parser error: Error parsing timestamp from
         // 'V': why" (records counted as in the value branch above).
@@ -322,6 +313,26 @@ fn invalid_utf8(path: &Path, delimiter: u8, message: &str) -> Option<Located> {
     Some((
         number_after(message, "for line ").map(|record| record_line(path, delimiter, record)),
         number_after(message, "and field ").map(|f| f.saturating_sub(1)),
+        NOT_UTF8.to_owned(),
+    ))
+}
+
+/// The csv crate's "Encountered UTF-8 error while reading CSV file: invalid utf-8: invalid
+/// UTF-8 in field F near byte index I at line L" (in arrow-csv's words), while inferring:
+/// the line of the first record holding a field that is not UTF-8 (L when none is found
+/// again), column F, and [`NOT_UTF8`]. `None` for another message.
+fn utf8_error(path: &Path, delimiter: u8, message: &str) -> Option<Located> {
+    if !message.starts_with("Encountered UTF-8 error") {
+        return None;
+    }
+    // While inferring (the csv crate's words, the record found again as for unequal
+    // lengths, in [`unequal_lengths`]): fields counted from 0.
+    let at = number_after(message, "at line ");
+    Some((
+        first_record(path, delimiter, not_utf8)
+            .map(|record| record_line(path, delimiter, record))
+            .or(at),
+        number_after(message, "in field "),
         NOT_UTF8.to_owned(),
     ))
 }
