@@ -171,32 +171,8 @@ pub(super) fn csv_error(
         found
     } else if let Some(found) = utf8_error(path, delimiter, &message) {
         found
-    } else if message.starts_with("Error parsing column") {
-        // "Error parsing column C at line R: Parser error: Error parsing timestamp from
-        // 'V': why" (records counted as in the value branch above).
-        let reason = message
-            .split_once(": ")
-            .map(|(_, r)| r.trim_start_matches("Parser error: "))
-            .unwrap_or(&message);
-        let reason = reason
-            .strip_prefix("Error parsing ")
-            .and_then(|rest| rest.split_once(" from '"))
-            .and_then(|(what, rest)| {
-                let (value, why) = rest.split_once("': ")?;
-                Some(format!("`{value}` is not a valid {what}: {why}"))
-            })
-            .unwrap_or_else(|| reason.to_owned());
-        let reason = if inferred {
-            format!("{reason}{INFERRED_HINT}")
-        } else {
-            reason
-        };
-        (
-            number_after(&message, "at line ")
-                .map(|record| record_line(path, delimiter, record + 1)),
-            number_after(&message, "Error parsing column "),
-            reason,
-        )
+    } else if let Some(found) = column_error(path, delimiter, &message, inferred) {
+        found
     } else {
         (None, None, message)
     };
@@ -334,6 +310,40 @@ fn utf8_error(path: &Path, delimiter: u8, message: &str) -> Option<Located> {
             .or(at),
         number_after(message, "in field "),
         NOT_UTF8.to_owned(),
+    ))
+}
+
+/// arrow-csv's "Error parsing column C at line N: ..." (a timestamp or date it cannot
+/// read): the line of record N, column C, and "`V` is not a valid timestamp: why" when the
+/// rest reads "Error parsing timestamp from 'V': why", else the rest as it is (with a hint
+/// when the schema was inferred). `None` for another message.
+fn column_error(path: &Path, delimiter: u8, message: &str, inferred: bool) -> Option<Located> {
+    if !message.starts_with("Error parsing column") {
+        return None;
+    }
+    // "Error parsing column C at line R: Parser error: Error parsing timestamp from
+    // 'V': why" (records counted as in [`bad_value`]).
+    let reason = message
+        .split_once(": ")
+        .map(|(_, r)| r.trim_start_matches("Parser error: "))
+        .unwrap_or(message);
+    let reason = reason
+        .strip_prefix("Error parsing ")
+        .and_then(|rest| rest.split_once(" from '"))
+        .and_then(|(what, rest)| {
+            let (value, why) = rest.split_once("': ")?;
+            Some(format!("`{value}` is not a valid {what}: {why}"))
+        })
+        .unwrap_or_else(|| reason.to_owned());
+    let reason = if inferred {
+        format!("{reason}{INFERRED_HINT}")
+    } else {
+        reason
+    };
+    Some((
+        number_after(message, "at line ").map(|record| record_line(path, delimiter, record + 1)),
+        number_after(message, "Error parsing column "),
+        reason,
     ))
 }
 
