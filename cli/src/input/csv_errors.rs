@@ -146,7 +146,8 @@ fn number_after(text: &str, word: &str) -> Option<u64> {
 }
 
 /// A CSV reader's error, with the line (of the file, the header being line 1) and the
-/// column's name when the message gives them.
+/// column's name when the message gives them: each kind of message it knows is read by a
+/// function of its own, tried in turn; another message is said as it is.
 pub(super) fn csv_error(
     path: &Path,
     delimiter: u8,
@@ -160,22 +161,13 @@ pub(super) fn csv_error(
     };
     // arrow-csv's `at line N` counts data records from 1 after the header; its `for line N`
     // counts the file's lines. Both are turned into the file's line.
-    let (line, column, reason) = if let Some(found) = bad_value(path, delimiter, &message, inferred)
-    {
-        found
-    } else if let Some(found) = incorrect_number(path, delimiter, &message) {
-        found
-    } else if let Some(found) = unequal_lengths(path, delimiter, &message) {
-        found
-    } else if let Some(found) = invalid_utf8(path, delimiter, &message) {
-        found
-    } else if let Some(found) = utf8_error(path, delimiter, &message) {
-        found
-    } else if let Some(found) = column_error(path, delimiter, &message, inferred) {
-        found
-    } else {
-        (None, None, message)
-    };
+    let (line, column, reason) = bad_value(path, delimiter, &message, inferred)
+        .or_else(|| incorrect_number(path, delimiter, &message))
+        .or_else(|| unequal_lengths(path, delimiter, &message))
+        .or_else(|| invalid_utf8(path, delimiter, &message))
+        .or_else(|| utf8_error(path, delimiter, &message))
+        .or_else(|| column_error(path, delimiter, &message, inferred))
+        .unwrap_or((None, None, message));
     let column = column.map(|index| {
         let name = schema.and_then(|s| s.fields().get(index as usize));
         match name {
