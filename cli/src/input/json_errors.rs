@@ -84,25 +84,8 @@ pub(super) fn json_error(
         }
         let value = match serde_json::from_str::<serde_json::Value>(&line) {
             Ok(value) => value,
-            // JSON documents over several lines (pretty-printed), which are no JSON lines.
-            Err(bad)
-                if bad.is_eof()
-                    && read.is_empty()
-                    && let Some((n, arrays)) = documents(path) =>
-            {
-                let reason = match n {
-                    1 => "one JSON document over several lines, where JSON lines hold one object per line (it converts with `jq -c '.[]'` for an array of objects, `jq -c .` for one object)".to_owned(),
-                    n => format!(
-                        "{n} JSON documents written over several lines, where JSON lines hold one object per line (they convert with {})",
-                        if arrays { "`jq -c '.[]'`, being arrays" } else { "`jq -c .`" }
-                    ),
-                };
-                return CliError::Data {
-                    path: path.to_owned(),
-                    line: Some(index as u64 + 1),
-                    column: None,
-                    reason,
-                };
+            Err(bad) if let Some(error) = several_lines(path, index, &bad, read.is_empty()) => {
+                return error;
             }
             Err(bad) => {
                 return CliError::Data {
@@ -259,6 +242,37 @@ pub(super) fn json_error(
         };
     }
     fallback()
+}
+
+/// JSON documents over several lines (pretty-printed), which are no JSON lines: serde_json's
+/// error is that a document ends early ([`serde_json::Error::is_eof`]) on a line before
+/// which no line was kept for inference (`none_kept`: any line when a schema is given), and
+/// the whole file reads as documents one after another. Reports the line and "one JSON
+/// document over several lines, ..." or "N JSON documents written over several lines, ...",
+/// saying how `jq` converts them. `None` otherwise.
+fn several_lines(
+    path: &Path,
+    index: usize,
+    bad: &serde_json::Error,
+    none_kept: bool,
+) -> Option<CliError> {
+    if !(bad.is_eof() && none_kept) {
+        return None;
+    }
+    let (n, arrays) = documents(path)?;
+    let reason = match n {
+        1 => "one JSON document over several lines, where JSON lines hold one object per line (it converts with `jq -c '.[]'` for an array of objects, `jq -c .` for one object)".to_owned(),
+        n => format!(
+            "{n} JSON documents written over several lines, where JSON lines hold one object per line (they convert with {})",
+            if arrays { "`jq -c '.[]'`, being arrays" } else { "`jq -c .`" }
+        ),
+    };
+    Some(CliError::Data {
+        path: path.to_owned(),
+        line: Some(index as u64 + 1),
+        column: None,
+        reason,
+    })
 }
 
 /// How many JSON documents the file at `path` (past a byte-order mark) holds one after
