@@ -87,14 +87,7 @@ pub(super) fn json_error(
             Err(bad) if let Some(error) = several_lines(path, index, &bad, read.is_empty()) => {
                 return error;
             }
-            Err(bad) => {
-                return CliError::Data {
-                    path: path.to_owned(),
-                    line: Some(index as u64 + 1),
-                    column: Some(bad.column().to_string()),
-                    reason: format!("not valid JSON: {}", without_position(&bad.to_string())),
-                };
-            }
+            Err(bad) => return not_json(path, index, &bad),
         };
         if !value.is_object() {
             let reason = if value.is_array() {
@@ -273,6 +266,18 @@ fn several_lines(
         column: None,
         reason,
     })
+}
+
+/// A line serde_json does not read as JSON (any error but [`several_lines`]'s): reports the
+/// line, serde_json's column, and "not valid JSON: " with serde_json's message (its position
+/// left out).
+fn not_json(path: &Path, index: usize, bad: &serde_json::Error) -> CliError {
+    CliError::Data {
+        path: path.to_owned(),
+        line: Some(index as u64 + 1),
+        column: Some(bad.column().to_string()),
+        reason: format!("not valid JSON: {}", without_position(&bad.to_string())),
+    }
 }
 
 /// How many JSON documents the file at `path` (past a byte-order mark) holds one after
