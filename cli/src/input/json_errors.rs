@@ -90,21 +90,7 @@ pub(super) fn json_error(
             Err(bad) => return not_json(path, index, &bad),
         };
         if !value.is_object() {
-            let reason = if value.is_array() {
-                "a JSON array where JSON lines hold one object per line (a file of one array converts with `jq -c '.[]'`)".to_owned()
-            } else {
-                format!(
-                    "{} where JSON lines hold one object per line",
-                    json_kind(&value)
-                )
-                .replace("true or false where", "`true` or `false` where")
-            };
-            return CliError::Data {
-                path: path.to_owned(),
-                line: Some(index as u64 + 1),
-                column: None,
-                reason,
-            };
+            return not_an_object(path, index, &value);
         }
         let Some((schema, inferred)) = schema else {
             read.push((index, line));
@@ -277,6 +263,28 @@ fn not_json(path: &Path, index: usize, bad: &serde_json::Error) -> CliError {
         line: Some(index as u64 + 1),
         column: Some(bad.column().to_string()),
         reason: format!("not valid JSON: {}", without_position(&bad.to_string())),
+    }
+}
+
+/// A line of JSON that is no object: reports the line and "a JSON array where JSON lines
+/// hold one object per line (...)", saying how `jq` converts a file of one array, or what
+/// the value is ("a number", "`true` or `false`", ...) "where JSON lines hold one object per
+/// line".
+fn not_an_object(path: &Path, index: usize, value: &serde_json::Value) -> CliError {
+    let reason = if value.is_array() {
+        "a JSON array where JSON lines hold one object per line (a file of one array converts with `jq -c '.[]'`)".to_owned()
+    } else {
+        format!(
+            "{} where JSON lines hold one object per line",
+            json_kind(value)
+        )
+        .replace("true or false where", "`true` or `false` where")
+    };
+    CliError::Data {
+        path: path.to_owned(),
+        line: Some(index as u64 + 1),
+        column: None,
+        reason,
     }
 }
 
