@@ -118,19 +118,8 @@ pub(super) fn json_error(
             .and_then(|_| decoder.flush());
         if let Err(bad) = decoded {
             let text = bad.to_string();
-            if let Some(key) = text
-                .split_once("column '")
-                .and_then(|(_, rest)| rest.split_once("' missing from schema"))
-                .map(|(key, _)| key)
-            {
-                return CliError::Data {
-                    path: path.to_owned(),
-                    line: Some(index as u64 + 1),
-                    column: key_column(&line, &[key.to_owned()]).map(|at| at.to_string()),
-                    reason: format!(
-                        "the key `{key}` is not among the columns inferred from the first lines; give `--schema` to name the columns to read"
-                    ),
-                };
+            if let Some(error) = key_not_inferred(path, index, &line, &text) {
+                return error;
             }
             let field = text
                 .split_once("field '")
@@ -286,6 +275,23 @@ fn not_an_object(path: &Path, index: usize, value: &serde_json::Value) -> CliErr
         column: None,
         reason,
     }
+}
+
+/// arrow-json's "column 'K' missing from schema" (strict, with an inferred schema: a key
+/// the first lines do not hold): reports the line, the key's column, and "the key `K` is not
+/// among the columns inferred from the first lines; give `--schema` ...". `None` for
+/// another message.
+fn key_not_inferred(path: &Path, index: usize, line: &str, text: &str) -> Option<CliError> {
+    let (_, rest) = text.split_once("column '")?;
+    let (key, _) = rest.split_once("' missing from schema")?;
+    Some(CliError::Data {
+        path: path.to_owned(),
+        line: Some(index as u64 + 1),
+        column: key_column(line, &[key.to_owned()]).map(|at| at.to_string()),
+        reason: format!(
+            "the key `{key}` is not among the columns inferred from the first lines; give `--schema` to name the columns to read"
+        ),
+    })
 }
 
 /// How many JSON documents the file at `path` (past a byte-order mark) holds one after
