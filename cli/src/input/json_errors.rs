@@ -121,13 +121,7 @@ pub(super) fn json_error(
             if let Some(error) = key_not_inferred(path, index, &line, &text) {
                 return error;
             }
-            let field = text
-                .split_once("field '")
-                .and_then(|(_, rest)| rest.split_once('\''))
-                .map(|(name, _)| name.to_owned());
-            let column = field.as_ref().and_then(|name| {
-                key_column(&line, std::slice::from_ref(name)).map(|at| format!("{at} (`{name}`)"))
-            });
+            let (field, column) = named_field(&line, &text);
             // A key inference took for a list (a list on some line, a plain value on
             // others), read here as a plain value: said with the line of a list.
             let value_here = field.as_ref().and_then(|key| {
@@ -292,6 +286,19 @@ fn key_not_inferred(path: &Path, index: usize, line: &str, text: &str) -> Option
             "the key `{key}` is not among the columns inferred from the first lines; give `--schema` to name the columns to read"
         ),
     })
+}
+
+/// The field an arrow-json decoding error names ("field 'K'"), and its column on `line`
+/// with its name, where found.
+fn named_field(line: &str, text: &str) -> (Option<String>, Option<String>) {
+    let field = text
+        .split_once("field '")
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .map(|(name, _)| name.to_owned());
+    let column = field.as_ref().and_then(|name| {
+        key_column(line, std::slice::from_ref(name)).map(|at| format!("{at} (`{name}`)"))
+    });
+    (field, column)
 }
 
 /// How many JSON documents the file at `path` (past a byte-order mark) holds one after
