@@ -121,33 +121,10 @@ pub(super) fn json_error(
             if let Some(error) = key_not_inferred(path, index, &line, &text) {
                 return error;
             }
-            let (field, column) = named_field(&line, &text);
-            // A key inference took for a list (a list on some line, a plain value on
-            // others), read here as a plain value: said with the line of a list.
-            let value_here = field.as_ref().and_then(|key| {
-                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&line)
-                    .ok()
-                    .and_then(|mut object| object.remove(key))
-            });
-            if inferred
-                && let Some(key) = &field
-                && text.contains(&format!("whilst decoding field '{key}': expected ["))
-                && value_here
-                    .as_ref()
-                    .is_some_and(|v| !v.is_array() && !v.is_null())
-                && let Some(list_line) = first_list_of(path, key)
-            {
-                let here = value_here.as_ref().map(json_kind);
-                return CliError::Data {
-                    path: path.to_owned(),
-                    line: Some(index as u64 + 1),
-                    column,
-                    reason: format!(
-                        "the key `{key}` holds {} here, and a list on line {list_line}: a column holds one type (make every value of the key a list)",
-                        here.unwrap_or("a plain value")
-                    ),
-                };
+            if let Some(error) = list_expected(path, index, &line, &text, inferred) {
+                return error;
             }
+            let (_, column) = named_field(&line, &text);
             return CliError::Data {
                 path: path.to_owned(),
                 line: Some(index as u64 + 1),
@@ -299,6 +276,48 @@ fn named_field(line: &str, text: &str) -> (Option<String>, Option<String>) {
         key_column(line, std::slice::from_ref(name)).map(|at| format!("{at} (`{name}`)"))
     });
     (field, column)
+}
+
+/// arrow-json's "whilst decoding field 'K': expected [ ..." with an inferred schema, on a
+/// line where top-level key K holds a plain value (not null) and an earlier line of those
+/// inference reads holds a list: reports the line, the key's column, and "the key `K` holds
+/// a number here, and a list on line L: a column holds one type (make every value of the key
+/// a list)". `None` otherwise.
+fn list_expected(
+    path: &Path,
+    index: usize,
+    line: &str,
+    text: &str,
+    inferred: bool,
+) -> Option<CliError> {
+    let (field, column) = named_field(line, text);
+    // A key inference took for a list (a list on some line, a plain value on
+    // others), read here as a plain value: said with the line of a list.
+    let value_here = field.as_ref().and_then(|key| {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line)
+            .ok()
+            .and_then(|mut object| object.remove(key))
+    });
+    if inferred
+        && let Some(key) = &field
+        && text.contains(&format!("whilst decoding field '{key}': expected ["))
+        && value_here
+            .as_ref()
+            .is_some_and(|v| !v.is_array() && !v.is_null())
+        && let Some(list_line) = first_list_of(path, key)
+    {
+        let here = value_here.as_ref().map(json_kind);
+        return Some(CliError::Data {
+            path: path.to_owned(),
+            line: Some(index as u64 + 1),
+            column,
+            reason: format!(
+                "the key `{key}` holds {} here, and a list on line {list_line}: a column holds one type (make every value of the key a list)",
+                here.unwrap_or("a plain value")
+            ),
+        });
+    }
+    None
 }
 
 /// How many JSON documents the file at `path` (past a byte-order mark) holds one after
