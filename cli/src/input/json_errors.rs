@@ -118,23 +118,9 @@ pub(super) fn json_error(
             .and_then(|_| decoder.flush());
         if let Err(bad) = decoded {
             let text = bad.to_string();
-            if let Some(error) = key_not_inferred(path, index, &line, &text) {
-                return error;
-            }
-            if let Some(error) = list_expected(path, index, &line, &text, inferred) {
-                return error;
-            }
-            let (_, column) = named_field(&line, &text);
-            return CliError::Data {
-                path: path.to_owned(),
-                line: Some(index as u64 + 1),
-                column,
-                reason: format!(
-                    "{}{}",
-                    shortened(text.strip_prefix("Json error: ").unwrap_or(&text)),
-                    if inferred { INFERRED_HINT } else { "" }
-                ),
-            };
+            return key_not_inferred(path, index, &line, &text)
+                .or_else(|| list_expected(path, index, &line, &text, inferred))
+                .unwrap_or_else(|| not_decoded(path, index, &line, &text, inferred));
         }
     }
     if schema.is_none()
@@ -318,6 +304,23 @@ fn list_expected(
         });
     }
     None
+}
+
+/// Any other arrow-json decoding error (as a rule "Json error: whilst decoding field 'K':
+/// ..."): reports the line, the column of the key it names where found, and arrow-json's
+/// message past "Json error: ", shortened (with a hint when the schema was inferred).
+fn not_decoded(path: &Path, index: usize, line: &str, text: &str, inferred: bool) -> CliError {
+    let (_, column) = named_field(line, text);
+    CliError::Data {
+        path: path.to_owned(),
+        line: Some(index as u64 + 1),
+        column,
+        reason: format!(
+            "{}{}",
+            shortened(text.strip_prefix("Json error: ").unwrap_or(text)),
+            if inferred { INFERRED_HINT } else { "" }
+        ),
+    }
 }
 
 /// How many JSON documents the file at `path` (past a byte-order mark) holds one after
