@@ -126,45 +126,7 @@ pub(super) fn json_error(
     if schema.is_none()
         && let Some((index, why)) = first_disagreeing(&read)
     {
-        let at = read.iter().position(|(i, _)| *i == index).unwrap_or(0);
-        let line = &read[at].1;
-        let (reason, column) = match disagreeing_key(&read[..at], (index, line)) {
-            Some(found) => (
-                match found.before {
-                    Against::Itself => format!(
-                        "the key `{}` holds {} here whose elements disagree in JSON type: a list's elements make one column, which holds one type (make them agree)",
-                        found.path(),
-                        found.here
-                    ),
-                    before => format!(
-                        "the key `{}` holds {} here, and {}: a column holds one type (make the values of the key agree)",
-                        found.path(),
-                        found.here,
-                        match before {
-                            Against::Value(before, kind) if before == index + 1 => {
-                                format!("{kind} before it on this line")
-                            }
-                            Against::Value(before, kind) => format!("{kind} on line {before}"),
-                            _ => "other values before it".to_owned(),
-                        }
-                    ),
-                },
-                key_column(line, &found.keys).map(|at| at.to_string()),
-            ),
-            None => (
-                format!(
-                    "a field's JSON type here disagrees with the values before it ({})",
-                    shortened(why.strip_prefix("Json error: ").unwrap_or(&why))
-                ),
-                None,
-            ),
-        };
-        return CliError::Data {
-            path: path.to_owned(),
-            line: Some(index as u64 + 1),
-            column,
-            reason,
-        };
+        return types_disagree(path, &read, index, &why);
     }
     fallback()
 }
@@ -320,6 +282,56 @@ fn not_decoded(path: &Path, index: usize, line: &str, text: &str, inferred: bool
             shortened(text.strip_prefix("Json error: ").unwrap_or(text)),
             if inferred { INFERRED_HINT } else { "" }
         ),
+    }
+}
+
+/// arrow-json's inference failing (no schema given) on line `index` (numbered from 0), the
+/// first of `read` (the lines inference reads) at which it fails, with its error `why`, as
+/// [`first_disagreeing`] finds them: reports the line and, where the key at fault is found,
+/// its column and "the key `K` holds a number here, and a string on line L: a column holds
+/// one type (make the values of the key agree)" (or "... before it on this line", "... and
+/// other values before it", or "... here whose elements disagree in JSON type: ..." for a
+/// list whose own elements disagree); else "a field's JSON type here disagrees with the
+/// values before it (why)".
+fn types_disagree(path: &Path, read: &[(usize, String)], index: usize, why: &str) -> CliError {
+    let at = read.iter().position(|(i, _)| *i == index).unwrap_or(0);
+    let line = &read[at].1;
+    let (reason, column) = match disagreeing_key(&read[..at], (index, line)) {
+        Some(found) => (
+            match found.before {
+                Against::Itself => format!(
+                    "the key `{}` holds {} here whose elements disagree in JSON type: a list's elements make one column, which holds one type (make them agree)",
+                    found.path(),
+                    found.here
+                ),
+                before => format!(
+                    "the key `{}` holds {} here, and {}: a column holds one type (make the values of the key agree)",
+                    found.path(),
+                    found.here,
+                    match before {
+                        Against::Value(before, kind) if before == index + 1 => {
+                            format!("{kind} before it on this line")
+                        }
+                        Against::Value(before, kind) => format!("{kind} on line {before}"),
+                        _ => "other values before it".to_owned(),
+                    }
+                ),
+            },
+            key_column(line, &found.keys).map(|at| at.to_string()),
+        ),
+        None => (
+            format!(
+                "a field's JSON type here disagrees with the values before it ({})",
+                shortened(why.strip_prefix("Json error: ").unwrap_or(why))
+            ),
+            None,
+        ),
+    };
+    CliError::Data {
+        path: path.to_owned(),
+        line: Some(index as u64 + 1),
+        column,
+        reason,
     }
 }
 
