@@ -49,7 +49,8 @@ pub(super) fn located(path: &Path, bad: &BadValue, inferred: bool) -> CliError {
 /// found: arrow-json does not say where, so the file is read again line by line to find the
 /// first line that is not valid JSON, or that does not decode with the schema on its own.
 /// `schema` is the one the file is read with, and whether it was inferred (then a key it
-/// lacks is an error).
+/// lacks is an error). Each kind of error is told by a function of its own, tried in turn;
+/// arrow-json's own message when none is found.
 pub(super) fn json_error(
     path: &Path,
     schema: Option<(&SchemaRef, bool)>,
@@ -72,12 +73,7 @@ pub(super) fn json_error(
         // A byte-order mark is no part of the first line's JSON (the reader skips it).
         let line = line.map(|l| if index == 0 { without_bom(l) } else { l });
         let Ok(line) = line else {
-            return CliError::Data {
-                path: path.to_owned(),
-                line: Some(index as u64 + 1),
-                column: None,
-                reason: NOT_UTF8.to_owned(),
-            };
+            return not_utf8(path, index);
         };
         if line.trim().is_empty() {
             continue;
@@ -129,6 +125,17 @@ pub(super) fn json_error(
         return types_disagree(path, &read, index, &why);
     }
     fallback()
+}
+
+/// A line that does not read as text (as a rule, not UTF-8: [`BufRead::lines`] fails):
+/// reports the line and [`NOT_UTF8`].
+fn not_utf8(path: &Path, index: usize) -> CliError {
+    CliError::Data {
+        path: path.to_owned(),
+        line: Some(index as u64 + 1),
+        column: None,
+        reason: NOT_UTF8.to_owned(),
+    }
 }
 
 /// JSON documents over several lines (pretty-printed), which are no JSON lines: serde_json's
