@@ -135,6 +135,23 @@ fn an_unreadable_json_lines_file_names_the_line_and_column() {
             file.display()
         ),
     );
+    // `true` or `false`, named as JSON writes them; and a line that is not UTF-8.
+    std::fs::write(&file, "{\"a\": 1}\ntrue\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 2: `true` or `false` where JSON lines hold one object per line",
+            file.display()
+        ),
+    );
+    std::fs::write(&file, b"{\"a\": \"x\"}\n{\"a\": \"\xff\"}\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&file),
+        &format!(
+            "cannot read `{}` at line 2: the text is not valid UTF-8 (text in another encoding can be converted first, e.g. `iconv -f latin1 -t utf-8`)",
+            file.display()
+        ),
+    );
     // One JSON document over several lines (pretty-printed).
     std::fs::write(&file, "[\n  {\"a\": 1},\n  {\"a\": 2}\n]\n").unwrap();
     fails_with(
