@@ -273,12 +273,8 @@ pub fn split_config_hint<S: AsRef<str>>(args: &[S]) -> Option<String> {
     let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
     // `NAME=rest`, NAME an operator's name.
     fn named(word: &str) -> Option<(&str, &str)> {
-        word.split_once('=').filter(|(name, _)| {
-            name.starts_with(|c: char| c.is_ascii_alphabetic())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        })
+        word.split_once('=')
+            .filter(|(name, _)| oplink::__private::is_operator_name(name))
     }
     // `NAME=key:value`, with no quote, brace or bracket left: what brace expansion made.
     fn expanded(word: &str) -> Option<(&str, &str)> {
@@ -294,7 +290,7 @@ pub fn split_config_hint<S: AsRef<str>>(args: &[S]) -> Option<String> {
     }
     // The shell puts the words of one option side by side: the word right after an
     // `--op`'s value (`--op t=a:b --op t=c:1` is two operators).
-    let (name, stray, at) = (0..args.len()).find_map(|at| {
+    let (name, stray, split_at) = (0..args.len()).find_map(|at| {
         let (value, next) = match args[at].strip_prefix("--op=") {
             Some(value) => (value, at + 1),
             None if args[at] == "--op" => (*args.get(at + 1)?, at + 2),
@@ -314,7 +310,7 @@ pub fn split_config_hint<S: AsRef<str>>(args: &[S]) -> Option<String> {
             ))
     })?;
     Some(format!(
-        "`{stray}` looks like part of the configuration of `{name}`, split by the shell at {at}: put the whole option in single quotes, --op '{name}={{\"key\": \"value\", \"other\": 1}}'"
+        "`{stray}` looks like part of the configuration of `{name}`, split by the shell at {split_at}: put the whole option in single quotes, --op '{name}={{\"key\": \"value\", \"other\": 1}}'"
     ))
 }
 

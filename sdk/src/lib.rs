@@ -177,6 +177,17 @@ pub mod __private {
         }
     }
 
+    /// Whether `name` follows the rule of operator names, which hosts check at load: 1 to
+    /// 64 ASCII letters, digits, `_`, `-` or `.`, starting with a letter (the macros check
+    /// the same rule in their own crate).
+    pub fn is_operator_name(name: &str) -> bool {
+        name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    }
+
     /// `1st`, `2nd`, `3rd`, `4th`, … `11th`, … `21st` (for oplink's messages, in every crate
     /// of the workspace).
     pub fn ordinal(n: usize) -> String {

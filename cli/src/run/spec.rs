@@ -41,11 +41,7 @@ pub fn parse_op(spec: &str) -> Result<OpSpec> {
         )));
     }
     // The rule every library's operator names follow (checked at load).
-    let named = name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    let named = oplink::__private::is_operator_name(name);
     // A library given where its operator's name goes: a name may hold a `.`, but not a
     // `/`, and no operator is named after a file that is there.
     let library = std::path::Path::new(name);

@@ -644,8 +644,7 @@ fn check_name(name: &str) -> Result<(), String> {
     if name.len() > 64 {
         return Err(format!("has a name of {} bytes, more than 64", name.len()));
     }
-    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
-    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) || !name.chars().all(valid) {
+    if !oplink::__private::is_operator_name(name) {
         return Err(format!(
             "has the name {name:?}; names are ASCII letters, digits, `_`, `-` and `.`, starting with a letter"
         ));
