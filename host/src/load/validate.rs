@@ -313,15 +313,18 @@ fn descriptor<M: Memory>(
     addr: Addr,
     index: usize,
 ) -> Result<DescribedOperator, Refusal> {
-    // Named by place until its name is read: "the 1st operator listed" (in `operators`).
-    let listed = format!(
-        "the {} operator listed",
-        oplink::__private::ordinal(index + 1)
-    );
-    let d = r.table::<OperatorDescriptor>(addr, &|| format!("the descriptor of {listed}"))?;
-    let what = |field: &str| format!("the {field} of {listed}");
+    // Named by place until its name is read: "the 1st operator listed" (in `operators`),
+    // words made only for an error.
+    let listed = || {
+        format!(
+            "the {} operator listed",
+            oplink::__private::ordinal(index + 1)
+        )
+    };
+    let d = r.table::<OperatorDescriptor>(addr, &|| format!("the descriptor of {}", listed()))?;
+    let what = |field: &str| format!("the {field} of {}", listed());
     let name = r.str(required(d.get(OperatorDescriptor::name))?, &|| what("name"))?;
-    check_name(&name).map_err(|why| invalid(format!("{listed} {why}")))?;
+    check_name(&name).map_err(|why| invalid(format!("{} {why}", listed())))?;
     let version = r.str(required(d.get(OperatorDescriptor::version))?, &|| {
         what("version")
     })?;
