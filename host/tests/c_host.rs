@@ -1,0 +1,312 @@
+//! `c-host`, a host written in C against `oplink.h` and `docs/abi.md` alone
+//! (`examples/c-host`), run against the Rust `threshold`, `running_sum` and `faulty`
+//! plugins, the C `c_filter` and libraries it must refuse: what a C engine embedding
+//! oplink operators meets, asserted to the byte.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{fixture, plugin_path, workspace};
+
+/// What the C host printed, and its exit code.
+#[derive(Debug, PartialEq)]
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+fn c_host(library: &Path, operator: Option<(&str, &str)>) -> Run {
+    let mut command = Command::new(c_host::EXECUTABLE);
+    command.arg(library);
+    if let Some((name, config)) = operator {
+        command.args([name, config]);
+    }
+    let output = command.output().expect("run the C host");
+    Run {
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+        code: output.status.code().expect("the C host ended by a signal"),
+    }
+}
+
+fn ok(stdout: &str, stderr: &str) -> Run {
+    Run {
+        stdout: stdout.to_owned(),
+        stderr: stderr.to_owned(),
+        code: 0,
+    }
+}
+
+fn failed(stdout: &str, stderr: &str) -> Run {
+    Run {
+        stdout: stdout.to_owned(),
+        stderr: stderr.to_owned(),
+        code: 1,
+    }
+}
+
+const MIN_10: &str = r#"{"column": "amount", "min": 10}"#;
+
+/// What a filter keeping `amount >= 10` returns for the C host's two changes: the insert of
+/// orders 0 to 3 (5, 10, null, 50) keeps 1 and 3; the update of 1 (10 -> 12) and 3
+/// (50 -> 7) stays an update for 1 and becomes a remove of 3.
+fn filtered(name: &str) -> String {
+    format!(
+        "created {name}
+apply version 1: 1 diff
+  out: version 1 at 1000, 1 diff
+  insert
+    post row 1: amount=10 customer=\"bob\"
+    post row 3: amount=50 customer=null
+apply version 2: 1 diff
+  out: version 2 at 2000, 2 diffs
+  update
+    pre row 1: amount=10 customer=\"bob\"
+    post row 1: amount=12 customer=\"bob\"
+  remove
+    pre row 3: amount=50 customer=null
+destroyed {name}
+"
+    )
+}
+
+#[test]
+fn the_c_host_lists_the_operators_of_rust_and_c_libraries() {
+    assert_eq!(
+        c_host(&plugin_path("threshold"), None),
+        ok(
+            "threshold 1.0.0: Keeps the rows whose column is at least `min`\n",
+            ""
+        )
+    );
+    let c_filter = "c_filter 1.0.0: Keeps the rows whose Int64 column is at least `min` (written in C)\n";
+    assert_eq!(
+        c_host(Path::new(c_operator::LIBRARY), None),
+        ok(c_filter, "")
+    );
+    // Built against ABI 2.0: smaller descriptors, read as far as they go.
+    assert_eq!(
+        c_host(Path::new(c_operator::LIBRARY_MINOR_0), None),
+        ok(c_filter, "")
+    );
+    assert_eq!(
+        c_host(&plugin_path("faulty"), None),
+        ok(
+            "restore_only 0.1.0: Takes a snapshot back, and has no `snapshot` (for tests)
+snapshot_only 0.1.0: Takes a snapshot, and has no `restore` (for tests)
+faulty 0.1.0: Fails on purpose
+",
+            ""
+        )
+    );
+}
+
+#[test]
+fn the_c_host_runs_the_rust_threshold() {
+    assert_eq!(
+        c_host(&plugin_path("threshold"), Some(("threshold", MIN_10))),
+        ok(&filtered("threshold"), "")
+    );
+}
+
+#[test]
+fn the_c_host_runs_the_c_filter_and_serves_its_log() {
+    assert_eq!(
+        c_host(Path::new(c_operator::LIBRARY), Some(("c_filter", MIN_10))),
+        ok(
+            &filtered("c_filter"),
+            // `Log.message` at INFO; the DEBUG one of each `apply` is above the host's level.
+            "log INFO c_filter: keeping the rows whose `amount` is at least 10\n"
+        )
+    );
+}
+
+#[test]
+fn the_c_host_decodes_a_rust_operators_log_events() {
+    // `running_sum`'s `new` logs through `tracing`: a `LogEvent` with two text fields. Its
+    // output also has a new schema (`customer`, `sum`), in the operator's order of keys.
+    let run = c_host(
+        &plugin_path("running-sum"),
+        Some(("running_sum", r#"{"key": "customer", "value": "amount"}"#)),
+    );
+    assert_eq!(
+        run,
+        ok(
+            "created running_sum
+apply version 1: 1 diff
+  out: version 1 at 1000, 1 diff
+  insert
+    post row 3: customer=\"\" sum=50
+    post row 0: customer=\"ann\" sum=5
+    post row 1: customer=\"bob\" sum=10
+    post row 2: customer=\"carol\" sum=0
+apply version 2: 1 diff
+  out: version 2 at 2000, 1 diff
+  update
+    pre row 3: customer=\"\" sum=50
+    pre row 1: customer=\"bob\" sum=10
+    post row 3: customer=\"\" sum=7
+    post row 1: customer=\"bob\" sum=12
+destroyed running_sum
+",
+            "log INFO running_sum: summing key=customer value=amount\n"
+        )
+    );
+}
+
+#[test]
+fn the_c_host_prints_why_create_failed() {
+    let threshold = plugin_path("threshold");
+    // A Rust operator's message names the operator itself: the host adds nothing.
+    assert_eq!(
+        c_host(&threshold, Some(("threshold", r#"{"column": "amount"}"#))),
+        failed(
+            "",
+            "c-host: invalid configuration for operator `threshold`: missing field `min`\n"
+        )
+    );
+    // So does the C operator's, with its location (its `FAIL` macro's line).
+    let filter = workspace().join("examples/c-operator/filter.c");
+    let source = std::fs::read_to_string(&filter).unwrap();
+    let text = source.find("expected {\\\"column\\\": \\\"...\\\"").unwrap();
+    let line = source[..text].rfind("return FAIL(").unwrap();
+    let line = source[..line].lines().count();
+    assert_eq!(
+        c_host(
+            Path::new(c_operator::LIBRARY),
+            Some(("c_filter", r#"{"column": "amount"}"#))
+        ),
+        failed(
+            "",
+            &format!(
+                "c-host: invalid configuration for operator `c_filter`: expected {{\"column\": \"...\", \"min\": N}}, got {{\"column\": \"amount\"}} (at {}:{line}:0)\n",
+                filter.display()
+            )
+        )
+    );
+    assert_eq!(
+        c_host(&threshold, Some(("nothing", "{}"))),
+        failed(
+            "",
+            &format!(
+                "c-host: `{0}` has no operator `nothing` (run `c-host {0}` to list them)\n",
+                threshold.display()
+            )
+        )
+    );
+}
+
+/// Where `faulty` fails: `file:line:column` of the first occurrence of `code` in its source.
+fn faulty_location(code: &str) -> String {
+    let file = "examples/faulty/src/lib.rs";
+    let source = std::fs::read_to_string(workspace().join(file)).unwrap();
+    let (line, text) = source
+        .lines()
+        .enumerate()
+        .find(|(_, text)| text.contains(code))
+        .unwrap();
+    let column = text.find(code).unwrap() + 1;
+    format!("{file}:{}:{column}", line + 1)
+}
+
+#[test]
+fn an_error_and_a_panic_come_back_to_the_c_host_as_statuses() {
+    let faulty = plugin_path("faulty");
+    let first_apply = "created faulty\napply version 1: 1 diff\ndestroyed faulty\n";
+    let error = faulty_location("Error::msg(format!(\"faulty fails in");
+    let panic = faulty_location("panic!(\"faulty panics in {method}");
+    assert_eq!(
+        c_host(
+            &faulty,
+            Some(("faulty", r#"{"fail_in": "apply", "how": "error"}"#))
+        ),
+        failed(
+            first_apply,
+            &format!(
+                "c-host: operator `faulty` failed in `apply`: faulty fails in apply (at {error})\n"
+            )
+        )
+    );
+    assert_eq!(
+        c_host(
+            &faulty,
+            Some(("faulty", r#"{"fail_in": "apply", "how": "panic"}"#))
+        ),
+        failed(
+            first_apply,
+            &format!(
+                "c-host: operator `faulty` panicked in `apply`: faulty panics in apply (at {panic})\n"
+            )
+        )
+    );
+    assert_eq!(
+        c_host(
+            &faulty,
+            Some(("faulty", r#"{"fail_in": "new", "how": "panic"}"#))
+        ),
+        failed(
+            "",
+            &format!(
+                "c-host: operator `faulty` panicked in `new`: faulty panics in new (at {panic})\n"
+            )
+        )
+    );
+}
+
+#[test]
+fn the_c_host_refuses_what_is_no_plugin_of_its_abi() {
+    let refused = |path: &Path, why: &str| {
+        assert_eq!(
+            c_host(path, None),
+            failed(
+                "",
+                &format!("c-host: cannot use `{}`: {why}\n", path.display())
+            )
+        );
+    };
+    let text = workspace().join("README.md");
+    refused(
+        &text,
+        "it is no shared library (it does not start with the ELF magic)",
+    );
+    refused(
+        &workspace().join("no-such-library.so"),
+        "No such file or directory",
+    );
+    refused(
+        &fixture("NOT_PLUGIN"),
+        "it exports no `oplink_plugin_v2` symbol: it is no oplink plugin of ABI 2",
+    );
+    refused(
+        &fixture("ENTRY_V1"),
+        "it was built for oplink ABI 1 (it exports `oplink_plugin_v1`), and this host reads ABI 2: rebuild it against this host's oplink.h",
+    );
+    refused(
+        &fixture("ABI_MINOR"),
+        "it was built for oplink ABI 2.9 (oplink 0.9.0), newer than this host's 2.2 (oplink.h of oplink 0.2.0): rebuild it against this oplink.h",
+    );
+    refused(
+        &fixture("BAD_MAGIC"),
+        "its header does not start with the oplink magic: it is no oplink plugin",
+    );
+    refused(
+        &fixture("PANIC_ABORT_OPERATOR"),
+        "operator `c_op` was built with `panic = \"abort\"`: a panic in it would end this host",
+    );
+    let layout = fixture("LAYOUT");
+    assert_eq!(
+        c_host(&layout, None),
+        failed(
+            "",
+            &format!(
+                "c-host: cannot use `{}`: its ABI layout fingerprint is 0x0123456789abcdef, and this host's 0xf1c25135918a5e53
+c-host: its `OperatorVTable` is 64 bytes aligned to 8, this host's 72 aligned to 8
+",
+                layout.display()
+            )
+        )
+    );
+}
