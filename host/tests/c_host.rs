@@ -18,8 +18,21 @@ struct Run {
     code: i32,
 }
 
+/// Runs the C host on `library`, listing its operators or running `operator`. With
+/// `OPLINK_C_HOST_UNDER` set (to `valgrind --error-exitcode=99 …`, as `.ci/memcheck` does), it
+/// runs under that command: a memory error changes the exit code and standard error, and
+/// fails the test.
 fn c_host(library: &Path, operator: Option<(&str, &str)>) -> Run {
-    let mut command = Command::new(c_host::EXECUTABLE);
+    let under = std::env::var("OPLINK_C_HOST_UNDER").unwrap_or_default();
+    let mut words = under.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(c_host::EXECUTABLE);
+            command
+        }
+        None => Command::new(c_host::EXECUTABLE),
+    };
     command.arg(library);
     if let Some((name, config)) = operator {
         command.args([name, config]);
