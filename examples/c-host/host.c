@@ -501,8 +501,8 @@ static OplinkEntryFn find_entry(const char *path, void *library) {
     return entry;
 }
 
-/* One ABI struct's size and alignment in this host, to name the one a library's layout
- * table says differs. */
+/* One ABI struct's size and alignment in this host, by the name a library's layout table
+ * gives it, to name the one that differs. */
 typedef struct {
     const char *name;
     size_t size;
@@ -518,23 +518,68 @@ static const Layout layouts[] = {
     LAYOUT(AbiRows),      LAYOUT(AbiDiff),     LAYOUT(AbiChange),
 };
 
-/* Explains a fingerprint that differs by the layout table the library carries, when it
- * carries one: which struct's size or alignment is not this host's. */
-static void explain_layout(const OplinkPluginHeader *h) {
-    if (h->layouts == NULL || h->layout_count > 256) {
-        return;
-    }
+/* Each struct's fingerprint in this host, by name, from oplink.h. */
+typedef struct {
+    const char *name;
+    uint64_t fingerprint;
+} StructFingerprint;
+
+static const StructFingerprint fingerprints[] = OPLINK_LAYOUT_FINGERPRINTS;
+
+static const OplinkLayoutEntry *their_entry(const OplinkPluginHeader *h, const char *name) {
     for (size_t i = 0; i < h->layout_count; i++) {
-        const OplinkLayoutEntry *entry = &h->layouts[i];
-        for (size_t k = 0; k < sizeof layouts / sizeof layouts[0]; k++) {
-            if (view_is(entry->name, layouts[k].name) &&
-                (entry->size != layouts[k].size || entry->align != layouts[k].align)) {
-                fprintf(stderr, "c-host: its `%s` is %u bytes aligned to %u, this host's %zu aligned to %zu\n",
-                        layouts[k].name, (unsigned)entry->size, (unsigned)entry->align, layouts[k].size,
-                        layouts[k].align);
-            }
+        if (view_is(h->layouts[i].name, name)) {
+            return &h->layouts[i];
         }
     }
+    return NULL;
+}
+
+static const Layout *our_layout(const char *name) {
+    for (size_t k = 0; k < sizeof layouts / sizeof layouts[0]; k++) {
+        if (strcmp(layouts[k].name, name) == 0) {
+            return &layouts[k];
+        }
+    }
+    return NULL;
+}
+
+/* Refuses a library of another layout, naming the struct that differs by the layout
+ * table it carries (a C library may carry none). */
+static bool refuse_layout(const char *path, const OplinkPluginHeader *h) {
+    fprintf(stderr, "c-host: cannot use `%s`: its ABI layout fingerprint is 0x%016llx, and this host's 0x%016llx", path,
+            (unsigned long long)h->layout_fingerprint, (unsigned long long)OPLINK_LAYOUT_FINGERPRINT);
+    if (h->layouts == NULL || h->layout_count == 0 || h->layout_count > 256) {
+        fputs(", and it has no layout table to say which struct differs (a C library copies "
+              "OPLINK_LAYOUT_FINGERPRINT from oplink.h)\n",
+              stderr);
+        return false;
+    }
+    /* A struct it does not describe is named only when none it describes differs. */
+    const char *missing = NULL;
+    for (size_t k = 0; k < sizeof fingerprints / sizeof fingerprints[0]; k++) {
+        const char *name = fingerprints[k].name;
+        const OplinkLayoutEntry *theirs = their_entry(h, name);
+        const Layout *ours = our_layout(name);
+        if (theirs == NULL) {
+            missing = missing == NULL ? name : missing;
+            continue;
+        }
+        if (theirs->fingerprint != fingerprints[k].fingerprint) {
+            fprintf(stderr, ": the fields of `%s` (`Oplink%s` in C) differ between it and this host\n", name, name);
+            return false;
+        }
+        if (ours != NULL && (theirs->size != ours->size || theirs->align != ours->align)) {
+            fprintf(stderr, ": `%s` is %u bytes aligned to %u in it, and %zu bytes aligned to %zu in this host\n",
+                    name, (unsigned)theirs->size, (unsigned)theirs->align, ours->size, ours->align);
+            return false;
+        }
+    }
+    if (missing != NULL) {
+        fprintf(stderr, ": it does not describe `%s` (`Oplink%s` in C)", missing, missing);
+    }
+    fputc('\n', stderr);
+    return false;
 }
 
 /* The checks of docs/abi.md, "Versions" and "Validation", that a host makes on the header
@@ -568,10 +613,7 @@ static bool check_header(const char *path, const OplinkPluginHeader *h) {
         return false;
     }
     if (h->layout_fingerprint != OPLINK_LAYOUT_FINGERPRINT) {
-        refuse(path, "its ABI layout fingerprint is 0x%016llx, and this host's 0x%016llx",
-               (unsigned long long)h->layout_fingerprint, (unsigned long long)OPLINK_LAYOUT_FINGERPRINT);
-        explain_layout(h);
-        return false;
+        return refuse_layout(path, h);
     }
     if (h->panic_strategy == OPLINK_PANIC_ABORT) {
         return refuse(path, "its oplink SDK was built with `panic = \"abort\"`: a panic in it would end this host");

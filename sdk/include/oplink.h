@@ -6,6 +6,11 @@
  * A plugin written in C includes this file, fills an OplinkPluginHeader and exports it from
  * `oplink_plugin_v2` (OPLINK_ENTRY_SYMBOL). Define OPLINK_BUILD_MINOR to build against an
  * older minor of the ABI (its tables then end where that minor's did).
+ *
+ * A host written in C includes it too: it opens a library with `dlopen`, calls the entry
+ * symbol, checks the header as docs/abi.md says ("What a host checks") and calls the
+ * operators' vtables, with OplinkHostApi and the service tables of its own:
+ * examples/c-host/host.c is one.
  */
 #ifndef OPLINK_H
 #define OPLINK_H
@@ -88,6 +93,34 @@ extern "C" {
 
 /* The fingerprint of the frozen ABI layout of this major (every minor shares it). */
 #define OPLINK_LAYOUT_FINGERPRINT 0xf1c25135918a5e53ull
+
+/* Each struct's own fingerprint (its frozen prefix: the names and types of its 2.0 fields),
+ * by the name a library's layout table gives it (`LayoutEntry.name`), in declaration order:
+ * the initialiser of an array of `struct { const char *name; uint64_t fingerprint; }`. A
+ * host that finds another OPLINK_LAYOUT_FINGERPRINT in a header compares the library's
+ * layout table with it to name the struct that differs.
+ */
+#define OPLINK_LAYOUT_FINGERPRINTS { \
+    { "StrView", 0x0bfd339a034236d8ull }, \
+    { "BytesView", 0xcf7b5268a5b937b4ull }, \
+    { "SliceView", 0xc2773cc378da2544ull }, \
+    { "OwnedBuf", 0xfc73cf1fa0b2fec1ull }, \
+    { "OwnedVec", 0x3b925bb249b4d57eull }, \
+    { "ErrorOut", 0x0ecb1f9bd7c52992ull }, \
+    { "LayoutEntry", 0x4756b80685373b6bull }, \
+    { "PluginHeader", 0x33d7072bfa5e3b28ull }, \
+    { "OperatorDescriptor", 0x66124b783b59d766ull }, \
+    { "ServiceMethod", 0xc74290d6596d5ea9ull }, \
+    { "ServiceRequirement", 0xa4f84e7bed6e2995ull }, \
+    { "OperatorVTable", 0xc351b2976242fd95ull }, \
+    { "HostApi", 0xe005f716a015e855ull }, \
+    { "TableHeader", 0x27f0f2b2036e0589ull }, \
+    { "AbiBatchRef", 0x76098f0bf3b503adull }, \
+    { "AbiBatch", 0x59ae60717db3c12dull }, \
+    { "AbiRows", 0xfe245b6780a97c1eull }, \
+    { "AbiDiff", 0xb0b023b4b4ceae4bull }, \
+    { "AbiChange", 0x5d14eb5ce4704e47ull }, \
+}
 
 /* The minor this build writes. */
 #ifndef OPLINK_BUILD_MINOR
@@ -201,8 +234,10 @@ typedef OplinkStatus (*OplinkCreateFn)(OplinkHostApi const *host, OplinkStrView 
 /* Destroys an instance; a panic while dropping it is reported, not raised. */
 typedef OplinkStatus (*OplinkDestroyFn)(OplinkInstance *instance, OplinkErrorOut *err);
 
-/* Transforms one change. The arrays of `input` move to the callee; `out` stays valid
- * until the next call on the instance, and its arrays move to the caller. Since 2.2 an
+/* Transforms one change. The arrays of `input` move to the callee; `out`, which the
+ * caller passes zeroed (a callee that answers `OK` without writing it returned no
+ * diffs), stays valid until the next call on the instance, and its arrays move to the
+ * caller. Since 2.2 an
  * operator may return its input unchanged: `out` then has the input's diff array and
  * count, with every array moved back into the slot it came from.
  */
@@ -211,7 +246,9 @@ typedef OplinkStatus (*OplinkApplyFn)(OplinkInstance *instance, OplinkAbiChange 
 /* Returns one row per requested row number, in order. */
 typedef OplinkStatus (*OplinkPullFn)(OplinkInstance *instance, uint64_t const *rows, size_t row_count, OplinkAbiRows *out, OplinkErrorOut *err);
 
-/* Lets time pass; `*produced` is 1 when `out` is written. */
+/* Lets time pass; `*produced` is 1 when `out` is written. The caller passes `out` zeroed
+ * and `*produced` 0.
+ */
 typedef OplinkStatus (*OplinkTickFn)(OplinkInstance *instance, int64_t now_nanos, OplinkAbiChange *out, uint32_t *produced, OplinkErrorOut *err);
 
 /* Persists pending state. */
@@ -486,7 +523,9 @@ struct OplinkAbiBatch {
  * `schema_id` names a slot (1 to `OPLINK_MAX_SCHEMA_ID`) of the receiver's schema cache
  * for this instance and direction. When `schema` is not null, the receiver stores it in
  * that slot (replacing what was there) before reading the batch; when it is null, the
- * slot must already hold the batch's schema. The arrays move to the receiver.
+ * slot must already hold the batch's schema. The receiver stores what it read, not the
+ * pointer: an output's schema lives only until the next call on the instance, and a
+ * later batch may name its slot. The arrays move to the receiver.
  */
 struct OplinkAbiRows {
     /* The schema's slot, 1 to `OPLINK_MAX_SCHEMA_ID`; 0 only for an absent side. */

@@ -22,7 +22,7 @@ pub fn c_header() -> String {
     line(
         w,
         &format!(
-            "/* oplink.h: the oplink plugin ABI, major {ABI_MAJOR} (minors 0 to {ABI_MINOR}).\n *\n * Generated from sdk/src/abi/types.rs by `cargo run -p oplink --example abi-header`;\n * do not edit. sdk/tests/abi_files.rs fails when this file is stale.\n *\n * A plugin written in C includes this file, fills an OplinkPluginHeader and exports it from\n * `{ENTRY_SYMBOL}` (OPLINK_ENTRY_SYMBOL). Define OPLINK_BUILD_MINOR to build against an\n * older minor of the ABI (its tables then end where that minor's did).\n */"
+            "/* oplink.h: the oplink plugin ABI, major {ABI_MAJOR} (minors 0 to {ABI_MINOR}).\n *\n * Generated from sdk/src/abi/types.rs by `cargo run -p oplink --example abi-header`;\n * do not edit. sdk/tests/abi_files.rs fails when this file is stale.\n *\n * A plugin written in C includes this file, fills an OplinkPluginHeader and exports it from\n * `{ENTRY_SYMBOL}` (OPLINK_ENTRY_SYMBOL). Define OPLINK_BUILD_MINOR to build against an\n * older minor of the ABI (its tables then end where that minor's did).\n *\n * A host written in C includes it too: it opens a library with `dlopen`, calls the entry\n * symbol, checks the header as docs/abi.md says (\"What a host checks\") and calls the\n * operators' vtables, with OplinkHostApi and the service tables of its own:\n * examples/c-host/host.c is one.\n */"
         ),
     );
     line(w, "#ifndef OPLINK_H\n#define OPLINK_H\n");
@@ -49,6 +49,23 @@ pub fn c_header() -> String {
             "/* The fingerprint of the frozen ABI layout of this major (every minor shares it). */\n#define OPLINK_LAYOUT_FINGERPRINT 0x{LAYOUT_FINGERPRINT:016x}ull\n"
         ),
     );
+    // Each struct's own, so that a host written in C can name the struct that differs,
+    // as oplink's host does, from a library's layout table.
+    line(
+        w,
+        "/* Each struct's own fingerprint (its frozen prefix: the names and types of its 2.0 fields),\n * by the name a library's layout table gives it (`LayoutEntry.name`), in declaration order:\n * the initialiser of an array of `struct { const char *name; uint64_t fingerprint; }`. A\n * host that finds another OPLINK_LAYOUT_FINGERPRINT in a header compares the library's\n * layout table with it to name the struct that differs.\n */\n#define OPLINK_LAYOUT_FINGERPRINTS { \\",
+    );
+    for decl in STRUCTS {
+        line(
+            w,
+            &format!(
+                "    {{ \"{}\", 0x{:016x}ull }}, \\",
+                decl.name,
+                decl.fingerprint()
+            ),
+        );
+    }
+    line(w, "}\n");
     line(
         w,
         &format!(

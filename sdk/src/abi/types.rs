@@ -412,8 +412,10 @@ abi_fn! {
     pub fn DestroyFn(instance: *mut OpaqueInstance, err: *mut ErrorOut) -> Status;
 }
 abi_fn! {
-    /// Transforms one change. The arrays of `input` move to the callee; `out` stays valid
-    /// until the next call on the instance, and its arrays move to the caller. Since 2.2 an
+    /// Transforms one change. The arrays of `input` move to the callee; `out`, which the
+    /// caller passes zeroed (a callee that answers `OK` without writing it returned no
+    /// diffs), stays valid until the next call on the instance, and its arrays move to the
+    /// caller. Since 2.2 an
     /// operator may return its input unchanged: `out` then has the input's diff array and
     /// count, with every array moved back into the slot it came from.
     pub fn ApplyFn(instance: *mut OpaqueInstance, input: *mut AbiChange, out: *mut AbiChange, err: *mut ErrorOut) -> Status;
@@ -423,7 +425,8 @@ abi_fn! {
     pub fn PullFn(instance: *mut OpaqueInstance, rows: *const u64, row_count: usize, out: *mut AbiRows, err: *mut ErrorOut) -> Status;
 }
 abi_fn! {
-    /// Lets time pass; `*produced` is 1 when `out` is written.
+    /// Lets time pass; `*produced` is 1 when `out` is written. The caller passes `out` zeroed
+    /// and `*produced` 0.
     pub fn TickFn(instance: *mut OpaqueInstance, now_nanos: i64, out: *mut AbiChange, produced: *mut u32, err: *mut ErrorOut) -> Status;
 }
 abi_fn! {
@@ -530,7 +533,9 @@ abi_struct! {
     /// `schema_id` names a slot (1 to `OPLINK_MAX_SCHEMA_ID`) of the receiver's schema cache
     /// for this instance and direction. When `schema` is not null, the receiver stores it in
     /// that slot (replacing what was there) before reading the batch; when it is null, the
-    /// slot must already hold the batch's schema. The arrays move to the receiver.
+    /// slot must already hold the batch's schema. The receiver stores what it read, not the
+    /// pointer: an output's schema lives only until the next call on the instance, and a
+    /// later batch may name its slot. The arrays move to the receiver.
     pub struct AbiRows {
         /// The schema's slot, 1 to `OPLINK_MAX_SCHEMA_ID`; 0 only for an absent side.
         pub schema_id: u64,
