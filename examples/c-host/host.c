@@ -1183,7 +1183,9 @@ static bool read_output(const char *op, const OplinkAbiChange *input, OplinkAbiC
             out->diff_count = 0;
             return bad_output(op, "the input's diff array, with more diffs than it has");
         }
-        return print_change(op, out, all_own(out) ? &sent : &received);
+        bool whole = all_own(out);
+        printf("  out: the input's diff array, given back%s\n", whole ? " whole" : " with arrays of the operator's");
+        return print_change(op, out, whole ? &sent : &received);
     }
     return print_change(op, out, &received);
 }

@@ -138,6 +138,40 @@ fn the_c_host_runs_the_c_filter_and_serves_its_log() {
 }
 
 #[test]
+fn the_c_host_takes_its_input_back_from_a_view_that_forwards_it() {
+    // `passthrough_view` returns its input in place (ABI 2.2): the host's own diff array,
+    // every array moved back, read with the schemas the host sent and released once.
+    let inserted = "    post row 0: amount=5 customer=\"ann\"
+    post row 1: amount=10 customer=\"bob\"
+    post row 2: amount=null customer=\"carol\"
+    post row 3: amount=50 customer=null
+";
+    let updated = "    pre row 1: amount=10 customer=\"bob\"
+    pre row 3: amount=50 customer=null
+    post row 1: amount=12 customer=\"bob\"
+    post row 3: amount=7 customer=null
+";
+    let given_back = "  out: the input's diff array, given back whole\n";
+    assert_eq!(
+        c_host(&plugin_path("toolkit"), Some(("passthrough_view", "null"))),
+        ok(
+            &format!(
+                "created passthrough_view
+apply version 1: 1 diff
+{given_back}  out: version 1 at 1000, 1 diff
+  insert
+{inserted}apply version 2: 1 diff
+{given_back}  out: version 2 at 2000, 1 diff
+  update
+{updated}destroyed passthrough_view
+"
+            ),
+            ""
+        )
+    );
+}
+
+#[test]
 fn the_c_host_decodes_a_rust_operators_log_events() {
     // `running_sum`'s `new` logs through `tracing`: a `LogEvent` with two text fields. Its
     // output also has a new schema (`customer`, `sum`), in the operator's order of keys.
