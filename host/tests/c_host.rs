@@ -95,7 +95,8 @@ fn the_c_host_lists_the_operators_of_rust_and_c_libraries() {
             ""
         )
     );
-    let c_filter = "c_filter 1.0.0: Keeps the rows whose Int64 column is at least `min` (written in C)\n";
+    let c_filter =
+        "c_filter 1.0.0: Keeps the rows whose Int64 column is at least `min` (written in C)\n";
     assert_eq!(
         c_host(Path::new(c_operator::LIBRARY), None),
         ok(c_filter, "")
@@ -218,7 +219,9 @@ fn the_c_host_prints_why_create_failed() {
     // So does the C operator's, with its location (its `FAIL` macro's line).
     let filter = workspace().join("examples/c-operator/filter.c");
     let source = std::fs::read_to_string(&filter).unwrap();
-    let text = source.find("expected {\\\"column\\\": \\\"...\\\"").unwrap();
+    let text = source
+        .find("expected {\\\"column\\\": \\\"...\\\"")
+        .unwrap();
     let line = source[..text].rfind("return FAIL(").unwrap();
     let line = source[..line].lines().count();
     assert_eq!(
