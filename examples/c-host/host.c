@@ -24,7 +24,7 @@
 
 #include "oplink.h"
 
-/* ---- Memory and text ------------------------------------------------------------ */
+/* ---- Memory and text --------------------------------------------------- */
 
 /* Zeroed memory. Out of memory, this host gives up: there is nothing sensible to do in an
  * example. */
@@ -36,7 +36,6 @@ static void *alloc(size_t size) {
     }
     return p;
 }
-
 
 /* Prints text a plugin gave, which may hold anything: control characters are escaped so
  * that a message stays on one line of this host's output. */
@@ -65,6 +64,7 @@ static bool utf8_valid(OplinkStrView view) {
     size_t i = 0;
     while (i < view.len) {
         uint8_t c = s[i];
+        /* How many continuation bytes follow the lead byte `c` (4: it leads none). */
         size_t extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 4;
         if (extra == 4 || extra >= view.len - i) {
             return false;
@@ -90,7 +90,7 @@ static bool view_is(OplinkStrView view, const char *text) {
     return view.len == len && (len == 0 || memcmp(view.ptr, text, len) == 0);
 }
 
-/* ---- The error slot -------------------------------------------------- */
+/* ---- The error slot ---------------------------------------------------- */
 
 /* Calls an owned buffer's release once: taken out first, so that it runs once, as the
  * docs say ("Calls": the receiver passes the struct with `release` already null). */
@@ -171,7 +171,7 @@ static bool report_failure(const char *op, const char *method, OplinkStatus stat
     return status == OPLINK_STATUS_PANIC;
 }
 
-/* ---- The host's services --------------------------------------------- */
+/* ---- The host's services ----------------------------------------------- */
 
 /* What the service tables' context points at. */
 typedef struct {
@@ -180,14 +180,20 @@ typedef struct {
 
 static void free_owned(OplinkOwnedBuf *buf) { free(buf->ptr); }
 
-/* Writes every field of a slot the host answers a plugin's call with, as a callee must. */
-static OplinkStatus host_fails(OplinkErrorOut *err, OplinkStatus status, const char *text) {
-    size_t len = strlen(text);
-    uint8_t *copy = malloc(len);
-    if (copy != NULL) {
-        memcpy(copy, text, len);
-    }
-    err->message = (OplinkOwnedBuf){copy, copy == NULL ? 0 : len, len, copy == NULL ? NULL : free_owned};
+/* Writes every field of a slot the host answers a plugin's call with, as a callee must:
+ * the message (formatted as printf does) in a buffer that the plugin releases through
+ * `free_owned`, so that this host's allocator frees it. */
+static OplinkStatus host_fails(OplinkErrorOut *err, OplinkStatus status, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    int len = vsnprintf(NULL, 0, format, args);
+    va_end(args);
+    uint8_t *text = alloc((size_t)(len < 0 ? 0 : len) + 1);
+    va_start(args, format);
+    vsnprintf((char *)text, (size_t)(len < 0 ? 0 : len) + 1, format, args);
+    va_end(args);
+    size_t length = strlen((const char *)text);
+    err->message = (OplinkOwnedBuf){text, length, length + 1, free_owned};
     err->file = (OplinkOwnedBuf){NULL, 0, 0, NULL};
     err->line = 0;
     err->column = 0;
@@ -345,29 +351,31 @@ static OplinkStatus log_event(void const *context, OplinkBytesView event, uint8_
     return status;
 }
 
+#define NO_STATE "c-host keeps no state: run an operator that uses `oplink.State` in a host that has a store"
+
 /* This host keeps no state: every call of `oplink.State` fails, which the docs allow
  * (a Rust operator's `create` needs the table to be there, not to work). */
 static OplinkStatus state_get(void const *context, OplinkSliceView key, OplinkOptionOwnedVec *out,
                               OplinkErrorOut *err) {
     (void)context, (void)key, (void)out;
-    return host_fails(err, OPLINK_STATUS_ERROR, "c-host keeps no state");
+    return host_fails(err, OPLINK_STATUS_ERROR, NO_STATE);
 }
 
 static OplinkStatus state_put(void const *context, OplinkSliceView key, OplinkSliceView value, uint8_t *out,
                               OplinkErrorOut *err) {
     (void)context, (void)key, (void)value, (void)out;
-    return host_fails(err, OPLINK_STATUS_ERROR, "c-host keeps no state");
+    return host_fails(err, OPLINK_STATUS_ERROR, NO_STATE);
 }
 
 static OplinkStatus state_delete(void const *context, OplinkSliceView key, uint8_t *out, OplinkErrorOut *err) {
     (void)context, (void)key, (void)out;
-    return host_fails(err, OPLINK_STATUS_ERROR, "c-host keeps no state");
+    return host_fails(err, OPLINK_STATUS_ERROR, NO_STATE);
 }
 
 static OplinkStatus state_scan_prefix(void const *context, OplinkSliceView prefix, OplinkOwnedBuf *out,
                                       OplinkErrorOut *err) {
     (void)context, (void)prefix, (void)out;
-    return host_fails(err, OPLINK_STATUS_ERROR, "c-host keeps no state");
+    return host_fails(err, OPLINK_STATUS_ERROR, NO_STATE);
 }
 
 static OplinkStatus clock_now(void const *context, int64_t *out, OplinkErrorOut *err) {
@@ -449,16 +457,23 @@ static const Service *find_service(OplinkStrView name, uint64_t fingerprint) {
     return NULL;
 }
 
+/* What this host offers, for messages. */
+#define OFFERED "it provides oplink.Log, oplink.State and oplink.Clock, at the fingerprints of oplink.h"
+
 static OplinkStatus lookup_service(OplinkHostApi const *host, OplinkStrView name, uint64_t fingerprint,
                                    void const **out, OplinkErrorOut *err) {
     (void)host;
     if (out == NULL || (uintptr_t)out % OPLINK_ALIGNOF(void const *) != 0) {
         return host_fails(err, OPLINK_STATUS_INVALID_INPUT, "`lookup_service` was given no place for the table");
     }
-    const Service *service = utf8_valid(name) ? find_service(name, fingerprint) : NULL;
+    if (!utf8_valid(name)) {
+        return host_fails(err, OPLINK_STATUS_INVALID_INPUT, "`lookup_service` was given a name that is not UTF-8");
+    }
+    const Service *service = find_service(name, fingerprint);
     if (service == NULL) {
         return host_fails(err, OPLINK_STATUS_ERROR,
-                          "c-host provides no such service: only oplink.Log, oplink.State and oplink.Clock");
+                          "c-host provides no service `%.*s` of fingerprint 0x%016llx: " OFFERED,
+                          (int)name.len, (const char *)name.ptr, (unsigned long long)fingerprint);
     }
     *out = service->table;
     return OPLINK_STATUS_OK;
@@ -688,17 +703,26 @@ static bool check_vtable(const char *path, int n, const char *name, const Oplink
     return true;
 }
 
-static bool check_requirements(const char *path, const OplinkOperatorDescriptor *d) {
+/* Each required service's list is there, and its fingerprint is the one its name and its
+ * methods give ("Host services"). */
+static bool check_requirements(const char *path, int n, const char *name, const OplinkOperatorDescriptor *d) {
     if (d->requires_count > 256 || (d->requires_count > 0 && d->requires_ == NULL)) {
-        return refuse(path, "operator `%.*s` lists %zu required services", (int)d->name.len,
-                      (const char *)d->name.ptr, d->requires_count);
+        return refuse(path, "operator `%.*s` lists %zu required services at %p (at most 256, in a list)", n, name,
+                      d->requires_count, (const void *)d->requires_);
     }
     for (size_t i = 0; i < d->requires_count; i++) {
         const OplinkServiceRequirement *r = &d->requires_[i];
-        if (!utf8_valid(r->name) || r->method_count > 4096 || (r->method_count > 0 && r->methods == NULL) ||
-            service_fingerprint(r->name, r->methods, r->method_count) != r->fingerprint) {
-            return refuse(path, "operator `%.*s` lists a required service whose fingerprint is not its methods'",
-                          (int)d->name.len, (const char *)d->name.ptr);
+        if (!utf8_valid(r->name) || r->method_count > 4096 || (r->method_count > 0 && r->methods == NULL)) {
+            return refuse(path, "operator `%.*s` lists a required service with a name that is not UTF-8 or "
+                          "%zu methods at %p (at most 4096, in a list)", n, name, r->method_count,
+                          (const void *)r->methods);
+        }
+        uint64_t expected = service_fingerprint(r->name, r->methods, r->method_count);
+        if (r->fingerprint != expected) {
+            return refuse(path, "operator `%.*s` requires the service `%.*s` with the fingerprint 0x%016llx, and "
+                          "its name and methods give 0x%016llx", n, name, (int)r->name.len,
+                          (const char *)r->name.ptr, (unsigned long long)r->fingerprint,
+                          (unsigned long long)expected);
         }
     }
     return true;
@@ -734,11 +758,15 @@ static bool check_descriptor(const char *path, const OplinkOperatorDescriptor *d
             return refuse(path, "operator `%.*s` was built with `panic = \"abort\"`: a panic in it would end this "
                           "host", n, name);
         }
-        if (d->panic_strategy != OPLINK_PANIC_UNWIND || d->reserved != 0) {
-            return refuse(path, "operator `%.*s` has an unknown panic strategy or reserved field", n, name);
+        if (d->panic_strategy != OPLINK_PANIC_UNWIND) {
+            return refuse(path, "operator `%.*s` has panic strategy %u, not 0 or 1", n, name,
+                          (unsigned)d->panic_strategy);
+        }
+        if (d->reserved != 0) {
+            return refuse(path, "operator `%.*s`'s reserved field is not zero", n, name);
         }
     }
-    return check_vtable(path, n, name, d->vtable) && check_requirements(path, d);
+    return check_vtable(path, n, name, d->vtable) && check_requirements(path, n, name, d);
 }
 
 /* The pre-flight check: `dlopen` would take a text file for a linker script and say so
@@ -807,7 +835,7 @@ static void list_operators(const OplinkPluginHeader *header) {
     }
 }
 
-/* ---- Schema caches ------------------------------------------------------ */
+/* ---- Schema caches ----------------------------------------------------- */
 
 /* A schema as the receiver keeps it: a copy, since the sender's lives only until the
  * next call on the instance. */
@@ -1026,7 +1054,7 @@ static void release_change(OplinkAbiChange *change) {
     }
 }
 
-/* ---- Reading what an operator returns ------------------------------------ */
+/* ---- Reading what an operator returns ---------------------------------- */
 
 /* Says what is wrong with an output; always false. */
 static bool bad_output(const char *op, const char *what) {
@@ -1149,7 +1177,7 @@ static bool print_change(const char *op, OplinkAbiChange *out, SchemaCache *cach
     return ok;
 }
 
-/* ---- Running an operator ------------------------------------------------- */
+/* ---- Running an operator ----------------------------------------------- */
 
 typedef struct {
     const OplinkOperatorDescriptor *descriptor;
@@ -1246,7 +1274,8 @@ static bool services_offered(const char *op, const OplinkOperatorDescriptor *d) 
         if (find_service(r->name, r->fingerprint) == NULL) {
             fprintf(stderr, "c-host: operator `%s` requires the service `", op);
             print_view(stderr, r->name);
-            fputs("`, which this host does not provide (in that version)\n", stderr);
+            fprintf(stderr, "` of fingerprint 0x%016llx, which this host does not provide: " OFFERED "\n",
+                    (unsigned long long)r->fingerprint);
             return false;
         }
     }

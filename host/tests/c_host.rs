@@ -249,6 +249,42 @@ fn the_c_host_prints_why_create_failed() {
     );
 }
 
+#[test]
+fn the_c_host_offers_the_standard_services_and_no_other() {
+    const OFFERED: &str =
+        "it provides oplink.Log, oplink.State and oplink.Clock, at the fingerprints of oplink.h";
+    // Required, and not offered: refused before `create`.
+    let lookup = fixture("LOOKUP");
+    assert_eq!(
+        c_host(&lookup, Some(("c_op", "\"alice\""))),
+        failed(
+            "",
+            &format!(
+                "c-host: operator `c_op` requires the service `oplink.Lookup` of fingerprint 0x0d7a42b4051addfb, which this host does not provide: {OFFERED}\n"
+            )
+        )
+    );
+    // Looked up without being required: `lookup_service`'s error, passed on by `create`.
+    let undeclared = fixture("LOOKUP_UNDECLARED");
+    assert_eq!(
+        c_host(&undeclared, Some(("c_op", "\"alice\""))),
+        failed(
+            "",
+            &format!(
+                "c-host: operator `c_op` failed in `new`: c-host provides no service `oplink.Lookup` of fingerprint 0x0d7a42b4051addfb: {OFFERED}\n"
+            )
+        )
+    );
+    // `oplink.State` is there (a Rust operator's `create` needs it), and fails every call.
+    assert_eq!(
+        c_host(&plugin_path("enrich"), Some(("counter", "null"))),
+        failed(
+            "created counter\napply version 1: 1 diff\ndestroyed counter\n",
+            "c-host: operator `counter` failed in `apply`: c-host keeps no state: run an operator that uses `oplink.State` in a host that has a store\n"
+        )
+    );
+}
+
 /// Where `faulty` fails: `file:line:column` of the first occurrence of `code` in its source.
 fn faulty_location(code: &str) -> String {
     let file = "examples/faulty/src/lib.rs";
@@ -338,6 +374,59 @@ fn the_c_host_refuses_what_is_no_plugin_of_its_abi() {
         &fixture("ABI_MINOR"),
         "it was built for oplink ABI 2.9 (oplink 0.9.0), newer than this host's 2.2 (oplink.h of oplink 0.2.0): rebuild it against this oplink.h",
     );
+    // The header, the descriptors and the vtables, as docs/abi.md's "What a host checks"
+    // lists them: one sentence each.
+    for (variant, why) in [
+        ("NULL_HEADER", "its `oplink_plugin_v2` returned no header"),
+        (
+            "ABI_MAJOR",
+            "its header is of oplink ABI 3, and this host reads ABI 2",
+        ),
+        (
+            "HEADER_SMALL",
+            "its header is 16 bytes, and ABI 2.0's is 128",
+        ),
+        ("HEADER_RESERVED", "its header's reserved field is not zero"),
+        (
+            "PANIC_ABORT",
+            "its oplink SDK was built with `panic = \"abort\"`: a panic in it would end this host",
+        ),
+        (
+            "DESCRIPTOR_SMALL",
+            "its operator 1 has no descriptor or one smaller than ABI 2.0's",
+        ),
+        (
+            "BAD_NAME",
+            "its operator 1 has no valid name (1 to 64 ASCII letters, digits, `_`, `-` or `.`, starting with a letter)",
+        ),
+        (
+            "BAD_VERSION",
+            "operator `c_op` has no semantic version (such as `1.0.0` or `0.3.1-beta.2`)",
+        ),
+        (
+            "UNKNOWN_BITS",
+            "operator `c_op` says it implements unknown methods (bits 0x100)",
+        ),
+        (
+            "DESCRIPTOR_RESERVED",
+            "operator `c_op`'s reserved field is not zero",
+        ),
+        (
+            "NULL_VTABLE",
+            "operator `c_op` has no vtable, or one smaller than ABI 2.0's",
+        ),
+        (
+            "VTABLE_RESERVED",
+            "the vtable of operator `c_op` has a reserved field that is not zero",
+        ),
+        (
+            "SERVICE_FINGERPRINT",
+            "operator `c_op` requires the service `oplink.Log` with the fingerprint 0x000000000000dead, and its name and methods give 0xa755e8b416758270",
+        ),
+        ("DUPLICATE", "it lists operator `c_op` twice"),
+    ] {
+        refused(&fixture(variant), why);
+    }
     refused(
         &fixture("BAD_MAGIC"),
         "its header does not start with the oplink magic: it is no oplink plugin",
