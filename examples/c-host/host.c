@@ -1203,14 +1203,16 @@ static bool all_own(const OplinkAbiChange *change) {
 
 /* Reads an `apply` output. Since 2.2 it may be the input given back (its diff array, its
  * arrays moved back): whole, it is read with the schemas this host sent; with an array
- * replaced, as any output. It may not list more diffs than the input has from there: past
- * them lies this host's memory. */
+ * replaced, as any output. A diff array that starts within the input's may not list more
+ * diffs than the input has from there: past them lies this host's memory. */
 static bool read_output(const char *op, const OplinkAbiChange *input, OplinkAbiChange *out) {
-    if (out->diffs == input->diffs) {
-        if (out->diff_count > input->diff_count) {
-            out->diff_count = 0;
-            return bad_output(op, "the input's diff array, with more diffs than it has");
-        }
+    uintptr_t start = (uintptr_t)input->diffs, end = (uintptr_t)(input->diffs + input->diff_count);
+    uintptr_t at = (uintptr_t)out->diffs;
+    if (at >= start && at < end && out->diff_count > (end - at) / sizeof(OplinkAbiDiff)) {
+        out->diff_count = 0;
+        return bad_output(op, "the input's diff array, with more diffs than it has");
+    }
+    if (input->diff_count > 0 && out->diffs == input->diffs) {
         bool whole = all_own(out);
         printf("  out: the input's diff array, given back%s\n", whole ? " whole" : " with arrays of the operator's");
         return print_change(op, out, whole ? &sent : &received);
@@ -1226,12 +1228,15 @@ static bool apply(Running *op, OplinkAbiChange *input) {
     OplinkErrorOut err = error_slot();
     printf("apply version %llu: %zu diff%s\n", (unsigned long long)input->version, input->diff_count,
            input->diff_count == 1 ? "" : "s");
-    OplinkStatus status = op->descriptor->vtable->apply(op->instance, input, &out, &err);
+    /* The callee gets a copy: it may write over the struct it is handed, and this host
+     * finds what is left of its input, and recognises it given back, by its own record. */
+    OplinkAbiChange handed = *input;
+    OplinkStatus status = op->descriptor->vtable->apply(op->instance, &handed, &out, &err);
     bool ok = status == OPLINK_STATUS_OK;
     if (ok) {
         /* An input given back is released once, below. */
         ok = read_output(op->name, input, &out);
-        if (out.diffs != input->diffs) {
+        if (input->diff_count == 0 || out.diffs != input->diffs) {
             release_change(&out);
         }
     } else {

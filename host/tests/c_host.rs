@@ -285,6 +285,75 @@ fn the_c_host_offers_the_standard_services_and_no_other() {
     );
 }
 
+#[test]
+fn the_c_host_survives_operators_that_break_the_protocol() {
+    let run = |variant: &str| c_host(&fixture(variant), Some(("c_op", "null")));
+    let first_apply = "created c_op\napply version 1: 1 diff\ndestroyed c_op\n";
+    assert_eq!(
+        run("NULL_INSTANCE"),
+        failed(
+            "",
+            "c-host: operator `c_op` reported success from `new` but gave no instance\n"
+        )
+    );
+    assert_eq!(
+        run("UNKNOWN_STATUS"),
+        failed(
+            "",
+            "c-host: operator `c_op` answered `new` with the unknown status 77; it is poisoned\n"
+        )
+    );
+    assert_eq!(
+        run("PANIC_WITHOUT_MESSAGE"),
+        failed(
+            "",
+            "c-host: operator `c_op` panicked in `new`: (the operator gave no message)\n"
+        )
+    );
+    assert_eq!(
+        run("APPLY_UNKNOWN_STATUS"),
+        failed(
+            first_apply,
+            "c-host: operator `c_op` answered `apply` with the unknown status 77; it is poisoned\n"
+        )
+    );
+    // Its input's own diff array, said to hold two diffs more: nothing past them is read.
+    assert_eq!(
+        run("INPUT_OVERRUN"),
+        failed(
+            first_apply,
+            "c-host: operator `c_op` returned a change this host cannot read: the input's diff array, with more diffs than it has\n"
+        )
+    );
+    // An insert without rows, then what lies past it: the second diff's pointers are never
+    // followed, nor its release called.
+    assert_eq!(
+        run("DIFFS_PAST_END"),
+        failed(
+            "created c_op\napply version 1: 1 diff\n  out: version 1 at 1000, 2 diffs\n  insert\ndestroyed c_op\n",
+            "c-host: operator `c_op` returned a change this host cannot read: a schema id outside 1 to OPLINK_MAX_SCHEMA_ID
+c-host: operator `c_op` returned a change this host cannot read: a diff of unknown kind: its diff array cannot be trusted
+"
+        )
+    );
+    // It writes over the input struct it was handed (no diffs now) and leaves the arrays to
+    // the host, which finds them by its own record (under valgrind: none leaks) and does not
+    // take an output without diffs for its input given back.
+    assert_eq!(
+        run("INPUT_REPOINTED"),
+        ok(
+            "created c_op
+apply version 1: 1 diff
+  out: version 1 at 1000, 0 diffs
+apply version 2: 1 diff
+  out: version 2 at 2000, 0 diffs
+destroyed c_op
+",
+            ""
+        )
+    );
+}
+
 /// Where `faulty` fails: `file:line:column` of the first occurrence of `code` in its source.
 fn faulty_location(code: &str) -> String {
     let file = "examples/faulty/src/lib.rs";

@@ -234,7 +234,9 @@ typedef OplinkStatus (*OplinkCreateFn)(OplinkHostApi const *host, OplinkStrView 
 /* Destroys an instance; a panic while dropping it is reported, not raised. */
 typedef OplinkStatus (*OplinkDestroyFn)(OplinkInstance *instance, OplinkErrorOut *err);
 
-/* Transforms one change. The arrays of `input` move to the callee; `out`, which the
+/* Transforms one change. The arrays of `input` move to the callee, which may also write
+ * over `*input` itself: the caller finds what is left of its input (to release it) and
+ * recognises it given back by its own record of the diff array. `out`, which the
  * caller passes zeroed (a callee that answers `OK` without writing it returned no
  * diffs), stays valid until the next call on the instance, and its arrays move to the
  * caller. Since 2.2 an

@@ -412,7 +412,9 @@ abi_fn! {
     pub fn DestroyFn(instance: *mut OpaqueInstance, err: *mut ErrorOut) -> Status;
 }
 abi_fn! {
-    /// Transforms one change. The arrays of `input` move to the callee; `out`, which the
+    /// Transforms one change. The arrays of `input` move to the callee, which may also write
+    /// over `*input` itself: the caller finds what is left of its input (to release it) and
+    /// recognises it given back by its own record of the diff array. `out`, which the
     /// caller passes zeroed (a callee that answers `OK` without writing it returned no
     /// diffs), stays valid until the next call on the instance, and its arrays move to the
     /// caller. Since 2.2 an
