@@ -37,18 +37,53 @@ static void *alloc(size_t size) {
     return p;
 }
 
-/* Prints text a plugin gave, which may hold anything: control characters are escaped so
- * that a message stays on one line of this host's output. */
+/* The length of the well-formed UTF-8 sequence at the start of the `len` bytes at `s`
+ * (`len` > 0), or 0 when they start with none (a stray byte, an overlong form, a
+ * surrogate, a point past U+10FFFF, a sequence cut short). */
+static size_t utf8_sequence(const uint8_t *s, size_t len) {
+    uint8_t c = s[0];
+    /* How many continuation bytes follow the lead byte `c` (4: it leads none). */
+    size_t extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 4;
+    if (extra == 4 || extra >= len) {
+        return 0;
+    }
+    uint32_t point = extra == 0 ? c : (uint32_t)(c & (0x3f >> extra));
+    for (size_t k = 1; k <= extra; k++) {
+        if ((s[k] & 0xc0) != 0x80) {
+            return 0;
+        }
+        point = (point << 6) | (s[k] & 0x3f);
+    }
+    static const uint32_t least[] = {0, 0x80, 0x800, 0x10000};
+    if (point < least[extra] || point > 0x10ffff || (point >= 0xd800 && point <= 0xdfff)) {
+        return 0;
+    }
+    return extra + 1;
+}
+
+/* Prints text a plugin gave, which may hold anything, on one line and unambiguously: a
+ * line break as `\n`, a backslash as `\\`, and every other control character (C0, DEL,
+ * C1) and every byte that is not part of well-formed UTF-8 as `\xNN`, byte by byte. */
 static void print_text(FILE *out, const uint8_t *ptr, size_t len) {
-    for (size_t i = 0; i < len; i++) {
+    size_t i = 0;
+    while (i < len) {
         uint8_t c = ptr[i];
+        size_t n = utf8_sequence(ptr + i, len - i);
+        /* U+0080 to U+009F, the C1 controls, are C2 80 to C2 9F. */
+        bool control = n == 0 || c < 0x20 || c == 0x7f || (n == 2 && c == 0xc2 && ptr[i + 1] < 0xa0);
         if (c == '\n') {
             fputs("\\n", out);
-        } else if (c < 0x20 || c == 0x7f) {
-            fprintf(out, "\\x%02x", c);
+        } else if (c == '\\') {
+            fputs("\\\\", out);
+        } else if (control) {
+            /* Escaped byte by byte: a C1 control's two bytes too. */
+            for (size_t k = 0; k < (n == 0 ? 1 : n); k++) {
+                fprintf(out, "\\x%02x", ptr[i + k]);
+            }
         } else {
-            fputc(c, out);
+            fwrite(ptr + i, 1, n, out);
         }
+        i += n == 0 ? 1 : n;
     }
 }
 
@@ -60,34 +95,36 @@ static bool utf8_valid(OplinkStrView view) {
     if (view.len > 0 && view.ptr == NULL) {
         return false;
     }
-    const uint8_t *s = view.ptr;
-    size_t i = 0;
-    while (i < view.len) {
-        uint8_t c = s[i];
-        /* How many continuation bytes follow the lead byte `c` (4: it leads none). */
-        size_t extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 4;
-        if (extra == 4 || extra >= view.len - i) {
+    for (size_t i = 0; i < view.len;) {
+        size_t n = utf8_sequence(view.ptr + i, view.len - i);
+        if (n == 0) {
             return false;
         }
-        uint32_t point = extra == 0 ? c : (uint32_t)(c & (0x3f >> extra));
-        for (size_t k = 1; k <= extra; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
-            point = (point << 6) | (s[i + k] & 0x3f);
-        }
-        static const uint32_t least[] = {0, 0x80, 0x800, 0x10000};
-        if (point < least[extra] || point > 0x10ffff || (point >= 0xd800 && point <= 0xdfff)) {
-            return false;
-        }
-        i += extra + 1;
+        i += n;
     }
     return true;
 }
 
 static bool view_is(OplinkStrView view, const char *text) {
     size_t len = strlen(text);
-    return view.len == len && (len == 0 || memcmp(view.ptr, text, len) == 0);
+    return view.len == len && (len == 0 || (view.ptr != NULL && memcmp(view.ptr, text, len) == 0));
+}
+
+/* A view's text as print_text shows it, in a string of its own (freed by the caller), for
+ * a message formatted with `%s`. */
+static char *escaped(OplinkStrView view) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (out == NULL) {
+        fputs("c-host: out of memory\n", stderr);
+        exit(1);
+    }
+    if (view.len == 0 || view.ptr != NULL) {
+        print_view(out, view);
+    }
+    fclose(out);
+    return text;
 }
 
 /* ---- The error slot ---------------------------------------------------- */
@@ -471,9 +508,12 @@ static OplinkStatus lookup_service(OplinkHostApi const *host, OplinkStrView name
     }
     const Service *service = find_service(name, fingerprint);
     if (service == NULL) {
-        return host_fails(err, OPLINK_STATUS_ERROR,
-                          "c-host provides no service `%.*s` of fingerprint 0x%016llx: " OFFERED,
-                          (int)name.len, (const char *)name.ptr, (unsigned long long)fingerprint);
+        char *shown = escaped(name);
+        OplinkStatus status = host_fails(err, OPLINK_STATUS_ERROR,
+                                         "c-host provides no service `%s` of fingerprint 0x%016llx: " OFFERED, shown,
+                                         (unsigned long long)fingerprint);
+        free(shown);
+        return status;
     }
     *out = service->table;
     return OPLINK_STATUS_OK;
@@ -666,19 +706,51 @@ static bool name_valid(OplinkStrView name) {
     return true;
 }
 
-/* `MAJOR.MINOR.PATCH`, then an optional `-pre` and `+build` (their characters unchecked). */
-static bool version_valid(OplinkStrView version) {
-    size_t i = 0;
-    for (int part = 0; part < 3; part++) {
-        size_t start = i;
-        while (i < version.len && version.ptr[i] >= '0' && version.ptr[i] <= '9') {
-            i++;
-        }
-        if (i == start || (part < 2 && (i == version.len || version.ptr[i++] != '.'))) {
+/* Whether `s[from..to]` is dot-separated identifiers of ASCII letters, digits and `-`,
+ * none empty. */
+static bool identifiers(const uint8_t *s, size_t from, size_t to) {
+    bool empty = true;
+    for (size_t i = from; i < to; i++) {
+        if (s[i] == '.') {
+            if (empty) {
+                return false;
+            }
+            empty = true;
+        } else if ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                   s[i] == '-') {
+            empty = false;
+        } else {
             return false;
         }
     }
-    return i == version.len || version.ptr[i] == '-' || version.ptr[i] == '+';
+    return !empty;
+}
+
+/* A semantic version, as oplink's host reads it: `MAJOR.MINOR.PATCH` (numbers without
+ * leading zeros), then an optional `-pre` and `+build`, each dot-separated identifiers of
+ * ASCII letters, digits and `-`. */
+static bool version_valid(OplinkStrView version) {
+    const uint8_t *s = version.ptr;
+    size_t i = 0;
+    for (int part = 0; part < 3; part++) {
+        size_t start = i;
+        while (i < version.len && s[i] >= '0' && s[i] <= '9') {
+            i++;
+        }
+        if (i == start || (s[start] == '0' && i - start > 1) ||
+            (part < 2 && (i == version.len || s[i++] != '.'))) {
+            return false;
+        }
+    }
+    /* The build metadata starts at the first `+`; the pre-release, if any, before it. */
+    size_t plus = i;
+    while (plus < version.len && s[plus] != '+') {
+        plus++;
+    }
+    if (i < plus && (s[i] != '-' || !identifiers(s, i + 1, plus))) {
+        return false;
+    }
+    return plus == version.len || identifiers(s, plus + 1, version.len);
 }
 
 /* An operator's vtable: the writer's size covers every slot of 2.0 (all of them), and
@@ -719,10 +791,12 @@ static bool check_requirements(const char *path, int n, const char *name, const 
         }
         uint64_t expected = service_fingerprint(r->name, r->methods, r->method_count);
         if (r->fingerprint != expected) {
-            return refuse(path, "operator `%.*s` requires the service `%.*s` with the fingerprint 0x%016llx, and "
-                          "its name and methods give 0x%016llx", n, name, (int)r->name.len,
-                          (const char *)r->name.ptr, (unsigned long long)r->fingerprint,
-                          (unsigned long long)expected);
+            char *service = escaped(r->name);
+            refuse(path, "operator `%.*s` requires the service `%s` with the fingerprint 0x%016llx, and its name "
+                   "and methods give 0x%016llx", n, name, service, (unsigned long long)r->fingerprint,
+                   (unsigned long long)expected);
+            free(service);
+            return false;
         }
     }
     return true;
@@ -743,7 +817,13 @@ static bool check_descriptor(const char *path, const OplinkOperatorDescriptor *d
     int n = (int)d->name.len;
     const char *name = (const char *)d->name.ptr;
     if (!utf8_valid(d->version) || !version_valid(d->version)) {
-        return refuse(path, "operator `%.*s` has no semantic version (such as `1.0.0` or `0.3.1-beta.2`)", n, name);
+        /* Shown as far as a version could reasonably go. */
+        OplinkStrView shown = {d->version.ptr, d->version.len > 64 ? 64 : d->version.len};
+        char *version = escaped(shown);
+        refuse(path, "operator `%.*s` has the version \"%s\"%s; a version is semantic, such as `1.0.0` or "
+               "`0.3.1-beta.2`", n, name, version, shown.len < d->version.len ? "..." : "");
+        free(version);
+        return false;
     }
     if (!utf8_valid(d->description)) {
         return refuse(path, "operator `%.*s` has a description that is not UTF-8", n, name);
@@ -870,7 +950,12 @@ static void forget_all(SchemaCache *cache) {
     }
 }
 
-static char *copy_text(const char *text) { return strdup(text == NULL ? "" : text); }
+static char *copy_text(const char *text) {
+    size_t len = text == NULL ? 0 : strlen(text);
+    char *copy = alloc(len + 1);
+    memcpy(copy, text == NULL ? "" : text, len);
+    return copy;
+}
 
 /* Stores a batch's schema in its slot; a schema that cannot be read empties the slot, so
  * that a later batch naming it is an error. */
@@ -1073,11 +1158,19 @@ static int64_t buffer_count(const char *format) {
     return strcmp(format, "l") == 0 || strcmp(format, "L") == 0 ? 2 : strcmp(format, "u") == 0 ? 3 : 0;
 }
 
-/* A column's header as far as this host reads it. The C Data Interface leaves the rest
- * (offsets that rise, UTF-8, buffers as long as the length says) to the producer's word. */
+/* Whether an array's `offset` and `length` are not negative, and its last row,
+ * `offset + length`, is an int64_t: the indexes this host computes from them cannot
+ * overflow. */
+static bool bounds_valid(const struct ArrowArray *a) {
+    return a->offset >= 0 && a->length >= 0 && a->length <= INT64_MAX - a->offset;
+}
+
+/* A column's header as far as this host reads it: rows 0 to `rows` of its parent, which
+ * it holds at its own offset. The C Data Interface leaves the rest (offsets that rise,
+ * UTF-8, buffers as long as the length says) to the producer's word. */
 static bool column_readable(const struct ArrowArray *c, const char *format, int64_t rows) {
     int64_t buffers = buffer_count(format);
-    return c != NULL && c->release != NULL && c->length >= rows && c->offset >= 0 &&
+    return c != NULL && c->release != NULL && bounds_valid(c) && c->length >= rows &&
            (buffers == 0 ||
             (c->n_buffers == buffers && c->buffers != NULL && (c->null_count == 0 || c->buffers[0] != NULL) &&
              (rows == 0 || c->buffers[1] != NULL) && (buffers < 3 || rows == 0 || c->buffers[2] != NULL)));
@@ -1085,7 +1178,9 @@ static bool column_readable(const struct ArrowArray *c, const char *format, int6
 
 static void print_value(const struct ArrowArray *c, const char *format, int64_t i) {
     if (buffer_count(format) == 0) {
-        printf("(%s)", format);
+        putchar('(');
+        print_text(stdout, (const uint8_t *)format, strlen(format));
+        putchar(')');
     } else if (!is_valid(c, i)) {
         fputs("null", stdout);
     } else if (format[0] == 'l') {
@@ -1094,9 +1189,12 @@ static void print_value(const struct ArrowArray *c, const char *format, int64_t 
         printf("%llu", (unsigned long long)((const uint64_t *)c->buffers[1])[c->offset + i]);
     } else {
         const int32_t *offsets = (const int32_t *)c->buffers[1] + c->offset + i;
-        OplinkStrView text = {(const uint8_t *)c->buffers[2] + offsets[0], (size_t)(offsets[1] - offsets[0])};
         /* Offsets that go back, and text that is not UTF-8, are the producer's fault and
          * not this host's to print. */
+        OplinkStrView text = {NULL, 0};
+        if (offsets[0] >= 0 && offsets[1] >= offsets[0]) {
+            text = (OplinkStrView){(const uint8_t *)c->buffers[2] + offsets[0], (size_t)offsets[1] - (size_t)offsets[0]};
+        }
         if (offsets[0] < 0 || offsets[1] < offsets[0] || !utf8_valid(text)) {
             fputs("(not UTF-8)", stdout);
         } else {
@@ -1121,14 +1219,21 @@ static bool print_rows(const char *op, const char *name, const OplinkAbiRows *ro
         return bad_output(op, "a batch naming a schema slot that holds none");
     }
     const struct ArrowArray *batch = &rows->columns, *numbers = &rows->row_numbers;
-    if (batch->release == NULL || batch->length < 0 || batch->offset < 0 || batch->n_children != slot->count ||
+    if (batch->release == NULL || batch->n_children != slot->count ||
         (batch->n_children > 0 && batch->children == NULL) || numbers->release == NULL ||
         numbers->length != batch->length || numbers->n_buffers != 2 || numbers->buffers == NULL ||
         (numbers->length > 0 && numbers->buffers[1] == NULL) || numbers->null_count > 0) {
         return bad_output(op, "a batch whose arrays are released, or do not match its schema or its row numbers");
     }
+    if (!bounds_valid(batch) || !bounds_valid(numbers)) {
+        return bad_output(op, "a batch or row numbers with a negative offset or length, or rows past INT64_MAX");
+    }
+    /* A column is read at rows `batch->offset` to `batch->offset + batch->length` (the
+     * parent's offset applies to its children), from its own offset on. */
     for (int64_t c = 0; c < slot->count; c++) {
-        if (!column_readable(batch->children[c], slot->formats[c], batch->offset + batch->length)) {
+        const struct ArrowArray *column = batch->children[c];
+        if (!column_readable(column, slot->formats[c], batch->offset + batch->length) ||
+            column->offset > INT64_MAX - batch->offset - batch->length) {
             return bad_output(op, "a column whose buffers or length do not fit its type");
         }
     }
@@ -1136,7 +1241,9 @@ static bool print_rows(const char *op, const char *name, const OplinkAbiRows *ro
         printf("    %s row %llu:", name,
                (unsigned long long)((const uint64_t *)numbers->buffers[1])[numbers->offset + i]);
         for (int64_t c = 0; c < slot->count; c++) {
-            printf(" %s=", slot->names[c]);
+            putchar(' ');
+            print_text(stdout, (const uint8_t *)slot->names[c], strlen(slot->names[c]));
+            putchar('=');
             print_value(batch->children[c], slot->formats[c], batch->offset + i);
         }
         putchar('\n');

@@ -342,6 +342,12 @@ c-host: operator `c_op` returned a change this host cannot read: a diff of unkno
 "
         )
     );
+    // The arrays' offsets and lengths are checked before any index is computed from them:
+    // row numbers from before their buffer, or rows past INT64_MAX, are read nowhere.
+    let unreadable = "created c_op\napply version 1: 1 diff\n  out: version 1 at 1000, 1 diff\n  insert\ndestroyed c_op\n";
+    let bounds = "c-host: operator `c_op` returned a change this host cannot read: a batch or row numbers with a negative offset or length, or rows past INT64_MAX\n";
+    assert_eq!(run("OUTPUT_NUMBERS_BEFORE"), failed(unreadable, bounds));
+    assert_eq!(run("OUTPUT_OFFSET_HUGE"), failed(unreadable, bounds));
     // It writes over the input struct it was handed (no diffs now) and leaves the arrays to
     // the host, which finds them by its own record (under valgrind: none leaks) and does not
     // take an output without diffs for its input given back.
@@ -353,6 +359,33 @@ apply version 1: 1 diff
   out: version 1 at 1000, 0 diffs
 apply version 2: 1 diff
   out: version 2 at 2000, 0 diffs
+destroyed c_op
+",
+            ""
+        )
+    );
+}
+
+#[test]
+fn the_c_host_prints_a_plugins_text_on_one_line() {
+    // A description with an escape sequence and a line break: shown escaped, on one line.
+    assert_eq!(
+        c_host(&fixture("DESCRIPTION_CONTROL"), None),
+        ok("c_op 1.0.0: evil \\x1b[31mred\\x1b[0m\\nnext line\n", "")
+    );
+    // A column named with a line break, a backslash and a byte that is not UTF-8.
+    assert_eq!(
+        c_host(&fixture("OUTPUT_ODD_NAME"), Some(("c_op", "null"))),
+        ok(
+            "created c_op
+apply version 1: 1 diff
+  out: version 1 at 1000, 1 diff
+  insert
+    post row 8: odd\\nname\\\\\\xff=41
+apply version 2: 1 diff
+  out: version 2 at 2000, 1 diff
+  insert
+    post row 8: odd\\nname\\\\\\xff=41
 destroyed c_op
 ",
             ""
@@ -476,7 +509,16 @@ fn the_c_host_refuses_what_is_no_plugin_of_its_abi() {
         ),
         (
             "BAD_VERSION",
-            "operator `c_op` has no semantic version (such as `1.0.0` or `0.3.1-beta.2`)",
+            "operator `c_op` has the version \"banana\"; a version is semantic, such as `1.0.0` or `0.3.1-beta.2`",
+        ),
+        // oplink's host's rule: numbers without leading zeros, identifiers not empty.
+        (
+            "VERSION_LEADING_ZERO",
+            "operator `c_op` has the version \"1.02.0\"; a version is semantic, such as `1.0.0` or `0.3.1-beta.2`",
+        ),
+        (
+            "VERSION_EMPTY_PRE",
+            "operator `c_op` has the version \"1.0.0-+build\"; a version is semantic, such as `1.0.0` or `0.3.1-beta.2`",
         ),
         (
             "UNKNOWN_BITS",
