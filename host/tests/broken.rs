@@ -127,6 +127,17 @@ refused!(
     "BAD_VERSION",
     "has an invalid oplink header: operator `c_op` has the version \"banana\"; a version is semantic, such as `1.0.0` or `0.3.1-beta.2`"
 );
+// The fixtures c_host.rs refuses by the same rule: oplink's host and the C host agree.
+refused!(
+    an_operator_whose_version_has_a_leading_zero,
+    "VERSION_LEADING_ZERO",
+    "has an invalid oplink header: operator `c_op` has the version \"1.02.0\"; a version is semantic, such as `1.0.0` or `0.3.1-beta.2`"
+);
+refused!(
+    an_operator_whose_version_has_an_empty_pre_release,
+    "VERSION_EMPTY_PRE",
+    "has an invalid oplink header: operator `c_op` has the version \"1.0.0-+build\"; a version is semantic, such as `1.0.0` or `0.3.1-beta.2`"
+);
 refused!(
     unknown_implemented_bits,
     "UNKNOWN_BITS",
