@@ -637,6 +637,18 @@ static bool refuse_layout(const char *path, const OplinkPluginHeader *h) {
     return false;
 }
 
+/* What is wrong with a list of `count` entries at `list`, of at most `max` (the bounds of
+ * docs/abi.md, "Validation"), to follow its count in a message; NULL when nothing is. */
+static const char *list_fault(size_t count, const void *list, size_t max, char text[48]) {
+    if (count > max) {
+        snprintf(text, 48, ", more than %zu", max);
+        return text;
+    }
+    return count > 0 && list == NULL ? " at a null pointer" : NULL;
+}
+
+static const char *plural(size_t count) { return count == 1 ? "" : "s"; }
+
 /* The checks of docs/abi.md, "Versions" and "Validation", that a host makes on the header
  * (but the checks of pointers against the library's segments: see README.md). */
 static bool check_header(const char *path, const OplinkPluginHeader *h) {
@@ -679,8 +691,10 @@ static bool check_header(const char *path, const OplinkPluginHeader *h) {
     if (h->reserved != 0) {
         return refuse(path, "its header's reserved field is not zero");
     }
-    if (h->operator_count > 4096 || (h->operator_count > 0 && h->operators == NULL)) {
-        return refuse(path, "its header lists %zu operators at %p", h->operator_count, (const void *)h->operators);
+    char text[48];
+    const char *fault = list_fault(h->operator_count, h->operators, 4096, text);
+    if (fault != NULL) {
+        return refuse(path, "its header lists %zu operator%s%s", h->operator_count, plural(h->operator_count), fault);
     }
     if (!utf8_valid(h->oplink_version) || !utf8_valid(h->rustc_version) || !utf8_valid(h->target) ||
         !utf8_valid(h->profile)) {
@@ -778,16 +792,24 @@ static bool check_vtable(const char *path, int n, const char *name, const Oplink
 /* Each required service's list is there, and its fingerprint is the one its name and its
  * methods give ("Host services"). */
 static bool check_requirements(const char *path, int n, const char *name, const OplinkOperatorDescriptor *d) {
-    if (d->requires_count > 256 || (d->requires_count > 0 && d->requires_ == NULL)) {
-        return refuse(path, "operator `%.*s` lists %zu required services at %p (at most 256, in a list)", n, name,
-                      d->requires_count, (const void *)d->requires_);
+    char text[48];
+    const char *fault = list_fault(d->requires_count, d->requires_, 256, text);
+    if (fault != NULL) {
+        return refuse(path, "operator `%.*s` lists %zu required service%s%s", n, name, d->requires_count,
+                      plural(d->requires_count), fault);
     }
     for (size_t i = 0; i < d->requires_count; i++) {
         const OplinkServiceRequirement *r = &d->requires_[i];
-        if (!utf8_valid(r->name) || r->method_count > 4096 || (r->method_count > 0 && r->methods == NULL)) {
-            return refuse(path, "operator `%.*s` lists a required service with a name that is not UTF-8 or "
-                          "%zu methods at %p (at most 4096, in a list)", n, name, r->method_count,
-                          (const void *)r->methods);
+        if (!utf8_valid(r->name)) {
+            return refuse(path, "operator `%.*s` requires a service whose name is not UTF-8", n, name);
+        }
+        fault = list_fault(r->method_count, r->methods, 4096, text);
+        if (fault != NULL) {
+            char *service = escaped(r->name);
+            refuse(path, "operator `%.*s` requires the service `%s` with %zu method%s%s", n, name, service,
+                   r->method_count, plural(r->method_count), fault);
+            free(service);
+            return false;
         }
         uint64_t expected = service_fingerprint(r->name, r->methods, r->method_count);
         if (r->fingerprint != expected) {

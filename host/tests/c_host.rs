@@ -541,6 +541,14 @@ fn the_c_host_refuses_what_is_no_plugin_of_its_abi() {
             "operator `c_op` requires the service `oplink.Log` with the fingerprint 0x000000000000dead, and its name and methods give 0xa755e8b416758270",
         ),
         ("DUPLICATE", "it lists operator `c_op` twice"),
+        (
+            "OPERATORS_NULL",
+            "its header lists 1 operator at a null pointer",
+        ),
+        (
+            "OPERATORS_MANY",
+            "its header lists 5000 operators, more than 4096",
+        ),
     ] {
         refused(&fixture(variant), why);
     }
