@@ -225,6 +225,12 @@ mod tests {
     fn a_signal_while_held_ends_the_process_once_released() {
         const CHILD: &str = "OPLINK_TEST_HELD_SIGNAL";
         if let Ok(marker) = std::env::var(CHILD) {
+            // This test is about a signal that is not ignored: one ignored since the test
+            // started (the tests run as a background job of a shell without job control,
+            // or under `nohup`) would stay ignored, as it should in a real run.
+            // SAFETY: sets the default action of a signal, which no other thread of this
+            // child relies on.
+            unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
             let held = super::hold();
             // SAFETY: `raise` sends the signal to this process; the handler records it.
             unsafe { libc::raise(libc::SIGINT) };

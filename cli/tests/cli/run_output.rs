@@ -1114,6 +1114,12 @@ fn an_interrupted_run_removes_its_temporary_output() {
     }
     std::fs::write(&big, text).unwrap();
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // The run keeps a signal ignored when it starts ignored (a background job of a shell
+        // without job control ignores SIGINT, `nohup` SIGHUP): this test is about one that is
+        // not, whatever the tests were started under.
+        // SAFETY: sets the default action of a signal, which the test binary does not handle;
+        // the run inherits it.
+        unsafe { libc::signal(signal, libc::SIG_DFL) };
         let out = dir.path().join("out.csv");
         std::fs::write(&out, "earlier\n").unwrap();
         // Folders the run makes for `--state`.
