@@ -881,3 +881,37 @@ fn a_library_for_another_machine_names_it() {
         )
     );
 }
+
+/// The outputs the C host's tests read from `broken.c` (`c_host.rs`), taken by oplink's own
+/// host: each an error naming what is wrong, never a read past the arrays.
+#[test]
+fn outputs_the_c_host_refuses_are_errors_here_too() {
+    in_child("outputs_the_c_host_refuses_are_errors_here_too", || {
+        let apply = |variant| {
+            let plugin = Plugin::load(fixture(variant)).unwrap();
+            let mut op = plugin
+                .instantiate("c_op", json!(null), &Host::default())
+                .unwrap();
+            let change = oplink::Change::new(1, oplink::Timestamp(0), Vec::new());
+            op.apply(change).unwrap_err().to_string()
+        };
+        let unreadable = "operator `c_op` in `apply`: the change it returned cannot be read: diff 0 of the change: its post rows: ";
+        assert_eq!(
+            apply("OUTPUT_NUMBERS_BEFORE"),
+            format!("{unreadable}its row numbers: its length 1 or offset -1 is negative")
+        );
+        assert_eq!(
+            apply("OUTPUT_OFFSET_HUGE"),
+            format!(
+                "{unreadable}a batch's struct array: its length 1 and offset 9223372036854775807 are more slots than memory can hold"
+            )
+        );
+        // A field name that is not UTF-8: arrow-rs's own words, as `exchange`'s tests show.
+        let odd = apply("OUTPUT_ODD_NAME");
+        assert!(
+            odd.starts_with(&format!("{unreadable}unreadable schema: "))
+                && odd.contains("non-utf8"),
+            "{odd}"
+        );
+    });
+}
