@@ -109,7 +109,7 @@ impl Instance {
             holder: None,
             outbox: SchemaOutbox::default(),
             inbox: SchemaInbox::recognizing_own(),
-            outgoing: Outgoing::default(),
+            outgoing: Outgoing::answered(),
             attachment,
             state,
             _host: host.clone(),
@@ -281,18 +281,22 @@ impl Instance {
             let (version, changed_at) = out.version_and_time();
             return Ok(Change::new(version, Timestamp(changed_at), Vec::new()));
         }
-        // SAFETY: forwarded from the caller.
-        unsafe { exchange::import_change(out, &mut self.inbox) }.map_err(|e| {
-            let e = e.context("the change it returned cannot be read");
-            // A diff array with headers no sender writes: nothing more from this instance
-            // can be trusted (and the schemas it sent are forgotten).
-            if self.inbox.lost_trust() {
-                self.poisoned = Some((method, "an output the host could not trust"));
-                let message = format!("{}; the instance is now poisoned", e.message());
-                return self.data_error(method, oplink::Error::unlocated(message));
-            }
-            self.data_error(method, e)
-        })
+        // Read beside the input, while it is pinned (an `apply`'s, until `clear`): columns
+        // that come back as they were sent are taken as the host's own.
+        // SAFETY: forwarded from the caller; the sent diffs are alive while pinned.
+        unsafe { exchange::import_answer(out, &mut self.inbox, self.outgoing.sent()) }.map_err(
+            |e| {
+                let e = e.context("the change it returned cannot be read");
+                // A diff array with headers no sender writes: nothing more from this instance
+                // can be trusted (and the schemas it sent are forgotten).
+                if self.inbox.lost_trust() {
+                    self.poisoned = Some((method, "an output the host could not trust"));
+                    let message = format!("{}; the instance is now poisoned", e.message());
+                    return self.data_error(method, oplink::Error::unlocated(message));
+                }
+                self.data_error(method, e)
+            },
+        )
     }
 
     /// Asks the operator for the rows with these numbers, one output row per number.

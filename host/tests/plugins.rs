@@ -849,6 +849,105 @@ fn a_record_batch_operator_hands_back_the_hosts_own_large_buffers() {
     }
 }
 
+/// Columns an operator of `RecordBatch`es returns unchanged come back as the host's own
+/// arrays (the very `Arc`s it sent), whether their buffers were shared both ways or copied
+/// (256 bytes or less); a column the operator made, or changed, is read as usual.
+#[test]
+fn columns_returned_unchanged_come_back_as_the_hosts_own_arrays() {
+    use oplink::Rows;
+    use oplink::arrow::array::{
+        ArrayRef, BooleanArray, Float64Array, RecordBatch, TimestampMicrosecondArray,
+    };
+    use std::sync::Arc;
+    fn rows_of(change: &Change) -> &Rows {
+        let Diff::Insert { post } = &change.diffs[0] else {
+            panic!("expected an insert")
+        };
+        post
+    }
+    /// A batch of `n` rows of every type compared, with nulls, one of them sliced (at a
+    /// whole byte of its bitmap: a bitmap at any other offset is realigned on the way out,
+    /// and the column is then read as usual).
+    fn mixed(n: usize) -> Change {
+        let every = |i: usize| !i.is_multiple_of(3);
+        let texts: StringArray = (0..n + 8)
+            .map(|i| every(i).then(|| format!("v{i}")))
+            .collect();
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            (
+                "amount",
+                Arc::new(Int64Array::from_iter((0..n as i64).map(Some))),
+            ),
+            (
+                "price",
+                Arc::new(Float64Array::from_iter(
+                    (0..n).map(|i| every(i).then_some(i as f64)),
+                )),
+            ),
+            ("text", Arc::new(texts.slice(8, n))),
+            (
+                "flag",
+                Arc::new(BooleanArray::from_iter(
+                    (0..n).map(|i| every(i).then_some(i % 2 == 0)),
+                )),
+            ),
+            (
+                "at",
+                Arc::new(
+                    TimestampMicrosecondArray::from_iter((0..n as i64).map(Some))
+                        .with_timezone("UTC"),
+                ),
+            ),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let post = Rows::new((0..n as u64).collect::<Vec<_>>(), batch).unwrap();
+        Change::new(1, Timestamp(2), vec![Diff::Insert { post }])
+    }
+    let host = Host::default();
+    let plugin = Plugin::load(plugin_path("toolkit")).unwrap();
+    let mut op = plugin
+        .instantiate("passthrough", json!(null), &host)
+        .unwrap();
+    // 1 row: every buffer copied on the way in; 1,000 and 5,000: the large ones shared, the
+    // bitmaps copied (125 bytes) or shared (625).
+    for n in [0, 1, 1_000, 5_000] {
+        let change = mixed(n);
+        for _ in 0..2 {
+            let out = op.apply(change.clone()).unwrap();
+            assert_eq!(out, change, "{n} rows");
+            let (sent, back) = (rows_of(&change), rows_of(&out));
+            for (i, (a, b)) in sent
+                .batch()
+                .columns()
+                .iter()
+                .zip(back.batch().columns())
+                .enumerate()
+            {
+                assert!(Arc::ptr_eq(a, b), "{n} rows: column {i} was rebuilt");
+            }
+            assert!(
+                sent.row_numbers()
+                    .values()
+                    .inner()
+                    .ptr_eq(back.row_numbers().values().inner()),
+                "{n} rows: the row numbers were rebuilt"
+            );
+        }
+    }
+    // `threshold` returns new arrays for the rows that pass: none of them is the host's.
+    let mut op = Plugin::load(plugin_path("threshold"))
+        .unwrap()
+        .instantiate("threshold", json!({"column": "amount", "min": 500}), &host)
+        .unwrap();
+    let change = mixed(1_000);
+    let out = op.apply(change.clone()).unwrap();
+    let (sent, back) = (rows_of(&change), rows_of(&out));
+    assert_eq!(back.len(), 500);
+    for (a, b) in sent.batch().columns().iter().zip(back.batch().columns()) {
+        assert!(!Arc::ptr_eq(a, b));
+    }
+}
+
 #[test]
 fn a_view_operator_is_also_an_ordinary_method_in_process() {
     use oplink::view::ChangeView;

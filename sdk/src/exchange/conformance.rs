@@ -1572,10 +1572,11 @@ mod small_stress {
 
     /// A plugin that passes its input on (a slice of its own block, or a batch shared
     /// with the host) and a host that imports what it returns, each through its own inbox,
-    /// recognising its own batches or not; the plugin keeps some of its inputs.
+    /// recognising its own batches or not, or reading the answer beside what it sent (an
+    /// answered `Outgoing`, as a host's); the plugin keeps some of its inputs.
     #[test]
     fn passthrough_of_copied_buffers_both_ways_reads_the_same() {
-        for own in [false, true] {
+        for (own, answered) in [(false, false), (true, false), (false, true)] {
             let inbox = || {
                 if own {
                     SchemaInbox::recognizing_own()
@@ -1583,8 +1584,17 @@ mod small_stress {
                     SchemaInbox::default()
                 }
             };
-            let (mut to_plugin, mut plugin_in, mut host_out) =
-                (SchemaOutbox::default(), inbox(), Outgoing::default());
+            let (mut to_plugin, mut plugin_in, mut host_out) = (
+                SchemaOutbox::default(),
+                inbox(),
+                if answered {
+                    Outgoing::answered()
+                } else {
+                    Outgoing::default()
+                },
+            );
+            // Columns of the answers that are the very arrays sent.
+            let mut taken_back = 0;
             let (mut to_host, mut host_in, mut plugin_out) =
                 (SchemaOutbox::default(), inbox(), Outgoing::default());
             let mut g = Gen(0x5eed_0002 + own as u64);
@@ -1613,10 +1623,29 @@ mod small_stress {
                 } else {
                     drop(input);
                 }
-                // SAFETY: exported just above.
-                let output = unsafe { import_change(&abi, &mut host_in) }.unwrap();
+                // SAFETY: exported just above; what the host sent is pinned, if answered.
+                let output = unsafe { import_answer(&abi, &mut host_in, host_out.sent()) };
+                let output = output.unwrap();
+                host_out.clear();
                 to_host.commit();
                 assert_eq!(output, sent);
+                for (diff, back) in sent.diffs.iter().zip(&output.diffs) {
+                    let [pre, post] = crate::exchange::export::sides(diff);
+                    let [pre_back, post_back] = crate::exchange::export::sides(back);
+                    for (rows, came) in pre
+                        .into_iter()
+                        .chain(post)
+                        .zip(pre_back.into_iter().chain(post_back))
+                    {
+                        taken_back += rows
+                            .batch()
+                            .columns()
+                            .iter()
+                            .zip(came.batch().columns())
+                            .filter(|(a, b)| Arc::ptr_eq(a, b))
+                            .count();
+                    }
+                }
                 if g.below(6) == 0 {
                     let seen = printed(&output);
                     host_kept.push(Kept {
@@ -1635,6 +1664,14 @@ mod small_stress {
                 }
             }
             plugin_kept.iter().chain(&host_kept).for_each(Kept::check);
+            // Only an answered host takes columns back, and then most of them.
+            // An answered host takes columns back; a plain one never does, and one that
+            // recognises its own does when its own arrays come back.
+            assert!(
+                taken_back > 0 || !(answered || own),
+                "{taken_back} columns taken back"
+            );
+            assert!(taken_back == 0 || answered || own);
         }
     }
 }

@@ -47,7 +47,7 @@ pub mod view;
 
 pub use export::{Outgoing, export_batch};
 pub(crate) use import::same_numbers;
-pub use import::{import_batch, import_change, import_standalone_batch};
+pub use import::{import_answer, import_batch, import_change, import_standalone_batch};
 pub use schema::{SchemaInbox, SchemaOutbox};
 
 #[cfg(test)]

@@ -592,6 +592,219 @@ fn the_senders_values_go_when_the_last_array_does_not_when_the_block_is_reused()
     );
 }
 
+/// An answered sender's values stay alive after the receiver released every array, until
+/// `clear`: the answer is read beside them.
+#[test]
+fn an_answered_senders_values_stay_until_clear_whatever_the_receiver_released() {
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::answered(),
+    );
+    let sent = rows(&[1, 2], 0);
+    let column = sent.batch().column(0).clone();
+    let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post: sent }]);
+    let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    // SAFETY: exported just above.
+    drop(unsafe { import_change(&abi, &mut inbox) }.unwrap());
+    // `change`, `column`, and the block's values.
+    assert_eq!(Arc::strong_count(&column), 3, "pinned: still kept");
+    assert_eq!(out.sent(), Some(&change.diffs[..]));
+    out.clear();
+    assert_eq!(Arc::strong_count(&column), 2, "given up with the pin");
+    assert_eq!(out.sent(), None);
+    // The block is free again: the next change is written over it.
+    let abi = out.export_change(change.clone(), &mut outbox).unwrap();
+    // SAFETY: exported just above.
+    drop(unsafe { import_change(&abi, &mut inbox) }.unwrap());
+    drop(out);
+    assert_eq!(Arc::strong_count(&column), 2, "`change` and `column`");
+}
+
+/// The other side of an answered exchange: imports `sent` (as a plugin would), lets `edit`
+/// change what it will answer, lays that out, and reads it back beside what was sent.
+fn answer(sent: &Change, edit: impl FnOnce(Change) -> Change) -> Change {
+    let (mut to_them, mut their_in, mut ours) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::answered(),
+    );
+    let (mut to_us, mut our_in, mut theirs) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let abi = ours.export_change(sent.clone(), &mut to_them).unwrap();
+    // SAFETY: exported just above.
+    let input = unsafe { import_change(&abi, &mut their_in) }.unwrap();
+    to_them.commit();
+    let abi = theirs.export_change(edit(input), &mut to_us).unwrap();
+    // SAFETY: exported just above; what was sent is pinned until `clear`.
+    let back = unsafe { import_answer(&abi, &mut our_in, ours.sent()) }.unwrap();
+    to_us.commit();
+    ours.clear();
+    back
+}
+
+fn columns_of(change: &Change, diff: usize) -> Vec<arrow_array::ArrayRef> {
+    let [pre, post] = super::export::sides(&change.diffs[diff]);
+    pre.into_iter()
+        .chain(post)
+        .flat_map(|rows| rows.batch().columns().to_vec())
+        .collect()
+}
+
+/// Columns answered as they were sent are the very arrays sent, whether their buffers were
+/// shared (past `SMALL` bytes) or copied on the way (all of them, in a row of one); so are
+/// row numbers. Every side of every kind of diff is compared at its own place.
+#[test]
+fn columns_answered_as_they_were_sent_are_the_very_arrays_sent() {
+    let change = Change::new(
+        3,
+        Timestamp(9),
+        vec![
+            Diff::Insert {
+                post: rows(&(0..500).collect::<Vec<_>>(), 0),
+            },
+            Diff::Update {
+                pre: rows(&[4], 600),
+                post: rows(&[5], 600),
+            },
+            Diff::Remove {
+                pre: rows(&[6, 7], 700),
+            },
+        ],
+    );
+    let back = answer(&change, |input| input);
+    assert_eq!(back, change);
+    for diff in 0..3 {
+        for (sent, came) in columns_of(&change, diff)
+            .iter()
+            .zip(columns_of(&back, diff))
+        {
+            assert!(
+                Arc::ptr_eq(sent, &came),
+                "diff {diff}: a column was rebuilt"
+            );
+        }
+        let [pre, post] = super::export::sides(&change.diffs[diff]);
+        let [pre_back, post_back] = super::export::sides(&back.diffs[diff]);
+        for (sent, came) in pre
+            .into_iter()
+            .chain(post)
+            .zip(pre_back.into_iter().chain(post_back))
+        {
+            assert!(
+                sent.row_numbers()
+                    .values()
+                    .inner()
+                    .ptr_eq(came.row_numbers().values().inner()),
+                "diff {diff}: row numbers rebuilt"
+            );
+        }
+    }
+}
+
+/// A column answered with other values (one of them changed, in a small buffer or a large
+/// one; fewer rows; another column at its place) is read as the other side laid it out,
+/// and reads as it should; the columns beside it are still taken back.
+#[test]
+fn columns_answered_changed_are_read_as_laid_out() {
+    let sent = |n: i64| {
+        Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: rows(&(0..n).collect::<Vec<_>>(), 0),
+            }],
+        )
+    };
+    let with_amounts = |change: Change, amounts: Vec<i64>| {
+        let Diff::Insert { post } = &change.diffs[0] else {
+            unreachable!()
+        };
+        let mut columns = post.batch().columns().to_vec();
+        columns[0] = Arc::new(Int64Array::from(amounts));
+        let batch = RecordBatch::try_new(post.batch().schema(), columns).unwrap();
+        Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: Rows::new(post.row_numbers().clone(), batch).unwrap(),
+            }],
+        )
+    };
+    // 3 rows (small buffers, compared byte for byte) and 500 (a large one, elsewhere).
+    for n in [3, 500] {
+        let change = sent(n);
+        let mut amounts: Vec<i64> = (0..n).collect();
+        amounts[1] = 99;
+        let back = answer(&change, |input| with_amounts(input, amounts.clone()));
+        let (ours, theirs) = (columns_of(&change, 0), columns_of(&back, 0));
+        assert!(
+            !Arc::ptr_eq(&ours[0], &theirs[0]),
+            "{n} rows: a changed column taken back"
+        );
+        assert_eq!(
+            theirs[0]
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .values()
+                .to_vec(),
+            amounts
+        );
+        assert!(
+            Arc::ptr_eq(&ours[1], &theirs[1]),
+            "{n} rows: the label column rebuilt"
+        );
+        // Equal values in a buffer of their own: taken back when small, read when large.
+        let same: Vec<i64> = (0..n).collect();
+        let back = answer(&change, |input| with_amounts(input, same.clone()));
+        let theirs = columns_of(&back, 0);
+        assert_eq!(Arc::ptr_eq(&ours[0], &theirs[0]), n == 3, "{n} rows");
+        assert_eq!(back, change);
+    }
+    // Fewer rows: nothing of the sent batch is compared.
+    let change = sent(4);
+    let back = answer(&change, |input| {
+        let Diff::Insert { post } = &input.diffs[0] else {
+            unreachable!()
+        };
+        let post = Rows::new(post.row_numbers().slice(0, 2), post.batch().slice(0, 2)).unwrap();
+        Change::new(1, Timestamp(0), vec![Diff::Insert { post }])
+    });
+    assert_eq!(columns_of(&back, 0)[0].len(), 2);
+    // The label column in the amount column's place and the other way round: types differ.
+    let back = answer(&change, |input| {
+        let Diff::Insert { post } = &input.diffs[0] else {
+            unreachable!()
+        };
+        let batch = RecordBatch::try_from_iter([
+            ("label", post.batch().column(1).clone()),
+            ("amount", post.batch().column(0).clone()),
+        ])
+        .unwrap();
+        Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: Rows::new(post.row_numbers().clone(), batch).unwrap(),
+            }],
+        )
+    });
+    let (ours, theirs) = (columns_of(&change, 0), columns_of(&back, 0));
+    assert!(!Arc::ptr_eq(&ours[0], &theirs[1]) && !Arc::ptr_eq(&ours[1], &theirs[0]));
+    assert_eq!(
+        theirs[0]
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .value(3),
+        "#3"
+    );
+}
+
 /// A `Drop` that panics in what a block keeps does not unwind out of the `release` that
 /// drops it (an `extern "C"` function: the process would abort), and the other values of
 /// the block are still dropped.

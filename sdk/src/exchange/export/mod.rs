@@ -18,6 +18,7 @@
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::{RecordBatch, UInt64Array};
 use arrow_schema::SchemaRef;
+use std::sync::atomic::Ordering;
 
 use super::SchemaOutbox;
 use super::built::{DiffOut, RowsOut};
@@ -49,6 +50,11 @@ pub struct Outgoing {
     /// The block of the last change, held so that the next change can reuse it once the
     /// receiver has released all its arrays (a steady stream then allocates no block).
     block: Hold,
+    /// Made with [`Outgoing::answered`]: each change laid out is pinned.
+    answered: bool,
+    /// The change laid out last is pinned: its block counts one array more than it handed
+    /// out, so its values stay alive whatever the receiver releases, until [`Outgoing::clear`].
+    pinned: bool,
 }
 
 impl Drop for Outgoing {
@@ -64,6 +70,47 @@ impl Drop for Outgoing {
 unsafe impl Send for Outgoing {}
 
 impl Outgoing {
+    /// An `Outgoing` for changes that are answered (a host's, sending `apply`'s input): each
+    /// change laid out keeps its values alive until [`Outgoing::clear`], whatever the
+    /// receiver releases meanwhile, so that the answer can be read beside it
+    /// ([`Outgoing::sent`], [`super::import_answer`]): columns that come back as they were
+    /// sent are then taken as the sender's own. (The values are dropped by `clear` instead
+    /// of by the receiver's last release; nothing else changes.)
+    pub fn answered() -> Outgoing {
+        let mut outgoing = Outgoing::default();
+        outgoing.answered = true;
+        outgoing
+    }
+
+    /// The diffs of the change laid out last, while they are pinned (an
+    /// [`Outgoing::answered`] one, until [`Outgoing::clear`]); `None` otherwise.
+    #[inline]
+    pub fn sent(&self) -> Option<&[Diff]> {
+        if !self.pinned {
+            return None;
+        }
+        let header = self.block.block?.as_ptr();
+        // SAFETY: the pin keeps the block's values (no release takes them while the count
+        // is above 0) and the hold keeps the block; only the sender writes them, when it lays
+        // a change out, which needs `&mut self`.
+        match unsafe { (*header).kept.as_ref() } {
+            Some(Kept::Diffs(diffs)) => Some(diffs),
+            _ => None,
+        }
+    }
+
+    /// Gives up the pin on the change laid out last, if any: its values go now if the
+    /// receiver released every array of it.
+    #[inline]
+    fn unpin(&mut self) {
+        if !std::mem::take(&mut self.pinned) {
+            return;
+        }
+        let header = self.block.block.expect("a pinned block is held").as_ptr();
+        // SAFETY: the pin is one count of the held block's, given up once (cleared above).
+        unsafe { release::count_off(header, 1) };
+    }
+
     /// Lays `change` out for the other side, reusing this buffer's allocations. A change
     /// with no diffs allocates nothing; any other change, one block.
     pub fn export_change(
@@ -89,6 +136,9 @@ impl Outgoing {
             self.push_header(kind(diff), schemas, outbox)?;
         }
         self.lay_out(Kept::Diffs(diffs))?;
+        if self.answered {
+            self.pin();
+        }
         Ok(AbiChange {
             version,
             changed_at: changed_at.0,
@@ -152,6 +202,22 @@ impl Outgoing {
         (abi.pre.schema_id, abi.pre.schema) = pre;
         (abi.post.schema_id, abi.post.schema) = post;
         Ok(())
+    }
+
+    /// Pins the change just laid out (see [`Outgoing::answered`]).
+    fn pin(&mut self) {
+        let Some(block) = self.block.block else {
+            return;
+        };
+        let header = block.as_ptr();
+        // SAFETY: the block was just laid out and nothing of it was handed out yet, so the
+        // count is the sender's alone to write; handing the arrays out orders it before
+        // any release.
+        unsafe {
+            let arrays = (*header).arrays.load(Ordering::Relaxed);
+            (*header).arrays.store(arrays + 1, Ordering::Relaxed);
+        }
+        self.pinned = true;
     }
 
     /// Lays out the arrays of `kept`, whose diffs (with their schemas) were pushed, into the
@@ -247,7 +313,8 @@ impl Outgoing {
         self.block.refills
     }
 
-    /// Releases whatever the receiver did not take, and keeps the allocations.
+    /// Releases whatever the receiver did not take, gives up the pin of an answered change,
+    /// and keeps the allocations.
     #[inline]
     pub fn clear(&mut self) {
         // Most calls find it empty: a change without diffs left nothing.
@@ -257,6 +324,7 @@ impl Outgoing {
         if !self.schemas.is_empty() {
             self.schemas.clear();
         }
+        self.unpin();
     }
 
     pub(super) fn schema_for(

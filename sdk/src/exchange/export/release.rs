@@ -39,6 +39,18 @@ pub(super) unsafe extern "C" fn release(array: *mut RawArray) {
         }
         let header = array.private_data.cast::<Header>();
         let released = take_subtree(array, header);
+        count_off(header, released);
+    }
+}
+
+/// Takes `released` off the count of a block's unreleased arrays (a pin counts as one):
+/// the last ones drop the values the block keeps and give up the arrays' reference.
+///
+/// # Safety
+/// `header` is a live block whose count includes `released` that the caller gives up.
+pub(super) unsafe fn count_off(header: *mut Header, released: usize) {
+    // SAFETY: alive while the caller's counts are (caller).
+    unsafe {
         if (*header).arrays.fetch_sub(released, Ordering::AcqRel) == released {
             // The last arrays: the values they borrowed from go now, whoever holds the
             // block. Nobody else touches them: the sender waits for `refs` to fall to its

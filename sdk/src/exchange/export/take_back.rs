@@ -121,6 +121,8 @@ impl Outgoing {
             }
         }
         self.diffs.clear();
+        // A pin is given up with the arrays: the values are taken back whole.
+        self.pinned = false;
         // SAFETY: no array of the block is left, so the header is the sender's alone; its
         // counts go back to the hold only.
         unsafe {

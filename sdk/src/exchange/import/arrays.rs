@@ -41,7 +41,9 @@ impl<'a> Importer<'a> {
     }
 
     /// The batch at `raw`: a struct array without nulls whose children are the columns of
-    /// `schema`.
+    /// `schema`. With `sent`, the batch this side sent at the same place when this is an
+    /// answer to it, each column that holds the values of the sent column at its place is
+    /// that column (`sent`'s notes).
     ///
     /// # Safety
     /// `raw` is a valid C Data Interface array, kept alive by the owner.
@@ -51,6 +53,7 @@ impl<'a> Importer<'a> {
         raw: &RawArray,
         schema: &SchemaRef,
         plan: &[Column],
+        sent: Option<&RecordBatch>,
     ) -> Result<RecordBatch> {
         let fields = schema.fields();
         debug_assert_eq!(plan.len(), fields.len(), "one plan per field");
@@ -78,12 +81,19 @@ impl<'a> Importer<'a> {
                 "a batch's struct array must not have null rows",
             ));
         }
+        // Only a batch of as many rows can hold the sent one's columns.
+        let sent = match sent {
+            Some(sent) if sent.num_rows() == shape.length && shape.offset == 0 => sent.columns(),
+            _ => &[],
+        };
         let mut columns = Vec::with_capacity(fields.len());
         for (i, (field, column)) in fields.iter().zip(plan).enumerate() {
             // SAFETY: `Shape::of` checked the child list (caller: the arrays are valid),
             // and the plan was made for this field's type.
-            let column = unsafe { column.import(self, raw.child(i), field.data_type(), &shape) }
-                .map_err(|e| e.context(format!("column `{}`", field.name())))?;
+            let column = unsafe {
+                column.import(self, raw.child(i), field.data_type(), &shape, sent.get(i))
+            }
+            .map_err(|e| e.context(format!("column `{}`", field.name())))?;
             if !field.is_nullable() && column.null_count() > 0 {
                 return Err(cold(format_args!(
                     "column `{}` is declared without nulls but has {}",

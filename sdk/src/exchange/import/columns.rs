@@ -4,11 +4,15 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use arrow_array::types::{BinaryType, ByteArrayType, LargeBinaryType, LargeUtf8Type, Utf8Type};
-use arrow_array::{ArrayRef, ArrowPrimitiveType, downcast_primitive};
+use arrow_array::{
+    Array, ArrayRef, ArrowPrimitiveType, BooleanArray, GenericByteArray, PrimitiveArray,
+    downcast_primitive,
+};
 use arrow_buffer::Buffer;
 use arrow_schema::{DataType, SchemaRef};
 
 use super::arrays::Importer;
+use super::sent::{same_boolean, same_bytes_array, same_fixed};
 use crate::exchange::raw::RawArray;
 use crate::{Error, Result};
 
@@ -139,8 +143,15 @@ impl Shape {
 pub(in crate::exchange) struct Column(ColumnBuild);
 
 /// Imports the column at a child pointer of a struct of the given shape, as a data type.
-type ColumnBuild =
-    unsafe fn(&mut Importer<'_>, *mut RawArray, &DataType, &Shape) -> Result<ArrayRef>;
+/// With the column sent at the same place when this is an answer to a batch this side sent:
+/// that column itself is the result when the array holds its values (`sent`'s notes).
+type ColumnBuild = unsafe fn(
+    &mut Importer<'_>,
+    *mut RawArray,
+    &DataType,
+    &Shape,
+    Option<&ArrayRef>,
+) -> Result<ArrayRef>;
 
 impl std::fmt::Debug for Column {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -180,7 +191,8 @@ impl Column {
             .collect()
     }
 
-    /// Imports the column at `raw`, child of a struct of shape `parent`.
+    /// Imports the column at `raw`, child of a struct of shape `parent`: `sent` itself,
+    /// when given (the column sent at the same place) and `raw` holds its values.
     ///
     /// # Safety
     /// `raw` is null or a valid C Data Interface array kept alive by the importer's owner;
@@ -192,9 +204,10 @@ impl Column {
         raw: *mut RawArray,
         data_type: &DataType,
         parent: &Shape,
+        sent: Option<&ArrayRef>,
     ) -> Result<ArrayRef> {
         // SAFETY: forwarded from the caller.
-        unsafe { (self.0)(importer, raw, data_type, parent) }
+        unsafe { (self.0)(importer, raw, data_type, parent, sent) }
     }
 }
 
@@ -252,11 +265,19 @@ unsafe fn fixed_column<T: ArrowPrimitiveType, const EXACT: bool>(
     raw: *mut RawArray,
     data_type: &DataType,
     parent: &Shape,
+    sent: Option<&ArrayRef>,
 ) -> Result<ArrayRef> {
     // SAFETY: forwarded from the caller; the shape is checked before the buffers are read.
     let array = unsafe {
         let raw = node(raw)?;
         let shape = Shape::of(raw, 2, 0)?.within(parent)?;
+        if let Some(sent) = sent
+            && sent.data_type() == data_type
+            && let Some(typed) = sent.as_any().downcast_ref::<PrimitiveArray<T>>()
+            && same_fixed(raw, &shape, typed)
+        {
+            return Ok(sent.clone());
+        }
         let array = importer.primitive_shaped::<T>(raw, &shape)?;
         no_dictionary(raw, data_type)?;
         array
@@ -278,11 +299,18 @@ unsafe fn boolean_column(
     raw: *mut RawArray,
     data_type: &DataType,
     parent: &Shape,
+    sent: Option<&ArrayRef>,
 ) -> Result<ArrayRef> {
     // SAFETY: as above.
     unsafe {
         let raw = node(raw)?;
         let shape = Shape::of(raw, 2, 0)?.within(parent)?;
+        if let Some(sent) = sent
+            && let Some(typed) = sent.as_any().downcast_ref::<BooleanArray>()
+            && same_boolean(raw, &shape, typed)
+        {
+            return Ok(sent.clone());
+        }
         let array = importer.boolean_shaped(raw, &shape)?;
         no_dictionary(raw, data_type)?;
         Ok(Arc::new(array))
@@ -299,18 +327,26 @@ unsafe fn bytes_column<T: ByteArrayType>(
     raw: *mut RawArray,
     data_type: &DataType,
     parent: &Shape,
+    sent: Option<&ArrayRef>,
 ) -> Result<ArrayRef> {
     // SAFETY: as above.
     unsafe {
         let raw = node(raw)?;
         let shape = Shape::of(raw, 3, 0)?.within(parent)?;
+        if let Some(sent) = sent
+            && let Some(typed) = sent.as_any().downcast_ref::<GenericByteArray<T>>()
+            && same_bytes_array(raw, &shape, typed)
+        {
+            return Ok(sent.clone());
+        }
         let array = importer.bytes_shaped::<T>(raw, &shape)?;
         no_dictionary(raw, data_type)?;
         Ok(Arc::new(array))
     }
 }
 
-/// A column of any other type, through the general importer.
+/// A column of any other type, through the general importer (never compared with a sent
+/// one).
 ///
 /// # Safety
 /// As for [`Column::import`].
@@ -319,6 +355,7 @@ unsafe fn any_column(
     raw: *mut RawArray,
     data_type: &DataType,
     parent: &Shape,
+    _sent: Option<&ArrayRef>,
 ) -> Result<ArrayRef> {
     // SAFETY: forwarded from the caller.
     unsafe { importer.child_at(raw, data_type, parent) }

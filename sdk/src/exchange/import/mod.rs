@@ -32,7 +32,7 @@ use arrow_array::types::UInt64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch, UInt64Array};
 use arrow_schema::{DataType, Schema, SchemaRef};
 
-use super::export::recognize;
+use super::export::{recognize, sides};
 use super::raw::{RawArray, RawSchema, Taken};
 use super::schema::Received;
 use super::small::Copies;
@@ -51,6 +51,7 @@ mod arrays;
 mod columns;
 mod foreign;
 mod owner;
+mod sent;
 
 /// Takes a change laid out by the other side.
 ///
@@ -58,13 +59,30 @@ mod owner;
 /// `abi` must describe `diff_count` diffs whose arrays are valid C Data Interface arrays
 /// (or released ones) not taken yet, with non-null schemas alive for this call.
 pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<Change> {
+    // SAFETY: forwarded from the caller.
+    unsafe { import_answer(abi, inbox, None) }
+}
+
+/// Takes a change laid out by the other side in answer to `sent`, the diffs this side sent
+/// it (`Outgoing::sent`): a column that comes back holding the values of the column sent at
+/// its place (the same diff, side and position) is taken as that column itself, with no
+/// new array built (the `sent` module's notes). Without `sent`, as [`import_change`].
+///
+/// # Safety
+/// As for [`import_change`]; `sent`'s values are alive (they are borrowed).
+pub unsafe fn import_answer(
+    abi: &AbiChange,
+    inbox: &mut SchemaInbox,
+    sent: Option<&[Diff]>,
+) -> Result<Change> {
     inbox.start_copies();
     // The count is the producer's word, checked below: not trusted for an allocation.
     let mut out = Vec::with_capacity(abi.diff_count.min(1024));
     // SAFETY: forwarded from the caller; each diff's schemas are alive for the call.
     unsafe {
         take_each_diff(abi, inbox, |inbox, kind, pre, post| {
-            inbox.push_diff(kind, pre, post, &mut out)
+            let sent = sent.and_then(|sent| sent.get(out.len()));
+            inbox.push_diff(kind, pre, post, &mut out, sent)
         })
     }?;
     Ok(Change {
@@ -212,7 +230,7 @@ pub unsafe fn import_batch(rows: &mut AbiRows, inbox: &mut SchemaInbox) -> Resul
     // SAFETY: forwarded from the caller.
     let slot = unsafe { Slot::new(rows) };
     // SAFETY: forwarded from the caller.
-    let (_, batch) = unsafe { inbox.read(slot, false) }?;
+    let (_, batch) = unsafe { inbox.read(slot, false, None) }?;
     Ok(batch)
 }
 
@@ -235,7 +253,7 @@ pub unsafe fn import_standalone_batch(
     let schema = Arc::new(read_schema(schema)?);
     let columns = Column::for_schema(&schema);
     // SAFETY: a valid array (caller).
-    unsafe { Importer::new(&owner, None).batch(&owner.columns.0, &schema, &columns) }
+    unsafe { Importer::new(&owner, None).batch(&owner.columns.0, &schema, &columns, None) }
 }
 
 /// How many fields a schema that crosses may have in all (a thousand columns of nested
@@ -337,7 +355,8 @@ impl SchemaInbox {
     /// One diff, from its kind and its two sides (taken, so released whatever happens),
     /// pushed onto `out`. An insert or a remove is written straight into `out`'s next
     /// slot: a `Diff` is a few hundred bytes, and moving one just built costs a stall per
-    /// move (the copy's wide loads wait for the narrow stores that built it).
+    /// move (the copy's wide loads wait for the narrow stores that built it). `sent`: the
+    /// diff this side sent at the same place, when this is an answer to it.
     ///
     /// # Safety
     /// As for [`SchemaInbox::read`].
@@ -348,23 +367,25 @@ impl SchemaInbox {
         pre: Slot<'_>,
         post: Slot<'_>,
         out: &mut Vec<Diff>,
+        sent: Option<&Diff>,
     ) -> Result<()> {
         out.reserve(1);
         let next = &mut out.spare_capacity_mut()[0];
+        let [sent_pre, sent_post] = sent.map_or([None, None], sides);
         // SAFETY: every arm forwards the caller's guarantees; a value is assumed initialised
         // only after the `rows_into` that writes it returned `Ok`.
         unsafe {
             match kind {
-                DIFF_INSERT => self.rows_into(post, Side::Post, next)?,
-                DIFF_REMOVE => self.rows_into(pre, Side::Pre, next)?,
+                DIFF_INSERT => self.rows_into(post, Side::Post, next, sent_post)?,
+                DIFF_REMOVE => self.rows_into(pre, Side::Pre, next, sent_pre)?,
                 DIFF_UPDATE => {
                     let (mut before, mut after) = (MaybeUninit::uninit(), MaybeUninit::uninit());
-                    self.rows_into(pre, Side::Pre, &mut before)?;
+                    self.rows_into(pre, Side::Pre, &mut before, sent_pre)?;
                     // Read (and so dropped on an error) before `after` is.
                     let Diff::Remove { pre } = before.assume_init() else {
                         unreachable!("`rows_into` writes a remove for the pre side")
                     };
-                    self.rows_into(post, Side::Post, &mut after)?;
+                    self.rows_into(post, Side::Post, &mut after, sent_post)?;
                     let Diff::Insert { post } = after.assume_init() else {
                         unreachable!("`rows_into` writes an insert for the post side")
                     };
@@ -380,7 +401,8 @@ impl SchemaInbox {
     }
 
     /// Stores the schema an `AbiRows` carries, then reads its batch and, with `numbered`,
-    /// its row numbers.
+    /// its row numbers (`sent`: the rows this side sent at the same place, when this is an
+    /// answer to them).
     ///
     /// # Safety
     /// The slot's schema must be null or point to a valid `FFI_ArrowSchema`.
@@ -389,6 +411,7 @@ impl SchemaInbox {
         &mut self,
         slot: Slot<'_>,
         numbered: bool,
+        sent: Option<&Rows>,
     ) -> Result<(Option<UInt64Array>, RecordBatch)> {
         let own = numbered && self.recognizes_own();
         let schema_id = slot.schema_id();
@@ -409,7 +432,16 @@ impl SchemaInbox {
         }
         let owner = slot.take_owner(spares).expect("columns checked above");
         // SAFETY: valid arrays (`Slot::new`).
-        let read = unsafe { read_owned(&owner, schema, &received.columns, numbered, Some(copies)) };
+        let read = unsafe {
+            read_owned(
+                &owner,
+                schema,
+                &received.columns,
+                numbered,
+                Some(copies),
+                sent,
+            )
+        };
         // No buffer shares the owner when every one was copied: the producer's arrays are
         // released now, and the owner serves the next batch.
         if let Some(mut emptied) = Unshared::of(owner) {
@@ -486,11 +518,12 @@ impl SchemaInbox {
         slot: Slot<'_>,
         side: Side,
         out: &mut MaybeUninit<Diff>,
+        sent: Option<&Rows>,
     ) -> Result<()> {
         let name = side.name();
         // SAFETY: forwarded.
-        let (numbers, batch) =
-            unsafe { self.read(slot, true) }.map_err(|e| e.context(format!("its {name} rows")))?;
+        let (numbers, batch) = unsafe { self.read(slot, true, sent) }
+            .map_err(|e| e.context(format!("its {name} rows")))?;
         let numbers = numbers.expect("read with row numbers");
         if !Rows::pair(&numbers, &batch) {
             return Err(unpaired(numbers, batch, name));
@@ -666,7 +699,9 @@ fn describes(schema: &SchemaRef, columns: &[ArrayRef]) -> bool {
         })
 }
 
-/// Reads the batch of `owner` as `schema` and, with `numbered`, its row numbers.
+/// Reads the batch of `owner` as `schema` and, with `numbered`, its row numbers; with
+/// `sent`, the rows this side sent at the same place, a column or row numbers that hold
+/// the sent ones' values are those (the `sent` module's notes).
 ///
 /// # Safety
 /// The owner's arrays are valid C Data Interface arrays (or released ones).
@@ -677,6 +712,7 @@ pub(super) unsafe fn read_owned(
     columns: &[Column],
     numbered: bool,
     copies: Option<&mut Copies>,
+    sent: Option<&Rows>,
 ) -> Result<(Option<UInt64Array>, RecordBatch)> {
     let mut importer = Importer::new(owner, copies);
     let numbers = if numbered {
@@ -685,10 +721,14 @@ pub(super) unsafe fn read_owned(
                 "no row numbers (their array's release is null: released already, or never filled in)",
             ));
         }
-        // SAFETY: a valid array (caller), kept alive by the importer's owner.
-        let numbers = no_dictionary(&owner.numbers.0, &DataType::UInt64)
-            .and_then(|()| unsafe { importer.primitive::<UInt64Type>(&owner.numbers.0) })
-            .map_err(|e| e.context("its row numbers"))?;
+        let numbers = match sent.map(Rows::row_numbers) {
+            // SAFETY: a valid array (caller), unreleased (checked above).
+            Some(sent) if unsafe { same_numbers_as(&owner.numbers.0, sent) } => sent.clone(),
+            _ => no_dictionary(&owner.numbers.0, &DataType::UInt64)
+                // SAFETY: a valid array (caller), kept alive by the importer's owner.
+                .and_then(|()| unsafe { importer.primitive::<UInt64Type>(&owner.numbers.0) })
+                .map_err(|e| e.context("its row numbers"))?,
+        };
         // Counted against the batch's length before its columns are read: a batch longer
         // than its row numbers may be longer than its buffers too (which no one can check).
         if let Ok(rows) = usize::try_from(owner.columns.0.length)
@@ -701,6 +741,17 @@ pub(super) unsafe fn read_owned(
         None
     };
     // SAFETY: a valid array (caller).
-    let batch = unsafe { importer.batch(&owner.columns.0, schema, columns) }?;
+    let batch =
+        unsafe { importer.batch(&owner.columns.0, schema, columns, sent.map(Rows::batch)) }?;
     Ok((numbers, batch))
+}
+
+/// Whether the row numbers at `raw` are `sent`'s (see [`sent::same_fixed`]).
+///
+/// # Safety
+/// `raw` is a valid C Data Interface array, unreleased.
+#[inline(always)]
+unsafe fn same_numbers_as(raw: &RawArray, sent: &UInt64Array) -> bool {
+    // SAFETY: a valid array (caller), its header checked before its buffers are read.
+    unsafe { Shape::of(raw, 2, 0).is_ok_and(|shape| sent::same_fixed(raw, &shape, sent)) }
 }

@@ -986,6 +986,7 @@ impl<'v> RowsView<'v> {
                 &Column::for_schema(&self.side.schema),
                 true,
                 None,
+                None,
             )
         }?;
         Rows::new(numbers.expect("read with row numbers"), batch)

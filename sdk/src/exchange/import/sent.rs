@@ -1,0 +1,195 @@
+//! Columns that come back as they were sent.
+//!
+//! An operator that returns columns of its input unchanged (one that forwards its input, a
+//! projection that keeps some columns, an enrichment that adds one) answers with arrays
+//! whose buffers are the sender's own (the operator's import shared them and its export laid
+//! them out again) or byte-for-byte copies of them (small buffers, which an import copies).
+//! The sender, reading the answer with the batch it sent at the same place beside it,
+//! compares each column's header and buffers with the sent column's. When they hold the
+//! same values it takes the sent column itself (one reference count) instead of building a
+//! new array over the other side's buffers; the other side's arrays are then released as
+//! soon as nothing else of them is used.
+//!
+//! A buffer is the same when it is at the same address, or when it is at most [`SMALL`]
+//! bytes long and equal byte for byte: the test costs a comparison of pointers, or of a few
+//! bytes. Anything else (a longer buffer elsewhere, a bitmap at an offset that is not a
+//! whole byte, a null count the producer did not give) is imported as usual, and so is
+//! every type but the fixed-width, boolean and Utf8/Binary ones. Only what the import would
+//! read is read, so a column compared is never read further than importing it would.
+//!
+//! The sender's values must stay alive while it reads the answer, whatever the other side
+//! released meanwhile: `Outgoing::answered` keeps them.
+
+use arrow_array::types::ByteArrayType;
+use arrow_array::{Array, ArrowPrimitiveType, BooleanArray, GenericByteArray, PrimitiveArray};
+use arrow_buffer::{ArrowNativeType, NullBuffer};
+
+use super::columns::Shape;
+use crate::exchange::raw::RawArray;
+use crate::exchange::small::SMALL;
+
+/// Whether `ours` (`len` bytes the producer declared, or null) and `sent` (`len` bytes of a
+/// live buffer) hold the same bytes: at the same address, or at most [`SMALL`] bytes equal.
+///
+/// # Safety
+/// `ours` is null or `len` readable bytes; `sent` is `len` readable bytes.
+#[inline(always)]
+unsafe fn same_bytes(ours: *const u8, sent: *const u8, len: usize) -> bool {
+    len == 0
+        || std::ptr::eq(ours, sent)
+        || (len <= SMALL
+            && !ours.is_null()
+            // SAFETY: both are `len` readable bytes (caller).
+            && unsafe {
+                std::slice::from_raw_parts(ours, len) == std::slice::from_raw_parts(sent, len)
+            })
+}
+
+/// Whether the validity the import would build from `raw` (of shape `shape`, whose buffer 0
+/// is its bitmap) is `sent`'s: none on both sides, or the same count over the same bits.
+///
+/// # Safety
+/// `raw`'s buffer list was checked by `Shape::of`, and its bitmap, when there is one,
+/// covers `shape.offset + shape.length` bits.
+#[inline(always)]
+unsafe fn same_validity(raw: &RawArray, shape: &Shape, sent: Option<&NullBuffer>) -> bool {
+    let Some(sent) = sent.filter(|nulls| nulls.null_count() > 0) else {
+        // The import builds none for a count of 0 or no rows.
+        return shape.null_count == Some(0) || shape.length == 0;
+    };
+    if shape.null_count != Some(sent.null_count())
+        || !shape.offset.is_multiple_of(8)
+        || !sent.offset().is_multiple_of(8)
+    {
+        return false;
+    }
+    // SAFETY: buffer 0 of a checked list (caller).
+    let bits = unsafe { raw.buffer(0) }.cast::<u8>();
+    if bits.is_null() {
+        return false;
+    }
+    // SAFETY: the bitmap covers offset + length bits (caller); the sent one its own.
+    unsafe {
+        same_bytes(
+            bits.add(shape.offset / 8),
+            sent.buffer().as_ptr().add(sent.offset() / 8),
+            shape.length.div_ceil(8),
+        )
+    }
+}
+
+/// Whether the fixed-width array the import would build from `raw` (of shape `shape`) holds
+/// `sent`'s values: the same length, validity and value bytes, and no dictionary.
+///
+/// # Safety
+/// `raw` is a valid C Data Interface array of a fixed-width type whose header `Shape::of`
+/// checked (two buffers); `shape` is its own or a window of it.
+#[inline(always)]
+pub(super) unsafe fn same_fixed<T: ArrowPrimitiveType>(
+    raw: &RawArray,
+    shape: &Shape,
+    sent: &PrimitiveArray<T>,
+) -> bool {
+    let size = size_of::<T::Native>();
+    let (Some(skip), Some(len)) = (
+        shape.offset.checked_mul(size),
+        shape.length.checked_mul(size),
+    ) else {
+        return false; // the import names the overflow
+    };
+    // SAFETY: the list was checked (caller); the values hold offset + length of them.
+    unsafe {
+        shape.length == sent.len()
+            && raw.dictionary.is_null()
+            && same_validity(raw, shape, sent.nulls())
+            && values_at(raw, 1, skip, len)
+                .is_some_and(|values| same_bytes(values, sent.values().inner().as_ptr(), len))
+    }
+}
+
+/// Whether the boolean array the import would build from `raw` holds `sent`'s values.
+///
+/// # Safety
+/// As for [`same_fixed`], for a boolean array.
+#[inline(always)]
+pub(super) unsafe fn same_boolean(raw: &RawArray, shape: &Shape, sent: &BooleanArray) -> bool {
+    let values = sent.values();
+    if shape.length != sent.len()
+        || !raw.dictionary.is_null()
+        || !shape.offset.is_multiple_of(8)
+        || !values.offset().is_multiple_of(8)
+    {
+        return false;
+    }
+    let len = shape.length.div_ceil(8);
+    // SAFETY: as above; the bits cover offset + length of them.
+    unsafe {
+        same_validity(raw, shape, sent.nulls())
+            && values_at(raw, 1, shape.offset / 8, len).is_some_and(|bits| {
+                same_bytes(bits, values.inner().as_ptr().add(values.offset() / 8), len)
+            })
+    }
+}
+
+/// Whether the Utf8 or Binary array the import would build from `raw` holds `sent`'s values:
+/// the same offsets, and the same bytes between the first offset and the last.
+///
+/// # Safety
+/// As for [`same_fixed`], for a Utf8 or Binary array (three buffers).
+#[inline(always)]
+pub(super) unsafe fn same_bytes_array<T: ByteArrayType>(
+    raw: &RawArray,
+    shape: &Shape,
+    sent: &GenericByteArray<T>,
+) -> bool {
+    if shape.length != sent.len() || !raw.dictionary.is_null() {
+        return false;
+    }
+    // SAFETY: as above.
+    if !unsafe { same_validity(raw, shape, sent.nulls()) } {
+        return false;
+    }
+    if shape.length == 0 {
+        return true; // no values, whatever the offsets
+    }
+    let size = size_of::<T::Offset>();
+    let (Some(skip), Some(len)) = (
+        shape.offset.checked_mul(size),
+        (shape.length + 1).checked_mul(size),
+    ) else {
+        return false;
+    };
+    let offsets = sent.offsets();
+    // SAFETY: the offsets hold offset + length + 1 of them (caller).
+    let same_offsets = unsafe {
+        values_at(raw, 1, skip, len)
+            .is_some_and(|ours| same_bytes(ours, offsets.inner().inner().as_ptr(), len))
+    };
+    if !same_offsets {
+        return false;
+    }
+    // The offsets are the same numbers on both sides, so the values they point at are
+    // compared at the same places; the import reads the values up to the last offset.
+    let (first, last) = (offsets[0].as_usize(), offsets[shape.length].as_usize());
+    // SAFETY: the values hold up to the last offset, on both sides.
+    unsafe {
+        values_at(raw, 2, first, last - first)
+            .is_some_and(|ours| same_bytes(ours, sent.values().as_ptr().add(first), last - first))
+    }
+}
+
+/// Byte `skip` of buffer `index` of `raw`, when the buffer is not null or nothing of it is
+/// needed (`len` 0: a dangling pointer that is never read).
+///
+/// # Safety
+/// `raw`'s list was checked, and buffer `index` holds `skip + len` bytes when not null.
+#[inline(always)]
+unsafe fn values_at(raw: &RawArray, index: usize, skip: usize, len: usize) -> Option<*const u8> {
+    // SAFETY: within the list (caller).
+    let buffer = unsafe { raw.buffer(index) }.cast::<u8>();
+    if len == 0 {
+        return Some(std::ptr::NonNull::dangling().as_ptr());
+    }
+    // SAFETY: within the buffer's `skip + len` bytes (caller).
+    (!buffer.is_null()).then(|| unsafe { buffer.add(skip) })
+}
