@@ -1,10 +1,13 @@
 //! The cost of one `apply` through a loaded plugin, against the same method called directly
 //! in-process and against arrow-rs's own C Data Interface round trip of the same change, in
 //! one run. Run with `cargo bench -p oplink-host --bench apply` (it builds the example
-//! plugins in release mode first).
+//! plugins in release mode first). Each timed call includes dropping what it returned, so
+//! every free a crossing causes is counted, wherever it falls (see `time`).
 //!
 //! * `passthrough_*`: `toolkit`'s `passthrough` reads every column of its input and returns
-//!   it, so the plugin's numbers are the cost of crossing a change both ways.
+//!   it, so the plugin's numbers are the cost of crossing a change both ways (the host
+//!   takes the columns that come back unchanged as its own arrays, without building new
+//!   ones: `Outgoing::answered`).
 //! * `threshold_*`: a filter on an Int64 column: the share of that cost in real work.
 //! * `sink_*`: `toolkit`'s `sink` reads every column of its input as `passthrough` does and
 //!   returns an empty change: the cost of crossing a change one way, as a host meets it
@@ -304,9 +307,14 @@ fn oplink_cross(
     back
 }
 
-/// Times `f` on clones of `input`, after 50 ms of untimed calls: divan sizes its samples from
-/// the first ones, and the first calls through a plugin fill its caches (schemas, the
-/// allocator's), which would leave every sample at one call, timer overhead included.
+/// Times `f` on clones of `input`, each call with the drop of what it returned: a crossing
+/// costs the frees it causes too, whether they come inside the call or when its output is
+/// dropped, and a crossing that frees early would otherwise be charged for what one that
+/// frees late is not. (Up to the twenty-ninth session outputs were dropped outside the
+/// timing; `OPLINK_BENCH_KEEP_OUTPUTS=1` times them so again, to compare with those runs.)
+/// After 50 ms of untimed calls: divan sizes its samples from the first ones, and the
+/// first calls through a plugin fill its caches (schemas, the allocator's), which would
+/// leave every sample at one call, timer overhead included.
 fn time<O>(bencher: Bencher, input: &Change, mut f: impl FnMut(Change) -> O) {
     let start = std::time::Instant::now();
     for _ in 0..16 {
@@ -315,7 +323,12 @@ fn time<O>(bencher: Bencher, input: &Change, mut f: impl FnMut(Change) -> O) {
     while start.elapsed() < std::time::Duration::from_millis(50) {
         drop(f(input.clone()));
     }
-    bencher.with_inputs(|| input.clone()).bench_local_values(f);
+    let inputs = bencher.with_inputs(|| input.clone());
+    if std::env::var_os("OPLINK_BENCH_KEEP_OUTPUTS").is_some() {
+        inputs.bench_local_values(f);
+    } else {
+        inputs.bench_local_values(|c| drop(f(c)));
+    }
 }
 
 #[divan::bench(args = SIZES)]
