@@ -79,6 +79,43 @@ fn a_steady_stream_of_one_row_changes_allocates_only_what_record_batches_need() 
     }
 }
 
+/// An answer that returns the input's columns unchanged (an operator that forwards them):
+/// read beside the input, it builds none of them again, so the host's read allocates only
+/// the output's `Vec` of diffs and its batch's `Vec` of columns, whatever the columns.
+#[test]
+fn an_answer_of_the_columns_sent_allocates_only_its_vectors() {
+    use oplink::exchange::import_answer;
+    let (mut to_them, mut their_in, mut ours) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::answered(),
+    );
+    let (mut to_us, mut our_in, mut theirs) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    for (round, label) in ["#0", "#1", "", "a longer label"].into_iter().enumerate() {
+        let sent = change(round as i64, label);
+        let abi = ours.export_change(sent.clone(), &mut to_them).unwrap();
+        // SAFETY: exported just above, not read yet.
+        let input = unsafe { import_change(&abi, &mut their_in) }.unwrap();
+        to_them.commit();
+        let abi = theirs.export_change(input, &mut to_us).unwrap();
+        COUNT.with(|n| n.set(0));
+        COUNTING.with(|on| on.set(true));
+        // SAFETY: exported just above; what was sent is pinned until `clear`.
+        let back = unsafe { import_answer(&abi, &mut our_in, ours.sent()) }.unwrap();
+        COUNTING.with(|on| on.set(false));
+        to_us.commit();
+        ours.clear();
+        assert_eq!(back, sent);
+        if round > 0 {
+            assert_eq!(COUNT.with(Cell::get), 2, "change {round} ({label:?})");
+        }
+    }
+}
+
 /// A change with no diffs takes the short way (the README's "nothing laid out, nothing
 /// taken back"): neither its export nor its import allocates, the first time (no schema to
 /// send) or later.
