@@ -1,11 +1,12 @@
 //! Columns that come back as they were sent.
 //!
-//! An operator that returns columns of its input unchanged (one that forwards its input, a
-//! projection that keeps some columns, an enrichment that adds one) answers with arrays
-//! whose buffers are the sender's own (the operator's import shared them and its export laid
-//! them out again) or byte-for-byte copies of them (small buffers, which an import copies).
-//! The sender, reading the answer with the batch it sent at the same place beside it,
-//! compares each column's header and buffers with the sent column's. When they hold the
+//! An operator that returns columns of its input unchanged, where they were (one that
+//! forwards its input, a filter that keeps every row, one that appends a column) answers
+//! with arrays whose buffers are the sender's own (the operator's import shared them and its
+//! export laid them out again) or byte-for-byte copies of them (small buffers, which an
+//! import copies). The sender, reading the answer with the batch it sent at the same place
+//! beside it, compares each column's header and buffers with the sent column at the same
+//! index (a column moved elsewhere is not looked for). When they hold the
 //! same values it takes the sent column itself (one reference count) instead of building a
 //! new array over the other side's buffers; the other side's arrays are then released as
 //! soon as nothing else of them is used.
