@@ -442,8 +442,9 @@ impl SchemaInbox {
                 sent,
             )
         };
-        // No buffer shares the owner when every one was copied: the producer's arrays are
-        // released now, and the owner serves the next batch.
+        // No buffer shares the owner when every one was copied (or its column is the one
+        // sent, taken back): the producer's arrays are released now, and the owner serves
+        // the next batch.
         if let Some(mut emptied) = Unshared::of(owner) {
             emptied.owner_mut().release();
             keep_spare(spares, emptied);
