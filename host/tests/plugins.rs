@@ -934,6 +934,29 @@ fn columns_returned_unchanged_come_back_as_the_hosts_own_arrays() {
             );
         }
     }
+    // `tag` appends a column: the host's own come back as they were, the new one is read.
+    let mut op = plugin
+        .instantiate("tag", json!({"column": "source", "value": "here"}), &host)
+        .unwrap();
+    for n in [1, 1_000] {
+        let change = mixed(n);
+        let out = op.apply(change.clone()).unwrap();
+        let (sent, back) = (rows_of(&change), rows_of(&out));
+        assert_eq!(back.batch().num_columns(), 6);
+        for (a, b) in sent.batch().columns().iter().zip(back.batch().columns()) {
+            assert!(
+                Arc::ptr_eq(a, b),
+                "{n} rows: `tag` kept a column that came back rebuilt"
+            );
+        }
+        let source = back
+            .batch()
+            .column(5)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert!(source.iter().all(|v| v == Some("here")));
+    }
     // `threshold` returns new arrays for the rows that pass: none of them is the host's.
     let mut op = Plugin::load(plugin_path("threshold"))
         .unwrap()

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 
-use super::import::{Column, Unshared};
+use super::import::{Column, Placement, Unshared};
 use super::small::Copies;
 use crate::abi::MAX_SCHEMA_ID;
 use crate::{Error, Result};
@@ -240,12 +240,19 @@ fn ptr_key(schema: &SchemaRef) -> usize {
 pub(super) struct Received {
     pub(super) schema: SchemaRef,
     pub(super) columns: Box<[Column]>,
+    /// Where each column was in the schema of the batch last sent at the place of one of
+    /// this schema's (for an answer read beside what was sent).
+    pub(super) placement: Placement,
 }
 
 impl Received {
     fn new(schema: SchemaRef) -> Received {
         let columns = Column::for_schema(&schema);
-        Received { schema, columns }
+        Received {
+            schema,
+            columns,
+            placement: Placement::default(),
+        }
     }
 }
 
@@ -351,7 +358,7 @@ impl SchemaInbox {
     pub(super) fn reading(
         &mut self,
         id: u64,
-    ) -> Result<(&Received, &mut Copies, &mut Vec<Unshared>)> {
+    ) -> Result<(&mut Received, &mut Copies, &mut Vec<Unshared>)> {
         let index = Self::index(id)?;
         let SchemaInbox {
             slots,
@@ -361,7 +368,7 @@ impl SchemaInbox {
             untrusted,
             ..
         } = self;
-        match slots.get(index).and_then(Option::as_ref) {
+        match slots.get_mut(index).and_then(Option::as_mut) {
             Some(received) => Ok((received, copies, spare_owners)),
             None => Err(missing(id, unreadable, *untrusted)),
         }

@@ -775,8 +775,9 @@ fn columns_answered_changed_are_read_as_laid_out() {
         Change::new(1, Timestamp(0), vec![Diff::Insert { post }])
     });
     assert_eq!(columns_of(&back, 0)[0].len(), 2);
-    // The label column in the amount column's place and the other way round: types differ.
-    let back = answer(&change, |input| {
+    // Another column at a column's place (the two swapped, of different types): each found
+    // where it was sent by its name, and taken back.
+    let swapped = |input: Change| {
         let Diff::Insert { post } = &input.diffs[0] else {
             unreachable!()
         };
@@ -792,9 +793,10 @@ fn columns_answered_changed_are_read_as_laid_out() {
                 post: Rows::new(post.row_numbers().clone(), batch).unwrap(),
             }],
         )
-    });
+    };
+    let back = answer(&change, swapped);
     let (ours, theirs) = (columns_of(&change, 0), columns_of(&back, 0));
-    assert!(!Arc::ptr_eq(&ours[0], &theirs[1]) && !Arc::ptr_eq(&ours[1], &theirs[0]));
+    assert!(Arc::ptr_eq(&ours[0], &theirs[1]) && Arc::ptr_eq(&ours[1], &theirs[0]));
     assert_eq!(
         theirs[0]
             .as_any()
@@ -803,6 +805,80 @@ fn columns_answered_changed_are_read_as_laid_out() {
             .value(3),
         "#3"
     );
+}
+
+/// The columns an operator keeps of its input, wherever it puts them (one dropped before
+/// them, one renamed, one appended), are found among those sent by their names (or at
+/// their place, renamed) and taken back; a column sent that is not where its name says
+/// (another of the same name) is read as laid out.
+#[test]
+fn columns_kept_by_a_projection_are_found_by_name_and_taken_back() {
+    let batch = RecordBatch::try_from_iter([
+        (
+            "a",
+            Arc::new(Int64Array::from(vec![1, 2, 3])) as arrow_array::ArrayRef,
+        ),
+        ("b", Arc::new(StringArray::from(vec!["x", "y", "z"])) as _),
+        ("c", Arc::new(Int64Array::from(vec![7, 8, 9])) as _),
+    ])
+    .unwrap();
+    let sent = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: Rows::new(vec![0u64, 1, 2], batch).unwrap(),
+        }],
+    );
+    let project = |names: &'static [(&'static str, usize)]| {
+        move |input: Change| {
+            let Diff::Insert { post } = &input.diffs[0] else {
+                unreachable!()
+            };
+            let columns = names.iter().map(|&(name, at)| {
+                let column = match at {
+                    usize::MAX => Arc::new(Int64Array::from(vec![0, 0, 0])) as _,
+                    at => post.batch().column(at).clone(),
+                };
+                (name, column)
+            });
+            let batch = RecordBatch::try_from_iter(columns).unwrap();
+            Change::new(
+                1,
+                Timestamp(0),
+                vec![Diff::Insert {
+                    post: Rows::new(post.row_numbers().clone(), batch).unwrap(),
+                }],
+            )
+        }
+    };
+    let ours = columns_of(&sent, 0);
+    // `c` then `b` (`a` dropped), a renamed `c` at `c`'s place, and a new column.
+    for (names, taken) in [
+        (&[("c", 2), ("b", 1)][..], &[Some(2), Some(1)][..]),
+        (
+            &[("a", 0), ("b", 1), ("renamed", 2)][..],
+            &[Some(0), Some(1), Some(2)][..],
+        ),
+        (&[("a", 0), ("new", usize::MAX)][..], &[Some(0), None][..]),
+        // `a`'s name on `c`'s values: looked for at `a`, not found there, so read.
+        (&[("b", 1), ("a", 2)][..], &[Some(1), None][..]),
+    ] {
+        let back = answer(&sent, project(names));
+        let theirs = columns_of(&back, 0);
+        for (i, want) in taken.iter().enumerate() {
+            match want {
+                Some(at) => assert!(Arc::ptr_eq(&ours[*at], &theirs[i]), "{names:?}: column {i}"),
+                None => assert!(
+                    ours.iter().all(|ours| !Arc::ptr_eq(ours, &theirs[i])),
+                    "{names:?}: column {i}"
+                ),
+            }
+        }
+        let Diff::Insert { post } = &back.diffs[0] else {
+            unreachable!()
+        };
+        assert_eq!(post.batch().num_columns(), names.len());
+    }
 }
 
 /// A `Drop` that panics in what a block keeps does not unwind out of the `release` that

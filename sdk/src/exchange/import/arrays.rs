@@ -24,6 +24,7 @@ use super::columns::{
 use super::foreign::{data_size, foreign, offset_ends, view_data_buffers};
 use super::no_bitmap;
 use super::owner::Owner;
+use super::sent::Sent;
 use crate::exchange::raw::RawArray;
 use crate::exchange::small::{Copies, SMALL};
 use crate::{Error, Result};
@@ -41,8 +42,8 @@ impl<'a> Importer<'a> {
     }
 
     /// The batch at `raw`: a struct array without nulls whose children are the columns of
-    /// `schema`. With `sent`, the batch this side sent at the same place when this is an
-    /// answer to it, each column that holds the values of the sent column at its place is
+    /// `schema`. With `sent`, the rows this side sent at the same place when this is an
+    /// answer to them, each column that holds the values of the sent column of its place is
     /// that column (`sent`'s notes).
     ///
     /// # Safety
@@ -53,7 +54,7 @@ impl<'a> Importer<'a> {
         raw: &RawArray,
         schema: &SchemaRef,
         plan: &[Column],
-        sent: Option<&RecordBatch>,
+        sent: Option<Sent<'_>>,
     ) -> Result<RecordBatch> {
         let fields = schema.fields();
         debug_assert_eq!(plan.len(), fields.len(), "one plan per field");
@@ -82,16 +83,14 @@ impl<'a> Importer<'a> {
             ));
         }
         // Only a batch of as many rows can hold the sent one's columns.
-        let sent = match sent {
-            Some(sent) if sent.num_rows() == shape.length && shape.offset == 0 => sent.columns(),
-            _ => &[],
-        };
+        let sent = sent.filter(|sent| sent.rows.len() == shape.length && shape.offset == 0);
         let mut columns = Vec::with_capacity(fields.len());
         for (i, (field, column)) in fields.iter().zip(plan).enumerate() {
             // SAFETY: `Shape::of` checked the child list (caller: the arrays are valid),
             // and the plan was made for this field's type.
             let column = unsafe {
-                column.import(self, raw.child(i), field.data_type(), &shape, sent.get(i))
+                let sent = sent.and_then(|sent| sent.column(i));
+                column.import(self, raw.child(i), field.data_type(), &shape, sent)
             }
             .map_err(|e| e.context(format!("column `{}`", field.name())))?;
             if !field.is_nullable() && column.null_count() > 0 {

@@ -46,6 +46,8 @@ use columns::cold;
 pub(super) use columns::{Column, Shape, no_dictionary};
 pub(super) use foreign::{empty_bytes_mended, view_data_buffers, view_sizes};
 pub(super) use owner::{Owner, Slot, Unshared, keep_spare};
+pub(super) use sent::Placement;
+use sent::Sent;
 
 mod arrays;
 mod columns;
@@ -64,9 +66,10 @@ pub unsafe fn import_change(abi: &AbiChange, inbox: &mut SchemaInbox) -> Result<
 }
 
 /// Takes a change laid out by the other side in answer to `sent`, the diffs this side sent
-/// it (`Outgoing::sent`): a column that comes back holding the values of the column sent at
-/// its place (the same diff, side and position) is taken as that column itself, with no
-/// new array built (the `sent` module's notes). Without `sent`, as [`import_change`].
+/// it (`Outgoing::sent`): a column that comes back holding the values of the column sent in
+/// its place (the same diff and side, the column of its name) is taken as that column
+/// itself, with no new array built (the `sent` module's notes). Without `sent`, as
+/// [`import_change`].
 ///
 /// # Safety
 /// As for [`import_change`]; `sent`'s values are alive (they are borrowed).
@@ -418,7 +421,15 @@ impl SchemaInbox {
         // SAFETY: forwarded from the caller.
         unsafe { self.take_in(schema_id, slot.schema()) }?;
         let (received, copies, spares) = self.reading(schema_id)?;
-        let schema = &received.schema;
+        let Received {
+            schema,
+            columns: plan,
+            placement,
+        } = received;
+        let sent = sent.map(|rows| Sent {
+            rows,
+            at: placement.of(schema, rows.batch().schema_ref()),
+        });
         if slot.columns().is_released() {
             return Err(Error::unlocated(
                 "a batch has no columns array (its release is null: released already, or never filled in)",
@@ -432,16 +443,7 @@ impl SchemaInbox {
         }
         let owner = slot.take_owner(spares).expect("columns checked above");
         // SAFETY: valid arrays (`Slot::new`).
-        let read = unsafe {
-            read_owned(
-                &owner,
-                schema,
-                &received.columns,
-                numbered,
-                Some(copies),
-                sent,
-            )
-        };
+        let read = unsafe { read_owned(&owner, schema, plan, numbered, Some(copies), sent) };
         // No buffer shares the owner when every one was copied (or its column is the one
         // sent, taken back): the producer's arrays are released now, and the owner serves
         // the next batch.
@@ -702,7 +704,7 @@ fn describes(schema: &SchemaRef, columns: &[ArrayRef]) -> bool {
 
 /// Reads the batch of `owner` as `schema` and, with `numbered`, its row numbers; with
 /// `sent`, the rows this side sent at the same place, a column or row numbers that hold
-/// the sent ones' values are those (the `sent` module's notes).
+/// the values of the sent ones of their place are those (the `sent` module's notes).
 ///
 /// # Safety
 /// The owner's arrays are valid C Data Interface arrays (or released ones).
@@ -713,7 +715,7 @@ pub(super) unsafe fn read_owned(
     columns: &[Column],
     numbered: bool,
     copies: Option<&mut Copies>,
-    sent: Option<&Rows>,
+    sent: Option<Sent<'_>>,
 ) -> Result<(Option<UInt64Array>, RecordBatch)> {
     let mut importer = Importer::new(owner, copies);
     let numbers = if numbered {
@@ -722,7 +724,7 @@ pub(super) unsafe fn read_owned(
                 "no row numbers (their array's release is null: released already, or never filled in)",
             ));
         }
-        let numbers = match sent.map(Rows::row_numbers) {
+        let numbers = match sent.map(|sent| sent.rows.row_numbers()) {
             // SAFETY: a valid array (caller), unreleased (checked above).
             Some(sent) if unsafe { same_numbers_as(&owner.numbers.0, sent) } => sent.clone(),
             _ => no_dictionary(&owner.numbers.0, &DataType::UInt64)
@@ -742,8 +744,7 @@ pub(super) unsafe fn read_owned(
         None
     };
     // SAFETY: a valid array (caller).
-    let batch =
-        unsafe { importer.batch(&owner.columns.0, schema, columns, sent.map(Rows::batch)) }?;
+    let batch = unsafe { importer.batch(&owner.columns.0, schema, columns, sent) }?;
     Ok((numbers, batch))
 }
 

@@ -5,8 +5,9 @@
 //! with arrays whose buffers are the sender's own (the operator's import shared them and its
 //! export laid them out again) or byte-for-byte copies of them (small buffers, which an
 //! import copies). The sender, reading the answer with the batch it sent at the same place
-//! beside it, compares each column's header and buffers with the sent column at the same
-//! index (a column moved elsewhere is not looked for). When they hold the
+//! beside it, compares each column's header and buffers with the sent column of its name (at
+//! its own index when the names agree there, as they do unless columns were dropped, added
+//! or reordered before it: a [`Placement`]). When they hold the
 //! same values it takes the sent column itself (one reference count) instead of building a
 //! new array over the other side's buffers; the other side's arrays are then released as
 //! soon as nothing else of them is used.
@@ -21,13 +22,88 @@
 //! The sender's values must stay alive while it reads the answer, whatever the other side
 //! released meanwhile: `Outgoing::answered` keeps them.
 
+use std::sync::Arc;
+
 use arrow_array::types::ByteArrayType;
-use arrow_array::{Array, ArrowPrimitiveType, BooleanArray, GenericByteArray, PrimitiveArray};
+use arrow_array::{
+    Array, ArrayRef, ArrowPrimitiveType, BooleanArray, GenericByteArray, PrimitiveArray,
+};
 use arrow_buffer::{ArrowNativeType, NullBuffer};
+use arrow_schema::{Schema, SchemaRef};
 
 use super::columns::Shape;
+use crate::data::Rows;
 use crate::exchange::raw::RawArray;
 use crate::exchange::small::SMALL;
+
+/// A column with no place in the schema sent.
+const NOWHERE: u32 = u32::MAX;
+
+/// How many columns a schema sent may have for a column that is not at its own index in it
+/// to be looked for by name (each such column costs a scan of them, once per pair of
+/// schemas).
+const MAX_SEARCHED: usize = 256;
+
+/// Where each column of a received schema was in the schema of the batch sent at its place:
+/// worked out again only when that schema is not the one (the same `Arc`) it was worked out
+/// for, which in a steady stream is never. Held with the received schema.
+#[derive(Debug, Default)]
+pub(in crate::exchange) struct Placement {
+    /// Held, so that its address is not another schema's while the placement lives.
+    sent: Option<SchemaRef>,
+    /// Per column received, its index among the columns sent, or [`NOWHERE`].
+    at: Vec<u32>,
+}
+
+impl Placement {
+    /// Where each field of `ours` is among `sent`'s fields: at its own index when the names
+    /// agree there, else at the first field of its name (looked for when `sent` has at most
+    /// [`MAX_SEARCHED`] fields), else at its own index again (a column renamed), else
+    /// nowhere. A name is only where to look: what is taken back is decided by the values
+    /// alone.
+    pub(in crate::exchange) fn of(&mut self, ours: &Schema, sent: &SchemaRef) -> &[u32] {
+        if self
+            .sent
+            .as_ref()
+            .is_some_and(|known| Arc::ptr_eq(known, sent))
+        {
+            return &self.at;
+        }
+        let theirs = sent.fields();
+        self.at.clear();
+        self.at
+            .extend(ours.fields().iter().enumerate().map(|(i, field)| {
+                let at = match theirs.get(i) {
+                    Some(there) if there.name() == field.name() => Some(i),
+                    _ if theirs.len() <= MAX_SEARCHED => theirs
+                        .iter()
+                        .position(|there| there.name() == field.name())
+                        .or((i < theirs.len()).then_some(i)),
+                    _ => (i < theirs.len()).then_some(i),
+                };
+                at.map_or(NOWHERE, |at| at as u32)
+            }));
+        self.sent = Some(sent.clone());
+        &self.at
+    }
+}
+
+/// The rows sent at the place of a batch being read, and where each of its columns was
+/// among them ([`Placement::of`]).
+#[derive(Clone, Copy, Debug)]
+pub(in crate::exchange) struct Sent<'a> {
+    pub(in crate::exchange) rows: &'a Rows,
+    pub(in crate::exchange) at: &'a [u32],
+}
+
+impl<'a> Sent<'a> {
+    /// The column sent where column `i` of the batch being read was.
+    #[inline(always)]
+    pub(in crate::exchange) fn column(&self, i: usize) -> Option<&'a ArrayRef> {
+        let at = *self.at.get(i)?;
+        self.rows.batch().columns().get(at as usize)
+    }
+}
 
 /// Whether `ours` (`len` bytes the producer declared, or null) and `sent` (`len` bytes of a
 /// live buffer) hold the same bytes: at the same address, or at most [`SMALL`] bytes equal.
