@@ -809,7 +809,9 @@ fn a_view_operator_reads_in_place_and_forwards_every_diff_kind_unchanged() {
 
 /// Zero copy both ways for an operator of `RecordBatch`es too: what `passthrough` returns,
 /// and what `threshold` returns when every row passes, is made of the host's own buffers
-/// (every one past the 256 bytes a reader copies), shared into the plugin and back.
+/// (every one past the 256 bytes a reader copies), shared into the plugin and laid out
+/// back at the same addresses, so that the host takes each column back as its own (a copy
+/// made in the plugin would be read as laid out instead, and fail here).
 #[test]
 fn a_record_batch_operator_hands_back_the_hosts_own_large_buffers() {
     fn buffers(change: &Change) -> Vec<*const u8> {
@@ -956,6 +958,38 @@ fn columns_returned_unchanged_come_back_as_the_hosts_own_arrays() {
             .downcast_ref::<StringArray>()
             .unwrap();
         assert!(source.iter().all(|v| v == Some("here")));
+    }
+    // `scale_batch` returns the amounts multiplied, as many rows, in a buffer of its own:
+    // compared with the sent column (at 1 row byte for byte) and read as laid out, over
+    // the plugin's buffer past 256 bytes.
+    let mut op = Plugin::load(plugin_path("scale"))
+        .unwrap()
+        .instantiate(
+            "scale_batch",
+            json!({"column": "amount", "factor": 3}),
+            &host,
+        )
+        .unwrap();
+    for n in [1, 2, 1_000] {
+        let change = mixed(n);
+        let out = op.apply(change.clone()).unwrap();
+        let (sent, back) = (rows_of(&change), rows_of(&out));
+        // One row: 0 × 3 is 0, the same 8 bytes, so the sent column itself comes back.
+        assert_eq!(
+            Arc::ptr_eq(sent.batch().column(0), back.batch().column(0)),
+            n == 1,
+            "{n} rows"
+        );
+        let amounts = back
+            .batch()
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        assert_eq!(
+            amounts.values().to_vec(),
+            (0..n as i64).map(|v| v * 3).collect::<Vec<_>>()
+        );
     }
     // `threshold` returns new arrays for the rows that pass: none of them is the host's.
     let mut op = Plugin::load(plugin_path("threshold"))

@@ -1664,7 +1664,6 @@ mod small_stress {
                 }
             }
             plugin_kept.iter().chain(&host_kept).for_each(Kept::check);
-            // Only an answered host takes columns back, and then most of them.
             // An answered host takes columns back; a plain one never does, and one that
             // recognises its own does when its own arrays come back.
             assert!(

@@ -654,6 +654,144 @@ fn columns_of(change: &Change, diff: usize) -> Vec<arrow_array::ArrayRef> {
         .collect()
 }
 
+/// What reading an answer to `sent`, spoiled by `spoil` on its way, says: beside what was
+/// sent (`answered`) or not.
+fn answer_spoiled(sent: &Change, answered: bool, spoil: &dyn Fn(&mut AbiChange)) -> String {
+    let (mut to_them, mut their_in, mut ours) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::answered(),
+    );
+    let (mut to_us, mut our_in, mut theirs) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    let abi = ours.export_change(sent.clone(), &mut to_them).unwrap();
+    // SAFETY: exported just above.
+    let input = unsafe { import_change(&abi, &mut their_in) }.unwrap();
+    to_them.commit();
+    let mut abi = theirs.export_change(input, &mut to_us).unwrap();
+    spoil(&mut abi);
+    let beside = if answered { ours.sent() } else { None };
+    // SAFETY: exported just above; each spoiling keeps the arrays readable and releasable.
+    let read = unsafe { import_answer(&abi, &mut our_in, beside) };
+    read.map(|_| ()).unwrap_err().to_string()
+}
+
+/// An answered column or row numbers whose offset puts their bytes past what memory can
+/// hold is the import's error, beside what was sent as without it: nothing is compared,
+/// and no pointer is made past the buffer.
+#[test]
+fn an_answer_with_an_offset_past_memory_is_the_same_error_beside_what_was_sent() {
+    let sent = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: rows(&[1, 2, 3], 0),
+        }],
+    );
+    let spoils: [(&str, &dyn Fn(&mut AbiChange)); 3] = [
+        ("column `amount`", &|abi| {
+            post_column(abi, 0).offset = 1 << 60
+        }),
+        ("column `label`", &|abi| {
+            post_column(abi, 1).offset = 1 << 61
+        }),
+        ("row numbers", &|abi| {
+            raw(&mut post(abi).row_numbers).offset = 1 << 60
+        }),
+    ];
+    for (what, spoil) in spoils {
+        let beside = answer_spoiled(&sent, true, spoil);
+        assert_eq!(beside, answer_spoiled(&sent, false, spoil), "{what}");
+        assert!(
+            beside.contains(what) && beside.contains("more than memory can hold"),
+            "{beside}"
+        );
+    }
+}
+
+/// A column answered over the sent one's buffers but declared another type (a timestamp
+/// with a zone over Int64 values, a decimal of another precision) is read as its field
+/// says, not taken back as the sent array.
+#[test]
+fn a_column_answered_as_another_type_over_the_same_buffers_is_read_as_declared() {
+    use arrow_array::{Decimal128Array, TimestampMicrosecondArray};
+    use arrow_schema::DataType;
+    let batch = RecordBatch::try_from_iter([
+        (
+            "at",
+            Arc::new(Int64Array::from(vec![1, 2, 3])) as arrow_array::ArrayRef,
+        ),
+        (
+            "price",
+            Arc::new(
+                Decimal128Array::from(vec![100, 250, 399])
+                    .with_precision_and_scale(10, 2)
+                    .unwrap(),
+            ) as _,
+        ),
+    ])
+    .unwrap();
+    let sent = Change::new(
+        1,
+        Timestamp(0),
+        vec![Diff::Insert {
+            post: Rows::new(vec![0u64, 1, 2], batch).unwrap(),
+        }],
+    );
+    let back = answer(&sent, |input| {
+        let Diff::Insert { post } = &input.diffs[0] else {
+            unreachable!()
+        };
+        let at = post
+            .batch()
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        let at = TimestampMicrosecondArray::new(at.values().clone(), None).with_timezone("UTC");
+        let price = post
+            .batch()
+            .column(1)
+            .as_any()
+            .downcast_ref::<Decimal128Array>()
+            .unwrap();
+        let price = price.clone().with_precision_and_scale(12, 2).unwrap();
+        let batch = RecordBatch::try_from_iter([
+            ("at", Arc::new(at) as arrow_array::ArrayRef),
+            ("price", Arc::new(price) as _),
+        ])
+        .unwrap();
+        Change::new(
+            1,
+            Timestamp(0),
+            vec![Diff::Insert {
+                post: Rows::new(post.row_numbers().clone(), batch).unwrap(),
+            }],
+        )
+    });
+    let (ours, theirs) = (columns_of(&sent, 0), columns_of(&back, 0));
+    for (i, want) in [
+        DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, Some("UTC".into())),
+        DataType::Decimal128(12, 2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert!(
+            !Arc::ptr_eq(&ours[i], &theirs[i]),
+            "column {i} taken back as the sent type"
+        );
+        assert_eq!(theirs[i].data_type(), &want);
+        let Diff::Insert { post } = &back.diffs[0] else {
+            unreachable!()
+        };
+        assert_eq!(post.batch().schema().field(i).data_type(), &want);
+    }
+}
+
 /// Columns answered as they were sent are the very arrays sent, whether their buffers were
 /// shared (past `SMALL` bytes) or copied on the way (all of them, in a row of one); so are
 /// row numbers. Every side of every kind of diff is compared at its own place.

@@ -207,6 +207,10 @@ impl Outgoing {
     /// Pins the change just laid out (see [`Outgoing::answered`]).
     fn pin(&mut self) {
         let Some(block) = self.block.block else {
+            debug_assert!(
+                false,
+                "a change with diffs was laid out into the held block"
+            );
             return;
         };
         let header = block.as_ptr();
@@ -215,6 +219,9 @@ impl Outgoing {
         // any release.
         unsafe {
             let arrays = (*header).arrays.load(Ordering::Relaxed);
+            // The arrays' reference to the block is counted only when there are some (each
+            // batch has its top-level arrays): the pin shares it, and must not outlast it.
+            debug_assert!(arrays > 0, "a laid-out change has arrays");
             (*header).arrays.store(arrays + 1, Ordering::Relaxed);
         }
         self.pinned = true;

@@ -31,7 +31,7 @@ use arrow_array::{
 use arrow_buffer::{ArrowNativeType, NullBuffer};
 use arrow_schema::{Schema, SchemaRef};
 
-use super::columns::Shape;
+use super::columns::{Shape, bytes_for};
 use crate::data::Rows;
 use crate::exchange::raw::RawArray;
 use crate::exchange::small::SMALL;
@@ -44,12 +44,21 @@ const NOWHERE: u32 = u32::MAX;
 /// schemas).
 const MAX_SEARCHED: usize = 256;
 
-/// Where each column of a received schema was in the schema of the batch sent at its place:
-/// worked out again only when that schema is not the one (the same `Arc`) it was worked out
-/// for, which in a steady stream is never. Held with the received schema.
+/// Where each column of a received schema was in the schemas of the batches sent at the
+/// places of its batches: for the last two schemas sent (an update's two sides may have
+/// two), each worked out again only when a third comes (another `Arc`), which in a steady
+/// stream is never. Held with the received schema.
 #[derive(Debug, Default)]
 pub(in crate::exchange) struct Placement {
-    /// Held, so that its address is not another schema's while the placement lives.
+    known: [Placed; 2],
+    /// The entry a third schema replaces.
+    oldest: usize,
+}
+
+/// Where each column received was among one schema's columns.
+#[derive(Debug, Default)]
+struct Placed {
+    /// Held, so that its address is not another schema's while it is known.
     sent: Option<SchemaRef>,
     /// Per column received, its index among the columns sent, or [`NOWHERE`].
     at: Vec<u32>,
@@ -62,13 +71,23 @@ impl Placement {
     /// nowhere. A name is only where to look: what is taken back is decided by the values
     /// alone.
     pub(in crate::exchange) fn of(&mut self, ours: &Schema, sent: &SchemaRef) -> &[u32] {
-        if self
-            .sent
-            .as_ref()
-            .is_some_and(|known| Arc::ptr_eq(known, sent))
-        {
-            return &self.at;
-        }
+        let known = |placed: &Placed| placed.sent.as_ref().is_some_and(|s| Arc::ptr_eq(s, sent));
+        let index = match self.known.iter().position(known) {
+            Some(index) => index,
+            None => {
+                let index = self.oldest;
+                self.oldest = 1 - index;
+                self.known[index].work_out(ours, sent);
+                index
+            }
+        };
+        &self.known[index].at
+    }
+}
+
+impl Placed {
+    /// Where each field of `ours` is among `sent`'s (see [`Placement::of`]).
+    fn work_out(&mut self, ours: &Schema, sent: &SchemaRef) {
         let theirs = sent.fields();
         self.at.clear();
         self.at
@@ -84,7 +103,6 @@ impl Placement {
                 at.map_or(NOWHERE, |at| at as u32)
             }));
         self.sent = Some(sent.clone());
-        &self.at
     }
 }
 
@@ -168,12 +186,11 @@ pub(super) unsafe fn same_fixed<T: ArrowPrimitiveType>(
     sent: &PrimitiveArray<T>,
 ) -> bool {
     let size = size_of::<T::Native>();
-    let (Some(skip), Some(len)) = (
-        shape.offset.checked_mul(size),
-        shape.length.checked_mul(size),
-    ) else {
-        return false; // the import names the overflow
-    };
+    // More bytes than memory can hold: the import names it, and no pointer is made to them.
+    if bytes_for(shape.end(), size).is_err() {
+        return false;
+    }
+    let (skip, len) = (shape.offset * size, shape.length * size);
     // SAFETY: the list was checked (caller); the values hold offset + length of them.
     unsafe {
         shape.length == sent.len()
@@ -230,12 +247,11 @@ pub(super) unsafe fn same_bytes_array<T: ByteArrayType>(
         return true; // no values, whatever the offsets
     }
     let size = size_of::<T::Offset>();
-    let (Some(skip), Some(len)) = (
-        shape.offset.checked_mul(size),
-        (shape.length + 1).checked_mul(size),
-    ) else {
+    // As for `same_fixed`: the import names a count of offsets past what memory can hold.
+    if bytes_for(shape.end() + 1, size).is_err() {
         return false;
-    };
+    }
+    let (skip, len) = (shape.offset * size, (shape.length + 1) * size);
     let offsets = sent.offsets();
     // SAFETY: the offsets hold offset + length + 1 of them (caller).
     let same_offsets = unsafe {
