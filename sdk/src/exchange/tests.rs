@@ -691,7 +691,8 @@ fn an_answer_with_an_offset_past_memory_is_the_same_error_beside_what_was_sent()
             post: rows(&[1, 2, 3], 0),
         }],
     );
-    let spoils: [(&str, &dyn Fn(&mut AbiChange)); 3] = [
+    type SpoilInPlace<'a> = &'a dyn Fn(&mut AbiChange);
+    let spoils: [(&str, SpoilInPlace); 3] = [
         ("column `amount`", &|abi| {
             post_column(abi, 0).offset = 1 << 60
         }),
