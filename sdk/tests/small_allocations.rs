@@ -95,8 +95,22 @@ fn an_answer_of_the_columns_sent_allocates_only_its_vectors() {
         SchemaInbox::default(),
         Outgoing::default(),
     );
+    // One schema for the stream, as a host's source would send it (the same `Arc`).
+    let schema = {
+        let [Diff::Insert { post }] = &change(0, "").diffs[..] else {
+            unreachable!()
+        };
+        post.batch().schema()
+    };
     for (round, label) in ["#0", "#1", "", "a longer label"].into_iter().enumerate() {
-        let sent = change(round as i64, label);
+        let sent = {
+            let [Diff::Insert { post }] = &change(round as i64, label).diffs[..] else {
+                unreachable!()
+            };
+            let batch = RecordBatch::try_new(schema.clone(), post.batch().columns().to_vec());
+            let post = Rows::new(post.row_numbers().clone(), batch.unwrap()).unwrap();
+            Change::new(1, Timestamp(0), vec![Diff::Insert { post }])
+        };
         let abi = ours.export_change(sent.clone(), &mut to_them).unwrap();
         // SAFETY: exported just above, not read yet.
         let input = unsafe { import_change(&abi, &mut their_in) }.unwrap();
