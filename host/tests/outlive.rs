@@ -508,11 +508,25 @@ fn a_live_instance_reloaded_on_one_thread_while_another_holds_its_outputs() {
     let (send, outputs) = mpsc::channel::<(Kept, RecordBatch)>();
     let keeper = thread::spawn(move || outputs.iter().collect::<Vec<_>>());
     let stop = Arc::new(AtomicBool::new(false));
+    // Reloads done so far: each applier waits for the first halfway through its changes, so
+    // that at least one reload falls among the calls however the threads are scheduled
+    // (under valgrind, which runs one thread at a time, the appliers could otherwise all
+    // finish before the reloader first runs).
+    let reloaded = Arc::new(AtomicUsize::new(0));
     let appliers: Vec<_> = (0..APPLIERS)
         .map(|thread| {
             let (tag, tally, send) = (tag.clone(), tally.clone(), send.clone());
+            let reloaded = reloaded.clone();
             thread::spawn(move || {
                 for version in 1..=changes {
+                    if version == changes / 2 + 1 {
+                        let start = std::time::Instant::now();
+                        while reloaded.load(Ordering::SeqCst) == 0
+                            && start.elapsed() < std::time::Duration::from_secs(120)
+                        {
+                            thread::yield_now();
+                        }
+                    }
                     let base = (thread as u64) << 32 | version << 16;
                     let input = insert_of(version, base, n);
                     let tagged = tag.apply(input.clone()).unwrap();
@@ -535,6 +549,7 @@ fn a_live_instance_reloaded_on_one_thread_while_another_holds_its_outputs() {
     let reloader = {
         let (tag, tally, stop) = (tag.clone(), tally.clone(), stop.clone());
         let (base, next) = (base.clone(), next.clone());
+        let reloaded = reloaded.clone();
         thread::spawn(move || {
             let mut reloads = 0;
             while !stop.load(Ordering::SeqCst) {
@@ -542,6 +557,7 @@ fn a_live_instance_reloaded_on_one_thread_while_another_holds_its_outputs() {
                 tag.reload(to).unwrap();
                 tally.reload(to).unwrap();
                 reloads += 1;
+                reloaded.store(reloads, Ordering::SeqCst);
                 thread::yield_now();
             }
             reloads
@@ -552,7 +568,7 @@ fn a_live_instance_reloaded_on_one_thread_while_another_holds_its_outputs() {
     }
     stop.store(true, Ordering::SeqCst);
     let reloads = reloader.join().unwrap();
-    assert!(reloads > 0);
+    assert!(reloads > 0, "no reload fell among the calls");
     // Every row counted once, whatever the reloads in between.
     let total = APPLIERS as u64 * changes * n as u64;
     let (counted, _) = common::tally_report(&tally);
