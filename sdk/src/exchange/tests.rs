@@ -646,6 +646,20 @@ fn answer(sent: &Change, edit: impl FnOnce(Change) -> Change) -> Change {
     back
 }
 
+/// The rows of the insert that is `change`'s first diff.
+fn inserted(change: &Change) -> &Rows {
+    match &change.diffs[0] {
+        Diff::Insert { post } => post,
+        _ => unreachable!("an insert"),
+    }
+}
+
+/// A change of one insert of `batch`, its rows numbered `numbers`.
+fn insert_numbered(numbers: impl Into<arrow_array::UInt64Array>, batch: RecordBatch) -> Change {
+    let post = Rows::new(numbers, batch).unwrap();
+    Change::new(1, Timestamp(0), vec![Diff::Insert { post }])
+}
+
 fn columns_of(change: &Change, diff: usize) -> Vec<arrow_array::ArrayRef> {
     let [pre, post] = super::export::sides(&change.diffs[diff]);
     pre.into_iter()
@@ -735,17 +749,9 @@ fn a_column_answered_as_another_type_over_the_same_buffers_is_read_as_declared()
         ),
     ])
     .unwrap();
-    let sent = Change::new(
-        1,
-        Timestamp(0),
-        vec![Diff::Insert {
-            post: Rows::new(vec![0u64, 1, 2], batch).unwrap(),
-        }],
-    );
+    let sent = insert_numbered(vec![0u64, 1, 2], batch);
     let back = answer(&sent, |input| {
-        let Diff::Insert { post } = &input.diffs[0] else {
-            unreachable!()
-        };
+        let post = inserted(&input);
         let at = post
             .batch()
             .column(0)
@@ -765,13 +771,7 @@ fn a_column_answered_as_another_type_over_the_same_buffers_is_read_as_declared()
             ("price", Arc::new(price) as _),
         ])
         .unwrap();
-        Change::new(
-            1,
-            Timestamp(0),
-            vec![Diff::Insert {
-                post: Rows::new(post.row_numbers().clone(), batch).unwrap(),
-            }],
-        )
+        insert_numbered(post.row_numbers().clone(), batch)
     });
     let (ours, theirs) = (columns_of(&sent, 0), columns_of(&back, 0));
     for (i, want) in [
@@ -859,19 +859,11 @@ fn columns_answered_changed_are_read_as_laid_out() {
         )
     };
     let with_amounts = |change: Change, amounts: Vec<i64>| {
-        let Diff::Insert { post } = &change.diffs[0] else {
-            unreachable!()
-        };
+        let post = inserted(&change);
         let mut columns = post.batch().columns().to_vec();
         columns[0] = Arc::new(Int64Array::from(amounts));
         let batch = RecordBatch::try_new(post.batch().schema(), columns).unwrap();
-        Change::new(
-            1,
-            Timestamp(0),
-            vec![Diff::Insert {
-                post: Rows::new(post.row_numbers().clone(), batch).unwrap(),
-            }],
-        )
+        insert_numbered(post.row_numbers().clone(), batch)
     };
     // 3 rows (small buffers, compared byte for byte) and 500 (a large one, elsewhere).
     for n in [3, 500] {
@@ -907,9 +899,7 @@ fn columns_answered_changed_are_read_as_laid_out() {
     // Fewer rows: nothing of the sent batch is compared.
     let change = sent(4);
     let back = answer(&change, |input| {
-        let Diff::Insert { post } = &input.diffs[0] else {
-            unreachable!()
-        };
+        let post = inserted(&input);
         let post = Rows::new(post.row_numbers().slice(0, 2), post.batch().slice(0, 2)).unwrap();
         Change::new(1, Timestamp(0), vec![Diff::Insert { post }])
     });
@@ -917,21 +907,13 @@ fn columns_answered_changed_are_read_as_laid_out() {
     // Another column at a column's place (the two swapped, of different types): each found
     // where it was sent by its name, and taken back.
     let swapped = |input: Change| {
-        let Diff::Insert { post } = &input.diffs[0] else {
-            unreachable!()
-        };
+        let post = inserted(&input);
         let batch = RecordBatch::try_from_iter([
             ("label", post.batch().column(1).clone()),
             ("amount", post.batch().column(0).clone()),
         ])
         .unwrap();
-        Change::new(
-            1,
-            Timestamp(0),
-            vec![Diff::Insert {
-                post: Rows::new(post.row_numbers().clone(), batch).unwrap(),
-            }],
-        )
+        insert_numbered(post.row_numbers().clone(), batch)
     };
     let back = answer(&change, swapped);
     let (ours, theirs) = (columns_of(&change, 0), columns_of(&back, 0));
@@ -961,18 +943,10 @@ fn columns_kept_by_a_projection_are_found_by_name_and_taken_back() {
         ("c", Arc::new(Int64Array::from(vec![7, 8, 9])) as _),
     ])
     .unwrap();
-    let sent = Change::new(
-        1,
-        Timestamp(0),
-        vec![Diff::Insert {
-            post: Rows::new(vec![0u64, 1, 2], batch).unwrap(),
-        }],
-    );
+    let sent = insert_numbered(vec![0u64, 1, 2], batch);
     let project = |names: &'static [(&'static str, usize)]| {
         move |input: Change| {
-            let Diff::Insert { post } = &input.diffs[0] else {
-                unreachable!()
-            };
+            let post = inserted(&input);
             let columns = names.iter().map(|&(name, at)| {
                 let column = match at {
                     usize::MAX => Arc::new(Int64Array::from(vec![0, 0, 0])) as _,
@@ -981,13 +955,7 @@ fn columns_kept_by_a_projection_are_found_by_name_and_taken_back() {
                 (name, column)
             });
             let batch = RecordBatch::try_from_iter(columns).unwrap();
-            Change::new(
-                1,
-                Timestamp(0),
-                vec![Diff::Insert {
-                    post: Rows::new(post.row_numbers().clone(), batch).unwrap(),
-                }],
-            )
+            insert_numbered(post.row_numbers().clone(), batch)
         }
     };
     let ours = columns_of(&sent, 0);
