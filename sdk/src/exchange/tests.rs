@@ -624,6 +624,18 @@ fn an_answered_senders_values_stay_until_clear_whatever_the_receiver_released() 
 /// The other side of an answered exchange: imports `sent` (as a plugin would), lets `edit`
 /// change what it will answer, lays that out, and reads it back beside what was sent.
 fn answer(sent: &Change, edit: impl FnOnce(Change) -> Change) -> Change {
+    answer_read(sent, edit, |_| {}, true).unwrap()
+}
+
+/// The round trip under [`answer`] and [`answer_spoiled`]: `sent` imported by the other side,
+/// changed by `edit`, laid out back, spoiled by `spoil`, and read beside what was sent
+/// (`answered`) or not.
+fn answer_read(
+    sent: &Change,
+    edit: impl FnOnce(Change) -> Change,
+    spoil: impl FnOnce(&mut AbiChange),
+    answered: bool,
+) -> crate::Result<Change> {
     let (mut to_them, mut their_in, mut ours) = (
         SchemaOutbox::default(),
         SchemaInbox::default(),
@@ -638,9 +650,12 @@ fn answer(sent: &Change, edit: impl FnOnce(Change) -> Change) -> Change {
     // SAFETY: exported just above.
     let input = unsafe { import_change(&abi, &mut their_in) }.unwrap();
     to_them.commit();
-    let abi = theirs.export_change(edit(input), &mut to_us).unwrap();
-    // SAFETY: exported just above; what was sent is pinned until `clear`.
-    let back = unsafe { import_answer(&abi, &mut our_in, ours.sent()) }.unwrap();
+    let mut abi = theirs.export_change(edit(input), &mut to_us).unwrap();
+    spoil(&mut abi);
+    let beside = if answered { ours.sent() } else { None };
+    // SAFETY: exported just above; what was sent is pinned until `clear`; each spoiling
+    // keeps the arrays readable and releasable.
+    let back = unsafe { import_answer(&abi, &mut our_in, beside) };
     to_us.commit();
     ours.clear();
     back
@@ -671,25 +686,7 @@ fn columns_of(change: &Change, diff: usize) -> Vec<arrow_array::ArrayRef> {
 /// What reading an answer to `sent`, spoiled by `spoil` on its way, says: beside what was
 /// sent (`answered`) or not.
 fn answer_spoiled(sent: &Change, answered: bool, spoil: &dyn Fn(&mut AbiChange)) -> String {
-    let (mut to_them, mut their_in, mut ours) = (
-        SchemaOutbox::default(),
-        SchemaInbox::default(),
-        Outgoing::answered(),
-    );
-    let (mut to_us, mut our_in, mut theirs) = (
-        SchemaOutbox::default(),
-        SchemaInbox::default(),
-        Outgoing::default(),
-    );
-    let abi = ours.export_change(sent.clone(), &mut to_them).unwrap();
-    // SAFETY: exported just above.
-    let input = unsafe { import_change(&abi, &mut their_in) }.unwrap();
-    to_them.commit();
-    let mut abi = theirs.export_change(input, &mut to_us).unwrap();
-    spoil(&mut abi);
-    let beside = if answered { ours.sent() } else { None };
-    // SAFETY: exported just above; each spoiling keeps the arrays readable and releasable.
-    let read = unsafe { import_answer(&abi, &mut our_in, beside) };
+    let read = answer_read(sent, |input| input, spoil, answered);
     read.map(|_| ()).unwrap_err().to_string()
 }
 
