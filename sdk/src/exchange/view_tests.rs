@@ -1992,6 +1992,43 @@ fn retain_forwards_a_change_whose_every_row_is_kept_and_filters_any_other() {
     );
 }
 
+/// A diff of no rows is dropped by `filter`, so `retain`, which selects what `filter`
+/// selects, does not forward a change that has one, even when every other row is kept.
+#[test]
+fn retain_drops_a_diff_of_no_rows_as_filter_does() {
+    let no_rows = || Rows::new(Vec::<u64>::new(), mixed(0).batch().slice(0, 0)).unwrap();
+    let change = Change::new(
+        4,
+        Timestamp(2),
+        vec![
+            Diff::Insert { post: mixed(0) },
+            Diff::Remove { pre: no_rows() },
+        ],
+    );
+    let every = |rows: &super::view::RowsView<'_>| -> crate::Result<BooleanArray> {
+        Ok(BooleanArray::from(vec![true; rows.num_rows()]))
+    };
+    let filtered = ChangeView::from_change(change.clone())
+        .unwrap()
+        .filter(every)
+        .unwrap();
+    assert_eq!(filtered.diffs.len(), 1);
+    let out = ChangeView::from_change(change.clone())
+        .unwrap()
+        .retain(every)
+        .unwrap();
+    assert!(!out.is_forwarded());
+    assert_eq!(out.into_change().unwrap(), filtered);
+
+    // A change of empty diffs only comes back with none, as from `filter`.
+    let empty = Change::new(4, Timestamp(2), vec![Diff::Insert { post: no_rows() }]);
+    let out = ChangeView::from_change(empty)
+        .unwrap()
+        .retain(every)
+        .unwrap();
+    assert!(out.into_change().unwrap().diffs.is_empty());
+}
+
 /// A `Float16` column reads as `oplink::arrow::f16`s: a plugin names the type without a
 /// `half` dependency of its own.
 #[test]

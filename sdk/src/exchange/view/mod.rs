@@ -504,7 +504,8 @@ impl ChangeView {
     /// The rows that `keep` selects, as [`ChangeView::filter`] selects them; but when `keep`
     /// keeps every row of every side, the change itself, forwarded (its arrays go back as
     /// they came, nothing is built): for a filter that mostly keeps everything (a check, a
-    /// guard), the cheap way out. `keep` runs once per side, `pre` before `post`, as in
+    /// guard), the cheap way out. A change with a diff of no rows is not forwarded: it is
+    /// filtered, so that the empty diff is dropped, as `filter` drops it. `keep` runs once per side, `pre` before `post`, as in
     /// `filter`; its errors, and a mask of the wrong length, are the result.
     ///
     /// ```
@@ -531,8 +532,11 @@ impl ChangeView {
         let mut every_row = true;
         for rows in self.rows() {
             let mask = keep(&rows)?;
-            // `true_count` counts the flags set and not null, as `filter` does.
-            every_row &= mask.len() == rows.num_rows() && mask.true_count() == mask.len();
+            // `true_count` counts the flags set and not null, as `filter` does. A side of no
+            // rows is a diff `filter` drops: forwarding it would keep it.
+            every_row &= rows.num_rows() > 0
+                && mask.len() == rows.num_rows()
+                && mask.true_count() == mask.len();
             masks.push(mask);
         }
         if every_row {
