@@ -505,8 +505,9 @@ impl ChangeView {
     /// keeps every row of every side, the change itself, forwarded (its arrays go back as
     /// they came, nothing is built): for a filter that mostly keeps everything (a check, a
     /// guard), the cheap way out. A change with a diff of no rows is not forwarded: it is
-    /// filtered, so that the empty diff is dropped, as `filter` drops it. `keep` runs once per side, `pre` before `post`, as in
-    /// `filter`; its errors, and a mask of the wrong length, are the result.
+    /// filtered, so that the empty diff is dropped, as `filter` drops it. `keep` runs once
+    /// per side, `pre` before `post`, as in `filter`; its errors, and a mask of the wrong
+    /// length, are the result.
     ///
     /// ```
     /// # use std::sync::Arc;
