@@ -84,19 +84,18 @@ impl Plugins {
             [only] => return Ok(only),
             [] => {}
             several => {
+                let paths: Vec<_> = several.iter().map(|p| p.path().to_owned()).collect();
                 return Err(CliError::Usage(format!(
                     "{}; name only the one to use with `--plugins`",
-                    oplink_host::Error::Conflict {
-                        operator: name.to_owned(),
-                        paths: several.iter().map(|p| p.path().to_owned()).collect(),
-                    }
+                    conflict_words(name, &paths)
                 )));
             }
         }
         match self.found.plugin_for(name) {
             Ok(plugin) => Ok(plugin),
-            Err(error @ oplink_host::Error::Conflict { .. }) => Err(CliError::Usage(format!(
-                "{error}; name the one to use with `--plugins FILE`"
+            Err(oplink_host::Error::Conflict { operator, paths }) => Err(CliError::Usage(format!(
+                "{}; name the one to use with `--plugins FILE`",
+                conflict_words(&operator, &paths)
             ))),
             Err(_) => {
                 let names = self.operator_names();
@@ -220,4 +219,17 @@ fn rust_only_words(rust_only: &[PathBuf]) -> String {
             more.len()
         ),
     }
+}
+
+/// Which libraries offer one operator, in words: the host's `Error::Conflict` without its
+/// advice, which is for a program that loads plugins itself.
+fn conflict_words(operator: &str, paths: &[std::path::PathBuf]) -> String {
+    format!(
+        "operator `{operator}` is offered by more than one library: {}",
+        paths
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    )
 }

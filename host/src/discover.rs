@@ -236,6 +236,11 @@ impl Discovery {
                 "{SYMLINK} (discovery follows none)"
             )));
         }
+        if metadata.is_dir() {
+            return Some(Outcome::Skipped(
+                "a folder named like a library (discovery searches no subfolders)".to_owned(),
+            ));
+        }
         if !metadata.is_file() {
             return Some(Outcome::Skipped("not a regular file".to_owned()));
         }

@@ -28,7 +28,10 @@ pub enum Error {
         reason: String,
     },
     /// Two libraries found by discovery offer the same operator: neither is picked.
-    #[error("operator `{operator}` is offered by more than one library: {}", paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(" and "))]
+    #[error(
+        "{}; load the one to use by its path with `Plugin::load`, or take the others out of the folders searched",
+        conflict_words(operator, paths)
+    )]
     Conflict {
         /// The operator's name.
         operator: String,
@@ -150,7 +153,9 @@ pub enum Error {
     #[error("an empty path names no library (the loader would open this program itself)")]
     EmptyPath,
     /// The path is a folder or a device, not a library file.
-    #[error("`{path}` is not a file")]
+    #[error(
+        "`{path}` is not a file (a folder or a device): give the path of the library itself, or search a folder with `Discovery`"
+    )]
     NotAFile {
         /// The path.
         path: PathBuf,
@@ -467,6 +472,19 @@ fn duplicate_versions([first, second]: &[String; 2]) -> String {
     } else {
         format!("versions {first} and {second}")
     }
+}
+
+/// Which libraries offer one operator, in words: [`Error::Conflict`]'s message before what
+/// to do.
+fn conflict_words(operator: &str, paths: &[PathBuf]) -> String {
+    format!(
+        "operator `{operator}` is offered by more than one library: {}",
+        paths
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    )
 }
 
 /// A state store in words: its file, or that it is in memory.

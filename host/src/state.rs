@@ -60,6 +60,10 @@ struct Opened {
     reopened: u64,
 }
 
+/// What to do about a file that is not a store.
+const NOT_A_STORE: &str =
+    "give the path of a state store, or move this file away to start with no state";
+
 /// Opens (or creates) the database at `path` with its table, under a guard: redb asserts on
 /// some damaged files instead of returning an error. Says whether this call made the file.
 fn open_database(path: &Path) -> std::result::Result<(redb::Database, bool), String> {
@@ -72,6 +76,12 @@ fn open_database(path: &Path) -> std::result::Result<(redb::Database, bool), Str
             "its folder `{}` does not exist (a store's file is created, not its folder)",
             folder.display()
         ));
+    }
+    if path.is_dir() {
+        return Err(
+            "it is a folder, not a file: give the path of the store's file (in that folder, say; it is created when missing)"
+                .to_owned(),
+        );
     }
     if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
         return Err(
@@ -99,10 +109,10 @@ fn open_database(path: &Path) -> std::result::Result<(redb::Database, bool), Str
             redb::Error::DatabaseAlreadyOpen => format!("{}, in this process or another (hosts of one process share a store by cloning its `StateStore`)", crate::load::OPEN_ALREADY),
             redb::Error::Io(e) => match e.kind() {
                 std::io::ErrorKind::UnexpectedEof => {
-                    "the file is damaged or is not a state store (it ends early)".to_owned()
+                    format!("the file is damaged or is not a state store (it ends early); {NOT_A_STORE}")
                 }
                 std::io::ErrorKind::InvalidData => {
-                    "the file is damaged or is not a state store".to_owned()
+                    format!("the file is damaged or is not a state store; {NOT_A_STORE}")
                 }
                 _ => crate::error::io_words(&e),
             },

@@ -740,7 +740,10 @@ fn truncated_and_missing_files() {
     let err = Plugin::load(&dir).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("`{}` is not a file", dir.display())
+        format!(
+            "`{}` is not a file (a folder or a device): give the path of the library itself, or search a folder with `Discovery`",
+            dir.display()
+        )
     );
 
     // `dlopen("")` would open the test program itself.
@@ -768,7 +771,10 @@ fn truncated_and_missing_files() {
     for err in [Plugin::load(&fifo), Plugin::load_fresh(&fifo)] {
         assert_eq!(
             err.unwrap_err().to_string(),
-            format!("`{}` is not a file", fifo.display())
+            format!(
+                "`{}` is not a file (a folder or a device): give the path of the library itself, or search a folder with `Discovery`",
+                fifo.display()
+            )
         );
     }
     std::fs::remove_file(&fifo).unwrap();

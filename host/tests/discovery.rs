@@ -210,7 +210,10 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
     let lines: Vec<String> = found.entries().iter().map(ToString::to_string).collect();
     assert_eq!(found.entries().len(), 9, "{lines:#?}");
     match outcome_of(&found, "libfolder.so") {
-        Outcome::Skipped(reason) => assert_eq!(reason, "not a regular file"),
+        Outcome::Skipped(reason) => assert_eq!(
+            reason,
+            "a folder named like a library (discovery searches no subfolders)"
+        ),
         other => panic!("{other:?}"),
     }
 
@@ -258,7 +261,7 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
     assert_eq!(
         err.to_string(),
         format!(
-            "operator `threshold` is offered by more than one library: `{}` and `{}`",
+            "operator `threshold` is offered by more than one library: `{}` and `{}`; load the one to use by its path with `Plugin::load`, or take the others out of the folders searched",
             dir.join("libthreshold.so").display(),
             dir.join("libthreshold_copy.so").display()
         )

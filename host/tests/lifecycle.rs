@@ -415,6 +415,14 @@ fn a_store_that_cannot_be_opened_is_an_error_naming_it() {
             dir.join("missing-folder").display()
         )
     );
+    // A folder given for the store's file: said so, not the system's "Is a directory".
+    assert_eq!(
+        StateStore::open(&dir).unwrap_err().to_string(),
+        format!(
+            "state store `{}`: it is a folder, not a file: give the path of the store's file (in that folder, say; it is created when missing)",
+            dir.display()
+        )
+    );
     // One store open twice (two runs sharing a state folder): the second says why.
     let shared = dir.join("state.redb");
     let _first = StateStore::open(&shared).unwrap();
@@ -432,12 +440,12 @@ fn a_store_that_cannot_be_opened_is_an_error_naming_it() {
         (
             "text",
             b"not a store at all\n".repeat(300),
-            "the file is damaged or is not a state store",
+            "the file is damaged or is not a state store; give the path of a state store, or move this file away to start with no state",
         ),
         (
             "short",
             good[..100].to_vec(),
-            "the file is damaged or is not a state store (it ends early)",
+            "the file is damaged or is not a state store (it ends early); give the path of a state store, or move this file away to start with no state",
         ),
         (
             "empty",
