@@ -87,7 +87,7 @@ impl Plugins {
                 let paths: Vec<_> = several.iter().map(|p| p.path().to_owned()).collect();
                 return Err(CliError::Usage(format!(
                     "{}; name only the one to use with `--plugins`",
-                    conflict_words(name, &paths)
+                    oplink_host::load::conflict_words(name, &paths)
                 )));
             }
         }
@@ -95,7 +95,7 @@ impl Plugins {
             Ok(plugin) => Ok(plugin),
             Err(oplink_host::Error::Conflict { operator, paths }) => Err(CliError::Usage(format!(
                 "{}; name the one to use with `--plugins FILE`",
-                conflict_words(&operator, &paths)
+                oplink_host::load::conflict_words(&operator, &paths)
             ))),
             Err(_) => {
                 let names = self.operator_names();
@@ -219,17 +219,4 @@ fn rust_only_words(rust_only: &[PathBuf]) -> String {
             more.len()
         ),
     }
-}
-
-/// Which libraries offer one operator, in words: the host's `Error::Conflict` without its
-/// advice, which is for a program that loads plugins itself.
-fn conflict_words(operator: &str, paths: &[std::path::PathBuf]) -> String {
-    format!(
-        "operator `{operator}` is offered by more than one library: {}",
-        paths
-            .iter()
-            .map(|p| format!("`{}`", p.display()))
-            .collect::<Vec<_>>()
-            .join(" and ")
-    )
 }

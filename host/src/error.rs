@@ -30,7 +30,7 @@ pub enum Error {
     /// Two libraries found by discovery offer the same operator: neither is picked.
     #[error(
         "{}; load the one to use by its path with `Plugin::load`, or take the others out of the folders searched",
-        conflict_words(operator, paths)
+        crate::load::conflict_words(operator, paths)
     )]
     Conflict {
         /// The operator's name.
@@ -472,19 +472,6 @@ fn duplicate_versions([first, second]: &[String; 2]) -> String {
     } else {
         format!("versions {first} and {second}")
     }
-}
-
-/// Which libraries offer one operator, in words: [`Error::Conflict`]'s message before what
-/// to do.
-fn conflict_words(operator: &str, paths: &[PathBuf]) -> String {
-    format!(
-        "operator `{operator}` is offered by more than one library: {}",
-        paths
-            .iter()
-            .map(|p| format!("`{}`", p.display()))
-            .collect::<Vec<_>>()
-            .join(" and ")
-    )
 }
 
 /// A state store in words: its file, or that it is in memory.

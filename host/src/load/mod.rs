@@ -169,6 +169,20 @@ fn remember_loaded(path: &Path, id: FileId) {
     loaded.entry(path.to_path_buf()).or_insert(id);
 }
 
+/// Which libraries offer one operator, in words: [`Error::Conflict`](crate::Error::Conflict)'s
+/// message before its advice, which is for a program that loads plugins itself (the
+/// command line gives its own).
+pub fn conflict_words(operator: &str, paths: &[PathBuf]) -> String {
+    format!(
+        "operator `{operator}` is offered by more than one library: {}",
+        paths
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    )
+}
+
 /// For a library path that does not exist, the file its author most likely meant, when that
 /// one exists: the name with the platform's extension (`libthreshold` → `libthreshold.so`),
 /// with cargo's `lib` prefix (`threshold.so` → `libthreshold.so`), or with a crate name's
