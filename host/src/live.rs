@@ -587,7 +587,7 @@ pub fn reload_all<L: AsRef<LiveInstance>>(
                 for (live, writes) in held.iter().zip(before) {
                     live.instance.state().put_back(writes);
                 }
-                return Err(error);
+                return Err(none_reloaded(error, held.len()));
             }
         }
     }
@@ -595,6 +595,38 @@ pub fn reload_all<L: AsRef<LiveInstance>>(
         live.swap(next, point, new);
     }
     Ok(held.len())
+}
+
+/// `reload_all`'s error for the instance that could not be prepared, saying that the
+/// others given with it were not reloaded either (a reader of one operator's failure would
+/// otherwise take the rest for reloaded).
+fn none_reloaded(error: Error, count: usize) -> Error {
+    let others = |reason: String| {
+        format!("{reason}; so none of the {count} instances given to `reload_all` was reloaded")
+    };
+    match error {
+        Error::Reload {
+            operator,
+            state,
+            reason,
+        } if count > 1 => Error::Reload {
+            operator,
+            state,
+            reason: others(reason),
+        },
+        Error::StillPoisoned {
+            operator,
+            state,
+            action,
+            reason,
+        } if count > 1 => Error::StillPoisoned {
+            operator,
+            state,
+            action,
+            reason: others(reason),
+        },
+        other => other,
+    }
 }
 
 /// Every instance of `order`, held together. No lock is waited for while another is held:

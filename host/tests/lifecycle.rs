@@ -1345,6 +1345,11 @@ fn a_library_reload_swaps_every_instance_or_none() {
     let mixed = [make("accept"), make("reject")];
     let err = oplink_host::reload_all(&mixed, &next).unwrap_err();
     assert!(err.to_string().contains("refused the snapshot"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("; so none of the 2 instances given to `reload_all` was reloaded"),
+        "{err}"
+    );
     for live in &mixed {
         assert_eq!(live.generation(), 1);
         assert_eq!(tally_report(live), (10, "base".to_owned()));
