@@ -43,7 +43,7 @@ pub(super) fn open_csv(
             }
             if names(&header) != names(&schema) {
                 return Err(CliError::Usage(format!(
-                    "--schema names the columns {}, but the header of `{}` has {}",
+                    "--schema names the columns {}, but the header of `{}` has {}: give each of the header's columns, in its order, as `name:type`",
                     names(&schema).join(", "),
                     path.display(),
                     names(&header).join(", ")

@@ -34,6 +34,14 @@ pub fn input_format(path: &Path, given: Option<InputFormat>) -> Result<InputForm
                 path.display()
             )));
         }
+        // A pipe or a device (`/dev/stdin`, `<(...)`) has no extension to tell, and giving
+        // `--format` would only meet the next refusal: say that one now.
+        _ if !path.is_file() => {
+            return Err(CliError::Usage(format!(
+                "`{}` is not a regular file: `oplink run` reads its input more than once, so save the stream to a file first",
+                path.display()
+            )));
+        }
         _ if let Some((compression, _, undo)) = crate::output::compressed_extension(path) => {
             return Err(CliError::Usage(format!(
                 "`{}` is named as {compression}, but `oplink run` reads no compressed files; decompress it first (`{undo}`)",

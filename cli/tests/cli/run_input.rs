@@ -168,7 +168,7 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
     );
     fails_with(
         oplink().args(["run", ORDERS, "--schema", "amount:int64,customer:utf8"]),
-        "--schema names the columns `amount`, `customer`, but the header of `examples/data/orders.csv` has `customer`, `amount`",
+        "--schema names the columns `amount`, `customer`, but the header of `examples/data/orders.csv` has `customer`, `amount`: give each of the header's columns, in its order, as `name:type`",
     );
     fails_with(
         oplink().args(["run", ORDERS, "--op", "threshold=@"]),
@@ -713,7 +713,7 @@ fn an_input_that_is_not_a_regular_file_is_refused_not_read_half() {
         oplink()
             .args(["run", "/dev/stdin", "--format", "csv"])
             .args(["--schema", "customer:utf8,amount:int64"])
-            .write_stdin(orders),
+            .write_stdin(orders.clone()),
         "`/dev/stdin` is not a regular file: `oplink run` reads its input more than once (to infer or check its schema), so save the stream to a file first",
     );
     fails_with(
@@ -721,6 +721,12 @@ fn an_input_that_is_not_a_regular_file_is_refused_not_read_half() {
             .args(["run", "/dev/stdin", "--format", "ipc"])
             .write_stdin(b"ARROW1".to_vec()),
         "`/dev/stdin` is not a regular file: `oplink run` reads its input more than once (to tell an Arrow IPC file from a stream), so save the stream to a file first",
+    );
+    // Without `--format`, the same refusal, not a request for the format that would only
+    // lead to it.
+    fails_with(
+        oplink().args(["run", "/dev/stdin"]).write_stdin(orders),
+        "`/dev/stdin` is not a regular file: `oplink run` reads its input more than once, so save the stream to a file first",
     );
     fails_with(
         oplink().args(["run", "-", "--format", "parquet"]),
