@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use oplink::services::{Entries, State};
 
 use crate::error::{Error, Result};
+use crate::load::NOT_A_STORE;
 
 /// Keys are `(scope, key)`; values are bytes.
 const TABLE: redb::TableDefinition<(&str, &[u8]), &[u8]> = redb::TableDefinition::new("state");
@@ -59,10 +60,6 @@ struct Opened {
     db: std::result::Result<redb::Database, String>,
     reopened: u64,
 }
-
-/// What to do about a file that is not a store.
-const NOT_A_STORE: &str =
-    "give the path of a state store, or move this file away to start with no state";
 
 /// Opens (or creates) the database at `path` with its table, under a guard: redb asserts on
 /// some damaged files instead of returning an error. Says whether this call made the file.
@@ -228,7 +225,7 @@ fn damaged(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_default();
-    format!("the file is damaged (redb: {said})")
+    format!("the file is damaged (redb: {said}); {NOT_A_STORE}")
 }
 
 impl std::fmt::Debug for Backing {

@@ -85,6 +85,16 @@ pub(super) fn build_host(args: &RunArgs, tables: Tables, fresh: &mut FreshState)
                     path.display()
                 ))
             }
+            // The library asks a host for "the path of a state store"; here the path is
+            // the folder's, and the store's file is this command's to name.
+            oplink_host::Error::State { ref reason, .. }
+                if let Some(what) = reason.strip_suffix(oplink_host::load::NOT_A_STORE) =>
+            {
+                CliError::Usage(format!(
+                    "state store `{}`: {what}move it away to start with no state, or give `--state` another folder",
+                    path.display()
+                ))
+            }
             other => other.into(),
         })?;
         finish_kept(dir, &store, args.quiet)?;

@@ -777,8 +777,20 @@ fn a_damaged_state_store_is_one_line_of_error_not_a_panic_message() {
         text.starts_with(&format!(
             "oplink: state store `{}`: the file is damaged (redb: ",
             store.display()
-        )) && text.lines().count() == 1,
+        )) && text.ends_with(
+            "); move it away to start with no state, or give `--state` another folder\n"
+        ) && text.lines().count() == 1,
         "{text}"
+    );
+    // A file that is no store at all, in the command line's words (`--state` takes a
+    // folder, not "the path of a state store").
+    std::fs::write(&store, "op,customer,amount\n+I,ann,12\n").unwrap();
+    assert_eq!(
+        failure(&mut run()),
+        format!(
+            "oplink: state store `{}`: the file is damaged or is not a state store; move it away to start with no state, or give `--state` another folder\n",
+            store.display()
+        )
     );
 }
 

@@ -127,6 +127,12 @@ pub(crate) fn file_id(path: &Path) -> Option<FileId> {
 /// open in another process, or in another `StateStore` of this one.
 pub const OPEN_ALREADY: &str = "it is open already";
 
+/// The end of an [`Error::State`](crate::Error::State)'s reason when the store's file is
+/// damaged or is no state store: what to do, in a host's words (a host that names its store
+/// otherwise, a command line's `--state DIR` say, puts its own words in its place).
+pub const NOT_A_STORE: &str =
+    "give the path of a state store, or move this file away to start with no state";
+
 /// Removes the files `.NAME.PID{suffix}` (or `.NAME.PID-N{suffix}`) in `folder` whose
 /// process is gone: what a process killed while it wrote `NAME` under a temporary name left
 /// (`SIGKILL`, a power cut). A process still writing keeps its own. (For `oplink run`'s
