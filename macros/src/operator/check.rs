@@ -244,7 +244,17 @@ pub fn method<'a>(
     let data = slot.data_args();
     let with_ctx = slot.takes_ctx() && types.len() == data + 1;
     let config_optional = slot == Slot::New && types.is_empty();
-    if types.len() != data && !with_ctx && !config_optional {
+    // `new(ctx: &mut Context, config: Config)`, written as the other methods take theirs:
+    // the `ctx` is the mistake, not the count (so not "at most one argument" at the
+    // configuration).
+    let ctx_in_new = slot == Slot::New
+        && types.len()
+            - types
+                .iter()
+                .filter(|ty| matches!(Kind::of(ty), Kind::Ctx { .. }))
+                .count()
+            == data;
+    if types.len() != data && !with_ctx && !config_optional && !ctx_in_new {
         arity(slot, sig, &rest, errors);
     } else if errors.len() == before {
         arguments(slot, &types, with_ctx, view, errors);
