@@ -561,7 +561,7 @@ fn a_plugin_that_makes_a_context_of_its_own_is_told_it_is_for_tests() {
     };
     assert_eq!(
         message,
-        "`Context::new(\"faulty\")` is for unit tests: a plugin's context is the host's, which a method takes as `ctx: &mut Context` (one of its own would keep its state nowhere)"
+        "`Context::new(\"faulty\")` is for unit tests: a plugin's context is the host's, which a method takes as `ctx: &mut Context` (one of its own would keep its state nowhere); `new` gets none, so do what needs one in the first call that has a `ctx`"
     );
     // Located at the plugin's call, not inside oplink.
     assert!(

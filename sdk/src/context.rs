@@ -119,7 +119,7 @@ impl Context {
     pub fn new(operator: &'static str) -> Box<Context> {
         if crate::trampoline::in_call() {
             panic!(
-                "`Context::new(\"{operator}\")` is for unit tests: a plugin's context is the host's, which a method takes as `ctx: &mut Context` (one of its own would keep its state nowhere)"
+                "`Context::new(\"{operator}\")` is for unit tests: a plugin's context is the host's, which a method takes as `ctx: &mut Context` (one of its own would keep its state nowhere); `new` gets none, so do what needs one in the first call that has a `ctx`"
             );
         }
         let declared = crate::runtime::declared_services(operator);
