@@ -284,4 +284,39 @@ mod tests {
             "invalid configuration for operator `t`: invalid type: integer `7`, expected no configuration (`null` or `{}`), since its `new` takes none"
         );
     }
+
+    /// The path goes as far as serde reads the JSON itself: through an enum tagged the
+    /// default way, not into an internally tagged one (or an untagged one, or a
+    /// `#[serde(flatten)]` field), which serde reads from a copy it buffered (README,
+    /// "Plugin author's guide").
+    #[test]
+    fn the_path_stops_where_serde_buffers() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        #[serde(rename_all = "snake_case")]
+        enum External {
+            Fixed { value: i64 },
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            mode: External,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        #[serde(tag = "mode", rename_all = "snake_case")]
+        enum Internal {
+            Fixed { value: i64 },
+        }
+        let err = parse::<Outer>("t", br#"{"mode": {"fixed": {"value": "3"}}}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration for operator `t` at `mode.fixed.value`: invalid type: string \"3\", expected i64"
+        );
+        let err = parse::<Internal>("t", br#"{"mode": "fixed", "value": "3"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration for operator `t`: invalid type: string \"3\", expected i64"
+        );
+    }
 }
