@@ -49,9 +49,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     crate::common::debug::print(
         "operator",
         &crate::common::types::text(&item.self_ty),
-        &expanded,
-    );
-    expanded
+        expanded,
+    )
 }
 
 /// The user's impl as it is kept after our errors, with a `Context` taken by value (which

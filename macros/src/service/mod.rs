@@ -45,8 +45,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             quote!(#errors #item)
         }
     };
-    crate::common::debug::print("host_callbacks", &item.ident.to_string(), &expanded);
-    expanded
+    crate::common::debug::print("host_callbacks", &item.ident.to_string(), expanded)
 }
 
 /// Makes the trait require `Send + Sync`: one host value serves every instance, from any
