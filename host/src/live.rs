@@ -600,33 +600,15 @@ pub fn reload_all<L: AsRef<LiveInstance>>(
 /// `reload_all`'s error for the instance that could not be prepared, saying that the
 /// others given with it were not reloaded either (a reader of one operator's failure would
 /// otherwise take the rest for reloaded).
-fn none_reloaded(error: Error, count: usize) -> Error {
-    let others = |reason: String| {
-        format!("{reason}; so none of the {count} instances given to `reload_all` was reloaded")
-    };
-    match error {
-        Error::Reload {
-            operator,
-            state,
-            reason,
-        } if count > 1 => Error::Reload {
-            operator,
-            state,
-            reason: others(reason),
-        },
-        Error::StillPoisoned {
-            operator,
-            state,
-            action,
-            reason,
-        } if count > 1 => Error::StillPoisoned {
-            operator,
-            state,
-            action,
-            reason: others(reason),
-        },
-        other => other,
+fn none_reloaded(mut error: Error, count: usize) -> Error {
+    if let Error::Reload { reason, .. } | Error::StillPoisoned { reason, .. } = &mut error
+        && count > 1
+    {
+        reason.push_str(&format!(
+            "; so none of the {count} instances given to `reload_all` was reloaded"
+        ));
     }
+    error
 }
 
 /// Every instance of `order`, held together. No lock is waited for while another is held:
