@@ -12,7 +12,7 @@ use oplink::arrow::schema::{DataType, Field, Schema};
 
 use crate::error::{CliError, Result};
 
-use super::csv_errors::csv_error;
+use super::csv_errors::{csv_error, no_header};
 use super::file::{Counting, open};
 use super::messages::arrow_words;
 use super::quotes::Quotes;
@@ -39,7 +39,7 @@ pub(super) fn open_csv(
             // arrow-csv reads columns by position: the names must agree.
             let header = csv_header(path, delimiter)?;
             if header.fields().is_empty() {
-                return Err(data("it has no header line".to_owned()));
+                return Err(data(no_header(size == 0, delimiter)));
             }
             if names(&header) != names(&schema) {
                 return Err(CliError::Usage(format!(
@@ -68,7 +68,7 @@ pub(super) fn open_csv(
         }
     };
     if schema.fields().is_empty() {
-        return Err(data("it has no header line".to_owned()));
+        return Err(data(no_header(size == 0, delimiter)));
     }
     let schema = Arc::new(schema);
     let quotes = Arc::new(Mutex::new(Quotes::new(delimiter)));

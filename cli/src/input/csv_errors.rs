@@ -205,6 +205,39 @@ fn bad_value(path: &Path, delimiter: u8, message: &str, inferred: bool) -> Optio
     ))
 }
 
+/// A record of `got` fields (counted, "3 fields") where the header has `expected`, and
+/// what to do: the usual cause is a value holding the separator, unquoted.
+fn ragged(got: &str, expected: &str, delimiter: u8) -> String {
+    let (separator, quoted) = match delimiter {
+        b'\t' => ("a tab".to_owned(), "1\\t5".to_owned()),
+        other => {
+            let other = char::from(other);
+            (format!("`{other}`"), format!("1{other}5"))
+        }
+    };
+    format!(
+        "{got} where the header has {expected}: each line holds one field per column of the header, and a value holding {separator} is quoted (`\"{quoted}\"`)"
+    )
+}
+
+/// What a CSV or TSV file with no header line is told (`empty`: it holds nothing at all,
+/// else only blank lines): what its first line must be, in its own separator.
+pub(super) fn no_header(empty: bool, delimiter: u8) -> String {
+    let separator = match delimiter {
+        b'\t' => "\\t".to_owned(),
+        other => char::from(other).to_string(),
+    };
+    if empty {
+        format!(
+            "it is empty: it needs a first line naming the columns, such as `id{separator}amount`"
+        )
+    } else {
+        format!(
+            "it has no header line, only blank lines: the first line must name the columns, such as `id{separator}amount`"
+        )
+    }
+}
+
 /// arrow-csv's "incorrect number of fields for line N, expected E got G" (or "got more than
 /// G"), while reading: the line of record N (counted from 1 with the header), and "G fields
 /// where the header has E", or [`UNCLOSED_QUOTE`] when the record opens a quote never
@@ -226,10 +259,10 @@ fn incorrect_number(path: &Path, delimiter: u8, message: &str) -> Option<Located
         if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
             UNCLOSED_QUOTE.to_owned()
         } else {
-            format!(
-                "{} where the header has {}",
-                crate::counted(&got, "field", "fields"),
-                expected.map_or("another number".to_owned(), |e| e.to_string())
+            ragged(
+                &crate::counted(&got, "field", "fields"),
+                &expected.map_or("another number".to_owned(), |e| e.to_string()),
+                delimiter,
             )
         },
     ))
@@ -256,16 +289,16 @@ fn unequal_lengths(path: &Path, delimiter: u8, message: &str) -> Option<Located>
         if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
             UNCLOSED_QUOTE.to_owned()
         } else {
-            format!(
-                "{} where the header has {}",
-                crate::counted(
+            ragged(
+                &crate::counted(
                     number_after(message, "found ")
                         .map_or("another number".to_owned(), |n| n.to_string()),
                     "field",
-                    "fields"
+                    "fields",
                 ),
-                number_after(message, "Expected ")
+                &number_after(message, "Expected ")
                     .map_or("another number".to_owned(), |n| n.to_string()),
+                delimiter,
             )
         },
     ))
@@ -373,7 +406,7 @@ mod tests {
         );
         assert_eq!(
             error_of(b"a\n\"\"\n1,2\n3\n", None),
-            "cannot read `data.csv` at line 3: 2 fields where the header has 1"
+            "cannot read `data.csv` at line 3: 2 fields where the header has 1: each line holds one field per column of the header, and a value holding `,` is quoted (`\"1,5\"`)"
         );
     }
 
@@ -387,11 +420,11 @@ mod tests {
         let not_utf8 = "the text is not valid UTF-8 (text in another encoding can be converted first, e.g. `iconv -f latin1 -t utf-8`)";
         assert_eq!(
             error_of(b"a,b\n\"x\ny\",1\n1,2\n3,4,5\n6,7\n", None),
-            "cannot read `data.csv` at line 5: 3 fields where the header has 2"
+            "cannot read `data.csv` at line 5: 3 fields where the header has 2: each line holds one field per column of the header, and a value holding `,` is quoted (`\"1,5\"`)"
         );
         assert_eq!(
             error_of(b"a,b\r\n1,2\r\n3,4,5\r\n6,7\r\n", None),
-            "cannot read `data.csv` at line 3: 3 fields where the header has 2"
+            "cannot read `data.csv` at line 3: 3 fields where the header has 2: each line holds one field per column of the header, and a value holding `,` is quoted (`\"1,5\"`)"
         );
         assert_eq!(
             error_of(b"a,b\n1,2\n\n\nb\xffb,3\n", None),

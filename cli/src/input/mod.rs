@@ -40,7 +40,7 @@ use self::options::delimiter_for;
 use self::parquet::open_parquet;
 use self::quotes::{Quotes, UNCLOSED_QUOTE, line_at};
 use self::schema::unknown_zone;
-use self::sniff::not_text;
+use self::sniff::{not_text, other_text};
 
 // What the rest of the crate, and the library's users, reach as `input::…`.
 pub(crate) use self::csv::csv_header;
@@ -175,7 +175,7 @@ fn checked_file(path: &Path, format: InputFormat, schema_given: bool) -> Result<
     if matches!(
         format,
         InputFormat::Csv | InputFormat::Tsv | InputFormat::Jsonl
-    ) && let Some(reason) = not_text(&file, format)
+    ) && let Some(reason) = not_text(&file, format).or_else(|| other_text(&file, format))
     {
         return Err(unplaced(path, reason));
     }

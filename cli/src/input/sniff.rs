@@ -198,6 +198,61 @@ pub(super) fn not_text(file: &File, format: InputFormat) -> Option<String> {
     ))
 }
 
+/// Why a text file to be read as `format` holds another text format, told by its first
+/// line: JSON named `.csv` or `.tsv` (read as CSV, its first line would be a header of odd
+/// names and the run would go on with the wrong columns, or none), or CSV or TSV named
+/// `.jsonl` (refused at line 1 as no JSON, which does not say why). A first line that could
+/// be either (`[id],[amount]` is a CSV header) is left to the reader.
+pub(super) fn other_text(file: &File, format: InputFormat) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    let mut head = vec![0u8; 64 * 1024];
+    let n = file.read_at(&mut head, 0).ok()?;
+    let head = head.get(..n)?;
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let line = head.split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?.trim();
+    let json = |line: &str| serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok();
+    match format {
+        InputFormat::Csv | InputFormat::Tsv => {
+            let text = if format == InputFormat::Csv {
+                "CSV"
+            } else {
+                "TSV"
+            };
+            if line == "{" || line.starts_with("{\"") || (line.starts_with('{') && json(line)) {
+                Some(format!(
+                    "it is JSON, not {text}: its first line starts with `{{`; give `--format jsonl`, or name it `.jsonl` (JSON lines hold one object per line; `jq -c .` writes them)"
+                ))
+            } else if line == "[" || line.starts_with("[{") || (line.starts_with('[') && json(line))
+            {
+                Some(format!(
+                    "it is JSON, not {text}: its first line starts with `[`; `oplink run` reads JSON lines, one object per line: convert an array of objects with `jq -c '.[]'` and name the result `.jsonl`"
+                ))
+            } else {
+                None
+            }
+        }
+        InputFormat::Jsonl if !line.is_empty() && !line.starts_with(['{', '[']) && !json(line) => {
+            let (text, extension) = if line.contains('\t') {
+                ("TSV", "tsv")
+            } else if line.contains(',') {
+                ("CSV", "csv")
+            } else {
+                return None;
+            };
+            let mut shown_line: String = line.chars().take(60).collect();
+            if shown_line.len() < line.len() {
+                shown_line.push_str(" …");
+            }
+            Some(format!(
+                "it is not JSON lines: its first line, `{}`, is no JSON but reads as a {text} header; give `--format {extension}`, or name it `.{extension}`",
+                shown_line.replace('\t', "\\t")
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// The last 8 bytes of a Parquet file of `size` bytes: its footer's length and its closing
 /// magic (`PAR1`, or `PARE` for an encrypted footer); `None` for a file too short for them.
 fn parquet_tail(file: &File, size: u64) -> Option<(u32, [u8; 4])> {

@@ -49,7 +49,7 @@ fn an_unreadable_csv_file_names_the_line_and_column() {
         fails_with(
             oplink().arg("run").args(schema).arg(&file),
             &format!(
-                "cannot read `{}` at line 3: 3 fields where the header has 2",
+                "cannot read `{}` at line 3: 3 fields where the header has 2: each line holds one field per column of the header, and a value holding `,` is quoted (`\"1,5\"`)",
                 file.display()
             ),
         );
@@ -269,7 +269,7 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
         ),
         (
             "a,b\n1,2\n\n3,4,5\n",
-            "at line 4: 3 fields where the header has 2",
+            "at line 4: 3 fields where the header has 2: each line holds one field per column of the header, and a value holding `,` is quoted (`\"1,5\"`)",
         ),
     ];
     for (i, (text, said)) in cases.into_iter().enumerate() {
@@ -290,7 +290,7 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
             .args(["run", "--to", "none", "--schema", "a:utf8,b:int64"])
             .arg(&file),
         &format!(
-            "cannot read `{}` at line 3: 1 field where the header has 2",
+            "cannot read `{}` at line 3: 1 field where the header has 2: each line holds one field per column of the header, and a value holding `,` is quoted (`\"1,5\"`)",
             file.display()
         ),
     );
@@ -312,7 +312,7 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
     fails_with(
         oplink().args(["run", "--to", "none"]).arg(&file),
         &format!(
-            "cannot read `{}` at line 4: 3 fields where the header has 2",
+            "cannot read `{}` at line 4: 3 fields where the header has 2: each line holds one field per column of the header, and a value holding `,` is quoted (`\"1,5\"`)",
             file.display()
         ),
     );
@@ -365,7 +365,7 @@ fn a_csv_error_names_the_files_line_past_blank_lines_and_quoted_breaks() {
     fails_with(
         oplink().args(["run", "--to", "none"]).arg(&file),
         &format!(
-            "cannot read `{}` at line 2: 3 fields where the header has 2",
+            "cannot read `{}` at line 2: 3 fields where the header has 2: each line holds one field per column of the header, and a value holding `,` is quoted (`\"1,5\"`)",
             file.display()
         ),
     );

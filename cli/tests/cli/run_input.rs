@@ -96,6 +96,111 @@ fn a_binary_file_read_as_text_says_what_it_is() {
     }
 }
 
+/// A text file named as another text format is said to be what it is, with what to do:
+/// JSON named `.csv` (read as CSV it would run on with a header of odd names), CSV or TSV
+/// named `.jsonl`. A CSV header that merely starts with `[` or `{` is read as CSV.
+#[test]
+fn a_text_file_named_as_another_text_format_says_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let object = "it is JSON, not CSV: its first line starts with `{`; give `--format jsonl`, or name it `.jsonl` (JSON lines hold one object per line; `jq -c .` writes them)";
+    let array = "it is JSON, not CSV: its first line starts with `[`; `oplink run` reads JSON lines, one object per line: convert an array of objects with `jq -c '.[]'` and name the result `.jsonl`";
+    for (name, text, said) in [
+        ("lines.csv", "{\"id\": 1}\n{\"id\": 2}\n", object),
+        ("pretty.csv", "\u{feff}{\n  \"id\": 1\n}\n", object),
+        ("array.csv", "[{\"id\": 1}]\n", array),
+        ("pretty-array.csv", "[\n  {\"id\": 1}\n]\n", array),
+        (
+            "orders.jsonl",
+            "customer,amount\nann,12\n",
+            "it is not JSON lines: its first line, `customer,amount`, is no JSON but reads as a CSV header; give `--format csv`, or name it `.csv`",
+        ),
+        (
+            "orders.ndjson",
+            "customer\tamount\nann\t12\n",
+            "it is not JSON lines: its first line, `customer\\tamount`, is no JSON but reads as a TSV header; give `--format tsv`, or name it `.tsv`",
+        ),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        fails_with(
+            oplink().arg("run").arg(&file),
+            &format!("cannot read `{}`: {said}", file.display()),
+        );
+    }
+    // Given `--format tsv`, JSON is named as TSV.
+    let file = dir.path().join("lines.csv");
+    fails_with(
+        oplink().args(["run", "--format", "tsv"]).arg(&file),
+        &format!(
+            "cannot read `{}`: it is JSON, not TSV: its first line starts with `{{`; give `--format jsonl`, or name it `.jsonl` (JSON lines hold one object per line; `jq -c .` writes them)",
+            file.display()
+        ),
+    );
+    // Headers that start as JSON does, but are none, and a JSON line that is only broken.
+    for (name, text) in [
+        ("brackets.csv", "[id],[amount]\n1,2\n"),
+        ("braces.csv", "{id},amount\n1,2\n"),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let output = oplink()
+            .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+            .arg(&file)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert_eq!(stdout(&output), text, "{name}");
+    }
+    let file = dir.path().join("broken.jsonl");
+    std::fs::write(&file, "{\"id\": 1,}\n").unwrap();
+    let error = failure(oplink().arg("run").arg(&file));
+    assert!(!error.contains("reads as a CSV header"), "{error}");
+}
+
+/// A CSV or TSV file with no header line, or a line of another number of fields than its
+/// header, is told what the file needs, in its own separator.
+#[test]
+fn a_csv_file_without_a_header_or_with_a_ragged_line_says_what_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let blank = dir.path().join("blank.csv");
+    std::fs::write(&blank, "\n\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&blank),
+        &format!(
+            "cannot read `{}`: it has no header line, only blank lines: the first line must name the columns, such as `id,amount`",
+            blank.display()
+        ),
+    );
+    let empty = dir.path().join("empty.tsv");
+    std::fs::write(&empty, "").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&empty),
+        &format!(
+            "cannot read `{}`: it is empty: it needs a first line naming the columns, such as `id\\tamount`",
+            empty.display()
+        ),
+    );
+    let semicolons = dir.path().join("semicolons.csv");
+    std::fs::write(&semicolons, "").unwrap();
+    fails_with(
+        oplink().args(["run", "--delimiter", ";"]).arg(&semicolons),
+        &format!(
+            "cannot read `{}`: it is empty: it needs a first line naming the columns, such as `id;amount`",
+            semicolons.display()
+        ),
+    );
+    let ragged = dir.path().join("ragged.tsv");
+    std::fs::write(&ragged, "a\tb\n1\t2\t3\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&ragged),
+        &format!(
+            "cannot read `{}` at line 2: 3 fields where the header has 2: each line holds one field per column of the header, and a value holding a tab is quoted (`\"1\\t5\"`)",
+            ragged.display()
+        ),
+    );
+}
+
 #[test]
 fn a_missing_input_file_is_one_sentence() {
     fails_with(
@@ -120,7 +225,7 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
     fails_with(
         oplink().arg("run").arg(&empty_csv),
         &format!(
-            "cannot read `{}`: it has no header line",
+            "cannot read `{}`: it is empty: it needs a first line naming the columns, such as `id,amount`",
             empty_csv.display()
         ),
     );
@@ -964,7 +1069,10 @@ fn inputs_that_cannot_be_read_right_are_refused_saying_why() {
             .arg("run")
             .arg(&empty)
             .args(["--schema", "a:int64"]),
-        &format!("cannot read `{}`: it has no header line", empty.display()),
+        &format!(
+            "cannot read `{}`: it is empty: it needs a first line naming the columns, such as `id,amount`",
+            empty.display()
+        ),
     );
     let v1 = d.join("old.feather");
     std::fs::write(&v1, b"FEA1\0\0\0\0FEA1").unwrap();
