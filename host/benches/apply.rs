@@ -42,7 +42,8 @@
 //! `threshold_in_process`, `threshold_plugin`, `arrow_ffi_baseline` and `oplink_exchange`; 1
 //! and 1,000 for `sink_*`, `scale_*`, `oplink_one_way`, `import_floor` and `threshold_floor`.
 //! Those names, with `wide_plugin`, `wide_view_plugin` and `wide_arrow_ffi_baseline`, are
-//! stable: the README's and `docs/performance-history.md`'s tables cite them from run to run.
+//! stable: the README's, `docs/performance.md`'s and `docs/performance-history.md`'s tables
+//! cite them from run to run.
 //!
 //! `OPLINK_PROFILE=one`, `thousand`, `wide` or `empty` runs one crossing in a loop instead,
 //! for a profiler (`OPLINK_PROFILE_IN_PROCESS=1`: without the plugin, the exchange alone, or

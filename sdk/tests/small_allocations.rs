@@ -130,9 +130,9 @@ fn an_answer_of_the_columns_sent_allocates_only_its_vectors() {
     }
 }
 
-/// A change with no diffs takes the short way (the README's "nothing laid out, nothing
-/// taken back"): neither its export nor its import allocates, the first time (no schema to
-/// send) or later.
+/// A change with no diffs takes the short way (`docs/performance.md`'s "nothing laid out,
+/// nothing taken back"): neither its export nor its import allocates, the first time (no
+/// schema to send) or later.
 #[test]
 fn a_change_without_diffs_crosses_without_allocating() {
     let (mut outbox, mut inbox, mut out) = (
