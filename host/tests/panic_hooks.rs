@@ -51,3 +51,50 @@ fn a_replaced_panic_hook_loses_the_location_but_not_the_message() {
         },
     );
 }
+
+/// A `Drop` that panics while an operator's panic unwinds aborts the process (Rust cannot
+/// contain it, README "Trust"); oplink's hook, which keeps the panics it catches off
+/// standard error, prints them before the abort, since nothing else says why the host died.
+#[test]
+fn an_abort_for_a_panic_during_unwinding_names_the_plugins_panics() {
+    const CHILD: &str = "OPLINK_TEST_ABORT_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let plugin = Plugin::load(plugin_path("faulty")).unwrap();
+        let mut op = plugin
+            .instantiate(
+                "faulty",
+                json!({"fail_in": "apply", "how": "drop_while_unwinding"}),
+                &Host::default(),
+            )
+            .unwrap();
+        let _ = op.apply(insert(1, &[1]));
+        unreachable!("the process aborts in `apply`");
+    }
+    let name = "an_abort_for_a_panic_during_unwinding_names_the_plugins_panics";
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(output.status.signal(), Some(6), "SIGABRT: {output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("oplink: the process aborts"))
+        .unwrap_or_else(|| panic!("no line of oplink's before the abort:\n{stderr}"));
+    // Line and column numbers as `N`.
+    let mut numbered = String::new();
+    for c in line.chars() {
+        if !c.is_ascii_digit() {
+            numbered.push(c);
+        } else if !numbered.ends_with('N') {
+            numbered.push('N');
+        }
+    }
+    let line = numbered;
+    assert_eq!(
+        line,
+        "oplink: the process aborts: in a call of a plugin, a `Drop` panicked while an earlier panic was unwinding, which Rust cannot contain; the plugin's panics before it, first to last: `faulty panics in apply, with a value that panics in its drop` (at examples/faulty/src/lib.rs:N:N); `faulty panics in a drop during unwinding` (at examples/faulty/src/lib.rs:N:N). Make that code not panic (a `Drop` can check `std::thread::panicking()`); see the README's \"Trust\""
+    );
+}

@@ -9,7 +9,9 @@
 //! Each plugin library links its own copy of `std`, so the host's panic hook never sees a
 //! plugin's panics. The hook installed here records the location of a panic raised inside
 //! [`guard`] and prints nothing (a caught panic is an ordinary error for the caller to
-//! report); every other panic goes to the hook that was there before. Capturing no
+//! report), unless Rust is about to abort the process for a panic it cannot contain (a
+//! `Drop` that panics during unwinding): then it prints the panics it kept quiet, the only
+//! clue left. Every other panic goes to the hook that was there before. Capturing no
 //! backtrace keeps a caught panic cheap even when `RUST_BACKTRACE=1` is set.
 //!
 //! A plugin that installs a panic hook of its own must chain to the one it replaces
@@ -19,6 +21,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::io::Write as _;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 use std::sync::Once;
 
@@ -201,6 +204,57 @@ thread_local! {
     };
     /// Where the last panic inside a `guard` happened.
     static LAST_PANIC: RefCell<Option<(String, u32, u32)>> = const { RefCell::new(None) };
+    /// The panics inside a `guard` on this thread that the hook kept off standard error
+    /// and no `guard` has caught yet (at most [`KEPT_QUIET`], the latest), each as
+    /// "`message` (at file:line:column)": what the hook prints when Rust is about to abort
+    /// the process, since those panics are the only clue to why.
+    static QUIET_PANICS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many of the panics the hook kept quiet it remembers (see `QUIET_PANICS`).
+const KEPT_QUIET: usize = 4;
+
+/// The messages Rust's core library panics with right before it aborts the process: a
+/// panic that leaves a destructor run during unwinding, and one that reaches a function
+/// that cannot unwind. A hook cannot ask whether a panic can unwind on stable Rust, so it
+/// knows these by their words.
+const ABORTING_PANICS: [(&str, &str); 2] = [
+    (
+        "panic in a destructor during cleanup",
+        "a `Drop` panicked while an earlier panic was unwinding, which Rust cannot contain",
+    ),
+    (
+        "panic in a function that cannot unwind",
+        "a panic reached a function that cannot unwind (an `extern \"C\"` function of its own, say), which Rust cannot contain",
+    ),
+];
+
+/// Forgets the panics the hook kept quiet: one of them was caught (never panics).
+fn forget_quiet_panics() {
+    let _ = QUIET_PANICS.try_with(|quiet| {
+        if let Ok(mut quiet) = quiet.try_borrow_mut() {
+            quiet.clear();
+        }
+    });
+}
+
+/// What the hook prints before Rust aborts the process for a panic inside a call (`why`
+/// from [`ABORTING_PANICS`]): the panics it kept quiet on this thread, first to last.
+fn aborting_words(why: &str) -> String {
+    let quiet = QUIET_PANICS
+        .try_with(|quiet| quiet.try_borrow().map(|q| q.clone()).unwrap_or_default())
+        .unwrap_or_default();
+    let earlier = if quiet.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; the plugin's panics before it, first to last: {}",
+            quiet.join("; ")
+        )
+    };
+    format!(
+        "oplink: the process aborts: in a call of a plugin, {why}{earlier}. Make that code not panic (a `Drop` can check `std::thread::panicking()`); see the README's \"Trust\""
+    )
 }
 
 static INSTALL_HOOK: Once = Once::new();
@@ -290,6 +344,13 @@ fn install_panic_hook_once() {
             if CALL.with(|call| call.depth.get()) == 0 {
                 return previous(info);
             }
+            // Rust aborts the process after this hook: the panics kept quiet are the only
+            // clue to why, so they are printed, and this one as any panic.
+            let message = info.payload_as_str();
+            if let Some((_, why)) = ABORTING_PANICS.iter().find(|(m, _)| Some(*m) == message) {
+                let _ = writeln!(std::io::stderr(), "{}", aborting_words(why));
+                return previous(info);
+            }
             // A line of oplink's own is no place to send a reader (as for errors): none. Nor
             // is one of the standard library's, such as `/rustc/<commit>/library/...`, a
             // file on no user's machine ("capacity overflow", say).
@@ -297,6 +358,26 @@ fn install_panic_hook_once() {
                 .location()
                 .filter(|l| !crate::error::is_inside_oplink(l) && !crate::error::is_inside_std(l))
                 .map(|l| (l.file().to_owned(), l.line(), l.column()));
+            let _ = QUIET_PANICS.try_with(|quiet| {
+                if let Ok(mut quiet) = quiet.try_borrow_mut() {
+                    if quiet.len() == KEPT_QUIET {
+                        quiet.remove(0);
+                    }
+                    // On one line, and not endless: it is printed only before an abort.
+                    let text: String = message
+                        .unwrap_or("a panic with a non-string payload")
+                        .chars()
+                        .take(1024)
+                        .flat_map(char::escape_debug)
+                        .collect();
+                    quiet.push(match &location {
+                        Some((file, line, column)) => {
+                            format!("`{text}` (at {file}:{line}:{column})")
+                        }
+                        None => format!("`{text}`"),
+                    });
+                }
+            });
             // `try_with`/`try_borrow_mut`: a hook must never panic itself.
             let _ = LAST_PANIC.try_with(|slot| {
                 if let Ok(mut slot) = slot.try_borrow_mut() {
@@ -406,6 +487,8 @@ fn settle(outcome: std::thread::Result<Result<(), Error>>) -> Result<(), Failure
             let message = panic_message(payload.as_ref());
             let (file, line, column) = take_last_panic().unwrap_or_default();
             drop_payload(payload);
+            // Caught: the panics kept quiet so far are this failure's, reported with it.
+            forget_quiet_panics();
             Err(Failure {
                 kind: FailureKind::Panic,
                 message,

@@ -3,7 +3,9 @@
 //! asked; `"bad_utf8"` makes `apply` or `tick` return a Utf8 column that is not UTF-8, as
 //! an operator written in C can; `"panic_on_free"` makes `apply` return a column whose
 //! buffer panics when it is freed, after the call; `"own_context"` makes `apply` make a
-//! context of its own with `Context::new`, which a plugin must not), it implements every
+//! context of its own with `Context::new`, which a plugin must not; `"drop_while_unwinding"`
+//! makes `apply` panic with a value on its stack whose `Drop` panics too, which aborts the
+//! process), it implements every
 //! method and fails in that one. With `"once": "<marker>"`, `new` also fails for every
 //! instance after the first created with that marker in the process: what a recovery that
 //! cannot create the operator again meets.
@@ -20,7 +22,7 @@ pub struct Config {
     /// The method that fails.
     pub fail_in: String,
     /// `"panic"`, `"error"`, `"short"` (`pull`), `"bad_utf8"` (`apply`, `tick`),
-    /// `"panic_on_free"` or `"own_context"` (`apply`).
+    /// `"panic_on_free"`, `"own_context"` or `"drop_while_unwinding"` (`apply`).
     pub how: String,
     /// `"replace"` or `"chain"`: install a panic hook in `new`.
     #[serde(default)]
@@ -65,13 +67,14 @@ impl Faulty {
         // `"bad_utf8"` (with `"fail_in": "apply"` or `"tick"`): it returns text that is not
         // UTF-8; `"panic_on_free"` (with `"fail_in": "apply"`): what it returns panics when
         // it is freed.
-        const HOWS: [&str; 6] = [
+        const HOWS: [&str; 7] = [
             "panic",
             "error",
             "short",
             "bad_utf8",
             "panic_on_free",
             "own_context",
+            "drop_while_unwinding",
         ];
         if !HOWS.contains(&cfg.how.as_str()) {
             bail!("`how` must be one of {HOWS:?}, not {:?}", cfg.how);
@@ -79,7 +82,7 @@ impl Faulty {
         let methods: &[&str] = match cfg.how.as_str() {
             "short" => &["pull"],
             "bad_utf8" => &["apply", "tick"],
-            "panic_on_free" | "own_context" => &["apply"],
+            "panic_on_free" | "own_context" | "drop_while_unwinding" => &["apply"],
             _ => &[],
         };
         if !methods.is_empty() && !methods.contains(&cfg.fail_in.as_str()) {
@@ -130,6 +133,17 @@ impl Faulty {
             // What a plugin must not do: this context's state would be kept nowhere.
             let own = Context::new("faulty");
             own.state()?.put(b"lost", b"1")?;
+        }
+        if self.cfg.fail_in == "apply" && self.cfg.how == "drop_while_unwinding" {
+            // What Rust cannot contain: this `Drop` panics while the panic below unwinds.
+            struct PanicsInDrop;
+            impl Drop for PanicsInDrop {
+                fn drop(&mut self) {
+                    panic!("faulty panics in a drop during unwinding");
+                }
+            }
+            let _guard = PanicsInDrop;
+            panic!("faulty panics in apply, with a value that panics in its drop");
         }
         self.maybe_fail("apply")?;
         let _ = ctx.operator();
