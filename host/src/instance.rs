@@ -634,9 +634,13 @@ unsafe fn failure_error(
             operator,
             method,
             message: if method == "new" {
-                format!("the plugin returned unknown status {status}")
+                format!(
+                    "the plugin returned unknown status {status} (a fault of the plugin: it must return an `OPLINK_STATUS_*`, 0 to 3)"
+                )
             } else {
-                format!("the plugin returned unknown status {status}; the instance is now poisoned")
+                format!(
+                    "the plugin returned unknown status {status} (a fault of the plugin: it must return an `OPLINK_STATUS_*`, 0 to 3); the instance is now poisoned"
+                )
             },
         },
     }

@@ -489,7 +489,7 @@ fn an_unknown_status_from_apply_poisons_the_instance() {
         let err = op.apply(change()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "operator `c_op` in `apply`: the plugin returned unknown status 77; the instance is now poisoned"
+            "operator `c_op` in `apply`: the plugin returned unknown status 77 (a fault of the plugin: it must return an `OPLINK_STATUS_*`, 0 to 3); the instance is now poisoned"
         );
         assert_eq!(
             op.apply(change()).unwrap_err().to_string(),
@@ -518,7 +518,7 @@ fn a_reload_whose_snapshot_answers_an_unknown_status_says_it_poisoned_the_instan
             assert!(matches!(err, Error::StillPoisoned { .. }), "{err:?}");
             assert_eq!(
                 err.to_string(),
-                "reloading operator `c_op` failed, and it is poisoned: the old instance's snapshot poisoned it: operator `c_op` in `snapshot`: the plugin returned unknown status 77; the instance is now poisoned; it refuses every call until a `recover()` or `reload` succeeds (`reload` a build that fixes this, or drop it)"
+                "reloading operator `c_op` failed, and it is poisoned: the old instance's snapshot poisoned it: operator `c_op` in `snapshot`: the plugin returned unknown status 77 (a fault of the plugin: it must return an `OPLINK_STATUS_*`, 0 to 3); the instance is now poisoned; it refuses every call until a `recover()` or `reload` succeeds (`reload` a build that fixes this, or drop it)"
             );
             assert!(live.is_poisoned());
         },
@@ -592,7 +592,7 @@ fn an_unknown_status_is_an_error() {
         assert!(matches!(err, Error::Data { .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
-            "operator `c_op` in `new`: the plugin returned unknown status 77"
+            "operator `c_op` in `new`: the plugin returned unknown status 77 (a fault of the plugin: it must return an `OPLINK_STATUS_*`, 0 to 3)"
         );
     });
 }

@@ -388,7 +388,7 @@ fn descriptor<M: Memory>(
         let addr = required(addr)?;
         if addr.is_null() {
             return Err(invalid(format!(
-                "operator `{name}` has no `{entry}` entry point"
+                "operator `{name}` has no `{entry}` entry point (its vtable slot is null: every slot must be filled, a method the operator does not implement with the default docs/abi.md gives for it)"
             )));
         }
         if !r.memory.is_code(addr.0) {

@@ -343,7 +343,7 @@ fn spoiled_headers_are_refused_with_a_reason() {
                 let vtable = vtable_of(image, header);
                 image.word::<OperatorVTable>(vtable, "tick", 0);
             }),
-            "operator `lookup_join` has no `tick` entry point",
+            "operator `lookup_join` has no `tick` entry point (its vtable slot is null: every slot must be filled, a method the operator does not implement with the default docs/abi.md gives for it)",
         ),
     ];
     for (what, change, expected) in cases {
