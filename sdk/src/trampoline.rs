@@ -346,7 +346,11 @@ fn install_panic_hook_once() {
             }
             // Rust aborts the process after this hook: the panics kept quiet are the only
             // clue to why, so they are printed, and this one as any panic.
-            let message = info.payload_as_str();
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
             if let Some((_, why)) = ABORTING_PANICS.iter().find(|(m, _)| Some(*m) == message) {
                 let _ = writeln!(std::io::stderr(), "{}", aborting_words(why));
                 return previous(info);
