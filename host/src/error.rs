@@ -560,9 +560,11 @@ fn provide_hint(service: &str) -> String {
             && name.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
     match service.strip_prefix("oplink.") {
-        // The services `oplink::services` declares (another may take an `oplink.` name).
-        Some(standard @ ("Log" | "State" | "Clock" | "Lookup")) => {
-            format!("`Host::builder().provide::<dyn oplink::services::{standard}>(..)`")
+        // The one service `oplink::services` declares that a host provides (the standard
+        // ones are never missing, and `provide` refuses them; another trait may take an
+        // `oplink.` name).
+        Some("Lookup") => {
+            "`Host::builder().provide::<dyn oplink::services::Lookup>(..)`".to_owned()
         }
         _ if rust_name(service) => format!("`Host::builder().provide::<dyn {service}>(..)`"),
         _ => format!(
@@ -808,8 +810,8 @@ mod tests {
             "`Host::builder().provide::<dyn Catalog>(..)`"
         );
         assert_eq!(
-            super::provide_hint("oplink.State"),
-            "`Host::builder().provide::<dyn oplink::services::State>(..)`"
+            super::provide_hint("oplink.Lookup"),
+            "`Host::builder().provide::<dyn oplink::services::Lookup>(..)`"
         );
         assert_eq!(
             super::provide_hint("oplink.Rates"),

@@ -124,12 +124,23 @@ impl HostBuilder {
     /// When another service of the same name but other methods was provided: two traits
     /// that share a name (`a::Catalog` and `b::Catalog`), of which operators could reach
     /// only one. Give one a name of its own with `#[oplink::host_callbacks(name = "...")]`.
+    ///
+    /// When the service's name is one of the standard services' (`oplink.Log`,
+    /// `oplink.State`, `oplink.Clock`, `oplink.Spans`), which every host provides itself
+    /// and `provide` cannot replace: operators would never reach the value given.
     #[track_caller]
     #[must_use = "the builder is returned with the service; call `build` on it"]
     pub fn provide<S: Service + ?Sized>(
         mut self,
         implementation: Arc<impl Implementation<S> + ?Sized>,
     ) -> HostBuilder {
+        if STANDARD.iter().any(|(name, _)| *name == S::NAME) {
+            panic!(
+                "`{}` cannot be provided as `{}`: that is a standard service, which every host provides itself (the instance's state, kept in the store given to `state_store`; the system clock; logs and spans to the host's `tracing` subscriber) and `provide` cannot replace, so operators would never reach this value; a trait of your own needs a name of its own, given with `#[oplink::host_callbacks(name = \"...\")]`",
+                std::any::type_name::<S>(),
+                S::NAME
+            );
+        }
         if let Some(other) = self
             .provided
             .iter()
