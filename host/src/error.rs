@@ -306,7 +306,7 @@ pub enum Error {
     },
     /// The operator was built against another version of a service than the host's.
     #[error(
-        "operator `{operator}` was built against another version of the host service `{service}`: {difference}"
+        "operator `{operator}` was built against another version of the host service `{service}`: {difference}; build the plugin and the host against one version of the service's trait (a host's may have more methods, appended at the end, than the plugin's)"
     )]
     ServiceMismatch {
         /// The operator's name.

@@ -227,7 +227,7 @@ fn a_mismatched_service_is_rejected_at_instantiate_naming_the_method() {
     assert!(matches!(err, Error::ServiceMismatch { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "operator `enrich` was built against another version of the host service `Catalog`: method `customers_in` differs: the plugin expects `fn customers_in(&self, region: &str) -> Result<u64>`, the host has `fn customers_in(&self, region: &str) -> Result<i64>`"
+        "operator `enrich` was built against another version of the host service `Catalog`: method `customers_in` differs: the plugin expects `fn customers_in(&self, region: &str) -> Result<u64>`, the host has `fn customers_in(&self, region: &str) -> Result<i64>`; build the plugin and the host against one version of the service's trait (a host's may have more methods, appended at the end, than the plugin's)"
     );
 }
 

@@ -98,7 +98,28 @@ fn a_mismatched_standard_service_is_refused_naming_the_method() {
     assert!(matches!(err, Error::ServiceMismatch { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "operator `op` was built against another version of the host service `oplink.Log`: method `message` differs: the plugin expects `fn message(&self, level: u8, text: &str)`, the host has `fn message(&self, level: u8, target: &str, text: &str)`"
+        "operator `op` was built against another version of the host service `oplink.Log`: method `message` differs: the plugin expects `fn message(&self, level: u8, text: &str)`, the host has `fn message(&self, level: u8, target: &str, text: &str)`; build the plugin and the host against one version of the service's trait (a host's may have more methods, appended at the end, than the plugin's)"
+    );
+}
+
+/// A plugin built against a newer version of a service than the host's (one method more)
+/// is refused naming the method the host lacks.
+#[test]
+fn a_service_method_the_host_lacks_is_refused_naming_it() {
+    let host = Host::default();
+    let mut clock = required(<dyn Clock>::NAME, <dyn Clock>::METHODS);
+    let mut methods = clock.methods.to_vec();
+    methods.push(RequiredMethod {
+        name: "zone".to_owned(),
+        signature: "fn zone(&self) -> String".to_owned(),
+        fingerprint: 1,
+    });
+    clock.methods = methods.into();
+    let err = host.check_services("op", &[clock]).unwrap_err();
+    assert!(matches!(err, Error::ServiceMismatch { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "operator `op` was built against another version of the host service `oplink.Clock`: method `zone` is missing: the plugin expects `fn zone(&self) -> String`, the host has no method `zone`; build the plugin and the host against one version of the service's trait (a host's may have more methods, appended at the end, than the plugin's)"
     );
 }
 
