@@ -144,7 +144,7 @@ fn a_panic_in_a_host_method_without_result_fails_the_call_as_a_panic() {
     let text = err.to_string();
     assert!(matches!(err, Error::Panicked { .. }), "{err:?}");
     assert!(
-        text.starts_with("operator `echo` panicked in `apply`: host service call `Echo::panic_plain` failed and the method has no `Result` to report it: the host panicked in `Echo::panic_plain` at examples/services/src/lib.rs:"),
+        text.starts_with("operator `echo` panicked in `apply`: host service call `Echo::panic_plain` failed and the method has no `Result` to report it (declared returning `Result` in the service's trait, it would get an `Err` instead of a panic): the host panicked in `Echo::panic_plain` at examples/services/src/lib.rs:"),
         "{text}"
     );
     // The host's line is in the message; the failure itself has no location (oplink's own

@@ -102,14 +102,14 @@ fn a_value_that_cannot_cross_fails_the_call_saying_why() {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| carry.maybe_deep())).unwrap_err();
     assert_eq!(
         panic.downcast_ref::<String>().unwrap(),
-        "host service call `Carry::maybe_deep` failed and the method has no `Result` to report it: the host's result of `Carry::maybe_deep` cannot be sent to the plugin: a batch cannot cross: column `deep` nests deeper than 16 levels, more than a crossing takes (the column is level 1, and what a list, struct, map, union, dictionary or run-end array holds is one level deeper: flatten its type to 16 levels or fewer)"
+        "host service call `Carry::maybe_deep` failed and the method has no `Result` to report it (declared returning `Result` in the service's trait, it would get an `Err` instead of a panic): the host's result of `Carry::maybe_deep` cannot be sent to the plugin: a batch cannot cross: column `deep` nests deeper than 16 levels, more than a crossing takes (the column is level 1, and what a list, struct, map, union, dictionary or run-end array holds is one level deeper: flatten its type to 16 levels or fewer)"
     );
     // An argument of such a method: the same, before the call.
     let panic =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| carry.count(deep()))).unwrap_err();
     assert_eq!(
         panic.downcast_ref::<String>().unwrap(),
-        "host service call `Carry::count` failed and the method has no `Result` to report it: argument `batch` of `Carry::count` cannot be sent to the host: a batch cannot cross: column `deep` nests deeper than 16 levels, more than a crossing takes (the column is level 1, and what a list, struct, map, union, dictionary or run-end array holds is one level deeper: flatten its type to 16 levels or fewer)"
+        "host service call `Carry::count` failed and the method has no `Result` to report it (declared returning `Result` in the service's trait, it would get an `Err` instead of a panic): argument `batch` of `Carry::count` cannot be sent to the host: a batch cannot cross: column `deep` nests deeper than 16 levels, more than a crossing takes (the column is level 1, and what a list, struct, map, union, dictionary or run-end array holds is one level deeper: flatten its type to 16 levels or fewer)"
     );
     // A second argument that cannot cross after a first that was laid out: the first is
     // released, nothing of it kept.

@@ -211,7 +211,7 @@ pub fn bad_return(service: &str, method: &str, error: Error) -> String {
 /// The failure carries no location: the panic's would be this line of oplink's.
 pub fn infallible_failed(service: &str, method: &str, message: &str) -> ! {
     crate::trampoline::panic_without_location(format!(
-        "host service call `{service}::{method}` failed and the method has no `Result` to report it: {message}"
+        "host service call `{service}::{method}` failed and the method has no `Result` to report it (declared returning `Result` in the service's trait, it would get an `Err` instead of a panic): {message}"
     ))
 }
 
