@@ -136,7 +136,7 @@ impl HostBuilder {
     ) -> HostBuilder {
         if STANDARD.iter().any(|(name, _)| *name == S::NAME) {
             panic!(
-                "`{}` cannot be provided as `{}`: that is a standard service, which every host provides itself (the instance's state, kept in the store given to `state_store`; the system clock; logs and spans to the host's `tracing` subscriber) and `provide` cannot replace, so operators would never reach this value; a trait of your own needs a name of its own, given with `#[oplink::host_callbacks(name = \"...\")]`",
+                "`{}` cannot be provided: `{}` is a standard service, which every host provides itself (the instance's state, kept in the store given to `state_store`; the system clock; logs and spans to the host's `tracing` subscriber), so operators would never reach this value; remove this `provide`",
                 std::any::type_name::<S>(),
                 S::NAME
             );

@@ -843,7 +843,7 @@ fn a_standard_service_cannot_be_provided() {
     let payload = clock.unwrap_err();
     assert_eq!(
         payload.downcast_ref::<String>().unwrap(),
-        "`dyn oplink::services::Clock` cannot be provided as `oplink.Clock`: that is a standard service, which every host provides itself (the instance's state, kept in the store given to `state_store`; the system clock; logs and spans to the host's `tracing` subscriber) and `provide` cannot replace, so operators would never reach this value; a trait of your own needs a name of its own, given with `#[oplink::host_callbacks(name = \"...\")]`"
+        "`dyn oplink::services::Clock` cannot be provided: `oplink.Clock` is a standard service, which every host provides itself (the instance's state, kept in the store given to `state_store`; the system clock; logs and spans to the host's `tracing` subscriber), so operators would never reach this value; remove this `provide`"
     );
 }
 
