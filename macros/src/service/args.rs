@@ -83,17 +83,18 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> Args {
     }
     // The standard services' names are the SDK's own (`crate = crate`, inside it): a trait
     // elsewhere named so would never be reached, since every host answers that name itself.
-    if let Some(name) = &out.name {
-        if STANDARD_NAMES.contains(&name.value().as_str()) && !out.krate.is_ident("crate") {
-            errors.at(
-                name,
-                format!(
-                    "`{}` is the name of a standard service, which every host provides itself: a trait of yours named so could never be provided (`provide` refuses it) nor reached; give it a name of its own, such as `acme.{}`",
-                    name.value(),
-                    name.value().trim_start_matches("oplink.")
-                ),
-            );
-        }
+    if let Some(name) = &out.name
+        && STANDARD_NAMES.contains(&name.value().as_str())
+        && !out.krate.is_ident("crate")
+    {
+        errors.at(
+            name,
+            format!(
+                "`{}` is the name of a standard service, which every host provides itself: a trait of yours named so could never be provided (`provide` refuses it) nor reached; give it a name of its own, such as `acme.{}`",
+                name.value(),
+                name.value().trim_start_matches("oplink.")
+            ),
+        );
     }
     out
 }
