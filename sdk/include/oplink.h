@@ -36,9 +36,9 @@ extern "C" {
 /* Major version of the ABI. A host loads only libraries of its own major. */
 #define OPLINK_ABI_MAJOR 2
 
-/* Minor version of the ABI. Minors append fields to tables or allow a callee more
- * (2.2: `apply` may return its input; the error slot needs no zeroing); a host reads a
- * library of its own or an older minor.
+/* Minor version of the ABI. Minors append fields to tables or allow one side more
+ * (2.2: `apply` may return its input; a caller need not zero the error slot); a host
+ * reads a library of its own or an older minor.
  */
 #define OPLINK_ABI_MINOR 2
 

@@ -45,9 +45,9 @@ macro_rules! abi_consts {
 abi_consts! {
     /// Major version of the ABI. A host loads only libraries of its own major.
     pub const ABI_MAJOR: u16 = 2 => "2";
-    /// Minor version of the ABI. Minors append fields to tables or allow a callee more
-    /// (2.2: `apply` may return its input; the error slot needs no zeroing); a host reads a
-    /// library of its own or an older minor.
+    /// Minor version of the ABI. Minors append fields to tables or allow one side more
+    /// (2.2: `apply` may return its input; a caller need not zero the error slot); a host
+    /// reads a library of its own or an older minor.
     pub const ABI_MINOR: u16 = 2 => "2";
     /// The version of the oplink SDK that wrote this declaration (and `oplink.h`).
     pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION") => concat!("\"", env!("CARGO_PKG_VERSION"), "\"");
