@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi, from_ffi_and_data_type};
 use arrow_array::types::*;
 use arrow_array::*;
-use arrow_schema::{DataType, Field, Fields, Schema, UnionFields, UnionMode};
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, UnionFields, UnionMode};
 use proptest::prelude::*;
 
 use super::generate::*;
@@ -1673,4 +1673,100 @@ mod small_stress {
             assert!(taken_back == 0 || answered || own);
         }
     }
+}
+
+/// A schema whose dictionary fields (one a column, one a list's items) are ordered or not.
+fn ordered_schema(column: bool, item: bool) -> SchemaRef {
+    let words = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let item = Field::new_list_field(words.clone(), true).with_dict_is_ordered(item);
+    Arc::new(Schema::new(vec![
+        Field::new("d", words, true).with_dict_is_ordered(column),
+        Field::new("l", DataType::List(Arc::new(item)), true),
+    ]))
+}
+
+/// The `dict_is_ordered` flags of [`ordered_schema`]'s two dictionary fields in `schema`.
+fn ordering(schema: &Schema) -> (Option<bool>, Option<bool>) {
+    let DataType::List(item) = schema.field(1).data_type() else {
+        panic!("{schema:?}")
+    };
+    (schema.field(0).dict_is_ordered(), item.dict_is_ordered())
+}
+
+fn ordered_batch(schema: SchemaRef) -> RecordBatch {
+    let words: DictionaryArray<Int32Type> = vec!["b", "a", "b"].into_iter().collect();
+    let items: DictionaryArray<Int32Type> = vec!["x", "y", "x", "z"].into_iter().collect();
+    let DataType::List(item) = schema.field(1).data_type() else {
+        unreachable!()
+    };
+    let list = ListArray::new(
+        item.clone(),
+        arrow_buffer::OffsetBuffer::from_lengths([1, 0, 3]),
+        Arc::new(items),
+        None,
+    );
+    RecordBatch::try_new(schema, vec![Arc::new(words), Arc::new(list)]).unwrap()
+}
+
+/// A dictionary field's `dict_is_ordered` flag (the C Data Interface's
+/// `ARROW_FLAG_DICTIONARY_ORDERED`), on a column and nested, crosses every way; a schema that
+/// differs from one sent before only in that flag (which arrow-rs's `Field` equality leaves
+/// out) is a new schema, not the one sent before; and a batch of one's own come back under
+/// such a schema is read with the flags the other side declared.
+#[test]
+fn a_dictionarys_ordered_flag_crosses_and_a_change_of_it_is_a_new_schema() {
+    let flags = [(false, false), (true, false), (true, true), (false, true)];
+    for (column, item) in flags {
+        let batch = ordered_batch(ordered_schema(column, item));
+        let want = (Some(column), Some(item));
+        assert_eq!(
+            ordering(&ours_to_arrow(&batch).schema()),
+            want,
+            "to arrow-rs"
+        );
+        assert_eq!(
+            ordering(&arrow_to_ours(&batch).schema()),
+            want,
+            "from arrow-rs"
+        );
+    }
+
+    // One stream, each schema differing from the one before only in the flags.
+    let (mut outbox, mut inbox, mut out) = (
+        SchemaOutbox::default(),
+        SchemaInbox::default(),
+        Outgoing::default(),
+    );
+    for (round, (column, item)) in flags.into_iter().chain(flags).enumerate() {
+        let rows = Rows::new(vec![1, 2, 3], ordered_batch(ordered_schema(column, item))).unwrap();
+        let change = Change::new(1, Timestamp(2), vec![Diff::Insert { post: rows }]);
+        let abi = out.export_change(change, &mut outbox).unwrap();
+        // SAFETY: exported just above.
+        let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+        outbox.commit();
+        let Some(Diff::Insert { post }) = back.diffs.first() else {
+            panic!("one insert crossed")
+        };
+        assert_eq!(
+            ordering(&post.batch().schema()),
+            (Some(column), Some(item)),
+            "round {round}"
+        );
+    }
+
+    // A batch of one's own, answered under a schema that orders its dictionaries.
+    let (mut outbox, mut out) = (SchemaOutbox::default(), Outgoing::default());
+    let rows = Rows::new(vec![1, 2, 3], ordered_batch(ordered_schema(false, false))).unwrap();
+    let change = Change::new(1, Timestamp(2), vec![Diff::Insert { post: rows }]);
+    let abi = out.export_change(change, &mut outbox).unwrap();
+    let ordered = FFI_ArrowSchema::try_from(ordered_schema(true, true).as_ref()).unwrap();
+    // SAFETY: the change just laid out has one diff, whose schema travels with it.
+    unsafe { (*abi.diffs).post.schema = &ordered };
+    let mut inbox = SchemaInbox::recognizing_own();
+    // SAFETY: exported above; only its schema was swapped for one of the same types.
+    let back = unsafe { import_change(&abi, &mut inbox) }.unwrap();
+    let Some(Diff::Insert { post }) = back.diffs.first() else {
+        panic!("one insert crossed")
+    };
+    assert_eq!(ordering(&post.batch().schema()), (Some(true), Some(true)));
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::import::{Column, Placement, Unshared};
 use super::small::Copies;
@@ -26,7 +26,46 @@ struct ByContent(SchemaRef);
 
 impl PartialEq for ByContent {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+        Arc::ptr_eq(&self.0, &other.0) || same_schema(&self.0, &other.0)
+    }
+}
+
+/// Whether `a` and `b` are the same schema in everything that crosses: equal as arrow-rs
+/// compares them, and with the same `dict_is_ordered` flag on every dictionary field,
+/// nested ones included, which arrow-rs's `Field` equality (and hash) leaves out but which
+/// crosses (`ARROW_FLAG_DICTIONARY_ORDERED`). Equal schemas hash alike under arrow-rs's
+/// `Hash`, which this only refines.
+pub(super) fn same_schema(a: &Schema, b: &Schema) -> bool {
+    a == b
+        && a.fields()
+            .iter()
+            .zip(b.fields())
+            .all(|(a, b)| same_ordering(a, b))
+}
+
+/// Whether two fields of equal types have the same `dict_is_ordered` flags, theirs and
+/// those of the fields nested in their types.
+fn same_ordering(a: &Field, b: &Field) -> bool {
+    a.dict_is_ordered() == b.dict_is_ordered() && same_nested_ordering(a.data_type(), b.data_type())
+}
+
+fn same_nested_ordering(a: &DataType, b: &DataType) -> bool {
+    use DataType::*;
+    match (a, b) {
+        (List(a), List(b))
+        | (LargeList(a), LargeList(b))
+        | (ListView(a), ListView(b))
+        | (LargeListView(a), LargeListView(b))
+        | (FixedSizeList(a, _), FixedSizeList(b, _))
+        | (Map(a, _), Map(b, _)) => same_ordering(a, b),
+        (Struct(a), Struct(b)) => a.iter().zip(b).all(|(a, b)| same_ordering(a, b)),
+        (Union(a, _), Union(b, _)) => a
+            .iter()
+            .zip(b.iter())
+            .all(|((_, a), (_, b))| same_ordering(a, b)),
+        (RunEndEncoded(_, a), RunEndEncoded(_, b)) => same_ordering(a, b),
+        (Dictionary(_, a), Dictionary(_, b)) => same_nested_ordering(a, b),
+        _ => true,
     }
 }
 impl Eq for ByContent {}

@@ -34,7 +34,7 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 
 use super::export::{recognize, sides};
 use super::raw::{RawArray, RawSchema, Taken};
-use super::schema::Received;
+use super::schema::{Received, same_schema};
 use super::small::Copies;
 use super::{MAX_SCHEMA_DEPTH, SchemaInbox};
 use crate::abi::{AbiChange, AbiDiff, AbiRows, DIFF_INSERT, DIFF_REMOVE, DIFF_UPDATE};
@@ -677,7 +677,7 @@ unsafe fn own_rows(
     // SAFETY: forwarded from the caller.
     let rows = unsafe { recognize(columns, numbers) }?;
     let batch = rows.batch();
-    if Arc::ptr_eq(schema, batch.schema_ref()) || **schema == **batch.schema_ref() {
+    if Arc::ptr_eq(schema, batch.schema_ref()) || same_schema(schema, batch.schema_ref()) {
         return Some((Some(rows.row_numbers().clone()), batch.clone()));
     }
     if !describes(schema, batch.columns()) {
