@@ -7,6 +7,7 @@
 //! arrow-rs's over the same batches; and against arrays malformed on purpose, by hand and
 //! by spoiling each header of every generated type.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi, from_ffi_and_data_type};
@@ -1769,4 +1770,258 @@ fn a_dictionarys_ordered_flag_crosses_and_a_change_of_it_is_a_new_schema() {
         panic!("one insert crossed")
     };
     assert_eq!(ordering(&post.batch().schema()), (Some(true), Some(true)));
+}
+
+/// What `data` (a column, or an array `nested` in one) and every array under it (children,
+/// a dictionary's values) are, as the names [`EVERY_TYPE`] lists: each type with the
+/// detail that changes its layout or what crosses (units, time zones, key and run-end
+/// types, union modes and type ids, how view arrays place their values, sorted maps,
+/// fields under a struct), whether it is nested, and whether it has nulls. The match names
+/// every variant of arrow-rs's `DataType`, so that a type arrow-rs adds fails to compile
+/// here until it is generated and listed.
+fn census(data: &arrow_data::ArrayData, nested: bool, seen: &mut BTreeSet<String>) {
+    use arrow_schema::{IntervalUnit, TimeUnit};
+    let mut note = |name: &str| {
+        seen.insert(name.to_owned());
+    };
+    let name: String = match data.data_type() {
+        DataType::Null => "Null".into(),
+        DataType::Boolean => "Boolean".into(),
+        DataType::Int8 => "Int8".into(),
+        DataType::Int16 => "Int16".into(),
+        DataType::Int32 => "Int32".into(),
+        DataType::Int64 => "Int64".into(),
+        DataType::UInt8 => "UInt8".into(),
+        DataType::UInt16 => "UInt16".into(),
+        DataType::UInt32 => "UInt32".into(),
+        DataType::UInt64 => "UInt64".into(),
+        DataType::Float16 => "Float16".into(),
+        DataType::Float32 => "Float32".into(),
+        DataType::Float64 => "Float64".into(),
+        DataType::Timestamp(unit, zone) => {
+            note(match zone {
+                Some(_) => "Timestamp with a time zone",
+                None => "Timestamp without a time zone",
+            });
+            format!("Timestamp({unit:?})")
+        }
+        DataType::Date32 => "Date32".into(),
+        DataType::Date64 => "Date64".into(),
+        DataType::Time32(unit @ (TimeUnit::Second | TimeUnit::Millisecond))
+        | DataType::Time64(unit @ (TimeUnit::Microsecond | TimeUnit::Nanosecond)) => {
+            let bits = if matches!(data.data_type(), DataType::Time32(_)) {
+                32
+            } else {
+                64
+            };
+            format!("Time{bits}({unit:?})")
+        }
+        DataType::Time32(_) | DataType::Time64(_) => panic!("{} is invalid", data.data_type()),
+        DataType::Duration(unit) => format!("Duration({unit:?})"),
+        DataType::Interval(
+            unit @ (IntervalUnit::YearMonth | IntervalUnit::DayTime | IntervalUnit::MonthDayNano),
+        ) => format!("Interval({unit:?})"),
+        DataType::Binary => "Binary".into(),
+        DataType::FixedSizeBinary(_) => "FixedSizeBinary".into(),
+        DataType::LargeBinary => "LargeBinary".into(),
+        DataType::Utf8 => "Utf8".into(),
+        DataType::LargeUtf8 => "LargeUtf8".into(),
+        DataType::BinaryView | DataType::Utf8View => {
+            let name = format!("{}", data.data_type());
+            let views = &data.buffer::<u128>(0)[data.offset()..data.offset() + data.len()];
+            let lengths = (0..data.len())
+                .filter(|&i| data.is_valid(i))
+                .map(|i| views[i] as u32);
+            for length in lengths {
+                match length {
+                    0 => {}
+                    1..=12 => note(&format!("{name} with a value inline")),
+                    _ => note(&format!("{name} with a value in a data buffer")),
+                }
+            }
+            if data.buffers().len() > 2 {
+                note(&format!("{name} with several data buffers"));
+            }
+            name
+        }
+        DataType::List(_) => "List".into(),
+        DataType::ListView(_) => "ListView".into(),
+        DataType::FixedSizeList(..) => "FixedSizeList".into(),
+        DataType::LargeList(_) => "LargeList".into(),
+        DataType::LargeListView(_) => "LargeListView".into(),
+        DataType::Struct(fields) if fields.is_empty() => "Struct without fields".into(),
+        DataType::Struct(_) => "Struct".into(),
+        DataType::Union(fields, mode) => {
+            let name = format!("Union({mode:?})");
+            if fields
+                .iter()
+                .enumerate()
+                .any(|(i, (id, _))| id as usize != i)
+            {
+                note(&format!("{name} with type ids not its children's indices"));
+            }
+            name
+        }
+        DataType::Dictionary(keys, values) => {
+            if matches!(**values, DataType::Dictionary(..)) {
+                note("Dictionary of dictionaries");
+            }
+            format!("Dictionary({keys})")
+        }
+        DataType::Decimal32(..) => "Decimal32".into(),
+        DataType::Decimal64(..) => "Decimal64".into(),
+        DataType::Decimal128(..) => "Decimal128".into(),
+        DataType::Decimal256(..) => "Decimal256".into(),
+        DataType::Map(_, sorted) => {
+            if *sorted {
+                note("Map with sorted keys");
+            }
+            "Map".into()
+        }
+        DataType::RunEndEncoded(ends, _) => format!("RunEndEncoded({})", ends.data_type()),
+    };
+    note(&name);
+    // The type without its details (`Dictionary(Int8)` as `Dictionary`), but a union's mode.
+    let family = match data.data_type() {
+        DataType::Union(_, mode) => format!("Union({mode:?})"),
+        _ => name.split(['(', ' ']).next().unwrap_or_default().to_owned(),
+    };
+    if data.null_count() > 0 {
+        note(if nested {
+            "nulls nested"
+        } else {
+            "nulls in a column"
+        });
+    }
+    if nested {
+        note(&format!("{family} nested"));
+    }
+    for child in data.child_data() {
+        census(child, true, seen);
+    }
+}
+
+/// Every type arrow-rs has, as [`census`] names them, with the details and placements the
+/// property tests promise to cross.
+const EVERY_TYPE: &[&str] = &[
+    "Null",
+    "Boolean",
+    "Int8",
+    "Int16",
+    "Int32",
+    "Int64",
+    "UInt8",
+    "UInt16",
+    "UInt32",
+    "UInt64",
+    "Float16",
+    "Float32",
+    "Float64",
+    "Decimal32",
+    "Decimal64",
+    "Decimal128",
+    "Decimal256",
+    "Date32",
+    "Date64",
+    "Time32(Second)",
+    "Time32(Millisecond)",
+    "Time64(Microsecond)",
+    "Time64(Nanosecond)",
+    "Timestamp(Second)",
+    "Timestamp(Millisecond)",
+    "Timestamp(Microsecond)",
+    "Timestamp(Nanosecond)",
+    "Timestamp with a time zone",
+    "Timestamp without a time zone",
+    "Duration(Second)",
+    "Duration(Millisecond)",
+    "Duration(Microsecond)",
+    "Duration(Nanosecond)",
+    "Interval(YearMonth)",
+    "Interval(DayTime)",
+    "Interval(MonthDayNano)",
+    "Binary",
+    "LargeBinary",
+    "FixedSizeBinary",
+    "Utf8",
+    "LargeUtf8",
+    "BinaryView",
+    "BinaryView with a value inline",
+    "BinaryView with a value in a data buffer",
+    "BinaryView with several data buffers",
+    "Utf8View",
+    "Utf8View with a value inline",
+    "Utf8View with a value in a data buffer",
+    "Utf8View with several data buffers",
+    "List",
+    "LargeList",
+    "FixedSizeList",
+    "ListView",
+    "LargeListView",
+    "Struct",
+    "Struct without fields",
+    "Map",
+    "Map with sorted keys",
+    "Dictionary(Int8)",
+    "Dictionary(Int16)",
+    "Dictionary(Int32)",
+    "Dictionary(Int64)",
+    "Dictionary(UInt8)",
+    "Dictionary(UInt16)",
+    "Dictionary(UInt32)",
+    "Dictionary(UInt64)",
+    "Dictionary of dictionaries",
+    "RunEndEncoded(Int16)",
+    "RunEndEncoded(Int32)",
+    "RunEndEncoded(Int64)",
+    "Union(Sparse)",
+    "Union(Dense)",
+    "Union(Sparse) with type ids not its children's indices",
+    "Union(Dense) with type ids not its children's indices",
+    // Each nested type (and the view types) nested in another, and nulls at every level.
+    "List nested",
+    "LargeList nested",
+    "FixedSizeList nested",
+    "ListView nested",
+    "LargeListView nested",
+    "Struct nested",
+    "Map nested",
+    "Dictionary nested",
+    "RunEndEncoded nested",
+    "Union(Sparse) nested",
+    "Union(Dense) nested",
+    "Utf8View nested",
+    "BinaryView nested",
+    "nulls in a column",
+    "nulls nested",
+];
+
+/// Every type arrow-rs has (`EVERY_TYPE`, which `census` keeps in step with arrow-rs's
+/// `DataType`), with its details, nested and with nulls, is among the generated
+/// batches this test crosses every way: a few seeds of each kind the generator makes, more
+/// of the nested kinds, so that the property tests' generator is known to make them all
+/// (the property tests draw from it at random).
+#[test]
+fn the_batches_crossed_hold_every_type_arrow_rs_has() {
+    let mut seen = BTreeSet::new();
+    for kind in 0..KINDS {
+        let seeds = if FLAT.contains(&kind) { 1..17 } else { 1..65 };
+        for seed in seeds {
+            let start = seed as usize % 3;
+            let (sliced, numbers) = sliced_batch(seed, &[kind], 7, start, 7);
+            check_all_ways(&sliced, &numbers);
+            for column in sliced.columns() {
+                census(&column.to_data(), false, &mut seen);
+            }
+        }
+    }
+    let missing: Vec<&str> = EVERY_TYPE
+        .iter()
+        .copied()
+        .filter(|name| !seen.contains(*name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "never crossed: {missing:#?}\nseen: {seen:#?}"
+    );
 }

@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::builder::{Int32Builder, MapBuilder, StringBuilder};
+use arrow_array::builder::{
+    BinaryViewBuilder, Int32Builder, MapBuilder, StringBuilder, StringViewBuilder,
+};
 use arrow_array::types::*;
 use arrow_array::*;
 use arrow_buffer::{ArrowNativeType, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer, i256};
@@ -59,6 +61,7 @@ pub mod kind {
     pub const LARGE_UTF8: usize = 23;
     pub const LARGE_BINARY: usize = 25;
     pub const UTF8_VIEW: usize = 26;
+    pub const BINARY_VIEW: usize = 27;
     pub const NULL: usize = 29;
     pub const LIST: usize = 30;
     pub const STRUCT: usize = 34;
@@ -69,8 +72,11 @@ pub mod kind {
 /// A column of kind `kind` and `len` rows: 0 to 37 one per Arrow type family (one unit or
 /// key type each); 38 to 48 the other decimals, times, timestamps (every unit, with and
 /// without a time zone), durations and intervals, large list views, dictionaries with keys
-/// of every integer type over values of several, run ends of every type, a struct without
-/// fields; 49 and 50 [`nested`] types, 1 to 2 and 1 to 4 levels deep.
+/// of every integer type over values of several (a dictionary among them), run ends of
+/// every type, a struct without fields; 49 and 50 [`nested`] types, 1 to 2 and 1 to 4
+/// levels deep. View arrays hold short values inline and long ones in one or several data
+/// buffers; a union's type ids are its children's indices or not. `conformance`'s
+/// `census` checks that these make every type arrow-rs has.
 pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
     macro_rules! primitive {
         ($t:ty, $value:expr) => {
@@ -138,8 +144,34 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
         kind::LARGE_UTF8 => Arc::new(LargeStringArray::from(texts(g))),
         24 => Arc::new(BinaryArray::from_iter(texts(g))),
         kind::LARGE_BINARY => Arc::new(LargeBinaryArray::from_iter(texts(g))),
-        kind::UTF8_VIEW => Arc::new(StringViewArray::from_iter(texts(g))),
-        27 => Arc::new(BinaryViewArray::from_iter(texts(g))),
+        // Half the time in blocks of 16 to 40 bytes: several data buffers, some values in
+        // one and some in another (and short values inline, in none).
+        kind::UTF8_VIEW => {
+            let texts = texts(g);
+            if g.below(2) == 0 {
+                Arc::new(StringViewArray::from_iter(texts))
+            } else {
+                let block = 16 + g.below(25) as u32;
+                let mut builder = StringViewBuilder::new().with_fixed_block_size(block);
+                texts
+                    .iter()
+                    .for_each(|t| builder.append_option(t.as_deref()));
+                Arc::new(builder.finish())
+            }
+        }
+        kind::BINARY_VIEW => {
+            let texts = texts(g);
+            if g.below(2) == 0 {
+                Arc::new(BinaryViewArray::from_iter(texts))
+            } else {
+                let block = 16 + g.below(25) as u32;
+                let mut builder = BinaryViewBuilder::new().with_fixed_block_size(block);
+                texts
+                    .iter()
+                    .for_each(|t| builder.append_option(t.as_deref()));
+                Arc::new(builder.finish())
+            }
+        }
         28 => Arc::new(
             FixedSizeBinaryArray::try_from_sparse_iter_with_size(
                 (0..len).map(|_| g.maybe(|g| (g.next() as u32).to_le_bytes())),
@@ -276,7 +308,8 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
             ))
         }
         46 => {
-            // Keys of any integer type, over values of a few types (with nulls of their own).
+            // Keys of any integer type, over values of a few types (with nulls of their own),
+            // a dictionary among them.
             let n = 1 + g.below(4);
             let values = child(g, n, &mut |g, n| {
                 use kind::*;
@@ -286,8 +319,10 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
                     UTF8,
                     LARGE_UTF8,
                     UTF8_VIEW,
+                    BINARY_VIEW,
                     LARGE_BINARY,
                     BOOLEAN,
+                    DICTIONARY,
                 ];
                 let kind = kinds[g.below(kinds.len())];
                 column(g, kind, n)
@@ -296,7 +331,7 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
         }
         47 => {
             use kind::*;
-            let kinds = [INT64, UTF8, BOOLEAN, UTF8_VIEW, NULL, TIMESTAMP];
+            let kinds = [INT64, UTF8, BOOLEAN, UTF8_VIEW, NULL, TIMESTAMP, DICTIONARY];
             let kind = kinds[g.below(kinds.len())];
             run_ends(g, len, &mut |g, n| column(g, kind, n))
         }
@@ -307,33 +342,37 @@ pub fn column(g: &mut Gen, kind: usize, len: usize) -> ArrayRef {
     }
 }
 
-/// A dense or sparse union of Int32 and Utf8.
+/// A dense or sparse union of Int32 and Utf8, whose type ids are the children's indices or
+/// not (out of order, far apart).
 fn union(g: &mut Gen, len: usize) -> ArrayRef {
+    let ids = [[0, 1], [1, 0], [5, 127]][g.below(3)];
     let fields = UnionFields::try_new(
-        [0, 1],
+        ids,
         [
             Field::new("i", DataType::Int32, true),
             Field::new("s", DataType::Utf8, true),
         ],
     )
     .unwrap();
-    let ids: Vec<i8> = (0..len).map(|_| g.below(2) as i8).collect();
+    let which: Vec<usize> = (0..len).map(|_| g.below(2)).collect();
+    let type_ids: Vec<i8> = which.iter().map(|&w| ids[w]).collect();
     if g.below(2) == 0 {
         let children = vec![column(g, kind::INT32, len), column(g, kind::UTF8, len)];
-        Arc::new(UnionArray::try_new(fields, ids.into(), None, children).unwrap())
+        Arc::new(UnionArray::try_new(fields, type_ids.into(), None, children).unwrap())
     } else {
-        let count = |id| ids.iter().filter(|i| **i == id).count();
+        let count = |w| which.iter().filter(|i| **i == w).count();
         let (ints, texts) = (count(0), count(1));
         let mut seen = [0i32; 2];
-        let offsets: Vec<i32> = ids
+        let offsets: Vec<i32> = which
             .iter()
-            .map(|id| {
-                seen[*id as usize] += 1;
-                seen[*id as usize] - 1
+            .map(|&w| {
+                seen[w] += 1;
+                seen[w] - 1
             })
             .collect();
         let children = vec![column(g, kind::INT32, ints), column(g, kind::UTF8, texts)];
-        Arc::new(UnionArray::try_new(fields, ids.into(), Some(offsets.into()), children).unwrap())
+        let offsets = Some(offsets.into());
+        Arc::new(UnionArray::try_new(fields, type_ids.into(), offsets, children).unwrap())
     }
 }
 
