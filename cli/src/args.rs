@@ -132,8 +132,10 @@ pub enum OutputFormat {
     Tsv,
     /// One JSON object per line.
     Jsonl,
-    /// Arrow IPC file format.
+    /// Arrow IPC file format (`.arrow`, `.ipc`, `.feather`).
     Ipc,
+    /// Arrow IPC stream format (`.arrows`), written as the batches come.
+    IpcStream,
     /// Apache Parquet.
     Parquet,
     /// Nothing: the summary still counts the rows out (for timing a chain).
@@ -153,7 +155,7 @@ pub enum Emit {
 /// `oplink run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The data file: .csv, .tsv, .jsonl/.ndjson/.json, .arrow/.ipc/.feather or .parquet.
+    /// The data file: .csv, .tsv, .jsonl/.ndjson/.json, .arrow/.arrows/.ipc/.feather or .parquet.
     pub input: PathBuf,
     /// An operator of the chain, in order: `NAME`, `NAME=JSON` or `NAME=@FILE.json`.
     /// Repeat it for a chain; none passes the input through.

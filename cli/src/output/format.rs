@@ -23,7 +23,7 @@ pub fn output_format(path: Option<&Path>, given: Option<OutputFormat>) -> Result
     }
     by_extension(path).ok_or_else(|| {
         CliError::Usage(format!(
-            "cannot tell the format to write `{}` in from its extension; name it with `--to table|csv|tsv|jsonl|ipc|parquet`",
+            "cannot tell the format to write `{}` in from its extension; name it with `--to table|csv|tsv|jsonl|ipc|ipc-stream|parquet`",
             path.display()
         ))
     })
@@ -36,6 +36,7 @@ fn by_extension(path: &Path) -> Option<OutputFormat> {
         "tsv" | "tab" => OutputFormat::Tsv,
         "jsonl" | "ndjson" | "json" => OutputFormat::Jsonl,
         "arrow" | "ipc" | "feather" => OutputFormat::Ipc,
+        "arrows" => OutputFormat::IpcStream,
         "parquet" | "pq" => OutputFormat::Parquet,
         "txt" | "table" => OutputFormat::Table,
         _ => return None,
@@ -85,6 +86,7 @@ pub fn format_name(format: OutputFormat) -> &'static str {
         OutputFormat::Tsv => "TSV",
         OutputFormat::Jsonl => "JSON lines",
         OutputFormat::Ipc => "Arrow IPC",
+        OutputFormat::IpcStream => "Arrow IPC (stream)",
         OutputFormat::Parquet => "Parquet",
         OutputFormat::None => "nothing",
     }
@@ -101,7 +103,7 @@ mod tests {
             output_format(Some(Path::new("out.xlsx")), None)
                 .unwrap_err()
                 .to_string(),
-            "cannot tell the format to write `out.xlsx` in from its extension; name it with `--to table|csv|tsv|jsonl|ipc|parquet`"
+            "cannot tell the format to write `out.xlsx` in from its extension; name it with `--to table|csv|tsv|jsonl|ipc|ipc-stream|parquet`"
         );
     }
 }

@@ -39,6 +39,7 @@ enum SinkState {
     Csv(arrow_csv::Writer<Writer>),
     Jsonl(arrow_json::LineDelimitedWriter<Writer>),
     Ipc(arrow_ipc::writer::FileWriter<Writer>),
+    IpcStream(arrow_ipc::writer::StreamWriter<Writer>),
     Parquet(Box<parquet::arrow::ArrowWriter<Writer>>),
     Done,
 }
@@ -175,6 +176,7 @@ impl Sink {
                 w.write(batch).map_err(arrow_write)?
             }
             SinkState::Ipc(w) => w.write(batch).map_err(arrow_write)?,
+            SinkState::IpcStream(w) => w.write(batch).map_err(arrow_write)?,
             SinkState::Parquet(w) => w.write(batch).map_err(parquet_write)?,
             SinkState::Start | SinkState::Done => {
                 unreachable!("a writer exists after the first batch")
@@ -223,6 +225,10 @@ impl Sink {
                 w.into_inner()
             }
             SinkState::Ipc(mut w) => {
+                w.finish().map_err(arrow_write)?;
+                w.into_inner().map_err(arrow_write)?
+            }
+            SinkState::IpcStream(mut w) => {
                 w.finish().map_err(arrow_write)?;
                 w.into_inner().map_err(arrow_write)?
             }
@@ -330,6 +336,9 @@ fn writer_for(format: OutputFormat, out: Writer, schema: SchemaRef) -> Result<Si
         ),
         OutputFormat::Ipc => SinkState::Ipc(
             arrow_ipc::writer::FileWriter::try_new(out, &schema).map_err(arrow_write)?,
+        ),
+        OutputFormat::IpcStream => SinkState::IpcStream(
+            arrow_ipc::writer::StreamWriter::try_new(out, &schema).map_err(arrow_write)?,
         ),
         OutputFormat::Parquet => SinkState::Parquet(Box::new(
             parquet::arrow::ArrowWriter::try_new(out, schema, None).map_err(parquet_write)?,

@@ -316,7 +316,7 @@ erin,77
 ann,10
 dave,31
 ";
-    for ext in ["csv", "jsonl", "arrow", "parquet"] {
+    for ext in ["csv", "jsonl", "arrow", "arrows", "parquet"] {
         let out = dir.path().join(format!("kept.{ext}"));
         oplink()
             .args([
@@ -334,6 +334,13 @@ dave,31
             .assert()
             .success();
         assert!(out.is_file(), "{ext} written");
+        // `.arrows` names Arrow IPC's stream format, `.arrow` its file format.
+        let head = std::fs::read(&out).unwrap();
+        match ext {
+            "arrow" => assert!(head.starts_with(b"ARROW1"), "{ext}"),
+            "arrows" => assert!(head.starts_with(&[0xff; 4]), "{ext}"),
+            _ => {}
+        }
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -756,7 +763,7 @@ fn when_nothing_comes_out_the_file_still_reads() {
             .clone();
         (stdout(&output), stderr(&output))
     };
-    for ext in ["parquet", "arrow"] {
+    for ext in ["parquet", "arrow", "arrows"] {
         let file = dir.path().join(format!("none.{ext}"));
         oplink()
             .args(["run", ORDERS, "--quiet", "--output"])
@@ -938,7 +945,7 @@ fn a_file_that_cannot_be_written_is_named_and_the_earlier_one_kept() {
     // A file size limit of 0 (its signal ignored, so a write fails with EFBIG), in every
     // format: the error names the file, and the file of an earlier run stays as it was.
     let dir = tempfile::tempdir().unwrap();
-    for format in ["csv", "tsv", "jsonl", "ipc", "parquet", "table"] {
+    for format in ["csv", "tsv", "jsonl", "ipc", "ipc-stream", "parquet", "table"] {
         let out = dir.path().join(format!("out.{format}"));
         std::fs::write(&out, "earlier\n").unwrap();
         let mut limited = Command::new("sh");
