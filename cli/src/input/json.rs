@@ -61,7 +61,10 @@ pub(super) fn open_jsonl(
         }
     };
     if schema.fields().is_empty() {
-        return Err(data("it holds no JSON objects with fields".to_owned()));
+        return Err(data(
+            "it holds no JSON objects with fields, so it names no columns: give them with `--schema`, such as `--schema 'id:int64,amount:float64'`"
+                .to_owned(),
+        ));
     }
     let schema = Arc::new(schema);
     // Integer columns are read as their text, and parsed strictly below: arrow-json gives

@@ -338,10 +338,12 @@ fn write_columns_alone(sink: &mut Sink, stages: &[Stage], input: &Input, how: Em
 
 /// Binary formats are not written to a terminal.
 fn refuse_binary_on_a_terminal(format: OutputFormat, to_terminal: bool) -> Result<()> {
-    if to_terminal && matches!(
+    if to_terminal
+        && matches!(
             format,
             OutputFormat::Ipc | OutputFormat::IpcStream | OutputFormat::Parquet
-        ) {
+        )
+    {
         return Err(CliError::Usage(format!(
             "{} is binary: write it to a file with `--output FILE`, or redirect standard output",
             format_name(format)

@@ -234,10 +234,26 @@ fn inputs_that_cannot_be_read_and_arguments_that_do_not_fit() {
     fails_with(
         oplink().arg("run").arg(&empty_jsonl),
         &format!(
-            "cannot read `{}`: it holds no JSON objects with fields",
+            "cannot read `{}`: it holds no JSON objects with fields, so it names no columns: give them with `--schema`, such as `--schema 'id:int64,amount:float64'`",
             empty_jsonl.display()
         ),
     );
+    // As the message says: with its columns given, it reads as no rows.
+    let output = oplink()
+        .args([
+            "run",
+            "--quiet",
+            "--schema",
+            "id:int64,amount:float64",
+            "--to",
+            "csv",
+        ])
+        .arg(&empty_jsonl)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "op,id,amount\n");
     let parquet = d.join("orders.parquet");
     oplink()
         .args(["run", ORDERS, "--quiet", "--emit", "inserts", "--output"])

@@ -945,7 +945,15 @@ fn a_file_that_cannot_be_written_is_named_and_the_earlier_one_kept() {
     // A file size limit of 0 (its signal ignored, so a write fails with EFBIG), in every
     // format: the error names the file, and the file of an earlier run stays as it was.
     let dir = tempfile::tempdir().unwrap();
-    for format in ["csv", "tsv", "jsonl", "ipc", "ipc-stream", "parquet", "table"] {
+    for format in [
+        "csv",
+        "tsv",
+        "jsonl",
+        "ipc",
+        "ipc-stream",
+        "parquet",
+        "table",
+    ] {
         let out = dir.path().join(format!("out.{format}"));
         std::fs::write(&out, "earlier\n").unwrap();
         let mut limited = Command::new("sh");
