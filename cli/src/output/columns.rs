@@ -43,6 +43,53 @@ pub(super) fn not_finite(batch: &RecordBatch) -> u64 {
         .sum()
 }
 
+/// How many values of `batch`'s text and binary columns (dictionary-encoded ones included)
+/// are empty but not null: CSV and TSV write both as an empty field, which reads back as a
+/// null.
+pub(super) fn empty_texts(batch: &RecordBatch) -> u64 {
+    batch.columns().iter().map(empty_in).sum()
+}
+
+fn empty_in(column: &oplink::arrow::array::ArrayRef) -> u64 {
+    use arrow_array::cast::AsArray;
+    use oplink::arrow::schema::DataType;
+    let count = |empty: &dyn Fn(usize) -> bool| {
+        (0..column.len())
+            .filter(|&i| column.is_valid(i) && empty(i))
+            .count() as u64
+    };
+    match column.data_type() {
+        DataType::Utf8 => {
+            let v = column.as_string::<i32>();
+            count(&|i| v.value_length(i) == 0)
+        }
+        DataType::LargeUtf8 => {
+            let v = column.as_string::<i64>();
+            count(&|i| v.value_length(i) == 0)
+        }
+        DataType::Utf8View => {
+            let v = column.as_string_view();
+            count(&|i| v.value(i).is_empty())
+        }
+        DataType::Binary => {
+            let v = column.as_binary::<i32>();
+            count(&|i| v.value_length(i) == 0)
+        }
+        DataType::LargeBinary => {
+            let v = column.as_binary::<i64>();
+            count(&|i| v.value_length(i) == 0)
+        }
+        DataType::BinaryView => {
+            let v = column.as_binary_view();
+            count(&|i| v.value(i).is_empty())
+        }
+        DataType::Dictionary(_, values) => arrow_cast::cast(column, values)
+            .map(|plain| empty_in(&plain))
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// `batch` with its timestamps and times in whole seconds (what CSV's inference gives a
 /// timestamp without a fraction), at any depth, in milliseconds, when it has any: Parquet
 /// has no timestamp in seconds, and arrow-rs writes them as plain integers, which other
@@ -209,6 +256,45 @@ pub(super) fn unwritable_time(batch: &RecordBatch, format: OutputFormat) -> Resu
 mod tests {
     use super::*;
     use crate::output::Sink;
+
+    #[test]
+    fn empty_texts_are_counted_in_every_text_and_binary_type() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::{
+            ArrayRef, BinaryArray, DictionaryArray, Int64Array, LargeStringArray, StringArray,
+            StringViewArray,
+        };
+        use std::sync::Arc;
+        let batch = RecordBatch::try_from_iter([
+            (
+                "s",
+                Arc::new(StringArray::from(vec![Some(""), None, Some("a")])) as ArrayRef,
+            ),
+            (
+                "l",
+                Arc::new(LargeStringArray::from(vec![Some(""), Some(""), None])),
+            ),
+            (
+                "v",
+                Arc::new(StringViewArray::from(vec![Some(""), Some("b"), None])),
+            ),
+            (
+                "b",
+                Arc::new(BinaryArray::from(vec![Some(&b""[..]), None, Some(b"x")])),
+            ),
+            (
+                "d",
+                Arc::new(DictionaryArray::<Int32Type>::from_iter([
+                    Some(""),
+                    None,
+                    Some(""),
+                ])),
+            ),
+            ("n", Arc::new(Int64Array::from(vec![0, 0, 0]))),
+        ])
+        .unwrap();
+        assert_eq!(empty_texts(&batch), 1 + 2 + 1 + 1 + 2);
+    }
 
     #[test]
     fn seconds_go_to_parquet_in_milliseconds_at_any_depth() {

@@ -9,7 +9,8 @@ use oplink::arrow::schema::{Schema, SchemaRef};
 
 use super::Writer;
 use super::columns::{
-    fields_in_words, holds_empty_struct, not_finite, seconds_as_milliseconds, unwritable_time,
+    empty_texts, fields_in_words, holds_empty_struct, not_finite, seconds_as_milliseconds,
+    unwritable_time,
 };
 use super::destination::{Destination, Written};
 use super::errors::{arrow_write, in_file, naming_file, parquet_write, writer_panicked};
@@ -30,6 +31,8 @@ pub struct Sink {
     finished: bool,
     /// Values written as JSON's `null` because JSON has no number for them (NaN, ±∞).
     nulled: u64,
+    /// Empty texts written by CSV or TSV as an empty field, which reads back as a null.
+    emptied: u64,
 }
 
 enum SinkState {
@@ -60,6 +63,7 @@ impl Sink {
             rows: 0,
             finished: false,
             nulled: 0,
+            emptied: 0,
         }
     }
 
@@ -72,6 +76,12 @@ impl Sink {
     /// them (NaN, infinities).
     pub fn nulled(&self) -> u64 {
         self.nulled
+    }
+
+    /// How many empty texts (or binaries) CSV or TSV output wrote as an empty field, the
+    /// same as a null's, which reads back as a null.
+    pub fn emptied(&self) -> u64 {
+        self.emptied
     }
 
     /// Whether rows are only counted (`--to none`): what they hold does not matter.
@@ -170,7 +180,10 @@ impl Sink {
             SinkState::Table(part) => {
                 part.add(self.out.as_mut().expect("a table keeps its writer"), batch)?;
             }
-            SinkState::Csv(w) => w.write(batch).map_err(arrow_write)?,
+            SinkState::Csv(w) => {
+                self.emptied += empty_texts(batch);
+                w.write(batch).map_err(arrow_write)?
+            }
             SinkState::Jsonl(w) => {
                 self.nulled += not_finite(batch);
                 w.write(batch).map_err(arrow_write)?

@@ -186,6 +186,7 @@ fn run_inner(
         write_columns_alone(&mut sink, &stages, &input, args.emit)?;
     }
     let nulled = sink.nulled();
+    let emptied = sink.emptied();
     let written = sink.finish()?;
     write_time += t.elapsed();
     if nulled > 0 && !args.quiet {
@@ -193,6 +194,13 @@ fn run_inner(
             "oplink: warning: JSON has no number for NaN or infinity: {} {} written as null",
             crate::counted(nulled, "value", "values"),
             if nulled == 1 { "was" } else { "were" }
+        );
+    }
+    if emptied > 0 && !args.quiet {
+        crate::say!(
+            "oplink: warning: {} has no way to tell an empty text from a null: {} written as an empty field, which reads back as a null; write JSON lines, Arrow IPC or Parquet to keep the two apart",
+            crate::output::format_name(output),
+            crate::counted(emptied, "empty value was", "empty values were"),
         );
     }
     // The operators close (their last flush, and the snapshots `--state` keeps, under

@@ -1272,3 +1272,57 @@ fn a_table_on_the_terminal_of_the_progress_bar_is_written_apart_from_it() {
     let collided = seen.lines().filter(|l| l.contains("left+--")).count();
     assert_eq!(collided, 0, "{collided} table lines after the bar's text");
 }
+
+/// CSV and TSV write an empty text as they write a null, an empty field, which reads back
+/// as a null: a warning counts them and names the formats that keep the two apart.
+#[test]
+fn an_empty_text_written_as_csv_is_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("names.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\": 1, \"name\": \"\"}\n{\"id\": 2, \"name\": null}\n{\"id\": 3, \"name\": \"zoë\"}\n{\"id\": 4, \"name\": \"\"}\n",
+    )
+    .unwrap();
+    for (format, name) in [("csv", "CSV"), ("tsv", "TSV")] {
+        let output = oplink()
+            .args(["run", "--emit", "inserts", "--to", format])
+            .arg(&input)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let sep = if format == "csv" { "," } else { "\t" };
+        assert_eq!(
+            stdout(&output),
+            format!("id{sep}name\n1{sep}\n2{sep}\n3{sep}zoë\n4{sep}\n"),
+            "{format}"
+        );
+        let warning = format!(
+            "oplink: warning: {name} has no way to tell an empty text from a null: 2 empty values were written as an empty field, which reads back as a null; write JSON lines, Arrow IPC or Parquet to keep the two apart\n"
+        );
+        assert!(stderr(&output).starts_with(&warning), "{}", stderr(&output));
+        // `--quiet` silences it.
+        let quiet = oplink()
+            .args(["run", "--quiet", "--emit", "inserts", "--to", format])
+            .arg(&input)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert_eq!(stderr(&quiet), "");
+    }
+    // JSON lines keep the two apart: no warning.
+    let output = oplink()
+        .args(["run", "--emit", "inserts", "--to", "jsonl"])
+        .arg(&input)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output),
+        "{\"id\":1,\"name\":\"\"}\n{\"id\":2,\"name\":null}\n{\"id\":3,\"name\":\"zoë\"}\n{\"id\":4,\"name\":\"\"}\n"
+    );
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+}
