@@ -152,10 +152,17 @@ fn run_inner(
         let rows = Rows::new(numbers.collect::<Vec<u64>>(), batch)
             .map_err(|e| CliError::Usage(e.to_string()))?;
         // (An error names it by its version, as the operators see it, and its rows by
-        // their positions in the file, from 0.)
+        // their positions in the file, from 0, and, when `--state` numbers them on, by the
+        // numbers the operators see too.)
         let version = numbered_from.changes + changes;
         let change = Change::new(version, Timestamp::now(), vec![Diff::Insert { post: rows }]);
+        let offset = numbered_from.rows;
         let out = through(&mut stages, 0, change, &|| match rows_read.checked_sub(1) {
+            Some(last) if last >= first && offset > 0 => format!(
+                "change {version} (input rows {first} to {last}, numbered {} to {})",
+                offset + first,
+                offset + last
+            ),
             Some(last) if last >= first => {
                 format!("change {version} (input rows {first} to {last})")
             }

@@ -290,6 +290,17 @@ fn row_numbers_and_versions_go_on_across_runs_with_state() {
             "4:10", "4:11", "4:12", "4:13", "5:14", "5:15", "5:16", "5:17", "6:18", "6:19"
         ]
     );
+    // An operator's error names the change by its version and its rows both by their
+    // positions in the file and by the numbers the operators saw (it said the positions
+    // alone, which an operator's own message about row 20 did not match); and it keeps
+    // nothing of its numbering either.
+    let error = failure(&mut run(&["--op", r#"tally={"key": "amount"}"#]));
+    assert!(
+        error.ends_with(", on change 7 (input rows 0 to 3, numbered 20 to 23)\n"),
+        "{error}"
+    );
+    let third = run(&[]).assert().success().get_output().clone();
+    assert_eq!(labels(&third)[0], "7:20");
     // Without `--state`, every run starts from row 0 and version 1.
     let alone = oplink()
         .args(["run", ORDERS, "--quiet", "--to", "csv", "--emit", "inserts"])
