@@ -48,13 +48,13 @@ impl Tables {
                 .filter(|(name, file)| !name.trim().is_empty() && !file.is_empty())
             else {
                 return Err(CliError::Usage(format!(
-                    "--lookup `{spec}` is not `NAME=FILE`"
+                    "--lookup `{spec}` is not `NAME=FILE`: give the table's name, as the operator asks for it, and the file to read it from, such as `--lookup tiers=tiers.csv`"
                 )));
             };
             let name = name.trim();
             if tables.contains_key(name) {
                 return Err(CliError::Usage(format!(
-                    "--lookup names the table `{name}` twice"
+                    "--lookup names the table `{name}` twice; give each table once, or the second another name"
                 )));
             }
             let path = Path::new(file);
@@ -291,7 +291,9 @@ mod tests {
         for spec in ["tiers", "=tiers.csv", "tiers="] {
             assert_eq!(
                 Tables::read(&[spec.into()]).unwrap_err().to_string(),
-                format!("--lookup `{spec}` is not `NAME=FILE`")
+                format!(
+                    "--lookup `{spec}` is not `NAME=FILE`: give the table's name, as the operator asks for it, and the file to read it from, such as `--lookup tiers=tiers.csv`"
+                )
             );
         }
         let dir = tempfile::tempdir().unwrap();
@@ -329,7 +331,7 @@ mod tests {
         }
         assert_eq!(
             Tables::read(&[spec.clone(), spec]).unwrap_err().to_string(),
-            "--lookup names the table `tiers` twice"
+            "--lookup names the table `tiers` twice; give each table once, or the second another name"
         );
         // A binary file, by its extension (one that is not there is said to be missing).
         let parquet = dir.path().join("tiers.Parquet");

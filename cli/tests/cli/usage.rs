@@ -100,6 +100,16 @@ fn a_missing_path_names_the_option_that_gave_it() {
         "--lookup `tiers`: `/no/such/tiers.csv` does not exist",
     );
     fails_with(
+        oplink().args(["run", ORDERS, "--lookup", "tiers"]),
+        "--lookup `tiers` is not `NAME=FILE`: give the table's name, as the operator asks for it, and the file to read it from, such as `--lookup tiers=tiers.csv`",
+    );
+    fails_with(
+        oplink()
+            .args(["run", ORDERS, "--lookup", "tiers=examples/data/tiers.csv"])
+            .args(["--lookup", "tiers=examples/data/tiers.csv"]),
+        "--lookup names the table `tiers` twice; give each table once, or the second another name",
+    );
+    fails_with(
         oplink().args(["run", "-"]),
         "`oplink run` does not read standard input (`-`): it reads its input more than once, so save the stream to a file first",
     );
