@@ -180,7 +180,10 @@ pub struct RunArgs {
     /// Rows per batch (per change), 1 to 1,048,576.
     #[arg(long, default_value_t = 8192, value_name = "ROWS")]
     pub batch_size: usize,
-    /// Write the result to this file instead of standard output (format from its extension).
+    /// Write the result to this file instead of standard output, written whole under a
+    /// temporary name and then renamed (format from its extension: .csv, .tsv,
+    /// .jsonl/.ndjson/.json, .arrow/.ipc/.feather, .arrows for an IPC stream, .parquet, .txt
+    /// for a table).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// The output's format (default: from --output's extension, else a table).
