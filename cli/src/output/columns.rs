@@ -167,21 +167,41 @@ fn in_millis(ty: &oplink::arrow::schema::DataType) -> Option<oplink::arrow::sche
 /// write.
 pub(super) fn holds_empty_struct(ty: &oplink::arrow::schema::DataType) -> bool {
     use oplink::arrow::schema::DataType;
+    holds(
+        ty,
+        &|ty| matches!(ty, DataType::Struct(fields) if fields.is_empty()),
+    )
+}
+
+/// Whether `ty` is, or holds at any depth, an interval of months, days and nanoseconds,
+/// which arrow-rs's Parquet writer does not write.
+pub(super) fn holds_month_day_nano(ty: &oplink::arrow::schema::DataType) -> bool {
+    use oplink::arrow::schema::{DataType, IntervalUnit};
+    holds(ty, &|ty| {
+        matches!(ty, DataType::Interval(IntervalUnit::MonthDayNano))
+    })
+}
+
+/// Whether `ty`, or a type it holds at any depth, is one that `is` picks.
+fn holds(
+    ty: &oplink::arrow::schema::DataType,
+    is: &dyn Fn(&oplink::arrow::schema::DataType) -> bool,
+) -> bool {
+    use oplink::arrow::schema::DataType;
+    if is(ty) {
+        return true;
+    }
     match ty {
-        DataType::Struct(fields) => {
-            fields.is_empty() || fields.iter().any(|f| holds_empty_struct(f.data_type()))
-        }
+        DataType::Struct(fields) => fields.iter().any(|f| holds(f.data_type(), is)),
         DataType::List(item)
         | DataType::LargeList(item)
         | DataType::ListView(item)
         | DataType::LargeListView(item)
         | DataType::FixedSizeList(item, _)
-        | DataType::Map(item, _) => holds_empty_struct(item.data_type()),
-        DataType::Dictionary(_, values) => holds_empty_struct(values),
-        DataType::RunEndEncoded(_, values) => holds_empty_struct(values.data_type()),
-        DataType::Union(fields, _) => fields
-            .iter()
-            .any(|(_, f)| holds_empty_struct(f.data_type())),
+        | DataType::Map(item, _) => holds(item.data_type(), is),
+        DataType::Dictionary(_, values) => holds(values, is),
+        DataType::RunEndEncoded(_, values) => holds(values.data_type(), is),
+        DataType::Union(fields, _) => fields.iter().any(|(_, f)| holds(f.data_type(), is)),
         _ => false,
     }
 }

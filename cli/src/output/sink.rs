@@ -9,8 +9,8 @@ use oplink::arrow::schema::{Schema, SchemaRef};
 
 use super::Writer;
 use super::columns::{
-    empty_texts, fields_in_words, holds_empty_struct, not_finite, seconds_as_milliseconds,
-    unwritable_time,
+    empty_texts, fields_in_words, holds_empty_struct, holds_month_day_nano, not_finite,
+    seconds_as_milliseconds, unwritable_time,
 };
 use super::destination::{Destination, Written};
 use super::errors::{arrow_write, in_file, naming_file, parquet_write, writer_panicked};
@@ -317,6 +317,19 @@ fn refuse_unwritable_columns(format: OutputFormat, schema: &Schema) -> Result<()
     {
         return Err(CliError::Output(format!(
             "Parquet cannot hold the column `{}` of type {}: it has a struct without fields (an empty JSON object read in, say); write JSON lines or Arrow IPC instead (an output file named `.jsonl` or `.arrow`, or `--to jsonl` or `ipc`)",
+            field.name(),
+            field.data_type()
+        )));
+    }
+    if format == OutputFormat::Parquet
+        && let Some(field) = schema
+            .fields()
+            .iter()
+            .find(|f| holds_month_day_nano(f.data_type()))
+    {
+        // arrow-rs's Parquet writer says only "NYI" (not yet implemented).
+        return Err(CliError::Output(format!(
+            "Parquet cannot hold the column `{}` of type {}: its writer has no interval of months, days and nanoseconds; write Arrow IPC instead (an output file named `.arrow`, or `--to ipc`), or JSON lines, which write it as text",
             field.name(),
             field.data_type()
         )));

@@ -187,6 +187,61 @@ fn json_lines_refuse_a_union_column_naming_it() {
     );
 }
 
+/// An interval of months, days and nanoseconds, which arrow-rs's Parquet writer does not
+/// write, is refused by Parquet naming it and what to write instead (the writer said only
+/// "NYI: Attempting to write an Arrow interval type MonthDayNano to parquet that is not yet
+/// implemented"), in a list too; Arrow IPC keeps it.
+#[test]
+fn parquet_refuses_an_interval_of_months_days_and_nanoseconds_naming_it() {
+    use oplink::arrow::array::{ArrayRef, IntervalMonthDayNanoArray, ListArray, RecordBatch};
+    use oplink::arrow::buffer::IntervalMonthDayNano;
+    use oplink::arrow::buffer::OffsetBuffer;
+    use oplink::arrow::schema::{DataType, Field, IntervalUnit};
+    use std::sync::Arc;
+    let intervals: ArrayRef = Arc::new(IntervalMonthDayNanoArray::from(vec![
+        Some(IntervalMonthDayNano::new(1, 2, 3)),
+        None,
+    ]));
+    let item = Arc::new(Field::new(
+        "item",
+        DataType::Interval(IntervalUnit::MonthDayNano),
+        true,
+    ));
+    let listed: ArrayRef = Arc::new(
+        ListArray::try_new(
+            item,
+            OffsetBuffer::from_lengths([1, 1]),
+            intervals.clone(),
+            None,
+        )
+        .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (name, column, ty) in [
+        ("plain", intervals, "Interval(MonthDayNano)"),
+        ("listed", listed, "List(Interval(MonthDayNano))"),
+    ] {
+        let batch = RecordBatch::try_from_iter([("iv", column)]).unwrap();
+        let path = dir.path().join(format!("{name}.arrow"));
+        write_arrow_file(&path, &batch);
+        let out = dir.path().join(format!("{name}.parquet"));
+        fails_with(
+            oplink().args(["run", "--output"]).arg(&out).arg(&path),
+            &format!(
+                "cannot write `{}`: Parquet cannot hold the column `iv` of type {ty}: its writer has no interval of months, days and nanoseconds; write Arrow IPC instead (an output file named `.arrow`, or `--to ipc`), or JSON lines, which write it as text",
+                out.display()
+            ),
+        );
+        assert!(!out.exists());
+        oplink()
+            .args(["run", "--quiet", "--to", "ipc", "--output"])
+            .arg(dir.path().join(format!("{name}.kept.arrow")))
+            .arg(&path)
+            .assert()
+            .success();
+    }
+}
+
 /// A date or duration past what text can show is refused by the text formats, naming the
 /// column (arrow-rs wrote JSON lines and tables with the text of its error in the value's
 /// place, and exited 0); Arrow IPC keeps it.
