@@ -475,6 +475,19 @@ impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.push(field, FieldValue::Str(format!("{value:?}")));
     }
+    /// An error field (`error = &err as &dyn Error`) is its message followed by its
+    /// sources', `outer: inner: innermost`: `tracing`'s default keeps the first alone, so
+    /// the cause a wrapped error carries would not reach the host.
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let mut text = value.to_string();
+        let mut source = value.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        self.push(field, FieldValue::Str(text));
+    }
 }
 
 #[cfg(test)]
@@ -510,6 +523,9 @@ mod tests {
         }
         fn event(&self, event: LogEvent) {
             self.tell(event.message);
+            for (name, value) in event.fields {
+                self.tell(format!("{name}={value:?}"));
+            }
         }
         fn message(&self, _: u8, _: &str, text: &str) {
             self.tell(text.to_owned());
@@ -571,6 +587,41 @@ mod tests {
             crate::tracing::info!("after the instance went");
         });
         assert_eq!(recorder.told(), ["while the instance is there"]);
+    }
+
+    /// An error logged as a field reaches the host with the messages of its sources, not
+    /// its own message alone (`tracing`'s default for an error field).
+    #[test]
+    fn an_error_field_carries_its_sources() {
+        #[derive(Debug)]
+        struct Wrapped(std::io::Error);
+        impl fmt::Display for Wrapped {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("cannot read `tiers.csv`")
+            }
+        }
+        impl std::error::Error for Wrapped {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+
+        let recorder = Arc::new(Recorder::default());
+        let shared = shared(&recorder);
+        forwarding(|| {
+            let handle = LogHandle(shared.clone());
+            let _in_scope = handle.enter();
+            let error = Wrapped(std::io::Error::other("permission denied"));
+            crate::tracing::warn!(error = &error as &dyn std::error::Error, "lookup failed");
+        });
+        assert_eq!(
+            recorder.told(),
+            [
+                "lookup failed",
+                r#"error=Str("cannot read `tiers.csv`: permission denied")"#
+            ]
+        );
+        shared.close();
     }
 
     /// A span's field values, formatted by the plugin's own `Debug` (which may log in turn,
