@@ -119,6 +119,16 @@ fn open_database(path: &Path) -> std::result::Result<(redb::Database, bool), Str
     }
 }
 
+/// What a redb error says: an I/O error in the system's words alone ("No space left on
+/// device", not redb's "I/O error: No space left on device (os error 28)"), as the errors
+/// of opening a store give it.
+fn redb_words(error: redb::Error) -> String {
+    match error {
+        redb::Error::Io(e) => crate::error::io_words(&e),
+        other => other.to_string(),
+    }
+}
+
 /// Makes a new store at `path` whole before its name appears: redb writes a new file in
 /// place, so a process killed (or a disk that fills) while it does would leave an empty or
 /// half-written file that every later open refuses as truncated or damaged, and a second
@@ -385,7 +395,7 @@ impl StateStore {
                 Ok(Err(redb::Error::PreviousIo)) => {
                     Err((redb::Error::PreviousIo.to_string(), Some(opened.reopened)))
                 }
-                Ok(Err(other)) => Err((other.to_string(), None)),
+                Ok(Err(other)) => Err((redb_words(other), None)),
                 Err(payload) => Err((damaged(payload.as_ref()), None)),
             }
         };
@@ -676,6 +686,39 @@ impl ScopedState {
         }
     }
 
+    /// Refuses at `put` what an on-disk store could never keep: redb takes a value of at most
+    /// 3 GiB, a key (with its state name) of at most 3 GiB and the two together of at most
+    /// 3.75 GiB, and refuses the whole flush otherwise, every time, with a message that names
+    /// no key.
+    fn fits_on_disk(&self, path: &Path, key: &[u8], value: &[u8]) -> oplink::Result<()> {
+        const GIB: usize = 1 << 30;
+        // What redb adds to a key of two parts: the first's length.
+        const KEY_OVERHEAD: usize = 8;
+        let key_len = key.len() + self.scope.len() + KEY_OVERHEAD;
+        let what = if value.len() > 3 * GIB {
+            format!("its value is {} bytes, more than the 3 GiB", value.len())
+        } else if key_len > 3 * GIB {
+            format!("the key is {} bytes, more than the 3 GiB (less the state name's length)", key.len())
+        } else if key_len + value.len() > 3 * GIB + 3 * GIB / 4 {
+            format!(
+                "the key and its value are {} bytes together, more than the 3.75 GiB",
+                key.len() + value.len()
+            )
+        } else {
+            return Ok(());
+        };
+        // Keys are bytes: shown as ASCII with escapes (`\xff`), cut past 64 bytes.
+        let mut shown = key[..key.len().min(64)].escape_ascii().to_string();
+        if key.len() > 64 {
+            shown.push('…');
+        }
+        Err(oplink::Error::msg(format!(
+            "cannot put the key `{shown}` in state `{}` of state store `{}`: {what} an on-disk store keeps under one key; split it across several keys",
+            self.scope,
+            path.display()
+        )))
+    }
+
     fn to_service(error: Error) -> oplink::Error {
         oplink::Error::msg(error.to_string())
     }
@@ -711,6 +754,9 @@ impl State for ScopedState {
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> oplink::Result<()> {
+        if let Some(path) = self.store.as_ref().and_then(StateStore::path) {
+            self.fits_on_disk(path, key, value)?;
+        }
         lock(&self.pending).insert(key.to_vec(), Some(value.to_vec()));
         self.capture(key, Some(value));
         Ok(())
@@ -748,5 +794,44 @@ impl State for ScopedState {
             };
         }
         Ok(Entries(merged.into_iter().collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A store that cannot be written (a full disk) says so in the system's words, without
+    /// redb's "I/O error:" and Rust's "(os error 28)".
+    #[test]
+    fn a_write_s_io_error_is_in_the_system_s_words() {
+        let full = redb::Error::Io(std::io::Error::from_raw_os_error(28));
+        assert_eq!(super::redb_words(full), "No space left on device");
+    }
+
+    /// A value an on-disk store cannot keep is refused at `put`, naming the key and what to
+    /// do, rather than failing every flush after it with a message that names no key.
+    #[test]
+    fn a_value_too_large_for_the_disk_is_refused_at_put() {
+        use oplink::services::State;
+        let dir = std::env::temp_dir().join(format!("oplink-state-limit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.redb");
+        let _ = std::fs::remove_file(&path);
+        let store = super::StateStore::open(&path).unwrap();
+        let state = store.claim("big", "tally").unwrap();
+        // Zeroed pages are mapped lazily: these gigabytes are never touched.
+        let huge = vec![0u8; (3 << 30) + 1];
+        let refused = state.put(b"blob\xff", &huge).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "cannot put the key `blob\\xff` in state `big` of state store `{}`: its value is 3221225473 bytes, more than the 3 GiB an on-disk store keeps under one key; split it across several keys",
+                path.display()
+            )
+        );
+        assert_eq!(state.get(b"blob\xff").unwrap(), None);
+        state.put(b"small", b"1").unwrap();
+        state.flush().unwrap();
+        drop((state, store));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
