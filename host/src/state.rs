@@ -329,7 +329,7 @@ impl StateStore {
     /// instance holds it.
     pub(crate) fn claim(&self, scope: &str, operator: &str) -> Result<Arc<ScopedState>> {
         if scope.is_empty() {
-            return Err(self.disk_error("an instance's state needs a name, and `\"\"` is none"));
+            return Err(self.disk_error("an instance's state needs a name, and `\"\"` is none; give it one, or create the instance with `instantiate` to keep its state in memory, dropped with it"));
         }
         if scope.starts_with('#') {
             return Err(self.disk_error(format_args!(
@@ -698,7 +698,10 @@ impl ScopedState {
         let what = if value.len() > 3 * GIB {
             format!("its value is {} bytes, more than the 3 GiB", value.len())
         } else if key_len > 3 * GIB {
-            format!("the key is {} bytes, more than the 3 GiB (less the state name's length)", key.len())
+            format!(
+                "the key is {} bytes, more than the 3 GiB (less the state name's length)",
+                key.len()
+            )
         } else if key_len + value.len() > 3 * GIB + 3 * GIB / 4 {
             format!(
                 "the key and its value are {} bytes together, more than the 3.75 GiB",

@@ -392,7 +392,7 @@ fn a_hosts_entries_commit_with_the_states() {
         ),
         (
             "",
-            "the in-memory state store: an instance's state needs a name, and `\"\"` is none",
+            "the in-memory state store: an instance's state needs a name, and `\"\"` is none; give it one, or create the instance with `instantiate` to keep its state in memory, dropped with it",
         ),
     ] {
         let err = plugin
