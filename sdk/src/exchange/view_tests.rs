@@ -268,6 +268,16 @@ fn a_built_change_goes_out_as_any_change() {
 }
 
 #[test]
+fn empty_like_keeps_the_version_and_time_and_drops_every_diff() {
+    let change = Change::new(9, Timestamp(42), update_and_remove().diffs);
+    let view = ChangeView::from_change(change).unwrap();
+    assert_eq!(
+        across(view.empty_like()),
+        Change::new(9, Timestamp(42), Vec::new())
+    );
+}
+
+#[test]
 fn a_missing_or_mistyped_column_is_an_error_naming_it() {
     let view = ChangeView::from_change(insert(mixed(0))).unwrap();
     let post = post_of(&view);

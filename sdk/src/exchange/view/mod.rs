@@ -430,6 +430,23 @@ impl ChangeView {
             .map(|side| RowsView { side })
     }
 
+    /// An output of no diffs with this change's version and time: what an operator that
+    /// takes in a change and emits nothing for it returns (an aggregate whose result did
+    /// not change, a sink), as [`Change::empty_like`] is for a `Change`.
+    ///
+    /// ```
+    /// # use oplink::prelude::*;
+    /// # use oplink::view::ChangeView;
+    /// let view = ChangeView::from_change(Change::new(7, Timestamp(3), vec![]))?;
+    /// let out = view.empty_like().into_change()?;
+    /// assert_eq!((out.version, out.changed_at, out.diffs.len()), (7, Timestamp(3), 0));
+    /// # Ok::<(), oplink::Error>(())
+    /// ```
+    #[must_use]
+    pub fn empty_like(&self) -> ChangeOut {
+        ChangeOut::new(self.version(), self.changed_at(), Vec::new())
+    }
+
     /// Returns this change unchanged: its arrays go back to the host as they came.
     pub fn forward(self) -> ChangeOut {
         ChangeOut(Out::Forwarded(self))
