@@ -368,7 +368,7 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
             }),
         ),
         (
-            "diff 0 of the change: its reserved field is 1, not 0; the diffs from it on were left untouched (not released), since nothing they point to can be trusted",
+            "diff 0 of the change: its reserved field is 1, not 0 (is `diff_count` larger than the diffs written?); the diffs from it on were left untouched (not released), since nothing they point to can be trusted",
             // SAFETY: the change has a first diff.
             Box::new(|abi| unsafe { (*abi.diffs).reserved = 1 }),
         ),
@@ -388,7 +388,7 @@ fn every_malformed_change_is_an_error_naming_what_is_wrong() {
             Box::new(|abi| unsafe { (*abi.diffs).kind = crate::abi::DIFF_REMOVE }),
         ),
         (
-            "diff 0 of the change: its kind is 9, not 1, 2 or 3; the diffs from it on were left untouched (not released), since nothing they point to can be trusted",
+            "diff 0 of the change: its kind is 9, not 1, 2 or 3 (is `diff_count` larger than the diffs written?); the diffs from it on were left untouched (not released), since nothing they point to can be trusted",
             // SAFETY: as above.
             Box::new(|abi| unsafe { (*abi.diffs).kind = 9 }),
         ),
@@ -1806,9 +1806,13 @@ fn a_diff_with_a_broken_header_is_not_released_and_the_schemas_are_forgotten() {
     outbox.commit();
     assert_eq!(inbox.len(), 2);
     let abi = out
-        .export_change(Change::new(2, Timestamp(0), vec![a.clone()]), &mut outbox)
+        .export_change(
+            Change::new(2, Timestamp(0), vec![a.clone(), a.clone()]),
+            &mut outbox,
+        )
         .unwrap();
-    // SAFETY: the change has one diff.
+    // SAFETY: the change has two diffs. The first is broken, so the message does not ask
+    // whether `diff_count` is too large (it would for the last).
     unsafe { (*abi.diffs).reserved = 3 };
     // SAFETY: exported just above.
     let err = unsafe { import_change(&abi, &mut inbox) }.unwrap_err();

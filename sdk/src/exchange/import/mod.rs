@@ -130,7 +130,7 @@ pub(super) unsafe fn take_each_diff(
         let diff = &mut diffs[index];
         let (kind, reserved) = (diff.kind, diff.reserved);
         if !sound_header(diff) {
-            return Err(untrusted(index, kind, reserved, inbox));
+            return Err(untrusted(index, diffs.len(), kind, reserved, inbox));
         }
         // SAFETY: the arrays of an exported diff are valid and not taken yet (caller).
         let (pre, post) = unsafe { (Slot::new(&mut diff.pre), Slot::new(&mut diff.post)) };
@@ -164,17 +164,25 @@ fn sound_header(diff: &AbiDiff) -> bool {
 /// under a schema the sender may since have replaced.
 #[cold]
 #[inline(never)]
-fn untrusted(index: usize, kind: u32, reserved: u32, inbox: &mut SchemaInbox) -> Error {
+fn untrusted(
+    index: usize,
+    count: usize,
+    kind: u32,
+    reserved: u32,
+    inbox: &mut SchemaInbox,
+) -> Error {
     inbox.forget_all();
-    let what = if reserved != 0 {
-        format!("its reserved field is {reserved}, not 0")
+    // Zeroed memory past the diffs written is the likeliest source of a kind of 0, and
+    // whatever lies past them (another allocation, freed memory) of a bad last diff: a C
+    // operator that counts one diff too many meets it there, as any number.
+    let hint = if kind == 0 || index + 1 == count {
+        " (is `diff_count` larger than the diffs written?)"
     } else {
-        // Zeroed memory past the diffs written is the likeliest source of a kind of 0.
-        let hint = if kind == 0 {
-            " (is `diff_count` larger than the diffs written?)"
-        } else {
-            ""
-        };
+        ""
+    };
+    let what = if reserved != 0 {
+        format!("its reserved field is {reserved}, not 0{hint}")
+    } else {
         format!("its kind is {kind}, not 1, 2 or 3{hint}")
     };
     Error::unlocated(format!(
