@@ -220,20 +220,26 @@ pub fn in_child(name: &str, body: impl FnOnce()) -> Option<String> {
 /// `tests/fixtures/broken.c` built with `-D{variant}` (one library per variant) against
 /// `oplink.h`, with the system C compiler (`$CC`, default `cc`).
 pub fn fixture(variant: &str) -> PathBuf {
+    fixture_of("broken", variant)
+}
+
+/// `tests/fixtures/{source}.c` built with `-D{variant}`, as [`fixture`] builds `broken.c`.
+pub fn fixture_of(source: &str, variant: &str) -> PathBuf {
     // Built once per process, into a folder of the process's own: a library rebuilt at a
     // path a process loaded from (by another test process, say one of `in_child`) is a
     // replaced file, which the host refuses to load again by that path.
     static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let key = format!("{source}/{variant}");
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, path)) = built.iter().find(|(v, _)| v == variant) {
+    if let Some((_, path)) = built.iter().find(|(v, _)| *v == key) {
         return path.clone();
     }
-    let path = build_fixture(variant);
-    built.push((variant.to_owned(), path.clone()));
+    let path = build_fixture(source, variant);
+    built.push((key, path.clone()));
     path
 }
 
-fn build_fixture(variant: &str) -> PathBuf {
+fn build_fixture(source: &str, variant: &str) -> PathBuf {
     let all = workspace().join("target").join("broken-fixtures");
     let dir = all.join(format!("p{}", std::process::id()));
     if !dir.exists() {
@@ -248,12 +254,13 @@ fn build_fixture(variant: &str) -> PathBuf {
         }
     }
     std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join(format!(
-        "lib{}{}",
-        variant.to_lowercase(),
-        std::env::consts::DLL_SUFFIX
-    ));
-    let source = workspace().join("host/tests/fixtures/broken.c");
+    let stem = if source == "broken" {
+        variant.to_lowercase()
+    } else {
+        format!("{source}_{}", variant.to_lowercase())
+    };
+    let out = dir.join(format!("lib{stem}{}", std::env::consts::DLL_SUFFIX));
+    let source = workspace().join(format!("host/tests/fixtures/{source}.c"));
     let include = workspace().join("sdk/include");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     // Compiled to a name of its own, then renamed: parallel tests may build the same one.
