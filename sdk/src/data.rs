@@ -91,6 +91,49 @@ impl Rows {
         &self.batch
     }
 
+    /// The column named `name` as the arrow-rs array `A` (`Int64Array`, `StringArray`,
+    /// `BooleanArray`, ...): the lookup and downcast an operator that reads a configured
+    /// column writes, with both failures said for it.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use oplink::prelude::*;
+    /// let batch = RecordBatch::try_from_iter([("amount", Arc::new(Int64Array::from(vec![5, 50])) as ArrayRef)])?;
+    /// let rows = Rows::new(vec![7, 8], batch)?;
+    /// assert_eq!(rows.column_as::<Int64Array>("amount")?.values(), &[5, 50]);
+    /// assert_eq!(
+    ///     rows.column_as::<StringArray>("amount").unwrap_err().message(),
+    ///     "column `amount` is Int64, not the StringArray asked for"
+    /// );
+    /// assert_eq!(
+    ///     rows.column_as::<Int64Array>("amuont").unwrap_err().message(),
+    ///     "no column `amuont`: the columns are `amount`"
+    /// );
+    /// # Ok::<(), oplink::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When there is no column `name` (listing the columns there are), or when it holds
+    /// another type (naming both); located at the caller.
+    #[track_caller]
+    pub fn column_as<A: Array + 'static>(&self, name: &str) -> Result<&A> {
+        let Some(column) = self.batch.column_by_name(name) else {
+            return Err(Error::msg(no_column(
+                name,
+                self.batch.schema_ref().fields(),
+            )));
+        };
+        match column.as_any().downcast_ref::<A>() {
+            Some(array) => Ok(array),
+            None => Err(Error::msg(format!(
+                "column `{name}` is {}, not the {} asked for",
+                column.data_type(),
+                array_name::<A>()
+            ))),
+        }
+    }
+
     /// The schema of the rows.
     pub fn schema(&self) -> Arc<Schema> {
         self.batch.schema()
@@ -592,4 +635,114 @@ fn arrow_words(error: &arrow_schema::ArrowError) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// "no column `name`: the columns are `a`, `b`" (or "none"): what an operator that asks
+/// for a column by name is told when there is none.
+pub(crate) fn no_column(name: &str, fields: &arrow_schema::Fields) -> String {
+    let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+    format!(
+        "no column `{name}`: the columns are {}",
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("`{}`", names.join("`, `"))
+        }
+    )
+}
+
+/// The name an author writes for the arrow-rs array type `A`: `Int64Array` for
+/// `arrow_array::array::primitive_array::PrimitiveArray<arrow_array::types::Int64Type>`,
+/// `StringArray`, `ListArray`; another type by its own name, without module paths.
+fn array_name<A>() -> String {
+    let mut short = String::new();
+    let mut word = String::new();
+    for c in std::any::type_name::<A>().chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+        } else {
+            short.push_str(word.rsplit("::").next().unwrap_or_default());
+            word.clear();
+            short.push(c);
+        }
+    }
+    short.push_str(word.rsplit("::").next().unwrap_or_default());
+    let alias = match short.as_str() {
+        "GenericByteArray<GenericStringType<i32>>" => "StringArray",
+        "GenericByteArray<GenericStringType<i64>>" => "LargeStringArray",
+        "GenericByteArray<GenericBinaryType<i32>>" => "BinaryArray",
+        "GenericByteArray<GenericBinaryType<i64>>" => "LargeBinaryArray",
+        "GenericByteViewArray<StringViewType>" => "StringViewArray",
+        "GenericByteViewArray<BinaryViewType>" => "BinaryViewArray",
+        "GenericListArray<i32>" => "ListArray",
+        "GenericListArray<i64>" => "LargeListArray",
+        _ => {
+            if let Some(ty) = short
+                .strip_prefix("PrimitiveArray<")
+                .and_then(|rest| rest.strip_suffix("Type>"))
+            {
+                return format!("{ty}Array");
+            }
+            return short;
+        }
+    };
+    alias.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::types::Int32Type;
+    use arrow_array::*;
+
+    use super::*;
+
+    /// A column asked for as another type names the type asked for as an author writes it.
+    #[test]
+    fn a_column_of_another_type_names_both_as_written() {
+        let batch = RecordBatch::try_from_iter([
+            ("n", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
+            ("s", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
+        ])
+        .unwrap();
+        let rows = Rows::new(vec![0], batch).unwrap();
+        let said = |error: Error| error.message().to_owned();
+        assert_eq!(
+            said(
+                rows.column_as::<TimestampMicrosecondArray>("n")
+                    .unwrap_err()
+            ),
+            "column `n` is Int64, not the TimestampMicrosecondArray asked for"
+        );
+        assert_eq!(
+            said(rows.column_as::<LargeStringArray>("s").unwrap_err()),
+            "column `s` is Utf8, not the LargeStringArray asked for"
+        );
+        assert_eq!(
+            said(
+                rows.column_as::<DictionaryArray<Int32Type>>("s")
+                    .unwrap_err()
+            ),
+            "column `s` is Utf8, not the DictionaryArray<Int32Type> asked for"
+        );
+        for (name, expected) in [
+            (array_name::<BooleanArray>(), "BooleanArray"),
+            (array_name::<BinaryArray>(), "BinaryArray"),
+            (array_name::<LargeBinaryArray>(), "LargeBinaryArray"),
+            (array_name::<StringViewArray>(), "StringViewArray"),
+            (array_name::<BinaryViewArray>(), "BinaryViewArray"),
+            (array_name::<ListArray>(), "ListArray"),
+            (array_name::<LargeListArray>(), "LargeListArray"),
+            (array_name::<Decimal128Array>(), "Decimal128Array"),
+            (array_name::<Float64Array>(), "Float64Array"),
+            (array_name::<StructArray>(), "StructArray"),
+        ] {
+            assert_eq!(name, expected);
+        }
+        assert_eq!(
+            said(rows.column_as::<Int64Array>("none").unwrap_err()),
+            "no column `none`: the columns are `n`, `s`"
+        );
+    }
 }

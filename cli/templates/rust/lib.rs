@@ -53,22 +53,10 @@ impl {{Struct}} {
 }
 
 impl {{Struct}} {
-    /// Which rows pass: an error names the column when it is missing or not `Int64`.
+    /// Which rows pass: an error names the column when it is missing (listing those there
+    /// are) or not `Int64` (naming its type).
     fn keep(&self, rows: &Rows) -> Result<BooleanArray> {
-        let column = rows
-            .batch()
-            .column_by_name(&self.cfg.column)
-            .ok_or_else(|| Error::msg(format!("the input has no column `{}`", self.cfg.column)))?;
-        let values = column
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .ok_or_else(|| {
-                Error::msg(format!(
-                    "column `{}` is {}, expected Int64",
-                    self.cfg.column,
-                    column.data_type()
-                ))
-            })?;
+        let values = rows.column_as::<Int64Array>(&self.cfg.column)?;
         Ok(values
             .iter()
             .map(|v| Some(v.is_some_and(|v| v >= self.cfg.min)))

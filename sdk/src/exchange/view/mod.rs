@@ -964,17 +964,7 @@ impl<'v> RowsView<'v> {
         let fields = self.side.schema.fields();
         match fields.find(name) {
             Some((index, field)) => self.column_at(index, field),
-            None => {
-                let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
-                Err(Error::msg(format!(
-                    "no column `{name}`: the columns are {}",
-                    if names.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        format!("`{}`", names.join("`, `"))
-                    }
-                )))
-            }
+            None => Err(Error::msg(crate::data::no_column(name, fields))),
         }
     }
 
