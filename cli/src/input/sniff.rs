@@ -210,7 +210,16 @@ pub(super) fn other_text(file: &File, format: InputFormat) -> Option<String> {
     let head = head.get(..n)?;
     let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let line = head.split(|b| *b == b'\n').next()?;
-    let line = std::str::from_utf8(line).ok()?.trim();
+    // A first line longer than what was read (a JSON array written on one line) may be cut
+    // inside a character: its text is what comes before it.
+    let line = match std::str::from_utf8(line) {
+        Ok(line) => line,
+        Err(cut) if cut.error_len().is_none() => {
+            std::str::from_utf8(&line[..cut.valid_up_to()]).ok()?
+        }
+        Err(_) => return None,
+    }
+    .trim();
     let json = |line: &str| serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok();
     match format {
         InputFormat::Csv | InputFormat::Tsv => {
@@ -276,6 +285,28 @@ pub(crate) fn shown(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A JSON array written on one line, longer than the 64 KiB read of it, whose cut falls
+    /// inside a character, is still told to be JSON (the cut line was not taken for text,
+    /// so the file went on to be read as CSV with a header of odd names).
+    #[test]
+    fn a_long_first_line_cut_inside_a_character_is_still_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("array.csv");
+        let mut text = String::from("[{\"name\": \"");
+        text.push_str(&"a".repeat(64 * 1024 - 1 - text.len()));
+        // `é` takes bytes 65535 and 65536: the read ends between them.
+        text.push_str("é\"}]\n");
+        std::fs::write(&path, &text).unwrap();
+        let file = File::open(&path).unwrap();
+        let said = other_text(&file, InputFormat::Csv);
+        assert!(
+            said.as_deref().is_some_and(
+                |s| s.starts_with("it is JSON, not CSV: its first line starts with `[`")
+            ),
+            "{said:?}"
+        );
+    }
 
     #[test]
     fn the_format_comes_from_the_extension_or_a_clear_error() {
