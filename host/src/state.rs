@@ -686,28 +686,11 @@ impl ScopedState {
         }
     }
 
-    /// Refuses at `put` what an on-disk store could never keep: redb takes a value of at most
-    /// 3 GiB, a key (with its state name) of at most 3 GiB and the two together of at most
-    /// 3.75 GiB, and refuses the whole flush otherwise, every time, with a message that names
-    /// no key.
-    fn fits_on_disk(&self, path: &Path, key: &[u8], value: &[u8]) -> oplink::Result<()> {
-        const GIB: usize = 1 << 30;
-        // What redb adds to a key of two parts: the first's length.
-        const KEY_OVERHEAD: usize = 8;
-        let key_len = key.len() + self.scope.len() + KEY_OVERHEAD;
-        let what = if value.len() > 3 * GIB {
-            format!("its value is {} bytes, more than the 3 GiB", value.len())
-        } else if key_len > 3 * GIB {
-            format!(
-                "the key is {} bytes, more than the 3 GiB (less the state name's length)",
-                key.len()
-            )
-        } else if key_len + value.len() > 3 * GIB + 3 * GIB / 4 {
-            format!(
-                "the key and its value are {} bytes together, more than the 3.75 GiB",
-                key.len() + value.len()
-            )
-        } else {
+    /// Refuses at `put` what an on-disk store could never keep (a value of `value_len`
+    /// bytes under `key`; [`too_big_for_disk`]), naming the key: redb would refuse the
+    /// whole flush otherwise, every time, with a message that names no key.
+    fn fits_on_disk(&self, path: &Path, key: &[u8], value_len: usize) -> oplink::Result<()> {
+        let Some(what) = too_big_for_disk(self.scope.len(), key.len(), value_len) else {
             return Ok(());
         };
         // Keys are bytes: shown as ASCII with escapes (`\xff`), cut past 64 bytes.
@@ -724,6 +707,31 @@ impl ScopedState {
 
     fn to_service(error: Error) -> oplink::Error {
         oplink::Error::msg(error.to_string())
+    }
+}
+
+/// What is too big in a key of `key_len` bytes (in a state named with `scope_len` bytes)
+/// with a value of `value_len` bytes for redb, which takes a value of at most 3 GiB, a key
+/// of at most 3 GiB (the state's name and its length, a `u32`, are part of it) and the two
+/// together of at most 3.75 GiB; `None` when it fits.
+fn too_big_for_disk(scope_len: usize, key_len: usize, value_len: usize) -> Option<String> {
+    const GIB: usize = 1 << 30;
+    let stored_key = scope_len + key_len + size_of::<u32>();
+    if value_len > 3 * GIB {
+        Some(format!(
+            "its value is {value_len} bytes, more than the 3 GiB"
+        ))
+    } else if stored_key > 3 * GIB {
+        Some(format!(
+            "the key is {key_len} bytes, more than the 3 GiB (less the state name's length)"
+        ))
+    } else if stored_key + value_len > 3 * GIB + 3 * GIB / 4 {
+        Some(format!(
+            "the key and its value are {} bytes together, more than the 3.75 GiB",
+            key_len + value_len
+        ))
+    } else {
+        None
     }
 }
 
@@ -758,7 +766,7 @@ impl State for ScopedState {
 
     fn put(&self, key: &[u8], value: &[u8]) -> oplink::Result<()> {
         if let Some(path) = self.store.as_ref().and_then(StateStore::path) {
-            self.fits_on_disk(path, key, value)?;
+            self.fits_on_disk(path, key, value.len())?;
         }
         lock(&self.pending).insert(key.to_vec(), Some(value.to_vec()));
         self.capture(key, Some(value));
@@ -810,28 +818,49 @@ mod tests {
         assert_eq!(super::redb_words(full), "No space left on device");
     }
 
-    /// A value an on-disk store cannot keep is refused at `put`, naming the key and what to
-    /// do, rather than failing every flush after it with a message that names no key.
+    /// What an on-disk store cannot keep is refused at `put`, naming the key and what to
+    /// do, rather than failing every flush after it with a message that names no key; the
+    /// limits are redb's, to the byte (told by the lengths alone: nothing of gigabytes is
+    /// allocated).
     #[test]
     fn a_value_too_large_for_the_disk_is_refused_at_put() {
         use oplink::services::State;
+        const GIB: usize = 1 << 30;
         let dir = std::env::temp_dir().join(format!("oplink-state-limit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("state.redb");
         let _ = std::fs::remove_file(&path);
         let store = super::StateStore::open(&path).unwrap();
         let state = store.claim("big", "tally").unwrap();
-        // Zeroed pages are mapped lazily: these gigabytes are never touched.
-        let huge = vec![0u8; (3 << 30) + 1];
-        let refused = state.put(b"blob\xff", &huge).unwrap_err();
         assert_eq!(
-            refused.to_string(),
+            state
+                .fits_on_disk(&path, b"blob\xff", 3 * GIB + 1)
+                .unwrap_err()
+                .to_string(),
             format!(
                 "cannot put the key `blob\\xff` in state `big` of state store `{}`: its value is 3221225473 bytes, more than the 3 GiB an on-disk store keeps under one key; split it across several keys",
                 path.display()
             )
         );
-        assert_eq!(state.get(b"blob\xff").unwrap(), None);
+        state.fits_on_disk(&path, b"blob", 3 * GIB).unwrap();
+        // The key with the state's name (3 bytes) and its length (4).
+        assert_eq!(super::too_big_for_disk(3, 3 * GIB - 7, 0), None);
+        assert_eq!(
+            super::too_big_for_disk(3, 3 * GIB - 6, 0).unwrap(),
+            format!(
+                "the key is {} bytes, more than the 3 GiB (less the state name's length)",
+                3 * GIB - 6
+            )
+        );
+        assert_eq!(super::too_big_for_disk(3, GIB - 7, 3 * GIB - GIB / 4), None);
+        assert_eq!(
+            super::too_big_for_disk(3, GIB - 6, 3 * GIB - GIB / 4).unwrap(),
+            format!(
+                "the key and its value are {} bytes together, more than the 3.75 GiB",
+                GIB - 6 + 3 * GIB - GIB / 4
+            )
+        );
+        // What fits goes in, and flushes.
         state.put(b"small", b"1").unwrap();
         state.flush().unwrap();
         drop((state, store));

@@ -207,7 +207,10 @@ thread_local! {
     /// The panics inside a `guard` on this thread that the hook kept off standard error
     /// and no `guard` has caught yet (at most [`KEPT_QUIET`], the latest), each as
     /// "`message` (at file:line:column)": what the hook prints when Rust is about to abort
-    /// the process, since those panics are the only clue to why.
+    /// the process, since those panics are the only clue to why. A panic the plugin
+    /// catches itself (its own `catch_unwind`) stays listed until a `guard` catches one,
+    /// so the list may name such a panic from an earlier call too; forgetting them on every
+    /// call that does not panic would cost each call a thread-local lookup.
     static QUIET_PANICS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 

@@ -206,27 +206,34 @@ fn bad_value(path: &Path, delimiter: u8, message: &str, inferred: bool) -> Optio
 }
 
 /// A record of `got` fields (counted, "3 fields") where the header has `expected`, and
-/// what to do: the usual cause is a value holding the separator, unquoted.
-fn ragged(got: &str, expected: &str, delimiter: u8) -> String {
-    let (separator, quoted) = match delimiter {
-        b'\t' => ("a tab".to_owned(), "1\\t5".to_owned()),
-        other => {
-            let other = char::from(other);
-            (format!("`{other}`"), format!("1{other}5"))
-        }
+/// what to do: with more fields than the header (`more`), the usual cause is a value
+/// holding the separator, unquoted; with fewer, a value left out.
+fn ragged(got: &str, expected: &str, more: bool, delimiter: u8) -> String {
+    let separator = shown_separator(delimiter);
+    let advice = if more {
+        let holding = match delimiter {
+            b'\t' => "a tab".to_owned(),
+            _ => format!("`{separator}`"),
+        };
+        format!("a value holding {holding} is quoted (`\"1{separator}5\"`)")
+    } else {
+        format!("an empty value is an empty field (`1{separator}`)")
     };
     format!(
-        "{got} where the header has {expected}: each line holds one field per column of the header, and a value holding {separator} is quoted (`\"{quoted}\"`)"
+        "{got} where the header has {expected}: each line holds one field per column of the header, and {advice}"
     )
+}
+
+/// A separator as a message shows it: itself when printable, else escaped (`\t`,
+/// `\u{1f}`).
+fn shown_separator(delimiter: u8) -> String {
+    char::from(delimiter).escape_default().to_string()
 }
 
 /// What a CSV or TSV file with no header line is told (`empty`: it holds nothing at all,
 /// else only blank lines): what its first line must be, in its own separator.
 pub(super) fn no_header(empty: bool, delimiter: u8) -> String {
-    let separator = match delimiter {
-        b'\t' => "\\t".to_owned(),
-        other => char::from(other).to_string(),
-    };
+    let separator = shown_separator(delimiter);
     if empty {
         format!(
             "it is empty: it needs a first line naming the columns, such as `id{separator}amount`"
@@ -262,6 +269,9 @@ fn incorrect_number(path: &Path, delimiter: u8, message: &str) -> Option<Located
             ragged(
                 &crate::counted(&got, "field", "fields"),
                 &expected.map_or("another number".to_owned(), |e| e.to_string()),
+                // "more than G" when arrow-csv stopped counting.
+                got.parse::<u64>()
+                    .map_or(true, |got| expected.is_none_or(|e| got > e)),
                 delimiter,
             )
         },
@@ -289,17 +299,22 @@ fn unequal_lengths(path: &Path, delimiter: u8, message: &str) -> Option<Located>
         if record.is_some_and(|record| unclosed_quote(path, delimiter, record)) {
             UNCLOSED_QUOTE.to_owned()
         } else {
-            ragged(
-                &crate::counted(
-                    number_after(message, "found ")
-                        .map_or("another number".to_owned(), |n| n.to_string()),
-                    "field",
-                    "fields",
-                ),
-                &number_after(message, "Expected ")
-                    .map_or("another number".to_owned(), |n| n.to_string()),
-                delimiter,
-            )
+            {
+                let (found, expected) = (
+                    number_after(message, "found "),
+                    number_after(message, "Expected "),
+                );
+                ragged(
+                    &crate::counted(
+                        found.map_or("another number".to_owned(), |n| n.to_string()),
+                        "field",
+                        "fields",
+                    ),
+                    &expected.map_or("another number".to_owned(), |n| n.to_string()),
+                    found.zip(expected).is_none_or(|(found, e)| found > e),
+                    delimiter,
+                )
+            }
         },
     ))
 }

@@ -83,9 +83,21 @@ fn empty_in(column: &oplink::arrow::array::ArrayRef) -> u64 {
             let v = column.as_binary_view();
             count(&|i| v.value(i).is_empty())
         }
-        DataType::Dictionary(_, values) => arrow_cast::cast(column, values)
-            .map(|plain| empty_in(&plain))
-            .unwrap_or(0),
+        // Expanded to count (as the CSV writer expands it to write): only a dictionary of
+        // text or binary can hold an empty one.
+        DataType::Dictionary(_, values)
+            if matches!(
+                **values,
+                DataType::Utf8
+                    | DataType::LargeUtf8
+                    | DataType::Utf8View
+                    | DataType::Binary
+                    | DataType::LargeBinary
+                    | DataType::BinaryView
+            ) =>
+        {
+            arrow_cast::cast(column, values).map_or(0, |plain| empty_in(&plain))
+        }
         _ => 0,
     }
 }

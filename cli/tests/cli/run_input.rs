@@ -190,6 +190,25 @@ fn a_csv_file_without_a_header_or_with_a_ragged_line_says_what_it_needs() {
             semicolons.display()
         ),
     );
+    // A separator that does not print is shown escaped.
+    let units = dir.path().join("units.csv");
+    std::fs::write(&units, "").unwrap();
+    fails_with(
+        oplink().args(["run", "--delimiter", "\u{1f}"]).arg(&units),
+        &format!(
+            "cannot read `{}`: it is empty: it needs a first line naming the columns, such as `id\\u{{1f}}amount`",
+            units.display()
+        ),
+    );
+    let short = dir.path().join("short.tsv");
+    std::fs::write(&short, "a\tb\n1\n").unwrap();
+    fails_with(
+        oplink().arg("run").arg(&short),
+        &format!(
+            "cannot read `{}` at line 2: 1 field where the header has 2: each line holds one field per column of the header, and an empty value is an empty field (`1\\t`)",
+            short.display()
+        ),
+    );
     let ragged = dir.path().join("ragged.tsv");
     std::fs::write(&ragged, "a\tb\n1\t2\t3\n").unwrap();
     fails_with(
