@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{Recorder, fixture_of};
-use oplink::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use oplink::{Change, Diff, Rows, Timestamp};
 use oplink_host::{Error, Host, Plugin};
 use serde_json::json;
@@ -42,20 +42,19 @@ fn insert(version: u64, first: u64, names: ArrayRef) -> Change {
     Change::new(version, Timestamp(5), vec![Diff::Insert { post: rows }])
 }
 
-fn post(change: &Change) -> &RecordBatch {
+fn post(change: &Change) -> &Rows {
     let [Diff::Insert { post }] = &change.diffs[..] else {
         panic!("{:?}", change.diffs)
     };
-    post.batch()
+    post
 }
 
-fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> &'a T {
-    batch
-        .column_by_name(name)
-        .unwrap_or_else(|| panic!("no `{name}` in {:?}", batch.schema()))
-        .as_any()
-        .downcast_ref::<T>()
-        .unwrap()
+fn column_names(rows: &Rows) -> Vec<String> {
+    rows.schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
 }
 
 #[test]
@@ -76,35 +75,26 @@ fn a_c_operator_builds_forwards_keeps_and_keeps_state() {
         // First call: its own `name` (upper-cased, nulls kept) and `amount_x` beside the
         // forwarded `amount` and `city`.
         let first = op.apply(insert(1, 0, kept_names.clone())).unwrap();
-        let batch = post(&first);
-        let columns: Vec<_> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        assert_eq!(columns, ["name", "amount", "city", "amount_x"]);
-        let upper = column::<StringArray>(batch, "name");
+        let rows = post(&first);
+        assert_eq!(column_names(rows), ["name", "amount", "city", "amount_x"]);
+        let upper = rows.column_as::<StringArray>("name").unwrap();
         assert_eq!(
             upper.iter().collect::<Vec<_>>(),
             [Some("ALICE"), None, Some("DöRTE"), Some("BOB")]
         );
-        let scaled = column::<Int64Array>(batch, "amount_x");
+        let scaled = rows.column_as::<Int64Array>("amount_x").unwrap();
         assert_eq!(
             scaled.iter().collect::<Vec<_>>(),
             [Some(30), Some(21), None, Some(-9)]
         );
         assert_eq!(
-            column::<Int64Array>(batch, "amount")
+            rows.column_as::<Int64Array>("amount")
+                .unwrap()
                 .iter()
                 .collect::<Vec<_>>(),
             [Some(10), Some(7), None, Some(-3)]
         );
-        let rows = match &first.diffs[0] {
-            Diff::Insert { post } => post.row_numbers().values().to_vec(),
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(rows, [0, 1, 2, 3]);
+        assert_eq!(rows.row_numbers().values(), &[0, 1, 2, 3]);
         drop(first);
         // The operator keeps the input batch (and its `name` column in it) past the call.
         assert!(
@@ -114,15 +104,15 @@ fn a_c_operator_builds_forwards_keeps_and_keeps_state() {
 
         // Second call: the schema changes (`prev_name`, counted in the kept batch).
         let second = op.apply(insert(2, 4, names())).unwrap();
-        let batch = post(&second);
-        let columns: Vec<_> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        assert_eq!(columns, ["name", "amount", "city", "amount_x", "prev_name"]);
-        assert_eq!(column::<Int64Array>(batch, "prev_name").value(0), 3);
+        let rows = post(&second);
+        assert_eq!(
+            column_names(rows),
+            ["name", "amount", "city", "amount_x", "prev_name"]
+        );
+        assert_eq!(
+            rows.column_as::<Int64Array>("prev_name").unwrap().value(0),
+            3
+        );
         drop(second);
         // The first batch was released when the second was kept.
         assert_eq!(Arc::strong_count(&kept_names), 1);
