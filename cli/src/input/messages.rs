@@ -14,10 +14,14 @@ pub(super) fn arrow_words(message: &str) -> String {
 /// A reader's message cut to a readable length: arrow-json quotes whole values in its
 /// messages (a line's every field, in Rust's debug notation).
 pub(super) fn shortened(message: &str) -> String {
-    const MAX: usize = 300;
-    match message.char_indices().nth(MAX) {
-        Some((at, _)) => format!("{} …", &message[..at]),
-        None => message.to_owned(),
+    cut(message, 300)
+}
+
+/// `text` cut to its first `max` characters, marked ` …` when it was longer.
+pub(super) fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{} …", &text[..at]),
+        None => text.to_owned(),
     }
 }
 

@@ -249,13 +249,9 @@ pub(super) fn other_text(file: &File, format: InputFormat) -> Option<String> {
             } else {
                 return None;
             };
-            let mut shown_line: String = line.chars().take(60).collect();
-            if shown_line.len() < line.len() {
-                shown_line.push_str(" …");
-            }
             Some(format!(
                 "it is not JSON lines: its first line, `{}`, is no JSON but reads as a {text} header; give `--format {extension}`, or name it `.{extension}`",
-                shown_line.replace('\t', "\\t")
+                super::messages::cut(line, 60).replace('\t', "\\t")
             ))
         }
         _ => None,
