@@ -18,7 +18,7 @@ use divan::Bencher;
 use divan::counter::ItemsCount;
 use oplink::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use oplink::{Change, Diff, Rows, Timestamp};
-use oplink_cli::args::{Emit, InputFormat, OutputFormat, RunArgs};
+use oplink_cli::args::{Emit, InputFormat, OpColumn, OutputFormat, RunArgs};
 use oplink_cli::input::Input;
 
 const ROWS: usize = 1_000_000;
@@ -114,6 +114,8 @@ fn oplink_run(bencher: Bencher, format: &str) {
         output: None,
         to: Some(OutputFormat::None),
         emit: Emit::Inserts,
+        row_numbers: false,
+        op_column: OpColumn::Changes,
         state: None,
         lookup: Vec::new(),
         quiet: true,

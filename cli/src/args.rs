@@ -58,7 +58,10 @@ Examples:
 change of inserts (row numbers are the rows' positions in the file, from 0; with --state, row \
 numbers and change versions go on from the last run that kept its state). What comes out is \
 written with a leading `op` column: +I (insert), -D (remove), -U and +U (an update's old and new \
-rows). A closing summary (rows in and out and time per operator) goes to stderr.
+rows), and with --row-numbers a `row` column after it. An input with an `op` column is read \
+back as such a changelog: its removes and updates reach the operators as they are, and a \
+`row` column right after `op` gives the rows' numbers. A closing summary (rows in and out and \
+time per operator) goes to stderr.
 
 Examples:
   oplink run examples/data/orders.csv --plugins target/debug \\
@@ -68,7 +71,9 @@ Examples:
       --op 'running_sum={\"key\": \"tier\", \"value\": \"amount\"}'
   oplink run big.parquet --plugins plugins/ --op threshold=@filter.json \\
       --emit inserts -o kept.parquet
-  oplink run events.jsonl --schema 'user:utf8,amount:int64' --op my_op --to csv > out.csv"
+  oplink run events.jsonl --schema 'user:utf8,amount:int64' --op my_op --to csv > out.csv
+  oplink run orders.csv --op my_op --row-numbers -o changes.csv
+  oplink run changes.csv --op my_next_op"
     )]
     Run(Box<RunArgs>),
     /// Create a new plugin crate (or a C operator) that builds and passes `oplink check`.
@@ -152,6 +157,16 @@ pub enum Emit {
     Inserts,
 }
 
+/// What `oplink run` makes of an input column named `op`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OpColumn {
+    /// The input is a changelog, as `oplink run` writes one: `op` says what each row is.
+    #[default]
+    Changes,
+    /// `op` is one of the rows' columns, like any other.
+    Data,
+}
+
 /// `oplink run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -192,6 +207,15 @@ pub struct RunArgs {
     /// What to write of the changes that come out.
     #[arg(long, value_enum, default_value_t = Emit::Changes)]
     pub emit: Emit,
+    /// Write each row's number in a `row` column (after `op`), which a changelog read back
+    /// in takes its rows' numbers from.
+    #[arg(long)]
+    pub row_numbers: bool,
+    /// What an input column named `op` is: `changes` reads the input as a changelog (each
+    /// row's `op` is +I, -D, -U or +U; a `row` column right after it numbers the rows),
+    /// `data` as one of the rows' columns.
+    #[arg(long, value_enum, default_value_t = OpColumn::Changes, value_name = "WHAT")]
+    pub op_column: OpColumn,
     /// Keep the operators' state in this folder, across runs: their store (`state.redb`,
     /// flushed at the end) and the snapshots of operators that both take them and take them
     /// back.

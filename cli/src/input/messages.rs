@@ -18,7 +18,7 @@ pub(super) fn shortened(message: &str) -> String {
 }
 
 /// `text` cut to its first `max` characters, marked ` …` when it was longer.
-pub(super) fn cut(text: &str, max: usize) -> String {
+pub(crate) fn cut(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((at, _)) => format!("{} …", &text[..at]),
         None => text.to_owned(),

@@ -8,7 +8,7 @@ mod file;
 mod ipc;
 mod json;
 mod json_errors;
-mod messages;
+pub(crate) mod messages;
 mod options;
 mod parquet;
 #[cfg(test)]

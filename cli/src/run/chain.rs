@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use oplink::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use oplink::arrow::schema::{DataType, Field, Schema};
-use oplink::{Change, Diff};
+use oplink::{Change, Diff, Rows};
 use oplink_host::Instance;
 use serde_json::Value;
 
@@ -13,6 +13,7 @@ use crate::args::Emit;
 use crate::error::{CliError, Result};
 use crate::output::Sink;
 
+use super::changelog::{OP, ROW};
 use super::summary::StageSummary;
 
 /// One operator of the chain.
@@ -81,8 +82,15 @@ pub(super) fn valid(
     })
 }
 
-/// Writes what came out of the chain.
-pub(super) fn emit(sink: &mut Sink, change: Change, emit: Emit, stages: &[Stage]) -> Result<()> {
+/// Writes what came out of the chain: every row with its `op` (`--emit changes`) or the
+/// inserted rows alone, each with its number when `numbers` (`--row-numbers`).
+pub(super) fn emit(
+    sink: &mut Sink,
+    change: Change,
+    emit: Emit,
+    numbers: bool,
+    stages: &[Stage],
+) -> Result<()> {
     // Counted only: every row as it is, with no `op` (an update's two rows counted).
     if sink.counts_only() && emit == Emit::Changes {
         for diff in change.diffs {
@@ -99,7 +107,9 @@ pub(super) fn emit(sink: &mut Sink, change: Change, emit: Emit, stages: &[Stage]
     }
     for diff in change.diffs {
         match (emit, diff) {
-            (Emit::Inserts, Diff::Insert { post }) => sink.write(post.batch())?,
+            (Emit::Inserts, Diff::Insert { post }) => {
+                sink.write(&labelled(None, &post, numbers)?)?
+            }
             (Emit::Inserts, other) => {
                 let kind = match other {
                     Diff::Remove { .. } => "a remove",
@@ -113,14 +123,20 @@ pub(super) fn emit(sink: &mut Sink, change: Change, emit: Emit, stages: &[Stage]
                     ))
                 )));
             }
-            (Emit::Changes, Diff::Insert { post }) => sink.write(&with_op("+I", post.batch())?)?,
-            (Emit::Changes, Diff::Remove { pre }) => sink.write(&with_op("-D", pre.batch())?)?,
+            (Emit::Changes, Diff::Insert { post }) => {
+                sink.write(&labelled(Some("+I"), &post, numbers)?)?
+            }
+            (Emit::Changes, Diff::Remove { pre }) => {
+                sink.write(&labelled(Some("-D"), &pre, numbers)?)?
+            }
             (Emit::Changes, Diff::Update { pre, post }) => {
-                match update_pairs(pre.batch(), post.batch())? {
+                let pre = labelled(Some("-U"), &pre, numbers)?;
+                let post = labelled(Some("+U"), &post, numbers)?;
+                match update_pairs(&pre, &post)? {
                     Some(pairs) => sink.write(&pairs)?,
                     None => {
-                        sink.write(&with_op("-U", pre.batch())?)?;
-                        sink.write(&with_op("+U", post.batch())?)?;
+                        sink.write(&pre)?;
+                        sink.write(&post)?;
                     }
                 }
             }
@@ -136,7 +152,6 @@ fn update_pairs(pre: &RecordBatch, post: &RecordBatch) -> Result<Option<RecordBa
     if pre.schema().fields() != post.schema().fields() || pre.num_rows() != post.num_rows() {
         return Ok(None);
     }
-    let (pre, post) = (with_op("-U", pre)?, with_op("+U", post)?);
     let pairs: Vec<(usize, usize)> = (0..pre.num_rows()).flat_map(|i| [(0, i), (1, i)]).collect();
     let columns = (0..pre.num_columns())
         .map(|c| {
@@ -152,18 +167,47 @@ fn update_pairs(pre: &RecordBatch, post: &RecordBatch) -> Result<Option<RecordBa
         .map_err(|e| CliError::Output(e.to_string()))
 }
 
-/// `batch` with a leading `op` column holding `op` on every row; an error when the batch
-/// has an `op` column of its own (a changelog read back in, say), which would be written
-/// twice under one name.
-pub(super) fn with_op(op: &str, batch: &RecordBatch) -> Result<RecordBatch> {
-    if batch.schema().column_with_name("op").is_some() {
+/// `rows`' batch as written: with a leading `op` column holding `op` on every row (when
+/// given), then, when `numbers`, a `row` column with each row's number.
+pub(super) fn labelled(op: Option<&str>, rows: &Rows, numbers: bool) -> Result<RecordBatch> {
+    let numbers = numbers.then(|| Arc::new(rows.row_numbers().clone()) as ArrayRef);
+    with_columns(op, numbers, rows.batch())
+}
+
+/// `batch` with a leading `op` column holding `op` on every row (when given), then the
+/// `row` column `numbers` (when given); an error when the batch has a column of either name
+/// of its own (a changelog read with `--op-column data`, say), which would be written twice
+/// under one name.
+pub(super) fn with_columns(
+    op: Option<&str>,
+    numbers: Option<ArrayRef>,
+    batch: &RecordBatch,
+) -> Result<RecordBatch> {
+    if op.is_none() && numbers.is_none() {
+        return Ok(batch.clone());
+    }
+    let schema = batch.schema();
+    if op.is_some() && schema.column_with_name(OP).is_some() {
         return Err(CliError::Output(
             "the rows have a column named `op`, the name of the column that holds each row's change (`+I`, `-D`, `-U`, `+U`); rename it, or write the rows alone with `--emit inserts`".to_owned(),
         ));
     }
-    let mut fields = vec![Arc::new(Field::new("op", DataType::Utf8, false))];
-    fields.extend(batch.schema().fields().iter().cloned());
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(vec![op; batch.num_rows()]))];
+    if numbers.is_some() && schema.column_with_name(ROW).is_some() {
+        return Err(CliError::Output(
+            "the rows have a column named `row`, the name of the column `--row-numbers` writes each row's number in; rename it, or leave out `--row-numbers`".to_owned(),
+        ));
+    }
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    if let Some(op) = op {
+        fields.push(Arc::new(Field::new(OP, DataType::Utf8, false)));
+        columns.push(Arc::new(StringArray::from(vec![op; batch.num_rows()])));
+    }
+    if let Some(numbers) = numbers {
+        fields.push(Arc::new(Field::new(ROW, DataType::UInt64, false)));
+        columns.push(numbers);
+    }
+    fields.extend(schema.fields().iter().cloned());
     columns.extend(batch.columns().iter().cloned());
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .map_err(|e| CliError::Output(e.to_string()))

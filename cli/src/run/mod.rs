@@ -1,6 +1,7 @@
 //! `oplink run`: a data file through a chain of operators, into a sink.
 
 mod chain;
+mod changelog;
 mod host;
 mod keep;
 mod progress;
@@ -25,7 +26,8 @@ use crate::input::{Input, Progress, input_format, parse_delimiter, parse_schema}
 use crate::lookup::Tables;
 use crate::output::{Sink, format_name, output_format};
 
-use self::chain::{Stage, emit, stage_error, through, valid, with_op};
+use self::chain::{Stage, emit, stage_error, through, valid, with_columns};
+use self::changelog::Changelog;
 use self::host::{FreshState, build_host};
 use self::keep::{Numbering, close_operators, commit_stores};
 use self::progress::{SHOW_AFTER, progress_bar};
@@ -134,6 +136,8 @@ fn run_inner(
     let may_show = !args.quiet && std::io::stderr().is_terminal();
     // Rows written to the terminal the bar is drawn on are written with the bar put away.
     let beside_bar = may_show && output_shares_the_terminal(args);
+    // A column `op` makes the input a changelog (unless `--op-column data`).
+    let mut changelog = Changelog::of(&input.path, &input.schema, args.op_column)?;
     let mut rows_read = 0u64;
     let mut changes = 0u64;
     let mut read_time = opened;
@@ -145,36 +149,50 @@ fn run_inner(
             break;
         };
         read_time += t.elapsed();
-        let first = rows_read;
+        let at = rows_read;
         rows_read += batch.num_rows() as u64;
-        changes += 1;
-        let numbers = numbered_from.rows + first..numbered_from.rows + rows_read;
-        let rows = Rows::new(numbers.collect::<Vec<u64>>(), batch)
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-        // (An error names it by its version, as the operators see it, and its rows by
-        // their positions in the file, from 0, and, when `--state` numbers them on, by the
-        // numbers the operators see too.)
-        let version = numbered_from.changes + changes;
-        let change = Change::new(version, Timestamp::now(), vec![Diff::Insert { post: rows }]);
-        let offset = numbered_from.rows;
-        let out = through(&mut stages, 0, change, &|| match rows_read.checked_sub(1) {
-            Some(last) if last >= first && offset > 0 => format!(
-                "change {version} (input rows {first} to {last}, numbered {} to {})",
-                offset + first,
-                offset + last
-            ),
-            Some(last) if last >= first => {
-                format!("change {version} (input rows {first} to {last})")
+        // The change's diffs, and the stretch of the file they hold: a changelog's batch
+        // that ends inside an update leaves that update's rows for the next one.
+        let (first, count, diffs) = match &mut changelog {
+            Some(log) => match log.diffs(batch, at, numbered_from.rows)? {
+                Some(stretch) => (stretch.first, stretch.rows, stretch.diffs),
+                None => (at, 0, Vec::new()),
+            },
+            None => {
+                let numbers = numbered_from.rows + at..numbered_from.rows + rows_read;
+                let rows = Rows::new(numbers.collect::<Vec<u64>>(), batch)
+                    .map_err(|e| CliError::Usage(e.to_string()))?;
+                (at, rows_read - at, vec![Diff::Insert { post: rows }])
             }
-            _ => format!("change {version} (no input rows)"),
-        })?;
-        let t = Instant::now();
-        if beside_bar && !progress.is_hidden() {
-            progress.suspend(|| emit(&mut sink, out, args.emit, &stages))?;
-        } else {
-            emit(&mut sink, out, args.emit, &stages)?;
+        };
+        if !diffs.is_empty() {
+            changes += 1;
+            // (An error names it by its version, as the operators see it, and its rows by
+            // their positions in the file, from 0, and, when `--state` numbers them on, by
+            // the numbers the operators see too.)
+            let version = numbered_from.changes + changes;
+            let change = Change::new(version, Timestamp::now(), diffs);
+            let offset = numbered_from.rows;
+            let numbered = offset > 0 && !changelog.as_ref().is_some_and(Changelog::numbers_rows);
+            let out = through(&mut stages, 0, change, &|| match count.checked_sub(1) {
+                Some(last) if numbered => format!(
+                    "change {version} (input rows {first} to {}, numbered {} to {})",
+                    first + last,
+                    offset + first,
+                    offset + first + last
+                ),
+                Some(last) => format!("change {version} (input rows {first} to {})", first + last),
+                None => format!("change {version} (no input rows)"),
+            })?;
+            let t = Instant::now();
+            let numbers = args.row_numbers;
+            if beside_bar && !progress.is_hidden() {
+                progress.suspend(|| emit(&mut sink, out, args.emit, numbers, &stages))?;
+            } else {
+                emit(&mut sink, out, args.emit, numbers, &stages)?;
+            }
+            write_time += t.elapsed();
         }
-        write_time += t.elapsed();
         match &input.progress {
             Progress::Bytes(read, _) => {
                 progress.set_position(read.load(std::sync::atomic::Ordering::Relaxed))
@@ -185,12 +203,16 @@ fn run_inner(
             progress.set_draw_target(ProgressDrawTarget::stderr());
         }
     }
+    if let Some(log) = &changelog {
+        log.finish()?;
+    }
     // End of input: operators that act on time get one tick, whose output flows on.
-    closing_ticks(&mut stages, &mut sink, args.emit)?;
+    closing_ticks(&mut stages, &mut sink, args.emit, args.row_numbers)?;
     progress.finish_and_clear();
     let t = Instant::now();
     if !sink.started() && !matches!(output, OutputFormat::Table | OutputFormat::None) {
-        write_columns_alone(&mut sink, &stages, &input, args.emit)?;
+        let rows = changelog.as_ref().map_or(&input.schema, Changelog::schema);
+        write_columns_alone(&mut sink, &stages, rows, args)?;
     }
     let nulled = sink.nulled();
     let emptied = sink.emptied();
@@ -228,8 +250,14 @@ fn run_inner(
         crate::interrupt::forget(store);
     }
     crate::interrupt::forget_folders();
+    // (Rows numbered by a changelog's `row` leave the next run's numbers past them.)
     let numbered_to = Numbering {
-        rows: numbered_from.rows + rows_read,
+        rows: (numbered_from.rows + rows_read).max(
+            changelog
+                .as_ref()
+                .and_then(Changelog::highest)
+                .map_or(0, |h| h.saturating_add(1)),
+        ),
         changes: numbered_from.changes + changes,
     };
     if let Err(error) = commit_stores(
@@ -309,7 +337,7 @@ fn output_shares_the_terminal(args: &RunArgs) -> bool {
 
 /// One tick for each operator that acts on time, at the end of the input; what a tick
 /// emits flows through the rest of the chain into `sink`.
-fn closing_ticks(stages: &mut [Stage], sink: &mut Sink, how: Emit) -> Result<()> {
+fn closing_ticks(stages: &mut [Stage], sink: &mut Sink, how: Emit, numbers: bool) -> Result<()> {
     for index in 0..stages.len() {
         if !stages[index].instance.info().implemented().tick() {
             continue;
@@ -326,24 +354,31 @@ fn closing_ticks(stages: &mut [Stage], sink: &mut Sink, how: Emit) -> Result<()>
             })?;
             stages[index].done.rows_out += change.row_count() as u64;
             let out = through(stages, index + 1, change, &|| "the closing tick".to_owned())?;
-            emit(sink, out, how, stages)?;
+            emit(sink, out, how, numbers, stages)?;
         }
     }
     Ok(())
 }
 
-/// An output file that nothing came out to: its columns where they are known.
-fn write_columns_alone(sink: &mut Sink, stages: &[Stage], input: &Input, how: Emit) -> Result<()> {
+/// An output file that nothing came out to: its columns where they are known (`rows`, the
+/// input's rows' columns, when there is no operator).
+fn write_columns_alone(
+    sink: &mut Sink,
+    stages: &[Stage],
+    rows: &Arc<Schema>,
+    args: &RunArgs,
+) -> Result<()> {
     // Nothing came out. A file still gets its columns where they are known (with no
     // operators, the input's), and none otherwise: an Arrow or Parquet file then has a
     // schema without columns, to be read at all (a text file, which cannot say that,
     // stays empty: see `Sink::write`).
     let columns = if stages.is_empty() {
-        let empty = RecordBatch::new_empty(input.schema.clone());
-        match how {
-            Emit::Inserts => empty.schema(),
-            Emit::Changes => with_op("+I", &empty)?.schema(),
-        }
+        let empty = RecordBatch::new_empty(rows.clone());
+        let op = (args.emit == Emit::Changes).then_some("+I");
+        let numbers = args
+            .row_numbers
+            .then(|| Arc::new(oplink::arrow::array::UInt64Array::from(Vec::<u64>::new())) as _);
+        with_columns(op, numbers, &empty)?.schema()
     } else {
         Arc::new(Schema::empty())
     };

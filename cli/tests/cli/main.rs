@@ -9,6 +9,7 @@ mod helpers;
 mod inspect;
 mod logs;
 mod new;
+mod run_changelog;
 mod run_csv;
 mod run_input;
 mod run_json;

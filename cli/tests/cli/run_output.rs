@@ -844,25 +844,6 @@ fn when_nothing_comes_out_the_file_still_reads() {
 }
 
 #[test]
-fn a_changelog_read_back_needs_its_op_column_renamed_or_plain_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("log.csv");
-    std::fs::write(&log, "op,customer,amount\n+I,ann,12\n").unwrap();
-    fails_with(
-        oplink().args(["run", "--quiet", "--to", "csv"]).arg(&log),
-        "cannot write the output: the rows have a column named `op`, the name of the column that holds each row's change (`+I`, `-D`, `-U`, `+U`); rename it, or write the rows alone with `--emit inserts`",
-    );
-    let output = inserts_csv(&log);
-    assert_eq!(stdout(&output), "op,customer,amount\n+I,ann,12\n");
-    // Counted only: nothing is written, so nothing is refused.
-    oplink()
-        .args(["run", "--quiet", "--to", "none"])
-        .arg(&log)
-        .assert()
-        .success();
-}
-
-#[test]
 fn output_through_a_link_a_device_or_a_pipe_is_written_there_not_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let run = |out: &std::path::Path| {

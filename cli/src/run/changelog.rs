@@ -1,0 +1,376 @@
+//! An input read as a changelog: a column `op` says what each row is (`+I` an insert, `-D`
+//! a remove, `-U` and `+U` an update's old and new row), as `oplink run` writes one, and a
+//! column `row` right after it, when there is one, gives the rows' numbers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_cast::cast;
+use oplink::arrow::array::cast::AsArray;
+use oplink::arrow::array::{Array, RecordBatch, UInt32Array};
+use oplink::arrow::schema::{DataType, Schema, SchemaRef};
+use oplink::arrow::select::concat::concat_batches;
+use oplink::arrow::select::take::take_record_batch;
+use oplink::{Diff, Rows};
+
+use crate::args::OpColumn;
+use crate::error::{CliError, Result};
+
+/// The name of the column that says what each row of a changelog is.
+pub(super) const OP: &str = "op";
+/// The name of the column that numbers a changelog's rows, right after [`OP`].
+pub(super) const ROW: &str = "row";
+
+/// What a changelog's `op` says of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Insert,
+    Remove,
+    /// An update's old row (`-U`).
+    Old,
+    /// An update's new row (`+U`).
+    New,
+}
+
+/// Reads batches of a changelog into diffs.
+#[derive(Debug)]
+pub(super) struct Changelog {
+    /// The input (for errors).
+    path: PathBuf,
+    /// Where `op` is in the input's columns.
+    op: usize,
+    /// Where `row` is, when the input numbers its rows.
+    row: Option<usize>,
+    /// The columns of the rows: all but `op` and `row`, in their order.
+    data: Vec<usize>,
+    /// The rows' schema.
+    schema: SchemaRef,
+    /// The rows read of an update whose last row is still to come (a batch ended inside
+    /// it), with the position of the first in the file.
+    pending: Option<(RecordBatch, u64)>,
+    /// The highest row number a `row` column gave.
+    highest: Option<u64>,
+}
+
+/// The diffs of a stretch of the input, read by [`Changelog::diffs`].
+pub(super) struct Stretch {
+    /// The position in the file of its first row, from 0.
+    pub(super) first: u64,
+    /// How many rows of the file it holds.
+    pub(super) rows: u64,
+    /// Its diffs, in the order of the file.
+    pub(super) diffs: Vec<Diff>,
+}
+
+impl Changelog {
+    /// The changelog `schema` is, when it has a column `op` and `how` reads it so; an error
+    /// when such an `op` or `row` cannot be read as one.
+    pub(super) fn of(path: &Path, schema: &Schema, how: OpColumn) -> Result<Option<Changelog>> {
+        let Some((op, field)) = schema
+            .column_with_name(OP)
+            .filter(|_| how == OpColumn::Changes)
+        else {
+            return Ok(None);
+        };
+        let unreadable = |reason: String| CliError::Data {
+            path: path.to_owned(),
+            line: None,
+            column: None,
+            reason,
+        };
+        if !is_text(field.data_type()) {
+            return Err(unreadable(format!(
+                "its column `op` holds {} values, where a changelog's `op` is text that says what each row is (`+I`, `-D`, `-U`, `+U`); give `--op-column data` to read `op` as one of the rows' columns",
+                field.data_type()
+            )));
+        }
+        let row = schema
+            .fields()
+            .get(op + 1)
+            .filter(|f| f.name() == ROW)
+            .map(|f| {
+                // (Text too: a column of no values, or of numbers and something else,
+                // reads as text; each value is then read as a number, or named.)
+                if f.data_type().is_integer() || is_text(f.data_type()) {
+                    Ok(op + 1)
+                } else {
+                    Err(unreadable(format!(
+                        "its column `row`, after `op`, holds {} values, where a changelog numbers its rows with whole numbers from 0",
+                        f.data_type()
+                    )))
+                }
+            })
+            .transpose()?;
+        let data: Vec<usize> = (0..schema.fields().len())
+            .filter(|&i| i != op && Some(i) != row)
+            .collect();
+        let schema = Arc::new(
+            schema
+                .project(&data)
+                .map_err(|e| unreadable(e.to_string()))?,
+        );
+        Ok(Some(Changelog {
+            path: path.to_owned(),
+            op,
+            row,
+            data,
+            schema,
+            pending: None,
+            highest: None,
+        }))
+    }
+
+    /// The rows' schema: the input's without `op` and `row`.
+    pub(super) fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Whether the input numbers its rows (a column `row`).
+    pub(super) fn numbers_rows(&self) -> bool {
+        self.row.is_some()
+    }
+
+    /// The highest row number the input gave so far.
+    pub(super) fn highest(&self) -> Option<u64> {
+        self.highest
+    }
+
+    /// The diffs of `batch`, whose first row is at `first` in the file: a run of inserts is
+    /// an insert, a run of removes a remove, and a run of `-U` and `+U` rows an update whose
+    /// `n`th old row goes with its `n`th new row. An update the batch ends inside waits for
+    /// the next batch (`None` when that leaves nothing to send). Without a `row` column a
+    /// row's number is `numbered_from` and its position, and an update's new row takes the
+    /// number of its old one.
+    pub(super) fn diffs(
+        &mut self,
+        batch: RecordBatch,
+        first: u64,
+        numbered_from: u64,
+    ) -> Result<Option<Stretch>> {
+        let (batch, first) = match self.pending.take() {
+            Some((pending, at)) => (
+                concat_batches(&batch.schema(), [&pending, &batch])
+                    .map_err(|e| self.error(e.to_string()))?,
+                at,
+            ),
+            None => (batch, first),
+        };
+        let ops = self.ops(&batch, first)?;
+        let numbers = self.numbers(&batch, first, numbered_from)?;
+        let rows = batch
+            .project(&self.data)
+            .map_err(|e| self.error(e.to_string()))?;
+        let mut diffs = Vec::new();
+        let mut at = 0;
+        while at < ops.len() {
+            let end = at
+                + ops[at..]
+                    .iter()
+                    .take_while(|&&op| same_run(op, ops[at]))
+                    .count();
+            match ops[at] {
+                Op::Insert => diffs.push(Diff::Insert {
+                    post: self.run(&rows, &numbers, at..end)?,
+                }),
+                Op::Remove => diffs.push(Diff::Remove {
+                    pre: self.run(&rows, &numbers, at..end)?,
+                }),
+                Op::Old | Op::New => {
+                    let (old, new) = self.pairs(&ops, &numbers, at..end, first)?;
+                    if old.len() > new.len() {
+                        // The batch ends inside the update: its rows wait for the next.
+                        debug_assert_eq!(end, ops.len());
+                        self.pending = Some((batch.slice(at, end - at), first + at as u64));
+                        return Ok(if diffs.is_empty() {
+                            None
+                        } else {
+                            Some(Stretch {
+                                first,
+                                rows: at as u64,
+                                diffs,
+                            })
+                        });
+                    }
+                    // Both sides under the old rows' numbers (the same as the new rows'
+                    // when the input numbers its rows: `pairs` checked).
+                    let numbered: Vec<u64> = old.iter().map(|&i| numbers[i]).collect();
+                    diffs.push(Diff::Update {
+                        pre: self.taken(&rows, numbered.clone(), &old)?,
+                        post: self.taken(&rows, numbered, &new)?,
+                    });
+                }
+            }
+            at = end;
+        }
+        Ok(Some(Stretch {
+            first,
+            rows: ops.len() as u64,
+            diffs,
+        }))
+    }
+
+    /// At the end of the input: an error when an update's old row has no new row after it.
+    pub(super) fn finish(&self) -> Result<()> {
+        match &self.pending {
+            Some((_, at)) => Err(self.error(format!(
+                "row {at} (counting from 0) is `-U`, an update's old row, and the input ends without the `+U` row that goes with it"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// What each row of `batch` is.
+    fn ops(&self, batch: &RecordBatch, first: u64) -> Result<Vec<Op>> {
+        let column = cast(batch.column(self.op), &DataType::Utf8)
+            .map_err(|e| self.error(format!("its column `op`: {e}")))?;
+        let text = column.as_string::<i32>();
+        (0..text.len())
+            .map(|i| {
+                if text.is_null(i) {
+                    return Err(self.error(format!(
+                        "row {} (counting from 0) has no `op`: a changelog says what each row is (`+I`, `-D`, `-U`, `+U`)",
+                        first + i as u64
+                    )));
+                }
+                match text.value(i) {
+                    "+I" => Ok(Op::Insert),
+                    "-D" => Ok(Op::Remove),
+                    "-U" => Ok(Op::Old),
+                    "+U" => Ok(Op::New),
+                    other => Err(self.error(format!(
+                        "row {} (counting from 0) has `op` `{}`, which is none of `+I` (insert), `-D` (remove), `-U` and `+U` (an update's old and new row): a column named `op` makes the input a changelog, as `oplink run` writes one; give `--op-column data` to read `op` as one of the rows' columns",
+                        first + i as u64,
+                        crate::escape_controls(&crate::input::messages::cut(other, 40), &[])
+                    ))),
+                }
+            })
+            .collect()
+    }
+
+    /// Each row's number: its `row`, or `numbered_from` and its position.
+    fn numbers(&mut self, batch: &RecordBatch, first: u64, numbered_from: u64) -> Result<Vec<u64>> {
+        let Some(row) = self.row else {
+            return Ok((0..batch.num_rows() as u64)
+                .map(|i| numbered_from + first + i)
+                .collect());
+        };
+        let given = batch.column(row);
+        let numbers = cast(given, &DataType::UInt64)
+            .map_err(|e| self.error(format!("its column `row`: {e}")))?;
+        let numbers = numbers.as_primitive::<oplink::arrow::array::types::UInt64Type>();
+        if let Some(i) = (0..numbers.len()).find(|&i| numbers.is_null(i)) {
+            let value = arrow_cast::display::array_value_to_string(given, i).unwrap_or_default();
+            let value = match is_text(given.data_type()) {
+                true => format!(
+                    "`{}`",
+                    crate::escape_controls(&crate::input::messages::cut(&value, 40), &[])
+                ),
+                false => value,
+            };
+            return Err(self.error(if given.is_null(i) {
+                format!("row {} (counting from 0) has no `row`: a changelog that numbers its rows numbers every one", first + i as u64)
+            } else {
+                format!("row {} (counting from 0) has `row` {value}: row numbers are whole numbers from 0", first + i as u64)
+            }));
+        }
+        let numbers = numbers.values().to_vec();
+        let highest = numbers.iter().copied().max();
+        self.highest = self.highest.max(highest);
+        Ok(numbers)
+    }
+
+    /// The old and new rows of the update at `run` (positions in the batch), in pairs; the
+    /// old rows left over are those of an update the batch ends inside. An error when a new
+    /// row has no old row before it, or, with a `row` column, carries another number.
+    fn pairs(
+        &self,
+        ops: &[Op],
+        numbers: &[u64],
+        run: std::ops::Range<usize>,
+        first: u64,
+    ) -> Result<(Vec<usize>, Vec<usize>)> {
+        let (mut old, mut new) = (Vec::new(), Vec::new());
+        for i in run.clone() {
+            match ops[i] {
+                Op::Old => old.push(i),
+                _ => {
+                    let Some(&paired) = old.get(new.len()) else {
+                        return Err(self.error(format!(
+                            "row {} (counting from 0) is `+U`, an update's new row, with no `-U` row before it: a changelog writes an update's old row (`-U`) before its new row",
+                            first + i as u64
+                        )));
+                    };
+                    if self.row.is_some() && numbers[paired] != numbers[i] {
+                        return Err(self.error(format!(
+                            "rows {} and {} (counting from 0) are an update's old and new row, numbered {} and {}: the two rows of an update are one row, under one number",
+                            first + paired as u64,
+                            first + i as u64,
+                            numbers[paired],
+                            numbers[i]
+                        )));
+                    }
+                    new.push(i);
+                }
+            }
+        }
+        if old.len() > new.len() && run.end < ops.len() {
+            return Err(self.error(format!(
+                "row {} (counting from 0) is `-U`, an update's old row, with no `+U` row after it (row {} is `{}`): a changelog writes an update's new row (`+U`) after its old row",
+                first + old[new.len()] as u64,
+                first + run.end as u64,
+                match ops[run.end] {
+                    Op::Insert => "+I",
+                    _ => "-D",
+                }
+            )));
+        }
+        Ok((old, new))
+    }
+
+    /// The rows at `run` with their numbers.
+    fn run(
+        &self,
+        rows: &RecordBatch,
+        numbers: &[u64],
+        run: std::ops::Range<usize>,
+    ) -> Result<Rows> {
+        Rows::new(
+            numbers[run.clone()].to_vec(),
+            rows.slice(run.start, run.len()),
+        )
+        .map_err(|e| self.error(e.to_string()))
+    }
+
+    /// The rows at `at` (positions in the batch, in order), numbered `numbers`.
+    fn taken(&self, rows: &RecordBatch, numbers: Vec<u64>, at: &[usize]) -> Result<Rows> {
+        let indices = UInt32Array::from_iter_values(at.iter().map(|&i| i as u32));
+        let batch = take_record_batch(rows, &indices).map_err(|e| self.error(e.to_string()))?;
+        Rows::new(numbers, batch).map_err(|e| self.error(e.to_string()))
+    }
+
+    fn error(&self, reason: String) -> CliError {
+        CliError::Data {
+            path: self.path.clone(),
+            line: None,
+            column: None,
+            reason,
+        }
+    }
+}
+
+/// Whether a row of `op` goes on the run of `start`: an update's old and new rows make one
+/// run.
+fn same_run(op: Op, start: Op) -> bool {
+    match start {
+        Op::Old | Op::New => matches!(op, Op::Old | Op::New),
+        other => op == other,
+    }
+}
+
+fn is_text(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => is_text(values),
+        _ => false,
+    }
+}

@@ -1,0 +1,228 @@
+//! A changelog as input: what `oplink run` writes (`op`, and `row` with `--row-numbers`)
+//! read back in as changes, driving an operator's update and remove paths.
+
+use crate::helpers::{ORDERS, fails_with, oplink, plugins, stdout};
+
+const RUNNING_SUM: &str = r#"running_sum={"key": "customer", "value": "amount"}"#;
+
+/// `oplink run --quiet ARGS FILE --to csv`, which must succeed: what it printed.
+fn csv_of(file: &std::path::Path, args: &[&str]) -> String {
+    let output = oplink()
+        .args(["run", "--quiet", "--to", "csv"])
+        .args(args)
+        .arg(file)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    stdout(&output)
+}
+
+#[test]
+fn a_changelog_written_with_row_numbers_reads_back_as_the_same_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("sums.csv");
+    // Batches of 2 rows: `running_sum` updates each customer's sum as more rows come.
+    oplink()
+        .args([
+            "run",
+            ORDERS,
+            "--quiet",
+            "--batch-size",
+            "2",
+            "--row-numbers",
+            "-o",
+        ])
+        .arg(&log)
+        .args(plugins(&["running_sum"]))
+        .args(["--op", RUNNING_SUM])
+        .assert()
+        .success();
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        written.starts_with("op,row,customer,sum\n+I,0,ann,12\n+I,1,bob,3\n+I,2,carol,40\n-U,0,ann,12\n+U,0,ann,37\n"),
+        "{written}"
+    );
+    // Read back with no operator, in batches that cut updates in two or not at all: the
+    // same changes, rows and numbers come out.
+    for batch_size in ["1", "2", "3", "8192"] {
+        assert_eq!(
+            csv_of(&log, &["--row-numbers", "--batch-size", batch_size]),
+            written,
+            "--batch-size {batch_size}"
+        );
+    }
+    // Through Parquet and JSON lines too, whose `op` and `row` keep their types.
+    for ext in ["parquet", "jsonl", "arrow"] {
+        let again = dir.path().join(format!("sums.{ext}"));
+        oplink()
+            .args(["run", "--quiet", "--row-numbers", "-o"])
+            .arg(&again)
+            .arg(&log)
+            .assert()
+            .success();
+        assert_eq!(csv_of(&again, &["--row-numbers"]), written, "{ext}");
+    }
+    // Without `row`, the numbers are the rows' positions, an update's new row taking its
+    // old row's.
+    let unnumbered = dir.path().join("unnumbered.csv");
+    std::fs::write(&unnumbered, "op,customer\n+I,ann\n-U,ann\n+U,bo\n-D,bo\n").unwrap();
+    assert_eq!(
+        csv_of(&unnumbered, &["--row-numbers"]),
+        "op,row,customer\n+I,0,ann\n-U,1,ann\n+U,1,bo\n-D,3,bo\n"
+    );
+}
+
+#[test]
+fn a_changelog_drives_an_operators_updates_and_removes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.csv");
+    std::fs::write(
+        &log,
+        "op,row,customer,amount\n\
+         +I,0,ann,50\n\
+         +I,1,bob,5\n\
+         -U,1,bob,5\n\
+         +U,1,bob,20\n\
+         -U,0,ann,50\n\
+         +U,0,ann,2\n\
+         -D,1,bob,20\n",
+    )
+    .unwrap();
+    // `threshold` keeps amounts of 10 or more. The two updates, one after the other, are
+    // one diff, which the filter splits: ann's update out of the range leaves as a remove,
+    // bob's into it arrives as an insert; bob's remove then passes as it is.
+    let mut args = plugins(&["threshold"]);
+    args.extend([
+        "--op".to_owned(),
+        r#"threshold={"column": "amount", "min": 10}"#.to_owned(),
+        "--row-numbers".to_owned(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(
+        csv_of(&log, &args),
+        "op,row,customer,amount\n+I,0,ann,50\n-D,0,ann,50\n+I,1,bob,20\n-D,1,bob,20\n"
+    );
+    // A remove is not an insert.
+    fails_with(
+        oplink()
+            .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+            .arg(&log),
+        "cannot write the output: the input emitted an update, and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`",
+    );
+}
+
+#[test]
+fn with_state_the_next_runs_rows_are_numbered_past_those_a_changelog_gave() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let log = dir.path().join("log.csv");
+    std::fs::write(&log, "op,row,a\n+I,100,1\n+I,7,2\n").unwrap();
+    let plain = dir.path().join("plain.csv");
+    std::fs::write(&plain, "a\n3\n").unwrap();
+    for (file, expected) in [
+        (&log, "op,row,a\n+I,100,1\n+I,7,2\n"),
+        (&plain, "op,row,a\n+I,101,3\n"),
+    ] {
+        let output = oplink()
+            .args(["run", "--quiet", "--to", "csv", "--row-numbers", "--state"])
+            .arg(&state)
+            .arg(file)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert_eq!(stdout(&output), expected);
+    }
+}
+
+#[test]
+fn op_column_data_reads_op_as_one_of_the_rows_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.csv");
+    std::fs::write(&log, "op,customer\nadd,ann\n").unwrap();
+    assert_eq!(
+        csv_of(&log, &["--op-column", "data", "--emit", "inserts"]),
+        "op,customer\nadd,ann\n"
+    );
+    // Written with an `op` of its own, it would have two.
+    fails_with(
+        oplink()
+            .args(["run", "--quiet", "--to", "csv", "--op-column", "data"])
+            .arg(&log),
+        "cannot write the output: the rows have a column named `op`, the name of the column that holds each row's change (`+I`, `-D`, `-U`, `+U`); rename it, or write the rows alone with `--emit inserts`",
+    );
+    // And so would rows with a `row` of their own under `--row-numbers`.
+    let rows = dir.path().join("rows.csv");
+    std::fs::write(&rows, "row,customer\n1,ann\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--quiet", "--to", "csv", "--row-numbers"])
+            .arg(&rows),
+        "cannot write the output: the rows have a column named `row`, the name of the column `--row-numbers` writes each row's number in; rename it, or leave out `--row-numbers`",
+    );
+}
+
+#[test]
+fn a_changelog_that_cannot_be_read_as_one_is_refused_naming_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.csv");
+    let cases = [
+        (
+            "op,a\n+I,1\nadd,2\n",
+            "row 1 (counting from 0) has `op` `add`, which is none of `+I` (insert), `-D` (remove), `-U` and `+U` (an update's old and new row): a column named `op` makes the input a changelog, as `oplink run` writes one; give `--op-column data` to read `op` as one of the rows' columns",
+        ),
+        (
+            "op,a\n+I,1\n,2\n",
+            "row 1 (counting from 0) has no `op`: a changelog says what each row is (`+I`, `-D`, `-U`, `+U`)",
+        ),
+        (
+            "op,a\n1,2\n",
+            "its column `op` holds Int64 values, where a changelog's `op` is text that says what each row is (`+I`, `-D`, `-U`, `+U`); give `--op-column data` to read `op` as one of the rows' columns",
+        ),
+        (
+            "op,a\n+I,1\n+U,2\n",
+            "row 1 (counting from 0) is `+U`, an update's new row, with no `-U` row before it: a changelog writes an update's old row (`-U`) before its new row",
+        ),
+        (
+            "op,a\n-U,1\n-D,2\n",
+            "row 0 (counting from 0) is `-U`, an update's old row, with no `+U` row after it (row 1 is `-D`): a changelog writes an update's new row (`+U`) after its old row",
+        ),
+        (
+            "op,a\n+I,0\n-U,1\n",
+            "row 1 (counting from 0) is `-U`, an update's old row, and the input ends without the `+U` row that goes with it",
+        ),
+        (
+            "op,row,a\n-U,4,1\n+U,5,2\n",
+            "rows 0 and 1 (counting from 0) are an update's old and new row, numbered 4 and 5: the two rows of an update are one row, under one number",
+        ),
+        (
+            "op,row,a\n+I,1.5,1\n",
+            "its column `row`, after `op`, holds Float64 values, where a changelog numbers its rows with whole numbers from 0",
+        ),
+        (
+            "op,row,a\n+I,-1,1\n",
+            "row 0 (counting from 0) has `row` -1: row numbers are whole numbers from 0",
+        ),
+        (
+            "op,row,a\n+I,1,1\n+I,x,2\n",
+            "row 1 (counting from 0) has `row` `x`: row numbers are whole numbers from 0",
+        ),
+        (
+            "op,row,a\n+I,1,1\n+I,,2\n",
+            "row 1 (counting from 0) has no `row`: a changelog that numbers its rows numbers every one",
+        ),
+    ];
+    for (text, reason) in cases {
+        std::fs::write(&log, text).unwrap();
+        // In batches of one row too: an update cut in two waits for its second row.
+        for batch_size in ["1", "8192"] {
+            fails_with(
+                oplink()
+                    .args(["run", "--quiet", "--to", "csv", "--batch-size", batch_size])
+                    .arg(&log),
+                &format!("cannot read `{}`: {reason}", log.display()),
+            );
+        }
+    }
+}
