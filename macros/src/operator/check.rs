@@ -86,6 +86,39 @@ fn borrows_a_view(ty: &Type) -> bool {
     matches!(bare(ty), Type::Reference(reference) if last_ident(&reference.elem).as_deref() == Some("ChangeView"))
 }
 
+/// The name of the type `ty` is or borrows (`Rows` for `&Rows`).
+fn named(ty: &Type) -> Option<String> {
+    match bare(ty) {
+        Type::Reference(reference) => last_ident(&reference.elem),
+        other => last_ident(other),
+    }
+}
+
+/// Whether `ty` is, or borrows, a view of a part of a change (`RowsView`, `DiffView`).
+fn part_of_a_view(ty: &Type) -> bool {
+    matches!(
+        named(ty).as_deref(),
+        Some("RowsView" | "DiffView" | "ColumnView")
+    )
+}
+
+/// Where `apply` is given a part of a change (its rows, a batch, a diff), how to reach
+/// that part from the change it takes.
+fn part_hint(slot: Slot, ty: &Type, view: bool) -> &'static str {
+    if slot != Slot::Apply {
+        return "";
+    }
+    match named(ty).as_deref() {
+        Some("RowsView" | "DiffView" | "ColumnView") => {
+            " (`apply` gets the whole change: `change.diffs()` yields its `DiffView`s, whose sides are `RowsView`s)"
+        }
+        Some("Rows" | "Diff" | "RecordBatch") if !view => {
+            " (`apply` gets the whole change, whose diffs hold the rows: `change.map(|batch| ..)` and `change.filter(|rows| ..)` work on the rows of every diff)"
+        }
+        _ => "",
+    }
+}
+
 impl Kind {
     fn of(ty: &Type) -> Kind {
         match bare(ty) {
@@ -160,12 +193,26 @@ pub fn method<'a>(
     let sig = &function.sig;
     let before = errors.len();
     let name = slot.name();
-    // `apply` may read its change in place: then messages show that form.
+    // `apply` may read its change in place: then messages show that form. It is the form
+    // meant when a view is taken (of the change, or of a part of it: `RowsView`), or a
+    // `ChangeOut` returned from anything but a `Change`, so that `change: RowsView` with
+    // `-> Result<ChangeOut>` is one mistake, at the argument, not two.
+    let typed_args = || {
+        sig.inputs.iter().filter_map(|arg| match arg {
+            FnArg::Typed(typed) => Some(&*typed.ty),
+            FnArg::Receiver(_) => None,
+        })
+    };
+    let returns_a_change_out = match &sig.output {
+        ReturnType::Type(_, ty) => {
+            result_parts(ty).is_some_and(|(ok, _)| last_ident(ok).as_deref() == Some("ChangeOut"))
+        }
+        ReturnType::Default => false,
+    };
     let view = slot == Slot::Apply
-        && sig
-            .inputs
-            .iter()
-            .any(|arg| matches!(arg, FnArg::Typed(typed) if Kind::of(&typed.ty) == Kind::View || borrows_a_view(&typed.ty)));
+        && (typed_args()
+            .any(|ty| Kind::of(ty) == Kind::View || borrows_a_view(ty) || part_of_a_view(ty))
+            || (returns_a_change_out && !typed_args().any(|ty| Kind::of(ty) == Kind::Change)));
     // A `new` without arguments is shown its own form (it takes no configuration).
     let expected = if slot == Slot::New && sig.inputs.is_empty() {
         "fn new() -> Result<Self>"
@@ -339,6 +386,8 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, view: bool, errors: &m
     let expected = slot.expected_for(view);
     let kinds: Vec<Kind> = types.iter().map(|ty| Kind::of(ty)).collect();
     let want = data_kind(slot);
+    // What to write in its place: the view form's change where that is the form meant.
+    let wanted = if view { Kind::View } else { want };
     // `apply` may read its change in place instead.
     let fits = |kind: Kind| kind == want || (want == Kind::Change && kind == Kind::View);
     // The data argument first and no `ctx` at all: the second one is one too many (not a
@@ -427,16 +476,17 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, view: bool, errors: &m
             Kind::Known => errors.at(
                 ty,
                 format!(
-                    "`{name}` takes `{}` here, not `{}`: expected `{expected}`",
-                    want.written(),
-                    text(ty)
+                    "`{name}` takes `{}` here, not `{}`: expected `{expected}`{}",
+                    wanted.written(),
+                    text(ty),
+                    part_hint(slot, ty, view)
                 ),
             ),
             Kind::Ctx { .. } if slot.takes_ctx() => errors.at(
                 ty,
                 format!(
                     "`{name}` is missing its `{}` after `ctx`: expected `{expected}`",
-                    want.written()
+                    wanted.written()
                 ),
             ),
             kind if fits(*kind) => {}
@@ -444,7 +494,7 @@ fn arguments(slot: Slot, types: &[&Type], with_ctx: bool, view: bool, errors: &m
                 ty,
                 format!(
                     "`{name}` takes `{}` here, not `{}`: expected `{expected}`",
-                    want.written(),
+                    wanted.written(),
                     other.written()
                 ),
             ),
