@@ -193,10 +193,17 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
     }
     // Keys written in another form (`name("op")`) were reported as that: not missing.
     seen.extend(entries.misformed);
+    // Neither key (a bare `#[oplink::operator]`): one error for the two.
+    let neither = out.name.is_none()
+        && out.version.is_none()
+        && !written_as(&seen, "name")
+        && !written_as(&seen, "version");
     if let Some(name) = &out.name {
         if let Err(why) = check_name(&name.value()) {
             errors.at(name, why);
         }
+    } else if neither {
+        errors.at_span(Span::call_site(), "missing `name = \"...\"` and `version = \"...\"`: every operator needs a name and a semantic version, e.g. `#[oplink::operator(name = \"threshold\", version = \"1.0.0\")]`");
     } else if !written_as(&seen, "name") {
         errors.at_span(Span::call_site(), "missing `name = \"...\"`: every operator needs a name, e.g. `#[oplink::operator(name = \"threshold\", version = \"1.0.0\")]`");
     }
@@ -215,7 +222,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> OperatorArgs {
         if let Err(why) = check_version(&version.value()) {
             errors.at(version, why);
         }
-    } else if !written_as(&seen, "version") {
+    } else if !neither && !written_as(&seen, "version") {
         errors.at_span(Span::call_site(), "missing `version = \"...\"`: every operator needs a semantic version, e.g. `version = \"1.0.0\"`");
     }
     out
