@@ -42,7 +42,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         // Keep the user's impl so that its methods still resolve: the user sees our errors
         // and not a cascade of "no function named `new`" after them.
         let mut out = errors.into_compile_errors();
-        let kept = without_context_by_value(item.clone());
+        let kept = without_trait_visibility(without_context_by_value(item.clone()));
         out.extend(quote!(#kept));
         out
     };
@@ -51,6 +51,24 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         &crate::common::types::text(&item.self_ty),
         expanded,
     )
+}
+
+/// A trait impl (refused, with the advice to write an inherent impl) kept without `pub` on
+/// its items: `pub fn new` is right in the inherent impl the user is told to write, and
+/// rustc's "visibility qualifiers are not permitted here" would tell them to remove it.
+fn without_trait_visibility(mut item: ItemImpl) -> ItemImpl {
+    if item.trait_.is_none() {
+        return item;
+    }
+    for entry in &mut item.items {
+        match entry {
+            ImplItem::Fn(method) => method.vis = syn::Visibility::Inherited,
+            ImplItem::Const(constant) => constant.vis = syn::Visibility::Inherited,
+            ImplItem::Type(ty) => ty.vis = syn::Visibility::Inherited,
+            _ => {}
+        }
+    }
+    item
 }
 
 /// The user's impl as it is kept after our errors, with a `Context` taken by value (which
