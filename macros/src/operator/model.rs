@@ -196,7 +196,7 @@ impl<'a> Operator<'a> {
             let name = crate::common::unraw(&function.sig.ident);
             let Some(slot) = Slot::from_name(&name) else {
                 let by_name = closest_slot(&name);
-                // A name far from any, with the form of a required method that is missing
+                // A name far from any, with the form of a method that is missing
                 // (`fn init(config: Config) -> Result<Self>` without a `new`).
                 let by_form = by_name
                     .is_none()
@@ -260,9 +260,10 @@ impl<'a> Operator<'a> {
     }
 }
 
-/// The required method a method of another name looks like: `new` for one without `self`
-/// that returns the operator (`Result<Self>`), `apply` for one that takes a `Change` or a
-/// `ChangeView`.
+/// The method a method of another name looks like: `new` for one without `self` that
+/// returns the operator (`Result<Self>`), `apply` for one that takes a `Change` or a
+/// `ChangeView`, `tick` a `Timestamp`, `pull` row numbers, `restore` bytes, and `snapshot`
+/// for one that returns bytes (`checkpoint`, `save`).
 fn shaped_like(function: &ImplItemFn, self_ty: &Type) -> Option<Slot> {
     use crate::common::types::{last_ident, result_parts};
     let sig = &function.sig;
@@ -274,14 +275,42 @@ fn shaped_like(function: &ImplItemFn, self_ty: &Type) -> Option<Slot> {
         }),
         syn::ReturnType::Default => false,
     };
-    let takes_a_change = sig.inputs.iter().any(|arg| {
-        matches!(arg, syn::FnArg::Typed(typed)
-            if matches!(last_ident(&typed.ty).as_deref(), Some("Change" | "ChangeView")))
-    });
+    let takes = |wanted: &dyn Fn(&Type) -> bool| {
+        sig.inputs
+            .iter()
+            .any(|arg| matches!(arg, syn::FnArg::Typed(typed) if wanted(&typed.ty)))
+    };
+    let named = |ty: &Type, names: &[&str]| {
+        last_ident(ty).is_some_and(|name| names.contains(&name.as_str()))
+    };
+    // `&[T]` with `T` one of `names`.
+    let slice_of = |ty: &Type, names: &[&str]| {
+        matches!(crate::common::types::bare(ty), Type::Reference(reference)
+            if matches!(crate::common::types::bare(&reference.elem), Type::Slice(slice) if named(&slice.elem, names)))
+    };
+    let returns_bytes = match &sig.output {
+        syn::ReturnType::Type(_, ty) => result_parts(ty).is_some_and(|(ok, _)| {
+            named(ok, &["Vec"])
+                && crate::common::types::type_args(ok)
+                    .first()
+                    .is_some_and(|elem| named(elem, &["u8"]))
+        }),
+        syn::ReturnType::Default => false,
+    };
     if !receiver && returns_self {
         Some(Slot::New)
-    } else if receiver && takes_a_change {
+    } else if !receiver {
+        None
+    } else if takes(&|ty| named(ty, &["Change", "ChangeView"])) {
         Some(Slot::Apply)
+    } else if takes(&|ty| named(ty, &["Timestamp"])) {
+        Some(Slot::Tick)
+    } else if takes(&|ty| slice_of(ty, &["RowNumber", "u64"])) {
+        Some(Slot::Pull)
+    } else if takes(&|ty| slice_of(ty, &["u8"])) {
+        Some(Slot::Restore)
+    } else if returns_bytes {
+        Some(Slot::Snapshot)
     } else {
         None
     }
