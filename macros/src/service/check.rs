@@ -318,6 +318,13 @@ pub fn param(ty: &Type, name: &str, method: &Ident, lifetimes_reported: bool, er
                     Some("RecordBatch") => {
                         "write `RecordBatch` in its place, by value (cloning a batch copies no data)".to_owned()
                     }
+                    // Unsized: there is no by value; their text crosses.
+                    Some("Path") => {
+                        "write `&str` in its place, the path's text (`path.to_str()`; `Path::new(text)` on the other side)".to_owned()
+                    }
+                    Some(name @ ("OsStr" | "CStr")) => format!(
+                        "write `&str` in its place, the text of the `{name}` (`.to_str()`)"
+                    ),
                     _ => format!("write `{}` in its place, by value", text(target)),
                 }),
             };
