@@ -250,9 +250,7 @@ impl Changelog {
     /// Each row's number: its `row`, or `numbered_from` and its position.
     fn numbers(&mut self, batch: &RecordBatch, first: u64, numbered_from: u64) -> Result<Vec<u64>> {
         let Some(row) = self.row else {
-            return Ok((0..batch.num_rows() as u64)
-                .map(|i| numbered_from + first + i)
-                .collect());
+            return numbered(&self.path, numbered_from, first, batch.num_rows());
         };
         let given = batch.column(row);
         let numbers = cast(given, &DataType::UInt64)
@@ -357,6 +355,26 @@ impl Changelog {
         }
     }
 }
+
+/// The numbers of `count` rows of `path` from its row `first` (counting from 0), the
+/// rows of this run being numbered from `from` on (`--state` numbers them on from where
+/// the last run stopped): an error, rather than a number past `u64`'s range or one used
+/// before, when that passes `u64::MAX - 1` (`u64::MAX` is left unused, so that the number
+/// after the last one given is one too).
+pub(super) fn numbered(path: &Path, from: u64, first: u64, count: usize) -> Result<Vec<u64>> {
+    let last = LAST_ROW_NUMBER;
+    match from.checked_add(first + count as u64) {
+        Some(end) if end <= last + 1 => Ok((from + first..end).collect()),
+        _ => Err(CliError::Usage(format!(
+            "cannot number the rows of `{}`: `--state` numbers this run's rows on from {from} (past the highest number a changelog's `row` gave in a run with that state), and row {} (counting from 0) would be numbered past {last}, the last number a row can get; keep this run's state in another `--state` folder",
+            path.display(),
+            (u64::MAX - from).max(first),
+        ))),
+    }
+}
+
+/// The highest number a row of the input gets by its position ([`numbered`]).
+pub(super) const LAST_ROW_NUMBER: u64 = u64::MAX - 1;
 
 /// Whether a row of `op` goes on the run of `start`: an update's old and new rows make one
 /// run.

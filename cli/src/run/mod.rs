@@ -159,9 +159,9 @@ fn run_inner(
                 None => (at, 0, Vec::new()),
             },
             None => {
-                let numbers = numbered_from.rows + at..numbered_from.rows + rows_read;
-                let rows = Rows::new(numbers.collect::<Vec<u64>>(), batch)
-                    .map_err(|e| CliError::Usage(e.to_string()))?;
+                let numbers =
+                    changelog::numbered(&args.input, numbered_from.rows, at, batch.num_rows())?;
+                let rows = Rows::new(numbers, batch).map_err(|e| CliError::Usage(e.to_string()))?;
                 (at, rows_read - at, vec![Diff::Insert { post: rows }])
             }
         };
@@ -252,7 +252,7 @@ fn run_inner(
     crate::interrupt::forget_folders();
     // (Rows numbered by a changelog's `row` leave the next run's numbers past them.)
     let numbered_to = Numbering {
-        rows: (numbered_from.rows + rows_read).max(
+        rows: (numbered_from.rows.saturating_add(rows_read)).max(
             changelog
                 .as_ref()
                 .and_then(Changelog::highest)

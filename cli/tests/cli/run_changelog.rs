@@ -139,6 +139,37 @@ fn with_state_the_next_runs_rows_are_numbered_past_those_a_changelog_gave() {
 }
 
 #[test]
+fn with_state_rows_numbered_past_the_last_number_are_refused() {
+    // A changelog may number its rows anywhere in `u64` (an operator may number rows by a
+    // hash); the next run's rows, numbered past the highest, then run out of numbers.
+    for (highest, refused_at) in [("18446744073709551613", 1), ("18446744073709551615", 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let log = dir.path().join("log.csv");
+        std::fs::write(&log, format!("op,row,a\n+I,{highest},1\n")).unwrap();
+        let plain = dir.path().join("plain.csv");
+        std::fs::write(&plain, "a\n3\n4\n").unwrap();
+        oplink()
+            .args(["run", "--quiet", "--to", "none", "--state"])
+            .arg(&state)
+            .arg(&log)
+            .assert()
+            .success();
+        let from = (highest.parse::<u64>().unwrap()).saturating_add(1);
+        fails_with(
+            oplink()
+                .args(["run", "--quiet", "--to", "csv", "--state"])
+                .arg(&state)
+                .arg(&plain),
+            &format!(
+                "cannot number the rows of `{}`: `--state` numbers this run's rows on from {from} (past the highest number a changelog's `row` gave in a run with that state), and row {refused_at} (counting from 0) would be numbered past 18446744073709551614, the last number a row can get; keep this run's state in another `--state` folder",
+                plain.display()
+            ),
+        );
+    }
+}
+
+#[test]
 fn op_column_data_reads_op_as_one_of_the_rows_columns() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log.csv");
