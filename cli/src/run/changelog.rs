@@ -90,8 +90,9 @@ impl Changelog {
             .filter(|f| f.name() == ROW)
             .map(|f| {
                 // (Text too: a column of no values, or of numbers and something else,
-                // reads as text; each value is then read as a number, or named.)
-                if f.data_type().is_integer() || is_text(f.data_type()) {
+                // reads as text; and floats, `3.0`: each value is then read as a whole
+                // number, or named.)
+                if is_number_or_text(f.data_type()) {
                     Ok(op + 1)
                 } else {
                     Err(unreadable(format!(
@@ -253,25 +254,61 @@ impl Changelog {
             return numbered(&self.path, numbered_from, first, batch.num_rows());
         };
         let given = batch.column(row);
-        let numbers = cast(given, &DataType::UInt64)
-            .map_err(|e| self.error(format!("its column `row`: {e}")))?;
-        let numbers = numbers.as_primitive::<oplink::arrow::array::types::UInt64Type>();
-        if let Some(i) = (0..numbers.len()).find(|&i| numbers.is_null(i)) {
-            let value = arrow_cast::display::array_value_to_string(given, i).unwrap_or_default();
-            let value = match is_text(given.data_type()) {
+        // (A dictionary's values, as the column it stands for.)
+        let plain = match given.data_type() {
+            DataType::Dictionary(_, values) => cast(given, values),
+            _ => Ok(given.clone()),
+        }
+        .map_err(|e| self.error(format!("its column `row`: {e}")))?;
+        let numbers: Vec<Option<u64>> = if plain.data_type().is_floating() {
+            // Whole numbers written as floats (`3.0`, as pandas writes a column of whole
+            // numbers with a gap), where a float holds them exactly.
+            let floats = cast(&plain, &DataType::Float64)
+                .map_err(|e| self.error(format!("its column `row`: {e}")))?;
+            let floats = floats.as_primitive::<oplink::arrow::array::types::Float64Type>();
+            (0..floats.len())
+                .map(|i| {
+                    let v = floats.value(i);
+                    (floats.is_valid(i) && v.fract() == 0.0 && (0.0..=EXACT_IN_F64).contains(&v))
+                        .then_some(v as u64)
+                })
+                .collect()
+        } else {
+            let whole = cast(&plain, &DataType::UInt64)
+                .map_err(|e| self.error(format!("its column `row`: {e}")))?;
+            whole
+                .as_primitive::<oplink::arrow::array::types::UInt64Type>()
+                .iter()
+                .collect()
+        };
+        if let Some(i) = numbers.iter().position(Option::is_none) {
+            let at = first + i as u64;
+            if plain.is_null(i) {
+                return Err(self.error(format!(
+                    "row {at} (counting from 0) has no `row`: a changelog that numbers its rows numbers every one"
+                )));
+            }
+            let value = arrow_cast::display::array_value_to_string(&plain, i).unwrap_or_default();
+            let past_exact = plain.data_type().is_floating()
+                && value
+                    .parse::<f64>()
+                    .is_ok_and(|v| v.fract() == 0.0 && v > EXACT_IN_F64);
+            let value = match is_text(plain.data_type()) {
                 true => format!(
                     "`{}`",
                     crate::escape_controls(&crate::input::messages::cut(&value, 40), &[])
                 ),
                 false => value,
             };
-            return Err(self.error(if given.is_null(i) {
-                format!("row {} (counting from 0) has no `row`: a changelog that numbers its rows numbers every one", first + i as u64)
+            return Err(self.error(if past_exact {
+                format!(
+                    "row {at} (counting from 0) has `row` {value}, a float, which holds whole numbers exactly only up to 9007199254740992 (2^53): write the row numbers as whole numbers, as `--row-numbers` does"
+                )
             } else {
-                format!("row {} (counting from 0) has `row` {value}: row numbers are whole numbers from 0", first + i as u64)
+                format!("row {at} (counting from 0) has `row` {value}: row numbers are whole numbers from 0")
             }));
         }
-        let numbers = numbers.values().to_vec();
+        let numbers: Vec<u64> = numbers.into_iter().flatten().collect();
         let highest = numbers.iter().copied().max();
         self.highest = self.highest.max(highest);
         Ok(numbers)
@@ -382,6 +419,18 @@ fn same_run(op: Op, start: Op) -> bool {
     match start {
         Op::Old | Op::New => matches!(op, Op::Old | Op::New),
         other => op == other,
+    }
+}
+
+/// The highest whole number up to which every whole number is a float of its own (2^53).
+const EXACT_IN_F64: f64 = 9_007_199_254_740_992.0;
+
+/// Whether a column of `data_type` may hold row numbers: whole numbers, floats (read when
+/// whole), or text (read as numbers), or a dictionary of them.
+fn is_number_or_text(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Dictionary(_, values) => is_number_or_text(values),
+        other => other.is_integer() || other.is_floating() || is_text(other),
     }
 }
 

@@ -169,6 +169,86 @@ fn with_state_rows_numbered_past_the_last_number_are_refused() {
     }
 }
 
+/// `op` and `row` as other tools write them: dictionary-encoded (pyarrow's
+/// `dictionary_encode`, pandas' categoricals), in Arrow IPC and Parquet, and row numbers
+/// written as floats (pandas, for a column of whole numbers with a gap), read when whole.
+#[test]
+fn a_changelog_with_dictionary_op_and_row_or_float_rows_reads() {
+    use oplink::arrow::array::types::Int32Type;
+    use oplink::arrow::array::{
+        ArrayRef, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    };
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let op: DictionaryArray<Int32Type> = vec!["+I", "+I", "-U", "+U", "-D"].into_iter().collect();
+    let row = DictionaryArray::<Int32Type>::try_new(
+        vec![0, 1, 0, 0, 1].into(),
+        Arc::new(Int64Array::from(vec![7, 9])),
+    )
+    .unwrap();
+    let a: ArrayRef = Arc::new(StringArray::from(vec!["x", "y", "x", "z", "y"]));
+    let batch = RecordBatch::try_from_iter([
+        ("op", Arc::new(op) as ArrayRef),
+        ("row", Arc::new(row)),
+        ("a", a.clone()),
+    ])
+    .unwrap();
+    let expected = "op,row,a\n+I,7,x\n+I,9,y\n-U,7,x\n+U,7,z\n-D,9,y\n";
+    let arrow = dir.path().join("log.arrow");
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(
+        std::fs::File::create(&arrow).unwrap(),
+        &batch.schema(),
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    let parquet = dir.path().join("log.parquet");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&parquet).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    for file in [&arrow, &parquet] {
+        for batch_size in ["1", "8192"] {
+            assert_eq!(
+                csv_of(file, &["--row-numbers", "--batch-size", batch_size]),
+                expected,
+                "{} --batch-size {batch_size}",
+                file.display()
+            );
+        }
+    }
+    // Floats, whole.
+    let floats = RecordBatch::try_from_iter([
+        (
+            "op",
+            Arc::new(StringArray::from(vec!["+I", "+I", "-D", "-D", "+I"])) as ArrayRef,
+        ),
+        (
+            "row",
+            Arc::new(Float64Array::from(vec![7.0, 9.0, 7.0, 9.0, 3.0])),
+        ),
+        ("a", a),
+    ])
+    .unwrap();
+    let parquet = dir.path().join("floats.parquet");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&parquet).unwrap(),
+        floats.schema(),
+        None,
+    )
+    .unwrap();
+    writer.write(&floats).unwrap();
+    writer.close().unwrap();
+    assert_eq!(
+        csv_of(&parquet, &["--row-numbers"]),
+        "op,row,a\n+I,7,x\n+I,9,y\n-D,7,x\n-D,9,z\n+I,3,y\n"
+    );
+}
+
 #[test]
 fn op_column_data_reads_op_as_one_of_the_rows_columns() {
     let dir = tempfile::tempdir().unwrap();
@@ -230,8 +310,16 @@ fn a_changelog_that_cannot_be_read_as_one_is_refused_naming_its_row() {
             "rows 0 and 1 (counting from 0) are an update's old and new row, numbered 4 and 5: the two rows of an update are one row, under one number",
         ),
         (
-            "op,row,a\n+I,1.5,1\n",
-            "its column `row`, after `op`, holds Float64 values, where a changelog numbers its rows with whole numbers from 0",
+            "op,row,a\n+I,1.0,1\n+I,1.5,1\n",
+            "row 1 (counting from 0) has `row` 1.5: row numbers are whole numbers from 0",
+        ),
+        (
+            "op,row,a\n+I,1.0,1\n+I,1e17,1\n",
+            "row 1 (counting from 0) has `row` 1e17, a float, which holds whole numbers exactly only up to 9007199254740992 (2^53): write the row numbers as whole numbers, as `--row-numbers` does",
+        ),
+        (
+            "op,row,a\n+I,true,1\n",
+            "its column `row`, after `op`, holds Boolean values, where a changelog numbers its rows with whole numbers from 0",
         ),
         (
             "op,row,a\n+I,-1,1\n",
