@@ -89,6 +89,11 @@ impl Sink {
         self.format == OutputFormat::None
     }
 
+    /// Whether the output is a file `oplink run` can read back (not a table, not `none`).
+    pub fn reads_back(&self) -> bool {
+        !matches!(self.format, OutputFormat::None | OutputFormat::Table)
+    }
+
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows

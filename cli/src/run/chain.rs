@@ -105,7 +105,16 @@ pub(super) fn emit(
         }
         return Ok(());
     }
+    // (Rows whose first column is `row`, written after `op` without `--row-numbers`, would
+    // read back as a changelog's numbers.)
+    let row_first_checked = emit == Emit::Inserts || numbers || !sink.reads_back();
     for diff in change.diffs {
+        if !row_first_checked {
+            let (Diff::Insert { post: rows }
+            | Diff::Remove { pre: rows }
+            | Diff::Update { pre: rows, .. }) = &diff;
+            row_not_first(rows.batch().schema_ref())?;
+        }
         match (emit, diff) {
             (Emit::Inserts, Diff::Insert { post }) => {
                 sink.write(&labelled(None, &post, numbers)?)?
@@ -165,6 +174,18 @@ fn update_pairs(pre: &RecordBatch, post: &RecordBatch) -> Result<Option<RecordBa
     RecordBatch::try_new(pre.schema(), columns)
         .map(Some)
         .map_err(|e| CliError::Output(e.to_string()))
+}
+
+/// An error when the first of the rows' columns is `row`: written after `op` (without
+/// `--row-numbers`), a changelog read back would take it for the rows' numbers, and the
+/// rows would lose it.
+pub(super) fn row_not_first(rows: &Schema) -> Result<()> {
+    match rows.fields().first() {
+        Some(field) if field.name() == ROW => Err(CliError::Output(
+            "the rows' first column is named `row`, which, written right after `op`, is where a changelog gives its rows' numbers: read back, the file would take its values for the rows' numbers and lose the column; rename it, or write the rows alone with `--emit inserts`".to_owned(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `rows`' batch as written: with a leading `op` column holding `op` on every row (when

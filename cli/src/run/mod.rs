@@ -26,7 +26,7 @@ use crate::input::{Input, Progress, input_format, parse_delimiter, parse_schema}
 use crate::lookup::Tables;
 use crate::output::{Sink, format_name, output_format};
 
-use self::chain::{Stage, emit, stage_error, through, valid, with_columns};
+use self::chain::{Stage, emit, row_not_first, stage_error, through, valid, with_columns};
 use self::changelog::Changelog;
 use self::host::{FreshState, build_host};
 use self::keep::{Numbering, close_operators, commit_stores};
@@ -378,6 +378,9 @@ fn write_columns_alone(
         let numbers = args
             .row_numbers
             .then(|| Arc::new(oplink::arrow::array::UInt64Array::from(Vec::<u64>::new())) as _);
+        if op.is_some() && numbers.is_none() {
+            row_not_first(&empty.schema())?;
+        }
         with_columns(op, numbers, &empty)?.schema()
     } else {
         Arc::new(Schema::empty())

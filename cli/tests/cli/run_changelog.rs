@@ -274,6 +274,34 @@ fn op_column_data_reads_op_as_one_of_the_rows_columns() {
             .arg(&rows),
         "cannot write the output: the rows have a column named `row`, the name of the column `--row-numbers` writes each row's number in; rename it, or leave out `--row-numbers`",
     );
+    // Without it, such rows written to a file after their `op` would read back with their
+    // `row` taken for their numbers, and lost: refused too, with an operator or not (when
+    // no row comes out, for the header alone). A table is not read back; nor is `--emit
+    // inserts`, without `op`, read as a changelog.
+    let refused = "cannot write the output: the rows' first column is named `row`, which, written right after `op`, is where a changelog gives its rows' numbers: read back, the file would take its values for the rows' numbers and lose the column; rename it, or write the rows alone with `--emit inserts`";
+    for format in ["csv", "parquet", "jsonl"] {
+        fails_with(
+            oplink().args(["run", "--quiet", "--to", format]).arg(&rows),
+            refused,
+        );
+    }
+    let header_only = dir.path().join("header.csv");
+    std::fs::write(&header_only, "row,customer\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--quiet", "--to", "csv"])
+            .arg(&header_only),
+        refused,
+    );
+    assert_eq!(
+        csv_of(&rows, &["--emit", "inserts"]),
+        "row,customer\n1,ann\n"
+    );
+    oplink()
+        .args(["run", "--quiet", "--to", "table"])
+        .arg(&rows)
+        .assert()
+        .success();
 }
 
 #[test]
