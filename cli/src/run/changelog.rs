@@ -50,6 +50,8 @@ pub(super) struct Changelog {
     pending: Option<(RecordBatch, u64)>,
     /// The highest row number a `row` column gave.
     highest: Option<u64>,
+    /// A column `row` that is not right after `op`, read as one of the rows' columns.
+    row_elsewhere: bool,
 }
 
 /// The diffs of a stretch of the input, read by [`Changelog::diffs`].
@@ -102,6 +104,7 @@ impl Changelog {
                 }
             })
             .transpose()?;
+        let row_elsewhere = row.is_none() && schema.column_with_name(ROW).is_some();
         let data: Vec<usize> = (0..schema.fields().len())
             .filter(|&i| i != op && Some(i) != row)
             .collect();
@@ -118,6 +121,7 @@ impl Changelog {
             schema,
             pending: None,
             highest: None,
+            row_elsewhere,
         }))
     }
 
@@ -129,6 +133,17 @@ impl Changelog {
     /// Whether the input numbers its rows (a column `row`).
     pub(super) fn numbers_rows(&self) -> bool {
         self.row.is_some()
+    }
+
+    /// A warning when the input has a column `row` that is not right after `op`: it is
+    /// read as one of the rows' columns, not as their numbers.
+    pub(super) fn warning(&self) -> Option<String> {
+        self.row_elsewhere.then(|| {
+            format!(
+                "`{}` is read as a changelog (it has a column `op`), and its column `row` is not right after `op`: `row` is read as one of the rows' columns, and the rows are numbered by their positions; put `row` right after `op` for it to give the rows' numbers",
+                self.path.display()
+            )
+        })
     }
 
     /// The highest row number the input gave so far.

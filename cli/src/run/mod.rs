@@ -138,6 +138,11 @@ fn run_inner(
     let beside_bar = may_show && output_shares_the_terminal(args);
     // A column `op` makes the input a changelog (unless `--op-column data`).
     let mut changelog = Changelog::of(&input.path, &input.schema, args.op_column)?;
+    if let Some(warning) = changelog.as_ref().and_then(Changelog::warning) {
+        if !args.quiet {
+            crate::say!("oplink: warning: {warning}");
+        }
+    }
     let mut rows_read = 0u64;
     let mut changes = 0u64;
     let mut read_time = opened;

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::helpers::{ORDERS, fails_with, oplink, plugins, stdout};
+use crate::helpers::{ORDERS, fails_with, oplink, plugins, stderr, stdout};
 
 const RUNNING_SUM: &str = r#"running_sum={"key": "customer", "value": "amount"}"#;
 
@@ -247,6 +247,40 @@ fn a_changelog_with_dictionary_op_and_row_or_float_rows_reads() {
         csv_of(&parquet, &["--row-numbers"]),
         "op,row,a\n+I,7,x\n+I,9,y\n-D,7,x\n-D,9,z\n+I,3,y\n"
     );
+}
+
+/// A `row` that is not right after `op` is one of the rows' columns: said, since it looks
+/// meant as their numbers.
+#[test]
+fn a_row_column_not_right_after_op_is_data_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.csv");
+    std::fs::write(&log, "op,customer,row\n+I,ann,5\n-D,ann,5\n").unwrap();
+    let output = oplink()
+        .args(["run", "--to", "csv"])
+        .arg(&log)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&output), "op,customer,row\n+I,ann,5\n-D,ann,5\n");
+    assert!(
+        stderr(&output).starts_with(&format!(
+            "oplink: warning: `{}` is read as a changelog (it has a column `op`), and its column `row` is not right after `op`: `row` is read as one of the rows' columns, and the rows are numbered by their positions; put `row` right after `op` for it to give the rows' numbers\n",
+            log.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+    // `--quiet` silences it, as the command's other warnings.
+    let output = oplink()
+        .args(["run", "--quiet", "--to", "csv"])
+        .arg(&log)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stderr(&output), "");
 }
 
 #[test]
