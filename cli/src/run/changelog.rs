@@ -253,6 +253,19 @@ impl Changelog {
                     "-D" => Ok(Op::Remove),
                     "-U" => Ok(Op::Old),
                     "+U" => Ok(Op::New),
+                    other if near_op(other).is_some() => {
+                        let near = near_op(other).unwrap_or_default();
+                        Err(self.error(format!(
+                            "row {} (counting from 0) has `op` `{}`, which is not `{near}`: a changelog's `op` is `+I`, `-D`, `-U` or `+U` as written, {}; write `{near}`",
+                            first + i as u64,
+                            crate::escape_controls(&crate::input::messages::cut(other, 40), &[]),
+                            if other.trim() == near {
+                                "with no space around it"
+                            } else {
+                                "in capitals"
+                            },
+                        )))
+                    }
                     other => Err(self.error(format!(
                         "row {} (counting from 0) has `op` `{}`, which is none of `+I` (insert), `-D` (remove), `-U` and `+U` (an update's old and new row): a column named `op` makes the input a changelog, as `oplink run` writes one; give `--op-column data` to read `op` as one of the rows' columns",
                         first + i as u64,
@@ -427,6 +440,12 @@ pub(super) fn numbered(path: &Path, from: u64, first: u64, count: usize) -> Resu
 
 /// The highest number a row of the input gets by its position ([`numbered`]).
 pub(super) const LAST_ROW_NUMBER: u64 = u64::MAX - 1;
+
+/// The `op` that `text` is but for spaces around it or its letters' case (`+i`, ` +I`).
+fn near_op(text: &str) -> Option<&'static str> {
+    let upper = text.trim().to_ascii_uppercase();
+    ["+I", "-D", "-U", "+U"].into_iter().find(|op| *op == upper)
+}
 
 /// Whether a row of `op` goes on the run of `start`: an update's old and new rows make one
 /// run.

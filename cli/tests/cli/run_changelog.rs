@@ -348,6 +348,14 @@ fn a_changelog_that_cannot_be_read_as_one_is_refused_naming_its_row() {
             "row 1 (counting from 0) has `op` `add`, which is none of `+I` (insert), `-D` (remove), `-U` and `+U` (an update's old and new row): a column named `op` makes the input a changelog, as `oplink run` writes one; give `--op-column data` to read `op` as one of the rows' columns",
         ),
         (
+            "op,a\n+I,1\n+i,2\n",
+            "row 1 (counting from 0) has `op` `+i`, which is not `+I`: a changelog's `op` is `+I`, `-D`, `-U` or `+U` as written, in capitals; write `+I`",
+        ),
+        (
+            "op,a\n\" -U\",1\n",
+            "row 0 (counting from 0) has `op` ` -U`, which is not `-U`: a changelog's `op` is `+I`, `-D`, `-U` or `+U` as written, with no space around it; write `-U`",
+        ),
+        (
             "op,a\n+I,1\n,2\n",
             "row 1 (counting from 0) has no `op`: a changelog says what each row is (`+I`, `-D`, `-U`, `+U`)",
         ),
