@@ -194,15 +194,30 @@ impl Changelog {
                 Op::Old | Op::New => {
                     let (old, new) = self.pairs(&ops, &numbers, at..end, first)?;
                     if old.len() > new.len() {
-                        // The batch ends inside the update: its rows wait for the next.
+                        // The batch ends inside the update: its pairs complete so far go
+                        // now, and its rows from the last point where every old row had
+                        // its new row wait for the next batch (a row or two in a
+                        // changelog `oplink run` wrote: not the rest of a long update,
+                        // held and copied again at every batch).
                         debug_assert_eq!(end, ops.len());
-                        self.pending = Some((batch.slice(at, end - at), first + at as u64));
+                        let split = at + balanced(&ops[at..end]);
+                        let done = (split - at) / 2;
+                        if done > 0 {
+                            let numbered: Vec<u64> =
+                                old[..done].iter().map(|&i| numbers[i]).collect();
+                            diffs.push(Diff::Update {
+                                pre: self.taken(&rows, numbered.clone(), &old[..done])?,
+                                post: self.taken(&rows, numbered, &new[..done])?,
+                            });
+                        }
+                        self.pending =
+                            Some((batch.slice(split, end - split), first + split as u64));
                         return Ok(if diffs.is_empty() {
                             None
                         } else {
                             Some(Stretch {
                                 first,
-                                rows: at as u64,
+                                rows: split as u64,
                                 diffs,
                             })
                         });
@@ -440,6 +455,23 @@ pub(super) fn numbered(path: &Path, from: u64, first: u64, count: usize) -> Resu
 
 /// The highest number a row of the input gets by its position ([`numbered`]).
 pub(super) const LAST_ROW_NUMBER: u64 = u64::MAX - 1;
+
+/// How many of an update's `ops` (old and new rows, each new row after its old one) come
+/// before the last point where every old row so far has its new row.
+fn balanced(ops: &[Op]) -> usize {
+    let mut open = 0usize;
+    let mut last = 0;
+    for (i, op) in ops.iter().enumerate() {
+        match op {
+            Op::Old => open += 1,
+            _ => open = open.saturating_sub(1),
+        }
+        if open == 0 {
+            last = i + 1;
+        }
+    }
+    last
+}
 
 /// The `op` that `text` is but for spaces around it or its letters' case (`+i`, ` +I`).
 fn near_op(text: &str) -> Option<&'static str> {

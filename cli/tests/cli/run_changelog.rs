@@ -283,6 +283,34 @@ fn a_row_column_not_right_after_op_is_data_with_a_warning() {
     assert_eq!(stderr(&output), "");
 }
 
+/// An update that batches cut goes a pair at a time: the pairs complete in a batch go in
+/// its change, and only the old row whose new row is in the next batch waits for it (not
+/// the whole update, held, copied again at every batch and sent as one change at its end).
+#[test]
+fn an_update_cut_by_batches_goes_a_pair_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.csv");
+    std::fs::write(
+        &log,
+        "op,row,a\n+I,0,x\n-U,0,x\n+U,0,y\n-U,1,p\n+U,1,q\n-U,2,r\n+U,2,s\n",
+    )
+    .unwrap();
+    // `tag` labels each row with its change's version: every batch of 2 rows makes one.
+    let mut args = plugins(&["toolkit"]);
+    args.extend([
+        "--op".to_owned(),
+        r#"tag={"column": "t", "value": "", "numbered": true}"#.to_owned(),
+        "--row-numbers".to_owned(),
+        "--batch-size".to_owned(),
+        "2".to_owned(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(
+        csv_of(&log, &args),
+        "op,row,a,t\n+I,0,x,1:0\n-U,0,x,2:0\n+U,0,y,2:0\n-U,1,p,3:1\n+U,1,q,3:1\n-U,2,r,4:2\n+U,2,s,4:2\n"
+    );
+}
+
 #[test]
 fn op_column_data_reads_op_as_one_of_the_rows_columns() {
     let dir = tempfile::tempdir().unwrap();
