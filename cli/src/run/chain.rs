@@ -124,13 +124,17 @@ pub(super) fn emit(
                     Diff::Remove { .. } => "a remove",
                     _ => "an update",
                 };
-                return Err(CliError::Output(format!(
-                    "{} emitted {kind}, and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`",
-                    stages.last().map_or("the input".to_owned(), |s| format!(
-                        "operator `{}`",
-                        s.done.name
-                    ))
-                )));
+                // (With no operator, what comes out is the input's own: a changelog's.)
+                return Err(CliError::Output(match stages.last() {
+                    Some(stage) => format!(
+                        "operator `{}` emitted {kind}, and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`",
+                        stage.done.name
+                    ),
+                    None => format!(
+                        "the input, read as a changelog (it has a column `op`), holds {kind} (`{}` rows), and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`, or `--op-column data` to read `op` as one of the rows' columns",
+                        if kind == "a remove" { "-D" } else { "-U`/`+U" }
+                    ),
+                }));
             }
             (Emit::Changes, Diff::Insert { post }) => {
                 sink.write(&labelled(Some("+I"), &post, numbers)?)?

@@ -110,7 +110,15 @@ fn a_changelog_drives_an_operators_updates_and_removes() {
         oplink()
             .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
             .arg(&log),
-        "cannot write the output: the input emitted an update, and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`",
+        "cannot write the output: the input, read as a changelog (it has a column `op`), holds an update (`-U`/`+U` rows), and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`, or `--op-column data` to read `op` as one of the rows' columns",
+    );
+    let removes = dir.path().join("removes.csv");
+    std::fs::write(&removes, "op,customer,amount\n+I,ann,50\n-D,ann,50\n").unwrap();
+    fails_with(
+        oplink()
+            .args(["run", "--quiet", "--to", "csv", "--emit", "inserts"])
+            .arg(&removes),
+        "cannot write the output: the input, read as a changelog (it has a column `op`), holds a remove (`-D` rows), and `--emit inserts` writes inserts only; use `--emit changes` to write every diff with its `op`, or `--op-column data` to read `op` as one of the rows' columns",
     );
 }
 
