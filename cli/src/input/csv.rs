@@ -90,6 +90,7 @@ pub(super) fn open_csv(
         progress: Progress::Bytes(read, size),
         batches: strict.over(reader),
         warning: None,
+        left_out: Vec::new(),
         quotes: Some(quotes),
     })
 }

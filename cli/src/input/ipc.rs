@@ -66,6 +66,7 @@ pub(super) fn open_ipc(
         progress,
         batches,
         warning,
+        left_out: Vec::new(),
         quotes: None,
     })
 }

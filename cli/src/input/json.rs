@@ -34,11 +34,12 @@ pub(super) fn open_jsonl(
     let inferred = schema.is_none();
     let read = Arc::new(AtomicU64::new(0));
     let mut warning = None;
+    let mut left_out = Vec::new();
     let mut buffered =
         BufReader::new(AfterBom::new(file).map_err(|e| CliError::io("read", path, e))?);
     let schema = match schema {
         Some(schema) => {
-            warning = keys_never_seen(&schema, &mut buffered);
+            (warning, left_out) = keys_never_seen(&schema, &mut buffered);
             buffered
                 .rewind()
                 .map_err(|e| CliError::io("read", path, e))?;
@@ -89,6 +90,7 @@ pub(super) fn open_jsonl(
         progress: Progress::Bytes(read, size),
         batches: strict.over(reader),
         warning,
+        left_out,
         quotes: None,
     })
 }
@@ -130,8 +132,12 @@ pub(crate) fn object_keys(text: &str) -> Option<Vec<String>> {
 /// file has (each would read as a column of nulls: a typo, or a key of another case, which
 /// JSON tells apart). Only a warning: a line that cannot be read ends the look (the reading
 /// proper says what is wrong with it), and it looks at no more than the lines inference
-/// reads, nor past 64 MiB. The caller rewinds the reader.
-pub(super) fn keys_never_seen<R: BufRead>(schema: &Schema, reader: &mut R) -> Option<String> {
+/// reads, nor past 64 MiB. The caller rewinds the reader. With it, of a changelog's keys
+/// `op` and `row`, those the lines have and `schema` leaves out.
+pub(super) fn keys_never_seen<R: BufRead>(
+    schema: &Schema,
+    reader: &mut R,
+) -> (Option<String>, Vec<&'static str>) {
     const MOST_BYTES: usize = 64 << 20;
     let mut seen = std::collections::HashSet::new();
     let mut line = Vec::new();
@@ -169,18 +175,23 @@ pub(super) fn keys_never_seen<R: BufRead>(schema: &Schema, reader: &mut R) -> Op
             },
         )
         .collect();
+    let left_out: Vec<&'static str> = ["op", "row"]
+        .into_iter()
+        .filter(|key| seen.contains(*key) && schema.field_with_name(key).is_err())
+        .collect();
     if missing.is_empty() || lines == 0 {
-        return None;
+        return (None, left_out);
     }
     let (what, named) = match missing.split_last() {
         Some((last, [])) => ("a key", last.clone()),
         Some((last, rest)) => ("keys", format!("{} and {last}", rest.join(", "))),
         None => unreachable!("checked above"),
     };
-    Some(format!(
+    let warning = format!(
         "--schema names {what} that none of the first {} has, read as nulls: {named}",
         crate::counted(lines, "line", "lines"),
-    ))
+    );
+    (Some(warning), left_out)
 }
 
 /// `schema` with its fields in the order the keys first appear in the file (arrow-json

@@ -87,6 +87,9 @@ pub struct Input {
     warning: Option<String>,
     /// The quotes of a CSV file, followed as it is read.
     quotes: Option<Arc<Mutex<Quotes>>>,
+    /// Of a changelog's `op` and `row`, the keys the lines of a JSON lines file have and
+    /// `--schema` leaves out.
+    left_out: Vec<&'static str>,
     batches: Batches,
 }
 
@@ -134,6 +137,8 @@ struct Opened {
     warning: Option<String>,
     /// The quotes of a CSV file, followed as it is read.
     quotes: Option<Arc<Mutex<Quotes>>>,
+    /// Of `op` and `row`, the keys the file has and `--schema` leaves out.
+    left_out: Vec<&'static str>,
 }
 
 /// An error in `path`'s data, at no known line or column: `reason`.
@@ -219,6 +224,7 @@ impl Input {
             batches,
             warning,
             quotes,
+            left_out,
         } = match format {
             InputFormat::Csv | InputFormat::Tsv => {
                 open_csv(path, file, size, schema, delimiter, batch_size)?
@@ -255,8 +261,16 @@ impl Input {
             delimiter,
             warning,
             quotes,
+            left_out,
             batches,
         })
+    }
+
+    /// Of a changelog's columns `op` and `row`, those the lines of a JSON lines file have
+    /// and `--schema` leaves out (a changelog then read as inserts, or numbered by
+    /// position).
+    pub fn left_out(&self) -> &[&'static str] {
+        &self.left_out
     }
 
     /// A warning found while opening the file: an Arrow stream that ends without its

@@ -30,6 +30,7 @@ pub(super) fn open_parquet(path: &Path, file: File, batch_size: usize) -> Result
         progress: Progress::Rows(rows),
         batches: Box::new(reader),
         warning: None,
+        left_out: Vec::new(),
         quotes: None,
     })
 }

@@ -20,7 +20,7 @@ use oplink::arrow::array::RecordBatch;
 use oplink::arrow::schema::Schema;
 use oplink::{Change, Diff, Rows, Timestamp};
 
-use crate::args::{Emit, OutputFormat, RunArgs};
+use crate::args::{Emit, OpColumn, OutputFormat, RunArgs};
 use crate::error::{CliError, Result};
 use crate::input::{Input, Progress, input_format, parse_delimiter, parse_schema};
 use crate::lookup::Tables;
@@ -141,6 +141,24 @@ fn run_inner(
     if let Some(warning) = changelog.as_ref().and_then(Changelog::warning) {
         if !args.quiet {
             crate::say!("oplink: warning: {warning}");
+        }
+    }
+    // A JSON lines changelog whose `op` or `row` `--schema` leaves out is read as inserts,
+    // or numbered by position: said, as it is no error.
+    if !args.quiet && args.op_column == OpColumn::Changes {
+        let left_out = input.left_out();
+        if left_out.contains(&changelog::OP) {
+            crate::say!(
+                "oplink: warning: the lines of `{}` have a key `op`, which --schema leaves out: the rows are read as inserts, whatever their `op`; name `op:utf8` in --schema (and `row:uint64` right after it, for the rows' numbers) to read the file as a changelog, or give `--op-column data` to leave `op` out without this warning",
+                input.path.display()
+            );
+        } else if left_out.contains(&changelog::ROW)
+            && changelog.as_ref().is_some_and(|log| !log.numbers_rows())
+        {
+            crate::say!(
+                "oplink: warning: the lines of `{}` have a key `row`, which --schema leaves out: the changelog's rows are numbered by their positions; name `row:uint64` in --schema right after `op` to take their numbers from it",
+                input.path.display()
+            );
         }
     }
     let mut rows_read = 0u64;

@@ -319,6 +319,53 @@ fn an_update_cut_by_batches_goes_a_pair_at_a_time() {
     );
 }
 
+/// A JSON lines changelog read with a `--schema` that leaves out `op` (or `row`) is read as
+/// inserts (or numbered by position), as `--schema` asks: said, since it looks unmeant.
+#[test]
+fn a_schema_that_leaves_out_a_json_changelogs_op_or_row_is_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    std::fs::write(
+        &log,
+        "{\"op\":\"+I\",\"row\":4,\"a\":1}\n{\"op\":\"-D\",\"row\":4,\"a\":1}\n",
+    )
+    .unwrap();
+    let run = |schema: &str, more: &[&str]| {
+        let output = oplink()
+            .args(["run", "--to", "csv", "--row-numbers", "--schema", schema])
+            .args(more)
+            .arg(&log)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        (stdout(&output), stderr(&output))
+    };
+    let (out, err) = run("a:int64", &[]);
+    assert_eq!(out, "op,row,a\n+I,0,1\n+I,1,1\n");
+    assert!(
+        err.starts_with(&format!(
+            "oplink: warning: the lines of `{}` have a key `op`, which --schema leaves out: the rows are read as inserts, whatever their `op`; name `op:utf8` in --schema (and `row:uint64` right after it, for the rows' numbers) to read the file as a changelog, or give `--op-column data` to leave `op` out without this warning\n",
+            log.display()
+        )),
+        "{err}"
+    );
+    let (out, err) = run("op:utf8,a:int64", &[]);
+    assert_eq!(out, "op,row,a\n+I,0,1\n-D,1,1\n");
+    assert!(
+        err.starts_with(&format!(
+            "oplink: warning: the lines of `{}` have a key `row`, which --schema leaves out: the changelog's rows are numbered by their positions; name `row:uint64` in --schema right after `op` to take their numbers from it\n",
+            log.display()
+        )),
+        "{err}"
+    );
+    let (out, err) = run("op:utf8,row:uint64,a:int64", &[]);
+    assert_eq!(out, "op,row,a\n+I,4,1\n-D,4,1\n");
+    assert!(!err.contains("warning"), "{err}");
+    let (_, err) = run("a:int64", &["--op-column", "data"]);
+    assert!(!err.contains("warning"), "{err}");
+}
+
 #[test]
 fn op_column_data_reads_op_as_one_of_the_rows_columns() {
     let dir = tempfile::tempdir().unwrap();
