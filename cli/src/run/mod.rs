@@ -138,10 +138,10 @@ fn run_inner(
     let beside_bar = may_show && output_shares_the_terminal(args);
     // A column `op` makes the input a changelog (unless `--op-column data`).
     let mut changelog = Changelog::of(&input.path, &input.schema, args.op_column)?;
-    if let Some(warning) = changelog.as_ref().and_then(Changelog::warning) {
-        if !args.quiet {
-            crate::say!("oplink: warning: {warning}");
-        }
+    if let Some(warning) = changelog.as_ref().and_then(Changelog::warning)
+        && !args.quiet
+    {
+        crate::say!("oplink: warning: {warning}");
     }
     // A JSON lines changelog whose `op` or `row` `--schema` leaves out is read as inserts,
     // or numbered by position: said, as it is no error.
