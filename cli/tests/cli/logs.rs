@@ -122,7 +122,7 @@ fn run_log_filters_events_by_target() {
 /// operator's spans, the message and the fields, without time or target; an event of a
 /// thread the operator spawned is shown as one of the operator's own.
 #[test]
-fn run_v_shows_an_event_of_an_operators_thread_as_the_readme_quotes_it() {
+fn run_v_shows_an_event_of_an_operators_thread_as_the_docs_quote_it() {
     let output = oplink()
         .args([
             "run",
@@ -141,10 +141,11 @@ fn run_v_shows_an_event_of_an_operators_thread_as_the_readme_quotes_it() {
         .clone();
     let line = r#" INFO worker{operator="background" instance=1 diffs=1}: from the worker operator="background" instance=1 diffs=1"#;
     assert_eq!(stderr(&output), format!("{line}\n"));
-    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
-    let quoted = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    // (`oplink run` in full, which the README's "The command line" points to.)
+    let docs = std::fs::read_to_string(workspace().join("docs/cli.md")).unwrap();
+    let quoted = docs.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
         quoted.contains(&format!("shows `{line}`")),
-        "the README does not quote: {line}"
+        "docs/cli.md does not quote: {line}"
     );
 }
