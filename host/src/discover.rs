@@ -275,7 +275,7 @@ impl Discovery {
         } else {
             Plugin::load(path)
         } {
-            Err(Error::Replaced { .. }) if self.fresh_when_replaced => fresh_load(path),
+            Err(Error::Replaced { .. }) if self.fresh_when_replaced => Plugin::load_fresh(path),
             loaded => loaded,
         };
         Some(match loaded {
@@ -409,33 +409,4 @@ impl Found {
             }
         }
     }
-}
-
-/// The fresh loads discovery made, by path, with the identity of the file each was made
-/// from: a scan that finds the same file again takes the same build, so scanning an
-/// unchanged folder maps no new copy (nor counts a new build for a reload).
-static FRESH: std::sync::Mutex<BTreeMap<PathBuf, (crate::load::FileId, Plugin)>> =
-    std::sync::Mutex::new(BTreeMap::new());
-
-/// [`Plugin::load_fresh`] of `path`, or the build loaded fresh from that very file before.
-fn fresh_load(path: &Path) -> Result<Plugin> {
-    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let id = crate::load::file_id(&path);
-    let mut fresh = FRESH.lock().unwrap_or_else(|e| e.into_inner());
-    if let (Some(id), Some((seen, plugin))) = (id, fresh.get(&path))
-        && id == *seen
-    {
-        return Ok(plugin.clone());
-    }
-    let plugin = Plugin::load_fresh(&path)?;
-    // Kept only when the file is the same after the copy as before it: a build copied
-    // from a file replaced in between would be kept under the identity of the build it
-    // replaced, and handed out for that file should it come back. (Not kept, it is loaded
-    // again at the next scan, as it was before.)
-    if let Some(id) = id
-        && crate::load::file_id(&path) == Some(id)
-    {
-        fresh.insert(path, (id, plugin.clone()));
-    }
-    Ok(plugin)
 }

@@ -829,6 +829,8 @@ impl Plugin {
     /// needs, since the dynamic loader hands back the library it already mapped for a path it
     /// has seen. The copy and its folder are removed once loaded (the mapping stays). Errors,
     /// [`Plugin::path`] and the errors of its instances name `path` (absolute), not the copy.
+    /// Each call maps a copy of its own; a [`Plugin::load`] of a replaced path (or a scan)
+    /// after it gives the build it loaded last from the file now there, mapping nothing.
     ///
     /// # Errors
     ///
@@ -846,6 +848,7 @@ impl Plugin {
             });
         }
         let original = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let id = crate::load::file_id(&original);
         let copy_failed = |e: std::io::Error| Error::CopyFailed {
             path: original.clone(),
             reason: crate::error::io_words(&e),
@@ -858,7 +861,16 @@ impl Plugin {
             .and_then(|_| Plugin::load_checked(&copy).map_err(|e| e.naming(&copy, &original)));
         let _ = std::fs::remove_file(&copy);
         let _ = std::fs::remove_dir(&dir);
-        loaded.map(|plugin| plugin.named(original))
+        let plugin = loaded?.named(original);
+        // Kept for the loads of the path after this one only when the file is the same
+        // after the copy as before it: a build copied from a file replaced in between
+        // would be kept under the identity of the build it replaced.
+        if let Some(id) = id
+            && crate::load::file_id(plugin.path()) == Some(id)
+        {
+            crate::load::remember_fresh(plugin.path(), id, &plugin);
+        }
+        Ok(plugin)
     }
 }
 

@@ -258,7 +258,8 @@ impl Plugin {
     /// since this process loaded from it (a new build renamed into place, or the file
     /// written over in place) is
     /// [`Error::Replaced`]: the dynamic loader would hand back the first build under that
-    /// name; [`Plugin::load_fresh`] loads the new one.
+    /// name; [`Plugin::load_fresh`] loads the new one, and from then on a load of the path
+    /// gives that build, for as long as the path names the file it was copied from.
     ///
     /// # Errors
     ///

@@ -556,6 +556,50 @@ fn a_path_whose_file_was_removed_since_it_was_loaded_is_an_error() {
     );
 }
 
+/// Once `Plugin::load_fresh` loaded the new build put at a path, that build is what a
+/// load of the path gives (`Plugin::load`, a checked load, a scan), not `Error::Replaced`
+/// with advice to load it afresh once more, which would map another copy of it; a build put
+/// there after it is refused again.
+#[test]
+fn a_path_loaded_fresh_gives_that_build_to_every_load_after() {
+    let dir = folder("loaded-fresh-then-loaded");
+    let path = dir.join("libz.so");
+    let put = |from: PathBuf| {
+        let partial = dir.join("z.partial");
+        std::fs::copy(from, &partial).unwrap();
+        std::fs::rename(&partial, &path).unwrap();
+    };
+    put(plugin_path("threshold"));
+    assert!(Plugin::load(&path).unwrap().operator("threshold").is_some());
+    put(plugin_path("toolkit"));
+    let fresh = Plugin::load_fresh(&path).unwrap();
+    // A live instance that may run on this build only: a reload to another copy of it is
+    // refused, one to this build maps nothing and is not.
+    let live = oplink_host::LiveInstance::new(
+        &fresh,
+        "passthrough",
+        serde_json::Value::Null,
+        &oplink_host::Host::default(),
+        None,
+    )
+    .unwrap()
+    .with_max_generations(1);
+    let scan = Discovery::new([&dir]).scan();
+    for (how, again) in [
+        ("Plugin::load", Plugin::load(&path)),
+        ("Plugin::load_checked", Plugin::load_checked(&path)),
+        ("a scan", scan.plugin_for("passthrough").cloned()),
+    ] {
+        let again = again.unwrap_or_else(|e| panic!("{how}: {e}"));
+        assert_eq!(again.path(), path, "{how}");
+        live.reload(&again)
+            .unwrap_or_else(|e| panic!("{how} gave another copy of the build: {e}"));
+    }
+    put(plugin_path("threshold"));
+    let err = Plugin::load(&path).unwrap_err();
+    assert!(matches!(err, Error::Replaced { .. }), "{err:?}");
+}
+
 /// A path whose file was replaced since this process loaded from it (a new build renamed
 /// into place) is refused, saying how to load the new build, where the dynamic loader
 /// would have handed back the first one; a discovery scan says the same of it.

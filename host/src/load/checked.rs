@@ -39,6 +39,10 @@ pub fn load_checked(path: &Path, timeout: Duration) -> Result<Plugin> {
         return Err(Error::EmptyPath); // before any child is made
     }
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // A new build this process loaded fresh already was checked then.
+    if let Some(plugin) = super::fresh_build_of_locked(&absolute) {
+        return Ok(plugin);
+    }
     let checked = super::file_id(&absolute);
     if !check_in_child(path, timeout)? {
         return Err(Error::NotAPlugin { path: absolute });

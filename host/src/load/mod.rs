@@ -34,7 +34,47 @@ pub(crate) fn loader_lock() -> std::sync::MutexGuard<'static, ()> {
 /// Loads and validates the library at `path`; see [`Plugin::load`].
 pub fn load(path: &Path) -> Result<Plugin> {
     let _loader = loader_lock();
+    if let Some(plugin) = fresh_build_of(path) {
+        return Ok(plugin);
+    }
     load_unlocked(path)
+}
+
+/// The build [`Plugin::load_fresh`] loaded last from each path (absolute), with the
+/// identity of the file it copied: a path replaced since it was first loaded gives that
+/// build while it names that file, rather than [`Error::Replaced`], whose advice would map
+/// yet another copy of it. Never read in the child of a checked load, so it needs no
+/// [`LOADER`].
+static FRESH: std::sync::Mutex<std::collections::BTreeMap<PathBuf, (FileId, Plugin)>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// The build [`Plugin::load_fresh`] loaded from the file now at `path`, when the path was
+/// first loaded from another file (which the dynamic loader keeps under its name). Called
+/// with [`LOADER`] held, as [`LOADED`] is read only so.
+pub(crate) fn fresh_build_of(path: &Path) -> Option<Plugin> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let id = file_id(&path)?;
+    if loaded_from(&path).is_none_or(|first| first == id) {
+        return None;
+    }
+    let fresh = FRESH.lock().unwrap_or_else(|e| e.into_inner());
+    match fresh.get(&path) {
+        Some((seen, plugin)) if *seen == id => Some(plugin.clone()),
+        _ => None,
+    }
+}
+
+/// [`fresh_build_of`], holding [`LOADER`] for it.
+pub(crate) fn fresh_build_of_locked(path: &Path) -> Option<Plugin> {
+    let _loader = loader_lock();
+    fresh_build_of(path)
+}
+
+/// Keeps `plugin`, loaded by [`Plugin::load_fresh`] from a copy of the file `id` at
+/// `path`, for the loads of that path after it ([`fresh_build_of`]).
+pub(crate) fn remember_fresh(path: &Path, id: FileId, plugin: &Plugin) {
+    let mut fresh = FRESH.lock().unwrap_or_else(|e| e.into_inner());
+    fresh.insert(path.to_path_buf(), (id, plugin.clone()));
 }
 
 /// [`load`] without taking [`LOADER`]: for the child of a checked load, whose copy of the
