@@ -45,9 +45,9 @@ pub struct Discovery {
 pub enum Outcome {
     /// An oplink plugin, loaded; its operators are listed.
     Loaded(Vec<String>),
-    /// Not considered: a symbolic link, or a library that is not an oplink plugin. The
-    /// reason says which. (Files without the library extension, and folders, are no entry
-    /// at all.)
+    /// Not considered: a symbolic link, a library that is not an oplink plugin, or a
+    /// folder or special file named like a library. The reason says which. (Files without
+    /// the library extension, and folders not named like one, are no entry at all.)
     Skipped(String),
     /// An oplink plugin (or a library that claims to be one, or crashed its check) that
     /// cannot be loaded: the error says why.
