@@ -507,8 +507,10 @@ impl LiveInstance {
     }
 
     /// Recreates a poisoned instance from the same library: from the last good snapshot
-    /// (taken by the last reload or [`LiveInstance::checkpoint`]) when there is one, else
-    /// from scratch. Its `ctx.state()` goes back with it: the writes pending at that point
+    /// (taken by the last [`LiveInstance::checkpoint`], [`LiveInstance::flush_and_checkpoint`],
+    /// [`LiveInstance::restore`] or successful [`LiveInstance::reload`], whichever came last)
+    /// when there is one, else from scratch. A host that replays the changes applied since
+    /// that point empties its log of them after a reload too, not only after a checkpoint. Its `ctx.state()` goes back with it: the writes pending at that point
     /// are pending again, and those made since (the call that panicked's among them) are
     /// dropped; what a flush since then wrote stays (a flush cannot be undone), and only
     /// the writes after it are dropped. Returns the new generation.
