@@ -71,6 +71,20 @@ pub(crate) fn parse<C: DeserializeOwned>(operator: &str, config: &[u8]) -> Resul
     let config: C = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = without_position(&e.into_inner());
+        // A string, a number or a boolean where a struct was wanted (`"column=amount"`):
+        // serde's words name the author's type (`expected struct Config`), not the fields
+        // a host writes.
+        if path == "."
+            && let Some(kind) = scalar_kind(text)
+            && let Some(fields) = struct_fields::<C>()
+        {
+            let named: Vec<String> = fields.iter().map(|f| format!("\"{f}\": …")).collect();
+            return Error::unlocated(format!(
+                "invalid configuration for operator `{operator}`: it is the JSON {kind} `{}`, but the operator takes an object that names its fields: `{{{}}}`",
+                cut(text.trim(), 80),
+                named.join(", ")
+            ));
+        }
         if path == "." {
             Error::unlocated(format!(
                 "invalid configuration for operator `{operator}`: {inner}"
@@ -88,6 +102,24 @@ pub(crate) fn parse<C: DeserializeOwned>(operator: &str, config: &[u8]) -> Resul
         ))
     })?;
     Ok(config)
+}
+
+/// `text` (JSON, so on one line) up to its `max`th character, and `…` when it goes on.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// What JSON value `text` is when it is a string, a number or a boolean.
+fn scalar_kind(text: &str) -> Option<&'static str> {
+    match text.trim_start().bytes().next()? {
+        b'"' => Some("string"),
+        b't' | b'f' => Some("boolean"),
+        b'-' | b'0'..=b'9' => Some("number"),
+        _ => None,
+    }
 }
 
 /// The fields of `C` when it is read as a struct (what `#[derive(Deserialize)]` makes of a
@@ -265,6 +297,49 @@ mod tests {
         assert_eq!(
             parse::<std::collections::BTreeMap<String, i64>>("t", br#"{"a": 1}"#).unwrap()["a"],
             1
+        );
+    }
+
+    #[test]
+    fn a_string_number_or_boolean_for_a_struct_is_refused_naming_its_fields() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Two {
+            column: String,
+            min: i64,
+        }
+        let fields =
+            "but the operator takes an object that names its fields: `{\"column\": …, \"min\": …}`";
+        for (text, said) in [
+            (
+                &br#" "column=amount" "#[..],
+                r#"the JSON string `"column=amount"`"#,
+            ),
+            (b"10", "the JSON number `10`"),
+            (b"-1.5", "the JSON number `-1.5`"),
+            (b"true", "the JSON boolean `true`"),
+        ] {
+            assert_eq!(
+                parse::<Two>("t", text).unwrap_err().to_string(),
+                format!("invalid configuration for operator `t`: it is {said}, {fields}")
+            );
+        }
+        let long = format!("\"{}\"", "x".repeat(100));
+        assert_eq!(
+            parse::<Option<Two>>("t", long.as_bytes())
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "invalid configuration for operator `t`: it is the JSON string `\"{}…`, {fields}",
+                "x".repeat(79)
+            )
+        );
+        // A type that reads a string is given one as serde reads it.
+        assert_eq!(parse::<String>("t", br#""a""#).unwrap(), "a");
+        let err = parse::<i64>("t", br#""a""#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration for operator `t`: invalid type: string \"a\", expected i64"
         );
     }
 
