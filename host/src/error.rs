@@ -317,7 +317,9 @@ pub enum Error {
         difference: String,
     },
     /// The configuration could not be turned into JSON.
-    #[error("cannot serialise the configuration of operator `{operator}`: {source}")]
+    #[error(
+        "cannot serialise the configuration of operator `{operator}` as JSON, which is how it reaches the plugin: {source}; give a value `serde_json::to_value` takes (a map's keys must be strings)"
+    )]
     Config {
         /// The operator's name.
         operator: String,

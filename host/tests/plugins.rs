@@ -198,7 +198,7 @@ fn bad_configuration_is_an_error_naming_operator_and_field() {
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "cannot serialise the configuration of operator `threshold`: key must be a string"
+        "cannot serialise the configuration of operator `threshold` as JSON, which is how it reaches the plugin: key must be a string; give a value `serde_json::to_value` takes (a map's keys must be strings)"
     );
     let err = plugin.instantiate("thresh", json!({}), &host).unwrap_err();
     assert_eq!(
