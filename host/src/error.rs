@@ -169,7 +169,9 @@ pub enum Error {
         reason: String,
     },
     /// The file is shorter than its own headers say (loading it would crash the process).
-    #[error("`{path}` is truncated or damaged: {detail}")]
+    #[error(
+        "`{path}` is truncated or damaged: {detail} (a copy cut short, or a file still being written? build or copy it again, and put it in place by renaming it once it is whole)"
+    )]
     Truncated {
         /// The library's path.
         path: PathBuf,

@@ -597,6 +597,9 @@ fn an_unknown_status_is_an_error() {
     });
 }
 
+/// What an `Error::Truncated` says to do, after its detail.
+const TRUNCATED_ADVICE: &str = " (a copy cut short, or a file still being written? build or copy it again, and put it in place by renaming it once it is whole)";
+
 #[test]
 fn truncated_and_missing_files() {
     let real = std::fs::read(common::plugin_path("threshold")).unwrap();
@@ -613,6 +616,8 @@ fn truncated_and_missing_files() {
         )),
         "{err}"
     );
+    // What to do, after the detail.
+    assert!(err.to_string().ends_with(TRUNCATED_ADVICE), "{err}");
 
     // Each header check by its own words: a file cut inside its ELF header, program and
     // section header tables past the end, a segment past the end, another byte order.
@@ -624,8 +629,9 @@ fn truncated_and_missing_files() {
         std::fs::write(&path, &bytes).unwrap();
         let text = Plugin::load(&path).unwrap_err().to_string();
         let prefix = format!("`{}` ", path.display());
-        text.strip_prefix(&prefix)
-            .expect("names the file")
+        let text = text.strip_prefix(&prefix).expect("names the file");
+        text.strip_suffix(TRUNCATED_ADVICE)
+            .unwrap_or(text)
             .to_owned()
     };
     let put = |bytes: &mut Vec<u8>, at: usize, value: &[u8]| {
