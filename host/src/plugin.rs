@@ -223,6 +223,25 @@ pub struct Plugin {
     operators: Arc<[OperatorInfo]>,
 }
 
+/// Two plugins are equal when they are the same build: the same mapped copy of a library
+/// (clones, and loads of one file that was not replaced since), so a host that scans again
+/// tells a new build from the one an instance runs on
+/// (`found.plugin_for(name)? != &live.plugin()`). Each [`Plugin::load_fresh`] maps a copy
+/// of its own, which equals no other, even of the same bytes.
+impl PartialEq for Plugin {
+    fn eq(&self, other: &Plugin) -> bool {
+        self.library_id() == other.library_id()
+    }
+}
+
+impl Eq for Plugin {}
+
+impl std::hash::Hash for Plugin {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.library_id().hash(state);
+    }
+}
+
 impl fmt::Debug for Plugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Plugin")

@@ -556,6 +556,48 @@ fn a_path_whose_file_was_removed_since_it_was_loaded_is_an_error() {
     );
 }
 
+/// A host that scans again reloads only when it found another build than the one an
+/// instance runs on: two `Plugin`s are equal when they are the same mapped build (clones,
+/// loads of one unchanged file), and a new build at the same path is not equal to the old.
+#[test]
+fn plugins_are_equal_when_they_are_the_same_build() {
+    let dir = folder("same-build");
+    let path = dir.join("libw.so");
+    std::fs::copy(plugin_path("toolkit"), &path).unwrap();
+    let scan = || Discovery::new([&dir]).fresh_when_replaced(true).scan();
+    let first = Plugin::load(&path).unwrap();
+    assert_eq!(first, first.clone());
+    assert_eq!(first, Plugin::load(&path).unwrap());
+    let found = scan();
+    assert_eq!(
+        found.plugin_for("tally").unwrap(),
+        &first,
+        "an unchanged file"
+    );
+    let live = oplink_host::LiveInstance::new(
+        &first,
+        "tally",
+        serde_json::json!({"key": "customer"}),
+        &oplink_host::Host::default(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(live.plugin(), first);
+    // Another copy of the same bytes is another build, as is a new build at the path.
+    let copy = Plugin::load_fresh(&path).unwrap();
+    assert_ne!(copy, first);
+    std::fs::copy(plugin_path("toolkit-next"), dir.join("w.partial")).unwrap();
+    std::fs::rename(dir.join("w.partial"), &path).unwrap();
+    let again = scan();
+    let new = again.plugin_for("tally").unwrap();
+    assert_ne!(new, &live.plugin(), "a new build at the same path");
+    live.reload(new).unwrap();
+    assert_eq!(&live.plugin(), scan().plugin_for("tally").unwrap());
+    let builds: std::collections::HashSet<Plugin> =
+        [first.clone(), first, copy, new.clone(), live.plugin()].into();
+    assert_eq!(builds.len(), 3);
+}
+
 /// Once `Plugin::load_fresh` loaded the new build put at a path, that build is what a
 /// load of the path gives (`Plugin::load`, a checked load, a scan), not `Error::Replaced`
 /// with advice to load it afresh once more, which would map another copy of it; a build put
