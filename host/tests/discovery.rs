@@ -556,6 +556,46 @@ fn a_path_whose_file_was_removed_since_it_was_loaded_is_an_error() {
     );
 }
 
+/// A checked load of a file this process loaded already, not replaced since, opens
+/// nothing new, so it forks no check (a zero timeout, which refuses every check, shows
+/// it): a host that scans its folders again pays the check for new files only.
+#[test]
+fn a_checked_load_of_a_file_loaded_already_checks_nothing_again() {
+    let dir = folder("checked-again");
+    let path = copy(&plugin_path("threshold"), &dir, "libv.so");
+    let err = Plugin::load_checked_within(&path, Duration::ZERO).unwrap_err();
+    assert!(matches!(err, Error::CheckFailed { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}` was not loaded: the check process did not finish within 0 s and was killed",
+            path.display()
+        )
+    );
+    let first = Plugin::load(&path).unwrap();
+    assert_eq!(
+        Plugin::load_checked_within(&path, Duration::ZERO).unwrap(),
+        first
+    );
+    let found = Discovery::new([&dir]).check_timeout(Duration::ZERO).scan();
+    assert_eq!(found.plugin_for("threshold").unwrap(), &first);
+    // A new build put there is checked.
+    std::fs::copy(plugin_path("toolkit"), dir.join("v.partial")).unwrap();
+    std::fs::rename(dir.join("v.partial"), &path).unwrap();
+    let found = Discovery::new([&dir])
+        .check_timeout(Duration::ZERO)
+        .fresh_when_replaced(true)
+        .scan();
+    assert!(
+        matches!(
+            outcome_of(&found, "libv.so"),
+            Outcome::Rejected(Error::CheckFailed { .. })
+        ),
+        "{:?}",
+        outcome_of(&found, "libv.so")
+    );
+}
+
 /// A host that scans again reloads only when it found another build than the one an
 /// instance runs on: two `Plugin`s are equal when they are the same mapped build (clones,
 /// loads of one unchanged file), and a new build at the same path is not equal to the old.

@@ -39,8 +39,10 @@ pub fn load_checked(path: &Path, timeout: Duration) -> Result<Plugin> {
         return Err(Error::EmptyPath); // before any child is made
     }
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    // A new build this process loaded fresh already was checked then.
-    if let Some(plugin) = super::fresh_build_of_locked(&absolute) {
+    // A new build this process loaded fresh already was checked then; a file it loaded
+    // and that was not replaced since is mapped here, and opening it again runs nothing:
+    // neither needs a child (a host that scans its folders again forks for new files only).
+    if let Some(plugin) = super::loaded_already(&absolute) {
         return Ok(plugin);
     }
     let checked = super::file_id(&absolute);
@@ -130,9 +132,9 @@ pub fn check_in_child(path: &Path, timeout: Duration) -> Result<bool> {
             if timeout >= Duration::from_millis(100) {
                 format!("{:.1} s", timeout.as_secs_f64())
             } else {
-                // As many decimals as it takes: 0.05 s, 0.000000001 s.
+                // As many decimals as it takes: 0.05 s, 0.000000001 s, 0 s.
                 let seconds = format!("{:.9}", timeout.as_secs_f64());
-                format!("{} s", seconds.trim_end_matches('0'))
+                format!("{} s", seconds.trim_end_matches('0').trim_end_matches('.'))
             }
         ))),
         // Reaped for the host (see above), without the report: it ended on the way, and

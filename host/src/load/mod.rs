@@ -64,10 +64,20 @@ pub(crate) fn fresh_build_of(path: &Path) -> Option<Plugin> {
     }
 }
 
-/// [`fresh_build_of`], holding [`LOADER`] for it.
-pub(crate) fn fresh_build_of_locked(path: &Path) -> Option<Plugin> {
+/// The plugin a [`load`] of `path` gives without opening anything that was not opened
+/// before: the build loaded fresh from the file now there ([`fresh_build_of`]), or the
+/// library loaded from it when it was not replaced since.
+pub(crate) fn loaded_already(path: &Path) -> Option<Plugin> {
     let _loader = loader_lock();
-    fresh_build_of(path)
+    if let Some(plugin) = fresh_build_of(path) {
+        return Some(plugin);
+    }
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let id = file_id(&path)?;
+    if loaded_from(&path) != Some(id) {
+        return None;
+    }
+    load_unlocked(&path).ok()
 }
 
 /// Keeps `plugin`, loaded by [`Plugin::load_fresh`] from a copy of the file `id` at
