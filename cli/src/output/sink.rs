@@ -4,8 +4,10 @@
 
 use std::io::Write;
 
-use oplink::arrow::array::RecordBatch;
-use oplink::arrow::schema::{Schema, SchemaRef};
+use oplink::arrow::array::{RecordBatch, RecordBatchOptions};
+use std::sync::Arc;
+
+use oplink::arrow::schema::{Field, Schema, SchemaRef};
 
 use super::Writer;
 use super::columns::{
@@ -138,6 +140,27 @@ impl Sink {
             self.rows += batch.num_rows() as u64;
             return Ok(());
         }
+        // A batch whose columns differ from the ones written before only in which may hold
+        // nulls is the same output: an operator that builds its batches with
+        // `RecordBatch::try_from_iter` makes a column non-nullable in a batch that happens
+        // to have no nulls in it, and nullable in the next. A file with a schema of its
+        // own declares every column nullable (below), and takes such a batch under it.
+        let relabelled;
+        let batch = match &self.schema {
+            Some(schema)
+                if schema.fields() != batch.schema_ref().fields()
+                    && same_but_nullability(schema, batch.schema_ref()) =>
+            {
+                if has_file_schema(self.format) {
+                    relabelled = under(schema.clone(), batch)?;
+                    &relabelled
+                } else {
+                    self.schema = Some(batch.schema());
+                    batch
+                }
+            }
+            _ => batch,
+        };
         let changed = self
             .schema
             .as_ref()
@@ -165,6 +188,16 @@ impl Sink {
                     return self.write_batch(batch);
                 }
                 refuse_unwritable_columns(self.format, batch.schema_ref())?;
+                if has_file_schema(self.format) {
+                    // Every column nullable, so that a later batch with nulls where this
+                    // one has none fits the schema the file declared.
+                    let schema = Arc::new(all_nullable(batch.schema_ref()));
+                    self.schema = Some(schema.clone());
+                    let out = self.out.take().expect("the writer is taken once");
+                    self.state = writer_for(self.format, out, schema.clone())?;
+                    let batch = under(schema, batch)?;
+                    return self.write_batch(&batch);
+                }
                 let out = self.out.take().expect("the writer is taken once");
                 self.state = writer_for(self.format, out, batch.schema())?;
             }
@@ -342,6 +375,42 @@ fn refuse_unwritable_columns(format: OutputFormat, schema: &Schema) -> Result<()
     Ok(())
 }
 
+/// Whether `format` writes a schema of its own into the file (Arrow IPC and Parquet), which
+/// then holds for every batch, rather than columns' names alone.
+fn has_file_schema(format: OutputFormat) -> bool {
+    matches!(
+        format,
+        OutputFormat::Ipc | OutputFormat::IpcStream | OutputFormat::Parquet
+    )
+}
+
+/// Whether `a` and `b` have the same columns, of the same names and types, and differ at
+/// most in which of them may hold nulls.
+fn same_but_nullability(a: &Schema, b: &Schema) -> bool {
+    a.fields().len() == b.fields().len()
+        && a.fields().iter().zip(b.fields().iter()).all(|(a, b)| {
+            a.name() == b.name() && a.data_type() == b.data_type() && a.metadata() == b.metadata()
+        })
+}
+
+/// `batch`'s columns under `schema` (the same columns, which may differ in nullability).
+fn under(schema: SchemaRef, batch: &RecordBatch) -> Result<RecordBatch> {
+    // The row count given, for a batch of no columns.
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    RecordBatch::try_new_with_options(schema, batch.columns().to_vec(), &options)
+        .map_err(arrow_write)
+}
+
+/// `schema` with every top-level column nullable.
+fn all_nullable(schema: &Schema) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_nullable(true))
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
 /// The writer of a file `format` (not a table, nor `--to none`, which write none) whose
 /// first batch is of `schema`, writing to `out`.
 fn writer_for(format: OutputFormat, out: Writer, schema: SchemaRef) -> Result<SinkState> {
@@ -438,5 +507,106 @@ mod tests {
                 )
             );
         }
+    }
+}
+
+#[cfg(test)]
+/// Batches that differ only in which columns are nullable.
+mod nullable_columns {
+    use std::sync::Arc;
+
+    use arrow_array::{Array, ArrayRef, Int64Array};
+    use oplink::arrow::array::RecordBatch;
+    use oplink::arrow::schema::{DataType, Field, Schema};
+
+    use super::Sink;
+    use crate::args::OutputFormat;
+
+    /// A batch of one `Int64` column `x`, nullable or not as its values need, as
+    /// `RecordBatch::try_from_iter` makes one.
+    fn batch(values: Vec<Option<i64>>) -> RecordBatch {
+        RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(values)) as ArrayRef)]).unwrap()
+    }
+
+    /// Reads an Arrow IPC file or a Parquet file back: its schema and the nulls of `x`.
+    fn read_back(format: OutputFormat, path: &std::path::Path) -> (Schema, Vec<Option<i64>>) {
+        let file = std::fs::File::open(path).unwrap();
+        let batches: Vec<RecordBatch> = match format {
+            OutputFormat::Ipc => arrow_ipc::reader::FileReader::try_new(file, None)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect(),
+            OutputFormat::IpcStream => arrow_ipc::reader::StreamReader::try_new(file, None)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect(),
+            _ => parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .build()
+                .unwrap()
+                .map(Result::unwrap)
+                .collect(),
+        };
+        let schema = batches[0].schema().as_ref().clone();
+        let values = batches
+            .iter()
+            .flat_map(|b| {
+                let x = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                x.iter().collect::<Vec<_>>()
+            })
+            .collect();
+        (schema, values)
+    }
+
+    /// An operator's batches may differ in whether a column is nullable (one without nulls
+    /// made by `RecordBatch::try_from_iter` is not): that is no change of columns, in a
+    /// text format, and a file with a schema of its own declares the column nullable.
+    #[test]
+    fn batches_that_differ_only_in_nullability_are_one_output() {
+        let no_nulls = batch(vec![Some(1), Some(2)]);
+        let nulls = batch(vec![None, Some(3)]);
+        assert!(!no_nulls.schema().field(0).is_nullable());
+        assert!(nulls.schema().field(0).is_nullable());
+        for order in [[&no_nulls, &nulls], [&nulls, &no_nulls]] {
+            for format in [OutputFormat::Csv, OutputFormat::Tsv, OutputFormat::Jsonl] {
+                let mut sink = Sink::to_writer(format, Box::new(std::io::sink()));
+                for b in order {
+                    sink.write(b).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+                }
+                assert_eq!(sink.rows(), 4);
+            }
+            for format in [
+                OutputFormat::Ipc,
+                OutputFormat::IpcStream,
+                OutputFormat::Parquet,
+            ] {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("out");
+                let file = std::fs::File::create(&path).unwrap();
+                let mut sink = Sink::to_writer(format, Box::new(file));
+                for b in order {
+                    sink.write(b).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+                }
+                sink.finish().unwrap();
+                let (schema, values) = read_back(format, &path);
+                assert_eq!(schema.field(0), &Field::new("x", DataType::Int64, true));
+                let mut want: Vec<Option<i64>> = Vec::new();
+                for b in order {
+                    let x = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                    want.extend(x.iter());
+                }
+                assert_eq!(values, want, "{format:?}");
+                assert_eq!(want.iter().filter(|v| v.is_none()).count(), 1);
+            }
+        }
+        // A change of a column's type is still refused.
+        let mut sink = Sink::to_writer(OutputFormat::Csv, Box::new(std::io::sink()));
+        sink.write(&no_nulls).unwrap();
+        let text = RecordBatch::try_from_iter([(
+            "x",
+            Arc::new(arrow_array::StringArray::from(vec!["a"])) as ArrayRef,
+        )])
+        .unwrap();
+        assert!(sink.write(&text).is_err());
     }
 }

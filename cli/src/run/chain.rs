@@ -160,11 +160,34 @@ pub(super) fn emit(
 
 /// An update's rows as a changelog writes them: each old row (`-U`) just before its new
 /// row (`+U`), row `i` of `pre` with row `i` of `post`. `None` when the two sides differ in
-/// columns or rows (then the old rows go first, then the new).
+/// columns (names or types: a column nullable on one side only, as
+/// `RecordBatch::try_from_iter` makes one that has nulls on that side, is nullable in the
+/// pairs) or rows (then the old rows go first, then the new).
 fn update_pairs(pre: &RecordBatch, post: &RecordBatch) -> Result<Option<RecordBatch>> {
-    if pre.schema().fields() != post.schema().fields() || pre.num_rows() != post.num_rows() {
+    let (before, after) = (pre.schema_ref().fields(), post.schema_ref().fields());
+    let same_columns = before.len() == after.len()
+        && before.iter().zip(after.iter()).all(|(a, b)| {
+            a.name() == b.name() && a.data_type() == b.data_type() && a.metadata() == b.metadata()
+        });
+    if !same_columns || pre.num_rows() != post.num_rows() {
         return Ok(None);
     }
+    let schema = if before == after {
+        pre.schema()
+    } else {
+        let fields: Vec<Field> = before
+            .iter()
+            .zip(after.iter())
+            .map(|(a, b)| {
+                let nullable = a.is_nullable() || b.is_nullable();
+                a.as_ref().clone().with_nullable(nullable)
+            })
+            .collect();
+        Arc::new(Schema::new_with_metadata(
+            fields,
+            pre.schema_ref().metadata().clone(),
+        ))
+    };
     let pairs: Vec<(usize, usize)> = (0..pre.num_rows()).flat_map(|i| [(0, i), (1, i)]).collect();
     let columns = (0..pre.num_columns())
         .map(|c| {
@@ -175,7 +198,7 @@ fn update_pairs(pre: &RecordBatch, post: &RecordBatch) -> Result<Option<RecordBa
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| CliError::Output(e.to_string()))?;
-    RecordBatch::try_new(pre.schema(), columns)
+    RecordBatch::try_new(schema, columns)
         .map(Some)
         .map_err(|e| CliError::Output(e.to_string()))
 }
@@ -236,4 +259,58 @@ pub(super) fn with_columns(
     columns.extend(batch.columns().iter().cloned());
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .map_err(|e| CliError::Output(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use oplink::arrow::array::Int64Array;
+
+    use super::*;
+
+    /// An update whose sides differ only in whether a column is nullable (the old value
+    /// present, so `RecordBatch::try_from_iter` made it non-nullable; the new one null) is
+    /// written in pairs, each old row just before its new one, under a nullable column.
+    #[test]
+    fn an_update_whose_sides_differ_only_in_nullability_is_written_in_pairs() {
+        let side = |op: &str, values: Vec<Option<i64>>| {
+            let ops = StringArray::from(vec![op; values.len()]);
+            RecordBatch::try_from_iter([
+                ("op", Arc::new(ops) as ArrayRef),
+                ("x", Arc::new(Int64Array::from(values)) as ArrayRef),
+            ])
+            .unwrap()
+        };
+        let pre = side("-U", vec![Some(1), Some(2)]);
+        let post = side("+U", vec![None, Some(3)]);
+        assert_ne!(pre.schema(), post.schema());
+        let pairs = update_pairs(&pre, &post)
+            .unwrap()
+            .expect("written in pairs");
+        let ops = pairs
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(
+            ops.iter().flatten().collect::<Vec<_>>(),
+            ["-U", "+U", "-U", "+U"]
+        );
+        let x = pairs
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        assert_eq!(
+            x.iter().collect::<Vec<_>>(),
+            [Some(1), None, Some(2), Some(3)]
+        );
+        assert!(pairs.schema().field(1).is_nullable());
+        // Sides whose columns differ in type are written one after the other.
+        let text = RecordBatch::try_from_iter([
+            ("op", Arc::new(StringArray::from(vec!["+U"; 2])) as ArrayRef),
+            ("x", Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef),
+        ])
+        .unwrap();
+        assert!(update_pairs(&pre, &text).unwrap().is_none());
+    }
 }
