@@ -302,7 +302,7 @@ impl ColumnOut {
         };
         if validity.len() != self.len {
             return Err(Error::msg(format!(
-                "a validity of {} values for a column of {}",
+                "a validity of {} values for a column of {}: take the validity of a column of the rows this one is built for, one value per row",
                 validity.len(),
                 self.len
             )));
@@ -738,7 +738,7 @@ impl RowsOut {
             }
             if !field.is_nullable() && column.null_count() > 0 {
                 return error(format!(
-                    "column `{name}` has {} but its field is not nullable",
+                    "column `{name}` has {} but its field is not nullable: make the field nullable (`Field::new(\"{name}\", .., true)`) or build the column without nulls",
                     crate::__private::counted(column.null_count(), "null", "nulls"),
                 ));
             }

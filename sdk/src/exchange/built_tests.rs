@@ -384,12 +384,12 @@ fn rows_that_do_not_fit_their_schema_are_errors_naming_the_column() {
             ColumnOut::from_options::<arrow_array::types::Int64Type>([Some(1), None]),
             names(),
         ])),
-        "column `id` has 1 null but its field is not nullable"
+        "column `id` has 1 null but its field is not nullable: make the field nullable (`Field::new(\"id\", .., true)`) or build the column without nulls"
     );
     let three = validity_bytes(&[true, false, true]);
     assert_eq!(
         message(ColumnOut::i64s(vec![1, 2]).with_validity(Some(validity(&three, 3)))),
-        "a validity of 3 values for a column of 2"
+        "a validity of 3 values for a column of 2: take the validity of a column of the rows this one is built for, one value per row"
     );
     // Strings past what 32-bit offsets reach (2 GiB) get 64-bit ones, which a Utf8 field
     // cannot take: made here without the memory.
