@@ -268,24 +268,23 @@ impl Changelog {
                     "-D" => Ok(Op::Remove),
                     "-U" => Ok(Op::Old),
                     "+U" => Ok(Op::New),
-                    other if near_op(other).is_some() => {
-                        let near = near_op(other).unwrap_or_default();
-                        Err(self.error(format!(
+                    other => Err(match near_op(other) {
+                        Some(near) => self.error(format!(
                             "row {} (counting from 0) has `op` `{}`, which is not `{near}`: a changelog's `op` is `+I`, `-D`, `-U` or `+U` as written, {}; write `{near}`",
                             first + i as u64,
                             crate::escape_controls(&crate::input::messages::cut(other, 40), &[]),
-                            if other.trim() == near {
-                                "with no space around it"
-                            } else {
-                                "in capitals"
+                            match (other.trim() == other, other.trim() == near) {
+                                (false, true) => "with no space around it",
+                                (true, _) => "in capitals",
+                                (false, false) => "in capitals and with no space around it",
                             },
-                        )))
-                    }
-                    other => Err(self.error(format!(
-                        "row {} (counting from 0) has `op` `{}`, which is none of `+I` (insert), `-D` (remove), `-U` and `+U` (an update's old and new row): a column named `op` makes the input a changelog, as `oplink run` writes one; give `--op-column data` to read `op` as one of the rows' columns",
-                        first + i as u64,
-                        crate::escape_controls(&crate::input::messages::cut(other, 40), &[])
-                    ))),
+                        )),
+                        None => self.error(format!(
+                            "row {} (counting from 0) has `op` `{}`, which is none of `+I` (insert), `-D` (remove), `-U` and `+U` (an update's old and new row): a column named `op` makes the input a changelog, as `oplink run` writes one; give `--op-column data` to read `op` as one of the rows' columns",
+                            first + i as u64,
+                            crate::escape_controls(&crate::input::messages::cut(other, 40), &[])
+                        )),
+                    }),
                 }
             })
             .collect()

@@ -439,6 +439,10 @@ fn a_changelog_that_cannot_be_read_as_one_is_refused_naming_its_row() {
             "row 0 (counting from 0) has `op` ` -U`, which is not `-U`: a changelog's `op` is `+I`, `-D`, `-U` or `+U` as written, with no space around it; write `-U`",
         ),
         (
+            "op,a\n\" +u \",1\n",
+            "row 0 (counting from 0) has `op` ` +u `, which is not `+U`: a changelog's `op` is `+I`, `-D`, `-U` or `+U` as written, in capitals and with no space around it; write `+U`",
+        ),
+        (
             "op,a\n+I,1\n,2\n",
             "row 1 (counting from 0) has no `op`: a changelog says what each row is (`+I`, `-D`, `-U`, `+U`)",
         ),
