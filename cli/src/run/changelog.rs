@@ -98,7 +98,7 @@ impl Changelog {
                     Ok(op + 1)
                 } else {
                     Err(unreadable(format!(
-                        "its column `row`, after `op`, holds {} values, where a changelog numbers its rows with whole numbers from 0",
+                        "its column `row`, after `op`, holds {} values, where a changelog numbers its rows with whole numbers from 0; rename `row`, or move it so that it is not right after `op`, to read it as one of the rows' columns",
                         f.data_type()
                     )))
                 }
@@ -259,7 +259,7 @@ impl Changelog {
             .map(|i| {
                 if text.is_null(i) {
                     return Err(self.error(format!(
-                        "row {} (counting from 0) has no `op`: a changelog says what each row is (`+I`, `-D`, `-U`, `+U`)",
+                        "row {} (counting from 0) has no `op`: a changelog says what each row is (`+I`, `-D`, `-U`, `+U`); give the row its `op`, or give `--op-column data` to read `op` as one of the rows' columns",
                         first + i as u64
                     )));
                 }

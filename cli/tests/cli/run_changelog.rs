@@ -444,7 +444,7 @@ fn a_changelog_that_cannot_be_read_as_one_is_refused_naming_its_row() {
         ),
         (
             "op,a\n+I,1\n,2\n",
-            "row 1 (counting from 0) has no `op`: a changelog says what each row is (`+I`, `-D`, `-U`, `+U`)",
+            "row 1 (counting from 0) has no `op`: a changelog says what each row is (`+I`, `-D`, `-U`, `+U`); give the row its `op`, or give `--op-column data` to read `op` as one of the rows' columns",
         ),
         (
             "op,a\n1,2\n",
@@ -476,7 +476,7 @@ fn a_changelog_that_cannot_be_read_as_one_is_refused_naming_its_row() {
         ),
         (
             "op,row,a\n+I,true,1\n",
-            "its column `row`, after `op`, holds Boolean values, where a changelog numbers its rows with whole numbers from 0",
+            "its column `row`, after `op`, holds Boolean values, where a changelog numbers its rows with whole numbers from 0; rename `row`, or move it so that it is not right after `op`, to read it as one of the rows' columns",
         ),
         (
             "op,row,a\n+I,-1,1\n",
