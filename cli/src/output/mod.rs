@@ -25,6 +25,7 @@ pub(crate) use destination::{folder_of, put_in_place, sync_folder_of, written_pa
 pub(crate) use format::compressed_extension;
 pub use format::{extension_disagrees, format_name, output_format};
 pub use sink::Sink;
+pub(crate) use sink::same_but_nullability;
 pub use table::TABLE_PART_ROWS;
 
 /// What the output is written to.

@@ -386,7 +386,7 @@ fn has_file_schema(format: OutputFormat) -> bool {
 
 /// Whether `a` and `b` have the same columns, of the same names and types, and differ at
 /// most in which of them may hold nulls.
-fn same_but_nullability(a: &Schema, b: &Schema) -> bool {
+pub(crate) fn same_but_nullability(a: &Schema, b: &Schema) -> bool {
     a.fields().len() == b.fields().len()
         && a.fields().iter().zip(b.fields().iter()).all(|(a, b)| {
             a.name() == b.name() && a.data_type() == b.data_type() && a.metadata() == b.metadata()

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::args::Emit;
 use crate::error::{CliError, Result};
-use crate::output::Sink;
+use crate::output::{Sink, same_but_nullability};
 
 use super::changelog::{OP, ROW};
 use super::summary::StageSummary;
@@ -165,11 +165,9 @@ pub(super) fn emit(
 /// pairs) or rows (then the old rows go first, then the new).
 fn update_pairs(pre: &RecordBatch, post: &RecordBatch) -> Result<Option<RecordBatch>> {
     let (before, after) = (pre.schema_ref().fields(), post.schema_ref().fields());
-    let same_columns = before.len() == after.len()
-        && before.iter().zip(after.iter()).all(|(a, b)| {
-            a.name() == b.name() && a.data_type() == b.data_type() && a.metadata() == b.metadata()
-        });
-    if !same_columns || pre.num_rows() != post.num_rows() {
+    if !same_but_nullability(pre.schema_ref(), post.schema_ref())
+        || pre.num_rows() != post.num_rows()
+    {
         return Ok(None);
     }
     let schema = if before == after {
