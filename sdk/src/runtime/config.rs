@@ -70,11 +70,15 @@ pub(crate) fn parse<C: DeserializeOwned>(operator: &str, config: &[u8]) -> Resul
     let mut de = serde_json::Deserializer::from_str(text);
     let config: C = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = without_position(&e.into_inner());
+        let inner = e.into_inner();
+        // (A value of the wrong type, not text that is no JSON: `tru`, `"abc`.)
+        let of_another_type = inner.is_data();
+        let inner = without_position(&inner);
         // A string, a number or a boolean where a struct was wanted (`"column=amount"`):
         // serde's words name the author's type (`expected struct Config`), not the fields
         // a host writes.
         if path == "."
+            && of_another_type
             && let Some(kind) = scalar_kind(text)
             && let Some(fields) = struct_fields::<C>()
         {
@@ -334,6 +338,18 @@ mod tests {
                 "x".repeat(79)
             )
         );
+        // Text that is no JSON is not called a string, number or boolean.
+        for (text, said) in [
+            (&b"tru"[..], "EOF while parsing a value"),
+            (b"fals e", "expected ident"),
+            (b"\"abc", "EOF while parsing a string"),
+            (b"-", "EOF while parsing a value"),
+        ] {
+            assert_eq!(
+                parse::<Two>("t", text).unwrap_err().to_string(),
+                format!("invalid configuration for operator `t`: {said}")
+            );
+        }
         // A type that reads a string is given one as serde reads it.
         assert_eq!(parse::<String>("t", br#""a""#).unwrap(), "a");
         let err = parse::<i64>("t", br#""a""#).unwrap_err();
