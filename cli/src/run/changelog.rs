@@ -302,16 +302,23 @@ impl Changelog {
             _ => Ok(given.clone()),
         }
         .map_err(|e| self.error(format!("its column `row`: {e}")))?;
+        // (The highest whole number up to which a float of the column's type holds every
+        // whole number, and its power of 2.)
+        let (exact, power) = match plain.data_type() {
+            DataType::Float16 => (2048.0, 11),
+            DataType::Float32 => (16_777_216.0, 24),
+            _ => (EXACT_IN_F64, 53),
+        };
         let numbers: Vec<Option<u64>> = if plain.data_type().is_floating() {
             // Whole numbers written as floats (`3.0`, as pandas writes a column of whole
-            // numbers with a gap), where a float holds them exactly.
+            // numbers with a gap), where a float of that type holds them exactly.
             let floats = cast(&plain, &DataType::Float64)
                 .map_err(|e| self.error(format!("its column `row`: {e}")))?;
             let floats = floats.as_primitive::<oplink::arrow::array::types::Float64Type>();
             (0..floats.len())
                 .map(|i| {
                     let v = floats.value(i);
-                    (floats.is_valid(i) && v.fract() == 0.0 && (0.0..=EXACT_IN_F64).contains(&v))
+                    (floats.is_valid(i) && v.fract() == 0.0 && (0.0..=exact).contains(&v))
                         .then_some(v as u64)
                 })
                 .collect()
@@ -334,7 +341,7 @@ impl Changelog {
             let past_exact = plain.data_type().is_floating()
                 && value
                     .parse::<f64>()
-                    .is_ok_and(|v| v.fract() == 0.0 && v > EXACT_IN_F64);
+                    .is_ok_and(|v| v.fract() == 0.0 && v > exact);
             let value = match is_text(plain.data_type()) {
                 true => format!(
                     "`{}`",
@@ -344,7 +351,8 @@ impl Changelog {
             };
             return Err(self.error(if past_exact {
                 format!(
-                    "row {at} (counting from 0) has `row` {value}, a float, which holds whole numbers exactly only up to 9007199254740992 (2^53): write the row numbers as whole numbers, as `--row-numbers` does"
+                    "row {at} (counting from 0) has `row` {value}, a float ({}), which holds whole numbers exactly only up to {exact} (2^{power}): write the row numbers as whole numbers, as `--row-numbers` does",
+                    plain.data_type()
                 )
             } else {
                 format!("row {at} (counting from 0) has `row` {value}: row numbers are whole numbers from 0")
@@ -487,7 +495,7 @@ fn same_run(op: Op, start: Op) -> bool {
     }
 }
 
-/// The highest whole number up to which every whole number is a float of its own (2^53).
+/// The highest whole number up to which every whole number is a `f64` of its own (2^53).
 const EXACT_IN_F64: f64 = 9_007_199_254_740_992.0;
 
 /// Whether a column of `data_type` may hold row numbers: whole numbers, floats (read when

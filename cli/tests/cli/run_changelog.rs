@@ -184,7 +184,7 @@ fn with_state_rows_numbered_past_the_last_number_are_refused() {
 fn a_changelog_with_dictionary_op_and_row_or_float_rows_reads() {
     use oplink::arrow::array::types::Int32Type;
     use oplink::arrow::array::{
-        ArrayRef, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray,
+        ArrayRef, DictionaryArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
     };
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
@@ -254,6 +254,43 @@ fn a_changelog_with_dictionary_op_and_row_or_float_rows_reads() {
     assert_eq!(
         csv_of(&parquet, &["--row-numbers"]),
         "op,row,a\n+I,7,x\n+I,9,y\n-D,7,x\n-D,9,z\n+I,3,y\n"
+    );
+    // A `Float32` holds every whole number only up to 2^24: past it, 16777217 was written
+    // as 16777216, and two rows would be one.
+    let float32 = |numbers: Vec<f32>| {
+        let batch = RecordBatch::try_from_iter([
+            (
+                "op",
+                Arc::new(StringArray::from(vec!["+I"; numbers.len()])) as ArrayRef,
+            ),
+            ("row", Arc::new(Float32Array::from(numbers))),
+        ])
+        .unwrap();
+        let parquet = dir.path().join("float32.parquet");
+        let mut writer = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&parquet).unwrap(),
+            batch.schema(),
+            None,
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        parquet
+    };
+    let parquet = float32(vec![3.0, 16_777_216.0]);
+    assert_eq!(
+        csv_of(&parquet, &["--row-numbers"]),
+        "op,row\n+I,3\n+I,16777216\n"
+    );
+    let parquet = float32(vec![3.0, 16_777_218.0]);
+    fails_with(
+        oplink()
+            .args(["run", "--quiet", "--to", "csv"])
+            .arg(&parquet),
+        &format!(
+            "cannot read `{}`: row 1 (counting from 0) has `row` 16777218.0, a float (Float32), which holds whole numbers exactly only up to 16777216 (2^24): write the row numbers as whole numbers, as `--row-numbers` does",
+            parquet.display()
+        ),
     );
 }
 
@@ -472,7 +509,7 @@ fn a_changelog_that_cannot_be_read_as_one_is_refused_naming_its_row() {
         ),
         (
             "op,row,a\n+I,1.0,1\n+I,1e17,1\n",
-            "row 1 (counting from 0) has `row` 1e17, a float, which holds whole numbers exactly only up to 9007199254740992 (2^53): write the row numbers as whole numbers, as `--row-numbers` does",
+            "row 1 (counting from 0) has `row` 1e17, a float (Float64), which holds whole numbers exactly only up to 9007199254740992 (2^53): write the row numbers as whole numbers, as `--row-numbers` does",
         ),
         (
             "op,row,a\n+I,true,1\n",
