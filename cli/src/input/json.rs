@@ -175,7 +175,7 @@ pub(super) fn keys_never_seen<R: BufRead>(
             },
         )
         .collect();
-    let left_out: Vec<&'static str> = ["op", "row"]
+    let left_out: Vec<&'static str> = [crate::run::changelog::OP, crate::run::changelog::ROW]
         .into_iter()
         .filter(|key| seen.contains(*key) && schema.field_with_name(key).is_err())
         .collect();

@@ -142,7 +142,7 @@ struct Opened {
 }
 
 /// An error in `path`'s data, at no known line or column: `reason`.
-fn unplaced(path: &Path, reason: String) -> CliError {
+pub(crate) fn unplaced(path: &Path, reason: String) -> CliError {
     CliError::Data {
         path: path.to_owned(),
         line: None,

@@ -15,11 +15,12 @@ use oplink::{Diff, Rows};
 
 use crate::args::OpColumn;
 use crate::error::{CliError, Result};
+use crate::input::unplaced;
 
 /// The name of the column that says what each row of a changelog is.
-pub(super) const OP: &str = "op";
+pub(crate) const OP: &str = "op";
 /// The name of the column that numbers a changelog's rows, right after [`OP`].
-pub(super) const ROW: &str = "row";
+pub(crate) const ROW: &str = "row";
 
 /// What a changelog's `op` says of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,12 +75,7 @@ impl Changelog {
         else {
             return Ok(None);
         };
-        let unreadable = |reason: String| CliError::Data {
-            path: path.to_owned(),
-            line: None,
-            column: None,
-            reason,
-        };
+        let unreadable = |reason: String| unplaced(path, reason);
         if !is_text(field.data_type()) {
             return Err(unreadable(format!(
                 "its column `op` holds {} values, where a changelog's `op` is text that says what each row is (`+I`, `-D`, `-U`, `+U`); give `--op-column data` to read `op` as one of the rows' columns",
@@ -434,12 +430,7 @@ impl Changelog {
     }
 
     fn error(&self, reason: String) -> CliError {
-        CliError::Data {
-            path: self.path.clone(),
-            line: None,
-            column: None,
-            reason,
-        }
+        unplaced(&self.path, reason)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `oplink run`: a data file through a chain of operators, into a sink.
 
 mod chain;
-mod changelog;
+pub(crate) mod changelog;
 mod host;
 mod keep;
 mod progress;
