@@ -99,6 +99,7 @@ mod logging;
 mod runtime;
 pub mod service;
 pub mod services;
+mod show;
 pub mod trampoline;
 mod vocabulary;
 

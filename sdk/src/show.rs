@@ -1,0 +1,642 @@
+//! A readable print of changes: `Display` for [`Change`], [`Diff`], [`Rows`] and
+//! [`Timestamp`].
+//!
+//! One line per row, as `oplink run` writes a changelog: the row's kind (`+I`, `-U`, `+U`,
+//! `-D`), its number, and its values by column name. The derived `Debug` stays as it is:
+//! it shows the schemas and types, which this print leaves out, so `assert_eq!` still
+//! tells two changes apart that differ only there.
+//!
+//! Values are written by hand from arrow-rs's own arrays (no formatting crate: a plugin
+//! builds the SDK, and arrow-cast's display would add to every build).
+
+use std::fmt::{self, Display, Formatter};
+
+use arrow_array::cast::AsArray;
+use arrow_array::temporal_conversions::{
+    as_date, as_datetime, as_time, date32_to_datetime, timestamp_ns_to_datetime,
+};
+use arrow_array::types::*;
+use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
+use arrow_schema::{DataType, IntervalUnit, TimeUnit};
+
+use crate::data::{Change, Diff, Rows, Timestamp};
+
+/// Rows shown of each side of a diff by `{}`; `{:#}` shows every row.
+const ROWS_SHOWN: usize = 10;
+
+impl Display for Timestamp {
+    /// The instant in UTC, as RFC 3339 writes it: `2026-12-07T10:00:00Z`, with as many
+    /// digits of the second's fraction as it needs.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match timestamp_ns_to_datetime(self.0) {
+            Some(at) => write!(f, "{}Z", at.to_string().replacen(' ', "T", 1)),
+            None => write!(f, "{} ns after the Unix epoch", self.0),
+        }
+    }
+}
+
+impl Display for Change {
+    /// A line for the change, then one line per row of each diff in order, indented:
+    ///
+    /// ```text
+    /// change 7 at 2026-12-07T10:00:00Z: 2 diffs, 3 rows
+    ///   +I row 10 {id: 1, name: "ada"}
+    ///   -U row 4 {id: 4, name: "bob"}
+    ///   +U row 4 {id: 4, name: "rob"}
+    /// ```
+    ///
+    /// Each side of a diff shows its first 10 rows and counts the rest; `{:#}` shows every
+    /// row.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "change {} at {}: ", self.version, self.changed_at)?;
+        let diffs = self.diffs.len();
+        let rows = self.row_count();
+        match diffs {
+            0 => write!(f, "no diffs")?,
+            1 => write!(f, "1 diff, {}", count(rows, "row"))?,
+            _ => write!(f, "{diffs} diffs, {}", count(rows, "row"))?,
+        }
+        for diff in &self.diffs {
+            lines(diff, "  ", f)?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Diff {
+    /// One line per row, as in a [`Change`]'s print: `+I` for an insert, `-D` for a
+    /// remove, and for an update each row's `-U` (before) then its `+U` (after).
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Diff::Insert { post } => write!(f, "insert of {}", count(post.len(), "row"))?,
+            Diff::Update { post, .. } => write!(f, "update of {}", count(post.len(), "row"))?,
+            Diff::Remove { pre } => write!(f, "remove of {}", count(pre.len(), "row"))?,
+        }
+        lines(self, "  ", f)
+    }
+}
+
+impl Display for Rows {
+    /// One line per row: `row 10 {id: 1, name: "ada"}`, the first 10 rows unless `{:#}`.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", count(self.len(), "row"))?;
+        let shown = shown(self.len(), f);
+        for i in 0..shown {
+            write!(f, "\n  ")?;
+            row(self, i, f)?;
+        }
+        more(self.len() - shown, "  ", f)
+    }
+}
+
+/// `1 row`, `3 rows`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// How many of `len` rows to show: all under `{:#}`, else the first [`ROWS_SHOWN`].
+fn shown(len: usize, f: &Formatter<'_>) -> usize {
+    if f.alternate() {
+        len
+    } else {
+        len.min(ROWS_SHOWN)
+    }
+}
+
+fn more(hidden: usize, indent: &str, f: &mut Formatter<'_>) -> fmt::Result {
+    if hidden > 0 {
+        let rows = if hidden == 1 { "row" } else { "rows" };
+        write!(f, "\n{indent}… {hidden} more {rows}")?;
+    }
+    Ok(())
+}
+
+/// A diff's rows, each on a new line after `indent`.
+fn lines(diff: &Diff, indent: &str, f: &mut Formatter<'_>) -> fmt::Result {
+    match diff {
+        Diff::Insert { post } => side("+I", post, indent, f),
+        Diff::Remove { pre } => side("-D", pre, indent, f),
+        Diff::Update { pre, post } => {
+            // Pairs in order, as a changelog writes an update; a side longer than the
+            // other (an update `Change::validate` refuses) still shows all it has.
+            let len = pre.len().max(post.len());
+            let shown = shown(len, f);
+            for i in 0..shown {
+                if i < pre.len() {
+                    write!(f, "\n{indent}-U ")?;
+                    row(pre, i, f)?;
+                }
+                if i < post.len() {
+                    write!(f, "\n{indent}+U ")?;
+                    row(post, i, f)?;
+                }
+            }
+            more(len - shown, indent, f)
+        }
+    }
+}
+
+fn side(op: &str, rows: &Rows, indent: &str, f: &mut Formatter<'_>) -> fmt::Result {
+    let shown = shown(rows.len(), f);
+    for i in 0..shown {
+        write!(f, "\n{indent}{op} ")?;
+        row(rows, i, f)?;
+    }
+    more(rows.len() - shown, indent, f)
+}
+
+/// `row 10 {id: 1, name: "ada"}`.
+fn row(rows: &Rows, i: usize, f: &mut Formatter<'_>) -> fmt::Result {
+    // `Rows::new` refuses a null row number.
+    write!(f, "row {} ", rows.row_numbers().value(i))?;
+    record(rows.batch(), i, f)
+}
+
+fn record(batch: &RecordBatch, i: usize, f: &mut Formatter<'_>) -> fmt::Result {
+    f.write_str("{")?;
+    for (c, (field, column)) in batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .enumerate()
+    {
+        if c > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{}: ", name(field.name()))?;
+        value(column.as_ref(), i, f)?;
+    }
+    f.write_str("}")
+}
+
+/// A column's name as written, or quoted when it would not read as one word (empty, or
+/// holding spaces, punctuation of the print or control characters).
+fn name(name: &str) -> NameShown<'_> {
+    NameShown(name)
+}
+
+struct NameShown<'a>(&'a str);
+
+impl Display for NameShown<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let plain = !self.0.is_empty()
+            && self
+                .0
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.');
+        if plain {
+            f.write_str(self.0)
+        } else {
+            write!(f, "{:?}", self.0)
+        }
+    }
+}
+
+/// The value at `i` of `array`, or `null`.
+fn value(array: &dyn Array, i: usize, f: &mut Formatter<'_>) -> fmt::Result {
+    if array.is_null(i) {
+        return f.write_str("null");
+    }
+    match array.data_type() {
+        DataType::Null => f.write_str("null"),
+        DataType::Boolean => write!(f, "{}", array.as_boolean().value(i)),
+        DataType::Int8 => write!(f, "{}", array.as_primitive::<Int8Type>().value(i)),
+        DataType::Int16 => write!(f, "{}", array.as_primitive::<Int16Type>().value(i)),
+        DataType::Int32 => write!(f, "{}", array.as_primitive::<Int32Type>().value(i)),
+        DataType::Int64 => write!(f, "{}", array.as_primitive::<Int64Type>().value(i)),
+        DataType::UInt8 => write!(f, "{}", array.as_primitive::<UInt8Type>().value(i)),
+        DataType::UInt16 => write!(f, "{}", array.as_primitive::<UInt16Type>().value(i)),
+        DataType::UInt32 => write!(f, "{}", array.as_primitive::<UInt32Type>().value(i)),
+        DataType::UInt64 => write!(f, "{}", array.as_primitive::<UInt64Type>().value(i)),
+        // `Debug` writes a float as a float (`1.0`, not `1`), and NaN and infinities by name.
+        DataType::Float16 => {
+            let v = array.as_primitive::<Float16Type>().value(i);
+            write!(f, "{:?}", f32::from(v))
+        }
+        DataType::Float32 => write!(f, "{:?}", array.as_primitive::<Float32Type>().value(i)),
+        DataType::Float64 => write!(f, "{:?}", array.as_primitive::<Float64Type>().value(i)),
+        DataType::Utf8 => write!(f, "{:?}", array.as_string::<i32>().value(i)),
+        DataType::LargeUtf8 => write!(f, "{:?}", array.as_string::<i64>().value(i)),
+        DataType::Utf8View => write!(f, "{:?}", array.as_string_view().value(i)),
+        DataType::Binary => bytes(array.as_binary::<i32>().value(i), f),
+        DataType::LargeBinary => bytes(array.as_binary::<i64>().value(i), f),
+        DataType::BinaryView => bytes(array.as_binary_view().value(i), f),
+        DataType::FixedSizeBinary(_) => bytes(array.as_fixed_size_binary().value(i), f),
+        DataType::Decimal32(precision, scale) => {
+            let v = array.as_primitive::<Decimal32Type>().value(i);
+            f.write_str(&Decimal32Type::format_decimal(v, *precision, *scale))
+        }
+        DataType::Decimal64(precision, scale) => {
+            let v = array.as_primitive::<Decimal64Type>().value(i);
+            f.write_str(&Decimal64Type::format_decimal(v, *precision, *scale))
+        }
+        DataType::Decimal128(precision, scale) => {
+            let v = array.as_primitive::<Decimal128Type>().value(i);
+            f.write_str(&Decimal128Type::format_decimal(v, *precision, *scale))
+        }
+        DataType::Decimal256(precision, scale) => {
+            let v = array.as_primitive::<Decimal256Type>().value(i);
+            f.write_str(&Decimal256Type::format_decimal(v, *precision, *scale))
+        }
+        DataType::Date32 => {
+            let v = array.as_primitive::<Date32Type>().value(i);
+            match date32_to_datetime(v) {
+                Some(at) => write!(f, "{}", at.date()),
+                None => write!(f, "{v} days after 1970-01-01"),
+            }
+        }
+        DataType::Date64 => {
+            let v = array.as_primitive::<Date64Type>().value(i);
+            match as_date::<Date64Type>(v) {
+                Some(date) => write!(f, "{date}"),
+                None => write!(f, "{v} ms after 1970-01-01"),
+            }
+        }
+        DataType::Time32(TimeUnit::Second) => time::<Time32SecondType>(array, i, "s", f),
+        DataType::Time32(_) => time::<Time32MillisecondType>(array, i, "ms", f),
+        DataType::Time64(TimeUnit::Microsecond) => time::<Time64MicrosecondType>(array, i, "µs", f),
+        DataType::Time64(_) => time::<Time64NanosecondType>(array, i, "ns", f),
+        DataType::Timestamp(unit, zone) => {
+            // A zone's timestamp is an instant, shown in UTC (`Z`); one without a zone is
+            // a wall-clock time, shown without one.
+            let zone = if zone.is_some() { "Z" } else { "" };
+            match unit {
+                TimeUnit::Second => stamp::<TimestampSecondType>(array, i, "s", zone, f),
+                TimeUnit::Millisecond => stamp::<TimestampMillisecondType>(array, i, "ms", zone, f),
+                TimeUnit::Microsecond => stamp::<TimestampMicrosecondType>(array, i, "µs", zone, f),
+                TimeUnit::Nanosecond => stamp::<TimestampNanosecondType>(array, i, "ns", zone, f),
+            }
+        }
+        DataType::Duration(unit) => {
+            let (v, unit) = match unit {
+                TimeUnit::Second => (array.as_primitive::<DurationSecondType>().value(i), "s"),
+                TimeUnit::Millisecond => (
+                    array.as_primitive::<DurationMillisecondType>().value(i),
+                    "ms",
+                ),
+                TimeUnit::Microsecond => (
+                    array.as_primitive::<DurationMicrosecondType>().value(i),
+                    "µs",
+                ),
+                TimeUnit::Nanosecond => (
+                    array.as_primitive::<DurationNanosecondType>().value(i),
+                    "ns",
+                ),
+            };
+            write!(f, "{v}{unit}")
+        }
+        DataType::Interval(IntervalUnit::YearMonth) => {
+            let months = array.as_primitive::<IntervalYearMonthType>().value(i);
+            write!(f, "{}", count_signed(i64::from(months), "month"))
+        }
+        DataType::Interval(IntervalUnit::DayTime) => {
+            let v = array.as_primitive::<IntervalDayTimeType>().value(i);
+            write!(
+                f,
+                "{} {}ms",
+                count_signed(i64::from(v.days), "day"),
+                v.milliseconds
+            )
+        }
+        DataType::Interval(IntervalUnit::MonthDayNano) => {
+            let v = array.as_primitive::<IntervalMonthDayNanoType>().value(i);
+            write!(
+                f,
+                "{} {} {}ns",
+                count_signed(i64::from(v.months), "month"),
+                count_signed(i64::from(v.days), "day"),
+                v.nanoseconds
+            )
+        }
+        DataType::List(_) => list(&array.as_list::<i32>().value(i), f),
+        DataType::LargeList(_) => list(&array.as_list::<i64>().value(i), f),
+        DataType::ListView(_) => list(&array.as_list_view::<i32>().value(i), f),
+        DataType::LargeListView(_) => list(&array.as_list_view::<i64>().value(i), f),
+        DataType::FixedSizeList(..) => list(&array.as_fixed_size_list().value(i), f),
+        DataType::Struct(fields) => {
+            let array = array.as_struct();
+            f.write_str("{")?;
+            for (c, (field, column)) in fields.iter().zip(array.columns()).enumerate() {
+                if c > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{}: ", name(field.name()))?;
+                value(column.as_ref(), i, f)?;
+            }
+            f.write_str("}")
+        }
+        DataType::Map(..) => {
+            let entries = array.as_map().value(i);
+            f.write_str("{")?;
+            for e in 0..entries.len() {
+                if e > 0 {
+                    f.write_str(", ")?;
+                }
+                value(entries.column(0).as_ref(), e, f)?;
+                f.write_str(": ")?;
+                value(entries.column(1).as_ref(), e, f)?;
+            }
+            f.write_str("}")
+        }
+        DataType::Union(..) => {
+            let union = array.as_union();
+            let child = union.child(union.type_id(i));
+            value(child.as_ref(), union.value_offset(i), f)
+        }
+        DataType::Dictionary(..) => {
+            let dictionary = array.as_any_dictionary();
+            match key(dictionary.keys(), i) {
+                Some(key) => value(dictionary.values().as_ref(), key, f),
+                None => f.write_str("<key out of range>"),
+            }
+        }
+        DataType::RunEndEncoded(run_ends, _) => match run_ends.data_type() {
+            DataType::Int16 => run::<Int16Type>(array, i, f),
+            DataType::Int32 => run::<Int32Type>(array, i, f),
+            _ => run::<Int64Type>(array, i, f),
+        },
+    }
+}
+
+/// A dictionary's key at `i` as an index into its values.
+fn key(keys: &dyn Array, i: usize) -> Option<usize> {
+    let key = match keys.data_type() {
+        DataType::Int8 => i64::from(keys.as_primitive::<Int8Type>().value(i)),
+        DataType::Int16 => i64::from(keys.as_primitive::<Int16Type>().value(i)),
+        DataType::Int32 => i64::from(keys.as_primitive::<Int32Type>().value(i)),
+        DataType::Int64 => keys.as_primitive::<Int64Type>().value(i),
+        DataType::UInt8 => i64::from(keys.as_primitive::<UInt8Type>().value(i)),
+        DataType::UInt16 => i64::from(keys.as_primitive::<UInt16Type>().value(i)),
+        DataType::UInt32 => i64::from(keys.as_primitive::<UInt32Type>().value(i)),
+        DataType::UInt64 => i64::try_from(keys.as_primitive::<UInt64Type>().value(i)).ok()?,
+        _ => return None,
+    };
+    usize::try_from(key).ok()
+}
+
+/// `-1 month`, `2 months`.
+fn count_signed(n: i64, what: &str) -> String {
+    if n == 1 || n == -1 {
+        format!("{n} {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+fn bytes(bytes: &[u8], f: &mut Formatter<'_>) -> fmt::Result {
+    f.write_str("0x")?;
+    for b in bytes {
+        write!(f, "{b:02x}")?;
+    }
+    Ok(())
+}
+
+fn list(items: &dyn Array, f: &mut Formatter<'_>) -> fmt::Result {
+    f.write_str("[")?;
+    for i in 0..items.len() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        value(items, i, f)?;
+    }
+    f.write_str("]")
+}
+
+fn time<T>(array: &dyn Array, i: usize, unit: &str, f: &mut Formatter<'_>) -> fmt::Result
+where
+    T: ArrowPrimitiveType,
+    T::Native: Into<i64>,
+{
+    let v: i64 = array.as_primitive::<T>().value(i).into();
+    match as_time::<T>(v) {
+        Some(at) => write!(f, "{at}"),
+        None => write!(f, "{v}{unit} after midnight"),
+    }
+}
+
+fn stamp<T>(
+    array: &dyn Array,
+    i: usize,
+    unit: &str,
+    zone: &str,
+    f: &mut Formatter<'_>,
+) -> fmt::Result
+where
+    T: ArrowPrimitiveType<Native = i64>,
+{
+    let v = array.as_primitive::<T>().value(i);
+    match as_datetime::<T>(v) {
+        Some(at) => write!(f, "{}{zone}", at.to_string().replacen(' ', "T", 1)),
+        None => write!(f, "{v}{unit} after the Unix epoch"),
+    }
+}
+
+fn run<R>(array: &dyn Array, i: usize, f: &mut Formatter<'_>) -> fmt::Result
+where
+    R: RunEndIndexType,
+{
+    let runs = array.as_run::<R>();
+    value(runs.values().as_ref(), runs.get_physical_index(i), f)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{Int32Builder, MapBuilder, StringBuilder};
+    use arrow_array::types::Int32Type;
+    use arrow_array::{
+        ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, DictionaryArray,
+        DurationMillisecondArray, Float64Array, Int32Array, Int64Array, IntervalMonthDayNanoArray,
+        ListArray, RecordBatch, RunArray, StringArray, StructArray, Time64MicrosecondArray,
+        TimestampMillisecondArray, UnionArray,
+    };
+    use arrow_buffer::{IntervalMonthDayNano, ScalarBuffer};
+    use arrow_schema::{DataType, Field, UnionFields};
+
+    use crate::{Change, Diff, Rows, Timestamp};
+
+    fn rows(numbers: Vec<u64>, columns: Vec<(&str, ArrayRef)>) -> Rows {
+        Rows::new(numbers, RecordBatch::try_from_iter(columns).unwrap()).unwrap()
+    }
+
+    fn people(numbers: Vec<u64>, ids: Vec<i64>, names: Vec<Option<&str>>) -> Rows {
+        rows(
+            numbers,
+            vec![
+                ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+                ("name", Arc::new(StringArray::from(names))),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_change_prints_one_line_per_row_in_changelog_order() {
+        let change = Change::new(
+            7,
+            Timestamp(1_765_101_600_000_000_000),
+            vec![
+                Diff::Insert {
+                    post: people(vec![10, 11], vec![1, 2], vec![Some("ada"), None]),
+                },
+                Diff::Update {
+                    pre: people(vec![4, 5], vec![4, 5], vec![Some("bob"), Some("cy")]),
+                    post: people(vec![4, 5], vec![4, 5], vec![Some("rob"), Some("cyd")]),
+                },
+                Diff::Remove {
+                    pre: people(vec![3], vec![3], vec![Some("tab\there")]),
+                },
+            ],
+        );
+        assert_eq!(
+            change.to_string(),
+            "change 7 at 2025-12-07T10:00:00Z: 3 diffs, 5 rows\n\
+             \x20 +I row 10 {id: 1, name: \"ada\"}\n\
+             \x20 +I row 11 {id: 2, name: null}\n\
+             \x20 -U row 4 {id: 4, name: \"bob\"}\n\
+             \x20 +U row 4 {id: 4, name: \"rob\"}\n\
+             \x20 -U row 5 {id: 5, name: \"cy\"}\n\
+             \x20 +U row 5 {id: 5, name: \"cyd\"}\n\
+             \x20 -D row 3 {id: 3, name: \"tab\\there\"}"
+        );
+        assert_eq!(
+            change.diffs[1].to_string(),
+            "update of 2 rows\n\
+             \x20 -U row 4 {id: 4, name: \"bob\"}\n\
+             \x20 +U row 4 {id: 4, name: \"rob\"}\n\
+             \x20 -U row 5 {id: 5, name: \"cy\"}\n\
+             \x20 +U row 5 {id: 5, name: \"cyd\"}"
+        );
+        assert_eq!(
+            people(vec![9], vec![9], vec![Some("x")]).to_string(),
+            "1 row\n  row 9 {id: 9, name: \"x\"}"
+        );
+        let empty = Change::new(1, Timestamp(1_500), vec![]);
+        assert_eq!(
+            empty.to_string(),
+            "change 1 at 1970-01-01T00:00:00.000001500Z: no diffs"
+        );
+    }
+
+    #[test]
+    fn a_long_side_shows_ten_rows_and_counts_the_rest_unless_alternate() {
+        let n = 12;
+        let ids: Vec<i64> = (0..n).collect();
+        let post = people((0..12).collect(), ids, vec![None; 12]);
+        let change = Change::new(1, Timestamp(0), vec![Diff::Insert { post }]);
+        let short = change.to_string();
+        assert_eq!(short.lines().count(), 1 + 10 + 1, "{short}");
+        assert!(
+            short.ends_with("+I row 9 {id: 9, name: null}\n  … 2 more rows"),
+            "{short}"
+        );
+        let long = format!("{change:#}");
+        assert_eq!(long.lines().count(), 1 + 12, "{long}");
+        assert!(long.ends_with("+I row 11 {id: 11, name: null}"), "{long}");
+    }
+
+    #[test]
+    fn every_kind_of_value_prints_as_written() {
+        let list =
+            ListArray::from_iter_primitive::<Int32Type, _, _>([Some(vec![Some(1), None, Some(3)])]);
+        let point = StructArray::from(vec![
+            (
+                Arc::new(Field::new("x", DataType::Float64, false)),
+                Arc::new(Float64Array::from(vec![1.0])) as ArrayRef,
+            ),
+            (
+                Arc::new(Field::new("is on", DataType::Boolean, true)),
+                Arc::new(BooleanArray::from(vec![Some(true)])) as ArrayRef,
+            ),
+        ]);
+        let mut map = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+        map.keys().append_value("a");
+        map.values().append_value(1);
+        map.append(true).unwrap();
+        let union = UnionArray::try_new(
+            UnionFields::try_new(
+                [0, 1],
+                [
+                    Field::new("n", DataType::Int32, true),
+                    Field::new("s", DataType::Utf8, true),
+                ],
+            )
+            .unwrap(),
+            ScalarBuffer::from(vec![1i8]),
+            None,
+            vec![
+                Arc::new(Int32Array::from(vec![0])) as ArrayRef,
+                Arc::new(StringArray::from(vec!["u"])),
+            ],
+        )
+        .unwrap();
+        let dictionary: DictionaryArray<Int32Type> = vec!["red"].into_iter().collect();
+        let runs = RunArray::<Int32Type>::try_new(
+            &Int32Array::from(vec![1]),
+            &StringArray::from(vec!["run"]),
+        )
+        .unwrap();
+        let row = rows(
+            vec![0],
+            vec![
+                (
+                    "at",
+                    Arc::new(TimestampMillisecondArray::from(vec![1_500]).with_timezone("+01:00")),
+                ),
+                ("local", Arc::new(TimestampMillisecondArray::from(vec![0]))),
+                ("day", Arc::new(Date32Array::from(vec![20_429]))),
+                (
+                    "time",
+                    Arc::new(Time64MicrosecondArray::from(vec![3_600_000_001])),
+                ),
+                (
+                    "took",
+                    Arc::new(DurationMillisecondArray::from(vec![-1_500])),
+                ),
+                (
+                    "every",
+                    Arc::new(IntervalMonthDayNanoArray::from(vec![
+                        IntervalMonthDayNano::new(1, 2, 3),
+                    ])),
+                ),
+                (
+                    "price",
+                    Arc::new(
+                        Decimal128Array::from(vec![-12_345])
+                            .with_precision_and_scale(10, 2)
+                            .unwrap(),
+                    ),
+                ),
+                ("raw", Arc::new(BinaryArray::from(vec![&[0u8, 0xab][..]]))),
+                ("nan", Arc::new(Float64Array::from(vec![f64::NAN]))),
+                ("list", Arc::new(list)),
+                ("point", Arc::new(point)),
+                ("map", Arc::new(map.finish())),
+                ("either", Arc::new(union)),
+                ("colour", Arc::new(dictionary)),
+                ("runs", Arc::new(runs)),
+                ("", Arc::new(Int32Array::from(vec![1]))),
+                ("a b", Arc::new(Int32Array::from(vec![2]))),
+            ],
+        );
+        assert_eq!(
+            row.to_string(),
+            "1 row\n  row 0 {at: 1970-01-01T00:00:01.500Z, local: 1970-01-01T00:00:00, \
+             day: 2025-12-07, time: 01:00:00.000001, took: -1500ms, \
+             every: 1 month 2 days 3ns, price: -123.45, raw: 0x00ab, nan: NaN, \
+             list: [1, null, 3], point: {x: 1.0, \"is on\": true}, map: {\"a\": 1}, \
+             either: \"u\", colour: \"red\", runs: \"run\", \"\": 1, \"a b\": 2}"
+        );
+    }
+
+    #[test]
+    fn a_timestamp_prints_in_utc() {
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999999999Z");
+    }
+}
