@@ -14,6 +14,11 @@ use crate::error::{CliError, Result};
 /// (arrow-rs's table takes ~100 times the rows' size in memory).
 pub const TABLE_PART_ROWS: usize = 10_000;
 
+/// How a table shows values: arrow-rs's way, but a null as `null` (arrow-rs leaves its cell
+/// empty, as it does for empty text), at the top level and inside lists and structs.
+const OPTIONS: arrow_cast::display::FormatOptions<'static> =
+    arrow_cast::display::FormatOptions::new().with_null("null");
+
 /// The part of a table being gathered: batches of the same columns.
 #[derive(Default)]
 pub(super) struct TablePart {
@@ -57,7 +62,7 @@ impl TablePart {
     pub(super) fn print(&mut self, out: &mut Writer) -> Result<()> {
         if !self.batches.is_empty() {
             let shown: Vec<RecordBatch> = self.batches.iter().map(printable).collect();
-            let table = arrow_cast::pretty::pretty_format_batches(&shown)
+            let table = arrow_cast::pretty::pretty_format_batches_with_options(&shown, &OPTIONS)
                 .map_err(|e| CliError::Output(e.to_string()))?;
             writeln!(out, "{table}").map_err(CliError::write)?;
             self.batches.clear();
@@ -132,8 +137,7 @@ fn printable(batch: &RecordBatch) -> RecordBatch {
                             | DataType::RunEndEncoded(_, _)
                     ) =>
             {
-                let options = arrow_cast::display::FormatOptions::default();
-                let shown = arrow_cast::display::ArrayFormatter::try_new(array, &options).ok()?;
+                let shown = arrow_cast::display::ArrayFormatter::try_new(array, &OPTIONS).ok()?;
                 let text: StringArray = (0..array.len())
                     .map(|i| array.is_valid(i).then(|| shown.value(i).to_string()))
                     .collect();

@@ -154,6 +154,37 @@ fn a_table_cuts_long_values_short_and_other_formats_do_not() {
     assert!(std::fs::read_to_string(&csv).unwrap().contains(&long));
 }
 
+/// A table shows a null as `null`, at the top level and nested, and empty text as an empty
+/// cell: arrow-rs's table left both empty.
+#[test]
+fn a_table_tells_a_null_from_empty_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("nulls.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\": 1, \"name\": \"\", \"tags\": [\"a\", null]}\n{\"id\": 2, \"name\": null, \"tags\": null}\n",
+    )
+    .unwrap();
+    let output = oplink()
+        .arg("run")
+        .arg(&input)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout(&output),
+        "\
++----+----+------+-----------+
+| op | id | name | tags      |
++----+----+------+-----------+
+| +I | 1  |      | [a, null] |
+| +I | 2  | null | null      |
++----+----+------+-----------+
+"
+    );
+}
+
 /// Writes `batch` to `path` as an Arrow IPC file.
 fn write_arrow_file(path: &std::path::Path, batch: &oplink::arrow::array::RecordBatch) {
     let file = std::fs::File::create(path).unwrap();
