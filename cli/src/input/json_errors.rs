@@ -17,21 +17,13 @@ use super::strict::BadValue;
 /// [`BadValue`] located in `path`: its line (the row's, blank lines skipped) and where its
 /// key is on it.
 pub(super) fn located(path: &Path, bad: &BadValue, inferred: bool) -> CliError {
-    let lines = File::open(path)
-        .map(BufReader::new)
-        .into_iter()
-        .flat_map(BufRead::lines);
-    let found = lines
-        .enumerate()
-        .filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
-        .nth(bad.row as usize);
-    let (line, column) = match found {
-        Some((index, Ok(text))) => (
-            Some(index as u64 + 1),
+    let (line, column) = match row_text(path, bad.row) {
+        Some((line, text)) => (
+            Some(line),
             key_column(&text, std::slice::from_ref(&bad.key))
                 .map(|at| format!("{at} (`{}`)", bad.key)),
         ),
-        _ => (None, None),
+        None => (None, None),
     };
     CliError::Data {
         path: path.to_owned(),
@@ -43,6 +35,28 @@ pub(super) fn located(path: &Path, bad: &BadValue, inferred: bool) -> CliError {
             if inferred { INFERRED_HINT } else { "" }
         ),
     }
+}
+
+/// The line (from 1) of `path`'s row `row` (counting from 0, blank lines skipped), and its
+/// text; `None` when the file cannot be read again that far.
+fn row_text(path: &Path, row: u64) -> Option<(u64, String)> {
+    let lines = File::open(path)
+        .map(BufReader::new)
+        .into_iter()
+        .flat_map(BufRead::lines);
+    match lines
+        .enumerate()
+        .filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
+        .nth(usize::try_from(row).ok()?)
+    {
+        Some((index, Ok(text))) => Some((index as u64 + 1, text)),
+        _ => None,
+    }
+}
+
+/// The line (from 1) of `path`'s row `row` (counting from 0, blank lines skipped).
+pub(super) fn row_line(path: &Path, row: u64) -> Option<u64> {
+    row_text(path, row).map(|(line, _)| line)
 }
 
 /// A JSON lines reader's error, with the line and the field's column where they can be

@@ -141,6 +141,31 @@ struct Opened {
     left_out: Vec<&'static str>,
 }
 
+/// Where the rows of a text input are, to name a row's line in an error found after it was
+/// read (a changelog's `op` or `row`).
+#[derive(Clone, Debug)]
+pub struct RowLines {
+    path: PathBuf,
+    format: InputFormat,
+    delimiter: u8,
+}
+
+impl RowLines {
+    /// The line (from 1) on which the input's row `row` (counting from 0) starts: after the
+    /// header line of a CSV file, and past blank lines and quoted line breaks; `None` for a
+    /// binary format, or a JSON lines file that cannot be read again.
+    pub fn line(&self, row: u64) -> Option<u64> {
+        match self.format {
+            InputFormat::Csv | InputFormat::Tsv => {
+                // The header is record 1.
+                Some(record_line(&self.path, self.delimiter, row + 2))
+            }
+            InputFormat::Jsonl => json_errors::row_line(&self.path, row),
+            InputFormat::Ipc | InputFormat::Parquet => None,
+        }
+    }
+}
+
 /// An error in `path`'s data, at no known line or column: `reason`.
 pub(crate) fn unplaced(path: &Path, reason: String) -> CliError {
     CliError::Data {
@@ -194,6 +219,15 @@ fn checked_file(path: &Path, format: InputFormat, schema_given: bool) -> Result<
 }
 
 impl Input {
+    /// Where the input's rows are, for errors that name a row's line.
+    pub fn row_lines(&self) -> RowLines {
+        RowLines {
+            path: self.path.clone(),
+            format: self.format,
+            delimiter: self.delimiter,
+        }
+    }
+
     /// Opens `path` to read batches of `batch_size` rows, with `schema` (CSV, TSV and JSON
     /// lines; inferred from the first [`INFER_RECORDS`] records when absent) and, for CSV,
     /// the field separator `delimiter` (`,` when `None`; a tab for TSV).

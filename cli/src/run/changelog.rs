@@ -15,7 +15,7 @@ use oplink::{Diff, Rows};
 
 use crate::args::OpColumn;
 use crate::error::{CliError, Result};
-use crate::input::unplaced;
+use crate::input::{RowLines, unplaced};
 
 /// The name of the column that says what each row of a changelog is.
 pub(crate) const OP: &str = "op";
@@ -38,6 +38,8 @@ enum Op {
 pub(super) struct Changelog {
     /// The input (for errors).
     path: PathBuf,
+    /// Where its rows are (for errors naming a row's line).
+    lines: RowLines,
     /// Where `op` is in the input's columns.
     op: usize,
     /// Where `row` is, when the input numbers its rows.
@@ -68,7 +70,12 @@ pub(super) struct Stretch {
 impl Changelog {
     /// The changelog `schema` is, when it has a column `op` and `how` reads it so; an error
     /// when such an `op` or `row` cannot be read as one.
-    pub(super) fn of(path: &Path, schema: &Schema, how: OpColumn) -> Result<Option<Changelog>> {
+    pub(super) fn of(
+        path: &Path,
+        lines: RowLines,
+        schema: &Schema,
+        how: OpColumn,
+    ) -> Result<Option<Changelog>> {
         let Some((op, field)) = schema
             .column_with_name(OP)
             .filter(|_| how == OpColumn::Changes)
@@ -111,6 +118,7 @@ impl Changelog {
         );
         Ok(Some(Changelog {
             path: path.to_owned(),
+            lines,
             op,
             row,
             data,
@@ -239,7 +247,7 @@ impl Changelog {
     /// At the end of the input: an error when an update's old row has no new row after it.
     pub(super) fn finish(&self) -> Result<()> {
         match &self.pending {
-            Some((_, at)) => Err(self.error(format!(
+            Some((_, at)) => Err(self.error_at(*at, format!(
                 "row {at} (counting from 0) is `-U`, an update's old row, and the input ends without the `+U` row that goes with it"
             ))),
             None => Ok(()),
@@ -254,7 +262,7 @@ impl Changelog {
         (0..text.len())
             .map(|i| {
                 if text.is_null(i) {
-                    return Err(self.error(format!(
+                    return Err(self.error_at(first + i as u64, format!(
                         "row {} (counting from 0) has no `op`: a changelog says what each row is (`+I`, `-D`, `-U`, `+U`); give the row its `op`, or give `--op-column data` to read `op` as one of the rows' columns",
                         first + i as u64
                     )));
@@ -265,7 +273,7 @@ impl Changelog {
                     "-U" => Ok(Op::Old),
                     "+U" => Ok(Op::New),
                     other => Err(match near_op(other) {
-                        Some(near) => self.error(format!(
+                        Some(near) => self.error_at(first + i as u64, format!(
                             "row {} (counting from 0) has `op` `{}`, which is not `{near}`: a changelog's `op` is `+I`, `-D`, `-U` or `+U` as written, {}; write `{near}`",
                             first + i as u64,
                             crate::escape_controls(&crate::input::messages::cut(other, 40), &[]),
@@ -275,7 +283,7 @@ impl Changelog {
                                 (false, false) => "in capitals and with no space around it",
                             },
                         )),
-                        None => self.error(format!(
+                        None => self.error_at(first + i as u64, format!(
                             "row {} (counting from 0) has `op` `{}`, which is none of `+I` (insert), `-D` (remove), `-U` and `+U` (an update's old and new row): a column named `op` makes the input a changelog, as `oplink run` writes one; give `--op-column data` to read `op` as one of the rows' columns",
                             first + i as u64,
                             crate::escape_controls(&crate::input::messages::cut(other, 40), &[])
@@ -329,7 +337,7 @@ impl Changelog {
         if let Some(i) = numbers.iter().position(Option::is_none) {
             let at = first + i as u64;
             if plain.is_null(i) {
-                return Err(self.error(format!(
+                return Err(self.error_at(at, format!(
                     "row {at} (counting from 0) has no `row`: a changelog that numbers its rows numbers every one"
                 )));
             }
@@ -345,7 +353,7 @@ impl Changelog {
                 ),
                 false => value,
             };
-            return Err(self.error(if past_exact {
+            return Err(self.error_at(at, if past_exact {
                 format!(
                     "row {at} (counting from 0) has `row` {value}, a float ({}), which holds whole numbers exactly only up to {exact} (2^{power}): write the row numbers as whole numbers, as `--row-numbers` does",
                     plain.data_type()
@@ -376,13 +384,13 @@ impl Changelog {
                 Op::Old => old.push(i),
                 _ => {
                     let Some(&paired) = old.get(new.len()) else {
-                        return Err(self.error(format!(
+                        return Err(self.error_at(first + i as u64, format!(
                             "row {} (counting from 0) is `+U`, an update's new row, with no `-U` row before it: a changelog writes an update's old row (`-U`) before its new row",
                             first + i as u64
                         )));
                     };
                     if self.row.is_some() && numbers[paired] != numbers[i] {
-                        return Err(self.error(format!(
+                        return Err(self.error_at(first + i as u64, format!(
                             "rows {} and {} (counting from 0) are an update's old and new row, numbered {} and {}: the two rows of an update are one row, under one number",
                             first + paired as u64,
                             first + i as u64,
@@ -395,7 +403,7 @@ impl Changelog {
             }
         }
         if old.len() > new.len() && run.end < ops.len() {
-            return Err(self.error(format!(
+            return Err(self.error_at(first + old[new.len()] as u64, format!(
                 "row {} (counting from 0) is `-U`, an update's old row, with no `+U` row after it (row {} is `{}`): a changelog writes an update's new row (`+U`) after its old row",
                 first + old[new.len()] as u64,
                 first + run.end as u64,
@@ -431,6 +439,16 @@ impl Changelog {
 
     fn error(&self, reason: String) -> CliError {
         unplaced(&self.path, reason)
+    }
+
+    /// An error about the input's row `row` (counting from 0), at its line in a text file.
+    fn error_at(&self, row: u64, reason: String) -> CliError {
+        CliError::Data {
+            path: self.path.clone(),
+            line: self.lines.line(row),
+            column: None,
+            reason,
+        }
     }
 }
 

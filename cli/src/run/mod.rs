@@ -137,7 +137,12 @@ fn run_inner(
     // Rows written to the terminal the bar is drawn on are written with the bar put away.
     let beside_bar = may_show && output_shares_the_terminal(args);
     // A column `op` makes the input a changelog (unless `--op-column data`).
-    let mut changelog = Changelog::of(&input.path, &input.schema, args.op_column)?;
+    let mut changelog = Changelog::of(
+        &input.path,
+        input.row_lines(),
+        &input.schema,
+        args.op_column,
+    )?;
     if let Some(warning) = changelog.as_ref().and_then(Changelog::warning)
         && !args.quiet
     {

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::helpers::{ORDERS, fails_with, oplink, plugins, stderr, stdout};
+use crate::helpers::{ORDERS, fails_with, failure, oplink, plugins, stderr, stdout};
 
 const RUNNING_SUM: &str = r#"running_sum={"key": "customer", "value": "amount"}"#;
 
@@ -459,76 +459,94 @@ fn op_column_data_reads_op_as_one_of_the_rows_columns() {
 }
 
 #[test]
-fn a_changelog_that_cannot_be_read_as_one_is_refused_naming_its_row() {
+fn a_changelog_that_cannot_be_read_as_one_is_refused_naming_its_row_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log.csv");
     let cases = [
         (
             "op,a\n+I,1\nadd,2\n",
+            Some(3),
             "row 1 (counting from 0) has `op` `add`, which is none of `+I` (insert), `-D` (remove), `-U` and `+U` (an update's old and new row): a column named `op` makes the input a changelog, as `oplink run` writes one; give `--op-column data` to read `op` as one of the rows' columns",
         ),
         (
             "op,a\n+I,1\n+i,2\n",
+            Some(3),
             "row 1 (counting from 0) has `op` `+i`, which is not `+I`: a changelog's `op` is `+I`, `-D`, `-U` or `+U` as written, in capitals; write `+I`",
         ),
         (
             "op,a\n\" -U\",1\n",
+            Some(2),
             "row 0 (counting from 0) has `op` ` -U`, which is not `-U`: a changelog's `op` is `+I`, `-D`, `-U` or `+U` as written, with no space around it; write `-U`",
         ),
         (
             "op,a\n\" +u \",1\n",
+            Some(2),
             "row 0 (counting from 0) has `op` ` +u `, which is not `+U`: a changelog's `op` is `+I`, `-D`, `-U` or `+U` as written, in capitals and with no space around it; write `+U`",
         ),
         (
             "op,a\n+I,1\n,2\n",
+            Some(3),
             "row 1 (counting from 0) has no `op`: a changelog says what each row is (`+I`, `-D`, `-U`, `+U`); give the row its `op`, or give `--op-column data` to read `op` as one of the rows' columns",
         ),
         (
             "op,a\n1,2\n",
+            None,
             "its column `op` holds Int64 values, where a changelog's `op` is text that says what each row is (`+I`, `-D`, `-U`, `+U`); give `--op-column data` to read `op` as one of the rows' columns",
         ),
         (
             "op,a\n+I,1\n+U,2\n",
+            Some(3),
             "row 1 (counting from 0) is `+U`, an update's new row, with no `-U` row before it: a changelog writes an update's old row (`-U`) before its new row",
         ),
         (
             "op,a\n-U,1\n-D,2\n",
+            Some(2),
             "row 0 (counting from 0) is `-U`, an update's old row, with no `+U` row after it (row 1 is `-D`): a changelog writes an update's new row (`+U`) after its old row",
         ),
         (
             "op,a\n+I,0\n-U,1\n",
+            Some(3),
             "row 1 (counting from 0) is `-U`, an update's old row, and the input ends without the `+U` row that goes with it",
         ),
         (
             "op,row,a\n-U,4,1\n+U,5,2\n",
+            Some(3),
             "rows 0 and 1 (counting from 0) are an update's old and new row, numbered 4 and 5: the two rows of an update are one row, under one number",
         ),
         (
             "op,row,a\n+I,1.0,1\n+I,1.5,1\n",
+            Some(3),
             "row 1 (counting from 0) has `row` 1.5: row numbers are whole numbers from 0",
         ),
         (
             "op,row,a\n+I,1.0,1\n+I,1e17,1\n",
+            Some(3),
             "row 1 (counting from 0) has `row` 1e17, a float (Float64), which holds whole numbers exactly only up to 9007199254740992 (2^53): write the row numbers as whole numbers, as `--row-numbers` does",
         ),
         (
             "op,row,a\n+I,true,1\n",
+            None,
             "its column `row`, after `op`, holds Boolean values, where a changelog numbers its rows with whole numbers from 0; rename `row`, or move it so that it is not right after `op`, to read it as one of the rows' columns",
         ),
         (
             "op,row,a\n+I,-1,1\n",
+            Some(2),
             "row 0 (counting from 0) has `row` -1: row numbers are whole numbers from 0",
         ),
         (
             "op,row,a\n+I,1,1\n+I,x,2\n",
+            Some(3),
             "row 1 (counting from 0) has `row` `x`: row numbers are whole numbers from 0",
         ),
         (
             "op,row,a\n+I,1,1\n+I,,2\n",
+            Some(3),
             "row 1 (counting from 0) has no `row`: a changelog that numbers its rows numbers every one",
         ),
     ];
-    for (text, reason) in cases {
+    for (text, line, reason) in cases {
+        // The line of the row named, in the file (after its header).
+        let at = line.map_or(String::new(), |line| format!(" at line {line}"));
         std::fs::write(&log, text).unwrap();
         // In batches of one row too: an update cut in two waits for its second row.
         for batch_size in ["1", "8192"] {
@@ -536,10 +554,37 @@ fn a_changelog_that_cannot_be_read_as_one_is_refused_naming_its_row() {
                 oplink()
                     .args(["run", "--quiet", "--to", "csv", "--batch-size", batch_size])
                     .arg(&log),
-                &format!("cannot read `{}`: {reason}", log.display()),
+                &format!("cannot read `{}`{at}: {reason}", log.display()),
             );
         }
     }
+}
+
+/// A changelog's row is named at its line, past a quoted line break in a CSV file and a
+/// blank line in a JSON lines file.
+#[test]
+fn a_changelog_error_names_the_rows_line_past_line_breaks_and_blank_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("log.csv");
+    std::fs::write(&csv, "op,a\n+I,\"two\nlines\"\n\n+I,3\n+X,4\n").unwrap();
+    let message = failure(oplink().args(["run", "--quiet"]).arg(&csv));
+    let expected = format!(
+        "oplink: cannot read `{}` at line 6: row 2 (counting from 0) has `op` `+X`, which is none of",
+        csv.display()
+    );
+    assert!(message.starts_with(&expected), "{message}");
+    let json = dir.path().join("log.jsonl");
+    std::fs::write(
+        &json,
+        "{\"op\": \"+I\", \"a\": 1}\n\n{\"op\": \"+U\", \"a\": 2}\n",
+    )
+    .unwrap();
+    let message = failure(oplink().args(["run", "--quiet"]).arg(&json));
+    let expected = format!(
+        "oplink: cannot read `{}` at line 3: row 1 (counting from 0) is `+U`",
+        json.display()
+    );
+    assert!(message.starts_with(&expected), "{message}");
 }
 
 /// One change of a generated changelog: its kind, row number and values (an update's
