@@ -107,6 +107,7 @@ pub use context::{BorrowedOnly, Context, MemoryState, StderrLog, SystemClock};
 pub use data::{Change, Diff, RowNumber, Rows, Timestamp};
 pub use error::{Error, Result};
 pub use logging::{LogGuard, LogHandle};
+pub use runtime::read_config;
 
 /// The typed borrowed view: read a change in place, without building arrow-rs arrays.
 pub use exchange::view;

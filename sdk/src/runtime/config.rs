@@ -39,6 +39,41 @@ impl<'de> serde::Deserialize<'de> for NoConfig {
     }
 }
 
+/// Reads `json` into the configuration type `C` as a host does before it calls the `new` of
+/// operator `operator`, with the error it would report: for a unit test of what your
+/// operator accepts and refuses, where `serde_json::from_str` would read `null`, a list or
+/// a misplaced value otherwise and say it in other words (`null` reads as `{}` for a struct;
+/// an error names the operator and the field).
+///
+/// ```
+/// #[derive(Debug, serde::Deserialize)]
+/// #[serde(deny_unknown_fields)]
+/// struct Config { column: String, min: i64 }
+///
+/// let config: Config = oplink::read_config("threshold", r#"{"column": "amount", "min": 10}"#)?;
+/// assert_eq!((config.column.as_str(), config.min), ("amount", 10));
+/// let err = oplink::read_config::<Config>("threshold", r#"{"column": "amount", "min": "ten"}"#).unwrap_err();
+/// assert_eq!(
+///     err.message(),
+///     "invalid configuration for operator `threshold` at `min`: invalid type: string \"ten\", expected i64"
+/// );
+/// let err = oplink::read_config::<Config>("threshold", "null").unwrap_err();
+/// assert_eq!(
+///     err.message(),
+///     "invalid configuration for operator `threshold`: missing field `column` (the configuration given was `null`)"
+/// );
+/// # Ok::<(), oplink::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// When `json` does not read as a `C`, in the words the host reports (its
+/// `Error::InvalidConfig`); the error has no location, as the host's has none. What `new`
+/// itself refuses is its own error: call `new` with the configuration this returns.
+pub fn read_config<C: DeserializeOwned>(operator: &str, json: &str) -> Result<C> {
+    parse(operator, json.as_bytes())
+}
+
 /// Reads the configuration of operator `operator` from the host's JSON.
 pub(crate) fn parse<C: DeserializeOwned>(operator: &str, config: &[u8]) -> Result<C> {
     let text = std::str::from_utf8(config).map_err(|e| {

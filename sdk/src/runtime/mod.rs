@@ -12,6 +12,7 @@ pub use crate::bounds::{OperatorConfig, OperatorError, TheOperator};
 pub use attach::{NOT_A_SERVICE, NOT_A_SERVICE_ABI, Requirement, requirement};
 pub use config::NoConfig;
 pub(crate) use config::parse as parse_config;
+pub use config::read_config;
 pub use entry::oplink_plugin_v2;
 pub(crate) use registry::declared_services;
 pub use registry::{
