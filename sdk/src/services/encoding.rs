@@ -150,7 +150,13 @@ impl Wire for Entries {
         }
     }
 
+    /// Also reads no bytes at all as no entries: the snapshot a build without `snapshot`
+    /// hands over in a reload is empty, and an operator's `restore` that decodes its
+    /// snapshot as `Entries` takes it as no state.
     fn decode(bytes: &[u8]) -> Result<Entries> {
+        if bytes.is_empty() {
+            return Ok(Entries::default());
+        }
         let mut r = Reader {
             bytes,
             what: "list of state entries",
@@ -326,6 +332,11 @@ mod tests {
         let mut bytes = Vec::new();
         entries.encode(&mut bytes);
         assert_eq!(Entries::decode(&bytes).unwrap(), entries);
+        assert_eq!(Entries::decode(&[]).unwrap(), Entries::default());
+        assert_eq!(
+            Entries::decode(&bytes[..3]).unwrap_err().to_string(),
+            "a list of state entries is cut short"
+        );
         bytes.push(0);
         assert_eq!(
             Entries::decode(&bytes).unwrap_err().to_string(),
