@@ -255,8 +255,9 @@ pub(super) fn with_columns(
     }
     fields.extend(schema.fields().iter().cloned());
     columns.extend(batch.columns().iter().cloned());
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-        .map_err(|e| CliError::Output(e.to_string()))
+    // The schema's metadata is kept, as a file written without `op` keeps it.
+    let schema = Schema::new_with_metadata(fields, schema.metadata().clone());
+    RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| CliError::Output(e.to_string()))
 }
 
 #[cfg(test)]

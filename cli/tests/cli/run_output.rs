@@ -1393,3 +1393,76 @@ fn an_empty_text_written_as_csv_is_warned_of() {
     );
     assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
 }
+
+/// The schema's metadata (pandas' or Spark's, say) and a column's reach the output file as
+/// they were: from Arrow IPC or Parquet, to Arrow IPC (file or stream) or Parquet, with the
+/// `op` column (which dropped the schema's) and without, through an operator too (a
+/// Parquet file's batches from arrow-rs's reader dropped the schema's).
+#[test]
+fn schema_and_column_metadata_are_kept_from_input_to_output() {
+    use oplink::arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    use oplink::arrow::schema::{Field, Schema};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    let field = Field::new("n", oplink::arrow::schema::DataType::Int64, true)
+        .with_metadata(HashMap::from([("unit".to_owned(), "cm".to_owned())]));
+    let schema = Schema::new(vec![field.clone()]).with_metadata(HashMap::from([(
+        "origin".to_owned(),
+        "sensor 7".to_owned(),
+    )]));
+    let batch = RecordBatch::try_new(
+        Arc::new(schema.clone()),
+        vec![Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef],
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let arrow = dir.path().join("in.arrow");
+    write_arrow_file(&arrow, &batch);
+    let parquet = dir.path().join("in.parquet");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&parquet).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let read = |path: &std::path::Path| -> Arc<Schema> {
+        let file = std::fs::File::open(path).unwrap();
+        match path.extension().unwrap().to_str().unwrap() {
+            "arrow" => arrow_ipc::reader::FileReader::try_new(file, None)
+                .unwrap()
+                .schema(),
+            "arrows" => arrow_ipc::reader::StreamReader::try_new(file, None)
+                .unwrap()
+                .schema(),
+            _ => parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .schema()
+                .clone(),
+        }
+    };
+    for input in [&arrow, &parquet] {
+        for ext in ["arrow", "arrows", "parquet"] {
+            for emit in [&["--emit", "inserts"][..], &[], &["--row-numbers"]] {
+                for op in [&[][..], &["--op", "passthrough"]] {
+                    let out = dir.path().join(format!("out.{ext}"));
+                    oplink()
+                        .args(["run", "--quiet", "-o"])
+                        .arg(&out)
+                        .arg(input)
+                        .args(emit)
+                        .args(plugins(&["toolkit"]))
+                        .args(op)
+                        .assert()
+                        .success();
+                    let back = read(&out);
+                    let said = format!("{} to {ext} {emit:?} {op:?}", input.display());
+                    assert_eq!(back.metadata(), schema.metadata(), "{said}");
+                    let n = back.field_with_name("n").unwrap();
+                    assert_eq!(n.metadata(), field.metadata(), "{said}");
+                }
+            }
+        }
+    }
+}
