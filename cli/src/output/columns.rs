@@ -194,6 +194,12 @@ pub(super) fn holds_month_day_nano(ty: &oplink::arrow::schema::DataType) -> bool
     })
 }
 
+/// Whether `ty` is, or holds at any depth, a union, which only Arrow IPC writes.
+pub(super) fn holds_union(ty: &oplink::arrow::schema::DataType) -> bool {
+    use oplink::arrow::schema::DataType;
+    holds(ty, &|ty| matches!(ty, DataType::Union(_, _)))
+}
+
 /// Whether `ty`, or a type it holds at any depth, is one that `is` picks.
 fn holds(
     ty: &oplink::arrow::schema::DataType,
