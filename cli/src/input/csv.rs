@@ -63,6 +63,7 @@ pub(super) fn open_csv(
                 })?;
             file.rewind().map_err(|e| CliError::io("read", path, e))?;
             let schema = settle_times(text_for_null(schema), path, delimiter);
+            let schema = settle_unsigned(schema, path, delimiter);
             file.rewind().map_err(|e| CliError::io("read", path, e))?;
             schema
         }
@@ -148,6 +149,57 @@ pub(super) fn settle_times(schema: Schema, path: &Path, delimiter: u8) -> Schema
                 }
             }
             field.as_ref().clone().with_data_type(ty)
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// `schema` with `UInt64` for each text column whose values in the rows inference read are
+/// all whole numbers from 0 to `u64::MAX`, one of them past `i64`'s range (a 64-bit hash,
+/// an unsigned id): arrow-csv infers text for a number past `i64`, where JSON lines get
+/// `UInt64`. A later value that is no such number is an error naming its line and column,
+/// as in any integer column. A column with a negative number past `i64`, or one past
+/// `u64`, stays text, as written (arrow-csv's decimals would round a later fraction).
+pub(super) fn settle_unsigned(schema: Schema, path: &Path, delimiter: u8) -> Schema {
+    let texts: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| schema.field(i).data_type() == &DataType::Utf8)
+        .collect();
+    if texts.is_empty() {
+        return schema;
+    }
+    let Ok(mut reader) = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_path(path)
+    else {
+        return schema;
+    };
+    // Of each text column: `None` once a value is no whole number within `u64`, else
+    // whether one so far is past `i64`.
+    let mut unsigned: Vec<Option<bool>> = vec![Some(false); schema.fields().len()];
+    for record in reader.records().take(INFER_RECORDS).flatten() {
+        for &i in &texts {
+            let (Some(seen), Some(value)) = (unsigned[i], record.get(i)) else {
+                continue;
+            };
+            if value.is_empty() {
+                continue;
+            }
+            unsigned[i] = match value.parse::<u64>() {
+                Ok(n) if !value.starts_with('+') => Some(seen || i64::try_from(n).is_err()),
+                _ => None,
+            };
+        }
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, field)| match unsigned[i] {
+            Some(true) if texts.contains(&i) => {
+                field.as_ref().clone().with_data_type(DataType::UInt64)
+            }
+            _ => field.as_ref().clone(),
         })
         .collect();
     Schema::new_with_metadata(fields, schema.metadata().clone())

@@ -584,3 +584,69 @@ fn other_separators_read_with_delimiter_and_tsv() {
         ),
     );
 }
+
+/// A CSV column of whole numbers from 0 with one past `i64::MAX` (a 64-bit hash, an unsigned
+/// id) is read as `UInt64`, as JSON lines read it, where arrow-csv infers text for it; one
+/// with a negative number past `i64`, or a number past `u64`, stays text, every digit kept.
+/// A later value that is no such number is an error naming its line and column.
+#[test]
+fn a_csv_column_of_whole_numbers_past_i64_is_read_as_uint64() {
+    use oplink::arrow::array::types::UInt64Type;
+    use oplink::arrow::array::{Array, cast::AsArray};
+    use oplink::arrow::schema::DataType;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ids.csv");
+    std::fs::write(
+        &path,
+        "id,small,negative,huge\n18446744073709551615,1,-9223372036854775809,18446744073709551616\n,2,3,4\n0,,,\n",
+    )
+    .unwrap();
+    let out = dir.path().join("ids.arrow");
+    oplink()
+        .args(["run", "--quiet", "--emit", "inserts", "-o"])
+        .arg(&out)
+        .arg(&path)
+        .assert()
+        .success();
+    let file = std::fs::File::open(&out).unwrap();
+    let batch = arrow_ipc::reader::FileReader::try_new(file, None)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let types: Vec<&DataType> = batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.data_type())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            &DataType::UInt64,
+            &DataType::Int64,
+            &DataType::Utf8,
+            &DataType::Utf8
+        ]
+    );
+    let ids = batch.column(0).as_primitive::<UInt64Type>();
+    assert_eq!(
+        ids.iter().collect::<Vec<_>>(),
+        [Some(u64::MAX), None, Some(0)]
+    );
+    let negative = batch.column(2).as_string::<i32>();
+    assert_eq!(negative.value(0), "-9223372036854775809");
+    assert!(negative.is_null(2));
+    // Past the rows inference reads, a fraction is refused, not cut short.
+    let mut text = "id\n".to_owned();
+    (0..10_000u64).for_each(|i| text.push_str(&format!("{}\n", u64::MAX - i)));
+    text.push_str("1.5\n");
+    std::fs::write(&path, text).unwrap();
+    fails_with(
+        oplink().args(["run", "--to", "none"]).arg(&path),
+        &format!(
+            "cannot read `{}` at line 10002, column 1 (`id`): `1.5` is not a valid UInt64 (the schema was inferred from the first rows; give `--schema` to set it)",
+            path.display()
+        ),
+    );
+}
