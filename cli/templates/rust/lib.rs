@@ -87,7 +87,7 @@ mod tests {
         let out = op.apply(change).expect("apply");
 
         let Diff::Insert { post } = &out.diffs[0] else {
-            panic!("expected an insert, got {:?}", out.diffs[0]);
+            panic!("expected an insert, got {out}");
         };
         assert_eq!(post.row_numbers().values().to_vec(), vec![1, 3]);
     }
@@ -120,8 +120,19 @@ mod tests {
         let out = op.apply(change).expect("apply");
 
         let [Diff::Remove { pre }] = &out.diffs[..] else {
-            panic!("expected one remove, got {:?}", out.diffs);
+            panic!("expected one remove, got {out}");
         };
         assert_eq!(pre.row_numbers().values().to_vec(), vec![7]);
+    }
+
+    /// A configuration is read as the host reads it, and refused in its words.
+    #[test]
+    fn a_configuration_without_min_is_refused_naming_it() {
+        let err = oplink::read_config::<Config>("{{op}}", r#"{"column": "amount"}"#)
+            .expect_err("`min` is missing");
+        assert_eq!(
+            err.message(),
+            "invalid configuration for operator `{{op}}`: missing field `min`"
+        );
     }
 }
