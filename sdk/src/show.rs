@@ -17,7 +17,7 @@ use arrow_array::temporal_conversions::{
 };
 use arrow_array::types::*;
 use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
-use arrow_schema::{DataType, IntervalUnit, TimeUnit};
+use arrow_schema::{DataType, IntervalUnit, Schema, TimeUnit};
 
 use crate::data::{Change, Diff, Rows, Timestamp};
 
@@ -86,6 +86,273 @@ impl Display for Rows {
             row(self, i, f)?;
         }
         more(self.len() - shown, "  ", f)
+    }
+}
+
+impl Change {
+    /// Where this change and `other` first differ, in words (`left` is this change,
+    /// `right` the other, as in `assert_eq!`): the version, the time, the number of diffs,
+    /// or the first diff that differs, down to its side, row and column; `None` when they
+    /// are equal. [`assert_change_eq!`](crate::assert_change_eq) panics with it.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use oplink::prelude::*;
+    /// let rows = |amount: i64| {
+    ///     let batch = RecordBatch::try_from_iter([("amount", Arc::new(Int64Array::from(vec![1, amount])) as ArrayRef)])?;
+    ///     Rows::new(vec![7, 8], batch)
+    /// };
+    /// let got = Change::new(1, Timestamp(0), vec![Diff::Insert { post: rows(5)? }]);
+    /// let want = Change::new(1, Timestamp(0), vec![Diff::Insert { post: rows(6)? }]);
+    /// assert_eq!(
+    ///     got.first_difference(&want).unwrap(),
+    ///     "diff 0 (an insert), its post rows: row 1 (number 8), column `amount`: left 5, right 6"
+    /// );
+    /// assert_eq!(got.first_difference(&got.clone()), None);
+    /// # Ok::<(), oplink::Error>(())
+    /// ```
+    pub fn first_difference(&self, other: &Change) -> Option<String> {
+        if self == other {
+            return None;
+        }
+        if self.version != other.version {
+            return Some(format!(
+                "the version: left {}, right {}",
+                self.version, other.version
+            ));
+        }
+        if self.changed_at != other.changed_at {
+            return Some(format!(
+                "the time (`changed_at`): left {}, right {}",
+                self.changed_at, other.changed_at
+            ));
+        }
+        for (i, (left, right)) in self.diffs.iter().zip(&other.diffs).enumerate() {
+            if let Some(difference) = left.first_difference(right) {
+                return Some(format!("diff {i} {difference}"));
+            }
+        }
+        Some(format!(
+            "the number of diffs: left {}, right {}",
+            self.diffs.len(),
+            other.diffs.len()
+        ))
+    }
+}
+
+impl Diff {
+    /// Where this diff and `other` first differ, as [`Change::first_difference`] says it:
+    /// the kind, or the side, row and column; `None` when they are equal.
+    pub fn first_difference(&self, other: &Diff) -> Option<String> {
+        let sides = |rows: &[(&str, &Rows, &Rows)]| {
+            rows.iter().find_map(|&(side, left, right)| {
+                left.first_difference(right)
+                    .map(|difference| format!("its {side} rows: {difference}"))
+            })
+        };
+        let found = match (self, other) {
+            (Diff::Insert { post: left }, Diff::Insert { post: right }) => {
+                sides(&[("post", left, right)])
+            }
+            (Diff::Remove { pre: left }, Diff::Remove { pre: right }) => {
+                sides(&[("pre", left, right)])
+            }
+            (
+                Diff::Update {
+                    pre: left_pre,
+                    post: left_post,
+                },
+                Diff::Update {
+                    pre: right_pre,
+                    post: right_post,
+                },
+            ) => sides(&[
+                ("pre", left_pre, right_pre),
+                ("post", left_post, right_post),
+            ]),
+            _ => {
+                return Some(format!(
+                    "is of another kind: left {}, right {}",
+                    kind(self),
+                    kind(other)
+                ));
+            }
+        };
+        found.map(|difference| format!("({}), {difference}", kind(self)))
+    }
+}
+
+impl Rows {
+    /// Where these rows and `other` first differ, as [`Change::first_difference`] says
+    /// it: a row's number, the schema (a column's name, type, nullability or metadata, or
+    /// the schema's metadata), a value (its row, number and column), or the number of
+    /// rows; `None` when they are equal.
+    pub fn first_difference(&self, other: &Rows) -> Option<String> {
+        if self == other {
+            return None;
+        }
+        let (left, right) = (self.row_numbers().values(), other.row_numbers().values());
+        if let Some(i) = (0..left.len().min(right.len())).find(|&i| left[i] != right[i]) {
+            return Some(format!(
+                "row {i}'s number: left {}, right {}",
+                left[i], right[i]
+            ));
+        }
+        if left.len() != right.len() {
+            return Some(format!(
+                "the number of rows: left {}, right {}",
+                left.len(),
+                right.len()
+            ));
+        }
+        let (left_schema, right_schema) = (self.batch().schema_ref(), other.batch().schema_ref());
+        if let Some(difference) = columns_difference(left_schema, right_schema) {
+            return Some(difference);
+        }
+        let columns = self.batch().columns().iter().zip(other.batch().columns());
+        for (field, (left, right)) in self.batch().schema_ref().fields().iter().zip(columns) {
+            if left == right {
+                continue;
+            }
+            let row = (0..left.len()).find(|&i| left.slice(i, 1) != right.slice(i, 1));
+            return Some(match row {
+                Some(i) => format!(
+                    "row {i} (number {}), column `{}`: left {}, right {}",
+                    self.row_numbers().value(i),
+                    field.name(),
+                    Value(left.as_ref(), i),
+                    Value(right.as_ref(), i)
+                ),
+                // Equal row by row, unequal whole: what equality compares beyond the
+                // values (a dictionary's unused values, say).
+                None => format!(
+                    "column `{}`, though every row's value is the same: its arrays differ beyond their values",
+                    field.name()
+                ),
+            });
+        }
+        // The values are the same: what is left is what the schema says of them.
+        Some(
+            fields_difference(left_schema, right_schema)
+                .unwrap_or_else(|| "the batches differ beyond their columns and schema".to_owned()),
+        )
+    }
+}
+
+/// Asserts that two [`Change`]s (or two [`Diff`]s, or two [`Rows`]) are equal, as
+/// `assert_eq!` does; when they are not, the panic says where they first differ (the
+/// diff, side, row and column, or the schema: [`Change::first_difference`]) and prints
+/// both one row per line, where `assert_eq!` prints arrow-rs's `Debug` of each.
+///
+/// ```should_panic
+/// # use std::sync::Arc;
+/// # use oplink::prelude::*;
+/// # let rows = |amount: i64| Rows::new(vec![7], RecordBatch::try_from_iter([("amount", Arc::new(Int64Array::from(vec![amount])) as ArrayRef)]).unwrap()).unwrap();
+/// let got = Change::new(1, Timestamp(0), vec![Diff::Insert { post: rows(5) }]);
+/// let want = Change::new(1, Timestamp(0), vec![Diff::Insert { post: rows(6) }]);
+/// // assertion `left == right` failed: diff 0 (an insert), its post rows: row 0 (number 7),
+/// // column `amount`: left 5, right 6
+/// //  left: change 1 at 1970-01-01T00:00:00Z: 1 diff, 1 row
+/// //   +I row 7 {amount: 5}
+/// // right: …
+/// oplink::assert_change_eq!(got, want);
+/// ```
+#[macro_export]
+macro_rules! assert_change_eq {
+    ($left:expr, $right:expr $(,)?) => {
+        match (&$left, &$right) {
+            (left, right) => {
+                if let ::std::option::Option::Some(difference) = left.first_difference(right) {
+                    ::std::panic!(
+                        "assertion `left == right` failed: {difference}\n  left: {left}\n right: {right}"
+                    );
+                }
+            }
+        }
+    };
+}
+
+/// `an insert`, `an update`, `a remove`.
+fn kind(diff: &Diff) -> &'static str {
+    match diff {
+        Diff::Insert { .. } => "an insert",
+        Diff::Update { .. } => "an update",
+        Diff::Remove { .. } => "a remove",
+    }
+}
+
+/// The first difference of two schemas' columns: their names, or a column's type.
+fn columns_difference(left: &Schema, right: &Schema) -> Option<String> {
+    let names = |schema: &Schema| {
+        schema
+            .fields()
+            .iter()
+            .map(|f| format!("`{}`", f.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if left.fields().len() != right.fields().len()
+        || left
+            .fields()
+            .iter()
+            .zip(right.fields())
+            .any(|(l, r)| l.name() != r.name())
+    {
+        return Some(format!(
+            "the columns: left {}, right {}",
+            names(left),
+            names(right)
+        ));
+    }
+    left.fields().iter().zip(right.fields()).find_map(|(l, r)| {
+        (l.data_type() != r.data_type()).then(|| {
+            format!(
+                "column `{}`'s type: left {}, right {}",
+                l.name(),
+                l.data_type(),
+                r.data_type()
+            )
+        })
+    })
+}
+
+/// The first difference of two schemas of the same columns: a column's nullability or
+/// metadata, or the schema's metadata.
+fn fields_difference(left: &Schema, right: &Schema) -> Option<String> {
+    for (l, r) in left.fields().iter().zip(right.fields()) {
+        let name = l.name();
+        if l.is_nullable() != r.is_nullable() {
+            let said = |nullable: bool| if nullable { "nullable" } else { "not nullable" };
+            return Some(format!(
+                "column `{name}`'s nullability: left {}, right {} (`RecordBatch::try_from_iter` makes a column nullable only when it holds a null: build both sides' batches of one schema)",
+                said(l.is_nullable()),
+                said(r.is_nullable())
+            ));
+        }
+        if l != r {
+            return Some(format!(
+                "column `{name}`'s field: left {:?}, right {:?}",
+                l.metadata(),
+                r.metadata()
+            ));
+        }
+    }
+    if left.metadata() != right.metadata() {
+        return Some(format!(
+            "the schema's metadata: left {:?}, right {:?}",
+            left.metadata(),
+            right.metadata()
+        ));
+    }
+    None
+}
+
+/// A value as the print shows it.
+struct Value<'a>(&'a dyn Array, usize);
+
+impl Display for Value<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        value(self.0, self.1, f)
     }
 }
 
@@ -457,7 +724,7 @@ mod tests {
         TimestampMillisecondArray, UnionArray,
     };
     use arrow_buffer::{IntervalMonthDayNano, ScalarBuffer};
-    use arrow_schema::{DataType, Field, UnionFields};
+    use arrow_schema::{DataType, Field, Schema, UnionFields};
 
     use crate::{Change, Diff, Rows, Timestamp};
 
@@ -631,6 +898,127 @@ mod tests {
              every: 1 month 2 days 3ns, price: -123.45, raw: 0x00ab, nan: NaN, \
              list: [1, null, 3], point: {x: 1.0, \"is on\": true}, map: {\"a\": 1}, \
              either: \"u\", colour: \"red\", runs: \"run\", \"\": 1, \"a b\": 2}"
+        );
+    }
+
+    #[test]
+    fn the_first_difference_of_two_changes_is_named_down_to_its_row_and_column() {
+        let insert = |ids: Vec<i64>, names: Vec<Option<&str>>| Diff::Insert {
+            post: people((10..10 + ids.len() as u64).collect(), ids, names),
+        };
+        let change = |version, at, diffs| Change::new(version, Timestamp(at), diffs);
+        let base = change(3, 0, vec![insert(vec![1, 2], vec![Some("a"), None])]);
+        let differs = |other: Change| base.first_difference(&other).unwrap();
+        assert_eq!(base.first_difference(&base.clone()), None);
+        assert_eq!(
+            differs(change(4, 0, base.diffs.clone())),
+            "the version: left 3, right 4"
+        );
+        assert_eq!(
+            differs(change(3, 1_000_000_000, base.diffs.clone())),
+            "the time (`changed_at`): left 1970-01-01T00:00:00Z, right 1970-01-01T00:00:01Z"
+        );
+        assert_eq!(
+            differs(change(3, 0, vec![])),
+            "the number of diffs: left 1, right 0"
+        );
+        assert_eq!(
+            differs(change(
+                3,
+                0,
+                vec![insert(vec![1, 2], vec![Some("a"), Some("b")])]
+            )),
+            "diff 0 (an insert), its post rows: row 1 (number 11), column `name`: left null, right \"b\""
+        );
+        assert_eq!(
+            differs(change(3, 0, vec![insert(vec![1], vec![Some("a")])])),
+            "diff 0 (an insert), its post rows: the number of rows: left 2, right 1"
+        );
+        let renumbered = people(vec![10, 12], vec![1, 2], vec![Some("a"), None]);
+        assert_eq!(
+            differs(change(
+                3,
+                0,
+                vec![Diff::Insert {
+                    post: renumbered.clone()
+                }]
+            )),
+            "diff 0 (an insert), its post rows: row 1's number: left 11, right 12"
+        );
+        assert_eq!(
+            differs(change(3, 0, vec![Diff::Remove { pre: renumbered }])),
+            "diff 0 is of another kind: left an insert, right a remove"
+        );
+        let update = |name: &str| Diff::Update {
+            pre: people(vec![4], vec![4], vec![Some("x")]),
+            post: people(vec![4], vec![4], vec![Some(name)]),
+        };
+        assert_eq!(
+            update("y").first_difference(&update("z")).unwrap(),
+            "(an update), its post rows: row 0 (number 4), column `name`: left \"y\", right \"z\""
+        );
+
+        // The schema: columns, a type, nullability, a field's and the schema's metadata.
+        let with_schema = |schema: Schema, ids: ArrayRef| {
+            let batch = RecordBatch::try_new(Arc::new(schema), vec![ids]).unwrap();
+            Rows::new(vec![0u64], batch).unwrap()
+        };
+        let field = |name: &str, nullable| Field::new(name, DataType::Int64, nullable);
+        let one = || Arc::new(Int64Array::from(vec![1])) as ArrayRef;
+        let rows = with_schema(Schema::new(vec![field("id", false)]), one());
+        let differs = |other: Rows| rows.first_difference(&other).unwrap();
+        assert_eq!(
+            differs(with_schema(Schema::new(vec![field("key", false)]), one())),
+            "the columns: left `id`, right `key`"
+        );
+        assert_eq!(
+            differs(with_schema(
+                Schema::new(vec![Field::new("id", DataType::Int32, false)]),
+                Arc::new(Int32Array::from(vec![1]))
+            )),
+            "column `id`'s type: left Int64, right Int32"
+        );
+        assert_eq!(
+            differs(with_schema(Schema::new(vec![field("id", true)]), one())),
+            "column `id`'s nullability: left not nullable, right nullable (`RecordBatch::try_from_iter` makes a column nullable only when it holds a null: build both sides' batches of one schema)"
+        );
+        let tagged = field("id", false).with_metadata(std::collections::HashMap::from([(
+            "unit".to_owned(),
+            "cm".to_owned(),
+        )]));
+        assert_eq!(
+            differs(with_schema(Schema::new(vec![tagged]), one())),
+            "column `id`'s field: left {}, right {\"unit\": \"cm\"}"
+        );
+        let schema =
+            Schema::new(vec![field("id", false)]).with_metadata(std::collections::HashMap::from([
+                ("source".to_owned(), "pg".to_owned()),
+            ]));
+        assert_eq!(
+            differs(with_schema(schema, one())),
+            "the schema's metadata: left {}, right {\"source\": \"pg\"}"
+        );
+    }
+
+    #[test]
+    fn assert_change_eq_panics_with_the_difference_and_both_prints() {
+        let change = |name| {
+            Change::new(
+                1,
+                Timestamp(0),
+                vec![Diff::Insert {
+                    post: people(vec![7], vec![1], vec![Some(name)]),
+                }],
+            )
+        };
+        crate::assert_change_eq!(change("a"), change("a"));
+        let panic = std::panic::catch_unwind(|| crate::assert_change_eq!(change("a"), change("b")))
+            .unwrap_err();
+        assert_eq!(
+            panic.downcast_ref::<String>().unwrap(),
+            "assertion `left == right` failed: diff 0 (an insert), its post rows: row 0 (number 7), column `name`: left \"a\", right \"b\"\n  \
+             left: change 1 at 1970-01-01T00:00:00Z: 1 diff, 1 row\n  +I row 7 {id: 1, name: \"a\"}\n \
+             right: change 1 at 1970-01-01T00:00:00Z: 1 diff, 1 row\n  +I row 7 {id: 1, name: \"b\"}"
         );
     }
 
