@@ -110,16 +110,12 @@ pub(super) fn settle_times(schema: Schema, path: &Path, delimiter: u8) -> Schema
     if temporal.is_empty() {
         return schema;
     }
-    let Ok(mut reader) = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_path(path)
-    else {
+    let Some(records) = inferred_records(path, delimiter) else {
         return schema;
     };
     let mut offset = vec![false; schema.fields().len()];
     let mut values: Vec<Vec<String>> = vec![Vec::new(); schema.fields().len()];
-    for record in reader.records().take(INFER_RECORDS).flatten() {
+    for record in records {
         for &i in &temporal {
             if let Some(value) = record.get(i).filter(|v| !v.is_empty()) {
                 offset[i] |= gives_offset(value);
@@ -167,17 +163,13 @@ pub(super) fn settle_unsigned(schema: Schema, path: &Path, delimiter: u8) -> Sch
     if texts.is_empty() {
         return schema;
     }
-    let Ok(mut reader) = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_path(path)
-    else {
+    let Some(records) = inferred_records(path, delimiter) else {
         return schema;
     };
     // Of each text column: `None` once a value is no whole number within `u64`, else
     // whether one so far is past `i64`.
     let mut unsigned: Vec<Option<bool>> = vec![Some(false); schema.fields().len()];
-    for record in reader.records().take(INFER_RECORDS).flatten() {
+    for record in records {
         for &i in &texts {
             let (Some(seen), Some(value)) = (unsigned[i], record.get(i)) else {
                 continue;
@@ -203,6 +195,18 @@ pub(super) fn settle_unsigned(schema: Schema, path: &Path, delimiter: u8) -> Sch
         })
         .collect();
     Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// The records of `path` that inference reads (the first [`INFER_RECORDS`] after the
+/// header), read again to settle what arrow-csv inferred; `None` when the file cannot be
+/// opened again, and the schema stays as inferred.
+fn inferred_records(path: &Path, delimiter: u8) -> Option<impl Iterator<Item = csv::StringRecord>> {
+    let reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_path(path)
+        .ok()?;
+    Some(reader.into_records().take(INFER_RECORDS).flatten())
 }
 
 /// Whether a timestamp's text ends with an offset: `Z`, or `+hh`, `+hhmm`, `+hh:mm` (or
