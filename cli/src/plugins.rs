@@ -171,6 +171,17 @@ impl Plugins {
             .count()
     }
 
+    /// Why each library of the folders searched that could not be loaded was passed over.
+    pub fn rejections(&self) -> impl Iterator<Item = &oplink_host::Error> {
+        self.found
+            .entries()
+            .iter()
+            .filter_map(|e| match &e.outcome {
+                Outcome::Rejected(error) => Some(error),
+                _ => None,
+            })
+    }
+
     fn rejected(&self) -> usize {
         self.found
             .entries()

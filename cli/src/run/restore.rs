@@ -143,6 +143,20 @@ pub(super) fn instantiate(args: &RunArgs, specs: &[OpSpec], host: &Host) -> Resu
         Vec::new()
     };
     let plugins = Plugins::open(&args.plugins)?;
+    // A library this host cannot load (one built on a newer oplink, say) may offer an
+    // operator of the chain that another library offers too: said, once every operator is
+    // found (an operator not found is an error that counts them), so that the run is not
+    // taken for one of that library.
+    for spec in specs {
+        plugins.plugin_for(&spec.name)?;
+    }
+    if !args.quiet {
+        for error in plugins.rejections() {
+            crate::say!(
+                "oplink: warning: a library of the plugin folders is passed over, and the chain's operators are looked for in the others: {error}"
+            );
+        }
+    }
     let mut stages = Vec::new();
     let places = places(specs.iter().map(|s| s.name.as_str()));
     for (index, spec) in specs.iter().enumerate() {

@@ -35,6 +35,40 @@ fn an_unknown_operator_in_a_folder_counts_the_libraries_that_would_not_load() {
     );
 }
 
+/// A build of an operator the host cannot load (one of a newer ABI minor, as a plugin built
+/// on a newer oplink is), beside an older build that it runs, is not passed over silently.
+#[test]
+fn a_library_passed_over_in_a_folder_is_told_when_the_chain_runs_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(plugin_path("threshold"), dir.path().join("libthreshold.so")).unwrap();
+    let newer = dir.path().join("libthreshold_next.so");
+    std::fs::copy(fixture("ABI_MINOR"), &newer).unwrap();
+    let run = |quiet: bool| {
+        let mut cmd = oplink();
+        cmd.args([
+            "run",
+            ORDERS,
+            "--to",
+            "none",
+            "--op",
+            THRESHOLD,
+            "--plugins",
+        ])
+        .arg(dir.path());
+        if quiet {
+            cmd.arg("--quiet");
+        }
+        stderr(&cmd.assert().success().get_output().clone())
+    };
+    let told = run(false);
+    let warning = format!(
+        "oplink: warning: a library of the plugin folders is passed over, and the chain's operators are looked for in the others: `{}` was built for oplink ABI 2.9 (oplink 0.9.0), newer than this host's 2.2 (oplink 0.2.0): load it with a host built on oplink 0.9.0 or newer\n",
+        newer.display()
+    );
+    assert!(told.starts_with(&warning), "{told}");
+    assert_eq!(run(true), "");
+}
+
 #[test]
 fn a_folder_without_the_operator_or_with_two_offers_of_it_says_so() {
     // Nothing there at all, then only libraries that do not load.
