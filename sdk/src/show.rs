@@ -1,5 +1,6 @@
 //! A readable print of changes: `Display` for [`Change`], [`Diff`], [`Rows`] and
-//! [`Timestamp`].
+//! [`Timestamp`]; and where two changes first differ, in words (`first_difference`,
+//! `assert_change_eq!`), for tests.
 //!
 //! One line per row, as `oplink run` writes a changelog: the row's kind (`+I`, `-U`, `+U`,
 //! `-D`), its number, and its values by column name. The derived `Debug` stays as it is:
@@ -39,7 +40,7 @@ impl Display for Change {
     /// A line for the change, then one line per row of each diff in order, indented:
     ///
     /// ```text
-    /// change 7 at 2026-12-07T10:00:00Z: 2 diffs, 3 rows
+    /// change 7 at 2026-12-07T10:00:00Z: 2 diffs, 2 rows
     ///   +I row 10 {id: 1, name: "ada"}
     ///   -U row 4 {id: 4, name: "bob"}
     ///   +U row 4 {id: 4, name: "rob"}
