@@ -386,7 +386,8 @@ impl Found {
                     available.push_str(&format!("; rejected: {}", shown.join("; ")));
                     let more = rejected.count() - shown.len();
                     if more > 0 {
-                        available.push_str(&format!("; and {more} more"));
+                        let libraries = if more == 1 { "library" } else { "libraries" };
+                        available.push_str(&format!("; and {more} more {libraries}"));
                     }
                 }
                 let links = self

@@ -564,6 +564,27 @@ fn a_tick_that_says_it_produced_two_changes_is_named_when_out_is_unreadable_too(
     );
 }
 
+/// Rows a `pull` returned that cannot be read are an error naming the method, never rows
+/// made of whatever the plugin left there.
+#[test]
+fn rows_a_pull_returned_that_cannot_be_read_are_an_error() {
+    in_child(
+        "rows_a_pull_returned_that_cannot_be_read_are_an_error",
+        || {
+            let plugin = Plugin::load(fixture("PULL_UNREADABLE")).unwrap();
+            let mut op = plugin
+                .instantiate("c_op", json!(null), &Host::default())
+                .unwrap();
+            let err = op.pull(&[0]).unwrap_err();
+            assert!(matches!(err, Error::Data { .. }), "{err:?}");
+            assert_eq!(
+                err.to_string(),
+                "operator `c_op` in `pull`: the rows it returned cannot be read: schema id 0 is not a slot (1 to 1024)"
+            );
+        },
+    );
+}
+
 /// A snapshot of a length without bytes is an error, never an empty snapshot that would
 /// hand the next instance no state.
 #[test]

@@ -312,6 +312,31 @@ fn discovery_reports_every_file_and_a_name_offered_twice_is_a_conflict() {
             refused.join("libnewer.so").display()
         )
     );
+    // Of many refused, three are named and the others counted.
+    let many = folder("refused-many");
+    for name in ["a", "b", "c", "d", "e"] {
+        std::fs::copy(fixture("ABI_MINOR"), many.join(format!("lib{name}.so"))).unwrap();
+    }
+    let refusal = |name: &str| {
+        format!(
+            "`{}` was built for oplink ABI 2.9 (oplink 0.9.0), newer than this host's 2.2 (oplink 0.2.0): load it with a host built on oplink 0.9.0 or newer",
+            many.join(format!("lib{name}.so")).display()
+        )
+    };
+    assert_eq!(
+        Discovery::new([&many])
+            .checked(false)
+            .scan()
+            .plugin_for("c_op")
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "no plugin found offers operator `c_op`; found: none; rejected: {}; {}; {}; and 2 more libraries",
+            refusal("a"),
+            refusal("b"),
+            refusal("c")
+        )
+    );
     // A library behind a symbolic link is passed over: said, since it may be the one meant.
     let linked = folder("linked-only");
     std::os::unix::fs::symlink(plugin_path("threshold"), linked.join("libthreshold.so")).unwrap();
