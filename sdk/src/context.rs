@@ -252,14 +252,14 @@ impl Context {
     ///
     /// # Errors
     ///
-    /// When the host provides no state service (every `oplink-host` host and
-    /// [`Context::new`] do).
+    /// When the host provides no state service, `oplink.State` (every `oplink-host` host
+    /// and [`Context::new`] provide one).
     #[track_caller]
     pub fn state(&self) -> Result<&dyn State> {
         match self.state.as_deref() {
             Some(state) => Ok(state),
             None => Err(Error::msg(format!(
-                "the host of operator `{}` provides no state service",
+                "the host of operator `{}` provides no state service (`oplink.State`): run it in a host that does, as `oplink run` and every `oplink-host` host do",
                 self.operator
             ))),
         }

@@ -62,9 +62,9 @@ unsafe fn resolve<S: Service + ?Sized>(table: *const c_void) -> Result<Box<dyn A
 /// Asks the host for the table of service `name` with `fingerprint`.
 fn lookup(host: &HostApi, name: &str, fingerprint: u64) -> Result<*const c_void> {
     let Some(lookup) = host.lookup_service else {
-        return Err(Error::unlocated(format!(
-            "this host offers no services, so it has no `{name}`"
-        )));
+        return Err(Error::unlocated(
+            "this host offers no services (its `OplinkHostApi` has no `lookup_service`); a host without services passes a null `host` to `create`",
+        ));
     };
     let mut table: *const c_void = std::ptr::null();
     let mut err = ErrorOut::EMPTY;
@@ -77,7 +77,7 @@ fn lookup(host: &HostApi, name: &str, fingerprint: u64) -> Result<*const c_void>
     }
     if table.is_null() {
         return Err(Error::unlocated(format!(
-            "the host returned no table for `{name}`"
+            "the host's `lookup_service` answered OK for `{name}` with no table: it writes the service's table to `out`, or returns ERROR saying why it has none"
         )));
     }
     Ok(table)
