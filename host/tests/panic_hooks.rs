@@ -52,27 +52,24 @@ fn a_replaced_panic_hook_loses_the_location_but_not_the_message() {
     );
 }
 
-/// A `Drop` that panics while an operator's panic unwinds aborts the process (Rust cannot
-/// contain it, README "Trust"); oplink's hook, which keeps the panics it catches off
-/// standard error, prints them before the abort, since nothing else says why the host died.
-#[test]
-fn an_abort_for_a_panic_during_unwinding_names_the_plugins_panics() {
+/// The line oplink's hook prints before the process aborts in `faulty`'s `apply`, configured
+/// to fail `how`, with line and column numbers as `N`.
+fn aborting_line(test: &str, how: &str) -> String {
     const CHILD: &str = "OPLINK_TEST_ABORT_CHILD";
     if std::env::var_os(CHILD).is_some() {
         let plugin = Plugin::load(plugin_path("faulty")).unwrap();
         let mut op = plugin
             .instantiate(
                 "faulty",
-                json!({"fail_in": "apply", "how": "drop_while_unwinding"}),
+                json!({"fail_in": "apply", "how": how}),
                 &Host::default(),
             )
             .unwrap();
         let _ = op.apply(insert(1, &[1]));
         unreachable!("the process aborts in `apply`");
     }
-    let name = "an_abort_for_a_panic_during_unwinding_names_the_plugins_panics";
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
         .output()
         .unwrap();
@@ -83,7 +80,6 @@ fn an_abort_for_a_panic_during_unwinding_names_the_plugins_panics() {
         .lines()
         .find(|l| l.starts_with("oplink: the process aborts"))
         .unwrap_or_else(|| panic!("no line of oplink's before the abort:\n{stderr}"));
-    // Line and column numbers as `N`.
     let mut numbered = String::new();
     for c in line.chars() {
         if !c.is_ascii_digit() {
@@ -92,9 +88,32 @@ fn an_abort_for_a_panic_during_unwinding_names_the_plugins_panics() {
             numbered.push('N');
         }
     }
-    let line = numbered;
+    numbered
+}
+
+/// A `Drop` that panics while an operator's panic unwinds aborts the process (Rust cannot
+/// contain it, README "Trust"); oplink's hook, which keeps the panics it catches off
+/// standard error, prints them before the abort, since nothing else says why the host died.
+#[test]
+fn an_abort_for_a_panic_during_unwinding_names_the_plugins_panics() {
     assert_eq!(
-        line,
+        aborting_line(
+            "an_abort_for_a_panic_during_unwinding_names_the_plugins_panics",
+            "drop_while_unwinding"
+        ),
         "oplink: the process aborts: in a call of a plugin, a `Drop` panicked while an earlier panic was unwinding, which Rust cannot contain; the plugin's panics before it, first to last: `faulty panics in apply, with a value that panics in its drop` (at examples/faulty/src/lib.rs:N:N); `faulty panics in a drop during unwinding` (at examples/faulty/src/lib.rs:N:N). Make that code not panic (a `Drop` can check `std::thread::panicking()`); see the README's \"Trust\""
+    );
+}
+
+/// A panic that reaches an `extern "C"` function of the plugin's own aborts the process as
+/// well; the line before says so, with the panic and how such a function avoids it.
+#[test]
+fn an_abort_for_a_panic_in_an_extern_c_function_names_it() {
+    assert_eq!(
+        aborting_line(
+            "an_abort_for_a_panic_in_an_extern_c_function_names_it",
+            "panic_in_extern_c"
+        ),
+        "oplink: the process aborts: in a call of a plugin, a panic reached a function that cannot unwind (an `extern \"C\"` function of its own, say), which Rust cannot contain; the plugin's panics before it, first to last: `faulty panics in an extern C function` (at examples/faulty/src/lib.rs:N:N). Make that code not panic (an `extern \"C\"` function can catch its panics with `std::panic::catch_unwind`); see the README's \"Trust\""
     );
 }

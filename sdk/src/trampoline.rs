@@ -219,16 +219,19 @@ const KEPT_QUIET: usize = 4;
 
 /// The messages Rust's core library panics with right before it aborts the process: a
 /// panic that leaves a destructor run during unwinding, and one that reaches a function
-/// that cannot unwind. A hook cannot ask whether a panic can unwind on stable Rust, so it
-/// knows these by their words.
-const ABORTING_PANICS: [(&str, &str); 2] = [
+/// that cannot unwind; each with what happened, in words, and how the code avoids it. A
+/// hook cannot ask whether a panic can unwind on stable Rust, so it knows these by their
+/// words.
+const ABORTING_PANICS: [(&str, &str, &str); 2] = [
     (
         "panic in a destructor during cleanup",
         "a `Drop` panicked while an earlier panic was unwinding, which Rust cannot contain",
+        "a `Drop` can check `std::thread::panicking()`",
     ),
     (
         "panic in a function that cannot unwind",
         "a panic reached a function that cannot unwind (an `extern \"C\"` function of its own, say), which Rust cannot contain",
+        "an `extern \"C\"` function can catch its panics with `std::panic::catch_unwind`",
     ),
 ];
 
@@ -242,8 +245,9 @@ fn forget_quiet_panics() {
 }
 
 /// What the hook prints before Rust aborts the process for a panic inside a call (`why`
-/// from [`ABORTING_PANICS`]): the panics it kept quiet on this thread, first to last.
-fn aborting_words(why: &str) -> String {
+/// and `avoid` from [`ABORTING_PANICS`]): the panics it kept quiet on this thread, first
+/// to last.
+fn aborting_words(why: &str, avoid: &str) -> String {
     let quiet = QUIET_PANICS
         .try_with(|quiet| quiet.try_borrow().map(|q| q.clone()).unwrap_or_default())
         .unwrap_or_default();
@@ -256,7 +260,7 @@ fn aborting_words(why: &str) -> String {
         )
     };
     format!(
-        "oplink: the process aborts: in a call of a plugin, {why}{earlier}. Make that code not panic (a `Drop` can check `std::thread::panicking()`); see the README's \"Trust\""
+        "oplink: the process aborts: in a call of a plugin, {why}{earlier}. Make that code not panic ({avoid}); see the README's \"Trust\""
     )
 }
 
@@ -354,8 +358,10 @@ fn install_panic_hook_once() {
                 .downcast_ref::<&str>()
                 .copied()
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if let Some((_, why)) = ABORTING_PANICS.iter().find(|(m, _)| Some(*m) == message) {
-                let _ = writeln!(std::io::stderr(), "{}", aborting_words(why));
+            if let Some((_, why, avoid)) =
+                ABORTING_PANICS.iter().find(|(m, ..)| Some(*m) == message)
+            {
+                let _ = writeln!(std::io::stderr(), "{}", aborting_words(why, avoid));
                 return previous(info);
             }
             // A line of oplink's own is no place to send a reader (as for errors): none. Nor

@@ -4,8 +4,9 @@
 //! an operator written in C can; `"panic_on_free"` makes `apply` return a column whose
 //! buffer panics when it is freed, after the call; `"own_context"` makes `apply` make a
 //! context of its own with `Context::new`, which a plugin must not; `"drop_while_unwinding"`
-//! makes `apply` panic with a value on its stack whose `Drop` panics too, which aborts the
-//! process), it implements every
+//! makes `apply` panic with a value on its stack whose `Drop` panics too, and
+//! `"panic_in_extern_c"` makes `apply` panic inside an `extern "C"` function of its own,
+//! which both abort the process), it implements every
 //! method and fails in that one. With `"once": "<marker>"`, `new` also fails for every
 //! instance after the first created with that marker in the process: what a recovery that
 //! cannot create the operator again meets.
@@ -22,7 +23,8 @@ pub struct Config {
     /// The method that fails.
     pub fail_in: String,
     /// `"panic"`, `"error"`, `"short"` (`pull`), `"bad_utf8"` (`apply`, `tick`),
-    /// `"panic_on_free"`, `"own_context"` or `"drop_while_unwinding"` (`apply`).
+    /// `"panic_on_free"`, `"own_context"`, `"drop_while_unwinding"` or
+    /// `"panic_in_extern_c"` (`apply`).
     pub how: String,
     /// `"replace"` or `"chain"`: install a panic hook in `new`.
     #[serde(default)]
@@ -67,7 +69,7 @@ impl Faulty {
         // `"bad_utf8"` (with `"fail_in": "apply"` or `"tick"`): it returns text that is not
         // UTF-8; `"panic_on_free"` (with `"fail_in": "apply"`): what it returns panics when
         // it is freed.
-        const HOWS: [&str; 7] = [
+        const HOWS: [&str; 8] = [
             "panic",
             "error",
             "short",
@@ -75,6 +77,7 @@ impl Faulty {
             "panic_on_free",
             "own_context",
             "drop_while_unwinding",
+            "panic_in_extern_c",
         ];
         if !HOWS.contains(&cfg.how.as_str()) {
             bail!("`how` must be one of {HOWS:?}, not {:?}", cfg.how);
@@ -82,7 +85,9 @@ impl Faulty {
         let methods: &[&str] = match cfg.how.as_str() {
             "short" => &["pull"],
             "bad_utf8" => &["apply", "tick"],
-            "panic_on_free" | "own_context" | "drop_while_unwinding" => &["apply"],
+            "panic_on_free" | "own_context" | "drop_while_unwinding" | "panic_in_extern_c" => {
+                &["apply"]
+            }
             _ => &[],
         };
         if !methods.is_empty() && !methods.contains(&cfg.fail_in.as_str()) {
@@ -144,6 +149,14 @@ impl Faulty {
             }
             let _guard = PanicsInDrop;
             panic!("faulty panics in apply, with a value that panics in its drop");
+        }
+        if self.cfg.fail_in == "apply" && self.cfg.how == "panic_in_extern_c" {
+            // What Rust cannot contain either: a panic that reaches an `extern "C"` function
+            // (a callback handed to a C library, say) aborts rather than unwinds out of it.
+            extern "C" fn callback() {
+                panic!("faulty panics in an extern C function");
+            }
+            callback();
         }
         self.maybe_fail("apply")?;
         let _ = ctx.operator();
