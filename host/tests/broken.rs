@@ -939,6 +939,20 @@ fn outputs_the_c_host_refuses_are_errors_here_too() {
                 "{unreadable}a batch's struct array: its length 1 and offset 9223372036854775807 are more slots than memory can hold"
             )
         );
+        assert_eq!(
+            apply("OUTPUT_CHILDREN_NULL"),
+            format!("{unreadable}unreadable schema: a child list is null or misaligned")
+        );
+        assert_eq!(
+            apply("OUTPUT_WIDTH_NEGATIVE"),
+            format!("{unreadable}column `amount`: its fixed-size binary width -8 is negative")
+        );
+        assert_eq!(
+            apply("OUTPUT_FLOAT_KEYS"),
+            format!(
+                "{unreadable}column `amount`: its dictionary keys are Float32, where the Arrow format has integers"
+            )
+        );
         // A field name that is not UTF-8: arrow-rs's own words, as `exchange`'s tests show.
         let odd = apply("OUTPUT_ODD_NAME");
         assert!(
