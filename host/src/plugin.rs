@@ -297,8 +297,10 @@ impl Plugin {
     /// loader, ends the child, not this process, and is refused with
     /// [`Error::CheckFailed`](crate::Error::CheckFailed) naming the signal or exit status.
     /// A check that takes longer than 10 s is killed and refused the same way. Costs a
-    /// `fork` and a second `dlopen` (the README has the measured cost). Otherwise as
-    /// [`Plugin::load`], with the same errors.
+    /// `fork` and a second `dlopen` (the README has the measured cost), once per file: a
+    /// file loaded already, or whose check got through before, and not replaced since, is
+    /// not checked again, and one the pre-flight refuses (cut short, another machine's) is
+    /// refused before any check. Otherwise as [`Plugin::load`], with the same errors.
     ///
     /// # Errors
     ///

@@ -621,6 +621,58 @@ fn a_checked_load_of_a_file_loaded_already_checks_nothing_again() {
     );
 }
 
+/// Nor does a checked load of a file checked already, not replaced since, that did not
+/// load: a library that is no plugin, one the host refuses (the load in this process then
+/// refuses it again, with the same error); and what the pre-flight refuses (a file cut
+/// short) is refused before any check. So a host that scans a folder again forks for none
+/// of them (a zero timeout, which refuses every check, shows it).
+#[test]
+fn a_checked_load_of_a_file_checked_already_checks_nothing_again() {
+    let dir = folder("checked-already");
+    let foreign = copy(&fixture("NOT_PLUGIN"), &dir, "libforeign.so");
+    let refused = copy(&fixture("BAD_MAGIC"), &dir, "librefused.so");
+    let bytes = std::fs::read(plugin_path("threshold")).unwrap();
+    let cut = dir.join("libcut.so");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let refusal = Plugin::load(&refused).unwrap_err().to_string();
+    let cut_refusal = Plugin::load(&cut).unwrap_err().to_string();
+    assert!(
+        cut_refusal.contains("is truncated or damaged"),
+        "{cut_refusal}"
+    );
+
+    // Checked once, with time to finish.
+    let found = Discovery::new([&dir]).scan();
+    assert!(matches!(
+        outcome_of(&found, "libforeign.so"),
+        Outcome::Skipped(_)
+    ));
+    // Then never again: each scan gives the same outcomes with no time for a check.
+    for _ in 0..3 {
+        let found = Discovery::new([&dir]).check_timeout(Duration::ZERO).scan();
+        assert!(
+            matches!(outcome_of(&found, "libforeign.so"), Outcome::Skipped(_)),
+            "{:?}",
+            outcome_of(&found, "libforeign.so")
+        );
+        for (name, words) in [("librefused.so", &refusal), ("libcut.so", &cut_refusal)] {
+            match outcome_of(&found, name) {
+                Outcome::Rejected(error) => assert_eq!(&error.to_string(), words),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+    let err = Plugin::load_checked_within(&foreign, Duration::ZERO).unwrap_err();
+    assert!(matches!(err, Error::NotAPlugin { .. }), "{err:?}");
+
+    // A new file put at the path is checked.
+    let partial = dir.join("foreign.partial");
+    std::fs::copy(fixture("NOT_PLUGIN"), &partial).unwrap();
+    std::fs::rename(&partial, &foreign).unwrap();
+    let err = Plugin::load_checked_within(&foreign, Duration::ZERO).unwrap_err();
+    assert!(matches!(err, Error::CheckFailed { .. }), "{err:?}");
+}
+
 /// A host that scans again reloads only when it found another build than the one an
 /// instance runs on: two `Plugin`s are equal when they are the same mapped build (clones,
 /// loads of one unchanged file), and a new build at the same path is not equal to the old.

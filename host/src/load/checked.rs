@@ -46,20 +46,56 @@ pub fn load_checked(path: &Path, timeout: Duration) -> Result<Plugin> {
         return Ok(plugin);
     }
     let checked = super::file_id(&absolute);
-    if !check_in_child(path, timeout)? {
+    // What the pre-flight refuses (a truncated file, another machine's, no ELF file at all)
+    // is refused before any child is made: reading its headers runs none of its code.
+    super::preflight::check(&absolute)?;
+    // A file checked before and not replaced since is not checked again: its constructors
+    // would run the same way (a host that scans a folder again does not fork for the
+    // libraries there that are no plugins, or that it refuses, at every scan).
+    let is_plugin = match checked.and_then(earlier_verdict) {
+        Some(is_plugin) => is_plugin,
+        None => {
+            let is_plugin = check_in_child(path, timeout)?;
+            // The file loaded here is the one the child checked: one renamed into place
+            // meanwhile (a new build, or anything the checked library's constructor did) is
+            // not loaded, and what the check said is not kept for it.
+            let unchanged = super::file_id(&absolute) == checked;
+            if let (Some(id), true) = (checked, unchanged) {
+                remember_verdict(id, is_plugin);
+            }
+            if is_plugin && !unchanged {
+                return Err(Error::CheckFailed {
+                    path: absolute,
+                    reason: "the file was replaced while it was being checked (by a new build?); load it again"
+                        .to_owned(),
+                });
+            }
+            is_plugin
+        }
+    };
+    if !is_plugin {
         return Err(Error::NotAPlugin { path: absolute });
     }
-    // The file loaded here is the one the child checked: one renamed into place meanwhile
-    // (a new build, or anything the checked library's constructor did) is not loaded.
-    if super::file_id(&absolute) != checked {
-        return Err(Error::CheckFailed {
-            path: absolute,
-            reason:
-                "the file was replaced while it was being checked (by a new build?); load it again"
-                    .to_owned(),
-        });
-    }
     super::load(path)
+}
+
+/// What the checks that got through said of each file, by the file's identity: whether it
+/// is a plugin at all (a library that claims to be one, whatever its load then says). A
+/// check that ended otherwise (the library ended the check process, or it was killed at its
+/// deadline) is not kept, so the next load checks that file again. One entry per file
+/// checked in the life of the process.
+static VERDICTS: std::sync::Mutex<std::collections::BTreeMap<super::FileId, bool>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Whether the file `id` is a plugin, as its check said, when it was checked already.
+fn earlier_verdict(id: super::FileId) -> Option<bool> {
+    let verdicts = VERDICTS.lock().unwrap_or_else(|e| e.into_inner());
+    verdicts.get(&id).copied()
+}
+
+fn remember_verdict(id: super::FileId, is_plugin: bool) {
+    let mut verdicts = VERDICTS.lock().unwrap_or_else(|e| e.into_inner());
+    verdicts.insert(id, is_plugin);
 }
 
 /// Opens and validates `path` in a child process; `Ok` when the child got through the load
