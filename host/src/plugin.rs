@@ -298,8 +298,8 @@ impl Plugin {
     /// [`Error::CheckFailed`](crate::Error::CheckFailed) naming the signal or exit status.
     /// A check that takes longer than 10 s is killed and refused the same way. Costs a
     /// `fork` and a second `dlopen` (the README has the measured cost), once per file: a
-    /// file loaded already, or whose check got through before, and not replaced since, is
-    /// not checked again, and one the pre-flight refuses (cut short, another machine's) is
+    /// file loaded already, or opened by a check before, and not replaced since, is not
+    /// checked again, and one the pre-flight refuses (cut short, another machine's) is
     /// refused before any check. Otherwise as [`Plugin::load`], with the same errors.
     ///
     /// # Errors

@@ -624,7 +624,8 @@ fn a_checked_load_of_a_file_loaded_already_checks_nothing_again() {
 /// Nor does a checked load of a file checked already, not replaced since, that did not
 /// load: a library that is no plugin, one the host refuses (the load in this process then
 /// refuses it again, with the same error); and what the pre-flight refuses (a file cut
-/// short) is refused before any check. So a host that scans a folder again forks for none
+/// short) is refused before any check. A library whose check ran none of its code is
+/// checked again. So a host that scans a folder again forks for none
 /// of them (a zero timeout, which refuses every check, shows it).
 #[test]
 fn a_checked_load_of_a_file_checked_already_checks_nothing_again() {
@@ -664,6 +665,14 @@ fn a_checked_load_of_a_file_checked_already_checks_nothing_again() {
     }
     let err = Plugin::load_checked_within(&foreign, Duration::ZERO).unwrap_err();
     assert!(matches!(err, Error::NotAPlugin { .. }), "{err:?}");
+
+    // A library the loader could not open (a symbol it needs is missing) ran none of its
+    // constructors: it is checked again, as a later load may get that far.
+    let unresolved = copy(&fixture("UNDEFINED_SYMBOL"), &dir, "libunresolved.so");
+    let err = Plugin::load_checked(&unresolved).unwrap_err();
+    assert!(matches!(err, Error::Open { .. }), "{err:?}");
+    let err = Plugin::load_checked_within(&unresolved, Duration::ZERO).unwrap_err();
+    assert!(matches!(err, Error::CheckFailed { .. }), "{err:?}");
 
     // A new file put at the path is checked.
     let partial = dir.join("foreign.partial");

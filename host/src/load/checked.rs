@@ -52,31 +52,61 @@ pub fn load_checked(path: &Path, timeout: Duration) -> Result<Plugin> {
     // A file checked before and not replaced since is not checked again: its constructors
     // would run the same way (a host that scans a folder again does not fork for the
     // libraries there that are no plugins, or that it refuses, at every scan).
-    let is_plugin = match checked.and_then(earlier_verdict) {
-        Some(is_plugin) => is_plugin,
-        None => {
-            let is_plugin = check_in_child(path, timeout)?;
-            // The file loaded here is the one the child checked: one renamed into place
-            // meanwhile (a new build, or anything the checked library's constructor did) is
-            // not loaded, and what the check said is not kept for it.
-            let unchanged = super::file_id(&absolute) == checked;
-            if let (Some(id), true) = (checked, unchanged) {
-                remember_verdict(id, is_plugin);
-            }
-            if is_plugin && !unchanged {
-                return Err(Error::CheckFailed {
-                    path: absolute,
-                    reason: "the file was replaced while it was being checked (by a new build?); load it again"
-                        .to_owned(),
-                });
-            }
-            is_plugin
-        }
-    };
+    match checked.and_then(earlier_verdict) {
+        Some(true) => return super::load(path),
+        Some(false) => return Err(Error::NotAPlugin { path: absolute }),
+        None => {}
+    }
+    let is_plugin = check_in_child(path, timeout)?;
+    // The file loaded here is the one the child checked: one renamed into place meanwhile (a
+    // new build, or anything the checked library's constructor did) is not loaded, and what
+    // the check said is not kept for it.
+    let unchanged = super::file_id(&absolute) == checked;
+    // (A path that names no file it can read, a loop of links say, has no identity: the
+    // load below refuses it in the loader's words.)
+    let checked = checked.filter(|_| unchanged);
     if !is_plugin {
+        // The child opened it (its constructors ran) to find no entry symbol.
+        if let Some(id) = checked {
+            remember_verdict(id, false);
+        }
         return Err(Error::NotAPlugin { path: absolute });
     }
-    super::load(path)
+    if !unchanged {
+        return Err(Error::CheckFailed {
+            path: absolute,
+            reason:
+                "the file was replaced while it was being checked (by a new build?); load it again"
+                    .to_owned(),
+        });
+    }
+    let loaded = super::load(path);
+    // Kept only when the library was opened, here as in the check (its constructors ran): a
+    // load refused before that (a library it needs is missing, say) is checked again next
+    // time, when it may get as far as running them.
+    if let Some(id) = checked
+        && opened(&loaded)
+    {
+        remember_verdict(id, true);
+    }
+    loaded
+}
+
+/// Whether a load got as far as opening the library: it loaded, or what its header says was
+/// refused.
+fn opened(loaded: &Result<Plugin>) -> bool {
+    matches!(
+        loaded,
+        Ok(_)
+            | Err(Error::NotAPlugin { .. }
+                | Error::BadMagic { .. }
+                | Error::AbiMajor { .. }
+                | Error::AbiMinor { .. }
+                | Error::Layout { .. }
+                | Error::InvalidHeader { .. }
+                | Error::PanicAbort { .. }
+                | Error::DuplicateOperator { .. })
+    )
 }
 
 /// What the checks that got through said of each file, by the file's identity: whether it
