@@ -618,7 +618,9 @@ fn value(array: &dyn Array, i: usize, f: &mut Formatter<'_>) -> fmt::Result {
         }
         DataType::Dictionary(..) => {
             let dictionary = array.as_any_dictionary();
-            match key(dictionary.keys(), i) {
+            // A key past the values is refused by arrow-rs's constructors, but not by
+            // `new_unchecked` nor by every importer: said, where reading it would panic.
+            match key(dictionary.keys(), i).filter(|&key| key < dictionary.values().len()) {
                 Some(key) => value(dictionary.values().as_ref(), key, f),
                 None => f.write_str("<key out of range>"),
             }
@@ -716,13 +718,13 @@ where
 mod tests {
     use std::sync::Arc;
 
-    use arrow_array::builder::{Int32Builder, MapBuilder, StringBuilder};
+    use arrow_array::builder::{Int32Builder, ListBuilder, MapBuilder, StringBuilder};
     use arrow_array::types::Int32Type;
     use arrow_array::{
         ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, DictionaryArray,
         DurationMillisecondArray, Float64Array, Int32Array, Int64Array, IntervalMonthDayNanoArray,
-        ListArray, RecordBatch, RunArray, StringArray, StructArray, Time64MicrosecondArray,
-        TimestampMillisecondArray, UnionArray,
+        ListArray, RecordBatch, RecordBatchOptions, RunArray, StringArray, StructArray,
+        Time64MicrosecondArray, TimestampMillisecondArray, UnionArray,
     };
     use arrow_buffer::{IntervalMonthDayNano, ScalarBuffer};
     use arrow_schema::{DataType, Field, Schema, UnionFields};
@@ -1020,6 +1022,111 @@ mod tests {
             "assertion `left == right` failed: diff 0 (an insert), its post rows: row 0 (number 7), column `name`: left \"a\", right \"b\"\n  \
              left: change 1 at 1970-01-01T00:00:00Z: 1 diff, 1 row\n  +I row 7 {id: 1, name: \"a\"}\n \
              right: change 1 at 1970-01-01T00:00:00Z: 1 diff, 1 row\n  +I row 7 {id: 1, name: \"b\"}"
+        );
+    }
+
+    /// A sliced batch prints its own rows: the slice's offset reaches nested, union, map,
+    /// dictionary and run-end encoded values; a zero-column batch prints `{}`.
+    #[test]
+    fn a_sliced_batch_prints_the_rows_it_holds() {
+        let mut list = ListBuilder::new(Int32Builder::new());
+        list.append_value([Some(1)]);
+        list.append_null();
+        list.append_value([None, Some(3)]);
+        let point = StructArray::from(vec![(
+            Arc::new(Field::new("x", DataType::Int32, true)),
+            Arc::new(Int32Array::from(vec![Some(1), None, Some(3)])) as ArrayRef,
+        )]);
+        let mut map = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+        for (k, v) in [("a", 1), ("b", 2), ("c", 3)] {
+            map.keys().append_value(k);
+            map.values().append_value(v);
+            map.append(true).unwrap();
+        }
+        let fields = || {
+            UnionFields::try_new(
+                [0, 1],
+                [
+                    Field::new("n", DataType::Int32, true),
+                    Field::new("s", DataType::Utf8, true),
+                ],
+            )
+            .unwrap()
+        };
+        let sparse = UnionArray::try_new(
+            fields(),
+            ScalarBuffer::from(vec![0i8, 1, 0]),
+            None,
+            vec![
+                Arc::new(Int32Array::from(vec![10, 20, 30])) as ArrayRef,
+                Arc::new(StringArray::from(vec!["a", "b", "c"])),
+            ],
+        )
+        .unwrap();
+        let dense = UnionArray::try_new(
+            fields(),
+            ScalarBuffer::from(vec![0i8, 1, 0]),
+            Some(ScalarBuffer::from(vec![0i32, 0, 1])),
+            vec![
+                Arc::new(Int32Array::from(vec![10, 30])) as ArrayRef,
+                Arc::new(StringArray::from(vec!["b"])),
+            ],
+        )
+        .unwrap();
+        let dictionary: DictionaryArray<Int32Type> =
+            vec![Some("x"), None, Some("z")].into_iter().collect();
+        let runs = RunArray::<Int32Type>::try_new(
+            &Int32Array::from(vec![1, 3]),
+            &StringArray::from(vec![Some("r"), None]),
+        )
+        .unwrap();
+        let all = rows(
+            vec![0, 1, 2],
+            vec![
+                ("list", Arc::new(list.finish()) as ArrayRef),
+                ("point", Arc::new(point)),
+                ("map", Arc::new(map.finish())),
+                ("sparse", Arc::new(sparse)),
+                ("dense", Arc::new(dense)),
+                ("colour", Arc::new(dictionary)),
+                ("runs", Arc::new(runs)),
+            ],
+        );
+        let sliced = Rows::new(vec![1u64, 2], all.batch().slice(1, 2)).unwrap();
+        assert_eq!(
+            sliced.to_string(),
+            "2 rows\n  \
+             row 1 {list: null, point: {x: null}, map: {\"b\": 2}, sparse: \"b\", dense: \"b\", colour: null, runs: null}\n  \
+             row 2 {list: [null, 3], point: {x: 3}, map: {\"c\": 3}, sparse: 30, dense: 30, colour: \"z\", runs: null}"
+        );
+        let no_columns = RecordBatch::try_new_with_options(
+            Arc::new(Schema::empty()),
+            vec![],
+            &RecordBatchOptions::new().with_row_count(Some(1)),
+        )
+        .unwrap();
+        assert_eq!(
+            Rows::new(vec![4u64], no_columns).unwrap().to_string(),
+            "1 row\n  row 4 {}"
+        );
+    }
+
+    /// A dictionary key past its values (which arrow-rs's checked constructors refuse, but
+    /// `new_unchecked` does not) prints as such, where reading it would panic.
+    #[test]
+    fn a_dictionary_key_past_its_values_prints_as_out_of_range() {
+        let keys = Int32Array::from(vec![0, 5]);
+        let values = Arc::new(StringArray::from(vec!["a"]));
+        // SAFETY: a key past the values is the case tested; the print reads only keys in
+        // range.
+        let dictionary = unsafe { DictionaryArray::<Int32Type>::new_unchecked(keys, values) };
+        assert_eq!(
+            rows(
+                vec![0, 1],
+                vec![("colour", Arc::new(dictionary) as ArrayRef)]
+            )
+            .to_string(),
+            "2 rows\n  row 0 {colour: \"a\"}\n  row 1 {colour: <key out of range>}"
         );
     }
 
