@@ -299,8 +299,10 @@ impl Plugin {
     /// A check that takes longer than 10 s is killed and refused the same way. Costs a
     /// `fork` and a second `dlopen` (the README has the measured cost), once per file: a
     /// file loaded already, or opened by a check before, and not replaced since, is not
-    /// checked again, and one the pre-flight refuses (cut short, another machine's) is
-    /// refused before any check. Otherwise as [`Plugin::load`], with the same errors.
+    /// checked again (one written over in place since a check, its size and modification
+    /// time kept, is: its change time tells it), and one the pre-flight refuses (cut short,
+    /// another machine's) is refused before any check. Otherwise as [`Plugin::load`], with
+    /// the same errors.
     ///
     /// # Errors
     ///

@@ -682,6 +682,37 @@ fn a_checked_load_of_a_file_checked_already_checks_nothing_again() {
     assert!(matches!(err, Error::CheckFailed { .. }), "{err:?}");
 }
 
+/// A file written over in place (same inode) with content of the same size, its
+/// modification time set back as `cp -p` or `touch -r` set it, is checked again: it may be
+/// another library, whose constructors no check ran. Its change time tells it.
+#[test]
+fn a_file_written_over_in_place_with_its_size_and_time_kept_is_checked_again() {
+    use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
+    let dir = folder("written-over");
+    let path = copy(&fixture("BAD_MAGIC"), &dir, "librefused.so");
+    let refusal = Plugin::load_checked(&path).unwrap_err();
+    assert!(matches!(refusal, Error::BadMagic { .. }), "{refusal:?}");
+    // Checked: not again.
+    let again = Plugin::load_checked_within(&path, Duration::ZERO).unwrap_err();
+    assert!(matches!(again, Error::BadMagic { .. }), "{again:?}");
+
+    let before = std::fs::metadata(&path).unwrap();
+    // Past the clock's tick, so that the write's change time is another.
+    std::thread::sleep(Duration::from_millis(50));
+    let bytes = std::fs::read(&path).unwrap();
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.write_all(&bytes).unwrap();
+    file.set_modified(before.modified().unwrap()).unwrap();
+    drop(file);
+    let after = std::fs::metadata(&path).unwrap();
+    let id = |m: &std::fs::Metadata| (m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec());
+    assert_eq!(id(&after), id(&before), "the same inode, size and time");
+
+    let err = Plugin::load_checked_within(&path, Duration::ZERO).unwrap_err();
+    assert!(matches!(err, Error::CheckFailed { .. }), "{err:?}");
+}
+
 /// A host that scans again reloads only when it found another build than the one an
 /// instance runs on: two `Plugin`s are equal when they are the same mapped build (clones,
 /// loads of one unchanged file), and a new build at the same path is not equal to the old.

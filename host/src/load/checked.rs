@@ -45,7 +45,7 @@ pub fn load_checked(path: &Path, timeout: Duration) -> Result<Plugin> {
     if let Some(plugin) = super::loaded_already(&absolute) {
         return Ok(plugin);
     }
-    let checked = super::file_id(&absolute);
+    let checked = checked_id(&absolute);
     // What the pre-flight refuses (a truncated file, another machine's, no ELF file at all)
     // is refused before any child is made: reading its headers runs none of its code.
     super::preflight::check(&absolute)?;
@@ -61,7 +61,7 @@ pub fn load_checked(path: &Path, timeout: Duration) -> Result<Plugin> {
     // The file loaded here is the one the child checked: one renamed into place meanwhile (a
     // new build, or anything the checked library's constructor did) is not loaded, and what
     // the check said is not kept for it.
-    let unchanged = super::file_id(&absolute) == checked;
+    let unchanged = checked_id(&absolute) == checked;
     // (A path that names no file it can read, a loop of links say, has no identity: the
     // load below refuses it in the loader's words.)
     let checked = checked.filter(|_| unchanged);
@@ -109,21 +109,38 @@ fn opened(loaded: &Result<Plugin>) -> bool {
     )
 }
 
+/// The identity of the file at `path` that a check's verdict is kept for: its
+/// [`FileId`](super::FileId) and its change time, which every write moves and no program can
+/// set back short of the system's clock (a file written over in place, of the same size,
+/// its modification time set back as `cp -p` or `touch -r` do, is another file here, as for
+/// the pre-flight); `None` when it cannot be read.
+type CheckedId = (super::FileId, i64, i64);
+
+fn checked_id(path: &Path) -> Option<CheckedId> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((
+        super::id_of(&metadata),
+        metadata.ctime(),
+        metadata.ctime_nsec(),
+    ))
+}
+
 /// What the checks that got through said of each file, by the file's identity: whether it
 /// is a plugin at all (a library that claims to be one, whatever its load then says). A
 /// check that ended otherwise (the library ended the check process, or it was killed at its
 /// deadline) is not kept, so the next load checks that file again. One entry per file
 /// checked in the life of the process.
-static VERDICTS: std::sync::Mutex<std::collections::BTreeMap<super::FileId, bool>> =
+static VERDICTS: std::sync::Mutex<std::collections::BTreeMap<CheckedId, bool>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
 
 /// Whether the file `id` is a plugin, as its check said, when it was checked already.
-fn earlier_verdict(id: super::FileId) -> Option<bool> {
+fn earlier_verdict(id: CheckedId) -> Option<bool> {
     let verdicts = VERDICTS.lock().unwrap_or_else(|e| e.into_inner());
     verdicts.get(&id).copied()
 }
 
-fn remember_verdict(id: super::FileId, is_plugin: bool) {
+fn remember_verdict(id: CheckedId, is_plugin: bool) {
     let mut verdicts = VERDICTS.lock().unwrap_or_else(|e| e.into_inner());
     verdicts.insert(id, is_plugin);
 }

@@ -167,10 +167,13 @@ pub(crate) type FileId = (u64, u64, u64, i64, i64);
 /// The [`FileId`] of `path`; `None` when it cannot be read (the load then fails on its own
 /// words).
 pub(crate) fn file_id(path: &Path) -> Option<FileId> {
+    std::fs::metadata(path).ok().map(|m| id_of(&m))
+}
+
+/// The [`FileId`] of a file of these metadata.
+pub(crate) fn id_of(m: &std::fs::Metadata) -> FileId {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path)
-        .ok()
-        .map(|m| (m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
+    (m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec())
 }
 
 /// The start of an [`Error::State`](crate::Error::State)'s reason when the store's file is
