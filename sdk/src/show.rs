@@ -17,8 +17,8 @@ use arrow_array::temporal_conversions::{
     as_date, as_datetime, as_time, date32_to_datetime, timestamp_ns_to_datetime,
 };
 use arrow_array::types::*;
-use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
-use arrow_schema::{DataType, IntervalUnit, Schema, TimeUnit};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, RecordBatch};
+use arrow_schema::{DataType, Fields, IntervalUnit, Schema, TimeUnit};
 
 use crate::data::{Change, Diff, Rows, Timestamp};
 
@@ -377,8 +377,8 @@ fn shown(len: usize, f: &Formatter<'_>) -> usize {
 
 fn more(hidden: usize, indent: &str, f: &mut Formatter<'_>) -> fmt::Result {
     if hidden > 0 {
-        let rows = if hidden == 1 { "row" } else { "rows" };
-        write!(f, "\n{indent}… {hidden} more {rows}")?;
+        let rows = count(hidden, "more row");
+        write!(f, "\n{indent}… {rows}")?;
     }
     Ok(())
 }
@@ -425,14 +425,19 @@ fn row(rows: &Rows, i: usize, f: &mut Formatter<'_>) -> fmt::Result {
 }
 
 fn record(batch: &RecordBatch, i: usize, f: &mut Formatter<'_>) -> fmt::Result {
+    named_values(batch.schema_ref().fields(), batch.columns(), i, f)
+}
+
+/// `{name: value, …}` of row `i` of `columns`, named by `fields`: a batch's row, a struct's
+/// value.
+fn named_values(
+    fields: &Fields,
+    columns: &[ArrayRef],
+    i: usize,
+    f: &mut Formatter<'_>,
+) -> fmt::Result {
     f.write_str("{")?;
-    for (c, (field, column)) in batch
-        .schema_ref()
-        .fields()
-        .iter()
-        .zip(batch.columns())
-        .enumerate()
-    {
+    for (c, (field, column)) in fields.iter().zip(columns).enumerate() {
         if c > 0 {
             f.write_str(", ")?;
         }
@@ -586,18 +591,7 @@ fn value(array: &dyn Array, i: usize, f: &mut Formatter<'_>) -> fmt::Result {
         DataType::ListView(_) => list(&array.as_list_view::<i32>().value(i), f),
         DataType::LargeListView(_) => list(&array.as_list_view::<i64>().value(i), f),
         DataType::FixedSizeList(..) => list(&array.as_fixed_size_list().value(i), f),
-        DataType::Struct(fields) => {
-            let array = array.as_struct();
-            f.write_str("{")?;
-            for (c, (field, column)) in fields.iter().zip(array.columns()).enumerate() {
-                if c > 0 {
-                    f.write_str(", ")?;
-                }
-                write!(f, "{}: ", name(field.name()))?;
-                value(column.as_ref(), i, f)?;
-            }
-            f.write_str("}")
-        }
+        DataType::Struct(fields) => named_values(fields, array.as_struct().columns(), i, f),
         DataType::Map(..) => {
             let entries = array.as_map().value(i);
             f.write_str("{")?;
