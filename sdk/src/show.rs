@@ -217,13 +217,24 @@ impl Rows {
             }
             let row = (0..left.len()).find(|&i| left.slice(i, 1) != right.slice(i, 1));
             return Some(match row {
-                Some(i) => format!(
-                    "row {i} (number {}), column `{}`: left {}, right {}",
-                    self.row_numbers().value(i),
-                    field.name(),
-                    Value(left.as_ref(), i),
-                    Value(right.as_ref(), i)
-                ),
+                Some(i) => {
+                    let (l, r) = (
+                        Value(left.as_ref(), i).to_string(),
+                        Value(right.as_ref(), i).to_string(),
+                    );
+                    // Floats compare by their bits: two NaNs of another sign or payload
+                    // print alike.
+                    let alike = if l == r {
+                        ", which print alike but are not equal (a NaN of another sign or payload, say)"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "row {i} (number {}), column `{}`: left {l}, right {r}{alike}",
+                        self.row_numbers().value(i),
+                        field.name(),
+                    )
+                }
                 // Equal row by row, unequal whole: what equality compares beyond the
                 // values (a dictionary's unused values, say).
                 None => format!(
@@ -978,6 +989,18 @@ mod tests {
         assert_eq!(
             differs(with_schema(Schema::new(vec![field("id", true)]), one())),
             "column `id`'s nullability: left not nullable, right nullable (`RecordBatch::try_from_iter` makes a column nullable only when it holds a null: build both sides' batches of one schema)"
+        );
+        let nan = |nan: f64| {
+            let batch = RecordBatch::try_from_iter([(
+                "ratio",
+                Arc::new(Float64Array::from(vec![1.0, nan])) as ArrayRef,
+            )])
+            .unwrap();
+            Rows::new(vec![0u64, 1], batch).unwrap()
+        };
+        assert_eq!(
+            nan(f64::NAN).first_difference(&nan(-f64::NAN)).unwrap(),
+            "row 1 (number 1), column `ratio`: left NaN, right NaN, which print alike but are not equal (a NaN of another sign or payload, say)"
         );
         let tagged = field("id", false).with_metadata(std::collections::HashMap::from([(
             "unit".to_owned(),
