@@ -47,8 +47,14 @@ pub fn load_checked(path: &Path, timeout: Duration) -> Result<Plugin> {
     }
     let checked = checked_id(&absolute);
     // What the pre-flight refuses (a truncated file, another machine's, no ELF file at all)
-    // is refused before any child is made: reading its headers runs none of its code.
-    super::preflight::check(&absolute)?;
+    // is refused before any child is made: reading its headers runs none of its code. Under
+    // the loader's lock, as every other pre-flight: the child of another thread's check
+    // runs one too, and a lock of the pre-flight's held by this thread at that fork would
+    // be held in the child forever (its check killed at the deadline).
+    {
+        let _loader = super::loader_lock();
+        super::preflight::check(&absolute)?;
+    }
     // A file checked before and not replaced since is not checked again: its constructors
     // would run the same way (a host that scans a folder again does not fork for the
     // libraries there that are no plugins, or that it refuses, at every scan).

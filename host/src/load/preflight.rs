@@ -75,7 +75,9 @@ fn identity(metadata: &std::fs::Metadata) -> Identity {
     )
 }
 
-/// Files that passed, by identity: loading the same library again reads no headers.
+/// Files that passed, by identity: loading the same library again reads no headers. Taken
+/// only under the loader's lock (`super::LOADER`): the child of a checked load, forked with
+/// that lock held, takes it too.
 #[cfg(unix)]
 fn passed() -> &'static Mutex<HashSet<Identity>> {
     static PASSED: OnceLock<Mutex<HashSet<Identity>>> = OnceLock::new();
