@@ -254,7 +254,8 @@ impl Rows {
 /// Asserts that two [`Change`]s (or two [`Diff`]s, or two [`Rows`]) are equal, as
 /// `assert_eq!` does; when they are not, the panic says where they first differ (the
 /// diff, side, row and column, or the schema: [`Change::first_difference`]) and prints
-/// both one row per line, where `assert_eq!` prints arrow-rs's `Debug` of each.
+/// both one row per line, where `assert_eq!` prints arrow-rs's `Debug` of each. As with
+/// `assert_eq!`, a message may follow: `assert_change_eq!(got, want, "after {n} changes")`.
 ///
 /// ```should_panic
 /// # use std::sync::Arc;
@@ -277,6 +278,18 @@ macro_rules! assert_change_eq {
                 if let ::std::option::Option::Some(difference) = left.first_difference(right) {
                     ::std::panic!(
                         "assertion `left == right` failed: {difference}\n  left: {left}\n right: {right}"
+                    );
+                }
+            }
+        }
+    };
+    ($left:expr, $right:expr, $($message:tt)+) => {
+        match (&$left, &$right) {
+            (left, right) => {
+                if let ::std::option::Option::Some(difference) = left.first_difference(right) {
+                    ::std::panic!(
+                        "assertion `left == right` failed: {}: {difference}\n  left: {left}\n right: {right}",
+                        ::std::format_args!($($message)+)
                     );
                 }
             }
@@ -1032,6 +1045,18 @@ mod tests {
             )
         };
         crate::assert_change_eq!(change("a"), change("a"));
+        crate::assert_change_eq!(change("a"), change("a"), "never said: {}", 1);
+        let panic = std::panic::catch_unwind(|| {
+            crate::assert_change_eq!(change("a"), change("b"), "after {} changes", 3)
+        })
+        .unwrap_err();
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert!(
+            message.starts_with(
+                "assertion `left == right` failed: after 3 changes: diff 0 (an insert), its post rows: row 0 (number 7), column `name`: left \"a\", right \"b\"\n  left: "
+            ),
+            "{message}"
+        );
         let panic = std::panic::catch_unwind(|| crate::assert_change_eq!(change("a"), change("b")))
             .unwrap_err();
         assert_eq!(
