@@ -6,7 +6,8 @@
 //! shell which signal it was).
 //!
 //! The handler may only do what is safe in a signal handler: it reads the list through
-//! atomics and calls `unlink`, `signal` and `raise`. So a path is never freed once listed
+//! atomics and calls `write` (a note saying what was left as it was), `unlink`, `signal`
+//! and `raise`. So a path is never freed once listed
 //! (a handler on another thread could be reading it): a run lists a handful. A path taken
 //! off the list is kept in [`RETIRED`], so that it stays reachable: a leak checker
 //! (`valgrind --leak-check=full`, LeakSanitizer), run on `oplink run --state` to check a
@@ -17,7 +18,7 @@ use std::ffi::{CStr, CString, c_char, c_int};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr::null_mut;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 
 /// How many files may be listed at once (an output and a snapshot per operator); a file
@@ -119,6 +120,23 @@ pub fn remove(path: &Path) {
     forget(path);
 }
 
+/// What the handler writes to standard error before a signal ends the run (set by
+/// [`note_on_stop`]; never freed, as the paths are not), and its length in bytes.
+static STOP_NOTE: AtomicPtr<u8> = AtomicPtr::new(null_mut());
+static STOP_NOTE_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Has a signal that ends the run before it keeps anything say `note` (a line, its
+/// newline included) on standard error first: what was left as it was, and to run it
+/// again. Once the run starts keeping what it wrote ([`hold`]) the note is dropped, since
+/// it would no longer be true. (Installs the handler the first time.)
+pub fn note_on_stop(note: String) {
+    INSTALL.call_once(install);
+    let note: &'static mut [u8] = Box::leak(note.into_bytes().into_boxed_slice());
+    STOP_NOTE_LEN.store(note.len(), Ordering::SeqCst);
+    let old = STOP_NOTE.swap(note.as_mut_ptr(), Ordering::SeqCst);
+    debug_assert!(old.is_null(), "one note per run");
+}
+
 /// Set while the run keeps what it wrote (the output renamed into place, then each store,
 /// then the snapshots): a signal then waits for [`Held`] to be dropped, since stopping half
 /// way would keep some operators' state and not others' (and a run again would count the
@@ -140,6 +158,8 @@ pub struct Held(());
 /// Holds off the signals that end a run, while it keeps what it wrote.
 pub fn hold() -> Held {
     INSTALL.call_once(install);
+    // What the note says (nothing was kept) is no longer sure from here.
+    STOP_NOTE.store(null_mut(), Ordering::SeqCst);
     HOLDING.store(true, Ordering::SeqCst);
     Held(())
 }
@@ -194,6 +214,12 @@ extern "C" fn on_signal(signal: c_int) {
     {
         PENDING.store(signal, Ordering::SeqCst);
         return;
+    }
+    let note = STOP_NOTE.swap(null_mut(), Ordering::SeqCst);
+    if !note.is_null() {
+        // SAFETY: a leaked byte string of that length, never freed; `write` is
+        // async-signal-safe (what it fails to write is left unwritten).
+        unsafe { libc::write(2, note.cast(), STOP_NOTE_LEN.load(Ordering::SeqCst)) };
     }
     for slot in &LISTED {
         let listed = slot.load(Ordering::Acquire);

@@ -48,6 +48,33 @@ pub fn finish() {
     });
 }
 
+/// What a run stopped by a signal before it keeps anything says: what it left as it was,
+/// and to run it again.
+fn stop_note(args: &RunArgs) -> String {
+    let shown = |path: &Path| crate::escape_controls(&path.display().to_string(), &[]).into_owned();
+    // (What went to standard output, a table say, is there already.)
+    let printed = match args.to {
+        Some(crate::args::OutputFormat::None) => None,
+        _ if args.output.is_none() => Some("what it printed is only part of its output"),
+        _ => None,
+    };
+    let left = match (&args.output, &args.state) {
+        (Some(out), Some(state)) => format!(
+            "nothing of it was kept: `{}` and the state in `{}` are as they were",
+            shown(out),
+            shown(state)
+        ),
+        (None, Some(state)) => format!(
+            "nothing of it was kept: the state in `{}` is as it was{}",
+            shown(state),
+            printed.map_or(String::new(), |p| format!(", and {p}"))
+        ),
+        (Some(out), None) => format!("`{}` was not written: it is as it was", shown(out)),
+        (None, None) => printed.unwrap_or("nothing of it was kept").to_owned(),
+    };
+    format!("oplink: stopped by a signal before the run ended: {left}; run it again\n")
+}
+
 /// Runs `args`. The summary is for the caller to print; then call [`finish`].
 pub fn run(args: &RunArgs) -> Result<Summary> {
     match run_all(args) {
@@ -130,6 +157,9 @@ fn run_inner(
     };
     let mut stages = instantiate(args, &specs, &host)?;
     let mut sink = Sink::create(output, args.output.as_deref())?;
+    if !args.quiet {
+        crate::interrupt::note_on_stop(stop_note(args));
+    }
 
     let progress = progress_bar(&input.progress);
     // Whether the bar may appear at all, decided once (not a system call per batch).
@@ -548,5 +578,51 @@ mod tests {
         );
         assert!(refuse_binary_on_a_terminal(OutputFormat::Parquet, false).is_ok());
         assert!(refuse_binary_on_a_terminal(OutputFormat::Csv, true).is_ok());
+    }
+
+    /// What a run stopped by a signal says, by where it writes and whether it keeps state.
+    #[test]
+    fn a_stopped_run_says_what_it_left_as_it_was() {
+        use clap::Parser;
+        let note = |args: &[&str]| {
+            let cli =
+                crate::args::Cli::try_parse_from(["oplink", "run", "in.csv"].iter().chain(args))
+                    .unwrap();
+            let crate::args::Command::Run(run) = cli.command else {
+                panic!("a run");
+            };
+            stop_note(&run)
+        };
+        let start = "oplink: stopped by a signal before the run ended: ";
+        assert_eq!(
+            note(&["-o", "out.csv", "--state", "st"]),
+            format!(
+                "{start}nothing of it was kept: `out.csv` and the state in `st` are as they were; run it again\n"
+            )
+        );
+        assert_eq!(
+            note(&["--state", "st"]),
+            format!(
+                "{start}nothing of it was kept: the state in `st` is as it was, and what it printed is only part of its output; run it again\n"
+            )
+        );
+        assert_eq!(
+            note(&["--state", "st", "--to", "none"]),
+            format!(
+                "{start}nothing of it was kept: the state in `st` is as it was; run it again\n"
+            )
+        );
+        assert_eq!(
+            note(&["-o", "out.csv"]),
+            format!("{start}`out.csv` was not written: it is as it was; run it again\n")
+        );
+        assert_eq!(
+            note(&[]),
+            format!("{start}what it printed is only part of its output; run it again\n")
+        );
+        assert_eq!(
+            note(&["--to", "none"]),
+            format!("{start}nothing of it was kept; run it again\n")
+        );
     }
 }

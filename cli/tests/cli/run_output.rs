@@ -1280,6 +1280,64 @@ fn an_interrupted_run_removes_its_temporary_output() {
     }
 }
 
+/// A run a signal stops before it keeps anything says so, and what it left as it was; with
+/// `--quiet` it says nothing.
+#[test]
+fn an_interrupted_run_says_what_it_left_as_it_was() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    let mut text = String::from("customer,amount\n");
+    for i in 0..2_000_000 {
+        text.push_str(&format!("c{i},{i}\n"));
+    }
+    std::fs::write(&big, text).unwrap();
+    // SAFETY: sets the default action of a signal the test binary does not handle; the run
+    // inherits it (see `an_interrupted_run_removes_its_temporary_output`).
+    unsafe { libc::signal(libc::SIGTERM, libc::SIG_DFL) };
+    let out = dir.path().join("out.csv");
+    let state = dir.path().join("state");
+    for quiet in [false, true] {
+        let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_oplink"))
+            .args(["run", "--batch-size", "1000", "-o"])
+            .arg(&out)
+            .arg("--state")
+            .arg(&state)
+            .arg(&big)
+            .args(quiet.then_some("--quiet"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let partial = dir.path().join(format!(".out.csv.{}.partial", run.id()));
+        let started = std::time::Instant::now();
+        while std::fs::metadata(&partial).map_or(true, |m| m.len() == 0) {
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "no partial output appeared"
+            );
+            assert!(
+                run.try_wait().unwrap().is_none(),
+                "the run ended before the signal"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // SAFETY: sends a signal to a child this test started and has not reaped.
+        assert_eq!(unsafe { libc::kill(run.id() as i32, libc::SIGTERM) }, 0);
+        let output = run.wait_with_output().unwrap();
+        assert_eq!(output.status.signal(), Some(libc::SIGTERM));
+        let said = if quiet {
+            String::new()
+        } else {
+            format!(
+                "oplink: stopped by a signal before the run ended: nothing of it was kept: `{}` and the state in `{}` are as they were; run it again\n",
+                out.display(),
+                state.display()
+            )
+        };
+        assert_eq!(String::from_utf8_lossy(&output.stderr), said);
+    }
+}
+
 /// Timestamps in whole seconds (what CSV's inference gives a timestamp without a fraction)
 /// go to Parquet in milliseconds, with Parquet's timestamp type: arrow-rs would write them
 /// as plain integers, which other readers take for numbers.
