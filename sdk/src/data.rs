@@ -1,7 +1,7 @@
 //! The data model operators exchange: changes of Arrow record batches.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arrow_array::{Array, BooleanArray, RecordBatch, UInt64Array};
 use arrow_buffer::BooleanBuffer;
@@ -29,6 +29,87 @@ impl Timestamp {
     /// Nanoseconds since the Unix epoch.
     pub fn as_nanos(self) -> i64 {
         self.0
+    }
+
+    /// The time `secs` seconds after the Unix epoch (before it when negative), at the
+    /// nearest end of the range (about 292 years either side) past it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use oplink::Timestamp;
+    ///
+    /// let start = Timestamp::from_secs(60);
+    /// assert_eq!(start, Timestamp::from_millis(60_000));
+    /// assert_eq!(start + Duration::from_millis(1_500), Timestamp::from_micros(61_500_000));
+    /// assert_eq!(Timestamp::from_secs(75).duration_since(start), Some(Duration::from_secs(15)));
+    /// assert_eq!(start.duration_since(Timestamp::from_secs(75)), None);
+    /// ```
+    pub const fn from_secs(secs: i64) -> Timestamp {
+        Timestamp(secs.saturating_mul(1_000_000_000))
+    }
+
+    /// The time `millis` milliseconds after the Unix epoch, as [`Timestamp::from_secs`].
+    pub const fn from_millis(millis: i64) -> Timestamp {
+        Timestamp(millis.saturating_mul(1_000_000))
+    }
+
+    /// The time `micros` microseconds after the Unix epoch, as [`Timestamp::from_secs`].
+    pub const fn from_micros(micros: i64) -> Timestamp {
+        Timestamp(micros.saturating_mul(1_000))
+    }
+
+    /// This time plus `duration`, or `None` past the range.
+    pub fn checked_add(self, duration: Duration) -> Option<Timestamp> {
+        let nanos = i64::try_from(duration.as_nanos()).ok()?;
+        self.0.checked_add(nanos).map(Timestamp)
+    }
+
+    /// This time minus `duration`, or `None` past the range.
+    pub fn checked_sub(self, duration: Duration) -> Option<Timestamp> {
+        let nanos = i64::try_from(duration.as_nanos()).ok()?;
+        self.0.checked_sub(nanos).map(Timestamp)
+    }
+
+    /// How long after `earlier` this time is, or `None` when it is before it.
+    pub fn duration_since(self, earlier: Timestamp) -> Option<Duration> {
+        // (Any two differ by at most 2^64 - 1 nanoseconds, which a `u64` holds.)
+        let nanos = i128::from(self.0) - i128::from(earlier.0);
+        u64::try_from(nanos).ok().map(Duration::from_nanos)
+    }
+}
+
+impl std::ops::Add<Duration> for Timestamp {
+    type Output = Timestamp;
+
+    /// # Panics
+    ///
+    /// Past the range, about 292 years either side of the Unix epoch, as `SystemTime`'s
+    /// `+` panics; [`Timestamp::checked_add`] says `None` instead.
+    #[track_caller]
+    fn add(self, duration: Duration) -> Timestamp {
+        self.checked_add(duration).unwrap_or_else(|| {
+            panic!(
+                "a timestamp of {} ns plus {duration:?} is past the range of `Timestamp`",
+                self.0
+            )
+        })
+    }
+}
+
+impl std::ops::Sub<Duration> for Timestamp {
+    type Output = Timestamp;
+
+    /// # Panics
+    ///
+    /// Past the range, as `+`; [`Timestamp::checked_sub`] says `None` instead.
+    #[track_caller]
+    fn sub(self, duration: Duration) -> Timestamp {
+        self.checked_sub(duration).unwrap_or_else(|| {
+            panic!(
+                "a timestamp of {} ns minus {duration:?} is past the range of `Timestamp`",
+                self.0
+            )
+        })
     }
 }
 
@@ -697,6 +778,47 @@ mod tests {
     use arrow_array::*;
 
     use super::*;
+
+    /// A timestamp's constructors saturate at the range, its arithmetic says `None` past
+    /// it (or panics naming the values, for `+` and `-`), and a duration is never negative.
+    #[test]
+    fn timestamps_convert_and_add_within_their_range() {
+        assert_eq!(Timestamp::from_secs(2), Timestamp(2_000_000_000));
+        assert_eq!(Timestamp::from_millis(-3), Timestamp(-3_000_000));
+        assert_eq!(Timestamp::from_micros(7), Timestamp(7_000));
+        assert_eq!(Timestamp::from_secs(i64::MAX), Timestamp(i64::MAX));
+        assert_eq!(Timestamp::from_secs(i64::MIN), Timestamp(i64::MIN));
+        let day = Duration::from_secs(86_400);
+        assert_eq!(Timestamp(0) - day + day, Timestamp(0));
+        assert_eq!(
+            Timestamp(i64::MAX).checked_add(Duration::from_nanos(1)),
+            None
+        );
+        assert_eq!(
+            Timestamp(i64::MIN).checked_sub(Duration::from_nanos(1)),
+            None
+        );
+        assert_eq!(Timestamp(0).checked_add(Duration::MAX), None);
+        assert_eq!(
+            Timestamp(5).duration_since(Timestamp(2)),
+            Some(Duration::from_nanos(3))
+        );
+        assert_eq!(Timestamp(2).duration_since(Timestamp(5)), None);
+        assert_eq!(
+            Timestamp(i64::MAX).duration_since(Timestamp(i64::MIN)),
+            Some(Duration::from_nanos(u64::MAX))
+        );
+        assert_eq!(
+            Timestamp(i64::MIN).duration_since(Timestamp(i64::MAX)),
+            None
+        );
+        let panic =
+            std::panic::catch_unwind(|| Timestamp(i64::MAX) + Duration::from_secs(1)).unwrap_err();
+        assert_eq!(
+            panic.downcast_ref::<String>().unwrap(),
+            "a timestamp of 9223372036854775807 ns plus 1s is past the range of `Timestamp`"
+        );
+    }
 
     /// A column asked for as another type names the type asked for as an author writes it.
     #[test]
