@@ -18,7 +18,7 @@ use std::ffi::{CStr, CString, c_char, c_int};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr::null_mut;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 use std::sync::{Mutex, Once};
 
 /// How many files may be listed at once (an output and a snapshot per operator); a file
@@ -121,9 +121,9 @@ pub fn remove(path: &Path) {
 }
 
 /// What the handler writes to standard error before a signal ends the run (set by
-/// [`note_on_stop`]; never freed, as the paths are not), and its length in bytes.
-static STOP_NOTE: AtomicPtr<u8> = AtomicPtr::new(null_mut());
-static STOP_NOTE_LEN: AtomicUsize = AtomicUsize::new(0);
+/// [`note_on_stop`]; never freed, as the paths are not): the text and its length, behind
+/// one pointer, so that the handler reads the two together.
+static STOP_NOTE: AtomicPtr<&'static [u8]> = AtomicPtr::new(null_mut());
 
 /// Has a signal that ends the run before it keeps anything say `note` (a line, its
 /// newline included) on standard error first: what was left as it was, and to run it
@@ -131,10 +131,10 @@ static STOP_NOTE_LEN: AtomicUsize = AtomicUsize::new(0);
 /// it would no longer be true. (Installs the handler the first time.)
 pub fn note_on_stop(note: String) {
     INSTALL.call_once(install);
-    let note: &'static mut [u8] = Box::leak(note.into_bytes().into_boxed_slice());
-    STOP_NOTE_LEN.store(note.len(), Ordering::SeqCst);
-    let old = STOP_NOTE.swap(note.as_mut_ptr(), Ordering::SeqCst);
-    debug_assert!(old.is_null(), "one note per run");
+    let text: &'static [u8] = Box::leak(note.into_bytes().into_boxed_slice());
+    // (A note set before, by an earlier run in this process, stays leaked: the handler
+    // of another thread may be reading it.)
+    STOP_NOTE.store(Box::leak(Box::new(text)), Ordering::SeqCst);
 }
 
 /// Set while the run keeps what it wrote (the output renamed into place, then each store,
@@ -217,9 +217,12 @@ extern "C" fn on_signal(signal: c_int) {
     }
     let note = STOP_NOTE.swap(null_mut(), Ordering::SeqCst);
     if !note.is_null() {
-        // SAFETY: a leaked byte string of that length, never freed; `write` is
-        // async-signal-safe (what it fails to write is left unwritten).
-        unsafe { libc::write(2, note.cast(), STOP_NOTE_LEN.load(Ordering::SeqCst)) };
+        // SAFETY: `note` points at a leaked slice reference, never freed, to leaked bytes;
+        // `write` is async-signal-safe (what it fails to write is left unwritten).
+        unsafe {
+            let text: &[u8] = *note;
+            libc::write(2, text.as_ptr().cast(), text.len());
+        }
     }
     for slot in &LISTED {
         let listed = slot.load(Ordering::Acquire);
