@@ -125,6 +125,15 @@ pub fn remove(path: &Path) {
 /// one pointer, so that the handler reads the two together.
 static STOP_NOTE: AtomicPtr<&'static [u8]> = AtomicPtr::new(null_mut());
 
+/// Whether the handler writes [`STOP_NOTE`]: cleared, rather than the note, once it would no
+/// longer be true, so that the note stays reachable (a leak checker counts it as such, as
+/// it does the paths).
+static STOP_NOTE_ON: AtomicBool = AtomicBool::new(false);
+
+/// Notes set before the last, by earlier runs in this process: kept reachable, as
+/// [`RETIRED`] keeps paths.
+static OLD_NOTES: Mutex<Vec<AtomicPtr<&'static [u8]>>> = Mutex::new(Vec::new());
+
 /// Has a signal that ends the run before it keeps anything say `note` (a line, its
 /// newline included) on standard error first: what was left as it was, and to run it
 /// again. Once the run starts keeping what it wrote ([`hold`]) the note is dropped, since
@@ -132,9 +141,14 @@ static STOP_NOTE: AtomicPtr<&'static [u8]> = AtomicPtr::new(null_mut());
 pub fn note_on_stop(note: String) {
     INSTALL.call_once(install);
     let text: &'static [u8] = Box::leak(note.into_bytes().into_boxed_slice());
-    // (A note set before, by an earlier run in this process, stays leaked: the handler
-    // of another thread may be reading it.)
-    STOP_NOTE.store(Box::leak(Box::new(text)), Ordering::SeqCst);
+    // A note set before, by an earlier run in this process, is never freed (the handler of
+    // another thread may be reading it), but kept reachable.
+    let old = STOP_NOTE.swap(Box::leak(Box::new(text)), Ordering::SeqCst);
+    if !old.is_null() {
+        let mut notes = OLD_NOTES.lock().unwrap_or_else(|e| e.into_inner());
+        notes.push(AtomicPtr::new(old));
+    }
+    STOP_NOTE_ON.store(true, Ordering::SeqCst);
 }
 
 /// Set while the run keeps what it wrote (the output renamed into place, then each store,
@@ -159,7 +173,7 @@ pub struct Held(());
 pub fn hold() -> Held {
     INSTALL.call_once(install);
     // What the note says (nothing was kept) is no longer sure from here.
-    STOP_NOTE.store(null_mut(), Ordering::SeqCst);
+    STOP_NOTE_ON.store(false, Ordering::SeqCst);
     HOLDING.store(true, Ordering::SeqCst);
     Held(())
 }
@@ -215,8 +229,8 @@ extern "C" fn on_signal(signal: c_int) {
         PENDING.store(signal, Ordering::SeqCst);
         return;
     }
-    let note = STOP_NOTE.swap(null_mut(), Ordering::SeqCst);
-    if !note.is_null() {
+    let note = STOP_NOTE.load(Ordering::SeqCst);
+    if STOP_NOTE_ON.swap(false, Ordering::SeqCst) && !note.is_null() {
         // SAFETY: `note` points at a leaked slice reference, never freed, to leaked bytes;
         // `write` is async-signal-safe (what it fails to write is left unwritten).
         unsafe {
