@@ -1213,6 +1213,36 @@ fn an_output_closed_by_its_reader_ends_the_run_quietly() {
     );
 }
 
+/// A CSV file of 2,000,000 rows in `dir`, long enough to be stopped part way.
+fn big_csv(dir: &std::path::Path) -> std::path::PathBuf {
+    let big = dir.join("big.csv");
+    let mut text = String::from("customer,amount\n");
+    for i in 0..2_000_000 {
+        text.push_str(&format!("c{i},{i}\n"));
+    }
+    std::fs::write(&big, text).unwrap();
+    big
+}
+
+/// The temporary file of `run`'s output `out.csv` in `dir`, once the run has written some
+/// of it (and has not ended).
+fn partial_output(dir: &std::path::Path, run: &mut std::process::Child) -> std::path::PathBuf {
+    let partial = dir.join(format!(".out.csv.{}.partial", run.id()));
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&partial).map_or(true, |m| m.len() == 0) {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "no partial output appeared"
+        );
+        assert!(
+            run.try_wait().unwrap().is_none(),
+            "the run ended before the signal"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    partial
+}
+
 /// A run ended by Ctrl-C (or `SIGTERM`, `SIGHUP`) leaves no temporary file, store or folder
 /// it made behind, and the earlier output as it was; the signal still ends the process, as the
 /// shell expects.
@@ -1220,12 +1250,7 @@ fn an_output_closed_by_its_reader_ends_the_run_quietly() {
 fn an_interrupted_run_removes_its_temporary_output() {
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
-    let big = dir.path().join("big.csv");
-    let mut text = String::from("customer,amount\n");
-    for i in 0..2_000_000 {
-        text.push_str(&format!("c{i},{i}\n"));
-    }
-    std::fs::write(&big, text).unwrap();
+    let big = big_csv(dir.path());
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         // The run keeps a signal ignored when it starts ignored (a background job of a shell
         // without job control ignores SIGINT, `nohup` SIGHUP): this test is about one that is
@@ -1246,19 +1271,7 @@ fn an_interrupted_run_removes_its_temporary_output() {
             .arg(&big)
             .spawn()
             .unwrap();
-        let partial = dir.path().join(format!(".out.csv.{}.partial", run.id()));
-        let started = std::time::Instant::now();
-        while std::fs::metadata(&partial).map_or(true, |m| m.len() == 0) {
-            assert!(
-                started.elapsed().as_secs() < 60,
-                "no partial output appeared"
-            );
-            assert!(
-                run.try_wait().unwrap().is_none(),
-                "the run ended before the signal"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        let partial = partial_output(dir.path(), &mut run);
         // SAFETY: sends a signal to a child this test started and has not reaped.
         assert_eq!(unsafe { libc::kill(run.id() as i32, signal) }, 0);
         let status = run.wait().unwrap();
@@ -1286,12 +1299,7 @@ fn an_interrupted_run_removes_its_temporary_output() {
 fn an_interrupted_run_says_what_it_left_as_it_was() {
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
-    let big = dir.path().join("big.csv");
-    let mut text = String::from("customer,amount\n");
-    for i in 0..2_000_000 {
-        text.push_str(&format!("c{i},{i}\n"));
-    }
-    std::fs::write(&big, text).unwrap();
+    let big = big_csv(dir.path());
     // SAFETY: sets the default action of a signal the test binary does not handle; the run
     // inherits it (see `an_interrupted_run_removes_its_temporary_output`).
     unsafe { libc::signal(libc::SIGTERM, libc::SIG_DFL) };
@@ -1308,19 +1316,7 @@ fn an_interrupted_run_says_what_it_left_as_it_was() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let partial = dir.path().join(format!(".out.csv.{}.partial", run.id()));
-        let started = std::time::Instant::now();
-        while std::fs::metadata(&partial).map_or(true, |m| m.len() == 0) {
-            assert!(
-                started.elapsed().as_secs() < 60,
-                "no partial output appeared"
-            );
-            assert!(
-                run.try_wait().unwrap().is_none(),
-                "the run ended before the signal"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        partial_output(dir.path(), &mut run);
         // SAFETY: sends a signal to a child this test started and has not reaped.
         assert_eq!(unsafe { libc::kill(run.id() as i32, libc::SIGTERM) }, 0);
         let output = run.wait_with_output().unwrap();
