@@ -62,8 +62,7 @@ pub(super) fn open_csv(
                     csv_error(path, delimiter, header.as_ref(), e, false)
                 })?;
             file.rewind().map_err(|e| CliError::io("read", path, e))?;
-            let schema = settle_times(text_for_null(schema), path, delimiter);
-            let schema = settle_unsigned(schema, path, delimiter);
+            let schema = settled(text_for_null(schema), path, delimiter);
             file.rewind().map_err(|e| CliError::io("read", path, e))?;
             schema
         }
@@ -103,16 +102,13 @@ pub(super) fn open_csv(
 /// - a timestamp column inferred without a zone whose values give an offset (`+05:30`,
 ///   `Z`) has the zone UTC: arrow-csv reads them as the instants they are, in UTC, and
 ///   without a zone they would be written as local times, the offset lost.
-pub(super) fn settle_times(schema: Schema, path: &Path, delimiter: u8) -> Schema {
+fn settle_times(schema: Schema, records: &[csv::StringRecord]) -> Schema {
     let temporal: Vec<usize> = (0..schema.fields().len())
         .filter(|&i| schema.field(i).data_type().is_temporal())
         .collect();
     if temporal.is_empty() {
         return schema;
     }
-    let Some(records) = inferred_records(path, delimiter) else {
-        return schema;
-    };
     let mut offset = vec![false; schema.fields().len()];
     let mut values: Vec<Vec<String>> = vec![Vec::new(); schema.fields().len()];
     for record in records {
@@ -156,16 +152,13 @@ pub(super) fn settle_times(schema: Schema, path: &Path, delimiter: u8) -> Schema
 /// `UInt64`. A later value that is no such number is an error naming its line and column,
 /// as in any integer column. A column with a negative number past `i64`, or one past
 /// `u64`, stays text, as written (arrow-csv's decimals would round a later fraction).
-pub(super) fn settle_unsigned(schema: Schema, path: &Path, delimiter: u8) -> Schema {
+fn settle_unsigned(schema: Schema, records: &[csv::StringRecord]) -> Schema {
     let texts: Vec<usize> = (0..schema.fields().len())
         .filter(|&i| schema.field(i).data_type() == &DataType::Utf8)
         .collect();
     if texts.is_empty() {
         return schema;
     }
-    let Some(records) = inferred_records(path, delimiter) else {
-        return schema;
-    };
     // Of each text column: `None` once a value is no whole number within `u64`, else
     // whether one so far is past `i64`.
     let mut unsigned: Vec<Option<bool>> = vec![Some(false); schema.fields().len()];
@@ -197,16 +190,28 @@ pub(super) fn settle_unsigned(schema: Schema, path: &Path, delimiter: u8) -> Sch
     Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
-/// The records of `path` that inference reads (the first [`INFER_RECORDS`] after the
-/// header), read again to settle what arrow-csv inferred; `None` when the file cannot be
-/// opened again, and the schema stays as inferred.
-fn inferred_records(path: &Path, delimiter: u8) -> Option<impl Iterator<Item = csv::StringRecord>> {
-    let reader = csv::ReaderBuilder::new()
+/// `schema`, as arrow-csv inferred it from `path`, with what it infers by look alone
+/// settled ([`settle_times`], [`settle_unsigned`]) from the records inference read (the
+/// first [`INFER_RECORDS`] after the header), read again once for both, when there is a
+/// temporal or a text column; as it is when the file cannot be opened again.
+fn settled(schema: Schema, path: &Path, delimiter: u8) -> Schema {
+    let settles = |ty: &DataType| ty.is_temporal() || ty == &DataType::Utf8;
+    if !schema.fields().iter().any(|f| settles(f.data_type())) {
+        return schema;
+    }
+    let Ok(reader) = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .from_path(path)
-        .ok()?;
-    Some(reader.into_records().take(INFER_RECORDS).flatten())
+    else {
+        return schema;
+    };
+    let records: Vec<csv::StringRecord> = reader
+        .into_records()
+        .take(INFER_RECORDS)
+        .flatten()
+        .collect();
+    settle_unsigned(settle_times(schema, &records), &records)
 }
 
 /// Whether a timestamp's text ends with an offset: `Z`, or `+hh`, `+hhmm`, `+hh:mm` (or
